@@ -1,0 +1,63 @@
+//! Prometheus metrics, kept in a registry owned by the app state (no global recorder).
+
+use prometheus_client::encoding::{text::encode, EncodeLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub cases: Family<StateLabels, Gauge>,
+    pub workflow_commands: Family<StateLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("cityops");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method and status",
+            http_requests.clone(),
+        );
+        let cases = Family::<StateLabels, Gauge>::default();
+        registry.register("cases", "Cases in the store, by state", cases.clone());
+        let workflow_commands = Family::<StateLabels, Counter>::default();
+        registry.register(
+            "workflow_commands",
+            "Workflow commands committed, by resulting state",
+            workflow_commands.clone(),
+        );
+        Metrics {
+            registry,
+            http_requests,
+            cases,
+            workflow_commands,
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
+    }
+}

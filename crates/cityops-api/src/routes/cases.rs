@@ -1,0 +1,519 @@
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use cityops_domain::case::RejectReason;
+use cityops_domain::{
+    decide, Actor, AreaCode, Case, CaseCommand, CaseState, CategoryCode, FiledClass, Location,
+    NewReport, Source,
+};
+use cityops_store::{Attachment, CaseQuery};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{CurrentUser, JsonBody};
+use crate::metrics::StateLabels;
+use crate::views::{
+    AttachmentView, CaseList, CaseView, CommandRequest, ReportRequest, TimelineEntry,
+};
+use crate::AppState;
+
+pub fn router(max_upload: usize) -> Router<AppState> {
+    Router::new()
+        .route("/cases", post(report_case).get(list_cases))
+        .route("/cases/{id}", get(get_case))
+        .route("/cases/{id}/timeline", get(timeline))
+        .route(
+            "/cases/{id}/attachments",
+            post(upload_attachment).layer(DefaultBodyLimit::max(max_upload)),
+        )
+        .route("/cases/{id}/{command}", post(run_command))
+        .route("/attachments/{id}", get(download_attachment))
+}
+
+/// Time as the store keeps it (milliseconds), so what is returned equals what is re-read.
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now)
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// A case the caller may see, by id or by number; anything else is the same 404.
+async fn visible_case(state: &AppState, actor: &Actor, key: &str) -> ApiResult<Case> {
+    let found = if key.len() == 19 && key.bytes().all(|b| b.is_ascii_digit()) {
+        state.store.case_by_number(key).await?
+    } else if key.len() <= 64 {
+        state.store.case(key).await?
+    } else {
+        None
+    };
+    match found {
+        Some(case) if actor.can_see(&case.area) => Ok(case),
+        _ => Err(ApiError::not_found("the case")),
+    }
+}
+
+/// Report a problem: opens a case in state `reported`.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = ReportRequest,
+    responses((status = 201, body = CaseView), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn report_case(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    JsonBody(request): JsonBody<ReportRequest>,
+) -> ApiResult<(StatusCode, Json<CaseView>)> {
+    let source = Source::parse(&request.source).ok_or_else(|| {
+        ApiError::invalid(
+            "source",
+            "source must be one of inspector, hotline, photo, iot, department, leader",
+        )
+    })?;
+    let location = Location::new(request.location.lon, request.location.lat)?;
+    let area = AreaCode::parse(&request.area)?;
+    if state.store.area(&area).await?.is_none() {
+        return Err(ApiError::invalid("area", format!("area {area} is not a known area of this city")));
+    }
+    let category_hint = match request.category_hint.as_deref() {
+        Some(code) => {
+            let code = CategoryCode::parse(code)?;
+            let known = state.store.catalog().await?.is_some_and(|c| c.get(&code).is_some());
+            if !known {
+                return Err(ApiError::invalid("category_hint", format!("category {code} is not in the catalogue")));
+            }
+            Some(code)
+        }
+        None => None,
+    };
+    let report = NewReport {
+        source,
+        description: request.description,
+        address: request.address,
+        location,
+        area,
+        category_hint,
+        component_id: request.component_id,
+    };
+    let at = now();
+    let (case, event) = cityops_domain::report(new_id(), report, &actor, at)?;
+    let case = state.store.insert_case(case, event).await?;
+    state
+        .metrics
+        .workflow_commands
+        .get_or_create(&StateLabels { state: "reported".into() })
+        .inc();
+    Ok((StatusCode::CREATED, Json(CaseView::new(&case, at))))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CaseListQuery {
+    /// Comma-separated states, e.g. `filed,dispatched`.
+    state: Option<String>,
+    /// A small-class code or a prefix of one (`101` = all public-utility components).
+    category: Option<String>,
+    /// An area code: the case lies in its subtree.
+    area: Option<String>,
+    /// The responsible unit.
+    unit: Option<String>,
+    source: Option<String>,
+    overdue: Option<bool>,
+    /// Text in the description or the case number.
+    q: Option<String>,
+    /// Created at or after (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    to: Option<DateTime<Utc>>,
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Cases within the caller's jurisdiction, newest first, with filters and cursor paging.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseListQuery),
+    responses((status = 200, body = CaseList), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn list_cases(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    query: Result<Query<CaseListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<CaseList>> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text())
+    })?;
+    let at = now();
+    let mut q = CaseQuery::new(actor.scope.clone(), at);
+    if let Some(states) = &query.state {
+        for name in states.split(',').filter(|s| !s.is_empty()) {
+            q.states.push(CaseState::parse(name).ok_or_else(|| {
+                ApiError::invalid("state", format!("unknown state '{name}'"))
+            })?);
+        }
+    }
+    if let Some(category) = &query.category {
+        let valid = (1..=5).contains(&category.len()) && category.bytes().all(|b| b.is_ascii_digit());
+        if !valid {
+            return Err(ApiError::invalid("category", "category must be a code or a code prefix (digits)"));
+        }
+        q.category = Some(category.clone());
+    }
+    if let Some(area) = &query.area {
+        q.area = Some(AreaCode::parse(area).map_err(|e| ApiError::invalid("area", e.reason))?);
+    }
+    if let Some(unit) = &query.unit {
+        if unit.len() > 64 {
+            return Err(ApiError::invalid("unit", "unit codes are at most 64 characters"));
+        }
+        q.unit = Some(unit.clone());
+    }
+    if let Some(source) = &query.source {
+        q.source = Some(Source::parse(source).ok_or_else(|| ApiError::invalid("source", format!("unknown source '{source}'")))?);
+    }
+    if let Some(text) = &query.q {
+        if text.chars().count() > 100 {
+            return Err(ApiError::invalid("q", "search text is at most 100 characters"));
+        }
+        q.text = Some(text.clone());
+    }
+    q.overdue = query.overdue;
+    q.created_from = query.from;
+    q.created_to = query.to;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit must be between 1 and 200"));
+    }
+    q.limit = limit;
+    if let Some(cursor) = &query.cursor {
+        q.after = Some(cursor.parse::<i64>().map_err(|_| ApiError::invalid("cursor", "cursor is not one this API returned"))?);
+    }
+    let page = state.store.cases(&q).await?;
+    Ok(Json(CaseList {
+        items: page.cases.iter().map(|c| CaseView::new(c, at)).collect(),
+        next_cursor: page.next.map(|n| n.to_string()),
+    }))
+}
+
+/// One case, by id or by its 19-digit number.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
+    params(("id" = String, Path, description = "Case id or case number")),
+    responses((status = 200, body = CaseView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_case(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CaseView>> {
+    let case = visible_case(&state, &actor, &id).await?;
+    Ok(Json(CaseView::new(&case, now())))
+}
+
+/// Every step of a case: who, when, what, from which state to which.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/timeline", tag = "cases",
+    params(("id" = String, Path, description = "Case id or case number")),
+    responses((status = 200, body = Vec<TimelineEntry>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn timeline(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<TimelineEntry>>> {
+    let case = visible_case(&state, &actor, &id).await?;
+    let events = state.store.timeline(&case.id).await?;
+    Ok(Json(events.iter().map(TimelineEntry::from).collect()))
+}
+
+fn required<T>(value: Option<T>, field: &str, command: &str) -> ApiResult<T> {
+    value.ok_or_else(|| ApiError::invalid(field, format!("{command} needs {field}")))
+}
+
+/// Builds the domain command from the URL's command name and the flat request body.
+async fn command_from(
+    state: &AppState,
+    name: &str,
+    body: CommandRequest,
+) -> ApiResult<CaseCommand> {
+    let CommandRequest {
+        opinion,
+        reason,
+        reject_reason,
+        duplicate_of,
+        exists,
+        category,
+        unit,
+        until,
+        approve,
+        attachments,
+        passed,
+        satisfied,
+        urgent,
+        version: _,
+    } = body;
+    Ok(match name {
+        "accept" => CaseCommand::Accept { opinion },
+        "reject" => {
+            let reason = match required(reject_reason, "reject_reason", name)?.as_str() {
+                "invalid" => RejectReason::Invalid,
+                "duplicate" => RejectReason::Duplicate,
+                _ => return Err(ApiError::invalid("reject_reason", "reject_reason must be invalid or duplicate")),
+            };
+            CaseCommand::Reject { reason, duplicate_of, opinion }
+        }
+        "request-verification" => CaseCommand::RequestVerification { opinion },
+        "verify" => CaseCommand::Verify { exists: required(exists, "exists", name)?, opinion },
+        "file" => {
+            let code = CategoryCode::parse(&required(category, "category", name)?)?;
+            let catalog = state.store.catalog().await?;
+            let class = catalog
+                .as_ref()
+                .and_then(|c| c.get(&code))
+                .ok_or_else(|| ApiError::invalid("category", format!("category {code} is not in the catalogue")))?;
+            CaseCommand::File {
+                class: FiledClass {
+                    code: class.code.clone(),
+                    zh: class.zh.clone(),
+                    urgency: class.urgency,
+                    terms: class.terms,
+                },
+                opinion,
+            }
+        }
+        "self-handle" => CaseCommand::SelfHandle { opinion: required(opinion, "opinion", name)? },
+        "dispatch" => {
+            let code = required(unit, "unit", name)?;
+            let unit = state
+                .store
+                .unit(&code)
+                .await?
+                .ok_or_else(|| ApiError::invalid("unit", format!("unit {code} does not exist")))?;
+            CaseCommand::Dispatch { unit: unit.code, unit_jurisdiction: unit.jurisdiction, opinion }
+        }
+        "sign" => CaseCommand::Sign,
+        "return" => CaseCommand::Return { reason: required(reason, "reason", name)? },
+        "request-extension" => CaseCommand::RequestExtension {
+            until: required(until, "until", name)?,
+            reason: required(reason, "reason", name)?,
+        },
+        "decide-extension" => CaseCommand::DecideExtension { approve: required(approve, "approve", name)?, opinion },
+        "request-park" => CaseCommand::RequestPark { reason: required(reason, "reason", name)? },
+        "decide-park" => CaseCommand::DecidePark { approve: required(approve, "approve", name)?, opinion },
+        "resume" => CaseCommand::Resume { opinion },
+        "feedback" => CaseCommand::Feedback {
+            opinion: required(opinion, "opinion", name)?,
+            attachments: attachments.unwrap_or_default(),
+        },
+        "send-check" => CaseCommand::SendCheck { opinion },
+        "check" => CaseCommand::Check { passed: required(passed, "passed", name)?, opinion },
+        "start-callback" => CaseCommand::StartCallback,
+        "callback" => CaseCommand::Callback { satisfied: required(satisfied, "satisfied", name)?, opinion },
+        "close" => CaseCommand::Close { opinion },
+        "cancel" => CaseCommand::Cancel { reason: required(reason, "reason", name)? },
+        "set-urgent" => CaseCommand::SetUrgent { urgent: required(urgent, "urgent", name)? },
+        "supervise" => CaseCommand::Supervise { opinion: required(opinion, "opinion", name)? },
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_command",
+                format!("'{name}' is not a workflow command; see /api/v1/openapi.json"),
+            ))
+        }
+    })
+}
+
+/// The workflow commands a client may name in the URL.
+pub const COMMANDS: [&str; 23] = [
+    "accept", "reject", "request-verification", "verify", "file", "self-handle", "dispatch",
+    "sign", "return", "request-extension", "decide-extension", "request-park", "decide-park",
+    "resume", "feedback", "send-check", "check", "start-callback", "callback", "close", "cancel",
+    "set-urgent", "supervise",
+];
+
+/// Run a workflow command on a case.
+///
+/// Body fields per command: accept, request-verification, send-check, resume, close:
+/// `opinion?`; reject: `reject_reason` (invalid|duplicate), `duplicate_of` when duplicate;
+/// verify: `exists`; file: `category`; self-handle, supervise: `opinion`; dispatch: `unit`;
+/// return, request-park, cancel: `reason`; request-extension: `until`, `reason`;
+/// decide-extension, decide-park: `approve`; feedback: `opinion`, `attachments?`;
+/// check: `passed`; callback: `satisfied`; set-urgent: `urgent`. Every command needs
+/// `version`, the case version the caller saw; a stale one answers 409 and changes nothing.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/{command}", tag = "cases",
+    params(
+        ("id" = String, Path, description = "Case id or case number"),
+        ("command" = String, Path, description = "accept, reject, request-verification, verify, file, self-handle, dispatch, sign, return, request-extension, decide-extension, request-park, decide-park, resume, feedback, send-check, check, start-callback, callback, close, cancel, set-urgent, supervise"),
+    ),
+    request_body = CommandRequest,
+    responses(
+        (status = 200, body = CaseView),
+        (status = 403, description = "role_not_allowed or not_assigned_unit", body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "transition_not_allowed, precondition_failed or version_conflict", body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody),
+    ))]
+pub async fn run_command(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path((id, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<CommandRequest>,
+) -> ApiResult<Json<CaseView>> {
+    if !COMMANDS.contains(&name.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_command",
+            format!("'{name}' is not a workflow command; one of: {}", COMMANDS.join(", ")),
+        ));
+    }
+    let case = visible_case(&state, &actor, &id).await?;
+    let version = body.version;
+    let command = command_from(&state, &name, body).await?;
+    check_version(&case, version)?;
+    let at = now();
+    let (next, event) = decide(&case, command, &actor, at)?;
+    state.store.update_case(&next, &event, None).await?;
+    state
+        .metrics
+        .workflow_commands
+        .get_or_create(&StateLabels { state: next.state.as_str().into() })
+        .inc();
+    Ok(Json(CaseView::new(&next, at)))
+}
+
+fn check_version(case: &Case, version: i64) -> ApiResult<()> {
+    if version != case.version {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "version_conflict",
+            format!(
+                "the case is at version {}, not {version}: someone changed it; reload and try again",
+                case.version
+            ),
+        )
+        .with_field("version"));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// The case version the caller saw.
+    version: i64,
+    /// Original file name, e.g. `near.jpg`.
+    file_name: Option<String>,
+}
+
+/// Attach an image (JPEG, PNG, WebP, GIF or HEIC; at most 10 MiB) to a case. Send the raw
+/// bytes as the body. The content is checked by its bytes, not by the header, and its
+/// SHA-256 is recorded.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases",
+    params(("id" = String, Path, description = "Case id or case number"), UploadQuery),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 201, body = AttachmentView), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
+pub async fn upload_attachment(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<(StatusCode, Json<AttachmentView>)> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()).with_field("version")
+    })?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "an attachment is at most 10 MiB")
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+        }
+    })?;
+    if body.is_empty() {
+        return Err(ApiError::invalid("body", "the attachment is empty"));
+    }
+    let content_type = match infer::get(&body).map(|t| t.mime_type()) {
+        Some(mime @ ("image/jpeg" | "image/png" | "image/webp" | "image/gif" | "image/heif" | "image/heic")) => mime,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!(
+                    "attachments must be JPEG, PNG, WebP, GIF or HEIC images; this content is {}",
+                    other.unwrap_or("not a recognised format")
+                ),
+            ))
+        }
+    };
+    let file_name = query.file_name.unwrap_or_else(|| "photo".into());
+    if file_name.chars().count() > 200 || file_name.contains(['/', '\\', '\0']) {
+        return Err(ApiError::invalid("file_name", "file_name must be a plain name of at most 200 characters"));
+    }
+    let case = visible_case(&state, &actor, &id).await?;
+    check_version(&case, query.version)?;
+    let attachment_id = new_id();
+    let at = now();
+    let (next, event) = decide(&case, CaseCommand::Attach { attachment_id: attachment_id.clone() }, &actor, at)?;
+    let sha256 = hex::encode(Sha256::digest(&body));
+    let relative = format!("attachments/{}/{}", &sha256[..2], attachment_id);
+    let path = state.config.data_dir.join(&relative);
+    write_durably(&path, &body).await.map_err(ApiError::internal)?;
+    let attachment = Attachment {
+        id: attachment_id,
+        case_id: case.id.clone(),
+        file_name,
+        content_type: content_type.to_owned(),
+        size: body.len() as i64,
+        sha256,
+        path: relative,
+        uploaded_by: actor.user_id.clone(),
+        created_at: at,
+    };
+    if let Err(error) = state.store.update_case(&next, &event, Some(&attachment)).await {
+        // The row was not written, so the file would be an orphan.
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(error.into());
+    }
+    Ok((StatusCode::CREATED, Json(AttachmentView::new(&attachment, next.version))))
+}
+
+/// The file is on disk (fsynced) before its row commits, so no committed row points at
+/// missing bytes.
+async fn write_durably(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let mut file = tokio::fs::File::create(path).await?;
+    file.write_all(bytes).await?;
+    file.sync_all().await
+}
+
+/// Download an attachment of a case the caller may see.
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "cases",
+    params(("id" = String, Path, description = "Attachment id")),
+    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn download_attachment(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let attachment = state
+        .store
+        .attachment(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the attachment"))?;
+    visible_case(&state, &actor, &attachment.case_id)
+        .await
+        .map_err(|_| ApiError::not_found("the attachment"))?;
+    let bytes = tokio::fs::read(state.config.data_dir.join(&attachment.path))
+        .await
+        .map_err(ApiError::internal)?;
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = attachment.content_type.parse() {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = format!("\"{}\"", attachment.sha256).parse() {
+        headers.insert(header::ETAG, value);
+    }
+    Ok((headers, bytes))
+}

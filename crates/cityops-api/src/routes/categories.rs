@@ -1,0 +1,114 @@
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use cityops_domain::{CategoryCode, Role, StageTerms, UnitKind, Urgency};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{CurrentUser, JsonBody};
+use crate::views::{CatalogView, CategoryUpdate, CategoryView};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/categories", get(catalog))
+        .route("/categories/{code}", get(get_category).put(update_category))
+}
+
+async fn load(state: &AppState) -> ApiResult<cityops_domain::CategoryCatalog> {
+    state
+        .store
+        .catalog()
+        .await?
+        .ok_or_else(|| ApiError::not_found("the category catalogue (none is loaded; run cityops import categories)"))
+}
+
+/// The standard component and event classification with stage deadlines.
+#[utoipa::path(get, path = "/api/v1/categories", tag = "categories",
+    responses((status = 200, body = CatalogView)))]
+pub async fn catalog(State(state): State<AppState>, _user: CurrentUser) -> ApiResult<Json<CatalogView>> {
+    Ok(Json(CatalogView::from(&load(&state).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/categories/{code}", tag = "categories",
+    params(("code" = String, Path, description = "5-digit small-class code")),
+    responses((status = 200, body = CategoryView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_category(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(code): Path<String>,
+) -> ApiResult<Json<CategoryView>> {
+    let code = CategoryCode::parse(&code)?;
+    let catalog = load(&state).await?;
+    let category = catalog.get(&code).ok_or_else(|| ApiError::not_found("the category"))?;
+    Ok(Json(CategoryView::from(category)))
+}
+
+/// Edit a small class (admin). The catalogue version changes; running cases keep the
+/// terms they were filed under.
+#[utoipa::path(put, path = "/api/v1/categories/{code}", tag = "categories",
+    params(("code" = String, Path, description = "5-digit small-class code")),
+    request_body = CategoryUpdate,
+    responses((status = 200, body = CategoryView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update_category(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(code): Path<String>,
+    JsonBody(update): JsonBody<CategoryUpdate>,
+) -> ApiResult<Json<CategoryView>> {
+    if actor.role != Role::Admin {
+        return Err(ApiError::forbidden("only an admin may edit the category catalogue"));
+    }
+    let code = CategoryCode::parse(&code)?;
+    let _guard = state.catalog_lock.lock().await;
+    let mut catalog = load(&state).await?;
+    let category = catalog
+        .small
+        .iter_mut()
+        .find(|c| c.code == code)
+        .ok_or_else(|| ApiError::not_found("the category"))?;
+    for (field, value) in [("zh", &update.zh), ("en", &update.en)] {
+        if let Some(text) = value {
+            if text.trim().is_empty() || text.chars().count() > 100 {
+                return Err(ApiError::invalid(field, "a name has 1 to 100 characters"));
+            }
+        }
+    }
+    if let Some(zh) = update.zh {
+        category.zh = zh;
+    }
+    if let Some(en) = update.en {
+        category.en = en;
+    }
+    if let Some(urgency) = update.urgency.as_deref() {
+        category.urgency = match urgency {
+            "normal" => Urgency::Normal,
+            "urgent" => Urgency::Urgent,
+            _ => return Err(ApiError::invalid("urgency", "urgency must be normal or urgent")),
+        };
+    }
+    if let Some(kind) = update.unit_kind.as_deref() {
+        category.unit_kind = UnitKind::parse(kind)
+            .ok_or_else(|| ApiError::invalid("unit_kind", format!("unknown unit kind '{kind}'")))?;
+    }
+    let terms = StageTerms {
+        dispatch_minutes: update.dispatch_minutes.unwrap_or(category.terms.dispatch_minutes),
+        handling_minutes: update.handling_minutes.unwrap_or(category.terms.handling_minutes),
+        check_minutes: update.check_minutes.unwrap_or(category.terms.check_minutes),
+    };
+    terms.validate()?;
+    category.terms = terms;
+    let view = CategoryView::from(&*category);
+    catalog.version = next_version(&catalog.version);
+    state.store.put_catalog(&catalog).await?;
+    Ok(Json(view))
+}
+
+/// `2026.1` -> `2026.1-e1` -> `2026.1-e2`: the shipped base stays visible.
+fn next_version(version: &str) -> String {
+    match version.rsplit_once("-e") {
+        Some((base, n)) if n.parse::<u32>().is_ok() => {
+            format!("{base}-e{}", n.parse::<u32>().unwrap_or(0) + 1)
+        }
+        _ => format!("{version}-e1"),
+    }
+}

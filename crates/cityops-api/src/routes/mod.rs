@@ -1,0 +1,90 @@
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::metrics::HttpLabels;
+use crate::AppState;
+
+mod areas;
+mod cases;
+mod categories;
+mod health;
+mod sessions;
+mod units;
+
+pub use cases::COMMANDS;
+use crate::openapi::BearerAuth;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "CityOps API",
+        description = "One network to manage the whole city: areas, units, categories and the case workflow. Errors are {\"error\": {\"code\", \"message\", \"field\"?}}."
+    ),
+    paths(
+        sessions::sign_in,
+        areas::list_areas,
+        areas::area_tree,
+        areas::get_area,
+        units::list_units,
+        units::get_unit,
+        categories::catalog,
+        categories::get_category,
+        categories::update_category,
+        cases::report_case,
+        cases::list_cases,
+        cases::get_case,
+        cases::timeline,
+        cases::run_command,
+        cases::upload_attachment,
+        cases::download_attachment,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub(crate) struct ApiDoc;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(sessions::router())
+        .merge(areas::router())
+        .merge(units::router())
+        .merge(categories::router())
+        .merge(cases::router(state.config.max_upload_bytes))
+        .route(
+            "/openapi.json",
+            axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
+        )
+        .fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint; see /api/v1/openapi.json",
+            )
+        });
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(health::router())
+        .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .http_requests
+        .get_or_create(&HttpLabels {
+            method,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}

@@ -1,0 +1,449 @@
+//! Wire types: what clients send and receive. Only this crate knows JSON; the domain's
+//! values are converted here.
+
+use chrono::{DateTime, Utc};
+use cityops_domain::case::PendingRequest;
+use cityops_domain::{Area, Case, Category, CategoryCatalog, TimelineEvent, Unit};
+use cityops_store::Attachment;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    #[schema(example = "dispatcher")]
+    pub role: String,
+    pub unit: Option<String>,
+    pub scope: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AreaView {
+    #[schema(example = "310101002")]
+    pub code: String,
+    pub name: String,
+    #[schema(example = "street")]
+    pub level: String,
+    pub parent: Option<String>,
+}
+
+impl From<&Area> for AreaView {
+    fn from(a: &Area) -> AreaView {
+        AreaView {
+            code: a.code.to_string(),
+            name: a.name.clone(),
+            level: a.level.as_str().to_owned(),
+            parent: a.parent.as_ref().map(|p| p.to_string()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AreaDetail {
+    #[serde(flatten)]
+    pub area: AreaView,
+    pub children: Vec<AreaView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AreaNode {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    #[schema(no_recursion)]
+    pub children: Vec<AreaNode>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitView {
+    pub code: String,
+    pub name: String,
+    #[schema(example = "law_enforcement")]
+    pub kind: String,
+    pub jurisdiction: String,
+}
+
+impl From<&Unit> for UnitView {
+    fn from(u: &Unit) -> UnitView {
+        UnitView {
+            code: u.code.clone(),
+            name: u.name.clone(),
+            kind: u.kind.as_str().to_owned(),
+            jurisdiction: u.jurisdiction.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CategoryView {
+    #[schema(example = "10101")]
+    pub code: String,
+    /// `component` (部件) or `event` (事件).
+    pub kind: String,
+    pub big_class: String,
+    pub zh: String,
+    pub en: String,
+    /// `normal` or `urgent`.
+    pub urgency: String,
+    pub dispatch_minutes: u32,
+    pub handling_minutes: u32,
+    pub check_minutes: u32,
+    pub unit_kind: String,
+}
+
+impl From<&Category> for CategoryView {
+    fn from(c: &Category) -> CategoryView {
+        CategoryView {
+            code: c.code.to_string(),
+            kind: match c.kind() {
+                cityops_domain::CategoryKind::Component => "component".into(),
+                cityops_domain::CategoryKind::Event => "event".into(),
+            },
+            big_class: c.code.big_class().to_owned(),
+            zh: c.zh.clone(),
+            en: c.en.clone(),
+            urgency: match c.urgency {
+                cityops_domain::Urgency::Normal => "normal".into(),
+                cityops_domain::Urgency::Urgent => "urgent".into(),
+            },
+            dispatch_minutes: c.terms.dispatch_minutes,
+            handling_minutes: c.terms.handling_minutes,
+            check_minutes: c.terms.check_minutes,
+            unit_kind: c.unit_kind.as_str().to_owned(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BigClassView {
+    pub code: String,
+    pub kind: String,
+    pub zh: String,
+    pub en: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CatalogView {
+    /// Changes with every edit; filed cases keep the terms of the version they were filed under.
+    pub version: String,
+    pub big: Vec<BigClassView>,
+    pub small: Vec<CategoryView>,
+}
+
+impl From<&CategoryCatalog> for CatalogView {
+    fn from(c: &CategoryCatalog) -> CatalogView {
+        CatalogView {
+            version: c.version.clone(),
+            big: c
+                .big
+                .iter()
+                .map(|b| BigClassView {
+                    code: b.code.clone(),
+                    kind: match b.kind {
+                        cityops_domain::CategoryKind::Component => "component".into(),
+                        cityops_domain::CategoryKind::Event => "event".into(),
+                    },
+                    zh: b.zh.clone(),
+                    en: b.en.clone(),
+                })
+                .collect(),
+            small: c.small.iter().map(CategoryView::from).collect(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryUpdate {
+    pub zh: Option<String>,
+    pub en: Option<String>,
+    /// `normal` or `urgent`.
+    pub urgency: Option<String>,
+    pub dispatch_minutes: Option<u32>,
+    pub handling_minutes: Option<u32>,
+    pub check_minutes: Option<u32>,
+    pub unit_kind: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct LocationBody {
+    /// WGS-84 longitude, 73 to 136 for a Chinese city.
+    #[schema(example = 121.4737)]
+    pub lon: f64,
+    #[schema(example = 31.2304)]
+    pub lat: f64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    /// inspector, hotline, photo, iot, department or leader.
+    #[schema(example = "hotline")]
+    pub source: String,
+    #[schema(example = "南京东路步行街东侧一处污水井盖缺失，已设置临时围挡")]
+    pub description: String,
+    pub address: Option<String>,
+    pub location: LocationBody,
+    /// The finest known area code: community (12), street (9) or district (6 digits).
+    #[schema(example = "310101002001")]
+    pub area: String,
+    /// The reporter's guess at the small class, if any.
+    pub category_hint: Option<String>,
+    /// 16-digit component id when a component is concerned.
+    pub component_id: Option<String>,
+}
+
+/// The body of a workflow command. `version` is required: the case version the caller saw.
+/// Which other fields are needed depends on the command (see the operation description).
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CommandRequest {
+    pub version: i64,
+    pub opinion: Option<String>,
+    pub reason: Option<String>,
+    /// For reject: `invalid` or `duplicate`.
+    pub reject_reason: Option<String>,
+    pub duplicate_of: Option<String>,
+    /// For verify.
+    pub exists: Option<bool>,
+    /// For file: the small-class code.
+    pub category: Option<String>,
+    /// For dispatch: the unit code.
+    pub unit: Option<String>,
+    /// For request-extension: the new deadline.
+    pub until: Option<DateTime<Utc>>,
+    /// For decide-extension and decide-park.
+    pub approve: Option<bool>,
+    /// For feedback: ids of attachments uploaded to the case.
+    pub attachments: Option<Vec<String>>,
+    /// For check.
+    pub passed: Option<bool>,
+    /// For callback.
+    pub satisfied: Option<bool>,
+    /// For set-urgent.
+    pub urgent: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FiledClassView {
+    pub code: String,
+    pub zh: String,
+    pub urgency: String,
+    pub dispatch_minutes: u32,
+    pub handling_minutes: u32,
+    pub check_minutes: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PendingView {
+    /// `extension` or `park`.
+    pub kind: String,
+    pub reason: String,
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseView {
+    /// Opaque id.
+    pub id: String,
+    /// Human-readable number: district + date + daily sequence.
+    #[schema(example = "3101012026112500042")]
+    pub number: String,
+    /// Send back as `version` with the next command.
+    pub version: i64,
+    #[schema(example = "filed")]
+    pub state: String,
+    pub state_zh: String,
+    pub source: String,
+    pub description: String,
+    pub address: Option<String>,
+    pub location: LocationBody,
+    pub area: String,
+    pub district: String,
+    pub category_hint: Option<String>,
+    pub category: Option<FiledClassView>,
+    pub component_id: Option<String>,
+    pub unit: Option<String>,
+    pub urgent: bool,
+    pub supervised: bool,
+    pub overdue: bool,
+    pub self_handled: bool,
+    pub rework_count: u32,
+    pub return_count: u32,
+    pub extension_count: u32,
+    pub pending: Option<PendingView>,
+    /// The stage whose clock runs: dispatch, handling or check.
+    pub stage: Option<String>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub callback_satisfied: Option<bool>,
+    pub reject_reason: Option<String>,
+    pub duplicate_of: Option<String>,
+    pub attachments: Vec<String>,
+    pub reported_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+fn snake<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+impl CaseView {
+    pub fn new(c: &Case, now: DateTime<Utc>) -> CaseView {
+        CaseView {
+            id: c.id.clone(),
+            number: c.number.0.clone(),
+            version: c.version,
+            state: c.state.as_str().to_owned(),
+            state_zh: c.state.zh().to_owned(),
+            source: c.source.as_str().to_owned(),
+            description: c.description.clone(),
+            address: c.address.clone(),
+            location: LocationBody {
+                lon: c.location.lon,
+                lat: c.location.lat,
+            },
+            area: c.area.to_string(),
+            district: c.district.to_string(),
+            category_hint: c.category_hint.as_ref().map(|h| h.to_string()),
+            category: c.category.as_ref().map(|f| FiledClassView {
+                code: f.code.to_string(),
+                zh: f.zh.clone(),
+                urgency: snake(&f.urgency),
+                dispatch_minutes: f.terms.dispatch_minutes,
+                handling_minutes: f.terms.handling_minutes,
+                check_minutes: f.terms.check_minutes,
+            }),
+            component_id: c.component_id.clone(),
+            unit: c.unit.clone(),
+            urgent: c.urgent,
+            supervised: c.supervised,
+            overdue: c.is_overdue(now),
+            self_handled: c.self_handled,
+            rework_count: c.rework_count,
+            return_count: c.return_count,
+            extension_count: c.extension_count,
+            pending: c.pending.as_ref().map(|p| match p {
+                PendingRequest::Extension { until, reason } => PendingView {
+                    kind: "extension".into(),
+                    reason: reason.clone(),
+                    until: Some(*until),
+                },
+                PendingRequest::Park { reason } => PendingView {
+                    kind: "park".into(),
+                    reason: reason.clone(),
+                    until: None,
+                },
+            }),
+            stage: c.stage.as_ref().map(snake),
+            deadline: c.deadline,
+            callback_satisfied: c.callback_satisfied,
+            reject_reason: c.reject_reason.as_ref().map(snake),
+            duplicate_of: c.duplicate_of.clone(),
+            attachments: c.attachments.clone(),
+            reported_by: c.reported_by.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            closed_at: c.closed_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseList {
+    pub items: Vec<CaseView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub user_id: String,
+    pub username: String,
+    pub role: String,
+    pub unit: Option<String>,
+    /// The command, e.g. `dispatch`.
+    pub action: String,
+    pub from: Option<String>,
+    pub to: String,
+    /// The stage this step ended was already past its deadline.
+    pub late: bool,
+    /// The command's parameters as given (opinion, reason, unit...).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+impl From<&TimelineEvent> for TimelineEntry {
+    fn from(e: &TimelineEvent) -> TimelineEntry {
+        let mut details = serde_json::to_value(&e.command).unwrap_or_default();
+        if let Some(map) = details.as_object_mut() {
+            map.remove("command");
+        }
+        TimelineEntry {
+            seq: e.seq,
+            at: e.at,
+            user_id: e.user_id.clone(),
+            username: e.username.clone(),
+            role: e.role.as_str().to_owned(),
+            unit: e.unit.clone(),
+            action: e.command.name().to_owned(),
+            from: e.from.map(|s| s.as_str().to_owned()),
+            to: e.to.as_str().to_owned(),
+            late: e.late,
+            details,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: String,
+    pub case_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+    /// The case version after attaching; send it with the next command.
+    pub case_version: i64,
+}
+
+impl AttachmentView {
+    pub fn new(a: &Attachment, case_version: i64) -> AttachmentView {
+        AttachmentView {
+            id: a.id.clone(),
+            case_id: a.case_id.clone(),
+            file_name: a.file_name.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+            sha256: a.sha256.clone(),
+            created_at: a.created_at,
+            case_version,
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Who is acting. Every write carries an [`Actor`] as a value: there is no ambient user.
+
+use serde::{Deserialize, Serialize};
+
+use crate::area::AreaCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 监督员: patrols a grid, reports, verifies and checks in the field.
+    Inspector,
+    /// 受理员: receives reports, accepts or rejects, sends verification and check tasks.
+    Operator,
+    /// 值班长: files, closes and cancels cases; approves extensions and parking.
+    ShiftLead,
+    /// 派遣员: dispatches filed cases to the responsible unit.
+    Dispatcher,
+    /// 专业部门: signs for, handles and feeds back the cases of their unit.
+    UnitHandler,
+    /// Watches the city and supervises (督办) cases.
+    CenterLeader,
+    /// Produces the evaluation; reads only.
+    Evaluator,
+    /// Manages users and reference data; issues no workflow commands.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Inspector,
+        Role::Operator,
+        Role::ShiftLead,
+        Role::Dispatcher,
+        Role::UnitHandler,
+        Role::CenterLeader,
+        Role::Evaluator,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Inspector => "inspector",
+            Role::Operator => "operator",
+            Role::ShiftLead => "shift_lead",
+            Role::Dispatcher => "dispatcher",
+            Role::UnitHandler => "unit_handler",
+            Role::CenterLeader => "center_leader",
+            Role::Evaluator => "evaluator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: String,
+    pub username: String,
+    pub role: Role,
+    /// The unit the user works for; a unit handler acts only on cases dispatched to it.
+    pub unit: Option<String>,
+    /// The area subtree the user acts within.
+    pub scope: AreaCode,
+}
+
+impl Actor {
+    pub fn can_see(&self, area: &AreaCode) -> bool {
+        self.scope.contains(area)
+    }
+}

@@ -1,0 +1,347 @@
+//! The case: the unit of work, from a report to its close.
+//!
+//! A case is only ever changed by [`crate::workflow::decide`], which returns the new case
+//! together with the [`TimelineEvent`] that explains the change. The timeline is never
+//! rewritten: replaying its commands from the report reproduces the case exactly.
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::actor::Role;
+use crate::area::AreaCode;
+use crate::category::{CategoryCode, StageTerms, Urgency};
+use crate::workflow::CaseCommand;
+use crate::InvalidInput;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    /// 上报: reported, waiting for an operator.
+    Reported,
+    /// 受理: accepted, waiting to be filed (or verified, or self-handled).
+    Accepted,
+    /// 核实: an inspector is verifying on site that the problem exists.
+    Verifying,
+    /// 不受理: rejected as invalid or duplicate. Terminal.
+    Invalid,
+    /// 立案: filed with a standard class, waiting for dispatch.
+    Filed,
+    /// 派遣: dispatched to a responsible unit, waiting for it to sign for the case.
+    Dispatched,
+    /// 处置中: the unit signed for it and is handling it.
+    Handling,
+    /// 挂账/缓办: parked with the shift lead's approval; the handling clock stops.
+    Suspended,
+    /// 处置反馈: the unit reported the problem handled.
+    Handled,
+    /// 核查: an inspector is checking the result on site.
+    Checking,
+    /// 核查通过: the check passed; waiting for call-back (hotline cases) or closing.
+    Checked,
+    /// 回访: the operator is calling the citizen back.
+    Callback,
+    /// 结案. Terminal.
+    Closed,
+    /// 作废. Terminal.
+    Cancelled,
+}
+
+impl CaseState {
+    pub const ALL: [CaseState; 14] = [
+        CaseState::Reported,
+        CaseState::Accepted,
+        CaseState::Verifying,
+        CaseState::Invalid,
+        CaseState::Filed,
+        CaseState::Dispatched,
+        CaseState::Handling,
+        CaseState::Suspended,
+        CaseState::Handled,
+        CaseState::Checking,
+        CaseState::Checked,
+        CaseState::Callback,
+        CaseState::Closed,
+        CaseState::Cancelled,
+    ];
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            CaseState::Invalid | CaseState::Closed | CaseState::Cancelled
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseState::Reported => "reported",
+            CaseState::Accepted => "accepted",
+            CaseState::Verifying => "verifying",
+            CaseState::Invalid => "invalid",
+            CaseState::Filed => "filed",
+            CaseState::Dispatched => "dispatched",
+            CaseState::Handling => "handling",
+            CaseState::Suspended => "suspended",
+            CaseState::Handled => "handled",
+            CaseState::Checking => "checking",
+            CaseState::Checked => "checked",
+            CaseState::Callback => "callback",
+            CaseState::Closed => "closed",
+            CaseState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CaseState> {
+        CaseState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            CaseState::Reported => "待受理",
+            CaseState::Accepted => "已受理",
+            CaseState::Verifying => "核实中",
+            CaseState::Invalid => "不受理",
+            CaseState::Filed => "已立案",
+            CaseState::Dispatched => "已派遣",
+            CaseState::Handling => "处置中",
+            CaseState::Suspended => "挂账",
+            CaseState::Handled => "已反馈",
+            CaseState::Checking => "核查中",
+            CaseState::Checked => "核查通过",
+            CaseState::Callback => "回访中",
+            CaseState::Closed => "已结案",
+            CaseState::Cancelled => "已作废",
+        }
+    }
+}
+
+/// Where a report came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A grid inspector's patrol.
+    Inspector,
+    /// The 12345 citizen hotline (call-back required before closing).
+    Hotline,
+    /// A citizen's photo report (随申拍).
+    Photo,
+    /// An IoT sensor alarm.
+    Iot,
+    /// A department's own report.
+    Department,
+    /// A leader's instruction.
+    Leader,
+}
+
+impl Source {
+    pub const ALL: [Source; 6] = [
+        Source::Inspector,
+        Source::Hotline,
+        Source::Photo,
+        Source::Iot,
+        Source::Department,
+        Source::Leader,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Inspector => "inspector",
+            Source::Hotline => "hotline",
+            Source::Photo => "photo",
+            Source::Iot => "iot",
+            Source::Department => "department",
+            Source::Leader => "leader",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Source> {
+        Source::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Public and machine reports are verified on site before filing.
+    pub fn needs_verification(self) -> bool {
+        matches!(self, Source::Hotline | Source::Photo | Source::Iot)
+    }
+}
+
+/// The stage whose clock is running; its deadline is [`Case::deadline`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Dispatch,
+    Handling,
+    Check,
+}
+
+/// A WGS-84 position inside the bounds a Chinese city can have.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    pub lon: f64,
+    pub lat: f64,
+}
+
+impl Location {
+    pub fn new(lon: f64, lat: f64) -> Result<Location, InvalidInput> {
+        if !(73.0..=136.0).contains(&lon) {
+            return Err(InvalidInput::new(
+                "location.lon",
+                format!("longitude {lon} is outside China (73 to 136 degrees east)"),
+            ));
+        }
+        if !(3.0..=54.0).contains(&lat) {
+            return Err(InvalidInput::new(
+                "location.lat",
+                format!("latitude {lat} is outside China (3 to 54 degrees north)"),
+            ));
+        }
+        Ok(Location { lon, lat })
+    }
+}
+
+/// Human-readable case number: district code + local date + daily sequence,
+/// e.g. `3101012026112500042`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CaseNumber(pub String);
+
+/// China Standard Time has no daylight saving, so a fixed offset is exact.
+pub fn china_time() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+impl CaseNumber {
+    pub fn new(district: &AreaCode, day: NaiveDate, sequence: u32) -> CaseNumber {
+        CaseNumber(format!(
+            "{}{}{:05}",
+            district.as_str(),
+            day.format("%Y%m%d"),
+            sequence
+        ))
+    }
+
+    /// The local (Asia/Shanghai) day a report at `at` is numbered on.
+    pub fn day_of(at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&china_time()).date_naive()
+    }
+
+    /// Placeholder carried by a case until the store assigns the real number in the
+    /// transaction that inserts it.
+    pub fn unassigned() -> CaseNumber {
+        CaseNumber(String::new())
+    }
+}
+
+impl fmt::Display for CaseNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The class a case was filed under, with the terms that applied at filing. Terms are
+/// copied so that editing the catalogue later never moves a running case's deadlines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiledClass {
+    pub code: CategoryCode,
+    pub zh: String,
+    pub urgency: Urgency,
+    pub terms: StageTerms,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PendingRequest {
+    Extension { until: DateTime<Utc>, reason: String },
+    Park { reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    Invalid,
+    Duplicate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// Opaque id (a UUID); the case number is for people.
+    pub id: String,
+    pub number: CaseNumber,
+    /// The number of timeline events; a command names the version it saw.
+    pub version: i64,
+    pub state: CaseState,
+    pub source: Source,
+    pub description: String,
+    pub address: Option<String>,
+    pub location: Location,
+    /// The finest area known for the case (community, street or district).
+    pub area: AreaCode,
+    pub district: AreaCode,
+    /// The reporter's guess at the class, before a shift lead files it.
+    pub category_hint: Option<CategoryCode>,
+    pub category: Option<FiledClass>,
+    pub component_id: Option<String>,
+    /// The responsible unit the case is (or was last) dispatched to.
+    pub unit: Option<String>,
+    pub urgent: bool,
+    pub supervised: bool,
+    pub self_handled: bool,
+    pub rework_count: u32,
+    pub return_count: u32,
+    pub extension_count: u32,
+    pub pending: Option<PendingRequest>,
+    pub stage: Option<Stage>,
+    pub deadline: Option<DateTime<Utc>>,
+    /// Time left on the handling clock while parked.
+    pub suspended_remaining_secs: Option<i64>,
+    pub callback_satisfied: Option<bool>,
+    pub reject_reason: Option<RejectReason>,
+    pub duplicate_of: Option<String>,
+    pub attachments: Vec<String>,
+    pub reported_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl Case {
+    /// Overdue: the running stage's deadline has passed. Parked and finished cases have no
+    /// running clock.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        !self.state.is_terminal()
+            && self.state != CaseState::Suspended
+            && self.deadline.is_some_and(|deadline| now > deadline)
+    }
+
+    pub(crate) fn start_stage(&mut self, stage: Stage, now: DateTime<Utc>) {
+        let minutes = self.category.as_ref().map(|class| match stage {
+            Stage::Dispatch => class.terms.dispatch_minutes,
+            Stage::Handling => class.terms.handling_minutes,
+            Stage::Check => class.terms.check_minutes,
+        });
+        self.stage = Some(stage);
+        self.deadline = minutes.map(|m| now + Duration::minutes(i64::from(m)));
+    }
+
+    pub(crate) fn stop_clock(&mut self) {
+        self.stage = None;
+        self.deadline = None;
+    }
+}
+
+/// One entry of a case's timeline: who did what, when, and what it changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEvent {
+    pub case_id: String,
+    /// 1-based; equals the case version after the event.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub user_id: String,
+    pub username: String,
+    pub role: Role,
+    pub unit: Option<String>,
+    pub command: CaseCommand,
+    pub from: Option<CaseState>,
+    pub to: CaseState,
+    /// The stage this event ended was already past its deadline.
+    pub late: bool,
+}

@@ -1,0 +1,40 @@
+//! The CityOps domain: areas, units, categories, actors, cases and the case workflow.
+//!
+//! This crate is pure. It never touches a file, a socket, a clock or a database: callers pass
+//! in the time, the actor and the data they loaded, and get back values or typed errors. That
+//! is what lets the workflow be property-tested and replayed from its timeline.
+
+pub mod actor;
+pub mod area;
+pub mod case;
+pub mod category;
+pub mod unit;
+pub mod workflow;
+
+pub use actor::{Actor, Role};
+pub use area::{Area, AreaCode, AreaLevel};
+pub use case::{
+    Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest, RejectReason, Source, Stage,
+    TimelineEvent,
+};
+pub use category::{Category, CategoryCatalog, CategoryCode, CategoryKind, StageTerms, Urgency};
+pub use unit::{Unit, UnitKind};
+pub use workflow::{decide, report, CaseCommand, NewReport, WorkflowError};
+
+/// A value in a domain constructor was not acceptable. `field` names the offending input
+/// the way the API spells it, so the HTTP layer can point the user at it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidInput {
+    pub field: String,
+    pub reason: String,
+}
+
+impl InvalidInput {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}

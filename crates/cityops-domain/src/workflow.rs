@@ -1,0 +1,713 @@
+//! The case workflow as a pure state machine.
+//!
+//! [`decide`] takes a case, a command and the actor issuing it, and returns the new case and
+//! the timeline event recording the change, or a [`WorkflowError`] saying why not. It is
+//! split in two on purpose: [`authorize`] (may this actor issue this command on this case?)
+//! and [`apply`] (what does the command do to the case?). Replaying a timeline runs only
+//! `apply`, because the authority was checked when the command was first accepted.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::actor::{Actor, Role};
+use crate::area::AreaCode;
+use crate::case::{
+    Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest, RejectReason, Source,
+    Stage, TimelineEvent,
+};
+use crate::category::{CategoryCode, Urgency};
+use crate::InvalidInput;
+
+const MAX_TEXT: usize = 2000;
+const MAX_REASON: usize = 500;
+
+/// What a reporter supplies for a new case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewReport {
+    pub source: Source,
+    pub description: String,
+    pub address: Option<String>,
+    pub location: Location,
+    pub area: AreaCode,
+    pub category_hint: Option<CategoryCode>,
+    pub component_id: Option<String>,
+}
+
+/// Every command of the workflow, in the domain's words. The wire form of a command is the
+/// same JSON with the command name given by the URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum CaseCommand {
+    Report(NewReport),
+    Accept {
+        opinion: Option<String>,
+    },
+    Reject {
+        reason: RejectReason,
+        duplicate_of: Option<String>,
+        opinion: Option<String>,
+    },
+    RequestVerification {
+        opinion: Option<String>,
+    },
+    Verify {
+        exists: bool,
+        opinion: Option<String>,
+    },
+    File {
+        class: FiledClass,
+        opinion: Option<String>,
+    },
+    SelfHandle {
+        opinion: String,
+    },
+    Dispatch {
+        unit: String,
+        unit_jurisdiction: AreaCode,
+        opinion: Option<String>,
+    },
+    Sign,
+    Return {
+        reason: String,
+    },
+    RequestExtension {
+        until: DateTime<Utc>,
+        reason: String,
+    },
+    DecideExtension {
+        approve: bool,
+        opinion: Option<String>,
+    },
+    RequestPark {
+        reason: String,
+    },
+    DecidePark {
+        approve: bool,
+        opinion: Option<String>,
+    },
+    Resume {
+        opinion: Option<String>,
+    },
+    Feedback {
+        opinion: String,
+        attachments: Vec<String>,
+    },
+    SendCheck {
+        opinion: Option<String>,
+    },
+    Check {
+        passed: bool,
+        opinion: Option<String>,
+    },
+    StartCallback,
+    Callback {
+        satisfied: bool,
+        opinion: Option<String>,
+    },
+    Close {
+        opinion: Option<String>,
+    },
+    Cancel {
+        reason: String,
+    },
+    SetUrgent {
+        urgent: bool,
+    },
+    Supervise {
+        opinion: String,
+    },
+    Attach {
+        attachment_id: String,
+    },
+}
+
+impl CaseCommand {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CaseCommand::Report(_) => "report",
+            CaseCommand::Accept { .. } => "accept",
+            CaseCommand::Reject { .. } => "reject",
+            CaseCommand::RequestVerification { .. } => "request_verification",
+            CaseCommand::Verify { .. } => "verify",
+            CaseCommand::File { .. } => "file",
+            CaseCommand::SelfHandle { .. } => "self_handle",
+            CaseCommand::Dispatch { .. } => "dispatch",
+            CaseCommand::Sign => "sign",
+            CaseCommand::Return { .. } => "return",
+            CaseCommand::RequestExtension { .. } => "request_extension",
+            CaseCommand::DecideExtension { .. } => "decide_extension",
+            CaseCommand::RequestPark { .. } => "request_park",
+            CaseCommand::DecidePark { .. } => "decide_park",
+            CaseCommand::Resume { .. } => "resume",
+            CaseCommand::Feedback { .. } => "feedback",
+            CaseCommand::SendCheck { .. } => "send_check",
+            CaseCommand::Check { .. } => "check",
+            CaseCommand::StartCallback => "start_callback",
+            CaseCommand::Callback { .. } => "callback",
+            CaseCommand::Close { .. } => "close",
+            CaseCommand::Cancel { .. } => "cancel",
+            CaseCommand::SetUrgent { .. } => "set_urgent",
+            CaseCommand::Supervise { .. } => "supervise",
+            CaseCommand::Attach { .. } => "attach",
+        }
+    }
+
+    /// Which roles may issue the command (domain.md, "Case workflow").
+    pub fn allowed_roles(&self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            CaseCommand::Report(_) => &[Inspector, Operator, ShiftLead, UnitHandler, CenterLeader],
+            CaseCommand::Accept { .. }
+            | CaseCommand::Reject { .. }
+            | CaseCommand::RequestVerification { .. }
+            | CaseCommand::SendCheck { .. }
+            | CaseCommand::StartCallback
+            | CaseCommand::Callback { .. } => &[Operator],
+            CaseCommand::Verify { .. } | CaseCommand::SelfHandle { .. } | CaseCommand::Check { .. } => {
+                &[Inspector]
+            }
+            CaseCommand::File { .. }
+            | CaseCommand::DecideExtension { .. }
+            | CaseCommand::DecidePark { .. }
+            | CaseCommand::Close { .. }
+            | CaseCommand::Cancel { .. }
+            | CaseCommand::SetUrgent { .. } => &[ShiftLead],
+            CaseCommand::Dispatch { .. } => &[Dispatcher],
+            CaseCommand::Sign
+            | CaseCommand::Return { .. }
+            | CaseCommand::RequestExtension { .. }
+            | CaseCommand::RequestPark { .. }
+            | CaseCommand::Feedback { .. } => &[UnitHandler],
+            CaseCommand::Resume { .. } => &[ShiftLead, UnitHandler],
+            CaseCommand::Supervise { .. } => &[CenterLeader],
+            CaseCommand::Attach { .. } => &[
+                Inspector,
+                Operator,
+                ShiftLead,
+                Dispatcher,
+                UnitHandler,
+                CenterLeader,
+            ],
+        }
+    }
+
+    /// A unit handler may issue these only on a case dispatched to their own unit.
+    fn needs_assigned_unit(&self) -> bool {
+        matches!(
+            self,
+            CaseCommand::Sign
+                | CaseCommand::Return { .. }
+                | CaseCommand::RequestExtension { .. }
+                | CaseCommand::RequestPark { .. }
+                | CaseCommand::Feedback { .. }
+                | CaseCommand::Resume { .. }
+                | CaseCommand::Attach { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("a {role} may not {command}; only {allowed} may")]
+    RoleNotAllowed {
+        command: &'static str,
+        role: &'static str,
+        allowed: String,
+    },
+    #[error("cannot {command} a case that is {state}")]
+    NotAllowedInState {
+        command: &'static str,
+        state: &'static str,
+    },
+    #[error("the case is not dispatched to your unit")]
+    NotAssignedUnit,
+    #[error("the case is outside your jurisdiction")]
+    OutOfScope,
+    #[error("{0}")]
+    Precondition(String),
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+}
+
+impl WorkflowError {
+    /// A stable machine-readable code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WorkflowError::RoleNotAllowed { .. } => "role_not_allowed",
+            WorkflowError::NotAllowedInState { .. } => "transition_not_allowed",
+            WorkflowError::NotAssignedUnit => "not_assigned_unit",
+            WorkflowError::OutOfScope => "not_found",
+            WorkflowError::Precondition(_) => "precondition_failed",
+            WorkflowError::Invalid(_) => "invalid_input",
+        }
+    }
+}
+
+fn text(field: &str, value: &str, max: usize) -> Result<(), InvalidInput> {
+    let length = value.trim().chars().count();
+    if length == 0 {
+        return Err(InvalidInput::new(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(InvalidInput::new(
+            field,
+            format!("is longer than {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn optional_text(field: &str, value: &Option<String>, max: usize) -> Result<(), InvalidInput> {
+    match value {
+        Some(v) if v.chars().count() > max => Err(InvalidInput::new(
+            field,
+            format!("is longer than {max} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Opens a case from a report. The number is a placeholder until the store assigns one.
+pub fn report(
+    id: String,
+    report: NewReport,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Case, TimelineEvent), WorkflowError> {
+    let command = CaseCommand::Report(report);
+    check_role(&command, actor)?;
+    let CaseCommand::Report(report) = &command else {
+        unreachable!("constructed above")
+    };
+    if !actor.can_see(&report.area) {
+        return Err(WorkflowError::OutOfScope);
+    }
+    let case = open(id, CaseNumber::unassigned(), report, &actor.user_id, now)?;
+    let event = event_for(&case, None, actor, command, now, false);
+    Ok((case, event))
+}
+
+fn open(
+    id: String,
+    number: CaseNumber,
+    report: &NewReport,
+    reported_by: &str,
+    now: DateTime<Utc>,
+) -> Result<Case, WorkflowError> {
+    text("description", &report.description, MAX_TEXT)?;
+    optional_text("address", &report.address, 200)?;
+    let district = report.area.district().ok_or_else(|| {
+        InvalidInput::new("area", "a case must lie in a district, street or community")
+    })?;
+    let location = Location::new(report.location.lon, report.location.lat)?;
+    if let Some(component) = &report.component_id {
+        let valid = component.len() == 16 && component.bytes().all(|b| b.is_ascii_digit());
+        if !valid {
+            return Err(InvalidInput::new(
+                "component_id",
+                "a component id has 16 digits (area 6 + big class 2 + small class 2 + number 6)",
+            )
+            .into());
+        }
+    }
+    Ok(Case {
+        id,
+        number,
+        version: 1,
+        state: CaseState::Reported,
+        source: report.source,
+        description: report.description.trim().to_owned(),
+        address: report.address.clone(),
+        location,
+        area: report.area.clone(),
+        district,
+        category_hint: report.category_hint.clone(),
+        category: None,
+        component_id: report.component_id.clone(),
+        unit: None,
+        urgent: false,
+        supervised: false,
+        self_handled: false,
+        rework_count: 0,
+        return_count: 0,
+        extension_count: 0,
+        pending: None,
+        stage: None,
+        deadline: None,
+        suspended_remaining_secs: None,
+        callback_satisfied: None,
+        reject_reason: None,
+        duplicate_of: None,
+        attachments: Vec::new(),
+        reported_by: reported_by.to_owned(),
+        created_at: now,
+        updated_at: now,
+        closed_at: None,
+    })
+}
+
+fn check_role(command: &CaseCommand, actor: &Actor) -> Result<(), WorkflowError> {
+    let allowed = command.allowed_roles();
+    if allowed.contains(&actor.role) {
+        return Ok(());
+    }
+    Err(WorkflowError::RoleNotAllowed {
+        command: command.name(),
+        role: actor.role.as_str(),
+        allowed: allowed
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// May `actor` issue `command` on `case`? Role first, then jurisdiction, then unit.
+pub fn authorize(case: &Case, command: &CaseCommand, actor: &Actor) -> Result<(), WorkflowError> {
+    if !actor.can_see(&case.area) {
+        return Err(WorkflowError::OutOfScope);
+    }
+    check_role(command, actor)?;
+    if actor.role == Role::UnitHandler
+        && command.needs_assigned_unit()
+        && (case.unit.is_none() || actor.unit != case.unit)
+    {
+        return Err(WorkflowError::NotAssignedUnit);
+    }
+    Ok(())
+}
+
+/// Authorizes and applies a command: the one way a case changes.
+pub fn decide(
+    case: &Case,
+    command: CaseCommand,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Case, TimelineEvent), WorkflowError> {
+    authorize(case, &command, actor)?;
+    let (next, late) = apply(case, &command, now)?;
+    let event = event_for(&next, Some(case.state), actor, command, now, late);
+    Ok((next, event))
+}
+
+fn event_for(
+    case: &Case,
+    from: Option<CaseState>,
+    actor: &Actor,
+    command: CaseCommand,
+    now: DateTime<Utc>,
+    late: bool,
+) -> TimelineEvent {
+    TimelineEvent {
+        case_id: case.id.clone(),
+        seq: case.version,
+        at: now,
+        user_id: actor.user_id.clone(),
+        username: actor.username.clone(),
+        role: actor.role,
+        unit: actor.unit.clone(),
+        command,
+        from,
+        to: case.state,
+        late,
+    }
+}
+
+/// What a command does to a case, without asking who issues it. Returns the new case and
+/// whether the stage the command ended had passed its deadline.
+pub fn apply(
+    case: &Case,
+    command: &CaseCommand,
+    now: DateTime<Utc>,
+) -> Result<(Case, bool), WorkflowError> {
+    use CaseState::*;
+    let from = case.state;
+    let not_here = || WorkflowError::NotAllowedInState {
+        command: command.name(),
+        state: from.as_str(),
+    };
+    let need = |ok: bool| if ok { Ok(()) } else { Err(not_here()) };
+    if from.is_terminal() {
+        return Err(not_here());
+    }
+    let mut next = case.clone();
+    match command {
+        CaseCommand::Report(_) => return Err(not_here()),
+        CaseCommand::Accept { opinion } => {
+            need(from == Reported)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            next.state = Accepted;
+        }
+        CaseCommand::Reject {
+            reason,
+            duplicate_of,
+            opinion,
+        } => {
+            need(from == Reported)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            if *reason == RejectReason::Duplicate && duplicate_of.is_none() {
+                return Err(InvalidInput::new(
+                    "duplicate_of",
+                    "name the case number this report duplicates",
+                )
+                .into());
+            }
+            optional_text("duplicate_of", duplicate_of, 40)?;
+            next.state = Invalid;
+            next.reject_reason = Some(*reason);
+            next.duplicate_of = duplicate_of.clone();
+        }
+        CaseCommand::RequestVerification { opinion } => {
+            need(from == Accepted)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            next.state = Verifying;
+        }
+        CaseCommand::Verify { exists, opinion } => {
+            need(from == Verifying)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            if *exists {
+                next.state = Accepted;
+            } else {
+                next.state = Invalid;
+                next.reject_reason = Some(RejectReason::Invalid);
+            }
+        }
+        CaseCommand::File { class, opinion } => {
+            need(from == Accepted)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            class.terms.validate()?;
+            next.urgent |= class.urgency == Urgency::Urgent;
+            next.category = Some(class.clone());
+            next.state = Filed;
+            next.start_stage(Stage::Dispatch, now);
+        }
+        CaseCommand::SelfHandle { opinion } => {
+            need(from == Accepted)?;
+            text("opinion", opinion, MAX_TEXT)?;
+            next.state = Closed;
+            next.self_handled = true;
+            next.stop_clock();
+        }
+        CaseCommand::Dispatch {
+            unit,
+            unit_jurisdiction,
+            opinion,
+        } => {
+            need(from == Filed)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            if !unit_jurisdiction.contains(&case.area) {
+                return Err(WorkflowError::Precondition(format!(
+                    "unit {unit} answers for {unit_jurisdiction}, which does not include the case's area {}",
+                    case.area
+                )));
+            }
+            next.unit = Some(unit.clone());
+            next.state = Dispatched;
+            next.stop_clock();
+        }
+        CaseCommand::Sign => {
+            need(from == Dispatched)?;
+            next.state = Handling;
+            next.start_stage(Stage::Handling, now);
+        }
+        CaseCommand::Return { reason } => {
+            need(from == Dispatched || from == Handling)?;
+            text("reason", reason, MAX_REASON)?;
+            next.state = Filed;
+            next.unit = None;
+            next.pending = None;
+            next.return_count += 1;
+            next.start_stage(Stage::Dispatch, now);
+        }
+        CaseCommand::RequestExtension { until, reason } => {
+            need(from == Handling)?;
+            text("reason", reason, MAX_REASON)?;
+            if case.pending.is_some() {
+                return Err(WorkflowError::Precondition(
+                    "another request is waiting for the shift lead".into(),
+                ));
+            }
+            let floor = case.deadline.unwrap_or(now).max(now);
+            if *until <= floor {
+                return Err(InvalidInput::new(
+                    "until",
+                    "the new deadline must be later than the current one",
+                )
+                .into());
+            }
+            next.pending = Some(PendingRequest::Extension {
+                until: *until,
+                reason: reason.clone(),
+            });
+        }
+        CaseCommand::DecideExtension { approve, opinion } => {
+            need(from == Handling)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            let Some(PendingRequest::Extension { until, .. }) = &case.pending else {
+                return Err(WorkflowError::Precondition(
+                    "no extension request is waiting".into(),
+                ));
+            };
+            if *approve {
+                next.deadline = Some(*until);
+                next.extension_count += 1;
+            }
+            next.pending = None;
+        }
+        CaseCommand::RequestPark { reason } => {
+            need(from == Handling)?;
+            text("reason", reason, MAX_REASON)?;
+            if case.pending.is_some() {
+                return Err(WorkflowError::Precondition(
+                    "another request is waiting for the shift lead".into(),
+                ));
+            }
+            next.pending = Some(PendingRequest::Park {
+                reason: reason.clone(),
+            });
+        }
+        CaseCommand::DecidePark { approve, opinion } => {
+            need(from == Handling)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            if !matches!(case.pending, Some(PendingRequest::Park { .. })) {
+                return Err(WorkflowError::Precondition(
+                    "no parking request is waiting".into(),
+                ));
+            }
+            if *approve {
+                next.state = Suspended;
+                next.suspended_remaining_secs =
+                    case.deadline.map(|d| (d - now).num_seconds().max(0));
+                next.deadline = None;
+            }
+            next.pending = None;
+        }
+        CaseCommand::Resume { opinion } => {
+            need(from == Suspended)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            next.state = Handling;
+            next.stage = Some(Stage::Handling);
+            next.deadline = case
+                .suspended_remaining_secs
+                .map(|secs| now + chrono::Duration::seconds(secs));
+            next.suspended_remaining_secs = None;
+        }
+        CaseCommand::Feedback {
+            opinion,
+            attachments,
+        } => {
+            need(from == Handling)?;
+            text("opinion", opinion, MAX_TEXT)?;
+            if let Some(unknown) = attachments.iter().find(|a| !case.attachments.contains(a)) {
+                return Err(InvalidInput::new(
+                    "attachments",
+                    format!("attachment {unknown} is not attached to this case; upload it first"),
+                )
+                .into());
+            }
+            next.state = Handled;
+            next.pending = None;
+            next.stop_clock();
+        }
+        CaseCommand::SendCheck { opinion } => {
+            need(from == Handled)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            next.state = Checking;
+            next.start_stage(Stage::Check, now);
+        }
+        CaseCommand::Check { passed, opinion } => {
+            need(from == Checking)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            next.stop_clock();
+            if *passed {
+                next.state = Checked;
+            } else {
+                next.state = Dispatched;
+                next.rework_count += 1;
+            }
+        }
+        CaseCommand::StartCallback => {
+            need(from == Checked)?;
+            if case.source != Source::Hotline {
+                return Err(WorkflowError::Precondition(
+                    "call-back is for hotline cases only".into(),
+                ));
+            }
+            next.state = Callback;
+        }
+        CaseCommand::Callback { satisfied, opinion } => {
+            need(from == Callback)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            if *satisfied {
+                next.state = Checked;
+                next.callback_satisfied = Some(true);
+            } else {
+                next.state = Dispatched;
+                next.rework_count += 1;
+                next.callback_satisfied = None;
+            }
+        }
+        CaseCommand::Close { opinion } => {
+            need(from == Checked)?;
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            if case.source == Source::Hotline && case.callback_satisfied != Some(true) {
+                return Err(WorkflowError::Precondition(
+                    "a hotline case is closed only after a satisfied call-back".into(),
+                ));
+            }
+            next.state = Closed;
+        }
+        CaseCommand::Cancel { reason } => {
+            text("reason", reason, MAX_REASON)?;
+            next.state = Cancelled;
+            next.pending = None;
+            next.stop_clock();
+        }
+        CaseCommand::SetUrgent { urgent } => {
+            next.urgent = *urgent;
+        }
+        CaseCommand::Supervise { opinion } => {
+            text("opinion", opinion, MAX_TEXT)?;
+            next.supervised = true;
+        }
+        CaseCommand::Attach { attachment_id } => {
+            if case.attachments.contains(attachment_id) {
+                return Err(WorkflowError::Precondition(format!(
+                    "attachment {attachment_id} is already attached"
+                )));
+            }
+            next.attachments.push(attachment_id.clone());
+        }
+    }
+    if next.state.is_terminal() {
+        next.closed_at = Some(now);
+    }
+    let late = next.state != from && case.is_overdue(now);
+    next.version += 1;
+    next.updated_at = now;
+    Ok((next, late))
+}
+
+/// Rebuilds a case from its timeline. Used to prove the timeline is complete.
+pub fn replay(number: CaseNumber, events: &[TimelineEvent]) -> Result<Case, WorkflowError> {
+    let mut events = events.iter();
+    let first = events
+        .next()
+        .ok_or_else(|| WorkflowError::Precondition("an empty timeline has no case".into()))?;
+    let CaseCommand::Report(report) = &first.command else {
+        return Err(WorkflowError::Precondition(
+            "a timeline starts with the report".into(),
+        ));
+    };
+    let mut case = open(
+        first.case_id.clone(),
+        number,
+        report,
+        &first.user_id,
+        first.at,
+    )?;
+    for event in events {
+        case = apply(&case, &event.command, event.at)?.0;
+    }
+    Ok(case)
+}

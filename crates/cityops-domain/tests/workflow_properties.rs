@@ -1,0 +1,328 @@
+//! Property tests of the case workflow: random command sequences by random actors.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cityops_domain::case::RejectReason;
+use cityops_domain::workflow::{apply, replay};
+use cityops_domain::*;
+use proptest::prelude::*;
+
+/// The transition table of domain.md, written independently of the implementation: the
+/// oracle the state machine is checked against.
+fn allowed(from: CaseState, to: CaseState) -> bool {
+    use CaseState::*;
+    if from == to {
+        // Flags, attachments, requests and decisions that keep the state.
+        return !from.is_terminal();
+    }
+    if to == Cancelled {
+        return !from.is_terminal();
+    }
+    matches!(
+        (from, to),
+        (Reported, Accepted)
+            | (Reported, Invalid)
+            | (Accepted, Verifying)
+            | (Verifying, Accepted)
+            | (Verifying, Invalid)
+            | (Accepted, Filed)
+            | (Accepted, Closed)
+            | (Filed, Dispatched)
+            | (Dispatched, Handling)
+            | (Dispatched, Filed)
+            | (Handling, Filed)
+            | (Handling, Suspended)
+            | (Suspended, Handling)
+            | (Handling, Handled)
+            | (Handled, Checking)
+            | (Checking, Checked)
+            | (Checking, Dispatched)
+            | (Checked, Callback)
+            | (Callback, Checked)
+            | (Callback, Dispatched)
+            | (Checked, Closed)
+    )
+}
+
+fn area() -> AreaCode {
+    AreaCode::parse("310101002001").unwrap()
+}
+
+fn actor(role: Role, unit: Option<&str>) -> Actor {
+    Actor {
+        user_id: format!("u-{}", role.as_str()),
+        username: role.as_str().to_owned(),
+        role,
+        unit: unit.map(str::to_owned),
+        scope: AreaCode::parse("310101").unwrap(),
+    }
+}
+
+fn class() -> FiledClass {
+    FiledClass {
+        code: CategoryCode::parse("10101").unwrap(),
+        zh: "上水井盖".into(),
+        urgency: Urgency::Urgent,
+        terms: StageTerms {
+            dispatch_minutes: 30,
+            handling_minutes: 180,
+            check_minutes: 60,
+        },
+    }
+}
+
+fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
+    let unit = "310101-ZLS".to_owned();
+    vec![
+        CaseCommand::Accept { opinion: None },
+        CaseCommand::Reject {
+            reason: RejectReason::Duplicate,
+            duplicate_of: Some("3101012026112500001".into()),
+            opinion: None,
+        },
+        CaseCommand::RequestVerification { opinion: None },
+        CaseCommand::Verify {
+            exists: true,
+            opinion: None,
+        },
+        CaseCommand::Verify {
+            exists: false,
+            opinion: None,
+        },
+        CaseCommand::File {
+            class: class(),
+            opinion: None,
+        },
+        CaseCommand::SelfHandle {
+            opinion: "已现场扶正井盖".into(),
+        },
+        CaseCommand::Dispatch {
+            unit: unit.clone(),
+            unit_jurisdiction: AreaCode::parse("310101").unwrap(),
+            opinion: None,
+        },
+        CaseCommand::Dispatch {
+            unit: "310104-ZLS".into(),
+            unit_jurisdiction: AreaCode::parse("310104").unwrap(),
+            opinion: None,
+        },
+        CaseCommand::Sign,
+        CaseCommand::Return {
+            reason: "非本单位职责".into(),
+        },
+        CaseCommand::RequestExtension {
+            until: now + Duration::days(3),
+            reason: "需要更换井框".into(),
+        },
+        CaseCommand::DecideExtension {
+            approve: true,
+            opinion: None,
+        },
+        CaseCommand::DecideExtension {
+            approve: false,
+            opinion: None,
+        },
+        CaseCommand::RequestPark {
+            reason: "等待管线迁移".into(),
+        },
+        CaseCommand::DecidePark {
+            approve: true,
+            opinion: None,
+        },
+        CaseCommand::Resume { opinion: None },
+        CaseCommand::Attach {
+            attachment_id: "a1".into(),
+        },
+        CaseCommand::Feedback {
+            opinion: "已更换井盖".into(),
+            attachments: vec!["a1".into()],
+        },
+        CaseCommand::Feedback {
+            opinion: "已更换井盖".into(),
+            attachments: vec![],
+        },
+        CaseCommand::SendCheck { opinion: None },
+        CaseCommand::Check {
+            passed: true,
+            opinion: None,
+        },
+        CaseCommand::Check {
+            passed: false,
+            opinion: None,
+        },
+        CaseCommand::StartCallback,
+        CaseCommand::Callback {
+            satisfied: true,
+            opinion: None,
+        },
+        CaseCommand::Callback {
+            satisfied: false,
+            opinion: None,
+        },
+        CaseCommand::Close { opinion: None },
+        CaseCommand::Cancel {
+            reason: "重复立案".into(),
+        },
+        CaseCommand::SetUrgent { urgent: true },
+        CaseCommand::Supervise {
+            opinion: "请加快处置".into(),
+        },
+    ]
+}
+
+fn actors() -> Vec<Actor> {
+    let mut all: Vec<Actor> = Role::ALL.iter().map(|r| actor(*r, None)).collect();
+    all.push(actor(Role::UnitHandler, Some("310101-ZLS")));
+    all.push(actor(Role::UnitHandler, Some("310101-GD")));
+    all
+}
+
+fn new_case(source: Source, now: DateTime<Utc>) -> (Case, TimelineEvent) {
+    report(
+        "case-1".into(),
+        NewReport {
+            source,
+            description: "人民广场东侧上水井盖缺失".into(),
+            address: None,
+            location: Location::new(121.47, 31.23).unwrap(),
+            area: area(),
+            category_hint: None,
+            component_id: None,
+        },
+        &actor(Role::Operator, None),
+        now,
+    )
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn random_command_sequences_keep_the_workflow_invariants(
+        hotline in any::<bool>(),
+        steps in prop::collection::vec((0usize..30, 0usize..10, 0i64..600), 1..80),
+    ) {
+        let start = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+        let source = if hotline { Source::Hotline } else { Source::Inspector };
+        let (mut case, first) = new_case(source, start);
+        let mut timeline = vec![first];
+        let mut now = start;
+        let mut reworks = 0;
+        let all_actors = actors();
+        for (command_at, actor_at, minutes) in steps {
+            now += Duration::minutes(minutes);
+            let command = commands(now)[command_at].clone();
+            let who = &all_actors[actor_at % all_actors.len()];
+            let before = case.clone();
+            match decide(&case, command.clone(), who, now) {
+                Ok((next, event)) => {
+                    prop_assert!(command.allowed_roles().contains(&who.role),
+                        "{} issued {}", who.role.as_str(), command.name());
+                    prop_assert!(allowed(before.state, next.state),
+                        "{:?} -> {:?} by {}", before.state, next.state, command.name());
+                    prop_assert!(!before.state.is_terminal());
+                    prop_assert_eq!(next.version, before.version + 1);
+                    prop_assert_eq!(event.seq, next.version);
+                    prop_assert_eq!(event.to, next.state);
+                    if matches!(command, CaseCommand::Check { passed: false, .. } | CaseCommand::Callback { satisfied: false, .. }) {
+                        reworks += 1;
+                    }
+                    if who.role == Role::UnitHandler && matches!(command, CaseCommand::Sign | CaseCommand::Feedback { .. }) {
+                        prop_assert_eq!(&who.unit, &before.unit);
+                    }
+                    case = next;
+                    timeline.push(event);
+                }
+                Err(_) => {
+                    // A refused command changes nothing: the caller still holds `before`.
+                    prop_assert_eq!(&case, &before);
+                    if before.state.is_terminal() {
+                        prop_assert!(apply(&before, &command, now).is_err());
+                    }
+                }
+            }
+        }
+        prop_assert_eq!(case.rework_count, reworks);
+        let replayed = replay(case.number.clone(), &timeline).unwrap();
+        prop_assert_eq!(&replayed, &case);
+        if case.state.is_terminal() {
+            for command in commands(now) {
+                for who in &all_actors {
+                    prop_assert!(decide(&case, command.clone(), who, now).is_err());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_full_hotline_case_runs_from_report_to_close_with_callback() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let (case, _) = new_case(Source::Hotline, t0);
+    let handler = actor(Role::UnitHandler, Some("310101-ZLS"));
+    let steps: Vec<(CaseCommand, Actor)> = vec![
+        (CaseCommand::Accept { opinion: None }, actor(Role::Operator, None)),
+        (CaseCommand::RequestVerification { opinion: None }, actor(Role::Operator, None)),
+        (CaseCommand::Verify { exists: true, opinion: None }, actor(Role::Inspector, None)),
+        (CaseCommand::File { class: class(), opinion: None }, actor(Role::ShiftLead, None)),
+        (commands(t0)[7].clone(), actor(Role::Dispatcher, None)),
+        (CaseCommand::Sign, handler.clone()),
+        (CaseCommand::Feedback { opinion: "已处理".into(), attachments: vec![] }, handler.clone()),
+        (CaseCommand::SendCheck { opinion: None }, actor(Role::Operator, None)),
+        (CaseCommand::Check { passed: true, opinion: None }, actor(Role::Inspector, None)),
+        (CaseCommand::StartCallback, actor(Role::Operator, None)),
+        (CaseCommand::Callback { satisfied: true, opinion: None }, actor(Role::Operator, None)),
+        (CaseCommand::Close { opinion: None }, actor(Role::ShiftLead, None)),
+    ];
+    let mut case = case;
+    for (i, (command, who)) in steps.into_iter().enumerate() {
+        let now = t0 + Duration::minutes(i as i64 * 10);
+        case = decide(&case, command, &who, now).unwrap().0;
+    }
+    assert_eq!(case.state, CaseState::Closed);
+    assert_eq!(case.version, 13);
+}
+
+#[test]
+fn a_hotline_case_cannot_close_without_a_satisfied_callback() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let (mut case, _) = new_case(Source::Hotline, t0);
+    case.state = CaseState::Checked;
+    let error = decide(&case, CaseCommand::Close { opinion: None }, &actor(Role::ShiftLead, None), t0).unwrap_err();
+    assert_eq!(error.code(), "precondition_failed");
+}
+
+#[test]
+fn the_handling_deadline_comes_from_the_filed_class_and_overdue_follows_it() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let (mut case, _) = new_case(Source::Inspector, t0);
+    case.state = CaseState::Accepted;
+    let (case, _) = decide(&case, CaseCommand::File { class: class(), opinion: None }, &actor(Role::ShiftLead, None), t0).unwrap();
+    assert_eq!(case.deadline, Some(t0 + Duration::minutes(30)));
+    assert!(!case.is_overdue(t0 + Duration::minutes(30)));
+    assert!(case.is_overdue(t0 + Duration::minutes(31)));
+    let (case, event) = decide(&case, commands(t0)[7].clone(), &actor(Role::Dispatcher, None), t0 + Duration::minutes(45)).unwrap();
+    assert!(event.late, "dispatching after the dispatch deadline is recorded as late");
+    let handler = actor(Role::UnitHandler, Some("310101-ZLS"));
+    let (case, _) = decide(&case, CaseCommand::Sign, &handler, t0 + Duration::minutes(50)).unwrap();
+    assert_eq!(case.deadline, Some(t0 + Duration::minutes(50 + 180)));
+}
+
+#[test]
+fn dispatching_a_case_outside_the_units_jurisdiction_is_rejected() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let (mut case, _) = new_case(Source::Inspector, t0);
+    case.state = CaseState::Filed;
+    let error = decide(&case, commands(t0)[8].clone(), &actor(Role::Dispatcher, None), t0).unwrap_err();
+    assert_eq!(error.code(), "precondition_failed");
+}
+
+#[test]
+fn a_unit_handler_of_another_unit_cannot_sign_for_the_case() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let (mut case, _) = new_case(Source::Inspector, t0);
+    case.state = CaseState::Dispatched;
+    case.unit = Some("310101-ZLS".into());
+    let other = actor(Role::UnitHandler, Some("310101-GD"));
+    assert_eq!(decide(&case, CaseCommand::Sign, &other, t0).unwrap_err(), WorkflowError::NotAssignedUnit);
+}

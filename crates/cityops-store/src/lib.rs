@@ -1,0 +1,235 @@
+//! Durable storage for CityOps: the [`Store`] trait and its SQLite and PostgreSQL
+//! implementations.
+//!
+//! Both implementations share their SQL (one macro body, [`sql`]) and keep one migrations
+//! folder each with the same numbering. A case change is written as the case row, its
+//! timeline event and an outbox row in ONE transaction; the methods return only after
+//! commit, so whatever a caller acknowledges is durable.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cityops_domain::{
+    Area, AreaCode, AreaLevel, Case, CaseState, CategoryCatalog, Role, Source, TimelineEvent,
+    Unit, UnitKind,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+mod postgres;
+pub mod scratch;
+mod sql;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row changed since the caller read it (optimistic concurrency).
+    #[error("{0}")]
+    Conflict(String),
+    /// A unique value is taken; names the field.
+    #[error("{field} is already taken")]
+    Duplicate { field: &'static str },
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("the database URL is not usable: {0}")]
+    BadUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A user as stored, with the password hash. Never serialised to clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub unit: Option<String>,
+    pub scope: AreaCode,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: String,
+    pub case_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    /// Path relative to the data directory.
+    pub path: String,
+    pub uploaded_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AreaFilter {
+    pub parent: Option<AreaCode>,
+    pub level: Option<AreaLevel>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UnitFilter {
+    pub kind: Option<UnitKind>,
+    /// Units whose jurisdiction lies within this area.
+    pub within: Option<AreaCode>,
+}
+
+/// A page request over cases. `scope` is mandatory: the store never lists cases outside
+/// the caller's jurisdiction.
+#[derive(Debug, Clone)]
+pub struct CaseQuery {
+    pub scope: AreaCode,
+    pub states: Vec<CaseState>,
+    pub category: Option<String>,
+    pub area: Option<AreaCode>,
+    pub unit: Option<String>,
+    pub source: Option<Source>,
+    pub overdue: Option<bool>,
+    pub text: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+    pub limit: u32,
+    pub after: Option<i64>,
+}
+
+impl CaseQuery {
+    pub fn new(scope: AreaCode, now: DateTime<Utc>) -> CaseQuery {
+        CaseQuery {
+            scope,
+            states: Vec::new(),
+            category: None,
+            area: None,
+            unit: None,
+            source: None,
+            overdue: None,
+            text: None,
+            created_from: None,
+            created_to: None,
+            now,
+            limit: 50,
+            after: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CasePage {
+    pub cases: Vec<Case>,
+    /// Pass back as `after` to read the next page; `None` on the last page.
+    pub next: Option<i64>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn put_areas(&self, areas: &[Area]) -> StoreResult<u64>;
+    async fn area(&self, code: &AreaCode) -> StoreResult<Option<Area>>;
+    async fn areas(&self, filter: &AreaFilter) -> StoreResult<Vec<Area>>;
+
+    async fn put_units(&self, units: &[Unit]) -> StoreResult<u64>;
+    async fn unit(&self, code: &str) -> StoreResult<Option<Unit>>;
+    async fn units(&self, filter: &UnitFilter) -> StoreResult<Vec<Unit>>;
+
+    /// Replaces the category catalogue (one current version; earlier versions live on in the
+    /// terms copied into filed cases).
+    async fn put_catalog(&self, catalog: &CategoryCatalog) -> StoreResult<()>;
+    async fn catalog(&self) -> StoreResult<Option<CategoryCatalog>>;
+
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    async fn insert_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The enabled user behind an unexpired session.
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRecord>>;
+
+    /// Inserts a new case with its first timeline event, assigning the case number from the
+    /// district's daily sequence in the same transaction. Returns the case as stored.
+    async fn insert_case(&self, case: Case, event: TimelineEvent) -> StoreResult<Case>;
+    /// Writes a changed case (whose version is one more than the stored one), its event, an
+    /// outbox row and optionally a new attachment, in one transaction. A stale version
+    /// fails with [`StoreError::Conflict`] and writes nothing.
+    async fn update_case(
+        &self,
+        case: &Case,
+        event: &TimelineEvent,
+        attachment: Option<&Attachment>,
+    ) -> StoreResult<()>;
+    async fn case(&self, id: &str) -> StoreResult<Option<Case>>;
+    async fn case_by_number(&self, number: &str) -> StoreResult<Option<Case>>;
+    async fn cases(&self, query: &CaseQuery) -> StoreResult<CasePage>;
+    async fn timeline(&self, case_id: &str) -> StoreResult<Vec<TimelineEvent>>;
+    /// Number of cases per state, for metrics.
+    async fn case_counts(&self) -> StoreResult<Vec<(String, i64)>>;
+    async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;
+}
+
+/// Opens the store a URL names (`sqlite://PATH` or `postgres://...`) and brings its schema
+/// up to date.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PgStore::open(url).await?))
+    } else {
+        Err(StoreError::BadUrl(format!(
+            "'{url}' is neither sqlite://PATH nor postgres://..."
+        )))
+    }
+}
+
+fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} is out of range")))
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn encode_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("domain values always serialise")
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside LIKE.
+fn like_literal(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}

@@ -1,0 +1,510 @@
+//! The SQL both backends share. Placeholders are `$1..$n` in order of first use, which
+//! SQLite and PostgreSQL read alike; types are TEXT and BIGINT only.
+
+macro_rules! sql_store {
+    ($store:ident, $db:ty) => {
+        #[async_trait::async_trait]
+        impl crate::Store for $store {
+            fn backend(&self) -> crate::Backend {
+                self.backend_kind()
+            }
+
+            async fn ping(&self) -> crate::StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.reader).await?;
+                Ok(())
+            }
+
+            async fn put_areas(&self, areas: &[cityops_domain::Area]) -> crate::StoreResult<u64> {
+                let mut tx = self.writer.begin().await?;
+                for area in areas {
+                    sqlx::query(
+                        "INSERT INTO areas (code, name, level, parent) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent = excluded.parent",
+                    )
+                    .bind(area.code.as_str())
+                    .bind(&area.name)
+                    .bind(area.level.as_str())
+                    .bind(area.parent.as_ref().map(|p| p.as_str().to_owned()))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(areas.len() as u64)
+            }
+
+            async fn area(
+                &self,
+                code: &cityops_domain::AreaCode,
+            ) -> crate::StoreResult<Option<cityops_domain::Area>> {
+                let row = sqlx::query("SELECT code, name, level, parent FROM areas WHERE code = $1")
+                    .bind(code.as_str())
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.map(|r| area_from_row(&r)).transpose()
+            }
+
+            async fn areas(
+                &self,
+                filter: &crate::AreaFilter,
+            ) -> crate::StoreResult<Vec<cityops_domain::Area>> {
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT code, name, level, parent FROM areas WHERE 1 = 1",
+                );
+                if let Some(parent) = &filter.parent {
+                    query.push(" AND parent = ").push_bind(parent.as_str().to_owned());
+                }
+                if let Some(level) = filter.level {
+                    query.push(" AND level = ").push_bind(level.as_str());
+                }
+                query.push(" ORDER BY code");
+                let rows = query.build().fetch_all(&self.reader).await?;
+                rows.iter().map(area_from_row).collect()
+            }
+
+            async fn put_units(&self, units: &[cityops_domain::Unit]) -> crate::StoreResult<u64> {
+                let mut tx = self.writer.begin().await?;
+                for unit in units {
+                    sqlx::query(
+                        "INSERT INTO units (code, name, kind, jurisdiction) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, jurisdiction = excluded.jurisdiction",
+                    )
+                    .bind(&unit.code)
+                    .bind(&unit.name)
+                    .bind(unit.kind.as_str())
+                    .bind(unit.jurisdiction.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(units.len() as u64)
+            }
+
+            async fn unit(&self, code: &str) -> crate::StoreResult<Option<cityops_domain::Unit>> {
+                let row = sqlx::query("SELECT code, name, kind, jurisdiction FROM units WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.map(|r| unit_from_row(&r)).transpose()
+            }
+
+            async fn units(
+                &self,
+                filter: &crate::UnitFilter,
+            ) -> crate::StoreResult<Vec<cityops_domain::Unit>> {
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT code, name, kind, jurisdiction FROM units WHERE 1 = 1",
+                );
+                if let Some(kind) = filter.kind {
+                    query.push(" AND kind = ").push_bind(kind.as_str());
+                }
+                if let Some(within) = &filter.within {
+                    query
+                        .push(" AND jurisdiction LIKE ")
+                        .push_bind(format!("{}%", within.subtree_prefix()));
+                }
+                query.push(" ORDER BY code");
+                let rows = query.build().fetch_all(&self.reader).await?;
+                rows.iter().map(unit_from_row).collect()
+            }
+
+            async fn put_catalog(
+                &self,
+                catalog: &cityops_domain::CategoryCatalog,
+            ) -> crate::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO category_catalog (id, version, doc, updated_at) VALUES (1, $1, $2, $3)
+                     ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at",
+                )
+                .bind(&catalog.version)
+                .bind(crate::encode_json(catalog))
+                .bind(crate::millis(chrono::Utc::now()))
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn catalog(&self) -> crate::StoreResult<Option<cityops_domain::CategoryCatalog>> {
+                let row = sqlx::query("SELECT doc FROM category_catalog WHERE id = 1")
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.map(|r| crate::decode_json(&sqlx::Row::try_get::<String, _>(&r, "doc")?))
+                    .transpose()
+            }
+
+            async fn insert_user(&self, user: &crate::UserRecord) -> crate::StoreResult<()> {
+                let result = sqlx::query(
+                    "INSERT INTO users (id, username, password_hash, role, unit, scope, display_name, disabled, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&user.id)
+                .bind(&user.username)
+                .bind(&user.password_hash)
+                .bind(user.role.as_str())
+                .bind(&user.unit)
+                .bind(user.scope.as_str())
+                .bind(&user.display_name)
+                .bind(i64::from(user.disabled))
+                .bind(crate::millis(user.created_at))
+                .execute(&self.writer)
+                .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        Err(crate::StoreError::Duplicate { field: "username" })
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn user_by_name(&self, username: &str) -> crate::StoreResult<Option<crate::UserRecord>> {
+                let row = sqlx::query(
+                    "SELECT id, username, password_hash, role, unit, scope, display_name, disabled, created_at
+                     FROM users WHERE username = $1",
+                )
+                .bind(username)
+                .fetch_optional(&self.reader)
+                .await?;
+                row.map(|r| user_from_row(&r)).transpose()
+            }
+
+            async fn insert_session(
+                &self,
+                token_hash: &str,
+                user_id: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                expires_at: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(crate::millis(now))
+                .bind(crate::millis(expires_at))
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn session_user(
+                &self,
+                token_hash: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<Option<crate::UserRecord>> {
+                let row = sqlx::query(
+                    "SELECT u.id, u.username, u.password_hash, u.role, u.unit, u.scope, u.display_name, u.disabled, u.created_at
+                     FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+                )
+                .bind(token_hash)
+                .bind(crate::millis(now))
+                .fetch_optional(&self.reader)
+                .await?;
+                row.map(|r| user_from_row(&r)).transpose()
+            }
+
+            async fn insert_case(
+                &self,
+                mut case: cityops_domain::Case,
+                event: cityops_domain::TimelineEvent,
+            ) -> crate::StoreResult<cityops_domain::Case> {
+                let mut tx = self.writer.begin().await?;
+                let day = cityops_domain::CaseNumber::day_of(case.created_at);
+                let sequence: i64 = sqlx::query_scalar(
+                    "INSERT INTO case_number_seq (district, day, last) VALUES ($1, $2, 1)
+                     ON CONFLICT (district, day) DO UPDATE SET last = case_number_seq.last + 1
+                     RETURNING last",
+                )
+                .bind(case.district.as_str())
+                .bind(day.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
+                let sequence = u32::try_from(sequence)
+                    .map_err(|_| crate::StoreError::Corrupt("daily case sequence overflow".into()))?;
+                case.number = cityops_domain::CaseNumber::new(&case.district, day, sequence);
+                sqlx::query(
+                    "INSERT INTO cases (id, number, version, state, source, category, area, district, unit, deadline,
+                                        urgent, supervised, description, created_at, updated_at, doc)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                )
+                .bind(&case.id)
+                .bind(&case.number.0)
+                .bind(case.version)
+                .bind(case.state.as_str())
+                .bind(case.source.as_str())
+                .bind(category_column(&case))
+                .bind(case.area.as_str())
+                .bind(case.district.as_str())
+                .bind(&case.unit)
+                .bind(case.deadline.map(crate::millis))
+                .bind(i64::from(case.urgent))
+                .bind(i64::from(case.supervised))
+                .bind(&case.description)
+                .bind(crate::millis(case.created_at))
+                .bind(crate::millis(case.updated_at))
+                .bind(crate::encode_json(&case))
+                .execute(&mut *tx)
+                .await?;
+                insert_event(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(case)
+            }
+
+            async fn update_case(
+                &self,
+                case: &cityops_domain::Case,
+                event: &cityops_domain::TimelineEvent,
+                attachment: Option<&crate::Attachment>,
+            ) -> crate::StoreResult<()> {
+                let mut tx = self.writer.begin().await?;
+                let updated = sqlx::query(
+                    "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
+                                      urgent = $6, supervised = $7, updated_at = $8, doc = $9
+                     WHERE id = $10 AND version = $11",
+                )
+                .bind(case.version)
+                .bind(case.state.as_str())
+                .bind(category_column(case))
+                .bind(&case.unit)
+                .bind(case.deadline.map(crate::millis))
+                .bind(i64::from(case.urgent))
+                .bind(i64::from(case.supervised))
+                .bind(crate::millis(case.updated_at))
+                .bind(crate::encode_json(case))
+                .bind(&case.id)
+                .bind(case.version - 1)
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() != 1 {
+                    return Err(crate::StoreError::Conflict(format!(
+                        "case {} changed since version {}; reload it and try again",
+                        case.number,
+                        case.version - 1
+                    )));
+                }
+                if let Some(a) = attachment {
+                    sqlx::query(
+                        "INSERT INTO attachments (id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(&a.id)
+                    .bind(&a.case_id)
+                    .bind(&a.file_name)
+                    .bind(&a.content_type)
+                    .bind(a.size)
+                    .bind(&a.sha256)
+                    .bind(&a.path)
+                    .bind(&a.uploaded_by)
+                    .bind(crate::millis(a.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                insert_event(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn case(&self, id: &str) -> crate::StoreResult<Option<cityops_domain::Case>> {
+                let row = sqlx::query("SELECT doc FROM cases WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.map(|r| crate::decode_json(&sqlx::Row::try_get::<String, _>(&r, "doc")?))
+                    .transpose()
+            }
+
+            async fn case_by_number(&self, number: &str) -> crate::StoreResult<Option<cityops_domain::Case>> {
+                let row = sqlx::query("SELECT doc FROM cases WHERE number = $1")
+                    .bind(number)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.map(|r| crate::decode_json(&sqlx::Row::try_get::<String, _>(&r, "doc")?))
+                    .transpose()
+            }
+
+            async fn cases(&self, q: &crate::CaseQuery) -> crate::StoreResult<crate::CasePage> {
+                let mut query = sqlx::QueryBuilder::<$db>::new("SELECT row_no, doc FROM cases WHERE area LIKE ");
+                query.push_bind(format!("{}%", q.scope.subtree_prefix()));
+                if !q.states.is_empty() {
+                    query.push(" AND state IN (");
+                    let mut states = query.separated(", ");
+                    for state in &q.states {
+                        states.push_bind(state.as_str());
+                    }
+                    query.push(")");
+                }
+                if let Some(category) = &q.category {
+                    query.push(" AND category LIKE ").push_bind(format!("{}%", crate::like_literal(category)));
+                    query.push(" ESCAPE '\\'");
+                }
+                if let Some(area) = &q.area {
+                    query.push(" AND area LIKE ").push_bind(format!("{}%", area.subtree_prefix()));
+                }
+                if let Some(unit) = &q.unit {
+                    query.push(" AND unit = ").push_bind(unit.clone());
+                }
+                if let Some(source) = q.source {
+                    query.push(" AND source = ").push_bind(source.as_str());
+                }
+                match q.overdue {
+                    Some(true) => {
+                        query.push(" AND deadline < ").push_bind(crate::millis(q.now));
+                    }
+                    Some(false) => {
+                        query.push(" AND (deadline IS NULL OR deadline >= ").push_bind(crate::millis(q.now));
+                        query.push(")");
+                    }
+                    None => {}
+                }
+                if let Some(text) = &q.text {
+                    let pattern = format!("%{}%", crate::like_literal(text));
+                    query.push(" AND (description LIKE ").push_bind(pattern.clone());
+                    query.push(" ESCAPE '\\' OR number LIKE ").push_bind(pattern);
+                    query.push(" ESCAPE '\\')");
+                }
+                if let Some(from) = q.created_from {
+                    query.push(" AND created_at >= ").push_bind(crate::millis(from));
+                }
+                if let Some(to) = q.created_to {
+                    query.push(" AND created_at < ").push_bind(crate::millis(to));
+                }
+                if let Some(after) = q.after {
+                    query.push(" AND row_no < ").push_bind(after);
+                }
+                query.push(" ORDER BY row_no DESC LIMIT ").push_bind(i64::from(q.limit));
+                let rows = query.build().fetch_all(&self.reader).await?;
+                let mut cases = Vec::with_capacity(rows.len());
+                let mut last = None;
+                for row in &rows {
+                    last = Some(sqlx::Row::try_get::<i64, _>(row, "row_no")?);
+                    cases.push(crate::decode_json(&sqlx::Row::try_get::<String, _>(row, "doc")?)?);
+                }
+                let next = if rows.len() as u32 == q.limit { last } else { None };
+                Ok(crate::CasePage { cases, next })
+            }
+
+            async fn timeline(&self, case_id: &str) -> crate::StoreResult<Vec<cityops_domain::TimelineEvent>> {
+                let rows = sqlx::query("SELECT doc FROM case_events WHERE case_id = $1 ORDER BY seq")
+                    .bind(case_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter()
+                    .map(|r| crate::decode_json(&sqlx::Row::try_get::<String, _>(r, "doc")?))
+                    .collect()
+            }
+
+            async fn case_counts(&self) -> crate::StoreResult<Vec<(String, i64)>> {
+                let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM cases GROUP BY state ORDER BY state")
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter()
+                    .map(|r| Ok((sqlx::Row::try_get(r, "state")?, sqlx::Row::try_get(r, "n")?)))
+                    .collect()
+            }
+
+            async fn attachment(&self, id: &str) -> crate::StoreResult<Option<crate::Attachment>> {
+                let row = sqlx::query(
+                    "SELECT id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at
+                     FROM attachments WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?;
+                let Some(r) = row else { return Ok(None) };
+                use sqlx::Row;
+                Ok(Some(crate::Attachment {
+                    id: r.try_get("id")?,
+                    case_id: r.try_get("case_id")?,
+                    file_name: r.try_get("file_name")?,
+                    content_type: r.try_get("content_type")?,
+                    size: r.try_get("size")?,
+                    sha256: r.try_get("sha256")?,
+                    path: r.try_get("path")?,
+                    uploaded_by: r.try_get("uploaded_by")?,
+                    created_at: crate::from_millis(r.try_get("created_at")?)?,
+                }))
+            }
+        }
+
+        async fn insert_event(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            event: &cityops_domain::TimelineEvent,
+        ) -> crate::StoreResult<()> {
+            let doc = crate::encode_json(event);
+            sqlx::query("INSERT INTO case_events (case_id, seq, at, doc) VALUES ($1, $2, $3, $4)")
+                .bind(&event.case_id)
+                .bind(event.seq)
+                .bind(crate::millis(event.at))
+                .bind(&doc)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("INSERT INTO outbox (topic, case_id, payload, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(format!("case.{}", event.command.name()))
+                .bind(&event.case_id)
+                .bind(&doc)
+                .bind(crate::millis(event.at))
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        fn category_column(case: &cityops_domain::Case) -> Option<String> {
+            case.category
+                .as_ref()
+                .map(|c| c.code.to_string())
+                .or_else(|| case.category_hint.as_ref().map(|c| c.to_string()))
+        }
+
+        fn area_from_row(row: &<$db as sqlx::Database>::Row) -> crate::StoreResult<cityops_domain::Area> {
+            use sqlx::Row;
+            let code: String = row.try_get("code")?;
+            let level: String = row.try_get("level")?;
+            let parent: Option<String> = row.try_get("parent")?;
+            let corrupt = |what: String| crate::StoreError::Corrupt(what);
+            Ok(cityops_domain::Area {
+                code: cityops_domain::AreaCode::parse(&code).map_err(|e| corrupt(e.to_string()))?,
+                name: row.try_get("name")?,
+                level: cityops_domain::AreaLevel::parse(&level).ok_or_else(|| corrupt(format!("area level {level}")))?,
+                parent: parent
+                    .map(|p| cityops_domain::AreaCode::parse(&p).map_err(|e| corrupt(e.to_string())))
+                    .transpose()?,
+            })
+        }
+
+        fn unit_from_row(row: &<$db as sqlx::Database>::Row) -> crate::StoreResult<cityops_domain::Unit> {
+            use sqlx::Row;
+            let kind: String = row.try_get("kind")?;
+            let jurisdiction: String = row.try_get("jurisdiction")?;
+            Ok(cityops_domain::Unit {
+                code: row.try_get("code")?,
+                name: row.try_get("name")?,
+                kind: cityops_domain::UnitKind::parse(&kind)
+                    .ok_or_else(|| crate::StoreError::Corrupt(format!("unit kind {kind}")))?,
+                jurisdiction: cityops_domain::AreaCode::parse(&jurisdiction)
+                    .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+            })
+        }
+
+        fn user_from_row(row: &<$db as sqlx::Database>::Row) -> crate::StoreResult<crate::UserRecord> {
+            use sqlx::Row;
+            let role: String = row.try_get("role")?;
+            let scope: String = row.try_get("scope")?;
+            let disabled: i64 = row.try_get("disabled")?;
+            Ok(crate::UserRecord {
+                id: row.try_get("id")?,
+                username: row.try_get("username")?,
+                display_name: row.try_get("display_name")?,
+                password_hash: row.try_get("password_hash")?,
+                role: cityops_domain::Role::parse(&role)
+                    .ok_or_else(|| crate::StoreError::Corrupt(format!("role {role}")))?,
+                unit: row.try_get("unit")?,
+                scope: cityops_domain::AreaCode::parse(&scope)
+                    .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+                disabled: disabled != 0,
+                created_at: crate::from_millis(row.try_get("created_at")?)?,
+            })
+        }
+    };
+}
+
+pub(crate) use sql_store;

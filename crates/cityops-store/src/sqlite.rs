@@ -1,0 +1,45 @@
+//! SQLite, the embedded default: one file under the data directory, WAL journal,
+//! `synchronous=FULL` so a commit is on disk before the API answers.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Sqlite};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::{Backend, StoreError, StoreResult};
+
+/// Writes go through a single connection: SQLite has one writer anyway, and a dedicated
+/// writer avoids the BUSY errors of deferred transactions upgrading to write locks.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) writer: Pool<Sqlite>,
+    pub(crate) reader: Pool<Sqlite>,
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::BadUrl(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    pub(crate) fn backend_kind(&self) -> Backend {
+        Backend::Sqlite
+    }
+}
+
+crate::sql::sql_store!(SqliteStore, Sqlite);

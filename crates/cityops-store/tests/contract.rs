@@ -1,0 +1,265 @@
+//! ONE contract suite for every Store implementation: SQLite always, PostgreSQL when
+//! `CITYOPS_TEST_PG_URL` is set.
+
+use chrono::{Duration, TimeZone, Utc};
+use cityops_domain::*;
+use cityops_store::scratch::{test_url, ScratchDatabase};
+use cityops_store::*;
+use std::future::Future;
+use std::sync::Arc;
+
+async fn on_sqlite<F, Fut>(check: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cityops.db").display());
+    check(open(&url).await.unwrap()).await;
+}
+
+async fn on_postgres<F, Fut>(check: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(admin) = test_url() else {
+        eprintln!("CITYOPS_TEST_PG_URL is not set: PostgreSQL contract test skipped");
+        return;
+    };
+    let db = ScratchDatabase::create(&admin).await.unwrap();
+    let store = open(&db.url).await.unwrap();
+    check(store.clone()).await;
+    drop(store);
+    db.drop_now().await.unwrap();
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::on_sqlite(super::$name).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::on_postgres(super::$name).await })*
+        }
+    };
+}
+
+contract!(
+    areas_round_trip_and_filter_by_parent,
+    case_numbers_follow_the_district_and_day,
+    a_stale_version_conflicts_and_writes_nothing,
+    case_queries_filter_by_scope_state_text_overdue_and_page,
+    sessions_expire_and_usernames_are_unique,
+    attachments_are_written_with_their_case_event,
+);
+
+fn code(text: &str) -> AreaCode {
+    AreaCode::parse(text).unwrap()
+}
+
+fn operator(scope: &str) -> Actor {
+    Actor {
+        user_id: "u1".into(),
+        username: "op".into(),
+        role: Role::Operator,
+        unit: None,
+        scope: code(scope),
+    }
+}
+
+fn new_case(area: &str, text: &str, at: chrono::DateTime<Utc>) -> (Case, TimelineEvent) {
+    report(
+        uuid(),
+        NewReport {
+            source: Source::Hotline,
+            description: text.into(),
+            address: None,
+            location: Location::new(121.48, 31.23).unwrap(),
+            area: code(area),
+            category_hint: None,
+            component_id: None,
+        },
+        &operator("310000"),
+        at,
+    )
+    .unwrap()
+}
+
+fn uuid() -> String {
+    format!("{:032x}", rand_u128())
+}
+
+fn rand_u128() -> u128 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    u128::from(NEXT.fetch_add(1, Ordering::Relaxed)) << 64 | u128::from(std::process::id())
+}
+
+async fn areas_round_trip_and_filter_by_parent(store: Arc<dyn Store>) {
+    let areas = vec![
+        Area { code: code("310000"), name: "上海市".into(), level: AreaLevel::City, parent: None },
+        Area { code: code("310101"), name: "黄浦区".into(), level: AreaLevel::District, parent: Some(code("310000")) },
+        Area { code: code("310104"), name: "徐汇区".into(), level: AreaLevel::District, parent: Some(code("310000")) },
+        Area { code: code("310101002"), name: "南京东路街道".into(), level: AreaLevel::Street, parent: Some(code("310101")) },
+    ];
+    assert_eq!(store.put_areas(&areas).await.unwrap(), 4);
+    // Loading twice is idempotent.
+    store.put_areas(&areas).await.unwrap();
+    let districts = store
+        .areas(&AreaFilter { parent: Some(code("310000")), level: None })
+        .await
+        .unwrap();
+    assert_eq!(districts.len(), 2);
+    assert_eq!(store.area(&code("310101002")).await.unwrap().unwrap().name, "南京东路街道");
+    assert!(store.area(&code("310105")).await.unwrap().is_none());
+}
+
+async fn case_numbers_follow_the_district_and_day(store: Arc<dyn Store>) {
+    // 23:30 UTC is already the next day in Shanghai.
+    let late = Utc.with_ymd_and_hms(2026, 11, 24, 23, 30, 0).unwrap();
+    let (a, ea) = new_case("310101002001", "井盖缺失", late);
+    let (b, eb) = new_case("310101002", "路灯不亮", late);
+    let (c, ec) = new_case("310104", "积水", late);
+    let a = store.insert_case(a, ea).await.unwrap();
+    let b = store.insert_case(b, eb).await.unwrap();
+    let c = store.insert_case(c, ec).await.unwrap();
+    assert_eq!(a.number.0, "3101012026112500001");
+    assert_eq!(b.number.0, "3101012026112500002");
+    assert_eq!(c.number.0, "3101042026112500001");
+    let stored = store.case_by_number(&b.number.0).await.unwrap().unwrap();
+    assert_eq!(stored, b);
+    assert_eq!(store.timeline(&a.id).await.unwrap().len(), 1);
+}
+
+async fn a_stale_version_conflicts_and_writes_nothing(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let (case, event) = new_case("310101002001", "井盖缺失", now);
+    let case = store.insert_case(case, event).await.unwrap();
+    let (accepted, event) = decide(&case, CaseCommand::Accept { opinion: None }, &operator("310101"), now).unwrap();
+    store.update_case(&accepted, &event, None).await.unwrap();
+    // A second writer that also read version 1 loses.
+    let (rejected, event) = decide(
+        &case,
+        CaseCommand::Reject { reason: RejectReason::Invalid, duplicate_of: None, opinion: None },
+        &operator("310101"),
+        now,
+    )
+    .unwrap();
+    let error = store.update_case(&rejected, &event, None).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error}");
+    let stored = store.case(&case.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, CaseState::Accepted);
+    let timeline = store.timeline(&case.id).await.unwrap();
+    assert_eq!(timeline.len(), 2);
+    assert_eq!(workflow::replay(stored.number.clone(), &timeline).unwrap(), stored);
+}
+
+async fn case_queries_filter_by_scope_state_text_overdue_and_page(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let area = if i % 2 == 0 { "310101002001" } else { "310104003" };
+        let (case, event) = new_case(area, &format!("第{i}号 100%_问题"), now - Duration::minutes(i));
+        ids.push(store.insert_case(case, event).await.unwrap());
+    }
+    // File one case with a deadline already past.
+    let lead = Actor { role: Role::ShiftLead, ..operator("310000") };
+    let first = &ids[0];
+    let (accepted, e1) = decide(first, CaseCommand::Accept { opinion: None }, &operator("310000"), now).unwrap();
+    store.update_case(&accepted, &e1, None).await.unwrap();
+    let class = FiledClass {
+        code: CategoryCode::parse("10101").unwrap(),
+        zh: "上水井盖".into(),
+        urgency: Urgency::Urgent,
+        terms: StageTerms { dispatch_minutes: 1, handling_minutes: 60, check_minutes: 60 },
+    };
+    let (filed, e2) = decide(&accepted, CaseCommand::File { class, opinion: None }, &lead, now - Duration::minutes(10)).unwrap();
+    store.update_case(&filed, &e2, None).await.unwrap();
+
+    let city = CaseQuery::new(code("310000"), now);
+    assert_eq!(store.cases(&city).await.unwrap().cases.len(), 7);
+    let huangpu = CaseQuery::new(code("310101"), now);
+    assert_eq!(store.cases(&huangpu).await.unwrap().cases.len(), 4);
+    let filed_only = CaseQuery { states: vec![CaseState::Filed], ..city.clone() };
+    assert_eq!(store.cases(&filed_only).await.unwrap().cases.len(), 1);
+    let overdue = CaseQuery { overdue: Some(true), ..city.clone() };
+    let found = store.cases(&overdue).await.unwrap().cases;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, first.id);
+    let by_category = CaseQuery { category: Some("101".into()), ..city.clone() };
+    assert_eq!(store.cases(&by_category).await.unwrap().cases.len(), 1);
+    // LIKE metacharacters in the text match literally.
+    let text = CaseQuery { text: Some("3号 100%_".into()), ..city.clone() };
+    assert_eq!(store.cases(&text).await.unwrap().cases.len(), 1);
+    let none = CaseQuery { text: Some("%".into()), area: Some(code("310105")), ..city.clone() };
+    assert!(store.cases(&none).await.unwrap().cases.is_empty());
+    // Cursor pagination visits every case once, newest first.
+    let mut seen = Vec::new();
+    let mut page = CaseQuery { limit: 3, ..city.clone() };
+    loop {
+        let result = store.cases(&page).await.unwrap();
+        seen.extend(result.cases.iter().map(|c| c.id.clone()));
+        match result.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    let mut expected: Vec<String> = ids.iter().rev().map(|c| c.id.clone()).collect();
+    assert_eq!(seen, expected);
+    expected.sort();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 7);
+}
+
+/// The store keeps milliseconds, as the API does.
+fn now_ms() -> chrono::DateTime<Utc> {
+    chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap()
+}
+
+async fn sessions_expire_and_usernames_are_unique(store: Arc<dyn Store>) {
+    let now = now_ms();
+    let user = UserRecord {
+        id: "user-1".into(),
+        username: "zhang.san".into(),
+        display_name: "张三".into(),
+        password_hash: "$argon2id$...".into(),
+        role: Role::Dispatcher,
+        unit: Some("C-310101".into()),
+        scope: code("310101"),
+        disabled: false,
+        created_at: now,
+    };
+    store.insert_user(&user).await.unwrap();
+    let again = UserRecord { id: "user-2".into(), ..user.clone() };
+    assert!(matches!(store.insert_user(&again).await, Err(StoreError::Duplicate { field: "username" })));
+    store.insert_session("hash-1", "user-1", now, now + Duration::hours(1)).await.unwrap();
+    assert_eq!(store.session_user("hash-1", now).await.unwrap().unwrap(), user);
+    assert!(store.session_user("hash-1", now + Duration::hours(2)).await.unwrap().is_none());
+    assert!(store.session_user("hash-2", now).await.unwrap().is_none());
+}
+
+async fn attachments_are_written_with_their_case_event(store: Arc<dyn Store>) {
+    let now = now_ms();
+    let (case, event) = new_case("310101002001", "井盖缺失", now);
+    let case = store.insert_case(case, event).await.unwrap();
+    let attachment = Attachment {
+        id: "att-1".into(),
+        case_id: case.id.clone(),
+        file_name: "near.jpg".into(),
+        content_type: "image/jpeg".into(),
+        size: 1234,
+        sha256: "ab".repeat(32),
+        path: "attachments/ab/att-1".into(),
+        uploaded_by: "u1".into(),
+        created_at: now,
+    };
+    let (next, event) = decide(&case, CaseCommand::Attach { attachment_id: "att-1".into() }, &operator("310000"), now).unwrap();
+    store.update_case(&next, &event, Some(&attachment)).await.unwrap();
+    assert_eq!(store.attachment("att-1").await.unwrap().unwrap(), attachment);
+    // The same attachment on a stale version is rolled back with the case change.
+    let stale = Attachment { id: "att-2".into(), ..attachment.clone() };
+    assert!(store.update_case(&next, &event, Some(&stale)).await.is_err());
+    assert!(store.attachment("att-2").await.unwrap().is_none());
+}

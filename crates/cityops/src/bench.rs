@@ -1,0 +1,293 @@
+//! `cityops bench cases`: case throughput through the store against plain SQL inserts of
+//! equivalent rows on the same database engine, measured in the same run.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use cityops_domain::{
+    decide, report, Actor, AreaCode, Case, CaseCommand, CategoryCatalog, CategoryCode, FiledClass,
+    Location, NewReport, Role, Source, TimelineEvent,
+};
+use cityops_store::scratch::ScratchDatabase;
+use hdrhistogram::Histogram;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct BenchOptions {
+    /// `postgres://...` server to create scratch databases on; SQLite in a temp dir if `None`.
+    pub postgres: Option<String>,
+    pub cases: usize,
+    pub concurrency: usize,
+}
+
+pub struct Phase {
+    pub name: &'static str,
+    pub operations: usize,
+    pub seconds: f64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+}
+
+impl Phase {
+    pub fn rate(&self) -> f64 {
+        self.operations as f64 / self.seconds
+    }
+}
+
+pub struct BenchReport {
+    pub backend: &'static str,
+    pub phases: Vec<Phase>,
+}
+
+impl BenchReport {
+    pub fn render(&self) -> String {
+        let mut out = format!("backend: {}\n", self.backend);
+        out.push_str(&format!("{:<44} {:>8} {:>10} {:>10} {:>10}\n", "phase", "ops", "ops/s", "p50 µs", "p99 µs"));
+        for p in &self.phases {
+            out.push_str(&format!(
+                "{:<44} {:>8} {:>10.0} {:>10} {:>10}\n",
+                p.name, p.operations, p.rate(), p.p50_us, p.p99_us
+            ));
+        }
+        if let (Some(create), Some(raw)) = (
+            self.phases.iter().find(|p| p.name.starts_with("create")),
+            self.phases.iter().find(|p| p.name.starts_with("raw")),
+        ) {
+            out.push_str(&format!(
+                "ratio raw/create: {:.2}x (create reaches {:.0}% of the raw insert rate)\n",
+                raw.rate() / create.rate(),
+                100.0 * create.rate() / raw.rate()
+            ));
+        }
+        out
+    }
+}
+
+fn actor(role: Role, unit: Option<&str>) -> Actor {
+    Actor {
+        user_id: format!("bench-{}", role.as_str()),
+        username: role.as_str().into(),
+        role,
+        unit: unit.map(str::to_owned),
+        scope: AreaCode::parse("310000").expect("valid"),
+    }
+}
+
+fn new_report(i: usize, at: DateTime<Utc>) -> Result<(Case, TimelineEvent)> {
+    Ok(report(
+        uuid::Uuid::now_v7().to_string(),
+        NewReport {
+            source: Source::Inspector,
+            description: format!("南京东路步行街东侧第{i}号上水井盖破损，存在安全隐患"),
+            address: Some("南京东路".into()),
+            location: Location::new(121.48, 31.235)?,
+            area: AreaCode::parse("310101002001")?,
+            category_hint: None,
+            component_id: None,
+        },
+        &actor(Role::Inspector, None),
+        at,
+    )?)
+}
+
+/// Runs `work(i)` for i in 0..n on `concurrency` tasks; returns elapsed seconds and latencies.
+async fn drive<F, Fut>(n: usize, concurrency: usize, work: F) -> Result<(f64, Histogram<u64>)>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let work = Arc::new(work);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let work = work.clone();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut histogram = Histogram::<u64>::new(3)?;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let t = Instant::now();
+                work(i).await?;
+                histogram.record(t.elapsed().as_micros() as u64)?;
+            }
+            anyhow::Ok(histogram)
+        }));
+    }
+    let mut total = Histogram::<u64>::new(3)?;
+    for task in tasks {
+        total.add(task.await??)?;
+    }
+    Ok((started.elapsed().as_secs_f64(), total))
+}
+
+fn phase(name: &'static str, operations: usize, (seconds, h): (f64, Histogram<u64>)) -> Phase {
+    Phase { name, operations, seconds, p50_us: h.value_at_quantile(0.5), p99_us: h.value_at_quantile(0.99) }
+}
+
+pub async fn bench_cases(options: &BenchOptions) -> Result<BenchReport> {
+    let temp = tempfile::tempdir()?;
+    let mut scratch = Vec::new();
+    let (store_url, raw_url, backend) = match &options.postgres {
+        Some(admin) => {
+            let a = ScratchDatabase::create(admin).await?;
+            let b = ScratchDatabase::create(admin).await?;
+            let urls = (a.url.clone(), b.url.clone(), "postgres");
+            scratch.push(a);
+            scratch.push(b);
+            urls
+        }
+        None => (
+            format!("sqlite://{}", temp.path().join("store.db").display()),
+            format!("sqlite://{}", temp.path().join("raw.db").display()),
+            "sqlite",
+        ),
+    };
+    let result = run(options, &store_url, &raw_url, backend).await;
+    for db in scratch {
+        db.drop_now().await?;
+    }
+    result
+}
+
+async fn run(options: &BenchOptions, store_url: &str, raw_url: &str, backend: &'static str) -> Result<BenchReport> {
+    let n = options.cases;
+    let c = options.concurrency;
+    let store = cityops_store::open(store_url).await?;
+    let catalog = CategoryCatalog::shipped();
+    let class = catalog.get(&CategoryCode::parse("10101")?).context("10101")?;
+    let filed = FiledClass { code: class.code.clone(), zh: class.zh.clone(), urgency: class.urgency, terms: class.terms };
+    let unit = cityops_domain::Unit {
+        code: "310101-ZLS".into(),
+        name: "黄浦区自来水公司".into(),
+        kind: cityops_domain::UnitKind::WaterSupply,
+        jurisdiction: AreaCode::parse("310101")?,
+    };
+    store.put_units(std::slice::from_ref(&unit)).await?;
+
+    // Phase 1: durable case creations.
+    let created = Arc::new(tokio::sync::Mutex::new(Vec::with_capacity(n)));
+    let (s, sink) = (store.clone(), created.clone());
+    let creation = drive(n, c, move |i| {
+        let (store, sink) = (s.clone(), sink.clone());
+        async move {
+            let (case, event) = new_report(i, Utc::now())?;
+            let case = store.insert_case(case, event).await?;
+            sink.lock().await.push(case);
+            Ok(())
+        }
+    })
+    .await?;
+    let mut phases = vec![phase("create (report: case + event + outbox, 1 tx)", n, creation)];
+
+    // Phase 2: each case through accept, file, dispatch, sign, feedback, check task, pass, close.
+    let cases: Vec<Case> = std::mem::take(&mut *created.lock().await);
+    let cases = Arc::new(cases);
+    let (s, all) = (store.clone(), cases.clone());
+    let lifecycle = drive(n, c, move |i| {
+        let (store, all, filed) = (s.clone(), all.clone(), filed.clone());
+        async move {
+            let mut case = all[i].clone();
+            let steps = [
+                (CaseCommand::Accept { opinion: None }, actor(Role::Operator, None)),
+                (CaseCommand::File { class: filed, opinion: None }, actor(Role::ShiftLead, None)),
+                (
+                    CaseCommand::Dispatch { unit: "310101-ZLS".into(), unit_jurisdiction: AreaCode::parse("310101")?, opinion: None },
+                    actor(Role::Dispatcher, None),
+                ),
+                (CaseCommand::Sign, actor(Role::UnitHandler, Some("310101-ZLS"))),
+                (CaseCommand::Feedback { opinion: "已更换".into(), attachments: vec![] }, actor(Role::UnitHandler, Some("310101-ZLS"))),
+                (CaseCommand::SendCheck { opinion: None }, actor(Role::Operator, None)),
+                (CaseCommand::Check { passed: true, opinion: None }, actor(Role::Inspector, None)),
+                (CaseCommand::Close { opinion: None }, actor(Role::ShiftLead, None)),
+            ];
+            for (command, who) in steps {
+                let (next, event) = decide(&case, command, &who, Utc::now())?;
+                store.update_case(&next, &event, None).await?;
+                case = next;
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    phases.push(phase("lifecycle (8 transitions, accept .. close)", n, lifecycle));
+    drop(store);
+
+    // Reference: the same three rows per case with plain SQL, one transaction each.
+    let raw = raw_reference(raw_url, n, c).await?;
+    phases.push(phase("raw SQL insert (case + event + outbox, 1 tx)", n, raw));
+    Ok(BenchReport { backend, phases })
+}
+
+/// The rows a case creation writes, as plain INSERTs (shared by both engines' references).
+macro_rules! raw_rows {
+    ($tx:ident, $i:ident, $case_doc:ident, $event_doc:ident) => {
+        let id = format!("raw-{}", $i);
+        let now = Utc::now().timestamp_millis();
+        sqlx::query(
+            "INSERT INTO cases (id, number, version, state, source, category, area, district, unit, deadline,
+                                urgent, supervised, description, created_at, updated_at, doc)
+             VALUES ($1, $2, 1, 'reported', 'inspector', NULL, '310101002001', '310101', NULL, NULL, 0, 0, $3, $4, $4, $5)",
+        )
+        .bind(&id)
+        .bind(format!("raw{:016}", $i))
+        .bind("南京东路步行街东侧上水井盖破损，存在安全隐患")
+        .bind(now)
+        .bind($case_doc.as_str())
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query("INSERT INTO case_events (case_id, seq, at, doc) VALUES ($1, 1, $2, $3)")
+            .bind(&id)
+            .bind(now)
+            .bind($event_doc.as_str())
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("INSERT INTO outbox (topic, case_id, payload, created_at) VALUES ('case.report', $1, $2, $3)")
+            .bind(&id)
+            .bind($event_doc.as_str())
+            .bind(now)
+            .execute(&mut *$tx)
+            .await?;
+    };
+}
+
+async fn raw_reference(url: &str, n: usize, c: usize) -> Result<(f64, Histogram<u64>)> {
+    // The store creates the schema; the writes below bypass it entirely.
+    drop(cityops_store::open(url).await?);
+    let (case, event) = new_report(0, Utc::now())?;
+    let case_doc = Arc::new(serde_json::to_string(&case)?);
+    let event_doc = Arc::new(serde_json::to_string(&event)?);
+    if url.starts_with("sqlite:") {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+        use std::str::FromStr;
+        let options = SqliteConnectOptions::from_str(url)?
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        drive(n, c, move |i| {
+            let (pool, case_doc, event_doc) = (pool.clone(), case_doc.clone(), event_doc.clone());
+            async move {
+                let mut tx = pool.begin().await?;
+                raw_rows!(tx, i, case_doc, event_doc);
+                tx.commit().await?;
+                Ok(())
+            }
+        })
+        .await
+    } else {
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(8).connect(url).await?;
+        drive(n, c, move |i| {
+            let (pool, case_doc, event_doc) = (pool.clone(), case_doc.clone(), event_doc.clone());
+            async move {
+                let mut tx = pool.begin().await?;
+                raw_rows!(tx, i, case_doc, event_doc);
+                tx.commit().await?;
+                Ok(())
+            }
+        })
+        .await
+    }
+}
+

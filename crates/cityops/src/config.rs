@@ -1,0 +1,114 @@
+//! Configuration: defaults < TOML file < `CITYOPS_*` environment < command-line flags.
+
+use anyhow::{Context, Result};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on, e.g. `127.0.0.1:8080` (port 0 picks a free port).
+    pub listen: String,
+    /// Where the SQLite database and attachments live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://...`; SQLite under the data directory when unset.
+    pub database: Option<String>,
+    pub session_hours: i64,
+    /// `tracing` filter, e.g. `info` or `cityops_api=debug`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("cityops-data"),
+            database: None,
+            session_hours: 12,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            figment = figment.merge(Toml::file(file));
+        }
+        figment
+            .merge(Env::prefixed("CITYOPS_").only(&["listen", "data_dir", "database", "session_hours", "log"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .context("the configuration is not valid")
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("cityops.db").display())
+        })
+    }
+
+    /// The configuration as it may be printed: passwords in database URLs redacted.
+    pub fn redacted(&self) -> Config {
+        let mut copy = self.clone();
+        if let Some(url) = &copy.database {
+            copy.database = Some(redact_url(url));
+        }
+        copy
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_which_beats_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cityops.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\nsession_hours = 8\n").unwrap();
+        let config = Config::load(Some(&file), Overrides::default()).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert_eq!(config.session_hours, 8);
+        let config = Config::load(
+            Some(&file),
+            Overrides { listen: Some("127.0.0.1:1".into()), ..Overrides::default() },
+        )
+        .unwrap();
+        assert_eq!(config.listen, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://ops:secret@db/cityops"), "postgres://ops:***@db/cityops");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

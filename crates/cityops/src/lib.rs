@@ -1,0 +1,121 @@
+//! The `cityops` binary's library half: configuration, wiring, reference data, the demo
+//! city, user administration and the benchmark. `main.rs` only parses the command line.
+
+pub mod bench;
+pub mod config;
+pub mod demo;
+pub mod reference;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use cityops_api::{auth, ApiConfig, AppState};
+use cityops_domain::{AreaCode, Role};
+use cityops_store::{Store, UserRecord};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+/// Opens the configured store, creating the data directory when needed.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    cityops_store::open(&config.database_url())
+        .await
+        .context("cannot open the database")
+}
+
+/// A running server: its address and the task that serves until shutdown.
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Binds the listener (port 0 picks one) and serves the API until `shutdown` resolves.
+pub async fn start(
+    config: &Config,
+    store: Arc<dyn Store>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Server> {
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let mut api = ApiConfig::new(config.data_dir.clone());
+    api.session_hours = config.session_hours;
+    let app = cityops_api::router(AppState::new(store, api));
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    });
+    Ok(Server { addr, task })
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("Shutting down: finishing requests in flight.");
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password: &'a str,
+    pub role: Role,
+    pub unit: Option<&'a str>,
+    pub scope: &'a str,
+}
+
+/// Creates a user after checking the role, unit and scope exist.
+pub async fn add_user(store: &dyn Store, user: NewUser<'_>) -> Result<UserRecord> {
+    anyhow::ensure!(
+        (1..=64).contains(&user.username.chars().count()),
+        "a username has 1 to 64 characters"
+    );
+    let scope = AreaCode::parse(user.scope)?;
+    anyhow::ensure!(
+        store.area(&scope).await?.is_some(),
+        "scope {scope} is not a known area; import areas first"
+    );
+    if let Some(unit) = user.unit {
+        anyhow::ensure!(store.unit(unit).await?.is_some(), "unit {unit} does not exist");
+    }
+    anyhow::ensure!(
+        user.role != Role::UnitHandler || user.unit.is_some(),
+        "a unit_handler needs --unit"
+    );
+    let password = user.password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??;
+    let record = UserRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        username: user.username.to_owned(),
+        display_name: user.display_name.to_owned(),
+        password_hash: hash,
+        role: user.role,
+        unit: user.unit.map(str::to_owned),
+        scope,
+        disabled: false,
+        created_at: Utc::now(),
+    };
+    store.insert_user(&record).await?;
+    Ok(record)
+}

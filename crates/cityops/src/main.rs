@@ -1,0 +1,230 @@
+//! `cityops`: the one binary. Parses the command line and hands over to the library.
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use cityops::config::{Config, Overrides};
+use cityops_domain::Role;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "cityops", version, about = "CityOps: one network to manage the whole city, one screen to see it.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (loads Shanghai and the standard categories into an empty store).
+    Serve(ServeArgs),
+    /// Seed a demo city (Shanghai, users for every role, a few hundred cases) and serve it.
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// How many demo cases to seed into an empty store.
+        #[arg(long, default_value_t = 400)]
+        cases: usize,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Import reference data.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Data directory (SQLite database and attachments).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://...
+    #[arg(long)]
+    database: Option<String>,
+    /// TOML configuration file.
+    #[arg(long, env = "CITYOPS_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+    #[arg(long)]
+    listen: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user who signs in with a password.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        /// inspector, operator, shift_lead, dispatcher, unit_handler, center_leader, evaluator, admin
+        #[arg(long)]
+        role: String,
+        /// The user's unit code (required for unit_handler).
+        #[arg(long)]
+        unit: Option<String>,
+        /// Area code the user acts within (default: the city).
+        #[arg(long, default_value = "310000")]
+        scope: String,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import areas from CSV (code,name,parent_code); without --file, Shanghai's shipped tree.
+    Areas {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Replace the category catalogue from TOML; without --file, the shipped standard one.
+    Categories {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Case creation and lifecycle through the store vs. plain SQL inserts.
+    Cases {
+        /// PostgreSQL server to benchmark (scratch databases are created and dropped);
+        /// SQLite in a temporary directory when absent.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 5000)]
+        cases: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+}
+
+fn load(store: &StoreArgs, listen: Option<String>) -> Result<Config> {
+    Config::load(
+        store.config.as_deref(),
+        Overrides { listen, data_dir: store.data_dir.clone(), database: store.database.clone() },
+    )
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CITYOPS_LOG_FILTER")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let config = load(&args.store, args.listen)?;
+            init_tracing(&config.log);
+            tracing::info!(config = ?config.redacted(), "Starting CityOps.");
+            let store = cityops::open_store(&config).await?;
+            if cityops::reference::bootstrap(store.as_ref()).await? {
+                tracing::info!("Loaded Shanghai's areas, default units and the standard categories.");
+            }
+            serve(&config, store).await
+        }
+        Command::Demo { serve: args, cases } => {
+            let mut config = load(&args.store, args.listen)?;
+            if args.store.data_dir.is_none() && std::env::var_os("CITYOPS_DATA_DIR").is_none() {
+                config.data_dir = PathBuf::from("cityops-demo");
+            }
+            init_tracing(&config.log);
+            let store = cityops::open_store(&config).await?;
+            let seeded = cityops::demo::seed(store.as_ref(), cases).await?;
+            if seeded > 0 {
+                println!("Seeded {seeded} demo cases across Shanghai's 16 districts.");
+            }
+            println!("Demo sign-ins (password \"{}\"):", cityops::demo::DEMO_PASSWORD);
+            for (username, name, role, unit, scope) in cityops::demo::DEMO_USERS {
+                println!("  {username:<11} {:<14} scope {scope:<7} {} {name}", role.as_str(), unit.unwrap_or("-"));
+            }
+            serve(&config, store).await
+        }
+        Command::User(UserCommand::Add { store, username, password, role, unit, scope, name }) => {
+            let config = load(&store, None)?;
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role '{role}': use one of inspector, operator, shift_lead, dispatcher, unit_handler, center_leader, evaluator, admin")
+            })?;
+            let store = cityops::open_store(&config).await?;
+            cityops::reference::bootstrap(store.as_ref()).await?;
+            let user = cityops::add_user(
+                store.as_ref(),
+                cityops::NewUser {
+                    username: &username,
+                    display_name: name.as_deref().unwrap_or(&username),
+                    password: &password,
+                    role,
+                    unit: unit.as_deref(),
+                    scope: &scope,
+                },
+            )
+            .await?;
+            println!("added user {} ({}) with id {}", user.username, user.role.as_str(), user.id);
+            Ok(())
+        }
+        Command::Import(ImportCommand::Areas { store, file }) => {
+            let config = load(&store, None)?;
+            let store = cityops::open_store(&config).await?;
+            let count = match file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                    cityops::reference::import_areas_csv(store.as_ref(), &text).await?
+                }
+                None => {
+                    let areas = cityops::reference::shanghai_areas()?;
+                    store.put_areas(&areas).await?;
+                    store.put_units(&cityops_domain::unit::default_units("上海市", &areas)).await?;
+                    areas.len()
+                }
+            };
+            println!("imported {count} areas and their default units");
+            Ok(())
+        }
+        Command::Import(ImportCommand::Categories { store, file }) => {
+            let config = load(&store, None)?;
+            let store = cityops::open_store(&config).await?;
+            let catalog = match file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                    cityops_domain::CategoryCatalog::parse_toml(&text)?
+                }
+                None => cityops_domain::CategoryCatalog::shipped(),
+            };
+            store.put_catalog(&catalog).await?;
+            println!("imported category catalogue {} ({} small classes)", catalog.version, catalog.small.len());
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Cases { postgres, cases, concurrency }) => {
+            let report = cityops::bench::bench_cases(&cityops::bench::BenchOptions { postgres, cases, concurrency }).await?;
+            print!("{}", report.render());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: &Config, store: std::sync::Arc<dyn cityops_store::Store>) -> Result<()> {
+    let server = cityops::start(config, store, cityops::shutdown_signal()).await?;
+    println!("CityOps listening on http://{}", server.addr);
+    server.task.await??;
+    Ok(())
+}

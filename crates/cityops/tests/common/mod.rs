@@ -1,0 +1,212 @@
+//! Test support: a real CityOps server on a random port, on SQLite or PostgreSQL, with a
+//! signed-in user for every role.
+
+#![allow(dead_code)]
+
+use cityops::config::Config;
+use cityops_store::scratch::{test_url, ScratchDatabase};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub tokens: HashMap<&'static str, String>,
+    pub store: std::sync::Arc<dyn cityops_store::Store>,
+    pub data_dir: PathBuf,
+    _dir: tempfile::TempDir,
+    scratch: Option<ScratchDatabase>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// (name, role, unit, scope): the cast every test can act as.
+pub const USERS: [(&str, &str, Option<&str>, &str); 11] = [
+    ("inspector", "inspector", None, "310101"),
+    ("operator", "operator", Some("C-310000"), "310000"),
+    ("lead", "shift_lead", Some("C-310000"), "310000"),
+    ("dispatcher", "dispatcher", Some("C-310000"), "310000"),
+    ("water", "unit_handler", Some("310101-ZLS"), "310101"),
+    ("power", "unit_handler", Some("310101-GD"), "310101"),
+    ("leader", "center_leader", Some("C-310000"), "310000"),
+    ("evaluator", "evaluator", Some("C-310000"), "310000"),
+    ("admin", "admin", None, "310000"),
+    ("xuhui_operator", "operator", Some("C-310104"), "310104"),
+    ("huangpu_lead", "shift_lead", Some("C-310101"), "310101"),
+];
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// `None` when the backend is PostgreSQL and no test database is configured.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => match test_url() {
+                Some(admin) => Some(ScratchDatabase::create(&admin).await.unwrap()),
+                None => {
+                    eprintln!("CITYOPS_TEST_PG_URL is not set: PostgreSQL API test skipped");
+                    return None;
+                }
+            },
+        };
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().to_path_buf(),
+            database: scratch.as_ref().map(|s| s.url.clone()),
+            ..Config::default()
+        };
+        let store = cityops::open_store(&config).await.unwrap();
+        cityops::reference::bootstrap(store.as_ref()).await.unwrap();
+        let hash = cityops_api::auth::hash_password(PASSWORD).unwrap();
+        for (name, role, unit, scope) in USERS {
+            store
+                .insert_user(&cityops_store::UserRecord {
+                    id: format!("user-{name}"),
+                    username: name.into(),
+                    display_name: name.into(),
+                    password_hash: hash.clone(),
+                    role: cityops_domain::Role::parse(role).unwrap(),
+                    unit: unit.map(str::to_owned),
+                    scope: cityops_domain::AreaCode::parse(scope).unwrap(),
+                    disabled: false,
+                    created_at: chrono::Utc::now(),
+                })
+                .await
+                .unwrap();
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = cityops::start(&config, store.clone(), async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+        let mut app = TestApp {
+            base: format!("http://{}", server.addr),
+            client: reqwest::Client::new(),
+            tokens: HashMap::new(),
+            store,
+            data_dir: dir.path().to_path_buf(),
+            _dir: dir,
+            scratch,
+            shutdown: Some(tx),
+        };
+        for (name, ..) in USERS {
+            let response = app.post_json(None, "/api/v1/sessions", json!({"username": name, "password": PASSWORD})).await;
+            assert_eq!(response.0, 201, "{name} signs in: {}", response.1);
+            app.tokens.insert(name, response.1["token"].as_str().unwrap().to_owned());
+        }
+        Some(app)
+    }
+
+    pub async fn finish(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(db) = self.scratch.take() {
+            db.drop_now().await.unwrap();
+        }
+    }
+
+    fn auth(&self, request: reqwest::RequestBuilder, who: Option<&str>) -> reqwest::RequestBuilder {
+        match who {
+            Some(who) => request.bearer_auth(&self.tokens[who]),
+            None => request,
+        }
+    }
+
+    pub async fn post_json(&self, who: Option<&str>, path: &str, body: Value) -> (u16, Value) {
+        let request = self.client.post(format!("{}{path}", self.base)).json(&body);
+        send(self.auth(request, who)).await
+    }
+
+    pub async fn post_raw(&self, who: Option<&str>, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        send(self.auth(request, who)).await
+    }
+
+    pub async fn get(&self, who: Option<&str>, path: &str) -> (u16, Value) {
+        let request = self.client.get(format!("{}{path}", self.base));
+        send(self.auth(request, who)).await
+    }
+
+    /// Reports a case as `who` in Huangpu's first community and returns it.
+    pub async fn report(&self, who: &str, source: &str) -> Value {
+        let (status, case) = self
+            .post_json(
+                Some(who),
+                "/api/v1/cases",
+                json!({
+                    "source": source,
+                    "description": "南京东路步行街东侧上水井盖缺失，已设置临时围挡",
+                    "location": {"lon": 121.4837, "lat": 31.2369},
+                    "area": "310101002001",
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "report: {case}");
+        case
+    }
+
+    /// Runs a workflow command with the case's current version; returns status and body.
+    pub async fn command(&self, who: &str, case: &Value, command: &str, mut body: Value) -> (u16, Value) {
+        body["version"] = case["version"].clone();
+        let path = format!("/api/v1/cases/{}/{command}", case["id"].as_str().unwrap());
+        self.post_json(Some(who), &path, body).await
+    }
+
+    /// Like [`command`] but the command must succeed; returns the new case.
+    pub async fn ok(&self, who: &str, case: &Value, command: &str, body: Value) -> Value {
+        let (status, next) = self.command(who, case, command, body).await;
+        assert_eq!(status, 200, "{who} {command}: {next}");
+        next
+    }
+
+    pub async fn timeline(&self, case: &Value) -> Vec<Value> {
+        let (status, body) = self
+            .get(Some("operator"), &format!("/api/v1/cases/{}/timeline", case["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(status, 200);
+        body.as_array().unwrap().clone()
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+/// Generates one test per backend from an `async fn(&TestApp)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() {
+                let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.unwrap();
+                super::$name(&app).await;
+                app.finish().await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() {
+                let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else { return };
+                super::$name(&app).await;
+                app.finish().await;
+            })*
+        }
+    };
+}
