@@ -54,7 +54,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} was not found"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} was not found"),
+        )
     }
 
     pub fn unauthenticated(message: &str) -> ApiError {
@@ -115,7 +119,8 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::Conflict(message) => {
-                ApiError::new(StatusCode::CONFLICT, "version_conflict", message).with_field("version")
+                ApiError::new(StatusCode::CONFLICT, "version_conflict", message)
+                    .with_field("version")
             }
             StoreError::Duplicate { field } => ApiError::new(
                 StatusCode::CONFLICT,

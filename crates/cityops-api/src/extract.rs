@@ -40,7 +40,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                     "the request body is larger than this endpoint accepts",
                 )
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_request", rejection.body_text())
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    rejection.body_text(),
+                )
             }
         })?;
         parse_json(&bytes).map(JsonBody)
@@ -60,17 +64,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 format!("the body is not valid JSON: {message}"),
             );
         }
-        // serde names missing and unknown fields in backticks; the path points at the parent.
+        // serde names a missing field in backticks, and the path stops at its parent.
         let named = message
             .split('`')
             .nth(1)
-            .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"));
+            .filter(|_| message.starts_with("missing field"));
         let field = match (named, path.as_str()) {
             (Some(name), "." | "") => name.to_owned(),
             (Some(name), parent) => format!("{parent}.{name}"),
             (None, path) => path.to_owned(),
         };
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_body",
@@ -96,14 +104,16 @@ impl FromRequestParts<AppState> for CurrentUser {
                     "sign in at POST /api/v1/sessions and send Authorization: Bearer <token>",
                 )
             })?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be 'Bearer <token>'"))?;
+        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
+            ApiError::unauthenticated("the Authorization header must be 'Bearer <token>'")
+        })?;
         let user = state
             .store
             .session_user(&token_hash(token.trim()), Utc::now())
             .await?
-            .ok_or_else(|| ApiError::unauthenticated("the session token is unknown or expired; sign in again"))?;
+            .ok_or_else(|| {
+                ApiError::unauthenticated("the session token is unknown or expired; sign in again")
+            })?;
         Ok(CurrentUser(Actor {
             user_id: user.id,
             username: user.username,

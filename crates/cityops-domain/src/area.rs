@@ -183,8 +183,7 @@ pub fn parse_area_csv(
         })?;
         let line = record.position().map_or(0, |p| p.line());
         let bad = |reason: String| AreaImportError::BadRow { line, reason };
-        let code = AreaCode::parse(record.get(code_at).unwrap_or(""))
-            .map_err(|e| bad(e.reason))?;
+        let code = AreaCode::parse(record.get(code_at).unwrap_or("")).map_err(|e| bad(e.reason))?;
         let name = record.get(name_at).unwrap_or("").to_owned();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(bad("name must be 1 to 100 characters".into()));

@@ -250,8 +250,13 @@ pub struct FiledClass {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PendingRequest {
-    Extension { until: DateTime<Utc>, reason: String },
-    Park { reason: String },
+    Extension {
+        until: DateTime<Utc>,
+        reason: String,
+    },
+    Park {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

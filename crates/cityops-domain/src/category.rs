@@ -192,13 +192,9 @@ mod tests {
     fn the_shipped_catalogue_parses_and_covers_both_kinds() {
         let catalog = CategoryCatalog::shipped();
         assert!(catalog.small.len() > 100);
-        let cover = catalog
-            .get(&CategoryCode::parse("10101").unwrap())
-            .unwrap();
+        let cover = catalog.get(&CategoryCode::parse("10101").unwrap()).unwrap();
         assert_eq!(cover.zh, "上水井盖");
-        let flooding = catalog
-            .get(&CategoryCode::parse("20406").unwrap())
-            .unwrap();
+        let flooding = catalog.get(&CategoryCode::parse("20406").unwrap()).unwrap();
         assert_eq!(flooding.kind(), CategoryKind::Event);
         assert_eq!(flooding.urgency, Urgency::Urgent);
     }

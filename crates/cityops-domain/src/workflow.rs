@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::actor::{Actor, Role};
 use crate::area::AreaCode;
 use crate::case::{
-    Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest, RejectReason, Source,
-    Stage, TimelineEvent,
+    Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest, RejectReason, Source, Stage,
+    TimelineEvent,
 };
 use crate::category::{CategoryCode, Urgency};
 use crate::InvalidInput;
@@ -163,9 +163,9 @@ impl CaseCommand {
             | CaseCommand::SendCheck { .. }
             | CaseCommand::StartCallback
             | CaseCommand::Callback { .. } => &[Operator],
-            CaseCommand::Verify { .. } | CaseCommand::SelfHandle { .. } | CaseCommand::Check { .. } => {
-                &[Inspector]
-            }
+            CaseCommand::Verify { .. }
+            | CaseCommand::SelfHandle { .. }
+            | CaseCommand::Check { .. } => &[Inspector],
             CaseCommand::File { .. }
             | CaseCommand::DecideExtension { .. }
             | CaseCommand::DecidePark { .. }

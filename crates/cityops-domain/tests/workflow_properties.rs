@@ -261,18 +261,60 @@ fn a_full_hotline_case_runs_from_report_to_close_with_callback() {
     let (case, _) = new_case(Source::Hotline, t0);
     let handler = actor(Role::UnitHandler, Some("310101-ZLS"));
     let steps: Vec<(CaseCommand, Actor)> = vec![
-        (CaseCommand::Accept { opinion: None }, actor(Role::Operator, None)),
-        (CaseCommand::RequestVerification { opinion: None }, actor(Role::Operator, None)),
-        (CaseCommand::Verify { exists: true, opinion: None }, actor(Role::Inspector, None)),
-        (CaseCommand::File { class: class(), opinion: None }, actor(Role::ShiftLead, None)),
+        (
+            CaseCommand::Accept { opinion: None },
+            actor(Role::Operator, None),
+        ),
+        (
+            CaseCommand::RequestVerification { opinion: None },
+            actor(Role::Operator, None),
+        ),
+        (
+            CaseCommand::Verify {
+                exists: true,
+                opinion: None,
+            },
+            actor(Role::Inspector, None),
+        ),
+        (
+            CaseCommand::File {
+                class: class(),
+                opinion: None,
+            },
+            actor(Role::ShiftLead, None),
+        ),
         (commands(t0)[7].clone(), actor(Role::Dispatcher, None)),
         (CaseCommand::Sign, handler.clone()),
-        (CaseCommand::Feedback { opinion: "已处理".into(), attachments: vec![] }, handler.clone()),
-        (CaseCommand::SendCheck { opinion: None }, actor(Role::Operator, None)),
-        (CaseCommand::Check { passed: true, opinion: None }, actor(Role::Inspector, None)),
+        (
+            CaseCommand::Feedback {
+                opinion: "已处理".into(),
+                attachments: vec![],
+            },
+            handler.clone(),
+        ),
+        (
+            CaseCommand::SendCheck { opinion: None },
+            actor(Role::Operator, None),
+        ),
+        (
+            CaseCommand::Check {
+                passed: true,
+                opinion: None,
+            },
+            actor(Role::Inspector, None),
+        ),
         (CaseCommand::StartCallback, actor(Role::Operator, None)),
-        (CaseCommand::Callback { satisfied: true, opinion: None }, actor(Role::Operator, None)),
-        (CaseCommand::Close { opinion: None }, actor(Role::ShiftLead, None)),
+        (
+            CaseCommand::Callback {
+                satisfied: true,
+                opinion: None,
+            },
+            actor(Role::Operator, None),
+        ),
+        (
+            CaseCommand::Close { opinion: None },
+            actor(Role::ShiftLead, None),
+        ),
     ];
     let mut case = case;
     for (i, (command, who)) in steps.into_iter().enumerate() {
@@ -288,7 +330,13 @@ fn a_hotline_case_cannot_close_without_a_satisfied_callback() {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
     let (mut case, _) = new_case(Source::Hotline, t0);
     case.state = CaseState::Checked;
-    let error = decide(&case, CaseCommand::Close { opinion: None }, &actor(Role::ShiftLead, None), t0).unwrap_err();
+    let error = decide(
+        &case,
+        CaseCommand::Close { opinion: None },
+        &actor(Role::ShiftLead, None),
+        t0,
+    )
+    .unwrap_err();
     assert_eq!(error.code(), "precondition_failed");
 }
 
@@ -297,14 +345,38 @@ fn the_handling_deadline_comes_from_the_filed_class_and_overdue_follows_it() {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
     let (mut case, _) = new_case(Source::Inspector, t0);
     case.state = CaseState::Accepted;
-    let (case, _) = decide(&case, CaseCommand::File { class: class(), opinion: None }, &actor(Role::ShiftLead, None), t0).unwrap();
+    let (case, _) = decide(
+        &case,
+        CaseCommand::File {
+            class: class(),
+            opinion: None,
+        },
+        &actor(Role::ShiftLead, None),
+        t0,
+    )
+    .unwrap();
     assert_eq!(case.deadline, Some(t0 + Duration::minutes(30)));
     assert!(!case.is_overdue(t0 + Duration::minutes(30)));
     assert!(case.is_overdue(t0 + Duration::minutes(31)));
-    let (case, event) = decide(&case, commands(t0)[7].clone(), &actor(Role::Dispatcher, None), t0 + Duration::minutes(45)).unwrap();
-    assert!(event.late, "dispatching after the dispatch deadline is recorded as late");
+    let (case, event) = decide(
+        &case,
+        commands(t0)[7].clone(),
+        &actor(Role::Dispatcher, None),
+        t0 + Duration::minutes(45),
+    )
+    .unwrap();
+    assert!(
+        event.late,
+        "dispatching after the dispatch deadline is recorded as late"
+    );
     let handler = actor(Role::UnitHandler, Some("310101-ZLS"));
-    let (case, _) = decide(&case, CaseCommand::Sign, &handler, t0 + Duration::minutes(50)).unwrap();
+    let (case, _) = decide(
+        &case,
+        CaseCommand::Sign,
+        &handler,
+        t0 + Duration::minutes(50),
+    )
+    .unwrap();
     assert_eq!(case.deadline, Some(t0 + Duration::minutes(50 + 180)));
 }
 
@@ -313,7 +385,13 @@ fn dispatching_a_case_outside_the_units_jurisdiction_is_rejected() {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
     let (mut case, _) = new_case(Source::Inspector, t0);
     case.state = CaseState::Filed;
-    let error = decide(&case, commands(t0)[8].clone(), &actor(Role::Dispatcher, None), t0).unwrap_err();
+    let error = decide(
+        &case,
+        commands(t0)[8].clone(),
+        &actor(Role::Dispatcher, None),
+        t0,
+    )
+    .unwrap_err();
     assert_eq!(error.code(), "precondition_failed");
 }
 
@@ -324,5 +402,8 @@ fn a_unit_handler_of_another_unit_cannot_sign_for_the_case() {
     case.state = CaseState::Dispatched;
     case.unit = Some("310101-ZLS".into());
     let other = actor(Role::UnitHandler, Some("310101-GD"));
-    assert_eq!(decide(&case, CaseCommand::Sign, &other, t0).unwrap_err(), WorkflowError::NotAssignedUnit);
+    assert_eq!(
+        decide(&case, CaseCommand::Sign, &other, t0).unwrap_err(),
+        WorkflowError::NotAssignedUnit
+    );
 }

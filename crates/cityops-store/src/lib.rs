@@ -9,8 +9,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cityops_domain::{
-    Area, AreaCode, AreaLevel, Case, CaseState, CategoryCatalog, Role, Source, TimelineEvent,
-    Unit, UnitKind,
+    Area, AreaCode, AreaLevel, Case, CaseState, CategoryCatalog, Role, Source, TimelineEvent, Unit,
+    UnitKind,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

@@ -15,10 +15,7 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn open(url: &str) -> StoreResult<PgStore> {
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .connect(url)
-            .await?;
+        let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PgStore {
             writer: pool.clone(),

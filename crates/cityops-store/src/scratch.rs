@@ -22,7 +22,10 @@ impl ScratchDatabase {
         admin.close().await?;
         let url = match admin_url.rsplit_once('/') {
             Some((server, tail)) => {
-                let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+                let query = tail
+                    .split_once('?')
+                    .map(|(_, q)| format!("?{q}"))
+                    .unwrap_or_default();
                 format!("{server}/{name}{query}")
             }
             None => format!("{admin_url}/{name}"),
@@ -36,9 +39,12 @@ impl ScratchDatabase {
 
     pub async fn drop_now(self) -> StoreResult<()> {
         let mut admin = PgConnection::connect(&self.admin_url).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&mut admin)
-            .await?;
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin)
+        .await?;
         admin.close().await?;
         Ok(())
     }

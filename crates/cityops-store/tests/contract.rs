@@ -98,20 +98,46 @@ fn rand_u128() -> u128 {
 
 async fn areas_round_trip_and_filter_by_parent(store: Arc<dyn Store>) {
     let areas = vec![
-        Area { code: code("310000"), name: "上海市".into(), level: AreaLevel::City, parent: None },
-        Area { code: code("310101"), name: "黄浦区".into(), level: AreaLevel::District, parent: Some(code("310000")) },
-        Area { code: code("310104"), name: "徐汇区".into(), level: AreaLevel::District, parent: Some(code("310000")) },
-        Area { code: code("310101002"), name: "南京东路街道".into(), level: AreaLevel::Street, parent: Some(code("310101")) },
+        Area {
+            code: code("310000"),
+            name: "上海市".into(),
+            level: AreaLevel::City,
+            parent: None,
+        },
+        Area {
+            code: code("310101"),
+            name: "黄浦区".into(),
+            level: AreaLevel::District,
+            parent: Some(code("310000")),
+        },
+        Area {
+            code: code("310104"),
+            name: "徐汇区".into(),
+            level: AreaLevel::District,
+            parent: Some(code("310000")),
+        },
+        Area {
+            code: code("310101002"),
+            name: "南京东路街道".into(),
+            level: AreaLevel::Street,
+            parent: Some(code("310101")),
+        },
     ];
     assert_eq!(store.put_areas(&areas).await.unwrap(), 4);
     // Loading twice is idempotent.
     store.put_areas(&areas).await.unwrap();
     let districts = store
-        .areas(&AreaFilter { parent: Some(code("310000")), level: None })
+        .areas(&AreaFilter {
+            parent: Some(code("310000")),
+            level: None,
+        })
         .await
         .unwrap();
     assert_eq!(districts.len(), 2);
-    assert_eq!(store.area(&code("310101002")).await.unwrap().unwrap().name, "南京东路街道");
+    assert_eq!(
+        store.area(&code("310101002")).await.unwrap().unwrap().name,
+        "南京东路街道"
+    );
     assert!(store.area(&code("310105")).await.unwrap().is_none());
 }
 
@@ -136,67 +162,132 @@ async fn a_stale_version_conflicts_and_writes_nothing(store: Arc<dyn Store>) {
     let now = Utc::now();
     let (case, event) = new_case("310101002001", "井盖缺失", now);
     let case = store.insert_case(case, event).await.unwrap();
-    let (accepted, event) = decide(&case, CaseCommand::Accept { opinion: None }, &operator("310101"), now).unwrap();
-    store.update_case(&accepted, &event, None).await.unwrap();
-    // A second writer that also read version 1 loses.
-    let (rejected, event) = decide(
+    let (accepted, event) = decide(
         &case,
-        CaseCommand::Reject { reason: RejectReason::Invalid, duplicate_of: None, opinion: None },
+        CaseCommand::Accept { opinion: None },
         &operator("310101"),
         now,
     )
     .unwrap();
-    let error = store.update_case(&rejected, &event, None).await.unwrap_err();
+    store.update_case(&accepted, &event, None).await.unwrap();
+    // A second writer that also read version 1 loses.
+    let (rejected, event) = decide(
+        &case,
+        CaseCommand::Reject {
+            reason: RejectReason::Invalid,
+            duplicate_of: None,
+            opinion: None,
+        },
+        &operator("310101"),
+        now,
+    )
+    .unwrap();
+    let error = store
+        .update_case(&rejected, &event, None)
+        .await
+        .unwrap_err();
     assert!(matches!(error, StoreError::Conflict(_)), "{error}");
     let stored = store.case(&case.id).await.unwrap().unwrap();
     assert_eq!(stored.state, CaseState::Accepted);
     let timeline = store.timeline(&case.id).await.unwrap();
     assert_eq!(timeline.len(), 2);
-    assert_eq!(workflow::replay(stored.number.clone(), &timeline).unwrap(), stored);
+    assert_eq!(
+        workflow::replay(stored.number.clone(), &timeline).unwrap(),
+        stored
+    );
 }
 
 async fn case_queries_filter_by_scope_state_text_overdue_and_page(store: Arc<dyn Store>) {
     let now = Utc::now();
     let mut ids = Vec::new();
     for i in 0..7 {
-        let area = if i % 2 == 0 { "310101002001" } else { "310104003" };
-        let (case, event) = new_case(area, &format!("第{i}号 100%_问题"), now - Duration::minutes(i));
+        let area = if i % 2 == 0 {
+            "310101002001"
+        } else {
+            "310104003"
+        };
+        let (case, event) = new_case(
+            area,
+            &format!("第{i}号 100%_问题"),
+            now - Duration::minutes(i),
+        );
         ids.push(store.insert_case(case, event).await.unwrap());
     }
     // File one case with a deadline already past.
-    let lead = Actor { role: Role::ShiftLead, ..operator("310000") };
+    let lead = Actor {
+        role: Role::ShiftLead,
+        ..operator("310000")
+    };
     let first = &ids[0];
-    let (accepted, e1) = decide(first, CaseCommand::Accept { opinion: None }, &operator("310000"), now).unwrap();
+    let (accepted, e1) = decide(
+        first,
+        CaseCommand::Accept { opinion: None },
+        &operator("310000"),
+        now,
+    )
+    .unwrap();
     store.update_case(&accepted, &e1, None).await.unwrap();
     let class = FiledClass {
         code: CategoryCode::parse("10101").unwrap(),
         zh: "上水井盖".into(),
         urgency: Urgency::Urgent,
-        terms: StageTerms { dispatch_minutes: 1, handling_minutes: 60, check_minutes: 60 },
+        terms: StageTerms {
+            dispatch_minutes: 1,
+            handling_minutes: 60,
+            check_minutes: 60,
+        },
     };
-    let (filed, e2) = decide(&accepted, CaseCommand::File { class, opinion: None }, &lead, now - Duration::minutes(10)).unwrap();
+    let (filed, e2) = decide(
+        &accepted,
+        CaseCommand::File {
+            class,
+            opinion: None,
+        },
+        &lead,
+        now - Duration::minutes(10),
+    )
+    .unwrap();
     store.update_case(&filed, &e2, None).await.unwrap();
 
     let city = CaseQuery::new(code("310000"), now);
     assert_eq!(store.cases(&city).await.unwrap().cases.len(), 7);
     let huangpu = CaseQuery::new(code("310101"), now);
     assert_eq!(store.cases(&huangpu).await.unwrap().cases.len(), 4);
-    let filed_only = CaseQuery { states: vec![CaseState::Filed], ..city.clone() };
+    let filed_only = CaseQuery {
+        states: vec![CaseState::Filed],
+        ..city.clone()
+    };
     assert_eq!(store.cases(&filed_only).await.unwrap().cases.len(), 1);
-    let overdue = CaseQuery { overdue: Some(true), ..city.clone() };
+    let overdue = CaseQuery {
+        overdue: Some(true),
+        ..city.clone()
+    };
     let found = store.cases(&overdue).await.unwrap().cases;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id, first.id);
-    let by_category = CaseQuery { category: Some("101".into()), ..city.clone() };
+    let by_category = CaseQuery {
+        category: Some("101".into()),
+        ..city.clone()
+    };
     assert_eq!(store.cases(&by_category).await.unwrap().cases.len(), 1);
     // LIKE metacharacters in the text match literally.
-    let text = CaseQuery { text: Some("3号 100%_".into()), ..city.clone() };
+    let text = CaseQuery {
+        text: Some("3号 100%_".into()),
+        ..city.clone()
+    };
     assert_eq!(store.cases(&text).await.unwrap().cases.len(), 1);
-    let none = CaseQuery { text: Some("%".into()), area: Some(code("310105")), ..city.clone() };
+    let none = CaseQuery {
+        text: Some("%".into()),
+        area: Some(code("310105")),
+        ..city.clone()
+    };
     assert!(store.cases(&none).await.unwrap().cases.is_empty());
     // Cursor pagination visits every case once, newest first.
     let mut seen = Vec::new();
-    let mut page = CaseQuery { limit: 3, ..city.clone() };
+    let mut page = CaseQuery {
+        limit: 3,
+        ..city.clone()
+    };
     loop {
         let result = store.cases(&page).await.unwrap();
         seen.extend(result.cases.iter().map(|c| c.id.clone()));
@@ -232,11 +323,27 @@ async fn sessions_expire_and_usernames_are_unique(store: Arc<dyn Store>) {
         created_at: now,
     };
     store.insert_user(&user).await.unwrap();
-    let again = UserRecord { id: "user-2".into(), ..user.clone() };
-    assert!(matches!(store.insert_user(&again).await, Err(StoreError::Duplicate { field: "username" })));
-    store.insert_session("hash-1", "user-1", now, now + Duration::hours(1)).await.unwrap();
-    assert_eq!(store.session_user("hash-1", now).await.unwrap().unwrap(), user);
-    assert!(store.session_user("hash-1", now + Duration::hours(2)).await.unwrap().is_none());
+    let again = UserRecord {
+        id: "user-2".into(),
+        ..user.clone()
+    };
+    assert!(matches!(
+        store.insert_user(&again).await,
+        Err(StoreError::Duplicate { field: "username" })
+    ));
+    store
+        .insert_session("hash-1", "user-1", now, now + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session_user("hash-1", now).await.unwrap().unwrap(),
+        user
+    );
+    assert!(store
+        .session_user("hash-1", now + Duration::hours(2))
+        .await
+        .unwrap()
+        .is_none());
     assert!(store.session_user("hash-2", now).await.unwrap().is_none());
 }
 
@@ -255,11 +362,31 @@ async fn attachments_are_written_with_their_case_event(store: Arc<dyn Store>) {
         uploaded_by: "u1".into(),
         created_at: now,
     };
-    let (next, event) = decide(&case, CaseCommand::Attach { attachment_id: "att-1".into() }, &operator("310000"), now).unwrap();
-    store.update_case(&next, &event, Some(&attachment)).await.unwrap();
-    assert_eq!(store.attachment("att-1").await.unwrap().unwrap(), attachment);
+    let (next, event) = decide(
+        &case,
+        CaseCommand::Attach {
+            attachment_id: "att-1".into(),
+        },
+        &operator("310000"),
+        now,
+    )
+    .unwrap();
+    store
+        .update_case(&next, &event, Some(&attachment))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.attachment("att-1").await.unwrap().unwrap(),
+        attachment
+    );
     // The same attachment on a stale version is rolled back with the case change.
-    let stale = Attachment { id: "att-2".into(), ..attachment.clone() };
-    assert!(store.update_case(&next, &event, Some(&stale)).await.is_err());
+    let stale = Attachment {
+        id: "att-2".into(),
+        ..attachment.clone()
+    };
+    assert!(store
+        .update_case(&next, &event, Some(&stale))
+        .await
+        .is_err());
     assert!(store.attachment("att-2").await.unwrap().is_none());
 }

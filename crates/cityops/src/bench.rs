@@ -41,11 +41,18 @@ pub struct BenchReport {
 impl BenchReport {
     pub fn render(&self) -> String {
         let mut out = format!("backend: {}\n", self.backend);
-        out.push_str(&format!("{:<44} {:>8} {:>10} {:>10} {:>10}\n", "phase", "ops", "ops/s", "p50 µs", "p99 µs"));
+        out.push_str(&format!(
+            "{:<44} {:>8} {:>10} {:>10} {:>10}\n",
+            "phase", "ops", "ops/s", "p50 µs", "p99 µs"
+        ));
         for p in &self.phases {
             out.push_str(&format!(
                 "{:<44} {:>8} {:>10.0} {:>10} {:>10}\n",
-                p.name, p.operations, p.rate(), p.p50_us, p.p99_us
+                p.name,
+                p.operations,
+                p.rate(),
+                p.p50_us,
+                p.p99_us
             ));
         }
         if let (Some(create), Some(raw)) = (
@@ -124,7 +131,13 @@ where
 }
 
 fn phase(name: &'static str, operations: usize, (seconds, h): (f64, Histogram<u64>)) -> Phase {
-    Phase { name, operations, seconds, p50_us: h.value_at_quantile(0.5), p99_us: h.value_at_quantile(0.99) }
+    Phase {
+        name,
+        operations,
+        seconds,
+        p50_us: h.value_at_quantile(0.5),
+        p99_us: h.value_at_quantile(0.99),
+    }
 }
 
 pub async fn bench_cases(options: &BenchOptions) -> Result<BenchReport> {
@@ -152,13 +165,25 @@ pub async fn bench_cases(options: &BenchOptions) -> Result<BenchReport> {
     result
 }
 
-async fn run(options: &BenchOptions, store_url: &str, raw_url: &str, backend: &'static str) -> Result<BenchReport> {
+async fn run(
+    options: &BenchOptions,
+    store_url: &str,
+    raw_url: &str,
+    backend: &'static str,
+) -> Result<BenchReport> {
     let n = options.cases;
     let c = options.concurrency;
     let store = cityops_store::open(store_url).await?;
     let catalog = CategoryCatalog::shipped();
-    let class = catalog.get(&CategoryCode::parse("10101")?).context("10101")?;
-    let filed = FiledClass { code: class.code.clone(), zh: class.zh.clone(), urgency: class.urgency, terms: class.terms };
+    let class = catalog
+        .get(&CategoryCode::parse("10101")?)
+        .context("10101")?;
+    let filed = FiledClass {
+        code: class.code.clone(),
+        zh: class.zh.clone(),
+        urgency: class.urgency,
+        terms: class.terms,
+    };
     let unit = cityops_domain::Unit {
         code: "310101-ZLS".into(),
         name: "黄浦区自来水公司".into(),
@@ -180,7 +205,11 @@ async fn run(options: &BenchOptions, store_url: &str, raw_url: &str, backend: &'
         }
     })
     .await?;
-    let mut phases = vec![phase("create (report: case + event + outbox, 1 tx)", n, creation)];
+    let mut phases = vec![phase(
+        "create (report: case + event + outbox, 1 tx)",
+        n,
+        creation,
+    )];
 
     // Phase 2: each case through accept, file, dispatch, sign, feedback, check task, pass, close.
     let cases: Vec<Case> = std::mem::take(&mut *created.lock().await);
@@ -191,17 +220,51 @@ async fn run(options: &BenchOptions, store_url: &str, raw_url: &str, backend: &'
         async move {
             let mut case = all[i].clone();
             let steps = [
-                (CaseCommand::Accept { opinion: None }, actor(Role::Operator, None)),
-                (CaseCommand::File { class: filed, opinion: None }, actor(Role::ShiftLead, None)),
                 (
-                    CaseCommand::Dispatch { unit: "310101-ZLS".into(), unit_jurisdiction: AreaCode::parse("310101")?, opinion: None },
+                    CaseCommand::Accept { opinion: None },
+                    actor(Role::Operator, None),
+                ),
+                (
+                    CaseCommand::File {
+                        class: filed,
+                        opinion: None,
+                    },
+                    actor(Role::ShiftLead, None),
+                ),
+                (
+                    CaseCommand::Dispatch {
+                        unit: "310101-ZLS".into(),
+                        unit_jurisdiction: AreaCode::parse("310101")?,
+                        opinion: None,
+                    },
                     actor(Role::Dispatcher, None),
                 ),
-                (CaseCommand::Sign, actor(Role::UnitHandler, Some("310101-ZLS"))),
-                (CaseCommand::Feedback { opinion: "已更换".into(), attachments: vec![] }, actor(Role::UnitHandler, Some("310101-ZLS"))),
-                (CaseCommand::SendCheck { opinion: None }, actor(Role::Operator, None)),
-                (CaseCommand::Check { passed: true, opinion: None }, actor(Role::Inspector, None)),
-                (CaseCommand::Close { opinion: None }, actor(Role::ShiftLead, None)),
+                (
+                    CaseCommand::Sign,
+                    actor(Role::UnitHandler, Some("310101-ZLS")),
+                ),
+                (
+                    CaseCommand::Feedback {
+                        opinion: "已更换".into(),
+                        attachments: vec![],
+                    },
+                    actor(Role::UnitHandler, Some("310101-ZLS")),
+                ),
+                (
+                    CaseCommand::SendCheck { opinion: None },
+                    actor(Role::Operator, None),
+                ),
+                (
+                    CaseCommand::Check {
+                        passed: true,
+                        opinion: None,
+                    },
+                    actor(Role::Inspector, None),
+                ),
+                (
+                    CaseCommand::Close { opinion: None },
+                    actor(Role::ShiftLead, None),
+                ),
             ];
             for (command, who) in steps {
                 let (next, event) = decide(&case, command, &who, Utc::now())?;
@@ -212,12 +275,20 @@ async fn run(options: &BenchOptions, store_url: &str, raw_url: &str, backend: &'
         }
     })
     .await?;
-    phases.push(phase("lifecycle (8 transitions, accept .. close)", n, lifecycle));
+    phases.push(phase(
+        "lifecycle (8 transitions, accept .. close)",
+        n,
+        lifecycle,
+    ));
     drop(store);
 
     // Reference: the same three rows per case with plain SQL, one transaction each.
     let raw = raw_reference(raw_url, n, c).await?;
-    phases.push(phase("raw SQL insert (case + event + outbox, 1 tx)", n, raw));
+    phases.push(phase(
+        "raw SQL insert (case + event + outbox, 1 tx)",
+        n,
+        raw,
+    ));
     Ok(BenchReport { backend, phases })
 }
 
@@ -260,12 +331,17 @@ async fn raw_reference(url: &str, n: usize, c: usize) -> Result<(f64, Histogram<
     let case_doc = Arc::new(serde_json::to_string(&case)?);
     let event_doc = Arc::new(serde_json::to_string(&event)?);
     if url.starts_with("sqlite:") {
-        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+        use sqlx::sqlite::{
+            SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+        };
         use std::str::FromStr;
         let options = SqliteConnectOptions::from_str(url)?
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
         drive(n, c, move |i| {
             let (pool, case_doc, event_doc) = (pool.clone(), case_doc.clone(), event_doc.clone());
             async move {
@@ -277,7 +353,10 @@ async fn raw_reference(url: &str, n: usize, c: usize) -> Result<(f64, Histogram<
         })
         .await
     } else {
-        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(8).connect(url).await?;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(8)
+            .connect(url)
+            .await?;
         drive(n, c, move |i| {
             let (pool, case_doc, event_doc) = (pool.clone(), case_doc.clone(), event_doc.clone());
             async move {
@@ -290,4 +369,3 @@ async fn raw_reference(url: &str, n: usize, c: usize) -> Result<(f64, Histogram<
         .await
     }
 }
-

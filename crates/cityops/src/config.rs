@@ -47,20 +47,30 @@ impl Config {
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
-            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            anyhow::ensure!(
+                file.exists(),
+                "config file {} does not exist",
+                file.display()
+            );
             figment = figment.merge(Toml::file(file));
         }
         figment
-            .merge(Env::prefixed("CITYOPS_").only(&["listen", "data_dir", "database", "session_hours", "log"]))
+            .merge(Env::prefixed("CITYOPS_").only(&[
+                "listen",
+                "data_dir",
+                "database",
+                "session_hours",
+                "log",
+            ]))
             .merge(Serialized::defaults(overrides))
             .extract()
             .context("the configuration is not valid")
     }
 
     pub fn database_url(&self) -> String {
-        self.database.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("cityops.db").display())
-        })
+        self.database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("cityops.db").display()))
     }
 
     /// The configuration as it may be printed: passwords in database URLs redacted.
@@ -100,7 +110,10 @@ mod tests {
         assert_eq!(config.session_hours, 8);
         let config = Config::load(
             Some(&file),
-            Overrides { listen: Some("127.0.0.1:1".into()), ..Overrides::default() },
+            Overrides {
+                listen: Some("127.0.0.1:1".into()),
+                ..Overrides::default()
+            },
         )
         .unwrap();
         assert_eq!(config.listen, "127.0.0.1:1");
@@ -108,7 +121,10 @@ mod tests {
 
     #[test]
     fn database_passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://ops:secret@db/cityops"), "postgres://ops:***@db/cityops");
+        assert_eq!(
+            redact_url("postgres://ops:secret@db/cityops"),
+            "postgres://ops:***@db/cityops"
+        );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }
 }

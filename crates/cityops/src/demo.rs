@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use cityops_domain::case::RejectReason;
 use cityops_domain::unit::Unit;
 use cityops_domain::{
-    decide, report, Actor, Area, AreaCode, AreaLevel, CaseCommand, CategoryCatalog,
-    CategoryCode, FiledClass, Location, NewReport, Role, Source,
+    decide, report, Actor, Area, AreaCode, AreaLevel, CaseCommand, CategoryCatalog, CategoryCode,
+    FiledClass, Location, NewReport, Role, Source,
 };
 use cityops_store::{AreaFilter, Store};
 use rand::rngs::StdRng;
@@ -37,13 +37,55 @@ struct ReportText {
 /// The demo sign-ins: (username, display name, role, unit, scope).
 pub const DEMO_USERS: [(&str, &str, Role, Option<&str>, &str); 9] = [
     ("inspector", "王监督员", Role::Inspector, None, "310101"),
-    ("operator", "李受理员", Role::Operator, Some("C-310000"), "310000"),
-    ("shiftlead", "张值班长", Role::ShiftLead, Some("C-310000"), "310000"),
-    ("dispatcher", "陈派遣员", Role::Dispatcher, Some("C-310000"), "310000"),
-    ("handler", "赵处置员（黄浦区城管执法局）", Role::UnitHandler, Some("310101-CGZF"), "310101"),
-    ("water", "周处置员（黄浦区自来水公司）", Role::UnitHandler, Some("310101-ZLS"), "310101"),
-    ("leader", "孙主任", Role::CenterLeader, Some("C-310000"), "310000"),
-    ("evaluator", "吴考评员", Role::Evaluator, Some("C-310000"), "310000"),
+    (
+        "operator",
+        "李受理员",
+        Role::Operator,
+        Some("C-310000"),
+        "310000",
+    ),
+    (
+        "shiftlead",
+        "张值班长",
+        Role::ShiftLead,
+        Some("C-310000"),
+        "310000",
+    ),
+    (
+        "dispatcher",
+        "陈派遣员",
+        Role::Dispatcher,
+        Some("C-310000"),
+        "310000",
+    ),
+    (
+        "handler",
+        "赵处置员（黄浦区城管执法局）",
+        Role::UnitHandler,
+        Some("310101-CGZF"),
+        "310101",
+    ),
+    (
+        "water",
+        "周处置员（黄浦区自来水公司）",
+        Role::UnitHandler,
+        Some("310101-ZLS"),
+        "310101",
+    ),
+    (
+        "leader",
+        "孙主任",
+        Role::CenterLeader,
+        Some("C-310000"),
+        "310000",
+    ),
+    (
+        "evaluator",
+        "吴考评员",
+        Role::Evaluator,
+        Some("C-310000"),
+        "310000",
+    ),
     ("admin", "系统管理员", Role::Admin, None, "310000"),
 ];
 
@@ -54,14 +96,24 @@ pub async fn seed(store: &dyn Store, cases: usize) -> Result<usize> {
         if store.user_by_name(username).await?.is_none() {
             add_user(
                 store,
-                NewUser { username, display_name: name, password: DEMO_PASSWORD, role, unit, scope },
+                NewUser {
+                    username,
+                    display_name: name,
+                    password: DEMO_PASSWORD,
+                    role,
+                    unit,
+                    scope,
+                },
             )
             .await?;
         }
     }
     let city = AreaCode::parse(reference::SHANGHAI)?;
     let existing = store
-        .cases(&cityops_store::CaseQuery { limit: 1, ..cityops_store::CaseQuery::new(city, Utc::now()) })
+        .cases(&cityops_store::CaseQuery {
+            limit: 1,
+            ..cityops_store::CaseQuery::new(city, Utc::now())
+        })
         .await?;
     if !existing.cases.is_empty() {
         return Ok(0);
@@ -69,7 +121,10 @@ pub async fn seed(store: &dyn Store, cases: usize) -> Result<usize> {
     let texts: ReportTexts = toml::from_str(REPORTS).context("data/demo/reports.toml")?;
     let catalog = store.catalog().await?.context("no category catalogue")?;
     let communities = store
-        .areas(&AreaFilter { parent: None, level: Some(AreaLevel::Community) })
+        .areas(&AreaFilter {
+            parent: None,
+            level: Some(AreaLevel::Community),
+        })
         .await?;
     let points = reference::district_label_points()?;
     let mut rng = StdRng::seed_from_u64(20261125);
@@ -77,7 +132,17 @@ pub async fn seed(store: &dyn Store, cases: usize) -> Result<usize> {
     for _ in 0..cases {
         let text = texts.report.choose(&mut rng).context("no report texts")?;
         let community = communities.choose(&mut rng).context("no communities")?;
-        seed_case(store, &catalog, &texts.roads, text, community, &points, &mut rng, now).await?;
+        seed_case(
+            store,
+            &catalog,
+            &texts.roads,
+            text,
+            community,
+            &points,
+            &mut rng,
+            now,
+        )
+        .await?;
     }
     Ok(cases)
 }
@@ -103,20 +168,32 @@ async fn seed_case(
     rng: &mut StdRng,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let district = community.code.district().context("community without district")?;
+    let district = community
+        .code
+        .district()
+        .context("community without district")?;
     let (lon, lat) = points
         .iter()
         .find(|(code, _, _)| code == district.as_str())
         .map(|(_, lon, lat)| (*lon, *lat))
         .unwrap_or((121.47, 31.23));
     let road = roads.choose(rng).cloned().unwrap_or_default();
-    let description = text.text.replace("{road}", &road).replace("{community}", &community.name);
+    let description = text
+        .text
+        .replace("{road}", &road)
+        .replace("{community}", &community.name);
     let source = Source::parse(&text.source).unwrap_or(Source::Inspector);
     let code = CategoryCode::parse(&text.category)?;
-    let class = catalog.get(&code).context("demo text with unknown category")?;
+    let class = catalog
+        .get(&code)
+        .context("demo text with unknown category")?;
     let mut at = now - Duration::minutes(rng.gen_range(30..7 * 24 * 60));
     let reporter = seeding_actor(
-        if source == Source::Inspector { Role::Inspector } else { Role::Operator },
+        if source == Source::Inspector {
+            Role::Inspector
+        } else {
+            Role::Operator
+        },
         None,
     );
     let (case, event) = report(
@@ -125,7 +202,10 @@ async fn seed_case(
             source,
             description,
             address: Some(road.clone()),
-            location: Location::new(lon + rng.gen_range(-0.02..0.02), lat + rng.gen_range(-0.015..0.015))?,
+            location: Location::new(
+                lon + rng.gen_range(-0.02..0.02),
+                lat + rng.gen_range(-0.015..0.015),
+            )?,
             area: community.code.clone(),
             category_hint: Some(code.clone()),
             component_id: None,
@@ -136,55 +216,164 @@ async fn seed_case(
     let mut case = store.insert_case(case, event).await?;
     let unit_code = Unit::default_code_for(class.unit_kind, &community.code)
         .unwrap_or_else(|| format!("{district}-CGZF"));
-    let unit = store.unit(&unit_code).await?.context("default unit missing")?;
-    let filed = FiledClass { code, zh: class.zh.clone(), urgency: class.urgency, terms: class.terms };
+    let unit = store
+        .unit(&unit_code)
+        .await?
+        .context("default unit missing")?;
+    let filed = FiledClass {
+        code,
+        zh: class.zh.clone(),
+        urgency: class.urgency,
+        terms: class.terms,
+    };
     let mut plan: Vec<(CaseCommand, Actor)> = Vec::new();
     let operator = seeding_actor(Role::Operator, None);
     let lead = seeding_actor(Role::ShiftLead, None);
     let inspector = seeding_actor(Role::Inspector, None);
     let handler = seeding_actor(Role::UnitHandler, Some(unit.code.clone()));
-    let dispatch = CaseCommand::Dispatch { unit: unit.code.clone(), unit_jurisdiction: unit.jurisdiction.clone(), opinion: Some("请按时处置".into()) };
+    let dispatch = CaseCommand::Dispatch {
+        unit: unit.code.clone(),
+        unit_jurisdiction: unit.jurisdiction.clone(),
+        opinion: Some("请按时处置".into()),
+    };
     if rng.gen_bool(0.05) {
-        plan.push((CaseCommand::Reject { reason: RejectReason::Invalid, duplicate_of: None, opinion: Some("描述不清，无法定位".into()) }, operator.clone()));
+        plan.push((
+            CaseCommand::Reject {
+                reason: RejectReason::Invalid,
+                duplicate_of: None,
+                opinion: Some("描述不清，无法定位".into()),
+            },
+            operator.clone(),
+        ));
     } else {
         plan.push((CaseCommand::Accept { opinion: None }, operator.clone()));
         if source.needs_verification() {
-            plan.push((CaseCommand::RequestVerification { opinion: Some("请监督员现场核实".into()) }, operator.clone()));
-            plan.push((CaseCommand::Verify { exists: true, opinion: Some("现场核实属实".into()) }, inspector.clone()));
+            plan.push((
+                CaseCommand::RequestVerification {
+                    opinion: Some("请监督员现场核实".into()),
+                },
+                operator.clone(),
+            ));
+            plan.push((
+                CaseCommand::Verify {
+                    exists: true,
+                    opinion: Some("现场核实属实".into()),
+                },
+                inspector.clone(),
+            ));
         }
         if source == Source::Inspector && rng.gen_bool(0.08) {
-            plan.push((CaseCommand::SelfHandle { opinion: "监督员现场自行处置完毕".into() }, inspector.clone()));
+            plan.push((
+                CaseCommand::SelfHandle {
+                    opinion: "监督员现场自行处置完毕".into(),
+                },
+                inspector.clone(),
+            ));
         } else {
-            plan.push((CaseCommand::File { class: filed, opinion: None }, lead.clone()));
+            plan.push((
+                CaseCommand::File {
+                    class: filed,
+                    opinion: None,
+                },
+                lead.clone(),
+            ));
             if rng.gen_bool(0.06) {
                 plan.push((dispatch.clone(), seeding_actor(Role::Dispatcher, None)));
-                plan.push((CaseCommand::Return { reason: "不属于本单位职责范围".into() }, handler.clone()));
+                plan.push((
+                    CaseCommand::Return {
+                        reason: "不属于本单位职责范围".into(),
+                    },
+                    handler.clone(),
+                ));
             }
             plan.push((dispatch, seeding_actor(Role::Dispatcher, None)));
             plan.push((CaseCommand::Sign, handler.clone()));
             if rng.gen_bool(0.08) {
-                plan.push((CaseCommand::RequestExtension { until: at + Duration::days(10), reason: "需协调管线单位，申请延期".into() }, handler.clone()));
-                plan.push((CaseCommand::DecideExtension { approve: true, opinion: Some("同意延期".into()) }, lead.clone()));
+                plan.push((
+                    CaseCommand::RequestExtension {
+                        until: at + Duration::days(10),
+                        reason: "需协调管线单位，申请延期".into(),
+                    },
+                    handler.clone(),
+                ));
+                plan.push((
+                    CaseCommand::DecideExtension {
+                        approve: true,
+                        opinion: Some("同意延期".into()),
+                    },
+                    lead.clone(),
+                ));
             }
             if rng.gen_bool(0.04) {
-                plan.push((CaseCommand::RequestPark { reason: "涉及规划调整，暂缓处置".into() }, handler.clone()));
-                plan.push((CaseCommand::DecidePark { approve: true, opinion: None }, lead.clone()));
-                plan.push((CaseCommand::Resume { opinion: Some("条件具备，恢复处置".into()) }, lead.clone()));
+                plan.push((
+                    CaseCommand::RequestPark {
+                        reason: "涉及规划调整，暂缓处置".into(),
+                    },
+                    handler.clone(),
+                ));
+                plan.push((
+                    CaseCommand::DecidePark {
+                        approve: true,
+                        opinion: None,
+                    },
+                    lead.clone(),
+                ));
+                plan.push((
+                    CaseCommand::Resume {
+                        opinion: Some("条件具备，恢复处置".into()),
+                    },
+                    lead.clone(),
+                ));
             }
-            plan.push((CaseCommand::Feedback { opinion: "已按要求处置完毕".into(), attachments: vec![] }, handler.clone()));
+            plan.push((
+                CaseCommand::Feedback {
+                    opinion: "已按要求处置完毕".into(),
+                    attachments: vec![],
+                },
+                handler.clone(),
+            ));
             plan.push((CaseCommand::SendCheck { opinion: None }, operator.clone()));
             if rng.gen_bool(0.1) {
-                plan.push((CaseCommand::Check { passed: false, opinion: Some("现场仍未处置到位，返工".into()) }, inspector.clone()));
+                plan.push((
+                    CaseCommand::Check {
+                        passed: false,
+                        opinion: Some("现场仍未处置到位，返工".into()),
+                    },
+                    inspector.clone(),
+                ));
                 plan.push((CaseCommand::Sign, handler.clone()));
-                plan.push((CaseCommand::Feedback { opinion: "返工完成".into(), attachments: vec![] }, handler.clone()));
+                plan.push((
+                    CaseCommand::Feedback {
+                        opinion: "返工完成".into(),
+                        attachments: vec![],
+                    },
+                    handler.clone(),
+                ));
                 plan.push((CaseCommand::SendCheck { opinion: None }, operator.clone()));
             }
-            plan.push((CaseCommand::Check { passed: true, opinion: Some("核查通过".into()) }, inspector.clone()));
+            plan.push((
+                CaseCommand::Check {
+                    passed: true,
+                    opinion: Some("核查通过".into()),
+                },
+                inspector.clone(),
+            ));
             if source == Source::Hotline {
                 plan.push((CaseCommand::StartCallback, operator.clone()));
-                plan.push((CaseCommand::Callback { satisfied: true, opinion: Some("市民表示满意".into()) }, operator.clone()));
+                plan.push((
+                    CaseCommand::Callback {
+                        satisfied: true,
+                        opinion: Some("市民表示满意".into()),
+                    },
+                    operator.clone(),
+                ));
             }
-            plan.push((CaseCommand::Close { opinion: Some("结案".into()) }, lead.clone()));
+            plan.push((
+                CaseCommand::Close {
+                    opinion: Some("结案".into()),
+                },
+                lead.clone(),
+            ));
         }
     }
     // How far along the workflow this case got: every prefix of its plan is equally likely,
@@ -193,14 +382,26 @@ async fn seed_case(
     let mut plan: Vec<_> = plan.into_iter().take(steps).collect();
     if rng.gen_bool(0.05) && !plan.is_empty() {
         plan.pop();
-        plan.push((CaseCommand::Cancel { reason: "重复立案，作废".into() }, lead.clone()));
+        plan.push((
+            CaseCommand::Cancel {
+                reason: "重复立案，作废".into(),
+            },
+            lead.clone(),
+        ));
     }
     if rng.gen_bool(0.04) {
-        plan.push((CaseCommand::Supervise { opinion: "请相关单位加快处置".into() }, seeding_actor(Role::CenterLeader, None)));
+        plan.push((
+            CaseCommand::Supervise {
+                opinion: "请相关单位加快处置".into(),
+            },
+            seeding_actor(Role::CenterLeader, None),
+        ));
     }
     for (command, actor) in plan {
         at = (at + Duration::minutes(rng.gen_range(5..240))).min(now);
-        let Ok((next, event)) = decide(&case, command, &actor, at) else { break };
+        let Ok((next, event)) = decide(&case, command, &actor, at) else {
+            break;
+        };
         store.update_case(&next, &event, None).await?;
         case = next;
     }

@@ -19,8 +19,12 @@ pub use config::Config;
 
 /// Opens the configured store, creating the data directory when needed.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
     cityops_store::open(&config.database_url())
         .await
         .context("cannot open the database")
@@ -97,7 +101,10 @@ pub async fn add_user(store: &dyn Store, user: NewUser<'_>) -> Result<UserRecord
         "scope {scope} is not a known area; import areas first"
     );
     if let Some(unit) = user.unit {
-        anyhow::ensure!(store.unit(unit).await?.is_some(), "unit {unit} does not exist");
+        anyhow::ensure!(
+            store.unit(unit).await?.is_some(),
+            "unit {unit} does not exist"
+        );
     }
     anyhow::ensure!(
         user.role != Role::UnitHandler || user.unit.is_some(),

@@ -1,13 +1,17 @@
 //! `cityops`: the one binary. Parses the command line and hands over to the library.
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
 use cityops::config::{Config, Overrides};
 use cityops_domain::Role;
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "cityops", version, about = "CityOps: one network to manage the whole city, one screen to see it.")]
+#[command(
+    name = "cityops",
+    version,
+    about = "CityOps: one network to manage the whole city, one screen to see it."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -119,14 +123,21 @@ enum BenchCommand {
 fn load(store: &StoreArgs, listen: Option<String>) -> Result<Config> {
     Config::load(
         store.config.as_deref(),
-        Overrides { listen, data_dir: store.data_dir.clone(), database: store.database.clone() },
+        Overrides {
+            listen,
+            data_dir: store.data_dir.clone(),
+            database: store.database.clone(),
+        },
     )
 }
 
 fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CITYOPS_LOG_FILTER")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 #[tokio::main]
@@ -139,7 +150,9 @@ async fn main() -> Result<()> {
             tracing::info!(config = ?config.redacted(), "Starting CityOps.");
             let store = cityops::open_store(&config).await?;
             if cityops::reference::bootstrap(store.as_ref()).await? {
-                tracing::info!("Loaded Shanghai's areas, default units and the standard categories.");
+                tracing::info!(
+                    "Loaded Shanghai's areas, default units and the standard categories."
+                );
             }
             serve(&config, store).await
         }
@@ -154,13 +167,28 @@ async fn main() -> Result<()> {
             if seeded > 0 {
                 println!("Seeded {seeded} demo cases across Shanghai's 16 districts.");
             }
-            println!("Demo sign-ins (password \"{}\"):", cityops::demo::DEMO_PASSWORD);
+            println!(
+                "Demo sign-ins (password \"{}\"):",
+                cityops::demo::DEMO_PASSWORD
+            );
             for (username, name, role, unit, scope) in cityops::demo::DEMO_USERS {
-                println!("  {username:<11} {:<14} scope {scope:<7} {} {name}", role.as_str(), unit.unwrap_or("-"));
+                println!(
+                    "  {username:<11} {:<14} scope {scope:<7} {} {name}",
+                    role.as_str(),
+                    unit.unwrap_or("-")
+                );
             }
             serve(&config, store).await
         }
-        Command::User(UserCommand::Add { store, username, password, role, unit, scope, name }) => {
+        Command::User(UserCommand::Add {
+            store,
+            username,
+            password,
+            role,
+            unit,
+            scope,
+            name,
+        }) => {
             let config = load(&store, None)?;
             let role = Role::parse(&role).with_context(|| {
                 format!("unknown role '{role}': use one of inspector, operator, shift_lead, dispatcher, unit_handler, center_leader, evaluator, admin")
@@ -179,7 +207,12 @@ async fn main() -> Result<()> {
                 },
             )
             .await?;
-            println!("added user {} ({}) with id {}", user.username, user.role.as_str(), user.id);
+            println!(
+                "added user {} ({}) with id {}",
+                user.username,
+                user.role.as_str(),
+                user.id
+            );
             Ok(())
         }
         Command::Import(ImportCommand::Areas { store, file }) => {
@@ -187,13 +220,16 @@ async fn main() -> Result<()> {
             let store = cityops::open_store(&config).await?;
             let count = match file {
                 Some(path) => {
-                    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
                     cityops::reference::import_areas_csv(store.as_ref(), &text).await?
                 }
                 None => {
                     let areas = cityops::reference::shanghai_areas()?;
                     store.put_areas(&areas).await?;
-                    store.put_units(&cityops_domain::unit::default_units("上海市", &areas)).await?;
+                    store
+                        .put_units(&cityops_domain::unit::default_units("上海市", &areas))
+                        .await?;
                     areas.len()
                 }
             };
@@ -205,17 +241,31 @@ async fn main() -> Result<()> {
             let store = cityops::open_store(&config).await?;
             let catalog = match file {
                 Some(path) => {
-                    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
                     cityops_domain::CategoryCatalog::parse_toml(&text)?
                 }
                 None => cityops_domain::CategoryCatalog::shipped(),
             };
             store.put_catalog(&catalog).await?;
-            println!("imported category catalogue {} ({} small classes)", catalog.version, catalog.small.len());
+            println!(
+                "imported category catalogue {} ({} small classes)",
+                catalog.version,
+                catalog.small.len()
+            );
             Ok(())
         }
-        Command::Bench(BenchCommand::Cases { postgres, cases, concurrency }) => {
-            let report = cityops::bench::bench_cases(&cityops::bench::BenchOptions { postgres, cases, concurrency }).await?;
+        Command::Bench(BenchCommand::Cases {
+            postgres,
+            cases,
+            concurrency,
+        }) => {
+            let report = cityops::bench::bench_cases(&cityops::bench::BenchOptions {
+                postgres,
+                cases,
+                concurrency,
+            })
+            .await?;
             print!("{}", report.render());
             Ok(())
         }

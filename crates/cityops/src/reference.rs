@@ -23,10 +23,19 @@ pub fn shanghai_areas() -> Result<Vec<Area>> {
         level: AreaLevel::City,
         parent: None,
     }];
-    for (text, parent_column) in [(DISTRICTS, None), (STREETS, Some("areaCode")), (COMMUNITIES, Some("streetCode"))] {
+    for (text, parent_column) in [
+        (DISTRICTS, None),
+        (STREETS, Some("areaCode")),
+        (COMMUNITIES, Some("streetCode")),
+    ] {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let headers = reader.headers()?.clone();
-        let at = |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("column {name}"));
+        let at = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .with_context(|| format!("column {name}"))
+        };
         let (code_at, name_at) = (at("code")?, at("name")?);
         let parent_at = parent_column.map(at).transpose()?;
         for record in reader.records() {
@@ -95,10 +104,14 @@ pub fn district_label_points() -> Result<Vec<(String, f64, f64)>> {
     for feature in doc["features"].as_array().context("features")? {
         let props = &feature["properties"];
         let code = props["code"].as_str().context("code")?.to_owned();
-        let (lon, lat) = match (props["label_point"][0].as_f64(), props["label_point"][1].as_f64()) {
+        let (lon, lat) = match (
+            props["label_point"][0].as_f64(),
+            props["label_point"][1].as_f64(),
+        ) {
             (Some(lon), Some(lat)) => (lon, lat),
             // Chongming has no label point: use the mean vertex of its largest ring.
-            _ => largest_ring_mean(&feature["geometry"]).with_context(|| format!("no geometry for {code}"))?,
+            _ => largest_ring_mean(&feature["geometry"])
+                .with_context(|| format!("no geometry for {code}"))?,
         };
         points.push((code, lon, lat));
     }

@@ -19,13 +19,23 @@ on_both_backends!(
 async fn filed_and_dispatched(app: &TestApp, unit: &str) -> Value {
     let case = app.report("operator", "inspector").await;
     let case = app.ok("operator", &case, "accept", json!({})).await;
-    let case = app.ok("lead", &case, "file", json!({"category": "10101", "opinion": "上水井盖缺失，紧急"})).await;
-    app.ok("dispatcher", &case, "dispatch", json!({"unit": unit})).await
+    let case = app
+        .ok(
+            "lead",
+            &case,
+            "file",
+            json!({"category": "10101", "opinion": "上水井盖缺失，紧急"}),
+        )
+        .await;
+    app.ok("dispatcher", &case, "dispatch", json!({"unit": unit}))
+        .await
 }
 
 /// A minimal valid JPEG header is enough for content sniffing.
 fn jpeg() -> Vec<u8> {
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00];
+    let mut bytes = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+    ];
     bytes.extend(std::iter::repeat_n(0x42, 2048));
     bytes.extend([0xFF, 0xD9]);
     bytes
@@ -37,17 +47,37 @@ async fn a_hotline_case_runs_from_report_to_close_with_photo_and_callback(app: &
     let number = case["number"].as_str().unwrap();
     assert_eq!(number.len(), 19);
     assert!(number.starts_with("310101"));
-    let case = app.ok("operator", &case, "accept", json!({"opinion": "受理"})).await;
-    let case = app.ok("operator", &case, "request-verification", json!({})).await;
+    let case = app
+        .ok("operator", &case, "accept", json!({"opinion": "受理"}))
+        .await;
+    let case = app
+        .ok("operator", &case, "request-verification", json!({}))
+        .await;
     assert_eq!(case["state"], "verifying");
-    let case = app.ok("inspector", &case, "verify", json!({"exists": true, "opinion": "现场属实"})).await;
+    let case = app
+        .ok(
+            "inspector",
+            &case,
+            "verify",
+            json!({"exists": true, "opinion": "现场属实"}),
+        )
+        .await;
     assert_eq!(case["state"], "accepted");
-    let case = app.ok("lead", &case, "file", json!({"category": "10101"})).await;
+    let case = app
+        .ok("lead", &case, "file", json!({"category": "10101"}))
+        .await;
     assert_eq!(case["state"], "filed");
     assert_eq!(case["category"]["zh"], "上水井盖");
     assert_eq!(case["stage"], "dispatch");
     assert!(case["deadline"].is_string());
-    let case = app.ok("dispatcher", &case, "dispatch", json!({"unit": "310101-ZLS"})).await;
+    let case = app
+        .ok(
+            "dispatcher",
+            &case,
+            "dispatch",
+            json!({"unit": "310101-ZLS"}),
+        )
+        .await;
     assert_eq!(case["unit"], "310101-ZLS");
     let case = app.ok("water", &case, "sign", json!({})).await;
     assert_eq!(case["state"], "handling");
@@ -58,7 +88,10 @@ async fn a_hotline_case_runs_from_report_to_close_with_photo_and_callback(app: &
     let (status, attachment) = app
         .post_raw(
             Some("water"),
-            &format!("/api/v1/cases/{id}/attachments?version={}&file_name=after.jpg", case["version"]),
+            &format!(
+                "/api/v1/cases/{id}/attachments?version={}&file_name=after.jpg",
+                case["version"]
+            ),
             "image/jpeg",
             photo.clone(),
         )
@@ -72,7 +105,11 @@ async fn a_hotline_case_runs_from_report_to_close_with_photo_and_callback(app: &
     assert_eq!(attachment["sha256"], expected);
     let response = app
         .client
-        .get(format!("{}/api/v1/attachments/{}", app.base, attachment["id"].as_str().unwrap()))
+        .get(format!(
+            "{}/api/v1/attachments/{}",
+            app.base,
+            attachment["id"].as_str().unwrap()
+        ))
         .bearer_auth(&app.tokens["operator"])
         .send()
         .await
@@ -82,30 +119,61 @@ async fn a_hotline_case_runs_from_report_to_close_with_photo_and_callback(app: &
 
     let (_, case) = app.get(Some("water"), &format!("/api/v1/cases/{id}")).await;
     let case = app
-        .ok("water", &case, "feedback", json!({"opinion": "已更换新井盖", "attachments": [attachment["id"]]}))
+        .ok(
+            "water",
+            &case,
+            "feedback",
+            json!({"opinion": "已更换新井盖", "attachments": [attachment["id"]]}),
+        )
         .await;
     assert_eq!(case["state"], "handled");
     let case = app.ok("operator", &case, "send-check", json!({})).await;
     assert_eq!(case["stage"], "check");
-    let case = app.ok("inspector", &case, "check", json!({"passed": true})).await;
+    let case = app
+        .ok("inspector", &case, "check", json!({"passed": true}))
+        .await;
     assert_eq!(case["state"], "checked");
     // A hotline case closes only after the citizen was called back.
     let (status, error) = app.command("lead", &case, "close", json!({})).await;
     assert_eq!(status, 409);
     assert_eq!(error["error"]["code"], "precondition_failed");
     let case = app.ok("operator", &case, "start-callback", json!({})).await;
-    let case = app.ok("operator", &case, "callback", json!({"satisfied": true, "opinion": "市民满意"})).await;
-    let case = app.ok("lead", &case, "close", json!({"opinion": "结案"})).await;
+    let case = app
+        .ok(
+            "operator",
+            &case,
+            "callback",
+            json!({"satisfied": true, "opinion": "市民满意"}),
+        )
+        .await;
+    let case = app
+        .ok("lead", &case, "close", json!({"opinion": "结案"}))
+        .await;
     assert_eq!(case["state"], "closed");
     assert!(case["closed_at"].is_string());
 
     let timeline = app.timeline(&case).await;
-    let actions: Vec<&str> = timeline.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = timeline
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(
         actions,
         [
-            "report", "accept", "request_verification", "verify", "file", "dispatch", "sign", "attach",
-            "feedback", "send_check", "check", "start_callback", "callback", "close"
+            "report",
+            "accept",
+            "request_verification",
+            "verify",
+            "file",
+            "dispatch",
+            "sign",
+            "attach",
+            "feedback",
+            "send_check",
+            "check",
+            "start_callback",
+            "callback",
+            "close"
         ]
     );
     assert_eq!(timeline.len() as i64, case["version"].as_i64().unwrap());
@@ -114,7 +182,9 @@ async fn a_hotline_case_runs_from_report_to_close_with_photo_and_callback(app: &
     assert_eq!(timeline[13]["from"], "checked");
     assert_eq!(timeline[13]["to"], "closed");
     // The number finds the case too.
-    let (status, by_number) = app.get(Some("operator"), &format!("/api/v1/cases/{number}")).await;
+    let (status, by_number) = app
+        .get(Some("operator"), &format!("/api/v1/cases/{number}"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(by_number["id"], case["id"]);
 }
@@ -122,18 +192,44 @@ async fn a_hotline_case_runs_from_report_to_close_with_photo_and_callback(app: &
 async fn a_returned_case_is_redispatched_and_counts_the_return(app: &TestApp) {
     let case = filed_and_dispatched(app, "310101-GD").await;
     let (status, error) = app.command("power", &case, "return", json!({})).await;
-    assert_eq!((status, error["error"]["field"].as_str()), (422, Some("reason")));
-    let case = app.ok("power", &case, "return", json!({"reason": "上水井盖不属于供电公司"})).await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("reason"))
+    );
+    let case = app
+        .ok(
+            "power",
+            &case,
+            "return",
+            json!({"reason": "上水井盖不属于供电公司"}),
+        )
+        .await;
     assert_eq!(case["state"], "filed");
     assert_eq!(case["return_count"], 1);
     assert!(case["unit"].is_null());
-    let case = app.ok("dispatcher", &case, "dispatch", json!({"unit": "310101-ZLS"})).await;
+    let case = app
+        .ok(
+            "dispatcher",
+            &case,
+            "dispatch",
+            json!({"unit": "310101-ZLS"}),
+        )
+        .await;
     let case = app.ok("water", &case, "sign", json!({})).await;
     assert_eq!(case["state"], "handling");
     // A unit from another district cannot take a Huangpu case.
     let other = filed_and_dispatched(app, "310101-ZLS").await;
-    let other = app.ok("water", &other, "return", json!({"reason": "再派"})).await;
-    let (status, error) = app.command("dispatcher", &other, "dispatch", json!({"unit": "310104-ZLS"})).await;
+    let other = app
+        .ok("water", &other, "return", json!({"reason": "再派"}))
+        .await;
+    let (status, error) = app
+        .command(
+            "dispatcher",
+            &other,
+            "dispatch",
+            json!({"unit": "310104-ZLS"}),
+        )
+        .await;
     assert_eq!(status, 409);
     assert_eq!(error["error"]["code"], "precondition_failed");
 }
@@ -142,43 +238,89 @@ async fn extension_and_parking_move_the_handling_deadline(app: &TestApp) {
     let case = filed_and_dispatched(app, "310101-ZLS").await;
     let case = app.ok("water", &case, "sign", json!({})).await;
     let until = (chrono::Utc::now() + chrono::Duration::days(5)).to_rfc3339();
-    let case = app.ok("water", &case, "request-extension", json!({"until": until, "reason": "需更换井框"})).await;
+    let case = app
+        .ok(
+            "water",
+            &case,
+            "request-extension",
+            json!({"until": until, "reason": "需更换井框"}),
+        )
+        .await;
     assert_eq!(case["pending"]["kind"], "extension");
     // A second request waits for the first decision.
-    let (status, _) = app.command("water", &case, "request-park", json!({"reason": "x"})).await;
+    let (status, _) = app
+        .command("water", &case, "request-park", json!({"reason": "x"}))
+        .await;
     assert_eq!(status, 409);
-    let case = app.ok("lead", &case, "decide-extension", json!({"approve": true})).await;
+    let case = app
+        .ok("lead", &case, "decide-extension", json!({"approve": true}))
+        .await;
     assert!(case["pending"].is_null());
     assert_eq!(case["extension_count"], 1);
-    let deadline = chrono::DateTime::parse_from_rfc3339(case["deadline"].as_str().unwrap()).unwrap();
+    let deadline =
+        chrono::DateTime::parse_from_rfc3339(case["deadline"].as_str().unwrap()).unwrap();
     let wanted = chrono::DateTime::parse_from_rfc3339(&until).unwrap();
     assert!((deadline - wanted).num_seconds().abs() <= 1);
-    let case = app.ok("water", &case, "request-park", json!({"reason": "等待管线迁移"})).await;
-    let case = app.ok("lead", &case, "decide-park", json!({"approve": true})).await;
+    let case = app
+        .ok(
+            "water",
+            &case,
+            "request-park",
+            json!({"reason": "等待管线迁移"}),
+        )
+        .await;
+    let case = app
+        .ok("lead", &case, "decide-park", json!({"approve": true}))
+        .await;
     assert_eq!(case["state"], "suspended");
     assert!(case["deadline"].is_null());
     assert_eq!(case["overdue"], false);
     let case = app.ok("water", &case, "resume", json!({})).await;
     assert_eq!(case["state"], "handling");
     let resumed = chrono::DateTime::parse_from_rfc3339(case["deadline"].as_str().unwrap()).unwrap();
-    assert!((resumed - wanted).num_seconds().abs() <= 5, "the parked time is added back");
+    assert!(
+        (resumed - wanted).num_seconds().abs() <= 5,
+        "the parked time is added back"
+    );
 }
 
 async fn failed_checks_and_unsatisfied_callbacks_send_the_case_back_for_rework(app: &TestApp) {
     let case = app.report("operator", "hotline").await;
     let case = app.ok("operator", &case, "accept", json!({})).await;
-    let case = app.ok("lead", &case, "file", json!({"category": "20102"})).await;
-    let case = app.ok("dispatcher", &case, "dispatch", json!({"unit": "310101-ZLS"})).await;
+    let case = app
+        .ok("lead", &case, "file", json!({"category": "20102"}))
+        .await;
+    let case = app
+        .ok(
+            "dispatcher",
+            &case,
+            "dispatch",
+            json!({"unit": "310101-ZLS"}),
+        )
+        .await;
     let mut case = app.ok("water", &case, "sign", json!({})).await;
     for round in 1..=2 {
-        case = app.ok("water", &case, "feedback", json!({"opinion": "已清运"})).await;
+        case = app
+            .ok("water", &case, "feedback", json!({"opinion": "已清运"}))
+            .await;
         case = app.ok("operator", &case, "send-check", json!({})).await;
         if round == 1 {
-            case = app.ok("inspector", &case, "check", json!({"passed": false, "opinion": "仍有垃圾"})).await;
+            case = app
+                .ok(
+                    "inspector",
+                    &case,
+                    "check",
+                    json!({"passed": false, "opinion": "仍有垃圾"}),
+                )
+                .await;
         } else {
-            case = app.ok("inspector", &case, "check", json!({"passed": true})).await;
+            case = app
+                .ok("inspector", &case, "check", json!({"passed": true}))
+                .await;
             case = app.ok("operator", &case, "start-callback", json!({})).await;
-            case = app.ok("operator", &case, "callback", json!({"satisfied": false})).await;
+            case = app
+                .ok("operator", &case, "callback", json!({"satisfied": false}))
+                .await;
         }
         assert_eq!(case["state"], "dispatched");
         assert_eq!(case["rework_count"], round);
@@ -189,22 +331,43 @@ async fn failed_checks_and_unsatisfied_callbacks_send_the_case_back_for_rework(a
 async fn self_handling_rejection_and_cancellation_end_cases(app: &TestApp) {
     let case = app.report("inspector", "inspector").await;
     let case = app.ok("operator", &case, "accept", json!({})).await;
-    let case = app.ok("inspector", &case, "self-handle", json!({"opinion": "已现场扶正井盖"})).await;
+    let case = app
+        .ok(
+            "inspector",
+            &case,
+            "self-handle",
+            json!({"opinion": "已现场扶正井盖"}),
+        )
+        .await;
     assert_eq!(case["state"], "closed");
     assert_eq!(case["self_handled"], true);
 
     let duplicate = app.report("operator", "hotline").await;
-    let (status, error) = app.command("operator", &duplicate, "reject", json!({"reject_reason": "duplicate"})).await;
+    let (status, error) = app
+        .command(
+            "operator",
+            &duplicate,
+            "reject",
+            json!({"reject_reason": "duplicate"}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(error["error"]["field"], "duplicate_of");
     let rejected = app
-        .ok("operator", &duplicate, "reject", json!({"reject_reason": "duplicate", "duplicate_of": case["number"]}))
+        .ok(
+            "operator",
+            &duplicate,
+            "reject",
+            json!({"reject_reason": "duplicate", "duplicate_of": case["number"]}),
+        )
         .await;
     assert_eq!(rejected["state"], "invalid");
     assert_eq!(rejected["duplicate_of"], case["number"]);
 
     let cancelled = filed_and_dispatched(app, "310101-ZLS").await;
-    let cancelled = app.ok("lead", &cancelled, "cancel", json!({"reason": "重复立案"})).await;
+    let cancelled = app
+        .ok("lead", &cancelled, "cancel", json!({"reason": "重复立案"}))
+        .await;
     assert_eq!(cancelled["state"], "cancelled");
     let (status, error) = app.command("water", &cancelled, "sign", json!({})).await;
     assert_eq!(status, 409);
@@ -214,38 +377,87 @@ async fn self_handling_rejection_and_cancellation_end_cases(app: &TestApp) {
 async fn commands_are_refused_by_role_unit_version_state_and_scope(app: &TestApp) {
     let case = app.report("operator", "inspector").await;
     let (status, error) = app.command("dispatcher", &case, "accept", json!({})).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (403, Some("role_not_allowed")));
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (403, Some("role_not_allowed"))
+    );
     let (status, error) = app.command("admin", &case, "accept", json!({})).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (403, Some("role_not_allowed")));
-    let (status, error) = app.command("operator", &case, "dispatch", json!({"unit": "310101-ZLS"})).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (403, Some("role_not_allowed")));
-    let (status, error) = app.command("operator", &case, "send-check", json!({})).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (409, Some("transition_not_allowed")));
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (403, Some("role_not_allowed"))
+    );
+    let (status, error) = app
+        .command("operator", &case, "dispatch", json!({"unit": "310101-ZLS"}))
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (403, Some("role_not_allowed"))
+    );
+    let (status, error) = app
+        .command("operator", &case, "send-check", json!({}))
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (409, Some("transition_not_allowed"))
+    );
 
     let accepted = app.ok("operator", &case, "accept", json!({})).await;
     // `case` still holds version 1: a stale write is refused and changes nothing.
-    let (status, error) = app.command("operator", &case, "reject", json!({"reject_reason": "invalid"})).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (409, Some("version_conflict")));
+    let (status, error) = app
+        .command(
+            "operator",
+            &case,
+            "reject",
+            json!({"reject_reason": "invalid"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (409, Some("version_conflict"))
+    );
     assert_eq!(error["error"]["field"], "version");
-    let (_, now) = app.get(Some("operator"), &format!("/api/v1/cases/{}", case["id"].as_str().unwrap())).await;
+    let (_, now) = app
+        .get(
+            Some("operator"),
+            &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(now["state"], "accepted");
     assert_eq!(now["version"], accepted["version"]);
 
     let dispatched = filed_and_dispatched(app, "310101-ZLS").await;
     let (status, error) = app.command("power", &dispatched, "sign", json!({})).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (403, Some("not_assigned_unit")));
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (403, Some("not_assigned_unit"))
+    );
 
     // Outside the caller's jurisdiction a case does not exist.
     let path = format!("/api/v1/cases/{}", case["id"].as_str().unwrap());
     let (status, error) = app.get(Some("xuhui_operator"), &path).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (404, Some("not_found")));
-    let (status, _) = app.command("xuhui_operator", &accepted, "request-verification", json!({})).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = app
+        .command(
+            "xuhui_operator",
+            &accepted,
+            "request-verification",
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = app.get(Some("xuhui_operator"), &format!("{path}/timeline")).await;
+    let (status, _) = app
+        .get(Some("xuhui_operator"), &format!("{path}/timeline"))
+        .await;
     assert_eq!(status, 404);
     // ...and no token is no access.
     let (status, error) = app.get(None, &path).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (401, Some("unauthenticated")));
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
     assert_eq!(app.timeline(&accepted).await.len(), 2);
 }
 
@@ -269,18 +481,36 @@ async fn case_lists_filter_page_and_stay_within_the_jurisdiction(app: &TestApp) 
     let mine = mine["items"].as_array().unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["id"], xuhui["id"]);
-    let (_, dispatched) = app.get(Some("operator"), "/api/v1/cases?state=dispatched,filed").await;
+    let (_, dispatched) = app
+        .get(Some("operator"), "/api/v1/cases?state=dispatched,filed")
+        .await;
     assert_eq!(dispatched["items"].as_array().unwrap().len(), 1);
     assert_eq!(dispatched["items"][0]["id"], filed["id"]);
-    let (_, by_unit) = app.get(Some("operator"), "/api/v1/cases?unit=310101-ZLS&category=101").await;
+    let (_, by_unit) = app
+        .get(
+            Some("operator"),
+            "/api/v1/cases?unit=310101-ZLS&category=101",
+        )
+        .await;
     assert_eq!(by_unit["items"].as_array().unwrap().len(), 1);
-    let (_, text) = app.get(Some("operator"), "/api/v1/cases?q=%E5%BE%90%E5%AE%B6%E6%B1%87").await;
+    let (_, text) = app
+        .get(
+            Some("operator"),
+            "/api/v1/cases?q=%E5%BE%90%E5%AE%B6%E6%B1%87",
+        )
+        .await;
     assert_eq!(text["items"].as_array().unwrap().len(), 1);
-    let (_, photos) = app.get(Some("operator"), "/api/v1/cases?source=photo&area=310104").await;
+    let (_, photos) = app
+        .get(Some("operator"), "/api/v1/cases?source=photo&area=310104")
+        .await;
     assert_eq!(photos["items"].as_array().unwrap().len(), 1);
-    let (_, overdue) = app.get(Some("operator"), "/api/v1/cases?overdue=true").await;
+    let (_, overdue) = app
+        .get(Some("operator"), "/api/v1/cases?overdue=true")
+        .await;
     assert!(overdue["items"].as_array().unwrap().is_empty());
-    let (_, future) = app.get(Some("operator"), "/api/v1/cases?from=2100-01-01T00:00:00Z").await;
+    let (_, future) = app
+        .get(Some("operator"), "/api/v1/cases?from=2100-01-01T00:00:00Z")
+        .await;
     assert!(future["items"].as_array().unwrap().is_empty());
 
     let mut seen = Vec::new();
@@ -288,7 +518,13 @@ async fn case_lists_filter_page_and_stay_within_the_jurisdiction(app: &TestApp) 
     loop {
         let (status, page) = app.get(Some("operator"), &path).await;
         assert_eq!(status, 200);
-        seen.extend(page["items"].as_array().unwrap().iter().map(|c| c["id"].clone()));
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].clone()),
+        );
         match page["next_cursor"].as_str() {
             Some(cursor) => path = format!("/api/v1/cases?limit=3&cursor={cursor}"),
             None => break,
@@ -303,11 +539,22 @@ async fn case_lists_filter_page_and_stay_within_the_jurisdiction(app: &TestApp) 
 
 async fn leaders_supervise_and_shift_leads_mark_cases_urgent(app: &TestApp) {
     let case = filed_and_dispatched(app, "310101-ZLS").await;
-    let (status, _) = app.command("lead", &case, "supervise", json!({"opinion": "x"})).await;
+    let (status, _) = app
+        .command("lead", &case, "supervise", json!({"opinion": "x"}))
+        .await;
     assert_eq!(status, 403);
-    let case = app.ok("leader", &case, "supervise", json!({"opinion": "请加快处置"})).await;
+    let case = app
+        .ok(
+            "leader",
+            &case,
+            "supervise",
+            json!({"opinion": "请加快处置"}),
+        )
+        .await;
     assert_eq!(case["supervised"], true);
-    let case = app.ok("lead", &case, "set-urgent", json!({"urgent": false})).await;
+    let case = app
+        .ok("lead", &case, "set-urgent", json!({"urgent": false}))
+        .await;
     assert_eq!(case["urgent"], false);
     assert_eq!(case["state"], "dispatched");
 }

@@ -39,7 +39,11 @@ pub async fn list_areas(
     _user: CurrentUser,
     Query(query): Query<AreaListQuery>,
 ) -> ApiResult<Json<Vec<AreaView>>> {
-    let parent = query.parent.as_deref().map(|p| parse_code("parent", p)).transpose()?;
+    let parent = query
+        .parent
+        .as_deref()
+        .map(|p| parse_code("parent", p))
+        .transpose()?;
     let level = query
         .level
         .as_deref()
@@ -63,10 +67,17 @@ pub async fn get_area(
     Path(code): Path<String>,
 ) -> ApiResult<Json<AreaDetail>> {
     let code = parse_code("code", &code)?;
-    let area = state.store.area(&code).await?.ok_or_else(|| ApiError::not_found("the area"))?;
+    let area = state
+        .store
+        .area(&code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the area"))?;
     let children = state
         .store
-        .areas(&AreaFilter { parent: Some(code), level: None })
+        .areas(&AreaFilter {
+            parent: Some(code),
+            level: None,
+        })
         .await?;
     Ok(Json(AreaDetail {
         area: AreaView::from(&area),
@@ -98,11 +109,18 @@ pub async fn area_tree(
     let root = match &query.root {
         Some(code) => {
             let code = parse_code("root", code)?;
-            state.store.area(&code).await?.ok_or_else(|| ApiError::not_found("the root area"))?
+            state
+                .store
+                .area(&code)
+                .await?
+                .ok_or_else(|| ApiError::not_found("the root area"))?
         }
         None => state
             .store
-            .areas(&AreaFilter { parent: None, level: Some(AreaLevel::City) })
+            .areas(&AreaFilter {
+                parent: None,
+                level: Some(AreaLevel::City),
+            })
             .await?
             .into_iter()
             .next()

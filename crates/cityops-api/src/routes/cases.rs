@@ -77,14 +77,24 @@ pub async fn report_case(
     let location = Location::new(request.location.lon, request.location.lat)?;
     let area = AreaCode::parse(&request.area)?;
     if state.store.area(&area).await?.is_none() {
-        return Err(ApiError::invalid("area", format!("area {area} is not a known area of this city")));
+        return Err(ApiError::invalid(
+            "area",
+            format!("area {area} is not a known area of this city"),
+        ));
     }
     let category_hint = match request.category_hint.as_deref() {
         Some(code) => {
             let code = CategoryCode::parse(code)?;
-            let known = state.store.catalog().await?.is_some_and(|c| c.get(&code).is_some());
+            let known = state
+                .store
+                .catalog()
+                .await?
+                .is_some_and(|c| c.get(&code).is_some());
             if !known {
-                return Err(ApiError::invalid("category_hint", format!("category {code} is not in the catalogue")));
+                return Err(ApiError::invalid(
+                    "category_hint",
+                    format!("category {code} is not in the catalogue"),
+                ));
             }
             Some(code)
         }
@@ -105,7 +115,9 @@ pub async fn report_case(
     state
         .metrics
         .workflow_commands
-        .get_or_create(&StateLabels { state: "reported".into() })
+        .get_or_create(&StateLabels {
+            state: "reported".into(),
+        })
         .inc();
     Ok((StatusCode::CREATED, Json(CaseView::new(&case, at))))
 }
@@ -144,21 +156,30 @@ pub async fn list_cases(
     query: Result<Query<CaseListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<CaseList>> {
     let Query(query) = query.map_err(|e| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text())
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_query",
+            e.body_text(),
+        )
     })?;
     let at = now();
     let mut q = CaseQuery::new(actor.scope.clone(), at);
     if let Some(states) = &query.state {
         for name in states.split(',').filter(|s| !s.is_empty()) {
-            q.states.push(CaseState::parse(name).ok_or_else(|| {
-                ApiError::invalid("state", format!("unknown state '{name}'"))
-            })?);
+            q.states
+                .push(CaseState::parse(name).ok_or_else(|| {
+                    ApiError::invalid("state", format!("unknown state '{name}'"))
+                })?);
         }
     }
     if let Some(category) = &query.category {
-        let valid = (1..=5).contains(&category.len()) && category.bytes().all(|b| b.is_ascii_digit());
+        let valid =
+            (1..=5).contains(&category.len()) && category.bytes().all(|b| b.is_ascii_digit());
         if !valid {
-            return Err(ApiError::invalid("category", "category must be a code or a code prefix (digits)"));
+            return Err(ApiError::invalid(
+                "category",
+                "category must be a code or a code prefix (digits)",
+            ));
         }
         q.category = Some(category.clone());
     }
@@ -167,16 +188,25 @@ pub async fn list_cases(
     }
     if let Some(unit) = &query.unit {
         if unit.len() > 64 {
-            return Err(ApiError::invalid("unit", "unit codes are at most 64 characters"));
+            return Err(ApiError::invalid(
+                "unit",
+                "unit codes are at most 64 characters",
+            ));
         }
         q.unit = Some(unit.clone());
     }
     if let Some(source) = &query.source {
-        q.source = Some(Source::parse(source).ok_or_else(|| ApiError::invalid("source", format!("unknown source '{source}'")))?);
+        q.source =
+            Some(Source::parse(source).ok_or_else(|| {
+                ApiError::invalid("source", format!("unknown source '{source}'"))
+            })?);
     }
     if let Some(text) = &query.q {
         if text.chars().count() > 100 {
-            return Err(ApiError::invalid("q", "search text is at most 100 characters"));
+            return Err(ApiError::invalid(
+                "q",
+                "search text is at most 100 characters",
+            ));
         }
         q.text = Some(text.clone());
     }
@@ -185,11 +215,18 @@ pub async fn list_cases(
     q.created_to = query.to;
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit", "limit must be between 1 and 200"));
+        return Err(ApiError::invalid(
+            "limit",
+            "limit must be between 1 and 200",
+        ));
     }
     q.limit = limit;
     if let Some(cursor) = &query.cursor {
-        q.after = Some(cursor.parse::<i64>().map_err(|_| ApiError::invalid("cursor", "cursor is not one this API returned"))?);
+        q.after = Some(
+            cursor
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid("cursor", "cursor is not one this API returned"))?,
+        );
     }
     let page = state.store.cases(&q).await?;
     Ok(Json(CaseList {
@@ -257,19 +294,33 @@ async fn command_from(
             let reason = match required(reject_reason, "reject_reason", name)?.as_str() {
                 "invalid" => RejectReason::Invalid,
                 "duplicate" => RejectReason::Duplicate,
-                _ => return Err(ApiError::invalid("reject_reason", "reject_reason must be invalid or duplicate")),
+                _ => {
+                    return Err(ApiError::invalid(
+                        "reject_reason",
+                        "reject_reason must be invalid or duplicate",
+                    ))
+                }
             };
-            CaseCommand::Reject { reason, duplicate_of, opinion }
+            CaseCommand::Reject {
+                reason,
+                duplicate_of,
+                opinion,
+            }
         }
         "request-verification" => CaseCommand::RequestVerification { opinion },
-        "verify" => CaseCommand::Verify { exists: required(exists, "exists", name)?, opinion },
+        "verify" => CaseCommand::Verify {
+            exists: required(exists, "exists", name)?,
+            opinion,
+        },
         "file" => {
             let code = CategoryCode::parse(&required(category, "category", name)?)?;
             let catalog = state.store.catalog().await?;
-            let class = catalog
-                .as_ref()
-                .and_then(|c| c.get(&code))
-                .ok_or_else(|| ApiError::invalid("category", format!("category {code} is not in the catalogue")))?;
+            let class = catalog.as_ref().and_then(|c| c.get(&code)).ok_or_else(|| {
+                ApiError::invalid(
+                    "category",
+                    format!("category {code} is not in the catalogue"),
+                )
+            })?;
             CaseCommand::File {
                 class: FiledClass {
                     code: class.code.clone(),
@@ -280,38 +331,65 @@ async fn command_from(
                 opinion,
             }
         }
-        "self-handle" => CaseCommand::SelfHandle { opinion: required(opinion, "opinion", name)? },
+        "self-handle" => CaseCommand::SelfHandle {
+            opinion: required(opinion, "opinion", name)?,
+        },
         "dispatch" => {
             let code = required(unit, "unit", name)?;
-            let unit = state
-                .store
-                .unit(&code)
-                .await?
-                .ok_or_else(|| ApiError::invalid("unit", format!("unit {code} does not exist")))?;
-            CaseCommand::Dispatch { unit: unit.code, unit_jurisdiction: unit.jurisdiction, opinion }
+            let unit =
+                state.store.unit(&code).await?.ok_or_else(|| {
+                    ApiError::invalid("unit", format!("unit {code} does not exist"))
+                })?;
+            CaseCommand::Dispatch {
+                unit: unit.code,
+                unit_jurisdiction: unit.jurisdiction,
+                opinion,
+            }
         }
         "sign" => CaseCommand::Sign,
-        "return" => CaseCommand::Return { reason: required(reason, "reason", name)? },
+        "return" => CaseCommand::Return {
+            reason: required(reason, "reason", name)?,
+        },
         "request-extension" => CaseCommand::RequestExtension {
             until: required(until, "until", name)?,
             reason: required(reason, "reason", name)?,
         },
-        "decide-extension" => CaseCommand::DecideExtension { approve: required(approve, "approve", name)?, opinion },
-        "request-park" => CaseCommand::RequestPark { reason: required(reason, "reason", name)? },
-        "decide-park" => CaseCommand::DecidePark { approve: required(approve, "approve", name)?, opinion },
+        "decide-extension" => CaseCommand::DecideExtension {
+            approve: required(approve, "approve", name)?,
+            opinion,
+        },
+        "request-park" => CaseCommand::RequestPark {
+            reason: required(reason, "reason", name)?,
+        },
+        "decide-park" => CaseCommand::DecidePark {
+            approve: required(approve, "approve", name)?,
+            opinion,
+        },
         "resume" => CaseCommand::Resume { opinion },
         "feedback" => CaseCommand::Feedback {
             opinion: required(opinion, "opinion", name)?,
             attachments: attachments.unwrap_or_default(),
         },
         "send-check" => CaseCommand::SendCheck { opinion },
-        "check" => CaseCommand::Check { passed: required(passed, "passed", name)?, opinion },
+        "check" => CaseCommand::Check {
+            passed: required(passed, "passed", name)?,
+            opinion,
+        },
         "start-callback" => CaseCommand::StartCallback,
-        "callback" => CaseCommand::Callback { satisfied: required(satisfied, "satisfied", name)?, opinion },
+        "callback" => CaseCommand::Callback {
+            satisfied: required(satisfied, "satisfied", name)?,
+            opinion,
+        },
         "close" => CaseCommand::Close { opinion },
-        "cancel" => CaseCommand::Cancel { reason: required(reason, "reason", name)? },
-        "set-urgent" => CaseCommand::SetUrgent { urgent: required(urgent, "urgent", name)? },
-        "supervise" => CaseCommand::Supervise { opinion: required(opinion, "opinion", name)? },
+        "cancel" => CaseCommand::Cancel {
+            reason: required(reason, "reason", name)?,
+        },
+        "set-urgent" => CaseCommand::SetUrgent {
+            urgent: required(urgent, "urgent", name)?,
+        },
+        "supervise" => CaseCommand::Supervise {
+            opinion: required(opinion, "opinion", name)?,
+        },
         _ => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -324,10 +402,29 @@ async fn command_from(
 
 /// The workflow commands a client may name in the URL.
 pub const COMMANDS: [&str; 23] = [
-    "accept", "reject", "request-verification", "verify", "file", "self-handle", "dispatch",
-    "sign", "return", "request-extension", "decide-extension", "request-park", "decide-park",
-    "resume", "feedback", "send-check", "check", "start-callback", "callback", "close", "cancel",
-    "set-urgent", "supervise",
+    "accept",
+    "reject",
+    "request-verification",
+    "verify",
+    "file",
+    "self-handle",
+    "dispatch",
+    "sign",
+    "return",
+    "request-extension",
+    "decide-extension",
+    "request-park",
+    "decide-park",
+    "resume",
+    "feedback",
+    "send-check",
+    "check",
+    "start-callback",
+    "callback",
+    "close",
+    "cancel",
+    "set-urgent",
+    "supervise",
 ];
 
 /// Run a workflow command on a case.
@@ -362,7 +459,10 @@ pub async fn run_command(
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_command",
-            format!("'{name}' is not a workflow command; one of: {}", COMMANDS.join(", ")),
+            format!(
+                "'{name}' is not a workflow command; one of: {}",
+                COMMANDS.join(", ")
+            ),
         ));
     }
     let case = visible_case(&state, &actor, &id).await?;
@@ -375,7 +475,9 @@ pub async fn run_command(
     state
         .metrics
         .workflow_commands
-        .get_or_create(&StateLabels { state: next.state.as_str().into() })
+        .get_or_create(&StateLabels {
+            state: next.state.as_str().into(),
+        })
         .inc();
     Ok(Json(CaseView::new(&next, at)))
 }
@@ -419,11 +521,20 @@ pub async fn upload_attachment(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<AttachmentView>)> {
     let Query(query) = query.map_err(|e| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()).with_field("version")
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_query",
+            e.body_text(),
+        )
+        .with_field("version")
     })?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "an attachment is at most 10 MiB")
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "an attachment is at most 10 MiB",
+            )
         } else {
             ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
         }
@@ -432,7 +543,10 @@ pub async fn upload_attachment(
         return Err(ApiError::invalid("body", "the attachment is empty"));
     }
     let content_type = match infer::get(&body).map(|t| t.mime_type()) {
-        Some(mime @ ("image/jpeg" | "image/png" | "image/webp" | "image/gif" | "image/heif" | "image/heic")) => mime,
+        Some(
+            mime @ ("image/jpeg" | "image/png" | "image/webp" | "image/gif" | "image/heif"
+            | "image/heic"),
+        ) => mime,
         other => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -446,17 +560,29 @@ pub async fn upload_attachment(
     };
     let file_name = query.file_name.unwrap_or_else(|| "photo".into());
     if file_name.chars().count() > 200 || file_name.contains(['/', '\\', '\0']) {
-        return Err(ApiError::invalid("file_name", "file_name must be a plain name of at most 200 characters"));
+        return Err(ApiError::invalid(
+            "file_name",
+            "file_name must be a plain name of at most 200 characters",
+        ));
     }
     let case = visible_case(&state, &actor, &id).await?;
     check_version(&case, query.version)?;
     let attachment_id = new_id();
     let at = now();
-    let (next, event) = decide(&case, CaseCommand::Attach { attachment_id: attachment_id.clone() }, &actor, at)?;
+    let (next, event) = decide(
+        &case,
+        CaseCommand::Attach {
+            attachment_id: attachment_id.clone(),
+        },
+        &actor,
+        at,
+    )?;
     let sha256 = hex::encode(Sha256::digest(&body));
     let relative = format!("attachments/{}/{}", &sha256[..2], attachment_id);
     let path = state.config.data_dir.join(&relative);
-    write_durably(&path, &body).await.map_err(ApiError::internal)?;
+    write_durably(&path, &body)
+        .await
+        .map_err(ApiError::internal)?;
     let attachment = Attachment {
         id: attachment_id,
         case_id: case.id.clone(),
@@ -468,12 +594,19 @@ pub async fn upload_attachment(
         uploaded_by: actor.user_id.clone(),
         created_at: at,
     };
-    if let Err(error) = state.store.update_case(&next, &event, Some(&attachment)).await {
+    if let Err(error) = state
+        .store
+        .update_case(&next, &event, Some(&attachment))
+        .await
+    {
         // The row was not written, so the file would be an orphan.
         let _ = tokio::fs::remove_file(&path).await;
         return Err(error.into());
     }
-    Ok((StatusCode::CREATED, Json(AttachmentView::new(&attachment, next.version))))
+    Ok((
+        StatusCode::CREATED,
+        Json(AttachmentView::new(&attachment, next.version)),
+    ))
 }
 
 /// The file is on disk (fsynced) before its row commits, so no committed row points at

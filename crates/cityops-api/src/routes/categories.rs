@@ -15,17 +15,20 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn load(state: &AppState) -> ApiResult<cityops_domain::CategoryCatalog> {
-    state
-        .store
-        .catalog()
-        .await?
-        .ok_or_else(|| ApiError::not_found("the category catalogue (none is loaded; run cityops import categories)"))
+    state.store.catalog().await?.ok_or_else(|| {
+        ApiError::not_found(
+            "the category catalogue (none is loaded; run cityops import categories)",
+        )
+    })
 }
 
 /// The standard component and event classification with stage deadlines.
 #[utoipa::path(get, path = "/api/v1/categories", tag = "categories",
     responses((status = 200, body = CatalogView)))]
-pub async fn catalog(State(state): State<AppState>, _user: CurrentUser) -> ApiResult<Json<CatalogView>> {
+pub async fn catalog(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> ApiResult<Json<CatalogView>> {
     Ok(Json(CatalogView::from(&load(&state).await?)))
 }
 
@@ -39,7 +42,9 @@ pub async fn get_category(
 ) -> ApiResult<Json<CategoryView>> {
     let code = CategoryCode::parse(&code)?;
     let catalog = load(&state).await?;
-    let category = catalog.get(&code).ok_or_else(|| ApiError::not_found("the category"))?;
+    let category = catalog
+        .get(&code)
+        .ok_or_else(|| ApiError::not_found("the category"))?;
     Ok(Json(CategoryView::from(category)))
 }
 
@@ -56,7 +61,9 @@ pub async fn update_category(
     JsonBody(update): JsonBody<CategoryUpdate>,
 ) -> ApiResult<Json<CategoryView>> {
     if actor.role != Role::Admin {
-        return Err(ApiError::forbidden("only an admin may edit the category catalogue"));
+        return Err(ApiError::forbidden(
+            "only an admin may edit the category catalogue",
+        ));
     }
     let code = CategoryCode::parse(&code)?;
     let _guard = state.catalog_lock.lock().await;
@@ -83,7 +90,12 @@ pub async fn update_category(
         category.urgency = match urgency {
             "normal" => Urgency::Normal,
             "urgent" => Urgency::Urgent,
-            _ => return Err(ApiError::invalid("urgency", "urgency must be normal or urgent")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "urgency",
+                    "urgency must be normal or urgent",
+                ))
+            }
         };
     }
     if let Some(kind) = update.unit_kind.as_deref() {
@@ -91,8 +103,12 @@ pub async fn update_category(
             .ok_or_else(|| ApiError::invalid("unit_kind", format!("unknown unit kind '{kind}'")))?;
     }
     let terms = StageTerms {
-        dispatch_minutes: update.dispatch_minutes.unwrap_or(category.terms.dispatch_minutes),
-        handling_minutes: update.handling_minutes.unwrap_or(category.terms.handling_minutes),
+        dispatch_minutes: update
+            .dispatch_minutes
+            .unwrap_or(category.terms.dispatch_minutes),
+        handling_minutes: update
+            .handling_minutes
+            .unwrap_or(category.terms.handling_minutes),
         check_minutes: update.check_minutes.unwrap_or(category.terms.check_minutes),
     };
     terms.validate()?;

@@ -15,8 +15,8 @@ mod health;
 mod sessions;
 mod units;
 
-pub use cases::COMMANDS;
 use crate::openapi::BearerAuth;
+pub use cases::COMMANDS;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -70,7 +70,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(health::router())
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

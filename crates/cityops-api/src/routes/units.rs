@@ -37,7 +37,10 @@ pub async fn list_units(
     let kind = query
         .kind
         .as_deref()
-        .map(|k| UnitKind::parse(k).ok_or_else(|| ApiError::invalid("kind", format!("unknown unit kind '{k}'"))))
+        .map(|k| {
+            UnitKind::parse(k)
+                .ok_or_else(|| ApiError::invalid("kind", format!("unknown unit kind '{k}'")))
+        })
         .transpose()?;
     let within = query
         .within
@@ -56,6 +59,10 @@ pub async fn get_unit(
     _user: CurrentUser,
     Path(code): Path<String>,
 ) -> ApiResult<Json<UnitView>> {
-    let unit = state.store.unit(&code).await?.ok_or_else(|| ApiError::not_found("the unit"))?;
+    let unit = state
+        .store
+        .unit(&code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the unit"))?;
     Ok(Json(UnitView::from(&unit)))
 }

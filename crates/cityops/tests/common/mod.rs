@@ -99,9 +99,16 @@ impl TestApp {
             shutdown: Some(tx),
         };
         for (name, ..) in USERS {
-            let response = app.post_json(None, "/api/v1/sessions", json!({"username": name, "password": PASSWORD})).await;
+            let response = app
+                .post_json(
+                    None,
+                    "/api/v1/sessions",
+                    json!({"username": name, "password": PASSWORD}),
+                )
+                .await;
             assert_eq!(response.0, 201, "{name} signs in: {}", response.1);
-            app.tokens.insert(name, response.1["token"].as_str().unwrap().to_owned());
+            app.tokens
+                .insert(name, response.1["token"].as_str().unwrap().to_owned());
         }
         Some(app)
     }
@@ -127,7 +134,13 @@ impl TestApp {
         send(self.auth(request, who)).await
     }
 
-    pub async fn post_raw(&self, who: Option<&str>, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+    pub async fn post_raw(
+        &self,
+        who: Option<&str>,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
         let request = self
             .client
             .post(format!("{}{path}", self.base))
@@ -160,7 +173,13 @@ impl TestApp {
     }
 
     /// Runs a workflow command with the case's current version; returns status and body.
-    pub async fn command(&self, who: &str, case: &Value, command: &str, mut body: Value) -> (u16, Value) {
+    pub async fn command(
+        &self,
+        who: &str,
+        case: &Value,
+        command: &str,
+        mut body: Value,
+    ) -> (u16, Value) {
         body["version"] = case["version"].clone();
         let path = format!("/api/v1/cases/{}/{command}", case["id"].as_str().unwrap());
         self.post_json(Some(who), &path, body).await
@@ -175,7 +194,10 @@ impl TestApp {
 
     pub async fn timeline(&self, case: &Value) -> Vec<Value> {
         let (status, body) = self
-            .get(Some("operator"), &format!("/api/v1/cases/{}/timeline", case["id"].as_str().unwrap()))
+            .get(
+                Some("operator"),
+                &format!("/api/v1/cases/{}/timeline", case["id"].as_str().unwrap()),
+            )
             .await;
         assert_eq!(status, 200);
         body.as_array().unwrap().clone()

@@ -1,0 +1,165 @@
+//! kill -9 while clients create cases: every case whose creation was acknowledged is there
+//! after the restart.
+
+use cityops_store::scratch::{test_url, ScratchDatabase};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "durable password";
+
+fn cityops(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cityops"));
+    command.args(args).env("CITYOPS_LOG_FILTER", "warn");
+    command
+}
+
+/// Starts `cityops serve` on a free port and returns the child and its base URL.
+fn serve(store_args: &[&str]) -> (Child, String) {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(store_args);
+    let mut child = cityops(&args).stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("CityOps listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    (child, url)
+}
+
+async fn sign_in(client: &reqwest::Client, base: &str) -> String {
+    let response: Value = client
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&json!({"username": "operator", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["token"].as_str().unwrap().to_owned()
+}
+
+async fn acknowledged_cases_survive_sigkill(store_args: &[&str]) {
+    let mut add = vec![
+        "user",
+        "add",
+        "--username",
+        "operator",
+        "--password",
+        PASSWORD,
+        "--role",
+        "operator",
+    ];
+    add.extend_from_slice(store_args);
+    assert!(cityops(&add).status().unwrap().success());
+
+    let (mut child, base) = serve(store_args);
+    let client = reqwest::Client::new();
+    let token = sign_in(&client, &base).await;
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut writers = Vec::new();
+    for writer in 0..6 {
+        let (client, base, token, acknowledged) = (
+            client.clone(),
+            base.clone(),
+            token.clone(),
+            acknowledged.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            for i in 0.. {
+                if Instant::now() > deadline {
+                    break;
+                }
+                let sent = client
+                    .post(format!("{base}/api/v1/cases"))
+                    .bearer_auth(&token)
+                    .json(&json!({
+                        "source": "hotline",
+                        "description": format!("写入者{writer}的第{i}个案件：路灯不亮"),
+                        "location": {"lon": 121.47, "lat": 31.23},
+                        "area": "310101002",
+                    }))
+                    .send()
+                    .await;
+                // Once the server is killed, requests fail: the writer stops.
+                let Ok(response) = sent else { break };
+                if response.status() != 201 {
+                    break;
+                }
+                let Ok(case) = response.json::<Value>().await else {
+                    break;
+                };
+                acknowledged
+                    .lock()
+                    .unwrap()
+                    .push(case["id"].as_str().unwrap().to_owned());
+            }
+        }));
+    }
+    // Kill mid-stream, once a good number of cases is in.
+    let started = Instant::now();
+    while acknowledged.lock().unwrap().len() < 150 && started.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 150,
+        "only {} cases were acknowledged",
+        acknowledged.len()
+    );
+
+    let (mut child, base) = serve(store_args);
+    let token = sign_in(&client, &base).await;
+    let mut missing = Vec::new();
+    for id in &acknowledged {
+        let response = client
+            .get(format!("{base}/api/v1/cases/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if response.status() != 200 {
+            missing.push(id.clone());
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged cases were lost: {missing:?}",
+        missing.len(),
+        acknowledged.len()
+    );
+}
+
+#[tokio::test]
+async fn acknowledged_cases_survive_sigkill_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    acknowledged_cases_survive_sigkill(&["--data-dir", data_dir]).await;
+}
+
+#[tokio::test]
+async fn acknowledged_cases_survive_sigkill_on_postgres() {
+    let Some(admin) = test_url() else {
+        eprintln!("CITYOPS_TEST_PG_URL is not set: PostgreSQL durability test skipped");
+        return;
+    };
+    let db = ScratchDatabase::create(&admin).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    acknowledged_cases_survive_sigkill(&["--data-dir", &data_dir, "--database", &db.url]).await;
+    db.drop_now().await.unwrap();
+}
