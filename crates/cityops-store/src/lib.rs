@@ -15,6 +15,7 @@ use cityops_domain::{
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+mod batch;
 mod postgres;
 pub mod scratch;
 mod sql;
@@ -37,6 +38,11 @@ pub enum StoreError {
     BadUrl(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The transaction carrying this write failed to commit; nothing of it was written.
+    #[error("the write was not committed: {0}")]
+    Commit(String),
+    #[error("the store is shut down")]
+    Closed,
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -11,15 +11,20 @@ use crate::{Backend, StoreResult};
 pub struct PgStore {
     pub(crate) writer: Pool<Postgres>,
     pub(crate) reader: Pool<Postgres>,
+    /// Case writes, committed in batches by the writer task.
+    pub(crate) jobs: tokio::sync::mpsc::Sender<crate::batch::Job>,
 }
 
 impl PgStore {
     pub async fn open(url: &str) -> StoreResult<PgStore> {
         let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let (jobs, queue) = tokio::sync::mpsc::channel(crate::batch::QUEUE);
+        tokio::spawn(run_writer(pool.clone(), queue));
         Ok(PgStore {
             writer: pool.clone(),
             reader: pool,
+            jobs,
         })
     }
 

@@ -205,49 +205,15 @@ macro_rules! sql_store {
 
             async fn insert_case(
                 &self,
-                mut case: cityops_domain::Case,
+                case: cityops_domain::Case,
                 event: cityops_domain::TimelineEvent,
             ) -> crate::StoreResult<cityops_domain::Case> {
-                let mut tx = self.writer.begin().await?;
-                let day = cityops_domain::CaseNumber::day_of(case.created_at);
-                let sequence: i64 = sqlx::query_scalar(
-                    "INSERT INTO case_number_seq (district, day, last) VALUES ($1, $2, 1)
-                     ON CONFLICT (district, day) DO UPDATE SET last = case_number_seq.last + 1
-                     RETURNING last",
-                )
-                .bind(case.district.as_str())
-                .bind(day.to_string())
-                .fetch_one(&mut *tx)
-                .await?;
-                let sequence = u32::try_from(sequence)
-                    .map_err(|_| crate::StoreError::Corrupt("daily case sequence overflow".into()))?;
-                case.number = cityops_domain::CaseNumber::new(&case.district, day, sequence);
-                sqlx::query(
-                    "INSERT INTO cases (id, number, version, state, source, category, area, district, unit, deadline,
-                                        urgent, supervised, description, created_at, updated_at, doc)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-                )
-                .bind(&case.id)
-                .bind(&case.number.0)
-                .bind(case.version)
-                .bind(case.state.as_str())
-                .bind(case.source.as_str())
-                .bind(category_column(&case))
-                .bind(case.area.as_str())
-                .bind(case.district.as_str())
-                .bind(&case.unit)
-                .bind(case.deadline.map(crate::millis))
-                .bind(i64::from(case.urgent))
-                .bind(i64::from(case.supervised))
-                .bind(&case.description)
-                .bind(crate::millis(case.created_at))
-                .bind(crate::millis(case.updated_at))
-                .bind(crate::encode_json(&case))
-                .execute(&mut *tx)
-                .await?;
-                insert_event(&mut tx, &event).await?;
-                tx.commit().await?;
-                Ok(case)
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                self.jobs
+                    .send(crate::batch::Job::Insert { case, event, reply })
+                    .await
+                    .map_err(|_| crate::StoreError::Closed)?;
+                answer.await.map_err(|_| crate::StoreError::Closed)?
             }
 
             async fn update_case(
@@ -256,52 +222,17 @@ macro_rules! sql_store {
                 event: &cityops_domain::TimelineEvent,
                 attachment: Option<&crate::Attachment>,
             ) -> crate::StoreResult<()> {
-                let mut tx = self.writer.begin().await?;
-                let updated = sqlx::query(
-                    "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
-                                      urgent = $6, supervised = $7, updated_at = $8, doc = $9
-                     WHERE id = $10 AND version = $11",
-                )
-                .bind(case.version)
-                .bind(case.state.as_str())
-                .bind(category_column(case))
-                .bind(&case.unit)
-                .bind(case.deadline.map(crate::millis))
-                .bind(i64::from(case.urgent))
-                .bind(i64::from(case.supervised))
-                .bind(crate::millis(case.updated_at))
-                .bind(crate::encode_json(case))
-                .bind(&case.id)
-                .bind(case.version - 1)
-                .execute(&mut *tx)
-                .await?;
-                if updated.rows_affected() != 1 {
-                    return Err(crate::StoreError::Conflict(format!(
-                        "case {} changed since version {}; reload it and try again",
-                        case.number,
-                        case.version - 1
-                    )));
-                }
-                if let Some(a) = attachment {
-                    sqlx::query(
-                        "INSERT INTO attachments (id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(&a.id)
-                    .bind(&a.case_id)
-                    .bind(&a.file_name)
-                    .bind(&a.content_type)
-                    .bind(a.size)
-                    .bind(&a.sha256)
-                    .bind(&a.path)
-                    .bind(&a.uploaded_by)
-                    .bind(crate::millis(a.created_at))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                insert_event(&mut tx, event).await?;
-                tx.commit().await?;
-                Ok(())
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                self.jobs
+                    .send(crate::batch::Job::Update {
+                        case: case.clone(),
+                        event: event.clone(),
+                        attachment: attachment.cloned(),
+                        reply,
+                    })
+                    .await
+                    .map_err(|_| crate::StoreError::Closed)?;
+                answer.await.map_err(|_| crate::StoreError::Closed)?
             }
 
             async fn case(&self, id: &str) -> crate::StoreResult<Option<cityops_domain::Case>> {
@@ -423,6 +354,160 @@ macro_rules! sql_store {
                     uploaded_by: r.try_get("uploaded_by")?,
                     created_at: crate::from_millis(r.try_get("created_at")?)?,
                 }))
+            }
+        }
+
+
+        /// Writes a new case inside the caller's (batch) transaction.
+        async fn write_insert(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            mut case: cityops_domain::Case,
+            event: cityops_domain::TimelineEvent,
+        ) -> crate::StoreResult<cityops_domain::Case> {
+                let day = cityops_domain::CaseNumber::day_of(case.created_at);
+                let sequence: i64 = sqlx::query_scalar(
+                    "INSERT INTO case_number_seq (district, day, last) VALUES ($1, $2, 1)
+                     ON CONFLICT (district, day) DO UPDATE SET last = case_number_seq.last + 1
+                     RETURNING last",
+                )
+                .bind(case.district.as_str())
+                .bind(day.to_string())
+                .fetch_one(&mut **tx)
+                .await?;
+                let sequence = u32::try_from(sequence)
+                    .map_err(|_| crate::StoreError::Corrupt("daily case sequence overflow".into()))?;
+                case.number = cityops_domain::CaseNumber::new(&case.district, day, sequence);
+                sqlx::query(
+                    "INSERT INTO cases (id, number, version, state, source, category, area, district, unit, deadline,
+                                        urgent, supervised, description, created_at, updated_at, doc)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                )
+                .bind(&case.id)
+                .bind(&case.number.0)
+                .bind(case.version)
+                .bind(case.state.as_str())
+                .bind(case.source.as_str())
+                .bind(category_column(&case))
+                .bind(case.area.as_str())
+                .bind(case.district.as_str())
+                .bind(&case.unit)
+                .bind(case.deadline.map(crate::millis))
+                .bind(i64::from(case.urgent))
+                .bind(i64::from(case.supervised))
+                .bind(&case.description)
+                .bind(crate::millis(case.created_at))
+                .bind(crate::millis(case.updated_at))
+                .bind(crate::encode_json(&case))
+                .execute(&mut **tx)
+                .await?;
+                insert_event(tx, &event).await?;
+                Ok(case)
+            }
+
+        /// Writes a case change inside the caller's (batch) transaction.
+        async fn write_update(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            case: &cityops_domain::Case,
+            event: &cityops_domain::TimelineEvent,
+            attachment: Option<&crate::Attachment>,
+        ) -> crate::StoreResult<()> {
+                let updated = sqlx::query(
+                    "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
+                                      urgent = $6, supervised = $7, updated_at = $8, doc = $9
+                     WHERE id = $10 AND version = $11",
+                )
+                .bind(case.version)
+                .bind(case.state.as_str())
+                .bind(category_column(case))
+                .bind(&case.unit)
+                .bind(case.deadline.map(crate::millis))
+                .bind(i64::from(case.urgent))
+                .bind(i64::from(case.supervised))
+                .bind(crate::millis(case.updated_at))
+                .bind(crate::encode_json(case))
+                .bind(&case.id)
+                .bind(case.version - 1)
+                .execute(&mut **tx)
+                .await?;
+                if updated.rows_affected() != 1 {
+                    return Err(crate::StoreError::Conflict(format!(
+                        "case {} changed since version {}; reload it and try again",
+                        case.number,
+                        case.version - 1
+                    )));
+                }
+                if let Some(a) = attachment {
+                    sqlx::query(
+                        "INSERT INTO attachments (id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(&a.id)
+                    .bind(&a.case_id)
+                    .bind(&a.file_name)
+                    .bind(&a.content_type)
+                    .bind(a.size)
+                    .bind(&a.sha256)
+                    .bind(&a.path)
+                    .bind(&a.uploaded_by)
+                    .bind(crate::millis(a.created_at))
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                insert_event(tx, event).await?;
+                Ok(())
+            }
+
+        /// Group commit: the writer task takes every case write waiting in the queue, runs
+        /// each in its own savepoint of ONE transaction, commits once, and only then answers
+        /// each caller. One fsync (or one lock on the daily number row) serves the batch.
+        async fn run_writer(
+            pool: sqlx::Pool<$db>,
+            mut jobs: tokio::sync::mpsc::Receiver<crate::batch::Job>,
+        ) {
+            while let Some(first) = jobs.recv().await {
+                let mut pending = std::collections::VecDeque::from([first]);
+                while pending.len() < crate::batch::MAX_BATCH {
+                    match jobs.try_recv() {
+                        Ok(job) => pending.push_back(job),
+                        Err(_) => break,
+                    }
+                }
+                let mut done = Vec::with_capacity(pending.len());
+                let outcome: crate::StoreResult<()> = async {
+                    let mut tx = pool.begin().await?;
+                    while let Some(job) = pending.pop_front() {
+                        let mut savepoint = match sqlx::Acquire::begin(&mut *tx).await {
+                            Ok(savepoint) => savepoint,
+                            Err(error) => {
+                                pending.push_front(job);
+                                return Err(error.into());
+                            }
+                        };
+                        let result = match &job {
+                            crate::batch::Job::Insert { case, event, .. } => {
+                                write_insert(&mut savepoint, case.clone(), event.clone())
+                                    .await
+                                    .map(crate::batch::Done::Inserted)
+                            }
+                            crate::batch::Job::Update { case, event, attachment, .. } => {
+                                write_update(&mut savepoint, case, event, attachment.as_ref())
+                                    .await
+                                    .map(|()| crate::batch::Done::Updated)
+                            }
+                        };
+                        let finished = if result.is_ok() {
+                            savepoint.commit().await
+                        } else {
+                            savepoint.rollback().await
+                        };
+                        done.push((job, result));
+                        finished?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+                .await;
+                crate::batch::answer(done, pending, outcome);
             }
         }
 

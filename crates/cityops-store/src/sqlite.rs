@@ -14,6 +14,8 @@ use crate::{Backend, StoreError, StoreResult};
 pub struct SqliteStore {
     pub(crate) writer: Pool<Sqlite>,
     pub(crate) reader: Pool<Sqlite>,
+    /// Case writes, committed in batches by the writer task.
+    pub(crate) jobs: tokio::sync::mpsc::Sender<crate::batch::Job>,
 }
 
 impl SqliteStore {
@@ -34,7 +36,13 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        let (jobs, queue) = tokio::sync::mpsc::channel(crate::batch::QUEUE);
+        tokio::spawn(run_writer(writer.clone(), queue));
+        Ok(SqliteStore {
+            writer,
+            reader,
+            jobs,
+        })
     }
 
     pub(crate) fn backend_kind(&self) -> Backend {

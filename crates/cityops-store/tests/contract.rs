@@ -52,6 +52,7 @@ contract!(
     case_queries_filter_by_scope_state_text_overdue_and_page,
     sessions_expire_and_usernames_are_unique,
     attachments_are_written_with_their_case_event,
+    concurrent_writes_share_batches_but_fail_alone,
 );
 
 fn code(text: &str) -> AreaCode {
@@ -389,4 +390,44 @@ async fn attachments_are_written_with_their_case_event(store: Arc<dyn Store>) {
         .await
         .is_err());
     assert!(store.attachment("att-2").await.unwrap().is_none());
+}
+
+/// Group commit puts concurrent writes into one transaction; a conflicting write in the batch
+/// must fail alone, and case numbers stay unique and gapless.
+async fn concurrent_writes_share_batches_but_fail_alone(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let (case, event) = new_case("310101002001", &format!("并发第{i}号"), now);
+            let case = store.insert_case(case, event).await.unwrap();
+            let (accepted, event) = decide(
+                &case,
+                CaseCommand::Accept { opinion: None },
+                &operator("310101"),
+                now,
+            )
+            .unwrap();
+            store.update_case(&accepted, &event, None).await.unwrap();
+            // The same change again is stale: it must conflict without harming the others.
+            let stale = store.update_case(&accepted, &event, None).await;
+            assert!(matches!(stale, Err(StoreError::Conflict(_))));
+            case.number.0
+        }));
+    }
+    let mut numbers = Vec::new();
+    for task in tasks {
+        numbers.push(task.await.unwrap());
+    }
+    numbers.sort();
+    let day = CaseNumber::day_of(now).format("%Y%m%d").to_string();
+    let expected: Vec<String> = (1..=60).map(|n| format!("310101{day}{n:05}")).collect();
+    assert_eq!(numbers, expected);
+    let accepted = CaseQuery {
+        states: vec![CaseState::Accepted],
+        limit: 200,
+        ..CaseQuery::new(code("310000"), now)
+    };
+    assert_eq!(store.cases(&accepted).await.unwrap().cases.len(), 60);
 }
