@@ -29,29 +29,19 @@ pub(crate) enum Done {
     Updated,
 }
 
-/// Answers every caller of a batch: their own result if the batch committed, the failure
-/// otherwise (then nothing of the batch was written). Jobs the batch never reached (`unrun`,
-/// left when the transaction failed early) get the failure too.
-pub(crate) fn answer(
-    done: Vec<(Job, StoreResult<Done>)>,
-    unrun: impl IntoIterator<Item = Job>,
-    outcome: StoreResult<()>,
-) {
-    let failure = outcome.err().map(|e| e.to_string());
-    let jobs = done
-        .into_iter()
-        .map(|(job, result)| (job, Some(result)))
-        .chain(unrun.into_iter().map(|job| (job, None)));
-    for (job, result) in jobs {
-        let result = match (&failure, result) {
-            (None, Some(result)) => result,
-            (Some(message), _) => Err(StoreError::Commit(message.clone())),
-            (None, None) => Err(StoreError::Commit(
-                "the batch ended before this write ran".into(),
-            )),
-        };
-        // A caller that gave up waiting (dropped its receiver) needs no answer.
-        match job {
+impl Job {
+    /// The row the job locks first: the district's daily number row for an insert, the
+    /// case row for an update. Batches written in this order take locks in one global order.
+    pub(crate) fn lock_key(&self) -> (u8, &str) {
+        match self {
+            Job::Insert { case, .. } => (0, case.district.as_str()),
+            Job::Update { case, .. } => (1, case.id.as_str()),
+        }
+    }
+
+    /// Answers the caller; one that gave up waiting (dropped its receiver) needs no answer.
+    pub(crate) fn answer(self, result: StoreResult<Done>) {
+        match self {
             Job::Insert { reply, .. } => {
                 let _ = reply.send(result.and_then(|done| match done {
                     Done::Inserted(case) => Ok(case),

@@ -7,6 +7,8 @@ use sqlx::{Pool, Postgres};
 
 use crate::{Backend, StoreResult};
 
+const WRITERS: usize = 2;
+
 #[derive(Clone)]
 pub struct PgStore {
     pub(crate) writer: Pool<Postgres>,
@@ -20,7 +22,11 @@ impl PgStore {
         let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let (jobs, queue) = tokio::sync::mpsc::channel(crate::batch::QUEUE);
-        tokio::spawn(run_writer(pool.clone(), queue));
+        // Several writer tasks, so batches overlap their round trips to the server.
+        let queue = std::sync::Arc::new(tokio::sync::Mutex::new(queue));
+        for _ in 0..WRITERS {
+            tokio::spawn(run_writer(pool.clone(), queue.clone()));
+        }
         Ok(PgStore {
             writer: pool.clone(),
             reader: pool,

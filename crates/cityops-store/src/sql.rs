@@ -457,57 +457,89 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-        /// Group commit: the writer task takes every case write waiting in the queue, runs
-        /// each in its own savepoint of ONE transaction, commits once, and only then answers
-        /// each caller. One fsync (or one lock on the daily number row) serves the batch.
+        async fn write_job(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            job: &crate::batch::Job,
+        ) -> crate::StoreResult<crate::batch::Done> {
+            match job {
+                crate::batch::Job::Insert { case, event, .. } => write_insert(tx, case.clone(), event.clone())
+                    .await
+                    .map(crate::batch::Done::Inserted),
+                crate::batch::Job::Update { case, event, attachment, .. } => {
+                    write_update(tx, case, event, attachment.as_ref())
+                        .await
+                        .map(|()| crate::batch::Done::Updated)
+                }
+            }
+        }
+
+        /// All jobs in ONE transaction. A version conflict writes nothing, so it fails alone;
+        /// any other error abandons the batch (the caller then retries each job alone).
+        async fn write_batch(
+            pool: &sqlx::Pool<$db>,
+            jobs: &[crate::batch::Job],
+        ) -> crate::StoreResult<Vec<crate::StoreResult<crate::batch::Done>>> {
+            let mut tx = pool.begin().await?;
+            let mut results = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                match write_job(&mut tx, job).await {
+                    Err(crate::StoreError::Conflict(message)) => {
+                        results.push(Err(crate::StoreError::Conflict(message)))
+                    }
+                    Err(other) => return Err(other),
+                    Ok(done) => results.push(Ok(done)),
+                }
+            }
+            tx.commit().await?;
+            Ok(results)
+        }
+
+        async fn write_alone(
+            pool: &sqlx::Pool<$db>,
+            job: &crate::batch::Job,
+        ) -> crate::StoreResult<crate::batch::Done> {
+            let mut tx = pool.begin().await?;
+            let done = write_job(&mut tx, job).await?;
+            tx.commit().await?;
+            Ok(done)
+        }
+
+        /// Group commit: a writer task takes every case write waiting in the queue, writes
+        /// them in ONE transaction, commits once, and only then answers each caller, so one
+        /// fsync (and one lock on a district's daily number row) serves the whole batch.
+        /// Jobs are ordered by the rows they lock, so concurrent writers cannot deadlock.
         async fn run_writer(
             pool: sqlx::Pool<$db>,
-            mut jobs: tokio::sync::mpsc::Receiver<crate::batch::Job>,
+            queue: std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<crate::batch::Job>>>,
         ) {
-            while let Some(first) = jobs.recv().await {
-                let mut pending = std::collections::VecDeque::from([first]);
-                while pending.len() < crate::batch::MAX_BATCH {
-                    match jobs.try_recv() {
-                        Ok(job) => pending.push_back(job),
-                        Err(_) => break,
+            loop {
+                let mut batch = {
+                    let mut queue = queue.lock().await;
+                    let Some(first) = queue.recv().await else { return };
+                    let mut batch = vec![first];
+                    while batch.len() < crate::batch::MAX_BATCH {
+                        match queue.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    batch
+                };
+                batch.sort_by(|a, b| a.lock_key().cmp(&b.lock_key()));
+                match write_batch(&pool, &batch).await {
+                    Ok(results) => {
+                        for (job, result) in batch.into_iter().zip(results) {
+                            job.answer(result);
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, jobs = batch.len(), "Batch failed; writing its jobs one by one.");
+                        for job in batch {
+                            let result = write_alone(&pool, &job).await;
+                            job.answer(result);
+                        }
                     }
                 }
-                let mut done = Vec::with_capacity(pending.len());
-                let outcome: crate::StoreResult<()> = async {
-                    let mut tx = pool.begin().await?;
-                    while let Some(job) = pending.pop_front() {
-                        let mut savepoint = match sqlx::Acquire::begin(&mut *tx).await {
-                            Ok(savepoint) => savepoint,
-                            Err(error) => {
-                                pending.push_front(job);
-                                return Err(error.into());
-                            }
-                        };
-                        let result = match &job {
-                            crate::batch::Job::Insert { case, event, .. } => {
-                                write_insert(&mut savepoint, case.clone(), event.clone())
-                                    .await
-                                    .map(crate::batch::Done::Inserted)
-                            }
-                            crate::batch::Job::Update { case, event, attachment, .. } => {
-                                write_update(&mut savepoint, case, event, attachment.as_ref())
-                                    .await
-                                    .map(|()| crate::batch::Done::Updated)
-                            }
-                        };
-                        let finished = if result.is_ok() {
-                            savepoint.commit().await
-                        } else {
-                            savepoint.rollback().await
-                        };
-                        done.push((job, result));
-                        finished?;
-                    }
-                    tx.commit().await?;
-                    Ok(())
-                }
-                .await;
-                crate::batch::answer(done, pending, outcome);
             }
         }
 

@@ -37,6 +37,8 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await?;
         let (jobs, queue) = tokio::sync::mpsc::channel(crate::batch::QUEUE);
+        // SQLite has one writer: one writer task.
+        let queue = std::sync::Arc::new(tokio::sync::Mutex::new(queue));
         tokio::spawn(run_writer(writer.clone(), queue));
         Ok(SqliteStore {
             writer,

@@ -206,7 +206,7 @@ async fn run(
     })
     .await?;
     let mut phases = vec![phase(
-        "create (report: case + event + outbox, 1 tx)",
+        "create (case + event + outbox, group commit)",
         n,
         creation,
     )];
