@@ -16,7 +16,6 @@ mod routes;
 pub mod views;
 
 pub use metrics::Metrics;
-pub use routes::COMMANDS;
 
 /// Limits and settings of the API, set by the binary from its configuration.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use cityops_domain::case::PendingRequest;
-use cityops_domain::{Area, Case, Category, CategoryCatalog, TimelineEvent, Unit};
+use cityops_domain::{Actor, Area, Case, Category, CategoryCatalog, TimelineEvent, Unit};
 use cityops_store::Attachment;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -301,6 +301,8 @@ pub struct CaseView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The workflow commands the caller may issue on this case now (URL names).
+    pub actions: Vec<String>,
 }
 
 fn snake<T: Serialize>(value: &T) -> String {
@@ -311,7 +313,7 @@ fn snake<T: Serialize>(value: &T) -> String {
 }
 
 impl CaseView {
-    pub fn new(c: &Case, now: DateTime<Utc>) -> CaseView {
+    pub fn new(c: &Case, now: DateTime<Utc>, viewer: &Actor) -> CaseView {
         CaseView {
             id: c.id.clone(),
             number: c.number.0.clone(),
@@ -367,6 +369,11 @@ impl CaseView {
             created_at: c.created_at,
             updated_at: c.updated_at,
             closed_at: c.closed_at,
+            actions: cityops_domain::workflow::available(c, viewer)
+                .into_iter()
+                .filter(|name| *name != "attach")
+                .map(|name| name.replace('_', "-"))
+                .collect(),
         }
     }
 }
@@ -446,4 +453,26 @@ impl AttachmentView {
             case_version,
         }
     }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CommandRuleView {
+    /// The URL name, e.g. `request-extension`.
+    pub command: String,
+    pub roles: Vec<String>,
+    /// States in which the command is accepted.
+    pub from: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StateView {
+    pub state: String,
+    pub zh: String,
+    pub terminal: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkflowView {
+    pub states: Vec<StateView>,
+    pub commands: Vec<CommandRuleView>,
 }

@@ -152,58 +152,221 @@ impl CaseCommand {
         }
     }
 
+    /// The rule of this command: who may issue it, and from which states.
+    pub fn rule(&self) -> &'static CommandRule {
+        let name = self.name();
+        RULES
+            .iter()
+            .find(|rule| rule.name == name)
+            .expect("every command has a rule")
+    }
+
     /// Which roles may issue the command (domain.md, "Case workflow").
     pub fn allowed_roles(&self) -> &'static [Role] {
-        use Role::*;
-        match self {
-            CaseCommand::Report(_) => &[Inspector, Operator, ShiftLead, UnitHandler, CenterLeader],
-            CaseCommand::Accept { .. }
-            | CaseCommand::Reject { .. }
-            | CaseCommand::RequestVerification { .. }
-            | CaseCommand::SendCheck { .. }
-            | CaseCommand::StartCallback
-            | CaseCommand::Callback { .. } => &[Operator],
-            CaseCommand::Verify { .. }
-            | CaseCommand::SelfHandle { .. }
-            | CaseCommand::Check { .. } => &[Inspector],
-            CaseCommand::File { .. }
-            | CaseCommand::DecideExtension { .. }
-            | CaseCommand::DecidePark { .. }
-            | CaseCommand::Close { .. }
-            | CaseCommand::Cancel { .. }
-            | CaseCommand::SetUrgent { .. } => &[ShiftLead],
-            CaseCommand::Dispatch { .. } => &[Dispatcher],
-            CaseCommand::Sign
-            | CaseCommand::Return { .. }
-            | CaseCommand::RequestExtension { .. }
-            | CaseCommand::RequestPark { .. }
-            | CaseCommand::Feedback { .. } => &[UnitHandler],
-            CaseCommand::Resume { .. } => &[ShiftLead, UnitHandler],
-            CaseCommand::Supervise { .. } => &[CenterLeader],
-            CaseCommand::Attach { .. } => &[
-                Inspector,
-                Operator,
-                ShiftLead,
-                Dispatcher,
-                UnitHandler,
-                CenterLeader,
-            ],
-        }
+        self.rule().roles
     }
 
     /// A unit handler may issue these only on a case dispatched to their own unit.
     fn needs_assigned_unit(&self) -> bool {
-        matches!(
-            self,
-            CaseCommand::Sign
-                | CaseCommand::Return { .. }
-                | CaseCommand::RequestExtension { .. }
-                | CaseCommand::RequestPark { .. }
-                | CaseCommand::Feedback { .. }
-                | CaseCommand::Resume { .. }
-                | CaseCommand::Attach { .. }
-        )
+        needs_assigned_unit(self.name())
     }
+}
+
+/// Who may issue a command and in which states: the workflow of domain.md as one table.
+/// `apply` refuses a command outside its states; [`available`] lists what an actor may do.
+#[derive(Debug)]
+pub struct CommandRule {
+    pub name: &'static str,
+    pub roles: &'static [Role],
+    pub from: &'static [CaseState],
+}
+
+const OPEN: &[CaseState] = &[
+    CaseState::Reported,
+    CaseState::Accepted,
+    CaseState::Verifying,
+    CaseState::Filed,
+    CaseState::Dispatched,
+    CaseState::Handling,
+    CaseState::Suspended,
+    CaseState::Handled,
+    CaseState::Checking,
+    CaseState::Checked,
+    CaseState::Callback,
+];
+
+const STAFF: &[Role] = &[
+    Role::Inspector,
+    Role::Operator,
+    Role::ShiftLead,
+    Role::Dispatcher,
+    Role::UnitHandler,
+    Role::CenterLeader,
+];
+
+pub const RULES: &[CommandRule] = {
+    use CaseState::*;
+    use Role::*;
+    &[
+        CommandRule {
+            name: "report",
+            roles: &[Inspector, Operator, ShiftLead, UnitHandler, CenterLeader],
+            from: &[],
+        },
+        CommandRule {
+            name: "accept",
+            roles: &[Operator],
+            from: &[Reported],
+        },
+        CommandRule {
+            name: "reject",
+            roles: &[Operator],
+            from: &[Reported],
+        },
+        CommandRule {
+            name: "request_verification",
+            roles: &[Operator],
+            from: &[Accepted],
+        },
+        CommandRule {
+            name: "verify",
+            roles: &[Inspector],
+            from: &[Verifying],
+        },
+        CommandRule {
+            name: "file",
+            roles: &[ShiftLead],
+            from: &[Accepted],
+        },
+        CommandRule {
+            name: "self_handle",
+            roles: &[Inspector],
+            from: &[Accepted],
+        },
+        CommandRule {
+            name: "dispatch",
+            roles: &[Dispatcher],
+            from: &[Filed],
+        },
+        CommandRule {
+            name: "sign",
+            roles: &[UnitHandler],
+            from: &[Dispatched],
+        },
+        CommandRule {
+            name: "return",
+            roles: &[UnitHandler],
+            from: &[Dispatched, Handling],
+        },
+        CommandRule {
+            name: "request_extension",
+            roles: &[UnitHandler],
+            from: &[Handling],
+        },
+        CommandRule {
+            name: "decide_extension",
+            roles: &[ShiftLead],
+            from: &[Handling],
+        },
+        CommandRule {
+            name: "request_park",
+            roles: &[UnitHandler],
+            from: &[Handling],
+        },
+        CommandRule {
+            name: "decide_park",
+            roles: &[ShiftLead],
+            from: &[Handling],
+        },
+        CommandRule {
+            name: "resume",
+            roles: &[ShiftLead, UnitHandler],
+            from: &[Suspended],
+        },
+        CommandRule {
+            name: "feedback",
+            roles: &[UnitHandler],
+            from: &[Handling],
+        },
+        CommandRule {
+            name: "send_check",
+            roles: &[Operator],
+            from: &[Handled],
+        },
+        CommandRule {
+            name: "check",
+            roles: &[Inspector],
+            from: &[Checking],
+        },
+        CommandRule {
+            name: "start_callback",
+            roles: &[Operator],
+            from: &[Checked],
+        },
+        CommandRule {
+            name: "callback",
+            roles: &[Operator],
+            from: &[Callback],
+        },
+        CommandRule {
+            name: "close",
+            roles: &[ShiftLead],
+            from: &[Checked],
+        },
+        CommandRule {
+            name: "cancel",
+            roles: &[ShiftLead],
+            from: OPEN,
+        },
+        CommandRule {
+            name: "set_urgent",
+            roles: &[ShiftLead],
+            from: OPEN,
+        },
+        CommandRule {
+            name: "supervise",
+            roles: &[CenterLeader],
+            from: OPEN,
+        },
+        CommandRule {
+            name: "attach",
+            roles: STAFF,
+            from: OPEN,
+        },
+    ]
+};
+
+fn needs_assigned_unit(name: &str) -> bool {
+    matches!(
+        name,
+        "sign" | "return" | "request_extension" | "request_park" | "feedback" | "resume" | "attach"
+    )
+}
+
+/// The commands `actor` may issue on `case` now: right role, in scope, on their own unit's
+/// case, in a state the command accepts, with its request pending or not as needed. What a
+/// workbench shows as buttons.
+pub fn available(case: &Case, actor: &Actor) -> Vec<&'static str> {
+    if !actor.can_see(&case.area) {
+        return Vec::new();
+    }
+    let own_unit = case.unit.is_some() && actor.unit == case.unit;
+    RULES
+        .iter()
+        .filter(|rule| rule.roles.contains(&actor.role) && rule.from.contains(&case.state))
+        .filter(|rule| {
+            actor.role != Role::UnitHandler || !needs_assigned_unit(rule.name) || own_unit
+        })
+        .filter(|rule| match rule.name {
+            "request_extension" | "request_park" => case.pending.is_none(),
+            "decide_extension" => matches!(case.pending, Some(PendingRequest::Extension { .. })),
+            "decide_park" => matches!(case.pending, Some(PendingRequest::Park { .. })),
+            "start_callback" => case.source == Source::Hotline,
+            "close" => case.source != Source::Hotline || case.callback_satisfied == Some(true),
+            _ => true,
+        })
+        .map(|rule| rule.name)
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -426,15 +589,13 @@ pub fn apply(
         command: command.name(),
         state: from.as_str(),
     };
-    let need = |ok: bool| if ok { Ok(()) } else { Err(not_here()) };
-    if from.is_terminal() {
+    if !command.rule().from.contains(&from) {
         return Err(not_here());
     }
     let mut next = case.clone();
     match command {
         CaseCommand::Report(_) => return Err(not_here()),
         CaseCommand::Accept { opinion } => {
-            need(from == Reported)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             next.state = Accepted;
         }
@@ -443,7 +604,6 @@ pub fn apply(
             duplicate_of,
             opinion,
         } => {
-            need(from == Reported)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             if *reason == RejectReason::Duplicate && duplicate_of.is_none() {
                 return Err(InvalidInput::new(
@@ -458,12 +618,10 @@ pub fn apply(
             next.duplicate_of = duplicate_of.clone();
         }
         CaseCommand::RequestVerification { opinion } => {
-            need(from == Accepted)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             next.state = Verifying;
         }
         CaseCommand::Verify { exists, opinion } => {
-            need(from == Verifying)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             if *exists {
                 next.state = Accepted;
@@ -473,7 +631,6 @@ pub fn apply(
             }
         }
         CaseCommand::File { class, opinion } => {
-            need(from == Accepted)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             class.terms.validate()?;
             next.urgent |= class.urgency == Urgency::Urgent;
@@ -482,7 +639,6 @@ pub fn apply(
             next.start_stage(Stage::Dispatch, now);
         }
         CaseCommand::SelfHandle { opinion } => {
-            need(from == Accepted)?;
             text("opinion", opinion, MAX_TEXT)?;
             next.state = Closed;
             next.self_handled = true;
@@ -493,7 +649,6 @@ pub fn apply(
             unit_jurisdiction,
             opinion,
         } => {
-            need(from == Filed)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             if !unit_jurisdiction.contains(&case.area) {
                 return Err(WorkflowError::Precondition(format!(
@@ -506,12 +661,10 @@ pub fn apply(
             next.stop_clock();
         }
         CaseCommand::Sign => {
-            need(from == Dispatched)?;
             next.state = Handling;
             next.start_stage(Stage::Handling, now);
         }
         CaseCommand::Return { reason } => {
-            need(from == Dispatched || from == Handling)?;
             text("reason", reason, MAX_REASON)?;
             next.state = Filed;
             next.unit = None;
@@ -520,7 +673,6 @@ pub fn apply(
             next.start_stage(Stage::Dispatch, now);
         }
         CaseCommand::RequestExtension { until, reason } => {
-            need(from == Handling)?;
             text("reason", reason, MAX_REASON)?;
             if case.pending.is_some() {
                 return Err(WorkflowError::Precondition(
@@ -541,7 +693,6 @@ pub fn apply(
             });
         }
         CaseCommand::DecideExtension { approve, opinion } => {
-            need(from == Handling)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             let Some(PendingRequest::Extension { until, .. }) = &case.pending else {
                 return Err(WorkflowError::Precondition(
@@ -555,7 +706,6 @@ pub fn apply(
             next.pending = None;
         }
         CaseCommand::RequestPark { reason } => {
-            need(from == Handling)?;
             text("reason", reason, MAX_REASON)?;
             if case.pending.is_some() {
                 return Err(WorkflowError::Precondition(
@@ -567,7 +717,6 @@ pub fn apply(
             });
         }
         CaseCommand::DecidePark { approve, opinion } => {
-            need(from == Handling)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             if !matches!(case.pending, Some(PendingRequest::Park { .. })) {
                 return Err(WorkflowError::Precondition(
@@ -583,7 +732,6 @@ pub fn apply(
             next.pending = None;
         }
         CaseCommand::Resume { opinion } => {
-            need(from == Suspended)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             next.state = Handling;
             next.stage = Some(Stage::Handling);
@@ -596,7 +744,6 @@ pub fn apply(
             opinion,
             attachments,
         } => {
-            need(from == Handling)?;
             text("opinion", opinion, MAX_TEXT)?;
             if let Some(unknown) = attachments.iter().find(|a| !case.attachments.contains(a)) {
                 return Err(InvalidInput::new(
@@ -610,13 +757,11 @@ pub fn apply(
             next.stop_clock();
         }
         CaseCommand::SendCheck { opinion } => {
-            need(from == Handled)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             next.state = Checking;
             next.start_stage(Stage::Check, now);
         }
         CaseCommand::Check { passed, opinion } => {
-            need(from == Checking)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             next.stop_clock();
             if *passed {
@@ -627,7 +772,6 @@ pub fn apply(
             }
         }
         CaseCommand::StartCallback => {
-            need(from == Checked)?;
             if case.source != Source::Hotline {
                 return Err(WorkflowError::Precondition(
                     "call-back is for hotline cases only".into(),
@@ -636,7 +780,6 @@ pub fn apply(
             next.state = Callback;
         }
         CaseCommand::Callback { satisfied, opinion } => {
-            need(from == Callback)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             if *satisfied {
                 next.state = Checked;
@@ -648,7 +791,6 @@ pub fn apply(
             }
         }
         CaseCommand::Close { opinion } => {
-            need(from == Checked)?;
             optional_text("opinion", opinion, MAX_TEXT)?;
             if case.source == Source::Hotline && case.callback_satisfied != Some(true) {
                 return Err(WorkflowError::Precondition(

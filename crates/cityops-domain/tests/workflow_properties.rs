@@ -216,6 +216,10 @@ proptest! {
             let before = case.clone();
             match decide(&case, command.clone(), who, now) {
                 Ok((next, event)) => {
+                    prop_assert!(
+                        cityops_domain::workflow::available(&before, who).contains(&command.name()),
+                        "{} succeeded but was not offered to {}", command.name(), who.role.as_str()
+                    );
                     prop_assert!(command.allowed_roles().contains(&who.role),
                         "{} issued {}", who.role.as_str(), command.name());
                     prop_assert!(allowed(before.state, next.state),

@@ -25,7 +25,7 @@ pub(crate) enum Job {
 }
 
 pub(crate) enum Done {
-    Inserted(Case),
+    Inserted(Box<Case>),
     Updated,
 }
 
@@ -44,7 +44,7 @@ impl Job {
         match self {
             Job::Insert { reply, .. } => {
                 let _ = reply.send(result.and_then(|done| match done {
-                    Done::Inserted(case) => Ok(case),
+                    Done::Inserted(case) => Ok(*case),
                     Done::Updated => Err(StoreError::Commit("an insert reported an update".into())),
                 }));
             }

@@ -464,7 +464,7 @@ macro_rules! sql_store {
             match job {
                 crate::batch::Job::Insert { case, event, .. } => write_insert(tx, case.clone(), event.clone())
                     .await
-                    .map(crate::batch::Done::Inserted),
+                    .map(|case| crate::batch::Done::Inserted(Box::new(case))),
                 crate::batch::Job::Update { case, event, attachment, .. } => {
                     write_update(tx, case, event, attachment.as_ref())
                         .await

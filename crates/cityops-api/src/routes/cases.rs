@@ -119,7 +119,7 @@ pub async fn report_case(
             state: "reported".into(),
         })
         .inc();
-    Ok((StatusCode::CREATED, Json(CaseView::new(&case, at))))
+    Ok((StatusCode::CREATED, Json(CaseView::new(&case, at, &actor))))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -230,7 +230,11 @@ pub async fn list_cases(
     }
     let page = state.store.cases(&q).await?;
     Ok(Json(CaseList {
-        items: page.cases.iter().map(|c| CaseView::new(c, at)).collect(),
+        items: page
+            .cases
+            .iter()
+            .map(|c| CaseView::new(c, at, &actor))
+            .collect(),
         next_cursor: page.next.map(|n| n.to_string()),
     }))
 }
@@ -245,7 +249,7 @@ pub async fn get_case(
     Path(id): Path<String>,
 ) -> ApiResult<Json<CaseView>> {
     let case = visible_case(&state, &actor, &id).await?;
-    Ok(Json(CaseView::new(&case, now())))
+    Ok(Json(CaseView::new(&case, now(), &actor)))
 }
 
 /// Every step of a case: who, when, what, from which state to which.
@@ -400,32 +404,14 @@ async fn command_from(
     })
 }
 
-/// The workflow commands a client may name in the URL.
-pub const COMMANDS: [&str; 23] = [
-    "accept",
-    "reject",
-    "request-verification",
-    "verify",
-    "file",
-    "self-handle",
-    "dispatch",
-    "sign",
-    "return",
-    "request-extension",
-    "decide-extension",
-    "request-park",
-    "decide-park",
-    "resume",
-    "feedback",
-    "send-check",
-    "check",
-    "start-callback",
-    "callback",
-    "close",
-    "cancel",
-    "set-urgent",
-    "supervise",
-];
+/// The workflow commands a client may name in the URL (all but `report` and `attach`,
+/// which have their own endpoints).
+fn command_names() -> impl Iterator<Item = String> {
+    cityops_domain::workflow::RULES
+        .iter()
+        .filter(|rule| !matches!(rule.name, "report" | "attach"))
+        .map(|rule| rule.name.replace('_', "-"))
+}
 
 /// Run a workflow command on a case.
 ///
@@ -455,13 +441,13 @@ pub async fn run_command(
     Path((id, name)): Path<(String, String)>,
     JsonBody(body): JsonBody<CommandRequest>,
 ) -> ApiResult<Json<CaseView>> {
-    if !COMMANDS.contains(&name.as_str()) {
+    if !command_names().any(|known| known == name) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_command",
             format!(
                 "'{name}' is not a workflow command; one of: {}",
-                COMMANDS.join(", ")
+                command_names().collect::<Vec<_>>().join(", ")
             ),
         ));
     }
@@ -479,7 +465,7 @@ pub async fn run_command(
             state: next.state.as_str().into(),
         })
         .inc();
-    Ok(Json(CaseView::new(&next, at)))
+    Ok(Json(CaseView::new(&next, at, &actor)))
 }
 
 fn check_version(case: &Case, version: i64) -> ApiResult<()> {

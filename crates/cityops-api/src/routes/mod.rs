@@ -14,9 +14,9 @@ mod categories;
 mod health;
 mod sessions;
 mod units;
+mod workflow;
 
 use crate::openapi::BearerAuth;
-pub use cases::COMMANDS;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -26,6 +26,8 @@ pub use cases::COMMANDS;
     ),
     paths(
         sessions::sign_in,
+        sessions::me,
+        workflow::workflow,
         areas::list_areas,
         areas::area_tree,
         areas::get_area,
@@ -55,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(units::router())
         .merge(categories::router())
         .merge(cases::router(state.config.max_upload_bytes))
+        .merge(workflow::router())
         .route(
             "/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),

@@ -11,7 +11,31 @@ use crate::views::{LoginRequest, LoginResponse, UserView};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/sessions", post(sign_in))
+    Router::new()
+        .route("/sessions", post(sign_in))
+        .route("/me", axum::routing::get(me))
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/me", tag = "sessions",
+    responses((status = 200, body = UserView), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn me(
+    State(state): State<AppState>,
+    crate::extract::CurrentUser(actor): crate::extract::CurrentUser,
+) -> ApiResult<Json<UserView>> {
+    let user = state
+        .store
+        .user_by_name(&actor.username)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("the user no longer exists"))?;
+    Ok(Json(UserView {
+        id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        role: user.role.as_str().to_owned(),
+        unit: user.unit,
+        scope: user.scope.to_string(),
+    }))
 }
 
 /// A fixed argon2id hash verified when the username is unknown, so the answer takes as
