@@ -3,9 +3,13 @@
 //! domain and the store never see a request, a status code or a wire type.
 
 use axum::Router;
+use chrono::{DateTime, Utc};
+use cityops_domain::Case;
+use cityops_geo::Boundaries;
 use cityops_store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tokio::sync::broadcast;
 
 pub mod auth;
 pub mod error;
@@ -25,6 +29,8 @@ pub struct ApiConfig {
     pub session_hours: i64,
     pub max_json_bytes: usize,
     pub max_upload_bytes: usize,
+    /// District boundaries: the map layer, and where a citizen's point is located.
+    pub districts: Arc<Boundaries>,
 }
 
 impl ApiConfig {
@@ -34,6 +40,7 @@ impl ApiConfig {
             session_hours: 12,
             max_json_bytes: 256 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
+            districts: Arc::new(Boundaries::default()),
         }
     }
 }
@@ -45,6 +52,16 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Serialises catalogue edits: read-modify-write of the one catalogue document.
     pub catalog_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Committed case changes, for the live stream. In-process: one node's changes.
+    pub changes: broadcast::Sender<CaseChange>,
+}
+
+/// A committed change of a case, as the live stream publishes it.
+#[derive(Debug, Clone)]
+pub struct CaseChange {
+    pub case: Arc<Case>,
+    pub action: &'static str,
+    pub at: DateTime<Utc>,
 }
 
 impl AppState {
@@ -54,7 +71,20 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             catalog_lock: Arc::new(tokio::sync::Mutex::new(())),
+            // A slow subscriber skips ahead (it is told how many it missed) rather than
+            // holding memory for everyone.
+            changes: broadcast::channel(1024).0,
         }
+    }
+
+    /// Tells live subscribers about a change, after it committed.
+    pub fn publish(&self, case: &Case, action: &'static str, at: DateTime<Utc>) {
+        // No subscriber is not an error.
+        let _ = self.changes.send(CaseChange {
+            case: Arc::new(case.clone()),
+            action,
+            at,
+        });
     }
 }
 

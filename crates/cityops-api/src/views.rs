@@ -303,6 +303,29 @@ pub struct CaseView {
     pub closed_at: Option<DateTime<Utc>>,
     /// The workflow commands the caller may issue on this case now (URL names).
     pub actions: Vec<String>,
+    /// The public reporter's name, if given.
+    pub reporter_name: Option<String>,
+    /// The public reporter's phone, masked (138****5678).
+    pub reporter_phone: Option<String>,
+    pub rating: Option<RatingView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RatingView {
+    /// 1 to 5.
+    pub score: u8,
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<&cityops_domain::Rating> for RatingView {
+    fn from(r: &cityops_domain::Rating) -> RatingView {
+        RatingView {
+            score: r.score,
+            comment: r.comment.clone(),
+            at: r.at,
+        }
+    }
 }
 
 fn snake<T: Serialize>(value: &T) -> String {
@@ -374,6 +397,13 @@ impl CaseView {
                 .filter(|name| *name != "attach")
                 .map(|name| name.replace('_', "-"))
                 .collect(),
+            reporter_name: c.reporter.as_ref().and_then(|r| r.name.clone()),
+            reporter_phone: c
+                .reporter
+                .as_ref()
+                .and_then(|r| r.phone.as_deref())
+                .map(cityops_domain::mask_phone),
+            rating: c.rating.as_ref().map(RatingView::from),
         }
     }
 }
@@ -475,4 +505,138 @@ pub struct StateView {
 pub struct WorkflowView {
     pub states: Vec<StateView>,
     pub commands: Vec<CommandRuleView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AreaRef {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+}
+
+#[derive(Serialize, ToSchema, Default, Clone)]
+pub struct Totals {
+    /// Cases not yet closed, cancelled or rejected.
+    pub open: u32,
+    pub overdue: u32,
+    pub supervised: u32,
+    pub urgent: u32,
+    /// Reported since midnight, Asia/Shanghai.
+    pub reported_today: u32,
+    pub closed_today: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChildStats {
+    pub code: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SourceCount {
+    pub source: String,
+    pub count: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CategoryCount {
+    pub code: String,
+    pub zh: String,
+    pub count: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RankingRow {
+    pub code: String,
+    pub name: String,
+    /// 应结案数 over the last 30 days.
+    pub due: u32,
+    pub closed: u32,
+    pub closing_rate: f64,
+    pub on_time_rate: f64,
+    /// 0 to 100.
+    pub score: f64,
+    /// A to E.
+    pub grade: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatsView {
+    pub area: AreaRef,
+    pub totals: Totals,
+    /// Per child area: districts of the city, streets of a district, communities of a street.
+    pub by_child: Vec<ChildStats>,
+    pub today_by_source: Vec<SourceCount>,
+    pub today_by_category: Vec<CategoryCount>,
+    /// Open cases by category, most first (top 10).
+    pub top_categories: Vec<CategoryCount>,
+    /// Children ranked by the provisional evaluation score (last 30 days), best first.
+    pub ranking: Vec<RankingRow>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactBody {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicReportRequest {
+    #[schema(example = "小区门口的井盖坏了，晚上很危险")]
+    pub description: String,
+    pub location: LocationBody,
+    pub address: Option<String>,
+    pub category_hint: Option<String>,
+    /// Never shown publicly.
+    pub contact: Option<ContactBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicReportReceipt {
+    pub number: String,
+    /// Keep it: it proves the report is yours, to add photos and rate the result.
+    pub follow_token: String,
+    pub state: String,
+    pub state_zh: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicStep {
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub state: String,
+    pub state_zh: String,
+}
+
+/// What anyone with the case number may see: no names, no contact, no internal opinions.
+#[derive(Serialize, ToSchema)]
+pub struct PublicCaseView {
+    pub number: String,
+    pub state: String,
+    pub state_zh: String,
+    pub description: String,
+    pub category_zh: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub steps: Vec<PublicStep>,
+    pub rating: Option<RatingView>,
+    pub can_rate: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    pub token: String,
+    /// 1 to 5.
+    pub score: u8,
+    pub comment: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicAttachmentReceipt {
+    pub id: String,
 }

@@ -23,10 +23,12 @@ pub enum Role {
     Evaluator,
     /// Manages users and reference data; issues no workflow commands.
     Admin,
+    /// A member of the public on the citizen page: reports, adds photos, rates the result.
+    Citizen,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Inspector,
         Role::Operator,
         Role::ShiftLead,
@@ -35,6 +37,7 @@ impl Role {
         Role::CenterLeader,
         Role::Evaluator,
         Role::Admin,
+        Role::Citizen,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +50,7 @@ impl Role {
             Role::CenterLeader => "center_leader",
             Role::Evaluator => "evaluator",
             Role::Admin => "admin",
+            Role::Citizen => "citizen",
         }
     }
 

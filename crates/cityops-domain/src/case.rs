@@ -266,6 +266,62 @@ pub enum RejectReason {
     Duplicate,
 }
 
+/// Who reported a case from the public, and how to reach them. Personal information: never
+/// shown publicly, masked for staff (see `mask_phone`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reporter {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    /// SHA-256 of the citizen's follow token, which proves they reported the case.
+    pub follow_token_hash: Option<String>,
+}
+
+impl Reporter {
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        if let Some(name) = &self.name {
+            if name.chars().count() > 50 {
+                return Err(InvalidInput::new(
+                    "contact.name",
+                    "a name is at most 50 characters",
+                ));
+            }
+        }
+        if let Some(phone) = &self.phone {
+            let digits = phone.chars().filter(char::is_ascii_digit).count();
+            let clean = phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '));
+            if !clean || !(5..=20).contains(&digits) {
+                return Err(InvalidInput::new(
+                    "contact.phone",
+                    "a phone number has 5 to 20 digits (spaces, + and - allowed)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `13812345678` -> `138****5678`: enough to recognise, not enough to call.
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() <= 7 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+/// The citizen's rating of a closed case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    /// 1 (very unsatisfied) to 5 (very satisfied).
+    pub score: u8,
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     /// Opaque id (a UUID); the case number is for people.
@@ -302,6 +358,13 @@ pub struct Case {
     pub reject_reason: Option<RejectReason>,
     pub duplicate_of: Option<String>,
     pub attachments: Vec<String>,
+    /// Stages finished after their deadline (按期 indicators count cases with none).
+    #[serde(default)]
+    pub late_count: u32,
+    #[serde(default)]
+    pub reporter: Option<Reporter>,
+    #[serde(default)]
+    pub rating: Option<Rating>,
     pub reported_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -8,14 +8,15 @@ pub mod actor;
 pub mod area;
 pub mod case;
 pub mod category;
+pub mod evaluation;
 pub mod unit;
 pub mod workflow;
 
 pub use actor::{Actor, Role};
 pub use area::{Area, AreaCode, AreaLevel};
 pub use case::{
-    Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest, RejectReason, Source, Stage,
-    TimelineEvent,
+    mask_phone, Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest, Rating,
+    RejectReason, Reporter, Source, Stage, TimelineEvent,
 };
 pub use category::{Category, CategoryCatalog, CategoryCode, CategoryKind, StageTerms, Urgency};
 pub use unit::{Unit, UnitKind};

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::actor::{Actor, Role};
 use crate::area::AreaCode;
 use crate::case::{
-    Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest, RejectReason, Source, Stage,
-    TimelineEvent,
+    Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest, Rating, RejectReason,
+    Reporter, Source, Stage, TimelineEvent,
 };
 use crate::category::{CategoryCode, Urgency};
 use crate::InvalidInput;
@@ -31,6 +31,8 @@ pub struct NewReport {
     pub area: AreaCode,
     pub category_hint: Option<CategoryCode>,
     pub component_id: Option<String>,
+    #[serde(default)]
+    pub reporter: Option<Reporter>,
 }
 
 /// Every command of the workflow, in the domain's words. The wire form of a command is the
@@ -119,6 +121,10 @@ pub enum CaseCommand {
     Attach {
         attachment_id: String,
     },
+    Rate {
+        score: u8,
+        comment: Option<String>,
+    },
 }
 
 impl CaseCommand {
@@ -149,6 +155,7 @@ impl CaseCommand {
             CaseCommand::SetUrgent { .. } => "set_urgent",
             CaseCommand::Supervise { .. } => "supervise",
             CaseCommand::Attach { .. } => "attach",
+            CaseCommand::Rate { .. } => "rate",
         }
     }
 
@@ -195,7 +202,8 @@ const OPEN: &[CaseState] = &[
     CaseState::Callback,
 ];
 
-const STAFF: &[Role] = &[
+const STAFF_AND_CITIZENS: &[Role] = &[
+    Role::Citizen,
     Role::Inspector,
     Role::Operator,
     Role::ShiftLead,
@@ -210,7 +218,14 @@ pub const RULES: &[CommandRule] = {
     &[
         CommandRule {
             name: "report",
-            roles: &[Inspector, Operator, ShiftLead, UnitHandler, CenterLeader],
+            roles: &[
+                Citizen,
+                Inspector,
+                Operator,
+                ShiftLead,
+                UnitHandler,
+                CenterLeader,
+            ],
             from: &[],
         },
         CommandRule {
@@ -330,8 +345,13 @@ pub const RULES: &[CommandRule] = {
         },
         CommandRule {
             name: "attach",
-            roles: STAFF,
+            roles: STAFF_AND_CITIZENS,
             from: OPEN,
+        },
+        CommandRule {
+            name: "rate",
+            roles: &[Citizen],
+            from: &[Closed],
         },
     ]
 };
@@ -363,6 +383,7 @@ pub fn available(case: &Case, actor: &Actor) -> Vec<&'static str> {
             "decide_park" => matches!(case.pending, Some(PendingRequest::Park { .. })),
             "start_callback" => case.source == Source::Hotline,
             "close" => case.source != Source::Hotline || case.callback_satisfied == Some(true),
+            "rate" => case.rating.is_none(),
             _ => true,
         })
         .map(|rule| rule.name)
@@ -459,6 +480,9 @@ fn open(
 ) -> Result<Case, WorkflowError> {
     text("description", &report.description, MAX_TEXT)?;
     optional_text("address", &report.address, 200)?;
+    if let Some(reporter) = &report.reporter {
+        reporter.validate()?;
+    }
     let district = report.area.district().ok_or_else(|| {
         InvalidInput::new("area", "a case must lie in a district, street or community")
     })?;
@@ -502,6 +526,9 @@ fn open(
         reject_reason: None,
         duplicate_of: None,
         attachments: Vec::new(),
+        late_count: 0,
+        reporter: report.reporter.clone(),
+        rating: None,
         reported_by: reported_by.to_owned(),
         created_at: now,
         updated_at: now,
@@ -820,11 +847,30 @@ pub fn apply(
             }
             next.attachments.push(attachment_id.clone());
         }
+        CaseCommand::Rate { score, comment } => {
+            if case.rating.is_some() {
+                return Err(WorkflowError::Precondition(
+                    "the case is already rated".into(),
+                ));
+            }
+            if !(1..=5).contains(score) {
+                return Err(InvalidInput::new("score", "a rating is 1 to 5").into());
+            }
+            optional_text("comment", comment, 500)?;
+            next.rating = Some(Rating {
+                score: *score,
+                comment: comment.clone(),
+                at: now,
+            });
+        }
     }
-    if next.state.is_terminal() {
+    if next.state.is_terminal() && !from.is_terminal() {
         next.closed_at = Some(now);
     }
     let late = next.state != from && case.is_overdue(now);
+    if late {
+        next.late_count += 1;
+    }
     next.version += 1;
     next.updated_at = now;
     Ok((next, late))

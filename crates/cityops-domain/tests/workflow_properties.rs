@@ -8,11 +8,12 @@ use proptest::prelude::*;
 
 /// The transition table of domain.md, written independently of the implementation: the
 /// oracle the state machine is checked against.
-fn allowed(from: CaseState, to: CaseState) -> bool {
+fn allowed(from: CaseState, to: CaseState, command: &str) -> bool {
     use CaseState::*;
     if from == to {
-        // Flags, attachments, requests and decisions that keep the state.
-        return !from.is_terminal();
+        // Flags, attachments, requests and decisions that keep the state; after closing,
+        // only the citizen's rating.
+        return !from.is_terminal() || (from == Closed && command == "rate");
     }
     if to == Cancelled {
         return !from.is_terminal();
@@ -166,6 +167,10 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
         CaseCommand::Supervise {
             opinion: "请加快处置".into(),
         },
+        CaseCommand::Rate {
+            score: 4,
+            comment: Some("处理及时".into()),
+        },
     ]
 }
 
@@ -174,6 +179,33 @@ fn actors() -> Vec<Actor> {
     all.push(actor(Role::UnitHandler, Some("310101-ZLS")));
     all.push(actor(Role::UnitHandler, Some("310101-GD")));
     all
+}
+
+#[test]
+fn a_closed_case_is_rated_once_by_the_citizen() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let (mut case, _) = new_case(Source::Photo, t0);
+    case.state = CaseState::Closed;
+    let citizen = actor(Role::Citizen, None);
+    let rate = CaseCommand::Rate {
+        score: 5,
+        comment: None,
+    };
+    let (rated, _) = decide(&case, rate.clone(), &citizen, t0).unwrap();
+    assert_eq!(rated.rating.as_ref().unwrap().score, 5);
+    assert_eq!(
+        rated.closed_at, case.closed_at,
+        "rating does not move the closing time"
+    );
+    assert!(decide(&rated, rate, &citizen, t0).is_err());
+    let zero = CaseCommand::Rate {
+        score: 0,
+        comment: None,
+    };
+    assert_eq!(
+        decide(&case, zero, &citizen, t0).unwrap_err().code(),
+        "invalid_input"
+    );
 }
 
 fn new_case(source: Source, now: DateTime<Utc>) -> (Case, TimelineEvent) {
@@ -187,6 +219,7 @@ fn new_case(source: Source, now: DateTime<Utc>) -> (Case, TimelineEvent) {
             area: area(),
             category_hint: None,
             component_id: None,
+            reporter: None,
         },
         &actor(Role::Operator, None),
         now,
@@ -200,7 +233,7 @@ proptest! {
     #[test]
     fn random_command_sequences_keep_the_workflow_invariants(
         hotline in any::<bool>(),
-        steps in prop::collection::vec((0usize..30, 0usize..10, 0i64..600), 1..80),
+        steps in prop::collection::vec((0usize..31, 0usize..11, 0i64..600), 1..80),
     ) {
         let start = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
         let source = if hotline { Source::Hotline } else { Source::Inspector };
@@ -222,9 +255,9 @@ proptest! {
                     );
                     prop_assert!(command.allowed_roles().contains(&who.role),
                         "{} issued {}", who.role.as_str(), command.name());
-                    prop_assert!(allowed(before.state, next.state),
+                    prop_assert!(allowed(before.state, next.state, command.name()),
                         "{:?} -> {:?} by {}", before.state, next.state, command.name());
-                    prop_assert!(!before.state.is_terminal());
+                    prop_assert!(!before.state.is_terminal() || command.name() == "rate");
                     prop_assert_eq!(next.version, before.version + 1);
                     prop_assert_eq!(event.seq, next.version);
                     prop_assert_eq!(event.to, next.state);
@@ -240,7 +273,7 @@ proptest! {
                 Err(_) => {
                     // A refused command changes nothing: the caller still holds `before`.
                     prop_assert_eq!(&case, &before);
-                    if before.state.is_terminal() {
+                    if before.state.is_terminal() && command.name() != "rate" {
                         prop_assert!(apply(&before, &command, now).is_err());
                     }
                 }
@@ -252,7 +285,13 @@ proptest! {
         if case.state.is_terminal() {
             for command in commands(now) {
                 for who in &all_actors {
-                    prop_assert!(decide(&case, command.clone(), who, now).is_err());
+                    if let Ok((next, _)) = decide(&case, command.clone(), who, now) {
+                        // Only a citizen's first rating of a closed case is accepted, and it
+                        // keeps the case closed.
+                        prop_assert_eq!(command.name(), "rate");
+                        prop_assert!(case.rating.is_none());
+                        prop_assert_eq!(next.state, CaseState::Closed);
+                    }
                 }
             }
         }

@@ -135,6 +135,21 @@ impl CaseQuery {
     }
 }
 
+/// A case reduced to what statistics count.
+#[derive(Debug, Clone)]
+pub struct CaseFact {
+    pub area: AreaCode,
+    pub state: CaseState,
+    pub category: Option<String>,
+    pub source: Source,
+    pub deadline: Option<DateTime<Utc>>,
+    pub urgent: bool,
+    pub supervised: bool,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub late_count: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct CasePage {
     pub cases: Vec<Case>,
@@ -192,6 +207,13 @@ pub trait Store: Send + Sync + 'static {
     async fn case_by_number(&self, number: &str) -> StoreResult<Option<Case>>;
     async fn cases(&self, query: &CaseQuery) -> StoreResult<CasePage>;
     async fn timeline(&self, case_id: &str) -> StoreResult<Vec<TimelineEvent>>;
+    /// The facts statistics need, for the cases within `scope` that are open or closed
+    /// since `since`.
+    async fn case_facts(
+        &self,
+        scope: &AreaCode,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseFact>>;
     /// Number of cases per state, for metrics.
     async fn case_counts(&self) -> StoreResult<Vec<(String, i64)>>;
     async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;

@@ -324,6 +324,42 @@ macro_rules! sql_store {
                     .collect()
             }
 
+            async fn case_facts(
+                &self,
+                scope: &cityops_domain::AreaCode,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<Vec<crate::CaseFact>> {
+                let rows = sqlx::query(
+                    "SELECT area, state, category, source, deadline, urgent, supervised, created_at, closed_at, late_count
+                     FROM cases WHERE area LIKE $1 AND (closed_at IS NULL OR closed_at >= $2)",
+                )
+                .bind(format!("{}%", scope.subtree_prefix()))
+                .bind(crate::millis(since))
+                .fetch_all(&self.reader)
+                .await?;
+                use sqlx::Row;
+                rows.iter()
+                    .map(|r| {
+                        let state: String = r.try_get("state")?;
+                        let source: String = r.try_get("source")?;
+                        let area: String = r.try_get("area")?;
+                        let corrupt = |what: String| crate::StoreError::Corrupt(what);
+                        Ok(crate::CaseFact {
+                            area: cityops_domain::AreaCode::parse(&area).map_err(|e| corrupt(e.to_string()))?,
+                            state: cityops_domain::CaseState::parse(&state).ok_or_else(|| corrupt(format!("state {state}")))?,
+                            category: r.try_get("category")?,
+                            source: cityops_domain::Source::parse(&source).ok_or_else(|| corrupt(format!("source {source}")))?,
+                            deadline: r.try_get::<Option<i64>, _>("deadline")?.map(crate::from_millis).transpose()?,
+                            urgent: r.try_get::<i64, _>("urgent")? != 0,
+                            supervised: r.try_get::<i64, _>("supervised")? != 0,
+                            created_at: crate::from_millis(r.try_get("created_at")?)?,
+                            closed_at: r.try_get::<Option<i64>, _>("closed_at")?.map(crate::from_millis).transpose()?,
+                            late_count: r.try_get("late_count")?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn case_counts(&self) -> crate::StoreResult<Vec<(String, i64)>> {
                 let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM cases GROUP BY state ORDER BY state")
                     .fetch_all(&self.reader)
@@ -379,8 +415,8 @@ macro_rules! sql_store {
                 case.number = cityops_domain::CaseNumber::new(&case.district, day, sequence);
                 sqlx::query(
                     "INSERT INTO cases (id, number, version, state, source, category, area, district, unit, deadline,
-                                        urgent, supervised, description, created_at, updated_at, doc)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                                        urgent, supervised, description, created_at, updated_at, doc, closed_at, late_count)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
                 )
                 .bind(&case.id)
                 .bind(&case.number.0)
@@ -398,6 +434,8 @@ macro_rules! sql_store {
                 .bind(crate::millis(case.created_at))
                 .bind(crate::millis(case.updated_at))
                 .bind(crate::encode_json(&case))
+                .bind(case.closed_at.map(crate::millis))
+                .bind(i64::from(case.late_count))
                 .execute(&mut **tx)
                 .await?;
                 insert_event(tx, &event).await?;
@@ -413,8 +451,9 @@ macro_rules! sql_store {
         ) -> crate::StoreResult<()> {
                 let updated = sqlx::query(
                     "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
-                                      urgent = $6, supervised = $7, updated_at = $8, doc = $9
-                     WHERE id = $10 AND version = $11",
+                                      urgent = $6, supervised = $7, updated_at = $8, doc = $9,
+                                      closed_at = $10, late_count = $11
+                     WHERE id = $12 AND version = $13",
                 )
                 .bind(case.version)
                 .bind(case.state.as_str())
@@ -425,6 +464,8 @@ macro_rules! sql_store {
                 .bind(i64::from(case.supervised))
                 .bind(crate::millis(case.updated_at))
                 .bind(crate::encode_json(case))
+                .bind(case.closed_at.map(crate::millis))
+                .bind(i64::from(case.late_count))
                 .bind(&case.id)
                 .bind(case.version - 1)
                 .execute(&mut **tx)

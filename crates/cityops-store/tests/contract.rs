@@ -80,6 +80,7 @@ fn new_case(area: &str, text: &str, at: chrono::DateTime<Utc>) -> (Case, Timelin
             area: code(area),
             category_hint: None,
             component_id: None,
+            reporter: None,
         },
         &operator("310000"),
         at,

@@ -90,6 +90,7 @@ fn new_report(i: usize, at: DateTime<Utc>) -> Result<(Case, TimelineEvent)> {
             area: AreaCode::parse("310101002001")?,
             category_hint: None,
             component_id: None,
+            reporter: None,
         },
         &actor(Role::Inspector, None),
         at,

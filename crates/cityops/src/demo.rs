@@ -209,6 +209,7 @@ async fn seed_case(
             area: community.code.clone(),
             category_hint: Some(code.clone()),
             component_id: None,
+            reporter: None,
         },
         &reporter,
         at,

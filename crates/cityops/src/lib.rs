@@ -48,6 +48,9 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let mut api = ApiConfig::new(config.data_dir.clone());
     api.session_hours = config.session_hours;
+    api.districts = Arc::new(cityops_geo::Boundaries::from_geojson(
+        reference::DISTRICTS_GEOJSON,
+    )?);
     let app = cityops_api::router(AppState::new(store, api));
     let task = tokio::spawn(async move {
         axum::serve(listener, app)

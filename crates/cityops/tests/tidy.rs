@@ -39,10 +39,30 @@ fn the_domain_crate_depends_on_no_io_crates() {
     }
 }
 
-/// Dependencies point down: domain <- store <- api <- cityops.
+/// Geometry is pure too: it gets GeoJSON text, never a file.
+#[test]
+fn the_geo_crate_depends_on_no_io_crates() {
+    let manifest =
+        std::fs::read_to_string(workspace().join("crates/cityops-geo/Cargo.toml")).unwrap();
+    let manifest: toml::Table = toml::from_str(&manifest).unwrap();
+    for dependency in manifest["dependencies"].as_table().unwrap().keys() {
+        assert!(
+            ["geo", "serde_json", "thiserror"].contains(&dependency.as_str()),
+            "cityops-geo must not depend on {dependency}"
+        );
+    }
+}
+
+/// Dependencies point down: domain, geo <- store <- api <- cityops.
 #[test]
 fn crate_dependencies_point_down_only() {
-    let layers = ["cityops-domain", "cityops-store", "cityops-api", "cityops"];
+    let layers = [
+        "cityops-domain",
+        "cityops-geo",
+        "cityops-store",
+        "cityops-api",
+        "cityops",
+    ];
     for (level, name) in layers.iter().enumerate() {
         let manifest =
             std::fs::read_to_string(workspace().join(format!("crates/{name}/Cargo.toml"))).unwrap();
@@ -62,7 +82,7 @@ fn crate_dependencies_point_down_only() {
 /// Only the binary reads the environment or installs a tracing subscriber.
 #[test]
 fn libraries_neither_read_the_environment_nor_install_subscribers() {
-    for name in ["cityops-domain", "cityops-api"] {
+    for name in ["cityops-domain", "cityops-geo", "cityops-api"] {
         for file in rust_files(&workspace().join(format!("crates/{name}/src"))) {
             let text = std::fs::read_to_string(&file).unwrap();
             for banned in ["std::env::var", "tracing_subscriber", "set_global_default"] {

@@ -37,16 +37,16 @@ pub fn router(max_upload: usize) -> Router<AppState> {
 }
 
 /// Time as the store keeps it (milliseconds), so what is returned equals what is re-read.
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now)
 }
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
 /// A case the caller may see, by id or by number; anything else is the same 404.
-async fn visible_case(state: &AppState, actor: &Actor, key: &str) -> ApiResult<Case> {
+pub(crate) async fn visible_case(state: &AppState, actor: &Actor, key: &str) -> ApiResult<Case> {
     let found = if key.len() == 19 && key.bytes().all(|b| b.is_ascii_digit()) {
         state.store.case_by_number(key).await?
     } else if key.len() <= 64 {
@@ -108,10 +108,12 @@ pub async fn report_case(
         area,
         category_hint,
         component_id: request.component_id,
+        reporter: None,
     };
     let at = now();
     let (case, event) = cityops_domain::report(new_id(), report, &actor, at)?;
     let case = state.store.insert_case(case, event).await?;
+    state.publish(&case, "report", at);
     state
         .metrics
         .workflow_commands
@@ -458,6 +460,7 @@ pub async fn run_command(
     let at = now();
     let (next, event) = decide(&case, command, &actor, at)?;
     state.store.update_case(&next, &event, None).await?;
+    state.publish(&next, event.command.name(), at);
     state
         .metrics
         .workflow_commands
@@ -525,10 +528,29 @@ pub async fn upload_attachment(
             ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
         }
     })?;
+    let file_name = query.file_name.unwrap_or_else(|| "photo".into());
+    let case = visible_case(&state, &actor, &id).await?;
+    check_version(&case, query.version)?;
+    let (attachment, next) = attach_image(&state, &case, &actor, &body, file_name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AttachmentView::new(&attachment, next.version)),
+    ))
+}
+
+/// Checks an image by its bytes, stores it durably and attaches it to the case through the
+/// workflow, in one transaction with the case change. Shared by staff and citizen uploads.
+pub(crate) async fn attach_image(
+    state: &AppState,
+    case: &Case,
+    actor: &Actor,
+    body: &[u8],
+    file_name: String,
+) -> ApiResult<(Attachment, Case)> {
     if body.is_empty() {
         return Err(ApiError::invalid("body", "the attachment is empty"));
     }
-    let content_type = match infer::get(&body).map(|t| t.mime_type()) {
+    let content_type = match infer::get(body).map(|t| t.mime_type()) {
         Some(
             mime @ ("image/jpeg" | "image/png" | "image/webp" | "image/gif" | "image/heif"
             | "image/heic"),
@@ -544,29 +566,26 @@ pub async fn upload_attachment(
             ))
         }
     };
-    let file_name = query.file_name.unwrap_or_else(|| "photo".into());
     if file_name.chars().count() > 200 || file_name.contains(['/', '\\', '\0']) {
         return Err(ApiError::invalid(
             "file_name",
             "file_name must be a plain name of at most 200 characters",
         ));
     }
-    let case = visible_case(&state, &actor, &id).await?;
-    check_version(&case, query.version)?;
     let attachment_id = new_id();
     let at = now();
     let (next, event) = decide(
-        &case,
+        case,
         CaseCommand::Attach {
             attachment_id: attachment_id.clone(),
         },
-        &actor,
+        actor,
         at,
     )?;
-    let sha256 = hex::encode(Sha256::digest(&body));
+    let sha256 = hex::encode(Sha256::digest(body));
     let relative = format!("attachments/{}/{}", &sha256[..2], attachment_id);
     let path = state.config.data_dir.join(&relative);
-    write_durably(&path, &body)
+    write_durably(&path, body)
         .await
         .map_err(ApiError::internal)?;
     let attachment = Attachment {
@@ -589,10 +608,8 @@ pub async fn upload_attachment(
         let _ = tokio::fs::remove_file(&path).await;
         return Err(error.into());
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(AttachmentView::new(&attachment, next.version)),
-    ))
+    state.publish(&next, "attach", at);
+    Ok((attachment, next))
 }
 
 /// The file is on disk (fsynced) before its row commits, so no committed row points at

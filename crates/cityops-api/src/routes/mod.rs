@@ -9,10 +9,15 @@ use crate::metrics::HttpLabels;
 use crate::AppState;
 
 mod areas;
-mod cases;
+pub(crate) mod cases;
 mod categories;
+mod geo;
 mod health;
+mod public;
 mod sessions;
+mod stats;
+mod stream;
+mod ui;
 mod units;
 mod workflow;
 
@@ -28,6 +33,13 @@ use crate::openapi::BearerAuth;
         sessions::sign_in,
         sessions::me,
         workflow::workflow,
+        stats::stats,
+        geo::area_boundaries,
+        stream::stream,
+        public::report,
+        public::follow,
+        public::add_photo,
+        public::rate,
         areas::list_areas,
         areas::area_tree,
         areas::get_area,
@@ -58,6 +70,10 @@ pub fn router(state: AppState) -> Router {
         .merge(categories::router())
         .merge(cases::router(state.config.max_upload_bytes))
         .merge(workflow::router())
+        .merge(stats::router())
+        .merge(geo::router())
+        .merge(stream::router())
+        .merge(public::router(state.config.max_upload_bytes))
         .route(
             "/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
@@ -72,6 +88,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())
+        .fallback(ui::serve)
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,0 +1,250 @@
+//! The citizen channel: report a problem, add photos, follow the case by its number, rate
+//! the result. No sign-in; the follow token handed out at reporting proves ownership.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cityops_domain::{
+    decide, Actor, AreaCode, Case, CaseCommand, CategoryCode, Location, NewReport, Reporter, Role,
+    Source,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{token_hash, JsonBody};
+use crate::routes::cases::{attach_image, new_id, now};
+use crate::views::{
+    PublicAttachmentReceipt, PublicCaseView, PublicReportReceipt, PublicReportRequest, PublicStep,
+    RatingRequest, RatingView,
+};
+use crate::AppState;
+
+pub fn router(max_upload: usize) -> Router<AppState> {
+    Router::new()
+        .route("/public/reports", post(report))
+        .route("/public/cases/{number}", get(follow))
+        .route(
+            "/public/cases/{number}/photos",
+            post(add_photo).layer(DefaultBodyLimit::max(max_upload)),
+        )
+        .route("/public/cases/{number}/rating", post(rate))
+}
+
+/// The citizen as an actor: may report, attach to their own case and rate it.
+fn citizen(city: AreaCode) -> Actor {
+    Actor {
+        user_id: "citizen".into(),
+        username: "citizen".into(),
+        role: Role::Citizen,
+        unit: None,
+        scope: city,
+    }
+}
+
+/// Report a problem as a citizen. The point is located in the city's districts.
+#[utoipa::path(post, path = "/api/v1/public/reports", tag = "public", security(()),
+    request_body = PublicReportRequest,
+    responses((status = 201, body = PublicReportReceipt), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn report(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<PublicReportRequest>,
+) -> ApiResult<(StatusCode, Json<PublicReportReceipt>)> {
+    let location = Location::new(request.location.lon, request.location.lat)?;
+    let district = state
+        .config
+        .districts
+        .locate(location.lon, location.lat)
+        .ok_or_else(|| {
+            ApiError::invalid("location", "this point is outside the city's districts")
+        })?;
+    let area = AreaCode::parse(&district.code)?;
+    let category_hint = match request.category_hint.as_deref() {
+        Some(code) => {
+            let code = CategoryCode::parse(code)?;
+            let known = state
+                .store
+                .catalog()
+                .await?
+                .is_some_and(|c| c.get(&code).is_some());
+            if !known {
+                return Err(ApiError::invalid(
+                    "category_hint",
+                    format!("category {code} is not in the catalogue"),
+                ));
+            }
+            Some(code)
+        }
+        None => None,
+    };
+    let follow_token = auth::new_token()[..32].to_owned();
+    let contact = request.contact.unwrap_or(crate::views::ContactBody {
+        name: None,
+        phone: None,
+    });
+    let reporter = Reporter {
+        name: contact.name.filter(|n| !n.trim().is_empty()),
+        phone: contact.phone.filter(|p| !p.trim().is_empty()),
+        follow_token_hash: Some(token_hash(&follow_token)),
+    };
+    let at = now();
+    let report = NewReport {
+        source: Source::Photo,
+        description: request.description,
+        address: request.address,
+        location,
+        category_hint,
+        component_id: None,
+        reporter: Some(reporter),
+        area: area.clone(),
+    };
+    let (case, event) = cityops_domain::report(new_id(), report, &citizen(area.city()), at)?;
+    let case = state.store.insert_case(case, event).await?;
+    state.publish(&case, "report", at);
+    Ok((
+        StatusCode::CREATED,
+        Json(PublicReportReceipt {
+            number: case.number.0.clone(),
+            follow_token,
+            state: case.state.as_str().to_owned(),
+            state_zh: case.state.zh().to_owned(),
+        }),
+    ))
+}
+
+async fn by_number(state: &AppState, number: &str) -> ApiResult<Case> {
+    let valid = number.len() == 19 && number.bytes().all(|b| b.is_ascii_digit());
+    if !valid {
+        return Err(ApiError::invalid("number", "a case number has 19 digits"));
+    }
+    state
+        .store
+        .case_by_number(number)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the case"))
+}
+
+/// Only the reporter holds the token whose hash the case keeps.
+fn check_token(case: &Case, token: &str) -> ApiResult<()> {
+    let expected = case
+        .reporter
+        .as_ref()
+        .and_then(|r| r.follow_token_hash.as_deref());
+    if expected.is_some_and(|hash| hash == token_hash(token.trim())) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("the follow token does not match this case").with_field("token"))
+    }
+}
+
+async fn public_view(state: &AppState, case: &Case) -> ApiResult<PublicCaseView> {
+    let events = state.store.timeline(&case.id).await?;
+    Ok(PublicCaseView {
+        number: case.number.0.clone(),
+        state: case.state.as_str().to_owned(),
+        state_zh: case.state.zh().to_owned(),
+        description: case.description.clone(),
+        category_zh: case.category.as_ref().map(|c| c.zh.clone()),
+        created_at: case.created_at,
+        closed_at: case.closed_at,
+        steps: events
+            .iter()
+            .filter(|e| e.from != Some(e.to) || e.command.name() == "rate")
+            .map(|e| PublicStep {
+                at: e.at,
+                action: e.command.name().replace('_', "-"),
+                state: e.to.as_str().to_owned(),
+                state_zh: e.to.zh().to_owned(),
+            })
+            .collect(),
+        rating: case.rating.as_ref().map(RatingView::from),
+        can_rate: case.state == cityops_domain::CaseState::Closed && case.rating.is_none(),
+    })
+}
+
+/// Follow a case by its number: its progress, without names, contacts or internal opinions.
+#[utoipa::path(get, path = "/api/v1/public/cases/{number}", tag = "public", security(()),
+    params(("number" = String, Path, description = "19-digit case number")),
+    responses((status = 200, body = PublicCaseView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn follow(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> ApiResult<Json<PublicCaseView>> {
+    let case = by_number(&state, &number).await?;
+    Ok(Json(public_view(&state, &case).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoQuery {
+    /// The follow token received when reporting.
+    token: String,
+    file_name: Option<String>,
+}
+
+/// Add a photo to one's own report (raw image body).
+#[utoipa::path(post, path = "/api/v1/public/cases/{number}/photos", tag = "public", security(()),
+    params(("number" = String, Path, description = "19-digit case number"), PhotoQuery),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 201, body = PublicAttachmentReceipt), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn add_photo(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    query: Result<Query<PhotoQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<(StatusCode, Json<PublicAttachmentReceipt>)> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_query",
+            e.body_text(),
+        )
+        .with_field("token")
+    })?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "a photo is at most 10 MiB",
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+        }
+    })?;
+    let case = by_number(&state, &number).await?;
+    check_token(&case, &query.token)?;
+    let actor = citizen(case.area.city());
+    let file_name = query.file_name.unwrap_or_else(|| "photo".into());
+    let (attachment, _) = attach_image(&state, &case, &actor, &body, file_name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PublicAttachmentReceipt { id: attachment.id }),
+    ))
+}
+
+/// Rate the result of one's own closed case, once (1 to 5).
+#[utoipa::path(post, path = "/api/v1/public/cases/{number}/rating", tag = "public", security(()),
+    params(("number" = String, Path, description = "19-digit case number")),
+    request_body = RatingRequest,
+    responses((status = 200, body = PublicCaseView), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn rate(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    JsonBody(request): JsonBody<RatingRequest>,
+) -> ApiResult<Json<PublicCaseView>> {
+    let case = by_number(&state, &number).await?;
+    check_token(&case, &request.token)?;
+    let at = now();
+    let command = CaseCommand::Rate {
+        score: request.score,
+        comment: request.comment,
+    };
+    let (next, event) = decide(&case, command, &citizen(case.area.city()), at)?;
+    state.store.update_case(&next, &event, None).await?;
+    state.publish(&next, "rate", at);
+    Ok(Json(public_view(&state, &next).await?))
+}

@@ -1,0 +1,108 @@
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use axum::Router;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::Stream;
+use tokio_stream::StreamExt;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::token_hash;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/stream", get(stream))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// The session token, for clients (EventSource) that cannot send an Authorization header.
+    access_token: Option<String>,
+}
+
+/// One committed case change (`event: case`).
+#[derive(Serialize, ToSchema)]
+pub struct CaseEvent {
+    pub id: String,
+    pub number: String,
+    /// The command, e.g. `report`, `dispatch`.
+    pub action: String,
+    pub state: String,
+    pub state_zh: String,
+    pub district: String,
+    pub area: String,
+    pub category: Option<String>,
+    pub category_zh: Option<String>,
+    pub source: String,
+    /// The description, cut to 80 characters.
+    pub description: String,
+    pub urgent: bool,
+    pub at: chrono::DateTime<Utc>,
+}
+
+/// Live case changes within the caller's jurisdiction, as Server-Sent Events.
+#[utoipa::path(get, path = "/api/v1/stream", tag = "stream", params(StreamQuery),
+    responses((status = 200, description = "text/event-stream of `case` events", body = CaseEvent)))]
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<StreamQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+        .or(query.access_token)
+        .ok_or_else(|| {
+            ApiError::unauthenticated("send Authorization: Bearer <token> or ?access_token=")
+        })?;
+    let user = state
+        .store
+        .session_user(&token_hash(token.trim()), Utc::now())
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthenticated("the session token is unknown or expired; sign in again")
+        })?;
+    let scope = user.scope;
+    let events =
+        BroadcastStream::new(state.changes.subscribe()).filter_map(move |change| match change {
+            Ok(change) if scope.contains(&change.case.area) => {
+                let case = &change.case;
+                let view = CaseEvent {
+                    id: case.id.clone(),
+                    number: case.number.0.clone(),
+                    action: change.action.replace('_', "-"),
+                    state: case.state.as_str().to_owned(),
+                    state_zh: case.state.zh().to_owned(),
+                    district: case.district.to_string(),
+                    area: case.area.to_string(),
+                    category: case
+                        .category
+                        .as_ref()
+                        .map(|c| c.code.to_string())
+                        .or_else(|| case.category_hint.as_ref().map(|c| c.to_string())),
+                    category_zh: case.category.as_ref().map(|c| c.zh.clone()),
+                    source: case.source.as_str().to_owned(),
+                    description: case.description.chars().take(80).collect(),
+                    urgent: case.urgent,
+                    at: change.at,
+                };
+                Event::default().event("case").json_data(view).ok().map(Ok)
+            }
+            Ok(_) => None,
+            // The subscriber fell behind; tell it, so a screen can reload its numbers.
+            Err(BroadcastStreamRecvError::Lagged(missed)) => Some(Ok(Event::default()
+                .event("lagged")
+                .data(missed.to_string()))),
+        });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

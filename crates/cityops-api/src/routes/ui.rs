@@ -1,0 +1,52 @@
+//! The web UI, embedded from `web/dist`: files by path, `index.html` for every other
+//! non-API path (the SPA routes). Never answers `/api/*`: an unknown API path stays a JSON 404.
+
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use rust_embed::RustEmbed;
+
+use crate::error::ApiError;
+
+#[derive(RustEmbed)]
+#[folder = "../../web/dist"]
+struct Assets;
+
+pub async fn serve(uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    if path == "api" || path.starts_with("api/") {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such endpoint; see /api/v1/openapi.json",
+        )
+        .into_response();
+    }
+    if let Some(file) = Assets::get(path).filter(|_| !path.is_empty()) {
+        let mime = file.metadata.mimetype().to_owned();
+        // Vite puts content-hashed files under assets/: they never change, cache them long.
+        let cache = if path.starts_with("assets/") {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        return (
+            [
+                (header::CONTENT_TYPE, mime),
+                (header::CACHE_CONTROL, cache.to_owned()),
+            ],
+            file.data,
+        )
+            .into_response();
+    }
+    match Assets::get("index.html") {
+        Some(index) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+                (header::CACHE_CONTROL, "no-cache".to_owned()),
+            ],
+            index.data,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "the web UI is not built").into_response(),
+    }
+}
