@@ -399,7 +399,7 @@ async fn seed_case(
         ));
     }
     for (command, actor) in plan {
-        at = (at + Duration::minutes(rng.gen_range(5..240))).min(now);
+        at = (at + Duration::minutes(rng.gen_range(5..90))).min(now);
         let Ok((next, event)) = decide(&case, command, &actor, at) else {
             break;
         };
@@ -407,4 +407,223 @@ async fn seed_case(
         case = next;
     }
     Ok(())
+}
+
+/// Keeps the demo city alive: every few seconds a new report comes in somewhere in Shanghai
+/// and an open case moves one step along the workflow, through the store and onto the live
+/// stream, as real users would.
+pub async fn live_city(state: cityops_api::AppState, every: std::time::Duration) -> Result<()> {
+    let store = state.store.clone();
+    let texts: ReportTexts = toml::from_str(REPORTS).context("data/demo/reports.toml")?;
+    let catalog = store.catalog().await?.context("no category catalogue")?;
+    let communities = store
+        .areas(&AreaFilter {
+            parent: None,
+            level: Some(AreaLevel::Community),
+        })
+        .await?;
+    let points = reference::district_label_points()?;
+    let mut rng = StdRng::from_entropy();
+    loop {
+        let jitter = rng.gen_range(0.5..1.5);
+        tokio::time::sleep(every.mul_f64(jitter)).await;
+        let now = Utc::now();
+        if rng.gen_bool(0.5) {
+            let text = texts.report.choose(&mut rng).context("no report texts")?;
+            let community = communities.choose(&mut rng).context("no communities")?;
+            if let Some(case) = live_report(
+                store.as_ref(),
+                &texts.roads,
+                text,
+                community,
+                &points,
+                &mut rng,
+                now,
+            )
+            .await?
+            {
+                state.publish(&case, "report", now);
+            }
+        } else if let Some((case, action)) =
+            live_step(store.as_ref(), &catalog, &mut rng, now).await?
+        {
+            state.publish(&case, action, now);
+        }
+    }
+}
+
+async fn live_report(
+    store: &dyn Store,
+    roads: &[String],
+    text: &ReportText,
+    community: &Area,
+    points: &[(String, f64, f64)],
+    rng: &mut StdRng,
+    now: DateTime<Utc>,
+) -> Result<Option<cityops_domain::Case>> {
+    let district = community
+        .code
+        .district()
+        .context("community without district")?;
+    let (lon, lat) = points
+        .iter()
+        .find(|(code, _, _)| code == district.as_str())
+        .map_or((121.47, 31.23), |(_, lon, lat)| (*lon, *lat));
+    let road = roads.choose(rng).cloned().unwrap_or_default();
+    let source = Source::parse(&text.source).unwrap_or(Source::Inspector);
+    let reporter = seeding_actor(
+        if source == Source::Inspector {
+            Role::Inspector
+        } else {
+            Role::Operator
+        },
+        None,
+    );
+    let (case, event) = report(
+        uuid::Uuid::now_v7().to_string(),
+        NewReport {
+            source,
+            description: text
+                .text
+                .replace("{road}", &road)
+                .replace("{community}", &community.name),
+            address: Some(road),
+            location: Location::new(
+                lon + rng.gen_range(-0.02..0.02),
+                lat + rng.gen_range(-0.015..0.015),
+            )?,
+            area: community.code.clone(),
+            category_hint: CategoryCode::parse(&text.category).ok(),
+            component_id: None,
+            reporter: None,
+        },
+        &reporter,
+        now,
+    )?;
+    Ok(Some(store.insert_case(case, event).await?))
+}
+
+/// Moves a random open case one step forward, as the role responsible for that step.
+async fn live_step(
+    store: &dyn Store,
+    catalog: &CategoryCatalog,
+    rng: &mut StdRng,
+    now: DateTime<Utc>,
+) -> Result<Option<(cityops_domain::Case, &'static str)>> {
+    use cityops_domain::CaseState::*;
+    let city = AreaCode::parse(reference::SHANGHAI)?;
+    let open = cityops_store::CaseQuery {
+        states: vec![
+            Reported, Accepted, Verifying, Filed, Dispatched, Handling, Suspended, Handled,
+            Checking, Checked, Callback,
+        ],
+        limit: 100,
+        ..cityops_store::CaseQuery::new(city, now)
+    };
+    let page = store.cases(&open).await?;
+    let Some(case) = page.cases.choose(rng) else {
+        return Ok(None);
+    };
+    let hint = case
+        .category_hint
+        .clone()
+        .or_else(|| case.category.as_ref().map(|c| c.code.clone()));
+    let class = hint.as_ref().and_then(|code| catalog.get(code));
+    let unit = match (class, &case.unit) {
+        (_, Some(unit)) => store.unit(unit).await?,
+        (Some(class), None) => match Unit::default_code_for(class.unit_kind, &case.area) {
+            Some(code) => store.unit(&code).await?,
+            None => None,
+        },
+        (None, None) => None,
+    };
+    let handler = seeding_actor(Role::UnitHandler, unit.as_ref().map(|u| u.code.clone()));
+    let (command, actor) = match case.state {
+        Reported => (
+            CaseCommand::Accept { opinion: None },
+            seeding_actor(Role::Operator, None),
+        ),
+        Verifying => (
+            CaseCommand::Verify {
+                exists: true,
+                opinion: Some("现场核实属实".into()),
+            },
+            seeding_actor(Role::Inspector, None),
+        ),
+        Accepted => match class {
+            Some(class) => (
+                CaseCommand::File {
+                    class: FiledClass {
+                        code: class.code.clone(),
+                        zh: class.zh.clone(),
+                        urgency: class.urgency,
+                        terms: class.terms,
+                    },
+                    opinion: None,
+                },
+                seeding_actor(Role::ShiftLead, None),
+            ),
+            None => return Ok(None),
+        },
+        Filed => match &unit {
+            Some(unit) => (
+                CaseCommand::Dispatch {
+                    unit: unit.code.clone(),
+                    unit_jurisdiction: unit.jurisdiction.clone(),
+                    opinion: None,
+                },
+                seeding_actor(Role::Dispatcher, None),
+            ),
+            None => return Ok(None),
+        },
+        Dispatched => (CaseCommand::Sign, handler),
+        Handling => (
+            CaseCommand::Feedback {
+                opinion: "已按要求处置完毕".into(),
+                attachments: vec![],
+            },
+            handler,
+        ),
+        Suspended => (
+            CaseCommand::Resume { opinion: None },
+            seeding_actor(Role::ShiftLead, None),
+        ),
+        Handled => (
+            CaseCommand::SendCheck { opinion: None },
+            seeding_actor(Role::Operator, None),
+        ),
+        Checking => (
+            CaseCommand::Check {
+                passed: true,
+                opinion: Some("核查通过".into()),
+            },
+            seeding_actor(Role::Inspector, None),
+        ),
+        Checked if case.source == Source::Hotline && case.callback_satisfied != Some(true) => (
+            CaseCommand::StartCallback,
+            seeding_actor(Role::Operator, None),
+        ),
+        Checked => (
+            CaseCommand::Close { opinion: None },
+            seeding_actor(Role::ShiftLead, None),
+        ),
+        Callback => (
+            CaseCommand::Callback {
+                satisfied: true,
+                opinion: Some("市民表示满意".into()),
+            },
+            seeding_actor(Role::Operator, None),
+        ),
+        Invalid | Closed | Cancelled => return Ok(None),
+    };
+    let action = command.name();
+    match decide(case, command, &actor, now) {
+        Ok((next, event)) => match store.update_case(&next, &event, None).await {
+            Ok(()) => Ok(Some((next, action))),
+            // Someone (a real user of the demo) changed it first: fine, try another next time.
+            Err(cityops_store::StoreError::Conflict(_)) => Ok(None),
+            Err(other) => Err(other.into()),
+        },
+        Err(_) => Ok(None),
+    }
 }

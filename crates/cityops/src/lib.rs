@@ -34,6 +34,8 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 pub struct Server {
     pub addr: std::net::SocketAddr,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The app's state, for in-process work that must reach the live stream (the demo city).
+    pub state: AppState,
 }
 
 /// Binds the listener (port 0 picks one) and serves the API until `shutdown` resolves.
@@ -51,13 +53,14 @@ pub async fn start(
     api.districts = Arc::new(cityops_geo::Boundaries::from_geojson(
         reference::DISTRICTS_GEOJSON,
     )?);
-    let app = cityops_api::router(AppState::new(store, api));
+    let state = AppState::new(store, api);
+    let app = cityops_api::router(state.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
     });
-    Ok(Server { addr, task })
+    Ok(Server { addr, task, state })
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -28,6 +28,9 @@ enum Command {
         /// How many demo cases to seed into an empty store.
         #[arg(long, default_value_t = 400)]
         cases: usize,
+        /// Seconds between simulated events of the live city (0 stops the simulation).
+        #[arg(long, default_value_t = 8)]
+        live_every: u64,
     },
     /// Manage users.
     #[command(subcommand)]
@@ -156,7 +159,11 @@ async fn main() -> Result<()> {
             }
             serve(&config, store).await
         }
-        Command::Demo { serve: args, cases } => {
+        Command::Demo {
+            serve: args,
+            cases,
+            live_every,
+        } => {
             let mut config = load(&args.store, args.listen)?;
             if args.store.data_dir.is_none() && std::env::var_os("CITYOPS_DATA_DIR").is_none() {
                 config.data_dir = PathBuf::from("cityops-demo");
@@ -178,7 +185,19 @@ async fn main() -> Result<()> {
                     unit.unwrap_or("-")
                 );
             }
-            serve(&config, store).await
+            let server = cityops::start(&config, store, cityops::shutdown_signal()).await?;
+            println!("CityOps listening on http://{}", server.addr);
+            if live_every > 0 {
+                let state = server.state.clone();
+                let every = std::time::Duration::from_secs(live_every);
+                tokio::spawn(async move {
+                    if let Err(error) = cityops::demo::live_city(state, every).await {
+                        tracing::error!(%error, "The live demo city stopped.");
+                    }
+                });
+            }
+            server.task.await??;
+            Ok(())
         }
         Command::User(UserCommand::Add {
             store,
