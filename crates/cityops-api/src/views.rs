@@ -186,9 +186,9 @@ pub struct CategoryUpdate {
 #[serde(deny_unknown_fields)]
 pub struct LocationBody {
     /// WGS-84 longitude, 73 to 136 for a Chinese city.
-    #[schema(example = 121.4737)]
+    #[schema(example = 121.4737, minimum = 73.0, maximum = 136.0)]
     pub lon: f64,
-    #[schema(example = 31.2304)]
+    #[schema(example = 31.2304, minimum = 3.0, maximum = 54.0)]
     pub lat: f64,
 }
 
@@ -203,11 +203,13 @@ pub struct ReportRequest {
     pub address: Option<String>,
     pub location: LocationBody,
     /// The finest known area code: community (12), street (9) or district (6 digits).
-    #[schema(example = "310101002001")]
+    #[schema(example = "310101002001", pattern = "^[0-9]{6}([0-9]{3}){0,2}$")]
     pub area: String,
     /// The reporter's guess at the small class, if any.
+    #[schema(pattern = "^[12][0-9]{4}$")]
     pub category_hint: Option<String>,
     /// 16-digit component id when a component is concerned.
+    #[schema(pattern = "^[0-9]{16}$")]
     pub component_id: Option<String>,
 }
 
@@ -632,6 +634,7 @@ pub struct PublicCaseView {
 pub struct RatingRequest {
     pub token: String,
     /// 1 to 5.
+    #[schema(minimum = 1, maximum = 5)]
     pub score: u8,
     pub comment: Option<String>,
 }
