@@ -182,6 +182,7 @@ pub struct CategoryUpdate {
     pub unit_kind: Option<String>,
 }
 
+/// A location as stored: WGS-84 longitude and latitude.
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct LocationBody {
@@ -202,6 +203,9 @@ pub struct ReportRequest {
     pub description: String,
     pub address: Option<String>,
     pub location: LocationBody,
+    /// The coordinate system of `location`: wgs84 (GPS, the default), gcj02 (AMap, Tencent)
+    /// or bd09 (Baidu). CityOps stores WGS-84.
+    pub crs: Option<String>,
     /// The finest known area code: community (12), street (9) or district (6 digits).
     #[schema(example = "310101002001", pattern = "^[0-9]{6}([0-9]{3}){0,2}$")]
     pub area: String,
@@ -591,6 +595,8 @@ pub struct PublicReportRequest {
     #[schema(example = "小区门口的井盖坏了，晚上很危险")]
     pub description: String,
     pub location: LocationBody,
+    /// wgs84 (default), gcj02 or bd09.
+    pub crs: Option<String>,
     pub address: Option<String>,
     pub category_hint: Option<String>,
     /// Never shown publicly.
@@ -642,4 +648,21 @@ pub struct RatingRequest {
 #[derive(Serialize, ToSchema)]
 pub struct PublicAttachmentReceipt {
     pub id: String,
+}
+
+impl LocationBody {
+    /// The location in WGS-84, from the coordinate system the client named.
+    pub fn to_wgs84(
+        self,
+        crs: Option<&str>,
+    ) -> Result<cityops_domain::Location, crate::error::ApiError> {
+        let crs = match crs {
+            None => cityops_geo::Crs::Wgs84,
+            Some(name) => cityops_geo::Crs::parse(name).ok_or_else(|| {
+                crate::error::ApiError::invalid("crs", "crs must be wgs84, gcj02 or bd09")
+            })?,
+        };
+        let (lon, lat) = crs.to_wgs84(self.lon, self.lat);
+        Ok(cityops_domain::Location::new(lon, lat)?)
+    }
 }

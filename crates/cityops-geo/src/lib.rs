@@ -1,12 +1,14 @@
 //! Geometry of the city: area boundaries (GeoJSON in, GeoJSON out) and locating a point in
 //! them. Pure: callers hand in the GeoJSON text; nothing here reads a file.
 //!
-//! Coordinates are longitude/latitude as given by the boundary source. The shipped Shanghai
-//! districts are probably GCJ-02 (see data/shanghai/PROVENANCE.md); coordinate conversion and
-//! the unit-grid index come with the geography work.
+//! Boundaries are held in WGS-84 (the system CityOps stores); a source in GCJ-02 or BD-09 is
+//! converted vertex by vertex as it is read. The unit-grid index comes with the geography work.
 
 use geo::{BoundingRect, Contains, Coord, LineString, MultiPolygon, Point, Polygon, Rect};
 use serde_json::Value;
+
+pub mod crs;
+pub use crs::Crs;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum BoundaryError {
@@ -23,7 +25,7 @@ pub struct Boundary {
     pub name: String,
     pub shape: MultiPolygon<f64>,
     bbox: Rect<f64>,
-    /// The source feature, served back unchanged (simplified geometry stays simplified).
+    /// The feature as served: WGS-84 geometry, properties `code` and `name`.
     feature: Value,
 }
 
@@ -33,31 +35,57 @@ pub struct Boundaries {
     areas: Vec<Boundary>,
 }
 
-fn ring(value: &Value) -> Option<LineString<f64>> {
+fn ring(value: &Value, source: Crs) -> Option<LineString<f64>> {
     let points = value.as_array()?;
     let coords: Option<Vec<Coord<f64>>> = points
         .iter()
         .map(|p| {
             let lon = p.get(0)?.as_f64()?;
             let lat = p.get(1)?.as_f64()?;
-            (lon.is_finite() && lat.is_finite()).then_some(Coord { x: lon, y: lat })
+            let (x, y) = source.to_wgs84(lon, lat);
+            (lon.is_finite() && lat.is_finite()).then_some(Coord { x, y })
         })
         .collect();
     let coords = coords?;
     (coords.len() >= 4).then(|| LineString::new(coords))
 }
 
-fn polygon(value: &Value) -> Option<Polygon<f64>> {
+fn polygon(value: &Value, source: Crs) -> Option<Polygon<f64>> {
     let rings = value.as_array()?;
-    let exterior = ring(rings.first()?)?;
-    let interiors: Option<Vec<_>> = rings[1..].iter().map(ring).collect();
+    let exterior = ring(rings.first()?, source)?;
+    let interiors: Option<Vec<_>> = rings[1..].iter().map(|r| ring(r, source)).collect();
     Some(Polygon::new(exterior, interiors?))
+}
+
+fn ring_json(ring: &LineString<f64>) -> Value {
+    Value::Array(
+        ring.coords()
+            .map(|c| serde_json::json!([c.x, c.y]))
+            .collect(),
+    )
+}
+
+fn shape_json(shape: &MultiPolygon<f64>) -> Value {
+    let polygons: Vec<Value> = shape
+        .iter()
+        .map(|p| {
+            let mut rings = vec![ring_json(p.exterior())];
+            rings.extend(p.interiors().iter().map(ring_json));
+            Value::Array(rings)
+        })
+        .collect();
+    serde_json::json!({"type": "MultiPolygon", "coordinates": polygons})
 }
 
 impl Boundaries {
     /// Reads a FeatureCollection of Polygon/MultiPolygon features whose properties carry
-    /// `code` and `name`. All or nothing: one bad feature refuses the file, naming it.
+    /// `code` and `name`, in WGS-84. All or nothing: one bad feature refuses the file.
     pub fn from_geojson(text: &str) -> Result<Boundaries, BoundaryError> {
+        Boundaries::from_geojson_in(text, Crs::Wgs84)
+    }
+
+    /// Like [`Boundaries::from_geojson`] for a source in another coordinate system.
+    pub fn from_geojson_in(text: &str, source: Crs) -> Result<Boundaries, BoundaryError> {
         let doc: Value =
             serde_json::from_str(text).map_err(|e| BoundaryError::NotACollection(e.to_string()))?;
         let features = doc
@@ -78,15 +106,21 @@ impl Boundaries {
             let geometry = &feature["geometry"];
             let coordinates = &geometry["coordinates"];
             let shape = match geometry["type"].as_str() {
-                Some("Polygon") => polygon(coordinates).map(|p| MultiPolygon::new(vec![p])),
+                Some("Polygon") => polygon(coordinates, source).map(|p| MultiPolygon::new(vec![p])),
                 Some("MultiPolygon") => coordinates
                     .as_array()
-                    .and_then(|polygons| polygons.iter().map(polygon).collect::<Option<Vec<_>>>())
+                    .and_then(|polygons| {
+                        polygons
+                            .iter()
+                            .map(|p| polygon(p, source))
+                            .collect::<Option<Vec<_>>>()
+                    })
                     .map(MultiPolygon::new),
                 _ => return Err(bad("geometry must be a Polygon or a MultiPolygon")),
             }
             .ok_or_else(|| bad("coordinates are not closed rings of [lon, lat] numbers"))?;
             let bbox = shape.bounding_rect().ok_or_else(|| bad("empty geometry"))?;
+            let served = shape_json(&shape);
             areas.push(Boundary {
                 code: code.to_owned(),
                 name: name.to_owned(),
@@ -95,7 +129,7 @@ impl Boundaries {
                 feature: serde_json::json!({
                     "type": "Feature",
                     "properties": {"code": code, "name": name},
-                    "geometry": geometry,
+                    "geometry": served,
                 }),
             });
         }
@@ -160,10 +194,12 @@ mod tests {
     #[test]
     fn shanghai_districts_load_and_the_bund_is_in_huangpu() {
         let text = include_str!("../../../data/shanghai/districts.geojson");
-        let b = Boundaries::from_geojson(text).unwrap();
+        let b = Boundaries::from_geojson_in(text, Crs::Gcj02).unwrap();
         assert_eq!(b.areas().len(), 16);
-        assert_eq!(b.locate(121.4903, 31.2400).unwrap().name, "黄浦区");
-        assert_eq!(b.locate(121.4376, 31.1880).unwrap().name, "徐汇区");
+        // WGS-84 points: the Bund, Nanjing East Road, Xujiahui.
+        assert_eq!(b.locate(121.4860, 31.2380).unwrap().name, "黄浦区");
+        assert_eq!(b.locate(121.4837, 31.2369).unwrap().name, "黄浦区");
+        assert_eq!(b.locate(121.4330, 31.1900).unwrap().name, "徐汇区");
         assert!(
             b.locate(116.39, 39.91).is_none(),
             "Beijing is not in Shanghai"

@@ -50,8 +50,9 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let mut api = ApiConfig::new(config.data_dir.clone());
     api.session_hours = config.session_hours;
-    api.districts = Arc::new(cityops_geo::Boundaries::from_geojson(
+    api.districts = Arc::new(cityops_geo::Boundaries::from_geojson_in(
         reference::DISTRICTS_GEOJSON,
+        reference::DISTRICTS_CRS,
     )?);
     let state = AppState::new(store, api);
     let app = cityops_api::router(state.clone());

@@ -11,6 +11,8 @@ const DISTRICTS: &str = include_str!("../../../data/shanghai/districts.csv");
 const STREETS: &str = include_str!("../../../data/shanghai/streets.csv");
 const COMMUNITIES: &str = include_str!("../../../data/shanghai/communities.csv");
 pub const DISTRICTS_GEOJSON: &str = include_str!("../../../data/shanghai/districts.geojson");
+/// The shipped boundaries come from AMap data, in GCJ-02 (see the provenance note).
+pub const DISTRICTS_CRS: cityops_geo::Crs = cityops_geo::Crs::Gcj02;
 
 pub const SHANGHAI: &str = "310000";
 
@@ -97,7 +99,7 @@ pub async fn import_areas_csv(store: &dyn Store, text: &str) -> Result<usize> {
     Ok(areas.len())
 }
 
-/// A district's label point from the shipped GeoJSON, to place demo cases.
+/// A district's label point from the shipped GeoJSON, in WGS-84, to place demo cases.
 pub fn district_label_points() -> Result<Vec<(String, f64, f64)>> {
     let doc: serde_json::Value = serde_json::from_str(DISTRICTS_GEOJSON)?;
     let mut points = Vec::new();
@@ -113,6 +115,7 @@ pub fn district_label_points() -> Result<Vec<(String, f64, f64)>> {
             _ => largest_ring_mean(&feature["geometry"])
                 .with_context(|| format!("no geometry for {code}"))?,
         };
+        let (lon, lat) = DISTRICTS_CRS.to_wgs84(lon, lat);
         points.push((code, lon, lat));
     }
     Ok(points)

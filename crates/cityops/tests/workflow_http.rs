@@ -14,6 +14,7 @@ on_both_backends!(
     commands_are_refused_by_role_unit_version_state_and_scope,
     case_lists_filter_page_and_stay_within_the_jurisdiction,
     leaders_supervise_and_shift_leads_mark_cases_urgent,
+    reports_in_gcj02_and_bd09_are_stored_in_wgs84,
 );
 
 async fn filed_and_dispatched(app: &TestApp, unit: &str) -> Value {
@@ -557,4 +558,29 @@ async fn leaders_supervise_and_shift_leads_mark_cases_urgent(app: &TestApp) {
         .await;
     assert_eq!(case["urgent"], false);
     assert_eq!(case["state"], "dispatched");
+}
+
+async fn reports_in_gcj02_and_bd09_are_stored_in_wgs84(app: &TestApp) {
+    // One WGS-84 point on Nanjing East Road as AMap (GCJ-02) and Baidu (BD-09) show it.
+    let wgs = (121.4837, 31.2369);
+    let gcj = cityops_geo::crs::wgs84_to_gcj02(wgs.0, wgs.1);
+    let bd = cityops_geo::crs::gcj02_to_bd09(gcj.0, gcj.1);
+    for (crs, (lon, lat)) in [("gcj02", gcj), ("bd09", bd), ("wgs84", wgs)] {
+        let (status, case) = app
+            .post_json(
+                Some("operator"),
+                "/api/v1/cases",
+                json!({"source": "hotline", "description": "井盖缺失", "location": {"lon": lon, "lat": lat}, "crs": crs, "area": "310101002"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{case}");
+        let stored = (
+            case["location"]["lon"].as_f64().unwrap(),
+            case["location"]["lat"].as_f64().unwrap(),
+        );
+        assert!(
+            (stored.0 - wgs.0).abs() < 1e-6 && (stored.1 - wgs.1).abs() < 1e-6,
+            "{crs}: {stored:?}"
+        );
+    }
 }

@@ -7,8 +7,8 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use cityops_domain::case::RejectReason;
 use cityops_domain::{
-    decide, Actor, AreaCode, Case, CaseCommand, CaseState, CategoryCode, FiledClass, Location,
-    NewReport, Source,
+    decide, Actor, AreaCode, Case, CaseCommand, CaseState, CategoryCode, FiledClass, NewReport,
+    Source,
 };
 use cityops_store::{Attachment, CaseQuery};
 use serde::Deserialize;
@@ -74,7 +74,7 @@ pub async fn report_case(
             "source must be one of inspector, hotline, photo, iot, department, leader",
         )
     })?;
-    let location = Location::new(request.location.lon, request.location.lat)?;
+    let location = request.location.to_wgs84(request.crs.as_deref())?;
     let area = AreaCode::parse(&request.area)?;
     if state.store.area(&area).await?.is_none() {
         return Err(ApiError::invalid(

@@ -7,8 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cityops_domain::{
-    decide, Actor, AreaCode, Case, CaseCommand, CategoryCode, Location, NewReport, Reporter, Role,
-    Source,
+    decide, Actor, AreaCode, Case, CaseCommand, CategoryCode, NewReport, Reporter, Role, Source,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -53,7 +52,7 @@ pub async fn report(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<PublicReportRequest>,
 ) -> ApiResult<(StatusCode, Json<PublicReportReceipt>)> {
-    let location = Location::new(request.location.lon, request.location.lat)?;
+    let location = request.location.to_wgs84(request.crs.as_deref())?;
     let district = state
         .config
         .districts
