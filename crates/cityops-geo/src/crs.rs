@@ -157,13 +157,13 @@ mod tests {
             (116.41036949371029, 39.92133699351021),
             1e-12
         ));
+        // The library's inverses are one-step approximations; ours iterate to the exact
+        // inverse, which lies within 1e-5 degrees (about 1 m) of the published values.
         assert!(close(
             bd09_to_gcj02(116.404, 39.915),
             (116.39762729119315, 39.90865673957631),
-            1e-12
+            1e-5
         ));
-        // The library's one-step inverse is approximate; ours iterates to the exact inverse,
-        // which lies within 1e-5 degrees (about 1 m) of the published one-step value.
         assert!(close(
             gcj02_to_wgs84(116.404, 39.915),
             (116.39775550083061, 39.91359571849836),
@@ -180,12 +180,7 @@ mod tests {
                 let gcj = wgs84_to_gcj02(p.0, p.1);
                 assert!(close(gcj02_to_wgs84(gcj.0, gcj.1), p, 1e-7), "{p:?}");
                 let bd = Crs::Bd09.from_wgs84(p.0, p.1);
-                assert!(close(Crs::Bd09.to_wgs84(bd.0, bd.1), p, 1e-6), "{p:?}");
-                assert!(close(
-                    gcj02_to_bd09(bd09_to_gcj02(bd.0, bd.1).0, bd09_to_gcj02(bd.0, bd.1).1),
-                    bd,
-                    1e-6
-                ));
+                assert!(close(Crs::Bd09.to_wgs84(bd.0, bd.1), p, 1e-7), "{p:?}");
             }
         }
     }
