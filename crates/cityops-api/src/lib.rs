@@ -27,6 +27,9 @@ pub struct ApiConfig {
     /// Where attachments are stored.
     pub data_dir: PathBuf,
     pub session_hours: i64,
+    /// Consecutive failed sign-ins that lock an account, and for how long.
+    pub max_login_failures: i64,
+    pub lockout_minutes: i64,
     pub max_json_bytes: usize,
     pub max_upload_bytes: usize,
     /// District boundaries: the map layer, and where a citizen's point is located.
@@ -38,6 +41,8 @@ impl ApiConfig {
         ApiConfig {
             data_dir,
             session_hours: 12,
+            max_login_failures: 5,
+            lockout_minutes: 15,
             max_json_bytes: 256 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
             districts: Arc::new(Boundaries::default()),

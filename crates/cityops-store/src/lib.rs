@@ -67,6 +67,10 @@ pub struct UserRecord {
     pub scope: AreaCode,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Consecutive failed sign-ins since the last success.
+    pub failed_logins: i64,
+    /// Sign-in refused until then, after too many failures.
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +181,20 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// Counts a failed sign-in; at `max_failures` consecutive failures the account locks
+    /// until `lock_until`. Returns the lock, if any.
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        max_failures: i64,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
+    async fn record_login_success(&self, user_id: &str) -> StoreResult<()>;
+    /// Enables or disables a user; disabling also ends their sessions. False if no such user.
+    async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
+    /// Sets a new password hash, unlocks the account and ends the user's sessions.
+    async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     async fn insert_session(
         &self,
         token_hash: &str,

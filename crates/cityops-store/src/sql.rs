@@ -158,13 +158,83 @@ macro_rules! sql_store {
 
             async fn user_by_name(&self, username: &str) -> crate::StoreResult<Option<crate::UserRecord>> {
                 let row = sqlx::query(
-                    "SELECT id, username, password_hash, role, unit, scope, display_name, disabled, created_at
+                    "SELECT id, username, password_hash, role, unit, scope, display_name, disabled, created_at,
+                            failed_logins, locked_until
                      FROM users WHERE username = $1",
                 )
                 .bind(username)
                 .fetch_optional(&self.reader)
                 .await?;
                 row.map(|r| user_from_row(&r)).transpose()
+            }
+
+            async fn record_login_failure(
+                &self,
+                user_id: &str,
+                max_failures: i64,
+                lock_until: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+                let locked: Option<Option<i64>> = sqlx::query_scalar(
+                    "UPDATE users SET failed_logins = failed_logins + 1,
+                         locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END
+                     WHERE id = $3 RETURNING locked_until",
+                )
+                .bind(max_failures)
+                .bind(crate::millis(lock_until))
+                .bind(user_id)
+                .fetch_optional(&self.writer)
+                .await?;
+                locked.flatten().map(crate::from_millis).transpose()
+            }
+
+            async fn record_login_success(&self, user_id: &str) -> crate::StoreResult<()> {
+                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)")
+                    .bind(user_id)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_user_disabled(&self, username: &str, disabled: bool) -> crate::StoreResult<bool> {
+                let mut tx = self.writer.begin().await?;
+                let updated = sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
+                    .bind(i64::from(disabled))
+                    .bind(username)
+                    .execute(&mut *tx)
+                    .await?;
+                if disabled {
+                    sqlx::query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE username = $1)")
+                        .bind(username)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(updated.rows_affected() == 1)
+            }
+
+            async fn set_password(&self, username: &str, password_hash: &str) -> crate::StoreResult<bool> {
+                let mut tx = self.writer.begin().await?;
+                let updated = sqlx::query(
+                    "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE username = $2",
+                )
+                .bind(password_hash)
+                .bind(username)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE username = $1)")
+                    .bind(username)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(updated.rows_affected() == 1)
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> crate::StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
             }
 
             async fn insert_session(
@@ -192,7 +262,8 @@ macro_rules! sql_store {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> crate::StoreResult<Option<crate::UserRecord>> {
                 let row = sqlx::query(
-                    "SELECT u.id, u.username, u.password_hash, u.role, u.unit, u.scope, u.display_name, u.disabled, u.created_at
+                    "SELECT u.id, u.username, u.password_hash, u.role, u.unit, u.scope, u.display_name, u.disabled, u.created_at,
+                            u.failed_logins, u.locked_until
                      FROM sessions s JOIN users u ON u.id = s.user_id
                      WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
                 )
@@ -660,6 +731,11 @@ macro_rules! sql_store {
                     .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
                 disabled: disabled != 0,
                 created_at: crate::from_millis(row.try_get("created_at")?)?,
+                failed_logins: row.try_get("failed_logins")?,
+                locked_until: row
+                    .try_get::<Option<i64>, _>("locked_until")?
+                    .map(crate::from_millis)
+                    .transpose()?,
             })
         }
     };

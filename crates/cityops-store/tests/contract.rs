@@ -323,6 +323,8 @@ async fn sessions_expire_and_usernames_are_unique(store: Arc<dyn Store>) {
         scope: code("310101"),
         disabled: false,
         created_at: now,
+        failed_logins: 0,
+        locked_until: None,
     };
     store.insert_user(&user).await.unwrap();
     let again = UserRecord {

@@ -129,6 +129,8 @@ pub async fn add_user(store: &dyn Store, user: NewUser<'_>) -> Result<UserRecord
         scope,
         disabled: false,
         created_at: Utc::now(),
+        failed_logins: 0,
+        locked_until: None,
     };
     store.insert_user(&record).await?;
     Ok(record)

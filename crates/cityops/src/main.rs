@@ -88,6 +88,25 @@ enum UserCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Disable a user: sign-in refused, sessions ended.
+    Disable(UsernameArgs),
+    /// Enable a disabled user again.
+    Enable(UsernameArgs),
+    /// Set a new password; unlocks the account and ends its sessions.
+    Reset {
+        #[command(flatten)]
+        user: UsernameArgs,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+#[derive(Args, Clone)]
+struct UsernameArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[arg(long)]
+    username: String,
 }
 
 #[derive(Subcommand)]
@@ -234,6 +253,25 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
+        Command::User(UserCommand::Disable(args)) => set_disabled(&args, true).await,
+        Command::User(UserCommand::Enable(args)) => set_disabled(&args, false).await,
+        Command::User(UserCommand::Reset { user, password }) => {
+            let config = load(&user.store, None)?;
+            let store = cityops::open_store(&config).await?;
+            let hash =
+                tokio::task::spawn_blocking(move || cityops_api::auth::hash_password(&password))
+                    .await??;
+            anyhow::ensure!(
+                store.set_password(&user.username, &hash).await?,
+                "no user named {}",
+                user.username
+            );
+            println!(
+                "reset the password of {}; their sessions are ended",
+                user.username
+            );
+            Ok(())
+        }
         Command::Import(ImportCommand::Areas { store, file }) => {
             let config = load(&store, None)?;
             let store = cityops::open_store(&config).await?;
@@ -289,6 +327,23 @@ async fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn set_disabled(args: &UsernameArgs, disabled: bool) -> Result<()> {
+    let config = load(&args.store, None)?;
+    let store = cityops::open_store(&config).await?;
+    anyhow::ensure!(
+        store.set_user_disabled(&args.username, disabled).await?,
+        "no user named {}",
+        args.username
+    );
+    let what = if disabled {
+        "disabled; their sessions are ended"
+    } else {
+        "enabled"
+    };
+    println!("{} is {what}", args.username);
+    Ok(())
 }
 
 async fn serve(config: &Config, store: std::sync::Arc<dyn cityops_store::Store>) -> Result<()> {

@@ -31,6 +31,7 @@ use crate::openapi::BearerAuth;
     ),
     paths(
         sessions::sign_in,
+        sessions::sign_out,
         sessions::me,
         workflow::workflow,
         stats::stats,

@@ -13,6 +13,7 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sessions", post(sign_in))
+        .route("/sessions/current", axum::routing::delete(sign_out))
         .route("/me", axum::routing::get(me))
 }
 
@@ -61,18 +62,49 @@ pub async fn sign_in(
     let verified = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
         .await
         .map_err(ApiError::internal)?;
+    let now = Utc::now();
+    let locked = |until: chrono::DateTime<Utc>| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "account_locked",
+            format!(
+                "too many failed sign-ins: the account is locked until {} (UTC); an admin can unlock it with cityops user reset",
+                until.format("%Y-%m-%d %H:%M")
+            ),
+        )
+    };
+    // A locked account stays locked whatever the password: guessing gains nothing.
+    if let Some(until) = user
+        .as_ref()
+        .and_then(|u| u.locked_until)
+        .filter(|until| *until > now)
+    {
+        return Err(locked(until));
+    }
     let user = match user {
         Some(user) if verified && !user.disabled => user,
-        _ => {
+        other => {
+            if let Some(user) = other.filter(|u| !u.disabled) {
+                let lock_until = now + Duration::minutes(state.config.lockout_minutes);
+                let lock = state
+                    .store
+                    .record_login_failure(&user.id, state.config.max_login_failures, lock_until)
+                    .await?;
+                if let Some(until) = lock.filter(|until| *until > now) {
+                    return Err(locked(until));
+                }
+            }
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "wrong username or password",
-            ))
+            ));
         }
     };
+    if user.failed_logins > 0 || user.locked_until.is_some() {
+        state.store.record_login_success(&user.id).await?;
+    }
     let token = auth::new_token();
-    let now = Utc::now();
     let expires_at = now + Duration::hours(state.config.session_hours);
     state
         .store
@@ -93,4 +125,24 @@ pub async fn sign_in(
             },
         }),
     ))
+}
+
+/// Sign out: the session token stops working at once.
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions",
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    _user: crate::extract::CurrentUser,
+) -> ApiResult<StatusCode> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    state
+        .store
+        .delete_session(&token_hash(token.trim()))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

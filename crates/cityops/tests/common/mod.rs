@@ -78,6 +78,8 @@ impl TestApp {
                     scope: cityops_domain::AreaCode::parse(scope).unwrap(),
                     disabled: false,
                     created_at: chrono::Utc::now(),
+                    failed_logins: 0,
+                    locked_until: None,
                 })
                 .await
                 .unwrap();

@@ -1,0 +1,154 @@
+//! `cityops user add|disable|enable|reset` against the store the server uses.
+
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn cityops(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cityops"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("CITYOPS_LOG_FILTER", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn admins_disable_enable_and_reset_users_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = cityops(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "chen",
+            "--password",
+            "first password",
+            "--role",
+            "dispatcher",
+            "--scope",
+            "310101",
+        ],
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let refused = cityops(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "wu",
+            "--password",
+            "short",
+            "--role",
+            "operator",
+        ],
+    );
+    assert!(
+        !refused.status.success(),
+        "a password under 8 characters is refused"
+    );
+    let no_unit = cityops(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "he",
+            "--password",
+            "long enough",
+            "--role",
+            "unit_handler",
+        ],
+    );
+    assert!(!no_unit.status.success(), "a unit handler needs a unit");
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_cityops"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("CITYOPS_LOG_FILTER", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("CityOps listening on ")
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::new();
+    let sign_in = |password: &'static str| {
+        client
+            .post(format!("{base}/api/v1/sessions"))
+            .json(&json!({"username": "chen", "password": password}))
+            .send()
+    };
+    let session: serde_json::Value = sign_in("first password")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    assert_eq!(session["user"]["scope"], "310101");
+
+    assert!(
+        cityops(dir.path(), &["user", "disable", "--username", "chen"])
+            .status
+            .success()
+    );
+    assert_eq!(sign_in("first password").await.unwrap().status(), 401);
+    let me = client
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "disabling ends the sessions");
+    assert!(
+        cityops(dir.path(), &["user", "enable", "--username", "chen"])
+            .status
+            .success()
+    );
+    assert_eq!(sign_in("first password").await.unwrap().status(), 201);
+
+    assert!(cityops(
+        dir.path(),
+        &[
+            "user",
+            "reset",
+            "--username",
+            "chen",
+            "--password",
+            "second password"
+        ]
+    )
+    .status
+    .success());
+    assert_eq!(sign_in("first password").await.unwrap().status(), 401);
+    assert_eq!(sign_in("second password").await.unwrap().status(), 201);
+    assert!(!cityops(
+        dir.path(),
+        &[
+            "user",
+            "reset",
+            "--username",
+            "nobody",
+            "--password",
+            "whatever1"
+        ]
+    )
+    .status
+    .success());
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -1,0 +1,276 @@
+// The whole life of a citizen report through the UI, plus the city screen.
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { ARTIFACTS, apiClient, launchBrowser, makePng, startCityops, startUi } from './harness.mjs'
+
+const HUANGPU = { lon: '121.4837', lat: '31.2369' }
+const TAG = `E2E${Date.now().toString(36)}`
+
+let server, ui, chrome, api
+const caps = {}
+const state = { number: null, id: null }
+const consoleErrors = []
+const pages = {}
+
+async function probe(path, init) {
+  const res = await fetch(`${server.url}/api/v1${path}`, init).catch(() => null)
+  return res && res.status !== 404
+}
+
+before(async () => {
+  server = await startCityops()
+  ui = await startUi(server.url)
+  chrome = await launchBrowser()
+  api = apiClient(server.url)
+  const op = await api.login('operator')
+  caps.stats = await probe('/stats', { headers: { authorization: `Bearer ${op}` } })
+  caps.geo = await probe('/geo/areas?level=district')
+  caps.publicReports = (await fetch(`${server.url}/api/v1/public/reports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404
+  const list = await api.call('GET', '/cases?limit=1', op)
+  caps.actions = Array.isArray(list.json?.items?.[0]?.actions) ||
+    Array.isArray((await api.call('GET', `/cases/${list.json?.items?.[0]?.id}`, op)).json?.actions)
+  console.log(`# ui ${ui.url} api ${server.url} capabilities ${JSON.stringify(caps)}`)
+})
+
+after(async () => {
+  await chrome?.close()
+  await ui?.stop()
+  await server?.stop()
+})
+
+/** A page per person: each page has its own sessionStorage, so sessions do not mix. */
+async function pageFor(who) {
+  if (pages[who]) return pages[who]
+  const page = await chrome.context.newPage()
+  pages[who] = page
+  page.on('pageerror', (e) => consoleErrors.push(`${who}: pageerror ${e.message}`))
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return
+    // a 404 from an endpoint the server does not have yet is reported by the capability probe instead
+    if (/Failed to load resource.*404/.test(m.text())) return
+    consoleErrors.push(`${who}: ${m.text()}`)
+  })
+  page.setDefaultTimeout(15_000)
+  return page
+}
+
+async function signIn(page, username) {
+  await page.goto(`${ui.url}/login`)
+  await page.getByTestId('username').fill(username)
+  await page.getByTestId('password').fill('cityops-demo')
+  await page.getByTestId('login-submit').click()
+  await page.waitForURL(/\/screen/)
+}
+
+const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
+
+/** Open the case from the user's workbench queue, by searching for the test's tag and pressing Enter on the row. */
+async function openFromQueue(page, queue) {
+  await page.goto(`${ui.url}/workbench?queue=${queue}`)
+  await page.getByTestId('filter-q').fill(TAG)
+  await page.getByTestId('filter-apply').click()
+  const row = page.locator(`tr[data-number="${state.number}"]`)
+  await row.waitFor()
+  await row.focus()
+  await page.keyboard.press('Enter')
+  await page.waitForURL(/\/cases\//)
+  await page.getByTestId('case-number').waitFor()
+}
+
+async function command(page, name, fill) {
+  await page.getByTestId(`action-${name}`).click()
+  const form = page.locator(`[data-testid="command-form"][data-command="${name}"]`)
+  await form.waitFor()
+  if (fill) await fill(form)
+  await form.getByTestId('command-submit').click()
+  await form.waitFor({ state: 'detached' })
+}
+
+async function pickOption(page, field, popper, text) {
+  await page.getByTestId(`field-${field}`).locator('.el-select').click()
+  await page.getByTestId(`field-${field}`).locator('input').fill(text)
+  await page.locator(`.${popper} .el-select-dropdown__item`, { hasText: text }).first().click()
+}
+
+const expectState = (page, s) => page.locator(`[data-testid="case-state"][data-state="${s}"]`).waitFor()
+
+describe('CityOps web', { timeout: 240_000 }, () => {
+  it('(a) city screen: map of 16 districts, KPI tiles, live feed', async (t) => {
+    if (!caps.stats || !caps.geo) return t.skip(`waiting for ${[!caps.stats && '/api/v1/stats', !caps.geo && '/api/v1/geo/areas'].filter(Boolean).join(' and ')}`)
+    const page = await pageFor('leader')
+    await signIn(page, 'leader')
+    await page.goto('about:blank')
+    const t0 = Date.now()
+    await page.goto(`${ui.url}/screen`)
+    await page.locator('[data-testid="city-map"][data-ready="true"]').waitFor()
+    await page.locator('[data-testid="kpi-tiles"][data-filled="true"]').waitFor()
+    const ms = Date.now() - t0
+    console.log(`city-screen-ready-ms: ${ms}`)
+    assert.ok(ms < 2000, `city screen took ${ms} ms`)
+    const areas = (await page.getByTestId('city-map').getAttribute('data-areas')).split(',')
+    assert.equal(areas.length, 16, areas.join(','))
+    for (const name of ['黄浦区', '浦东新区', '崇明区']) assert.ok(areas.includes(name), name)
+
+    // a change made by another client shows up in the ticker
+    const op = await api.login('operator')
+    const created = await api.call('POST', '/cases', op, {
+      source: 'hotline', description: `${TAG} 市民来电：南京东路路灯不亮`, location: { lon: 121.4837, lat: 31.2369 }, area: '310101002001',
+    })
+    assert.equal(created.status, 201, JSON.stringify(created.json))
+    await page.locator(`[data-testid="feed-ticker"] [data-number="${created.json.number}"]`).waitFor({ timeout: 10_000 })
+    await page.setViewportSize({ width: 1366, height: 768 })
+    await page.waitForTimeout(300)
+    await page.screenshot({ path: join(ARTIFACTS, '01-city-screen-1366x768.png') })
+    await page.setViewportSize({ width: 1920, height: 1080 })
+    await page.waitForTimeout(300)
+    await page.screenshot({ path: join(ARTIFACTS, '01-city-screen-1920x1080.png') })
+    await page.setViewportSize({ width: 1366, height: 900 })
+
+    // drill down into Huangpu and back
+    await page.goto(`${ui.url}/screen?area=310101`)
+    await page.locator('[data-testid="kpi-tiles"][data-filled="true"]').waitFor()
+    await page.getByTestId('crumb-area').waitFor()
+    await page.locator('[data-testid="screen-cases"][data-area="310101"]').waitFor()
+    await shot(page, '02-city-screen-huangpu')
+    await page.getByTestId('crumb-city').click()
+    await page.waitForURL((u) => !u.search.includes('area='))
+  })
+
+  it('(b) a citizen reports a problem and gets a number', async () => {
+    const page = await pageFor('citizen')
+    await page.goto(`${ui.url}/citizen`)
+    await page.locator('[data-kind="manhole"]').click()
+    await page.getByTestId('lon').fill(HUANGPU.lon)
+    await page.getByTestId('lat').fill(HUANGPU.lat)
+    await page.getByTestId('address').fill('南京东路步行街')
+    await page.getByTestId('description').fill(`${TAG} 南京东路步行街东侧一处井盖缺失，行人容易踩空`)
+    await shot(page, '03-citizen-form')
+    if (!caps.publicReports) {
+      // the public endpoint is not there yet: the same report enters through the staff API so the workflow can be tested
+      console.log('# (b) skipped in the UI: waiting for /api/v1/public/reports; case created through the staff API')
+      const op = await api.login('operator')
+      const r = await api.call('POST', '/cases', op, {
+        source: 'photo', description: `${TAG} 南京东路步行街东侧一处井盖缺失，行人容易踩空`, address: '南京东路步行街',
+        location: { lon: Number(HUANGPU.lon), lat: Number(HUANGPU.lat) }, area: '310101002001', category_hint: '10101',
+      })
+      assert.equal(r.status, 201, JSON.stringify(r.json))
+      state.number = r.json.number
+      return
+    }
+    await page.getByTestId('submit').click()
+    await page.getByTestId('report-done').waitFor()
+    state.number = (await page.getByTestId('case-number').textContent()).trim()
+    assert.match(state.number, /^\d{19}$/)
+    await shot(page, '04-citizen-done')
+  })
+
+  it('(c)-(h) the case goes through the workflow on the case page', async (t) => {
+    assert.ok(state.number, 'no case from (b)')
+    if (!caps.actions) return t.skip('waiting for `actions` in CaseView')
+    const png = await makePng()
+
+    // (c) operator accepts and asks for verification; the inspector verifies
+    let page = await pageFor('operator')
+    await signIn(page, 'operator')
+    await openFromQueue(page, 'to_accept')
+    await shot(page, '05-case-operator')
+    await command(page, 'accept')
+    await expectState(page, 'accepted')
+    await command(page, 'request-verification', (f) => f.locator('textarea').fill('请监督员现场核实'))
+    await expectState(page, 'verifying')
+    state.id = page.url().split('/cases/')[1]
+
+    page = await pageFor('inspector')
+    await signIn(page, 'inspector')
+    await openFromQueue(page, 'to_verify')
+    await command(page, 'verify', (f) => f.locator('textarea').fill('现场属实'))
+    await expectState(page, 'accepted')
+
+    // (d) shift lead files it
+    page = await pageFor('shiftlead')
+    await signIn(page, 'shiftlead')
+    await openFromQueue(page, 'to_file')
+    await command(page, 'file', (f) => pickOption(page, 'category', 'cmd-category-popper', '10101'))
+    await expectState(page, 'filed')
+    assert.match(await page.getByTestId('case-category').textContent(), /10101/)
+
+    // (e) dispatcher sends it to the water company
+    page = await pageFor('dispatcher')
+    await signIn(page, 'dispatcher')
+    await openFromQueue(page, 'to_dispatch')
+    await command(page, 'dispatch', (f) => pickOption(page, 'unit', 'cmd-unit-popper', '310101-ZLS'))
+    await expectState(page, 'dispatched')
+
+    // (f) the water company signs, uploads a photo and feeds back with it
+    page = await pageFor('water')
+    await signIn(page, 'water')
+    await openFromQueue(page, 'to_sign')
+    await command(page, 'sign')
+    await expectState(page, 'handling')
+    await page.getByTestId('photo-input').setInputFiles({ name: 'after.png', mimeType: 'image/png', buffer: png })
+    await page.locator('[data-testid="case-photos"] img').first().waitFor()
+    await command(page, 'feedback', async (f) => {
+      await f.locator('textarea').fill('已更换新井盖')
+      assert.equal(await f.locator('.el-checkbox.is-checked').count(), 1)
+    })
+    await expectState(page, 'handled')
+    await shot(page, '06-case-handled')
+
+    // (g) operator sends the check, the inspector passes it
+    page = await pageFor('operator')
+    await openFromQueue(page, 'to_send_check')
+    await command(page, 'send-check')
+    await expectState(page, 'checking')
+    page = await pageFor('inspector')
+    await openFromQueue(page, 'to_check')
+    await command(page, 'check')
+    await expectState(page, 'checked')
+
+    // (h) photo reports get no call-back: the shift lead closes
+    page = await pageFor('shiftlead')
+    await openFromQueue(page, 'to_close')
+    assert.equal(await page.getByTestId('action-start-callback').count(), 0)
+    await command(page, 'close')
+    await expectState(page, 'closed')
+    assert.equal(await page.getByTestId('no-actions').count(), 1)
+    const timeline = await page.getByTestId('timeline').locator(':scope > li').count()
+    assert.ok(timeline >= 10, `timeline has ${timeline} entries`)
+    await shot(page, '07-case-closed')
+
+    // the workbench itself
+    await page.goto(`${ui.url}/workbench`)
+    await page.getByTestId('case-table').waitFor()
+    await shot(page, '08-workbench')
+  })
+
+  it('(i) the citizen sees the case closed and rates it 5', async (t) => {
+    if (!caps.publicReports) return t.skip('waiting for /api/v1/public/cases')
+    assert.ok(state.number)
+    const page = await pageFor('citizen')
+    await page.goto(`${ui.url}/citizen/${state.number}`)
+    if (!caps.actions) return t.skip('the case could not be closed: waiting for `actions` in CaseView')
+    await page.locator('[data-testid="follow-state"][data-state="closed"]').waitFor()
+    await page.locator('[data-star="5"]').click()
+    await page.getByTestId('rating-comment').fill('处理很快，谢谢！')
+    await page.getByTestId('rating-submit').click()
+    await page.getByTestId('rating-done').waitFor()
+    await shot(page, '09-citizen-rated')
+  })
+
+  it('the language toggle switches to English and back', async () => {
+    const page = await pageFor('citizen')
+    await page.goto(`${ui.url}/citizen`)
+    await page.getByText('市民随手拍').first().waitFor()
+    await page.getByTestId('lang-toggle').click()
+    await page.getByText('Report a city problem').first().waitFor()
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en')
+    await shot(page, '10-citizen-en')
+    await page.getByTestId('lang-toggle').click()
+    await page.getByText('市民随手拍').first().waitFor()
+  })
+
+  it('no console errors on any page', () => {
+    assert.deepEqual(consoleErrors, [])
+  })
+})

@@ -1,0 +1,154 @@
+// Shared e2e plumbing: the CityOps server, the UI base URL, Chromium.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+import { chromium } from 'playwright-core'
+
+export const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const ARTIFACTS = join(WEB, 'e2e', 'artifacts')
+mkdirSync(ARTIFACTS, { recursive: true })
+
+function cityopsBin() {
+  if (process.env.CITYOPS_BIN) return process.env.CITYOPS_BIN
+  const rel = resolve(WEB, '..', 'target', 'release', 'cityops')
+  return existsSync(rel) ? rel : '/work/target/release/cityops'
+}
+
+/** Spawn a process and resolve with the first stdout line matching `re`. */
+function startAndWait(cmd, args, opts, re, label, timeoutMs = 60_000) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
+  const lines = []
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} did not start:\n${lines.join('\n')}`)), timeoutMs)
+    const onLine = (line) => {
+      lines.push(line)
+      const m = line.match(re)
+      if (m) {
+        clearTimeout(timer)
+        resolvePromise({ child, match: m })
+      }
+    }
+    createInterface({ input: child.stdout }).on('line', onLine)
+    createInterface({ input: child.stderr }).on('line', (l) => lines.push(l))
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${label} exited with ${code}:\n${lines.join('\n')}`))
+    })
+  })
+}
+
+export async function startCityops() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cityops-e2e-'))
+  const { child, match } = await startAndWait(
+    cityopsBin(), ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--cases', '60'],
+    {}, /CityOps listening on (http:\/\/\S+)/, 'cityops',
+  )
+  child.removeAllListeners('exit')
+  return {
+    url: match[1].replace(/\/$/, ''),
+    stop: async () => {
+      child.kill('SIGTERM')
+      await new Promise((r) => setTimeout(r, 200))
+      if (child.exitCode === null) child.kill('SIGKILL')
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => res(port))
+    })
+    s.on('error', rej)
+  })
+}
+
+/** Where the UI is: E2E_BASE_URL, else (unless E2E_UI=preview) the CityOps server if it serves HTML at /, else `vite preview` proxying /api. */
+export async function startUi(apiUrl) {
+  if (process.env.E2E_BASE_URL) return { url: process.env.E2E_BASE_URL.replace(/\/$/, ''), stop: async () => {} }
+  // E2E_UI=preview: test the current web/dist through `vite preview` even when the server embeds (an older) one
+  if (process.env.E2E_UI !== 'preview') try {
+    const res = await fetch(apiUrl + '/')
+    if (res.ok && (res.headers.get('content-type') || '').includes('text/html')) return { url: apiUrl, stop: async () => {} }
+  } catch {
+    /* fall through */
+  }
+  if (!existsSync(join(WEB, 'dist', 'index.html'))) throw new Error('web/dist is missing: run `npm run build` first')
+  const port = await freePort()
+  const { child } = await startAndWait(
+    process.execPath, [join(WEB, 'node_modules', 'vite', 'bin', 'vite.js'), 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    { cwd: WEB, env: { ...process.env, CITYOPS_API: apiUrl } }, /Local:\s+(http:\/\/\S+)/, 'vite preview',
+  )
+  child.removeAllListeners('exit')
+  return { url: `http://127.0.0.1:${port}`, stop: async () => child.kill('SIGTERM') }
+}
+
+/**
+ * Chromium with a fresh user-data dir (Playwright passes it as --user-data-dir).
+ * One persistent context; every page has its own sessionStorage, so each person gets a page.
+ */
+export async function launchBrowser() {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'cityops-chromium-'))
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1366, height: 900 },
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+  })
+  return {
+    context,
+    close: async () => {
+      await context.close()
+      rmSync(userDataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A tiny API client for the test's own calls (not the UI). */
+export function apiClient(base) {
+  const call = async (method, path, token, body) => {
+    const res = await fetch(`${base}/api/v1${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    })
+    const text = await res.text()
+    let json = null
+    try { json = JSON.parse(text) } catch { /* not json */ }
+    return { status: res.status, json, headers: res.headers }
+  }
+  return {
+    call,
+    login: async (username) => (await call('POST', '/sessions', null, { username, password: 'cityops-demo' })).json.token,
+  }
+}
+
+/** A small valid PNG (16x16, one colour), made here. */
+export async function makePng() {
+  const { deflateSync, crc32 } = await import('node:zlib')
+  const w = 16, h = 16
+  const raw = Buffer.alloc((w * 3 + 1) * h)
+  for (let y = 0; y < h; y++) {
+    raw[y * (w * 3 + 1)] = 0
+    for (let x = 0; x < w; x++) raw.set([30, 120 + x * 8, 200], y * (w * 3 + 1) + 1 + x * 3)
+  }
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length)
+    const td = Buffer.concat([Buffer.from(type), data])
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td) >>> 0)
+    return Buffer.concat([len, td, crc])
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))])
+}

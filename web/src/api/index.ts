@@ -1,0 +1,50 @@
+import { request } from './client'
+import type {
+  Area, Attachment, CasePage, CaseView, Categories, GeoCollection, PublicCase,
+  PublicReportResult, Session, Stats, TimelineEntry, Unit, User,
+} from './types'
+
+export * from './client'
+export type * from './types'
+
+export const api = {
+  signIn: (username: string, password: string) =>
+    request<Session>('/sessions', { body: { username, password }, auth: false }),
+  me: () => request<User>('/me'),
+  areas: (q: { parent?: string; level?: string }) => request<Area[]>('/areas', { query: q }),
+  area: (code: string) => request<Area & { children: Area[] }>(`/areas/${encodeURIComponent(code)}`),
+  units: (q: { kind?: string; within?: string }) => request<Unit[]>('/units', { query: q }),
+  categories: () => request<Categories>('/categories'),
+  cases: (query: Record<string, string | number | boolean | undefined>) => request<CasePage>('/cases', { query }),
+  case: (id: string) => request<CaseView>(`/cases/${encodeURIComponent(id)}`),
+  timeline: (id: string) => request<TimelineEntry[]>(`/cases/${encodeURIComponent(id)}/timeline`),
+  command: (id: string, command: string, body: Record<string, unknown>) =>
+    request<CaseView>(`/cases/${encodeURIComponent(id)}/${command}`, { body }),
+  upload: (id: string, version: number, file: Blob, fileName: string) =>
+    request<Attachment>(`/cases/${encodeURIComponent(id)}/attachments`, {
+      method: 'POST',
+      query: { version, file_name: fileName },
+      raw: { data: file, contentType: file.type || 'image/jpeg' },
+    }),
+  attachment: (id: string) => request<Blob>(`/attachments/${encodeURIComponent(id)}`, { as: 'blob' }),
+  stats: (area?: string) => request<Stats>('/stats', { query: { area } }),
+  geoAreas: (level = 'district') => request<GeoCollection>('/geo/areas', { query: { level }, auth: false }),
+}
+
+/** Citizen endpoints: no session, never sends the staff token. */
+export const publicApi = {
+  report: (body: {
+    description: string; location: { lon: number; lat: number }; address?: string
+    category_hint?: string; contact?: { name?: string; phone?: string }
+  }) => request<PublicReportResult>('/public/reports', { body, auth: false }),
+  photo: (number: string, token: string, file: Blob) =>
+    request<{ id: string }>(`/public/cases/${encodeURIComponent(number)}/photos`, {
+      method: 'POST', query: { token }, raw: { data: file, contentType: file.type || 'image/jpeg' }, auth: false,
+    }),
+  follow: (number: string) => request<PublicCase>(`/public/cases/${encodeURIComponent(number)}`, { auth: false }),
+  rate: (number: string, token: string, score: number, comment?: string) =>
+    request<PublicCase>(`/public/cases/${encodeURIComponent(number)}/rating`, {
+      body: { token, score, comment: comment || undefined }, auth: false,
+    }),
+  geoAreas: (level = 'district') => request<GeoCollection>('/geo/areas', { query: { level }, auth: false }),
+}

@@ -1,0 +1,117 @@
+export type Role =
+  | 'inspector' | 'operator' | 'shift_lead' | 'dispatcher' | 'unit_handler'
+  | 'center_leader' | 'evaluator' | 'admin'
+
+export interface User {
+  id: string
+  username: string
+  display_name: string
+  role: Role | string
+  unit: string | null
+  scope: string | null
+}
+
+export interface Session { token: string; expires_at: string; user: User }
+
+export interface LonLat { lon: number; lat: number }
+
+export interface CaseCategory {
+  code: string; zh: string; urgency: string
+  dispatch_minutes: number; handling_minutes: number; check_minutes: number
+}
+
+export interface CaseView {
+  id: string
+  number: string
+  version: number
+  state: string
+  state_zh: string
+  source: string
+  description: string
+  address: string | null
+  location: LonLat
+  area: string
+  district: string
+  category_hint: string | null
+  category: CaseCategory | null
+  component_id: string | null
+  unit: string | null
+  urgent: boolean
+  supervised: boolean
+  overdue: boolean
+  self_handled: boolean
+  rework_count: number
+  return_count: number
+  extension_count: number
+  pending: { kind: 'extension' | 'park'; reason: string; until: string | null } | null
+  stage: 'dispatch' | 'handling' | 'check' | null
+  deadline: string | null
+  callback_satisfied: boolean | null
+  reject_reason: string | null
+  duplicate_of: string | null
+  attachments: string[]
+  reported_by: string | null
+  created_at: string
+  updated_at: string
+  closed_at: string | null
+  actions?: string[]
+}
+
+export interface CasePage { items: CaseView[]; next_cursor?: string | null }
+
+export interface TimelineEntry {
+  seq: number; at: string; user_id: string | null; username: string | null
+  role: string | null; unit: string | null; action: string
+  from: string | null; to: string | null; late: boolean
+  details: Record<string, unknown>
+}
+
+export interface Area { code: string; name: string; level: string; parent: string | null }
+export interface Unit { code: string; name: string; kind: string; jurisdiction: string }
+export interface SmallClass {
+  code: string; kind: string; big_class: string; zh: string; en: string; urgency: string
+  dispatch_minutes: number; handling_minutes: number; check_minutes: number; unit_kind: string
+}
+export interface Categories {
+  version: string
+  big: { code: string; kind: string; zh: string; en: string }[]
+  small: SmallClass[]
+}
+
+export interface Attachment { id: string; sha256: string; size: number; content_type: string; case_version: number }
+
+export interface ChildStats {
+  code: string; name: string; open: number; overdue: number; supervised: number
+  reported_today: number; closed_today: number
+}
+export interface Stats {
+  area: { code: string; name: string; level: string }
+  totals: { open: number; overdue: number; supervised: number; urgent: number; reported_today: number; closed_today: number }
+  by_child: ChildStats[]
+  today_by_source: { source: string; count: number }[]
+  today_by_category: { code: string; zh: string; count: number }[]
+  top_categories: { code: string; zh: string; count: number }[]
+  ranking: { code: string; name: string; closing_rate: number; on_time_rate: number; score: number; grade: string }[]
+}
+
+export interface FeedEvent {
+  id: string; number: string; action: string; state: string; state_zh: string
+  district: string; area: string; category: string | null; category_zh: string | null
+  source: string; description: string; urgent: boolean; at: string
+}
+
+export interface PublicReportResult { number: string; follow_token: string; state: string; state_zh: string }
+export interface PublicCase {
+  number: string; state: string; state_zh: string; description: string
+  category_zh: string | null; created_at: string; closed_at: string | null
+  steps: { at: string; action: string; state: string; state_zh: string }[]
+  rating: { score: number; comment: string | null } | null
+  can_rate: boolean
+}
+
+export interface GeoFeature {
+  type: 'Feature'
+  properties: { code: string; name: string; [k: string]: unknown }
+  geometry: { type: 'Polygon' | 'MultiPolygon'; coordinates: number[][][] | number[][][][] }
+}
+export interface GeoCollection { type: 'FeatureCollection'; features: GeoFeature[] }

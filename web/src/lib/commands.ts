@@ -1,0 +1,137 @@
+// What each case command needs from the user, and how its request body is built.
+import { ApiError } from '../api/client'
+import { fromShanghaiLocal } from './format'
+
+export type FieldKind =
+  | 'opinion' | 'text' | 'textarea' | 'bool' | 'reject_reason' | 'case_number'
+  | 'category' | 'unit' | 'datetime' | 'attachments'
+
+export interface FieldSpec {
+  name: string
+  kind: FieldKind
+  required?: boolean
+  /** Only asked (and sent) when this predicate holds for the current values. */
+  when?: (v: FormValues) => boolean
+  /** Initial value. */
+  initial?: unknown
+}
+
+export type FormValues = Record<string, unknown>
+
+const opinion = (required = false): FieldSpec => ({ name: 'opinion', kind: 'textarea', required })
+const yes = (name: string, initial = true): FieldSpec => ({ name, kind: 'bool', required: true, initial })
+
+export const COMMAND_FIELDS: Record<string, FieldSpec[]> = {
+  accept: [opinion()],
+  'request-verification': [opinion()],
+  'send-check': [opinion()],
+  resume: [opinion()],
+  close: [opinion()],
+  reject: [
+    { name: 'reject_reason', kind: 'reject_reason', required: true, initial: 'invalid' },
+    { name: 'duplicate_of', kind: 'case_number', required: true, when: (v) => v.reject_reason === 'duplicate' },
+    opinion(),
+  ],
+  verify: [yes('exists'), opinion()],
+  file: [{ name: 'category', kind: 'category', required: true }, opinion()],
+  'self-handle': [opinion(true)],
+  dispatch: [{ name: 'unit', kind: 'unit', required: true }, opinion()],
+  sign: [],
+  return: [{ name: 'reason', kind: 'textarea', required: true }],
+  'request-extension': [
+    { name: 'until', kind: 'datetime', required: true },
+    { name: 'reason', kind: 'textarea', required: true },
+  ],
+  'decide-extension': [yes('approve'), opinion()],
+  'request-park': [{ name: 'reason', kind: 'textarea', required: true }],
+  'decide-park': [yes('approve'), opinion()],
+  feedback: [opinion(true), { name: 'attachments', kind: 'attachments', initial: [] }],
+  check: [yes('passed'), opinion()],
+  'start-callback': [],
+  callback: [yes('satisfied'), opinion()],
+  cancel: [{ name: 'reason', kind: 'textarea', required: true }],
+  'set-urgent': [yes('urgent')],
+  supervise: [opinion(true)],
+}
+
+/** Commands that change little and need no confirmation form (still shown as a form, with only a submit). */
+export function fieldsFor(command: string, values: FormValues = {}): FieldSpec[] {
+  const all = COMMAND_FIELDS[command] ?? [opinion()]
+  return all.filter((f) => !f.when || f.when(values))
+}
+
+/** Starting values of a command's form; `ctx` gives case-dependent defaults. */
+export function initialValues(command: string, ctx: { urgent?: boolean } = {}): FormValues {
+  const v: FormValues = {}
+  for (const f of COMMAND_FIELDS[command] ?? []) {
+    if (f.initial !== undefined) v[f.name] = Array.isArray(f.initial) ? [...f.initial] : f.initial
+    else if (f.kind === 'bool') v[f.name] = true
+    else v[f.name] = ''
+  }
+  if (command === 'set-urgent') v.urgent = !ctx.urgent
+  return v
+}
+
+function isEmpty(x: unknown): boolean {
+  return x === undefined || x === null || (typeof x === 'string' && x.trim() === '') ||
+    (Array.isArray(x) && x.length === 0)
+}
+
+/** Required fields that are missing: field name -> error key (i18n: errors.required). */
+export function validate(command: string, values: FormValues): Record<string, string> {
+  const errs: Record<string, string> = {}
+  for (const f of fieldsFor(command, values)) {
+    if (f.required && f.kind !== 'bool' && isEmpty(values[f.name])) errs[f.name] = 'required'
+    if (f.kind === 'case_number' && !isEmpty(values[f.name]) && !/^\d{19}$/.test(String(values[f.name]).trim()))
+      errs[f.name] = 'case_number'
+    if (f.kind === 'datetime' && !isEmpty(values[f.name]) && Number.isNaN(Date.parse(String(values[f.name]))))
+      errs[f.name] = 'datetime'
+  }
+  return errs
+}
+
+/** The JSON body of the command: the case version plus the fields in use, typed. */
+export function buildBody(command: string, values: FormValues, version: number): Record<string, unknown> {
+  const body: Record<string, unknown> = { version }
+  for (const f of fieldsFor(command, values)) {
+    const v = values[f.name]
+    switch (f.kind) {
+      case 'bool':
+        body[f.name] = Boolean(v)
+        break
+      case 'datetime':
+        if (!isEmpty(v)) {
+          const s = String(v)
+          // a datetime-local value carries no zone: it is Shanghai time
+          body[f.name] = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(s) ? fromShanghaiLocal(s) : new Date(s).toISOString()
+        }
+        break
+      case 'attachments':
+        if (Array.isArray(v) && v.length) body[f.name] = [...v]
+        break
+      default:
+        if (!isEmpty(v)) body[f.name] = String(v).trim()
+    }
+  }
+  return body
+}
+
+export interface FormError {
+  /** The form field the message belongs near, or undefined for the form as a whole. */
+  field?: string
+  message: string
+  code: string
+  /** The case changed meanwhile: reload it before trying again. */
+  reload: boolean
+}
+
+/** Place an API error near the field it names, when that field is on this command's form. */
+export function mapError(command: string, err: unknown, values: FormValues = {}): FormError {
+  if (err instanceof ApiError) {
+    const names = new Set(fieldsFor(command, values).map((f) => f.name))
+    const field = err.field && names.has(err.field) ? err.field : undefined
+    const reload = err.status === 409
+    return { field, message: err.message, code: err.code, reload }
+  }
+  return { message: (err as Error)?.message ?? String(err), code: 'unknown', reload: false }
+}

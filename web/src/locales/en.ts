@@ -1,0 +1,90 @@
+import type zh from './zh-CN'
+
+const en: typeof zh = {
+  app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', skip: 'Skip to main content' },
+  nav: { screen: 'City screen', workbench: 'Workbench', citizen: 'Report a problem' },
+  roles: {
+    inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
+    unit_handler: 'Unit handler', center_leader: 'Center leader', evaluator: 'Evaluator', admin: 'Administrator', citizen: 'Citizen', system: 'System',
+  },
+  login: {
+    title: 'Sign in to CityOps', username: 'User name', password: 'Password', submit: 'Sign in',
+    hint: 'Demo users: inspector, operator, shiftlead, dispatcher, handler, water, leader (password cityops-demo)',
+    required: 'Enter user name and password', expired: 'Your session has expired; please sign in again',
+  },
+  states: {
+    reported: 'Reported', accepted: 'Accepted', verifying: 'Verifying', invalid: 'Invalid', filed: 'Filed',
+    dispatched: 'Dispatched', handling: 'Handling', suspended: 'Suspended', handled: 'Handled', checking: 'Checking',
+    checked: 'Checked', callback: 'Call-back', closed: 'Closed', cancelled: 'Cancelled',
+  },
+  sources: { inspector: 'Inspector', hotline: '12345 hotline', photo: 'Citizen photo', iot: 'IoT', department: 'Department', leader: 'Leader' },
+  actions: {
+    create: 'Report', report: 'Report', accept: 'Accept', reject: 'Reject', 'request-verification': 'Request verification', verify: 'Verify',
+    file: 'File', 'self-handle': 'Self-handle', dispatch: 'Dispatch', sign: 'Sign for', return: 'Return',
+    'request-extension': 'Request extension', 'decide-extension': 'Decide extension', 'request-park': 'Request parking',
+    'decide-park': 'Decide parking', resume: 'Resume', feedback: 'Feedback', 'send-check': 'Send check',
+    check: 'Check', 'start-callback': 'Start call-back', callback: 'Call back', close: 'Close', cancel: 'Cancel case',
+    'set-urgent': 'Set urgency', supervise: 'Supervise', attach: 'Upload photo', rate: 'Citizen rating',
+  },
+  screen: {
+    title: 'City Operations', city: 'Shanghai', open: 'Open', overdue: 'Overdue', supervised: 'Supervised',
+    urgent: 'Urgent', reported_today: 'Reported today', closed_today: 'Closed today', colorBy: 'Colour by', map: 'City map',
+    feed: 'Live feed', feedEmpty: 'Waiting for case changes…', bySource: 'Today by source', byCategory: 'Today by category',
+    topCategories: 'Top open problems', ranking: 'Ranking', rank: '#', area: 'Area', closingRate: 'Closing',
+    onTimeRate: 'On time', score: 'Score', grade: 'Grade', cases: 'Cases', back: 'Back to city',
+    unavailable: 'Statistics unavailable: {msg}', mapUnavailable: 'Map data unavailable: {msg}', live: 'Live', offline: 'Offline', connecting: 'Connecting',
+    drill: 'Click a district to drill down', noData: 'No data', districtCases: 'Open cases in {name}',
+  },
+  workbench: {
+    title: 'Workbench', queues: {
+      to_accept: 'To accept', to_send_check: 'To send check', to_callback: 'To call back', to_file: 'To file', to_close: 'To close',
+      pending_requests: 'Pending requests', to_dispatch: 'To dispatch', to_sign: 'To sign for', handling: 'Handling',
+      to_verify: 'To verify', to_check: 'To check', overdue: 'Overdue', supervised: 'Supervised', all: 'All cases',
+    },
+    filters: 'Filters', state: 'State', source: 'Source', overdue: 'Overdue', any: 'Any', yes: 'Yes', no: 'No',
+    search: 'Search description or address', district: 'District', apply: 'Search', reset: 'Reset', loadMore: 'Load more',
+    empty: 'Queue is empty', number: 'Number', description: 'Description', category: 'Category', unit: 'Unit',
+    deadline: 'Deadline', updated: 'Updated', open: 'Open case {number}', count: '{n} shown', end: 'No more cases',
+  },
+  case: {
+    back: 'Back to workbench', facts: 'Facts', number: 'Number', state: 'State', source: 'Source', category: 'Category',
+    categoryHint: 'Suggested category', unit: 'Unit', deadline: 'Deadline', stage: 'Stage', area: 'Area', address: 'Address',
+    location: 'Location', reported: 'Reported', closed: 'Closed', description: 'Description', flags: 'Flags',
+    urgent: 'Urgent', supervised: 'Supervised', overdue: 'Overdue', selfHandled: 'Self-handled', rework: 'Reworked {n}×',
+    returned: 'Returned {n}×', extended: 'Extended {n}×', pending: 'Pending: {kind}', pendingKinds: { extension: 'extension', park: 'parking' },
+    photos: 'Photos', noPhotos: 'No photos yet', upload: 'Upload photo', uploading: 'Uploading…', uploaded: 'Photo uploaded',
+    timeline: 'Timeline', late: 'Late', actions: 'Actions', noActions: 'Nothing for you to do on this case now',
+    stages: { dispatch: 'Dispatch', handling: 'Handling', check: 'Check' }, version: 'Version {v}', notFound: 'Case not found or not visible to you',
+    reloaded: 'The case was changed meanwhile and has been reloaded', done: '{action}: done', rejectReason: 'Reject reason', duplicateOf: 'Duplicate of',
+    callbackSatisfied: 'Call-back', satisfied: 'Satisfied', unsatisfied: 'Unsatisfied',
+  },
+  fields: {
+    opinion: 'Opinion', reason: 'Reason', reject_reason: 'Reject reason', duplicate_of: 'Duplicate of (case number)', exists: 'Problem exists on site',
+    category: 'Category', unit: 'Responsible unit', until: 'Extend until (Shanghai time)', approve: 'Approve', passed: 'Check passed',
+    satisfied: 'Citizen satisfied', urgent: 'Urgent', attachments: 'Feedback photos', submit: 'Submit', cancel: 'Cancel',
+    invalid: 'Invalid', duplicate: 'Duplicate', pickCategory: 'Pick a category', pickUnit: 'Pick a unit', yes: 'Yes', no: 'No',
+    noAttachments: 'Upload photos above first, then pick them',
+  },
+  errors: {
+    required: 'Required', case_number: 'Enter a 19-digit case number', datetime: 'Enter a valid date and time', network: 'Network error',
+    generic: 'Failed: {msg}',
+  },
+  citizen: {
+    title: 'Report a city problem', intro: 'Seen a problem in the city? Tell us and we will see to it. Your contact details are never published.',
+    what: 'What is the problem?', where: 'Where is it?', mapHint: 'Click the place on the map, or type longitude and latitude',
+    lon: 'Longitude', lat: 'Latitude', address: 'Address or landmark (optional)', description: 'Describe the problem', descriptionPh: 'e.g. A manhole cover is missing outside No. 12, people could fall in',
+    photo: 'Photo (optional)', contact: 'Contact (optional, never published)', name: 'Name', phone: 'Phone', submit: 'Submit',
+    submitting: 'Submitting…', thanks: 'Thank you!', yourNumber: 'Your case number', keep: 'Keep this number to follow your case.',
+    follow: 'Follow progress', followTitle: 'Case progress', lookup: 'Look up a case', lookupPh: '19-digit case number', go: 'Look up',
+    steps: 'Progress', state: 'Status', reportedAt: 'Reported', closedAt: 'Closed', rate: 'Rate the result',
+    rateSubmit: 'Send rating', comment: 'Comment (optional)', rated: 'Your rating', thanksRating: 'Thank you for your rating!',
+    noToken: 'Only the reporter can rate (this device has no token for this case).', notFound: 'No such case', pickPoint: 'Chosen location',
+    mapUnavailable: 'Map unavailable; type longitude and latitude', needLocation: 'Pick or type a location', needDescription: 'Describe the problem',
+    needCategory: 'Pick what kind of problem', photoFailed: 'Photo upload failed: {msg}', newReport: 'Report another problem', stars: '{n} stars',
+    kinds: {
+      manhole: 'Manhole cover missing or broken', streetlight: 'Street light out or broken', garbage: 'Rubbish piling up', flooding: 'Flooded road',
+      parking: 'Illegally parked vehicles', road: 'Road collapse or pothole', flyers: 'Illegal flyers', vendor: 'Street vending on the pavement', other: 'Something else',
+    },
+  },
+}
+export default en

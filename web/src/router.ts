@@ -1,0 +1,29 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import { useAuth } from './stores/auth'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    auth?: boolean
+    dark?: boolean
+    public?: boolean
+  }
+}
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/', name: 'home', redirect: () => (useAuth().signedIn ? '/screen' : '/login') },
+    { path: '/login', name: 'login', component: () => import('./pages/LoginPage.vue') },
+    { path: '/screen', name: 'screen', component: () => import('./pages/ScreenPage.vue'), meta: { auth: true, dark: true } },
+    { path: '/workbench', name: 'workbench', component: () => import('./pages/WorkbenchPage.vue'), meta: { auth: true } },
+    { path: '/cases/:id', name: 'case', component: () => import('./pages/CasePage.vue'), meta: { auth: true }, props: true },
+    { path: '/citizen', name: 'citizen', component: () => import('./pages/CitizenPage.vue'), meta: { public: true } },
+    { path: '/citizen/:number', name: 'citizen-follow', component: () => import('./pages/CitizenFollowPage.vue'), meta: { public: true }, props: true },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+})
+
+router.beforeEach((to) => {
+  if (to.meta.auth && !useAuth().signedIn) return { name: 'login', query: { redirect: to.fullPath } }
+  return true
+})

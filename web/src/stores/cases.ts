@@ -1,0 +1,124 @@
+import { defineStore } from 'pinia'
+import { api } from '../api'
+import type { CaseView, User } from '../api/types'
+
+/** One tab of a role's queue. */
+export interface Queue {
+  key: string
+  states?: string[]
+  source?: string
+  overdue?: boolean
+  unit?: string
+  /** Filter applied to fetched rows when the API has no parameter for it. */
+  keep?: (c: CaseView) => boolean
+}
+
+export interface CaseFilters {
+  state?: string
+  source?: string
+  overdue?: '' | 'true' | 'false'
+  q?: string
+  district?: string
+}
+
+export const OPEN_STATES = [
+  'reported', 'accepted', 'verifying', 'filed', 'dispatched', 'handling', 'suspended',
+  'handled', 'checking', 'checked', 'callback',
+]
+
+/** The queue tabs of each role (see domain.md "Case workflow"). */
+export function queuesFor(user: Pick<User, 'role' | 'unit'> | null): Queue[] {
+  switch (user?.role) {
+    case 'operator':
+      return [
+        { key: 'to_accept', states: ['reported'] },
+        { key: 'to_send_check', states: ['handled'] },
+        { key: 'to_callback', states: ['checked'], source: 'hotline' },
+      ]
+    case 'shift_lead':
+      return [
+        { key: 'to_file', states: ['accepted'] },
+        { key: 'to_close', states: ['checked'] },
+        { key: 'pending_requests', states: ['handling'], keep: (c) => c.pending !== null },
+      ]
+    case 'dispatcher':
+      return [{ key: 'to_dispatch', states: ['filed'] }]
+    case 'unit_handler':
+      return [
+        { key: 'to_sign', states: ['dispatched'], unit: user.unit ?? undefined },
+        { key: 'handling', states: ['handling'], unit: user.unit ?? undefined },
+      ]
+    case 'inspector':
+      return [
+        { key: 'to_verify', states: ['verifying'] },
+        { key: 'to_check', states: ['checking'] },
+      ]
+    case 'center_leader':
+      return [
+        { key: 'overdue', states: OPEN_STATES, overdue: true },
+        { key: 'supervised', states: OPEN_STATES, keep: (c) => c.supervised },
+      ]
+    default:
+      return [{ key: 'all' }]
+  }
+}
+
+/** The query string parameters for one page of a queue with the user's filters. */
+export function buildCaseQuery(
+  queue: Queue,
+  filters: CaseFilters = {},
+  cursor?: string | null,
+  limit = 50,
+): Record<string, string> {
+  const q: Record<string, string> = { limit: String(limit) }
+  const state = filters.state?.trim()
+  if (state) q.state = state
+  else if (queue.states?.length) q.state = queue.states.join(',')
+  const source = filters.source?.trim() || queue.source
+  if (source) q.source = source
+  if (filters.overdue === 'true' || filters.overdue === 'false') q.overdue = filters.overdue
+  else if (queue.overdue !== undefined) q.overdue = String(queue.overdue)
+  if (queue.unit) q.unit = queue.unit
+  const text = filters.q?.trim()
+  if (text) q.q = text
+  const district = filters.district?.trim()
+  if (district) q.area = district
+  if (cursor) q.cursor = cursor
+  return q
+}
+
+export const useCases = defineStore('cases', {
+  state: () => ({
+    items: [] as CaseView[],
+    cursor: null as string | null,
+    loading: false,
+    error: null as string | null,
+    done: false,
+    /** Bumped on every new query so late answers to an old one are dropped. */
+    generation: 0,
+  }),
+  actions: {
+    async load(queue: Queue, filters: CaseFilters, more = false) {
+      const gen = more ? this.generation : ++this.generation
+      if (!more) {
+        this.items = []
+        this.cursor = null
+        this.done = false
+      }
+      this.loading = true
+      this.error = null
+      try {
+        const page = await api.cases(buildCaseQuery(queue, filters, more ? this.cursor : null))
+        if (gen !== this.generation) return
+        const rows = queue.keep ? page.items.filter(queue.keep) : page.items
+        this.items = more ? [...this.items, ...rows] : rows
+        this.cursor = page.next_cursor ?? null
+        this.done = !this.cursor
+      } catch (e) {
+        if (gen === this.generation) this.error = (e as Error).message
+      } finally {
+        if (gen === this.generation) this.loading = false
+      }
+    },
+  },
+})

@@ -1,0 +1,40 @@
+import { describe, expect, it, vi, afterEach } from 'vitest'
+import { buildQuery, request, toApiError, ApiError } from '../src/api/client'
+import { jsonResponse, mockFetch } from './helpers'
+
+afterEach(() => vi.unstubAllGlobals())
+
+describe('api client', () => {
+  it('builds query strings without empty values', () => {
+    expect(buildQuery({ a: 'x', b: '', c: undefined, d: null, e: 0, f: false })).toBe('?a=x&e=0&f=false')
+    expect(buildQuery({})).toBe('')
+    expect(buildQuery({ q: '井盖 缺失' })).toBe('?q=%E4%BA%95%E7%9B%96+%E7%BC%BA%E5%A4%B1')
+  })
+
+  it('maps error bodies to ApiError with field', async () => {
+    const e = await toApiError(jsonResponse(422, { error: { code: 'invalid_input', message: '单位不存在', field: 'unit' } }))
+    expect(e).toMatchObject({ status: 422, code: 'invalid_input', message: '单位不存在', field: 'unit' })
+  })
+
+  it('copes with a body that is not JSON', async () => {
+    const e = await toApiError(new Response('oops', { status: 502, statusText: 'Bad Gateway' }))
+    expect(e).toMatchObject({ status: 502, code: 'http_502', message: 'Bad Gateway' })
+    expect(e.field).toBeUndefined()
+  })
+
+  it('sends raw bodies with their content type', async () => {
+    const f = mockFetch(jsonResponse(201, { id: 'a1' }))
+    const blob = new Blob([new Uint8Array([1, 2, 3])], { type: 'image/png' })
+    await request('/cases/x/attachments', { method: 'POST', query: { version: 3, file_name: 'a.png' }, raw: { data: blob, contentType: 'image/png' } })
+    const [url, init] = f.mock.calls[0] as unknown as [string, RequestInit]
+    expect(url).toBe('/api/v1/cases/x/attachments?version=3&file_name=a.png')
+    expect((init.headers as Record<string, string>)['content-type']).toBe('image/png')
+    expect(init.body).toBe(blob)
+  })
+
+  it('turns a network failure into ApiError code network', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => { throw new TypeError('Failed to fetch') }))
+    await expect(request('/x')).rejects.toMatchObject({ status: 0, code: 'network' })
+    await expect(request('/x')).rejects.toBeInstanceOf(ApiError)
+  })
+})

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest'
+import { buildBody, fieldsFor, initialValues, mapError, validate, COMMAND_FIELDS } from '../src/lib/commands'
+import { ApiError } from '../src/api/client'
+
+const names = (cmd: string, v = {}) => fieldsFor(cmd, v).map((f) => f.name)
+
+describe('command fields', () => {
+  it('knows every command of the API', () => {
+    for (const c of ['accept', 'reject', 'request-verification', 'verify', 'file', 'self-handle', 'dispatch', 'sign', 'return',
+      'request-extension', 'decide-extension', 'request-park', 'decide-park', 'resume', 'feedback', 'send-check', 'check',
+      'start-callback', 'callback', 'close', 'cancel', 'set-urgent', 'supervise'])
+      expect(COMMAND_FIELDS[c], c).toBeDefined()
+  })
+  it('asks each command for what it needs', () => {
+    expect(names('accept')).toEqual(['opinion'])
+    expect(names('sign')).toEqual([])
+    expect(names('file')).toEqual(['category', 'opinion'])
+    expect(names('dispatch')).toEqual(['unit', 'opinion'])
+    expect(names('request-extension')).toEqual(['until', 'reason'])
+    expect(names('feedback')).toEqual(['opinion', 'attachments'])
+    expect(names('verify')).toEqual(['exists', 'opinion'])
+    expect(names('reject', { reject_reason: 'invalid' })).toEqual(['reject_reason', 'opinion'])
+    expect(names('reject', { reject_reason: 'duplicate' })).toEqual(['reject_reason', 'duplicate_of', 'opinion'])
+  })
+  it('starts with sensible values', () => {
+    expect(initialValues('check')).toEqual({ passed: true, opinion: '' })
+    expect(initialValues('set-urgent', { urgent: true })).toEqual({ urgent: false })
+    expect(initialValues('reject').reject_reason).toBe('invalid')
+    expect(initialValues('feedback').attachments).toEqual([])
+  })
+})
+
+describe('validation', () => {
+  it('requires the required fields only', () => {
+    expect(validate('accept', { opinion: '' })).toEqual({})
+    expect(validate('file', { category: '', opinion: '' })).toEqual({ category: 'required' })
+    expect(validate('feedback', { opinion: ' ', attachments: [] })).toEqual({ opinion: 'required' })
+    expect(validate('request-extension', { until: 'nonsense', reason: 'x' })).toEqual({ until: 'datetime' })
+    expect(validate('reject', { reject_reason: 'duplicate', duplicate_of: '123' })).toEqual({ duplicate_of: 'case_number' })
+    expect(validate('reject', { reject_reason: 'duplicate', duplicate_of: '3101012026112500001' })).toEqual({})
+    expect(validate('check', { passed: false })).toEqual({})
+  })
+})
+
+describe('request body', () => {
+  it('carries the version and typed fields', () => {
+    expect(buildBody('accept', { opinion: '' }, 1)).toEqual({ version: 1 })
+    expect(buildBody('accept', { opinion: ' 同意 ' }, 1)).toEqual({ version: 1, opinion: '同意' })
+    expect(buildBody('verify', { exists: false, opinion: '' }, 3)).toEqual({ version: 3, exists: false })
+    expect(buildBody('dispatch', { unit: '310101-ZLS', opinion: '' }, 5)).toEqual({ version: 5, unit: '310101-ZLS' })
+    expect(buildBody('feedback', { opinion: '已修复', attachments: ['a1', 'a2'] }, 8)).toEqual({ version: 8, opinion: '已修复', attachments: ['a1', 'a2'] })
+    expect(buildBody('feedback', { opinion: '已修复', attachments: [] }, 8)).toEqual({ version: 8, opinion: '已修复' })
+    expect(buildBody('set-urgent', { urgent: true }, 2)).toEqual({ version: 2, urgent: true })
+  })
+  it('leaves out fields hidden by another choice', () => {
+    expect(buildBody('reject', { reject_reason: 'invalid', duplicate_of: '3101012026112500001', opinion: '' }, 1))
+      .toEqual({ version: 1, reject_reason: 'invalid' })
+    expect(buildBody('reject', { reject_reason: 'duplicate', duplicate_of: '3101012026112500001', opinion: '' }, 1))
+      .toEqual({ version: 1, reject_reason: 'duplicate', duplicate_of: '3101012026112500001' })
+  })
+  it('reads a datetime-local value as Shanghai time', () => {
+    expect(buildBody('request-extension', { until: '2026-11-27T18:00', reason: '材料未到' }, 7))
+      .toEqual({ version: 7, until: '2026-11-27T10:00:00.000Z', reason: '材料未到' })
+  })
+})
+
+describe('error mapping', () => {
+  it('puts a 422 next to its field', () => {
+    const e = new ApiError(422, 'invalid_input', '没有这个单位', 'unit')
+    expect(mapError('dispatch', e)).toEqual({ field: 'unit', message: '没有这个单位', code: 'invalid_input', reload: false })
+  })
+  it('keeps an error on a field the form lacks at form level', () => {
+    const e = new ApiError(422, 'invalid_input', 'bad version', 'version')
+    expect(mapError('dispatch', e).field).toBeUndefined()
+  })
+  it('asks for a reload on 409', () => {
+    const e = new ApiError(409, 'version_conflict', '案件已被修改')
+    expect(mapError('accept', e)).toMatchObject({ reload: true, code: 'version_conflict' })
+  })
+  it('handles non-API errors', () => {
+    expect(mapError('accept', new Error('boom'))).toMatchObject({ message: 'boom', code: 'unknown' })
+  })
+})
