@@ -14,8 +14,9 @@ mkdirSync(ARTIFACTS, { recursive: true })
 
 function cityopsBin() {
   if (process.env.CITYOPS_BIN) return process.env.CITYOPS_BIN
-  const rel = resolve(WEB, '..', 'target', 'release', 'cityops')
-  return existsSync(rel) ? rel : '/work/target/release/cityops'
+  const target = process.env.CARGO_TARGET_DIR || resolve(WEB, '..', 'target')
+  const release = join(target, 'release', 'cityops')
+  return existsSync(release) ? release : join(target, 'debug', 'cityops')
 }
 
 /** Spawn a process and resolve with the first stdout line matching `re`. */
