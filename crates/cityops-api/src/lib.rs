@@ -34,6 +34,8 @@ pub struct ApiConfig {
     pub max_upload_bytes: usize,
     /// District boundaries: the map layer, and where a citizen's point is located.
     pub districts: Arc<Boundaries>,
+    /// Streets, communities and unit grids with their locating index, when loaded.
+    pub geography: Option<Arc<cityops_geo::Geography>>,
 }
 
 impl ApiConfig {
@@ -46,6 +48,7 @@ impl ApiConfig {
             max_json_bytes: 256 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
             districts: Arc::new(Boundaries::default()),
+            geography: None,
         }
     }
 }

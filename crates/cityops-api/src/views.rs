@@ -206,9 +206,10 @@ pub struct ReportRequest {
     /// The coordinate system of `location`: wgs84 (GPS, the default), gcj02 (AMap, Tencent)
     /// or bd09 (Baidu). CityOps stores WGS-84.
     pub crs: Option<String>,
-    /// The finest known area code: community (12), street (9) or district (6 digits).
+    /// The finest known area code: community (12), street (9) or district (6 digits). When
+    /// absent, the community is found from the location.
     #[schema(example = "310101002001", pattern = "^[0-9]{6}([0-9]{3}){0,2}$")]
-    pub area: String,
+    pub area: Option<String>,
     /// The reporter's guess at the small class, if any.
     #[schema(pattern = "^[12][0-9]{4}$")]
     pub category_hint: Option<String>,
@@ -283,6 +284,8 @@ pub struct CaseView {
     pub address: Option<String>,
     pub location: LocationBody,
     pub area: String,
+    /// The 14-digit unit grid of the location.
+    pub unit_grid: Option<String>,
     pub district: String,
     pub category_hint: Option<String>,
     pub category: Option<FiledClassView>,
@@ -357,6 +360,7 @@ impl CaseView {
                 lat: c.location.lat,
             },
             area: c.area.to_string(),
+            unit_grid: c.unit_grid.clone(),
             district: c.district.to_string(),
             category_hint: c.category_hint.as_ref().map(|h| h.to_string()),
             category: c.category.as_ref().map(|f| FiledClassView {

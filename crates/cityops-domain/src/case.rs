@@ -336,6 +336,9 @@ pub struct Case {
     pub location: Location,
     /// The finest area known for the case (community, street or district).
     pub area: AreaCode,
+    /// The 14-digit unit grid (单元网格) the location lies in, when the city's grids are known.
+    #[serde(default)]
+    pub unit_grid: Option<String>,
     pub district: AreaCode,
     /// The reporter's guess at the class, before a shift lead files it.
     pub category_hint: Option<CategoryCode>,

@@ -33,6 +33,8 @@ pub struct NewReport {
     pub component_id: Option<String>,
     #[serde(default)]
     pub reporter: Option<Reporter>,
+    #[serde(default)]
+    pub unit_grid: Option<String>,
 }
 
 /// Every command of the workflow, in the domain's words. The wire form of a command is the
@@ -483,6 +485,18 @@ fn open(
     if let Some(reporter) = &report.reporter {
         reporter.validate()?;
     }
+    if let Some(grid) = &report.unit_grid {
+        let valid = grid.len() == 14
+            && grid.bytes().all(|b| b.is_ascii_digit())
+            && grid.starts_with(report.area.subtree_prefix());
+        if !valid {
+            return Err(InvalidInput::new(
+                "unit_grid",
+                "a unit grid has 14 digits and lies in the case's area",
+            )
+            .into());
+        }
+    }
     let district = report.area.district().ok_or_else(|| {
         InvalidInput::new("area", "a case must lie in a district, street or community")
     })?;
@@ -507,6 +521,7 @@ fn open(
         address: report.address.clone(),
         location,
         area: report.area.clone(),
+        unit_grid: report.unit_grid.clone(),
         district,
         category_hint: report.category_hint.clone(),
         category: None,

@@ -220,6 +220,7 @@ fn new_case(source: Source, now: DateTime<Utc>) -> (Case, TimelineEvent) {
             category_hint: None,
             component_id: None,
             reporter: None,
+            unit_grid: None,
         },
         &actor(Role::Operator, None),
         now,

@@ -8,7 +8,9 @@ use geo::{BoundingRect, Contains, Coord, LineString, MultiPolygon, Point, Polygo
 use serde_json::Value;
 
 pub mod crs;
+pub mod generate;
 pub use crs::Crs;
+pub use generate::{DistrictPlan, Geography, Region, StreetPlan, UnitGrid};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum BoundaryError {
@@ -24,7 +26,7 @@ pub struct Boundary {
     pub code: String,
     pub name: String,
     pub shape: MultiPolygon<f64>,
-    bbox: Rect<f64>,
+    pub bbox: Rect<f64>,
     /// The feature as served: WGS-84 geometry, properties `code` and `name`.
     feature: Value,
 }
@@ -57,15 +59,20 @@ fn polygon(value: &Value, source: Crs) -> Option<Polygon<f64>> {
     Some(Polygon::new(exterior, interiors?))
 }
 
+fn rounded(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}
+
 fn ring_json(ring: &LineString<f64>) -> Value {
     Value::Array(
         ring.coords()
-            .map(|c| serde_json::json!([c.x, c.y]))
+            .map(|c| serde_json::json!([rounded(c.x), rounded(c.y)]))
             .collect(),
     )
 }
 
-fn shape_json(shape: &MultiPolygon<f64>) -> Value {
+/// A GeoJSON MultiPolygon geometry, coordinates rounded to 1e-6 degrees (about 0.1 m).
+pub fn shape_json(shape: &MultiPolygon<f64>) -> Value {
     let polygons: Vec<Value> = shape
         .iter()
         .map(|p| {

@@ -81,6 +81,7 @@ fn new_case(area: &str, text: &str, at: chrono::DateTime<Utc>) -> (Case, Timelin
             category_hint: None,
             component_id: None,
             reporter: None,
+            unit_grid: None,
         },
         &operator("310000"),
         at,

@@ -91,6 +91,7 @@ fn new_report(i: usize, at: DateTime<Utc>) -> Result<(Case, TimelineEvent)> {
             category_hint: None,
             component_id: None,
             reporter: None,
+            unit_grid: None,
         },
         &actor(Role::Inspector, None),
         at,

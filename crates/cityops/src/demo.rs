@@ -126,23 +126,13 @@ pub async fn seed(store: &dyn Store, cases: usize) -> Result<usize> {
             level: Some(AreaLevel::Community),
         })
         .await?;
-    let points = reference::district_label_points()?;
+    let geography = reference::shanghai_geography()?;
     let mut rng = StdRng::seed_from_u64(20261125);
     let now = Utc::now();
     for _ in 0..cases {
         let text = texts.report.choose(&mut rng).context("no report texts")?;
-        let community = communities.choose(&mut rng).context("no communities")?;
-        seed_case(
-            store,
-            &catalog,
-            &texts.roads,
-            text,
-            community,
-            &points,
-            &mut rng,
-            now,
-        )
-        .await?;
+        let place = Place::random(&geography, &communities, &mut rng)?;
+        seed_case(store, &catalog, &texts.roads, text, &place, &mut rng, now).await?;
     }
     Ok(cases)
 }
@@ -157,26 +147,53 @@ fn seeding_actor(role: Role, unit: Option<String>) -> Actor {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where a demo report comes from: a unit grid of a random community of the generated city.
+struct Place {
+    community: Area,
+    grid: String,
+    lon: f64,
+    lat: f64,
+}
+
+impl Place {
+    fn random(
+        geography: &cityops_geo::Geography,
+        communities: &[Area],
+        rng: &mut StdRng,
+    ) -> Result<Place> {
+        use geo::Centroid;
+        let community = communities.choose(rng).context("no communities")?;
+        let grids: Vec<&cityops_geo::UnitGrid> = geography
+            .grids_in_community(community.code.as_str())
+            .collect();
+        let grid = grids
+            .choose(rng)
+            .context("a community without unit grids")?;
+        let centre = grid.shape.centroid().context("an empty unit grid")?;
+        // The centroid of an oddly clipped cell can fall outside it: record the grid the
+        // point really lies in when it is of the same community.
+        let located = geography
+            .locate(centre.x(), centre.y())
+            .filter(|g| g.community == community.code.as_str());
+        Ok(Place {
+            community: community.clone(),
+            grid: located.map_or_else(|| grid.code.clone(), |g| g.code.clone()),
+            lon: centre.x(),
+            lat: centre.y(),
+        })
+    }
+}
+
 async fn seed_case(
     store: &dyn Store,
     catalog: &CategoryCatalog,
     roads: &[String],
     text: &ReportText,
-    community: &Area,
-    points: &[(String, f64, f64)],
+    place: &Place,
     rng: &mut StdRng,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let district = community
-        .code
-        .district()
-        .context("community without district")?;
-    let (lon, lat) = points
-        .iter()
-        .find(|(code, _, _)| code == district.as_str())
-        .map(|(_, lon, lat)| (*lon, *lat))
-        .unwrap_or((121.47, 31.23));
+    let community = &place.community;
     let road = roads.choose(rng).cloned().unwrap_or_default();
     let description = text
         .text
@@ -202,19 +219,21 @@ async fn seed_case(
             source,
             description,
             address: Some(road.clone()),
-            location: Location::new(
-                lon + rng.gen_range(-0.02..0.02),
-                lat + rng.gen_range(-0.015..0.015),
-            )?,
+            location: Location::new(place.lon, place.lat)?,
             area: community.code.clone(),
             category_hint: Some(code.clone()),
             component_id: None,
             reporter: None,
+            unit_grid: Some(place.grid.clone()),
         },
         &reporter,
         at,
     )?;
     let mut case = store.insert_case(case, event).await?;
+    let district = community
+        .code
+        .district()
+        .context("community without district")?;
     let unit_code = Unit::default_code_for(class.unit_kind, &community.code)
         .unwrap_or_else(|| format!("{district}-CGZF"));
     let unit = store
@@ -422,7 +441,7 @@ pub async fn live_city(state: cityops_api::AppState, every: std::time::Duration)
             level: Some(AreaLevel::Community),
         })
         .await?;
-    let points = reference::district_label_points()?;
+    let geography = reference::shanghai_geography()?;
     let mut rng = StdRng::from_entropy();
     loop {
         let jitter = rng.gen_range(0.5..1.5);
@@ -430,17 +449,9 @@ pub async fn live_city(state: cityops_api::AppState, every: std::time::Duration)
         let now = Utc::now();
         if rng.gen_bool(0.5) {
             let text = texts.report.choose(&mut rng).context("no report texts")?;
-            let community = communities.choose(&mut rng).context("no communities")?;
-            if let Some(case) = live_report(
-                store.as_ref(),
-                &texts.roads,
-                text,
-                community,
-                &points,
-                &mut rng,
-                now,
-            )
-            .await?
+            let place = Place::random(&geography, &communities, &mut rng)?;
+            if let Some(case) =
+                live_report(store.as_ref(), &texts.roads, text, &place, &mut rng, now).await?
             {
                 state.publish(&case, "report", now);
             }
@@ -456,19 +467,11 @@ async fn live_report(
     store: &dyn Store,
     roads: &[String],
     text: &ReportText,
-    community: &Area,
-    points: &[(String, f64, f64)],
+    place: &Place,
     rng: &mut StdRng,
     now: DateTime<Utc>,
 ) -> Result<Option<cityops_domain::Case>> {
-    let district = community
-        .code
-        .district()
-        .context("community without district")?;
-    let (lon, lat) = points
-        .iter()
-        .find(|(code, _, _)| code == district.as_str())
-        .map_or((121.47, 31.23), |(_, lon, lat)| (*lon, *lat));
+    let community = &place.community;
     let road = roads.choose(rng).cloned().unwrap_or_default();
     let source = Source::parse(&text.source).unwrap_or(Source::Inspector);
     let reporter = seeding_actor(
@@ -488,14 +491,12 @@ async fn live_report(
                 .replace("{road}", &road)
                 .replace("{community}", &community.name),
             address: Some(road),
-            location: Location::new(
-                lon + rng.gen_range(-0.02..0.02),
-                lat + rng.gen_range(-0.015..0.015),
-            )?,
+            location: Location::new(place.lon, place.lat)?,
             area: community.code.clone(),
             category_hint: CategoryCode::parse(&text.category).ok(),
             component_id: None,
             reporter: None,
+            unit_grid: Some(place.grid.clone()),
         },
         &reporter,
         now,

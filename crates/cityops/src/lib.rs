@@ -54,6 +54,7 @@ pub async fn start(
         reference::DISTRICTS_GEOJSON,
         reference::DISTRICTS_CRS,
     )?);
+    api.geography = Some(reference::shanghai_geography()?);
     let state = AppState::new(store, api);
     let app = cityops_api::router(state.clone());
     let task = tokio::spawn(async move {

@@ -6,6 +6,7 @@ use cityops_domain::area::parse_area_csv;
 use cityops_domain::unit::default_units;
 use cityops_domain::{Area, AreaCode, AreaLevel, CategoryCatalog};
 use cityops_store::Store;
+use std::sync::Arc;
 
 const DISTRICTS: &str = include_str!("../../../data/shanghai/districts.csv");
 const STREETS: &str = include_str!("../../../data/shanghai/streets.csv");
@@ -99,44 +100,63 @@ pub async fn import_areas_csv(store: &dyn Store, text: &str) -> Result<usize> {
     Ok(areas.len())
 }
 
-/// A district's label point from the shipped GeoJSON, in WGS-84, to place demo cases.
-pub fn district_label_points() -> Result<Vec<(String, f64, f64)>> {
-    let doc: serde_json::Value = serde_json::from_str(DISTRICTS_GEOJSON)?;
-    let mut points = Vec::new();
-    for feature in doc["features"].as_array().context("features")? {
-        let props = &feature["properties"];
-        let code = props["code"].as_str().context("code")?.to_owned();
-        let (lon, lat) = match (
-            props["label_point"][0].as_f64(),
-            props["label_point"][1].as_f64(),
-        ) {
-            (Some(lon), Some(lat)) => (lon, lat),
-            // Chongming has no label point: use the mean vertex of its largest ring.
-            _ => largest_ring_mean(&feature["geometry"])
-                .with_context(|| format!("no geometry for {code}"))?,
-        };
-        let (lon, lat) = DISTRICTS_CRS.to_wgs84(lon, lat);
-        points.push((code, lon, lat));
+/// Cell size of the generated unit grids: about 10,000 m² (100 m) in the dense centre,
+/// larger in the suburbs and the countryside, for about 50,000 grids in all (Shanghai counted
+/// 40,625 in 2016).
+fn cell_metres(district: &str) -> f64 {
+    match district {
+        // Huangpu, Xuhui, Changning, Jing'an, Putuo, Hongkou, Yangpu.
+        "310101" | "310104" | "310105" | "310106" | "310107" | "310109" | "310110" => 100.0,
+        // Minhang, Baoshan.
+        "310112" | "310113" => 300.0,
+        // Pudong.
+        "310115" => 400.0,
+        // Chongming.
+        "310151" => 800.0,
+        _ => 600.0,
     }
-    Ok(points)
 }
 
-fn largest_ring_mean(geometry: &serde_json::Value) -> Option<(f64, f64)> {
-    let polygons: Vec<&serde_json::Value> = match geometry["type"].as_str()? {
-        "Polygon" => vec![&geometry["coordinates"]],
-        "MultiPolygon" => geometry["coordinates"].as_array()?.iter().collect(),
-        _ => return None,
-    };
-    let ring = polygons
-        .iter()
-        .filter_map(|p| p[0].as_array())
-        .max_by_key(|ring| ring.len())?;
-    let (mut lon, mut lat) = (0.0, 0.0);
-    for point in ring {
-        lon += point[0].as_f64()?;
-        lat += point[1].as_f64()?;
+/// The seed of the generated geography: change it and every street, community and grid moves.
+pub const GEOGRAPHY_SEED: u64 = 20_261_125;
+
+/// Shanghai's generated streets, communities and unit grids inside the real districts,
+/// generated once per process (a second or two in a release build).
+pub fn shanghai_geography() -> Result<Arc<cityops_geo::Geography>> {
+    static GEOGRAPHY: std::sync::OnceLock<Arc<cityops_geo::Geography>> = std::sync::OnceLock::new();
+    if let Some(geography) = GEOGRAPHY.get() {
+        return Ok(geography.clone());
     }
-    Some((lon / ring.len() as f64, lat / ring.len() as f64))
+    let boundaries = cityops_geo::Boundaries::from_geojson_in(DISTRICTS_GEOJSON, DISTRICTS_CRS)?;
+    let areas = shanghai_areas()?;
+    let plans: Vec<cityops_geo::DistrictPlan> = areas
+        .iter()
+        .filter(|a| a.level == AreaLevel::District)
+        .map(|district| cityops_geo::DistrictPlan {
+            code: district.code.to_string(),
+            cell_metres: cell_metres(district.code.as_str()),
+            streets: areas
+                .iter()
+                .filter(|s| {
+                    s.level == AreaLevel::Street && s.parent.as_ref() == Some(&district.code)
+                })
+                .map(|street| cityops_geo::StreetPlan {
+                    code: street.code.to_string(),
+                    communities: areas
+                        .iter()
+                        .filter(|c| c.parent.as_ref() == Some(&street.code))
+                        .map(|c| c.code.to_string())
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    let geography = Arc::new(cityops_geo::Geography::generate(
+        &boundaries,
+        &plans,
+        GEOGRAPHY_SEED,
+    )?);
+    Ok(GEOGRAPHY.get_or_init(|| geography).clone())
 }
 
 #[cfg(test)]
@@ -150,6 +170,31 @@ mod tests {
         assert_eq!(count(AreaLevel::District), 16);
         assert_eq!(count(AreaLevel::Street), 234);
         assert_eq!(count(AreaLevel::Community), 6509);
-        assert_eq!(district_label_points().unwrap().len(), 16);
+    }
+
+    #[test]
+    fn the_generated_shanghai_has_every_street_and_community_and_about_50000_grids() {
+        let started = std::time::Instant::now();
+        let geography = shanghai_geography().unwrap();
+        eprintln!("generated {geography:?} in {:?}", started.elapsed());
+        assert_eq!(geography.streets.len(), 234);
+        // Communities whose street has no cells left would be missing: none may be.
+        assert_eq!(geography.communities.len(), 6509);
+        assert!(
+            (40_000..70_000).contains(&geography.grids.len()),
+            "{}",
+            geography.grids.len()
+        );
+        // The Bund, Xujiahui, Chongming's Chengqiao town centre.
+        for (lon, lat, district) in [
+            (121.4860, 31.2380, "310101"),
+            (121.4330, 31.1900, "310104"),
+            (121.3970, 31.6230, "310151"),
+        ] {
+            let grid = geography
+                .locate(lon, lat)
+                .unwrap_or_else(|| panic!("{lon},{lat}"));
+            assert_eq!(grid.district, district);
+        }
     }
 }

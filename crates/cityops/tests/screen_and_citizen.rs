@@ -299,8 +299,9 @@ async fn boundaries_are_public_geojson_and_the_ui_never_answers_api_paths() {
         .collect();
     assert_eq!(names.len(), 16);
     assert!(names.contains(&"崇明区"));
-    let (status, _) = app.get(None, "/api/v1/geo/areas?level=street").await;
-    assert_eq!(status, 404);
+    let (status, streets) = app.get(None, "/api/v1/geo/areas?level=street").await;
+    assert_eq!(status, 200);
+    assert_eq!(streets["features"].as_array().unwrap().len(), 234);
     let (status, error) = app.get(None, "/api/v1/geo/areas?level=planet").await;
     assert_eq!(
         (status, error["error"]["field"].as_str()),
@@ -329,5 +330,94 @@ async fn boundaries_are_public_geojson_and_the_ui_never_answers_api_paths() {
             "{api}"
         );
     }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn points_resolve_to_grid_community_street_and_district_and_layers_serve_the_generated_city()
+{
+    let app = TestApp::spawn(common::Backend::Sqlite).await.unwrap();
+    // The Bund, in WGS-84 and as AMap shows it (GCJ-02).
+    let (status, here) = app
+        .get(None, "/api/v1/geo/locate?lon=121.4860&lat=31.2380")
+        .await;
+    assert_eq!(status, 200, "{here}");
+    assert_eq!(here["district"]["name"], "黄浦区");
+    let grid = here["unit_grid"].as_str().unwrap();
+    assert_eq!(grid.len(), 14);
+    assert!(grid.starts_with(here["community"]["code"].as_str().unwrap()));
+    assert!(here["community"]["name"].is_string() && here["street"]["name"].is_string());
+    let gcj = cityops_geo::crs::wgs84_to_gcj02(121.4860, 31.2380);
+    let (_, same) = app
+        .get(
+            None,
+            &format!("/api/v1/geo/locate?lon={}&lat={}&crs=gcj02", gcj.0, gcj.1),
+        )
+        .await;
+    assert_eq!(same["unit_grid"], here["unit_grid"]);
+    let (status, error) = app
+        .get(None, "/api/v1/geo/locate?lon=116.39&lat=39.91")
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("location")),
+        "Beijing is not in Shanghai"
+    );
+
+    let (_, streets) = app
+        .get(None, "/api/v1/geo/areas?level=street&parent=310101")
+        .await;
+    let streets = streets["features"].as_array().unwrap();
+    let (_, known) = app
+        .get(Some("operator"), "/api/v1/areas?parent=310101")
+        .await;
+    assert_eq!(streets.len(), known.as_array().unwrap().len());
+    assert!(streets
+        .iter()
+        .all(|s| s["properties"]["name"].is_string() && s["geometry"]["type"] == "MultiPolygon"));
+    let (_, grids) = app
+        .get(
+            None,
+            "/api/v1/geo/areas?level=grid&bbox=121.48,31.23,121.49,31.24",
+        )
+        .await;
+    let grids = grids["features"].as_array().unwrap();
+    assert!(
+        grids.len() > 20 && grids.len() < 400,
+        "{} grids in a 1 km box",
+        grids.len()
+    );
+    assert!(grids
+        .iter()
+        .any(|g| g["properties"]["code"] == here["unit_grid"]));
+    let (status, _) = app.get(None, "/api/v1/geo/areas?level=grid").await;
+    assert_eq!(status, 422, "all grids of the city at once is refused");
+    let (status, error) = app
+        .get(None, "/api/v1/geo/areas?level=grid&bbox=1,2,3")
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("bbox"))
+    );
+
+    let (_, geometry) = app.get(None, &format!("/api/v1/geo/areas/{grid}")).await;
+    assert_eq!(geometry["level"], "grid");
+    let [min_lon, min_lat, max_lon, max_lat] =
+        [0, 1, 2, 3].map(|i| geometry["bbox"][i].as_f64().unwrap());
+    assert!(min_lon <= 121.4860 && 121.4860 <= max_lon && min_lat <= 31.2380 && 31.2380 <= max_lat);
+    let (status, _) = app.get(None, "/api/v1/geo/areas/310101002").await;
+    assert_eq!(status, 200);
+
+    // A report without an area code is placed by its location.
+    let (status, case) = app
+        .post_json(
+            Some("operator"),
+            "/api/v1/cases",
+            json!({"source": "hotline", "description": "外滩观景平台栏杆松动", "location": {"lon": 121.4860, "lat": 31.2380}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{case}");
+    assert_eq!(case["area"], here["community"]["code"]);
+    assert_eq!(case["unit_grid"], here["unit_grid"]);
     app.finish().await;
 }

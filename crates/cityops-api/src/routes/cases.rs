@@ -75,13 +75,36 @@ pub async fn report_case(
         )
     })?;
     let location = request.location.to_wgs84(request.crs.as_deref())?;
-    let area = AreaCode::parse(&request.area)?;
-    if state.store.area(&area).await?.is_none() {
-        return Err(ApiError::invalid(
-            "area",
-            format!("area {area} is not a known area of this city"),
-        ));
-    }
+    let located = state
+        .config
+        .geography
+        .as_ref()
+        .and_then(|g| g.locate(location.lon, location.lat));
+    let area = match &request.area {
+        Some(area) => {
+            let area = AreaCode::parse(area)?;
+            if state.store.area(&area).await?.is_none() {
+                return Err(ApiError::invalid(
+                    "area",
+                    format!("area {area} is not a known area of this city"),
+                ));
+            }
+            area
+        }
+        None => match located {
+            Some(grid) => AreaCode::parse(&grid.community)?,
+            None => {
+                return Err(ApiError::invalid(
+                    "area",
+                    "give the area code, or a location inside the city's unit grids",
+                ))
+            }
+        },
+    };
+    // The grid is recorded when it lies in the area the case is filed in.
+    let unit_grid = located
+        .filter(|grid| grid.code.starts_with(area.subtree_prefix()))
+        .map(|grid| grid.code.clone());
     let category_hint = match request.category_hint.as_deref() {
         Some(code) => {
             let code = CategoryCode::parse(code)?;
@@ -109,6 +132,7 @@ pub async fn report_case(
         category_hint,
         component_id: request.component_id,
         reporter: None,
+        unit_grid,
     };
     let at = now();
     let (case, event) = cityops_domain::report(new_id(), report, &actor, at)?;

@@ -36,6 +36,8 @@ use crate::openapi::BearerAuth;
         workflow::workflow,
         stats::stats,
         geo::area_boundaries,
+        geo::area_geometry,
+        geo::locate,
         stream::stream,
         public::report,
         public::follow,

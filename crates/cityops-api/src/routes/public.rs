@@ -60,7 +60,15 @@ pub async fn report(
         .ok_or_else(|| {
             ApiError::invalid("location", "this point is outside the city's districts")
         })?;
-    let area = AreaCode::parse(&district.code)?;
+    // The finest area known: the community of the unit grid, else the district.
+    let located = state
+        .config
+        .geography
+        .as_ref()
+        .and_then(|g| g.locate(location.lon, location.lat))
+        .filter(|grid| grid.district == district.code);
+    let area = AreaCode::parse(located.map_or(&district.code, |grid| &grid.community))?;
+    let unit_grid = located.map(|grid| grid.code.clone());
     let category_hint = match request.category_hint.as_deref() {
         Some(code) => {
             let code = CategoryCode::parse(code)?;
@@ -99,6 +107,7 @@ pub async fn report(
         component_id: None,
         reporter: Some(reporter),
         area: area.clone(),
+        unit_grid,
     };
     let (case, event) = cityops_domain::report(new_id(), report, &citizen(area.city()), at)?;
     let case = state.store.insert_case(case, event).await?;

@@ -1,0 +1,567 @@
+//! The generated city below district level. There are no public street, community or
+//! unit-grid polygons for Shanghai, so they are generated reproducibly from a seed inside the
+//! real district boundaries:
+//!
+//! 1. Each district is covered by a lattice of square cells (100 m in the dense centre, larger
+//!    outside), clipped to the district polygon: together the cells tile the district exactly,
+//!    holes and islands included, with no overlap and no gap.
+//! 2. Cells are clustered into as many streets as the district really has (weighted k-means,
+//!    so streets come out compact and of plausible size), then each street's cells into as many
+//!    communities as the street has.
+//! 3. A unit grid is one cell, or a block of cells where a community would otherwise exceed
+//!    the 99 grids its two-digit sequence allows. Grids are numbered west to east, north to
+//!    south within their community: `district(6) street(3) community(3) sequence(2)`.
+//! 4. Responsibility grids group up to 30 consecutive unit grids of a street for one inspector.
+//!
+//! Street and community shapes are unions of their cells, so the levels nest exactly.
+
+use geo::{
+    BooleanOps, BoundingRect, ChamberlainDuquetteArea, Contains, Coord, Intersects, MultiPolygon,
+    Point, Rect,
+};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+use std::collections::BTreeMap;
+
+use crate::{Boundaries, Boundary};
+
+/// What to generate inside one district: its cell size and its real streets and communities.
+#[derive(Debug, Clone)]
+pub struct DistrictPlan {
+    pub code: String,
+    pub cell_metres: f64,
+    pub streets: Vec<StreetPlan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StreetPlan {
+    pub code: String,
+    pub communities: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum GenerateError {
+    #[error("district {0} has no boundary")]
+    NoBoundary(String),
+    #[error("district {district}: street {street} got {cells} cells for {communities} communities; use smaller cells")]
+    TooFewCells {
+        district: String,
+        street: String,
+        cells: usize,
+        communities: usize,
+    },
+    #[error("district {0} has no street to generate")]
+    NoStreets(String),
+}
+
+/// An area of the generated tree: street or community.
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub code: String,
+    pub shape: MultiPolygon<f64>,
+    pub bbox: Rect<f64>,
+}
+
+/// 单元网格: the smallest unit of city management, about 10,000 m² in the centre.
+#[derive(Debug, Clone)]
+pub struct UnitGrid {
+    /// 14 digits: district 6 + street 3 + community 3 + sequence 2.
+    pub code: String,
+    pub community: String,
+    pub street: String,
+    pub district: String,
+    /// The responsibility grid (责任网格) of one inspector.
+    pub responsibility_grid: String,
+    pub shape: MultiPolygon<f64>,
+    pub bbox: Rect<f64>,
+    pub area_m2: f64,
+}
+
+/// The generated geography of a city and its point-location index.
+pub struct Geography {
+    pub streets: Vec<Region>,
+    pub communities: Vec<Region>,
+    pub grids: Vec<UnitGrid>,
+    index: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+}
+
+impl std::fmt::Debug for Geography {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Geography({} streets, {} communities, {} unit grids)",
+            self.streets.len(),
+            self.communities.len(),
+            self.grids.len()
+        )
+    }
+}
+
+struct Cell {
+    row: usize,
+    col: usize,
+    shape: MultiPolygon<f64>,
+    /// Centre in local metres (x east, y north), for clustering.
+    x: f64,
+    y: f64,
+    area_m2: f64,
+}
+
+const METRES_PER_DEGREE: f64 = 111_320.0;
+const MAX_GRIDS_PER_COMMUNITY: usize = 99;
+const GRIDS_PER_INSPECTOR: usize = 30;
+
+fn envelope(rect: &Rect<f64>) -> AABB<[f64; 2]> {
+    AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y])
+}
+
+/// Covers a district with square cells clipped to its boundary.
+fn cells_of(district: &Boundary, cell_metres: f64) -> Vec<Cell> {
+    let bbox = district.bbox;
+    let lat0 = (bbox.min().y + bbox.max().y) / 2.0;
+    let cos = lat0.to_radians().cos();
+    let dy = cell_metres / METRES_PER_DEGREE;
+    let dx = cell_metres / (METRES_PER_DEGREE * cos);
+    // Boundary segments, to tell cells that cross the boundary (clipped) from the rest.
+    let segments: Vec<Rectangle<[f64; 2]>> = district
+        .shape
+        .iter()
+        .flat_map(|polygon| std::iter::once(polygon.exterior()).chain(polygon.interiors()))
+        .flat_map(|ring| ring.lines())
+        .map(|line| Rectangle::from_corners([line.start.x, line.start.y], [line.end.x, line.end.y]))
+        .collect();
+    let edges = RTree::bulk_load(segments);
+    let cols = ((bbox.max().x - bbox.min().x) / dx).ceil() as usize;
+    let rows = ((bbox.max().y - bbox.min().y) / dy).ceil() as usize;
+    let mut cells = Vec::new();
+    for row in 0..rows {
+        for col in 0..cols {
+            let min = Coord {
+                x: bbox.min().x + col as f64 * dx,
+                y: bbox.max().y - (row + 1) as f64 * dy,
+            };
+            let square = Rect::new(
+                min,
+                Coord {
+                    x: min.x + dx,
+                    y: min.y + dy,
+                },
+            );
+            let crosses = edges
+                .locate_in_envelope_intersecting(&envelope(&square))
+                .next()
+                .is_some();
+            let shape = if crosses {
+                let clipped = district
+                    .shape
+                    .intersection(&MultiPolygon::new(vec![square.to_polygon()]));
+                if clipped.0.is_empty() {
+                    continue;
+                }
+                clipped
+            } else if district.shape.contains(&square.center()) {
+                MultiPolygon::new(vec![square.to_polygon()])
+            } else {
+                continue;
+            };
+            let area_m2 = shape.chamberlain_duquette_unsigned_area();
+            if area_m2 < 1.0 {
+                continue;
+            }
+            let centre = square.center();
+            cells.push(Cell {
+                row,
+                col,
+                shape,
+                x: (centre.x - bbox.min().x) * METRES_PER_DEGREE * cos,
+                y: (centre.y - bbox.min().y) * METRES_PER_DEGREE,
+                area_m2,
+            });
+        }
+    }
+    cells
+}
+
+/// Weighted k-means of cells into `k` compact clusters; every cluster gets at least one cell.
+fn cluster(cells: &[&Cell], k: usize, rng: &mut StdRng) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..cells.len()).collect();
+    order.shuffle(rng);
+    let mut centres: Vec<(f64, f64)> = order
+        .iter()
+        .take(k)
+        .map(|&i| (cells[i].x, cells[i].y))
+        .collect();
+    let mut assignment = vec![0; cells.len()];
+    for _ in 0..6 {
+        for (i, cell) in cells.iter().enumerate() {
+            assignment[i] = nearest(&centres, cell.x, cell.y);
+        }
+        let mut sums = vec![(0.0, 0.0, 0.0); k];
+        for (i, cell) in cells.iter().enumerate() {
+            let s = &mut sums[assignment[i]];
+            s.0 += cell.x * cell.area_m2;
+            s.1 += cell.y * cell.area_m2;
+            s.2 += cell.area_m2;
+        }
+        for (c, (x, y, w)) in sums.into_iter().enumerate() {
+            if w > 0.0 {
+                centres[c] = (x / w, y / w);
+            }
+        }
+    }
+    for (i, cell) in cells.iter().enumerate() {
+        assignment[i] = nearest(&centres, cell.x, cell.y);
+    }
+    // An empty cluster takes the cell farthest from its own centre in the largest cluster.
+    loop {
+        let mut counts = vec![0usize; k];
+        for &a in &assignment {
+            counts[a] += 1;
+        }
+        let Some(empty) = counts.iter().position(|&n| n == 0) else {
+            break;
+        };
+        let largest = (0..k).max_by_key(|&c| counts[c]).unwrap_or(0);
+        let (cx, cy) = centres[largest];
+        let farthest = (0..cells.len())
+            .filter(|&i| assignment[i] == largest)
+            .max_by(|&a, &b| {
+                let da = (cells[a].x - cx).powi(2) + (cells[a].y - cy).powi(2);
+                let db = (cells[b].x - cx).powi(2) + (cells[b].y - cy).powi(2);
+                da.total_cmp(&db)
+            })
+            .unwrap_or(0);
+        assignment[farthest] = empty;
+        centres[empty] = (cells[farthest].x, cells[farthest].y);
+    }
+    assignment
+}
+
+fn nearest(centres: &[(f64, f64)], x: f64, y: f64) -> usize {
+    centres
+        .iter()
+        .enumerate()
+        .min_by(|a, b| {
+            let da = (a.1 .0 - x).powi(2) + (a.1 .1 - y).powi(2);
+            let db = (b.1 .0 - x).powi(2) + (b.1 .1 - y).powi(2);
+            da.total_cmp(&db)
+        })
+        .map_or(0, |(i, _)| i)
+}
+
+/// The union of touching shapes: one boolean operation over all of them.
+fn dissolve(shapes: impl IntoIterator<Item = MultiPolygon<f64>>) -> MultiPolygon<f64> {
+    let all = MultiPolygon::new(shapes.into_iter().flat_map(|m| m.0).collect());
+    all.union(&MultiPolygon::new(Vec::new()))
+}
+
+fn seed_for(seed: u64, code: &str) -> u64 {
+    // FNV-1a: stable across Rust versions, unlike the std hasher.
+    code.bytes().fold(seed ^ 0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl Geography {
+    /// Generates streets, communities and unit grids inside `districts` by `plans`.
+    pub fn generate(
+        districts: &Boundaries,
+        plans: &[DistrictPlan],
+        seed: u64,
+    ) -> Result<Geography, GenerateError> {
+        let mut streets = Vec::new();
+        let mut communities = Vec::new();
+        let mut grids = Vec::new();
+        for plan in plans {
+            let district = districts
+                .areas()
+                .iter()
+                .find(|b| b.code == plan.code)
+                .ok_or_else(|| GenerateError::NoBoundary(plan.code.clone()))?;
+            if plan.streets.is_empty() {
+                return Err(GenerateError::NoStreets(plan.code.clone()));
+            }
+            let mut rng = StdRng::seed_from_u64(seed_for(seed, &plan.code));
+            let cells = cells_of(district, plan.cell_metres);
+            let all: Vec<&Cell> = cells.iter().collect();
+            let street_of = cluster(&all, plan.streets.len(), &mut rng);
+            // Clusters take the real streets' codes in order: a generated street has a real
+            // street's code and name, not its real place.
+            for (s, street) in plan.streets.iter().enumerate() {
+                let street_cells: Vec<&Cell> = cells
+                    .iter()
+                    .zip(&street_of)
+                    .filter(|(_, &a)| a == s)
+                    .map(|(c, _)| c)
+                    .collect();
+                if street_cells.len() < street.communities.len() {
+                    return Err(GenerateError::TooFewCells {
+                        district: plan.code.clone(),
+                        street: street.code.clone(),
+                        cells: street_cells.len(),
+                        communities: street.communities.len(),
+                    });
+                }
+                let community_of = cluster(&street_cells, street.communities.len(), &mut rng);
+                let mut street_grids: Vec<UnitGrid> = Vec::new();
+                for (c, community) in street.communities.iter().enumerate() {
+                    let mut members: Vec<&Cell> = street_cells
+                        .iter()
+                        .zip(&community_of)
+                        .filter(|(_, &a)| a == c)
+                        .map(|(cell, _)| *cell)
+                        .collect();
+                    members.sort_by_key(|cell| (cell.row, cell.col));
+                    // Blocks of f x f cells when one cell per grid would overflow the sequence.
+                    let mut factor = 1;
+                    let blocks = loop {
+                        let mut blocks: BTreeMap<(usize, usize), Vec<&Cell>> = BTreeMap::new();
+                        for cell in &members {
+                            blocks
+                                .entry((cell.row / factor, cell.col / factor))
+                                .or_default()
+                                .push(cell);
+                        }
+                        if blocks.len() <= MAX_GRIDS_PER_COMMUNITY {
+                            break blocks;
+                        }
+                        factor += 1;
+                    };
+                    let mut shapes = Vec::new();
+                    for (sequence, block) in blocks.values().enumerate() {
+                        let shape = if block.len() == 1 {
+                            block[0].shape.clone()
+                        } else {
+                            dissolve(block.iter().map(|c| c.shape.clone()))
+                        };
+                        let bbox = shape.bounding_rect().unwrap_or_else(|| {
+                            Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 })
+                        });
+                        shapes.push(shape.clone());
+                        street_grids.push(UnitGrid {
+                            code: format!("{community}{:02}", sequence + 1),
+                            community: community.clone(),
+                            street: street.code.clone(),
+                            district: plan.code.clone(),
+                            responsibility_grid: String::new(),
+                            area_m2: block.iter().map(|c| c.area_m2).sum(),
+                            shape,
+                            bbox,
+                        });
+                    }
+                    let shape = dissolve(shapes);
+                    if let Some(bbox) = shape.bounding_rect() {
+                        communities.push(Region {
+                            code: community.clone(),
+                            shape,
+                            bbox,
+                        });
+                    }
+                }
+                for (i, grid) in street_grids.iter_mut().enumerate() {
+                    grid.responsibility_grid =
+                        format!("R{}{:03}", street.code, i / GRIDS_PER_INSPECTOR + 1);
+                }
+                let shape = dissolve(street_cells.iter().map(|c| c.shape.clone()));
+                if let Some(bbox) = shape.bounding_rect() {
+                    streets.push(Region {
+                        code: street.code.clone(),
+                        shape,
+                        bbox,
+                    });
+                }
+                grids.extend(street_grids);
+            }
+        }
+        grids.sort_by(|a, b| a.code.cmp(&b.code));
+        let index = RTree::bulk_load(
+            grids
+                .iter()
+                .enumerate()
+                .map(|(i, g)| {
+                    GeomWithData::new(
+                        Rectangle::from_corners(
+                            [g.bbox.min().x, g.bbox.min().y],
+                            [g.bbox.max().x, g.bbox.max().y],
+                        ),
+                        i,
+                    )
+                })
+                .collect(),
+        );
+        Ok(Geography {
+            streets,
+            communities,
+            grids,
+            index,
+        })
+    }
+
+    /// The unit grid containing the point (WGS-84). A point on an edge shared by several
+    /// grids goes to the lowest code; `None` outside every grid.
+    pub fn locate(&self, lon: f64, lat: f64) -> Option<&UnitGrid> {
+        let point = Point::new(lon, lat);
+        self.index
+            .locate_all_at_point(&[lon, lat])
+            .map(|entry| &self.grids[entry.data])
+            .filter(|grid| grid.shape.intersects(&point))
+            .min_by(|a, b| a.code.cmp(&b.code))
+    }
+
+    /// Unit grids whose bounding box meets the box.
+    pub fn grids_in(&self, min: (f64, f64), max: (f64, f64)) -> impl Iterator<Item = &UnitGrid> {
+        self.index
+            .locate_in_envelope_intersecting(&AABB::from_corners([min.0, min.1], [max.0, max.1]))
+            .map(|entry| &self.grids[entry.data])
+    }
+
+    /// The unit grids of a community (codes start with the community's).
+    pub fn grids_in_community<'a>(
+        &'a self,
+        community: &'a str,
+    ) -> impl Iterator<Item = &'a UnitGrid> + 'a {
+        let start = self.grids.partition_point(|g| g.code.as_str() < community);
+        self.grids[start..]
+            .iter()
+            .take_while(move |g| g.community == community)
+    }
+
+    pub fn street(&self, code: &str) -> Option<&Region> {
+        self.streets.iter().find(|r| r.code == code)
+    }
+
+    pub fn community(&self, code: &str) -> Option<&Region> {
+        self.communities.iter().find(|r| r.code == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    fn square_district() -> Boundaries {
+        // About 2.2 km x 2.2 km near People's Square, with a hole (a lake).
+        Boundaries::from_geojson(
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"310101","name":"测试区"},
+            "geometry":{"type":"Polygon","coordinates":[[[121.46,31.22],[121.483,31.22],[121.483,31.24],[121.46,31.24],[121.46,31.22]],
+            [[121.47,31.228],[121.473,31.228],[121.473,31.231],[121.47,31.231],[121.47,31.228]]]}}]}"#,
+        )
+        .unwrap()
+    }
+
+    fn plan() -> Vec<DistrictPlan> {
+        vec![DistrictPlan {
+            code: "310101".into(),
+            cell_metres: 100.0,
+            streets: (1..=3)
+                .map(|s| StreetPlan {
+                    code: format!("310101{s:03}"),
+                    communities: (1..=4).map(|c| format!("310101{s:03}{c:03}")).collect(),
+                })
+                .collect(),
+        }]
+    }
+
+    #[test]
+    fn every_point_of_the_district_resolves_to_exactly_one_grid_of_it() {
+        let boundaries = square_district();
+        let geography = Geography::generate(&boundaries, &plan(), 7).unwrap();
+        assert!(geography.grids.len() > 300, "{:?}", geography);
+        assert_eq!(geography.streets.len(), 3);
+        assert_eq!(geography.communities.len(), 12);
+        let mut rng = StdRng::seed_from_u64(1);
+        for _ in 0..5000 {
+            let (lon, lat) = (rng.gen_range(121.46..121.483), rng.gen_range(31.22..31.24));
+            let point = Point::new(lon, lat);
+            let in_lake = (121.47..=121.473).contains(&lon) && (31.228..=31.231).contains(&lat);
+            let containing: Vec<&UnitGrid> = geography
+                .grids
+                .iter()
+                .filter(|g| g.shape.contains(&point))
+                .collect();
+            if in_lake {
+                assert!(geography.locate(lon, lat).is_none() || containing.is_empty());
+                continue;
+            }
+            assert!(
+                containing.len() <= 1,
+                "{lon},{lat} lies in {} grids",
+                containing.len()
+            );
+            let found = geography
+                .locate(lon, lat)
+                .unwrap_or_else(|| panic!("{lon},{lat} is in no grid"));
+            if let Some(only) = containing.first() {
+                assert_eq!(found.code, only.code);
+            }
+            assert!(
+                found.code.starts_with(&found.community)
+                    && found.community.starts_with(&found.street)
+            );
+            assert!(geography
+                .community(&found.community)
+                .unwrap()
+                .shape
+                .intersects(&point));
+            assert!(geography
+                .street(&found.street)
+                .unwrap()
+                .shape
+                .intersects(&point));
+        }
+        assert!(
+            geography.locate(121.50, 31.23).is_none(),
+            "outside the district"
+        );
+    }
+
+    #[test]
+    fn grids_tile_the_district_area_and_codes_are_unique_and_well_formed() {
+        let boundaries = square_district();
+        let geography = Geography::generate(&boundaries, &plan(), 7).unwrap();
+        let district_area = boundaries.areas()[0]
+            .shape
+            .chamberlain_duquette_unsigned_area();
+        let grid_area: f64 = geography.grids.iter().map(|g| g.area_m2).sum();
+        assert!(
+            (grid_area - district_area).abs() / district_area < 1e-6,
+            "{grid_area} vs {district_area}"
+        );
+        let mut codes: Vec<&str> = geography.grids.iter().map(|g| g.code.as_str()).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), geography.grids.len());
+        assert!(codes
+            .iter()
+            .all(|c| c.len() == 14 && c.bytes().all(|b| b.is_ascii_digit())));
+        let interior = geography
+            .grids
+            .iter()
+            .filter(|g| (g.area_m2 - 10_000.0).abs() < 200.0)
+            .count();
+        assert!(
+            interior * 2 > geography.grids.len(),
+            "most grids are whole 100 m cells"
+        );
+    }
+
+    #[test]
+    fn generation_is_reproducible_from_the_seed() {
+        let boundaries = square_district();
+        let a = Geography::generate(&boundaries, &plan(), 7).unwrap();
+        let b = Geography::generate(&boundaries, &plan(), 7).unwrap();
+        let c = Geography::generate(&boundaries, &plan(), 8).unwrap();
+        let codes = |g: &Geography| {
+            g.grids
+                .iter()
+                .map(|x| (x.code.clone(), x.bbox.min().x.to_bits()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(codes(&a), codes(&b));
+        assert_ne!(codes(&a), codes(&c));
+    }
+}
