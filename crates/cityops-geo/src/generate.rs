@@ -26,7 +26,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 use std::collections::BTreeMap;
 
-use crate::{Boundaries, Boundary};
+use crate::Boundaries;
 
 /// What to generate inside one district: its cell size and its real streets and communities.
 #[derive(Debug, Clone)]
@@ -119,15 +119,13 @@ fn envelope(rect: &Rect<f64>) -> AABB<[f64; 2]> {
 }
 
 /// Covers a district with square cells clipped to its boundary.
-fn cells_of(district: &Boundary, cell_metres: f64) -> Vec<Cell> {
-    let bbox = district.bbox;
+fn cells_of(district: &MultiPolygon<f64>, bbox: Rect<f64>, cell_metres: f64) -> Vec<Cell> {
     let lat0 = (bbox.min().y + bbox.max().y) / 2.0;
     let cos = lat0.to_radians().cos();
     let dy = cell_metres / METRES_PER_DEGREE;
     let dx = cell_metres / (METRES_PER_DEGREE * cos);
     // Boundary segments, to tell cells that cross the boundary (clipped) from the rest.
     let segments: Vec<Rectangle<[f64; 2]>> = district
-        .shape
         .iter()
         .flat_map(|polygon| std::iter::once(polygon.exterior()).chain(polygon.interiors()))
         .flat_map(|ring| ring.lines())
@@ -155,14 +153,12 @@ fn cells_of(district: &Boundary, cell_metres: f64) -> Vec<Cell> {
                 .next()
                 .is_some();
             let shape = if crosses {
-                let clipped = district
-                    .shape
-                    .intersection(&MultiPolygon::new(vec![square.to_polygon()]));
+                let clipped = district.intersection(&MultiPolygon::new(vec![square.to_polygon()]));
                 if clipped.0.is_empty() {
                     continue;
                 }
                 clipped
-            } else if district.shape.contains(&square.center()) {
+            } else if district.contains(&square.center()) {
                 MultiPolygon::new(vec![square.to_polygon()])
             } else {
                 continue;
@@ -275,17 +271,28 @@ impl Geography {
         let mut streets = Vec::new();
         let mut communities = Vec::new();
         let mut grids = Vec::new();
+        // Published district outlines are simplified one by one and overlap a little along
+        // shared borders. Each district keeps only what no lower-coded district has (the
+        // same rule as locating a point on a shared edge), so grids never overlap.
+        let mut plans: Vec<&DistrictPlan> = plans.iter().collect();
+        plans.sort_by(|a, b| a.code.cmp(&b.code));
+        let mut claimed = MultiPolygon::new(Vec::new());
         for plan in plans {
             let district = districts
                 .areas()
                 .iter()
                 .find(|b| b.code == plan.code)
                 .ok_or_else(|| GenerateError::NoBoundary(plan.code.clone()))?;
+            let own = district.shape.difference(&claimed);
+            claimed = claimed.union(&district.shape);
+            let Some(own_bbox) = own.bounding_rect() else {
+                continue;
+            };
             if plan.streets.is_empty() {
                 return Err(GenerateError::NoStreets(plan.code.clone()));
             }
             let mut rng = StdRng::seed_from_u64(seed_for(seed, &plan.code));
-            let cells = cells_of(district, plan.cell_metres);
+            let cells = cells_of(&own, own_bbox, plan.cell_metres);
             let all: Vec<&Cell> = cells.iter().collect();
             let street_of = cluster(&all, plan.streets.len(), &mut rng);
             // Clusters take the real streets' codes in order: a generated street has a real
@@ -403,12 +410,18 @@ impl Geography {
     /// The unit grid containing the point (WGS-84). A point on an edge shared by several
     /// grids goes to the lowest code; `None` outside every grid.
     pub fn locate(&self, lon: f64, lat: f64) -> Option<&UnitGrid> {
+        self.locate_index(lon, lat).map(|i| &self.grids[i])
+    }
+
+    /// Like [`Geography::locate`], the grid's position in [`Geography::grids`]. Grids are
+    /// sorted by code, so the lowest index is the lowest code.
+    pub fn locate_index(&self, lon: f64, lat: f64) -> Option<usize> {
         let point = Point::new(lon, lat);
         self.index
             .locate_all_at_point(&[lon, lat])
-            .map(|entry| &self.grids[entry.data])
-            .filter(|grid| grid.shape.intersects(&point))
-            .min_by(|a, b| a.code.cmp(&b.code))
+            .map(|entry| entry.data)
+            .filter(|&i| self.grids[i].shape.intersects(&point))
+            .min()
     }
 
     /// Unit grids whose bounding box meets the box.

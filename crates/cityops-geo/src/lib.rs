@@ -59,19 +59,15 @@ fn polygon(value: &Value, source: Crs) -> Option<Polygon<f64>> {
     Some(Polygon::new(exterior, interiors?))
 }
 
-fn rounded(value: f64) -> f64 {
-    (value * 1e6).round() / 1e6
-}
-
 fn ring_json(ring: &LineString<f64>) -> Value {
     Value::Array(
         ring.coords()
-            .map(|c| serde_json::json!([rounded(c.x), rounded(c.y)]))
+            .map(|c| serde_json::json!([c.x, c.y]))
             .collect(),
     )
 }
 
-/// A GeoJSON MultiPolygon geometry, coordinates rounded to 1e-6 degrees (about 0.1 m).
+/// A GeoJSON MultiPolygon geometry, at full precision: rounding would make slivers invalid.
 pub fn shape_json(shape: &MultiPolygon<f64>) -> Value {
     let polygons: Vec<Value> = shape
         .iter()

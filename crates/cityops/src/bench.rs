@@ -371,3 +371,168 @@ async fn raw_reference(url: &str, n: usize, c: usize) -> Result<(f64, Histogram<
         .await
     }
 }
+
+/// Where the files for the reference go: a temporary directory, or one kept for inspection
+/// (`CITYOPS_BENCH_KEEP=DIR`).
+enum Kept {
+    Temp(tempfile::TempDir),
+    Dir(std::path::PathBuf),
+}
+
+impl Kept {
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Kept::Temp(dir) => dir.path(),
+            Kept::Dir(dir) => dir,
+        }
+    }
+}
+
+/// Figures of `cityops bench geo`.
+pub struct GeoReport {
+    pub lines: Vec<String>,
+    /// Points where shapely's answer differs from ours; `None` when shapely did not run.
+    pub disagreements: Option<usize>,
+    /// Points that fell inside a grid.
+    pub inside: usize,
+}
+
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Point location on the generated Shanghai: our R-tree against shapely 2's STRtree on the
+/// same polygons and points, in the same run; answers compared point by point.
+pub fn bench_geo(points: usize, shapely_single: usize) -> Result<GeoReport> {
+    use rand::{Rng, SeedableRng};
+    let mut lines = Vec::new();
+    let before = resident_bytes();
+    let started = Instant::now();
+    let geography = crate::reference::shanghai_geography()?;
+    let generated = started.elapsed().as_secs_f64();
+    let after = resident_bytes();
+    lines.push(format!(
+        "generated {} streets, {} communities, {} unit grids in {generated:.2} s; resident memory +{:.0} MiB",
+        geography.streets.len(),
+        geography.communities.len(),
+        geography.grids.len(),
+        after.zip(before).map_or(0.0, |(a, b)| (a.saturating_sub(b)) as f64 / 1_048_576.0)
+    ));
+    let (min, max) = geography.grids.iter().fold(
+        ((f64::MAX, f64::MAX), (f64::MIN, f64::MIN)),
+        |(min, max), g| {
+            (
+                (min.0.min(g.bbox.min().x), min.1.min(g.bbox.min().y)),
+                (max.0.max(g.bbox.max().x), max.1.max(g.bbox.max().y)),
+            )
+        },
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let xy: Vec<(f64, f64)> = (0..points)
+        .map(|_| (rng.gen_range(min.0..max.0), rng.gen_range(min.1..max.1)))
+        .collect();
+
+    let started = Instant::now();
+    let ours: Vec<Option<usize>> = xy
+        .iter()
+        .map(|&(lon, lat)| geography.locate_index(lon, lat))
+        .collect();
+    let single = points as f64 / started.elapsed().as_secs_f64();
+    let inside = ours.iter().filter(|o| o.is_some()).count();
+    lines.push(format!(
+        "cityops R-tree, one core, one point at a time: {single:.0} lookups/s ({points} points in the city's bounding box, {inside} inside a grid)"
+    ));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for chunk in xy.chunks(points.div_ceil(threads)) {
+            let geography = &geography;
+            scope.spawn(move || {
+                chunk
+                    .iter()
+                    .filter(|&&(lon, lat)| geography.locate_index(lon, lat).is_some())
+                    .count()
+            });
+        }
+    });
+    let parallel = points as f64 / started.elapsed().as_secs_f64();
+    lines.push(format!(
+        "cityops R-tree, {threads} threads: {parallel:.0} lookups/s ({:.0} per core)",
+        parallel / threads as f64
+    ));
+
+    // The reference: shapely on the same polygons and points.
+    let dir = tempfile::tempdir()?;
+    let dir = match std::env::var_os("CITYOPS_BENCH_KEEP") {
+        Some(keep) => {
+            std::fs::create_dir_all(&keep)?;
+            let kept = std::path::PathBuf::from(keep);
+            drop(dir);
+            Kept::Dir(kept)
+        }
+        None => Kept::Temp(dir),
+    };
+    let grids_path = dir.path().join("grids.geojsonl");
+    let mut text = String::new();
+    for grid in &geography.grids {
+        text.push_str(&cityops_geo::shape_json(&grid.shape).to_string());
+        text.push('\n');
+    }
+    std::fs::write(&grids_path, text)?;
+    let points_path = dir.path().join("points.f64");
+    let bytes: Vec<u8> = xy
+        .iter()
+        .flat_map(|(lon, lat)| lon.to_le_bytes().into_iter().chain(lat.to_le_bytes()))
+        .collect();
+    std::fs::write(&points_path, bytes)?;
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench_geo_shapely.py");
+    let mut compared = None;
+    let output = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&grids_path)
+        .arg(&points_path)
+        .arg(shapely_single.to_string())
+        .output();
+    match output {
+        Ok(output) if output.status.success() => {
+            let reference: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+            let theirs: Vec<i64> = serde_json::from_value(reference["found"].clone())?;
+            let disagreements = ours
+                .iter()
+                .zip(&theirs)
+                .filter(|(o, t)| o.map_or(-1, |i| i as i64) != **t)
+                .count();
+            let batch = reference["batch_per_s"].as_f64().unwrap_or(0.0);
+            let one = reference["single_per_s"].as_f64().unwrap_or(0.0);
+            lines.push(format!(
+                "shapely {} STRtree (predicate within), batched: {batch:.0} lookups/s; one at a time: {one:.0} lookups/s ({shapely_single} points)",
+                reference["shapely"].as_str().unwrap_or("?")
+            ));
+            lines.push(format!(
+                "ratio cityops one-at-a-time / shapely one-at-a-time: {:.1}x; / shapely batched: {:.1}x",
+                single / one,
+                single / batch
+            ));
+            lines.push(format!(
+                "answers compared point by point: {disagreements} disagreements in {points}"
+            ));
+            compared = Some(disagreements);
+        }
+        Ok(output) => lines.push(format!(
+            "shapely reference failed (pip install shapely): {}",
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        )),
+        Err(error) => lines.push(format!("shapely reference not run: python3: {error}")),
+    }
+    Ok(GeoReport {
+        lines,
+        disagreements: compared,
+        inside,
+    })
+}

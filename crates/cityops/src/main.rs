@@ -129,6 +129,15 @@ enum ImportCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Point -> unit grid on the generated Shanghai, against shapely's STRtree.
+    Geo {
+        /// Random points in the city's bounding box.
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+        /// Points shapely looks up one at a time (it is slow).
+        #[arg(long, default_value_t = 20_000)]
+        shapely_single: usize,
+    },
     /// Case creation and lifecycle through the store vs. plain SQL inserts.
     Cases {
         /// PostgreSQL server to benchmark (scratch databases are created and dropped);
@@ -310,6 +319,16 @@ async fn main() -> Result<()> {
                 catalog.version,
                 catalog.small.len()
             );
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Geo {
+            points,
+            shapely_single,
+        }) => {
+            let report = cityops::bench::bench_geo(points, shapely_single)?;
+            for line in report.lines {
+                println!("{line}");
+            }
             Ok(())
         }
         Command::Bench(BenchCommand::Cases {
