@@ -78,6 +78,9 @@ pub struct UnitGrid {
     pub shape: MultiPolygon<f64>,
     pub bbox: Rect<f64>,
     pub area_m2: f64,
+    /// The grid is exactly its bounding box (a whole lattice cell or block): point-in-grid
+    /// is then a comparison of coordinates.
+    pub is_box: bool,
 }
 
 /// The generated geography of a city and its point-location index.
@@ -248,6 +251,18 @@ fn nearest(centres: &[(f64, f64)], x: f64, y: f64) -> usize {
         .map_or(0, |(i, _)| i)
 }
 
+fn is_box(shape: &MultiPolygon<f64>, bbox: &Rect<f64>) -> bool {
+    use geo::Area;
+    match shape.0.as_slice() {
+        [polygon] => {
+            polygon.interiors().is_empty()
+                && (polygon.unsigned_area() - bbox.to_polygon().unsigned_area()).abs()
+                    <= 1e-9 * bbox.to_polygon().unsigned_area()
+        }
+        _ => false,
+    }
+}
+
 /// The union of touching shapes: one boolean operation over all of them.
 fn dissolve(shapes: impl IntoIterator<Item = MultiPolygon<f64>>) -> MultiPolygon<f64> {
     let all = MultiPolygon::new(shapes.into_iter().flat_map(|m| m.0).collect());
@@ -355,6 +370,7 @@ impl Geography {
                             district: plan.code.clone(),
                             responsibility_grid: String::new(),
                             area_m2: block.iter().map(|c| c.area_m2).sum(),
+                            is_box: is_box(&shape, &bbox),
                             shape,
                             bbox,
                         });
@@ -420,7 +436,11 @@ impl Geography {
         self.index
             .locate_all_at_point(&[lon, lat])
             .map(|entry| entry.data)
-            .filter(|&i| self.grids[i].shape.intersects(&point))
+            .filter(|&i| {
+                let grid = &self.grids[i];
+                // The R-tree already matched the envelope, boundary included.
+                grid.is_box || grid.shape.intersects(&point)
+            })
             .min()
     }
 
