@@ -44,11 +44,13 @@ async function pageFor(who) {
   if (pages[who]) return pages[who]
   const page = await chrome.context.newPage()
   pages[who] = page
-  page.on('pageerror', (e) => consoleErrors.push(`${who}: pageerror ${e.message}`))
+  page.on('pageerror', (e) => consoleErrors.push(`${who}: pageerror ${e.message} ${e.stack?.split('\n').slice(1, 4).join(' | ') ?? ''}`))
   page.on('console', (m) => {
     if (m.type() !== 'error') return
     // a 404 from an endpoint the server does not have yet is reported by the capability probe instead
     if (/Failed to load resource.*404/.test(m.text())) return
+    // the citizen step types a point outside the city on purpose: /geo/locate answers 422
+    if (who === 'citizen' && /Failed to load resource.*422/.test(m.text())) return
     consoleErrors.push(`${who}: ${m.text()}`)
   })
   page.setDefaultTimeout(15_000)
@@ -127,22 +129,64 @@ describe('CityOps web', { timeout: 240_000 }, () => {
     await page.screenshot({ path: join(ARTIFACTS, '01-city-screen-1920x1080.png') })
     await page.setViewportSize({ width: 1366, height: 900 })
 
-    // drill down into Huangpu and back
-    await page.goto(`${ui.url}/screen?area=310101`)
-    await page.locator('[data-testid="kpi-tiles"][data-filled="true"]').waitFor()
-    await page.getByTestId('crumb-area').waitFor()
+    // drill down by clicking the map: Huangpu's streets, then a street's communities with its unit grids
+    const leaderToken = await api.login('leader')
+    const clickArea = async (code) => {
+      const shape = await fetch(`${server.url}/api/v1/geo/areas/${code}`).then((r) => r.json())
+      const map = page.getByTestId('city-map')
+      const px = await map.evaluate((el, c) => el.cityopsPixel(c), shape.centroid)
+      assert.ok(Array.isArray(px), `no pixel for ${code}`)
+      const box = await map.boundingBox()
+      await page.mouse.click(box.x + px[0], box.y + px[1])
+    }
+    await clickArea('310101')
+    await page.waitForURL(/area=310101(&|$)/)
+    const streetMap = page.locator('[data-testid="city-map"][data-map="street:310101"][data-ready="true"]')
+    await streetMap.waitFor()
+    const streets = await api.call('GET', '/areas?parent=310101', leaderToken)
+    assert.equal(Number(await streetMap.getAttribute('data-features')), streets.json.length)
+    assert.equal(await page.getByTestId('crumb-area').textContent(), '黄浦区')
     await page.locator('[data-testid="screen-cases"][data-area="310101"]').waitFor()
+    await page.locator('[data-testid="kpi-tiles"][data-filled="true"]').waitFor()
     await shot(page, '02-city-screen-huangpu')
+
+    const street = streets.json.find((a) => a.code === '310101002') ?? streets.json[0]
+    await clickArea(street.code)
+    await page.waitForURL(new RegExp(`area=${street.code}`))
+    const communityMap = page.locator(`[data-testid="city-map"][data-map="community:${street.code}"][data-ready="true"]:not([data-overlay="0"])`)
+    await communityMap.waitFor()
+    const communities = await api.call('GET', `/areas?parent=${street.code}`, leaderToken)
+    assert.equal(Number(await communityMap.getAttribute('data-features')), communities.json.length)
+    const grids = await fetch(`${server.url}/api/v1/geo/areas?level=grid&parent=${street.code}`).then((r) => r.json())
+    assert.equal(Number(await communityMap.getAttribute('data-overlay')), grids.features.length)
+    assert.equal(await page.getByTestId('crumb-area').textContent(), street.name)
+    assert.equal(await page.getByTestId('crumb-district').textContent(), '黄浦区')
+    await page.waitForTimeout(300)
+    await shot(page, '02b-city-screen-street')
+
+    // the breadcrumb goes back up: the district (drawn from the cache), then the city
+    await page.getByTestId('crumb-district').click()
+    await page.locator('[data-testid="city-map"][data-map="street:310101"][data-ready="true"]').waitFor()
     await page.getByTestId('crumb-city').click()
     await page.waitForURL((u) => !u.search.includes('area='))
+    await page.locator('[data-testid="city-map"][data-map="district"][data-ready="true"]').waitFor()
   })
 
   it('(b) a citizen reports a problem and gets a number', async () => {
     const page = await pageFor('citizen')
     await page.goto(`${ui.url}/citizen`)
     await page.locator('[data-kind="manhole"]').click()
-    await page.getByTestId('lon').fill(HUANGPU.lon)
+    // a point outside the city is refused next to the location fields
+    await page.getByTestId('lon').fill('100')
     await page.getByTestId('lat').fill(HUANGPU.lat)
+    await page.getByTestId('error-location').waitFor()
+    // a point in Huangpu is placed in its street and community
+    await page.getByTestId('lon').fill(HUANGPU.lon)
+    const where = await fetch(`${server.url}/api/v1/geo/locate?lon=${HUANGPU.lon}&lat=${HUANGPU.lat}`).then((r) => r.json())
+    const located = page.locator(`[data-testid="located"][data-street="${where.street.code}"]`)
+    await located.waitFor()
+    assert.ok((await located.textContent()).includes(where.street.name), await located.textContent())
+    assert.equal(await page.getByTestId('error-location').count(), 0)
     await page.getByTestId('address').fill('南京东路步行街')
     await page.getByTestId('description').fill(`${TAG} 南京东路步行街东侧一处井盖缺失，行人容易踩空`)
     await shot(page, '03-citizen-form')
@@ -174,7 +218,18 @@ describe('CityOps web', { timeout: 240_000 }, () => {
     let page = await pageFor('operator')
     await signIn(page, 'operator')
     await openFromQueue(page, 'to_accept')
+    // the case page places the case in its unit grid and draws it on its street
+    const caseId = page.url().split('/cases/')[1]
+    const view = (await api.call('GET', `/cases/${caseId}`, await api.login('operator'))).json
+    assert.match(view.unit_grid ?? '', /^\d{14}$/, JSON.stringify(view.unit_grid))
+    await page.locator(`[data-testid="case-grid"]`, { hasText: view.unit_grid }).waitFor()
+    await page.getByTestId('case-street').waitFor()
+    const caseMap = page.locator(`[data-testid="case-map"][data-ready="true"][data-grid="${view.unit_grid}"]`)
+    await caseMap.waitFor()
+    assert.ok(Number(await caseMap.getAttribute('data-grids')) > 0)
+    await page.waitForTimeout(300)
     await shot(page, '05-case-operator')
+    await caseMap.screenshot({ path: join(ARTIFACTS, '05b-case-map.png') })
     await command(page, 'accept')
     await expectState(page, 'accepted')
     await command(page, 'request-verification', (f) => f.locator('textarea').fill('请监督员现场核实'))

@@ -177,6 +177,9 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces the category catalogue (one current version; earlier versions live on in the
     /// terms copied into filed cases).
     async fn put_catalog(&self, catalog: &CategoryCatalog) -> StoreResult<()>;
+    /// Replaces the responsibility matrix, all rules at once.
+    async fn put_rules(&self, rules: &[cityops_domain::routing::Rule]) -> StoreResult<()>;
+    async fn rules(&self) -> StoreResult<Vec<cityops_domain::routing::Rule>>;
     async fn catalog(&self) -> StoreResult<Option<CategoryCatalog>>;
 
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;

@@ -131,6 +131,42 @@ macro_rules! sql_store {
                     .transpose()
             }
 
+            async fn put_rules(&self, rules: &[cityops_domain::routing::Rule]) -> crate::StoreResult<()> {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query("DELETE FROM responsibility_rules").execute(&mut *tx).await?;
+                for (position, rule) in rules.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO responsibility_rules (position, category, area, owner, unit) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(position as i64)
+                    .bind(&rule.category)
+                    .bind(rule.area.as_str())
+                    .bind(&rule.owner)
+                    .bind(&rule.unit)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn rules(&self) -> crate::StoreResult<Vec<cityops_domain::routing::Rule>> {
+                let rows = sqlx::query("SELECT category, area, owner, unit FROM responsibility_rules ORDER BY position")
+                    .fetch_all(&self.reader)
+                    .await?;
+                use sqlx::Row;
+                rows.iter()
+                    .map(|r| {
+                        let category: String = r.try_get("category")?;
+                        let area: String = r.try_get("area")?;
+                        let owner: Option<String> = r.try_get("owner")?;
+                        let unit: String = r.try_get("unit")?;
+                        cityops_domain::routing::Rule::new(&category, &area, owner.as_deref(), &unit)
+                            .map_err(|e| crate::StoreError::Corrupt(e.to_string()))
+                    })
+                    .collect()
+            }
+
             async fn insert_user(&self, user: &crate::UserRecord) -> crate::StoreResult<()> {
                 let result = sqlx::query(
                     "INSERT INTO users (id, username, password_hash, role, unit, scope, display_name, disabled, created_at)

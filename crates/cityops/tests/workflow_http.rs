@@ -16,6 +16,7 @@ on_both_backends!(
     leaders_supervise_and_shift_leads_mark_cases_urgent,
     reports_in_gcj02_and_bd09_are_stored_in_wgs84,
     repeated_wrong_passwords_lock_the_account_and_signing_out_ends_the_session,
+    the_responsibility_matrix_proposes_explains_and_defaults_the_dispatch,
 );
 
 async fn filed_and_dispatched(app: &TestApp, unit: &str) -> Value {
@@ -653,5 +654,103 @@ async fn repeated_wrong_passwords_lock_the_account_and_signing_out_ends_the_sess
     assert_eq!(
         (status, error["error"]["code"].as_str()),
         (401, Some("invalid_credentials"))
+    );
+}
+
+async fn put_rules(app: &TestApp, who: &str, csv: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .put(format!("{}/api/v1/routing/rules", app.base))
+        .bearer_auth(&app.tokens[who])
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn the_responsibility_matrix_proposes_explains_and_defaults_the_dispatch(app: &TestApp) {
+    let case = app.report("operator", "inspector").await;
+    let case = app.ok("operator", &case, "accept", json!({})).await;
+    let path = format!("/api/v1/cases/{}/routing", case["id"].as_str().unwrap());
+    let (_, unfiled) = app.get(Some("dispatcher"), &path).await;
+    assert!(unfiled["unit"].is_null(), "{unfiled}");
+    let case = app
+        .ok("lead", &case, "file", json!({"category": "10101"}))
+        .await;
+    let (_, default) = app.get(Some("dispatcher"), &path).await;
+    assert_eq!(default["unit"], "310101-ZLS");
+    assert!(default["rule"].is_null());
+    assert!(
+        default["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no rule matches"),
+        "{default}"
+    );
+
+    // Officials keep the matrix in Excel: a more specific rule for this street wins.
+    let csv =
+        "\u{feff}category,area,owner,unit\n1,310101,,310101-CGZF\n10101,310101002,,310101-SWJ\n";
+    let (status, error) = put_rules(app, "dispatcher", csv).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let (status, error) = put_rules(
+        app,
+        "admin",
+        "category,area,owner,unit\n1,310101,,310101-CGZF\nx,310101,,310101-SWJ\n",
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("line 3: category")),
+        "{error}"
+    );
+    let (status, error) = put_rules(
+        app,
+        "admin",
+        "category,area,owner,unit\n1,310101,,NO-SUCH-UNIT\n",
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("line 2: unit")),
+        "{error}"
+    );
+    let (_, rules) = app.get(Some("operator"), "/api/v1/routing/rules").await;
+    assert_eq!(rules, json!([]), "a refused file changes nothing");
+    let (status, rules) = put_rules(app, "admin", csv).await;
+    assert_eq!(status, 200, "{rules}");
+    let (_, explained) = app.get(Some("dispatcher"), &path).await;
+    assert_eq!(explained["unit"], "310101-SWJ");
+    assert_eq!(explained["rule"]["area"], "310101002");
+    assert_eq!(explained["overridden"].as_array().unwrap().len(), 1);
+
+    // Dispatch without naming a unit goes to the proposal, and the timeline says why.
+    let dispatched = app.ok("dispatcher", &case, "dispatch", json!({})).await;
+    assert_eq!(dispatched["unit"], "310101-SWJ");
+    let timeline = app.timeline(&dispatched).await;
+    let reason = timeline.last().unwrap()["details"]["opinion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(reason.contains("310101002"), "{reason}");
+    let export = app
+        .client
+        .get(format!("{}/api/v1/routing/rules.csv", app.base))
+        .bearer_auth(&app.tokens["operator"])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        export.starts_with('\u{feff}') && export.contains("10101,310101002,,310101-SWJ"),
+        "{export}"
     );
 }

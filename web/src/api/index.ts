@@ -1,7 +1,7 @@
 import { request } from './client'
 import type {
-  Area, Attachment, CasePage, CaseView, Categories, GeoCollection, PublicCase,
-  PublicReportResult, Session, Stats, TimelineEntry, Unit, User,
+  Area, AreaShape, Attachment, CasePage, CaseView, Categories, GeoCollection, PublicCase,
+  Located, PublicReportResult, Session, Stats, TimelineEntry, Unit, User,
 } from './types'
 
 export * from './client'
@@ -29,6 +29,11 @@ export const api = {
   attachment: (id: string) => request<Blob>(`/attachments/${encodeURIComponent(id)}`, { as: 'blob' }),
   stats: (area?: string) => request<Stats>('/stats', { query: { area } }),
   geoAreas: (level = 'district') => request<GeoCollection>('/geo/areas', { query: { level }, auth: false }),
+  /** One layer: level=district|street|community|grid, under a parent area or inside a bbox. */
+  geoLayer: (q: { level: string; parent?: string; bbox?: number[] }) =>
+    request<GeoCollection>('/geo/areas', { query: { level: q.level, parent: q.parent, bbox: q.bbox?.join(',') }, auth: false }),
+  geoArea: (code: string) => request<AreaShape>(`/geo/areas/${encodeURIComponent(code)}`, { auth: false }),
+  locate: (lon: number, lat: number) => request<Located>('/geo/locate', { query: { lon, lat }, auth: false }),
 }
 
 /** Citizen endpoints: no session, never sends the staff token. */
@@ -47,4 +52,5 @@ export const publicApi = {
       body: { token, score, comment: comment || undefined }, auth: false,
     }),
   geoAreas: (level = 'district') => request<GeoCollection>('/geo/areas', { query: { level }, auth: false }),
+  locate: (lon: number, lat: number) => request<Located>('/geo/locate', { query: { lon, lat }, auth: false }),
 }

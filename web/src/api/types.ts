@@ -32,6 +32,8 @@ export interface CaseView {
   location: LonLat
   area: string
   district: string
+  /** 14-digit unit grid (单元网格) the location falls in. */
+  unit_grid?: string | null
   category_hint: string | null
   category: CaseCategory | null
   component_id: string | null
@@ -115,3 +117,13 @@ export interface GeoFeature {
   geometry: { type: 'Polygon' | 'MultiPolygon'; coordinates: number[][][] | number[][][][] }
 }
 export interface GeoCollection { type: 'FeatureCollection'; features: GeoFeature[] }
+
+export interface Located {
+  location: { lon: number; lat: number }
+  unit_grid: string | null
+  responsibility_grid: string | null
+  community: { code: string; name: string } | null
+  street: { code: string; name: string } | null
+  district: { code: string; name: string } | null
+}
+export interface AreaShape { code: string; level: string; bbox: [number, number, number, number]; centroid: [number, number]; geometry: GeoFeature['geometry'] }

@@ -33,7 +33,7 @@ const en: typeof zh = {
     topCategories: 'Top open problems', ranking: 'Ranking', rank: '#', area: 'Area', closingRate: 'Closing',
     onTimeRate: 'On time', score: 'Score', grade: 'Grade', cases: 'Cases', back: 'Back to city',
     unavailable: 'Statistics unavailable: {msg}', mapUnavailable: 'Map data unavailable: {msg}', live: 'Live', offline: 'Offline', connecting: 'Connecting',
-    drill: 'Click a district to drill down', noData: 'No data', districtCases: 'Open cases in {name}',
+    drill: 'Click an area to drill down', gridHint: 'thin lines: unit grids', noData: 'No data', districtCases: 'Open cases in {name}',
   },
   workbench: {
     title: 'Workbench', queues: {
@@ -57,6 +57,7 @@ const en: typeof zh = {
     stages: { dispatch: 'Dispatch', handling: 'Handling', check: 'Check' }, version: 'Version {v}', notFound: 'Case not found or not visible to you',
     reloaded: 'The case was changed meanwhile and has been reloaded', done: '{action}: done', rejectReason: 'Reject reason', duplicateOf: 'Duplicate of',
     callbackSatisfied: 'Call-back', satisfied: 'Satisfied', unsatisfied: 'Unsatisfied',
+    unitGrid: 'Unit grid', community: 'Community', street: 'Street', map: 'Location map', mapUnavailable: 'Map unavailable: {msg}',
   },
   fields: {
     opinion: 'Opinion', reason: 'Reason', reject_reason: 'Reject reason', duplicate_of: 'Duplicate of (case number)', exists: 'Problem exists on site',
@@ -78,7 +79,7 @@ const en: typeof zh = {
     follow: 'Follow progress', followTitle: 'Case progress', lookup: 'Look up a case', lookupPh: '19-digit case number', go: 'Look up',
     steps: 'Progress', state: 'Status', reportedAt: 'Reported', closedAt: 'Closed', rate: 'Rate the result',
     rateSubmit: 'Send rating', comment: 'Comment (optional)', rated: 'Your rating', thanksRating: 'Thank you for your rating!',
-    noToken: 'Only the reporter can rate (this device has no token for this case).', notFound: 'No such case', pickPoint: 'Chosen location',
+    noToken: 'Only the reporter can rate (this device has no token for this case).', notFound: 'No such case', pickPoint: 'Chosen location', located: 'Located in: {names}', locating: 'Locating…',
     mapUnavailable: 'Map unavailable; type longitude and latitude', needLocation: 'Pick or type a location', needDescription: 'Describe the problem',
     needCategory: 'Pick what kind of problem', photoFailed: 'Photo upload failed: {msg}', newReport: 'Report another problem', stars: '{n} stars',
     kinds: {

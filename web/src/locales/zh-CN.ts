@@ -31,7 +31,7 @@ export default {
     topCategories: '高发问题（在办）', ranking: '区域排名', rank: '名次', area: '区域', closingRate: '结案率',
     onTimeRate: '按期率', score: '得分', grade: '等级', cases: '案件列表', back: '返回全市',
     unavailable: '统计接口暂不可用：{msg}', mapUnavailable: '地图数据暂不可用：{msg}', live: '实时', offline: '离线', connecting: '连接中',
-    drill: '点击区域下钻', noData: '暂无数据', districtCases: '{name}在办案件',
+    drill: '点击区域下钻', gridHint: '细线为单元网格', noData: '暂无数据', districtCases: '{name}在办案件',
   },
   workbench: {
     title: '工作台', queues: {
@@ -55,6 +55,7 @@ export default {
     stages: { dispatch: '派遣', handling: '处置', check: '核查' }, version: '版本 {v}', notFound: '案件不存在或无权查看',
     reloaded: '案件已被他人更新，已重新加载', done: '{action}成功', rejectReason: '不受理原因', duplicateOf: '重复于',
     callbackSatisfied: '回访满意度', satisfied: '满意', unsatisfied: '不满意',
+    unitGrid: '单元网格', community: '居委会', street: '街道', map: '位置图', mapUnavailable: '地图暂不可用：{msg}',
   },
   fields: {
     opinion: '意见', reason: '原因', reject_reason: '不受理原因', duplicate_of: '重复案件编号', exists: '现场情况属实',
@@ -76,7 +77,7 @@ export default {
     follow: '查看进度', followTitle: '案件进度', lookup: '查询案件', lookupPh: '输入 19 位案件编号', go: '查询',
     steps: '处理进度', state: '当前状态', reportedAt: '上报时间', closedAt: '办结时间', rate: '请为处理结果打分',
     rateSubmit: '提交评价', comment: '评价内容（可选）', rated: '您的评价', thanksRating: '感谢您的评价！',
-    noToken: '只有上报人可以评价（本设备上没有此案件的凭证）。', notFound: '没有找到这个案件', pickPoint: '已选位置',
+    noToken: '只有上报人可以评价（本设备上没有此案件的凭证）。', notFound: '没有找到这个案件', pickPoint: '已选位置', located: '位于：{names}', locating: '正在定位…',
     mapUnavailable: '地图暂不可用，请直接输入经纬度', needLocation: '请选择或输入位置', needDescription: '请描述问题',
     needCategory: '请选择问题类型', photoFailed: '照片上传失败：{msg}', newReport: '再报一个问题', stars: '{n} 星',
     kinds: {

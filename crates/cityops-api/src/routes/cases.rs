@@ -299,6 +299,7 @@ fn required<T>(value: Option<T>, field: &str, command: &str) -> ApiResult<T> {
 /// Builds the domain command from the URL's command name and the flat request body.
 async fn command_from(
     state: &AppState,
+    case: &Case,
     name: &str,
     body: CommandRequest,
 ) -> ApiResult<CaseCommand> {
@@ -365,7 +366,17 @@ async fn command_from(
             opinion: required(opinion, "opinion", name)?,
         },
         "dispatch" => {
-            let code = required(unit, "unit", name)?;
+            // Without a unit, the responsibility matrix's proposal is dispatched to.
+            let (code, opinion) = match unit {
+                Some(code) => (code, opinion),
+                None => {
+                    let proposal = crate::routes::routing::propose(state, case).await?;
+                    let code = proposal
+                        .unit
+                        .ok_or_else(|| ApiError::invalid("unit", proposal.reason.clone()))?;
+                    (code, opinion.or(Some(proposal.reason)))
+                }
+            };
             let unit =
                 state.store.unit(&code).await?.ok_or_else(|| {
                     ApiError::invalid("unit", format!("unit {code} does not exist"))
@@ -479,7 +490,7 @@ pub async fn run_command(
     }
     let case = visible_case(&state, &actor, &id).await?;
     let version = body.version;
-    let command = command_from(&state, &name, body).await?;
+    let command = command_from(&state, &case, &name, body).await?;
     check_version(&case, version)?;
     let at = now();
     let (next, event) = decide(&case, command, &actor, at)?;

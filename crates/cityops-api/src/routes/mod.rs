@@ -14,6 +14,7 @@ mod categories;
 mod geo;
 mod health;
 mod public;
+mod routing;
 mod sessions;
 mod stats;
 mod stream;
@@ -38,6 +39,10 @@ use crate::openapi::BearerAuth;
         geo::area_boundaries,
         geo::area_geometry,
         geo::locate,
+        routing::list_rules,
+        routing::export_rules,
+        routing::replace_rules,
+        routing::explain,
         stream::stream,
         public::report,
         public::follow,
@@ -73,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(categories::router())
         .merge(cases::router(state.config.max_upload_bytes))
         .merge(workflow::router())
+        .merge(routing::router())
         .merge(stats::router())
         .merge(geo::router())
         .merge(stream::router())
