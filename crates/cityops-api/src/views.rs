@@ -317,6 +317,16 @@ pub struct CaseView {
     /// The public reporter's phone, masked (138****5678).
     pub reporter_phone: Option<String>,
     pub rating: Option<RatingView>,
+    /// Set while the case waits in a higher center's coordination queue.
+    pub coordination: Option<CoordinationView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CoordinationView {
+    /// The center that decides: a district or the city.
+    pub center: String,
+    pub reason: String,
+    pub since: DateTime<Utc>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -414,6 +424,11 @@ impl CaseView {
                 .and_then(|r| r.phone.as_deref())
                 .map(cityops_domain::mask_phone),
             rating: c.rating.as_ref().map(RatingView::from),
+            coordination: c.coordination.as_ref().map(|w| CoordinationView {
+                center: w.center.to_string(),
+                reason: w.reason.clone(),
+                since: w.since,
+            }),
         }
     }
 }

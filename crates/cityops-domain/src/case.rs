@@ -313,6 +313,16 @@ pub fn mask_phone(phone: &str) -> String {
     format!("{head}****{tail}")
 }
 
+/// A case waiting for a higher-level center to decide who is responsible (unclear or
+/// cross-area responsibility: street -> district -> city).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coordination {
+    /// The area of the center that must decide: a district or the city.
+    pub center: AreaCode,
+    pub reason: String,
+    pub since: DateTime<Utc>,
+}
+
 /// The citizen's rating of a closed case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rating {
@@ -368,6 +378,9 @@ pub struct Case {
     pub reporter: Option<Reporter>,
     #[serde(default)]
     pub rating: Option<Rating>,
+    /// Set while the case waits in a higher center's coordination queue.
+    #[serde(default)]
+    pub coordination: Option<Coordination>,
     pub reported_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -120,6 +120,12 @@ pub enum CaseCommand {
     Supervise {
         opinion: String,
     },
+    /// Sends a filed case up to the next-level center's coordination queue: responsibility is
+    /// unclear or spans areas. `to` is that center's area (see [`escalation_target`]).
+    Escalate {
+        to: AreaCode,
+        reason: String,
+    },
     Attach {
         attachment_id: String,
     },
@@ -156,6 +162,7 @@ impl CaseCommand {
             CaseCommand::Cancel { .. } => "cancel",
             CaseCommand::SetUrgent { .. } => "set_urgent",
             CaseCommand::Supervise { .. } => "supervise",
+            CaseCommand::Escalate { .. } => "escalate",
             CaseCommand::Attach { .. } => "attach",
             CaseCommand::Rate { .. } => "rate",
         }
@@ -341,6 +348,11 @@ pub const RULES: &[CommandRule] = {
             from: OPEN,
         },
         CommandRule {
+            name: "escalate",
+            roles: &[Dispatcher],
+            from: &[Filed],
+        },
+        CommandRule {
             name: "supervise",
             roles: &[CenterLeader],
             from: OPEN,
@@ -365,6 +377,16 @@ fn needs_assigned_unit(name: &str) -> bool {
     )
 }
 
+/// The center a dispatcher acting within `scope` escalates to: a street's district, a
+/// district's city. The city has none: it decides.
+pub fn escalation_target(scope: &AreaCode) -> Option<AreaCode> {
+    match scope.level() {
+        crate::area::AreaLevel::City => None,
+        crate::area::AreaLevel::District => Some(scope.city()),
+        _ => scope.district(),
+    }
+}
+
 /// The commands `actor` may issue on `case` now: right role, in scope, on their own unit's
 /// case, in a state the command accepts, with its request pending or not as needed. What a
 /// workbench shows as buttons.
@@ -386,6 +408,13 @@ pub fn available(case: &Case, actor: &Actor) -> Vec<&'static str> {
             "start_callback" => case.source == Source::Hotline,
             "close" => case.source != Source::Hotline || case.callback_satisfied == Some(true),
             "rate" => case.rating.is_none(),
+            "dispatch" | "escalate" => {
+                let decides = case
+                    .coordination
+                    .as_ref()
+                    .is_none_or(|waiting| actor.scope.contains(&waiting.center));
+                decides && (rule.name == "dispatch" || escalation_target(&actor.scope).is_some())
+            }
             _ => true,
         })
         .map(|rule| rule.name)
@@ -544,6 +573,7 @@ fn open(
         late_count: 0,
         reporter: report.reporter.clone(),
         rating: None,
+        coordination: None,
         reported_by: reported_by.to_owned(),
         created_at: now,
         updated_at: now,
@@ -573,6 +603,17 @@ pub fn authorize(case: &Case, command: &CaseCommand, actor: &Actor) -> Result<()
         return Err(WorkflowError::OutOfScope);
     }
     check_role(command, actor)?;
+    if let (Some(waiting), CaseCommand::Dispatch { .. } | CaseCommand::Escalate { .. }) =
+        (&case.coordination, command)
+    {
+        // Only the center the case was escalated to (or one above it) decides.
+        if !actor.scope.contains(&waiting.center) {
+            return Err(WorkflowError::Precondition(format!(
+                "the case waits for the coordination of the {} center",
+                waiting.center
+            )));
+        }
+    }
     if actor.role == Role::UnitHandler
         && command.needs_assigned_unit()
         && (case.unit.is_none() || actor.unit != case.unit)
@@ -699,6 +740,7 @@ pub fn apply(
                 )));
             }
             next.unit = Some(unit.clone());
+            next.coordination = None;
             next.state = Dispatched;
             next.stop_clock();
         }
@@ -849,6 +891,24 @@ pub fn apply(
         }
         CaseCommand::SetUrgent { urgent } => {
             next.urgent = *urgent;
+        }
+        CaseCommand::Escalate { to, reason } => {
+            text("reason", reason, MAX_REASON)?;
+            let higher = case
+                .coordination
+                .as_ref()
+                .is_none_or(|waiting| !waiting.center.contains(to) && to.contains(&waiting.center));
+            if !to.contains(&case.area) || !higher || to.level() > crate::area::AreaLevel::District
+            {
+                return Err(WorkflowError::Precondition(format!(
+                    "{to} is not a higher-level center above this case"
+                )));
+            }
+            next.coordination = Some(crate::case::Coordination {
+                center: to.clone(),
+                reason: reason.clone(),
+                since: now,
+            });
         }
         CaseCommand::Supervise { opinion } => {
             text("opinion", opinion, MAX_TEXT)?;

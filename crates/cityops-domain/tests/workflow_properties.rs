@@ -171,6 +171,14 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
             score: 4,
             comment: Some("处理及时".into()),
         },
+        CaseCommand::Escalate {
+            to: AreaCode::parse("310101").unwrap(),
+            reason: "涉及多个街道，责任不清".into(),
+        },
+        CaseCommand::Escalate {
+            to: AreaCode::parse("310000").unwrap(),
+            reason: "跨区问题".into(),
+        },
     ]
 }
 
@@ -178,7 +186,51 @@ fn actors() -> Vec<Actor> {
     let mut all: Vec<Actor> = Role::ALL.iter().map(|r| actor(*r, None)).collect();
     all.push(actor(Role::UnitHandler, Some("310101-ZLS")));
     all.push(actor(Role::UnitHandler, Some("310101-GD")));
+    // A street-level dispatcher, who must leave escalated cases to the district.
+    all.push(Actor {
+        scope: AreaCode::parse("310101002").unwrap(),
+        ..actor(Role::Dispatcher, None)
+    });
     all
+}
+
+#[test]
+fn an_escalated_case_waits_for_the_higher_center_which_decides() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let (mut case, _) = new_case(Source::Inspector, t0);
+    case.state = CaseState::Filed;
+    let street = Actor {
+        scope: AreaCode::parse("310101002").unwrap(),
+        ..actor(Role::Dispatcher, None)
+    };
+    let district = actor(Role::Dispatcher, None);
+    let to = cityops_domain::workflow::escalation_target(&street.scope).unwrap();
+    assert_eq!(to.as_str(), "310101");
+    let escalate = CaseCommand::Escalate {
+        to,
+        reason: "涉及两个街道".into(),
+    };
+    let (waiting, _) = decide(&case, escalate.clone(), &street, t0).unwrap();
+    assert_eq!(
+        waiting.coordination.as_ref().unwrap().center.as_str(),
+        "310101"
+    );
+    assert!(!cityops_domain::workflow::available(&waiting, &street).contains(&"dispatch"));
+    let dispatch = commands(t0)[7].clone();
+    assert_eq!(
+        decide(&waiting, dispatch.clone(), &street, t0)
+            .unwrap_err()
+            .code(),
+        "precondition_failed"
+    );
+    assert_eq!(
+        decide(&waiting, escalate, &street, t0).unwrap_err().code(),
+        "precondition_failed",
+        "not twice to the same level"
+    );
+    let (decided, _) = decide(&waiting, dispatch, &district, t0).unwrap();
+    assert!(decided.coordination.is_none());
+    assert_eq!(decided.state, CaseState::Dispatched);
 }
 
 #[test]
@@ -234,7 +286,7 @@ proptest! {
     #[test]
     fn random_command_sequences_keep_the_workflow_invariants(
         hotline in any::<bool>(),
-        steps in prop::collection::vec((0usize..31, 0usize..11, 0i64..600), 1..80),
+        steps in prop::collection::vec((0usize..33, 0usize..12, 0i64..600), 1..80),
     ) {
         let start = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
         let source = if hotline { Source::Hotline } else { Source::Inspector };

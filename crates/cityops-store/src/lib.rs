@@ -109,6 +109,8 @@ pub struct CaseQuery {
     pub category: Option<String>,
     pub area: Option<AreaCode>,
     pub unit: Option<String>,
+    /// Cases waiting in this center's coordination queue.
+    pub coordination: Option<AreaCode>,
     pub source: Option<Source>,
     pub overdue: Option<bool>,
     pub text: Option<String>,
@@ -127,6 +129,7 @@ impl CaseQuery {
             category: None,
             area: None,
             unit: None,
+            coordination: None,
             source: None,
             overdue: None,
             text: None,

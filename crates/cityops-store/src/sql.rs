@@ -381,6 +381,9 @@ macro_rules! sql_store {
                 if let Some(unit) = &q.unit {
                     query.push(" AND unit = ").push_bind(unit.clone());
                 }
+                if let Some(center) = &q.coordination {
+                    query.push(" AND coordination = ").push_bind(center.to_string());
+                }
                 if let Some(source) = q.source {
                     query.push(" AND source = ").push_bind(source.as_str());
                 }
@@ -522,8 +525,8 @@ macro_rules! sql_store {
                 case.number = cityops_domain::CaseNumber::new(&case.district, day, sequence);
                 sqlx::query(
                     "INSERT INTO cases (id, number, version, state, source, category, area, district, unit, deadline,
-                                        urgent, supervised, description, created_at, updated_at, doc, closed_at, late_count)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                                        urgent, supervised, description, created_at, updated_at, doc, closed_at, late_count, coordination)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
                 )
                 .bind(&case.id)
                 .bind(&case.number.0)
@@ -543,6 +546,7 @@ macro_rules! sql_store {
                 .bind(crate::encode_json(&case))
                 .bind(case.closed_at.map(crate::millis))
                 .bind(i64::from(case.late_count))
+                .bind(case.coordination.as_ref().map(|c| c.center.to_string()))
                 .execute(&mut **tx)
                 .await?;
                 insert_event(tx, &event).await?;
@@ -559,8 +563,8 @@ macro_rules! sql_store {
                 let updated = sqlx::query(
                     "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
                                       urgent = $6, supervised = $7, updated_at = $8, doc = $9,
-                                      closed_at = $10, late_count = $11
-                     WHERE id = $12 AND version = $13",
+                                      closed_at = $10, late_count = $11, coordination = $12
+                     WHERE id = $13 AND version = $14",
                 )
                 .bind(case.version)
                 .bind(case.state.as_str())
@@ -573,6 +577,7 @@ macro_rules! sql_store {
                 .bind(crate::encode_json(case))
                 .bind(case.closed_at.map(crate::millis))
                 .bind(i64::from(case.late_count))
+                .bind(case.coordination.as_ref().map(|c| c.center.to_string()))
                 .bind(&case.id)
                 .bind(case.version - 1)
                 .execute(&mut **tx)

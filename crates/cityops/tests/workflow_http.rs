@@ -17,6 +17,7 @@ on_both_backends!(
     reports_in_gcj02_and_bd09_are_stored_in_wgs84,
     repeated_wrong_passwords_lock_the_account_and_signing_out_ends_the_session,
     the_responsibility_matrix_proposes_explains_and_defaults_the_dispatch,
+    unclear_responsibility_escalates_street_to_district_to_city_which_decides,
 );
 
 async fn filed_and_dispatched(app: &TestApp, unit: &str) -> Value {
@@ -752,5 +753,107 @@ async fn the_responsibility_matrix_proposes_explains_and_defaults_the_dispatch(a
     assert!(
         export.starts_with('\u{feff}') && export.contains("10101,310101002,,310101-SWJ"),
         "{export}"
+    );
+}
+
+async fn unclear_responsibility_escalates_street_to_district_to_city_which_decides(app: &TestApp) {
+    let case = app.report("operator", "inspector").await;
+    let case = app.ok("operator", &case, "accept", json!({})).await;
+    let case = app
+        .ok("lead", &case, "file", json!({"category": "20101"}))
+        .await;
+    let path = format!("/api/v1/cases/{}", case["id"].as_str().unwrap());
+    let (_, seen) = app.get(Some("street_dispatcher"), &path).await;
+    assert_eq!(seen["actions"], json!(["dispatch", "escalate"]));
+    let (status, error) = app
+        .command("street_dispatcher", &case, "escalate", json!({}))
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("reason"))
+    );
+    let case = app
+        .ok(
+            "street_dispatcher",
+            &case,
+            "escalate",
+            json!({"reason": "违建跨两个街道，责任不清"}),
+        )
+        .await;
+    assert_eq!(case["coordination"]["center"], "310101");
+    assert_eq!(case["state"], "filed");
+    let (status, error) = app
+        .command(
+            "street_dispatcher",
+            &case,
+            "dispatch",
+            json!({"unit": "310101-CGZF"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (409, Some("precondition_failed"))
+    );
+    let (_, seen) = app.get(Some("street_dispatcher"), &path).await;
+    assert_eq!(
+        seen["actions"],
+        json!([]),
+        "the street waits for the district"
+    );
+
+    let (_, queue) = app
+        .get(
+            Some("huangpu_dispatcher"),
+            "/api/v1/cases?coordination=310101",
+        )
+        .await;
+    assert_eq!(queue["items"].as_array().unwrap().len(), 1);
+    let case = app
+        .ok(
+            "huangpu_dispatcher",
+            &case,
+            "escalate",
+            json!({"reason": "涉及市级管线单位"}),
+        )
+        .await;
+    assert_eq!(case["coordination"]["center"], "310000");
+    let (_, queue) = app
+        .get(
+            Some("huangpu_dispatcher"),
+            "/api/v1/cases?coordination=310101",
+        )
+        .await;
+    assert!(queue["items"].as_array().unwrap().is_empty());
+    let (_, queue) = app
+        .get(Some("dispatcher"), "/api/v1/cases?coordination=310000")
+        .await;
+    assert_eq!(queue["items"].as_array().unwrap().len(), 1);
+    let (status, error) = app
+        .command("dispatcher", &case, "escalate", json!({"reason": "x"}))
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (409, Some("precondition_failed")),
+        "the city decides"
+    );
+    let case = app
+        .ok(
+            "dispatcher",
+            &case,
+            "dispatch",
+            json!({"unit": "310101-CGZF", "opinion": "市中心协调：由黄浦区城管执法局牵头"}),
+        )
+        .await;
+    assert_eq!(case["state"], "dispatched");
+    assert!(case["coordination"].is_null());
+    let actions: Vec<String> = app
+        .timeline(&case)
+        .await
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        actions,
+        ["report", "accept", "file", "escalate", "escalate", "dispatch"]
     );
 }

@@ -159,6 +159,8 @@ pub struct CaseListQuery {
     area: Option<String>,
     /// The responsible unit.
     unit: Option<String>,
+    /// Cases waiting in the coordination queue of this center (a district or city code).
+    coordination: Option<String>,
     source: Option<String>,
     overdue: Option<bool>,
     /// Text in the description or the case number.
@@ -220,6 +222,10 @@ pub async fn list_cases(
             ));
         }
         q.unit = Some(unit.clone());
+    }
+    if let Some(center) = &query.coordination {
+        q.coordination =
+            Some(AreaCode::parse(center).map_err(|e| ApiError::invalid("coordination", e.reason))?);
     }
     if let Some(source) = &query.source {
         q.source =
@@ -300,6 +306,7 @@ fn required<T>(value: Option<T>, field: &str, command: &str) -> ApiResult<T> {
 async fn command_from(
     state: &AppState,
     case: &Case,
+    actor: &Actor,
     name: &str,
     body: CommandRequest,
 ) -> ApiResult<CaseCommand> {
@@ -428,6 +435,20 @@ async fn command_from(
         "set-urgent" => CaseCommand::SetUrgent {
             urgent: required(urgent, "urgent", name)?,
         },
+        "escalate" => {
+            let to =
+                cityops_domain::workflow::escalation_target(&actor.scope).ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::CONFLICT,
+                        "precondition_failed",
+                        "the city center is the highest level: it decides and cannot escalate",
+                    )
+                })?;
+            CaseCommand::Escalate {
+                to,
+                reason: required(reason, "reason", name)?,
+            }
+        }
         "supervise" => CaseCommand::Supervise {
             opinion: required(opinion, "opinion", name)?,
         },
@@ -457,12 +478,13 @@ fn command_names() -> impl Iterator<Item = String> {
 /// verify: `exists`; file: `category`; self-handle, supervise: `opinion`; dispatch: `unit`;
 /// return, request-park, cancel: `reason`; request-extension: `until`, `reason`;
 /// decide-extension, decide-park: `approve`; feedback: `opinion`, `attachments?`;
+/// escalate: `reason` (to the next-level center's coordination queue);
 /// check: `passed`; callback: `satisfied`; set-urgent: `urgent`. Every command needs
 /// `version`, the case version the caller saw; a stale one answers 409 and changes nothing.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/{command}", tag = "cases",
     params(
         ("id" = String, Path, description = "Case id or case number"),
-        ("command" = String, Path, description = "accept, reject, request-verification, verify, file, self-handle, dispatch, sign, return, request-extension, decide-extension, request-park, decide-park, resume, feedback, send-check, check, start-callback, callback, close, cancel, set-urgent, supervise"),
+        ("command" = String, Path, description = "accept, reject, request-verification, verify, file, self-handle, dispatch, escalate, sign, return, request-extension, decide-extension, request-park, decide-park, resume, feedback, send-check, check, start-callback, callback, close, cancel, set-urgent, supervise"),
     ),
     request_body = CommandRequest,
     responses(
@@ -490,7 +512,7 @@ pub async fn run_command(
     }
     let case = visible_case(&state, &actor, &id).await?;
     let version = body.version;
-    let command = command_from(&state, &case, &name, body).await?;
+    let command = command_from(&state, &case, &actor, &name, body).await?;
     check_version(&case, version)?;
     let at = now();
     let (next, event) = decide(&case, command, &actor, at)?;

@@ -27,7 +27,7 @@ pub enum Backend {
 }
 
 /// (name, role, unit, scope): the cast every test can act as.
-pub const USERS: [(&str, &str, Option<&str>, &str); 11] = [
+pub const USERS: [(&str, &str, Option<&str>, &str); 13] = [
     ("inspector", "inspector", None, "310101"),
     ("operator", "operator", Some("C-310000"), "310000"),
     ("lead", "shift_lead", Some("C-310000"), "310000"),
@@ -39,6 +39,18 @@ pub const USERS: [(&str, &str, Option<&str>, &str); 11] = [
     ("admin", "admin", None, "310000"),
     ("xuhui_operator", "operator", Some("C-310104"), "310104"),
     ("huangpu_lead", "shift_lead", Some("C-310101"), "310101"),
+    (
+        "street_dispatcher",
+        "dispatcher",
+        Some("C-310101002"),
+        "310101002",
+    ),
+    (
+        "huangpu_dispatcher",
+        "dispatcher",
+        Some("C-310101"),
+        "310101",
+    ),
 ];
 
 pub const PASSWORD: &str = "correct horse battery";
