@@ -60,9 +60,16 @@ impl AreaCode {
         &self.0
     }
 
+    /// Beijing, Tianjin, Shanghai and Chongqing: their districts hang directly under the
+    /// `XX0000` code; elsewhere a city is a prefecture, `XXYY00`.
+    fn municipality(&self) -> bool {
+        matches!(&self.0[..2], "11" | "12" | "31" | "50")
+    }
+
     pub fn level(&self) -> AreaLevel {
         match self.0.len() {
             6 if self.0.ends_with("0000") => AreaLevel::City,
+            6 if self.0.ends_with("00") && !self.municipality() => AreaLevel::City,
             6 => AreaLevel::District,
             9 => AreaLevel::Street,
             _ => AreaLevel::Community,
@@ -85,24 +92,26 @@ impl AreaCode {
         }
     }
 
-    /// The city of any area, by the province/municipality prefix. For the four
-    /// municipalities (Beijing, Tianjin, Shanghai, Chongqing) that is the province.
+    /// The city of any area: `XX0000` for the four municipalities (Beijing, Tianjin, Shanghai,
+    /// Chongqing), the prefecture `XXYY00` elsewhere.
     pub fn city(&self) -> AreaCode {
-        AreaCode(format!("{}0000", &self.0[..2]))
+        if self.municipality() || self.0[2..6] == *"0000" {
+            AreaCode(format!("{}0000", &self.0[..2]))
+        } else {
+            AreaCode(format!("{}00", &self.0[..4]))
+        }
     }
 
     /// True when `other` lies in the subtree rooted at `self` (an area contains itself).
     pub fn contains(&self, other: &AreaCode) -> bool {
-        match self.level() {
-            AreaLevel::City => other.0.starts_with(&self.0[..2]),
-            _ => other.0.starts_with(&self.0),
-        }
+        other.0.starts_with(self.subtree_prefix())
     }
 
     /// The code prefix shared by every area of the subtree, for prefix queries.
     pub fn subtree_prefix(&self) -> &str {
         match self.level() {
-            AreaLevel::City => &self.0[..2],
+            AreaLevel::City if self.0.ends_with("0000") => &self.0[..2],
+            AreaLevel::City => &self.0[..4],
             _ => &self.0,
         }
     }
@@ -252,9 +261,20 @@ mod tests {
     }
 
     #[test]
+    fn a_prefecture_city_holds_its_districts() {
+        assert_eq!(code("320500").level(), AreaLevel::City);
+        assert_eq!(code("320508").level(), AreaLevel::District);
+        assert_eq!(code("320508").parent(), Some(code("320500")));
+        assert!(code("320500").contains(&code("320508001")));
+        assert!(!code("320500").contains(&code("320102")));
+        assert_eq!(code("320508001").city(), code("320500"));
+        // Shanghai is a municipality: 310100 would be a district-level code under 310000.
+        assert_eq!(code("310101").parent(), Some(code("310000")));
+    }
+
+    #[test]
     fn csv_import_checks_parents_and_duplicates() {
-        let csv = "\u{feff}code,name,parent_code\n320000,江苏,\n320500,苏州市,320000\n";
-        // 320500 ends in 00 but not 0000: it is a district-level code whose parent is 320000.
+        let csv = "\u{feff}code,name,parent_code\n320500,苏州市,\n320508,姑苏区,320500\n";
         let areas = parse_area_csv(csv, &|_| false).unwrap();
         assert_eq!(areas.len(), 2);
         let orphan = "code,name,parent_code\n320508001,某街道,320508\n";

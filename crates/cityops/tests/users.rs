@@ -152,3 +152,80 @@ async fn admins_disable_enable_and_reset_users_from_the_command_line() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn another_city_imports_its_areas_from_csv_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("suzhou.csv");
+    std::fs::write(
+        &good,
+        "\u{feff}code,name,parent_code\n320500,苏州市,\n320508,姑苏区,320500\n320508001,观前街道,320508\n320508001001,察院场社区居委会,320508001\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "code,name,parent_code\n330100,杭州市,\n330102,上城区,330100\n33010,坏代码,330102\n",
+    )
+    .unwrap();
+    let import = |file: &std::path::Path| {
+        cityops(
+            dir.path(),
+            &["import", "areas", "--file", file.to_str().unwrap()],
+        )
+    };
+    let refused = import(&bad);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("line 4"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let imported = import(&good);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert!(String::from_utf8_lossy(&imported.stdout).contains("imported 4 areas"));
+    // The new street exists (a user can be scoped to it); the refused file left nothing.
+    let scoped = cityops(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "gusu",
+            "--password",
+            "long enough",
+            "--role",
+            "operator",
+            "--scope",
+            "320508001",
+        ],
+    );
+    assert!(
+        scoped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scoped.stderr)
+    );
+    let missing = cityops(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "hz",
+            "--password",
+            "long enough",
+            "--role",
+            "operator",
+            "--scope",
+            "330100",
+        ],
+    );
+    assert!(
+        !missing.status.success(),
+        "nothing of the refused file was imported"
+    );
+}
