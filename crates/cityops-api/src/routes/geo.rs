@@ -77,7 +77,12 @@ fn meets(bbox: &geo::Rect<f64>, filter: &Option<BoundingBox>) -> bool {
     })
 }
 
-fn feature(code: &str, name: Option<&str>, extra: Value, shape: &MultiPolygon<f64>) -> Value {
+pub(crate) fn feature(
+    code: &str,
+    name: Option<&str>,
+    extra: Value,
+    shape: &MultiPolygon<f64>,
+) -> Value {
     let mut properties = json!({"code": code, "name": name});
     if let (Some(props), Value::Object(more)) = (properties.as_object_mut(), extra) {
         props.extend(more);

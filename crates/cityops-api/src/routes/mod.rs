@@ -13,6 +13,7 @@ pub(crate) mod cases;
 mod categories;
 mod geo;
 mod health;
+mod ogc;
 mod public;
 mod routing;
 mod sessions;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())
+        .merge(ogc::router())
         .fallback(ui::serve)
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
         .layer(middleware::from_fn_with_state(
