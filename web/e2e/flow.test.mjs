@@ -250,12 +250,24 @@ describe('CityOps web', { timeout: 240_000 }, () => {
     await expectState(page, 'filed')
     assert.match(await page.getByTestId('case-category').textContent(), /10101/)
 
-    // (e) dispatcher sends it to the water company
+    // (e) dispatcher sends it to the water company: the routing card proposes it and the form comes prefilled
     page = await pageFor('dispatcher')
     await signIn(page, 'dispatcher')
+    // a city dispatcher also has the city's coordination queue
+    await page.goto(`${ui.url}/workbench?queue=coordination`)
+    await page.locator('[data-testid="queue-tabs"] [data-queue="coordination"][aria-selected="true"]').waitFor()
     await openFromQueue(page, 'to_dispatch')
-    await command(page, 'dispatch', (f) => pickOption(page, 'unit', 'cmd-unit-popper', '310101-ZLS'))
+    const routingCard = page.locator('[data-testid="case-routing"][data-unit="310101-ZLS"]')
+    await routingCard.waitFor()
+    assert.match(await routingCard.getByTestId('routing-unit').textContent(), /310101-ZLS/)
+    assert.ok((await routingCard.getByTestId('routing-reason').textContent()).trim().length > 0)
+    await shot(page, '05c-case-routing')
+    await command(page, 'dispatch', async (f) => {
+      await f.getByTestId('unit-proposal').waitFor()
+      await f.getByTestId('field-unit').locator('.el-select__selected-item', { hasText: '310101-ZLS' }).first().waitFor()
+    })
     await expectState(page, 'dispatched')
+    assert.equal((await page.getByTestId('case-unit').textContent()).trim(), '310101-ZLS')
 
     // (f) the water company signs, uploads a photo and feeds back with it
     page = await pageFor('water')

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
-import { buildCaseQuery, queuesFor, useCases } from '../src/stores/cases'
+import { buildCaseQuery, coordinationCenter, queuesFor, useCases } from '../src/stores/cases'
 import { jsonResponse, mockFetch } from './helpers'
 
 const row = (id: string, extra: Record<string, unknown> = {}) => ({ id, number: id, pending: null, supervised: false, ...extra })
@@ -10,12 +10,29 @@ describe('role queues', () => {
     expect(queuesFor({ role: 'operator', unit: null }).map((q) => q.key)).toEqual(['to_accept', 'to_send_check', 'to_callback'])
     expect(queuesFor({ role: 'shift_lead', unit: null }).map((q) => q.states)).toEqual([['accepted'], ['checked'], ['handling']])
     expect(queuesFor({ role: 'dispatcher', unit: null })[0].states).toEqual(['filed'])
+    expect(queuesFor({ role: 'dispatcher', unit: null }).map((q) => q.key)).toEqual(['to_dispatch'])
     const unit = queuesFor({ role: 'unit_handler', unit: '310101-ZLS' })
     expect(unit.every((q) => q.unit === '310101-ZLS')).toBe(true)
     expect(unit.flatMap((q) => q.states)).toEqual(['dispatched', 'handling'])
     expect(queuesFor({ role: 'inspector', unit: null }).flatMap((q) => q.states)).toEqual(['verifying', 'checking'])
     expect(queuesFor({ role: 'center_leader', unit: null }).map((q) => q.key)).toEqual(['overdue', 'supervised'])
     expect(queuesFor(null).map((q) => q.key)).toEqual(['all'])
+  })
+})
+
+describe('coordination queue', () => {
+  it('is offered to district and city dispatchers, not street ones', () => {
+    expect(coordinationCenter('310000')).toBe('310000')
+    expect(coordinationCenter('310101')).toBe('310101')
+    expect(coordinationCenter('310101002')).toBeNull()
+    expect(coordinationCenter(null)).toBeNull()
+    const city = queuesFor({ role: 'dispatcher', unit: 'C-310000', scope: '310000' })
+    expect(city.map((q) => q.key)).toEqual(['to_dispatch', 'coordination'])
+    expect(buildCaseQuery(city[1])).toEqual({ limit: '50', coordination: '310000' })
+    const district = queuesFor({ role: 'dispatcher', unit: null, scope: '310101' })
+    expect(buildCaseQuery(district[1], { q: 'x' })).toEqual({ limit: '50', coordination: '310101', q: 'x' })
+    expect(queuesFor({ role: 'dispatcher', unit: null, scope: '310101002' }).map((q) => q.key)).toEqual(['to_dispatch'])
+    expect(queuesFor({ role: 'operator', unit: null, scope: '310000' }).some((q) => q.coordination)).toBe(false)
   })
 })
 

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi, afterEach } from 'vitest'
 import { buildQuery, request, toApiError, ApiError } from '../src/api/client'
 import { jsonResponse, mockFetch } from './helpers'
+import { api } from '../src/api'
 
 afterEach(() => vi.unstubAllGlobals())
 
@@ -36,5 +37,18 @@ describe('api client', () => {
     vi.stubGlobal('fetch', vi.fn(async () => { throw new TypeError('Failed to fetch') }))
     await expect(request('/x')).rejects.toMatchObject({ status: 0, code: 'network' })
     await expect(request('/x')).rejects.toBeInstanceOf(ApiError)
+  })
+
+  it('asks for a case routing proposal and sends a dispatch with the unit', async () => {
+    const proposal = { unit: '310101-ZLS', unit_name: '黄浦区自来水公司', rule: null, overridden: [], reason: 'default unit' }
+    const f = mockFetch(jsonResponse(200, proposal), jsonResponse(200, { id: 'c1', state: 'dispatched' }))
+    expect(await api.routing('c1')).toEqual(proposal)
+    await api.command('c1', 'escalate', { version: 2, reason: '跨区' })
+    const [url, init] = f.mock.calls[0] as unknown as [string, RequestInit]
+    expect(url).toBe('/api/v1/cases/c1/routing')
+    expect(init.method).toBe('GET')
+    const [url2, init2] = f.mock.calls[1] as unknown as [string, RequestInit]
+    expect(url2).toBe('/api/v1/cases/c1/escalate')
+    expect(JSON.parse(String(init2.body))).toEqual({ version: 2, reason: '跨区' })
   })
 })

@@ -8,7 +8,7 @@ describe('command fields', () => {
   it('knows every command of the API', () => {
     for (const c of ['accept', 'reject', 'request-verification', 'verify', 'file', 'self-handle', 'dispatch', 'sign', 'return',
       'request-extension', 'decide-extension', 'request-park', 'decide-park', 'resume', 'feedback', 'send-check', 'check',
-      'start-callback', 'callback', 'close', 'cancel', 'set-urgent', 'supervise'])
+      'start-callback', 'callback', 'close', 'cancel', 'set-urgent', 'supervise', 'escalate'])
       expect(COMMAND_FIELDS[c], c).toBeDefined()
   })
   it('asks each command for what it needs', () => {
@@ -79,5 +79,32 @@ describe('error mapping', () => {
   })
   it('handles non-API errors', () => {
     expect(mapError('accept', new Error('boom'))).toMatchObject({ message: 'boom', code: 'unknown' })
+  })
+})
+
+describe('escalate and the routing proposal', () => {
+  it('asks escalate for a required reason', () => {
+    expect(names('escalate')).toEqual(['reason'])
+    expect(initialValues('escalate')).toEqual({ reason: '' })
+    expect(validate('escalate', { reason: '  ' })).toEqual({ reason: 'required' })
+    expect(validate('escalate', { reason: '跨街道，责任不清' })).toEqual({})
+    expect(buildBody('escalate', { reason: ' 跨街道，责任不清 ' }, 4)).toEqual({ version: 4, reason: '跨街道，责任不清' })
+  })
+  it('prefills dispatch with the proposed unit and keeps it required', () => {
+    expect(initialValues('dispatch', { routingUnit: '310101-ZLS' })).toEqual({ unit: '310101-ZLS', opinion: '' })
+    expect(initialValues('dispatch', { routingUnit: null })).toEqual({ unit: '', opinion: '' })
+    expect(initialValues('dispatch')).toEqual({ unit: '', opinion: '' })
+    // only dispatch takes the proposal
+    expect(initialValues('accept', { routingUnit: '310101-ZLS' })).toEqual({ opinion: '' })
+    expect(fieldsFor('dispatch').find((f) => f.name === 'unit')?.required).toBe(true)
+    expect(validate('dispatch', { unit: '', opinion: '' })).toEqual({ unit: 'required' })
+    const v = initialValues('dispatch', { routingUnit: '310101-ZLS' })
+    expect(buildBody('dispatch', v, 6)).toEqual({ version: 6, unit: '310101-ZLS' })
+  })
+  it('has labels for escalate in both languages', async () => {
+    const zh = (await import('../src/locales/zh-CN')).default
+    const en = (await import('../src/locales/en')).default
+    expect(zh.actions.escalate).toBe('升级协调')
+    expect(en.actions.escalate).toBe('Escalate to the next-level center')
   })
 })

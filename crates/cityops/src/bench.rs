@@ -395,12 +395,86 @@ pub struct GeoReport {
     pub disagreements: Option<usize>,
     /// Points that fell inside a grid.
     pub inside: usize,
+    /// The points and our answers, for further references (PostGIS).
+    pub points: Vec<(f64, f64)>,
+    pub answers: Vec<Option<usize>>,
+    /// Our one-point-at-a-time rate.
+    pub single_rate: f64,
 }
 
 fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
+}
+
+/// PostGIS `ST_Contains` with a GiST index on the same grids and points: one query per point
+/// (`single` of them) and one query for all points. Returns lines and disagreements.
+pub async fn bench_postgis(
+    admin_url: &str,
+    xy: &[(f64, f64)],
+    ours: &[Option<usize>],
+    single: usize,
+) -> Result<Vec<String>> {
+    let geography = crate::reference::shanghai_geography()?;
+    let db = ScratchDatabase::create(admin_url).await?;
+    let result = async {
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&db.url).await?;
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS postgis").execute(&pool).await?;
+        sqlx::query("CREATE TABLE grids (id INT PRIMARY KEY, geom geometry(MultiPolygon, 4326) NOT NULL)").execute(&pool).await?;
+        for (chunk_no, chunk) in geography.grids.chunks(2000).enumerate() {
+            let ids: Vec<i32> = (0..chunk.len()).map(|i| (chunk_no * 2000 + i) as i32).collect();
+            let shapes: Vec<String> = chunk.iter().map(|g| cityops_geo::shape_json(&g.shape).to_string()).collect();
+            sqlx::query(
+                "INSERT INTO grids (id, geom) SELECT id, ST_SetSRID(ST_GeomFromGeoJSON(shape), 4326)
+                 FROM unnest($1::int[], $2::text[]) AS t(id, shape)",
+            )
+            .bind(&ids)
+            .bind(&shapes)
+            .execute(&pool)
+            .await?;
+        }
+        sqlx::query("CREATE INDEX grids_geom ON grids USING GIST (geom)").execute(&pool).await?;
+        sqlx::query("ANALYZE grids").execute(&pool).await?;
+
+        let started = Instant::now();
+        for &(lon, lat) in xy.iter().take(single) {
+            let _: Option<i32> = sqlx::query_scalar(
+                "SELECT id FROM grids WHERE ST_Contains(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326)) ORDER BY id LIMIT 1",
+            )
+            .bind(lon)
+            .bind(lat)
+            .fetch_optional(&pool)
+            .await?;
+        }
+        let one = single as f64 / started.elapsed().as_secs_f64();
+
+        let (xs, ys): (Vec<f64>, Vec<f64>) = xy.iter().copied().unzip();
+        let started = Instant::now();
+        let rows: Vec<(i64, i32)> = sqlx::query_as(
+            "SELECT p.i, min(g.id) FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS p(x, y, i)
+             JOIN grids g ON ST_Contains(g.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326)) GROUP BY p.i",
+        )
+        .bind(&xs)
+        .bind(&ys)
+        .fetch_all(&pool)
+        .await?;
+        let batch = xy.len() as f64 / started.elapsed().as_secs_f64();
+        let mut theirs = vec![None; xy.len()];
+        for (i, id) in rows {
+            theirs[(i - 1) as usize] = Some(id as usize);
+        }
+        let disagreements = ours.iter().zip(&theirs).filter(|(a, b)| a != b).count();
+        let version: String = sqlx::query_scalar("SELECT postgis_lib_version()").fetch_one(&pool).await?;
+        pool.close().await;
+        anyhow::Ok(vec![
+            format!("PostGIS {version} ST_Contains + GiST, one query per point: {one:.0} lookups/s ({single} points); one query for all points: {batch:.0} lookups/s"),
+            format!("answers compared with PostGIS point by point: {disagreements} disagreements in {}", xy.len()),
+        ])
+    }
+    .await;
+    db.drop_now().await?;
+    result
 }
 
 /// Point location on the generated Shanghai: our R-tree against shapely 2's STRtree on the
@@ -534,5 +608,8 @@ pub fn bench_geo(points: usize, shapely_single: usize) -> Result<GeoReport> {
         lines,
         disagreements: compared,
         inside,
+        points: xy,
+        answers: ours,
+        single_rate: single,
     })
 }

@@ -129,7 +129,7 @@ enum ImportCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
-    /// Point -> unit grid on the generated Shanghai, against shapely's STRtree.
+    /// Point -> unit grid on the generated Shanghai, against shapely's STRtree (and PostGIS).
     Geo {
         /// Random points in the city's bounding box.
         #[arg(long, default_value_t = 1_000_000)]
@@ -137,6 +137,12 @@ enum BenchCommand {
         /// Points shapely looks up one at a time (it is slow).
         #[arg(long, default_value_t = 20_000)]
         shapely_single: usize,
+        /// A PostgreSQL server with PostGIS to compare against (scratch database).
+        #[arg(long)]
+        postgis: Option<String>,
+        /// Points PostGIS looks up one query at a time.
+        #[arg(long, default_value_t = 5_000)]
+        postgis_single: usize,
     },
     /// Case creation and lifecycle through the store vs. plain SQL inserts.
     Cases {
@@ -324,10 +330,24 @@ async fn main() -> Result<()> {
         Command::Bench(BenchCommand::Geo {
             points,
             shapely_single,
+            postgis,
+            postgis_single,
         }) => {
             let report = cityops::bench::bench_geo(points, shapely_single)?;
-            for line in report.lines {
+            for line in &report.lines {
                 println!("{line}");
+            }
+            if let Some(url) = postgis {
+                let lines = cityops::bench::bench_postgis(
+                    &url,
+                    &report.points,
+                    &report.answers,
+                    postgis_single,
+                )
+                .await?;
+                for line in lines {
+                    println!("{line}");
+                }
             }
             Ok(())
         }

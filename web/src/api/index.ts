@@ -1,6 +1,6 @@
 import { request } from './client'
 import type {
-  Area, AreaShape, Attachment, CasePage, CaseView, Categories, GeoCollection, PublicCase,
+  Area, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, GeoCollection, PublicCase,
   Located, PublicReportResult, Session, Stats, TimelineEntry, Unit, User,
 } from './types'
 
@@ -17,6 +17,8 @@ export const api = {
   categories: () => request<Categories>('/categories'),
   cases: (query: Record<string, string | number | boolean | undefined>) => request<CasePage>('/cases', { query }),
   case: (id: string) => request<CaseView>(`/cases/${encodeURIComponent(id)}`),
+  /** The responsibility matrix's proposal for the case (dispatch without `unit` uses it). */
+  routing: (id: string) => request<CaseRouting>(`/cases/${encodeURIComponent(id)}/routing`),
   timeline: (id: string) => request<TimelineEntry[]>(`/cases/${encodeURIComponent(id)}/timeline`),
   command: (id: string, command: string, body: Record<string, unknown>) =>
     request<CaseView>(`/cases/${encodeURIComponent(id)}/${command}`, { body }),

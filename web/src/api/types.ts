@@ -57,6 +57,29 @@ export interface CaseView {
   updated_at: string
   closed_at: string | null
   actions?: string[]
+  /** Set while the case waits in a higher center's coordination queue (`center`: a district or the city). */
+  coordination?: { center: string; reason: string; since: string } | null
+}
+
+/** One rule of the responsibility matrix. */
+export interface RoutingRule {
+  /** A small-class code or a prefix of one (1 to 5 digits). */
+  category: string
+  area: string
+  owner: string | null
+  unit: string
+}
+
+/** `GET /cases/{id}/routing`: the unit proposed for dispatch and why. */
+export interface CaseRouting {
+  unit: string | null
+  unit_name: string | null
+  /** The explicit rule that decided; null when the category's default applied (or nothing did). */
+  rule: RoutingRule | null
+  /** Matching rules that lost to a more specific one. */
+  overridden: RoutingRule[]
+  /** The decision in words (English, from the server). */
+  reason: string
 }
 
 export interface CasePage { items: CaseView[]; next_cursor?: string | null }

@@ -36,6 +36,7 @@ export const COMMAND_FIELDS: Record<string, FieldSpec[]> = {
   file: [{ name: 'category', kind: 'category', required: true }, opinion()],
   'self-handle': [opinion(true)],
   dispatch: [{ name: 'unit', kind: 'unit', required: true }, opinion()],
+  escalate: [{ name: 'reason', kind: 'textarea', required: true }],
   sign: [],
   return: [{ name: 'reason', kind: 'textarea', required: true }],
   'request-extension': [
@@ -60,8 +61,16 @@ export function fieldsFor(command: string, values: FormValues = {}): FieldSpec[]
   return all.filter((f) => !f.when || f.when(values))
 }
 
+/** Case-dependent defaults of a form. */
+export interface InitialContext {
+  /** The case is urgent now (set-urgent offers the other way). */
+  urgent?: boolean
+  /** The unit the responsibility matrix proposes (`GET /cases/{id}/routing`): dispatch starts with it. */
+  routingUnit?: string | null
+}
+
 /** Starting values of a command's form; `ctx` gives case-dependent defaults. */
-export function initialValues(command: string, ctx: { urgent?: boolean } = {}): FormValues {
+export function initialValues(command: string, ctx: InitialContext = {}): FormValues {
   const v: FormValues = {}
   for (const f of COMMAND_FIELDS[command] ?? []) {
     if (f.initial !== undefined) v[f.name] = Array.isArray(f.initial) ? [...f.initial] : f.initial
@@ -69,6 +78,7 @@ export function initialValues(command: string, ctx: { urgent?: boolean } = {}): 
     else v[f.name] = ''
   }
   if (command === 'set-urgent') v.urgent = !ctx.urgent
+  if (command === 'dispatch' && ctx.routingUnit) v.unit = ctx.routingUnit
   return v
 }
 

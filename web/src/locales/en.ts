@@ -24,7 +24,7 @@ const en: typeof zh = {
     'request-extension': 'Request extension', 'decide-extension': 'Decide extension', 'request-park': 'Request parking',
     'decide-park': 'Decide parking', resume: 'Resume', feedback: 'Feedback', 'send-check': 'Send check',
     check: 'Check', 'start-callback': 'Start call-back', callback: 'Call back', close: 'Close', cancel: 'Cancel case',
-    'set-urgent': 'Set urgency', supervise: 'Supervise', attach: 'Upload photo', rate: 'Citizen rating',
+    'set-urgent': 'Set urgency', supervise: 'Supervise', escalate: 'Escalate to the next-level center', attach: 'Upload photo', rate: 'Citizen rating',
   },
   screen: {
     title: 'City Operations', city: 'Shanghai', open: 'Open', overdue: 'Overdue', supervised: 'Supervised',
@@ -39,7 +39,7 @@ const en: typeof zh = {
     title: 'Workbench', queues: {
       to_accept: 'To accept', to_send_check: 'To send check', to_callback: 'To call back', to_file: 'To file', to_close: 'To close',
       pending_requests: 'Pending requests', to_dispatch: 'To dispatch', to_sign: 'To sign for', handling: 'Handling',
-      to_verify: 'To verify', to_check: 'To check', overdue: 'Overdue', supervised: 'Supervised', all: 'All cases',
+      to_verify: 'To verify', to_check: 'To check', coordination: 'Coordination queue', overdue: 'Overdue', supervised: 'Supervised', all: 'All cases',
     },
     filters: 'Filters', state: 'State', source: 'Source', overdue: 'Overdue', any: 'Any', yes: 'Yes', no: 'No',
     search: 'Search description or address', district: 'District', apply: 'Search', reset: 'Reset', loadMore: 'Load more',
@@ -57,7 +57,14 @@ const en: typeof zh = {
     stages: { dispatch: 'Dispatch', handling: 'Handling', check: 'Check' }, version: 'Version {v}', notFound: 'Case not found or not visible to you',
     reloaded: 'The case was changed meanwhile and has been reloaded', done: '{action}: done', rejectReason: 'Reject reason', duplicateOf: 'Duplicate of',
     callbackSatisfied: 'Call-back', satisfied: 'Satisfied', unsatisfied: 'Unsatisfied',
+    coordination: 'Awaiting coordination ({center})', coordinationReason: 'Coordination reason', coordinationSince: 'Escalated',
     unitGrid: 'Unit grid', community: 'Community', street: 'Street', map: 'Location map', mapUnavailable: 'Map unavailable: {msg}',
+  },
+  routing: {
+    title: 'Routing', unit: 'Proposed unit', rule: 'Matched rule', byDefault: 'No explicit rule: the category\'s default unit',
+    category: 'Category', area: 'Area', owner: 'Owner', anyOwner: 'any', overridden: 'Overridden rules',
+    overriddenCount: '{n}', reason: 'Why', none: 'No proposal', prefilled: 'Prefilled with the routing proposal; you may pick another',
+    proposed: 'Routing proposes: {unit}',
   },
   fields: {
     opinion: 'Opinion', reason: 'Reason', reject_reason: 'Reject reason', duplicate_of: 'Duplicate of (case number)', exists: 'Problem exists on site',

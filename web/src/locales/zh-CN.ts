@@ -22,7 +22,7 @@ export default {
     'request-extension': '申请延期', 'decide-extension': '审批延期', 'request-park': '申请挂账',
     'decide-park': '审批挂账', resume: '恢复处置', feedback: '处置反馈', 'send-check': '派发核查',
     check: '核查', 'start-callback': '发起回访', callback: '回访', close: '结案', cancel: '作废',
-    'set-urgent': '设为紧急', supervise: '督办', attach: '上传照片', rate: '市民评价',
+    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价',
   },
   screen: {
     title: '城市运行一网统管', city: '上海市', open: '在办案件', overdue: '超期案件', supervised: '督办案件',
@@ -37,7 +37,7 @@ export default {
     title: '工作台', queues: {
       to_accept: '待受理', to_send_check: '待派核查', to_callback: '待回访', to_file: '待立案', to_close: '待结案',
       pending_requests: '待审批申请', to_dispatch: '待派遣', to_sign: '待签收', handling: '处置中',
-      to_verify: '待核实', to_check: '待核查', overdue: '超期案件', supervised: '督办案件', all: '全部案件',
+      to_verify: '待核实', to_check: '待核查', coordination: '协调队列', overdue: '超期案件', supervised: '督办案件', all: '全部案件',
     },
     filters: '筛选', state: '状态', source: '来源', overdue: '超期', any: '全部', yes: '是', no: '否',
     search: '搜索描述或地址', district: '区', apply: '查询', reset: '重置', loadMore: '加载更多',
@@ -55,7 +55,14 @@ export default {
     stages: { dispatch: '派遣', handling: '处置', check: '核查' }, version: '版本 {v}', notFound: '案件不存在或无权查看',
     reloaded: '案件已被他人更新，已重新加载', done: '{action}成功', rejectReason: '不受理原因', duplicateOf: '重复于',
     callbackSatisfied: '回访满意度', satisfied: '满意', unsatisfied: '不满意',
+    coordination: '待协调（{center}）', coordinationReason: '协调原因', coordinationSince: '提交协调',
     unitGrid: '单元网格', community: '居委会', street: '街道', map: '位置图', mapUnavailable: '地图暂不可用：{msg}',
+  },
+  routing: {
+    title: '责任单位建议', unit: '建议单位', rule: '匹配规则', byDefault: '未命中显式规则：按类别的默认单位',
+    category: '类别', area: '区域', owner: '权属单位', anyOwner: '不限', overridden: '被覆盖的规则',
+    overriddenCount: '{n} 条', reason: '依据', none: '暂无建议', prefilled: '已按责任单位建议预填，可改选',
+    proposed: '责任单位建议：{unit}',
   },
   fields: {
     opinion: '意见', reason: '原因', reject_reason: '不受理原因', duplicate_of: '重复案件编号', exists: '现场情况属实',

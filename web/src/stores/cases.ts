@@ -9,6 +9,8 @@ export interface Queue {
   source?: string
   overdue?: boolean
   unit?: string
+  /** The coordination queue of this center (a district or the city code). */
+  coordination?: string
   /** Filter applied to fetched rows when the API has no parameter for it. */
   keep?: (c: CaseView) => boolean
 }
@@ -26,8 +28,14 @@ export const OPEN_STATES = [
   'handled', 'checking', 'checked', 'callback',
 ]
 
+/** A scope that runs a coordination queue: a district (6 digits) or the city (ending 0000); streets (9 digits) do not. */
+export function coordinationCenter(scope: string | null | undefined): string | null {
+  // 6 digits: a district (not ending 0000) or the city (ending 0000)
+  return scope && /^\d{6}$/.test(scope) ? scope : null
+}
+
 /** The queue tabs of each role (see domain.md "Case workflow"). */
-export function queuesFor(user: Pick<User, 'role' | 'unit'> | null): Queue[] {
+export function queuesFor(user: (Pick<User, 'role' | 'unit'> & Partial<Pick<User, 'scope'>>) | null): Queue[] {
   switch (user?.role) {
     case 'operator':
       return [
@@ -41,8 +49,13 @@ export function queuesFor(user: Pick<User, 'role' | 'unit'> | null): Queue[] {
         { key: 'to_close', states: ['checked'] },
         { key: 'pending_requests', states: ['handling'], keep: (c) => c.pending !== null },
       ]
-    case 'dispatcher':
-      return [{ key: 'to_dispatch', states: ['filed'] }]
+    case 'dispatcher': {
+      const center = coordinationCenter(user.scope)
+      return [
+        { key: 'to_dispatch', states: ['filed'] },
+        ...(center ? [{ key: 'coordination', coordination: center }] : []),
+      ]
+    }
     case 'unit_handler':
       return [
         { key: 'to_sign', states: ['dispatched'], unit: user.unit ?? undefined },
@@ -79,6 +92,7 @@ export function buildCaseQuery(
   if (filters.overdue === 'true' || filters.overdue === 'false') q.overdue = filters.overdue
   else if (queue.overdue !== undefined) q.overdue = String(queue.overdue)
   if (queue.unit) q.unit = queue.unit
+  if (queue.coordination) q.coordination = queue.coordination
   const text = filters.q?.trim()
   if (text) q.q = text
   const district = filters.district?.trim()
