@@ -81,6 +81,10 @@ pub struct UnitGrid {
     /// The grid is exactly its bounding box (a whole lattice cell or block): point-in-grid
     /// is then a comparison of coordinates.
     pub is_box: bool,
+    /// The lattice cells of the grid that lie wholly inside its district.
+    interior_cells: Vec<(usize, usize)>,
+    /// Which district lattice those cells are of.
+    lattice: usize,
 }
 
 /// The generated geography of a city and its point-location index.
@@ -89,6 +93,48 @@ pub struct Geography {
     pub communities: Vec<Region>,
     pub grids: Vec<UnitGrid>,
     index: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    lattices: Vec<Lattice>,
+}
+
+/// A district's cell lattice: for a point in a cell wholly inside the district, the grid is
+/// found by arithmetic. Cells on the boundary (clipped) are left to the R-tree.
+struct Lattice {
+    west: f64,
+    north: f64,
+    dx: f64,
+    dy: f64,
+    rows: usize,
+    cols: usize,
+    /// Grid index per cell, row-major; `NOT_INTERIOR` where the R-tree must decide.
+    cells: Vec<u32>,
+}
+
+const NOT_INTERIOR: u32 = u32::MAX;
+
+impl Lattice {
+    fn grid_at(&self, lon: f64, lat: f64) -> Option<usize> {
+        let fx = (lon - self.west) / self.dx;
+        let fy = (self.north - lat) / self.dy;
+        if !(fx >= 0.0 && fy >= 0.0) {
+            return None;
+        }
+        // A point on a line between cells belongs to several grids: the R-tree decides.
+        let near_line = |f: f64| {
+            let frac = f - f.floor();
+            !(1e-9..=1.0 - 1e-9).contains(&frac)
+        };
+        if near_line(fx) || near_line(fy) {
+            return None;
+        }
+        let (col, row) = (fx as usize, fy as usize);
+        if col >= self.cols || row >= self.rows {
+            return None;
+        }
+        match self.cells[row * self.cols + col] {
+            NOT_INTERIOR => None,
+            index => Some(index as usize),
+        }
+    }
 }
 
 impl std::fmt::Debug for Geography {
@@ -106,6 +152,8 @@ impl std::fmt::Debug for Geography {
 struct Cell {
     row: usize,
     col: usize,
+    /// Wholly inside the district, not clipped.
+    interior: bool,
     shape: MultiPolygon<f64>,
     /// Centre in local metres (x east, y north), for clustering.
     x: f64,
@@ -122,7 +170,11 @@ fn envelope(rect: &Rect<f64>) -> AABB<[f64; 2]> {
 }
 
 /// Covers a district with square cells clipped to its boundary.
-fn cells_of(district: &MultiPolygon<f64>, bbox: Rect<f64>, cell_metres: f64) -> Vec<Cell> {
+fn cells_of(
+    district: &MultiPolygon<f64>,
+    bbox: Rect<f64>,
+    cell_metres: f64,
+) -> (Vec<Cell>, Lattice) {
     let lat0 = (bbox.min().y + bbox.max().y) / 2.0;
     let cos = lat0.to_radians().cos();
     let dy = cell_metres / METRES_PER_DEGREE;
@@ -174,6 +226,7 @@ fn cells_of(district: &MultiPolygon<f64>, bbox: Rect<f64>, cell_metres: f64) -> 
             cells.push(Cell {
                 row,
                 col,
+                interior: !crosses,
                 shape,
                 x: (centre.x - bbox.min().x) * METRES_PER_DEGREE * cos,
                 y: (centre.y - bbox.min().y) * METRES_PER_DEGREE,
@@ -181,7 +234,16 @@ fn cells_of(district: &MultiPolygon<f64>, bbox: Rect<f64>, cell_metres: f64) -> 
             });
         }
     }
-    cells
+    let lattice = Lattice {
+        west: bbox.min().x,
+        north: bbox.max().y,
+        dx,
+        dy,
+        rows,
+        cols,
+        cells: vec![NOT_INTERIOR; rows * cols],
+    };
+    (cells, lattice)
 }
 
 /// Weighted k-means of cells into `k` compact clusters; every cluster gets at least one cell.
@@ -292,6 +354,7 @@ impl Geography {
         let mut plans: Vec<&DistrictPlan> = plans.iter().collect();
         plans.sort_by(|a, b| a.code.cmp(&b.code));
         let mut claimed = MultiPolygon::new(Vec::new());
+        let mut lattices: Vec<Lattice> = Vec::new();
         for plan in plans {
             let district = districts
                 .areas()
@@ -307,7 +370,9 @@ impl Geography {
                 return Err(GenerateError::NoStreets(plan.code.clone()));
             }
             let mut rng = StdRng::seed_from_u64(seed_for(seed, &plan.code));
-            let cells = cells_of(&own, own_bbox, plan.cell_metres);
+            let (cells, lattice) = cells_of(&own, own_bbox, plan.cell_metres);
+            let lattice_index = lattices.len();
+            lattices.push(lattice);
             let all: Vec<&Cell> = cells.iter().collect();
             let street_of = cluster(&all, plan.streets.len(), &mut rng);
             // Clusters take the real streets' codes in order: a generated street has a real
@@ -371,6 +436,12 @@ impl Geography {
                             responsibility_grid: String::new(),
                             area_m2: block.iter().map(|c| c.area_m2).sum(),
                             is_box: is_box(&shape, &bbox),
+                            interior_cells: block
+                                .iter()
+                                .filter(|c| c.interior)
+                                .map(|c| (c.row, c.col))
+                                .collect(),
+                            lattice: lattice_index,
                             shape,
                             bbox,
                         });
@@ -400,6 +471,12 @@ impl Geography {
             }
         }
         grids.sort_by(|a, b| a.code.cmp(&b.code));
+        for (index, grid) in grids.iter().enumerate() {
+            let lattice = &mut lattices[grid.lattice];
+            for &(row, col) in &grid.interior_cells {
+                lattice.cells[row * lattice.cols + col] = index as u32;
+            }
+        }
         let index = RTree::bulk_load(
             grids
                 .iter()
@@ -416,6 +493,7 @@ impl Geography {
                 .collect(),
         );
         Ok(Geography {
+            lattices,
             streets,
             communities,
             grids,
@@ -432,6 +510,10 @@ impl Geography {
     /// Like [`Geography::locate`], the grid's position in [`Geography::grids`]. Grids are
     /// sorted by code, so the lowest index is the lowest code.
     pub fn locate_index(&self, lon: f64, lat: f64) -> Option<usize> {
+        // Most points lie in a cell wholly inside a district: no geometry needed.
+        if let Some(found) = self.lattices.iter().find_map(|l| l.grid_at(lon, lat)) {
+            return Some(found);
+        }
         let point = Point::new(lon, lat);
         self.index
             .locate_all_at_point(&[lon, lat])

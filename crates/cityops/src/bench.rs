@@ -516,7 +516,7 @@ pub fn bench_geo(points: usize, shapely_single: usize) -> Result<GeoReport> {
     let single = points as f64 / started.elapsed().as_secs_f64();
     let inside = ours.iter().filter(|o| o.is_some()).count();
     lines.push(format!(
-        "cityops R-tree, one core, one point at a time: {single:.0} lookups/s ({points} points in the city's bounding box, {inside} inside a grid)"
+        "cityops index (lattice + R-tree), one core, one point at a time: {single:.0} lookups/s ({points} points in the city's bounding box, {inside} inside a grid)"
     ));
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let started = Instant::now();
@@ -533,7 +533,7 @@ pub fn bench_geo(points: usize, shapely_single: usize) -> Result<GeoReport> {
     });
     let parallel = points as f64 / started.elapsed().as_secs_f64();
     lines.push(format!(
-        "cityops R-tree, {threads} threads: {parallel:.0} lookups/s ({:.0} per core)",
+        "cityops index, {threads} threads: {parallel:.0} lookups/s ({:.0} per core)",
         parallel / threads as f64
     ));
 
