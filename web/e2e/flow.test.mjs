@@ -325,6 +325,55 @@ describe('CityOps web', { timeout: 240_000 }, () => {
     await shot(page, '09-citizen-rated')
   })
 
+  it('(j) the operator bulk-accepts two new reports from the queue', async (t) => {
+    if (!caps.actions) return t.skip('waiting for `actions` in CaseView')
+    const op = await api.login('operator')
+    const tag = `${TAG}BULK`
+    const created = []
+    for (const what of ['人行道积水', '垃圾满溢']) {
+      const r = await api.call('POST', '/cases', op, {
+        source: 'hotline', description: `${tag} 市民来电：${what}`, location: { lon: 121.4837, lat: 31.2369 },
+      })
+      assert.equal(r.status, 201, JSON.stringify(r.json))
+      assert.ok(r.json.actions?.includes('accept') ?? true, JSON.stringify(r.json.actions))
+      created.push(r.json)
+    }
+    const fresh = !pages.operator
+    const page = await pageFor('operator')
+    if (fresh) await signIn(page, 'operator')
+    await page.goto(`${ui.url}/workbench?queue=to_accept`)
+    await page.getByTestId('filter-q').fill(tag)
+    await page.getByTestId('filter-apply').click()
+    for (const c of created) await page.locator(`tr[data-number="${c.number}"]`).waitFor()
+    assert.equal(await page.locator('tr.row').count(), 2)
+    // one by mouse, one by keyboard (focus the row, Space selects it)
+    await page.getByTestId(`select-${created[0].number}`).check()
+    await page.locator(`tr[data-number="${created[1].number}"]`).focus()
+    await page.keyboard.press('Space')
+    await page.locator('[data-testid="bulk-bar"][data-selected="2"]').waitFor()
+    assert.ok(await page.getByTestId(`select-${created[1].number}`).isChecked())
+    // only what both cases allow, and nothing that needs per-case input
+    assert.equal(await page.getByTestId('bulk-action-reject').count(), 0)
+    await page.getByTestId('bulk-action-accept').click()
+    const form = page.locator('[data-testid="bulk-form"][data-command="accept"]')
+    await form.waitFor()
+    await form.locator('textarea').fill('批量受理')
+    await shot(page, '08a-workbench-bulk-form')
+    await form.getByTestId('bulk-submit').click()
+    const result = page.locator('[data-testid="bulk-result"][data-command="accept"]')
+    await result.waitFor()
+    assert.equal(await result.getAttribute('data-succeeded'), '2')
+    assert.equal(await result.getAttribute('data-failed'), '0')
+    // the queue reloads: both left the to-accept queue
+    await page.getByTestId('queue-empty').waitFor()
+    await shot(page, '08b-workbench-bulk')
+    for (const c of created) {
+      const v = (await api.call('GET', `/cases/${c.id}`, op)).json
+      assert.equal(v.state, 'accepted', `${c.number} is ${v.state}`)
+      assert.equal(v.version, c.version + 1)
+    }
+  })
+
   it('the language toggle switches to English and back', async () => {
     const page = await pageFor('citizen')
     await page.goto(`${ui.url}/citizen`)

@@ -62,6 +62,9 @@ pub struct AppState {
     pub catalog_lock: Arc<tokio::sync::Mutex<()>>,
     /// Committed case changes, for the live stream. In-process: one node's changes.
     pub changes: broadcast::Sender<CaseChange>,
+    /// Turns true when the server shuts down: long-lived responses (the live stream) end so
+    /// a graceful shutdown does not wait for them forever.
+    stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// A committed change of a case, as the live stream publishes it.
@@ -82,6 +85,21 @@ impl AppState {
             // A slow subscriber skips ahead (it is told how many it missed) rather than
             // holding memory for everyone.
             changes: broadcast::channel(1024).0,
+            stopping: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+
+    /// Ends the live streams; call when shutdown begins.
+    pub fn begin_shutdown(&self) {
+        let _ = self.stopping.send(true);
+    }
+
+    /// Resolves once shutdown has begun.
+    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stopping = self.stopping.subscribe();
+        async move {
+            // The sender lives in the state, so this only ends with a real shutdown.
+            let _ = stopping.wait_for(|stop| *stop).await;
         }
     }
 

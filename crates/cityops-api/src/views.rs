@@ -464,6 +464,18 @@ impl From<&TimelineEvent> for TimelineEntry {
         let mut details = serde_json::to_value(&e.command).unwrap_or_default();
         if let Some(map) = details.as_object_mut() {
             map.remove("command");
+            // The report carries the citizen's contact: staff see it masked, as on the case,
+            // and the follow token's hash never leaves the server.
+            if let Some(reporter) = map.get_mut("reporter").and_then(|r| r.as_object_mut()) {
+                reporter.remove("follow_token_hash");
+                if let Some(phone) = reporter
+                    .get("phone")
+                    .and_then(|p| p.as_str())
+                    .map(cityops_domain::mask_phone)
+                {
+                    reporter.insert("phone".into(), serde_json::Value::String(phone));
+                }
+            }
         }
         TimelineEntry {
             seq: e.seq,

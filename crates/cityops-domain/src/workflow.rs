@@ -408,6 +408,7 @@ pub fn available(case: &Case, actor: &Actor) -> Vec<&'static str> {
             "start_callback" => case.source == Source::Hotline,
             "close" => case.source != Source::Hotline || case.callback_satisfied == Some(true),
             "rate" => case.rating.is_none(),
+            "self_handle" => case.source == Source::Inspector,
             "dispatch" | "escalate" => {
                 let decides = case
                     .coordination
@@ -723,6 +724,13 @@ pub fn apply(
         }
         CaseCommand::SelfHandle { opinion } => {
             text("opinion", opinion, MAX_TEXT)?;
+            // Only what an inspector found on patrol: a citizen's or the hotline's case is
+            // checked and, for the hotline, called back before it closes.
+            if case.source != Source::Inspector {
+                return Err(WorkflowError::Precondition(
+                    "only cases an inspector reported on patrol may be self-handled".into(),
+                ));
+            }
             next.state = Closed;
             next.self_handled = true;
             next.stop_clock();
@@ -764,6 +772,13 @@ pub fn apply(
                 ));
             }
             let floor = case.deadline.unwrap_or(now).max(now);
+            if *until > now + chrono::Duration::days(366) {
+                return Err(InvalidInput::new(
+                    "until",
+                    "an extension reaches at most one year ahead",
+                )
+                .into());
+            }
             if *until <= floor {
                 return Err(InvalidInput::new(
                     "until",
@@ -821,7 +836,7 @@ pub fn apply(
             next.stage = Some(Stage::Handling);
             next.deadline = case
                 .suspended_remaining_secs
-                .map(|secs| now + chrono::Duration::seconds(secs));
+                .and_then(|secs| now.checked_add_signed(chrono::Duration::seconds(secs)));
             next.suspended_remaining_secs = None;
         }
         CaseCommand::Feedback {

@@ -7,7 +7,10 @@ use sqlx::{Pool, Postgres};
 
 use crate::{Backend, StoreResult};
 
-const WRITERS: usize = 2;
+/// One writer: row numbers (the list cursor) and outbox ids are taken at insert, so batches
+/// must commit in the order they take them, or a reader paging past a number could miss a
+/// row committed later with a lower one.
+const WRITERS: usize = 1;
 
 #[derive(Clone)]
 pub struct PgStore {

@@ -211,13 +211,18 @@ macro_rules! sql_store {
                 lock_until: chrono::DateTime<chrono::Utc>,
             ) -> crate::StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
                 let locked: Option<Option<i64>> = sqlx::query_scalar(
-                    "UPDATE users SET failed_logins = failed_logins + 1,
-                         locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END
+                    "UPDATE users SET
+                         failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $4 THEN 1 ELSE failed_logins + 1 END,
+                         locked_until = CASE
+                             WHEN locked_until IS NOT NULL AND locked_until <= $4 THEN NULL
+                             WHEN failed_logins + 1 >= $1 THEN $2
+                             ELSE locked_until END
                      WHERE id = $3 RETURNING locked_until",
                 )
                 .bind(max_failures)
                 .bind(crate::millis(lock_until))
                 .bind(user_id)
+                .bind(crate::millis(chrono::Utc::now()))
                 .fetch_optional(&self.writer)
                 .await?;
                 locked.flatten().map(crate::from_millis).transpose()
@@ -399,8 +404,9 @@ macro_rules! sql_store {
                 }
                 if let Some(text) = &q.text {
                     let pattern = format!("%{}%", crate::like_literal(text));
-                    query.push(" AND (description LIKE ").push_bind(pattern.clone());
-                    query.push(" ESCAPE '\\' OR number LIKE ").push_bind(pattern);
+                    // LOWER on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+                    query.push(" AND (LOWER(description) LIKE LOWER(").push_bind(pattern.clone());
+                    query.push(") ESCAPE '\\' OR number LIKE ").push_bind(pattern);
                     query.push(" ESCAPE '\\')");
                 }
                 if let Some(from) = q.created_from {

@@ -57,9 +57,13 @@ pub async fn start(
     api.geography = Some(reference::shanghai_geography()?);
     let state = AppState::new(store, api);
     let app = cityops_api::router(state.clone());
+    let stopping = state.clone();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                stopping.begin_shutdown();
+            })
             .await
     });
     Ok(Server { addr, task, state })

@@ -163,3 +163,51 @@ async fn acknowledged_cases_survive_sigkill_on_postgres() {
     acknowledged_cases_survive_sigkill(&["--data-dir", &data_dir, "--database", &db.url]).await;
     db.drop_now().await.unwrap();
 }
+
+/// SIGTERM ends the server promptly even while a live stream is open.
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully_with_a_live_stream_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let add = [
+        "user",
+        "add",
+        "--username",
+        "operator",
+        "--password",
+        PASSWORD,
+        "--role",
+        "operator",
+        "--data-dir",
+        &data_dir,
+    ];
+    assert!(cityops(&add).status().unwrap().success());
+    let (mut child, base) = serve(&["--data-dir", &data_dir]);
+    let client = reqwest::Client::new();
+    let token = sign_in(&client, &base).await;
+    let stream = client
+        .get(format!("{base}/api/v1/stream?access_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(stream);
+}

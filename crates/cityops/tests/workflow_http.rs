@@ -241,6 +241,19 @@ async fn a_returned_case_is_redispatched_and_counts_the_return(app: &TestApp) {
 async fn extension_and_parking_move_the_handling_deadline(app: &TestApp) {
     let case = filed_and_dispatched(app, "310101-ZLS").await;
     let case = app.ok("water", &case, "sign", json!({})).await;
+    let far = (chrono::Utc::now() + chrono::Duration::days(800)).to_rfc3339();
+    let (status, error) = app
+        .command(
+            "water",
+            &case,
+            "request-extension",
+            json!({"until": far, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("until"))
+    );
     let until = (chrono::Utc::now() + chrono::Duration::days(5)).to_rfc3339();
     let case = app
         .ok(
@@ -346,6 +359,22 @@ async fn self_handling_rejection_and_cancellation_end_cases(app: &TestApp) {
     assert_eq!(case["state"], "closed");
     assert_eq!(case["self_handled"], true);
 
+    let hotline = app.report("operator", "hotline").await;
+    let hotline = app.ok("operator", &hotline, "accept", json!({})).await;
+    let (status, error) = app
+        .command(
+            "inspector",
+            &hotline,
+            "self-handle",
+            json!({"opinion": "已处理"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (409, Some("precondition_failed")),
+        "a hotline case is called back"
+    );
+
     let duplicate = app.report("operator", "hotline").await;
     let (status, error) = app
         .command(
@@ -385,6 +414,11 @@ async fn commands_are_refused_by_role_unit_version_state_and_scope(app: &TestApp
         (status, error["error"]["code"].as_str()),
         (403, Some("role_not_allowed"))
     );
+    // The role is refused before the version is even looked at.
+    let stale = json!({"version": 99});
+    let accept = format!("/api/v1/cases/{}/accept", case["id"].as_str().unwrap());
+    let (status, _) = app.post_json(Some("dispatcher"), &accept, stale).await;
+    assert_eq!(status, 403);
     let (status, error) = app.command("admin", &case, "accept", json!({})).await;
     assert_eq!(
         (status, error["error"]["code"].as_str()),
@@ -474,7 +508,7 @@ async fn case_lists_filter_page_and_stay_within_the_jurisdiction(app: &TestApp) 
         .post_json(
             Some("xuhui_operator"),
             "/api/v1/cases",
-            json!({"source": "photo", "description": "徐家汇公园东门旁垃圾桶满溢", "location": {"lon": 121.437, "lat": 31.195}, "area": "310104"}),
+            json!({"source": "photo", "description": "徐家汇公园(Xujiahui Park)东门旁垃圾桶满溢", "location": {"lon": 121.437, "lat": 31.195}, "area": "310104"}),
         )
         .await;
     assert_eq!(xuhui["district"], "310104");
@@ -504,6 +538,22 @@ async fn case_lists_filter_page_and_stay_within_the_jurisdiction(app: &TestApp) 
         )
         .await;
     assert_eq!(text["items"].as_array().unwrap().len(), 1);
+    // Search ignores the case of Latin letters on both databases.
+    let (_, found) = app
+        .get(
+            Some("operator"),
+            "/api/v1/cases?q=%E5%BE%90%E5%AE%B6%E6%B1%87",
+        )
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    let (_, upper) = app
+        .get(Some("xuhui_operator"), "/api/v1/cases?q=PARK")
+        .await;
+    let (_, lower) = app
+        .get(Some("xuhui_operator"), "/api/v1/cases?q=park")
+        .await;
+    assert_eq!(upper["items"].as_array().unwrap().len(), 1);
+    assert_eq!(lower["items"].as_array().unwrap().len(), 1);
     let (_, photos) = app
         .get(Some("operator"), "/api/v1/cases?source=photo&area=310104")
         .await;

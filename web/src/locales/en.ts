@@ -46,6 +46,12 @@ const en: typeof zh = {
     empty: 'Queue is empty', number: 'Number', description: 'Description', category: 'Category', unit: 'Unit',
     deadline: 'Deadline', updated: 'Updated', open: 'Open case {number}', count: '{n} shown', end: 'No more cases',
   },
+  bulk: {
+    toolbar: 'Bulk actions', select: 'Select case {number}', selectAll: 'Select all cases on this page', selected: '{n} selected',
+    none: 'The selected cases share no bulk action', clear: 'Clear selection', formTitle: '{action} — {n} cases',
+    noFields: 'Nothing to fill in; the cases are sent one by one.', submit: 'Submit ({n})', running: 'Working {done}/{total}',
+    result: '{action}: {ok} succeeded, {failed} failed', dismiss: 'Dismiss',
+  },
   case: {
     back: 'Back to workbench', facts: 'Facts', number: 'Number', state: 'State', source: 'Source', category: 'Category',
     categoryHint: 'Suggested category', unit: 'Unit', deadline: 'Deadline', stage: 'Stage', area: 'Area', address: 'Address',

@@ -44,6 +44,12 @@ export default {
     empty: '队列为空', number: '案件编号', description: '描述', category: '类别', unit: '责任单位',
     deadline: '时限', updated: '更新时间', open: '打开案件 {number}', count: '已显示 {n} 件', end: '没有更多了',
   },
+  bulk: {
+    toolbar: '批量操作', select: '选择案件 {number}', selectAll: '选择本页全部案件', selected: '已选 {n} 件',
+    none: '所选案件没有可共同执行的批量操作', clear: '取消选择', formTitle: '批量{action}（{n} 件）',
+    noFields: '无需填写内容，将逐件提交。', submit: '提交（{n} 件）', running: '正在处理 {done}/{total}',
+    result: '批量{action}：成功 {ok} 件，失败 {failed} 件', dismiss: '关闭',
+  },
   case: {
     back: '返回工作台', facts: '案件信息', number: '案件编号', state: '状态', source: '来源', category: '类别',
     categoryHint: '建议类别', unit: '责任单位', deadline: '当前时限', stage: '阶段', area: '区域', address: '地址',

@@ -1,4 +1,4 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use cityops_domain::{AreaCode, AreaLevel};
@@ -37,7 +37,7 @@ fn parse_code(field: &str, text: &str) -> ApiResult<AreaCode> {
 pub async fn list_areas(
     State(state): State<AppState>,
     _user: CurrentUser,
-    Query(query): Query<AreaListQuery>,
+    crate::extract::QueryArgs(query): crate::extract::QueryArgs<AreaListQuery>,
 ) -> ApiResult<Json<Vec<AreaView>>> {
     let parent = query
         .parent
@@ -100,7 +100,7 @@ pub struct TreeQuery {
 pub async fn area_tree(
     State(state): State<AppState>,
     _user: CurrentUser,
-    Query(query): Query<TreeQuery>,
+    crate::extract::QueryArgs(query): crate::extract::QueryArgs<TreeQuery>,
 ) -> ApiResult<Json<AreaNode>> {
     let depth = query.depth.unwrap_or(2);
     if !(1..=3).contains(&depth) {

@@ -467,7 +467,7 @@ async fn command_from(
 fn command_names() -> impl Iterator<Item = String> {
     cityops_domain::workflow::RULES
         .iter()
-        .filter(|rule| !matches!(rule.name, "report" | "attach"))
+        .filter(|rule| !matches!(rule.name, "report" | "attach" | "rate"))
         .map(|rule| rule.name.replace('_', "-"))
 }
 
@@ -511,6 +511,23 @@ pub async fn run_command(
         ));
     }
     let case = visible_case(&state, &actor, &id).await?;
+    // The role is checked before anything else, so a refused caller learns only that.
+    let rule = cityops_domain::workflow::RULES
+        .iter()
+        .find(|rule| rule.name == name.replace('-', "_"));
+    if let Some(rule) = rule.filter(|rule| !rule.roles.contains(&actor.role)) {
+        return Err(cityops_domain::WorkflowError::RoleNotAllowed {
+            command: rule.name,
+            role: actor.role.as_str(),
+            allowed: rule
+                .roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+        .into());
+    }
     let version = body.version;
     let command = command_from(&state, &case, &actor, &name, body).await?;
     check_version(&case, version)?;
@@ -678,7 +695,16 @@ async fn write_durably(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<
     }
     let mut file = tokio::fs::File::create(path).await?;
     file.write_all(bytes).await?;
-    file.sync_all().await
+    file.sync_all().await?;
+    // The new name must survive a power loss too: sync the directory entries up to
+    // `attachments/`, which may have just been created.
+    let mut dir = path.parent();
+    for _ in 0..2 {
+        let Some(d) = dir else { break };
+        tokio::fs::File::open(d).await?.sync_all().await?;
+        dir = d.parent();
+    }
+    Ok(())
 }
 
 /// Download an attachment of a case the caller may see.

@@ -98,7 +98,7 @@ pub(crate) fn feature(
               (status = 422, body = crate::error::ErrorBody)))]
 pub async fn area_boundaries(
     State(state): State<AppState>,
-    Query(query): Query<BoundaryQuery>,
+    crate::extract::QueryArgs(query): crate::extract::QueryArgs<BoundaryQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let bbox = query.bbox.as_deref().map(parse_bbox).transpose()?;
     let parent = query

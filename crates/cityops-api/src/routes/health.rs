@@ -27,6 +27,16 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(counts) = state.store.case_counts().await {
+        // A state that emptied has no row any more: reset all before setting the counts.
+        for case_state in cityops_domain::CaseState::ALL {
+            state
+                .metrics
+                .cases
+                .get_or_create(&StateLabels {
+                    state: case_state.as_str().to_owned(),
+                })
+                .set(0);
+        }
         for (case_state, n) in counts {
             state
                 .metrics

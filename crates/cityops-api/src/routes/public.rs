@@ -128,10 +128,17 @@ async fn by_number(state: &AppState, number: &str) -> ApiResult<Case> {
     if !valid {
         return Err(ApiError::invalid("number", "a case number has 19 digits"));
     }
+    // Only reports made through this channel are public: case numbers are easy to guess, and
+    // staff and hotline cases may describe people.
     state
         .store
         .case_by_number(number)
         .await?
+        .filter(|case| {
+            case.reporter
+                .as_ref()
+                .is_some_and(|r| r.follow_token_hash.is_some())
+        })
         .ok_or_else(|| ApiError::not_found("the case"))
 }
 

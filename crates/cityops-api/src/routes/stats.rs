@@ -1,4 +1,4 @@
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
@@ -36,7 +36,7 @@ const RANKING_DAYS: i64 = 30;
 pub async fn stats(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
-    Query(query): Query<StatsQuery>,
+    crate::extract::QueryArgs(query): crate::extract::QueryArgs<StatsQuery>,
 ) -> ApiResult<Json<StatsView>> {
     let code = match &query.area {
         Some(code) => AreaCode::parse(code).map_err(|e| ApiError::invalid("area", e.reason))?,

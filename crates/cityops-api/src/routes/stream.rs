@@ -1,4 +1,4 @@
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
@@ -54,7 +54,7 @@ pub struct CaseEvent {
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<StreamQuery>,
+    crate::extract::QueryArgs(query): crate::extract::QueryArgs<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -104,5 +104,6 @@ pub async fn stream(
                 .event("lagged")
                 .data(missed.to_string()))),
         });
+    let events = futures_util::StreamExt::take_until(events, state.stopped());
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

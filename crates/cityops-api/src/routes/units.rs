@@ -1,4 +1,4 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use cityops_domain::{AreaCode, UnitKind};
@@ -32,7 +32,7 @@ pub struct UnitQuery {
 pub async fn list_units(
     State(state): State<AppState>,
     _user: CurrentUser,
-    Query(query): Query<UnitQuery>,
+    crate::extract::QueryArgs(query): crate::extract::QueryArgs<UnitQuery>,
 ) -> ApiResult<Json<Vec<UnitView>>> {
     let kind = query
         .kind
