@@ -381,6 +381,9 @@ pub struct Case {
     /// Set while the case waits in a higher center's coordination queue.
     #[serde(default)]
     pub coordination: Option<Coordination>,
+    /// An inspector confirmed on site that the reported problem exists.
+    #[serde(default)]
+    pub verified: bool,
     pub reported_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

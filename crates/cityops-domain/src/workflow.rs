@@ -409,6 +409,7 @@ pub fn available(case: &Case, actor: &Actor) -> Vec<&'static str> {
             "close" => case.source != Source::Hotline || case.callback_satisfied == Some(true),
             "rate" => case.rating.is_none(),
             "self_handle" => case.source == Source::Inspector,
+            "file" => !case.source.needs_verification() || case.verified,
             "dispatch" | "escalate" => {
                 let decides = case
                     .coordination
@@ -575,6 +576,7 @@ fn open(
         reporter: report.reporter.clone(),
         rating: None,
         coordination: None,
+        verified: false,
         reported_by: reported_by.to_owned(),
         created_at: now,
         updated_at: now,
@@ -709,12 +711,19 @@ pub fn apply(
             optional_text("opinion", opinion, MAX_TEXT)?;
             if *exists {
                 next.state = Accepted;
+                next.verified = true;
             } else {
                 next.state = Invalid;
                 next.reject_reason = Some(RejectReason::Invalid);
             }
         }
         CaseCommand::File { class, opinion } => {
+            if case.source.needs_verification() && !case.verified {
+                return Err(WorkflowError::Precondition(format!(
+                    "a {} report is verified on site before it is filed: request verification first",
+                    case.source.as_str()
+                )));
+            }
             optional_text("opinion", opinion, MAX_TEXT)?;
             class.terms.validate()?;
             next.urgent |= class.urgency == Urgency::Urgent;

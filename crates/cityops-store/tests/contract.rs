@@ -73,7 +73,7 @@ fn new_case(area: &str, text: &str, at: chrono::DateTime<Utc>) -> (Case, Timelin
     report(
         uuid(),
         NewReport {
-            source: Source::Hotline,
+            source: Source::Inspector,
             description: text.into(),
             address: None,
             location: Location::new(121.48, 31.23).unwrap(),

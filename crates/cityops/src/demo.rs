@@ -544,6 +544,12 @@ async fn live_step(
             CaseCommand::Accept { opinion: None },
             seeding_actor(Role::Operator, None),
         ),
+        Accepted if case.source.needs_verification() && !case.verified => (
+            CaseCommand::RequestVerification {
+                opinion: Some("请监督员现场核实".into()),
+            },
+            seeding_actor(Role::Operator, None),
+        ),
         Verifying => (
             CaseCommand::Verify {
                 exists: true,

@@ -304,6 +304,15 @@ async fn extension_and_parking_move_the_handling_deadline(app: &TestApp) {
 async fn failed_checks_and_unsatisfied_callbacks_send_the_case_back_for_rework(app: &TestApp) {
     let case = app.report("operator", "hotline").await;
     let case = app.ok("operator", &case, "accept", json!({})).await;
+    // A hotline report is verified on site before it is filed.
+    let (status, error) = app
+        .command("lead", &case, "file", json!({"category": "20102"}))
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (409, Some("precondition_failed"))
+    );
+    let case = app.verified(&case).await;
     let case = app
         .ok("lead", &case, "file", json!({"category": "20102"}))
         .await;

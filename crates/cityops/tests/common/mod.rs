@@ -206,6 +206,25 @@ impl TestApp {
         next
     }
 
+    /// Has a public or hotline report verified on site (it cannot be filed before).
+    pub async fn verified(&self, case: &Value) -> Value {
+        let case = self
+            .ok(
+                "operator",
+                case,
+                "request-verification",
+                serde_json::json!({}),
+            )
+            .await;
+        self.ok(
+            "inspector",
+            &case,
+            "verify",
+            serde_json::json!({"exists": true}),
+        )
+        .await
+    }
+
     pub async fn timeline(&self, case: &Value) -> Vec<Value> {
         let (status, body) = self
             .get(
