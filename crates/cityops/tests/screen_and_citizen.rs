@@ -425,3 +425,46 @@ async fn points_resolve_to_grid_community_street_and_district_and_layers_serve_t
     assert_eq!(case["unit_grid"], here["unit_grid"]);
     app.finish().await;
 }
+
+/// Signing out ends an open live stream within seconds.
+#[tokio::test]
+async fn signing_out_ends_the_live_stream() {
+    let app = TestApp::spawn(common::Backend::Sqlite).await.unwrap();
+    let (status, session) = app
+        .post_json(
+            None,
+            "/api/v1/sessions",
+            json!({"username": "leader", "password": common::PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let token = session["token"].as_str().unwrap().to_owned();
+    let response = app
+        .client
+        .get(format!("{}/api/v1/stream?access_token={token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = response.bytes_stream();
+    let out = app
+        .client
+        .delete(format!("{}/api/v1/sessions/current", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    let ended = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(chunk) = stream.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the stream was still open 15 s after signing out"
+    );
+    app.finish().await;
+}

@@ -17,6 +17,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::token_hash;
 use crate::AppState;
 
+/// How often an open stream re-checks that its session is still valid.
+const SESSION_CHECK: Duration = Duration::from_secs(3);
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/stream", get(stream))
 }
@@ -104,6 +107,21 @@ pub async fn stream(
                 .event("lagged")
                 .data(missed.to_string()))),
         });
-    let events = futures_util::StreamExt::take_until(events, state.stopped());
+    // The stream ends when the server stops, or when its session does (signed out, user
+    // disabled, password reset, expired), checked every few seconds.
+    let store = state.store.clone();
+    let hash = token_hash(token.trim());
+    let session_over = async move {
+        let mut every = tokio::time::interval(SESSION_CHECK);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if !matches!(store.session_user(&hash, Utc::now()).await, Ok(Some(_))) {
+                break;
+            }
+        }
+    };
+    let end = futures_util::future::select(Box::pin(state.stopped()), Box::pin(session_over));
+    let events = futures_util::StreamExt::take_until(events, end);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
