@@ -107,21 +107,26 @@ impl FromRequestParts<AppState> for CurrentUser {
         let token = header.strip_prefix("Bearer ").ok_or_else(|| {
             ApiError::unauthenticated("the Authorization header must be 'Bearer <token>'")
         })?;
-        let user = state
-            .store
-            .session_user(&token_hash(token.trim()), Utc::now())
-            .await?
-            .ok_or_else(|| {
-                ApiError::unauthenticated("the session token is unknown or expired; sign in again")
-            })?;
-        Ok(CurrentUser(Actor {
-            user_id: user.id,
-            username: user.username,
-            role: user.role,
-            unit: user.unit,
-            scope: user.scope,
-        }))
+        session_actor(state, token).await.map(CurrentUser)
     }
+}
+
+/// The actor behind a session token, or 401.
+pub async fn session_actor(state: &AppState, token: &str) -> Result<Actor, ApiError> {
+    let user = state
+        .store
+        .session_user(&token_hash(token.trim()), Utc::now())
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthenticated("the session token is unknown or expired; sign in again")
+        })?;
+    Ok(Actor {
+        user_id: user.id,
+        username: user.username,
+        role: user.role,
+        unit: user.unit,
+        scope: user.scope,
+    })
 }
 
 /// Tokens are stored only as their SHA-256, so a leaked database holds no usable session.

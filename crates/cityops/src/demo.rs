@@ -147,6 +147,42 @@ fn seeding_actor(role: Role, unit: Option<String>) -> Actor {
     }
 }
 
+/// A demo report of `text` at `place`, as an inspector (patrol texts) or an operator would file it.
+fn demo_report(
+    roads: &[String],
+    text: &ReportText,
+    place: &Place,
+    rng: &mut StdRng,
+    at: DateTime<Utc>,
+) -> Result<(cityops_domain::Case, cityops_domain::TimelineEvent)> {
+    let road = roads.choose(rng).cloned().unwrap_or_default();
+    let source = Source::parse(&text.source).unwrap_or(Source::Inspector);
+    let role = if source == Source::Inspector {
+        Role::Inspector
+    } else {
+        Role::Operator
+    };
+    Ok(report(
+        uuid::Uuid::now_v7().to_string(),
+        NewReport {
+            source,
+            description: text
+                .text
+                .replace("{road}", &road)
+                .replace("{community}", &place.community.name),
+            address: Some(road),
+            location: Location::new(place.lon, place.lat)?,
+            area: place.community.code.clone(),
+            category_hint: CategoryCode::parse(&text.category).ok(),
+            component_id: None,
+            reporter: None,
+            unit_grid: Some(place.grid.clone()),
+        },
+        &seeding_actor(role, None),
+        at,
+    )?)
+}
+
 /// Where a demo report comes from: a unit grid of a random community of the generated city.
 struct Place {
     community: Area,
@@ -194,41 +230,13 @@ async fn seed_case(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let community = &place.community;
-    let road = roads.choose(rng).cloned().unwrap_or_default();
-    let description = text
-        .text
-        .replace("{road}", &road)
-        .replace("{community}", &community.name);
-    let source = Source::parse(&text.source).unwrap_or(Source::Inspector);
     let code = CategoryCode::parse(&text.category)?;
     let class = catalog
         .get(&code)
         .context("demo text with unknown category")?;
     let mut at = now - Duration::minutes(rng.gen_range(30..7 * 24 * 60));
-    let reporter = seeding_actor(
-        if source == Source::Inspector {
-            Role::Inspector
-        } else {
-            Role::Operator
-        },
-        None,
-    );
-    let (case, event) = report(
-        uuid::Uuid::now_v7().to_string(),
-        NewReport {
-            source,
-            description,
-            address: Some(road.clone()),
-            location: Location::new(place.lon, place.lat)?,
-            area: community.code.clone(),
-            category_hint: Some(code.clone()),
-            component_id: None,
-            reporter: None,
-            unit_grid: Some(place.grid.clone()),
-        },
-        &reporter,
-        at,
-    )?;
+    let (case, event) = demo_report(roads, text, place, rng, at)?;
+    let source = case.source;
     let mut case = store.insert_case(case, event).await?;
     let district = community
         .code
@@ -471,36 +479,7 @@ async fn live_report(
     rng: &mut StdRng,
     now: DateTime<Utc>,
 ) -> Result<Option<cityops_domain::Case>> {
-    let community = &place.community;
-    let road = roads.choose(rng).cloned().unwrap_or_default();
-    let source = Source::parse(&text.source).unwrap_or(Source::Inspector);
-    let reporter = seeding_actor(
-        if source == Source::Inspector {
-            Role::Inspector
-        } else {
-            Role::Operator
-        },
-        None,
-    );
-    let (case, event) = report(
-        uuid::Uuid::now_v7().to_string(),
-        NewReport {
-            source,
-            description: text
-                .text
-                .replace("{road}", &road)
-                .replace("{community}", &community.name),
-            address: Some(road),
-            location: Location::new(place.lon, place.lat)?,
-            area: community.code.clone(),
-            category_hint: CategoryCode::parse(&text.category).ok(),
-            component_id: None,
-            reporter: None,
-            unit_grid: Some(place.grid.clone()),
-        },
-        &reporter,
-        now,
-    )?;
+    let (case, event) = demo_report(roads, text, place, rng, now)?;
     Ok(Some(store.insert_case(case, event).await?))
 }
 

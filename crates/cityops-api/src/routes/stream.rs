@@ -68,14 +68,7 @@ pub async fn stream(
         .ok_or_else(|| {
             ApiError::unauthenticated("send Authorization: Bearer <token> or ?access_token=")
         })?;
-    let user = state
-        .store
-        .session_user(&token_hash(token.trim()), Utc::now())
-        .await?
-        .ok_or_else(|| {
-            ApiError::unauthenticated("the session token is unknown or expired; sign in again")
-        })?;
-    let scope = user.scope;
+    let scope = crate::extract::session_actor(&state, &token).await?.scope;
     let events =
         BroadcastStream::new(state.changes.subscribe()).filter_map(move |change| match change {
             Ok(change) if scope.contains(&change.case.area) => {
