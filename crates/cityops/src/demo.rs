@@ -35,7 +35,7 @@ struct ReportText {
 }
 
 /// The demo sign-ins: (username, display name, role, unit, scope).
-pub const DEMO_USERS: [(&str, &str, Role, Option<&str>, &str); 9] = [
+pub const DEMO_USERS: [(&str, &str, Role, Option<&str>, &str); 11] = [
     ("inspector", "王监督员", Role::Inspector, None, "310101"),
     (
         "operator",
@@ -57,6 +57,21 @@ pub const DEMO_USERS: [(&str, &str, Role, Option<&str>, &str); 9] = [
         Role::Dispatcher,
         Some("C-310000"),
         "310000",
+    ),
+    // District and street dispatchers, to try escalation (street -> district -> city).
+    (
+        "hpdispatch",
+        "黄派遣员（黄浦区中心）",
+        Role::Dispatcher,
+        Some("C-310101"),
+        "310101",
+    ),
+    (
+        "njdispatch",
+        "南派遣员（南京东路街道分中心）",
+        Role::Dispatcher,
+        Some("C-310101002"),
+        "310101002",
     ),
     (
         "handler",
