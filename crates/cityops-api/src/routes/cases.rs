@@ -591,17 +591,7 @@ pub async fn upload_attachment(
         )
         .with_field("version")
     })?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "an attachment is at most 10 MiB",
-            )
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
-        }
-    })?;
+    let body = crate::extract::upload_body(body)?;
     let file_name = query.file_name.unwrap_or_else(|| "photo".into());
     let case = visible_case(&state, &actor, &id).await?;
     check_version(&case, query.version)?;

@@ -77,6 +77,24 @@ fn meets(bbox: &geo::Rect<f64>, filter: &Option<BoundingBox>) -> bool {
     })
 }
 
+/// Names of all areas of a level, by code, to label generated shapes.
+pub(crate) async fn area_names(
+    state: &AppState,
+    level: cityops_domain::AreaLevel,
+) -> ApiResult<std::collections::HashMap<String, String>> {
+    let areas = state
+        .store
+        .areas(&cityops_store::AreaFilter {
+            parent: None,
+            level: Some(level),
+        })
+        .await?;
+    Ok(areas
+        .into_iter()
+        .map(|a| (a.code.to_string(), a.name))
+        .collect())
+}
+
 pub(crate) fn feature(
     code: &str,
     name: Option<&str>,
@@ -111,21 +129,7 @@ pub async fn area_boundaries(
             .as_ref()
             .is_none_or(|p| code.starts_with(p.subtree_prefix()))
     };
-    let store = state.store.clone();
-    let names = |level| async move {
-        store
-            .areas(&cityops_store::AreaFilter {
-                parent: None,
-                level: Some(level),
-            })
-            .await
-            .map(|areas| {
-                areas
-                    .into_iter()
-                    .map(|a| (a.code.to_string(), a.name))
-                    .collect::<std::collections::HashMap<_, _>>()
-            })
-    };
+    let names = |level| area_names(&state, level);
     let features: Vec<Value> = match query.level.as_str() {
         "district" => state
             .config

@@ -10,7 +10,6 @@ use axum::{Json, Router};
 use cityops_domain::AreaLevel;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::geo::feature;
@@ -149,21 +148,7 @@ async fn features(
             b.max().x >= x0 && b.min().x <= x1 && b.max().y >= y0 && b.min().y <= y1
         })
     };
-    let names = |level| async move {
-        state
-            .store
-            .areas(&cityops_store::AreaFilter {
-                parent: None,
-                level: Some(level),
-            })
-            .await
-            .map(|areas| {
-                areas
-                    .into_iter()
-                    .map(|a| (a.code.to_string(), a.name))
-                    .collect::<HashMap<_, _>>()
-            })
-    };
+    let names = |level| crate::routes::geo::area_names(state, level);
     let geography =
         || {
             state.config.geography.as_deref().ok_or_else(|| {

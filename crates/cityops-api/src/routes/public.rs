@@ -219,17 +219,7 @@ pub async fn add_photo(
         )
         .with_field("token")
     })?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "a photo is at most 10 MiB",
-            )
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
-        }
-    })?;
+    let body = crate::extract::upload_body(body)?;
     let case = by_number(&state, &number).await?;
     check_token(&case, &query.token)?;
     let actor = citizen(case.area.city());
