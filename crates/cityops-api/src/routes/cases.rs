@@ -46,6 +46,27 @@ pub(crate) fn new_id() -> String {
 }
 
 /// A case the caller may see, by id or by number; anything else is the same 404.
+/// A reporter's guess at the category: a code of the current catalogue, or 422.
+pub(crate) async fn category_hint(
+    state: &AppState,
+    code: Option<&str>,
+) -> ApiResult<Option<CategoryCode>> {
+    let Some(code) = code else { return Ok(None) };
+    let code = CategoryCode::parse(code)?;
+    let known = state
+        .store
+        .catalog()
+        .await?
+        .is_some_and(|c| c.get(&code).is_some());
+    if !known {
+        return Err(ApiError::invalid(
+            "category_hint",
+            format!("category {code} is not in the catalogue"),
+        ));
+    }
+    Ok(Some(code))
+}
+
 pub(crate) async fn visible_case(state: &AppState, actor: &Actor, key: &str) -> ApiResult<Case> {
     let found = if key.len() == 19 && key.bytes().all(|b| b.is_ascii_digit()) {
         state.store.case_by_number(key).await?
@@ -105,24 +126,7 @@ pub async fn report_case(
     let unit_grid = located
         .filter(|grid| grid.code.starts_with(area.subtree_prefix()))
         .map(|grid| grid.code.clone());
-    let category_hint = match request.category_hint.as_deref() {
-        Some(code) => {
-            let code = CategoryCode::parse(code)?;
-            let known = state
-                .store
-                .catalog()
-                .await?
-                .is_some_and(|c| c.get(&code).is_some());
-            if !known {
-                return Err(ApiError::invalid(
-                    "category_hint",
-                    format!("category {code} is not in the catalogue"),
-                ));
-            }
-            Some(code)
-        }
-        None => None,
-    };
+    let category_hint = category_hint(&state, request.category_hint.as_deref()).await?;
     let report = NewReport {
         source,
         description: request.description,

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cityops_domain::{
-    decide, Actor, AreaCode, Case, CaseCommand, CategoryCode, NewReport, Reporter, Role, Source,
+    decide, Actor, AreaCode, Case, CaseCommand, NewReport, Reporter, Role, Source,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -15,7 +15,7 @@ use utoipa::IntoParams;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{token_hash, JsonBody};
-use crate::routes::cases::{attach_image, new_id, now};
+use crate::routes::cases::{attach_image, category_hint, new_id, now};
 use crate::views::{
     PublicAttachmentReceipt, PublicCaseView, PublicReportReceipt, PublicReportRequest, PublicStep,
     RatingRequest, RatingView,
@@ -69,24 +69,7 @@ pub async fn report(
         .filter(|grid| grid.district == district.code);
     let area = AreaCode::parse(located.map_or(&district.code, |grid| &grid.community))?;
     let unit_grid = located.map(|grid| grid.code.clone());
-    let category_hint = match request.category_hint.as_deref() {
-        Some(code) => {
-            let code = CategoryCode::parse(code)?;
-            let known = state
-                .store
-                .catalog()
-                .await?
-                .is_some_and(|c| c.get(&code).is_some());
-            if !known {
-                return Err(ApiError::invalid(
-                    "category_hint",
-                    format!("category {code} is not in the catalogue"),
-                ));
-            }
-            Some(code)
-        }
-        None => None,
-    };
+    let category_hint = category_hint(&state, request.category_hint.as_deref()).await?;
     let follow_token = auth::new_token()[..32].to_owned();
     let contact = request.contact.unwrap_or(crate::views::ContactBody {
         name: None,
