@@ -62,6 +62,8 @@ pub struct AppState {
     pub catalog_lock: Arc<tokio::sync::Mutex<()>>,
     /// Committed case changes, for the live stream. In-process: one node's changes.
     pub changes: broadcast::Sender<CaseChange>,
+    /// The vital-signs pipeline, when this node runs one.
+    pub telemetry: Option<cityops_telemetry::TelemetryHandle>,
     /// Turns true when the server shuts down: long-lived responses (the live stream) end so
     /// a graceful shutdown does not wait for them forever.
     stopping: Arc<tokio::sync::watch::Sender<bool>>,
@@ -77,16 +79,48 @@ pub struct CaseChange {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ApiConfig) -> AppState {
-        AppState {
+        AppState::with_telemetry(store, config, None)
+    }
+
+    /// The state of a node that also runs the vital-signs pipeline: its metrics join the
+    /// registry, and cases its alarms open or note reach the live stream.
+    pub fn with_telemetry(
+        store: Arc<dyn Store>,
+        config: ApiConfig,
+        telemetry: Option<cityops_telemetry::TelemetryHandle>,
+    ) -> AppState {
+        let metrics = Metrics::with(|registry| {
+            if let Some(telemetry) = &telemetry {
+                telemetry.metrics.register(registry);
+            }
+        });
+        let state = AppState {
             store,
             config: Arc::new(config),
-            metrics: Arc::new(Metrics::new()),
+            metrics: Arc::new(metrics),
             catalog_lock: Arc::new(tokio::sync::Mutex::new(())),
             // A slow subscriber skips ahead (it is told how many it missed) rather than
             // holding memory for everyone.
             changes: broadcast::channel(1024).0,
+            telemetry,
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
+        };
+        if let Some(telemetry) = &state.telemetry {
+            let mut events = telemetry.subscribe();
+            let relay = state.clone();
+            tokio::spawn(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(cityops_telemetry::TelemetryEvent::Case(case, action)) => {
+                            relay.publish(&case, action, chrono::Utc::now())
+                        }
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
         }
+        state
     }
 
     /// Ends the live streams; call when shutdown begins.

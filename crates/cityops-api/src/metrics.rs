@@ -32,7 +32,13 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
+        Metrics::with(|_| {})
+    }
+
+    /// A registry that others (the telemetry pipeline) add their metrics to.
+    pub fn with(extra: impl FnOnce(&mut Registry)) -> Metrics {
         let mut registry = Registry::with_prefix("cityops");
+        extra(&mut registry);
         let http_requests = Family::<HttpLabels, Counter>::default();
         registry.register(
             "http_requests",

@@ -25,10 +25,13 @@ pub enum Role {
     Admin,
     /// A member of the public on the citizen page: reports, adds photos, rates the result.
     Citizen,
+    /// CityOps itself: opens cases from IoT alarms and notes alarm changes on them. Nobody
+    /// signs in as the system.
+    System,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::Inspector,
         Role::Operator,
         Role::ShiftLead,
@@ -38,6 +41,7 @@ impl Role {
         Role::Evaluator,
         Role::Admin,
         Role::Citizen,
+        Role::System,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,7 @@ impl Role {
             Role::Evaluator => "evaluator",
             Role::Admin => "admin",
             Role::Citizen => "citizen",
+            Role::System => "system",
         }
     }
 

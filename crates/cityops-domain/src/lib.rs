@@ -10,6 +10,7 @@ pub mod case;
 pub mod category;
 pub mod evaluation;
 pub mod routing;
+pub mod telemetry;
 pub mod unit;
 pub mod workflow;
 

@@ -133,6 +133,10 @@ pub enum CaseCommand {
         score: u8,
         comment: Option<String>,
     },
+    /// A note on the timeline that changes nothing else, e.g. "the alarm cleared".
+    Note {
+        text: String,
+    },
 }
 
 impl CaseCommand {
@@ -164,6 +168,7 @@ impl CaseCommand {
             CaseCommand::Supervise { .. } => "supervise",
             CaseCommand::Escalate { .. } => "escalate",
             CaseCommand::Attach { .. } => "attach",
+            CaseCommand::Note { .. } => "note",
             CaseCommand::Rate { .. } => "rate",
         }
     }
@@ -234,6 +239,7 @@ pub const RULES: &[CommandRule] = {
                 ShiftLead,
                 UnitHandler,
                 CenterLeader,
+                System,
             ],
             from: &[],
         },
@@ -366,6 +372,11 @@ pub const RULES: &[CommandRule] = {
             name: "rate",
             roles: &[Citizen],
             from: &[Closed],
+        },
+        CommandRule {
+            name: "note",
+            roles: &[System],
+            from: OPEN,
         },
     ]
 };
@@ -945,6 +956,9 @@ pub fn apply(
                 )));
             }
             next.attachments.push(attachment_id.clone());
+        }
+        CaseCommand::Note { text: note } => {
+            text("text", note, MAX_TEXT)?;
         }
         CaseCommand::Rate { score, comment } => {
             if case.rating.is_some() {

@@ -20,9 +20,11 @@ mod postgres;
 pub mod scratch;
 mod sql;
 mod sqlite;
+pub mod telemetry;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use telemetry::TelemetryStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -165,7 +167,7 @@ pub struct CasePage {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: TelemetryStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> StoreResult<()>;
 

@@ -43,3 +43,4 @@ impl PgStore {
 }
 
 crate::sql::sql_store!(PgStore, Postgres);
+crate::telemetry::telemetry_store!(PgStore, Postgres);

@@ -53,3 +53,4 @@ impl SqliteStore {
 }
 
 crate::sql::sql_store!(SqliteStore, Sqlite);
+crate::telemetry::telemetry_store!(SqliteStore, Sqlite);

@@ -18,6 +18,17 @@ pub struct Config {
     pub session_hours: i64,
     /// `tracing` filter, e.g. `info` or `cityops_api=debug`.
     pub log: String,
+    /// MQTT broker to ingest telemetry from, `mqtt://HOST[:PORT]`; none when unset.
+    pub mqtt: Option<String>,
+    /// The MQTT client id: keep it stable, the broker holds the session (and readings sent
+    /// while CityOps is down) under it.
+    pub mqtt_client_id: String,
+    /// Topics are `{prefix}/devices/{id}/telemetry` and `{prefix}/gateways/{id}/telemetry`.
+    pub mqtt_topic_prefix: String,
+    /// Alarms at or above this warning level open a case: blue, yellow, orange or red.
+    pub alarm_case_level: String,
+    /// Days raw readings are kept (rollups stay longer).
+    pub readings_retention_days: i64,
 }
 
 impl Default for Config {
@@ -28,6 +39,11 @@ impl Default for Config {
             database: None,
             session_hours: 12,
             log: "info".into(),
+            mqtt: None,
+            mqtt_client_id: "cityops".into(),
+            mqtt_topic_prefix: "cityops/v1".into(),
+            alarm_case_level: "orange".into(),
+            readings_retention_days: 7,
         }
     }
 }
@@ -41,6 +57,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt: Option<String>,
 }
 
 impl Config {
@@ -61,10 +79,35 @@ impl Config {
                 "database",
                 "session_hours",
                 "log",
+                "mqtt",
+                "mqtt_client_id",
+                "mqtt_topic_prefix",
+                "alarm_case_level",
+                "readings_retention_days",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
             .context("the configuration is not valid")
+    }
+
+    /// The pipeline's settings from this configuration.
+    pub fn telemetry(&self) -> Result<cityops_telemetry::TelemetryConfig> {
+        let case_level = cityops_domain::telemetry::WarningLevel::parse(&self.alarm_case_level)
+            .with_context(|| {
+                format!(
+                    "alarm_case_level '{}' is not blue, yellow, orange or red",
+                    self.alarm_case_level
+                )
+            })?;
+        anyhow::ensure!(
+            (1..=3650).contains(&self.readings_retention_days),
+            "readings_retention_days is 1 to 3650"
+        );
+        Ok(cityops_telemetry::TelemetryConfig {
+            case_level,
+            raw_retention: chrono::Duration::days(self.readings_retention_days),
+            ..cityops_telemetry::TelemetryConfig::default()
+        })
     }
 
     pub fn database_url(&self) -> String {
@@ -78,6 +121,9 @@ impl Config {
         let mut copy = self.clone();
         if let Some(url) = &copy.database {
             copy.database = Some(redact_url(url));
+        }
+        if let Some(url) = &copy.mqtt {
+            copy.mqtt = Some(redact_url(url));
         }
         copy
     }

@@ -2,9 +2,11 @@
 //! city, user administration and the benchmark. `main.rs` only parses the command line.
 
 pub mod bench;
+pub mod bench_telemetry;
 pub mod config;
 pub mod demo;
 pub mod reference;
+pub mod simulate;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
@@ -36,6 +38,19 @@ pub struct Server {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The app's state, for in-process work that must reach the live stream (the demo city).
     pub state: AppState,
+    /// MQTT ingestion, when a broker is configured; ends after the server stops.
+    pub mqtt: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Waits until the server has stopped and MQTT ingestion has let go of the broker.
+    pub async fn wait(self) -> Result<()> {
+        self.task.await??;
+        if let Some(mqtt) = self.mqtt {
+            mqtt.await?;
+        }
+        Ok(())
+    }
 }
 
 /// Binds the listener (port 0 picks one) and serves the API until `shutdown` resolves.
@@ -55,7 +70,28 @@ pub async fn start(
         reference::DISTRICTS_CRS,
     )?);
     api.geography = Some(reference::shanghai_geography()?);
-    let state = AppState::new(store, api);
+    let telemetry = cityops_telemetry::TelemetryHandle::start(
+        store.clone(),
+        config.telemetry()?,
+        cityops_telemetry::TelemetryMetrics::default(),
+    )
+    .await
+    .context("cannot start the telemetry pipeline")?;
+    let state = AppState::with_telemetry(store, api, Some(telemetry.clone()));
+    let mqtt = match &config.mqtt {
+        Some(url) => {
+            let mut mqtt =
+                cityops_telemetry::mqtt::MqttConfig::from_url(url, &config.mqtt_client_id)
+                    .map_err(anyhow::Error::msg)?;
+            mqtt.topic_prefix = config.mqtt_topic_prefix.clone();
+            Some(tokio::spawn(cityops_telemetry::mqtt::run(
+                mqtt,
+                telemetry,
+                state.stopped(),
+            )))
+        }
+        None => None,
+    };
     let app = cityops_api::router(state.clone());
     let stopping = state.clone();
     let task = tokio::spawn(async move {
@@ -66,7 +102,12 @@ pub async fn start(
             })
             .await
     });
-    Ok(Server { addr, task, state })
+    Ok(Server {
+        addr,
+        task,
+        state,
+        mqtt,
+    })
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -106,6 +147,11 @@ pub async fn add_user(store: &dyn Store, user: NewUser<'_>) -> Result<UserRecord
     anyhow::ensure!(
         (1..=64).contains(&user.username.chars().count()),
         "a username has 1 to 64 characters"
+    );
+    anyhow::ensure!(
+        !matches!(user.role, Role::System | Role::Citizen),
+        "nobody signs in as {}",
+        user.role.as_str()
     );
     let scope = AreaCode::parse(user.scope)?;
     anyhow::ensure!(

@@ -31,6 +31,39 @@ enum Command {
         /// Seconds between simulated events of the live city (0 stops the simulation).
         #[arg(long, default_value_t = 8)]
         live_every: u64,
+        /// Simulated sensors reporting into the vital signs (0: none).
+        #[arg(long, default_value_t = 2000)]
+        devices: usize,
+        /// Seconds between the simulated sensors' readings.
+        #[arg(long, default_value_t = 10)]
+        readings_every: u64,
+    },
+    /// Simulate a city's sensors against a running server: registers the fleet over HTTP,
+    /// then reports readings over MQTT (with --mqtt) or HTTP.
+    Simulate {
+        /// The running server, e.g. http://127.0.0.1:8080
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// An admin's sign-in (devices are registered and readings posted as this user).
+        #[arg(long, default_value = "admin")]
+        username: String,
+        #[arg(long, env = "CITYOPS_SIMULATE_PASSWORD")]
+        password: String,
+        /// Publish to this broker (mqtt://HOST[:PORT]) instead of posting over HTTP.
+        #[arg(long)]
+        mqtt: Option<String>,
+        /// MQTT QoS, 0 or 1.
+        #[arg(long, default_value_t = 1)]
+        qos: u8,
+        /// Readings per MQTT message (gateway batches); 1 sends one message per reading on
+        /// the device's own topic.
+        #[arg(long, default_value_t = 50)]
+        batch: usize,
+        #[arg(long, default_value_t = 2000)]
+        devices: usize,
+        /// Seconds between rounds of readings.
+        #[arg(long, default_value_t = 10)]
+        every: u64,
     },
     /// Manage users.
     #[command(subcommand)]
@@ -61,6 +94,9 @@ struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
     #[arg(long)]
     listen: Option<String>,
+    /// Ingest telemetry from this MQTT broker, mqtt://HOST[:PORT].
+    #[arg(long)]
+    mqtt: Option<String>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -155,15 +191,35 @@ enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// The rule engine in process over a city-sized fleet, and readings end to end through an
+    /// MQTT broker against the broker's own ceiling.
+    Telemetry {
+        #[arg(long, default_value_t = 1_000_000)]
+        devices: usize,
+        /// Readings the engine judges in part (a).
+        #[arg(long, default_value_t = 20_000_000)]
+        readings: usize,
+        /// Broker for part (b), e.g. mqtt://127.0.0.1:1883; part (b) is skipped without one.
+        #[arg(long)]
+        mqtt: Option<String>,
+        /// Messages per end-to-end run.
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+    },
 }
 
 fn load(store: &StoreArgs, listen: Option<String>) -> Result<Config> {
+    load_with(store, listen, None)
+}
+
+fn load_with(store: &StoreArgs, listen: Option<String>, mqtt: Option<String>) -> Result<Config> {
     Config::load(
         store.config.as_deref(),
         Overrides {
             listen,
             data_dir: store.data_dir.clone(),
             database: store.database.clone(),
+            mqtt,
         },
     )
 }
@@ -182,7 +238,7 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
-            let config = load(&args.store, args.listen)?;
+            let config = load_with(&args.store, args.listen, args.mqtt)?;
             init_tracing(&config.log);
             tracing::info!(config = ?config.redacted(), "Starting CityOps.");
             let store = cityops::open_store(&config).await?;
@@ -193,12 +249,34 @@ async fn main() -> Result<()> {
             }
             serve(&config, store).await
         }
+        Command::Simulate {
+            server,
+            username,
+            password,
+            mqtt,
+            qos,
+            batch,
+            devices,
+            every,
+        } => {
+            anyhow::ensure!(qos <= 1, "--qos is 0 or 1");
+            anyhow::ensure!(every > 0, "--every is at least 1 second");
+            let sink = match mqtt {
+                Some(url) => cityops::simulate::Sink::Mqtt { url, qos, batch },
+                None => cityops::simulate::Sink::Http,
+            };
+            let every = std::time::Duration::from_secs(every);
+            cityops::simulate::run_against(&server, &username, &password, sink, devices, every)
+                .await
+        }
         Command::Demo {
             serve: args,
             cases,
             live_every,
+            devices,
+            readings_every,
         } => {
-            let mut config = load(&args.store, args.listen)?;
+            let mut config = load_with(&args.store, args.listen, args.mqtt)?;
             if args.store.data_dir.is_none() && std::env::var_os("CITYOPS_DATA_DIR").is_none() {
                 config.data_dir = PathBuf::from("cityops-demo");
             }
@@ -230,7 +308,22 @@ async fn main() -> Result<()> {
                     }
                 });
             }
-            server.task.await??;
+            if let (true, Some(telemetry)) = (
+                devices > 0 && readings_every > 0,
+                server.state.telemetry.clone(),
+            ) {
+                let store = server.state.store.clone();
+                let every = std::time::Duration::from_secs(readings_every);
+                println!("{devices} simulated sensors report every {readings_every} s.");
+                tokio::spawn(async move {
+                    if let Err(error) =
+                        cityops::simulate::run_in_process(store, telemetry, devices, every).await
+                    {
+                        tracing::error!(%error, "The simulated sensors stopped.");
+                    }
+                });
+            }
+            server.wait().await?;
             Ok(())
         }
         Command::User(UserCommand::Add {
@@ -327,6 +420,29 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
+        Command::Bench(BenchCommand::Telemetry {
+            devices,
+            readings,
+            mqtt,
+            messages,
+        }) => {
+            anyhow::ensure!(
+                devices > 0 && readings > 0,
+                "--devices and --readings are above 0"
+            );
+            let engine = tokio::task::spawn_blocking(move || {
+                cityops::bench_telemetry::bench_engine(devices, readings)
+            })
+            .await??;
+            println!("{engine}");
+            if let Some(url) = mqtt {
+                println!(
+                    "{}",
+                    cityops::bench_telemetry::bench_end_to_end(&url, messages).await?
+                );
+            }
+            Ok(())
+        }
         Command::Bench(BenchCommand::Geo {
             points,
             shapely_single,
@@ -388,6 +504,6 @@ async fn set_disabled(args: &UsernameArgs, disabled: bool) -> Result<()> {
 async fn serve(config: &Config, store: std::sync::Arc<dyn cityops_store::Store>) -> Result<()> {
     let server = cityops::start(config, store, cityops::shutdown_signal()).await?;
     println!("CityOps listening on http://{}", server.addr);
-    server.task.await??;
+    server.wait().await?;
     Ok(())
 }

@@ -75,6 +75,10 @@ pub async fn bootstrap(store: &dyn Store) -> Result<bool> {
         let areas = shanghai_areas()?;
         store.put_areas(&areas).await?;
         store.put_units(&default_units("上海市", &areas)).await?;
+        // A new city starts with the shipped vital-sign rules; its own changes survive.
+        for rule in cityops_domain::telemetry::default_rules() {
+            store.put_telemetry_rule(&rule).await?;
+        }
         loaded = true;
     }
     Ok(loaded)

@@ -53,13 +53,14 @@ fn the_geo_crate_depends_on_no_io_crates() {
     }
 }
 
-/// Dependencies point down: domain, geo <- store <- api <- cityops.
+/// Dependencies point down: domain, geo <- store <- telemetry <- api <- cityops.
 #[test]
 fn crate_dependencies_point_down_only() {
     let layers = [
         "cityops-domain",
         "cityops-geo",
         "cityops-store",
+        "cityops-telemetry",
         "cityops-api",
         "cityops",
     ];
@@ -82,7 +83,12 @@ fn crate_dependencies_point_down_only() {
 /// Only the binary reads the environment or installs a tracing subscriber.
 #[test]
 fn libraries_neither_read_the_environment_nor_install_subscribers() {
-    for name in ["cityops-domain", "cityops-geo", "cityops-api"] {
+    for name in [
+        "cityops-domain",
+        "cityops-geo",
+        "cityops-telemetry",
+        "cityops-api",
+    ] {
         for file in rust_files(&workspace().join(format!("crates/{name}/src"))) {
             let text = std::fs::read_to_string(&file).unwrap();
             for banned in ["std::env::var", "tracing_subscriber", "set_global_default"] {

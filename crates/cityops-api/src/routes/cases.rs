@@ -471,7 +471,7 @@ async fn command_from(
 fn command_names() -> impl Iterator<Item = String> {
     cityops_domain::workflow::RULES
         .iter()
-        .filter(|rule| !matches!(rule.name, "report" | "attach" | "rate"))
+        .filter(|rule| !matches!(rule.name, "report" | "attach" | "rate" | "note"))
         .map(|rule| rule.name.replace('_', "-"))
 }
 

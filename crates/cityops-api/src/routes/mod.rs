@@ -19,6 +19,7 @@ mod routing;
 mod sessions;
 mod stats;
 mod stream;
+pub(crate) mod telemetry;
 mod ui;
 mod units;
 mod workflow;
@@ -64,6 +65,27 @@ use crate::openapi::BearerAuth;
         cases::run_command,
         cases::upload_attachment,
         cases::download_attachment,
+        telemetry::list_indicators,
+        telemetry::export_indicators,
+        telemetry::import_indicators,
+        telemetry::list_devices,
+        telemetry::get_device,
+        telemetry::register_device,
+        telemetry::import_devices,
+        telemetry::export_devices,
+        telemetry::device_readings,
+        telemetry::ingest,
+        telemetry::dead_letters,
+        telemetry::list_rules,
+        telemetry::get_rule,
+        telemetry::create_rule,
+        telemetry::replace_rule,
+        telemetry::delete_rule,
+        telemetry::list_alarms,
+        telemetry::get_alarm,
+        telemetry::acknowledge,
+        telemetry::vital_signs,
+        telemetry::history,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -83,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stats::router())
         .merge(geo::router())
         .merge(stream::router())
+        .merge(telemetry::router(state.config.max_upload_bytes))
         .merge(public::router(state.config.max_upload_bytes))
         .route(
             "/openapi.json",

@@ -51,9 +51,17 @@ pub struct CaseEvent {
     pub at: chrono::DateTime<Utc>,
 }
 
-/// Live case changes within the caller's jurisdiction, as Server-Sent Events.
+/// An alarm transition (`event: alarm`): raise, reopen, clear, acknowledge.
+#[derive(Serialize, ToSchema)]
+pub struct AlarmEvent {
+    pub action: String,
+    pub alarm: crate::routes::telemetry::AlarmView,
+}
+
+/// Live case changes, alarm transitions and vital signs within the caller's jurisdiction, as
+/// Server-Sent Events: `case`, `alarm`, `vital_signs` (every few seconds) and `lagged`.
 #[utoipa::path(get, path = "/api/v1/stream", tag = "stream", params(StreamQuery),
-    responses((status = 200, description = "text/event-stream of `case` events", body = CaseEvent)))]
+    responses((status = 200, description = "text/event-stream of `case`, `alarm` and `vital_signs` events", body = CaseEvent)))]
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -69,6 +77,32 @@ pub async fn stream(
             ApiError::unauthenticated("send Authorization: Bearer <token> or ?access_token=")
         })?;
     let scope = crate::extract::session_actor(&state, &token).await?.scope;
+    let telemetry_scope = scope.clone();
+    let telemetry = match &state.telemetry {
+        Some(handle) => BroadcastStream::new(handle.subscribe()),
+        // No pipeline on this node: a stream that never yields.
+        None => BroadcastStream::new(tokio::sync::broadcast::channel(1).1),
+    };
+    let telemetry = telemetry.filter_map(move |event| match event {
+        Ok(cityops_telemetry::TelemetryEvent::Alarm(alarm, action))
+            if telemetry_scope.contains(&alarm.area) =>
+        {
+            let view = AlarmEvent {
+                action: action.to_owned(),
+                alarm: crate::routes::telemetry::AlarmView::new((*alarm).clone()),
+            };
+            Event::default().event("alarm").json_data(view).ok().map(Ok)
+        }
+        Ok(cityops_telemetry::TelemetryEvent::Vitals(vitals)) => {
+            let view = crate::routes::telemetry::vitals_view(&vitals, &telemetry_scope);
+            Event::default()
+                .event("vital_signs")
+                .json_data(view)
+                .ok()
+                .map(Ok)
+        }
+        _ => None,
+    });
     let events =
         BroadcastStream::new(state.changes.subscribe()).filter_map(move |change| match change {
             Ok(change) if scope.contains(&change.case.area) => {
@@ -115,6 +149,6 @@ pub async fn stream(
         }
     };
     let end = futures_util::future::select(Box::pin(state.stopped()), Box::pin(session_over));
-    let events = futures_util::StreamExt::take_until(events, end);
+    let events = futures_util::StreamExt::take_until(events.merge(telemetry), end);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -58,6 +58,14 @@ pub const PASSWORD: &str = "correct horse battery";
 impl TestApp {
     /// `None` when the backend is PostgreSQL and no test database is configured.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_configured(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with the configuration adjusted first (e.g. an MQTT broker).
+    pub async fn spawn_configured(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
         let dir = tempfile::tempdir().unwrap();
         let scratch = match backend {
             Backend::Sqlite => None,
@@ -69,12 +77,13 @@ impl TestApp {
                 }
             },
         };
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().to_path_buf(),
             database: scratch.as_ref().map(|s| s.url.clone()),
             ..Config::default()
         };
+        adjust(&mut config);
         let store = cityops::open_store(&config).await.unwrap();
         cityops::reference::bootstrap(store.as_ref()).await.unwrap();
         let hash = cityops_api::auth::hash_password(PASSWORD).unwrap();
@@ -161,6 +170,30 @@ impl TestApp {
             .header("content-type", content_type)
             .body(body);
         send(self.auth(request, who)).await
+    }
+
+    pub async fn put_raw(
+        &self,
+        who: Option<&str>,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let request = self
+            .client
+            .put(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        send(self.auth(request, who)).await
+    }
+
+    pub async fn get_text(&self, who: Option<&str>, path: &str) -> (u16, String) {
+        let response = self
+            .auth(self.client.get(format!("{}{path}", self.base)), who)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
     }
 
     pub async fn get(&self, who: Option<&str>, path: &str) -> (u16, Value) {
@@ -264,4 +297,134 @@ macro_rules! on_both_backends {
             })*
         }
     };
+}
+
+/// The MQTT broker of the tests (`CITYOPS_TEST_MQTT_URL`, e.g. mqtt://127.0.0.1:1883); with
+/// `CITYOPS_REQUIRE_MQTT=1` a missing one fails the test instead of skipping it.
+pub fn mqtt_url() -> Option<String> {
+    match std::env::var("CITYOPS_TEST_MQTT_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CITYOPS_REQUIRE_MQTT").is_err(),
+                "CITYOPS_REQUIRE_MQTT is set but CITYOPS_TEST_MQTT_URL is not"
+            );
+            eprintln!("CITYOPS_TEST_MQTT_URL is not set: MQTT test skipped");
+            None
+        }
+    }
+}
+
+/// (host, port) of an mqtt:// URL.
+pub fn mqtt_host_port(url: &str) -> (String, u16) {
+    let rest = url.trim_start_matches("mqtt://").trim_end_matches('/');
+    let (host, port) = rest.rsplit_once(':').unwrap_or((rest, "1883"));
+    (host.to_owned(), port.parse().unwrap())
+}
+
+/// Removes the persistent session a test left on a shared broker: connecting once with a
+/// clean session under the same client id discards it.
+pub async fn clear_mqtt_session(url: &str, client_id: &str) {
+    let (host, port) = mqtt_host_port(url);
+    let mut options = rumqttc::MqttOptions::new(client_id, host, port);
+    options.set_clean_session(true);
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Ok(event) = eventloop.poll().await {
+            if let rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)) = event {
+                let _ = client.disconnect().await;
+            }
+            if let rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect) = event {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// A private Mosquitto on a free port, configured as the operations guide says
+/// (`max_queued_messages 0`, persistence on), for tests that restart the broker.
+pub struct PrivateBroker {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateBroker {
+    pub fn start() -> Option<PrivateBroker> {
+        if std::process::Command::new("mosquitto")
+            .arg("-h")
+            .output()
+            .is_err()
+        {
+            assert!(
+                std::env::var("CITYOPS_REQUIRE_MQTT").is_err(),
+                "mosquitto is not installed"
+            );
+            eprintln!("mosquitto is not installed: broker restart test skipped");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nautosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 0\n",
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("mosquitto.conf"), config).unwrap();
+        let mut broker = PrivateBroker {
+            port,
+            dir,
+            child: None,
+        };
+        broker.run();
+        Some(broker)
+    }
+
+    fn run(&mut self) {
+        let child = std::process::Command::new("mosquitto")
+            .arg("-c")
+            .arg(self.dir.path().join("mosquitto.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("mosquitto did not start on port {}", self.port);
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the broker (SIGTERM, so it saves its sessions) and starts it again.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.run();
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateBroker {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

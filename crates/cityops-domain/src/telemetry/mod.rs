@@ -1,0 +1,465 @@
+//! Digital vital signs (城市运行数字体征): indicators, devices, readings, the streaming rules
+//! that watch them and the alarms the rules raise.
+//!
+//! Pure like the rest of the domain: the [`Engine`] is fed readings and clock ticks and answers
+//! with alarm transitions; where readings come from (MQTT, HTTP) and where alarms are kept
+//! live in the adapters above.
+
+mod alarm;
+mod engine;
+mod rule;
+mod vitals;
+
+pub use alarm::{distance_m, legal, Alarm, AlarmError, AlarmState, Incident, IncidentGrouper};
+pub use engine::{AlarmEvent, AlarmEventKind, DeviceIdx, Engine, EngineStats, Reading, Verdict};
+pub use rule::{default_rules, Condition, RuleScope, Schedule, TelemetryRule};
+pub use vitals::{VitalSign, VitalSigns};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::area::AreaCode;
+use crate::case::Location;
+use crate::category::CategoryCode;
+use crate::InvalidInput;
+
+/// Warning level (预警级别) of the national emergency law. Red (level 1) is the highest; the
+/// derived order follows severity, so `Red > Blue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningLevel {
+    Blue,
+    Yellow,
+    Orange,
+    Red,
+}
+
+impl WarningLevel {
+    pub const ALL: [WarningLevel; 4] = [
+        WarningLevel::Blue,
+        WarningLevel::Yellow,
+        WarningLevel::Orange,
+        WarningLevel::Red,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningLevel::Blue => "blue",
+            WarningLevel::Yellow => "yellow",
+            WarningLevel::Orange => "orange",
+            WarningLevel::Red => "red",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<WarningLevel> {
+        WarningLevel::ALL.into_iter().find(|l| l.as_str() == text)
+    }
+
+    /// The law's numbering: 1 is red, 4 is blue.
+    pub fn number(self) -> u8 {
+        4 - self as u8
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            WarningLevel::Blue => "蓝色预警",
+            WarningLevel::Yellow => "黄色预警",
+            WarningLevel::Orange => "橙色预警",
+            WarningLevel::Red => "红色预警",
+        }
+    }
+}
+
+impl fmt::Display for WarningLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the city measures: a metric with its unit and normal range, and the category a
+/// problem of it becomes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indicator {
+    /// The metric key devices report under, e.g. `water_level`.
+    pub key: String,
+    /// Unit of measure, e.g. `cm`, `%LEL`, `µg/m³`.
+    pub unit: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub normal_min: Option<f64>,
+    pub normal_max: Option<f64>,
+    /// The small class a problem of this indicator is filed under; a device watching a
+    /// component reports problems under the component's own class instead.
+    pub category: CategoryCode,
+}
+
+impl Indicator {
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        metric_key("key", &self.key)?;
+        if self.unit.chars().count() > 16 {
+            return Err(InvalidInput::new(
+                "unit",
+                "a unit has at most 16 characters",
+            ));
+        }
+        for (field, name) in [("name_zh", &self.name_zh), ("name_en", &self.name_en)] {
+            let count = name.trim().chars().count();
+            if !(1..=64).contains(&count) {
+                return Err(InvalidInput::new(field, "a name has 1 to 64 characters"));
+            }
+        }
+        for (field, value) in [
+            ("normal_min", self.normal_min),
+            ("normal_max", self.normal_max),
+        ] {
+            if value.is_some_and(|v| !v.is_finite()) {
+                return Err(InvalidInput::new(field, "must be a finite number"));
+            }
+        }
+        if let (Some(min), Some(max)) = (self.normal_min, self.normal_max) {
+            if min > max {
+                return Err(InvalidInput::new(
+                    "normal_max",
+                    "the normal range's maximum is below its minimum",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Is a value inside the normal range?
+    pub fn is_normal(&self, value: f64) -> bool {
+        self.normal_min.is_none_or(|min| value >= min)
+            && self.normal_max.is_none_or(|max| value <= max)
+    }
+}
+
+/// A metric key or device type: lower-case ASCII letters, digits and `_`, 1 to 64 long.
+pub(crate) fn metric_key(field: &str, key: &str) -> Result<(), InvalidInput> {
+    let valid = (1..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(InvalidInput::new(
+            field,
+            "use 1 to 64 lower-case letters, digits and underscores",
+        ))
+    }
+}
+
+/// A device id: 1 to 64 ASCII letters, digits, `-`, `_`, `.` (it is also an MQTT topic level).
+pub fn device_id(field: &str, id: &str) -> Result<(), InvalidInput> {
+    let valid = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(InvalidInput::new(
+            field,
+            "a device id has 1 to 64 letters, digits, '-', '_' or '.'",
+        ))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    Active,
+    /// Under maintenance: readings are kept but raise no alarms.
+    Maintenance,
+    /// Retired: readings are refused.
+    Retired,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Active => "active",
+            DeviceStatus::Maintenance => "maintenance",
+            DeviceStatus::Retired => "retired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeviceStatus> {
+        [
+            DeviceStatus::Active,
+            DeviceStatus::Maintenance,
+            DeviceStatus::Retired,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// A sensor in the field, located on its unit grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: String,
+    /// Device type, e.g. `water_level_gauge`.
+    pub kind: String,
+    pub name: String,
+    pub location: Location,
+    /// The finest area the location lies in (normally the community).
+    pub area: AreaCode,
+    pub unit_grid: Option<String>,
+    /// The 16-digit census id of the component it watches, if any.
+    pub component_id: Option<String>,
+    pub owner_unit: Option<String>,
+    pub status: DeviceStatus,
+}
+
+impl Device {
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        device_id("id", &self.id)?;
+        metric_key("kind", &self.kind)?;
+        if !(1..=100).contains(&self.name.trim().chars().count()) {
+            return Err(InvalidInput::new("name", "a name has 1 to 100 characters"));
+        }
+        Location::new(self.location.lon, self.location.lat)?;
+        if self.area.district().is_none() {
+            return Err(InvalidInput::new(
+                "area",
+                "a device lies in a district, street or community",
+            ));
+        }
+        if let Some(component) = &self.component_id {
+            if component.len() != 16 || !component.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(InvalidInput::new(
+                    "component_id",
+                    "a component id has 16 digits",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The category a problem seen by this device is filed under: the watched component's
+    /// class (digits 7-10 of its id are big and small class) or the indicator's.
+    pub fn problem_category(&self, indicator: &Indicator) -> CategoryCode {
+        self.component_id
+            .as_deref()
+            .and_then(|id| CategoryCode::parse(&format!("1{}", &id[6..10])).ok())
+            .unwrap_or_else(|| indicator.category.clone())
+    }
+}
+
+/// The indicator catalogue CityOps ships: the vital signs a Chinese city watches first.
+pub fn default_indicators() -> Vec<Indicator> {
+    let row = |key: &str, unit: &str, zh: &str, en: &str, min, max, category: &str| Indicator {
+        key: key.into(),
+        unit: unit.into(),
+        name_zh: zh.into(),
+        name_en: en.into(),
+        normal_min: min,
+        normal_max: max,
+        category: CategoryCode::parse(category).expect("shipped categories are valid"),
+    };
+    vec![
+        row(
+            "water_level",
+            "cm",
+            "道路积水深度",
+            "Road water depth",
+            Some(0.0),
+            Some(15.0),
+            "20406",
+        ),
+        row(
+            "gas_concentration",
+            "%LEL",
+            "燃气浓度",
+            "Gas concentration",
+            Some(0.0),
+            Some(10.0),
+            "20403",
+        ),
+        row(
+            "manhole_tilt",
+            "°",
+            "井盖倾角",
+            "Manhole cover tilt",
+            Some(0.0),
+            Some(5.0),
+            "10103",
+        ),
+        row(
+            "manhole_water",
+            "cm",
+            "井内水位",
+            "Water in manhole",
+            Some(0.0),
+            Some(80.0),
+            "20404",
+        ),
+        row(
+            "pm25",
+            "µg/m³",
+            "PM2.5浓度",
+            "PM2.5",
+            Some(0.0),
+            Some(75.0),
+            "20302",
+        ),
+        row(
+            "pipe_flow",
+            "l/s",
+            "供水管网流量",
+            "Water main flow",
+            Some(60.0),
+            Some(140.0),
+            "20402",
+        ),
+        row(
+            "crowd_density",
+            "人/m²",
+            "人群密度",
+            "Crowd density",
+            Some(0.0),
+            Some(2.0),
+            "20499",
+        ),
+    ]
+}
+
+/// Indicators as CSV: `key,unit,name_zh,name_en,normal_min,normal_max,category`.
+pub fn indicators_csv(indicators: &[Indicator]) -> String {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "key",
+        "unit",
+        "name_zh",
+        "name_en",
+        "normal_min",
+        "normal_max",
+        "category",
+    ])
+    .expect("writing to memory");
+    for i in indicators {
+        let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        out.write_record([
+            i.key.as_str(),
+            &i.unit,
+            &i.name_zh,
+            &i.name_en,
+            &num(i.normal_min),
+            &num(i.normal_max),
+            i.category.as_str(),
+        ])
+        .expect("writing to memory");
+    }
+    String::from_utf8(out.into_inner().expect("writing to memory")).expect("CSV of strings")
+}
+
+/// Parses indicators from CSV (UTF-8, with or without BOM). The field of an error is
+/// `line N: column`.
+pub fn parse_indicators_csv(text: &str) -> Result<Vec<Indicator>, InvalidInput> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let line = n + 2;
+        let at = |col: &str| format!("line {line}: {col}");
+        let record =
+            record.map_err(|e| InvalidInput::new(format!("line {line}"), e.to_string()))?;
+        if record.len() != 7 {
+            return Err(InvalidInput::new(
+                format!("line {line}"),
+                "expected 7 columns: key,unit,name_zh,name_en,normal_min,normal_max,category",
+            ));
+        }
+        let num = |i: usize, col: &str| -> Result<Option<f64>, InvalidInput> {
+            let cell = &record[i];
+            if cell.is_empty() {
+                return Ok(None);
+            }
+            cell.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .map(Some)
+                .ok_or_else(|| InvalidInput::new(at(col), format!("'{cell}' is not a number")))
+        };
+        let indicator = Indicator {
+            key: record[0].to_owned(),
+            unit: record[1].to_owned(),
+            name_zh: record[2].to_owned(),
+            name_en: record[3].to_owned(),
+            normal_min: num(4, "normal_min")?,
+            normal_max: num(5, "normal_max")?,
+            category: CategoryCode::parse(&record[6])
+                .map_err(|e| InvalidInput::new(at("category"), e.reason))?,
+        };
+        indicator
+            .validate()
+            .map_err(|e| InvalidInput::new(at(&e.field), e.reason))?;
+        if !seen.insert(indicator.key.clone()) {
+            return Err(InvalidInput::new(
+                at("key"),
+                format!("{} appears twice", indicator.key),
+            ));
+        }
+        out.push(indicator);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_order_by_severity_and_number_like_the_law() {
+        assert!(WarningLevel::Red > WarningLevel::Orange);
+        assert!(WarningLevel::Yellow > WarningLevel::Blue);
+        assert_eq!(WarningLevel::Red.number(), 1);
+        assert_eq!(WarningLevel::Blue.number(), 4);
+    }
+
+    #[test]
+    fn indicator_csv_round_trips_with_bom() {
+        let shipped = default_indicators();
+        let text = format!("\u{feff}{}", indicators_csv(&shipped));
+        assert_eq!(parse_indicators_csv(&text).unwrap(), shipped);
+    }
+
+    #[test]
+    fn indicator_csv_errors_name_line_and_column() {
+        let text = "key,unit,name_zh,name_en,normal_min,normal_max,category\nwater_level,cm,水位,Water,zero,15,20406\n";
+        let err = parse_indicators_csv(text).unwrap_err();
+        assert_eq!(err.field, "line 2: normal_min");
+        let text = "key,unit,name_zh,name_en,normal_min,normal_max,category\nWater Level,cm,水位,Water,0,15,20406\n";
+        assert_eq!(parse_indicators_csv(text).unwrap_err().field, "line 2: key");
+    }
+
+    #[test]
+    fn a_component_watcher_reports_under_the_components_class() {
+        let tilt = default_indicators()
+            .into_iter()
+            .find(|i| i.key == "manhole_tilt")
+            .unwrap();
+        let mut device = Device {
+            id: "d1".into(),
+            kind: "manhole_sensor".into(),
+            name: "井盖传感器".into(),
+            location: Location {
+                lon: 121.47,
+                lat: 31.23,
+            },
+            area: AreaCode::parse("310101002").unwrap(),
+            unit_grid: None,
+            component_id: Some("3101010111000001".into()),
+            owner_unit: None,
+            status: DeviceStatus::Active,
+        };
+        assert_eq!(device.problem_category(&tilt).as_str(), "10111");
+        device.component_id = None;
+        assert_eq!(device.problem_category(&tilt).as_str(), "10103");
+    }
+}

@@ -1,0 +1,550 @@
+//! Storage of the vital signs: devices, indicators, telemetry rules, alarms, readings,
+//! rollups and dead letters. Shared SQL for both backends, like `sql.rs`.
+
+use chrono::{DateTime, Utc};
+use cityops_domain::telemetry::{Alarm, Device, Indicator, TelemetryRule};
+use cityops_domain::AreaCode;
+use serde::Serialize;
+
+use crate::StoreResult;
+
+/// A reading as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredReading {
+    pub device_id: String,
+    pub indicator: String,
+    pub at: DateTime<Utc>,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    Minute,
+    Hour,
+}
+
+impl Resolution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Minute => "minute",
+            Resolution::Hour => "hour",
+        }
+    }
+
+    pub fn millis(self) -> i64 {
+        match self {
+            Resolution::Minute => 60_000,
+            Resolution::Hour => 3_600_000,
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Resolution> {
+        match text {
+            "minute" => Some(Resolution::Minute),
+            "hour" => Some(Resolution::Hour),
+            _ => None,
+        }
+    }
+}
+
+/// Downsampled history of one indicator over one area for one bucket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rollup {
+    pub resolution: Resolution,
+    pub area: AreaCode,
+    pub indicator: String,
+    /// Start of the bucket.
+    pub bucket: DateTime<Utc>,
+    pub count: i64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    /// `mqtt` (with the topic in `detail`) or `http`.
+    pub source: String,
+    /// `malformed`, `unknown_device`, `unknown_indicator`, `timestamp_out_of_range`, ...
+    pub reason: String,
+    pub detail: String,
+    /// The payload, cut to 4 KiB.
+    pub payload: String,
+}
+
+/// Everything one batch of ingestion writes, in ONE transaction: nothing of it is
+/// acknowledged to a device or client before it commits.
+#[derive(Debug, Clone, Default)]
+pub struct TelemetryCommit {
+    /// Readings in groups (one per payload); the commit answers how many of each were new.
+    pub readings: Vec<Vec<StoredReading>>,
+    pub rollups: Vec<Rollup>,
+    /// Alarms as they now are (insert or replace), in the order they were first touched.
+    pub alarms: Vec<Alarm>,
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlarmQuery {
+    /// Mandatory jurisdiction: alarms of devices in this subtree only.
+    pub scope: AreaCode,
+    pub area: Option<AreaCode>,
+    pub active: Option<bool>,
+    pub acknowledged: Option<bool>,
+    pub device: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceQuery {
+    pub scope: AreaCode,
+    pub kind: Option<String>,
+    pub limit: u32,
+    /// Device ids after this one (keyset paging).
+    pub after: Option<String>,
+}
+
+/// At most this many dead letters are kept; older ones go first.
+pub const DEAD_LETTER_CAP: i64 = 10_000;
+
+#[async_trait::async_trait]
+pub trait TelemetryStore: Send + Sync + 'static {
+    /// Replaces the indicator catalogue.
+    async fn put_indicators(&self, indicators: &[Indicator]) -> StoreResult<()>;
+    async fn indicators(&self) -> StoreResult<Vec<Indicator>>;
+
+    /// Inserts or replaces devices, all in one transaction.
+    async fn put_devices(&self, devices: &[Device]) -> StoreResult<u64>;
+    async fn device(&self, id: &str) -> StoreResult<Option<Device>>;
+    async fn devices(&self, query: &DeviceQuery) -> StoreResult<Vec<Device>>;
+    /// Every device, for the rule engine at start.
+    async fn all_devices(&self) -> StoreResult<Vec<Device>>;
+
+    async fn put_telemetry_rule(&self, rule: &TelemetryRule) -> StoreResult<()>;
+    async fn delete_telemetry_rule(&self, id: &str) -> StoreResult<bool>;
+    async fn telemetry_rules(&self) -> StoreResult<Vec<TelemetryRule>>;
+
+    /// Writes a batch of ingestion; returns how many readings of each group were new (the
+    /// others were stored before: redeliveries).
+    async fn commit_telemetry(&self, commit: &TelemetryCommit) -> StoreResult<Vec<u64>>;
+    async fn alarm(&self, id: &str) -> StoreResult<Option<Alarm>>;
+    async fn alarms(&self, query: &AlarmQuery) -> StoreResult<Vec<Alarm>>;
+    /// Active alarms and those cleared since `cleared_since`: what the engine restores.
+    async fn live_alarms(&self, cleared_since: DateTime<Utc>) -> StoreResult<Vec<Alarm>>;
+    /// Readings at or after `since`, oldest first: what a restart replays.
+    async fn readings_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<StoredReading>>;
+    async fn readings(
+        &self,
+        device: &str,
+        indicator: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredReading>>;
+    async fn rollups(
+        &self,
+        resolution: Resolution,
+        area: &AreaCode,
+        indicator: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Rollup>>;
+    /// Newest first.
+    async fn dead_letters(&self, reason: Option<&str>, limit: u32) -> StoreResult<Vec<DeadLetter>>;
+    /// Deletes raw readings and minute rollups older than the window; returns readings deleted.
+    async fn prune_telemetry(
+        &self,
+        readings_before: DateTime<Utc>,
+        minute_rollups_before: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+}
+
+macro_rules! telemetry_store {
+    ($store:ident, $db:ty) => {
+        #[async_trait::async_trait]
+        impl crate::telemetry::TelemetryStore for $store {
+            async fn put_indicators(
+                &self,
+                indicators: &[cityops_domain::telemetry::Indicator],
+            ) -> crate::StoreResult<()> {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query("DELETE FROM indicators").execute(&mut *tx).await?;
+                for (position, indicator) in indicators.iter().enumerate() {
+                    sqlx::query("INSERT INTO indicators (key, position, doc) VALUES ($1, $2, $3)")
+                        .bind(&indicator.key)
+                        .bind(position as i64)
+                        .bind(crate::encode_json(indicator))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn indicators(&self) -> crate::StoreResult<Vec<cityops_domain::telemetry::Indicator>> {
+                let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM indicators ORDER BY position")
+                    .fetch_all(&self.reader)
+                    .await?;
+                docs.iter().map(|d| crate::decode_json(d)).collect()
+            }
+
+            async fn put_devices(
+                &self,
+                devices: &[cityops_domain::telemetry::Device],
+            ) -> crate::StoreResult<u64> {
+                let now = crate::millis(chrono::Utc::now());
+                let mut tx = self.writer.begin().await?;
+                for chunk in devices.chunks(500) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO devices (id, kind, area, status, doc, updated_at) ",
+                    );
+                    query.push_values(chunk, |mut row, device| {
+                        row.push_bind(device.id.clone())
+                            .push_bind(device.kind.clone())
+                            .push_bind(device.area.as_str().to_owned())
+                            .push_bind(device.status.as_str())
+                            .push_bind(crate::encode_json(device))
+                            .push_bind(now);
+                    });
+                    query.push(
+                        " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, area = excluded.area,
+                          status = excluded.status, doc = excluded.doc, updated_at = excluded.updated_at",
+                    );
+                    query.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(devices.len() as u64)
+            }
+
+            async fn device(&self, id: &str) -> crate::StoreResult<Option<cityops_domain::telemetry::Device>> {
+                let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM devices WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                doc.map(|d| crate::decode_json(&d)).transpose()
+            }
+
+            async fn devices(
+                &self,
+                q: &crate::telemetry::DeviceQuery,
+            ) -> crate::StoreResult<Vec<cityops_domain::telemetry::Device>> {
+                let mut query = sqlx::QueryBuilder::<$db>::new("SELECT doc FROM devices WHERE area LIKE ");
+                query.push_bind(format!("{}%", q.scope.subtree_prefix()));
+                if let Some(kind) = &q.kind {
+                    query.push(" AND kind = ").push_bind(kind.clone());
+                }
+                if let Some(after) = &q.after {
+                    query.push(" AND id > ").push_bind(after.clone());
+                }
+                query.push(" ORDER BY id LIMIT ").push_bind(i64::from(q.limit));
+                let docs: Vec<String> = query.build_query_scalar().fetch_all(&self.reader).await?;
+                docs.iter().map(|d| crate::decode_json(d)).collect()
+            }
+
+            async fn all_devices(&self) -> crate::StoreResult<Vec<cityops_domain::telemetry::Device>> {
+                let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM devices ORDER BY id")
+                    .fetch_all(&self.reader)
+                    .await?;
+                docs.iter().map(|d| crate::decode_json(d)).collect()
+            }
+
+            async fn put_telemetry_rule(
+                &self,
+                rule: &cityops_domain::telemetry::TelemetryRule,
+            ) -> crate::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO telemetry_rules (id, doc, updated_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+                )
+                .bind(&rule.id)
+                .bind(crate::encode_json(rule))
+                .bind(crate::millis(chrono::Utc::now()))
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn delete_telemetry_rule(&self, id: &str) -> crate::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM telemetry_rules WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn telemetry_rules(&self) -> crate::StoreResult<Vec<cityops_domain::telemetry::TelemetryRule>> {
+                let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM telemetry_rules ORDER BY id")
+                    .fetch_all(&self.reader)
+                    .await?;
+                docs.iter().map(|d| crate::decode_json(d)).collect()
+            }
+
+            async fn commit_telemetry(&self, c: &crate::telemetry::TelemetryCommit) -> crate::StoreResult<Vec<u64>> {
+                let mut tx = self.writer.begin().await?;
+                let mut counts = Vec::with_capacity(c.readings.len());
+                for group in &c.readings {
+                let mut inserted = 0;
+                for chunk in group.chunks(1000) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new("INSERT INTO readings (device_id, indicator, at, value) ");
+                    query.push_values(chunk, |mut row, r| {
+                        row.push_bind(r.device_id.clone())
+                            .push_bind(r.indicator.clone())
+                            .push_bind(crate::millis(r.at))
+                            .push_bind(r.value);
+                    });
+                    query.push(" ON CONFLICT (device_id, indicator, at) DO NOTHING");
+                    inserted += query.build().execute(&mut *tx).await?.rows_affected();
+                }
+                counts.push(inserted);
+                }
+                for chunk in c.rollups.chunks(500) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO rollups (resolution, area, indicator, bucket, count, sum, min, max) ",
+                    );
+                    query.push_values(chunk, |mut row, r| {
+                        row.push_bind(r.resolution.as_str())
+                            .push_bind(r.area.as_str().to_owned())
+                            .push_bind(r.indicator.clone())
+                            .push_bind(crate::millis(r.bucket))
+                            .push_bind(r.count)
+                            .push_bind(r.sum)
+                            .push_bind(r.min)
+                            .push_bind(r.max);
+                    });
+                    query.push(
+                        " ON CONFLICT (resolution, area, indicator, bucket) DO UPDATE SET
+                          count = rollups.count + excluded.count, sum = rollups.sum + excluded.sum,
+                          min = CASE WHEN excluded.min < rollups.min THEN excluded.min ELSE rollups.min END,
+                          max = CASE WHEN excluded.max > rollups.max THEN excluded.max ELSE rollups.max END",
+                    );
+                    query.build().execute(&mut *tx).await?;
+                }
+                for alarm in &c.alarms {
+                    sqlx::query(
+                        "INSERT INTO alarms (id, device_id, rule_id, level, active, acknowledged, area, raised_at, last_at, case_id, doc)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                         ON CONFLICT (id) DO UPDATE SET level = excluded.level, active = excluded.active,
+                           acknowledged = excluded.acknowledged, last_at = excluded.last_at,
+                           case_id = excluded.case_id, doc = excluded.doc",
+                    )
+                    .bind(&alarm.id)
+                    .bind(&alarm.device_id)
+                    .bind(&alarm.rule_id)
+                    .bind(alarm.level.as_str())
+                    .bind(i64::from(alarm.active))
+                    .bind(i64::from(alarm.acknowledged))
+                    .bind(alarm.area.as_str())
+                    .bind(crate::millis(alarm.raised_at))
+                    .bind(crate::millis(alarm.last_at))
+                    .bind(&alarm.case_id)
+                    .bind(crate::encode_json(alarm))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if !c.dead_letters.is_empty() {
+                    for letter in &c.dead_letters {
+                        sqlx::query(
+                            "INSERT INTO dead_letters (received_at, source, reason, detail, payload) VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(crate::millis(letter.received_at))
+                        .bind(&letter.source)
+                        .bind(&letter.reason)
+                        .bind(&letter.detail)
+                        .bind(&letter.payload)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    sqlx::query(
+                        "DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - $1",
+                    )
+                    .bind(crate::telemetry::DEAD_LETTER_CAP)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(counts)
+            }
+
+            async fn alarm(&self, id: &str) -> crate::StoreResult<Option<cityops_domain::telemetry::Alarm>> {
+                let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM alarms WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                doc.map(|d| crate::decode_json(&d)).transpose()
+            }
+
+            async fn alarms(
+                &self,
+                q: &crate::telemetry::AlarmQuery,
+            ) -> crate::StoreResult<Vec<cityops_domain::telemetry::Alarm>> {
+                let mut query = sqlx::QueryBuilder::<$db>::new("SELECT doc FROM alarms WHERE area LIKE ");
+                query.push_bind(format!("{}%", q.scope.subtree_prefix()));
+                if let Some(area) = &q.area {
+                    query.push(" AND area LIKE ").push_bind(format!("{}%", area.subtree_prefix()));
+                }
+                if let Some(active) = q.active {
+                    query.push(" AND active = ").push_bind(i64::from(active));
+                }
+                if let Some(acknowledged) = q.acknowledged {
+                    query.push(" AND acknowledged = ").push_bind(i64::from(acknowledged));
+                }
+                if let Some(device) = &q.device {
+                    query.push(" AND device_id = ").push_bind(device.clone());
+                }
+                query.push(" ORDER BY raised_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit));
+                let docs: Vec<String> = query.build_query_scalar().fetch_all(&self.reader).await?;
+                docs.iter().map(|d| crate::decode_json(d)).collect()
+            }
+
+            async fn live_alarms(
+                &self,
+                cleared_since: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<Vec<cityops_domain::telemetry::Alarm>> {
+                let docs: Vec<String> = sqlx::query_scalar(
+                    "SELECT doc FROM alarms WHERE active = 1 OR last_at >= $1 ORDER BY raised_at",
+                )
+                .bind(crate::millis(cleared_since))
+                .fetch_all(&self.reader)
+                .await?;
+                docs.iter().map(|d| crate::decode_json(d)).collect()
+            }
+
+            async fn readings_since(
+                &self,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<Vec<crate::telemetry::StoredReading>> {
+                let rows = sqlx::query(
+                    "SELECT device_id, indicator, at, value FROM readings WHERE at >= $1 ORDER BY at, device_id, indicator",
+                )
+                .bind(crate::millis(since))
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter().map(reading_from_row).collect()
+            }
+
+            async fn readings(
+                &self,
+                device: &str,
+                indicator: &str,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> crate::StoreResult<Vec<crate::telemetry::StoredReading>> {
+                let rows = sqlx::query(
+                    "SELECT device_id, indicator, at, value FROM readings
+                     WHERE device_id = $1 AND indicator = $2 AND at >= $3 AND at < $4 ORDER BY at DESC LIMIT $5",
+                )
+                .bind(device)
+                .bind(indicator)
+                .bind(crate::millis(from))
+                .bind(crate::millis(to))
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await?;
+                let mut readings: Vec<_> = rows.iter().map(reading_from_row).collect::<Result<_, _>>()?;
+                readings.reverse();
+                Ok(readings)
+            }
+
+            async fn rollups(
+                &self,
+                resolution: crate::telemetry::Resolution,
+                area: &cityops_domain::AreaCode,
+                indicator: &str,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<Vec<crate::telemetry::Rollup>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT bucket, count, sum, min, max FROM rollups
+                     WHERE resolution = $1 AND area = $2 AND indicator = $3 AND bucket >= $4 AND bucket < $5 ORDER BY bucket",
+                )
+                .bind(resolution.as_str())
+                .bind(area.as_str())
+                .bind(indicator)
+                .bind(crate::millis(from))
+                .bind(crate::millis(to))
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(crate::telemetry::Rollup {
+                            resolution,
+                            area: area.clone(),
+                            indicator: indicator.to_owned(),
+                            bucket: crate::from_millis(r.try_get("bucket")?)?,
+                            count: r.try_get("count")?,
+                            sum: r.try_get("sum")?,
+                            min: r.try_get("min")?,
+                            max: r.try_get("max")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn dead_letters(
+                &self,
+                reason: Option<&str>,
+                limit: u32,
+            ) -> crate::StoreResult<Vec<crate::telemetry::DeadLetter>> {
+                use sqlx::Row;
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT id, received_at, source, reason, detail, payload FROM dead_letters WHERE 1 = 1",
+                );
+                if let Some(reason) = reason {
+                    query.push(" AND reason = ").push_bind(reason.to_owned());
+                }
+                query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+                let rows = query.build().fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(crate::telemetry::DeadLetter {
+                            id: r.try_get("id")?,
+                            received_at: crate::from_millis(r.try_get("received_at")?)?,
+                            source: r.try_get("source")?,
+                            reason: r.try_get("reason")?,
+                            detail: r.try_get("detail")?,
+                            payload: r.try_get("payload")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn prune_telemetry(
+                &self,
+                readings_before: chrono::DateTime<chrono::Utc>,
+                minute_rollups_before: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<u64> {
+                let mut tx = self.writer.begin().await?;
+                let deleted = sqlx::query("DELETE FROM readings WHERE at < $1")
+                    .bind(crate::millis(readings_before))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query("DELETE FROM rollups WHERE resolution = 'minute' AND bucket < $1")
+                    .bind(crate::millis(minute_rollups_before))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(deleted)
+            }
+        }
+
+        fn reading_from_row(
+            row: &<$db as sqlx::Database>::Row,
+        ) -> crate::StoreResult<crate::telemetry::StoredReading> {
+            use sqlx::Row;
+            Ok(crate::telemetry::StoredReading {
+                device_id: row.try_get("device_id")?,
+                indicator: row.try_get("indicator")?,
+                at: crate::from_millis(row.try_get("at")?)?,
+                value: row.try_get("value")?,
+            })
+        }
+    };
+}
+
+pub(crate) use telemetry_store;

@@ -1,0 +1,171 @@
+//! MQTT ingestion (rumqttc): a persistent session (clean session off) subscribed at QoS 1,
+//! with manual acknowledgements sent only once the readings of a message are committed.
+//! Messages published while CityOps is down wait in the broker's session and arrive when it
+//! returns; a message delivered twice is a duplicate the pipeline recognises.
+//!
+//! Topics (prefix configurable, default `cityops/v1`):
+//! - `{prefix}/devices/{device_id}/telemetry`: readings of one device (the device may be
+//!   left out of the payload);
+//! - `{prefix}/gateways/{gateway_id}/telemetry`: readings of many devices, each naming its
+//!   device, as edge gateways batch them.
+//!
+//! The broker must queue without limit for a persistent session: Mosquitto's default
+//! `max_queued_messages 1000` silently drops QoS 1 messages to a subscriber that falls
+//! behind; set it to 0 (see docs/OPERATIONS.md).
+
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::payload::{self, Rejection};
+use crate::{IngestReport, TelemetryError, TelemetryHandle};
+
+#[derive(Debug, Clone)]
+pub struct MqttConfig {
+    pub host: String,
+    pub port: u16,
+    /// Stable across restarts: the broker keeps the session (and queued readings) under it.
+    pub client_id: String,
+    pub topic_prefix: String,
+}
+
+impl MqttConfig {
+    /// Reads `mqtt://HOST[:PORT]`.
+    pub fn from_url(url: &str, client_id: &str) -> Result<MqttConfig, String> {
+        let rest = url
+            .strip_prefix("mqtt://")
+            .or_else(|| url.strip_prefix("tcp://"))
+            .ok_or_else(|| format!("'{url}' is not an mqtt://HOST[:PORT] URL"))?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                port.parse().map_err(|_| format!("bad port in '{url}'"))?,
+            ),
+            None => (rest, 1883),
+        };
+        if host.is_empty() {
+            return Err(format!("no host in '{url}'"));
+        }
+        Ok(MqttConfig {
+            host: host.to_owned(),
+            port,
+            client_id: client_id.to_owned(),
+            topic_prefix: "cityops/v1".to_owned(),
+        })
+    }
+
+    pub fn device_topic(&self, device: &str) -> String {
+        format!("{}/devices/{device}/telemetry", self.topic_prefix)
+    }
+
+    pub fn gateway_topic(&self, gateway: &str) -> String {
+        format!("{}/gateways/{gateway}/telemetry", self.topic_prefix)
+    }
+}
+
+type Pending = (
+    Publish,
+    Option<oneshot::Receiver<Result<IngestReport, TelemetryError>>>,
+);
+
+/// Subscribes and feeds the pipeline until `shutdown` resolves; reconnects by itself.
+pub async fn run(
+    config: MqttConfig,
+    handle: TelemetryHandle,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) {
+    let mut options = MqttOptions::new(&config.client_id, &config.host, config.port);
+    options.set_keep_alive(Duration::from_secs(15));
+    options.set_clean_session(false);
+    options.set_manual_acks(true);
+    options.set_max_packet_size(4 * 1024 * 1024, 64 * 1024);
+    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    // PUBACKs go out in arrival order, each once its message's batch has committed.
+    let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(16_384);
+    let acker = client.clone();
+    let acks = tokio::spawn(async move {
+        while let Some((publish, answer)) = pending_rx.recv().await {
+            let durable = match answer {
+                None => true,
+                Some(answer) => matches!(answer.await, Ok(Ok(_))),
+            };
+            if durable {
+                if acker.ack(&publish).await.is_err() {
+                    break;
+                }
+            } else {
+                // Not acknowledged: the broker redelivers it after the next reconnect.
+                tracing::warn!(topic = %publish.topic, "An MQTT message was not committed and stays unacknowledged.");
+            }
+        }
+    });
+    let device_filter = format!("{}/devices/+/telemetry", config.topic_prefix);
+    let gateway_filter = format!("{}/gateways/+/telemetry", config.topic_prefix);
+    let device_prefix = format!("{}/devices/", config.topic_prefix);
+    let mut failures = 0u32;
+    tokio::pin!(shutdown);
+    loop {
+        let event = tokio::select! {
+            _ = &mut shutdown => break,
+            event = eventloop.poll() => event,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                failures = 0;
+                handle.metrics.mqtt_connections.inc();
+                tracing::info!(host = %config.host, port = config.port, session_present = ack.session_present, "Connected to the MQTT broker.");
+                if !ack.session_present {
+                    for filter in [&device_filter, &gateway_filter] {
+                        if let Err(error) =
+                            client.subscribe(filter.as_str(), QoS::AtLeastOnce).await
+                        {
+                            tracing::error!(%error, "Could not subscribe.");
+                        }
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                let topic_device = publish
+                    .topic
+                    .strip_prefix(&device_prefix)
+                    .and_then(|rest| rest.strip_suffix("/telemetry"));
+                let (readings, rejections): (_, Vec<Rejection>) =
+                    payload::parse_json(&publish.payload, topic_device);
+                let answer = match handle
+                    .submit("mqtt", &publish.payload, readings, rejections)
+                    .await
+                {
+                    Ok(answer) => Some(answer),
+                    Err(_) => break,
+                };
+                // QoS 0 has nothing to acknowledge.
+                let answer = (publish.qos != QoS::AtMostOnce).then_some(answer).flatten();
+                if pending_tx.send((publish, answer)).await.is_err() {
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                failures += 1;
+                if failures == 1 || failures.is_multiple_of(30) {
+                    tracing::warn!(%error, host = %config.host, port = config.port, "MQTT connection lost; reconnecting.");
+                }
+                tokio::time::sleep(Duration::from_millis(500.min(100 * u64::from(failures)))).await;
+            }
+        }
+    }
+    drop(pending_tx);
+    // Let committed messages be acknowledged before saying goodbye.
+    let _ = tokio::time::timeout(Duration::from_secs(5), acks).await;
+    let _ = client.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Ok(event) = eventloop.poll().await {
+            if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                break;
+            }
+        }
+    })
+    .await;
+}

@@ -1,0 +1,320 @@
+//! The wire form of readings, shared by MQTT and HTTP.
+//!
+//! A reading is `{"device": "...", "metric": "water_level", "value": 12.5, "ts": ...}` or, for
+//! several metrics at one instant, `{"device": "...", "ts": ..., "values": {"water_level": 12.5}}`.
+//! `ts` is RFC 3339 text or Unix milliseconds; `seq` (optional) is the device's own message
+//! counter, used to notice lost messages. A payload is one reading object or an array of
+//! them; HTTP also takes NDJSON (one object per line). On a device's own MQTT topic the
+//! device comes from the topic and may be left out.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// A reading as received, before the device and metric are resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawReading {
+    pub device: String,
+    pub metric: String,
+    pub at: DateTime<Utc>,
+    pub value: f64,
+    pub seq: Option<u64>,
+}
+
+/// Why a reading (or a whole payload) was refused. The reason is the metrics label and the
+/// dead-letter reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: Reason,
+    /// Index of the reading in its payload (line for NDJSON), when it is one reading's fault.
+    pub index: Option<usize>,
+    /// The offending field, as the payload spells it.
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    Malformed,
+    UnknownDevice,
+    UnknownIndicator,
+    TimestampOutOfRange,
+    RetiredDevice,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 5] = [
+        Reason::Malformed,
+        Reason::UnknownDevice,
+        Reason::UnknownIndicator,
+        Reason::TimestampOutOfRange,
+        Reason::RetiredDevice,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Malformed => "malformed",
+            Reason::UnknownDevice => "unknown_device",
+            Reason::UnknownIndicator => "unknown_indicator",
+            Reason::TimestampOutOfRange => "timestamp_out_of_range",
+            Reason::RetiredDevice => "retired_device",
+        }
+    }
+}
+
+/// At most this many readings in one payload.
+pub const MAX_READINGS: usize = 10_000;
+
+fn malformed(index: Option<usize>, field: &str, message: impl Into<String>) -> Rejection {
+    Rejection {
+        reason: Reason::Malformed,
+        index,
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Parses a JSON payload (one object or an array). `device` is the device named by the
+/// topic, if any. Good readings come back even when others are refused.
+pub fn parse_json(bytes: &[u8], device: Option<&str>) -> (Vec<RawReading>, Vec<Rejection>) {
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![malformed(None, "body", format!("not JSON: {e}"))],
+            )
+        }
+    };
+    match value {
+        Value::Array(items) => parse_items(items.into_iter().map(Ok), device),
+        Value::Object(_) => parse_items(std::iter::once(Ok(value)), device),
+        _ => (
+            Vec::new(),
+            vec![malformed(
+                None,
+                "body",
+                "expected a reading object or an array of them",
+            )],
+        ),
+    }
+}
+
+/// Parses NDJSON: one reading object per non-empty line.
+pub fn parse_ndjson(text: &[u8]) -> (Vec<RawReading>, Vec<Rejection>) {
+    let lines = text
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .map(|line| serde_json::from_slice::<Value>(line).map_err(|e| e.to_string()));
+    parse_items(lines, None)
+}
+
+fn parse_items(
+    items: impl Iterator<Item = Result<Value, String>>,
+    device: Option<&str>,
+) -> (Vec<RawReading>, Vec<Rejection>) {
+    let mut readings = Vec::new();
+    let mut rejections = Vec::new();
+    for (index, item) in items.enumerate() {
+        if index >= MAX_READINGS {
+            rejections.push(malformed(
+                Some(index),
+                "body",
+                format!("at most {MAX_READINGS} readings per payload"),
+            ));
+            break;
+        }
+        let item = match item {
+            Ok(item) => item,
+            Err(e) => {
+                rejections.push(malformed(Some(index), "body", format!("not JSON: {e}")));
+                continue;
+            }
+        };
+        if let Err(rejection) = parse_one(&item, device, &mut readings) {
+            rejections.push(Rejection {
+                index: Some(index),
+                ..rejection
+            });
+        }
+    }
+    (readings, rejections)
+}
+
+fn parse_one(
+    item: &Value,
+    topic_device: Option<&str>,
+    out: &mut Vec<RawReading>,
+) -> Result<(), Rejection> {
+    let Value::Object(object) = item else {
+        return Err(malformed(None, "body", "a reading is a JSON object"));
+    };
+    let device = match (object.get("device"), topic_device) {
+        (Some(Value::String(d)), Some(topic)) if d != topic => {
+            return Err(malformed(
+                None,
+                "device",
+                format!("the payload names {d} on the topic of {topic}"),
+            ))
+        }
+        (Some(Value::String(d)), _) => d.as_str(),
+        (Some(_), _) => return Err(malformed(None, "device", "must be a string")),
+        (None, Some(topic)) => topic,
+        (None, None) => return Err(malformed(None, "device", "is missing")),
+    };
+    cityops_domain::telemetry::device_id("device", device)
+        .map_err(|e| malformed(None, "device", e.reason))?;
+    let at = timestamp(object.get("ts"))?;
+    let seq = match object.get("seq") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or_else(|| malformed(None, "seq", "must be a whole number"))?,
+        ),
+    };
+    let number = |field: &str, v: &Value| -> Result<f64, Rejection> {
+        v.as_f64()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| malformed(None, field, "must be a finite number"))
+    };
+    match (object.get("metric"), object.get("values")) {
+        (Some(Value::String(metric)), None) => {
+            let value = number("value", object.get("value").unwrap_or(&Value::Null))?;
+            out.push(RawReading {
+                device: device.to_owned(),
+                metric: metric.clone(),
+                at,
+                value,
+                seq,
+            });
+        }
+        (None, Some(Value::Object(values))) if !values.is_empty() => {
+            // Checked first so a bad value refuses the whole object, not half of it.
+            let parsed = values
+                .iter()
+                .map(|(metric, v)| Ok((metric, number(&format!("values.{metric}"), v)?)))
+                .collect::<Result<Vec<_>, Rejection>>()?;
+            for (metric, value) in parsed {
+                out.push(RawReading {
+                    device: device.to_owned(),
+                    metric: metric.clone(),
+                    at,
+                    value,
+                    seq,
+                });
+            }
+        }
+        (Some(_), Some(_)) => {
+            return Err(malformed(
+                None,
+                "metric",
+                "give metric and value, or values, not both",
+            ))
+        }
+        (Some(_), None) => return Err(malformed(None, "metric", "must be a string")),
+        _ => {
+            return Err(malformed(
+                None,
+                "metric",
+                "give metric and value, or a values object",
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn timestamp(value: Option<&Value>) -> Result<DateTime<Utc>, Rejection> {
+    match value {
+        Some(Value::String(text)) => DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| malformed(None, "ts", format!("not an RFC 3339 time: {e}"))),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .and_then(DateTime::from_timestamp_millis)
+            .ok_or_else(|| {
+                malformed(
+                    None,
+                    "ts",
+                    "Unix milliseconds must be a whole number in range",
+                )
+            }),
+        Some(_) => Err(malformed(None, "ts", "RFC 3339 text or Unix milliseconds")),
+        None => Err(malformed(None, "ts", "is missing")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_forms_of_a_reading() {
+        let (ok, bad) = parse_json(br#"{"device":"d1","metric":"water_level","value":12.5,"ts":"2026-11-25T10:00:00+08:00","seq":7}"#, None);
+        assert!(bad.is_empty());
+        assert_eq!(ok[0].at.timestamp(), 1_795_572_000);
+        assert_eq!(ok[0].seq, Some(7));
+        let (ok, bad) = parse_json(
+            br#"[{"ts":1795572000000,"values":{"pm25":80,"water_level":3}}]"#,
+            Some("d2"),
+        );
+        assert!(bad.is_empty());
+        assert_eq!(ok.len(), 2);
+        assert!(ok.iter().all(|r| r.device == "d2"));
+        let (ok, bad) = parse_ndjson(b"{\"device\":\"a\",\"metric\":\"pm25\",\"value\":1,\"ts\":1}\n\n{\"device\":\"b\",\"metric\":\"pm25\",\"value\":2,\"ts\":2}\n");
+        assert_eq!((ok.len(), bad.len()), (2, 0));
+    }
+
+    #[test]
+    fn malformed_readings_name_index_and_field() {
+        let corpus: &[(&[u8], &str)] = &[
+            (b"not json", "body"),
+            (b"42", "body"),
+            (b"[1]", "body"),
+            (br#"[{"metric":"pm25","value":1,"ts":1}]"#, "device"),
+            (
+                br#"[{"device":"a b","metric":"pm25","value":1,"ts":1}]"#,
+                "device",
+            ),
+            (
+                br#"[{"device":"a","metric":"pm25","value":"high","ts":1}]"#,
+                "value",
+            ),
+            (br#"[{"device":"a","metric":"pm25","value":1}]"#, "ts"),
+            (
+                br#"[{"device":"a","metric":"pm25","value":1,"ts":"yesterday"}]"#,
+                "ts",
+            ),
+            (
+                br#"[{"device":"a","metric":"pm25","value":1,"ts":1.5}]"#,
+                "ts",
+            ),
+            (
+                br#"[{"device":"a","values":{"pm25":null},"ts":1}]"#,
+                "values.pm25",
+            ),
+            (br#"[{"device":"a","ts":1}]"#, "metric"),
+            (
+                br#"[{"device":"a","metric":"pm25","value":1,"ts":1,"seq":-1}]"#,
+                "seq",
+            ),
+        ];
+        for (payload, field) in corpus {
+            let (ok, bad) = parse_json(payload, None);
+            assert!(ok.is_empty(), "{}", String::from_utf8_lossy(payload));
+            assert_eq!(bad[0].field, *field, "{}", String::from_utf8_lossy(payload));
+            assert_eq!(bad[0].reason, Reason::Malformed);
+        }
+        let (ok, bad) = parse_json(br#"[{"device":"a","metric":"pm25","value":1,"ts":1},{"device":"a","metric":"pm25","ts":2}]"#, None);
+        assert_eq!(ok.len(), 1);
+        assert_eq!(bad[0].index, Some(1));
+    }
+
+    #[test]
+    fn a_payload_cannot_speak_for_another_device_on_a_device_topic() {
+        let (ok, bad) = parse_json(
+            br#"{"device":"other","metric":"pm25","value":1,"ts":1}"#,
+            Some("mine"),
+        );
+        assert!(ok.is_empty());
+        assert_eq!(bad[0].field, "device");
+    }
+}

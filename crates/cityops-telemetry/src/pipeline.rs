@@ -1,0 +1,873 @@
+//! The pipeline task: resolves readings, runs the rule engine, writes readings, rollups,
+//! alarms and dead letters in one transaction per batch, answers the senders only after the
+//! commit, then turns alarms into cases.
+//!
+//! It is the only writer of alarms, so an acknowledgement from the API and a repeat from a
+//! sensor can never overwrite each other.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use cityops_domain::telemetry::{
+    Alarm, AlarmEventKind, Device, DeviceStatus, Engine, Incident, IncidentGrouper, Reading,
+    TelemetryRule, Verdict, VitalSigns,
+};
+use cityops_domain::{Actor, AreaCode, CaseCommand, NewReport, Role, Source};
+use cityops_store::telemetry::{DeadLetter, Resolution, Rollup, StoredReading, TelemetryCommit};
+use cityops_store::{Store, StoreError};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::metrics::{AlarmLabels, OutcomeLabels, ReasonLabels};
+use crate::payload::{RawReading, Reason, Rejection};
+use crate::{IngestReport, TelemetryConfig, TelemetryError, TelemetryEvent, TelemetryMetrics};
+
+pub(crate) enum Command {
+    Ingest {
+        source: &'static str,
+        /// The payload, cut short, kept with any dead letter it causes.
+        payload: String,
+        readings: Vec<RawReading>,
+        rejections: Vec<Rejection>,
+        reply: Option<oneshot::Sender<Result<IngestReport, TelemetryError>>>,
+    },
+    Acknowledge {
+        alarm_id: String,
+        by: String,
+        reply: oneshot::Sender<Result<Alarm, TelemetryError>>,
+    },
+    Devices(Vec<Device>),
+    Rules(Vec<TelemetryRule>),
+    Indicators(Vec<cityops_domain::telemetry::Indicator>),
+}
+
+pub(crate) struct Pipeline {
+    store: Arc<dyn Store>,
+    config: TelemetryConfig,
+    engine: Engine,
+    /// Indexed by the engine's device index.
+    devices: Vec<Device>,
+    /// (city, district, street) indexes into `areas`, per device.
+    paths: Vec<[u32; 3]>,
+    areas: Vec<AreaCode>,
+    area_index: HashMap<AreaCode, u32>,
+    /// Active alarms and those cleared within the flap window.
+    alarms: HashMap<String, Alarm>,
+    grouper: IncidentGrouper,
+    /// Last sequence number per device, to count gaps.
+    sequences: HashMap<u32, u64>,
+    /// Alarm changes made after the last commit (case links), written with the next one.
+    pending: Vec<String>,
+    events: broadcast::Sender<TelemetryEvent>,
+    vitals: watch::Sender<Arc<VitalSigns>>,
+    metrics: TelemetryMetrics,
+    last_vitals: DateTime<Utc>,
+    last_prune: DateTime<Utc>,
+}
+
+const MAX_BATCH_COMMANDS: usize = 4096;
+
+/// (resolution 0 minute / 1 hour, area index, indicator, bucket start ms)
+type RollupKey = (u8, u32, u16, i64);
+/// (count, sum, min, max)
+type RollupAcc = (i64, f64, f64, f64);
+
+impl Pipeline {
+    /// Loads devices, rules and alarms and rebuilds every rule's state by replaying the
+    /// readings its memory reaches back to.
+    pub(crate) async fn start(
+        store: Arc<dyn Store>,
+        config: TelemetryConfig,
+        events: broadcast::Sender<TelemetryEvent>,
+        vitals: watch::Sender<Arc<VitalSigns>>,
+        metrics: TelemetryMetrics,
+    ) -> Result<Pipeline, TelemetryError> {
+        let mut indicators = store.indicators().await?;
+        if indicators.is_empty() {
+            indicators = cityops_domain::telemetry::default_indicators();
+            store.put_indicators(&indicators).await?;
+        }
+        let now = Utc::now();
+        let mut engine = Engine::new(indicators, format!("A{}", now.timestamp_millis()));
+        engine.set_flap_window_ms(config.flap_window.num_milliseconds());
+        let mut pipeline = Pipeline {
+            store,
+            engine,
+            devices: Vec::new(),
+            paths: Vec::new(),
+            areas: Vec::new(),
+            area_index: HashMap::new(),
+            alarms: HashMap::new(),
+            grouper: IncidentGrouper::new(
+                config.incident_radius_m,
+                config.incident_window.num_milliseconds(),
+            ),
+            sequences: HashMap::new(),
+            pending: Vec::new(),
+            events,
+            vitals,
+            metrics,
+            last_vitals: now,
+            last_prune: DateTime::<Utc>::MIN_UTC,
+            config,
+        };
+        for device in pipeline.store.all_devices().await? {
+            pipeline.put_device(device);
+        }
+        let rules = pipeline.store.telemetry_rules().await?;
+        pipeline.engine.set_rules(rules);
+        // Replay what the rules remember; what they decided then is already in the store.
+        let since =
+            now - Duration::milliseconds(pipeline.engine.memory_ms()) - Duration::minutes(1);
+        let mut discard = Vec::new();
+        for r in pipeline.store.readings_since(since).await? {
+            if let (Some(device), Some(indicator)) = (
+                pipeline.engine.device_idx(&r.device_id),
+                pipeline.engine.indicator_idx(&r.indicator),
+            ) {
+                let reading = Reading {
+                    device,
+                    indicator,
+                    at_ms: r.at.timestamp_millis(),
+                    value: r.value,
+                };
+                pipeline.engine.evaluate(reading, &mut discard);
+                discard.clear();
+            }
+        }
+        pipeline.engine.forget_alarms();
+        let window = now - pipeline.config.flap_window;
+        for alarm in pipeline.store.live_alarms(window).await? {
+            if let Some(device) = pipeline.engine.device_idx(&alarm.device_id) {
+                let cleared = alarm.cleared_at.map_or(0, |t| t.timestamp_millis());
+                pipeline.engine.restore_alarm(
+                    device,
+                    &alarm.rule_id,
+                    &alarm.id,
+                    alarm.active,
+                    cleared,
+                );
+            }
+            pipeline.alarms.insert(alarm.id.clone(), alarm);
+        }
+        pipeline
+            .metrics
+            .active_alarms
+            .set(pipeline.engine.stats().active_alarms as i64);
+        // An alarm that committed but crashed before its case opened gets its case now.
+        let orphans: Vec<String> = pipeline
+            .alarms
+            .values()
+            .filter(|a| a.active && a.case_id.is_none() && a.level >= pipeline.config.case_level)
+            .map(|a| a.id.clone())
+            .collect();
+        for id in orphans {
+            pipeline.open_case(&id).await;
+        }
+        pipeline.flush_pending().await;
+        pipeline.publish_vitals(now);
+        Ok(pipeline)
+    }
+
+    pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut clock = tokio::time::interval(std::time::Duration::from_secs(1));
+        clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = commands.recv() => {
+                    let Some(command) = command else { break };
+                    let mut batch = vec![command];
+                    let mut readings = 0;
+                    while batch.len() < MAX_BATCH_COMMANDS && readings < self.config.max_batch_readings {
+                        match commands.try_recv() {
+                            Ok(command) => {
+                                if let Command::Ingest { readings: r, .. } = &command {
+                                    readings += r.len();
+                                }
+                                batch.push(command);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.process(batch).await;
+                }
+                _ = clock.tick() => self.tick(Utc::now()).await,
+            }
+        }
+        tracing::info!("Telemetry pipeline stopped.");
+    }
+
+    fn put_device(&mut self, device: Device) {
+        let idx = self.engine.upsert_device(&device).0 as usize;
+        let mut path = [u32::MAX; 3];
+        for (slot, code) in path.iter_mut().zip([
+            Some(device.area.city()),
+            device.area.district(),
+            device.area.street(),
+        ]) {
+            if let Some(code) = code {
+                let next = self.areas.len() as u32;
+                *slot = *self.area_index.entry(code.clone()).or_insert_with(|| {
+                    self.areas.push(code);
+                    next
+                });
+            }
+        }
+        if idx == self.devices.len() {
+            self.devices.push(device);
+            self.paths.push(path);
+        } else {
+            self.devices[idx] = device;
+            self.paths[idx] = path;
+        }
+    }
+
+    async fn process(&mut self, batch: Vec<Command>) {
+        let now = Utc::now();
+        let earliest = now - self.config.raw_retention;
+        let latest = now + self.config.future_tolerance;
+        let mut commit = TelemetryCommit::default();
+        let mut touched: Vec<String> = std::mem::take(&mut self.pending);
+        let mut events = Vec::new();
+        let mut rollups: HashMap<RollupKey, RollupAcc> = HashMap::new();
+        let mut replies = Vec::new();
+        let mut acks = Vec::new();
+        for command in batch {
+            match command {
+                Command::Devices(devices) => devices.into_iter().for_each(|d| self.put_device(d)),
+                Command::Rules(rules) => self.engine.set_rules(rules),
+                Command::Indicators(indicators) => self.engine.upsert_indicators(indicators),
+                Command::Acknowledge {
+                    alarm_id,
+                    by,
+                    reply,
+                } => {
+                    let alarm = match self.alarms.get_mut(&alarm_id) {
+                        Some(alarm) => Some(alarm),
+                        None => match self.store.alarm(&alarm_id).await {
+                            Ok(Some(alarm)) => {
+                                Some(self.alarms.entry(alarm_id.clone()).or_insert(alarm))
+                            }
+                            Ok(None) => None,
+                            Err(e) => {
+                                let _ = reply.send(Err(e.into()));
+                                continue;
+                            }
+                        },
+                    };
+                    match alarm {
+                        None => {
+                            let _ = reply.send(Err(TelemetryError::NoSuchAlarm));
+                        }
+                        Some(alarm) => match alarm.acknowledge(&by, now) {
+                            Ok(()) => {
+                                touched.push(alarm_id.clone());
+                                acks.push((alarm_id, reply));
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(TelemetryError::Alarm(e)));
+                            }
+                        },
+                    }
+                }
+                Command::Ingest {
+                    source,
+                    payload,
+                    readings,
+                    mut rejections,
+                    reply,
+                } => {
+                    let mut report = IngestReport::default();
+                    let mut stored = Vec::new();
+                    for (index, raw) in readings.into_iter().enumerate() {
+                        let rejection = |reason, field: &str, message: String| Rejection {
+                            reason,
+                            index: Some(index),
+                            field: field.to_owned(),
+                            message,
+                        };
+                        let Some(device) = self.engine.device_idx(&raw.device) else {
+                            rejections.push(rejection(
+                                Reason::UnknownDevice,
+                                "device",
+                                format!("no device {} is registered", raw.device),
+                            ));
+                            continue;
+                        };
+                        let Some(indicator) = self.engine.indicator_idx(&raw.metric) else {
+                            rejections.push(rejection(
+                                Reason::UnknownIndicator,
+                                "metric",
+                                format!("{} is not in the indicator catalogue", raw.metric),
+                            ));
+                            continue;
+                        };
+                        if raw.at < earliest || raw.at > latest {
+                            rejections.push(rejection(
+                                Reason::TimestampOutOfRange,
+                                "ts",
+                                format!(
+                                    "{} is outside the accepted window ({} to {})",
+                                    raw.at.to_rfc3339(),
+                                    earliest.to_rfc3339(),
+                                    latest.to_rfc3339()
+                                ),
+                            ));
+                            continue;
+                        }
+                        if self.devices[device.0 as usize].status == DeviceStatus::Retired {
+                            rejections.push(rejection(
+                                Reason::RetiredDevice,
+                                "device",
+                                format!("device {} is retired", raw.device),
+                            ));
+                            continue;
+                        }
+                        if let Some(seq) = raw.seq {
+                            let last = self.sequences.insert(device.0, seq);
+                            if let Some(last) = last.filter(|&last| seq > last + 1) {
+                                self.metrics.sequence_gaps.inc_by(seq - last - 1);
+                            }
+                        }
+                        let at_ms = raw.at.timestamp_millis();
+                        let verdict = self.engine.evaluate(
+                            Reading {
+                                device,
+                                indicator,
+                                at_ms,
+                                value: raw.value,
+                            },
+                            &mut events,
+                        );
+                        match verdict {
+                            Verdict::Duplicate => {
+                                report.duplicates += 1;
+                                continue;
+                            }
+                            Verdict::Late => report.late += 1,
+                            Verdict::Evaluated => {
+                                report.accepted += 1;
+                                for (res, resolution) in
+                                    [(0u8, Resolution::Minute), (1, Resolution::Hour)]
+                                {
+                                    let bucket =
+                                        at_ms.div_euclid(resolution.millis()) * resolution.millis();
+                                    for area in self.paths[device.0 as usize]
+                                        .into_iter()
+                                        .filter(|&a| a != u32::MAX)
+                                    {
+                                        let acc = rollups
+                                            .entry((res, area, indicator, bucket))
+                                            .or_insert((0, 0.0, f64::INFINITY, f64::NEG_INFINITY));
+                                        acc.0 += 1;
+                                        acc.1 += raw.value;
+                                        acc.2 = acc.2.min(raw.value);
+                                        acc.3 = acc.3.max(raw.value);
+                                    }
+                                }
+                            }
+                        }
+                        stored.push(StoredReading {
+                            device_id: raw.device,
+                            indicator: raw.metric,
+                            at: raw.at,
+                            value: raw.value,
+                        });
+                    }
+                    for rejection in &rejections {
+                        self.metrics
+                            .rejected
+                            .get_or_create(&ReasonLabels {
+                                reason: rejection.reason.as_str().into(),
+                            })
+                            .inc();
+                        let at = rejection
+                            .index
+                            .map(|i| format!("reading {i}: "))
+                            .unwrap_or_default();
+                        commit.dead_letters.push(DeadLetter {
+                            id: 0,
+                            received_at: now,
+                            source: source.to_owned(),
+                            reason: rejection.reason.as_str().to_owned(),
+                            detail: format!("{at}{}: {}", rejection.field, rejection.message),
+                            payload: payload.clone(),
+                        });
+                    }
+                    report.rejected = rejections;
+                    commit.readings.push(stored);
+                    replies.push((reply, report));
+                }
+            }
+        }
+        let raised = self.apply_events(&events, &mut touched);
+        commit.rollups = rollups
+            .into_iter()
+            .map(
+                |((res, area, indicator, bucket), (count, sum, min, max))| Rollup {
+                    resolution: if res == 0 {
+                        Resolution::Minute
+                    } else {
+                        Resolution::Hour
+                    },
+                    area: self.areas[area as usize].clone(),
+                    indicator: self.engine.indicator(indicator).key.clone(),
+                    bucket: DateTime::from_timestamp_millis(bucket).unwrap_or(now),
+                    count,
+                    sum,
+                    min,
+                    max,
+                },
+            )
+            .collect();
+        commit.alarms = self.alarms_to_write(&touched);
+        match self.store.commit_telemetry(&commit).await {
+            Ok(inserted) => {
+                self.metrics.commits.inc();
+                for ((reply, mut report), inserted) in replies.into_iter().zip(inserted) {
+                    // Late readings the store already had are redeliveries, not news.
+                    let stored = (report.accepted + report.late) as u64;
+                    let again = (stored.saturating_sub(inserted) as usize).min(report.late);
+                    report.late -= again;
+                    report.duplicates += again;
+                    self.count(&report);
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Ok(report));
+                    }
+                }
+                for (id, reply) in acks {
+                    let alarm = self
+                        .alarms
+                        .get(&id)
+                        .cloned()
+                        .ok_or(TelemetryError::NoSuchAlarm);
+                    if let Ok(alarm) = &alarm {
+                        let _ = self.events.send(TelemetryEvent::Alarm(
+                            Arc::new(alarm.clone()),
+                            "acknowledge",
+                        ));
+                    }
+                    let _ = reply.send(alarm);
+                }
+                for event in &events {
+                    if event.kind != AlarmEventKind::Repeated {
+                        if let Some(alarm) = self.alarms.get(&*event.alarm_id) {
+                            let action = match event.kind {
+                                AlarmEventKind::Raised => "raise",
+                                AlarmEventKind::Reopened => "reopen",
+                                AlarmEventKind::Cleared => "clear",
+                                AlarmEventKind::Repeated => "repeat",
+                            };
+                            let _ = self
+                                .events
+                                .send(TelemetryEvent::Alarm(Arc::new(alarm.clone()), action));
+                        }
+                    }
+                }
+                self.metrics
+                    .active_alarms
+                    .set(self.engine.stats().active_alarms as i64);
+                self.after_commit(&events, raised).await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "A telemetry batch did not commit; nothing of it was acknowledged. Rebuilding the rule state from the store.");
+                for (reply, _) in replies {
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Err(TelemetryError::Store(error.to_string())));
+                    }
+                }
+                for (_, reply) in acks {
+                    let _ = reply.send(Err(TelemetryError::Store(error.to_string())));
+                }
+                self.recover().await;
+            }
+        }
+    }
+
+    fn count(&self, report: &IngestReport) {
+        let add = |outcome: &str, n: usize| {
+            if n > 0 {
+                self.metrics
+                    .readings
+                    .get_or_create(&OutcomeLabels {
+                        outcome: outcome.into(),
+                    })
+                    .inc_by(n as u64);
+            }
+        };
+        add("accepted", report.accepted);
+        add("duplicate", report.duplicates);
+        add("late", report.late);
+    }
+
+    /// Applies engine transitions to the alarm records; returns the ids of new alarms.
+    fn apply_events(
+        &mut self,
+        events: &[cityops_domain::telemetry::AlarmEvent],
+        touched: &mut Vec<String>,
+    ) -> Vec<String> {
+        let mut raised = Vec::new();
+        for event in events {
+            let at = DateTime::from_timestamp_millis(event.at_ms).unwrap_or_else(Utc::now);
+            let action = match event.kind {
+                AlarmEventKind::Raised => "raise",
+                AlarmEventKind::Reopened => "reopen",
+                AlarmEventKind::Repeated => "repeat",
+                AlarmEventKind::Cleared => "clear",
+            };
+            self.metrics
+                .alarms
+                .get_or_create(&AlarmLabels {
+                    event: action.into(),
+                    level: event.level.as_str().into(),
+                })
+                .inc();
+            if event.kind == AlarmEventKind::Raised {
+                let device = &self.devices[event.device.0 as usize];
+                let rule = self.engine.rule(event.rule);
+                let alarm = Alarm {
+                    id: event.alarm_id.to_string(),
+                    rule_id: rule.id.clone(),
+                    rule_name: rule.name.clone(),
+                    device_id: device.id.clone(),
+                    indicator: rule.indicator.clone(),
+                    level: event.level,
+                    active: true,
+                    acknowledged: false,
+                    area: device.area.clone(),
+                    location: device.location,
+                    unit_grid: device.unit_grid.clone(),
+                    raised_at: at,
+                    last_at: at,
+                    cleared_at: None,
+                    acknowledged_at: None,
+                    acknowledged_by: None,
+                    first_value: event.value,
+                    last_value: event.value,
+                    min_value: event.value,
+                    max_value: event.value,
+                    readings: 1,
+                    flaps: 0,
+                    case_id: None,
+                };
+                self.alarms.insert(alarm.id.clone(), alarm);
+                raised.push(event.alarm_id.to_string());
+            } else if let Some(alarm) = self.alarms.get_mut(&*event.alarm_id) {
+                if let Err(error) = alarm.apply(event.kind, event.value, at) {
+                    // The engine and the records disagree: a bug, never input. Keep going.
+                    tracing::error!(%error, alarm = %alarm.id, "Alarm transition refused.");
+                    continue;
+                }
+            } else {
+                tracing::error!(alarm = %event.alarm_id, "A transition names an alarm that is not loaded.");
+                continue;
+            }
+            touched.push(event.alarm_id.to_string());
+        }
+        raised
+    }
+
+    fn alarms_to_write(&self, touched: &[String]) -> Vec<Alarm> {
+        let mut seen = std::collections::HashSet::new();
+        touched
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .filter_map(|id| self.alarms.get(id).cloned())
+            .collect()
+    }
+
+    async fn after_commit(
+        &mut self,
+        events: &[cityops_domain::telemetry::AlarmEvent],
+        raised: Vec<String>,
+    ) {
+        for id in raised {
+            let opens = self
+                .alarms
+                .get(&id)
+                .is_some_and(|a| a.active && a.level >= self.config.case_level);
+            if opens {
+                self.open_case(&id).await;
+            }
+        }
+        for event in events
+            .iter()
+            .filter(|e| matches!(e.kind, AlarmEventKind::Cleared | AlarmEventKind::Reopened))
+        {
+            let Some(alarm) = self.alarms.get(&*event.alarm_id) else {
+                continue;
+            };
+            let Some(case_id) = alarm.case_id.clone() else {
+                continue;
+            };
+            let (name, unit) = self
+                .engine
+                .indicator_idx(&alarm.indicator)
+                .map(|i| self.engine.indicator(i))
+                .map_or((alarm.indicator.clone(), String::new()), |i| {
+                    (i.name_zh.clone(), i.unit.clone())
+                });
+            let text = if event.kind == AlarmEventKind::Cleared {
+                format!(
+                    "告警 {} 已解除：{name}回落至 {}{unit}（{}）",
+                    alarm.id, alarm.last_value, alarm.rule_name
+                )
+            } else {
+                format!(
+                    "告警 {} 再次触发：{name}为 {}{unit}（{}）",
+                    alarm.id, alarm.last_value, alarm.rule_name
+                )
+            };
+            self.note(&case_id, text).await;
+        }
+        self.flush_pending().await;
+    }
+
+    /// Opens a case for an alarm through the normal intake, or joins the open case of the
+    /// same incident (same category, nearby, recent).
+    async fn open_case(&mut self, alarm_id: &str) {
+        let Some(alarm) = self.alarms.get(alarm_id).cloned() else {
+            return;
+        };
+        let Some(device_idx) = self.engine.device_idx(&alarm.device_id) else {
+            return;
+        };
+        let device = self.devices[device_idx.0 as usize].clone();
+        let Some(indicator) = self
+            .engine
+            .indicator_idx(&alarm.indicator)
+            .map(|i| self.engine.indicator(i).clone())
+        else {
+            return;
+        };
+        let category = device.problem_category(&indicator);
+        let at_ms = alarm.raised_at.timestamp_millis();
+        if let Some(case_id) = self.grouper.find(category.as_str(), alarm.location, at_ms) {
+            let open = matches!(self.store.case(&case_id).await, Ok(Some(case)) if !case.state.is_terminal());
+            if open {
+                let text = format!(
+                    "同一事件的告警 {} 并入本案：设备 {} {} {}{}",
+                    alarm.id, device.name, indicator.name_zh, alarm.first_value, indicator.unit
+                );
+                if self.note(&case_id, text).await {
+                    self.link(alarm_id, case_id);
+                    return;
+                }
+            } else {
+                self.grouper.forget(&case_id);
+            }
+        }
+        let report = NewReport {
+            source: Source::Iot,
+            description: format!(
+                "{}：{}（{}）{}为 {}{}，{}",
+                alarm.level.zh(),
+                device.name,
+                device.id,
+                indicator.name_zh,
+                alarm.first_value,
+                indicator.unit,
+                alarm.rule_name
+            ),
+            address: None,
+            location: device.location,
+            area: device.area.clone(),
+            category_hint: Some(category.clone()),
+            component_id: device.component_id.clone(),
+            reporter: None,
+            unit_grid: device.unit_grid.clone(),
+        };
+        let now = Utc::now();
+        let actor = system_actor(&device.area);
+        let opened =
+            match cityops_domain::report(uuid::Uuid::now_v7().to_string(), report, &actor, now) {
+                Ok((case, event)) => self
+                    .store
+                    .insert_case(case, event)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+        match opened {
+            Ok(case) => {
+                tracing::info!(alarm = %alarm.id, case = %case.number.0, "An alarm opened a case.");
+                self.grouper.record(Incident {
+                    category: category.as_str().to_owned(),
+                    location: alarm.location,
+                    at_ms,
+                    case_id: case.id.clone(),
+                });
+                self.link(alarm_id, case.id.clone());
+                let _ = self
+                    .events
+                    .send(TelemetryEvent::Case(Arc::new(case), "report"));
+            }
+            Err(error) => {
+                tracing::error!(%error, alarm = %alarm.id, "An alarm could not open its case; it will be retried at restart.")
+            }
+        }
+    }
+
+    fn link(&mut self, alarm_id: &str, case_id: String) {
+        if let Some(alarm) = self.alarms.get_mut(alarm_id) {
+            alarm.case_id = Some(case_id);
+            self.pending.push(alarm_id.to_owned());
+        }
+    }
+
+    /// Adds a timeline note to an open case; false when the case is gone or finished.
+    async fn note(&mut self, case_id: &str, text: String) -> bool {
+        for _ in 0..3 {
+            let case = match self.store.case(case_id).await {
+                Ok(Some(case)) if !case.state.is_terminal() => case,
+                _ => return false,
+            };
+            let actor = system_actor(&case.area);
+            let Ok((next, event)) = cityops_domain::decide(
+                &case,
+                CaseCommand::Note { text: text.clone() },
+                &actor,
+                Utc::now(),
+            ) else {
+                return false;
+            };
+            match self.store.update_case(&next, &event, None).await {
+                Ok(()) => {
+                    let _ = self
+                        .events
+                        .send(TelemetryEvent::Case(Arc::new(next), "note"));
+                    return true;
+                }
+                // Someone else changed the case meanwhile: read it again.
+                Err(StoreError::Conflict(_)) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, case = case_id, "Could not note an alarm change on its case.");
+                    return false;
+                }
+            }
+        }
+        false
+    }
+
+    /// Writes alarm changes made outside a batch (case links).
+    async fn flush_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let touched = std::mem::take(&mut self.pending);
+        let commit = TelemetryCommit {
+            alarms: self.alarms_to_write(&touched),
+            ..TelemetryCommit::default()
+        };
+        if let Err(error) = self.store.commit_telemetry(&commit).await {
+            tracing::warn!(%error, "Alarm case links not written yet; retrying with the next batch.");
+            self.pending = touched;
+        }
+    }
+
+    async fn tick(&mut self, now: DateTime<Utc>) {
+        let mut events = Vec::new();
+        self.engine.tick(now.timestamp_millis(), &mut events);
+        if !events.is_empty() || !self.pending.is_empty() {
+            let mut touched = std::mem::take(&mut self.pending);
+            let raised = self.apply_events(&events, &mut touched);
+            let commit = TelemetryCommit {
+                alarms: self.alarms_to_write(&touched),
+                ..TelemetryCommit::default()
+            };
+            match self.store.commit_telemetry(&commit).await {
+                Ok(_) => {
+                    for id in &raised {
+                        if let Some(alarm) = self.alarms.get(id) {
+                            let _ = self
+                                .events
+                                .send(TelemetryEvent::Alarm(Arc::new(alarm.clone()), "raise"));
+                        }
+                    }
+                    self.after_commit(&events, raised).await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "Silence alarms did not commit; rebuilding the rule state.");
+                    self.recover().await;
+                }
+            }
+        }
+        // Forget cleared alarms past the flap window: they live on in the store.
+        let window = self.config.flap_window;
+        self.alarms
+            .retain(|_, a| a.active || a.cleared_at.is_none_or(|t| now - t <= window));
+        if now - self.last_vitals >= self.config.vitals_every {
+            self.publish_vitals(now);
+        }
+        if now - self.last_prune >= Duration::minutes(10) {
+            self.last_prune = now;
+            match self
+                .store
+                .prune_telemetry(
+                    now - self.config.raw_retention,
+                    now - self.config.minute_rollup_retention,
+                )
+                .await
+            {
+                Ok(n) if n > 0 => tracing::info!(
+                    readings = n,
+                    "Pruned raw readings past the retention window."
+                ),
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "Pruning readings failed; trying again later.")
+                }
+            }
+        }
+    }
+
+    fn publish_vitals(&mut self, now: DateTime<Utc>) {
+        self.last_vitals = now;
+        let vitals = Arc::new(VitalSigns::compute(
+            &self.engine,
+            now.timestamp_millis(),
+            self.config.vitals_fresh.num_milliseconds(),
+        ));
+        self.vitals.send_replace(vitals.clone());
+        let _ = self.events.send(TelemetryEvent::Vitals(vitals));
+    }
+
+    /// After a failed commit the engine is ahead of the store: start over from the store.
+    async fn recover(&mut self) {
+        let (events, vitals, metrics) = (
+            self.events.clone(),
+            self.vitals.clone(),
+            self.metrics.clone(),
+        );
+        loop {
+            match Pipeline::start(
+                self.store.clone(),
+                self.config.clone(),
+                events.clone(),
+                vitals.clone(),
+                metrics.clone(),
+            )
+            .await
+            {
+                Ok(fresh) => {
+                    *self = fresh;
+                    return;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "The telemetry store is unavailable; retrying in 1 s.");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+fn system_actor(area: &AreaCode) -> Actor {
+    Actor {
+        user_id: "system".into(),
+        username: "system".into(),
+        role: Role::System,
+        unit: None,
+        scope: area.city(),
+    }
+}
