@@ -25,6 +25,7 @@ before(async () => {
   api = apiClient(server.url)
   const op = await api.login('operator')
   caps.stats = await probe('/stats', { headers: { authorization: `Bearer ${op}` } })
+  caps.vitals = await probe('/vital-signs', { headers: { authorization: `Bearer ${op}` } })
   caps.geo = await probe('/geo/areas?level=district')
   caps.publicReports = (await fetch(`${server.url}/api/v1/public/reports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404
   const list = await api.call('GET', '/cases?limit=1', op)
@@ -121,6 +122,25 @@ describe('CityOps web', { timeout: 240_000 }, () => {
     })
     assert.equal(created.status, 201, JSON.stringify(created.json))
     await page.locator(`[data-testid="feed-ticker"] [data-number="${created.json.number}"]`).waitFor({ timeout: 10_000 })
+
+    // digital vital signs: the map colours by alarms on request; the demo's simulator feeds the tiles within seconds
+    if (caps.vitals) {
+      await page.getByTestId('map-mode-alarms').click()
+      await page.locator('[data-testid="map-mode"][data-mode="alarms"]').waitFor()
+      await page.locator('[data-testid="city-map"][data-mode="colors"][data-ready="true"]').waitFor()
+      await page.getByTestId('alarm-legend').waitFor()
+      await page.getByTestId('alarm-ticker').waitFor()
+      await page.locator('[data-testid="alarm-kpis"][data-filled="true"]').waitFor({ timeout: 10_000 })
+      await page.locator('[data-testid="vital-tiles"] [data-testid="vital-tile"]').first().waitFor({ timeout: 15_000 })
+      const tile = page.locator('[data-testid="vital-tile"]').first()
+      assert.ok(Number(await tile.getAttribute('data-devices')) > 0)
+      await tile.click()
+      await page.locator(`[data-testid="vital-trend"][data-indicator="${await tile.getAttribute('data-indicator')}"]`).waitFor()
+      await page.waitForTimeout(300)
+      await shot(page, '01c-city-screen-alarms')
+      await page.getByTestId('map-mode-cases').click()
+      await page.locator('[data-testid="city-map"][data-mode="values"]').waitFor()
+    }
     await page.setViewportSize({ width: 1366, height: 768 })
     await page.waitForTimeout(300)
     await page.screenshot({ path: join(ARTIFACTS, '01-city-screen-1366x768.png') })
@@ -372,6 +392,25 @@ describe('CityOps web', { timeout: 240_000 }, () => {
       assert.equal(v.state, 'accepted', `${c.number} is ${v.state}`)
       assert.equal(v.version, c.version + 1)
     }
+  })
+
+  it('(k) the alarms page lists IoT alarms and a leader acknowledges one', async (t) => {
+    if (!caps.vitals) return t.skip('waiting for /api/v1/vital-signs')
+    const page = await pageFor('leader')
+    if (!(await page.evaluate(() => !!sessionStorage.getItem('cityops.session')).catch(() => false))) await signIn(page, 'leader')
+    await page.goto(`${ui.url}/screen`)
+    await page.getByTestId('nav-alarms').click()
+    await page.waitForURL(/\/alarms/)
+    await page.getByTestId('alarm-table').waitFor()
+    await page.getByTestId('alarm-filter-acknowledged').waitFor()
+    await page.locator('[data-testid="alarm-row"], [data-testid="alarm-empty"]').first().waitFor()
+    const ack = page.locator('[data-testid="alarm-row"][data-acknowledged="false"] [data-testid="alarm-ack"]').first()
+    if (await ack.count()) {
+      const id = await ack.getAttribute('data-id')
+      await ack.click()
+      await page.locator(`[data-testid="alarm-row"][data-id="${id}"][data-acknowledged="true"]`).waitFor()
+    }
+    await shot(page, '11-alarms')
   })
 
   it('the language toggle switches to English and back', async () => {

@@ -89,3 +89,30 @@ describe('feed store', () => {
     vi.useRealTimers()
   })
 })
+
+describe('stream listeners', () => {
+  beforeEach(() => setActivePinia(createPinia()))
+
+  it('passes alarm and vital_signs events to their listeners and ticks with the feed', () => {
+    vi.useFakeTimers()
+    const f = useFeed()
+    const got: unknown[] = []
+    let ticks = 0
+    const close = connectFeed(f, 'tok', {
+      flushMs: 100, EventSourceImpl: FakeES as unknown as typeof EventSource,
+      on: { alarm: (d) => got.push(['alarm', d]), vital_signs: (d) => got.push(['vitals', d]) },
+      onTick: () => ticks++,
+    })
+    const es = FakeES.last
+    es.emit('alarm', JSON.stringify({ action: 'raise', alarm: { id: 'x' } }))
+    es.emit('vital_signs', '{bad')
+    es.emit('vital_signs', JSON.stringify({ area: '310000', signs: [], alarms: [] }))
+    es.emit('case', JSON.stringify(ev(1)))
+    expect(got).toEqual([['alarm', { action: 'raise', alarm: { id: 'x' } }], ['vitals', { area: '310000', signs: [], alarms: [] }]])
+    vi.advanceTimersByTime(250)
+    expect(ticks).toBe(2)
+    expect(f.items.map((e) => e.id)).toEqual(['id1'])
+    close()
+    vi.useRealTimers()
+  })
+})

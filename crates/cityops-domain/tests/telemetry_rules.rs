@@ -320,6 +320,12 @@ fn duplicates_and_late_readings_do_not_run_rules() {
     assert_eq!(engine.evaluate(r(1000, 10.0), &mut out), Verdict::Evaluated);
     assert_eq!(engine.evaluate(r(1000, 99.0), &mut out), Verdict::Duplicate);
     assert_eq!(engine.evaluate(r(500, 99.0), &mut out), Verdict::Late);
+    assert_eq!(engine.evaluate(r(500, 99.0), &mut out), Verdict::Duplicate);
+    // Recent readings redelivered after newer ones are duplicates, not late news.
+    assert_eq!(engine.evaluate(r(2000, 10.0), &mut out), Verdict::Evaluated);
+    assert_eq!(engine.evaluate(r(3000, 10.0), &mut out), Verdict::Evaluated);
+    assert_eq!(engine.evaluate(r(1000, 10.0), &mut out), Verdict::Duplicate);
+    assert_eq!(engine.evaluate(r(2000, 10.0), &mut out), Verdict::Duplicate);
     assert!(out.is_empty());
 }
 

@@ -75,12 +75,93 @@ pub struct DeadLetter {
     pub payload: String,
 }
 
+/// A reading in the log, with whether the engine judged it (new) or only kept it (late:
+/// older than the newest of its series).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedReading {
+    pub reading: StoredReading,
+    pub late: bool,
+}
+
+/// One committed batch of the reading log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedBatch {
+    pub id: i64,
+    pub readings: Vec<LoggedReading>,
+}
+
+/// The log row's document: device and indicator tables, then rows
+/// `[device, indicator, at_ms, value, late]` in judging order.
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+struct BatchDoc {
+    d: Vec<String>,
+    i: Vec<String>,
+    r: Vec<(u32, u32, i64, f64, u8)>,
+}
+
+pub(crate) fn encode_batch(readings: &[LoggedReading]) -> (i64, i64, String) {
+    let mut doc = BatchDoc::default();
+    let mut devices = std::collections::HashMap::new();
+    let mut indicators = std::collections::HashMap::new();
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    for r in readings {
+        let at = r.reading.at.timestamp_millis();
+        first = first.min(at);
+        last = last.max(at);
+        let d = *devices
+            .entry(r.reading.device_id.as_str())
+            .or_insert_with(|| {
+                doc.d.push(r.reading.device_id.clone());
+                doc.d.len() as u32 - 1
+            });
+        let i = *indicators
+            .entry(r.reading.indicator.as_str())
+            .or_insert_with(|| {
+                doc.i.push(r.reading.indicator.clone());
+                doc.i.len() as u32 - 1
+            });
+        doc.r.push((d, i, at, r.reading.value, u8::from(r.late)));
+    }
+    (
+        first,
+        last,
+        serde_json::to_string(&doc).expect("plain data serialises"),
+    )
+}
+
+pub(crate) fn decode_batch(id: i64, text: &str) -> StoreResult<LoggedBatch> {
+    let doc: BatchDoc = crate::decode_json(text)?;
+    let name = |table: &[String], i: u32| {
+        table.get(i as usize).cloned().ok_or_else(|| {
+            crate::StoreError::Corrupt(format!("reading batch {id} refers to a missing entry"))
+        })
+    };
+    let readings = doc
+        .r
+        .iter()
+        .map(|&(d, i, at, value, late)| {
+            Ok(LoggedReading {
+                reading: StoredReading {
+                    device_id: name(&doc.d, d)?,
+                    indicator: name(&doc.i, i)?,
+                    at: crate::from_millis(at)?,
+                    value,
+                },
+                late: late != 0,
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(LoggedBatch { id, readings })
+}
+
 /// Everything one batch of ingestion writes, in ONE transaction: nothing of it is
 /// acknowledged to a device or client before it commits.
 #[derive(Debug, Clone, Default)]
 pub struct TelemetryCommit {
-    /// Readings in groups (one per payload); the commit answers how many of each were new.
-    pub readings: Vec<Vec<StoredReading>>,
+    /// Appended to the reading log as one row (nothing when empty).
+    pub readings: Vec<LoggedReading>,
+    /// Rollup deltas to add. When present they complete the rollups through the newest batch
+    /// of the log (this commit's, if it appends one), and the watermark moves there.
     pub rollups: Vec<Rollup>,
     /// Alarms as they now are (insert or replace), in the order they were first touched.
     pub alarms: Vec<Alarm>,
@@ -127,15 +208,17 @@ pub trait TelemetryStore: Send + Sync + 'static {
     async fn delete_telemetry_rule(&self, id: &str) -> StoreResult<bool>;
     async fn telemetry_rules(&self) -> StoreResult<Vec<TelemetryRule>>;
 
-    /// Writes a batch of ingestion; returns how many readings of each group were new (the
-    /// others were stored before: redeliveries).
-    async fn commit_telemetry(&self, commit: &TelemetryCommit) -> StoreResult<Vec<u64>>;
+    /// Writes a batch of ingestion in one transaction.
+    async fn commit_telemetry(&self, commit: &TelemetryCommit) -> StoreResult<()>;
     async fn alarm(&self, id: &str) -> StoreResult<Option<Alarm>>;
     async fn alarms(&self, query: &AlarmQuery) -> StoreResult<Vec<Alarm>>;
     /// Active alarms and those cleared since `cleared_since`: what the engine restores.
     async fn live_alarms(&self, cleared_since: DateTime<Utc>) -> StoreResult<Vec<Alarm>>;
-    /// Readings at or after `since`, oldest first: what a restart replays.
-    async fn readings_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<StoredReading>>;
+    /// The log batches that end at or after `since` or come after batch `after`, in commit
+    /// order: what a restart replays (rule memory) and rolls up again (after the watermark).
+    async fn reading_log(&self, since: DateTime<Utc>, after: i64) -> StoreResult<Vec<LoggedBatch>>;
+    /// The last log batch whose readings are in the rollups (0: none).
+    async fn rollup_watermark(&self) -> StoreResult<i64>;
     async fn readings(
         &self,
         device: &str,
@@ -154,7 +237,8 @@ pub trait TelemetryStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<Rollup>>;
     /// Newest first.
     async fn dead_letters(&self, reason: Option<&str>, limit: u32) -> StoreResult<Vec<DeadLetter>>;
-    /// Deletes raw readings and minute rollups older than the window; returns readings deleted.
+    /// Deletes log batches wholly older than the window and old minute rollups; returns the
+    /// readings deleted.
     async fn prune_telemetry(
         &self,
         readings_before: DateTime<Utc>,
@@ -282,23 +366,17 @@ macro_rules! telemetry_store {
                 docs.iter().map(|d| crate::decode_json(d)).collect()
             }
 
-            async fn commit_telemetry(&self, c: &crate::telemetry::TelemetryCommit) -> crate::StoreResult<Vec<u64>> {
+            async fn commit_telemetry(&self, c: &crate::telemetry::TelemetryCommit) -> crate::StoreResult<()> {
                 let mut tx = self.writer.begin().await?;
-                let mut counts = Vec::with_capacity(c.readings.len());
-                for group in &c.readings {
-                let mut inserted = 0;
-                for chunk in group.chunks(1000) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new("INSERT INTO readings (device_id, indicator, at, value) ");
-                    query.push_values(chunk, |mut row, r| {
-                        row.push_bind(r.device_id.clone())
-                            .push_bind(r.indicator.clone())
-                            .push_bind(crate::millis(r.at))
-                            .push_bind(r.value);
-                    });
-                    query.push(" ON CONFLICT (device_id, indicator, at) DO NOTHING");
-                    inserted += query.build().execute(&mut *tx).await?.rows_affected();
-                }
-                counts.push(inserted);
+                if !c.readings.is_empty() {
+                    let (first, last, doc) = crate::telemetry::encode_batch(&c.readings);
+                    sqlx::query("INSERT INTO reading_batches (first_at, last_at, count, doc) VALUES ($1, $2, $3, $4)")
+                        .bind(first)
+                        .bind(last)
+                        .bind(c.readings.len() as i64)
+                        .bind(doc)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 for chunk in c.rollups.chunks(500) {
                     let mut query = sqlx::QueryBuilder::<$db>::new(
@@ -321,6 +399,14 @@ macro_rules! telemetry_store {
                           max = CASE WHEN excluded.max > rollups.max THEN excluded.max ELSE rollups.max END",
                     );
                     query.build().execute(&mut *tx).await?;
+                }
+                if !c.rollups.is_empty() {
+                    sqlx::query(
+                        "INSERT INTO rollup_watermark (id, batch) SELECT 1, COALESCE(MAX(id), 0) FROM reading_batches WHERE TRUE
+                         ON CONFLICT (id) DO UPDATE SET batch = excluded.batch",
+                    )
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 for alarm in &c.alarms {
                     sqlx::query(
@@ -365,7 +451,7 @@ macro_rules! telemetry_store {
                     .await?;
                 }
                 tx.commit().await?;
-                Ok(counts)
+                Ok(())
             }
 
             async fn alarm(&self, id: &str) -> crate::StoreResult<Option<cityops_domain::telemetry::Alarm>> {
@@ -412,17 +498,27 @@ macro_rules! telemetry_store {
                 docs.iter().map(|d| crate::decode_json(d)).collect()
             }
 
-            async fn readings_since(
+            async fn reading_log(
                 &self,
                 since: chrono::DateTime<chrono::Utc>,
-            ) -> crate::StoreResult<Vec<crate::telemetry::StoredReading>> {
-                let rows = sqlx::query(
-                    "SELECT device_id, indicator, at, value FROM readings WHERE at >= $1 ORDER BY at, device_id, indicator",
-                )
-                .bind(crate::millis(since))
-                .fetch_all(&self.reader)
-                .await?;
-                rows.iter().map(reading_from_row).collect()
+                after: i64,
+            ) -> crate::StoreResult<Vec<crate::telemetry::LoggedBatch>> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT id, doc FROM reading_batches WHERE last_at >= $1 OR id > $2 ORDER BY id")
+                    .bind(crate::millis(since))
+                    .bind(after)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter()
+                    .map(|r| crate::telemetry::decode_batch(r.try_get("id")?, &r.try_get::<String, _>("doc")?))
+                    .collect()
+            }
+
+            async fn rollup_watermark(&self) -> crate::StoreResult<i64> {
+                let batch: Option<i64> = sqlx::query_scalar("SELECT batch FROM rollup_watermark WHERE id = 1")
+                    .fetch_optional(&self.reader)
+                    .await?;
+                Ok(batch.unwrap_or(0))
             }
 
             async fn readings(
@@ -433,20 +529,25 @@ macro_rules! telemetry_store {
                 to: chrono::DateTime<chrono::Utc>,
                 limit: u32,
             ) -> crate::StoreResult<Vec<crate::telemetry::StoredReading>> {
-                let rows = sqlx::query(
-                    "SELECT device_id, indicator, at, value FROM readings
-                     WHERE device_id = $1 AND indicator = $2 AND at >= $3 AND at < $4 ORDER BY at DESC LIMIT $5",
-                )
-                .bind(device)
-                .bind(indicator)
-                .bind(crate::millis(from))
-                .bind(crate::millis(to))
-                .bind(i64::from(limit))
-                .fetch_all(&self.reader)
-                .await?;
-                let mut readings: Vec<_> = rows.iter().map(reading_from_row).collect::<Result<_, _>>()?;
-                readings.reverse();
-                Ok(readings)
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT id, doc FROM reading_batches WHERE last_at >= $1 AND first_at < $2 ORDER BY id")
+                    .bind(crate::millis(from))
+                    .bind(crate::millis(to))
+                    .fetch_all(&self.reader)
+                    .await?;
+                // A redelivered late reading may sit in the log twice: one per timestamp.
+                let mut found = std::collections::BTreeMap::new();
+                for row in &rows {
+                    let batch = crate::telemetry::decode_batch(row.try_get("id")?, &row.try_get::<String, _>("doc")?)?;
+                    for logged in batch.readings {
+                        let r = logged.reading;
+                        if r.device_id == device && r.indicator == indicator && r.at >= from && r.at < to {
+                            found.entry(r.at).or_insert(r);
+                        }
+                    }
+                }
+                let skip = found.len().saturating_sub(limit as usize);
+                Ok(found.into_values().skip(skip).collect())
             }
 
             async fn rollups(
@@ -519,31 +620,25 @@ macro_rules! telemetry_store {
                 minute_rollups_before: chrono::DateTime<chrono::Utc>,
             ) -> crate::StoreResult<u64> {
                 let mut tx = self.writer.begin().await?;
-                let deleted = sqlx::query("DELETE FROM readings WHERE at < $1")
+                let deleted: Option<i64> = sqlx::query_scalar(
+                    "SELECT CAST(SUM(count) AS BIGINT) FROM reading_batches WHERE last_at < $1",
+                )
+                .bind(crate::millis(readings_before))
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM reading_batches WHERE last_at < $1")
                     .bind(crate::millis(readings_before))
                     .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                    .await?;
                 sqlx::query("DELETE FROM rollups WHERE resolution = 'minute' AND bucket < $1")
                     .bind(crate::millis(minute_rollups_before))
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok(deleted)
+                Ok(deleted.unwrap_or(0) as u64)
             }
         }
 
-        fn reading_from_row(
-            row: &<$db as sqlx::Database>::Row,
-        ) -> crate::StoreResult<crate::telemetry::StoredReading> {
-            use sqlx::Row;
-            Ok(crate::telemetry::StoredReading {
-                device_id: row.try_get("device_id")?,
-                indicator: row.try_get("indicator")?,
-                at: crate::from_millis(row.try_get("at")?)?,
-                value: row.try_get("value")?,
-            })
-        }
     };
 }
 

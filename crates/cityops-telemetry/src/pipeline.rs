@@ -14,7 +14,9 @@ use cityops_domain::telemetry::{
     TelemetryRule, Verdict, VitalSigns,
 };
 use cityops_domain::{Actor, AreaCode, CaseCommand, NewReport, Role, Source};
-use cityops_store::telemetry::{DeadLetter, Resolution, Rollup, StoredReading, TelemetryCommit};
+use cityops_store::telemetry::{
+    DeadLetter, LoggedReading, Resolution, Rollup, StoredReading, TelemetryCommit,
+};
 use cityops_store::{Store, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
@@ -63,9 +65,14 @@ pub(crate) struct Pipeline {
     metrics: TelemetryMetrics,
     last_vitals: DateTime<Utc>,
     last_prune: DateTime<Utc>,
+    /// Rollup deltas not yet written; written every few seconds with the watermark, since
+    /// one row per area and minute need not be rewritten for every batch.
+    rollups: HashMap<RollupKey, RollupAcc>,
+    last_rollup_flush: DateTime<Utc>,
 }
 
 const MAX_BATCH_COMMANDS: usize = 4096;
+const ROLLUP_FLUSH: Duration = Duration::seconds(2);
 
 /// (resolution 0 minute / 1 hour, area index, indicator, bucket start ms)
 type RollupKey = (u8, u32, u16, i64);
@@ -109,6 +116,8 @@ impl Pipeline {
             metrics,
             last_vitals: now,
             last_prune: DateTime::<Utc>::MIN_UTC,
+            rollups: HashMap::new(),
+            last_rollup_flush: now,
             config,
         };
         for device in pipeline.store.all_devices().await? {
@@ -120,19 +129,29 @@ impl Pipeline {
         let since =
             now - Duration::milliseconds(pipeline.engine.memory_ms()) - Duration::minutes(1);
         let mut discard = Vec::new();
-        for r in pipeline.store.readings_since(since).await? {
-            if let (Some(device), Some(indicator)) = (
-                pipeline.engine.device_idx(&r.device_id),
-                pipeline.engine.indicator_idx(&r.indicator),
-            ) {
+        // Batches after the watermark are not in the rollups yet: roll them up again.
+        let watermark = pipeline.store.rollup_watermark().await?;
+        for batch in pipeline.store.reading_log(since, watermark).await? {
+            for logged in batch.readings {
+                let r = logged.reading;
+                let (Some(device), Some(indicator)) = (
+                    pipeline.engine.device_idx(&r.device_id),
+                    pipeline.engine.indicator_idx(&r.indicator),
+                ) else {
+                    continue;
+                };
+                let at_ms = r.at.timestamp_millis();
                 let reading = Reading {
                     device,
                     indicator,
-                    at_ms: r.at.timestamp_millis(),
+                    at_ms,
                     value: r.value,
                 };
                 pipeline.engine.evaluate(reading, &mut discard);
                 discard.clear();
+                if batch.id > watermark && !logged.late {
+                    pipeline.roll_up(device.0 as usize, indicator, at_ms, r.value);
+                }
             }
         }
         pipeline.engine.forget_alarms();
@@ -229,7 +248,6 @@ impl Pipeline {
         let mut commit = TelemetryCommit::default();
         let mut touched: Vec<String> = std::mem::take(&mut self.pending);
         let mut events = Vec::new();
-        let mut rollups: HashMap<RollupKey, RollupAcc> = HashMap::new();
         let mut replies = Vec::new();
         let mut acks = Vec::new();
         for command in batch {
@@ -278,7 +296,6 @@ impl Pipeline {
                     reply,
                 } => {
                     let mut report = IngestReport::default();
-                    let mut stored = Vec::new();
                     for (index, raw) in readings.into_iter().enumerate() {
                         let rejection = |reason, field: &str, message: String| Rejection {
                             reason,
@@ -347,31 +364,17 @@ impl Pipeline {
                             Verdict::Late => report.late += 1,
                             Verdict::Evaluated => {
                                 report.accepted += 1;
-                                for (res, resolution) in
-                                    [(0u8, Resolution::Minute), (1, Resolution::Hour)]
-                                {
-                                    let bucket =
-                                        at_ms.div_euclid(resolution.millis()) * resolution.millis();
-                                    for area in self.paths[device.0 as usize]
-                                        .into_iter()
-                                        .filter(|&a| a != u32::MAX)
-                                    {
-                                        let acc = rollups
-                                            .entry((res, area, indicator, bucket))
-                                            .or_insert((0, 0.0, f64::INFINITY, f64::NEG_INFINITY));
-                                        acc.0 += 1;
-                                        acc.1 += raw.value;
-                                        acc.2 = acc.2.min(raw.value);
-                                        acc.3 = acc.3.max(raw.value);
-                                    }
-                                }
+                                self.roll_up(device.0 as usize, indicator, at_ms, raw.value);
                             }
                         }
-                        stored.push(StoredReading {
-                            device_id: raw.device,
-                            indicator: raw.metric,
-                            at: raw.at,
-                            value: raw.value,
+                        commit.readings.push(LoggedReading {
+                            late: verdict == Verdict::Late,
+                            reading: StoredReading {
+                                device_id: raw.device,
+                                indicator: raw.metric,
+                                at: raw.at,
+                                value: raw.value,
+                            },
                         });
                     }
                     for rejection in &rejections {
@@ -395,41 +398,18 @@ impl Pipeline {
                         });
                     }
                     report.rejected = rejections;
-                    commit.readings.push(stored);
                     replies.push((reply, report));
                 }
             }
         }
         let raised = self.apply_events(&events, &mut touched);
-        commit.rollups = rollups
-            .into_iter()
-            .map(
-                |((res, area, indicator, bucket), (count, sum, min, max))| Rollup {
-                    resolution: if res == 0 {
-                        Resolution::Minute
-                    } else {
-                        Resolution::Hour
-                    },
-                    area: self.areas[area as usize].clone(),
-                    indicator: self.engine.indicator(indicator).key.clone(),
-                    bucket: DateTime::from_timestamp_millis(bucket).unwrap_or(now),
-                    count,
-                    sum,
-                    min,
-                    max,
-                },
-            )
-            .collect();
+        commit.rollups = self.due_rollups(now);
         commit.alarms = self.alarms_to_write(&touched);
-        match self.store.commit_telemetry(&commit).await {
-            Ok(inserted) => {
+        let result = self.store.commit_telemetry(&commit).await;
+        match result {
+            Ok(()) => {
                 self.metrics.commits.inc();
-                for ((reply, mut report), inserted) in replies.into_iter().zip(inserted) {
-                    // Late readings the store already had are redeliveries, not news.
-                    let stored = (report.accepted + report.late) as u64;
-                    let again = (stored.saturating_sub(inserted) as usize).min(report.late);
-                    report.late -= again;
-                    report.duplicates += again;
+                for (reply, report) in replies {
                     self.count(&report);
                     if let Some(reply) = reply {
                         let _ = reply.send(Ok(report));
@@ -482,6 +462,50 @@ impl Pipeline {
                 self.recover().await;
             }
         }
+    }
+
+    fn roll_up(&mut self, device: usize, indicator: u16, at_ms: i64, value: f64) {
+        for (res, resolution) in [(0u8, Resolution::Minute), (1, Resolution::Hour)] {
+            let bucket = at_ms.div_euclid(resolution.millis()) * resolution.millis();
+            for area in self.paths[device].into_iter().filter(|&a| a != u32::MAX) {
+                let acc = self
+                    .rollups
+                    .entry((res, area, indicator, bucket))
+                    .or_insert((0, 0.0, f64::INFINITY, f64::NEG_INFINITY));
+                acc.0 += 1;
+                acc.1 += value;
+                acc.2 = acc.2.min(value);
+                acc.3 = acc.3.max(value);
+            }
+        }
+    }
+
+    /// The rollup deltas to write with this commit, when it is time. If the commit fails the
+    /// pipeline recovers from the store, which rolls the log up again from the watermark.
+    fn due_rollups(&mut self, now: DateTime<Utc>) -> Vec<Rollup> {
+        if self.rollups.is_empty() || now - self.last_rollup_flush < ROLLUP_FLUSH {
+            return Vec::new();
+        }
+        self.last_rollup_flush = now;
+        self.rollups
+            .drain()
+            .map(
+                |((res, area, indicator, bucket), (count, sum, min, max))| Rollup {
+                    resolution: if res == 0 {
+                        Resolution::Minute
+                    } else {
+                        Resolution::Hour
+                    },
+                    area: self.areas[area as usize].clone(),
+                    indicator: self.engine.indicator(indicator).key.clone(),
+                    bucket: DateTime::from_timestamp_millis(bucket).unwrap_or(now),
+                    count,
+                    sum,
+                    min,
+                    max,
+                },
+            )
+            .collect()
     }
 
     fn count(&self, report: &IngestReport) {
@@ -768,11 +792,13 @@ impl Pipeline {
     async fn tick(&mut self, now: DateTime<Utc>) {
         let mut events = Vec::new();
         self.engine.tick(now.timestamp_millis(), &mut events);
-        if !events.is_empty() || !self.pending.is_empty() {
+        let rollups_due = !self.rollups.is_empty() && now - self.last_rollup_flush >= ROLLUP_FLUSH;
+        if !events.is_empty() || !self.pending.is_empty() || rollups_due {
             let mut touched = std::mem::take(&mut self.pending);
             let raised = self.apply_events(&events, &mut touched);
             let commit = TelemetryCommit {
                 alarms: self.alarms_to_write(&touched),
+                rollups: self.due_rollups(now),
                 ..TelemetryCommit::default()
             };
             match self.store.commit_telemetry(&commit).await {

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bench_telemetry;
 pub mod config;
 pub mod demo;
+pub mod mosquitto;
 pub mod reference;
 pub mod simulate;
 

@@ -199,9 +199,13 @@ enum BenchCommand {
         /// Readings the engine judges in part (a).
         #[arg(long, default_value_t = 20_000_000)]
         readings: usize,
-        /// Broker for part (b), e.g. mqtt://127.0.0.1:1883; part (b) is skipped without one.
+        /// Broker for part (b), e.g. mqtt://127.0.0.1:1883, configured as docs/OPERATIONS.md
+        /// says (max_queued_messages 0); without it part (b) starts a private mosquitto so.
         #[arg(long)]
         mqtt: Option<String>,
+        /// Skip part (b).
+        #[arg(long)]
+        engine_only: bool,
         /// Messages per end-to-end run.
         #[arg(long, default_value_t = 100_000)]
         messages: usize,
@@ -424,6 +428,7 @@ async fn main() -> Result<()> {
             devices,
             readings,
             mqtt,
+            engine_only,
             messages,
         }) => {
             anyhow::ensure!(
@@ -435,7 +440,19 @@ async fn main() -> Result<()> {
             })
             .await??;
             println!("{engine}");
-            if let Some(url) = mqtt {
+            if !engine_only {
+                let (url, _broker) = match mqtt {
+                    Some(url) => (url, None),
+                    None => {
+                        let broker = cityops::mosquitto::PrivateBroker::start()?;
+                        println!(
+                            "(b) against a private mosquitto on port {} with:\n{}",
+                            broker.port,
+                            cityops::mosquitto::SETTINGS
+                        );
+                        (broker.url(), Some(broker))
+                    }
+                };
                 println!(
                     "{}",
                     cityops::bench_telemetry::bench_end_to_end(&url, messages).await?

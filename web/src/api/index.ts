@@ -1,7 +1,7 @@
 import { request } from './client'
 import type {
-  Area, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, GeoCollection, PublicCase,
-  Located, PublicReportResult, Session, Stats, TimelineEntry, Unit, User,
+  AlarmView, Area, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, GeoCollection, Indicator, PublicCase,
+  Located, PublicReportResult, Rollup, Session, Stats, TimelineEntry, Unit, User, VitalSignsView,
 } from './types'
 
 export * from './client'
@@ -36,6 +36,16 @@ export const api = {
     request<GeoCollection>('/geo/areas', { query: { level: q.level, parent: q.parent, bbox: q.bbox?.join(',') }, auth: false }),
   geoArea: (code: string) => request<AreaShape>(`/geo/areas/${encodeURIComponent(code)}`, { auth: false }),
   locate: (lon: number, lat: number) => request<Located>('/geo/locate', { query: { lon, lat }, auth: false }),
+  // ---- digital vital signs (IoT)
+  indicators: () => request<Indicator[]>('/indicators'),
+  /** Live aggregates of an area (default: the caller's jurisdiction) and its direct children. */
+  vitalSigns: (area?: string) => request<VitalSignsView>('/vital-signs', { query: { area } }),
+  vitalHistory: (q: { indicator: string; area?: string; resolution?: 'minute' | 'hour'; from?: string; to?: string }) =>
+    request<Rollup[]>('/vital-signs/history', { query: q }),
+  alarms: (q: { active?: boolean; acknowledged?: boolean; area?: string; device?: string; limit?: number } = {}) =>
+    request<AlarmView[]>('/alarms', { query: q }),
+  alarm: (id: string) => request<AlarmView>(`/alarms/${encodeURIComponent(id)}`),
+  acknowledgeAlarm: (id: string) => request<AlarmView>(`/alarms/${encodeURIComponent(id)}/acknowledge`, { method: 'POST' }),
 }
 
 /** Citizen endpoints: no session, never sends the staff token. */

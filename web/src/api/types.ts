@@ -150,3 +150,90 @@ export interface Located {
   district: { code: string; name: string } | null
 }
 export interface AreaShape { code: string; level: string; bbox: [number, number, number, number]; centroid: [number, number]; geometry: GeoFeature['geometry'] }
+
+// ---- digital vital signs (IoT): indicators, live aggregates, alarms
+
+/** Warning levels, least to most severe (蓝 < 黄 < 橙 < 红). */
+export type AlarmLevel = 'blue' | 'yellow' | 'orange' | 'red'
+export type AlarmState = 'active_unacknowledged' | 'active_acknowledged' | 'cleared_unacknowledged' | 'cleared_acknowledged'
+
+/** `GET /indicators`: what devices measure. */
+export interface Indicator {
+  key: string
+  unit: string
+  name_zh: string
+  name_en: string
+  normal_min: number | null
+  normal_max: number | null
+  category: string
+}
+
+/** One indicator over one area, from the newest reading of each device. */
+export interface VitalSign {
+  area: string
+  indicator: string
+  devices: number
+  latest_at_ms: number
+  mean: number
+  min: number
+  max: number
+  abnormal: number
+}
+
+/** Active alarms of an area by level. */
+export interface AlarmCount { area: string; blue: number; yellow: number; orange: number; red: number }
+
+/** `GET /vital-signs` and the `vital_signs` stream event: the area itself and its direct children. */
+export interface VitalSignsView {
+  at: string
+  area: string
+  signs: VitalSign[]
+  alarms: AlarmCount[]
+}
+
+/** `GET /vital-signs/history`: one bucket of the downsampled history (mean = sum / count). */
+export interface Rollup {
+  bucket: string
+  count: number
+  sum: number
+  min: number
+  max: number
+  area?: string
+  indicator?: string
+  resolution?: string
+}
+
+export interface AlarmView {
+  id: string
+  rule_id: string
+  rule_name: string
+  device_id: string
+  indicator: string
+  level: AlarmLevel
+  level_zh: string
+  active: boolean
+  acknowledged: boolean
+  state: AlarmState | string
+  /** 12-digit community code (district = first 6 digits, street = first 9). */
+  area: string
+  location: LonLat
+  unit_grid: string | null
+  raised_at: string
+  last_at: string
+  cleared_at: string | null
+  acknowledged_at: string | null
+  acknowledged_by: string | null
+  first_value: number
+  last_value: number
+  min_value: number
+  max_value: number
+  readings: number
+  flaps: number
+  case_id: string | null
+}
+
+/** The `alarm` stream event. */
+export interface AlarmEvent {
+  action: 'raise' | 'reopen' | 'clear' | 'acknowledge' | string
+  alarm: AlarmView
+}

@@ -1,10 +1,10 @@
 // Only the ECharts pieces the city screen uses.
 import * as echarts from 'echarts/core'
-import { MapChart, PieChart, BarChart } from 'echarts/charts'
+import { MapChart, PieChart, BarChart, LineChart } from 'echarts/charts'
 import { TooltipComponent, VisualMapComponent, GridComponent, LegendComponent } from 'echarts/components'
 import { CanvasRenderer } from 'echarts/renderers'
 
-echarts.use([MapChart, PieChart, BarChart, TooltipComponent, VisualMapComponent, GridComponent, LegendComponent, CanvasRenderer])
+echarts.use([MapChart, PieChart, BarChart, LineChart, TooltipComponent, VisualMapComponent, GridComponent, LegendComponent, CanvasRenderer])
 
 export { echarts }
 export type EChartsOption = Parameters<echarts.ECharts['setOption']>[0]

@@ -51,3 +51,11 @@ export function fromShanghaiLocal(v: string): string {
   if (!v) return ''
   return new Date(`${v.length === 16 ? v + ':00' : v}+08:00`).toISOString()
 }
+
+/** Hours and minutes in Shanghai time, e.g. for chart axes. */
+export function formatClock(iso: string | null | undefined, locale = 'zh-CN'): string {
+  if (!iso) return '—'
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return '—'
+  return dtf(locale, { hour: '2-digit', minute: '2-digit', hour12: false }).format(d)
+}

@@ -2,7 +2,7 @@ import type zh from './zh-CN'
 
 const en: typeof zh = {
   app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', skip: 'Skip to main content' },
-  nav: { screen: 'City screen', workbench: 'Workbench', citizen: 'Report a problem' },
+  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', citizen: 'Report a problem' },
   roles: {
     inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
     unit_handler: 'Unit handler', center_leader: 'Center leader', evaluator: 'Evaluator', admin: 'Administrator', citizen: 'Citizen', system: 'System',
@@ -24,7 +24,7 @@ const en: typeof zh = {
     'request-extension': 'Request extension', 'decide-extension': 'Decide extension', 'request-park': 'Request parking',
     'decide-park': 'Decide parking', resume: 'Resume', feedback: 'Feedback', 'send-check': 'Send check',
     check: 'Check', 'start-callback': 'Start call-back', callback: 'Call back', close: 'Close', cancel: 'Cancel case',
-    'set-urgent': 'Set urgency', supervise: 'Supervise', escalate: 'Escalate to the next-level center', attach: 'Upload photo', rate: 'Citizen rating',
+    'set-urgent': 'Set urgency', supervise: 'Supervise', escalate: 'Escalate to the next-level center', attach: 'Upload photo', rate: 'Citizen rating', note: 'Note',
   },
   screen: {
     title: 'City Operations', city: 'Shanghai', open: 'Open', overdue: 'Overdue', supervised: 'Supervised',
@@ -34,6 +34,13 @@ const en: typeof zh = {
     onTimeRate: 'On time', score: 'Score', grade: 'Grade', cases: 'Cases', back: 'Back to city',
     unavailable: 'Statistics unavailable: {msg}', mapUnavailable: 'Map data unavailable: {msg}', live: 'Live', offline: 'Offline', connecting: 'Connecting',
     drill: 'Click an area to drill down', gridHint: 'thin lines: unit grids', noData: 'No data', districtCases: 'Open cases in {name}',
+    mapMode: 'Map colouring', byCases: 'Cases', byAlarms: 'Alarms', alarmLegend: 'Alarm level (colour: highest level; depth: how many)',
+    noAlarm: 'No alarm', activeAlarms: 'Active alarms', activeAlarmsN: 'Active alarms: {n}',
+    vitals: 'City vital signs', vitalsOf: 'Vital signs of {name}', mean: 'Mean', max: 'Max', devices: 'Devices', abnormal: 'Abnormal',
+    devicesN: '{n} dev.', abnormalN: '{n} abnormal', noVitals: 'Waiting for device readings…', vitalsUnavailable: 'Vital signs unavailable: {msg}',
+    trend: '{name} trend', trendHint: 'last 2 hours, per minute', trendMean: 'Mean', trendMax: 'Max', noTrend: 'No history yet',
+    pickIndicator: 'Show the {name} trend',
+    alarmFeed: 'Live alarms', alarmFeedEmpty: 'No active alarms', alarmCount: '{n} active', toCase: 'Case',
   },
   workbench: {
     title: 'Workbench', queues: {
@@ -45,6 +52,19 @@ const en: typeof zh = {
     search: 'Search description or address', district: 'District', apply: 'Search', reset: 'Reset', loadMore: 'Load more',
     empty: 'Queue is empty', number: 'Number', description: 'Description', category: 'Category', unit: 'Unit',
     deadline: 'Deadline', updated: 'Updated', open: 'Open case {number}', count: '{n} shown', end: 'No more cases',
+  },
+  alarms: {
+    title: 'Alarms', levels: { blue: 'Blue warning', yellow: 'Yellow warning', orange: 'Orange warning', red: 'Red warning' },
+    short: { blue: 'Blue', yellow: 'Yellow', orange: 'Orange', red: 'Red' },
+    states: {
+      active_unacknowledged: 'Active, unacknowledged', active_acknowledged: 'Active, acknowledged',
+      cleared_unacknowledged: 'Cleared, unacknowledged', cleared_acknowledged: 'Cleared, acknowledged',
+    },
+    filterActive: 'Active', filterAcknowledged: 'Acknowledged', level: 'Level', indicator: 'Indicator', device: 'Device', value: 'Value',
+    range: 'Min / max', rule: 'Rule', state: 'State', raised: 'Raised', last: 'Last reading', area: 'Area', case: 'Case', actions: 'Actions',
+    acknowledge: 'Acknowledge', acknowledged: 'Alarm acknowledged', alreadyAcknowledged: 'Someone else has already acknowledged this alarm', ackBy: 'Acknowledged by {by} at {at}',
+    openCase: 'Open case', empty: 'No alarms match', count: '{n} shown', flaps: 'flapped {n}×', cleared: 'Cleared at {at}',
+    live: 'Live', refresh: 'Refresh', ackLabel: 'Acknowledge alarm {id}',
   },
   bulk: {
     toolbar: 'Bulk actions', select: 'Select case {number}', selectAll: 'Select all cases on this page', selected: '{n} selected',

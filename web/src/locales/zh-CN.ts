@@ -1,6 +1,6 @@
 export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', skip: '跳到主要内容' },
-  nav: { screen: '城市大屏', workbench: '工作台', citizen: '市民随手拍' },
+  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', citizen: '市民随手拍' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
     unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', citizen: '市民', system: '系统',
@@ -22,7 +22,7 @@ export default {
     'request-extension': '申请延期', 'decide-extension': '审批延期', 'request-park': '申请挂账',
     'decide-park': '审批挂账', resume: '恢复处置', feedback: '处置反馈', 'send-check': '派发核查',
     check: '核查', 'start-callback': '发起回访', callback: '回访', close: '结案', cancel: '作废',
-    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价',
+    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注',
   },
   screen: {
     title: '城市运行一网统管', city: '上海市', open: '在办案件', overdue: '超期案件', supervised: '督办案件',
@@ -32,6 +32,13 @@ export default {
     onTimeRate: '按期率', score: '得分', grade: '等级', cases: '案件列表', back: '返回全市',
     unavailable: '统计接口暂不可用：{msg}', mapUnavailable: '地图数据暂不可用：{msg}', live: '实时', offline: '离线', connecting: '连接中',
     drill: '点击区域下钻', gridHint: '细线为单元网格', noData: '暂无数据', districtCases: '{name}在办案件',
+    mapMode: '地图着色', byCases: '案件', byAlarms: '告警', alarmLegend: '告警等级（颜色取最高等级，深浅表示数量）',
+    noAlarm: '无告警', activeAlarms: '活动告警', activeAlarmsN: '活动告警：{n}',
+    vitals: '城市生命体征', vitalsOf: '{name}生命体征', mean: '均值', max: '最大', devices: '设备', abnormal: '异常',
+    devicesN: '设备 {n}', abnormalN: '异常 {n}', noVitals: '等待设备读数…', vitalsUnavailable: '生命体征暂不可用：{msg}',
+    trend: '{name}趋势', trendHint: '近 2 小时，每分钟', trendMean: '均值', trendMax: '最大值', noTrend: '暂无历史数据',
+    pickIndicator: '查看{name}趋势',
+    alarmFeed: '实时告警', alarmFeedEmpty: '暂无活动告警', alarmCount: '活动 {n}', toCase: '案件',
   },
   workbench: {
     title: '工作台', queues: {
@@ -43,6 +50,19 @@ export default {
     search: '搜索描述或地址', district: '区', apply: '查询', reset: '重置', loadMore: '加载更多',
     empty: '队列为空', number: '案件编号', description: '描述', category: '类别', unit: '责任单位',
     deadline: '时限', updated: '更新时间', open: '打开案件 {number}', count: '已显示 {n} 件', end: '没有更多了',
+  },
+  alarms: {
+    title: '告警', levels: { blue: '蓝色预警', yellow: '黄色预警', orange: '橙色预警', red: '红色预警' },
+    short: { blue: '蓝色', yellow: '黄色', orange: '橙色', red: '红色' },
+    states: {
+      active_unacknowledged: '告警中·未确认', active_acknowledged: '告警中·已确认',
+      cleared_unacknowledged: '已恢复·未确认', cleared_acknowledged: '已恢复·已确认',
+    },
+    filterActive: '活动', filterAcknowledged: '已确认', level: '等级', indicator: '指标', device: '设备', value: '当前值',
+    range: '最小 / 最大', rule: '规则', state: '状态', raised: '触发时间', last: '最近读数', area: '区域', case: '案件', actions: '操作',
+    acknowledge: '确认', acknowledged: '告警已确认', alreadyAcknowledged: '该告警已被他人确认', ackBy: '{by} 确认于 {at}',
+    openCase: '查看案件', empty: '没有符合条件的告警', count: '已显示 {n} 条', flaps: '抖动 {n} 次', cleared: '恢复于 {at}',
+    live: '实时', refresh: '刷新', ackLabel: '确认告警 {id}',
   },
   bulk: {
     toolbar: '批量操作', select: '选择案件 {number}', selectAll: '选择本页全部案件', selected: '已选 {n} 件',

@@ -47,30 +47,62 @@ export const useFeed = defineStore('feed', {
   },
 })
 
-/** Subscribe the feed store to the server's stream; returns a function that closes it. */
+type Listeners = Record<string, (data: unknown) => void>
+
+/**
+ * Open the server's stream (/api/v1/stream) and call `listeners[event]` with each event's parsed
+ * JSON (malformed events are dropped). Returns the EventSource; close it to stop.
+ */
+export function openStream(
+  token: string,
+  listeners: Listeners,
+  opts: { EventSourceImpl?: typeof EventSource } = {},
+): EventSource {
+  const ES = opts.EventSourceImpl ?? EventSource
+  const es = new ES(`${API_BASE}/stream?access_token=${encodeURIComponent(token)}`)
+  for (const [type, fn] of Object.entries(listeners)) {
+    es.addEventListener(type, (e) => {
+      let data: unknown
+      try {
+        data = JSON.parse((e as MessageEvent).data)
+      } catch {
+        return /* ignore malformed event */
+      }
+      fn(data)
+    })
+  }
+  return es
+}
+
+/**
+ * Subscribe the feed store to the server's stream; returns a function that closes it.
+ * `on` adds listeners for other events of the same stream (`alarm`, `vital_signs`), and `onTick`
+ * runs at each flush of the feed (e.g. to flush other buffers at the same pace).
+ */
 export function connectFeed(
   feed: ReturnType<typeof useFeed>,
   token: string,
-  opts: { flushMs?: number; EventSourceImpl?: typeof EventSource } = {},
+  opts: { flushMs?: number; EventSourceImpl?: typeof EventSource; on?: Listeners; onTick?: () => void } = {},
 ): () => void {
-  const ES = opts.EventSourceImpl ?? EventSource
   feed.status = 'connecting'
-  const es = new ES(`${API_BASE}/stream?access_token=${encodeURIComponent(token)}`)
+  const es = openStream(token, {
+    ...opts.on,
+    case: (data) => {
+      feed.status = 'open'
+      feed.push(data as FeedEvent)
+    },
+  }, opts)
   es.onopen = () => (feed.status = 'open')
   es.onerror = () => (feed.status = es.readyState === 2 ? 'error' : 'connecting')
-  es.addEventListener('case', (e) => {
-    feed.status = 'open'
-    try {
-      feed.push(JSON.parse((e as MessageEvent).data) as FeedEvent)
-    } catch {
-      /* ignore malformed event */
-    }
-  })
-  const timer = setInterval(() => feed.flush(), opts.flushMs ?? 300)
+  const timer = setInterval(() => {
+    feed.flush()
+    opts.onTick?.()
+  }, opts.flushMs ?? 300)
   return () => {
     clearInterval(timer)
     es.close()
     feed.flush()
+    opts.onTick?.()
     feed.status = 'idle'
   }
 }

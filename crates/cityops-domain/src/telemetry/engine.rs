@@ -84,6 +84,7 @@ struct SlotAlarm {
 }
 
 const NONE: u32 = u32::MAX;
+const EARLIER: usize = 3;
 
 #[derive(Debug, Clone)]
 struct Series {
@@ -91,6 +92,9 @@ struct Series {
     indicator: u16,
     last_at_ms: i64,
     last_value: f64,
+    /// Timestamps of the readings before the newest (a small ring): a redelivered recent
+    /// reading is recognised as a duplicate, not mistaken for a late one.
+    earlier: [i64; EARLIER],
     slot_start: u32,
     slot_len: u32,
     /// The device's next series (a linked list keeps a device's series without a Vec each).
@@ -422,6 +426,7 @@ impl Engine {
             indicator,
             last_at_ms: i64::MIN,
             last_value: 0.0,
+            earlier: [i64::MIN; EARLIER],
             slot_start: 0,
             slot_len: 0,
             next: entry.first_series,
@@ -435,11 +440,19 @@ impl Engine {
     pub fn evaluate(&mut self, reading: Reading, out: &mut Vec<AlarmEvent>) -> Verdict {
         let s = self.series_of(reading.device, reading.indicator);
         let series = &mut self.series[s as usize];
-        if reading.at_ms == series.last_at_ms {
+        if reading.at_ms == series.last_at_ms || series.earlier.contains(&reading.at_ms) {
             return Verdict::Duplicate;
         }
+        // The ring keeps the newest timestamps below the newest reading's.
+        let oldest = (0..EARLIER).min_by_key(|&i| series.earlier[i]).unwrap_or(0);
         if reading.at_ms < series.last_at_ms {
+            if reading.at_ms > series.earlier[oldest] {
+                series.earlier[oldest] = reading.at_ms;
+            }
             return Verdict::Late;
+        }
+        if series.last_at_ms != i64::MIN {
+            series.earlier[oldest] = series.last_at_ms;
         }
         let previous =
             (series.last_at_ms != i64::MIN).then_some((series.last_at_ms, series.last_value));

@@ -40,15 +40,24 @@ CREATE UNIQUE INDEX alarms_one_active ON alarms (device_id, rule_id) WHERE activ
 CREATE INDEX alarms_area ON alarms (area, raised_at);
 CREATE INDEX alarms_raised ON alarms (raised_at);
 
--- Raw readings, de-duplicated by (device, indicator, timestamp); kept for a window.
-CREATE TABLE readings (
-    device_id TEXT NOT NULL,
-    indicator TEXT NOT NULL,
-    at BIGINT NOT NULL,
-    value REAL NOT NULL,
-    PRIMARY KEY (device_id, indicator, at)
+-- Raw readings as an append-only log: one row per committed ingestion batch, its readings
+-- in the order the rule engine judged them (compact JSON: device and indicator tables plus
+-- rows). Appending one row per batch is what keeps durable ingestion at the broker's pace; a
+-- restart replays the log's tail in the same order. Kept for a configurable window.
+CREATE TABLE reading_batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    first_at BIGINT NOT NULL,
+    last_at BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    doc TEXT NOT NULL
 );
-CREATE INDEX readings_at ON readings (at);
+CREATE INDEX reading_batches_last_at ON reading_batches (last_at);
+
+-- The last reading batch whose readings are in the rollups (written with the rollups).
+CREATE TABLE rollup_watermark (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    batch BIGINT NOT NULL
+);
 
 -- Per-area downsampled history for charts: resolution 'minute' or 'hour'.
 CREATE TABLE rollups (

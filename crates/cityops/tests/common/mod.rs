@@ -342,89 +342,15 @@ pub async fn clear_mqtt_session(url: &str, client_id: &str) {
     .await;
 }
 
-/// A private Mosquitto on a free port, configured as the operations guide says
-/// (`max_queued_messages 0`, persistence on), for tests that restart the broker.
-pub struct PrivateBroker {
-    pub port: u16,
-    dir: tempfile::TempDir,
-    child: Option<std::process::Child>,
-}
-
-impl PrivateBroker {
-    pub fn start() -> Option<PrivateBroker> {
-        if std::process::Command::new("mosquitto")
-            .arg("-h")
-            .output()
-            .is_err()
-        {
-            assert!(
-                std::env::var("CITYOPS_REQUIRE_MQTT").is_err(),
-                "mosquitto is not installed"
-            );
-            eprintln!("mosquitto is not installed: broker restart test skipped");
-            return None;
+/// A private Mosquitto for tests that restart the broker; `None` (skip) when mosquitto is
+/// not installed, unless CITYOPS_REQUIRE_MQTT is set.
+pub fn private_broker() -> Option<cityops::mosquitto::PrivateBroker> {
+    match cityops::mosquitto::PrivateBroker::start() {
+        Ok(broker) => Some(broker),
+        Err(error) => {
+            assert!(std::env::var("CITYOPS_REQUIRE_MQTT").is_err(), "{error:#}");
+            eprintln!("{error:#}: broker restart test skipped");
+            None
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let config = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nautosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 0\n",
-            dir.path().display()
-        );
-        std::fs::write(dir.path().join("mosquitto.conf"), config).unwrap();
-        let mut broker = PrivateBroker {
-            port,
-            dir,
-            child: None,
-        };
-        broker.run();
-        Some(broker)
-    }
-
-    fn run(&mut self) {
-        let child = std::process::Command::new("mosquitto")
-            .arg("-c")
-            .arg(self.dir.path().join("mosquitto.conf"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("mosquitto did not start on port {}", self.port);
-    }
-
-    pub fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
-    }
-
-    /// Stops the broker (SIGTERM, so it saves its sessions) and starts it again.
-    pub fn restart(&mut self) {
-        self.stop();
-        self.run();
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateBroker {
-    fn drop(&mut self) {
-        self.stop();
     }
 }

@@ -1,0 +1,173 @@
+// IoT alarms on the client: merging list snapshots with live `alarm` events, counting active
+// alarms by level per area, and the map colour of an area by its alarms.
+import type { AlarmCount, AlarmEvent, AlarmLevel, AlarmView } from '../api/types'
+
+/** Least to most severe. */
+export const LEVELS: readonly AlarmLevel[] = ['blue', 'yellow', 'orange', 'red']
+/** Most to least severe (for KPI tiles and legends). */
+export const LEVELS_DESC: readonly AlarmLevel[] = ['red', 'orange', 'yellow', 'blue']
+
+/** Display colours of the levels on the dark screen and in chips. */
+export const LEVEL_COLORS: Record<AlarmLevel, string> = {
+  blue: '#1e88e5',
+  yellow: '#fdd835',
+  orange: '#fb8c00',
+  red: '#e53935',
+}
+/** The map's colour of an area with no active alarm. */
+export const NEUTRAL = '#0d2c54'
+
+/** Roles that may acknowledge an alarm (the server decides; this only hides the button). */
+export const ACK_ROLES = ['operator', 'shift_lead', 'dispatcher', 'center_leader', 'admin']
+export function canAcknowledge(role: string | null | undefined): boolean {
+  return !!role && ACK_ROLES.includes(role)
+}
+
+export function levelRank(level: string): number {
+  return LEVELS.indexOf(level as AlarmLevel)
+}
+
+export type LevelCounts = Record<AlarmLevel, number>
+export const zeroCounts = (): LevelCounts => ({ blue: 0, yellow: 0, orange: 0, red: 0 })
+
+export function totalOf(c: Partial<LevelCounts> | null | undefined): number {
+  if (!c) return 0
+  return LEVELS.reduce((n, l) => n + (c[l] ?? 0), 0)
+}
+
+/** The most severe level with at least one active alarm, or null. */
+export function highestLevel(c: Partial<LevelCounts> | null | undefined): AlarmLevel | null {
+  if (!c) return null
+  for (const l of LEVELS_DESC) if ((c[l] ?? 0) > 0) return l
+  return null
+}
+
+function hex(c: string): [number, number, number] {
+  const n = parseInt(c.slice(1), 16)
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255]
+}
+function mix(a: string, b: string, t: number): string {
+  const [r1, g1, b1] = hex(a)
+  const [r2, g2, b2] = hex(b)
+  const ch = (x: number, y: number) => Math.round(x + (y - x) * t).toString(16).padStart(2, '0')
+  return `#${ch(r1, r2)}${ch(g1, g2)}${ch(b1, b2)}`
+}
+
+/** How strongly an area with `n` active alarms shows its level: 1 alarm 0.55, rising to 1 at 8 or more. */
+export function intensity(n: number): number {
+  if (n <= 0) return 0
+  return Math.min(1, 0.55 + (0.45 * Math.log(n)) / Math.log(8))
+}
+
+/**
+ * The map colour of an area: the hue of its most severe active level (red > orange > yellow > blue),
+ * blended from the neutral map colour by the number of active alarms; null when there is none.
+ */
+export function alarmAreaColor(c: Partial<LevelCounts> | null | undefined): string | null {
+  const level = highestLevel(c)
+  if (!level) return null
+  return mix(NEUTRAL, LEVEL_COLORS[level], intensity(totalOf(c)))
+}
+
+/** Colours for the areas of a layer (codes without alarms are left out: they stay neutral). */
+export function alarmColors(counts: Record<string, Partial<LevelCounts>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [code, c] of Object.entries(counts)) {
+    const color = alarmAreaColor(c)
+    if (color) out[code] = color
+  }
+  return out
+}
+
+export function countsOf(a: AlarmCount | null | undefined): LevelCounts {
+  return a ? { blue: a.blue, yellow: a.yellow, orange: a.orange, red: a.red } : zeroCounts()
+}
+
+/** The length of the codes of an area's direct children (city 6 → districts 6, district → streets 9, street → communities 12). */
+export function childCodeLength(parent: string): number {
+  if (isCityCode(parent)) return 6
+  return parent.length === 6 ? 9 : parent.length === 9 ? 12 : 14
+}
+/** The city (省级市) code: two digits and 0000, e.g. 310000. */
+export function isCityCode(code: string): boolean {
+  return /^\d{2}0000$/.test(code)
+}
+/** Is `code` a direct child of `parent` (a district of the city, a street of a district, ...)? */
+export function isDirectChild(code: string, parent: string): boolean {
+  if (code === parent) return false
+  if (isCityCode(parent)) return code.length === 6 && code.startsWith(parent.slice(0, 2)) && !isCityCode(code)
+  return code.length === childCodeLength(parent) && code.startsWith(parent)
+}
+/** Does the area `code` lie within `scope` (itself or below)? The city holds everything of its province. */
+export function within(code: string, scope: string | null | undefined): boolean {
+  if (!scope) return true
+  if (isCityCode(scope)) return code.startsWith(scope.slice(0, 2))
+  return code.startsWith(scope)
+}
+
+/** Active alarms of a list counted by level per direct child of `parent` (e.g. communities of a street). */
+export function countsByChild(alarms: AlarmView[], parent: string): Record<string, LevelCounts> {
+  const len = childCodeLength(parent)
+  const out: Record<string, LevelCounts> = {}
+  for (const a of alarms) {
+    if (!a.active || !within(a.area, parent) || a.area.length < len) continue
+    const code = isCityCode(parent) ? a.area.slice(0, 6) : a.area.slice(0, len)
+    const c = (out[code] ||= zeroCounts())
+    if (levelRank(a.level) >= 0) c[a.level]++
+  }
+  return out
+}
+
+/** Active alarms of a list within an area, by level. */
+export function countsWithin(alarms: AlarmView[], area: string | null | undefined): LevelCounts {
+  const c = zeroCounts()
+  for (const a of alarms) if (a.active && within(a.area, area) && levelRank(a.level) >= 0) c[a.level]++
+  return c
+}
+
+export function stateOf(active: boolean, acknowledged: boolean): string {
+  return `${active ? 'active' : 'cleared'}_${acknowledged ? 'acknowledged' : 'unacknowledged'}`
+}
+
+const ms = (iso: string | null | undefined) => {
+  const t = iso ? Date.parse(iso) : NaN
+  return Number.isNaN(t) ? -Infinity : t
+}
+
+/**
+ * Two views of one alarm (a list snapshot and a live event, in either order) made one: the later
+ * reading wins for activity and values; acknowledgement, once made, is never undone.
+ */
+export function mergeAlarm(old: AlarmView | undefined, next: AlarmView): AlarmView {
+  if (!old) return { ...next, state: stateOf(next.active, next.acknowledged) }
+  const newer = ms(next.last_at) >= ms(old.last_at) ? next : old
+  const acked = old.acknowledged ? old : next.acknowledged ? next : null
+  const merged: AlarmView = {
+    ...newer,
+    case_id: newer.case_id ?? (newer === next ? old.case_id : next.case_id),
+    acknowledged: !!acked,
+    acknowledged_at: acked?.acknowledged_at ?? null,
+    acknowledged_by: acked?.acknowledged_by ?? null,
+  }
+  merged.state = stateOf(merged.active, merged.acknowledged)
+  return merged
+}
+
+/** Newest raised first (ties by id, for a stable order). */
+export function byRaisedDesc(a: AlarmView, b: AlarmView): number {
+  return ms(b.raised_at) - ms(a.raised_at) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
+}
+
+export const ALARM_CAPACITY = 200
+
+/** Merge alarms (a snapshot or events' alarms) into a list: one entry per id, newest raised first, at most `capacity`. */
+export function mergeAlarms(list: AlarmView[], incoming: AlarmView[], capacity = ALARM_CAPACITY): AlarmView[] {
+  const byId = new Map(list.map((a) => [a.id, a]))
+  for (const a of incoming) byId.set(a.id, mergeAlarm(byId.get(a.id), a))
+  return [...byId.values()].sort(byRaisedDesc).slice(0, capacity)
+}
+
+/** The alarm list after live events (raise adds; reopen, clear and acknowledge update the entry). */
+export function reduceAlarms(list: AlarmView[], events: AlarmEvent[], capacity = ALARM_CAPACITY): AlarmView[] {
+  return mergeAlarms(list, events.filter((e) => e && e.alarm && typeof e.alarm.id === 'string').map((e) => e.alarm), capacity)
+}
