@@ -531,7 +531,8 @@ proptest! {
     fn alarm_lives_are_always_legal(ops in proptest::collection::vec(op(), 1..200)) {
         let mut engine = Engine::new(default_indicators(), "p");
         engine.set_flap_window_ms(90_000);
-        let devices: Vec<_> = (0..3).map(|n| engine.upsert_device(&device(&format!("d{n}"), "gauge", "310101002001"))).collect();
+        let fleet: Vec<Device> = (0..3).map(|n| device(&format!("d{n}"), "gauge", "310101002001")).collect();
+        let devices: Vec<_> = fleet.iter().map(|d| engine.upsert_device(d)).collect();
         let mut rules = vec![
             rule(above(30.0, Some(25.0))),
             { let mut r = rule(Condition::Outside { min: 5.0, max: 40.0, margin: Some(2.0) }); r.id = "range".into(); r.repeat = 2; r },
@@ -571,32 +572,8 @@ proptest! {
                 let at = chrono::DateTime::from_timestamp_millis(event.at_ms).unwrap();
                 if event.kind == AlarmEventKind::Raised {
                     prop_assert!(!alarms.contains_key(&*event.alarm_id), "ids are never reused");
-                    let rule = engine.rule(event.rule);
-                    alarms.insert(event.alarm_id.to_string(), Alarm {
-                        id: event.alarm_id.to_string(),
-                        rule_id: rule.id.clone(),
-                        rule_name: rule.name.clone(),
-                        device_id: engine.device_id(event.device).to_owned(),
-                        indicator: rule.indicator.clone(),
-                        level: event.level,
-                        active: true,
-                        acknowledged: false,
-                        area: engine.device_area(event.device).clone(),
-                        location: Location { lon: 121.47, lat: 31.23 },
-                        unit_grid: None,
-                        raised_at: at,
-                        last_at: at,
-                        cleared_at: None,
-                        acknowledged_at: None,
-                        acknowledged_by: None,
-                        first_value: event.value,
-                        last_value: event.value,
-                        min_value: event.value,
-                        max_value: event.value,
-                        readings: 1,
-                        flaps: 0,
-                        case_id: None,
-                    });
+                    let raised = Alarm::raise(event, engine.rule(event.rule), &fleet[event.device.0 as usize], at);
+                    alarms.insert(event.alarm_id.to_string(), raised);
                     prop_assert!(legal(None, alarms[&*event.alarm_id].state()));
                 } else {
                     let alarm = alarms.get_mut(&*event.alarm_id).expect("transitions name a raised alarm");

@@ -549,31 +549,7 @@ impl Pipeline {
             if event.kind == AlarmEventKind::Raised {
                 let device = &self.devices[event.device.0 as usize];
                 let rule = self.engine.rule(event.rule);
-                let alarm = Alarm {
-                    id: event.alarm_id.to_string(),
-                    rule_id: rule.id.clone(),
-                    rule_name: rule.name.clone(),
-                    device_id: device.id.clone(),
-                    indicator: rule.indicator.clone(),
-                    level: event.level,
-                    active: true,
-                    acknowledged: false,
-                    area: device.area.clone(),
-                    location: device.location,
-                    unit_grid: device.unit_grid.clone(),
-                    raised_at: at,
-                    last_at: at,
-                    cleared_at: None,
-                    acknowledged_at: None,
-                    acknowledged_by: None,
-                    first_value: event.value,
-                    last_value: event.value,
-                    min_value: event.value,
-                    max_value: event.value,
-                    readings: 1,
-                    flaps: 0,
-                    case_id: None,
-                };
+                let alarm = Alarm::raise(event, rule, device, at);
                 self.alarms.insert(alarm.id.clone(), alarm);
                 raised.push(event.alarm_id.to_string());
             } else if let Some(alarm) = self.alarms.get_mut(&*event.alarm_id) {

@@ -359,7 +359,7 @@ pub async fn run_against(
     let token = http.sign_in(username, password).await?;
     let geography = crate::reference::shanghai_geography()?;
     let mut simulator = Simulator::new(&geography, devices, 2026, 60.0)?;
-    let csv = devices_csv(&simulator.devices())?;
+    let csv = cityops_domain::telemetry::devices_csv(&simulator.devices());
     http.put_csv(&token, "/api/v1/devices", csv)
         .await
         .context("registering the simulated devices")?;
@@ -440,38 +440,6 @@ pub fn reading_json(r: &RawReading, with_device: bool) -> serde_json::Value {
         v["seq"] = seq.into();
     }
     v
-}
-
-/// Devices in the import format of `PUT /api/v1/devices`.
-pub fn devices_csv(devices: &[Device]) -> Result<String> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
-        "id",
-        "kind",
-        "name",
-        "lon",
-        "lat",
-        "area",
-        "unit_grid",
-        "component_id",
-        "owner_unit",
-        "status",
-    ])?;
-    for d in devices {
-        out.write_record([
-            d.id.as_str(),
-            &d.kind,
-            &d.name,
-            &d.location.lon.to_string(),
-            &d.location.lat.to_string(),
-            d.area.as_str(),
-            "",
-            d.component_id.as_deref().unwrap_or(""),
-            d.owner_unit.as_deref().unwrap_or(""),
-            d.status.as_str(),
-        ])?;
-    }
-    Ok(String::from_utf8(out.into_inner()?)?)
 }
 
 /// The few HTTP calls the simulator makes (sign in, register devices, post readings).

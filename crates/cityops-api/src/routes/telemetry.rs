@@ -9,8 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use cityops_domain::telemetry::{
-    indicators_csv, parse_indicators_csv, Alarm, Device, DeviceStatus, Indicator, TelemetryRule,
-    VitalSign, VitalSigns,
+    devices_csv, indicators_csv, parse_indicators_csv, Alarm, Device, DeviceStatus, Indicator,
+    TelemetryRule, VitalSign, VitalSigns, DEVICE_CSV_COLUMNS as DEVICE_COLUMNS,
 };
 use cityops_domain::{Actor, AreaCode, Location, Role};
 use cityops_store::telemetry::{
@@ -348,19 +348,6 @@ pub async fn register_device(
     Ok((StatusCode::CREATED, Json(device)))
 }
 
-const DEVICE_COLUMNS: [&str; 10] = [
-    "id",
-    "kind",
-    "name",
-    "lon",
-    "lat",
-    "area",
-    "unit_grid",
-    "component_id",
-    "owner_unit",
-    "status",
-];
-
 /// Import devices from CSV (admin): `id,kind,name,lon,lat,area,unit_grid,component_id,owner_unit,status`
 /// (WGS-84; `area` and `unit_grid` may be empty and are then found from the location). All or
 /// nothing: a bad line refuses the file, naming the line and column.
@@ -446,9 +433,7 @@ pub async fn export_devices(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
 ) -> ApiResult<impl IntoResponse> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let csv_error = |e: csv::Error| ApiError::internal(e);
-    out.write_record(DEVICE_COLUMNS).map_err(csv_error)?;
+    let mut devices = Vec::new();
     let mut after = None;
     loop {
         let page = state
@@ -460,30 +445,14 @@ pub async fn export_devices(
                 after: after.clone(),
             })
             .await?;
-        for d in &page {
-            out.write_record([
-                d.id.as_str(),
-                &d.kind,
-                &d.name,
-                &d.location.lon.to_string(),
-                &d.location.lat.to_string(),
-                d.area.as_str(),
-                d.unit_grid.as_deref().unwrap_or(""),
-                d.component_id.as_deref().unwrap_or(""),
-                d.owner_unit.as_deref().unwrap_or(""),
-                d.status.as_str(),
-            ])
-            .map_err(csv_error)?;
-        }
-        match page.last() {
-            Some(last) if page.len() == 1000 => after = Some(last.id.clone()),
-            _ => break,
+        let full = page.len() == 1000;
+        after = page.last().map(|d| d.id.clone());
+        devices.extend(page);
+        if !full {
+            break;
         }
     }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let text = format!("\u{feff}{}", String::from_utf8_lossy(&bytes));
+    let text = format!("\u{feff}{}", devices_csv(&devices));
     Ok(csv_response(text, "devices.csv"))
 }
 

@@ -71,6 +71,40 @@ pub struct Alarm {
 }
 
 impl Alarm {
+    /// The alarm a `Raised` event creates: active, unacknowledged, at the device's place.
+    pub fn raise(
+        event: &super::AlarmEvent,
+        rule: &super::TelemetryRule,
+        device: &super::Device,
+        at: DateTime<Utc>,
+    ) -> Alarm {
+        Alarm {
+            id: event.alarm_id.to_string(),
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            device_id: device.id.clone(),
+            indicator: rule.indicator.clone(),
+            level: event.level,
+            active: true,
+            acknowledged: false,
+            area: device.area.clone(),
+            location: device.location,
+            unit_grid: device.unit_grid.clone(),
+            raised_at: at,
+            last_at: at,
+            cleared_at: None,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            first_value: event.value,
+            last_value: event.value,
+            min_value: event.value,
+            max_value: event.value,
+            readings: 1,
+            flaps: 0,
+            case_id: None,
+        }
+    }
+
     pub fn state(&self) -> AlarmState {
         match (self.active, self.acknowledged) {
             (true, false) => AlarmState::ActiveUnacknowledged,

@@ -326,6 +326,43 @@ pub fn default_indicators() -> Vec<Indicator> {
     ]
 }
 
+/// The columns of the device CSV (import and export).
+pub const DEVICE_CSV_COLUMNS: [&str; 10] = [
+    "id",
+    "kind",
+    "name",
+    "lon",
+    "lat",
+    "area",
+    "unit_grid",
+    "component_id",
+    "owner_unit",
+    "status",
+];
+
+/// Devices as CSV in [`DEVICE_CSV_COLUMNS`] order (WGS-84).
+pub fn devices_csv(devices: &[Device]) -> String {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(DEVICE_CSV_COLUMNS)
+        .expect("writing to memory");
+    for d in devices {
+        out.write_record([
+            d.id.as_str(),
+            &d.kind,
+            &d.name,
+            &d.location.lon.to_string(),
+            &d.location.lat.to_string(),
+            d.area.as_str(),
+            d.unit_grid.as_deref().unwrap_or(""),
+            d.component_id.as_deref().unwrap_or(""),
+            d.owner_unit.as_deref().unwrap_or(""),
+            d.status.as_str(),
+        ])
+        .expect("writing to memory");
+    }
+    String::from_utf8(out.into_inner().expect("writing to memory")).expect("CSV of strings")
+}
+
 /// Indicators as CSV: `key,unit,name_zh,name_en,normal_min,normal_max,category`.
 pub fn indicators_csv(indicators: &[Indicator]) -> String {
     let mut out = csv::Writer::from_writer(Vec::new());
