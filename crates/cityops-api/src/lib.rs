@@ -32,9 +32,9 @@ pub struct ApiConfig {
     pub lockout_minutes: i64,
     pub max_json_bytes: usize,
     pub max_upload_bytes: usize,
-    /// District boundaries: the map layer, and where a citizen's point is located.
+    /// District boundaries at start: the map layer, and where a citizen's point is located.
     pub districts: Arc<Boundaries>,
-    /// Streets, communities and unit grids with their locating index, when loaded.
+    /// Streets, communities and unit grids with their locating index at start, when loaded.
     pub geography: Option<Arc<cityops_geo::Geography>>,
 }
 
@@ -67,6 +67,19 @@ pub struct AppState {
     /// Turns true when the server shuts down: long-lived responses (the live stream) end so
     /// a graceful shutdown does not wait for them forever.
     stopping: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The nearest-component index over the census, replaced whole after an import so a
+    /// query never sees half of one.
+    census: Arc<std::sync::RwLock<Arc<cityops_geo::census::ComponentIndex>>>,
+    /// District boundaries and the finer geography, replaced whole when a city imports its
+    /// own boundaries; starts as the configuration's.
+    geometry: Arc<std::sync::RwLock<CityGeometry>>,
+}
+
+/// The city's areas in space, as served and located against.
+#[derive(Clone)]
+pub struct CityGeometry {
+    pub districts: Arc<Boundaries>,
+    pub geography: Option<Arc<cityops_geo::Geography>>,
 }
 
 /// A committed change of a case, as the live stream publishes it.
@@ -94,6 +107,10 @@ impl AppState {
                 telemetry.metrics.register(registry);
             }
         });
+        let geometry = CityGeometry {
+            districts: config.districts.clone(),
+            geography: config.geography.clone(),
+        };
         let state = AppState {
             store,
             config: Arc::new(config),
@@ -104,6 +121,8 @@ impl AppState {
             changes: broadcast::channel(1024).0,
             telemetry,
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
+            census: Arc::default(),
+            geometry: Arc::new(std::sync::RwLock::new(geometry)),
         };
         if let Some(telemetry) = &state.telemetry {
             let mut events = telemetry.subscribe();
@@ -121,6 +140,92 @@ impl AppState {
             });
         }
         state
+    }
+
+    /// District boundaries as they stand.
+    pub fn districts(&self) -> Arc<Boundaries> {
+        self.geometry
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .districts
+            .clone()
+    }
+
+    /// Streets, communities and unit grids with their index, when loaded.
+    pub fn geography(&self) -> Option<Arc<cityops_geo::Geography>> {
+        self.geometry
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .geography
+            .clone()
+    }
+
+    /// The whole geometry, for a change that replaces part of it.
+    pub fn geometry(&self) -> CityGeometry {
+        self.geometry
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn replace_geometry(&self, geometry: CityGeometry) {
+        *self
+            .geometry
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = geometry;
+    }
+
+    /// Applies the boundaries a city imported (they replace the generated ones); returns
+    /// the levels applied.
+    pub async fn load_imported_boundaries(
+        &self,
+    ) -> Result<Vec<&'static str>, crate::error::ApiError> {
+        crate::routes::boundaries::load(self).await
+    }
+
+    /// The nearest-component index as it stands.
+    pub fn census(&self) -> Arc<cityops_geo::census::ComponentIndex> {
+        self.census
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Rebuilds the nearest-component index from the store; returns how many it holds.
+    pub async fn reload_census(&self) -> Result<usize, cityops_store::StoreError> {
+        let points = self.store.component_points().await?;
+        let index = tokio::task::spawn_blocking(move || {
+            let mut classes: Vec<String> = Vec::new();
+            let mut numbered = Vec::with_capacity(points.len());
+            for p in points {
+                let Ok(id) = p.id.parse::<u64>() else {
+                    continue;
+                };
+                let class = match classes.iter().position(|c| *c == p.class) {
+                    Some(i) => i,
+                    None => {
+                        classes.push(p.class);
+                        classes.len() - 1
+                    }
+                };
+                numbered.push(cityops_geo::census::CensusPoint {
+                    id,
+                    class: class as u16,
+                    lon: p.lon,
+                    lat: p.lat,
+                    grid: u32::MAX,
+                });
+            }
+            cityops_geo::census::ComponentIndex::build(&classes, numbered)
+        })
+        .await
+        .map_err(|e| cityops_store::StoreError::Corrupt(e.to_string()))?;
+        let len = index.len();
+        *self
+            .census
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(index);
+        Ok(len)
     }
 
     /// Ends the live streams; call when shutdown begins.

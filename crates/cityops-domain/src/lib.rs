@@ -8,6 +8,7 @@ pub mod actor;
 pub mod area;
 pub mod case;
 pub mod category;
+pub mod component;
 pub mod evaluation;
 pub mod routing;
 pub mod telemetry;
@@ -21,6 +22,7 @@ pub use case::{
     RejectReason, Reporter, Source, Stage, TimelineEvent,
 };
 pub use category::{Category, CategoryCatalog, CategoryCode, CategoryKind, StageTerms, Urgency};
+pub use component::{Component, ComponentStatus, ComponentUnits};
 pub use unit::{Unit, UnitKind};
 pub use workflow::{decide, report, CaseCommand, NewReport, WorkflowError};
 

@@ -4,13 +4,17 @@
 //! utilities, `10101` water-supply covers), an area (any code: its whole subtree), optionally
 //! the owner of the component concerned, and the responsible unit. The most specific rule
 //! wins, in this order: component owner given, then the longer category prefix, then the
-//! deeper area. Without an explicit rule, the category's default kind of unit in the case's
-//! district (or the street office of its street) is proposed, and the explanation says so.
+//! deeper area. A case about a census component goes to the component's maintainer unless a
+//! rule names the component's owner: the maintainer is who the census says fixes it, and an
+//! owner rule is how a city overrides the census for one owner's facilities. Without an
+//! explicit rule, the category's default kind of unit in the case's district (or the street
+//! office of its street) is proposed, and the explanation says so.
 
 use serde::{Deserialize, Serialize};
 
 use crate::area::AreaCode;
 use crate::category::Category;
+use crate::component::ComponentUnits;
 use crate::unit::{Unit, UnitKind};
 use crate::InvalidInput;
 
@@ -78,14 +82,16 @@ pub struct Decision {
     pub reason: String,
 }
 
-/// Routes a case: the most specific matching rule, else the category's default unit kind.
+/// Routes a case: a rule for the component's owner, else the component's maintainer, else
+/// the most specific matching rule, else the category's default unit kind.
 pub fn route(
     rules: &[Rule],
     category: &Category,
     area: &AreaCode,
-    owner: Option<&str>,
+    component: Option<&ComponentUnits>,
 ) -> Option<Decision> {
     let code = category.code.as_str();
+    let owner = component.and_then(|c| c.owner.as_deref());
     let mut matching: Vec<&Rule> = rules
         .iter()
         .filter(|r| r.matches(code, area, owner))
@@ -97,6 +103,30 @@ pub fn route(
             .cmp(&a.specificity())
             .then_with(|| a.unit.cmp(&b.unit))
     });
+    let owner_rule = matching.first().is_some_and(|r| r.owner.is_some());
+    if let (Some(c), Some(maintainer), false) = (
+        component,
+        component.and_then(|c| c.maintainer.as_deref()),
+        owner_rule,
+    ) {
+        return Some(Decision {
+            unit: maintainer.to_owned(),
+            rule: None,
+            overridden: matching.iter().map(|r| (*r).clone()).collect(),
+            reason: format!(
+                "component {}: the census names {maintainer} as its maintainer{}",
+                c.id,
+                if matching.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (it takes precedence over {} matching area rules)",
+                        matching.len()
+                    )
+                }
+            ),
+        });
+    }
     if let Some((best, rest)) = matching.split_first() {
         let owner_note = best
             .owner
@@ -216,11 +246,18 @@ mod tests {
             Rule::new("1", "310000", Some("OWNER-X"), "OWNER-X-MAINT").unwrap(),
         ];
         let cover = category("10101");
-        let decide = |a: &str, owner| route(&rules, &cover, &area(a), owner).unwrap();
+        let owned_by = |owner: &str| ComponentUnits {
+            id: "3101010101000001".into(),
+            owner: Some(owner.into()),
+            maintainer: None,
+        };
+        let decide = |a: &str, component: Option<&ComponentUnits>| {
+            route(&rules, &cover, &area(a), component).unwrap()
+        };
         assert_eq!(decide("310101002001", None).unit, "NJDL-WATER-COVERS");
         assert_eq!(decide("310101013001", None).unit, "HP-WATER-COVERS");
         assert_eq!(decide("310104003", None).unit, "CITY-ALL-COMPONENTS");
-        let owned = decide("310101002001", Some("OWNER-X"));
+        let owned = decide("310101002001", Some(&owned_by("OWNER-X")));
         assert_eq!(owned.unit, "OWNER-X-MAINT");
         assert_eq!(owned.overridden.len(), 4);
         assert!(
@@ -230,6 +267,34 @@ mod tests {
         );
         let light = route(&rules, &category("10118"), &area("310101002001"), None).unwrap();
         assert_eq!(light.unit, "HP-UTILITIES");
+
+        // The census's maintainer beats area rules, but not a rule for the owner.
+        let maintained = ComponentUnits {
+            id: "3101010101000001".into(),
+            owner: Some("OWNER-Y".into()),
+            maintainer: Some("Y-MAINT".into()),
+        };
+        let decision = decide("310101002001", Some(&maintained));
+        assert_eq!(decision.unit, "Y-MAINT");
+        assert!(decision.rule.is_none());
+        assert_eq!(decision.overridden.len(), 4);
+        assert!(
+            decision.reason.contains("component 3101010101000001")
+                && decision.reason.contains("maintainer"),
+            "{}",
+            decision.reason
+        );
+        let both = ComponentUnits {
+            owner: Some("OWNER-X".into()),
+            ..maintained
+        };
+        assert_eq!(decide("310101002001", Some(&both)).unit, "OWNER-X-MAINT");
+        // A component without units in the census routes like any case.
+        let bare = owned_by("NOBODY");
+        assert_eq!(
+            decide("310101002001", Some(&bare)).unit,
+            "NJDL-WATER-COVERS"
+        );
     }
 
     #[test]

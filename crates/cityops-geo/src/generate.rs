@@ -88,6 +88,7 @@ pub struct UnitGrid {
 }
 
 /// The generated geography of a city and its point-location index.
+#[derive(Clone)]
 pub struct Geography {
     pub streets: Vec<Region>,
     pub communities: Vec<Region>,
@@ -98,6 +99,7 @@ pub struct Geography {
 
 /// A district's cell lattice: for a point in a cell wholly inside the district, the grid is
 /// found by arithmetic. Cells on the boundary (clipped) are left to the R-tree.
+#[derive(Clone)]
 struct Lattice {
     west: f64,
     north: f64,
@@ -313,6 +315,48 @@ fn nearest(centres: &[(f64, f64)], x: f64, y: f64) -> usize {
         .map_or(0, |(i, _)| i)
 }
 
+fn grid_index(grids: &[UnitGrid]) -> RTree<GeomWithData<Rectangle<[f64; 2]>, usize>> {
+    RTree::bulk_load(
+        grids
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                GeomWithData::new(
+                    Rectangle::from_corners(
+                        [g.bbox.min().x, g.bbox.min().y],
+                        [g.bbox.max().x, g.bbox.max().y],
+                    ),
+                    i,
+                )
+            })
+            .collect(),
+    )
+}
+
+impl UnitGrid {
+    /// An imported unit grid: its code says its community, street and district.
+    pub fn imported(
+        code: &str,
+        responsibility_grid: &str,
+        shape: MultiPolygon<f64>,
+    ) -> Option<UnitGrid> {
+        let bbox = shape.bounding_rect()?;
+        (code.len() == 14).then(|| UnitGrid {
+            code: code.to_owned(),
+            community: code[..12].to_owned(),
+            street: code[..9].to_owned(),
+            district: code[..6].to_owned(),
+            responsibility_grid: responsibility_grid.to_owned(),
+            area_m2: shape.chamberlain_duquette_unsigned_area(),
+            is_box: is_box(&shape, &bbox),
+            interior_cells: Vec::new(),
+            lattice: usize::MAX,
+            shape,
+            bbox,
+        })
+    }
+}
+
 fn is_box(shape: &MultiPolygon<f64>, bbox: &Rect<f64>) -> bool {
     use geo::Area;
     match shape.0.as_slice() {
@@ -477,21 +521,7 @@ impl Geography {
                 lattice.cells[row * lattice.cols + col] = index as u32;
             }
         }
-        let index = RTree::bulk_load(
-            grids
-                .iter()
-                .enumerate()
-                .map(|(i, g)| {
-                    GeomWithData::new(
-                        Rectangle::from_corners(
-                            [g.bbox.min().x, g.bbox.min().y],
-                            [g.bbox.max().x, g.bbox.max().y],
-                        ),
-                        i,
-                    )
-                })
-                .collect(),
-        );
+        let index = grid_index(&grids);
         Ok(Geography {
             lattices,
             streets,
@@ -499,6 +529,32 @@ impl Geography {
             grids,
             index,
         })
+    }
+
+    /// The geography with some levels replaced by imported ones. Replacing the unit grids
+    /// rebuilds the index (R-tree only: the lattice shortcut belongs to generated grids).
+    pub fn with_levels(
+        &self,
+        streets: Option<Vec<Region>>,
+        communities: Option<Vec<Region>>,
+        grids: Option<Vec<UnitGrid>>,
+    ) -> Geography {
+        let mut next = self.clone();
+        if let Some(mut streets) = streets {
+            streets.sort_by(|a, b| a.code.cmp(&b.code));
+            next.streets = streets;
+        }
+        if let Some(mut communities) = communities {
+            communities.sort_by(|a, b| a.code.cmp(&b.code));
+            next.communities = communities;
+        }
+        if let Some(mut grids) = grids {
+            grids.sort_by(|a, b| a.code.cmp(&b.code));
+            next.lattices = Vec::new();
+            next.index = grid_index(&grids);
+            next.grids = grids;
+        }
+        next
     }
 
     /// The unit grid containing the point (WGS-84). A point on an edge shared by several

@@ -7,8 +7,10 @@
 use geo::{BoundingRect, Contains, Coord, LineString, MultiPolygon, Point, Polygon, Rect};
 use serde_json::Value;
 
+pub mod census;
 pub mod crs;
 pub mod generate;
+pub mod import;
 pub use crs::Crs;
 pub use generate::{DistrictPlan, Geography, Region, StreetPlan, UnitGrid};
 
@@ -49,7 +51,8 @@ fn ring(value: &Value, source: Crs) -> Option<LineString<f64>> {
         })
         .collect();
     let coords = coords?;
-    (coords.len() >= 4).then(|| LineString::new(coords))
+    // GeoJSON rings end where they start; `geo` would silently close an open one.
+    (coords.len() >= 4 && coords.first() == coords.last()).then(|| LineString::new(coords))
 }
 
 fn polygon(value: &Value, source: Crs) -> Option<Polygon<f64>> {

@@ -16,12 +16,14 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 mod batch;
+pub mod census;
 mod postgres;
 pub mod scratch;
 mod sql;
 mod sqlite;
 pub mod telemetry;
 
+pub use census::{CensusStore, ComponentPoint, ComponentQuery, StoredBoundary};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use telemetry::TelemetryStore;
@@ -167,7 +169,7 @@ pub struct CasePage {
 }
 
 #[async_trait]
-pub trait Store: TelemetryStore + Send + Sync + 'static {
+pub trait Store: TelemetryStore + CensusStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> StoreResult<()>;
 

@@ -44,3 +44,4 @@ impl PgStore {
 
 crate::sql::sql_store!(PgStore, Postgres);
 crate::telemetry::telemetry_store!(PgStore, Postgres);
+crate::census::census_store!(PgStore, Postgres);

@@ -54,3 +54,4 @@ impl SqliteStore {
 
 crate::sql::sql_store!(SqliteStore, Sqlite);
 crate::telemetry::telemetry_store!(SqliteStore, Sqlite);
+crate::census::census_store!(SqliteStore, Sqlite);

@@ -613,3 +613,93 @@ pub fn bench_geo(points: usize, shapely_single: usize) -> Result<GeoReport> {
         single_rate: single,
     })
 }
+
+/// The nearest-component index over a generated census of `components` (Shanghai counted
+/// 12.02 million): build time, memory, and nearest queries of one class, one at a time on
+/// one core, with the share of answers a brute-force scan confirms.
+pub fn bench_census(components: usize, queries: usize) -> Result<Vec<String>> {
+    use cityops_geo::census::{generate_census, ComponentIndex, CENSUS_MIX};
+    use rand::{Rng, SeedableRng};
+    let mut lines = Vec::new();
+    let geography = crate::reference::shanghai_geography()?;
+    let before = resident_bytes();
+    let started = Instant::now();
+    let points = generate_census(&geography, crate::census::CENSUS_SEED, components);
+    let generated = started.elapsed().as_secs_f64();
+    let classes: Vec<String> = CENSUS_MIX.iter().map(|c| c.code.to_owned()).collect();
+    let started = Instant::now();
+    let index = ComponentIndex::build(&classes, points.clone());
+    let built = started.elapsed().as_secs_f64();
+    let after = resident_bytes();
+    lines.push(format!(
+        "generated {} components in {generated:.1} s; index built in {built:.1} s; resident memory of the process {:.0} MiB (+{:.0} MiB for points and index)",
+        index.len(),
+        after.unwrap_or(0) as f64 / 1_048_576.0,
+        after.zip(before).map_or(0.0, |(a, b)| a.saturating_sub(b) as f64 / 1_048_576.0),
+    ));
+    // Queries near where reports come from: jittered around random components, so most have
+    // a neighbour within the radius, as a report about a cover does.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    let asks: Vec<(f64, f64, &str)> = (0..queries)
+        .map(|_| {
+            let p = &points[rng.gen_range(0..points.len())];
+            (
+                p.lon + rng.gen_range(-0.0003..0.0003),
+                p.lat + rng.gen_range(-0.0003..0.0003),
+                CENSUS_MIX[rng.gen_range(0..CENSUS_MIX.len())].code,
+            )
+        })
+        .collect();
+    for (k, radius) in [(1usize, 30.0), (5, 100.0)] {
+        let started = Instant::now();
+        let mut found = 0usize;
+        for &(lon, lat, class) in &asks {
+            found += index.nearest(lon, lat, class, radius, k).len();
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        lines.push(format!(
+            "nearest k={k} of a class within {radius} m, one core: {:.2} µs per query ({:.0} queries/s; {:.2} found per query)",
+            seconds * 1e6 / queries as f64,
+            queries as f64 / seconds,
+            found as f64 / queries as f64
+        ));
+    }
+    let started = Instant::now();
+    for &(lon, lat, _) in asks.iter().take(queries / 10) {
+        std::hint::black_box(index.nearest(lon, lat, "", 50.0, 5));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    lines.push(format!(
+        "nearest k=5 of any class within 50 m ({} class trees), one core: {:.2} µs per query",
+        classes.len(),
+        seconds * 1e6 / (queries / 10).max(1) as f64
+    ));
+    // The reference: a brute-force scan of the same class, on a few queries.
+    let checks = 50.min(queries);
+    let started = Instant::now();
+    let mut agree = 0;
+    for &(lon, lat, class) in asks.iter().take(checks) {
+        let c = classes.iter().position(|x| x == class).unwrap_or(0) as u16;
+        let cos = lat.to_radians().cos();
+        let best = points
+            .iter()
+            .filter(|p| p.class == c)
+            .map(|p| {
+                let dx = (p.lon - lon) * 111_320.0 * cos;
+                let dy = (p.lat - lat) * 110_574.0;
+                (dx * dx + dy * dy, p.id)
+            })
+            .filter(|(d2, _)| *d2 <= 30.0 * 30.0)
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let ours = index.nearest(lon, lat, class, 30.0, 1);
+        if best.map(|b| b.1) == ours.first().map(|n| n.id) {
+            agree += 1;
+        }
+    }
+    let scan = started.elapsed().as_secs_f64() / checks.max(1) as f64;
+    lines.push(format!(
+        "reference, a brute-force scan of the class: {:.0} µs per query; {agree} of {checks} answers identical",
+        scan * 1e6
+    ));
+    Ok(lines)
+}

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_telemetry;
+pub mod census;
 pub mod config;
 pub mod demo;
 pub mod mosquitto;
@@ -79,6 +80,18 @@ pub async fn start(
     .await
     .context("cannot start the telemetry pipeline")?;
     let state = AppState::with_telemetry(store, api, Some(telemetry.clone()));
+    let imported = state
+        .load_imported_boundaries()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot apply the imported boundaries: {}", e.message))?;
+    if !imported.is_empty() {
+        tracing::info!(levels = ?imported, "Imported boundaries applied.");
+    }
+    let components = state
+        .reload_census()
+        .await
+        .context("cannot load the component census")?;
+    tracing::info!(components, "Component census loaded.");
     let mqtt = match &config.mqtt {
         Some(url) => {
             let mut mqtt =

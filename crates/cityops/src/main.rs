@@ -37,6 +37,9 @@ enum Command {
         /// Seconds between the simulated sensors' readings.
         #[arg(long, default_value_t = 10)]
         readings_every: u64,
+        /// Components of the generated census loaded into a store that has none.
+        #[arg(long, default_value_t = 100_000)]
+        components: usize,
     },
     /// Simulate a city's sensors against a running server: registers the fleet over HTTP,
     /// then reports readings over MQTT (with --mqtt) or HTTP.
@@ -74,6 +77,23 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The component census.
+    #[command(subcommand)]
+    Census(CensusCommand),
+}
+
+#[derive(Subcommand)]
+enum CensusCommand {
+    /// Writes a generated census of the generated Shanghai as CSV (the import format of
+    /// `PUT /api/v1/components`).
+    Generate {
+        /// About how many components (Shanghai's census counted 12.02 million).
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+        /// The CSV file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -180,6 +200,15 @@ enum BenchCommand {
         #[arg(long, default_value_t = 5_000)]
         postgis_single: usize,
     },
+    /// The nearest-component index over a generated census, against a brute-force scan.
+    Census {
+        /// Components in the generated census (Shanghai counted 12.02 million).
+        #[arg(long, default_value_t = 12_000_000)]
+        components: usize,
+        /// Nearest queries to time.
+        #[arg(long, default_value_t = 1_000_000)]
+        queries: usize,
+    },
     /// Case creation and lifecycle through the store vs. plain SQL inserts.
     Cases {
         /// PostgreSQL server to benchmark (scratch databases are created and dropped);
@@ -279,6 +308,7 @@ async fn main() -> Result<()> {
             live_every,
             devices,
             readings_every,
+            components,
         } => {
             let mut config = load_with(&args.store, args.listen, args.mqtt)?;
             if args.store.data_dir.is_none() && std::env::var_os("CITYOPS_DATA_DIR").is_none() {
@@ -289,6 +319,11 @@ async fn main() -> Result<()> {
             let seeded = cityops::demo::seed(store.as_ref(), cases).await?;
             if seeded > 0 {
                 println!("Seeded {seeded} demo cases across Shanghai's 16 districts.");
+            }
+            let geography = cityops::reference::shanghai_geography()?;
+            let census = cityops::census::seed(store.as_ref(), &geography, components).await?;
+            if census > 0 {
+                println!("Loaded a generated census of {census} components.");
             }
             println!(
                 "Demo sign-ins (password \"{}\"):",
@@ -482,6 +517,36 @@ async fn main() -> Result<()> {
                     println!("{line}");
                 }
             }
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Census {
+            components,
+            queries,
+        }) => {
+            for line in cityops::bench::bench_census(components, queries)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Census(CensusCommand::Generate { count, out }) => {
+            let geography = cityops::reference::shanghai_geography()?;
+            let points = cityops_geo::census::generate_census(
+                &geography,
+                cityops::census::CENSUS_SEED,
+                count,
+            );
+            let components = cityops::census::components_from(
+                &geography,
+                &cityops_domain::CategoryCatalog::shipped(),
+                &points,
+            );
+            let file = std::fs::File::create(&out)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
+            writer.write_record(cityops_domain::component::COMPONENT_CSV_COLUMNS)?;
+            cityops_domain::component::write_components_csv(&mut writer, &components)?;
+            writer.flush()?;
+            println!("wrote {} components to {}", components.len(), out.display());
             Ok(())
         }
         Command::Bench(BenchCommand::Cases {

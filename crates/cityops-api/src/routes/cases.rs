@@ -96,9 +96,8 @@ pub async fn report_case(
         )
     })?;
     let location = request.location.to_wgs84(request.crs.as_deref())?;
-    let located = state
-        .config
-        .geography
+    let geography = state.geography();
+    let located = geography
         .as_ref()
         .and_then(|g| g.locate(location.lon, location.lat));
     let area = match &request.area {
@@ -127,6 +126,13 @@ pub async fn report_case(
         .filter(|grid| grid.code.starts_with(area.subtree_prefix()))
         .map(|grid| grid.code.clone());
     let category_hint = category_hint(&state, request.category_hint.as_deref()).await?;
+    let component_id = crate::routes::census::link_component(
+        &state,
+        request.component_id,
+        category_hint.as_ref(),
+        &location,
+    )
+    .await?;
     let report = NewReport {
         source,
         description: request.description,
@@ -134,7 +140,7 @@ pub async fn report_case(
         location,
         area,
         category_hint,
-        component_id: request.component_id,
+        component_id,
         reporter: None,
         unit_grid,
     };

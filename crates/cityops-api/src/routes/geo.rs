@@ -35,18 +35,17 @@ pub struct BoundaryQuery {
     bbox: Option<String>,
 }
 
-fn geography(state: &AppState) -> ApiResult<&Geography> {
-    state
-        .config
+fn geography(geometry: &crate::CityGeometry) -> ApiResult<&Geography> {
+    geometry
         .geography
         .as_deref()
         .ok_or_else(|| ApiError::not_found("street, community and grid geometry (none is loaded)"))
 }
 
 /// `(min_lon, min_lat), (max_lon, max_lat)`.
-type BoundingBox = ((f64, f64), (f64, f64));
+pub(crate) type BoundingBox = ((f64, f64), (f64, f64));
 
-fn parse_bbox(text: &str) -> ApiResult<BoundingBox> {
+pub(crate) fn parse_bbox(text: &str) -> ApiResult<BoundingBox> {
     let numbers: Vec<f64> = text
         .split(',')
         .map(|n| n.trim().parse::<f64>())
@@ -118,6 +117,7 @@ pub async fn area_boundaries(
     State(state): State<AppState>,
     crate::extract::QueryArgs(query): crate::extract::QueryArgs<BoundaryQuery>,
 ) -> ApiResult<impl IntoResponse> {
+    let geometry = state.geometry();
     let bbox = query.bbox.as_deref().map(parse_bbox).transpose()?;
     let parent = query
         .parent
@@ -131,8 +131,7 @@ pub async fn area_boundaries(
     };
     let names = |level| area_names(&state, level);
     let features: Vec<Value> = match query.level.as_str() {
-        "district" => state
-            .config
+        "district" => geometry
             .districts
             .areas()
             .iter()
@@ -140,7 +139,7 @@ pub async fn area_boundaries(
             .map(|d| feature(&d.code, Some(&d.name), json!({}), &d.shape))
             .collect(),
         "street" | "community" => {
-            let geography = geography(&state)?;
+            let geography = geography(&geometry)?;
             let (regions, level) = if query.level == "street" {
                 (&geography.streets, cityops_domain::AreaLevel::Street)
             } else {
@@ -161,7 +160,7 @@ pub async fn area_boundaries(
                 .collect()
         }
         "grid" => {
-            let geography = geography(&state)?;
+            let geography = geography(&geometry)?;
             if bbox.is_none()
                 && parent
                     .as_ref()
@@ -232,12 +231,12 @@ pub async fn area_geometry(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> ApiResult<Json<AreaGeometry>> {
+    let geometry = state.geometry();
     let digits = code.bytes().all(|b| b.is_ascii_digit());
     let (level, shape) = match (code.len(), digits) {
         (6, true) => (
             "district",
-            state
-                .config
+            geometry
                 .districts
                 .areas()
                 .iter()
@@ -246,15 +245,17 @@ pub async fn area_geometry(
         ),
         (9, true) => (
             "street",
-            geography(&state)?.street(&code).map(|r| r.shape.clone()),
+            geography(&geometry)?.street(&code).map(|r| r.shape.clone()),
         ),
         (12, true) => (
             "community",
-            geography(&state)?.community(&code).map(|r| r.shape.clone()),
+            geography(&geometry)?
+                .community(&code)
+                .map(|r| r.shape.clone()),
         ),
         (14, true) => (
             "grid",
-            geography(&state)?
+            geography(&geometry)?
                 .grids
                 .iter()
                 .find(|g| g.code == code)
@@ -316,6 +317,7 @@ pub async fn locate(
     State(state): State<AppState>,
     query: Result<Query<LocateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<LocateView>> {
+    let geometry = state.geometry();
     let Query(query) = query.map_err(|e| {
         ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -328,7 +330,7 @@ pub async fn locate(
         lat: query.lat,
     }
     .to_wgs84(query.crs.as_deref())?;
-    let grid = geography(&state)?
+    let grid = geography(&geometry)?
         .locate(location.lon, location.lat)
         .ok_or_else(|| {
             ApiError::invalid("location", "this point is outside the city's unit grids")

@@ -9,9 +9,11 @@ use crate::metrics::HttpLabels;
 use crate::AppState;
 
 mod areas;
+pub(crate) mod boundaries;
 pub(crate) mod cases;
 mod categories;
-mod geo;
+pub(crate) mod census;
+pub(crate) mod geo;
 mod health;
 mod ogc;
 mod public;
@@ -86,6 +88,13 @@ use crate::openapi::BearerAuth;
         telemetry::acknowledge,
         telemetry::vital_signs,
         telemetry::history,
+        census::list_components,
+        census::component,
+        census::nearest,
+        census::import_components,
+        census::export_csv,
+        census::export_geojson,
+        boundaries::import_boundaries,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -107,6 +116,9 @@ pub fn router(state: AppState) -> Router {
         .merge(stream::router())
         .merge(telemetry::router(state.config.max_upload_bytes))
         .merge(public::router(state.config.max_upload_bytes))
+        // A district's census runs to tens of megabytes of CSV.
+        .merge(census::router(512 * 1024 * 1024))
+        .merge(boundaries::router(512 * 1024 * 1024))
         .route(
             "/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),

@@ -25,11 +25,12 @@ pub fn router() -> Router<AppState> {
         .route("/ogc/collections/{id}/items/{feature}", get(item))
 }
 
-const COLLECTIONS: [(&str, &str); 4] = [
+const COLLECTIONS: [(&str, &str); 5] = [
     ("districts", "Districts (区)"),
     ("streets", "Streets and towns (街道/镇)"),
     ("communities", "Communities (居委会/村委会)"),
     ("unit-grids", "Unit grids (单元网格)"),
+    ("components", "Components of the census (部件)"),
 ];
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
@@ -75,8 +76,7 @@ async fn conformance() -> Json<Value> {
 
 fn describe(base: &str, id: &str, title: &str, state: &AppState) -> Value {
     let extent = state
-        .config
-        .districts
+        .districts()
         .areas()
         .iter()
         .fold(None::<[f64; 4]>, |acc, d| {
@@ -135,6 +135,61 @@ pub struct ItemsQuery {
     limit: Option<usize>,
     offset: Option<usize>,
     bbox: Option<String>,
+    /// Property filters of the components collection.
+    class: Option<String>,
+    status: Option<String>,
+}
+
+/// The census is too big to hold as features: pages come from the store.
+async fn component_page(
+    state: &AppState,
+    query: &ItemsQuery,
+    bbox: Option<[f64; 4]>,
+    offset: usize,
+    limit: usize,
+) -> ApiResult<(usize, Vec<Value>)> {
+    let class = query.class.clone().filter(|c| !c.is_empty());
+    if class
+        .as_ref()
+        .is_some_and(|c| c.len() > 5 || !c.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(ApiError::invalid(
+            "class",
+            "class is a component class code or a prefix of one",
+        ));
+    }
+    let status = match query.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(cityops_domain::ComponentStatus::parse(s).ok_or_else(|| {
+            ApiError::invalid("status", "status is in_use, damaged, missing or removed")
+        })?),
+    };
+    let city = state
+        .store
+        .areas(&cityops_store::AreaFilter {
+            level: Some(AreaLevel::City),
+            ..Default::default()
+        })
+        .await?;
+    let Some(city) = city.into_iter().next() else {
+        return Ok((0, Vec::new()));
+    };
+    let q = cityops_store::ComponentQuery {
+        class_prefix: class,
+        status,
+        bbox,
+        offset: offset as u64,
+        limit: limit as u32,
+        ..cityops_store::ComponentQuery::within(city.code)
+    };
+    let matched = state.store.count_components(&q).await? as usize;
+    let page = state.store.components(&q).await?;
+    Ok((
+        matched,
+        page.iter()
+            .map(crate::routes::census::component_feature)
+            .collect(),
+    ))
 }
 
 /// Every feature of a collection meeting the box, in code order.
@@ -149,15 +204,15 @@ async fn features(
         })
     };
     let names = |level| crate::routes::geo::area_names(state, level);
-    let geography =
-        || {
-            state.config.geography.as_deref().ok_or_else(|| {
-                ApiError::not_found("the collection (no generated geography is loaded)")
-            })
-        };
+    let geometry = state.geometry();
+    let geography = || {
+        geometry
+            .geography
+            .as_deref()
+            .ok_or_else(|| ApiError::not_found("the collection (no generated geography is loaded)"))
+    };
     let mut list: Vec<(String, Value)> = match id {
-        "districts" => state
-            .config
+        "districts" => geometry
             .districts
             .areas()
             .iter()
@@ -248,20 +303,30 @@ async fn items(
         }
         None => None,
     };
-    let all = features(&state, &id, bbox).await?;
-    let matched = all.len();
-    let page: Vec<Value> = all
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|(_, f)| f)
-        .collect();
+    let (matched, page) = if id == "components" {
+        component_page(&state, &query, bbox, offset, limit).await?
+    } else {
+        let all = features(&state, &id, bbox).await?;
+        let matched = all.len();
+        let page: Vec<Value> = all
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(_, f)| f)
+            .collect();
+        (matched, page)
+    };
     let base = base(&headers);
-    let bbox_param = query
+    let mut bbox_param = query
         .bbox
         .as_ref()
         .map(|b| format!("&bbox={b}"))
         .unwrap_or_default();
+    for (name, value) in [("class", &query.class), ("status", &query.status)] {
+        if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
+            bbox_param.push_str(&format!("&{name}={value}"));
+        }
+    }
     let mut links = vec![
         json!({"href": format!("{base}/collections/{id}/items?limit={limit}&offset={offset}{bbox_param}"), "rel": "self", "type": "application/geo+json"}),
     ];
@@ -282,6 +347,12 @@ async fn item(
     Path((id, feature_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     known(&id)?;
+    if id == "components" {
+        return match state.store.component(&feature_id).await? {
+            Some(c) => Ok(geojson(crate::routes::census::component_feature(&c))),
+            None => Err(ApiError::not_found("the feature")),
+        };
+    }
     let all = features(&state, &id, None).await?;
     let found = all
         .into_iter()

@@ -53,16 +53,15 @@ pub async fn report(
     JsonBody(request): JsonBody<PublicReportRequest>,
 ) -> ApiResult<(StatusCode, Json<PublicReportReceipt>)> {
     let location = request.location.to_wgs84(request.crs.as_deref())?;
-    let district = state
-        .config
+    let geometry = state.geometry();
+    let district = geometry
         .districts
         .locate(location.lon, location.lat)
         .ok_or_else(|| {
             ApiError::invalid("location", "this point is outside the city's districts")
         })?;
     // The finest area known: the community of the unit grid, else the district.
-    let located = state
-        .config
+    let located = geometry
         .geography
         .as_ref()
         .and_then(|g| g.locate(location.lon, location.lat))
@@ -70,6 +69,9 @@ pub async fn report(
     let area = AreaCode::parse(located.map_or(&district.code, |grid| &grid.community))?;
     let unit_grid = located.map(|grid| grid.code.clone());
     let category_hint = category_hint(&state, request.category_hint.as_deref()).await?;
+    let component_id =
+        crate::routes::census::link_component(&state, None, category_hint.as_ref(), &location)
+            .await?;
     let follow_token = auth::new_token()[..32].to_owned();
     let contact = request.contact.unwrap_or(crate::views::ContactBody {
         name: None,
@@ -87,7 +89,7 @@ pub async fn report(
         address: request.address,
         location,
         category_hint,
-        component_id: None,
+        component_id,
         reporter: Some(reporter),
         area: area.clone(),
         unit_grid,

@@ -143,7 +143,16 @@ pub(crate) async fn propose(state: &AppState, case: &Case) -> ApiResult<RoutingV
         return Err(ApiError::not_found("the case's category"));
     };
     let rules = state.store.rules().await?;
-    let decision = route(&rules, category, &case.area, None);
+    let component = match &case.component_id {
+        Some(id) => state.store.component(id).await?,
+        None => None,
+    };
+    let decision = route(
+        &rules,
+        category,
+        &case.area,
+        component.as_ref().and_then(|c| c.units()).as_ref(),
+    );
     Ok(match decision {
         Some(decision) => RoutingView {
             unit_name: state.store.unit(&decision.unit).await?.map(|u| u.name),

@@ -263,9 +263,8 @@ async fn device_from(state: &AppState, r: DeviceRequest, field: &str) -> ApiResu
         .location
         .to_wgs84(r.crs.as_deref())
         .map_err(|e| e.with_field(at("location")))?;
-    let grid = state
-        .config
-        .geography
+    let geography = state.geography();
+    let grid = geography
         .as_ref()
         .and_then(|g| g.locate(location.lon, location.lat));
     let area = match (&r.area, grid) {

@@ -1,0 +1,210 @@
+//! Importing a city's real boundaries (districts, streets, communities, unit grids) in place
+//! of the generated ones: checked whole, stored, and applied at once without a restart.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::put;
+use axum::{Json, Router};
+use cityops_domain::{AreaCode, Role};
+use cityops_geo::import::{
+    check_nesting, collection_of, districts_of, grids_of, parse_import, parse_stored, regions_of,
+    ImportedArea, Level,
+};
+use cityops_geo::{BoundaryError, Crs};
+use cityops_store::StoredBoundary;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{CurrentUser, QueryArgs};
+use crate::{AppState, CityGeometry};
+
+pub fn router(max_import: usize) -> Router<AppState> {
+    Router::new().route(
+        "/geo/boundaries/{level}",
+        put(import_boundaries).layer(axum::extract::DefaultBodyLimit::max(max_import)),
+    )
+}
+
+fn invalid(e: BoundaryError) -> ApiError {
+    match e {
+        BoundaryError::NotACollection(reason) => ApiError::invalid("file", reason),
+        BoundaryError::BadFeature { index, reason } => {
+            ApiError::invalid(format!("features[{index}]"), reason)
+        }
+    }
+}
+
+/// The geometry with one level replaced.
+pub(crate) fn apply(geometry: &CityGeometry, level: Level, areas: &[ImportedArea]) -> CityGeometry {
+    let mut next = geometry.clone();
+    match level {
+        Level::District => next.districts = std::sync::Arc::new(districts_of(areas)),
+        _ => {
+            if let Some(geography) = &geometry.geography {
+                let (streets, communities, grids) = match level {
+                    Level::Street => (Some(regions_of(areas)), None, None),
+                    Level::Community => (None, Some(regions_of(areas)), None),
+                    _ => (None, None, Some(grids_of(areas))),
+                };
+                next.geography = Some(std::sync::Arc::new(geography.with_levels(
+                    streets,
+                    communities,
+                    grids,
+                )));
+            }
+        }
+    }
+    next
+}
+
+/// Applies the boundaries a city imported earlier; returns the levels applied.
+pub(crate) async fn load(state: &AppState) -> ApiResult<Vec<&'static str>> {
+    let mut applied = Vec::new();
+    for level in Level::ALL {
+        let stored = state.store.boundaries(level.as_str()).await?;
+        if stored.is_empty() {
+            continue;
+        }
+        let geometry = state.geometry();
+        let next = tokio::task::spawn_blocking(move || {
+            let text = collection_of(stored.iter().map(|b| {
+                (
+                    b.code.as_str(),
+                    b.parent.as_str(),
+                    b.name.as_str(),
+                    b.responsibility_grid.as_deref(),
+                    b.geometry.as_str(),
+                )
+            }));
+            parse_stored(&text, level).map(|areas| apply(&geometry, level, &areas))
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(format!("stored {} boundaries: {e}", level.as_str())))?;
+        state.replace_geometry(next);
+        applied.push(level.as_str());
+    }
+    Ok(applied)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// The file's coordinate system: `wgs84` (default), `gcj02` or `bd09`. Stored as WGS-84.
+    crs: Option<String>,
+}
+
+/// Import real boundaries of one level (admin): `districts`, `streets`, `communities` or
+/// `unit-grids`, as a GeoJSON FeatureCollection of Polygons/MultiPolygons with properties
+/// `code`, `parent` and `name` (unit grids may add `responsibility_grid`). They replace the
+/// level's current boundaries at once. All or nothing: the first bad feature refuses the
+/// file, naming its index and the reason (bad code, parent not above it, unknown area,
+/// unclosed ring, overlap with another feature, outside its parent).
+#[utoipa::path(put, path = "/api/v1/geo/boundaries/{level}", tag = "geo",
+    params(("level" = String, Path, description = "districts, streets, communities or unit-grids"), ImportQuery),
+    request_body(content = String, content_type = "application/geo+json"),
+    responses((status = 200, description = "{\"imported\": n, \"level\": level}"), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn import_boundaries(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(level): Path<String>,
+    QueryArgs(query): QueryArgs<ImportQuery>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    if actor.role != Role::Admin {
+        return Err(ApiError::forbidden("only an admin may import boundaries"));
+    }
+    let level = Level::parse(&level).ok_or_else(|| {
+        ApiError::invalid(
+            "level",
+            "level is districts, streets, communities or unit-grids",
+        )
+    })?;
+    let crs = match query.crs.as_deref() {
+        None => Crs::Wgs84,
+        Some(name) => Crs::parse(name)
+            .ok_or_else(|| ApiError::invalid("crs", "crs must be wgs84, gcj02 or bd09"))?,
+    };
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::invalid("file", "the file must be UTF-8"))?;
+    // Overlap and nesting checks are CPU work: keep them off the request threads.
+    let areas = tokio::task::spawn_blocking(move || parse_import(&text, level, crs))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(invalid)?;
+    // Districts, streets and communities must be areas of the city (cases are filed to them).
+    if level != Level::Grid {
+        for (index, area) in areas.iter().enumerate() {
+            let code = AreaCode::parse(&area.code)?;
+            if state.store.area(&code).await?.is_none() {
+                return Err(ApiError::invalid(
+                    format!("features[{index}]"),
+                    format!("properties.code {code} is not an area of the city: import the area list first"),
+                ));
+            }
+        }
+    }
+    let geometry = state.geometry();
+    let checked = areas.clone();
+    let parent_geometry = geometry.clone();
+    tokio::task::spawn_blocking(move || {
+        let parent = |code: &str| -> Option<geo::MultiPolygon<f64>> {
+            match level {
+                Level::District => {
+                    Some(geo::MultiPolygon::new(Vec::new())).filter(|_| code.ends_with("0000"))
+                }
+                Level::Street => parent_geometry
+                    .districts
+                    .areas()
+                    .iter()
+                    .find(|d| d.code == code)
+                    .map(|d| d.shape.clone()),
+                Level::Community => parent_geometry
+                    .geography
+                    .as_ref()?
+                    .street(code)
+                    .map(|r| r.shape.clone()),
+                Level::Grid => parent_geometry
+                    .geography
+                    .as_ref()?
+                    .community(code)
+                    .map(|r| r.shape.clone()),
+            }
+        };
+        if level == Level::District {
+            // The city has no polygon of its own: a district only needs the city as parent.
+            return checked
+                .iter()
+                .enumerate()
+                .find(|(_, a)| parent(&a.parent).is_none())
+                .map_or(Ok(()), |(index, a)| {
+                    Err(BoundaryError::BadFeature {
+                        index,
+                        reason: format!("properties.parent {} is not the city", a.parent),
+                    })
+                });
+        }
+        check_nesting(&checked, &parent)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(invalid)?;
+    let stored: Vec<StoredBoundary> = areas
+        .iter()
+        .map(|a| StoredBoundary {
+            code: a.code.clone(),
+            parent: a.parent.clone(),
+            name: a.name.clone(),
+            responsibility_grid: a.responsibility_grid.clone(),
+            geometry: a.geometry_json(),
+        })
+        .collect();
+    let imported = state.store.put_boundaries(level.as_str(), &stored).await?;
+    let next = tokio::task::spawn_blocking(move || apply(&geometry, level, &areas))
+        .await
+        .map_err(ApiError::internal)?;
+    state.replace_geometry(next);
+    Ok(Json(json!({"imported": imported, "level": level.as_str()})))
+}
