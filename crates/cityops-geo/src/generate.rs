@@ -95,6 +95,8 @@ pub struct Geography {
     pub grids: Vec<UnitGrid>,
     index: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
     lattices: Vec<Lattice>,
+    /// Responsibility grids as the union of their unit grids, computed on first use.
+    responsibility: std::sync::OnceLock<Vec<Region>>,
 }
 
 /// A district's cell lattice: for a point in a cell wholly inside the district, the grid is
@@ -528,6 +530,7 @@ impl Geography {
             communities,
             grids,
             index,
+            responsibility: std::sync::OnceLock::new(),
         })
     }
 
@@ -553,6 +556,7 @@ impl Geography {
             next.lattices = Vec::new();
             next.index = grid_index(&grids);
             next.grids = grids;
+            next.responsibility = std::sync::OnceLock::new();
         }
         next
     }
@@ -598,6 +602,31 @@ impl Geography {
         self.grids[start..]
             .iter()
             .take_while(move |g| g.community == community)
+    }
+
+    /// The responsibility grids (责任网格), each the union of its unit grids, in code order.
+    pub fn responsibility_grids(&self) -> &[Region] {
+        self.responsibility.get_or_init(|| {
+            let mut groups: BTreeMap<&str, Vec<MultiPolygon<f64>>> = BTreeMap::new();
+            for grid in &self.grids {
+                groups
+                    .entry(grid.responsibility_grid.as_str())
+                    .or_default()
+                    .push(grid.shape.clone());
+            }
+            groups
+                .into_iter()
+                .filter_map(|(code, shapes)| {
+                    let shape = dissolve(shapes);
+                    let bbox = shape.bounding_rect()?;
+                    Some(Region {
+                        code: code.to_owned(),
+                        shape,
+                        bbox,
+                    })
+                })
+                .collect()
+        })
     }
 
     pub fn street(&self, code: &str) -> Option<&Region> {

@@ -20,18 +20,45 @@ pub fn router() -> Router<AppState> {
         .route("/ogc", get(landing))
         .route("/ogc/conformance", get(conformance))
         .route("/ogc/collections", get(collections))
+        .route("/ogc/api", get(service_description))
         .route("/ogc/collections/{id}", get(collection))
+        .route("/ogc/collections/{id}/queryables", get(queryables))
         .route("/ogc/collections/{id}/items", get(items))
         .route("/ogc/collections/{id}/items/{feature}", get(item))
 }
 
-const COLLECTIONS: [(&str, &str); 5] = [
+const COLLECTIONS: [(&str, &str); 7] = [
     ("districts", "Districts (区)"),
     ("streets", "Streets and towns (街道/镇)"),
     ("communities", "Communities (居委会/村委会)"),
     ("unit-grids", "Unit grids (单元网格)"),
+    ("responsibility-grids", "Responsibility grids (责任网格)"),
     ("components", "Components of the census (部件)"),
+    (
+        "cases",
+        "Open cases (在办案件; sign-in required, your jurisdiction only)",
+    ),
 ];
+
+/// The properties a collection can be filtered by (query parameters of its items), with
+/// their JSON Schema type and meaning.
+fn queryable_properties(id: &str) -> &'static [(&'static str, &'static str)] {
+    match id {
+        "components" => &[
+            (
+                "class",
+                "component small-class code or a prefix of one, e.g. 10101 or 101",
+            ),
+            ("status", "in_use, damaged, missing or removed"),
+        ],
+        "cases" => &[
+            ("state", "case state, e.g. dispatched"),
+            ("category", "small-class code or a prefix of one"),
+            ("district", "6-digit district code"),
+        ],
+        _ => &[],
+    }
+}
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
 
@@ -60,7 +87,7 @@ async fn landing(headers: HeaderMap) -> Json<Value> {
             {"href": base, "rel": "self", "type": "application/json", "title": "this document"},
             {"href": format!("{base}/conformance"), "rel": "conformance", "type": "application/json"},
             {"href": format!("{base}/collections"), "rel": "data", "type": "application/json"},
-            {"href": base.replace("/ogc", "/api/v1/openapi.json"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0"},
+            {"href": format!("{base}/api"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "the OGC API as OpenAPI, with each collection's queryable properties"},
         ]
     }))
 }
@@ -70,6 +97,9 @@ async fn conformance() -> Json<Value> {
         "conformsTo": [
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+            "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+            "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
         ]
     }))
 }
@@ -101,6 +131,7 @@ fn describe(base: &str, id: &str, title: &str, state: &AppState) -> Value {
         "links": [
             {"href": format!("{base}/collections/{id}"), "rel": "self", "type": "application/json"},
             {"href": format!("{base}/collections/{id}/items"), "rel": "items", "type": "application/geo+json"},
+            {"href": format!("{base}/collections/{id}/queryables"), "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json"},
         ]
     })
 }
@@ -130,6 +161,79 @@ async fn collection(
     Ok(Json(describe(&base(&headers), &id, title, &state)))
 }
 
+/// A collection's queryables (OGC API Features Part 3) as JSON Schema.
+async fn queryables(headers: HeaderMap, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+    known(&id)?;
+    let base = base(&headers);
+    let properties: serde_json::Map<String, Value> = queryable_properties(&id)
+        .iter()
+        .map(|(name, description)| {
+            (
+                (*name).to_owned(),
+                json!({"type": "string", "description": description}),
+            )
+        })
+        .collect();
+    Ok((
+        [(header::CONTENT_TYPE, "application/schema+json")],
+        Json(json!({
+            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "$id": format!("{base}/collections/{id}/queryables"),
+            "type": "object",
+            "title": id,
+            "properties": properties,
+            "additionalProperties": false,
+        })),
+    ))
+}
+
+/// The OpenAPI document of `/ogc` (the landing page's `service-desc`): every collection's
+/// items path with its paging, bbox and queryable-property parameters.
+async fn service_description(headers: HeaderMap) -> Json<Value> {
+    let base = base(&headers);
+    let param = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    let mut paths = serde_json::Map::new();
+    for (id, title) in COLLECTIONS {
+        let mut parameters = vec![
+            param(
+                "limit",
+                "features per page, 1 to 10000",
+                json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+            ),
+            param(
+                "offset",
+                "features to skip",
+                json!({"type": "integer", "minimum": 0, "default": 0}),
+            ),
+            param(
+                "bbox",
+                "minLon,minLat,maxLon,maxLat (CRS84)",
+                json!({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}),
+            ),
+        ];
+        parameters.extend(
+            queryable_properties(id)
+                .iter()
+                .map(|(name, description)| param(name, description, json!({"type": "string"}))),
+        );
+        paths.insert(
+            format!("/collections/{id}/items"),
+            json!({"get": {
+                "summary": title,
+                "operationId": format!("get-{id}-items"),
+                "parameters": parameters,
+                "responses": {"200": {"description": "a GeoJSON FeatureCollection", "content": {"application/geo+json": {}}}},
+            }}),
+        );
+    }
+    Json(json!({
+        "openapi": "3.0.3",
+        "info": {"title": "CityOps OGC API - Features", "version": "1.0"},
+        "servers": [{"url": base}],
+        "paths": paths,
+    }))
+}
+
 #[derive(Deserialize)]
 pub struct ItemsQuery {
     limit: Option<usize>,
@@ -138,6 +242,105 @@ pub struct ItemsQuery {
     /// Property filters of the components collection.
     class: Option<String>,
     status: Option<String>,
+    /// Property filters of the cases collection.
+    state: Option<String>,
+    category: Option<String>,
+    district: Option<String>,
+}
+
+/// The caller of a collection that needs signing in.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> ApiResult<cityops_domain::Actor> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::unauthenticated(
+                "open cases need a session: send Authorization: Bearer <token> (GDAL: GDAL_HTTP_HEADERS)",
+            )
+        })?;
+    crate::extract::session_actor(state, token).await
+}
+
+/// An open case as a feature: where, what, how far along. No personal data.
+fn case_feature(case: &cityops_domain::Case) -> Value {
+    json!({
+        "type": "Feature",
+        "id": case.number.0,
+        "geometry": {"type": "Point", "coordinates": [case.location.lon, case.location.lat]},
+        "properties": {
+            "number": case.number.0,
+            "state": case.state.as_str(),
+            "source": case.source.as_str(),
+            "category": case.category.as_ref().map(|c| c.code.to_string()).or_else(|| case.category_hint.as_ref().map(|c| c.to_string())),
+            "district": case.district.as_str(),
+            "area": case.area.as_str(),
+            "unit_grid": case.unit_grid,
+            "unit": case.unit,
+            "urgent": case.urgent,
+            "supervised": case.supervised,
+            "deadline": case.deadline.map(|d| d.to_rfc3339()),
+            "reported_at": case.created_at.to_rfc3339(),
+        }
+    })
+}
+
+/// The caller's open cases meeting the filters, in case-number order.
+async fn open_cases(
+    state: &AppState,
+    actor: &cityops_domain::Actor,
+    query: &ItemsQuery,
+    bbox: Option<[f64; 4]>,
+) -> ApiResult<Vec<Value>> {
+    let states: Vec<cityops_domain::CaseState> =
+        match query.state.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => vec![cityops_domain::CaseState::parse(s)
+                .filter(|s| !s.is_terminal())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "state",
+                        "state is an open case state, e.g. filed or dispatched",
+                    )
+                })?],
+            None => cityops_domain::CaseState::ALL
+                .into_iter()
+                .filter(|s| !s.is_terminal())
+                .collect(),
+        };
+    let district = match query.district.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => Some(
+            cityops_domain::AreaCode::parse(d)
+                .map_err(|e| ApiError::invalid("district", e.reason))?,
+        ),
+        None => None,
+    };
+    let mut q = cityops_store::CaseQuery {
+        states,
+        category: query.category.clone().filter(|c| !c.is_empty()),
+        area: district,
+        limit: 1000,
+        ..cityops_store::CaseQuery::new(actor.scope.clone(), chrono::Utc::now())
+    };
+    let mut all = Vec::new();
+    loop {
+        let page = state.store.cases(&q).await?;
+        all.extend(
+            page.cases
+                .iter()
+                .filter(|c| {
+                    bbox.is_none_or(|[x0, y0, x1, y1]| {
+                        (x0..=x1).contains(&c.location.lon) && (y0..=y1).contains(&c.location.lat)
+                    })
+                })
+                .map(|c| (c.number.0.clone(), case_feature(c))),
+        );
+        match page.next {
+            Some(next) => q.after = Some(next),
+            None => break,
+        }
+    }
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(all.into_iter().map(|(_, f)| f).collect())
 }
 
 /// The census is too big to hold as features: pages come from the store.
@@ -247,6 +450,18 @@ async fn features(
                 })
                 .collect()
         }
+        "responsibility-grids" => geography()?
+            .responsibility_grids()
+            .iter()
+            .filter(|r| meets(&r.bbox))
+            .map(|r| {
+                let street = r.code.get(1..10).unwrap_or_default();
+                (
+                    r.code.clone(),
+                    feature(&r.code, None, json!({"street": street}), &r.shape),
+                )
+            })
+            .collect(),
         "unit-grids" => {
             let geography = geography()?;
             let grids: Vec<&cityops_geo::UnitGrid> = match bbox {
@@ -305,6 +520,13 @@ async fn items(
     };
     let (matched, page) = if id == "components" {
         component_page(&state, &query, bbox, offset, limit).await?
+    } else if id == "cases" {
+        let actor = signed_in(&state, &headers).await?;
+        let all = open_cases(&state, &actor, &query, bbox).await?;
+        (
+            all.len(),
+            all.into_iter().skip(offset).take(limit).collect(),
+        )
     } else {
         let all = features(&state, &id, bbox).await?;
         let matched = all.len();
@@ -322,7 +544,13 @@ async fn items(
         .as_ref()
         .map(|b| format!("&bbox={b}"))
         .unwrap_or_default();
-    for (name, value) in [("class", &query.class), ("status", &query.status)] {
+    for (name, value) in [
+        ("class", &query.class),
+        ("status", &query.status),
+        ("state", &query.state),
+        ("category", &query.category),
+        ("district", &query.district),
+    ] {
         if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
             bbox_param.push_str(&format!("&{name}={value}"));
         }
@@ -344,9 +572,18 @@ async fn items(
 
 async fn item(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path((id, feature_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     known(&id)?;
+    if id == "cases" {
+        let actor = signed_in(&state, &headers).await?;
+        let case = crate::routes::cases::visible_case(&state, &actor, &feature_id).await?;
+        if case.state.is_terminal() {
+            return Err(ApiError::not_found("the feature"));
+        }
+        return Ok(geojson(case_feature(&case)));
+    }
     if id == "components" {
         return match state.store.component(&feature_id).await? {
             Some(c) => Ok(geojson(crate::routes::census::component_feature(&c))),
