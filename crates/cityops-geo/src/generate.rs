@@ -95,6 +95,7 @@ pub struct Geography {
     pub grids: Vec<UnitGrid>,
     index: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
     lattices: Vec<Lattice>,
+    directory: Directory,
     /// Responsibility grids as the union of their unit grids, computed on first use.
     responsibility: std::sync::OnceLock<Vec<Region>>,
 }
@@ -114,6 +115,182 @@ struct Lattice {
 }
 
 const NOT_INTERIOR: u32 = u32::MAX;
+
+/// A raster over the whole city (2048 x 2048 cells of about 60 m in Shanghai) that answers
+/// most points with one memory read: the grid itself where the raster cell lies strictly
+/// inside one interior lattice cell, nowhere where no grid's bounding box reaches (the sea,
+/// the neighbouring provinces), else which district lattice to try, so a lookup tries one
+/// lattice instead of all of them before the R-tree.
+#[derive(Clone)]
+struct Directory {
+    west: f64,
+    south: f64,
+    east: f64,
+    north: f64,
+    dx: f64,
+    dy: f64,
+    cols: usize,
+    rows: usize,
+    cells: Vec<u32>,
+}
+
+/// No grid reaches the cell.
+const NOWHERE: u32 = u32::MAX;
+/// Several lattices reach the cell: try each.
+const SEVERAL_LATTICES: u32 = u32::MAX - 1;
+/// No lattice reaches the cell: the R-tree decides.
+const NO_LATTICE: u32 = u32::MAX - 2;
+/// `LATTICE + k`: try lattice k. Below it, a value is the grid's index.
+const LATTICE: u32 = 0xF000_0000;
+const DIRECTORY_SIDE: usize = 2048;
+/// A raster cell answers directly only this far (as a fraction of a lattice cell) from the
+/// lattice cell's edges, so rounding never puts an edge point in the wrong grid.
+const DIRECT_MARGIN: f64 = 1e-6;
+
+impl Directory {
+    fn build(grids: &[UnitGrid], lattices: &[Lattice]) -> Directory {
+        let (mut west, mut south, mut east, mut north) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for g in grids {
+            west = west.min(g.bbox.min().x);
+            south = south.min(g.bbox.min().y);
+            east = east.max(g.bbox.max().x);
+            north = north.max(g.bbox.max().y);
+        }
+        if grids.is_empty() {
+            (west, south, east, north) = (0.0, 0.0, 0.0, 0.0);
+        }
+        let (cols, rows) = (DIRECTORY_SIDE, DIRECTORY_SIDE);
+        let dx = ((east - west) / cols as f64).max(f64::MIN_POSITIVE);
+        let dy = ((north - south) / rows as f64).max(f64::MIN_POSITIVE);
+        let mut directory = Directory {
+            west,
+            south,
+            east,
+            north,
+            dx,
+            dy,
+            cols,
+            rows,
+            cells: vec![NOWHERE; cols * rows],
+        };
+        let mut reached = vec![false; cols * rows];
+        for g in grids {
+            directory.for_cells(
+                g.bbox.min().x,
+                g.bbox.min().y,
+                g.bbox.max().x,
+                g.bbox.max().y,
+                |i| reached[i] = true,
+            );
+        }
+        let mut lattice_of = vec![NO_LATTICE; cols * rows];
+        // A lattice can only answer where it has interior cells; districts are disjoint, so
+        // most raster cells meet the interior cells of one lattice at most.
+        for (k, l) in lattices.iter().enumerate() {
+            let lattice = LATTICE + k as u32;
+            for row in 0..l.rows {
+                for col in 0..l.cols {
+                    if l.cells[row * l.cols + col] == NOT_INTERIOR {
+                        continue;
+                    }
+                    let x0 = l.west + col as f64 * l.dx;
+                    let y1 = l.north - row as f64 * l.dy;
+                    directory.for_cells(x0, y1 - l.dy, x0 + l.dx, y1, |i| {
+                        lattice_of[i] = match lattice_of[i] {
+                            NO_LATTICE => lattice,
+                            same if same == lattice => lattice,
+                            _ => SEVERAL_LATTICES,
+                        }
+                    });
+                }
+            }
+        }
+        for i in 0..cols * rows {
+            if !reached[i] {
+                continue;
+            }
+            directory.cells[i] = match lattice_of[i] {
+                k if (LATTICE..NO_LATTICE).contains(&k) => {
+                    let lattice = &lattices[(k - LATTICE) as usize];
+                    directory.direct(i, lattice).map_or(k, |grid| grid as u32)
+                }
+                other => other,
+            };
+        }
+        directory
+    }
+
+    /// The grid of every point of raster cell `i`, when the cell lies strictly inside one
+    /// interior cell of the lattice.
+    fn direct(&self, i: usize, lattice: &Lattice) -> Option<usize> {
+        let (col, row) = (i % self.cols, i / self.cols);
+        let x0 = self.west + col as f64 * self.dx;
+        let y0 = self.south + row as f64 * self.dy;
+        let (x1, y1) = (x0 + self.dx, y0 + self.dy);
+        let fx = |x: f64| (x - lattice.west) / lattice.dx;
+        let fy = |y: f64| (lattice.north - y) / lattice.dy;
+        let (a, b) = (fx(x0), fx(x1));
+        let (c, d) = (fy(y1), fy(y0));
+        let inside = |lo: f64, hi: f64| {
+            lo >= 0.0
+                && lo.floor() == hi.floor()
+                && lo - lo.floor() >= DIRECT_MARGIN
+                && hi - hi.floor() <= 1.0 - DIRECT_MARGIN
+        };
+        if !(inside(a, b) && inside(c, d)) {
+            return None;
+        }
+        let (lcol, lrow) = (a as usize, c as usize);
+        if lcol >= lattice.cols || lrow >= lattice.rows {
+            return None;
+        }
+        match lattice.cells[lrow * lattice.cols + lcol] {
+            NOT_INTERIOR => None,
+            grid if grid < LATTICE => Some(grid as usize),
+            _ => None,
+        }
+    }
+
+    /// The cell of a point, `None` outside the directory. Monotonic in each coordinate, so
+    /// a point inside a box always falls in one of the cells the box was marked in.
+    fn cell(&self, lon: f64, lat: f64) -> Option<usize> {
+        if !(lon >= self.west && lon <= self.east && lat >= self.south && lat <= self.north) {
+            return None;
+        }
+        let col = (((lon - self.west) / self.dx) as usize).min(self.cols - 1);
+        let row = (((lat - self.south) / self.dy) as usize).min(self.rows - 1);
+        Some(row * self.cols + col)
+    }
+
+    fn for_cells(&self, x0: f64, y0: f64, x1: f64, y1: f64, mut mark: impl FnMut(usize)) {
+        let clamp = |v: f64, lo: f64, hi: f64| v.max(lo).min(hi);
+        let (x0, x1) = (
+            clamp(x0, self.west, self.east),
+            clamp(x1, self.west, self.east),
+        );
+        let (y0, y1) = (
+            clamp(y0, self.south, self.north),
+            clamp(y1, self.south, self.north),
+        );
+        if x0 > x1 || y0 > y1 {
+            return;
+        }
+        let (Some(first), Some(last)) = (self.cell(x0, y0), self.cell(x1, y1)) else {
+            return;
+        };
+        let (c0, r0) = (first % self.cols, first / self.cols);
+        let (c1, r1) = (last % self.cols, last / self.cols);
+        for row in r0..=r1 {
+            for col in c0..=c1 {
+                mark(row * self.cols + col);
+            }
+        }
+    }
+
+    fn hint(&self, lon: f64, lat: f64) -> u32 {
+        self.cell(lon, lat).map_or(NOWHERE, |i| self.cells[i])
+    }
+}
 
 impl Lattice {
     fn grid_at(&self, lon: f64, lat: f64) -> Option<usize> {
@@ -524,7 +701,9 @@ impl Geography {
             }
         }
         let index = grid_index(&grids);
+        let directory = Directory::build(&grids, &lattices);
         Ok(Geography {
+            directory,
             lattices,
             streets,
             communities,
@@ -554,6 +733,7 @@ impl Geography {
         if let Some(mut grids) = grids {
             grids.sort_by(|a, b| a.code.cmp(&b.code));
             next.lattices = Vec::new();
+            next.directory = Directory::build(&grids, &[]);
             next.index = grid_index(&grids);
             next.grids = grids;
             next.responsibility = std::sync::OnceLock::new();
@@ -571,8 +751,15 @@ impl Geography {
     /// sorted by code, so the lowest index is the lowest code.
     pub fn locate_index(&self, lon: f64, lat: f64) -> Option<usize> {
         // Most points lie in a cell wholly inside a district: no geometry needed.
-        if let Some(found) = self.lattices.iter().find_map(|l| l.grid_at(lon, lat)) {
-            return Some(found);
+        let found = match self.directory.hint(lon, lat) {
+            NOWHERE => return None,
+            NO_LATTICE => None,
+            SEVERAL_LATTICES => self.lattices.iter().find_map(|l| l.grid_at(lon, lat)),
+            k if k >= LATTICE => self.lattices[(k - LATTICE) as usize].grid_at(lon, lat),
+            grid => return Some(grid as usize),
+        };
+        if found.is_some() {
+            return found;
         }
         let point = Point::new(lon, lat);
         self.index
