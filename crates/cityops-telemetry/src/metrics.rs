@@ -33,6 +33,10 @@ pub struct TelemetryMetrics {
     pub sequence_gaps: Counter,
     pub commits: Counter,
     pub mqtt_connections: Counter,
+    /// MQTT messages received, and QoS 1 acknowledgements sent after their commit: a gap
+    /// that stops closing is a stalled session.
+    pub mqtt_messages: Counter,
+    pub mqtt_acks: Counter,
     pub active_alarms: Gauge,
 }
 
@@ -68,6 +72,16 @@ impl TelemetryMetrics {
             "mqtt_connections",
             "Connections made to the MQTT broker",
             self.mqtt_connections.clone(),
+        );
+        registry.register(
+            "mqtt_messages",
+            "MQTT messages received",
+            self.mqtt_messages.clone(),
+        );
+        registry.register(
+            "mqtt_acks",
+            "MQTT QoS 1 messages acknowledged to the broker after their commit",
+            self.mqtt_acks.clone(),
         );
         registry.register(
             "active_alarms",

@@ -81,10 +81,19 @@ pub async fn run(
     options.set_clean_session(false);
     options.set_manual_acks(true);
     options.set_max_packet_size(4 * 1024 * 1024, 64 * 1024);
-    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    // Acknowledgements travel through the client's request channel, which only the event
+    // loop below drains, and rumqttc serves it only between bursts of incoming packets. If
+    // either queue between this loop and the acknowledging task could fill, a flood of
+    // messages would block this loop, the loop would stop draining acknowledgements, and the
+    // session would stall for good (`cityops bench telemetry` found it at 16k unacknowledged
+    // messages). Neither can fill: QoS 1 packet ids are 16 bits, so a broker never has more
+    // than 65,535 messages awaiting our acknowledgement.
+    const MAX_UNACKNOWLEDGED: usize = 65_536;
+    let (client, mut eventloop) = AsyncClient::new(options, MAX_UNACKNOWLEDGED);
     // PUBACKs go out in arrival order, each once its message's batch has committed.
-    let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(16_384);
+    let (pending_tx, mut pending_rx) = mpsc::unbounded_channel::<Pending>();
     let acker = client.clone();
+    let acked = handle.metrics.mqtt_acks.clone();
     let acks = tokio::spawn(async move {
         while let Some((publish, answer)) = pending_rx.recv().await {
             let durable = match answer {
@@ -94,6 +103,9 @@ pub async fn run(
             if durable {
                 if acker.ack(&publish).await.is_err() {
                     break;
+                }
+                if publish.qos != QoS::AtMostOnce {
+                    acked.inc();
                 }
             } else {
                 // Not acknowledged: the broker redelivers it after the next reconnect.
@@ -127,6 +139,7 @@ pub async fn run(
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
+                handle.metrics.mqtt_messages.inc();
                 let topic_device = publish
                     .topic
                     .strip_prefix(&device_prefix)
@@ -142,7 +155,7 @@ pub async fn run(
                 };
                 // QoS 0 has nothing to acknowledge.
                 let answer = (publish.qos != QoS::AtMostOnce).then_some(answer).flatten();
-                if pending_tx.send((publish, answer)).await.is_err() {
+                if pending_tx.send((publish, answer)).is_err() {
                     break;
                 }
             }

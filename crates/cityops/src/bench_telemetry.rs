@@ -165,7 +165,7 @@ fn mqtt_options(url: &str, id: &str) -> Result<MqttOptions> {
 
 /// Publishes `bodies` to `topic` as fast as the client can, then waits for the event loop to
 /// have sent (QoS 0) or had acknowledged (QoS 1) every one.
-async fn publish_all(url: &str, qos: QoS, topics: Vec<(String, Vec<u8>)>) -> Result<()> {
+pub async fn publish_all(url: &str, qos: QoS, topics: Vec<(String, Vec<u8>)>) -> Result<()> {
     let (client, mut eventloop) = AsyncClient::new(
         mqtt_options(url, &format!("bench-pub-{}", uuid::Uuid::new_v4().simple()))?,
         10_000,
@@ -333,8 +333,17 @@ pub async fn bench_end_to_end(url: &str, messages: usize) -> Result<String> {
             let judged = telemetry.metrics.readings("accepted") - before;
             anyhow::ensure!(
                 judged == (count * batch) as u64 || qos == QoS::AtMostOnce,
-                "{name}: {judged} of {} readings arrived",
-                count * batch
+                "{name}: {judged} of {} readings arrived (in all: accepted {}, duplicate {}, late {}, rejected {}; commits {}, MQTT connections {}, messages {}, acks {}, sequence gaps {})",
+                count * batch,
+                telemetry.metrics.readings("accepted"),
+                telemetry.metrics.readings("duplicate"),
+                telemetry.metrics.readings("late"),
+                telemetry.metrics.readings("rejected"),
+                telemetry.metrics.commits.get(),
+                telemetry.metrics.mqtt_connections.get(),
+                telemetry.metrics.mqtt_messages.get(),
+                telemetry.metrics.mqtt_acks.get(),
+                telemetry.metrics.sequence_gaps.get(),
             );
             let rate = count as f64 / seconds;
             out.push_str(&format!(

@@ -470,6 +470,9 @@ async fn main() -> Result<()> {
                 devices > 0 && readings > 0,
                 "--devices and --readings are above 0"
             );
+            // Warnings of the server under test (a failed commit, an unacknowledged message)
+            // explain a bad figure.
+            init_tracing("warn");
             let engine = tokio::task::spawn_blocking(move || {
                 cityops::bench_telemetry::bench_engine(devices, readings)
             })

@@ -881,3 +881,67 @@ async fn no_reading_is_lost_and_no_alarm_duplicated_across_restarts() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// A flood of QoS 1 messages, faster than acknowledgements leave: every reading is committed
+/// and every message acknowledged. (rumqttc sends one queued acknowledgement per turn of its
+/// event loop and reads ten packets in another, so acknowledgements fall behind a flood; a
+/// bounded queue between them once stalled the session for good at 16k unacknowledged.)
+#[tokio::test]
+async fn a_flood_of_qos1_messages_never_stalls_the_session() {
+    if mqtt_url().is_none() {
+        return;
+    }
+    let Some(broker) = common::private_broker() else {
+        return;
+    };
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let prefix = format!("cityops-flood/{tag}");
+    let app = TestApp::spawn_configured(Backend::Sqlite, |config| {
+        config.mqtt = Some(broker.url());
+        config.mqtt_client_id = format!("cityops-flood-{tag}");
+        config.mqtt_topic_prefix = prefix.clone();
+    })
+    .await
+    .unwrap();
+    register(&app, "HP-GAS-1", 121.4837).await;
+    for _ in 0..100 {
+        if metric(&app, "cityops_telemetry_mqtt_connections_total").await >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    const MESSAGES: usize = 60_000;
+    let t0 = Utc::now().timestamp_millis() - 3_600_000;
+    let topic = format!("{prefix}/devices/HP-GAS-1/telemetry");
+    let bodies: Vec<(String, Vec<u8>)> = (0..MESSAGES)
+        .map(|i| {
+            let body = format!(
+                r#"{{"metric":"gas_concentration","value":1.0,"ts":{}}}"#,
+                t0 + i as i64
+            );
+            (topic.clone(), body.into_bytes())
+        })
+        .collect();
+    cityops::bench_telemetry::publish_all(&broker.url(), rumqttc::QoS::AtLeastOnce, bodies)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let accepted = metric(
+            &app,
+            "cityops_telemetry_readings_total{outcome=\"accepted\"}",
+        )
+        .await;
+        let acks = metric(&app, "cityops_telemetry_mqtt_acks_total").await;
+        if accepted as usize == MESSAGES && acks as usize == MESSAGES {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stalled: {accepted} of {MESSAGES} readings committed, {acks} acknowledged"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.finish().await;
+}
