@@ -7,9 +7,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use cityops_domain::component::{
-    components_csv, parse_components_csv, ComponentRow, Located, COMPONENT_CSV_COLUMNS,
-};
+use cityops_domain::component::{components_csv, parse_components_csv, ComponentRow, Located};
 use cityops_domain::{Actor, AreaCode, Component, ComponentStatus, InvalidInput, Role};
 use cityops_geo::census::component_id;
 use cityops_store::{ComponentQuery, UnitFilter};
@@ -278,19 +276,29 @@ pub async fn export_csv(
     ))
 }
 
-/// A component as a GeoJSON feature: a point, the CSV columns as properties.
+/// A component as a GeoJSON feature: a point, the CSV columns as properties (empty ones left
+/// out), plus the resolved area. Written field by field: exports run to 100,000s of features.
 pub(crate) fn component_feature(c: &Component) -> Value {
     let mut properties = serde_json::Map::new();
-    let csv = components_csv(std::slice::from_ref(c));
-    let mut reader = csv::Reader::from_reader(csv.as_bytes());
-    if let Some(Ok(record)) = reader.records().next() {
-        for (name, value) in COMPONENT_CSV_COLUMNS.iter().zip(record.iter()) {
-            if !value.is_empty() && *name != "lon" && *name != "lat" {
-                properties.insert((*name).to_owned(), Value::String(value.to_owned()));
-            }
+    let mut put = |name: &str, value: Option<String>| {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            properties.insert(name.to_owned(), Value::String(value));
         }
-    }
-    properties.insert("area".into(), Value::String(c.area.to_string()));
+    };
+    put("id", Some(c.id.clone()));
+    put("class", Some(c.class.to_string()));
+    put("name", Some(c.name.clone()));
+    put("unit_grid", c.unit_grid.clone());
+    put("owner_unit", c.owner_unit.clone());
+    put("maintainer_unit", c.maintainer_unit.clone());
+    put("supervising_department", c.supervising_department.clone());
+    put("status", Some(c.status.as_str().to_owned()));
+    put("setting", c.setting.clone());
+    put("location_text", c.location_text.clone());
+    put("initial_date", c.initial_date.map(|d| d.to_string()));
+    put("change_date", c.change_date.map(|d| d.to_string()));
+    put("source", c.source.clone());
+    put("area", Some(c.area.to_string()));
     json!({
         "type": "Feature",
         "id": c.id,
