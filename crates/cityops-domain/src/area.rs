@@ -170,10 +170,7 @@ pub fn parse_area_csv(
     text: &str,
     known: &dyn Fn(&AreaCode) -> bool,
 ) -> Result<Vec<Area>, AreaImportError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+    let mut reader = crate::csv_file::reader(text);
     let headers = reader
         .headers()
         .map_err(|_| AreaImportError::MissingColumns)?

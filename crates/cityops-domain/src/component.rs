@@ -332,20 +332,7 @@ pub fn parse_components_csv(
     text: &str,
     locate: &dyn Fn(f64, f64) -> Option<Located>,
 ) -> Result<Vec<Component>, InvalidInput> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| InvalidInput::new("line 1", e.to_string()))?
-        .clone();
-    if headers.iter().collect::<Vec<_>>() != COMPONENT_CSV_COLUMNS {
-        return Err(InvalidInput::new(
-            "line 1",
-            format!("the header must be {}", COMPONENT_CSV_COLUMNS.join(",")),
-        ));
-    }
+    let mut reader = crate::csv_file::with_header(text, &COMPONENT_CSV_COLUMNS)?;
     let mut seen = std::collections::HashSet::new();
     let mut components = Vec::new();
     for (n, record) in reader.records().enumerate() {

@@ -9,6 +9,7 @@ pub mod area;
 pub mod case;
 pub mod category;
 pub mod component;
+pub mod csv_file;
 pub mod evaluation;
 pub mod routing;
 pub mod telemetry;

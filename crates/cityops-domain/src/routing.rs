@@ -168,10 +168,7 @@ pub fn route(
 /// Parses rules from CSV (`category,area,owner,unit`; a BOM is tolerated). All or nothing:
 /// the first bad line refuses the file, naming the line.
 pub fn parse_rules_csv(text: &str) -> Result<Vec<Rule>, InvalidInput> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+    let mut reader = crate::csv_file::reader(text);
     let headers = reader
         .headers()
         .map_err(|e| InvalidInput::new("file", e.to_string()))?

@@ -361,20 +361,7 @@ pub async fn import_devices(
     require_integrator(&actor, "devices")?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::invalid("file", "the CSV must be UTF-8"))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| ApiError::invalid("line 1", e.to_string()))?
-        .clone();
-    if headers.iter().collect::<Vec<_>>() != DEVICE_COLUMNS {
-        return Err(ApiError::invalid(
-            "line 1",
-            format!("the header must be {}", DEVICE_COLUMNS.join(",")),
-        ));
-    }
+    let mut reader = cityops_domain::csv_file::with_header(text, &DEVICE_COLUMNS)?;
     let mut devices = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (n, record) in reader.records().enumerate() {

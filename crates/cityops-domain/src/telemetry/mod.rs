@@ -395,10 +395,7 @@ pub fn indicators_csv(indicators: &[Indicator]) -> String {
 /// Parses indicators from CSV (UTF-8, with or without BOM). The field of an error is
 /// `line N: column`.
 pub fn parse_indicators_csv(text: &str) -> Result<Vec<Indicator>, InvalidInput> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+    let mut reader = crate::csv_file::reader(text);
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for (n, record) in reader.records().enumerate() {
