@@ -196,18 +196,16 @@ impl AppState {
         let points = self.store.component_points().await?;
         let index = tokio::task::spawn_blocking(move || {
             let mut classes: Vec<String> = Vec::new();
+            let mut class_of: std::collections::HashMap<String, usize> = Default::default();
             let mut numbered = Vec::with_capacity(points.len());
             for p in points {
                 let Ok(id) = p.id.parse::<u64>() else {
                     continue;
                 };
-                let class = match classes.iter().position(|c| *c == p.class) {
-                    Some(i) => i,
-                    None => {
-                        classes.push(p.class);
-                        classes.len() - 1
-                    }
-                };
+                let class = *class_of.entry(p.class).or_insert_with_key(|class| {
+                    classes.push(class.clone());
+                    classes.len() - 1
+                });
                 numbered.push(cityops_geo::census::CensusPoint {
                     id,
                     class: class as u16,
