@@ -120,6 +120,7 @@ pub async fn session_actor(state: &AppState, token: &str) -> Result<Actor, ApiEr
         .ok_or_else(|| {
             ApiError::unauthenticated("the session token is unknown or expired; sign in again")
         })?;
+    cityops_store::audit::identify(&user.username, user.role.as_str(), user.scope.as_str());
     Ok(Actor {
         user_id: user.id,
         username: user.username,

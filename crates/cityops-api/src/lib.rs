@@ -36,6 +36,8 @@ pub struct ApiConfig {
     pub districts: Arc<Boundaries>,
     /// Streets, communities and unit grids with their locating index at start, when loaded.
     pub geography: Option<Arc<cityops_geo::Geography>>,
+    /// The key audit checkpoints are signed with, trusted when the log is verified.
+    pub audit_public_key: Option<ed25519_dalek::VerifyingKey>,
 }
 
 impl ApiConfig {
@@ -49,6 +51,7 @@ impl ApiConfig {
             max_upload_bytes: 10 * 1024 * 1024,
             districts: Arc::new(Boundaries::default()),
             geography: None,
+            audit_public_key: None,
         }
     }
 }

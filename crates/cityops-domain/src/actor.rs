@@ -23,6 +23,10 @@ pub enum Role {
     Evaluator,
     /// Manages users and reference data; issues no workflow commands.
     Admin,
+    /// 审计员: reads and verifies the audit log; sees no case content.
+    Auditor,
+    /// 数据管理员: answers citizens' requests to export or erase their personal data.
+    DataSteward,
     /// A member of the public on the citizen page: reports, adds photos, rates the result.
     Citizen,
     /// CityOps itself: opens cases from IoT alarms and notes alarm changes on them. Nobody
@@ -31,7 +35,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 10] = [
+    pub const ALL: [Role; 12] = [
         Role::Inspector,
         Role::Operator,
         Role::ShiftLead,
@@ -40,6 +44,8 @@ impl Role {
         Role::CenterLeader,
         Role::Evaluator,
         Role::Admin,
+        Role::Auditor,
+        Role::DataSteward,
         Role::Citizen,
         Role::System,
     ];
@@ -54,6 +60,8 @@ impl Role {
             Role::CenterLeader => "center_leader",
             Role::Evaluator => "evaluator",
             Role::Admin => "admin",
+            Role::Auditor => "auditor",
+            Role::DataSteward => "data_steward",
             Role::Citizen => "citizen",
             Role::System => "system",
         }

@@ -6,6 +6,7 @@
 
 pub mod actor;
 pub mod area;
+pub mod audit;
 pub mod case;
 pub mod category;
 pub mod component;

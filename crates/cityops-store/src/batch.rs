@@ -1,5 +1,6 @@
 //! The queue of case writes behind group commit (see `run_writer` in `sql.rs`).
 
+use cityops_domain::audit::{AuditActor, AuditRecord};
 use cityops_domain::{Case, TimelineEvent};
 use tokio::sync::oneshot;
 
@@ -14,12 +15,15 @@ pub(crate) enum Job {
     Insert {
         case: Case,
         event: TimelineEvent,
+        /// The request behind the write, captured when it was queued.
+        context: AuditActor,
         reply: oneshot::Sender<StoreResult<Case>>,
     },
     Update {
         case: Case,
         event: TimelineEvent,
         attachment: Option<Attachment>,
+        context: AuditActor,
         reply: oneshot::Sender<StoreResult<()>>,
     },
 }
@@ -36,6 +40,52 @@ impl Job {
         match self {
             Job::Insert { case, .. } => (0, case.district.as_str()),
             Job::Update { case, .. } => (1, case.id.as_str()),
+        }
+    }
+
+    /// The audit record of the job, once written: the event says who acted (a user, a
+    /// citizen, the system opening a case for an alarm), the request where from.
+    pub(crate) fn audit_record(&self, done: &Done) -> AuditRecord {
+        let (context, event, number) = match (self, done) {
+            (Job::Insert { context, event, .. }, Done::Inserted(case)) => {
+                (context, event, case.number.0.as_str())
+            }
+            (
+                Job::Insert {
+                    context,
+                    event,
+                    case,
+                    ..
+                },
+                Done::Updated,
+            )
+            | (
+                Job::Update {
+                    context,
+                    event,
+                    case,
+                    ..
+                },
+                _,
+            ) => (context, event, case.number.0.as_str()),
+        };
+        let same_actor = context.actor == event.username;
+        AuditRecord {
+            at: event.at,
+            actor: AuditActor {
+                actor: event.username.clone(),
+                role: event.role.as_str().into(),
+                scope: if same_actor {
+                    context.scope.clone()
+                } else {
+                    String::new()
+                },
+                origin: context.origin.clone(),
+            },
+            action: format!("case.{}", event.command.name()),
+            object: format!("case:{}", event.case_id),
+            result: "ok".into(),
+            detail: number.into(),
         }
     }
 

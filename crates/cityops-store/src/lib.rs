@@ -15,6 +15,7 @@ use cityops_domain::{
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub mod audit;
 mod batch;
 pub mod census;
 mod postgres;
@@ -23,6 +24,7 @@ mod sql;
 mod sqlite;
 pub mod telemetry;
 
+pub use audit::{AuditQuery, AuditStore, RequestContext};
 pub use census::{CensusStore, ComponentPoint, ComponentQuery, StoredBoundary};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -169,7 +171,7 @@ pub struct CasePage {
 }
 
 #[async_trait]
-pub trait Store: TelemetryStore + CensusStore + Send + Sync + 'static {
+pub trait Store: TelemetryStore + CensusStore + AuditStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     async fn ping(&self) -> StoreResult<()>;
 

@@ -45,3 +45,4 @@ impl PgStore {
 crate::sql::sql_store!(PgStore, Postgres);
 crate::telemetry::telemetry_store!(PgStore, Postgres);
 crate::census::census_store!(PgStore, Postgres);
+crate::audit::audit_store!(PgStore, Postgres);

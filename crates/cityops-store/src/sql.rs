@@ -28,6 +28,8 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                let record = crate::audit::record("areas.import", "areas").detail(format!("{} areas", areas.len()));
+                append_audit_in(&mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(areas.len() as u64)
             }
@@ -75,6 +77,8 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                let record = crate::audit::record("units.import", "units").detail(format!("{} units", units.len()));
+                append_audit_in(&mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(units.len() as u64)
             }
@@ -111,6 +115,7 @@ macro_rules! sql_store {
                 &self,
                 catalog: &cityops_domain::CategoryCatalog,
             ) -> crate::StoreResult<()> {
+                let mut tx = self.writer.begin().await?;
                 sqlx::query(
                     "INSERT INTO category_catalog (id, version, doc, updated_at) VALUES (1, $1, $2, $3)
                      ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at",
@@ -118,8 +123,11 @@ macro_rules! sql_store {
                 .bind(&catalog.version)
                 .bind(crate::encode_json(catalog))
                 .bind(crate::millis(chrono::Utc::now()))
-                .execute(&self.writer)
+                .execute(&mut *tx)
                 .await?;
+                let record = crate::audit::record("catalog.replace", "catalog").detail(format!("version {}", catalog.version));
+                append_audit_in(&mut tx, vec![record]).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -146,6 +154,8 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                let record = crate::audit::record("routing.rules.replace", "routing-rules").detail(format!("{} rules", rules.len()));
+                append_audit_in(&mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -168,6 +178,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_user(&self, user: &crate::UserRecord) -> crate::StoreResult<()> {
+                let mut tx = self.writer.begin().await?;
                 let result = sqlx::query(
                     "INSERT INTO users (id, username, password_hash, role, unit, scope, display_name, disabled, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -181,10 +192,17 @@ macro_rules! sql_store {
                 .bind(&user.display_name)
                 .bind(i64::from(user.disabled))
                 .bind(crate::millis(user.created_at))
-                .execute(&self.writer)
+                .execute(&mut *tx)
                 .await;
                 match result {
-                    Ok(_) => Ok(()),
+                    Ok(_) => {
+                        // Creating an account grants a role within a scope: a permission change.
+                        let record = crate::audit::record("user.add", format!("user:{}", user.username))
+                            .detail(format!("role {} scope {} unit {}", user.role.as_str(), user.scope, user.unit.as_deref().unwrap_or("-")));
+                        append_audit_in(&mut tx, vec![record]).await?;
+                        tx.commit().await?;
+                        Ok(())
+                    }
                     Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                         Err(crate::StoreError::Duplicate { field: "username" })
                     }
@@ -210,22 +228,31 @@ macro_rules! sql_store {
                 max_failures: i64,
                 lock_until: chrono::DateTime<chrono::Utc>,
             ) -> crate::StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
-                let locked: Option<Option<i64>> = sqlx::query_scalar(
+                let mut tx = self.writer.begin().await?;
+                let locked: Option<(Option<i64>, String)> = sqlx::query_as(
                     "UPDATE users SET
                          failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $4 THEN 1 ELSE failed_logins + 1 END,
                          locked_until = CASE
                              WHEN locked_until IS NOT NULL AND locked_until <= $4 THEN NULL
                              WHEN failed_logins + 1 >= $1 THEN $2
                              ELSE locked_until END
-                     WHERE id = $3 RETURNING locked_until",
+                     WHERE id = $3 RETURNING locked_until, username",
                 )
                 .bind(max_failures)
                 .bind(crate::millis(lock_until))
                 .bind(user_id)
                 .bind(crate::millis(chrono::Utc::now()))
-                .fetch_optional(&self.writer)
+                .fetch_optional(&mut *tx)
                 .await?;
-                locked.flatten().map(crate::from_millis).transpose()
+                let Some((locked, username)) = locked else {
+                    return Ok(None);
+                };
+                let locked = locked.map(crate::from_millis).transpose()?;
+                let result = if locked.is_some() { "refused: wrong password, account locked" } else { "refused: wrong password" };
+                let record = crate::audit::record("session.sign_in", format!("user:{username}")).result(result);
+                append_audit_in(&mut tx, vec![record]).await?;
+                tx.commit().await?;
+                Ok(locked)
             }
 
             async fn record_login_success(&self, user_id: &str) -> crate::StoreResult<()> {
@@ -249,6 +276,10 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await?;
                 }
+                if updated.rows_affected() == 1 {
+                    let action = if disabled { "user.disable" } else { "user.enable" };
+                    append_audit_in(&mut tx, vec![crate::audit::record(action, format!("user:{username}"))]).await?;
+                }
                 tx.commit().await?;
                 Ok(updated.rows_affected() == 1)
             }
@@ -266,15 +297,29 @@ macro_rules! sql_store {
                     .bind(username)
                     .execute(&mut *tx)
                     .await?;
+                if updated.rows_affected() == 1 {
+                    append_audit_in(&mut tx, vec![crate::audit::record("user.reset_password", format!("user:{username}"))]).await?;
+                }
                 tx.commit().await?;
                 Ok(updated.rows_affected() == 1)
             }
 
             async fn delete_session(&self, token_hash: &str) -> crate::StoreResult<()> {
+                let mut tx = self.writer.begin().await?;
+                let user: Option<String> = sqlx::query_scalar(
+                    "SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
                 sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
                     .bind(token_hash)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await?;
+                if let Some(user) = user {
+                    append_audit_in(&mut tx, vec![crate::audit::record("session.sign_out", format!("user:{user}"))]).await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -285,6 +330,7 @@ macro_rules! sql_store {
                 now: chrono::DateTime<chrono::Utc>,
                 expires_at: chrono::DateTime<chrono::Utc>,
             ) -> crate::StoreResult<()> {
+                let mut tx = self.writer.begin().await?;
                 sqlx::query(
                     "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
                 )
@@ -292,8 +338,16 @@ macro_rules! sql_store {
                 .bind(user_id)
                 .bind(crate::millis(now))
                 .bind(crate::millis(expires_at))
-                .execute(&self.writer)
+                .execute(&mut *tx)
                 .await?;
+                let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let record = crate::audit::record("session.sign_in", format!("user:{username}"))
+                    .detail(format!("session until {}", expires_at.to_rfc3339()));
+                append_audit_in(&mut tx, vec![record]).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -322,7 +376,12 @@ macro_rules! sql_store {
             ) -> crate::StoreResult<cityops_domain::Case> {
                 let (reply, answer) = tokio::sync::oneshot::channel();
                 self.jobs
-                    .send(crate::batch::Job::Insert { case, event, reply })
+                    .send(crate::batch::Job::Insert {
+                        case,
+                        event,
+                        context: crate::audit::current_actor(),
+                        reply,
+                    })
                     .await
                     .map_err(|_| crate::StoreError::Closed)?;
                 answer.await.map_err(|_| crate::StoreError::Closed)?
@@ -340,6 +399,7 @@ macro_rules! sql_store {
                         case: case.clone(),
                         event: event.clone(),
                         attachment: attachment.cloned(),
+                        context: crate::audit::current_actor(),
                         reply,
                     })
                     .await
@@ -640,15 +700,20 @@ macro_rules! sql_store {
         ) -> crate::StoreResult<Vec<crate::StoreResult<crate::batch::Done>>> {
             let mut tx = pool.begin().await?;
             let mut results = Vec::with_capacity(jobs.len());
+            let mut audit = Vec::with_capacity(jobs.len());
             for job in jobs {
                 match write_job(&mut tx, job).await {
                     Err(crate::StoreError::Conflict(message)) => {
                         results.push(Err(crate::StoreError::Conflict(message)))
                     }
                     Err(other) => return Err(other),
-                    Ok(done) => results.push(Ok(done)),
+                    Ok(done) => {
+                        audit.push(job.audit_record(&done));
+                        results.push(Ok(done));
+                    }
                 }
             }
+            append_audit_in(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(results)
         }
@@ -659,6 +724,7 @@ macro_rules! sql_store {
         ) -> crate::StoreResult<crate::batch::Done> {
             let mut tx = pool.begin().await?;
             let done = write_job(&mut tx, job).await?;
+            append_audit_in(&mut tx, vec![job.audit_record(&done)]).await?;
             tx.commit().await?;
             Ok(done)
         }

@@ -55,3 +55,4 @@ impl SqliteStore {
 crate::sql::sql_store!(SqliteStore, Sqlite);
 crate::telemetry::telemetry_store!(SqliteStore, Sqlite);
 crate::census::census_store!(SqliteStore, Sqlite);
+crate::audit::audit_store!(SqliteStore, Sqlite);

@@ -166,6 +166,9 @@ pub struct TelemetryCommit {
     /// Alarms as they now are (insert or replace), in the order they were first touched.
     pub alarms: Vec<Alarm>,
     pub dead_letters: Vec<DeadLetter>,
+    /// What people did in this batch (alarm acknowledgements); readings and the engine's
+    /// own alarm changes are measurements, not acts of record, and are not audited.
+    pub audit: Vec<cityops_domain::audit::AuditRecord>,
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +267,8 @@ macro_rules! telemetry_store {
                         .execute(&mut *tx)
                         .await?;
                 }
+                let record = crate::audit::record("indicators.replace", "indicators").detail(format!("{} indicators", indicators.len()));
+                append_audit_in(&mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -299,6 +304,8 @@ macro_rules! telemetry_store {
                     );
                     query.build().execute(&mut *tx).await?;
                 }
+                let record = crate::audit::record("devices.import", "devices").detail(format!("{} devices", devices.len()));
+                append_audit_in(&mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(devices.len() as u64)
             }
@@ -339,6 +346,7 @@ macro_rules! telemetry_store {
                 &self,
                 rule: &cityops_domain::telemetry::TelemetryRule,
             ) -> crate::StoreResult<()> {
+                let mut tx = self.writer.begin().await?;
                 sqlx::query(
                     "INSERT INTO telemetry_rules (id, doc, updated_at) VALUES ($1, $2, $3)
                      ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
@@ -346,16 +354,23 @@ macro_rules! telemetry_store {
                 .bind(&rule.id)
                 .bind(crate::encode_json(rule))
                 .bind(crate::millis(chrono::Utc::now()))
-                .execute(&self.writer)
+                .execute(&mut *tx)
                 .await?;
+                append_audit_in(&mut tx, vec![crate::audit::record("telemetry.rule.put", format!("rule:{}", rule.id))]).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
             async fn delete_telemetry_rule(&self, id: &str) -> crate::StoreResult<bool> {
+                let mut tx = self.writer.begin().await?;
                 let done = sqlx::query("DELETE FROM telemetry_rules WHERE id = $1")
                     .bind(id)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await?;
+                if done.rows_affected() == 1 {
+                    append_audit_in(&mut tx, vec![crate::audit::record("telemetry.rule.delete", format!("rule:{id}"))]).await?;
+                }
+                tx.commit().await?;
                 Ok(done.rows_affected() == 1)
             }
 
@@ -450,6 +465,7 @@ macro_rules! telemetry_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                append_audit_in(&mut tx, c.audit.clone()).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -181,12 +181,16 @@ impl TelemetryHandle {
         Ok(answer)
     }
 
-    pub async fn acknowledge(&self, alarm_id: &str, by: &str) -> Result<Alarm, TelemetryError> {
+    pub async fn acknowledge(
+        &self,
+        alarm_id: &str,
+        by: cityops_domain::audit::AuditActor,
+    ) -> Result<Alarm, TelemetryError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(pipeline::Command::Acknowledge {
                 alarm_id: alarm_id.to_owned(),
-                by: by.to_owned(),
+                by,
                 reply,
             })
             .await

@@ -35,7 +35,8 @@ pub(crate) enum Command {
     },
     Acknowledge {
         alarm_id: String,
-        by: String,
+        /// Who acknowledges, as the audit log records them.
+        by: cityops_domain::audit::AuditActor,
         reply: oneshot::Sender<Result<Alarm, TelemetryError>>,
     },
     Devices(Vec<Device>),
@@ -277,8 +278,13 @@ impl Pipeline {
                         None => {
                             let _ = reply.send(Err(TelemetryError::NoSuchAlarm));
                         }
-                        Some(alarm) => match alarm.acknowledge(&by, now) {
+                        Some(alarm) => match alarm.acknowledge(&by.actor, now) {
                             Ok(()) => {
+                                commit.audit.push(cityops_domain::audit::AuditRecord::new(
+                                    &by,
+                                    "alarm.acknowledge",
+                                    format!("alarm:{alarm_id}"),
+                                ));
                                 touched.push(alarm_id.clone());
                                 acks.push((alarm_id, reply));
                             }

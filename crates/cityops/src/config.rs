@@ -29,6 +29,11 @@ pub struct Config {
     pub alarm_case_level: String,
     /// Days raw readings are kept (rollups stay longer).
     pub readings_retention_days: i64,
+    /// The Ed25519 key that signs audit checkpoints; `audit-signing.key` in the data
+    /// directory when unset (created on first start). Keep a copy away from the database.
+    pub audit_key_file: Option<PathBuf>,
+    /// Seconds between signed audit checkpoints.
+    pub audit_checkpoint_secs: u64,
 }
 
 impl Default for Config {
@@ -44,6 +49,8 @@ impl Default for Config {
             mqtt_topic_prefix: "cityops/v1".into(),
             alarm_case_level: "orange".into(),
             readings_retention_days: 7,
+            audit_key_file: None,
+            audit_checkpoint_secs: 60,
         }
     }
 }
@@ -84,6 +91,8 @@ impl Config {
                 "mqtt_topic_prefix",
                 "alarm_case_level",
                 "readings_retention_days",
+                "audit_key_file",
+                "audit_checkpoint_secs",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -108,6 +117,12 @@ impl Config {
             raw_retention: chrono::Duration::days(self.readings_retention_days),
             ..cityops_telemetry::TelemetryConfig::default()
         })
+    }
+
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-signing.key"))
     }
 
     pub fn database_url(&self) -> String {

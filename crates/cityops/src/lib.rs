@@ -1,6 +1,7 @@
 //! The `cityops` binary's library half: configuration, wiring, reference data, the demo
 //! city, user administration and the benchmark. `main.rs` only parses the command line.
 
+pub mod audit;
 pub mod bench;
 pub mod bench_telemetry;
 pub mod census;
@@ -72,6 +73,12 @@ pub async fn start(
         reference::DISTRICTS_CRS,
     )?);
     api.geography = Some(reference::shanghai_geography()?);
+    anyhow::ensure!(
+        config.audit_checkpoint_secs > 0,
+        "audit_checkpoint_secs is at least 1"
+    );
+    let audit_key = audit::load_or_create_key(&config.audit_key_path())?;
+    api.audit_public_key = Some(audit_key.verifying_key());
     let telemetry = cityops_telemetry::TelemetryHandle::start(
         store.clone(),
         config.telemetry()?,
@@ -79,7 +86,13 @@ pub async fn start(
     )
     .await
     .context("cannot start the telemetry pipeline")?;
-    let state = AppState::with_telemetry(store, api, Some(telemetry.clone()));
+    let state = AppState::with_telemetry(store.clone(), api, Some(telemetry.clone()));
+    audit::spawn_checkpoints(
+        store,
+        audit_key,
+        std::time::Duration::from_secs(config.audit_checkpoint_secs),
+        state.stopped(),
+    );
     let imported = state
         .load_imported_boundaries()
         .await
@@ -109,12 +122,15 @@ pub async fn start(
     let app = cityops_api::router(state.clone());
     let stopping = state.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                stopping.begin_shutdown();
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.begin_shutdown();
+        })
+        .await
     });
     Ok(Server {
         addr,

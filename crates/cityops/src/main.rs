@@ -80,6 +80,28 @@ enum Command {
     /// The component census.
     #[command(subcommand)]
     Census(CensusCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the whole hash chain and the signed checkpoints; exits 1 naming each entry
+    /// that was altered, deleted or moved.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The trusted checkpoint key (Ed25519 public key, hex). Without it, the public half
+        /// of the configured key file.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Sign a checkpoint of the chain's head now and print it (JSON) for anchoring.
+    Checkpoint {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -269,6 +291,19 @@ fn init_tracing(filter: &str) {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
+    // Whatever the command line writes is on record as the person at the terminal; the
+    // server's own requests and background work name their actors themselves.
+    let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let context = cityops_store::RequestContext::acting(cityops_domain::audit::AuditActor {
+        actor: format!("cli:{operator}"),
+        role: "operator".into(),
+        scope: String::new(),
+        origin: "cli".into(),
+    });
+    cityops_store::audit::within(context, run(cli)).await
+}
+
+async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = load_with(&args.store, args.listen, args.mqtt)?;
@@ -528,6 +563,69 @@ async fn main() -> Result<()> {
         }) => {
             for line in cityops::bench::bench_census(components, queries)? {
                 println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify { store, public_key }) => {
+            let config = load(&store, None)?;
+            let trusted = match public_key {
+                Some(hex) => Some(
+                    cityops_domain::audit::verifying_key_from_hex(&hex)
+                        .map_err(anyhow::Error::msg)
+                        .context("--public-key")?,
+                ),
+                None => {
+                    let path = config.audit_key_path();
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => Some(
+                            cityops_domain::audit::signing_key_from_hex(&text)
+                                .map_err(anyhow::Error::msg)?
+                                .verifying_key(),
+                        ),
+                        Err(_) => {
+                            eprintln!(
+                                "no key at {}: checkpoint signatures are not checked",
+                                path.display()
+                            );
+                            None
+                        }
+                    }
+                }
+            };
+            let store = cityops::open_store(&config).await?;
+            let report = cityops_store::audit::verify_log(store.as_ref(), trusted.as_ref()).await?;
+            println!(
+                "{} entries, head at entry {}, {} checkpoints{}",
+                report.entries,
+                report.head.seq,
+                report.checkpoints,
+                if report.signatures_checked {
+                    " (signatures checked)"
+                } else {
+                    " (signatures not checked)"
+                }
+            );
+            for finding in &report.findings {
+                println!("TAMPERED: {finding}");
+            }
+            anyhow::ensure!(
+                report.intact(),
+                "the audit log is not intact: {} finding(s)",
+                report.findings.len()
+            );
+            println!("the audit log is intact");
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Checkpoint { store }) => {
+            let config = load(&store, None)?;
+            let key = cityops::audit::load_or_create_key(&config.audit_key_path())?;
+            let store = cityops::open_store(&config).await?;
+            match cityops::audit::checkpoint(store.as_ref(), &key).await? {
+                Some(checkpoint) => println!("{}", serde_json::to_string(&checkpoint)?),
+                None => println!(
+                    "{}",
+                    serde_json::to_string(&store.checkpoints().await?.last())?
+                ),
             }
             Ok(())
         }

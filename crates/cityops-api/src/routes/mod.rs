@@ -9,6 +9,7 @@ use crate::metrics::HttpLabels;
 use crate::AppState;
 
 mod areas;
+mod audit;
 pub(crate) mod boundaries;
 pub(crate) mod cases;
 mod categories;
@@ -95,6 +96,9 @@ use crate::openapi::BearerAuth;
         census::export_csv,
         census::export_geojson,
         boundaries::import_boundaries,
+        audit::entries,
+        audit::verify,
+        audit::checkpoints,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -105,6 +109,7 @@ pub(crate) struct ApiDoc;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(sessions::router())
+        .merge(audit::router())
         .merge(areas::router())
         .merge(units::router())
         .merge(categories::router())
@@ -140,8 +145,20 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
+        .layer(middleware::from_fn(audit_context))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Every request runs within its audit context: the store's writes during it are recorded
+/// as coming from the client's address and, once authenticated, from the signed-in user.
+async fn audit_context(request: Request, next: Next) -> Response {
+    let origin = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+    let context = cityops_store::audit::RequestContext::new(origin);
+    cityops_store::audit::within(context, next.run(request)).await
 }
 
 async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -73,18 +73,28 @@ pub async fn sign_in(
             ),
         )
     };
+    // A refusal that changes nothing is still a sign-in attempt on record.
+    let refused = |why: &str| {
+        let object: String = request.username.chars().take(100).collect();
+        cityops_store::audit::record("session.sign_in", format!("user:{object}"))
+            .result(format!("refused: {why}"))
+    };
     // A locked account stays locked whatever the password: guessing gains nothing.
     if let Some(until) = user
         .as_ref()
         .and_then(|u| u.locked_until)
         .filter(|until| *until > now)
     {
+        state
+            .store
+            .append_audit(vec![refused("account locked")])
+            .await?;
         return Err(locked(until));
     }
     let user = match user {
         Some(user) if verified && !user.disabled => user,
         other => {
-            if let Some(user) = other.filter(|u| !u.disabled) {
+            if let Some(user) = other.as_ref().filter(|u| !u.disabled) {
                 let lock_until = now + Duration::minutes(state.config.lockout_minutes);
                 let lock = state
                     .store
@@ -93,6 +103,13 @@ pub async fn sign_in(
                 if let Some(until) = lock.filter(|until| *until > now) {
                     return Err(locked(until));
                 }
+            } else {
+                let why = if other.is_some() {
+                    "account disabled"
+                } else {
+                    "unknown user"
+                };
+                state.store.append_audit(vec![refused(why)]).await?;
             }
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,

@@ -800,7 +800,9 @@ pub async fn acknowledge(
         Some(alarm) if actor.can_see(&alarm.area) => {}
         _ => return Err(ApiError::not_found("the alarm")),
     }
-    let alarm = pipeline(&state)?.acknowledge(&id, &actor.username).await?;
+    let alarm = pipeline(&state)?
+        .acknowledge(&id, cityops_store::audit::current_actor())
+        .await?;
     Ok(Json(AlarmView::new(alarm)))
 }
 

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub tokens: HashMap<&'static str, String>,
     pub store: std::sync::Arc<dyn cityops_store::Store>,
     pub data_dir: PathBuf,
+    /// The database the server uses (`sqlite://...` or a scratch PostgreSQL database).
+    pub database_url: String,
     _dir: tempfile::TempDir,
     scratch: Option<ScratchDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -27,7 +29,7 @@ pub enum Backend {
 }
 
 /// (name, role, unit, scope): the cast every test can act as.
-pub const USERS: [(&str, &str, Option<&str>, &str); 13] = [
+pub const USERS: [(&str, &str, Option<&str>, &str); 15] = [
     ("inspector", "inspector", None, "310101"),
     ("operator", "operator", Some("C-310000"), "310000"),
     ("lead", "shift_lead", Some("C-310000"), "310000"),
@@ -37,6 +39,8 @@ pub const USERS: [(&str, &str, Option<&str>, &str); 13] = [
     ("leader", "center_leader", Some("C-310000"), "310000"),
     ("evaluator", "evaluator", Some("C-310000"), "310000"),
     ("admin", "admin", None, "310000"),
+    ("auditor", "auditor", None, "310000"),
+    ("steward", "data_steward", None, "310000"),
     ("xuhui_operator", "operator", Some("C-310104"), "310104"),
     ("huangpu_lead", "shift_lead", Some("C-310101"), "310101"),
     (
@@ -117,6 +121,7 @@ impl TestApp {
             tokens: HashMap::new(),
             store,
             data_dir: dir.path().to_path_buf(),
+            database_url: config.database_url(),
             _dir: dir,
             scratch,
             shutdown: Some(tx),

@@ -1,0 +1,82 @@
+//! The audit checkpoint key and the checkpoints it signs.
+//!
+//! The key lives in a file beside the data (or wherever the configuration says, ideally on
+//! another machine's mount): whoever can rewrite the database but not read this key cannot
+//! forge a checkpoint, so rewriting history is caught by `cityops audit verify`.
+
+use anyhow::{Context, Result};
+use cityops_domain::audit::{signing_key_from_hex, Checkpoint};
+use cityops_store::Store;
+use ed25519_dalek::SigningKey;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Reads the signing key, creating one (readable by its owner only) when there is none.
+pub fn load_or_create_key(path: &Path) -> Result<SigningKey> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => signing_key_from_hex(&text)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("the audit key {} is not usable", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let key = SigningKey::generate(&mut rand::rngs::OsRng);
+            write_private(path, &hex::encode(key.to_bytes()))
+                .with_context(|| format!("cannot write the audit key {}", path.display()))?;
+            tracing::info!(path = %path.display(), "Created the audit checkpoint key.");
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read the audit key {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// Signs the chain's current head if it moved since the last checkpoint.
+pub async fn checkpoint(store: &dyn Store, key: &SigningKey) -> Result<Option<Checkpoint>> {
+    let head = store.audit_head().await?;
+    let last = store.checkpoints().await?.last().map_or(0, |c| c.seq);
+    if head.seq <= last {
+        return Ok(None);
+    }
+    let checkpoint = Checkpoint::sign(&head, chrono::Utc::now(), key);
+    store.put_checkpoint(&checkpoint).await?;
+    Ok(Some(checkpoint))
+}
+
+/// Signs a checkpoint every `every` while the server runs, so at most that much of the log
+/// is covered only by its hash chain.
+pub fn spawn_checkpoints(
+    store: Arc<dyn Store>,
+    key: SigningKey,
+    every: Duration,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        let mut clock = tokio::time::interval(every);
+        clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stopped);
+        loop {
+            // The last round signs what the final requests wrote.
+            let last = tokio::select! {
+                _ = clock.tick() => false,
+                _ = &mut stopped => true,
+            };
+            if let Err(error) = checkpoint(store.as_ref(), &key).await {
+                tracing::warn!(%error, "Could not sign an audit checkpoint; trying again later.");
+            }
+            if last {
+                return;
+            }
+        }
+    });
+}
