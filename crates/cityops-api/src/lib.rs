@@ -17,6 +17,7 @@ pub mod extract;
 mod metrics;
 pub mod openapi;
 mod routes;
+pub mod security;
 pub mod views;
 
 pub use metrics::Metrics;
@@ -38,6 +39,11 @@ pub struct ApiConfig {
     pub geography: Option<Arc<cityops_geo::Geography>>,
     /// The key audit checkpoints are signed with, trusted when the log is verified.
     pub audit_public_key: Option<ed25519_dalek::VerifyingKey>,
+    /// Requests a minute one address may make to sign-in, the citizen channel and the
+    /// anonymous standards endpoints.
+    pub public_requests_per_minute: u32,
+    /// Origins allowed to call the API from a browser; none by default (same origin only).
+    pub cors_origins: Vec<axum::http::HeaderValue>,
 }
 
 impl ApiConfig {
@@ -52,6 +58,8 @@ impl ApiConfig {
             districts: Arc::new(Boundaries::default()),
             geography: None,
             audit_public_key: None,
+            public_requests_per_minute: 120,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -76,6 +84,7 @@ pub struct AppState {
     /// District boundaries and the finer geography, replaced whole when a city imports its
     /// own boundaries; starts as the configuration's.
     geometry: Arc<std::sync::RwLock<CityGeometry>>,
+    pub(crate) public_limits: security::PublicLimits,
 }
 
 /// The city's areas in space, as served and located against.
@@ -115,6 +124,7 @@ impl AppState {
             geography: config.geography.clone(),
         };
         let state = AppState {
+            public_limits: security::PublicLimits::new(config.public_requests_per_minute),
             store,
             config: Arc::new(config),
             metrics: Arc::new(metrics),

@@ -456,7 +456,12 @@ mod tests {
             .collect();
         assert_eq!(verify(&rewritten, &relinked, &[], None), vec![]);
         assert_eq!(
-            verify(&rewritten, &relinked, std::slice::from_ref(&checkpoint), Some(&trusted)),
+            verify(
+                &rewritten,
+                &relinked,
+                std::slice::from_ref(&checkpoint),
+                Some(&trusted)
+            ),
             vec![Tamper::CheckpointMismatch { seq: 10 }]
         );
 

@@ -34,6 +34,12 @@ pub struct Config {
     pub audit_key_file: Option<PathBuf>,
     /// Seconds between signed audit checkpoints.
     pub audit_checkpoint_secs: u64,
+    /// Requests a minute one address may make to sign-in, the citizen channel and the
+    /// anonymous standards endpoints (429 beyond).
+    pub public_requests_per_minute: u32,
+    /// Browser origins allowed to call the API cross-origin, e.g. `https://portal.example`;
+    /// none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -51,6 +57,8 @@ impl Default for Config {
             readings_retention_days: 7,
             audit_key_file: None,
             audit_checkpoint_secs: 60,
+            public_requests_per_minute: 120,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -93,6 +101,8 @@ impl Config {
                 "readings_retention_days",
                 "audit_key_file",
                 "audit_checkpoint_secs",
+                "public_requests_per_minute",
+                "cors_origins",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

@@ -79,6 +79,19 @@ pub async fn start(
     );
     let audit_key = audit::load_or_create_key(&config.audit_key_path())?;
     api.audit_public_key = Some(audit_key.verifying_key());
+    api.public_requests_per_minute = config.public_requests_per_minute;
+    api.cors_origins = config
+        .cors_origins
+        .iter()
+        .map(|origin| {
+            anyhow::ensure!(
+                origin.starts_with("https://") || origin.starts_with("http://"),
+                "cors_origins: '{origin}' is not an http(s) origin"
+            );
+            axum::http::HeaderValue::from_str(origin.trim_end_matches('/'))
+                .with_context(|| format!("cors_origins: '{origin}'"))
+        })
+        .collect::<Result<_>>()?;
     let telemetry = cityops_telemetry::TelemetryHandle::start(
         store.clone(),
         config.telemetry()?,

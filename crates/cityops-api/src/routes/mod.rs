@@ -135,7 +135,7 @@ pub fn router(state: AppState) -> Router {
                 "no such endpoint; see /api/v1/openapi.json",
             )
         });
-    Router::new()
+    let router = Router::new()
         .nest("/api/v1", api)
         .merge(health::router())
         .merge(ogc::router())
@@ -145,9 +145,19 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::limit_public,
+        ))
         .layer(middleware::from_fn(audit_context))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(middleware::from_fn(crate::security::security_headers))
+        .layer(TraceLayer::new_for_http());
+    let router = if state.config.cors_origins.is_empty() {
+        router
+    } else {
+        router.layer(crate::security::cors(&state.config.cors_origins))
+    };
+    router.with_state(state)
 }
 
 /// Every request runs within its audit context: the store's writes during it are recorded
