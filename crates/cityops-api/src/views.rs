@@ -312,7 +312,8 @@ pub struct CaseView {
     pub closed_at: Option<DateTime<Utc>>,
     /// The workflow commands the caller may issue on this case now (URL names).
     pub actions: Vec<String>,
-    /// The public reporter's name, if given.
+    /// The public reporter's name, masked (刘**); the clear contact is read, for a stated
+    /// purpose and on record, at `/cases/{id}/contact`.
     pub reporter_name: Option<String>,
     /// The public reporter's phone, masked (138****5678).
     pub reporter_phone: Option<String>,
@@ -417,7 +418,11 @@ impl CaseView {
                 .filter(|name| *name != "attach")
                 .map(|name| name.replace('_', "-"))
                 .collect(),
-            reporter_name: c.reporter.as_ref().and_then(|r| r.name.clone()),
+            reporter_name: c
+                .reporter
+                .as_ref()
+                .and_then(|r| r.name.as_deref())
+                .map(cityops_domain::mask_name),
             reporter_phone: c
                 .reporter
                 .as_ref()
@@ -474,6 +479,13 @@ impl From<&TimelineEvent> for TimelineEntry {
                     .map(cityops_domain::mask_phone)
                 {
                     reporter.insert("phone".into(), serde_json::Value::String(phone));
+                }
+                if let Some(name) = reporter
+                    .get("name")
+                    .and_then(|p| p.as_str())
+                    .map(cityops_domain::mask_name)
+                {
+                    reporter.insert("name".into(), serde_json::Value::String(name));
                 }
             }
         }

@@ -313,6 +313,15 @@ pub fn mask_phone(phone: &str) -> String {
     format!("{head}****{tail}")
 }
 
+/// `刘女士` -> `刘**`, `Li Ming` -> `L******`: the first character only.
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
+    }
+}
+
 /// A case waiting for a higher-level center to decide who is responsible (unclear or
 /// cross-area responsibility: street -> district -> city).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,8 +20,8 @@ pub mod workflow;
 pub use actor::{Actor, Role};
 pub use area::{Area, AreaCode, AreaLevel};
 pub use case::{
-    mask_phone, Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest, Rating,
-    RejectReason, Reporter, Source, Stage, TimelineEvent,
+    mask_name, mask_phone, Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest,
+    Rating, RejectReason, Reporter, Source, Stage, TimelineEvent,
 };
 pub use category::{Category, CategoryCatalog, CategoryCode, CategoryKind, StageTerms, Urgency};
 pub use component::{Component, ComponentStatus, ComponentUnits};

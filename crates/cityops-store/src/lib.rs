@@ -18,6 +18,7 @@ use std::sync::Arc;
 pub mod audit;
 mod batch;
 pub mod census;
+pub mod pii;
 mod postgres;
 pub mod scratch;
 mod sql;
@@ -26,6 +27,7 @@ pub mod telemetry;
 
 pub use audit::{AuditQuery, AuditStore, RequestContext};
 pub use census::{CensusStore, ComponentPoint, ComponentQuery, StoredBoundary};
+pub use pii::{PiiError, PiiKeys};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use telemetry::TelemetryStore;
@@ -51,6 +53,8 @@ pub enum StoreError {
     Closed,
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Pii(#[from] pii::PiiError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -247,15 +251,18 @@ pub trait Store: TelemetryStore + CensusStore + AuditStore + Send + Sync + 'stat
     /// Number of cases per state, for metrics.
     async fn case_counts(&self) -> StoreResult<Vec<(String, i64)>>;
     async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;
+    /// Seals again, with the current key, the personal data an older key (or none) sealed:
+    /// the second half of a key rotation. Returns how many rows changed.
+    async fn reseal_personal_data(&self) -> StoreResult<u64>;
 }
 
 /// Opens the store a URL names (`sqlite://PATH` or `postgres://...`) and brings its schema
-/// up to date.
-pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+/// up to date; `pii` seals and opens citizens' personal data.
+pub async fn open(url: &str, pii: PiiKeys) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+        Ok(Arc::new(SqliteStore::open(url, pii).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(PgStore::open(url).await?))
+        Ok(Arc::new(PgStore::open(url, pii).await?))
     } else {
         Err(StoreError::BadUrl(format!(
             "'{url}' is neither sqlite://PATH nor postgres://..."

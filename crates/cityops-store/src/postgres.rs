@@ -18,22 +18,24 @@ pub struct PgStore {
     pub(crate) reader: Pool<Postgres>,
     /// Case writes, committed in batches by the writer task.
     pub(crate) jobs: tokio::sync::mpsc::Sender<crate::batch::Job>,
+    pub(crate) pii: crate::PiiKeys,
 }
 
 impl PgStore {
-    pub async fn open(url: &str) -> StoreResult<PgStore> {
+    pub async fn open(url: &str, pii: crate::PiiKeys) -> StoreResult<PgStore> {
         let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let (jobs, queue) = tokio::sync::mpsc::channel(crate::batch::QUEUE);
         // Several writer tasks, so batches overlap their round trips to the server.
         let queue = std::sync::Arc::new(tokio::sync::Mutex::new(queue));
         for _ in 0..WRITERS {
-            tokio::spawn(run_writer(pool.clone(), queue.clone()));
+            tokio::spawn(run_writer(pool.clone(), queue.clone(), pii.clone()));
         }
         Ok(PgStore {
             writer: pool.clone(),
             reader: pool,
             jobs,
+            pii,
         })
     }
 

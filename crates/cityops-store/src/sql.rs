@@ -412,7 +412,7 @@ macro_rules! sql_store {
                     .bind(id)
                     .fetch_optional(&self.reader)
                     .await?;
-                row.map(|r| crate::decode_json(&sqlx::Row::try_get::<String, _>(&r, "doc")?))
+                row.map(|r| self.open_case_doc(&sqlx::Row::try_get::<String, _>(&r, "doc")?))
                     .transpose()
             }
 
@@ -421,7 +421,7 @@ macro_rules! sql_store {
                     .bind(number)
                     .fetch_optional(&self.reader)
                     .await?;
-                row.map(|r| crate::decode_json(&sqlx::Row::try_get::<String, _>(&r, "doc")?))
+                row.map(|r| self.open_case_doc(&sqlx::Row::try_get::<String, _>(&r, "doc")?))
                     .transpose()
             }
 
@@ -484,7 +484,7 @@ macro_rules! sql_store {
                 let mut last = None;
                 for row in &rows {
                     last = Some(sqlx::Row::try_get::<i64, _>(row, "row_no")?);
-                    cases.push(crate::decode_json(&sqlx::Row::try_get::<String, _>(row, "doc")?)?);
+                    cases.push(self.open_case_doc(&sqlx::Row::try_get::<String, _>(row, "doc")?)?);
                 }
                 let next = if rows.len() as u32 == q.limit { last } else { None };
                 Ok(crate::CasePage { cases, next })
@@ -496,7 +496,10 @@ macro_rules! sql_store {
                     .fetch_all(&self.reader)
                     .await?;
                 rows.iter()
-                    .map(|r| crate::decode_json(&sqlx::Row::try_get::<String, _>(r, "doc")?))
+                    .map(|r| {
+                        let event = crate::decode_json(&sqlx::Row::try_get::<String, _>(r, "doc")?)?;
+                        Ok(self.pii.open_event(event)?)
+                    })
                     .collect()
             }
 
@@ -545,6 +548,69 @@ macro_rules! sql_store {
                     .collect()
             }
 
+            async fn reseal_personal_data(&self) -> crate::StoreResult<u64> {
+                use sqlx::Row;
+                // Only rows that carry a reporter hold personal data.
+                let pattern = "%\"reporter\":{%";
+                let mut changed = 0;
+                let mut tx = self.writer.begin().await?;
+                let rows = sqlx::query("SELECT id, version, doc FROM cases WHERE doc LIKE $1")
+                    .bind(pattern)
+                    .fetch_all(&self.reader)
+                    .await?;
+                for row in &rows {
+                    let stored: cityops_domain::Case = crate::decode_json(&row.try_get::<String, _>("doc")?)?;
+                    if let Some(resealed) = self.pii.reseal_case(stored)? {
+                        // A case changed meanwhile was written with the current key anyway.
+                        changed += sqlx::query("UPDATE cases SET doc = $1 WHERE id = $2 AND version = $3")
+                            .bind(crate::encode_json(&resealed))
+                            .bind(row.try_get::<String, _>("id")?)
+                            .bind(row.try_get::<i64, _>("version")?)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                    }
+                }
+                let rows = sqlx::query("SELECT case_id, seq, doc FROM case_events WHERE doc LIKE $1")
+                    .bind(pattern)
+                    .fetch_all(&self.reader)
+                    .await?;
+                for row in &rows {
+                    let stored: cityops_domain::TimelineEvent = crate::decode_json(&row.try_get::<String, _>("doc")?)?;
+                    if let Some(resealed) = self.pii.reseal_event(stored)? {
+                        changed += sqlx::query("UPDATE case_events SET doc = $1 WHERE case_id = $2 AND seq = $3")
+                            .bind(crate::encode_json(&resealed))
+                            .bind(row.try_get::<String, _>("case_id")?)
+                            .bind(row.try_get::<i64, _>("seq")?)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                    }
+                }
+                let rows = sqlx::query("SELECT id, payload FROM outbox WHERE payload LIKE $1")
+                    .bind(pattern)
+                    .fetch_all(&self.reader)
+                    .await?;
+                for row in &rows {
+                    let stored: cityops_domain::TimelineEvent = crate::decode_json(&row.try_get::<String, _>("payload")?)?;
+                    if let Some(resealed) = self.pii.reseal_event(stored)? {
+                        changed += sqlx::query("UPDATE outbox SET payload = $1 WHERE id = $2")
+                            .bind(crate::encode_json(&resealed))
+                            .bind(row.try_get::<i64, _>("id")?)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                    }
+                }
+                if changed > 0 {
+                    let record = crate::audit::record("pii.reseal", "personal-data")
+                        .detail(format!("{changed} rows sealed with key {}", self.pii.current_id()));
+                    append_audit_in(&mut tx, vec![record]).await?;
+                }
+                tx.commit().await?;
+                Ok(changed)
+            }
+
             async fn attachment(&self, id: &str) -> crate::StoreResult<Option<crate::Attachment>> {
                 let row = sqlx::query(
                     "SELECT id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at
@@ -570,11 +636,19 @@ macro_rules! sql_store {
         }
 
 
+        impl $store {
+            /// A case document as read back: its reporter's contact opened.
+            fn open_case_doc(&self, doc: &str) -> crate::StoreResult<cityops_domain::Case> {
+                Ok(self.pii.open_case(crate::decode_json(doc)?)?)
+            }
+        }
+
         /// Writes a new case inside the caller's (batch) transaction.
         async fn write_insert(
             tx: &mut sqlx::Transaction<'_, $db>,
             mut case: cityops_domain::Case,
             event: cityops_domain::TimelineEvent,
+            pii: &crate::PiiKeys,
         ) -> crate::StoreResult<cityops_domain::Case> {
                 let day = cityops_domain::CaseNumber::day_of(case.created_at);
                 let sequence: i64 = sqlx::query_scalar(
@@ -609,13 +683,13 @@ macro_rules! sql_store {
                 .bind(&case.description)
                 .bind(crate::millis(case.created_at))
                 .bind(crate::millis(case.updated_at))
-                .bind(crate::encode_json(&case))
+                .bind(crate::encode_json(pii.seal_case(&case).as_ref().unwrap_or(&case)))
                 .bind(case.closed_at.map(crate::millis))
                 .bind(i64::from(case.late_count))
                 .bind(case.coordination.as_ref().map(|c| c.center.to_string()))
                 .execute(&mut **tx)
                 .await?;
-                insert_event(tx, &event).await?;
+                insert_event(tx, &event, pii).await?;
                 Ok(case)
             }
 
@@ -625,6 +699,7 @@ macro_rules! sql_store {
             case: &cityops_domain::Case,
             event: &cityops_domain::TimelineEvent,
             attachment: Option<&crate::Attachment>,
+            pii: &crate::PiiKeys,
         ) -> crate::StoreResult<()> {
                 let updated = sqlx::query(
                     "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
@@ -640,7 +715,7 @@ macro_rules! sql_store {
                 .bind(i64::from(case.urgent))
                 .bind(i64::from(case.supervised))
                 .bind(crate::millis(case.updated_at))
-                .bind(crate::encode_json(case))
+                .bind(crate::encode_json(pii.seal_case(case).as_ref().unwrap_or(case)))
                 .bind(case.closed_at.map(crate::millis))
                 .bind(i64::from(case.late_count))
                 .bind(case.coordination.as_ref().map(|c| c.center.to_string()))
@@ -672,20 +747,21 @@ macro_rules! sql_store {
                     .execute(&mut **tx)
                     .await?;
                 }
-                insert_event(tx, event).await?;
+                insert_event(tx, event, pii).await?;
                 Ok(())
             }
 
         async fn write_job(
             tx: &mut sqlx::Transaction<'_, $db>,
             job: &crate::batch::Job,
+            pii: &crate::PiiKeys,
         ) -> crate::StoreResult<crate::batch::Done> {
             match job {
-                crate::batch::Job::Insert { case, event, .. } => write_insert(tx, case.clone(), event.clone())
+                crate::batch::Job::Insert { case, event, .. } => write_insert(tx, case.clone(), event.clone(), pii)
                     .await
                     .map(|case| crate::batch::Done::Inserted(Box::new(case))),
                 crate::batch::Job::Update { case, event, attachment, .. } => {
-                    write_update(tx, case, event, attachment.as_ref())
+                    write_update(tx, case, event, attachment.as_ref(), pii)
                         .await
                         .map(|()| crate::batch::Done::Updated)
                 }
@@ -697,12 +773,13 @@ macro_rules! sql_store {
         async fn write_batch(
             pool: &sqlx::Pool<$db>,
             jobs: &[crate::batch::Job],
+            pii: &crate::PiiKeys,
         ) -> crate::StoreResult<Vec<crate::StoreResult<crate::batch::Done>>> {
             let mut tx = pool.begin().await?;
             let mut results = Vec::with_capacity(jobs.len());
             let mut audit = Vec::with_capacity(jobs.len());
             for job in jobs {
-                match write_job(&mut tx, job).await {
+                match write_job(&mut tx, job, pii).await {
                     Err(crate::StoreError::Conflict(message)) => {
                         results.push(Err(crate::StoreError::Conflict(message)))
                     }
@@ -721,9 +798,10 @@ macro_rules! sql_store {
         async fn write_alone(
             pool: &sqlx::Pool<$db>,
             job: &crate::batch::Job,
+            pii: &crate::PiiKeys,
         ) -> crate::StoreResult<crate::batch::Done> {
             let mut tx = pool.begin().await?;
-            let done = write_job(&mut tx, job).await?;
+            let done = write_job(&mut tx, job, pii).await?;
             append_audit_in(&mut tx, vec![job.audit_record(&done)]).await?;
             tx.commit().await?;
             Ok(done)
@@ -736,6 +814,7 @@ macro_rules! sql_store {
         async fn run_writer(
             pool: sqlx::Pool<$db>,
             queue: std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<crate::batch::Job>>>,
+            pii: crate::PiiKeys,
         ) {
             loop {
                 let mut batch = {
@@ -751,7 +830,7 @@ macro_rules! sql_store {
                     batch
                 };
                 batch.sort_by(|a, b| a.lock_key().cmp(&b.lock_key()));
-                match write_batch(&pool, &batch).await {
+                match write_batch(&pool, &batch, &pii).await {
                     Ok(results) => {
                         for (job, result) in batch.into_iter().zip(results) {
                             job.answer(result);
@@ -760,7 +839,7 @@ macro_rules! sql_store {
                     Err(error) => {
                         tracing::warn!(%error, jobs = batch.len(), "Batch failed; writing its jobs one by one.");
                         for job in batch {
-                            let result = write_alone(&pool, &job).await;
+                            let result = write_alone(&pool, &job, &pii).await;
                             job.answer(result);
                         }
                     }
@@ -771,8 +850,10 @@ macro_rules! sql_store {
         async fn insert_event(
             tx: &mut sqlx::Transaction<'_, $db>,
             event: &cityops_domain::TimelineEvent,
+            pii: &crate::PiiKeys,
         ) -> crate::StoreResult<()> {
-            let doc = crate::encode_json(event);
+            let sealed = pii.seal_event(event);
+            let doc = crate::encode_json(sealed.as_ref().unwrap_or(event));
             sqlx::query("INSERT INTO case_events (case_id, seq, at, doc) VALUES ($1, $2, $3, $4)")
                 .bind(&event.case_id)
                 .bind(event.seq)

@@ -16,10 +16,11 @@ pub struct SqliteStore {
     pub(crate) reader: Pool<Sqlite>,
     /// Case writes, committed in batches by the writer task.
     pub(crate) jobs: tokio::sync::mpsc::Sender<crate::batch::Job>,
+    pub(crate) pii: crate::PiiKeys,
 }
 
 impl SqliteStore {
-    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+    pub async fn open(url: &str, pii: crate::PiiKeys) -> StoreResult<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::BadUrl(e.to_string()))?
             .create_if_missing(true)
@@ -39,11 +40,12 @@ impl SqliteStore {
         let (jobs, queue) = tokio::sync::mpsc::channel(crate::batch::QUEUE);
         // SQLite has one writer: one writer task.
         let queue = std::sync::Arc::new(tokio::sync::Mutex::new(queue));
-        tokio::spawn(run_writer(writer.clone(), queue));
+        tokio::spawn(run_writer(writer.clone(), queue, pii.clone()));
         Ok(SqliteStore {
             writer,
             reader,
             jobs,
+            pii,
         })
     }
 

@@ -8,6 +8,10 @@ use cityops_store::*;
 use std::future::Future;
 use std::sync::Arc;
 
+fn keys() -> PiiKeys {
+    PiiKeys::parse(&PiiKeys::new_key_line("test")).unwrap()
+}
+
 async fn on_sqlite<F, Fut>(check: F)
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,
@@ -15,7 +19,7 @@ where
 {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("cityops.db").display());
-    check(open(&url).await.unwrap()).await;
+    check(open(&url, keys()).await.unwrap()).await;
 }
 
 async fn on_postgres<F, Fut>(check: F)
@@ -28,7 +32,7 @@ where
         return;
     };
     let db = ScratchDatabase::create(&admin).await.unwrap();
-    let store = open(&db.url).await.unwrap();
+    let store = open(&db.url, keys()).await.unwrap();
     check(store.clone()).await;
     drop(store);
     db.drop_now().await.unwrap();

@@ -19,26 +19,14 @@ pub fn load_or_create_key(path: &Path) -> Result<SigningKey> {
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("the audit key {} is not usable", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
-            write_private(path, &hex::encode(key.to_bytes()))
+            crate::write_private(path, &hex::encode(key.to_bytes()))
                 .with_context(|| format!("cannot write the audit key {}", path.display()))?;
             tracing::info!(path = %path.display(), "Created the audit checkpoint key.");
             Ok(key)
         }
         Err(e) => Err(e).with_context(|| format!("cannot read the audit key {}", path.display())),
     }
-}
-
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// Signs the chain's current head if it moved since the last checkpoint.

@@ -175,7 +175,7 @@ async fn run(
 ) -> Result<BenchReport> {
     let n = options.cases;
     let c = options.concurrency;
-    let store = cityops_store::open(store_url).await?;
+    let store = cityops_store::open(store_url, bench_keys()?).await?;
     let catalog = CategoryCatalog::shipped();
     let class = catalog
         .get(&CategoryCode::parse("10101")?)
@@ -326,9 +326,16 @@ macro_rules! raw_rows {
     };
 }
 
+/// A throwaway personal-data key: the bench's stores are scratch.
+fn bench_keys() -> Result<cityops_store::PiiKeys> {
+    Ok(cityops_store::PiiKeys::parse(
+        &cityops_store::PiiKeys::new_key_line("bench"),
+    )?)
+}
+
 async fn raw_reference(url: &str, n: usize, c: usize) -> Result<(f64, Histogram<u64>)> {
     // The store creates the schema; the writes below bypass it entirely.
-    drop(cityops_store::open(url).await?);
+    drop(cityops_store::open(url, bench_keys()?).await?);
     let (case, event) = new_report(0, Utc::now())?;
     let case_doc = Arc::new(serde_json::to_string(&case)?);
     let event_doc = Arc::new(serde_json::to_string(&event)?);

@@ -40,6 +40,13 @@ pub struct Config {
     /// Browser origins allowed to call the API cross-origin, e.g. `https://portal.example`;
     /// none by default.
     pub cors_origins: Vec<String>,
+    /// Keys that seal citizens' personal data, `<id> <64 hex>` separated by commas or lines,
+    /// the last one current (a secret: set it from the environment, `CITYOPS_PII_KEYS`).
+    /// When unset, the key file is used.
+    pub pii_keys: Option<String>,
+    /// The personal-data key file; `pii.keys` in the data directory when unset (created
+    /// with one random key on first start). Keep a copy away from the database.
+    pub pii_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -59,6 +66,8 @@ impl Default for Config {
             audit_checkpoint_secs: 60,
             public_requests_per_minute: 120,
             cors_origins: Vec::new(),
+            pii_keys: None,
+            pii_key_file: None,
         }
     }
 }
@@ -103,6 +112,8 @@ impl Config {
                 "audit_checkpoint_secs",
                 "public_requests_per_minute",
                 "cors_origins",
+                "pii_keys",
+                "pii_key_file",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -129,6 +140,12 @@ impl Config {
         })
     }
 
+    pub fn pii_key_path(&self) -> PathBuf {
+        self.pii_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("pii.keys"))
+    }
+
     pub fn audit_key_path(&self) -> PathBuf {
         self.audit_key_file
             .clone()
@@ -149,6 +166,9 @@ impl Config {
         }
         if let Some(url) = &copy.mqtt {
             copy.mqtt = Some(redact_url(url));
+        }
+        if copy.pii_keys.is_some() {
+            copy.pii_keys = Some("<redacted>".into());
         }
         copy
     }

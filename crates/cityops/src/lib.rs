@@ -30,9 +30,48 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
             config.data_dir.display()
         )
     })?;
-    cityops_store::open(&config.database_url())
+    cityops_store::open(&config.database_url(), pii_keys(config)?)
         .await
         .context("cannot open the database")
+}
+
+/// The personal-data keys: from the configuration if given there, else from the key file,
+/// which is created with one random key the first time.
+pub fn pii_keys(config: &Config) -> Result<cityops_store::PiiKeys> {
+    if let Some(text) = &config.pii_keys {
+        return cityops_store::PiiKeys::parse(text).context("pii_keys");
+    }
+    let path = config.pii_key_path();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text = format!(
+                "# CityOps personal-data keys: '<id> <64 hex digits>', the last one seals.\n{}\n",
+                cityops_store::PiiKeys::new_key_line("k1")
+            );
+            write_private(&path, &text)
+                .with_context(|| format!("cannot write the key file {}", path.display()))?;
+            tracing::info!(path = %path.display(), "Created the personal-data key file.");
+            text
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read the key file {}", path.display()))
+        }
+    };
+    cityops_store::PiiKeys::parse(&text).with_context(|| format!("the key file {}", path.display()))
+}
+
+/// Writes a new file readable by its owner only (keys).
+pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// A running server: its address and the task that serves until shutdown.

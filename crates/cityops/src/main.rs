@@ -83,6 +83,25 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Citizens' personal data at rest.
+    #[command(subcommand)]
+    Pii(PiiCommand),
+}
+
+#[derive(Subcommand)]
+enum PiiCommand {
+    /// Add a new key to the key file (it seals from now on) and re-seal all stored personal
+    /// data with it; older keys stay in the file until you remove them.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Re-seal with the current key whatever an older key sealed (after adding a key to
+    /// `pii_keys` in the configuration).
+    Reseal {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -614,6 +633,51 @@ async fn run(cli: Cli) -> Result<()> {
                 report.findings.len()
             );
             println!("the audit log is intact");
+            Ok(())
+        }
+        Command::Pii(PiiCommand::Rotate { store }) => {
+            let config = load(&store, None)?;
+            anyhow::ensure!(
+                config.pii_keys.is_none(),
+                "the keys come from the configuration (pii_keys): add a new key as the last one there, then run cityops pii reseal"
+            );
+            let current = cityops::pii_keys(&config)?;
+            let path = config.pii_key_path();
+            let text = std::fs::read_to_string(&path)?;
+            let id = (2..)
+                .map(|n| format!("k{n}"))
+                .find(|id| {
+                    cityops_store::PiiKeys::parse(&format!(
+                        "{text}\n{}",
+                        cityops_store::PiiKeys::new_key_line(id)
+                    ))
+                    .is_ok()
+                })
+                .context("no free key id")?;
+            let rotated = format!(
+                "{}\n{}\n",
+                text.trim_end(),
+                cityops_store::PiiKeys::new_key_line(&id)
+            );
+            // Written beside and renamed over, so a crash leaves the old file or the new one.
+            let staged = path.with_extension("keys.new");
+            let _ = std::fs::remove_file(&staged);
+            cityops::write_private(&staged, &rotated)?;
+            std::fs::rename(&staged, &path)?;
+            println!(
+                "key {id} added after {}; it seals from now on",
+                current.current_id()
+            );
+            let store = cityops::open_store(&config).await?;
+            let changed = store.reseal_personal_data().await?;
+            println!("{changed} stored rows re-sealed with key {id}");
+            Ok(())
+        }
+        Command::Pii(PiiCommand::Reseal { store }) => {
+            let config = load(&store, None)?;
+            let store = cityops::open_store(&config).await?;
+            let changed = store.reseal_personal_data().await?;
+            println!("{changed} stored rows re-sealed with the current key");
             Ok(())
         }
         Command::Audit(AuditCommand::Checkpoint { store }) => {

@@ -122,7 +122,7 @@ async fn a_citizen_reports_follows_adds_a_photo_and_rates_the_closed_case(app: &
         .await;
     assert_eq!(staff_view["source"], "photo");
     assert_eq!(staff_view["reporter_phone"], "138****5678");
-    assert_eq!(staff_view["reporter_name"], "刘女士");
+    assert_eq!(staff_view["reporter_name"], "刘**");
 
     let path = format!("/api/v1/public/cases/{number}");
     let response = app

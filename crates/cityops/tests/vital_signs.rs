@@ -813,7 +813,9 @@ async fn no_reading_is_lost_and_no_alarm_duplicated_across_restarts() {
     server.wait().unwrap();
     publisher.join().unwrap();
     {
-        let store = cityops_store::open(&format!("sqlite://{data_dir}/cityops.db"))
+        let keys = std::fs::read_to_string(format!("{data_dir}/pii.keys")).unwrap();
+        let keys = cityops_store::PiiKeys::parse(&keys).unwrap();
+        let store = cityops_store::open(&format!("sqlite://{data_dir}/cityops.db"), keys)
             .await
             .unwrap();
         let before = store

@@ -28,6 +28,7 @@ pub fn router(max_upload: usize) -> Router<AppState> {
         .route("/cases", post(report_case).get(list_cases))
         .route("/cases/{id}", get(get_case))
         .route("/cases/{id}/timeline", get(timeline))
+        .route("/cases/{id}/contact", get(contact))
         .route(
             "/cases/{id}/attachments",
             post(upload_attachment).layer(DefaultBodyLimit::max(max_upload)),
@@ -306,6 +307,77 @@ pub async fn timeline(
     let case = visible_case(&state, &actor, &id).await?;
     let events = state.store.timeline(&case.id).await?;
     Ok(Json(events.iter().map(TimelineEntry::from).collect()))
+}
+
+/// Why someone needs a citizen's clear contact; any other reason gets the masked one.
+const CONTACT_PURPOSES: [&str; 3] = ["callback", "verification", "clarification"];
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct ContactParams {
+    /// callback (the hotline's return call), verification or clarification.
+    purpose: Option<String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ContactView {
+    name: Option<String>,
+    phone: Option<String>,
+    purpose: String,
+}
+
+/// The reporter's clear name and phone, for operators and shift leads who must call them
+/// back, with a stated purpose. Each read is on the audit log before the answer leaves.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/contact", tag = "cases",
+    params(("id" = String, Path, description = "Case id or case number"), ContactParams),
+    responses((status = 200, body = ContactView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn contact(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+    crate::extract::QueryArgs(params): crate::extract::QueryArgs<ContactParams>,
+) -> ApiResult<Json<ContactView>> {
+    if !matches!(
+        actor.role,
+        cityops_domain::Role::Operator | cityops_domain::Role::ShiftLead
+    ) {
+        return Err(ApiError::forbidden(
+            "only operators and shift leads, who call citizens back, read their contact",
+        ));
+    }
+    let purpose = params
+        .purpose
+        .filter(|p| CONTACT_PURPOSES.contains(&p.as_str()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "purpose",
+                "purpose is one of callback, verification, clarification",
+            )
+        })?;
+    let case = visible_case(&state, &actor, &id).await?;
+    let reporter = case
+        .reporter
+        .as_ref()
+        .filter(|r| r.name.is_some() || r.phone.is_some())
+        .ok_or_else(|| ApiError::not_found("contact of this case"))?;
+    let fields: Vec<&str> = [("name", &reporter.name), ("phone", &reporter.phone)]
+        .into_iter()
+        .filter(|(_, value)| value.is_some())
+        .map(|(field, _)| field)
+        .collect();
+    state
+        .store
+        .append_audit(vec![cityops_store::audit::record(
+            "pii.read",
+            format!("case:{}", case.id),
+        )
+        .detail(format!("purpose {purpose}; {}", fields.join(", ")))])
+        .await?;
+    Ok(Json(ContactView {
+        name: reporter.name.clone(),
+        phone: reporter.phone.clone(),
+        purpose,
+    }))
 }
 
 fn required<T>(value: Option<T>, field: &str, command: &str) -> ApiResult<T> {

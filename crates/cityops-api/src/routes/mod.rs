@@ -96,6 +96,7 @@ use crate::openapi::BearerAuth;
         census::export_csv,
         census::export_geojson,
         boundaries::import_boundaries,
+        cases::contact,
         audit::entries,
         audit::verify,
         audit::checkpoints,

@@ -1,0 +1,247 @@
+//! Citizens' personal data: sealed at rest, masked in every response, read in clear only by
+//! the roles that call citizens back, for a stated purpose and on the audit log; keys rotate.
+
+mod common;
+
+use common::TestApp;
+use serde_json::{json, Value};
+
+const PHONE: &str = "13812345678";
+const NAME: &str = "刘女士";
+
+/// Every stored text of the case tables, as an intruder with the database would read it.
+async fn stored_texts(url: &str) -> Vec<String> {
+    let queries = [
+        "SELECT doc FROM cases",
+        "SELECT doc FROM case_events",
+        "SELECT payload FROM outbox",
+    ];
+    let mut texts = Vec::new();
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        for query in queries {
+            texts.extend(
+                sqlx::query_scalar::<_, String>(query)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap(),
+            );
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        for query in queries {
+            texts.extend(
+                sqlx::query_scalar::<_, String>(query)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap(),
+            );
+        }
+        pool.close().await;
+    }
+    texts
+}
+
+async fn citizen_report(app: &TestApp) -> String {
+    let (status, receipt) = app
+        .post_json(
+            None,
+            "/api/v1/public/reports",
+            json!({
+                "description": "南京东路步行街上有个井盖松动了",
+                "location": {"lon": 121.4837, "lat": 31.2369},
+                "contact": {"name": NAME, "phone": PHONE},
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{receipt}");
+    receipt["number"].as_str().unwrap().to_owned()
+}
+
+async fn contact_is_sealed_at_rest_and_masked_in_every_response(app: &TestApp) {
+    let number = citizen_report(app).await;
+    let texts = stored_texts(&app.database_url).await;
+    assert!(
+        texts.iter().any(|t| t.contains("pii1:")),
+        "sealed values are stored"
+    );
+    for text in &texts {
+        assert!(
+            !text.contains(PHONE) && !text.contains(NAME),
+            "clear contact at rest: {text}"
+        );
+    }
+
+    let (_, case) = app
+        .get(Some("operator"), &format!("/api/v1/cases/{number}"))
+        .await;
+    assert_eq!(case["reporter_phone"], "138****5678");
+    assert_eq!(case["reporter_name"], "刘**");
+    let id = case["id"].as_str().unwrap().to_owned();
+    let reads = [
+        format!("/api/v1/cases/{id}"),
+        format!("/api/v1/cases/{id}/timeline"),
+        "/api/v1/cases?limit=200".to_owned(),
+        "/api/v1/cases?text=井盖".to_owned(),
+        "/ogc/collections/cases/items?limit=1000".to_owned(),
+        format!("/api/v1/cases/{id}/routing"),
+        "/api/v1/stats".to_owned(),
+        format!("/api/v1/public/cases/{number}"),
+    ];
+    for (user, ..) in common::USERS {
+        for path in &reads {
+            let (status, body) = app.get(Some(user), path).await;
+            let text = body.to_string();
+            assert!(
+                !text.contains(PHONE) && !text.contains(NAME),
+                "{user} GET {path} ({status}) shows the clear contact: {text}"
+            );
+        }
+    }
+}
+
+async fn the_clear_contact_is_read_for_a_purpose_and_on_record(app: &TestApp) {
+    let number = citizen_report(app).await;
+    let path = format!("/api/v1/cases/{number}/contact");
+    let (status, _) = app
+        .get(Some("inspector"), &format!("{path}?purpose=callback"))
+        .await;
+    assert_eq!(status, 403, "an inspector does not call citizens back");
+    let (status, body) = app.get(Some("operator"), &path).await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (422, json!("purpose")),
+        "{body}"
+    );
+    let (status, body) = app
+        .get(Some("operator"), &format!("{path}?purpose=curiosity"))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = app
+        .get(Some("xuhui_operator"), &format!("{path}?purpose=callback"))
+        .await;
+    assert_eq!(status, 404, "out of scope answers like missing");
+
+    let (status, contact) = app
+        .get(Some("operator"), &format!("{path}?purpose=callback"))
+        .await;
+    assert_eq!(status, 200, "{contact}");
+    assert_eq!(
+        contact,
+        json!({"name": NAME, "phone": PHONE, "purpose": "callback"})
+    );
+
+    let (_, case) = app
+        .get(Some("operator"), &format!("/api/v1/cases/{number}"))
+        .await;
+    let object = format!("case:{}", case["id"].as_str().unwrap());
+    let (_, log) = app
+        .get(
+            Some("auditor"),
+            &format!("/api/v1/audit?action=pii.read&object={object}"),
+        )
+        .await;
+    let reads: Vec<&Value> = log["items"].as_array().unwrap().iter().collect();
+    assert_eq!(reads.len(), 1, "one clear read, one entry: {log}");
+    assert_eq!(reads[0]["actor"], "operator");
+    assert_eq!(reads[0]["detail"], "purpose callback; name, phone");
+    // The audit log itself holds no contact.
+    let (_, all) = app.get(Some("auditor"), "/api/v1/audit?limit=1000").await;
+    assert!(!all.to_string().contains(PHONE));
+}
+
+async fn keys_rotate_and_old_rows_are_sealed_again(app: &TestApp) {
+    let number = citizen_report(app).await;
+    let k1 = std::fs::read_to_string(app.data_dir.join("pii.keys")).unwrap();
+    let k2 = cityops_store::PiiKeys::new_key_line("k2");
+    let rotated = cityops_store::PiiKeys::parse(&format!("{k1}\n{k2}")).unwrap();
+    let store = cityops_store::open(&app.database_url, rotated)
+        .await
+        .unwrap();
+    let changed = store.reseal_personal_data().await.unwrap();
+    assert!(
+        changed >= 3,
+        "the case, its report event and the outbox row: {changed}"
+    );
+    assert_eq!(
+        store.reseal_personal_data().await.unwrap(),
+        0,
+        "nothing left to re-seal"
+    );
+    let texts = stored_texts(&app.database_url).await;
+    assert!(
+        texts.iter().all(|t| !t.contains("pii1:k1:")),
+        "no row names the old key"
+    );
+    assert!(texts.iter().any(|t| t.contains("pii1:k2:")));
+
+    // The old key can now be retired: the new one alone opens everything.
+    let only_k2 = cityops_store::PiiKeys::parse(&k2).unwrap();
+    let store = cityops_store::open(&app.database_url, only_k2)
+        .await
+        .unwrap();
+    let case = store.case_by_number(&number).await.unwrap().unwrap();
+    let reporter = case.reporter.unwrap();
+    assert_eq!(reporter.phone.as_deref(), Some(PHONE));
+    assert_eq!(reporter.name.as_deref(), Some(NAME));
+    let events = store.timeline(&case.id).await.unwrap();
+    assert!(!events.is_empty());
+}
+
+on_both_backends!(
+    contact_is_sealed_at_rest_and_masked_in_every_response,
+    the_clear_contact_is_read_for_a_purpose_and_on_record,
+    keys_rotate_and_old_rows_are_sealed_again,
+);
+
+#[test]
+fn cityops_pii_rotate_adds_a_key_and_reseals_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cityops = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cityops"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("CITYOPS_LOG_FILTER", "warn")
+            .output()
+            .unwrap()
+    };
+    let first = cityops(&["pii", "reseal"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let before = std::fs::read_to_string(dir.path().join("pii.keys")).unwrap();
+    let rotate = cityops(&["pii", "rotate"]);
+    let output = String::from_utf8_lossy(&rotate.stdout);
+    assert!(
+        rotate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotate.stderr)
+    );
+    assert!(output.contains("key k2 added after k1"), "{output}");
+    let after = std::fs::read_to_string(dir.path().join("pii.keys")).unwrap();
+    assert!(
+        after.starts_with(before.trim_end()),
+        "old keys stay to open old rows"
+    );
+    assert_eq!(
+        cityops_store::PiiKeys::parse(&after).unwrap().current_id(),
+        "k2"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("pii.keys"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the key file is its owner's only: {mode:o}"
+        );
+    }
+}
