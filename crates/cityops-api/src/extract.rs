@@ -88,27 +88,82 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// The signed-in user, from `Authorization: Bearer <token>`.
+/// The signed-in user, from `Authorization: Bearer <token>` or the web UI's session cookie.
 pub struct CurrentUser(pub Actor);
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                ApiError::unauthenticated(
-                    "sign in at POST /api/v1/sessions and send Authorization: Bearer <token>",
-                )
-            })?;
-        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
-            ApiError::unauthenticated("the Authorization header must be 'Bearer <token>'")
+        let token = presented_token(&parts.method, &parts.headers)?.ok_or_else(|| {
+            ApiError::unauthenticated(
+                "sign in at POST /api/v1/sessions and send Authorization: Bearer <token>",
+            )
         })?;
-        session_actor(state, token).await.map(CurrentUser)
+        session_actor(state, &token).await.map(CurrentUser)
     }
+}
+
+/// The web UI's session cookie (HttpOnly: scripts never see the token).
+pub const SESSION_COOKIE: &str = "cityops_session";
+/// The cookie the web UI reads its CSRF token from.
+pub const CSRF_COOKIE: &str = "cityops_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The CSRF token of a cookie session, derived from its session token: nothing more to
+/// store, and nobody without the session can compute it.
+pub fn csrf_token(session_token: &str) -> String {
+    let digest = Sha256::digest(format!("cityops-csrf\n{session_token}").as_bytes());
+    hex::encode(&digest[..16])
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// The session token a request presents: a bearer header, else the session cookie. A
+/// cookie is sent by the browser on its own, so a state-changing request that relies on it
+/// must also carry the session's CSRF token, which another site cannot read.
+pub fn presented_token(
+    method: &axum::http::Method,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<String>, ApiError> {
+    if let Some(header) = headers.get(axum::http::header::AUTHORIZATION) {
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthenticated("the Authorization header must be 'Bearer <token>'")
+            })?;
+        return Ok(Some(token.trim().to_owned()));
+    }
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let safe = matches!(
+        *method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if !safe {
+        let echoed = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        if echoed != Some(csrf_token(token).as_str()) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf_required",
+                "a request signed in by cookie must send the session's CSRF token in X-CSRF-Token",
+            ));
+        }
+    }
+    Ok(Some(token.to_owned()))
 }
 
 /// The actor behind a session token, or 401.

@@ -44,6 +44,8 @@ pub struct ApiConfig {
     pub public_requests_per_minute: u32,
     /// Origins allowed to call the API from a browser; none by default (same origin only).
     pub cors_origins: Vec<axum::http::HeaderValue>,
+    /// Session cookies only over HTTPS (`Secure`); off for a demo on a loopback address.
+    pub secure_cookies: bool,
 }
 
 impl ApiConfig {
@@ -60,6 +62,7 @@ impl ApiConfig {
             audit_public_key: None,
             public_requests_per_minute: 120,
             cors_origins: Vec::new(),
+            secure_cookies: true,
         }
     }
 }

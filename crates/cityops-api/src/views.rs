@@ -13,12 +13,29 @@ use utoipa::ToSchema;
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// `bearer` (default): the token comes back in the body, for scripts. `cookie`: for the
+    /// web UI, the token goes into an HttpOnly cookie that scripts cannot read, and the body
+    /// carries the CSRF token unsafe requests must echo in `X-CSRF-Token`.
+    #[serde(default)]
+    pub session: SessionKind,
+}
+
+#[derive(Deserialize, ToSchema, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionKind {
+    #[default]
+    Bearer,
+    Cookie,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct LoginResponse {
-    /// Send as `Authorization: Bearer <token>`.
-    pub token: String,
+    /// Send as `Authorization: Bearer <token>` (bearer sessions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Echo as `X-CSRF-Token` on POST, PUT and DELETE (cookie sessions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub user: UserView,
 }

@@ -47,6 +47,9 @@ pub struct Config {
     /// The personal-data key file; `pii.keys` in the data directory when unset (created
     /// with one random key on first start). Keep a copy away from the database.
     pub pii_key_file: Option<PathBuf>,
+    /// Mark the web UI's session cookies `Secure` (sent over HTTPS only). Unset: on, except
+    /// when listening on a loopback address (the demo, a proxy on the same host).
+    pub secure_cookies: Option<bool>,
 }
 
 impl Default for Config {
@@ -68,6 +71,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             pii_keys: None,
             pii_key_file: None,
+            secure_cookies: None,
         }
     }
 }
@@ -114,6 +118,7 @@ impl Config {
                 "cors_origins",
                 "pii_keys",
                 "pii_key_file",
+                "secure_cookies",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

@@ -119,6 +119,9 @@ pub async fn start(
     let audit_key = audit::load_or_create_key(&config.audit_key_path())?;
     api.audit_public_key = Some(audit_key.verifying_key());
     api.public_requests_per_minute = config.public_requests_per_minute;
+    api.secure_cookies = config
+        .secure_cookies
+        .unwrap_or_else(|| !addr.ip().is_loopback());
     api.cors_origins = config
         .cors_origins
         .iter()

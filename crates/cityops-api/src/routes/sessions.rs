@@ -6,8 +6,8 @@ use chrono::{Duration, Utc};
 
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{token_hash, JsonBody};
-use crate::views::{LoginRequest, LoginResponse, UserView};
+use crate::extract::{csrf_token, token_hash, JsonBody, CSRF_COOKIE, SESSION_COOKIE};
+use crate::views::{LoginRequest, LoginResponse, SessionKind, UserView};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -50,7 +50,7 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 pub async fn sign_in(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<LoginRequest>,
-) -> ApiResult<(StatusCode, Json<LoginResponse>)> {
+) -> ApiResult<(StatusCode, axum::http::HeaderMap, Json<LoginResponse>)> {
     if request.username.len() > 100 || request.password.len() > 200 {
         return Err(ApiError::unauthenticated("wrong username or password"));
     }
@@ -127,10 +127,35 @@ pub async fn sign_in(
         .store
         .insert_session(&token_hash(&token), &user.id, now, expires_at)
         .await?;
+    let mut headers = axum::http::HeaderMap::new();
+    let (token, csrf) = match request.session {
+        SessionKind::Bearer => (Some(token), None),
+        SessionKind::Cookie => {
+            let csrf = csrf_token(&token);
+            let max_age = (expires_at - now).num_seconds();
+            let secure = if state.config.secure_cookies {
+                "; Secure"
+            } else {
+                ""
+            };
+            for cookie in [
+                format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"),
+                format!("{CSRF_COOKIE}={csrf}; Path=/; Max-Age={max_age}; SameSite=Strict{secure}"),
+            ] {
+                headers.append(
+                    axum::http::header::SET_COOKIE,
+                    axum::http::HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
+                );
+            }
+            (None, Some(csrf))
+        }
+    };
     Ok((
         StatusCode::CREATED,
+        headers,
         Json(LoginResponse {
             token,
+            csrf_token: csrf,
             expires_at,
             user: UserView {
                 id: user.id,
@@ -149,17 +174,22 @@ pub async fn sign_in(
     responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn sign_out(
     State(state): State<AppState>,
+    method: axum::http::Method,
     headers: axum::http::HeaderMap,
     _user: crate::extract::CurrentUser,
-) -> ApiResult<StatusCode> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    state
-        .store
-        .delete_session(&token_hash(token.trim()))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> ApiResult<(StatusCode, axum::http::HeaderMap)> {
+    let token = crate::extract::presented_token(&method, &headers)?.unwrap_or_default();
+    state.store.delete_session(&token_hash(&token)).await?;
+    // A cookie session's cookies go too; harmless for a bearer session.
+    let mut cleared = axum::http::HeaderMap::new();
+    for name in [SESSION_COOKIE, CSRF_COOKIE] {
+        cleared.append(
+            axum::http::header::SET_COOKIE,
+            axum::http::HeaderValue::from_str(&format!(
+                "{name}=; Path=/; Max-Age=0; SameSite=Strict"
+            ))
+            .map_err(ApiError::internal)?,
+        );
+    }
+    Ok((StatusCode::NO_CONTENT, cleared))
 }

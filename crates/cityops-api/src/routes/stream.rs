@@ -67,14 +67,12 @@ pub async fn stream(
     headers: HeaderMap,
     crate::extract::QueryArgs(query): crate::extract::QueryArgs<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned)
+    let token = crate::extract::presented_token(&axum::http::Method::GET, &headers)?
         .or(query.access_token)
         .ok_or_else(|| {
-            ApiError::unauthenticated("send Authorization: Bearer <token> or ?access_token=")
+            ApiError::unauthenticated(
+                "send Authorization: Bearer <token>, the session cookie or ?access_token=",
+            )
         })?;
     let scope = crate::extract::session_actor(&state, &token).await?.scope;
     let telemetry_scope = scope.clone();
