@@ -100,6 +100,19 @@ impl FromRequestParts<AppState> for CurrentUser {
                 "sign in at POST /api/v1/sessions and send Authorization: Bearer <token>",
             )
         })?;
+        if token.starts_with(crate::routes::api_keys::PREFIX) {
+            // Inside `/api/v1` the router sees the path without its prefix.
+            let path = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map_or_else(
+                    || parts.uri.path().to_owned(),
+                    |uri| uri.0.path().to_owned(),
+                );
+            return crate::routes::api_keys::key_actor(state, &token, &parts.method, &path)
+                .await
+                .map(CurrentUser);
+        }
         session_actor(state, &token).await.map(CurrentUser)
     }
 }

@@ -83,6 +83,23 @@ pub struct UserRecord {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
+/// A machine's key as stored: its secret only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub role: Role,
+    pub unit: Option<String>,
+    pub scope: AreaCode,
+    /// What the key may do beyond its role's limits: `read`, `report`, `telemetry`, `write`.
+    pub permissions: Vec<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     pub id: String,
@@ -218,6 +235,13 @@ pub trait Store: TelemetryStore + CensusStore + AuditStore + Send + Sync + 'stat
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+    async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    /// Every key, revoked ones included, newest first.
+    async fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
+    /// Revokes a key for good; false if there is no such unrevoked key.
+    async fn revoke_api_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+
     /// The enabled user behind an unexpired session.
     async fn session_user(
         &self,

@@ -351,6 +351,76 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn insert_api_key(&self, key: &crate::ApiKeyRecord) -> crate::StoreResult<()> {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query(
+                    "INSERT INTO api_keys (id, name, secret_hash, role, unit, scope, permissions, created_by, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&key.id)
+                .bind(&key.name)
+                .bind(&key.secret_hash)
+                .bind(key.role.as_str())
+                .bind(&key.unit)
+                .bind(key.scope.as_str())
+                .bind(key.permissions.join(","))
+                .bind(&key.created_by)
+                .bind(crate::millis(key.created_at))
+                .bind(key.expires_at.map(crate::millis))
+                .execute(&mut *tx)
+                .await?;
+                // A key is a grant of a role within a scope: a permission change.
+                let record = crate::audit::record("api_key.create", format!("api_key:{}", key.id)).detail(format!(
+                    "name {} role {} scope {} permissions {}",
+                    key.name,
+                    key.role.as_str(),
+                    key.scope,
+                    key.permissions.join(",")
+                ));
+                append_audit_in(&mut tx, vec![record]).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn api_key(&self, id: &str) -> crate::StoreResult<Option<crate::ApiKeyRecord>> {
+                let row = sqlx::query(
+                    "SELECT id, name, secret_hash, role, unit, scope, permissions, created_by, created_at, expires_at, revoked_at
+                     FROM api_keys WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?;
+                row.map(|r| api_key_from_row(&r)).transpose()
+            }
+
+            async fn api_keys(&self) -> crate::StoreResult<Vec<crate::ApiKeyRecord>> {
+                let rows = sqlx::query(
+                    "SELECT id, name, secret_hash, role, unit, scope, permissions, created_by, created_at, expires_at, revoked_at
+                     FROM api_keys ORDER BY created_at DESC, id",
+                )
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter().map(api_key_from_row).collect()
+            }
+
+            async fn revoke_api_key(
+                &self,
+                id: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<bool> {
+                let mut tx = self.writer.begin().await?;
+                let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(crate::millis(at))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 1 {
+                    append_audit_in(&mut tx, vec![crate::audit::record("api_key.revoke", format!("api_key:{id}"))]).await?;
+                }
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn session_user(
                 &self,
                 token_hash: &str,
@@ -905,6 +975,31 @@ macro_rules! sql_store {
                     .ok_or_else(|| crate::StoreError::Corrupt(format!("unit kind {kind}")))?,
                 jurisdiction: cityops_domain::AreaCode::parse(&jurisdiction)
                     .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+            })
+        }
+
+        fn api_key_from_row(row: &<$db as sqlx::Database>::Row) -> crate::StoreResult<crate::ApiKeyRecord> {
+            use sqlx::Row;
+            let role: String = row.try_get("role")?;
+            let scope: String = row.try_get("scope")?;
+            let permissions: String = row.try_get("permissions")?;
+            let at = |column: &str| -> crate::StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+                row.try_get::<Option<i64>, _>(column)?.map(crate::from_millis).transpose()
+            };
+            Ok(crate::ApiKeyRecord {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                secret_hash: row.try_get("secret_hash")?,
+                role: cityops_domain::Role::parse(&role)
+                    .ok_or_else(|| crate::StoreError::Corrupt(format!("role {role}")))?,
+                unit: row.try_get("unit")?,
+                scope: cityops_domain::AreaCode::parse(&scope)
+                    .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+                permissions: permissions.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+                created_by: row.try_get("created_by")?,
+                created_at: crate::from_millis(row.try_get("created_at")?)?,
+                expires_at: at("expires_at")?,
+                revoked_at: at("revoked_at")?,
             })
         }
 

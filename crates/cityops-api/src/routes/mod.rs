@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::metrics::HttpLabels;
 use crate::AppState;
 
+pub(crate) mod api_keys;
 mod areas;
 mod audit;
 pub(crate) mod boundaries;
@@ -98,6 +99,9 @@ use crate::openapi::BearerAuth;
         boundaries::import_boundaries,
         cases::contact,
         audit::entries,
+        api_keys::create,
+        api_keys::list,
+        api_keys::revoke,
         audit::verify,
         audit::checkpoints,
     ),
@@ -111,6 +115,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(sessions::router())
         .merge(audit::router())
+        .merge(api_keys::router())
         .merge(areas::router())
         .merge(units::router())
         .merge(categories::router())
