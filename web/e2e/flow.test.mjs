@@ -40,10 +40,10 @@ after(async () => {
   await server?.stop()
 })
 
-/** A page per person: each page has its own sessionStorage, so sessions do not mix. */
+/** A page per person, each in its own browser context: the session cookie of one never reaches another. */
 async function pageFor(who) {
   if (pages[who]) return pages[who]
-  const page = await chrome.context.newPage()
+  const page = await (await chrome.newContext()).newPage()
   pages[who] = page
   page.on('pageerror', (e) => consoleErrors.push(`${who}: pageerror ${e.message} ${e.stack?.split('\n').slice(1, 4).join(' | ') ?? ''}`))
   page.on('console', (m) => {
@@ -411,6 +411,39 @@ describe('CityOps web', { timeout: 240_000 }, () => {
       await page.locator(`[data-testid="alarm-row"][data-id="${id}"][data-acknowledged="true"]`).waitFor()
     }
     await shot(page, '11-alarms')
+  })
+
+  it('(l) the UI session is an HttpOnly cookie and signing out ends it on the server', async () => {
+    const page = await pageFor('session')
+    await signIn(page, 'inspector')
+    // what the page keeps and can read: no session token anywhere
+    const stored = JSON.parse(await page.evaluate(() => sessionStorage.getItem('cityops.session')))
+    assert.deepEqual(Object.keys(stored).sort(), ['csrf_token', 'expires_at', 'user'])
+    assert.equal(stored.user.username, 'inspector')
+    const cookies = await page.context().cookies(ui.url)
+    const session = cookies.find((c) => c.name === 'cityops_session')
+    const csrf = cookies.find((c) => c.name === 'cityops_csrf')
+    assert.ok(session?.httpOnly && session.sameSite === 'Strict', JSON.stringify(session))
+    assert.ok(csrf && !csrf.httpOnly, JSON.stringify(csrf))
+    assert.equal(csrf.value, stored.csrf_token)
+    const readable = await page.evaluate(() => document.cookie)
+    assert.ok(!readable.includes('cityops_session') && !readable.includes(session.value), readable)
+    const me = await fetch(`${server.url}/api/v1/me`, { headers: { cookie: `cityops_session=${session.value}` } })
+    assert.equal(me.status, 200)
+
+    // from a quiet workbench, not the screen: no stream, poll or load in flight to meet the ended session
+    await page.goto(`${ui.url}/workbench`)
+    await page.locator('tr.row, [data-testid="queue-empty"]').first().waitFor()
+    await page.waitForLoadState('networkidle')
+    await page.getByTestId('sign-out').click()
+    await page.waitForURL(/\/login/)
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('cityops.session')), null)
+    const left = (await page.context().cookies(ui.url)).map((c) => c.name)
+    assert.ok(!left.includes('cityops_session') && !left.includes('cityops_csrf'), left.join(','))
+    const replay = await fetch(`${server.url}/api/v1/me`, { headers: { cookie: `cityops_session=${session.value}` } })
+    assert.equal(replay.status, 401, 'a signed-out cookie must be refused')
+    await page.goto(`${ui.url}/workbench`)
+    await page.waitForURL(/\/login/)
   })
 
   it('the language toggle switches to English and back', async () => {

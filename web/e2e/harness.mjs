@@ -92,30 +92,31 @@ export async function startUi(apiUrl) {
 }
 
 /**
- * Chromium with a fresh user-data dir (Playwright passes it as --user-data-dir).
- * One persistent context; every page has its own sessionStorage, so each person gets a page.
+ * Chromium, with a context per person: the session is a cookie, which every page of a context
+ * shares, so people signed in side by side need contexts of their own.
  */
 export async function launchBrowser() {
-  const userDataDir = mkdtempSync(join(tmpdir(), 'cityops-chromium-'))
-  const context = await chromium.launchPersistentContext(userDataDir, {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1366, height: 900 },
-    locale: 'zh-CN',
-    timezoneId: 'Asia/Shanghai',
   })
   return {
-    context,
-    close: async () => {
-      await context.close()
-      rmSync(userDataDir, { recursive: true, force: true })
-    },
+    browser,
+    newContext: () => browser.newContext({
+      viewport: { width: 1366, height: 900 },
+      locale: 'zh-CN',
+      timezoneId: 'Asia/Shanghai',
+    }),
+    close: () => browser.close(),
   }
 }
 
-/** A tiny API client for the test's own calls (not the UI). */
+/**
+ * A tiny API client for the test's own calls (not the UI). It signs in the scripts' way, for a
+ * bearer token; the UI's cookie session is checked in the browser.
+ */
 export function apiClient(base) {
   const call = async (method, path, token, body) => {
     const res = await fetch(`${base}/api/v1${path}`, {

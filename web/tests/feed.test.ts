@@ -69,12 +69,12 @@ describe('feed store', () => {
     expect(f.items.map((e) => e.action)).toEqual(['accept', 'report'])
   })
 
-  it('connects with the token in the query and flushes on a timer', () => {
+  it('connects to the stream without a token (the session cookie goes along) and flushes on a timer', () => {
     vi.useFakeTimers()
     const f = useFeed()
-    const close = connectFeed(f, 'tok/+', { flushMs: 100, EventSourceImpl: FakeES as unknown as typeof EventSource })
+    const close = connectFeed(f, { flushMs: 100, EventSourceImpl: FakeES as unknown as typeof EventSource })
     const es = FakeES.last
-    expect(es.url).toBe('/api/v1/stream?access_token=tok%2F%2B')
+    expect(es.url).toBe('/api/v1/stream')
     expect(f.status).toBe('connecting')
     es.onopen?.()
     expect(f.status).toBe('open')
@@ -98,7 +98,7 @@ describe('stream listeners', () => {
     const f = useFeed()
     const got: unknown[] = []
     let ticks = 0
-    const close = connectFeed(f, 'tok', {
+    const close = connectFeed(f, {
       flushMs: 100, EventSourceImpl: FakeES as unknown as typeof EventSource,
       on: { alarm: (d) => got.push(['alarm', d]), vital_signs: (d) => got.push(['vitals', d]) },
       onTick: () => ticks++,

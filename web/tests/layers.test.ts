@@ -106,7 +106,7 @@ describe('layer cache', () => {
 })
 
 describe('geo API', () => {
-  it('asks for a layer by level and parent, without the staff token', async () => {
+  it('asks for a layer by level and parent, with no Authorization header', async () => {
     const f = mockFetch(jsonResponse(200, fc()))
     await api.geoLayer({ level: 'grid', parent: '310101002' })
     const [url, init] = f.mock.calls[0] as unknown as [string, RequestInit]

@@ -95,26 +95,36 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = presented_token(&parts.method, &parts.headers)?.ok_or_else(|| {
-            ApiError::unauthenticated(
-                "sign in at POST /api/v1/sessions and send Authorization: Bearer <token>",
-            )
-        })?;
-        if token.starts_with(crate::routes::api_keys::PREFIX) {
-            // Inside `/api/v1` the router sees the path without its prefix.
-            let path = parts
-                .extensions
-                .get::<axum::extract::OriginalUri>()
-                .map_or_else(
-                    || parts.uri.path().to_owned(),
-                    |uri| uri.0.path().to_owned(),
-                );
-            return crate::routes::api_keys::key_actor(state, &token, &parts.method, &path)
-                .await
-                .map(CurrentUser);
-        }
-        session_actor(state, &token).await.map(CurrentUser)
+        // Inside `/api/v1` the router sees the path without its prefix.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(
+                || parts.uri.path().to_owned(),
+                |uri| uri.0.path().to_owned(),
+            );
+        authenticate(state, &parts.method, &path, &parts.headers)
+            .await
+            .map(CurrentUser)
     }
+}
+
+/// Who sends a request: a session (bearer or cookie) or an API key, or 401.
+pub async fn authenticate(
+    state: &AppState,
+    method: &axum::http::Method,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<Actor, ApiError> {
+    let token = presented_token(method, headers)?.ok_or_else(|| {
+        ApiError::unauthenticated(
+            "sign in at POST /api/v1/sessions and send Authorization: Bearer <token>",
+        )
+    })?;
+    if token.starts_with(crate::routes::api_keys::PREFIX) {
+        return crate::routes::api_keys::key_actor(state, &token, method, path).await;
+    }
+    session_actor(state, &token).await
 }
 
 /// The web UI's session cookie (HttpOnly: scripts never see the token).

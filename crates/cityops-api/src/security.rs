@@ -88,7 +88,8 @@ impl PublicLimits {
 /// caller is anonymous, so a whole operations center behind one address is never throttled.
 fn is_limited(request: &Request) -> bool {
     let path = request.uri().path();
-    let anonymous = !request.headers().contains_key(header::AUTHORIZATION);
+    let anonymous = !request.headers().contains_key(header::AUTHORIZATION)
+        && crate::extract::cookie(request.headers(), crate::extract::SESSION_COOKIE).is_none();
     (request.method() == Method::POST && path == "/api/v1/sessions")
         || path.starts_with("/api/v1/public/")
         || (anonymous

@@ -87,4 +87,29 @@ impl Actor {
     pub fn can_see(&self, area: &AreaCode) -> bool {
         self.scope.contains(area)
     }
+
+    /// Auditors and data stewards answer for the log and for citizens' requests; the content
+    /// of cases is not theirs to read.
+    pub fn works_on_cases(&self) -> bool {
+        !matches!(self.role, Role::Auditor | Role::DataSteward)
+    }
+
+    /// The unit whose cases alone this actor may see: a unit handler's own unit. The empty
+    /// code, which no unit has, for whoever sees no cases (a handler without a unit, an
+    /// auditor). `None`: no restriction beyond the area scope.
+    pub fn case_unit_restriction(&self) -> Option<&str> {
+        if !self.works_on_cases() {
+            return Some("");
+        }
+        (self.role == Role::UnitHandler).then(|| self.unit.as_deref().unwrap_or(""))
+    }
+
+    /// Whether a case is within this actor's jurisdiction: its area in their scope, and for
+    /// a unit handler, dispatched to their unit.
+    pub fn can_see_case(&self, case: &crate::Case) -> bool {
+        self.can_see(&case.area)
+            && self
+                .case_unit_restriction()
+                .is_none_or(|unit| case.unit.as_deref() == Some(unit))
+    }
 }

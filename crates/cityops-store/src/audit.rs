@@ -87,6 +87,21 @@ pub fn record(action: &str, object: impl Into<String>) -> AuditRecord {
     AuditRecord::new(&current_actor(), action, object)
 }
 
+/// Off only while `cityops bench security` measures what the audit log costs; nothing else
+/// turns it off, and the server never does.
+static MEASURING_WITHOUT_AUDIT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// For the security benchmark only: writes stop appending audit entries while `off` holds.
+#[doc(hidden)]
+pub fn measure_without_audit(off: bool) {
+    MEASURING_WITHOUT_AUDIT.store(off, std::sync::atomic::Ordering::SeqCst);
+}
+
+pub(crate) fn audit_off() -> bool {
+    MEASURING_WITHOUT_AUDIT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Which entries to read, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -237,7 +252,7 @@ macro_rules! audit_store {
             tx: &mut sqlx::Transaction<'_, $db>,
             records: Vec<cityops_domain::audit::AuditRecord>,
         ) -> crate::StoreResult<()> {
-            if records.is_empty() {
+            if records.is_empty() || crate::audit::audit_off() {
                 return Ok(());
             }
             let (seq, hash): (i64, String) =

@@ -132,6 +132,9 @@ pub struct UnitFilter {
 #[derive(Debug, Clone)]
 pub struct CaseQuery {
     pub scope: AreaCode,
+    /// Jurisdiction by unit: only cases dispatched to this unit (a unit handler's view).
+    /// Unlike `unit`, a filter the caller chooses, this one comes from who asks.
+    pub jurisdiction_unit: Option<String>,
     pub states: Vec<CaseState>,
     pub category: Option<String>,
     pub area: Option<AreaCode>,
@@ -152,6 +155,7 @@ impl CaseQuery {
     pub fn new(scope: AreaCode, now: DateTime<Utc>) -> CaseQuery {
         CaseQuery {
             scope,
+            jurisdiction_unit: None,
             states: Vec::new(),
             category: None,
             area: None,
@@ -165,6 +169,17 @@ impl CaseQuery {
             now,
             limit: 50,
             after: None,
+        }
+    }
+}
+
+impl CaseQuery {
+    /// The cases `actor` may see: their area subtree, and their unit's cases for a unit
+    /// handler.
+    pub fn for_actor(actor: &cityops_domain::Actor, now: DateTime<Utc>) -> CaseQuery {
+        CaseQuery {
+            jurisdiction_unit: actor.case_unit_restriction().map(str::to_owned),
+            ..CaseQuery::new(actor.scope.clone(), now)
         }
     }
 }

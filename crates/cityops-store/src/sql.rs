@@ -516,6 +516,9 @@ macro_rules! sql_store {
                 if let Some(unit) = &q.unit {
                     query.push(" AND unit = ").push_bind(unit.clone());
                 }
+                if let Some(unit) = &q.jurisdiction_unit {
+                    query.push(" AND unit = ").push_bind(unit.clone());
+                }
                 if let Some(center) = &q.coordination {
                     query.push(" AND coordination = ").push_bind(center.to_string());
                 }

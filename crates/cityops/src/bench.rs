@@ -69,6 +69,150 @@ impl BenchReport {
     }
 }
 
+/// `cityops bench security`: what authorization and the audit log cost on the hot paths.
+/// Case creation and case listing run as the API runs them (the session looked up, the
+/// caller's jurisdiction applied, every write audited) and with all of that off, on the same
+/// store in the same run; the ratio is the overhead.
+pub async fn bench_security(options: &BenchOptions) -> Result<BenchReport> {
+    let temp = tempfile::tempdir()?;
+    let scratch = match &options.postgres {
+        Some(admin) => Some(ScratchDatabase::create(admin).await?),
+        None => None,
+    };
+    let (url, backend) = match &scratch {
+        Some(db) => (db.url.clone(), "postgres"),
+        None => (
+            format!("sqlite://{}", temp.path().join("store.db").display()),
+            "sqlite",
+        ),
+    };
+    let result = security_phases(options, &url, backend).await;
+    cityops_store::audit::measure_without_audit(false);
+    if let Some(db) = scratch {
+        db.drop_now().await?;
+    }
+    result
+}
+
+async fn security_phases(
+    options: &BenchOptions,
+    url: &str,
+    backend: &'static str,
+) -> Result<BenchReport> {
+    let (n, c) = (options.cases, options.concurrency);
+    let store = cityops_store::open(url, bench_keys()?).await?;
+    store
+        .insert_user(&cityops_store::UserRecord {
+            id: "bench-operator".into(),
+            username: "operator".into(),
+            display_name: "operator".into(),
+            password_hash: "-".into(),
+            role: Role::Operator,
+            unit: None,
+            scope: AreaCode::parse("310101")?,
+            disabled: false,
+            created_at: Utc::now(),
+            failed_logins: 0,
+            locked_until: None,
+        })
+        .await?;
+    let token_hash = "bench-session".to_owned();
+    store
+        .insert_session(
+            &token_hash,
+            "bench-operator",
+            Utc::now(),
+            Utc::now() + chrono::Duration::hours(1),
+        )
+        .await?;
+    let mut phases = Vec::new();
+    // Off first, then on, twice: a drifting machine favours neither side.
+    for round in 0..2 {
+        for secured in [false, true] {
+            cityops_store::audit::measure_without_audit(!secured);
+            let (s, hash) = (store.clone(), token_hash.clone());
+            let timing = drive(n, c, move |i| {
+                let (store, hash) = (s.clone(), hash.clone());
+                async move {
+                    if secured {
+                        let user = store
+                            .session_user(&hash, Utc::now())
+                            .await?
+                            .context("the session")?;
+                        let area = AreaCode::parse("310101002001")?;
+                        anyhow::ensure!(user.scope.contains(&area), "in scope");
+                    }
+                    let (case, event) = new_report(i + round * n, Utc::now())?;
+                    store.insert_case(case, event).await?;
+                    Ok(())
+                }
+            })
+            .await?;
+            let name = if secured {
+                "create, secured (session + scope + audit)"
+            } else {
+                "create, unsecured"
+            };
+            phases.push(phase(name, n, timing));
+        }
+        for secured in [false, true] {
+            let s = store.clone();
+            let hash = token_hash.clone();
+            let timing = drive(n, c, move |_| {
+                let (store, hash) = (s.clone(), hash.clone());
+                async move {
+                    let query = if secured {
+                        let user = store
+                            .session_user(&hash, Utc::now())
+                            .await?
+                            .context("the session")?;
+                        let actor = Actor {
+                            user_id: user.id,
+                            username: user.username,
+                            role: user.role,
+                            unit: user.unit,
+                            scope: user.scope,
+                        };
+                        cityops_store::CaseQuery::for_actor(&actor, Utc::now())
+                    } else {
+                        cityops_store::CaseQuery::new(AreaCode::parse("310000")?, Utc::now())
+                    };
+                    let page = store.cases(&query).await?;
+                    anyhow::ensure!(page.cases.len() == 50, "a full page");
+                    Ok(())
+                }
+            })
+            .await?;
+            let name = if secured {
+                "list 50, secured (session + scope)"
+            } else {
+                "list 50, unsecured"
+            };
+            phases.push(phase(name, n, timing));
+        }
+    }
+    cityops_store::audit::measure_without_audit(false);
+    Ok(BenchReport { backend, phases })
+}
+
+/// Secured over unsecured throughput, summed over the rounds, per kind of phase.
+pub fn security_overhead(report: &BenchReport) -> Vec<(String, f64)> {
+    ["create", "list 50"]
+        .into_iter()
+        .map(|kind| {
+            let rate = |secured: bool| {
+                let (ops, secs) = report
+                    .phases
+                    .iter()
+                    .filter(|p| p.name.starts_with(kind) && p.name.contains("unsecured") != secured)
+                    .fold((0, 0.0), |(o, s), p| (o + p.operations, s + p.seconds));
+                ops as f64 / secs
+            };
+            (kind.to_owned(), 1.0 - rate(true) / rate(false))
+        })
+        .collect()
+}
+
 fn actor(role: Role, unit: Option<&str>) -> Actor {
     Actor {
         user_id: format!("bench-{}", role.as_str()),

@@ -261,6 +261,17 @@ enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// What authorization and the audit log cost: case creation and listing secured and
+    /// unsecured on the same store.
+    Security {
+        /// PostgreSQL server to benchmark on (a scratch database); SQLite when absent.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 10000)]
+        cases: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// The rule engine in process over a city-sized fleet, and readings end to end through an
     /// MQTT broker against the broker's own ceiling.
     Telemetry {
@@ -726,6 +737,26 @@ async fn run(cli: Cli) -> Result<()> {
             })
             .await?;
             print!("{}", report.render());
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Security {
+            postgres,
+            cases,
+            concurrency,
+        }) => {
+            let report = cityops::bench::bench_security(&cityops::bench::BenchOptions {
+                postgres,
+                cases,
+                concurrency,
+            })
+            .await?;
+            print!("{}", report.render());
+            for (kind, overhead) in cityops::bench::security_overhead(&report) {
+                println!(
+                    "{kind}: security costs {:.1}% of throughput",
+                    100.0 * overhead
+                );
+            }
             Ok(())
         }
     }

@@ -473,10 +473,11 @@ async fn commands_are_refused_by_role_unit_version_state_and_scope(app: &TestApp
     assert_eq!(now["version"], accepted["version"]);
 
     let dispatched = filed_and_dispatched(app, "310101-ZLS").await;
+    // Another unit's case is outside the power company's jurisdiction: as if missing.
     let (status, error) = app.command("power", &dispatched, "sign", json!({})).await;
     assert_eq!(
         (status, error["error"]["code"].as_str()),
-        (403, Some("not_assigned_unit"))
+        (404, Some("not_found"))
     );
 
     // Outside the caller's jurisdiction a case does not exist.

@@ -1,4 +1,4 @@
-// The one fetch wrapper: JSON in and out, bearer token, error bodies mapped to ApiError.
+// The one fetch wrapper: JSON in and out, the session cookie and its CSRF header, error bodies mapped to ApiError.
 
 export class ApiError extends Error {
   status: number
@@ -13,19 +13,47 @@ export class ApiError extends Error {
   }
 }
 
-type TokenSource = () => string | null
+type CsrfSource = () => string | null
 type UnauthorizedHandler = () => void
 
-let tokenSource: TokenSource = () => null
+let csrfSource: CsrfSource = () => null
 let onUnauthorized: UnauthorizedHandler = () => {}
 
-/** Wire the client to the session (done by the auth store). */
-export function configureClient(opts: { token?: TokenSource; unauthorized?: UnauthorizedHandler }) {
-  if (opts.token) tokenSource = opts.token
+/** Wire the client to the session (done by the auth store): its CSRF token and what a 401 does. */
+export function configureClient(opts: { csrf?: CsrfSource; unauthorized?: UnauthorizedHandler }) {
+  if (opts.csrf) csrfSource = opts.csrf
   if (opts.unauthorized) onUnauthorized = opts.unauthorized
 }
 
 export const API_BASE = '/api/v1'
+
+/** The session cookie is HttpOnly; this one, set beside it, is the value unsafe requests echo. */
+export const CSRF_COOKIE = 'cityops_csrf'
+export const CSRF_HEADER = 'x-csrf-token'
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+export function readCookie(name: string): string | null {
+  if (typeof document === 'undefined' || !document.cookie) return null
+  for (const part of document.cookie.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue
+    try {
+      return decodeURIComponent(part.slice(eq + 1).trim())
+    } catch {
+      return part.slice(eq + 1).trim()
+    }
+  }
+  return null
+}
+
+/**
+ * The CSRF token to send now: the cookie's first, as it always goes with the session cookie the
+ * browser sends (another tab may have signed in since); the one from sign-in if the cookie is unreadable.
+ */
+export function csrfToken(): string | null {
+  return readCookie(CSRF_COOKIE) || csrfSource()
+}
 
 export interface RequestOptions {
   method?: string
@@ -33,6 +61,10 @@ export interface RequestOptions {
   body?: unknown
   /** Raw body (Blob/File/ArrayBuffer) sent as is with this content type. */
   raw?: { data: BodyInit; contentType: string }
+  /**
+   * false: the call needs no session (citizen, map and sign-in calls), so a 401 from it says nothing
+   * about the staff session and does not sign out.
+   */
   auth?: boolean
   as?: 'json' | 'blob'
   signal?: AbortSignal
@@ -70,8 +102,6 @@ export async function toApiError(res: Response): Promise<ApiError> {
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' }
   const auth = opts.auth ?? true
-  const token = auth ? tokenSource() : null
-  if (token) headers.authorization = `Bearer ${token}`
   let body: BodyInit | undefined
   if (opts.raw) {
     headers['content-type'] = opts.raw.contentType
@@ -80,12 +110,20 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     headers['content-type'] = 'application/json'
     body = JSON.stringify(opts.body)
   }
+  const method = (opts.method ?? (body !== undefined ? 'POST' : 'GET')).toUpperCase()
+  // the browser sends the session cookie with any same-origin request, so every unsafe one proves
+  // it comes from this page; a citizen call carries it too when a staff member is signed in
+  if (!SAFE_METHODS.has(method)) {
+    const csrf = csrfToken()
+    if (csrf) headers[CSRF_HEADER] = csrf
+  }
   let res: Response
   try {
     res = await fetch(API_BASE + path + buildQuery(opts.query), {
-      method: opts.method ?? (body !== undefined ? 'POST' : 'GET'),
+      method,
       headers,
       body,
+      credentials: 'same-origin',
       signal: opts.signal,
     })
   } catch (e) {
@@ -94,7 +132,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   }
   if (!res.ok) {
     const err = await toApiError(res)
-    if (res.status === 401 && token) onUnauthorized()
+    if (res.status === 401 && auth) onUnauthorized()
     throw err
   }
   if (opts.as === 'blob') return (await res.blob()) as T

@@ -8,8 +8,11 @@ export * from './client'
 export type * from './types'
 
 export const api = {
+  /** `session: 'cookie'`: the session becomes an HttpOnly cookie, so no token ever reaches the page's scripts. */
   signIn: (username: string, password: string) =>
-    request<Session>('/sessions', { body: { username, password }, auth: false }),
+    request<Session>('/sessions', { body: { username, password, session: 'cookie' }, auth: false }),
+  /** Ends the session on the server, which clears both cookies; a 401 here (already over) must not loop back into sign-out. */
+  signOut: () => request<void>('/sessions/current', { method: 'DELETE', auth: false }),
   me: () => request<User>('/me'),
   areas: (q: { parent?: string; level?: string }) => request<Area[]>('/areas', { query: q }),
   area: (code: string) => request<Area & { children: Area[] }>(`/areas/${encodeURIComponent(code)}`),
@@ -48,7 +51,7 @@ export const api = {
   acknowledgeAlarm: (id: string) => request<AlarmView>(`/alarms/${encodeURIComponent(id)}/acknowledge`, { method: 'POST' }),
 }
 
-/** Citizen endpoints: no session, never sends the staff token. */
+/** Citizen endpoints: no session needed, and a 401 from them never signs staff out. */
 export const publicApi = {
   report: (body: {
     description: string; location: { lon: number; lat: number }; address?: string

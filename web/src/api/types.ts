@@ -11,7 +11,8 @@ export interface User {
   scope: string | null
 }
 
-export interface Session { token: string; expires_at: string; user: User }
+/** A cookie session as the UI keeps it: the session itself is an HttpOnly cookie, so there is no token here. */
+export interface Session { expires_at: string; user: User; csrf_token: string }
 
 export interface LonLat { lon: number; lat: number }
 

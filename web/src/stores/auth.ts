@@ -4,14 +4,23 @@ import type { Session, User } from '../api/types'
 
 export const SESSION_KEY = 'cityops.session'
 
+/** Only what the UI needs to show who is signed in and to pass the CSRF check; the session itself is the HttpOnly cookie. */
+function keep(s: Session): Session {
+  return { expires_at: s.expires_at, user: s.user, csrf_token: s.csrf_token }
+}
+
 function load(): Session | null {
   try {
     const raw = sessionStorage.getItem(SESSION_KEY)
     if (!raw) return null
     const s = JSON.parse(raw) as Session
-    if (!s.token || !s.user) return null
+    // a session stored by the bearer-token UI has no csrf_token and its token must not linger
+    if (!s.user || !s.csrf_token) {
+      sessionStorage.removeItem(SESSION_KEY)
+      return null
+    }
     if (s.expires_at && Date.parse(s.expires_at) < Date.now()) return null
-    return s
+    return keep(s)
   } catch {
     return null
   }
@@ -20,28 +29,40 @@ function load(): Session | null {
 export const useAuth = defineStore('auth', {
   state: () => ({ session: load() as Session | null }),
   getters: {
-    token: (s): string | null => s.session?.token ?? null,
+    csrf: (s): string | null => s.session?.csrf_token ?? null,
     user: (s): User | null => s.session?.user ?? null,
     signedIn: (s): boolean => !!s.session,
     role: (s): string | null => s.session?.user.role ?? null,
   },
   actions: {
     async signIn(username: string, password: string) {
-      const session = await api.signIn(username, password)
+      const session = keep(await api.signIn(username, password))
       this.session = session
       sessionStorage.setItem(SESSION_KEY, JSON.stringify(session))
       return session.user
     },
-    signOut() {
+    /** End the session on the server (it clears the cookies), then here, whatever the server said. */
+    async signOut() {
+      try {
+        await api.signOut()
+      } catch {
+        /* already over, or the server is unreachable: signing out here is what the user asked for */
+      }
+      this.forget()
+    },
+    /** Drop the local session only: after a 401 the server has already ended it. */
+    forget() {
       this.session = null
       sessionStorage.removeItem(SESSION_KEY)
     },
     /** Connect the API client to this store; `onExpired` runs after a 401. */
     wire(onExpired: () => void) {
       configureClient({
-        token: () => this.token,
+        csrf: () => this.csrf,
         unauthorized: () => {
-          this.signOut()
+          // no local session: the 401 ended nothing (e.g. a stale page's call after signing out)
+          if (!this.session) return
+          this.forget()
           onExpired()
         },
       })

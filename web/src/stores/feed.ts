@@ -52,14 +52,14 @@ type Listeners = Record<string, (data: unknown) => void>
 /**
  * Open the server's stream (/api/v1/stream) and call `listeners[event]` with each event's parsed
  * JSON (malformed events are dropped). Returns the EventSource; close it to stop.
+ * Same origin, so the browser sends the session cookie: no token in the URL, where logs would keep it.
  */
 export function openStream(
-  token: string,
   listeners: Listeners,
   opts: { EventSourceImpl?: typeof EventSource } = {},
 ): EventSource {
   const ES = opts.EventSourceImpl ?? EventSource
-  const es = new ES(`${API_BASE}/stream?access_token=${encodeURIComponent(token)}`)
+  const es = new ES(`${API_BASE}/stream`)
   for (const [type, fn] of Object.entries(listeners)) {
     es.addEventListener(type, (e) => {
       let data: unknown
@@ -81,11 +81,10 @@ export function openStream(
  */
 export function connectFeed(
   feed: ReturnType<typeof useFeed>,
-  token: string,
   opts: { flushMs?: number; EventSourceImpl?: typeof EventSource; on?: Listeners; onTick?: () => void } = {},
 ): () => void {
   feed.status = 'connecting'
-  const es = openStream(token, {
+  const es = openStream({
     ...opts.on,
     case: (data) => {
       feed.status = 'open'

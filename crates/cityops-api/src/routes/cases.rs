@@ -77,7 +77,7 @@ pub(crate) async fn visible_case(state: &AppState, actor: &Actor, key: &str) -> 
         None
     };
     match found {
-        Some(case) if actor.can_see(&case.area) => Ok(case),
+        Some(case) if actor.can_see_case(&case) => Ok(case),
         _ => Err(ApiError::not_found("the case")),
     }
 }
@@ -202,7 +202,7 @@ pub async fn list_cases(
         )
     })?;
     let at = now();
-    let mut q = CaseQuery::new(actor.scope.clone(), at);
+    let mut q = CaseQuery::for_actor(&actor, at);
     if let Some(states) = &query.state {
         for name in states.split(',').filter(|s| !s.is_empty()) {
             q.states

@@ -250,16 +250,18 @@ pub struct ItemsQuery {
 
 /// The caller of a collection that needs signing in.
 async fn signed_in(state: &AppState, headers: &HeaderMap) -> ApiResult<cityops_domain::Actor> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError::unauthenticated(
-                "open cases need a session: send Authorization: Bearer <token> (GDAL: GDAL_HTTP_HEADERS)",
-            )
-        })?;
-    crate::extract::session_actor(state, token).await
+    if crate::extract::presented_token(&axum::http::Method::GET, headers)?.is_none() {
+        return Err(ApiError::unauthenticated(
+            "open cases need a session or API key: send Authorization: Bearer <token> (GDAL: GDAL_HTTP_HEADERS)",
+        ));
+    }
+    crate::extract::authenticate(
+        state,
+        &axum::http::Method::GET,
+        "/ogc/collections/cases",
+        headers,
+    )
+    .await
 }
 
 /// An open case as a feature: where, what, how far along. No personal data.
@@ -319,7 +321,7 @@ async fn open_cases(
         category: query.category.clone().filter(|c| !c.is_empty()),
         area: district,
         limit: 1000,
-        ..cityops_store::CaseQuery::new(actor.scope.clone(), chrono::Utc::now())
+        ..cityops_store::CaseQuery::for_actor(actor, chrono::Utc::now())
     };
     let mut all = Vec::new();
     loop {

@@ -74,7 +74,8 @@ pub async fn stream(
                 "send Authorization: Bearer <token>, the session cookie or ?access_token=",
             )
         })?;
-    let scope = crate::extract::session_actor(&state, &token).await?.scope;
+    let viewer = crate::extract::session_actor(&state, &token).await?;
+    let scope = viewer.scope.clone();
     let telemetry_scope = scope.clone();
     let telemetry = match &state.telemetry {
         Some(handle) => BroadcastStream::new(handle.subscribe()),
@@ -103,7 +104,7 @@ pub async fn stream(
     });
     let events =
         BroadcastStream::new(state.changes.subscribe()).filter_map(move |change| match change {
-            Ok(change) if scope.contains(&change.case.area) => {
+            Ok(change) if viewer.can_see_case(&change.case) => {
                 let case = &change.case;
                 let view = CaseEvent {
                     id: case.id.clone(),

@@ -1,0 +1,211 @@
+//! The permission matrix: every user of the test cast (each role, at city, district and
+//! street scope, and two units) against every endpoint that reads a case or a guarded
+//! resource, for a case inside and a case outside their jurisdiction. The expected answer
+//! comes from ONE table below: 403 when the role may not use the endpoint at all, 404 when
+//! the case is outside the caller's jurisdiction (exactly like a missing one), else 200.
+
+mod common;
+
+use common::{TestApp, USERS};
+use serde_json::{json, Value};
+
+/// Roles that act on cases; auditors and data stewards see none.
+const CASE_ROLES: &[&str] = &[
+    "inspector",
+    "operator",
+    "shift_lead",
+    "dispatcher",
+    "unit_handler",
+    "center_leader",
+    "evaluator",
+    "admin",
+];
+
+/// Who may use an endpoint at all (`None`: any signed-in user), and whether it is about one
+/// case (so jurisdiction decides between 200 and 404).
+struct Rule {
+    path: &'static str,
+    roles: Option<&'static [&'static str]>,
+    about_a_case: bool,
+}
+
+const TABLE: &[Rule] = &[
+    Rule {
+        path: "/api/v1/cases/{id}",
+        roles: None,
+        about_a_case: true,
+    },
+    Rule {
+        path: "/api/v1/cases/{id}/timeline",
+        roles: None,
+        about_a_case: true,
+    },
+    Rule {
+        path: "/api/v1/cases/{id}/routing",
+        roles: None,
+        about_a_case: true,
+    },
+    Rule {
+        path: "/api/v1/cases/{number}",
+        roles: None,
+        about_a_case: true,
+    },
+    Rule {
+        path: "/api/v1/cases/{id}/contact?purpose=callback",
+        roles: Some(&["operator", "shift_lead"]),
+        about_a_case: true,
+    },
+    Rule {
+        path: "/ogc/collections/cases/items/{number}",
+        roles: None,
+        about_a_case: true,
+    },
+    Rule {
+        path: "/api/v1/audit?limit=1",
+        roles: Some(&["auditor", "admin"]),
+        about_a_case: false,
+    },
+    Rule {
+        path: "/api/v1/audit/verify",
+        roles: Some(&["auditor", "admin"]),
+        about_a_case: false,
+    },
+    Rule {
+        path: "/api/v1/audit/checkpoints",
+        roles: Some(&["auditor", "admin"]),
+        about_a_case: false,
+    },
+    Rule {
+        path: "/api/v1/api-keys",
+        roles: Some(&["admin"]),
+        about_a_case: false,
+    },
+    Rule {
+        path: "/api/v1/me",
+        roles: None,
+        about_a_case: false,
+    },
+];
+
+struct Object {
+    id: String,
+    number: String,
+    area: String,
+    unit: Option<String>,
+}
+
+/// Whether `user` sees `case`: its area in their scope; a unit handler, only their unit's
+/// cases; auditors and data stewards, no case content.
+fn sees(user: (&str, &str, Option<&str>, &str), case: &Object) -> bool {
+    let (_, role, unit, scope) = user;
+    let scope = if scope == "310000" { "31" } else { scope };
+    CASE_ROLES.contains(&role)
+        && case.area.starts_with(scope)
+        && (role != "unit_handler" || case.unit.as_deref() == unit)
+}
+
+fn expected(rule: &Rule, user: (&str, &str, Option<&str>, &str), case: &Object) -> u16 {
+    let (_, role, ..) = user;
+    let role_allowed = rule.roles.is_none_or(|roles| roles.contains(&role));
+    if !role_allowed {
+        403
+    } else if rule.about_a_case && !sees(user, case) {
+        404
+    } else {
+        200
+    }
+}
+
+async fn citizen_report(app: &TestApp, lon: f64, lat: f64) -> Value {
+    let (status, receipt) = app
+        .post_json(
+            None,
+            "/api/v1/public/reports",
+            json!({
+                "description": "人行道上的井盖松动，踩上去会响",
+                "location": {"lon": lon, "lat": lat},
+                "contact": {"name": "王先生", "phone": "13900001111"},
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{receipt}");
+    let (_, case) = app
+        .get(
+            Some("operator"),
+            &format!("/api/v1/cases/{}", receipt["number"].as_str().unwrap()),
+        )
+        .await;
+    case
+}
+
+fn object(case: &Value) -> Object {
+    Object {
+        id: case["id"].as_str().unwrap().to_owned(),
+        number: case["number"].as_str().unwrap().to_owned(),
+        area: case["area"].as_str().unwrap().to_owned(),
+        unit: case["unit"].as_str().map(str::to_owned),
+    }
+}
+
+async fn every_role_scope_endpoint_and_object_answers_as_the_table_says(app: &TestApp) {
+    // In Huangpu, dispatched to the water company; in Xuhui, just reported.
+    let huangpu = citizen_report(app, 121.4837, 31.2369).await;
+    let huangpu = app.ok("operator", &huangpu, "accept", json!({})).await;
+    let huangpu = app.verified(&huangpu).await;
+    let huangpu = app
+        .ok("lead", &huangpu, "file", json!({"category": "10101"}))
+        .await;
+    let huangpu = app
+        .ok(
+            "dispatcher",
+            &huangpu,
+            "dispatch",
+            json!({"unit": "310101-ZLS"}),
+        )
+        .await;
+    let xuhui = citizen_report(app, 121.4365, 31.1885).await;
+    assert!(
+        xuhui["area"].as_str().unwrap().starts_with("310104"),
+        "{xuhui}"
+    );
+    let objects = [object(&huangpu), object(&xuhui)];
+
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for user in USERS {
+        for case in &objects {
+            for rule in TABLE {
+                let path = rule
+                    .path
+                    .replace("{id}", &case.id)
+                    .replace("{number}", &case.number);
+                let (status, body) = app.get(Some(user.0), &path).await;
+                let want = expected(rule, user, case);
+                checked += 1;
+                if status != want {
+                    wrong.push(format!(
+                        "{} ({}) GET {path}: {status}, expected {want}: {body}",
+                        user.0, user.1
+                    ));
+                }
+            }
+            // Lists and counts never hold what the single read would refuse.
+            let (_, list) = app.get(Some(user.0), "/api/v1/cases?limit=200").await;
+            let listed = list["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|c| c["id"] == case.id.as_str()));
+            if listed != sees(user, case) {
+                wrong.push(format!("{} lists case in {}: {listed}", user.0, case.area));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {checked} answers differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(checked >= 300, "{checked}");
+}
+
+on_both_backends!(every_role_scope_endpoint_and_object_answers_as_the_table_says);
