@@ -18,6 +18,8 @@ pub struct LoginRequest {
     /// carries the CSRF token unsafe requests must echo in `X-CSRF-Token`.
     #[serde(default)]
     pub session: SessionKind,
+    /// The authenticator app's current code, for users with a second factor.
+    pub otp: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Default, Clone, Copy, PartialEq, Eq)]

@@ -81,6 +81,19 @@ pub struct UserRecord {
     pub failed_logins: i64,
     /// Sign-in refused until then, after too many failures.
     pub locked_until: Option<DateTime<Utc>>,
+    /// The second factor, once enrolled.
+    pub totp: Option<TotpState>,
+}
+
+/// A user's TOTP second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpState {
+    /// The shared secret, base32 (sealed at rest).
+    pub secret: String,
+    /// Confirmed with a first code; only then does sign-in ask for one.
+    pub enabled: bool,
+    /// The last time step whose code was accepted: a code works once.
+    pub last_step: i64,
 }
 
 /// A machine's key as stored: its secret only as a hash.
@@ -238,6 +251,12 @@ pub trait Store: TelemetryStore + CensusStore + AuditStore + Send + Sync + 'stat
         lock_until: DateTime<Utc>,
     ) -> StoreResult<Option<DateTime<Utc>>>;
     async fn record_login_success(&self, user_id: &str) -> StoreResult<()>;
+    /// Enrols (a new unconfirmed secret), confirms (`enabled`) or removes (`None`) a user's
+    /// second factor.
+    async fn set_totp(&self, user_id: &str, secret: Option<&str>, enabled: bool)
+        -> StoreResult<()>;
+    /// Marks a time step's code as used; false if it (or a later one) already was.
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> StoreResult<bool>;
     /// Enables or disables a user; disabling also ends their sessions. False if no such user.
     async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
     /// Sets a new password hash, unlocks the account and ends the user's sessions.

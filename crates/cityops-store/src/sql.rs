@@ -213,13 +213,13 @@ macro_rules! sql_store {
             async fn user_by_name(&self, username: &str) -> crate::StoreResult<Option<crate::UserRecord>> {
                 let row = sqlx::query(
                     "SELECT id, username, password_hash, role, unit, scope, display_name, disabled, created_at,
-                            failed_logins, locked_until
+                            failed_logins, locked_until, totp_secret, totp_enabled, totp_last_step
                      FROM users WHERE username = $1",
                 )
                 .bind(username)
                 .fetch_optional(&self.reader)
                 .await?;
-                row.map(|r| user_from_row(&r)).transpose()
+                row.map(|r| user_from_row(&r, &self.pii)).transpose()
             }
 
             async fn record_login_failure(
@@ -263,6 +263,42 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn set_totp(
+                &self,
+                user_id: &str,
+                secret: Option<&str>,
+                enabled: bool,
+            ) -> crate::StoreResult<()> {
+                let mut tx = self.writer.begin().await?;
+                let username: Option<String> = sqlx::query_scalar(
+                    "UPDATE users SET totp_secret = $1, totp_enabled = $2 WHERE id = $3 RETURNING username",
+                )
+                .bind(secret.map(|s| self.pii.seal("totp", s)))
+                .bind(i64::from(enabled && secret.is_some()))
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(username) = username {
+                    let action = match (secret, enabled) {
+                        (None, _) => "user.totp.remove",
+                        (Some(_), false) => "user.totp.enrol",
+                        (Some(_), true) => "user.totp.confirm",
+                    };
+                    append_audit_in(&mut tx, vec![crate::audit::record(action, format!("user:{username}"))]).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn use_totp_step(&self, user_id: &str, step: i64) -> crate::StoreResult<bool> {
+                let done = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
+                    .bind(step)
+                    .bind(user_id)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn set_user_disabled(&self, username: &str, disabled: bool) -> crate::StoreResult<bool> {
                 let mut tx = self.writer.begin().await?;
                 let updated = sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
@@ -287,7 +323,9 @@ macro_rules! sql_store {
             async fn set_password(&self, username: &str, password_hash: &str) -> crate::StoreResult<bool> {
                 let mut tx = self.writer.begin().await?;
                 let updated = sqlx::query(
-                    "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE username = $2",
+                    "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL,
+                                      totp_secret = NULL, totp_enabled = 0, totp_last_step = 0
+                     WHERE username = $2",
                 )
                 .bind(password_hash)
                 .bind(username)
@@ -428,7 +466,7 @@ macro_rules! sql_store {
             ) -> crate::StoreResult<Option<crate::UserRecord>> {
                 let row = sqlx::query(
                     "SELECT u.id, u.username, u.password_hash, u.role, u.unit, u.scope, u.display_name, u.disabled, u.created_at,
-                            u.failed_logins, u.locked_until
+                            u.failed_logins, u.locked_until, u.totp_secret, u.totp_enabled, u.totp_last_step
                      FROM sessions s JOIN users u ON u.id = s.user_id
                      WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
                 )
@@ -436,7 +474,7 @@ macro_rules! sql_store {
                 .bind(crate::millis(now))
                 .fetch_optional(&self.reader)
                 .await?;
-                row.map(|r| user_from_row(&r)).transpose()
+                row.map(|r| user_from_row(&r, &self.pii)).transpose()
             }
 
             async fn insert_case(
@@ -1006,8 +1044,19 @@ macro_rules! sql_store {
             })
         }
 
-        fn user_from_row(row: &<$db as sqlx::Database>::Row) -> crate::StoreResult<crate::UserRecord> {
+        fn user_from_row(
+            row: &<$db as sqlx::Database>::Row,
+            pii: &crate::PiiKeys,
+        ) -> crate::StoreResult<crate::UserRecord> {
             use sqlx::Row;
+            let totp = match row.try_get::<Option<String>, _>("totp_secret")? {
+                Some(sealed) => Some(crate::TotpState {
+                    secret: pii.open("totp", &sealed)?,
+                    enabled: row.try_get::<i64, _>("totp_enabled")? != 0,
+                    last_step: row.try_get("totp_last_step")?,
+                }),
+                None => None,
+            };
             let role: String = row.try_get("role")?;
             let scope: String = row.try_get("scope")?;
             let disabled: i64 = row.try_get("disabled")?;
@@ -1028,6 +1077,7 @@ macro_rules! sql_store {
                     .try_get::<Option<i64>, _>("locked_until")?
                     .map(crate::from_millis)
                     .transpose()?,
+                totp,
             })
         }
     };

@@ -330,6 +330,7 @@ async fn sessions_expire_and_usernames_are_unique(store: Arc<dyn Store>) {
         created_at: now,
         failed_logins: 0,
         locked_until: None,
+        totp: None,
     };
     store.insert_user(&user).await.unwrap();
     let again = UserRecord {

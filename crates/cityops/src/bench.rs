@@ -114,6 +114,7 @@ async fn security_phases(
             created_at: Utc::now(),
             failed_logins: 0,
             locked_until: None,
+            totp: None,
         })
         .await?;
     let token_hash = "bench-session".to_owned();

@@ -267,6 +267,7 @@ pub async fn add_user(store: &dyn Store, user: NewUser<'_>) -> Result<UserRecord
         created_at: Utc::now(),
         failed_logins: 0,
         locked_until: None,
+        totp: None,
     };
     store.insert_user(&record).await?;
     Ok(record)

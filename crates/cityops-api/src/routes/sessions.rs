@@ -15,6 +15,127 @@ pub fn router() -> Router<AppState> {
         .route("/sessions", post(sign_in))
         .route("/sessions/current", axum::routing::delete(sign_out))
         .route("/me", axum::routing::get(me))
+        .route("/me/totp", post(enrol_totp).delete(remove_totp))
+        .route("/me/totp/confirm", post(confirm_totp))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TotpEnrolment {
+    /// The shared secret, base32, for typing into an authenticator app.
+    secret: String,
+    /// The same as an `otpauth://` URL, for a QR code.
+    otpauth_url: String,
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    /// The authenticator app's current 6-digit code.
+    code: String,
+}
+
+async fn signed_in_user(
+    state: &AppState,
+    actor: &cityops_domain::Actor,
+) -> ApiResult<cityops_store::UserRecord> {
+    if actor.user_id.starts_with("key:") {
+        return Err(ApiError::forbidden("API keys have no second factor"));
+    }
+    state
+        .store
+        .user_by_name(&actor.username)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("the user no longer exists"))
+}
+
+/// Start enrolling a second factor: a new secret, active once confirmed with a code.
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "sessions",
+    responses((status = 201, body = TotpEnrolment), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn enrol_totp(
+    State(state): State<AppState>,
+    crate::extract::CurrentUser(actor): crate::extract::CurrentUser,
+) -> ApiResult<(StatusCode, Json<TotpEnrolment>)> {
+    let user = signed_in_user(&state, &actor).await?;
+    if user.totp.as_ref().is_some_and(|t| t.enabled) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "totp_enabled",
+            "a second factor is active: remove it first (DELETE /me/totp with a code)",
+        ));
+    }
+    let (secret, otpauth_url) =
+        auth::new_totp(&user.username).ok_or_else(|| ApiError::internal("TOTP setup failed"))?;
+    state.store.set_totp(&user.id, Some(&secret), false).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TotpEnrolment {
+            secret,
+            otpauth_url,
+        }),
+    ))
+}
+
+/// Confirm the second factor with a first code; from then on sign-in asks for one.
+#[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "sessions", request_body = TotpCode,
+    responses((status = 204), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    crate::extract::CurrentUser(actor): crate::extract::CurrentUser,
+    JsonBody(body): JsonBody<TotpCode>,
+) -> ApiResult<StatusCode> {
+    let user = signed_in_user(&state, &actor).await?;
+    let Some(totp) = user.totp.as_ref().filter(|t| !t.enabled) else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_enrolment",
+            "nothing to confirm: start with POST /me/totp",
+        ));
+    };
+    let step = auth::totp_step(
+        &totp.secret,
+        &user.username,
+        &body.code,
+        Utc::now().timestamp(),
+    )
+    .ok_or_else(|| ApiError::invalid("code", "the code is wrong or expired"))?;
+    state.store.use_totp_step(&user.id, step).await?;
+    state
+        .store
+        .set_totp(&user.id, Some(&totp.secret), true)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove the second factor, proving possession with a current code. (An admin's
+/// `cityops user reset` removes it too, for a lost phone.)
+#[utoipa::path(delete, path = "/api/v1/me/totp", tag = "sessions", request_body = TotpCode,
+    responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn remove_totp(
+    State(state): State<AppState>,
+    crate::extract::CurrentUser(actor): crate::extract::CurrentUser,
+    JsonBody(body): JsonBody<TotpCode>,
+) -> ApiResult<StatusCode> {
+    let user = signed_in_user(&state, &actor).await?;
+    if let Some(totp) = user.totp.as_ref().filter(|t| t.enabled) {
+        let step = auth::totp_step(
+            &totp.secret,
+            &user.username,
+            &body.code,
+            Utc::now().timestamp(),
+        );
+        let fresh = match step {
+            Some(step) => state.store.use_totp_step(&user.id, step).await?,
+            None => false,
+        };
+        if !fresh {
+            return Err(ApiError::invalid(
+                "code",
+                "the code is wrong, expired or already used",
+            ));
+        }
+    }
+    state.store.set_totp(&user.id, None, false).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The signed-in user.
@@ -118,6 +239,42 @@ pub async fn sign_in(
             ));
         }
     };
+    if let Some(totp) = user.totp.as_ref().filter(|t| t.enabled) {
+        let Some(code) = request.otp.as_deref() else {
+            state
+                .store
+                .append_audit(vec![refused("second factor missing")])
+                .await?;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "otp_required",
+                "this account has a second factor: send the authenticator app's code as otp",
+            )
+            .with_field("otp"));
+        };
+        let step = auth::totp_step(&totp.secret, &user.username, code, now.timestamp());
+        // A code works once: a replayed one counts as a wrong one.
+        let fresh = match step {
+            Some(step) => state.store.use_totp_step(&user.id, step).await?,
+            None => false,
+        };
+        if !fresh {
+            let lock_until = now + Duration::minutes(state.config.lockout_minutes);
+            let lock = state
+                .store
+                .record_login_failure(&user.id, state.config.max_login_failures, lock_until)
+                .await?;
+            if let Some(until) = lock.filter(|until| *until > now) {
+                return Err(locked(until));
+            }
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_otp",
+                "the code is wrong, expired or already used",
+            )
+            .with_field("otp"));
+        }
+    }
     if user.failed_logins > 0 || user.locked_until.is_some() {
         state.store.record_login_success(&user.id).await?;
     }

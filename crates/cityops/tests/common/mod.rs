@@ -105,6 +105,7 @@ impl TestApp {
                     created_at: chrono::Utc::now(),
                     failed_logins: 0,
                     locked_until: None,
+                    totp: None,
                 })
                 .await
                 .unwrap();
