@@ -312,6 +312,15 @@ pub trait Store: TelemetryStore + CensusStore + AuditStore + Send + Sync + 'stat
     /// Seals again, with the current key, the personal data an older key (or none) sealed:
     /// the second half of a key rotation. Returns how many rows changed.
     async fn reseal_personal_data(&self) -> StoreResult<u64>;
+    /// Cases whose reporter left this phone number (compared digit by digit), any state.
+    async fn cases_of_reporter(&self, phone: &str) -> StoreResult<Vec<Case>>;
+    /// Finished cases (closed, cancelled, invalid) whose reporter's contact is still kept
+    /// and that finished before `before`: what the retention period has run out on.
+    async fn expired_contacts(&self, before: DateTime<Utc>) -> StoreResult<Vec<String>>;
+    /// Removes the reporter's name and phone from finished cases (the case, its report
+    /// event and outbox row); open cases are left alone, as their contact is still needed.
+    /// `why` goes on the audit log. Returns the cases anonymised.
+    async fn anonymise_reporters(&self, case_ids: &[String], why: &str) -> StoreResult<u64>;
 }
 
 /// Opens the store a URL names (`sqlite://PATH` or `postgres://...`) and brings its schema

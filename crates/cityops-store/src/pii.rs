@@ -231,6 +231,14 @@ impl PiiKeys {
         Ok(self.seal_case(&clear))
     }
 
+    /// Whether a reporter left this phone: compared by digits only, so `138 1234 5678` and
+    /// `+86 13812345678` do not match but spacing does not matter.
+    pub fn same_phone(a: &str, b: &str) -> bool {
+        let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+        let (a, b) = (digits(a), digits(b));
+        !a.is_empty() && a == b
+    }
+
     /// The stored event sealed again with the current key, if an older key (or none) sealed it.
     pub fn reseal_event(&self, stored: TimelineEvent) -> Result<Option<TimelineEvent>, PiiError> {
         let stale = matches!(&stored.command, CaseCommand::Report(report)

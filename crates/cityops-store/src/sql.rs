@@ -722,6 +722,108 @@ macro_rules! sql_store {
                 Ok(changed)
             }
 
+            async fn cases_of_reporter(&self, phone: &str) -> crate::StoreResult<Vec<cityops_domain::Case>> {
+                // Phones are sealed with a fresh nonce each: no index can find one, so the
+                // (rare) request reads every case that has a reporter.
+                let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM cases WHERE doc LIKE $1 ORDER BY row_no")
+                    .bind("%\"reporter\":{%")
+                    .fetch_all(&self.reader)
+                    .await?;
+                let mut found = Vec::new();
+                for doc in &docs {
+                    let case = self.open_case_doc(doc)?;
+                    let matches = case
+                        .reporter
+                        .as_ref()
+                        .and_then(|r| r.phone.as_deref())
+                        .is_some_and(|p| crate::PiiKeys::same_phone(p, phone));
+                    if matches {
+                        found.push(case);
+                    }
+                }
+                Ok(found)
+            }
+
+            async fn expired_contacts(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<Vec<String>> {
+                let ids: Vec<String> = sqlx::query_scalar(
+                    "SELECT id FROM cases WHERE closed_at IS NOT NULL AND closed_at < $1
+                       AND state IN ('closed', 'cancelled', 'invalid')
+                       AND (doc LIKE $2 OR doc LIKE $3)",
+                )
+                .bind(crate::millis(before))
+                .bind("%\"reporter\":{\"name\":\"%")
+                .bind("%\"phone\":\"%")
+                .fetch_all(&self.reader)
+                .await?;
+                Ok(ids)
+            }
+
+            async fn anonymise_reporters(&self, case_ids: &[String], why: &str) -> crate::StoreResult<u64> {
+                use sqlx::Row;
+                let mut tx = self.writer.begin().await?;
+                let mut done = 0;
+                let mut records = Vec::new();
+                for id in case_ids {
+                    let row = sqlx::query("SELECT version, doc FROM cases WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let Some(row) = row else { continue };
+                    let mut case: cityops_domain::Case = crate::decode_json(&row.try_get::<String, _>("doc")?)?;
+                    let Some(reporter) = case.reporter.as_mut() else { continue };
+                    if !case.state.is_terminal() || (reporter.name.is_none() && reporter.phone.is_none()) {
+                        continue;
+                    }
+                    reporter.name = None;
+                    reporter.phone = None;
+                    // A new version: a writer holding the case from before (a late rating)
+                    // must reload it rather than write the contact back.
+                    let version: i64 = row.try_get("version")?;
+                    case.version = version + 1;
+                    sqlx::query("UPDATE cases SET doc = $1, version = $2 WHERE id = $3 AND version = $4")
+                        .bind(crate::encode_json(&case))
+                        .bind(case.version)
+                        .bind(id)
+                        .bind(version)
+                        .execute(&mut *tx)
+                        .await?;
+                    for (table, column, key) in [("case_events", "doc", "case_id"), ("outbox", "payload", "case_id")] {
+                        let rows = sqlx::query(&format!(
+                            "SELECT {column} AS body, {} AS at FROM {table} WHERE {key} = $1 AND {column} LIKE $2",
+                            if table == "outbox" { "id" } else { "seq" }
+                        ))
+                        .bind(id)
+                        .bind("%\"reporter\":{%")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        for row in rows {
+                            let mut event: cityops_domain::TimelineEvent = crate::decode_json(&row.try_get::<String, _>("body")?)?;
+                            if let cityops_domain::CaseCommand::Report(report) = &mut event.command {
+                                if let Some(reporter) = report.reporter.as_mut() {
+                                    reporter.name = None;
+                                    reporter.phone = None;
+                                }
+                            }
+                            let position = if table == "outbox" { "id" } else { "seq" };
+                            sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE {key} = $2 AND {position} = $3"))
+                                .bind(crate::encode_json(&event))
+                                .bind(id)
+                                .bind(row.try_get::<i64, _>("at")?)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    records.push(crate::audit::record("pii.anonymise", format!("case:{id}")).detail(why.to_owned()));
+                    done += 1;
+                }
+                append_audit_in(&mut tx, records).await?;
+                tx.commit().await?;
+                Ok(done)
+            }
+
             async fn attachment(&self, id: &str) -> crate::StoreResult<Option<crate::Attachment>> {
                 let row = sqlx::query(
                     "SELECT id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at

@@ -41,6 +41,38 @@ pub async fn checkpoint(store: &dyn Store, key: &SigningKey) -> Result<Option<Ch
     Ok(Some(checkpoint))
 }
 
+/// Removes reporters' contacts from cases finished more than `days` ago, now and every hour
+/// while the server runs.
+pub fn spawn_retention(
+    store: Arc<dyn Store>,
+    days: i64,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        let mut clock = tokio::time::interval(Duration::from_secs(3600));
+        tokio::pin!(stopped);
+        loop {
+            tokio::select! {
+                _ = clock.tick() => {}
+                _ = &mut stopped => return,
+            }
+            match apply_retention(store.as_ref(), days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(cases = n, days, "Retention removed reporters' contacts."),
+                Err(error) => tracing::warn!(%error, "Retention did not run; trying again later."),
+            }
+        }
+    });
+}
+
+/// One retention pass; returns how many cases lost their reporter's contact.
+pub async fn apply_retention(store: &dyn Store, days: i64) -> Result<u64> {
+    let before = chrono::Utc::now() - chrono::Duration::days(days);
+    let ids = store.expired_contacts(before).await?;
+    let why = format!("retention: {days} days after the case finished");
+    Ok(store.anonymise_reporters(&ids, &why).await?)
+}
+
 /// Signs a checkpoint every `every` while the server runs, so at most that much of the log
 /// is covered only by its hash chain.
 pub fn spawn_checkpoints(

@@ -50,6 +50,8 @@ pub struct Config {
     /// Mark the web UI's session cookies `Secure` (sent over HTTPS only). Unset: on, except
     /// when listening on a loopback address (the demo, a proxy on the same host).
     pub secure_cookies: Option<bool>,
+    /// Days a finished case keeps its reporter's name and phone; then they are removed.
+    pub personal_data_retention_days: i64,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             pii_keys: None,
             pii_key_file: None,
             secure_cookies: None,
+            personal_data_retention_days: 180,
         }
     }
 }
@@ -119,6 +122,7 @@ impl Config {
                 "pii_keys",
                 "pii_key_file",
                 "secure_cookies",
+                "personal_data_retention_days",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

@@ -35,7 +35,7 @@ struct ReportText {
 }
 
 /// The demo sign-ins: (username, display name, role, unit, scope).
-pub const DEMO_USERS: [(&str, &str, Role, Option<&str>, &str); 11] = [
+pub const DEMO_USERS: [(&str, &str, Role, Option<&str>, &str); 13] = [
     ("inspector", "王监督员", Role::Inspector, None, "310101"),
     (
         "operator",
@@ -102,6 +102,8 @@ pub const DEMO_USERS: [(&str, &str, Role, Option<&str>, &str); 11] = [
         "310000",
     ),
     ("admin", "系统管理员", Role::Admin, None, "310000"),
+    ("auditor", "郑审计员", Role::Auditor, None, "310000"),
+    ("steward", "冯数据管理员", Role::DataSteward, None, "310000"),
 ];
 
 /// Seeds the demo city into an empty store; does nothing when cases already exist.

@@ -141,7 +141,16 @@ pub async fn start(
     )
     .await
     .context("cannot start the telemetry pipeline")?;
+    anyhow::ensure!(
+        config.personal_data_retention_days >= 1,
+        "personal_data_retention_days is at least 1"
+    );
     let state = AppState::with_telemetry(store.clone(), api, Some(telemetry.clone()));
+    audit::spawn_retention(
+        store.clone(),
+        config.personal_data_retention_days,
+        state.stopped(),
+    );
     audit::spawn_checkpoints(
         store,
         audit_key,

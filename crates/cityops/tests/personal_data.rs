@@ -189,7 +189,117 @@ async fn keys_rotate_and_old_rows_are_sealed_again(app: &TestApp) {
     assert!(!events.is_empty());
 }
 
+async fn citizens_export_and_erase_their_data_and_retention_removes_it(app: &TestApp) {
+    let finished = citizen_report(app).await;
+    let open = citizen_report(app).await;
+    let (_, case) = app
+        .get(Some("operator"), &format!("/api/v1/cases/{finished}"))
+        .await;
+    app.ok(
+        "operator",
+        &case,
+        "reject",
+        json!({"reject_reason": "invalid", "opinion": "不属实"}),
+    )
+    .await;
+
+    let path = format!("/api/v1/personal-data?phone={PHONE}");
+    let (status, _) = app.get(Some("operator"), &path).await;
+    assert_eq!(status, 403, "only data stewards");
+    let (status, body) = app
+        .get(Some("steward"), "/api/v1/personal-data?phone=abc")
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (422, json!("phone"))
+    );
+    let (status, export) = app.get(Some("steward"), &path).await;
+    assert_eq!(status, 200, "{export}");
+    let numbers: Vec<&str> = export["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_str().unwrap())
+        .collect();
+    assert!(
+        numbers.contains(&finished.as_str()) && numbers.contains(&open.as_str()),
+        "{export}"
+    );
+    assert_eq!(
+        export["cases"][0]["phone"], PHONE,
+        "the citizen gets their own data in clear"
+    );
+
+    let response = app
+        .client
+        .delete(format!("{}{path}", app.base))
+        .bearer_auth(&app.tokens["steward"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let erasure: Value = response.json().await.unwrap();
+    assert_eq!(erasure["anonymised"], 1, "{erasure}");
+    assert_eq!(
+        erasure["kept_open"],
+        json!([open]),
+        "an open case keeps its call-back number"
+    );
+    let erased = app.store.case_by_number(&finished).await.unwrap().unwrap();
+    let reporter = erased.reporter.clone().unwrap();
+    assert_eq!((reporter.name, reporter.phone), (None, None));
+    for event in app.store.timeline(&erased.id).await.unwrap() {
+        let text = serde_json::to_string(&event).unwrap();
+        assert!(!text.contains("pii1:") && !text.contains(PHONE), "{text}");
+    }
+    let (_, again) = app.get(Some("steward"), &path).await;
+    assert_eq!(again["cases"].as_array().unwrap().len(), 1, "{again}");
+
+    // Retention: once the open case is finished and its time has run out, it goes too.
+    let (_, case) = app
+        .get(Some("operator"), &format!("/api/v1/cases/{open}"))
+        .await;
+    app.ok(
+        "operator",
+        &case,
+        "reject",
+        json!({"reject_reason": "invalid", "opinion": "不属实"}),
+    )
+    .await;
+    let removed = cityops::audit::apply_retention(app.store.as_ref(), 1)
+        .await
+        .unwrap();
+    assert_eq!(removed, 0, "not yet a day old");
+    let before = chrono::Utc::now() + chrono::Duration::minutes(1);
+    let ids = app.store.expired_contacts(before).await.unwrap();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        app.store
+            .anonymise_reporters(&ids, "retention test")
+            .await
+            .unwrap(),
+        1
+    );
+    let (_, none) = app.get(Some("steward"), &path).await;
+    assert_eq!(none["cases"], json!([]));
+    let (_, log) = app
+        .get(Some("auditor"), "/api/v1/audit?action=pii.&limit=1000")
+        .await;
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"pii.export")
+            && actions.iter().filter(|a| **a == "pii.anonymise").count() == 2,
+        "{actions:?}"
+    );
+}
+
 on_both_backends!(
+    citizens_export_and_erase_their_data_and_retention_removes_it,
     contact_is_sealed_at_rest_and_masked_in_every_response,
     the_clear_contact_is_read_for_a_purpose_and_on_record,
     keys_rotate_and_old_rows_are_sealed_again,

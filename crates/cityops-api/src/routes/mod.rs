@@ -18,6 +18,7 @@ pub(crate) mod census;
 pub(crate) mod geo;
 mod health;
 mod ogc;
+mod personal_data;
 mod public;
 mod routing;
 mod sessions;
@@ -101,6 +102,8 @@ use crate::openapi::BearerAuth;
         sessions::enrol_totp,
         sessions::confirm_totp,
         sessions::remove_totp,
+        personal_data::export,
+        personal_data::erase,
         audit::entries,
         api_keys::create,
         api_keys::list,
@@ -119,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sessions::router())
         .merge(audit::router())
         .merge(api_keys::router())
+        .merge(personal_data::router())
         .merge(areas::router())
         .merge(units::router())
         .merge(categories::router())

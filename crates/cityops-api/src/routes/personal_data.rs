@@ -1,0 +1,135 @@
+//! A citizen's rights over their personal data: a data steward, answering the citizen's
+//! request, exports everything CityOps holds under their phone number, or erases it from the
+//! cases that are finished (an open case still needs a way to call back).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use cityops_domain::{Actor, Case, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{CurrentUser, QueryArgs};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/personal-data", get(export).delete(erase))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct Subject {
+    /// The phone number the citizen reported with.
+    phone: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HeldCase {
+    number: String,
+    state: String,
+    created_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+    description: String,
+    name: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PersonalDataExport {
+    cases: Vec<HeldCase>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Erasure {
+    /// Finished cases whose contact was removed.
+    anonymised: u64,
+    /// Open cases that keep the contact until they finish (then retention removes it).
+    kept_open: Vec<String>,
+}
+
+fn steward(actor: &Actor) -> ApiResult<()> {
+    if actor.role == Role::DataSteward {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "only data stewards answer citizens' requests about their personal data",
+        ))
+    }
+}
+
+async fn subject_cases(state: &AppState, actor: &Actor, phone: &str) -> ApiResult<Vec<Case>> {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    if !(5..=20).contains(&digits)
+        || !phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+    {
+        return Err(ApiError::invalid(
+            "phone",
+            "a phone number has 5 to 20 digits (spaces, + and - allowed)",
+        ));
+    }
+    let cases = state.store.cases_of_reporter(phone).await?;
+    Ok(cases
+        .into_iter()
+        .filter(|c| actor.can_see(&c.area))
+        .collect())
+}
+
+/// Everything held under a phone number, in clear, for the citizen who asked.
+#[utoipa::path(get, path = "/api/v1/personal-data", tag = "personal data", params(Subject),
+    responses((status = 200, body = PersonalDataExport), (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    QueryArgs(subject): QueryArgs<Subject>,
+) -> ApiResult<Json<PersonalDataExport>> {
+    steward(&actor)?;
+    let cases = subject_cases(&state, &actor, &subject.phone).await?;
+    let record = cityops_store::audit::record(
+        "pii.export",
+        format!("phone:{}", cityops_domain::mask_phone(&subject.phone)),
+    )
+    .detail(format!("{} cases", cases.len()));
+    state.store.append_audit(vec![record]).await?;
+    Ok(Json(PersonalDataExport {
+        cases: cases
+            .into_iter()
+            .map(|c| HeldCase {
+                number: c.number.0,
+                state: c.state.as_str().to_owned(),
+                created_at: c.created_at,
+                closed_at: c.closed_at,
+                description: c.description,
+                name: c.reporter.as_ref().and_then(|r| r.name.clone()),
+                phone: c.reporter.as_ref().and_then(|r| r.phone.clone()),
+            })
+            .collect(),
+    }))
+}
+
+/// Erase a citizen's name and phone from their finished cases.
+#[utoipa::path(delete, path = "/api/v1/personal-data", tag = "personal data", params(Subject),
+    responses((status = 200, body = Erasure), (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn erase(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    QueryArgs(subject): QueryArgs<Subject>,
+) -> ApiResult<Json<Erasure>> {
+    steward(&actor)?;
+    let cases = subject_cases(&state, &actor, &subject.phone).await?;
+    let (finished, open): (Vec<Case>, Vec<Case>) =
+        cases.into_iter().partition(|c| c.state.is_terminal());
+    let ids: Vec<String> = finished.into_iter().map(|c| c.id).collect();
+    let anonymised = state
+        .store
+        .anonymise_reporters(&ids, "the citizen asked for erasure")
+        .await?;
+    Ok(Json(Erasure {
+        anonymised,
+        kept_open: open.into_iter().map(|c| c.number.0).collect(),
+    }))
+}
