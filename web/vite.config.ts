@@ -23,5 +23,7 @@ export default defineConfig({
   test: {
     environment: 'jsdom',
     include: ['tests/**/*.test.ts'],
+    // components under test import Element Plus styles (the resolver adds them): let Vite, not Node, load them
+    server: { deps: { inline: ['element-plus'] } },
   },
 })

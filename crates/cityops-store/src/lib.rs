@@ -365,3 +365,57 @@ fn like_literal(text: &str) -> String {
     }
     escaped
 }
+
+/// Signed-in users by session, for a moment: every API request looks its session up, and on
+/// a busy center that lookup was a fifth of the cost of creating a case. A session ended in
+/// this process (sign-out, disable, password reset) is forgotten at once; one ended by
+/// another process (the command line, another node) stops working within [`SESSION_CACHE_TTL`].
+#[derive(Default)]
+pub(crate) struct SessionCache {
+    entries: std::sync::Mutex<
+        std::collections::HashMap<String, (UserRecord, std::time::Instant, DateTime<Utc>)>,
+    >,
+}
+
+pub const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl SessionCache {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<String, (UserRecord, std::time::Instant, DateTime<Utc>)>,
+    > {
+        // A panic while holding this lock leaves nothing half-done: the map is only a cache.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn get(&self, token_hash: &str, now: DateTime<Utc>) -> Option<UserRecord> {
+        let entries = self.lock();
+        let (user, fresh_until, expires_at) = entries.get(token_hash)?;
+        (std::time::Instant::now() < *fresh_until && *expires_at > now).then(|| user.clone())
+    }
+
+    pub(crate) fn put(&self, token_hash: &str, user: &UserRecord, expires_at: DateTime<Utc>) {
+        let mut entries = self.lock();
+        if entries.len() >= 100_000 {
+            entries.clear();
+        }
+        entries.insert(
+            token_hash.to_owned(),
+            (
+                user.clone(),
+                std::time::Instant::now() + SESSION_CACHE_TTL,
+                expires_at,
+            ),
+        );
+    }
+
+    pub(crate) fn forget(&self, token_hash: &str) {
+        self.lock().remove(token_hash);
+    }
+
+    pub(crate) fn forget_all(&self) {
+        self.lock().clear();
+    }
+}

@@ -19,6 +19,7 @@ pub struct PgStore {
     /// Case writes, committed in batches by the writer task.
     pub(crate) jobs: tokio::sync::mpsc::Sender<crate::batch::Job>,
     pub(crate) pii: crate::PiiKeys,
+    pub(crate) sessions: std::sync::Arc<crate::SessionCache>,
 }
 
 impl PgStore {
@@ -36,6 +37,7 @@ impl PgStore {
             reader: pool,
             jobs,
             pii,
+            sessions: Default::default(),
         })
     }
 

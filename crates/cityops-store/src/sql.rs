@@ -317,6 +317,7 @@ macro_rules! sql_store {
                     append_audit_in(&mut tx, vec![crate::audit::record(action, format!("user:{username}"))]).await?;
                 }
                 tx.commit().await?;
+                self.sessions.forget_all();
                 Ok(updated.rows_affected() == 1)
             }
 
@@ -339,6 +340,7 @@ macro_rules! sql_store {
                     append_audit_in(&mut tx, vec![crate::audit::record("user.reset_password", format!("user:{username}"))]).await?;
                 }
                 tx.commit().await?;
+                self.sessions.forget_all();
                 Ok(updated.rows_affected() == 1)
             }
 
@@ -358,6 +360,7 @@ macro_rules! sql_store {
                     append_audit_in(&mut tx, vec![crate::audit::record("session.sign_out", format!("user:{user}"))]).await?;
                 }
                 tx.commit().await?;
+                self.sessions.forget(token_hash);
                 Ok(())
             }
 
@@ -464,9 +467,12 @@ macro_rules! sql_store {
                 token_hash: &str,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> crate::StoreResult<Option<crate::UserRecord>> {
+                if let Some(user) = self.sessions.get(token_hash, now) {
+                    return Ok(Some(user));
+                }
                 let row = sqlx::query(
                     "SELECT u.id, u.username, u.password_hash, u.role, u.unit, u.scope, u.display_name, u.disabled, u.created_at,
-                            u.failed_logins, u.locked_until, u.totp_secret, u.totp_enabled, u.totp_last_step
+                            u.failed_logins, u.locked_until, u.totp_secret, u.totp_enabled, u.totp_last_step, s.expires_at
                      FROM sessions s JOIN users u ON u.id = s.user_id
                      WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
                 )
@@ -474,7 +480,11 @@ macro_rules! sql_store {
                 .bind(crate::millis(now))
                 .fetch_optional(&self.reader)
                 .await?;
-                row.map(|r| user_from_row(&r, &self.pii)).transpose()
+                let Some(row) = row else { return Ok(None) };
+                let user = user_from_row(&row, &self.pii)?;
+                let expires_at = crate::from_millis(sqlx::Row::try_get(&row, "expires_at")?)?;
+                self.sessions.put(token_hash, &user, expires_at);
+                Ok(Some(user))
             }
 
             async fn insert_case(

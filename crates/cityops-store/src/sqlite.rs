@@ -17,6 +17,7 @@ pub struct SqliteStore {
     /// Case writes, committed in batches by the writer task.
     pub(crate) jobs: tokio::sync::mpsc::Sender<crate::batch::Job>,
     pub(crate) pii: crate::PiiKeys,
+    pub(crate) sessions: std::sync::Arc<crate::SessionCache>,
 }
 
 impl SqliteStore {
@@ -46,6 +47,7 @@ impl SqliteStore {
             reader,
             jobs,
             pii,
+            sessions: Default::default(),
         })
     }
 

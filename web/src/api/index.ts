@@ -1,7 +1,7 @@
 import { request } from './client'
 import type {
   AlarmView, Area, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, GeoCollection, Indicator, PublicCase,
-  Located, PublicReportResult, Rollup, Session, Stats, TimelineEntry, Unit, User, VitalSignsView,
+  Located, PublicReportResult, Rollup, Session, Stats, TimelineEntry, TotpEnrolment, Unit, User, VitalSignsView,
 } from './types'
 
 export * from './client'
@@ -9,11 +9,18 @@ export type * from './types'
 
 export const api = {
   /** `session: 'cookie'`: the session becomes an HttpOnly cookie, so no token ever reaches the page's scripts. */
-  signIn: (username: string, password: string) =>
-    request<Session>('/sessions', { body: { username, password, session: 'cookie' }, auth: false }),
+  signIn: (username: string, password: string, otp?: string) =>
+    // no `otp` key at all until the server asks for one: an empty code would count as a wrong one
+    request<Session>('/sessions', { body: { username, password, session: 'cookie', otp: otp || undefined }, auth: false }),
   /** Ends the session on the server, which clears both cookies; a 401 here (already over) must not loop back into sign-out. */
   signOut: () => request<void>('/sessions/current', { method: 'DELETE', auth: false }),
   me: () => request<User>('/me'),
+  // ---- the signed-in user's second factor (TOTP)
+  /** A new secret, inactive until confirmed; 409 `totp_enabled` while one is active. */
+  enrolTotp: () => request<TotpEnrolment>('/me/totp', { body: {} }),
+  confirmTotp: (code: string) => request<void>('/me/totp/confirm', { body: { code } }),
+  /** Needs a current code, so a session left open somewhere cannot drop the factor on its own. */
+  removeTotp: (code: string) => request<void>('/me/totp', { method: 'DELETE', body: { code } }),
   areas: (q: { parent?: string; level?: string }) => request<Area[]>('/areas', { query: q }),
   area: (code: string) => request<Area & { children: Area[] }>(`/areas/${encodeURIComponent(code)}`),
   units: (q: { kind?: string; within?: string }) => request<Unit[]>('/units', { query: q }),

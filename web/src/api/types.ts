@@ -14,6 +14,9 @@ export interface User {
 /** A cookie session as the UI keeps it: the session itself is an HttpOnly cookie, so there is no token here. */
 export interface Session { expires_at: string; user: User; csrf_token: string }
 
+/** A second factor being enrolled: the secret for typing into an authenticator app, and the same as an `otpauth://` URL. */
+export interface TotpEnrolment { secret: string; otpauth_url: string }
+
 export interface LonLat { lon: number; lat: number }
 
 export interface CaseCategory {

@@ -1,7 +1,7 @@
 import type zh from './zh-CN'
 
 const en: typeof zh = {
-  app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', skip: 'Skip to main content' },
+  app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', totp: 'Two-step verification', skip: 'Skip to main content' },
   nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', citizen: 'Report a problem' },
   roles: {
     inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
@@ -11,6 +11,16 @@ const en: typeof zh = {
     title: 'Sign in to CityOps', username: 'User name', password: 'Password', submit: 'Sign in',
     hint: 'Demo users: inspector, operator, shiftlead, dispatcher, handler, water, leader (password cityops-demo)',
     required: 'Enter user name and password', expired: 'Your session has expired; please sign in again',
+    otp: 'Code', otpHint: 'Enter the 6-digit code from your authenticator app', invalidOtp: 'The code is wrong, expired or already used; enter a new one',
+  },
+  totp: {
+    title: 'Two-step verification', intro: 'Once on, signing in needs the 6-digit code from an authenticator app (such as Microsoft Authenticator or Google Authenticator) besides the password.',
+    start: 'Set up', toRemove: 'Already on? Remove it', secret: 'Secret key', secretHint: 'Add an account in your authenticator app, choose to enter a key manually and type this one (time-based).',
+    copy: 'Copy', copied: 'Copied', url: 'Setup link', urlHint: 'On a device with an authenticator app you can also open this link.',
+    code: '6-digit code', confirm: 'Turn on', enabled: 'Two-step verification is on: signing in now asks for a code.',
+    alreadyOn: 'Two-step verification is already on. To move it to another device, remove it first, then set it up again.', removeHint: 'Enter the 6-digit code from your authenticator app to remove two-step verification; signing in will then need the password only.',
+    remove: 'Remove', removed: 'Two-step verification has been removed.', wrongCode: 'The code is wrong, expired or already used', expired: 'This setup has expired; please start again.',
+    back: 'Back', close: 'Close',
   },
   states: {
     reported: 'Reported', accepted: 'Accepted', verifying: 'Verifying', invalid: 'Invalid', filed: 'Filed',
@@ -101,7 +111,7 @@ const en: typeof zh = {
   },
   errors: {
     required: 'Required', case_number: 'Enter a 19-digit case number', datetime: 'Enter a valid date and time', network: 'Network error',
-    generic: 'Failed: {msg}',
+    generic: 'Failed: {msg}', otp: 'Enter the 6-digit code',
   },
   citizen: {
     title: 'Report a city problem', intro: 'Seen a problem in the city? Tell us and we will see to it. Your contact details are never published.',

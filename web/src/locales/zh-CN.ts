@@ -1,5 +1,5 @@
 export default {
-  app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', skip: '跳到主要内容' },
+  app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
   nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', citizen: '市民随手拍' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
@@ -9,6 +9,16 @@ export default {
     title: '登录 CityOps 一网统管', username: '用户名', password: '密码', submit: '登录',
     hint: '演示账号：inspector、operator、shiftlead、dispatcher、handler、water、leader（密码 cityops-demo）',
     required: '请输入用户名和密码', expired: '登录已过期，请重新登录',
+    otp: '动态码', otpHint: '请输入身份验证器应用中的6位动态码', invalidOtp: '动态码错误、已过期或已使用，请输入新的动态码',
+  },
+  totp: {
+    title: '两步验证', intro: '开启后，登录时除密码外还需输入身份验证器应用（如 Microsoft Authenticator、Google 身份验证器）中的6位动态码。',
+    start: '开始设置', toRemove: '已开启？移除两步验证', secret: '密钥', secretHint: '在身份验证器应用中添加账户，选择手动输入并填入此密钥（基于时间）。',
+    copy: '复制', copied: '已复制', url: '配置链接', urlHint: '在装有身份验证器的设备上，也可直接打开此链接。',
+    code: '6位动态码', confirm: '确认开启', enabled: '两步验证已开启，今后登录需要输入动态码。',
+    alreadyOn: '两步验证已开启。如需更换设备，请先移除再重新设置。', removeHint: '输入身份验证器中的6位动态码以移除两步验证，移除后登录只需密码。',
+    remove: '移除', removed: '两步验证已移除。', wrongCode: '动态码错误、已过期或已使用', expired: '设置已失效，请重新开始。',
+    back: '返回', close: '关闭',
   },
   states: {
     reported: '已上报', accepted: '已受理', verifying: '核实中', invalid: '不受理', filed: '已立案',
@@ -99,7 +109,7 @@ export default {
   },
   errors: {
     required: '必填', case_number: '请输入 19 位案件编号', datetime: '请输入有效的日期时间', network: '网络错误',
-    generic: '操作失败：{msg}',
+    generic: '操作失败：{msg}', otp: '请输入6位数字动态码',
   },
   citizen: {
     title: '市民随手拍', intro: '发现城市管理问题？告诉我们，我们会尽快处理。您的联系方式不会公开。',

@@ -35,8 +35,9 @@ export const useAuth = defineStore('auth', {
     role: (s): string | null => s.session?.user.role ?? null,
   },
   actions: {
-    async signIn(username: string, password: string) {
-      const session = keep(await api.signIn(username, password))
+    /** `otp`: the authenticator app's code, once the server answered `otp_required`. */
+    async signIn(username: string, password: string, otp?: string) {
+      const session = keep(await api.signIn(username, password, otp))
       this.session = session
       sessionStorage.setItem(SESSION_KEY, JSON.stringify(session))
       return session.user

@@ -1,7 +1,8 @@
--- The tamper-evident audit log: entries hash-chained by sequence, the chain's head, and
+-- The tamper-evident audit log: entries hash-chained by sequence (SQLite: the rowid itself,
+-- so an append costs no separate key index), the chain's head, and
 -- signed checkpoints. Times are microseconds since the epoch (the precision the hash covers).
 CREATE TABLE audit_log (
-    seq BIGINT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
     at BIGINT NOT NULL,
     actor TEXT NOT NULL,
     role TEXT NOT NULL,
@@ -26,7 +27,7 @@ CREATE TABLE audit_head (
 INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 
 CREATE TABLE audit_checkpoints (
-    seq BIGINT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
     hash TEXT NOT NULL,
     at BIGINT NOT NULL,
     public_key TEXT NOT NULL,
