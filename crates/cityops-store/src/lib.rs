@@ -372,20 +372,16 @@ fn like_literal(text: &str) -> String {
 /// another process (the command line, another node) stops working within [`SESSION_CACHE_TTL`].
 #[derive(Default)]
 pub(crate) struct SessionCache {
-    entries: std::sync::Mutex<
-        std::collections::HashMap<String, (UserRecord, std::time::Instant, DateTime<Utc>)>,
-    >,
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedSession>>,
 }
+
+/// The user, until when the entry may be used, and when the session itself expires.
+type CachedSession = (UserRecord, std::time::Instant, DateTime<Utc>);
 
 pub const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl SessionCache {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<
-        '_,
-        std::collections::HashMap<String, (UserRecord, std::time::Instant, DateTime<Utc>)>,
-    > {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, CachedSession>> {
         // A panic while holding this lock leaves nothing half-done: the map is only a cache.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
