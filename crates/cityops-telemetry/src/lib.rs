@@ -174,6 +174,8 @@ impl TelemetryHandle {
                 payload: cut(payload),
                 readings,
                 rejections,
+                // Inside an API request: the poster is on record (see `Command::Ingest`).
+                by: Some(cityops_store::audit::current_actor()).filter(|a| a.actor != "system"),
                 reply: Some(reply),
             })
             .await

@@ -31,6 +31,9 @@ pub(crate) enum Command {
         payload: String,
         readings: Vec<RawReading>,
         rejections: Vec<Rejection>,
+        /// Who posted it through the API, for the audit log; `None` for the broker's
+        /// machine traffic, which is measurement, not an act of record.
+        by: Option<cityops_domain::audit::AuditActor>,
         reply: Option<oneshot::Sender<Result<IngestReport, TelemetryError>>>,
     },
     Acknowledge {
@@ -299,8 +302,23 @@ impl Pipeline {
                     payload,
                     readings,
                     mut rejections,
+                    by,
                     reply,
                 } => {
+                    if let Some(by) = &by {
+                        commit.audit.push(
+                            cityops_domain::audit::AuditRecord::new(
+                                by,
+                                "telemetry.ingest",
+                                "telemetry",
+                            )
+                            .detail(format!(
+                                "{} readings, {} refused at parse",
+                                readings.len(),
+                                rejections.len()
+                            )),
+                        );
+                    }
                     let mut report = IngestReport::default();
                     for (index, raw) in readings.into_iter().enumerate() {
                         let rejection = |reason, field: &str, message: String| Rejection {

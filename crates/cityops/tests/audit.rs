@@ -140,6 +140,25 @@ async fn writes_and_sign_ins_are_on_record(app: &TestApp) {
         .await;
     assert_eq!(status, 401);
 
+    // Readings posted through the API are on record by who posted them (one entry a request).
+    let now = chrono::Utc::now().timestamp_millis();
+    let (status, ingest) = app
+        .post_json(
+            Some("admin"),
+            "/api/v1/telemetry",
+            json!([{"device": "NO-SUCH-DEVICE", "metric": "water_level", "value": 1.0, "ts": now}]),
+        )
+        .await;
+    assert!(status < 300, "{status} {ingest}");
+    let (_, ingests) = app
+        .get(Some("auditor"), "/api/v1/audit?action=telemetry.ingest")
+        .await;
+    assert_eq!(ingests["items"][0]["actor"], "admin", "{ingests}");
+    assert_eq!(
+        ingests["items"][0]["detail"],
+        "1 readings, 0 refused at parse"
+    );
+
     // Each timeline event has exactly its audit entry: same actor, same action, in order.
     let object = format!("case:{}", case["id"].as_str().unwrap());
     let (status, page) = app
