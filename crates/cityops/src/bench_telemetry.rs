@@ -230,12 +230,34 @@ async fn broker_ceiling(url: &str, qos: QoS, messages: usize, body: &[u8]) -> Re
 }
 
 /// (b) End to end through the broker into a CityOps on SQLite in a temp dir.
-pub async fn bench_end_to_end(url: &str, messages: usize) -> Result<String> {
+pub async fn bench_end_to_end(
+    url: &str,
+    messages: usize,
+    postgres: Option<&str>,
+) -> Result<String> {
+    let scratch = match postgres {
+        Some(admin) => Some(cityops_store::scratch::ScratchDatabase::create(admin).await?),
+        None => None,
+    };
+    let result = end_to_end(url, messages, scratch.as_ref().map(|db| db.url.clone())).await;
+    if let Some(db) = scratch {
+        db.drop_now().await?;
+    }
+    result
+}
+
+async fn end_to_end(url: &str, messages: usize, database: Option<String>) -> Result<String> {
     let dir = tempfile::tempdir()?;
     let tag = uuid::Uuid::new_v4().simple().to_string();
+    let engine = if database.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite, synchronous=FULL"
+    };
     let config = crate::Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().to_path_buf(),
+        database,
         mqtt: Some(url.to_owned()),
         mqtt_client_id: format!("cityops-bench-{tag}"),
         mqtt_topic_prefix: format!("cityops-bench/{tag}"),
@@ -269,7 +291,9 @@ pub async fn bench_end_to_end(url: &str, messages: usize) -> Result<String> {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let prefix = config.mqtt_topic_prefix.clone();
-    let mut out = String::from("(b) end to end through the broker: publish -> CityOps -> judged and committed (SQLite, synchronous=FULL)\n");
+    let mut out = format!(
+        "(b) end to end through the broker: publish -> CityOps -> judged and committed ({engine})\n"
+    );
     out.push_str(&format!(
         "{:<46} {:>10} {:>12} {:>12} {:>8}\n",
         "run", "messages", "msg/s", "readings/s", "ceiling"

@@ -287,6 +287,9 @@ enum BenchCommand {
         /// Skip part (b).
         #[arg(long)]
         engine_only: bool,
+        /// Run part (b) on PostgreSQL (a scratch database on this server) instead of SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
         /// Messages per end-to-end run.
         #[arg(long, default_value_t = 100_000)]
         messages: usize,
@@ -529,6 +532,7 @@ async fn run(cli: Cli) -> Result<()> {
             readings,
             mqtt,
             engine_only,
+            postgres,
             messages,
         }) => {
             anyhow::ensure!(
@@ -558,7 +562,8 @@ async fn run(cli: Cli) -> Result<()> {
                 };
                 println!(
                     "{}",
-                    cityops::bench_telemetry::bench_end_to_end(&url, messages).await?
+                    cityops::bench_telemetry::bench_end_to_end(&url, messages, postgres.as_deref())
+                        .await?
                 );
             }
             Ok(())
