@@ -96,7 +96,9 @@ fn is_limited(request: &Request) -> bool {
             && request.method() == Method::GET
             && (path.starts_with("/ogc")
                 || path.starts_with("/api/v1/categories")
-                || path.starts_with("/api/v1/areas")))
+                || path.starts_with("/api/v1/areas")
+                || path.starts_with("/api/v1/geo")
+                || path.starts_with("/api/v1/workflow")))
 }
 
 pub async fn limit_public(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -72,6 +72,7 @@ async fn the_demo_seeds_every_role_and_keeps_the_city_alive() {
     }
     let metrics = client
         .get(format!("{base}/metrics"))
+        .bearer_auth(&tokens["admin"])
         .send()
         .await
         .unwrap()

@@ -32,6 +32,13 @@ async fn every_response_carries_the_security_headers() {
         // Same origin only unless configured.
         assert!(headers.get("access-control-allow-origin").is_none());
     }
+    // Only liveness and readiness answer anyone; the counters need a caller.
+    let (status, _) = app.get_text(None, "/metrics").await;
+    assert_eq!(status, 401);
+    let (status, _) = app.get_text(Some("admin"), "/metrics").await;
+    assert_eq!(status, 200);
+    let (status, _) = app.get_text(None, "/healthz").await;
+    assert_eq!(status, 200);
     app.finish().await;
 }
 

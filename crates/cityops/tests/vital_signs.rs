@@ -279,7 +279,7 @@ fn urlencode(text: &str) -> String {
 }
 
 async fn metric(app: &TestApp, line_start: &str) -> u64 {
-    let (_, text) = app.get_text(None, "/metrics").await;
+    let (_, text) = app.get_text(Some("admin"), "/metrics").await;
     text.lines()
         .find(|l| l.starts_with(line_start))
         .and_then(|l| l.rsplit(' ').next())
@@ -865,6 +865,7 @@ async fn no_reading_is_lost_and_no_alarm_duplicated_across_restarts() {
     wait_for_readings(&client, &base, &token, from, 2010).await;
     let metrics = client
         .get(format!("{base}/metrics"))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()

@@ -25,7 +25,12 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// The operations counters: for monitoring (an API key or a session of staff), not for
+/// the public; liveness and readiness stay open for orchestrators.
+async fn metrics(
+    State(state): State<AppState>,
+    crate::extract::CurrentUser(_): crate::extract::CurrentUser,
+) -> impl IntoResponse {
     if let Ok(counts) = state.store.case_counts().await {
         // A state that emptied has no row any more: reset all before setting the counts.
         for case_state in cityops_domain::CaseState::ALL {
