@@ -10,8 +10,55 @@ use rand::RngCore;
 pub enum PasswordError {
     #[error("a password must have 8 to 128 characters")]
     Length,
+    #[error("a password must not contain the username")]
+    ContainsUsername,
+    #[error("a password needs at least two kinds of characters (letters, digits, others)")]
+    OneKind,
+    #[error("this password is among the most common ones; choose another")]
+    Common,
     #[error("password hashing failed: {0}")]
     Hash(String),
+}
+
+/// Passwords guessed first by anyone trying (lists of leaked passwords start with these).
+const COMMON: [&str; 12] = [
+    "password",
+    "password1",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwertyui",
+    "qwerty123",
+    "11111111",
+    "88888888",
+    "abc12345",
+    "admin123",
+    "iloveyou",
+];
+
+/// The rules a new password meets: 8 to 128 characters, not containing the username, two
+/// kinds of characters at least, and not one of the most common passwords.
+pub fn check_password(username: &str, password: &str) -> Result<(), PasswordError> {
+    let length = password.chars().count();
+    if !(8..=128).contains(&length) {
+        return Err(PasswordError::Length);
+    }
+    let lower = password.to_lowercase();
+    if username.chars().count() >= 3 && lower.contains(&username.to_lowercase()) {
+        return Err(PasswordError::ContainsUsername);
+    }
+    let kinds = [
+        password.chars().any(char::is_alphabetic),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_alphanumeric()),
+    ];
+    if kinds.iter().filter(|k| **k).count() < 2 {
+        return Err(PasswordError::OneKind);
+    }
+    if COMMON.contains(&lower.as_str()) {
+        return Err(PasswordError::Common);
+    }
+    Ok(())
 }
 
 /// Hashes a password with argon2id and a random salt (PHC string format).
@@ -78,4 +125,35 @@ pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_rules() {
+        assert!(check_password("chen", "first password").is_ok());
+        assert!(check_password("operator", "cityops-demo").is_ok());
+        assert!(matches!(
+            check_password("chen", "short"),
+            Err(PasswordError::Length)
+        ));
+        assert!(matches!(
+            check_password("chenlei", "ChenLei-2026"),
+            Err(PasswordError::ContainsUsername)
+        ));
+        assert!(matches!(
+            check_password("wu", "abcdefghij"),
+            Err(PasswordError::OneKind)
+        ));
+        assert!(matches!(
+            check_password("wu", "12345678"),
+            Err(PasswordError::OneKind)
+        ));
+        assert!(matches!(
+            check_password("wu", "Password1"),
+            Err(PasswordError::Common)
+        ));
+    }
 }

@@ -262,6 +262,7 @@ pub async fn add_user(store: &dyn Store, user: NewUser<'_>) -> Result<UserRecord
         user.role != Role::UnitHandler || user.unit.is_some(),
         "a unit_handler needs --unit"
     );
+    auth::check_password(user.username, user.password)?;
     let password = user.password.to_owned();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??;
     let record = UserRecord {

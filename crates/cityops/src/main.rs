@@ -472,6 +472,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::User(UserCommand::Enable(args)) => set_disabled(&args, false).await,
         Command::User(UserCommand::Reset { user, password }) => {
             let config = load(&user.store, None)?;
+            cityops_api::auth::check_password(&user.username, &password)?;
             let store = cityops::open_store(&config).await?;
             let hash =
                 tokio::task::spawn_blocking(move || cityops_api::auth::hash_password(&password))

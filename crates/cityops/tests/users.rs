@@ -54,6 +54,22 @@ async fn admins_disable_enable_and_reset_users_from_the_command_line() {
         !refused.status.success(),
         "a password under 8 characters is refused"
     );
+    for weak in ["wuxiaoming-1", "password1", "abcdefghijk"] {
+        let refused = cityops(
+            dir.path(),
+            &[
+                "user",
+                "add",
+                "--username",
+                "wuxiaoming",
+                "--password",
+                weak,
+                "--role",
+                "operator",
+            ],
+        );
+        assert!(!refused.status.success(), "{weak} is refused");
+    }
     let no_unit = cityops(
         dir.path(),
         &[
