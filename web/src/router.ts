@@ -12,7 +12,8 @@ declare module 'vue-router' {
 export const router = createRouter({
   history: createWebHistory(),
   routes: [
-    { path: '/', name: 'home', redirect: () => (useAuth().signedIn ? '/screen' : '/login') },
+    // not a `redirect`: those are resolved before any guard, i.e. before the start-up session check
+    { path: '/', name: 'home', component: { render: () => null }, beforeEnter: () => (useAuth().signedIn ? '/screen' : '/login') },
     { path: '/login', name: 'login', component: () => import('./pages/LoginPage.vue') },
     { path: '/screen', name: 'screen', component: () => import('./pages/ScreenPage.vue'), meta: { auth: true, dark: true } },
     { path: '/workbench', name: 'workbench', component: () => import('./pages/WorkbenchPage.vue'), meta: { auth: true } },
@@ -24,7 +25,10 @@ export const router = createRouter({
   ],
 })
 
-router.beforeEach((to) => {
+router.beforeEach(async (to) => {
+  // citizens have no staff session, so their pages neither ask the server nor wait for it
+  if (to.meta.public) return true
+  await useAuth().verify()
   if (to.meta.auth && !useAuth().signedIn) return { name: 'login', query: { redirect: to.fullPath } }
   return true
 })

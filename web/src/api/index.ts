@@ -15,6 +15,8 @@ export const api = {
   /** Ends the session on the server, which clears both cookies; a 401 here (already over) must not loop back into sign-out. */
   signOut: () => request<void>('/sessions/current', { method: 'DELETE', auth: false }),
   me: () => request<User>('/me'),
+  /** The start-up check: its 401 only means "not signed in" here, so it must not trigger the expiry redirect. */
+  whoAmI: () => request<User>('/me', { auth: false }),
   // ---- the signed-in user's second factor (TOTP)
   /** A new secret, inactive until confirmed; 409 `totp_enabled` while one is active. */
   enrolTotp: () => request<TotpEnrolment>('/me/totp', { body: {} }),

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import { api, configureClient } from '../api'
+import { api, ApiError, configureClient, CSRF_COOKIE, readCookie } from '../api'
 import type { Session, User } from '../api/types'
 
 export const SESSION_KEY = 'cityops.session'
@@ -26,6 +26,9 @@ function load(): Session | null {
   }
 }
 
+// once per page load (per store, so each test's fresh Pinia checks again): the cookie, not sessionStorage, says who the server acts as
+const checks = new WeakMap<object, Promise<void>>()
+
 export const useAuth = defineStore('auth', {
   state: () => ({ session: load() as Session | null }),
   getters: {
@@ -50,6 +53,35 @@ export const useAuth = defineStore('auth', {
         /* already over, or the server is unreachable: signing out here is what the user asked for */
       }
       this.forget()
+    },
+    /**
+     * Ask the server who the shared cookie belongs to: another tab may have signed in as someone else,
+     * and a new tab has a valid cookie but nothing stored. Runs once; later calls wait for that one.
+     */
+    verify(): Promise<void> {
+      let done = checks.get(this)
+      if (!done) checks.set(this, (done = this.check()))
+      return done
+    },
+    async check() {
+      const before = this.session
+      try {
+        const user = await api.whoAmI()
+        // a sign-in or sign-out while the check was in flight is newer than its answer
+        if (this.session !== before) return
+        const session: Session = {
+          // /me says nothing about expiry; '' means unknown, and the server's 401 will tell
+          expires_at: before?.expires_at ?? '',
+          user,
+          csrf_token: before?.csrf_token || readCookie(CSRF_COOKIE) || '',
+        }
+        this.session = session
+        sessionStorage.setItem(SESSION_KEY, JSON.stringify(session))
+      } catch (e) {
+        if (this.session !== before) return
+        // anything but a 401 (offline, 5xx) says nothing about the cookie, so what is stored stays
+        if (e instanceof ApiError && e.status === 401) this.forget()
+      }
     },
     /** Drop the local session only: after a 401 the server has already ended it. */
     forget() {
