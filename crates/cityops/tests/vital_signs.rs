@@ -746,7 +746,7 @@ async fn wait_for_readings(
 async fn sign_in(client: &reqwest::Client, base: &str) -> String {
     let answer: Value = client
         .post(format!("{base}/api/v1/sessions"))
-        .json(&json!({"username": "admin", "password": "telemetry admin"}))
+        .json(&json!({"username": "admin", "password": "telemetry gateway 7"}))
         .send()
         .await
         .unwrap()
@@ -779,7 +779,7 @@ async fn no_reading_is_lost_and_no_alarm_duplicated_across_restarts() {
         "--username",
         "admin",
         "--password",
-        "telemetry admin",
+        "telemetry gateway 7",
         "--role",
         "admin",
         "--data-dir",
