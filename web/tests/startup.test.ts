@@ -27,6 +27,7 @@ describe('start-up session check', () => {
   })
 
   it('200: takes the user the cookie belongs to, once, keeping the stored CSRF token', async () => {
+    document.cookie = 'cityops_csrf=c5rf01; path=/'
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(stored))
     const f = mockFetch(jsonResponse(200, other))
     const auth = useAuth()
@@ -57,6 +58,7 @@ describe('start-up session check', () => {
   })
 
   it('401: forgets the stored session without calling the server again or reporting an expiry', async () => {
+    document.cookie = 'cityops_csrf=c5rf01; path=/'
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(stored))
     const f = mockFetch(jsonResponse(401, { error: { code: 'unauthenticated', message: 'no session' } }))
     const auth = useAuth()
@@ -70,6 +72,7 @@ describe('start-up session check', () => {
   })
 
   it('network error: keeps what is stored', async () => {
+    document.cookie = 'cityops_csrf=c5rf01; path=/'
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(stored))
     vi.stubGlobal('fetch', vi.fn(async () => { throw new TypeError('Failed to fetch') }))
     const auth = useAuth()
@@ -77,6 +80,16 @@ describe('start-up session check', () => {
     await auth.verify()
     expect(auth.user).toEqual(stored.user)
     expect(JSON.parse(sessionStorage.getItem(SESSION_KEY)!)).toEqual(stored)
+  })
+
+  it('no session cookie: nothing to ask, the stored session is dropped without a request', async () => {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(stored))
+    const f = mockFetch(jsonResponse(401, { error: { code: 'unauthenticated', message: 'no session' } }))
+    const auth = useAuth()
+    auth.wire(() => {})
+    await auth.verify()
+    expect(f).not.toHaveBeenCalled()
+    expect(auth.signedIn).toBe(false)
   })
 
   it('citizen pages neither call /me nor wait for it', async () => {

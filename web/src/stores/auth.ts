@@ -65,6 +65,12 @@ export const useAuth = defineStore('auth', {
     },
     async check() {
       const before = this.session
+      // The CSRF cookie comes and goes with the session cookie and expires with it: without it
+      // there is no session to ask about, and the answer would only be a 401 in the console.
+      if (!readCookie(CSRF_COOKIE)) {
+        if (before) this.forget()
+        return
+      }
       try {
         const user = await api.whoAmI()
         // a sign-in or sign-out while the check was in flight is newer than its answer
