@@ -4,41 +4,10 @@
 
 mod common;
 
-use common::{TestApp, USERS};
+use common::{citizen_case, sees, Object, TestApp, USERS};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-
-struct Object {
-    id: String,
-    number: String,
-    area: String,
-    unit: Option<String>,
-}
-
-fn sees(user: (&str, &str, Option<&str>, &str), case: &Object) -> bool {
-    let (_, role, unit, scope) = user;
-    let scope = if scope == "310000" { "31" } else { scope };
-    !matches!(role, "auditor" | "data_steward")
-        && case.area.starts_with(scope)
-        && (role != "unit_handler" || case.unit.as_deref() == unit)
-}
-
-async fn citizen_report(app: &TestApp, lon: f64, lat: f64, what: &str) -> Value {
-    let (status, receipt) = app
-        .post_json(
-            None,
-            "/api/v1/public/reports",
-            json!({"description": what, "location": {"lon": lon, "lat": lat},
-                   "contact": {"phone": "13700002222"}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{receipt}");
-    let number = receipt["number"].as_str().unwrap();
-    app.get(Some("operator"), &format!("/api/v1/cases/{number}"))
-        .await
-        .1
-}
 
 async fn dispatched(app: &TestApp, case: Value, unit: &str) -> Value {
     let case = app.ok("operator", &case, "accept", json!({})).await;
@@ -48,15 +17,6 @@ async fn dispatched(app: &TestApp, case: Value, unit: &str) -> Value {
         .await;
     app.ok("dispatcher", &case, "dispatch", json!({"unit": unit}))
         .await
-}
-
-fn object(case: &Value) -> Object {
-    Object {
-        id: case["id"].as_str().unwrap().to_owned(),
-        number: case["number"].as_str().unwrap().to_owned(),
-        area: case["area"].as_str().unwrap().to_owned(),
-        unit: case["unit"].as_str().map(str::to_owned),
-    }
 }
 
 const PLACES: [(f64, f64, &str); 6] = [
@@ -71,13 +31,13 @@ const PLACES: [(f64, f64, &str); 6] = [
 async fn no_answer_holds_a_case_outside_the_callers_jurisdiction(app: &TestApp) {
     let mut cases = Vec::new();
     for (i, (lon, lat, what)) in PLACES.iter().enumerate() {
-        let case = citizen_report(app, *lon, *lat, what).await;
+        let case = citizen_case(app, *lon, *lat, what).await;
         let case = match i {
             0 => dispatched(app, case, "310101-ZLS").await,
             1 => dispatched(app, case, "310101-GD").await,
             _ => case,
         };
-        cases.push(object(&case));
+        cases.push(Object::of(&case));
     }
     let districts: std::collections::BTreeSet<&str> = cases.iter().map(|c| &c.area[..6]).collect();
     assert!(
@@ -197,11 +157,11 @@ async fn drain(mut response: reqwest::Response, until: &str) -> String {
 async fn the_live_stream_carries_only_the_callers_cases(app: &TestApp) {
     let xuhui = stream_of(app, "xuhui_operator").await;
     let water = stream_of(app, "water").await;
-    let power_case = citizen_report(app, 121.4900, 31.2300, "外滩路灯不亮").await;
+    let power_case = citizen_case(app, 121.4900, 31.2300, "外滩路灯不亮").await;
     let power_case = dispatched(app, power_case, "310101-GD").await;
-    let huangpu_case = citizen_report(app, 121.4837, 31.2369, "南京东路井盖松动").await;
+    let huangpu_case = citizen_case(app, 121.4837, 31.2369, "南京东路井盖松动").await;
     let huangpu_case = dispatched(app, huangpu_case, "310101-ZLS").await;
-    let xuhui_case = citizen_report(app, 121.4365, 31.1885, "徐家汇井盖缺失").await;
+    let xuhui_case = citizen_case(app, 121.4365, 31.1885, "徐家汇井盖缺失").await;
     let xuhui_number = xuhui_case["number"].as_str().unwrap();
     // Each stream is read until the last event meant for it: whatever else came before.
     let seen = drain(xuhui, xuhui_number).await;

@@ -6,20 +6,8 @@
 
 mod common;
 
-use common::{TestApp, USERS};
-use serde_json::{json, Value};
-
-/// Roles that act on cases; auditors and data stewards see none.
-const CASE_ROLES: &[&str] = &[
-    "inspector",
-    "operator",
-    "shift_lead",
-    "dispatcher",
-    "unit_handler",
-    "center_leader",
-    "evaluator",
-    "admin",
-];
+use common::{citizen_case, sees, Object, TestApp, USERS};
+use serde_json::json;
 
 /// Who may use an endpoint at all (`None`: any signed-in user), and whether it is about one
 /// case (so jurisdiction decides between 200 and 404).
@@ -87,23 +75,6 @@ const TABLE: &[Rule] = &[
     },
 ];
 
-struct Object {
-    id: String,
-    number: String,
-    area: String,
-    unit: Option<String>,
-}
-
-/// Whether `user` sees `case`: its area in their scope; a unit handler, only their unit's
-/// cases; auditors and data stewards, no case content.
-fn sees(user: (&str, &str, Option<&str>, &str), case: &Object) -> bool {
-    let (_, role, unit, scope) = user;
-    let scope = if scope == "310000" { "31" } else { scope };
-    CASE_ROLES.contains(&role)
-        && case.area.starts_with(scope)
-        && (role != "unit_handler" || case.unit.as_deref() == unit)
-}
-
 fn expected(rule: &Rule, user: (&str, &str, Option<&str>, &str), case: &Object) -> u16 {
     let (_, role, ..) = user;
     let role_allowed = rule.roles.is_none_or(|roles| roles.contains(&role));
@@ -116,40 +87,9 @@ fn expected(rule: &Rule, user: (&str, &str, Option<&str>, &str), case: &Object) 
     }
 }
 
-async fn citizen_report(app: &TestApp, lon: f64, lat: f64) -> Value {
-    let (status, receipt) = app
-        .post_json(
-            None,
-            "/api/v1/public/reports",
-            json!({
-                "description": "人行道上的井盖松动，踩上去会响",
-                "location": {"lon": lon, "lat": lat},
-                "contact": {"name": "王先生", "phone": "13900001111"},
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{receipt}");
-    let (_, case) = app
-        .get(
-            Some("operator"),
-            &format!("/api/v1/cases/{}", receipt["number"].as_str().unwrap()),
-        )
-        .await;
-    case
-}
-
-fn object(case: &Value) -> Object {
-    Object {
-        id: case["id"].as_str().unwrap().to_owned(),
-        number: case["number"].as_str().unwrap().to_owned(),
-        area: case["area"].as_str().unwrap().to_owned(),
-        unit: case["unit"].as_str().map(str::to_owned),
-    }
-}
-
 async fn every_role_scope_endpoint_and_object_answers_as_the_table_says(app: &TestApp) {
     // In Huangpu, dispatched to the water company; in Xuhui, just reported.
-    let huangpu = citizen_report(app, 121.4837, 31.2369).await;
+    let huangpu = citizen_case(app, 121.4837, 31.2369, "人行道上的井盖松动，踩上去会响").await;
     let huangpu = app.ok("operator", &huangpu, "accept", json!({})).await;
     let huangpu = app.verified(&huangpu).await;
     let huangpu = app
@@ -163,12 +103,12 @@ async fn every_role_scope_endpoint_and_object_answers_as_the_table_says(app: &Te
             json!({"unit": "310101-ZLS"}),
         )
         .await;
-    let xuhui = citizen_report(app, 121.4365, 31.1885).await;
+    let xuhui = citizen_case(app, 121.4365, 31.1885, "人行道上的井盖松动，踩上去会响").await;
     assert!(
         xuhui["area"].as_str().unwrap().starts_with("310104"),
         "{xuhui}"
     );
-    let objects = [object(&huangpu), object(&xuhui)];
+    let objects = [Object::of(&huangpu), Object::of(&xuhui)];
 
     let mut checked = 0;
     let mut wrong = Vec::new();

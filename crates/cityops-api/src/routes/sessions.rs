@@ -34,6 +34,20 @@ pub struct TotpCode {
     code: String,
 }
 
+/// Whether `code` is a current code of the user's second factor not used before; marks its
+/// time step used, so a code works once.
+async fn fresh_code(
+    state: &AppState,
+    user: &cityops_store::UserRecord,
+    totp: &cityops_store::TotpState,
+    code: &str,
+) -> ApiResult<bool> {
+    match auth::totp_step(&totp.secret, &user.username, code, Utc::now().timestamp()) {
+        Some(step) => Ok(state.store.use_totp_step(&user.id, step).await?),
+        None => Ok(false),
+    }
+}
+
 async fn signed_in_user(
     state: &AppState,
     actor: &cityops_domain::Actor,
@@ -117,17 +131,7 @@ pub async fn remove_totp(
 ) -> ApiResult<StatusCode> {
     let user = signed_in_user(&state, &actor).await?;
     if let Some(totp) = user.totp.as_ref().filter(|t| t.enabled) {
-        let step = auth::totp_step(
-            &totp.secret,
-            &user.username,
-            &body.code,
-            Utc::now().timestamp(),
-        );
-        let fresh = match step {
-            Some(step) => state.store.use_totp_step(&user.id, step).await?,
-            None => false,
-        };
-        if !fresh {
+        if !fresh_code(&state, &user, totp, &body.code).await? {
             return Err(ApiError::invalid(
                 "code",
                 "the code is wrong, expired or already used",
@@ -194,6 +198,16 @@ pub async fn sign_in(
             ),
         )
     };
+    // A wrong password or code counts towards the lock; the lock, if this failure set one.
+    let count_failure = |user: &cityops_store::UserRecord| {
+        let (store, id) = (state.store.clone(), user.id.clone());
+        let lock_until = now + Duration::minutes(state.config.lockout_minutes);
+        let max = state.config.max_login_failures;
+        async move {
+            let lock = store.record_login_failure(&id, max, lock_until).await?;
+            ApiResult::Ok(lock.filter(|until| *until > now))
+        }
+    };
     // A refusal that changes nothing is still a sign-in attempt on record.
     let refused = |why: &str| {
         let object: String = request.username.chars().take(100).collect();
@@ -216,12 +230,7 @@ pub async fn sign_in(
         Some(user) if verified && !user.disabled => user,
         other => {
             if let Some(user) = other.as_ref().filter(|u| !u.disabled) {
-                let lock_until = now + Duration::minutes(state.config.lockout_minutes);
-                let lock = state
-                    .store
-                    .record_login_failure(&user.id, state.config.max_login_failures, lock_until)
-                    .await?;
-                if let Some(until) = lock.filter(|until| *until > now) {
+                if let Some(until) = count_failure(user).await? {
                     return Err(locked(until));
                 }
             } else {
@@ -252,19 +261,9 @@ pub async fn sign_in(
             )
             .with_field("otp"));
         };
-        let step = auth::totp_step(&totp.secret, &user.username, code, now.timestamp());
-        // A code works once: a replayed one counts as a wrong one.
-        let fresh = match step {
-            Some(step) => state.store.use_totp_step(&user.id, step).await?,
-            None => false,
-        };
-        if !fresh {
-            let lock_until = now + Duration::minutes(state.config.lockout_minutes);
-            let lock = state
-                .store
-                .record_login_failure(&user.id, state.config.max_login_failures, lock_until)
-                .await?;
-            if let Some(until) = lock.filter(|until| *until > now) {
+        // A replayed code counts as a wrong one.
+        if !fresh_code(&state, &user, totp, code).await? {
+            if let Some(until) = count_failure(&user).await? {
                 return Err(locked(until));
             }
             return Err(ApiError::new(

@@ -360,3 +360,50 @@ pub fn private_broker() -> Option<cityops::mosquitto::PrivateBroker> {
         }
     }
 }
+
+/// A case as the jurisdiction tests see it.
+pub struct Object {
+    pub id: String,
+    pub number: String,
+    pub area: String,
+    pub unit: Option<String>,
+}
+
+impl Object {
+    pub fn of(case: &Value) -> Object {
+        Object {
+            id: case["id"].as_str().unwrap().to_owned(),
+            number: case["number"].as_str().unwrap().to_owned(),
+            area: case["area"].as_str().unwrap().to_owned(),
+            unit: case["unit"].as_str().map(str::to_owned),
+        }
+    }
+}
+
+/// Whether a user of the cast sees `case`, as the tests expect it independently of the
+/// server: its area in their scope; a unit handler, only their unit's cases; auditors and
+/// data stewards, no case content.
+pub fn sees(user: (&str, &str, Option<&str>, &str), case: &Object) -> bool {
+    let (_, role, unit, scope) = user;
+    let scope = if scope == "310000" { "31" } else { scope };
+    !matches!(role, "auditor" | "data_steward")
+        && case.area.starts_with(scope)
+        && (role != "unit_handler" || case.unit.as_deref() == unit)
+}
+
+/// A citizen's report at a place, with a contact; the case as an operator sees it.
+pub async fn citizen_case(app: &TestApp, lon: f64, lat: f64, what: &str) -> Value {
+    let (status, receipt) = app
+        .post_json(
+            None,
+            "/api/v1/public/reports",
+            json!({"description": what, "location": {"lon": lon, "lat": lat},
+                   "contact": {"phone": "13700002222"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{receipt}");
+    let number = receipt["number"].as_str().unwrap();
+    app.get(Some("operator"), &format!("/api/v1/cases/{number}"))
+        .await
+        .1
+}
