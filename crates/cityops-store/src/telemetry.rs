@@ -423,40 +423,47 @@ macro_rules! telemetry_store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                for alarm in &c.alarms {
-                    sqlx::query(
-                        "INSERT INTO alarms (id, device_id, rule_id, level, active, acknowledged, area, raised_at, last_at, case_id, doc)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                         ON CONFLICT (id) DO UPDATE SET level = excluded.level, active = excluded.active,
-                           acknowledged = excluded.acknowledged, last_at = excluded.last_at,
-                           case_id = excluded.case_id, doc = excluded.doc",
-                    )
-                    .bind(&alarm.id)
-                    .bind(&alarm.device_id)
-                    .bind(&alarm.rule_id)
-                    .bind(alarm.level.as_str())
-                    .bind(i64::from(alarm.active))
-                    .bind(i64::from(alarm.acknowledged))
-                    .bind(alarm.area.as_str())
-                    .bind(crate::millis(alarm.raised_at))
-                    .bind(crate::millis(alarm.last_at))
-                    .bind(&alarm.case_id)
-                    .bind(crate::encode_json(alarm))
-                    .execute(&mut *tx)
-                    .await?;
+                // Many rows a statement: a burst of alarm changes (a gateway falling silent
+                // takes its devices with it) costs a few statements, not one per alarm. The
+                // rows keep their order, so an alarm cleared before its successor is raised
+                // leaves the one-active-alarm index satisfied row by row.
+                for chunk in c.alarms.chunks(500) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO alarms (id, device_id, rule_id, level, active, acknowledged, area, raised_at, last_at, case_id, doc) ",
+                    );
+                    query.push_values(chunk, |mut row, alarm| {
+                        row.push_bind(alarm.id.clone())
+                            .push_bind(alarm.device_id.clone())
+                            .push_bind(alarm.rule_id.clone())
+                            .push_bind(alarm.level.as_str())
+                            .push_bind(i64::from(alarm.active))
+                            .push_bind(i64::from(alarm.acknowledged))
+                            .push_bind(alarm.area.as_str().to_owned())
+                            .push_bind(crate::millis(alarm.raised_at))
+                            .push_bind(crate::millis(alarm.last_at))
+                            .push_bind(alarm.case_id.clone())
+                            .push_bind(crate::encode_json(alarm));
+                    });
+                    query.push(
+                        " ON CONFLICT (id) DO UPDATE SET level = excluded.level, active = excluded.active,
+                          acknowledged = excluded.acknowledged, last_at = excluded.last_at,
+                          case_id = excluded.case_id, doc = excluded.doc",
+                    );
+                    query.build().execute(&mut *tx).await?;
                 }
                 if !c.dead_letters.is_empty() {
-                    for letter in &c.dead_letters {
-                        sqlx::query(
-                            "INSERT INTO dead_letters (received_at, source, reason, detail, payload) VALUES ($1, $2, $3, $4, $5)",
-                        )
-                        .bind(crate::millis(letter.received_at))
-                        .bind(&letter.source)
-                        .bind(&letter.reason)
-                        .bind(&letter.detail)
-                        .bind(&letter.payload)
-                        .execute(&mut *tx)
-                        .await?;
+                    for chunk in c.dead_letters.chunks(500) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO dead_letters (received_at, source, reason, detail, payload) ",
+                        );
+                        query.push_values(chunk, |mut row, letter| {
+                            row.push_bind(crate::millis(letter.received_at))
+                                .push_bind(letter.source.clone())
+                                .push_bind(letter.reason.clone())
+                                .push_bind(letter.detail.clone())
+                                .push_bind(letter.payload.clone());
+                        });
+                        query.build().execute(&mut *tx).await?;
                     }
                     sqlx::query(
                         "DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - $1",

@@ -16,6 +16,7 @@ use cityops_domain::Case;
 use cityops_store::{Store, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+mod desk;
 mod metrics;
 pub mod mqtt;
 pub mod payload;
@@ -80,7 +81,16 @@ impl From<StoreError> for TelemetryError {
     }
 }
 
-/// What one payload came to.
+/// One payload as it arrived, with what parsing made of it.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    /// Kept (cut short) with any dead letter the payload causes.
+    pub bytes: bytes::Bytes,
+    pub readings: Vec<RawReading>,
+    pub rejections: Vec<Rejection>,
+}
+
+/// What one payload (or several handed over together) came to.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IngestReport {
     pub accepted: usize,
@@ -110,7 +120,7 @@ pub struct TelemetryHandle {
 /// Payloads kept with a dead letter are cut to this size.
 const DEAD_LETTER_PAYLOAD: usize = 4096;
 
-fn cut(bytes: &[u8]) -> String {
+pub(crate) fn cut(bytes: &[u8]) -> String {
     let mut end = bytes.len().min(DEAD_LETTER_PAYLOAD);
     while end > 0 && std::str::from_utf8(&bytes[..end]).is_err() {
         end -= 1;
@@ -133,11 +143,18 @@ impl TelemetryHandle {
             alarms: Vec::new(),
         };
         let (vitals_tx, vitals) = watch::channel(Arc::new(empty));
-        let pipeline =
-            pipeline::Pipeline::start(store, config, events.clone(), vitals_tx, metrics.clone())
-                .await?;
+        let (desk, failed_cases) = desk::spawn(store.clone(), events.clone());
+        let pipeline = pipeline::Pipeline::start(
+            store,
+            config,
+            events.clone(),
+            vitals_tx,
+            metrics.clone(),
+            desk,
+        )
+        .await?;
         let (commands, queue) = mpsc::channel(8192);
-        tokio::spawn(pipeline.run(queue));
+        tokio::spawn(pipeline.run(queue, failed_cases));
         Ok(TelemetryHandle {
             commands,
             events,
@@ -154,26 +171,28 @@ impl TelemetryHandle {
         readings: Vec<RawReading>,
         rejections: Vec<Rejection>,
     ) -> Result<IngestReport, TelemetryError> {
-        let answer = self.submit(source, payload, readings, rejections).await?;
+        let payload = Payload {
+            bytes: bytes::Bytes::copy_from_slice(payload),
+            readings,
+            rejections,
+        };
+        let answer = self.submit(source, vec![payload]).await?;
         answer.await.map_err(|_| TelemetryError::Stopped)?
     }
 
-    /// Queues a parsed payload (waiting only for room in the queue) and returns the receiver
-    /// of its report, which arrives once its readings are durable.
+    /// Queues parsed payloads (waiting only for room in the queue) and returns the receiver
+    /// of their report, which arrives once their readings are durable. Payloads handed over
+    /// together cost the pipeline one message instead of one each.
     pub async fn submit(
         &self,
         source: &'static str,
-        payload: &[u8],
-        readings: Vec<RawReading>,
-        rejections: Vec<Rejection>,
+        payloads: Vec<Payload>,
     ) -> Result<oneshot::Receiver<Result<IngestReport, TelemetryError>>, TelemetryError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(pipeline::Command::Ingest {
                 source,
-                payload: cut(payload),
-                readings,
-                rejections,
+                payloads,
                 // Inside an API request: the poster is on record (see `Command::Ingest`).
                 by: Some(cityops_store::audit::current_actor()).filter(|a| a.actor != "system"),
                 reply: Some(reply),

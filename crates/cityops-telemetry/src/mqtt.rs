@@ -19,7 +19,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::payload::{self, Rejection};
-use crate::{IngestReport, TelemetryError, TelemetryHandle};
+use crate::{IngestReport, Payload, TelemetryError, TelemetryHandle};
 
 #[derive(Debug, Clone)]
 pub struct MqttConfig {
@@ -65,10 +65,14 @@ impl MqttConfig {
     }
 }
 
+/// Messages to acknowledge once the hand-over that carried them is durable.
 type Pending = (
-    Publish,
-    Option<oneshot::Receiver<Result<IngestReport, TelemetryError>>>,
+    Vec<Publish>,
+    oneshot::Receiver<Result<IngestReport, TelemetryError>>,
 );
+
+/// Messages handed to the pipeline together, at most.
+const MAX_HAND_OVER: usize = 256;
 
 /// Subscribes and feeds the pipeline until `shutdown` resolves; reconnects by itself.
 pub async fn run(
@@ -95,21 +99,20 @@ pub async fn run(
     let acker = client.clone();
     let acked = handle.metrics.mqtt_acks.clone();
     let acks = tokio::spawn(async move {
-        while let Some((publish, answer)) = pending_rx.recv().await {
-            let durable = match answer {
-                None => true,
-                Some(answer) => matches!(answer.await, Ok(Ok(_))),
-            };
-            if durable {
-                if acker.ack(&publish).await.is_err() {
-                    break;
+        'acks: while let Some((publishes, answer)) = pending_rx.recv().await {
+            if !matches!(answer.await, Ok(Ok(_))) {
+                // Not acknowledged: the broker redelivers them after the next reconnect.
+                tracing::warn!(
+                    messages = publishes.len(),
+                    "MQTT messages were not committed and stay unacknowledged."
+                );
+                continue;
+            }
+            for publish in &publishes {
+                if acker.ack(publish).await.is_err() {
+                    break 'acks;
                 }
-                if publish.qos != QoS::AtMostOnce {
-                    acked.inc();
-                }
-            } else {
-                // Not acknowledged: the broker redelivers it after the next reconnect.
-                tracing::warn!(topic = %publish.topic, "An MQTT message was not committed and stays unacknowledged.");
+                acked.inc();
             }
         }
     });
@@ -117,8 +120,29 @@ pub async fn run(
     let gateway_filter = format!("{}/gateways/+/telemetry", config.topic_prefix);
     let device_prefix = format!("{}/devices/", config.topic_prefix);
     let mut failures = 0u32;
+    // Messages parsed but not yet handed over, and those of them to acknowledge.
+    let mut batch: Vec<Payload> = Vec::new();
+    let mut to_ack: Vec<Publish> = Vec::new();
     tokio::pin!(shutdown);
     loop {
+        // One read from the socket yields up to ten packets, which the client then returns
+        // one per poll without waiting: they go to the pipeline in one hand-over, which
+        // saves a wake-up of the pipeline (and of the acknowledging task) per message.
+        if !batch.is_empty() && (eventloop.state.events.is_empty() || batch.len() >= MAX_HAND_OVER)
+        {
+            let answer = match handle.submit("mqtt", std::mem::take(&mut batch)).await {
+                Ok(answer) => answer,
+                Err(_) => break,
+            };
+            // QoS 0 has nothing to acknowledge.
+            if !to_ack.is_empty()
+                && pending_tx
+                    .send((std::mem::take(&mut to_ack), answer))
+                    .is_err()
+            {
+                break;
+            }
+        }
         let event = tokio::select! {
             _ = &mut shutdown => break,
             event = eventloop.poll() => event,
@@ -146,17 +170,13 @@ pub async fn run(
                     .and_then(|rest| rest.strip_suffix("/telemetry"));
                 let (readings, rejections): (_, Vec<Rejection>) =
                     payload::parse_json(&publish.payload, topic_device);
-                let answer = match handle
-                    .submit("mqtt", &publish.payload, readings, rejections)
-                    .await
-                {
-                    Ok(answer) => Some(answer),
-                    Err(_) => break,
-                };
-                // QoS 0 has nothing to acknowledge.
-                let answer = (publish.qos != QoS::AtMostOnce).then_some(answer).flatten();
-                if pending_tx.send((publish, answer)).is_err() {
-                    break;
+                batch.push(Payload {
+                    bytes: publish.payload.clone(),
+                    readings,
+                    rejections,
+                });
+                if publish.qos != QoS::AtMostOnce {
+                    to_ack.push(publish);
                 }
             }
             Ok(_) => {}

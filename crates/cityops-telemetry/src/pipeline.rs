@@ -1,6 +1,6 @@
 //! The pipeline task: resolves readings, runs the rule engine, writes readings, rollups,
 //! alarms and dead letters in one transaction per batch, answers the senders only after the
-//! commit, then turns alarms into cases.
+//! commit, then hands what the alarms ask of cases to the case desk ([`crate::desk`]).
 //!
 //! It is the only writer of alarms, so an acknowledgement from the API and a repeat from a
 //! sensor can never overwrite each other.
@@ -10,27 +10,27 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use cityops_domain::telemetry::{
-    Alarm, AlarmEventKind, Device, DeviceStatus, Engine, Incident, IncidentGrouper, Reading,
-    TelemetryRule, Verdict, VitalSigns,
+    Alarm, AlarmEvent, AlarmEventKind, Device, DeviceStatus, Engine, Incident, IncidentGrouper,
+    Reading, TelemetryRule, Verdict, VitalSigns,
 };
-use cityops_domain::{Actor, AreaCode, CaseCommand, NewReport, Role, Source};
+use cityops_domain::{AreaCode, NewReport, Source};
 use cityops_store::telemetry::{
     DeadLetter, LoggedReading, Resolution, Rollup, StoredReading, TelemetryCommit,
 };
-use cityops_store::{Store, StoreError};
+use cityops_store::Store;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use crate::desk::{system_actor, CaseWrite, DeskWork};
 use crate::metrics::{AlarmLabels, OutcomeLabels, ReasonLabels};
-use crate::payload::{RawReading, Reason, Rejection};
-use crate::{IngestReport, TelemetryConfig, TelemetryError, TelemetryEvent, TelemetryMetrics};
+use crate::payload::{Reason, Rejection};
+use crate::{
+    IngestReport, Payload, TelemetryConfig, TelemetryError, TelemetryEvent, TelemetryMetrics,
+};
 
 pub(crate) enum Command {
     Ingest {
         source: &'static str,
-        /// The payload, cut short, kept with any dead letter it causes.
-        payload: String,
-        readings: Vec<RawReading>,
-        rejections: Vec<Rejection>,
+        payloads: Vec<Payload>,
         /// Who posted it through the API, for the audit log; `None` for the broker's
         /// machine traffic, which is measurement, not an act of record.
         by: Option<cityops_domain::audit::AuditActor>,
@@ -61,9 +61,12 @@ pub(crate) struct Pipeline {
     alarms: HashMap<String, Alarm>,
     grouper: IncidentGrouper,
     /// Last sequence number per device, to count gaps.
-    sequences: HashMap<u32, u64>,
+    sequences: HashMap<u32, u64, foldhash::fast::RandomState>,
     /// Alarm changes made after the last commit (case links), written with the next one.
     pending: Vec<String>,
+    /// Case writes planned since the last commit; handed to the desk once it is durable.
+    planned: Vec<CaseWrite>,
+    desk: mpsc::UnboundedSender<DeskWork>,
     events: broadcast::Sender<TelemetryEvent>,
     vitals: watch::Sender<Arc<VitalSigns>>,
     metrics: TelemetryMetrics,
@@ -71,7 +74,8 @@ pub(crate) struct Pipeline {
     last_prune: DateTime<Utc>,
     /// Rollup deltas not yet written; written every few seconds with the watermark, since
     /// one row per area and minute need not be rewritten for every batch.
-    rollups: HashMap<RollupKey, RollupAcc>,
+    /// Six entries a reading (two resolutions, three levels): foldhash, not SipHash.
+    rollups: HashMap<RollupKey, RollupAcc, foldhash::fast::RandomState>,
     last_rollup_flush: DateTime<Utc>,
 }
 
@@ -92,6 +96,7 @@ impl Pipeline {
         events: broadcast::Sender<TelemetryEvent>,
         vitals: watch::Sender<Arc<VitalSigns>>,
         metrics: TelemetryMetrics,
+        desk: mpsc::UnboundedSender<DeskWork>,
     ) -> Result<Pipeline, TelemetryError> {
         let mut indicators = store.indicators().await?;
         if indicators.is_empty() {
@@ -113,14 +118,16 @@ impl Pipeline {
                 config.incident_radius_m,
                 config.incident_window.num_milliseconds(),
             ),
-            sequences: HashMap::new(),
+            sequences: HashMap::default(),
             pending: Vec::new(),
+            planned: Vec::new(),
+            desk,
             events,
             vitals,
             metrics,
             last_vitals: now,
             last_prune: DateTime::<Utc>::MIN_UTC,
-            rollups: HashMap::new(),
+            rollups: HashMap::default(),
             last_rollup_flush: now,
             config,
         };
@@ -177,20 +184,16 @@ impl Pipeline {
             .metrics
             .active_alarms
             .set(pipeline.engine.stats().active_alarms as i64);
-        // An alarm that committed but crashed before its case opened gets its case now.
-        let orphans: Vec<String> = pipeline
-            .alarms
-            .values()
-            .filter(|a| a.active && a.case_id.is_none() && a.level >= pipeline.config.case_level)
-            .map(|a| a.id.clone())
-            .collect();
-        pipeline.open_cases(orphans).await;
-        pipeline.flush_pending().await;
+        pipeline.open_missing_cases().await?;
         pipeline.publish_vitals(now);
         Ok(pipeline)
     }
 
-    pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    pub(crate) async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut failed_cases: mpsc::UnboundedReceiver<Vec<CaseWrite>>,
+    ) {
         let mut clock = tokio::time::interval(std::time::Duration::from_secs(1));
         clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -202,8 +205,8 @@ impl Pipeline {
                     while batch.len() < MAX_BATCH_COMMANDS && readings < self.config.max_batch_readings {
                         match commands.try_recv() {
                             Ok(command) => {
-                                if let Command::Ingest { readings: r, .. } = &command {
-                                    readings += r.len();
+                                if let Command::Ingest { payloads, .. } = &command {
+                                    readings += payloads.iter().map(|p| p.readings.len()).sum::<usize>();
                                 }
                                 batch.push(command);
                             }
@@ -212,6 +215,7 @@ impl Pipeline {
                     }
                     self.process(batch).await;
                 }
+                Some(writes) = failed_cases.recv() => self.cases_failed(writes),
                 _ = clock.tick() => self.tick(Utc::now()).await,
             }
         }
@@ -297,134 +301,144 @@ impl Pipeline {
                 }
                 Command::Ingest {
                     source,
-                    payload,
-                    readings,
-                    mut rejections,
+                    payloads,
                     by,
                     reply,
                 } => {
                     if let Some(by) = &by {
+                        let readings: usize = payloads.iter().map(|p| p.readings.len()).sum();
+                        let refused: usize = payloads.iter().map(|p| p.rejections.len()).sum();
                         commit.audit.push(
                             cityops_domain::audit::AuditRecord::new(
                                 by,
                                 "telemetry.ingest",
                                 "telemetry",
                             )
-                            .detail(format!(
-                                "{} readings, {} refused at parse",
-                                readings.len(),
-                                rejections.len()
-                            )),
+                            .detail(format!("{readings} readings, {refused} refused at parse")),
                         );
                     }
                     let mut report = IngestReport::default();
-                    for (index, raw) in readings.into_iter().enumerate() {
-                        let rejection = |reason, field: &str, message: String| Rejection {
-                            reason,
-                            index: Some(index),
-                            field: field.to_owned(),
-                            message,
-                        };
-                        let Some(device) = self.engine.device_idx(&raw.device) else {
-                            rejections.push(rejection(
-                                Reason::UnknownDevice,
-                                "device",
-                                format!("no device {} is registered", raw.device),
-                            ));
-                            continue;
-                        };
-                        let Some(indicator) = self.engine.indicator_idx(&raw.metric) else {
-                            rejections.push(rejection(
-                                Reason::UnknownIndicator,
-                                "metric",
-                                format!("{} is not in the indicator catalogue", raw.metric),
-                            ));
-                            continue;
-                        };
-                        if raw.at < earliest || raw.at > latest {
-                            rejections.push(rejection(
-                                Reason::TimestampOutOfRange,
-                                "ts",
-                                format!(
-                                    "{} is outside the accepted window ({} to {})",
-                                    raw.at.to_rfc3339(),
-                                    earliest.to_rfc3339(),
-                                    latest.to_rfc3339()
-                                ),
-                            ));
-                            continue;
-                        }
-                        if self.devices[device.0 as usize].status == DeviceStatus::Retired {
-                            rejections.push(rejection(
-                                Reason::RetiredDevice,
-                                "device",
-                                format!("device {} is retired", raw.device),
-                            ));
-                            continue;
-                        }
-                        if let Some(seq) = raw.seq {
-                            let last = self.sequences.insert(device.0, seq);
-                            if let Some(last) = last.filter(|&last| seq > last + 1) {
-                                self.metrics.sequence_gaps.inc_by(seq - last - 1);
-                            }
-                        }
-                        let at_ms = raw.at.timestamp_millis();
-                        let verdict = self.engine.evaluate(
-                            Reading {
-                                device,
-                                indicator,
-                                at_ms,
-                                value: raw.value,
-                            },
-                            &mut events,
-                        );
-                        match verdict {
-                            Verdict::Duplicate => {
-                                report.duplicates += 1;
+                    for Payload {
+                        bytes,
+                        readings,
+                        mut rejections,
+                    } in payloads
+                    {
+                        for (index, raw) in readings.into_iter().enumerate() {
+                            let rejection = |reason, field: &str, message: String| Rejection {
+                                reason,
+                                index: Some(index),
+                                field: field.to_owned(),
+                                message,
+                            };
+                            let Some(device) = self.engine.device_idx(&raw.device) else {
+                                rejections.push(rejection(
+                                    Reason::UnknownDevice,
+                                    "device",
+                                    format!("no device {} is registered", raw.device),
+                                ));
+                                continue;
+                            };
+                            let Some(indicator) = self.engine.indicator_idx(&raw.metric) else {
+                                rejections.push(rejection(
+                                    Reason::UnknownIndicator,
+                                    "metric",
+                                    format!("{} is not in the indicator catalogue", raw.metric),
+                                ));
+                                continue;
+                            };
+                            if raw.at < earliest || raw.at > latest {
+                                rejections.push(rejection(
+                                    Reason::TimestampOutOfRange,
+                                    "ts",
+                                    format!(
+                                        "{} is outside the accepted window ({} to {})",
+                                        raw.at.to_rfc3339(),
+                                        earliest.to_rfc3339(),
+                                        latest.to_rfc3339()
+                                    ),
+                                ));
                                 continue;
                             }
-                            Verdict::Late => report.late += 1,
-                            Verdict::Evaluated => {
-                                report.accepted += 1;
-                                self.roll_up(device.0 as usize, indicator, at_ms, raw.value);
+                            if self.devices[device.0 as usize].status == DeviceStatus::Retired {
+                                rejections.push(rejection(
+                                    Reason::RetiredDevice,
+                                    "device",
+                                    format!("device {} is retired", raw.device),
+                                ));
+                                continue;
                             }
+                            if let Some(seq) = raw.seq {
+                                let last = self.sequences.insert(device.0, seq);
+                                if let Some(last) = last.filter(|&last| seq > last + 1) {
+                                    self.metrics.sequence_gaps.inc_by(seq - last - 1);
+                                }
+                            }
+                            let at_ms = raw.at.timestamp_millis();
+                            let verdict = self.engine.evaluate(
+                                Reading {
+                                    device,
+                                    indicator,
+                                    at_ms,
+                                    value: raw.value,
+                                },
+                                &mut events,
+                            );
+                            match verdict {
+                                Verdict::Duplicate => {
+                                    report.duplicates += 1;
+                                    continue;
+                                }
+                                Verdict::Late => report.late += 1,
+                                Verdict::Evaluated => {
+                                    report.accepted += 1;
+                                    self.roll_up(device.0 as usize, indicator, at_ms, raw.value);
+                                }
+                            }
+                            commit.readings.push(LoggedReading {
+                                late: verdict == Verdict::Late,
+                                reading: StoredReading {
+                                    device_id: raw.device,
+                                    indicator: raw.metric,
+                                    at: raw.at,
+                                    value: raw.value,
+                                },
+                            });
                         }
-                        commit.readings.push(LoggedReading {
-                            late: verdict == Verdict::Late,
-                            reading: StoredReading {
-                                device_id: raw.device,
-                                indicator: raw.metric,
-                                at: raw.at,
-                                value: raw.value,
-                            },
-                        });
+                        let payload = if rejections.is_empty() {
+                            String::new()
+                        } else {
+                            crate::cut(&bytes)
+                        };
+                        for rejection in &rejections {
+                            self.metrics
+                                .rejected
+                                .get_or_create(&ReasonLabels {
+                                    reason: rejection.reason.as_str().into(),
+                                })
+                                .inc();
+                            let at = rejection
+                                .index
+                                .map(|i| format!("reading {i}: "))
+                                .unwrap_or_default();
+                            commit.dead_letters.push(DeadLetter {
+                                id: 0,
+                                received_at: now,
+                                source: source.to_owned(),
+                                reason: rejection.reason.as_str().to_owned(),
+                                detail: format!("{at}{}: {}", rejection.field, rejection.message),
+                                payload: payload.clone(),
+                            });
+                        }
+                        report.rejected.append(&mut rejections);
                     }
-                    for rejection in &rejections {
-                        self.metrics
-                            .rejected
-                            .get_or_create(&ReasonLabels {
-                                reason: rejection.reason.as_str().into(),
-                            })
-                            .inc();
-                        let at = rejection
-                            .index
-                            .map(|i| format!("reading {i}: "))
-                            .unwrap_or_default();
-                        commit.dead_letters.push(DeadLetter {
-                            id: 0,
-                            received_at: now,
-                            source: source.to_owned(),
-                            reason: rejection.reason.as_str().to_owned(),
-                            detail: format!("{at}{}: {}", rejection.field, rejection.message),
-                            payload: payload.clone(),
-                        });
-                    }
-                    report.rejected = rejections;
                     replies.push((reply, report));
                 }
             }
         }
         let raised = self.apply_events(&events, &mut touched);
+        self.plan_cases(&events, &raised);
+        touched.append(&mut self.pending);
         commit.rollups = self.due_rollups(now);
         commit.alarms = self.alarms_to_write(&touched);
         let result = self.store.commit_telemetry(&commit).await;
@@ -469,7 +483,7 @@ impl Pipeline {
                 self.metrics
                     .active_alarms
                     .set(self.engine.stats().active_alarms as i64);
-                self.after_commit(&events, raised).await;
+                self.hand_over_cases();
             }
             Err(error) => {
                 tracing::error!(%error, "A telemetry batch did not commit; nothing of it was acknowledged. Rebuilding the rule state from the store.");
@@ -598,23 +612,22 @@ impl Pipeline {
             .collect()
     }
 
-    async fn after_commit(
-        &mut self,
-        events: &[cityops_domain::telemetry::AlarmEvent],
-        raised: Vec<String>,
-    ) {
-        let opening: Vec<String> = raised
-            .into_iter()
-            .filter(|id| {
-                self.alarms
-                    .get(id)
-                    .is_some_and(|a| a.active && a.level >= self.config.case_level)
-            })
-            .collect();
-        self.open_cases(opening).await;
-        // Clearing and reopening note the alarm's case: each case's notes in order, the
-        // cases side by side.
-        let mut notes: Vec<(String, Vec<String>)> = Vec::new();
+    /// Plans what this batch's alarm changes ask of cases, in order (an alarm joins the
+    /// incident an earlier one of the same batch opened): a case for each new alarm at or
+    /// above the case level, a note on the case of each alarm cleared or raised again. The
+    /// links go into the batch's own commit; the writes go to the desk after it.
+    fn plan_cases(&mut self, events: &[AlarmEvent], raised: &[String]) {
+        for id in raised {
+            let opens = self
+                .alarms
+                .get(id)
+                .is_some_and(|a| a.active && a.level >= self.config.case_level);
+            if opens {
+                if let Some(write) = self.plan_case(id, false) {
+                    self.planned.push(write);
+                }
+            }
+        }
         for event in events
             .iter()
             .filter(|e| matches!(e.kind, AlarmEventKind::Cleared | AlarmEventKind::Reopened))
@@ -643,75 +656,92 @@ impl Pipeline {
                     alarm.id, alarm.last_value, alarm.rule_name
                 )
             };
-            match notes.iter_mut().find(|(id, _)| *id == case_id) {
-                Some((_, texts)) => texts.push(text),
-                None => notes.push((case_id, vec![text])),
-            }
+            self.planned.push(CaseWrite::Note { case_id, text });
         }
-        let mut writers = tokio::task::JoinSet::new();
-        for (case_id, texts) in notes {
-            let (store, events) = (self.store.clone(), self.events.clone());
-            writers.spawn(async move {
-                for text in texts {
-                    note_case(&store, &events, &case_id, text).await;
-                }
-            });
-        }
-        while writers.join_next().await.is_some() {}
-        self.flush_pending().await;
     }
 
-    /// Opens or joins the case of each alarm. What to do is worked out alarm by alarm, in
-    /// order (an alarm joins the incident an earlier one of the same batch opened); the
-    /// writes then go to the store together, which commits them as one group: a burst of
-    /// alarms costs one round trip instead of one per alarm, and the pipeline is back to
-    /// judging readings sooner.
-    async fn open_cases(&mut self, alarm_ids: Vec<String>) {
-        let mut writes: Vec<CaseWrite> = alarm_ids
-            .iter()
-            .filter_map(|id| self.plan_case(id))
-            .collect();
-        // A joined case may have finished meanwhile: those alarms are planned once more,
-        // without that incident.
-        for attempt in 0..2 {
-            if writes.is_empty() {
-                break;
+    /// Hands the planned case writes to the desk: call only once the commit carrying their
+    /// alarms' links succeeded.
+    fn hand_over_cases(&mut self) {
+        let planned = std::mem::take(&mut self.planned);
+        if !planned.is_empty() && self.desk.send(DeskWork::Write(planned)).is_err() {
+            tracing::warn!("The case desk has stopped; alarms' cases open at the next start.");
+        }
+    }
+
+    /// Undoes the links of case writes the desk could not make; a join whose case finished
+    /// meanwhile is planned once more, without that incident.
+    fn cases_failed(&mut self, writes: Vec<CaseWrite>) {
+        for write in writes {
+            let (alarm_id, case_id, again) = match write {
+                CaseWrite::Open { alarm_id, case, .. } => (alarm_id, case.id, false),
+                CaseWrite::Join {
+                    alarm_id,
+                    case_id,
+                    replanned,
+                    ..
+                } => (alarm_id, case_id, !replanned),
+                CaseWrite::Note { .. } => continue,
+            };
+            self.grouper.forget(&case_id);
+            let linked = self
+                .alarms
+                .get(&alarm_id)
+                .is_some_and(|a| a.case_id.as_deref() == Some(case_id.as_str()));
+            if !linked {
+                continue;
             }
-            let outcomes = write_cases(&self.store, &self.events, &writes).await;
-            let mut again = Vec::new();
-            for (write, outcome) in writes.into_iter().zip(outcomes) {
-                match (write, outcome) {
-                    (CaseWrite::Open { case, .. }, Ok(())) => {
-                        tracing::info!(case = %case.number.0, "An alarm opened a case.");
-                    }
-                    (CaseWrite::Open { alarm_id, case, .. }, Err(error)) => {
-                        tracing::error!(%error, alarm = %alarm_id, "An alarm could not open its case; it will be retried at restart.");
-                        self.grouper.forget(&case.id);
-                        self.unlink(&alarm_id);
-                    }
-                    (CaseWrite::Join { .. }, Ok(())) => {}
-                    (
-                        CaseWrite::Join {
-                            alarm_id, case_id, ..
-                        },
-                        Err(_),
-                    ) => {
-                        self.grouper.forget(&case_id);
-                        self.unlink(&alarm_id);
-                        if attempt == 0 {
-                            again.extend(self.plan_case(&alarm_id));
-                        }
-                    }
+            self.unlink(&alarm_id);
+            if again {
+                if let Some(write) = self.plan_case(&alarm_id, true) {
+                    self.planned.push(write);
                 }
             }
-            writes = again;
         }
+    }
+
+    /// At start: an active alarm at or above the case level whose case was never written
+    /// (never planned, or planned and linked but stopped before the desk wrote it) gets its
+    /// case now. The desk is settled first, so a case still on its way is not taken for
+    /// missing.
+    async fn open_missing_cases(&mut self) -> Result<(), TelemetryError> {
+        let (settled, settling) = oneshot::channel();
+        if self.desk.send(DeskWork::Settle(settled)).is_ok() {
+            let _ = settling.await;
+        }
+        let candidates: Vec<(String, Option<String>)> = self
+            .alarms
+            .values()
+            .filter(|a| a.active && a.level >= self.config.case_level)
+            .map(|a| (a.id.clone(), a.case_id.clone()))
+            .collect();
+        for (alarm_id, case_id) in candidates {
+            let missing = match case_id {
+                None => true,
+                Some(case_id) => self.store.case(&case_id).await?.is_none(),
+            };
+            if missing {
+                if let Some(write) = self.plan_case(&alarm_id, false) {
+                    self.planned.push(write);
+                }
+            }
+        }
+        let touched = std::mem::take(&mut self.pending);
+        if !touched.is_empty() {
+            let commit = TelemetryCommit {
+                alarms: self.alarms_to_write(&touched),
+                ..TelemetryCommit::default()
+            };
+            self.store.commit_telemetry(&commit).await?;
+        }
+        self.hand_over_cases();
+        Ok(())
     }
 
     /// What an alarm asks of the cases: join the open case of the same incident (same
     /// category, nearby, recent), else open one through the normal intake. The alarm is
     /// linked and the incident recorded at once, so later alarms of the batch find it.
-    fn plan_case(&mut self, alarm_id: &str) -> Option<CaseWrite> {
+    fn plan_case(&mut self, alarm_id: &str, replanned: bool) -> Option<CaseWrite> {
         let alarm = self.alarms.get(alarm_id).cloned()?;
         let device_idx = self.engine.device_idx(&alarm.device_id)?;
         let device = self.devices[device_idx.0 as usize].clone();
@@ -731,6 +761,7 @@ impl Pipeline {
                 alarm_id: alarm_id.to_owned(),
                 case_id,
                 text,
+                replanned,
             });
         }
         let report = NewReport {
@@ -790,29 +821,15 @@ impl Pipeline {
         }
     }
 
-    /// Writes alarm changes made outside a batch (case links).
-    async fn flush_pending(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let touched = std::mem::take(&mut self.pending);
-        let commit = TelemetryCommit {
-            alarms: self.alarms_to_write(&touched),
-            ..TelemetryCommit::default()
-        };
-        if let Err(error) = self.store.commit_telemetry(&commit).await {
-            tracing::warn!(%error, "Alarm case links not written yet; retrying with the next batch.");
-            self.pending = touched;
-        }
-    }
-
     async fn tick(&mut self, now: DateTime<Utc>) {
         let mut events = Vec::new();
         self.engine.tick(now.timestamp_millis(), &mut events);
         let rollups_due = !self.rollups.is_empty() && now - self.last_rollup_flush >= ROLLUP_FLUSH;
         if !events.is_empty() || !self.pending.is_empty() || rollups_due {
-            let mut touched = std::mem::take(&mut self.pending);
+            let mut touched = Vec::new();
             let raised = self.apply_events(&events, &mut touched);
+            self.plan_cases(&events, &raised);
+            touched.append(&mut self.pending);
             let commit = TelemetryCommit {
                 alarms: self.alarms_to_write(&touched),
                 rollups: self.due_rollups(now),
@@ -827,7 +844,7 @@ impl Pipeline {
                                 .send(TelemetryEvent::Alarm(Arc::new(alarm.clone()), "raise"));
                         }
                     }
-                    self.after_commit(&events, raised).await;
+                    self.hand_over_cases();
                 }
                 Err(error) => {
                     tracing::error!(%error, "Silence alarms did not commit; rebuilding the rule state.");
@@ -877,10 +894,11 @@ impl Pipeline {
 
     /// After a failed commit the engine is ahead of the store: start over from the store.
     async fn recover(&mut self) {
-        let (events, vitals, metrics) = (
+        let (events, vitals, metrics, desk) = (
             self.events.clone(),
             self.vitals.clone(),
             self.metrics.clone(),
+            self.desk.clone(),
         );
         loop {
             match Pipeline::start(
@@ -889,6 +907,7 @@ impl Pipeline {
                 events.clone(),
                 vitals.clone(),
                 metrics.clone(),
+                desk.clone(),
             )
             .await
             {
@@ -902,127 +921,5 @@ impl Pipeline {
                 }
             }
         }
-    }
-}
-
-/// A case write an alarm asks for.
-#[derive(Clone)]
-enum CaseWrite {
-    Open {
-        alarm_id: String,
-        case: Box<cityops_domain::Case>,
-        event: Box<cityops_domain::TimelineEvent>,
-    },
-    Join {
-        alarm_id: String,
-        case_id: String,
-        text: String,
-    },
-}
-
-/// Performs the writes: those about one case in order (its opening, then the alarms that
-/// join it), different cases side by side. Each outcome in the order of `writes`.
-async fn write_cases(
-    store: &Arc<dyn Store>,
-    events: &broadcast::Sender<TelemetryEvent>,
-    writes: &[CaseWrite],
-) -> Vec<Result<(), String>> {
-    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
-    for (i, write) in writes.iter().enumerate() {
-        let case_id = match write {
-            CaseWrite::Open { case, .. } => case.id.as_str(),
-            CaseWrite::Join { case_id, .. } => case_id.as_str(),
-        };
-        match groups.iter_mut().find(|(id, _)| *id == case_id) {
-            Some((_, members)) => members.push(i),
-            None => groups.push((case_id, vec![i])),
-        }
-    }
-    let mut writers = tokio::task::JoinSet::new();
-    for (_, members) in groups {
-        let (store, events) = (store.clone(), events.clone());
-        let jobs: Vec<(usize, CaseWrite)> = members
-            .into_iter()
-            .map(|i| (i, writes[i].clone()))
-            .collect();
-        writers.spawn(async move {
-            let mut outcomes = Vec::with_capacity(jobs.len());
-            for (i, write) in jobs {
-                let outcome = match write {
-                    CaseWrite::Open { case, event, .. } => {
-                        match store.insert_case(*case, *event).await {
-                            Ok(case) => {
-                                let _ = events.send(TelemetryEvent::Case(Arc::new(case), "report"));
-                                Ok(())
-                            }
-                            Err(error) => Err(error.to_string()),
-                        }
-                    }
-                    CaseWrite::Join { case_id, text, .. } => {
-                        if note_case(&store, &events, &case_id, text).await {
-                            Ok(())
-                        } else {
-                            Err("the incident's case is finished".to_owned())
-                        }
-                    }
-                };
-                outcomes.push((i, outcome));
-            }
-            outcomes
-        });
-    }
-    let mut outcomes = vec![Err("the write did not finish".to_owned()); writes.len()];
-    while let Some(done) = writers.join_next().await {
-        for (i, outcome) in done.unwrap_or_default() {
-            outcomes[i] = outcome;
-        }
-    }
-    outcomes
-}
-
-/// Adds a timeline note to an open case; false when the case is gone or finished.
-async fn note_case(
-    store: &Arc<dyn Store>,
-    events: &broadcast::Sender<TelemetryEvent>,
-    case_id: &str,
-    text: String,
-) -> bool {
-    for _ in 0..5 {
-        let case = match store.case(case_id).await {
-            Ok(Some(case)) if !case.state.is_terminal() => case,
-            _ => return false,
-        };
-        let actor = system_actor(&case.area);
-        let Ok((next, event)) = cityops_domain::decide(
-            &case,
-            CaseCommand::Note { text: text.clone() },
-            &actor,
-            Utc::now(),
-        ) else {
-            return false;
-        };
-        match store.update_case(&next, &event, None).await {
-            Ok(()) => {
-                let _ = events.send(TelemetryEvent::Case(Arc::new(next), "note"));
-                return true;
-            }
-            // Someone else changed the case meanwhile: read it again.
-            Err(StoreError::Conflict(_)) => continue,
-            Err(error) => {
-                tracing::warn!(%error, case = case_id, "Could not note an alarm change on its case.");
-                return false;
-            }
-        }
-    }
-    false
-}
-
-fn system_actor(area: &AreaCode) -> Actor {
-    Actor {
-        user_id: "system".into(),
-        username: "system".into(),
-        role: Role::System,
-        unit: None,
-        scope: area.city(),
     }
 }

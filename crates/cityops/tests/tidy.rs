@@ -40,6 +40,7 @@ fn the_domain_crate_depends_on_no_io_crates() {
         "sha2",
         "hex",
         "ed25519-dalek",
+        "foldhash",
     ];
     for dependency in manifest["dependencies"].as_table().unwrap().keys() {
         assert!(

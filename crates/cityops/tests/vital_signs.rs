@@ -99,9 +99,11 @@ async fn an_alarm_opens_a_routed_case_and_nearby_alarms_join_it(app: &TestApp) {
     assert_eq!(alarm["level"], "red");
     assert_eq!(alarm["state"], "active_unacknowledged");
     let case_id = alarm["case_id"].as_str().unwrap().to_owned();
-    let (_, case) = app
-        .get(Some("operator"), &format!("/api/v1/cases/{case_id}"))
-        .await;
+    // The link is committed with the alarm; the case desk writes the case right after.
+    let case = eventually(app, "operator", &format!("/api/v1/cases/{case_id}"), |c| {
+        c["id"] == case_id.as_str()
+    })
+    .await;
     assert_eq!(case["source"], "iot");
     assert_eq!(
         case["category_hint"], "20403",
@@ -614,9 +616,10 @@ async fn mqtt_readings_from_an_independent_client_raise_alarms_and_cases() {
         .as_str()
         .unwrap()
         .to_owned();
-    let (_, case) = app
-        .get(Some("operator"), &format!("/api/v1/cases/{case_id}"))
-        .await;
+    let case = eventually(&app, "operator", &format!("/api/v1/cases/{case_id}"), |c| {
+        c["id"] == case_id.as_str()
+    })
+    .await;
     assert_eq!(
         (case["source"].as_str(), case["category_hint"].as_str()),
         (Some("iot"), Some("20403"))
@@ -947,4 +950,147 @@ async fn a_flood_of_qos1_messages_never_stalls_the_session() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     app.finish().await;
+}
+
+/// The case of an alarm, once the case desk has written it.
+async fn written_case_of(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    not: Option<&str>,
+) -> String {
+    for _ in 0..100 {
+        let alarms: Value = client
+            .get(format!("{base}/api/v1/alarms?device=HP-GAS-1"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let case_id = alarm_of(&alarms, "HP-GAS-1", "gas-danger")
+            .and_then(|a| a["case_id"].as_str())
+            .filter(|id| Some(*id) != not)
+            .map(str::to_owned);
+        if let Some(case_id) = case_id {
+            let status = client
+                .get(format!("{base}/api/v1/cases/{case_id}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            if status == 200 {
+                return case_id;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the alarm never had a written case");
+}
+
+async fn iot_cases(client: &reqwest::Client, base: &str, token: &str) -> Vec<String> {
+    let cases: Value = client
+        .get(format!("{base}/api/v1/cases?source=iot"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    cases["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// An alarm's link to its case commits with the alarm and the case desk writes the case just
+/// after, so a stop in between leaves a link to a case that does not exist: the next start
+/// opens it. A plain restart opens nothing twice.
+#[tokio::test]
+async fn an_alarm_gets_its_case_once_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let add = [
+        "user",
+        "add",
+        "--username",
+        "admin",
+        "--password",
+        "telemetry gateway 7",
+        "--role",
+        "admin",
+        "--data-dir",
+        &data_dir,
+    ];
+    assert!(cityops(&add, &[]).status().unwrap().success());
+    let (mut server, base) = serve(&data_dir, &[]);
+    let client = reqwest::Client::new();
+    let token = sign_in(&client, &base).await;
+    let device = json!({"id": "HP-GAS-1", "kind": "gas_detector", "name": "燃气监测点", "location": {"lon": 121.4837, "lat": 31.2369}});
+    let status = client
+        .post(format!("{base}/api/v1/devices"))
+        .bearer_auth(&token)
+        .json(&device)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 201);
+    let danger = json!([reading(
+        "HP-GAS-1",
+        "gas_concentration",
+        40.0,
+        Utc::now() - Duration::seconds(10)
+    )]);
+    let status = client
+        .post(format!("{base}/api/v1/telemetry"))
+        .bearer_auth(&token)
+        .json(&danger)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    let first = written_case_of(&client, &base, &token, None).await;
+    assert_eq!(iot_cases(&client, &base, &token).await, vec![first.clone()]);
+
+    // A plain restart: the alarm is still active and has its case; nothing opens again.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let (mut server, base) = serve(&data_dir, &[]);
+    let token = sign_in(&client, &base).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(written_case_of(&client, &base, &token, None).await, first);
+    assert_eq!(iot_cases(&client, &base, &token).await, vec![first.clone()]);
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // Stopped after the link committed and before the desk wrote the case.
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{data_dir}/cityops.db"))
+        .await
+        .unwrap();
+    for table in ["case_events", "outbox"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE case_id = ?"))
+            .bind(&first)
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM cases WHERE id = ?")
+        .bind(&first)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let (mut server, base) = serve(&data_dir, &[]);
+    let token = sign_in(&client, &base).await;
+    let second = written_case_of(&client, &base, &token, Some(&first)).await;
+    assert_eq!(iot_cases(&client, &base, &token).await, [second]);
+    server.kill().unwrap();
+    server.wait().unwrap();
 }
