@@ -249,8 +249,6 @@ impl Pipeline {
 
     async fn process(&mut self, batch: Vec<Command>) {
         let now = Utc::now();
-        let earliest = now - self.config.raw_retention;
-        let latest = now + self.config.future_tolerance;
         let mut commit = TelemetryCommit::default();
         let mut touched: Vec<String> = std::mem::take(&mut self.pending);
         let mut events = Vec::new();
@@ -318,119 +316,8 @@ impl Pipeline {
                         );
                     }
                     let mut report = IngestReport::default();
-                    for Payload {
-                        bytes,
-                        readings,
-                        mut rejections,
-                    } in payloads
-                    {
-                        for (index, raw) in readings.into_iter().enumerate() {
-                            let rejection = |reason, field: &str, message: String| Rejection {
-                                reason,
-                                index: Some(index),
-                                field: field.to_owned(),
-                                message,
-                            };
-                            let Some(device) = self.engine.device_idx(&raw.device) else {
-                                rejections.push(rejection(
-                                    Reason::UnknownDevice,
-                                    "device",
-                                    format!("no device {} is registered", raw.device),
-                                ));
-                                continue;
-                            };
-                            let Some(indicator) = self.engine.indicator_idx(&raw.metric) else {
-                                rejections.push(rejection(
-                                    Reason::UnknownIndicator,
-                                    "metric",
-                                    format!("{} is not in the indicator catalogue", raw.metric),
-                                ));
-                                continue;
-                            };
-                            if raw.at < earliest || raw.at > latest {
-                                rejections.push(rejection(
-                                    Reason::TimestampOutOfRange,
-                                    "ts",
-                                    format!(
-                                        "{} is outside the accepted window ({} to {})",
-                                        raw.at.to_rfc3339(),
-                                        earliest.to_rfc3339(),
-                                        latest.to_rfc3339()
-                                    ),
-                                ));
-                                continue;
-                            }
-                            if self.devices[device.0 as usize].status == DeviceStatus::Retired {
-                                rejections.push(rejection(
-                                    Reason::RetiredDevice,
-                                    "device",
-                                    format!("device {} is retired", raw.device),
-                                ));
-                                continue;
-                            }
-                            if let Some(seq) = raw.seq {
-                                let last = self.sequences.insert(device.0, seq);
-                                if let Some(last) = last.filter(|&last| seq > last + 1) {
-                                    self.metrics.sequence_gaps.inc_by(seq - last - 1);
-                                }
-                            }
-                            let at_ms = raw.at.timestamp_millis();
-                            let verdict = self.engine.evaluate(
-                                Reading {
-                                    device,
-                                    indicator,
-                                    at_ms,
-                                    value: raw.value,
-                                },
-                                &mut events,
-                            );
-                            match verdict {
-                                Verdict::Duplicate => {
-                                    report.duplicates += 1;
-                                    continue;
-                                }
-                                Verdict::Late => report.late += 1,
-                                Verdict::Evaluated => {
-                                    report.accepted += 1;
-                                    self.roll_up(device.0 as usize, indicator, at_ms, raw.value);
-                                }
-                            }
-                            commit.readings.push(LoggedReading {
-                                late: verdict == Verdict::Late,
-                                reading: StoredReading {
-                                    device_id: raw.device,
-                                    indicator: raw.metric,
-                                    at: raw.at,
-                                    value: raw.value,
-                                },
-                            });
-                        }
-                        let payload = if rejections.is_empty() {
-                            String::new()
-                        } else {
-                            crate::cut(&bytes)
-                        };
-                        for rejection in &rejections {
-                            self.metrics
-                                .rejected
-                                .get_or_create(&ReasonLabels {
-                                    reason: rejection.reason.as_str().into(),
-                                })
-                                .inc();
-                            let at = rejection
-                                .index
-                                .map(|i| format!("reading {i}: "))
-                                .unwrap_or_default();
-                            commit.dead_letters.push(DeadLetter {
-                                id: 0,
-                                received_at: now,
-                                source: source.to_owned(),
-                                reason: rejection.reason.as_str().to_owned(),
-                                detail: format!("{at}{}: {}", rejection.field, rejection.message),
-                                payload: payload.clone(),
-                            });
-                        }
-                        report.rejected.append(&mut rejections);
+                    for payload in payloads {
+                        self.judge(payload, source, now, &mut commit, &mut events, &mut report);
                     }
                     replies.push((reply, report));
                 }
@@ -498,6 +385,133 @@ impl Pipeline {
                 self.recover().await;
             }
         }
+    }
+
+    /// Resolves and judges one payload's readings into `commit` (readings, dead letters) and
+    /// `events`, counting them in `report`.
+    fn judge(
+        &mut self,
+        payload: Payload,
+        source: &str,
+        now: DateTime<Utc>,
+        commit: &mut TelemetryCommit,
+        events: &mut Vec<AlarmEvent>,
+        report: &mut IngestReport,
+    ) {
+        let earliest = now - self.config.raw_retention;
+        let latest = now + self.config.future_tolerance;
+        let Payload {
+            bytes,
+            readings,
+            mut rejections,
+        } = payload;
+        for (index, raw) in readings.into_iter().enumerate() {
+            let rejection = |reason, field: &str, message: String| Rejection {
+                reason,
+                index: Some(index),
+                field: field.to_owned(),
+                message,
+            };
+            let Some(device) = self.engine.device_idx(&raw.device) else {
+                rejections.push(rejection(
+                    Reason::UnknownDevice,
+                    "device",
+                    format!("no device {} is registered", raw.device),
+                ));
+                continue;
+            };
+            let Some(indicator) = self.engine.indicator_idx(&raw.metric) else {
+                rejections.push(rejection(
+                    Reason::UnknownIndicator,
+                    "metric",
+                    format!("{} is not in the indicator catalogue", raw.metric),
+                ));
+                continue;
+            };
+            if raw.at < earliest || raw.at > latest {
+                rejections.push(rejection(
+                    Reason::TimestampOutOfRange,
+                    "ts",
+                    format!(
+                        "{} is outside the accepted window ({} to {})",
+                        raw.at.to_rfc3339(),
+                        earliest.to_rfc3339(),
+                        latest.to_rfc3339()
+                    ),
+                ));
+                continue;
+            }
+            if self.devices[device.0 as usize].status == DeviceStatus::Retired {
+                rejections.push(rejection(
+                    Reason::RetiredDevice,
+                    "device",
+                    format!("device {} is retired", raw.device),
+                ));
+                continue;
+            }
+            if let Some(seq) = raw.seq {
+                let last = self.sequences.insert(device.0, seq);
+                if let Some(last) = last.filter(|&last| seq > last + 1) {
+                    self.metrics.sequence_gaps.inc_by(seq - last - 1);
+                }
+            }
+            let at_ms = raw.at.timestamp_millis();
+            let verdict = self.engine.evaluate(
+                Reading {
+                    device,
+                    indicator,
+                    at_ms,
+                    value: raw.value,
+                },
+                events,
+            );
+            match verdict {
+                Verdict::Duplicate => {
+                    report.duplicates += 1;
+                    continue;
+                }
+                Verdict::Late => report.late += 1,
+                Verdict::Evaluated => {
+                    report.accepted += 1;
+                    self.roll_up(device.0 as usize, indicator, at_ms, raw.value);
+                }
+            }
+            commit.readings.push(LoggedReading {
+                late: verdict == Verdict::Late,
+                reading: StoredReading {
+                    device_id: raw.device,
+                    indicator: raw.metric,
+                    at: raw.at,
+                    value: raw.value,
+                },
+            });
+        }
+        let payload = if rejections.is_empty() {
+            String::new()
+        } else {
+            crate::cut(&bytes)
+        };
+        for rejection in &rejections {
+            self.metrics
+                .rejected
+                .get_or_create(&ReasonLabels {
+                    reason: rejection.reason.as_str().into(),
+                })
+                .inc();
+            let at = rejection
+                .index
+                .map(|i| format!("reading {i}: "))
+                .unwrap_or_default();
+            commit.dead_letters.push(DeadLetter {
+                id: 0,
+                received_at: now,
+                source: source.to_owned(),
+                reason: rejection.reason.as_str().to_owned(),
+                detail: format!("{at}{}: {}", rejection.field, rejection.message),
+                payload: payload.clone(),
+            });
+        }
+        report.rejected.append(&mut rejections);
     }
 
     fn roll_up(&mut self, device: usize, indicator: u16, at_ms: i64, value: f64) {

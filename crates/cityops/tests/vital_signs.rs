@@ -687,6 +687,40 @@ fn serve(data_dir: &str, env: &[(&str, String)]) -> (std::process::Child, String
     (child, url)
 }
 
+/// A fresh CityOps in `data_dir` with an admin (signed in) and the gas detector HP-GAS-1.
+async fn serve_with_gas_detector(
+    data_dir: &str,
+    env: &[(&str, String)],
+) -> (std::process::Child, String, reqwest::Client, String) {
+    let add = [
+        "user",
+        "add",
+        "--username",
+        "admin",
+        "--password",
+        "telemetry gateway 7",
+        "--role",
+        "admin",
+        "--data-dir",
+        data_dir,
+    ];
+    assert!(cityops(&add, &[]).status().unwrap().success());
+    let (server, base) = serve(data_dir, env);
+    let client = reqwest::Client::new();
+    let token = sign_in(&client, &base).await;
+    let device = json!({"id": "HP-GAS-1", "kind": "gas_detector", "name": "燃气监测点", "location": {"lon": 121.4837, "lat": 31.2369}});
+    let status = client
+        .post(format!("{base}/api/v1/devices"))
+        .bearer_auth(&token)
+        .json(&device)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 201);
+    (server, base, client, token)
+}
+
 /// Publishes readings `range` of one device at QoS 1: gas above 25 %LEL for readings 50 to
 /// 1,499 (one red alarm), normal otherwise; one reading a second of device time.
 fn publish_range(
@@ -776,32 +810,7 @@ async fn no_reading_is_lost_and_no_alarm_duplicated_across_restarts() {
         ("CITYOPS_MQTT", broker.url()),
         ("CITYOPS_MQTT_CLIENT_ID", "cityops-restart-test".to_owned()),
     ];
-    let add = [
-        "user",
-        "add",
-        "--username",
-        "admin",
-        "--password",
-        "telemetry gateway 7",
-        "--role",
-        "admin",
-        "--data-dir",
-        &data_dir,
-    ];
-    assert!(cityops(&add, &[]).status().unwrap().success());
-    let (mut server, base) = serve(&data_dir, &env);
-    let client = reqwest::Client::new();
-    let token = sign_in(&client, &base).await;
-    let device = json!({"id": "HP-GAS-1", "kind": "gas_detector", "name": "燃气监测点", "location": {"lon": 121.4837, "lat": 31.2369}});
-    let status = client
-        .post(format!("{base}/api/v1/devices"))
-        .bearer_auth(&token)
-        .json(&device)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 201);
+    let (mut server, _, client, _) = serve_with_gas_detector(&data_dir, &env).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let topic = "cityops/v1/devices/HP-GAS-1/telemetry";
     let t0 = Utc::now() - Duration::seconds(3000);
@@ -1015,32 +1024,7 @@ async fn iot_cases(client: &reqwest::Client, base: &str, token: &str) -> Vec<Str
 async fn an_alarm_gets_its_case_once_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_owned();
-    let add = [
-        "user",
-        "add",
-        "--username",
-        "admin",
-        "--password",
-        "telemetry gateway 7",
-        "--role",
-        "admin",
-        "--data-dir",
-        &data_dir,
-    ];
-    assert!(cityops(&add, &[]).status().unwrap().success());
-    let (mut server, base) = serve(&data_dir, &[]);
-    let client = reqwest::Client::new();
-    let token = sign_in(&client, &base).await;
-    let device = json!({"id": "HP-GAS-1", "kind": "gas_detector", "name": "燃气监测点", "location": {"lon": 121.4837, "lat": 31.2369}});
-    let status = client
-        .post(format!("{base}/api/v1/devices"))
-        .bearer_auth(&token)
-        .json(&device)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 201);
+    let (mut server, base, client, token) = serve_with_gas_detector(&data_dir, &[]).await;
     let danger = json!([reading(
         "HP-GAS-1",
         "gas_concentration",
