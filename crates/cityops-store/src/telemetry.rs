@@ -217,6 +217,10 @@ pub trait TelemetryStore: Send + Sync + 'static {
     async fn alarms(&self, query: &AlarmQuery) -> StoreResult<Vec<Alarm>>;
     /// Active alarms and those cleared since `cleared_since`: what the engine restores.
     async fn live_alarms(&self, cleared_since: DateTime<Utc>) -> StoreResult<Vec<Alarm>>;
+
+    /// Alarms linked to a case that does not exist: the link commits with the alarm and the
+    /// case is written just after, so a stop in between leaves these.
+    async fn alarms_with_missing_case(&self) -> StoreResult<Vec<Alarm>>;
     /// The log batches that end at or after `since` or come after batch `after`, in commit
     /// order: what a restart replays (rule memory) and rolls up again (after the watermark).
     async fn reading_log(&self, since: DateTime<Utc>, after: i64) -> StoreResult<Vec<LoggedBatch>>;
@@ -516,6 +520,19 @@ macro_rules! telemetry_store {
                     "SELECT doc FROM alarms WHERE active = 1 OR last_at >= $1 ORDER BY raised_at",
                 )
                 .bind(crate::millis(cleared_since))
+                .fetch_all(&self.reader)
+                .await?;
+                docs.iter().map(|d| crate::decode_json(d)).collect()
+            }
+
+            async fn alarms_with_missing_case(
+                &self,
+            ) -> crate::StoreResult<Vec<cityops_domain::telemetry::Alarm>> {
+                let docs: Vec<String> = sqlx::query_scalar(
+                    "SELECT doc FROM alarms WHERE case_id IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM cases WHERE cases.id = alarms.case_id)
+                     ORDER BY raised_at",
+                )
                 .fetch_all(&self.reader)
                 .await?;
                 docs.iter().map(|d| crate::decode_json(d)).collect()

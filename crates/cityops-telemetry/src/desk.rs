@@ -5,9 +5,12 @@
 //! stays in reading order), links each alarm to its case in the batch's own commit, and only
 //! then hands the writes here. The pipeline goes back to judging readings while the desk
 //! waits for the case commits, so an alarm burst never delays the next alarm. Because the
-//! link is durable before the case is written, a stop in between leaves an alarm whose case
-//! does not exist, which the pipeline's start recognises and opens again: no alarm loses its
-//! case and none gets two.
+//! link is durable before the case is written, a stop in between leaves an alarm linked to a
+//! case that does not exist, never a case without its alarm's link: the next start finds
+//! those alarms (`alarms_with_missing_case`) and opens their cases, so a stop neither loses
+//! a case nor opens one twice. A write that fails on a store error is tried again at the
+//! pipeline's next tick (three tries in all); a join whose case finished meanwhile is
+//! planned again.
 
 use std::sync::Arc;
 
@@ -25,19 +28,41 @@ pub(crate) enum CaseWrite {
         alarm_id: String,
         case: Box<cityops_domain::Case>,
         event: Box<cityops_domain::TimelineEvent>,
+        /// Tries so far that failed on a store error.
+        attempts: u8,
     },
     Join {
         alarm_id: String,
         case_id: String,
         text: String,
-        /// A join that failed (the case finished meanwhile) is planned once more.
-        replanned: bool,
+        attempts: u8,
     },
     /// A timeline note about an alarm already on the case (cleared, raised again).
     Note { case_id: String, text: String },
 }
 
+/// Why the desk could not make a write.
+#[derive(Debug, Clone)]
+pub(crate) enum Failure {
+    /// The case is finished (or gone): an alarm cannot join it.
+    Finished,
+    /// The store failed: worth another try.
+    Store(String),
+}
+
 impl CaseWrite {
+    /// The same write, for another try after a store error; `None` once it has had its tries.
+    pub(crate) fn retry(mut self) -> Option<CaseWrite> {
+        const TRIES: u8 = 3;
+        match &mut self {
+            CaseWrite::Open { attempts, .. } | CaseWrite::Join { attempts, .. } => {
+                *attempts += 1;
+                (*attempts < TRIES).then_some(self)
+            }
+            CaseWrite::Note { .. } => None,
+        }
+    }
+
     fn case_id(&self) -> &str {
         match self {
             CaseWrite::Open { case, .. } => &case.id,
@@ -61,7 +86,7 @@ pub(crate) fn spawn(
     events: broadcast::Sender<TelemetryEvent>,
 ) -> (
     mpsc::UnboundedSender<DeskWork>,
-    mpsc::UnboundedReceiver<Vec<CaseWrite>>,
+    mpsc::UnboundedReceiver<Vec<(CaseWrite, Failure)>>,
 ) {
     let (work, mut queue) = mpsc::unbounded_channel::<DeskWork>();
     let (failures, failed_rx) = mpsc::unbounded_channel();
@@ -83,12 +108,11 @@ pub(crate) fn spawn(
                     (CaseWrite::Open { case, .. }, Ok(())) => {
                         tracing::info!(case = %case.number.0, "An alarm opened a case.");
                     }
-                    (CaseWrite::Open { alarm_id, .. }, Err(error)) => {
-                        tracing::error!(%error, alarm = %alarm_id, "An alarm could not open its case; it will be retried at restart.");
-                        failed.push(write);
+                    (_, Ok(())) => {}
+                    (CaseWrite::Note { case_id, .. }, Err(failure)) => {
+                        tracing::warn!(?failure, case = %case_id, "Could not note an alarm change on its case.");
                     }
-                    (CaseWrite::Join { .. }, Err(_)) => failed.push(write),
-                    (CaseWrite::Note { .. } | CaseWrite::Join { .. }, _) => {}
+                    (_, Err(failure)) => failed.push((write, failure)),
                 }
             }
             if !failed.is_empty() {
@@ -109,7 +133,7 @@ pub(crate) async fn write_cases(
     store: &Arc<dyn Store>,
     events: &broadcast::Sender<TelemetryEvent>,
     writes: &[CaseWrite],
-) -> Vec<Result<(), String>> {
+) -> Vec<Result<(), Failure>> {
     let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, write) in writes.iter().enumerate() {
         let case_id = write.case_id();
@@ -135,15 +159,11 @@ pub(crate) async fn write_cases(
                                 let _ = events.send(TelemetryEvent::Case(Arc::new(case), "report"));
                                 Ok(())
                             }
-                            Err(error) => Err(error.to_string()),
+                            Err(error) => Err(Failure::Store(error.to_string())),
                         }
                     }
                     CaseWrite::Join { case_id, text, .. } | CaseWrite::Note { case_id, text } => {
-                        if note_case(&store, &events, &case_id, text).await {
-                            Ok(())
-                        } else {
-                            Err("the incident's case is finished".to_owned())
-                        }
+                        note_case(&store, &events, &case_id, text).await
                     }
                 };
                 outcomes.push((i, outcome));
@@ -151,7 +171,8 @@ pub(crate) async fn write_cases(
             outcomes
         });
     }
-    let mut outcomes = vec![Err("the write did not finish".to_owned()); writes.len()];
+    let mut outcomes =
+        vec![Err(Failure::Store("the write did not finish".to_owned())); writes.len()];
     while let Some(done) = writers.join_next().await {
         for (i, outcome) in done.unwrap_or_default() {
             outcomes[i] = outcome;
@@ -160,17 +181,18 @@ pub(crate) async fn write_cases(
     outcomes
 }
 
-/// Adds a timeline note to an open case; false when the case is gone or finished.
-pub(crate) async fn note_case(
+/// Adds a timeline note to an open case.
+async fn note_case(
     store: &Arc<dyn Store>,
     events: &broadcast::Sender<TelemetryEvent>,
     case_id: &str,
     text: String,
-) -> bool {
+) -> Result<(), Failure> {
     for _ in 0..5 {
         let case = match store.case(case_id).await {
             Ok(Some(case)) if !case.state.is_terminal() => case,
-            _ => return false,
+            Ok(_) => return Err(Failure::Finished),
+            Err(error) => return Err(Failure::Store(error.to_string())),
         };
         let actor = system_actor(&case.area);
         let Ok((next, event)) = cityops_domain::decide(
@@ -179,22 +201,21 @@ pub(crate) async fn note_case(
             &actor,
             Utc::now(),
         ) else {
-            return false;
+            return Err(Failure::Finished);
         };
         match store.update_case(&next, &event, None).await {
             Ok(()) => {
                 let _ = events.send(TelemetryEvent::Case(Arc::new(next), "note"));
-                return true;
+                return Ok(());
             }
             // Someone else changed the case meanwhile: read it again.
             Err(StoreError::Conflict(_)) => continue,
-            Err(error) => {
-                tracing::warn!(%error, case = case_id, "Could not note an alarm change on its case.");
-                return false;
-            }
+            Err(error) => return Err(Failure::Store(error.to_string())),
         }
     }
-    false
+    Err(Failure::Store(format!(
+        "case {case_id} kept changing under the note"
+    )))
 }
 
 pub(crate) fn system_actor(area: &AreaCode) -> Actor {

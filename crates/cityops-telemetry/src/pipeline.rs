@@ -20,7 +20,7 @@ use cityops_store::telemetry::{
 use cityops_store::Store;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::desk::{system_actor, CaseWrite, DeskWork};
+use crate::desk::{system_actor, CaseWrite, DeskWork, Failure};
 use crate::metrics::{AlarmLabels, OutcomeLabels, ReasonLabels};
 use crate::payload::{Reason, Rejection};
 use crate::{
@@ -66,6 +66,8 @@ pub(crate) struct Pipeline {
     pending: Vec<String>,
     /// Case writes planned since the last commit; handed to the desk once it is durable.
     planned: Vec<CaseWrite>,
+    /// Case writes that failed on a store error, handed to the desk again at the next tick.
+    retry: Vec<CaseWrite>,
     desk: mpsc::UnboundedSender<DeskWork>,
     events: broadcast::Sender<TelemetryEvent>,
     vitals: watch::Sender<Arc<VitalSigns>>,
@@ -121,6 +123,7 @@ impl Pipeline {
             sequences: HashMap::default(),
             pending: Vec::new(),
             planned: Vec::new(),
+            retry: Vec::new(),
             desk,
             events,
             vitals,
@@ -192,7 +195,7 @@ impl Pipeline {
     pub(crate) async fn run(
         mut self,
         mut commands: mpsc::Receiver<Command>,
-        mut failed_cases: mpsc::UnboundedReceiver<Vec<CaseWrite>>,
+        mut failed_cases: mpsc::UnboundedReceiver<Vec<(CaseWrite, Failure)>>,
     ) {
         let mut clock = tokio::time::interval(std::time::Duration::from_secs(1));
         clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -637,7 +640,7 @@ impl Pipeline {
                 .get(id)
                 .is_some_and(|a| a.active && a.level >= self.config.case_level);
             if opens {
-                if let Some(write) = self.plan_case(id, false) {
+                if let Some(write) = self.plan_case(id) {
                     self.planned.push(write);
                 }
             }
@@ -652,24 +655,7 @@ impl Pipeline {
             let Some(case_id) = alarm.case_id.clone() else {
                 continue;
             };
-            let (name, unit) = self
-                .engine
-                .indicator_idx(&alarm.indicator)
-                .map(|i| self.engine.indicator(i))
-                .map_or((alarm.indicator.clone(), String::new()), |i| {
-                    (i.name_zh.clone(), i.unit.clone())
-                });
-            let text = if event.kind == AlarmEventKind::Cleared {
-                format!(
-                    "告警 {} 已解除：{name}回落至 {}{unit}（{}）",
-                    alarm.id, alarm.last_value, alarm.rule_name
-                )
-            } else {
-                format!(
-                    "告警 {} 再次触发：{name}为 {}{unit}（{}）",
-                    alarm.id, alarm.last_value, alarm.rule_name
-                )
-            };
+            let text = self.alarm_note(alarm, event.kind == AlarmEventKind::Cleared);
             self.planned.push(CaseWrite::Note { case_id, text });
         }
     }
@@ -683,60 +669,101 @@ impl Pipeline {
         }
     }
 
-    /// Undoes the links of case writes the desk could not make; a join whose case finished
-    /// meanwhile is planned once more, without that incident.
-    fn cases_failed(&mut self, writes: Vec<CaseWrite>) {
-        for write in writes {
-            let (alarm_id, case_id, again) = match write {
-                CaseWrite::Open { alarm_id, case, .. } => (alarm_id, case.id, false),
+    /// The timeline note for an alarm that cleared or was raised again.
+    fn alarm_note(&self, alarm: &Alarm, cleared: bool) -> String {
+        let (name, unit) = self
+            .engine
+            .indicator_idx(&alarm.indicator)
+            .map(|i| self.engine.indicator(i))
+            .map_or((alarm.indicator.clone(), String::new()), |i| {
+                (i.name_zh.clone(), i.unit.clone())
+            });
+        if cleared {
+            format!(
+                "告警 {} 已解除：{name}回落至 {}{unit}（{}）",
+                alarm.id, alarm.last_value, alarm.rule_name
+            )
+        } else {
+            format!(
+                "告警 {} 再次触发：{name}为 {}{unit}（{}）",
+                alarm.id, alarm.last_value, alarm.rule_name
+            )
+        }
+    }
+
+    /// Deals with the case writes the desk could not make. A store error is tried again at
+    /// the next tick, a few times; then, like an opening that keeps failing, the alarm is
+    /// unlinked (and its case opens at the next start). A join whose case finished meanwhile
+    /// is planned again, without that incident, for an alarm still active.
+    fn cases_failed(&mut self, failures: Vec<(CaseWrite, Failure)>) {
+        for (write, failure) in failures {
+            let (alarm_id, case_id) = match &write {
+                CaseWrite::Open { alarm_id, case, .. } => (alarm_id.clone(), case.id.clone()),
                 CaseWrite::Join {
-                    alarm_id,
-                    case_id,
-                    replanned,
-                    ..
-                } => (alarm_id, case_id, !replanned),
+                    alarm_id, case_id, ..
+                } => (alarm_id.clone(), case_id.clone()),
                 CaseWrite::Note { .. } => continue,
             };
-            self.grouper.forget(&case_id);
-            let linked = self
+            // A report that arrives after the alarm moved on (relinked by a later plan, or
+            // by a start) is stale.
+            if self
                 .alarms
                 .get(&alarm_id)
-                .is_some_and(|a| a.case_id.as_deref() == Some(case_id.as_str()));
-            if !linked {
+                .is_some_and(|a| a.case_id.as_deref() != Some(case_id.as_str()))
+            {
                 continue;
             }
+            if let Failure::Store(error) = &failure {
+                tracing::warn!(%error, alarm = %alarm_id, case = %case_id, "An alarm's case write failed; trying again.");
+                if let Some(again) = write.clone().retry() {
+                    self.retry.push(again);
+                    continue;
+                }
+            }
+            self.grouper.forget(&case_id);
             self.unlink(&alarm_id);
-            if again {
-                if let Some(write) = self.plan_case(&alarm_id, true) {
+            let replan = matches!(write, CaseWrite::Join { .. })
+                && matches!(failure, Failure::Finished)
+                && self.alarms.get(&alarm_id).is_some_and(|a| a.active);
+            if replan {
+                if let Some(write) = self.plan_case(&alarm_id) {
                     self.planned.push(write);
                 }
             }
         }
     }
 
-    /// At start: an active alarm at or above the case level whose case was never written
-    /// (never planned, or planned and linked but stopped before the desk wrote it) gets its
-    /// case now. The desk is settled first, so a case still on its way is not taken for
-    /// missing.
+    /// At start, after settling the desk (so a case still on its way is not taken for
+    /// missing), opens the case of every alarm that should have one and has none:
+    /// an active alarm at or above the case level that is not linked (its opening failed),
+    /// and any alarm linked to a case that does not exist (stopped after the link committed
+    /// and before the desk wrote the case), active or cleared since; a cleared one's case
+    /// gets the clearing note too.
     async fn open_missing_cases(&mut self) -> Result<(), TelemetryError> {
         let (settled, settling) = oneshot::channel();
         if self.desk.send(DeskWork::Settle(settled)).is_ok() {
             let _ = settling.await;
         }
-        let candidates: Vec<(String, Option<String>)> = self
+        let mut missing: Vec<String> = self
             .alarms
             .values()
-            .filter(|a| a.active && a.level >= self.config.case_level)
-            .map(|a| (a.id.clone(), a.case_id.clone()))
+            .filter(|a| a.active && a.level >= self.config.case_level && a.case_id.is_none())
+            .map(|a| a.id.clone())
             .collect();
-        for (alarm_id, case_id) in candidates {
-            let missing = match case_id {
-                None => true,
-                Some(case_id) => self.store.case(&case_id).await?.is_none(),
+        for alarm in self.store.alarms_with_missing_case().await? {
+            let id = alarm.id.clone();
+            self.alarms.entry(id.clone()).or_insert(alarm);
+            missing.push(id);
+        }
+        for alarm_id in missing {
+            let Some(write) = self.plan_case(&alarm_id) else {
+                continue;
             };
-            if missing {
-                if let Some(write) = self.plan_case(&alarm_id, false) {
-                    self.planned.push(write);
+            self.planned.push(write);
+            if let Some(alarm) = self.alarms.get(&alarm_id).filter(|a| !a.active) {
+                if let Some(case_id) = alarm.case_id.clone() {
+                    let text = self.alarm_note(alarm, true);
+                    self.planned.push(CaseWrite::Note { case_id, text });
                 }
             }
         }
@@ -755,7 +782,7 @@ impl Pipeline {
     /// What an alarm asks of the cases: join the open case of the same incident (same
     /// category, nearby, recent), else open one through the normal intake. The alarm is
     /// linked and the incident recorded at once, so later alarms of the batch find it.
-    fn plan_case(&mut self, alarm_id: &str, replanned: bool) -> Option<CaseWrite> {
+    fn plan_case(&mut self, alarm_id: &str) -> Option<CaseWrite> {
         let alarm = self.alarms.get(alarm_id).cloned()?;
         let device_idx = self.engine.device_idx(&alarm.device_id)?;
         let device = self.devices[device_idx.0 as usize].clone();
@@ -775,7 +802,7 @@ impl Pipeline {
                 alarm_id: alarm_id.to_owned(),
                 case_id,
                 text,
-                replanned,
+                attempts: 0,
             });
         }
         let report = NewReport {
@@ -812,6 +839,7 @@ impl Pipeline {
                     alarm_id: alarm_id.to_owned(),
                     case: Box::new(case),
                     event: Box::new(event),
+                    attempts: 0,
                 })
             }
             Err(error) => {
@@ -865,6 +893,10 @@ impl Pipeline {
                     self.recover().await;
                 }
             }
+        }
+        let retry = std::mem::take(&mut self.retry);
+        if !retry.is_empty() && self.desk.send(DeskWork::Write(retry)).is_err() {
+            tracing::warn!("The case desk has stopped; alarms' cases open at the next start.");
         }
         // Forget cleared alarms past the flap window: they live on in the store.
         let window = self.config.flap_window;

@@ -1055,26 +1055,95 @@ async fn an_alarm_gets_its_case_once_across_restarts() {
     server.wait().unwrap();
 
     // Stopped after the link committed and before the desk wrote the case.
+    forget_case(&data_dir, &first).await;
+    let (mut server, base) = serve(&data_dir, &[]);
+    let token = sign_in(&client, &base).await;
+    let second = written_case_of(&client, &base, &token, Some(&first)).await;
+    assert_eq!(
+        iot_cases(&client, &base, &token).await,
+        vec![second.clone()]
+    );
+
+    // Cleared since, and its case lost the same way: the case opens with the clearing noted.
+    let normal = json!([reading(
+        "HP-GAS-1",
+        "gas_concentration",
+        2.0,
+        Utc::now() - Duration::seconds(1)
+    )]);
+    let status = client
+        .post(format!("{base}/api/v1/telemetry"))
+        .bearer_auth(&token)
+        .json(&normal)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    let alarms: Value = client
+        .get(format!("{base}/api/v1/alarms?device=HP-GAS-1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        alarm_of(&alarms, "HP-GAS-1", "gas-danger").unwrap()["active"],
+        false,
+        "{alarms}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    forget_case(&data_dir, &second).await;
+    let (mut server, base) = serve(&data_dir, &[]);
+    let token = sign_in(&client, &base).await;
+    let third = written_case_of(&client, &base, &token, Some(&second)).await;
+    assert_eq!(iot_cases(&client, &base, &token).await, vec![third.clone()]);
+    let mut noted = false;
+    for _ in 0..50 {
+        let timeline: Value = client
+            .get(format!("{base}/api/v1/cases/{third}/timeline"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        noted = timeline.as_array().unwrap().iter().any(|e| {
+            e["action"] == "note"
+                && e["details"]["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("已解除"))
+        });
+        if noted {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(noted, "the clearing is noted on the case opened at start");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// Deletes a case as if it had never been written (SQLite, server stopped).
+async fn forget_case(data_dir: &str, case_id: &str) {
     let db = sqlx::SqlitePool::connect(&format!("sqlite://{data_dir}/cityops.db"))
         .await
         .unwrap();
     for table in ["case_events", "outbox"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE case_id = ?"))
-            .bind(&first)
+            .bind(case_id)
             .execute(&db)
             .await
             .unwrap();
     }
     sqlx::query("DELETE FROM cases WHERE id = ?")
-        .bind(&first)
+        .bind(case_id)
         .execute(&db)
         .await
         .unwrap();
     db.close().await;
-    let (mut server, base) = serve(&data_dir, &[]);
-    let token = sign_in(&client, &base).await;
-    let second = written_case_of(&client, &base, &token, Some(&first)).await;
-    assert_eq!(iot_cases(&client, &base, &token).await, [second]);
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
