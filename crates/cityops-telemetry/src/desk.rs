@@ -85,10 +85,12 @@ pub(crate) fn spawn(
     store: Arc<dyn Store>,
     events: broadcast::Sender<TelemetryEvent>,
 ) -> (
-    mpsc::UnboundedSender<DeskWork>,
+    mpsc::Sender<DeskWork>,
     mpsc::UnboundedReceiver<Vec<(CaseWrite, Failure)>>,
 ) {
-    let (work, mut queue) = mpsc::unbounded_channel::<DeskWork>();
+    // Bounded: when the store falls this far behind an alarm storm, the pipeline waits for
+    // the desk instead of piling up links to unwritten cases without limit.
+    let (work, mut queue) = mpsc::channel::<DeskWork>(1024);
     let (failures, failed_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some(first) = queue.recv().await {

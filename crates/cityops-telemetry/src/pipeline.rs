@@ -68,7 +68,7 @@ pub(crate) struct Pipeline {
     planned: Vec<CaseWrite>,
     /// Case writes that failed on a store error, handed to the desk again at the next tick.
     retry: Vec<CaseWrite>,
-    desk: mpsc::UnboundedSender<DeskWork>,
+    desk: mpsc::Sender<DeskWork>,
     events: broadcast::Sender<TelemetryEvent>,
     vitals: watch::Sender<Arc<VitalSigns>>,
     metrics: TelemetryMetrics,
@@ -98,7 +98,7 @@ impl Pipeline {
         events: broadcast::Sender<TelemetryEvent>,
         vitals: watch::Sender<Arc<VitalSigns>>,
         metrics: TelemetryMetrics,
-        desk: mpsc::UnboundedSender<DeskWork>,
+        desk: mpsc::Sender<DeskWork>,
     ) -> Result<Pipeline, TelemetryError> {
         let mut indicators = store.indicators().await?;
         if indicators.is_empty() {
@@ -373,7 +373,7 @@ impl Pipeline {
                 self.metrics
                     .active_alarms
                     .set(self.engine.stats().active_alarms as i64);
-                self.hand_over_cases();
+                self.hand_over_cases().await;
             }
             Err(error) => {
                 tracing::error!(%error, "A telemetry batch did not commit; nothing of it was acknowledged. Rebuilding the rule state from the store.");
@@ -662,9 +662,9 @@ impl Pipeline {
 
     /// Hands the planned case writes to the desk: call only once the commit carrying their
     /// alarms' links succeeded.
-    fn hand_over_cases(&mut self) {
+    async fn hand_over_cases(&mut self) {
         let planned = std::mem::take(&mut self.planned);
-        if !planned.is_empty() && self.desk.send(DeskWork::Write(planned)).is_err() {
+        if !planned.is_empty() && self.desk.send(DeskWork::Write(planned)).await.is_err() {
             tracing::warn!("The case desk has stopped; alarms' cases open at the next start.");
         }
     }
@@ -741,7 +741,7 @@ impl Pipeline {
     /// gets the clearing note too.
     async fn open_missing_cases(&mut self) -> Result<(), TelemetryError> {
         let (settled, settling) = oneshot::channel();
-        if self.desk.send(DeskWork::Settle(settled)).is_ok() {
+        if self.desk.send(DeskWork::Settle(settled)).await.is_ok() {
             let _ = settling.await;
         }
         let mut missing: Vec<String> = self
@@ -775,7 +775,7 @@ impl Pipeline {
             };
             self.store.commit_telemetry(&commit).await?;
         }
-        self.hand_over_cases();
+        self.hand_over_cases().await;
         Ok(())
     }
 
@@ -886,7 +886,7 @@ impl Pipeline {
                                 .send(TelemetryEvent::Alarm(Arc::new(alarm.clone()), "raise"));
                         }
                     }
-                    self.hand_over_cases();
+                    self.hand_over_cases().await;
                 }
                 Err(error) => {
                     tracing::error!(%error, "Silence alarms did not commit; rebuilding the rule state.");
@@ -895,7 +895,7 @@ impl Pipeline {
             }
         }
         let retry = std::mem::take(&mut self.retry);
-        if !retry.is_empty() && self.desk.send(DeskWork::Write(retry)).is_err() {
+        if !retry.is_empty() && self.desk.send(DeskWork::Write(retry)).await.is_err() {
             tracing::warn!("The case desk has stopped; alarms' cases open at the next start.");
         }
         // Forget cleared alarms past the flap window: they live on in the store.
