@@ -189,11 +189,10 @@ async fn keys_rotate_and_old_rows_are_sealed_again(app: &TestApp) {
     assert!(!events.is_empty());
 }
 
-async fn citizens_export_and_erase_their_data_and_retention_removes_it(app: &TestApp) {
-    let finished = citizen_report(app).await;
-    let open = citizen_report(app).await;
+/// Ends a case: the operator rejects it as invalid.
+async fn finish_by_rejecting(app: &TestApp, id: &str) {
     let (_, case) = app
-        .get(Some("operator"), &format!("/api/v1/cases/{finished}"))
+        .get(Some("operator"), &format!("/api/v1/cases/{id}"))
         .await;
     app.ok(
         "operator",
@@ -202,6 +201,12 @@ async fn citizens_export_and_erase_their_data_and_retention_removes_it(app: &Tes
         json!({"reject_reason": "invalid", "opinion": "不属实"}),
     )
     .await;
+}
+
+async fn citizens_export_and_erase_their_data_and_retention_removes_it(app: &TestApp) {
+    let finished = citizen_report(app).await;
+    let open = citizen_report(app).await;
+    finish_by_rejecting(app, &finished).await;
 
     let path = format!("/api/v1/personal-data?phone={PHONE}");
     let (status, _) = app.get(Some("operator"), &path).await;
@@ -256,16 +261,7 @@ async fn citizens_export_and_erase_their_data_and_retention_removes_it(app: &Tes
     assert_eq!(again["cases"].as_array().unwrap().len(), 1, "{again}");
 
     // Retention: once the open case is finished and its time has run out, it goes too.
-    let (_, case) = app
-        .get(Some("operator"), &format!("/api/v1/cases/{open}"))
-        .await;
-    app.ok(
-        "operator",
-        &case,
-        "reject",
-        json!({"reject_reason": "invalid", "opinion": "不属实"}),
-    )
-    .await;
+    finish_by_rejecting(app, &open).await;
     let removed = cityops::audit::apply_retention(app.store.as_ref(), 1)
         .await
         .unwrap();

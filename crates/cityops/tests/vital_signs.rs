@@ -843,15 +843,7 @@ async fn no_reading_is_lost_and_no_alarm_duplicated_across_restarts() {
     let (mut server, base) = serve(&data_dir, &env);
     let token = sign_in(&client, &base).await;
     wait_for_readings(&client, &base, &token, from, 2000).await;
-    let alarms: Value = client
-        .get(format!("{base}/api/v1/alarms?device=HP-GAS-1"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alarms = get_json(&client, &base, &token, "/api/v1/alarms?device=HP-GAS-1").await;
     for rule in ["gas-danger", "gas-warning"] {
         let mine: Vec<&Value> = alarms
             .as_array()
@@ -961,6 +953,32 @@ async fn a_flood_of_qos1_messages_never_stalls_the_session() {
     app.finish().await;
 }
 
+/// GET `path` as the signed-in `token`, as JSON.
+async fn get_json(client: &reqwest::Client, base: &str, token: &str, path: &str) -> Value {
+    client
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// POSTs readings over HTTP; they are committed when it returns.
+async fn post_telemetry(client: &reqwest::Client, base: &str, token: &str, readings: &Value) {
+    let status = client
+        .post(format!("{base}/api/v1/telemetry"))
+        .bearer_auth(token)
+        .json(readings)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}
+
 /// The case of an alarm, once the case desk has written it.
 async fn written_case_of(
     client: &reqwest::Client,
@@ -969,15 +987,7 @@ async fn written_case_of(
     not: Option<&str>,
 ) -> String {
     for _ in 0..100 {
-        let alarms: Value = client
-            .get(format!("{base}/api/v1/alarms?device=HP-GAS-1"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let alarms = get_json(client, base, token, "/api/v1/alarms?device=HP-GAS-1").await;
         let case_id = alarm_of(&alarms, "HP-GAS-1", "gas-danger")
             .and_then(|a| a["case_id"].as_str())
             .filter(|id| Some(*id) != not)
@@ -1000,15 +1010,7 @@ async fn written_case_of(
 }
 
 async fn iot_cases(client: &reqwest::Client, base: &str, token: &str) -> Vec<String> {
-    let cases: Value = client
-        .get(format!("{base}/api/v1/cases?source=iot"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cases = get_json(client, base, token, "/api/v1/cases?source=iot").await;
     cases["items"]
         .as_array()
         .unwrap()
@@ -1031,15 +1033,7 @@ async fn an_alarm_gets_its_case_once_across_restarts() {
         40.0,
         Utc::now() - Duration::seconds(10)
     )]);
-    let status = client
-        .post(format!("{base}/api/v1/telemetry"))
-        .bearer_auth(&token)
-        .json(&danger)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 200);
+    post_telemetry(&client, &base, &token, &danger).await;
     let first = written_case_of(&client, &base, &token, None).await;
     assert_eq!(iot_cases(&client, &base, &token).await, vec![first.clone()]);
 
@@ -1071,24 +1065,8 @@ async fn an_alarm_gets_its_case_once_across_restarts() {
         2.0,
         Utc::now() - Duration::seconds(1)
     )]);
-    let status = client
-        .post(format!("{base}/api/v1/telemetry"))
-        .bearer_auth(&token)
-        .json(&normal)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 200);
-    let alarms: Value = client
-        .get(format!("{base}/api/v1/alarms?device=HP-GAS-1"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    post_telemetry(&client, &base, &token, &normal).await;
+    let alarms = get_json(&client, &base, &token, "/api/v1/alarms?device=HP-GAS-1").await;
     assert_eq!(
         alarm_of(&alarms, "HP-GAS-1", "gas-danger").unwrap()["active"],
         false,
@@ -1103,15 +1081,13 @@ async fn an_alarm_gets_its_case_once_across_restarts() {
     assert_eq!(iot_cases(&client, &base, &token).await, vec![third.clone()]);
     let mut noted = false;
     for _ in 0..50 {
-        let timeline: Value = client
-            .get(format!("{base}/api/v1/cases/{third}/timeline"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let timeline = get_json(
+            &client,
+            &base,
+            &token,
+            &format!("/api/v1/cases/{third}/timeline"),
+        )
+        .await;
         noted = timeline.as_array().unwrap().iter().any(|e| {
             e["action"] == "note"
                 && e["details"]["text"]
