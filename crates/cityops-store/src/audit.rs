@@ -87,6 +87,25 @@ pub fn record(action: &str, object: impl Into<String>) -> AuditRecord {
     AuditRecord::new(&current_actor(), action, object)
 }
 
+/// What SQLite's `audit_log_extends_head` trigger says when an entry does not extend the
+/// chain's head (migration 0011).
+pub(crate) const HEAD_MOVED: &str = "audit chain head moved";
+
+/// The chain's head as this store last moved it. It is a hint, checked and never trusted:
+/// an append moves the head row only if the row still holds the hinted head.
+#[derive(Default)]
+pub(crate) struct HeadHint(std::sync::Mutex<Option<ChainHead>>);
+
+impl HeadHint {
+    pub(crate) fn get(&self) -> Option<ChainHead> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set(&self, head: ChainHead) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(head);
+    }
+}
+
 /// Off only while `cityops bench security` measures what the audit log costs; nothing else
 /// turns it off, and the server never does.
 static MEASURING_WITHOUT_AUDIT: std::sync::atomic::AtomicBool =
@@ -136,7 +155,7 @@ macro_rules! audit_store {
                 records: Vec<cityops_domain::audit::AuditRecord>,
             ) -> crate::StoreResult<()> {
                 let mut tx = self.writer.begin().await?;
-                append_audit_in(&mut tx, records).await?;
+                append_audit_in(&self.audit_head, &mut tx, records).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -244,27 +263,78 @@ macro_rules! audit_store {
             }
         }
 
-        /// Appends `records` to the chain inside the caller's transaction. Moving the head
-        /// row first locks it (PostgreSQL) or holds the single write lock (SQLite), so
-        /// concurrent transactions extend the chain one after the other, never from the
-        /// same head.
+        /// Appends `records` to the chain inside the caller's transaction, in one statement
+        /// when it can: the entries are computed from the head this store last wrote
+        /// ([`crate::audit::HeadHint`]), and the head moves with the insert only if it still
+        /// is that head (PostgreSQL: a data-modifying `WITH` in the insert; SQLite: the
+        /// `audit_log_extends_head` trigger). Otherwise (another process or connection
+        /// appended since, or that transaction rolled back) the head row is locked and read,
+        /// and the entries computed again from it. Locking the head row orders concurrent
+        /// appenders (PostgreSQL) or takes the single write lock (SQLite), so the chain is
+        /// extended one transaction after the other, never twice from the same head.
         async fn append_audit_in(
+            hint: &crate::audit::HeadHint,
             tx: &mut sqlx::Transaction<'_, $db>,
             records: Vec<cityops_domain::audit::AuditRecord>,
         ) -> crate::StoreResult<()> {
             if records.is_empty() || crate::audit::audit_off() {
                 return Ok(());
             }
+            let mut records = records;
+            if let Some(hinted) = hint.get() {
+                let mut head = hinted.clone();
+                let entries: Vec<_> = records.into_iter().map(|r| head.append(r)).collect();
+                if extend_chain(tx, &hinted, &entries).await? {
+                    hint.set(head);
+                    return Ok(());
+                }
+                records = entries.into_iter().map(|e| e.record).collect();
+            }
             let (seq, hash): (i64, String) =
                 sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
                     .fetch_one(&mut **tx)
                     .await?;
-            let mut head = cityops_domain::audit::ChainHead { seq, hash };
+            let from = cityops_domain::audit::ChainHead { seq, hash };
+            let mut head = from.clone();
             let entries: Vec<_> = records.into_iter().map(|r| head.append(r)).collect();
-            for chunk in entries.chunks(200) {
-                let mut query = sqlx::QueryBuilder::<$db>::new(
+            if !extend_chain(tx, &from, &entries).await? {
+                return Err(crate::StoreError::Commit(
+                    "the audit chain's head moved while this transaction held it".into(),
+                ));
+            }
+            hint.set(head);
+            Ok(())
+        }
+
+        /// Inserts `entries` (computed from `from`) and moves the head to the last of them,
+        /// if the head still is `from`; false (and nothing written) if it is not.
+        async fn extend_chain(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            from: &cityops_domain::audit::ChainHead,
+            entries: &[cityops_domain::audit::AuditEntry],
+        ) -> crate::StoreResult<bool> {
+            let Some(last) = entries.last() else { return Ok(true) };
+            let sqlite = <$db as sqlx::Database>::NAME == "SQLite";
+            for (n, chunk) in entries.chunks(200).enumerate() {
+                let mut query = sqlx::QueryBuilder::<$db>::new("");
+                if n == 0 && !sqlite {
+                    query
+                        .push("WITH moved AS (UPDATE audit_head SET seq = ")
+                        .push_bind(last.seq)
+                        .push(", hash = ")
+                        .push_bind(last.hash.clone())
+                        .push(" WHERE id = 1 AND seq = ")
+                        .push_bind(from.seq)
+                        .push(" AND hash = ")
+                        .push_bind(from.hash.clone())
+                        .push(" RETURNING 1) ");
+                }
+                query.push(
                     "INSERT INTO audit_log (seq, at, actor, role, scope, origin, action, object, result, detail, prev_hash, hash) ",
                 );
+                if n == 0 && !sqlite {
+                    query.push("SELECT * FROM (");
+                }
                 query.push_values(chunk, |mut row, e| {
                     row.push_bind(e.seq)
                         .push_bind(e.record.at.timestamp_micros())
@@ -279,14 +349,27 @@ macro_rules! audit_store {
                         .push_bind(e.prev_hash.clone())
                         .push_bind(e.hash.clone());
                 });
-                query.build().execute(&mut **tx).await?;
+                if n == 0 && !sqlite {
+                    query.push(") AS entries WHERE EXISTS (SELECT 1 FROM moved)");
+                }
+                match query.build().execute(&mut **tx).await {
+                    Ok(done) if n == 0 && done.rows_affected() == 0 => return Ok(false),
+                    Ok(_) => {}
+                    // SQLite: the trigger refuses entries computed from a head that was
+                    // passed since (numbered past it), the key those numbered at or below it;
+                    // either way SQLite undoes that statement alone and the transaction goes
+                    // on. (PostgreSQL inserted nothing above instead.)
+                    Err(sqlx::Error::Database(e))
+                        if n == 0
+                            && (e.message().contains(crate::audit::HEAD_MOVED)
+                                || e.is_unique_violation()) =>
+                    {
+                        return Ok(false)
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
-            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(head.seq)
-                .bind(&head.hash)
-                .execute(&mut **tx)
-                .await?;
-            Ok(())
+            Ok(true)
         }
     };
 }

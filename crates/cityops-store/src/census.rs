@@ -129,7 +129,7 @@ macro_rules! census_store {
                     query.build().execute(&mut *tx).await?;
                 }
                 let record = crate::audit::record("components.import", "components").detail(format!("{} components", components.len()));
-                append_audit_in(&mut tx, vec![record]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(components.len() as u64)
             }
@@ -201,7 +201,7 @@ macro_rules! census_store {
                     query.build().execute(&mut *tx).await?;
                 }
                 let record = crate::audit::record("boundaries.import", format!("boundaries:{level}")).detail(format!("{} boundaries", boundaries.len()));
-                append_audit_in(&mut tx, vec![record]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(boundaries.len() as u64)
             }

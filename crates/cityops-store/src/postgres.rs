@@ -20,6 +20,7 @@ pub struct PgStore {
     pub(crate) jobs: tokio::sync::mpsc::Sender<crate::batch::Job>,
     pub(crate) pii: crate::PiiKeys,
     pub(crate) sessions: std::sync::Arc<crate::SessionCache>,
+    pub(crate) audit_head: std::sync::Arc<crate::audit::HeadHint>,
 }
 
 impl PgStore {
@@ -27,10 +28,16 @@ impl PgStore {
         let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let (jobs, queue) = tokio::sync::mpsc::channel(crate::batch::QUEUE);
+        let audit_head = std::sync::Arc::new(crate::audit::HeadHint::default());
         // Several writer tasks, so batches overlap their round trips to the server.
         let queue = std::sync::Arc::new(tokio::sync::Mutex::new(queue));
         for _ in 0..WRITERS {
-            tokio::spawn(run_writer(pool.clone(), queue.clone(), pii.clone()));
+            tokio::spawn(run_writer(
+                pool.clone(),
+                queue.clone(),
+                pii.clone(),
+                audit_head.clone(),
+            ));
         }
         Ok(PgStore {
             writer: pool.clone(),
@@ -38,6 +45,7 @@ impl PgStore {
             jobs,
             pii,
             sessions: Default::default(),
+            audit_head,
         })
     }
 

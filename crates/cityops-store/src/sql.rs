@@ -29,7 +29,7 @@ macro_rules! sql_store {
                     .await?;
                 }
                 let record = crate::audit::record("areas.import", "areas").detail(format!("{} areas", areas.len()));
-                append_audit_in(&mut tx, vec![record]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(areas.len() as u64)
             }
@@ -78,7 +78,7 @@ macro_rules! sql_store {
                     .await?;
                 }
                 let record = crate::audit::record("units.import", "units").detail(format!("{} units", units.len()));
-                append_audit_in(&mut tx, vec![record]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(units.len() as u64)
             }
@@ -126,7 +126,7 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await?;
                 let record = crate::audit::record("catalog.replace", "catalog").detail(format!("version {}", catalog.version));
-                append_audit_in(&mut tx, vec![record]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -155,7 +155,7 @@ macro_rules! sql_store {
                     .await?;
                 }
                 let record = crate::audit::record("routing.rules.replace", "routing-rules").detail(format!("{} rules", rules.len()));
-                append_audit_in(&mut tx, vec![record]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -199,7 +199,7 @@ macro_rules! sql_store {
                         // Creating an account grants a role within a scope: a permission change.
                         let record = crate::audit::record("user.add", format!("user:{}", user.username))
                             .detail(format!("role {} scope {} unit {}", user.role.as_str(), user.scope, user.unit.as_deref().unwrap_or("-")));
-                        append_audit_in(&mut tx, vec![record]).await?;
+                        append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                         tx.commit().await?;
                         Ok(())
                     }
@@ -250,7 +250,7 @@ macro_rules! sql_store {
                 let locked = locked.map(crate::from_millis).transpose()?;
                 let result = if locked.is_some() { "refused: wrong password, account locked" } else { "refused: wrong password" };
                 let record = crate::audit::record("session.sign_in", format!("user:{username}")).result(result);
-                append_audit_in(&mut tx, vec![record]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(locked)
             }
@@ -284,7 +284,7 @@ macro_rules! sql_store {
                         (Some(_), false) => "user.totp.enrol",
                         (Some(_), true) => "user.totp.confirm",
                     };
-                    append_audit_in(&mut tx, vec![crate::audit::record(action, format!("user:{username}"))]).await?;
+                    append_audit_in(&self.audit_head, &mut tx, vec![crate::audit::record(action, format!("user:{username}"))]).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -314,7 +314,7 @@ macro_rules! sql_store {
                 }
                 if updated.rows_affected() == 1 {
                     let action = if disabled { "user.disable" } else { "user.enable" };
-                    append_audit_in(&mut tx, vec![crate::audit::record(action, format!("user:{username}"))]).await?;
+                    append_audit_in(&self.audit_head, &mut tx, vec![crate::audit::record(action, format!("user:{username}"))]).await?;
                 }
                 tx.commit().await?;
                 self.sessions.forget_all();
@@ -337,7 +337,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 if updated.rows_affected() == 1 {
-                    append_audit_in(&mut tx, vec![crate::audit::record("user.reset_password", format!("user:{username}"))]).await?;
+                    append_audit_in(&self.audit_head, &mut tx, vec![crate::audit::record("user.reset_password", format!("user:{username}"))]).await?;
                 }
                 tx.commit().await?;
                 self.sessions.forget_all();
@@ -357,7 +357,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 if let Some(user) = user {
-                    append_audit_in(&mut tx, vec![crate::audit::record("session.sign_out", format!("user:{user}"))]).await?;
+                    append_audit_in(&self.audit_head, &mut tx, vec![crate::audit::record("session.sign_out", format!("user:{user}"))]).await?;
                 }
                 tx.commit().await?;
                 self.sessions.forget(token_hash);
@@ -387,7 +387,7 @@ macro_rules! sql_store {
                     .await?;
                 let record = crate::audit::record("session.sign_in", format!("user:{username}"))
                     .detail(format!("session until {}", expires_at.to_rfc3339()));
-                append_audit_in(&mut tx, vec![record]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -418,7 +418,7 @@ macro_rules! sql_store {
                     key.scope,
                     key.permissions.join(",")
                 ));
-                append_audit_in(&mut tx, vec![record]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -456,7 +456,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 1 {
-                    append_audit_in(&mut tx, vec![crate::audit::record("api_key.revoke", format!("api_key:{id}"))]).await?;
+                    append_audit_in(&self.audit_head, &mut tx, vec![crate::audit::record("api_key.revoke", format!("api_key:{id}"))]).await?;
                 }
                 tx.commit().await?;
                 Ok(done.rows_affected() == 1)
@@ -726,7 +726,7 @@ macro_rules! sql_store {
                 if changed > 0 {
                     let record = crate::audit::record("pii.reseal", "personal-data")
                         .detail(format!("{changed} rows sealed with key {}", self.pii.current_id()));
-                    append_audit_in(&mut tx, vec![record]).await?;
+                    append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 }
                 tx.commit().await?;
                 Ok(changed)
@@ -829,7 +829,7 @@ macro_rules! sql_store {
                     records.push(crate::audit::record("pii.anonymise", format!("case:{id}")).detail(why.to_owned()));
                     done += 1;
                 }
-                append_audit_in(&mut tx, records).await?;
+                append_audit_in(&self.audit_head, &mut tx, records).await?;
                 tx.commit().await?;
                 Ok(done)
             }
@@ -997,6 +997,7 @@ macro_rules! sql_store {
             pool: &sqlx::Pool<$db>,
             jobs: &[crate::batch::Job],
             pii: &crate::PiiKeys,
+            hint: &crate::audit::HeadHint,
         ) -> crate::StoreResult<Vec<crate::StoreResult<crate::batch::Done>>> {
             let mut tx = pool.begin().await?;
             let mut results = Vec::with_capacity(jobs.len());
@@ -1013,7 +1014,7 @@ macro_rules! sql_store {
                     }
                 }
             }
-            append_audit_in(&mut tx, audit).await?;
+            append_audit_in(hint, &mut tx, audit).await?;
             tx.commit().await?;
             Ok(results)
         }
@@ -1022,10 +1023,11 @@ macro_rules! sql_store {
             pool: &sqlx::Pool<$db>,
             job: &crate::batch::Job,
             pii: &crate::PiiKeys,
+            hint: &crate::audit::HeadHint,
         ) -> crate::StoreResult<crate::batch::Done> {
             let mut tx = pool.begin().await?;
             let done = write_job(&mut tx, job, pii).await?;
-            append_audit_in(&mut tx, vec![job.audit_record(&done)]).await?;
+            append_audit_in(hint, &mut tx, vec![job.audit_record(&done)]).await?;
             tx.commit().await?;
             Ok(done)
         }
@@ -1038,6 +1040,7 @@ macro_rules! sql_store {
             pool: sqlx::Pool<$db>,
             queue: std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<crate::batch::Job>>>,
             pii: crate::PiiKeys,
+            hint: std::sync::Arc<crate::audit::HeadHint>,
         ) {
             loop {
                 let mut batch = {
@@ -1053,7 +1056,7 @@ macro_rules! sql_store {
                     batch
                 };
                 batch.sort_by(|a, b| a.lock_key().cmp(&b.lock_key()));
-                match write_batch(&pool, &batch, &pii).await {
+                match write_batch(&pool, &batch, &pii, &hint).await {
                     Ok(results) => {
                         for (job, result) in batch.into_iter().zip(results) {
                             job.answer(result);
@@ -1062,7 +1065,7 @@ macro_rules! sql_store {
                     Err(error) => {
                         tracing::warn!(%error, jobs = batch.len(), "Batch failed; writing its jobs one by one.");
                         for job in batch {
-                            let result = write_alone(&pool, &job, &pii).await;
+                            let result = write_alone(&pool, &job, &pii, &hint).await;
                             job.answer(result);
                         }
                     }

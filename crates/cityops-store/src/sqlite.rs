@@ -18,6 +18,7 @@ pub struct SqliteStore {
     pub(crate) jobs: tokio::sync::mpsc::Sender<crate::batch::Job>,
     pub(crate) pii: crate::PiiKeys,
     pub(crate) sessions: std::sync::Arc<crate::SessionCache>,
+    pub(crate) audit_head: std::sync::Arc<crate::audit::HeadHint>,
 }
 
 impl SqliteStore {
@@ -39,15 +40,22 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await?;
         let (jobs, queue) = tokio::sync::mpsc::channel(crate::batch::QUEUE);
+        let audit_head = std::sync::Arc::new(crate::audit::HeadHint::default());
         // SQLite has one writer: one writer task.
         let queue = std::sync::Arc::new(tokio::sync::Mutex::new(queue));
-        tokio::spawn(run_writer(writer.clone(), queue, pii.clone()));
+        tokio::spawn(run_writer(
+            writer.clone(),
+            queue,
+            pii.clone(),
+            audit_head.clone(),
+        ));
         Ok(SqliteStore {
             writer,
             reader,
             jobs,
             pii,
             sessions: Default::default(),
+            audit_head,
         })
     }
 

@@ -272,7 +272,7 @@ macro_rules! telemetry_store {
                         .await?;
                 }
                 let record = crate::audit::record("indicators.replace", "indicators").detail(format!("{} indicators", indicators.len()));
-                append_audit_in(&mut tx, vec![record]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -309,7 +309,7 @@ macro_rules! telemetry_store {
                     query.build().execute(&mut *tx).await?;
                 }
                 let record = crate::audit::record("devices.import", "devices").detail(format!("{} devices", devices.len()));
-                append_audit_in(&mut tx, vec![record]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
                 tx.commit().await?;
                 Ok(devices.len() as u64)
             }
@@ -360,7 +360,7 @@ macro_rules! telemetry_store {
                 .bind(crate::millis(chrono::Utc::now()))
                 .execute(&mut *tx)
                 .await?;
-                append_audit_in(&mut tx, vec![crate::audit::record("telemetry.rule.put", format!("rule:{}", rule.id))]).await?;
+                append_audit_in(&self.audit_head, &mut tx, vec![crate::audit::record("telemetry.rule.put", format!("rule:{}", rule.id))]).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -372,7 +372,7 @@ macro_rules! telemetry_store {
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 1 {
-                    append_audit_in(&mut tx, vec![crate::audit::record("telemetry.rule.delete", format!("rule:{id}"))]).await?;
+                    append_audit_in(&self.audit_head, &mut tx, vec![crate::audit::record("telemetry.rule.delete", format!("rule:{id}"))]).await?;
                 }
                 tx.commit().await?;
                 Ok(done.rows_affected() == 1)
@@ -476,7 +476,7 @@ macro_rules! telemetry_store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                append_audit_in(&mut tx, c.audit.clone()).await?;
+                append_audit_in(&self.audit_head, &mut tx, c.audit.clone()).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -440,3 +440,70 @@ async fn concurrent_writes_share_batches_but_fail_alone(store: Arc<dyn Store>) {
     };
     assert_eq!(store.cases(&accepted).await.unwrap().cases.len(), 60);
 }
+
+/// Two stores on one database, as two processes (a server and the command line, or two
+/// nodes on PostgreSQL) are: each appends from the head it last wrote, which the other keeps
+/// moving, and both write concurrently. Every append must still extend the one chain: no
+/// entry lost, none forked off a stale head, the log intact end to end.
+async fn two_stores_extend_one_audit_chain(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+    let now = Utc::now();
+    let mut tasks = Vec::new();
+    for (n, store) in [first.clone(), second.clone()].into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let actor = cityops_domain::audit::AuditActor {
+                    actor: format!("process-{n}"),
+                    role: "admin".into(),
+                    scope: "310000".into(),
+                    origin: "127.0.0.1".into(),
+                };
+                let record = cityops_domain::audit::AuditRecord::new(
+                    &actor,
+                    "test.append",
+                    format!("object:{n}:{i}"),
+                );
+                store
+                    .append_audit(vec![record.clone(), record])
+                    .await
+                    .unwrap();
+                let (case, event) = new_case("310101002001", &format!("第{n}-{i}号"), now);
+                store.insert_case(case, event).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for store in [&first, &second] {
+        let verification = cityops_store::audit::verify_log(store.as_ref(), None)
+            .await
+            .unwrap();
+        assert!(verification.intact(), "{:?}", verification.findings);
+        // 2 x 25 x (two appended records + one case report).
+        assert_eq!(verification.entries, 150);
+        assert_eq!(verification.head.seq, 150);
+    }
+}
+
+#[tokio::test]
+async fn two_sqlite_stores_extend_one_audit_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cityops.db").display());
+    let first = open(&url, keys()).await.unwrap();
+    let second = open(&url, keys()).await.unwrap();
+    two_stores_extend_one_audit_chain(first, second).await;
+}
+
+#[tokio::test]
+async fn two_postgres_stores_extend_one_audit_chain() {
+    let Some(admin) = test_url() else {
+        eprintln!("CITYOPS_TEST_PG_URL is not set: PostgreSQL contract test skipped");
+        return;
+    };
+    let db = ScratchDatabase::create(&admin).await.unwrap();
+    let first = open(&db.url, keys()).await.unwrap();
+    let second = open(&db.url, keys()).await.unwrap();
+    two_stores_extend_one_audit_chain(first.clone(), second.clone()).await;
+    drop((first, second));
+    db.drop_now().await.unwrap();
+}
