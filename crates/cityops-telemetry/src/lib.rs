@@ -202,6 +202,24 @@ impl TelemetryHandle {
         Ok(answer)
     }
 
+    /// Queues parsed payloads whose commit nobody waits for (QoS 0 messages): the pipeline
+    /// may hold them a few milliseconds to commit them with more.
+    pub async fn hand_over(
+        &self,
+        source: &'static str,
+        payloads: Vec<Payload>,
+    ) -> Result<(), TelemetryError> {
+        self.commands
+            .send(pipeline::Command::Ingest {
+                source,
+                payloads,
+                by: None,
+                reply: None,
+            })
+            .await
+            .map_err(|_| TelemetryError::Stopped)
+    }
+
     pub async fn acknowledge(
         &self,
         alarm_id: &str,

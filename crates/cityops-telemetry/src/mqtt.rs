@@ -130,17 +130,23 @@ pub async fn run(
         // saves a wake-up of the pipeline (and of the acknowledging task) per message.
         if !batch.is_empty() && (eventloop.state.events.is_empty() || batch.len() >= MAX_HAND_OVER)
         {
-            let answer = match handle.submit("mqtt", std::mem::take(&mut batch)).await {
-                Ok(answer) => answer,
-                Err(_) => break,
-            };
-            // QoS 0 has nothing to acknowledge.
-            if !to_ack.is_empty()
-                && pending_tx
+            let payloads = std::mem::take(&mut batch);
+            if to_ack.is_empty() {
+                // QoS 0: nothing to acknowledge, so nobody waits for the commit.
+                if handle.hand_over("mqtt", payloads).await.is_err() {
+                    break;
+                }
+            } else {
+                let answer = match handle.submit("mqtt", payloads).await {
+                    Ok(answer) => answer,
+                    Err(_) => break,
+                };
+                if pending_tx
                     .send((std::mem::take(&mut to_ack), answer))
                     .is_err()
-            {
-                break;
+                {
+                    break;
+                }
             }
         }
         let event = tokio::select! {

@@ -47,6 +47,20 @@ pub(crate) enum Command {
     Indicators(Vec<cityops_domain::telemetry::Indicator>),
 }
 
+impl Command {
+    fn readings(&self) -> usize {
+        match self {
+            Command::Ingest { payloads, .. } => payloads.iter().map(|p| p.readings.len()).sum(),
+            _ => 0,
+        }
+    }
+
+    /// Readings whose commit nobody waits for (QoS 0 messages).
+    fn is_unanswered(&self) -> bool {
+        matches!(self, Command::Ingest { reply: None, .. })
+    }
+}
+
 pub(crate) struct Pipeline {
     store: Arc<dyn Store>,
     config: TelemetryConfig,
@@ -82,6 +96,9 @@ pub(crate) struct Pipeline {
 }
 
 const MAX_BATCH_COMMANDS: usize = 4096;
+/// How long unanswered readings (QoS 0) may wait for company after the previous commit
+/// began. Alarm latency grows by at most this much, and only for QoS 0 floods.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
 const ROLLUP_FLUSH: Duration = Duration::seconds(2);
 
 /// (resolution 0 minute / 1 hour, area index, indicator, bucket start ms)
@@ -199,23 +216,43 @@ impl Pipeline {
     ) {
         let mut clock = tokio::time::interval(std::time::Duration::from_secs(1));
         clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_commit = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 command = commands.recv() => {
                     let Some(command) = command else { break };
+                    let mut readings = command.readings();
                     let mut batch = vec![command];
-                    let mut readings = 0;
-                    while batch.len() < MAX_BATCH_COMMANDS && readings < self.config.max_batch_readings {
+                    let full = |batch: &Vec<Command>, readings: usize| {
+                        batch.len() >= MAX_BATCH_COMMANDS || readings >= self.config.max_batch_readings
+                    };
+                    while !full(&batch, readings) {
                         match commands.try_recv() {
                             Ok(command) => {
-                                if let Command::Ingest { payloads, .. } = &command {
-                                    readings += payloads.iter().map(|p| p.readings.len()).sum::<usize>();
-                                }
+                                readings += command.readings();
                                 batch.push(command);
                             }
                             Err(_) => break,
                         }
                     }
+                    // Nobody waits for the commit of QoS 0 messages, so under a flood they
+                    // are committed once per LINGER instead of once per socket read: fewer,
+                    // larger commits leave the processor to the broker and the readings.
+                    // Anything someone waits for ends the wait.
+                    let deadline = last_commit + LINGER;
+                    while batch.iter().all(Command::is_unanswered) && !full(&batch, readings) {
+                        tokio::select! {
+                            command = commands.recv() => match command {
+                                Some(command) => {
+                                    readings += command.readings();
+                                    batch.push(command);
+                                }
+                                None => break,
+                            },
+                            _ = tokio::time::sleep_until(deadline) => break,
+                        }
+                    }
+                    last_commit = tokio::time::Instant::now();
                     self.process(batch).await;
                 }
                 Some(writes) = failed_cases.recv() => self.cases_failed(writes),

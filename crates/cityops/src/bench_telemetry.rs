@@ -298,8 +298,8 @@ async fn end_to_end(url: &str, messages: usize, database: Option<String>) -> Res
         "(b) end to end through the broker: publish -> CityOps -> judged and committed ({engine})\n"
     );
     out.push_str(&format!(
-        "{:<54} {:>9} {:>10} {:>11} {:>8} {:>8}\n",
-        "run", "messages", "msg/s", "readings/s", "ceiling", "1 topic"
+        "{:<54} {:>9} {:>10} {:>11} {:>8} {:>8} {:>10}\n",
+        "run", "messages", "msg/s", "readings/s", "ceiling", "1 topic", "rd/commit"
     ));
     let mut clock = Utc::now().timestamp_millis() - 3_600_000;
     let single_body = br#"{"metric":"gas_concentration","value":1.5,"ts":1}"#.to_vec();
@@ -336,26 +336,29 @@ async fn end_to_end(url: &str, messages: usize, database: Option<String>) -> Res
         )
         .await?;
         out.push_str(&format!(
-            "{:<54} {:>9} {:>10.0} {:>11} {:>8} {:>8.2}\n",
+            "{:<54} {:>9} {:>10.0} {:>11} {:>8} {:>8.2} {:>10}\n",
             format!("broker ceiling, {name}, plain subscriber, one topic"),
             messages,
             one_topic,
             "-",
             "-",
-            1.0
+            1.0,
+            "-"
         ));
         out.push_str(&format!(
-            "{:<54} {:>9} {:>10.0} {:>11} {:>8} {:>8.2}\n",
+            "{:<54} {:>9} {:>10.0} {:>11} {:>8} {:>8.2} {:>10}\n",
             format!("broker ceiling, {name}, plain subscriber, device topics"),
             messages,
             ceiling,
             "-",
             "1.00",
-            ceiling / one_topic
+            ceiling / one_topic,
+            "-"
         ));
         for batch in [1usize, 50] {
             let count = if batch == 1 { messages } else { messages / 5 };
             let before = telemetry.metrics.readings("accepted");
+            let commits_before = telemetry.metrics.commits.get();
             let mut bodies = Vec::with_capacity(count);
             for m in 0..count {
                 if batch == 1 {
@@ -412,14 +415,16 @@ async fn end_to_end(url: &str, messages: usize, database: Option<String>) -> Res
                 telemetry.metrics.sequence_gaps.get(),
             );
             let rate = count as f64 / seconds;
+            let commits = telemetry.metrics.commits.get() - commits_before;
             out.push_str(&format!(
-                "{:<54} {:>9} {:>10.0} {:>11.0} {:>8.2} {:>8.2}\n",
+                "{:<54} {:>9} {:>10.0} {:>11.0} {:>8.2} {:>8.2} {:>10.0}\n",
                 format!("CityOps, {name}, {batch} reading(s)/message"),
                 count,
                 rate,
                 judged as f64 / seconds,
                 rate / ceiling,
-                rate / one_topic
+                rate / one_topic,
+                judged as f64 / commits.max(1) as f64
             ));
         }
     }

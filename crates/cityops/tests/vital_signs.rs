@@ -604,8 +604,9 @@ async fn mqtt_readings_from_an_independent_client_raise_alarms_and_cases() {
                 .to_string(),
         ],
     );
-    // A gateway batches readings of several devices into one message.
-    mosquitto_pub(&url, &format!("{prefix}/gateways/gw-1/telemetry"), 1, &[
+    // A gateway batches readings of several devices into one message, here at QoS 0: nothing
+    // is acknowledged, and the pipeline commits it without anyone waiting (`hand_over`).
+    mosquitto_pub(&url, &format!("{prefix}/gateways/gw-1/telemetry"), 0, &[
         json!([{"device": "HP-GAS-2", "metric": "gas_concentration", "value": 1.5, "ts": ms(5)}, {"device": "HP-GAS-2", "metric": "gas_concentration", "value": 1.6, "ts": ms(6), "seq": 9}]).to_string(),
     ]);
     let alarms = eventually(&app, "operator", "/api/v1/alarms?active=true", |a| {
