@@ -87,10 +87,6 @@ pub fn record(action: &str, object: impl Into<String>) -> AuditRecord {
     AuditRecord::new(&current_actor(), action, object)
 }
 
-/// What SQLite's `audit_log_extends_head` trigger says when an entry does not extend the
-/// chain's head (migration 0011).
-pub(crate) const HEAD_MOVED: &str = "audit chain head moved";
-
 /// The chain's head as this store last moved it. It is a hint, checked and never trusted:
 /// an append moves the head row only if the row still holds the hinted head.
 #[derive(Default)]
@@ -264,10 +260,9 @@ macro_rules! audit_store {
         }
 
         /// Appends `records` to the chain inside the caller's transaction, in one statement
-        /// when it can: the entries are computed from the head this store last wrote
-        /// ([`crate::audit::HeadHint`]), and the head moves with the insert only if it still
-        /// is that head (PostgreSQL: a data-modifying `WITH` in the insert; SQLite: the
-        /// `audit_log_extends_head` trigger). Otherwise (another process or connection
+        /// when it can (up to 200 entries): the entries are computed from the head this store
+        /// last wrote ([`crate::audit::HeadHint`]), and they are inserted, and the head moved,
+        /// only if the head still is that one (see `extend_chain`). Otherwise (another process or connection
         /// appended since, or that transaction rolled back) the head row is locked and read,
         /// and the entries computed again from it. Locking the head row orders concurrent
         /// appenders (PostgreSQL) or takes the single write lock (SQLite), so the chain is
@@ -307,7 +302,11 @@ macro_rules! audit_store {
         }
 
         /// Inserts `entries` (computed from `from`) and moves the head to the last of them,
-        /// if the head still is `from`; false (and nothing written) if it is not.
+        /// if the head still is `from`; false (and nothing written) if it is not. The first
+        /// statement carries the check: PostgreSQL moves the head in a data-modifying `WITH`
+        /// and inserts only if it moved; SQLite inserts only if the head row still holds
+        /// `from`, and its trigger moves the head entry by entry. Any error is returned as
+        /// it is: a failed statement aborts a PostgreSQL transaction.
         async fn extend_chain(
             tx: &mut sqlx::Transaction<'_, $db>,
             from: &cityops_domain::audit::ChainHead,
@@ -332,7 +331,7 @@ macro_rules! audit_store {
                 query.push(
                     "INSERT INTO audit_log (seq, at, actor, role, scope, origin, action, object, result, detail, prev_hash, hash) ",
                 );
-                if n == 0 && !sqlite {
+                if n == 0 {
                     query.push("SELECT * FROM (");
                 }
                 query.push_values(chunk, |mut row, e| {
@@ -349,24 +348,25 @@ macro_rules! audit_store {
                         .push_bind(e.prev_hash.clone())
                         .push_bind(e.hash.clone());
                 });
-                if n == 0 && !sqlite {
+                if n == 0 && sqlite {
+                    query
+                        .push(") AS entries WHERE EXISTS (SELECT 1 FROM audit_head WHERE id = 1 AND seq = ")
+                        .push_bind(from.seq)
+                        .push(" AND hash = ")
+                        .push_bind(from.hash.clone())
+                        .push(")");
+                } else if n == 0 {
                     query.push(") AS entries WHERE EXISTS (SELECT 1 FROM moved)");
                 }
-                match query.build().execute(&mut **tx).await {
-                    Ok(done) if n == 0 && done.rows_affected() == 0 => return Ok(false),
-                    Ok(_) => {}
-                    // SQLite: the trigger refuses entries computed from a head that was
-                    // passed since (numbered past it), the key those numbered at or below it;
-                    // either way SQLite undoes that statement alone and the transaction goes
-                    // on. (PostgreSQL inserted nothing above instead.)
-                    Err(sqlx::Error::Database(e))
-                        if n == 0
-                            && (e.message().contains(crate::audit::HEAD_MOVED)
-                                || e.is_unique_violation()) =>
-                    {
-                        return Ok(false)
-                    }
-                    Err(e) => return Err(e.into()),
+                let inserted = query.build().execute(&mut **tx).await?.rows_affected();
+                if n == 0 && inserted == 0 {
+                    return Ok(false);
+                }
+                if inserted != chunk.len() as u64 {
+                    return Err(crate::StoreError::Commit(format!(
+                        "{inserted} of {} audit entries were written",
+                        chunk.len()
+                    )));
                 }
             }
             Ok(true)

@@ -474,14 +474,31 @@ async fn two_stores_extend_one_audit_chain(first: Arc<dyn Store>, second: Arc<dy
     for task in tasks {
         task.await.unwrap();
     }
+    // Appends longer than one statement (200 entries), from a head the other store has
+    // moved and from the store's own: 250 each.
+    let many = |n: usize| {
+        let actor = cityops_domain::audit::AuditActor::system();
+        (0..n)
+            .map(|i| {
+                cityops_domain::audit::AuditRecord::new(
+                    &actor,
+                    "test.bulk",
+                    format!("object:bulk:{i}"),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    first.append_audit(many(250)).await.unwrap();
+    second.append_audit(many(250)).await.unwrap();
+    second.append_audit(many(250)).await.unwrap();
     for store in [&first, &second] {
         let verification = cityops_store::audit::verify_log(store.as_ref(), None)
             .await
             .unwrap();
         assert!(verification.intact(), "{:?}", verification.findings);
-        // 2 x 25 x (two appended records + one case report).
-        assert_eq!(verification.entries, 150);
-        assert_eq!(verification.head.seq, 150);
+        // 2 x 25 x (two appended records + one case report), then 3 x 250.
+        assert_eq!(verification.entries, 900);
+        assert_eq!(verification.head.seq, 900);
     }
 }
 

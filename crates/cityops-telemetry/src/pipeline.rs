@@ -240,11 +240,13 @@ impl Pipeline {
                     // larger commits leave the processor to the broker and the readings.
                     // Anything someone waits for ends the wait.
                     let deadline = last_commit + LINGER;
-                    while batch.iter().all(Command::is_unanswered) && !full(&batch, readings) {
+                    let mut unanswered = batch.iter().all(Command::is_unanswered);
+                    while unanswered && !full(&batch, readings) {
                         tokio::select! {
                             command = commands.recv() => match command {
                                 Some(command) => {
                                     readings += command.readings();
+                                    unanswered = command.is_unanswered();
                                     batch.push(command);
                                 }
                                 None => break,

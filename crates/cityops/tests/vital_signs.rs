@@ -604,11 +604,18 @@ async fn mqtt_readings_from_an_independent_client_raise_alarms_and_cases() {
                 .to_string(),
         ],
     );
-    // A gateway batches readings of several devices into one message, here at QoS 0: nothing
-    // is acknowledged, and the pipeline commits it without anyone waiting (`hand_over`).
-    mosquitto_pub(&url, &format!("{prefix}/gateways/gw-1/telemetry"), 0, &[
+    // A gateway batches readings of several devices into one message.
+    mosquitto_pub(&url, &format!("{prefix}/gateways/gw-1/telemetry"), 1, &[
         json!([{"device": "HP-GAS-2", "metric": "gas_concentration", "value": 1.5, "ts": ms(5)}, {"device": "HP-GAS-2", "metric": "gas_concentration", "value": 1.6, "ts": ms(6), "seq": 9}]).to_string(),
     ]);
+    // At QoS 0 nothing is acknowledged, and the pipeline commits it without anyone waiting
+    // (`hand_over`).
+    mosquitto_pub(
+        &url,
+        &format!("{prefix}/devices/HP-GAS-2/telemetry"),
+        0,
+        &[json!({"metric": "gas_concentration", "value": 1.7, "ts": ms(7)}).to_string()],
+    );
     let alarms = eventually(&app, "operator", "/api/v1/alarms?active=true", |a| {
         alarm_of(a, "HP-GAS-1", "gas-danger").is_some_and(|a| a["case_id"].is_string())
     })
@@ -631,7 +638,7 @@ async fn mqtt_readings_from_an_independent_client_raise_alarms_and_cases() {
             "cityops_telemetry_readings_total{outcome=\"accepted\"}",
         )
         .await
-            >= 4
+            >= 5
         {
             break;
         }
@@ -643,7 +650,7 @@ async fn mqtt_readings_from_an_independent_client_raise_alarms_and_cases() {
             "cityops_telemetry_readings_total{outcome=\"accepted\"}"
         )
         .await,
-        4
+        5
     );
     // The bad message, and the device speaking for another on its own topic, are counted.
     assert_eq!(

@@ -1,8 +1,9 @@
--- An entry numbered past the chain's head must extend it: its predecessor is the head and
--- its prev_hash the head's hash; the head then moves to it. The store appends in a single
--- statement this way (the insert moves the head), and an append computed from a head that
--- has moved since is refused rather than forking the chain. Entries numbered at or below
--- the head (none, in normal operation) are left to the verifier.
+-- The chain's head moves with each appended entry: the store inserts its entries in one
+-- statement, guarded by the head it computed them from, and this trigger moves the head
+-- entry by entry. An entry numbered past the head that does not extend it (its predecessor
+-- is not the head, or its prev_hash not the head's hash) is refused, so nothing can fork the
+-- chain by appending. Entries numbered at or below the head (none, in normal operation) are
+-- left to the verifier.
 CREATE TRIGGER audit_log_extends_head AFTER INSERT ON audit_log
 WHEN NEW.seq > (SELECT seq FROM audit_head WHERE id = 1)
 BEGIN
