@@ -33,6 +33,9 @@ pub enum PiiError {
 #[derive(Clone)]
 pub struct PiiKeys {
     keys: Arc<Vec<(String, XChaCha20Poly1305)>>,
+    /// Per key (same order), the key of the phone index: derived, so the sealing key itself
+    /// serves one purpose only.
+    tag_keys: Arc<Vec<[u8; 32]>>,
 }
 
 impl std::fmt::Debug for PiiKeys {
@@ -48,6 +51,7 @@ impl PiiKeys {
     /// lines and `#` comments ignored; the last key is the current one.
     pub fn parse(text: &str) -> Result<PiiKeys, PiiError> {
         let mut keys = Vec::new();
+        let mut tag_keys = Vec::new();
         let entries = text
             .lines()
             .enumerate()
@@ -80,12 +84,14 @@ impl PiiKeys {
                 id.to_owned(),
                 XChaCha20Poly1305::new(Key::from_slice(&bytes)),
             ));
+            tag_keys.push(hmac_sha256(&bytes, b"cityops/phone-index/v1"));
         }
         if keys.is_empty() {
             return Err(PiiError::NoKey);
         }
         Ok(PiiKeys {
             keys: Arc::new(keys),
+            tag_keys: Arc::new(tag_keys),
         })
     }
 
@@ -231,6 +237,30 @@ impl PiiKeys {
         Ok(self.seal_case(&clear))
     }
 
+    /// The phone's entry in the index of reporters' phones, under the current key: a keyed
+    /// hash of its digits (so it finds the same numbers [`PiiKeys::same_phone`] matches),
+    /// which tells nothing about the number without the key. `None` without digits.
+    pub fn phone_tag(&self, phone: &str) -> Option<String> {
+        self.tag_keys
+            .last()
+            .and_then(|key| Self::tag_with(key, phone))
+    }
+
+    /// The phone's index entries under every configured key, the current one first: rows
+    /// written before a rotation keep their old entry until they are re-sealed.
+    pub fn phone_tags(&self, phone: &str) -> Vec<String> {
+        self.tag_keys
+            .iter()
+            .rev()
+            .filter_map(|key| Self::tag_with(key, phone))
+            .collect()
+    }
+
+    fn tag_with(key: &[u8; 32], phone: &str) -> Option<String> {
+        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        (!digits.is_empty()).then(|| hex::encode(&hmac_sha256(key, digits.as_bytes())[..16]))
+    }
+
     /// Whether a reporter left this phone: compared by digits only, so `138 1234 5678` and
     /// `+86 13812345678` do not match but spacing does not matter.
     pub fn same_phone(a: &str, b: &str) -> bool {
@@ -258,6 +288,14 @@ impl PiiKeys {
         }
         Ok(event)
     }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+        .expect("HMAC takes a key of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]
@@ -305,6 +343,29 @@ mod tests {
             old.open("reporter.phone", "13812345678").unwrap(),
             "13812345678"
         );
+    }
+
+    #[test]
+    fn phone_tags_match_digits_under_each_key_and_differ_between_keys() {
+        let old = keys(&PiiKeys::new_key_line("k1"));
+        let text = format!(
+            "{}\n{}",
+            PiiKeys::new_key_line("k1"),
+            PiiKeys::new_key_line("k2")
+        );
+        let both = keys(&text);
+        let tag = both.phone_tag("138 1234 5678").unwrap();
+        assert_eq!(both.phone_tag("13812345678").as_deref(), Some(tag.as_str()));
+        assert_ne!(both.phone_tag("13812345679").unwrap(), tag);
+        assert_eq!(both.phone_tag("no digits"), None);
+        // The current key's entry first, then the older key's, which another key set does not
+        // share.
+        let tags = both.phone_tags("13812345678");
+        assert_eq!(tags.len(), 2);
+        assert_eq!(tags[0], tag);
+        assert_ne!(tags[0], tags[1]);
+        assert_ne!(old.phone_tag("13812345678").unwrap(), tags[1]);
+        assert_eq!(tag.len(), 32);
     }
 
     #[test]

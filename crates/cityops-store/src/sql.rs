@@ -675,16 +675,26 @@ macro_rules! sql_store {
                 let pattern = "%\"reporter\":{%";
                 let mut changed = 0;
                 let mut tx = self.writer.begin().await?;
-                let rows = sqlx::query("SELECT id, version, doc FROM cases WHERE doc LIKE $1")
+                let rows = sqlx::query("SELECT id, version, doc, reporter_tag FROM cases WHERE doc LIKE $1")
                     .bind(pattern)
                     .fetch_all(&self.reader)
                     .await?;
                 for row in &rows {
                     let stored: cityops_domain::Case = crate::decode_json(&row.try_get::<String, _>("doc")?)?;
-                    if let Some(resealed) = self.pii.reseal_case(stored)? {
+                    // The phone index follows the key too (and is filled in for rows from
+                    // before it).
+                    let tag = reporter_tag(&self.pii.open_case(stored.clone())?, &self.pii);
+                    let stale_tag = tag != row.try_get::<Option<String>, _>("reporter_tag")?;
+                    let resealed = self.pii.reseal_case(stored)?;
+                    if resealed.is_some() || stale_tag {
                         // A case changed meanwhile was written with the current key anyway.
-                        changed += sqlx::query("UPDATE cases SET doc = $1 WHERE id = $2 AND version = $3")
-                            .bind(crate::encode_json(&resealed))
+                        let doc = match &resealed {
+                            Some(case) => crate::encode_json(case),
+                            None => row.try_get::<String, _>("doc")?,
+                        };
+                        changed += sqlx::query("UPDATE cases SET doc = $1, reporter_tag = $2 WHERE id = $3 AND version = $4")
+                            .bind(doc)
+                            .bind(tag)
                             .bind(row.try_get::<String, _>("id")?)
                             .bind(row.try_get::<i64, _>("version")?)
                             .execute(&mut *tx)
@@ -733,12 +743,23 @@ macro_rules! sql_store {
             }
 
             async fn cases_of_reporter(&self, phone: &str) -> crate::StoreResult<Vec<cityops_domain::Case>> {
-                // Phones are sealed with a fresh nonce each: no index can find one, so the
-                // (rare) request reads every case that has a reporter.
-                let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM cases WHERE doc LIKE $1 ORDER BY row_no")
-                    .bind("%\"reporter\":{%")
-                    .fetch_all(&self.reader)
-                    .await?;
+                // Phones are sealed with a fresh nonce each, so the index holds a keyed hash
+                // of each (under every configured key: rows keep the key they were written
+                // with until re-sealed). Rows from before the index read in full.
+                let tags = self.pii.phone_tags(phone);
+                if tags.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut query = sqlx::QueryBuilder::<$db>::new("SELECT doc FROM cases WHERE reporter_tag IN (");
+                let mut list = query.separated(", ");
+                for tag in tags {
+                    list.push_bind(tag);
+                }
+                query
+                    .push(") OR (reporter_tag IS NULL AND doc LIKE ")
+                    .push_bind("%\"phone\":\"%")
+                    .push(") ORDER BY row_no");
+                let docs: Vec<String> = query.build_query_scalar().fetch_all(&self.reader).await?;
                 let mut found = Vec::new();
                 for doc in &docs {
                     let case = self.open_case_doc(doc)?;
@@ -793,7 +814,7 @@ macro_rules! sql_store {
                     // must reload it rather than write the contact back.
                     let version: i64 = row.try_get("version")?;
                     case.version = version + 1;
-                    sqlx::query("UPDATE cases SET doc = $1, version = $2 WHERE id = $3 AND version = $4")
+                    sqlx::query("UPDATE cases SET doc = $1, version = $2, reporter_tag = NULL WHERE id = $3 AND version = $4")
                         .bind(crate::encode_json(&case))
                         .bind(case.version)
                         .bind(id)
@@ -888,8 +909,9 @@ macro_rules! sql_store {
                 case.number = cityops_domain::CaseNumber::new(&case.district, day, sequence);
                 sqlx::query(
                     "INSERT INTO cases (id, number, version, state, source, category, area, district, unit, deadline,
-                                        urgent, supervised, description, created_at, updated_at, doc, closed_at, late_count, coordination)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                                        urgent, supervised, description, created_at, updated_at, doc, closed_at, late_count, coordination,
+                                        reporter_tag)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
                 )
                 .bind(&case.id)
                 .bind(&case.number.0)
@@ -910,6 +932,7 @@ macro_rules! sql_store {
                 .bind(case.closed_at.map(crate::millis))
                 .bind(i64::from(case.late_count))
                 .bind(case.coordination.as_ref().map(|c| c.center.to_string()))
+                .bind(reporter_tag(&case, pii))
                 .execute(&mut **tx)
                 .await?;
                 insert_event(tx, &event, pii).await?;
@@ -1095,6 +1118,14 @@ macro_rules! sql_store {
                 .execute(&mut **tx)
                 .await?;
             Ok(())
+        }
+
+        /// The case's entry in the index of reporters' phones (see `PiiKeys::phone_tag`).
+        fn reporter_tag(case: &cityops_domain::Case, pii: &crate::PiiKeys) -> Option<String> {
+            case.reporter
+                .as_ref()
+                .and_then(|r| r.phone.as_deref())
+                .and_then(|phone| pii.phone_tag(phone))
         }
 
         fn category_column(case: &cityops_domain::Case) -> Option<String> {

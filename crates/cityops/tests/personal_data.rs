@@ -13,6 +13,7 @@ const NAME: &str = "刘女士";
 async fn stored_texts(url: &str) -> Vec<String> {
     let queries = [
         "SELECT doc FROM cases",
+        "SELECT COALESCE(reporter_tag, '') FROM cases",
         "SELECT doc FROM case_events",
         "SELECT payload FROM outbox",
     ];
@@ -41,6 +42,19 @@ async fn stored_texts(url: &str) -> Vec<String> {
         pool.close().await;
     }
     texts
+}
+
+/// Runs one statement directly in the database, as an operator with a SQL console would.
+async fn exec(url: &str, sql: &str) {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
 }
 
 async fn citizen_report(app: &TestApp) -> String {
@@ -159,6 +173,9 @@ async fn keys_rotate_and_old_rows_are_sealed_again(app: &TestApp) {
     let store = cityops_store::open(&app.database_url, rotated)
         .await
         .unwrap();
+    // The phone index still finds the case written under the old key, by its old entry.
+    let found = |cases: Vec<cityops_domain::Case>| cases.iter().any(|c| c.number.0 == number);
+    assert!(found(store.cases_of_reporter(PHONE).await.unwrap()));
     let changed = store.reseal_personal_data().await.unwrap();
     assert!(
         changed >= 3,
@@ -181,6 +198,19 @@ async fn keys_rotate_and_old_rows_are_sealed_again(app: &TestApp) {
     let store = cityops_store::open(&app.database_url, only_k2)
         .await
         .unwrap();
+    // Re-sealing moved the index entries to the new key too.
+    assert!(found(store.cases_of_reporter(PHONE).await.unwrap()));
+    // A row from before the index (no entry) is still found, and a re-seal fills it in.
+    exec(&app.database_url, "UPDATE cases SET reporter_tag = NULL").await;
+    assert!(found(store.cases_of_reporter(PHONE).await.unwrap()));
+    assert!(store.reseal_personal_data().await.unwrap() >= 1);
+    assert_eq!(store.reseal_personal_data().await.unwrap(), 0);
+    let tagged = stored_texts(&app.database_url)
+        .await
+        .into_iter()
+        .filter(|t| t.len() == 32 && t.chars().all(|c| c.is_ascii_hexdigit()))
+        .count();
+    assert_eq!(tagged, 1, "the case's index entry is back");
     let case = store.case_by_number(&number).await.unwrap().unwrap();
     let reporter = case.reporter.unwrap();
     assert_eq!(reporter.phone.as_deref(), Some(PHONE));
