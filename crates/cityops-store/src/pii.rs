@@ -224,17 +224,16 @@ impl PiiKeys {
             .any(|value| self.is_stale(value))
     }
 
-    /// The stored case sealed again with the current key, if an older key (or none) sealed it.
-    pub fn reseal_case(&self, stored: Case) -> Result<Option<Case>, PiiError> {
-        if !stored
+    /// The stored case opened, and sealed again with the current key if an older key (or
+    /// none) sealed it.
+    pub fn reseal_case(&self, stored: Case) -> Result<(Case, Option<Case>), PiiError> {
+        let stale = stored
             .reporter
             .as_ref()
-            .is_some_and(|r| self.stale_reporter(r))
-        {
-            return Ok(None);
-        }
+            .is_some_and(|r| self.stale_reporter(r));
         let clear = self.open_case(stored)?;
-        Ok(self.seal_case(&clear))
+        let resealed = if stale { self.seal_case(&clear) } else { None };
+        Ok((clear, resealed))
     }
 
     /// The phone's entry in the index of reporters' phones, under the current key: a keyed
@@ -257,15 +256,14 @@ impl PiiKeys {
     }
 
     fn tag_with(key: &[u8; 32], phone: &str) -> Option<String> {
-        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        let digits = phone_digits(phone);
         (!digits.is_empty()).then(|| hex::encode(&hmac_sha256(key, digits.as_bytes())[..16]))
     }
 
     /// Whether a reporter left this phone: compared by digits only, so `138 1234 5678` and
     /// `+86 13812345678` do not match but spacing does not matter.
     pub fn same_phone(a: &str, b: &str) -> bool {
-        let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
-        let (a, b) = (digits(a), digits(b));
+        let (a, b) = (phone_digits(a), phone_digits(b));
         !a.is_empty() && a == b
     }
 
@@ -288,6 +286,11 @@ impl PiiKeys {
         }
         Ok(event)
     }
+}
+
+/// What identifies a phone number: its digits, whatever the spacing.
+fn phone_digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {

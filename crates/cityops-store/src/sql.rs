@@ -681,11 +681,11 @@ macro_rules! sql_store {
                     .await?;
                 for row in &rows {
                     let stored: cityops_domain::Case = crate::decode_json(&row.try_get::<String, _>("doc")?)?;
+                    let (clear, resealed) = self.pii.reseal_case(stored)?;
                     // The phone index follows the key too (and is filled in for rows from
                     // before it).
-                    let tag = reporter_tag(&self.pii.open_case(stored.clone())?, &self.pii);
+                    let tag = reporter_tag(&clear, &self.pii);
                     let stale_tag = tag != row.try_get::<Option<String>, _>("reporter_tag")?;
-                    let resealed = self.pii.reseal_case(stored)?;
                     if resealed.is_some() || stale_tag {
                         // A case changed meanwhile was written with the current key anyway.
                         let doc = match &resealed {
