@@ -29,6 +29,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // A statement that upserts many rows inside a larger transaction keeps a
+            // statement journal; on a file it spilled megabytes a second to disk when the
+            // rollups were flushed. It is scratch space, lost harmlessly with the statement.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)

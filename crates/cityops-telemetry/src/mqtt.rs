@@ -11,7 +11,7 @@
 //!
 //! The broker must queue without limit for a persistent session: Mosquitto's default
 //! `max_queued_messages 1000` silently drops QoS 1 messages to a subscriber that falls
-//! behind; set it to 0 (see docs/OPERATIONS.md).
+//! behind; set it to 0 (see the README).
 
 use std::time::Duration;
 

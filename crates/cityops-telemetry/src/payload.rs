@@ -76,6 +76,77 @@ fn malformed(index: Option<usize>, field: &str, message: impl Into<String>) -> R
 /// Parses a JSON payload (one object or an array). `device` is the device named by the
 /// topic, if any. Good readings come back even when others are refused.
 pub fn parse_json(bytes: &[u8], device: Option<&str>) -> (Vec<RawReading>, Vec<Rejection>) {
+    match parse_plain(bytes, device) {
+        Some(readings) => (readings, Vec::new()),
+        None => parse_json_in_full(bytes, device),
+    }
+}
+
+/// The common form, `{"device", "metric", "value", "ts" in milliseconds, "seq"}`, one object or
+/// an array of them, read straight into its fields.
+#[derive(serde::Deserialize)]
+struct PlainReading<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    device: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    metric: std::borrow::Cow<'a, str>,
+    value: f64,
+    ts: i64,
+    #[serde(default)]
+    seq: Option<u64>,
+    /// Present only to notice it: `values` beside `metric` is refused in full.
+    #[serde(default, deserialize_with = "present")]
+    values: Option<serde::de::IgnoredAny>,
+}
+
+/// `Some` whenever the field is there, even as `null` (which the full reading refuses for
+/// `device` and `values`), so that only an absent field is `None`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// Readings from a payload made only of plain readings that are all good; `None` for
+/// anything else, which [`parse_json_in_full`] then reads, naming every fault. A message a
+/// second per device at city scale makes this the path nearly every payload takes: it
+/// skips building a JSON tree and a string for every key.
+fn parse_plain(bytes: &[u8], topic_device: Option<&str>) -> Option<Vec<RawReading>> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    let items = match first {
+        b'{' => vec![serde_json::from_slice::<PlainReading>(bytes).ok()?],
+        b'[' => Some(serde_json::from_slice::<Vec<PlainReading>>(bytes).ok()?)
+            .filter(|items| items.len() <= MAX_READINGS)?,
+        _ => return None,
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            if item.values.is_some() || !item.value.is_finite() {
+                return None;
+            }
+            let device = match (item.device, topic_device) {
+                (Some(d), Some(topic)) if d != topic => return None,
+                (Some(d), _) => d.into_owned(),
+                (None, Some(topic)) => topic.to_owned(),
+                (None, None) => return None,
+            };
+            cityops_domain::telemetry::device_id("device", &device).ok()?;
+            Some(RawReading {
+                device,
+                metric: item.metric.into_owned(),
+                at: DateTime::from_timestamp_millis(item.ts)?,
+                value: item.value,
+                seq: item.seq,
+            })
+        })
+        .collect()
+}
+
+/// Reads any payload through a JSON tree, so that every fault is named.
+fn parse_json_in_full(bytes: &[u8], device: Option<&str>) -> (Vec<RawReading>, Vec<Rejection>) {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(value) => value,
         Err(e) => {
@@ -306,6 +377,106 @@ mod tests {
         let (ok, bad) = parse_json(br#"[{"device":"a","metric":"pm25","value":1,"ts":1},{"device":"a","metric":"pm25","ts":2}]"#, None);
         assert_eq!(ok.len(), 1);
         assert_eq!(bad[0].index, Some(1));
+    }
+
+    /// A field of a generated reading: its key and its JSON text.
+    fn field() -> impl proptest::strategy::Strategy<Value = (String, String)> {
+        use proptest::prelude::*;
+        let pick = |key: &'static str, texts: &'static [&'static str]| {
+            proptest::sample::select(texts).prop_map(move |t| (key.to_owned(), t.to_owned()))
+        };
+        prop_oneof![
+            pick(
+                "device",
+                &[
+                    r#""d1""#,
+                    r#""d2""#,
+                    r#""a b""#,
+                    r#""d\u0031""#,
+                    "null",
+                    "5"
+                ]
+            ),
+            pick("metric", &[r#""pm25""#, r#""water_level""#, "null", "3"]),
+            pick(
+                "value",
+                &[
+                    "1.5",
+                    "7",
+                    "-0.0",
+                    "1e3",
+                    r#""x""#,
+                    "null",
+                    "18446744073709551615"
+                ]
+            ),
+            pick(
+                "ts",
+                &[
+                    "1795572000000",
+                    "1.5",
+                    "-1",
+                    r#""2026-11-25T10:00:00Z""#,
+                    "null",
+                    "99999999999999999999"
+                ]
+            ),
+            pick("seq", &["3", "-1", "null", "1.5"]),
+            pick("values", &["null", r#"{"pm25":1}"#, "{}"]),
+            pick("extra", &["[1,2]", r#"{"a":null}"#]),
+        ]
+    }
+
+    proptest::proptest! {
+        // About one case in ten is a payload the shortcut takes.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+        /// Whatever the shortcut for plain readings accepts, it reads exactly as the full
+        /// reading does; everything else it leaves to the full reading.
+        #[test]
+        fn the_plain_shortcut_agrees_with_the_full_reading(
+            objects in proptest::collection::vec(
+                (proptest::collection::vec(proptest::bool::weighted(0.9), 4),
+                 proptest::collection::vec(field(), 0..3)),
+                1..4,
+            ),
+            array in proptest::bool::ANY,
+            topic in proptest::option::of(proptest::sample::select(&["d1", "d2"][..])),
+        ) {
+            // A good plain reading, some of its fields left out, others added (perhaps twice).
+            let good = [("device", r#""d1""#), ("metric", r#""pm25""#), ("value", "1.5"), ("ts", "1795572000000")];
+            let objects: Vec<String> = objects
+                .iter()
+                .map(|(keep, extra)| {
+                    let body: Vec<String> = good
+                        .iter()
+                        .zip(keep)
+                        .filter(|(_, keep)| **keep)
+                        .map(|((k, v), _)| format!(r#""{k}":{v}"#))
+                        .chain(extra.iter().map(|(k, v)| format!(r#""{k}":{v}"#)))
+                        .collect();
+                    format!("{{{}}}", body.join(","))
+                })
+                .collect();
+            let text = if array || objects.len() > 1 {
+                format!(" [{}]", objects.join(","))
+            } else {
+                objects[0].clone()
+            };
+            proptest::prop_assert_eq!(
+                parse_json(text.as_bytes(), topic),
+                parse_json_in_full(text.as_bytes(), topic),
+                "{}", text
+            );
+        }
+    }
+
+    #[test]
+    fn plain_readings_take_the_shortcut() {
+        let text = br#"[{"device":"d1","metric":"pm25","value":1.5,"ts":1795572000000,"seq":2},{"metric":"pm25","value":2,"ts":1795572000001}]"#;
+        let fast = parse_plain(text, Some("d1")).expect("plain readings");
+        assert_eq!(fast, parse_json_in_full(text, Some("d1")).0);
+        assert_eq!(fast[1].device, "d1");
+        assert!(parse_plain(br#"{"device":"d1","values":{"pm25":1},"ts":1}"#, None).is_none());
     }
 
     #[test]

@@ -481,7 +481,10 @@ async fn alarm_latency(
                 event = events.recv() => event,
             };
             match event {
-                Ok(cityops_telemetry::TelemetryEvent::Alarm(alarm, "raise" | "reopen")) => {
+                // Only alarms a reading raised: a silence alarm has no reading to time from.
+                Ok(cityops_telemetry::TelemetryEvent::Alarm(alarm, "raise" | "reopen"))
+                    if alarm.rule_id == "gas-danger" =>
+                {
                     let micros = (Utc::now() - alarm.last_at)
                         .num_microseconds()
                         .unwrap_or(0)

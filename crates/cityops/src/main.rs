@@ -15,6 +15,12 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Threads that run CityOps (default: one per core). Ingestion is one connection, one
+    /// pipeline and one writer, so a broker or database on the same machine gains more
+    /// from a core left to it than CityOps gains from another thread: see
+    /// the README. `bench telemetry` leaves one core to its broker unless told.
+    #[arg(long, global = true, env = "CITYOPS_WORKERS")]
+    workers: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -280,7 +286,7 @@ enum BenchCommand {
         /// Readings the engine judges in part (a).
         #[arg(long, default_value_t = 20_000_000)]
         readings: usize,
-        /// Broker for part (b), e.g. mqtt://127.0.0.1:1883, configured as docs/OPERATIONS.md
+        /// Broker for part (b), e.g. mqtt://127.0.0.1:1883, configured as the README
         /// says (max_queued_messages 0); without it part (b) starts a private mosquitto so.
         #[arg(long)]
         mqtt: Option<String>,
@@ -324,9 +330,26 @@ fn init_tracing(filter: &str) {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
     let cli = Cli::parse();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = match (cli.workers, &cli.command) {
+        (Some(n), _) => n,
+        // The broker under test runs on this machine; the reference run shares this
+        // runtime too, so both are measured alike.
+        (None, Command::Bench(BenchCommand::Telemetry { .. })) => cores.saturating_sub(1),
+        (None, _) => cores,
+    }
+    .max(1);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?
+        .block_on(start(cli, workers))
+}
+
+async fn start(cli: Cli, workers: usize) -> Result<()> {
     // Whatever the command line writes is on record as the person at the terminal; the
     // server's own requests and background work name their actors themselves.
     let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
@@ -336,10 +359,10 @@ async fn main() -> Result<()> {
         scope: String::new(),
         origin: "cli".into(),
     });
-    cityops_store::audit::within(context, run(cli)).await
+    cityops_store::audit::within(context, run(cli, workers)).await
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli, workers: usize) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = load_with(&args.store, args.listen, args.mqtt)?;
@@ -564,6 +587,10 @@ async fn run(cli: Cli) -> Result<()> {
                         (broker.url(), Some(broker))
                     }
                 };
+                println!(
+                    "CityOps, its publisher and the reference subscriber run on {workers} worker thread(s) of {} core(s) (--workers)",
+                    std::thread::available_parallelism().map_or(1, |n| n.get())
+                );
                 println!(
                     "{}",
                     cityops::bench_telemetry::bench_end_to_end(&url, messages, postgres.as_deref())

@@ -1,4 +1,4 @@
-//! A private Mosquitto on a free port, configured as docs/OPERATIONS.md says, for the
+//! A private Mosquitto on a free port, configured as the README says, for the
 //! telemetry benchmark and the tests that restart the broker.
 
 use anyhow::{Context, Result};

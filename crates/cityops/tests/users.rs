@@ -85,10 +85,12 @@ async fn admins_disable_enable_and_reset_users_from_the_command_line() {
     );
     assert!(!no_unit.status.success(), "a unit handler needs a unit");
 
+    // On one worker thread, as an operator leaving a core to a broker would run it.
     let mut server = Command::new(env!("CARGO_BIN_EXE_cityops"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .env("CITYOPS_LOG_FILTER", "warn")
+        .env("CITYOPS_WORKERS", "1")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
