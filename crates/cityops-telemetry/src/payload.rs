@@ -83,8 +83,10 @@ pub fn parse_json(bytes: &[u8], device: Option<&str>) -> (Vec<RawReading>, Vec<R
 }
 
 /// The common form, `{"device", "metric", "value", "ts" in milliseconds, "seq"}`, one object or
-/// an array of them, read straight into its fields.
+/// an array of them, read straight into its fields. Any other key sends the payload to the
+/// full reading, which checks every value (a skipped value is not checked).
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PlainReading<'a> {
     #[serde(borrow, default, deserialize_with = "present")]
     device: Option<std::borrow::Cow<'a, str>>,
@@ -97,6 +99,30 @@ struct PlainReading<'a> {
     /// Present only to notice it: `values` beside `metric` is refused in full.
     #[serde(default, deserialize_with = "present")]
     values: Option<serde::de::IgnoredAny>,
+}
+
+/// A [`PlainReading`] written as a JSON object only: serde would also fill a struct from an
+/// array of its fields in order, which the full reading refuses.
+struct PlainObject<'de>(PlainReading<'de>);
+
+impl<'de> serde::Deserialize<'de> for PlainObject<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> serde::de::Visitor<'de> for Object {
+            type Value = PlainObject<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a reading object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(PlainObject)
+            }
+        }
+        deserializer.deserialize_map(Object)
+    }
 }
 
 /// `Some` whenever the field is there, even as `null` (which the full reading refuses for
@@ -116,14 +142,14 @@ where
 fn parse_plain(bytes: &[u8], topic_device: Option<&str>) -> Option<Vec<RawReading>> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
     let items = match first {
-        b'{' => vec![serde_json::from_slice::<PlainReading>(bytes).ok()?],
-        b'[' => Some(serde_json::from_slice::<Vec<PlainReading>>(bytes).ok()?)
+        b'{' => vec![serde_json::from_slice::<PlainObject>(bytes).ok()?],
+        b'[' => Some(serde_json::from_slice::<Vec<PlainObject>>(bytes).ok()?)
             .filter(|items| items.len() <= MAX_READINGS)?,
         _ => return None,
     };
     items
         .into_iter()
-        .map(|item| {
+        .map(|PlainObject(item)| {
             if item.values.is_some() || !item.value.is_finite() {
                 return None;
             }
@@ -423,7 +449,10 @@ mod tests {
             ),
             pick("seq", &["3", "-1", "null", "1.5"]),
             pick("values", &["null", r#"{"pm25":1}"#, "{}"]),
-            pick("extra", &["[1,2]", r#"{"a":null}"#]),
+            pick(
+                "extra",
+                &["[1,2]", r#"{"a":null}"#, "1e400", r#""\ud800""#, "1"]
+            ),
         ]
     }
 
@@ -440,6 +469,9 @@ mod tests {
                 1..4,
             ),
             array in proptest::bool::ANY,
+            // A reading written as an array of its fields, and a value nested too deep to read.
+            tuple in proptest::bool::weighted(0.1),
+            deep in proptest::bool::weighted(0.1),
             topic in proptest::option::of(proptest::sample::select(&["d1", "d2"][..])),
         ) {
             // A good plain reading, some of its fields left out, others added (perhaps twice).
@@ -457,6 +489,15 @@ mod tests {
                     format!("{{{}}}", body.join(","))
                 })
                 .collect();
+            let mut objects = objects;
+            if tuple {
+                objects.push(r#"["d1","pm25",1.5,1795572000000,7]"#.to_owned());
+            }
+            if deep {
+                let last = objects.len() - 1;
+                let nested = format!("{}{}", "[".repeat(200), "]".repeat(200));
+                objects[last] = objects[last].replacen('{', &format!(r#"{{"deep":{nested},"#), 1).replace(",}", "}");
+            }
             let text = if array || objects.len() > 1 {
                 format!(" [{}]", objects.join(","))
             } else {
@@ -466,6 +507,26 @@ mod tests {
                 parse_json(text.as_bytes(), topic),
                 parse_json_in_full(text.as_bytes(), topic),
                 "{}", text
+            );
+        }
+    }
+
+    #[test]
+    fn the_shortcut_leaves_what_it_cannot_check_to_the_full_reading() {
+        let mut bad_text = br#"{"device":"d1","metric":"pm25","value":1,"ts":1,"note":""#.to_vec();
+        bad_text.extend_from_slice(&[0xFF, 0xFE]);
+        bad_text.extend_from_slice(br#""}"#);
+        for payload in [
+            &bad_text[..],
+            br#"[["d1","pm25",1.5,1795572000000]]"#,
+            br#"{"device":"d1","metric":"pm25","value":1,"ts":1,"x":1e400}"#,
+        ] {
+            assert!(parse_plain(payload, None).is_none());
+            let (ok, bad) = parse_json(payload, None);
+            assert!(
+                ok.is_empty() && bad.len() == 1,
+                "{}",
+                String::from_utf8_lossy(payload)
             );
         }
     }

@@ -19,7 +19,8 @@ struct Cli {
     /// pipeline and one writer, so a broker or database on the same machine gains more
     /// from a core left to it than CityOps gains from another thread: see
     /// the README. `bench telemetry` leaves one core to its broker unless told.
-    #[arg(long, global = true, env = "CITYOPS_WORKERS")]
+    #[arg(long, global = true, env = "CITYOPS_WORKERS",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     workers: Option<usize>,
 }
 
@@ -342,6 +343,7 @@ fn main() -> Result<()> {
         (None, _) => cores,
     }
     .max(1);
+    // Set here, the count overrides tokio's own TOKIO_WORKER_THREADS: CITYOPS_WORKERS is the one.
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
