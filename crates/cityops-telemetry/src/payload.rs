@@ -476,7 +476,7 @@ mod tests {
         ) {
             // A good plain reading, some of its fields left out, others added (perhaps twice).
             let good = [("device", r#""d1""#), ("metric", r#""pm25""#), ("value", "1.5"), ("ts", "1795572000000")];
-            let objects: Vec<String> = objects
+            let mut objects: Vec<String> = objects
                 .iter()
                 .map(|(keep, extra)| {
                     let body: Vec<String> = good
@@ -489,7 +489,6 @@ mod tests {
                     format!("{{{}}}", body.join(","))
                 })
                 .collect();
-            let mut objects = objects;
             if tuple {
                 objects.push(r#"["d1","pm25",1.5,1795572000000,7]"#.to_owned());
             }

@@ -349,10 +349,10 @@ fn main() -> Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?
-        .block_on(start(cli, workers))
+        .block_on(start(cli, workers, cores))
 }
 
-async fn start(cli: Cli, workers: usize) -> Result<()> {
+async fn start(cli: Cli, workers: usize, cores: usize) -> Result<()> {
     // Whatever the command line writes is on record as the person at the terminal; the
     // server's own requests and background work name their actors themselves.
     let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
@@ -362,10 +362,10 @@ async fn start(cli: Cli, workers: usize) -> Result<()> {
         scope: String::new(),
         origin: "cli".into(),
     });
-    cityops_store::audit::within(context, run(cli, workers)).await
+    cityops_store::audit::within(context, run(cli, workers, cores)).await
 }
 
-async fn run(cli: Cli, workers: usize) -> Result<()> {
+async fn run(cli: Cli, workers: usize, cores: usize) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = load_with(&args.store, args.listen, args.mqtt)?;
@@ -591,8 +591,7 @@ async fn run(cli: Cli, workers: usize) -> Result<()> {
                     }
                 };
                 println!(
-                    "CityOps, its publisher and the reference subscriber run on {workers} worker thread(s) of {} core(s) (--workers)",
-                    std::thread::available_parallelism().map_or(1, |n| n.get())
+                    "CityOps, its publisher and the reference subscriber run on {workers} worker thread(s) of {cores} core(s) (--workers)"
                 );
                 println!(
                     "{}",
