@@ -14,7 +14,9 @@ use cityops_domain::audit::{AuditActor, AuditEntry, AuditRecord, ChainHead, Chec
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
-use crate::StoreResult;
+use crate::dialect::{push_entries, Columns, Connection, Dialect, INSERT_AUDIT_LOG};
+use crate::statement::Statement;
+use crate::{Audited, SqlStore, StoreError, StoreResult};
 
 /// Who is behind the current request and where it comes from.
 #[derive(Debug)]
@@ -102,21 +104,6 @@ impl HeadHint {
     }
 }
 
-/// Off only while `cityops bench security` measures what the audit log costs; nothing else
-/// turns it off, and the server never does.
-static MEASURING_WITHOUT_AUDIT: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
-/// For the security benchmark only: writes stop appending audit entries while `off` holds.
-#[doc(hidden)]
-pub fn measure_without_audit(off: bool) {
-    MEASURING_WITHOUT_AUDIT.store(off, std::sync::atomic::Ordering::SeqCst);
-}
-
-pub(crate) fn audit_off() -> bool {
-    MEASURING_WITHOUT_AUDIT.load(std::sync::atomic::Ordering::Relaxed)
-}
-
 /// Which entries to read, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -142,239 +129,210 @@ pub trait AuditStore: Send + Sync + 'static {
     async fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>>;
 }
 
-macro_rules! audit_store {
-    ($store:ident, $db:ty) => {
-        #[async_trait::async_trait]
-        impl crate::audit::AuditStore for $store {
-            async fn append_audit(
-                &self,
-                records: Vec<cityops_domain::audit::AuditRecord>,
-            ) -> crate::StoreResult<()> {
-                let mut tx = self.writer.begin().await?;
-                append_audit_in(&self.audit_head, &mut tx, records).await?;
-                tx.commit().await?;
-                Ok(())
-            }
+#[async_trait]
+impl<D: Dialect> AuditStore for SqlStore<D, Audited> {
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        self.audit_in(&mut tx, records).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
-            async fn audit_entries(
-                &self,
-                q: &crate::audit::AuditQuery,
-            ) -> crate::StoreResult<Vec<cityops_domain::audit::AuditEntry>> {
-                let mut query = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT seq, at, actor, role, scope, origin, action, object, result, detail, prev_hash, hash
-                     FROM audit_log WHERE seq > ",
-                );
-                query.push_bind(q.after);
-                if let Some(actor) = &q.actor {
-                    query.push(" AND actor = ").push_bind(actor.clone());
-                }
-                if let Some(action) = &q.action {
-                    query.push(" AND action LIKE ").push_bind(format!("{}%", crate::like_literal(action)));
-                    query.push(" ESCAPE '\\'");
-                }
-                if let Some(object) = &q.object {
-                    query.push(" AND object = ").push_bind(object.clone());
-                }
-                if let Some(from) = q.from {
-                    query.push(" AND at >= ").push_bind(from.timestamp_micros());
-                }
-                if let Some(to) = q.to {
-                    query.push(" AND at < ").push_bind(to.timestamp_micros());
-                }
-                query.push(" ORDER BY seq LIMIT ").push_bind(i64::from(q.limit));
-                let rows = query.build().fetch_all(&self.reader).await?;
-                use sqlx::Row;
-                rows.iter()
-                    .map(|r| {
-                        let at: i64 = r.try_get("at")?;
-                        Ok(cityops_domain::audit::AuditEntry {
-                            seq: r.try_get("seq")?,
-                            record: cityops_domain::audit::AuditRecord {
-                                at: chrono::DateTime::from_timestamp_micros(at).ok_or_else(|| {
-                                    crate::StoreError::Corrupt(format!("audit time {at} is out of range"))
-                                })?,
-                                actor: cityops_domain::audit::AuditActor {
-                                    actor: r.try_get("actor")?,
-                                    role: r.try_get("role")?,
-                                    scope: r.try_get("scope")?,
-                                    origin: r.try_get("origin")?,
-                                },
-                                action: r.try_get("action")?,
-                                object: r.try_get("object")?,
-                                result: r.try_get("result")?,
-                                detail: r.try_get("detail")?,
-                            },
-                            prev_hash: r.try_get("prev_hash")?,
-                            hash: r.try_get("hash")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn audit_head(&self) -> crate::StoreResult<cityops_domain::audit::ChainHead> {
-                let (seq, hash): (i64, String) =
-                    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-                        .fetch_one(&self.reader)
-                        .await?;
-                Ok(cityops_domain::audit::ChainHead { seq, hash })
-            }
-
-            async fn put_checkpoint(
-                &self,
-                c: &cityops_domain::audit::Checkpoint,
-            ) -> crate::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO audit_checkpoints (seq, hash, at, public_key, signature) VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (seq) DO NOTHING",
-                )
-                .bind(c.seq)
-                .bind(&c.hash)
-                .bind(c.at.timestamp_micros())
-                .bind(&c.public_key)
-                .bind(&c.signature)
-                .execute(&self.writer)
-                .await?;
-                Ok(())
-            }
-
-            async fn checkpoints(&self) -> crate::StoreResult<Vec<cityops_domain::audit::Checkpoint>> {
-                let rows: Vec<(i64, String, i64, String, String)> = sqlx::query_as(
-                    "SELECT seq, hash, at, public_key, signature FROM audit_checkpoints ORDER BY seq",
-                )
-                .fetch_all(&self.reader)
-                .await?;
-                rows.into_iter()
-                    .map(|(seq, hash, at, public_key, signature)| {
-                        Ok(cityops_domain::audit::Checkpoint {
-                            seq,
-                            hash,
-                            at: chrono::DateTime::from_timestamp_micros(at).ok_or_else(|| {
-                                crate::StoreError::Corrupt(format!("checkpoint time {at} is out of range"))
-                            })?,
-                            public_key,
-                            signature,
-                        })
-                    })
-                    .collect()
-            }
+    async fn audit_entries(&self, q: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
+        let mut statement = Statement::new(
+            "SELECT seq, at, actor, role, scope, origin, action, object, result, detail, prev_hash, hash
+             FROM audit_log WHERE seq > ",
+        );
+        statement.push_bind(q.after);
+        if let Some(actor) = &q.actor {
+            statement.push(" AND actor = ").push_bind(actor);
         }
-
-        /// Appends `records` to the chain inside the caller's transaction, in one statement
-        /// when it can (up to 200 entries): the entries are computed from the head this store
-        /// last wrote ([`crate::audit::HeadHint`]), and they are inserted, and the head moved,
-        /// only if the head still is that one (see `extend_chain`). Otherwise (another process or connection
-        /// appended since, or that transaction rolled back) the head row is locked and read,
-        /// and the entries computed again from it. Locking the head row orders concurrent
-        /// appenders (PostgreSQL) or takes the single write lock (SQLite), so the chain is
-        /// extended one transaction after the other, never twice from the same head.
-        async fn append_audit_in(
-            hint: &crate::audit::HeadHint,
-            tx: &mut sqlx::Transaction<'_, $db>,
-            records: Vec<cityops_domain::audit::AuditRecord>,
-        ) -> crate::StoreResult<()> {
-            if records.is_empty() || crate::audit::audit_off() {
-                return Ok(());
-            }
-            let mut records = records;
-            if let Some(hinted) = hint.get() {
-                let mut head = hinted.clone();
-                let entries: Vec<_> = records.into_iter().map(|r| head.append(r)).collect();
-                if extend_chain(tx, &hinted, &entries).await? {
-                    hint.set(head);
-                    return Ok(());
-                }
-                records = entries.into_iter().map(|e| e.record).collect();
-            }
-            let (seq, hash): (i64, String) =
-                sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-                    .fetch_one(&mut **tx)
-                    .await?;
-            let from = cityops_domain::audit::ChainHead { seq, hash };
-            let mut head = from.clone();
-            let entries: Vec<_> = records.into_iter().map(|r| head.append(r)).collect();
-            if !extend_chain(tx, &from, &entries).await? {
-                return Err(crate::StoreError::Commit(
-                    "the audit chain's head moved while this transaction held it".into(),
-                ));
-            }
-            hint.set(head);
-            Ok(())
+        if let Some(action) = &q.action {
+            statement
+                .push(" AND action LIKE ")
+                .push_bind(format!("{}%", crate::like_literal(action)))
+                .push(" ESCAPE '\\'");
         }
-
-        /// Inserts `entries` (computed from `from`) and moves the head to the last of them,
-        /// if the head still is `from`; false (and nothing written) if it is not. The first
-        /// statement carries the check: PostgreSQL moves the head in a data-modifying `WITH`
-        /// and inserts only if it moved; SQLite inserts only if the head row still holds
-        /// `from`, and its trigger moves the head entry by entry. Any error is returned as
-        /// it is: a failed statement aborts a PostgreSQL transaction.
-        async fn extend_chain(
-            tx: &mut sqlx::Transaction<'_, $db>,
-            from: &cityops_domain::audit::ChainHead,
-            entries: &[cityops_domain::audit::AuditEntry],
-        ) -> crate::StoreResult<bool> {
-            let Some(last) = entries.last() else { return Ok(true) };
-            let sqlite = <$db as sqlx::Database>::NAME == "SQLite";
-            for (n, chunk) in entries.chunks(200).enumerate() {
-                let mut query = sqlx::QueryBuilder::<$db>::new("");
-                if n == 0 && !sqlite {
-                    query
-                        .push("WITH moved AS (UPDATE audit_head SET seq = ")
-                        .push_bind(last.seq)
-                        .push(", hash = ")
-                        .push_bind(last.hash.clone())
-                        .push(" WHERE id = 1 AND seq = ")
-                        .push_bind(from.seq)
-                        .push(" AND hash = ")
-                        .push_bind(from.hash.clone())
-                        .push(" RETURNING 1) ");
-                }
-                query.push(
-                    "INSERT INTO audit_log (seq, at, actor, role, scope, origin, action, object, result, detail, prev_hash, hash) ",
-                );
-                if n == 0 {
-                    query.push("SELECT * FROM (");
-                }
-                query.push_values(chunk, |mut row, e| {
-                    row.push_bind(e.seq)
-                        .push_bind(e.record.at.timestamp_micros())
-                        .push_bind(e.record.actor.actor.clone())
-                        .push_bind(e.record.actor.role.clone())
-                        .push_bind(e.record.actor.scope.clone())
-                        .push_bind(e.record.actor.origin.clone())
-                        .push_bind(e.record.action.clone())
-                        .push_bind(e.record.object.clone())
-                        .push_bind(e.record.result.clone())
-                        .push_bind(e.record.detail.clone())
-                        .push_bind(e.prev_hash.clone())
-                        .push_bind(e.hash.clone());
-                });
-                if n == 0 && sqlite {
-                    query
-                        .push(") AS entries WHERE EXISTS (SELECT 1 FROM audit_head WHERE id = 1 AND seq = ")
-                        .push_bind(from.seq)
-                        .push(" AND hash = ")
-                        .push_bind(from.hash.clone())
-                        .push(")");
-                } else if n == 0 {
-                    query.push(") AS entries WHERE EXISTS (SELECT 1 FROM moved)");
-                }
-                let inserted = query.build().execute(&mut **tx).await?.rows_affected();
-                if n == 0 && inserted == 0 {
-                    return Ok(false);
-                }
-                if inserted != chunk.len() as u64 {
-                    return Err(crate::StoreError::Commit(format!(
-                        "{inserted} of {} audit entries were written",
-                        chunk.len()
-                    )));
-                }
-            }
-            Ok(true)
+        if let Some(object) = &q.object {
+            statement.push(" AND object = ").push_bind(object);
         }
-    };
+        if let Some(from) = q.from {
+            statement
+                .push(" AND at >= ")
+                .push_bind(from.timestamp_micros());
+        }
+        if let Some(to) = q.to {
+            statement
+                .push(" AND at < ")
+                .push_bind(to.timestamp_micros());
+        }
+        statement
+            .push(" ORDER BY seq LIMIT ")
+            .push_bind(i64::from(q.limit));
+        let rows = self.read_all(statement).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    seq: r.int("seq")?,
+                    record: AuditRecord {
+                        at: micros(r.int("at")?, "audit time")?,
+                        actor: AuditActor {
+                            actor: r.text("actor")?,
+                            role: r.text("role")?,
+                            scope: r.text("scope")?,
+                            origin: r.text("origin")?,
+                        },
+                        action: r.text("action")?,
+                        object: r.text("object")?,
+                        result: r.text("result")?,
+                        detail: r.text("detail")?,
+                    },
+                    prev_hash: r.text("prev_hash")?,
+                    hash: r.text("hash")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_head(&self) -> StoreResult<ChainHead> {
+        let row = self
+            .read_one(Statement::new(
+                "SELECT seq, hash FROM audit_head WHERE id = 1",
+            ))
+            .await?;
+        Ok(ChainHead {
+            seq: row.int("seq")?,
+            hash: row.text("hash")?,
+        })
+    }
+
+    async fn put_checkpoint(&self, c: &Checkpoint) -> StoreResult<()> {
+        let mut conn = self.writer.acquire().await?;
+        D::execute(
+            &mut conn,
+            Statement::new(
+                "INSERT INTO audit_checkpoints (seq, hash, at, public_key, signature) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (seq) DO NOTHING",
+            )
+            .bind(c.seq)
+            .bind(&c.hash)
+            .bind(c.at.timestamp_micros())
+            .bind(&c.public_key)
+            .bind(&c.signature),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
+        let rows = self
+            .read_all(Statement::new(
+                "SELECT seq, hash, at, public_key, signature FROM audit_checkpoints ORDER BY seq",
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Checkpoint {
+                    seq: r.int("seq")?,
+                    hash: r.text("hash")?,
+                    at: micros(r.int("at")?, "checkpoint time")?,
+                    public_key: r.text("public_key")?,
+                    signature: r.text("signature")?,
+                })
+            })
+            .collect()
+    }
 }
 
-pub(crate) use audit_store;
+fn micros(at: i64, what: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(at)
+        .ok_or_else(|| StoreError::Corrupt(format!("{what} {at} is out of range")))
+}
+
+/// Appends `records` to the chain inside the caller's transaction, in one statement when it
+/// can (up to 200 entries): the entries are computed from the head this store last wrote
+/// ([`HeadHint`]), and they are inserted, and the head moved, only if the head still is that
+/// one (see [`extend_chain`]). Otherwise (another process or connection appended since, or
+/// that transaction rolled back) the head row is locked and read, and the entries computed
+/// again from it. Locking the head row orders concurrent appenders (PostgreSQL) or takes the
+/// single write lock (SQLite), so the chain is extended one transaction after the other,
+/// never twice from the same head.
+pub(crate) async fn append_in<D: Dialect>(
+    hint: &HeadHint,
+    conn: &mut Connection<D>,
+    mut records: Vec<AuditRecord>,
+) -> StoreResult<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    if let Some(hinted) = hint.get() {
+        let mut head = hinted.clone();
+        let entries: Vec<_> = records.into_iter().map(|r| head.append(r)).collect();
+        if extend_chain::<D>(conn, &hinted, &entries).await? {
+            hint.set(head);
+            return Ok(());
+        }
+        records = entries.into_iter().map(|e| e.record).collect();
+    }
+    let row = D::fetch_optional(
+        conn,
+        Statement::new("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash"),
+    )
+    .await?
+    .ok_or_else(|| StoreError::Corrupt("the audit chain has no head row".into()))?;
+    let from = ChainHead {
+        seq: row.int("seq")?,
+        hash: row.text("hash")?,
+    };
+    let mut head = from.clone();
+    let entries: Vec<_> = records.into_iter().map(|r| head.append(r)).collect();
+    if !extend_chain::<D>(conn, &from, &entries).await? {
+        return Err(StoreError::Commit(
+            "the audit chain's head moved while this transaction held it".into(),
+        ));
+    }
+    hint.set(head);
+    Ok(())
+}
+
+/// Inserts `entries` (computed from `from`) and moves the head to the last of them, if the
+/// head still is `from`; false (and nothing written) if it is not. The first statement
+/// carries the check (see [`Dialect::append_entries_if_head`]); later chunks of a long append
+/// are plain inserts. Any error is returned as it is: a failed statement aborts a PostgreSQL
+/// transaction.
+async fn extend_chain<D: Dialect>(
+    conn: &mut Connection<D>,
+    from: &ChainHead,
+    entries: &[AuditEntry],
+) -> StoreResult<bool> {
+    let Some(last) = entries.last() else {
+        return Ok(true);
+    };
+    let to = ChainHead {
+        seq: last.seq,
+        hash: last.hash.clone(),
+    };
+    for (n, chunk) in entries.chunks(200).enumerate() {
+        let statement = if n == 0 {
+            D::append_entries_if_head(from, &to, chunk)
+        } else {
+            let mut statement = Statement::new(format!("{INSERT_AUDIT_LOG} "));
+            push_entries(&mut statement, chunk);
+            statement
+        };
+        let inserted = D::execute(conn, statement).await?;
+        if n == 0 && inserted == 0 {
+            return Ok(false);
+        }
+        if inserted != chunk.len() as u64 {
+            return Err(StoreError::Commit(format!(
+                "{inserted} of {} audit entries were written",
+                chunk.len()
+            )));
+        }
+    }
+    Ok(true)
+}
 
 /// The outcome of checking the stored log.
 #[derive(Debug, Clone, serde::Serialize)]

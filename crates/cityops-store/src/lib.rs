@@ -1,36 +1,47 @@
-//! Durable storage for CityOps: the [`Store`] trait and its SQLite and PostgreSQL
-//! implementations.
+//! Durable storage for CityOps: one implementation ([`SqlStore`]) on SQLite or PostgreSQL,
+//! seen by its consumers through one trait per aggregate.
 //!
-//! Both implementations share their SQL (one macro body, [`sql`]) and keep one migrations
-//! folder each with the same numbering. A case change is written as the case row, its
-//! timeline event and an outbox row in ONE transaction; the methods return only after
-//! commit, so whatever a caller acknowledges is durable.
+//! - [`CaseStore`]: cases, their timelines and attachments, the category catalogue and the
+//!   responsibility matrix;
+//! - [`GeographyStore`]: areas, units, the component census and imported boundaries;
+//! - [`TelemetryStore`]: devices, indicators, rules, alarms, readings and rollups;
+//! - [`TrustStore`]: accounts, sessions, API keys and citizens' personal data;
+//! - [`AuditStore`]: the tamper-evident log.
+//!
+//! [`Store`] is all of them, and is what the server runs on. The SQL is plain Rust
+//! ([`statement::Statement`]) shared by both databases; what differs between them is a sealed
+//! [`dialect::Dialect`]. Each database keeps one migrations folder with the same numbering. A
+//! case change is written as the case row, its timeline event, an outbox row and its audit
+//! entry in ONE transaction; the methods return only after commit, so whatever a caller
+//! acknowledges is durable.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use cityops_domain::{
-    Area, AreaCode, AreaLevel, Case, CaseState, CategoryCatalog, Role, Source, TimelineEvent, Unit,
-    UnitKind,
-};
+use cityops_domain::{AreaCode, Case, CaseState, Role, Source};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub mod audit;
 mod batch;
-pub mod census;
+mod cases;
+pub mod dialect;
+mod geography;
 pub mod pii;
-mod postgres;
 pub mod scratch;
 mod sql;
-mod sqlite;
+pub mod statement;
 pub mod telemetry;
+mod trust;
 
 pub use audit::{AuditQuery, AuditStore, RequestContext};
-pub use census::{CensusStore, ComponentPoint, ComponentQuery, StoredBoundary};
+pub use cases::CaseStore;
+pub use geography::{
+    AreaFilter, ComponentPoint, ComponentQuery, GeographyStore, StoredBoundary, UnitFilter,
+};
 pub use pii::{PiiError, PiiKeys};
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sql::{AuditPolicy, Audited, PgStore, SqlStore, SqliteStore, Unaudited};
 pub use telemetry::TelemetryStore;
+pub use trust::TrustStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -58,12 +69,6 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// A user as stored, with the password hash. Never serialised to clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,19 +130,6 @@ pub struct Attachment {
     pub path: String,
     pub uploaded_by: String,
     pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct AreaFilter {
-    pub parent: Option<AreaCode>,
-    pub level: Option<AreaLevel>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct UnitFilter {
-    pub kind: Option<UnitKind>,
-    /// Units whose jurisdiction lies within this area.
-    pub within: Option<AreaCode>,
 }
 
 /// A page request over cases. `scope` is mandatory: the store never lists cases outside
@@ -219,121 +211,62 @@ pub struct CasePage {
     pub next: Option<i64>,
 }
 
+/// Everything the server needs: every aggregate, on a store that keeps the audit log (only
+/// [`SqlStore`]s with the [`Audited`] policy are `Store`s).
 #[async_trait]
-pub trait Store: TelemetryStore + CensusStore + AuditStore + Send + Sync + 'static {
-    fn backend(&self) -> Backend;
+pub trait Store:
+    CaseStore + GeographyStore + TelemetryStore + TrustStore + AuditStore + Send + Sync + 'static
+{
+    /// Answers when the database does (readiness).
     async fn ping(&self) -> StoreResult<()>;
+}
 
-    async fn put_areas(&self, areas: &[Area]) -> StoreResult<u64>;
-    async fn area(&self, code: &AreaCode) -> StoreResult<Option<Area>>;
-    async fn areas(&self, filter: &AreaFilter) -> StoreResult<Vec<Area>>;
-
-    async fn put_units(&self, units: &[Unit]) -> StoreResult<u64>;
-    async fn unit(&self, code: &str) -> StoreResult<Option<Unit>>;
-    async fn units(&self, filter: &UnitFilter) -> StoreResult<Vec<Unit>>;
-
-    /// Replaces the category catalogue (one current version; earlier versions live on in the
-    /// terms copied into filed cases).
-    async fn put_catalog(&self, catalog: &CategoryCatalog) -> StoreResult<()>;
-    /// Replaces the responsibility matrix, all rules at once.
-    async fn put_rules(&self, rules: &[cityops_domain::routing::Rule]) -> StoreResult<()>;
-    async fn rules(&self) -> StoreResult<Vec<cityops_domain::routing::Rule>>;
-    async fn catalog(&self) -> StoreResult<Option<CategoryCatalog>>;
-
-    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
-    async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
-    /// Counts a failed sign-in; at `max_failures` consecutive failures the account locks
-    /// until `lock_until`. Returns the lock, if any.
-    async fn record_login_failure(
-        &self,
-        user_id: &str,
-        max_failures: i64,
-        lock_until: DateTime<Utc>,
-    ) -> StoreResult<Option<DateTime<Utc>>>;
-    async fn record_login_success(&self, user_id: &str) -> StoreResult<()>;
-    /// Enrols (a new unconfirmed secret), confirms (`enabled`) or removes (`None`) a user's
-    /// second factor.
-    async fn set_totp(&self, user_id: &str, secret: Option<&str>, enabled: bool)
-        -> StoreResult<()>;
-    /// Marks a time step's code as used; false if it (or a later one) already was.
-    async fn use_totp_step(&self, user_id: &str, step: i64) -> StoreResult<bool>;
-    /// Enables or disables a user; disabling also ends their sessions. False if no such user.
-    async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
-    /// Sets a new password hash, unlocks the account and ends the user's sessions.
-    async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    async fn insert_session(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
-    async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>>;
-    /// Every key, revoked ones included, newest first.
-    async fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
-    /// Revokes a key for good; false if there is no such unrevoked key.
-    async fn revoke_api_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool>;
-
-    /// The enabled user behind an unexpired session.
-    async fn session_user(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<UserRecord>>;
-
-    /// Inserts a new case with its first timeline event, assigning the case number from the
-    /// district's daily sequence in the same transaction. Returns the case as stored.
-    async fn insert_case(&self, case: Case, event: TimelineEvent) -> StoreResult<Case>;
-    /// Writes a changed case (whose version is one more than the stored one), its event, an
-    /// outbox row and optionally a new attachment, in one transaction. A stale version
-    /// fails with [`StoreError::Conflict`] and writes nothing.
-    async fn update_case(
-        &self,
-        case: &Case,
-        event: &TimelineEvent,
-        attachment: Option<&Attachment>,
-    ) -> StoreResult<()>;
-    async fn case(&self, id: &str) -> StoreResult<Option<Case>>;
-    async fn case_by_number(&self, number: &str) -> StoreResult<Option<Case>>;
-    async fn cases(&self, query: &CaseQuery) -> StoreResult<CasePage>;
-    async fn timeline(&self, case_id: &str) -> StoreResult<Vec<TimelineEvent>>;
-    /// The facts statistics need, for the cases within `scope` that are open or closed
-    /// since `since`.
-    async fn case_facts(
-        &self,
-        scope: &AreaCode,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<CaseFact>>;
-    /// Number of cases per state, for metrics.
-    async fn case_counts(&self) -> StoreResult<Vec<(String, i64)>>;
-    async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;
-    /// Seals again, with the current key, the personal data an older key (or none) sealed:
-    /// the second half of a key rotation. Returns how many rows changed.
-    async fn reseal_personal_data(&self) -> StoreResult<u64>;
-    /// Cases whose reporter left this phone number (compared digit by digit), any state.
-    async fn cases_of_reporter(&self, phone: &str) -> StoreResult<Vec<Case>>;
-    /// Finished cases (closed, cancelled, invalid) whose reporter's contact is still kept
-    /// and that finished before `before`: what the retention period has run out on.
-    async fn expired_contacts(&self, before: DateTime<Utc>) -> StoreResult<Vec<String>>;
-    /// Removes the reporter's name and phone from finished cases (the case, its report
-    /// event and outbox row); open cases are left alone, as their contact is still needed.
-    /// `why` goes on the audit log. Returns the cases anonymised.
-    async fn anonymise_reporters(&self, case_ids: &[String], why: &str) -> StoreResult<u64>;
+#[async_trait]
+impl<D: dialect::Dialect> Store for SqlStore<D, Audited> {
+    async fn ping(&self) -> StoreResult<()> {
+        let mut conn = self.reader.acquire().await?;
+        D::fetch_optional(&mut conn, statement::Statement::new("SELECT 1 AS one")).await?;
+        Ok(())
+    }
 }
 
 /// Opens the store a URL names (`sqlite://PATH` or `postgres://...`) and brings its schema
 /// up to date; `pii` seals and opens citizens' personal data.
 pub async fn open(url: &str, pii: PiiKeys) -> StoreResult<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url, pii).await?))
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(PgStore::open(url, pii).await?))
-    } else {
-        Err(StoreError::BadUrl(format!(
-            "'{url}' is neither sqlite://PATH nor postgres://..."
-        )))
+    Ok(match Database::of(url)? {
+        Database::Sqlite => Arc::new(SqliteStore::open(url, pii).await?),
+        Database::Postgres => Arc::new(PgStore::open(url, pii).await?),
+    })
+}
+
+/// For benchmarks only: the cases of a store that writes no audit entries, to measure what
+/// the audit log costs against [`open`] on the same database. Its type,
+/// `SqlStore<_, Unaudited>`, is not a [`Store`], so the server cannot run on it.
+pub async fn open_unaudited(url: &str, pii: PiiKeys) -> StoreResult<Arc<dyn CaseStore>> {
+    Ok(match Database::of(url)? {
+        Database::Sqlite => Arc::new(SqlStore::<dialect::Sqlite, Unaudited>::open(url, pii).await?),
+        Database::Postgres => {
+            Arc::new(SqlStore::<dialect::Postgres, Unaudited>::open(url, pii).await?)
+        }
+    })
+}
+
+enum Database {
+    Sqlite,
+    Postgres,
+}
+
+impl Database {
+    fn of(url: &str) -> StoreResult<Database> {
+        if url.starts_with("sqlite:") {
+            Ok(Database::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Database::Postgres)
+        } else {
+            Err(StoreError::BadUrl(format!(
+                "'{url}' is neither sqlite://PATH nor postgres://..."
+            )))
+        }
     }
 }
 

@@ -1,12 +1,15 @@
 //! Storage of the vital signs: devices, indicators, telemetry rules, alarms, readings,
-//! rollups and dead letters. Shared SQL for both backends, like `sql.rs`.
+//! rollups and dead letters.
 
 use chrono::{DateTime, Utc};
 use cityops_domain::telemetry::{Alarm, Device, Indicator, TelemetryRule};
 use cityops_domain::AreaCode;
 use serde::Serialize;
 
-use crate::StoreResult;
+use crate::dialect::{Columns, Dialect};
+use crate::sql::AuditPolicy;
+use crate::statement::Statement;
+use crate::{SqlStore, StoreResult};
 
 /// A reading as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -99,7 +102,7 @@ struct BatchDoc {
     r: Vec<(u32, u32, i64, f64, u8)>,
 }
 
-pub(crate) fn encode_batch(readings: &[LoggedReading]) -> (i64, i64, String) {
+fn encode_batch(readings: &[LoggedReading]) -> (i64, i64, String) {
     let mut doc = BatchDoc::default();
     let mut devices = std::collections::HashMap::new();
     let mut indicators = std::collections::HashMap::new();
@@ -129,7 +132,7 @@ pub(crate) fn encode_batch(readings: &[LoggedReading]) -> (i64, i64, String) {
     )
 }
 
-pub(crate) fn decode_batch(id: i64, text: &str) -> StoreResult<LoggedBatch> {
+fn decode_batch(id: i64, text: &str) -> StoreResult<LoggedBatch> {
     let doc: BatchDoc = crate::decode_json(text)?;
     let name = |table: &[String], i: u32| {
         table.get(i as usize).cloned().ok_or_else(|| {
@@ -253,433 +256,449 @@ pub trait TelemetryStore: Send + Sync + 'static {
     ) -> StoreResult<u64>;
 }
 
-macro_rules! telemetry_store {
-    ($store:ident, $db:ty) => {
-        #[async_trait::async_trait]
-        impl crate::telemetry::TelemetryStore for $store {
-            async fn put_indicators(
-                &self,
-                indicators: &[cityops_domain::telemetry::Indicator],
-            ) -> crate::StoreResult<()> {
-                let mut tx = self.writer.begin().await?;
-                sqlx::query("DELETE FROM indicators").execute(&mut *tx).await?;
-                for (position, indicator) in indicators.iter().enumerate() {
-                    sqlx::query("INSERT INTO indicators (key, position, doc) VALUES ($1, $2, $3)")
-                        .bind(&indicator.key)
-                        .bind(position as i64)
-                        .bind(crate::encode_json(indicator))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let record = crate::audit::record("indicators.replace", "indicators").detail(format!("{} indicators", indicators.len()));
-                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
-                tx.commit().await?;
-                Ok(())
-            }
+#[async_trait::async_trait]
+impl<D: Dialect, A: AuditPolicy> TelemetryStore for SqlStore<D, A> {
+    async fn put_indicators(&self, indicators: &[Indicator]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        D::execute(&mut tx, Statement::new("DELETE FROM indicators")).await?;
+        for (position, indicator) in indicators.iter().enumerate() {
+            D::execute(
+                &mut tx,
+                Statement::new("INSERT INTO indicators (key, position, doc) VALUES ($1, $2, $3)")
+                    .bind(&indicator.key)
+                    .bind(position as i64)
+                    .bind(crate::encode_json(indicator)),
+            )
+            .await?;
+        }
+        let record = crate::audit::record("indicators.replace", "indicators")
+            .detail(format!("{} indicators", indicators.len()));
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
-            async fn indicators(&self) -> crate::StoreResult<Vec<cityops_domain::telemetry::Indicator>> {
-                let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM indicators ORDER BY position")
-                    .fetch_all(&self.reader)
-                    .await?;
-                docs.iter().map(|d| crate::decode_json(d)).collect()
-            }
+    async fn indicators(&self) -> StoreResult<Vec<Indicator>> {
+        docs(
+            self.read_all(Statement::new(
+                "SELECT doc FROM indicators ORDER BY position",
+            ))
+            .await?,
+        )
+    }
 
-            async fn put_devices(
-                &self,
-                devices: &[cityops_domain::telemetry::Device],
-            ) -> crate::StoreResult<u64> {
-                let now = crate::millis(chrono::Utc::now());
-                let mut tx = self.writer.begin().await?;
-                for chunk in devices.chunks(500) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO devices (id, kind, area, status, doc, updated_at) ",
-                    );
-                    query.push_values(chunk, |mut row, device| {
-                        row.push_bind(device.id.clone())
-                            .push_bind(device.kind.clone())
-                            .push_bind(device.area.as_str().to_owned())
-                            .push_bind(device.status.as_str())
-                            .push_bind(crate::encode_json(device))
-                            .push_bind(now);
-                    });
-                    query.push(
-                        " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, area = excluded.area,
-                          status = excluded.status, doc = excluded.doc, updated_at = excluded.updated_at",
-                    );
-                    query.build().execute(&mut *tx).await?;
-                }
-                let record = crate::audit::record("devices.import", "devices").detail(format!("{} devices", devices.len()));
-                append_audit_in(&self.audit_head, &mut tx, vec![record]).await?;
-                tx.commit().await?;
-                Ok(devices.len() as u64)
-            }
+    async fn put_devices(&self, devices: &[Device]) -> StoreResult<u64> {
+        let now = crate::millis(Utc::now());
+        let mut tx = self.writer.begin().await?;
+        for chunk in devices.chunks(500) {
+            let mut statement =
+                Statement::new("INSERT INTO devices (id, kind, area, status, doc, updated_at) ");
+            statement.push_values(chunk, |row, device| {
+                row.bind(&device.id)
+                    .bind(&device.kind)
+                    .bind(device.area.as_str())
+                    .bind(device.status.as_str())
+                    .bind(crate::encode_json(device))
+                    .bind(now);
+            });
+            statement.push(
+                " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, area = excluded.area,
+                  status = excluded.status, doc = excluded.doc, updated_at = excluded.updated_at",
+            );
+            D::execute(&mut tx, statement).await?;
+        }
+        let record = crate::audit::record("devices.import", "devices")
+            .detail(format!("{} devices", devices.len()));
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(devices.len() as u64)
+    }
 
-            async fn device(&self, id: &str) -> crate::StoreResult<Option<cityops_domain::telemetry::Device>> {
-                let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM devices WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.reader)
-                    .await?;
-                doc.map(|d| crate::decode_json(&d)).transpose()
-            }
+    async fn device(&self, id: &str) -> StoreResult<Option<Device>> {
+        let row = self
+            .read_optional(Statement::new("SELECT doc FROM devices WHERE id = $1").bind(id))
+            .await?;
+        row.map(|r| r.json("doc")).transpose()
+    }
 
-            async fn devices(
-                &self,
-                q: &crate::telemetry::DeviceQuery,
-            ) -> crate::StoreResult<Vec<cityops_domain::telemetry::Device>> {
-                let mut query = sqlx::QueryBuilder::<$db>::new("SELECT doc FROM devices WHERE area LIKE ");
-                query.push_bind(format!("{}%", q.scope.subtree_prefix()));
-                if let Some(kind) = &q.kind {
-                    query.push(" AND kind = ").push_bind(kind.clone());
-                }
-                if let Some(after) = &q.after {
-                    query.push(" AND id > ").push_bind(after.clone());
-                }
-                query.push(" ORDER BY id LIMIT ").push_bind(i64::from(q.limit));
-                let docs: Vec<String> = query.build_query_scalar().fetch_all(&self.reader).await?;
-                docs.iter().map(|d| crate::decode_json(d)).collect()
-            }
+    async fn devices(&self, q: &DeviceQuery) -> StoreResult<Vec<Device>> {
+        let mut statement = Statement::new("SELECT doc FROM devices WHERE area LIKE ");
+        statement.push_bind(format!("{}%", q.scope.subtree_prefix()));
+        if let Some(kind) = &q.kind {
+            statement.push(" AND kind = ").push_bind(kind);
+        }
+        if let Some(after) = &q.after {
+            statement.push(" AND id > ").push_bind(after);
+        }
+        statement
+            .push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(q.limit));
+        docs(self.read_all(statement).await?)
+    }
 
-            async fn all_devices(&self) -> crate::StoreResult<Vec<cityops_domain::telemetry::Device>> {
-                let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM devices ORDER BY id")
-                    .fetch_all(&self.reader)
-                    .await?;
-                docs.iter().map(|d| crate::decode_json(d)).collect()
-            }
+    async fn all_devices(&self) -> StoreResult<Vec<Device>> {
+        docs(
+            self.read_all(Statement::new("SELECT doc FROM devices ORDER BY id"))
+                .await?,
+        )
+    }
 
-            async fn put_telemetry_rule(
-                &self,
-                rule: &cityops_domain::telemetry::TelemetryRule,
-            ) -> crate::StoreResult<()> {
-                let mut tx = self.writer.begin().await?;
-                sqlx::query(
-                    "INSERT INTO telemetry_rules (id, doc, updated_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+    async fn put_telemetry_rule(&self, rule: &TelemetryRule) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        D::execute(
+            &mut tx,
+            Statement::new(
+                "INSERT INTO telemetry_rules (id, doc, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+            )
+            .bind(&rule.id)
+            .bind(crate::encode_json(rule))
+            .bind(crate::millis(Utc::now())),
+        )
+        .await?;
+        let record = crate::audit::record("telemetry.rule.put", format!("rule:{}", rule.id));
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_telemetry_rule(&self, id: &str) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let done = D::execute(
+            &mut tx,
+            Statement::new("DELETE FROM telemetry_rules WHERE id = $1").bind(id),
+        )
+        .await?;
+        if done == 1 {
+            let record = crate::audit::record("telemetry.rule.delete", format!("rule:{id}"));
+            self.audit_in(&mut tx, vec![record]).await?;
+        }
+        tx.commit().await?;
+        Ok(done == 1)
+    }
+
+    async fn telemetry_rules(&self) -> StoreResult<Vec<TelemetryRule>> {
+        docs(
+            self.read_all(Statement::new(
+                "SELECT doc FROM telemetry_rules ORDER BY id",
+            ))
+            .await?,
+        )
+    }
+
+    async fn commit_telemetry(&self, c: &TelemetryCommit) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        if !c.readings.is_empty() {
+            let (first, last, doc) = encode_batch(&c.readings);
+            D::execute(
+                &mut tx,
+                Statement::new(
+                    "INSERT INTO reading_batches (first_at, last_at, count, doc) VALUES ($1, $2, $3, $4)",
                 )
-                .bind(&rule.id)
-                .bind(crate::encode_json(rule))
-                .bind(crate::millis(chrono::Utc::now()))
-                .execute(&mut *tx)
-                .await?;
-                append_audit_in(&self.audit_head, &mut tx, vec![crate::audit::record("telemetry.rule.put", format!("rule:{}", rule.id))]).await?;
-                tx.commit().await?;
-                Ok(())
+                .bind(first)
+                .bind(last)
+                .bind(c.readings.len() as i64)
+                .bind(doc),
+            )
+            .await?;
+        }
+        for chunk in c.rollups.chunks(500) {
+            let mut statement = Statement::new(
+                "INSERT INTO rollups (resolution, area, indicator, bucket, count, sum, min, max) ",
+            );
+            statement.push_values(chunk, |row, r| {
+                row.bind(r.resolution.as_str())
+                    .bind(r.area.as_str())
+                    .bind(&r.indicator)
+                    .bind(crate::millis(r.bucket))
+                    .bind(r.count)
+                    .bind(r.sum)
+                    .bind(r.min)
+                    .bind(r.max);
+            });
+            statement.push(
+                " ON CONFLICT (resolution, area, indicator, bucket) DO UPDATE SET
+                  count = rollups.count + excluded.count, sum = rollups.sum + excluded.sum,
+                  min = CASE WHEN excluded.min < rollups.min THEN excluded.min ELSE rollups.min END,
+                  max = CASE WHEN excluded.max > rollups.max THEN excluded.max ELSE rollups.max END",
+            );
+            D::execute(&mut tx, statement).await?;
+        }
+        if !c.rollups.is_empty() {
+            D::execute(
+                &mut tx,
+                Statement::new(
+                    "INSERT INTO rollup_watermark (id, batch) SELECT 1, COALESCE(MAX(id), 0) FROM reading_batches WHERE TRUE
+                     ON CONFLICT (id) DO UPDATE SET batch = excluded.batch",
+                ),
+            )
+            .await?;
+        }
+        // Many rows a statement: a burst of alarm changes (a gateway falling silent takes its
+        // devices with it) costs a few statements, not one per alarm. The rows keep their
+        // order, so an alarm cleared before its successor is raised leaves the
+        // one-active-alarm index satisfied row by row.
+        for chunk in c.alarms.chunks(500) {
+            let mut statement = Statement::new(
+                "INSERT INTO alarms (id, device_id, rule_id, level, active, acknowledged, area, raised_at, last_at, case_id, doc) ",
+            );
+            statement.push_values(chunk, |row, alarm| {
+                row.bind(&alarm.id)
+                    .bind(&alarm.device_id)
+                    .bind(&alarm.rule_id)
+                    .bind(alarm.level.as_str())
+                    .bind(alarm.active)
+                    .bind(alarm.acknowledged)
+                    .bind(alarm.area.as_str())
+                    .bind(crate::millis(alarm.raised_at))
+                    .bind(crate::millis(alarm.last_at))
+                    .bind(&alarm.case_id)
+                    .bind(crate::encode_json(alarm));
+            });
+            statement.push(
+                " ON CONFLICT (id) DO UPDATE SET level = excluded.level, active = excluded.active,
+                  acknowledged = excluded.acknowledged, last_at = excluded.last_at,
+                  case_id = excluded.case_id, doc = excluded.doc",
+            );
+            D::execute(&mut tx, statement).await?;
+        }
+        if !c.dead_letters.is_empty() {
+            for chunk in c.dead_letters.chunks(500) {
+                let mut statement = Statement::new(
+                    "INSERT INTO dead_letters (received_at, source, reason, detail, payload) ",
+                );
+                statement.push_values(chunk, |row, letter| {
+                    row.bind(crate::millis(letter.received_at))
+                        .bind(&letter.source)
+                        .bind(&letter.reason)
+                        .bind(&letter.detail)
+                        .bind(&letter.payload);
+                });
+                D::execute(&mut tx, statement).await?;
             }
+            D::execute(
+                &mut tx,
+                Statement::new(
+                    "DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - $1",
+                )
+                .bind(DEAD_LETTER_CAP),
+            )
+            .await?;
+        }
+        self.audit_in(&mut tx, c.audit.clone()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
-            async fn delete_telemetry_rule(&self, id: &str) -> crate::StoreResult<bool> {
-                let mut tx = self.writer.begin().await?;
-                let done = sqlx::query("DELETE FROM telemetry_rules WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                if done.rows_affected() == 1 {
-                    append_audit_in(&self.audit_head, &mut tx, vec![crate::audit::record("telemetry.rule.delete", format!("rule:{id}"))]).await?;
-                }
-                tx.commit().await?;
-                Ok(done.rows_affected() == 1)
-            }
+    async fn alarm(&self, id: &str) -> StoreResult<Option<Alarm>> {
+        let row = self
+            .read_optional(Statement::new("SELECT doc FROM alarms WHERE id = $1").bind(id))
+            .await?;
+        row.map(|r| r.json("doc")).transpose()
+    }
 
-            async fn telemetry_rules(&self) -> crate::StoreResult<Vec<cityops_domain::telemetry::TelemetryRule>> {
-                let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM telemetry_rules ORDER BY id")
-                    .fetch_all(&self.reader)
-                    .await?;
-                docs.iter().map(|d| crate::decode_json(d)).collect()
-            }
+    async fn alarms(&self, q: &AlarmQuery) -> StoreResult<Vec<Alarm>> {
+        let mut statement = Statement::new("SELECT doc FROM alarms WHERE area LIKE ");
+        statement.push_bind(format!("{}%", q.scope.subtree_prefix()));
+        if let Some(area) = &q.area {
+            statement
+                .push(" AND area LIKE ")
+                .push_bind(format!("{}%", area.subtree_prefix()));
+        }
+        if let Some(active) = q.active {
+            statement.push(" AND active = ").push_bind(active);
+        }
+        if let Some(acknowledged) = q.acknowledged {
+            statement
+                .push(" AND acknowledged = ")
+                .push_bind(acknowledged);
+        }
+        if let Some(device) = &q.device {
+            statement.push(" AND device_id = ").push_bind(device);
+        }
+        statement
+            .push(" ORDER BY raised_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(q.limit));
+        docs(self.read_all(statement).await?)
+    }
 
-            async fn commit_telemetry(&self, c: &crate::telemetry::TelemetryCommit) -> crate::StoreResult<()> {
-                let mut tx = self.writer.begin().await?;
-                if !c.readings.is_empty() {
-                    let (first, last, doc) = crate::telemetry::encode_batch(&c.readings);
-                    sqlx::query("INSERT INTO reading_batches (first_at, last_at, count, doc) VALUES ($1, $2, $3, $4)")
-                        .bind(first)
-                        .bind(last)
-                        .bind(c.readings.len() as i64)
-                        .bind(doc)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for chunk in c.rollups.chunks(500) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO rollups (resolution, area, indicator, bucket, count, sum, min, max) ",
-                    );
-                    query.push_values(chunk, |mut row, r| {
-                        row.push_bind(r.resolution.as_str())
-                            .push_bind(r.area.as_str().to_owned())
-                            .push_bind(r.indicator.clone())
-                            .push_bind(crate::millis(r.bucket))
-                            .push_bind(r.count)
-                            .push_bind(r.sum)
-                            .push_bind(r.min)
-                            .push_bind(r.max);
-                    });
-                    query.push(
-                        " ON CONFLICT (resolution, area, indicator, bucket) DO UPDATE SET
-                          count = rollups.count + excluded.count, sum = rollups.sum + excluded.sum,
-                          min = CASE WHEN excluded.min < rollups.min THEN excluded.min ELSE rollups.min END,
-                          max = CASE WHEN excluded.max > rollups.max THEN excluded.max ELSE rollups.max END",
-                    );
-                    query.build().execute(&mut *tx).await?;
-                }
-                if !c.rollups.is_empty() {
-                    sqlx::query(
-                        "INSERT INTO rollup_watermark (id, batch) SELECT 1, COALESCE(MAX(id), 0) FROM reading_batches WHERE TRUE
-                         ON CONFLICT (id) DO UPDATE SET batch = excluded.batch",
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                // Many rows a statement: a burst of alarm changes (a gateway falling silent
-                // takes its devices with it) costs a few statements, not one per alarm. The
-                // rows keep their order, so an alarm cleared before its successor is raised
-                // leaves the one-active-alarm index satisfied row by row.
-                for chunk in c.alarms.chunks(500) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO alarms (id, device_id, rule_id, level, active, acknowledged, area, raised_at, last_at, case_id, doc) ",
-                    );
-                    query.push_values(chunk, |mut row, alarm| {
-                        row.push_bind(alarm.id.clone())
-                            .push_bind(alarm.device_id.clone())
-                            .push_bind(alarm.rule_id.clone())
-                            .push_bind(alarm.level.as_str())
-                            .push_bind(i64::from(alarm.active))
-                            .push_bind(i64::from(alarm.acknowledged))
-                            .push_bind(alarm.area.as_str().to_owned())
-                            .push_bind(crate::millis(alarm.raised_at))
-                            .push_bind(crate::millis(alarm.last_at))
-                            .push_bind(alarm.case_id.clone())
-                            .push_bind(crate::encode_json(alarm));
-                    });
-                    query.push(
-                        " ON CONFLICT (id) DO UPDATE SET level = excluded.level, active = excluded.active,
-                          acknowledged = excluded.acknowledged, last_at = excluded.last_at,
-                          case_id = excluded.case_id, doc = excluded.doc",
-                    );
-                    query.build().execute(&mut *tx).await?;
-                }
-                if !c.dead_letters.is_empty() {
-                    for chunk in c.dead_letters.chunks(500) {
-                        let mut query = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO dead_letters (received_at, source, reason, detail, payload) ",
-                        );
-                        query.push_values(chunk, |mut row, letter| {
-                            row.push_bind(crate::millis(letter.received_at))
-                                .push_bind(letter.source.clone())
-                                .push_bind(letter.reason.clone())
-                                .push_bind(letter.detail.clone())
-                                .push_bind(letter.payload.clone());
-                        });
-                        query.build().execute(&mut *tx).await?;
-                    }
-                    sqlx::query(
-                        "DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - $1",
-                    )
-                    .bind(crate::telemetry::DEAD_LETTER_CAP)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                append_audit_in(&self.audit_head, &mut tx, c.audit.clone()).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn alarm(&self, id: &str) -> crate::StoreResult<Option<cityops_domain::telemetry::Alarm>> {
-                let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM alarms WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.reader)
-                    .await?;
-                doc.map(|d| crate::decode_json(&d)).transpose()
-            }
-
-            async fn alarms(
-                &self,
-                q: &crate::telemetry::AlarmQuery,
-            ) -> crate::StoreResult<Vec<cityops_domain::telemetry::Alarm>> {
-                let mut query = sqlx::QueryBuilder::<$db>::new("SELECT doc FROM alarms WHERE area LIKE ");
-                query.push_bind(format!("{}%", q.scope.subtree_prefix()));
-                if let Some(area) = &q.area {
-                    query.push(" AND area LIKE ").push_bind(format!("{}%", area.subtree_prefix()));
-                }
-                if let Some(active) = q.active {
-                    query.push(" AND active = ").push_bind(i64::from(active));
-                }
-                if let Some(acknowledged) = q.acknowledged {
-                    query.push(" AND acknowledged = ").push_bind(i64::from(acknowledged));
-                }
-                if let Some(device) = &q.device {
-                    query.push(" AND device_id = ").push_bind(device.clone());
-                }
-                query.push(" ORDER BY raised_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit));
-                let docs: Vec<String> = query.build_query_scalar().fetch_all(&self.reader).await?;
-                docs.iter().map(|d| crate::decode_json(d)).collect()
-            }
-
-            async fn live_alarms(
-                &self,
-                cleared_since: chrono::DateTime<chrono::Utc>,
-            ) -> crate::StoreResult<Vec<cityops_domain::telemetry::Alarm>> {
-                let docs: Vec<String> = sqlx::query_scalar(
+    async fn live_alarms(&self, cleared_since: DateTime<Utc>) -> StoreResult<Vec<Alarm>> {
+        docs(
+            self.read_all(
+                Statement::new(
                     "SELECT doc FROM alarms WHERE active = 1 OR last_at >= $1 ORDER BY raised_at",
                 )
-                .bind(crate::millis(cleared_since))
-                .fetch_all(&self.reader)
-                .await?;
-                docs.iter().map(|d| crate::decode_json(d)).collect()
-            }
+                .bind(crate::millis(cleared_since)),
+            )
+            .await?,
+        )
+    }
 
-            async fn alarms_with_missing_case(
-                &self,
-            ) -> crate::StoreResult<Vec<cityops_domain::telemetry::Alarm>> {
-                let docs: Vec<String> = sqlx::query_scalar(
-                    "SELECT doc FROM alarms WHERE case_id IS NOT NULL
-                       AND NOT EXISTS (SELECT 1 FROM cases WHERE cases.id = alarms.case_id)
-                     ORDER BY raised_at",
+    async fn alarms_with_missing_case(&self) -> StoreResult<Vec<Alarm>> {
+        docs(
+            self.read_all(Statement::new(
+                "SELECT doc FROM alarms WHERE case_id IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM cases WHERE cases.id = alarms.case_id)
+                 ORDER BY raised_at",
+            ))
+            .await?,
+        )
+    }
+
+    async fn reading_log(&self, since: DateTime<Utc>, after: i64) -> StoreResult<Vec<LoggedBatch>> {
+        let rows = self
+            .read_all(
+                Statement::new(
+                    "SELECT id, doc FROM reading_batches WHERE last_at >= $1 OR id > $2 ORDER BY id",
                 )
-                .fetch_all(&self.reader)
-                .await?;
-                docs.iter().map(|d| crate::decode_json(d)).collect()
-            }
+                .bind(crate::millis(since))
+                .bind(after),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| decode_batch(r.int("id")?, &r.text("doc")?))
+            .collect()
+    }
 
-            async fn reading_log(
-                &self,
-                since: chrono::DateTime<chrono::Utc>,
-                after: i64,
-            ) -> crate::StoreResult<Vec<crate::telemetry::LoggedBatch>> {
-                use sqlx::Row;
-                let rows = sqlx::query("SELECT id, doc FROM reading_batches WHERE last_at >= $1 OR id > $2 ORDER BY id")
-                    .bind(crate::millis(since))
-                    .bind(after)
-                    .fetch_all(&self.reader)
-                    .await?;
-                rows.iter()
-                    .map(|r| crate::telemetry::decode_batch(r.try_get("id")?, &r.try_get::<String, _>("doc")?))
-                    .collect()
-            }
+    async fn rollup_watermark(&self) -> StoreResult<i64> {
+        let row = self
+            .read_optional(Statement::new(
+                "SELECT batch FROM rollup_watermark WHERE id = 1",
+            ))
+            .await?;
+        row.map_or(Ok(0), |r| r.int("batch"))
+    }
 
-            async fn rollup_watermark(&self) -> crate::StoreResult<i64> {
-                let batch: Option<i64> = sqlx::query_scalar("SELECT batch FROM rollup_watermark WHERE id = 1")
-                    .fetch_optional(&self.reader)
-                    .await?;
-                Ok(batch.unwrap_or(0))
-            }
-
-            async fn readings(
-                &self,
-                device: &str,
-                indicator: &str,
-                from: chrono::DateTime<chrono::Utc>,
-                to: chrono::DateTime<chrono::Utc>,
-                limit: u32,
-            ) -> crate::StoreResult<Vec<crate::telemetry::StoredReading>> {
-                use sqlx::Row;
-                let rows = sqlx::query("SELECT id, doc FROM reading_batches WHERE last_at >= $1 AND first_at < $2 ORDER BY id")
-                    .bind(crate::millis(from))
-                    .bind(crate::millis(to))
-                    .fetch_all(&self.reader)
-                    .await?;
-                // A redelivered late reading may sit in the log twice: one per timestamp.
-                let mut found = std::collections::BTreeMap::new();
-                for row in &rows {
-                    let batch = crate::telemetry::decode_batch(row.try_get("id")?, &row.try_get::<String, _>("doc")?)?;
-                    for logged in batch.readings {
-                        let r = logged.reading;
-                        if r.device_id == device && r.indicator == indicator && r.at >= from && r.at < to {
-                            found.entry(r.at).or_insert(r);
-                        }
-                    }
+    async fn readings(
+        &self,
+        device: &str,
+        indicator: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredReading>> {
+        let rows = self
+            .read_all(
+                Statement::new(
+                    "SELECT id, doc FROM reading_batches WHERE last_at >= $1 AND first_at < $2 ORDER BY id",
+                )
+                .bind(crate::millis(from))
+                .bind(crate::millis(to)),
+            )
+            .await?;
+        // A redelivered late reading may sit in the log twice: one per timestamp.
+        let mut found = std::collections::BTreeMap::new();
+        for row in &rows {
+            let batch = decode_batch(row.int("id")?, &row.text("doc")?)?;
+            for logged in batch.readings {
+                let r = logged.reading;
+                if r.device_id == device && r.indicator == indicator && r.at >= from && r.at < to {
+                    found.entry(r.at).or_insert(r);
                 }
-                let skip = found.len().saturating_sub(limit as usize);
-                Ok(found.into_values().skip(skip).collect())
             }
+        }
+        let skip = found.len().saturating_sub(limit as usize);
+        Ok(found.into_values().skip(skip).collect())
+    }
 
-            async fn rollups(
-                &self,
-                resolution: crate::telemetry::Resolution,
-                area: &cityops_domain::AreaCode,
-                indicator: &str,
-                from: chrono::DateTime<chrono::Utc>,
-                to: chrono::DateTime<chrono::Utc>,
-            ) -> crate::StoreResult<Vec<crate::telemetry::Rollup>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
+    async fn rollups(
+        &self,
+        resolution: Resolution,
+        area: &AreaCode,
+        indicator: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Rollup>> {
+        let rows = self
+            .read_all(
+                Statement::new(
                     "SELECT bucket, count, sum, min, max FROM rollups
-                     WHERE resolution = $1 AND area = $2 AND indicator = $3 AND bucket >= $4 AND bucket < $5 ORDER BY bucket",
+                     WHERE resolution = $1 AND area = $2 AND indicator = $3 AND bucket >= $4 AND bucket < $5
+                     ORDER BY bucket",
                 )
                 .bind(resolution.as_str())
                 .bind(area.as_str())
                 .bind(indicator)
                 .bind(crate::millis(from))
-                .bind(crate::millis(to))
-                .fetch_all(&self.reader)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(crate::telemetry::Rollup {
-                            resolution,
-                            area: area.clone(),
-                            indicator: indicator.to_owned(),
-                            bucket: crate::from_millis(r.try_get("bucket")?)?,
-                            count: r.try_get("count")?,
-                            sum: r.try_get("sum")?,
-                            min: r.try_get("min")?,
-                            max: r.try_get("max")?,
-                        })
-                    })
-                    .collect()
-            }
+                .bind(crate::millis(to)),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Rollup {
+                    resolution,
+                    area: area.clone(),
+                    indicator: indicator.to_owned(),
+                    bucket: r.time("bucket")?,
+                    count: r.int("count")?,
+                    sum: r.real("sum")?,
+                    min: r.real("min")?,
+                    max: r.real("max")?,
+                })
+            })
+            .collect()
+    }
 
-            async fn dead_letters(
-                &self,
-                reason: Option<&str>,
-                limit: u32,
-            ) -> crate::StoreResult<Vec<crate::telemetry::DeadLetter>> {
-                use sqlx::Row;
-                let mut query = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT id, received_at, source, reason, detail, payload FROM dead_letters WHERE 1 = 1",
-                );
-                if let Some(reason) = reason {
-                    query.push(" AND reason = ").push_bind(reason.to_owned());
-                }
-                query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
-                let rows = query.build().fetch_all(&self.reader).await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(crate::telemetry::DeadLetter {
-                            id: r.try_get("id")?,
-                            received_at: crate::from_millis(r.try_get("received_at")?)?,
-                            source: r.try_get("source")?,
-                            reason: r.try_get("reason")?,
-                            detail: r.try_get("detail")?,
-                            payload: r.try_get("payload")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn prune_telemetry(
-                &self,
-                readings_before: chrono::DateTime<chrono::Utc>,
-                minute_rollups_before: chrono::DateTime<chrono::Utc>,
-            ) -> crate::StoreResult<u64> {
-                let mut tx = self.writer.begin().await?;
-                let deleted: Option<i64> = sqlx::query_scalar(
-                    "SELECT CAST(SUM(count) AS BIGINT) FROM reading_batches WHERE last_at < $1",
-                )
-                .bind(crate::millis(readings_before))
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM reading_batches WHERE last_at < $1")
-                    .bind(crate::millis(readings_before))
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM rollups WHERE resolution = 'minute' AND bucket < $1")
-                    .bind(crate::millis(minute_rollups_before))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(deleted.unwrap_or(0) as u64)
-            }
+    async fn dead_letters(&self, reason: Option<&str>, limit: u32) -> StoreResult<Vec<DeadLetter>> {
+        let mut statement = Statement::new(
+            "SELECT id, received_at, source, reason, detail, payload FROM dead_letters WHERE 1 = 1",
+        );
+        if let Some(reason) = reason {
+            statement.push(" AND reason = ").push_bind(reason);
         }
+        statement
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = self.read_all(statement).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeadLetter {
+                    id: r.int("id")?,
+                    received_at: r.time("received_at")?,
+                    source: r.text("source")?,
+                    reason: r.text("reason")?,
+                    detail: r.text("detail")?,
+                    payload: r.text("payload")?,
+                })
+            })
+            .collect()
+    }
 
-    };
+    async fn prune_telemetry(
+        &self,
+        readings_before: DateTime<Utc>,
+        minute_rollups_before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await?;
+        let deleted = D::fetch_optional(
+            &mut tx,
+            Statement::new(
+                "SELECT CAST(SUM(count) AS BIGINT) AS n FROM reading_batches WHERE last_at < $1",
+            )
+            .bind(crate::millis(readings_before)),
+        )
+        .await?
+        .map(|r| r.int_opt("n"))
+        .transpose()?
+        .flatten();
+        D::execute(
+            &mut tx,
+            Statement::new("DELETE FROM reading_batches WHERE last_at < $1")
+                .bind(crate::millis(readings_before)),
+        )
+        .await?;
+        D::execute(
+            &mut tx,
+            Statement::new("DELETE FROM rollups WHERE resolution = 'minute' AND bucket < $1")
+                .bind(crate::millis(minute_rollups_before)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(deleted.unwrap_or(0) as u64)
+    }
 }
 
-pub(crate) use telemetry_store;
+/// The documents of rows that hold one `doc` column.
+fn docs<T: serde::de::DeserializeOwned>(rows: Vec<impl Columns>) -> StoreResult<Vec<T>> {
+    rows.iter().map(|r| r.json("doc")).collect()
+}

@@ -524,3 +524,40 @@ async fn two_postgres_stores_extend_one_audit_chain() {
     drop((first, second));
     db.drop_now().await.unwrap();
 }
+
+/// The benchmarks' store without audit writes cases and no entries; the audited store on the
+/// same database goes on extending the same chain.
+async fn a_store_without_audit_writes_cases_but_no_audit_entries(url: &str) {
+    let audited = open(url, keys()).await.unwrap();
+    let unaudited = open_unaudited(url, keys()).await.unwrap();
+    let before = audited.audit_head().await.unwrap();
+    let (case, event) = new_case("310101002001", "不记审计的基准写入", Utc::now());
+    let quiet = unaudited.insert_case(case, event).await.unwrap();
+    assert!(audited.case(&quiet.id).await.unwrap().is_some());
+    assert_eq!(audited.audit_head().await.unwrap().seq, before.seq);
+    let (case, event) = new_case("310101002001", "记审计的写入", Utc::now());
+    audited.insert_case(case, event).await.unwrap();
+    assert_eq!(audited.audit_head().await.unwrap().seq, before.seq + 1);
+    let verification = cityops_store::audit::verify_log(audited.as_ref(), None)
+        .await
+        .unwrap();
+    assert!(verification.intact(), "{:?}", verification.findings);
+}
+
+#[tokio::test]
+async fn a_sqlite_store_without_audit_writes_cases_but_no_audit_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cityops.db").display());
+    a_store_without_audit_writes_cases_but_no_audit_entries(&url).await;
+}
+
+#[tokio::test]
+async fn a_postgres_store_without_audit_writes_cases_but_no_audit_entries() {
+    let Some(admin) = test_url() else {
+        eprintln!("CITYOPS_TEST_PG_URL is not set: PostgreSQL contract test skipped");
+        return;
+    };
+    let db = ScratchDatabase::create(&admin).await.unwrap();
+    a_store_without_audit_writes_cases_but_no_audit_entries(&db.url).await;
+    db.drop_now().await.unwrap();
+}

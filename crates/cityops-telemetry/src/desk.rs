@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use cityops_domain::{Actor, AreaCode, CaseCommand, Role};
-use cityops_store::{Store, StoreError};
+use cityops_store::{CaseStore, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::TelemetryEvent;
@@ -82,7 +82,7 @@ pub(crate) enum DeskWork {
 /// or plan again. The desk stops when every sender of its work is gone, after writing what
 /// was queued.
 pub(crate) fn spawn(
-    store: Arc<dyn Store>,
+    store: Arc<dyn CaseStore>,
     events: broadcast::Sender<TelemetryEvent>,
 ) -> (
     mpsc::Sender<DeskWork>,
@@ -132,7 +132,7 @@ pub(crate) fn spawn(
 /// join it, then notes), different cases side by side, so the store's group commit takes
 /// them together. Each outcome in the order of `writes`.
 pub(crate) async fn write_cases(
-    store: &Arc<dyn Store>,
+    store: &Arc<dyn CaseStore>,
     events: &broadcast::Sender<TelemetryEvent>,
     writes: &[CaseWrite],
 ) -> Vec<Result<(), Failure>> {
@@ -185,7 +185,7 @@ pub(crate) async fn write_cases(
 
 /// Adds a timeline note to an open case.
 async fn note_case(
-    store: &Arc<dyn Store>,
+    store: &Arc<dyn CaseStore>,
     events: &broadcast::Sender<TelemetryEvent>,
     case_id: &str,
     text: String,

@@ -13,7 +13,7 @@ use cityops_domain::telemetry::{
     Alarm, AlarmError, Device, TelemetryRule, VitalSigns, WarningLevel,
 };
 use cityops_domain::Case;
-use cityops_store::{Store, StoreError};
+use cityops_store::{CaseStore, StoreError, TelemetryStore};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 mod desk;
@@ -130,9 +130,11 @@ pub(crate) fn cut(bytes: &[u8]) -> String {
 
 impl TelemetryHandle {
     /// Starts the pipeline: loads devices, rules and alarms, replays recent readings to
-    /// rebuild rule state, then serves until every handle is dropped.
+    /// rebuild rule state, then serves until every handle is dropped. Alarms open and note
+    /// cases through `cases`.
     pub async fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn TelemetryStore>,
+        cases: Arc<dyn CaseStore>,
         config: TelemetryConfig,
         metrics: TelemetryMetrics,
     ) -> Result<TelemetryHandle, TelemetryError> {
@@ -143,7 +145,7 @@ impl TelemetryHandle {
             alarms: Vec::new(),
         };
         let (vitals_tx, vitals) = watch::channel(Arc::new(empty));
-        let (desk, failed_cases) = desk::spawn(store.clone(), events.clone());
+        let (desk, failed_cases) = desk::spawn(cases, events.clone());
         let pipeline = pipeline::Pipeline::start(
             store,
             config,

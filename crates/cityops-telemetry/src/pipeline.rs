@@ -17,7 +17,7 @@ use cityops_domain::{AreaCode, NewReport, Source};
 use cityops_store::telemetry::{
     DeadLetter, LoggedReading, Resolution, Rollup, StoredReading, TelemetryCommit,
 };
-use cityops_store::Store;
+use cityops_store::TelemetryStore;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::desk::{system_actor, CaseWrite, DeskWork, Failure};
@@ -62,7 +62,7 @@ impl Command {
 }
 
 pub(crate) struct Pipeline {
-    store: Arc<dyn Store>,
+    store: Arc<dyn TelemetryStore>,
     config: TelemetryConfig,
     engine: Engine,
     /// Indexed by the engine's device index.
@@ -110,7 +110,7 @@ impl Pipeline {
     /// Loads devices, rules and alarms and rebuilds every rule's state by replaying the
     /// readings its memory reaches back to.
     pub(crate) async fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn TelemetryStore>,
         config: TelemetryConfig,
         events: broadcast::Sender<TelemetryEvent>,
         vitals: watch::Sender<Arc<VitalSigns>>,

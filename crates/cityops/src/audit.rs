@@ -6,7 +6,7 @@
 
 use anyhow::{Context, Result};
 use cityops_domain::audit::{signing_key_from_hex, Checkpoint};
-use cityops_store::Store;
+use cityops_store::{AuditStore, TrustStore};
 use ed25519_dalek::SigningKey;
 use std::path::Path;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub fn load_or_create_key(path: &Path) -> Result<SigningKey> {
 }
 
 /// Signs the chain's current head if it moved since the last checkpoint.
-pub async fn checkpoint(store: &dyn Store, key: &SigningKey) -> Result<Option<Checkpoint>> {
+pub async fn checkpoint(store: &dyn AuditStore, key: &SigningKey) -> Result<Option<Checkpoint>> {
     let head = store.audit_head().await?;
     let last = store.checkpoints().await?.last().map_or(0, |c| c.seq);
     if head.seq <= last {
@@ -44,7 +44,7 @@ pub async fn checkpoint(store: &dyn Store, key: &SigningKey) -> Result<Option<Ch
 /// Removes reporters' contacts from cases finished more than `days` ago, now and every hour
 /// while the server runs.
 pub fn spawn_retention(
-    store: Arc<dyn Store>,
+    store: Arc<dyn TrustStore>,
     days: i64,
     stopped: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
@@ -66,7 +66,7 @@ pub fn spawn_retention(
 }
 
 /// One retention pass; returns how many cases lost their reporter's contact.
-pub async fn apply_retention(store: &dyn Store, days: i64) -> Result<u64> {
+pub async fn apply_retention(store: &dyn TrustStore, days: i64) -> Result<u64> {
     let before = chrono::Utc::now() - chrono::Duration::days(days);
     let ids = store.expired_contacts(before).await?;
     let why = format!("retention: {days} days after the case finished");
@@ -76,7 +76,7 @@ pub async fn apply_retention(store: &dyn Store, days: i64) -> Result<u64> {
 /// Signs a checkpoint every `every` while the server runs, so at most that much of the log
 /// is covered only by its hash chain.
 pub fn spawn_checkpoints(
-    store: Arc<dyn Store>,
+    store: Arc<dyn AuditStore>,
     key: SigningKey,
     every: Duration,
     stopped: impl std::future::Future<Output = ()> + Send + 'static,

@@ -136,6 +136,7 @@ pub async fn start(
         .collect::<Result<_>>()?;
     let telemetry = cityops_telemetry::TelemetryHandle::start(
         store.clone(),
+        store.clone(),
         config.telemetry()?,
         cityops_telemetry::TelemetryMetrics::default(),
     )

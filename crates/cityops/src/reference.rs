@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use cityops_domain::area::parse_area_csv;
 use cityops_domain::unit::default_units;
 use cityops_domain::{Area, AreaCode, AreaLevel, CategoryCatalog};
-use cityops_store::Store;
+use cityops_store::{GeographyStore, Store};
 use std::sync::Arc;
 
 const DISTRICTS: &str = include_str!("../../../data/shanghai/districts.csv");
@@ -86,7 +86,7 @@ pub async fn bootstrap(store: &dyn Store) -> Result<bool> {
 
 /// Imports an area CSV (code, name, parent_code) and the default units of its new
 /// districts and streets. All or nothing: a bad row refuses the whole file.
-pub async fn import_areas_csv(store: &dyn Store, text: &str) -> Result<usize> {
+pub async fn import_areas_csv(store: &dyn GeographyStore, text: &str) -> Result<usize> {
     let existing: std::collections::HashSet<String> = store
         .areas(&Default::default())
         .await?

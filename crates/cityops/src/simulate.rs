@@ -312,7 +312,7 @@ impl Simulator {
 
 /// Keeps the demo city's sensors reporting into the in-process pipeline, every `every`.
 pub async fn run_in_process(
-    store: std::sync::Arc<dyn cityops_store::Store>,
+    store: std::sync::Arc<dyn cityops_store::TelemetryStore>,
     telemetry: cityops_telemetry::TelemetryHandle,
     devices: usize,
     every: std::time::Duration,

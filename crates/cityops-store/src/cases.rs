@@ -1,0 +1,636 @@
+//! Cases and their workflow as stored: the case rows, their timelines, attachments, the
+//! outbox, the category catalogue and the responsibility matrix.
+//!
+//! Case writes go through a queue to one writer task that commits whatever has queued in
+//! ONE transaction (group commit) and only then answers each caller, so one fsync (and one
+//! lock on a district's daily number row) serves a burst.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cityops_domain::{
+    AreaCode, Case, CaseNumber, CaseState, CategoryCatalog, Source, TimelineEvent,
+};
+use sqlx::Pool;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::audit::HeadHint;
+use crate::batch::{Done, Job, MAX_BATCH, QUEUE};
+use crate::dialect::{Columns, Connection, Dialect};
+use crate::sql::{append_audit, AuditPolicy};
+use crate::statement::Statement;
+use crate::{
+    Attachment, CaseFact, CasePage, CaseQuery, PiiKeys, SqlStore, StoreError, StoreResult,
+};
+
+/// Cases and the workflow's reference data.
+#[async_trait]
+pub trait CaseStore: Send + Sync + 'static {
+    /// Inserts a new case with its first timeline event, assigning the case number from the
+    /// district's daily sequence in the same transaction. Returns the case as stored.
+    async fn insert_case(&self, case: Case, event: TimelineEvent) -> StoreResult<Case>;
+    /// Writes a changed case (whose version is one more than the stored one), its event, an
+    /// outbox row and optionally a new attachment, in one transaction. A stale version
+    /// fails with [`StoreError::Conflict`] and writes nothing.
+    async fn update_case(
+        &self,
+        case: &Case,
+        event: &TimelineEvent,
+        attachment: Option<&Attachment>,
+    ) -> StoreResult<()>;
+    async fn case(&self, id: &str) -> StoreResult<Option<Case>>;
+    async fn case_by_number(&self, number: &str) -> StoreResult<Option<Case>>;
+    async fn cases(&self, query: &CaseQuery) -> StoreResult<CasePage>;
+    async fn timeline(&self, case_id: &str) -> StoreResult<Vec<TimelineEvent>>;
+    /// The facts statistics need, for the cases within `scope` that are open or closed
+    /// since `since`.
+    async fn case_facts(
+        &self,
+        scope: &AreaCode,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseFact>>;
+    /// Number of cases per state, for metrics.
+    async fn case_counts(&self) -> StoreResult<Vec<(String, i64)>>;
+    async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;
+
+    /// Replaces the category catalogue (one current version; earlier versions live on in the
+    /// terms copied into filed cases).
+    async fn put_catalog(&self, catalog: &CategoryCatalog) -> StoreResult<()>;
+    async fn catalog(&self) -> StoreResult<Option<CategoryCatalog>>;
+    /// Replaces the responsibility matrix, all rules at once.
+    async fn put_rules(&self, rules: &[cityops_domain::routing::Rule]) -> StoreResult<()>;
+    async fn rules(&self) -> StoreResult<Vec<cityops_domain::routing::Rule>>;
+}
+
+#[async_trait]
+impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
+    async fn insert_case(&self, case: Case, event: TimelineEvent) -> StoreResult<Case> {
+        let (reply, answer) = oneshot::channel();
+        let context = crate::audit::current_actor();
+        self.jobs
+            .send(Job::Insert {
+                case,
+                event,
+                context,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn update_case(
+        &self,
+        case: &Case,
+        event: &TimelineEvent,
+        attachment: Option<&Attachment>,
+    ) -> StoreResult<()> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Update {
+                case: case.clone(),
+                event: event.clone(),
+                attachment: attachment.cloned(),
+                context: crate::audit::current_actor(),
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn case(&self, id: &str) -> StoreResult<Option<Case>> {
+        let row = self
+            .read_optional(Statement::new("SELECT doc FROM cases WHERE id = $1").bind(id))
+            .await?;
+        row.map(|r| self.open_case_doc(&r.text("doc")?)).transpose()
+    }
+
+    async fn case_by_number(&self, number: &str) -> StoreResult<Option<Case>> {
+        let row = self
+            .read_optional(Statement::new("SELECT doc FROM cases WHERE number = $1").bind(number))
+            .await?;
+        row.map(|r| self.open_case_doc(&r.text("doc")?)).transpose()
+    }
+
+    async fn cases(&self, q: &CaseQuery) -> StoreResult<CasePage> {
+        let mut statement = Statement::new("SELECT row_no, doc FROM cases WHERE area LIKE ");
+        statement.push_bind(format!("{}%", q.scope.subtree_prefix()));
+        if !q.states.is_empty() {
+            statement
+                .push(" AND state")
+                .push_in(q.states.iter().map(|s| s.as_str()));
+        }
+        if let Some(category) = &q.category {
+            statement
+                .push(" AND category LIKE ")
+                .push_bind(format!("{}%", crate::like_literal(category)))
+                .push(" ESCAPE '\\'");
+        }
+        if let Some(area) = &q.area {
+            statement
+                .push(" AND area LIKE ")
+                .push_bind(format!("{}%", area.subtree_prefix()));
+        }
+        if let Some(unit) = &q.unit {
+            statement.push(" AND unit = ").push_bind(unit);
+        }
+        if let Some(unit) = &q.jurisdiction_unit {
+            statement.push(" AND unit = ").push_bind(unit);
+        }
+        if let Some(center) = &q.coordination {
+            statement
+                .push(" AND coordination = ")
+                .push_bind(center.to_string());
+        }
+        if let Some(source) = q.source {
+            statement.push(" AND source = ").push_bind(source.as_str());
+        }
+        match q.overdue {
+            Some(true) => {
+                statement
+                    .push(" AND deadline < ")
+                    .push_bind(crate::millis(q.now));
+            }
+            Some(false) => {
+                statement
+                    .push(" AND (deadline IS NULL OR deadline >= ")
+                    .push_bind(crate::millis(q.now))
+                    .push(")");
+            }
+            None => {}
+        }
+        if let Some(text) = &q.text {
+            let pattern = format!("%{}%", crate::like_literal(text));
+            // LOWER on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+            statement
+                .push(" AND (LOWER(description) LIKE LOWER(")
+                .push_bind(pattern.clone())
+                .push(") ESCAPE '\\' OR number LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')");
+        }
+        if let Some(from) = q.created_from {
+            statement
+                .push(" AND created_at >= ")
+                .push_bind(crate::millis(from));
+        }
+        if let Some(to) = q.created_to {
+            statement
+                .push(" AND created_at < ")
+                .push_bind(crate::millis(to));
+        }
+        if let Some(after) = q.after {
+            statement.push(" AND row_no < ").push_bind(after);
+        }
+        statement
+            .push(" ORDER BY row_no DESC LIMIT ")
+            .push_bind(i64::from(q.limit));
+        let rows = self.read_all(statement).await?;
+        let mut cases = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for row in &rows {
+            last = Some(row.int("row_no")?);
+            cases.push(self.open_case_doc(&row.text("doc")?)?);
+        }
+        let next = if rows.len() as u32 == q.limit {
+            last
+        } else {
+            None
+        };
+        Ok(CasePage { cases, next })
+    }
+
+    async fn timeline(&self, case_id: &str) -> StoreResult<Vec<TimelineEvent>> {
+        let rows = self
+            .read_all(
+                Statement::new("SELECT doc FROM case_events WHERE case_id = $1 ORDER BY seq")
+                    .bind(case_id),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok(self.pii.open_event(r.json("doc")?)?))
+            .collect()
+    }
+
+    async fn case_facts(
+        &self,
+        scope: &AreaCode,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseFact>> {
+        let rows = self
+            .read_all(
+                Statement::new(
+                    "SELECT area, state, category, source, deadline, urgent, supervised, created_at, closed_at, late_count
+                     FROM cases WHERE area LIKE $1 AND (closed_at IS NULL OR closed_at >= $2)",
+                )
+                .bind(format!("{}%", scope.subtree_prefix()))
+                .bind(crate::millis(since)),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let state = r.text("state")?;
+                let source = r.text("source")?;
+                Ok(CaseFact {
+                    area: area_code(&r.text("area")?)?,
+                    state: CaseState::parse(&state)
+                        .ok_or_else(|| StoreError::Corrupt(format!("state {state}")))?,
+                    category: r.text_opt("category")?,
+                    source: Source::parse(&source)
+                        .ok_or_else(|| StoreError::Corrupt(format!("source {source}")))?,
+                    deadline: r.time_opt("deadline")?,
+                    urgent: r.flag("urgent")?,
+                    supervised: r.flag("supervised")?,
+                    created_at: r.time("created_at")?,
+                    closed_at: r.time_opt("closed_at")?,
+                    late_count: r.int("late_count")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn case_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows = self
+            .read_all(Statement::new(
+                "SELECT state, COUNT(*) AS n FROM cases GROUP BY state ORDER BY state",
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.text("state")?, r.int("n")?)))
+            .collect()
+    }
+
+    async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>> {
+        let row = self
+            .read_optional(
+                Statement::new(
+                    "SELECT id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at
+                     FROM attachments WHERE id = $1",
+                )
+                .bind(id),
+            )
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(Attachment {
+            id: r.text("id")?,
+            case_id: r.text("case_id")?,
+            file_name: r.text("file_name")?,
+            content_type: r.text("content_type")?,
+            size: r.int("size")?,
+            sha256: r.text("sha256")?,
+            path: r.text("path")?,
+            uploaded_by: r.text("uploaded_by")?,
+            created_at: r.time("created_at")?,
+        }))
+    }
+
+    async fn put_catalog(&self, catalog: &CategoryCatalog) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        D::execute(
+            &mut tx,
+            Statement::new(
+                "INSERT INTO category_catalog (id, version, doc, updated_at) VALUES (1, $1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at",
+            )
+            .bind(&catalog.version)
+            .bind(crate::encode_json(catalog))
+            .bind(crate::millis(Utc::now())),
+        )
+        .await?;
+        let record = crate::audit::record("catalog.replace", "catalog")
+            .detail(format!("version {}", catalog.version));
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn catalog(&self) -> StoreResult<Option<CategoryCatalog>> {
+        let row = self
+            .read_optional(Statement::new(
+                "SELECT doc FROM category_catalog WHERE id = 1",
+            ))
+            .await?;
+        row.map(|r| r.json("doc")).transpose()
+    }
+
+    async fn put_rules(&self, rules: &[cityops_domain::routing::Rule]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        D::execute(&mut tx, Statement::new("DELETE FROM responsibility_rules")).await?;
+        for (position, rule) in rules.iter().enumerate() {
+            D::execute(
+                &mut tx,
+                Statement::new(
+                    "INSERT INTO responsibility_rules (position, category, area, owner, unit) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(position as i64)
+                .bind(&rule.category)
+                .bind(rule.area.as_str())
+                .bind(&rule.owner)
+                .bind(&rule.unit),
+            )
+            .await?;
+        }
+        let record = crate::audit::record("routing.rules.replace", "routing-rules")
+            .detail(format!("{} rules", rules.len()));
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rules(&self) -> StoreResult<Vec<cityops_domain::routing::Rule>> {
+        let rows = self
+            .read_all(Statement::new(
+                "SELECT category, area, owner, unit FROM responsibility_rules ORDER BY position",
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                cityops_domain::routing::Rule::new(
+                    &r.text("category")?,
+                    &r.text("area")?,
+                    r.text_opt("owner")?.as_deref(),
+                    &r.text("unit")?,
+                )
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn area_code(text: &str) -> StoreResult<AreaCode> {
+    AreaCode::parse(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Starts the writer task of a store's case changes; returns its queue.
+pub(crate) fn spawn_writer<D: Dialect, A: AuditPolicy>(
+    pool: Pool<D::Db>,
+    pii: PiiKeys,
+    hint: std::sync::Arc<HeadHint>,
+) -> mpsc::Sender<Job> {
+    let (jobs, queue) = mpsc::channel(QUEUE);
+    // One writer: row numbers (the list cursor) and outbox ids are taken at insert, so
+    // batches must commit in the order they take them, or a reader paging past a number
+    // could miss a row committed later with a lower one.
+    tokio::spawn(run_writer::<D, A>(pool, queue, pii, hint));
+    jobs
+}
+
+/// Group commit: the writer takes every case write waiting in the queue, writes them in ONE
+/// transaction, commits once, and only then answers each caller. Jobs are ordered by the
+/// rows they lock, so writers on other nodes cannot deadlock with this one.
+async fn run_writer<D: Dialect, A: AuditPolicy>(
+    pool: Pool<D::Db>,
+    mut queue: mpsc::Receiver<Job>,
+    pii: PiiKeys,
+    hint: std::sync::Arc<HeadHint>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        batch.sort_by(|a, b| a.lock_key().cmp(&b.lock_key()));
+        match write_batch::<D, A>(&pool, &batch, &pii, &hint).await {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    job.answer(result);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, jobs = batch.len(), "Batch failed; writing its jobs one by one.");
+                for job in batch {
+                    let result = write_alone::<D, A>(&pool, &job, &pii, &hint).await;
+                    job.answer(result);
+                }
+            }
+        }
+    }
+}
+
+/// All jobs in ONE transaction. A version conflict writes nothing, so it fails alone; any
+/// other error abandons the batch (the caller then retries each job alone).
+async fn write_batch<D: Dialect, A: AuditPolicy>(
+    pool: &Pool<D::Db>,
+    jobs: &[Job],
+    pii: &PiiKeys,
+    hint: &HeadHint,
+) -> StoreResult<Vec<StoreResult<Done>>> {
+    let mut tx = pool.begin().await?;
+    let mut results = Vec::with_capacity(jobs.len());
+    let mut audit = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        match write_job::<D>(&mut tx, job, pii).await {
+            Err(StoreError::Conflict(message)) => results.push(Err(StoreError::Conflict(message))),
+            Err(other) => return Err(other),
+            Ok(done) => {
+                audit.push(job.audit_record(&done));
+                results.push(Ok(done));
+            }
+        }
+    }
+    append_audit::<D, A>(hint, &mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn write_alone<D: Dialect, A: AuditPolicy>(
+    pool: &Pool<D::Db>,
+    job: &Job,
+    pii: &PiiKeys,
+    hint: &HeadHint,
+) -> StoreResult<Done> {
+    let mut tx = pool.begin().await?;
+    let done = write_job::<D>(&mut tx, job, pii).await?;
+    append_audit::<D, A>(hint, &mut tx, vec![job.audit_record(&done)]).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+async fn write_job<D: Dialect>(
+    tx: &mut Connection<D>,
+    job: &Job,
+    pii: &PiiKeys,
+) -> StoreResult<Done> {
+    match job {
+        Job::Insert { case, event, .. } => write_insert::<D>(tx, case.clone(), event, pii)
+            .await
+            .map(|case| Done::Inserted(Box::new(case))),
+        Job::Update {
+            case,
+            event,
+            attachment,
+            ..
+        } => write_update::<D>(tx, case, event, attachment.as_ref(), pii)
+            .await
+            .map(|()| Done::Updated),
+    }
+}
+
+/// Writes a new case inside the caller's (batch) transaction.
+async fn write_insert<D: Dialect>(
+    tx: &mut Connection<D>,
+    mut case: Case,
+    event: &TimelineEvent,
+    pii: &PiiKeys,
+) -> StoreResult<Case> {
+    let day = CaseNumber::day_of(case.created_at);
+    let row = D::fetch_optional(
+        tx,
+        Statement::new(
+            "INSERT INTO case_number_seq (district, day, last) VALUES ($1, $2, 1)
+             ON CONFLICT (district, day) DO UPDATE SET last = case_number_seq.last + 1
+             RETURNING last",
+        )
+        .bind(case.district.as_str())
+        .bind(day.to_string()),
+    )
+    .await?
+    .ok_or_else(|| StoreError::Corrupt("the daily case sequence returned no row".into()))?;
+    let sequence = u32::try_from(row.int("last")?)
+        .map_err(|_| StoreError::Corrupt("daily case sequence overflow".into()))?;
+    case.number = CaseNumber::new(&case.district, day, sequence);
+    D::execute(
+        tx,
+        Statement::new(
+            "INSERT INTO cases (id, number, version, state, source, category, area, district, unit, deadline,
+                                urgent, supervised, description, created_at, updated_at, doc, closed_at, late_count, coordination,
+                                reporter_tag)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        )
+        .bind(&case.id)
+        .bind(&case.number.0)
+        .bind(case.version)
+        .bind(case.state.as_str())
+        .bind(case.source.as_str())
+        .bind(category_column(&case))
+        .bind(case.area.as_str())
+        .bind(case.district.as_str())
+        .bind(&case.unit)
+        .bind(case.deadline.map(crate::millis))
+        .bind(case.urgent)
+        .bind(case.supervised)
+        .bind(&case.description)
+        .bind(crate::millis(case.created_at))
+        .bind(crate::millis(case.updated_at))
+        .bind(crate::encode_json(pii.seal_case(&case).as_ref().unwrap_or(&case)))
+        .bind(case.closed_at.map(crate::millis))
+        .bind(i64::from(case.late_count))
+        .bind(case.coordination.as_ref().map(|c| c.center.to_string()))
+        .bind(reporter_tag(&case, pii)),
+    )
+    .await?;
+    insert_event::<D>(tx, event, pii).await?;
+    Ok(case)
+}
+
+/// Writes a case change inside the caller's (batch) transaction.
+async fn write_update<D: Dialect>(
+    tx: &mut Connection<D>,
+    case: &Case,
+    event: &TimelineEvent,
+    attachment: Option<&Attachment>,
+    pii: &PiiKeys,
+) -> StoreResult<()> {
+    let updated = D::execute(
+        tx,
+        Statement::new(
+            "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
+                              urgent = $6, supervised = $7, updated_at = $8, doc = $9,
+                              closed_at = $10, late_count = $11, coordination = $12
+             WHERE id = $13 AND version = $14",
+        )
+        .bind(case.version)
+        .bind(case.state.as_str())
+        .bind(category_column(case))
+        .bind(&case.unit)
+        .bind(case.deadline.map(crate::millis))
+        .bind(case.urgent)
+        .bind(case.supervised)
+        .bind(crate::millis(case.updated_at))
+        .bind(crate::encode_json(
+            pii.seal_case(case).as_ref().unwrap_or(case),
+        ))
+        .bind(case.closed_at.map(crate::millis))
+        .bind(i64::from(case.late_count))
+        .bind(case.coordination.as_ref().map(|c| c.center.to_string()))
+        .bind(&case.id)
+        .bind(case.version - 1),
+    )
+    .await?;
+    if updated != 1 {
+        return Err(StoreError::Conflict(format!(
+            "case {} changed since version {}; reload it and try again",
+            case.number,
+            case.version - 1
+        )));
+    }
+    if let Some(a) = attachment {
+        D::execute(
+            tx,
+            Statement::new(
+                "INSERT INTO attachments (id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&a.id)
+            .bind(&a.case_id)
+            .bind(&a.file_name)
+            .bind(&a.content_type)
+            .bind(a.size)
+            .bind(&a.sha256)
+            .bind(&a.path)
+            .bind(&a.uploaded_by)
+            .bind(crate::millis(a.created_at)),
+        )
+        .await?;
+    }
+    insert_event::<D>(tx, event, pii).await
+}
+
+/// The event on the timeline and in the outbox, sealed.
+async fn insert_event<D: Dialect>(
+    tx: &mut Connection<D>,
+    event: &TimelineEvent,
+    pii: &PiiKeys,
+) -> StoreResult<()> {
+    let sealed = pii.seal_event(event);
+    let doc = crate::encode_json(sealed.as_ref().unwrap_or(event));
+    D::execute(
+        tx,
+        Statement::new("INSERT INTO case_events (case_id, seq, at, doc) VALUES ($1, $2, $3, $4)")
+            .bind(&event.case_id)
+            .bind(event.seq)
+            .bind(crate::millis(event.at))
+            .bind(doc.clone()),
+    )
+    .await?;
+    D::execute(
+        tx,
+        Statement::new(
+            "INSERT INTO outbox (topic, case_id, payload, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(format!("case.{}", event.command.name()))
+        .bind(&event.case_id)
+        .bind(doc)
+        .bind(crate::millis(event.at)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The case's entry in the index of reporters' phones (see `PiiKeys::phone_tag`).
+pub(crate) fn reporter_tag(case: &Case, pii: &PiiKeys) -> Option<String> {
+    case.reporter
+        .as_ref()
+        .and_then(|r| r.phone.as_deref())
+        .and_then(|phone| pii.phone_tag(phone))
+}
+
+fn category_column(case: &Case) -> Option<String> {
+    case.category
+        .as_ref()
+        .map(|c| c.code.to_string())
+        .or_else(|| case.category_hint.as_ref().map(|c| c.to_string()))
+}
