@@ -20,7 +20,6 @@ mod batch;
 pub mod census;
 pub mod pii;
 mod postgres;
-pub mod scratch;
 mod sql;
 mod sqlite;
 pub mod telemetry;
