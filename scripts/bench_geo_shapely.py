@@ -1,4 +1,4 @@
-"""The reference side of `cityops bench geo`: the same unit grids and points through shapely 2's
+"""The reference side of `cityops-bench geo`: the same unit grids and points through shapely 2's
 STRtree, one point at a time and batched. Prints one JSON object.
 
 Usage: python3 scripts/bench_geo_shapely.py GRIDS_GEOJSONL POINTS_F64 ONE_AT_A_TIME_COUNT

@@ -18,9 +18,11 @@ mod metrics;
 pub mod openapi;
 mod routes;
 pub mod security;
+mod server;
 pub mod views;
 
 pub use metrics::Metrics;
+pub use server::{cors_origin, serve, BadCorsOrigin};
 
 /// Limits and settings of the API, set by the binary from its configuration.
 #[derive(Debug, Clone)]

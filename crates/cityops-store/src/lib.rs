@@ -27,7 +27,6 @@ mod cases;
 pub mod dialect;
 mod geography;
 pub mod pii;
-pub mod scratch;
 mod sql;
 pub mod statement;
 pub mod telemetry;

@@ -3,8 +3,8 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use cityops_domain::*;
-use cityops_store::scratch::{test_url, ScratchDatabase};
 use cityops_store::*;
+use cityops_test_support::scratch::{test_url, ScratchDatabase};
 use std::future::Future;
 use std::sync::Arc;
 

@@ -1,13 +1,11 @@
 //! The `cityops` binary's library half: configuration, wiring, reference data, the demo
-//! city, user administration and the benchmark. `main.rs` only parses the command line.
+//! city and user administration. `main.rs` only parses the command line. The benchmarks
+//! (`crates/cityops-bench`) and the tests wire the product through this library too.
 
 pub mod audit;
-pub mod bench;
-pub mod bench_telemetry;
 pub mod census;
 pub mod config;
 pub mod demo;
-pub mod mosquitto;
 pub mod reference;
 pub mod simulate;
 
@@ -125,14 +123,7 @@ pub async fn start(
     api.cors_origins = config
         .cors_origins
         .iter()
-        .map(|origin| {
-            anyhow::ensure!(
-                origin.starts_with("https://") || origin.starts_with("http://"),
-                "cors_origins: '{origin}' is not an http(s) origin"
-            );
-            axum::http::HeaderValue::from_str(origin.trim_end_matches('/'))
-                .with_context(|| format!("cors_origins: '{origin}'"))
-        })
+        .map(|origin| cityops_api::cors_origin(origin).context("cors_origins"))
         .collect::<Result<_>>()?;
     let telemetry = cityops_telemetry::TelemetryHandle::start(
         store.clone(),
@@ -184,19 +175,7 @@ pub async fn start(
         }
         None => None,
     };
-    let app = cityops_api::router(state.clone());
-    let stopping = state.clone();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stopping.begin_shutdown();
-        })
-        .await
-    });
+    let task = tokio::spawn(cityops_api::serve(listener, state.clone(), shutdown));
     Ok(Server {
         addr,
         task,

@@ -18,7 +18,7 @@ struct Cli {
     /// Threads that run CityOps (default: one per core). Ingestion is one connection, one
     /// pipeline and one writer, so a broker or database on the same machine gains more
     /// from a core left to it than CityOps gains from another thread: see
-    /// the README. `bench telemetry` leaves one core to its broker unless told.
+    /// the README.
     #[arg(long, global = true, env = "CITYOPS_WORKERS",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     workers: Option<usize>,
@@ -81,9 +81,6 @@ enum Command {
     /// Import reference data.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Benchmarks.
-    #[command(subcommand)]
-    Bench(BenchCommand),
     /// The component census.
     #[command(subcommand)]
     Census(CensusCommand),
@@ -231,79 +228,6 @@ enum ImportCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Point -> unit grid on the generated Shanghai, against shapely's STRtree (and PostGIS).
-    Geo {
-        /// Random points in the city's bounding box.
-        #[arg(long, default_value_t = 1_000_000)]
-        points: usize,
-        /// Points shapely looks up one at a time (it is slow).
-        #[arg(long, default_value_t = 20_000)]
-        shapely_single: usize,
-        /// A PostgreSQL server with PostGIS to compare against (scratch database).
-        #[arg(long)]
-        postgis: Option<String>,
-        /// Points PostGIS looks up one query at a time.
-        #[arg(long, default_value_t = 5_000)]
-        postgis_single: usize,
-    },
-    /// The nearest-component index over a generated census, against a brute-force scan.
-    Census {
-        /// Components in the generated census (Shanghai counted 12.02 million).
-        #[arg(long, default_value_t = 12_000_000)]
-        components: usize,
-        /// Nearest queries to time.
-        #[arg(long, default_value_t = 1_000_000)]
-        queries: usize,
-    },
-    /// Case creation and lifecycle through the store vs. plain SQL inserts.
-    Cases {
-        /// PostgreSQL server to benchmark (scratch databases are created and dropped);
-        /// SQLite in a temporary directory when absent.
-        #[arg(long)]
-        postgres: Option<String>,
-        #[arg(long, default_value_t = 5000)]
-        cases: usize,
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-    },
-    /// What authorization and the audit log cost: case creation and listing secured and
-    /// unsecured on the same store.
-    Security {
-        /// PostgreSQL server to benchmark on (a scratch database); SQLite when absent.
-        #[arg(long)]
-        postgres: Option<String>,
-        #[arg(long, default_value_t = 10000)]
-        cases: usize,
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-    },
-    /// The rule engine in process over a city-sized fleet, and readings end to end through an
-    /// MQTT broker against the broker's own ceiling.
-    Telemetry {
-        #[arg(long, default_value_t = 1_000_000)]
-        devices: usize,
-        /// Readings the engine judges in part (a).
-        #[arg(long, default_value_t = 20_000_000)]
-        readings: usize,
-        /// Broker for part (b), e.g. mqtt://127.0.0.1:1883, configured as the README
-        /// says (max_queued_messages 0); without it part (b) starts a private mosquitto so.
-        #[arg(long)]
-        mqtt: Option<String>,
-        /// Skip part (b).
-        #[arg(long)]
-        engine_only: bool,
-        /// Run part (b) on PostgreSQL (a scratch database on this server) instead of SQLite.
-        #[arg(long)]
-        postgres: Option<String>,
-        /// Messages per end-to-end run: at about 100,000 a second, shorter runs than the
-        /// default measure the machine's hiccups as much as the software.
-        #[arg(long, default_value_t = 300_000)]
-        messages: usize,
-    },
-}
-
 fn load(store: &StoreArgs, listen: Option<String>) -> Result<Config> {
     load_with(store, listen, None)
 }
@@ -335,24 +259,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = match (cli.workers, &cli.command) {
-        (Some(n), _) => n,
-        // The broker under test runs on this machine; the reference run shares this
-        // runtime too, so both are measured alike.
-        (None, Command::Bench(BenchCommand::Telemetry { .. })) => cores.saturating_sub(1),
-        (None, _) => cores,
-    }
-    .max(1);
+    let workers = cli.workers.unwrap_or(cores);
     // Set here, the count overrides tokio's own TOKIO_WORKER_THREADS: CITYOPS_WORKERS is the one.
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
         .build()
         .context("starting the runtime")?
-        .block_on(start(cli, workers, cores))
+        .block_on(start(cli))
 }
 
-async fn start(cli: Cli, workers: usize, cores: usize) -> Result<()> {
+async fn start(cli: Cli) -> Result<()> {
     // Whatever the command line writes is on record as the person at the terminal; the
     // server's own requests and background work name their actors themselves.
     let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
@@ -362,10 +279,10 @@ async fn start(cli: Cli, workers: usize, cores: usize) -> Result<()> {
         scope: String::new(),
         origin: "cli".into(),
     });
-    cityops_store::audit::within(context, run(cli, workers, cores)).await
+    cityops_store::audit::within(context, run(cli)).await
 }
 
-async fn run(cli: Cli, workers: usize, cores: usize) -> Result<()> {
+async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = load_with(&args.store, args.listen, args.mqtt)?;
@@ -557,83 +474,6 @@ async fn run(cli: Cli, workers: usize, cores: usize) -> Result<()> {
             );
             Ok(())
         }
-        Command::Bench(BenchCommand::Telemetry {
-            devices,
-            readings,
-            mqtt,
-            engine_only,
-            postgres,
-            messages,
-        }) => {
-            anyhow::ensure!(
-                devices > 0 && readings > 0,
-                "--devices and --readings are above 0"
-            );
-            // Warnings of the server under test (a failed commit, an unacknowledged message)
-            // explain a bad figure.
-            init_tracing("warn");
-            let engine = tokio::task::spawn_blocking(move || {
-                cityops::bench_telemetry::bench_engine(devices, readings)
-            })
-            .await??;
-            println!("{engine}");
-            if !engine_only {
-                let (url, _broker) = match mqtt {
-                    Some(url) => (url, None),
-                    None => {
-                        let broker = cityops::mosquitto::PrivateBroker::start()?;
-                        println!(
-                            "(b) against a private mosquitto on port {} with:\n{}",
-                            broker.port,
-                            cityops::mosquitto::SETTINGS
-                        );
-                        (broker.url(), Some(broker))
-                    }
-                };
-                println!(
-                    "CityOps, its publisher and the reference subscriber run on {workers} worker thread(s) of {cores} core(s) (--workers)"
-                );
-                println!(
-                    "{}",
-                    cityops::bench_telemetry::bench_end_to_end(&url, messages, postgres.as_deref())
-                        .await?
-                );
-            }
-            Ok(())
-        }
-        Command::Bench(BenchCommand::Geo {
-            points,
-            shapely_single,
-            postgis,
-            postgis_single,
-        }) => {
-            let report = cityops::bench::bench_geo(points, shapely_single)?;
-            for line in &report.lines {
-                println!("{line}");
-            }
-            if let Some(url) = postgis {
-                let lines = cityops::bench::bench_postgis(
-                    &url,
-                    &report.points,
-                    &report.answers,
-                    postgis_single,
-                )
-                .await?;
-                for line in lines {
-                    println!("{line}");
-                }
-            }
-            Ok(())
-        }
-        Command::Bench(BenchCommand::Census {
-            components,
-            queries,
-        }) => {
-            for line in cityops::bench::bench_census(components, queries)? {
-                println!("{line}");
-            }
-            Ok(())
-        }
         Command::Audit(AuditCommand::Verify { store, public_key }) => {
             let config = load(&store, None)?;
             let trusted = match public_key {
@@ -761,40 +601,6 @@ async fn run(cli: Cli, workers: usize, cores: usize) -> Result<()> {
             cityops_domain::component::write_components_csv(&mut writer, &components)?;
             writer.flush()?;
             println!("wrote {} components to {}", components.len(), out.display());
-            Ok(())
-        }
-        Command::Bench(BenchCommand::Cases {
-            postgres,
-            cases,
-            concurrency,
-        }) => {
-            let report = cityops::bench::bench_cases(&cityops::bench::BenchOptions {
-                postgres,
-                cases,
-                concurrency,
-            })
-            .await?;
-            print!("{}", report.render());
-            Ok(())
-        }
-        Command::Bench(BenchCommand::Security {
-            postgres,
-            cases,
-            concurrency,
-        }) => {
-            let report = cityops::bench::bench_security(&cityops::bench::BenchOptions {
-                postgres,
-                cases,
-                concurrency,
-            })
-            .await?;
-            print!("{}", report.render());
-            for (kind, overhead) in cityops::bench::security_overhead(&report) {
-                println!(
-                    "{kind}: security costs {:.1}% of throughput",
-                    100.0 * overhead
-                );
-            }
             Ok(())
         }
     }

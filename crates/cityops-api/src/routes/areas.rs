@@ -1,3 +1,5 @@
+//! The area tree (city, districts, streets, communities): lists, one area, the whole tree.
+
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};

@@ -1,3 +1,6 @@
+//! Cases over HTTP: report, list and read within the caller's jurisdiction, the timeline,
+//! the clear contact read for a purpose, workflow commands, and attachments.
+
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};

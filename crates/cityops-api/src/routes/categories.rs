@@ -1,3 +1,6 @@
+//! The category catalogue: read it, and an admin's edit of one class, which moves the
+//! catalogue's version.
+
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};

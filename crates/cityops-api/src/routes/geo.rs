@@ -1,3 +1,7 @@
+//! The city's geography as GeoJSON for maps: area boundaries by level and one area's
+//! geometry, and `/geo/locate`, a point resolved to its unit grid, community, street and
+//! district.
+
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;

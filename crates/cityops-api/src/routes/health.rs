@@ -1,3 +1,6 @@
+//! Operations: `/healthz` (the process answers), `/readyz` (the store answers) and
+//! `/metrics` (Prometheus, for a session or an API key with `read`).
+
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;

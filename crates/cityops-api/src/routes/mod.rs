@@ -1,3 +1,7 @@
+//! The API's routes: each submodule owns its `router()`; this one nests them under
+//! `/api/v1`, adds the layers every request passes (tracing, limits, security headers) and
+//! lists every operation in the OpenAPI document.
+
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;

@@ -1,3 +1,6 @@
+//! The responsibility matrix (which unit a case of a class in an area goes to): list it,
+//! export and replace it as CSV, and explain one case's routing decision.
+
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;

@@ -1,3 +1,6 @@
+//! Signing in and out (bearer token or HttpOnly cookie), the signed-in user (`/me`) and their
+//! optional second factor (TOTP).
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;

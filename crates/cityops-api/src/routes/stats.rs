@@ -1,3 +1,6 @@
+//! `/stats`: the city screen's statistics of an area: open, overdue and today's cases, per
+//! child area, ranked.
+
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};

@@ -1,3 +1,6 @@
+//! `/stream`: live case changes, alarm transitions and vital signs as server-sent events,
+//! each filtered to the subscriber's jurisdiction; the stream ends when the session does.
+
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};

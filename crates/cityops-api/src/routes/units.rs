@@ -1,3 +1,5 @@
+//! The responsible units that cases are dispatched to: list and read.
+
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};

@@ -1,3 +1,6 @@
+//! `/workflow`: the case workflow's states, commands and the roles that may run them, for
+//! clients that draw it.
+
 use axum::routing::get;
 use axum::{Json, Router};
 use cityops_domain::workflow::RULES;

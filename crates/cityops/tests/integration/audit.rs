@@ -2,11 +2,9 @@
 //! and `cityops audit verify` naming each entry that was altered, deleted or moved directly
 //! in the database (SQLite and PostgreSQL).
 
-mod common;
-
 use cityops_domain::audit::{AuditEntry, ChainHead};
 use cityops_store::AuditQuery;
-use common::TestApp;
+use cityops_test_support::{on_both_backends, TestApp};
 use serde_json::{json, Value};
 
 /// Direct access to the server's database, as an intruder with the database password has.

@@ -1,9 +1,7 @@
 //! Citizens' personal data: sealed at rest, masked in every response, read in clear only by
 //! the roles that call citizens back, for a stated purpose and on the audit log; keys rotate.
 
-mod common;
-
-use common::TestApp;
+use cityops_test_support::{on_both_backends, TestApp};
 use serde_json::{json, Value};
 
 const PHONE: &str = "13812345678";
@@ -103,7 +101,7 @@ async fn contact_is_sealed_at_rest_and_masked_in_every_response(app: &TestApp) {
         "/api/v1/stats".to_owned(),
         format!("/api/v1/public/cases/{number}"),
     ];
-    for (user, ..) in common::USERS {
+    for (user, ..) in cityops_test_support::USERS {
         for path in &reads {
             let (status, body) = app.get(Some(user), path).await;
             let text = body.to_string();

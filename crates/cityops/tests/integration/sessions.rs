@@ -1,9 +1,7 @@
 //! Sessions the web UI holds in an HttpOnly cookie with CSRF protection, and sessions that
 //! end: expired, signed out.
 
-mod common;
-
-use common::{TestApp, PASSWORD};
+use cityops_test_support::{on_both_backends, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
 struct CookieSession {

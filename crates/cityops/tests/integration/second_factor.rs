@@ -1,9 +1,7 @@
 //! The optional second factor: enrol, confirm with a code, then every sign-in needs a fresh
 //! code; wrong and replayed codes count towards the lockout; a password reset removes it.
 
-mod common;
-
-use common::{TestApp, PASSWORD};
+use cityops_test_support::{on_both_backends, TestApp, PASSWORD};
 use serde_json::json;
 
 async fn sign_in(app: &TestApp, otp: Option<&str>) -> (u16, serde_json::Value) {

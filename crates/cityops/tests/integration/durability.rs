@@ -1,7 +1,7 @@
 //! kill -9 while clients create cases: every case whose creation was acknowledged is there
 //! after the restart.
 
-use cityops_store::scratch::{test_url, ScratchDatabase};
+use cityops_test_support::scratch::{test_url, ScratchDatabase};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

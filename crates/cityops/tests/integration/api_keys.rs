@@ -1,9 +1,7 @@
 //! Keys for machines: a role within a scope narrowed to permissions, shown once, stored
 //! hashed, revocable, and on the audit log when used.
 
-mod common;
-
-use common::TestApp;
+use cityops_test_support::{on_both_backends, TestApp};
 use serde_json::{json, Value};
 
 async fn create(app: &TestApp, body: Value) -> (u16, Value) {

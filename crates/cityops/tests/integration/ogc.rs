@@ -1,9 +1,7 @@
 //! OGC API Features read by a real client: GDAL's OAPIF driver (`ogrinfo`, `ogr2ogr`, from
 //! Debian's gdal-bin). CI installs it and sets CITYOPS_REQUIRE_GDAL=1 so this cannot skip.
 
-mod common;
-
-use common::{Backend, TestApp};
+use cityops_test_support::{on_both_backends, Backend, TestApp};
 use serde_json::Value;
 use std::process::Command;
 

@@ -1,8 +1,7 @@
-//! Scratch PostgreSQL databases for tests: each test gets its own database, dropped after.
+//! Scratch PostgreSQL databases for tests and benchmarks: each gets its own database,
+//! dropped after.
 
 use sqlx::{Connection, PgConnection};
-
-use crate::StoreResult;
 
 /// A database created for one test. Call [`ScratchDatabase::drop_now`] at the end; a test
 /// that panics leaves it behind with a recognisable `cityops_test_` name.
@@ -13,7 +12,7 @@ pub struct ScratchDatabase {
 }
 
 impl ScratchDatabase {
-    pub async fn create(admin_url: &str) -> StoreResult<ScratchDatabase> {
+    pub async fn create(admin_url: &str) -> Result<ScratchDatabase, sqlx::Error> {
         let name = format!("cityops_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(admin_url).await?;
         sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -37,7 +36,7 @@ impl ScratchDatabase {
         })
     }
 
-    pub async fn drop_now(self) -> StoreResult<()> {
+    pub async fn drop_now(self) -> Result<(), sqlx::Error> {
         let mut admin = PgConnection::connect(&self.admin_url).await?;
         sqlx::query(&format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",

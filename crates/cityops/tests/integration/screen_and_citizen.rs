@@ -1,9 +1,7 @@
 //! What the city screen and the citizen page read: statistics, boundaries, the live stream,
 //! the public report-follow-rate flow, and the embedded UI's routing.
 
-mod common;
-
-use common::TestApp;
+use cityops_test_support::{on_both_backends, TestApp};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -291,7 +289,9 @@ async fn the_live_stream_delivers_changes_within_the_subscribers_jurisdiction(ap
 
 #[tokio::test]
 async fn boundaries_are_public_geojson_and_the_ui_never_answers_api_paths() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(cityops_test_support::Backend::Sqlite)
+        .await
+        .unwrap();
     let (status, districts) = app.get(None, "/api/v1/geo/areas?level=district").await;
     assert_eq!(status, 200);
     assert_eq!(districts["type"], "FeatureCollection");
@@ -340,7 +340,9 @@ async fn boundaries_are_public_geojson_and_the_ui_never_answers_api_paths() {
 #[tokio::test]
 async fn points_resolve_to_grid_community_street_and_district_and_layers_serve_the_generated_city()
 {
-    let app = TestApp::spawn(common::Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(cityops_test_support::Backend::Sqlite)
+        .await
+        .unwrap();
     // The Bund, in WGS-84 and as AMap shows it (GCJ-02).
     let (status, here) = app
         .get(None, "/api/v1/geo/locate?lon=121.4860&lat=31.2380")
@@ -429,12 +431,14 @@ async fn points_resolve_to_grid_community_street_and_district_and_layers_serve_t
 /// Signing out ends an open live stream within seconds.
 #[tokio::test]
 async fn signing_out_ends_the_live_stream() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(cityops_test_support::Backend::Sqlite)
+        .await
+        .unwrap();
     let (status, session) = app
         .post_json(
             None,
             "/api/v1/sessions",
-            json!({"username": "leader", "password": common::PASSWORD}),
+            json!({"username": "leader", "password": cityops_test_support::PASSWORD}),
         )
         .await;
     assert_eq!(status, 201);

@@ -1,10 +1,9 @@
 //! Digital vital signs end to end: devices, HTTP and MQTT ingestion, rules, alarms that open
 //! routed cases, incidents, vital signs, dead letters, restarts of CityOps and of the broker.
 
-mod common;
-
 use chrono::{Duration, Utc};
-use common::{mqtt_url, Backend, TestApp};
+use cityops_test_support::mqtt::mqtt_url;
+use cityops_test_support::{on_both_backends, Backend, TestApp};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -543,7 +542,7 @@ async fn rules_change_through_the_api_without_restart(app: &TestApp) {
 }
 
 fn mosquitto_pub(url: &str, topic: &str, qos: u8, messages: &[String]) {
-    let (host, port) = common::mqtt_host_port(url);
+    let (host, port) = cityops_test_support::mqtt::mqtt_host_port(url).unwrap();
     let mut child = Command::new("mosquitto_pub")
         .args([
             "-h",
@@ -662,7 +661,7 @@ async fn mqtt_readings_from_an_independent_client_raise_alarms_and_cases() {
         2
     );
     app.finish().await;
-    common::clear_mqtt_session(&url, &client_id).await;
+    cityops_test_support::mqtt::clear_mqtt_session(&url, &client_id).await;
 }
 
 fn cityops(args: &[&str], env: &[(&str, String)]) -> Command {
@@ -809,7 +808,7 @@ async fn no_reading_is_lost_and_no_alarm_duplicated_across_restarts() {
     if mqtt_url().is_none() {
         return;
     }
-    let Some(mut broker) = common::private_broker() else {
+    let Some(mut broker) = cityops_test_support::mqtt::private_broker() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -906,7 +905,7 @@ async fn a_flood_of_qos1_messages_never_stalls_the_session() {
     if mqtt_url().is_none() {
         return;
     }
-    let Some(broker) = common::private_broker() else {
+    let Some(broker) = cityops_test_support::mqtt::private_broker() else {
         return;
     };
     let tag = uuid::Uuid::new_v4().simple().to_string();
@@ -938,7 +937,7 @@ async fn a_flood_of_qos1_messages_never_stalls_the_session() {
             (topic.clone(), body.into_bytes())
         })
         .collect();
-    cityops::bench_telemetry::publish_all(&broker.url(), rumqttc::QoS::AtLeastOnce, bodies)
+    cityops_test_support::mqtt::publish_all(&broker.url(), rumqttc::QoS::AtLeastOnce, bodies)
         .await
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);

@@ -1,10 +1,8 @@
-//! Test support: a real CityOps server on a random port, on SQLite or PostgreSQL, with a
-//! signed-in user for every role.
+//! A real CityOps server on a random port, on SQLite or PostgreSQL, with a signed-in user
+//! for every role (the cast), and what the tests expect each of them to see.
 
-#![allow(dead_code)]
-
+use crate::scratch::{test_url, ScratchDatabase};
 use cityops::config::Config;
-use cityops_store::scratch::{test_url, ScratchDatabase};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -290,75 +288,19 @@ macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(#[tokio::test] async fn $name() {
-                let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.unwrap();
+                let app = $crate::TestApp::spawn($crate::Backend::Sqlite).await.unwrap();
                 super::$name(&app).await;
                 app.finish().await;
             })*
         }
         mod postgres {
             $(#[tokio::test] async fn $name() {
-                let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else { return };
+                let Some(app) = $crate::TestApp::spawn($crate::Backend::Postgres).await else { return };
                 super::$name(&app).await;
                 app.finish().await;
             })*
         }
     };
-}
-
-/// The MQTT broker of the tests (`CITYOPS_TEST_MQTT_URL`, e.g. mqtt://127.0.0.1:1883); with
-/// `CITYOPS_REQUIRE_MQTT=1` a missing one fails the test instead of skipping it.
-pub fn mqtt_url() -> Option<String> {
-    match std::env::var("CITYOPS_TEST_MQTT_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CITYOPS_REQUIRE_MQTT").is_err(),
-                "CITYOPS_REQUIRE_MQTT is set but CITYOPS_TEST_MQTT_URL is not"
-            );
-            eprintln!("CITYOPS_TEST_MQTT_URL is not set: MQTT test skipped");
-            None
-        }
-    }
-}
-
-/// (host, port) of an mqtt:// URL.
-pub fn mqtt_host_port(url: &str) -> (String, u16) {
-    let rest = url.trim_start_matches("mqtt://").trim_end_matches('/');
-    let (host, port) = rest.rsplit_once(':').unwrap_or((rest, "1883"));
-    (host.to_owned(), port.parse().unwrap())
-}
-
-/// Removes the persistent session a test left on a shared broker: connecting once with a
-/// clean session under the same client id discards it.
-pub async fn clear_mqtt_session(url: &str, client_id: &str) {
-    let (host, port) = mqtt_host_port(url);
-    let mut options = rumqttc::MqttOptions::new(client_id, host, port);
-    options.set_clean_session(true);
-    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        while let Ok(event) = eventloop.poll().await {
-            if let rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)) = event {
-                let _ = client.disconnect().await;
-            }
-            if let rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect) = event {
-                break;
-            }
-        }
-    })
-    .await;
-}
-
-/// A private Mosquitto for tests that restart the broker; `None` (skip) when mosquitto is
-/// not installed, unless CITYOPS_REQUIRE_MQTT is set.
-pub fn private_broker() -> Option<cityops::mosquitto::PrivateBroker> {
-    match cityops::mosquitto::PrivateBroker::start() {
-        Ok(broker) => Some(broker),
-        Err(error) => {
-            assert!(std::env::var("CITYOPS_REQUIRE_MQTT").is_err(), "{error:#}");
-            eprintln!("{error:#}: broker restart test skipped");
-            None
-        }
-    }
 }
 
 /// A case as the jurisdiction tests see it.

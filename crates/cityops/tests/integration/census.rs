@@ -2,9 +2,7 @@
 //! trips, jurisdiction, nearest queries, reports linked to the cover they are about and routed
 //! to its maintainer, and the OGC collection.
 
-mod common;
-
-use common::TestApp;
+use cityops_test_support::{on_both_backends, TestApp};
 use serde_json::{json, Value};
 
 on_both_backends!(

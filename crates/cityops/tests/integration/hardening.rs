@@ -1,9 +1,7 @@
 //! Hardening at the edge: security headers, per-address limits on what anyone may call,
 //! and CORS only for named origins.
 
-mod common;
-
-use common::{Backend, TestApp};
+use cityops_test_support::{Backend, TestApp};
 use serde_json::json;
 
 #[tokio::test]
@@ -75,7 +73,7 @@ async fn sign_in_and_the_citizen_channel_are_rate_limited_per_address() {
     let response = app
         .client
         .post(format!("{}/api/v1/sessions", app.base))
-        .json(&json!({"username": "operator", "password": common::PASSWORD}))
+        .json(&json!({"username": "operator", "password": cityops_test_support::PASSWORD}))
         .send()
         .await
         .unwrap();

@@ -1,8 +1,6 @@
 //! Cases driven through every path of the workflow over HTTP, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::TestApp;
+use cityops_test_support::{on_both_backends, TestApp};
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -660,7 +658,7 @@ async fn repeated_wrong_passwords_lock_the_account_and_signing_out_ends_the_sess
     for _ in 0..4 {
         assert_eq!(sign_in("wrong password").await.0, 401);
     }
-    let (status, session) = sign_in(common::PASSWORD).await;
+    let (status, session) = sign_in(cityops_test_support::PASSWORD).await;
     assert_eq!(status, 201);
     for _ in 0..4 {
         assert_eq!(sign_in("wrong password").await.0, 401);
@@ -672,7 +670,7 @@ async fn repeated_wrong_passwords_lock_the_account_and_signing_out_ends_the_sess
         "{error}"
     );
     // Locked: even the right password is refused.
-    let (status, error) = sign_in(common::PASSWORD).await;
+    let (status, error) = sign_in(cityops_test_support::PASSWORD).await;
     assert_eq!(
         (status, error["error"]["code"].as_str()),
         (429, Some("account_locked"))

@@ -1,9 +1,7 @@
 //! A city imports its real boundaries in place of the generated ones: checked whole (nothing
 //! half-imported), applied at once, and applied again after a restart.
 
-mod common;
-
-use common::TestApp;
+use cityops_test_support::{on_both_backends, TestApp};
 use serde_json::{json, Value};
 
 on_both_backends!(imported_boundaries_replace_the_generated_ones_and_survive_a_restart);

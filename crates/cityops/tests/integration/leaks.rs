@@ -2,9 +2,7 @@
 //! filters and cursors, searches, single reads, timelines, OGC features, statistics, the
 //! live stream); no answer ever holds a case outside the caller's jurisdiction.
 
-mod common;
-
-use common::{citizen_case, sees, Object, TestApp, USERS};
+use cityops_test_support::{citizen_case, on_both_backends, sees, Object, TestApp, USERS};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};

@@ -1,4 +1,4 @@
-//! `cityops bench telemetry`: (a) the rule engine in process over a city-sized fleet, and
+//! `cityops-bench telemetry`: (a) the rule engine in process over a city-sized fleet, and
 //! (b) readings end to end through a real MQTT broker into a running CityOps, against the
 //! broker's own ceiling (one publisher to one plain subscriber) measured in the same run.
 
@@ -8,10 +8,11 @@ use cityops_domain::telemetry::{
     default_indicators, default_rules, Device, DeviceStatus, Engine, Reading,
 };
 use cityops_domain::{AreaCode, Location};
+use cityops_test_support::mqtt::{clear_mqtt_session, mqtt_options, publish_all};
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
 use std::time::{Duration, Instant};
 
 /// Device types and the metric each reports, with a normal value and a value in trouble.
@@ -44,7 +45,7 @@ fn fleet_device(n: usize, communities: &[AreaCode]) -> (Device, usize) {
 }
 
 fn communities() -> Result<Vec<AreaCode>> {
-    let areas = crate::reference::shanghai_areas()?;
+    let areas = cityops::reference::shanghai_areas()?;
     Ok(areas
         .into_iter()
         .filter(|a| a.code.level() == cityops_domain::AreaLevel::Community)
@@ -153,46 +154,6 @@ pub fn bench_engine(devices: usize, readings: usize) -> Result<String> {
     ))
 }
 
-fn mqtt_options(url: &str, id: &str) -> Result<MqttOptions> {
-    let config =
-        cityops_telemetry::mqtt::MqttConfig::from_url(url, id).map_err(anyhow::Error::msg)?;
-    let mut options = MqttOptions::new(id, config.host, config.port);
-    options.set_keep_alive(Duration::from_secs(30));
-    options.set_max_packet_size(4 * 1024 * 1024, 4 * 1024 * 1024);
-    options.set_inflight(1000);
-    Ok(options)
-}
-
-/// Publishes `bodies` to `topic` as fast as the client can, then waits for the event loop to
-/// have sent (QoS 0) or had acknowledged (QoS 1) every one.
-pub async fn publish_all(url: &str, qos: QoS, topics: Vec<(String, Vec<u8>)>) -> Result<()> {
-    let (client, mut eventloop) = AsyncClient::new(
-        mqtt_options(url, &format!("bench-pub-{}", uuid::Uuid::new_v4().simple()))?,
-        10_000,
-    );
-    let total = topics.len();
-    let driver = tokio::spawn(async move {
-        let mut done = 0usize;
-        while done < total {
-            match eventloop.poll().await {
-                Ok(Event::Incoming(Packet::PubAck(_))) if qos == QoS::AtLeastOnce => done += 1,
-                Ok(Event::Outgoing(rumqttc::Outgoing::Publish(_))) if qos == QoS::AtMostOnce => {
-                    done += 1
-                }
-                Ok(_) => {}
-                Err(e) => return Err(anyhow::anyhow!("publisher: {e}")),
-            }
-        }
-        Ok(())
-    });
-    for (topic, body) in topics {
-        client.publish(topic, qos, false, body).await?;
-    }
-    driver.await??;
-    let _ = client.disconnect().await;
-    Ok(())
-}
-
 /// The broker's own ceiling: messages/s from one publisher to one subscriber that subscribes
 /// to `filter` and only counts.
 async fn broker_ceiling(
@@ -239,7 +200,7 @@ pub async fn bench_end_to_end(
     postgres: Option<&str>,
 ) -> Result<String> {
     let scratch = match postgres {
-        Some(admin) => Some(cityops_store::scratch::ScratchDatabase::create(admin).await?),
+        Some(admin) => Some(cityops_test_support::scratch::ScratchDatabase::create(admin).await?),
         None => None,
     };
     let result = end_to_end(url, messages, scratch.as_ref().map(|db| db.url.clone())).await;
@@ -257,7 +218,7 @@ async fn end_to_end(url: &str, messages: usize, database: Option<String>) -> Res
     } else {
         "SQLite, synchronous=FULL"
     };
-    let config = crate::Config {
+    let config = cityops::Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().to_path_buf(),
         database,
@@ -265,12 +226,12 @@ async fn end_to_end(url: &str, messages: usize, database: Option<String>) -> Res
         mqtt_client_id: format!("cityops-bench-{tag}"),
         mqtt_topic_prefix: format!("cityops-bench/{tag}"),
         log: "warn".into(),
-        ..crate::Config::default()
+        ..cityops::Config::default()
     };
-    let store = crate::open_store(&config).await?;
-    crate::reference::bootstrap(store.as_ref()).await?;
+    let store = cityops::open_store(&config).await?;
+    cityops::reference::bootstrap(store.as_ref()).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = crate::start(&config, store.clone(), async {
+    let server = cityops::start(&config, store.clone(), async {
         let _ = stopped.await;
     })
     .await?;
@@ -432,28 +393,8 @@ async fn end_to_end(url: &str, messages: usize, database: Option<String>) -> Res
     out.push_str(&alarm_latency(url, &prefix, &telemetry, &devices, 20_000.0, 10).await?);
     let _ = stop.send(());
     server.wait().await?;
-    clear_session(url, &config.mqtt_client_id).await?;
+    clear_mqtt_session(url, &config.mqtt_client_id).await;
     Ok(out)
-}
-
-/// Drops the persistent session the benchmark's CityOps left on the broker.
-async fn clear_session(url: &str, client_id: &str) -> Result<()> {
-    let mut options = mqtt_options(url, client_id)?;
-    options.set_clean_session(true);
-    let (client, mut eventloop) = AsyncClient::new(options, 10);
-    let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        while let Ok(event) = eventloop.poll().await {
-            match event {
-                Event::Incoming(Packet::ConnAck(_)) => {
-                    let _ = client.disconnect().await;
-                }
-                Event::Outgoing(rumqttc::Outgoing::Disconnect) => break,
-                _ => {}
-            }
-        }
-    })
-    .await;
-    Ok(())
 }
 
 /// Alarm latency at a steady `rate` readings/s (gateway messages of 50, QoS 1): one reading

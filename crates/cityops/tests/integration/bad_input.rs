@@ -1,9 +1,7 @@
 //! Malformed and impossible requests: each gets its 4xx with a stable code naming the
 //! field, and the database is unchanged afterwards.
 
-mod common;
-
-use common::{Backend, TestApp};
+use cityops_test_support::{Backend, TestApp};
 use serde_json::{json, Value};
 
 struct Row {

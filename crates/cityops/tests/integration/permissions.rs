@@ -4,9 +4,7 @@
 //! comes from ONE table below: 403 when the role may not use the endpoint at all, 404 when
 //! the case is outside the caller's jurisdiction (exactly like a missing one), else 200.
 
-mod common;
-
-use common::{citizen_case, sees, Object, TestApp, USERS};
+use cityops_test_support::{citizen_case, on_both_backends, sees, Object, TestApp, USERS};
 use serde_json::json;
 
 /// Who may use an endpoint at all (`None`: any signed-in user), and whether it is about one

@@ -1,0 +1,260 @@
+//! `cityops-bench`: the benchmarks of CityOps, beside the product. Each measures the product
+//! (the `cityops` library, wired as the `cityops` binary wires it) against a reference run on
+//! the same machine in the same run; docs/BENCHMARKS.md keeps the figures.
+
+mod cases;
+mod geo;
+mod telemetry;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "cityops-bench",
+    version,
+    about = "The benchmarks of CityOps: the product against a reference, in the same run."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: BenchCommand,
+    /// Threads that run CityOps (default: one per core; `telemetry` leaves one core to its
+    /// broker unless told).
+    #[arg(long, global = true, env = "CITYOPS_WORKERS",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    workers: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Point -> unit grid on the generated Shanghai, against shapely's STRtree (and PostGIS).
+    Geo {
+        /// Random points in the city's bounding box.
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+        /// Points shapely looks up one at a time (it is slow).
+        #[arg(long, default_value_t = 20_000)]
+        shapely_single: usize,
+        /// The shapely reference's script (relative to the working directory: run from the
+        /// repository's root, as `cargo run` does, or name it).
+        #[arg(long, default_value = "scripts/bench_geo_shapely.py")]
+        shapely_script: PathBuf,
+        /// A PostgreSQL server with PostGIS to compare against (scratch database).
+        #[arg(long)]
+        postgis: Option<String>,
+        /// Points PostGIS looks up one query at a time.
+        #[arg(long, default_value_t = 5_000)]
+        postgis_single: usize,
+    },
+    /// The nearest-component index over a generated census, against a brute-force scan.
+    Census {
+        /// Components in the generated census (Shanghai counted 12.02 million).
+        #[arg(long, default_value_t = 12_000_000)]
+        components: usize,
+        /// Nearest queries to time.
+        #[arg(long, default_value_t = 1_000_000)]
+        queries: usize,
+    },
+    /// Case creation and lifecycle through the store vs. plain SQL inserts.
+    Cases {
+        /// PostgreSQL server to benchmark (scratch databases are created and dropped);
+        /// SQLite in a temporary directory when absent.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 5000)]
+        cases: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// What authorization and the audit log cost: case creation and listing secured and
+    /// unsecured on the same store.
+    Security {
+        /// PostgreSQL server to benchmark on (a scratch database); SQLite when absent.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 10000)]
+        cases: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// The rule engine in process over a city-sized fleet, and readings end to end through an
+    /// MQTT broker against the broker's own ceiling.
+    Telemetry {
+        #[arg(long, default_value_t = 1_000_000)]
+        devices: usize,
+        /// Readings the engine judges in part (a).
+        #[arg(long, default_value_t = 20_000_000)]
+        readings: usize,
+        /// Broker for part (b), e.g. mqtt://127.0.0.1:1883, configured as the README
+        /// says (max_queued_messages 0); without it part (b) starts a private mosquitto so.
+        #[arg(long)]
+        mqtt: Option<String>,
+        /// Skip part (b).
+        #[arg(long)]
+        engine_only: bool,
+        /// Run part (b) on PostgreSQL (a scratch database on this server) instead of SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Messages per end-to-end run: at about 100,000 a second, shorter runs than the
+        /// default measure the machine's hiccups as much as the software.
+        #[arg(long, default_value_t = 300_000)]
+        messages: usize,
+    },
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CITYOPS_LOG_FILTER")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = match (cli.workers, &cli.command) {
+        (Some(n), _) => n,
+        // The broker under test runs on this machine; the reference run shares this
+        // runtime too, so both are measured alike.
+        (None, BenchCommand::Telemetry { .. }) => cores.saturating_sub(1),
+        (None, _) => cores,
+    }
+    .max(1);
+    // Set here, the count overrides tokio's own TOKIO_WORKER_THREADS: CITYOPS_WORKERS is the one.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?
+        .block_on(start(cli.command, workers, cores))
+}
+
+async fn start(command: BenchCommand, workers: usize, cores: usize) -> Result<()> {
+    // The bench's own writes are on record as the person at the terminal, as the `cityops`
+    // command line's are.
+    let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let context = cityops_store::RequestContext::acting(cityops_domain::audit::AuditActor {
+        actor: format!("cli:{operator}"),
+        role: "operator".into(),
+        scope: String::new(),
+        origin: "cli".into(),
+    });
+    cityops_store::audit::within(context, run(command, workers, cores)).await
+}
+
+async fn run(command: BenchCommand, workers: usize, cores: usize) -> Result<()> {
+    match command {
+        BenchCommand::Telemetry {
+            devices,
+            readings,
+            mqtt,
+            engine_only,
+            postgres,
+            messages,
+        } => {
+            anyhow::ensure!(
+                devices > 0 && readings > 0,
+                "--devices and --readings are above 0"
+            );
+            // Warnings of the server under test (a failed commit, an unacknowledged message)
+            // explain a bad figure.
+            init_tracing("warn");
+            let engine =
+                tokio::task::spawn_blocking(move || telemetry::bench_engine(devices, readings))
+                    .await??;
+            println!("{engine}");
+            if !engine_only {
+                let (url, _broker) = match mqtt {
+                    Some(url) => (url, None),
+                    None => {
+                        let broker = cityops_test_support::mqtt::PrivateBroker::start()?;
+                        println!(
+                            "(b) against a private mosquitto on port {} with:\n{}",
+                            broker.port,
+                            cityops_test_support::mqtt::SETTINGS
+                        );
+                        (broker.url(), Some(broker))
+                    }
+                };
+                println!(
+                    "CityOps, its publisher and the reference subscriber run on {workers} worker thread(s) of {cores} core(s) (--workers)"
+                );
+                println!(
+                    "{}",
+                    telemetry::bench_end_to_end(&url, messages, postgres.as_deref()).await?
+                );
+            }
+            Ok(())
+        }
+        BenchCommand::Geo {
+            points,
+            shapely_single,
+            shapely_script,
+            postgis,
+            postgis_single,
+        } => {
+            let report = geo::bench_geo(points, shapely_single, &shapely_script)?;
+            for line in &report.lines {
+                println!("{line}");
+            }
+            if let Some(url) = postgis {
+                let lines =
+                    geo::bench_postgis(&url, &report.points, &report.answers, postgis_single)
+                        .await?;
+                for line in lines {
+                    println!("{line}");
+                }
+            }
+            Ok(())
+        }
+        BenchCommand::Census {
+            components,
+            queries,
+        } => {
+            for line in geo::bench_census(components, queries)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        BenchCommand::Cases {
+            postgres,
+            cases,
+            concurrency,
+        } => {
+            let report = cases::bench_cases(&cases::BenchOptions {
+                postgres,
+                cases,
+                concurrency,
+            })
+            .await?;
+            print!("{}", report.render());
+            Ok(())
+        }
+        BenchCommand::Security {
+            postgres,
+            cases,
+            concurrency,
+        } => {
+            let report = cases::bench_security(&cases::BenchOptions {
+                postgres,
+                cases,
+                concurrency,
+            })
+            .await?;
+            print!("{}", report.render());
+            for (kind, overhead) in cases::security_overhead(&report) {
+                println!(
+                    "{kind}: security costs {:.1}% of throughput",
+                    100.0 * overhead
+                );
+            }
+            Ok(())
+        }
+    }
+}

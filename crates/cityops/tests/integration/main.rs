@@ -1,0 +1,23 @@
+//! Every integration test of the `cityops` crate, in ONE test binary: each binary links the
+//! whole server, so one binary instead of twenty is the largest saving of a test build.
+//! A module per subject; the tests are named `module::test`.
+
+mod api_keys;
+mod audit;
+mod bad_input;
+mod boundaries;
+mod census;
+mod demo;
+mod durability;
+mod hardening;
+mod leaks;
+mod ogc;
+mod permissions;
+mod personal_data;
+mod screen_and_citizen;
+mod second_factor;
+mod sessions;
+mod tidy;
+mod users;
+mod vital_signs;
+mod workflow_http;
