@@ -18,8 +18,12 @@ pub struct Config {
     pub session_hours: i64,
     /// `tracing` filter, e.g. `info` or `cityops_api=debug`.
     pub log: String,
-    /// MQTT broker to ingest telemetry from, `mqtt://HOST[:PORT]`; none when unset.
+    /// MQTT broker to ingest telemetry from, `mqtt://HOST[:PORT]` or, over TLS,
+    /// `mqtts://HOST[:PORT]`; none when unset.
     pub mqtt: Option<String>,
+    /// For `mqtts://`: the certificate authority (PEM file) that signed the broker's
+    /// certificate, when the system's trust store does not hold it.
+    pub mqtt_ca_file: Option<PathBuf>,
     /// The MQTT client id: keep it stable, the broker holds the session (and readings sent
     /// while CityOps is down) under it.
     pub mqtt_client_id: String,
@@ -63,6 +67,7 @@ impl Default for Config {
             session_hours: 12,
             log: "info".into(),
             mqtt: None,
+            mqtt_ca_file: None,
             mqtt_client_id: "cityops".into(),
             mqtt_topic_prefix: "cityops/v1".into(),
             alarm_case_level: "orange".into(),
@@ -111,6 +116,7 @@ impl Config {
                 "session_hours",
                 "log",
                 "mqtt",
+                "mqtt_ca_file",
                 "mqtt_client_id",
                 "mqtt_topic_prefix",
                 "alarm_case_level",

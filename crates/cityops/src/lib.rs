@@ -175,6 +175,14 @@ pub async fn start(
                 cityops_telemetry::mqtt::MqttConfig::from_url(url, &config.mqtt_client_id)
                     .map_err(anyhow::Error::msg)?;
             mqtt.topic_prefix = config.mqtt_topic_prefix.clone();
+            if let Some(path) = &config.mqtt_ca_file {
+                let tls = mqtt.tls.as_mut().with_context(|| {
+                    format!("mqtt_ca_file is set but the broker {url} is not mqtts://")
+                })?;
+                tls.ca_pem = Some(std::fs::read(path).with_context(|| {
+                    format!("cannot read the broker's certificate authority {}", path.display())
+                })?);
+            }
             Some(tokio::spawn(cityops_telemetry::mqtt::run(
                 mqtt,
                 telemetry,
