@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod mosquitto;
 pub mod reference;
+pub mod secrets;
 pub mod simulate;
 
 use anyhow::{Context, Result};
@@ -16,6 +17,7 @@ use chrono::Utc;
 use cityops_api::{auth, ApiConfig, AppState};
 use cityops_domain::{AreaCode, Role};
 use cityops_store::{Store, UserRecord};
+use secrecy::{ExposeSecret, SecretString};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -39,17 +41,17 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 /// which is created with one random key the first time.
 pub fn pii_keys(config: &Config) -> Result<cityops_store::PiiKeys> {
     if let Some(text) = &config.pii_keys {
-        return cityops_store::PiiKeys::parse(text).context("pii_keys");
+        return cityops_store::PiiKeys::parse(text.expose_secret()).context("pii_keys");
     }
     let path = config.pii_key_path();
-    let text = match std::fs::read_to_string(&path) {
+    let text = match secrets::read_key_file(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let text = format!(
+            let text = SecretString::from(format!(
                 "# CityOps personal-data keys: '<id> <64 hex digits>', the last one seals.\n{}\n",
                 cityops_store::PiiKeys::new_key_line("k1")
-            );
-            write_private(&path, &text)
+            ));
+            write_private(&path, text.expose_secret())
                 .with_context(|| format!("cannot write the key file {}", path.display()))?;
             tracing::info!(path = %path.display(), "Created the personal-data key file.");
             text
@@ -58,7 +60,8 @@ pub fn pii_keys(config: &Config) -> Result<cityops_store::PiiKeys> {
             return Err(e).with_context(|| format!("cannot read the key file {}", path.display()))
         }
     };
-    cityops_store::PiiKeys::parse(&text).with_context(|| format!("the key file {}", path.display()))
+    cityops_store::PiiKeys::parse(text.expose_secret())
+        .with_context(|| format!("the key file {}", path.display()))
 }
 
 /// Writes a new file readable by its owner only (keys).
@@ -180,7 +183,10 @@ pub async fn start(
                     format!("mqtt_ca_file is set but the broker {url} is not mqtts://")
                 })?;
                 tls.ca_pem = Some(std::fs::read(path).with_context(|| {
-                    format!("cannot read the broker's certificate authority {}", path.display())
+                    format!(
+                        "cannot read the broker's certificate authority {}",
+                        path.display()
+                    )
                 })?);
             }
             Some(tokio::spawn(cityops_telemetry::mqtt::run(
