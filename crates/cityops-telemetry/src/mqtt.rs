@@ -12,10 +12,13 @@
 //! The broker must queue without limit for a persistent session: Mosquitto's default
 //! `max_queued_messages 1000` silently drops QoS 1 messages to a subscriber that falls
 //! behind; set it to 0 (see the README).
+//!
+//! `mqtts://` connects over TLS (the system's OpenSSL), checking the broker's certificate
+//! against the system's trust store and, when given, the city's own certificate authority.
 
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::payload::{self, Rejection};
@@ -28,22 +31,40 @@ pub struct MqttConfig {
     /// Stable across restarts: the broker keeps the session (and queued readings) under it.
     pub client_id: String,
     pub topic_prefix: String,
+    /// TLS to the broker (`mqtts://`); plain TCP when `None`.
+    pub tls: Option<BrokerTls>,
+}
+
+/// How the broker's certificate is checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BrokerTls {
+    /// A certificate authority (PEM) trusted besides the system's, for a broker whose
+    /// certificate the city issued itself.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl MqttConfig {
-    /// Reads `mqtt://HOST[:PORT]`.
+    /// Reads `mqtt://HOST[:PORT]` (port 1883) or `mqtts://HOST[:PORT]` (TLS, port 8883).
     pub fn from_url(url: &str, client_id: &str) -> Result<MqttConfig, String> {
-        let rest = url
+        let (rest, tls, default_port) = if let Some(rest) = url.strip_prefix("mqtts://") {
+            (rest, Some(BrokerTls::default()), 8883)
+        } else if let Some(rest) = url
             .strip_prefix("mqtt://")
             .or_else(|| url.strip_prefix("tcp://"))
-            .ok_or_else(|| format!("'{url}' is not an mqtt://HOST[:PORT] URL"))?;
+        {
+            (rest, None, 1883)
+        } else {
+            return Err(format!(
+                "'{url}' is not an mqtt://HOST[:PORT] or mqtts://HOST[:PORT] URL"
+            ));
+        };
         let rest = rest.trim_end_matches('/');
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, port)) => (
                 host,
                 port.parse().map_err(|_| format!("bad port in '{url}'"))?,
             ),
-            None => (rest, 1883),
+            None => (rest, default_port),
         };
         if host.is_empty() {
             return Err(format!("no host in '{url}'"));
@@ -53,7 +74,24 @@ impl MqttConfig {
             port,
             client_id: client_id.to_owned(),
             topic_prefix: "cityops/v1".to_owned(),
+            tls,
         })
+    }
+
+    /// The client's options for this broker under `client_id`: address and, for
+    /// `mqtts://`, TLS.
+    pub fn options(&self, client_id: &str) -> MqttOptions {
+        let mut options = MqttOptions::new(client_id, &self.host, self.port);
+        if let Some(tls) = &self.tls {
+            options.set_transport(Transport::tls_with_config(match &tls.ca_pem {
+                Some(ca) => TlsConfiguration::SimpleNative {
+                    ca: ca.clone(),
+                    client_auth: None,
+                },
+                None => TlsConfiguration::Native,
+            }));
+        }
+        options
     }
 
     pub fn device_topic(&self, device: &str) -> String {
@@ -80,7 +118,7 @@ pub async fn run(
     handle: TelemetryHandle,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) {
-    let mut options = MqttOptions::new(&config.client_id, &config.host, config.port);
+    let mut options = config.options(&config.client_id);
     options.set_keep_alive(Duration::from_secs(15));
     options.set_clean_session(false);
     options.set_manual_acks(true);
@@ -207,4 +245,49 @@ pub async fn run(
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_url_names_the_host_and_port_and_defaults_to_1883() {
+        let config = MqttConfig::from_url("mqtt://broker.city:1884", "cityops").unwrap();
+        assert_eq!((config.host.as_str(), config.port), ("broker.city", 1884));
+        assert_eq!(config.tls, None);
+        let config = MqttConfig::from_url("tcp://broker.city/", "cityops").unwrap();
+        assert_eq!((config.host.as_str(), config.port), ("broker.city", 1883));
+    }
+
+    #[test]
+    fn an_mqtts_url_asks_for_tls_and_defaults_to_8883() {
+        let config = MqttConfig::from_url("mqtts://broker.city", "cityops").unwrap();
+        assert_eq!((config.host.as_str(), config.port), ("broker.city", 8883));
+        assert_eq!(config.tls, Some(BrokerTls::default()));
+        assert!(matches!(
+            config.options("cityops").transport(),
+            Transport::Tls(TlsConfiguration::Native)
+        ));
+        let plain = MqttConfig::from_url("mqtt://broker.city", "cityops").unwrap();
+        assert!(matches!(
+            plain.options("cityops").transport(),
+            Transport::Tcp
+        ));
+    }
+
+    #[test]
+    fn urls_of_other_schemes_or_without_a_host_are_refused() {
+        for url in [
+            "http://broker.city",
+            "broker.city:1883",
+            "mqtt://",
+            "mqtts://:8883",
+        ] {
+            assert!(MqttConfig::from_url(url, "cityops").is_err(), "{url}");
+        }
+        assert!(MqttConfig::from_url("mqtt://broker.city:port", "cityops")
+            .unwrap_err()
+            .contains("bad port"));
+    }
 }

@@ -8,19 +8,21 @@ use anyhow::{Context, Result};
 use cityops_domain::audit::{signing_key_from_hex, Checkpoint};
 use cityops_store::{AuditStore, TrustStore};
 use ed25519_dalek::SigningKey;
+use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Reads the signing key, creating one (readable by its owner only) when there is none.
 pub fn load_or_create_key(path: &Path) -> Result<SigningKey> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => signing_key_from_hex(&text)
+    match crate::secrets::read_key_file(path) {
+        Ok(text) => signing_key_from_hex(text.expose_secret())
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("the audit key {} is not usable", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
-            crate::write_private(path, &hex::encode(key.to_bytes()))
+            let text = SecretString::from(hex::encode(key.to_bytes()));
+            crate::write_private(path, text.expose_secret())
                 .with_context(|| format!("cannot write the audit key {}", path.display()))?;
             tracing::info!(path = %path.display(), "Created the audit checkpoint key.");
             Ok(key)

@@ -3,7 +3,8 @@
 use anyhow::{Context, Result};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use serde::{Deserialize, Serialize};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize, Serializer};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,8 +19,12 @@ pub struct Config {
     pub session_hours: i64,
     /// `tracing` filter, e.g. `info` or `cityops_api=debug`.
     pub log: String,
-    /// MQTT broker to ingest telemetry from, `mqtt://HOST[:PORT]`; none when unset.
+    /// MQTT broker to ingest telemetry from, `mqtt://HOST[:PORT]` or, over TLS,
+    /// `mqtts://HOST[:PORT]`; none when unset.
     pub mqtt: Option<String>,
+    /// For `mqtts://`: the certificate authority (PEM file) that signed the broker's
+    /// certificate, when the system's trust store does not hold it.
+    pub mqtt_ca_file: Option<PathBuf>,
     /// The MQTT client id: keep it stable, the broker holds the session (and readings sent
     /// while CityOps is down) under it.
     pub mqtt_client_id: String,
@@ -42,8 +47,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Keys that seal citizens' personal data, `<id> <64 hex>` separated by commas or lines,
     /// the last one current (a secret: set it from the environment, `CITYOPS_PII_KEYS`).
-    /// When unset, the key file is used.
-    pub pii_keys: Option<String>,
+    /// When unset, the key file is used. Printed and serialised as `[REDACTED]`.
+    #[serde(serialize_with = "serialize_redacted")]
+    pub pii_keys: Option<SecretString>,
     /// The personal-data key file; `pii.keys` in the data directory when unset (created
     /// with one random key on first start). Keep a copy away from the database.
     pub pii_key_file: Option<PathBuf>,
@@ -63,6 +69,7 @@ impl Default for Config {
             session_hours: 12,
             log: "info".into(),
             mqtt: None,
+            mqtt_ca_file: None,
             mqtt_client_id: "cityops".into(),
             mqtt_topic_prefix: "cityops/v1".into(),
             alarm_case_level: "orange".into(),
@@ -111,6 +118,7 @@ impl Config {
                 "session_hours",
                 "log",
                 "mqtt",
+                "mqtt_ca_file",
                 "mqtt_client_id",
                 "mqtt_topic_prefix",
                 "alarm_case_level",
@@ -167,7 +175,8 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("cityops.db").display()))
     }
 
-    /// The configuration as it may be printed: passwords in database URLs redacted.
+    /// The configuration as it may be printed: passwords in the database's and the broker's
+    /// URLs redacted (the keys are secrets by their type, and never print).
     pub fn redacted(&self) -> Config {
         let mut copy = self.clone();
         if let Some(url) = &copy.database {
@@ -176,11 +185,16 @@ impl Config {
         if let Some(url) = &copy.mqtt {
             copy.mqtt = Some(redact_url(url));
         }
-        if copy.pii_keys.is_some() {
-            copy.pii_keys = Some("<redacted>".into());
-        }
         copy
     }
+}
+
+/// A secret serialises as whether it is set, never as its value.
+fn serialize_redacted<S: Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    secret.as_ref().map(|_| "[REDACTED]").serialize(serializer)
 }
 
 fn redact_url(url: &str) -> String {
@@ -217,6 +231,62 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.listen, "127.0.0.1:1");
+    }
+
+    /// The key `k1` as the environment or a TOML file would give it.
+    const PII_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn the_personal_data_keys_never_print_nor_serialise() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cityops.toml");
+        std::fs::write(&file, format!("pii_keys = \"k1 {PII_KEY}\"\n")).unwrap();
+        let config = Config::load(Some(&file), Overrides::default()).unwrap();
+        // Loaded for use...
+        let keys = crate::pii_keys(&config).unwrap();
+        assert_eq!(keys.current_id(), "k1");
+        // ...but in no printed or serialised form.
+        for printed in [
+            format!("{config:?}"),
+            format!("{:?}", config.redacted()),
+            format!("{config:#?}"),
+            format!("{keys:?}"),
+            toml::to_string(&config).unwrap(),
+            serde_json::to_string(&config.redacted()).unwrap(),
+        ] {
+            assert!(!printed.contains(PII_KEY), "{printed}");
+            assert!(!printed.contains("00112233"), "{printed}");
+        }
+        assert!(format!("{config:?}").contains("REDACTED"));
+        assert!(toml::to_string(&config)
+            .unwrap()
+            .contains("pii_keys = \"[REDACTED]\""));
+    }
+
+    #[test]
+    fn the_key_files_contents_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        // Created on first use, then read back: what was read prints as nothing of it.
+        crate::pii_keys(&config).unwrap();
+        let pii = crate::secrets::read_key_file(&config.pii_key_path()).unwrap();
+        let audit_key = crate::audit::load_or_create_key(&config.audit_key_path()).unwrap();
+        let audit = crate::secrets::read_key_file(&config.audit_key_path()).unwrap();
+        let pii_hex = std::fs::read_to_string(config.pii_key_path()).unwrap();
+        let pii_hex = pii_hex.lines().last().unwrap().split(' ').nth(1).unwrap();
+        let audit_hex = hex::encode(audit_key.to_bytes());
+        for printed in [
+            format!("{pii:?}"),
+            format!("{audit:?}"),
+            format!("{audit_key:?}"),
+            format!("{config:?}"),
+        ] {
+            assert!(!printed.contains(pii_hex), "{printed}");
+            assert!(!printed.contains(&audit_hex), "{printed}");
+        }
     }
 
     #[test]

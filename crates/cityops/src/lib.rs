@@ -7,6 +7,7 @@ pub mod census;
 pub mod config;
 pub mod demo;
 pub mod reference;
+pub mod secrets;
 pub mod simulate;
 
 use anyhow::{Context, Result};
@@ -14,6 +15,7 @@ use chrono::Utc;
 use cityops_api::{auth, ApiConfig, AppState};
 use cityops_domain::{AreaCode, Role};
 use cityops_store::{Store, UserRecord};
+use secrecy::{ExposeSecret, SecretString};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -37,17 +39,17 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 /// which is created with one random key the first time.
 pub fn pii_keys(config: &Config) -> Result<cityops_store::PiiKeys> {
     if let Some(text) = &config.pii_keys {
-        return cityops_store::PiiKeys::parse(text).context("pii_keys");
+        return cityops_store::PiiKeys::parse(text.expose_secret()).context("pii_keys");
     }
     let path = config.pii_key_path();
-    let text = match std::fs::read_to_string(&path) {
+    let text = match secrets::read_key_file(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let text = format!(
+            let text = SecretString::from(format!(
                 "# CityOps personal-data keys: '<id> <64 hex digits>', the last one seals.\n{}\n",
                 cityops_store::PiiKeys::new_key_line("k1")
-            );
-            write_private(&path, &text)
+            ));
+            write_private(&path, text.expose_secret())
                 .with_context(|| format!("cannot write the key file {}", path.display()))?;
             tracing::info!(path = %path.display(), "Created the personal-data key file.");
             text
@@ -56,7 +58,8 @@ pub fn pii_keys(config: &Config) -> Result<cityops_store::PiiKeys> {
             return Err(e).with_context(|| format!("cannot read the key file {}", path.display()))
         }
     };
-    cityops_store::PiiKeys::parse(&text).with_context(|| format!("the key file {}", path.display()))
+    cityops_store::PiiKeys::parse(text.expose_secret())
+        .with_context(|| format!("the key file {}", path.display()))
 }
 
 /// Writes a new file readable by its owner only (keys).
@@ -167,6 +170,17 @@ pub async fn start(
                 cityops_telemetry::mqtt::MqttConfig::from_url(url, &config.mqtt_client_id)
                     .map_err(anyhow::Error::msg)?;
             mqtt.topic_prefix = config.mqtt_topic_prefix.clone();
+            if let Some(path) = &config.mqtt_ca_file {
+                let tls = mqtt.tls.as_mut().with_context(|| {
+                    format!("mqtt_ca_file is set but the broker {url} is not mqtts://")
+                })?;
+                tls.ca_pem = Some(std::fs::read(path).with_context(|| {
+                    format!(
+                        "cannot read the broker's certificate authority {}",
+                        path.display()
+                    )
+                })?);
+            }
             Some(tokio::spawn(cityops_telemetry::mqtt::run(
                 mqtt,
                 telemetry,

@@ -2,8 +2,10 @@
 
 use anyhow::{Context, Result};
 use cityops::config::{Config, Overrides};
+use cityops::secrets::{PasswordSource, PasswordUse};
 use cityops_domain::Role;
 use clap::{Args, Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -57,8 +59,8 @@ enum Command {
         /// An admin's sign-in (devices are registered and readings posted as this user).
         #[arg(long, default_value = "admin")]
         username: String,
-        #[arg(long, env = "CITYOPS_SIMULATE_PASSWORD")]
-        password: String,
+        #[command(flatten)]
+        password: PasswordArgs,
         /// Publish to this broker (mqtt://HOST[:PORT]) instead of posting over HTTP.
         #[arg(long)]
         mqtt: Option<String>,
@@ -166,6 +168,36 @@ struct ServeArgs {
     store: StoreArgs,
 }
 
+/// Where a command reads a password: asked on the terminal unless an option says otherwise.
+/// Never from the command line, which every user of the machine can read.
+#[derive(Args, Clone)]
+struct PasswordArgs {
+    /// Read the password from standard input (one line), e.g. from a secrets manager.
+    #[arg(long, conflicts_with = "password_file")]
+    password_stdin: bool,
+    /// Read the password from FILE (one line), which only its owner may read (chmod 600).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// No longer accepted: see --password-stdin and --password-file.
+    #[arg(long, hide = true, value_name = "PASSWORD")]
+    password: Option<String>,
+}
+
+impl PasswordArgs {
+    fn read(&self, usage: PasswordUse, username: &str) -> Result<SecretString> {
+        anyhow::ensure!(
+            self.password.is_none(),
+            "--password is not accepted: a password on the command line is visible to every user of this machine; use --password-stdin, --password-file FILE or the prompt"
+        );
+        let source = match (&self.password_file, self.password_stdin) {
+            (Some(path), _) => PasswordSource::File(path.clone()),
+            (None, true) => PasswordSource::Stdin,
+            (None, false) => PasswordSource::Prompt,
+        };
+        cityops::secrets::read_password(&source, usage, username)
+    }
+}
+
 #[derive(Subcommand)]
 enum UserCommand {
     /// Add a user who signs in with a password.
@@ -174,8 +206,8 @@ enum UserCommand {
         store: StoreArgs,
         #[arg(long)]
         username: String,
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: PasswordArgs,
         /// inspector, operator, shift_lead, dispatcher, unit_handler, center_leader, evaluator, admin
         #[arg(long)]
         role: String,
@@ -197,8 +229,8 @@ enum UserCommand {
     Reset {
         #[command(flatten)]
         user: UsernameArgs,
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: PasswordArgs,
     },
 }
 
@@ -313,8 +345,16 @@ async fn run(cli: Cli) -> Result<()> {
                 None => cityops::simulate::Sink::Http,
             };
             let every = std::time::Duration::from_secs(every);
-            cityops::simulate::run_against(&server, &username, &password, sink, devices, every)
-                .await
+            let password = password.read(PasswordUse::SignIn, &username)?;
+            cityops::simulate::run_against(
+                &server,
+                &username,
+                password.expose_secret(),
+                sink,
+                devices,
+                every,
+            )
+            .await
         }
         Command::Demo {
             serve: args,
@@ -392,6 +432,7 @@ async fn run(cli: Cli) -> Result<()> {
             let role = Role::parse(&role).with_context(|| {
                 format!("unknown role '{role}': use one of inspector, operator, shift_lead, dispatcher, unit_handler, center_leader, evaluator, admin")
             })?;
+            let password = password.read(PasswordUse::New, &username)?;
             let store = cityops::open_store(&config).await?;
             cityops::reference::bootstrap(store.as_ref()).await?;
             let user = cityops::add_user(
@@ -399,7 +440,7 @@ async fn run(cli: Cli) -> Result<()> {
                 cityops::NewUser {
                     username: &username,
                     display_name: name.as_deref().unwrap_or(&username),
-                    password: &password,
+                    password: password.expose_secret(),
                     role,
                     unit: unit.as_deref(),
                     scope: &scope,
@@ -418,11 +459,13 @@ async fn run(cli: Cli) -> Result<()> {
         Command::User(UserCommand::Enable(args)) => set_disabled(&args, false).await,
         Command::User(UserCommand::Reset { user, password }) => {
             let config = load(&user.store, None)?;
-            cityops_api::auth::check_password(&user.username, &password)?;
+            let password = password.read(PasswordUse::New, &user.username)?;
+            cityops_api::auth::check_password(&user.username, password.expose_secret())?;
             let store = cityops::open_store(&config).await?;
-            let hash =
-                tokio::task::spawn_blocking(move || cityops_api::auth::hash_password(&password))
-                    .await??;
+            let hash = tokio::task::spawn_blocking(move || {
+                cityops_api::auth::hash_password(password.expose_secret())
+            })
+            .await??;
             anyhow::ensure!(
                 store.set_password(&user.username, &hash).await?,
                 "no user named {}",
@@ -484,9 +527,9 @@ async fn run(cli: Cli) -> Result<()> {
                 ),
                 None => {
                     let path = config.audit_key_path();
-                    match std::fs::read_to_string(&path) {
+                    match cityops::secrets::read_key_file(&path) {
                         Ok(text) => Some(
-                            cityops_domain::audit::signing_key_from_hex(&text)
+                            cityops_domain::audit::signing_key_from_hex(text.expose_secret())
                                 .map_err(anyhow::Error::msg)?
                                 .verifying_key(),
                         ),
@@ -532,26 +575,28 @@ async fn run(cli: Cli) -> Result<()> {
             );
             let current = cityops::pii_keys(&config)?;
             let path = config.pii_key_path();
-            let text = std::fs::read_to_string(&path)?;
+            let text = cityops::secrets::read_key_file(&path)
+                .with_context(|| format!("cannot read the key file {}", path.display()))?;
+            let text = text.expose_secret();
             let id = (2..)
                 .map(|n| format!("k{n}"))
                 .find(|id| {
-                    cityops_store::PiiKeys::parse(&format!(
+                    let candidate = SecretString::from(format!(
                         "{text}\n{}",
                         cityops_store::PiiKeys::new_key_line(id)
-                    ))
-                    .is_ok()
+                    ));
+                    cityops_store::PiiKeys::parse(candidate.expose_secret()).is_ok()
                 })
                 .context("no free key id")?;
-            let rotated = format!(
+            let rotated = SecretString::from(format!(
                 "{}\n{}\n",
                 text.trim_end(),
                 cityops_store::PiiKeys::new_key_line(&id)
-            );
+            ));
             // Written beside and renamed over, so a crash leaves the old file or the new one.
             let staged = path.with_extension("keys.new");
             let _ = std::fs::remove_file(&staged);
-            cityops::write_private(&staged, &rotated)?;
+            cityops::write_private(&staged, rotated.expose_secret())?;
             std::fs::rename(&staged, &path)?;
             println!(
                 "key {id} added after {}; it seals from now on",

@@ -368,11 +368,7 @@ pub async fn run_against(
         Sink::Mqtt { url, .. } => {
             let config = cityops_telemetry::mqtt::MqttConfig::from_url(url, "cityops-simulator")
                 .map_err(anyhow::Error::msg)?;
-            let mut options = rumqttc::MqttOptions::new(
-                format!("cityops-simulator-{}", std::process::id()),
-                &config.host,
-                config.port,
-            );
+            let mut options = config.options(&format!("cityops-simulator-{}", std::process::id()));
             options.set_keep_alive(std::time::Duration::from_secs(15));
             let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10_000);
             tokio::spawn(async move {

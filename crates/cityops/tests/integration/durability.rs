@@ -16,6 +16,20 @@ fn cityops(args: &[&str]) -> Command {
     command
 }
 
+/// `cityops user add ARGS --password-stdin`, fed the test's password.
+fn add_user(args: &[&str]) -> std::process::ExitStatus {
+    let mut child = cityops(&[&["user", "add", "--password-stdin"], args].concat())
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        format!("{PASSWORD}\n").as_bytes(),
+    )
+    .unwrap();
+    child.wait().unwrap()
+}
+
 /// Starts `cityops serve` on a free port and returns the child and its base URL.
 fn serve(store_args: &[&str]) -> (Child, String) {
     let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
@@ -46,18 +60,9 @@ async fn sign_in(client: &reqwest::Client, base: &str) -> String {
 }
 
 async fn acknowledged_cases_survive_sigkill(store_args: &[&str]) {
-    let mut add = vec![
-        "user",
-        "add",
-        "--username",
-        "operator",
-        "--password",
-        PASSWORD,
-        "--role",
-        "operator",
-    ];
+    let mut add = vec!["--username", "operator", "--role", "operator"];
     add.extend_from_slice(store_args);
-    assert!(cityops(&add).status().unwrap().success());
+    assert!(add_user(&add).success());
 
     let (mut child, base) = serve(store_args);
     let client = reqwest::Client::new();
@@ -170,18 +175,14 @@ async fn sigterm_shuts_down_gracefully_with_a_live_stream_open() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_owned();
     let add = [
-        "user",
-        "add",
         "--username",
         "operator",
-        "--password",
-        PASSWORD,
         "--role",
         "operator",
         "--data-dir",
         &data_dir,
     ];
-    assert!(cityops(&add).status().unwrap().success());
+    assert!(add_user(&add).success());
     let (mut child, base) = serve(&["--data-dir", &data_dir]);
     let client = reqwest::Client::new();
     let token = sign_in(&client, &base).await;

@@ -704,14 +704,15 @@ async fn serve_with_gas_detector(
         "add",
         "--username",
         "admin",
-        "--password",
-        "telemetry gateway 7",
+        "--password-stdin",
         "--role",
         "admin",
         "--data-dir",
         data_dir,
     ];
-    assert!(cityops(&add, &[]).status().unwrap().success());
+    let mut adding = cityops(&add, &[]).stdin(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut adding.stdin.take().unwrap(), b"telemetry gateway 7\n").unwrap();
+    assert!(adding.wait().unwrap().success());
     let (server, base) = serve(data_dir, env);
     let client = reqwest::Client::new();
     let token = sign_in(&client, &base).await;
