@@ -630,7 +630,7 @@ macro_rules! sql_store {
                 since: chrono::DateTime<chrono::Utc>,
             ) -> crate::StoreResult<Vec<crate::CaseFact>> {
                 let rows = sqlx::query(
-                    "SELECT area, state, category, source, deadline, urgent, supervised, created_at, closed_at, late_count
+                    "SELECT area, unit, state, category, source, deadline, urgent, supervised, created_at, closed_at, late_count
                      FROM cases WHERE area LIKE $1 AND (closed_at IS NULL OR closed_at >= $2)",
                 )
                 .bind(format!("{}%", scope.subtree_prefix()))
@@ -646,6 +646,7 @@ macro_rules! sql_store {
                         let corrupt = |what: String| crate::StoreError::Corrupt(what);
                         Ok(crate::CaseFact {
                             area: cityops_domain::AreaCode::parse(&area).map_err(|e| corrupt(e.to_string()))?,
+                            unit: r.try_get("unit")?,
                             state: cityops_domain::CaseState::parse(&state).ok_or_else(|| corrupt(format!("state {state}")))?,
                             category: r.try_get("category")?,
                             source: cityops_domain::Source::parse(&source).ok_or_else(|| corrupt(format!("source {source}")))?,

@@ -4,7 +4,7 @@ use axum::response::Response;
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::metrics::HttpLabels;
 use crate::AppState;
 
@@ -111,7 +111,11 @@ use crate::openapi::BearerAuth;
         audit::verify,
         audit::checkpoints,
     ),
-    components(schemas(crate::error::ErrorBody)),
+    components(schemas(
+        crate::error::ErrorBody,
+        crate::error::ErrorCode,
+        crate::views::CaseCommandName
+    )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
@@ -143,8 +147,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async {
             ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
                 "no such endpoint; see /api/v1/openapi.json",
             )
         });
