@@ -228,6 +228,14 @@ impl ApiError {
         ApiError::new(ErrorCode::NotFound, format!("{what} was not found"))
     }
 
+    /// A path under `/api` that names no endpoint.
+    pub fn no_such_endpoint() -> ApiError {
+        ApiError::new(
+            ErrorCode::NotFound,
+            "no such endpoint; see /api/v1/openapi.json",
+        )
+    }
+
     /// Ours, not the caller's: the cause goes to the log, the body says nothing of it.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "Request failed inside CityOps.");

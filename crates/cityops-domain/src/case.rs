@@ -65,6 +65,21 @@ impl CaseState {
         CaseState::Cancelled,
     ];
 
+    /// Every state a case can still change in: all but the terminal ones.
+    pub const OPEN: [CaseState; 11] = [
+        CaseState::Reported,
+        CaseState::Accepted,
+        CaseState::Verifying,
+        CaseState::Filed,
+        CaseState::Dispatched,
+        CaseState::Handling,
+        CaseState::Suspended,
+        CaseState::Handled,
+        CaseState::Checking,
+        CaseState::Checked,
+        CaseState::Callback,
+    ];
+
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
@@ -483,4 +498,18 @@ pub struct TimelineEvent {
     pub to: CaseState,
     /// The stage this event ended was already past its deadline.
     pub late: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_states_are_exactly_the_states_that_are_not_terminal() {
+        let open: Vec<CaseState> = CaseState::ALL
+            .into_iter()
+            .filter(|s| !s.is_terminal())
+            .collect();
+        assert_eq!(open, CaseState::OPEN);
+    }
 }

@@ -74,19 +74,7 @@ pub struct CommandRule {
 }
 
 /// Every state a case can still change in.
-const OPEN: &[CaseState] = &[
-    CaseState::Reported,
-    CaseState::Accepted,
-    CaseState::Verifying,
-    CaseState::Filed,
-    CaseState::Dispatched,
-    CaseState::Handling,
-    CaseState::Suspended,
-    CaseState::Handled,
-    CaseState::Checking,
-    CaseState::Checked,
-    CaseState::Callback,
-];
+const OPEN: &[CaseState] = &CaseState::OPEN;
 
 const STAFF_AND_CITIZENS: &[Role] = &[
     Role::Citizen,

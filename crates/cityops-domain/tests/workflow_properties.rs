@@ -373,6 +373,27 @@ proptest! {
 }
 
 #[test]
+fn every_command_is_stored_under_its_kinds_name() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let mut all = commands(t0);
+    all.push(new_case(Source::Hotline, t0).1.command);
+    all.push(CaseCommand::Note {
+        text: "告警已解除".into(),
+    });
+    for command in &all {
+        // Timelines, outbox topics and audit actions store this name: it must never move.
+        let stored = toml::Value::try_from(command).unwrap();
+        assert_eq!(
+            stored.get("command").and_then(|tag| tag.as_str()),
+            Some(command.kind().as_str())
+        );
+        assert_eq!(CommandKind::parse(command.name()), Some(command.kind()));
+    }
+    let kinds: std::collections::HashSet<CommandKind> = all.iter().map(|c| c.kind()).collect();
+    assert_eq!(kinds.len(), CommandKind::ALL.len(), "every kind is stored");
+}
+
+#[test]
 fn a_full_hotline_case_runs_from_report_to_close_with_callback() {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
     let (mut case, _) = new_case(Source::Hotline, t0);

@@ -520,13 +520,10 @@ async fn live_step(
     rng: &mut StdRng,
     now: DateTime<Utc>,
 ) -> Result<Option<(cityops_domain::Case, &'static str)>> {
-    use cityops_domain::CaseState::*;
+    use cityops_domain::CaseState;
     let city = AreaCode::parse(reference::SHANGHAI)?;
     let open = cityops_store::CaseQuery {
-        states: vec![
-            Reported, Accepted, Verifying, Filed, Dispatched, Handling, Suspended, Handled,
-            Checking, Checked, Callback,
-        ],
+        states: CaseState::OPEN.to_vec(),
         limit: 100,
         ..cityops_store::CaseQuery::new(city, now)
     };
@@ -561,7 +558,7 @@ async fn live_step(
             (command, seeding_actor(step.role, unit_code))
         }
         // Parked cases are off the happy path: the shift lead resumes them.
-        None if case.state == Suspended => (
+        None if case.state == CaseState::Suspended => (
             CaseCommand::Resume { opinion: None },
             seeding_actor(Role::ShiftLead, None),
         ),

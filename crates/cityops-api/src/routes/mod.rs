@@ -4,7 +4,7 @@ use axum::response::Response;
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::metrics::HttpLabels;
 use crate::AppState;
 
@@ -145,12 +145,7 @@ pub fn router(state: AppState) -> Router {
             "/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
         )
-        .fallback(|| async {
-            ApiError::new(
-                ErrorCode::NotFound,
-                "no such endpoint; see /api/v1/openapi.json",
-            )
-        });
+        .fallback(|| async { ApiError::no_such_endpoint() });
     let router = Router::new()
         .nest("/api/v1", api)
         .merge(health::router())

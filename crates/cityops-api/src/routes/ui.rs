@@ -5,7 +5,7 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 
 #[derive(RustEmbed)]
 #[folder = "../../web/dist"]
@@ -14,11 +14,7 @@ struct Assets;
 pub async fn serve(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
     if path == "api" || path.starts_with("api/") {
-        return ApiError::new(
-            ErrorCode::NotFound,
-            "no such endpoint; see /api/v1/openapi.json",
-        )
-        .into_response();
+        return ApiError::no_such_endpoint().into_response();
     }
     if let Some(file) = Assets::get(path).filter(|_| !path.is_empty()) {
         let mime = file.metadata.mimetype().to_owned();
