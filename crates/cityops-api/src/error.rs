@@ -54,7 +54,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// In the order of the README's table: by status, then by name's kinship.
+    /// In the order of README.md's table, by HTTP status.
     pub const ALL: [ErrorCode; 28] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
