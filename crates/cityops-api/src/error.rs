@@ -1,19 +1,185 @@
 //! The one place errors become HTTP. Every error body is
 //! `{"error": {"code", "message", "field"?}}` with a stable `code`; 5xx bodies are opaque
 //! and the cause goes to the log.
+//!
+//! [`ErrorCode`] is the one table of codes: each owns its HTTP status and its stable name
+//! (Meilisearch's pattern), every [`ApiError`] is made from one, the OpenAPI document lists
+//! them, and README.md's "Errors" section is checked against them by a test. The domain's
+//! and the store's errors become codes here, in [`From`] implementations, and nowhere else.
+
+use std::borrow::Cow;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cityops_domain::{InvalidInput, WorkflowError};
 use cityops_store::StoreError;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Serialize, Serializer};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
+
+/// Every error a client can get. Names and statuses are part of the API: clients branch on
+/// them, so they never change; a new kind of failure gets a new code (and a README row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    MalformedJson,
+    BadRequest,
+    Unauthenticated,
+    InvalidCredentials,
+    OtpRequired,
+    InvalidOtp,
+    Forbidden,
+    CsrfRequired,
+    RoleNotAllowed,
+    NotAssignedUnit,
+    NotFound,
+    UnknownCommand,
+    TransitionNotAllowed,
+    PreconditionFailed,
+    VersionConflict,
+    Duplicate,
+    TotpEnabled,
+    NoEnrolment,
+    AlarmState,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidInput,
+    InvalidQuery,
+    InvalidBody,
+    RateLimited,
+    AccountLocked,
+    Internal,
+    TelemetryUnavailable,
+}
+
+impl ErrorCode {
+    /// In the order of README.md's table, by HTTP status.
+    pub const ALL: [ErrorCode; 28] = [
+        ErrorCode::MalformedJson,
+        ErrorCode::BadRequest,
+        ErrorCode::Unauthenticated,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::OtpRequired,
+        ErrorCode::InvalidOtp,
+        ErrorCode::Forbidden,
+        ErrorCode::CsrfRequired,
+        ErrorCode::RoleNotAllowed,
+        ErrorCode::NotAssignedUnit,
+        ErrorCode::NotFound,
+        ErrorCode::UnknownCommand,
+        ErrorCode::TransitionNotAllowed,
+        ErrorCode::PreconditionFailed,
+        ErrorCode::VersionConflict,
+        ErrorCode::Duplicate,
+        ErrorCode::TotpEnabled,
+        ErrorCode::NoEnrolment,
+        ErrorCode::AlarmState,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::InvalidInput,
+        ErrorCode::InvalidQuery,
+        ErrorCode::InvalidBody,
+        ErrorCode::RateLimited,
+        ErrorCode::AccountLocked,
+        ErrorCode::Internal,
+        ErrorCode::TelemetryUnavailable,
+    ];
+
+    /// The stable name clients see as `error.code`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::OtpRequired => "otp_required",
+            ErrorCode::InvalidOtp => "invalid_otp",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::CsrfRequired => "csrf_required",
+            ErrorCode::RoleNotAllowed => "role_not_allowed",
+            ErrorCode::NotAssignedUnit => "not_assigned_unit",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::UnknownCommand => "unknown_command",
+            ErrorCode::TransitionNotAllowed => "transition_not_allowed",
+            ErrorCode::PreconditionFailed => "precondition_failed",
+            ErrorCode::VersionConflict => "version_conflict",
+            ErrorCode::Duplicate => "duplicate",
+            ErrorCode::TotpEnabled => "totp_enabled",
+            ErrorCode::NoEnrolment => "no_enrolment",
+            ErrorCode::AlarmState => "alarm_state",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::AccountLocked => "account_locked",
+            ErrorCode::Internal => "internal",
+            ErrorCode::TelemetryUnavailable => "telemetry_unavailable",
+        }
+    }
+
+    /// The HTTP status every error of this code answers with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::MalformedJson | ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthenticated
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::OtpRequired
+            | ErrorCode::InvalidOtp => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden
+            | ErrorCode::CsrfRequired
+            | ErrorCode::RoleNotAllowed
+            | ErrorCode::NotAssignedUnit => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound | ErrorCode::UnknownCommand => StatusCode::NOT_FOUND,
+            ErrorCode::TransitionNotAllowed
+            | ErrorCode::PreconditionFailed
+            | ErrorCode::VersionConflict
+            | ErrorCode::Duplicate
+            | ErrorCode::TotpEnabled
+            | ErrorCode::NoEnrolment
+            | ErrorCode::AlarmState => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InvalidInput | ErrorCode::InvalidQuery | ErrorCode::InvalidBody => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ErrorCode::RateLimited | ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TelemetryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl PartialSchema for ErrorCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .enum_values(Some(ErrorCode::ALL.iter().map(|code| code.name())))
+            .description(Some(
+                "Stable machine-readable code; README.md's \"Errors\" section gives each one's \
+                 HTTP status and meaning.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ErrorCode {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ErrorCode")
+    }
+}
 
 #[derive(Debug)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
 }
@@ -25,8 +191,7 @@ pub struct ErrorBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable machine-readable code, e.g. `invalid_input`, `transition_not_allowed`.
-    pub code: String,
+    pub code: ErrorCode,
     /// A sentence a person can act on.
     pub message: String,
     /// The request field at fault, when there is one (`location.lon`, `version`...).
@@ -35,9 +200,8 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status,
             code,
             message: message.into(),
             field: None,
@@ -49,31 +213,34 @@ impl ApiError {
         self
     }
 
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message).with_field(field)
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
     }
 
+    /// A field of the request that is not acceptable.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::InvalidInput, message).with_field(field)
+    }
+
+    /// Nothing the caller may see is there; out-of-scope objects answer exactly this way, so
+    /// ids leak nothing.
     pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(ErrorCode::NotFound, format!("{what} was not found"))
+    }
+
+    /// A path under `/api` that names no endpoint.
+    pub fn no_such_endpoint() -> ApiError {
         ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} was not found"),
+            ErrorCode::NotFound,
+            "no such endpoint; see /api/v1/openapi.json",
         )
     }
 
-    pub fn unauthenticated(message: &str) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
+    /// Ours, not the caller's: the cause goes to the log, the body says nothing of it.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "Request failed inside CityOps.");
         ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "CityOps could not complete the request; the cause is in the server log",
         )
     }
@@ -81,14 +248,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status();
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_owned(),
+                code: self.code,
                 message: self.message,
                 field: self.field,
             },
         };
-        (self.status, Json(body)).into_response()
+        (status, Json(body)).into_response()
     }
 }
 
@@ -100,18 +268,16 @@ impl From<InvalidInput> for ApiError {
 
 impl From<WorkflowError> for ApiError {
     fn from(e: WorkflowError) -> ApiError {
-        let status = match &e {
-            WorkflowError::RoleNotAllowed { .. } | WorkflowError::NotAssignedUnit => {
-                StatusCode::FORBIDDEN
-            }
+        let code = match &e {
+            WorkflowError::RoleNotAllowed { .. } => ErrorCode::RoleNotAllowed,
+            WorkflowError::NotAssignedUnit => ErrorCode::NotAssignedUnit,
             // Out of scope answers exactly like a missing case, so ids leak nothing.
             WorkflowError::OutOfScope => return ApiError::not_found("the case"),
-            WorkflowError::NotAllowedInState { .. } | WorkflowError::Precondition(_) => {
-                StatusCode::CONFLICT
-            }
+            WorkflowError::NotAllowedInState { .. } => ErrorCode::TransitionNotAllowed,
+            WorkflowError::Precondition(_) => ErrorCode::PreconditionFailed,
             WorkflowError::Invalid(invalid) => return invalid.clone().into(),
         };
-        ApiError::new(status, e.code(), e.to_string())
+        ApiError::new(code, e.to_string())
     }
 }
 
@@ -119,18 +285,85 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::Conflict(message) => {
-                ApiError::new(StatusCode::CONFLICT, "version_conflict", message)
-                    .with_field("version")
+                ApiError::new(ErrorCode::VersionConflict, message).with_field("version")
             }
-            StoreError::Duplicate { field } => ApiError::new(
-                StatusCode::CONFLICT,
-                "duplicate",
-                format!("{field} is already taken"),
-            )
-            .with_field(field),
+            StoreError::Duplicate { field } => {
+                ApiError::new(ErrorCode::Duplicate, format!("{field} is already taken"))
+                    .with_field(field)
+            }
             other => ApiError::internal(other),
         }
     }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// The rows of README.md's "Errors" table: code -> HTTP status.
+    fn readme_table() -> BTreeMap<String, u16> {
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("\n## Errors\n")
+            .nth(1)
+            .expect("README.md has an \"## Errors\" section");
+        let section = section.split("\n## ").next().unwrap_or(section);
+        let mut rows = BTreeMap::new();
+        for line in section.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let code = cells[1].trim_matches('`').to_owned();
+            let status: u16 = cells[2]
+                .split_whitespace()
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("README row without a status: {line}"));
+            assert!(
+                rows.insert(code.clone(), status).is_none(),
+                "README lists {code} twice"
+            );
+        }
+        rows
+    }
+
+    #[test]
+    fn the_readme_error_table_and_the_error_codes_agree_both_ways() {
+        let documented = readme_table();
+        let defined: BTreeMap<String, u16> = ErrorCode::ALL
+            .iter()
+            .map(|code| (code.name().to_owned(), code.status().as_u16()))
+            .collect();
+        assert_eq!(defined.len(), ErrorCode::ALL.len(), "a code named twice");
+        for (code, status) in &defined {
+            assert_eq!(
+                documented.get(code),
+                Some(status),
+                "README.md's Errors table should list {code} with {status}"
+            );
+        }
+        for (code, status) in &documented {
+            assert_eq!(
+                defined.get(code),
+                Some(status),
+                "README.md lists {code} ({status}), which ErrorCode does not define so"
+            );
+        }
+    }
+
+    #[test]
+    fn an_error_body_names_its_code_as_a_string() {
+        let body = serde_json::to_value(ErrorDetail {
+            code: ErrorCode::VersionConflict,
+            message: "stale".into(),
+            field: Some("version".into()),
+        })
+        .unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"code": "version_conflict", "message": "stale", "field": "version"})
+        );
+        assert_eq!(ErrorCode::VersionConflict.status(), StatusCode::CONFLICT);
+    }
+}

@@ -9,7 +9,7 @@ use cityops_domain::Actor;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
 
 /// JSON body whose errors name the field at fault (`location.lon`, `version`), unlike
@@ -27,24 +27,18 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
         if !json {
             return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                    ErrorCode::PayloadTooLarge,
                     "the request body is larger than this endpoint accepts",
                 )
             } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    rejection.body_text(),
-                )
+                ApiError::new(ErrorCode::BadRequest, rejection.body_text())
             }
         })?;
         parse_json(&bytes).map(JsonBody)
@@ -59,8 +53,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = inner.to_string();
         if inner.is_syntax() || inner.is_eof() {
             return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
+                ErrorCode::MalformedJson,
                 format!("the body is not valid JSON: {message}"),
             );
         }
@@ -79,12 +72,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             .next()
             .unwrap_or(&message)
             .to_owned();
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            format!("{field}: {message}"),
-        )
-        .with_field(field)
+        ApiError::new(ErrorCode::InvalidBody, format!("{field}: {message}")).with_field(field)
     })
 }
 
@@ -117,7 +105,8 @@ pub async fn authenticate(
     headers: &axum::http::HeaderMap,
 ) -> Result<Actor, ApiError> {
     let token = presented_token(method, headers)?.ok_or_else(|| {
-        ApiError::unauthenticated(
+        ApiError::new(
+            ErrorCode::Unauthenticated,
             "sign in at POST /api/v1/sessions and send Authorization: Bearer <token>",
         )
     })?;
@@ -165,7 +154,10 @@ pub fn presented_token(
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| {
-                ApiError::unauthenticated("the Authorization header must be 'Bearer <token>'")
+                ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "the Authorization header must be 'Bearer <token>'",
+                )
             })?;
         return Ok(Some(token.trim().to_owned()));
     }
@@ -180,8 +172,7 @@ pub fn presented_token(
         let echoed = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         if echoed != Some(csrf_token(token).as_str()) {
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "csrf_required",
+                ErrorCode::CsrfRequired,
                 "a request signed in by cookie must send the session's CSRF token in X-CSRF-Token",
             ));
         }
@@ -196,7 +187,10 @@ pub async fn session_actor(state: &AppState, token: &str) -> Result<Actor, ApiEr
         .session_user(&token_hash(token.trim()), Utc::now())
         .await?
         .ok_or_else(|| {
-            ApiError::unauthenticated("the session token is unknown or expired; sign in again")
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the session token is unknown or expired; sign in again",
+            )
         })?;
     cityops_store::audit::identify(&user.username, user.role.as_str(), user.scope.as_str());
     Ok(Actor {
@@ -224,13 +218,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for QueryAr
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| QueryArgs(value))
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_query",
-                    e.body_text(),
-                )
-            })
+            .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
     }
 }
 
@@ -240,13 +228,9 @@ pub fn upload_body(
 ) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "an image is at most 10 MiB",
-            )
+            ApiError::new(ErrorCode::PayloadTooLarge, "an image is at most 10 MiB")
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+            ApiError::new(ErrorCode::BadRequest, e.body_text())
         }
     })
 }

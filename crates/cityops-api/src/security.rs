@@ -2,7 +2,7 @@
 //! may call without signing in, and CORS only for origins the operator names.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
 
 /// The same-origin web UI needs nothing more: its scripts and styles come from this server
@@ -110,8 +110,7 @@ pub async fn limit_public(State(state): State<AppState>, request: Request, next:
         if let Some(address) = address {
             if !state.public_limits.admits(address) {
                 let mut response = ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                    ErrorCode::RateLimited,
                     "too many requests from this address; wait a minute and try again",
                 )
                 .into_response();

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use cityops_domain::case::PendingRequest;
-use cityops_domain::{Actor, Area, Case, Category, CategoryCatalog, TimelineEvent, Unit};
+use cityops_domain::{
+    Actor, Area, Case, Category, CategoryCatalog, Channel, CommandKind, TimelineEvent, Unit,
+};
 use cityops_store::Attachment;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -268,6 +270,64 @@ pub struct CommandRequest {
     pub urgent: Option<bool>,
 }
 
+/// A workflow command a client names in the URL (`POST /api/v1/cases/{id}/{command}`) and
+/// finds among a case's `actions`: a kind whose channel is [`Channel::Command`], by its wire
+/// name (`request-extension`). The OpenAPI schema `CaseCommandName` is generated from
+/// [`CommandKind::ALL`], so it lists exactly what the route accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseCommandName(CommandKind);
+
+impl CaseCommandName {
+    /// The URL's command, or `None` for a name that is no command or one issued elsewhere.
+    pub fn parse(name: &str) -> Option<CaseCommandName> {
+        CommandKind::from_wire_name(name).and_then(CaseCommandName::of)
+    }
+
+    /// `kind` when clients issue it by name.
+    pub fn of(kind: CommandKind) -> Option<CaseCommandName> {
+        (kind.channel() == Channel::Command).then_some(CaseCommandName(kind))
+    }
+
+    /// Every command a client may name in the URL.
+    pub fn all() -> impl Iterator<Item = CaseCommandName> {
+        CommandKind::ALL.into_iter().filter_map(CaseCommandName::of)
+    }
+
+    pub fn kind(self) -> CommandKind {
+        self.0
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0.wire_name()
+    }
+}
+
+impl Serialize for CaseCommandName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl utoipa::PartialSchema for CaseCommandName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .enum_values(Some(CaseCommandName::all().map(CaseCommandName::as_str)))
+            .description(Some(
+                "A workflow command a client issues by name on a case; GET /api/v1/workflow \
+                 gives each one's roles and states.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for CaseCommandName {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CaseCommandName")
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct FiledClassView {
     pub code: String,
@@ -329,8 +389,8 @@ pub struct CaseView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
-    /// The workflow commands the caller may issue on this case now (URL names).
-    pub actions: Vec<String>,
+    /// The workflow commands the caller may issue on this case now.
+    pub actions: Vec<CaseCommandName>,
     /// The public reporter's name, masked (刘**); the clear contact is read, for a stated
     /// purpose and on record, at `/cases/{id}/contact`.
     pub reporter_name: Option<String>,
@@ -434,8 +494,7 @@ impl CaseView {
             closed_at: c.closed_at,
             actions: cityops_domain::workflow::available(c, viewer)
                 .into_iter()
-                .filter(|name| *name != "attach")
-                .map(|name| name.replace('_', "-"))
+                .filter_map(CaseCommandName::of)
                 .collect(),
             reporter_name: c
                 .reporter
@@ -555,11 +614,63 @@ impl AttachmentView {
 
 #[derive(Serialize, ToSchema)]
 pub struct CommandRuleView {
-    /// The URL name, e.g. `request-extension`.
+    /// The client's name, e.g. `request-extension`.
     pub command: String,
+    /// The name on the timeline (its `action`), e.g. `request_extension`.
+    pub action: String,
     pub roles: Vec<String>,
     /// States in which the command is accepted.
     pub from: Vec<String>,
+    /// How the command is issued.
+    pub issued: IssuedVia,
+    /// The endpoints that issue it, e.g. `POST /api/v1/cases/{id}/accept`; none for the
+    /// commands only CityOps issues.
+    pub endpoints: Vec<String>,
+}
+
+/// How a workflow command is issued.
+#[derive(Serialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IssuedVia {
+    /// By name on a case: `POST /api/v1/cases/{id}/{command}`.
+    Url,
+    /// By reporting a problem: `POST /api/v1/cases` or `POST /api/v1/public/reports`.
+    Report,
+    /// By uploading a photo to a case.
+    Attachment,
+    /// By the citizen's rating of their closed case.
+    Rating,
+    /// By CityOps itself; no client issues it.
+    System,
+}
+
+impl IssuedVia {
+    pub fn of(channel: Channel) -> IssuedVia {
+        match channel {
+            Channel::Command => IssuedVia::Url,
+            Channel::Report => IssuedVia::Report,
+            Channel::Attachment => IssuedVia::Attachment,
+            Channel::Rating => IssuedVia::Rating,
+            Channel::System => IssuedVia::System,
+        }
+    }
+
+    /// The endpoints that issue a command of `kind` this way.
+    pub fn endpoints(self, kind: CommandKind) -> Vec<String> {
+        match self {
+            IssuedVia::Url => vec![format!("POST /api/v1/cases/{{id}}/{}", kind.wire_name())],
+            IssuedVia::Report => vec![
+                "POST /api/v1/cases".to_owned(),
+                "POST /api/v1/public/reports".to_owned(),
+            ],
+            IssuedVia::Attachment => vec![
+                "POST /api/v1/cases/{id}/attachments".to_owned(),
+                "POST /api/v1/public/cases/{number}/photos".to_owned(),
+            ],
+            IssuedVia::Rating => vec!["POST /api/v1/public/cases/{number}/rating".to_owned()],
+            IssuedVia::System => Vec::new(),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -592,6 +703,19 @@ pub struct Totals {
     /// Reported since midnight, Asia/Shanghai.
     pub reported_today: u32,
     pub closed_today: u32,
+}
+
+impl From<cityops_domain::stats::Totals> for Totals {
+    fn from(t: cityops_domain::stats::Totals) -> Totals {
+        Totals {
+            open: t.open,
+            overdue: t.overdue,
+            supervised: t.supervised,
+            urgent: t.urgent,
+            reported_today: t.reported_today,
+            closed_today: t.closed_today,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]

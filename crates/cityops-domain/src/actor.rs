@@ -107,9 +107,15 @@ impl Actor {
     /// Whether a case is within this actor's jurisdiction: its area in their scope, and for
     /// a unit handler, dispatched to their unit.
     pub fn can_see_case(&self, case: &crate::Case) -> bool {
-        self.can_see(&case.area)
+        self.can_see_case_at(&case.area, case.unit.as_deref())
+    }
+
+    /// [`Actor::can_see_case`] for a case known by its area and unit only (a statistics
+    /// fact, a row).
+    pub fn can_see_case_at(&self, area: &AreaCode, unit: Option<&str>) -> bool {
+        self.can_see(area)
             && self
                 .case_unit_restriction()
-                .is_none_or(|unit| case.unit.as_deref() == Some(unit))
+                .is_none_or(|restricted| unit == Some(restricted))
     }
 }

@@ -54,9 +54,15 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    pub fn new(actor: &AuditActor, action: &str, object: impl Into<String>) -> AuditRecord {
+    /// What `actor` did to `object` at `at`; the caller reads the clock.
+    pub fn new(
+        actor: &AuditActor,
+        action: &str,
+        object: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> AuditRecord {
         AuditRecord {
-            at: Utc::now(),
+            at,
             actor: actor.clone(),
             action: action.into(),
             object: object.into(),
@@ -374,7 +380,14 @@ mod tests {
         let mut head = ChainHead::genesis();
         let actor = AuditActor::system();
         let entries = (0..n)
-            .map(|i| head.append(AuditRecord::new(&actor, "case.report", format!("case:{i}"))))
+            .map(|i| {
+                head.append(AuditRecord::new(
+                    &actor,
+                    "case.report",
+                    format!("case:{i}"),
+                    signed_at(),
+                ))
+            })
             .collect();
         (entries, head)
     }
@@ -383,10 +396,15 @@ mod tests {
         SigningKey::from_bytes(&[7; 32])
     }
 
+    fn signed_at() -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap()
+    }
+
     #[test]
     fn an_intact_chain_verifies() {
         let (entries, head) = chain(10);
-        let checkpoint = Checkpoint::sign(&head, Utc::now(), &key());
+        let checkpoint = Checkpoint::sign(&head, signed_at(), &key());
         let trusted = key().verifying_key();
         assert_eq!(
             verify(&entries, &head, &[checkpoint], Some(&trusted)),
@@ -424,7 +442,7 @@ mod tests {
         );
 
         let truncated = entries[..7].to_vec();
-        let checkpoint = Checkpoint::sign(&head, Utc::now(), &key());
+        let checkpoint = Checkpoint::sign(&head, signed_at(), &key());
         assert_eq!(
             verify(
                 &truncated,

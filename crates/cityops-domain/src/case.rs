@@ -10,7 +10,7 @@ use std::fmt;
 
 use crate::actor::Role;
 use crate::area::AreaCode;
-use crate::category::{CategoryCode, StageTerms, Urgency};
+use crate::category::{Category, CategoryCode, StageTerms, Urgency};
 use crate::workflow::CaseCommand;
 use crate::InvalidInput;
 
@@ -63,6 +63,21 @@ impl CaseState {
         CaseState::Callback,
         CaseState::Closed,
         CaseState::Cancelled,
+    ];
+
+    /// Every state a case can still change in: all but the terminal ones.
+    pub const OPEN: [CaseState; 11] = [
+        CaseState::Reported,
+        CaseState::Accepted,
+        CaseState::Verifying,
+        CaseState::Filed,
+        CaseState::Dispatched,
+        CaseState::Handling,
+        CaseState::Suspended,
+        CaseState::Handled,
+        CaseState::Checking,
+        CaseState::Checked,
+        CaseState::Callback,
     ];
 
     pub fn is_terminal(self) -> bool {
@@ -209,6 +224,34 @@ pub fn china_time() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
+/// The local (Asia/Shanghai) midnight that began the day of `now`: where "today" starts.
+pub fn start_of_local_day(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.with_timezone(&china_time())
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|midnight| midnight.and_local_timezone(china_time()).single())
+        .map_or(now, |t| t.with_timezone(&Utc))
+}
+
+/// Whether a stage clock runs in `state`: not once the case is finished, nor while it is
+/// parked.
+pub fn clock_runs(state: CaseState) -> bool {
+    !state.is_terminal() && state != CaseState::Suspended
+}
+
+/// Overdue, the one definition: a stage clock runs and its deadline has passed. The case page
+/// ([`Case::is_overdue`]), the statistics ([`crate::stats`]) and the store's `overdue` filter
+/// all follow it.
+///
+/// The store filters with `deadline < now` alone. That agrees with this function because its
+/// `deadline` column holds [`Case::running_deadline`]: the deadline while a stage clock runs,
+/// NULL once the case is finished or parked. The workflow keeps [`Case::deadline`] that way
+/// (every command that finishes or parks a case clears it), so the two are equal; a store
+/// writes `running_deadline()` so that it does not depend on that.
+pub fn is_overdue(state: CaseState, deadline: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    clock_runs(state) && deadline.is_some_and(|deadline| now > deadline)
+}
+
 impl CaseNumber {
     pub fn new(district: &AreaCode, day: NaiveDate, sequence: u32) -> CaseNumber {
         CaseNumber(format!(
@@ -245,6 +288,18 @@ pub struct FiledClass {
     pub zh: String,
     pub urgency: Urgency,
     pub terms: StageTerms,
+}
+
+impl FiledClass {
+    /// Filing under a class of the catalogue as it is now: its name, urgency and terms.
+    pub fn from_category(class: &Category) -> FiledClass {
+        FiledClass {
+            code: class.code.clone(),
+            zh: class.zh.clone(),
+            urgency: class.urgency,
+            terms: class.terms,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -400,12 +455,15 @@ pub struct Case {
 }
 
 impl Case {
-    /// Overdue: the running stage's deadline has passed. Parked and finished cases have no
-    /// running clock.
+    /// Overdue: see [`is_overdue`].
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        !self.state.is_terminal()
-            && self.state != CaseState::Suspended
-            && self.deadline.is_some_and(|deadline| now > deadline)
+        is_overdue(self.state, self.deadline, now)
+    }
+
+    /// The deadline of the stage whose clock runs; none once the case is finished or parked.
+    /// What the store keeps in its `deadline` column (see [`is_overdue`]).
+    pub fn running_deadline(&self) -> Option<DateTime<Utc>> {
+        self.deadline.filter(|_| clock_runs(self.state))
     }
 
     pub(crate) fn start_stage(&mut self, stage: Stage, now: DateTime<Utc>) {
@@ -440,4 +498,18 @@ pub struct TimelineEvent {
     pub to: CaseState,
     /// The stage this event ended was already past its deadline.
     pub late: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_states_are_exactly_the_states_that_are_not_terminal() {
+        let open: Vec<CaseState> = CaseState::ALL
+            .into_iter()
+            .filter(|s| !s.is_terminal())
+            .collect();
+        assert_eq!(open, CaseState::OPEN);
+    }
 }

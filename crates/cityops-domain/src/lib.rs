@@ -9,10 +9,12 @@ pub mod area;
 pub mod audit;
 pub mod case;
 pub mod category;
+pub mod command;
 pub mod component;
 pub mod csv_file;
 pub mod evaluation;
 pub mod routing;
+pub mod stats;
 pub mod telemetry;
 pub mod unit;
 pub mod workflow;
@@ -24,6 +26,7 @@ pub use case::{
     Rating, RejectReason, Reporter, Source, Stage, TimelineEvent,
 };
 pub use category::{Category, CategoryCatalog, CategoryCode, CategoryKind, StageTerms, Urgency};
+pub use command::{Channel, CommandKind};
 pub use component::{Component, ComponentStatus, ComponentUnits};
 pub use unit::{Unit, UnitKind};
 pub use workflow::{decide, report, CaseCommand, NewReport, WorkflowError};

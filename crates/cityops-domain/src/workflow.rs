@@ -16,6 +16,9 @@ use crate::case::{
     Reporter, Source, Stage, TimelineEvent,
 };
 use crate::category::{CategoryCode, Urgency};
+pub use crate::command::{
+    happy_path, happy_path_to, next_happy_step, Channel, CommandKind, CommandRule, Step,
+};
 use crate::InvalidInput;
 
 const MAX_TEXT: usize = 2000;
@@ -140,252 +143,50 @@ pub enum CaseCommand {
 }
 
 impl CaseCommand {
-    pub fn name(&self) -> &'static str {
+    /// The kind of this command: what names, authorizes and offers it.
+    pub fn kind(&self) -> CommandKind {
         match self {
-            CaseCommand::Report(_) => "report",
-            CaseCommand::Accept { .. } => "accept",
-            CaseCommand::Reject { .. } => "reject",
-            CaseCommand::RequestVerification { .. } => "request_verification",
-            CaseCommand::Verify { .. } => "verify",
-            CaseCommand::File { .. } => "file",
-            CaseCommand::SelfHandle { .. } => "self_handle",
-            CaseCommand::Dispatch { .. } => "dispatch",
-            CaseCommand::Sign => "sign",
-            CaseCommand::Return { .. } => "return",
-            CaseCommand::RequestExtension { .. } => "request_extension",
-            CaseCommand::DecideExtension { .. } => "decide_extension",
-            CaseCommand::RequestPark { .. } => "request_park",
-            CaseCommand::DecidePark { .. } => "decide_park",
-            CaseCommand::Resume { .. } => "resume",
-            CaseCommand::Feedback { .. } => "feedback",
-            CaseCommand::SendCheck { .. } => "send_check",
-            CaseCommand::Check { .. } => "check",
-            CaseCommand::StartCallback => "start_callback",
-            CaseCommand::Callback { .. } => "callback",
-            CaseCommand::Close { .. } => "close",
-            CaseCommand::Cancel { .. } => "cancel",
-            CaseCommand::SetUrgent { .. } => "set_urgent",
-            CaseCommand::Supervise { .. } => "supervise",
-            CaseCommand::Escalate { .. } => "escalate",
-            CaseCommand::Attach { .. } => "attach",
-            CaseCommand::Note { .. } => "note",
-            CaseCommand::Rate { .. } => "rate",
+            CaseCommand::Report(_) => CommandKind::Report,
+            CaseCommand::Accept { .. } => CommandKind::Accept,
+            CaseCommand::Reject { .. } => CommandKind::Reject,
+            CaseCommand::RequestVerification { .. } => CommandKind::RequestVerification,
+            CaseCommand::Verify { .. } => CommandKind::Verify,
+            CaseCommand::File { .. } => CommandKind::File,
+            CaseCommand::SelfHandle { .. } => CommandKind::SelfHandle,
+            CaseCommand::Dispatch { .. } => CommandKind::Dispatch,
+            CaseCommand::Sign => CommandKind::Sign,
+            CaseCommand::Return { .. } => CommandKind::Return,
+            CaseCommand::RequestExtension { .. } => CommandKind::RequestExtension,
+            CaseCommand::DecideExtension { .. } => CommandKind::DecideExtension,
+            CaseCommand::RequestPark { .. } => CommandKind::RequestPark,
+            CaseCommand::DecidePark { .. } => CommandKind::DecidePark,
+            CaseCommand::Resume { .. } => CommandKind::Resume,
+            CaseCommand::Feedback { .. } => CommandKind::Feedback,
+            CaseCommand::SendCheck { .. } => CommandKind::SendCheck,
+            CaseCommand::Check { .. } => CommandKind::Check,
+            CaseCommand::StartCallback => CommandKind::StartCallback,
+            CaseCommand::Callback { .. } => CommandKind::Callback,
+            CaseCommand::Close { .. } => CommandKind::Close,
+            CaseCommand::Cancel { .. } => CommandKind::Cancel,
+            CaseCommand::SetUrgent { .. } => CommandKind::SetUrgent,
+            CaseCommand::Supervise { .. } => CommandKind::Supervise,
+            CaseCommand::Escalate { .. } => CommandKind::Escalate,
+            CaseCommand::Attach { .. } => CommandKind::Attach,
+            CaseCommand::Rate { .. } => CommandKind::Rate,
+            CaseCommand::Note { .. } => CommandKind::Note,
         }
     }
 
-    /// The rule of this command: who may issue it, and from which states.
-    pub fn rule(&self) -> &'static CommandRule {
-        let name = self.name();
-        RULES
-            .iter()
-            .find(|rule| rule.name == name)
-            .expect("every command has a rule")
+    /// The stored name (see [`CommandKind::as_str`]): the serde tag of this command, the
+    /// outbox topic and the audit action.
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 
-    /// Which roles may issue the command (domain.md, "Case workflow").
+    /// Which roles may issue the command.
     pub fn allowed_roles(&self) -> &'static [Role] {
-        self.rule().roles
+        self.kind().rule().roles
     }
-
-    /// A unit handler may issue these only on a case dispatched to their own unit.
-    fn needs_assigned_unit(&self) -> bool {
-        needs_assigned_unit(self.name())
-    }
-}
-
-/// Who may issue a command and in which states: the workflow of domain.md as one table.
-/// `apply` refuses a command outside its states; [`available`] lists what an actor may do.
-#[derive(Debug)]
-pub struct CommandRule {
-    pub name: &'static str,
-    pub roles: &'static [Role],
-    pub from: &'static [CaseState],
-}
-
-const OPEN: &[CaseState] = &[
-    CaseState::Reported,
-    CaseState::Accepted,
-    CaseState::Verifying,
-    CaseState::Filed,
-    CaseState::Dispatched,
-    CaseState::Handling,
-    CaseState::Suspended,
-    CaseState::Handled,
-    CaseState::Checking,
-    CaseState::Checked,
-    CaseState::Callback,
-];
-
-const STAFF_AND_CITIZENS: &[Role] = &[
-    Role::Citizen,
-    Role::Inspector,
-    Role::Operator,
-    Role::ShiftLead,
-    Role::Dispatcher,
-    Role::UnitHandler,
-    Role::CenterLeader,
-];
-
-pub const RULES: &[CommandRule] = {
-    use CaseState::*;
-    use Role::*;
-    &[
-        CommandRule {
-            name: "report",
-            roles: &[
-                Citizen,
-                Inspector,
-                Operator,
-                ShiftLead,
-                UnitHandler,
-                CenterLeader,
-                System,
-            ],
-            from: &[],
-        },
-        CommandRule {
-            name: "accept",
-            roles: &[Operator],
-            from: &[Reported],
-        },
-        CommandRule {
-            name: "reject",
-            roles: &[Operator],
-            from: &[Reported],
-        },
-        CommandRule {
-            name: "request_verification",
-            roles: &[Operator],
-            from: &[Accepted],
-        },
-        CommandRule {
-            name: "verify",
-            roles: &[Inspector],
-            from: &[Verifying],
-        },
-        CommandRule {
-            name: "file",
-            roles: &[ShiftLead],
-            from: &[Accepted],
-        },
-        CommandRule {
-            name: "self_handle",
-            roles: &[Inspector],
-            from: &[Accepted],
-        },
-        CommandRule {
-            name: "dispatch",
-            roles: &[Dispatcher],
-            from: &[Filed],
-        },
-        CommandRule {
-            name: "sign",
-            roles: &[UnitHandler],
-            from: &[Dispatched],
-        },
-        CommandRule {
-            name: "return",
-            roles: &[UnitHandler],
-            from: &[Dispatched, Handling],
-        },
-        CommandRule {
-            name: "request_extension",
-            roles: &[UnitHandler],
-            from: &[Handling],
-        },
-        CommandRule {
-            name: "decide_extension",
-            roles: &[ShiftLead],
-            from: &[Handling],
-        },
-        CommandRule {
-            name: "request_park",
-            roles: &[UnitHandler],
-            from: &[Handling],
-        },
-        CommandRule {
-            name: "decide_park",
-            roles: &[ShiftLead],
-            from: &[Handling],
-        },
-        CommandRule {
-            name: "resume",
-            roles: &[ShiftLead, UnitHandler],
-            from: &[Suspended],
-        },
-        CommandRule {
-            name: "feedback",
-            roles: &[UnitHandler],
-            from: &[Handling],
-        },
-        CommandRule {
-            name: "send_check",
-            roles: &[Operator],
-            from: &[Handled],
-        },
-        CommandRule {
-            name: "check",
-            roles: &[Inspector],
-            from: &[Checking],
-        },
-        CommandRule {
-            name: "start_callback",
-            roles: &[Operator],
-            from: &[Checked],
-        },
-        CommandRule {
-            name: "callback",
-            roles: &[Operator],
-            from: &[Callback],
-        },
-        CommandRule {
-            name: "close",
-            roles: &[ShiftLead],
-            from: &[Checked],
-        },
-        CommandRule {
-            name: "cancel",
-            roles: &[ShiftLead],
-            from: OPEN,
-        },
-        CommandRule {
-            name: "set_urgent",
-            roles: &[ShiftLead],
-            from: OPEN,
-        },
-        CommandRule {
-            name: "escalate",
-            roles: &[Dispatcher],
-            from: &[Filed],
-        },
-        CommandRule {
-            name: "supervise",
-            roles: &[CenterLeader],
-            from: OPEN,
-        },
-        CommandRule {
-            name: "attach",
-            roles: STAFF_AND_CITIZENS,
-            from: OPEN,
-        },
-        CommandRule {
-            name: "rate",
-            roles: &[Citizen],
-            from: &[Closed],
-        },
-        CommandRule {
-            name: "note",
-            roles: &[System],
-            from: OPEN,
-        },
-    ]
-};
-
-fn needs_assigned_unit(name: &str) -> bool {
-    matches!(
-        name,
-        "sign" | "return" | "request_extension" | "request_park" | "feedback" | "resume" | "attach"
-    )
 }
 
 /// The center a dispatcher acting within `scope` escalates to: a street's district, a
@@ -399,38 +200,27 @@ pub fn escalation_target(scope: &AreaCode) -> Option<AreaCode> {
 }
 
 /// The commands `actor` may issue on `case` now: right role, in scope, on their own unit's
-/// case, in a state the command accepts, with its request pending or not as needed. What a
-/// workbench shows as buttons.
-pub fn available(case: &Case, actor: &Actor) -> Vec<&'static str> {
+/// case, a case that admits the command ([`CommandKind::admits`]), and for dispatching and
+/// escalating, the center the case waits for. What a workbench shows as buttons.
+pub fn available(case: &Case, actor: &Actor) -> Vec<CommandKind> {
     if !actor.can_see(&case.area) {
         return Vec::new();
     }
     let own_unit = case.unit.is_some() && actor.unit == case.unit;
-    RULES
-        .iter()
-        .filter(|rule| rule.roles.contains(&actor.role) && rule.from.contains(&case.state))
-        .filter(|rule| {
-            actor.role != Role::UnitHandler || !needs_assigned_unit(rule.name) || own_unit
-        })
-        .filter(|rule| match rule.name {
-            "request_extension" | "request_park" => case.pending.is_none(),
-            "decide_extension" => matches!(case.pending, Some(PendingRequest::Extension { .. })),
-            "decide_park" => matches!(case.pending, Some(PendingRequest::Park { .. })),
-            "start_callback" => case.source == Source::Hotline,
-            "close" => case.source != Source::Hotline || case.callback_satisfied == Some(true),
-            "rate" => case.rating.is_none(),
-            "self_handle" => case.source == Source::Inspector,
-            "file" => !case.source.needs_verification() || case.verified,
-            "dispatch" | "escalate" => {
-                let decides = case
-                    .coordination
-                    .as_ref()
-                    .is_none_or(|waiting| actor.scope.contains(&waiting.center));
-                decides && (rule.name == "dispatch" || escalation_target(&actor.scope).is_some())
-            }
+    // Only the center an escalated case waits for (or one above it) decides.
+    let decides = case
+        .coordination
+        .as_ref()
+        .is_none_or(|waiting| actor.scope.contains(&waiting.center));
+    CommandKind::ALL
+        .into_iter()
+        .filter(|kind| kind.rule().roles.contains(&actor.role) && kind.admits(case))
+        .filter(|kind| actor.role != Role::UnitHandler || !kind.needs_assigned_unit() || own_unit)
+        .filter(|kind| match kind {
+            CommandKind::Dispatch => decides,
+            CommandKind::Escalate => decides && escalation_target(&actor.scope).is_some(),
             _ => true,
         })
-        .map(|rule| rule.name)
         .collect()
 }
 
@@ -438,13 +228,13 @@ pub fn available(case: &Case, actor: &Actor) -> Vec<&'static str> {
 pub enum WorkflowError {
     #[error("a {role} may not {command}; only {allowed} may")]
     RoleNotAllowed {
-        command: &'static str,
+        command: CommandKind,
         role: &'static str,
         allowed: String,
     },
     #[error("cannot {command} a case that is {state}")]
     NotAllowedInState {
-        command: &'static str,
+        command: CommandKind,
         state: &'static str,
     },
     #[error("the case is not dispatched to your unit")]
@@ -455,20 +245,6 @@ pub enum WorkflowError {
     Precondition(String),
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
-}
-
-impl WorkflowError {
-    /// A stable machine-readable code for the API.
-    pub fn code(&self) -> &'static str {
-        match self {
-            WorkflowError::RoleNotAllowed { .. } => "role_not_allowed",
-            WorkflowError::NotAllowedInState { .. } => "transition_not_allowed",
-            WorkflowError::NotAssignedUnit => "not_assigned_unit",
-            WorkflowError::OutOfScope => "not_found",
-            WorkflowError::Precondition(_) => "precondition_failed",
-            WorkflowError::Invalid(_) => "invalid_input",
-        }
-    }
 }
 
 fn text(field: &str, value: &str, max: usize) -> Result<(), InvalidInput> {
@@ -503,7 +279,7 @@ pub fn report(
     now: DateTime<Utc>,
 ) -> Result<(Case, TimelineEvent), WorkflowError> {
     let command = CaseCommand::Report(report);
-    check_role(&command, actor)?;
+    check_role(command.kind(), actor)?;
     let CaseCommand::Report(report) = &command else {
         unreachable!("constructed above")
     };
@@ -595,13 +371,15 @@ fn open(
     })
 }
 
-fn check_role(command: &CaseCommand, actor: &Actor) -> Result<(), WorkflowError> {
-    let allowed = command.allowed_roles();
+/// May `actor`'s role issue commands of `kind` at all? Checked first, so that a refused caller
+/// learns nothing else about the case.
+pub fn check_role(kind: CommandKind, actor: &Actor) -> Result<(), WorkflowError> {
+    let allowed = kind.rule().roles;
     if allowed.contains(&actor.role) {
         return Ok(());
     }
     Err(WorkflowError::RoleNotAllowed {
-        command: command.name(),
+        command: kind,
         role: actor.role.as_str(),
         allowed: allowed
             .iter()
@@ -616,7 +394,7 @@ pub fn authorize(case: &Case, command: &CaseCommand, actor: &Actor) -> Result<()
     if !actor.can_see(&case.area) {
         return Err(WorkflowError::OutOfScope);
     }
-    check_role(command, actor)?;
+    check_role(command.kind(), actor)?;
     if let (Some(waiting), CaseCommand::Dispatch { .. } | CaseCommand::Escalate { .. }) =
         (&case.coordination, command)
     {
@@ -629,7 +407,7 @@ pub fn authorize(case: &Case, command: &CaseCommand, actor: &Actor) -> Result<()
         }
     }
     if actor.role == Role::UnitHandler
-        && command.needs_assigned_unit()
+        && command.kind().needs_assigned_unit()
         && (case.unit.is_none() || actor.unit != case.unit)
     {
         return Err(WorkflowError::NotAssignedUnit);
@@ -683,10 +461,10 @@ pub fn apply(
     use CaseState::*;
     let from = case.state;
     let not_here = || WorkflowError::NotAllowedInState {
-        command: command.name(),
+        command: command.kind(),
         state: from.as_str(),
     };
-    if !command.rule().from.contains(&from) {
+    if !command.kind().rule().from.contains(&from) {
         return Err(not_here());
     }
     let mut next = case.clone();

@@ -2,18 +2,18 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cityops_domain::case::RejectReason;
-use cityops_domain::workflow::{apply, replay};
+use cityops_domain::workflow::{apply, happy_path, happy_path_to, replay, Step};
 use cityops_domain::*;
 use proptest::prelude::*;
 
 /// The transition table of domain.md, written independently of the implementation: the
 /// oracle the state machine is checked against.
-fn allowed(from: CaseState, to: CaseState, command: &str) -> bool {
+fn allowed(from: CaseState, to: CaseState, command: CommandKind) -> bool {
     use CaseState::*;
     if from == to {
         // Flags, attachments, requests and decisions that keep the state; after closing,
         // only the citizen's rating.
-        return !from.is_terminal() || (from == Closed && command == "rate");
+        return !from.is_terminal() || (from == Closed && command == CommandKind::Rate);
     }
     if to == Cancelled {
         return !from.is_terminal();
@@ -71,6 +71,8 @@ fn class() -> FiledClass {
     }
 }
 
+/// One or more commands of every kind a client issues on a case. The first of each kind is
+/// the one the happy path issues (see [`happy_command`]).
 fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
     let unit = "310101-ZLS".to_owned();
     vec![
@@ -135,11 +137,11 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
         },
         CaseCommand::Feedback {
             opinion: "已更换井盖".into(),
-            attachments: vec!["a1".into()],
+            attachments: vec![],
         },
         CaseCommand::Feedback {
             opinion: "已更换井盖".into(),
-            attachments: vec![],
+            attachments: vec!["a1".into()],
         },
         CaseCommand::SendCheck { opinion: None },
         CaseCommand::Check {
@@ -182,6 +184,20 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
     ]
 }
 
+/// The command a step of the happy path issues: the first of its kind in [`commands`].
+fn happy_command(kind: CommandKind, now: DateTime<Utc>) -> CaseCommand {
+    commands(now)
+        .into_iter()
+        .find(|command| command.kind() == kind)
+        .unwrap_or_else(|| panic!("no {kind} command"))
+}
+
+/// The actor of the cast who takes a step of the happy path.
+fn actor_for(step: &Step) -> Actor {
+    let unit = (step.role == Role::UnitHandler).then_some("310101-ZLS");
+    actor(step.role, unit)
+}
+
 fn actors() -> Vec<Actor> {
     let mut all: Vec<Actor> = Role::ALL.iter().map(|r| actor(*r, None)).collect();
     all.push(actor(Role::UnitHandler, Some("310101-ZLS")));
@@ -215,17 +231,19 @@ fn an_escalated_case_waits_for_the_higher_center_which_decides() {
         waiting.coordination.as_ref().unwrap().center.as_str(),
         "310101"
     );
-    assert!(!cityops_domain::workflow::available(&waiting, &street).contains(&"dispatch"));
-    let dispatch = commands(t0)[7].clone();
-    assert_eq!(
-        decide(&waiting, dispatch.clone(), &street, t0)
-            .unwrap_err()
-            .code(),
-        "precondition_failed"
+    assert!(
+        !cityops_domain::workflow::available(&waiting, &street).contains(&CommandKind::Dispatch)
     );
-    assert_eq!(
-        decide(&waiting, escalate, &street, t0).unwrap_err().code(),
-        "precondition_failed",
+    let dispatch = commands(t0)[7].clone();
+    assert!(matches!(
+        decide(&waiting, dispatch.clone(), &street, t0).unwrap_err(),
+        WorkflowError::Precondition(_)
+    ));
+    assert!(
+        matches!(
+            decide(&waiting, escalate, &street, t0).unwrap_err(),
+            WorkflowError::Precondition(_)
+        ),
         "not twice to the same level"
     );
     let (decided, _) = decide(&waiting, dispatch, &district, t0).unwrap();
@@ -254,10 +272,10 @@ fn a_closed_case_is_rated_once_by_the_citizen() {
         score: 0,
         comment: None,
     };
-    assert_eq!(
-        decide(&case, zero, &citizen, t0).unwrap_err().code(),
-        "invalid_input"
-    );
+    assert!(matches!(
+        decide(&case, zero, &citizen, t0).unwrap_err(),
+        WorkflowError::Invalid(invalid) if invalid.field == "score"
+    ));
 }
 
 fn new_case(source: Source, now: DateTime<Utc>) -> (Case, TimelineEvent) {
@@ -303,14 +321,17 @@ proptest! {
             match decide(&case, command.clone(), who, now) {
                 Ok((next, event)) => {
                     prop_assert!(
-                        cityops_domain::workflow::available(&before, who).contains(&command.name()),
+                        cityops_domain::workflow::available(&before, who).contains(&command.kind()),
                         "{} succeeded but was not offered to {}", command.name(), who.role.as_str()
                     );
                     prop_assert!(command.allowed_roles().contains(&who.role),
                         "{} issued {}", who.role.as_str(), command.name());
-                    prop_assert!(allowed(before.state, next.state, command.name()),
+                    prop_assert!(allowed(before.state, next.state, command.kind()),
                         "{:?} -> {:?} by {}", before.state, next.state, command.name());
-                    prop_assert!(!before.state.is_terminal() || command.name() == "rate");
+                    prop_assert!(!before.state.is_terminal() || command.kind() == CommandKind::Rate);
+                    // The store's overdue filter reads the deadline alone: it must be gone
+                    // whenever no stage clock runs.
+                    prop_assert_eq!(next.deadline, next.running_deadline());
                     prop_assert_eq!(next.version, before.version + 1);
                     prop_assert_eq!(event.seq, next.version);
                     prop_assert_eq!(event.to, next.state);
@@ -326,7 +347,7 @@ proptest! {
                 Err(_) => {
                     // A refused command changes nothing: the caller still holds `before`.
                     prop_assert_eq!(&case, &before);
-                    if before.state.is_terminal() && command.name() != "rate" {
+                    if before.state.is_terminal() && command.kind() != CommandKind::Rate {
                         prop_assert!(apply(&before, &command, now).is_err());
                     }
                 }
@@ -341,7 +362,7 @@ proptest! {
                     if let Ok((next, _)) = decide(&case, command.clone(), who, now) {
                         // Only a citizen's first rating of a closed case is accepted, and it
                         // keeps the case closed.
-                        prop_assert_eq!(command.name(), "rate");
+                        prop_assert_eq!(command.kind(), CommandKind::Rate);
                         prop_assert!(case.rating.is_none());
                         prop_assert_eq!(next.state, CaseState::Closed);
                     }
@@ -352,73 +373,103 @@ proptest! {
 }
 
 #[test]
+fn every_command_is_stored_under_its_kinds_name() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let mut all = commands(t0);
+    all.push(new_case(Source::Hotline, t0).1.command);
+    all.push(CaseCommand::Note {
+        text: "告警已解除".into(),
+    });
+    for command in &all {
+        // Timelines, outbox topics and audit actions store this name: it must never move.
+        let stored = toml::Value::try_from(command).unwrap();
+        assert_eq!(
+            stored.get("command").and_then(|tag| tag.as_str()),
+            Some(command.kind().as_str())
+        );
+        assert_eq!(CommandKind::parse(command.name()), Some(command.kind()));
+    }
+    let kinds: std::collections::HashSet<CommandKind> = all.iter().map(|c| c.kind()).collect();
+    assert_eq!(kinds.len(), CommandKind::ALL.len(), "every kind is stored");
+}
+
+#[test]
 fn a_full_hotline_case_runs_from_report_to_close_with_callback() {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
-    let (case, _) = new_case(Source::Hotline, t0);
-    let handler = actor(Role::UnitHandler, Some("310101-ZLS"));
-    let steps: Vec<(CaseCommand, Actor)> = vec![
-        (
-            CaseCommand::Accept { opinion: None },
-            actor(Role::Operator, None),
-        ),
-        (
-            CaseCommand::RequestVerification { opinion: None },
-            actor(Role::Operator, None),
-        ),
-        (
-            CaseCommand::Verify {
-                exists: true,
-                opinion: None,
-            },
-            actor(Role::Inspector, None),
-        ),
-        (
-            CaseCommand::File {
-                class: class(),
-                opinion: None,
-            },
-            actor(Role::ShiftLead, None),
-        ),
-        (commands(t0)[7].clone(), actor(Role::Dispatcher, None)),
-        (CaseCommand::Sign, handler.clone()),
-        (
-            CaseCommand::Feedback {
-                opinion: "已处理".into(),
-                attachments: vec![],
-            },
-            handler.clone(),
-        ),
-        (
-            CaseCommand::SendCheck { opinion: None },
-            actor(Role::Operator, None),
-        ),
-        (
-            CaseCommand::Check {
-                passed: true,
-                opinion: None,
-            },
-            actor(Role::Inspector, None),
-        ),
-        (CaseCommand::StartCallback, actor(Role::Operator, None)),
-        (
-            CaseCommand::Callback {
-                satisfied: true,
-                opinion: None,
-            },
-            actor(Role::Operator, None),
-        ),
-        (
-            CaseCommand::Close { opinion: None },
-            actor(Role::ShiftLead, None),
-        ),
-    ];
-    let mut case = case;
-    for (i, (command, who)) in steps.into_iter().enumerate() {
+    let (mut case, _) = new_case(Source::Hotline, t0);
+    for (i, step) in happy_path(Source::Hotline).iter().enumerate() {
         let now = t0 + Duration::minutes(i as i64 * 10);
-        case = decide(&case, command, &who, now).unwrap().0;
+        case = decide(
+            &case,
+            happy_command(step.command, now),
+            &actor_for(step),
+            now,
+        )
+        .unwrap()
+        .0;
     }
     assert_eq!(case.state, CaseState::Closed);
     assert_eq!(case.version, 13);
+    assert!(case.callback_satisfied == Some(true) && case.verified);
+}
+
+#[test]
+fn the_happy_path_takes_a_case_of_every_source_to_every_state_it_passes() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    for source in Source::ALL {
+        for state in CaseState::ALL {
+            let Some(steps) = happy_path_to(source, state) else {
+                continue;
+            };
+            let (mut case, _) = new_case(source, t0);
+            for step in &steps {
+                let who = actor_for(step);
+                assert!(
+                    cityops_domain::workflow::available(&case, &who).contains(&step.command),
+                    "{source:?} to {state:?}: {} is not offered to {} in {:?}",
+                    step.command,
+                    who.role.as_str(),
+                    case.state
+                );
+                case = decide(&case, happy_command(step.command, t0), &who, t0)
+                    .unwrap()
+                    .0;
+                assert_eq!(case.state, step.to, "{source:?}: {}", step.command);
+                assert_eq!(
+                    cityops_domain::workflow::next_happy_step(&case).is_some(),
+                    case.state != CaseState::Closed,
+                    "{source:?}: after {}",
+                    step.command
+                );
+            }
+            assert_eq!(case.state, state, "{source:?}");
+        }
+    }
+}
+
+#[test]
+fn the_next_happy_step_is_the_step_the_happy_path_takes_next() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    for source in Source::ALL {
+        let (mut case, _) = new_case(source, t0);
+        for step in happy_path(source) {
+            assert_eq!(
+                cityops_domain::workflow::next_happy_step(&case),
+                Some(step),
+                "{source:?} in {:?}",
+                case.state
+            );
+            case = decide(
+                &case,
+                happy_command(step.command, t0),
+                &actor_for(&step),
+                t0,
+            )
+            .unwrap()
+            .0;
+        }
+        assert_eq!(cityops_domain::workflow::next_happy_step(&case), None);
+    }
 }
 
 #[test]
@@ -433,7 +484,7 @@ fn a_hotline_case_cannot_close_without_a_satisfied_callback() {
         t0,
     )
     .unwrap_err();
-    assert_eq!(error.code(), "precondition_failed");
+    assert!(matches!(error, WorkflowError::Precondition(_)), "{error}");
 }
 
 #[test]
@@ -488,7 +539,7 @@ fn dispatching_a_case_outside_the_units_jurisdiction_is_rejected() {
         t0,
     )
     .unwrap_err();
-    assert_eq!(error.code(), "precondition_failed");
+    assert!(matches!(error, WorkflowError::Precondition(_)), "{error}");
 }
 
 #[test]

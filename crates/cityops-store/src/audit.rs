@@ -86,7 +86,7 @@ pub fn identify(actor: &str, role: &str, scope: &str) {
 
 /// A record of the current actor doing `action` to `object`, now.
 pub fn record(action: &str, object: impl Into<String>) -> AuditRecord {
-    AuditRecord::new(&current_actor(), action, object)
+    AuditRecord::new(&current_actor(), action, object, Utc::now())
 }
 
 /// The chain's head as this store last moved it. It is a hint, checked and never trusted:

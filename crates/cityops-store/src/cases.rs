@@ -145,6 +145,8 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
         if let Some(source) = q.source {
             statement.push(" AND source = ").push_bind(source.as_str());
         }
+        // The `deadline` column holds `Case::running_deadline()` (NULL once the clock stops),
+        // so `deadline < now` is the domain's `is_overdue`.
         match q.overdue {
             Some(true) => {
                 statement
@@ -220,7 +222,7 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
         let rows = self
             .read_all(
                 Statement::new(
-                    "SELECT area, state, category, source, deadline, urgent, supervised, created_at, closed_at, late_count
+                    "SELECT area, unit, state, category, source, deadline, urgent, supervised, created_at, closed_at, late_count
                      FROM cases WHERE area LIKE $1 AND (closed_at IS NULL OR closed_at >= $2)",
                 )
                 .bind(format!("{}%", scope.subtree_prefix()))
@@ -233,6 +235,7 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
                 let source = r.text("source")?;
                 Ok(CaseFact {
                     area: area_code(&r.text("area")?)?,
+                    unit: r.text_opt("unit")?,
                     state: CaseState::parse(&state)
                         .ok_or_else(|| StoreError::Corrupt(format!("state {state}")))?,
                     category: r.text_opt("category")?,
@@ -509,7 +512,7 @@ async fn write_insert<D: Dialect>(
         .bind(case.area.as_str())
         .bind(case.district.as_str())
         .bind(&case.unit)
-        .bind(case.deadline.map(crate::millis))
+        .bind(case.running_deadline().map(crate::millis))
         .bind(case.urgent)
         .bind(case.supervised)
         .bind(&case.description)
@@ -546,7 +549,7 @@ async fn write_update<D: Dialect>(
         .bind(case.state.as_str())
         .bind(category_column(case))
         .bind(&case.unit)
-        .bind(case.deadline.map(crate::millis))
+        .bind(case.running_deadline().map(crate::millis))
         .bind(case.urgent)
         .bind(case.supervised)
         .bind(crate::millis(case.updated_at))

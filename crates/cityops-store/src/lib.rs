@@ -189,19 +189,7 @@ impl CaseQuery {
 }
 
 /// A case reduced to what statistics count.
-#[derive(Debug, Clone)]
-pub struct CaseFact {
-    pub area: AreaCode,
-    pub state: CaseState,
-    pub category: Option<String>,
-    pub source: Source,
-    pub deadline: Option<DateTime<Utc>>,
-    pub urgent: bool,
-    pub supervised: bool,
-    pub created_at: DateTime<Utc>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub late_count: i64,
-}
+pub use cityops_domain::stats::CaseFact;
 
 #[derive(Debug, Clone)]
 pub struct CasePage {

@@ -461,6 +461,7 @@ async fn two_stores_extend_one_audit_chain(first: Arc<dyn Store>, second: Arc<dy
                     &actor,
                     "test.append",
                     format!("object:{n}:{i}"),
+                    now,
                 );
                 store
                     .append_audit(vec![record.clone(), record])
@@ -484,6 +485,7 @@ async fn two_stores_extend_one_audit_chain(first: Arc<dyn Store>, second: Arc<dy
                     &actor,
                     "test.bulk",
                     format!("object:bulk:{i}"),
+                    now,
                 )
             })
             .collect::<Vec<_>>()

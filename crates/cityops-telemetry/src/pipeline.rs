@@ -329,6 +329,7 @@ impl Pipeline {
                                     &by,
                                     "alarm.acknowledge",
                                     format!("alarm:{alarm_id}"),
+                                    now,
                                 ));
                                 touched.push(alarm_id.clone());
                                 acks.push((alarm_id, reply));
@@ -353,6 +354,7 @@ impl Pipeline {
                                 by,
                                 "telemetry.ingest",
                                 "telemetry",
+                                now,
                             )
                             .detail(format!("{readings} readings, {refused} refused at parse")),
                         );
@@ -397,15 +399,10 @@ impl Pipeline {
                 for event in &events {
                     if event.kind != AlarmEventKind::Repeated {
                         if let Some(alarm) = self.alarms.get(&*event.alarm_id) {
-                            let action = match event.kind {
-                                AlarmEventKind::Raised => "raise",
-                                AlarmEventKind::Reopened => "reopen",
-                                AlarmEventKind::Cleared => "clear",
-                                AlarmEventKind::Repeated => "repeat",
-                            };
-                            let _ = self
-                                .events
-                                .send(TelemetryEvent::Alarm(Arc::new(alarm.clone()), action));
+                            let _ = self.events.send(TelemetryEvent::Alarm(
+                                Arc::new(alarm.clone()),
+                                event.kind.as_str(),
+                            ));
                         }
                     }
                 }
@@ -625,16 +622,10 @@ impl Pipeline {
         let mut raised = Vec::new();
         for event in events {
             let at = DateTime::from_timestamp_millis(event.at_ms).unwrap_or_else(Utc::now);
-            let action = match event.kind {
-                AlarmEventKind::Raised => "raise",
-                AlarmEventKind::Reopened => "reopen",
-                AlarmEventKind::Repeated => "repeat",
-                AlarmEventKind::Cleared => "clear",
-            };
             self.metrics
                 .alarms
                 .get_or_create(&AlarmLabels {
-                    event: action.into(),
+                    event: event.kind.as_str().into(),
                     level: event.level.as_str().into(),
                 })
                 .inc();
@@ -920,9 +911,10 @@ impl Pipeline {
                 Ok(_) => {
                     for id in &raised {
                         if let Some(alarm) = self.alarms.get(id) {
-                            let _ = self
-                                .events
-                                .send(TelemetryEvent::Alarm(Arc::new(alarm.clone()), "raise"));
+                            let _ = self.events.send(TelemetryEvent::Alarm(
+                                Arc::new(alarm.clone()),
+                                AlarmEventKind::Raised.as_str(),
+                            ));
                         }
                     }
                     self.hand_over_cases().await;

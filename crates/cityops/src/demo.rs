@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use cityops_domain::case::RejectReason;
 use cityops_domain::unit::Unit;
 use cityops_domain::{
-    decide, report, Actor, Area, AreaCode, AreaLevel, CaseCommand, CategoryCatalog, CategoryCode,
-    FiledClass, Location, NewReport, Role, Source,
+    decide, report, workflow, Actor, Area, AreaCode, AreaLevel, CaseCommand, CategoryCatalog,
+    CategoryCode, CommandKind, FiledClass, Location, NewReport, Role, Source,
 };
 use cityops_store::{AreaFilter, Store};
 use rand::rngs::StdRng;
@@ -265,23 +265,22 @@ async fn seed_case(
         .unit(&unit_code)
         .await?
         .context("default unit missing")?;
-    let filed = FiledClass {
-        code,
-        zh: class.zh.clone(),
-        urgency: class.urgency,
-        terms: class.terms,
-    };
-    let mut plan: Vec<(CaseCommand, Actor)> = Vec::new();
+    let filed = FiledClass::from_category(class);
     let operator = seeding_actor(Role::Operator, None);
     let lead = seeding_actor(Role::ShiftLead, None);
     let inspector = seeding_actor(Role::Inspector, None);
     let handler = seeding_actor(Role::UnitHandler, Some(unit.code.clone()));
-    let dispatch = CaseCommand::Dispatch {
-        unit: unit.code.clone(),
-        unit_jurisdiction: unit.jurisdiction.clone(),
-        opinion: Some("请按时处置".into()),
-    };
-    if rng.gen_bool(0.05) {
+    // The detours this case takes from the happy path, drawn in a fixed order so that the
+    // seed gives the same city every time.
+    let rejected = rng.gen_bool(0.05);
+    let self_handled = !rejected && source == Source::Inspector && rng.gen_bool(0.08);
+    let detours = !rejected && !self_handled;
+    let returned = detours && rng.gen_bool(0.06);
+    let extended = detours && rng.gen_bool(0.08);
+    let parked = detours && rng.gen_bool(0.04);
+    let reworked = detours && rng.gen_bool(0.1);
+    let mut plan: Vec<(CaseCommand, Actor)> = Vec::new();
+    if rejected {
         plan.push((
             CaseCommand::Reject {
                 reason: RejectReason::Invalid,
@@ -290,40 +289,28 @@ async fn seed_case(
             },
             operator.clone(),
         ));
+    }
+    let happy_path = if rejected {
+        Vec::new()
     } else {
-        plan.push((CaseCommand::Accept { opinion: None }, operator.clone()));
-        if source.needs_verification() {
-            plan.push((
-                CaseCommand::RequestVerification {
-                    opinion: Some("请监督员现场核实".into()),
-                },
-                operator.clone(),
-            ));
-            plan.push((
-                CaseCommand::Verify {
-                    exists: true,
-                    opinion: Some("现场核实属实".into()),
-                },
-                inspector.clone(),
-            ));
-        }
-        if source == Source::Inspector && rng.gen_bool(0.08) {
-            plan.push((
-                CaseCommand::SelfHandle {
-                    opinion: "监督员现场自行处置完毕".into(),
-                },
-                inspector.clone(),
-            ));
-        } else {
-            plan.push((
-                CaseCommand::File {
-                    class: filed,
-                    opinion: None,
-                },
-                lead.clone(),
-            ));
-            if rng.gen_bool(0.06) {
-                plan.push((dispatch.clone(), seeding_actor(Role::Dispatcher, None)));
+        workflow::happy_path(source)
+    };
+    for step in happy_path {
+        match step.command {
+            CommandKind::File if self_handled => {
+                plan.push((
+                    CaseCommand::SelfHandle {
+                        opinion: "监督员现场自行处置完毕".into(),
+                    },
+                    inspector.clone(),
+                ));
+                break;
+            }
+            CommandKind::Dispatch if returned => {
+                plan.push((
+                    happy_command(CommandKind::Dispatch, Some(&filed), Some(&unit))?,
+                    seeding_actor(Role::Dispatcher, None),
+                ));
                 plan.push((
                     CaseCommand::Return {
                         reason: "不属于本单位职责范围".into(),
@@ -331,54 +318,7 @@ async fn seed_case(
                     handler.clone(),
                 ));
             }
-            plan.push((dispatch, seeding_actor(Role::Dispatcher, None)));
-            plan.push((CaseCommand::Sign, handler.clone()));
-            if rng.gen_bool(0.08) {
-                plan.push((
-                    CaseCommand::RequestExtension {
-                        until: at + Duration::days(10),
-                        reason: "需协调管线单位，申请延期".into(),
-                    },
-                    handler.clone(),
-                ));
-                plan.push((
-                    CaseCommand::DecideExtension {
-                        approve: true,
-                        opinion: Some("同意延期".into()),
-                    },
-                    lead.clone(),
-                ));
-            }
-            if rng.gen_bool(0.04) {
-                plan.push((
-                    CaseCommand::RequestPark {
-                        reason: "涉及规划调整，暂缓处置".into(),
-                    },
-                    handler.clone(),
-                ));
-                plan.push((
-                    CaseCommand::DecidePark {
-                        approve: true,
-                        opinion: None,
-                    },
-                    lead.clone(),
-                ));
-                plan.push((
-                    CaseCommand::Resume {
-                        opinion: Some("条件具备，恢复处置".into()),
-                    },
-                    lead.clone(),
-                ));
-            }
-            plan.push((
-                CaseCommand::Feedback {
-                    opinion: "已按要求处置完毕".into(),
-                    attachments: vec![],
-                },
-                handler.clone(),
-            ));
-            plan.push((CaseCommand::SendCheck { opinion: None }, operator.clone()));
-            if rng.gen_bool(0.1) {
+            CommandKind::Check if reworked => {
                 plan.push((
                     CaseCommand::Check {
                         passed: false,
@@ -396,26 +336,49 @@ async fn seed_case(
                 ));
                 plan.push((CaseCommand::SendCheck { opinion: None }, operator.clone()));
             }
+            _ => {}
+        }
+        let actor = match step.role {
+            Role::UnitHandler => handler.clone(),
+            role => seeding_actor(role, None),
+        };
+        plan.push((
+            happy_command(step.command, Some(&filed), Some(&unit))?,
+            actor,
+        ));
+        if step.command == CommandKind::Sign && extended {
             plan.push((
-                CaseCommand::Check {
-                    passed: true,
-                    opinion: Some("核查通过".into()),
+                CaseCommand::RequestExtension {
+                    until: at + Duration::days(10),
+                    reason: "需协调管线单位，申请延期".into(),
                 },
-                inspector.clone(),
+                handler.clone(),
             ));
-            if source == Source::Hotline {
-                plan.push((CaseCommand::StartCallback, operator.clone()));
-                plan.push((
-                    CaseCommand::Callback {
-                        satisfied: true,
-                        opinion: Some("市民表示满意".into()),
-                    },
-                    operator.clone(),
-                ));
-            }
             plan.push((
-                CaseCommand::Close {
-                    opinion: Some("结案".into()),
+                CaseCommand::DecideExtension {
+                    approve: true,
+                    opinion: Some("同意延期".into()),
+                },
+                lead.clone(),
+            ));
+        }
+        if step.command == CommandKind::Sign && parked {
+            plan.push((
+                CaseCommand::RequestPark {
+                    reason: "涉及规划调整，暂缓处置".into(),
+                },
+                handler.clone(),
+            ));
+            plan.push((
+                CaseCommand::DecidePark {
+                    approve: true,
+                    opinion: None,
+                },
+                lead.clone(),
+            ));
+            plan.push((
+                CaseCommand::Resume {
+                    opinion: Some("条件具备，恢复处置".into()),
                 },
                 lead.clone(),
             ));
@@ -451,6 +414,56 @@ async fn seed_case(
         case = next;
     }
     Ok(())
+}
+
+/// The command a step of the happy path issues in the demo, filing under `class` and
+/// dispatching to `unit`.
+fn happy_command(
+    kind: CommandKind,
+    class: Option<&FiledClass>,
+    unit: Option<&Unit>,
+) -> Result<CaseCommand> {
+    Ok(match kind {
+        CommandKind::Accept => CaseCommand::Accept { opinion: None },
+        CommandKind::RequestVerification => CaseCommand::RequestVerification {
+            opinion: Some("请监督员现场核实".into()),
+        },
+        CommandKind::Verify => CaseCommand::Verify {
+            exists: true,
+            opinion: Some("现场核实属实".into()),
+        },
+        CommandKind::File => CaseCommand::File {
+            class: class.context("filing needs a class")?.clone(),
+            opinion: None,
+        },
+        CommandKind::Dispatch => {
+            let unit = unit.context("dispatching needs a unit")?;
+            CaseCommand::Dispatch {
+                unit: unit.code.clone(),
+                unit_jurisdiction: unit.jurisdiction.clone(),
+                opinion: Some("请按时处置".into()),
+            }
+        }
+        CommandKind::Sign => CaseCommand::Sign,
+        CommandKind::Feedback => CaseCommand::Feedback {
+            opinion: "已按要求处置完毕".into(),
+            attachments: vec![],
+        },
+        CommandKind::SendCheck => CaseCommand::SendCheck { opinion: None },
+        CommandKind::Check => CaseCommand::Check {
+            passed: true,
+            opinion: Some("核查通过".into()),
+        },
+        CommandKind::StartCallback => CaseCommand::StartCallback,
+        CommandKind::Callback => CaseCommand::Callback {
+            satisfied: true,
+            opinion: Some("市民表示满意".into()),
+        },
+        CommandKind::Close => CaseCommand::Close {
+            opinion: Some("结案".into()),
+        },
+        other => anyhow::bail!("the happy path has no {other} step"),
+    })
 }
 
 /// Keeps the demo city alive: every few seconds a new report comes in somewhere in Shanghai
@@ -507,13 +520,10 @@ async fn live_step(
     rng: &mut StdRng,
     now: DateTime<Utc>,
 ) -> Result<Option<(cityops_domain::Case, &'static str)>> {
-    use cityops_domain::CaseState::*;
+    use cityops_domain::CaseState;
     let city = AreaCode::parse(reference::SHANGHAI)?;
     let open = cityops_store::CaseQuery {
-        states: vec![
-            Reported, Accepted, Verifying, Filed, Dispatched, Handling, Suspended, Handled,
-            Checking, Checked, Callback,
-        ],
+        states: CaseState::OPEN.to_vec(),
         limit: 100,
         ..cityops_store::CaseQuery::new(city, now)
     };
@@ -534,90 +544,25 @@ async fn live_step(
         },
         (None, None) => None,
     };
-    let handler = seeding_actor(Role::UnitHandler, unit.as_ref().map(|u| u.code.clone()));
-    let (command, actor) = match case.state {
-        Reported => (
-            CaseCommand::Accept { opinion: None },
-            seeding_actor(Role::Operator, None),
-        ),
-        Accepted if case.source.needs_verification() && !case.verified => (
-            CaseCommand::RequestVerification {
-                opinion: Some("请监督员现场核实".into()),
-            },
-            seeding_actor(Role::Operator, None),
-        ),
-        Verifying => (
-            CaseCommand::Verify {
-                exists: true,
-                opinion: Some("现场核实属实".into()),
-            },
-            seeding_actor(Role::Inspector, None),
-        ),
-        Accepted => match class {
-            Some(class) => (
-                CaseCommand::File {
-                    class: FiledClass {
-                        code: class.code.clone(),
-                        zh: class.zh.clone(),
-                        urgency: class.urgency,
-                        terms: class.terms,
-                    },
-                    opinion: None,
-                },
-                seeding_actor(Role::ShiftLead, None),
-            ),
-            None => return Ok(None),
-        },
-        Filed => match &unit {
-            Some(unit) => (
-                CaseCommand::Dispatch {
-                    unit: unit.code.clone(),
-                    unit_jurisdiction: unit.jurisdiction.clone(),
-                    opinion: None,
-                },
-                seeding_actor(Role::Dispatcher, None),
-            ),
-            None => return Ok(None),
-        },
-        Dispatched => (CaseCommand::Sign, handler),
-        Handling => (
-            CaseCommand::Feedback {
-                opinion: "已按要求处置完毕".into(),
-                attachments: vec![],
-            },
-            handler,
-        ),
-        Suspended => (
+    let class = class.map(FiledClass::from_category);
+    let (command, actor) = match workflow::next_happy_step(case) {
+        Some(step) => {
+            // Filing needs a class and dispatching a unit; without them the case waits.
+            let Ok(command) = happy_command(step.command, class.as_ref(), unit.as_ref()) else {
+                return Ok(None);
+            };
+            let unit_code = unit
+                .as_ref()
+                .filter(|_| step.role == Role::UnitHandler)
+                .map(|u| u.code.clone());
+            (command, seeding_actor(step.role, unit_code))
+        }
+        // Parked cases are off the happy path: the shift lead resumes them.
+        None if case.state == CaseState::Suspended => (
             CaseCommand::Resume { opinion: None },
             seeding_actor(Role::ShiftLead, None),
         ),
-        Handled => (
-            CaseCommand::SendCheck { opinion: None },
-            seeding_actor(Role::Operator, None),
-        ),
-        Checking => (
-            CaseCommand::Check {
-                passed: true,
-                opinion: Some("核查通过".into()),
-            },
-            seeding_actor(Role::Inspector, None),
-        ),
-        Checked if case.source == Source::Hotline && case.callback_satisfied != Some(true) => (
-            CaseCommand::StartCallback,
-            seeding_actor(Role::Operator, None),
-        ),
-        Checked => (
-            CaseCommand::Close { opinion: None },
-            seeding_actor(Role::ShiftLead, None),
-        ),
-        Callback => (
-            CaseCommand::Callback {
-                satisfied: true,
-                opinion: Some("市民表示满意".into()),
-            },
-            seeding_actor(Role::Operator, None),
-        ),
-        Invalid | Closed | Cancelled => return Ok(None),
+        None => return Ok(None),
     };
     let action = command.name();
     match decide(case, command, &actor, now) {

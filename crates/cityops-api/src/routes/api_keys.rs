@@ -13,7 +13,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, JsonBody};
 use crate::AppState;
 
@@ -53,7 +53,12 @@ pub async fn key_actor(
     method: &axum::http::Method,
     path: &str,
 ) -> Result<Actor, ApiError> {
-    let refused = || ApiError::unauthenticated("the API key is unknown, revoked or expired");
+    let refused = || {
+        ApiError::new(
+            ErrorCode::Unauthenticated,
+            "the API key is unknown, revoked or expired",
+        )
+    };
     let (id, secret) = token
         .strip_prefix(PREFIX)
         .and_then(|rest| rest.split_once('_'))
@@ -68,9 +73,10 @@ pub async fn key_actor(
     }
     let needed = required_permission(method, path);
     if !key.permissions.iter().any(|p| p == needed) {
-        return Err(ApiError::forbidden(format!(
-            "this API key lacks the '{needed}' permission"
-        )));
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!("this API key lacks the '{needed}' permission"),
+        ));
     }
     let username = format!("key:{}", key.name);
     cityops_store::audit::identify(&username, key.role.as_str(), key.scope.as_str());
@@ -139,7 +145,10 @@ fn admin(actor: &Actor) -> ApiResult<()> {
     if actor.role == Role::Admin {
         Ok(())
     } else {
-        Err(ApiError::forbidden("only admins manage API keys"))
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only admins manage API keys",
+        ))
     }
 }
 

@@ -11,7 +11,7 @@ use cityops_store::AuditQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, QueryArgs};
 use crate::AppState;
 
@@ -28,7 +28,8 @@ fn auditor(actor: &Actor) -> ApiResult<()> {
     if matches!(actor.role, Role::Auditor | Role::Admin) && actor.scope.parent().is_none() {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
             "only city-level auditors and admins read the audit log",
         ))
     }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::IntoParams;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, QueryArgs};
 use crate::{AppState, CityGeometry};
 
@@ -114,7 +114,10 @@ pub async fn import_boundaries(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     if actor.role != Role::Admin {
-        return Err(ApiError::forbidden("only an admin may import boundaries"));
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only an admin may import boundaries",
+        ));
     }
     let level = Level::parse(&level).ok_or_else(|| {
         ApiError::invalid(

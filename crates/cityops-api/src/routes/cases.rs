@@ -10,19 +10,20 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use cityops_domain::case::RejectReason;
 use cityops_domain::{
-    decide, Actor, AreaCode, Case, CaseCommand, CaseState, CategoryCode, FiledClass, NewReport,
-    Source,
+    decide, Actor, AreaCode, Case, CaseCommand, CaseState, CategoryCode, CommandKind, FiledClass,
+    NewReport, Source,
 };
 use cityops_store::{Attachment, CaseQuery};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, JsonBody};
 use crate::metrics::StateLabels;
 use crate::views::{
-    AttachmentView, CaseList, CaseView, CommandRequest, ReportRequest, TimelineEntry,
+    AttachmentView, CaseCommandName, CaseList, CaseView, CommandRequest, ReportRequest,
+    TimelineEntry,
 };
 use crate::AppState;
 
@@ -197,13 +198,7 @@ pub async fn list_cases(
     CurrentUser(actor): CurrentUser,
     query: Result<Query<CaseListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<CaseList>> {
-    let Query(query) = query.map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_query",
-            e.body_text(),
-        )
-    })?;
+    let Query(query) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     let at = now();
     let mut q = CaseQuery::for_actor(&actor, at);
     if let Some(states) = &query.state {
@@ -344,7 +339,8 @@ pub async fn contact(
         actor.role,
         cityops_domain::Role::Operator | cityops_domain::Role::ShiftLead
     ) {
-        return Err(ApiError::forbidden(
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
             "only operators and shift leads, who call citizens back, read their contact",
         ));
     }
@@ -383,16 +379,32 @@ pub async fn contact(
     }))
 }
 
-fn required<T>(value: Option<T>, field: &str, command: &str) -> ApiResult<T> {
-    value.ok_or_else(|| ApiError::invalid(field, format!("{command} needs {field}")))
+fn required<T>(value: Option<T>, field: &str, command: CaseCommandName) -> ApiResult<T> {
+    value.ok_or_else(|| ApiError::invalid(field, format!("{} needs {field}", command.as_str())))
 }
 
-/// Builds the domain command from the URL's command name and the flat request body.
+/// The URL's command, or 404 `unknown_command` naming the valid ones.
+fn url_command(name: &str) -> ApiResult<CaseCommandName> {
+    CaseCommandName::parse(name).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::UnknownCommand,
+            format!(
+                "'{name}' is not a workflow command; one of: {}",
+                CaseCommandName::all()
+                    .map(CaseCommandName::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
+}
+
+/// Builds the domain command from the URL's command and the flat request body.
 async fn command_from(
     state: &AppState,
     case: &Case,
     actor: &Actor,
-    name: &str,
+    name: CaseCommandName,
     body: CommandRequest,
 ) -> ApiResult<CaseCommand> {
     let CommandRequest {
@@ -411,9 +423,9 @@ async fn command_from(
         urgent,
         version: _,
     } = body;
-    Ok(match name {
-        "accept" => CaseCommand::Accept { opinion },
-        "reject" => {
+    Ok(match name.kind() {
+        CommandKind::Accept => CaseCommand::Accept { opinion },
+        CommandKind::Reject => {
             let reason = match required(reject_reason, "reject_reason", name)?.as_str() {
                 "invalid" => RejectReason::Invalid,
                 "duplicate" => RejectReason::Duplicate,
@@ -430,12 +442,12 @@ async fn command_from(
                 opinion,
             }
         }
-        "request-verification" => CaseCommand::RequestVerification { opinion },
-        "verify" => CaseCommand::Verify {
+        CommandKind::RequestVerification => CaseCommand::RequestVerification { opinion },
+        CommandKind::Verify => CaseCommand::Verify {
             exists: required(exists, "exists", name)?,
             opinion,
         },
-        "file" => {
+        CommandKind::File => {
             let code = CategoryCode::parse(&required(category, "category", name)?)?;
             let catalog = state.store.catalog().await?;
             let class = catalog.as_ref().and_then(|c| c.get(&code)).ok_or_else(|| {
@@ -445,19 +457,14 @@ async fn command_from(
                 )
             })?;
             CaseCommand::File {
-                class: FiledClass {
-                    code: class.code.clone(),
-                    zh: class.zh.clone(),
-                    urgency: class.urgency,
-                    terms: class.terms,
-                },
+                class: FiledClass::from_category(class),
                 opinion,
             }
         }
-        "self-handle" => CaseCommand::SelfHandle {
+        CommandKind::SelfHandle => CaseCommand::SelfHandle {
             opinion: required(opinion, "opinion", name)?,
         },
-        "dispatch" => {
+        CommandKind::Dispatch => {
             // Without a unit, the responsibility matrix's proposal is dispatched to.
             let (code, opinion) = match unit {
                 Some(code) => (code, opinion),
@@ -479,53 +486,52 @@ async fn command_from(
                 opinion,
             }
         }
-        "sign" => CaseCommand::Sign,
-        "return" => CaseCommand::Return {
+        CommandKind::Sign => CaseCommand::Sign,
+        CommandKind::Return => CaseCommand::Return {
             reason: required(reason, "reason", name)?,
         },
-        "request-extension" => CaseCommand::RequestExtension {
+        CommandKind::RequestExtension => CaseCommand::RequestExtension {
             until: required(until, "until", name)?,
             reason: required(reason, "reason", name)?,
         },
-        "decide-extension" => CaseCommand::DecideExtension {
+        CommandKind::DecideExtension => CaseCommand::DecideExtension {
             approve: required(approve, "approve", name)?,
             opinion,
         },
-        "request-park" => CaseCommand::RequestPark {
+        CommandKind::RequestPark => CaseCommand::RequestPark {
             reason: required(reason, "reason", name)?,
         },
-        "decide-park" => CaseCommand::DecidePark {
+        CommandKind::DecidePark => CaseCommand::DecidePark {
             approve: required(approve, "approve", name)?,
             opinion,
         },
-        "resume" => CaseCommand::Resume { opinion },
-        "feedback" => CaseCommand::Feedback {
+        CommandKind::Resume => CaseCommand::Resume { opinion },
+        CommandKind::Feedback => CaseCommand::Feedback {
             opinion: required(opinion, "opinion", name)?,
             attachments: attachments.unwrap_or_default(),
         },
-        "send-check" => CaseCommand::SendCheck { opinion },
-        "check" => CaseCommand::Check {
+        CommandKind::SendCheck => CaseCommand::SendCheck { opinion },
+        CommandKind::Check => CaseCommand::Check {
             passed: required(passed, "passed", name)?,
             opinion,
         },
-        "start-callback" => CaseCommand::StartCallback,
-        "callback" => CaseCommand::Callback {
+        CommandKind::StartCallback => CaseCommand::StartCallback,
+        CommandKind::Callback => CaseCommand::Callback {
             satisfied: required(satisfied, "satisfied", name)?,
             opinion,
         },
-        "close" => CaseCommand::Close { opinion },
-        "cancel" => CaseCommand::Cancel {
+        CommandKind::Close => CaseCommand::Close { opinion },
+        CommandKind::Cancel => CaseCommand::Cancel {
             reason: required(reason, "reason", name)?,
         },
-        "set-urgent" => CaseCommand::SetUrgent {
+        CommandKind::SetUrgent => CaseCommand::SetUrgent {
             urgent: required(urgent, "urgent", name)?,
         },
-        "escalate" => {
+        CommandKind::Escalate => {
             let to =
                 cityops_domain::workflow::escalation_target(&actor.scope).ok_or_else(|| {
                     ApiError::new(
-                        StatusCode::CONFLICT,
-                        "precondition_failed",
+                        ErrorCode::PreconditionFailed,
                         "the city center is the highest level: it decides and cannot escalate",
                     )
                 })?;
@@ -534,26 +540,18 @@ async fn command_from(
                 reason: required(reason, "reason", name)?,
             }
         }
-        "supervise" => CaseCommand::Supervise {
+        CommandKind::Supervise => CaseCommand::Supervise {
             opinion: required(opinion, "opinion", name)?,
         },
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_command",
-                format!("'{name}' is not a workflow command; see /api/v1/openapi.json"),
-            ))
+        // Issued through their own endpoints or by CityOps alone, never by name: no
+        // `CaseCommandName` holds one of them.
+        CommandKind::Report | CommandKind::Attach | CommandKind::Rate | CommandKind::Note => {
+            return Err(ApiError::internal(format!(
+                "{} is not a command clients issue by name",
+                name.as_str()
+            )))
         }
     })
-}
-
-/// The workflow commands a client may name in the URL (all but `report` and `attach`,
-/// which have their own endpoints).
-fn command_names() -> impl Iterator<Item = String> {
-    cityops_domain::workflow::RULES
-        .iter()
-        .filter(|rule| !matches!(rule.name, "report" | "attach" | "rate" | "note"))
-        .map(|rule| rule.name.replace('_', "-"))
 }
 
 /// Run a workflow command on a case.
@@ -569,13 +567,13 @@ fn command_names() -> impl Iterator<Item = String> {
 #[utoipa::path(post, path = "/api/v1/cases/{id}/{command}", tag = "cases",
     params(
         ("id" = String, Path, description = "Case id or case number"),
-        ("command" = String, Path, description = "accept, reject, request-verification, verify, file, self-handle, dispatch, escalate, sign, return, request-extension, decide-extension, request-park, decide-park, resume, feedback, send-check, check, start-callback, callback, close, cancel, set-urgent, supervise"),
+        ("command" = CaseCommandName, Path, description = "The workflow command"),
     ),
     request_body = CommandRequest,
     responses(
         (status = 200, body = CaseView),
         (status = 403, description = "role_not_allowed or not_assigned_unit", body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
+        (status = 404, description = "not_found or unknown_command", body = crate::error::ErrorBody),
         (status = 409, description = "transition_not_allowed, precondition_failed or version_conflict", body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody),
     ))]
@@ -585,36 +583,12 @@ pub async fn run_command(
     Path((id, name)): Path<(String, String)>,
     JsonBody(body): JsonBody<CommandRequest>,
 ) -> ApiResult<Json<CaseView>> {
-    if !command_names().any(|known| known == name) {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_command",
-            format!(
-                "'{name}' is not a workflow command; one of: {}",
-                command_names().collect::<Vec<_>>().join(", ")
-            ),
-        ));
-    }
+    let name = url_command(&name)?;
     let case = visible_case(&state, &actor, &id).await?;
     // The role is checked before anything else, so a refused caller learns only that.
-    let rule = cityops_domain::workflow::RULES
-        .iter()
-        .find(|rule| rule.name == name.replace('-', "_"));
-    if let Some(rule) = rule.filter(|rule| !rule.roles.contains(&actor.role)) {
-        return Err(cityops_domain::WorkflowError::RoleNotAllowed {
-            command: rule.name,
-            role: actor.role.as_str(),
-            allowed: rule
-                .roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
-        .into());
-    }
+    cityops_domain::workflow::check_role(name.kind(), &actor)?;
     let version = body.version;
-    let command = command_from(&state, &case, &actor, &name, body).await?;
+    let command = command_from(&state, &case, &actor, name, body).await?;
     check_version(&case, version)?;
     let at = now();
     let (next, event) = decide(&case, command, &actor, at)?;
@@ -632,10 +606,7 @@ pub async fn run_command(
 
 fn check_version(case: &Case, version: i64) -> ApiResult<()> {
     if version != case.version {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "version_conflict",
-            format!(
+        return Err(ApiError::new(ErrorCode::VersionConflict, format!(
                 "the case is at version {}, not {version}: someone changed it; reload and try again",
                 case.version
             ),
@@ -668,14 +639,8 @@ pub async fn upload_attachment(
     query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<AttachmentView>)> {
-    let Query(query) = query.map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_query",
-            e.body_text(),
-        )
-        .with_field("version")
-    })?;
+    let Query(query) = query
+        .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()).with_field("version"))?;
     let body = crate::extract::upload_body(body)?;
     let file_name = query.file_name.unwrap_or_else(|| "photo".into());
     let case = visible_case(&state, &actor, &id).await?;
@@ -706,8 +671,7 @@ pub(crate) async fn attach_image(
         ) => mime,
         other => {
             return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 format!(
                     "attachments must be JPEG, PNG, WebP, GIF or HEIC images; this content is {}",
                     other.unwrap_or("not a recognised format")

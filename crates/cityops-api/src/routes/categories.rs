@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cityops_domain::{CategoryCode, Role, StageTerms, UnitKind, Urgency};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, JsonBody};
 use crate::views::{CatalogView, CategoryUpdate, CategoryView};
 use crate::AppState;
@@ -64,7 +64,8 @@ pub async fn update_category(
     JsonBody(update): JsonBody<CategoryUpdate>,
 ) -> ApiResult<Json<CategoryView>> {
     if actor.role != Role::Admin {
-        return Err(ApiError::forbidden(
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
             "only an admin may edit the category catalogue",
         ));
     }

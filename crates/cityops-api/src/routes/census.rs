@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, QueryArgs};
 use crate::routes::geo::parse_bbox;
 use crate::views::LocationBody;
@@ -70,7 +70,10 @@ fn require_admin(actor: &Actor) -> ApiResult<()> {
     if actor.role == Role::Admin {
         Ok(())
     } else {
-        Err(ApiError::forbidden("only an admin may change the census"))
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only an admin may change the census",
+        ))
     }
 }
 

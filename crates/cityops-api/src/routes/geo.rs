@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::views::LocationBody;
 use crate::AppState;
 
@@ -111,9 +111,107 @@ pub(crate) fn feature(
     json!({"type": "Feature", "id": code, "properties": properties, "geometry": shape_json(shape)})
 }
 
+/// A layer of the city's areas, served as GeoJSON features at `/api/v1/geo/areas` and as
+/// OGC API Features collections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layer {
+    Districts,
+    Streets,
+    Communities,
+    UnitGrids,
+    ResponsibilityGrids,
+}
+
+/// Which features of a layer to return.
+pub(crate) struct LayerFilter<'a> {
+    /// Only features meeting the box.
+    pub bbox: Option<BoundingBox>,
+    /// Only features inside this area.
+    pub parent: Option<&'a AreaCode>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// The features of one layer, as (code, feature), in the layer's order: the one definition of
+/// each layer's properties (a unit grid carries its community, street, district,
+/// responsibility grid and area; a responsibility grid its street).
+pub(crate) async fn layer_features(
+    state: &AppState,
+    geometry: &crate::CityGeometry,
+    layer: Layer,
+    filter: &LayerFilter<'_>,
+) -> ApiResult<Vec<(String, Value)>> {
+    let within = |code: &str| {
+        filter
+            .parent
+            .is_none_or(|p| code.starts_with(p.subtree_prefix()))
+    };
+    let keep = |code: &str, bbox: &geo::Rect<f64>| within(code) && meets(bbox, &filter.bbox);
+    let features = match layer {
+        Layer::Districts => geometry
+            .districts
+            .areas()
+            .iter()
+            .filter(|d| keep(&d.code, &d.bbox))
+            .map(|d| {
+                let feature = feature(&d.code, Some(&d.name), json!({}), &d.shape);
+                (d.code.clone(), feature)
+            })
+            .take(filter.limit)
+            .collect(),
+        Layer::Streets | Layer::Communities => {
+            let geography = geography(geometry)?;
+            let (regions, level) = if layer == Layer::Streets {
+                (&geography.streets, cityops_domain::AreaLevel::Street)
+            } else {
+                (&geography.communities, cityops_domain::AreaLevel::Community)
+            };
+            let names = area_names(state, level).await?;
+            regions
+                .iter()
+                .filter(|r| keep(&r.code, &r.bbox))
+                .map(|r| {
+                    let name = names.get(&r.code).map(String::as_str);
+                    (r.code.clone(), feature(&r.code, name, json!({}), &r.shape))
+                })
+                .take(filter.limit)
+                .collect()
+        }
+        Layer::UnitGrids => {
+            let geography = geography(geometry)?;
+            let grids: Box<dyn Iterator<Item = &cityops_geo::UnitGrid>> = match filter.bbox {
+                Some((min, max)) => Box::new(geography.grids_in(min, max)),
+                None => Box::new(geography.grids.iter()),
+            };
+            grids
+                .filter(|g| within(&g.code))
+                .map(|g| {
+                    let properties = json!({"community": g.community, "street": g.street,
+                        "district": g.district, "responsibility_grid": g.responsibility_grid,
+                        "area_m2": g.area_m2.round()});
+                    (g.code.clone(), feature(&g.code, None, properties, &g.shape))
+                })
+                .take(filter.limit)
+                .collect()
+        }
+        Layer::ResponsibilityGrids => geography(geometry)?
+            .responsibility_grids()
+            .iter()
+            .filter(|r| keep(&r.code, &r.bbox))
+            .map(|r| {
+                let street = r.code.get(1..10).unwrap_or_default();
+                let properties = json!({"street": street});
+                (r.code.clone(), feature(&r.code, None, properties, &r.shape))
+            })
+            .take(filter.limit)
+            .collect(),
+    };
+    Ok(features)
+}
+
 /// Area boundaries as a GeoJSON FeatureCollection (WGS-84), properties `code` and `name`
-/// (unit grids also `community`, `street`, `responsibility_grid`, `area_m2`). Public:
-/// administrative boundaries are published data.
+/// (unit grids also `community`, `street`, `district`, `responsibility_grid`, `area_m2`).
+/// Public: administrative boundaries are published data.
 #[utoipa::path(get, path = "/api/v1/geo/areas", tag = "geo", params(BoundaryQuery), security(()),
     responses((status = 200, description = "GeoJSON FeatureCollection", content_type = "application/geo+json"),
               (status = 422, body = crate::error::ErrorBody)))]
@@ -128,70 +226,11 @@ pub async fn area_boundaries(
         .as_deref()
         .map(|p| AreaCode::parse(p).map_err(|e| ApiError::invalid("parent", e.reason)))
         .transpose()?;
-    let within = |code: &str| {
-        parent
-            .as_ref()
-            .is_none_or(|p| code.starts_with(p.subtree_prefix()))
-    };
-    let names = |level| area_names(&state, level);
-    let features: Vec<Value> = match query.level.as_str() {
-        "district" => geometry
-            .districts
-            .areas()
-            .iter()
-            .filter(|d| within(&d.code) && meets(&d.bbox, &bbox))
-            .map(|d| feature(&d.code, Some(&d.name), json!({}), &d.shape))
-            .collect(),
-        "street" | "community" => {
-            let geography = geography(&geometry)?;
-            let (regions, level) = if query.level == "street" {
-                (&geography.streets, cityops_domain::AreaLevel::Street)
-            } else {
-                (&geography.communities, cityops_domain::AreaLevel::Community)
-            };
-            let names = names(level).await?;
-            regions
-                .iter()
-                .filter(|r| within(&r.code) && meets(&r.bbox, &bbox))
-                .map(|r| {
-                    feature(
-                        &r.code,
-                        names.get(&r.code).map(String::as_str),
-                        json!({}),
-                        &r.shape,
-                    )
-                })
-                .collect()
-        }
-        "grid" => {
-            let geography = geography(&geometry)?;
-            if bbox.is_none()
-                && parent
-                    .as_ref()
-                    .is_none_or(|p| p.level() < cityops_domain::AreaLevel::Street)
-            {
-                return Err(ApiError::invalid(
-                    "bbox",
-                    "unit grids need a bbox or a street or community parent",
-                ));
-            }
-            let grids: Box<dyn Iterator<Item = &cityops_geo::UnitGrid>> = match bbox {
-                Some((min, max)) => Box::new(geography.grids_in(min, max)),
-                None => Box::new(geography.grids.iter()),
-            };
-            grids
-                .filter(|g| within(&g.code))
-                .map(|g| {
-                    feature(
-                        &g.code,
-                        None,
-                        json!({"community": g.community, "street": g.street, "responsibility_grid": g.responsibility_grid, "area_m2": g.area_m2.round()}),
-                        &g.shape,
-                    )
-                })
-                .take(MAX_FEATURES + 1)
-                .collect()
-        }
+    let layer = match query.level.as_str() {
+        "district" => Layer::Districts,
+        "street" => Layer::Streets,
+        "community" => Layer::Communities,
+        "grid" => Layer::UnitGrids,
         _ => {
             return Err(ApiError::invalid(
                 "level",
@@ -199,6 +238,29 @@ pub async fn area_boundaries(
             ))
         }
     };
+    if layer == Layer::UnitGrids {
+        geography(&geometry)?;
+        if bbox.is_none()
+            && parent
+                .as_ref()
+                .is_none_or(|p| p.level() < cityops_domain::AreaLevel::Street)
+        {
+            return Err(ApiError::invalid(
+                "bbox",
+                "unit grids need a bbox or a street or community parent",
+            ));
+        }
+    }
+    let filter = LayerFilter {
+        bbox,
+        parent: parent.as_ref(),
+        limit: MAX_FEATURES + 1,
+    };
+    let features: Vec<Value> = layer_features(&state, &geometry, layer, &filter)
+        .await?
+        .into_iter()
+        .map(|(_, feature)| feature)
+        .collect();
     if features.len() > MAX_FEATURES {
         return Err(ApiError::invalid(
             "bbox",
@@ -322,13 +384,7 @@ pub async fn locate(
     query: Result<Query<LocateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<LocateView>> {
     let geometry = state.geometry();
-    let Query(query) = query.map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_query",
-            e.body_text(),
-        )
-    })?;
+    let Query(query) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     let location = LocationBody {
         lon: query.lon,
         lat: query.lat,

@@ -115,7 +115,11 @@ use crate::openapi::BearerAuth;
         audit::verify,
         audit::checkpoints,
     ),
-    components(schemas(crate::error::ErrorBody)),
+    components(schemas(
+        crate::error::ErrorBody,
+        crate::error::ErrorCode,
+        crate::views::CaseCommandName
+    )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
@@ -145,13 +149,7 @@ pub fn router(state: AppState) -> Router {
             "/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
         )
-        .fallback(|| async {
-            ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "not_found",
-                "no such endpoint; see /api/v1/openapi.json",
-            )
-        });
+        .fallback(|| async { ApiError::no_such_endpoint() });
     let router = Router::new()
         .nest("/api/v1", api)
         .merge(health::router())

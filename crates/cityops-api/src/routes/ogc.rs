@@ -11,8 +11,8 @@ use cityops_domain::AreaLevel;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
-use crate::routes::geo::feature;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::routes::geo::{layer_features, Layer, LayerFilter};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -251,7 +251,7 @@ pub struct ItemsQuery {
 /// The caller of a collection that needs signing in.
 async fn signed_in(state: &AppState, headers: &HeaderMap) -> ApiResult<cityops_domain::Actor> {
     if crate::extract::presented_token(&axum::http::Method::GET, headers)?.is_none() {
-        return Err(ApiError::unauthenticated(
+        return Err(ApiError::new(ErrorCode::Unauthenticated,
             "open cases need a session or API key: send Authorization: Bearer <token> (GDAL: GDAL_HTTP_HEADERS)",
         ));
     }
@@ -403,84 +403,20 @@ async fn features(
     id: &str,
     bbox: Option<[f64; 4]>,
 ) -> ApiResult<Vec<(String, Value)>> {
-    let meets = |b: &geo::Rect<f64>| {
-        bbox.is_none_or(|[x0, y0, x1, y1]| {
-            b.max().x >= x0 && b.min().x <= x1 && b.max().y >= y0 && b.min().y <= y1
-        })
-    };
-    let names = |level| crate::routes::geo::area_names(state, level);
-    let geometry = state.geometry();
-    let geography = || {
-        geometry
-            .geography
-            .as_deref()
-            .ok_or_else(|| ApiError::not_found("the collection (no generated geography is loaded)"))
-    };
-    let mut list: Vec<(String, Value)> = match id {
-        "districts" => geometry
-            .districts
-            .areas()
-            .iter()
-            .filter(|d| meets(&d.bbox))
-            .map(|d| {
-                (
-                    d.code.clone(),
-                    feature(&d.code, Some(&d.name), json!({}), &d.shape),
-                )
-            })
-            .collect(),
-        "streets" | "communities" => {
-            let (regions, level) = if id == "streets" {
-                (&geography()?.streets, AreaLevel::Street)
-            } else {
-                (&geography()?.communities, AreaLevel::Community)
-            };
-            let names = names(level).await?;
-            regions
-                .iter()
-                .filter(|r| meets(&r.bbox))
-                .map(|r| {
-                    (
-                        r.code.clone(),
-                        feature(
-                            &r.code,
-                            names.get(&r.code).map(String::as_str),
-                            json!({}),
-                            &r.shape,
-                        ),
-                    )
-                })
-                .collect()
-        }
-        "responsibility-grids" => geography()?
-            .responsibility_grids()
-            .iter()
-            .filter(|r| meets(&r.bbox))
-            .map(|r| {
-                let street = r.code.get(1..10).unwrap_or_default();
-                (
-                    r.code.clone(),
-                    feature(&r.code, None, json!({"street": street}), &r.shape),
-                )
-            })
-            .collect(),
-        "unit-grids" => {
-            let geography = geography()?;
-            let grids: Vec<&cityops_geo::UnitGrid> = match bbox {
-                Some([x0, y0, x1, y1]) => geography.grids_in((x0, y0), (x1, y1)).collect(),
-                None => geography.grids.iter().collect(),
-            };
-            grids
-                .into_iter()
-                .map(|g| {
-                    let props = json!({"community": g.community, "street": g.street, "district": g.district,
-                        "responsibility_grid": g.responsibility_grid, "area_m2": g.area_m2.round()});
-                    (g.code.clone(), feature(&g.code, None, props, &g.shape))
-                })
-                .collect()
-        }
+    let layer = match id {
+        "districts" => Layer::Districts,
+        "streets" => Layer::Streets,
+        "communities" => Layer::Communities,
+        "unit-grids" => Layer::UnitGrids,
+        "responsibility-grids" => Layer::ResponsibilityGrids,
         _ => return Err(ApiError::not_found("the collection")),
     };
+    let filter = LayerFilter {
+        bbox: bbox.map(|[x0, y0, x1, y1]| ((x0, y0), (x1, y1))),
+        parent: None,
+        limit: usize::MAX,
+    };
+    let mut list = layer_features(state, &state.geometry(), layer, &filter).await?;
     list.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(list)
 }

@@ -10,7 +10,7 @@ use cityops_domain::{Actor, Case, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, QueryArgs};
 use crate::AppState;
 
@@ -52,7 +52,8 @@ fn steward(actor: &Actor) -> ApiResult<()> {
     if actor.role == Role::DataSteward {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
             "only data stewards answer citizens' requests about their personal data",
         ))
     }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{token_hash, JsonBody};
 use crate::routes::cases::{attach_image, category_hint, new_id, now};
 use crate::views::{
@@ -136,7 +136,11 @@ fn check_token(case: &Case, token: &str) -> ApiResult<()> {
     if expected.is_some_and(|hash| hash == token_hash(token.trim())) {
         Ok(())
     } else {
-        Err(ApiError::forbidden("the follow token does not match this case").with_field("token"))
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "the follow token does not match this case",
+        )
+        .with_field("token"))
     }
 }
 
@@ -196,14 +200,8 @@ pub async fn add_photo(
     query: Result<Query<PhotoQuery>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<PublicAttachmentReceipt>)> {
-    let Query(query) = query.map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_query",
-            e.body_text(),
-        )
-        .with_field("token")
-    })?;
+    let Query(query) = query
+        .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()).with_field("token"))?;
     let body = crate::extract::upload_body(body)?;
     let case = by_number(&state, &number).await?;
     check_token(&case, &query.token)?;

@@ -12,7 +12,7 @@ use cityops_domain::{Actor, Case, Role};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::CurrentUser;
 use crate::routes::cases::visible_case;
 use crate::AppState;
@@ -106,7 +106,8 @@ pub async fn replace_rules(
     body: Bytes,
 ) -> ApiResult<Json<Vec<RuleView>>> {
     if actor.role != Role::Admin {
-        return Err(ApiError::forbidden(
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
             "only an admin may change the responsibility matrix",
         ));
     }

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use chrono::{Duration, Utc};
 
 use crate::auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{csrf_token, token_hash, JsonBody, CSRF_COOKIE, SESSION_COOKIE};
 use crate::views::{LoginRequest, LoginResponse, SessionKind, UserView};
 use crate::AppState;
@@ -56,13 +56,16 @@ async fn signed_in_user(
     actor: &cityops_domain::Actor,
 ) -> ApiResult<cityops_store::UserRecord> {
     if actor.user_id.starts_with("key:") {
-        return Err(ApiError::forbidden("API keys have no second factor"));
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "API keys have no second factor",
+        ));
     }
     state
         .store
         .user_by_name(&actor.username)
         .await?
-        .ok_or_else(|| ApiError::unauthenticated("the user no longer exists"))
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the user no longer exists"))
 }
 
 /// Start enrolling a second factor: a new secret, active once confirmed with a code.
@@ -75,8 +78,7 @@ pub async fn enrol_totp(
     let user = signed_in_user(&state, &actor).await?;
     if user.totp.as_ref().is_some_and(|t| t.enabled) {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "totp_enabled",
+            ErrorCode::TotpEnabled,
             "a second factor is active: remove it first (DELETE /me/totp with a code)",
         ));
     }
@@ -103,8 +105,7 @@ pub async fn confirm_totp(
     let user = signed_in_user(&state, &actor).await?;
     let Some(totp) = user.totp.as_ref().filter(|t| !t.enabled) else {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "no_enrolment",
+            ErrorCode::NoEnrolment,
             "nothing to confirm: start with POST /me/totp",
         ));
     };
@@ -156,7 +157,7 @@ pub async fn me(
         .store
         .user_by_name(&actor.username)
         .await?
-        .ok_or_else(|| ApiError::unauthenticated("the user no longer exists"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the user no longer exists"))?;
     Ok(Json(UserView {
         id: user.id,
         username: user.username,
@@ -180,7 +181,10 @@ pub async fn sign_in(
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<(StatusCode, axum::http::HeaderMap, Json<LoginResponse>)> {
     if request.username.len() > 100 || request.password.len() > 200 {
-        return Err(ApiError::unauthenticated("wrong username or password"));
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "wrong username or password",
+        ));
     }
     let user = state.store.user_by_name(&request.username).await?;
     let hash = user
@@ -192,10 +196,7 @@ pub async fn sign_in(
         .map_err(ApiError::internal)?;
     let now = Utc::now();
     let locked = |until: chrono::DateTime<Utc>| {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "account_locked",
-            format!(
+        ApiError::new(ErrorCode::AccountLocked, format!(
                 "too many failed sign-ins: the account is locked until {} (UTC); an admin can unlock it with cityops user reset",
                 until.format("%Y-%m-%d %H:%M")
             ),
@@ -245,8 +246,7 @@ pub async fn sign_in(
                 state.store.append_audit(vec![refused(why)]).await?;
             }
             return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
+                ErrorCode::InvalidCredentials,
                 "wrong username or password",
             ));
         }
@@ -258,8 +258,7 @@ pub async fn sign_in(
                 .append_audit(vec![refused("second factor missing")])
                 .await?;
             return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "otp_required",
+                ErrorCode::OtpRequired,
                 "this account has a second factor: send the authenticator app's code as otp",
             )
             .with_field("otp"));
@@ -270,8 +269,7 @@ pub async fn sign_in(
                 return Err(locked(until));
             }
             return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_otp",
+                ErrorCode::InvalidOtp,
                 "the code is wrong, expired or already used",
             )
             .with_field("otp"));

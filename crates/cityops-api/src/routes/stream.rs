@@ -16,7 +16,7 @@ use tokio_stream::Stream;
 use tokio_stream::StreamExt;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::token_hash;
 use crate::AppState;
 
@@ -73,7 +73,8 @@ pub async fn stream(
     let token = crate::extract::presented_token(&axum::http::Method::GET, &headers)?
         .or(query.access_token)
         .ok_or_else(|| {
-            ApiError::unauthenticated(
+            ApiError::new(
+                ErrorCode::Unauthenticated,
                 "send Authorization: Bearer <token>, the session cookie or ?access_token=",
             )
         })?;

@@ -21,7 +21,7 @@ use cityops_telemetry::{TelemetryError, TelemetryHandle};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, JsonBody, QueryArgs};
 use crate::views::LocationBody;
 use crate::AppState;
@@ -60,8 +60,7 @@ pub fn router(max_upload: usize) -> Router<AppState> {
 fn pipeline(state: &AppState) -> ApiResult<&TelemetryHandle> {
     state.telemetry.as_ref().ok_or_else(|| {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "telemetry_unavailable",
+            ErrorCode::TelemetryUnavailable,
             "the telemetry pipeline is not running on this node",
         )
     })
@@ -71,14 +70,10 @@ impl From<TelemetryError> for ApiError {
     fn from(e: TelemetryError) -> ApiError {
         match e {
             TelemetryError::NoSuchAlarm => ApiError::not_found("the alarm"),
-            TelemetryError::Alarm(e) => {
-                ApiError::new(StatusCode::CONFLICT, "alarm_state", e.to_string())
+            TelemetryError::Alarm(e) => ApiError::new(ErrorCode::AlarmState, e.to_string()),
+            TelemetryError::Stopped => {
+                ApiError::new(ErrorCode::TelemetryUnavailable, e.to_string())
             }
-            TelemetryError::Stopped => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "telemetry_unavailable",
-                e.to_string(),
-            ),
             TelemetryError::Store(e) => ApiError::internal(e),
         }
     }
@@ -89,9 +84,10 @@ fn require_integrator(actor: &Actor, what: &str) -> ApiResult<()> {
     if actor.role == Role::Admin {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
-            "only an admin may change {what}"
-        )))
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!("only an admin may change {what}"),
+        ))
     }
 }
 
@@ -529,8 +525,7 @@ pub async fn ingest(
         payload::parse_json(&body, None)
     } else {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send application/json or application/x-ndjson",
         ));
     };
@@ -652,8 +647,7 @@ pub async fn create_rule(
         .any(|r| r.id == rule.id)
     {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "duplicate",
+            ErrorCode::Duplicate,
             format!(
                 "rule {} exists; PUT /telemetry/rules/{} changes it",
                 rule.id, rule.id
@@ -792,7 +786,8 @@ pub async fn acknowledge(
         actor.role,
         Role::Operator | Role::ShiftLead | Role::Dispatcher | Role::CenterLeader | Role::Admin
     ) {
-        return Err(ApiError::forbidden(
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
             "operators, shift leads, dispatchers, center leaders and admins acknowledge alarms",
         ));
     }

@@ -14,12 +14,7 @@ struct Assets;
 pub async fn serve(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
     if path == "api" || path.starts_with("api/") {
-        return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such endpoint; see /api/v1/openapi.json",
-        )
-        .into_response();
+        return ApiError::no_such_endpoint().into_response();
     }
     if let Some(file) = Assets::get(path).filter(|_| !path.is_empty()) {
         let mime = file.metadata.mimetype().to_owned();

@@ -1,20 +1,21 @@
-//! `/workflow`: the case workflow's states, commands and the roles that may run them, for
-//! clients that draw it.
+//! `GET /api/v1/workflow`: the published process as data, generated from the domain's
+//! command catalogue, so it lists every command exactly once and says how each is issued.
 
 use axum::routing::get;
 use axum::{Json, Router};
-use cityops_domain::workflow::RULES;
-use cityops_domain::CaseState;
+use cityops_domain::{CaseState, CommandKind};
 
-use crate::views::{CommandRuleView, StateView, WorkflowView};
+use crate::views::{CommandRuleView, IssuedVia, StateView, WorkflowView};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/workflow", get(workflow))
 }
 
-/// The workflow as data: every state, and every command with the roles that may issue it
-/// and the states it is accepted in. Public: it is the published standard process.
+/// The workflow as data: every state, and every command with the roles that may issue it,
+/// the states it is accepted in and how it is issued (by name on a case, by reporting, by
+/// uploading, by the citizen's rating, or by CityOps itself). Public: it is the published
+/// standard process.
 #[utoipa::path(get, path = "/api/v1/workflow", tag = "cases", security(()),
     responses((status = 200, body = WorkflowView)))]
 pub async fn workflow() -> Json<WorkflowView> {
@@ -27,13 +28,19 @@ pub async fn workflow() -> Json<WorkflowView> {
                 terminal: s.is_terminal(),
             })
             .collect(),
-        commands: RULES
-            .iter()
-            .filter(|rule| !matches!(rule.name, "report" | "attach"))
-            .map(|rule| CommandRuleView {
-                command: rule.name.replace('_', "-"),
-                roles: rule.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-                from: rule.from.iter().map(|s| s.as_str().to_owned()).collect(),
+        commands: CommandKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let rule = kind.rule();
+                let issued = IssuedVia::of(kind.channel());
+                CommandRuleView {
+                    command: kind.wire_name().to_owned(),
+                    action: kind.as_str().to_owned(),
+                    roles: rule.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+                    from: rule.from.iter().map(|s| s.as_str().to_owned()).collect(),
+                    issued,
+                    endpoints: issued.endpoints(kind),
+                }
             })
             .collect(),
     })

@@ -40,7 +40,7 @@ pub enum Verdict {
     Late,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlarmEventKind {
     /// A new alarm.
     Raised,
@@ -50,6 +50,32 @@ pub enum AlarmEventKind {
     /// The trigger still holds on an active alarm.
     Repeated,
     Cleared,
+}
+
+impl AlarmEventKind {
+    pub const ALL: [AlarmEventKind; 4] = [
+        AlarmEventKind::Raised,
+        AlarmEventKind::Reopened,
+        AlarmEventKind::Repeated,
+        AlarmEventKind::Cleared,
+    ];
+
+    /// The name of the change on the live stream and in the metrics' `event` label.
+    /// Dashboards and clients depend on these strings: they never change.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmEventKind::Raised => "raise",
+            AlarmEventKind::Reopened => "reopen",
+            AlarmEventKind::Repeated => "repeat",
+            AlarmEventKind::Cleared => "clear",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<AlarmEventKind> {
+        AlarmEventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,7 @@
 //! resource, for a case inside and a case outside their jurisdiction. The expected answer
 //! comes from ONE table below: 403 when the role may not use the endpoint at all, 404 when
 //! the case is outside the caller's jurisdiction (exactly like a missing one), else 200.
+//! Lists and the city screen's counts hold exactly the cases the single read shows.
 
 use cityops_test_support::{citizen_case, on_both_backends, sees, Object, TestApp, USERS};
 use serde_json::json;
@@ -71,6 +72,11 @@ const TABLE: &[Rule] = &[
         roles: None,
         about_a_case: false,
     },
+    Rule {
+        path: "/api/v1/stats",
+        roles: None,
+        about_a_case: false,
+    },
 ];
 
 fn expected(rule: &Rule, user: (&str, &str, Option<&str>, &str), case: &Object) -> u16 {
@@ -135,6 +141,16 @@ async fn every_role_scope_endpoint_and_object_answers_as_the_table_says(app: &Te
             if listed != sees(user, case) {
                 wrong.push(format!("{} lists case in {}: {listed}", user.0, case.area));
             }
+        }
+        // The screen's counts hold exactly the open cases the single read shows: both are
+        // open, and there are no others.
+        let (_, stats) = app.get(Some(user.0), "/api/v1/stats").await;
+        let seen = objects.iter().filter(|case| sees(user, case)).count();
+        if stats["totals"]["open"] != seen {
+            wrong.push(format!(
+                "{} ({}) counts {} open cases in /stats, sees {seen}",
+                user.0, user.1, stats["totals"]["open"]
+            ));
         }
     }
     assert!(

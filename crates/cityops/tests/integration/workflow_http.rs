@@ -16,7 +16,75 @@ on_both_backends!(
     repeated_wrong_passwords_lock_the_account_and_signing_out_ends_the_session,
     the_responsibility_matrix_proposes_explains_and_defaults_the_dispatch,
     unclear_responsibility_escalates_street_to_district_to_city_which_decides,
+    the_url_accepts_exactly_the_commands_the_workflow_lists_as_url_commands,
 );
+
+async fn the_url_accepts_exactly_the_commands_the_workflow_lists_as_url_commands(app: &TestApp) {
+    let (status, workflow) = app.get(None, "/api/v1/workflow").await;
+    assert_eq!(status, 200, "{workflow}");
+    let case = app.report("operator", "hotline").await;
+    let id = case["id"].as_str().unwrap();
+    let commands = workflow["commands"].as_array().unwrap();
+    let mut by_url = Vec::new();
+    for command in commands {
+        let name = command["command"].as_str().unwrap();
+        // A stale version: whatever the command does, it changes nothing here.
+        let path = format!("/api/v1/cases/{id}/{name}");
+        let (status, body) = app
+            .post_json(Some("operator"), &path, json!({"version": 0}))
+            .await;
+        let code = body["error"]["code"].as_str();
+        if command["issued"] == "url" {
+            by_url.push(name.to_owned());
+            assert!(
+                status != 404 && code != Some("unknown_command"),
+                "{name} is listed as a URL command but POST {path} answers {status} {body}"
+            );
+            assert_eq!(
+                command["endpoints"],
+                json!([format!("POST /api/v1/cases/{{id}}/{name}")])
+            );
+        } else {
+            assert_eq!(
+                (status, code),
+                (404, Some("unknown_command")),
+                "{name} is issued via {} but POST {path} answers {body}",
+                command["issued"]
+            );
+        }
+    }
+    for (name, issued) in [
+        ("report", "report"),
+        ("attach", "attachment"),
+        ("rate", "rating"),
+        ("note", "system"),
+    ] {
+        let listed = commands.iter().find(|c| c["command"] == name);
+        assert_eq!(listed.map(|c| &c["issued"]), Some(&json!(issued)), "{name}");
+    }
+    assert!(by_url.len() >= 24, "{by_url:?}");
+    let (status, error) = app
+        .post_json(
+            Some("operator"),
+            &format!("/api/v1/cases/{id}/explode"),
+            json!({"version": 1}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (404, Some("unknown_command"))
+    );
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        by_url.iter().all(|name| message.contains(name.as_str())),
+        "{message}"
+    );
+    assert_eq!(
+        app.timeline(&case).await.len(),
+        1,
+        "nothing changed the case"
+    );
+}
 
 async fn filed_and_dispatched(app: &TestApp, unit: &str) -> Value {
     let case = app.report("operator", "inspector").await;
