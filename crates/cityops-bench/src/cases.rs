@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use cityops_domain::{
-    decide, report, Actor, AreaCode, Case, CaseCommand, CategoryCatalog, CategoryCode, FiledClass,
+    decide, report, workflow, Actor, AreaCode, Case, CategoryCatalog, CategoryCode, FiledClass,
     Location, NewReport, Role, Source, TimelineEvent,
 };
 use cityops_test_support::scratch::ScratchDatabase;
@@ -348,12 +348,7 @@ async fn run(
     let class = catalog
         .get(&CategoryCode::parse("10101")?)
         .context("10101")?;
-    let filed = FiledClass {
-        code: class.code.clone(),
-        zh: class.zh.clone(),
-        urgency: class.urgency,
-        terms: class.terms,
-    };
+    let filed = FiledClass::from_category(class);
     let unit = cityops_domain::Unit {
         code: "310101-ZLS".into(),
         name: "黄浦区自来水公司".into(),
@@ -385,59 +380,16 @@ async fn run(
     let cases: Vec<Case> = std::mem::take(&mut *created.lock().await);
     let cases = Arc::new(cases);
     let (s, all) = (store.clone(), cases.clone());
+    let (filed, unit) = (Arc::new(filed), Arc::new(unit));
     let lifecycle = drive(n, c, move |i| {
-        let (store, all, filed) = (s.clone(), all.clone(), filed.clone());
+        let (store, all, filed, unit) = (s.clone(), all.clone(), filed.clone(), unit.clone());
         async move {
             let mut case = all[i].clone();
-            let steps = [
-                (
-                    CaseCommand::Accept { opinion: None },
-                    actor(Role::Operator, None),
-                ),
-                (
-                    CaseCommand::File {
-                        class: filed,
-                        opinion: None,
-                    },
-                    actor(Role::ShiftLead, None),
-                ),
-                (
-                    CaseCommand::Dispatch {
-                        unit: "310101-ZLS".into(),
-                        unit_jurisdiction: AreaCode::parse("310101")?,
-                        opinion: None,
-                    },
-                    actor(Role::Dispatcher, None),
-                ),
-                (
-                    CaseCommand::Sign,
-                    actor(Role::UnitHandler, Some("310101-ZLS")),
-                ),
-                (
-                    CaseCommand::Feedback {
-                        opinion: "已更换".into(),
-                        attachments: vec![],
-                    },
-                    actor(Role::UnitHandler, Some("310101-ZLS")),
-                ),
-                (
-                    CaseCommand::SendCheck { opinion: None },
-                    actor(Role::Operator, None),
-                ),
-                (
-                    CaseCommand::Check {
-                        passed: true,
-                        opinion: None,
-                    },
-                    actor(Role::Inspector, None),
-                ),
-                (
-                    CaseCommand::Close { opinion: None },
-                    actor(Role::ShiftLead, None),
-                ),
-            ];
-            for (command, who) in steps {
-                let (next, event) = decide(&case, command, &who, Utc::now())?;
+            for step in workflow::happy_path(case.source) {
+                let command =
+                    cityops::demo::happy_command(step.command, Some(&filed), Some(&unit))?;
+                let handler = (step.role == Role::UnitHandler).then_some("310101-ZLS");
+                let (next, event) = decide(&case, command, &actor(step.role, handler), Utc::now())?;
                 store.update_case(&next, &event, None).await?;
                 case = next;
             }

@@ -5,9 +5,10 @@
 use anyhow::{Context, Result};
 use chrono::Utc;
 use cityops_domain::telemetry::{
-    default_indicators, default_rules, Device, DeviceStatus, Engine, Reading,
+    default_indicators, default_rules, AlarmEventKind, Device, DeviceStatus, Engine, Reading,
 };
 use cityops_domain::{AreaCode, Location};
+use cityops_telemetry::AlarmChange;
 use cityops_test_support::mqtt::{clear_mqtt_session, mqtt_options, publish_all};
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
@@ -423,9 +424,10 @@ async fn alarm_latency(
             };
             match event {
                 // Only alarms a reading raised: a silence alarm has no reading to time from.
-                Ok(cityops_telemetry::TelemetryEvent::Alarm(alarm, "raise" | "reopen"))
-                    if alarm.rule_id == "gas-danger" =>
-                {
+                Ok(cityops_telemetry::TelemetryEvent::Alarm(
+                    alarm,
+                    AlarmChange::Engine(AlarmEventKind::Raised | AlarmEventKind::Reopened),
+                )) if alarm.rule_id == "gas-danger" => {
                     let micros = (Utc::now() - alarm.last_at)
                         .num_microseconds()
                         .unwrap_or(0)

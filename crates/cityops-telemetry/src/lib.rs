@@ -103,9 +103,27 @@ pub struct IngestReport {
 /// What the pipeline tells live subscribers, after it committed.
 #[derive(Debug, Clone)]
 pub enum TelemetryEvent {
-    Alarm(Arc<Alarm>, &'static str),
+    Alarm(Arc<Alarm>, AlarmChange),
     Case(Arc<Case>, &'static str),
     Vitals(Arc<VitalSigns>),
+}
+
+/// What happened to an alarm: an event of the rule engine, or a person acknowledged it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmChange {
+    Engine(cityops_domain::telemetry::AlarmEventKind),
+    Acknowledged,
+}
+
+impl AlarmChange {
+    /// The change's name on the live stream (`raise`, `reopen`, `repeat`, `clear`,
+    /// `acknowledge`); clients depend on these strings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmChange::Engine(kind) => kind.as_str(),
+            AlarmChange::Acknowledged => "acknowledge",
+        }
+    }
 }
 
 /// The way into the running pipeline. Cheap to clone.

@@ -24,7 +24,8 @@ use crate::desk::{system_actor, CaseWrite, DeskWork, Failure};
 use crate::metrics::{AlarmLabels, OutcomeLabels, ReasonLabels};
 use crate::payload::{Reason, Rejection};
 use crate::{
-    IngestReport, Payload, TelemetryConfig, TelemetryError, TelemetryEvent, TelemetryMetrics,
+    AlarmChange, IngestReport, Payload, TelemetryConfig, TelemetryError, TelemetryEvent,
+    TelemetryMetrics,
 };
 
 pub(crate) enum Command {
@@ -391,7 +392,7 @@ impl Pipeline {
                     if let Ok(alarm) = &alarm {
                         let _ = self.events.send(TelemetryEvent::Alarm(
                             Arc::new(alarm.clone()),
-                            "acknowledge",
+                            AlarmChange::Acknowledged,
                         ));
                     }
                     let _ = reply.send(alarm);
@@ -401,7 +402,7 @@ impl Pipeline {
                         if let Some(alarm) = self.alarms.get(&*event.alarm_id) {
                             let _ = self.events.send(TelemetryEvent::Alarm(
                                 Arc::new(alarm.clone()),
-                                event.kind.as_str(),
+                                AlarmChange::Engine(event.kind),
                             ));
                         }
                     }
@@ -913,7 +914,7 @@ impl Pipeline {
                         if let Some(alarm) = self.alarms.get(id) {
                             let _ = self.events.send(TelemetryEvent::Alarm(
                                 Arc::new(alarm.clone()),
-                                AlarmEventKind::Raised.as_str(),
+                                AlarmChange::Engine(AlarmEventKind::Raised),
                             ));
                         }
                     }

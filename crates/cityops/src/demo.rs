@@ -416,9 +416,9 @@ async fn seed_case(
     Ok(())
 }
 
-/// The command a step of the happy path issues in the demo, filing under `class` and
-/// dispatching to `unit`.
-fn happy_command(
+/// The command a step of the happy path issues in the demo (and the case benchmark), filing
+/// under `class` and dispatching to `unit`.
+pub fn happy_command(
     kind: CommandKind,
     class: Option<&FiledClass>,
     unit: Option<&Unit>,

@@ -91,7 +91,7 @@ pub async fn stream(
             if telemetry_scope.contains(&alarm.area) =>
         {
             let view = AlarmEvent {
-                action: action.to_owned(),
+                action: action.as_str().to_owned(),
                 alarm: crate::routes::telemetry::AlarmView::new((*alarm).clone()),
             };
             Event::default().event("alarm").json_data(view).ok().map(Ok)
