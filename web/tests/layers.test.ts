@@ -124,7 +124,7 @@ describe('geo API', () => {
     const l = await publicApi.locate(121.4837, 31.2369)
     expect((f.mock.calls[0] as unknown as [string])[0]).toBe('/api/v1/geo/locate?lon=121.4837&lat=31.2369')
     expect(locatedNames(l)).toBe('黄浦区 小东门街道 天灯居委会')
-    expect(locatedNames({ ...l, community: null })).toBe('黄浦区 小东门街道')
+    expect(locatedNames({ ...l, community: { code: '310101017010', name: null } })).toBe('黄浦区 小东门街道')
     expect(locatedNames(null)).toBe('')
   })
 

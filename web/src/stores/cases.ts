@@ -47,7 +47,7 @@ export function queuesFor(user: (Pick<User, 'role' | 'unit'> & Partial<Pick<User
       return [
         { key: 'to_file', states: ['accepted'] },
         { key: 'to_close', states: ['checked'] },
-        { key: 'pending_requests', states: ['handling'], keep: (c) => c.pending !== null },
+        { key: 'pending_requests', states: ['handling'], keep: (c) => !!c.pending },
       ]
     case 'dispatcher': {
       const center = coordinationCenter(user.scope)
