@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
-import type { AlarmEvent, AlarmView } from '../src/api/types'
+import type { AlarmEvent, AlarmView, Indicator } from '../src/api/types'
 import {
-  ALARM_CAPACITY, NEUTRAL, LEVEL_COLORS, alarmAreaColor, alarmColors, canAcknowledge, countsByChild, countsWithin,
-  highestLevel, intensity, isDirectChild, mergeAlarm, reduceAlarms, totalOf, within, zeroCounts,
+  ALARM_CAPACITY, NEUTRAL, LEVEL_COLORS, alarmAreaColor, alarmColors, alarmLabels, canAcknowledge, countsByChild, countsWithin,
+  highestLevel, indicatorName, intensity, mergeAlarm, reduceAlarms, totalOf, zeroCounts,
 } from '../src/lib/alarms'
 import { useAlarms } from '../src/stores/alarms'
 import { jsonResponse, mockFetch } from './helpers'
@@ -142,19 +142,45 @@ describe('alarm counts and map colours', () => {
     expect(totalOf(countsWithin(list, null))).toBe(4)
   })
 
-  it('knows the parent-child shape of area codes', () => {
-    expect(isDirectChild('310101', '310000')).toBe(true)
-    expect(isDirectChild('310000', '310000')).toBe(false)
-    expect(isDirectChild('310101002', '310000')).toBe(false)
-    expect(isDirectChild('310101002', '310101')).toBe(true)
-    expect(isDirectChild('310104002', '310101')).toBe(false)
-    expect(isDirectChild('310101002001', '310101002')).toBe(true)
-    expect(within('310101002001', '310000')).toBe(true)
-    expect(within('310101002001', '310104')).toBe(false)
+  it('counts the districts of a prefecture-level city and leaves out alarms outside it', () => {
+    const list = [alarm({ area: '320508001001', level: 'red' }), alarm({ area: '320102001001', level: 'red' }), alarm({ area: '310101002001' })]
+    expect(countsByChild(list, '320500')).toEqual({ '320508': { blue: 0, yellow: 0, orange: 0, red: 1 } })
+    expect(totalOf(countsWithin(list, '320500'))).toBe(1)
   })
 
   it('shows the acknowledge button to the roles that may acknowledge', () => {
     for (const r of ['operator', 'shift_lead', 'dispatcher', 'center_leader', 'admin']) expect(canAcknowledge(r)).toBe(true)
     for (const r of ['inspector', 'unit_handler', 'evaluator', null]) expect(canAcknowledge(r)).toBe(false)
+  })
+})
+
+describe('how an alarm reads', () => {
+  const indicators: Indicator[] = [
+    { key: 'water_level', unit: 'cm', name_zh: '积水深度', name_en: 'Water depth', normal_min: null, normal_max: 20, category: 'drainage' },
+    { key: 'noise', unit: 'dB', name_zh: '噪声', name_en: '', normal_min: null, normal_max: 70, category: 'environment' },
+  ]
+  const messages: Record<string, string> = { 'alarms.states.active_unacknowledged': '告警中 未确认' }
+  const i18n = { t: (k: string) => messages[k] ?? `!${k}`, te: (k: string) => k in messages }
+
+  it('names the indicator in the UI language, falling back to the other language and then the key', () => {
+    expect(indicatorName(indicators[0], 'water_level', 'zh-CN')).toBe('积水深度')
+    expect(indicatorName(indicators[0], 'water_level', 'en')).toBe('Water depth')
+    expect(indicatorName(indicators[1], 'noise', 'en')).toBe('噪声')
+    expect(indicatorName(undefined, 'pm25', 'en')).toBe('pm25')
+  })
+
+  it('gives the indicator, its unit and the state in words, for the alarm list and the ticker alike', () => {
+    const zh = alarmLabels(indicators, 'zh-CN', i18n)
+    expect(zh.indicator('water_level')).toBe('积水深度')
+    expect(zh.unit('water_level')).toBe('cm')
+    expect(alarmLabels(indicators, 'en', i18n).indicator('water_level')).toBe('Water depth')
+    expect(zh.state('active_unacknowledged')).toBe('告警中 未确认')
+  })
+
+  it('reads what the catalogue or the translations lack as it came', () => {
+    const labels = alarmLabels([], 'zh-CN', i18n)
+    expect(labels.indicator('pm25')).toBe('pm25')
+    expect(labels.unit('pm25')).toBe('')
+    expect(labels.state('suppressed')).toBe('suppressed')
   })
 })

@@ -4,8 +4,9 @@ import {
   summarise, validateBulk,
 } from '../src/lib/bulk'
 import { ApiError } from '../src/api/client'
+import type { CommandName } from '../src/api/types'
 
-const c = (id: string, version: number, actions?: string[]) => ({ id, number: `31010120261125000${id}`, version, actions })
+const c = (id: string, version: number, actions?: CommandName[]) => ({ id, number: `31010120261125000${id}`, version, actions })
 
 describe('common actions', () => {
   it('offers the bulk commands all selected cases have, in toolbar order', () => {

@@ -26,6 +26,8 @@ describe('coordination queue', () => {
     expect(coordinationCenter('310101')).toBe('310101')
     expect(coordinationCenter('310101002')).toBeNull()
     expect(coordinationCenter(null)).toBeNull()
+    expect(coordinationCenter('320500')).toBe('320500')
+    expect(coordinationCenter('31010a')).toBeNull()
     const city = queuesFor({ role: 'dispatcher', unit: 'C-310000', scope: '310000' })
     expect(city.map((q) => q.key)).toEqual(['to_dispatch', 'coordination'])
     expect(buildCaseQuery(city[1])).toEqual({ limit: '50', coordination: '310000' })

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { buildBody, fieldsFor, initialValues, mapError, validate, COMMAND_FIELDS } from '../src/lib/commands'
 import { ApiError } from '../src/api/client'
+import type { CommandName } from '../src/api/types'
 
-const names = (cmd: string, v = {}) => fieldsFor(cmd, v).map((f) => f.name)
+const names = (cmd: CommandName, v = {}) => fieldsFor(cmd, v).map((f) => f.name)
 
 describe('command fields', () => {
   it('knows every command of the API', () => {
-    for (const c of ['accept', 'reject', 'request-verification', 'verify', 'file', 'self-handle', 'dispatch', 'sign', 'return',
+    const all: CommandName[] = ['accept', 'reject', 'request-verification', 'verify', 'file', 'self-handle', 'dispatch', 'sign', 'return',
       'request-extension', 'decide-extension', 'request-park', 'decide-park', 'resume', 'feedback', 'send-check', 'check',
-      'start-callback', 'callback', 'close', 'cancel', 'set-urgent', 'supervise', 'escalate'])
-      expect(COMMAND_FIELDS[c], c).toBeDefined()
+      'start-callback', 'callback', 'close', 'cancel', 'set-urgent', 'supervise', 'escalate']
+    for (const c of all) expect(COMMAND_FIELDS[c], c).toBeDefined()
   })
   it('asks each command for what it needs', () => {
     expect(names('accept')).toEqual(['opinion'])

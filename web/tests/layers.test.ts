@@ -21,6 +21,10 @@ describe('drill-down levels', () => {
     expect(levelOf('310101002001')).toBe('community')
     expect(levelOf('31010100200101')).toBe('grid')
     expect(levelOf('31')).toBe('city')
+    // a city's own code is the top, not a district
+    expect(levelOf('310000')).toBe('city')
+    expect(levelOf('320500')).toBe('city')
+    expect(levelOf('320508')).toBe('district')
   })
 
   it('builds the breadcrumb path from the district down', () => {
@@ -28,6 +32,8 @@ describe('drill-down levels', () => {
     expect(drillPath('310101')).toEqual(['310101'])
     expect(drillPath('310101002')).toEqual(['310101', '310101002'])
     expect(drillPath('310101002001')).toEqual(['310101', '310101002', '310101002001'])
+    expect(drillPath('31010100200101')).toEqual(['310101', '310101002', '310101002001', '31010100200101'])
+    expect(drillPath('310000')).toEqual([])
   })
 
   it('picks the layer, overlay and colouring stats for each level', () => {
@@ -124,7 +130,7 @@ describe('geo API', () => {
     const l = await publicApi.locate(121.4837, 31.2369)
     expect((f.mock.calls[0] as unknown as [string])[0]).toBe('/api/v1/geo/locate?lon=121.4837&lat=31.2369')
     expect(locatedNames(l)).toBe('黄浦区 小东门街道 天灯居委会')
-    expect(locatedNames({ ...l, community: null })).toBe('黄浦区 小东门街道')
+    expect(locatedNames({ ...l, community: { code: '310101017010', name: null } })).toBe('黄浦区 小东门街道')
     expect(locatedNames(null)).toBe('')
   })
 

@@ -1,7 +1,7 @@
 import { request } from './client'
 import type {
-  AlarmView, Area, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, GeoCollection, Indicator, PublicCase,
-  Located, PublicReportResult, Rollup, Session, Stats, TimelineEntry, TotpEnrolment, Unit, User, VitalSignsView,
+  AlarmView, Area, AreaDetail, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, CommandName, GeoCollection, Indicator, PublicCase,
+  Located, LoginResponse, PublicReportResult, Rollup, Stats, TimelineEntry, TotpEnrolment, Unit, User, VitalSignsView,
 } from './types'
 
 export * from './client'
@@ -11,7 +11,7 @@ export const api = {
   /** `session: 'cookie'`: the session becomes an HttpOnly cookie, so no token ever reaches the page's scripts. */
   signIn: (username: string, password: string, otp?: string) =>
     // no `otp` key at all until the server asks for one: an empty code would count as a wrong one
-    request<Session>('/sessions', { body: { username, password, session: 'cookie', otp: otp || undefined }, auth: false }),
+    request<LoginResponse>('/sessions', { body: { username, password, session: 'cookie', otp: otp || undefined }, auth: false }),
   /** Ends the session on the server, which clears both cookies; a 401 here (already over) must not loop back into sign-out. */
   signOut: () => request<void>('/sessions/current', { method: 'DELETE', auth: false }),
   me: () => request<User>('/me'),
@@ -24,7 +24,7 @@ export const api = {
   /** Needs a current code, so a session left open somewhere cannot drop the factor on its own. */
   removeTotp: (code: string) => request<void>('/me/totp', { method: 'DELETE', body: { code } }),
   areas: (q: { parent?: string; level?: string }) => request<Area[]>('/areas', { query: q }),
-  area: (code: string) => request<Area & { children: Area[] }>(`/areas/${encodeURIComponent(code)}`),
+  area: (code: string) => request<AreaDetail>(`/areas/${encodeURIComponent(code)}`),
   units: (q: { kind?: string; within?: string }) => request<Unit[]>('/units', { query: q }),
   categories: () => request<Categories>('/categories'),
   cases: (query: Record<string, string | number | boolean | undefined>) => request<CasePage>('/cases', { query }),
@@ -32,7 +32,7 @@ export const api = {
   /** The responsibility matrix's proposal for the case (dispatch without `unit` uses it). */
   routing: (id: string) => request<CaseRouting>(`/cases/${encodeURIComponent(id)}/routing`),
   timeline: (id: string) => request<TimelineEntry[]>(`/cases/${encodeURIComponent(id)}/timeline`),
-  command: (id: string, command: string, body: Record<string, unknown>) =>
+  command: (id: string, command: CommandName, body: Record<string, unknown>) =>
     request<CaseView>(`/cases/${encodeURIComponent(id)}/${command}`, { body }),
   upload: (id: string, version: number, file: Blob, fileName: string) =>
     request<Attachment>(`/cases/${encodeURIComponent(id)}/attachments`, {

@@ -1,167 +1,102 @@
-export type Role =
-  | 'inspector' | 'operator' | 'shift_lead' | 'dispatcher' | 'unit_handler'
-  | 'center_leader' | 'evaluator' | 'admin'
+// The UI's names for the server's wire types. They are generated (./schema.d.ts, from the
+// server's OpenAPI document by `npm run api:types`), so the UI compiles against what the server
+// publishes; this file only names them. The last section holds the few shapes the document does
+// not describe yet, each saying which schema the server should publish to retire it.
+import type { components } from './schema'
 
-export interface User {
-  id: string
-  username: string
-  display_name: string
-  role: Role | string
-  unit: string | null
-  scope: string | null
-}
+type Schemas = components['schemas']
 
+// ---- sessions and users
+
+export type User = Schemas['UserView']
+/** A role's wire name, e.g. `dispatcher`, `data_steward`. */
+export type Role = User['role']
+/** `POST /sessions`: the new session (a cookie session carries `csrf_token`, a bearer session `token`). */
+export type LoginResponse = Schemas['LoginResponse']
 /** A cookie session as the UI keeps it: the session itself is an HttpOnly cookie, so there is no token here. */
-export interface Session { expires_at: string; user: User; csrf_token: string }
-
+export type Session = Pick<Schemas['LoginResponse'], 'expires_at' | 'user'> & { csrf_token: string }
 /** A second factor being enrolled: the secret for typing into an authenticator app, and the same as an `otpauth://` URL. */
-export interface TotpEnrolment { secret: string; otpauth_url: string }
+export type TotpEnrolment = Schemas['TotpEnrolment']
 
-export interface LonLat { lon: number; lat: number }
+// ---- cases and their workflow
 
-export interface CaseCategory {
-  code: string; zh: string; urgency: string
-  dispatch_minutes: number; handling_minutes: number; check_minutes: number
-}
+/**
+ * A workflow command's URL name, e.g. `request-extension`. Every command-keyed table of the UI
+ * (`COMMAND_FIELDS` in lib/commands.ts) is keyed by this type, so when the server publishes the
+ * commands as a named schema this one line becomes `= Schemas['<its name>']` and a command the
+ * UI does not handle is a compile error.
+ */
+export type CommandName = string
 
-export interface CaseView {
-  id: string
-  number: string
-  version: number
-  state: string
-  state_zh: string
-  source: string
-  description: string
-  address: string | null
-  location: LonLat
-  area: string
-  district: string
-  /** 14-digit unit grid (单元网格) the location falls in. */
-  unit_grid?: string | null
-  category_hint: string | null
-  category: CaseCategory | null
-  component_id: string | null
-  unit: string | null
-  urgent: boolean
-  supervised: boolean
-  overdue: boolean
-  self_handled: boolean
-  rework_count: number
-  return_count: number
-  extension_count: number
-  pending: { kind: 'extension' | 'park'; reason: string; until: string | null } | null
-  stage: 'dispatch' | 'handling' | 'check' | null
-  deadline: string | null
-  callback_satisfied: boolean | null
-  reject_reason: string | null
-  duplicate_of: string | null
-  attachments: string[]
-  reported_by: string | null
-  created_at: string
-  updated_at: string
-  closed_at: string | null
-  actions?: string[]
-  /** Set while the case waits in a higher center's coordination queue (`center`: a district or the city). */
-  coordination?: { center: string; reason: string; since: string } | null
-}
-
+export type LonLat = Schemas['LocationBody']
+/** The category a filed case carries. */
+export type CaseCategory = Schemas['FiledClassView']
+export type CaseView = Schemas['CaseView']
+export type CasePage = Schemas['CaseList']
+export type TimelineEntry = Schemas['TimelineEntry']
 /** One rule of the responsibility matrix. */
-export interface RoutingRule {
-  /** A small-class code or a prefix of one (1 to 5 digits). */
-  category: string
-  area: string
-  owner: string | null
-  unit: string
-}
-
+export type RoutingRule = Schemas['RuleView']
 /** `GET /cases/{id}/routing`: the unit proposed for dispatch and why. */
-export interface CaseRouting {
-  unit: string | null
-  unit_name: string | null
-  /** The explicit rule that decided; null when the category's default applied (or nothing did). */
-  rule: RoutingRule | null
-  /** Matching rules that lost to a more specific one. */
-  overridden: RoutingRule[]
-  /** The decision in words (English, from the server). */
-  reason: string
-}
+export type CaseRouting = Schemas['RoutingView']
+export type Attachment = Schemas['AttachmentView']
+/** The `case` stream event: one committed case change. */
+export type FeedEvent = Schemas['CaseEvent']
 
-export interface CasePage { items: CaseView[]; next_cursor?: string | null }
+// ---- reference data
 
-export interface TimelineEntry {
-  seq: number; at: string; user_id: string | null; username: string | null
-  role: string | null; unit: string | null; action: string
-  from: string | null; to: string | null; late: boolean
-  details: Record<string, unknown>
-}
+export type Area = Schemas['AreaView']
+/** `GET /areas/{code}`: an area with its children. */
+export type AreaDetail = Schemas['AreaDetail']
+export type Unit = Schemas['UnitView']
+export type SmallClass = Schemas['CategoryView']
+export type Categories = Schemas['CatalogView']
 
-export interface Area { code: string; name: string; level: string; parent: string | null }
-export interface Unit { code: string; name: string; kind: string; jurisdiction: string }
-export interface SmallClass {
-  code: string; kind: string; big_class: string; zh: string; en: string; urgency: string
-  dispatch_minutes: number; handling_minutes: number; check_minutes: number; unit_kind: string
-}
-export interface Categories {
-  version: string
-  big: { code: string; kind: string; zh: string; en: string }[]
-  small: SmallClass[]
-}
+// ---- the city screen
 
-export interface Attachment { id: string; sha256: string; size: number; content_type: string; case_version: number }
+export type ChildStats = Schemas['ChildStats']
+export type Stats = Schemas['StatsView']
 
-export interface ChildStats {
-  code: string; name: string; open: number; overdue: number; supervised: number
-  reported_today: number; closed_today: number
-}
-export interface Stats {
-  area: { code: string; name: string; level: string }
-  totals: { open: number; overdue: number; supervised: number; urgent: number; reported_today: number; closed_today: number }
-  by_child: ChildStats[]
-  today_by_source: { source: string; count: number }[]
-  today_by_category: { code: string; zh: string; count: number }[]
-  top_categories: { code: string; zh: string; count: number }[]
-  ranking: { code: string; name: string; closing_rate: number; on_time_rate: number; score: number; grade: string }[]
-}
+// ---- the citizen channel
 
-export interface FeedEvent {
-  id: string; number: string; action: string; state: string; state_zh: string
-  district: string; area: string; category: string | null; category_zh: string | null
-  source: string; description: string; urgent: boolean; at: string
-}
+export type PublicReportResult = Schemas['PublicReportReceipt']
+export type PublicCase = Schemas['PublicCaseView']
 
-export interface PublicReportResult { number: string; follow_token: string; state: string; state_zh: string }
-export interface PublicCase {
-  number: string; state: string; state_zh: string; description: string
-  category_zh: string | null; created_at: string; closed_at: string | null
-  steps: { at: string; action: string; state: string; state_zh: string }[]
-  rating: { score: number; comment: string | null } | null
-  can_rate: boolean
-}
+// ---- geography
 
+/** `GET /geo/locate`: the grids and areas a point lies in. */
+export type Located = Schemas['LocateView']
+
+// ---- digital vital signs (IoT)
+
+/** Active alarms of an area by level. */
+export type AlarmCount = Schemas['AlarmCount']
+
+// ---- not described by the OpenAPI document yet
+// Each of these would be generated too once the server publishes the schema named beside it;
+// until then they say what the server sends today.
+
+/** GeoJSON of area boundaries (`GET /geo/areas`: `application/geo+json`, no schema). */
 export interface GeoFeature {
   type: 'Feature'
   properties: { code: string; name: string; [k: string]: unknown }
-  geometry: { type: 'Polygon' | 'MultiPolygon'; coordinates: number[][][] | number[][][][] }
+  geometry: GeoGeometry
 }
+export interface GeoGeometry { type: 'Polygon' | 'MultiPolygon'; coordinates: number[][][] | number[][][][] }
 export interface GeoCollection { type: 'FeatureCollection'; features: GeoFeature[] }
 
-export interface Located {
-  location: { lon: number; lat: number }
-  unit_grid: string | null
-  responsibility_grid: string | null
-  community: { code: string; name: string } | null
-  street: { code: string; name: string } | null
-  district: { code: string; name: string } | null
+/** `GET /geo/areas/{code}`: `AreaGeometry` publishes `geometry` as any object and `bbox`, `centroid` as any length. */
+export type AreaShape = Omit<Schemas['AreaGeometry'], 'bbox' | 'centroid' | 'geometry'> & {
+  bbox: [number, number, number, number]
+  centroid: [number, number]
+  geometry: GeoGeometry
 }
-export interface AreaShape { code: string; level: string; bbox: [number, number, number, number]; centroid: [number, number]; geometry: GeoFeature['geometry'] }
 
-// ---- digital vital signs (IoT): indicators, live aggregates, alarms
-
-/** Warning levels, least to most severe (蓝 < 黄 < 橙 < 红). */
+/** Warning levels, least to most severe (蓝 < 黄 < 橙 < 红). Not published: `AlarmView` has no `level`. */
 export type AlarmLevel = 'blue' | 'yellow' | 'orange' | 'red'
+/** `AlarmView.state` is published as a plain string. */
 export type AlarmState = 'active_unacknowledged' | 'active_acknowledged' | 'cleared_unacknowledged' | 'cleared_acknowledged'
 
-/** `GET /indicators`: what devices measure. */
+/** `GET /indicators`: what devices measure (published as `Vec<Value>`). */
 export interface Indicator {
   key: string
   unit: string
@@ -172,7 +107,7 @@ export interface Indicator {
   category: string
 }
 
-/** One indicator over one area, from the newest reading of each device. */
+/** One indicator over one area, from the newest reading of each device (`VitalSignsView.signs` is published as any object). */
 export interface VitalSign {
   area: string
   indicator: string
@@ -184,18 +119,10 @@ export interface VitalSign {
   abnormal: number
 }
 
-/** Active alarms of an area by level. */
-export interface AlarmCount { area: string; blue: number; yellow: number; orange: number; red: number }
-
 /** `GET /vital-signs` and the `vital_signs` stream event: the area itself and its direct children. */
-export interface VitalSignsView {
-  at: string
-  area: string
-  signs: VitalSign[]
-  alarms: AlarmCount[]
-}
+export type VitalSignsView = Omit<Schemas['VitalSignsView'], 'signs'> & { signs: VitalSign[] }
 
-/** `GET /vital-signs/history`: one bucket of the downsampled history (mean = sum / count). */
+/** `GET /vital-signs/history`: one bucket of the downsampled history, mean = sum / count (published as `Vec<Value>`). */
 export interface Rollup {
   bucket: string
   count: number
@@ -207,6 +134,7 @@ export interface Rollup {
   resolution?: string
 }
 
+/** An alarm (`AlarmView` publishes only `state` and `level_zh`: the alarm itself is flattened in as any object). */
 export interface AlarmView {
   id: string
   rule_id: string
@@ -214,11 +142,11 @@ export interface AlarmView {
   device_id: string
   indicator: string
   level: AlarmLevel
-  level_zh: string
+  level_zh: Schemas['AlarmView']['level_zh']
   active: boolean
   acknowledged: boolean
-  state: AlarmState | string
-  /** 12-digit community code (district = first 6 digits, street = first 9). */
+  state: AlarmState | Schemas['AlarmView']['state']
+  /** 12-digit community code. */
   area: string
   location: LonLat
   unit_grid: string | null
@@ -236,7 +164,7 @@ export interface AlarmView {
   case_id: string | null
 }
 
-/** The `alarm` stream event. */
+/** The `alarm` stream event (the stream's document describes only its `case` event). */
 export interface AlarmEvent {
   action: 'raise' | 'reopen' | 'clear' | 'acknowledge' | string
   alarm: AlarmView

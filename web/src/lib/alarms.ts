@@ -1,6 +1,8 @@
 // IoT alarms on the client: merging list snapshots with live `alarm` events, counting active
-// alarms by level per area, and the map colour of an area by its alarms.
-import type { AlarmCount, AlarmEvent, AlarmLevel, AlarmView } from '../api/types'
+// alarms by level per area, the map colour of an area by its alarms, and how an alarm reads
+// (its indicator's name and unit, its state) in the alarm list and the screen's ticker alike.
+import type { AlarmCount, AlarmEvent, AlarmLevel, AlarmView, Indicator } from '../api/types'
+import { childOf, within } from './areaCode'
 
 /** Least to most severe. */
 export const LEVELS: readonly AlarmLevel[] = ['blue', 'yellow', 'orange', 'red']
@@ -83,35 +85,12 @@ export function countsOf(a: AlarmCount | null | undefined): LevelCounts {
   return a ? { blue: a.blue, yellow: a.yellow, orange: a.orange, red: a.red } : zeroCounts()
 }
 
-/** The length of the codes of an area's direct children (city 6 → districts 6, district → streets 9, street → communities 12). */
-export function childCodeLength(parent: string): number {
-  if (isCityCode(parent)) return 6
-  return parent.length === 6 ? 9 : parent.length === 9 ? 12 : 14
-}
-/** The city (省级市) code: two digits and 0000, e.g. 310000. */
-export function isCityCode(code: string): boolean {
-  return /^\d{2}0000$/.test(code)
-}
-/** Is `code` a direct child of `parent` (a district of the city, a street of a district, ...)? */
-export function isDirectChild(code: string, parent: string): boolean {
-  if (code === parent) return false
-  if (isCityCode(parent)) return code.length === 6 && code.startsWith(parent.slice(0, 2)) && !isCityCode(code)
-  return code.length === childCodeLength(parent) && code.startsWith(parent)
-}
-/** Does the area `code` lie within `scope` (itself or below)? The city holds everything of its province. */
-export function within(code: string, scope: string | null | undefined): boolean {
-  if (!scope) return true
-  if (isCityCode(scope)) return code.startsWith(scope.slice(0, 2))
-  return code.startsWith(scope)
-}
-
 /** Active alarms of a list counted by level per direct child of `parent` (e.g. communities of a street). */
 export function countsByChild(alarms: AlarmView[], parent: string): Record<string, LevelCounts> {
-  const len = childCodeLength(parent)
   const out: Record<string, LevelCounts> = {}
   for (const a of alarms) {
-    if (!a.active || !within(a.area, parent) || a.area.length < len) continue
-    const code = isCityCode(parent) ? a.area.slice(0, 6) : a.area.slice(0, len)
+    const code = a.active ? childOf(parent, a.area) : null
+    if (!code) continue
     const c = (out[code] ||= zeroCounts())
     if (levelRank(a.level) >= 0) c[a.level]++
   }
@@ -123,6 +102,35 @@ export function countsWithin(alarms: AlarmView[], area: string | null | undefine
   const c = zeroCounts()
   for (const a of alarms) if (a.active && within(a.area, area) && levelRank(a.level) >= 0) c[a.level]++
   return c
+}
+
+/** The name of an indicator in the UI's language (the other language, then the key, when it has none). */
+export function indicatorName(ind: Pick<Indicator, 'name_zh' | 'name_en' | 'key'> | undefined, key: string, locale: string): string {
+  if (!ind) return key
+  return (locale === 'en' ? ind.name_en : ind.name_zh) || ind.name_zh || ind.name_en || key
+}
+
+/** The translation functions of vue-i18n that `alarmLabels` needs. */
+export interface Translate {
+  t: (key: string) => string
+  te: (key: string) => boolean
+}
+
+/** How the fields of an alarm read: its indicator's name and unit from the catalogue, its state in words. */
+export interface AlarmLabels {
+  indicator: (key: string) => string
+  unit: (key: string) => string
+  state: (state: string) => string
+}
+
+/** Labels over an indicator catalogue (indicators it lacks read as their key, with no unit; unknown states as themselves). */
+export function alarmLabels(indicators: readonly Indicator[], locale: string, { t, te }: Translate): AlarmLabels {
+  const byKey = new Map(indicators.map((i) => [i.key, i]))
+  return {
+    indicator: (key) => indicatorName(byKey.get(key), key, locale),
+    unit: (key) => byKey.get(key)?.unit ?? '',
+    state: (state) => (te(`alarms.states.${state}`) ? t(`alarms.states.${state}`) : state),
+  }
 }
 
 export function stateOf(active: boolean, acknowledged: boolean): string {

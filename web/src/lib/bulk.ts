@@ -1,6 +1,6 @@
 // Bulk actions in the workbench: the same command, with the same shared fields, sent to several cases one after another.
 import { ApiError } from '../api/client'
-import type { CaseView } from '../api/types'
+import type { CaseView, CommandName } from '../api/types'
 import { buildBody, fieldsFor, initialValues, validate, type FieldSpec, type FormValues } from './commands'
 
 /**
@@ -10,32 +10,32 @@ import { buildBody, fieldsFor, initialValues, validate, type FieldSpec, type For
  */
 export const BULK_COMMANDS = [
   'accept', 'request-verification', 'send-check', 'sign', 'start-callback', 'close', 'cancel', 'set-urgent', 'supervise',
-] as const
+] as const satisfies readonly CommandName[]
 
-export type BulkCase = Pick<CaseView, 'id' | 'number' | 'version'> & { actions?: string[] }
+export type BulkCase = Pick<CaseView, 'id' | 'number' | 'version'> & { actions?: CaseView['actions'] }
 
-export function isBulkCommand(command: string): boolean {
+export function isBulkCommand(command: string): command is (typeof BULK_COMMANDS)[number] {
   return (BULK_COMMANDS as readonly string[]).includes(command)
 }
 
 /** The bulk commands every one of the cases offers (the server computes `actions` per case for the signed-in user). */
-export function commonActions(cases: Pick<BulkCase, 'actions'>[]): string[] {
+export function commonActions(cases: Pick<BulkCase, 'actions'>[]): CommandName[] {
   if (!cases.length) return []
-  return BULK_COMMANDS.filter((cmd) => cases.every((c) => Array.isArray(c.actions) && c.actions.includes(cmd)))
+  return BULK_COMMANDS.filter((cmd) => cases.every((c) => Array.isArray(c.actions) && (c.actions as readonly string[]).includes(cmd)))
 }
 
 /** The shared fields of a bulk command's form (the same specs as the case page's form). */
-export function bulkFields(command: string, values: FormValues = {}): FieldSpec[] {
+export function bulkFields(command: CommandName, values: FormValues = {}): FieldSpec[] {
   return fieldsFor(command, values)
 }
 
 /** Starting values of the shared form; set-urgent starts with "urgent: yes" as there is no single case to flip. */
-export function bulkInitialValues(command: string): FormValues {
+export function bulkInitialValues(command: CommandName): FormValues {
   return initialValues(command, { urgent: false })
 }
 
 /** Missing or malformed shared fields: field name -> error key. */
-export function validateBulk(command: string, values: FormValues): Record<string, string> {
+export function validateBulk(command: CommandName, values: FormValues): Record<string, string> {
   return validate(command, values)
 }
 
@@ -46,7 +46,7 @@ export interface BulkRequest {
 }
 
 /** One request per case: that case's version plus the shared fields. */
-export function buildBulkRequests(command: string, values: FormValues, cases: BulkCase[]): BulkRequest[] {
+export function buildBulkRequests(command: CommandName, values: FormValues, cases: BulkCase[]): BulkRequest[] {
   return cases.map((c) => ({ id: c.id, number: c.number, body: buildBody(command, values, c.version) }))
 }
 
@@ -55,7 +55,7 @@ export type BulkOutcome =
   | { id: string; number: string; ok: false; status: number; code: string; message: string }
 
 export interface BulkSummary {
-  command: string
+  command: CommandName
   total: number
   succeeded: number
   failed: { id: string; number: string; status: number; code: string; message: string }[]
@@ -68,7 +68,7 @@ export function failure(req: Pick<BulkRequest, 'id' | 'number'>, err: unknown): 
   return { id: req.id, number: req.number, ok: false, status: 0, code: 'unknown', message }
 }
 
-export function summarise(command: string, outcomes: BulkOutcome[]): BulkSummary {
+export function summarise(command: CommandName, outcomes: BulkOutcome[]): BulkSummary {
   const failed: BulkSummary['failed'] = []
   let succeeded = 0
   for (const o of outcomes) {
@@ -78,14 +78,14 @@ export function summarise(command: string, outcomes: BulkOutcome[]): BulkSummary
   return { command, total: outcomes.length, succeeded, failed }
 }
 
-export type SendCommand = (id: string, command: string, body: Record<string, unknown>) => Promise<unknown>
+export type SendCommand = (id: string, command: CommandName, body: Record<string, unknown>) => Promise<unknown>
 
 /**
  * Send the command to each case one after another (never in parallel: the server sees them in order and a
  * failure of one does not stop the others). `onProgress(done, total)` is called after each request.
  */
 export async function runBulk(
-  command: string,
+  command: CommandName,
   values: FormValues,
   cases: BulkCase[],
   send: SendCommand,

@@ -1,5 +1,6 @@
 // What each case command needs from the user, and how its request body is built.
 import { ApiError } from '../api/client'
+import type { CommandName } from '../api/types'
 import { fromShanghaiLocal } from './format'
 
 export type FieldKind =
@@ -21,7 +22,8 @@ export type FormValues = Record<string, unknown>
 const opinion = (required = false): FieldSpec => ({ name: 'opinion', kind: 'textarea', required })
 const yes = (name: string, initial = true): FieldSpec => ({ name, kind: 'bool', required: true, initial })
 
-export const COMMAND_FIELDS: Record<string, FieldSpec[]> = {
+/** The form of every workflow command; keyed by `CommandName`, so it must name them all once that is the server's union. */
+export const COMMAND_FIELDS: Record<CommandName, FieldSpec[]> = {
   accept: [opinion()],
   'request-verification': [opinion()],
   'send-check': [opinion()],
@@ -56,7 +58,7 @@ export const COMMAND_FIELDS: Record<string, FieldSpec[]> = {
 }
 
 /** Commands that change little and need no confirmation form (still shown as a form, with only a submit). */
-export function fieldsFor(command: string, values: FormValues = {}): FieldSpec[] {
+export function fieldsFor(command: CommandName, values: FormValues = {}): FieldSpec[] {
   const all = COMMAND_FIELDS[command] ?? [opinion()]
   return all.filter((f) => !f.when || f.when(values))
 }
@@ -70,7 +72,7 @@ export interface InitialContext {
 }
 
 /** Starting values of a command's form; `ctx` gives case-dependent defaults. */
-export function initialValues(command: string, ctx: InitialContext = {}): FormValues {
+export function initialValues(command: CommandName, ctx: InitialContext = {}): FormValues {
   const v: FormValues = {}
   for (const f of COMMAND_FIELDS[command] ?? []) {
     if (f.initial !== undefined) v[f.name] = Array.isArray(f.initial) ? [...f.initial] : f.initial
@@ -88,7 +90,7 @@ function isEmpty(x: unknown): boolean {
 }
 
 /** Required fields that are missing: field name -> error key (i18n: errors.required). */
-export function validate(command: string, values: FormValues): Record<string, string> {
+export function validate(command: CommandName, values: FormValues): Record<string, string> {
   const errs: Record<string, string> = {}
   for (const f of fieldsFor(command, values)) {
     if (f.required && f.kind !== 'bool' && isEmpty(values[f.name])) errs[f.name] = 'required'
@@ -101,7 +103,7 @@ export function validate(command: string, values: FormValues): Record<string, st
 }
 
 /** The JSON body of the command: the case version plus the fields in use, typed. */
-export function buildBody(command: string, values: FormValues, version: number): Record<string, unknown> {
+export function buildBody(command: CommandName, values: FormValues, version: number): Record<string, unknown> {
   const body: Record<string, unknown> = { version }
   for (const f of fieldsFor(command, values)) {
     const v = values[f.name]
@@ -136,7 +138,7 @@ export interface FormError {
 }
 
 /** Place an API error near the field it names, when that field is on this command's form. */
-export function mapError(command: string, err: unknown, values: FormValues = {}): FormError {
+export function mapError(command: CommandName, err: unknown, values: FormValues = {}): FormError {
   if (err instanceof ApiError) {
     const names = new Set(fieldsFor(command, values).map((f) => f.name))
     const field = err.field && names.has(err.field) ? err.field : undefined

@@ -1,30 +1,21 @@
 // Map layers of the city screen and the case map: which GeoJSON a drill-down level shows,
 // the cache key of each fetched layer, the breadcrumb path of an area code.
 import type { GeoCollection, GeoFeature, Located } from '../api/types'
+import { areaLevel, communityOf, districtOf, isUnitGrid, streetOf } from './areaCode'
 
 export type Level = 'city' | 'district' | 'street' | 'community' | 'grid'
 
-/** The level of an area code by its length (district 6, street 9, community 12, grid 14 digits). */
+/** The drill-down level of a code: an area's level, `grid` for a unit grid, `city` (the top) for none or anything else. */
 export function levelOf(code: string | null | undefined): Level {
-  if (!code) return 'city'
-  switch (code.length) {
-    case 6: return 'district'
-    case 9: return 'street'
-    case 12: return 'community'
-    case 14: return 'grid'
-    default: return 'city'
-  }
+  if (isUnitGrid(code)) return 'grid'
+  return areaLevel(code) ?? 'city'
 }
 
 /** 上海市 > 区 > 街道 (> 居委会): the codes from the district down to `code` (the city is the empty path). */
 export function drillPath(code: string | null | undefined): string[] {
-  const lv = levelOf(code)
-  if (lv === 'city' || !code) return []
-  const out = [code.slice(0, 6)]
-  if (lv !== 'district') out.push(code.slice(0, 9))
-  if (lv === 'community' || lv === 'grid') out.push(code.slice(0, 12))
-  if (lv === 'grid') out.push(code)
-  return out
+  if (levelOf(code) === 'city' || !code) return []
+  const path = [districtOf(code), streetOf(code), communityOf(code), isUnitGrid(code) ? code : null]
+  return path.filter((c): c is string => !!c)
 }
 
 export interface LayerQuery { level: Exclude<Level, 'city'>; parent?: string; bbox?: [number, number, number, number] }
@@ -47,12 +38,12 @@ export function mapLayerFor(area: string | null | undefined): MapLayer {
   const lv = levelOf(area)
   if (lv === 'city' || !area) return { base: { level: 'district' }, overlay: null, statsArea: undefined, selected: null }
   if (lv === 'district') return { base: { level: 'street', parent: area }, overlay: null, statsArea: area, selected: null }
-  const street = area.slice(0, 9)
+  const street = streetOf(area)!
   return {
     base: { level: 'community', parent: street },
     overlay: { level: 'grid', parent: street },
     statsArea: street,
-    selected: lv === 'street' ? null : area.slice(0, 12),
+    selected: communityOf(area),
   }
 }
 

@@ -1,7 +1,8 @@
 // Digital vital signs on the client: an index of the newest aggregates per area (from
 // `GET /vital-signs` and `vital_signs` stream events), the tiles of an area, trend points.
 import type { Indicator, Rollup, VitalSign, VitalSignsView } from '../api/types'
-import { countsOf, isDirectChild, zeroCounts, type LevelCounts } from './alarms'
+import { countsOf, indicatorName, zeroCounts, type LevelCounts } from './alarms'
+import { isDirectChild, streetOf } from './areaCode'
 
 /** What is known of one area at one moment. */
 export interface AreaVitals {
@@ -72,11 +73,6 @@ export interface VitalTile {
   meanAbnormal: boolean
 }
 
-export function indicatorName(ind: Pick<Indicator, 'name_zh' | 'name_en' | 'key'> | undefined, key: string, locale: string): string {
-  if (!ind) return key
-  return (locale === 'en' ? ind.name_en : ind.name_zh) || ind.name_zh || ind.name_en || key
-}
-
 function outside(v: number, ind: Indicator | undefined): boolean {
   if (!ind) return false
   return (ind.normal_min !== null && ind.normal_min !== undefined && v < ind.normal_min) ||
@@ -130,5 +126,5 @@ export function formatMeasure(v: number | null | undefined, locale = 'zh-CN'): s
 /** The area whose vital signs stand for a drill-down selection: the city/district/street itself, a community's street. */
 export function vitalsAreaFor(area: string | null | undefined, home: string | null | undefined): string | null {
   if (!area) return home ?? null
-  return area.length > 9 ? area.slice(0, 9) : area
+  return streetOf(area) ?? area
 }

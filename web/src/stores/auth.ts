@@ -1,12 +1,12 @@
 import { defineStore } from 'pinia'
 import { api, ApiError, configureClient, CSRF_COOKIE, readCookie } from '../api'
-import type { Session, User } from '../api/types'
+import type { LoginResponse, Session, User } from '../api/types'
 
 export const SESSION_KEY = 'cityops.session'
 
 /** Only what the UI needs to show who is signed in and to pass the CSRF check; the session itself is the HttpOnly cookie. */
-function keep(s: Session): Session {
-  return { expires_at: s.expires_at, user: s.user, csrf_token: s.csrf_token }
+function keep(s: Session | LoginResponse): Session {
+  return { expires_at: s.expires_at, user: s.user, csrf_token: s.csrf_token ?? '' }
 }
 
 function load(): Session | null {

@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { api } from '../api'
 import type { CaseView, User } from '../api/types'
+import { areaLevel } from '../lib/areaCode'
 
 /** One tab of a role's queue. */
 export interface Queue {
@@ -28,10 +29,10 @@ export const OPEN_STATES = [
   'handled', 'checking', 'checked', 'callback',
 ]
 
-/** A scope that runs a coordination queue: a district (6 digits) or the city (ending 0000); streets (9 digits) do not. */
+/** A scope that runs a coordination queue: a district or the city; streets do not. */
 export function coordinationCenter(scope: string | null | undefined): string | null {
-  // 6 digits: a district (not ending 0000) or the city (ending 0000)
-  return scope && /^\d{6}$/.test(scope) ? scope : null
+  const level = areaLevel(scope)
+  return level === 'district' || level === 'city' ? scope! : null
 }
 
 /** The queue tabs of each role (see domain.md "Case workflow"). */
@@ -47,7 +48,7 @@ export function queuesFor(user: (Pick<User, 'role' | 'unit'> & Partial<Pick<User
       return [
         { key: 'to_file', states: ['accepted'] },
         { key: 'to_close', states: ['checked'] },
-        { key: 'pending_requests', states: ['handling'], keep: (c) => c.pending !== null },
+        { key: 'pending_requests', states: ['handling'], keep: (c) => !!c.pending },
       ]
     case 'dispatcher': {
       const center = coordinationCenter(user.scope)

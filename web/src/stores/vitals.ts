@@ -2,7 +2,7 @@ import { defineStore } from 'pinia'
 import { api } from '../api'
 import type { Indicator, VitalSignsView } from '../api/types'
 import { ingestView, type VitalsIndex } from '../lib/vitals'
-import { isDirectChild } from '../lib/alarms'
+import { isDirectChild } from '../lib/areaCode'
 
 /**
  * Digital vital signs: the indicator catalogue and the newest aggregates per area, from
