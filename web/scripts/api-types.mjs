@@ -21,31 +21,8 @@ const HEADER = `/**
 
 `
 
-/**
- * Operation ids two operations share, dropped from both (openapi-typescript refuses the document
- * otherwise, as its `operations` export is keyed by them; the UI uses `paths` and `components` only).
- * A workaround until the server names them apart, loud so that it is not forgotten.
- */
-function dropSharedOperationIds(document) {
-  const byId = new Map()
-  for (const [path, item] of Object.entries(document.paths ?? {})) {
-    for (const [method, operation] of Object.entries(item)) {
-      if (operation && typeof operation === 'object' && typeof operation.operationId === 'string') {
-        byId.set(operation.operationId, [...(byId.get(operation.operationId) ?? []), { path, method, operation }])
-      }
-    }
-  }
-  for (const [id, uses] of byId) {
-    if (uses.length < 2) continue
-    console.warn(`openapi.json: operationId ${id} is shared by ${uses.map((u) => `${u.method.toUpperCase()} ${u.path}`).join(' and ')}; ` +
-      'left out of the generated types (give each its own operation_id on the server)')
-    for (const u of uses) delete u.operation.operationId
-  }
-  return document
-}
-
 async function generate() {
-  const document = dropSharedOperationIds(JSON.parse(readFileSync(documentPath, 'utf8')))
+  const document = JSON.parse(readFileSync(documentPath, 'utf8'))
   const ast = await openapiTS(document, {
     // `{"type": "object"}` without properties is "some object the document does not describe",
     // not the empty object (`Record<string, never>`) the generator assumes by default.

@@ -1,4 +1,4 @@
-//! Evaluation of areas and units on the standard indicators (domain.md section 4).
+//! Evaluation of areas and units on the standard indicators (综合评价, GB/T 30428.4).
 //!
 //! Provisional until the evaluation work: only the indicators the case record already
 //! supports (结案率 closing rate and 按期结案率 on-time closing rate), combined with the area

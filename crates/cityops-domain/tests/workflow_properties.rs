@@ -6,8 +6,8 @@ use cityops_domain::workflow::{apply, happy_path, happy_path_to, replay, Step};
 use cityops_domain::*;
 use proptest::prelude::*;
 
-/// The transition table of domain.md, written independently of the implementation: the
-/// oracle the state machine is checked against.
+/// The transition table of the standard case workflow (受理, 核实, 立案, 派遣, 处置, 核查, 结案),
+/// written independently of the implementation: the oracle the state machine is checked against.
 fn allowed(from: CaseState, to: CaseState, command: CommandKind) -> bool {
     use CaseState::*;
     if from == to {

@@ -560,8 +560,8 @@ export interface paths {
         };
         /**
          * Area boundaries as a GeoJSON FeatureCollection (WGS-84), properties `code` and `name`
-         *     (unit grids also `community`, `street`, `responsibility_grid`, `area_m2`). Public:
-         *     administrative boundaries are published data.
+         *     (unit grids also `community`, `street`, `district`, `responsibility_grid`, `area_m2`).
+         *     Public: administrative boundaries are published data.
          */
         get: operations["area_boundaries"];
         put?: never;
@@ -817,25 +817,7 @@ export interface paths {
             cookie?: never;
         };
         /** The responsibility matrix: explicit rules, most specific wins. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RuleView"][];
-                    };
-                };
-            };
-        };
+        get: operations["list_routing_rules"];
         /**
          * Replace the whole matrix from CSV (admin). All or nothing: a bad line or an unknown unit
          *     refuses the file, naming the line.
@@ -908,7 +890,8 @@ export interface paths {
         };
         /**
          * The numbers of the city screen for one area: totals, per child area, today's intake,
-         *     top problems and the ranking of the child areas.
+         *     top problems and the ranking of the child areas. Only the cases the caller may see count
+         *     (a unit handler's, their unit's).
          */
         get: operations["stats"];
         put?: never;
@@ -988,25 +971,7 @@ export interface paths {
             cookie?: never;
         };
         /** The telemetry rules. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": unknown[];
-                    };
-                };
-            };
-        };
+        get: operations["list_telemetry_rules"];
         put?: never;
         /**
          * Create a rule (admin). Takes effect at once, without a restart. A rule that cannot run is
@@ -1116,8 +1081,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The workflow as data: every state, and every command with the roles that may issue it
-         *     and the states it is accepted in. Public: it is the published standard process.
+         * The workflow as data: every state, and every command with the roles that may issue it,
+         *     the states it is accepted in and how it is issued (by name on a case, by reporting, by
+         *     uploading, by the citizen's rating, or by CityOps itself). Public: it is the published
+         *     standard process.
          */
         get: operations["workflow"];
         put?: never;
@@ -1228,6 +1195,11 @@ export interface components {
             kind: string;
             zh: string;
         };
+        /**
+         * @description A workflow command a client issues by name on a case; GET /api/v1/workflow gives each one's roles and states.
+         * @enum {string}
+         */
+        CaseCommandName: "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise";
         /** @description One committed case change (`event: case`). */
         CaseEvent: {
             /** @description The command, e.g. `report`, `dispatch`. */
@@ -1253,8 +1225,8 @@ export interface components {
             next_cursor?: string | null;
         };
         CaseView: {
-            /** @description The workflow commands the caller may issue on this case now (URL names). */
-            actions: string[];
+            /** @description The workflow commands the caller may issue on this case now. */
+            actions: components["schemas"]["CaseCommandName"][];
             address?: string | null;
             area: string;
             attachments: string[];
@@ -1400,10 +1372,19 @@ export interface components {
             version: number;
         };
         CommandRuleView: {
-            /** @description The URL name, e.g. `request-extension`. */
+            /** @description The name on the timeline (its `action`), e.g. `request_extension`. */
+            action: string;
+            /** @description The client's name, e.g. `request-extension`. */
             command: string;
+            /**
+             * @description The endpoints that issue it, e.g. `POST /api/v1/cases/{id}/accept`; none for the
+             *     commands only CityOps issues.
+             */
+            endpoints: string[];
             /** @description States in which the command is accepted. */
             from: string[];
+            /** @description How the command is issued. */
+            issued: components["schemas"]["IssuedVia"];
             roles: string[];
         };
         ComponentPage: {
@@ -1459,9 +1440,13 @@ export interface components {
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
         };
+        /**
+         * @description Stable machine-readable code; README.md's "Errors" section gives each one's HTTP status and meaning.
+         * @enum {string}
+         */
+        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "payload_too_large" | "unsupported_media_type" | "invalid_input" | "invalid_query" | "invalid_body" | "rate_limited" | "account_locked" | "internal" | "telemetry_unavailable";
         ErrorDetail: {
-            /** @description Stable machine-readable code, e.g. `invalid_input`, `transition_not_allowed`. */
-            code: string;
+            code: components["schemas"]["ErrorCode"];
             /** @description The request field at fault, when there is one (`location.lon`, `version`...). */
             field?: string | null;
             /** @description A sentence a person can act on. */
@@ -1500,6 +1485,11 @@ export interface components {
             late: number;
             rejected: components["schemas"]["RejectionView"][];
         };
+        /**
+         * @description How a workflow command is issued.
+         * @enum {string}
+         */
+        IssuedVia: "url" | "report" | "attachment" | "rating" | "system";
         LocateView: {
             community: components["schemas"]["NamedCode"];
             district: components["schemas"]["NamedCode"];
@@ -2503,8 +2493,8 @@ export interface operations {
             path: {
                 /** @description Case id or case number */
                 id: string;
-                /** @description accept, reject, request-verification, verify, file, self-handle, dispatch, escalate, sign, return, request-extension, decide-extension, request-park, decide-park, resume, feedback, send-check, check, start-callback, callback, close, cancel, set-urgent, supervise */
-                command: string;
+                /** @description The workflow command */
+                command: components["schemas"]["CaseCommandName"];
             };
             cookie?: never;
         };
@@ -2531,6 +2521,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description not_found or unknown_command */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3537,6 +3528,25 @@ export interface operations {
             };
         };
     };
+    list_routing_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleView"][];
+                };
+            };
+        };
+    };
     replace_rules: {
         parameters: {
             query?: never;
@@ -3744,6 +3754,25 @@ export interface operations {
                 /** @description 1 to 1000 (default 100). */
                 limit: number | null;
             };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown[];
+                };
+            };
+        };
+    };
+    list_telemetry_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;

@@ -21,12 +21,11 @@ export type TotpEnrolment = Schemas['TotpEnrolment']
 // ---- cases and their workflow
 
 /**
- * A workflow command's URL name, e.g. `request-extension`. Every command-keyed table of the UI
- * (`COMMAND_FIELDS` in lib/commands.ts) is keyed by this type, so when the server publishes the
- * commands as a named schema this one line becomes `= Schemas['<its name>']` and a command the
- * UI does not handle is a compile error.
+ * A workflow command's URL name, e.g. `request-extension`, as the server publishes them. Every
+ * command-keyed table of the UI (`COMMAND_FIELDS` in lib/commands.ts) is keyed by this type, so a
+ * command the server adds and the UI does not handle is a compile error.
  */
-export type CommandName = string
+export type CommandName = Schemas['CaseCommandName']
 
 export type LonLat = Schemas['LocationBody']
 /** The category a filed case carries. */

@@ -19,7 +19,7 @@ use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/routing/rules", get(list_rules).put(replace_rules))
+        .route("/routing/rules", get(list_routing_rules).put(replace_rules))
         .route("/routing/rules.csv", get(export_rules))
         .route("/cases/{id}/routing", get(explain))
 }
@@ -60,7 +60,7 @@ pub struct RoutingView {
 /// The responsibility matrix: explicit rules, most specific wins.
 #[utoipa::path(get, path = "/api/v1/routing/rules", tag = "routing",
     responses((status = 200, body = Vec<RuleView>)))]
-pub async fn list_rules(
+pub async fn list_routing_rules(
     State(state): State<AppState>,
     _user: CurrentUser,
 ) -> ApiResult<Json<Vec<RuleView>>> {

@@ -44,7 +44,10 @@ pub fn router(max_upload: usize) -> Router<AppState> {
             "/telemetry",
             post(ingest).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
         )
-        .route("/telemetry/rules", get(list_rules).post(create_rule))
+        .route(
+            "/telemetry/rules",
+            get(list_telemetry_rules).post(create_rule),
+        )
         .route(
             "/telemetry/rules/{id}",
             get(get_rule).put(replace_rule).delete(delete_rule),
@@ -593,7 +596,7 @@ pub async fn dead_letters(
 /// The telemetry rules.
 #[utoipa::path(get, path = "/api/v1/telemetry/rules", tag = "vital signs",
     responses((status = 200, body = Vec<serde_json::Value>)))]
-pub async fn list_rules(
+pub async fn list_telemetry_rules(
     State(state): State<AppState>,
     _user: CurrentUser,
 ) -> ApiResult<Json<Vec<TelemetryRule>>> {
