@@ -71,8 +71,10 @@ fn start_tls_broker() -> Result<TlsBroker, String> {
         .and_then(|listener| listener.local_addr())
         .map_err(|e| e.to_string())?
         .port();
+    // Started as root, mosquitto drops to its own user, which cannot read the keys in this
+    // private directory; `user root` keeps root (and is ignored when not started as root).
     let config = format!(
-        "listener {port} 127.0.0.1\nallow_anonymous true\ncertfile {0}/broker.pem\nkeyfile {0}/broker.key\n",
+        "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\ncertfile {0}/broker.pem\nkeyfile {0}/broker.key\n",
         at.display()
     );
     std::fs::write(at.join("mosquitto.conf"), config).map_err(|e| e.to_string())?;
