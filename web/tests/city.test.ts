@@ -2,10 +2,10 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import { useAuth } from '../src/stores/auth'
 import { useCity } from '../src/stores/city'
-import type { User } from '../src/api/types'
+import type { Role, User } from '../src/api/types'
 import { jsonResponse, mockFetch } from './helpers'
 
-function signInAs(scope: string, role = 'dispatcher') {
+function signInAs(scope: string, role: Role = 'dispatcher') {
   const user: User = { id: 'u1', username: role, display_name: role, role, unit: null, scope }
   useAuth().session = { expires_at: '', user, csrf_token: 'c' }
 }
@@ -22,7 +22,10 @@ describe('the city of the signed-in user', () => {
   it('is the city of their scope, whatever its level and whoever they are', () => {
     const city = useCity()
     expect(city.code).toBeNull()
-    for (const [scope, role] of [['310000', 'center_leader'], ['310101', 'dispatcher'], ['310101002', 'inspector'], ['310115', 'auditor'], ['310000', 'data_steward']]) {
+    const users: [string, Role][] = [
+      ['310000', 'center_leader'], ['310101', 'dispatcher'], ['310101002', 'inspector'], ['310115', 'auditor'], ['310000', 'data_steward'],
+    ]
+    for (const [scope, role] of users) {
       signInAs(scope, role)
       expect(city.code, `${role} ${scope}`).toBe('310000')
     }

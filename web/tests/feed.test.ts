@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import { useFeed, connectFeed, FEED_CAPACITY } from '../src/stores/feed'
-import type { FeedEvent } from '../src/api/types'
+import type { AnyCommandName, FeedEvent } from '../src/api/types'
 
-const ev = (n: number, action = 'report'): FeedEvent => ({
+const ev = (n: number, action: AnyCommandName = 'report'): FeedEvent => ({
   id: `id${n}`, number: `31010120261125${String(n).padStart(5, '0')}`, action, state: 'reported', state_zh: '已上报',
   district: '310101', area: '310101002001', category: null, category_zh: null, source: 'hotline',
   description: `d${n}`, urgent: false, at: `2026-11-25T08:00:${String(n % 60).padStart(2, '0')}Z`,

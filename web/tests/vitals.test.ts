@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
-import type { Indicator, VitalSign, VitalSignsView } from '../src/api/types'
+import type { Indicator, Rollup, VitalSign, VitalSignsView } from '../src/api/types'
 import { childAlarmCounts, formatMeasure, ingestView, trendPoints, vitalTiles, vitalsAreaFor, type VitalsIndex } from '../src/lib/vitals'
 import { useVitals } from '../src/stores/vitals'
 import { jsonResponse, mockFetch } from './helpers'
@@ -61,10 +61,12 @@ describe('vital tiles', () => {
   })
 
   it('trend points are per-bucket means, oldest first, empty buckets skipped', () => {
+    const bucket = (at: string, count: number, sum: number, min: number, max: number): Rollup =>
+      ({ resolution: 'minute', area: '310000', indicator: 'water_level', bucket: at, count, sum, min, max })
     const pts = trendPoints([
-      { bucket: '2026-11-25T08:02:00Z', count: 4, sum: 40, min: 5, max: 15 },
-      { bucket: '2026-11-25T08:01:00Z', count: 2, sum: 10, min: 4, max: 6 },
-      { bucket: '2026-11-25T08:03:00Z', count: 0, sum: 0, min: 0, max: 0 },
+      bucket('2026-11-25T08:02:00Z', 4, 40, 5, 15),
+      bucket('2026-11-25T08:01:00Z', 2, 10, 4, 6),
+      bucket('2026-11-25T08:03:00Z', 0, 0, 0, 0),
     ])
     expect(pts).toEqual([
       { at: '2026-11-25T08:01:00Z', mean: 5, max: 6, min: 4 },

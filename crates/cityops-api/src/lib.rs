@@ -4,7 +4,7 @@
 
 use axum::Router;
 use chrono::{DateTime, Utc};
-use cityops_domain::Case;
+use cityops_domain::{Case, CommandKind};
 use cityops_geo::Boundaries;
 use cityops_store::Store;
 use std::path::PathBuf;
@@ -20,6 +20,7 @@ mod routes;
 pub mod security;
 mod server;
 pub mod views;
+pub mod wire;
 
 pub use metrics::Metrics;
 pub use server::{cors_origin, serve, BadCorsOrigin};
@@ -103,7 +104,7 @@ pub struct CityGeometry {
 #[derive(Debug, Clone)]
 pub struct CaseChange {
     pub case: Arc<Case>,
-    pub action: &'static str,
+    pub action: CommandKind,
     pub at: DateTime<Utc>,
 }
 
@@ -259,7 +260,7 @@ impl AppState {
     }
 
     /// Tells live subscribers about a change, after it committed.
-    pub fn publish(&self, case: &Case, action: &'static str, at: DateTime<Utc>) {
+    pub fn publish(&self, case: &Case, action: CommandKind, at: DateTime<Utc>) {
         // No subscriber is not an error.
         let _ = self.changes.send(CaseChange {
             case: Arc::new(case.clone()),

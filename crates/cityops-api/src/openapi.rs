@@ -23,6 +23,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 mod tests {
     use cityops_domain::{Channel, CommandKind};
     use serde_json::{json, Value};
+    use std::collections::HashSet;
 
     fn document() -> Value {
         serde_json::to_value(super::document()).unwrap()
@@ -78,5 +79,254 @@ mod tests {
             doc["components"]["schemas"]["ErrorDetail"]["properties"]["code"],
             json!({"$ref": "#/components/schemas/ErrorCode"})
         );
+    }
+
+    /// Whether a property's schema is the named schema: itself, the items of an array of it,
+    /// or one of a `oneOf` (how an optional field says "it, or null").
+    fn refers_to(schema: &Value, name: &str) -> bool {
+        if !schema.is_object() {
+            return false;
+        }
+        let reference = format!("#/components/schemas/{name}");
+        schema["$ref"] == reference.as_str()
+            || refers_to(&schema["items"], name)
+            || schema["oneOf"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|item| refers_to(item, name)))
+    }
+
+    fn strings<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        values.into_iter().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn each_vocabulary_is_a_string_enum_of_exactly_its_values() {
+        use cityops_domain::telemetry::{AlarmState, DeviceStatus, WarningLevel};
+        use cityops_domain::{case, AreaLevel, CaseState, CategoryKind, ComponentStatus};
+        use cityops_domain::{Role, Source, UnitKind, Urgency};
+        let doc = document();
+        let expected: Vec<(&str, Vec<String>)> = vec![
+            ("Role", strings(Role::ALL.map(Role::as_str))),
+            ("CaseState", strings(CaseState::ALL.map(CaseState::as_str))),
+            ("CaseSource", strings(Source::ALL.map(Source::as_str))),
+            (
+                "CaseStage",
+                strings(case::Stage::ALL.map(case::Stage::as_str)),
+            ),
+            (
+                "RejectReason",
+                strings(case::RejectReason::ALL.map(case::RejectReason::as_str)),
+            ),
+            ("AreaLevel", strings(AreaLevel::ALL.map(AreaLevel::as_str))),
+            ("UnitKind", strings(UnitKind::ALL.map(UnitKind::as_str))),
+            (
+                "CategoryKind",
+                strings(CategoryKind::ALL.map(CategoryKind::as_str)),
+            ),
+            ("Urgency", strings(Urgency::ALL.map(Urgency::as_str))),
+            (
+                "ComponentStatus",
+                strings(ComponentStatus::ALL.map(ComponentStatus::as_str)),
+            ),
+            (
+                "WarningLevel",
+                strings(WarningLevel::ALL.map(WarningLevel::as_str)),
+            ),
+            (
+                "AlarmState",
+                strings(AlarmState::ALL.map(AlarmState::as_str)),
+            ),
+            (
+                "DeviceStatus",
+                strings(DeviceStatus::ALL.map(DeviceStatus::as_str)),
+            ),
+            (
+                "Crs",
+                strings(cityops_geo::Crs::ALL.map(cityops_geo::Crs::as_str)),
+            ),
+            (
+                "Resolution",
+                strings(cityops_store::telemetry::Resolution::ALL.map(|r| r.as_str())),
+            ),
+            (
+                "ReadingRejection",
+                strings(cityops_telemetry::Reason::ALL.map(|r| r.as_str())),
+            ),
+            (
+                "AlarmChange",
+                strings(cityops_telemetry::AlarmChange::ALL.map(|c| c.as_str())),
+            ),
+            (
+                "CaseAction",
+                strings(CommandKind::ALL.map(CommandKind::as_str)),
+            ),
+            (
+                "CommandWireName",
+                strings(CommandKind::ALL.map(CommandKind::wire_name)),
+            ),
+            (
+                "ApiKeyPermission",
+                strings(crate::routes::api_keys::Permission::ALL.map(|p| p.as_str())),
+            ),
+            ("PendingKind", strings(["extension", "park"])),
+            (
+                "GeometryLevel",
+                strings(["district", "street", "community", "grid"]),
+            ),
+        ];
+        for (schema, values) in expected {
+            assert_eq!(
+                doc["components"]["schemas"][schema]["type"], "string",
+                "{schema}"
+            );
+            assert_eq!(enum_of(&doc, schema), values, "{schema}");
+        }
+        // The vocabularies the issue found missing from the hand-written types are there.
+        let roles = enum_of(&doc, "Role");
+        for role in ["auditor", "data_steward", "citizen", "system"] {
+            assert!(roles.iter().any(|r| r == role), "{role}");
+        }
+    }
+
+    #[test]
+    fn the_views_and_requests_name_their_vocabularies_instead_of_any_string() {
+        let doc = document();
+        let fields: &[(&str, &str, &str)] = &[
+            ("UserView", "role", "Role"),
+            ("TimelineEntry", "role", "Role"),
+            ("TimelineEntry", "action", "CaseAction"),
+            ("TimelineEntry", "from", "CaseState"),
+            ("TimelineEntry", "to", "CaseState"),
+            ("CommandRuleView", "command", "CommandWireName"),
+            ("CommandRuleView", "action", "CaseAction"),
+            ("CommandRuleView", "roles", "Role"),
+            ("CommandRuleView", "from", "CaseState"),
+            ("StateView", "state", "CaseState"),
+            ("ApiKeyView", "role", "Role"),
+            ("ApiKeyView", "permissions", "ApiKeyPermission"),
+            ("CaseView", "state", "CaseState"),
+            ("CaseView", "source", "CaseSource"),
+            ("CaseView", "stage", "CaseStage"),
+            ("CaseView", "reject_reason", "RejectReason"),
+            ("CaseView", "actions", "CaseCommandName"),
+            ("FiledClassView", "urgency", "Urgency"),
+            ("PendingView", "kind", "PendingKind"),
+            ("CaseEvent", "action", "CommandWireName"),
+            ("CaseEvent", "state", "CaseState"),
+            ("CaseEvent", "source", "CaseSource"),
+            ("PublicCaseView", "state", "CaseState"),
+            ("PublicStep", "action", "CommandWireName"),
+            ("PublicStep", "state", "CaseState"),
+            ("PublicReportReceipt", "state", "CaseState"),
+            ("HeldCase", "state", "CaseState"),
+            ("SourceCount", "source", "CaseSource"),
+            ("AreaView", "level", "AreaLevel"),
+            ("AreaRef", "level", "AreaLevel"),
+            ("AreaNode", "level", "AreaLevel"),
+            ("AreaGeometry", "level", "GeometryLevel"),
+            ("UnitView", "kind", "UnitKind"),
+            ("CategoryView", "kind", "CategoryKind"),
+            ("CategoryView", "urgency", "Urgency"),
+            ("CategoryView", "unit_kind", "UnitKind"),
+            ("BigClassView", "kind", "CategoryKind"),
+            ("AlarmView", "level", "WarningLevel"),
+            ("AlarmView", "state", "AlarmState"),
+            ("AlarmEvent", "action", "AlarmChange"),
+            ("AlarmEvent", "alarm", "AlarmView"),
+            ("VitalSignsView", "signs", "VitalSignView"),
+            ("DeviceView", "status", "DeviceStatus"),
+            ("ComponentView", "status", "ComponentStatus"),
+            ("ComponentPage", "items", "ComponentView"),
+            ("RollupView", "resolution", "Resolution"),
+            ("RejectionView", "reason", "ReadingRejection"),
+            ("DeadLetterView", "reason", "ReadingRejection"),
+            // Requests: the handler checks the value; the document says which are accepted.
+            ("ReportRequest", "source", "CaseSource"),
+            ("ReportRequest", "crs", "Crs"),
+            ("PublicReportRequest", "crs", "Crs"),
+            ("CommandRequest", "reject_reason", "RejectReason"),
+            ("CategoryUpdate", "urgency", "Urgency"),
+            ("CategoryUpdate", "unit_kind", "UnitKind"),
+            ("NewApiKey", "role", "Role"),
+            ("NewApiKey", "permissions", "ApiKeyPermission"),
+            ("DeviceRequest", "status", "DeviceStatus"),
+            ("DeviceRequest", "crs", "Crs"),
+        ];
+        for (view, field, vocabulary) in fields {
+            let schema = &doc["components"]["schemas"][view]["properties"][field];
+            assert!(
+                refers_to(schema, vocabulary),
+                "{view}.{field} is {schema}, not {vocabulary}"
+            );
+        }
+        // The check can fail: a plain string is no vocabulary.
+        let username = &doc["components"]["schemas"]["UserView"]["properties"]["username"];
+        assert!(!refers_to(username, "Role"));
+        let parameters: &[(&str, &str, &str)] = &[
+            ("/api/v1/vital-signs/history", "resolution", "Resolution"),
+            ("/api/v1/components", "status", "ComponentStatus"),
+            ("/api/v1/components/nearest", "crs", "Crs"),
+            (
+                "/api/v1/telemetry/dead-letters",
+                "reason",
+                "ReadingRejection",
+            ),
+            ("/api/v1/geo/areas", "level", "GeometryLevel"),
+            ("/api/v1/geo/locate", "crs", "Crs"),
+            ("/api/v1/areas", "level", "AreaLevel"),
+            ("/api/v1/units", "kind", "UnitKind"),
+            ("/api/v1/cases", "source", "CaseSource"),
+        ];
+        for (path, name, vocabulary) in parameters {
+            let parameter = doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .and_then(|all| all.iter().find(|p| p["name"] == *name))
+                .unwrap_or_else(|| panic!("GET {path} has a parameter {name}"));
+            assert!(
+                refers_to(&parameter["schema"], vocabulary),
+                "GET {path} ?{name} is {parameter}, not {vocabulary}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_operation_id_is_unique() {
+        let doc = document();
+        let mut seen = HashSet::new();
+        for (path, operations) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in operations.as_object().unwrap() {
+                let id = operation["operationId"].as_str().unwrap_or_else(|| {
+                    panic!("{method} {path} has no operationId");
+                });
+                assert!(seen.insert(id.to_owned()), "{id} names two operations");
+            }
+        }
+        assert!(seen.len() > 50);
+    }
+
+    #[test]
+    fn path_parameters_are_the_paths_own_and_the_rest_are_query_parameters() {
+        let doc = document();
+        for (path, operations) in doc["paths"].as_object().unwrap() {
+            let in_template: HashSet<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            for (method, operation) in operations.as_object().unwrap() {
+                let parameters = operation["parameters"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let in_path: HashSet<&str> = parameters
+                    .iter()
+                    .filter(|p| p["in"] == "path")
+                    .filter_map(|p| p["name"].as_str())
+                    .collect();
+                assert_eq!(in_path, in_template, "{method} {path}");
+                for parameter in parameters.iter().filter(|p| p["in"] != "path") {
+                    assert_eq!(parameter["in"], "query", "{method} {path}: {parameter}");
+                }
+            }
+        }
     }
 }

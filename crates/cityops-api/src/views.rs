@@ -1,5 +1,6 @@
 //! Wire types: what clients send and receive. Only this crate knows JSON; the domain's
-//! values are converted here.
+//! values are converted here. Fields that take one of the API's closed vocabularies (a role,
+//! a case state...) are typed with [`crate::wire`], so the document lists their values.
 
 use chrono::{DateTime, Utc};
 use cityops_domain::case::PendingRequest;
@@ -9,6 +10,8 @@ use cityops_domain::{
 use cityops_store::Attachment;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::wire::{self, Wire};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -49,8 +52,7 @@ pub struct UserView {
     pub id: String,
     pub username: String,
     pub display_name: String,
-    #[schema(example = "dispatcher")]
-    pub role: String,
+    pub role: wire::Role,
     pub unit: Option<String>,
     pub scope: String,
 }
@@ -60,8 +62,7 @@ pub struct AreaView {
     #[schema(example = "310101002")]
     pub code: String,
     pub name: String,
-    #[schema(example = "street")]
-    pub level: String,
+    pub level: wire::AreaLevel,
     pub parent: Option<String>,
 }
 
@@ -70,7 +71,7 @@ impl From<&Area> for AreaView {
         AreaView {
             code: a.code.to_string(),
             name: a.name.clone(),
-            level: a.level.as_str().to_owned(),
+            level: Wire(a.level),
             parent: a.parent.as_ref().map(|p| p.to_string()),
         }
     }
@@ -87,7 +88,7 @@ pub struct AreaDetail {
 pub struct AreaNode {
     pub code: String,
     pub name: String,
-    pub level: String,
+    pub level: wire::AreaLevel,
     #[schema(no_recursion)]
     pub children: Vec<AreaNode>,
 }
@@ -96,8 +97,7 @@ pub struct AreaNode {
 pub struct UnitView {
     pub code: String,
     pub name: String,
-    #[schema(example = "law_enforcement")]
-    pub kind: String,
+    pub kind: wire::UnitKind,
     pub jurisdiction: String,
 }
 
@@ -106,7 +106,7 @@ impl From<&Unit> for UnitView {
         UnitView {
             code: u.code.clone(),
             name: u.name.clone(),
-            kind: u.kind.as_str().to_owned(),
+            kind: Wire(u.kind),
             jurisdiction: u.jurisdiction.to_string(),
         }
     }
@@ -116,38 +116,31 @@ impl From<&Unit> for UnitView {
 pub struct CategoryView {
     #[schema(example = "10101")]
     pub code: String,
-    /// `component` (部件) or `event` (事件).
-    pub kind: String,
+    pub kind: wire::CategoryKind,
     pub big_class: String,
     pub zh: String,
     pub en: String,
-    /// `normal` or `urgent`.
-    pub urgency: String,
+    pub urgency: wire::Urgency,
     pub dispatch_minutes: u32,
     pub handling_minutes: u32,
     pub check_minutes: u32,
-    pub unit_kind: String,
+    /// The kind of unit a case of this class goes to by default.
+    pub unit_kind: wire::UnitKind,
 }
 
 impl From<&Category> for CategoryView {
     fn from(c: &Category) -> CategoryView {
         CategoryView {
             code: c.code.to_string(),
-            kind: match c.kind() {
-                cityops_domain::CategoryKind::Component => "component".into(),
-                cityops_domain::CategoryKind::Event => "event".into(),
-            },
+            kind: Wire(c.kind()),
             big_class: c.code.big_class().to_owned(),
             zh: c.zh.clone(),
             en: c.en.clone(),
-            urgency: match c.urgency {
-                cityops_domain::Urgency::Normal => "normal".into(),
-                cityops_domain::Urgency::Urgent => "urgent".into(),
-            },
+            urgency: Wire(c.urgency),
             dispatch_minutes: c.terms.dispatch_minutes,
             handling_minutes: c.terms.handling_minutes,
             check_minutes: c.terms.check_minutes,
-            unit_kind: c.unit_kind.as_str().to_owned(),
+            unit_kind: Wire(c.unit_kind),
         }
     }
 }
@@ -155,7 +148,7 @@ impl From<&Category> for CategoryView {
 #[derive(Serialize, ToSchema)]
 pub struct BigClassView {
     pub code: String,
-    pub kind: String,
+    pub kind: wire::CategoryKind,
     pub zh: String,
     pub en: String,
 }
@@ -177,10 +170,7 @@ impl From<&CategoryCatalog> for CatalogView {
                 .iter()
                 .map(|b| BigClassView {
                     code: b.code.clone(),
-                    kind: match b.kind {
-                        cityops_domain::CategoryKind::Component => "component".into(),
-                        cityops_domain::CategoryKind::Event => "event".into(),
-                    },
+                    kind: Wire(b.kind),
                     zh: b.zh.clone(),
                     en: b.en.clone(),
                 })
@@ -195,11 +185,12 @@ impl From<&CategoryCatalog> for CatalogView {
 pub struct CategoryUpdate {
     pub zh: Option<String>,
     pub en: Option<String>,
-    /// `normal` or `urgent`.
+    #[schema(value_type = Option<wire::Urgency>)]
     pub urgency: Option<String>,
     pub dispatch_minutes: Option<u32>,
     pub handling_minutes: Option<u32>,
     pub check_minutes: Option<u32>,
+    #[schema(value_type = Option<wire::UnitKind>)]
     pub unit_kind: Option<String>,
 }
 
@@ -217,15 +208,14 @@ pub struct LocationBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
-    /// inspector, hotline, photo, iot, department or leader.
-    #[schema(example = "hotline")]
+    #[schema(value_type = wire::CaseSource, example = "hotline")]
     pub source: String,
     #[schema(example = "南京东路步行街东侧一处污水井盖缺失，已设置临时围挡")]
     pub description: String,
     pub address: Option<String>,
     pub location: LocationBody,
-    /// The coordinate system of `location`: wgs84 (GPS, the default), gcj02 (AMap, Tencent)
-    /// or bd09 (Baidu). CityOps stores WGS-84.
+    /// The coordinate system of `location`; wgs84 when absent.
+    #[schema(value_type = Option<wire::Crs>)]
     pub crs: Option<String>,
     /// The finest known area code: community (12), street (9) or district (6 digits). When
     /// absent, the community is found from the location.
@@ -247,7 +237,8 @@ pub struct CommandRequest {
     pub version: i64,
     pub opinion: Option<String>,
     pub reason: Option<String>,
-    /// For reject: `invalid` or `duplicate`.
+    /// For reject.
+    #[schema(value_type = Option<wire::RejectReason>)]
     pub reject_reason: Option<String>,
     pub duplicate_of: Option<String>,
     /// For verify.
@@ -272,25 +263,26 @@ pub struct CommandRequest {
 
 /// A workflow command a client names in the URL (`POST /api/v1/cases/{id}/{command}`) and
 /// finds among a case's `actions`: a kind whose channel is [`Channel::Command`], by its wire
-/// name (`request-extension`). The OpenAPI schema `CaseCommandName` is generated from
-/// [`CommandKind::ALL`], so it lists exactly what the route accepts.
+/// name (`request-extension`). Published as the schema `CaseCommandName`
+/// ([`wire::CaseCommandName`]), generated from [`CommandKind::ALL`], so it lists exactly what
+/// the route accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CaseCommandName(CommandKind);
+pub struct UrlCommand(CommandKind);
 
-impl CaseCommandName {
+impl UrlCommand {
     /// The URL's command, or `None` for a name that is no command or one issued elsewhere.
-    pub fn parse(name: &str) -> Option<CaseCommandName> {
-        CommandKind::from_wire_name(name).and_then(CaseCommandName::of)
+    pub fn parse(name: &str) -> Option<UrlCommand> {
+        CommandKind::from_wire_name(name).and_then(UrlCommand::of)
     }
 
     /// `kind` when clients issue it by name.
-    pub fn of(kind: CommandKind) -> Option<CaseCommandName> {
-        (kind.channel() == Channel::Command).then_some(CaseCommandName(kind))
+    pub fn of(kind: CommandKind) -> Option<UrlCommand> {
+        (kind.channel() == Channel::Command).then_some(UrlCommand(kind))
     }
 
     /// Every command a client may name in the URL.
-    pub fn all() -> impl Iterator<Item = CaseCommandName> {
-        CommandKind::ALL.into_iter().filter_map(CaseCommandName::of)
+    pub fn all() -> impl Iterator<Item = UrlCommand> {
+        CommandKind::ALL.into_iter().filter_map(UrlCommand::of)
     }
 
     pub fn kind(self) -> CommandKind {
@@ -302,37 +294,11 @@ impl CaseCommandName {
     }
 }
 
-impl Serialize for CaseCommandName {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl utoipa::PartialSchema for CaseCommandName {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
-        ObjectBuilder::new()
-            .schema_type(SchemaType::new(Type::String))
-            .enum_values(Some(CaseCommandName::all().map(CaseCommandName::as_str)))
-            .description(Some(
-                "A workflow command a client issues by name on a case; GET /api/v1/workflow \
-                 gives each one's roles and states.",
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for CaseCommandName {
-    fn name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CaseCommandName")
-    }
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct FiledClassView {
     pub code: String,
     pub zh: String,
-    pub urgency: String,
+    pub urgency: wire::Urgency,
     pub dispatch_minutes: u32,
     pub handling_minutes: u32,
     pub check_minutes: u32,
@@ -340,10 +306,19 @@ pub struct FiledClassView {
 
 #[derive(Serialize, ToSchema)]
 pub struct PendingView {
-    /// `extension` or `park`.
-    pub kind: String,
+    pub kind: PendingKind,
     pub reason: String,
     pub until: Option<DateTime<Utc>>,
+}
+
+/// What a case's pending request asks the shift lead for.
+#[derive(Serialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingKind {
+    /// More time for handling, until a new deadline.
+    Extension,
+    /// Parking the case (挂账): its handling clock stops.
+    Park,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -355,10 +330,9 @@ pub struct CaseView {
     pub number: String,
     /// Send back as `version` with the next command.
     pub version: i64,
-    #[schema(example = "filed")]
-    pub state: String,
+    pub state: wire::CaseState,
     pub state_zh: String,
-    pub source: String,
+    pub source: wire::CaseSource,
     pub description: String,
     pub address: Option<String>,
     pub location: LocationBody,
@@ -378,11 +352,11 @@ pub struct CaseView {
     pub return_count: u32,
     pub extension_count: u32,
     pub pending: Option<PendingView>,
-    /// The stage whose clock runs: dispatch, handling or check.
-    pub stage: Option<String>,
+    /// The stage whose clock runs.
+    pub stage: Option<wire::CaseStage>,
     pub deadline: Option<DateTime<Utc>>,
     pub callback_satisfied: Option<bool>,
-    pub reject_reason: Option<String>,
+    pub reject_reason: Option<wire::RejectReason>,
     pub duplicate_of: Option<String>,
     pub attachments: Vec<String>,
     pub reported_by: String,
@@ -390,7 +364,7 @@ pub struct CaseView {
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     /// The workflow commands the caller may issue on this case now.
-    pub actions: Vec<CaseCommandName>,
+    pub actions: Vec<wire::CaseCommandName>,
     /// The public reporter's name, masked (刘**); the clear contact is read, for a stated
     /// purpose and on record, at `/cases/{id}/contact`.
     pub reporter_name: Option<String>,
@@ -427,28 +401,18 @@ impl From<&cityops_domain::Rating> for RatingView {
     }
 }
 
-fn snake<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
 impl CaseView {
     pub fn new(c: &Case, now: DateTime<Utc>, viewer: &Actor) -> CaseView {
         CaseView {
             id: c.id.clone(),
             number: c.number.0.clone(),
             version: c.version,
-            state: c.state.as_str().to_owned(),
+            state: Wire(c.state),
             state_zh: c.state.zh().to_owned(),
-            source: c.source.as_str().to_owned(),
+            source: Wire(c.source),
             description: c.description.clone(),
             address: c.address.clone(),
-            location: LocationBody {
-                lon: c.location.lon,
-                lat: c.location.lat,
-            },
+            location: LocationBody::from(c.location),
             area: c.area.to_string(),
             unit_grid: c.unit_grid.clone(),
             district: c.district.to_string(),
@@ -456,7 +420,7 @@ impl CaseView {
             category: c.category.as_ref().map(|f| FiledClassView {
                 code: f.code.to_string(),
                 zh: f.zh.clone(),
-                urgency: snake(&f.urgency),
+                urgency: Wire(f.urgency),
                 dispatch_minutes: f.terms.dispatch_minutes,
                 handling_minutes: f.terms.handling_minutes,
                 check_minutes: f.terms.check_minutes,
@@ -472,20 +436,20 @@ impl CaseView {
             extension_count: c.extension_count,
             pending: c.pending.as_ref().map(|p| match p {
                 PendingRequest::Extension { until, reason } => PendingView {
-                    kind: "extension".into(),
+                    kind: PendingKind::Extension,
                     reason: reason.clone(),
                     until: Some(*until),
                 },
                 PendingRequest::Park { reason } => PendingView {
-                    kind: "park".into(),
+                    kind: PendingKind::Park,
                     reason: reason.clone(),
                     until: None,
                 },
             }),
-            stage: c.stage.as_ref().map(snake),
+            stage: c.stage.map(Wire),
             deadline: c.deadline,
             callback_satisfied: c.callback_satisfied,
-            reject_reason: c.reject_reason.as_ref().map(snake),
+            reject_reason: c.reject_reason.map(Wire),
             duplicate_of: c.duplicate_of.clone(),
             attachments: c.attachments.clone(),
             reported_by: c.reported_by.clone(),
@@ -494,7 +458,8 @@ impl CaseView {
             closed_at: c.closed_at,
             actions: cityops_domain::workflow::available(c, viewer)
                 .into_iter()
-                .filter_map(CaseCommandName::of)
+                .filter_map(UrlCommand::of)
+                .map(Wire)
                 .collect(),
             reporter_name: c
                 .reporter
@@ -529,12 +494,12 @@ pub struct TimelineEntry {
     pub at: DateTime<Utc>,
     pub user_id: String,
     pub username: String,
-    pub role: String,
+    pub role: wire::Role,
     pub unit: Option<String>,
-    /// The command, e.g. `dispatch`.
-    pub action: String,
-    pub from: Option<String>,
-    pub to: String,
+    /// The command, e.g. `request_extension`.
+    pub action: wire::CaseAction,
+    pub from: Option<wire::CaseState>,
+    pub to: wire::CaseState,
     /// The stage this step ended was already past its deadline.
     pub late: bool,
     /// The command's parameters as given (opinion, reason, unit...).
@@ -572,11 +537,11 @@ impl From<&TimelineEvent> for TimelineEntry {
             at: e.at,
             user_id: e.user_id.clone(),
             username: e.username.clone(),
-            role: e.role.as_str().to_owned(),
+            role: Wire(e.role),
             unit: e.unit.clone(),
-            action: e.command.name().to_owned(),
-            from: e.from.map(|s| s.as_str().to_owned()),
-            to: e.to.as_str().to_owned(),
+            action: Wire(e.command.kind()),
+            from: e.from.map(Wire),
+            to: Wire(e.to),
             late: e.late,
             details,
         }
@@ -615,12 +580,12 @@ impl AttachmentView {
 #[derive(Serialize, ToSchema)]
 pub struct CommandRuleView {
     /// The client's name, e.g. `request-extension`.
-    pub command: String,
+    pub command: wire::CommandWireName,
     /// The name on the timeline (its `action`), e.g. `request_extension`.
-    pub action: String,
-    pub roles: Vec<String>,
+    pub action: wire::CaseAction,
+    pub roles: Vec<wire::Role>,
     /// States in which the command is accepted.
-    pub from: Vec<String>,
+    pub from: Vec<wire::CaseState>,
     /// How the command is issued.
     pub issued: IssuedVia,
     /// The endpoints that issue it, e.g. `POST /api/v1/cases/{id}/accept`; none for the
@@ -675,7 +640,7 @@ impl IssuedVia {
 
 #[derive(Serialize, ToSchema)]
 pub struct StateView {
-    pub state: String,
+    pub state: wire::CaseState,
     pub zh: String,
     pub terminal: bool,
 }
@@ -690,7 +655,7 @@ pub struct WorkflowView {
 pub struct AreaRef {
     pub code: String,
     pub name: String,
-    pub level: String,
+    pub level: wire::AreaLevel,
 }
 
 #[derive(Serialize, ToSchema, Default, Clone)]
@@ -728,7 +693,7 @@ pub struct ChildStats {
 
 #[derive(Serialize, ToSchema)]
 pub struct SourceCount {
-    pub source: String,
+    pub source: wire::CaseSource,
     pub count: u32,
 }
 
@@ -751,6 +716,7 @@ pub struct RankingRow {
     /// 0 to 100.
     pub score: f64,
     /// A to E.
+    #[schema(pattern = "^[A-E]$")]
     pub grade: String,
 }
 
@@ -781,7 +747,8 @@ pub struct PublicReportRequest {
     #[schema(example = "小区门口的井盖坏了，晚上很危险")]
     pub description: String,
     pub location: LocationBody,
-    /// wgs84 (default), gcj02 or bd09.
+    /// The coordinate system of `location`; wgs84 when absent.
+    #[schema(value_type = Option<wire::Crs>)]
     pub crs: Option<String>,
     pub address: Option<String>,
     pub category_hint: Option<String>,
@@ -794,15 +761,16 @@ pub struct PublicReportReceipt {
     pub number: String,
     /// Keep it: it proves the report is yours, to add photos and rate the result.
     pub follow_token: String,
-    pub state: String,
+    pub state: wire::CaseState,
     pub state_zh: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct PublicStep {
     pub at: DateTime<Utc>,
-    pub action: String,
-    pub state: String,
+    /// The command by the name clients use, e.g. `send-check`.
+    pub action: wire::CommandWireName,
+    pub state: wire::CaseState,
     pub state_zh: String,
 }
 
@@ -810,7 +778,7 @@ pub struct PublicStep {
 #[derive(Serialize, ToSchema)]
 pub struct PublicCaseView {
     pub number: String,
-    pub state: String,
+    pub state: wire::CaseState,
     pub state_zh: String,
     pub description: String,
     pub category_zh: Option<String>,
@@ -834,6 +802,13 @@ pub struct RatingRequest {
 #[derive(Serialize, ToSchema)]
 pub struct PublicAttachmentReceipt {
     pub id: String,
+}
+
+impl From<cityops_domain::Location> for LocationBody {
+    fn from(location: cityops_domain::Location) -> LocationBody {
+        let cityops_domain::Location { lon, lat } = location;
+        LocationBody { lon, lat }
+    }
 }
 
 impl LocationBody {

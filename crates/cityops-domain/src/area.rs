@@ -23,6 +23,14 @@ pub enum AreaLevel {
 }
 
 impl AreaLevel {
+    /// From the top of the tree down.
+    pub const ALL: [AreaLevel; 4] = [
+        AreaLevel::City,
+        AreaLevel::District,
+        AreaLevel::Street,
+        AreaLevel::Community,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AreaLevel::City => "city",
@@ -33,14 +41,9 @@ impl AreaLevel {
     }
 
     pub fn parse(text: &str) -> Option<AreaLevel> {
-        [
-            AreaLevel::City,
-            AreaLevel::District,
-            AreaLevel::Street,
-            AreaLevel::Community,
-        ]
-        .into_iter()
-        .find(|level| level.as_str() == text)
+        AreaLevel::ALL
+            .into_iter()
+            .find(|level| level.as_str() == text)
     }
 }
 
@@ -232,6 +235,25 @@ mod tests {
 
     fn code(text: &str) -> AreaCode {
         AreaCode::parse(text).unwrap()
+    }
+
+    #[test]
+    fn all_levels_run_from_the_city_down_to_the_community() {
+        // The match is exhaustive: a new level does not compile until it has its place below
+        // another, and then this fails until `ALL` lists it there too.
+        let below = |level: AreaLevel| match level {
+            AreaLevel::City => Some(AreaLevel::District),
+            AreaLevel::District => Some(AreaLevel::Street),
+            AreaLevel::Street => Some(AreaLevel::Community),
+            AreaLevel::Community => None,
+        };
+        let tree: Vec<AreaLevel> =
+            std::iter::successors(Some(AreaLevel::City), |l| below(*l)).collect();
+        assert_eq!(tree, AreaLevel::ALL);
+        assert!(AreaLevel::ALL.windows(2).all(|pair| pair[0] < pair[1]));
+        for level in AreaLevel::ALL {
+            assert_eq!(AreaLevel::parse(level.as_str()), Some(level));
+        }
     }
 
     #[test]

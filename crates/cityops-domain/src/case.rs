@@ -188,6 +188,19 @@ pub enum Stage {
     Check,
 }
 
+impl Stage {
+    /// In the order a case passes them.
+    pub const ALL: [Stage; 3] = [Stage::Dispatch, Stage::Handling, Stage::Check];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Dispatch => "dispatch",
+            Stage::Handling => "handling",
+            Stage::Check => "check",
+        }
+    }
+}
+
 /// A WGS-84 position inside the bounds a Chinese city can have.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Location {
@@ -319,6 +332,17 @@ pub enum PendingRequest {
 pub enum RejectReason {
     Invalid,
     Duplicate,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 2] = [RejectReason::Invalid, RejectReason::Duplicate];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Invalid => "invalid",
+            RejectReason::Duplicate => "duplicate",
+        }
+    }
 }
 
 /// Who reported a case from the public, and how to reach them. Personal information: never
@@ -503,6 +527,31 @@ pub struct TimelineEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_stages_are_listed_in_the_order_a_case_passes_them() {
+        // Exhaustive: a new stage does not compile until it has its place in the sequence,
+        // and then this fails until `ALL` lists it there too.
+        let next = |stage: Stage| match stage {
+            Stage::Dispatch => Some(Stage::Handling),
+            Stage::Handling => Some(Stage::Check),
+            Stage::Check => None,
+        };
+        let stages: Vec<Stage> =
+            std::iter::successors(Some(Stage::Dispatch), |s| next(*s)).collect();
+        assert_eq!(stages, Stage::ALL);
+    }
+
+    #[test]
+    fn all_reject_reasons_are_listed() {
+        let next = |reason: RejectReason| match reason {
+            RejectReason::Invalid => Some(RejectReason::Duplicate),
+            RejectReason::Duplicate => None,
+        };
+        let reasons: Vec<RejectReason> =
+            std::iter::successors(Some(RejectReason::Invalid), |r| next(*r)).collect();
+        assert_eq!(reasons, RejectReason::ALL);
+    }
 
     #[test]
     fn the_open_states_are_exactly_the_states_that_are_not_terminal() {

@@ -69,11 +69,37 @@ pub enum CategoryKind {
     Event,
 }
 
+impl CategoryKind {
+    pub const ALL: [CategoryKind; 2] = [CategoryKind::Component, CategoryKind::Event];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CategoryKind::Component => "component",
+            CategoryKind::Event => "event",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
     Normal,
     Urgent,
+}
+
+impl Urgency {
+    pub const ALL: [Urgency; 2] = [Urgency::Normal, Urgency::Urgent];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Normal => "normal",
+            Urgency::Urgent => "urgent",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Urgency> {
+        Urgency::ALL.into_iter().find(|u| u.as_str() == text)
+    }
 }
 
 /// The time allowed for each stage, in minutes of natural time (the working calendar
@@ -187,6 +213,29 @@ impl CategoryCatalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_kinds_and_urgencies_are_listed() {
+        // Exhaustive: a new kind or urgency does not compile until it has its place in the
+        // sequence, and then this fails until `ALL` lists it there too.
+        let next_kind = |kind: CategoryKind| match kind {
+            CategoryKind::Component => Some(CategoryKind::Event),
+            CategoryKind::Event => None,
+        };
+        let kinds: Vec<CategoryKind> =
+            std::iter::successors(Some(CategoryKind::Component), |k| next_kind(*k)).collect();
+        assert_eq!(kinds, CategoryKind::ALL);
+        let next_urgency = |urgency: Urgency| match urgency {
+            Urgency::Normal => Some(Urgency::Urgent),
+            Urgency::Urgent => None,
+        };
+        let urgencies: Vec<Urgency> =
+            std::iter::successors(Some(Urgency::Normal), |u| next_urgency(*u)).collect();
+        assert_eq!(urgencies, Urgency::ALL);
+        for urgency in Urgency::ALL {
+            assert_eq!(Urgency::parse(urgency.as_str()), Some(urgency));
+        }
+    }
 
     #[test]
     fn the_shipped_catalogue_parses_and_covers_both_kinds() {

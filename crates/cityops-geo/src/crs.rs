@@ -16,13 +16,19 @@ pub enum Crs {
 }
 
 impl Crs {
-    pub fn parse(text: &str) -> Option<Crs> {
-        match text {
-            "wgs84" => Some(Crs::Wgs84),
-            "gcj02" => Some(Crs::Gcj02),
-            "bd09" => Some(Crs::Bd09),
-            _ => None,
+    pub const ALL: [Crs; 3] = [Crs::Wgs84, Crs::Gcj02, Crs::Bd09];
+
+    /// The name a client gives, e.g. `gcj02`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Crs::Wgs84 => "wgs84",
+            Crs::Gcj02 => "gcj02",
+            Crs::Bd09 => "bd09",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<Crs> {
+        Crs::ALL.into_iter().find(|crs| crs.as_str() == text)
     }
 
     /// The point in WGS-84, the system CityOps stores.
@@ -141,6 +147,22 @@ mod tests {
 
     fn close(a: (f64, f64), b: (f64, f64), tolerance: f64) -> bool {
         (a.0 - b.0).abs() < tolerance && (a.1 - b.1).abs() < tolerance
+    }
+
+    #[test]
+    fn all_systems_are_listed_and_read_back_from_their_names() {
+        // Exhaustive: a new system does not compile until it has its place in the sequence,
+        // and then this fails until `ALL` lists it there too.
+        let next = |crs: Crs| match crs {
+            Crs::Wgs84 => Some(Crs::Gcj02),
+            Crs::Gcj02 => Some(Crs::Bd09),
+            Crs::Bd09 => None,
+        };
+        let systems: Vec<Crs> = std::iter::successors(Some(Crs::Wgs84), |c| next(*c)).collect();
+        assert_eq!(systems, Crs::ALL);
+        for crs in Crs::ALL {
+            assert_eq!(Crs::parse(crs.as_str()), Some(crs));
+        }
     }
 
     /// Reference outputs published with the widely used coordtransform library for the point

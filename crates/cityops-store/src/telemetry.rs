@@ -28,6 +28,8 @@ pub enum Resolution {
 }
 
 impl Resolution {
+    pub const ALL: [Resolution; 2] = [Resolution::Minute, Resolution::Hour];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Resolution::Minute => "minute",
@@ -43,11 +45,7 @@ impl Resolution {
     }
 
     pub fn parse(text: &str) -> Option<Resolution> {
-        match text {
-            "minute" => Some(Resolution::Minute),
-            "hour" => Some(Resolution::Hour),
-            _ => None,
-        }
+        Resolution::ALL.into_iter().find(|r| r.as_str() == text)
     }
 }
 
@@ -701,4 +699,25 @@ impl<D: Dialect, A: AuditPolicy> TelemetryStore for SqlStore<D, A> {
 /// The documents of rows that hold one `doc` column.
 fn docs<T: serde::de::DeserializeOwned>(rows: Vec<impl Columns>) -> StoreResult<Vec<T>> {
     rows.iter().map(|r| r.json("doc")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_resolutions_are_listed_finest_first_and_read_back_from_their_names() {
+        // Exhaustive: a new resolution does not compile until it has its place in the
+        // sequence, and then this fails until `ALL` lists it there too.
+        let coarser = |resolution: Resolution| match resolution {
+            Resolution::Minute => Some(Resolution::Hour),
+            Resolution::Hour => None,
+        };
+        let resolutions: Vec<Resolution> =
+            std::iter::successors(Some(Resolution::Minute), |r| coarser(*r)).collect();
+        assert_eq!(resolutions, Resolution::ALL);
+        for resolution in Resolution::ALL {
+            assert_eq!(Resolution::parse(resolution.as_str()), Some(resolution));
+        }
+    }
 }

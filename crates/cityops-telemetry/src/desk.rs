@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use cityops_domain::{Actor, AreaCode, CaseCommand, Role};
+use cityops_domain::{Actor, AreaCode, CaseCommand, CommandKind, Role};
 use cityops_store::{CaseStore, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -158,7 +158,10 @@ pub(crate) async fn write_cases(
                     CaseWrite::Open { case, event, .. } => {
                         match store.insert_case(*case, *event).await {
                             Ok(case) => {
-                                let _ = events.send(TelemetryEvent::Case(Arc::new(case), "report"));
+                                let _ = events.send(TelemetryEvent::Case(
+                                    Arc::new(case),
+                                    CommandKind::Report,
+                                ));
                                 Ok(())
                             }
                             Err(error) => Err(Failure::Store(error.to_string())),
@@ -207,7 +210,7 @@ async fn note_case(
         };
         match store.update_case(&next, &event, None).await {
             Ok(()) => {
-                let _ = events.send(TelemetryEvent::Case(Arc::new(next), "note"));
+                let _ = events.send(TelemetryEvent::Case(Arc::new(next), CommandKind::Note));
                 return Ok(());
             }
             // Someone else changed the case meanwhile: read it again.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use cityops_domain::telemetry::{
-    Alarm, AlarmError, Device, TelemetryRule, VitalSigns, WarningLevel,
+    Alarm, AlarmError, AlarmEventKind, Device, TelemetryRule, VitalSigns, WarningLevel,
 };
 use cityops_domain::Case;
 use cityops_store::{CaseStore, StoreError, TelemetryStore};
@@ -104,18 +104,27 @@ pub struct IngestReport {
 #[derive(Debug, Clone)]
 pub enum TelemetryEvent {
     Alarm(Arc<Alarm>, AlarmChange),
-    Case(Arc<Case>, &'static str),
+    /// A case the pipeline opened (`report`) or noted an alarm on (`note`).
+    Case(Arc<Case>, cityops_domain::CommandKind),
     Vitals(Arc<VitalSigns>),
 }
 
 /// What happened to an alarm: an event of the rule engine, or a person acknowledged it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlarmChange {
-    Engine(cityops_domain::telemetry::AlarmEventKind),
+    Engine(AlarmEventKind),
     Acknowledged,
 }
 
 impl AlarmChange {
+    pub const ALL: [AlarmChange; 5] = [
+        AlarmChange::Engine(AlarmEventKind::Raised),
+        AlarmChange::Engine(AlarmEventKind::Reopened),
+        AlarmChange::Engine(AlarmEventKind::Repeated),
+        AlarmChange::Engine(AlarmEventKind::Cleared),
+        AlarmChange::Acknowledged,
+    ];
+
     /// The change's name on the live stream (`raise`, `reopen`, `repeat`, `clear`,
     /// `acknowledge`); clients depend on these strings.
     pub fn as_str(self) -> &'static str {
@@ -290,5 +299,29 @@ impl TelemetryHandle {
 
     pub fn subscribe(&self) -> broadcast::Receiver<TelemetryEvent> {
         self.events.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_alarm_changes_are_the_engines_events_then_the_acknowledgement() {
+        // Exhaustive: a new kind of change does not compile here until it is placed.
+        let engine_kind = |change: AlarmChange| match change {
+            AlarmChange::Engine(kind) => Some(kind),
+            AlarmChange::Acknowledged => None,
+        };
+        let kinds: Vec<AlarmEventKind> = AlarmChange::ALL
+            .into_iter()
+            .filter_map(engine_kind)
+            .collect();
+        assert_eq!(kinds, AlarmEventKind::ALL);
+        assert_eq!(AlarmChange::ALL.len(), AlarmEventKind::ALL.len() + 1);
+        assert_eq!(AlarmChange::ALL.last(), Some(&AlarmChange::Acknowledged));
+        let names: std::collections::HashSet<&str> =
+            AlarmChange::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), AlarmChange::ALL.len());
     }
 }

@@ -491,7 +491,7 @@ pub async fn live_city(state: cityops_api::AppState, every: std::time::Duration)
             if let Some(case) =
                 live_report(store.as_ref(), &texts.roads, text, &place, &mut rng, now).await?
             {
-                state.publish(&case, "report", now);
+                state.publish(&case, CommandKind::Report, now);
             }
         } else if let Some((case, action)) =
             live_step(store.as_ref(), &catalog, &mut rng, now).await?
@@ -519,7 +519,7 @@ async fn live_step(
     catalog: &CategoryCatalog,
     rng: &mut StdRng,
     now: DateTime<Utc>,
-) -> Result<Option<(cityops_domain::Case, &'static str)>> {
+) -> Result<Option<(cityops_domain::Case, CommandKind)>> {
     use cityops_domain::CaseState;
     let city = AreaCode::parse(reference::SHANGHAI)?;
     let open = cityops_store::CaseQuery {
@@ -564,7 +564,7 @@ async fn live_step(
         ),
         None => return Ok(None),
     };
-    let action = command.name();
+    let action = command.kind();
     match decide(case, command, &actor, now) {
         Ok((next, event)) => match store.update_case(&next, &event, None).await {
             Ok(()) => Ok(Some((next, action))),

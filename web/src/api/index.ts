@@ -1,7 +1,8 @@
 import { request } from './client'
 import type {
-  AlarmView, Area, AreaDetail, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, CommandName, GeoCollection, Indicator, PublicCase,
-  Located, LoginResponse, PublicReportResult, Rollup, Stats, TimelineEntry, TotpEnrolment, Unit, User, VitalSignsView,
+  AlarmView, Area, AreaDetail, AreaLevel, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, CommandName, GeoCollection,
+  GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, Resolution, Rollup, Stats,
+  TimelineEntry, TotpEnrolment, Unit, UnitKind, User, VitalSignsView,
 } from './types'
 
 export * from './client'
@@ -23,9 +24,9 @@ export const api = {
   confirmTotp: (code: string) => request<void>('/me/totp/confirm', { body: { code } }),
   /** Needs a current code, so a session left open somewhere cannot drop the factor on its own. */
   removeTotp: (code: string) => request<void>('/me/totp', { method: 'DELETE', body: { code } }),
-  areas: (q: { parent?: string; level?: string }) => request<Area[]>('/areas', { query: q }),
+  areas: (q: { parent?: string; level?: AreaLevel }) => request<Area[]>('/areas', { query: q }),
   area: (code: string) => request<AreaDetail>(`/areas/${encodeURIComponent(code)}`),
-  units: (q: { kind?: string; within?: string }) => request<Unit[]>('/units', { query: q }),
+  units: (q: { kind?: UnitKind; within?: string }) => request<Unit[]>('/units', { query: q }),
   categories: () => request<Categories>('/categories'),
   cases: (query: Record<string, string | number | boolean | undefined>) => request<CasePage>('/cases', { query }),
   case: (id: string) => request<CaseView>(`/cases/${encodeURIComponent(id)}`),
@@ -42,9 +43,9 @@ export const api = {
     }),
   attachment: (id: string) => request<Blob>(`/attachments/${encodeURIComponent(id)}`, { as: 'blob' }),
   stats: (area?: string) => request<Stats>('/stats', { query: { area } }),
-  geoAreas: (level = 'district') => request<GeoCollection>('/geo/areas', { query: { level }, auth: false }),
+  geoAreas: (level: GeometryLevel = 'district') => request<GeoCollection>('/geo/areas', { query: { level }, auth: false }),
   /** One layer: level=district|street|community|grid, under a parent area or inside a bbox. */
-  geoLayer: (q: { level: string; parent?: string; bbox?: number[] }) =>
+  geoLayer: (q: { level: GeometryLevel; parent?: string; bbox?: number[] }) =>
     request<GeoCollection>('/geo/areas', { query: { level: q.level, parent: q.parent, bbox: q.bbox?.join(',') }, auth: false }),
   geoArea: (code: string) => request<AreaShape>(`/geo/areas/${encodeURIComponent(code)}`, { auth: false }),
   locate: (lon: number, lat: number) => request<Located>('/geo/locate', { query: { lon, lat }, auth: false }),
@@ -52,7 +53,7 @@ export const api = {
   indicators: () => request<Indicator[]>('/indicators'),
   /** Live aggregates of an area (default: the caller's jurisdiction) and its direct children. */
   vitalSigns: (area?: string) => request<VitalSignsView>('/vital-signs', { query: { area } }),
-  vitalHistory: (q: { indicator: string; area?: string; resolution?: 'minute' | 'hour'; from?: string; to?: string }) =>
+  vitalHistory: (q: { indicator: string; area?: string; resolution?: Resolution; from?: string; to?: string }) =>
     request<Rollup[]>('/vital-signs/history', { query: q }),
   alarms: (q: { active?: boolean; acknowledged?: boolean; area?: string; device?: string; limit?: number } = {}) =>
     request<AlarmView[]>('/alarms', { query: q }),
@@ -67,7 +68,7 @@ export const publicApi = {
     category_hint?: string; contact?: { name?: string; phone?: string }
   }) => request<PublicReportResult>('/public/reports', { body, auth: false }),
   photo: (number: string, token: string, file: Blob) =>
-    request<{ id: string }>(`/public/cases/${encodeURIComponent(number)}/photos`, {
+    request<PublicAttachmentReceipt>(`/public/cases/${encodeURIComponent(number)}/photos`, {
       method: 'POST', query: { token }, raw: { data: file, contentType: file.type || 'image/jpeg' }, auth: false,
     }),
   follow: (number: string) => request<PublicCase>(`/public/cases/${encodeURIComponent(number)}`, { auth: false }),
@@ -75,6 +76,6 @@ export const publicApi = {
     request<PublicCase>(`/public/cases/${encodeURIComponent(number)}/rating`, {
       body: { token, score, comment: comment || undefined }, auth: false,
     }),
-  geoAreas: (level = 'district') => request<GeoCollection>('/geo/areas', { query: { level }, auth: false }),
+  geoAreas: (level: GeometryLevel = 'district') => request<GeoCollection>('/geo/areas', { query: { level }, auth: false }),
   locate: (lon: number, lat: number) => request<Located>('/geo/locate', { query: { lon, lat }, auth: false }),
 }

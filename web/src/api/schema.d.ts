@@ -911,7 +911,8 @@ export interface paths {
         };
         /**
          * Live case changes, alarm transitions and vital signs within the caller's jurisdiction, as
-         *     Server-Sent Events: `case`, `alarm`, `vital_signs` (every few seconds) and `lagged`.
+         *     Server-Sent Events: `case` (a `CaseEvent`), `alarm` (an `AlarmEvent`), `vital_signs` (a
+         *     `VitalSignsView`, every few seconds) and `lagged` (how many events the subscriber missed).
          */
         get: operations["stream"];
         put?: never;
@@ -1099,6 +1100,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description What happened to an alarm: raised, reopened within the flap window, repeated, cleared, or acknowledged by a person.
+         * @enum {string}
+         */
+        AlarmChange: "raise" | "reopen" | "repeat" | "clear" | "acknowledge";
         AlarmCount: {
             area: string;
             /** Format: int64 */
@@ -1110,11 +1116,74 @@ export interface components {
             /** Format: int64 */
             yellow: number;
         };
-        AlarmView: Record<string, unknown> & {
-            level_zh: string;
-            /** @description active_unacknowledged, active_acknowledged, cleared_unacknowledged, cleared_acknowledged */
-            state: string;
+        /** @description An alarm transition (`event: alarm`): raised, reopened, repeated, cleared or acknowledged. */
+        AlarmEvent: {
+            action: components["schemas"]["AlarmChange"];
+            alarm: components["schemas"]["AlarmView"];
         };
+        /**
+         * @description An alarm's state: active or cleared, and acknowledged or not.
+         * @enum {string}
+         */
+        AlarmState: "active_unacknowledged" | "active_acknowledged" | "cleared_unacknowledged" | "cleared_acknowledged";
+        /**
+         * @description An alarm: a (device, rule) in trouble, from raise to clear, with who saw it; then its
+         *     state and level in words.
+         */
+        AlarmView: {
+            acknowledged: boolean;
+            /** Format: date-time */
+            acknowledged_at?: string | null;
+            acknowledged_by?: string | null;
+            active: boolean;
+            /** @description The device's area (normally its community). */
+            area: string;
+            /** @description The case the alarm opened or joined. */
+            case_id?: string | null;
+            /** Format: date-time */
+            cleared_at?: string | null;
+            device_id: string;
+            /** Format: double */
+            first_value: number;
+            /**
+             * Format: int32
+             * @description Times the alarm came back within the flap window instead of opening a new one.
+             */
+            flaps: number;
+            id: string;
+            /** @description The indicator's key, e.g. `water_level`. */
+            indicator: string;
+            /** Format: date-time */
+            last_at: string;
+            /** Format: double */
+            last_value: number;
+            level: components["schemas"]["WarningLevel"];
+            /** @description The level's name in Chinese, e.g. 橙色预警. */
+            level_zh: string;
+            /** @description WGS-84. */
+            location: components["schemas"]["LocationBody"];
+            /** Format: double */
+            max_value: number;
+            /** Format: double */
+            min_value: number;
+            /** Format: date-time */
+            raised_at: string;
+            /**
+             * Format: int64
+             * @description Readings that met the trigger while the alarm was active.
+             */
+            readings: number;
+            rule_id: string;
+            rule_name: string;
+            /** @description `active` and `acknowledged` in one word. */
+            state: components["schemas"]["AlarmState"];
+            unit_grid?: string | null;
+        };
+        /**
+         * @description What an API key may do: reads need `read`, new reports `report`, readings `telemetry`, any other change `write`.
+         * @enum {string}
+         */
+        ApiKeyPermission: "read" | "report" | "telemetry" | "write";
         ApiKeyView: {
             /** Format: date-time */
             created_at: string;
@@ -1125,10 +1194,10 @@ export interface components {
             /** @description The key itself, shown once, at creation: send it as `Authorization: Bearer <key>`. */
             key?: string | null;
             name: string;
-            permissions: string[];
+            permissions: components["schemas"]["ApiKeyPermission"][];
             /** Format: date-time */
             revoked_at?: string | null;
-            role: string;
+            role: components["schemas"]["Role"];
             scope: string;
             unit?: string | null;
         };
@@ -1143,24 +1212,28 @@ export interface components {
             code: string;
             /** @description GeoJSON MultiPolygon. */
             geometry: Record<string, unknown>;
-            level: string;
+            level: components["schemas"]["GeometryLevel"];
         };
+        /**
+         * @description The level of an area in the division tree, from the city down to the community.
+         * @enum {string}
+         */
+        AreaLevel: "city" | "district" | "street" | "community";
         AreaNode: {
             children: components["schemas"]["AreaNode"][];
             code: string;
-            level: string;
+            level: components["schemas"]["AreaLevel"];
             name: string;
         };
         AreaRef: {
             code: string;
-            level: string;
+            level: components["schemas"]["AreaLevel"];
             name: string;
         };
         AreaView: {
             /** @example 310101002 */
             code: string;
-            /** @example street */
-            level: string;
+            level: components["schemas"]["AreaLevel"];
             name: string;
             parent?: string | null;
         };
@@ -1192,9 +1265,14 @@ export interface components {
         BigClassView: {
             code: string;
             en: string;
-            kind: string;
+            kind: components["schemas"]["CategoryKind"];
             zh: string;
         };
+        /**
+         * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
+         * @enum {string}
+         */
+        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note";
         /**
          * @description A workflow command a client issues by name on a case; GET /api/v1/workflow gives each one's roles and states.
          * @enum {string}
@@ -1202,8 +1280,8 @@ export interface components {
         CaseCommandName: "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise";
         /** @description One committed case change (`event: case`). */
         CaseEvent: {
-            /** @description The command, e.g. `report`, `dispatch`. */
-            action: string;
+            /** @description The command, e.g. `report`, `request-extension`. */
+            action: components["schemas"]["CommandWireName"];
             area: string;
             /** Format: date-time */
             at: string;
@@ -1214,8 +1292,8 @@ export interface components {
             district: string;
             id: string;
             number: string;
-            source: string;
-            state: string;
+            source: components["schemas"]["CaseSource"];
+            state: components["schemas"]["CaseState"];
             state_zh: string;
             urgent: boolean;
         };
@@ -1224,6 +1302,21 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
+        /**
+         * @description Where a report came from: an inspector's patrol, the 12345 hotline, a citizen's photo, an IoT alarm, a department or a leader.
+         * @enum {string}
+         */
+        CaseSource: "inspector" | "hotline" | "photo" | "iot" | "department" | "leader";
+        /**
+         * @description The stage whose clock runs on a case: dispatch, handling or check.
+         * @enum {string}
+         */
+        CaseStage: "dispatch" | "handling" | "check";
+        /**
+         * @description A case's state in the workflow (GET /api/v1/workflow gives each one's Chinese name and whether it is terminal).
+         * @enum {string}
+         */
+        CaseState: "reported" | "accepted" | "verifying" | "invalid" | "filed" | "dispatched" | "handling" | "suspended" | "handled" | "checking" | "checked" | "callback" | "closed" | "cancelled";
         CaseView: {
             /** @description The workflow commands the caller may issue on this case now. */
             actions: components["schemas"]["CaseCommandName"][];
@@ -1257,7 +1350,7 @@ export interface components {
             overdue: boolean;
             pending?: null | components["schemas"]["PendingView"];
             rating?: null | components["schemas"]["RatingView"];
-            reject_reason?: string | null;
+            reject_reason?: null | components["schemas"]["RejectReason"];
             reported_by: string;
             /**
              * @description The public reporter's name, masked (刘**); the clear contact is read, for a stated
@@ -1271,11 +1364,9 @@ export interface components {
             /** Format: int32 */
             rework_count: number;
             self_handled: boolean;
-            source: string;
-            /** @description The stage whose clock runs: dispatch, handling or check. */
-            stage?: string | null;
-            /** @example filed */
-            state: string;
+            source: components["schemas"]["CaseSource"];
+            stage?: null | components["schemas"]["CaseStage"];
+            state: components["schemas"]["CaseState"];
             state_zh: string;
             supervised: boolean;
             unit?: string | null;
@@ -1302,6 +1393,11 @@ export interface components {
             count: number;
             zh: string;
         };
+        /**
+         * @description Whether a category is of components (部件, things in the street) or events (事件).
+         * @enum {string}
+         */
+        CategoryKind: "component" | "event";
         CategoryUpdate: {
             /** Format: int32 */
             check_minutes?: number | null;
@@ -1310,9 +1406,8 @@ export interface components {
             en?: string | null;
             /** Format: int32 */
             handling_minutes?: number | null;
-            unit_kind?: string | null;
-            /** @description `normal` or `urgent`. */
-            urgency?: string | null;
+            unit_kind?: null | components["schemas"]["UnitKind"];
+            urgency?: null | components["schemas"]["Urgency"];
             zh?: string | null;
         };
         CategoryView: {
@@ -1326,11 +1421,10 @@ export interface components {
             en: string;
             /** Format: int32 */
             handling_minutes: number;
-            /** @description `component` (部件) or `event` (事件). */
-            kind: string;
-            unit_kind: string;
-            /** @description `normal` or `urgent`. */
-            urgency: string;
+            kind: components["schemas"]["CategoryKind"];
+            /** @description The kind of unit a case of this class goes to by default. */
+            unit_kind: components["schemas"]["UnitKind"];
+            urgency: components["schemas"]["Urgency"];
             zh: string;
         };
         ChildStats: components["schemas"]["Totals"] & {
@@ -1355,8 +1449,7 @@ export interface components {
             /** @description For check. */
             passed?: boolean | null;
             reason?: string | null;
-            /** @description For reject: `invalid` or `duplicate`. */
-            reject_reason?: string | null;
+            reject_reason?: null | components["schemas"]["RejectReason"];
             /** @description For callback. */
             satisfied?: boolean | null;
             /** @description For dispatch: the unit code. */
@@ -1373,24 +1466,63 @@ export interface components {
         };
         CommandRuleView: {
             /** @description The name on the timeline (its `action`), e.g. `request_extension`. */
-            action: string;
+            action: components["schemas"]["CaseAction"];
             /** @description The client's name, e.g. `request-extension`. */
-            command: string;
+            command: components["schemas"]["CommandWireName"];
             /**
              * @description The endpoints that issue it, e.g. `POST /api/v1/cases/{id}/accept`; none for the
              *     commands only CityOps issues.
              */
             endpoints: string[];
             /** @description States in which the command is accepted. */
-            from: string[];
+            from: components["schemas"]["CaseState"][];
             /** @description How the command is issued. */
             issued: components["schemas"]["IssuedVia"];
-            roles: string[];
+            roles: components["schemas"]["Role"][];
         };
+        /**
+         * @description Any workflow command by the name clients use (`request-extension`), including those issued by reporting, uploading, rating or by CityOps itself (see CaseCommandName for the ones a client names in the URL).
+         * @enum {string}
+         */
+        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note";
         ComponentPage: {
-            items: Record<string, unknown>[];
+            items: components["schemas"]["ComponentView"][];
             /** @description Pass as `after` for the next page; absent on the last. */
             next?: string | null;
+        };
+        /**
+         * @description The state of a census component: in use, damaged, missing or removed.
+         * @enum {string}
+         */
+        ComponentStatus: "in_use" | "damaged" | "missing" | "removed";
+        /**
+         * @description One component of the census, field by field as the domain records it (a field added to
+         *     the record does not compile until this view says how it is published).
+         */
+        ComponentView: {
+            /** @description The community the location lies in. */
+            area: string;
+            /** Format: date */
+            change_date?: string | null;
+            /** @description The small class (`1BBSS`). */
+            class: string;
+            /** @description 16 digits: area 6 + big class 2 + small class 2 + sequence 6. */
+            id: string;
+            /** Format: date */
+            initial_date?: string | null;
+            /** @description WGS-84. */
+            location: components["schemas"]["LocationBody"];
+            location_text?: string | null;
+            maintainer_unit?: string | null;
+            name: string;
+            owner_unit?: string | null;
+            /** @description Where it stands: sidewalk, carriageway, green space... */
+            setting?: string | null;
+            /** @description Where the record comes from (census 2016, a department's register...). */
+            source?: string | null;
+            status: components["schemas"]["ComponentStatus"];
+            supervising_department?: string | null;
+            unit_grid?: string | null;
         };
         ContactBody: {
             name?: string | null;
@@ -1408,12 +1540,29 @@ export interface components {
             /** Format: date-time */
             since: string;
         };
+        /**
+         * @description The coordinate system of a location a client sends: wgs84 (GPS), gcj02 (AMap, Tencent) or bd09 (Baidu). CityOps stores and answers WGS-84.
+         * @enum {string}
+         */
+        Crs: "wgs84" | "gcj02" | "bd09";
+        /** @description A payload, or a reading of one, that ingestion refused. */
+        DeadLetterView: {
+            detail: string;
+            /** Format: int64 */
+            id: number;
+            /** @description The payload, cut to 4 KiB. */
+            payload: string;
+            reason: components["schemas"]["ReadingRejection"];
+            /** Format: date-time */
+            received_at: string;
+            /** @description `mqtt` (with the topic in `detail`) or `http`. */
+            source: string;
+        };
         DeviceRequest: {
             /** @description When absent, the community is found from the location. */
             area?: string | null;
             component_id?: string | null;
-            /** @description wgs84 (default), gcj02 or bd09. */
-            crs?: string | null;
+            crs?: null | components["schemas"]["Crs"];
             /** @example HP-WL-0001 */
             id: string;
             /**
@@ -1425,8 +1574,28 @@ export interface components {
             /** @example 外滩陈毅广场积水监测点 */
             name: string;
             owner_unit?: string | null;
-            /** @description active (default), maintenance or retired. */
-            status?: string | null;
+            status?: null | components["schemas"]["DeviceStatus"];
+        };
+        /**
+         * @description A device's status: active, under maintenance (readings kept, no alarms) or retired (readings refused).
+         * @enum {string}
+         */
+        DeviceStatus: "active" | "maintenance" | "retired";
+        /** @description A sensor in the field, located on its unit grid. */
+        DeviceView: {
+            /** @description The finest area the location lies in (normally the community). */
+            area: string;
+            /** @description The 16-digit census id of the component it watches, if any. */
+            component_id?: string | null;
+            id: string;
+            /** @description Device type, e.g. `water_level_gauge`. */
+            kind: string;
+            /** @description WGS-84. */
+            location: components["schemas"]["LocationBody"];
+            name: string;
+            owner_unit?: string | null;
+            status: components["schemas"]["DeviceStatus"];
+            unit_grid?: string | null;
         };
         Erasure: {
             /**
@@ -1460,7 +1629,7 @@ export interface components {
             dispatch_minutes: number;
             /** Format: int32 */
             handling_minutes: number;
-            urgency: string;
+            urgency: components["schemas"]["Urgency"];
             zh: string;
         };
         Finding: {
@@ -1468,6 +1637,11 @@ export interface components {
             kind: string;
             message: string;
         };
+        /**
+         * @description The areas a map draws by level: districts, streets, communities and unit grids.
+         * @enum {string}
+         */
+        GeometryLevel: "district" | "street" | "community" | "grid";
         HeldCase: {
             /** Format: date-time */
             closed_at?: string | null;
@@ -1477,7 +1651,25 @@ export interface components {
             name?: string | null;
             number: string;
             phone?: string | null;
-            state: string;
+            state: components["schemas"]["CaseState"];
+        };
+        /**
+         * @description What the city measures: a metric with its unit and normal range, and the category a
+         *     problem of it becomes.
+         */
+        IndicatorView: {
+            /** @description The small class a problem of this indicator is filed under. */
+            category: string;
+            /** @description The metric key devices report under, e.g. `water_level`. */
+            key: string;
+            name_en: string;
+            name_zh: string;
+            /** Format: double */
+            normal_max?: number | null;
+            /** Format: double */
+            normal_min?: number | null;
+            /** @description Unit of measure, e.g. `cm`, `%LEL`, `µg/m³`. */
+            unit: string;
         };
         IngestView: {
             accepted: number;
@@ -1539,7 +1731,7 @@ export interface components {
             name?: string | null;
         };
         NearbyComponent: {
-            component: Record<string, unknown>;
+            component: components["schemas"]["ComponentView"];
             /** Format: double */
             distance_m: number;
         };
@@ -1551,18 +1743,21 @@ export interface components {
             expires_in_days?: number | null;
             /** @description Who holds it, e.g. `huangpu-gateway-7` (1 to 64 letters, digits, `-`, `_`, `.`). */
             name: string;
-            /** @description Some of read, report, telemetry, write. */
-            permissions: string[];
-            /** @description The role it acts with: any staff role. */
-            role: string;
+            permissions: components["schemas"]["ApiKeyPermission"][];
+            /** @description The role it acts with: any staff role (not `citizen` or `system`). */
+            role: components["schemas"]["Role"];
             /** @description The area subtree it acts within. */
             scope: string;
             /** @description The unit it acts for (required for a unit handler's key). */
             unit?: string | null;
         };
+        /**
+         * @description What a case's pending request asks the shift lead for.
+         * @enum {string}
+         */
+        PendingKind: "extension" | "park";
         PendingView: {
-            /** @description `extension` or `park`. */
-            kind: string;
+            kind: components["schemas"]["PendingKind"];
             reason: string;
             /** Format: date-time */
             until?: string | null;
@@ -1584,7 +1779,7 @@ export interface components {
             description: string;
             number: string;
             rating?: null | components["schemas"]["RatingView"];
-            state: string;
+            state: components["schemas"]["CaseState"];
             state_zh: string;
             steps: components["schemas"]["PublicStep"][];
         };
@@ -1592,24 +1787,24 @@ export interface components {
             /** @description Keep it: it proves the report is yours, to add photos and rate the result. */
             follow_token: string;
             number: string;
-            state: string;
+            state: components["schemas"]["CaseState"];
             state_zh: string;
         };
         PublicReportRequest: {
             address?: string | null;
             category_hint?: string | null;
             contact?: null | components["schemas"]["ContactBody"];
-            /** @description wgs84 (default), gcj02 or bd09. */
-            crs?: string | null;
+            crs?: null | components["schemas"]["Crs"];
             /** @example 小区门口的井盖坏了，晚上很危险 */
             description: string;
             location: components["schemas"]["LocationBody"];
         };
         PublicStep: {
-            action: string;
+            /** @description The command by the name clients use, e.g. `send-check`. */
+            action: components["schemas"]["CommandWireName"];
             /** Format: date-time */
             at: string;
-            state: string;
+            state: components["schemas"]["CaseState"];
             state_zh: string;
         };
         RankingRow: {
@@ -1653,13 +1848,32 @@ export interface components {
              */
             score: number;
         };
+        /**
+         * @description Why a reading was refused (and kept as a dead letter).
+         * @enum {string}
+         */
+        ReadingRejection: "malformed" | "unknown_device" | "unknown_indicator" | "timestamp_out_of_range" | "retired_device";
+        /** @description A reading as stored. */
+        ReadingView: {
+            /** Format: date-time */
+            at: string;
+            device_id: string;
+            /** @description The indicator's key. */
+            indicator: string;
+            /** Format: double */
+            value: number;
+        };
+        /**
+         * @description Why a report was not accepted: invalid, or a duplicate of another case.
+         * @enum {string}
+         */
+        RejectReason: "invalid" | "duplicate";
         RejectionView: {
             field: string;
             /** @description Position of the reading in the payload (line for NDJSON). */
             index?: number | null;
             message: string;
-            /** @description malformed, unknown_device, unknown_indicator, timestamp_out_of_range, retired_device */
-            reason: string;
+            reason: components["schemas"]["ReadingRejection"];
         };
         ReportRequest: {
             address?: string | null;
@@ -1673,19 +1887,47 @@ export interface components {
             category_hint?: string | null;
             /** @description 16-digit component id when a component is concerned. */
             component_id?: string | null;
-            /**
-             * @description The coordinate system of `location`: wgs84 (GPS, the default), gcj02 (AMap, Tencent)
-             *     or bd09 (Baidu). CityOps stores WGS-84.
-             */
-            crs?: string | null;
+            crs?: null | components["schemas"]["Crs"];
             /** @example 南京东路步行街东侧一处污水井盖缺失，已设置临时围挡 */
             description: string;
             location: components["schemas"]["LocationBody"];
+            source: components["schemas"]["CaseSource"];
+        };
+        /**
+         * @description The bucket of a downsampled history: a minute or an hour.
+         * @enum {string}
+         */
+        Resolution: "minute" | "hour";
+        /**
+         * @description A user's role, which decides what they may do (GET /api/v1/workflow gives each command's roles). `citizen` and `system` are never a signed-in user's.
+         * @enum {string}
+         */
+        Role: "inspector" | "operator" | "shift_lead" | "dispatcher" | "unit_handler" | "center_leader" | "evaluator" | "admin" | "auditor" | "data_steward" | "citizen" | "system";
+        /**
+         * @description One bucket of the downsampled history of one indicator over one area; its mean is
+         *     `sum / count`.
+         */
+        RollupView: {
+            area: string;
             /**
-             * @description inspector, hotline, photo, iot, department or leader.
-             * @example hotline
+             * Format: date-time
+             * @description Start of the bucket.
              */
-            source: string;
+            bucket: string;
+            /**
+             * Format: int64
+             * @description Readings in the bucket.
+             */
+            count: number;
+            /** @description The indicator's key. */
+            indicator: string;
+            /** Format: double */
+            max: number;
+            /** Format: double */
+            min: number;
+            resolution: components["schemas"]["Resolution"];
+            /** Format: double */
+            sum: number;
         };
         RoutingView: {
             /** @description Matching rules that lost to a more specific one. */
@@ -1709,10 +1951,10 @@ export interface components {
         SourceCount: {
             /** Format: int32 */
             count: number;
-            source: string;
+            source: components["schemas"]["CaseSource"];
         };
         StateView: {
-            state: string;
+            state: components["schemas"]["CaseState"];
             terminal: boolean;
             zh: string;
         };
@@ -1729,19 +1971,19 @@ export interface components {
             totals: components["schemas"]["Totals"];
         };
         TimelineEntry: {
-            /** @description The command, e.g. `dispatch`. */
-            action: string;
+            /** @description The command, e.g. `request_extension`. */
+            action: components["schemas"]["CaseAction"];
             /** Format: date-time */
             at: string;
             /** @description The command's parameters as given (opinion, reason, unit...). */
             details: Record<string, unknown>;
-            from?: string | null;
+            from?: null | components["schemas"]["CaseState"];
             /** @description The stage this step ended was already past its deadline. */
             late: boolean;
-            role: string;
+            role: components["schemas"]["Role"];
             /** Format: int64 */
             seq: number;
-            to: string;
+            to: components["schemas"]["CaseState"];
             unit?: string | null;
             user_id: string;
             username: string;
@@ -1776,18 +2018,26 @@ export interface components {
             /** @description The shared secret, base32, for typing into an authenticator app. */
             secret: string;
         };
+        /**
+         * @description The kind of a unit: an operations center (city, district, street) or a kind of responsible unit (a district department, a utility, a street office).
+         * @enum {string}
+         */
+        UnitKind: "city_center" | "district_center" | "street_center" | "law_enforcement" | "greening" | "housing" | "water" | "transport" | "public_security" | "market_regulation" | "environment" | "power" | "gas" | "water_supply" | "telecom" | "street_office";
         UnitView: {
             code: string;
             jurisdiction: string;
-            /** @example law_enforcement */
-            kind: string;
+            kind: components["schemas"]["UnitKind"];
             name: string;
         };
+        /**
+         * @description A category's urgency; urgent classes have shorter deadlines.
+         * @enum {string}
+         */
+        Urgency: "normal" | "urgent";
         UserView: {
             display_name: string;
             id: string;
-            /** @example dispatcher */
-            role: string;
+            role: components["schemas"]["Role"];
             scope: string;
             unit?: string | null;
             username: string;
@@ -1804,15 +2054,47 @@ export interface components {
             /** @description False when the server holds no checkpoint key: signatures were not checked. */
             signatures_checked: boolean;
         };
+        /** @description One indicator over one area, from the newest reading of each device reporting it. */
+        VitalSignView: {
+            /**
+             * Format: int64
+             * @description Newest readings outside the indicator's normal range.
+             */
+            abnormal: number;
+            area: string;
+            /**
+             * Format: int64
+             * @description Devices whose newest reading is recent enough to count.
+             */
+            devices: number;
+            /** @description The indicator's key. */
+            indicator: string;
+            /**
+             * Format: int64
+             * @description When the newest of those readings was taken, in Unix milliseconds.
+             */
+            latest_at_ms: number;
+            /** Format: double */
+            max: number;
+            /** Format: double */
+            mean: number;
+            /** Format: double */
+            min: number;
+        };
         VitalSignsView: {
-            /** @description Active alarms per area: {area, blue, yellow, orange, red}. */
+            /** @description Active alarms per area. */
             alarms: components["schemas"]["AlarmCount"][];
             area: string;
             /** Format: date-time */
             at: string;
             /** @description The area itself and its children (a district's streets, the city's districts). */
-            signs: Record<string, unknown>[];
+            signs: components["schemas"]["VitalSignView"][];
         };
+        /**
+         * @description A warning level of the emergency law, least to most severe: blue, yellow, orange, red.
+         * @enum {string}
+         */
+        WarningLevel: "blue" | "yellow" | "orange" | "red";
         WorkflowView: {
             commands: components["schemas"]["CommandRuleView"][];
             states: components["schemas"]["StateView"][];
@@ -1828,16 +2110,16 @@ export type $defs = Record<string, never>;
 export interface operations {
     list_alarms: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                active: boolean | null;
-                acknowledged: boolean | null;
-                area: string | null;
-                device: string | null;
+            query?: {
+                active?: boolean;
+                acknowledged?: boolean;
+                area?: string;
+                device?: string;
                 /** @description 1 to 500 (default 100). */
-                limit: number | null;
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2021,14 +2303,13 @@ export interface operations {
     };
     list_areas: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Only the children of this area. */
-                parent: string | null;
-                /** @description city, district, street or community. */
-                level: string | null;
+                parent?: string;
+                level?: components["schemas"]["AreaLevel"];
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2045,14 +2326,14 @@ export interface operations {
     };
     area_tree: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Root of the tree; the city by default. */
-                root: string | null;
+                root?: string;
                 /** @description Levels below the root, 1 to 3 (default 2). */
-                depth: number | null;
+                depth?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2129,22 +2410,22 @@ export interface operations {
     };
     entries: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Entries of this username (or `system`, `anonymous`, `cli:...`). */
-                actor: string | null;
+                actor?: string;
                 /** @description Entries whose action starts with this, e.g. `case.` or `pii.read`. */
-                action: string | null;
+                action?: string;
                 /** @description Entries about this object, e.g. `case:0193...` or `user:li.ming`. */
-                object: string | null;
-                from: string | null;
-                to: string | null;
+                object?: string;
+                from?: string;
+                to?: string;
                 /** @description Entries numbered after this one (paging). */
-                after: number | null;
+                after?: number;
                 /** @description At most this many entries (1 to 1000, default 100). */
-                limit: number | null;
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2223,32 +2504,32 @@ export interface operations {
     };
     list_cases: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Comma-separated states, e.g. `filed,dispatched`. */
-                state: string | null;
+                state?: string;
                 /** @description A small-class code or a prefix of one (`101` = all public-utility components). */
-                category: string | null;
+                category?: string;
                 /** @description An area code: the case lies in its subtree. */
-                area: string | null;
+                area?: string;
                 /** @description The responsible unit. */
-                unit: string | null;
+                unit?: string;
                 /** @description Cases waiting in the coordination queue of this center (a district or city code). */
-                coordination: string | null;
-                source: string | null;
-                overdue: boolean | null;
+                coordination?: string;
+                source?: components["schemas"]["CaseSource"];
+                overdue?: boolean;
                 /** @description Text in the description or the case number. */
-                q: string | null;
+                q?: string;
                 /** @description Created at or after (RFC 3339). */
-                from: string | null;
+                from?: string;
                 /** @description Created before (RFC 3339). */
-                to: string | null;
+                to?: string;
                 /** @description Page size, 1 to 200 (default 50). */
-                limit: number | null;
+                limit?: number;
                 /** @description `next_cursor` of the previous page. */
-                cursor: string | null;
+                cursor?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2334,15 +2615,16 @@ export interface operations {
     };
     upload_attachment: {
         parameters: {
-            query?: never;
+            query: {
+                /** @description The case version the caller saw. */
+                version: number;
+                /** @description Original file name, e.g. `near.jpg`. */
+                file_name?: string;
+            };
             header?: never;
             path: {
                 /** @description Case id or case number */
                 id: string;
-                /** @description The case version the caller saw. */
-                version: number;
-                /** @description Original file name, e.g. `near.jpg`. */
-                file_name: string | null;
             };
             cookie?: never;
         };
@@ -2380,13 +2662,14 @@ export interface operations {
     };
     contact: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description callback (the hotline's return call), verification or clarification. */
+                purpose?: string;
+            };
             header?: never;
             path: {
                 /** @description Case id or case number */
                 id: string;
-                /** @description callback (the hotline's return call), verification or clarification. */
-                purpose: string | null;
             };
             cookie?: never;
         };
@@ -2642,20 +2925,19 @@ export interface operations {
     };
     list_components: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description A small-class code or a prefix (`101` all public-utility components). */
-                class: string | null;
-                /** @description `in_use`, `damaged`, `missing` or `removed`. */
-                status: string | null;
+                class?: string;
+                status?: components["schemas"]["ComponentStatus"];
                 /** @description `min_lon,min_lat,max_lon,max_lat` (WGS-84). */
-                bbox: string | null;
+                bbox?: string;
                 /** @description The last id of the previous page. */
-                after: string | null;
+                after?: string;
                 /** @description 1 to 1,000 (default 100). */
-                limit: number | null;
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2710,12 +2992,12 @@ export interface operations {
     };
     export_csv: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description A component class or prefix. */
-                class: string | null;
+                class?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2732,12 +3014,12 @@ export interface operations {
     };
     export_geojson: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description A component class or prefix. */
-                class: string | null;
+                class?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2754,20 +3036,20 @@ export interface operations {
     };
     nearest: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 lon: number;
                 lat: number;
-                /** @description `wgs84` (default), `gcj02` or `bd09`. */
-                crs: string | null;
+                /** @description The coordinate system of `lon` and `lat`; wgs84 when absent. */
+                crs?: components["schemas"]["Crs"];
                 /** @description A component class or prefix; all classes when absent. */
-                class: string | null;
+                class?: string;
                 /** @description Metres, 1 to 5,000 (default 50). */
-                radius: number | null;
+                radius?: number;
                 /** @description How many, 1 to 100 (default 5). */
-                k: number | null;
+                k?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2807,7 +3089,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["ComponentView"];
                 };
             };
             404: {
@@ -2822,15 +3104,15 @@ export interface operations {
     };
     list_devices: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                kind: string | null;
+            query?: {
+                kind?: string;
                 /** @description Page size, 1 to 1000 (default 100). */
-                limit: number | null;
+                limit?: number;
                 /** @description The last id of the previous page. */
-                after: string | null;
+                after?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2840,7 +3122,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown[];
+                    "application/json": components["schemas"]["DeviceView"][];
                 };
             };
         };
@@ -2893,7 +3175,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["DeviceView"];
                 };
             };
             422: {
@@ -2941,7 +3223,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["DeviceView"];
                 };
             };
             404: {
@@ -2956,16 +3238,17 @@ export interface operations {
     };
     device_readings: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 indicator: string;
                 /** @description RFC 3339; default an hour before `to`. */
-                from: string | null;
+                from?: string;
                 /** @description RFC 3339; default now. */
-                to: string | null;
+                to?: string;
                 /** @description 1 to 10,000 (default 1,000): the newest readings of the window. */
-                limit: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
                 id: string;
             };
             cookie?: never;
@@ -2977,7 +3260,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown[];
+                    "application/json": components["schemas"]["ReadingView"][];
                 };
             };
             404: {
@@ -2992,16 +3275,15 @@ export interface operations {
     };
     area_boundaries: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description `district`, `street`, `community` or `grid` (unit grids). */
-                level: string;
+            query: {
+                level: components["schemas"]["GeometryLevel"];
                 /** @description Only the areas inside this area (a district, street or community code). */
-                parent: string | null;
+                parent?: string;
                 /** @description `min_lon,min_lat,max_lon,max_lat` (WGS-84): only areas meeting the box. */
-                bbox: string | null;
+                bbox?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3057,13 +3339,14 @@ export interface operations {
     };
     import_boundaries: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The file's coordinate system: `wgs84` (default), `gcj02` or `bd09`. Stored as WGS-84. */
+                crs?: string;
+            };
             header?: never;
             path: {
                 /** @description districts, streets, communities or unit-grids */
                 level: string;
-                /** @description The file's coordinate system: `wgs84` (default), `gcj02` or `bd09`. Stored as WGS-84. */
-                crs: string | null;
             };
             cookie?: never;
         };
@@ -3092,14 +3375,14 @@ export interface operations {
     };
     locate: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 lon: number;
                 lat: number;
-                /** @description wgs84 (default), gcj02 or bd09. */
-                crs: string | null;
+                /** @description The coordinate system of `lon` and `lat`; wgs84 when absent. */
+                crs?: components["schemas"]["Crs"];
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3137,7 +3420,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown[];
+                    "application/json": components["schemas"]["IndicatorView"][];
                 };
             };
         };
@@ -3160,7 +3443,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown[];
+                    "application/json": components["schemas"]["IndicatorView"][];
                 };
             };
             422: {
@@ -3314,12 +3597,12 @@ export interface operations {
     };
     export: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 /** @description The phone number the citizen reported with. */
                 phone: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3352,12 +3635,12 @@ export interface operations {
     };
     erase: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 /** @description The phone number the citizen reported with. */
                 phone: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3420,14 +3703,15 @@ export interface operations {
     };
     add_photo: {
         parameters: {
-            query?: never;
+            query: {
+                /** @description The follow token received when reporting. */
+                token: string;
+                file_name?: string;
+            };
             header?: never;
             path: {
                 /** @description 19-digit case number */
                 number: string;
-                /** @description The follow token received when reporting. */
-                token: string;
-                file_name: string | null;
             };
             cookie?: never;
         };
@@ -3663,12 +3947,12 @@ export interface operations {
     };
     stats: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description The area to summarise; the caller's whole jurisdiction by default. */
-                area: string | null;
+                area?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3693,12 +3977,12 @@ export interface operations {
     };
     stream: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description The session token, for clients (EventSource) that cannot send an Authorization header. */
-                access_token: string | null;
+                access_token?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3747,13 +4031,13 @@ export interface operations {
     };
     dead_letters: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                reason: string | null;
+            query?: {
+                reason?: components["schemas"]["ReadingRejection"];
                 /** @description 1 to 1000 (default 100). */
-                limit: number | null;
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3763,7 +4047,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown[];
+                    "application/json": components["schemas"]["DeadLetterView"][];
                 };
             };
         };
@@ -3917,14 +4201,13 @@ export interface operations {
     };
     list_units: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description e.g. law_enforcement, water_supply, street_office, district_center. */
-                kind: string | null;
+            query?: {
+                kind?: components["schemas"]["UnitKind"];
                 /** @description Units whose jurisdiction lies within this area. */
-                within: string | null;
+                within?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3971,12 +4254,12 @@ export interface operations {
     };
     vital_signs: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description City, district or street; default the caller's jurisdiction. */
-                area: string | null;
+                area?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3993,16 +4276,16 @@ export interface operations {
     };
     history: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 indicator: string;
-                area: string | null;
-                /** @description minute (default) or hour. */
-                resolution: string | null;
-                from: string | null;
-                to: string | null;
+                area?: string;
+                /** @description `minute` when absent. */
+                resolution?: components["schemas"]["Resolution"];
+                from?: string;
+                to?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -4012,7 +4295,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown[];
+                    "application/json": components["schemas"]["RollupView"][];
                 };
             };
         };

@@ -6,11 +6,51 @@ import type { components } from './schema'
 
 type Schemas = components['schemas']
 
+// ---- the server's closed vocabularies
+// Each is a union of the values the server's domain defines (roles, states...). Every table of the
+// UI keyed by one of them (labels in ../locales, colours, lists in ../lib/vocabulary.ts) is typed
+// `Record<Vocabulary, ...>`, so a value the server adds is a compile error until the UI handles it.
+
+/** A user's role, e.g. `dispatcher`, `data_steward`. */
+export type Role = Schemas['Role']
+/** A case's state in the workflow, e.g. `filed`. */
+export type CaseState = Schemas['CaseState']
+/** Where a report came from: `inspector`, `hotline`, `photo`, `iot`, `department`, `leader`. */
+export type CaseSource = Schemas['CaseSource']
+/** The stage whose clock runs on a case: `dispatch`, `handling`, `check`. */
+export type CaseStage = Schemas['CaseStage']
+/** Why a report was not accepted: `invalid` or `duplicate`. */
+export type RejectReason = Schemas['RejectReason']
+/** What a case's pending request asks for: `extension` or `park`. */
+export type PendingKind = Schemas['PendingKind']
+/** An area's level: `city`, `district`, `street`, `community`. */
+export type AreaLevel = Schemas['AreaLevel']
+/** The levels a map draws (`GET /geo/areas?level=`): the areas below the city, and unit grids. */
+export type GeometryLevel = Schemas['GeometryLevel']
+export type UnitKind = Schemas['UnitKind']
+export type Urgency = Schemas['Urgency']
+/**
+ * A workflow command's URL name, e.g. `request-extension`, as the server publishes them. Every
+ * command-keyed table of the UI (`COMMAND_FIELDS` in lib/commands.ts) is keyed by this type, so a
+ * command the server adds and the UI does not handle is a compile error.
+ */
+export type CommandName = Schemas['CaseCommandName']
+/** Any workflow command by the name clients use, also those issued by reporting, uploading, rating or by CityOps itself: a stream event's and a public step's `action`. */
+export type AnyCommandName = Schemas['CommandWireName']
+/** A command by the name the timeline records, e.g. `request_extension`: a timeline entry's `action`. */
+export type CaseAction = Schemas['CaseAction']
+/** Warning levels, least to most severe (蓝 < 黄 < 橙 < 红). */
+export type AlarmLevel = Schemas['WarningLevel']
+/** Active or cleared, acknowledged or not, in one word. */
+export type AlarmState = Schemas['AlarmState']
+/** What happened to an alarm on the live stream: `raise`, `reopen`, `repeat`, `clear`, `acknowledge`. */
+export type AlarmChange = Schemas['AlarmChange']
+/** The bucket of the downsampled history: `minute` or `hour`. */
+export type Resolution = Schemas['Resolution']
+
 // ---- sessions and users
 
 export type User = Schemas['UserView']
-/** A role's wire name, e.g. `dispatcher`, `data_steward`. */
-export type Role = User['role']
 /** `POST /sessions`: the new session (a cookie session carries `csrf_token`, a bearer session `token`). */
 export type LoginResponse = Schemas['LoginResponse']
 /** A cookie session as the UI keeps it: the session itself is an HttpOnly cookie, so there is no token here. */
@@ -19,13 +59,6 @@ export type Session = Pick<Schemas['LoginResponse'], 'expires_at' | 'user'> & { 
 export type TotpEnrolment = Schemas['TotpEnrolment']
 
 // ---- cases and their workflow
-
-/**
- * A workflow command's URL name, e.g. `request-extension`, as the server publishes them. Every
- * command-keyed table of the UI (`COMMAND_FIELDS` in lib/commands.ts) is keyed by this type, so a
- * command the server adds and the UI does not handle is a compile error.
- */
-export type CommandName = Schemas['CaseCommandName']
 
 export type LonLat = Schemas['LocationBody']
 /** The category a filed case carries. */
@@ -58,6 +91,8 @@ export type Stats = Schemas['StatsView']
 // ---- the citizen channel
 
 export type PublicReportResult = Schemas['PublicReportReceipt']
+/** `POST /public/cases/{number}/photos`: the new attachment. */
+export type PublicAttachmentReceipt = Schemas['PublicAttachmentReceipt']
 export type PublicCase = Schemas['PublicCaseView']
 
 // ---- geography
@@ -69,6 +104,18 @@ export type Located = Schemas['LocateView']
 
 /** Active alarms of an area by level. */
 export type AlarmCount = Schemas['AlarmCount']
+/** `GET /indicators`: what devices measure. */
+export type Indicator = Schemas['IndicatorView']
+/** One indicator over one area, from the newest reading of each device. */
+export type VitalSign = Schemas['VitalSignView']
+/** `GET /vital-signs` and the `vital_signs` stream event: the area itself and its direct children. */
+export type VitalSignsView = Schemas['VitalSignsView']
+/** `GET /vital-signs/history`: one bucket of the downsampled history, mean = sum / count. */
+export type Rollup = Schemas['RollupView']
+/** An alarm, with its state and level in words. */
+export type AlarmView = Schemas['AlarmView']
+/** The `alarm` stream event. */
+export type AlarmEvent = Schemas['AlarmEvent']
 
 // ---- not described by the OpenAPI document yet
 // Each of these would be generated too once the server publishes the schema named beside it;
@@ -88,83 +135,4 @@ export type AreaShape = Omit<Schemas['AreaGeometry'], 'bbox' | 'centroid' | 'geo
   bbox: [number, number, number, number]
   centroid: [number, number]
   geometry: GeoGeometry
-}
-
-/** Warning levels, least to most severe (蓝 < 黄 < 橙 < 红). Not published: `AlarmView` has no `level`. */
-export type AlarmLevel = 'blue' | 'yellow' | 'orange' | 'red'
-/** `AlarmView.state` is published as a plain string. */
-export type AlarmState = 'active_unacknowledged' | 'active_acknowledged' | 'cleared_unacknowledged' | 'cleared_acknowledged'
-
-/** `GET /indicators`: what devices measure (published as `Vec<Value>`). */
-export interface Indicator {
-  key: string
-  unit: string
-  name_zh: string
-  name_en: string
-  normal_min: number | null
-  normal_max: number | null
-  category: string
-}
-
-/** One indicator over one area, from the newest reading of each device (`VitalSignsView.signs` is published as any object). */
-export interface VitalSign {
-  area: string
-  indicator: string
-  devices: number
-  latest_at_ms: number
-  mean: number
-  min: number
-  max: number
-  abnormal: number
-}
-
-/** `GET /vital-signs` and the `vital_signs` stream event: the area itself and its direct children. */
-export type VitalSignsView = Omit<Schemas['VitalSignsView'], 'signs'> & { signs: VitalSign[] }
-
-/** `GET /vital-signs/history`: one bucket of the downsampled history, mean = sum / count (published as `Vec<Value>`). */
-export interface Rollup {
-  bucket: string
-  count: number
-  sum: number
-  min: number
-  max: number
-  area?: string
-  indicator?: string
-  resolution?: string
-}
-
-/** An alarm (`AlarmView` publishes only `state` and `level_zh`: the alarm itself is flattened in as any object). */
-export interface AlarmView {
-  id: string
-  rule_id: string
-  rule_name: string
-  device_id: string
-  indicator: string
-  level: AlarmLevel
-  level_zh: Schemas['AlarmView']['level_zh']
-  active: boolean
-  acknowledged: boolean
-  state: AlarmState | Schemas['AlarmView']['state']
-  /** 12-digit community code. */
-  area: string
-  location: LonLat
-  unit_grid: string | null
-  raised_at: string
-  last_at: string
-  cleared_at: string | null
-  acknowledged_at: string | null
-  acknowledged_by: string | null
-  first_value: number
-  last_value: number
-  min_value: number
-  max_value: number
-  readings: number
-  flaps: number
-  case_id: string | null
-}
-
-/** The `alarm` stream event (the stream's document describes only its `case` event). */
-export interface AlarmEvent {
-  action: 'raise' | 'reopen' | 'clear' | 'acknowledge' | string
-  alarm: AlarmView
 }

@@ -1,13 +1,14 @@
 // IoT alarms on the client: merging list snapshots with live `alarm` events, counting active
 // alarms by level per area, the map colour of an area by its alarms, and how an alarm reads
 // (its indicator's name and unit, its state) in the alarm list and the screen's ticker alike.
-import type { AlarmCount, AlarmEvent, AlarmLevel, AlarmView, Indicator } from '../api/types'
+import type { AlarmCount, AlarmEvent, AlarmLevel, AlarmState, AlarmView, Indicator, Role } from '../api/types'
 import { childOf, within } from './areaCode'
+import { ALARM_LEVELS } from './vocabulary'
 
 /** Least to most severe. */
-export const LEVELS: readonly AlarmLevel[] = ['blue', 'yellow', 'orange', 'red']
+export const LEVELS: readonly AlarmLevel[] = ALARM_LEVELS
 /** Most to least severe (for KPI tiles and legends). */
-export const LEVELS_DESC: readonly AlarmLevel[] = ['red', 'orange', 'yellow', 'blue']
+export const LEVELS_DESC: readonly AlarmLevel[] = [...ALARM_LEVELS].reverse()
 
 /** Display colours of the levels on the dark screen and in chips. */
 export const LEVEL_COLORS: Record<AlarmLevel, string> = {
@@ -20,8 +21,8 @@ export const LEVEL_COLORS: Record<AlarmLevel, string> = {
 export const NEUTRAL = '#0d2c54'
 
 /** Roles that may acknowledge an alarm (the server decides; this only hides the button). */
-export const ACK_ROLES = ['operator', 'shift_lead', 'dispatcher', 'center_leader', 'admin']
-export function canAcknowledge(role: string | null | undefined): boolean {
+export const ACK_ROLES: readonly Role[] = ['operator', 'shift_lead', 'dispatcher', 'center_leader', 'admin']
+export function canAcknowledge(role: Role | null | undefined): boolean {
   return !!role && ACK_ROLES.includes(role)
 }
 
@@ -120,7 +121,7 @@ export interface Translate {
 export interface AlarmLabels {
   indicator: (key: string) => string
   unit: (key: string) => string
-  state: (state: string) => string
+  state: (state: AlarmState) => string
 }
 
 /** Labels over an indicator catalogue (indicators it lacks read as their key, with no unit; unknown states as themselves). */
@@ -133,8 +134,8 @@ export function alarmLabels(indicators: readonly Indicator[], locale: string, { 
   }
 }
 
-export function stateOf(active: boolean, acknowledged: boolean): string {
-  return `${active ? 'active' : 'cleared'}_${acknowledged ? 'acknowledged' : 'unacknowledged'}`
+export function stateOf(active: boolean, acknowledged: boolean): AlarmState {
+  return `${active ? 'active' : 'cleared'}_${acknowledged ? 'acknowledged' : 'unacknowledged'}` as const
 }
 
 const ms = (iso: string | null | undefined) => {

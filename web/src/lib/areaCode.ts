@@ -8,7 +8,9 @@
 // Unit grids (单元网格) are not areas: their 14-digit codes extend their community's code, so
 // `contains` holds for them too, and `isUnitGrid` names them.
 
-export type AreaLevel = 'city' | 'district' | 'street' | 'community'
+import type { AreaLevel } from '../api/types'
+
+export type { AreaLevel }
 
 const AREA_CODE = /^(?:\d{6}|\d{9}|\d{12})$/
 const UNIT_GRID = /^\d{14}$/

@@ -1,6 +1,6 @@
 // What each case command needs from the user, and how its request body is built.
 import { ApiError } from '../api/client'
-import type { CommandName } from '../api/types'
+import type { CommandName, RejectReason } from '../api/types'
 import { fromShanghaiLocal } from './format'
 
 export type FieldKind =
@@ -30,8 +30,8 @@ export const COMMAND_FIELDS: Record<CommandName, FieldSpec[]> = {
   resume: [opinion()],
   close: [opinion()],
   reject: [
-    { name: 'reject_reason', kind: 'reject_reason', required: true, initial: 'invalid' },
-    { name: 'duplicate_of', kind: 'case_number', required: true, when: (v) => v.reject_reason === 'duplicate' },
+    { name: 'reject_reason', kind: 'reject_reason', required: true, initial: 'invalid' satisfies RejectReason },
+    { name: 'duplicate_of', kind: 'case_number', required: true, when: (v) => v.reject_reason === ('duplicate' satisfies RejectReason) },
     opinion(),
   ],
   verify: [yes('exists'), opinion()],

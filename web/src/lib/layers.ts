@@ -1,9 +1,10 @@
 // Map layers of the city screen and the case map: which GeoJSON a drill-down level shows,
 // the cache key of each fetched layer, the breadcrumb path of an area code.
-import type { GeoCollection, GeoFeature, Located } from '../api/types'
+import type { AreaLevel, GeoCollection, GeoFeature, GeometryLevel, Located } from '../api/types'
 import { areaLevel, communityOf, districtOf, isUnitGrid, streetOf } from './areaCode'
 
-export type Level = 'city' | 'district' | 'street' | 'community' | 'grid'
+/** Where a drill-down stands: an area's level, or a unit grid. */
+export type Level = AreaLevel | 'grid'
 
 /** The drill-down level of a code: an area's level, `grid` for a unit grid, `city` (the top) for none or anything else. */
 export function levelOf(code: string | null | undefined): Level {
@@ -18,7 +19,7 @@ export function drillPath(code: string | null | undefined): string[] {
   return path.filter((c): c is string => !!c)
 }
 
-export interface LayerQuery { level: Exclude<Level, 'city'>; parent?: string; bbox?: [number, number, number, number] }
+export interface LayerQuery { level: GeometryLevel; parent?: string; bbox?: [number, number, number, number] }
 
 /** The cache and registerMap key of a layer query, e.g. `district`, `street:310101`, `grid:310101002`. */
 export function layerKey(q: LayerQuery): string {

@@ -5,7 +5,8 @@ const en: typeof zh = {
   nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', citizen: 'Report a problem' },
   roles: {
     inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
-    unit_handler: 'Unit handler', center_leader: 'Center leader', evaluator: 'Evaluator', admin: 'Administrator', citizen: 'Citizen', system: 'System',
+    unit_handler: 'Unit handler', center_leader: 'Center leader', evaluator: 'Evaluator', admin: 'Administrator', auditor: 'Auditor',
+    data_steward: 'Data steward', citizen: 'Citizen', system: 'System',
   },
   login: {
     title: 'Sign in to CityOps', username: 'User name', password: 'Password', submit: 'Sign in',

@@ -1,10 +1,16 @@
+import type { AlarmLevel, AlarmState, AnyCommandName, CaseSource, CaseStage, CaseState, PendingKind, Role } from '../api/types'
+
+// The tables keyed by the server's vocabularies (roles, states, sources, commands, stages, alarm
+// levels and states) are checked against them with `satisfies Record<...>`: a value the server adds
+// is a compile error until it has words here, and en.ts, typed after this file, needs them too.
 export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
   nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', citizen: '市民随手拍' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
-    unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', citizen: '市民', system: '系统',
-  },
+    unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', auditor: '审计员', data_steward: '数据管理员',
+    citizen: '市民', system: '系统',
+  } satisfies Record<Role, string>,
   login: {
     title: '登录 CityOps 一网统管', username: '用户名', password: '密码', submit: '登录',
     hint: '演示账号：inspector、operator、shiftlead、dispatcher、handler、water、leader（密码 cityops-demo）',
@@ -24,8 +30,8 @@ export default {
     reported: '已上报', accepted: '已受理', verifying: '核实中', invalid: '不受理', filed: '已立案',
     dispatched: '已派遣', handling: '处置中', suspended: '挂账', handled: '已处置', checking: '核查中',
     checked: '已核查', callback: '回访中', closed: '已结案', cancelled: '已作废',
-  },
-  sources: { inspector: '监督员上报', hotline: '12345 热线', photo: '市民随手拍', iot: '物联感知', department: '部门移交', leader: '领导交办' },
+  } satisfies Record<CaseState, string>,
+  sources: { inspector: '监督员上报', hotline: '12345 热线', photo: '市民随手拍', iot: '物联感知', department: '部门移交', leader: '领导交办' } satisfies Record<CaseSource, string>,
   actions: {
     create: '上报', report: '上报', accept: '受理', reject: '不受理', 'request-verification': '派发核实', verify: '核实',
     file: '立案', 'self-handle': '自行处置', dispatch: '派遣', sign: '签收', return: '回退',
@@ -33,7 +39,7 @@ export default {
     'decide-park': '审批挂账', resume: '恢复处置', feedback: '处置反馈', 'send-check': '派发核查',
     check: '核查', 'start-callback': '发起回访', callback: '回访', close: '结案', cancel: '作废',
     'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注',
-  },
+  } satisfies Record<AnyCommandName | 'create', string>,
   screen: {
     title: '城市运行一网统管', city: '上海市', open: '在办案件', overdue: '超期案件', supervised: '督办案件',
     urgent: '紧急案件', reported_today: '今日上报', closed_today: '今日结案', colorBy: '着色', map: '城市地图',
@@ -62,12 +68,12 @@ export default {
     deadline: '时限', updated: '更新时间', open: '打开案件 {number}', count: '已显示 {n} 件', end: '没有更多了',
   },
   alarms: {
-    title: '告警', levels: { blue: '蓝色预警', yellow: '黄色预警', orange: '橙色预警', red: '红色预警' },
-    short: { blue: '蓝色', yellow: '黄色', orange: '橙色', red: '红色' },
+    title: '告警', levels: { blue: '蓝色预警', yellow: '黄色预警', orange: '橙色预警', red: '红色预警' } satisfies Record<AlarmLevel, string>,
+    short: { blue: '蓝色', yellow: '黄色', orange: '橙色', red: '红色' } satisfies Record<AlarmLevel, string>,
     states: {
       active_unacknowledged: '告警中·未确认', active_acknowledged: '告警中·已确认',
       cleared_unacknowledged: '已恢复·未确认', cleared_acknowledged: '已恢复·已确认',
-    },
+    } satisfies Record<AlarmState, string>,
     filterActive: '活动', filterAcknowledged: '已确认', level: '等级', indicator: '指标', device: '设备', value: '当前值',
     range: '最小 / 最大', rule: '规则', state: '状态', raised: '触发时间', last: '最近读数', area: '区域', case: '案件', actions: '操作',
     acknowledge: '确认', acknowledged: '告警已确认', alreadyAcknowledged: '该告警已被他人确认', ackBy: '{by} 确认于 {at}',
@@ -85,10 +91,10 @@ export default {
     categoryHint: '建议类别', unit: '责任单位', deadline: '当前时限', stage: '阶段', area: '区域', address: '地址',
     location: '坐标', reported: '上报时间', closed: '结案时间', description: '问题描述', flags: '标记',
     urgent: '紧急', supervised: '督办', overdue: '超期', selfHandled: '自行处置', rework: '返工 {n} 次',
-    returned: '回退 {n} 次', extended: '延期 {n} 次', pending: '待审批：{kind}', pendingKinds: { extension: '延期', park: '挂账' },
+    returned: '回退 {n} 次', extended: '延期 {n} 次', pending: '待审批：{kind}', pendingKinds: { extension: '延期', park: '挂账' } satisfies Record<PendingKind, string>,
     photos: '照片', noPhotos: '暂无照片', upload: '上传照片', uploading: '上传中…', uploaded: '照片已上传',
     timeline: '处置过程', late: '超时', actions: '可执行操作', noActions: '当前没有可执行的操作',
-    stages: { dispatch: '派遣', handling: '处置', check: '核查' }, version: '版本 {v}', notFound: '案件不存在或无权查看',
+    stages: { dispatch: '派遣', handling: '处置', check: '核查' } satisfies Record<CaseStage, string>, version: '版本 {v}', notFound: '案件不存在或无权查看',
     reloaded: '案件已被他人更新，已重新加载', done: '{action}成功', rejectReason: '不受理原因', duplicateOf: '重复于',
     callbackSatisfied: '回访满意度', satisfied: '满意', unsatisfied: '不满意',
     coordination: '待协调（{center}）', coordinationReason: '协调原因', coordinationSince: '提交协调',

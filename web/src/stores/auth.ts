@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { api, ApiError, configureClient, CSRF_COOKIE, readCookie } from '../api'
-import type { LoginResponse, Session, User } from '../api/types'
+import type { LoginResponse, Role, Session, User } from '../api/types'
 
 export const SESSION_KEY = 'cityops.session'
 
@@ -35,7 +35,7 @@ export const useAuth = defineStore('auth', {
     csrf: (s): string | null => s.session?.csrf_token ?? null,
     user: (s): User | null => s.session?.user ?? null,
     signedIn: (s): boolean => !!s.session,
-    role: (s): string | null => s.session?.user.role ?? null,
+    role: (s): Role | null => s.session?.user.role ?? null,
   },
   actions: {
     /** `otp`: the authenticator app's code, once the server answered `otp_required`. */

@@ -1,13 +1,14 @@
 import { defineStore } from 'pinia'
 import { api } from '../api'
-import type { CaseView, User } from '../api/types'
+import type { CaseSource, CaseState, CaseView, User } from '../api/types'
 import { areaLevel } from '../lib/areaCode'
+import { OPEN_STATES } from '../lib/vocabulary'
 
 /** One tab of a role's queue. */
 export interface Queue {
   key: string
-  states?: string[]
-  source?: string
+  states?: readonly CaseState[]
+  source?: CaseSource
   overdue?: boolean
   unit?: string
   /** The coordination queue of this center (a district or the city code). */
@@ -23,11 +24,6 @@ export interface CaseFilters {
   q?: string
   district?: string
 }
-
-export const OPEN_STATES = [
-  'reported', 'accepted', 'verifying', 'filed', 'dispatched', 'handling', 'suspended',
-  'handled', 'checking', 'checked', 'callback',
-]
 
 /** A scope that runs a coordination queue: a district or the city; streets do not. */
 export function coordinationCenter(scope: string | null | undefined): string | null {

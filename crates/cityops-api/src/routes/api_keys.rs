@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, JsonBody};
+use crate::wire::{self, Wire};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -24,17 +25,45 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What a key may do. Every request needs one: reads `read`, new reports `report`,
-/// readings `telemetry`, any other change `write`.
-pub const PERMISSIONS: [&str; 4] = ["read", "report", "telemetry", "write"];
+/// readings `telemetry`, any other change `write`. Stored by name with the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    Read,
+    Report,
+    Telemetry,
+    Write,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 4] = [
+        Permission::Read,
+        Permission::Report,
+        Permission::Telemetry,
+        Permission::Write,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Read => "read",
+            Permission::Report => "report",
+            Permission::Telemetry => "telemetry",
+            Permission::Write => "write",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+}
 
 /// The permission a request needs.
-pub fn required_permission(method: &axum::http::Method, path: &str) -> &'static str {
+pub fn required_permission(method: &axum::http::Method, path: &str) -> Permission {
     use axum::http::Method;
     match *method {
-        Method::GET | Method::HEAD | Method::OPTIONS => "read",
-        Method::POST if path == "/api/v1/telemetry" => "telemetry",
-        Method::POST if path == "/api/v1/cases" => "report",
-        _ => "write",
+        Method::GET | Method::HEAD | Method::OPTIONS => Permission::Read,
+        Method::POST if path == "/api/v1/telemetry" => Permission::Telemetry,
+        Method::POST if path == "/api/v1/cases" => Permission::Report,
+        _ => Permission::Write,
     }
 }
 
@@ -71,7 +100,7 @@ pub async fn key_actor(
     {
         return Err(refused());
     }
-    let needed = required_permission(method, path);
+    let needed = required_permission(method, path).as_str();
     if !key.permissions.iter().any(|p| p == needed) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -94,13 +123,14 @@ pub async fn key_actor(
 pub struct NewApiKey {
     /// Who holds it, e.g. `huangpu-gateway-7` (1 to 64 letters, digits, `-`, `_`, `.`).
     name: String,
-    /// The role it acts with: any staff role.
+    /// The role it acts with: any staff role (not `citizen` or `system`).
+    #[schema(value_type = wire::Role)]
     role: String,
     /// The area subtree it acts within.
     scope: String,
     /// The unit it acts for (required for a unit handler's key).
     unit: Option<String>,
-    /// Some of read, report, telemetry, write.
+    #[schema(value_type = Vec<wire::ApiKeyPermission>)]
     permissions: Vec<String>,
     /// Days until it expires (1 to 3650); none: until revoked.
     expires_in_days: Option<i64>,
@@ -110,9 +140,10 @@ pub struct NewApiKey {
 pub struct ApiKeyView {
     id: String,
     name: String,
-    role: String,
+    role: wire::Role,
     scope: String,
     unit: Option<String>,
+    #[schema(value_type = Vec<wire::ApiKeyPermission>)]
     permissions: Vec<String>,
     created_by: String,
     created_at: DateTime<Utc>,
@@ -128,7 +159,7 @@ impl From<&ApiKeyRecord> for ApiKeyView {
         ApiKeyView {
             id: k.id.clone(),
             name: k.name.clone(),
-            role: k.role.as_str().to_owned(),
+            role: Wire(k.role),
             scope: k.scope.to_string(),
             unit: k.unit.clone(),
             permissions: k.permissions.clone(),
@@ -206,7 +237,7 @@ pub async fn create(
     }
     let mut permissions = Vec::new();
     for (i, permission) in new.permissions.iter().enumerate() {
-        if !PERMISSIONS.contains(&permission.as_str()) {
+        if Permission::parse(permission).is_none() {
             return Err(ApiError::invalid(
                 format!("permissions[{i}]"),
                 "a permission is read, report, telemetry or write",
@@ -275,5 +306,44 @@ pub async fn revoke(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("an unrevoked API key with this id"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Method;
+
+    #[test]
+    fn every_permission_is_listed_and_read_back_from_its_name() {
+        // Exhaustive: a new permission does not compile until it has its place in the
+        // sequence, and then this fails until `ALL` lists it there too.
+        let next = |permission: Permission| match permission {
+            Permission::Read => Some(Permission::Report),
+            Permission::Report => Some(Permission::Telemetry),
+            Permission::Telemetry => Some(Permission::Write),
+            Permission::Write => None,
+        };
+        let listed: Vec<Permission> =
+            std::iter::successors(Some(Permission::Read), |p| next(*p)).collect();
+        assert_eq!(listed, Permission::ALL);
+        for permission in Permission::ALL {
+            assert_eq!(Permission::parse(permission.as_str()), Some(permission));
+        }
+    }
+
+    #[test]
+    fn reads_reports_readings_and_other_changes_each_need_their_permission() {
+        let needed = |method: Method, path: &str| required_permission(&method, path);
+        assert_eq!(needed(Method::GET, "/api/v1/cases"), Permission::Read);
+        assert_eq!(needed(Method::POST, "/api/v1/cases"), Permission::Report);
+        assert_eq!(
+            needed(Method::POST, "/api/v1/telemetry"),
+            Permission::Telemetry
+        );
+        assert_eq!(
+            needed(Method::POST, "/api/v1/cases/1/accept"),
+            Permission::Write
+        );
     }
 }

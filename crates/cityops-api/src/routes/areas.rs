@@ -11,6 +11,7 @@ use utoipa::IntoParams;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::CurrentUser;
 use crate::views::{AreaDetail, AreaNode, AreaView};
+use crate::wire::Wire;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -21,11 +22,12 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AreaListQuery {
     /// Only the children of this area.
     parent: Option<String>,
-    /// city, district, street or community.
+    #[param(value_type = Option<crate::wire::AreaLevel>)]
     level: Option<String>,
 }
 
@@ -88,6 +90,7 @@ pub async fn get_area(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TreeQuery {
     /// Root of the tree; the city by default.
@@ -145,7 +148,7 @@ pub async fn area_tree(
         AreaNode {
             code: area.code.to_string(),
             name: area.name.clone(),
-            level: area.level.as_str().to_owned(),
+            level: Wire(area.level),
             children: if depth == 0 {
                 Vec::new()
             } else {

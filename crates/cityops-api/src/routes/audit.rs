@@ -36,6 +36,7 @@ fn auditor(actor: &Actor) -> ApiResult<()> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Entries of this username (or `system`, `anonymous`, `cli:...`).
     actor: Option<String>,

@@ -90,6 +90,7 @@ pub(crate) async fn load(state: &AppState) -> ApiResult<Vec<&'static str>> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// The file's coordinate system: `wgs84` (default), `gcj02` or `bd09`. Stored as WGS-84.

@@ -22,8 +22,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, JsonBody};
 use crate::metrics::StateLabels;
 use crate::views::{
-    AttachmentView, CaseCommandName, CaseList, CaseView, CommandRequest, ReportRequest,
-    TimelineEntry,
+    AttachmentView, CaseList, CaseView, CommandRequest, ReportRequest, TimelineEntry, UrlCommand,
 };
 use crate::AppState;
 
@@ -152,7 +151,7 @@ pub async fn report_case(
     let at = now();
     let (case, event) = cityops_domain::report(new_id(), report, &actor, at)?;
     let case = state.store.insert_case(case, event).await?;
-    state.publish(&case, "report", at);
+    state.publish(&case, CommandKind::Report, at);
     state
         .metrics
         .workflow_commands
@@ -164,6 +163,7 @@ pub async fn report_case(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CaseListQuery {
     /// Comma-separated states, e.g. `filed,dispatched`.
@@ -176,6 +176,7 @@ pub struct CaseListQuery {
     unit: Option<String>,
     /// Cases waiting in the coordination queue of this center (a district or city code).
     coordination: Option<String>,
+    #[param(value_type = Option<crate::wire::CaseSource>)]
     source: Option<String>,
     overdue: Option<bool>,
     /// Text in the description or the case number.
@@ -311,6 +312,7 @@ pub async fn timeline(
 const CONTACT_PURPOSES: [&str; 3] = ["callback", "verification", "clarification"];
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ContactParams {
     /// callback (the hotline's return call), verification or clarification.
     purpose: Option<String>,
@@ -379,19 +381,19 @@ pub async fn contact(
     }))
 }
 
-fn required<T>(value: Option<T>, field: &str, command: CaseCommandName) -> ApiResult<T> {
+fn required<T>(value: Option<T>, field: &str, command: UrlCommand) -> ApiResult<T> {
     value.ok_or_else(|| ApiError::invalid(field, format!("{} needs {field}", command.as_str())))
 }
 
 /// The URL's command, or 404 `unknown_command` naming the valid ones.
-fn url_command(name: &str) -> ApiResult<CaseCommandName> {
-    CaseCommandName::parse(name).ok_or_else(|| {
+fn url_command(name: &str) -> ApiResult<UrlCommand> {
+    UrlCommand::parse(name).ok_or_else(|| {
         ApiError::new(
             ErrorCode::UnknownCommand,
             format!(
                 "'{name}' is not a workflow command; one of: {}",
-                CaseCommandName::all()
-                    .map(CaseCommandName::as_str)
+                UrlCommand::all()
+                    .map(UrlCommand::as_str)
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -404,7 +406,7 @@ async fn command_from(
     state: &AppState,
     case: &Case,
     actor: &Actor,
-    name: CaseCommandName,
+    name: UrlCommand,
     body: CommandRequest,
 ) -> ApiResult<CaseCommand> {
     let CommandRequest {
@@ -544,7 +546,7 @@ async fn command_from(
             opinion: required(opinion, "opinion", name)?,
         },
         // Issued through their own endpoints or by CityOps alone, never by name: no
-        // `CaseCommandName` holds one of them.
+        // `UrlCommand` holds one of them.
         CommandKind::Report | CommandKind::Attach | CommandKind::Rate | CommandKind::Note => {
             return Err(ApiError::internal(format!(
                 "{} is not a command clients issue by name",
@@ -567,7 +569,7 @@ async fn command_from(
 #[utoipa::path(post, path = "/api/v1/cases/{id}/{command}", tag = "cases",
     params(
         ("id" = String, Path, description = "Case id or case number"),
-        ("command" = CaseCommandName, Path, description = "The workflow command"),
+        ("command" = crate::wire::CaseCommandName, Path, description = "The workflow command"),
     ),
     request_body = CommandRequest,
     responses(
@@ -593,7 +595,7 @@ pub async fn run_command(
     let at = now();
     let (next, event) = decide(&case, command, &actor, at)?;
     state.store.update_case(&next, &event, None).await?;
-    state.publish(&next, event.command.name(), at);
+    state.publish(&next, event.command.kind(), at);
     state
         .metrics
         .workflow_commands
@@ -617,6 +619,7 @@ fn check_version(case: &Case, version: i64) -> ApiResult<()> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// The case version the caller saw.
@@ -721,7 +724,7 @@ pub(crate) async fn attach_image(
         let _ = tokio::fs::remove_file(&path).await;
         return Err(error.into());
     }
-    state.publish(&next, "attach", at);
+    state.publish(&next, CommandKind::Attach, at);
     Ok((attachment, next))
 }
 

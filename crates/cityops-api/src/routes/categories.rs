@@ -91,16 +91,8 @@ pub async fn update_category(
         category.en = en;
     }
     if let Some(urgency) = update.urgency.as_deref() {
-        category.urgency = match urgency {
-            "normal" => Urgency::Normal,
-            "urgent" => Urgency::Urgent,
-            _ => {
-                return Err(ApiError::invalid(
-                    "urgency",
-                    "urgency must be normal or urgent",
-                ))
-            }
-        };
+        category.urgency = Urgency::parse(urgency)
+            .ok_or_else(|| ApiError::invalid("urgency", "urgency must be normal or urgent"))?;
     }
     if let Some(kind) = update.unit_kind.as_deref() {
         category.unit_kind = UnitKind::parse(kind)

@@ -19,6 +19,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, QueryArgs};
 use crate::routes::geo::parse_bbox;
 use crate::views::LocationBody;
+use crate::wire::{self, Wire};
 use crate::AppState;
 
 pub fn router(max_import: usize) -> Router<AppState> {
@@ -99,11 +100,12 @@ fn class_prefix(text: Option<String>) -> ApiResult<Option<String>> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentListQuery {
     /// A small-class code or a prefix (`101` all public-utility components).
     class: Option<String>,
-    /// `in_use`, `damaged`, `missing` or `removed`.
+    #[param(value_type = Option<wire::ComponentStatus>)]
     status: Option<String>,
     /// `min_lon,min_lat,max_lon,max_lat` (WGS-84).
     bbox: Option<String>,
@@ -113,10 +115,75 @@ pub struct ComponentListQuery {
     limit: Option<u32>,
 }
 
+/// One component of the census, field by field as the domain records it (a field added to
+/// the record does not compile until this view says how it is published).
+#[derive(Serialize, ToSchema)]
+pub struct ComponentView {
+    /// 16 digits: area 6 + big class 2 + small class 2 + sequence 6.
+    pub id: String,
+    /// The small class (`1BBSS`).
+    pub class: String,
+    pub name: String,
+    /// WGS-84.
+    pub location: LocationBody,
+    /// The community the location lies in.
+    pub area: String,
+    pub unit_grid: Option<String>,
+    pub owner_unit: Option<String>,
+    pub maintainer_unit: Option<String>,
+    pub supervising_department: Option<String>,
+    pub status: wire::ComponentStatus,
+    /// Where it stands: sidewalk, carriageway, green space...
+    pub setting: Option<String>,
+    pub location_text: Option<String>,
+    pub initial_date: Option<chrono::NaiveDate>,
+    pub change_date: Option<chrono::NaiveDate>,
+    /// Where the record comes from (census 2016, a department's register...).
+    pub source: Option<String>,
+}
+
+impl From<Component> for ComponentView {
+    fn from(component: Component) -> ComponentView {
+        let Component {
+            id,
+            class,
+            name,
+            location,
+            area,
+            unit_grid,
+            owner_unit,
+            maintainer_unit,
+            supervising_department,
+            status,
+            setting,
+            location_text,
+            initial_date,
+            change_date,
+            source,
+        } = component;
+        ComponentView {
+            id,
+            class: class.to_string(),
+            name,
+            location: LocationBody::from(location),
+            area: area.to_string(),
+            unit_grid,
+            owner_unit,
+            maintainer_unit,
+            supervising_department,
+            status: Wire(status),
+            setting,
+            location_text,
+            initial_date,
+            change_date,
+            source,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ComponentPage {
-    #[schema(value_type = Vec<Object>)]
-    items: Vec<Component>,
+    items: Vec<ComponentView>,
     /// Pass as `after` for the next page; absent on the last.
     next: Option<String>,
 }
@@ -151,30 +218,35 @@ pub async fn list_components(
     let next = (items.len() == limit as usize)
         .then(|| items.last().map(|c| c.id.clone()))
         .flatten();
-    Ok(Json(ComponentPage { items, next }))
+    Ok(Json(ComponentPage {
+        items: items.into_iter().map(ComponentView::from).collect(),
+        next,
+    }))
 }
 
 /// One component of the census.
 #[utoipa::path(get, path = "/api/v1/components/{id}", tag = "census",
     params(("id" = String, Path, description = "16-digit component id")),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ComponentView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn component(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
     Path(id): Path<String>,
-) -> ApiResult<Json<Component>> {
+) -> ApiResult<Json<ComponentView>> {
     match state.store.component(&id).await? {
-        Some(c) if actor.can_see(&c.area) => Ok(Json(c)),
+        Some(c) if actor.can_see(&c.area) => Ok(Json(c.into())),
         _ => Err(ApiError::not_found("the component")),
     }
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NearestQuery {
     lon: f64,
     lat: f64,
-    /// `wgs84` (default), `gcj02` or `bd09`.
+    /// The coordinate system of `lon` and `lat`; wgs84 when absent.
+    #[param(value_type = Option<wire::Crs>)]
     crs: Option<String>,
     /// A component class or prefix; all classes when absent.
     class: Option<String>,
@@ -187,8 +259,7 @@ pub struct NearestQuery {
 #[derive(Serialize, ToSchema)]
 pub struct NearbyComponent {
     distance_m: f64,
-    #[schema(value_type = Object)]
-    component: Component,
+    component: ComponentView,
 }
 
 /// The k nearest components of a class within a radius of a point, nearest first.
@@ -220,7 +291,7 @@ pub async fn nearest(
             if actor.can_see(&component.area) {
                 out.push(NearbyComponent {
                     distance_m: (n.distance_m * 100.0).round() / 100.0,
-                    component,
+                    component: component.into(),
                 });
             }
         }
@@ -252,6 +323,7 @@ async fn everything(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// A component class or prefix.
@@ -477,4 +549,34 @@ pub async fn import_components(
     let imported = state.store.put_components(&components).await?;
     state.reload_census().await?;
     Ok(Json(json!({ "imported": imported })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_component_view_writes_the_components_own_json() {
+        let component = Component {
+            id: "3101010101000001".into(),
+            class: cityops_domain::CategoryCode::parse("10101").unwrap(),
+            name: "上水井盖".into(),
+            location: cityops_domain::Location::new(121.4901, 31.2402).unwrap(),
+            area: AreaCode::parse("310101002001").unwrap(),
+            unit_grid: Some("31010100200101".into()),
+            owner_unit: Some("310101-SWJ".into()),
+            maintainer_unit: None,
+            supervising_department: Some("区水务局".into()),
+            status: ComponentStatus::Damaged,
+            setting: Some("sidewalk".into()),
+            location_text: None,
+            initial_date: chrono::NaiveDate::from_ymd_opt(2016, 5, 1),
+            change_date: None,
+            source: Some("census 2016".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&ComponentView::from(component.clone())).unwrap(),
+            serde_json::to_string(&component).unwrap()
+        );
+    }
 }

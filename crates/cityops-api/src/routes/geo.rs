@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::views::LocationBody;
+use crate::wire;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -28,10 +29,32 @@ pub fn router() -> Router<AppState> {
 /// More features than this in one answer means the client should zoom in.
 const MAX_FEATURES: usize = 20_000;
 
+/// The areas a map draws by level: districts, streets, communities and unit grids.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GeometryLevel {
+    District,
+    Street,
+    Community,
+    /// Unit grids (单元网格), 14-digit codes.
+    Grid,
+}
+
+impl GeometryLevel {
+    /// The level a query names, by the same names the document lists.
+    pub fn parse(text: &str) -> Option<GeometryLevel> {
+        use serde::de::IntoDeserializer;
+        let text: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            text.into_deserializer();
+        GeometryLevel::deserialize(text).ok()
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BoundaryQuery {
-    /// `district`, `street`, `community` or `grid` (unit grids).
+    #[param(value_type = GeometryLevel)]
     level: String,
     /// Only the areas inside this area (a district, street or community code).
     parent: Option<String>,
@@ -226,12 +249,12 @@ pub async fn area_boundaries(
         .as_deref()
         .map(|p| AreaCode::parse(p).map_err(|e| ApiError::invalid("parent", e.reason)))
         .transpose()?;
-    let layer = match query.level.as_str() {
-        "district" => Layer::Districts,
-        "street" => Layer::Streets,
-        "community" => Layer::Communities,
-        "grid" => Layer::UnitGrids,
-        _ => {
+    let layer = match GeometryLevel::parse(&query.level) {
+        Some(GeometryLevel::District) => Layer::Districts,
+        Some(GeometryLevel::Street) => Layer::Streets,
+        Some(GeometryLevel::Community) => Layer::Communities,
+        Some(GeometryLevel::Grid) => Layer::UnitGrids,
+        None => {
             return Err(ApiError::invalid(
                 "level",
                 "level must be district, street, community or grid",
@@ -279,7 +302,7 @@ pub async fn area_boundaries(
 #[derive(Serialize, ToSchema)]
 pub struct AreaGeometry {
     pub code: String,
-    pub level: String,
+    pub level: GeometryLevel,
     /// `[min_lon, min_lat, max_lon, max_lat]`, WGS-84.
     pub bbox: [f64; 4],
     /// `[lon, lat]`.
@@ -301,7 +324,7 @@ pub async fn area_geometry(
     let digits = code.bytes().all(|b| b.is_ascii_digit());
     let (level, shape) = match (code.len(), digits) {
         (6, true) => (
-            "district",
+            GeometryLevel::District,
             geometry
                 .districts
                 .areas()
@@ -310,17 +333,17 @@ pub async fn area_geometry(
                 .map(|d| d.shape.clone()),
         ),
         (9, true) => (
-            "street",
+            GeometryLevel::Street,
             geography(&geometry)?.street(&code).map(|r| r.shape.clone()),
         ),
         (12, true) => (
-            "community",
+            GeometryLevel::Community,
             geography(&geometry)?
                 .community(&code)
                 .map(|r| r.shape.clone()),
         ),
         (14, true) => (
-            "grid",
+            GeometryLevel::Grid,
             geography(&geometry)?
                 .grids
                 .iter()
@@ -343,7 +366,7 @@ pub async fn area_geometry(
         .ok_or_else(|| ApiError::not_found("the area's geometry"))?;
     Ok(Json(AreaGeometry {
         code,
-        level: level.to_owned(),
+        level,
         bbox: [bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y],
         centroid: [centroid.x(), centroid.y()],
         geometry: shape_json(&shape),
@@ -351,11 +374,13 @@ pub async fn area_geometry(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LocateQuery {
     lon: f64,
     lat: f64,
-    /// wgs84 (default), gcj02 or bd09.
+    /// The coordinate system of `lon` and `lat`; wgs84 when absent.
+    #[param(value_type = Option<wire::Crs>)]
     crs: Option<String>,
 }
 

@@ -118,7 +118,8 @@ use crate::openapi::BearerAuth;
     components(schemas(
         crate::error::ErrorBody,
         crate::error::ErrorCode,
-        crate::views::CaseCommandName
+        crate::wire::CaseCommandName,
+        stream::AlarmEvent,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

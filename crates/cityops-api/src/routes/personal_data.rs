@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, QueryArgs};
+use crate::wire::{self, Wire};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -19,6 +20,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Subject {
     /// The phone number the citizen reported with.
     phone: String,
@@ -27,7 +29,7 @@ pub struct Subject {
 #[derive(Serialize, ToSchema)]
 pub struct HeldCase {
     number: String,
-    state: String,
+    state: wire::CaseState,
     created_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
     description: String,
@@ -100,7 +102,7 @@ pub async fn export(
             .into_iter()
             .map(|c| HeldCase {
                 number: c.number.0,
-                state: c.state.as_str().to_owned(),
+                state: Wire(c.state),
                 created_at: c.created_at,
                 closed_at: c.closed_at,
                 description: c.description,

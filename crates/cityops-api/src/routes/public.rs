@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cityops_domain::{
-    decide, Actor, AreaCode, Case, CaseCommand, NewReport, Reporter, Role, Source,
+    decide, Actor, AreaCode, Case, CaseCommand, CommandKind, NewReport, Reporter, Role, Source,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -20,6 +20,7 @@ use crate::views::{
     PublicAttachmentReceipt, PublicCaseView, PublicReportReceipt, PublicReportRequest, PublicStep,
     RatingRequest, RatingView,
 };
+use crate::wire::{ClientName, Wire};
 use crate::AppState;
 
 pub fn router(max_upload: usize) -> Router<AppState> {
@@ -96,13 +97,13 @@ pub async fn report(
     };
     let (case, event) = cityops_domain::report(new_id(), report, &citizen(area.city()), at)?;
     let case = state.store.insert_case(case, event).await?;
-    state.publish(&case, "report", at);
+    state.publish(&case, CommandKind::Report, at);
     Ok((
         StatusCode::CREATED,
         Json(PublicReportReceipt {
             number: case.number.0.clone(),
             follow_token,
-            state: case.state.as_str().to_owned(),
+            state: Wire(case.state),
             state_zh: case.state.zh().to_owned(),
         }),
     ))
@@ -148,7 +149,7 @@ async fn public_view(state: &AppState, case: &Case) -> ApiResult<PublicCaseView>
     let events = state.store.timeline(&case.id).await?;
     Ok(PublicCaseView {
         number: case.number.0.clone(),
-        state: case.state.as_str().to_owned(),
+        state: Wire(case.state),
         state_zh: case.state.zh().to_owned(),
         description: case.description.clone(),
         category_zh: case.category.as_ref().map(|c| c.zh.clone()),
@@ -156,11 +157,11 @@ async fn public_view(state: &AppState, case: &Case) -> ApiResult<PublicCaseView>
         closed_at: case.closed_at,
         steps: events
             .iter()
-            .filter(|e| e.from != Some(e.to) || e.command.name() == "rate")
+            .filter(|e| e.from != Some(e.to) || e.command.kind() == CommandKind::Rate)
             .map(|e| PublicStep {
                 at: e.at,
-                action: e.command.name().replace('_', "-"),
-                state: e.to.as_str().to_owned(),
+                action: Wire(ClientName(e.command.kind())),
+                state: Wire(e.to),
                 state_zh: e.to.zh().to_owned(),
             })
             .collect(),
@@ -182,6 +183,7 @@ pub async fn follow(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PhotoQuery {
     /// The follow token received when reporting.
@@ -233,6 +235,6 @@ pub async fn rate(
     };
     let (next, event) = decide(&case, command, &citizen(case.area.city()), at)?;
     state.store.update_case(&next, &event, None).await?;
-    state.publish(&next, "rate", at);
+    state.publish(&next, CommandKind::Rate, at);
     Ok(Json(public_view(&state, &next).await?))
 }

@@ -11,6 +11,7 @@ use crate::auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{csrf_token, token_hash, JsonBody, CSRF_COOKIE, SESSION_COOKIE};
 use crate::views::{LoginRequest, LoginResponse, SessionKind, UserView};
+use crate::wire::Wire;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -162,7 +163,7 @@ pub async fn me(
         id: user.id,
         username: user.username,
         display_name: user.display_name,
-        role: user.role.as_str().to_owned(),
+        role: Wire(user.role),
         unit: user.unit,
         scope: user.scope.to_string(),
     }))
@@ -318,7 +319,7 @@ pub async fn sign_in(
                 id: user.id,
                 username: user.username,
                 display_name: user.display_name,
-                role: user.role.as_str().to_owned(),
+                role: Wire(user.role),
                 unit: user.unit,
                 scope: user.scope.to_string(),
             },

@@ -17,6 +17,7 @@ use crate::extract::CurrentUser;
 use crate::views::{
     AreaRef, CategoryCount, ChildStats, RankingRow, SourceCount, StatsView, Totals,
 };
+use crate::wire::Wire;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StatsQuery {
     /// The area to summarise; the caller's whole jurisdiction by default.
@@ -94,7 +96,7 @@ pub async fn stats(
         area: AreaRef {
             code: area.code.to_string(),
             name: area.name.clone(),
-            level: area.level.as_str().to_owned(),
+            level: Wire(area.level),
         },
         totals: Totals::from(summary.totals),
         by_child: summary
@@ -110,7 +112,7 @@ pub async fn stats(
             .today_by_source
             .iter()
             .map(|(source, count)| SourceCount {
-                source: source.as_str().to_owned(),
+                source: Wire(*source),
                 count: *count,
             })
             .collect(),

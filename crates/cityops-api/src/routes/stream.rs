@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::token_hash;
+use crate::wire::{self, ClientName, Wire};
 use crate::AppState;
 
 /// How often an open stream re-checks that its session is still valid.
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     /// The session token, for clients (EventSource) that cannot send an Authorization header.
@@ -39,30 +41,31 @@ pub struct StreamQuery {
 pub struct CaseEvent {
     pub id: String,
     pub number: String,
-    /// The command, e.g. `report`, `dispatch`.
-    pub action: String,
-    pub state: String,
+    /// The command, e.g. `report`, `request-extension`.
+    pub action: wire::CommandWireName,
+    pub state: wire::CaseState,
     pub state_zh: String,
     pub district: String,
     pub area: String,
     pub category: Option<String>,
     pub category_zh: Option<String>,
-    pub source: String,
+    pub source: wire::CaseSource,
     /// The description, cut to 80 characters.
     pub description: String,
     pub urgent: bool,
     pub at: chrono::DateTime<Utc>,
 }
 
-/// An alarm transition (`event: alarm`): raise, reopen, clear, acknowledge.
+/// An alarm transition (`event: alarm`): raised, reopened, repeated, cleared or acknowledged.
 #[derive(Serialize, ToSchema)]
 pub struct AlarmEvent {
-    pub action: String,
+    pub action: wire::AlarmChange,
     pub alarm: crate::routes::telemetry::AlarmView,
 }
 
 /// Live case changes, alarm transitions and vital signs within the caller's jurisdiction, as
-/// Server-Sent Events: `case`, `alarm`, `vital_signs` (every few seconds) and `lagged`.
+/// Server-Sent Events: `case` (a `CaseEvent`), `alarm` (an `AlarmEvent`), `vital_signs` (a
+/// `VitalSignsView`, every few seconds) and `lagged` (how many events the subscriber missed).
 #[utoipa::path(get, path = "/api/v1/stream", tag = "stream", params(StreamQuery),
     responses((status = 200, description = "text/event-stream of `case`, `alarm` and `vital_signs` events", body = CaseEvent)))]
 pub async fn stream(
@@ -91,7 +94,7 @@ pub async fn stream(
             if telemetry_scope.contains(&alarm.area) =>
         {
             let view = AlarmEvent {
-                action: action.as_str().to_owned(),
+                action: Wire(action),
                 alarm: crate::routes::telemetry::AlarmView::new((*alarm).clone()),
             };
             Event::default().event("alarm").json_data(view).ok().map(Ok)
@@ -113,8 +116,8 @@ pub async fn stream(
                 let view = CaseEvent {
                     id: case.id.clone(),
                     number: case.number.0.clone(),
-                    action: change.action.replace('_', "-"),
-                    state: case.state.as_str().to_owned(),
+                    action: Wire(ClientName(change.action)),
+                    state: Wire(case.state),
                     state_zh: case.state.zh().to_owned(),
                     district: case.district.to_string(),
                     area: case.area.to_string(),
@@ -124,7 +127,7 @@ pub async fn stream(
                         .map(|c| c.code.to_string())
                         .or_else(|| case.category_hint.as_ref().map(|c| c.to_string())),
                     category_zh: case.category.as_ref().map(|c| c.zh.clone()),
-                    source: case.source.as_str().to_owned(),
+                    source: Wire(case.source),
                     description: case.description.chars().take(80).collect(),
                     urgent: case.urgent,
                     at: change.at,

@@ -1,5 +1,10 @@
 //! Digital vital signs over HTTP: devices, indicators, telemetry rules, readings, alarms,
 //! dead letters and the live aggregates.
+//!
+//! The views of this module publish the domain's and the store's telemetry records field by
+//! field. Each is built by destructuring its record, so a field added to a record does not
+//! compile until its view says how it is published; the tests check that each view writes
+//! exactly the JSON the record itself serialises to, which is what clients have always read.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -24,6 +29,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, JsonBody, QueryArgs};
 use crate::views::LocationBody;
+use crate::wire::{self, Wire};
 use crate::AppState;
 
 pub fn router(max_upload: usize) -> Router<AppState> {
@@ -96,14 +102,57 @@ fn require_integrator(actor: &Actor, what: &str) -> ApiResult<()> {
 
 // ---- indicators ----
 
+/// What the city measures: a metric with its unit and normal range, and the category a
+/// problem of it becomes.
+#[derive(Serialize, ToSchema)]
+pub struct IndicatorView {
+    /// The metric key devices report under, e.g. `water_level`.
+    pub key: String,
+    /// Unit of measure, e.g. `cm`, `%LEL`, `µg/m³`.
+    pub unit: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub normal_min: Option<f64>,
+    pub normal_max: Option<f64>,
+    /// The small class a problem of this indicator is filed under.
+    pub category: String,
+}
+
+impl From<Indicator> for IndicatorView {
+    fn from(indicator: Indicator) -> IndicatorView {
+        let Indicator {
+            key,
+            unit,
+            name_zh,
+            name_en,
+            normal_min,
+            normal_max,
+            category,
+        } = indicator;
+        IndicatorView {
+            key,
+            unit,
+            name_zh,
+            name_en,
+            normal_min,
+            normal_max,
+            category: category.to_string(),
+        }
+    }
+}
+
+fn views<T, V: From<T>>(records: Vec<T>) -> Vec<V> {
+    records.into_iter().map(V::from).collect()
+}
+
 /// The indicator catalogue: metric keys, units, names, normal ranges, problem categories.
 #[utoipa::path(get, path = "/api/v1/indicators", tag = "vital signs",
-    responses((status = 200, body = Vec<serde_json::Value>)))]
+    responses((status = 200, body = Vec<IndicatorView>)))]
 pub async fn list_indicators(
     State(state): State<AppState>,
     _user: CurrentUser,
-) -> ApiResult<Json<Vec<Indicator>>> {
-    Ok(Json(state.store.indicators().await?))
+) -> ApiResult<Json<Vec<IndicatorView>>> {
+    Ok(Json(views(state.store.indicators().await?)))
 }
 
 /// The indicator catalogue as CSV (UTF-8 with BOM, for Excel).
@@ -124,12 +173,12 @@ pub async fn export_indicators(
 /// not in the file stay. All or nothing: a bad line refuses the file, naming it.
 #[utoipa::path(put, path = "/api/v1/indicators", tag = "vital signs",
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = Vec<serde_json::Value>), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<IndicatorView>), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn import_indicators(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
     body: Bytes,
-) -> ApiResult<Json<Vec<Indicator>>> {
+) -> ApiResult<Json<Vec<IndicatorView>>> {
     require_integrator(&actor, "the indicator catalogue")?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::invalid("file", "the CSV must be UTF-8"))?;
@@ -161,7 +210,7 @@ pub async fn import_indicators(
     pipeline(&state)?
         .indicators_changed(indicators.clone())
         .await?;
-    Ok(Json(indicators))
+    Ok(Json(views(indicators)))
 }
 
 fn csv_response(text: String, name: &str) -> impl IntoResponse {
@@ -190,17 +239,65 @@ pub struct DeviceRequest {
     #[schema(example = "外滩陈毅广场积水监测点")]
     pub name: String,
     pub location: LocationBody,
-    /// wgs84 (default), gcj02 or bd09.
+    /// The coordinate system of `location`; wgs84 when absent.
+    #[schema(value_type = Option<wire::Crs>)]
     pub crs: Option<String>,
     /// When absent, the community is found from the location.
     pub area: Option<String>,
     pub component_id: Option<String>,
     pub owner_unit: Option<String>,
-    /// active (default), maintenance or retired.
+    /// `active` when absent.
+    #[schema(value_type = Option<wire::DeviceStatus>)]
     pub status: Option<String>,
 }
 
+/// A sensor in the field, located on its unit grid.
+#[derive(Serialize, ToSchema)]
+pub struct DeviceView {
+    pub id: String,
+    /// Device type, e.g. `water_level_gauge`.
+    pub kind: String,
+    pub name: String,
+    /// WGS-84.
+    pub location: LocationBody,
+    /// The finest area the location lies in (normally the community).
+    pub area: String,
+    pub unit_grid: Option<String>,
+    /// The 16-digit census id of the component it watches, if any.
+    pub component_id: Option<String>,
+    pub owner_unit: Option<String>,
+    pub status: wire::DeviceStatus,
+}
+
+impl From<Device> for DeviceView {
+    fn from(device: Device) -> DeviceView {
+        let Device {
+            id,
+            kind,
+            name,
+            location,
+            area,
+            unit_grid,
+            component_id,
+            owner_unit,
+            status,
+        } = device;
+        DeviceView {
+            id,
+            kind,
+            name,
+            location: LocationBody::from(location),
+            area: area.to_string(),
+            unit_grid,
+            component_id,
+            owner_unit,
+            status: Wire(status),
+        }
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceListQuery {
     kind: Option<String>,
@@ -212,12 +309,12 @@ pub struct DeviceListQuery {
 
 /// Devices within the caller's jurisdiction, by id.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "vital signs", params(DeviceListQuery),
-    responses((status = 200, body = Vec<serde_json::Value>)))]
+    responses((status = 200, body = Vec<DeviceView>)))]
 pub async fn list_devices(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
     QueryArgs(q): QueryArgs<DeviceListQuery>,
-) -> ApiResult<Json<Vec<Device>>> {
+) -> ApiResult<Json<Vec<DeviceView>>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "limit is 1 to 1000"));
@@ -228,18 +325,18 @@ pub async fn list_devices(
         limit,
         after: q.after,
     };
-    Ok(Json(state.store.devices(&query).await?))
+    Ok(Json(views(state.store.devices(&query).await?)))
 }
 
 /// One device (404 outside the caller's jurisdiction, as for a missing one).
 #[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "vital signs",
-    responses((status = 200, body = serde_json::Value), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = DeviceView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_device(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
     Path(id): Path<String>,
-) -> ApiResult<Json<Device>> {
-    Ok(Json(visible_device(&state, &actor, &id).await?))
+) -> ApiResult<Json<DeviceView>> {
+    Ok(Json(visible_device(&state, &actor, &id).await?.into()))
 }
 
 async fn visible_device(state: &AppState, actor: &Actor, id: &str) -> ApiResult<Device> {
@@ -322,12 +419,12 @@ async fn device_from(state: &AppState, r: DeviceRequest, field: &str) -> ApiResu
 
 /// Register a device or change one (admin); the location is resolved to community and unit grid.
 #[utoipa::path(post, path = "/api/v1/devices", tag = "vital signs", request_body = DeviceRequest,
-    responses((status = 201, body = serde_json::Value), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = DeviceView), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn register_device(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
     JsonBody(request): JsonBody<DeviceRequest>,
-) -> ApiResult<(StatusCode, Json<Device>)> {
+) -> ApiResult<(StatusCode, Json<DeviceView>)> {
     require_integrator(&actor, "devices")?;
     let device = device_from(&state, request, "").await?;
     if !actor.can_see(&device.area) {
@@ -343,7 +440,7 @@ pub async fn register_device(
     pipeline(&state)?
         .devices_changed(vec![device.clone()])
         .await?;
-    Ok((StatusCode::CREATED, Json(device)))
+    Ok((StatusCode::CREATED, Json(device.into())))
 }
 
 /// Import devices from CSV (admin): `id,kind,name,lon,lat,area,unit_grid,component_id,owner_unit,status`
@@ -442,6 +539,7 @@ pub async fn export_devices(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReadingsQuery {
     indicator: String,
@@ -453,15 +551,42 @@ pub struct ReadingsQuery {
     limit: Option<u32>,
 }
 
+/// A reading as stored.
+#[derive(Serialize, ToSchema)]
+pub struct ReadingView {
+    pub device_id: String,
+    /// The indicator's key.
+    pub indicator: String,
+    pub at: DateTime<Utc>,
+    pub value: f64,
+}
+
+impl From<StoredReading> for ReadingView {
+    fn from(reading: StoredReading) -> ReadingView {
+        let StoredReading {
+            device_id,
+            indicator,
+            at,
+            value,
+        } = reading;
+        ReadingView {
+            device_id,
+            indicator,
+            at,
+            value,
+        }
+    }
+}
+
 /// Raw readings of one device (kept for the configured window), oldest first.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/readings", tag = "vital signs", params(ReadingsQuery),
-    responses((status = 200, body = Vec<serde_json::Value>), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<ReadingView>), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn device_readings(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
     Path(id): Path<String>,
     QueryArgs(q): QueryArgs<ReadingsQuery>,
-) -> ApiResult<Json<Vec<StoredReading>>> {
+) -> ApiResult<Json<Vec<ReadingView>>> {
     let device = visible_device(&state, &actor, &id).await?;
     let limit = q.limit.unwrap_or(1000);
     if !(1..=10_000).contains(&limit) {
@@ -472,12 +597,12 @@ pub async fn device_readings(
     if from >= to {
         return Err(ApiError::invalid("from", "from must be before to"));
     }
-    Ok(Json(
+    Ok(Json(views(
         state
             .store
             .readings(&device.id, &q.indicator, from, to, limit)
             .await?,
-    ))
+    )))
 }
 
 // ---- ingestion ----
@@ -486,8 +611,7 @@ pub async fn device_readings(
 pub struct RejectionView {
     /// Position of the reading in the payload (line for NDJSON).
     pub index: Option<usize>,
-    /// malformed, unknown_device, unknown_indicator, timestamp_out_of_range, retired_device
-    pub reason: String,
+    pub reason: wire::ReadingRejection,
     pub field: String,
     pub message: String,
 }
@@ -552,7 +676,7 @@ pub async fn ingest(
             .into_iter()
             .map(|r| RejectionView {
                 index: r.index,
-                reason: r.reason.as_str().into(),
+                reason: Wire(r.reason),
                 field: r.field,
                 message: r.message,
             })
@@ -561,21 +685,58 @@ pub async fn ingest(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeadLetterQuery {
+    #[param(value_type = Option<wire::ReadingRejection>)]
     reason: Option<String>,
     /// 1 to 1000 (default 100).
     limit: Option<u32>,
 }
 
+/// A payload, or a reading of one, that ingestion refused.
+#[derive(Serialize, ToSchema)]
+pub struct DeadLetterView {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    /// `mqtt` (with the topic in `detail`) or `http`.
+    pub source: String,
+    #[schema(value_type = wire::ReadingRejection)]
+    pub reason: String,
+    pub detail: String,
+    /// The payload, cut to 4 KiB.
+    pub payload: String,
+}
+
+impl From<DeadLetter> for DeadLetterView {
+    fn from(letter: DeadLetter) -> DeadLetterView {
+        let DeadLetter {
+            id,
+            received_at,
+            source,
+            reason,
+            detail,
+            payload,
+        } = letter;
+        DeadLetterView {
+            id,
+            received_at,
+            source,
+            reason,
+            detail,
+            payload,
+        }
+    }
+}
+
 /// Payloads ingestion refused, newest first (the last 10,000 are kept).
 #[utoipa::path(get, path = "/api/v1/telemetry/dead-letters", tag = "vital signs", params(DeadLetterQuery),
-    responses((status = 200, body = Vec<serde_json::Value>)))]
+    responses((status = 200, body = Vec<DeadLetterView>)))]
 pub async fn dead_letters(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
     QueryArgs(q): QueryArgs<DeadLetterQuery>,
-) -> ApiResult<Json<Vec<DeadLetter>>> {
+) -> ApiResult<Json<Vec<DeadLetterView>>> {
     require_integrator(&actor, "or read dead letters of")?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -586,9 +747,9 @@ pub async fn dead_letters(
             return Err(ApiError::invalid("reason", "malformed, unknown_device, unknown_indicator, timestamp_out_of_range or retired_device"));
         }
     }
-    Ok(Json(
+    Ok(Json(views(
         state.store.dead_letters(q.reason.as_deref(), limit).await?,
-    ))
+    )))
 }
 
 // ---- rules ----
@@ -701,27 +862,105 @@ pub async fn delete_rule(
 
 // ---- alarms ----
 
+/// An alarm: a (device, rule) in trouble, from raise to clear, with who saw it; then its
+/// state and level in words.
 #[derive(Serialize, ToSchema)]
 pub struct AlarmView {
-    #[serde(flatten)]
-    #[schema(value_type = Object)]
-    pub alarm: Alarm,
-    /// active_unacknowledged, active_acknowledged, cleared_unacknowledged, cleared_acknowledged
-    pub state: String,
+    pub id: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub device_id: String,
+    /// The indicator's key, e.g. `water_level`.
+    pub indicator: String,
+    pub level: wire::WarningLevel,
+    pub active: bool,
+    pub acknowledged: bool,
+    /// The device's area (normally its community).
+    pub area: String,
+    /// WGS-84.
+    pub location: LocationBody,
+    pub unit_grid: Option<String>,
+    pub raised_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+    pub cleared_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+    pub first_value: f64,
+    pub last_value: f64,
+    pub min_value: f64,
+    pub max_value: f64,
+    /// Readings that met the trigger while the alarm was active.
+    pub readings: u64,
+    /// Times the alarm came back within the flap window instead of opening a new one.
+    pub flaps: u32,
+    /// The case the alarm opened or joined.
+    pub case_id: Option<String>,
+    /// `active` and `acknowledged` in one word.
+    pub state: wire::AlarmState,
+    /// The level's name in Chinese, e.g. 橙色预警.
     pub level_zh: String,
 }
 
 impl AlarmView {
     pub fn new(alarm: Alarm) -> AlarmView {
+        let state = Wire(alarm.state());
+        let Alarm {
+            id,
+            rule_id,
+            rule_name,
+            device_id,
+            indicator,
+            level,
+            active,
+            acknowledged,
+            area,
+            location,
+            unit_grid,
+            raised_at,
+            last_at,
+            cleared_at,
+            acknowledged_at,
+            acknowledged_by,
+            first_value,
+            last_value,
+            min_value,
+            max_value,
+            readings,
+            flaps,
+            case_id,
+        } = alarm;
         AlarmView {
-            state: alarm.state().as_str().into(),
-            level_zh: alarm.level.zh().into(),
-            alarm,
+            id,
+            rule_id,
+            rule_name,
+            device_id,
+            indicator,
+            level: Wire(level),
+            active,
+            acknowledged,
+            area: area.to_string(),
+            location: LocationBody::from(location),
+            unit_grid,
+            raised_at,
+            last_at,
+            cleared_at,
+            acknowledged_at,
+            acknowledged_by,
+            first_value,
+            last_value,
+            min_value,
+            max_value,
+            readings,
+            flaps,
+            case_id,
+            state,
+            level_zh: level.zh().to_owned(),
         }
     }
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AlarmListQuery {
     active: Option<bool>,
@@ -811,10 +1050,51 @@ pub struct VitalSignsView {
     pub at: DateTime<Utc>,
     pub area: String,
     /// The area itself and its children (a district's streets, the city's districts).
-    #[schema(value_type = Vec<Object>)]
-    pub signs: Vec<VitalSign>,
-    /// Active alarms per area: {area, blue, yellow, orange, red}.
+    pub signs: Vec<VitalSignView>,
+    /// Active alarms per area.
     pub alarms: Vec<AlarmCount>,
+}
+
+/// One indicator over one area, from the newest reading of each device reporting it.
+#[derive(Serialize, ToSchema)]
+pub struct VitalSignView {
+    pub area: String,
+    /// The indicator's key.
+    pub indicator: String,
+    /// Devices whose newest reading is recent enough to count.
+    pub devices: u64,
+    /// When the newest of those readings was taken, in Unix milliseconds.
+    pub latest_at_ms: i64,
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Newest readings outside the indicator's normal range.
+    pub abnormal: u64,
+}
+
+impl From<&VitalSign> for VitalSignView {
+    fn from(sign: &VitalSign) -> VitalSignView {
+        let VitalSign {
+            area,
+            indicator,
+            devices,
+            latest_at_ms,
+            mean,
+            min,
+            max,
+            abnormal,
+        } = sign;
+        VitalSignView {
+            area: area.to_string(),
+            indicator: indicator.clone(),
+            devices: *devices,
+            latest_at_ms: *latest_at_ms,
+            mean: *mean,
+            min: *min,
+            max: *max,
+            abnormal: *abnormal,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -836,7 +1116,7 @@ pub(crate) fn vitals_view(vitals: &VitalSigns, area: &AreaCode) -> VitalSignsVie
             .signs
             .iter()
             .filter(|s| relevant(&s.area))
-            .cloned()
+            .map(VitalSignView::from)
             .collect(),
         alarms: vitals
             .alarms
@@ -854,6 +1134,7 @@ pub(crate) fn vitals_view(vitals: &VitalSigns, area: &AreaCode) -> VitalSignsVie
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct VitalSignsQuery {
     /// City, district or street; default the caller's jurisdiction.
@@ -888,24 +1169,68 @@ fn scoped_area(actor: &Actor, area: Option<&str>) -> ApiResult<AreaCode> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     indicator: String,
     area: Option<String>,
-    /// minute (default) or hour.
+    /// `minute` when absent.
+    #[param(value_type = Option<wire::Resolution>)]
     resolution: Option<String>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 }
 
+/// One bucket of the downsampled history of one indicator over one area; its mean is
+/// `sum / count`.
+#[derive(Serialize, ToSchema)]
+pub struct RollupView {
+    pub resolution: wire::Resolution,
+    pub area: String,
+    /// The indicator's key.
+    pub indicator: String,
+    /// Start of the bucket.
+    pub bucket: DateTime<Utc>,
+    /// Readings in the bucket.
+    pub count: i64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl From<Rollup> for RollupView {
+    fn from(rollup: Rollup) -> RollupView {
+        let Rollup {
+            resolution,
+            area,
+            indicator,
+            bucket,
+            count,
+            sum,
+            min,
+            max,
+        } = rollup;
+        RollupView {
+            resolution: Wire(resolution),
+            area: area.to_string(),
+            indicator,
+            bucket,
+            count,
+            sum,
+            min,
+            max,
+        }
+    }
+}
+
 /// Downsampled history of one indicator over an area (city, district or street) for charts.
 #[utoipa::path(get, path = "/api/v1/vital-signs/history", tag = "vital signs", params(HistoryQuery),
-    responses((status = 200, body = Vec<serde_json::Value>)))]
+    responses((status = 200, body = Vec<RollupView>)))]
 pub async fn history(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
     QueryArgs(q): QueryArgs<HistoryQuery>,
-) -> ApiResult<Json<Vec<Rollup>>> {
+) -> ApiResult<Json<Vec<RollupView>>> {
     let area = scoped_area(&actor, q.area.as_deref())?;
     let resolution = match q.resolution.as_deref() {
         None => Resolution::Minute,
@@ -924,10 +1249,148 @@ pub async fn history(
     if (to - from) > Duration::days(31) {
         return Err(ApiError::invalid("from", "at most 31 days at a time"));
     }
-    Ok(Json(
+    Ok(Json(views(
         state
             .store
             .rollups(resolution, &area, &q.indicator, from, to)
             .await?,
-    ))
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use cityops_domain::telemetry::WarningLevel;
+    use cityops_domain::CategoryCode;
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 7, 1, 8, minute, 30).unwrap() + Duration::milliseconds(125)
+    }
+
+    fn json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap()
+    }
+
+    fn alarm(acknowledged: bool, case_id: Option<&str>) -> Alarm {
+        Alarm {
+            id: "al-1".into(),
+            rule_id: "flood-30cm-10min".into(),
+            rule_name: "积水超过30厘米持续10分钟".into(),
+            device_id: "HP-WL-0001".into(),
+            indicator: "water_level".into(),
+            level: WarningLevel::Orange,
+            active: !acknowledged,
+            acknowledged,
+            area: AreaCode::parse("310101002001").unwrap(),
+            location: Location::new(121.4901, 31.2402).unwrap(),
+            unit_grid: Some("31010100200101".into()),
+            raised_at: at(1),
+            last_at: at(9),
+            cleared_at: acknowledged.then(|| at(10)),
+            acknowledged_at: acknowledged.then(|| at(11)),
+            acknowledged_by: acknowledged.then(|| "operator".into()),
+            first_value: 31.5,
+            last_value: 42.0,
+            min_value: 30.25,
+            max_value: 42.0,
+            readings: 7,
+            flaps: 1,
+            case_id: case_id.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn an_alarm_view_is_the_alarm_as_it_serialises_then_its_state_and_level_in_words() {
+        // What clients have always read: the alarm flattened, then `state` and `level_zh`.
+        #[derive(Serialize)]
+        struct Before {
+            #[serde(flatten)]
+            alarm: Alarm,
+            state: String,
+            level_zh: String,
+        }
+        for alarm in [alarm(false, None), alarm(true, Some("case-1"))] {
+            let before = Before {
+                state: alarm.state().as_str().into(),
+                level_zh: alarm.level.zh().into(),
+                alarm: alarm.clone(),
+            };
+            assert_eq!(json(&AlarmView::new(alarm)), json(&before));
+        }
+    }
+
+    #[test]
+    fn indicator_device_reading_rollup_and_dead_letter_views_write_their_records_json() {
+        for indicator in cityops_domain::telemetry::default_indicators() {
+            assert_eq!(
+                json(&IndicatorView::from(indicator.clone())),
+                json(&indicator)
+            );
+        }
+        let bounded = Indicator {
+            key: "gas_concentration".into(),
+            unit: "%LEL".into(),
+            name_zh: "燃气浓度".into(),
+            name_en: "Gas concentration".into(),
+            normal_min: None,
+            normal_max: Some(10.5),
+            category: CategoryCode::parse("10105").unwrap(),
+        };
+        assert_eq!(json(&IndicatorView::from(bounded.clone())), json(&bounded));
+        let device = Device {
+            id: "HP-WL-0001".into(),
+            kind: "water_level_gauge".into(),
+            name: "外滩陈毅广场积水监测点".into(),
+            location: Location::new(121.4901, 31.2402).unwrap(),
+            area: AreaCode::parse("310101002001").unwrap(),
+            unit_grid: None,
+            component_id: Some("3101010101000001".into()),
+            owner_unit: Some("310101-SWJ".into()),
+            status: DeviceStatus::Maintenance,
+        };
+        assert_eq!(json(&DeviceView::from(device.clone())), json(&device));
+        let reading = StoredReading {
+            device_id: "HP-WL-0001".into(),
+            indicator: "water_level".into(),
+            at: at(3),
+            value: 12.75,
+        };
+        assert_eq!(json(&ReadingView::from(reading.clone())), json(&reading));
+        let rollup = Rollup {
+            resolution: Resolution::Hour,
+            area: AreaCode::parse("310101").unwrap(),
+            indicator: "water_level".into(),
+            bucket: at(0),
+            count: 12,
+            sum: 150.5,
+            min: 3.0,
+            max: 40.25,
+        };
+        assert_eq!(json(&RollupView::from(rollup.clone())), json(&rollup));
+        let letter = DeadLetter {
+            id: 9,
+            received_at: at(4),
+            source: "mqtt".into(),
+            reason: "unknown_device".into(),
+            detail: "cityops/gateways/hp/telemetry".into(),
+            payload: r#"{"device":"X"}"#.into(),
+        };
+        assert_eq!(json(&DeadLetterView::from(letter.clone())), json(&letter));
+    }
+
+    #[test]
+    fn vital_signs_views_write_each_sign_as_the_domain_serialises_it() {
+        let sign = VitalSign {
+            area: AreaCode::parse("310101002").unwrap(),
+            indicator: "water_level".into(),
+            devices: 3,
+            latest_at_ms: 1_782_892_800_125,
+            mean: 12.5,
+            min: 3.0,
+            max: 31.75,
+            abnormal: 1,
+        };
+        assert_eq!(json(&VitalSignView::from(&sign)), json(&sign));
+    }
 }

@@ -20,9 +20,10 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UnitQuery {
-    /// e.g. law_enforcement, water_supply, street_office, district_center.
+    #[param(value_type = Option<crate::wire::UnitKind>)]
     kind: Option<String>,
     /// Units whose jurisdiction lies within this area.
     within: Option<String>,

@@ -6,6 +6,7 @@ use axum::{Json, Router};
 use cityops_domain::{CaseState, CommandKind};
 
 use crate::views::{CommandRuleView, IssuedVia, StateView, WorkflowView};
+use crate::wire::{ClientName, Wire};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -23,7 +24,7 @@ pub async fn workflow() -> Json<WorkflowView> {
         states: CaseState::ALL
             .iter()
             .map(|s| StateView {
-                state: s.as_str().to_owned(),
+                state: Wire(*s),
                 zh: s.zh().to_owned(),
                 terminal: s.is_terminal(),
             })
@@ -34,10 +35,10 @@ pub async fn workflow() -> Json<WorkflowView> {
                 let rule = kind.rule();
                 let issued = IssuedVia::of(kind.channel());
                 CommandRuleView {
-                    command: kind.wire_name().to_owned(),
-                    action: kind.as_str().to_owned(),
-                    roles: rule.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-                    from: rule.from.iter().map(|s| s.as_str().to_owned()).collect(),
+                    command: Wire(ClientName(kind)),
+                    action: Wire(kind),
+                    roles: rule.roles.iter().copied().map(Wire).collect(),
+                    from: rule.from.iter().copied().map(Wire).collect(),
                     issued,
                     endpoints: issued.endpoints(kind),
                 }

@@ -18,6 +18,13 @@ pub enum AlarmState {
 }
 
 impl AlarmState {
+    pub const ALL: [AlarmState; 4] = [
+        AlarmState::ActiveUnacknowledged,
+        AlarmState::ActiveAcknowledged,
+        AlarmState::ClearedUnacknowledged,
+        AlarmState::ClearedAcknowledged,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlarmState::ActiveUnacknowledged => "active_unacknowledged",
@@ -238,6 +245,21 @@ pub fn distance_m(a: Location, b: Location) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_alarm_states_are_listed_in_the_order_of_an_alarms_life() {
+        // Exhaustive: a new state does not compile until it has its place in the sequence,
+        // and then this fails until `ALL` lists it there too.
+        let next = |state: AlarmState| match state {
+            AlarmState::ActiveUnacknowledged => Some(AlarmState::ActiveAcknowledged),
+            AlarmState::ActiveAcknowledged => Some(AlarmState::ClearedUnacknowledged),
+            AlarmState::ClearedUnacknowledged => Some(AlarmState::ClearedAcknowledged),
+            AlarmState::ClearedAcknowledged => None,
+        };
+        let states: Vec<AlarmState> =
+            std::iter::successors(Some(AlarmState::ActiveUnacknowledged), |s| next(*s)).collect();
+        assert_eq!(states, AlarmState::ALL);
+    }
 
     #[test]
     fn nearby_alarms_of_one_category_share_an_incident() {

@@ -177,6 +177,12 @@ pub enum DeviceStatus {
 }
 
 impl DeviceStatus {
+    pub const ALL: [DeviceStatus; 3] = [
+        DeviceStatus::Active,
+        DeviceStatus::Maintenance,
+        DeviceStatus::Retired,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DeviceStatus::Active => "active",
@@ -186,13 +192,7 @@ impl DeviceStatus {
     }
 
     pub fn parse(text: &str) -> Option<DeviceStatus> {
-        [
-            DeviceStatus::Active,
-            DeviceStatus::Maintenance,
-            DeviceStatus::Retired,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        DeviceStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -447,6 +447,23 @@ pub fn parse_indicators_csv(text: &str) -> Result<Vec<Indicator>, InvalidInput> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_device_statuses_are_listed_from_service_to_retirement() {
+        // Exhaustive: a new status does not compile until it has its place in the sequence,
+        // and then this fails until `ALL` lists it there too.
+        let next = |status: DeviceStatus| match status {
+            DeviceStatus::Active => Some(DeviceStatus::Maintenance),
+            DeviceStatus::Maintenance => Some(DeviceStatus::Retired),
+            DeviceStatus::Retired => None,
+        };
+        let statuses: Vec<DeviceStatus> =
+            std::iter::successors(Some(DeviceStatus::Active), |s| next(*s)).collect();
+        assert_eq!(statuses, DeviceStatus::ALL);
+        for status in DeviceStatus::ALL {
+            assert_eq!(DeviceStatus::parse(status.as_str()), Some(status));
+        }
+    }
 
     #[test]
     fn levels_order_by_severity_and_number_like_the_law() {

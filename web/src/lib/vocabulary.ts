@@ -1,0 +1,28 @@
+// The server's closed vocabularies as lists the UI iterates (filters, legends, radio groups).
+// Each list is the keys of a record typed by the generated union (../api/types), so a value the
+// server adds or drops is a compile error here rather than a value the UI silently leaves out.
+import type { AlarmLevel, CaseSource, CaseState, RejectReason } from '../api/types'
+
+/** The keys of a record that names every value of a vocabulary once, in the record's order. */
+function valuesOf<V extends string>(record: Record<V, unknown>): readonly V[] {
+  return Object.keys(record) as V[]
+}
+
+/** Whether each case state is terminal (as `GET /workflow` says), in the order the UI lists them: open ones first. */
+const TERMINAL: Record<CaseState, boolean> = {
+  reported: false, accepted: false, verifying: false, filed: false, dispatched: false, handling: false,
+  suspended: false, handled: false, checking: false, checked: false, callback: false,
+  closed: true, invalid: true, cancelled: true,
+}
+export const CASE_STATES = valuesOf(TERMINAL)
+/** The states a case can still change in. */
+export const OPEN_STATES: readonly CaseState[] = CASE_STATES.filter((s) => !TERMINAL[s])
+
+export const CASE_SOURCES = valuesOf<CaseSource>({
+  inspector: true, hotline: true, photo: true, iot: true, department: true, leader: true,
+})
+
+export const REJECT_REASONS = valuesOf<RejectReason>({ invalid: true, duplicate: true })
+
+/** Least to most severe. */
+export const ALARM_LEVELS = valuesOf<AlarmLevel>({ blue: true, yellow: true, orange: true, red: true })

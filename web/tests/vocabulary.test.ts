@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import document from '../openapi.json'
+import zh from '../src/locales/zh-CN'
+import en from '../src/locales/en'
+import { ALARM_LEVELS, CASE_SOURCES, CASE_STATES, OPEN_STATES, REJECT_REASONS } from '../src/lib/vocabulary'
+
+// The compiler already holds these lists and tables to the generated unions; this checks the
+// same against the server's document itself, and the order the UI shows them in.
+const schemas = document.components.schemas as Record<string, { enum?: string[] }>
+const enumOf = (name: string): string[] => schemas[name].enum ?? []
+const sorted = (values: readonly string[]) => [...values].sort()
+
+describe("the server's vocabularies in the UI", () => {
+  it('lists every case state once, the open ones first', () => {
+    expect(sorted(CASE_STATES)).toEqual(sorted(enumOf('CaseState')))
+    expect(CASE_STATES.slice(0, OPEN_STATES.length)).toEqual(OPEN_STATES)
+    expect(CASE_STATES.slice(OPEN_STATES.length)).toEqual(['closed', 'invalid', 'cancelled'])
+  })
+
+  it('lists sources, reject reasons and warning levels in the server order', () => {
+    expect(CASE_SOURCES).toEqual(enumOf('CaseSource'))
+    expect(REJECT_REASONS).toEqual(enumOf('RejectReason'))
+    expect(ALARM_LEVELS).toEqual(enumOf('WarningLevel'))
+  })
+
+  it('has words for every role, state, source, command, stage and alarm level and state in both languages', () => {
+    for (const messages of [zh, en]) {
+      expect(sorted(Object.keys(messages.roles))).toEqual(sorted(enumOf('Role')))
+      expect(sorted(Object.keys(messages.states))).toEqual(sorted(enumOf('CaseState')))
+      expect(sorted(Object.keys(messages.sources))).toEqual(sorted(enumOf('CaseSource')))
+      expect(sorted(Object.keys(messages.actions))).toEqual(sorted([...enumOf('CommandWireName'), 'create']))
+      expect(sorted(Object.keys(messages.case.stages))).toEqual(sorted(enumOf('CaseStage')))
+      expect(sorted(Object.keys(messages.case.pendingKinds))).toEqual(sorted(enumOf('PendingKind')))
+      expect(sorted(Object.keys(messages.alarms.levels))).toEqual(sorted(enumOf('WarningLevel')))
+      expect(sorted(Object.keys(messages.alarms.states))).toEqual(sorted(enumOf('AlarmState')))
+    }
+  })
+})
