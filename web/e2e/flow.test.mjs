@@ -118,7 +118,7 @@ describe('CityOps web', { timeout: 240_000 }, () => {
     // a change made by another client shows up in the ticker
     const op = await api.login('operator')
     const created = await api.call('POST', '/cases', op, {
-      source: 'hotline', description: `${TAG} 市民来电：南京东路路灯不亮`, location: { lon: 121.4837, lat: 31.2369 }, area: '310101002001',
+      source: 'hotline', description: `${TAG} 市民来电：南京东路路灯不亮`, location: { lon: 121.4919, lat: 31.215 }, area: '310101002001',
     })
     assert.equal(created.status, 201, JSON.stringify(created.json))
     await page.locator(`[data-testid="feed-ticker"] [data-number="${created.json.number}"]`).waitFor({ timeout: 10_000 })
@@ -216,7 +216,7 @@ describe('CityOps web', { timeout: 240_000 }, () => {
       const op = await api.login('operator')
       const r = await api.call('POST', '/cases', op, {
         source: 'photo', description: `${TAG} 南京东路步行街东侧一处井盖缺失，行人容易踩空`, address: '南京东路步行街',
-        location: { lon: Number(HUANGPU.lon), lat: Number(HUANGPU.lat) }, area: '310101002001', category_hint: '10101',
+        location: { lon: 121.4919, lat: 31.215 }, area: '310101002001', category_hint: '10101',
       })
       assert.equal(r.status, 201, JSON.stringify(r.json))
       state.number = r.json.number

@@ -59,6 +59,8 @@ export async function startCityops() {
       await new Promise((r) => setTimeout(r, 200))
       if (child.exitCode === null) child.kill('SIGKILL')
       rmSync(dataDir, { recursive: true, force: true })
+      // The keys live beside the data directory, never inside it.
+      rmSync(`${dataDir}.keys`, { recursive: true, force: true })
     },
   }
 }

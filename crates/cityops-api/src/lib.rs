@@ -23,7 +23,7 @@ pub mod views;
 pub mod wire;
 
 pub use metrics::Metrics;
-pub use server::{cors_origin, serve, BadCorsOrigin};
+pub use server::{cors_origin, public_base_url, serve, BadCorsOrigin, BadPublicBaseUrl};
 
 /// Limits and settings of the API, set by the binary from its configuration.
 #[derive(Debug, Clone)]
@@ -49,6 +49,9 @@ pub struct ApiConfig {
     pub cors_origins: Vec<axum::http::HeaderValue>,
     /// Session cookies only over HTTPS (`Secure`); off for a demo on a loopback address.
     pub secure_cookies: bool,
+    /// Where clients reach this API (`https://host[/path]`, no trailing slash): the start of
+    /// every absolute link in an answer, never taken from a request's `Host` header.
+    pub public_base_url: String,
 }
 
 impl ApiConfig {
@@ -66,6 +69,7 @@ impl ApiConfig {
             public_requests_per_minute: 120,
             cors_origins: Vec::new(),
             secure_cookies: true,
+            public_base_url: "http://localhost".to_owned(),
         }
     }
 }

@@ -23,7 +23,13 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
 
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/");
+    let credentialed = request.headers().contains_key(header::AUTHORIZATION)
+        || crate::extract::cookie(request.headers(), crate::extract::SESSION_COOKIE).is_some();
     let mut response = next.run(request).await;
+    let ui_file = response
+        .extensions()
+        .get::<crate::routes::ui::UiFile>()
+        .is_some();
     let headers = response.headers_mut();
     let fixed: [(HeaderName, &str); 6] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -42,8 +48,13 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     for (name, value) in fixed {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    // API answers carry cases and personal data: no cache may keep them.
-    if api && !headers.contains_key(header::CACHE_CONTROL) {
+    // An answer to a signed-in caller (the API, OGC's cases, the metrics) is cut to that
+    // caller's jurisdiction and may carry personal data: no cache may keep it, whatever the
+    // handler would allow anonymous callers. Anonymous API answers are not kept either unless
+    // their handler says they may be (the public map layers).
+    let no_store =
+        (credentialed && !ui_file) || (api && !headers.contains_key(header::CACHE_CONTROL));
+    if no_store {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response

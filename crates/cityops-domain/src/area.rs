@@ -186,10 +186,13 @@ pub fn parse_area_csv(
     let mut areas: Vec<Area> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for record in reader.records() {
-        let record = record.map_err(|e| AreaImportError::BadRow {
-            line: e.position().map_or(0, |p| p.line()),
-            reason: e.to_string(),
-        })?;
+        let record =
+            record
+                .map(crate::csv_file::unescape)
+                .map_err(|e| AreaImportError::BadRow {
+                    line: e.position().map_or(0, |p| p.line()),
+                    reason: e.to_string(),
+                })?;
         let line = record.position().map_or(0, |p| p.line());
         let bad = |reason: String| AreaImportError::BadRow { line, reason };
         let code = AreaCode::parse(record.get(code_at).unwrap_or("")).map_err(|e| bad(e.reason))?;

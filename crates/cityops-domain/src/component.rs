@@ -312,7 +312,7 @@ pub fn write_components_csv<W: std::io::Write>(
     components: &[Component],
 ) -> csv::Result<()> {
     for c in components {
-        out.write_record(c.cells())?;
+        crate::csv_file::write_row(out, c.cells())?;
     }
     Ok(())
 }
@@ -337,8 +337,9 @@ pub fn parse_components_csv(
     let mut components = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let line = n + 2;
-        let record =
-            record.map_err(|e| InvalidInput::new(format!("line {line}"), e.to_string()))?;
+        let record = record
+            .map(crate::csv_file::unescape)
+            .map_err(|e| InvalidInput::new(format!("line {line}"), e.to_string()))?;
         let cell = |i: usize| Some(record[i].to_owned()).filter(|s| !s.is_empty());
         let number = |i: usize| -> Result<Option<f64>, InvalidInput> {
             cell(i)

@@ -191,7 +191,9 @@ pub fn parse_rules_csv(text: &str) -> Result<Vec<Rule>, InvalidInput> {
     );
     let mut rules = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| InvalidInput::new("file", e.to_string()))?;
+        let record = record
+            .map(crate::csv_file::unescape)
+            .map_err(|e| InvalidInput::new("file", e.to_string()))?;
         let line = record.position().map_or(0, |p| p.line());
         let field = |i: usize| record.get(i).unwrap_or("");
         let rule = Rule::new(field(c), field(a), Some(field(o)), field(u))
@@ -206,12 +208,15 @@ pub fn rules_csv(rules: &[Rule]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let _ = writer.write_record(["category", "area", "owner", "unit"]);
     for rule in rules {
-        let _ = writer.write_record([
-            rule.category.as_str(),
-            rule.area.as_str(),
-            rule.owner.as_deref().unwrap_or(""),
-            rule.unit.as_str(),
-        ]);
+        let _ = crate::csv_file::write_row(
+            &mut writer,
+            [
+                rule.category.as_str(),
+                rule.area.as_str(),
+                rule.owner.as_deref().unwrap_or(""),
+                rule.unit.as_str(),
+            ],
+        );
     }
     let bytes = writer.into_inner().unwrap_or_default();
     format!("\u{feff}{}", String::from_utf8_lossy(&bytes))

@@ -39,15 +39,18 @@ pub enum Reason {
     UnknownIndicator,
     TimestampOutOfRange,
     RetiredDevice,
+    /// A value no working sensor of the indicator reports (outside its measuring range).
+    ImplausibleValue,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 5] = [
+    pub const ALL: [Reason; 6] = [
         Reason::Malformed,
         Reason::UnknownDevice,
         Reason::UnknownIndicator,
         Reason::TimestampOutOfRange,
         Reason::RetiredDevice,
+        Reason::ImplausibleValue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Reason {
             Reason::UnknownIndicator => "unknown_indicator",
             Reason::TimestampOutOfRange => "timestamp_out_of_range",
             Reason::RetiredDevice => "retired_device",
+            Reason::ImplausibleValue => "implausible_value",
         }
     }
 }

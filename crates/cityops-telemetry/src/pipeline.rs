@@ -468,6 +468,29 @@ impl Pipeline {
                 ));
                 continue;
             };
+            let known = self.engine.indicator(indicator);
+            if !known.is_plausible(raw.value) {
+                let range = |v: Option<f64>, or: f64| v.unwrap_or(or);
+                rejections.push(rejection(
+                    Reason::ImplausibleValue,
+                    "value",
+                    format!(
+                        "{} is outside what a {} sensor measures ({} to {} {})",
+                        raw.value,
+                        known.key,
+                        range(
+                            known.plausible_min,
+                            -cityops_domain::telemetry::MAX_PLAUSIBLE_MAGNITUDE
+                        ),
+                        range(
+                            known.plausible_max,
+                            cityops_domain::telemetry::MAX_PLAUSIBLE_MAGNITUDE
+                        ),
+                        known.unit
+                    ),
+                ));
+                continue;
+            }
             if raw.at < earliest || raw.at > latest {
                 rejections.push(rejection(
                     Reason::TimestampOutOfRange,

@@ -13,6 +13,8 @@ pub struct TestApp {
     pub tokens: HashMap<&'static str, String>,
     pub store: std::sync::Arc<dyn cityops_store::Store>,
     pub data_dir: PathBuf,
+    /// Where the server's key files are: beside the data directory, never inside it.
+    pub key_dir: PathBuf,
     /// The database the server uses (`sqlite://...` or a scratch PostgreSQL database).
     pub database_url: String,
     _dir: tempfile::TempDir,
@@ -81,7 +83,7 @@ impl TestApp {
         };
         let mut config = Config {
             listen: "127.0.0.1:0".into(),
-            data_dir: dir.path().to_path_buf(),
+            data_dir: dir.path().join("data"),
             database: scratch.as_ref().map(|s| s.url.clone()),
             ..Config::default()
         };
@@ -119,7 +121,8 @@ impl TestApp {
             client: reqwest::Client::new(),
             tokens: HashMap::new(),
             store,
-            data_dir: dir.path().to_path_buf(),
+            data_dir: config.data_dir.clone(),
+            key_dir: config.key_dir(),
             database_url: config.database_url(),
             _dir: dir,
             scratch,
@@ -214,7 +217,8 @@ impl TestApp {
                 json!({
                     "source": source,
                     "description": "南京东路步行街东侧上水井盖缺失，已设置临时围挡",
-                    "location": {"lon": 121.4837, "lat": 31.2369},
+                    // A point inside the area: the two must agree.
+                    "location": {"lon": 121.4919, "lat": 31.2150},
                     "area": "310101002001",
                 }),
             )

@@ -1,8 +1,9 @@
 //! The audit checkpoint key and the checkpoints it signs.
 //!
-//! The key lives in a file beside the data (or wherever the configuration says, ideally on
-//! another machine's mount): whoever can rewrite the database but not read this key cannot
-//! forge a checkpoint, so rewriting history is caught by `cityops audit verify`.
+//! The key comes from the environment or a file in the key directory, never from the data
+//! directory (ideally another machine's mount): whoever can rewrite the database but not
+//! read this key cannot forge a checkpoint, so rewriting history is caught by
+//! `cityops audit verify`.
 
 use anyhow::{Context, Result};
 use cityops_domain::audit::{signing_key_from_hex, Checkpoint};
@@ -13,13 +14,27 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The signing key: from the configuration (`audit_key`, e.g. the environment) when set,
+/// else from its key file, created (readable by its owner only) when there is none.
+pub fn signing_key(config: &crate::config::Config) -> Result<SigningKey> {
+    match &config.audit_key {
+        Some(hex) => signing_key_from_hex(hex.expose_secret().trim())
+            .map_err(anyhow::Error::msg)
+            .context("audit_key is not an Ed25519 key in 64 hex digits"),
+        None => {
+            config.settle_keys()?;
+            load_or_create_key(&config.audit_key_path())
+        }
+    }
+}
+
 /// Reads the signing key, creating one (readable by its owner only) when there is none.
 pub fn load_or_create_key(path: &Path) -> Result<SigningKey> {
-    match crate::secrets::read_key_file(path) {
-        Ok(text) => signing_key_from_hex(text.expose_secret())
+    match crate::secrets::read_key_file(path)? {
+        Some(text) => signing_key_from_hex(text.expose_secret())
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("the audit key {} is not usable", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        None => {
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
             let text = SecretString::from(hex::encode(key.to_bytes()));
             crate::write_private(path, text.expose_secret())
@@ -27,7 +42,6 @@ pub fn load_or_create_key(path: &Path) -> Result<SigningKey> {
             tracing::info!(path = %path.display(), "Created the audit checkpoint key.");
             Ok(key)
         }
-        Err(e) => Err(e).with_context(|| format!("cannot read the audit key {}", path.display())),
     }
 }
 

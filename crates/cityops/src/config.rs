@@ -34,8 +34,16 @@ pub struct Config {
     pub alarm_case_level: String,
     /// Days raw readings are kept (rollups stay longer).
     pub readings_retention_days: i64,
-    /// The Ed25519 key that signs audit checkpoints; `audit-signing.key` in the data
-    /// directory when unset (created on first start). Keep a copy away from the database.
+    /// Where the key files live when their own paths are not set: never inside the data
+    /// directory, so that a backup of the data does not carry the keys that unseal it.
+    /// Unset: the data directory's path with `.keys` appended (`cityops-data.keys`).
+    pub key_dir: Option<PathBuf>,
+    /// The Ed25519 key that signs audit checkpoints, 64 hex digits (a secret: set it from
+    /// the environment, `CITYOPS_AUDIT_KEY`). When unset, the key file is used.
+    #[serde(serialize_with = "serialize_redacted")]
+    pub audit_key: Option<SecretString>,
+    /// The audit key file; `audit-signing.key` in the key directory when unset (created on
+    /// first start).
     pub audit_key_file: Option<PathBuf>,
     /// Seconds between signed audit checkpoints.
     pub audit_checkpoint_secs: u64,
@@ -50,14 +58,18 @@ pub struct Config {
     /// When unset, the key file is used. Printed and serialised as `[REDACTED]`.
     #[serde(serialize_with = "serialize_redacted")]
     pub pii_keys: Option<SecretString>,
-    /// The personal-data key file; `pii.keys` in the data directory when unset (created
-    /// with one random key on first start). Keep a copy away from the database.
+    /// The personal-data key file; `pii.keys` in the key directory when unset (created
+    /// with one random key on first start).
     pub pii_key_file: Option<PathBuf>,
     /// Mark the web UI's session cookies `Secure` (sent over HTTPS only). Unset: on, except
     /// when listening on a loopback address (the demo, a proxy on the same host).
     pub secure_cookies: Option<bool>,
     /// Days a finished case keeps its reporter's name and phone; then they are removed.
     pub personal_data_retention_days: i64,
+    /// Where clients reach CityOps, e.g. `https://ops.example.gov.cn` (behind a proxy, the
+    /// proxy's address): absolute links in answers start with it. Unset: `http://` and the
+    /// address CityOps listens on.
+    pub public_base_url: Option<String>,
 }
 
 impl Default for Config {
@@ -74,6 +86,8 @@ impl Default for Config {
             mqtt_topic_prefix: "cityops/v1".into(),
             alarm_case_level: "orange".into(),
             readings_retention_days: 7,
+            key_dir: None,
+            audit_key: None,
             audit_key_file: None,
             audit_checkpoint_secs: 60,
             public_requests_per_minute: 120,
@@ -82,6 +96,7 @@ impl Default for Config {
             pii_key_file: None,
             secure_cookies: None,
             personal_data_retention_days: 180,
+            public_base_url: None,
         }
     }
 }
@@ -123,6 +138,8 @@ impl Config {
                 "mqtt_topic_prefix",
                 "alarm_case_level",
                 "readings_retention_days",
+                "key_dir",
+                "audit_key",
                 "audit_key_file",
                 "audit_checkpoint_secs",
                 "public_requests_per_minute",
@@ -131,6 +148,7 @@ impl Config {
                 "pii_key_file",
                 "secure_cookies",
                 "personal_data_retention_days",
+                "public_base_url",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -157,16 +175,60 @@ impl Config {
         })
     }
 
+    /// The directory of the key files whose paths are not set.
+    pub fn key_dir(&self) -> PathBuf {
+        self.key_dir.clone().unwrap_or_else(|| {
+            let mut dir = self.data_dir.clone().into_os_string();
+            dir.push(".keys");
+            PathBuf::from(dir)
+        })
+    }
+
     pub fn pii_key_path(&self) -> PathBuf {
         self.pii_key_file
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("pii.keys"))
+            .unwrap_or_else(|| self.key_dir().join(PII_KEY_FILE))
     }
 
     pub fn audit_key_path(&self) -> PathBuf {
         self.audit_key_file
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("audit-signing.key"))
+            .unwrap_or_else(|| self.key_dir().join(AUDIT_KEY_FILE))
+    }
+
+    /// Refuses key files inside the data directory, and moves the key files that earlier
+    /// versions kept there by default to the key directory, so that from now on a backup of
+    /// the data directory does not carry them.
+    pub fn settle_keys(&self) -> Result<()> {
+        let moves = [
+            (self.pii_keys.is_none(), PII_KEY_FILE, self.pii_key_path()),
+            (
+                self.audit_key.is_none(),
+                AUDIT_KEY_FILE,
+                self.audit_key_path(),
+            ),
+        ];
+        for (from_file, name, path) in moves {
+            if !from_file {
+                continue;
+            }
+            anyhow::ensure!(
+                !inside(&path, &self.data_dir),
+                "the key file {} is inside the data directory {}: a backup of the data would carry the key that unseals it; set key_dir (or the key's own path) outside it",
+                path.display(),
+                self.data_dir.display()
+            );
+            let legacy = self.data_dir.join(name);
+            if legacy.exists() && !path.exists() {
+                move_key(&legacy, &path)?;
+                tracing::warn!(
+                    from = %legacy.display(),
+                    to = %path.display(),
+                    "Moved a key file out of the data directory; older backups of the data directory still hold it."
+                );
+            }
+        }
+        Ok(())
     }
 
     pub fn database_url(&self) -> String {
@@ -187,6 +249,47 @@ impl Config {
         }
         copy
     }
+}
+
+const PII_KEY_FILE: &str = "pii.keys";
+const AUDIT_KEY_FILE: &str = "audit-signing.key";
+
+/// Whether `path` is `dir` or below it, judged on the real paths where they exist (a
+/// symbolic link or `..` does not hide a key in the data directory).
+fn inside(path: &Path, dir: &Path) -> bool {
+    let real = |p: &Path| -> PathBuf {
+        // The file may not exist yet: resolve its nearest existing ancestor.
+        let mut rest = Vec::new();
+        let mut head = p.to_path_buf();
+        loop {
+            if let Ok(real) = head.canonicalize() {
+                return rest.iter().rev().fold(real, |acc, part| acc.join(part));
+            }
+            match (head.file_name().map(ToOwned::to_owned), head.parent()) {
+                (Some(name), Some(parent)) => {
+                    rest.push(name);
+                    head = if parent.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        parent.to_path_buf()
+                    };
+                }
+                _ => return p.to_path_buf(),
+            }
+        }
+    };
+    real(path).starts_with(real(dir))
+}
+
+/// Moves a key file to its new place with the owner-only mode, durably: the copy is synced
+/// before the original goes.
+fn move_key(from: &Path, to: &Path) -> Result<()> {
+    let text = crate::secrets::read_key_file(from)?
+        .with_context(|| format!("the key file {} vanished", from.display()))?;
+    crate::write_private(to, secrecy::ExposeSecret::expose_secret(&text))
+        .with_context(|| format!("cannot write the key file {}", to.display()))?;
+    std::fs::remove_file(from)
+        .with_context(|| format!("cannot remove the old key file {}", from.display()))
 }
 
 /// A secret serialises as whether it is set, never as its value.

@@ -41,10 +41,11 @@ pub fn pii_keys(config: &Config) -> Result<cityops_store::PiiKeys> {
     if let Some(text) = &config.pii_keys {
         return cityops_store::PiiKeys::parse(text.expose_secret()).context("pii_keys");
     }
+    config.settle_keys()?;
     let path = config.pii_key_path();
-    let text = match secrets::read_key_file(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let text = match secrets::read_key_file(&path)? {
+        Some(text) => text,
+        None => {
             let text = SecretString::from(format!(
                 "# CityOps personal-data keys: '<id> <64 hex digits>', the last one seals.\n{}\n",
                 cityops_store::PiiKeys::new_key_line("k1")
@@ -54,25 +55,31 @@ pub fn pii_keys(config: &Config) -> Result<cityops_store::PiiKeys> {
             tracing::info!(path = %path.display(), "Created the personal-data key file.");
             text
         }
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot read the key file {}", path.display()))
-        }
     };
     cityops_store::PiiKeys::parse(text.expose_secret())
         .with_context(|| format!("the key file {}", path.display()))
 }
 
-/// Writes a new file readable by its owner only (keys).
+/// Writes a new file readable by its owner only (keys), in a directory only its owner may
+/// enter when the directory is new, and syncs it: a key acknowledged is a key kept.
 pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        if !dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir)?;
+        }
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(text.as_bytes())
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 /// A running server: its address and the task that serves until shutdown.
@@ -117,12 +124,16 @@ pub async fn start(
         config.audit_checkpoint_secs > 0,
         "audit_checkpoint_secs is at least 1"
     );
-    let audit_key = audit::load_or_create_key(&config.audit_key_path())?;
+    let audit_key = audit::signing_key(config)?;
     api.audit_public_key = Some(audit_key.verifying_key());
     api.public_requests_per_minute = config.public_requests_per_minute;
     api.secure_cookies = config
         .secure_cookies
         .unwrap_or_else(|| !addr.ip().is_loopback());
+    api.public_base_url = match &config.public_base_url {
+        Some(url) => cityops_api::public_base_url(url).context("public_base_url")?,
+        None => format!("http://{addr}"),
+    };
     api.cors_origins = config
         .cors_origins
         .iter()

@@ -525,15 +525,19 @@ async fn run(cli: Cli) -> Result<()> {
                         .map_err(anyhow::Error::msg)
                         .context("--public-key")?,
                 ),
+                None if config.audit_key.is_some() => {
+                    Some(cityops::audit::signing_key(&config)?.verifying_key())
+                }
                 None => {
+                    config.settle_keys()?;
                     let path = config.audit_key_path();
-                    match cityops::secrets::read_key_file(&path) {
-                        Ok(text) => Some(
+                    match cityops::secrets::read_key_file(&path)? {
+                        Some(text) => Some(
                             cityops_domain::audit::signing_key_from_hex(text.expose_secret())
                                 .map_err(anyhow::Error::msg)?
                                 .verifying_key(),
                         ),
-                        Err(_) => {
+                        None => {
                             eprintln!(
                                 "no key at {}: checkpoint signatures are not checked",
                                 path.display()
@@ -575,8 +579,8 @@ async fn run(cli: Cli) -> Result<()> {
             );
             let current = cityops::pii_keys(&config)?;
             let path = config.pii_key_path();
-            let text = cityops::secrets::read_key_file(&path)
-                .with_context(|| format!("cannot read the key file {}", path.display()))?;
+            let text = cityops::secrets::read_key_file(&path)?
+                .with_context(|| format!("no key file at {}", path.display()))?;
             let text = text.expose_secret();
             let id = (2..)
                 .map(|n| format!("k{n}"))
@@ -616,8 +620,8 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Audit(AuditCommand::Checkpoint { store }) => {
             let config = load(&store, None)?;
-            let key = cityops::audit::load_or_create_key(&config.audit_key_path())?;
             let store = cityops::open_store(&config).await?;
+            let key = cityops::audit::signing_key(&config)?;
             match cityops::audit::checkpoint(store.as_ref(), &key).await? {
                 Some(checkpoint) => println!("{}", serde_json::to_string(&checkpoint)?),
                 None => println!(

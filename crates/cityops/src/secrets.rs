@@ -12,9 +12,21 @@ use secrecy::{ExposeSecret, SecretString};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Reads a key file whole into a secret.
-pub fn read_key_file(path: &Path) -> std::io::Result<SecretString> {
-    std::fs::read_to_string(path).map(SecretString::from)
+/// Reads a key file whole into a secret; `None` when there is no file. A key file that its
+/// group or other users may read or write is refused: whoever can read it can unseal every
+/// citizen's data or forge audit checkpoints.
+pub fn read_key_file(path: &Path) -> Result<Option<SecretString>> {
+    match read_owner_only(path, "key file") {
+        Ok(text) => Ok(Some(text)),
+        Err(error)
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Where a command reads a password from.
@@ -63,7 +75,14 @@ pub fn read_password(
             one_line(SecretString::from(text), "standard input")
         }
         PasswordSource::File(path) => {
-            let text = read_owner_only(path)?;
+            let text = read_owner_only(path, "password file").map_err(|error| match error
+                .downcast_ref::<std::io::Error>(
+            ) {
+                Some(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    error.context(format!("no password file at {}", path.display()))
+                }
+                _ => error,
+            })?;
             one_line(text, &path.display().to_string())
         }
     }
@@ -101,12 +120,18 @@ fn one_line(text: SecretString, from: &str) -> Result<SecretString> {
     Ok(SecretString::from(line))
 }
 
-/// Reads a password file, refusing one that its group or other users may read or write: such
-/// a password is as exposed as one on the command line (PostgreSQL treats `.pgpass` the
-/// same way).
-fn read_owner_only(path: &Path) -> Result<SecretString> {
-    let mut file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open the password file {}", path.display()))?;
+/// Reads a password or key file, refusing one that its group or other users may read or
+/// write: such a secret is as exposed as one on the command line (PostgreSQL treats
+/// `.pgpass` the same way). A missing file is an `std::io::Error` of kind `NotFound` at the
+/// root of the error.
+fn read_owner_only(path: &Path, what: &str) -> Result<SecretString> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(e.into()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot open the {what} {}", path.display()))
+        }
+    };
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -117,14 +142,14 @@ fn read_owner_only(path: &Path) -> Result<SecretString> {
             .mode();
         anyhow::ensure!(
             mode & 0o077 == 0,
-            "the password file {0} may be read by other users (mode {1:o}): allow its owner only, e.g. chmod 600 {0}",
+            "the {what} {0} may be read by other users (mode {1:o}): allow its owner only, e.g. chmod 600 {0}",
             path.display(),
             mode & 0o777
         );
     }
     let mut text = String::new();
     file.read_to_string(&mut text)
-        .with_context(|| format!("cannot read the password file {}", path.display()))?;
+        .with_context(|| format!("cannot read the {what} {}", path.display()))?;
     Ok(SecretString::from(text))
 }
 

@@ -1668,6 +1668,14 @@ export interface components {
             normal_max?: number | null;
             /** Format: double */
             normal_min?: number | null;
+            /** Format: double */
+            plausible_max?: number | null;
+            /**
+             * Format: double
+             * @description The sensors' measuring range: readings outside it go to the dead letters
+             *     (`implausible_value`) and raise nothing.
+             */
+            plausible_min?: number | null;
             /** @description Unit of measure, e.g. `cm`, `%LEL`, `µg/m³`. */
             unit: string;
         };
@@ -1852,7 +1860,7 @@ export interface components {
          * @description Why a reading was refused (and kept as a dead letter).
          * @enum {string}
          */
-        ReadingRejection: "malformed" | "unknown_device" | "unknown_indicator" | "timestamp_out_of_range" | "retired_device";
+        ReadingRejection: "malformed" | "unknown_device" | "unknown_indicator" | "timestamp_out_of_range" | "retired_device" | "implausible_value";
         /** @description A reading as stored. */
         ReadingView: {
             /** Format: date-time */

@@ -220,8 +220,21 @@ pub async fn create(
         ));
     }
     if let Some(unit) = &new.unit {
-        if state.store.unit(unit).await?.is_none() {
+        let Some(unit) = state.store.unit(unit).await? else {
             return Err(ApiError::invalid("unit", "no such unit"));
+        };
+        // A key acts for its unit only where the unit answers: a unit whose jurisdiction and
+        // the key's scope do not meet would give a key that sees nothing and, worse, one
+        // that reports for a unit outside the admin's own reach.
+        let overlaps = |a: &AreaCode, b: &AreaCode| a.contains(b) || b.contains(a);
+        if !overlaps(&unit.jurisdiction, &scope) {
+            return Err(ApiError::invalid(
+                "unit",
+                format!(
+                    "unit {} answers for area {}, outside the key's scope {scope}",
+                    unit.code, unit.jurisdiction
+                ),
+            ));
         }
     } else if role == Role::UnitHandler {
         return Err(ApiError::invalid(

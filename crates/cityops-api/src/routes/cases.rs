@@ -113,6 +113,27 @@ pub async fn report_case(
                     format!("area {area} is not a known area of this city"),
                 ));
             }
+            // The area decides who is dispatched, the point where they go: a case filed in
+            // one street with its point in another would send the wrong unit to the right
+            // place, or the right unit nowhere.
+            let point_area = match located {
+                Some(grid) => Some(AreaCode::parse(&grid.community)?),
+                None => state
+                    .districts()
+                    .locate(location.lon, location.lat)
+                    .map(|district| AreaCode::parse(&district.code))
+                    .transpose()?,
+            };
+            if let Some(point_area) = point_area {
+                if !area.contains(&point_area) && !point_area.contains(&area) {
+                    return Err(ApiError::invalid(
+                        "area",
+                        format!(
+                            "the location lies in area {point_area}, not in area {area}: give the area the point lies in, or leave out the area to file the case where the point is"
+                        ),
+                    ));
+                }
+            }
             area
         }
         None => match located {

@@ -29,7 +29,7 @@ mod sessions;
 mod stats;
 mod stream;
 pub(crate) mod telemetry;
-mod ui;
+pub(crate) mod ui;
 mod units;
 mod workflow;
 

@@ -62,13 +62,11 @@ fn queryable_properties(id: &str) -> &'static [(&'static str, &'static str)] {
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
 
-/// Links must be absolute: clients follow `next` verbatim.
-fn base(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}/ogc")
+/// Links must be absolute (clients follow `next` verbatim) and start with the configured
+/// public base URL: a `Host` header is the client's claim, and echoing it would hand every
+/// reader of a cached or shared answer links to wherever a forger pointed them.
+fn base(state: &AppState) -> String {
+    format!("{}/ogc", state.config.public_base_url)
 }
 
 fn geojson(value: Value) -> impl IntoResponse {
@@ -78,8 +76,8 @@ fn geojson(value: Value) -> impl IntoResponse {
     )
 }
 
-async fn landing(headers: HeaderMap) -> Json<Value> {
-    let base = base(&headers);
+async fn landing(State(state): State<AppState>) -> Json<Value> {
+    let base = base(&state);
     Json(json!({
         "title": "CityOps",
         "description": "The city's areas and unit grids as OGC API Features",
@@ -144,8 +142,8 @@ fn known(id: &str) -> ApiResult<&'static str> {
         .ok_or_else(|| ApiError::not_found("the collection"))
 }
 
-async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    let base = base(&headers);
+async fn collections(State(state): State<AppState>) -> Json<Value> {
+    let base = base(&state);
     Json(json!({
         "links": [{"href": format!("{base}/collections"), "rel": "self", "type": "application/json"}],
         "collections": COLLECTIONS.iter().map(|(id, title)| describe(&base, id, title, &state)).collect::<Vec<_>>(),
@@ -154,17 +152,19 @@ async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Json<
 
 async fn collection(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let title = known(&id)?;
-    Ok(Json(describe(&base(&headers), &id, title, &state)))
+    Ok(Json(describe(&base(&state), &id, title, &state)))
 }
 
 /// A collection's queryables (OGC API Features Part 3) as JSON Schema.
-async fn queryables(headers: HeaderMap, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn queryables(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     known(&id)?;
-    let base = base(&headers);
+    let base = base(&state);
     let properties: serde_json::Map<String, Value> = queryable_properties(&id)
         .iter()
         .map(|(name, description)| {
@@ -189,8 +189,8 @@ async fn queryables(headers: HeaderMap, Path(id): Path<String>) -> ApiResult<imp
 
 /// The OpenAPI document of `/ogc` (the landing page's `service-desc`): every collection's
 /// items path with its paging, bbox and queryable-property parameters.
-async fn service_description(headers: HeaderMap) -> Json<Value> {
-    let base = base(&headers);
+async fn service_description(State(state): State<AppState>) -> Json<Value> {
+    let base = base(&state);
     let param = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
     let mut paths = serde_json::Map::new();
     for (id, title) in COLLECTIONS {
@@ -476,7 +476,7 @@ async fn items(
             .collect();
         (matched, page)
     };
-    let base = base(&headers);
+    let base = base(&state);
     let mut bbox_param = query
         .bbox
         .as_ref()

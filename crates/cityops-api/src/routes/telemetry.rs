@@ -116,6 +116,10 @@ pub struct IndicatorView {
     pub normal_max: Option<f64>,
     /// The small class a problem of this indicator is filed under.
     pub category: String,
+    /// The sensors' measuring range: readings outside it go to the dead letters
+    /// (`implausible_value`) and raise nothing.
+    pub plausible_min: Option<f64>,
+    pub plausible_max: Option<f64>,
 }
 
 impl From<Indicator> for IndicatorView {
@@ -128,6 +132,8 @@ impl From<Indicator> for IndicatorView {
             normal_min,
             normal_max,
             category,
+            plausible_min,
+            plausible_max,
         } = indicator;
         IndicatorView {
             key,
@@ -137,6 +143,8 @@ impl From<Indicator> for IndicatorView {
             normal_min,
             normal_max,
             category: category.to_string(),
+            plausible_min,
+            plausible_max,
         }
     }
 }
@@ -462,8 +470,9 @@ pub async fn import_devices(
     let mut seen = std::collections::HashSet::new();
     for (n, record) in reader.records().enumerate() {
         let line = format!("line {}: ", n + 2);
-        let record =
-            record.map_err(|e| ApiError::invalid(line.trim_end_matches(": "), e.to_string()))?;
+        let record = record
+            .map(cityops_domain::csv_file::unescape)
+            .map_err(|e| ApiError::invalid(line.trim_end_matches(": "), e.to_string()))?;
         let number = |i: usize| -> ApiResult<f64> {
             record[i].parse::<f64>().map_err(|_| {
                 ApiError::invalid(
@@ -1336,6 +1345,8 @@ mod tests {
             normal_min: None,
             normal_max: Some(10.5),
             category: CategoryCode::parse("10105").unwrap(),
+            plausible_min: Some(0.0),
+            plausible_max: None,
         };
         assert_eq!(json(&IndicatorView::from(bounded.clone())), json(&bounded));
         let device = Device {

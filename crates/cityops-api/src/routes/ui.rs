@@ -11,9 +11,22 @@ use crate::error::ApiError;
 #[folder = "../../web/dist"]
 struct Assets;
 
+/// Marks an answer as one of the web UI's files: the same for every caller, so the security
+/// headers leave its caching alone even when the browser sent its session cookie along.
+#[derive(Debug, Clone, Copy)]
+pub struct UiFile;
+
 pub async fn serve(uri: Uri) -> Response {
+    let mut response = serve_file(uri);
+    if response.status().is_success() {
+        response.extensions_mut().insert(UiFile);
+    }
+    response
+}
+
+fn serve_file(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    if path == "api" || path.starts_with("api/") {
+    if path == "api" || path.starts_with("api/") || path == "ogc" || path.starts_with("ogc/") {
         return ApiError::no_such_endpoint().into_response();
     }
     if let Some(file) = Assets::get(path).filter(|_| !path.is_empty()) {

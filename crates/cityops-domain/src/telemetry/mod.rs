@@ -91,7 +91,18 @@ pub struct Indicator {
     /// The small class a problem of this indicator is filed under; a device watching a
     /// component reports problems under the component's own class instead.
     pub category: CategoryCode,
+    /// The values a working sensor can report at all (its measuring range): a value outside
+    /// is a fault or a forgery, goes to the dead letters and raises nothing. Catalogues
+    /// stored before these existed have none: then only [`MAX_PLAUSIBLE_MAGNITUDE`] bounds.
+    #[serde(default)]
+    pub plausible_min: Option<f64>,
+    #[serde(default)]
+    pub plausible_max: Option<f64>,
 }
+
+/// No indicator a city measures reaches a billion in its unit; beyond it a value is a fault
+/// whatever the catalogue says, and sums of such values overflow the rollups.
+pub const MAX_PLAUSIBLE_MAGNITUDE: f64 = 1e9;
 
 impl Indicator {
     pub fn validate(&self) -> Result<(), InvalidInput> {
@@ -111,9 +122,14 @@ impl Indicator {
         for (field, value) in [
             ("normal_min", self.normal_min),
             ("normal_max", self.normal_max),
+            ("plausible_min", self.plausible_min),
+            ("plausible_max", self.plausible_max),
         ] {
-            if value.is_some_and(|v| !v.is_finite()) {
-                return Err(InvalidInput::new(field, "must be a finite number"));
+            if value.is_some_and(|v| !v.is_finite() || v.abs() > MAX_PLAUSIBLE_MAGNITUDE) {
+                return Err(InvalidInput::new(
+                    field,
+                    "must be a finite number of at most 1e9 in magnitude",
+                ));
             }
         }
         if let (Some(min), Some(max)) = (self.normal_min, self.normal_max) {
@@ -124,6 +140,26 @@ impl Indicator {
                 ));
             }
         }
+        if let (Some(min), Some(max)) = (self.plausible_min, self.plausible_max) {
+            if min > max {
+                return Err(InvalidInput::new(
+                    "plausible_max",
+                    "the plausible range's maximum is below its minimum",
+                ));
+            }
+        }
+        // A normal value a sensor cannot report would make the normal range unreachable.
+        for (field, value) in [
+            ("normal_min", self.normal_min),
+            ("normal_max", self.normal_max),
+        ] {
+            if value.is_some_and(|v| !self.is_plausible(v)) {
+                return Err(InvalidInput::new(
+                    field,
+                    "the normal range lies inside the plausible range",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -131,6 +167,14 @@ impl Indicator {
     pub fn is_normal(&self, value: f64) -> bool {
         self.normal_min.is_none_or(|min| value >= min)
             && self.normal_max.is_none_or(|max| value <= max)
+    }
+
+    /// Could a working sensor have reported this value?
+    pub fn is_plausible(&self, value: f64) -> bool {
+        value.is_finite()
+            && value.abs() <= MAX_PLAUSIBLE_MAGNITUDE
+            && self.plausible_min.is_none_or(|min| value >= min)
+            && self.plausible_max.is_none_or(|max| value <= max)
     }
 }
 
@@ -248,25 +292,38 @@ impl Device {
     }
 }
 
-/// The indicator catalogue CityOps ships: the vital signs a Chinese city watches first.
+/// The indicator catalogue CityOps ships: the vital signs a Chinese city watches first, each
+/// with its normal range and the measuring range of the sensors that report it.
 pub fn default_indicators() -> Vec<Indicator> {
-    let row = |key: &str, unit: &str, zh: &str, en: &str, min, max, category: &str| Indicator {
+    type Range = (Option<f64>, Option<f64>);
+    let row = |key: &str,
+               unit: &str,
+               zh: &str,
+               en: &str,
+               (normal_min, normal_max): Range,
+               (plausible_min, plausible_max): Range,
+               category: &str| Indicator {
         key: key.into(),
         unit: unit.into(),
         name_zh: zh.into(),
         name_en: en.into(),
-        normal_min: min,
-        normal_max: max,
+        normal_min,
+        normal_max,
         category: CategoryCode::parse(category).expect("shipped categories are valid"),
+        plausible_min,
+        plausible_max,
     };
+    // Measuring ranges: ultrasonic water gauges read to 5 m, gas detectors to 100 %LEL,
+    // tilt sensors to 180°, manhole level radars to 20 m, PM2.5 monitors to 2,000 µg/m³,
+    // electromagnetic flow meters both ways, crowd cameras to 10 people per m².
     vec![
         row(
             "water_level",
             "cm",
             "道路积水深度",
             "Road water depth",
-            Some(0.0),
-            Some(15.0),
+            (Some(0.0), Some(15.0)),
+            (Some(0.0), Some(500.0)),
             "20406",
         ),
         row(
@@ -274,8 +331,8 @@ pub fn default_indicators() -> Vec<Indicator> {
             "%LEL",
             "燃气浓度",
             "Gas concentration",
-            Some(0.0),
-            Some(10.0),
+            (Some(0.0), Some(10.0)),
+            (Some(0.0), Some(100.0)),
             "20403",
         ),
         row(
@@ -283,8 +340,8 @@ pub fn default_indicators() -> Vec<Indicator> {
             "°",
             "井盖倾角",
             "Manhole cover tilt",
-            Some(0.0),
-            Some(5.0),
+            (Some(0.0), Some(5.0)),
+            (Some(0.0), Some(180.0)),
             "10103",
         ),
         row(
@@ -292,8 +349,8 @@ pub fn default_indicators() -> Vec<Indicator> {
             "cm",
             "井内水位",
             "Water in manhole",
-            Some(0.0),
-            Some(80.0),
+            (Some(0.0), Some(80.0)),
+            (Some(0.0), Some(2000.0)),
             "20404",
         ),
         row(
@@ -301,8 +358,8 @@ pub fn default_indicators() -> Vec<Indicator> {
             "µg/m³",
             "PM2.5浓度",
             "PM2.5",
-            Some(0.0),
-            Some(75.0),
+            (Some(0.0), Some(75.0)),
+            (Some(0.0), Some(2000.0)),
             "20302",
         ),
         row(
@@ -310,8 +367,8 @@ pub fn default_indicators() -> Vec<Indicator> {
             "l/s",
             "供水管网流量",
             "Water main flow",
-            Some(60.0),
-            Some(140.0),
+            (Some(60.0), Some(140.0)),
+            (Some(-5000.0), Some(20000.0)),
             "20402",
         ),
         row(
@@ -319,8 +376,8 @@ pub fn default_indicators() -> Vec<Indicator> {
             "人/m²",
             "人群密度",
             "Crowd density",
-            Some(0.0),
-            Some(2.0),
+            (Some(0.0), Some(2.0)),
+            (Some(0.0), Some(10.0)),
             "20499",
         ),
     ]
@@ -346,47 +403,61 @@ pub fn devices_csv(devices: &[Device]) -> String {
     out.write_record(DEVICE_CSV_COLUMNS)
         .expect("writing to memory");
     for d in devices {
-        out.write_record([
-            d.id.as_str(),
-            &d.kind,
-            &d.name,
-            &d.location.lon.to_string(),
-            &d.location.lat.to_string(),
-            d.area.as_str(),
-            d.unit_grid.as_deref().unwrap_or(""),
-            d.component_id.as_deref().unwrap_or(""),
-            d.owner_unit.as_deref().unwrap_or(""),
-            d.status.as_str(),
-        ])
+        crate::csv_file::write_row(
+            &mut out,
+            [
+                d.id.as_str(),
+                &d.kind,
+                &d.name,
+                &d.location.lon.to_string(),
+                &d.location.lat.to_string(),
+                d.area.as_str(),
+                d.unit_grid.as_deref().unwrap_or(""),
+                d.component_id.as_deref().unwrap_or(""),
+                d.owner_unit.as_deref().unwrap_or(""),
+                d.status.as_str(),
+            ],
+        )
         .expect("writing to memory");
     }
     String::from_utf8(out.into_inner().expect("writing to memory")).expect("CSV of strings")
 }
 
-/// Indicators as CSV: `key,unit,name_zh,name_en,normal_min,normal_max,category`.
+/// The columns of the indicator CSV; files of the first seven (without the plausible range)
+/// are still read.
+pub const INDICATOR_CSV_COLUMNS: [&str; 9] = [
+    "key",
+    "unit",
+    "name_zh",
+    "name_en",
+    "normal_min",
+    "normal_max",
+    "category",
+    "plausible_min",
+    "plausible_max",
+];
+
+/// Indicators as CSV in [`INDICATOR_CSV_COLUMNS`] order.
 pub fn indicators_csv(indicators: &[Indicator]) -> String {
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
-        "key",
-        "unit",
-        "name_zh",
-        "name_en",
-        "normal_min",
-        "normal_max",
-        "category",
-    ])
-    .expect("writing to memory");
+    out.write_record(INDICATOR_CSV_COLUMNS)
+        .expect("writing to memory");
     for i in indicators {
         let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-        out.write_record([
-            i.key.as_str(),
-            &i.unit,
-            &i.name_zh,
-            &i.name_en,
-            &num(i.normal_min),
-            &num(i.normal_max),
-            i.category.as_str(),
-        ])
+        crate::csv_file::write_row(
+            &mut out,
+            [
+                i.key.as_str(),
+                &i.unit,
+                &i.name_zh,
+                &i.name_en,
+                &num(i.normal_min),
+                &num(i.normal_max),
+                i.category.as_str(),
+                &num(i.plausible_min),
+                &num(i.plausible_max),
+            ],
+        )
         .expect("writing to memory");
     }
     String::from_utf8(out.into_inner().expect("writing to memory")).expect("CSV of strings")
@@ -401,12 +472,13 @@ pub fn parse_indicators_csv(text: &str) -> Result<Vec<Indicator>, InvalidInput> 
     for (n, record) in reader.records().enumerate() {
         let line = n + 2;
         let at = |col: &str| format!("line {line}: {col}");
-        let record =
-            record.map_err(|e| InvalidInput::new(format!("line {line}"), e.to_string()))?;
-        if record.len() != 7 {
+        let record = record
+            .map(crate::csv_file::unescape)
+            .map_err(|e| InvalidInput::new(format!("line {line}"), e.to_string()))?;
+        if record.len() != 7 && record.len() != 9 {
             return Err(InvalidInput::new(
                 format!("line {line}"),
-                "expected 7 columns: key,unit,name_zh,name_en,normal_min,normal_max,category",
+                "expected 9 columns: key,unit,name_zh,name_en,normal_min,normal_max,category,plausible_min,plausible_max (the last two may be left out)",
             ));
         }
         let num = |i: usize, col: &str| -> Result<Option<f64>, InvalidInput> {
@@ -429,6 +501,16 @@ pub fn parse_indicators_csv(text: &str) -> Result<Vec<Indicator>, InvalidInput> 
             normal_max: num(5, "normal_max")?,
             category: CategoryCode::parse(&record[6])
                 .map_err(|e| InvalidInput::new(at("category"), e.reason))?,
+            plausible_min: if record.len() == 9 {
+                num(7, "plausible_min")?
+            } else {
+                None
+            },
+            plausible_max: if record.len() == 9 {
+                num(8, "plausible_max")?
+            } else {
+                None
+            },
         };
         indicator
             .validate()

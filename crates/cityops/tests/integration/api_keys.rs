@@ -31,7 +31,7 @@ fn report() -> Value {
     json!({
         "source": "inspector",
         "description": "南京东路步行街东侧上水井盖缺失",
-        "location": {"lon": 121.4837, "lat": 31.2369},
+        "location": {"lon": 121.4919, "lat": 31.2150},
         "area": "310101002001",
     })
 }

@@ -224,7 +224,7 @@ async fn tampering_in_the_database_is_found_and_named(app: &TestApp) {
     for _ in 0..3 {
         filed(app).await;
     }
-    let key = cityops::audit::load_or_create_key(&app.data_dir.join("audit-signing.key")).unwrap();
+    let key = cityops::audit::load_or_create_key(&app.key_dir.join("audit-signing.key")).unwrap();
     let checkpoint = cityops::audit::checkpoint(app.store.as_ref(), &key)
         .await
         .unwrap();

@@ -20,7 +20,7 @@ fn report_with(change: impl FnOnce(&mut Value)) -> Vec<u8> {
     let mut body = json!({
         "source": "hotline",
         "description": "南京东路上水井盖缺失",
-        "location": {"lon": 121.48, "lat": 31.23},
+        "location": {"lon": 121.4919, "lat": 31.2150},
         "area": "310101002001"
     });
     change(&mut body);

@@ -20,7 +20,7 @@ async fn the_demo_seeds_every_role_and_keeps_the_city_alive() {
             "1",
         ])
         .arg("--data-dir")
-        .arg(dir.path())
+        .arg(dir.path().join("data"))
         .env("CITYOPS_LOG_FILTER", "warn")
         .stdout(Stdio::piped())
         .spawn()

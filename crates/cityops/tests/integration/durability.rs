@@ -88,7 +88,7 @@ async fn acknowledged_cases_survive_sigkill(store_args: &[&str]) {
                     .json(&json!({
                         "source": "hotline",
                         "description": format!("写入者{writer}的第{i}个案件：路灯不亮"),
-                        "location": {"lon": 121.47, "lat": 31.23},
+                        "location": {"lon": 121.4919, "lat": 31.2150},
                         "area": "310101002",
                     }))
                     .send()
@@ -152,7 +152,8 @@ async fn acknowledged_cases_survive_sigkill(store_args: &[&str]) {
 #[tokio::test]
 async fn acknowledged_cases_survive_sigkill_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().to_str().unwrap();
+    let data_dir = dir.path().join("data");
+    let data_dir = data_dir.to_str().unwrap();
     acknowledged_cases_survive_sigkill(&["--data-dir", data_dir]).await;
 }
 
@@ -164,7 +165,7 @@ async fn acknowledged_cases_survive_sigkill_on_postgres() {
     };
     let db = ScratchDatabase::create(&admin).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let data_dir = dir.path().join("data").to_str().unwrap().to_owned();
     acknowledged_cases_survive_sigkill(&["--data-dir", &data_dir, "--database", &db.url]).await;
     db.drop_now().await.unwrap();
 }
@@ -173,7 +174,7 @@ async fn acknowledged_cases_survive_sigkill_on_postgres() {
 #[tokio::test]
 async fn sigterm_shuts_down_gracefully_with_a_live_stream_open() {
     let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let data_dir = dir.path().join("data").to_str().unwrap().to_owned();
     let add = [
         "--username",
         "operator",

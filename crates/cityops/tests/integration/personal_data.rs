@@ -165,7 +165,7 @@ async fn the_clear_contact_is_read_for_a_purpose_and_on_record(app: &TestApp) {
 
 async fn keys_rotate_and_old_rows_are_sealed_again(app: &TestApp) {
     let number = citizen_report(app).await;
-    let k1 = std::fs::read_to_string(app.data_dir.join("pii.keys")).unwrap();
+    let k1 = std::fs::read_to_string(app.key_dir.join("pii.keys")).unwrap();
     let k2 = cityops_store::PiiKeys::new_key_line("k2");
     let rotated = cityops_store::PiiKeys::parse(&format!("{k1}\n{k2}")).unwrap();
     let store = cityops_store::open(&app.database_url, rotated)
@@ -336,7 +336,7 @@ fn cityops_pii_rotate_adds_a_key_and_reseals_with_it() {
         std::process::Command::new(env!("CARGO_BIN_EXE_cityops"))
             .args(args)
             .arg("--data-dir")
-            .arg(dir.path())
+            .arg(dir.path().join("data"))
             .env("CITYOPS_LOG_FILTER", "warn")
             .output()
             .unwrap()
@@ -347,7 +347,7 @@ fn cityops_pii_rotate_adds_a_key_and_reseals_with_it() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    let before = std::fs::read_to_string(dir.path().join("pii.keys")).unwrap();
+    let before = std::fs::read_to_string(dir.path().join("data.keys/pii.keys")).unwrap();
     let rotate = cityops(&["pii", "rotate"]);
     let output = String::from_utf8_lossy(&rotate.stdout);
     assert!(
@@ -356,7 +356,7 @@ fn cityops_pii_rotate_adds_a_key_and_reseals_with_it() {
         String::from_utf8_lossy(&rotate.stderr)
     );
     assert!(output.contains("key k2 added after k1"), "{output}");
-    let after = std::fs::read_to_string(dir.path().join("pii.keys")).unwrap();
+    let after = std::fs::read_to_string(dir.path().join("data.keys/pii.keys")).unwrap();
     assert!(
         after.starts_with(before.trim_end()),
         "old keys stay to open old rows"
@@ -368,7 +368,7 @@ fn cityops_pii_rotate_adds_a_key_and_reseals_with_it() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("pii.keys"))
+        let mode = std::fs::metadata(dir.path().join("data.keys/pii.keys"))
             .unwrap()
             .permissions()
             .mode();

@@ -71,7 +71,7 @@ async fn the_web_ui_session_is_an_httponly_cookie_guarded_against_csrf(app: &Tes
     let report = json!({
         "source": "inspector",
         "description": "南京东路步行街东侧上水井盖缺失",
-        "location": {"lon": 121.4837, "lat": 31.2369},
+        "location": {"lon": 121.4919, "lat": 31.2150},
         "area": "310101002001",
     });
     let post = || {

@@ -8,7 +8,7 @@ fn cityops(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_cityops"))
         .args(args)
         .arg("--data-dir")
-        .arg(data_dir)
+        .arg(data_dir.join("data"))
         .env("CITYOPS_LOG_FILTER", "warn")
         .output()
         .unwrap()
@@ -24,7 +24,7 @@ fn cityops_with_password(
         .args(args)
         .arg("--password-stdin")
         .arg("--data-dir")
-        .arg(data_dir)
+        .arg(data_dir.join("data"))
         .env("CITYOPS_LOG_FILTER", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -95,7 +95,7 @@ async fn admins_disable_enable_and_reset_users_from_the_command_line() {
     // On one worker thread, as an operator leaving a core to a broker would run it.
     let mut server = Command::new(env!("CARGO_BIN_EXE_cityops"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
+        .arg(dir.path().join("data"))
         .env("CITYOPS_LOG_FILTER", "warn")
         .env("CITYOPS_WORKERS", "1")
         .stdout(Stdio::piped())
@@ -241,11 +241,12 @@ fn another_city_imports_its_areas_from_csv_all_or_nothing() {
     );
 }
 
-/// Starts `cityops serve` on `data_dir`; the child and its base URL.
+/// Starts `cityops serve` on `data_dir/data` (its keys beside it, in the same scratch
+/// directory); the child and its base URL.
 fn serve(data_dir: &std::path::Path) -> (std::process::Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_cityops"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
+        .arg(data_dir.join("data"))
         .env("CITYOPS_LOG_FILTER", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -279,7 +280,7 @@ fn cityops_on_a_terminal(
     let command = format!(
         "'{}' {args} --data-dir '{}'",
         env!("CARGO_BIN_EXE_cityops"),
-        data_dir.display()
+        data_dir.join("data").display()
     );
     let mut child = Command::new("script")
         .args(["-qec", &command, "/dev/null"])

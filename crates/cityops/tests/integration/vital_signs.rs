@@ -813,7 +813,7 @@ async fn no_reading_is_lost_and_no_alarm_duplicated_across_restarts() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let data_dir = dir.path().join("data").to_str().unwrap().to_owned();
     let env = [
         ("CITYOPS_MQTT", broker.url()),
         ("CITYOPS_MQTT_CLIENT_ID", "cityops-restart-test".to_owned()),
@@ -833,7 +833,7 @@ async fn no_reading_is_lost_and_no_alarm_duplicated_across_restarts() {
     server.wait().unwrap();
     publisher.join().unwrap();
     {
-        let keys = std::fs::read_to_string(format!("{data_dir}/pii.keys")).unwrap();
+        let keys = std::fs::read_to_string(format!("{data_dir}.keys/pii.keys")).unwrap();
         let keys = cityops_store::PiiKeys::parse(&keys).unwrap();
         let store = cityops_store::open(&format!("sqlite://{data_dir}/cityops.db"), keys)
             .await
@@ -1033,7 +1033,7 @@ async fn iot_cases(client: &reqwest::Client, base: &str, token: &str) -> Vec<Str
 #[tokio::test]
 async fn an_alarm_gets_its_case_once_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let data_dir = dir.path().join("data").to_str().unwrap().to_owned();
     let (mut server, base, client, token) = serve_with_gas_detector(&data_dir, &[]).await;
     let danger = json!([reading(
         "HP-GAS-1",

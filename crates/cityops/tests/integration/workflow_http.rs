@@ -690,8 +690,8 @@ async fn leaders_supervise_and_shift_leads_mark_cases_urgent(app: &TestApp) {
 }
 
 async fn reports_in_gcj02_and_bd09_are_stored_in_wgs84(app: &TestApp) {
-    // One WGS-84 point on Nanjing East Road as AMap (GCJ-02) and Baidu (BD-09) show it.
-    let wgs = (121.4837, 31.2369);
+    // One WGS-84 point in Nanjing East Road street as AMap (GCJ-02) and Baidu (BD-09) show it.
+    let wgs = (121.4919, 31.2150);
     let gcj = cityops_geo::crs::wgs84_to_gcj02(wgs.0, wgs.1);
     let bd = cityops_geo::crs::gcj02_to_bd09(gcj.0, gcj.1);
     for (crs, (lon, lat)) in [("gcj02", gcj), ("bd09", bd), ("wgs84", wgs)] {
