@@ -780,11 +780,17 @@ pub struct PublicCaseView {
     pub number: String,
     pub state: wire::CaseState,
     pub state_zh: String,
-    pub description: String,
+    /// Whether the answer carries the report's details (description, steps, rating): only
+    /// for the follow token handed out at reporting. The number alone shows the state.
+    pub details: bool,
+    /// The description, personal data masked. Only with the follow token.
+    pub description: Option<String>,
     pub category_zh: Option<String>,
     pub created_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Empty without the follow token.
     pub steps: Vec<PublicStep>,
+    /// Only with the follow token.
     pub rating: Option<RatingView>,
     pub can_rate: bool,
 }

@@ -366,16 +366,7 @@ impl Reporter {
             }
         }
         if let Some(phone) = &self.phone {
-            let digits = phone.chars().filter(char::is_ascii_digit).count();
-            let clean = phone
-                .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '));
-            if !clean || !(5..=20).contains(&digits) {
-                return Err(InvalidInput::new(
-                    "contact.phone",
-                    "a phone number has 5 to 20 digits (spaces, + and - allowed)",
-                ));
-            }
+            crate::personal_text::normalize_phone(phone)?;
         }
         Ok(())
     }
@@ -522,6 +513,11 @@ pub struct TimelineEvent {
     pub to: CaseState,
     /// The stage this event ended was already past its deadline.
     pub late: bool,
+    /// The clear form of the command's texts that held personal data (by field: the
+    /// command's own texts are masked). Sealed at rest, read only for a purpose (a call-back,
+    /// the citizen's own request), dropped by erasure.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub clear_text: std::collections::BTreeMap<String, String>,
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@ pub enum CommandKind {
     Attach,
     Rate,
     Note,
+    ErasePersonalData,
 }
 
 /// How a command reaches the workflow.
@@ -87,7 +88,7 @@ const STAFF_AND_CITIZENS: &[Role] = &[
 ];
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 28] = [
+    pub const ALL: [CommandKind; 29] = [
         CommandKind::Report,
         CommandKind::Accept,
         CommandKind::Reject,
@@ -116,6 +117,7 @@ impl CommandKind {
         CommandKind::Attach,
         CommandKind::Rate,
         CommandKind::Note,
+        CommandKind::ErasePersonalData,
     ];
 
     /// The stored name: the `command` tag of timeline events, the outbox topic
@@ -151,6 +153,7 @@ impl CommandKind {
             CommandKind::Attach => "attach",
             CommandKind::Rate => "rate",
             CommandKind::Note => "note",
+            CommandKind::ErasePersonalData => "erase_personal_data",
         }
     }
 
@@ -185,6 +188,7 @@ impl CommandKind {
             CommandKind::Attach => "attach",
             CommandKind::Rate => "rate",
             CommandKind::Note => "note",
+            CommandKind::ErasePersonalData => "erase-personal-data",
         }
     }
 
@@ -208,7 +212,7 @@ impl CommandKind {
             CommandKind::Report => Channel::Report,
             CommandKind::Attach => Channel::Attachment,
             CommandKind::Rate => Channel::Rating,
-            CommandKind::Note => Channel::System,
+            CommandKind::Note | CommandKind::ErasePersonalData => Channel::System,
             CommandKind::Accept
             | CommandKind::Reject
             | CommandKind::RequestVerification
@@ -276,6 +280,9 @@ impl CommandKind {
             CommandKind::Attach => (STAFF_AND_CITIZENS, OPEN),
             CommandKind::Rate => (&[Citizen], &[Closed]),
             CommandKind::Note => (&[System], OPEN),
+            CommandKind::ErasePersonalData => {
+                (&[DataSteward, System], &[Invalid, Closed, Cancelled])
+            }
         };
         CommandRule { roles, from }
     }
@@ -310,7 +317,8 @@ impl CommandKind {
             | CommandKind::Escalate
             | CommandKind::Supervise
             | CommandKind::Rate
-            | CommandKind::Note => false,
+            | CommandKind::Note
+            | CommandKind::ErasePersonalData => false,
         }
     }
 
@@ -354,6 +362,10 @@ impl CommandKind {
             | CommandKind::Supervise
             | CommandKind::Attach
             | CommandKind::Note => true,
+            CommandKind::ErasePersonalData => case
+                .reporter
+                .as_ref()
+                .is_some_and(|r| r.name.is_some() || r.phone.is_some()),
         }
     }
 }

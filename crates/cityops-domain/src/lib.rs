@@ -13,6 +13,7 @@ pub mod command;
 pub mod component;
 pub mod csv_file;
 pub mod evaluation;
+pub mod personal_text;
 pub mod routing;
 pub mod stats;
 pub mod telemetry;
@@ -28,6 +29,7 @@ pub use case::{
 pub use category::{Category, CategoryCatalog, CategoryCode, CategoryKind, StageTerms, Urgency};
 pub use command::{Channel, CommandKind};
 pub use component::{Component, ComponentStatus, ComponentUnits};
+pub use personal_text::{mask_personal_text, normalize_phone, phone_key, scrub_subject};
 pub use unit::{Unit, UnitKind};
 pub use workflow::{decide, report, CaseCommand, NewReport, WorkflowError};
 

@@ -6,6 +6,8 @@
 //! and [`apply`] (what does the command do to the case?). Replaying a timeline runs only
 //! `apply`, because the authority was checked when the command was first accepted.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +142,12 @@ pub enum CaseCommand {
     Note {
         text: String,
     },
+    /// The reporter's personal data is erased from a finished case (the citizen asked, or
+    /// retention ran out): their contact, and their name and number wherever the texts of the
+    /// case hold them. The event says that it happened and why, never what was erased.
+    ErasePersonalData {
+        reason: String,
+    },
 }
 
 impl CaseCommand {
@@ -174,7 +182,67 @@ impl CaseCommand {
             CaseCommand::Attach { .. } => CommandKind::Attach,
             CaseCommand::Rate { .. } => CommandKind::Rate,
             CaseCommand::Note { .. } => CommandKind::Note,
+            CaseCommand::ErasePersonalData { .. } => CommandKind::ErasePersonalData,
         }
+    }
+
+    /// The free texts of the command that people write into (descriptions, opinions,
+    /// reasons, comments), by the field name the API uses. Exhaustive, so a new command's
+    /// texts are masked like the others.
+    pub fn texts_mut(&mut self) -> Vec<(&'static str, &mut String)> {
+        let mut texts: Vec<(&'static str, &mut String)> = Vec::new();
+        match self {
+            CaseCommand::Report(report) => texts.push(("description", &mut report.description)),
+            CaseCommand::Accept { opinion }
+            | CaseCommand::Reject { opinion, .. }
+            | CaseCommand::RequestVerification { opinion }
+            | CaseCommand::Verify { opinion, .. }
+            | CaseCommand::File { opinion, .. }
+            | CaseCommand::Dispatch { opinion, .. }
+            | CaseCommand::DecideExtension { opinion, .. }
+            | CaseCommand::DecidePark { opinion, .. }
+            | CaseCommand::Resume { opinion }
+            | CaseCommand::SendCheck { opinion }
+            | CaseCommand::Check { opinion, .. }
+            | CaseCommand::Callback { opinion, .. }
+            | CaseCommand::Close { opinion } => {
+                if let Some(opinion) = opinion {
+                    texts.push(("opinion", opinion));
+                }
+            }
+            CaseCommand::SelfHandle { opinion }
+            | CaseCommand::Feedback { opinion, .. }
+            | CaseCommand::Supervise { opinion } => texts.push(("opinion", opinion)),
+            CaseCommand::Return { reason }
+            | CaseCommand::RequestExtension { reason, .. }
+            | CaseCommand::RequestPark { reason }
+            | CaseCommand::Cancel { reason }
+            | CaseCommand::Escalate { reason, .. }
+            | CaseCommand::ErasePersonalData { reason } => texts.push(("reason", reason)),
+            CaseCommand::Rate { comment, .. } => {
+                if let Some(comment) = comment {
+                    texts.push(("comment", comment));
+                }
+            }
+            CaseCommand::Note { text } => texts.push(("text", text)),
+            CaseCommand::Sign
+            | CaseCommand::StartCallback
+            | CaseCommand::SetUrgent { .. }
+            | CaseCommand::Attach { .. } => {}
+        }
+        texts
+    }
+
+    /// The command with the personal data in its texts masked, and the clear texts it had
+    /// (by field), which only the event keeps, sealed at rest.
+    pub fn masked(mut self) -> (CaseCommand, BTreeMap<String, String>) {
+        let mut clear = BTreeMap::new();
+        for (field, text) in self.texts_mut() {
+            if let Some(masked) = crate::personal_text::mask_personal_text(text) {
+                clear.insert(field.to_owned(), std::mem::replace(text, masked));
+            }
+        }
+        (self, clear)
     }
 
     /// The stored name (see [`CommandKind::as_str`]): the serde tag of this command, the
@@ -186,6 +254,46 @@ impl CaseCommand {
     /// Which roles may issue the command.
     pub fn allowed_roles(&self) -> &'static [Role] {
         self.kind().rule().roles
+    }
+}
+
+/// Removes the reporter's contact from the case and their name and number from its texts
+/// (the description and the rating comment, already masked by pattern; this catches the
+/// spellings patterns miss). The timeline's texts are scrubbed the same way by the store,
+/// which holds them.
+pub fn erase_personal_data(case: &mut Case) {
+    let (phone, name) = match &case.reporter {
+        Some(reporter) => (reporter.phone.clone(), reporter.name.clone()),
+        None => (None, None),
+    };
+    let scrub =
+        |text: &str| crate::personal_text::scrub_subject(text, phone.as_deref(), name.as_deref());
+    case.description = scrub(&case.description);
+    if let Some(comment) = case.rating.as_mut().and_then(|r| r.comment.as_mut()) {
+        *comment = scrub(comment);
+    }
+    if let Some(reporter) = &mut case.reporter {
+        reporter.name = None;
+        reporter.phone = None;
+    }
+}
+
+/// The same scrubbing for an event of the case's timeline: its texts, its clear texts
+/// dropped, and the contact a report carried.
+pub fn erase_personal_data_from_event(
+    event: &mut TimelineEvent,
+    phone: Option<&str>,
+    name: Option<&str>,
+) {
+    for (_, text) in event.command.texts_mut() {
+        *text = crate::personal_text::scrub_subject(text, phone, name);
+    }
+    event.clear_text.clear();
+    if let CaseCommand::Report(report) = &mut event.command {
+        if let Some(reporter) = &mut report.reporter {
+            reporter.name = None;
+            reporter.phone = None;
+        }
     }
 }
 
@@ -278,7 +386,14 @@ pub fn report(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(Case, TimelineEvent), WorkflowError> {
-    let command = CaseCommand::Report(report);
+    let mut report = report;
+    if let Some(reporter) = &mut report.reporter {
+        reporter.validate()?;
+        if let Some(phone) = &mut reporter.phone {
+            *phone = crate::personal_text::normalize_phone(phone)?;
+        }
+    }
+    let (command, clear_text) = CaseCommand::Report(report).masked();
     check_role(command.kind(), actor)?;
     let CaseCommand::Report(report) = &command else {
         unreachable!("constructed above")
@@ -287,7 +402,8 @@ pub fn report(
         return Err(WorkflowError::OutOfScope);
     }
     let case = open(id, CaseNumber::unassigned(), report, &actor.user_id, now)?;
-    let event = event_for(&case, None, actor, command, now, false);
+    let mut event = event_for(&case, None, actor, command, now, false);
+    event.clear_text = clear_text;
     Ok((case, event))
 }
 
@@ -423,8 +539,10 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Result<(Case, TimelineEvent), WorkflowError> {
     authorize(case, &command, actor)?;
+    let (command, clear_text) = command.masked();
     let (next, late) = apply(case, &command, now)?;
-    let event = event_for(&next, Some(case.state), actor, command, now, late);
+    let mut event = event_for(&next, Some(case.state), actor, command, now, late);
+    event.clear_text = clear_text;
     Ok((next, event))
 }
 
@@ -448,6 +566,7 @@ fn event_for(
         from,
         to: case.state,
         late,
+        clear_text: BTreeMap::new(),
     }
 }
 
@@ -737,6 +856,15 @@ pub fn apply(
         }
         CaseCommand::Note { text: note } => {
             text("text", note, MAX_TEXT)?;
+        }
+        CaseCommand::ErasePersonalData { reason } => {
+            text("reason", reason, MAX_REASON)?;
+            if !command.kind().admits(case) {
+                return Err(WorkflowError::Precondition(
+                    "the case holds no contact of its reporter to erase".into(),
+                ));
+            }
+            erase_personal_data(&mut next);
         }
         CaseCommand::Rate { score, comment } => {
             if case.rating.is_some() {

@@ -380,6 +380,9 @@ fn every_command_is_stored_under_its_kinds_name() {
     all.push(CaseCommand::Note {
         text: "告警已解除".into(),
     });
+    all.push(CaseCommand::ErasePersonalData {
+        reason: "the citizen asked for erasure".into(),
+    });
     for command in &all {
         // Timelines, outbox topics and audit actions store this name: it must never move.
         let stored = toml::Value::try_from(command).unwrap();
@@ -391,6 +394,86 @@ fn every_command_is_stored_under_its_kinds_name() {
     }
     let kinds: std::collections::HashSet<CommandKind> = all.iter().map(|c| c.kind()).collect();
     assert_eq!(kinds.len(), CommandKind::ALL.len(), "every kind is stored");
+}
+
+#[test]
+fn personal_data_in_texts_is_masked_on_the_timeline_and_erased_with_the_contact() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let said = "我叫王小明，电话 139 0000 1111，井盖缺失";
+    let operator = actor(Role::Operator, None);
+    let (mut case, event) = report(
+        "c1".into(),
+        NewReport {
+            source: Source::Hotline,
+            description: said.into(),
+            address: None,
+            location: Location::new(121.47, 31.23).unwrap(),
+            area: area(),
+            category_hint: None,
+            component_id: None,
+            reporter: Some(cityops_domain::Reporter {
+                name: Some("王小明".into()),
+                phone: Some("+86 139-0000-1111".into()),
+                follow_token_hash: None,
+            }),
+            unit_grid: None,
+        },
+        &operator,
+        t0,
+    )
+    .unwrap();
+    // One form for the phone; the description masked, its clear text on the event only.
+    assert_eq!(
+        case.reporter.as_ref().unwrap().phone.as_deref(),
+        Some("13900001111")
+    );
+    assert!(!case.description.contains("王小明"), "{}", case.description);
+    assert!(
+        !case.description.contains("0000 1111"),
+        "{}",
+        case.description
+    );
+    assert!(case.description.contains("井盖缺失"));
+    assert_eq!(
+        event.clear_text.get("description").map(String::as_str),
+        Some(said)
+    );
+    let mut first = event;
+    for step in happy_path(Source::Hotline) {
+        case = decide(
+            &case,
+            happy_command(step.command, t0),
+            &actor_for(&step),
+            t0,
+        )
+        .unwrap()
+        .0;
+    }
+    assert!(case.state.is_terminal());
+    let steward = actor(Role::DataSteward, None);
+    let erase = CaseCommand::ErasePersonalData {
+        reason: "the citizen asked".into(),
+    };
+    assert!(decide(&case, erase.clone(), &operator, t0).is_err());
+    let (erased, event) = decide(&case, erase.clone(), &steward, t0).unwrap();
+    let reporter = erased.reporter.as_ref().unwrap();
+    assert_eq!(
+        (reporter.name.as_ref(), reporter.phone.as_ref()),
+        (None, None)
+    );
+    assert!(event.clear_text.is_empty());
+    // Once erased there is nothing left to erase.
+    assert!(decide(&erased, erase, &steward, t0).is_err());
+    cityops_domain::workflow::erase_personal_data_from_event(
+        &mut first,
+        Some("13900001111"),
+        Some("王小明"),
+    );
+    assert!(first.clear_text.is_empty());
+    let CaseCommand::Report(r) = &first.command else {
+        unreachable!()
+    };
+    assert!(r.reporter.as_ref().unwrap().phone.is_none());
 }
 
 #[test]

@@ -593,7 +593,7 @@ async fn write_update<D: Dialect>(
 }
 
 /// The event on the timeline and in the outbox, sealed.
-async fn insert_event<D: Dialect>(
+pub(crate) async fn insert_event<D: Dialect>(
     tx: &mut Connection<D>,
     event: &TimelineEvent,
     pii: &PiiKeys,

@@ -202,17 +202,22 @@ impl PiiKeys {
         Ok(case)
     }
 
-    /// The event as it is stored: a report's contact sealed.
+    /// The event as it is stored: a report's contact and the clear form of masked texts
+    /// sealed. `None` when the event holds neither.
     pub fn seal_event(&self, event: &TimelineEvent) -> Option<TimelineEvent> {
-        let CaseCommand::Report(report) = &event.command else {
+        let has_reporter = matches!(&event.command,
+            CaseCommand::Report(report) if report.reporter.is_some());
+        if !has_reporter && event.clear_text.is_empty() {
             return None;
-        };
-        report.reporter.as_ref()?;
+        }
         let mut sealed = event.clone();
         if let CaseCommand::Report(report) = &mut sealed.command {
             if let Some(reporter) = &mut report.reporter {
                 self.seal_reporter(reporter);
             }
+        }
+        for (field, text) in sealed.clear_text.iter_mut() {
+            *text = self.seal(&format!("clear_text.{field}"), text);
         }
         Some(sealed)
     }
@@ -260,8 +265,8 @@ impl PiiKeys {
         (!digits.is_empty()).then(|| hex::encode(&hmac_sha256(key, digits.as_bytes())[..16]))
     }
 
-    /// Whether a reporter left this phone: compared by digits only, so `138 1234 5678` and
-    /// `+86 13812345678` do not match but spacing does not matter.
+    /// Whether a reporter left this phone: compared in the one form of
+    /// [`cityops_domain::normalize_phone`], so `+86 138-1234-5678` is `13812345678`.
     pub fn same_phone(a: &str, b: &str) -> bool {
         let (a, b) = (phone_digits(a), phone_digits(b));
         !a.is_empty() && a == b
@@ -270,7 +275,8 @@ impl PiiKeys {
     /// The stored event sealed again with the current key, if an older key (or none) sealed it.
     pub fn reseal_event(&self, stored: TimelineEvent) -> Result<Option<TimelineEvent>, PiiError> {
         let stale = matches!(&stored.command, CaseCommand::Report(report)
-            if report.reporter.as_ref().is_some_and(|r| self.stale_reporter(r)));
+            if report.reporter.as_ref().is_some_and(|r| self.stale_reporter(r)))
+            || stored.clear_text.values().any(|text| self.is_stale(text));
         if !stale {
             return Ok(None);
         }
@@ -284,13 +290,17 @@ impl PiiKeys {
                 self.open_reporter(reporter)?;
             }
         }
+        for (field, text) in event.clear_text.iter_mut() {
+            *text = self.open(&format!("clear_text.{field}"), text)?;
+        }
         Ok(event)
     }
 }
 
-/// What identifies a phone number: its digits, whatever the spacing.
+/// What identifies a phone number: its one normalised form, whatever the spacing or
+/// country code it was written with.
 fn phone_digits(phone: &str) -> String {
-    phone.chars().filter(char::is_ascii_digit).collect()
+    cityops_domain::phone_key(phone)
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {

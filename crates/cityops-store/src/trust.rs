@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use cityops_domain::{Case, CaseCommand, Role, TimelineEvent};
+use cityops_domain::{Actor, Case, CaseCommand, Role};
 
 use crate::cases::{area_code, reporter_tag};
 use crate::dialect::{Columns, Dialect};
@@ -69,10 +69,19 @@ pub trait TrustStore: Send + Sync + 'static {
     /// Finished cases (closed, cancelled, invalid) whose reporter's contact is still kept
     /// and that finished before `before`: what the retention period has run out on.
     async fn expired_contacts(&self, before: DateTime<Utc>) -> StoreResult<Vec<String>>;
-    /// Removes the reporter's name and phone from finished cases (the case, its report
-    /// event and outbox row); open cases are left alone, as their contact is still needed.
-    /// `why` goes on the audit log. Returns the cases anonymised.
-    async fn anonymise_reporters(&self, case_ids: &[String], why: &str) -> StoreResult<u64>;
+    /// Erases the reporter's personal data from finished cases: their contact, their name
+    /// and number in every text of the case and its timeline and outbox, and the sealed clear
+    /// texts; the timeline records the erasure, without the data. Open cases are left alone,
+    /// as their contact is still needed.
+    /// `by` (a data steward, or the system for retention) and `why` go on the timeline's
+    /// erasure event and on the audit log. Returns the cases anonymised.
+    async fn anonymise_reporters(
+        &self,
+        case_ids: &[String],
+        by: &Actor,
+        why: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 }
 
 const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.role, u.unit, u.scope, u.display_name, u.disabled, u.created_at,
@@ -82,6 +91,8 @@ const API_KEY_COLUMNS: &str = "id, name, secret_hash, role, unit, scope, permiss
 
 /// Rows that carry a reporter hold personal data.
 const HAS_REPORTER: &str = "%\"reporter\":{%";
+/// Events whose texts held personal data keep the clear form, sealed.
+const HAS_CLEAR_TEXT: &str = "%\"clear_text\":{%";
 
 #[async_trait]
 impl<D: Dialect, A: AuditPolicy> TrustStore for SqlStore<D, A> {
@@ -479,8 +490,11 @@ impl<D: Dialect, A: AuditPolicy> TrustStore for SqlStore<D, A> {
         }
         let rows = self
             .read_all(
-                Statement::new("SELECT case_id, seq, doc FROM case_events WHERE doc LIKE $1")
-                    .bind(HAS_REPORTER),
+                Statement::new(
+                    "SELECT case_id, seq, doc FROM case_events WHERE doc LIKE $1 OR doc LIKE $2",
+                )
+                .bind(HAS_REPORTER)
+                .bind(HAS_CLEAR_TEXT),
             )
             .await?;
         for row in &rows {
@@ -499,8 +513,11 @@ impl<D: Dialect, A: AuditPolicy> TrustStore for SqlStore<D, A> {
         }
         let rows = self
             .read_all(
-                Statement::new("SELECT id, payload FROM outbox WHERE payload LIKE $1")
-                    .bind(HAS_REPORTER),
+                Statement::new(
+                    "SELECT id, payload FROM outbox WHERE payload LIKE $1 OR payload LIKE $2",
+                )
+                .bind(HAS_REPORTER)
+                .bind(HAS_CLEAR_TEXT),
             )
             .await?;
         for row in &rows {
@@ -570,7 +587,13 @@ impl<D: Dialect, A: AuditPolicy> TrustStore for SqlStore<D, A> {
         rows.iter().map(|r| r.text("id")).collect()
     }
 
-    async fn anonymise_reporters(&self, case_ids: &[String], why: &str) -> StoreResult<u64> {
+    async fn anonymise_reporters(
+        &self,
+        case_ids: &[String],
+        by: &Actor,
+        why: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         let mut tx = self.writer.begin().await?;
         let mut done = 0;
         let mut records = Vec::new();
@@ -581,64 +604,86 @@ impl<D: Dialect, A: AuditPolicy> TrustStore for SqlStore<D, A> {
             )
             .await?;
             let Some(row) = row else { continue };
-            let mut case: Case = row.json("doc")?;
-            let Some(reporter) = case.reporter.as_mut() else {
+            let case = self.open_case_doc(&row.text("doc")?)?;
+            let (phone, name) = match &case.reporter {
+                Some(r) => (r.phone.clone(), r.name.clone()),
+                None => continue,
+            };
+            let command = CaseCommand::ErasePersonalData {
+                reason: why.to_owned(),
+            };
+            // An open case, or one with nothing left to erase, is not refused as a whole
+            // request: it is left as it is.
+            // Retention, the system, acts in whichever city the case lies in.
+            let actor = match by.role {
+                Role::System => Actor {
+                    scope: case.area.city(),
+                    ..by.clone()
+                },
+                _ => by.clone(),
+            };
+            let Ok((erased, event)) = cityops_domain::decide(&case, command, &actor, at) else {
                 continue;
             };
-            if !case.state.is_terminal() || (reporter.name.is_none() && reporter.phone.is_none()) {
-                continue;
-            }
-            reporter.name = None;
-            reporter.phone = None;
+            let version = row.int("version")?;
             // A new version: a writer holding the case from before (a late rating) must
             // reload it rather than write the contact back.
-            let version = row.int("version")?;
-            case.version = version + 1;
-            D::execute(
+            let changed = D::execute(
                 &mut tx,
                 Statement::new(
-                    "UPDATE cases SET doc = $1, version = $2, reporter_tag = NULL WHERE id = $3 AND version = $4",
+                    "UPDATE cases SET doc = $1, version = $2, description = $3, reporter_tag = NULL
+                     WHERE id = $4 AND version = $5",
                 )
-                .bind(crate::encode_json(&case))
-                .bind(case.version)
+                .bind(crate::encode_json(
+                    self.pii.seal_case(&erased).as_ref().unwrap_or(&erased),
+                ))
+                .bind(erased.version)
+                .bind(&erased.description)
                 .bind(id)
                 .bind(version),
             )
             .await?;
-            // The report event holds the contact too, on the timeline and in the outbox.
+            if changed != 1 {
+                continue;
+            }
+            // The timeline and the outbox hold the contact, the clear texts and the texts
+            // people wrote: every row of the case is scrubbed, not only the report.
             for (table, column, position) in
                 [("case_events", "doc", "seq"), ("outbox", "payload", "id")]
             {
                 let rows = D::fetch_all(
                     &mut tx,
                     Statement::new(format!(
-                        "SELECT {column} AS body, {position} AS position FROM {table}
-                         WHERE case_id = $1 AND {column} LIKE $2"
+                        "SELECT {column} AS body, {position} AS position FROM {table} WHERE case_id = $1"
                     ))
-                    .bind(id)
-                    .bind(HAS_REPORTER),
+                    .bind(id),
                 )
                 .await?;
                 for row in rows {
-                    let mut event: TimelineEvent = row.json("body")?;
-                    if let CaseCommand::Report(report) = &mut event.command {
-                        if let Some(reporter) = report.reporter.as_mut() {
-                            reporter.name = None;
-                            reporter.phone = None;
-                        }
+                    let mut event = self.pii.open_event(row.json("body")?)?;
+                    let before = event.clone();
+                    cityops_domain::workflow::erase_personal_data_from_event(
+                        &mut event,
+                        phone.as_deref(),
+                        name.as_deref(),
+                    );
+                    if event == before {
+                        continue;
                     }
+                    let stored = self.pii.seal_event(&event);
                     D::execute(
                         &mut tx,
                         Statement::new(format!(
                             "UPDATE {table} SET {column} = $1 WHERE case_id = $2 AND {position} = $3"
                         ))
-                        .bind(crate::encode_json(&event))
+                        .bind(crate::encode_json(stored.as_ref().unwrap_or(&event)))
                         .bind(id)
                         .bind(row.int("position")?),
                     )
                     .await?;
                 }
             }
+            crate::cases::insert_event::<D>(&mut tx, &event, &self.pii).await?;
             records.push(
                 crate::audit::record("pii.anonymise", format!("case:{id}")).detail(why.to_owned()),
             );

@@ -86,7 +86,17 @@ pub async fn apply_retention(store: &dyn TrustStore, days: i64) -> Result<u64> {
     let before = chrono::Utc::now() - chrono::Duration::days(days);
     let ids = store.expired_contacts(before).await?;
     let why = format!("retention: {days} days after the case finished");
-    Ok(store.anonymise_reporters(&ids, &why).await?)
+    let system = cityops_domain::Actor {
+        user_id: "system".into(),
+        username: "system".into(),
+        role: cityops_domain::Role::System,
+        unit: None,
+        // The store narrows the system to each case's city.
+        scope: cityops_domain::AreaCode::parse("100000")?,
+    };
+    Ok(store
+        .anonymise_reporters(&ids, &system, &why, chrono::Utc::now())
+        .await?)
 }
 
 /// Signs a checkpoint every `every` while the server runs, so at most that much of the log

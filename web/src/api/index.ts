@@ -1,6 +1,7 @@
 import { request } from './client'
 import type {
-  AlarmView, Area, AreaDetail, AreaLevel, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, CommandName, GeoCollection,
+  AlarmView, Area, AreaDetail, AreaLevel, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
+  ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, Resolution, Rollup, Stats,
   TimelineEntry, TotpEnrolment, Unit, UnitKind, User, VitalSignsView,
 } from './types'
@@ -32,6 +33,9 @@ export const api = {
   case: (id: string) => request<CaseView>(`/cases/${encodeURIComponent(id)}`),
   /** The responsibility matrix's proposal for the case (dispatch without `unit` uses it). */
   routing: (id: string) => request<CaseRouting>(`/cases/${encodeURIComponent(id)}/routing`),
+  /** The clear contact and texts, for a stated purpose; every read is on the audit log. */
+  contact: (id: string, purpose: ContactPurpose) =>
+    request<ContactView>(`/cases/${encodeURIComponent(id)}/contact`, { query: { purpose } }),
   timeline: (id: string) => request<TimelineEntry[]>(`/cases/${encodeURIComponent(id)}/timeline`),
   command: (id: string, command: CommandName, body: Record<string, unknown>) =>
     request<CaseView>(`/cases/${encodeURIComponent(id)}/${command}`, { body }),
@@ -71,7 +75,9 @@ export const publicApi = {
     request<PublicAttachmentReceipt>(`/public/cases/${encodeURIComponent(number)}/photos`, {
       method: 'POST', query: { token }, raw: { data: file, contentType: file.type || 'image/jpeg' }, auth: false,
     }),
-  follow: (number: string) => request<PublicCase>(`/public/cases/${encodeURIComponent(number)}`, { auth: false }),
+  /** Without the follow token only the state comes back; with it, the report's details. */
+  follow: (number: string, token?: string | null) =>
+    request<PublicCase>(`/public/cases/${encodeURIComponent(number)}`, { query: { token: token ?? undefined }, auth: false }),
   rate: (number: string, token: string, score: number, comment?: string) =>
     request<PublicCase>(`/public/cases/${encodeURIComponent(number)}/rating`, {
       body: { token, score, comment: comment || undefined }, auth: false,

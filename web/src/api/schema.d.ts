@@ -748,7 +748,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Follow a case by its number: its progress, without names, contacts or internal opinions. */
+        /**
+         * Follow a case by its number: its state to anyone; with the follow token, its progress and
+         *     description (personal data masked), never names, contacts or internal opinions. Case
+         *     numbers are easy to walk through, the token is not.
+         */
         get: operations["follow"];
         put?: never;
         post?: never;
@@ -1272,7 +1276,7 @@ export interface components {
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
          * @enum {string}
          */
-        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note";
+        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data";
         /**
          * @description A workflow command a client issues by name on a case; GET /api/v1/workflow gives each one's roles and states.
          * @enum {string}
@@ -1431,6 +1435,17 @@ export interface components {
             code: string;
             name: string;
         };
+        ClearTextView: {
+            action: components["schemas"]["CaseAction"];
+            /** @description The command's field: description, opinion, reason, comment or text. */
+            field: string;
+            /**
+             * Format: int64
+             * @description The timeline step that holds the text.
+             */
+            seq: number;
+            text: string;
+        };
         /**
          * @description The body of a workflow command. `version` is required: the case version the caller saw.
          *     Which other fields are needed depends on the command (see the operation description).
@@ -1484,7 +1499,7 @@ export interface components {
          * @description Any workflow command by the name clients use (`request-extension`), including those issued by reporting, uploading, rating or by CityOps itself (see CaseCommandName for the ones a client names in the URL).
          * @enum {string}
          */
-        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note";
+        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data";
         ComponentPage: {
             items: components["schemas"]["ComponentView"][];
             /** @description Pass as `after` for the next page; absent on the last. */
@@ -1532,6 +1547,11 @@ export interface components {
             name?: string | null;
             phone?: string | null;
             purpose: string;
+            /**
+             * @description The clear form of the case's texts whose personal data is masked everywhere else
+             *     (the description, opinions, comments), by timeline step.
+             */
+            texts: components["schemas"]["ClearTextView"][];
         };
         CoordinationView: {
             /** @description The center that decides: a district or the city. */
@@ -1784,11 +1804,18 @@ export interface components {
             closed_at?: string | null;
             /** Format: date-time */
             created_at: string;
-            description: string;
+            /** @description The description, personal data masked. Only with the follow token. */
+            description?: string | null;
+            /**
+             * @description Whether the answer carries the report's details (description, steps, rating): only
+             *     for the follow token handed out at reporting. The number alone shows the state.
+             */
+            details: boolean;
             number: string;
             rating?: null | components["schemas"]["RatingView"];
             state: components["schemas"]["CaseState"];
             state_zh: string;
+            /** @description Empty without the follow token. */
             steps: components["schemas"]["PublicStep"][];
         };
         PublicReportReceipt: {
@@ -3681,7 +3708,10 @@ export interface operations {
     };
     follow: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The follow token received when reporting: without it, only the state is shown. */
+                token?: string;
+            };
             header?: never;
             path: {
                 /** @description 19-digit case number */
@@ -3699,7 +3729,23 @@ export interface operations {
                     "application/json": components["schemas"]["PublicCaseView"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -35,7 +35,7 @@ const en: typeof zh = {
     'request-extension': 'Request extension', 'decide-extension': 'Decide extension', 'request-park': 'Request parking',
     'decide-park': 'Decide parking', resume: 'Resume', feedback: 'Feedback', 'send-check': 'Send check',
     check: 'Check', 'start-callback': 'Start call-back', callback: 'Call back', close: 'Close', cancel: 'Cancel case',
-    'set-urgent': 'Set urgency', supervise: 'Supervise', escalate: 'Escalate to the next-level center', attach: 'Upload photo', rate: 'Citizen rating', note: 'Note',
+    'set-urgent': 'Set urgency', supervise: 'Supervise', escalate: 'Escalate to the next-level center', attach: 'Upload photo', rate: 'Citizen rating', note: 'Note', 'erase-personal-data': 'Personal data erased',
   },
   screen: {
     title: 'City Operations', city: 'Shanghai', open: 'Open', overdue: 'Overdue', supervised: 'Supervised',
@@ -93,6 +93,9 @@ const en: typeof zh = {
     timeline: 'Timeline', late: 'Late', actions: 'Actions', noActions: 'Nothing for you to do on this case now',
     stages: { dispatch: 'Dispatch', handling: 'Handling', check: 'Check' }, version: 'Version {v}', notFound: 'Case not found or not visible to you',
     reloaded: 'The case was changed meanwhile and has been reloaded', done: '{action}: done', rejectReason: 'Reject reason', duplicateOf: 'Duplicate of',
+    contact: 'Reporter contact', contactHint: 'Contact details and personal data in texts are masked. Reading them in clear is recorded on the audit log.',
+    purpose: 'Purpose', purposes: { callback: 'Call-back', verification: 'Verification', clarification: 'Clarification' },
+    reveal: 'Show in clear', contactName: 'Name', contactPhone: 'Phone', clearTexts: 'Texts in clear', noContact: 'No contact or personal data held',
     callbackSatisfied: 'Call-back', satisfied: 'Satisfied', unsatisfied: 'Unsatisfied',
     coordination: 'Awaiting coordination ({center})', coordinationReason: 'Coordination reason', coordinationSince: 'Escalated',
     unitGrid: 'Unit grid', community: 'Community', street: 'Street', map: 'Location map', mapUnavailable: 'Map unavailable: {msg}',
@@ -123,7 +126,8 @@ const en: typeof zh = {
     follow: 'Follow progress', followTitle: 'Case progress', lookup: 'Look up a case', lookupPh: '19-digit case number', go: 'Look up',
     steps: 'Progress', state: 'Status', reportedAt: 'Reported', closedAt: 'Closed', rate: 'Rate the result',
     rateSubmit: 'Send rating', comment: 'Comment (optional)', rated: 'Your rating', thanksRating: 'Thank you for your rating!',
-    noToken: 'Only the reporter can rate (this device has no token for this case).', notFound: 'No such case', pickPoint: 'Chosen location', located: 'Located in: {names}', locating: 'Locating…',
+    noToken: 'Only the reporter can rate (this device has no token for this case).',
+    detailsNeedToken: 'Only the status is shown: the details of a report are visible only on the device it was sent from (or with its follow link).', notFound: 'No such case', pickPoint: 'Chosen location', located: 'Located in: {names}', locating: 'Locating…',
     mapUnavailable: 'Map unavailable; type longitude and latitude', needLocation: 'Pick or type a location', needDescription: 'Describe the problem',
     needCategory: 'Pick what kind of problem', photoFailed: 'Photo upload failed: {msg}', newReport: 'Report another problem', stars: '{n} stars',
     kinds: {

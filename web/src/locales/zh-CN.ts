@@ -38,7 +38,7 @@ export default {
     'request-extension': '申请延期', 'decide-extension': '审批延期', 'request-park': '申请挂账',
     'decide-park': '审批挂账', resume: '恢复处置', feedback: '处置反馈', 'send-check': '派发核查',
     check: '核查', 'start-callback': '发起回访', callback: '回访', close: '结案', cancel: '作废',
-    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注',
+    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息',
   } satisfies Record<AnyCommandName | 'create', string>,
   screen: {
     title: '城市运行一网统管', city: '上海市', open: '在办案件', overdue: '超期案件', supervised: '督办案件',
@@ -96,6 +96,9 @@ export default {
     timeline: '处置过程', late: '超时', actions: '可执行操作', noActions: '当前没有可执行的操作',
     stages: { dispatch: '派遣', handling: '处置', check: '核查' } satisfies Record<CaseStage, string>, version: '版本 {v}', notFound: '案件不存在或无权查看',
     reloaded: '案件已被他人更新，已重新加载', done: '{action}成功', rejectReason: '不受理原因', duplicateOf: '重复于',
+    contact: '报告人联系方式', contactHint: '联系方式及文字中的个人信息已脱敏；查看明文将记入审计日志。',
+    purpose: '用途', purposes: { callback: '回访', verification: '核实', clarification: '问题澄清' },
+    reveal: '查看明文', contactName: '姓名', contactPhone: '电话', clearTexts: '文字明文', noContact: '无联系方式或个人信息',
     callbackSatisfied: '回访满意度', satisfied: '满意', unsatisfied: '不满意',
     coordination: '待协调（{center}）', coordinationReason: '协调原因', coordinationSince: '提交协调',
     unitGrid: '单元网格', community: '居委会', street: '街道', map: '位置图', mapUnavailable: '地图暂不可用：{msg}',
@@ -126,7 +129,7 @@ export default {
     follow: '查看进度', followTitle: '案件进度', lookup: '查询案件', lookupPh: '输入 19 位案件编号', go: '查询',
     steps: '处理进度', state: '当前状态', reportedAt: '上报时间', closedAt: '办结时间', rate: '请为处理结果打分',
     rateSubmit: '提交评价', comment: '评价内容（可选）', rated: '您的评价', thanksRating: '感谢您的评价！',
-    noToken: '只有上报人可以评价（本设备上没有此案件的凭证）。', notFound: '没有找到这个案件', pickPoint: '已选位置', located: '位于：{names}', locating: '正在定位…',
+    detailsNeedToken: '仅显示办理状态：案件详情只在提交该诉求的设备上（或通过其跟踪链接）可见。', noToken: '只有上报人可以评价（本设备上没有此案件的凭证）。', notFound: '没有找到这个案件', pickPoint: '已选位置', located: '位于：{names}', locating: '正在定位…',
     mapUnavailable: '地图暂不可用，请直接输入经纬度', needLocation: '请选择或输入位置', needDescription: '请描述问题',
     needCategory: '请选择问题类型', photoFailed: '照片上传失败：{msg}', newReport: '再报一个问题', stars: '{n} 星',
     kinds: {

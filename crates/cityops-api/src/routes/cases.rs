@@ -344,6 +344,19 @@ pub struct ContactView {
     name: Option<String>,
     phone: Option<String>,
     purpose: String,
+    /// The clear form of the case's texts whose personal data is masked everywhere else
+    /// (the description, opinions, comments), by timeline step.
+    texts: Vec<ClearTextView>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ClearTextView {
+    /// The timeline step that holds the text.
+    seq: i64,
+    action: crate::wire::CaseAction,
+    /// The command's field: description, opinion, reason, comment or text.
+    field: String,
+    text: String,
 }
 
 /// The reporter's clear name and phone, for operators and shift leads who must call them
@@ -377,16 +390,39 @@ pub async fn contact(
             )
         })?;
     let case = visible_case(&state, &actor, &id).await?;
-    let reporter = case
+    let texts: Vec<ClearTextView> = state
+        .store
+        .timeline(&case.id)
+        .await?
+        .into_iter()
+        .flat_map(|event| {
+            let (seq, action) = (event.seq, event.command.kind());
+            event
+                .clear_text
+                .into_iter()
+                .map(move |(field, text)| ClearTextView {
+                    seq,
+                    action: crate::wire::Wire(action),
+                    field,
+                    text,
+                })
+        })
+        .collect();
+    let (name, phone) = case
         .reporter
         .as_ref()
-        .filter(|r| r.name.is_some() || r.phone.is_some())
-        .ok_or_else(|| ApiError::not_found("contact of this case"))?;
-    let fields: Vec<&str> = [("name", &reporter.name), ("phone", &reporter.phone)]
+        .map_or((None, None), |r| (r.name.clone(), r.phone.clone()));
+    if name.is_none() && phone.is_none() && texts.is_empty() {
+        return Err(ApiError::not_found("contact of this case"));
+    }
+    let mut fields: Vec<&str> = [("name", &name), ("phone", &phone)]
         .into_iter()
         .filter(|(_, value)| value.is_some())
         .map(|(field, _)| field)
         .collect();
+    if !texts.is_empty() {
+        fields.push("texts");
+    }
     state
         .store
         .append_audit(vec![cityops_store::audit::record(
@@ -396,9 +432,10 @@ pub async fn contact(
         .detail(format!("purpose {purpose}; {}", fields.join(", ")))])
         .await?;
     Ok(Json(ContactView {
-        name: reporter.name.clone(),
-        phone: reporter.phone.clone(),
+        name,
+        phone,
         purpose,
+        texts,
     }))
 }
 
@@ -568,7 +605,11 @@ async fn command_from(
         },
         // Issued through their own endpoints or by CityOps alone, never by name: no
         // `UrlCommand` holds one of them.
-        CommandKind::Report | CommandKind::Attach | CommandKind::Rate | CommandKind::Note => {
+        CommandKind::Report
+        | CommandKind::Attach
+        | CommandKind::Rate
+        | CommandKind::Note
+        | CommandKind::ErasePersonalData => {
             return Err(ApiError::internal(format!(
                 "{} is not a command clients issue by name",
                 name.as_str()

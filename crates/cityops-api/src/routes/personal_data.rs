@@ -62,18 +62,10 @@ fn steward(actor: &Actor) -> ApiResult<()> {
 }
 
 async fn subject_cases(state: &AppState, actor: &Actor, phone: &str) -> ApiResult<Vec<Case>> {
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    if !(5..=20).contains(&digits)
-        || !phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
-    {
-        return Err(ApiError::invalid(
-            "phone",
-            "a phone number has 5 to 20 digits (spaces, + and - allowed)",
-        ));
-    }
-    let cases = state.store.cases_of_reporter(phone).await?;
+    // One form, as on the way in: `+86 139-0000-1111` finds `13900001111`.
+    let phone = cityops_domain::normalize_phone(phone)
+        .map_err(|invalid| ApiError::invalid("phone", invalid.reason))?;
+    let cases = state.store.cases_of_reporter(&phone).await?;
     Ok(cases
         .into_iter()
         .filter(|c| actor.can_see(&c.area))
@@ -97,20 +89,27 @@ pub async fn export(
     )
     .detail(format!("{} cases", cases.len()));
     state.store.append_audit(vec![record]).await?;
-    Ok(Json(PersonalDataExport {
-        cases: cases
+    let mut held = Vec::with_capacity(cases.len());
+    for c in cases {
+        // The citizen gets what they wrote, in clear: the report's own text.
+        let said = state
+            .store
+            .timeline(&c.id)
+            .await?
             .into_iter()
-            .map(|c| HeldCase {
-                number: c.number.0,
-                state: Wire(c.state),
-                created_at: c.created_at,
-                closed_at: c.closed_at,
-                description: c.description,
-                name: c.reporter.as_ref().and_then(|r| r.name.clone()),
-                phone: c.reporter.as_ref().and_then(|r| r.phone.clone()),
-            })
-            .collect(),
-    }))
+            .find(|e| e.command.kind() == cityops_domain::CommandKind::Report)
+            .and_then(|mut e| e.clear_text.remove("description"));
+        held.push(HeldCase {
+            number: c.number.0,
+            state: Wire(c.state),
+            created_at: c.created_at,
+            closed_at: c.closed_at,
+            description: said.unwrap_or(c.description),
+            name: c.reporter.as_ref().and_then(|r| r.name.clone()),
+            phone: c.reporter.as_ref().and_then(|r| r.phone.clone()),
+        });
+    }
+    Ok(Json(PersonalDataExport { cases: held }))
 }
 
 /// Erase a citizen's name and phone from their finished cases.
@@ -129,7 +128,7 @@ pub async fn erase(
     let ids: Vec<String> = finished.into_iter().map(|c| c.id).collect();
     let anonymised = state
         .store
-        .anonymise_reporters(&ids, "the citizen asked for erasure")
+        .anonymise_reporters(&ids, &actor, "the citizen asked for erasure", Utc::now())
         .await?;
     Ok(Json(Erasure {
         anonymised,

@@ -145,13 +145,31 @@ fn check_token(case: &Case, token: &str) -> ApiResult<()> {
     }
 }
 
-async fn public_view(state: &AppState, case: &Case) -> ApiResult<PublicCaseView> {
+/// What the public sees of a case: its state to anyone with the number; the details (the
+/// description, masked, the steps, the rating) only to the holder of the follow token.
+async fn public_view(state: &AppState, case: &Case, details: bool) -> ApiResult<PublicCaseView> {
+    if !details {
+        return Ok(PublicCaseView {
+            number: case.number.0.clone(),
+            state: Wire(case.state),
+            state_zh: case.state.zh().to_owned(),
+            details: false,
+            description: None,
+            category_zh: case.category.as_ref().map(|c| c.zh.clone()),
+            created_at: case.created_at,
+            closed_at: case.closed_at,
+            steps: Vec::new(),
+            rating: None,
+            can_rate: false,
+        });
+    }
     let events = state.store.timeline(&case.id).await?;
     Ok(PublicCaseView {
         number: case.number.0.clone(),
         state: Wire(case.state),
         state_zh: case.state.zh().to_owned(),
-        description: case.description.clone(),
+        details: true,
+        description: Some(case.description.clone()),
         category_zh: case.category.as_ref().map(|c| c.zh.clone()),
         created_at: case.created_at,
         closed_at: case.closed_at,
@@ -170,16 +188,35 @@ async fn public_view(state: &AppState, case: &Case) -> ApiResult<PublicCaseView>
     })
 }
 
-/// Follow a case by its number: its progress, without names, contacts or internal opinions.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FollowQuery {
+    /// The follow token received when reporting: without it, only the state is shown.
+    token: Option<String>,
+}
+
+/// Follow a case by its number: its state to anyone; with the follow token, its progress and
+/// description (personal data masked), never names, contacts or internal opinions. Case
+/// numbers are easy to walk through, the token is not.
 #[utoipa::path(get, path = "/api/v1/public/cases/{number}", tag = "public", security(()),
-    params(("number" = String, Path, description = "19-digit case number")),
-    responses((status = 200, body = PublicCaseView), (status = 404, body = crate::error::ErrorBody)))]
+    params(("number" = String, Path, description = "19-digit case number"), FollowQuery),
+    responses((status = 200, body = PublicCaseView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn follow(
     State(state): State<AppState>,
     Path(number): Path<String>,
+    crate::extract::QueryArgs(query): crate::extract::QueryArgs<FollowQuery>,
 ) -> ApiResult<Json<PublicCaseView>> {
     let case = by_number(&state, &number).await?;
-    Ok(Json(public_view(&state, &case).await?))
+    let details = match query.token.as_deref() {
+        Some(token) => {
+            check_token(&case, token)?;
+            true
+        }
+        None => false,
+    };
+    Ok(Json(public_view(&state, &case, details).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -236,5 +273,5 @@ pub async fn rate(
     let (next, event) = decide(&case, command, &citizen(case.area.city()), at)?;
     state.store.update_case(&next, &event, None).await?;
     state.publish(&next, CommandKind::Rate, at);
-    Ok(Json(public_view(&state, &next).await?))
+    Ok(Json(public_view(&state, &next, true).await?))
 }

@@ -10,6 +10,7 @@ mod census;
 mod consistency;
 mod demo;
 mod durability;
+mod free_text;
 mod hardening;
 mod key_custody;
 mod leaks;

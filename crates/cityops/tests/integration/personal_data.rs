@@ -8,7 +8,7 @@ const PHONE: &str = "13812345678";
 const NAME: &str = "刘女士";
 
 /// Every stored text of the case tables, as an intruder with the database would read it.
-async fn stored_texts(url: &str) -> Vec<String> {
+pub(crate) async fn stored_texts(url: &str) -> Vec<String> {
     let queries = [
         "SELECT doc FROM cases",
         "SELECT COALESCE(reporter_tag, '') FROM cases",
@@ -141,7 +141,7 @@ async fn the_clear_contact_is_read_for_a_purpose_and_on_record(app: &TestApp) {
     assert_eq!(status, 200, "{contact}");
     assert_eq!(
         contact,
-        json!({"name": NAME, "phone": PHONE, "purpose": "callback"})
+        json!({"name": NAME, "phone": PHONE, "purpose": "callback", "texts": []})
     );
 
     let (_, case) = app
@@ -218,7 +218,7 @@ async fn keys_rotate_and_old_rows_are_sealed_again(app: &TestApp) {
 }
 
 /// Ends a case: the operator rejects it as invalid.
-async fn finish_by_rejecting(app: &TestApp, id: &str) {
+pub(crate) async fn finish_by_rejecting(app: &TestApp, id: &str) {
     let (_, case) = app
         .get(Some("operator"), &format!("/api/v1/cases/{id}"))
         .await;
@@ -299,7 +299,18 @@ async fn citizens_export_and_erase_their_data_and_retention_removes_it(app: &Tes
     assert_eq!(ids.len(), 1);
     assert_eq!(
         app.store
-            .anonymise_reporters(&ids, "retention test")
+            .anonymise_reporters(
+                &ids,
+                &cityops_domain::Actor {
+                    user_id: "system".into(),
+                    username: "system".into(),
+                    role: cityops_domain::Role::System,
+                    unit: None,
+                    scope: cityops_domain::AreaCode::parse("310000").unwrap(),
+                },
+                "retention test",
+                chrono::Utc::now(),
+            )
             .await
             .unwrap(),
         1

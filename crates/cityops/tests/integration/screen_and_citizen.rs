@@ -137,6 +137,22 @@ async fn a_citizen_reports_follows_adds_a_photo_and_rates_the_closed_case(app: &
     let public: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(public["state"], "reported");
     assert_eq!(public["can_rate"], false);
+    // The number alone shows the state; the details need the follow token.
+    assert_eq!(
+        (&public["details"], &public["description"]),
+        (&json!(false), &Value::Null)
+    );
+    let (_, followed) = app.get(None, &format!("{path}?token={token}")).await;
+    assert_eq!(followed["details"], true, "{followed}");
+    assert!(followed["description"]
+        .as_str()
+        .unwrap()
+        .contains("井盖松动"));
+    let (status, error) = app.get(None, &format!("{path}?token=wrong")).await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (403, Some("token"))
+    );
 
     let png = {
         let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
@@ -175,7 +191,7 @@ async fn a_citizen_reports_follows_adds_a_photo_and_rates_the_closed_case(app: &
         .await;
     assert_eq!(case["attachments"].as_array().unwrap().len(), 1);
     close_a_case(app, &case).await;
-    let (_, public) = app.get(None, &path).await;
+    let (_, public) = app.get(None, &format!("{path}?token={token}")).await;
     assert_eq!(public["state"], "closed");
     assert_eq!(public["can_rate"], true);
     let (status, error) = app
