@@ -51,11 +51,12 @@ pub enum ErrorCode {
     AccountLocked,
     Internal,
     TelemetryUnavailable,
+    WriteOutcomeUnknown,
 }
 
 impl ErrorCode {
     /// In the order of README.md's table, by HTTP status.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
@@ -84,6 +85,7 @@ impl ErrorCode {
         ErrorCode::AccountLocked,
         ErrorCode::Internal,
         ErrorCode::TelemetryUnavailable,
+        ErrorCode::WriteOutcomeUnknown,
     ];
 
     /// The stable name clients see as `error.code`.
@@ -117,6 +119,7 @@ impl ErrorCode {
             ErrorCode::AccountLocked => "account_locked",
             ErrorCode::Internal => "internal",
             ErrorCode::TelemetryUnavailable => "telemetry_unavailable",
+            ErrorCode::WriteOutcomeUnknown => "write_outcome_unknown",
         }
     }
 
@@ -147,7 +150,9 @@ impl ErrorCode {
             }
             ErrorCode::RateLimited | ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::TelemetryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::TelemetryUnavailable | ErrorCode::WriteOutcomeUnknown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 }
@@ -291,6 +296,10 @@ impl From<StoreError> for ApiError {
                 ApiError::new(ErrorCode::Duplicate, format!("{field} is already taken"))
                     .with_field(field)
             }
+            StoreError::OutcomeUnknown(message) => ApiError::new(
+                ErrorCode::WriteOutcomeUnknown,
+                format!("the database went away while this write committed and it could not be told whether it landed ({message}): read the record before trying again"),
+            ),
             other => ApiError::internal(other),
         }
     }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 mod metrics;
 pub mod openapi;
+pub mod relocation;
 mod routes;
 pub mod security;
 mod server;
@@ -95,6 +96,8 @@ pub struct AppState {
     /// own boundaries; starts as the configuration's.
     geometry: Arc<std::sync::RwLock<CityGeometry>>,
     pub(crate) public_limits: security::PublicLimits,
+    /// Re-locations after boundary imports this node ran.
+    pub(crate) relocations: relocation::Relocations,
 }
 
 /// The city's areas in space, as served and located against.
@@ -146,6 +149,7 @@ impl AppState {
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
             census: Arc::default(),
             geometry: Arc::new(std::sync::RwLock::new(geometry)),
+            relocations: relocation::Relocations::default(),
         };
         if let Some(telemetry) = &state.telemetry {
             let mut events = telemetry.subscribe();

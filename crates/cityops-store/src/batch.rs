@@ -34,6 +34,13 @@ pub(crate) enum Done {
 }
 
 impl Job {
+    /// The event the job writes: the row that tells whether its transaction landed.
+    pub(crate) fn event(&self) -> &TimelineEvent {
+        match self {
+            Job::Insert { event, .. } | Job::Update { event, .. } => event,
+        }
+    }
+
     /// The row the job locks first: the district's daily number row for an insert, the
     /// case row for an update. Batches written in this order take locks in one global order.
     pub(crate) fn lock_key(&self) -> (u8, &str) {

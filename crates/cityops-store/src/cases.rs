@@ -402,7 +402,34 @@ async fn run_writer<D: Dialect, A: AuditPolicy>(
                     job.answer(result);
                 }
             }
-            Err(error) => {
+            Err(Failed::Unknown(results)) => {
+                // The batch was one transaction: its first written event tells for all.
+                let probe = batch
+                    .iter()
+                    .zip(&results)
+                    .find(|(_, result)| result.is_ok())
+                    .map(|(job, _)| job.event());
+                match landed::<D>(&pool, probe).await {
+                    Landed::Yes => {
+                        for (job, result) in batch.into_iter().zip(results) {
+                            job.answer(result);
+                        }
+                    }
+                    Landed::No => {
+                        tracing::warn!(jobs = batch.len(), "A batch's commit failed and did not land; writing its jobs one by one.");
+                        for job in batch {
+                            let result = write_alone::<D, A>(&pool, &job, &pii, &hint).await;
+                            job.answer(result);
+                        }
+                    }
+                    Landed::Unknown(why) => {
+                        for job in batch {
+                            job.answer(Err(StoreError::OutcomeUnknown(why.clone())));
+                        }
+                    }
+                }
+            }
+            Err(Failed::Before(error)) => {
                 tracing::warn!(%error, jobs = batch.len(), "Batch failed; writing its jobs one by one.");
                 for job in batch {
                     let result = write_alone::<D, A>(&pool, &job, &pii, &hint).await;
@@ -413,6 +440,63 @@ async fn run_writer<D: Dialect, A: AuditPolicy>(
     }
 }
 
+/// How a batch failed: before its commit (nothing was written), or in it (it may have
+/// landed; the results it would have answered are kept for the case it did).
+enum Failed {
+    Before(StoreError),
+    Unknown(Vec<StoreResult<Done>>),
+}
+
+impl From<StoreError> for Failed {
+    fn from(e: StoreError) -> Failed {
+        Failed::Before(e)
+    }
+}
+
+impl From<sqlx::Error> for Failed {
+    fn from(e: sqlx::Error) -> Failed {
+        Failed::Before(e.into())
+    }
+}
+
+enum Landed {
+    Yes,
+    No,
+    Unknown(String),
+}
+
+/// Whether a transaction whose COMMIT failed landed after all, told by the one row it
+/// surely wrote: its event, keyed by (case, seq). Asked on a fresh connection, a few times
+/// while the database comes back; `None` (nothing was written) did not land.
+async fn landed<D: Dialect>(pool: &Pool<D::Db>, event: Option<&TimelineEvent>) -> Landed {
+    let Some(event) = event else {
+        return Landed::No;
+    };
+    let mut why = String::new();
+    for attempt in 0..5u32 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        let found = async {
+            let mut connection = pool.acquire().await?;
+            D::fetch_optional(
+                &mut *connection,
+                Statement::new("SELECT seq FROM case_events WHERE case_id = $1 AND seq = $2")
+                    .bind(&event.case_id)
+                    .bind(event.seq),
+            )
+            .await
+        }
+        .await;
+        match found {
+            Ok(Some(_)) => return Landed::Yes,
+            Ok(None) => return Landed::No,
+            Err(e) => why = e.to_string(),
+        }
+    }
+    Landed::Unknown(why)
+}
+
 /// All jobs in ONE transaction. A version conflict writes nothing, so it fails alone; any
 /// other error abandons the batch (the caller then retries each job alone).
 async fn write_batch<D: Dialect, A: AuditPolicy>(
@@ -420,14 +504,14 @@ async fn write_batch<D: Dialect, A: AuditPolicy>(
     jobs: &[Job],
     pii: &PiiKeys,
     hint: &HeadHint,
-) -> StoreResult<Vec<StoreResult<Done>>> {
+) -> Result<Vec<StoreResult<Done>>, Failed> {
     let mut tx = pool.begin().await?;
     let mut results = Vec::with_capacity(jobs.len());
     let mut audit = Vec::with_capacity(jobs.len());
     for job in jobs {
         match write_job::<D>(&mut tx, job, pii).await {
             Err(StoreError::Conflict(message)) => results.push(Err(StoreError::Conflict(message))),
-            Err(other) => return Err(other),
+            Err(other) => return Err(Failed::Before(other)),
             Ok(done) => {
                 audit.push(job.audit_record(&done));
                 results.push(Ok(done));
@@ -435,8 +519,13 @@ async fn write_batch<D: Dialect, A: AuditPolicy>(
         }
     }
     append_audit::<D, A>(hint, &mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(results)
+    match tx.commit().await {
+        Ok(()) => Ok(results),
+        Err(error) => {
+            tracing::warn!(%error, "A batch's COMMIT failed; finding out whether it landed.");
+            Err(Failed::Unknown(results))
+        }
+    }
 }
 
 async fn write_alone<D: Dialect, A: AuditPolicy>(
@@ -448,7 +537,13 @@ async fn write_alone<D: Dialect, A: AuditPolicy>(
     let mut tx = pool.begin().await?;
     let done = write_job::<D>(&mut tx, job, pii).await?;
     append_audit::<D, A>(hint, &mut tx, vec![job.audit_record(&done)]).await?;
-    tx.commit().await?;
+    if let Err(error) = tx.commit().await {
+        return match landed::<D>(pool, Some(job.event())).await {
+            Landed::Yes => Ok(done),
+            Landed::No => Err(StoreError::Commit(error.to_string())),
+            Landed::Unknown(why) => Err(StoreError::OutcomeUnknown(format!("{error}; {why}"))),
+        };
+    }
     Ok(done)
 }
 
@@ -542,8 +637,8 @@ async fn write_update<D: Dialect>(
         Statement::new(
             "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
                               urgent = $6, supervised = $7, updated_at = $8, doc = $9,
-                              closed_at = $10, late_count = $11, coordination = $12
-             WHERE id = $13 AND version = $14",
+                              closed_at = $10, late_count = $11, coordination = $12, area = $13
+             WHERE id = $14 AND version = $15",
         )
         .bind(case.version)
         .bind(case.state.as_str())
@@ -559,6 +654,8 @@ async fn write_update<D: Dialect>(
         .bind(case.closed_at.map(crate::millis))
         .bind(i64::from(case.late_count))
         .bind(case.coordination.as_ref().map(|c| c.center.to_string()))
+        // Moves only when new boundaries relocate the case; queues and scopes filter on it.
+        .bind(case.area.as_str())
         .bind(&case.id)
         .bind(case.version - 1),
     )

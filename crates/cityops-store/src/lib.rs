@@ -59,6 +59,10 @@ pub enum StoreError {
     /// The transaction carrying this write failed to commit; nothing of it was written.
     #[error("the write was not committed: {0}")]
     Commit(String),
+    /// The connection failed while the transaction committed, and whether it landed could
+    /// not be found out either: the write may or may not be there. Read before retrying.
+    #[error("the outcome of the write is unknown: {0}")]
+    OutcomeUnknown(String),
     #[error("the store is shut down")]
     Closed,
     #[error("migration failed: {0}")]

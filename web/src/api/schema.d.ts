@@ -604,6 +604,9 @@ export interface paths {
          *     level's current boundaries at once. All or nothing: the first bad feature refuses the
          *     file, naming its index and the reason (bad code, parent not above it, unknown area,
          *     unclosed ring, overlap with another feature, outside its parent).
+         * @description Open cases, devices and census components are then re-located to the area and unit grid
+         *     their point lies in, by a job whose progress `relocation.href` shows; each moved case gets
+         *     a `relocate` event on its timeline.
          */
         put: operations["import_boundaries"];
         post?: never;
@@ -622,6 +625,28 @@ export interface paths {
         };
         /** Which unit grid, responsibility grid, community, street and district a point lies in. */
         get: operations["locate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/geo/relocations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The progress of re-locating cases, devices and components after a boundary import
+         *     (admin): counts checked and moved, open cases left in place because their point now lies
+         *     in another district, and the state (`running`, `done`, `failed`). Kept by the node that
+         *     ran the import, for its last 20 jobs.
+         */
+        get: operations["relocation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1276,7 +1301,7 @@ export interface components {
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
          * @enum {string}
          */
-        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data";
+        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate";
         /**
          * @description A workflow command a client issues by name on a case; GET /api/v1/workflow gives each one's roles and states.
          * @enum {string}
@@ -1499,7 +1524,7 @@ export interface components {
          * @description Any workflow command by the name clients use (`request-extension`), including those issued by reporting, uploading, rating or by CityOps itself (see CaseCommandName for the ones a client names in the URL).
          * @enum {string}
          */
-        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data";
+        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate";
         ComponentPage: {
             items: components["schemas"]["ComponentView"][];
             /** @description Pass as `after` for the next page; absent on the last. */
@@ -1633,7 +1658,7 @@ export interface components {
          * @description Stable machine-readable code; README.md's "Errors" section gives each one's HTTP status and meaning.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "payload_too_large" | "unsupported_media_type" | "invalid_input" | "invalid_query" | "invalid_body" | "rate_limited" | "account_locked" | "internal" | "telemetry_unavailable";
+        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "payload_too_large" | "unsupported_media_type" | "invalid_input" | "invalid_query" | "invalid_body" | "rate_limited" | "account_locked" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request field at fault, when there is one (`location.lon`, `version`...). */
@@ -1910,6 +1935,30 @@ export interface components {
             message: string;
             reason: components["schemas"]["ReadingRejection"];
         };
+        /** @description What a relocation job has done so far. */
+        RelocationJob: {
+            cases: components["schemas"]["Tally"];
+            /**
+             * @description Open cases whose point now lies in another district: left in place for a person to
+             *     decide (at most the first 100).
+             */
+            cases_in_another_district: string[];
+            components: components["schemas"]["Tally"];
+            devices: components["schemas"]["Tally"];
+            /** @description Why the job stopped, when it failed. */
+            error?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            id: string;
+            /** @description The level whose import started the job. */
+            level: string;
+            /** Format: date-time */
+            started_at: string;
+            /** @description `running`, `done` or `failed`. */
+            state: components["schemas"]["RelocationState"];
+        };
+        /** @enum {string} */
+        RelocationState: "running" | "done" | "failed";
         ReportRequest: {
             address?: string | null;
             /**
@@ -2004,6 +2053,13 @@ export interface components {
             /** @description Open cases by category, most first (top 10). */
             top_categories: components["schemas"]["CategoryCount"][];
             totals: components["schemas"]["Totals"];
+        };
+        /** @description Records looked at, and records moved to another area or unit grid. */
+        Tally: {
+            /** Format: int64 */
+            checked: number;
+            /** Format: int64 */
+            moved: number;
         };
         TimelineEntry: {
             /** @description The command, e.g. `request_extension`. */
@@ -3391,12 +3447,20 @@ export interface operations {
             };
         };
         responses: {
-            /** @description {"imported": n, "level": level} */
+            /** @description {"imported": n, "level": level, "relocation": {"id", "href"}} */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             422: {
                 headers: {
@@ -3432,6 +3496,44 @@ export interface operations {
             };
             /** @description outside the city */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    relocation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job id the import answered */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelocationJob"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

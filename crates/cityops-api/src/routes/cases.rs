@@ -609,7 +609,8 @@ async fn command_from(
         | CommandKind::Attach
         | CommandKind::Rate
         | CommandKind::Note
-        | CommandKind::ErasePersonalData => {
+        | CommandKind::ErasePersonalData
+        | CommandKind::Relocate => {
             return Err(ApiError::internal(format!(
                 "{} is not a command clients issue by name",
                 name.as_str()
@@ -782,8 +783,11 @@ pub(crate) async fn attach_image(
         .update_case(&next, &event, Some(&attachment))
         .await
     {
-        // The row was not written, so the file would be an orphan.
-        let _ = tokio::fs::remove_file(&path).await;
+        // The row was not written, so the file would be an orphan; unless whether it was
+        // written is unknown: a row that landed must not point at missing bytes.
+        if !matches!(error, cityops_store::StoreError::OutcomeUnknown(_)) {
+            let _ = tokio::fs::remove_file(&path).await;
+        }
         return Err(error.into());
     }
     state.publish(&next, CommandKind::Attach, at);

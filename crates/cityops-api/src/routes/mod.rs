@@ -102,6 +102,7 @@ use crate::openapi::BearerAuth;
         census::export_csv,
         census::export_geojson,
         boundaries::import_boundaries,
+        boundaries::relocation,
         cases::contact,
         sessions::enrol_totp,
         sessions::confirm_totp,
