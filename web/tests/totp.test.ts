@@ -110,7 +110,7 @@ describe('sign-in page with a second factor', () => {
     expect(wrapper.find('[data-testid=login-error]').exists()).toBe(false)
     expect(document.activeElement).toBe(otp.element)
 
-    // a code that cannot be one is not sent: it would count towards the lockout
+    // a code that cannot be one is not sent: it would count towards the sign-in throttle
     await otp.setValue('12345')
     await wrapper.find('form').trigger('submit')
     await flushPromises()
