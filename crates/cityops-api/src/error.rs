@@ -47,8 +47,9 @@ pub enum ErrorCode {
     InvalidInput,
     InvalidQuery,
     InvalidBody,
+    ChallengeFailed,
     RateLimited,
-    AccountLocked,
+    SignInThrottled,
     Internal,
     TelemetryUnavailable,
     WriteOutcomeUnknown,
@@ -56,7 +57,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// In the order of README.md's table, by HTTP status.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 30] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
@@ -67,6 +68,7 @@ impl ErrorCode {
         ErrorCode::CsrfRequired,
         ErrorCode::RoleNotAllowed,
         ErrorCode::NotAssignedUnit,
+        ErrorCode::ChallengeFailed,
         ErrorCode::NotFound,
         ErrorCode::UnknownCommand,
         ErrorCode::TransitionNotAllowed,
@@ -82,7 +84,7 @@ impl ErrorCode {
         ErrorCode::InvalidQuery,
         ErrorCode::InvalidBody,
         ErrorCode::RateLimited,
-        ErrorCode::AccountLocked,
+        ErrorCode::SignInThrottled,
         ErrorCode::Internal,
         ErrorCode::TelemetryUnavailable,
         ErrorCode::WriteOutcomeUnknown,
@@ -116,7 +118,8 @@ impl ErrorCode {
             ErrorCode::InvalidQuery => "invalid_query",
             ErrorCode::InvalidBody => "invalid_body",
             ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::AccountLocked => "account_locked",
+            ErrorCode::SignInThrottled => "sign_in_throttled",
+            ErrorCode::ChallengeFailed => "challenge_failed",
             ErrorCode::Internal => "internal",
             ErrorCode::TelemetryUnavailable => "telemetry_unavailable",
             ErrorCode::WriteOutcomeUnknown => "write_outcome_unknown",
@@ -134,7 +137,8 @@ impl ErrorCode {
             ErrorCode::Forbidden
             | ErrorCode::CsrfRequired
             | ErrorCode::RoleNotAllowed
-            | ErrorCode::NotAssignedUnit => StatusCode::FORBIDDEN,
+            | ErrorCode::NotAssignedUnit
+            | ErrorCode::ChallengeFailed => StatusCode::FORBIDDEN,
             ErrorCode::NotFound | ErrorCode::UnknownCommand => StatusCode::NOT_FOUND,
             ErrorCode::TransitionNotAllowed
             | ErrorCode::PreconditionFailed
@@ -148,7 +152,7 @@ impl ErrorCode {
             ErrorCode::InvalidInput | ErrorCode::InvalidQuery | ErrorCode::InvalidBody => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ErrorCode::RateLimited | ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited | ErrorCode::SignInThrottled => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TelemetryUnavailable | ErrorCode::WriteOutcomeUnknown => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -187,6 +191,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds to wait before trying again (throttled sign-ins); also sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -202,6 +208,10 @@ pub struct ErrorDetail {
     /// The request field at fault, when there is one (`location.lon`, `version`...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Seconds to wait before trying again, when the code is about waiting
+    /// (`sign_in_throttled`); the `Retry-After` header says the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -210,7 +220,14 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
+    }
+
+    /// The caller may try again after this many seconds (body and `Retry-After`).
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
@@ -254,14 +271,23 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = self.retry_after;
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,
                 message: self.message,
                 field: self.field,
+                retry_after,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 
@@ -367,6 +393,7 @@ mod tests {
             code: ErrorCode::VersionConflict,
             message: "stale".into(),
             field: Some("version".into()),
+            retry_after: None,
         })
         .unwrap();
         assert_eq!(

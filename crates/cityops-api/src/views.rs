@@ -754,6 +754,12 @@ pub struct PublicReportRequest {
     pub category_hint: Option<String>,
     /// Never shown publicly.
     pub contact: Option<ContactBody>,
+    /// A challenge from `GET /api/v1/public/challenge`, unused and unexpired.
+    pub challenge: String,
+    /// Solves the challenge: SHA-256 of the challenge followed by the nonce starts with the
+    /// challenge's `bits` zero bits. 1 to 64 ASCII letters and digits.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9]{1,64}$")]
+    pub nonce: String,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -722,8 +722,9 @@ export interface paths {
         /** Start enrolling a second factor: a new secret, active once confirmed with a code. */
         post: operations["enrol_totp"];
         /**
-         * Remove the second factor, proving possession with a current code. (An admin's
-         *     `cityops user reset` removes it too, for a lost phone.)
+         * Remove the second factor, with the password again and a current code; wrong ones count
+         *     towards the same throttle as sign-in. (An admin's `cityops user reset` removes it too,
+         *     for a lost phone.)
          */
         delete: operations["remove_totp"];
         options?: never;
@@ -821,6 +822,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/public/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A proof-of-work challenge for a citizen's report: find a `nonce` (letters and digits)
+         *     such that SHA-256 of the challenge followed by the nonce starts with `bits` zero bits,
+         *     and send both with the report. Each challenge works once, within ten minutes.
+         */
+        get: operations["challenge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/public/reports": {
         parameters: {
             query?: never;
@@ -830,7 +852,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Report a problem as a citizen. The point is located in the city's districts. */
+        /**
+         * Report a problem as a citizen, with a solved challenge (`GET /public/challenge`). The
+         *     point is located in the city's districts.
+         */
         post: operations["report"];
         delete?: never;
         options?: never;
@@ -885,7 +910,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with username and password; returns a bearer token. */
+        /**
+         * Sign in with username and password; returns a bearer token. Failed attempts slow down
+         *     the (username, address) pair that made them (`sign_in_throttled` with `retry_after`);
+         *     an unknown username is answered exactly like a known one.
+         */
         post: operations["sign_in"];
         delete?: never;
         options?: never;
@@ -1658,13 +1687,19 @@ export interface components {
          * @description Stable machine-readable code; README.md's "Errors" section gives each one's HTTP status and meaning.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "payload_too_large" | "unsupported_media_type" | "invalid_input" | "invalid_query" | "invalid_body" | "rate_limited" | "account_locked" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
+        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "payload_too_large" | "unsupported_media_type" | "invalid_input" | "invalid_query" | "invalid_body" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request field at fault, when there is one (`location.lon`, `version`...). */
             field?: string | null;
             /** @description A sentence a person can act on. */
             message: string;
+            /**
+             * Format: int64
+             * @description Seconds to wait before trying again, when the code is about waiting
+             *     (`sign_in_throttled`); the `Retry-After` header says the same.
+             */
+            retry_after?: number | null;
         };
         FiledClassView: {
             /** Format: int32 */
@@ -1853,11 +1888,18 @@ export interface components {
         PublicReportRequest: {
             address?: string | null;
             category_hint?: string | null;
+            /** @description A challenge from `GET /api/v1/public/challenge`, unused and unexpired. */
+            challenge: string;
             contact?: null | components["schemas"]["ContactBody"];
             crs?: null | components["schemas"]["Crs"];
             /** @example 小区门口的井盖坏了，晚上很危险 */
             description: string;
             location: components["schemas"]["LocationBody"];
+            /**
+             * @description Solves the challenge: SHA-256 of the challenge followed by the nonce starts with the
+             *     challenge's `bits` zero bits. 1 to 64 ASCII letters and digits.
+             */
+            nonce: string;
         };
         PublicStep: {
             /** @description The command by the name clients use, e.g. `send-check`. */
@@ -1959,6 +2001,21 @@ export interface components {
         };
         /** @enum {string} */
         RelocationState: "running" | "done" | "failed";
+        /**
+         * @description A fresh challenge: solve it by finding a `nonce` such that SHA-256 of the challenge's
+         *     text followed by the nonce's starts with `bits` zero bits.
+         */
+        ReportChallenge: {
+            /**
+             * Format: int32
+             * @description Leading zero bits SHA-256(challenge + nonce) must have.
+             */
+            bits: number;
+            /** @description Opaque, signed by the server; send it back as `challenge`. */
+            challenge: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
         ReportRequest: {
             address?: string | null;
             /**
@@ -2103,11 +2160,23 @@ export interface components {
             /** @description The authenticator app's current 6-digit code. */
             code: string;
         };
+        /** @description Starting a second factor: the password again, so a session left open is not enough. */
+        TotpEnrolRequest: {
+            /** @description The account's password. */
+            password: string;
+        };
         TotpEnrolment: {
             /** @description The same as an `otpauth://` URL, for a QR code. */
             otpauth_url: string;
             /** @description The shared secret, base32, for typing into an authenticator app. */
             secret: string;
+        };
+        /** @description Removing the second factor: the password again and a current code. */
+        TotpRemoval: {
+            /** @description The authenticator app's current 6-digit code. */
+            code: string;
+            /** @description The account's password. */
+            password: string;
         };
         /**
          * @description The kind of a unit: an operations center (city, district, street) or a kind of responsible unit (a district department, a utility, a street office).
@@ -3646,7 +3715,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpEnrolRequest"];
+            };
+        };
         responses: {
             201: {
                 headers: {
@@ -3657,6 +3730,22 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3675,7 +3764,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TotpCode"];
+                "application/json": components["schemas"]["TotpRemoval"];
             };
         };
         responses: {
@@ -3686,6 +3775,14 @@ export interface operations {
                 content?: never;
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3937,6 +4034,25 @@ export interface operations {
             };
         };
     };
+    challenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportChallenge"];
+                };
+            };
+        };
+    };
     report: {
         parameters: {
             query?: never;
@@ -3958,7 +4074,23 @@ export interface operations {
                     "application/json": components["schemas"]["PublicReportReceipt"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4067,6 +4199,14 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -93,6 +93,7 @@ export type Stats = Schemas['StatsView']
 export type PublicReportResult = Schemas['PublicReportReceipt']
 /** `POST /public/cases/{number}/photos`: the new attachment. */
 export type PublicAttachmentReceipt = Schemas['PublicAttachmentReceipt']
+export type ReportChallenge = Schemas['ReportChallenge']
 export type PublicCase = Schemas['PublicCaseView']
 /** The reporter's clear contact and the clear form of masked texts, read for a purpose. */
 export type ContactView = Schemas['ContactView']

@@ -55,6 +55,7 @@ use crate::openapi::BearerAuth;
         routing::replace_rules,
         routing::explain,
         stream::stream,
+        public::challenge,
         public::report,
         public::follow,
         public::add_photo,

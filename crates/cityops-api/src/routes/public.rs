@@ -25,6 +25,7 @@ use crate::AppState;
 
 pub fn router(max_upload: usize) -> Router<AppState> {
     Router::new()
+        .route("/public/challenge", get(challenge))
         .route("/public/reports", post(report))
         .route("/public/cases/{number}", get(follow))
         .route(
@@ -45,14 +46,29 @@ fn citizen(city: AreaCode) -> Actor {
     }
 }
 
-/// Report a problem as a citizen. The point is located in the city's districts.
+/// A proof-of-work challenge for a citizen's report: find a `nonce` (letters and digits)
+/// such that SHA-256 of the challenge followed by the nonce starts with `bits` zero bits,
+/// and send both with the report. Each challenge works once, within ten minutes.
+#[utoipa::path(get, path = "/api/v1/public/challenge", tag = "public", security(()),
+    responses((status = 200, body = crate::access::ReportChallenge)))]
+pub async fn challenge(State(state): State<AppState>) -> Json<crate::access::ReportChallenge> {
+    Json(state.challenges.issue(now().timestamp()))
+}
+
+/// Report a problem as a citizen, with a solved challenge (`GET /public/challenge`). The
+/// point is located in the city's districts.
 #[utoipa::path(post, path = "/api/v1/public/reports", tag = "public", security(()),
     request_body = PublicReportRequest,
-    responses((status = 201, body = PublicReportReceipt), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = PublicReportReceipt), (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn report(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<PublicReportRequest>,
 ) -> ApiResult<(StatusCode, Json<PublicReportReceipt>)> {
+    // Checked first and used up last: a report refused for its content keeps its challenge.
+    state
+        .challenges
+        .verify(&request.challenge, &request.nonce, now().timestamp())?;
     let location = request.location.to_wgs84(request.crs.as_deref())?;
     let geometry = state.geometry();
     let district = geometry
@@ -96,6 +112,9 @@ pub async fn report(
         unit_grid,
     };
     let (case, event) = cityops_domain::report(new_id(), report, &citizen(area.city()), at)?;
+    state
+        .challenges
+        .redeem(&request.challenge, &request.nonce, at.timestamp())?;
     let case = state.store.insert_case(case, event).await?;
     state.publish(&case, CommandKind::Report, at);
     Ok((

@@ -2,6 +2,7 @@
 //! whole server, so one binary instead of twenty is the largest saving of a test build.
 //! A module per subject; the tests are named `module::test`.
 
+mod access;
 mod api_keys;
 mod audit;
 mod bad_input;
