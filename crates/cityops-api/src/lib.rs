@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 mod metrics;
 pub mod openapi;
+pub mod photo;
 mod routes;
 pub mod security;
 mod server;

@@ -17,6 +17,7 @@ mod leaks;
 mod ogc;
 mod permissions;
 mod personal_data;
+mod photos;
 mod screen_and_citizen;
 mod second_factor;
 mod sessions;
