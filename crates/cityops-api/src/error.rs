@@ -43,8 +43,11 @@ pub enum ErrorCode {
     NoEnrolment,
     AlarmState,
     PayloadTooLarge,
+    ImageTooLarge,
     UnsupportedMediaType,
+    UnsupportedImageFormat,
     InvalidInput,
+    InvalidImage,
     InvalidQuery,
     InvalidBody,
     ChallengeFailed,
@@ -57,7 +60,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// In the order of README.md's table, by HTTP status.
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 33] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
@@ -79,8 +82,11 @@ impl ErrorCode {
         ErrorCode::NoEnrolment,
         ErrorCode::AlarmState,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::ImageTooLarge,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::UnsupportedImageFormat,
         ErrorCode::InvalidInput,
+        ErrorCode::InvalidImage,
         ErrorCode::InvalidQuery,
         ErrorCode::InvalidBody,
         ErrorCode::RateLimited,
@@ -114,6 +120,9 @@ impl ErrorCode {
             ErrorCode::AlarmState => "alarm_state",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::ImageTooLarge => "image_too_large",
+            ErrorCode::UnsupportedImageFormat => "unsupported_image_format",
+            ErrorCode::InvalidImage => "invalid_image",
             ErrorCode::InvalidInput => "invalid_input",
             ErrorCode::InvalidQuery => "invalid_query",
             ErrorCode::InvalidBody => "invalid_body",
@@ -147,11 +156,14 @@ impl ErrorCode {
             | ErrorCode::TotpEnabled
             | ErrorCode::NoEnrolment
             | ErrorCode::AlarmState => StatusCode::CONFLICT,
-            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::InvalidInput | ErrorCode::InvalidQuery | ErrorCode::InvalidBody => {
-                StatusCode::UNPROCESSABLE_ENTITY
+            ErrorCode::PayloadTooLarge | ErrorCode::ImageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType | ErrorCode::UnsupportedImageFormat => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
+            ErrorCode::InvalidInput
+            | ErrorCode::InvalidQuery
+            | ErrorCode::InvalidBody
+            | ErrorCode::InvalidImage => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::RateLimited | ErrorCode::SignInThrottled => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TelemetryUnavailable | ErrorCode::WriteOutcomeUnknown => {

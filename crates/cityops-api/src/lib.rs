@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 mod metrics;
 pub mod openapi;
+pub mod photo;
 pub mod relocation;
 mod routes;
 pub mod security;

@@ -22,7 +22,8 @@ pub(crate) enum Job {
     Update {
         case: Case,
         event: TimelineEvent,
-        attachment: Option<Attachment>,
+        // Boxed: an attachment is far larger than the rest of the job.
+        attachment: Option<Box<Attachment>>,
         context: AuditActor,
         reply: oneshot::Sender<StoreResult<()>>,
     },

@@ -19,7 +19,8 @@ use crate::dialect::{Columns, Connection, Dialect};
 use crate::sql::{append_audit, AuditPolicy};
 use crate::statement::Statement;
 use crate::{
-    Attachment, CaseFact, CasePage, CaseQuery, PiiKeys, SqlStore, StoreError, StoreResult,
+    Attachment, AttachmentReview, CaseFact, CasePage, CaseQuery, PiiKeys, PublicCopy, SqlStore,
+    StoreError, StoreResult,
 };
 
 /// Cases and the workflow's reference data.
@@ -51,6 +52,16 @@ pub trait CaseStore: Send + Sync + 'static {
     /// Number of cases per state, for metrics.
     async fn case_counts(&self) -> StoreResult<Vec<(String, i64)>>;
     async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;
+    /// A case's attachments, oldest first.
+    async fn case_attachments(&self, case_id: &str) -> StoreResult<Vec<Attachment>>;
+    /// Records staff's review of an attachment, on the audit log. Returns the attachment as
+    /// it was before (its old public copy is the caller's to delete once this returns), or
+    /// `None` when there is no such attachment and nothing was written.
+    async fn review_attachment(
+        &self,
+        id: &str,
+        review: &AttachmentReview,
+    ) -> StoreResult<Option<Attachment>>;
 
     /// Replaces the category catalogue (one current version; earlier versions live on in the
     /// terms copied into filed cases).
@@ -89,7 +100,7 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
             .send(Job::Update {
                 case: case.clone(),
                 event: event.clone(),
-                attachment: attachment.cloned(),
+                attachment: attachment.cloned().map(Box::new),
                 context: crate::audit::current_actor(),
                 reply,
             })
@@ -266,25 +277,79 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
     async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>> {
         let row = self
             .read_optional(
-                Statement::new(
-                    "SELECT id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at
-                     FROM attachments WHERE id = $1",
-                )
+                Statement::new(format!(
+                    "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = $1"
+                ))
                 .bind(id),
             )
             .await?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(Attachment {
-            id: r.text("id")?,
-            case_id: r.text("case_id")?,
-            file_name: r.text("file_name")?,
-            content_type: r.text("content_type")?,
-            size: r.int("size")?,
-            sha256: r.text("sha256")?,
-            path: r.text("path")?,
-            uploaded_by: r.text("uploaded_by")?,
-            created_at: r.time("created_at")?,
-        }))
+        row.map(|r| attachment_of::<D>(&r)).transpose()
+    }
+
+    async fn case_attachments(&self, case_id: &str) -> StoreResult<Vec<Attachment>> {
+        let rows = self
+            .read_all(
+                Statement::new(format!(
+                    "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE case_id = $1 ORDER BY created_at, id"
+                ))
+                .bind(case_id),
+            )
+            .await?;
+        rows.iter().map(attachment_of::<D>).collect()
+    }
+
+    async fn review_attachment(
+        &self,
+        id: &str,
+        review: &AttachmentReview,
+    ) -> StoreResult<Option<Attachment>> {
+        let mut tx = self.writer.begin().await?;
+        // A write first takes the row (PostgreSQL) or the database (SQLite) for this
+        // transaction, so the copy read next is the one this review replaces.
+        let taken = D::execute(
+            &mut tx,
+            Statement::new("UPDATE attachments SET review = review WHERE id = $1").bind(id),
+        )
+        .await?;
+        if taken != 1 {
+            return Ok(None);
+        }
+        let before = D::fetch_optional(
+            &mut tx,
+            Statement::new(format!(
+                "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = $1"
+            ))
+            .bind(id),
+        )
+        .await?
+        .map(|r| attachment_of::<D>(&r))
+        .transpose()?;
+        let public = review.public.as_ref();
+        D::execute(
+            &mut tx,
+            Statement::new(
+                "UPDATE attachments SET review = $1, blur = $2, public_path = $3, public_content_type = $4,
+                                        public_sha256 = $5, public_size = $6, reviewed_by = $7, reviewed_at = $8
+                 WHERE id = $9",
+            )
+            .bind(review.review.as_str())
+            .bind(crate::encode_json(&review.blur))
+            .bind(public.map(|p| p.path.clone()))
+            .bind(public.map(|p| p.content_type.clone()))
+            .bind(public.map(|p| p.sha256.clone()))
+            .bind(public.map(|p| p.size))
+            .bind(&review.by)
+            .bind(crate::millis(review.at))
+            .bind(id),
+        )
+        .await?;
+        let record = crate::audit::record(
+            &format!("attachment.{}", review.review.as_str()),
+            format!("attachment:{id}"),
+        );
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(before)
     }
 
     async fn put_catalog(&self, catalog: &CategoryCatalog) -> StoreResult<()> {
@@ -561,7 +626,7 @@ async fn write_job<D: Dialect>(
             event,
             attachment,
             ..
-        } => write_update::<D>(tx, case, event, attachment.as_ref(), pii)
+        } => write_update::<D>(tx, case, event, attachment.as_deref(), pii)
             .await
             .map(|()| Done::Updated),
     }
@@ -687,6 +752,49 @@ async fn write_update<D: Dialect>(
         .await?;
     }
     insert_event::<D>(tx, event, pii).await
+}
+
+const ATTACHMENT_COLUMNS: &str =
+    "id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at, review, blur,
+     public_path, public_content_type, public_sha256, public_size, reviewed_by, reviewed_at";
+
+fn attachment_of<D: Dialect>(r: &crate::dialect::Row<D>) -> StoreResult<Attachment> {
+    let review = r.text("review")?;
+    let public = match (
+        r.text_opt("public_path")?,
+        r.text_opt("public_content_type")?,
+        r.text_opt("public_sha256")?,
+        r.int_opt("public_size")?,
+    ) {
+        (Some(path), Some(content_type), Some(sha256), Some(size)) => Some(PublicCopy {
+            path,
+            content_type,
+            sha256,
+            size,
+        }),
+        _ => None,
+    };
+    Ok(Attachment {
+        id: r.text("id")?,
+        case_id: r.text("case_id")?,
+        file_name: r.text("file_name")?,
+        content_type: r.text("content_type")?,
+        size: r.int("size")?,
+        sha256: r.text("sha256")?,
+        path: r.text("path")?,
+        uploaded_by: r.text("uploaded_by")?,
+        created_at: r.time("created_at")?,
+        review: crate::PhotoReview::parse(&review)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown photo review '{review}'")))?,
+        blur: r
+            .text_opt("blur")?
+            .map(|text| crate::decode_json(&text))
+            .transpose()?
+            .unwrap_or_default(),
+        public,
+        reviewed_by: r.text_opt("reviewed_by")?,
+        reviewed_at: r.time_opt("reviewed_at")?,
+    })
 }
 
 /// The event on the timeline and in the outbox, sealed.

@@ -361,17 +361,17 @@ async fn attachments_are_written_with_their_case_event(store: Arc<dyn Store>) {
     let now = now_ms();
     let (case, event) = new_case("310101002001", "井盖缺失", now);
     let case = store.insert_case(case, event).await.unwrap();
-    let attachment = Attachment {
-        id: "att-1".into(),
-        case_id: case.id.clone(),
-        file_name: "near.jpg".into(),
-        content_type: "image/jpeg".into(),
-        size: 1234,
-        sha256: "ab".repeat(32),
-        path: "attachments/ab/att-1".into(),
-        uploaded_by: "u1".into(),
-        created_at: now,
-    };
+    let attachment = Attachment::uploaded(
+        "att-1".into(),
+        case.id.clone(),
+        "near.jpg".into(),
+        "image/jpeg".into(),
+        1234,
+        "ab".repeat(32),
+        "attachments/ab/att-1".into(),
+        "u1".into(),
+        now,
+    );
     let (next, event) = decide(
         &case,
         CaseCommand::Attach {
@@ -399,6 +399,54 @@ async fn attachments_are_written_with_their_case_event(store: Arc<dyn Store>) {
         .await
         .is_err());
     assert!(store.attachment("att-2").await.unwrap().is_none());
+
+    // A review publishes a public copy; the next one replaces it and hands back the old.
+    let public = PublicCopy {
+        path: "attachments/public/att-1-a".into(),
+        content_type: "image/jpeg".into(),
+        sha256: "cd".repeat(32),
+        size: 999,
+    };
+    let review = AttachmentReview {
+        review: PhotoReview::Published,
+        blur: vec![BlurRegion {
+            x: 1,
+            y: 2,
+            w: 30,
+            h: 40,
+        }],
+        public: Some(public.clone()),
+        by: "u2".into(),
+        at: now,
+    };
+    let before = store.review_attachment("att-1", &review).await.unwrap();
+    assert_eq!(before.unwrap().review, PhotoReview::Pending);
+    let published = store.attachment("att-1").await.unwrap().unwrap();
+    assert_eq!(
+        (&published.review, &published.blur, &published.public),
+        (&PhotoReview::Published, &review.blur, &Some(public.clone()))
+    );
+    assert_eq!(published.reviewed_by.as_deref(), Some("u2"));
+    assert_eq!(
+        store.case_attachments(&case.id).await.unwrap(),
+        vec![published]
+    );
+    let private = AttachmentReview {
+        review: PhotoReview::Private,
+        blur: Vec::new(),
+        public: None,
+        ..review.clone()
+    };
+    let before = store.review_attachment("att-1", &private).await.unwrap();
+    assert_eq!(before.unwrap().public, Some(public));
+    let kept = store.attachment("att-1").await.unwrap().unwrap();
+    assert_eq!((kept.review, kept.public), (PhotoReview::Private, None));
+    assert!(store
+        .review_attachment("att-missing", &review)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.case_attachments("no-case").await.unwrap().is_empty());
 }
 
 /// Group commit puts concurrent writes into one transaction; a conflicting write in the batch

@@ -1,6 +1,6 @@
-import { request } from './client'
+import { API_BASE, request } from './client'
 import type {
-  AlarmView, Area, AreaDetail, AreaLevel, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
+  AlarmView, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
   ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
   TimelineEntry, TotpEnrolment, Unit, UnitKind, User, VitalSignsView,
@@ -46,6 +46,11 @@ export const api = {
       raw: { data: file, contentType: file.type || 'image/jpeg' },
     }),
   attachment: (id: string) => request<Blob>(`/attachments/${encodeURIComponent(id)}`, { as: 'blob' }),
+  /** A case's photos with their review state (staff who handle cases). */
+  attachments: (caseId: string) => request<Attachment[]>(`/cases/${encodeURIComponent(caseId)}/attachments`),
+  /** Publish a photo with `blur` regions blurred in the public copy, or keep it private (operators, shift leads). */
+  reviewPhoto: (id: string, publish: boolean, blur: BlurRect[]) =>
+    request<Attachment>(`/attachments/${encodeURIComponent(id)}/review`, { body: { publish, blur } }),
   stats: (area?: string) => request<Stats>('/stats', { query: { area } }),
   geoAreas: (level: GeometryLevel = 'district') => request<GeoCollection>('/geo/areas', { query: { level }, auth: false }),
   /** One layer: level=district|street|community|grid, under a parent area or inside a bbox. */
@@ -78,6 +83,9 @@ export const publicApi = {
     request<PublicAttachmentReceipt>(`/public/cases/${encodeURIComponent(number)}/photos`, {
       method: 'POST', query: { token }, raw: { data: file, contentType: file.type || 'image/jpeg' }, auth: false,
     }),
+  /** Where a published photo of one's own report is shown (an `<img>` source: the follow token is in it). */
+  photoUrl: (number: string, id: string, token: string) =>
+    `${API_BASE}/public/cases/${encodeURIComponent(number)}/photos/${encodeURIComponent(id)}?token=${encodeURIComponent(token)}`,
   /** Without the follow token only the state comes back; with it, the report's details. */
   follow: (number: string, token?: string | null) =>
     request<PublicCase>(`/public/cases/${encodeURIComponent(number)}`, { query: { token: token ?? undefined }, auth: false }),

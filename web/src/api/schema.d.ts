@@ -147,10 +147,34 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download an attachment of a case the caller may see. */
+        /**
+         * Download a photo as stored (unblurred; never with EXIF), for the staff who handle its
+         *     case within their jurisdiction.
+         */
         get: operations["download_attachment"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Review a photo (operators and shift leads): publish it, with the given regions (faces,
+         *     licence plates) blurred in the copy the public sees, or keep it private. A later review
+         *     replaces the earlier one.
+         */
+        post: operations["review_attachment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -253,12 +277,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The photos of a case with their review state, for the staff who handle it. */
+        get: operations["list_attachments"];
         put?: never;
         /**
-         * Attach an image (JPEG, PNG, WebP, GIF or HEIC; at most 10 MiB) to a case. Send the raw
-         *     bytes as the body. The content is checked by its bytes, not by the header, and its
-         *     SHA-256 is recorded.
+         * Attach a photo (JPEG, PNG or WebP; at most 10 MiB, 10,000 pixels a side) to a case. Send
+         *     the raw bytes as the body. The image is decoded whole, turned upright and re-encoded, so
+         *     the stored copy carries no EXIF (position, device); the SHA-256 of that copy is recorded.
+         *     It is shown to the public only once staff review it.
          */
         post: operations["upload_attachment"];
         delete?: never;
@@ -805,6 +831,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/public/cases/{number}/photos/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A published photo of one's own report, as the public sees it: reviewed by staff, faces
+         *     and plates blurred, no EXIF. Needs the follow token; unpublished photos are 404.
+         */
+        get: operations["public_photo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/public/cases/{number}/rating": {
         parameters: {
             query?: never;
@@ -1296,6 +1342,8 @@ export interface components {
             parent?: string | null;
         };
         AttachmentView: {
+            /** @description The regions blurred in the public copy, in pixels of the stored (upright) photo. */
+            blur: components["schemas"]["BlurRect"][];
             case_id: string;
             /**
              * Format: int64
@@ -1307,6 +1355,10 @@ export interface components {
             created_at: string;
             file_name: string;
             id: string;
+            /** @description Whether the photo may be shown to the public: staff review it first. */
+            review: components["schemas"]["PhotoReviewState"];
+            /** Format: date-time */
+            reviewed_at?: string | null;
             /** @description SHA-256 of the content, hex. */
             sha256: string;
             /** Format: int64 */
@@ -1325,6 +1377,17 @@ export interface components {
             en: string;
             kind: components["schemas"]["CategoryKind"];
             zh: string;
+        };
+        /** @description A rectangle of a photo in pixels of the stored (upright) copy, from its top left corner. */
+        BlurRect: {
+            /** Format: int32 */
+            h: number;
+            /** Format: int32 */
+            w: number;
+            /** Format: int32 */
+            x: number;
+            /** Format: int32 */
+            y: number;
         };
         /**
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
@@ -1687,7 +1750,7 @@ export interface components {
          * @description Stable machine-readable code; README.md's "Errors" section gives each one's HTTP status and meaning.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "payload_too_large" | "unsupported_media_type" | "invalid_input" | "invalid_query" | "invalid_body" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
+        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "payload_too_large" | "image_too_large" | "unsupported_media_type" | "unsupported_image_format" | "invalid_input" | "invalid_image" | "invalid_query" | "invalid_body" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request field at fault, when there is one (`location.lon`, `version`...). */
@@ -1853,6 +1916,21 @@ export interface components {
         PersonalDataExport: {
             cases: components["schemas"]["HeldCase"][];
         };
+        /**
+         * @description Staff's decision on a photo: publish it (with faces and licence plates blurred) or keep
+         *     it to the staff who handle the case.
+         */
+        PhotoReviewRequest: {
+            /** @description Regions to blur in the public copy (at most 64); ignored when not publishing. */
+            blur?: components["schemas"]["BlurRect"][];
+            publish: boolean;
+        };
+        /**
+         * @description Where a photo stands: every upload is `pending` until staff `publish` it (the public
+         *     then sees a copy with the regions they marked blurred) or keep it `private`.
+         * @enum {string}
+         */
+        PhotoReviewState: "pending" | "published" | "private";
         PublicAttachmentReceipt: {
             id: string;
         };
@@ -1872,6 +1950,11 @@ export interface components {
              */
             details: boolean;
             number: string;
+            /**
+             * @description Ids of the report's photos that staff reviewed and published, each at
+             *     `/api/v1/public/cases/{number}/photos/{id}?token=`. Empty without the follow token.
+             */
+            photos: string[];
             rating?: null | components["schemas"]["RatingView"];
             state: components["schemas"]["CaseState"];
             state_zh: string;
@@ -2558,7 +2641,73 @@ export interface operations {
                     "image/jpeg": unknown;
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    review_attachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Attachment id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhotoReviewRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2773,6 +2922,44 @@ export interface operations {
             };
         };
     };
+    list_attachments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Case id or case number */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentView"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     upload_attachment: {
         parameters: {
             query: {
@@ -2811,6 +2998,14 @@ export interface operations {
                 };
             };
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3983,6 +4178,49 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    public_photo: {
+        parameters: {
+            query?: {
+                /** @description The follow token received when reporting. */
+                token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description 19-digit case number */
+                number: string;
+                /** @description Photo id, from the case's public view */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -71,6 +71,10 @@ export type RoutingRule = Schemas['RuleView']
 /** `GET /cases/{id}/routing`: the unit proposed for dispatch and why. */
 export type CaseRouting = Schemas['RoutingView']
 export type Attachment = Schemas['AttachmentView']
+/** `pending` until an operator or shift lead publishes a photo (regions blurred) or keeps it private. */
+export type PhotoReviewState = Schemas['PhotoReviewState']
+/** A region of a photo to blur, in the stored photo's pixels. */
+export type BlurRect = Schemas['BlurRect']
 /** The `case` stream event: one committed case change. */
 export type FeedEvent = Schemas['CaseEvent']
 

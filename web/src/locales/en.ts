@@ -119,6 +119,13 @@ const en: typeof zh = {
     required: 'Required', case_number: 'Enter a 19-digit case number', datetime: 'Enter a valid date and time', network: 'Network error',
     generic: 'Failed: {msg}', otp: 'Enter the 6-digit code',
   },
+  photoReview: {
+    states: { pending: 'Awaiting review', published: 'Public', private: 'Private' },
+    review: 'Review', title: 'Photo review', hint: 'Drag on the photo to mark faces, licence plates and anything else to blur. The public copy has these regions blurred; position and device data were removed at upload.',
+    regions: '{n} regions to blur', clear: 'Clear regions', remove: 'Remove', publish: 'Blur and publish', keepPrivate: 'Keep private', close: 'Close',
+    published: 'Photo published', keptPrivate: 'Photo kept private', failed: 'Review failed: {msg}', region: 'Region {n}: {w}×{h}',
+    citizenPhotos: 'Photos (published after review by staff)',
+  },
   citizen: {
     title: 'Report a city problem', intro: 'Seen a problem in the city? Tell us and we will see to it. Your contact details are never published.',
     what: 'What is the problem?', where: 'Where is it?', mapHint: 'Click the place on the map, or type longitude and latitude',

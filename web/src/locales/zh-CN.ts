@@ -122,6 +122,13 @@ export default {
     required: '必填', case_number: '请输入 19 位案件编号', datetime: '请输入有效的日期时间', network: '网络错误',
     generic: '操作失败：{msg}', otp: '请输入6位数字动态码',
   },
+  photoReview: {
+    states: { pending: '待审核', published: '已公开', private: '不公开' },
+    review: '审核', title: '照片审核', hint: '在照片上按住鼠标拖动，框出人脸、车牌等需要打码的区域。公开的副本中这些区域会被模糊处理；照片的位置、设备等信息在上传时已去除。',
+    regions: '打码区域 {n} 处', clear: '清除区域', remove: '删除', publish: '打码后公开', keepPrivate: '不公开', close: '关闭',
+    published: '照片已公开', keptPrivate: '照片不公开', failed: '审核失败：{msg}', region: '区域 {n}：{w}×{h}',
+    citizenPhotos: '照片（经工作人员审核后公开）',
+  },
   citizen: {
     title: '市民随手拍', intro: '发现城市管理问题？告诉我们，我们会尽快处理。您的联系方式不会公开。',
     what: '遇到了什么问题？', where: '问题在哪里？', mapHint: '在地图上点击问题位置，或直接输入经纬度',

@@ -128,7 +128,7 @@ pub async fn report(
     ))
 }
 
-async fn by_number(state: &AppState, number: &str) -> ApiResult<Case> {
+pub(crate) async fn by_number(state: &AppState, number: &str) -> ApiResult<Case> {
     let valid = number.len() == 19 && number.bytes().all(|b| b.is_ascii_digit());
     if !valid {
         return Err(ApiError::invalid("number", "a case number has 19 digits"));
@@ -148,7 +148,7 @@ async fn by_number(state: &AppState, number: &str) -> ApiResult<Case> {
 }
 
 /// Only the reporter holds the token whose hash the case keeps.
-fn check_token(case: &Case, token: &str) -> ApiResult<()> {
+pub(crate) fn check_token(case: &Case, token: &str) -> ApiResult<()> {
     let expected = case
         .reporter
         .as_ref()
@@ -180,6 +180,7 @@ async fn public_view(state: &AppState, case: &Case, details: bool) -> ApiResult<
             steps: Vec::new(),
             rating: None,
             can_rate: false,
+            photos: Vec::new(),
         });
     }
     let events = state.store.timeline(&case.id).await?;
@@ -204,6 +205,7 @@ async fn public_view(state: &AppState, case: &Case, details: bool) -> ApiResult<
             .collect(),
         rating: case.rating.as_ref().map(RatingView::from),
         can_rate: case.state == cityops_domain::CaseState::Closed && case.rating.is_none(),
+        photos: crate::routes::photos::published(state, case).await?,
     })
 }
 

@@ -18,6 +18,7 @@ mod leaks;
 mod ogc;
 mod permissions;
 mod personal_data;
+mod photos;
 mod relocation;
 mod screen_and_citizen;
 mod second_factor;

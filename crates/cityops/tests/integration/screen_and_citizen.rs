@@ -151,8 +151,13 @@ async fn a_citizen_reports_follows_adds_a_photo_and_rates_the_closed_case(app: &
     );
 
     let png = {
-        let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-        bytes.resize(512, 0);
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9])))
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Png,
+            )
+            .unwrap();
         bytes
     };
     let photos = format!("{path}/photos");
