@@ -15,6 +15,86 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The errors any operation may answer whatever its handler does, added to every operation
+/// that does not document them itself: authentication and the role check (401, 403), the
+/// rate limits (429), the query and path extractors (422, 404), and the JSON body extractor
+/// (400, 413, 415, 422). A client generated from the document then expects every status
+/// the server can send.
+pub(crate) struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let shared_parameters = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                // Public operations say so with an empty requirement; the rest inherit bearer.
+                let public = operation
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| s.iter().all(|r| r == &Default::default()));
+                let parameters = shared_parameters
+                    || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let body = operation.request_body.is_some();
+                let mut add = |status: &str, description: &str| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description));
+                };
+                add(
+                    "429",
+                    "rate_limited or sign_in_throttled: wait `retry_after` seconds",
+                );
+                if !public {
+                    add("401", "unauthenticated: no valid session or API key");
+                    add(
+                        "403",
+                        "forbidden or role_not_allowed: the caller's role or scope may not do this",
+                    );
+                }
+                if parameters || body {
+                    add(
+                        "422",
+                        "invalid_input, invalid_query or invalid_body, naming the field",
+                    );
+                }
+                if parameters {
+                    add("404", "not_found");
+                }
+                if body {
+                    add("400", "malformed_json or bad_request");
+                    add("413", "payload_too_large");
+                    add("415", "unsupported_media_type");
+                }
+            }
+        }
+    }
+}
+
 pub fn document() -> utoipa::openapi::OpenApi {
     crate::routes::ApiDoc::openapi()
 }

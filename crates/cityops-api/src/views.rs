@@ -612,11 +612,13 @@ pub enum PhotoReviewState {
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct BlurRect {
+    #[schema(maximum = 10000)]
     pub x: u32,
+    #[schema(maximum = 10000)]
     pub y: u32,
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 10000)]
     pub w: u32,
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 10000)]
     pub h: u32,
 }
 

@@ -122,11 +122,13 @@ pub async fn key_actor(
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     /// Who holds it, e.g. `huangpu-gateway-7` (1 to 64 letters, digits, `-`, `_`, `.`).
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     name: String,
     /// The role it acts with: any staff role (not `citizen` or `system`).
     #[schema(value_type = wire::Role)]
     role: String,
     /// The area subtree it acts within.
+    #[schema(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     scope: String,
     /// The unit it acts for (required for a unit handler's key).
     unit: Option<String>,

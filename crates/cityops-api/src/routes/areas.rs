@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct AreaListQuery {
     /// Only the children of this area.
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     parent: Option<String>,
     #[param(value_type = Option<crate::wire::AreaLevel>)]
     level: Option<String>,
@@ -63,7 +64,7 @@ pub async fn list_areas(
 
 /// One area with its children.
 #[utoipa::path(get, path = "/api/v1/areas/{code}", tag = "areas",
-    params(("code" = String, Path, description = "6, 9 or 12-digit area code")),
+    params(("code" = String, Path, description = "6, 9 or 12-digit area code", pattern = r"^(\d{6}|\d{9}|\d{12})$")),
     responses((status = 200, body = AreaDetail), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_area(
     State(state): State<AppState>,
@@ -94,8 +95,10 @@ pub async fn get_area(
 #[serde(deny_unknown_fields)]
 pub struct TreeQuery {
     /// Root of the tree; the city by default.
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     root: Option<String>,
     /// Levels below the root, 1 to 3 (default 2).
+    #[param(minimum = 1, maximum = 3)]
     depth: Option<u8>,
 }
 

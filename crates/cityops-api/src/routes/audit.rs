@@ -47,8 +47,10 @@ pub struct AuditParams {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     /// Entries numbered after this one (paging).
+    #[param(minimum = 0)]
     after: Option<i64>,
     /// At most this many entries (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

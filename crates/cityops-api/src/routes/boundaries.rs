@@ -106,6 +106,7 @@ pub(crate) async fn load(state: &AppState) -> ApiResult<Vec<&'static str>> {
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// The file's coordinate system: `wgs84` (default), `gcj02` or `bd09`. Stored as WGS-84.
+    #[param(value_type = Option<crate::wire::Crs>)]
     crs: Option<String>,
 }
 
@@ -120,7 +121,7 @@ pub struct ImportQuery {
 /// their point lies in, by a job whose progress `relocation.href` shows; each moved case gets
 /// a `relocate` event on its timeline.
 #[utoipa::path(put, path = "/api/v1/geo/boundaries/{level}", tag = "geo",
-    params(("level" = String, Path, description = "districts, streets, communities or unit-grids"), ImportQuery),
+    params(("level" = String, Path, description = "districts, streets, communities or unit-grids", pattern = "^(districts|streets|communities|unit-grids)$"), ImportQuery),
     request_body(content = String, content_type = "application/geo+json"),
     responses((status = 200, description = "{\"imported\": n, \"level\": level, \"relocation\": {\"id\", \"href\"}}"), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn import_boundaries(

@@ -190,12 +190,15 @@ pub struct CaseListQuery {
     /// Comma-separated states, e.g. `filed,dispatched`.
     state: Option<String>,
     /// A small-class code or a prefix of one (`101` = all public-utility components).
+    #[param(pattern = r"^\d{1,5}$")]
     category: Option<String>,
     /// An area code: the case lies in its subtree.
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     area: Option<String>,
     /// The responsible unit.
     unit: Option<String>,
     /// Cases waiting in the coordination queue of this center (a district or city code).
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     coordination: Option<String>,
     #[param(value_type = Option<crate::wire::CaseSource>)]
     source: Option<String>,
@@ -207,6 +210,7 @@ pub struct CaseListQuery {
     /// Created before (RFC 3339).
     to: Option<DateTime<Utc>>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,

@@ -36,7 +36,7 @@ pub async fn catalog(
 }
 
 #[utoipa::path(get, path = "/api/v1/categories/{code}", tag = "categories",
-    params(("code" = String, Path, description = "5-digit small-class code")),
+    params(("code" = String, Path, description = "5-digit small-class code", pattern = r"^[12]\d{4}$")),
     responses((status = 200, body = CategoryView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_category(
     State(state): State<AppState>,
@@ -54,7 +54,7 @@ pub async fn get_category(
 /// Edit a small class (admin). The catalogue version changes; running cases keep the
 /// terms they were filed under.
 #[utoipa::path(put, path = "/api/v1/categories/{code}", tag = "categories",
-    params(("code" = String, Path, description = "5-digit small-class code")),
+    params(("code" = String, Path, description = "5-digit small-class code", pattern = r"^[12]\d{4}$")),
     request_body = CategoryUpdate,
     responses((status = 200, body = CategoryView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn update_category(

@@ -104,14 +104,19 @@ fn class_prefix(text: Option<String>) -> ApiResult<Option<String>> {
 #[serde(deny_unknown_fields)]
 pub struct ComponentListQuery {
     /// A small-class code or a prefix (`101` all public-utility components).
+    #[param(pattern = r"^\d{1,5}$")]
     class: Option<String>,
     #[param(value_type = Option<wire::ComponentStatus>)]
     status: Option<String>,
     /// `min_lon,min_lat,max_lon,max_lat` (WGS-84).
+    #[param(
+        pattern = r"^-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$"
+    )]
     bbox: Option<String>,
     /// The last id of the previous page.
     after: Option<String>,
     /// 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -243,16 +248,21 @@ pub async fn component(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NearestQuery {
+    #[param(minimum = 73.0, maximum = 136.0)]
     lon: f64,
+    #[param(minimum = 3.0, maximum = 54.0)]
     lat: f64,
     /// The coordinate system of `lon` and `lat`; wgs84 when absent.
     #[param(value_type = Option<wire::Crs>)]
     crs: Option<String>,
     /// A component class or prefix; all classes when absent.
+    #[param(pattern = r"^\d{1,5}$")]
     class: Option<String>,
     /// Metres, 1 to 5,000 (default 50).
+    #[param(minimum = 1.0, maximum = 5000.0)]
     radius: Option<f64>,
     /// How many, 1 to 100 (default 5).
+    #[param(minimum = 1, maximum = 100)]
     k: Option<usize>,
 }
 
@@ -327,6 +337,7 @@ async fn everything(
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// A component class or prefix.
+    #[param(pattern = r"^\d{1,5}$")]
     class: Option<String>,
 }
 

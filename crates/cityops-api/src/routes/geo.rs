@@ -60,8 +60,12 @@ pub struct BoundaryQuery {
     #[param(value_type = GeometryLevel)]
     level: String,
     /// Only the areas inside this area (a district, street or community code).
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     parent: Option<String>,
     /// `min_lon,min_lat,max_lon,max_lat` (WGS-84): only areas meeting the box.
+    #[param(
+        pattern = r"^-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$"
+    )]
     bbox: Option<String>,
 }
 
@@ -323,7 +327,7 @@ pub struct AreaGeometry {
 
 /// Geometry, bounding box and centroid of a district, street, community or unit grid.
 #[utoipa::path(get, path = "/api/v1/geo/areas/{code}", tag = "geo", security(()),
-    params(("code" = String, Path, description = "Area code (6, 9 or 12 digits) or 14-digit unit-grid code")),
+    params(("code" = String, Path, description = "Area code (6, 9 or 12 digits) or 14-digit unit-grid code", pattern = r"^(\d{6}|\d{9}|\d{12}|\d{14})$")),
     responses((status = 200, body = AreaGeometry), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn area_geometry(
     State(state): State<AppState>,
@@ -386,7 +390,9 @@ pub async fn area_geometry(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LocateQuery {
+    #[param(minimum = 73.0, maximum = 136.0)]
     lon: f64,
+    #[param(minimum = 3.0, maximum = 54.0)]
     lat: f64,
     /// The coordinate system of `lon` and `lat`; wgs84 when absent.
     #[param(value_type = Option<wire::Crs>)]

@@ -34,7 +34,7 @@ pub(crate) mod ui;
 mod units;
 mod workflow;
 
-use crate::openapi::BearerAuth;
+use crate::openapi::{BearerAuth, CommonErrors};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -127,7 +127,7 @@ use crate::openapi::BearerAuth;
         crate::wire::CaseCommandName,
         stream::AlarmEvent,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = [])),
 )]
 pub(crate) struct ApiDoc;

@@ -235,7 +235,7 @@ pub struct PhotoQuery {
 /// A published photo of one's own report, as the public sees it: reviewed by staff, faces
 /// and plates blurred, no EXIF. Needs the follow token; unpublished photos are 404.
 #[utoipa::path(get, path = "/api/v1/public/cases/{number}/photos/{id}", tag = "public", security(()),
-    params(("number" = String, Path, description = "19-digit case number"),
+    params(("number" = String, Path, description = "19-digit case number", pattern = r"^\d{19}$"),
         ("id" = String, Path, description = "Photo id, from the case's public view"), PhotoQuery),
     responses((status = 200, content_type = "image/jpeg"), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody)))]

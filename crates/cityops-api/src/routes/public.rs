@@ -221,7 +221,7 @@ pub struct FollowQuery {
 /// description (personal data masked), never names, contacts or internal opinions. Case
 /// numbers are easy to walk through, the token is not.
 #[utoipa::path(get, path = "/api/v1/public/cases/{number}", tag = "public", security(()),
-    params(("number" = String, Path, description = "19-digit case number"), FollowQuery),
+    params(("number" = String, Path, description = "19-digit case number", pattern = r"^\d{19}$"), FollowQuery),
     responses((status = 200, body = PublicCaseView), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn follow(
@@ -251,7 +251,7 @@ pub struct PhotoQuery {
 
 /// Add a photo to one's own report (raw image body).
 #[utoipa::path(post, path = "/api/v1/public/cases/{number}/photos", tag = "public", security(()),
-    params(("number" = String, Path, description = "19-digit case number"), PhotoQuery),
+    params(("number" = String, Path, description = "19-digit case number", pattern = r"^\d{19}$"), PhotoQuery),
     request_body(content = Vec<u8>, content_type = "image/jpeg"),
     responses((status = 201, body = PublicAttachmentReceipt), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn add_photo(
@@ -276,7 +276,7 @@ pub async fn add_photo(
 
 /// Rate the result of one's own closed case, once (1 to 5).
 #[utoipa::path(post, path = "/api/v1/public/cases/{number}/rating", tag = "public", security(()),
-    params(("number" = String, Path, description = "19-digit case number")),
+    params(("number" = String, Path, description = "19-digit case number", pattern = r"^\d{19}$")),
     request_body = RatingRequest,
     responses((status = 200, body = PublicCaseView), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn rate(

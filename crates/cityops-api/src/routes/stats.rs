@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct StatsQuery {
     /// The area to summarise; the caller's whole jurisdiction by default.
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     area: Option<String>,
 }
 

@@ -310,6 +310,7 @@ impl From<Device> for DeviceView {
 pub struct DeviceListQuery {
     kind: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// The last id of the previous page.
     after: Option<String>,
@@ -557,6 +558,7 @@ pub struct ReadingsQuery {
     /// RFC 3339; default now.
     to: Option<DateTime<Utc>>,
     /// 1 to 10,000 (default 1,000): the newest readings of the window.
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<u32>,
 }
 
@@ -700,6 +702,7 @@ pub struct DeadLetterQuery {
     #[param(value_type = Option<wire::ReadingRejection>)]
     reason: Option<String>,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -974,9 +977,11 @@ impl AlarmView {
 pub struct AlarmListQuery {
     active: Option<bool>,
     acknowledged: Option<bool>,
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     area: Option<String>,
     device: Option<String>,
     /// 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -1147,6 +1152,7 @@ pub(crate) fn vitals_view(vitals: &VitalSigns, area: &AreaCode) -> VitalSignsVie
 #[serde(deny_unknown_fields)]
 pub struct VitalSignsQuery {
     /// City, district or street; default the caller's jurisdiction.
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     area: Option<String>,
 }
 
@@ -1182,6 +1188,7 @@ fn scoped_area(actor: &Actor, area: Option<&str>) -> ApiResult<AreaCode> {
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     indicator: String,
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     area: Option<String>,
     /// `minute` when absent.
     #[param(value_type = Option<wire::Resolution>)]

@@ -26,6 +26,7 @@ pub struct UnitQuery {
     #[param(value_type = Option<crate::wire::UnitKind>)]
     kind: Option<String>,
     /// Units whose jurisdiction lies within this area.
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     within: Option<String>,
 }
 
