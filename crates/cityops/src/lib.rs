@@ -127,6 +127,7 @@ pub async fn start(
     let audit_key = audit::signing_key(config)?;
     api.audit_public_key = Some(audit_key.verifying_key());
     api.public_requests_per_minute = config.public_requests_per_minute;
+    api.outbox = config.outbox()?;
     api.secure_cookies = config
         .secure_cookies
         .unwrap_or_else(|| !addr.ip().is_loopback());

@@ -97,7 +97,7 @@ pub async fn report(
     };
     let (case, event) = cityops_domain::report(new_id(), report, &citizen(area.city()), at)?;
     let case = state.store.insert_case(case, event).await?;
-    state.publish(&case, CommandKind::Report, at);
+    state.outbox_written();
     Ok((
         StatusCode::CREATED,
         Json(PublicReportReceipt {
@@ -272,6 +272,6 @@ pub async fn rate(
     };
     let (next, event) = decide(&case, command, &citizen(case.area.city()), at)?;
     state.store.update_case(&next, &event, None).await?;
-    state.publish(&next, CommandKind::Rate, at);
+    state.outbox_written();
     Ok(Json(public_view(&state, &next, true).await?))
 }
