@@ -181,18 +181,25 @@ async fn deliver(
     if state.changes.receiver_count() == 0 {
         return Ok(());
     }
+    let Some(event) = entry.event else {
+        tracing::warn!(
+            id = entry.id,
+            "An outbox row could not be read; passed over."
+        );
+        return Ok(());
+    };
     let Some(mut case) = store.case(&entry.case_id).await? else {
         return Ok(());
     };
     // The case may have moved on since this row: show the state the event left it in.
-    if case.version != entry.event.seq {
-        case.state = entry.event.to;
+    if case.version != event.seq {
+        case.state = event.to;
     }
     // No subscriber is not an error.
     let _ = state.changes.send(CaseChange {
         case: Arc::new(case),
-        action: entry.event.command.kind(),
-        at: entry.event.at,
+        action: event.command.kind(),
+        at: event.at,
     });
     Ok(())
 }

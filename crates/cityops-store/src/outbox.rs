@@ -23,8 +23,9 @@ pub struct OutboxEntry {
     pub id: i64,
     pub topic: String,
     pub case_id: String,
-    /// The timeline event as stored (its personal data sealed).
-    pub event: TimelineEvent,
+    /// The timeline event as stored (its personal data sealed); `None` when the payload
+    /// cannot be read, so one bad row never stops a consumer.
+    pub event: Option<TimelineEvent>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -102,7 +103,7 @@ impl<D: Dialect, A: AuditPolicy> OutboxStore for SqlStore<D, A> {
                     id: r.int("id")?,
                     topic: r.text("topic")?,
                     case_id: r.text("case_id")?,
-                    event: r.json("payload")?,
+                    event: r.json("payload").ok(),
                     created_at: r.time("created_at")?,
                 })
             })

@@ -93,13 +93,31 @@ async fn rows_go_once_every_consumer_has_seen_them_and_not_before(app: &TestApp)
         .collect();
     assert_eq!(names, ["cityops", "node-b"]);
 
-    // The live stream goes on after pruning.
+    // The live stream goes on after pruning, and past a row nobody can read.
     let mut stream = open_stream(app).await;
     let mut buffer = String::new();
+    raw_sql(
+        app,
+        "INSERT INTO outbox (topic, case_id, payload, created_at) VALUES ('case.report', 'nobody', 'not json', 0)",
+    )
+    .await;
     let case = app.report("operator", "hotline").await;
     let event = next_case_event(&mut stream, &mut buffer).await;
     assert_eq!(event["number"], case["number"]);
     assert_eq!(event["action"], "report");
+}
+
+/// Runs SQL behind the store's back.
+async fn raw_sql(app: &TestApp, sql: &str) {
+    if app.database_url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
 }
 
 type Events =
