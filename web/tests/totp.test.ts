@@ -41,13 +41,13 @@ describe('second factor API', () => {
     configureClient({ csrf: () => 'c5rf01' })
     const enrolment = { secret: 'JBSWY3DPEHPK3PXP', otpauth_url: 'otpauth://totp/CityOps:operator?secret=JBSWY3DPEHPK3PXP&issuer=CityOps' }
     const f = mockFetch(jsonResponse(201, enrolment), new Response(null, { status: 204 }), new Response(null, { status: 204 }))
-    expect(await api.enrolTotp()).toEqual(enrolment)
+    expect(await api.enrolTotp('pw')).toEqual(enrolment)
     expect(await api.confirmTotp('123456')).toBeUndefined()
-    expect(await api.removeTotp('654321')).toBeUndefined()
+    expect(await api.removeTotp('pw', '654321')).toBeUndefined()
     expect([0, 1, 2].map((i) => [call(f, i).method, call(f, i).url, call(f, i).body])).toEqual([
-      ['POST', '/api/v1/me/totp', {}],
+      ['POST', '/api/v1/me/totp', { password: 'pw' }],
       ['POST', '/api/v1/me/totp/confirm', { code: '123456' }],
-      ['DELETE', '/api/v1/me/totp', { code: '654321' }],
+      ['DELETE', '/api/v1/me/totp', { password: 'pw', code: '654321' }],
     ])
     for (const i of [0, 1, 2]) expect(call(f, i).headers['x-csrf-token']).toBe('c5rf01')
   })
@@ -57,7 +57,7 @@ describe('second factor API', () => {
       jsonResponse(409, { error: { code: 'totp_enabled', message: 'remove it first' } }),
       jsonResponse(422, { error: { code: 'invalid_input', message: 'the code is wrong or expired', field: 'code' } }),
     )
-    await expect(api.enrolTotp()).rejects.toMatchObject({ status: 409, code: 'totp_enabled' })
+    await expect(api.enrolTotp('pw')).rejects.toMatchObject({ status: 409, code: 'totp_enabled' })
     await expect(api.confirmTotp('000000')).rejects.toMatchObject({ status: 422, field: 'code' })
   })
 
@@ -110,7 +110,7 @@ describe('sign-in page with a second factor', () => {
     expect(wrapper.find('[data-testid=login-error]').exists()).toBe(false)
     expect(document.activeElement).toBe(otp.element)
 
-    // a code that cannot be one is not sent: it would count towards the lockout
+    // a code that cannot be one is not sent: it would count towards the sign-in throttle
     await otp.setValue('12345')
     await wrapper.find('form').trigger('submit')
     await flushPromises()
@@ -133,6 +133,17 @@ describe('sign-in page with a second factor', () => {
     expect(sessionStorage.getItem(SESSION_KEY)).not.toContain('cityops-demo')
     expect(JSON.stringify(useAuth().$state)).not.toContain('cityops-demo')
     expect(router.currentRoute.value.path).toBe('/screen')
+    wrapper.unmount()
+  })
+
+  it('a throttled sign-in says how long this device must wait', async () => {
+    mockFetch(jsonResponse(429, { error: { code: 'sign_in_throttled', message: 'try again in 8 s', retry_after: 8 } }))
+    const { wrapper } = await mountLogin()
+    await wrapper.find('input[name=username]').setValue('operator')
+    await wrapper.find('input[name=password]').setValue('x')
+    await wrapper.find('form').trigger('submit')
+    await flushPromises()
+    expect(wrapper.find('[data-testid=login-error]').text()).toBe('此设备登录失败次数过多，请 8 秒后再试')
     wrapper.unmount()
   })
 
@@ -166,6 +177,12 @@ describe('two-step verification dialog', () => {
     byId('totp-form')!.dispatchEvent(new Event('submit'))
     await flushPromises()
   }
+  const typePassword = async (value: string) => {
+    const input = document.body.querySelector('input[name=password]') as HTMLInputElement
+    input.value = value
+    input.dispatchEvent(new Event('input'))
+    await flushPromises()
+  }
 
   async function mountDialog() {
     const wrapper = mount(TwoFactorDialog, { global: { plugins: [pinia, i18n] }, attachTo: document.body })
@@ -181,7 +198,9 @@ describe('two-step verification dialog', () => {
       new Response(null, { status: 204 }),
     )
     const wrapper = await mountDialog()
+    await typePassword('cityops-demo')
     await click('totp-start')
+    expect(call(f, 0).body).toEqual({ password: 'cityops-demo' })
     expect(byId('totp-secret')!.textContent).toBe(enrolment.secret)
     expect(byId('totp-url')!.getAttribute('href')).toBe(enrolment.otpauth_url)
     await type('000000')
@@ -204,14 +223,27 @@ describe('two-step verification dialog', () => {
       new Response(null, { status: 204 }),
     )
     const wrapper = await mountDialog()
+    await typePassword('cityops-demo')
     await click('totp-start')
     expect(byId('totp-notice')!.textContent).toContain('两步验证已开启')
     expect(byId('totp-submit')!.textContent).toContain('移除')
     await type('654321')
     await submit()
-    expect([call(f, 1).method, call(f, 1).url, call(f, 1).body]).toEqual(['DELETE', '/api/v1/me/totp', { code: '654321' }])
+    expect([call(f, 1).method, call(f, 1).url, call(f, 1).body]).toEqual(['DELETE', '/api/v1/me/totp', { password: 'cityops-demo', code: '654321' }])
     expect(byId('totp-notice')!.textContent).toBe('两步验证已移除。')
     expect(byId('totp-start')).not.toBeNull()
+    wrapper.unmount()
+  })
+  it('asks for the password before anything, and says when it is wrong', async () => {
+    const f = mockFetch(jsonResponse(422, { error: { code: 'invalid_input', message: 'the password is wrong', field: 'password' } }))
+    const wrapper = await mountDialog()
+    await click('totp-start')
+    expect(f).toHaveBeenCalledTimes(0)
+    expect(document.body.querySelector('.totp .err')!.textContent).toBe('请输入密码')
+    await typePassword('wrong')
+    await click('totp-start')
+    expect(document.body.querySelector('.totp .err')!.textContent).toBe('密码错误')
+    expect((document.body.querySelector('input[name=password]') as HTMLInputElement).value).toBe('')
     wrapper.unmount()
   })
 })

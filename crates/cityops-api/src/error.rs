@@ -43,19 +43,24 @@ pub enum ErrorCode {
     NoEnrolment,
     AlarmState,
     PayloadTooLarge,
+    ImageTooLarge,
     UnsupportedMediaType,
+    UnsupportedImageFormat,
     InvalidInput,
+    InvalidImage,
     InvalidQuery,
     InvalidBody,
+    ChallengeFailed,
     RateLimited,
-    AccountLocked,
+    SignInThrottled,
     Internal,
     TelemetryUnavailable,
+    WriteOutcomeUnknown,
 }
 
 impl ErrorCode {
     /// In the order of README.md's table, by HTTP status.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 33] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
@@ -66,6 +71,7 @@ impl ErrorCode {
         ErrorCode::CsrfRequired,
         ErrorCode::RoleNotAllowed,
         ErrorCode::NotAssignedUnit,
+        ErrorCode::ChallengeFailed,
         ErrorCode::NotFound,
         ErrorCode::UnknownCommand,
         ErrorCode::TransitionNotAllowed,
@@ -76,14 +82,18 @@ impl ErrorCode {
         ErrorCode::NoEnrolment,
         ErrorCode::AlarmState,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::ImageTooLarge,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::UnsupportedImageFormat,
         ErrorCode::InvalidInput,
+        ErrorCode::InvalidImage,
         ErrorCode::InvalidQuery,
         ErrorCode::InvalidBody,
         ErrorCode::RateLimited,
-        ErrorCode::AccountLocked,
+        ErrorCode::SignInThrottled,
         ErrorCode::Internal,
         ErrorCode::TelemetryUnavailable,
+        ErrorCode::WriteOutcomeUnknown,
     ];
 
     /// The stable name clients see as `error.code`.
@@ -110,13 +120,18 @@ impl ErrorCode {
             ErrorCode::AlarmState => "alarm_state",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::ImageTooLarge => "image_too_large",
+            ErrorCode::UnsupportedImageFormat => "unsupported_image_format",
+            ErrorCode::InvalidImage => "invalid_image",
             ErrorCode::InvalidInput => "invalid_input",
             ErrorCode::InvalidQuery => "invalid_query",
             ErrorCode::InvalidBody => "invalid_body",
             ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::AccountLocked => "account_locked",
+            ErrorCode::SignInThrottled => "sign_in_throttled",
+            ErrorCode::ChallengeFailed => "challenge_failed",
             ErrorCode::Internal => "internal",
             ErrorCode::TelemetryUnavailable => "telemetry_unavailable",
+            ErrorCode::WriteOutcomeUnknown => "write_outcome_unknown",
         }
     }
 
@@ -131,7 +146,8 @@ impl ErrorCode {
             ErrorCode::Forbidden
             | ErrorCode::CsrfRequired
             | ErrorCode::RoleNotAllowed
-            | ErrorCode::NotAssignedUnit => StatusCode::FORBIDDEN,
+            | ErrorCode::NotAssignedUnit
+            | ErrorCode::ChallengeFailed => StatusCode::FORBIDDEN,
             ErrorCode::NotFound | ErrorCode::UnknownCommand => StatusCode::NOT_FOUND,
             ErrorCode::TransitionNotAllowed
             | ErrorCode::PreconditionFailed
@@ -140,14 +156,19 @@ impl ErrorCode {
             | ErrorCode::TotpEnabled
             | ErrorCode::NoEnrolment
             | ErrorCode::AlarmState => StatusCode::CONFLICT,
-            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::InvalidInput | ErrorCode::InvalidQuery | ErrorCode::InvalidBody => {
-                StatusCode::UNPROCESSABLE_ENTITY
+            ErrorCode::PayloadTooLarge | ErrorCode::ImageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType | ErrorCode::UnsupportedImageFormat => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            ErrorCode::RateLimited | ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::InvalidInput
+            | ErrorCode::InvalidQuery
+            | ErrorCode::InvalidBody
+            | ErrorCode::InvalidImage => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::RateLimited | ErrorCode::SignInThrottled => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::TelemetryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::TelemetryUnavailable | ErrorCode::WriteOutcomeUnknown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 }
@@ -182,6 +203,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds to wait before trying again (throttled sign-ins); also sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -197,6 +220,10 @@ pub struct ErrorDetail {
     /// The request field at fault, when there is one (`location.lon`, `version`...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Seconds to wait before trying again, when the code is about waiting
+    /// (`sign_in_throttled`); the `Retry-After` header says the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -205,7 +232,14 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
+    }
+
+    /// The caller may try again after this many seconds (body and `Retry-After`).
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
@@ -249,14 +283,23 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = self.retry_after;
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,
                 message: self.message,
                 field: self.field,
+                retry_after,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 
@@ -291,6 +334,10 @@ impl From<StoreError> for ApiError {
                 ApiError::new(ErrorCode::Duplicate, format!("{field} is already taken"))
                     .with_field(field)
             }
+            StoreError::OutcomeUnknown(message) => ApiError::new(
+                ErrorCode::WriteOutcomeUnknown,
+                format!("the database went away while this write committed and it could not be told whether it landed ({message}): read the record before trying again"),
+            ),
             other => ApiError::internal(other),
         }
     }
@@ -358,6 +405,7 @@ mod tests {
             code: ErrorCode::VersionConflict,
             message: "stale".into(),
             field: Some("version".into()),
+            retry_after: None,
         })
         .unwrap();
         assert_eq!(

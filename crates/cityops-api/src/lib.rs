@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
+pub mod access;
 pub mod auth;
 pub mod error;
 mod export;
@@ -18,6 +19,8 @@ pub mod extract;
 mod metrics;
 pub mod openapi;
 pub mod outbox;
+pub mod photo;
+pub mod relocation;
 mod routes;
 pub mod security;
 mod server;
@@ -33,9 +36,11 @@ pub struct ApiConfig {
     /// Where attachments are stored.
     pub data_dir: PathBuf,
     pub session_hours: i64,
-    /// Consecutive failed sign-ins that lock an account, and for how long.
-    pub max_login_failures: i64,
-    pub lockout_minutes: i64,
+    /// The wait failed sign-ins impose on the (account, address) that failed them.
+    pub sign_in_backoff: access::Backoff,
+    /// Refused sign-ins within an hour, of one account or from one address, that raise an
+    /// alert (and each doubling of them another).
+    pub sign_in_alert_after: u32,
     pub max_json_bytes: usize,
     pub max_upload_bytes: usize,
     /// District boundaries at start: the map layer, and where a citizen's point is located.
@@ -44,9 +49,18 @@ pub struct ApiConfig {
     pub geography: Option<Arc<cityops_geo::Geography>>,
     /// The key audit checkpoints are signed with, trusted when the log is verified.
     pub audit_public_key: Option<ed25519_dalek::VerifyingKey>,
-    /// Requests a minute one address may make to sign-in, the citizen channel and the
-    /// anonymous standards endpoints.
+    /// Requests a minute one address may make to read the citizen channel and, anonymously,
+    /// the public standards (areas, categories, maps, the workflow, OGC).
     pub public_requests_per_minute: u32,
+    /// Sign-in attempts a minute from one address: a budget of its own, so a flood of
+    /// anything else from an address never keeps its staff from signing in.
+    pub sign_in_requests_per_minute: u32,
+    /// Citizens' reports and photos a minute from one address.
+    pub public_reports_per_minute: u32,
+    /// Leading zero bits of the proof of work an anonymous report carries.
+    pub report_challenge_bits: u8,
+    /// What report challenges are signed with.
+    pub report_challenge_key: access::ChallengeKey,
     /// Origins allowed to call the API from a browser; none by default (same origin only).
     pub cors_origins: Vec<axum::http::HeaderValue>,
     /// Session cookies only over HTTPS (`Secure`); off for a demo on a loopback address.
@@ -63,14 +77,22 @@ impl ApiConfig {
         ApiConfig {
             data_dir,
             session_hours: 12,
-            max_login_failures: 5,
-            lockout_minutes: 15,
+            sign_in_backoff: access::Backoff {
+                free: 3,
+                base: std::time::Duration::from_secs(2),
+                cap: std::time::Duration::from_secs(900),
+            },
+            sign_in_alert_after: 20,
             max_json_bytes: 256 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
             districts: Arc::new(Boundaries::default()),
             geography: None,
             audit_public_key: None,
             public_requests_per_minute: 120,
+            sign_in_requests_per_minute: 30,
+            public_reports_per_minute: 10,
+            report_challenge_bits: 16,
+            report_challenge_key: access::ChallengeKey::random(),
             cors_origins: Vec::new(),
             secure_cookies: true,
             public_base_url: "http://localhost".to_owned(),
@@ -103,6 +125,12 @@ pub struct AppState {
     /// own boundaries; starts as the configuration's.
     geometry: Arc<std::sync::RwLock<CityGeometry>>,
     pub(crate) public_limits: security::PublicLimits,
+    /// Re-locations after boundary imports this node ran.
+    pub(crate) relocations: relocation::Relocations,
+    pub(crate) sign_in_throttle: Arc<access::SignInThrottle>,
+    pub(crate) challenges: Arc<access::Challenges>,
+    /// `GET /workflow`'s answer, built once: it depends on nothing but the code.
+    pub(crate) workflow_document: Arc<std::sync::OnceLock<axum::body::Bytes>>,
 }
 
 /// The city's areas in space, as served and located against.
@@ -142,7 +170,16 @@ impl AppState {
             geography: config.geography.clone(),
         };
         let state = AppState {
-            public_limits: security::PublicLimits::new(config.public_requests_per_minute),
+            public_limits: security::PublicLimits::new(&config),
+            sign_in_throttle: Arc::new(access::SignInThrottle::new(
+                config.sign_in_backoff,
+                config.sign_in_alert_after,
+            )),
+            challenges: Arc::new(access::Challenges::new(
+                &config.report_challenge_key,
+                config.report_challenge_bits,
+            )),
+            workflow_document: Arc::default(),
             store,
             config: Arc::new(config),
             metrics: Arc::new(metrics),
@@ -155,6 +192,7 @@ impl AppState {
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
             census: Arc::default(),
             geometry: Arc::new(std::sync::RwLock::new(geometry)),
+            relocations: relocation::Relocations::default(),
         };
         outbox::spawn(state.clone(), state.outbox.clone());
         if let Some(telemetry) = &state.telemetry {

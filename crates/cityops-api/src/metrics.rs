@@ -17,11 +17,19 @@ pub struct StateLabels {
     pub state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AlertLabels {
+    /// `account` (one account failing from anywhere) or `address` (one address failing
+    /// on any accounts).
+    pub scope: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<HttpLabels, Counter>,
     pub cases: Family<StateLabels, Gauge>,
     pub workflow_commands: Family<StateLabels, Counter>,
+    pub sign_in_alerts: Family<AlertLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -53,8 +61,15 @@ impl Metrics {
             "Workflow commands committed, by resulting state",
             workflow_commands.clone(),
         );
+        let sign_in_alerts = Family::<AlertLabels, Counter>::default();
+        registry.register(
+            "sign_in_alerts",
+            "Alerts on sustained failed sign-ins, by what failed: an account or an address",
+            sign_in_alerts.clone(),
+        );
         Metrics {
             registry,
+            sign_in_alerts,
             http_requests,
             cases,
             workflow_commands,

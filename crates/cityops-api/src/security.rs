@@ -2,7 +2,7 @@
 //! may call without signing in, and CORS only for origins the operator names.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -70,59 +70,133 @@ pub fn cors(origins: &[HeaderValue]) -> tower_http::cors::CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// Per-address budgets for the endpoints anyone can call: sign-in (password guessing across
-/// accounts), the citizen channel and the public standards (scraping, floods of reports).
+/// Per-address budgets for the endpoints anyone can call, one per purpose so that one
+/// kind of traffic never spends another's: sign-in (password guessing across accounts), the
+/// citizens' reports and photos (floods of fake reports), and public reads (the citizen
+/// channel's pages and, for anonymous callers, the published standards: scraping).
 #[derive(Clone)]
 pub struct PublicLimits {
-    limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    sign_in: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    reports: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    reads: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+/// What a limited request is for: each has its own budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    SignIn,
+    Report,
+    PublicRead,
+}
+
+/// Set on a request the limits counted as anonymous (no credential, or one that does not
+/// authenticate): handlers of public reads answer such callers within tighter bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct AnonymousCaller;
+
+fn limiter(per_minute: u32) -> Arc<DefaultKeyedRateLimiter<IpAddr>> {
+    let rate = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    Arc::new(RateLimiter::keyed(Quota::per_minute(rate)))
 }
 
 impl PublicLimits {
-    /// `per_minute` requests a minute from one address, with bursts of as many.
-    pub fn new(per_minute: u32) -> PublicLimits {
-        let rate = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    /// Each purpose's requests a minute from one address, with bursts of as many.
+    pub fn new(config: &crate::ApiConfig) -> PublicLimits {
         PublicLimits {
-            limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(rate))),
+            sign_in: limiter(config.sign_in_requests_per_minute),
+            reports: limiter(config.public_reports_per_minute),
+            reads: limiter(config.public_requests_per_minute),
         }
     }
 
-    fn admits(&self, address: IpAddr) -> bool {
+    fn admits(&self, purpose: Purpose, address: IpAddr) -> bool {
+        let limiter = match purpose {
+            Purpose::SignIn => &self.sign_in,
+            Purpose::Report => &self.reports,
+            Purpose::PublicRead => &self.reads,
+        };
         // Forget idle addresses now and then so the map stays bounded.
-        if self.limiter.len() > 100_000 {
-            self.limiter.retain_recent();
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
         }
-        self.limiter.check_key(&address).is_ok()
+        limiter.check_key(&address).is_ok()
     }
 }
 
-/// Sign-in and the citizen channel are always counted; the public standards only when the
-/// caller is anonymous, so a whole operations center behind one address is never throttled.
-fn is_limited(request: &Request) -> bool {
-    let path = request.uri().path();
-    let anonymous = !request.headers().contains_key(header::AUTHORIZATION)
-        && crate::extract::cookie(request.headers(), crate::extract::SESSION_COOKIE).is_none();
-    (request.method() == Method::POST && path == "/api/v1/sessions")
-        || path.starts_with("/api/v1/public/")
-        || (anonymous
-            && request.method() == Method::GET
-            && (path.starts_with("/ogc")
-                || path.starts_with("/api/v1/categories")
-                || path.starts_with("/api/v1/areas")
-                || path.starts_with("/api/v1/geo")
-                || path.starts_with("/api/v1/workflow")))
+/// The purpose whose budget a request spends whoever sends it, if any: sign-in and the
+/// citizen channel.
+fn always_limited(method: &Method, path: &str) -> Option<Purpose> {
+    if *method == Method::POST && path == "/api/v1/sessions" {
+        return Some(Purpose::SignIn);
+    }
+    let reporting = *method == Method::POST
+        && (path == "/api/v1/public/reports"
+            || (path.starts_with("/api/v1/public/cases/") && path.ends_with("/photos")));
+    if reporting {
+        return Some(Purpose::Report);
+    }
+    path.starts_with("/api/v1/public/")
+        .then_some(Purpose::PublicRead)
 }
 
-pub async fn limit_public(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if is_limited(&request) {
+/// The published standards anyone may read; anonymous readers spend the public budget.
+fn public_standard(method: &Method, path: &str) -> bool {
+    (*method == Method::GET || *method == Method::HEAD)
+        && (path.starts_with("/ogc")
+            || path.starts_with("/api/v1/categories")
+            || path.starts_with("/api/v1/areas")
+            || path.starts_with("/api/v1/geo")
+            || path.starts_with("/api/v1/workflow"))
+}
+
+/// Whether the request's credential (bearer token, session cookie or API key) names a
+/// signed-in caller. Merely sending one proves nothing: an unknown, expired or malformed
+/// credential is anonymous.
+async fn authenticated(state: &AppState, method: &Method, path: &str, headers: &HeaderMap) -> bool {
+    let presented = headers.contains_key(header::AUTHORIZATION)
+        || crate::extract::cookie(headers, crate::extract::SESSION_COOKIE).is_some();
+    presented
+        && crate::extract::authenticate(state, method, path, headers)
+            .await
+            .is_ok()
+}
+
+pub async fn limit_public(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let purpose = match always_limited(&method, &path) {
+        Some(purpose) => Some(purpose),
+        None if public_standard(&method, &path) => {
+            // The limit is decided after authentication, so a made-up header buys nothing.
+            // (The headers are copied: the request's body cannot be shared across an await.)
+            let headers = request.headers().clone();
+            if authenticated(&state, &method, &path, &headers).await {
+                None
+            } else {
+                request.extensions_mut().insert(AnonymousCaller);
+                Some(Purpose::PublicRead)
+            }
+        }
+        None => None,
+    };
+    if let Some(purpose) = purpose {
         let address = request
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|info| info.0.ip());
         if let Some(address) = address {
-            if !state.public_limits.admits(address) {
+            if !state.public_limits.admits(purpose, address) {
+                let what = match purpose {
+                    Purpose::SignIn => "sign-in attempts",
+                    Purpose::Report => "reports",
+                    Purpose::PublicRead => "requests",
+                };
                 let mut response = ApiError::new(
                     ErrorCode::RateLimited,
-                    "too many requests from this address; wait a minute and try again",
+                    format!("too many {what} from this address; wait a minute and try again"),
                 )
                 .into_response();
                 response

@@ -560,6 +560,11 @@ pub struct AttachmentView {
     pub created_at: DateTime<Utc>,
     /// The case version after attaching; send it with the next command.
     pub case_version: i64,
+    /// Whether the photo may be shown to the public: staff review it first.
+    pub review: PhotoReviewState,
+    /// The regions blurred in the public copy, in pixels of the stored (upright) photo.
+    pub blur: Vec<BlurRect>,
+    pub reviewed_at: Option<DateTime<Utc>>,
 }
 
 impl AttachmentView {
@@ -573,8 +578,58 @@ impl AttachmentView {
             sha256: a.sha256.clone(),
             created_at: a.created_at,
             case_version,
+            review: match a.review {
+                cityops_store::PhotoReview::Pending => PhotoReviewState::Pending,
+                cityops_store::PhotoReview::Published => PhotoReviewState::Published,
+                cityops_store::PhotoReview::Private => PhotoReviewState::Private,
+            },
+            blur: a
+                .blur
+                .iter()
+                .map(|r| BlurRect {
+                    x: r.x,
+                    y: r.y,
+                    w: r.w,
+                    h: r.h,
+                })
+                .collect(),
+            reviewed_at: a.reviewed_at,
         }
     }
+}
+
+/// Where a photo stands: every upload is `pending` until staff `publish` it (the public
+/// then sees a copy with the regions they marked blurred) or keep it `private`.
+#[derive(Serialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoReviewState {
+    Pending,
+    Published,
+    Private,
+}
+
+/// A rectangle of a photo in pixels of the stored (upright) copy, from its top left corner.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct BlurRect {
+    pub x: u32,
+    pub y: u32,
+    #[schema(minimum = 1)]
+    pub w: u32,
+    #[schema(minimum = 1)]
+    pub h: u32,
+}
+
+/// Staff's decision on a photo: publish it (with faces and licence plates blurred) or keep
+/// it to the staff who handle the case.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoReviewRequest {
+    pub publish: bool,
+    /// Regions to blur in the public copy (at most 64); ignored when not publishing.
+    #[serde(default)]
+    #[schema(max_items = 64)]
+    pub blur: Vec<BlurRect>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -754,6 +809,12 @@ pub struct PublicReportRequest {
     pub category_hint: Option<String>,
     /// Never shown publicly.
     pub contact: Option<ContactBody>,
+    /// A challenge from `GET /api/v1/public/challenge`, unused and unexpired.
+    pub challenge: String,
+    /// Solves the challenge: SHA-256 of the challenge followed by the nonce starts with the
+    /// challenge's `bits` zero bits. 1 to 64 ASCII letters and digits.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9]{1,64}$")]
+    pub nonce: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -793,6 +854,9 @@ pub struct PublicCaseView {
     /// Only with the follow token.
     pub rating: Option<RatingView>,
     pub can_rate: bool,
+    /// Ids of the report's photos that staff reviewed and published, each at
+    /// `/api/v1/public/cases/{number}/photos/{id}?token=`. Empty without the follow token.
+    pub photos: Vec<String>,
 }
 
 #[derive(Deserialize, ToSchema)]

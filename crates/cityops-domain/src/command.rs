@@ -48,6 +48,7 @@ pub enum CommandKind {
     Rate,
     Note,
     ErasePersonalData,
+    Relocate,
 }
 
 /// How a command reaches the workflow.
@@ -88,7 +89,7 @@ const STAFF_AND_CITIZENS: &[Role] = &[
 ];
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 29] = [
+    pub const ALL: [CommandKind; 30] = [
         CommandKind::Report,
         CommandKind::Accept,
         CommandKind::Reject,
@@ -118,6 +119,7 @@ impl CommandKind {
         CommandKind::Rate,
         CommandKind::Note,
         CommandKind::ErasePersonalData,
+        CommandKind::Relocate,
     ];
 
     /// The stored name: the `command` tag of timeline events, the outbox topic
@@ -154,6 +156,7 @@ impl CommandKind {
             CommandKind::Rate => "rate",
             CommandKind::Note => "note",
             CommandKind::ErasePersonalData => "erase_personal_data",
+            CommandKind::Relocate => "relocate",
         }
     }
 
@@ -189,6 +192,7 @@ impl CommandKind {
             CommandKind::Rate => "rate",
             CommandKind::Note => "note",
             CommandKind::ErasePersonalData => "erase-personal-data",
+            CommandKind::Relocate => "relocate",
         }
     }
 
@@ -212,7 +216,9 @@ impl CommandKind {
             CommandKind::Report => Channel::Report,
             CommandKind::Attach => Channel::Attachment,
             CommandKind::Rate => Channel::Rating,
-            CommandKind::Note | CommandKind::ErasePersonalData => Channel::System,
+            CommandKind::Note | CommandKind::ErasePersonalData | CommandKind::Relocate => {
+                Channel::System
+            }
             CommandKind::Accept
             | CommandKind::Reject
             | CommandKind::RequestVerification
@@ -283,6 +289,7 @@ impl CommandKind {
             CommandKind::ErasePersonalData => {
                 (&[DataSteward, System], &[Invalid, Closed, Cancelled])
             }
+            CommandKind::Relocate => (&[Admin, System], OPEN),
         };
         CommandRule { roles, from }
     }
@@ -318,7 +325,8 @@ impl CommandKind {
             | CommandKind::Supervise
             | CommandKind::Rate
             | CommandKind::Note
-            | CommandKind::ErasePersonalData => false,
+            | CommandKind::ErasePersonalData
+            | CommandKind::Relocate => false,
         }
     }
 
@@ -361,7 +369,8 @@ impl CommandKind {
             | CommandKind::Escalate
             | CommandKind::Supervise
             | CommandKind::Attach
-            | CommandKind::Note => true,
+            | CommandKind::Note
+            | CommandKind::Relocate => true,
             CommandKind::ErasePersonalData => case
                 .reporter
                 .as_ref()

@@ -148,6 +148,14 @@ pub enum CaseCommand {
     ErasePersonalData {
         reason: String,
     },
+    /// The case is placed anew after the city imported new boundaries: the area its point
+    /// now lies in and the unit grid under it. Within its district only, since the district
+    /// numbers the case and names the center that answers for it.
+    Relocate {
+        area: AreaCode,
+        unit_grid: Option<String>,
+        reason: String,
+    },
 }
 
 impl CaseCommand {
@@ -183,6 +191,7 @@ impl CaseCommand {
             CaseCommand::Rate { .. } => CommandKind::Rate,
             CaseCommand::Note { .. } => CommandKind::Note,
             CaseCommand::ErasePersonalData { .. } => CommandKind::ErasePersonalData,
+            CaseCommand::Relocate { .. } => CommandKind::Relocate,
         }
     }
 
@@ -218,7 +227,8 @@ impl CaseCommand {
             | CaseCommand::RequestPark { reason }
             | CaseCommand::Cancel { reason }
             | CaseCommand::Escalate { reason, .. }
-            | CaseCommand::ErasePersonalData { reason } => texts.push(("reason", reason)),
+            | CaseCommand::ErasePersonalData { reason }
+            | CaseCommand::Relocate { reason, .. } => texts.push(("reason", reason)),
             CaseCommand::Rate { comment, .. } => {
                 if let Some(comment) = comment {
                     texts.push(("comment", comment));
@@ -865,6 +875,36 @@ pub fn apply(
                 ));
             }
             erase_personal_data(&mut next);
+        }
+        CaseCommand::Relocate {
+            area,
+            unit_grid,
+            reason,
+        } => {
+            text("reason", reason, MAX_REASON)?;
+            if !case.district.contains(area) {
+                return Err(InvalidInput::new(
+                    "area",
+                    format!("{area} is not in the case's district {}", case.district),
+                )
+                .into());
+            }
+            if let Some(grid) = unit_grid {
+                if !grid.starts_with(area.subtree_prefix()) {
+                    return Err(InvalidInput::new(
+                        "unit_grid",
+                        format!("unit grid {grid} is not in area {area}"),
+                    )
+                    .into());
+                }
+            }
+            if *area == case.area && *unit_grid == case.unit_grid {
+                return Err(WorkflowError::Precondition(
+                    "the case already lies in that area and unit grid".into(),
+                ));
+            }
+            next.area = area.clone();
+            next.unit_grid = unit_grid.clone();
         }
         CaseCommand::Rate { score, comment } => {
             if case.rating.is_some() {

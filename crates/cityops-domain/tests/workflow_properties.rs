@@ -181,6 +181,16 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
             to: AreaCode::parse("310000").unwrap(),
             reason: "跨区问题".into(),
         },
+        CaseCommand::Relocate {
+            area: AreaCode::parse("310101002002").unwrap(),
+            unit_grid: Some("31010100200201".into()),
+            reason: "单元网格已更新".into(),
+        },
+        CaseCommand::Relocate {
+            area: AreaCode::parse("310104001001").unwrap(),
+            unit_grid: None,
+            reason: "单元网格已更新".into(),
+        },
     ]
 }
 
@@ -373,6 +383,46 @@ proptest! {
 }
 
 #[test]
+fn a_case_is_relocated_by_an_admin_within_its_district_and_the_timeline_replays_it() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let (case, reported) = new_case(Source::Inspector, t0);
+    let admin = actor(Role::Admin, None);
+    let relocate = |area: &str, grid: Option<&str>| CaseCommand::Relocate {
+        area: AreaCode::parse(area).unwrap(),
+        unit_grid: grid.map(str::to_owned),
+        reason: "unit grids imported".into(),
+    };
+    let (moved, event) = decide(
+        &case,
+        relocate("310101002002", Some("31010100200201")),
+        &admin,
+        t0,
+    )
+    .unwrap();
+    assert_eq!(moved.area.as_str(), "310101002002");
+    assert_eq!(moved.unit_grid.as_deref(), Some("31010100200201"));
+    assert_eq!(moved.state, case.state);
+    assert_eq!(moved.district, case.district);
+    assert_eq!(
+        replay(case.number.clone(), &[reported, event]).unwrap(),
+        moved
+    );
+    // Another district, a grid outside the area, the same place, a role that does not
+    // maintain the map: refused, nothing changes.
+    for (command, who) in [
+        (relocate("310104001001", None), &admin),
+        (relocate("310101002002", Some("31010100200101")), &admin),
+        (relocate("310101002001", None), &admin),
+        (
+            relocate("310101002002", None),
+            &actor(Role::Dispatcher, None),
+        ),
+    ] {
+        assert!(decide(&case, command, who, t0).is_err());
+    }
+}
+
+#[test]
 fn every_command_is_stored_under_its_kinds_name() {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
     let mut all = commands(t0);
@@ -382,6 +432,11 @@ fn every_command_is_stored_under_its_kinds_name() {
     });
     all.push(CaseCommand::ErasePersonalData {
         reason: "the citizen asked for erasure".into(),
+    });
+    all.push(CaseCommand::Relocate {
+        area: AreaCode::parse("310101002001").unwrap(),
+        unit_grid: None,
+        reason: "unit grids imported".into(),
     });
     for command in &all {
         // Timelines, outbox topics and audit actions store this name: it must never move.

@@ -64,6 +64,12 @@ pub async fn within<F: Future>(context: Arc<RequestContext>, work: F) -> F::Outp
     CONTEXT.scope(context, work).await
 }
 
+/// The context of the current request, to carry into work it starts that outlives it (a
+/// background job is audited as the one who started it).
+pub fn current_context() -> Option<Arc<RequestContext>> {
+    CONTEXT.try_with(Arc::clone).ok()
+}
+
 /// The actor of the current request: identified, else anonymous from its origin (a citizen
 /// or someone signing in), else the system itself.
 pub fn current_actor() -> AuditActor {

@@ -22,7 +22,8 @@ pub(crate) enum Job {
     Update {
         case: Case,
         event: TimelineEvent,
-        attachment: Option<Attachment>,
+        // Boxed: an attachment is far larger than the rest of the job.
+        attachment: Option<Box<Attachment>>,
         context: AuditActor,
         reply: oneshot::Sender<StoreResult<()>>,
     },
@@ -34,6 +35,13 @@ pub(crate) enum Done {
 }
 
 impl Job {
+    /// The event the job writes: the row that tells whether its transaction landed.
+    pub(crate) fn event(&self) -> &TimelineEvent {
+        match self {
+            Job::Insert { event, .. } | Job::Update { event, .. } => event,
+        }
+    }
+
     /// The row the job locks first: the district's daily number row for an insert, the
     /// case row for an update. Batches written in this order take locks in one global order.
     pub(crate) fn lock_key(&self) -> (u8, &str) {

@@ -19,7 +19,8 @@ use crate::dialect::{Columns, Connection, Dialect};
 use crate::sql::{append_audit, AuditPolicy};
 use crate::statement::Statement;
 use crate::{
-    Attachment, CaseFact, CasePage, CaseQuery, PiiKeys, SqlStore, StoreError, StoreResult,
+    Attachment, AttachmentReview, CaseFact, CasePage, CaseQuery, PiiKeys, PublicCopy, SqlStore,
+    StoreError, StoreResult,
 };
 
 /// Cases and the workflow's reference data.
@@ -53,6 +54,16 @@ pub trait CaseStore: Send + Sync + 'static {
     /// Number of cases per state, for metrics.
     async fn case_counts(&self) -> StoreResult<Vec<(String, i64)>>;
     async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;
+    /// A case's attachments, oldest first.
+    async fn case_attachments(&self, case_id: &str) -> StoreResult<Vec<Attachment>>;
+    /// Records staff's review of an attachment, on the audit log. Returns the attachment as
+    /// it was before (its old public copy is the caller's to delete once this returns), or
+    /// `None` when there is no such attachment and nothing was written.
+    async fn review_attachment(
+        &self,
+        id: &str,
+        review: &AttachmentReview,
+    ) -> StoreResult<Option<Attachment>>;
 
     /// Replaces the category catalogue (one current version; earlier versions live on in the
     /// terms copied into filed cases).
@@ -91,7 +102,7 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
             .send(Job::Update {
                 case: case.clone(),
                 event: event.clone(),
-                attachment: attachment.cloned(),
+                attachment: attachment.cloned().map(Box::new),
                 context: crate::audit::current_actor(),
                 reply,
             })
@@ -218,25 +229,79 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
     async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>> {
         let row = self
             .read_optional(
-                Statement::new(
-                    "SELECT id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at
-                     FROM attachments WHERE id = $1",
-                )
+                Statement::new(format!(
+                    "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = $1"
+                ))
                 .bind(id),
             )
             .await?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(Attachment {
-            id: r.text("id")?,
-            case_id: r.text("case_id")?,
-            file_name: r.text("file_name")?,
-            content_type: r.text("content_type")?,
-            size: r.int("size")?,
-            sha256: r.text("sha256")?,
-            path: r.text("path")?,
-            uploaded_by: r.text("uploaded_by")?,
-            created_at: r.time("created_at")?,
-        }))
+        row.map(|r| attachment_of::<D>(&r)).transpose()
+    }
+
+    async fn case_attachments(&self, case_id: &str) -> StoreResult<Vec<Attachment>> {
+        let rows = self
+            .read_all(
+                Statement::new(format!(
+                    "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE case_id = $1 ORDER BY created_at, id"
+                ))
+                .bind(case_id),
+            )
+            .await?;
+        rows.iter().map(attachment_of::<D>).collect()
+    }
+
+    async fn review_attachment(
+        &self,
+        id: &str,
+        review: &AttachmentReview,
+    ) -> StoreResult<Option<Attachment>> {
+        let mut tx = self.writer.begin().await?;
+        // A write first takes the row (PostgreSQL) or the database (SQLite) for this
+        // transaction, so the copy read next is the one this review replaces.
+        let taken = D::execute(
+            &mut tx,
+            Statement::new("UPDATE attachments SET review = review WHERE id = $1").bind(id),
+        )
+        .await?;
+        if taken != 1 {
+            return Ok(None);
+        }
+        let before = D::fetch_optional(
+            &mut tx,
+            Statement::new(format!(
+                "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = $1"
+            ))
+            .bind(id),
+        )
+        .await?
+        .map(|r| attachment_of::<D>(&r))
+        .transpose()?;
+        let public = review.public.as_ref();
+        D::execute(
+            &mut tx,
+            Statement::new(
+                "UPDATE attachments SET review = $1, blur = $2, public_path = $3, public_content_type = $4,
+                                        public_sha256 = $5, public_size = $6, reviewed_by = $7, reviewed_at = $8
+                 WHERE id = $9",
+            )
+            .bind(review.review.as_str())
+            .bind(crate::encode_json(&review.blur))
+            .bind(public.map(|p| p.path.clone()))
+            .bind(public.map(|p| p.content_type.clone()))
+            .bind(public.map(|p| p.sha256.clone()))
+            .bind(public.map(|p| p.size))
+            .bind(&review.by)
+            .bind(crate::millis(review.at))
+            .bind(id),
+        )
+        .await?;
+        let record = crate::audit::record(
+            &format!("attachment.{}", review.review.as_str()),
+            format!("attachment:{id}"),
+        );
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(before)
     }
 
     async fn put_catalog(&self, catalog: &CategoryCatalog) -> StoreResult<()> {
@@ -427,7 +492,34 @@ async fn run_writer<D: Dialect, A: AuditPolicy>(
                     job.answer(result);
                 }
             }
-            Err(error) => {
+            Err(Failed::Unknown(results)) => {
+                // The batch was one transaction: its first written event tells for all.
+                let probe = batch
+                    .iter()
+                    .zip(&results)
+                    .find(|(_, result)| result.is_ok())
+                    .map(|(job, _)| job.event());
+                match landed::<D>(&pool, probe).await {
+                    Landed::Yes => {
+                        for (job, result) in batch.into_iter().zip(results) {
+                            job.answer(result);
+                        }
+                    }
+                    Landed::No => {
+                        tracing::warn!(jobs = batch.len(), "A batch's commit failed and did not land; writing its jobs one by one.");
+                        for job in batch {
+                            let result = write_alone::<D, A>(&pool, &job, &pii, &hint).await;
+                            job.answer(result);
+                        }
+                    }
+                    Landed::Unknown(why) => {
+                        for job in batch {
+                            job.answer(Err(StoreError::OutcomeUnknown(why.clone())));
+                        }
+                    }
+                }
+            }
+            Err(Failed::Before(error)) => {
                 tracing::warn!(%error, jobs = batch.len(), "Batch failed; writing its jobs one by one.");
                 for job in batch {
                     let result = write_alone::<D, A>(&pool, &job, &pii, &hint).await;
@@ -438,6 +530,63 @@ async fn run_writer<D: Dialect, A: AuditPolicy>(
     }
 }
 
+/// How a batch failed: before its commit (nothing was written), or in it (it may have
+/// landed; the results it would have answered are kept for the case it did).
+enum Failed {
+    Before(StoreError),
+    Unknown(Vec<StoreResult<Done>>),
+}
+
+impl From<StoreError> for Failed {
+    fn from(e: StoreError) -> Failed {
+        Failed::Before(e)
+    }
+}
+
+impl From<sqlx::Error> for Failed {
+    fn from(e: sqlx::Error) -> Failed {
+        Failed::Before(e.into())
+    }
+}
+
+enum Landed {
+    Yes,
+    No,
+    Unknown(String),
+}
+
+/// Whether a transaction whose COMMIT failed landed after all, told by the one row it
+/// surely wrote: its event, keyed by (case, seq). Asked on a fresh connection, a few times
+/// while the database comes back; `None` (nothing was written) did not land.
+async fn landed<D: Dialect>(pool: &Pool<D::Db>, event: Option<&TimelineEvent>) -> Landed {
+    let Some(event) = event else {
+        return Landed::No;
+    };
+    let mut why = String::new();
+    for attempt in 0..5u32 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        let found = async {
+            let mut connection = pool.acquire().await?;
+            D::fetch_optional(
+                &mut *connection,
+                Statement::new("SELECT seq FROM case_events WHERE case_id = $1 AND seq = $2")
+                    .bind(&event.case_id)
+                    .bind(event.seq),
+            )
+            .await
+        }
+        .await;
+        match found {
+            Ok(Some(_)) => return Landed::Yes,
+            Ok(None) => return Landed::No,
+            Err(e) => why = e.to_string(),
+        }
+    }
+    Landed::Unknown(why)
+}
+
 /// All jobs in ONE transaction. A version conflict writes nothing, so it fails alone; any
 /// other error abandons the batch (the caller then retries each job alone).
 async fn write_batch<D: Dialect, A: AuditPolicy>(
@@ -445,14 +594,14 @@ async fn write_batch<D: Dialect, A: AuditPolicy>(
     jobs: &[Job],
     pii: &PiiKeys,
     hint: &HeadHint,
-) -> StoreResult<Vec<StoreResult<Done>>> {
+) -> Result<Vec<StoreResult<Done>>, Failed> {
     let mut tx = pool.begin().await?;
     let mut results = Vec::with_capacity(jobs.len());
     let mut audit = Vec::with_capacity(jobs.len());
     for job in jobs {
         match write_job::<D>(&mut tx, job, pii).await {
             Err(StoreError::Conflict(message)) => results.push(Err(StoreError::Conflict(message))),
-            Err(other) => return Err(other),
+            Err(other) => return Err(Failed::Before(other)),
             Ok(done) => {
                 audit.push(job.audit_record(&done));
                 results.push(Ok(done));
@@ -460,8 +609,13 @@ async fn write_batch<D: Dialect, A: AuditPolicy>(
         }
     }
     append_audit::<D, A>(hint, &mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(results)
+    match tx.commit().await {
+        Ok(()) => Ok(results),
+        Err(error) => {
+            tracing::warn!(%error, "A batch's COMMIT failed; finding out whether it landed.");
+            Err(Failed::Unknown(results))
+        }
+    }
 }
 
 async fn write_alone<D: Dialect, A: AuditPolicy>(
@@ -473,7 +627,13 @@ async fn write_alone<D: Dialect, A: AuditPolicy>(
     let mut tx = pool.begin().await?;
     let done = write_job::<D>(&mut tx, job, pii).await?;
     append_audit::<D, A>(hint, &mut tx, vec![job.audit_record(&done)]).await?;
-    tx.commit().await?;
+    if let Err(error) = tx.commit().await {
+        return match landed::<D>(pool, Some(job.event())).await {
+            Landed::Yes => Ok(done),
+            Landed::No => Err(StoreError::Commit(error.to_string())),
+            Landed::Unknown(why) => Err(StoreError::OutcomeUnknown(format!("{error}; {why}"))),
+        };
+    }
     Ok(done)
 }
 
@@ -491,7 +651,7 @@ async fn write_job<D: Dialect>(
             event,
             attachment,
             ..
-        } => write_update::<D>(tx, case, event, attachment.as_ref(), pii)
+        } => write_update::<D>(tx, case, event, attachment.as_deref(), pii)
             .await
             .map(|()| Done::Updated),
     }
@@ -567,8 +727,8 @@ async fn write_update<D: Dialect>(
         Statement::new(
             "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
                               urgent = $6, supervised = $7, updated_at = $8, doc = $9,
-                              closed_at = $10, late_count = $11, coordination = $12
-             WHERE id = $13 AND version = $14",
+                              closed_at = $10, late_count = $11, coordination = $12, area = $13
+             WHERE id = $14 AND version = $15",
         )
         .bind(case.version)
         .bind(case.state.as_str())
@@ -584,6 +744,8 @@ async fn write_update<D: Dialect>(
         .bind(case.closed_at.map(crate::millis))
         .bind(i64::from(case.late_count))
         .bind(case.coordination.as_ref().map(|c| c.center.to_string()))
+        // Moves only when new boundaries relocate the case; queues and scopes filter on it.
+        .bind(case.area.as_str())
         .bind(&case.id)
         .bind(case.version - 1),
     )
@@ -615,6 +777,49 @@ async fn write_update<D: Dialect>(
         .await?;
     }
     insert_event::<D>(tx, event, pii).await
+}
+
+const ATTACHMENT_COLUMNS: &str =
+    "id, case_id, file_name, content_type, size, sha256, path, uploaded_by, created_at, review, blur,
+     public_path, public_content_type, public_sha256, public_size, reviewed_by, reviewed_at";
+
+fn attachment_of<D: Dialect>(r: &crate::dialect::Row<D>) -> StoreResult<Attachment> {
+    let review = r.text("review")?;
+    let public = match (
+        r.text_opt("public_path")?,
+        r.text_opt("public_content_type")?,
+        r.text_opt("public_sha256")?,
+        r.int_opt("public_size")?,
+    ) {
+        (Some(path), Some(content_type), Some(sha256), Some(size)) => Some(PublicCopy {
+            path,
+            content_type,
+            sha256,
+            size,
+        }),
+        _ => None,
+    };
+    Ok(Attachment {
+        id: r.text("id")?,
+        case_id: r.text("case_id")?,
+        file_name: r.text("file_name")?,
+        content_type: r.text("content_type")?,
+        size: r.int("size")?,
+        sha256: r.text("sha256")?,
+        path: r.text("path")?,
+        uploaded_by: r.text("uploaded_by")?,
+        created_at: r.time("created_at")?,
+        review: crate::PhotoReview::parse(&review)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown photo review '{review}'")))?,
+        blur: r
+            .text_opt("blur")?
+            .map(|text| crate::decode_json(&text))
+            .transpose()?
+            .unwrap_or_default(),
+        public,
+        reviewed_by: r.text_opt("reviewed_by")?,
+        reviewed_at: r.time_opt("reviewed_at")?,
+    })
 }
 
 /// The event on the timeline and in the outbox, sealed.

@@ -62,6 +62,10 @@ pub enum StoreError {
     /// The transaction carrying this write failed to commit; nothing of it was written.
     #[error("the write was not committed: {0}")]
     Commit(String),
+    /// The connection failed while the transaction committed, and whether it landed could
+    /// not be found out either: the write may or may not be there. Read before retrying.
+    #[error("the outcome of the write is unknown: {0}")]
+    OutcomeUnknown(String),
     #[error("the store is shut down")]
     Closed,
     #[error("migration failed: {0}")]
@@ -132,6 +136,108 @@ pub struct Attachment {
     pub path: String,
     pub uploaded_by: String,
     pub created_at: DateTime<Utc>,
+    /// Whether the photo may be shown outside the staff who handle the case.
+    pub review: PhotoReview,
+    /// The regions blurred in the public copy, in the stored copy's pixels.
+    pub blur: Vec<BlurRegion>,
+    /// The copy the public sees, once published.
+    pub public: Option<PublicCopy>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+}
+
+impl Attachment {
+    /// A new upload: stored, not yet reviewed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn uploaded(
+        id: String,
+        case_id: String,
+        file_name: String,
+        content_type: String,
+        size: i64,
+        sha256: String,
+        path: String,
+        uploaded_by: String,
+        created_at: DateTime<Utc>,
+    ) -> Attachment {
+        Attachment {
+            id,
+            case_id,
+            file_name,
+            content_type,
+            size,
+            sha256,
+            path,
+            uploaded_by,
+            created_at,
+            review: PhotoReview::Pending,
+            blur: Vec::new(),
+            public: None,
+            reviewed_by: None,
+            reviewed_at: None,
+        }
+    }
+}
+
+/// What staff decided about showing a photo outside the case's handlers. Every upload starts
+/// pending; only a published one has a public copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoReview {
+    #[default]
+    Pending,
+    Published,
+    Private,
+}
+
+impl PhotoReview {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoReview::Pending => "pending",
+            PhotoReview::Published => "published",
+            PhotoReview::Private => "private",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PhotoReview> {
+        [
+            PhotoReview::Pending,
+            PhotoReview::Published,
+            PhotoReview::Private,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == text)
+    }
+}
+
+/// A rectangle of a photo, in pixels of the stored (upright) copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlurRegion {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+/// The file the public is shown: re-encoded from the stored copy, regions blurred.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicCopy {
+    /// Path relative to the data directory.
+    pub path: String,
+    pub content_type: String,
+    pub sha256: String,
+    pub size: i64,
+}
+
+/// A review as staff give it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentReview {
+    pub review: PhotoReview,
+    pub blur: Vec<BlurRegion>,
+    /// Present exactly when published.
+    pub public: Option<PublicCopy>,
+    pub by: String,
+    pub at: DateTime<Utc>,
 }
 
 /// A page request over cases. `scope` is mandatory: the store never lists cases outside

@@ -401,17 +401,17 @@ async fn attachments_are_written_with_their_case_event(store: Arc<dyn Store>) {
     let now = now_ms();
     let (case, event) = new_case("310101002001", "井盖缺失", now);
     let case = store.insert_case(case, event).await.unwrap();
-    let attachment = Attachment {
-        id: "att-1".into(),
-        case_id: case.id.clone(),
-        file_name: "near.jpg".into(),
-        content_type: "image/jpeg".into(),
-        size: 1234,
-        sha256: "ab".repeat(32),
-        path: "attachments/ab/att-1".into(),
-        uploaded_by: "u1".into(),
-        created_at: now,
-    };
+    let attachment = Attachment::uploaded(
+        "att-1".into(),
+        case.id.clone(),
+        "near.jpg".into(),
+        "image/jpeg".into(),
+        1234,
+        "ab".repeat(32),
+        "attachments/ab/att-1".into(),
+        "u1".into(),
+        now,
+    );
     let (next, event) = decide(
         &case,
         CaseCommand::Attach {
@@ -439,6 +439,54 @@ async fn attachments_are_written_with_their_case_event(store: Arc<dyn Store>) {
         .await
         .is_err());
     assert!(store.attachment("att-2").await.unwrap().is_none());
+
+    // A review publishes a public copy; the next one replaces it and hands back the old.
+    let public = PublicCopy {
+        path: "attachments/public/att-1-a".into(),
+        content_type: "image/jpeg".into(),
+        sha256: "cd".repeat(32),
+        size: 999,
+    };
+    let review = AttachmentReview {
+        review: PhotoReview::Published,
+        blur: vec![BlurRegion {
+            x: 1,
+            y: 2,
+            w: 30,
+            h: 40,
+        }],
+        public: Some(public.clone()),
+        by: "u2".into(),
+        at: now,
+    };
+    let before = store.review_attachment("att-1", &review).await.unwrap();
+    assert_eq!(before.unwrap().review, PhotoReview::Pending);
+    let published = store.attachment("att-1").await.unwrap().unwrap();
+    assert_eq!(
+        (&published.review, &published.blur, &published.public),
+        (&PhotoReview::Published, &review.blur, &Some(public.clone()))
+    );
+    assert_eq!(published.reviewed_by.as_deref(), Some("u2"));
+    assert_eq!(
+        store.case_attachments(&case.id).await.unwrap(),
+        vec![published]
+    );
+    let private = AttachmentReview {
+        review: PhotoReview::Private,
+        blur: Vec::new(),
+        public: None,
+        ..review.clone()
+    };
+    let before = store.review_attachment("att-1", &private).await.unwrap();
+    assert_eq!(before.unwrap().public, Some(public));
+    let kept = store.attachment("att-1").await.unwrap().unwrap();
+    assert_eq!((kept.review, kept.public), (PhotoReview::Private, None));
+    assert!(store
+        .review_attachment("att-missing", &review)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.case_attachments("no-case").await.unwrap().is_empty());
 }
 
 /// Group commit puts concurrent writes into one transaction; a conflicting write in the batch
@@ -601,5 +649,277 @@ async fn a_postgres_store_without_audit_writes_cases_but_no_audit_entries() {
     };
     let db = ScratchDatabase::create(&admin).await.unwrap();
     a_store_without_audit_writes_cases_but_no_audit_entries(&db.url).await;
+    db.drop_now().await.unwrap();
+}
+
+/// What a write answered, and what it wrote.
+enum Answer {
+    Acknowledged,
+    Failed,
+    Unknown,
+}
+
+fn answer<T>(result: &StoreResult<T>) -> Answer {
+    match result {
+        Ok(_) => Answer::Acknowledged,
+        Err(StoreError::OutcomeUnknown(_)) => Answer::Unknown,
+        Err(_) => Answer::Failed,
+    }
+}
+
+/// A PostgreSQL wire-protocol relay that cuts connections at COMMIT, the way a network or
+/// a server fault does: every `cut`th COMMIT, the backend is terminated
+/// (`pg_terminate_backend`) either after the server answered it (the transaction landed,
+/// but the client never hears so) or before the COMMIT reaches it (nothing landed). Either
+/// way the client sees its connection drop in the middle of COMMIT.
+mod commit_cutter {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// A simple-protocol `COMMIT` query, and the server's answer that it committed.
+    const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+    const COMMITTED: &[u8] = b"C\0\0\0\x0bCOMMIT\0";
+
+    #[derive(Default)]
+    pub struct Counts {
+        /// Cuts only once the store is open (its migrations commit too).
+        pub armed: std::sync::atomic::AtomicBool,
+        pub commits: AtomicUsize,
+        pub landed_unheard: AtomicUsize,
+        pub cut_before: AtomicUsize,
+    }
+
+    fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+        haystack.windows(needle.len()).position(|w| w == needle)
+    }
+
+    pub async fn start(upstream: String, killer: sqlx::PgPool, cut: usize) -> (u16, Arc<Counts>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let counts = Arc::new(Counts::default());
+        let shared = counts.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                tokio::spawn(relay(client, server, killer.clone(), cut, shared.clone()));
+            }
+        });
+        (port, counts)
+    }
+
+    async fn terminate(killer: &sqlx::PgPool, pid: i32) {
+        let _ = sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .execute(killer)
+            .await;
+    }
+
+    async fn relay(
+        client: TcpStream,
+        server: TcpStream,
+        killer: sqlx::PgPool,
+        cut: usize,
+        counts: Arc<Counts>,
+    ) {
+        let (mut client_in, mut client_out) = client.into_split();
+        let (mut server_in, mut server_out) = server.into_split();
+        let pid = Arc::new(std::sync::atomic::AtomicI32::new(0));
+        // 0: pass, 1: cut after the server's answer, set by the client side.
+        let cut_after = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let upward = {
+            let (pid, cut_after, counts, killer) = (
+                pid.clone(),
+                cut_after.clone(),
+                counts.clone(),
+                killer.clone(),
+            );
+            async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                loop {
+                    let n = match client_in.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    let chunk = &buffer[..n];
+                    if counts.armed.load(Ordering::Relaxed) && find(chunk, COMMIT).is_some() {
+                        let k = counts.commits.fetch_add(1, Ordering::Relaxed) + 1;
+                        if k % cut == 0 {
+                            if k % (2 * cut) == 0 {
+                                counts.cut_before.fetch_add(1, Ordering::Relaxed);
+                                terminate(&killer, pid.load(Ordering::Relaxed)).await;
+                                return;
+                            }
+                            cut_after.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    if server_out.write_all(chunk).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        };
+        let downward = async move {
+            let mut buffer = vec![0u8; 64 * 1024];
+            loop {
+                let n = match server_in.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                let chunk = &buffer[..n];
+                if pid.load(Ordering::Relaxed) == 0 {
+                    // BackendKeyData: 'K', length 12, the backend's pid, its secret key.
+                    if let Some(at) = find(chunk, b"K\0\0\0\x0c") {
+                        if let Some(bytes) = chunk.get(at + 5..at + 9) {
+                            let pid_now = i32::from_be_bytes(bytes.try_into().unwrap());
+                            pid.store(pid_now, Ordering::Relaxed);
+                        }
+                    }
+                }
+                if cut_after.load(Ordering::Relaxed) && find(chunk, COMMITTED).is_some() {
+                    counts.landed_unheard.fetch_add(1, Ordering::Relaxed);
+                    terminate(&killer, pid.load(Ordering::Relaxed)).await;
+                    return;
+                }
+                if client_out.write_all(chunk).await.is_err() {
+                    return;
+                }
+            }
+        };
+        // Whichever side ends first ends the connection, as a cut cable would.
+        tokio::select! {
+            _ = upward => {}
+            _ = downward => {}
+        }
+    }
+}
+
+/// Case writes commit under load through connections that are cut at COMMIT: some
+/// transactions landed without the writer hearing so, some did not land. Every write
+/// acknowledged must be there exactly once, and every write answered as failed must be
+/// absent: the writer finds out whether a cut COMMIT landed (its event row) before writing
+/// again. Only a write answered "outcome unknown" may be either.
+#[tokio::test]
+async fn postgres_writes_cut_off_mid_commit_are_answered_by_what_landed() {
+    let Some(admin) = test_url() else {
+        eprintln!("CITYOPS_TEST_PG_URL is not set: PostgreSQL contract test skipped");
+        return;
+    };
+    let db = ScratchDatabase::create(&admin).await.unwrap();
+    let killer = sqlx::PgPool::connect(&admin).await.unwrap();
+    // postgres://user@host:port/name: the relay stands in for host:port.
+    let (head, name) = db.url.rsplit_once('/').unwrap();
+    let (user, upstream) = head.rsplit_once('@').unwrap();
+    let (port, counts) = commit_cutter::start(upstream.to_owned(), killer.clone(), 5).await;
+    let through = format!("{user}@127.0.0.1:{port}/{name}");
+    let store = open(&through, keys()).await.unwrap();
+    counts
+        .armed
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let now = Utc::now();
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            for i in 0..25 {
+                let (case, event) = new_case("310101002001", &format!("断线第{w}-{i}号"), now);
+                let id = case.id.clone();
+                let inserted = store.insert_case(case.clone(), event).await;
+                let insert = answer(&inserted);
+                let Ok(case) = inserted else {
+                    outcomes.push((id, insert, None));
+                    continue;
+                };
+                let (accepted, event) = decide(
+                    &case,
+                    CaseCommand::Accept { opinion: None },
+                    &operator("310101"),
+                    now,
+                )
+                .unwrap();
+                let update = answer(&store.update_case(&accepted, &event, None).await);
+                outcomes.push((id, insert, Some(update)));
+            }
+            outcomes
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for writer in writers {
+        outcomes.extend(writer.await.unwrap());
+    }
+    let landed_unheard = counts
+        .landed_unheard
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let cut_before = counts.cut_before.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        landed_unheard > 0 && cut_before > 0,
+        "no COMMIT was cut ({landed_unheard} after landing, {cut_before} before): the test attacked nothing"
+    );
+    // Read back on the database directly, not through the cutter.
+    let direct = open(&db.url, keys()).await.unwrap();
+    let (mut acknowledged, mut failed, mut unknown) = (0, 0, 0);
+    for (id, insert, update) in &outcomes {
+        let case = direct.case(id).await.unwrap();
+        let seqs: Vec<i64> = direct
+            .timeline(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        match insert {
+            Answer::Acknowledged => {
+                acknowledged += 1;
+                assert!(case.is_some(), "an acknowledged report of {id} is missing");
+                assert_eq!(
+                    seqs.iter().filter(|s| **s == 1).count(),
+                    1,
+                    "{id}: {seqs:?}"
+                );
+            }
+            Answer::Failed => {
+                failed += 1;
+                assert!(
+                    case.is_none(),
+                    "a report of {id} answered as failed was written"
+                );
+                continue;
+            }
+            Answer::Unknown => {
+                unknown += 1;
+                continue;
+            }
+        }
+        match update {
+            Some(Answer::Acknowledged) => {
+                acknowledged += 1;
+                assert_eq!(case.as_ref().unwrap().state, CaseState::Accepted, "{id}");
+                assert_eq!(seqs, vec![1, 2], "{id}");
+            }
+            Some(Answer::Failed) => {
+                failed += 1;
+                assert_eq!(case.as_ref().unwrap().state, CaseState::Reported, "{id}");
+                assert_eq!(seqs, vec![1], "{id}");
+            }
+            Some(Answer::Unknown) => unknown += 1,
+            None => {}
+        }
+    }
+    eprintln!(
+        "{} commits, {landed_unheard} cut after landing, {cut_before} cut before; {acknowledged} writes acknowledged, {failed} failed, {unknown} unknown",
+        counts.commits.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert!(acknowledged > 0);
+    // The audit chain the writes extended is whole: no entry of a write that did not land.
+    let verification = cityops_store::audit::verify_log(direct.as_ref(), None)
+        .await
+        .unwrap();
+    assert!(verification.intact(), "{:?}", verification.findings);
+    drop((store, direct));
+    killer.close().await;
     db.drop_now().await.unwrap();
 }

@@ -85,6 +85,8 @@ impl TestApp {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().join("data"),
             database: scratch.as_ref().map(|s| s.url.clone()),
+            // A citizen's proof of work stays real, only quick.
+            report_challenge_bits: 4,
             ..Config::default()
         };
         adjust(&mut config);
@@ -164,6 +166,26 @@ impl TestApp {
         send(self.auth(request, who)).await
     }
 
+    /// Like [`TestApp::post_json`], sent by another client (e.g. [`client_from`]).
+    pub async fn post_json_with(
+        &self,
+        client: &reqwest::Client,
+        who: Option<&str>,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let request = client.post(format!("{}{path}", self.base)).json(&body);
+        send(self.auth(request, who)).await
+    }
+
+    pub async fn delete_json(&self, who: Option<&str>, path: &str, body: Value) -> (u16, Value) {
+        let request = self
+            .client
+            .delete(format!("{}{path}", self.base))
+            .json(&body);
+        send(self.auth(request, who)).await
+    }
+
     pub async fn post_raw(
         &self,
         who: Option<&str>,
@@ -206,6 +228,25 @@ impl TestApp {
     pub async fn get(&self, who: Option<&str>, path: &str) -> (u16, Value) {
         let request = self.client.get(format!("{}{path}", self.base));
         send(self.auth(request, who)).await
+    }
+
+    /// A fresh report challenge, solved: `(challenge, nonce)`.
+    pub async fn solved_challenge(&self) -> (String, String) {
+        let (status, issued) = self.get(None, "/api/v1/public/challenge").await;
+        assert_eq!(status, 200, "challenge: {issued}");
+        let challenge = issued["challenge"].as_str().unwrap().to_owned();
+        let bits = issued["bits"].as_u64().unwrap() as u8;
+        let nonce = cityops_api::access::solve(&challenge, bits);
+        (challenge, nonce)
+    }
+
+    /// Files a citizen's report as the citizen's browser does: fetches a challenge, solves
+    /// it and sends it with `body`; returns status and body.
+    pub async fn public_report(&self, mut body: Value) -> (u16, Value) {
+        let (challenge, nonce) = self.solved_challenge().await;
+        body["challenge"] = json!(challenge);
+        body["nonce"] = json!(nonce);
+        self.post_json(None, "/api/v1/public/reports", body).await
     }
 
     /// Reports a case as `who` in Huangpu's first community and returns it.
@@ -278,6 +319,15 @@ impl TestApp {
     }
 }
 
+/// A client whose requests come from another loopback address, as from another computer:
+/// all of 127.0.0.0/8 is the loopback, and the server on 127.0.0.1 sees the address given.
+pub fn client_from(address: std::net::Ipv4Addr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::V4(address))
+        .build()
+        .unwrap()
+}
+
 async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
@@ -340,9 +390,7 @@ pub fn sees(user: (&str, &str, Option<&str>, &str), case: &Object) -> bool {
 /// A citizen's report at a place, with a contact; the case as an operator sees it.
 pub async fn citizen_case(app: &TestApp, lon: f64, lat: f64, what: &str) -> Value {
     let (status, receipt) = app
-        .post_json(
-            None,
-            "/api/v1/public/reports",
+        .public_report(
             json!({"description": what, "location": {"lon": lon, "lat": lat},
                    "contact": {"phone": "13700002222"}}),
         )

@@ -47,9 +47,16 @@ pub struct Config {
     pub audit_key_file: Option<PathBuf>,
     /// Seconds between signed audit checkpoints.
     pub audit_checkpoint_secs: u64,
-    /// Requests a minute one address may make to sign-in, the citizen channel and the
-    /// anonymous standards endpoints (429 beyond).
+    /// Requests a minute one address may make to read the citizen channel and, without
+    /// signing in, the public standards (429 beyond).
     pub public_requests_per_minute: u32,
+    /// Sign-in attempts a minute from one address (a budget of its own).
+    pub sign_in_requests_per_minute: u32,
+    /// Citizens' reports and photos a minute from one address (a budget of its own).
+    pub public_reports_per_minute: u32,
+    /// Leading zero bits of the proof of work a citizen's report carries (0 to 32; each
+    /// bit doubles the work, 16 takes a browser a second or two).
+    pub report_challenge_bits: u8,
     /// Browser origins allowed to call the API cross-origin, e.g. `https://portal.example`;
     /// none by default.
     pub cors_origins: Vec<String>,
@@ -99,6 +106,9 @@ impl Default for Config {
             audit_key_file: None,
             audit_checkpoint_secs: 60,
             public_requests_per_minute: 120,
+            sign_in_requests_per_minute: 30,
+            public_reports_per_minute: 10,
+            report_challenge_bits: 16,
             cors_origins: Vec::new(),
             pii_keys: None,
             pii_key_file: None,
@@ -154,6 +164,9 @@ impl Config {
                 "audit_key_file",
                 "audit_checkpoint_secs",
                 "public_requests_per_minute",
+                "sign_in_requests_per_minute",
+                "public_reports_per_minute",
+                "report_challenge_bits",
                 "cors_origins",
                 "pii_keys",
                 "pii_key_file",

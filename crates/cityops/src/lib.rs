@@ -128,6 +128,15 @@ pub async fn start(
     api.audit_public_key = Some(audit_key.verifying_key());
     api.public_requests_per_minute = config.public_requests_per_minute;
     api.outbox = config.outbox()?;
+    api.sign_in_requests_per_minute = config.sign_in_requests_per_minute;
+    api.public_reports_per_minute = config.public_reports_per_minute;
+    anyhow::ensure!(
+        config.report_challenge_bits <= 32,
+        "report_challenge_bits is 0 to 32"
+    );
+    api.report_challenge_bits = config.report_challenge_bits;
+    // Every node with the same audit key accepts the others' challenges.
+    api.report_challenge_key = cityops_api::access::ChallengeKey::derived(&audit_key.to_bytes());
     api.secure_cookies = config
         .secure_cookies
         .unwrap_or_else(|| !addr.ip().is_loopback());

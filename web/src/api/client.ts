@@ -4,12 +4,15 @@ export class ApiError extends Error {
   status: number
   code: string
   field?: string
-  constructor(status: number, code: string, message: string, field?: string) {
+  /** Seconds to wait before trying again (`sign_in_throttled`). */
+  retryAfter?: number
+  constructor(status: number, code: string, message: string, field?: string, retryAfter?: number) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
     this.field = field
+    this.retryAfter = retryAfter
   }
 }
 
@@ -86,17 +89,23 @@ export async function toApiError(res: Response): Promise<ApiError> {
   let code = `http_${res.status}`
   let message = res.statusText || `HTTP ${res.status}`
   let field: string | undefined
+  let retryAfter: number | undefined
   try {
     const body = await res.json()
     if (body && typeof body === 'object' && body.error) {
       code = body.error.code ?? code
       message = body.error.message ?? message
       field = body.error.field ?? undefined
+      retryAfter = typeof body.error.retry_after === 'number' ? body.error.retry_after : undefined
     }
   } catch {
     /* not JSON */
   }
-  return new ApiError(res.status, code, message, field)
+  if (retryAfter === undefined) {
+    const header = Number(res.headers?.get?.('retry-after'))
+    if (Number.isFinite(header) && header > 0) retryAfter = header
+  }
+  return new ApiError(res.status, code, message, field, retryAfter)
 }
 
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {

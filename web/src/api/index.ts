@@ -1,8 +1,8 @@
-import { request } from './client'
+import { API_BASE, request } from './client'
 import type {
-  AlarmView, Area, AreaDetail, AreaLevel, AreaShape, Attachment, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
+  AlarmView, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
   ContactView, GeoCollection,
-  GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, Resolution, Rollup, Stats,
+  GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
   TimelineEntry, TotpEnrolment, Unit, UnitKind, User, VitalSignsView,
 } from './types'
 
@@ -20,11 +20,11 @@ export const api = {
   /** The start-up check: its 401 only means "not signed in" here, so it must not trigger the expiry redirect. */
   whoAmI: () => request<User>('/me', { auth: false }),
   // ---- the signed-in user's second factor (TOTP)
-  /** A new secret, inactive until confirmed; 409 `totp_enabled` while one is active. */
-  enrolTotp: () => request<TotpEnrolment>('/me/totp', { body: {} }),
+  /** A new secret, inactive until confirmed; needs the password again; 409 `totp_enabled` while one is active. */
+  enrolTotp: (password: string) => request<TotpEnrolment>('/me/totp', { body: { password } }),
   confirmTotp: (code: string) => request<void>('/me/totp/confirm', { body: { code } }),
-  /** Needs a current code, so a session left open somewhere cannot drop the factor on its own. */
-  removeTotp: (code: string) => request<void>('/me/totp', { method: 'DELETE', body: { code } }),
+  /** Needs the password and a current code, so a session left open somewhere cannot drop the factor on its own. */
+  removeTotp: (password: string, code: string) => request<void>('/me/totp', { method: 'DELETE', body: { password, code } }),
   areas: (q: { parent?: string; level?: AreaLevel }) => request<Area[]>('/areas', { query: q }),
   area: (code: string) => request<AreaDetail>(`/areas/${encodeURIComponent(code)}`),
   units: (q: { kind?: UnitKind; within?: string }) => request<Unit[]>('/units', { query: q }),
@@ -46,6 +46,11 @@ export const api = {
       raw: { data: file, contentType: file.type || 'image/jpeg' },
     }),
   attachment: (id: string) => request<Blob>(`/attachments/${encodeURIComponent(id)}`, { as: 'blob' }),
+  /** A case's photos with their review state (staff who handle cases). */
+  attachments: (caseId: string) => request<Attachment[]>(`/cases/${encodeURIComponent(caseId)}/attachments`),
+  /** Publish a photo with `blur` regions blurred in the public copy, or keep it private (operators, shift leads). */
+  reviewPhoto: (id: string, publish: boolean, blur: BlurRect[]) =>
+    request<Attachment>(`/attachments/${encodeURIComponent(id)}/review`, { body: { publish, blur } }),
   stats: (area?: string) => request<Stats>('/stats', { query: { area } }),
   geoAreas: (level: GeometryLevel = 'district') => request<GeoCollection>('/geo/areas', { query: { level }, auth: false }),
   /** One layer: level=district|street|community|grid, under a parent area or inside a bbox. */
@@ -67,14 +72,20 @@ export const api = {
 
 /** Citizen endpoints: no session needed, and a 401 from them never signs staff out. */
 export const publicApi = {
+  /** A proof-of-work challenge a report must carry solved (`lib/challenge`). */
+  challenge: () => request<ReportChallenge>('/public/challenge', { auth: false }),
   report: (body: {
     description: string; location: { lon: number; lat: number }; address?: string
     category_hint?: string; contact?: { name?: string; phone?: string }
+    challenge: string; nonce: string
   }) => request<PublicReportResult>('/public/reports', { body, auth: false }),
   photo: (number: string, token: string, file: Blob) =>
     request<PublicAttachmentReceipt>(`/public/cases/${encodeURIComponent(number)}/photos`, {
       method: 'POST', query: { token }, raw: { data: file, contentType: file.type || 'image/jpeg' }, auth: false,
     }),
+  /** Where a published photo of one's own report is shown (an `<img>` source: the follow token is in it). */
+  photoUrl: (number: string, id: string, token: string) =>
+    `${API_BASE}/public/cases/${encodeURIComponent(number)}/photos/${encodeURIComponent(id)}?token=${encodeURIComponent(token)}`,
   /** Without the follow token only the state comes back; with it, the report's details. */
   follow: (number: string, token?: string | null) =>
     request<PublicCase>(`/public/cases/${encodeURIComponent(number)}`, { query: { token: token ?? undefined }, auth: false }),

@@ -147,10 +147,34 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download an attachment of a case the caller may see. */
+        /**
+         * Download a photo as stored (unblurred; never with EXIF), for the staff who handle its
+         *     case within their jurisdiction.
+         */
         get: operations["download_attachment"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Review a photo (operators and shift leads): publish it, with the given regions (faces,
+         *     licence plates) blurred in the copy the public sees, or keep it private. A later review
+         *     replaces the earlier one.
+         */
+        post: operations["review_attachment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -253,12 +277,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The photos of a case with their review state, for the staff who handle it. */
+        get: operations["list_attachments"];
         put?: never;
         /**
-         * Attach an image (JPEG, PNG, WebP, GIF or HEIC; at most 10 MiB) to a case. Send the raw
-         *     bytes as the body. The content is checked by its bytes, not by the header, and its
-         *     SHA-256 is recorded.
+         * Attach a photo (JPEG, PNG or WebP; at most 10 MiB, 10,000 pixels a side) to a case. Send
+         *     the raw bytes as the body. The image is decoded whole, turned upright and re-encoded, so
+         *     the stored copy carries no EXIF (position, device); the SHA-256 of that copy is recorded.
+         *     It is shown to the public only once staff review it.
          */
         post: operations["upload_attachment"];
         delete?: never;
@@ -604,6 +630,9 @@ export interface paths {
          *     level's current boundaries at once. All or nothing: the first bad feature refuses the
          *     file, naming its index and the reason (bad code, parent not above it, unknown area,
          *     unclosed ring, overlap with another feature, outside its parent).
+         * @description Open cases, devices and census components are then re-located to the area and unit grid
+         *     their point lies in, by a job whose progress `relocation.href` shows; each moved case gets
+         *     a `relocate` event on its timeline.
          */
         put: operations["import_boundaries"];
         post?: never;
@@ -622,6 +651,28 @@ export interface paths {
         };
         /** Which unit grid, responsibility grid, community, street and district a point lies in. */
         get: operations["locate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/geo/relocations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The progress of re-locating cases, devices and components after a boundary import
+         *     (admin): counts checked and moved, open cases left in place because their point now lies
+         *     in another district, and the state (`running`, `done`, `failed`). Kept by the node that
+         *     ran the import, for its last 20 jobs.
+         */
+        get: operations["relocation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -697,8 +748,9 @@ export interface paths {
         /** Start enrolling a second factor: a new secret, active once confirmed with a code. */
         post: operations["enrol_totp"];
         /**
-         * Remove the second factor, proving possession with a current code. (An admin's
-         *     `cityops user reset` removes it too, for a lost phone.)
+         * Remove the second factor, with the password again and a current code; wrong ones count
+         *     towards the same throttle as sign-in. (An admin's `cityops user reset` removes it too,
+         *     for a lost phone.)
          */
         delete: operations["remove_totp"];
         options?: never;
@@ -779,6 +831,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/public/cases/{number}/photos/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A published photo of one's own report, as the public sees it: reviewed by staff, faces
+         *     and plates blurred, no EXIF. Needs the follow token; unpublished photos are 404.
+         */
+        get: operations["public_photo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/public/cases/{number}/rating": {
         parameters: {
             query?: never;
@@ -796,6 +868,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/public/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A proof-of-work challenge for a citizen's report: find a `nonce` (letters and digits)
+         *     such that SHA-256 of the challenge followed by the nonce starts with `bits` zero bits,
+         *     and send both with the report. Each challenge works once, within ten minutes.
+         */
+        get: operations["challenge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/public/reports": {
         parameters: {
             query?: never;
@@ -805,7 +898,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Report a problem as a citizen. The point is located in the city's districts. */
+        /**
+         * Report a problem as a citizen, with a solved challenge (`GET /public/challenge`). The
+         *     point is located in the city's districts.
+         */
         post: operations["report"];
         delete?: never;
         options?: never;
@@ -860,7 +956,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with username and password; returns a bearer token. */
+        /**
+         * Sign in with username and password; returns a bearer token. Failed attempts slow down
+         *     the (username, address) pair that made them (`sign_in_throttled` with `retry_after`);
+         *     an unknown username is answered exactly like a known one.
+         */
         post: operations["sign_in"];
         delete?: never;
         options?: never;
@@ -1242,6 +1342,8 @@ export interface components {
             parent?: string | null;
         };
         AttachmentView: {
+            /** @description The regions blurred in the public copy, in pixels of the stored (upright) photo. */
+            blur: components["schemas"]["BlurRect"][];
             case_id: string;
             /**
              * Format: int64
@@ -1253,6 +1355,10 @@ export interface components {
             created_at: string;
             file_name: string;
             id: string;
+            /** @description Whether the photo may be shown to the public: staff review it first. */
+            review: components["schemas"]["PhotoReviewState"];
+            /** Format: date-time */
+            reviewed_at?: string | null;
             /** @description SHA-256 of the content, hex. */
             sha256: string;
             /** Format: int64 */
@@ -1272,11 +1378,22 @@ export interface components {
             kind: components["schemas"]["CategoryKind"];
             zh: string;
         };
+        /** @description A rectangle of a photo in pixels of the stored (upright) copy, from its top left corner. */
+        BlurRect: {
+            /** Format: int32 */
+            h: number;
+            /** Format: int32 */
+            w: number;
+            /** Format: int32 */
+            x: number;
+            /** Format: int32 */
+            y: number;
+        };
         /**
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
          * @enum {string}
          */
-        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data";
+        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate";
         /**
          * @description A workflow command a client issues by name on a case; GET /api/v1/workflow gives each one's roles and states.
          * @enum {string}
@@ -1499,7 +1616,7 @@ export interface components {
          * @description Any workflow command by the name clients use (`request-extension`), including those issued by reporting, uploading, rating or by CityOps itself (see CaseCommandName for the ones a client names in the URL).
          * @enum {string}
          */
-        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data";
+        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate";
         ComponentPage: {
             items: components["schemas"]["ComponentView"][];
             /** @description Pass as `after` for the next page; absent on the last. */
@@ -1633,13 +1750,19 @@ export interface components {
          * @description Stable machine-readable code; README.md's "Errors" section gives each one's HTTP status and meaning.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "payload_too_large" | "unsupported_media_type" | "invalid_input" | "invalid_query" | "invalid_body" | "rate_limited" | "account_locked" | "internal" | "telemetry_unavailable";
+        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "payload_too_large" | "image_too_large" | "unsupported_media_type" | "unsupported_image_format" | "invalid_input" | "invalid_image" | "invalid_query" | "invalid_body" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request field at fault, when there is one (`location.lon`, `version`...). */
             field?: string | null;
             /** @description A sentence a person can act on. */
             message: string;
+            /**
+             * Format: int64
+             * @description Seconds to wait before trying again, when the code is about waiting
+             *     (`sign_in_throttled`); the `Retry-After` header says the same.
+             */
+            retry_after?: number | null;
         };
         FiledClassView: {
             /** Format: int32 */
@@ -1793,6 +1916,21 @@ export interface components {
         PersonalDataExport: {
             cases: components["schemas"]["HeldCase"][];
         };
+        /**
+         * @description Staff's decision on a photo: publish it (with faces and licence plates blurred) or keep
+         *     it to the staff who handle the case.
+         */
+        PhotoReviewRequest: {
+            /** @description Regions to blur in the public copy (at most 64); ignored when not publishing. */
+            blur?: components["schemas"]["BlurRect"][];
+            publish: boolean;
+        };
+        /**
+         * @description Where a photo stands: every upload is `pending` until staff `publish` it (the public
+         *     then sees a copy with the regions they marked blurred) or keep it `private`.
+         * @enum {string}
+         */
+        PhotoReviewState: "pending" | "published" | "private";
         PublicAttachmentReceipt: {
             id: string;
         };
@@ -1812,6 +1950,11 @@ export interface components {
              */
             details: boolean;
             number: string;
+            /**
+             * @description Ids of the report's photos that staff reviewed and published, each at
+             *     `/api/v1/public/cases/{number}/photos/{id}?token=`. Empty without the follow token.
+             */
+            photos: string[];
             rating?: null | components["schemas"]["RatingView"];
             state: components["schemas"]["CaseState"];
             state_zh: string;
@@ -1828,11 +1971,18 @@ export interface components {
         PublicReportRequest: {
             address?: string | null;
             category_hint?: string | null;
+            /** @description A challenge from `GET /api/v1/public/challenge`, unused and unexpired. */
+            challenge: string;
             contact?: null | components["schemas"]["ContactBody"];
             crs?: null | components["schemas"]["Crs"];
             /** @example 小区门口的井盖坏了，晚上很危险 */
             description: string;
             location: components["schemas"]["LocationBody"];
+            /**
+             * @description Solves the challenge: SHA-256 of the challenge followed by the nonce starts with the
+             *     challenge's `bits` zero bits. 1 to 64 ASCII letters and digits.
+             */
+            nonce: string;
         };
         PublicStep: {
             /** @description The command by the name clients use, e.g. `send-check`. */
@@ -1909,6 +2059,45 @@ export interface components {
             index?: number | null;
             message: string;
             reason: components["schemas"]["ReadingRejection"];
+        };
+        /** @description What a relocation job has done so far. */
+        RelocationJob: {
+            cases: components["schemas"]["Tally"];
+            /**
+             * @description Open cases whose point now lies in another district: left in place for a person to
+             *     decide (at most the first 100).
+             */
+            cases_in_another_district: string[];
+            components: components["schemas"]["Tally"];
+            devices: components["schemas"]["Tally"];
+            /** @description Why the job stopped, when it failed. */
+            error?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            id: string;
+            /** @description The level whose import started the job. */
+            level: string;
+            /** Format: date-time */
+            started_at: string;
+            /** @description `running`, `done` or `failed`. */
+            state: components["schemas"]["RelocationState"];
+        };
+        /** @enum {string} */
+        RelocationState: "running" | "done" | "failed";
+        /**
+         * @description A fresh challenge: solve it by finding a `nonce` such that SHA-256 of the challenge's
+         *     text followed by the nonce's starts with `bits` zero bits.
+         */
+        ReportChallenge: {
+            /**
+             * Format: int32
+             * @description Leading zero bits SHA-256(challenge + nonce) must have.
+             */
+            bits: number;
+            /** @description Opaque, signed by the server; send it back as `challenge`. */
+            challenge: string;
+            /** Format: date-time */
+            expires_at: string;
         };
         ReportRequest: {
             address?: string | null;
@@ -2005,6 +2194,13 @@ export interface components {
             top_categories: components["schemas"]["CategoryCount"][];
             totals: components["schemas"]["Totals"];
         };
+        /** @description Records looked at, and records moved to another area or unit grid. */
+        Tally: {
+            /** Format: int64 */
+            checked: number;
+            /** Format: int64 */
+            moved: number;
+        };
         TimelineEntry: {
             /** @description The command, e.g. `request_extension`. */
             action: components["schemas"]["CaseAction"];
@@ -2047,11 +2243,23 @@ export interface components {
             /** @description The authenticator app's current 6-digit code. */
             code: string;
         };
+        /** @description Starting a second factor: the password again, so a session left open is not enough. */
+        TotpEnrolRequest: {
+            /** @description The account's password. */
+            password: string;
+        };
         TotpEnrolment: {
             /** @description The same as an `otpauth://` URL, for a QR code. */
             otpauth_url: string;
             /** @description The shared secret, base32, for typing into an authenticator app. */
             secret: string;
+        };
+        /** @description Removing the second factor: the password again and a current code. */
+        TotpRemoval: {
+            /** @description The authenticator app's current 6-digit code. */
+            code: string;
+            /** @description The account's password. */
+            password: string;
         };
         /**
          * @description The kind of a unit: an operations center (city, district, street) or a kind of responsible unit (a district department, a utility, a street office).
@@ -2433,7 +2641,73 @@ export interface operations {
                     "image/jpeg": unknown;
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    review_attachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Attachment id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhotoReviewRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2648,6 +2922,44 @@ export interface operations {
             };
         };
     };
+    list_attachments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Case id or case number */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentView"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     upload_attachment: {
         parameters: {
             query: {
@@ -2686,6 +2998,14 @@ export interface operations {
                 };
             };
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3391,12 +3711,20 @@ export interface operations {
             };
         };
         responses: {
-            /** @description {"imported": n, "level": level} */
+            /** @description {"imported": n, "level": level, "relocation": {"id", "href"}} */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             422: {
                 headers: {
@@ -3432,6 +3760,44 @@ export interface operations {
             };
             /** @description outside the city */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    relocation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job id the import answered */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelocationJob"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3544,7 +3910,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpEnrolRequest"];
+            };
+        };
         responses: {
             201: {
                 headers: {
@@ -3555,6 +3925,22 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3573,7 +3959,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TotpCode"];
+                "application/json": components["schemas"]["TotpRemoval"];
             };
         };
         responses: {
@@ -3584,6 +3970,14 @@ export interface operations {
                 content?: never;
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3793,6 +4187,49 @@ export interface operations {
             };
         };
     };
+    public_photo: {
+        parameters: {
+            query?: {
+                /** @description The follow token received when reporting. */
+                token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description 19-digit case number */
+                number: string;
+                /** @description Photo id, from the case's public view */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     rate: {
         parameters: {
             query?: never;
@@ -3835,6 +4272,25 @@ export interface operations {
             };
         };
     };
+    challenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportChallenge"];
+                };
+            };
+        };
+    };
     report: {
         parameters: {
             query?: never;
@@ -3856,7 +4312,23 @@ export interface operations {
                     "application/json": components["schemas"]["PublicReportReceipt"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3965,6 +4437,14 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

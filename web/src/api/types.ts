@@ -71,6 +71,10 @@ export type RoutingRule = Schemas['RuleView']
 /** `GET /cases/{id}/routing`: the unit proposed for dispatch and why. */
 export type CaseRouting = Schemas['RoutingView']
 export type Attachment = Schemas['AttachmentView']
+/** `pending` until an operator or shift lead publishes a photo (regions blurred) or keeps it private. */
+export type PhotoReviewState = Schemas['PhotoReviewState']
+/** A region of a photo to blur, in the stored photo's pixels. */
+export type BlurRect = Schemas['BlurRect']
 /** The `case` stream event: one committed case change. */
 export type FeedEvent = Schemas['CaseEvent']
 
@@ -93,6 +97,7 @@ export type Stats = Schemas['StatsView']
 export type PublicReportResult = Schemas['PublicReportReceipt']
 /** `POST /public/cases/{number}/photos`: the new attachment. */
 export type PublicAttachmentReceipt = Schemas['PublicAttachmentReceipt']
+export type ReportChallenge = Schemas['ReportChallenge']
 export type PublicCase = Schemas['PublicCaseView']
 /** The reporter's clear contact and the clear form of masked texts, read for a purpose. */
 export type ContactView = Schemas['ContactView']

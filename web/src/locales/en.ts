@@ -13,6 +13,7 @@ const en: typeof zh = {
     hint: 'Demo users: inspector, operator, shiftlead, dispatcher, handler, water, leader (password cityops-demo)',
     required: 'Enter user name and password', expired: 'Your session has expired; please sign in again',
     otp: 'Code', otpHint: 'Enter the 6-digit code from your authenticator app', invalidOtp: 'The code is wrong, expired or already used; enter a new one',
+    throttled: 'Too many failed sign-ins from this device: try again in {seconds} s',
   },
   totp: {
     title: 'Two-step verification', intro: 'Once on, signing in needs the 6-digit code from an authenticator app (such as Microsoft Authenticator or Google Authenticator) besides the password.',
@@ -21,7 +22,8 @@ const en: typeof zh = {
     code: '6-digit code', confirm: 'Turn on', enabled: 'Two-step verification is on: signing in now asks for a code.',
     alreadyOn: 'Two-step verification is already on. To move it to another device, remove it first, then set it up again.', removeHint: 'Enter the 6-digit code from your authenticator app to remove two-step verification; signing in will then need the password only.',
     remove: 'Remove', removed: 'Two-step verification has been removed.', wrongCode: 'The code is wrong, expired or already used', expired: 'This setup has expired; please start again.',
-    back: 'Back', close: 'Close',
+    back: 'Back', close: 'Close', password: 'Your password', passwordHint: 'Changes to two-step verification need your password again.',
+    wrongPassword: 'The password is wrong', needPassword: 'Enter your password',
   },
   states: {
     reported: 'Reported', accepted: 'Accepted', verifying: 'Verifying', invalid: 'Invalid', filed: 'Filed',
@@ -35,7 +37,7 @@ const en: typeof zh = {
     'request-extension': 'Request extension', 'decide-extension': 'Decide extension', 'request-park': 'Request parking',
     'decide-park': 'Decide parking', resume: 'Resume', feedback: 'Feedback', 'send-check': 'Send check',
     check: 'Check', 'start-callback': 'Start call-back', callback: 'Call back', close: 'Close', cancel: 'Cancel case',
-    'set-urgent': 'Set urgency', supervise: 'Supervise', escalate: 'Escalate to the next-level center', attach: 'Upload photo', rate: 'Citizen rating', note: 'Note', 'erase-personal-data': 'Personal data erased',
+    'set-urgent': 'Set urgency', supervise: 'Supervise', escalate: 'Escalate to the next-level center', attach: 'Upload photo', rate: 'Citizen rating', note: 'Note', 'erase-personal-data': 'Personal data erased', relocate: 'Relocated to new boundaries',
   },
   screen: {
     title: 'City Operations', city: 'Shanghai', open: 'Open', overdue: 'Overdue', supervised: 'Supervised',
@@ -117,12 +119,19 @@ const en: typeof zh = {
     required: 'Required', case_number: 'Enter a 19-digit case number', datetime: 'Enter a valid date and time', network: 'Network error',
     generic: 'Failed: {msg}', otp: 'Enter the 6-digit code',
   },
+  photoReview: {
+    states: { pending: 'Awaiting review', published: 'Public', private: 'Private' },
+    review: 'Review', title: 'Photo review', hint: 'Drag on the photo to mark faces, licence plates and anything else to blur. The public copy has these regions blurred; position and device data were removed at upload.',
+    regions: '{n} regions to blur', clear: 'Clear regions', remove: 'Remove', publish: 'Blur and publish', keepPrivate: 'Keep private', close: 'Close',
+    published: 'Photo published', keptPrivate: 'Photo kept private', failed: 'Review failed: {msg}', region: 'Region {n}: {w}×{h}',
+    citizenPhotos: 'Photos (published after review by staff)',
+  },
   citizen: {
     title: 'Report a city problem', intro: 'Seen a problem in the city? Tell us and we will see to it. Your contact details are never published.',
     what: 'What is the problem?', where: 'Where is it?', mapHint: 'Click the place on the map, or type longitude and latitude',
     lon: 'Longitude', lat: 'Latitude', address: 'Address or landmark (optional)', description: 'Describe the problem', descriptionPh: 'e.g. A manhole cover is missing outside No. 12, people could fall in',
     photo: 'Photo (optional)', contact: 'Contact (optional, never published)', name: 'Name', phone: 'Phone', submit: 'Submit',
-    submitting: 'Submitting…', thanks: 'Thank you!', yourNumber: 'Your case number', keep: 'Keep this number to follow your case.',
+    submitting: 'Submitting…', proving: 'Checking this browser…', thanks: 'Thank you!', yourNumber: 'Your case number', keep: 'Keep this number to follow your case.',
     follow: 'Follow progress', followTitle: 'Case progress', lookup: 'Look up a case', lookupPh: '19-digit case number', go: 'Look up',
     steps: 'Progress', state: 'Status', reportedAt: 'Reported', closedAt: 'Closed', rate: 'Rate the result',
     rateSubmit: 'Send rating', comment: 'Comment (optional)', rated: 'Your rating', thanksRating: 'Thank you for your rating!',

@@ -16,6 +16,7 @@ export default {
     hint: '演示账号：inspector、operator、shiftlead、dispatcher、handler、water、leader（密码 cityops-demo）',
     required: '请输入用户名和密码', expired: '登录已过期，请重新登录',
     otp: '动态码', otpHint: '请输入身份验证器应用中的6位动态码', invalidOtp: '动态码错误、已过期或已使用，请输入新的动态码',
+    throttled: '此设备登录失败次数过多，请 {seconds} 秒后再试',
   },
   totp: {
     title: '两步验证', intro: '开启后，登录时除密码外还需输入身份验证器应用（如 Microsoft Authenticator、Google 身份验证器）中的6位动态码。',
@@ -24,7 +25,8 @@ export default {
     code: '6位动态码', confirm: '确认开启', enabled: '两步验证已开启，今后登录需要输入动态码。',
     alreadyOn: '两步验证已开启。如需更换设备，请先移除再重新设置。', removeHint: '输入身份验证器中的6位动态码以移除两步验证，移除后登录只需密码。',
     remove: '移除', removed: '两步验证已移除。', wrongCode: '动态码错误、已过期或已使用', expired: '设置已失效，请重新开始。',
-    back: '返回', close: '关闭',
+    back: '返回', close: '关闭', password: '登录密码', passwordHint: '更改两步验证需要再次输入密码。',
+    wrongPassword: '密码错误', needPassword: '请输入密码',
   },
   states: {
     reported: '已上报', accepted: '已受理', verifying: '核实中', invalid: '不受理', filed: '已立案',
@@ -38,7 +40,7 @@ export default {
     'request-extension': '申请延期', 'decide-extension': '审批延期', 'request-park': '申请挂账',
     'decide-park': '审批挂账', resume: '恢复处置', feedback: '处置反馈', 'send-check': '派发核查',
     check: '核查', 'start-callback': '发起回访', callback: '回访', close: '结案', cancel: '作废',
-    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息',
+    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息', relocate: '按新边界重新定位',
   } satisfies Record<AnyCommandName | 'create', string>,
   screen: {
     title: '城市运行一网统管', city: '上海市', open: '在办案件', overdue: '超期案件', supervised: '督办案件',
@@ -120,12 +122,19 @@ export default {
     required: '必填', case_number: '请输入 19 位案件编号', datetime: '请输入有效的日期时间', network: '网络错误',
     generic: '操作失败：{msg}', otp: '请输入6位数字动态码',
   },
+  photoReview: {
+    states: { pending: '待审核', published: '已公开', private: '不公开' },
+    review: '审核', title: '照片审核', hint: '在照片上按住鼠标拖动，框出人脸、车牌等需要打码的区域。公开的副本中这些区域会被模糊处理；照片的位置、设备等信息在上传时已去除。',
+    regions: '打码区域 {n} 处', clear: '清除区域', remove: '删除', publish: '打码后公开', keepPrivate: '不公开', close: '关闭',
+    published: '照片已公开', keptPrivate: '照片不公开', failed: '审核失败：{msg}', region: '区域 {n}：{w}×{h}',
+    citizenPhotos: '照片（经工作人员审核后公开）',
+  },
   citizen: {
     title: '市民随手拍', intro: '发现城市管理问题？告诉我们，我们会尽快处理。您的联系方式不会公开。',
     what: '遇到了什么问题？', where: '问题在哪里？', mapHint: '在地图上点击问题位置，或直接输入经纬度',
     lon: '经度', lat: '纬度', address: '地址或地标（可选）', description: '请描述问题', descriptionPh: '例如：某某路某号门口井盖缺失，行人容易踩空',
     photo: '照片（可选）', contact: '联系方式（可选，不会公开）', name: '称呼', phone: '手机号', submit: '提交',
-    submitting: '提交中…', thanks: '提交成功！', yourNumber: '您的案件编号', keep: '请记下编号，凭编号查询处理进度。',
+    submitting: '提交中…', proving: '正在验证浏览器…', thanks: '提交成功！', yourNumber: '您的案件编号', keep: '请记下编号，凭编号查询处理进度。',
     follow: '查看进度', followTitle: '案件进度', lookup: '查询案件', lookupPh: '输入 19 位案件编号', go: '查询',
     steps: '处理进度', state: '当前状态', reportedAt: '上报时间', closedAt: '办结时间', rate: '请为处理结果打分',
     rateSubmit: '提交评价', comment: '评价内容（可选）', rated: '您的评价', thanksRating: '感谢您的评价！',

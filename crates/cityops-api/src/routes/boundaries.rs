@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::routing::put;
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use cityops_domain::{AreaCode, Role};
 use cityops_geo::import::{
@@ -21,10 +21,22 @@ use crate::extract::{CurrentUser, QueryArgs};
 use crate::{AppState, CityGeometry};
 
 pub fn router(max_import: usize) -> Router<AppState> {
-    Router::new().route(
-        "/geo/boundaries/{level}",
-        put(import_boundaries).layer(axum::extract::DefaultBodyLimit::max(max_import)),
-    )
+    Router::new()
+        .route(
+            "/geo/boundaries/{level}",
+            put(import_boundaries).layer(axum::extract::DefaultBodyLimit::max(max_import)),
+        )
+        .route("/geo/relocations/{id}", get(relocation))
+}
+
+fn admin(actor: &cityops_domain::Actor, what: &str) -> ApiResult<()> {
+    if actor.role != Role::Admin {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!("only an admin may {what}"),
+        ));
+    }
+    Ok(())
 }
 
 fn invalid(e: BoundaryError) -> ApiError {
@@ -103,10 +115,14 @@ pub struct ImportQuery {
 /// level's current boundaries at once. All or nothing: the first bad feature refuses the
 /// file, naming its index and the reason (bad code, parent not above it, unknown area,
 /// unclosed ring, overlap with another feature, outside its parent).
+///
+/// Open cases, devices and census components are then re-located to the area and unit grid
+/// their point lies in, by a job whose progress `relocation.href` shows; each moved case gets
+/// a `relocate` event on its timeline.
 #[utoipa::path(put, path = "/api/v1/geo/boundaries/{level}", tag = "geo",
     params(("level" = String, Path, description = "districts, streets, communities or unit-grids"), ImportQuery),
     request_body(content = String, content_type = "application/geo+json"),
-    responses((status = 200, description = "{\"imported\": n, \"level\": level}"), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "{\"imported\": n, \"level\": level, \"relocation\": {\"id\", \"href\"}}"), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn import_boundaries(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -114,12 +130,7 @@ pub async fn import_boundaries(
     QueryArgs(query): QueryArgs<ImportQuery>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    if actor.role != Role::Admin {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "only an admin may import boundaries",
-        ));
-    }
+    admin(&actor, "import boundaries")?;
     let level = Level::parse(&level).ok_or_else(|| {
         ApiError::invalid(
             "level",
@@ -199,5 +210,30 @@ pub async fn import_boundaries(
         .await
         .map_err(ApiError::internal)?;
     state.replace_geometry(next);
-    Ok(Json(json!({"imported": imported, "level": level.as_str()})))
+    let job = crate::relocation::start(&state, level.as_str(), &actor);
+    Ok(Json(json!({
+        "imported": imported,
+        "level": level.as_str(),
+        "relocation": {"id": job, "href": format!("/api/v1/geo/relocations/{job}")},
+    })))
+}
+
+/// The progress of re-locating cases, devices and components after a boundary import
+/// (admin): counts checked and moved, open cases left in place because their point now lies
+/// in another district, and the state (`running`, `done`, `failed`). Kept by the node that
+/// ran the import, for its last 20 jobs.
+#[utoipa::path(get, path = "/api/v1/geo/relocations/{id}", tag = "geo",
+    params(("id" = String, Path, description = "The job id the import answered")),
+    responses((status = 200, body = crate::relocation::RelocationJob), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn relocation(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<crate::relocation::RelocationJob>> {
+    admin(&actor, "follow a relocation")?;
+    state
+        .relocations
+        .get(&id)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(&format!("relocation job {id}")))
 }

@@ -609,7 +609,8 @@ async fn command_from(
         | CommandKind::Attach
         | CommandKind::Rate
         | CommandKind::Note
-        | CommandKind::ErasePersonalData => {
+        | CommandKind::ErasePersonalData
+        | CommandKind::Relocate => {
             return Err(ApiError::internal(format!(
                 "{} is not a command clients issue by name",
                 name.as_str()
@@ -690,13 +691,15 @@ pub struct UploadQuery {
     file_name: Option<String>,
 }
 
-/// Attach an image (JPEG, PNG, WebP, GIF or HEIC; at most 10 MiB) to a case. Send the raw
-/// bytes as the body. The content is checked by its bytes, not by the header, and its
-/// SHA-256 is recorded.
+/// Attach a photo (JPEG, PNG or WebP; at most 10 MiB, 10,000 pixels a side) to a case. Send
+/// the raw bytes as the body. The image is decoded whole, turned upright and re-encoded, so
+/// the stored copy carries no EXIF (position, device); the SHA-256 of that copy is recorded.
+/// It is shown to the public only once staff review it.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases",
     params(("id" = String, Path, description = "Case id or case number"), UploadQuery),
     request_body(content = Vec<u8>, content_type = "image/jpeg"),
-    responses((status = 201, body = AttachmentView), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = AttachmentView), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
 pub async fn upload_attachment(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -729,27 +732,16 @@ pub(crate) async fn attach_image(
     if body.is_empty() {
         return Err(ApiError::invalid("body", "the attachment is empty"));
     }
-    let content_type = match infer::get(body).map(|t| t.mime_type()) {
-        Some(
-            mime @ ("image/jpeg" | "image/png" | "image/webp" | "image/gif" | "image/heif"
-            | "image/heic"),
-        ) => mime,
-        other => {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                format!(
-                    "attachments must be JPEG, PNG, WebP, GIF or HEIC images; this content is {}",
-                    other.unwrap_or("not a recognised format")
-                ),
-            ))
-        }
-    };
     if file_name.chars().count() > 200 || file_name.contains(['/', '\\', '\0']) {
         return Err(ApiError::invalid(
             "file_name",
             "file_name must be a plain name of at most 200 characters",
         ));
     }
+    // Only what decodes whole is kept, re-encoded: no EXIF, nothing hidden behind a header.
+    let clean = crate::photo::clean_upload(body.to_vec()).await?;
+    let body = clean.bytes.as_slice();
+    let content_type = clean.content_type;
     let attachment_id = new_id();
     let at = now();
     let (next, event) = decide(
@@ -766,24 +758,27 @@ pub(crate) async fn attach_image(
     write_durably(&path, body)
         .await
         .map_err(ApiError::internal)?;
-    let attachment = Attachment {
-        id: attachment_id,
-        case_id: case.id.clone(),
+    let attachment = Attachment::uploaded(
+        attachment_id,
+        case.id.clone(),
         file_name,
-        content_type: content_type.to_owned(),
-        size: body.len() as i64,
+        content_type.to_owned(),
+        body.len() as i64,
         sha256,
-        path: relative,
-        uploaded_by: actor.user_id.clone(),
-        created_at: at,
-    };
+        relative,
+        actor.user_id.clone(),
+        at,
+    );
     if let Err(error) = state
         .store
         .update_case(&next, &event, Some(&attachment))
         .await
     {
-        // The row was not written, so the file would be an orphan.
-        let _ = tokio::fs::remove_file(&path).await;
+        // The row was not written, so the file would be an orphan; unless whether it was
+        // written is unknown: a row that landed must not point at missing bytes.
+        if !matches!(error, cityops_store::StoreError::OutcomeUnknown(_)) {
+            let _ = tokio::fs::remove_file(&path).await;
+        }
         return Err(error.into());
     }
     state.outbox_written();
@@ -792,7 +787,7 @@ pub(crate) async fn attach_image(
 
 /// The file is on disk (fsynced) before its row commits, so no committed row points at
 /// missing bytes.
-async fn write_durably(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) async fn write_durably(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt;
     if let Some(dir) = path.parent() {
         tokio::fs::create_dir_all(dir).await?;
@@ -811,23 +806,18 @@ async fn write_durably(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<
     Ok(())
 }
 
-/// Download an attachment of a case the caller may see.
+/// Download a photo as stored (unblurred; never with EXIF), for the staff who handle its
+/// case within their jurisdiction.
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "cases",
     params(("id" = String, Path, description = "Attachment id")),
-    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, content_type = "image/jpeg"), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
 pub async fn download_attachment(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let attachment = state
-        .store
-        .attachment(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the attachment"))?;
-    visible_case(&state, &actor, &attachment.case_id)
-        .await
-        .map_err(|_| ApiError::not_found("the attachment"))?;
+    let (attachment, _) = crate::routes::photos::handled_attachment(&state, &actor, &id).await?;
     let bytes = tokio::fs::read(state.config.data_dir.join(&attachment.path))
         .await
         .map_err(ApiError::internal)?;

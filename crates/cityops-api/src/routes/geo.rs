@@ -28,6 +28,9 @@ pub fn router() -> Router<AppState> {
 
 /// More features than this in one answer means the client should zoom in.
 const MAX_FEATURES: usize = 20_000;
+/// The same for anonymous callers: the citizen's map needs the districts, so this bounds
+/// what one anonymous request may cost to what a map of a few streets does.
+const ANONYMOUS_MAX_FEATURES: usize = 2_000;
 
 /// The areas a map draws by level: districts, streets, communities and unit grids.
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,8 +243,14 @@ pub(crate) async fn layer_features(
               (status = 422, body = crate::error::ErrorBody)))]
 pub async fn area_boundaries(
     State(state): State<AppState>,
+    anonymous: Option<axum::Extension<crate::security::AnonymousCaller>>,
     crate::extract::QueryArgs(query): crate::extract::QueryArgs<BoundaryQuery>,
 ) -> ApiResult<impl IntoResponse> {
+    let max_features = if anonymous.is_some() {
+        ANONYMOUS_MAX_FEATURES
+    } else {
+        MAX_FEATURES
+    };
     let geometry = state.geometry();
     let bbox = query.bbox.as_deref().map(parse_bbox).transpose()?;
     let parent = query
@@ -277,17 +286,17 @@ pub async fn area_boundaries(
     let filter = LayerFilter {
         bbox,
         parent: parent.as_ref(),
-        limit: MAX_FEATURES + 1,
+        limit: max_features + 1,
     };
     let features: Vec<Value> = layer_features(&state, &geometry, layer, &filter)
         .await?
         .into_iter()
         .map(|(_, feature)| feature)
         .collect();
-    if features.len() > MAX_FEATURES {
+    if features.len() > max_features {
         return Err(ApiError::invalid(
             "bbox",
-            format!("more than {MAX_FEATURES} areas: zoom in (a smaller bbox)"),
+            format!("more than {max_features} areas: zoom in (a smaller bbox or a parent)"),
         ));
     }
     Ok((

@@ -23,6 +23,7 @@ pub(crate) mod geo;
 mod health;
 mod ogc;
 mod personal_data;
+mod photos;
 mod public;
 mod routing;
 mod sessions;
@@ -55,6 +56,7 @@ use crate::openapi::BearerAuth;
         routing::replace_rules,
         routing::explain,
         stream::stream,
+        public::challenge,
         public::report,
         public::follow,
         public::add_photo,
@@ -102,6 +104,7 @@ use crate::openapi::BearerAuth;
         census::export_csv,
         census::export_geojson,
         boundaries::import_boundaries,
+        boundaries::relocation,
         cases::contact,
         sessions::enrol_totp,
         sessions::confirm_totp,
@@ -114,6 +117,9 @@ use crate::openapi::BearerAuth;
         api_keys::revoke,
         audit::verify,
         audit::checkpoints,
+        photos::list_attachments,
+        photos::review_attachment,
+        photos::public_photo,
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -143,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stream::router())
         .merge(telemetry::router(state.config.max_upload_bytes))
         .merge(public::router(state.config.max_upload_bytes))
+        .merge(photos::router())
         // A district's census runs to tens of megabytes of CSV.
         .merge(census::router(512 * 1024 * 1024))
         .merge(boundaries::router(512 * 1024 * 1024))

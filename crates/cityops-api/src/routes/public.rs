@@ -25,6 +25,7 @@ use crate::AppState;
 
 pub fn router(max_upload: usize) -> Router<AppState> {
     Router::new()
+        .route("/public/challenge", get(challenge))
         .route("/public/reports", post(report))
         .route("/public/cases/{number}", get(follow))
         .route(
@@ -45,14 +46,29 @@ fn citizen(city: AreaCode) -> Actor {
     }
 }
 
-/// Report a problem as a citizen. The point is located in the city's districts.
+/// A proof-of-work challenge for a citizen's report: find a `nonce` (letters and digits)
+/// such that SHA-256 of the challenge followed by the nonce starts with `bits` zero bits,
+/// and send both with the report. Each challenge works once, within ten minutes.
+#[utoipa::path(get, path = "/api/v1/public/challenge", tag = "public", security(()),
+    responses((status = 200, body = crate::access::ReportChallenge)))]
+pub async fn challenge(State(state): State<AppState>) -> Json<crate::access::ReportChallenge> {
+    Json(state.challenges.issue(now().timestamp()))
+}
+
+/// Report a problem as a citizen, with a solved challenge (`GET /public/challenge`). The
+/// point is located in the city's districts.
 #[utoipa::path(post, path = "/api/v1/public/reports", tag = "public", security(()),
     request_body = PublicReportRequest,
-    responses((status = 201, body = PublicReportReceipt), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = PublicReportReceipt), (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn report(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<PublicReportRequest>,
 ) -> ApiResult<(StatusCode, Json<PublicReportReceipt>)> {
+    // Checked first and used up last: a report refused for its content keeps its challenge.
+    state
+        .challenges
+        .verify(&request.challenge, &request.nonce, now().timestamp())?;
     let location = request.location.to_wgs84(request.crs.as_deref())?;
     let geometry = state.geometry();
     let district = geometry
@@ -96,6 +112,9 @@ pub async fn report(
         unit_grid,
     };
     let (case, event) = cityops_domain::report(new_id(), report, &citizen(area.city()), at)?;
+    state
+        .challenges
+        .redeem(&request.challenge, &request.nonce, at.timestamp())?;
     let case = state.store.insert_case(case, event).await?;
     state.outbox_written();
     Ok((
@@ -109,7 +128,7 @@ pub async fn report(
     ))
 }
 
-async fn by_number(state: &AppState, number: &str) -> ApiResult<Case> {
+pub(crate) async fn by_number(state: &AppState, number: &str) -> ApiResult<Case> {
     let valid = number.len() == 19 && number.bytes().all(|b| b.is_ascii_digit());
     if !valid {
         return Err(ApiError::invalid("number", "a case number has 19 digits"));
@@ -129,7 +148,7 @@ async fn by_number(state: &AppState, number: &str) -> ApiResult<Case> {
 }
 
 /// Only the reporter holds the token whose hash the case keeps.
-fn check_token(case: &Case, token: &str) -> ApiResult<()> {
+pub(crate) fn check_token(case: &Case, token: &str) -> ApiResult<()> {
     let expected = case
         .reporter
         .as_ref()
@@ -161,6 +180,7 @@ async fn public_view(state: &AppState, case: &Case, details: bool) -> ApiResult<
             steps: Vec::new(),
             rating: None,
             can_rate: false,
+            photos: Vec::new(),
         });
     }
     let events = state.store.timeline(&case.id).await?;
@@ -185,6 +205,7 @@ async fn public_view(state: &AppState, case: &Case, details: bool) -> ApiResult<
             .collect(),
         rating: case.rating.as_ref().map(RatingView::from),
         can_rate: case.state == cityops_domain::CaseState::Closed && case.rating.is_none(),
+        photos: crate::routes::photos::published(state, case).await?,
     })
 }
 

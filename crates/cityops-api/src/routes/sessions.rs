@@ -6,7 +6,10 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
+use std::net::IpAddr;
+use std::time::Instant;
 
+use crate::access::{throttled, ClientAddress};
 use crate::auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{csrf_token, token_hash, JsonBody, CSRF_COOKIE, SESSION_COOKIE};
@@ -36,6 +39,118 @@ pub struct TotpEnrolment {
 pub struct TotpCode {
     /// The authenticator app's current 6-digit code.
     code: String,
+}
+
+/// Starting a second factor: the password again, so a session left open is not enough.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpEnrolRequest {
+    /// The account's password.
+    password: String,
+}
+
+/// Removing the second factor: the password again and a current code.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpRemoval {
+    /// The account's password.
+    password: String,
+    /// The authenticator app's current 6-digit code.
+    code: String,
+}
+
+/// Counts a failure of the (account, address) pair, raising the alerts it causes; the
+/// refusal to answer when it imposed a wait.
+async fn count_failure(
+    state: &AppState,
+    account: &str,
+    address: IpAddr,
+) -> ApiResult<Option<ApiError>> {
+    let failure = state
+        .sign_in_throttle
+        .failed(account, address, Instant::now());
+    raise(state, failure.alerts).await?;
+    Ok(failure.wait.map(throttled))
+}
+
+/// Alerts on sustained failures: in the log, on the metrics, on the audit log.
+async fn raise(state: &AppState, alerts: Vec<crate::access::Alert>) -> ApiResult<()> {
+    if alerts.is_empty() {
+        return Ok(());
+    }
+    let mut records = Vec::new();
+    for alert in alerts {
+        tracing::warn!(
+            subject = %alert.subject.object(),
+            failures = alert.failures,
+            "Sustained failed sign-ins."
+        );
+        state
+            .metrics
+            .sign_in_alerts
+            .get_or_create(&crate::metrics::AlertLabels {
+                scope: alert.subject.scope().to_owned(),
+            })
+            .inc();
+        records.push(
+            cityops_store::audit::record("session.sign_in_alert", alert.subject.object()).result(
+                format!("{} refused sign-ins within an hour", alert.failures),
+            ),
+        );
+    }
+    state.store.append_audit(records).await?;
+    Ok(())
+}
+
+/// The refusal of a pair that must still wait, if it must; the attempt counts towards the
+/// alerts.
+async fn must_wait(
+    state: &AppState,
+    account: &str,
+    address: IpAddr,
+) -> ApiResult<Option<ApiError>> {
+    let now = Instant::now();
+    let Some(wait) = state.sign_in_throttle.wait(account, address, now) else {
+        return Ok(None);
+    };
+    let alerts = state
+        .sign_in_throttle
+        .refused_waiting(account, address, now);
+    raise(state, alerts).await?;
+    Ok(Some(throttled(wait)))
+}
+
+/// Checks the signed-in user's password again before a change to their second factor. A
+/// wrong one counts like a failed sign-in.
+async fn reauthenticate(
+    state: &AppState,
+    user: &cityops_store::UserRecord,
+    password: &str,
+    address: IpAddr,
+) -> ApiResult<()> {
+    if let Some(refusal) = must_wait(state, &user.username, address).await? {
+        return Err(refusal);
+    }
+    let (password, hash) = (password.to_owned(), user.password_hash.clone());
+    let verified = password.len() <= 200
+        && tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+            .await
+            .map_err(ApiError::internal)?;
+    if verified {
+        return Ok(());
+    }
+    state
+        .store
+        .append_audit(vec![cityops_store::audit::record(
+            "user.totp.reauthenticate",
+            format!("user:{}", user.username),
+        )
+        .result("refused: wrong password")])
+        .await?;
+    if let Some(refusal) = count_failure(state, &user.username, address).await? {
+        return Err(refusal);
+    }
+    Err(ApiError::invalid("password", "the password is wrong"))
 }
 
 /// Whether `code` is a current code of the user's second factor not used before; marks its
@@ -70,13 +185,17 @@ async fn signed_in_user(
 }
 
 /// Start enrolling a second factor: a new secret, active once confirmed with a code.
-#[utoipa::path(post, path = "/api/v1/me/totp", tag = "sessions",
-    responses((status = 201, body = TotpEnrolment), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "sessions", request_body = TotpEnrolRequest,
+    responses((status = 201, body = TotpEnrolment), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn enrol_totp(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     crate::extract::CurrentUser(actor): crate::extract::CurrentUser,
+    JsonBody(body): JsonBody<TotpEnrolRequest>,
 ) -> ApiResult<(StatusCode, Json<TotpEnrolment>)> {
     let user = signed_in_user(&state, &actor).await?;
+    reauthenticate(&state, &user, &body.password, address).await?;
     if user.totp.as_ref().is_some_and(|t| t.enabled) {
         return Err(ApiError::new(
             ErrorCode::TotpEnabled,
@@ -125,18 +244,24 @@ pub async fn confirm_totp(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Remove the second factor, proving possession with a current code. (An admin's
-/// `cityops user reset` removes it too, for a lost phone.)
-#[utoipa::path(delete, path = "/api/v1/me/totp", tag = "sessions", request_body = TotpCode,
-    responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
+/// Remove the second factor, with the password again and a current code; wrong ones count
+/// towards the same throttle as sign-in. (An admin's `cityops user reset` removes it too,
+/// for a lost phone.)
+#[utoipa::path(delete, path = "/api/v1/me/totp", tag = "sessions", request_body = TotpRemoval,
+    responses((status = 204), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn remove_totp(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     crate::extract::CurrentUser(actor): crate::extract::CurrentUser,
-    JsonBody(body): JsonBody<TotpCode>,
+    JsonBody(body): JsonBody<TotpRemoval>,
 ) -> ApiResult<StatusCode> {
     let user = signed_in_user(&state, &actor).await?;
+    reauthenticate(&state, &user, &body.password, address).await?;
     if let Some(totp) = user.totp.as_ref().filter(|t| t.enabled) {
         if !fresh_code(&state, &user, totp, &body.code).await? {
+            if let Some(refusal) = count_failure(&state, &user.username, address).await? {
+                return Err(refusal);
+            }
             return Err(ApiError::invalid(
                 "code",
                 "the code is wrong, expired or already used",
@@ -173,12 +298,16 @@ pub async fn me(
 /// long as for a known user and does not reveal which usernames exist.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2vgcX1DBZ5ZkXGf2zVUPNGsS4k2ll3rL3gLKb6wm1ZY";
 
-/// Sign in with username and password; returns a bearer token.
+/// Sign in with username and password; returns a bearer token. Failed attempts slow down
+/// the (username, address) pair that made them (`sign_in_throttled` with `retry_after`);
+/// an unknown username is answered exactly like a known one.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions",
     request_body = LoginRequest,
-    responses((status = 201, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = LoginResponse), (status = 401, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
 pub async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<(StatusCode, axum::http::HeaderMap, Json<LoginResponse>)> {
     if request.username.len() > 100 || request.password.len() > 200 {
@@ -187,7 +316,20 @@ pub async fn sign_in(
             "wrong username or password",
         ));
     }
+    // A refusal that changes nothing is still a sign-in attempt on record.
+    let refused = |why: &str| {
+        let object: String = request.username.chars().take(100).collect();
+        cityops_store::audit::record("session.sign_in", format!("user:{object}"))
+            .result(format!("refused: {why}"))
+    };
+    // A pair that must wait is refused unheard, whatever it sends: guessing gains nothing,
+    // and the answer is the same for every name.
+    if let Some(refusal) = must_wait(&state, &request.username, address).await? {
+        state.store.append_audit(vec![refused("throttled")]).await?;
+        return Err(refusal);
+    }
     let user = state.store.user_by_name(&request.username).await?;
+    // An unknown name is checked against a dummy hash, so it takes as long as a known one.
     let hash = user
         .as_ref()
         .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
@@ -196,55 +338,17 @@ pub async fn sign_in(
         .await
         .map_err(ApiError::internal)?;
     let now = Utc::now();
-    let locked = |until: chrono::DateTime<Utc>| {
-        ApiError::new(ErrorCode::AccountLocked, format!(
-                "too many failed sign-ins: the account is locked until {} (UTC); an admin can unlock it with cityops user reset",
-                until.format("%Y-%m-%d %H:%M")
-            ),
-        )
-    };
-    // A wrong password or code counts towards the lock; the lock, if this failure set one.
-    let count_failure = |user: &cityops_store::UserRecord| {
-        let (store, id) = (state.store.clone(), user.id.clone());
-        let lock_until = now + Duration::minutes(state.config.lockout_minutes);
-        let max = state.config.max_login_failures;
-        async move {
-            let lock = store.record_login_failure(&id, max, lock_until).await?;
-            ApiResult::Ok(lock.filter(|until| *until > now))
-        }
-    };
-    // A refusal that changes nothing is still a sign-in attempt on record.
-    let refused = |why: &str| {
-        let object: String = request.username.chars().take(100).collect();
-        cityops_store::audit::record("session.sign_in", format!("user:{object}"))
-            .result(format!("refused: {why}"))
-    };
-    // A locked account stays locked whatever the password: guessing gains nothing.
-    if let Some(until) = user
-        .as_ref()
-        .and_then(|u| u.locked_until)
-        .filter(|until| *until > now)
-    {
-        state
-            .store
-            .append_audit(vec![refused("account locked")])
-            .await?;
-        return Err(locked(until));
-    }
     let user = match user {
         Some(user) if verified && !user.disabled => user,
         other => {
-            if let Some(user) = other.as_ref().filter(|u| !u.disabled) {
-                if let Some(until) = count_failure(user).await? {
-                    return Err(locked(until));
-                }
-            } else {
-                let why = if other.is_some() {
-                    "account disabled"
-                } else {
-                    "unknown user"
-                };
-                state.store.append_audit(vec![refused(why)]).await?;
+            let why = match &other {
+                None => "unknown user",
+                Some(user) if user.disabled => "account disabled",
+                Some(_) => "wrong password",
+            };
+            state.store.append_audit(vec![refused(why)]).await?;
+            if let Some(refusal) = count_failure(&state, &request.username, address).await? {
+                return Err(refusal);
             }
             return Err(ApiError::new(
                 ErrorCode::InvalidCredentials,
@@ -266,8 +370,12 @@ pub async fn sign_in(
         };
         // A replayed code counts as a wrong one.
         if !fresh_code(&state, &user, totp, code).await? {
-            if let Some(until) = count_failure(&user).await? {
-                return Err(locked(until));
+            state
+                .store
+                .append_audit(vec![refused("wrong second-factor code")])
+                .await?;
+            if let Some(refusal) = count_failure(&state, &user.username, address).await? {
+                return Err(refusal);
             }
             return Err(ApiError::new(
                 ErrorCode::InvalidOtp,
@@ -276,6 +384,8 @@ pub async fn sign_in(
             .with_field("otp"));
         }
     }
+    state.sign_in_throttle.succeeded(&user.username, address);
+    // Accounts locked by earlier versions are unlocked by signing in.
     if user.failed_logins > 0 || user.locked_until.is_some() {
         state.store.record_login_success(&user.id).await?;
     }

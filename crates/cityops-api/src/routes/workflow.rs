@@ -1,8 +1,11 @@
 //! `GET /api/v1/workflow`: the published process as data, generated from the domain's
 //! command catalogue, so it lists every command exactly once and says how each is issued.
 
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use cityops_domain::{CaseState, CommandKind};
 
 use crate::views::{CommandRuleView, IssuedVia, StateView, WorkflowView};
@@ -19,8 +22,21 @@ pub fn router() -> Router<AppState> {
 /// standard process.
 #[utoipa::path(get, path = "/api/v1/workflow", tag = "cases", security(()),
     responses((status = 200, body = WorkflowView)))]
-pub async fn workflow() -> Json<WorkflowView> {
-    Json(WorkflowView {
+pub async fn workflow(State(state): State<AppState>) -> impl IntoResponse {
+    // Built once and served as bytes: anyone may ask for it, so asking costs a copy.
+    let body = state
+        .workflow_document
+        .get_or_init(|| {
+            serde_json::to_vec(&document())
+                .map(axum::body::Bytes::from)
+                .unwrap_or_default()
+        })
+        .clone();
+    ([(header::CONTENT_TYPE, "application/json")], body)
+}
+
+fn document() -> WorkflowView {
+    WorkflowView {
         states: CaseState::ALL
             .iter()
             .map(|s| StateView {
@@ -44,5 +60,5 @@ pub async fn workflow() -> Json<WorkflowView> {
                 }
             })
             .collect(),
-    })
+    }
 }

@@ -569,8 +569,8 @@ fn table() -> Vec<Row> {
                 "/api/v1/cases/{id}/attachments?version=1",
                 b"#!/bin/sh\nrm -rf /\n".to_vec(),
                 415,
-                "unsupported_media_type",
-                None,
+                "unsupported_image_format",
+                Some("body"),
             )
         },
         Row {

@@ -22,15 +22,11 @@ const CLEAR: [&str; 6] = [
 
 async fn report(app: &TestApp, description: &str, phone: &str) -> (String, String) {
     let (status, receipt) = app
-        .post_json(
-            None,
-            "/api/v1/public/reports",
-            json!({
-                "description": description,
-                "location": {"lon": 121.4837, "lat": 31.2369},
-                "contact": {"name": "王小明", "phone": phone},
-            }),
-        )
+        .public_report(json!({
+            "description": description,
+            "location": {"lon": 121.4837, "lat": 31.2369},
+            "contact": {"name": "王小明", "phone": phone},
+        }))
         .await;
     assert_eq!(status, 201, "{receipt}");
     (
@@ -249,15 +245,11 @@ async fn erasure_reaches_free_text_and_is_on_the_timeline(app: &TestApp) {
 async fn phone_numbers_are_refused_or_taken_in_one_form(app: &TestApp) {
     for bad in ["139abc", "+86+139", "1234"] {
         let (status, body) = app
-            .post_json(
-                None,
-                "/api/v1/public/reports",
-                json!({
-                    "description": "井盖缺失",
-                    "location": {"lon": 121.4837, "lat": 31.2369},
-                    "contact": {"phone": bad},
-                }),
-            )
+            .public_report(json!({
+                "description": "井盖缺失",
+                "location": {"lon": 121.4837, "lat": 31.2369},
+                "contact": {"phone": bad},
+            }))
             .await;
         assert_eq!(
             (status, body["error"]["field"].as_str()),

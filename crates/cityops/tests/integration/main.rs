@@ -2,6 +2,7 @@
 //! whole server, so one binary instead of twenty is the largest saving of a test build.
 //! A module per subject; the tests are named `module::test`.
 
+mod access;
 mod api_keys;
 mod audit;
 mod bad_input;
@@ -19,6 +20,8 @@ mod ogc;
 mod outbox;
 mod permissions;
 mod personal_data;
+mod photos;
+mod relocation;
 mod screen_and_citizen;
 mod second_factor;
 mod sessions;

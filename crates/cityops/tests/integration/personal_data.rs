@@ -57,15 +57,11 @@ async fn exec(url: &str, sql: &str) {
 
 async fn citizen_report(app: &TestApp) -> String {
     let (status, receipt) = app
-        .post_json(
-            None,
-            "/api/v1/public/reports",
-            json!({
-                "description": "南京东路步行街上有个井盖松动了",
-                "location": {"lon": 121.4837, "lat": 31.2369},
-                "contact": {"name": NAME, "phone": PHONE},
-            }),
-        )
+        .public_report(json!({
+            "description": "南京东路步行街上有个井盖松动了",
+            "location": {"lon": 121.4837, "lat": 31.2369},
+            "contact": {"name": NAME, "phone": PHONE},
+        }))
         .await;
     assert_eq!(status, 201, "{receipt}");
     receipt["number"].as_str().unwrap().to_owned()

@@ -100,15 +100,11 @@ async fn statistics_count_open_overdue_and_today_per_district_and_rank_them(app:
 
 async fn a_citizen_reports_follows_adds_a_photo_and_rates_the_closed_case(app: &TestApp) {
     let (status, receipt) = app
-        .post_json(
-            None,
-            "/api/v1/public/reports",
-            json!({
-                "description": "南京东路步行街上有个井盖松动了，踩上去会响",
-                "location": {"lon": 121.4837, "lat": 31.2369},
-                "contact": {"name": "刘女士", "phone": "13812345678"},
-            }),
-        )
+        .public_report(json!({
+            "description": "南京东路步行街上有个井盖松动了，踩上去会响",
+            "location": {"lon": 121.4837, "lat": 31.2369},
+            "contact": {"name": "刘女士", "phone": "13812345678"},
+        }))
         .await;
     assert_eq!(status, 201, "{receipt}");
     let number = receipt["number"].as_str().unwrap().to_owned();
@@ -155,8 +151,13 @@ async fn a_citizen_reports_follows_adds_a_photo_and_rates_the_closed_case(app: &
     );
 
     let png = {
-        let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-        bytes.resize(512, 0);
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9])))
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Png,
+            )
+            .unwrap();
         bytes
     };
     let photos = format!("{path}/photos");

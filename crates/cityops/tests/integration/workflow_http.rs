@@ -13,7 +13,7 @@ on_both_backends!(
     case_lists_filter_page_and_stay_within_the_jurisdiction,
     leaders_supervise_and_shift_leads_mark_cases_urgent,
     reports_in_gcj02_and_bd09_are_stored_in_wgs84,
-    repeated_wrong_passwords_lock_the_account_and_signing_out_ends_the_session,
+    signing_out_ends_the_session,
     the_responsibility_matrix_proposes_explains_and_defaults_the_dispatch,
     unclear_responsibility_escalates_street_to_district_to_city_which_decides,
     the_url_accepts_exactly_the_commands_the_workflow_lists_as_url_commands,
@@ -101,14 +101,9 @@ async fn filed_and_dispatched(app: &TestApp, unit: &str) -> Value {
         .await
 }
 
-/// A minimal valid JPEG header is enough for content sniffing.
+/// A real photo: uploads are decoded whole.
 fn jpeg() -> Vec<u8> {
-    let mut bytes = vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
-    ];
-    bytes.extend(std::iter::repeat_n(0x42, 2048));
-    bytes.extend([0xFF, 0xD9]);
-    bytes
+    crate::photos::jpeg(32, 24)
 }
 
 async fn a_hotline_case_runs_from_report_to_close_with_photo_and_callback(app: &TestApp) {
@@ -168,11 +163,6 @@ async fn a_hotline_case_runs_from_report_to_close_with_photo_and_callback(app: &
         .await;
     assert_eq!(status, 201, "{attachment}");
     assert_eq!(attachment["content_type"], "image/jpeg");
-    let expected = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&photo))
-    };
-    assert_eq!(attachment["sha256"], expected);
     let response = app
         .client
         .get(format!(
@@ -185,7 +175,18 @@ async fn a_hotline_case_runs_from_report_to_close_with_photo_and_callback(app: &
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.bytes().await.unwrap().to_vec(), photo);
+    // What is stored is the photo re-encoded, and the recorded hash is that copy's.
+    let stored = response.bytes().await.unwrap().to_vec();
+    let expected = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&stored))
+    };
+    assert_eq!(attachment["sha256"], expected);
+    let (a, b) = (
+        image::load_from_memory(&stored).unwrap().to_rgb8(),
+        image::load_from_memory(&photo).unwrap().to_rgb8(),
+    );
+    assert_eq!(a.dimensions(), b.dimensions());
 
     let (_, case) = app.get(Some("water"), &format!("/api/v1/cases/{id}")).await;
     let case = app
@@ -714,37 +715,16 @@ async fn reports_in_gcj02_and_bd09_are_stored_in_wgs84(app: &TestApp) {
     }
 }
 
-async fn repeated_wrong_passwords_lock_the_account_and_signing_out_ends_the_session(app: &TestApp) {
-    let sign_in = |password: &'static str| {
-        app.post_json(
+async fn signing_out_ends_the_session(app: &TestApp) {
+    let (status, session) = app
+        .post_json(
             None,
             "/api/v1/sessions",
-            json!({"username": "evaluator", "password": password}),
+            json!({"username": "evaluator", "password": cityops_test_support::PASSWORD}),
         )
-    };
-    // Fewer failures than the limit are forgiven by a success.
-    for _ in 0..4 {
-        assert_eq!(sign_in("wrong password").await.0, 401);
-    }
-    let (status, session) = sign_in(cityops_test_support::PASSWORD).await;
+        .await;
     assert_eq!(status, 201);
-    for _ in 0..4 {
-        assert_eq!(sign_in("wrong password").await.0, 401);
-    }
-    let (status, error) = sign_in("wrong password").await;
-    assert_eq!(
-        (status, error["error"]["code"].as_str()),
-        (429, Some("account_locked")),
-        "{error}"
-    );
-    // Locked: even the right password is refused.
-    let (status, error) = sign_in(cityops_test_support::PASSWORD).await;
-    assert_eq!(
-        (status, error["error"]["code"].as_str()),
-        (429, Some("account_locked"))
-    );
-
-    // A session from before the lock still works until its owner signs out.
+    // The session works until its owner signs out.
     let token = session["token"].as_str().unwrap();
     let me = app
         .client
@@ -770,18 +750,6 @@ async fn repeated_wrong_passwords_lock_the_account_and_signing_out_ends_the_sess
         .await
         .unwrap();
     assert_eq!(me.status(), 401);
-    // Unknown users are never locked (nothing to lock) and look like wrong passwords.
-    let (status, error) = app
-        .post_json(
-            None,
-            "/api/v1/sessions",
-            json!({"username": "ghost", "password": "x"}),
-        )
-        .await;
-    assert_eq!(
-        (status, error["error"]["code"].as_str()),
-        (401, Some("invalid_credentials"))
-    );
 }
 
 async fn put_rules(app: &TestApp, who: &str, csv: &str) -> (u16, Value) {
