@@ -441,11 +441,16 @@ async fn component_page(
 }
 
 /// Every feature of a collection meeting the box, in code order.
-async fn features(
+/// A page of a collection's features meeting the box, in code order, and how many meet it.
+/// The codes are listed first and only the page's features are written: a page of unit grids
+/// costs its own geometry, not the city's, and an offset past the end costs the list alone.
+async fn layer_page(
     state: &AppState,
     id: &str,
     bbox: Option<[f64; 4]>,
-) -> ApiResult<Vec<(String, Value)>> {
+    offset: usize,
+    limit: usize,
+) -> ApiResult<(usize, Vec<Value>)> {
     let layer = match id {
         "districts" => Layer::Districts,
         "streets" => Layer::Streets,
@@ -454,14 +459,58 @@ async fn features(
         "responsibility-grids" => Layer::ResponsibilityGrids,
         _ => return Err(ApiError::not_found("the collection")),
     };
-    let filter = LayerFilter {
-        bbox: bbox.map(|[x0, y0, x1, y1]| ((x0, y0), (x1, y1))),
+    // One geometry for both passes: an import between them cannot mix two cities.
+    let geometry = state.geometry();
+    let bbox = bbox.map(|[x0, y0, x1, y1]| ((x0, y0), (x1, y1)));
+    let codes_only = LayerFilter {
+        bbox,
         parent: None,
         limit: usize::MAX,
+        codes: None,
+        codes_only: true,
     };
-    let mut list = layer_features(state, &state.geometry(), layer, &filter).await?;
+    let mut codes: Vec<String> = layer_features(state, &geometry, layer, &codes_only)
+        .await?
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    codes.sort();
+    let matched = codes.len();
+    let page: std::collections::HashSet<String> =
+        codes.into_iter().skip(offset).take(limit).collect();
+    if page.is_empty() {
+        return Ok((matched, Vec::new()));
+    }
+    let filter = LayerFilter {
+        codes: Some(&page),
+        codes_only: false,
+        ..codes_only
+    };
+    let mut list = layer_features(state, &geometry, layer, &filter).await?;
     list.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(list)
+    Ok((matched, list.into_iter().map(|(_, f)| f).collect()))
+}
+
+/// One feature of an area collection by its code.
+async fn layer_feature(state: &AppState, id: &str, code: &str) -> ApiResult<Option<Value>> {
+    let layer = match id {
+        "districts" => Layer::Districts,
+        "streets" => Layer::Streets,
+        "communities" => Layer::Communities,
+        "unit-grids" => Layer::UnitGrids,
+        "responsibility-grids" => Layer::ResponsibilityGrids,
+        _ => return Err(ApiError::not_found("the collection")),
+    };
+    let wanted = std::collections::HashSet::from([code.to_owned()]);
+    let filter = LayerFilter {
+        bbox: None,
+        parent: None,
+        limit: 1,
+        codes: Some(&wanted),
+        codes_only: false,
+    };
+    let found = layer_features(state, &state.geometry(), layer, &filter).await?;
+    Ok(found.into_iter().next().map(|(_, f)| f))
 }
 
 async fn items(
@@ -583,14 +632,7 @@ async fn items(
             });
         (matched, page, next)
     } else {
-        let all = features(&state, &id, bbox).await?;
-        let matched = all.len();
-        let page: Vec<Value> = all
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|(_, f)| f)
-            .collect();
+        let (matched, page) = layer_page(&state, &id, bbox, offset, limit).await?;
         let next = (offset.saturating_add(page.len()) < matched).then(|| {
             format!(
                 "{base}/collections/{id}/items?limit={limit}&offset={}{params}",
@@ -633,11 +675,8 @@ async fn item(
             None => Err(ApiError::not_found("the feature")),
         };
     }
-    let all = features(&state, &id, None).await?;
-    let found = all
-        .into_iter()
-        .find(|(code, _)| *code == feature_id)
-        .map(|(_, f)| f)
+    let found = layer_feature(&state, &id, &feature_id)
+        .await?
         .ok_or_else(|| ApiError::not_found("the feature"))?;
     Ok(geojson(found))
 }
