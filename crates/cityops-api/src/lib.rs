@@ -14,9 +14,11 @@ use tokio::sync::broadcast;
 pub mod access;
 pub mod auth;
 pub mod error;
+mod export;
 pub mod extract;
 mod metrics;
 pub mod openapi;
+pub mod outbox;
 pub mod photo;
 pub mod relocation;
 mod routes;
@@ -66,6 +68,8 @@ pub struct ApiConfig {
     /// Where clients reach this API (`https://host[/path]`, no trailing slash): the start of
     /// every absolute link in an answer, never taken from a request's `Host` header.
     pub public_base_url: String,
+    /// The outbox relay that feeds the live stream: this node's name, retention, pruning.
+    pub outbox: outbox::OutboxConfig,
 }
 
 impl ApiConfig {
@@ -92,6 +96,7 @@ impl ApiConfig {
             cors_origins: Vec::new(),
             secure_cookies: true,
             public_base_url: "http://localhost".to_owned(),
+            outbox: outbox::OutboxConfig::default(),
         }
     }
 }
@@ -103,8 +108,11 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Serialises catalogue edits: read-modify-write of the one catalogue document.
     pub catalog_lock: Arc<tokio::sync::Mutex<()>>,
-    /// Committed case changes, for the live stream. In-process: one node's changes.
+    /// Committed case changes, for the live stream, as the outbox relay reads them: every
+    /// node's changes, and the command line's.
     pub changes: broadcast::Sender<CaseChange>,
+    /// Wakes the outbox relay after a case change commits.
+    outbox: Arc<outbox::Wake>,
     /// The vital-signs pipeline, when this node runs one.
     pub telemetry: Option<cityops_telemetry::TelemetryHandle>,
     /// Turns true when the server shuts down: long-lived responses (the live stream) end so
@@ -179,21 +187,22 @@ impl AppState {
             // A slow subscriber skips ahead (it is told how many it missed) rather than
             // holding memory for everyone.
             changes: broadcast::channel(1024).0,
+            outbox: Arc::default(),
             telemetry,
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
             census: Arc::default(),
             geometry: Arc::new(std::sync::RwLock::new(geometry)),
             relocations: relocation::Relocations::default(),
         };
+        outbox::spawn(state.clone(), state.outbox.clone());
         if let Some(telemetry) = &state.telemetry {
             let mut events = telemetry.subscribe();
             let relay = state.clone();
             tokio::spawn(async move {
                 loop {
                     match events.recv().await {
-                        Ok(cityops_telemetry::TelemetryEvent::Case(case, action)) => {
-                            relay.publish(&case, action, chrono::Utc::now())
-                        }
+                        // The case desk committed the change (and its outbox row).
+                        Ok(cityops_telemetry::TelemetryEvent::Case(..)) => relay.outbox_written(),
                         Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                         Err(broadcast::error::RecvError::Closed) => break,
                     }
@@ -301,14 +310,10 @@ impl AppState {
         }
     }
 
-    /// Tells live subscribers about a change, after it committed.
-    pub fn publish(&self, case: &Case, action: CommandKind, at: DateTime<Utc>) {
-        // No subscriber is not an error.
-        let _ = self.changes.send(CaseChange {
-            case: Arc::new(case.clone()),
-            action,
-            at,
-        });
+    /// Wakes the outbox relay: call after committing a case change, so live subscribers
+    /// hear of it at once rather than at the relay's next poll.
+    pub fn outbox_written(&self) {
+        self.outbox.written();
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use cityops_domain::{Actor, AreaCode, Case, CaseCommand, CaseState, CommandKind, Role};
+use cityops_domain::{Actor, AreaCode, Case, CaseCommand, CaseState, Role};
 use cityops_geo::Geography;
 use cityops_store::telemetry::DeviceQuery;
 use cityops_store::{CaseQuery, ComponentQuery, StoreError};
@@ -292,7 +292,7 @@ impl Job {
             };
             match self.state.store.update_case(&next, &event, None).await {
                 Ok(()) => {
-                    self.state.publish(&next, CommandKind::Relocate, at);
+                    self.state.outbox_written();
                     return Ok(true);
                 }
                 Err(StoreError::Conflict(_)) => match self.state.store.case(&case.id).await? {

@@ -237,7 +237,7 @@ pub fn security_overhead(report: &BenchReport) -> Vec<(String, f64)> {
         .collect()
 }
 
-fn actor(role: Role, unit: Option<&str>) -> Actor {
+pub(crate) fn actor(role: Role, unit: Option<&str>) -> Actor {
     Actor {
         user_id: format!("bench-{}", role.as_str()),
         username: role.as_str().into(),
@@ -247,7 +247,7 @@ fn actor(role: Role, unit: Option<&str>) -> Actor {
     }
 }
 
-fn new_report(i: usize, at: DateTime<Utc>) -> Result<(Case, TimelineEvent)> {
+pub(crate) fn new_report(i: usize, at: DateTime<Utc>) -> Result<(Case, TimelineEvent)> {
     Ok(report(
         uuid::Uuid::now_v7().to_string(),
         NewReport {
@@ -267,7 +267,11 @@ fn new_report(i: usize, at: DateTime<Utc>) -> Result<(Case, TimelineEvent)> {
 }
 
 /// Runs `work(i)` for i in 0..n on `concurrency` tasks; returns elapsed seconds and latencies.
-async fn drive<F, Fut>(n: usize, concurrency: usize, work: F) -> Result<(f64, Histogram<u64>)>
+pub(crate) async fn drive<F, Fut>(
+    n: usize,
+    concurrency: usize,
+    work: F,
+) -> Result<(f64, Histogram<u64>)>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<()>> + Send,
@@ -447,7 +451,7 @@ macro_rules! raw_rows {
 }
 
 /// A throwaway personal-data key: the bench's stores are scratch.
-fn bench_keys() -> Result<cityops_store::PiiKeys> {
+pub(crate) fn bench_keys() -> Result<cityops_store::PiiKeys> {
     Ok(cityops_store::PiiKeys::parse(
         &cityops_store::PiiKeys::new_key_line("bench"),
     )?)

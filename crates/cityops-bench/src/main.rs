@@ -3,7 +3,9 @@
 //! the same machine in the same run; docs/BENCHMARKS.md keeps the figures.
 
 mod cases;
+mod export;
 mod geo;
+mod storage;
 mod telemetry;
 
 use anyhow::{Context, Result};
@@ -74,6 +76,30 @@ enum BenchCommand {
         #[arg(long)]
         postgres: Option<String>,
         #[arg(long, default_value_t = 10000)]
+        cases: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Peak memory of exporting the whole census over HTTP (streamed), against building the
+    /// whole document in memory as the exports did before.
+    Export {
+        /// Components in the generated census (Shanghai counted 12.02 million).
+        #[arg(long, default_value_t = 12_000_000)]
+        components: usize,
+        /// Components the in-memory reference builds its documents of (then extrapolated).
+        #[arg(long, default_value_t = 1_000_000)]
+        in_memory: usize,
+        /// Keep the loaded census here between runs (SQLite); a temporary directory when
+        /// absent.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Bytes stored per case, per table, before and after the outbox is pruned.
+    Storage {
+        /// PostgreSQL server to measure on (a scratch database); SQLite when absent.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
         cases: usize,
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
@@ -210,6 +236,39 @@ async fn run(command: BenchCommand, workers: usize, cores: usize) -> Result<()> 
                 for line in lines {
                     println!("{line}");
                 }
+            }
+            Ok(())
+        }
+        BenchCommand::Export {
+            components,
+            in_memory,
+            data_dir,
+        } => {
+            init_tracing("warn");
+            let lines = export::bench_export(&export::ExportOptions {
+                components,
+                in_memory,
+                data_dir,
+            })
+            .await?;
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        BenchCommand::Storage {
+            postgres,
+            cases,
+            concurrency,
+        } => {
+            let lines = storage::bench_storage(&storage::StorageOptions {
+                postgres,
+                cases,
+                concurrency,
+            })
+            .await?;
+            for line in lines {
+                println!("{line}");
             }
             Ok(())
         }

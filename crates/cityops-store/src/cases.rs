@@ -41,6 +41,8 @@ pub trait CaseStore: Send + Sync + 'static {
     async fn case(&self, id: &str) -> StoreResult<Option<Case>>;
     async fn case_by_number(&self, number: &str) -> StoreResult<Option<Case>>;
     async fn cases(&self, query: &CaseQuery) -> StoreResult<CasePage>;
+    /// How many cases the query's scope and filters match (its page ignored).
+    async fn count_cases(&self, query: &CaseQuery) -> StoreResult<u64>;
     async fn timeline(&self, case_id: &str) -> StoreResult<Vec<TimelineEvent>>;
     /// The facts statistics need, for the cases within `scope` that are open or closed
     /// since `since`.
@@ -124,80 +126,24 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
     }
 
     async fn cases(&self, q: &CaseQuery) -> StoreResult<CasePage> {
-        let mut statement = Statement::new("SELECT row_no, doc FROM cases WHERE area LIKE ");
-        statement.push_bind(format!("{}%", q.scope.subtree_prefix()));
-        if !q.states.is_empty() {
+        let mut statement = Statement::new("SELECT row_no, doc FROM cases");
+        push_case_filter(&mut statement, q);
+        if let Some(number) = &q.after_number {
             statement
-                .push(" AND state")
-                .push_in(q.states.iter().map(|s| s.as_str()));
-        }
-        if let Some(category) = &q.category {
-            statement
-                .push(" AND category LIKE ")
-                .push_bind(format!("{}%", crate::like_literal(category)))
-                .push(" ESCAPE '\\'");
-        }
-        if let Some(area) = &q.area {
-            statement
-                .push(" AND area LIKE ")
-                .push_bind(format!("{}%", area.subtree_prefix()));
-        }
-        if let Some(unit) = &q.unit {
-            statement.push(" AND unit = ").push_bind(unit);
-        }
-        if let Some(unit) = &q.jurisdiction_unit {
-            statement.push(" AND unit = ").push_bind(unit);
-        }
-        if let Some(center) = &q.coordination {
-            statement
-                .push(" AND coordination = ")
-                .push_bind(center.to_string());
-        }
-        if let Some(source) = q.source {
-            statement.push(" AND source = ").push_bind(source.as_str());
-        }
-        // The `deadline` column holds `Case::running_deadline()` (NULL once the clock stops),
-        // so `deadline < now` is the domain's `is_overdue`.
-        match q.overdue {
-            Some(true) => {
-                statement
-                    .push(" AND deadline < ")
-                    .push_bind(crate::millis(q.now));
+                .push(" AND number > ")
+                .push_bind(number)
+                .push(" ORDER BY number LIMIT ")
+                .push_bind(i64::from(q.limit))
+                .push(" OFFSET ")
+                .push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+        } else {
+            if let Some(after) = q.after {
+                statement.push(" AND row_no < ").push_bind(after);
             }
-            Some(false) => {
-                statement
-                    .push(" AND (deadline IS NULL OR deadline >= ")
-                    .push_bind(crate::millis(q.now))
-                    .push(")");
-            }
-            None => {}
-        }
-        if let Some(text) = &q.text {
-            let pattern = format!("%{}%", crate::like_literal(text));
-            // LOWER on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
             statement
-                .push(" AND (LOWER(description) LIKE LOWER(")
-                .push_bind(pattern.clone())
-                .push(") ESCAPE '\\' OR number LIKE ")
-                .push_bind(pattern)
-                .push(" ESCAPE '\\')");
+                .push(" ORDER BY row_no DESC LIMIT ")
+                .push_bind(i64::from(q.limit));
         }
-        if let Some(from) = q.created_from {
-            statement
-                .push(" AND created_at >= ")
-                .push_bind(crate::millis(from));
-        }
-        if let Some(to) = q.created_to {
-            statement
-                .push(" AND created_at < ")
-                .push_bind(crate::millis(to));
-        }
-        if let Some(after) = q.after {
-            statement.push(" AND row_no < ").push_bind(after);
-        }
-        statement
-            .push(" ORDER BY row_no DESC LIMIT ")
-            .push_bind(i64::from(q.limit));
         let rows = self.read_all(statement).await?;
         let mut cases = Vec::with_capacity(rows.len());
         let mut last = None;
@@ -205,12 +151,18 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
             last = Some(row.int("row_no")?);
             cases.push(self.open_case_doc(&row.text("doc")?)?);
         }
-        let next = if rows.len() as u32 == q.limit {
+        let next = if rows.len() as u32 == q.limit && q.after_number.is_none() {
             last
         } else {
             None
         };
         Ok(CasePage { cases, next })
+    }
+
+    async fn count_cases(&self, q: &CaseQuery) -> StoreResult<u64> {
+        let mut statement = Statement::new("SELECT COUNT(*) AS n FROM cases");
+        push_case_filter(&mut statement, q);
+        Ok(self.read_one(statement).await?.int("n")? as u64)
     }
 
     async fn timeline(&self, case_id: &str) -> StoreResult<Vec<TimelineEvent>> {
@@ -422,6 +374,79 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))
             })
             .collect()
+    }
+}
+
+/// The `WHERE` of a case query (scope and filters, not the page), appended to `statement`.
+fn push_case_filter(statement: &mut Statement, q: &CaseQuery) {
+    statement
+        .push(" WHERE area LIKE ")
+        .push_bind(format!("{}%", q.scope.subtree_prefix()));
+    if !q.states.is_empty() {
+        statement
+            .push(" AND state")
+            .push_in(q.states.iter().map(|s| s.as_str()));
+    }
+    if let Some(category) = &q.category {
+        statement
+            .push(" AND category LIKE ")
+            .push_bind(format!("{}%", crate::like_literal(category)))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(area) = &q.area {
+        statement
+            .push(" AND area LIKE ")
+            .push_bind(format!("{}%", area.subtree_prefix()));
+    }
+    if let Some(unit) = &q.unit {
+        statement.push(" AND unit = ").push_bind(unit);
+    }
+    if let Some(unit) = &q.jurisdiction_unit {
+        statement.push(" AND unit = ").push_bind(unit);
+    }
+    if let Some(center) = &q.coordination {
+        statement
+            .push(" AND coordination = ")
+            .push_bind(center.to_string());
+    }
+    if let Some(source) = q.source {
+        statement.push(" AND source = ").push_bind(source.as_str());
+    }
+    // The `deadline` column holds `Case::running_deadline()` (NULL once the clock stops),
+    // so `deadline < now` is the domain's `is_overdue`.
+    match q.overdue {
+        Some(true) => {
+            statement
+                .push(" AND deadline < ")
+                .push_bind(crate::millis(q.now));
+        }
+        Some(false) => {
+            statement
+                .push(" AND (deadline IS NULL OR deadline >= ")
+                .push_bind(crate::millis(q.now))
+                .push(")");
+        }
+        None => {}
+    }
+    if let Some(text) = &q.text {
+        let pattern = format!("%{}%", crate::like_literal(text));
+        // LOWER on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+        statement
+            .push(" AND (LOWER(description) LIKE LOWER(")
+            .push_bind(pattern.clone())
+            .push(") ESCAPE '\\' OR number LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    if let Some(from) = q.created_from {
+        statement
+            .push(" AND created_at >= ")
+            .push_bind(crate::millis(from));
+    }
+    if let Some(to) = q.created_to {
+        statement
+            .push(" AND created_at < ")
+            .push_bind(crate::millis(to));
     }
 }
 

@@ -6,7 +6,8 @@
 //! - [`GeographyStore`]: areas, units, the component census and imported boundaries;
 //! - [`TelemetryStore`]: devices, indicators, rules, alarms, readings and rollups;
 //! - [`TrustStore`]: accounts, sessions, API keys and citizens' personal data;
-//! - [`AuditStore`]: the tamper-evident log.
+//! - [`AuditStore`]: the tamper-evident log;
+//! - [`OutboxStore`]: the committed case changes as their consumers read and prune them.
 //!
 //! [`Store`] is all of them, and is what the server runs on. The SQL is plain Rust
 //! ([`statement::Statement`]) shared by both databases; what differs between them is a sealed
@@ -26,6 +27,7 @@ mod batch;
 mod cases;
 pub mod dialect;
 mod geography;
+pub mod outbox;
 pub mod pii;
 mod sql;
 pub mod statement;
@@ -37,6 +39,7 @@ pub use cases::CaseStore;
 pub use geography::{
     AreaFilter, ComponentPoint, ComponentQuery, GeographyStore, StoredBoundary, UnitFilter,
 };
+pub use outbox::{OutboxConsumer, OutboxEntry, OutboxStatus, OutboxStore};
 pub use pii::{PiiError, PiiKeys};
 pub use sql::{AuditPolicy, Audited, PgStore, SqlStore, SqliteStore, Unaudited};
 pub use telemetry::TelemetryStore;
@@ -259,6 +262,11 @@ pub struct CaseQuery {
     pub now: DateTime<Utc>,
     pub limit: u32,
     pub after: Option<i64>,
+    /// Pages in case-number order instead, after this number (`""` from the first): a
+    /// keyset that stays cheap however deep a reader pages (OGC features, exports).
+    pub after_number: Option<String>,
+    /// Rows skipped before the page (number order only).
+    pub offset: u64,
 }
 
 impl CaseQuery {
@@ -279,6 +287,8 @@ impl CaseQuery {
             now,
             limit: 50,
             after: None,
+            after_number: None,
+            offset: 0,
         }
     }
 }
@@ -300,7 +310,8 @@ pub use cityops_domain::stats::CaseFact;
 #[derive(Debug, Clone)]
 pub struct CasePage {
     pub cases: Vec<Case>,
-    /// Pass back as `after` to read the next page; `None` on the last page.
+    /// Pass back as `after` to read the next page; `None` on the last page (and always
+    /// `None` in number order, where the last case's number is the cursor).
     pub next: Option<i64>,
 }
 
@@ -308,7 +319,15 @@ pub struct CasePage {
 /// [`SqlStore`]s with the [`Audited`] policy are `Store`s).
 #[async_trait]
 pub trait Store:
-    CaseStore + GeographyStore + TelemetryStore + TrustStore + AuditStore + Send + Sync + 'static
+    CaseStore
+    + GeographyStore
+    + TelemetryStore
+    + TrustStore
+    + AuditStore
+    + OutboxStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Answers when the database does (readiness).
     async fn ping(&self) -> StoreResult<()>;

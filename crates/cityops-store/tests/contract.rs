@@ -309,6 +309,46 @@ async fn case_queries_filter_by_scope_state_text_overdue_and_page(store: Arc<dyn
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 7);
+    // In number order the keyset is the last number, and an offset skips in the database;
+    // the count ignores the page.
+    let mut numbers: Vec<String> = ids.iter().map(|c| c.number.0.clone()).collect();
+    numbers.sort();
+    let mut by_number = Vec::new();
+    let mut page = CaseQuery {
+        limit: 3,
+        after_number: Some(String::new()),
+        ..city.clone()
+    };
+    loop {
+        let result = store.cases(&page).await.unwrap();
+        assert_eq!(result.next, None);
+        by_number.extend(result.cases.iter().map(|c| c.number.0.clone()));
+        match result.cases.last() {
+            Some(last) if result.cases.len() == 3 => {
+                page.after_number = Some(last.number.0.clone())
+            }
+            _ => break,
+        }
+    }
+    assert_eq!(by_number, numbers);
+    let skipped = CaseQuery {
+        offset: 5,
+        limit: 10,
+        after_number: Some(String::new()),
+        ..city.clone()
+    };
+    let rest: Vec<String> = store
+        .cases(&skipped)
+        .await
+        .unwrap()
+        .cases
+        .iter()
+        .map(|c| c.number.0.clone())
+        .collect();
+    assert_eq!(rest, numbers[5..]);
+    assert_eq!(store.count_cases(&page).await.unwrap(), 7);
+    assert_eq!(store.count_cases(&filed_only).await.unwrap(), 1);
+    assert_eq!(store.count_cases(&huangpu).await.unwrap(), 4);
 }
 
 /// The store keeps milliseconds, as the API does.

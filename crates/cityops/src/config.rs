@@ -77,6 +77,14 @@ pub struct Config {
     /// proxy's address): absolute links in answers start with it. Unset: `http://` and the
     /// address CityOps listens on.
     pub public_base_url: Option<String>,
+    /// This node's name among the nodes sharing a database: its outbox relay records how far
+    /// it has read under this name, so each node needs its own.
+    pub node_name: String,
+    /// Hours an outbox row (a committed case change) is kept after every node has seen it
+    /// (0: pruned as soon as every node has).
+    pub outbox_retention_hours: i64,
+    /// Seconds between prunings of the outbox.
+    pub outbox_prune_secs: u64,
 }
 
 impl Default for Config {
@@ -107,6 +115,9 @@ impl Default for Config {
             secure_cookies: None,
             personal_data_retention_days: 180,
             public_base_url: None,
+            node_name: "cityops".into(),
+            outbox_retention_hours: 72,
+            outbox_prune_secs: 300,
         }
     }
 }
@@ -162,6 +173,9 @@ impl Config {
                 "secure_cookies",
                 "personal_data_retention_days",
                 "public_base_url",
+                "node_name",
+                "outbox_retention_hours",
+                "outbox_prune_secs",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -185,6 +199,28 @@ impl Config {
             case_level,
             raw_retention: chrono::Duration::days(self.readings_retention_days),
             ..cityops_telemetry::TelemetryConfig::default()
+        })
+    }
+
+    /// The outbox relay's settings from this configuration.
+    pub fn outbox(&self) -> Result<cityops_api::outbox::OutboxConfig> {
+        anyhow::ensure!(
+            (1..=64).contains(&self.node_name.chars().count()),
+            "node_name has 1 to 64 characters"
+        );
+        anyhow::ensure!(
+            (0..=24 * 3650).contains(&self.outbox_retention_hours),
+            "outbox_retention_hours is 0 to 87600"
+        );
+        anyhow::ensure!(
+            self.outbox_prune_secs >= 1,
+            "outbox_prune_secs is at least 1"
+        );
+        Ok(cityops_api::outbox::OutboxConfig {
+            node_name: self.node_name.clone(),
+            retention: chrono::Duration::hours(self.outbox_retention_hours),
+            prune_every: std::time::Duration::from_secs(self.outbox_prune_secs),
+            ..cityops_api::outbox::OutboxConfig::default()
         })
     }
 

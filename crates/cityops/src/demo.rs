@@ -488,15 +488,17 @@ pub async fn live_city(state: cityops_api::AppState, every: std::time::Duration)
         if rng.gen_bool(0.5) {
             let text = texts.report.choose(&mut rng).context("no report texts")?;
             let place = Place::random(&geography, &communities, &mut rng)?;
-            if let Some(case) =
-                live_report(store.as_ref(), &texts.roads, text, &place, &mut rng, now).await?
+            if live_report(store.as_ref(), &texts.roads, text, &place, &mut rng, now)
+                .await?
+                .is_some()
             {
-                state.publish(&case, CommandKind::Report, now);
+                state.outbox_written();
             }
-        } else if let Some((case, action)) =
-            live_step(store.as_ref(), &catalog, &mut rng, now).await?
+        } else if live_step(store.as_ref(), &catalog, &mut rng, now)
+            .await?
+            .is_some()
         {
-            state.publish(&case, action, now);
+            state.outbox_written();
         }
     }
 }

@@ -92,6 +92,34 @@ enum Command {
     /// Citizens' personal data at rest.
     #[command(subcommand)]
     Pii(PiiCommand),
+    /// The outbox of committed case changes and the nodes that read it.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// The rows held, and how far each consumer has read and when it last did.
+    Status {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete now the rows every active consumer has seen that are older than the retention
+    /// (the server does so every `outbox_prune_secs`).
+    Prune {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Keep rows younger than this many hours (default: `outbox_retention_hours`).
+        #[arg(long)]
+        older_than_hours: Option<i64>,
+    },
+    /// Drop a consumer (a node taken out of service) so it no longer holds rows back.
+    Forget {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The consumer's name (the node's `node_name`).
+        consumer: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -629,6 +657,56 @@ async fn run(cli: Cli) -> Result<()> {
                     serde_json::to_string(&store.checkpoints().await?.last())?
                 ),
             }
+            Ok(())
+        }
+        Command::Outbox(OutboxCommand::Status { store }) => {
+            let config = load(&store, None)?;
+            let store = cityops::open_store(&config).await?;
+            let status = store.outbox_status().await?;
+            println!(
+                "{} rows (ids {} to {}), oldest {}; retention {} h",
+                status.rows,
+                status.first_id.map_or("-".into(), |id| id.to_string()),
+                status.last_id.map_or("-".into(), |id| id.to_string()),
+                status.oldest.map_or("-".into(), |at| at.to_rfc3339()),
+                config.outbox_retention_hours
+            );
+            for consumer in &status.consumers {
+                println!(
+                    "consumer {}: seen up to {}, last read {}",
+                    consumer.name,
+                    consumer.last_seen,
+                    consumer.updated_at.to_rfc3339()
+                );
+            }
+            Ok(())
+        }
+        Command::Outbox(OutboxCommand::Prune {
+            store,
+            older_than_hours,
+        }) => {
+            let config = load(&store, None)?;
+            let outbox = config.outbox()?;
+            let keep = older_than_hours.unwrap_or(config.outbox_retention_hours);
+            anyhow::ensure!(keep >= 0, "--older-than-hours is 0 or more");
+            let store = cityops::open_store(&config).await?;
+            let now = chrono::Utc::now();
+            // A consumer counts while it has read within the configured window, whatever
+            // --older-than-hours says: a short one must not drop the running nodes.
+            let active_since = now - cityops_api::outbox::active_window(&outbox);
+            let before = now - chrono::Duration::hours(keep);
+            let deleted = store.outbox_prune(before, active_since).await?;
+            println!("{deleted} outbox rows pruned");
+            Ok(())
+        }
+        Command::Outbox(OutboxCommand::Forget { store, consumer }) => {
+            let config = load(&store, None)?;
+            let store = cityops::open_store(&config).await?;
+            anyhow::ensure!(
+                store.outbox_forget(&consumer).await?,
+                "no outbox consumer named {consumer}"
+            );
+            println!("outbox consumer {consumer} forgotten");
             Ok(())
         }
         Command::Census(CensusCommand::Generate { count, out }) => {

@@ -172,7 +172,7 @@ pub async fn report_case(
     let at = now();
     let (case, event) = cityops_domain::report(new_id(), report, &actor, at)?;
     let case = state.store.insert_case(case, event).await?;
-    state.publish(&case, CommandKind::Report, at);
+    state.outbox_written();
     state
         .metrics
         .workflow_commands
@@ -662,7 +662,7 @@ pub async fn run_command(
     let at = now();
     let (next, event) = decide(&case, command, &actor, at)?;
     state.store.update_case(&next, &event, None).await?;
-    state.publish(&next, event.command.kind(), at);
+    state.outbox_written();
     state
         .metrics
         .workflow_commands
@@ -785,7 +785,7 @@ pub(crate) async fn attach_image(
         }
         return Err(error.into());
     }
-    state.publish(&next, CommandKind::Attach, at);
+    state.outbox_written();
     Ok((attachment, next))
 }
 

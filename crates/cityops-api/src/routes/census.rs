@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use cityops_domain::component::{components_csv, parse_components_csv, ComponentRow, Located};
+use cityops_domain::component::{parse_components_csv, ComponentRow, Located};
 use cityops_domain::{Actor, AreaCode, Component, ComponentStatus, InvalidInput, Role};
 use cityops_geo::census::component_id;
 use cityops_store::{ComponentQuery, UnitFilter};
@@ -309,27 +309,19 @@ pub async fn nearest(
     Ok(Json(out))
 }
 
-/// Reads every component of the caller's jurisdiction (optionally of a class).
-async fn everything(
+/// Every component of the caller's jurisdiction (optionally of a class), page by page.
+fn everything(
     state: &AppState,
     actor: &Actor,
     class: Option<String>,
-) -> ApiResult<Vec<Component>> {
-    let mut all = Vec::new();
-    let mut query = ComponentQuery {
-        class_prefix: class_prefix(class)?,
-        limit: 5000,
-        ..ComponentQuery::within(actor.scope.clone())
-    };
-    loop {
-        let page = state.store.components(&query).await?;
-        let full = page.len() == query.limit as usize;
-        query.after = page.last().map(|c| c.id.clone());
-        all.extend(page);
-        if !full {
-            return Ok(all);
-        }
-    }
+) -> ApiResult<crate::export::ComponentPages> {
+    Ok(crate::export::ComponentPages::new(
+        state.store.clone(),
+        ComponentQuery {
+            class_prefix: class_prefix(class)?,
+            ..ComponentQuery::within(actor.scope.clone())
+        },
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -349,7 +341,7 @@ pub async fn export_csv(
     CurrentUser(actor): CurrentUser,
     QueryArgs(q): QueryArgs<ExportQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let all = everything(&state, &actor, q.class).await?;
+    let pages = everything(&state, &actor, q.class)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -358,7 +350,7 @@ pub async fn export_csv(
                 "attachment; filename=\"components.csv\"",
             ),
         ],
-        format!("\u{feff}{}", components_csv(&all)),
+        crate::export::body(pages, crate::export::components_csv()).await?,
     ))
 }
 
@@ -401,8 +393,8 @@ pub async fn export_geojson(
     CurrentUser(actor): CurrentUser,
     QueryArgs(q): QueryArgs<ExportQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let all = everything(&state, &actor, q.class).await?;
-    let features: Vec<Value> = all.iter().map(component_feature).collect();
+    let pages = everything(&state, &actor, q.class)?;
+    let features = crate::export::FeatureCollection::new(component_feature);
     Ok((
         [
             (header::CONTENT_TYPE, "application/geo+json"),
@@ -411,7 +403,7 @@ pub async fn export_geojson(
                 "attachment; filename=\"components.geojson\"",
             ),
         ],
-        Json(json!({"type": "FeatureCollection", "features": features})),
+        crate::export::body(pages, features).await?,
     ))
 }
 

@@ -160,6 +160,11 @@ pub(crate) struct LayerFilter<'a> {
     pub parent: Option<&'a AreaCode>,
     /// At most this many.
     pub limit: usize,
+    /// Only the features of these codes (a page picked by code), when given.
+    pub codes: Option<&'a std::collections::HashSet<String>>,
+    /// Codes only, each with a null feature: counting and paging a layer without writing
+    /// its geometry.
+    pub codes_only: bool,
 }
 
 /// The features of one layer, as (code, feature), in the layer's order: the one definition of
@@ -175,6 +180,14 @@ pub(crate) async fn layer_features(
         filter
             .parent
             .is_none_or(|p| code.starts_with(p.subtree_prefix()))
+            && filter.codes.is_none_or(|codes| codes.contains(code))
+    };
+    let feature = |code: &str, name: Option<&str>, properties: Value, shape| {
+        if filter.codes_only {
+            Value::Null
+        } else {
+            feature(code, name, properties, shape)
+        }
     };
     let keep = |code: &str, bbox: &geo::Rect<f64>| within(code) && meets(bbox, &filter.bbox);
     let features = match layer {
@@ -196,7 +209,11 @@ pub(crate) async fn layer_features(
             } else {
                 (&geography.communities, cityops_domain::AreaLevel::Community)
             };
-            let names = area_names(state, level).await?;
+            let names = if filter.codes_only {
+                Default::default()
+            } else {
+                area_names(state, level).await?
+            };
             regions
                 .iter()
                 .filter(|r| keep(&r.code, &r.bbox))
@@ -291,6 +308,8 @@ pub async fn area_boundaries(
         bbox,
         parent: parent.as_ref(),
         limit: max_features + 1,
+        codes: None,
+        codes_only: false,
     };
     let features: Vec<Value> = layer_features(&state, &geometry, layer, &filter)
         .await?

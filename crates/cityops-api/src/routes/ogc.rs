@@ -60,7 +60,11 @@ fn queryable_properties(id: &str) -> &'static [(&'static str, &'static str)] {
     }
 }
 const DEFAULT_LIMIT: usize = 100;
-const MAX_LIMIT: usize = 10_000;
+/// Features in one answer at most: a larger `limit` is cut to this (OGC API Features lets a
+/// server do so), so one request costs at most one such page.
+const MAX_LIMIT: usize = 1_000;
+/// Cases read from the store per query while an answer streams.
+const CASE_PAGE: u32 = 200;
 
 /// Links must be absolute (clients follow `next` verbatim) and start with the configured
 /// public base URL: a `Host` header is the client's claim, and echoing it would hand every
@@ -197,13 +201,18 @@ async fn service_description(State(state): State<AppState>) -> Json<Value> {
         let mut parameters = vec![
             param(
                 "limit",
-                "features per page, 1 to 10000",
+                "features per page, 1 or more; more than 1000 is cut to 1000",
                 json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
             ),
             param(
                 "offset",
                 "features to skip",
                 json!({"type": "integer", "minimum": 0, "default": 0}),
+            ),
+            param(
+                "after",
+                "the id of the last feature of the previous page (the `next` link's cursor)",
+                json!({"type": "string"}),
             ),
             param(
                 "bbox",
@@ -238,6 +247,8 @@ async fn service_description(State(state): State<AppState>) -> Json<Value> {
 pub struct ItemsQuery {
     limit: Option<usize>,
     offset: Option<usize>,
+    /// Keyset paging (components and cases): features after this id.
+    after: Option<String>,
     bbox: Option<String>,
     /// Property filters of the components collection.
     class: Option<String>,
@@ -287,13 +298,11 @@ fn case_feature(case: &cityops_domain::Case) -> Value {
     })
 }
 
-/// The caller's open cases meeting the filters, in case-number order.
-async fn open_cases(
-    state: &AppState,
+/// The caller's query of open cases meeting the filters (the page aside).
+fn open_cases_query(
     actor: &cityops_domain::Actor,
     query: &ItemsQuery,
-    bbox: Option<[f64; 4]>,
-) -> ApiResult<Vec<Value>> {
+) -> ApiResult<cityops_store::CaseQuery> {
     let states: Vec<cityops_domain::CaseState> =
         match query.state.as_deref().filter(|s| !s.is_empty()) {
             Some(s) => vec![cityops_domain::CaseState::parse(s)
@@ -316,33 +325,62 @@ async fn open_cases(
         ),
         None => None,
     };
-    let mut q = cityops_store::CaseQuery {
+    Ok(cityops_store::CaseQuery {
         states,
         category: query.category.clone().filter(|c| !c.is_empty()),
         area: district,
-        limit: 1000,
         ..cityops_store::CaseQuery::for_actor(actor, chrono::Utc::now())
-    };
-    let mut all = Vec::new();
-    loop {
-        let page = state.store.cases(&q).await?;
-        all.extend(
-            page.cases
-                .iter()
-                .filter(|c| {
-                    bbox.is_none_or(|[x0, y0, x1, y1]| {
-                        (x0..=x1).contains(&c.location.lon) && (y0..=y1).contains(&c.location.lat)
-                    })
-                })
-                .map(|c| (c.number.0.clone(), case_feature(c))),
-        );
-        match page.next {
-            Some(next) => q.after = Some(next),
-            None => break,
+    })
+}
+
+/// Open cases in case-number order, read from the store a page at a time while the answer
+/// is written. A box is tested here (cases keep their point in the document), so with one
+/// the offset is counted here too; without, the store skips it.
+struct CasePages {
+    store: std::sync::Arc<dyn cityops_store::Store>,
+    query: cityops_store::CaseQuery,
+    bbox: Option<[f64; 4]>,
+    skip: usize,
+    remaining: usize,
+    done: bool,
+}
+
+impl crate::export::Pages for CasePages {
+    type Item = cityops_domain::Case;
+
+    async fn next(&mut self) -> cityops_store::StoreResult<Vec<cityops_domain::Case>> {
+        let mut out = Vec::new();
+        while !self.done && self.remaining > 0 {
+            let page = self.store.cases(&self.query).await?;
+            self.query.offset = 0;
+            self.done = page.cases.len() < self.query.limit as usize;
+            if let Some(last) = page.cases.last() {
+                self.query.after_number = Some(last.number.0.clone());
+            }
+            for case in page.cases {
+                let inside = self.bbox.is_none_or(|[x0, y0, x1, y1]| {
+                    (x0..=x1).contains(&case.location.lon) && (y0..=y1).contains(&case.location.lat)
+                });
+                if !inside {
+                    continue;
+                }
+                if self.skip > 0 {
+                    self.skip -= 1;
+                    continue;
+                }
+                if self.remaining == 0 {
+                    self.done = true;
+                    break;
+                }
+                self.remaining -= 1;
+                out.push(case);
+            }
+            if !out.is_empty() {
+                break;
+            }
         }
+        Ok(out)
     }
-    all.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(all.into_iter().map(|(_, f)| f).collect())
 }
 
 /// The census is too big to hold as features: pages come from the store.
@@ -383,11 +421,16 @@ async fn component_page(
         class_prefix: class,
         status,
         bbox,
+        after: query.after.clone().filter(|a| !a.is_empty()),
         offset: offset as u64,
         limit: limit as u32,
         ..cityops_store::ComponentQuery::within(city.code)
     };
     let matched = state.store.count_components(&q).await? as usize;
+    // An offset past the end answers from the count alone, never walking the census.
+    if q.after.is_none() && offset >= matched {
+        return Ok((matched, Vec::new()));
+    }
     let page = state.store.components(&q).await?;
     Ok((
         matched,
@@ -398,11 +441,16 @@ async fn component_page(
 }
 
 /// Every feature of a collection meeting the box, in code order.
-async fn features(
+/// A page of a collection's features meeting the box, in code order, and how many meet it.
+/// The codes are listed first and only the page's features are written: a page of unit grids
+/// costs its own geometry, not the city's, and an offset past the end costs the list alone.
+async fn layer_page(
     state: &AppState,
     id: &str,
     bbox: Option<[f64; 4]>,
-) -> ApiResult<Vec<(String, Value)>> {
+    offset: usize,
+    limit: usize,
+) -> ApiResult<(usize, Vec<Value>)> {
     let layer = match id {
         "districts" => Layer::Districts,
         "streets" => Layer::Streets,
@@ -411,14 +459,58 @@ async fn features(
         "responsibility-grids" => Layer::ResponsibilityGrids,
         _ => return Err(ApiError::not_found("the collection")),
     };
-    let filter = LayerFilter {
-        bbox: bbox.map(|[x0, y0, x1, y1]| ((x0, y0), (x1, y1))),
+    // One geometry for both passes: an import between them cannot mix two cities.
+    let geometry = state.geometry();
+    let bbox = bbox.map(|[x0, y0, x1, y1]| ((x0, y0), (x1, y1)));
+    let codes_only = LayerFilter {
+        bbox,
         parent: None,
         limit: usize::MAX,
+        codes: None,
+        codes_only: true,
     };
-    let mut list = layer_features(state, &state.geometry(), layer, &filter).await?;
+    let mut codes: Vec<String> = layer_features(state, &geometry, layer, &codes_only)
+        .await?
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    codes.sort();
+    let matched = codes.len();
+    let page: std::collections::HashSet<String> =
+        codes.into_iter().skip(offset).take(limit).collect();
+    if page.is_empty() {
+        return Ok((matched, Vec::new()));
+    }
+    let filter = LayerFilter {
+        codes: Some(&page),
+        codes_only: false,
+        ..codes_only
+    };
+    let mut list = layer_features(state, &geometry, layer, &filter).await?;
     list.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(list)
+    Ok((matched, list.into_iter().map(|(_, f)| f).collect()))
+}
+
+/// One feature of an area collection by its code.
+async fn layer_feature(state: &AppState, id: &str, code: &str) -> ApiResult<Option<Value>> {
+    let layer = match id {
+        "districts" => Layer::Districts,
+        "streets" => Layer::Streets,
+        "communities" => Layer::Communities,
+        "unit-grids" => Layer::UnitGrids,
+        "responsibility-grids" => Layer::ResponsibilityGrids,
+        _ => return Err(ApiError::not_found("the collection")),
+    };
+    let wanted = std::collections::HashSet::from([code.to_owned()]);
+    let filter = LayerFilter {
+        bbox: None,
+        parent: None,
+        limit: 1,
+        codes: Some(&wanted),
+        codes_only: false,
+    };
+    let found = layer_features(state, &state.geometry(), layer, &filter).await?;
+    Ok(found.into_iter().next().map(|(_, f)| f))
 }
 
 async fn items(
@@ -426,16 +518,14 @@ async fn items(
     headers: HeaderMap,
     Path(id): Path<String>,
     query: Result<Query<ItemsQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<axum::response::Response> {
     known(&id)?;
     let Query(query) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("limit is 1 to {MAX_LIMIT}"),
-        ));
+    if limit == 0 {
+        return Err(ApiError::invalid("limit", "limit is at least 1"));
     }
+    let limit = limit.min(MAX_LIMIT);
     let offset = query.offset.unwrap_or(0);
     let bbox = match &query.bbox {
         Some(text) => {
@@ -456,28 +546,8 @@ async fn items(
         }
         None => None,
     };
-    let (matched, page) = if id == "components" {
-        component_page(&state, &query, bbox, offset, limit).await?
-    } else if id == "cases" {
-        let actor = signed_in(&state, &headers).await?;
-        let all = open_cases(&state, &actor, &query, bbox).await?;
-        (
-            all.len(),
-            all.into_iter().skip(offset).take(limit).collect(),
-        )
-    } else {
-        let all = features(&state, &id, bbox).await?;
-        let matched = all.len();
-        let page: Vec<Value> = all
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|(_, f)| f)
-            .collect();
-        (matched, page)
-    };
     let base = base(&state);
-    let mut bbox_param = query
+    let mut params = query
         .bbox
         .as_ref()
         .map(|b| format!("&bbox={b}"))
@@ -490,14 +560,90 @@ async fn items(
         ("district", &query.district),
     ] {
         if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
-            bbox_param.push_str(&format!("&{name}={value}"));
+            params.push_str(&format!("&{name}={value}"));
         }
     }
-    let mut links = vec![
-        json!({"href": format!("{base}/collections/{id}/items?limit={limit}&offset={offset}{bbox_param}"), "rel": "self", "type": "application/geo+json"}),
-    ];
-    if offset + page.len() < matched {
-        links.push(json!({"href": format!("{base}/collections/{id}/items?limit={limit}&offset={}{bbox_param}", offset + page.len()), "rel": "next", "type": "application/geo+json"}));
+    let after = query.after.clone().filter(|a| !a.is_empty());
+    let self_link = format!(
+        "{base}/collections/{id}/items?limit={limit}&offset={offset}{params}{}",
+        after
+            .as_ref()
+            .map(|a| format!("&after={a}"))
+            .unwrap_or_default()
+    );
+    if id == "cases" {
+        let actor = signed_in(&state, &headers).await?;
+        let q = open_cases_query(&actor, &query)?;
+        // Without a box the count is exact; with one it bounds what can match, and the
+        // answer leaves `numberMatched` out rather than read every case to count them.
+        let counted = state.store.count_cases(&q).await? as usize;
+        let matched = bbox.is_none().then_some(counted);
+        let past_end = after.is_none() && offset >= counted;
+        let pages = CasePages {
+            store: state.store.clone(),
+            query: cityops_store::CaseQuery {
+                after_number: Some(after.clone().unwrap_or_default()),
+                offset: if bbox.is_none() { offset as u64 } else { 0 },
+                limit: CASE_PAGE,
+                ..q
+            },
+            bbox,
+            skip: if bbox.is_none() { 0 } else { offset },
+            remaining: limit,
+            done: past_end,
+        };
+        let id = id.clone();
+        let mut features = crate::export::FeatureCollection::new(case_feature);
+        features.key = Some(|case: &cityops_domain::Case| case.number.0.clone());
+        features.members = Box::new(move |returned: usize, last: Option<&str>| {
+            let mut links = vec![
+                json!({"href": self_link.clone(), "rel": "self", "type": "application/geo+json"}),
+            ];
+            let more = match (matched, &after) {
+                (Some(matched), None) => offset.saturating_add(returned) < matched,
+                _ => returned == limit,
+            };
+            if let (true, Some(last)) = (more, last) {
+                links.push(json!({"href": format!("{base}/collections/{id}/items?limit={limit}{params}&after={last}"), "rel": "next", "type": "application/geo+json"}));
+            }
+            let mut members = serde_json::Map::new();
+            members.insert("links".into(), Value::Array(links));
+            if let Some(matched) = matched {
+                members.insert("numberMatched".into(), json!(matched));
+            }
+            members.insert("numberReturned".into(), json!(returned));
+            members
+        });
+        let body = crate::export::body(pages, features).await?;
+        return Ok(([(header::CONTENT_TYPE, "application/geo+json")], body).into_response());
+    }
+    let (matched, page, next) = if id == "components" {
+        let (matched, page) = component_page(&state, &query, bbox, offset, limit).await?;
+        let more = match &after {
+            None => offset.saturating_add(page.len()) < matched,
+            Some(_) => page.len() == limit,
+        };
+        let next = page
+            .last()
+            .and_then(|f| f["id"].as_str())
+            .filter(|_| more)
+            .map(|last| {
+                format!("{base}/collections/{id}/items?limit={limit}{params}&after={last}")
+            });
+        (matched, page, next)
+    } else {
+        let (matched, page) = layer_page(&state, &id, bbox, offset, limit).await?;
+        let next = (offset.saturating_add(page.len()) < matched).then(|| {
+            format!(
+                "{base}/collections/{id}/items?limit={limit}&offset={}{params}",
+                offset + page.len()
+            )
+        });
+        (matched, page, next)
+    };
+    let mut links = vec![json!({"href": self_link, "rel": "self", "type": "application/geo+json"})];
+    if let Some(next) = next {
+        links.push(json!({"href": next, "rel": "next", "type": "application/geo+json"}));
     }
     Ok(geojson(json!({
         "type": "FeatureCollection",
@@ -505,7 +651,8 @@ async fn items(
         "numberReturned": page.len(),
         "links": links,
         "features": page,
-    })))
+    }))
+    .into_response())
 }
 
 async fn item(
@@ -528,11 +675,8 @@ async fn item(
             None => Err(ApiError::not_found("the feature")),
         };
     }
-    let all = features(&state, &id, None).await?;
-    let found = all
-        .into_iter()
-        .find(|(code, _)| *code == feature_id)
-        .map(|(_, f)| f)
+    let found = layer_feature(&state, &id, &feature_id)
+        .await?
         .ok_or_else(|| ApiError::not_found("the feature"))?;
     Ok(geojson(found))
 }

@@ -116,7 +116,7 @@ pub async fn report(
         .challenges
         .redeem(&request.challenge, &request.nonce, at.timestamp())?;
     let case = state.store.insert_case(case, event).await?;
-    state.publish(&case, CommandKind::Report, at);
+    state.outbox_written();
     Ok((
         StatusCode::CREATED,
         Json(PublicReportReceipt {
@@ -293,6 +293,6 @@ pub async fn rate(
     };
     let (next, event) = decide(&case, command, &citizen(case.area.city()), at)?;
     state.store.update_case(&next, &event, None).await?;
-    state.publish(&next, CommandKind::Rate, at);
+    state.outbox_written();
     Ok(Json(public_view(&state, &next, true).await?))
 }

@@ -14,8 +14,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use cityops_domain::telemetry::{
-    devices_csv, indicators_csv, parse_indicators_csv, Alarm, Device, DeviceStatus, Indicator,
-    TelemetryRule, VitalSign, VitalSigns, DEVICE_CSV_COLUMNS as DEVICE_COLUMNS,
+    indicators_csv, parse_indicators_csv, Alarm, Device, DeviceStatus, Indicator, TelemetryRule,
+    VitalSign, VitalSigns, DEVICE_CSV_COLUMNS as DEVICE_COLUMNS,
 };
 use cityops_domain::{Actor, AreaCode, Location, Role};
 use cityops_store::telemetry::{
@@ -525,27 +525,27 @@ pub async fn export_devices(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
 ) -> ApiResult<impl IntoResponse> {
-    let mut devices = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .store
-            .devices(&DeviceQuery {
-                scope: actor.scope.clone(),
-                kind: None,
-                limit: 1000,
-                after: after.clone(),
-            })
-            .await?;
-        let full = page.len() == 1000;
-        after = page.last().map(|d| d.id.clone());
-        devices.extend(page);
-        if !full {
-            break;
-        }
-    }
-    let text = format!("\u{feff}{}", devices_csv(&devices));
-    Ok(csv_response(text, "devices.csv"))
+    let pages = crate::export::DevicePages {
+        store: state.store.clone(),
+        query: DeviceQuery {
+            scope: actor.scope.clone(),
+            kind: None,
+            limit: crate::export::PAGE,
+            after: None,
+        },
+        done: false,
+    };
+    let body = crate::export::body(pages, crate::export::devices_csv()).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"devices.csv\"".to_owned(),
+            ),
+        ],
+        body,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]

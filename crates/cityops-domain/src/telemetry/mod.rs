@@ -397,14 +397,15 @@ pub const DEVICE_CSV_COLUMNS: [&str; 10] = [
     "status",
 ];
 
-/// Devices as CSV in [`DEVICE_CSV_COLUMNS`] order (WGS-84).
-pub fn devices_csv(devices: &[Device]) -> String {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(DEVICE_CSV_COLUMNS)
-        .expect("writing to memory");
+/// Writes devices as CSV rows (no header) in [`DEVICE_CSV_COLUMNS`] order, every cell
+/// escaped (`csv_file::write_row`).
+pub fn write_devices_csv<W: std::io::Write>(
+    out: &mut csv::Writer<W>,
+    devices: &[Device],
+) -> csv::Result<()> {
     for d in devices {
         crate::csv_file::write_row(
-            &mut out,
+            out,
             [
                 d.id.as_str(),
                 &d.kind,
@@ -417,9 +418,17 @@ pub fn devices_csv(devices: &[Device]) -> String {
                 d.owner_unit.as_deref().unwrap_or(""),
                 d.status.as_str(),
             ],
-        )
-        .expect("writing to memory");
+        )?;
     }
+    Ok(())
+}
+
+/// Devices as CSV in [`DEVICE_CSV_COLUMNS`] order (WGS-84).
+pub fn devices_csv(devices: &[Device]) -> String {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(DEVICE_CSV_COLUMNS)
+        .expect("writing to memory");
+    write_devices_csv(&mut out, devices).expect("writing to memory");
     String::from_utf8(out.into_inner().expect("writing to memory")).expect("CSV of strings")
 }
 

@@ -1,0 +1,205 @@
+//! The outbox relay: the one source of the live stream's case events. Every case change
+//! commits an outbox row with it; the relay reads the rows after its cursor, hands each to
+//! this node's subscribers, records its cursor under the node's name, and prunes the rows
+//! every consumer has seen once they are older than the retention.
+//!
+//! Writers in this process wake it ([`crate::AppState::outbox_written`]) so the stream stays
+//! immediate; it also polls, which is how changes written by other nodes and by the command
+//! line reach this node's subscribers.
+
+use chrono::Utc;
+use cityops_store::{OutboxEntry, Store};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+use crate::{AppState, CaseChange};
+
+/// The relay's settings, from the binary's configuration.
+#[derive(Debug, Clone)]
+pub struct OutboxConfig {
+    /// This node's consumer name; nodes sharing a database need different names.
+    pub node_name: String,
+    /// Rows younger than this are kept even when every consumer has seen them.
+    pub retention: chrono::Duration,
+    /// How often the relay prunes.
+    pub prune_every: Duration,
+    /// How often the relay looks for rows nobody woke it for (other nodes' writes).
+    pub poll: Duration,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> OutboxConfig {
+        OutboxConfig {
+            node_name: "cityops".to_owned(),
+            retention: chrono::Duration::hours(72),
+            prune_every: Duration::from_secs(300),
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// How recently a consumer must have recorded its cursor for the pruning to wait for it:
+/// the retention, and at least an hour, so that a short retention does not drop a node that
+/// is merely between two recordings.
+pub fn active_window(config: &OutboxConfig) -> chrono::Duration {
+    config.retention.max(chrono::Duration::hours(1))
+}
+
+/// Rows read per query.
+const BATCH: u32 = 500;
+
+/// How long a missing id holds the relay back. On PostgreSQL ids come from a sequence when a
+/// row is inserted, not when it commits: a row of another writer's transaction still in
+/// flight is missing for a moment, and skipping past it would lose it for good. A row rolled
+/// back never comes, so after this long the gap is passed.
+const GAP_WAIT: Duration = Duration::from_secs(2);
+
+/// The cursor is written at most this often: under a burst of writes one small write a
+/// second, not one per batch.
+const RECORD_EVERY: Duration = Duration::from_secs(1);
+
+/// Wakes the relay when this process has committed case changes.
+#[derive(Default)]
+pub(crate) struct Wake(Notify);
+
+impl Wake {
+    pub(crate) fn written(&self) {
+        // One stored permit: wakes a waiting relay, or makes its next wait return at once.
+        self.0.notify_one();
+    }
+}
+
+/// Starts the relay of `state`'s node; it ends when the server stops.
+pub(crate) fn spawn(state: AppState, wake: Arc<Wake>) {
+    tokio::spawn(run(state, wake));
+}
+
+async fn run(state: AppState, wake: Arc<Wake>) {
+    let config = state.config.outbox.clone();
+    let store = state.store.clone();
+    let stopped = state.stopped();
+    tokio::pin!(stopped);
+    // The live stream shows what happens from now on: a node starts at the end, never
+    // replaying what was written while it was down.
+    let mut cursor = loop {
+        match store.outbox_end().await {
+            Ok(end) => break end,
+            Err(e) => {
+                tracing::warn!(error = %e, "The outbox relay cannot read the outbox; retrying.");
+                tokio::select! {
+                    _ = tokio::time::sleep(config.poll) => {}
+                    _ = &mut stopped => return,
+                }
+            }
+        }
+    };
+    let mut recorded = None;
+    let mut last_record = Instant::now() - RECORD_EVERY;
+    let mut gap_since: Option<Instant> = None;
+    let mut prune = tokio::time::interval(config.prune_every);
+    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        match relay(&state, &store, &mut cursor, &mut gap_since).await {
+            Ok(()) => {}
+            Err(e) => tracing::warn!(error = %e, "The outbox relay could not read; retrying."),
+        }
+        if recorded != Some(cursor) && last_record.elapsed() >= RECORD_EVERY {
+            match store
+                .outbox_seen(&config.node_name, cursor, Utc::now())
+                .await
+            {
+                Ok(()) => recorded = Some(cursor),
+                Err(e) => {
+                    tracing::warn!(error = %e, "The outbox relay could not record its cursor.")
+                }
+            }
+            last_record = Instant::now();
+        }
+        let wait = match (gap_since, recorded == Some(cursor)) {
+            (Some(_), _) => Duration::from_millis(100),
+            // A cursor not yet recorded is written at the next turn.
+            (None, false) => RECORD_EVERY.min(config.poll),
+            (None, true) => config.poll,
+        };
+        tokio::select! {
+            _ = wake.0.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = prune.tick() => {
+                // Also a sign of life: an idle node is still a consumer the pruning waits for.
+                recorded = None;
+                let now = Utc::now();
+                match store.outbox_prune(now - config.retention, now - active_window(&config)).await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, "Outbox rows every consumer has seen pruned."),
+                    Err(e) => tracing::warn!(error = %e, "The outbox could not be pruned."),
+                }
+            }
+            _ = &mut stopped => {
+                if recorded != Some(cursor) {
+                    let _ = store.outbox_seen(&config.node_name, cursor, Utc::now()).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Hands every row after `cursor` to the subscribers, up to the first gap still young.
+async fn relay(
+    state: &AppState,
+    store: &Arc<dyn Store>,
+    cursor: &mut i64,
+    gap_since: &mut Option<Instant>,
+) -> cityops_store::StoreResult<()> {
+    loop {
+        let rows = store.outbox_after(*cursor, BATCH).await?;
+        let full = rows.len() == BATCH as usize;
+        for entry in rows {
+            if entry.id != *cursor + 1 {
+                let since = *gap_since.get_or_insert_with(Instant::now);
+                if since.elapsed() < GAP_WAIT {
+                    return Ok(());
+                }
+            }
+            *gap_since = None;
+            *cursor = entry.id;
+            deliver(state, store, entry).await?;
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+async fn deliver(
+    state: &AppState,
+    store: &Arc<dyn Store>,
+    entry: OutboxEntry,
+) -> cityops_store::StoreResult<()> {
+    // Nobody listening on this node: nothing to read the case for.
+    if state.changes.receiver_count() == 0 {
+        return Ok(());
+    }
+    let Some(event) = entry.event else {
+        tracing::warn!(
+            id = entry.id,
+            "An outbox row could not be read; passed over."
+        );
+        return Ok(());
+    };
+    let Some(mut case) = store.case(&entry.case_id).await? else {
+        return Ok(());
+    };
+    // The case may have moved on since this row: show the state the event left it in.
+    if case.version != event.seq {
+        case.state = event.to;
+    }
+    // No subscriber is not an error.
+    let _ = state.changes.send(CaseChange {
+        case: Arc::new(case),
+        action: event.command.kind(),
+        at: event.at,
+    });
+    Ok(())
+}
