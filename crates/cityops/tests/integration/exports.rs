@@ -270,7 +270,10 @@ async fn ogc_cases_page_by_keyset_and_an_offset_past_the_end_is_cheap(app: &Test
         .collect();
     assert_eq!(ids.len(), 2);
     assert!(ids[0] < ids[1], "{ids:?}");
-    assert_eq!(page["features"][0]["geometry"]["type"], "MultiPolygon", "{page}");
+    assert_eq!(
+        page["features"][0]["geometry"]["type"], "MultiPolygon",
+        "{page}"
+    );
     let one = get(format!(
         "{}/ogc/collections/unit-grids/items/{}",
         app.base, ids[1]
