@@ -702,7 +702,7 @@ pub struct UploadQuery {
 #[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases",
     params(("id" = String, Path, description = "Case id or case number"), UploadQuery),
     request_body(content = Vec<u8>, content_type = "image/jpeg"),
-    responses((status = 201, body = AttachmentView), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody),
+    responses((status = 201, body = AttachmentView), (status = 409, description = "version_conflict or transition_not_allowed", body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
 pub async fn upload_attachment(
     State(state): State<AppState>,

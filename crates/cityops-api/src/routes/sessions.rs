@@ -301,7 +301,7 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 /// Sign in with username and password; returns a bearer token. Failed attempts slow down
 /// the (username, address) pair that made them (`sign_in_throttled` with `retry_after`);
 /// an unknown username is answered exactly like a known one.
-#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions",
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", security(()),
     request_body = LoginRequest,
     responses((status = 201, body = LoginResponse), (status = 401, body = crate::error::ErrorBody),
         (status = 429, body = crate::error::ErrorBody)))]
