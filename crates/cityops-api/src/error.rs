@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use cityops_domain::{InvalidInput, WorkflowError};
+use cityops_domain::{InputFault, InvalidInput, WorkflowError};
 use cityops_store::StoreError;
 use serde::{Serialize, Serializer};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
@@ -50,6 +50,14 @@ pub enum ErrorCode {
     InvalidImage,
     InvalidQuery,
     InvalidBody,
+    UnknownReference,
+    OutsideCity,
+    LocationMismatch,
+    InvalidPeriod,
+    InconsistentFields,
+    TooBroad,
+    InvalidFile,
+    ReauthenticationFailed,
     ChallengeFailed,
     RateLimited,
     SignInThrottled,
@@ -60,7 +68,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// In the order of README.md's table, by HTTP status.
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 41] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
@@ -71,6 +79,7 @@ impl ErrorCode {
         ErrorCode::CsrfRequired,
         ErrorCode::RoleNotAllowed,
         ErrorCode::NotAssignedUnit,
+        ErrorCode::ReauthenticationFailed,
         ErrorCode::ChallengeFailed,
         ErrorCode::NotFound,
         ErrorCode::UnknownCommand,
@@ -89,11 +98,33 @@ impl ErrorCode {
         ErrorCode::InvalidImage,
         ErrorCode::InvalidQuery,
         ErrorCode::InvalidBody,
+        ErrorCode::UnknownReference,
+        ErrorCode::OutsideCity,
+        ErrorCode::LocationMismatch,
+        ErrorCode::InvalidPeriod,
+        ErrorCode::InconsistentFields,
+        ErrorCode::TooBroad,
+        ErrorCode::InvalidFile,
         ErrorCode::RateLimited,
         ErrorCode::SignInThrottled,
         ErrorCode::Internal,
         ErrorCode::TelemetryUnavailable,
         ErrorCode::WriteOutcomeUnknown,
+    ];
+
+    /// The 422s a request can earn although it matches the OpenAPI document: rules that span
+    /// fields, name stored objects or look inside an uploaded file, which JSON Schema cannot
+    /// state. Every other 422 means the document failed to state a constraint; the fuzzing in
+    /// CI (`scripts/fuzz_hooks.py`) holds the server to that.
+    pub const RULES: [ErrorCode; 8] = [
+        ErrorCode::InvalidImage,
+        ErrorCode::UnknownReference,
+        ErrorCode::OutsideCity,
+        ErrorCode::LocationMismatch,
+        ErrorCode::InvalidPeriod,
+        ErrorCode::InconsistentFields,
+        ErrorCode::TooBroad,
+        ErrorCode::InvalidFile,
     ];
 
     /// The stable name clients see as `error.code`.
@@ -126,6 +157,14 @@ impl ErrorCode {
             ErrorCode::InvalidInput => "invalid_input",
             ErrorCode::InvalidQuery => "invalid_query",
             ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::UnknownReference => "unknown_reference",
+            ErrorCode::OutsideCity => "outside_city",
+            ErrorCode::LocationMismatch => "location_mismatch",
+            ErrorCode::InvalidPeriod => "invalid_period",
+            ErrorCode::InconsistentFields => "inconsistent_fields",
+            ErrorCode::TooBroad => "too_broad",
+            ErrorCode::InvalidFile => "invalid_file",
+            ErrorCode::ReauthenticationFailed => "reauthentication_failed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::SignInThrottled => "sign_in_throttled",
             ErrorCode::ChallengeFailed => "challenge_failed",
@@ -147,6 +186,7 @@ impl ErrorCode {
             | ErrorCode::CsrfRequired
             | ErrorCode::RoleNotAllowed
             | ErrorCode::NotAssignedUnit
+            | ErrorCode::ReauthenticationFailed
             | ErrorCode::ChallengeFailed => StatusCode::FORBIDDEN,
             ErrorCode::NotFound | ErrorCode::UnknownCommand => StatusCode::NOT_FOUND,
             ErrorCode::TransitionNotAllowed
@@ -163,7 +203,14 @@ impl ErrorCode {
             ErrorCode::InvalidInput
             | ErrorCode::InvalidQuery
             | ErrorCode::InvalidBody
-            | ErrorCode::InvalidImage => StatusCode::UNPROCESSABLE_ENTITY,
+            | ErrorCode::InvalidImage
+            | ErrorCode::UnknownReference
+            | ErrorCode::OutsideCity
+            | ErrorCode::LocationMismatch
+            | ErrorCode::InvalidPeriod
+            | ErrorCode::InconsistentFields
+            | ErrorCode::TooBroad
+            | ErrorCode::InvalidFile => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::RateLimited | ErrorCode::SignInThrottled => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TelemetryUnavailable | ErrorCode::WriteOutcomeUnknown => {
@@ -251,6 +298,27 @@ impl ApiError {
         self.code.status()
     }
 
+    /// A rule the OpenAPI document cannot state (see [`ErrorCode::RULES`]) refuses `field`.
+    pub fn rule(code: ErrorCode, field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        debug_assert!(
+            ErrorCode::RULES.contains(&code),
+            "{code:?} is not a rule code"
+        );
+        ApiError::new(code, message).with_field(field)
+    }
+
+    /// The same refusal, about an uploaded file: every value-level 422 found while reading a
+    /// file becomes `invalid_file`, with its line or feature kept in `field`.
+    pub fn in_file(self) -> ApiError {
+        match self.code.status() {
+            StatusCode::UNPROCESSABLE_ENTITY if self.code != ErrorCode::InvalidImage => ApiError {
+                code: ErrorCode::InvalidFile,
+                ..self
+            },
+            _ => self,
+        }
+    }
+
     /// A field of the request that is not acceptable.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::InvalidInput, message).with_field(field)
@@ -305,7 +373,12 @@ impl IntoResponse for ApiError {
 
 impl From<InvalidInput> for ApiError {
     fn from(e: InvalidInput) -> ApiError {
-        ApiError::invalid(e.field.clone(), e.to_string())
+        let code = match e.fault {
+            InputFault::Value => ErrorCode::InvalidInput,
+            InputFault::UnknownReference => ErrorCode::UnknownReference,
+            InputFault::Inconsistent => ErrorCode::InconsistentFields,
+        };
+        ApiError::new(code, e.to_string()).with_field(e.field)
     }
 }
 
@@ -396,6 +469,29 @@ mod tests {
                 Some(status),
                 "README.md lists {code} ({status}), which ErrorCode does not define so"
             );
+        }
+    }
+
+    /// The fuzzing in CI lets a 422 answer a schema-valid request only with these codes.
+    #[test]
+    fn the_fuzzer_knows_the_rule_codes() {
+        let hooks = include_str!("../../../scripts/fuzz_hooks.py");
+        let listed = hooks
+            .split("RULE_CODES = {")
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+            .expect("scripts/fuzz_hooks.py lists RULE_CODES");
+        let mut listed: Vec<&str> = listed
+            .split(',')
+            .map(|name| name.trim().trim_matches('"'))
+            .filter(|name| !name.is_empty())
+            .collect();
+        let mut rules: Vec<&str> = ErrorCode::RULES.iter().map(|code| code.name()).collect();
+        listed.sort_unstable();
+        rules.sort_unstable();
+        assert_eq!(listed, rules);
+        for code in ErrorCode::RULES {
+            assert_eq!(code.status(), StatusCode::UNPROCESSABLE_ENTITY, "{code:?}");
         }
     }
 

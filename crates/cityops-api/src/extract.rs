@@ -47,33 +47,69 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        let message = inner.to_string();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::new(
-                ErrorCode::MalformedJson,
-                format!("the body is not valid JSON: {message}"),
-            );
+    match serde_path_to_error::deserialize(deserializer) {
+        Ok(value) => Ok(value),
+        // JSON has one number type, and JSON Schema counts `3.0` as the integer 3: clients
+        // (and generators from our OpenAPI document) may send it so. Only then is the body
+        // parsed twice, so the common case costs nothing.
+        Err(error)
+            if error
+                .inner()
+                .to_string()
+                .starts_with("invalid type: floating point") =>
+        {
+            let Ok(mut tree) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+                return Err(body_error(error));
+            };
+            whole_numbers_as_integers(&mut tree);
+            serde_path_to_error::deserialize(tree).map_err(body_error)
         }
-        // serde names a missing field in backticks, and the path stops at its parent.
-        let named = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.starts_with("missing field"));
-        let field = match (named, path.as_str()) {
-            (Some(name), "." | "") => name.to_owned(),
-            (Some(name), parent) => format!("{parent}.{name}"),
-            (None, path) => path.to_owned(),
-        };
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        ApiError::new(ErrorCode::InvalidBody, format!("{field}: {message}")).with_field(field)
-    })
+        Err(error) => Err(body_error(error)),
+    }
+}
+
+/// Floats without a fraction, within the range where f64 is exact, become integers.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT) {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
+}
+
+fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    let message = inner.to_string();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {message}"),
+        );
+    }
+    // serde names a missing field in backticks, and the path stops at its parent.
+    let named = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("missing field"));
+    let field = match (named, path.as_str()) {
+        (Some(name), "." | "") => name.to_owned(),
+        (Some(name), parent) => format!("{parent}.{name}"),
+        (None, path) => path.to_owned(),
+    };
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    ApiError::new(ErrorCode::InvalidBody, format!("{field}: {message}")).with_field(field)
 }
 
 /// The signed-in user, from `Authorization: Bearer <token>` or the web UI's session cookie.

@@ -79,7 +79,8 @@ impl Modify for CommonErrors {
                 if parameters || body {
                     add(
                         "422",
-                        "invalid_input, invalid_query or invalid_body, naming the field",
+                        "invalid_input, invalid_query or invalid_body, naming the field; or the \
+                         code of a rule the schema cannot state (README.md, \"Errors\")",
                     );
                 }
                 if parameters {
@@ -327,7 +328,7 @@ mod tests {
             ("CommandRequest", "reject_reason", "RejectReason"),
             ("CategoryUpdate", "urgency", "Urgency"),
             ("CategoryUpdate", "unit_kind", "UnitKind"),
-            ("NewApiKey", "role", "Role"),
+            ("NewApiKey", "role", "StaffRole"),
             ("NewApiKey", "permissions", "ApiKeyPermission"),
             ("DeviceRequest", "status", "DeviceStatus"),
             ("DeviceRequest", "crs", "Crs"),

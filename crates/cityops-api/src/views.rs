@@ -183,12 +183,17 @@ impl From<&CategoryCatalog> for CatalogView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryUpdate {
+    #[schema(pattern = r"\S", max_length = 100)]
     pub zh: Option<String>,
+    #[schema(pattern = r"\S", max_length = 100)]
     pub en: Option<String>,
     #[schema(value_type = Option<wire::Urgency>)]
     pub urgency: Option<String>,
+    #[schema(minimum = 1, maximum = 525600)]
     pub dispatch_minutes: Option<u32>,
+    #[schema(minimum = 1, maximum = 525600)]
     pub handling_minutes: Option<u32>,
+    #[schema(minimum = 1, maximum = 525600)]
     pub check_minutes: Option<u32>,
     #[schema(value_type = Option<wire::UnitKind>)]
     pub unit_kind: Option<String>,
@@ -244,6 +249,7 @@ pub struct CommandRequest {
     /// For verify.
     pub exists: Option<bool>,
     /// For file: the small-class code.
+    #[schema(pattern = r"^[12]\d{4}$")]
     pub category: Option<String>,
     /// For dispatch: the unit code.
     pub unit: Option<String>,
@@ -795,6 +801,8 @@ pub struct StatsView {
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
     pub name: Option<String>,
+    /// 5 to 20 digits, with spaces, brackets, `-`, `.` and a leading `+` allowed.
+    #[schema(pattern = r"^\s*\+?[ ().-]*([0-9][ ().-]*){5,20}\s*$")]
     pub phone: Option<String>,
 }
 
@@ -895,7 +903,13 @@ impl LocationBody {
                 crate::error::ApiError::invalid("crs", "crs must be wgs84, gcj02 or bd09")
             })?,
         };
+        // The bounds hold what was sent, in its own system; the shift to WGS-84 (under a
+        // kilometre) may carry a point at the very edge just outside, where it is kept.
+        cityops_domain::Location::new(self.lon, self.lat)?;
         let (lon, lat) = crs.to_wgs84(self.lon, self.lat);
-        Ok(cityops_domain::Location::new(lon, lat)?)
+        Ok(cityops_domain::Location {
+            lon: lon.clamp(73.0, 136.0),
+            lat: lat.clamp(3.0, 54.0),
+        })
     }
 }

@@ -85,6 +85,36 @@ macro_rules! vocabulary {
     )*};
 }
 
+/// A role someone signs in or a key acts with: every [`cityops_domain::Role`] but `citizen`
+/// and `system`, which no account or key has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaffRoleName(pub cityops_domain::Role);
+
+impl Vocabulary for StaffRoleName {
+    const SCHEMA: &'static str = "StaffRole";
+    const DESCRIPTION: &'static str =
+        "A staff role: any role but `citizen` and `system`, which no account or key has.";
+
+    fn all() -> impl Iterator<Item = Self> {
+        cityops_domain::Role::ALL
+            .into_iter()
+            .filter(|r| {
+                !matches!(
+                    r,
+                    cityops_domain::Role::Citizen | cityops_domain::Role::System
+                )
+            })
+            .map(StaffRoleName)
+    }
+
+    fn wire_name(self) -> &'static str {
+        self.0.as_str()
+    }
+}
+
+/// See [`StaffRoleName`].
+pub type StaffRole = Wire<StaffRoleName>;
+
 vocabulary! {
     cityops_domain::Role => Role:
         "A user's role, which decides what they may do (GET /api/v1/workflow gives each \

@@ -40,6 +40,19 @@ pub use workflow::{decide, report, CaseCommand, NewReport, WorkflowError};
 pub struct InvalidInput {
     pub field: String,
     pub reason: String,
+    pub fault: InputFault,
+}
+
+/// What kind of rule refused an input. The API tells them apart because a client can check
+/// only the first against the published schema before sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFault {
+    /// The value itself: its form, length or range.
+    Value,
+    /// It names something (an indicator, an area, a unit) that does not exist.
+    UnknownReference,
+    /// Each value is fine, but it does not go with another field (`clear` above `value`).
+    Inconsistent,
 }
 
 impl InvalidInput {
@@ -47,6 +60,21 @@ impl InvalidInput {
         InvalidInput {
             field: field.into(),
             reason: reason.into(),
+            fault: InputFault::Value,
+        }
+    }
+
+    pub fn unknown(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        InvalidInput {
+            fault: InputFault::UnknownReference,
+            ..InvalidInput::new(field, reason)
+        }
+    }
+
+    pub fn inconsistent(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        InvalidInput {
+            fault: InputFault::Inconsistent,
+            ..InvalidInput::new(field, reason)
         }
     }
 }

@@ -270,6 +270,11 @@ pub fn normalize_phone(raw: &str) -> Result<String, InvalidInput> {
         return Err(invalid());
     }
     let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    // The rule a caller can check (and the API document states): 5 to 20 digits as written.
+    if !(5..=20).contains(&digits.len()) {
+        return Err(invalid());
+    }
+    let written = digits.clone();
     let (international, digits) = if plus {
         (true, digits.as_str())
     } else if let Some(rest) = digits.strip_prefix("00") {
@@ -280,12 +285,7 @@ pub fn normalize_phone(raw: &str) -> Result<String, InvalidInput> {
     let national = if international {
         match digits.strip_prefix("86") {
             Some(rest) => rest.to_owned(),
-            None => {
-                if !(5..=20).contains(&digits.len()) {
-                    return Err(invalid());
-                }
-                return Ok(format!("+{digits}"));
-            }
+            None => return Ok(format!("+{digits}")),
         }
     } else if digits.len() == 13 && digits.starts_with("861") {
         // 86 written without the plus before a mobile number.
@@ -299,8 +299,10 @@ pub fn normalize_phone(raw: &str) -> Result<String, InvalidInput> {
     } else {
         national
     };
+    // Too short once a country code is taken off (`00000`): not a number of the plan, so kept
+    // as written, which is still one form for one input.
     if !(5..=20).contains(&national.len()) {
-        return Err(invalid());
+        return Ok(written);
     }
     Ok(national)
 }

@@ -269,6 +269,11 @@ fn parse_one(
         None | Some(Value::Null) => None,
         Some(v) => Some(
             v.as_u64()
+                .or_else(|| {
+                    v.as_number()
+                        .and_then(whole)
+                        .and_then(|n| n.try_into().ok())
+                })
                 .ok_or_else(|| malformed(None, "seq", "must be a whole number"))?,
         ),
     };
@@ -323,13 +328,23 @@ fn parse_one(
     Ok(())
 }
 
+/// A JSON number that is whole: `1700000000000` or `1700000000000.0` (JSON has one number
+/// type, and JSON Schema counts the second as an integer too).
+fn whole(n: &serde_json::Number) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
+            .map(|f| f as i64)
+    })
+}
+
 fn timestamp(value: Option<&Value>) -> Result<DateTime<Utc>, Rejection> {
     match value {
         Some(Value::String(text)) => DateTime::parse_from_rfc3339(text)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| malformed(None, "ts", format!("not an RFC 3339 time: {e}"))),
-        Some(Value::Number(n)) => n
-            .as_i64()
+        Some(Value::Number(n)) => whole(n)
             .and_then(DateTime::from_timestamp_millis)
             .ok_or_else(|| {
                 malformed(

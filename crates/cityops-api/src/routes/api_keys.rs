@@ -125,16 +125,17 @@ pub struct NewApiKey {
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     name: String,
     /// The role it acts with: any staff role (not `citizen` or `system`).
-    #[schema(value_type = wire::Role)]
+    #[schema(value_type = wire::StaffRole)]
     role: String,
     /// The area subtree it acts within.
     #[schema(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     scope: String,
     /// The unit it acts for (required for a unit handler's key).
     unit: Option<String>,
-    #[schema(value_type = Vec<wire::ApiKeyPermission>)]
+    #[schema(value_type = Vec<wire::ApiKeyPermission>, min_items = 1)]
     permissions: Vec<String>,
     /// Days until it expires (1 to 3650); none: until revoked.
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<i64>,
 }
 
@@ -213,24 +214,33 @@ pub async fn create(
     let scope =
         AreaCode::parse(&new.scope).map_err(|e| ApiError::invalid("scope", e.to_string()))?;
     if state.store.area(&scope).await?.is_none() {
-        return Err(ApiError::invalid("scope", "no such area"));
+        return Err(ApiError::rule(
+            ErrorCode::UnknownReference,
+            "scope",
+            "no such area",
+        ));
     }
     if !actor.scope.contains(&scope) {
-        return Err(ApiError::invalid(
-            "scope",
-            "a key's scope lies within yours",
-        ));
+        return Err(
+            ApiError::new(ErrorCode::Forbidden, "a key's scope lies within yours")
+                .with_field("scope"),
+        );
     }
     if let Some(unit) = &new.unit {
         let Some(unit) = state.store.unit(unit).await? else {
-            return Err(ApiError::invalid("unit", "no such unit"));
+            return Err(ApiError::rule(
+                ErrorCode::UnknownReference,
+                "unit",
+                "no such unit",
+            ));
         };
         // A key acts for its unit only where the unit answers: a unit whose jurisdiction and
         // the key's scope do not meet would give a key that sees nothing and, worse, one
         // that reports for a unit outside the admin's own reach.
         let overlaps = |a: &AreaCode, b: &AreaCode| a.contains(b) || b.contains(a);
         if !overlaps(&unit.jurisdiction, &scope) {
-            return Err(ApiError::invalid(
+            return Err(ApiError::rule(
+                ErrorCode::InconsistentFields,
                 "unit",
                 format!(
                     "unit {} answers for area {}, outside the key's scope {scope}",
@@ -239,7 +249,8 @@ pub async fn create(
             ));
         }
     } else if role == Role::UnitHandler {
-        return Err(ApiError::invalid(
+        return Err(ApiError::rule(
+            ErrorCode::InconsistentFields,
             "unit",
             "a unit handler's key needs its unit",
         ));

@@ -14,7 +14,7 @@ use cityops_geo::{BoundaryError, Crs};
 use cityops_store::StoredBoundary;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, QueryArgs};
@@ -110,6 +110,53 @@ pub struct ImportQuery {
     crs: Option<String>,
 }
 
+/// A boundary file as the document describes it; the server reads it with `cityops-geo`,
+/// which also checks what no schema can (closed rings, nesting, overlaps).
+#[derive(ToSchema)]
+#[schema(as = BoundaryFile)]
+#[allow(dead_code)]
+pub struct BoundaryFileDoc {
+    #[schema(pattern = "^FeatureCollection$")]
+    r#type: String,
+    #[schema(min_items = 1)]
+    features: Vec<BoundaryFeatureDoc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = BoundaryFeature)]
+#[allow(dead_code)]
+pub struct BoundaryFeatureDoc {
+    #[schema(pattern = "^Feature$")]
+    r#type: String,
+    geometry: BoundaryGeometryDoc,
+    properties: BoundaryPropertiesDoc,
+}
+
+/// A Polygon (`[[[lon, lat], ...]]`) or a MultiPolygon (one level deeper).
+#[derive(ToSchema)]
+#[schema(as = BoundaryGeometry)]
+#[allow(dead_code)]
+pub struct BoundaryGeometryDoc {
+    #[schema(pattern = "^(Polygon|MultiPolygon)$")]
+    r#type: String,
+    #[schema(value_type = Vec<Object>, min_items = 1)]
+    coordinates: Vec<serde_json::Value>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = BoundaryProperties)]
+#[allow(dead_code)]
+pub struct BoundaryPropertiesDoc {
+    /// 6 (district), 9 (street), 12 (community) or 14 (unit grid) digits.
+    #[schema(pattern = r"^(\d{6}|\d{9}|\d{12}|\d{14})$")]
+    code: String,
+    #[schema(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
+    parent: String,
+    #[schema(min_length = 1, max_length = 100)]
+    name: String,
+    responsibility_grid: Option<String>,
+}
+
 /// Import real boundaries of one level (admin): `districts`, `streets`, `communities` or
 /// `unit-grids`, as a GeoJSON FeatureCollection of Polygons/MultiPolygons with properties
 /// `code`, `parent` and `name` (unit grids may add `responsibility_grid`). They replace the
@@ -122,7 +169,7 @@ pub struct ImportQuery {
 /// a `relocate` event on its timeline.
 #[utoipa::path(put, path = "/api/v1/geo/boundaries/{level}", tag = "geo",
     params(("level" = String, Path, description = "districts, streets, communities or unit-grids", pattern = "^(districts|streets|communities|unit-grids)$"), ImportQuery),
-    request_body(content = String, content_type = "application/geo+json"),
+    request_body(content = BoundaryFileDoc, content_type = "application/geo+json"),
     responses((status = 200, description = "{\"imported\": n, \"level\": level, \"relocation\": {\"id\", \"href\"}}"), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn import_boundaries(
     State(state): State<AppState>,
@@ -131,92 +178,96 @@ pub async fn import_boundaries(
     QueryArgs(query): QueryArgs<ImportQuery>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    admin(&actor, "import boundaries")?;
-    let level = Level::parse(&level).ok_or_else(|| {
-        ApiError::invalid(
-            "level",
-            "level is districts, streets, communities or unit-grids",
-        )
-    })?;
-    let crs = match query.crs.as_deref() {
-        None => Crs::Wgs84,
-        Some(name) => Crs::parse(name)
-            .ok_or_else(|| ApiError::invalid("crs", "crs must be wgs84, gcj02 or bd09"))?,
-    };
-    let text = String::from_utf8(body.to_vec())
-        .map_err(|_| ApiError::invalid("file", "the file must be UTF-8"))?;
-    // Overlap and nesting checks are CPU work: keep them off the request threads.
-    let areas = tokio::task::spawn_blocking(move || parse_import(&text, level, crs))
+    async {
+        admin(&actor, "import boundaries")?;
+        let level = Level::parse(&level).ok_or_else(|| {
+            ApiError::invalid(
+                "level",
+                "level is districts, streets, communities or unit-grids",
+            )
+        })?;
+        let crs = match query.crs.as_deref() {
+            None => Crs::Wgs84,
+            Some(name) => Crs::parse(name)
+                .ok_or_else(|| ApiError::invalid("crs", "crs must be wgs84, gcj02 or bd09"))?,
+        };
+        let text = String::from_utf8(body.to_vec())
+            .map_err(|_| ApiError::invalid("file", "the file must be UTF-8"))?;
+        // Overlap and nesting checks are CPU work: keep them off the request threads.
+        let areas = tokio::task::spawn_blocking(move || parse_import(&text, level, crs))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(invalid)?;
+        // Districts, streets and communities must be areas of the city (cases are filed to them).
+        if level != Level::Grid {
+            for (index, area) in areas.iter().enumerate() {
+                let code = AreaCode::parse(&area.code)?;
+                if state.store.area(&code).await?.is_none() {
+                    return Err(ApiError::invalid(
+                        format!("features[{index}]"),
+                        format!("properties.code {code} is not an area of the city: import the area list first"),
+                    ));
+                }
+            }
+        }
+        let geometry = state.geometry();
+        let checked = areas.clone();
+        let parent_geometry = geometry.clone();
+        tokio::task::spawn_blocking(move || {
+            let parent = |code: &str| -> Option<geo::MultiPolygon<f64>> {
+                match level {
+                    // The city has no polygon of its own; `parse_import` checked the parent is it.
+                    Level::District => None,
+                    Level::Street => parent_geometry
+                        .districts
+                        .areas()
+                        .iter()
+                        .find(|d| d.code == code)
+                        .map(|d| d.shape.clone()),
+                    Level::Community => parent_geometry
+                        .geography
+                        .as_ref()?
+                        .street(code)
+                        .map(|r| r.shape.clone()),
+                    Level::Grid => parent_geometry
+                        .geography
+                        .as_ref()?
+                        .community(code)
+                        .map(|r| r.shape.clone()),
+                }
+            };
+            if level == Level::District {
+                return Ok(());
+            }
+            check_nesting(&checked, &parent)
+        })
         .await
         .map_err(ApiError::internal)?
         .map_err(invalid)?;
-    // Districts, streets and communities must be areas of the city (cases are filed to them).
-    if level != Level::Grid {
-        for (index, area) in areas.iter().enumerate() {
-            let code = AreaCode::parse(&area.code)?;
-            if state.store.area(&code).await?.is_none() {
-                return Err(ApiError::invalid(
-                    format!("features[{index}]"),
-                    format!("properties.code {code} is not an area of the city: import the area list first"),
-                ));
-            }
-        }
+        let stored: Vec<StoredBoundary> = areas
+            .iter()
+            .map(|a| StoredBoundary {
+                code: a.code.clone(),
+                parent: a.parent.clone(),
+                name: a.name.clone(),
+                responsibility_grid: a.responsibility_grid.clone(),
+                geometry: a.geometry_json(),
+            })
+            .collect();
+        let imported = state.store.put_boundaries(level.as_str(), &stored).await?;
+        let next = tokio::task::spawn_blocking(move || apply(&geometry, level, &areas))
+            .await
+            .map_err(ApiError::internal)?;
+        state.replace_geometry(next);
+        let job = crate::relocation::start(&state, level.as_str(), &actor);
+        Ok(Json(json!({
+            "imported": imported,
+            "level": level.as_str(),
+            "relocation": {"id": job, "href": format!("/api/v1/geo/relocations/{job}")},
+        })))
     }
-    let geometry = state.geometry();
-    let checked = areas.clone();
-    let parent_geometry = geometry.clone();
-    tokio::task::spawn_blocking(move || {
-        let parent = |code: &str| -> Option<geo::MultiPolygon<f64>> {
-            match level {
-                // The city has no polygon of its own; `parse_import` checked the parent is it.
-                Level::District => None,
-                Level::Street => parent_geometry
-                    .districts
-                    .areas()
-                    .iter()
-                    .find(|d| d.code == code)
-                    .map(|d| d.shape.clone()),
-                Level::Community => parent_geometry
-                    .geography
-                    .as_ref()?
-                    .street(code)
-                    .map(|r| r.shape.clone()),
-                Level::Grid => parent_geometry
-                    .geography
-                    .as_ref()?
-                    .community(code)
-                    .map(|r| r.shape.clone()),
-            }
-        };
-        if level == Level::District {
-            return Ok(());
-        }
-        check_nesting(&checked, &parent)
-    })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(invalid)?;
-    let stored: Vec<StoredBoundary> = areas
-        .iter()
-        .map(|a| StoredBoundary {
-            code: a.code.clone(),
-            parent: a.parent.clone(),
-            name: a.name.clone(),
-            responsibility_grid: a.responsibility_grid.clone(),
-            geometry: a.geometry_json(),
-        })
-        .collect();
-    let imported = state.store.put_boundaries(level.as_str(), &stored).await?;
-    let next = tokio::task::spawn_blocking(move || apply(&geometry, level, &areas))
-        .await
-        .map_err(ApiError::internal)?;
-    state.replace_geometry(next);
-    let job = crate::relocation::start(&state, level.as_str(), &actor);
-    Ok(Json(json!({
-        "imported": imported,
-        "level": level.as_str(),
-        "relocation": {"id": job, "href": format!("/api/v1/geo/relocations/{job}")},
-    })))
+    .map_err(ApiError::in_file)
 }
 
 /// The progress of re-locating cases, devices and components after a boundary import

@@ -63,7 +63,8 @@ pub(crate) async fn category_hint(
         .await?
         .is_some_and(|c| c.get(&code).is_some());
     if !known {
-        return Err(ApiError::invalid(
+        return Err(ApiError::rule(
+            ErrorCode::UnknownReference,
             "category_hint",
             format!("category {code} is not in the catalogue"),
         ));
@@ -108,10 +109,11 @@ pub async fn report_case(
         Some(area) => {
             let area = AreaCode::parse(area)?;
             if state.store.area(&area).await?.is_none() {
-                return Err(ApiError::invalid(
-                    "area",
+                return Err(ApiError::new(
+                    ErrorCode::UnknownReference,
                     format!("area {area} is not a known area of this city"),
-                ));
+                )
+                .with_field("area"));
             }
             // The area decides who is dispatched, the point where they go: a case filed in
             // one street with its point in another would send the wrong unit to the right
@@ -126,12 +128,13 @@ pub async fn report_case(
             };
             if let Some(point_area) = point_area {
                 if !area.contains(&point_area) && !point_area.contains(&area) {
-                    return Err(ApiError::invalid(
-                        "area",
+                    return Err(ApiError::new(
+                        ErrorCode::LocationMismatch,
                         format!(
                             "the location lies in area {point_area}, not in area {area}: give the area the point lies in, or leave out the area to file the case where the point is"
                         ),
-                    ));
+                    )
+                    .with_field("area"));
                 }
             }
             area
@@ -139,10 +142,11 @@ pub async fn report_case(
         None => match located {
             Some(grid) => AreaCode::parse(&grid.community)?,
             None => {
-                return Err(ApiError::invalid(
-                    "area",
+                return Err(ApiError::new(
+                    ErrorCode::OutsideCity,
                     "give the area code, or a location inside the city's unit grids",
-                ))
+                )
+                .with_field("area"))
             }
         },
     };
@@ -188,6 +192,9 @@ pub async fn report_case(
 #[serde(deny_unknown_fields)]
 pub struct CaseListQuery {
     /// Comma-separated states, e.g. `filed,dispatched`.
+    #[param(
+        pattern = r"^(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled)?(,(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled)?)*$"
+    )]
     state: Option<String>,
     /// A small-class code or a prefix of one (`101` = all public-utility components).
     #[param(pattern = r"^\d{1,5}$")]
@@ -213,6 +220,7 @@ pub struct CaseListQuery {
     #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = r"^[0-9]{0,18}$")]
     cursor: Option<String>,
 }
 
@@ -288,7 +296,8 @@ pub async fn list_cases(
         ));
     }
     q.limit = limit;
-    if let Some(cursor) = &query.cursor {
+    // An empty `cursor=` is the first page, as clients that fill a template send it.
+    if let Some(cursor) = query.cursor.as_deref().filter(|c| !c.is_empty()) {
         q.after = Some(
             cursor
                 .parse::<i64>()
@@ -340,6 +349,7 @@ const CONTACT_PURPOSES: [&str; 3] = ["callback", "verification", "clarification"
 #[into_params(parameter_in = Query)]
 pub struct ContactParams {
     /// callback (the hotline's return call), verification or clarification.
+    #[param(required = true, pattern = "^(callback|verification|clarification)$")]
     purpose: Option<String>,
 }
 
@@ -444,7 +454,15 @@ pub async fn contact(
 }
 
 fn required<T>(value: Option<T>, field: &str, command: UrlCommand) -> ApiResult<T> {
-    value.ok_or_else(|| ApiError::invalid(field, format!("{} needs {field}", command.as_str())))
+    // One body schema serves every command, so which fields a command needs is a rule
+    // between the URL and the body.
+    value.ok_or_else(|| {
+        ApiError::rule(
+            ErrorCode::InconsistentFields,
+            field,
+            format!("{} needs {field}", command.as_str()),
+        )
+    })
 }
 
 /// The URL's command, or 404 `unknown_command` naming the valid ones.
@@ -487,19 +505,25 @@ async fn command_from(
         urgent,
         version: _,
     } = body;
+    // A value is checked against the document even where this command does not use it: a
+    // wrong value is a mistake the caller should hear about.
+    if let Some(code) = &category {
+        CategoryCode::parse(code)?;
+    }
+    let reject_reason = reject_reason
+        .map(|text| match text.as_str() {
+            "invalid" => Ok(RejectReason::Invalid),
+            "duplicate" => Ok(RejectReason::Duplicate),
+            _ => Err(ApiError::invalid(
+                "reject_reason",
+                "reject_reason must be invalid or duplicate",
+            )),
+        })
+        .transpose()?;
     Ok(match name.kind() {
         CommandKind::Accept => CaseCommand::Accept { opinion },
         CommandKind::Reject => {
-            let reason = match required(reject_reason, "reject_reason", name)?.as_str() {
-                "invalid" => RejectReason::Invalid,
-                "duplicate" => RejectReason::Duplicate,
-                _ => {
-                    return Err(ApiError::invalid(
-                        "reject_reason",
-                        "reject_reason must be invalid or duplicate",
-                    ))
-                }
-            };
+            let reason = required(reject_reason, "reject_reason", name)?;
             CaseCommand::Reject {
                 reason,
                 duplicate_of,
@@ -515,7 +539,8 @@ async fn command_from(
             let code = CategoryCode::parse(&required(category, "category", name)?)?;
             let catalog = state.store.catalog().await?;
             let class = catalog.as_ref().and_then(|c| c.get(&code)).ok_or_else(|| {
-                ApiError::invalid(
+                ApiError::rule(
+                    ErrorCode::UnknownReference,
                     "category",
                     format!("category {code} is not in the catalogue"),
                 )
@@ -833,4 +858,24 @@ pub async fn download_attachment(
         headers.insert(header::ETAG, value);
     }
     Ok((headers, bytes))
+}
+
+#[cfg(test)]
+mod state_list_tests {
+    use cityops_domain::CaseState;
+
+    /// The `state` filter's pattern in the document names every state, and only those.
+    #[test]
+    fn the_state_filter_pattern_names_every_state() {
+        let document = include_str!("cases.rs");
+        let pattern = document
+            .split("/// Comma-separated states, e.g. `filed,dispatched`.")
+            .nth(1)
+            .and_then(|rest| rest.split("r\"^(").nth(1))
+            .and_then(|rest| rest.split(")?").next())
+            .expect("the state filter has a pattern");
+        let named: Vec<&str> = pattern.split('|').collect();
+        let all: Vec<&str> = CaseState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(named, all);
+    }
 }

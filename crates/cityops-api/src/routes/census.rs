@@ -49,9 +49,17 @@ pub(crate) async fn link_component(
     location: &cityops_domain::Location,
 ) -> ApiResult<Option<String>> {
     if let Some(id) = named.filter(|id| !id.trim().is_empty()) {
-        return match state.store.component(id.trim()).await? {
+        let id = id.trim();
+        if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::invalid(
+                "component_id",
+                format!("'{id}' is not a component id: expected 16 digits"),
+            ));
+        }
+        return match state.store.component(id).await? {
             Some(c) => Ok(Some(c.id)),
-            None => Err(ApiError::invalid(
+            None => Err(ApiError::rule(
+                ErrorCode::UnknownReference,
                 "component_id",
                 format!("no component {id} is in the census"),
             )),
@@ -110,7 +118,7 @@ pub struct ComponentListQuery {
     status: Option<String>,
     /// `min_lon,min_lat,max_lon,max_lat` (WGS-84).
     #[param(
-        pattern = r"^-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$"
+        pattern = r"^-?\d{1,3}(\.\d+)?,-?\d{1,3}(\.\d+)?,-?\d{1,3}(\.\d+)?,-?\d{1,3}(\.\d+)?$"
     )]
     bbox: Option<String>,
     /// The last id of the previous page.
@@ -493,65 +501,69 @@ pub async fn import_components(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    require_admin(&actor)?;
-    let geography = state.geography().ok_or_else(|| {
-        ApiError::invalid("file", "no unit grids are loaded to locate components in")
-    })?;
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::invalid("file", "the file must be UTF-8"))?;
-    let geojson = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.contains("json"));
-    let text = text.to_owned();
-    // Locating hundreds of thousands of rows is CPU work: keep it off the request threads.
-    let components = tokio::task::spawn_blocking(move || {
-        let locate = |lon: f64, lat: f64| {
-            geography.locate(lon, lat).and_then(|g| {
-                Some(Located {
-                    area: AreaCode::parse(&g.community).ok()?,
-                    unit_grid: Some(g.code.clone()),
+    async {
+        require_admin(&actor)?;
+        let geography = state.geography().ok_or_else(|| {
+            ApiError::invalid("file", "no unit grids are loaded to locate components in")
+        })?;
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::invalid("file", "the file must be UTF-8"))?;
+        let geojson = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.contains("json"));
+        let text = text.to_owned();
+        // Locating hundreds of thousands of rows is CPU work: keep it off the request threads.
+        let components = tokio::task::spawn_blocking(move || {
+            let locate = |lon: f64, lat: f64| {
+                geography.locate(lon, lat).and_then(|g| {
+                    Some(Located {
+                        area: AreaCode::parse(&g.community).ok()?,
+                        unit_grid: Some(g.code.clone()),
+                    })
                 })
-            })
-        };
-        if geojson {
-            parse_components_geojson(&text, &locate)
-        } else {
-            parse_components_csv(&text, &locate)
+            };
+            if geojson {
+                parse_components_geojson(&text, &locate)
+            } else {
+                parse_components_csv(&text, &locate)
+            }
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::invalid(e.field, e.reason))?;
+        let units: std::collections::HashSet<String> = state
+            .store
+            .units(&UnitFilter::default())
+            .await?
+            .into_iter()
+            .map(|u| u.code)
+            .collect();
+        for (i, c) in components.iter().enumerate() {
+            let row = if geojson {
+                format!("features[{i}].properties.")
+            } else {
+                format!("line {}: ", i + 2)
+            };
+            if !actor.can_see(&c.area) {
+                return Err(ApiError::invalid(
+                    format!("{row}lon"),
+                    "the component lies outside your jurisdiction",
+                ));
+            }
+            if let Some(unit) = c.maintainer_unit.as_deref().filter(|u| !units.contains(*u)) {
+                return Err(ApiError::invalid(
+                    format!("{row}maintainer_unit"),
+                    format!("unit {unit} does not exist: cases about the component could not be dispatched to it"),
+                ));
+            }
         }
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?
-    .map_err(|e| ApiError::invalid(e.field, e.reason))?;
-    let units: std::collections::HashSet<String> = state
-        .store
-        .units(&UnitFilter::default())
-        .await?
-        .into_iter()
-        .map(|u| u.code)
-        .collect();
-    for (i, c) in components.iter().enumerate() {
-        let row = if geojson {
-            format!("features[{i}].properties.")
-        } else {
-            format!("line {}: ", i + 2)
-        };
-        if !actor.can_see(&c.area) {
-            return Err(ApiError::invalid(
-                format!("{row}lon"),
-                "the component lies outside your jurisdiction",
-            ));
-        }
-        if let Some(unit) = c.maintainer_unit.as_deref().filter(|u| !units.contains(*u)) {
-            return Err(ApiError::invalid(
-                format!("{row}maintainer_unit"),
-                format!("unit {unit} does not exist: cases about the component could not be dispatched to it"),
-            ));
-        }
+        let imported = state.store.put_components(&components).await?;
+        state.reload_census().await?;
+        Ok(Json(json!({ "imported": imported })))
     }
-    let imported = state.store.put_components(&components).await?;
-    state.reload_census().await?;
-    Ok(Json(json!({ "imported": imported })))
+    .await
+    .map_err(ApiError::in_file)
 }
 
 #[cfg(test)]

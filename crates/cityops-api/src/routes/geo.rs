@@ -64,7 +64,7 @@ pub struct BoundaryQuery {
     parent: Option<String>,
     /// `min_lon,min_lat,max_lon,max_lat` (WGS-84): only areas meeting the box.
     #[param(
-        pattern = r"^-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$"
+        pattern = r"^-?\d{1,3}(\.\d+)?,-?\d{1,3}(\.\d+)?,-?\d{1,3}(\.\d+)?,-?\d{1,3}(\.\d+)?$"
     )]
     bbox: Option<String>,
 }
@@ -91,12 +91,13 @@ pub(crate) fn parse_bbox(text: &str) -> ApiResult<BoundingBox> {
             )
         })?;
     match numbers[..] {
-        [a, b, c, d] if a <= c && b <= d && numbers.iter().all(|n| n.is_finite()) => {
-            Ok(((a, b), (c, d)))
+        // Two opposite corners in either order name the same box: nothing to refuse.
+        [a, b, c, d] if numbers.iter().all(|n| n.is_finite()) => {
+            Ok(((a.min(c), b.min(d)), (a.max(c), b.max(d))))
         }
         _ => Err(ApiError::invalid(
             "bbox",
-            "bbox is min_lon,min_lat,max_lon,max_lat with min <= max",
+            "bbox is four numbers: min_lon,min_lat,max_lon,max_lat",
         )),
     }
 }
@@ -298,7 +299,8 @@ pub async fn area_boundaries(
                 .as_ref()
                 .is_none_or(|p| p.level() < cityops_domain::AreaLevel::Street)
         {
-            return Err(ApiError::invalid(
+            return Err(ApiError::rule(
+                ErrorCode::InconsistentFields,
                 "bbox",
                 "unit grids need a bbox or a street or community parent",
             ));
@@ -317,7 +319,8 @@ pub async fn area_boundaries(
         .map(|(_, feature)| feature)
         .collect();
     if features.len() > max_features {
-        return Err(ApiError::invalid(
+        return Err(ApiError::rule(
+            ErrorCode::TooBroad,
             "bbox",
             format!("more than {max_features} areas: zoom in (a smaller bbox or a parent)"),
         ));
@@ -437,7 +440,7 @@ pub struct LocateView {
 
 /// Which unit grid, responsibility grid, community, street and district a point lies in.
 #[utoipa::path(get, path = "/api/v1/geo/locate", tag = "geo", security(()), params(LocateQuery),
-    responses((status = 200, body = LocateView), (status = 422, description = "outside the city", body = crate::error::ErrorBody)))]
+    responses((status = 200, body = LocateView), (status = 404, description = "no unit grid lies at the point", body = crate::error::ErrorBody)))]
 pub async fn locate(
     State(state): State<AppState>,
     query: Result<Query<LocateQuery>, axum::extract::rejection::QueryRejection>,
@@ -452,7 +455,11 @@ pub async fn locate(
     let grid = geography(&geometry)?
         .locate(location.lon, location.lat)
         .ok_or_else(|| {
-            ApiError::invalid("location", "this point is outside the city's unit grids")
+            ApiError::new(
+                ErrorCode::NotFound,
+                "no unit grid of the city lies at this point",
+            )
+            .with_field("location")
         })?;
     let name = |code: String| async {
         let area = AreaCode::parse(&code).ok();

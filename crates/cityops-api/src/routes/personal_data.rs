@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct Subject {
     /// The phone number the citizen reported with.
+    #[param(pattern = r"^\s*\+?[ ().-]*([0-9][ ().-]*){5,20}\s*$")]
     phone: String,
 }
 

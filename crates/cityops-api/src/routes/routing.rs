@@ -105,25 +105,29 @@ pub async fn replace_rules(
     CurrentUser(actor): CurrentUser,
     body: Bytes,
 ) -> ApiResult<Json<Vec<RuleView>>> {
-    if actor.role != Role::Admin {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "only an admin may change the responsibility matrix",
-        ));
-    }
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::invalid("file", "the CSV must be UTF-8"))?;
-    let rules = parse_rules_csv(text)?;
-    for (i, rule) in rules.iter().enumerate() {
-        if state.store.unit(&rule.unit).await?.is_none() {
-            return Err(ApiError::invalid(
-                format!("line {}: unit", i + 2),
-                format!("unit {} does not exist", rule.unit),
+    async {
+        if actor.role != Role::Admin {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "only an admin may change the responsibility matrix",
             ));
         }
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::invalid("file", "the CSV must be UTF-8"))?;
+        let rules = parse_rules_csv(text)?;
+        for (i, rule) in rules.iter().enumerate() {
+            if state.store.unit(&rule.unit).await?.is_none() {
+                return Err(ApiError::invalid(
+                    format!("line {}: unit", i + 2),
+                    format!("unit {} does not exist", rule.unit),
+                ));
+            }
+        }
+        state.store.put_rules(&rules).await?;
+        Ok(Json(rules.iter().map(RuleView::from).collect()))
     }
-    state.store.put_rules(&rules).await?;
-    Ok(Json(rules.iter().map(RuleView::from).collect()))
+    .await
+    .map_err(ApiError::in_file)
 }
 
 /// The unit the matrix proposes for a case, and why.

@@ -150,7 +150,10 @@ async fn reauthenticate(
     if let Some(refusal) = count_failure(state, &user.username, address).await? {
         return Err(refusal);
     }
-    Err(ApiError::invalid("password", "the password is wrong"))
+    Err(
+        ApiError::new(ErrorCode::ReauthenticationFailed, "the password is wrong")
+            .with_field("password"),
+    )
 }
 
 /// Whether `code` is a current code of the user's second factor not used before; marks its
@@ -235,7 +238,13 @@ pub async fn confirm_totp(
         &body.code,
         Utc::now().timestamp(),
     )
-    .ok_or_else(|| ApiError::invalid("code", "the code is wrong or expired"))?;
+    .ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ReauthenticationFailed,
+            "the code is wrong or expired",
+        )
+        .with_field("code")
+    })?;
     state.store.use_totp_step(&user.id, step).await?;
     state
         .store
@@ -262,10 +271,11 @@ pub async fn remove_totp(
             if let Some(refusal) = count_failure(&state, &user.username, address).await? {
                 return Err(refusal);
             }
-            return Err(ApiError::invalid(
-                "code",
+            return Err(ApiError::new(
+                ErrorCode::ReauthenticationFailed,
                 "the code is wrong, expired or already used",
-            ));
+            )
+            .with_field("code"));
         }
     }
     state.store.set_totp(&user.id, None, false).await?;

@@ -22,7 +22,7 @@ use cityops_store::telemetry::{
     AlarmQuery, DeadLetter, DeviceQuery, Resolution, Rollup, StoredReading,
 };
 use cityops_telemetry::payload;
-use cityops_telemetry::{TelemetryError, TelemetryHandle};
+use cityops_telemetry::{Reason, TelemetryError, TelemetryHandle};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -187,38 +187,42 @@ pub async fn import_indicators(
     CurrentUser(actor): CurrentUser,
     body: Bytes,
 ) -> ApiResult<Json<Vec<IndicatorView>>> {
-    require_integrator(&actor, "the indicator catalogue")?;
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::invalid("file", "the CSV must be UTF-8"))?;
-    let incoming = parse_indicators_csv(text)?;
-    let catalog = state.store.catalog().await?;
-    for (i, indicator) in incoming.iter().enumerate() {
-        if catalog
-            .as_ref()
-            .is_some_and(|c| c.get(&indicator.category).is_none())
-        {
-            return Err(ApiError::invalid(
-                format!("line {}: category", i + 2),
-                format!(
-                    "{} is not in the category catalogue",
-                    indicator.category.as_str()
-                ),
-            ));
+    async {
+        require_integrator(&actor, "the indicator catalogue")?;
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::invalid("file", "the CSV must be UTF-8"))?;
+        let incoming = parse_indicators_csv(text)?;
+        let catalog = state.store.catalog().await?;
+        for (i, indicator) in incoming.iter().enumerate() {
+            if catalog
+                .as_ref()
+                .is_some_and(|c| c.get(&indicator.category).is_none())
+            {
+                return Err(ApiError::invalid(
+                    format!("line {}: category", i + 2),
+                    format!(
+                        "{} is not in the category catalogue",
+                        indicator.category.as_str()
+                    ),
+                ));
+            }
         }
-    }
-    let _guard = state.catalog_lock.lock().await;
-    let mut indicators = state.store.indicators().await?;
-    for indicator in incoming {
-        match indicators.iter_mut().find(|i| i.key == indicator.key) {
-            Some(existing) => *existing = indicator,
-            None => indicators.push(indicator),
+        let _guard = state.catalog_lock.lock().await;
+        let mut indicators = state.store.indicators().await?;
+        for indicator in incoming {
+            match indicators.iter_mut().find(|i| i.key == indicator.key) {
+                Some(existing) => *existing = indicator,
+                None => indicators.push(indicator),
+            }
         }
+        state.store.put_indicators(&indicators).await?;
+        pipeline(&state)?
+            .indicators_changed(indicators.clone())
+            .await?;
+        Ok(Json(views(indicators)))
     }
-    state.store.put_indicators(&indicators).await?;
-    pipeline(&state)?
-        .indicators_changed(indicators.clone())
-        .await?;
-    Ok(Json(views(indicators)))
+    .await
+    .map_err(ApiError::in_file)
 }
 
 fn csv_response(text: String, name: &str) -> impl IntoResponse {
@@ -239,19 +243,21 @@ fn csv_response(text: String, name: &str) -> impl IntoResponse {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceRequest {
-    #[schema(example = "HP-WL-0001")]
+    #[schema(example = "HP-WL-0001", pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
     /// Device type, e.g. `water_level_gauge`.
-    #[schema(example = "water_level_gauge")]
+    #[schema(example = "water_level_gauge", pattern = r"^[a-z0-9_]{1,64}$")]
     pub kind: String,
-    #[schema(example = "外滩陈毅广场积水监测点")]
+    #[schema(example = "外滩陈毅广场积水监测点", pattern = r"\S", max_length = 100)]
     pub name: String,
     pub location: LocationBody,
     /// The coordinate system of `location`; wgs84 when absent.
     #[schema(value_type = Option<wire::Crs>)]
     pub crs: Option<String>,
     /// When absent, the community is found from the location.
+    #[schema(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     pub area: Option<String>,
+    #[schema(pattern = r"^\d{16}$")]
     pub component_id: Option<String>,
     pub owner_unit: Option<String>,
     /// `active` when absent.
@@ -377,7 +383,8 @@ async fn device_from(state: &AppState, r: DeviceRequest, field: &str) -> ApiResu
             let area =
                 AreaCode::parse(area).map_err(|e| ApiError::invalid(at("area"), e.reason))?;
             if state.store.area(&area).await?.is_none() {
-                return Err(ApiError::invalid(
+                return Err(ApiError::rule(
+                    ErrorCode::UnknownReference,
                     at("area"),
                     format!("{area} is not a known area"),
                 ));
@@ -386,7 +393,8 @@ async fn device_from(state: &AppState, r: DeviceRequest, field: &str) -> ApiResu
         }
         (None, Some(grid)) => AreaCode::parse(&grid.community)?,
         (None, None) => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::rule(
+                ErrorCode::OutsideCity,
                 at("location"),
                 "the location is outside the city's unit grids; give the area",
             ))
@@ -403,7 +411,8 @@ async fn device_from(state: &AppState, r: DeviceRequest, field: &str) -> ApiResu
     };
     if let Some(unit) = r.owner_unit.as_deref().filter(|u| !u.is_empty()) {
         if state.store.unit(unit).await?.is_none() {
-            return Err(ApiError::invalid(
+            return Err(ApiError::rule(
+                ErrorCode::UnknownReference,
                 at("owner_unit"),
                 format!("unit {unit} does not exist"),
             ));
@@ -463,59 +472,63 @@ pub async fn import_devices(
     CurrentUser(actor): CurrentUser,
     body: Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
-    require_integrator(&actor, "devices")?;
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::invalid("file", "the CSV must be UTF-8"))?;
-    let mut reader = cityops_domain::csv_file::with_header(text, &DEVICE_COLUMNS)?;
-    let mut devices = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (n, record) in reader.records().enumerate() {
-        let line = format!("line {}: ", n + 2);
-        let record = record
-            .map(cityops_domain::csv_file::unescape)
-            .map_err(|e| ApiError::invalid(line.trim_end_matches(": "), e.to_string()))?;
-        let number = |i: usize| -> ApiResult<f64> {
-            record[i].parse::<f64>().map_err(|_| {
-                ApiError::invalid(
-                    format!("{line}{}", DEVICE_COLUMNS[i]),
-                    format!("'{}' is not a number", &record[i]),
-                )
-            })
-        };
-        let optional = |i: usize| Some(record[i].to_owned()).filter(|s| !s.is_empty());
-        let request = DeviceRequest {
-            id: record[0].to_owned(),
-            kind: record[1].to_owned(),
-            name: record[2].to_owned(),
-            location: LocationBody {
-                lon: number(3)?,
-                lat: number(4)?,
-            },
-            crs: None,
-            area: optional(5),
-            component_id: optional(7),
-            owner_unit: optional(8),
-            status: optional(9),
-        };
-        let device = device_from(&state, request, &line).await?;
-        if !actor.can_see(&device.area) {
-            return Err(ApiError::invalid(
-                format!("{line}lon"),
-                "the device lies outside your jurisdiction",
-            ));
+    async {
+        require_integrator(&actor, "devices")?;
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::invalid("file", "the CSV must be UTF-8"))?;
+        let mut reader = cityops_domain::csv_file::with_header(text, &DEVICE_COLUMNS)?;
+        let mut devices = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (n, record) in reader.records().enumerate() {
+            let line = format!("line {}: ", n + 2);
+            let record = record
+                .map(cityops_domain::csv_file::unescape)
+                .map_err(|e| ApiError::invalid(line.trim_end_matches(": "), e.to_string()))?;
+            let number = |i: usize| -> ApiResult<f64> {
+                record[i].parse::<f64>().map_err(|_| {
+                    ApiError::invalid(
+                        format!("{line}{}", DEVICE_COLUMNS[i]),
+                        format!("'{}' is not a number", &record[i]),
+                    )
+                })
+            };
+            let optional = |i: usize| Some(record[i].to_owned()).filter(|s| !s.is_empty());
+            let request = DeviceRequest {
+                id: record[0].to_owned(),
+                kind: record[1].to_owned(),
+                name: record[2].to_owned(),
+                location: LocationBody {
+                    lon: number(3)?,
+                    lat: number(4)?,
+                },
+                crs: None,
+                area: optional(5),
+                component_id: optional(7),
+                owner_unit: optional(8),
+                status: optional(9),
+            };
+            let device = device_from(&state, request, &line).await?;
+            if !actor.can_see(&device.area) {
+                return Err(ApiError::invalid(
+                    format!("{line}lon"),
+                    "the device lies outside your jurisdiction",
+                ));
+            }
+            if !seen.insert(device.id.clone()) {
+                return Err(ApiError::invalid(
+                    format!("{line}id"),
+                    format!("{} appears twice", device.id),
+                ));
+            }
+            devices.push(device);
         }
-        if !seen.insert(device.id.clone()) {
-            return Err(ApiError::invalid(
-                format!("{line}id"),
-                format!("{} appears twice", device.id),
-            ));
-        }
-        devices.push(device);
+        state.store.put_devices(&devices).await?;
+        let imported = devices.len();
+        pipeline(&state)?.devices_changed(devices).await?;
+        Ok(Json(serde_json::json!({ "imported": imported })))
     }
-    state.store.put_devices(&devices).await?;
-    let imported = devices.len();
-    pipeline(&state)?.devices_changed(devices).await?;
-    Ok(Json(serde_json::json!({ "imported": imported })))
+    .await
+    .map_err(ApiError::in_file)
 }
 
 /// Devices within the caller's jurisdiction as CSV (the import format).
@@ -606,7 +619,11 @@ pub async fn device_readings(
     let to = q.to.unwrap_or_else(Utc::now);
     let from = q.from.unwrap_or(to - Duration::hours(1));
     if from >= to {
-        return Err(ApiError::invalid("from", "from must be before to"));
+        return Err(ApiError::rule(
+            ErrorCode::InvalidPeriod,
+            "from",
+            "from must be before to",
+        ));
     }
     Ok(Json(views(
         state
@@ -635,6 +652,109 @@ pub struct IngestView {
     pub rejected: Vec<RejectionView>,
 }
 
+/// What `POST /telemetry` reads: one reading, refused whole with 422 when it is refused, or a
+/// batch whose items are judged one by one (a refused item is listed in `rejected`, kept as a
+/// dead letter, and the others are stored), so the batch's items are any objects here.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(as = TelemetryBody)]
+#[serde(untagged)]
+pub enum TelemetryBodyDoc {
+    Metric(MetricReadingDoc),
+    Values(ValuesReadingDoc),
+    Batch(Vec<BatchItemDoc>),
+}
+
+/// An item of a batch: judged on its own (a refusal is listed in `rejected`), so any value
+/// here.
+pub struct BatchItemDoc;
+
+impl utoipa::PartialSchema for BatchItemDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::AnyValue)
+            .into()
+    }
+}
+
+impl ToSchema for BatchItemDoc {}
+
+/// One value of one indicator.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub struct MetricReadingDoc {
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    device: String,
+    /// An indicator key (`GET /indicators`).
+    metric: String,
+    value: f64,
+    ts: TimestampDoc,
+    #[schema(minimum = 0)]
+    seq: Option<u64>,
+}
+
+/// Several indicators measured at one time.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub struct ValuesReadingDoc {
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    device: String,
+    values: ValuesDoc,
+    ts: TimestampDoc,
+    #[schema(minimum = 0)]
+    seq: Option<u64>,
+}
+
+/// Indicator key to value, at least one.
+pub struct ValuesDoc;
+
+impl utoipa::PartialSchema for ValuesDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Object))
+            .additional_properties(Some(AdditionalProperties::RefOr(
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::Number))
+                    .into(),
+            )))
+            .min_properties(Some(1))
+            .into()
+    }
+}
+
+impl ToSchema for ValuesDoc {}
+
+/// RFC 3339 text or Unix milliseconds.
+pub struct TimestampDoc;
+
+impl utoipa::PartialSchema for TimestampDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, SchemaType, Type,
+        };
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::String))
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::Integer))
+                    .minimum(Some(0))
+                    // The last millisecond of the year 9999.
+                    .maximum(Some(253_402_300_799_999i64)),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for TimestampDoc {}
+
 /// Ingest readings: a JSON array (or one object), or NDJSON with
 /// `Content-Type: application/x-ndjson`. Each reading is
 /// `{"device", "metric", "value", "ts"}` or `{"device", "ts", "values": {metric: value}}`;
@@ -642,7 +762,7 @@ pub struct IngestView {
 /// readings are kept even when others in the batch are refused; each refusal is listed, counted
 /// in /metrics and kept as a dead letter. A body that is not JSON at all answers 422.
 #[utoipa::path(post, path = "/api/v1/telemetry", tag = "vital signs",
-    request_body(content = String, content_type = "application/json"),
+    request_body(content = TelemetryBodyDoc, content_type = "application/json"),
     responses((status = 200, body = IngestView), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn ingest(
     State(state): State<AppState>,
@@ -668,15 +788,26 @@ pub async fn ingest(
         ));
     };
     let whole_body_bad = readings.is_empty() && rejections.iter().any(|r| r.index.is_none());
+    // One reading sent alone is the request: when it is refused, so is the request.
+    let alone = !whole_body_bad
+        && !content_type.starts_with("application/x-ndjson")
+        && !content_type.starts_with("application/jsonl")
+        && body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let report = pipeline(&state)?
         .ingest("http", &body, readings, rejections)
         .await?;
-    if whole_body_bad {
+    let stored = report.accepted + report.duplicates + report.late;
+    if whole_body_bad || (alone && stored == 0 && !report.rejected.is_empty()) {
         let first = &report.rejected[0];
-        return Err(ApiError::invalid(
-            first.field.clone(),
-            first.message.clone(),
-        ));
+        let code = match first.reason {
+            Reason::Malformed => ErrorCode::InvalidInput,
+            Reason::UnknownDevice | Reason::UnknownIndicator | Reason::RetiredDevice => {
+                ErrorCode::UnknownReference
+            }
+            Reason::TimestampOutOfRange => ErrorCode::InvalidPeriod,
+            Reason::ImplausibleValue => ErrorCode::InconsistentFields,
+        };
+        return Err(ApiError::new(code, first.message.clone()).with_field(first.field.clone()));
     }
     Ok(Json(IngestView {
         accepted: report.accepted,
@@ -768,7 +899,7 @@ pub async fn dead_letters(
 
 /// The telemetry rules.
 #[utoipa::path(get, path = "/api/v1/telemetry/rules", tag = "vital signs",
-    responses((status = 200, body = Vec<serde_json::Value>)))]
+    responses((status = 200, body = Vec<TelemetryRuleDoc>)))]
 pub async fn list_telemetry_rules(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -777,7 +908,7 @@ pub async fn list_telemetry_rules(
 }
 
 #[utoipa::path(get, path = "/api/v1/telemetry/rules/{id}", tag = "vital signs",
-    responses((status = 200, body = serde_json::Value), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = TelemetryRuleDoc), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_rule(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -802,13 +933,134 @@ async fn save_rule(state: &AppState, rule: TelemetryRule) -> ApiResult<Telemetry
     Ok(rule)
 }
 
+/// A streaming rule as the document describes it. The server reads
+/// `cityops_domain::telemetry::TelemetryRule`, which knows nothing of OpenAPI; this mirror
+/// states its constraints, and the fuzzing in CI holds the two together (schema-valid rules
+/// are accepted, schema-violating ones refused).
+#[derive(ToSchema)]
+#[schema(as = TelemetryRule)]
+#[allow(dead_code)]
+pub struct TelemetryRuleDoc {
+    /// 1 to 64 letters, digits, `-`, `_` or `.`.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    id: String,
+    #[schema(pattern = r"\S", max_length = 100)]
+    name: String,
+    /// An indicator key of the catalogue (`GET /indicators`).
+    #[schema(pattern = r"^[a-z0-9_]{1,64}$")]
+    indicator: String,
+    scope: RuleScopeDoc,
+    condition: ConditionDoc,
+    /// The trigger must hold this long (seconds, at most a week; not with `silent`).
+    #[schema(minimum = 0, maximum = 604800)]
+    #[serde(default)]
+    duration_secs: u32,
+    /// The trigger must hold for this many readings in a row (not above 1 with `silent`).
+    #[schema(minimum = 1, maximum = 10000)]
+    #[serde(default)]
+    repeat: u32,
+    level: crate::wire::WarningLevel,
+    schedule: Option<ScheduleDoc>,
+    #[serde(default)]
+    enabled: bool,
+}
+
+/// Which devices a rule watches.
+#[derive(ToSchema)]
+#[schema(as = RuleScope)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RuleScopeDoc {
+    All,
+    DeviceType {
+        #[schema(pattern = r"^[a-z0-9_]{1,64}$")]
+        device_type: String,
+    },
+    Device {
+        #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+        device: String,
+    },
+    Area {
+        #[schema(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
+        area: String,
+    },
+}
+
+/// When a reading is trouble, and when trouble is over (`clear`, `margin`: on the safe side
+/// of the trigger).
+#[derive(ToSchema)]
+#[schema(as = Condition)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ConditionDoc {
+    Above {
+        value: f64,
+        clear: Option<f64>,
+    },
+    Below {
+        value: f64,
+        clear: Option<f64>,
+    },
+    Outside {
+        min: f64,
+        max: f64,
+        #[schema(minimum = 0)]
+        margin: Option<f64>,
+    },
+    Rising {
+        #[schema(exclusive_minimum = 0)]
+        per_minute: f64,
+        clear: Option<f64>,
+    },
+    Falling {
+        #[schema(exclusive_minimum = 0)]
+        per_minute: f64,
+        clear: Option<f64>,
+    },
+    Silent {
+        #[schema(minimum = 1, maximum = 10080)]
+        minutes: u32,
+    },
+}
+
+/// 1 = Monday .. 7 = Sunday.
+#[allow(dead_code)]
+pub struct IsoWeekday(u8);
+
+impl utoipa::PartialSchema for IsoWeekday {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Integer))
+            .minimum(Some(1))
+            .maximum(Some(7))
+            .into()
+    }
+}
+
+impl ToSchema for IsoWeekday {}
+
+/// Days (ISO, 1 = Monday; none = every day) and hours (Asia/Shanghai) a rule may raise
+/// alarms; `to` before `from` runs over midnight.
+#[derive(ToSchema)]
+#[schema(as = Schedule)]
+#[allow(dead_code)]
+pub struct ScheduleDoc {
+    #[serde(default)]
+    days: Vec<IsoWeekday>,
+    #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    from: String,
+    #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    to: String,
+}
+
 /// Create a rule (admin). Takes effect at once, without a restart. A rule that cannot run is
 /// refused with the field and the reason. Example: `{"id": "flood-30cm-10min", "name": "积水超过30厘米持续10分钟",
 /// "indicator": "water_level", "scope": {"kind": "all"}, "condition": {"kind": "above", "value": 30, "clear": 25},
 /// "duration_secs": 600, "level": "orange"}`.
 #[utoipa::path(post, path = "/api/v1/telemetry/rules", tag = "vital signs",
-    request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 201, body = serde_json::Value), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    request_body(content = TelemetryRuleDoc, content_type = "application/json"),
+    responses((status = 201, body = TelemetryRuleDoc), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_rule(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -836,8 +1088,8 @@ pub async fn create_rule(
 
 /// Replace a rule (admin); its running state (durations, counts, alarms) carries over.
 #[utoipa::path(put, path = "/api/v1/telemetry/rules/{id}", tag = "vital signs",
-    request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 200, body = serde_json::Value), (status = 422, body = crate::error::ErrorBody)))]
+    request_body(content = TelemetryRuleDoc, content_type = "application/json"),
+    responses((status = 200, body = TelemetryRuleDoc), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn replace_rule(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -846,7 +1098,8 @@ pub async fn replace_rule(
 ) -> ApiResult<Json<TelemetryRule>> {
     require_integrator(&actor, "telemetry rules")?;
     if rule.id != id {
-        return Err(ApiError::invalid(
+        return Err(ApiError::rule(
+            ErrorCode::InconsistentFields,
             "id",
             "the body's id differs from the URL's",
         ));
@@ -1260,10 +1513,18 @@ pub async fn history(
         Resolution::Hour => to - Duration::days(2),
     });
     if from >= to {
-        return Err(ApiError::invalid("from", "from must be before to"));
+        return Err(ApiError::rule(
+            ErrorCode::InvalidPeriod,
+            "from",
+            "from must be before to",
+        ));
     }
     if (to - from) > Duration::days(31) {
-        return Err(ApiError::invalid("from", "at most 31 days at a time"));
+        return Err(ApiError::rule(
+            ErrorCode::InvalidPeriod,
+            "from",
+            "at most 31 days at a time",
+        ));
     }
     Ok(Json(views(
         state

@@ -261,7 +261,7 @@ impl Device {
     pub fn validate(&self) -> Result<(), InvalidInput> {
         device_id("id", &self.id)?;
         metric_key("kind", &self.kind)?;
-        if !(1..=100).contains(&self.name.trim().chars().count()) {
+        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
             return Err(InvalidInput::new("name", "a name has 1 to 100 characters"));
         }
         Location::new(self.location.lon, self.location.lat)?;
@@ -476,6 +476,22 @@ pub fn indicators_csv(indicators: &[Indicator]) -> String {
 /// `line N: column`.
 pub fn parse_indicators_csv(text: &str) -> Result<Vec<Indicator>, InvalidInput> {
     let mut reader = crate::csv_file::reader(text);
+    // The header is the file's promise of what its columns are: an empty file or another
+    // table's export is refused, not read as "no indicators".
+    let header = reader
+        .headers()
+        .map_err(|e| InvalidInput::new("line 1", e.to_string()))?;
+    if header.iter().ne(INDICATOR_CSV_COLUMNS.iter().copied())
+        && header.iter().ne(INDICATOR_CSV_COLUMNS[..7].iter().copied())
+    {
+        return Err(InvalidInput::new(
+            "line 1",
+            format!(
+                "the header must be {} (the last two may be left out)",
+                INDICATOR_CSV_COLUMNS.join(",")
+            ),
+        ));
+    }
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for (n, record) in reader.records().enumerate() {

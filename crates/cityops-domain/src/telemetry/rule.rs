@@ -98,12 +98,12 @@ impl TelemetryRule {
     /// Checks the rule can run; the error names the offending field as the API spells it.
     pub fn validate(&self, indicator_known: impl Fn(&str) -> bool) -> Result<(), InvalidInput> {
         device_id("id", &self.id)?;
-        if !(1..=100).contains(&self.name.trim().chars().count()) {
+        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
             return Err(InvalidInput::new("name", "a name has 1 to 100 characters"));
         }
         metric_key("indicator", &self.indicator)?;
         if !indicator_known(&self.indicator) {
-            return Err(InvalidInput::new(
+            return Err(InvalidInput::unknown(
                 "indicator",
                 format!("{} is not in the indicator catalogue", self.indicator),
             ));
@@ -127,7 +127,7 @@ impl TelemetryRule {
                 if let Some(clear) = clear {
                     finite("condition.clear", *clear)?;
                     if clear > value {
-                        return Err(InvalidInput::new(
+                        return Err(InvalidInput::inconsistent(
                             "condition.clear",
                             "an 'above' alarm clears at or below its trigger value",
                         ));
@@ -139,7 +139,7 @@ impl TelemetryRule {
                 if let Some(clear) = clear {
                     finite("condition.clear", *clear)?;
                     if clear < value {
-                        return Err(InvalidInput::new(
+                        return Err(InvalidInput::inconsistent(
                             "condition.clear",
                             "a 'below' alarm clears at or above its trigger value",
                         ));
@@ -150,12 +150,15 @@ impl TelemetryRule {
                 finite("condition.min", *min)?;
                 finite("condition.max", *max)?;
                 if min >= max {
-                    return Err(InvalidInput::new("condition.max", "max must be above min"));
+                    return Err(InvalidInput::inconsistent(
+                        "condition.max",
+                        "max must be above min",
+                    ));
                 }
                 if let Some(margin) = margin {
                     finite("condition.margin", *margin)?;
                     if *margin < 0.0 || 2.0 * margin >= max - min {
-                        return Err(InvalidInput::new(
+                        return Err(InvalidInput::inconsistent(
                             "condition.margin",
                             "the margin is at least 0 and leaves part of the range inside",
                         ));
@@ -173,7 +176,7 @@ impl TelemetryRule {
                 if let Some(clear) = clear {
                     finite("condition.clear", *clear)?;
                     if clear > per_minute {
-                        return Err(InvalidInput::new(
+                        return Err(InvalidInput::inconsistent(
                             "condition.clear",
                             "the clearing rate is at most the trigger rate",
                         ));
@@ -201,7 +204,7 @@ impl TelemetryRule {
         if matches!(self.condition, Condition::Silent { .. })
             && (self.duration_secs > 0 || self.repeat > 1)
         {
-            return Err(InvalidInput::new(
+            return Err(InvalidInput::inconsistent(
                 "condition",
                 "a silence rule has its own duration (minutes); leave duration_secs and repeat unset",
             ));
@@ -249,7 +252,7 @@ impl Schedule {
         let from = minute("schedule.from", &self.from)?;
         let to = minute("schedule.to", &self.to)?;
         if from == to {
-            return Err(InvalidInput::new(
+            return Err(InvalidInput::inconsistent(
                 "schedule.to",
                 "the window is empty; leave the schedule out to run all day",
             ));

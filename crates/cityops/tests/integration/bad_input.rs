@@ -60,6 +60,60 @@ fn table() -> Vec<Row> {
     let cases = "/api/v1/cases";
     let accept = "/api/v1/cases/{id}/accept";
     vec![
+        // Rules JSON Schema cannot state answer with their own codes (README, "Errors").
+        row(
+            "a point outside the city and no area",
+            op,
+            "POST",
+            cases,
+            report_with(|b| {
+                b["location"] = json!({"lon": 116.39, "lat": 39.91});
+                b.as_object_mut().unwrap().remove("area");
+            }),
+            422,
+            "outside_city",
+            Some("area"),
+        ),
+        row(
+            "a reading window that ends before it starts",
+            op,
+            "GET",
+            "/api/v1/vital-signs/history?indicator=water_level&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+            Vec::new(),
+            422,
+            "invalid_period",
+            Some("from"),
+        ),
+        row(
+            "an indicator file without its header",
+            Some("admin"),
+            "PUT",
+            "/api/v1/indicators",
+            Vec::new(),
+            422,
+            "invalid_file",
+            Some("line 1"),
+        ),
+        row(
+            "one reading alone, malformed, refuses the request",
+            Some("admin"),
+            "POST",
+            "/api/v1/telemetry",
+            j(json!({})),
+            422,
+            "invalid_input",
+            Some("device"),
+        ),
+        row(
+            "one reading alone from a device nobody registered",
+            Some("admin"),
+            "POST",
+            "/api/v1/telemetry",
+            j(json!({"device": "NO-SUCH-DEVICE", "metric": "water_level", "value": 3.0, "ts": 1_700_000_000_000i64})),
+            422,
+            "unknown_reference",
+            Some("device"),
+        ),
         row(
             "truncated JSON",
             op,
@@ -189,7 +243,7 @@ fn table() -> Vec<Row> {
             cases,
             report_with(|b| b["area"] = json!("310199")),
             422,
-            "invalid_input",
+            "unknown_reference",
             Some("area"),
         ),
         row(
@@ -209,7 +263,7 @@ fn table() -> Vec<Row> {
             cases,
             report_with(|b| b["category_hint"] = json!("19999")),
             422,
-            "invalid_input",
+            "unknown_reference",
             Some("category_hint"),
         ),
         row(
@@ -354,7 +408,7 @@ fn table() -> Vec<Row> {
             "/api/v1/cases/{id}/verify",
             j(json!({"version": 1})),
             422,
-            "invalid_input",
+            "inconsistent_fields",
             Some("exists"),
         ),
         row(

@@ -129,7 +129,7 @@ async fn imported_boundaries_replace_the_generated_ones_and_survive_a_restart(ap
         located_grid(app, &app.base, p2).await.1["unit_grid"],
         format!("{community}92")
     );
-    assert_eq!(located_grid(app, &app.base, elsewhere).await.0, 422);
+    assert_eq!(located_grid(app, &app.base, elsewhere).await.0, 404);
 
     // A restart applies the stored boundaries again.
     let config = cityops::config::Config {
@@ -146,7 +146,7 @@ async fn imported_boundaries_replace_the_generated_ones_and_survive_a_restart(ap
     let base = format!("http://{}", server.addr);
     let (_, again) = located_grid(app, &base, p1).await;
     assert_eq!(again["unit_grid"], format!("{community}91"), "{again}");
-    assert_eq!(located_grid(app, &base, elsewhere).await.0, 422);
+    assert_eq!(located_grid(app, &base, elsewhere).await.0, 404);
     let _ = stop.send(());
     server.wait().await.unwrap();
 }

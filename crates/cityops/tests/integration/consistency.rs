@@ -35,6 +35,8 @@ async fn a_case_whose_point_and_area_disagree_is_refused(app: &TestApp) {
         .await;
     assert_eq!(status, 422, "{error}");
     assert_eq!(error["error"]["field"], "area", "{error}");
+    // Its own code: the schema cannot say that a point and an area must agree.
+    assert_eq!(error["error"]["code"], "location_mismatch", "{error}");
     assert!(
         error["error"]["message"]
             .as_str()
@@ -245,7 +247,33 @@ async fn csv_exports_never_hand_a_spreadsheet_a_formula(app: &TestApp) {
     assert_eq!(device["name"], formula, "{device}");
 }
 
+/// JSON has one number type and JSON Schema counts `1.0` as the integer 1, so a client (or a
+/// generator working from the OpenAPI document) may send whole numbers that way; a fraction
+/// is still refused.
+async fn a_whole_number_written_with_a_point_is_that_number(app: &TestApp) {
+    let case = app.report("operator", "hotline").await;
+    let path = format!("/api/v1/cases/{}/accept", case["id"].as_str().unwrap());
+    let (status, error) = app
+        .post_json(Some("operator"), &path, json!({"version": 1.5}))
+        .await;
+    assert_eq!(
+        (
+            status,
+            error["error"]["code"].as_str(),
+            error["error"]["field"].as_str()
+        ),
+        (422, Some("invalid_body"), Some("version")),
+        "{error}"
+    );
+    let (status, accepted) = app
+        .post_json(Some("operator"), &path, json!({"version": 1.0}))
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["version"], 2, "{accepted}");
+}
+
 on_both_backends!(
+    a_whole_number_written_with_a_point_is_that_number,
     a_case_whose_point_and_area_disagree_is_refused,
     readings_no_sensor_could_report_go_to_the_dead_letters_and_raise_nothing,
     an_api_key_for_a_unit_outside_its_scope_is_refused,

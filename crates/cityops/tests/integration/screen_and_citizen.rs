@@ -383,7 +383,7 @@ async fn points_resolve_to_grid_community_street_and_district_and_layers_serve_t
         .await;
     assert_eq!(
         (status, error["error"]["field"].as_str()),
-        (422, Some("location")),
+        (404, Some("location")),
         "Beijing is not in Shanghai"
     );
 

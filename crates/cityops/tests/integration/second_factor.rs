@@ -60,9 +60,12 @@ fn code(secret: &str, offset: i64) -> String {
 
 async fn a_confirmed_second_factor_guards_every_sign_in(app: &TestApp) {
     // A session left open is not enough to enrol: the password again, named when missing.
-    for (body, code) in [
-        (json!({}), "invalid_body"),
-        (json!({"password": "not the password"}), "invalid_input"),
+    for (body, status_and_code) in [
+        (json!({}), (422, "invalid_body")),
+        (
+            json!({"password": "not the password"}),
+            (403, "reauthentication_failed"),
+        ),
     ] {
         let (status, error) = app
             .post_json(Some("operator"), "/api/v1/me/totp", body)
@@ -73,7 +76,7 @@ async fn a_confirmed_second_factor_guards_every_sign_in(app: &TestApp) {
                 error["error"]["code"].as_str(),
                 error["error"]["field"].as_str()
             ),
-            (422, Some(code), Some("password")),
+            (status_and_code.0, Some(status_and_code.1), Some("password")),
             "{error}"
         );
     }
@@ -102,7 +105,7 @@ async fn a_confirmed_second_factor_guards_every_sign_in(app: &TestApp) {
         .await;
     assert_eq!(
         (status, error["error"]["field"].clone()),
-        (422, json!("code"))
+        (403, json!("code"))
     );
     let (status, _) = app
         .post_json(
@@ -208,7 +211,7 @@ async fn removing_the_second_factor_needs_the_password_and_a_code(app: &TestApp)
         let (status, error) = remove(body).await;
         assert_eq!(
             (status, error["error"]["field"].as_str()),
-            (422, Some(field)),
+            (403, Some(field)),
             "{error}"
         );
     }
