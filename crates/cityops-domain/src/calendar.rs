@@ -687,24 +687,6 @@ impl HolidayCnFile {
     }
 }
 
-impl From<&HolidayYear> for HolidayCnFile {
-    fn from(year: &HolidayYear) -> HolidayCnFile {
-        HolidayCnFile {
-            year: year.year,
-            papers: year.papers.clone(),
-            days: year
-                .days
-                .iter()
-                .map(|d| HolidayCnDay {
-                    name: d.name.clone(),
-                    date: d.date,
-                    is_off_day: d.off,
-                })
-                .collect(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,7 +107,7 @@ impl<D: Dialect, A: AuditPolicy> CalendarStore for SqlStore<D, A> {
         } else {
             "calendar.import"
         };
-        let record = crate::audit::record(action, format!("calendar/{}", schedule.year)).detail(
+        let record = crate::audit::record(action, format!("calendar:{}", schedule.year)).detail(
             format!("{holidays} days off, {workdays} working days listed"),
         );
         self.audit_in(&mut tx, vec![record]).await?;

@@ -979,15 +979,15 @@ async fn calendar_years_are_written_only_over_what_was_read(store: Arc<dyn Store
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.record.object.starts_with("calendar/"))
+        .filter(|e| e.record.object.starts_with("calendar:"))
         .map(|e| (e.record.action, e.record.object))
         .collect();
     assert_eq!(
         actions,
         [
-            ("calendar.import".to_owned(), "calendar/2027".to_owned()),
-            ("calendar.replace".to_owned(), "calendar/2027".to_owned()),
-            ("calendar.import".to_owned(), "calendar/2026".to_owned()),
+            ("calendar.import".to_owned(), "calendar:2027".to_owned()),
+            ("calendar.replace".to_owned(), "calendar:2027".to_owned()),
+            ("calendar.import".to_owned(), "calendar:2026".to_owned()),
         ]
     );
 }

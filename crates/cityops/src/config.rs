@@ -85,6 +85,9 @@ pub struct Config {
     pub outbox_retention_hours: i64,
     /// Seconds between prunings of the outbox.
     pub outbox_prune_secs: u64,
+    /// The working hours of a working day, local time (Asia/Shanghai), in order, e.g.
+    /// `["08:30-12:00", "13:30-17:30"]`: time limits in working time count only these.
+    pub working_hours: Vec<String>,
 }
 
 impl Default for Config {
@@ -118,6 +121,7 @@ impl Default for Config {
             node_name: "cityops".into(),
             outbox_retention_hours: 72,
             outbox_prune_secs: 300,
+            working_hours: vec!["08:30-12:00".into(), "13:30-17:30".into()],
         }
     }
 }
@@ -176,6 +180,7 @@ impl Config {
                 "node_name",
                 "outbox_retention_hours",
                 "outbox_prune_secs",
+                "working_hours",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
