@@ -235,6 +235,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/calendar/{year}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A year of the working calendar: working hours, the holidays and make-up working days of
+         *     the official schedule, and the count of working days. A year without a schedule answers
+         *     too, as a plain week with `known: false`.
+         */
+        get: operations["calendar_year"];
+        /**
+         * Import a year's official schedule (admin): JSON in the holiday-cn format
+         *     (`application/json`), or CSV (`text/csv`, UTF-8 with or without BOM, header
+         *     `date,name,off`, one listed day a line, `off` true or false). Dates are `YYYY-MM-DD` in
+         *     the year, or within 7 days of its edges for a holiday crossing New Year; none twice. All
+         *     or nothing: a bad day is named (`days[3].date`, `line 5: date`), a day contradicting a
+         *     neighbouring year's schedule or a different schedule already stored (without
+         *     `replace=true`) answers `calendar_conflict`, and nothing changes. The same schedule
+         *     again changes nothing (`unchanged`).
+         */
+        put: operations["import_year"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases": {
         parameters: {
             query?: never;
@@ -1390,6 +1421,70 @@ export interface components {
             y: number;
         };
         /**
+         * @description What a listed day makes of its date.
+         * @enum {string}
+         */
+        CalendarDayKind: "working_day" | "holiday" | "make_up_workday";
+        CalendarDayView: {
+            /** Format: date */
+            date: string;
+            kind: components["schemas"]["CalendarDayKind"];
+            /** @description The holiday it belongs to (元旦, 春节...). */
+            name: string;
+            off: boolean;
+        };
+        /**
+         * @description What an import did.
+         * @enum {string}
+         */
+        CalendarImportResult: "imported" | "replaced" | "unchanged";
+        CalendarImportView: {
+            calendar: components["schemas"]["CalendarYearView"];
+            result: components["schemas"]["CalendarImportResult"];
+        };
+        CalendarYearView: {
+            /**
+             * @description Every day of the year a schedule lists: holidays (with the weekends inside them),
+             *     make-up working days, in date order. Days not listed follow the plain week.
+             */
+            days: components["schemas"]["CalendarDayView"][];
+            /** Format: int32 */
+            days_off: number;
+            /**
+             * Format: int32
+             * @description Weekdays that are holidays.
+             */
+            holidays_on_weekdays: number;
+            /**
+             * @description Whether the official schedule of the year is loaded. If not, the year counts as a
+             *     plain week (Monday to Friday working) until an admin imports it.
+             */
+            known: boolean;
+            /** Format: int32 */
+            make_up_workdays: number;
+            /** @description The notices the schedule comes from. */
+            papers: string[];
+            /**
+             * @description Every time of the calendar is local time in this zone.
+             * @example Asia/Shanghai
+             */
+            time_zone: string;
+            /** Format: int32 */
+            working_days: number;
+            /**
+             * @description A working day's periods, local time, `HH:MM-HH:MM`.
+             * @example [
+             *       "08:30-12:00",
+             *       "13:30-17:30"
+             *     ]
+             */
+            working_hours: string[];
+            /** Format: int64 */
+            working_minutes_per_day: number;
+            /** Format: int32 */
+            year: number;
+        };
+        /**
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
          * @enum {string}
          */
@@ -1750,7 +1845,7 @@ export interface components {
          * @description Stable machine-readable code; README.md's "Errors" section gives each one's HTTP status and meaning.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "payload_too_large" | "image_too_large" | "unsupported_media_type" | "unsupported_image_format" | "invalid_input" | "invalid_image" | "invalid_query" | "invalid_body" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
+        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "calendar_conflict" | "payload_too_large" | "image_too_large" | "unsupported_media_type" | "unsupported_image_format" | "invalid_input" | "invalid_image" | "invalid_query" | "invalid_body" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request field at fault, when there is one (`location.lon`, `version`...). */
@@ -1795,6 +1890,25 @@ export interface components {
             number: string;
             phone?: string | null;
             state: components["schemas"]["CaseState"];
+        };
+        HolidayScheduleDay: {
+            /** Format: date */
+            date: string;
+            /** @description `true`: a day off; `false`: a working day (a weekend day made one). */
+            isOffDay: boolean;
+            /** @description The holiday, e.g. 春节. */
+            name: string;
+        };
+        /**
+         * @description A year's schedule in the format of NateScarlet/holiday-cn, as the State Council's notices
+         *     are compiled there. Other members (`$schema`, `$id`) are ignored.
+         */
+        HolidayScheduleFile: {
+            days: components["schemas"]["HolidayScheduleDay"][];
+            /** @description Links to the notices. */
+            papers?: string[];
+            /** Format: int32 */
+            year: number;
         };
         /**
          * @description What the city measures: a metric with its unit and normal range, and the category a
@@ -3261,6 +3375,187 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    calendar_year: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The year, 2000 to 2100 */
+                year: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarYearView"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_year: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Replace a different schedule already stored for the year (default false: refused
+                 *     with `calendar_conflict`).
+                 */
+                replace?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The year, 2000 to 2100 */
+                year: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HolidayScheduleFile"];
+                /**
+                 * @example date,name,off
+                 *     2027-01-01,元旦,true
+                 *     2027-02-06,春节,false
+                 */
+                "text/csv": string;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarImportView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
