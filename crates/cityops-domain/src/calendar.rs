@@ -532,6 +532,26 @@ impl WorkingCalendar {
         summary
     }
 
+    /// Whether every day after `date` follows the plain week: no schedule lists any. Past it,
+    /// seven days always hold five working days, so long limits skip whole weeks instead of
+    /// walking every day (a limit of years would otherwise take seconds).
+    fn plain_after(&self, date: NaiveDate) -> bool {
+        self.days
+            .keys()
+            .next_back()
+            .is_none_or(|last| *last <= date)
+    }
+
+    /// A working week's time, beyond the schedules.
+    fn plain_week(&self) -> Duration {
+        Duration::minutes(5 * self.hours.minutes_per_day())
+    }
+
+    /// `date` plus `weeks` weeks, if representable.
+    fn weeks_after(date: NaiveDate, weeks: i64) -> Option<NaiveDate> {
+        date.checked_add_signed(Duration::try_days(weeks.checked_mul(7)?)?)
+    }
+
     /// The working periods of `date` as local instants; none on a day off.
     /// A period past the last representable instant is left out.
     fn periods_of(
@@ -566,7 +586,20 @@ impl WorkingCalendar {
         };
         let mut remaining = duration;
         let mut date = local.date();
+        let week = self.plain_week();
         loop {
+            // From a whole plain day on, skip the weeks the limit outlasts (strictly: the
+            // day it ends in is walked, so it ends at a period's end, not the next start).
+            if date > local.date() && self.plain_after(date - Duration::days(1)) {
+                let weeks = (remaining.num_milliseconds() - 1) / week.num_milliseconds();
+                if weeks > 0 {
+                    let Some(later) = Self::weeks_after(date, weeks) else {
+                        return MAX_UTC;
+                    };
+                    date = later;
+                    remaining -= Duration::milliseconds(week.num_milliseconds() * weeks);
+                }
+            }
             for (begin, end) in self.periods_of(date) {
                 let begin = begin.max(local);
                 if begin >= end {
@@ -597,6 +630,17 @@ impl WorkingCalendar {
         };
         let mut counted = 0;
         while counted < days {
+            // Past the schedules, a week is five working days; the last is counted by day.
+            if self.plain_after(date) {
+                let weeks = i64::from((days - counted - 1) / 5);
+                if weeks > 0 {
+                    let Some(later) = Self::weeks_after(date, weeks) else {
+                        return MAX_UTC;
+                    };
+                    date = later;
+                    counted += 5 * (weeks as u32);
+                }
+            }
             match date.succ_opt() {
                 Some(next) => date = next,
                 None => return MAX_UTC,
@@ -623,12 +667,29 @@ impl WorkingCalendar {
         };
         let to = to_local(to).unwrap_or(NaiveDateTime::MAX);
         let mut total = Duration::zero();
-        for date in from.date().iter_days().take_while(|d| *d <= to.date()) {
+        let mut date = from.date();
+        while date <= to.date() {
+            // Whole plain weeks strictly between the first and the last day count alike.
+            if date > from.date() && self.plain_after(date - Duration::days(1)) {
+                let weeks = (to.date() - date).num_days() / 7;
+                if weeks > 0 {
+                    let Some(later) = Self::weeks_after(date, weeks) else {
+                        break;
+                    };
+                    total += Duration::milliseconds(self.plain_week().num_milliseconds() * weeks);
+                    date = later;
+                    continue;
+                }
+            }
             for (begin, end) in self.periods_of(date) {
                 let (begin, end) = (begin.max(from), end.min(to));
                 if begin < end {
                     total += end - begin;
                 }
+            }
+            match date.succ_opt() {
+                Some(next) => date = next,
+                None => break,
             }
         }
         total.num_minutes()
@@ -1030,6 +1091,54 @@ mod tests {
             cal.add_working_duration(at("2030-01-01 23:00"), 90),
             at("2030-01-02 22:30")
         );
+    }
+
+    /// Beyond the schedules whole weeks are skipped; the answers are those of walking every
+    /// day, and a limit of thousands of years answers at once.
+    #[test]
+    fn far_limits_agree_with_counting_every_day() {
+        let cal = calendar();
+        let start = at("2024-12-30 10:15");
+        let end = at("2031-03-05 09:00");
+        let mut walked = 0;
+        let mut date = date("2024-12-31");
+        while date < self::date("2031-03-05") {
+            if cal.is_working_day(date) {
+                walked += 450;
+            }
+            date = date.succ_opt().unwrap();
+        }
+        // 2024-12-30 10:15-17:30 less the lunch break, and 2031-03-05 08:30-09:00.
+        let expected = walked + (105 + 240) + 30;
+        assert_eq!(cal.working_minutes_between(start, end), expected);
+        let minutes = u32::try_from(expected).unwrap();
+        assert_eq!(cal.add_working_duration(start, minutes), end);
+        // Ending exactly at a Friday's close, not the next Monday's opening.
+        let friday = at("2030-01-04 17:30");
+        let minutes = u32::try_from(cal.working_minutes_between(start, friday)).unwrap();
+        assert_eq!(cal.add_working_duration(start, minutes), friday);
+        // Working days: 2030-01-02 (Wednesday) + 10 working days is 2030-01-16.
+        assert_eq!(
+            cal.add_working_days(at("2030-01-02 09:00"), 10),
+            at("2030-01-16 17:30")
+        );
+        let mut counted = 0;
+        let mut date = self::date("2024-12-30");
+        while counted < 1000 {
+            date = date.succ_opt().unwrap();
+            if cal.is_working_day(date) {
+                counted += 1;
+            }
+        }
+        assert_eq!(
+            cal.add_working_days(at("2024-12-30 09:00"), 1000)
+                .date_naive(),
+            date
+        );
+        let far = cal.add_working_duration(start, u32::MAX);
+        assert!(far > at("9999-01-01 00:00"));
+        assert_eq!(cal.working_minutes_between(start, far), i64::from(u32::MAX));
+        assert!(cal.add_working_days(start, u32::MAX) > far);
     }
 
     #[test]
