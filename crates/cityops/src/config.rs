@@ -390,6 +390,24 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:1");
     }
 
+    #[test]
+    fn working_hours_come_from_the_file() {
+        assert_eq!(
+            cityops_domain::WorkingHours::parse(&Config::default().working_hours).unwrap(),
+            cityops_domain::WorkingHours::default()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cityops.toml");
+        std::fs::write(
+            &file,
+            "working_hours = [\"08:00-12:00\", \"14:00-18:00\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), Overrides::default()).unwrap();
+        let hours = cityops_domain::WorkingHours::parse(&config.working_hours).unwrap();
+        assert_eq!(hours.minutes_per_day(), 480);
+    }
+
     /// The key `k1` as the environment or a TOML file would give it.
     const PII_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 

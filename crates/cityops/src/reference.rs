@@ -89,8 +89,8 @@ pub fn shanghai_areas() -> Result<Vec<Area>> {
     Ok(areas)
 }
 
-/// Loads what an empty store needs: areas, units and the category catalogue. Leaves a
-/// store that already has them alone, so a city's own edits survive restarts.
+/// Loads what an empty store needs: areas, units, the category catalogue and the holiday
+/// schedules. Leaves what a store already has alone, so a city's own edits survive restarts.
 pub async fn bootstrap(store: &dyn Store) -> Result<bool> {
     let mut loaded = false;
     if store.catalog().await?.is_none() {
