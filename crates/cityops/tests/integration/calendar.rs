@@ -406,3 +406,49 @@ async fn only_an_admin_imports(app: &TestApp) {
     }
     assert_eq!(audited(app, 2027).await, ["calendar.import"]);
 }
+
+/// Start-up seeds the shipped years a store lacks, never overwrites a stored one, and leaves
+/// out a shipped year that contradicts what the city stored next to it.
+#[tokio::test]
+async fn seeding_keeps_the_citys_years_and_skips_a_contradicted_one() {
+    use cityops_domain::{CalendarDay, HolidayYear};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cityops.db").display());
+    let keys = cityops_store::PiiKeys::parse(&cityops_store::PiiKeys::new_key_line("k1")).unwrap();
+    let store = cityops_store::open(&url, keys).await.unwrap();
+    // The city's own 2023 starts its New Year holiday on Friday 2022-12-30, which the shipped
+    // 2022 has as a working day.
+    let date = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let own_2023 = HolidayYear::new(
+        2023,
+        vec![],
+        vec![CalendarDay {
+            date: date("2022-12-30"),
+            name: "元旦".into(),
+            off: true,
+        }],
+    )
+    .unwrap();
+    store.put_holiday_year(&own_2023, None).await.unwrap();
+
+    let seeded = cityops::reference::seed_holiday_years(store.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(seeded, 5);
+    let years: Vec<i32> = store
+        .holiday_years()
+        .await
+        .unwrap()
+        .iter()
+        .map(|y| y.year)
+        .collect();
+    assert_eq!(years, [2020, 2021, 2023, 2024, 2025, 2026]);
+    assert_eq!(store.holiday_year(2023).await.unwrap(), Some(own_2023));
+    // Idempotent: the next start seeds nothing.
+    assert_eq!(
+        cityops::reference::seed_holiday_years(store.as_ref())
+            .await
+            .unwrap(),
+        0
+    );
+}
