@@ -42,6 +42,7 @@ pub enum ErrorCode {
     TotpEnabled,
     NoEnrolment,
     AlarmState,
+    CalendarConflict,
     PayloadTooLarge,
     ImageTooLarge,
     UnsupportedMediaType,
@@ -68,7 +69,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// In the order of README.md's table, by HTTP status.
-    pub const ALL: [ErrorCode; 41] = [
+    pub const ALL: [ErrorCode; 42] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
@@ -90,6 +91,7 @@ impl ErrorCode {
         ErrorCode::TotpEnabled,
         ErrorCode::NoEnrolment,
         ErrorCode::AlarmState,
+        ErrorCode::CalendarConflict,
         ErrorCode::PayloadTooLarge,
         ErrorCode::ImageTooLarge,
         ErrorCode::UnsupportedMediaType,
@@ -149,6 +151,7 @@ impl ErrorCode {
             ErrorCode::TotpEnabled => "totp_enabled",
             ErrorCode::NoEnrolment => "no_enrolment",
             ErrorCode::AlarmState => "alarm_state",
+            ErrorCode::CalendarConflict => "calendar_conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::ImageTooLarge => "image_too_large",
@@ -195,7 +198,8 @@ impl ErrorCode {
             | ErrorCode::Duplicate
             | ErrorCode::TotpEnabled
             | ErrorCode::NoEnrolment
-            | ErrorCode::AlarmState => StatusCode::CONFLICT,
+            | ErrorCode::AlarmState
+            | ErrorCode::CalendarConflict => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge | ErrorCode::ImageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType | ErrorCode::UnsupportedImageFormat => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE

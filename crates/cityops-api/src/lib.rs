@@ -70,6 +70,8 @@ pub struct ApiConfig {
     pub public_base_url: String,
     /// The outbox relay that feeds the live stream: this node's name, retention, pruning.
     pub outbox: outbox::OutboxConfig,
+    /// The working hours of the city's working calendar.
+    pub working_hours: cityops_domain::WorkingHours,
 }
 
 impl ApiConfig {
@@ -97,6 +99,7 @@ impl ApiConfig {
             secure_cookies: true,
             public_base_url: "http://localhost".to_owned(),
             outbox: outbox::OutboxConfig::default(),
+            working_hours: cityops_domain::WorkingHours::default(),
         }
     }
 }
@@ -108,6 +111,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Serialises catalogue edits: read-modify-write of the one catalogue document.
     pub catalog_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Serialises calendar imports on this node: each checks its year against the stored
+    /// neighbours before writing.
+    pub calendar_lock: Arc<tokio::sync::Mutex<()>>,
     /// Committed case changes, for the live stream, as the outbox relay reads them: every
     /// node's changes, and the command line's.
     pub changes: broadcast::Sender<CaseChange>,
@@ -184,6 +190,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(metrics),
             catalog_lock: Arc::new(tokio::sync::Mutex::new(())),
+            calendar_lock: Arc::new(tokio::sync::Mutex::new(())),
             // A slow subscriber skips ahead (it is told how many it missed) rather than
             // holding memory for everyone.
             changes: broadcast::channel(1024).0,

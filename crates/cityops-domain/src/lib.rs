@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod area;
 pub mod audit;
+pub mod calendar;
 pub mod case;
 pub mod category;
 pub mod command;
@@ -22,6 +23,7 @@ pub mod workflow;
 
 pub use actor::{Actor, Role};
 pub use area::{Area, AreaCode, AreaLevel};
+pub use calendar::{CalendarDay, CalendarError, HolidayYear, WorkingCalendar, WorkingHours};
 pub use case::{
     mask_name, mask_phone, Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest,
     Rating, RejectReason, Reporter, Source, Stage, TimelineEvent,

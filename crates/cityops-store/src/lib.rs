@@ -1,6 +1,7 @@
 //! Durable storage for CityOps: one implementation ([`SqlStore`]) on SQLite or PostgreSQL,
 //! seen by its consumers through one trait per aggregate.
 //!
+//! - [`CalendarStore`]: the working calendar's holiday schedules;
 //! - [`CaseStore`]: cases, their timelines and attachments, the category catalogue and the
 //!   responsibility matrix;
 //! - [`GeographyStore`]: areas, units, the component census and imported boundaries;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 pub mod audit;
 mod batch;
+mod calendar;
 mod cases;
 pub mod dialect;
 mod geography;
@@ -35,6 +37,7 @@ pub mod telemetry;
 mod trust;
 
 pub use audit::{AuditQuery, AuditStore, RequestContext};
+pub use calendar::CalendarStore;
 pub use cases::CaseStore;
 pub use geography::{
     AreaFilter, ComponentPoint, ComponentQuery, GeographyStore, StoredBoundary, UnitFilter,
@@ -320,6 +323,7 @@ pub struct CasePage {
 #[async_trait]
 pub trait Store:
     CaseStore
+    + CalendarStore
     + GeographyStore
     + TelemetryStore
     + TrustStore

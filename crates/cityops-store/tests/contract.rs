@@ -57,6 +57,7 @@ contract!(
     sessions_expire_and_usernames_are_unique,
     attachments_are_written_with_their_case_event,
     concurrent_writes_share_batches_but_fail_alone,
+    calendar_years_are_written_only_over_what_was_read,
 );
 
 fn code(text: &str) -> AreaCode {
@@ -922,4 +923,71 @@ async fn postgres_writes_cut_off_mid_commit_are_answered_by_what_landed() {
     drop((store, direct));
     killer.close().await;
     db.drop_now().await.unwrap();
+}
+
+fn holiday_year(year: i32, days: &[(&str, bool)]) -> HolidayYear {
+    HolidayYear::new(
+        year,
+        vec!["https://www.gov.cn/notice".into()],
+        days.iter()
+            .map(|(date, off)| CalendarDay {
+                date: chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+                name: "元旦".into(),
+                off: *off,
+            })
+            .collect(),
+    )
+    .unwrap()
+}
+
+async fn calendar_years_are_written_only_over_what_was_read(store: Arc<dyn Store>) {
+    assert_eq!(store.holiday_year(2027).await.unwrap(), None);
+    let first = holiday_year(2027, &[("2027-01-01", true)]);
+    store.put_holiday_year(&first, None).await.unwrap();
+    assert_eq!(store.holiday_year(2027).await.unwrap(), Some(first.clone()));
+    // A second "first" import of the year (a writer that read nothing) is refused.
+    let other = holiday_year(2027, &[("2027-01-01", true), ("2027-01-02", true)]);
+    assert!(matches!(
+        store.put_holiday_year(&other, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // So is a replacement over a schedule that is no longer there.
+    assert!(matches!(
+        store.put_holiday_year(&other, Some(&other)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.holiday_year(2027).await.unwrap(), Some(first.clone()));
+    store.put_holiday_year(&other, Some(&first)).await.unwrap();
+    store
+        .put_holiday_year(&holiday_year(2026, &[]), None)
+        .await
+        .unwrap();
+    let years: Vec<i32> = store
+        .holiday_years()
+        .await
+        .unwrap()
+        .iter()
+        .map(|y| y.year)
+        .collect();
+    assert_eq!(years, [2026, 2027]);
+    assert_eq!(store.holiday_year(2027).await.unwrap(), Some(other));
+    let actions: Vec<(String, String)> = store
+        .audit_entries(&AuditQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.object.starts_with("calendar:"))
+        .map(|e| (e.record.action, e.record.object))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("calendar.import".to_owned(), "calendar:2027".to_owned()),
+            ("calendar.replace".to_owned(), "calendar:2027".to_owned()),
+            ("calendar.import".to_owned(), "calendar:2026".to_owned()),
+        ]
+    );
 }

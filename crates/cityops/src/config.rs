@@ -85,6 +85,9 @@ pub struct Config {
     pub outbox_retention_hours: i64,
     /// Seconds between prunings of the outbox.
     pub outbox_prune_secs: u64,
+    /// The working hours of a working day, local time (Asia/Shanghai), in order, e.g.
+    /// `["08:30-12:00", "13:30-17:30"]`: time limits in working time count only these.
+    pub working_hours: Vec<String>,
 }
 
 impl Default for Config {
@@ -118,6 +121,7 @@ impl Default for Config {
             node_name: "cityops".into(),
             outbox_retention_hours: 72,
             outbox_prune_secs: 300,
+            working_hours: vec!["08:30-12:00".into(), "13:30-17:30".into()],
         }
     }
 }
@@ -176,6 +180,7 @@ impl Config {
                 "node_name",
                 "outbox_retention_hours",
                 "outbox_prune_secs",
+                "working_hours",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -383,6 +388,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.listen, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn working_hours_come_from_the_file() {
+        assert_eq!(
+            cityops_domain::WorkingHours::parse(&Config::default().working_hours).unwrap(),
+            cityops_domain::WorkingHours::default()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cityops.toml");
+        std::fs::write(
+            &file,
+            "working_hours = [\"08:00-12:00\", \"14:00-18:00\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), Overrides::default()).unwrap();
+        let hours = cityops_domain::WorkingHours::parse(&config.working_hours).unwrap();
+        assert_eq!(hours.minutes_per_day(), 480);
     }
 
     /// The key `k1` as the environment or a TOML file would give it.

@@ -126,6 +126,8 @@ pub async fn start(
     );
     let audit_key = audit::signing_key(config)?;
     api.audit_public_key = Some(audit_key.verifying_key());
+    api.working_hours =
+        cityops_domain::WorkingHours::parse(&config.working_hours).context("working_hours")?;
     api.public_requests_per_minute = config.public_requests_per_minute;
     api.outbox = config.outbox()?;
     api.sign_in_requests_per_minute = config.sign_in_requests_per_minute;

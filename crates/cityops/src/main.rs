@@ -351,7 +351,7 @@ async fn run(cli: Cli) -> Result<()> {
             let store = cityops::open_store(&config).await?;
             if cityops::reference::bootstrap(store.as_ref()).await? {
                 tracing::info!(
-                    "Loaded Shanghai's areas, default units and the standard categories."
+                    "Loaded the shipped reference data the store lacked (Shanghai's areas, default units, the standard categories, the official holiday schedules)."
                 );
             }
             serve(&config, store).await

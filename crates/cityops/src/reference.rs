@@ -1,8 +1,10 @@
 //! The reference data CityOps ships: Shanghai's division tree, the standard category
-//! catalogue and the default units, embedded in the binary so a fresh machine needs no files.
+//! catalogue, the default units and China's official holiday schedules, embedded in the
+//! binary so a fresh machine needs no files.
 
 use anyhow::{bail, Context, Result};
 use cityops_domain::area::parse_area_csv;
+use cityops_domain::calendar::{HolidayCnFile, HolidayYear, WorkingCalendar, WorkingHours};
 use cityops_domain::unit::default_units;
 use cityops_domain::{Area, AreaCode, AreaLevel, CategoryCatalog};
 use cityops_store::{GeographyStore, Store};
@@ -16,6 +18,31 @@ pub const DISTRICTS_GEOJSON: &str = include_str!("../../../data/shanghai/distric
 pub const DISTRICTS_CRS: cityops_geo::Crs = cityops_geo::Crs::Gcj02;
 
 pub const SHANGHAI: &str = "310000";
+
+/// The official holiday schedules of 2020 to 2026 (NateScarlet/holiday-cn, MIT; see
+/// `data/calendar/README.md`).
+const HOLIDAY_SCHEDULES: [&str; 7] = [
+    include_str!("../../../data/calendar/2020.json"),
+    include_str!("../../../data/calendar/2021.json"),
+    include_str!("../../../data/calendar/2022.json"),
+    include_str!("../../../data/calendar/2023.json"),
+    include_str!("../../../data/calendar/2024.json"),
+    include_str!("../../../data/calendar/2025.json"),
+    include_str!("../../../data/calendar/2026.json"),
+];
+
+/// The shipped holiday schedules, checked as an import would be.
+pub fn shipped_holiday_years() -> Result<Vec<HolidayYear>> {
+    HOLIDAY_SCHEDULES
+        .iter()
+        .map(|text| {
+            let file: HolidayCnFile = serde_json::from_str(text)?;
+            let year = file.year;
+            file.into_year()
+                .with_context(|| format!("the shipped holiday schedule of {year}"))
+        })
+        .collect()
+}
 
 /// Shanghai's city, 16 districts, 234 streets/towns and 6,509 communities.
 pub fn shanghai_areas() -> Result<Vec<Area>> {
@@ -62,8 +89,8 @@ pub fn shanghai_areas() -> Result<Vec<Area>> {
     Ok(areas)
 }
 
-/// Loads what an empty store needs: areas, units and the category catalogue. Leaves a
-/// store that already has them alone, so a city's own edits survive restarts.
+/// Loads what an empty store needs: areas, units, the category catalogue and the holiday
+/// schedules. Leaves what a store already has alone, so a city's own edits survive restarts.
 pub async fn bootstrap(store: &dyn Store) -> Result<bool> {
     let mut loaded = false;
     if store.catalog().await?.is_none() {
@@ -81,7 +108,29 @@ pub async fn bootstrap(store: &dyn Store) -> Result<bool> {
         }
         loaded = true;
     }
+    loaded |= seed_holiday_years(store).await? > 0;
     Ok(loaded)
+}
+
+/// Stores each shipped holiday schedule whose year the store lacks; a year already stored
+/// (a city's own import or correction) stays. A shipped year that contradicts a stored
+/// neighbour is left out, with a warning: the city's data wins over the shipped.
+pub async fn seed_holiday_years(store: &dyn Store) -> Result<usize> {
+    let mut calendar = WorkingCalendar::new(WorkingHours::default(), store.holiday_years().await?);
+    let mut seeded = 0;
+    for year in shipped_holiday_years()? {
+        if calendar.knows(year.year) {
+            continue;
+        }
+        if let Err(e) = calendar.check_year(&year) {
+            tracing::warn!(year = year.year, error = %e, "Shipped holiday schedule not loaded.");
+            continue;
+        }
+        store.put_holiday_year(&year, None).await?;
+        seeded += 1;
+        calendar = WorkingCalendar::new(WorkingHours::default(), store.holiday_years().await?);
+    }
+    Ok(seeded)
 }
 
 /// Imports an area CSV (code, name, parent_code) and the default units of its new

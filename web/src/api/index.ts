@@ -1,6 +1,6 @@
 import { API_BASE, request } from './client'
 import type {
-  AlarmView, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
+  AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
   ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
   TimelineEntry, TotpEnrolment, Unit, UnitKind, User, VitalSignsView,
@@ -29,6 +29,13 @@ export const api = {
   area: (code: string) => request<AreaDetail>(`/areas/${encodeURIComponent(code)}`),
   units: (q: { kind?: UnitKind; within?: string }) => request<Unit[]>('/units', { query: q }),
   categories: () => request<Categories>('/categories'),
+  /** A year of the working calendar (any signed-in user). */
+  calendar: (year: number) => request<CalendarYear>(`/calendar/${year}`),
+  /** An admin's import of a year's schedule, holiday-cn JSON or CSV, as the file is; `replace` replaces a different one. */
+  importCalendar: (year: number, file: Blob, contentType: 'application/json' | 'text/csv', replace = false) =>
+    request<CalendarImport>(`/calendar/${year}`, {
+      method: 'PUT', query: { replace: replace || undefined }, raw: { data: file, contentType },
+    }),
   cases: (query: Record<string, string | number | boolean | undefined>) => request<CasePage>('/cases', { query }),
   case: (id: string) => request<CaseView>(`/cases/${encodeURIComponent(id)}`),
   /** The responsibility matrix's proposal for the case (dispatch without `unit` uses it). */

@@ -235,6 +235,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/calendar/{year}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A year of the working calendar: working hours, the holidays and make-up working days of
+         *     the official schedule, and the count of working days. A year without a schedule answers
+         *     too, as a plain week with `known: false`.
+         */
+        get: operations["calendar_year"];
+        /**
+         * Import a year's official schedule (admin): JSON in the holiday-cn format
+         *     (`application/json`), or CSV (`text/csv`, UTF-8 with or without BOM, header
+         *     `date,name,off`, one listed day a line, `off` true or false). Dates are `YYYY-MM-DD` in
+         *     the year, or within 7 days of its edges for a holiday crossing New Year; none twice. All
+         *     or nothing: a bad day is named (`days[3].date`, `line 5: date`), a day contradicting a
+         *     neighbouring year's schedule or a different schedule already stored (without
+         *     `replace=true`) answers `calendar_conflict`, and nothing changes. The same schedule
+         *     again changes nothing (`unchanged`).
+         */
+        put: operations["import_year"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases": {
         parameters: {
             query?: never;
@@ -1372,6 +1403,7 @@ export interface components {
              */
             next_after?: number | null;
         };
+        BatchItemDoc: unknown;
         BigClassView: {
             code: string;
             en: string;
@@ -1388,6 +1420,95 @@ export interface components {
             x: number;
             /** Format: int32 */
             y: number;
+        };
+        BoundaryFeature: {
+            geometry: components["schemas"]["BoundaryGeometry"];
+            properties: components["schemas"]["BoundaryProperties"];
+            type: string;
+        };
+        /**
+         * @description A boundary file as the document describes it; the server reads it with `cityops-geo`,
+         *     which also checks what no schema can (closed rings, nesting, overlaps).
+         */
+        BoundaryFile: {
+            features: components["schemas"]["BoundaryFeature"][];
+            type: string;
+        };
+        /** @description A Polygon (`[[[lon, lat], ...]]`) or a MultiPolygon (one level deeper). */
+        BoundaryGeometry: {
+            coordinates: Record<string, unknown>[];
+            type: string;
+        };
+        BoundaryProperties: {
+            /** @description 6 (district), 9 (street), 12 (community) or 14 (unit grid) digits. */
+            code: string;
+            name: string;
+            parent: string;
+            responsibility_grid?: string | null;
+        };
+        /**
+         * @description What a listed day makes of its date.
+         * @enum {string}
+         */
+        CalendarDayKind: "working_day" | "holiday" | "make_up_workday";
+        CalendarDayView: {
+            /** Format: date */
+            date: string;
+            kind: components["schemas"]["CalendarDayKind"];
+            /** @description The holiday it belongs to (元旦, 春节...). */
+            name: string;
+            off: boolean;
+        };
+        /**
+         * @description What an import did.
+         * @enum {string}
+         */
+        CalendarImportResult: "imported" | "replaced" | "unchanged";
+        CalendarImportView: {
+            calendar: components["schemas"]["CalendarYearView"];
+            result: components["schemas"]["CalendarImportResult"];
+        };
+        CalendarYearView: {
+            /**
+             * @description Every day of the year a schedule lists: holidays (with the weekends inside them),
+             *     make-up working days, in date order. Days not listed follow the plain week.
+             */
+            days: components["schemas"]["CalendarDayView"][];
+            /** Format: int32 */
+            days_off: number;
+            /**
+             * Format: int32
+             * @description Weekdays that are holidays.
+             */
+            holidays_on_weekdays: number;
+            /**
+             * @description Whether the official schedule of the year is loaded. If not, the year counts as a
+             *     plain week (Monday to Friday working) until an admin imports it.
+             */
+            known: boolean;
+            /** Format: int32 */
+            make_up_workdays: number;
+            /** @description The notices the schedule comes from. */
+            papers: string[];
+            /**
+             * @description Every time of the calendar is local time in this zone.
+             * @example Asia/Shanghai
+             */
+            time_zone: string;
+            /** Format: int32 */
+            working_days: number;
+            /**
+             * @description A working day's periods, local time, `HH:MM-HH:MM`.
+             * @example [
+             *       "08:30-12:00",
+             *       "13:30-17:30"
+             *     ]
+             */
+            working_hours: string[];
+            /** Format: int64 */
+            working_minutes_per_day: number;
+            /** Format: int32 */
+            year: number;
         };
         /**
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
@@ -1656,8 +1777,56 @@ export interface components {
             supervising_department?: string | null;
             unit_grid?: string | null;
         };
+        /**
+         * @description When a reading is trouble, and when trouble is over (`clear`, `margin`: on the safe side
+         *     of the trigger).
+         */
+        Condition: {
+            /** Format: double */
+            clear?: number | null;
+            /** @enum {string} */
+            kind: "above";
+            /** Format: double */
+            value: number;
+        } | {
+            /** Format: double */
+            clear?: number | null;
+            /** @enum {string} */
+            kind: "below";
+            /** Format: double */
+            value: number;
+        } | {
+            /** @enum {string} */
+            kind: "outside";
+            /** Format: double */
+            margin?: number | null;
+            /** Format: double */
+            max: number;
+            /** Format: double */
+            min: number;
+        } | {
+            /** Format: double */
+            clear?: number | null;
+            /** @enum {string} */
+            kind: "rising";
+            /** Format: double */
+            per_minute: number;
+        } | {
+            /** Format: double */
+            clear?: number | null;
+            /** @enum {string} */
+            kind: "falling";
+            /** Format: double */
+            per_minute: number;
+        } | {
+            /** @enum {string} */
+            kind: "silent";
+            /** Format: int32 */
+            minutes: number;
+        };
         ContactBody: {
             name?: string | null;
+            /** @description 5 to 20 digits, with spaces, brackets, `-`, `.` and a leading `+` allowed. */
             phone?: string | null;
         };
         ContactView: {
@@ -1750,7 +1919,7 @@ export interface components {
          * @description Stable machine-readable code; README.md's "Errors" section gives each one's HTTP status and meaning.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "payload_too_large" | "image_too_large" | "unsupported_media_type" | "unsupported_image_format" | "invalid_input" | "invalid_image" | "invalid_query" | "invalid_body" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
+        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "reauthentication_failed" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "calendar_conflict" | "payload_too_large" | "image_too_large" | "unsupported_media_type" | "unsupported_image_format" | "invalid_input" | "invalid_image" | "invalid_query" | "invalid_body" | "unknown_reference" | "outside_city" | "location_mismatch" | "invalid_period" | "inconsistent_fields" | "too_broad" | "invalid_file" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request field at fault, when there is one (`location.lon`, `version`...). */
@@ -1796,6 +1965,25 @@ export interface components {
             phone?: string | null;
             state: components["schemas"]["CaseState"];
         };
+        HolidayScheduleDay: {
+            /** Format: date */
+            date: string;
+            /** @description `true`: a day off; `false`: a working day (a weekend day made one). */
+            isOffDay: boolean;
+            /** @description The holiday, e.g. 春节. */
+            name: string;
+        };
+        /**
+         * @description A year's schedule in the format of NateScarlet/holiday-cn, as the State Council's notices
+         *     are compiled there. Other members (`$schema`, `$id`) are ignored.
+         */
+        HolidayScheduleFile: {
+            days: components["schemas"]["HolidayScheduleDay"][];
+            /** @description Links to the notices. */
+            papers?: string[];
+            /** Format: int32 */
+            year: number;
+        };
         /**
          * @description What the city measures: a metric with its unit and normal range, and the category a
          *     problem of it becomes.
@@ -1828,6 +2016,7 @@ export interface components {
             late: number;
             rejected: components["schemas"]["RejectionView"][];
         };
+        IsoWeekday: number;
         /**
          * @description How a workflow command is issued.
          * @enum {string}
@@ -1877,6 +2066,17 @@ export interface components {
             token?: string | null;
             user: components["schemas"]["UserView"];
         };
+        /** @description One value of one indicator. */
+        MetricReadingDoc: {
+            device: string;
+            /** @description An indicator key (`GET /indicators`). */
+            metric: string;
+            /** Format: int64 */
+            seq?: number | null;
+            ts: components["schemas"]["TimestampDoc"];
+            /** Format: double */
+            value: number;
+        };
         NamedCode: {
             code: string;
             name?: string | null;
@@ -1896,7 +2096,7 @@ export interface components {
             name: string;
             permissions: components["schemas"]["ApiKeyPermission"][];
             /** @description The role it acts with: any staff role (not `citizen` or `system`). */
-            role: components["schemas"]["Role"];
+            role: components["schemas"]["StaffRole"];
             /** @description The area subtree it acts within. */
             scope: string;
             /** @description The unit it acts for (required for a unit handler's key). */
@@ -2163,12 +2363,38 @@ export interface components {
             unit?: string | null;
             unit_name?: string | null;
         };
+        /** @description Which devices a rule watches. */
+        RuleScope: {
+            /** @enum {string} */
+            kind: "all";
+        } | {
+            device_type: string;
+            /** @enum {string} */
+            kind: "device_type";
+        } | {
+            device: string;
+            /** @enum {string} */
+            kind: "device";
+        } | {
+            area: string;
+            /** @enum {string} */
+            kind: "area";
+        };
         RuleView: {
             area: string;
             /** @description A small-class code or prefix. */
             category: string;
             owner?: string | null;
             unit: string;
+        };
+        /**
+         * @description Days (ISO, 1 = Monday; none = every day) and hours (Asia/Shanghai) a rule may raise
+         *     alarms; `to` before `from` runs over midnight.
+         */
+        Schedule: {
+            days?: components["schemas"]["IsoWeekday"][];
+            from: string;
+            to: string;
         };
         /** @enum {string} */
         SessionKind: "bearer" | "cookie";
@@ -2177,6 +2403,11 @@ export interface components {
             count: number;
             source: components["schemas"]["CaseSource"];
         };
+        /**
+         * @description A staff role: any role but `citizen` and `system`, which no account or key has.
+         * @enum {string}
+         */
+        StaffRole: "inspector" | "operator" | "shift_lead" | "dispatcher" | "unit_handler" | "center_leader" | "evaluator" | "admin" | "auditor" | "data_steward";
         StateView: {
             state: components["schemas"]["CaseState"];
             terminal: boolean;
@@ -2201,6 +2432,40 @@ export interface components {
             /** Format: int64 */
             moved: number;
         };
+        /**
+         * @description What `POST /telemetry` reads: one reading, refused whole with 422 when it is refused, or a
+         *     batch whose items are judged one by one (a refused item is listed in `rejected`, kept as a
+         *     dead letter, and the others are stored), so the batch's items are any objects here.
+         */
+        TelemetryBody: components["schemas"]["MetricReadingDoc"] | components["schemas"]["ValuesReadingDoc"] | components["schemas"]["BatchItemDoc"][];
+        /**
+         * @description A streaming rule as the document describes it. The server reads
+         *     `cityops_domain::telemetry::TelemetryRule`, which knows nothing of OpenAPI; this mirror
+         *     states its constraints, and the fuzzing in CI holds the two together (schema-valid rules
+         *     are accepted, schema-violating ones refused).
+         */
+        TelemetryRule: {
+            condition: components["schemas"]["Condition"];
+            /**
+             * Format: int32
+             * @description The trigger must hold this long (seconds, at most a week; not with `silent`).
+             */
+            duration_secs?: number;
+            enabled?: boolean;
+            /** @description 1 to 64 letters, digits, `-`, `_` or `.`. */
+            id: string;
+            /** @description An indicator key of the catalogue (`GET /indicators`). */
+            indicator: string;
+            level: components["schemas"]["WarningLevel"];
+            name: string;
+            /**
+             * Format: int32
+             * @description The trigger must hold for this many readings in a row (not above 1 with `silent`).
+             */
+            repeat?: number;
+            schedule?: null | components["schemas"]["Schedule"];
+            scope: components["schemas"]["RuleScope"];
+        };
         TimelineEntry: {
             /** @description The command, e.g. `request_extension`. */
             action: components["schemas"]["CaseAction"];
@@ -2219,6 +2484,7 @@ export interface components {
             user_id: string;
             username: string;
         };
+        TimestampDoc: string | number;
         Totals: {
             /** Format: int32 */
             closed_today: number;
@@ -2284,6 +2550,17 @@ export interface components {
             scope: string;
             unit?: string | null;
             username: string;
+        };
+        ValuesDoc: {
+            [key: string]: number;
+        };
+        /** @description Several indicators measured at one time. */
+        ValuesReadingDoc: {
+            device: string;
+            /** Format: int64 */
+            seq?: number | null;
+            ts: components["schemas"]["TimestampDoc"];
+            values: components["schemas"]["ValuesDoc"];
         };
         VerifyReport: {
             checkpoints: number;
@@ -2402,7 +2679,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2467,7 +2744,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2540,7 +2817,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2731,7 +3008,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2799,7 +3076,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2868,7 +3145,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2934,7 +3211,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2999,7 +3276,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3169,7 +3446,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3261,6 +3538,187 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    calendar_year: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The year, 2000 to 2100 */
+                year: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarYearView"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_year: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Replace a different schedule already stored for the year (default false: refused
+                 *     with `calendar_conflict`).
+                 */
+                replace?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The year, 2000 to 2100 */
+                year: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HolidayScheduleFile"];
+                /**
+                 * @example date,name,off
+                 *     2027-01-01,元旦,true
+                 *     2027-02-06,春节,false
+                 */
+                "text/csv": string;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarImportView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3496,7 +3954,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3561,7 +4019,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3692,9 +4150,9 @@ export interface operations {
     };
     contact: {
         parameters: {
-            query?: {
+            query: {
                 /** @description callback (the hotline's return call), verification or clarification. */
-                purpose?: string;
+                purpose: string;
             };
             header?: never;
             path: {
@@ -3803,7 +4261,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3869,7 +4327,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4089,7 +4547,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4409,7 +4867,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4476,7 +4934,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4616,7 +5074,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4686,7 +5144,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4966,7 +5424,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5039,7 +5497,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5139,7 +5597,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5174,7 +5632,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/geo+json": string;
+                "application/geo+json": components["schemas"]["BoundaryFile"];
             };
         };
         responses: {
@@ -5279,7 +5737,7 @@ export interface operations {
                     "application/json": components["schemas"]["LocateView"];
                 };
             };
-            /** @description not_found */
+            /** @description no unit grid lies at the point */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5288,7 +5746,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description outside the city */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5353,7 +5811,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6120,7 +6578,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6181,7 +6639,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6277,7 +6735,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6631,7 +7089,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6739,7 +7197,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6807,7 +7265,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6836,7 +7294,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": string;
+                "application/json": components["schemas"]["TelemetryBody"];
             };
         };
         responses: {
@@ -6960,7 +7418,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6994,7 +7452,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown[];
+                    "application/json": components["schemas"]["TelemetryRule"][];
                 };
             };
             /** @description unauthenticated: no valid session or API key */
@@ -7035,7 +7493,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": unknown;
+                "application/json": components["schemas"]["TelemetryRule"];
             };
         };
         responses: {
@@ -7044,7 +7502,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["TelemetryRule"];
                 };
             };
             /** @description malformed_json or bad_request */
@@ -7135,7 +7593,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["TelemetryRule"];
                 };
             };
             /** @description unauthenticated: no valid session or API key */
@@ -7164,7 +7622,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7195,7 +7653,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": unknown;
+                "application/json": components["schemas"]["TelemetryRule"];
             };
         };
         responses: {
@@ -7204,7 +7662,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["TelemetryRule"];
                 };
             };
             /** @description malformed_json or bad_request */
@@ -7323,7 +7781,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7391,7 +7849,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7457,7 +7915,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7524,7 +7982,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7595,7 +8053,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field */
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;

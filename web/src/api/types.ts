@@ -118,6 +118,14 @@ export type Indicator = Schemas['IndicatorView']
 export type VitalSign = Schemas['VitalSignView']
 /** `GET /vital-signs` and the `vital_signs` stream event: the area itself and its direct children. */
 export type VitalSignsView = Schemas['VitalSignsView']
+
+// ---- the working calendar
+/** A year: working hours, the days its official schedule lists, counts; `known: false` is a plain week. */
+export type CalendarYear = Schemas['CalendarYearView']
+/** A listed day: `holiday`, `make_up_workday` (a weekend day made working) or `working_day`. */
+export type CalendarDay = Schemas['CalendarDayView']
+/** What an import did (`imported`, `replaced`, `unchanged`) and the year after it. */
+export type CalendarImport = Schemas['CalendarImportView']
 /** `GET /vital-signs/history`: one bucket of the downsampled history, mean = sum / count. */
 export type Rollup = Schemas['RollupView']
 /** An alarm, with its state and level in words. */

@@ -2,7 +2,7 @@ import type zh from './zh-CN'
 
 const en: typeof zh = {
   app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', totp: 'Two-step verification', skip: 'Skip to main content' },
-  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', citizen: 'Report a problem' },
+  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', calendar: 'Working calendar', citizen: 'Report a problem' },
   roles: {
     inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
     unit_handler: 'Unit handler', center_leader: 'Center leader', evaluator: 'Evaluator', admin: 'Administrator', auditor: 'Auditor',
@@ -114,6 +114,17 @@ const en: typeof zh = {
     satisfied: 'Citizen satisfied', urgent: 'Urgent', attachments: 'Feedback photos', submit: 'Submit', cancel: 'Cancel',
     invalid: 'Invalid', duplicate: 'Duplicate', pickCategory: 'Pick a category', pickUnit: 'Pick a unit', yes: 'Yes', no: 'No',
     noAttachments: 'Upload photos above first, then pick them',
+  },
+  calendar: {
+    title: 'Working calendar', year: 'Year', known: 'The official holiday schedule of {year} is loaded', unknown: 'No official schedule for {year} yet: it counts as a plain week (Monday to Friday working) until an admin imports it',
+    hours: 'Working hours', hoursNote: 'Time zone {tz}, {minutes} minutes a working day', workingDays: 'Working days', daysOff: 'Days off', holidays: 'Weekday holidays', makeUp: 'Make-up working days',
+    legend: { holiday: 'Holiday', make_up_workday: 'Make-up working day', weekend: 'Weekend', plain: 'Working day', working_day: 'Working day (listed)' },
+    weekdays: 'Mo Tu We Th Fr Sa Su', month: '{n}', listed: 'Days the notice lists', date: 'Date', name: 'Name', kind: 'Kind',
+    papers: 'Notices', none: 'None', loadFailed: 'The calendar could not be loaded: {msg}',
+    importTitle: "Import a year's holiday schedule", importHint: 'JSON (the holiday-cn format: year, papers, days[name, date, isOffDay]) or CSV (header date,name,off; off is true or false). Imported whole or not at all.',
+    file: 'File', pickFile: 'Choose file', replace: 'Replace a different schedule of that year', submit: 'Import', noFile: 'Choose a .json or .csv file',
+    result: { imported: '{year} imported', replaced: '{year} replaced', unchanged: '{year} has this schedule already: nothing changed' },
+    refused: 'Import refused: {msg}', refusedField: ' ({field})',
   },
   errors: {
     required: 'Required', case_number: 'Enter a 19-digit case number', datetime: 'Enter a valid date and time', network: 'Network error',

@@ -5,7 +5,7 @@ import type { AlarmLevel, AlarmState, AnyCommandName, CaseSource, CaseStage, Cas
 // is a compile error until it has words here, and en.ts, typed after this file, needs them too.
 export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
-  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', citizen: '市民随手拍' },
+  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', calendar: '工作日历', citizen: '市民随手拍' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
     unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', auditor: '审计员', data_steward: '数据管理员',
@@ -117,6 +117,17 @@ export default {
     satisfied: '市民满意', urgent: '紧急', attachments: '反馈照片', submit: '提交', cancel: '取消',
     invalid: '无效', duplicate: '重复', pickCategory: '选择类别', pickUnit: '选择单位', yes: '是', no: '否',
     noAttachments: '先在上方上传照片，再选择',
+  },
+  calendar: {
+    title: '工作日历', year: '年份', known: '已载入{year}年官方放假安排', unknown: '{year}年尚无官方放假安排：按普通周（周一至周五工作）计算，管理员可导入',
+    hours: '工作时间', hoursNote: '时区 {tz}，每个工作日 {minutes} 分钟', workingDays: '工作日', daysOff: '休息日', holidays: '工作日放假', makeUp: '调休上班',
+    legend: { holiday: '节假日', make_up_workday: '调休上班', weekend: '周末', plain: '工作日', working_day: '工作日（通知列明）' },
+    weekdays: '一 二 三 四 五 六 日', month: '{n}月', listed: '通知列明的日期', date: '日期', name: '名称', kind: '类型',
+    papers: '来源通知', none: '无', loadFailed: '日历加载失败：{msg}',
+    importTitle: '导入年度放假安排', importHint: 'JSON（holiday-cn 格式：year、papers、days[name,date,isOffDay]）或 CSV（表头 date,name,off，off 为 true 或 false）。全部成功才导入。',
+    file: '文件', pickFile: '选择文件', replace: '替换该年已有的不同安排', submit: '导入', noFile: '请选择 .json 或 .csv 文件',
+    result: { imported: '已导入 {year} 年', replaced: '已替换 {year} 年', unchanged: '{year} 年安排相同，未作更改' },
+    refused: '导入被拒绝：{msg}', refusedField: '（{field}）',
   },
   errors: {
     required: '必填', case_number: '请输入 19 位案件编号', datetime: '请输入有效的日期时间', network: '网络错误',

@@ -16,6 +16,7 @@ pub(crate) mod api_keys;
 mod areas;
 mod audit;
 pub(crate) mod boundaries;
+mod calendar;
 pub(crate) mod cases;
 mod categories;
 pub(crate) mod census;
@@ -69,6 +70,8 @@ use crate::openapi::{BearerAuth, CommonErrors};
         categories::catalog,
         categories::get_category,
         categories::update_category,
+        calendar::calendar_year,
+        calendar::import_year,
         cases::report_case,
         cases::list_cases,
         cases::get_case,
@@ -141,6 +144,7 @@ pub fn router(state: AppState) -> Router {
         .merge(areas::router())
         .merge(units::router())
         .merge(categories::router())
+        .merge(calendar::router())
         .merge(cases::router(state.config.max_upload_bytes))
         .merge(workflow::router())
         .merge(routing::router())

@@ -7,6 +7,7 @@ mod api_keys;
 mod audit;
 mod bad_input;
 mod boundaries;
+mod calendar;
 mod census;
 mod consistency;
 mod demo;

@@ -77,6 +77,11 @@ const TABLE: &[Rule] = &[
         roles: None,
         about_a_case: false,
     },
+    Rule {
+        path: "/api/v1/calendar/2024",
+        roles: None,
+        about_a_case: false,
+    },
 ];
 
 fn expected(rule: &Rule, user: (&str, &str, Option<&str>, &str), case: &Object) -> u16 {

@@ -1,0 +1,106 @@
+// The working calendar: every signed-in staff member sees a year's holidays and make-up working
+// days; an admin imports a new year from a file (CSV here, the format an office keeps in Excel)
+// and sees it at once, and a bad file is refused naming its line. Others get no import form.
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ARTIFACTS, apiClient, launchBrowser, startCityops, startUi } from './harness.mjs'
+
+let server, ui, chrome, api
+const errors = []
+
+before(async () => {
+  server = await startCityops()
+  ui = await startUi(server.url)
+  chrome = await launchBrowser()
+  api = apiClient(server.url)
+})
+
+after(async () => {
+  await chrome?.close()
+  await ui?.stop()
+  await server?.stop()
+})
+
+async function newPage(who) {
+  const page = await (await chrome.newContext()).newPage()
+  page.on('pageerror', (e) => errors.push(`${who}: ${e.message}`))
+  page.setDefaultTimeout(30_000)
+  return page
+}
+
+async function signIn(page, username) {
+  await page.goto(`${ui.url}/login`)
+  await page.getByTestId('username').fill(username)
+  await page.getByTestId('password').fill('cityops-demo')
+  await page.getByTestId('login-submit').click()
+  await page.waitForURL(/\/screen/)
+}
+
+/** Picks `year` in the page's year picker (an Element Plus select). */
+async function pickYear(page, year) {
+  await page.getByTestId('calendar-year').click()
+  await page.locator('.el-select-dropdown__item:visible', { hasText: String(year) }).first().click()
+  await page.locator(`[data-testid="calendar-known"]`).waitFor()
+  await page.waitForFunction((y) => new URL(location.href).searchParams.get('year') === String(y), year)
+}
+
+const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `calendar-${name}.png`), fullPage: true })
+
+describe('working calendar', () => {
+  it('a dispatcher sees a shipped year with its holidays and make-up days, and no import form', async () => {
+    const page = await newPage('dispatcher')
+    await signIn(page, 'dispatcher')
+    await page.getByTestId('nav-calendar').click()
+    await page.waitForURL(/\/calendar/)
+    await pickYear(page, 2026)
+    assert.equal(await page.getByTestId('calendar-known').getAttribute('data-known'), 'true')
+    await page.getByTestId('calendar-grid').waitFor()
+    // 2026-02-17 is the Spring Festival; Saturday 2026-02-14 is a make-up working day.
+    assert.equal(await page.locator('.day[data-date="2026-02-17"]').getAttribute('data-kind'), 'holiday')
+    assert.equal(await page.locator('.day[data-date="2026-02-14"]').getAttribute('data-kind'), 'make_up_workday')
+    assert.equal(await page.locator('.day[data-date="2026-03-07"]').getAttribute('data-kind'), 'weekend')
+    assert.match(await page.getByTestId('calendar-hours').textContent(), /08:30-12:00, 13:30-17:30/)
+    const api2026 = (await api.call('GET', '/calendar/2026', await api.login('dispatcher'))).json
+    assert.equal((await page.getByTestId('calendar-working-days').textContent()).trim(), String(api2026.working_days))
+    assert.equal(await page.getByTestId('calendar-import').count(), 0)
+    await shot(page, 'dispatcher-2026')
+    assert.deepEqual(errors, [])
+  })
+
+  it('an admin imports 2027 from CSV and sees it; a bad file is refused naming its line', async () => {
+    const page = await newPage('admin')
+    await signIn(page, 'admin')
+    await page.goto(`${ui.url}/calendar?year=2027`)
+    await page.getByTestId('calendar-known').waitFor()
+    assert.equal(await page.getByTestId('calendar-known').getAttribute('data-known'), 'false')
+
+    const bad = join(ARTIFACTS, 'calendar-2027-bad.csv')
+    writeFileSync(bad, 'date,name,off\n2027-01-01,元旦,true\n2027-01-01,元旦,true\n')
+    await page.getByTestId('calendar-import-file').setInputFiles(bad)
+    await page.getByTestId('calendar-import-submit').click()
+    const refused = await page.getByTestId('calendar-import-error').textContent()
+    assert.match(refused, /line 3: date/)
+    assert.equal(await page.getByTestId('calendar-known').getAttribute('data-known'), 'false')
+    await shot(page, 'admin-refused')
+
+    // Made-up days on the right weekdays: 2027's notice is not published yet.
+    const good = join(ARTIFACTS, 'calendar-2027.csv')
+    writeFileSync(good, '\ufeffdate,name,off\n2027-01-01,元旦,true\n2027-02-06,春节,false\n2027-02-08,春节,true\n2027-02-09,春节,true\n')
+    await page.getByTestId('calendar-import-file').setInputFiles(good)
+    await page.getByTestId('calendar-import-submit').click()
+    await page.getByTestId('calendar-import-result').waitFor()
+    assert.equal(await page.getByTestId('calendar-known').getAttribute('data-known'), 'true')
+    assert.equal(await page.locator('.day[data-date="2027-02-08"]').getAttribute('data-kind'), 'holiday')
+    assert.equal(await page.locator('.day[data-date="2027-02-06"]').getAttribute('data-kind'), 'make_up_workday')
+    assert.equal(await page.locator('[data-testid="calendar-days"] tbody tr').count(), 4)
+    await shot(page, 'admin-imported')
+
+    // It is the server's calendar now, for everyone.
+    const stored = await api.call('GET', '/calendar/2027', await api.login('operator'))
+    assert.equal(stored.json.known, true)
+    assert.equal(stored.json.make_up_workdays, 1)
+    assert.deepEqual(errors, [])
+  })
+})
