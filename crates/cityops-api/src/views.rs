@@ -215,8 +215,13 @@ pub struct LocationBody {
 pub struct ReportRequest {
     #[schema(value_type = wire::CaseSource, example = "hotline")]
     pub source: String,
-    #[schema(example = "南京东路步行街东侧一处污水井盖缺失，已设置临时围挡")]
+    #[schema(
+        example = "南京东路步行街东侧一处污水井盖缺失，已设置临时围挡",
+        pattern = r"\S",
+        max_length = 2000
+    )]
     pub description: String,
+    #[schema(max_length = 200)]
     pub address: Option<String>,
     pub location: LocationBody,
     /// The coordinate system of `location`; wgs84 when absent.
@@ -240,11 +245,16 @@ pub struct ReportRequest {
 #[serde(deny_unknown_fields)]
 pub struct CommandRequest {
     pub version: i64,
+    /// At most 2,000 characters; some commands need one (`feedback`...).
+    #[schema(max_length = 2000)]
     pub opinion: Option<String>,
+    /// At most 500 characters; some commands need one (`cancel`, `request-extension`...).
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
     /// For reject.
     #[schema(value_type = Option<wire::RejectReason>)]
     pub reject_reason: Option<String>,
+    #[schema(max_length = 40)]
     pub duplicate_of: Option<String>,
     /// For verify.
     pub exists: Option<bool>,
@@ -800,6 +810,7 @@ pub struct StatsView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
+    #[schema(max_length = 50)]
     pub name: Option<String>,
     /// 5 to 20 digits, with spaces, brackets, `-`, `.` and a leading `+` allowed.
     #[schema(pattern = r"^\s*\+?[ ().-]*([0-9][ ().-]*){5,20}\s*$")]
@@ -809,13 +820,19 @@ pub struct ContactBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublicReportRequest {
-    #[schema(example = "小区门口的井盖坏了，晚上很危险")]
+    #[schema(
+        example = "小区门口的井盖坏了，晚上很危险",
+        pattern = r"\S",
+        max_length = 2000
+    )]
     pub description: String,
     pub location: LocationBody,
     /// The coordinate system of `location`; wgs84 when absent.
     #[schema(value_type = Option<wire::Crs>)]
     pub crs: Option<String>,
+    #[schema(max_length = 200)]
     pub address: Option<String>,
+    #[schema(pattern = "^[12][0-9]{4}$")]
     pub category_hint: Option<String>,
     /// Never shown publicly.
     pub contact: Option<ContactBody>,
@@ -876,6 +893,7 @@ pub struct RatingRequest {
     /// 1 to 5.
     #[schema(minimum = 1, maximum = 5)]
     pub score: u8,
+    #[schema(max_length = 500)]
     pub comment: Option<String>,
 }
 

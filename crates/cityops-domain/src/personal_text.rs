@@ -285,6 +285,9 @@ pub fn normalize_phone(raw: &str) -> Result<String, InvalidInput> {
     let national = if international {
         match digits.strip_prefix("86") {
             Some(rest) => rest.to_owned(),
+            // Too few digits once the international prefix is off (`00000`): kept as
+            // written, below.
+            None if digits.len() < 5 => written.clone(),
             None => return Ok(format!("+{digits}")),
         }
     } else if digits.len() == 13 && digits.starts_with("861") {
@@ -426,6 +429,13 @@ mod tests {
             let _ = mask_personal_text(&text);
             let _ = scrub_subject(&text, Some("13900001111"), Some("张三"));
             let _ = normalize_phone(&text);
+        }
+
+        #[test]
+        fn normalised_phones_are_fixed_points_even_when_too_short_for_the_plan(raw in "(00|[+]|[+]86|0086)[0-9]{1,5}") {
+            if let Ok(once) = normalize_phone(&raw) {
+                prop_assert_eq!(normalize_phone(&once).unwrap(), once);
+            }
         }
 
         #[test]

@@ -379,6 +379,15 @@ fn text(field: &str, value: &str, max: usize) -> Result<(), InvalidInput> {
     Ok(())
 }
 
+/// A text a command needs: whether it may be left out depends on the command, not on the
+/// value, so a missing one is an inconsistency between the command and its fields.
+fn needed_text(field: &str, value: &str, max: usize) -> Result<(), InvalidInput> {
+    if value.trim().is_empty() {
+        return Err(InvalidInput::inconsistent(field, "this command needs it"));
+    }
+    text(field, value, max)
+}
+
 fn optional_text(field: &str, value: &Option<String>, max: usize) -> Result<(), InvalidInput> {
     match value {
         Some(v) if v.chars().count() > max => Err(InvalidInput::new(
@@ -650,7 +659,7 @@ pub fn apply(
             next.start_stage(Stage::Dispatch, now);
         }
         CaseCommand::SelfHandle { opinion } => {
-            text("opinion", opinion, MAX_TEXT)?;
+            needed_text("opinion", opinion, MAX_TEXT)?;
             // Only what an inspector found on patrol: a citizen's or the hotline's case is
             // checked and, for the hotline, called back before it closes.
             if case.source != Source::Inspector {
@@ -684,7 +693,7 @@ pub fn apply(
             next.start_stage(Stage::Handling, now);
         }
         CaseCommand::Return { reason } => {
-            text("reason", reason, MAX_REASON)?;
+            needed_text("reason", reason, MAX_REASON)?;
             next.state = Filed;
             next.unit = None;
             next.pending = None;
@@ -692,7 +701,7 @@ pub fn apply(
             next.start_stage(Stage::Dispatch, now);
         }
         CaseCommand::RequestExtension { until, reason } => {
-            text("reason", reason, MAX_REASON)?;
+            needed_text("reason", reason, MAX_REASON)?;
             if case.pending.is_some() {
                 return Err(WorkflowError::Precondition(
                     "another request is waiting for the shift lead".into(),
@@ -732,7 +741,7 @@ pub fn apply(
             next.pending = None;
         }
         CaseCommand::RequestPark { reason } => {
-            text("reason", reason, MAX_REASON)?;
+            needed_text("reason", reason, MAX_REASON)?;
             if case.pending.is_some() {
                 return Err(WorkflowError::Precondition(
                     "another request is waiting for the shift lead".into(),
@@ -770,7 +779,7 @@ pub fn apply(
             opinion,
             attachments,
         } => {
-            text("opinion", opinion, MAX_TEXT)?;
+            needed_text("opinion", opinion, MAX_TEXT)?;
             if let Some(unknown) = attachments.iter().find(|a| !case.attachments.contains(a)) {
                 return Err(InvalidInput::new(
                     "attachments",
@@ -826,7 +835,7 @@ pub fn apply(
             next.state = Closed;
         }
         CaseCommand::Cancel { reason } => {
-            text("reason", reason, MAX_REASON)?;
+            needed_text("reason", reason, MAX_REASON)?;
             next.state = Cancelled;
             next.pending = None;
             next.stop_clock();
@@ -835,7 +844,7 @@ pub fn apply(
             next.urgent = *urgent;
         }
         CaseCommand::Escalate { to, reason } => {
-            text("reason", reason, MAX_REASON)?;
+            needed_text("reason", reason, MAX_REASON)?;
             let higher = case
                 .coordination
                 .as_ref()
@@ -853,7 +862,7 @@ pub fn apply(
             });
         }
         CaseCommand::Supervise { opinion } => {
-            text("opinion", opinion, MAX_TEXT)?;
+            needed_text("opinion", opinion, MAX_TEXT)?;
             next.supervised = true;
         }
         CaseCommand::Attach { attachment_id } => {
@@ -865,10 +874,10 @@ pub fn apply(
             next.attachments.push(attachment_id.clone());
         }
         CaseCommand::Note { text: note } => {
-            text("text", note, MAX_TEXT)?;
+            needed_text("text", note, MAX_TEXT)?;
         }
         CaseCommand::ErasePersonalData { reason } => {
-            text("reason", reason, MAX_REASON)?;
+            needed_text("reason", reason, MAX_REASON)?;
             if !command.kind().admits(case) {
                 return Err(WorkflowError::Precondition(
                     "the case holds no contact of its reporter to erase".into(),
@@ -881,7 +890,7 @@ pub fn apply(
             unit_grid,
             reason,
         } => {
-            text("reason", reason, MAX_REASON)?;
+            needed_text("reason", reason, MAX_REASON)?;
             if !case.district.contains(area) {
                 return Err(InvalidInput::new(
                     "area",

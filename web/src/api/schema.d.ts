@@ -1698,9 +1698,11 @@ export interface components {
             duplicate_of?: string | null;
             /** @description For verify. */
             exists?: boolean | null;
+            /** @description At most 2,000 characters; some commands need one (`feedback`...). */
             opinion?: string | null;
             /** @description For check. */
             passed?: boolean | null;
+            /** @description At most 500 characters; some commands need one (`cancel`, `request-extension`...). */
             reason?: string | null;
             reject_reason?: null | components["schemas"]["RejectReason"];
             /** @description For callback. */

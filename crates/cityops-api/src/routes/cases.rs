@@ -510,6 +510,18 @@ async fn command_from(
     if let Some(code) = &category {
         CategoryCode::parse(code)?;
     }
+    for (field, value, max) in [
+        ("opinion", &opinion, 2000),
+        ("reason", &reason, 500),
+        ("duplicate_of", &duplicate_of, 40),
+    ] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} is longer than {max} characters"),
+            ));
+        }
+    }
     let reject_reason = reject_reason
         .map(|text| match text.as_str() {
             "invalid" => Ok(RejectReason::Invalid),
