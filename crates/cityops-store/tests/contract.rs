@@ -87,6 +87,7 @@ fn new_case(area: &str, text: &str, at: chrono::DateTime<Utc>) -> (Case, Timelin
             component_id: None,
             reporter: None,
             unit_grid: None,
+            hotline_ticket: None,
         },
         &operator("310000"),
         at,
