@@ -20,6 +20,7 @@ RULE_CODES = {
     "inconsistent_fields",
     "too_broad",
     "invalid_file",
+    "idempotency_key_reused",
 }
 
 

@@ -58,6 +58,7 @@ pub enum ErrorCode {
     InconsistentFields,
     TooBroad,
     InvalidFile,
+    IdempotencyKeyReused,
     ReauthenticationFailed,
     ChallengeFailed,
     RateLimited,
@@ -69,7 +70,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// In the order of README.md's table, by HTTP status.
-    pub const ALL: [ErrorCode; 42] = [
+    pub const ALL: [ErrorCode; 43] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
@@ -107,6 +108,7 @@ impl ErrorCode {
         ErrorCode::InconsistentFields,
         ErrorCode::TooBroad,
         ErrorCode::InvalidFile,
+        ErrorCode::IdempotencyKeyReused,
         ErrorCode::RateLimited,
         ErrorCode::SignInThrottled,
         ErrorCode::Internal,
@@ -118,7 +120,7 @@ impl ErrorCode {
     /// fields, name stored objects or look inside an uploaded file, which JSON Schema cannot
     /// state. Every other 422 means the document failed to state a constraint; the fuzzing in
     /// CI (`scripts/fuzz_hooks.py`) holds the server to that.
-    pub const RULES: [ErrorCode; 8] = [
+    pub const RULES: [ErrorCode; 9] = [
         ErrorCode::InvalidImage,
         ErrorCode::UnknownReference,
         ErrorCode::OutsideCity,
@@ -127,6 +129,7 @@ impl ErrorCode {
         ErrorCode::InconsistentFields,
         ErrorCode::TooBroad,
         ErrorCode::InvalidFile,
+        ErrorCode::IdempotencyKeyReused,
     ];
 
     /// The stable name clients see as `error.code`.
@@ -167,6 +170,7 @@ impl ErrorCode {
             ErrorCode::InconsistentFields => "inconsistent_fields",
             ErrorCode::TooBroad => "too_broad",
             ErrorCode::InvalidFile => "invalid_file",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::ReauthenticationFailed => "reauthentication_failed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::SignInThrottled => "sign_in_throttled",
@@ -214,7 +218,8 @@ impl ErrorCode {
             | ErrorCode::InvalidPeriod
             | ErrorCode::InconsistentFields
             | ErrorCode::TooBroad
-            | ErrorCode::InvalidFile => StatusCode::UNPROCESSABLE_ENTITY,
+            | ErrorCode::InvalidFile
+            | ErrorCode::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::RateLimited | ErrorCode::SignInThrottled => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TelemetryUnavailable | ErrorCode::WriteOutcomeUnknown => {

@@ -20,29 +20,48 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let json = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
-        if !json {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "send the body as JSON with Content-Type: application/json",
-            ));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    "the request body is larger than this endpoint accepts",
-                )
-            } else {
-                ApiError::new(ErrorCode::BadRequest, rejection.body_text())
-            }
-        })?;
+        let bytes = json_bytes(req, state).await?;
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// A [`JsonBody`] with the SHA-256 (hex) of the body's bytes as sent, which tells a repeated
+/// request from another one (idempotency keys).
+pub struct HashedJsonBody<T>(pub T, pub String);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for HashedJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let bytes = json_bytes(req, state).await?;
+        let hash = hex::encode(Sha256::digest(&bytes));
+        parse_json(&bytes).map(|value| HashedJsonBody(value, hash))
+    }
+}
+
+/// The bytes of a body sent as JSON.
+async fn json_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    let json = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+    if !json {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the body as JSON with Content-Type: application/json",
+        ));
+    }
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                "the request body is larger than this endpoint accepts",
+            )
+        } else {
+            ApiError::new(ErrorCode::BadRequest, rejection.body_text())
+        }
+    })
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

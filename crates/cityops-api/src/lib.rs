@@ -72,6 +72,8 @@ pub struct ApiConfig {
     pub outbox: outbox::OutboxConfig,
     /// The working hours of the city's working calendar.
     pub working_hours: cityops_domain::WorkingHours,
+    /// Days an `Idempotency-Key` of a case report is remembered.
+    pub idempotency_key_days: i64,
 }
 
 impl ApiConfig {
@@ -100,6 +102,7 @@ impl ApiConfig {
             public_base_url: "http://localhost".to_owned(),
             outbox: outbox::OutboxConfig::default(),
             working_hours: cityops_domain::WorkingHours::default(),
+            idempotency_key_days: 7,
         }
     }
 }

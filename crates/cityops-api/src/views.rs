@@ -237,6 +237,9 @@ pub struct ReportRequest {
     /// 16-digit component id when a component is concerned.
     #[schema(pattern = "^[0-9]{16}$")]
     pub component_id: Option<String>,
+    /// The reporter's name and phone, for `hotline` and `department` reports only: sealed
+    /// at rest, masked in every answer, read clear only at `/cases/{id}/contact`.
+    pub contact: Option<ContactBody>,
 }
 
 /// The body of a workflow command. `version` is required: the case version the caller saw.
@@ -381,11 +384,13 @@ pub struct CaseView {
     pub closed_at: Option<DateTime<Utc>>,
     /// The workflow commands the caller may issue on this case now.
     pub actions: Vec<wire::CaseCommandName>,
-    /// The public reporter's name, masked (刘**); the clear contact is read, for a stated
-    /// purpose and on record, at `/cases/{id}/contact`.
+    /// The reporter's name (a citizen, a hotline caller), masked (刘**); the clear contact
+    /// is read, for a stated purpose and on record, at `/cases/{id}/contact`.
     pub reporter_name: Option<String>,
-    /// The public reporter's phone, masked (138****5678).
+    /// The reporter's phone, masked (138****5678).
     pub reporter_phone: Option<String>,
+    /// The id of the 12345 hotline ticket the case was opened for.
+    pub hotline_ticket: Option<String>,
     pub rating: Option<RatingView>,
     /// Set while the case waits in a higher center's coordination queue.
     pub coordination: Option<CoordinationView>,
@@ -487,6 +492,7 @@ impl CaseView {
                 .as_ref()
                 .and_then(|r| r.phone.as_deref())
                 .map(cityops_domain::mask_phone),
+            hotline_ticket: c.hotline_ticket.clone(),
             rating: c.rating.as_ref().map(RatingView::from),
             coordination: c.coordination.as_ref().map(|w| CoordinationView {
                 center: w.center.to_string(),
@@ -810,6 +816,7 @@ pub struct StatsView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
+    /// At most 50 characters.
     #[schema(max_length = 50)]
     pub name: Option<String>,
     /// 5 to 20 digits, with spaces, brackets, `-`, `.` and a leading `+` allowed.

@@ -260,6 +260,7 @@ pub(crate) fn new_report(i: usize, at: DateTime<Utc>) -> Result<(Case, TimelineE
             component_id: None,
             reporter: None,
             unit_grid: None,
+            hotline_ticket: None,
         },
         &actor(Role::Inspector, None),
         at,

@@ -455,6 +455,9 @@ pub struct Case {
     pub late_count: u32,
     #[serde(default)]
     pub reporter: Option<Reporter>,
+    /// The id of the 12345 hotline ticket the case was opened for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hotline_ticket: Option<String>,
     #[serde(default)]
     pub rating: Option<Rating>,
     /// Set while the case waits in a higher center's coordination queue.

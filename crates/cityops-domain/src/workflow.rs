@@ -40,6 +40,9 @@ pub struct NewReport {
     pub reporter: Option<Reporter>,
     #[serde(default)]
     pub unit_grid: Option<String>,
+    /// The id of the 12345 hotline ticket the report came as (hotline reports only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hotline_ticket: Option<String>,
 }
 
 /// Every command of the workflow, in the domain's words. The wire form of a command is the
@@ -438,6 +441,24 @@ fn open(
     if let Some(reporter) = &report.reporter {
         reporter.validate()?;
     }
+    if let Some(ticket) = &report.hotline_ticket {
+        if report.source != Source::Hotline {
+            return Err(InvalidInput::inconsistent(
+                "hotline_ticket",
+                "only a hotline report carries a 12345 ticket id",
+            )
+            .into());
+        }
+        let valid =
+            (1..=64).contains(&ticket.len()) && ticket.bytes().all(|b| b.is_ascii_graphic());
+        if !valid {
+            return Err(InvalidInput::new(
+                "hotline_ticket",
+                "a ticket id is 1 to 64 visible ASCII characters",
+            )
+            .into());
+        }
+    }
     if let Some(grid) = &report.unit_grid {
         let valid = grid.len() == 14
             && grid.bytes().all(|b| b.is_ascii_digit())
@@ -496,6 +517,7 @@ fn open(
         attachments: Vec::new(),
         late_count: 0,
         reporter: report.reporter.clone(),
+        hotline_ticket: report.hotline_ticket.clone(),
         rating: None,
         coordination: None,
         verified: false,

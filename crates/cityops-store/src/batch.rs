@@ -15,6 +15,8 @@ pub(crate) enum Job {
     Insert {
         case: Case,
         event: TimelineEvent,
+        /// A key the case is the one answer to, claimed in the case's transaction.
+        claim: Option<Box<crate::CaseClaim>>,
         /// The request behind the write, captured when it was queued.
         context: AuditActor,
         reply: oneshot::Sender<StoreResult<Case>>,

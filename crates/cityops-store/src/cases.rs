@@ -29,6 +29,15 @@ pub trait CaseStore: Send + Sync + 'static {
     /// Inserts a new case with its first timeline event, assigning the case number from the
     /// district's daily sequence in the same transaction. Returns the case as stored.
     async fn insert_case(&self, case: Case, event: TimelineEvent) -> StoreResult<Case>;
+    /// [`CaseStore::insert_case`], claiming `claim` in the same transaction: when another
+    /// case already holds the claim, nothing is written and the answer is
+    /// [`StoreError::Claimed`].
+    async fn insert_claimed_case(
+        &self,
+        case: Case,
+        event: TimelineEvent,
+        claim: Option<crate::CaseClaim>,
+    ) -> StoreResult<Case>;
     /// Writes a changed case (whose version is one more than the stored one), its event, an
     /// outbox row and optionally a new attachment, in one transaction. A stale version
     /// fails with [`StoreError::Conflict`] and writes nothing.
@@ -77,12 +86,22 @@ pub trait CaseStore: Send + Sync + 'static {
 #[async_trait]
 impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
     async fn insert_case(&self, case: Case, event: TimelineEvent) -> StoreResult<Case> {
+        self.insert_claimed_case(case, event, None).await
+    }
+
+    async fn insert_claimed_case(
+        &self,
+        case: Case,
+        event: TimelineEvent,
+        claim: Option<crate::CaseClaim>,
+    ) -> StoreResult<Case> {
         let (reply, answer) = oneshot::channel();
         let context = crate::audit::current_actor();
         self.jobs
             .send(Job::Insert {
                 case,
                 event,
+                claim: claim.map(Box::new),
                 context,
                 reply,
             })
@@ -601,6 +620,8 @@ async fn write_batch<D: Dialect, A: AuditPolicy>(
     for job in jobs {
         match write_job::<D>(&mut tx, job, pii).await {
             Err(StoreError::Conflict(message)) => results.push(Err(StoreError::Conflict(message))),
+            // A claim already held is checked before anything of the job is written.
+            Err(StoreError::Claimed) => results.push(Err(StoreError::Claimed)),
             Err(other) => return Err(Failed::Before(other)),
             Ok(done) => {
                 audit.push(job.audit_record(&done));
@@ -643,9 +664,16 @@ async fn write_job<D: Dialect>(
     pii: &PiiKeys,
 ) -> StoreResult<Done> {
     match job {
-        Job::Insert { case, event, .. } => write_insert::<D>(tx, case.clone(), event, pii)
-            .await
-            .map(|case| Done::Inserted(Box::new(case))),
+        Job::Insert {
+            case, event, claim, ..
+        } => {
+            if let Some(claim) = claim {
+                crate::intake::write_claim::<D>(tx, claim, &case.id).await?;
+            }
+            write_insert::<D>(tx, case.clone(), event, pii)
+                .await
+                .map(|case| Done::Inserted(Box::new(case)))
+        }
         Job::Update {
             case,
             event,

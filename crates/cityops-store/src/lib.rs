@@ -29,6 +29,7 @@ mod calendar;
 mod cases;
 pub mod dialect;
 mod geography;
+mod intake;
 pub mod outbox;
 pub mod pii;
 mod sql;
@@ -42,6 +43,7 @@ pub use cases::CaseStore;
 pub use geography::{
     AreaFilter, ComponentPoint, ComponentQuery, GeographyStore, StoredBoundary, UnitFilter,
 };
+pub use intake::{CaseClaim, HotlineTicketRow, IdempotencyRecord, IntakeStore, TicketResult};
 pub use outbox::{OutboxConsumer, OutboxEntry, OutboxStatus, OutboxStore};
 pub use pii::{PiiError, PiiKeys};
 pub use sql::{AuditPolicy, Audited, PgStore, SqlStore, SqliteStore, Unaudited};
@@ -69,6 +71,10 @@ pub enum StoreError {
     /// not be found out either: the write may or may not be there. Read before retrying.
     #[error("the outcome of the write is unknown: {0}")]
     OutcomeUnknown(String),
+    /// The idempotency key or hotline ticket of a new case is held by another case; nothing
+    /// was written.
+    #[error("the claim of this case is held by another case")]
+    Claimed,
     #[error("the store is shut down")]
     Closed,
     #[error("migration failed: {0}")]
@@ -324,6 +330,7 @@ pub struct CasePage {
 pub trait Store:
     CaseStore
     + CalendarStore
+    + IntakeStore
     + GeographyStore
     + TelemetryStore
     + TrustStore

@@ -58,6 +58,7 @@ contract!(
     attachments_are_written_with_their_case_event,
     concurrent_writes_share_batches_but_fail_alone,
     calendar_years_are_written_only_over_what_was_read,
+    a_claimed_key_admits_one_case_and_expires,
 );
 
 fn code(text: &str) -> AreaCode {
@@ -87,6 +88,7 @@ fn new_case(area: &str, text: &str, at: chrono::DateTime<Utc>) -> (Case, Timelin
             component_id: None,
             reporter: None,
             unit_grid: None,
+            hotline_ticket: None,
         },
         &operator("310000"),
         at,
@@ -990,4 +992,101 @@ async fn calendar_years_are_written_only_over_what_was_read(store: Arc<dyn Store
             ("calendar.import".to_owned(), "calendar:2026".to_owned()),
         ]
     );
+}
+
+/// A key claimed by one new case (an idempotency key, a 12345 ticket) refuses every other case
+/// that claims it, concurrent ones included, and writes nothing of them; an expired
+/// idempotency key is pruned, so it can be claimed again.
+async fn a_claimed_key_admits_one_case_and_expires(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let claim = |at: chrono::DateTime<Utc>, hash: &str| CaseClaim::IdempotencyKey {
+        caller: "u1".into(),
+        key: "call-1".into(),
+        body_hash: hash.into(),
+        at,
+        expired_before: at - Duration::days(7),
+    };
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        let claim = claim(now, "h1");
+        tasks.push(tokio::spawn(async move {
+            let (case, event) = new_case("310101002001", &format!("同一键第{i}次"), now);
+            store.insert_claimed_case(case, event, Some(claim)).await
+        }));
+    }
+    let mut won = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(case) => won.push(case),
+            Err(StoreError::Claimed) => {}
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "one case holds the key");
+    let record = store
+        .idempotency_key("u1", "call-1", now - Duration::days(7))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.case_id, won[0].id);
+    assert_eq!(record.body_hash, "h1");
+    // The losers took no case number.
+    let day = CaseNumber::day_of(now).format("%Y%m%d").to_string();
+    assert_eq!(won[0].number.0, format!("310101{day}00001"));
+    let (case, event) = new_case("310101002001", "下一件", now);
+    let next = store.insert_case(case, event).await.unwrap();
+    assert_eq!(next.number.0, format!("310101{day}00002"));
+
+    // Eight days on, the key is expired: not found, pruned and claimed anew.
+    let later = now + Duration::days(8);
+    assert!(store
+        .idempotency_key("u1", "call-1", later - Duration::days(7))
+        .await
+        .unwrap()
+        .is_none());
+    let (case, event) = new_case("310101002001", "八天后同一键", now);
+    let again = store
+        .insert_claimed_case(case, event, Some(claim(later, "h2")))
+        .await
+        .unwrap();
+    let record = store
+        .idempotency_key("u1", "call-1", later - Duration::days(7))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.case_id, again.id);
+
+    // A 12345 ticket is claimed once too.
+    let ticket = |case_id: &str| {
+        CaseClaim::HotlineTicket(HotlineTicketRow {
+            ticket_id: "T-1".into(),
+            kind: "complaint".into(),
+            received_at: now,
+            content_hash: "c1".into(),
+            case_id: Some(case_id.into()),
+            imported_at: now,
+        })
+    };
+    let (case, event) = new_case("310101002001", "工单一", now);
+    let first = case.id.clone();
+    store
+        .insert_claimed_case(case, event, Some(ticket(&first)))
+        .await
+        .unwrap();
+    let (case, event) = new_case("310101002001", "工单一again", now);
+    let second = case.id.clone();
+    let refused = store
+        .insert_claimed_case(case, event, Some(ticket(&second)))
+        .await;
+    assert!(matches!(refused, Err(StoreError::Claimed)));
+    assert!(store.case(&second).await.unwrap().is_none());
+    let stored = store.hotline_tickets(&["T-1".into()]).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].case_id.as_deref(), Some(first.as_str()));
+    let received = store
+        .hotline_tickets_received(now - Duration::hours(1), now + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(received, stored);
 }

@@ -878,6 +878,7 @@ impl Pipeline {
             component_id: device.component_id.clone(),
             reporter: None,
             unit_grid: device.unit_grid.clone(),
+            hotline_ticket: None,
         };
         let actor = system_actor(&device.area);
         match cityops_domain::report(uuid::Uuid::now_v7().to_string(), report, &actor, Utc::now()) {

@@ -88,6 +88,9 @@ pub struct Config {
     /// The working hours of a working day, local time (Asia/Shanghai), in order, e.g.
     /// `["08:30-12:00", "13:30-17:30"]`: time limits in working time count only these.
     pub working_hours: Vec<String>,
+    /// Days an `Idempotency-Key` of a case report is remembered (1 to 365); after that the
+    /// same key opens a new case.
+    pub idempotency_key_days: i64,
 }
 
 impl Default for Config {
@@ -122,6 +125,7 @@ impl Default for Config {
             outbox_retention_hours: 72,
             outbox_prune_secs: 300,
             working_hours: vec!["08:30-12:00".into(), "13:30-17:30".into()],
+            idempotency_key_days: 7,
         }
     }
 }
@@ -181,6 +185,7 @@ impl Config {
                 "outbox_retention_hours",
                 "outbox_prune_secs",
                 "working_hours",
+                "idempotency_key_days",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

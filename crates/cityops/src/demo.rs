@@ -194,6 +194,7 @@ fn demo_report(
             component_id: None,
             reporter: None,
             unit_grid: Some(place.grid.clone()),
+            hotline_ticket: None,
         },
         &seeding_actor(role, None),
         at,

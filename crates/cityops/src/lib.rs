@@ -129,6 +129,11 @@ pub async fn start(
     api.working_hours =
         cityops_domain::WorkingHours::parse(&config.working_hours).context("working_hours")?;
     api.public_requests_per_minute = config.public_requests_per_minute;
+    anyhow::ensure!(
+        (1..=365).contains(&config.idempotency_key_days),
+        "idempotency_key_days is 1 to 365"
+    );
+    api.idempotency_key_days = config.idempotency_key_days;
     api.outbox = config.outbox()?;
     api.sign_in_requests_per_minute = config.sign_in_requests_per_minute;
     api.public_reports_per_minute = config.public_reports_per_minute;

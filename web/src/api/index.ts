@@ -3,7 +3,7 @@ import type {
   AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
   ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
-  TimelineEntry, TotpEnrolment, Unit, UnitKind, User, VitalSignsView,
+  TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitKind, User, VitalSignsView,
 } from './types'
 
 export * from './client'
@@ -36,6 +36,15 @@ export const api = {
     request<CalendarImport>(`/calendar/${year}`, {
       method: 'PUT', query: { replace: replace || undefined }, raw: { data: file, contentType },
     }),
+  /** 12345 tickets as the hotline system exported them, CSV or JSON (operators, shift leads, admins); all or nothing. */
+  importTickets: (file: Blob, contentType: 'application/json' | 'text/csv') =>
+    request<TicketImport>('/hotline/tickets', { method: 'PUT', raw: { data: file, contentType } }),
+  /** The results of the tickets received from `from` to `to` (days, inclusive). */
+  ticketResults: (from: string, to: string) =>
+    request<TicketResult[]>('/hotline/tickets/results', { query: { from, to, format: 'json' } }),
+  /** The same as a CSV file (with a BOM, for Excel). */
+  ticketResultsCsv: (from: string, to: string) =>
+    request<Blob>('/hotline/tickets/results', { query: { from, to, format: 'csv' }, as: 'blob' }),
   cases: (query: Record<string, string | number | boolean | undefined>) => request<CasePage>('/cases', { query }),
   case: (id: string) => request<CaseView>(`/cases/${encodeURIComponent(id)}`),
   /** The responsibility matrix's proposal for the case (dispatch without `unit` uses it). */

@@ -276,7 +276,15 @@ export interface paths {
         /** Cases within the caller's jurisdiction, newest first, with filters and cursor paging. */
         get: operations["list_cases"];
         put?: never;
-        /** Report a problem: opens a case in state `reported`. */
+        /**
+         * Report a problem: opens a case in state `reported`. Hotline and department reports may
+         *     carry the reporter's contact, sealed at rest and masked in answers like a citizen's.
+         * @description With an `Idempotency-Key`, the request can be repeated safely: the same key from the same
+         *     caller with the same body answers the case the first request opened (201, the same body),
+         *     even when the requests run at once or the server restarted in between; the same key with
+         *     another body is refused with `idempotency_key_reused`. Keys are kept for
+         *     `idempotency_key_days` (default 7).
+         */
         post: operations["report_case"];
         delete?: never;
         options?: never;
@@ -704,6 +712,55 @@ export interface paths {
          *     ran the import, for its last 20 jobs.
          */
         get: operations["relocation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hotline/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Import tickets from the city's 12345 system (operators, shift leads, admins): CSV
+         *     (`text/csv`, UTF-8 with or without BOM, header
+         *     `ticket_id,received_at,kind,caller_name,caller_phone,description,address,lon,lat,area`) or
+         *     JSON (`application/json`: an array of objects with the same names). `kind` is
+         *     request|complaint|enquiry|suggestion|praise|other or 求助|投诉|咨询|建议|表扬|其他;
+         *     enquiries and praise are kept without a case, every other ticket opens a hotline case
+         *     located as `POST /cases` locates one (lon and lat in WGS-84, `area` optional), with the
+         *     caller's contact sealed and masked. A ticket id imported before is skipped (`unchanged`);
+         *     the same id with other content refuses the file. All or nothing: a bad row refuses the
+         *     file, naming its line (`line 5: caller_phone`) or index (`[3].lon`).
+         */
+        put: operations["import_tickets"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hotline/tickets/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The results of the tickets received in a period (operators, shift leads, admins): each
+         *     ticket's case number, state, reply, the caller's satisfaction and when the case closed;
+         *     only tickets whose case the caller may see (and those without a case).
+         */
+        get: operations["results"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1581,6 +1638,8 @@ export interface components {
             duplicate_of?: string | null;
             /** Format: int32 */
             extension_count: number;
+            /** @description The id of the 12345 hotline ticket the case was opened for. */
+            hotline_ticket?: string | null;
             /** @description Opaque id. */
             id: string;
             location: components["schemas"]["LocationBody"];
@@ -1595,11 +1654,11 @@ export interface components {
             reject_reason?: null | components["schemas"]["RejectReason"];
             reported_by: string;
             /**
-             * @description The public reporter's name, masked (刘**); the clear contact is read, for a stated
-             *     purpose and on record, at `/cases/{id}/contact`.
+             * @description The reporter's name (a citizen, a hotline caller), masked (刘**); the clear contact
+             *     is read, for a stated purpose and on record, at `/cases/{id}/contact`.
              */
             reporter_name?: string | null;
-            /** @description The public reporter's phone, masked (138****5678). */
+            /** @description The reporter's phone, masked (138****5678). */
             reporter_phone?: string | null;
             /** Format: int32 */
             return_count: number;
@@ -1827,6 +1886,7 @@ export interface components {
             minutes: number;
         };
         ContactBody: {
+            /** @description At most 50 characters. */
             name?: string | null;
             /** @description 5 to 20 digits, with spaces, brackets, `-`, `.` and a leading `+` allowed. */
             phone?: string | null;
@@ -1921,7 +1981,7 @@ export interface components {
          * @description Stable machine-readable code; README.md's "Errors" section gives each one's HTTP status and meaning.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "reauthentication_failed" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "calendar_conflict" | "payload_too_large" | "image_too_large" | "unsupported_media_type" | "unsupported_image_format" | "invalid_input" | "invalid_image" | "invalid_query" | "invalid_body" | "unknown_reference" | "outside_city" | "location_mismatch" | "invalid_period" | "inconsistent_fields" | "too_broad" | "invalid_file" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
+        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "reauthentication_failed" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "calendar_conflict" | "payload_too_large" | "image_too_large" | "unsupported_media_type" | "unsupported_image_format" | "invalid_input" | "invalid_image" | "invalid_query" | "invalid_body" | "unknown_reference" | "outside_city" | "location_mismatch" | "invalid_period" | "inconsistent_fields" | "too_broad" | "invalid_file" | "idempotency_key_reused" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request field at fault, when there is one (`location.lon`, `version`...). */
@@ -2313,6 +2373,7 @@ export interface components {
             category_hint?: string | null;
             /** @description 16-digit component id when a component is concerned. */
             component_id?: string | null;
+            contact?: null | components["schemas"]["ContactBody"];
             crs?: null | components["schemas"]["Crs"];
             /** @example 南京东路步行街东侧一处污水井盖缺失，已设置临时围挡 */
             description: string;
@@ -2467,6 +2528,62 @@ export interface components {
             repeat?: number;
             schedule?: null | components["schemas"]["Schedule"];
             scope: components["schemas"]["RuleScope"];
+        };
+        /** @description One ticket as a JSON import gives it (the CSV columns by the same names). */
+        TicketBody: {
+            address?: string | null;
+            /** @description The finest known area code; when absent, the community is found from the point. */
+            area?: string | null;
+            caller_name?: string | null;
+            caller_phone?: string | null;
+            description: string;
+            /** @description request|complaint|enquiry|suggestion|praise|other, or 求助|投诉|咨询|建议|表扬|其他. */
+            kind: string;
+            /** Format: double */
+            lat?: number | null;
+            /**
+             * Format: double
+             * @description WGS-84; with `lat`, required for the kinds that open a case.
+             */
+            lon?: number | null;
+            /** @description When the hotline received the call: RFC 3339, or `YYYY-MM-DD HH:MM:SS` in Beijing time. */
+            received_at: string;
+            /** @description The 12345 system's ticket id: 1 to 64 visible ASCII characters. */
+            ticket_id: string;
+        };
+        TicketImport: {
+            /** @description The numbers of the cases the new tickets opened, in file order. */
+            cases: string[];
+            /**
+             * Format: int64
+             * @description Tickets new to CityOps.
+             */
+            imported: number;
+            /**
+             * Format: int64
+             * @description Tickets imported before with the same content, skipped.
+             */
+            unchanged: number;
+        };
+        /** @description One imported ticket's result, as sent back to the 12345 system. */
+        TicketResult: {
+            /** @description The case the ticket opened; none for enquiries and praise. */
+            case_number?: string | null;
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** @description request, complaint, enquiry, suggestion, praise or other. */
+            kind: string;
+            /** Format: date-time */
+            received_at: string;
+            /**
+             * @description The closing opinion when the case was closed with one, else the unit's last handling
+             *     feedback (masked as in every answer); none before either.
+             */
+            reply?: string | null;
+            /** @description The caller's satisfaction from the return call: true, false, or none (no call yet). */
+            satisfied?: boolean | null;
+            state?: null | components["schemas"]["CaseState"];
+            ticket_id: string;
         };
         TimelineEntry: {
             /** @description The command, e.g. `request_extension`. */
@@ -3828,7 +3945,10 @@ export interface operations {
     report_case: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the report safe to repeat: 1 to 128 visible ASCII characters, new for each report. */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3866,6 +3986,15 @@ export interface operations {
             };
             /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5814,6 +5943,160 @@ export interface operations {
                 };
             };
             /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_tickets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TicketBody"][];
+                "text/csv": string;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketImport"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    results: {
+        parameters: {
+            query: {
+                /** @description The first day (Beijing time) of receipt, inclusive. */
+                from: string;
+                /** @description The last day (Beijing time) of receipt, inclusive; at most 366 days after `from`. */
+                to: string;
+                /** @description csv (default, with a BOM for Excel) or json. */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;

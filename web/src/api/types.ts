@@ -119,6 +119,12 @@ export type VitalSign = Schemas['VitalSignView']
 /** `GET /vital-signs` and the `vital_signs` stream event: the area itself and its direct children. */
 export type VitalSignsView = Schemas['VitalSignsView']
 
+// ---- the 12345 exchange
+/** What a ticket import did: new tickets, tickets known already, the numbers of the cases opened. */
+export type TicketImport = Schemas['TicketImport']
+/** A ticket's result for the 12345 system: case, state, reply, the caller's satisfaction. */
+export type TicketResult = Schemas['TicketResult']
+
 // ---- the working calendar
 /** A year: working hours, the days its official schedule lists, counts; `known: false` is a plain week. */
 export type CalendarYear = Schemas['CalendarYearView']

@@ -2,7 +2,7 @@ import type zh from './zh-CN'
 
 const en: typeof zh = {
   app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', totp: 'Two-step verification', skip: 'Skip to main content' },
-  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', calendar: 'Working calendar', citizen: 'Report a problem' },
+  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Working calendar', citizen: 'Report a problem' },
   roles: {
     inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
     unit_handler: 'Unit handler', center_leader: 'Center leader', evaluator: 'Evaluator', admin: 'Administrator', auditor: 'Auditor',
@@ -114,6 +114,19 @@ const en: typeof zh = {
     satisfied: 'Citizen satisfied', urgent: 'Urgent', attachments: 'Feedback photos', submit: 'Submit', cancel: 'Cancel',
     invalid: 'Invalid', duplicate: 'Duplicate', pickCategory: 'Pick a category', pickUnit: 'Pick a unit', yes: 'Yes', no: 'No',
     noAttachments: 'Upload photos above first, then pick them',
+  },
+  hotline: {
+    title: '12345 tickets',
+    importTitle: 'Import 12345 tickets', importHint: 'CSV (header ticket_id,received_at,kind,caller_name,caller_phone,description,address,lon,lat,area; UTF-8, with or without BOM) or a JSON array with the same names. Enquiries and praise are recorded without a case; every other ticket opens a hotline case; tickets imported before are skipped. A file is imported whole or not at all.',
+    file: 'File', submit: 'Import', noFile: 'Choose a .csv or .json file',
+    result: '{imported} new, {unchanged} unchanged, {cases} cases opened',
+    refused: 'Import refused: {msg}', refusedField: ' ({field})',
+    resultsTitle: 'Export results', resultsHint: "Each ticket received in the period (days in Beijing time, at most 366): its case number, state, reply, the caller's satisfaction and when the case closed.",
+    from: 'From', to: 'To', preview: 'Show', exportCsv: 'Export CSV', exportJson: 'Export JSON',
+    badPeriod: 'Choose a valid period (from not after to, at most 366 days)', exportFailed: 'Export failed: {msg}', noRows: 'No tickets in this period',
+    col: { ticket: 'Ticket', kind: 'Kind', received: 'Received', case: 'Case', state: 'State', reply: 'Reply', satisfied: 'Satisfaction', closed: 'Closed' },
+    kinds: { request: 'Request', complaint: 'Complaint', enquiry: 'Enquiry', suggestion: 'Suggestion', praise: 'Praise', other: 'Other' },
+    satisfied: { yes: 'Satisfied', no: 'Not satisfied', none: 'Not called back' },
   },
   calendar: {
     title: 'Working calendar', year: 'Year', known: 'The official holiday schedule of {year} is loaded', unknown: 'No official schedule for {year} yet: it counts as a plain week (Monday to Friday working) until an admin imports it',

@@ -5,7 +5,7 @@ import type { AlarmLevel, AlarmState, AnyCommandName, CaseSource, CaseStage, Cas
 // is a compile error until it has words here, and en.ts, typed after this file, needs them too.
 export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
-  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', calendar: '工作日历', citizen: '市民随手拍' },
+  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', citizen: '市民随手拍' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
     unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', auditor: '审计员', data_steward: '数据管理员',
@@ -117,6 +117,19 @@ export default {
     satisfied: '市民满意', urgent: '紧急', attachments: '反馈照片', submit: '提交', cancel: '取消',
     invalid: '无效', duplicate: '重复', pickCategory: '选择类别', pickUnit: '选择单位', yes: '是', no: '否',
     noAttachments: '先在上方上传照片，再选择',
+  },
+  hotline: {
+    title: '12345 工单',
+    importTitle: '导入 12345 工单', importHint: 'CSV（表头 ticket_id,received_at,kind,caller_name,caller_phone,description,address,lon,lat,area，UTF-8，可带 BOM）或同名字段的 JSON 数组。咨询、表扬只登记不立案，其余工单立为热线案件；已导入的工单跳过。整份文件要么全部导入，要么一条不导入。',
+    file: '文件', submit: '导入', noFile: '请选择 .csv 或 .json 文件',
+    result: '新导入 {imported} 条，已存在未变 {unchanged} 条，立案 {cases} 件',
+    refused: '导入被拒绝：{msg}', refusedField: '（{field}）',
+    resultsTitle: '办理结果导出', resultsHint: '按受理日期（北京时间）导出每张工单的案件编号、状态、答复、回访满意度和结案时间，最长 366 天。',
+    from: '起始日期', to: '截止日期', preview: '查看', exportCsv: '导出 CSV', exportJson: '导出 JSON',
+    badPeriod: '请选择有效的日期范围（起始不晚于截止，最长 366 天）', exportFailed: '导出失败：{msg}', noRows: '该时段没有工单',
+    col: { ticket: '工单号', kind: '类型', received: '受理时间', case: '案件编号', state: '状态', reply: '答复', satisfied: '满意度', closed: '结案时间' },
+    kinds: { request: '求助', complaint: '投诉', enquiry: '咨询', suggestion: '建议', praise: '表扬', other: '其他' },
+    satisfied: { yes: '满意', no: '不满意', none: '未回访' },
   },
   calendar: {
     title: '工作日历', year: '年份', known: '已载入{year}年官方放假安排', unknown: '{year}年尚无官方放假安排：按普通周（周一至周五工作）计算，管理员可导入',

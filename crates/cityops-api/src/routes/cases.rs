@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use cityops_domain::case::RejectReason;
 use cityops_domain::{
     decide, Actor, AreaCode, Case, CaseCommand, CaseState, CategoryCode, CommandKind, FiledClass,
-    NewReport, Source,
+    NewReport, Reporter, Source,
 };
 use cityops_store::{Attachment, CaseQuery};
 use serde::Deserialize;
@@ -86,26 +86,18 @@ pub(crate) async fn visible_case(state: &AppState, actor: &Actor, key: &str) -> 
     }
 }
 
-/// Report a problem: opens a case in state `reported`.
-#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = ReportRequest,
-    responses((status = 201, body = CaseView), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn report_case(
-    State(state): State<AppState>,
-    CurrentUser(actor): CurrentUser,
-    JsonBody(request): JsonBody<ReportRequest>,
-) -> ApiResult<(StatusCode, Json<CaseView>)> {
-    let source = Source::parse(&request.source).ok_or_else(|| {
-        ApiError::invalid(
-            "source",
-            "source must be one of inspector, hotline, photo, iot, department, leader",
-        )
-    })?;
-    let location = request.location.to_wgs84(request.crs.as_deref())?;
+/// Where a new case is filed: the area given (which must exist and hold the point) or the
+/// community the point lies in, and the unit grid of the point when it lies in that area.
+pub(crate) async fn place(
+    state: &AppState,
+    location: &cityops_domain::Location,
+    area: Option<&str>,
+) -> ApiResult<(AreaCode, Option<String>)> {
     let geography = state.geography();
     let located = geography
         .as_ref()
         .and_then(|g| g.locate(location.lon, location.lat));
-    let area = match &request.area {
+    let area = match area {
         Some(area) => {
             let area = AreaCode::parse(area)?;
             if state.store.area(&area).await?.is_none() {
@@ -154,6 +146,115 @@ pub async fn report_case(
     let unit_grid = located
         .filter(|grid| grid.code.starts_with(area.subtree_prefix()))
         .map(|grid| grid.code.clone());
+    Ok((area, unit_grid))
+}
+
+/// A reporter's contact as given: blank parts left out; `None` when nothing is left.
+pub(crate) fn reporter_of(contact: Option<crate::views::ContactBody>) -> Option<Reporter> {
+    let contact = contact?;
+    let name = contact.name.filter(|n| !n.trim().is_empty());
+    let phone = contact.phone.filter(|p| !p.trim().is_empty());
+    (name.is_some() || phone.is_some()).then_some(Reporter {
+        name,
+        phone,
+        follow_token_hash: None,
+    })
+}
+
+/// The `Idempotency-Key` header of a request, if any.
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Idempotency-Key",
+                "an idempotency key is 1 to 128 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+/// The answer to a repeated request: the case as its first answer showed it (rebuilt from
+/// the report, the first step of its timeline), or 422 when the key came with another body.
+async fn repeated_report(
+    state: &AppState,
+    actor: &Actor,
+    record: &cityops_store::IdempotencyRecord,
+    body_hash: &str,
+) -> ApiResult<(StatusCode, Json<CaseView>)> {
+    if record.body_hash != body_hash {
+        return Err(ApiError::rule(
+            ErrorCode::IdempotencyKeyReused,
+            "Idempotency-Key",
+            "this idempotency key was used with another request body: use a new key for a new report",
+        ));
+    }
+    let case =
+        state.store.case(&record.case_id).await?.ok_or_else(|| {
+            ApiError::internal("an idempotency key names a case that is not stored")
+        })?;
+    let events = state.store.timeline(&case.id).await?;
+    let first =
+        cityops_domain::workflow::replay(case.number.clone(), &events[..events.len().min(1)])
+            .unwrap_or(case);
+    Ok((
+        StatusCode::CREATED,
+        Json(CaseView::new(&first, first.created_at, actor)),
+    ))
+}
+
+/// Report a problem: opens a case in state `reported`. Hotline and department reports may
+/// carry the reporter's contact, sealed at rest and masked in answers like a citizen's.
+///
+/// With an `Idempotency-Key`, the request can be repeated safely: the same key from the same
+/// caller with the same body answers the case the first request opened (201, the same body),
+/// even when the requests run at once or the server restarted in between; the same key with
+/// another body is refused with `idempotency_key_reused`. Keys are kept for
+/// `idempotency_key_days` (default 7).
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = ReportRequest,
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,128}$",
+        min_length = 1, max_length = 128,
+        description = "Makes the report safe to repeat: 1 to 128 visible ASCII characters, new for each report.")),
+    responses((status = 201, body = CaseView), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn report_case(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    headers: HeaderMap,
+    crate::extract::HashedJsonBody(request, body_hash): crate::extract::HashedJsonBody<
+        ReportRequest,
+    >,
+) -> ApiResult<(StatusCode, Json<CaseView>)> {
+    let key = idempotency_key(&headers)?;
+    let kept_since = now() - chrono::Duration::days(state.config.idempotency_key_days);
+    if let Some(key) = &key {
+        if let Some(record) = state
+            .store
+            .idempotency_key(&actor.user_id, key, kept_since)
+            .await?
+        {
+            return repeated_report(&state, &actor, &record, &body_hash).await;
+        }
+    }
+    let source = Source::parse(&request.source).ok_or_else(|| {
+        ApiError::invalid(
+            "source",
+            "source must be one of inspector, hotline, photo, iot, department, leader",
+        )
+    })?;
+    if request.contact.is_some() && !matches!(source, Source::Hotline | Source::Department) {
+        return Err(ApiError::rule(
+            ErrorCode::InconsistentFields,
+            "contact",
+            "only hotline and department reports carry the reporter's contact",
+        ));
+    }
+    let location = request.location.to_wgs84(request.crs.as_deref())?;
+    let (area, unit_grid) = place(&state, &location, request.area.as_deref()).await?;
     let category_hint = category_hint(&state, request.category_hint.as_deref()).await?;
     let component_id = crate::routes::census::link_component(
         &state,
@@ -170,12 +271,35 @@ pub async fn report_case(
         area,
         category_hint,
         component_id,
-        reporter: None,
+        reporter: reporter_of(request.contact),
         unit_grid,
+        hotline_ticket: None,
     };
     let at = now();
     let (case, event) = cityops_domain::report(new_id(), report, &actor, at)?;
-    let case = state.store.insert_case(case, event).await?;
+    let claim = key
+        .as_ref()
+        .map(|key| cityops_store::CaseClaim::IdempotencyKey {
+            caller: actor.user_id.clone(),
+            key: key.clone(),
+            body_hash: body_hash.clone(),
+            at,
+            expired_before: kept_since,
+        });
+    let case = match state.store.insert_claimed_case(case, event, claim).await {
+        Ok(case) => case,
+        // A request with the same key committed first (a concurrent twin): answer its case.
+        Err(cityops_store::StoreError::Claimed) => {
+            let key = key.as_deref().unwrap_or_default();
+            let record = state
+                .store
+                .idempotency_key(&actor.user_id, key, kept_since)
+                .await?
+                .ok_or_else(|| ApiError::internal("a claimed idempotency key is not stored"))?;
+            return repeated_report(&state, &actor, &record, &body_hash).await;
+        }
+        Err(other) => return Err(other.into()),
+    };
     state.outbox_written();
     state
         .metrics

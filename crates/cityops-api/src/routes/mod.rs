@@ -22,6 +22,7 @@ mod categories;
 pub(crate) mod census;
 pub(crate) mod geo;
 mod health;
+mod hotline;
 mod ogc;
 mod personal_data;
 mod photos;
@@ -72,6 +73,8 @@ use crate::openapi::{BearerAuth, CommonErrors};
         categories::update_category,
         calendar::calendar_year,
         calendar::import_year,
+        hotline::import_tickets,
+        hotline::results,
         cases::report_case,
         cases::list_cases,
         cases::get_case,
@@ -145,6 +148,8 @@ pub fn router(state: AppState) -> Router {
         .merge(units::router())
         .merge(categories::router())
         .merge(calendar::router())
+        // A day of a large city's hotline runs to a few megabytes.
+        .merge(hotline::router(64 * 1024 * 1024))
         .merge(cases::router(state.config.max_upload_bytes))
         .merge(workflow::router())
         .merge(routing::router())

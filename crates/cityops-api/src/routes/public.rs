@@ -110,6 +110,7 @@ pub async fn report(
         reporter: Some(reporter),
         area: area.clone(),
         unit_grid,
+        hotline_ticket: None,
     };
     let (case, event) = cityops_domain::report(new_id(), report, &citizen(area.city()), at)?;
     state

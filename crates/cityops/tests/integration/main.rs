@@ -15,6 +15,7 @@ mod durability;
 mod exports;
 mod free_text;
 mod hardening;
+mod hotline;
 mod key_custody;
 mod leaks;
 mod ogc;

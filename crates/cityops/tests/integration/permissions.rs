@@ -82,6 +82,11 @@ const TABLE: &[Rule] = &[
         roles: None,
         about_a_case: false,
     },
+    Rule {
+        path: "/api/v1/hotline/tickets/results?from=2026-01-01&to=2026-01-31&format=json",
+        roles: Some(&["operator", "shift_lead", "admin"]),
+        about_a_case: false,
+    },
 ];
 
 fn expected(rule: &Rule, user: (&str, &str, Option<&str>, &str), case: &Object) -> u16 {
