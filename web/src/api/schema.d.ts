@@ -6068,6 +6068,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["TicketResult"][];
                     "text/csv": string;
                 };
             };

@@ -567,8 +567,7 @@ fn reply(events: &[TimelineEvent]) -> Option<String> {
 /// only tickets whose case the caller may see (and those without a case).
 #[utoipa::path(get, path = "/api/v1/hotline/tickets/results", tag = "hotline",
     params(ResultsQuery),
-    responses((status = 200, body = Vec<TicketResult>, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, content((Vec<TicketResult> = "application/json"), (String = "text/csv"))),
         (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn results(
     State(state): State<AppState>,
