@@ -27,7 +27,8 @@ export type PendingKind = Schemas['PendingKind']
 export type AreaLevel = Schemas['AreaLevel']
 /** The levels a map draws (`GET /geo/areas?level=`): the areas below the city, and unit grids. */
 export type GeometryLevel = Schemas['GeometryLevel']
-export type UnitKind = Schemas['UnitKind']
+/** The line of work the responsibility matrix routes by, e.g. `water_supply`; `other` for contractors and added units. */
+export type UnitKind = Schemas['UnitKind'] | 'other'
 export type Urgency = Schemas['Urgency']
 /**
  * A workflow command's URL name, e.g. `request-extension`, as the server publishes them. Every
@@ -83,7 +84,8 @@ export type FeedEvent = Schemas['CaseEvent']
 export type Area = Schemas['AreaView']
 /** `GET /areas/{code}`: an area with its children. */
 export type AreaDetail = Schemas['AreaDetail']
-export type Unit = Schemas['UnitView']
+/** A unit as every staff member reads it: contacts masked; `open_cases` only from `GET /units/{code}`. */
+export type Unit = UnitViewInterim
 export type SmallClass = Schemas['CategoryView']
 export type Categories = Schemas['CatalogView']
 
@@ -157,4 +159,39 @@ export type AreaShape = Omit<Schemas['AreaGeometry'], 'bbox' | 'centroid' | 'geo
   bbox: [number, number, number, number]
   centroid: [number, number]
   geometry: GeoGeometry
+}
+
+// ---- units as data (interim: replaced by the server's schemas once it publishes them)
+/** What sort of body a unit is: `operations_center`, `department`, `public_utility`, `contractor`... */
+export type UnitOrganization = 'operations_center' | 'department' | 'public_utility' | 'contractor' | 'street_office' | 'town' | 'other'
+/** `GET /units?status=`: active units (the default), retired ones, or both. */
+export type UnitStatus = 'active' | 'retired' | 'all'
+interface UnitViewInterim {
+  code: string
+  name: string
+  kind: UnitKind
+  organization: UnitOrganization
+  jurisdiction: string
+  district?: string | null
+  parent?: string | null
+  active: boolean
+  retired_at?: string | null
+  successor?: string | null
+  duty_phone?: string | null
+  contact_name?: string | null
+  contact_phone?: string | null
+  open_cases?: number | null
+}
+/** `POST /units/{code}/retire`: the retired unit, and how many open cases and matrix rules went to its successor. */
+export interface UnitRetirement { unit: Unit; moved_cases: number; moved_rules: number }
+/** `PUT /units` (CSV): how many units the file created, updated and left as they were. */
+export interface UnitImport { created: number; updated: number; unchanged: number }
+/** Why a unit's contacts are read in clear. */
+export type UnitContactPurpose = 'dispatch' | 'coordination'
+/** `GET /units/{code}/contacts`: the contacts in clear, for the purpose stated (on the audit log). */
+export interface UnitContactsView {
+  duty_phone?: string | null
+  contact_name?: string | null
+  contact_phone?: string | null
+  purpose: UnitContactPurpose
 }
