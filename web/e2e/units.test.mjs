@@ -86,6 +86,9 @@ async function filter(page, text) {
     .every((tr) => tr.dataset.code.toLowerCase().includes(q.toLowerCase()) || tr.textContent.includes(q)), text)
 }
 
+/** Waits until the element `testId` names has the focus (a dialog gives it to its first field once shown). */
+const focused = (page, testId) => page.waitForFunction((id) => document.activeElement?.dataset?.testid === id, testId)
+
 /** Picks the option labelled with `text` in an Element Plus select (typing it first when `search`). */
 async function pick(page, testId, text, search = false) {
   await page.getByTestId(testId).click()
@@ -105,7 +108,7 @@ describe('units as data', () => {
     // a new contractor working for Huangpu's construction and transport commission
     await page.getByTestId('unit-create').click()
     const form = page.getByTestId('unit-form')
-    await form.waitFor()
+    await focused(page, 'unit-code')
     await page.getByTestId('unit-code').fill('E2E-YH')
     await page.getByTestId('unit-name').fill('黄浦区道路养护作业有限公司')
     await pick(page, 'unit-organization', '养护作业单位')
@@ -131,6 +134,7 @@ describe('units as data', () => {
 
     // the same code again: refused, said next to the code
     await page.getByTestId('unit-create').click()
+    await focused(page, 'unit-code')
     await page.getByTestId('unit-code').fill('E2E-YH')
     await page.getByTestId('unit-name').fill('重复的单位')
     await pick(page, 'unit-organization', '养护作业单位')
@@ -142,6 +146,7 @@ describe('units as data', () => {
 
     // rename it; the contacts, left as shown, keep their stored values
     await row(page, 'E2E-YH').getByTestId('unit-edit').click()
+    await focused(page, 'unit-name')
     assert.equal(await page.getByTestId('unit-code').isDisabled(), true)
     assert.equal(await page.getByTestId('unit-duty-phone').inputValue(), phone)
     await page.getByTestId('unit-name').fill('黄浦区道路养护有限公司')
@@ -210,6 +215,7 @@ describe('units as data', () => {
     await openUnits(page)
     await filter(page, 'E2E-RET')
     await row(page, 'E2E-RET').getByTestId('unit-retire').click()
+    await focused(page, 'unit-retire-reason')
     await page.getByTestId('unit-retire-reason').fill('养护合同到期，业务并入区建设和交通委员会')
     await page.getByTestId('unit-retire-submit').click()
     // the server refuses (unit_has_open_cases): the dialog says how many, and asks where they go
@@ -308,7 +314,8 @@ describe('units as data', () => {
     const cells = await row(page, '310101-ZLS').textContent()
     assert.ok(cells.includes('Public utility') && cells.includes('Water supply'), cells)
     await page.getByTestId('unit-create').click()
-    await page.getByTestId('unit-save').click()
+    await focused(page, 'unit-code')
+    await page.keyboard.press('Enter')
     assert.equal((await page.getByTestId('unit-error-code').textContent()).trim(), 'Required')
     await shot(page, 'english')
     assert.deepEqual(errors, [])

@@ -73,17 +73,19 @@ describe('the units page', () => {
     expect(reasonOk('因'.repeat(501))).toBe(false)
   })
 
-  it('offers active units as successors, the same district and line of work first', () => {
-    const retiring = unit({ code: 'E2E-YH', kind: 'other', organization: 'contractor' })
+  it('offers active units covering its jurisdiction as successors, the same district and line of work first', () => {
+    const retiring = unit({ code: 'E2E-YH', kind: 'other', organization: 'contractor', jurisdiction: '310101002' })
     const list = [
-      unit({ code: 'Z-OTHER', district: '310104', kind: 'other' }),
+      unit({ code: 'C-310000', district: null, kind: 'city_center', jurisdiction: '310000' }),
       unit({ code: 'B-SAME', kind: 'other' }),
       unit({ code: 'A-DISTRICT', kind: 'gas' }),
       unit({ code: 'C-RETIRED', kind: 'other', active: false }),
-      unit({ code: 'Y-ELSE', district: '310104', kind: 'gas' }),
+      unit({ code: 'D-STREET', kind: 'street_office', jurisdiction: '310101002' }),
+      unit({ code: 'E-OTHER-STREET', kind: 'other', jurisdiction: '310101013' }),
+      unit({ code: 'Y-ELSE', district: '310104', kind: 'other', jurisdiction: '310104' }),
       retiring,
     ]
-    expect(successorCandidates(list, retiring).map((u) => u.code)).toEqual(['B-SAME', 'A-DISTRICT', 'Z-OTHER', 'Y-ELSE'])
+    expect(successorCandidates(list, retiring).map((u) => u.code)).toEqual(['B-SAME', 'A-DISTRICT', 'D-STREET', 'C-310000'])
   })
 
   it('names the export by the day in Shanghai', () => {

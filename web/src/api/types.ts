@@ -183,7 +183,7 @@ interface UnitViewInterim {
   open_cases?: number | null
 }
 /** `POST /units/{code}/retire`: the retired unit, and how many open cases and matrix rules went to its successor. */
-export interface UnitRetirement { unit: Unit; moved_cases: number; moved_rules: number }
+export interface UnitRetirement { unit: Unit; moved_cases: number; moved_rules: number; removed_rules?: number }
 /** `PUT /units` (CSV): how many units the file created, updated and left as they were. */
 export interface UnitImport { created: number; updated: number; unchanged: number }
 /** Why a unit's contacts are read in clear. */

@@ -1,5 +1,6 @@
 /** The units page's rules: who sees contacts, the text filter, the form's body, successors, file names. */
 import type { Role, Unit, UnitKind, UnitOrganization, UnitStatus } from '../api/types'
+import { contains } from './areaCode'
 import { shanghaiDay } from './hotline'
 
 /** The roles `GET /units/{code}/contacts` answers (each read is on the audit log); others get 403. */
@@ -151,10 +152,13 @@ export function reasonOk(reason: string): boolean {
 }
 
 /**
- * The units that may take over a retiring unit's open cases: the other active ones, those of its
- * district and line of work first, then its district, then the rest, each by code.
+ * The units that may take over a retiring unit's open cases: the other active ones whose
+ * jurisdiction covers its own (the server refuses others), those of its district and line of
+ * work first, then its district, then the rest, each by code.
  */
-export function successorCandidates(units: readonly Unit[], retiring: Pick<Unit, 'code' | 'kind' | 'district'>): Unit[] {
+export function successorCandidates(
+  units: readonly Unit[], retiring: Pick<Unit, 'code' | 'kind' | 'district' | 'jurisdiction'>,
+): Unit[] {
   const rank = (u: Unit) => {
     const sameDistrict = !!retiring.district && u.district === retiring.district
     if (sameDistrict && u.kind === retiring.kind) return 0
@@ -163,7 +167,7 @@ export function successorCandidates(units: readonly Unit[], retiring: Pick<Unit,
     return 3
   }
   return units
-    .filter((u) => u.active && u.code !== retiring.code)
+    .filter((u) => u.active && u.code !== retiring.code && contains(u.jurisdiction, retiring.jurisdiction))
     .sort((a, b) => rank(a) - rank(b) || a.code.localeCompare(b.code))
 }
 

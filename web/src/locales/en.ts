@@ -142,7 +142,7 @@ const en: typeof zh = {
   units: {
     title: 'Responsible units', intro: 'The units cases are dispatched to: departments, public utilities, contractors, street offices and towns, and the operations centers. Contacts are masked; reading them in clear is recorded on the audit log.',
     filters: 'Filters', organization: 'Organization', kind: 'Line of work', district: 'District', street: 'Street or town', status: 'Status', search: 'Filter by name or code',
-    any: 'All', statuses: { active: 'Active', retired: 'Retired', all: 'All' }, reset: 'Reset', count: '{n} units', shown: 'Showing {shown} of {n} units', showMore: 'Show more',
+    any: 'All', statuses: { active: 'Active', retired: 'Retired', all: 'All' }, reset: 'Reset', count: 'No units | {n} unit | {n} units', shown: 'Showing {shown} of {n} units', showMore: 'Show more',
     empty: 'No unit matches', loadFailed: 'The units could not be loaded: {msg}',
     col: { code: 'Code', name: 'Name', organization: 'Organization', kind: 'Line of work', jurisdiction: 'Jurisdiction', parent: 'Parent unit', dutyPhone: 'Duty phone', contact: 'Contact', status: 'Status', actions: 'Actions' },
     active: 'Active', retiredAt: 'Retired {at}', successorIs: 'succeeded by {unit}',
@@ -153,7 +153,7 @@ const en: typeof zh = {
     kinds: {
       city_center: 'City center', district_center: 'District center', street_center: 'Street center', law_enforcement: 'Law enforcement', greening: 'Greening and cityscape',
       housing: 'Housing', water: 'Water affairs', transport: 'Construction and transport', public_security: 'Public security', market_regulation: 'Market regulation', environment: 'Environment',
-      power: 'Power', gas: 'Gas', water_supply: 'Water supply', telecom: 'Telecom', street_office: 'Street or town', other: 'Other (by the responsibility matrix only)',
+      power: 'Power', gas: 'Gas', water_supply: 'Water supply', telecom: 'Telecom', street_office: 'Street or town', other: 'Other',
     },
     showContacts: 'Contacts', showContactsOf: 'Show the contacts of {name}', edit: 'Edit', editOf: 'Edit {name}', retire: 'Retire', retireOf: 'Retire {name}',
     reinstate: 'Reinstate', reinstateOf: 'Reinstate {name}', reinstated: '{name} is active again',
@@ -165,7 +165,7 @@ const en: typeof zh = {
     hint: {
       code: "Letters, digits, '-', '_' or '.', at most 64; fixed once created, e.g. 310101-YHZY",
       jurisdiction: 'Division code: 6 digits for a district, 9 for a street or town, 12 for a community',
-      kind: 'The default dispatch proposals pick units by line of work; contractors are usually "Other"',
+      kind: 'The default dispatch proposals pick units by line of work; "Other" units (contractors, usually) are reached through the responsibility matrix only',
       contacts: 'Contacts are shown masked. Leave one as it is to keep it, empty it to remove it, type a new one to replace it.',
     },
     pickParent: 'No parent unit', pickOrganization: 'Choose the organization', pickKind: 'Choose the line of work', areaName: 'Area: {name}', areaUnknown: 'No such area',
@@ -180,9 +180,9 @@ const en: typeof zh = {
     reason: 'Reason', reasonHint: '1 to 500 characters, recorded on the audit log', successor: 'Successor', successorHint: "The unit's open cases and matrix rules go to the successor; each case's timeline records the reassignment.",
     pickSuccessor: 'Choose the successor', noSuccessor: 'None (only when it has no open case)',
     openCases: 'This unit still has {n} open cases: choose the unit that takes them over.', openCasesNow: 'Open cases: {n}',
-    retireSubmit: 'Retire', retired: '{name} retired: {cases} cases and {rules} rules moved to {successor}', retiredNone: '{name} retired; no case or rule had to move',
+    retireSubmit: 'Retire', retired: '{name} retired: {cases} cases and {rules} rules moved to {successor}', retiredNone: '{name} retired; no case or rule had to move', retiredRulesRemoved: '{name} retired; the {rules} matrix rules naming it were removed',
     contactsTitle: 'Contacts of {name}', contactsHint: 'State why you read the contacts in clear; every read is recorded on the audit log.', purpose: 'Purpose',
-    purposes: { dispatch: 'Dispatch liaison', coordination: 'Coordination' }, reveal: 'Show in clear', close: 'Close', none: '—',
+    purposes: { dispatch: 'Dispatch liaison', coordination: 'Coordination' }, reveal: 'Show in clear', close: 'Close', noContacts: 'No contacts are on record for this unit', none: '—',
     importTitle: 'Import units', importHint: 'CSV (UTF-8, with or without BOM) with the export\'s columns: code,name,organization,kind,jurisdiction,parent,duty_phone,contact_name,contact_phone,active. New codes are added, known ones updated; a contact cell that is empty or contains * keeps the stored value. Imported whole or not at all.',
     file: 'File', importSubmit: 'Import', noFile: 'Choose a .csv file', importResult: '{created} created, {updated} updated, {unchanged} unchanged',
     importRefused: 'Import refused, nothing changed: {msg}',

@@ -156,7 +156,7 @@ export default {
     kinds: {
       city_center: '市城运中心', district_center: '区城运中心', street_center: '街镇城运分中心', law_enforcement: '城管执法', greening: '绿化市容',
       housing: '房屋管理', water: '水务', transport: '建设交通', public_security: '公安', market_regulation: '市场监管', environment: '生态环境',
-      power: '供电', gas: '燃气', water_supply: '供水', telecom: '通信', street_office: '街道乡镇', other: '其他（仅按责任矩阵派遣）',
+      power: '供电', gas: '燃气', water_supply: '供水', telecom: '通信', street_office: '街道乡镇', other: '其他',
     } satisfies Record<UnitKind, string>,
     // row actions, named with the unit for screen readers
     showContacts: '联系方式', showContactsOf: '查看 {name} 的联系方式', edit: '编辑', editOf: '编辑 {name}', retire: '撤销', retireOf: '撤销 {name}',
@@ -169,7 +169,7 @@ export default {
     hint: {
       code: '字母、数字、-、_ 或 .，最多 64 位，创建后不可修改，如 310101-YHZY',
       jurisdiction: '区 6 位、街道/乡镇 9 位、居村 12 位行政区划代码',
-      kind: '责任矩阵的默认派遣按条线选择单位；养护作业单位等一般选“其他”',
+      kind: '默认派遣建议按条线选择单位；“其他”条线的单位（一般是养护作业单位）只按责任矩阵派遣',
       contacts: '联系方式以脱敏形式显示。保留原样即不修改，清空即删除，输入新号码即替换。',
     },
     pickParent: '无上级单位', pickOrganization: '选择单位性质', pickKind: '选择业务条线', areaName: '区域：{name}', areaUnknown: '未找到该区域',
@@ -184,9 +184,9 @@ export default {
     reason: '撤销原因', reasonHint: '1–500 字，记入审计日志', successor: '接替单位', successorHint: '该单位的在办案件和责任矩阵规则转给接替单位，每件案件的时间线上记一条“改派”。',
     pickSuccessor: '选择接替单位', noSuccessor: '不指定（仅当没有在办案件时）',
     openCases: '该单位还有 {n} 件在办案件：请选择接替单位，案件将改派给它。', openCasesNow: '在办案件：{n} 件',
-    retireSubmit: '确认撤销', retired: '{name} 已撤销：{cases} 件案件、{rules} 条规则转给 {successor}', retiredNone: '{name} 已撤销，没有需要转移的案件和规则',
+    retireSubmit: '确认撤销', retired: '{name} 已撤销：{cases} 件案件、{rules} 条规则转给 {successor}', retiredNone: '{name} 已撤销，没有需要转移的案件和规则', retiredRulesRemoved: '{name} 已撤销，指向它的 {rules} 条责任矩阵规则已删除',
     contactsTitle: '{name} 的联系方式', contactsHint: '查看明文联系方式需说明用途，每次查看都会记入审计日志。', purpose: '用途',
-    purposes: { dispatch: '派遣联络', coordination: '协调处置' }, reveal: '显示明文', close: '关闭', none: '—',
+    purposes: { dispatch: '派遣联络', coordination: '协调处置' }, reveal: '显示明文', close: '关闭', noContacts: '该单位没有登记联系方式', none: '—',
     importTitle: '导入单位', importHint: 'CSV（UTF-8，可带 BOM），列与导出相同：code,name,organization,kind,jurisdiction,parent,duty_phone,contact_name,contact_phone,active。新编码新增，已有编码更新；联系方式为空或含 * 的单元格保留原值。整份文件要么全部导入，要么一条不导入。',
     file: '文件', importSubmit: '导入', noFile: '请选择 .csv 文件', importResult: '新增 {created} 个，更新 {updated} 个，未变 {unchanged} 个',
     importRefused: '导入被拒绝，未作任何更改：{msg}',
