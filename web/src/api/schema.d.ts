@@ -2765,9 +2765,12 @@ export interface components {
             code?: string | null;
             /** @description Leave out to keep, `""` to remove. */
             contact_name?: string | null;
-            /** @description Leave out to keep, `""` to remove. */
+            /** @description Leave out to keep, `""` to remove; written like `duty_phone`. */
             contact_phone?: string | null;
-            /** @description Leave out to keep, `""` to remove. */
+            /**
+             * @description Leave out to keep, `""` to remove; else 5 to 20 digits, with spaces, brackets, `-`,
+             *     `.` and a leading `+` allowed.
+             */
             duty_phone?: string | null;
             /**
              * @description The area it answers for.

@@ -152,28 +152,40 @@ pub struct UnitBody {
     /// Only when adding: letters, digits, `-`, `_`, `.`.
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$", example = "310101-HJWY")]
     code: Option<String>,
-    #[schema(min_length = 1, max_length = 100, example = "黄浦区环境卫生维养公司")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"\S",
+        example = "黄浦区环境卫生维养公司"
+    )]
     name: String,
     #[schema(value_type = crate::wire::UnitOrganization)]
     organization: String,
-    /// The line of work default proposals send it (default `other`: reached through the
-    /// responsibility matrix only).
+    /// The line of work default proposals send it. A new unit without one is `other`
+    /// (reached through the responsibility matrix only); a change without one keeps it.
     #[schema(value_type = Option<crate::wire::UnitKind>)]
     kind: Option<String>,
     /// The area it answers for.
-    #[schema(pattern = r"^(\d{6}|\d{9}|\d{12})$", example = "310101")]
+    #[schema(pattern = "^([0-9]{6}|[0-9]{9}|[0-9]{12})$", example = "310101")]
     jurisdiction: String,
     /// The unit above it.
     #[schema(max_length = 64)]
     parent: Option<String>,
-    /// Leave out to keep, `""` to remove.
-    #[schema(max_length = 30)]
+    /// Leave out to keep, `""` to remove; else 5 to 20 digits, with spaces, brackets, `-`,
+    /// `.` and a leading `+` allowed.
+    #[schema(
+        max_length = 30,
+        pattern = r"^\s*$|^\s*\+?[ ().-]*([0-9][ ().-]*){5,20}\s*$"
+    )]
     duty_phone: Option<String>,
     /// Leave out to keep, `""` to remove.
     #[schema(max_length = 50)]
     contact_name: Option<String>,
-    /// Leave out to keep, `""` to remove.
-    #[schema(max_length = 30)]
+    /// Leave out to keep, `""` to remove; written like `duty_phone`.
+    #[schema(
+        max_length = 30,
+        pattern = r"^\s*$|^\s*\+?[ ().-]*([0-9][ ().-]*){5,20}\s*$"
+    )]
     contact_phone: Option<String>,
 }
 
@@ -188,11 +200,13 @@ pub async fn create_unit(
     JsonBody(body): JsonBody<UnitBody>,
 ) -> ApiResult<(StatusCode, Json<UnitView>)> {
     only_admins(&actor)?;
-    let code = body
-        .code
-        .clone()
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| ApiError::invalid("code", "a new unit needs its code"))?;
+    let code = body.code.clone().filter(|c| !c.is_empty()).ok_or_else(|| {
+        ApiError::rule(
+            ErrorCode::InconsistentFields,
+            "code",
+            "a new unit needs its code",
+        )
+    })?;
     let unit = unit_from_body(&state, &actor, code, body, &UnitContacts::default()).await?;
     state.store.create_unit(&unit).await?;
     Ok((StatusCode::CREATED, Json(UnitView::from(&unit))))
@@ -220,7 +234,11 @@ pub async fn update_unit(
             "a unit's code never changes: cases and rules name it",
         ));
     }
+    let kind_given = body.kind.is_some();
     let mut unit = unit_from_body(&state, &actor, code, body, &stored.contacts).await?;
+    if !kind_given {
+        unit.kind = stored.kind;
+    }
     unit.retired = stored.retired.clone();
     if unit != stored && !state.store.update_unit(&unit).await? {
         return Err(ApiError::not_found("the unit"));
@@ -236,7 +254,7 @@ pub struct RetireBody {
     #[schema(max_length = 64)]
     successor: Option<String>,
     /// Why, for the timeline of each case moved.
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     reason: String,
 }
 
