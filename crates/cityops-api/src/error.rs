@@ -43,6 +43,7 @@ pub enum ErrorCode {
     NoEnrolment,
     AlarmState,
     CalendarConflict,
+    UnitHasOpenCases,
     PayloadTooLarge,
     ImageTooLarge,
     UnsupportedMediaType,
@@ -70,7 +71,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// In the order of README.md's table, by HTTP status.
-    pub const ALL: [ErrorCode; 43] = [
+    pub const ALL: [ErrorCode; 44] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
@@ -93,6 +94,7 @@ impl ErrorCode {
         ErrorCode::NoEnrolment,
         ErrorCode::AlarmState,
         ErrorCode::CalendarConflict,
+        ErrorCode::UnitHasOpenCases,
         ErrorCode::PayloadTooLarge,
         ErrorCode::ImageTooLarge,
         ErrorCode::UnsupportedMediaType,
@@ -155,6 +157,7 @@ impl ErrorCode {
             ErrorCode::NoEnrolment => "no_enrolment",
             ErrorCode::AlarmState => "alarm_state",
             ErrorCode::CalendarConflict => "calendar_conflict",
+            ErrorCode::UnitHasOpenCases => "unit_has_open_cases",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::ImageTooLarge => "image_too_large",
@@ -203,7 +206,8 @@ impl ErrorCode {
             | ErrorCode::TotpEnabled
             | ErrorCode::NoEnrolment
             | ErrorCode::AlarmState
-            | ErrorCode::CalendarConflict => StatusCode::CONFLICT,
+            | ErrorCode::CalendarConflict
+            | ErrorCode::UnitHasOpenCases => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge | ErrorCode::ImageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType | ErrorCode::UnsupportedImageFormat => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE

@@ -306,6 +306,7 @@ mod tests {
             ("AreaNode", "level", "AreaLevel"),
             ("AreaGeometry", "level", "GeometryLevel"),
             ("UnitView", "kind", "UnitKind"),
+            ("UnitView", "organization", "UnitOrganization"),
             ("CategoryView", "kind", "CategoryKind"),
             ("CategoryView", "urgency", "Urgency"),
             ("CategoryView", "unit_kind", "UnitKind"),

@@ -97,17 +97,48 @@ pub struct AreaNode {
 pub struct UnitView {
     pub code: String,
     pub name: String,
+    /// The line of work default proposals send it.
     pub kind: wire::UnitKind,
+    pub organization: wire::UnitOrganization,
+    /// The area it answers for.
     pub jurisdiction: String,
+    /// The district of its jurisdiction; none for a city-wide unit.
+    pub district: Option<String>,
+    /// The unit above it.
+    pub parent: Option<String>,
+    pub active: bool,
+    pub retired_at: Option<DateTime<Utc>>,
+    /// Who took over its open cases when it retired.
+    pub successor: Option<String>,
+    /// Masked (`139****1111`); `GET /api/v1/units/{code}/contacts` reads it for a purpose.
+    pub duty_phone: Option<String>,
+    /// Masked.
+    pub contact_name: Option<String>,
+    /// Masked.
+    pub contact_phone: Option<String>,
+    /// Its open cases, in `GET /api/v1/units/{code}` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_cases: Option<u64>,
 }
 
 impl From<&Unit> for UnitView {
     fn from(u: &Unit) -> UnitView {
+        let contacts = masked_contacts(&u.contacts);
         UnitView {
             code: u.code.clone(),
             name: u.name.clone(),
             kind: Wire(u.kind),
+            organization: Wire(u.organization),
             jurisdiction: u.jurisdiction.to_string(),
+            district: u.jurisdiction.district().map(|d| d.to_string()),
+            parent: u.parent.clone(),
+            active: u.is_active(),
+            retired_at: u.retired.as_ref().map(|r| r.at),
+            successor: u.retired.as_ref().and_then(|r| r.successor.clone()),
+            duty_phone: contacts.duty_phone,
+            contact_name: contacts.contact_name,
+            contact_phone: contacts.contact_phone,
+            open_cases: None,
         }
     }
 }
@@ -936,5 +967,23 @@ impl LocationBody {
             lon: lon.clamp(73.0, 136.0),
             lat: lat.clamp(3.0, 54.0),
         })
+    }
+}
+
+/// Masks a unit's contacts for every answer but the purpose-bound read.
+fn masked_contacts(contacts: &cityops_domain::UnitContacts) -> cityops_domain::UnitContacts {
+    cityops_domain::UnitContacts {
+        duty_phone: contacts
+            .duty_phone
+            .as_deref()
+            .map(cityops_domain::mask_phone),
+        contact_name: contacts
+            .contact_name
+            .as_deref()
+            .map(cityops_domain::mask_name),
+        contact_phone: contacts
+            .contact_phone
+            .as_deref()
+            .map(cityops_domain::mask_phone),
     }
 }

@@ -132,8 +132,12 @@ vocabulary! {
     cityops_domain::AreaLevel => AreaLevel:
         "The level of an area in the division tree, from the city down to the community.";
     cityops_domain::UnitKind => UnitKind:
-        "The kind of a unit: an operations center (city, district, street) or a kind of \
-         responsible unit (a district department, a utility, a street office).";
+        "The kind of a unit: an operations center (city, district, street), a kind of \
+         responsible unit (a district department, a utility, a street office) that default \
+         proposals send cases to, or `other` (reached through the responsibility matrix only).";
+    cityops_domain::Organization => UnitOrganization:
+        "What sort of body a unit is: an operations center, a government department, a \
+         public utility, a contractor, a street office, a town government or other.";
     cityops_domain::CategoryKind => CategoryKind:
         "Whether a category is of components (部件, things in the street) or events (事件).";
     cityops_domain::Urgency => Urgency:
@@ -241,6 +245,7 @@ mod tests {
         wire_names_are_serde_names::<cityops_domain::case::RejectReason>();
         wire_names_are_serde_names::<cityops_domain::AreaLevel>();
         wire_names_are_serde_names::<cityops_domain::UnitKind>();
+        wire_names_are_serde_names::<cityops_domain::Organization>();
         wire_names_are_serde_names::<cityops_domain::CategoryKind>();
         wire_names_are_serde_names::<cityops_domain::Urgency>();
         wire_names_are_serde_names::<cityops_domain::ComponentStatus>();

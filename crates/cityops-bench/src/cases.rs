@@ -354,12 +354,12 @@ async fn run(
         .get(&CategoryCode::parse("10101")?)
         .context("10101")?;
     let filed = FiledClass::from_category(class);
-    let unit = cityops_domain::Unit {
-        code: "310101-ZLS".into(),
-        name: "黄浦区自来水公司".into(),
-        kind: cityops_domain::UnitKind::WaterSupply,
-        jurisdiction: AreaCode::parse("310101")?,
-    };
+    let unit = cityops_domain::Unit::new(
+        "310101-ZLS".into(),
+        "黄浦区自来水公司".into(),
+        cityops_domain::UnitKind::WaterSupply,
+        AreaCode::parse("310101")?,
+    );
     store.put_units(std::slice::from_ref(&unit)).await?;
 
     // Phase 1: durable case creations.

@@ -47,12 +47,12 @@ async fn run(options: &StorageOptions, url: &str) -> Result<Vec<String>> {
             .get(&CategoryCode::parse("10101")?)
             .context("10101")?,
     ));
-    let unit = Arc::new(cityops_domain::Unit {
-        code: "310101-ZLS".into(),
-        name: "黄浦区自来水公司".into(),
-        kind: cityops_domain::UnitKind::WaterSupply,
-        jurisdiction: cityops_domain::AreaCode::parse("310101")?,
-    });
+    let unit = Arc::new(cityops_domain::Unit::new(
+        "310101-ZLS".into(),
+        "黄浦区自来水公司".into(),
+        cityops_domain::UnitKind::WaterSupply,
+        cityops_domain::AreaCode::parse("310101")?,
+    ));
     store.put_units(std::slice::from_ref(&*unit)).await?;
     let empty = sizes(url).await?;
 

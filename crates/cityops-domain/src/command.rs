@@ -49,6 +49,7 @@ pub enum CommandKind {
     Note,
     ErasePersonalData,
     Relocate,
+    Reassign,
 }
 
 /// How a command reaches the workflow.
@@ -89,7 +90,7 @@ const STAFF_AND_CITIZENS: &[Role] = &[
 ];
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 30] = [
+    pub const ALL: [CommandKind; 31] = [
         CommandKind::Report,
         CommandKind::Accept,
         CommandKind::Reject,
@@ -120,6 +121,7 @@ impl CommandKind {
         CommandKind::Note,
         CommandKind::ErasePersonalData,
         CommandKind::Relocate,
+        CommandKind::Reassign,
     ];
 
     /// The stored name: the `command` tag of timeline events, the outbox topic
@@ -157,6 +159,7 @@ impl CommandKind {
             CommandKind::Note => "note",
             CommandKind::ErasePersonalData => "erase_personal_data",
             CommandKind::Relocate => "relocate",
+            CommandKind::Reassign => "reassign",
         }
     }
 
@@ -193,6 +196,7 @@ impl CommandKind {
             CommandKind::Note => "note",
             CommandKind::ErasePersonalData => "erase-personal-data",
             CommandKind::Relocate => "relocate",
+            CommandKind::Reassign => "reassign",
         }
     }
 
@@ -216,9 +220,10 @@ impl CommandKind {
             CommandKind::Report => Channel::Report,
             CommandKind::Attach => Channel::Attachment,
             CommandKind::Rate => Channel::Rating,
-            CommandKind::Note | CommandKind::ErasePersonalData | CommandKind::Relocate => {
-                Channel::System
-            }
+            CommandKind::Note
+            | CommandKind::ErasePersonalData
+            | CommandKind::Relocate
+            | CommandKind::Reassign => Channel::System,
             CommandKind::Accept
             | CommandKind::Reject
             | CommandKind::RequestVerification
@@ -289,7 +294,7 @@ impl CommandKind {
             CommandKind::ErasePersonalData => {
                 (&[DataSteward, System], &[Invalid, Closed, Cancelled])
             }
-            CommandKind::Relocate => (&[Admin, System], OPEN),
+            CommandKind::Relocate | CommandKind::Reassign => (&[Admin, System], OPEN),
         };
         CommandRule { roles, from }
     }
@@ -326,7 +331,8 @@ impl CommandKind {
             | CommandKind::Rate
             | CommandKind::Note
             | CommandKind::ErasePersonalData
-            | CommandKind::Relocate => false,
+            | CommandKind::Relocate
+            | CommandKind::Reassign => false,
         }
     }
 
@@ -371,6 +377,7 @@ impl CommandKind {
             | CommandKind::Attach
             | CommandKind::Note
             | CommandKind::Relocate => true,
+            CommandKind::Reassign => case.unit.is_some(),
             CommandKind::ErasePersonalData => case
                 .reporter
                 .as_ref()

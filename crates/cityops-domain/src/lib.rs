@@ -32,7 +32,7 @@ pub use category::{Category, CategoryCatalog, CategoryCode, CategoryKind, StageT
 pub use command::{Channel, CommandKind};
 pub use component::{Component, ComponentStatus, ComponentUnits};
 pub use personal_text::{mask_personal_text, normalize_phone, phone_key, scrub_subject};
-pub use unit::{Unit, UnitKind};
+pub use unit::{Organization, Retirement, Unit, UnitContacts, UnitKind};
 pub use workflow::{decide, report, CaseCommand, NewReport, WorkflowError};
 
 /// A value in a domain constructor was not acceptable. `field` names the offending input

@@ -159,6 +159,12 @@ pub enum CaseCommand {
         unit_grid: Option<String>,
         reason: String,
     },
+    /// The case's unit was retired and `unit`, its successor, takes the case over where it
+    /// stands: the state and deadlines stay, only who answers for it changes.
+    Reassign {
+        unit: String,
+        reason: String,
+    },
 }
 
 impl CaseCommand {
@@ -195,6 +201,7 @@ impl CaseCommand {
             CaseCommand::Note { .. } => CommandKind::Note,
             CaseCommand::ErasePersonalData { .. } => CommandKind::ErasePersonalData,
             CaseCommand::Relocate { .. } => CommandKind::Relocate,
+            CaseCommand::Reassign { .. } => CommandKind::Reassign,
         }
     }
 
@@ -231,7 +238,8 @@ impl CaseCommand {
             | CaseCommand::Cancel { reason }
             | CaseCommand::Escalate { reason, .. }
             | CaseCommand::ErasePersonalData { reason }
-            | CaseCommand::Relocate { reason, .. } => texts.push(("reason", reason)),
+            | CaseCommand::Relocate { reason, .. }
+            | CaseCommand::Reassign { reason, .. } => texts.push(("reason", reason)),
             CaseCommand::Rate { comment, .. } => {
                 if let Some(comment) = comment {
                     texts.push(("comment", comment));
@@ -936,6 +944,24 @@ pub fn apply(
             }
             next.area = area.clone();
             next.unit_grid = unit_grid.clone();
+        }
+        CaseCommand::Reassign { unit, reason } => {
+            needed_text("reason", reason, MAX_REASON)?;
+            crate::unit::check_unit_code(unit).map_err(|e| InvalidInput::new("unit", e.reason))?;
+            match &case.unit {
+                None => {
+                    return Err(WorkflowError::Precondition(
+                        "the case has no unit to hand over".into(),
+                    ))
+                }
+                Some(current) if current == unit => {
+                    return Err(WorkflowError::Precondition(format!(
+                        "the case is already with unit {unit}"
+                    )))
+                }
+                Some(_) => {}
+            }
+            next.unit = Some(unit.clone());
         }
         CaseCommand::Rate { score, comment } => {
             if case.rating.is_some() {

@@ -191,6 +191,14 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
             unit_grid: None,
             reason: "单元网格已更新".into(),
         },
+        CaseCommand::Reassign {
+            unit: "310101-GD".into(),
+            reason: "自来水公司撤销，由供电公司承接".into(),
+        },
+        CaseCommand::Reassign {
+            unit: "310101-ZLS".into(),
+            reason: "单位调整".into(),
+        },
     ]
 }
 
@@ -420,6 +428,75 @@ fn a_case_is_relocated_by_an_admin_within_its_district_and_the_timeline_replays_
         ),
     ] {
         assert!(decide(&case, command, who, t0).is_err());
+    }
+}
+
+#[test]
+fn a_retired_units_case_is_reassigned_by_an_admin_where_it_stands_and_the_timeline_replays_it() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let (mut case, reported) = new_case(Source::Inspector, t0);
+    let mut events = vec![reported];
+    for step in happy_path(Source::Inspector) {
+        if case.state == CaseState::Handling {
+            break;
+        }
+        let (next, event) = decide(
+            &case,
+            happy_command(step.command, t0),
+            &actor_for(&step),
+            t0,
+        )
+        .unwrap();
+        case = next;
+        events.push(event);
+    }
+    assert_eq!(
+        (case.state, case.unit.as_deref()),
+        (CaseState::Handling, Some("310101-ZLS"))
+    );
+    let reassign = |unit: &str| CaseCommand::Reassign {
+        unit: unit.into(),
+        reason: "自来水公司撤销，由供电公司承接".into(),
+    };
+    let admin = actor(Role::Admin, None);
+    let (moved, event) = decide(&case, reassign("310101-GD"), &admin, t0).unwrap();
+    assert_eq!(moved.unit.as_deref(), Some("310101-GD"));
+    assert_eq!((moved.state, moved.deadline), (case.state, case.deadline));
+    events.push(event);
+    assert_eq!(replay(case.number.clone(), &events).unwrap(), moved);
+    // The old unit's handler no longer acts on it; the new unit's does.
+    let feedback = happy_command(CommandKind::Feedback, t0);
+    assert!(decide(
+        &moved,
+        feedback.clone(),
+        &actor(Role::UnitHandler, Some("310101-ZLS")),
+        t0
+    )
+    .is_err());
+    assert!(decide(
+        &moved,
+        feedback,
+        &actor(Role::UnitHandler, Some("310101-GD")),
+        t0
+    )
+    .is_ok());
+    // To the unit it already has, by a dispatcher, a case with no unit, or without a reason:
+    // refused.
+    let (unassigned, _) = new_case(Source::Inspector, t0);
+    for (case, command, who) in [
+        (&moved, reassign("310101-GD"), &admin),
+        (&case, reassign("310101-GD"), &actor(Role::Dispatcher, None)),
+        (&unassigned, reassign("310101-GD"), &admin),
+        (
+            &case,
+            CaseCommand::Reassign {
+                unit: "310101-GD".into(),
+                reason: " ".into(),
+            },
+            &admin,
+        ),
+    ] {
+        assert!(decide(case, command, who, t0).is_err());
     }
 }
 

@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use cityops_domain::{Area, AreaCode, AreaLevel, Component, ComponentStatus, Unit, UnitKind};
+use cityops_domain::{
+    Area, AreaCode, AreaLevel, Component, ComponentStatus, Organization, Retirement, Unit,
+    UnitContacts, UnitKind,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::cases::area_code;
@@ -21,9 +24,24 @@ pub struct AreaFilter {
 #[derive(Debug, Clone, Default)]
 pub struct UnitFilter {
     pub kind: Option<UnitKind>,
+    pub organization: Option<Organization>,
     /// Units whose jurisdiction lies within this area.
     pub within: Option<AreaCode>,
+    /// Retired units only (`true`), active ones only (`false`), or both.
+    pub retired: Option<bool>,
 }
+
+/// What an import of units did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnitImport {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+pub(crate) const UNIT_COLUMNS: &str =
+    "code, name, kind, organization, jurisdiction, parent, duty_phone, \
+     contact_name, contact_phone, retired_at, successor";
 
 /// Which components to read. Pages are in id order.
 #[derive(Debug, Clone)]
@@ -83,9 +101,18 @@ pub trait GeographyStore: Send + Sync + 'static {
     async fn area(&self, code: &AreaCode) -> StoreResult<Option<Area>>;
     async fn areas(&self, filter: &AreaFilter) -> StoreResult<Vec<Area>>;
 
+    /// Adds the units whose codes are new (a city's default units); the stored ones stay as
+    /// the city edited them. Returns how many were added.
     async fn put_units(&self, units: &[Unit]) -> StoreResult<u64>;
     async fn unit(&self, code: &str) -> StoreResult<Option<Unit>>;
     async fn units(&self, filter: &UnitFilter) -> StoreResult<Vec<Unit>>;
+    /// Adds one unit; `Duplicate { field: "code" }` when its code is taken.
+    async fn create_unit(&self, unit: &Unit) -> StoreResult<()>;
+    /// Writes every field of a stored unit, its retirement included; false when no unit has
+    /// its code.
+    async fn update_unit(&self, unit: &Unit) -> StoreResult<bool>;
+    /// Adds or replaces units in one transaction, and counts what changed.
+    async fn import_units(&self, units: &[Unit]) -> StoreResult<UnitImport>;
 
     /// Inserts or replaces components, all in one transaction.
     async fn put_components(&self, components: &[Component]) -> StoreResult<u64>;
@@ -154,51 +181,124 @@ impl<D: Dialect, A: AuditPolicy> GeographyStore for SqlStore<D, A> {
 
     async fn put_units(&self, units: &[Unit]) -> StoreResult<u64> {
         let mut tx = self.writer.begin().await?;
+        let mut added = 0;
         for unit in units {
-            D::execute(
+            added += D::execute(
                 &mut tx,
-                Statement::new(
-                    "INSERT INTO units (code, name, kind, jurisdiction) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, jurisdiction = excluded.jurisdiction",
-                )
-                .bind(&unit.code)
-                .bind(&unit.name)
-                .bind(unit.kind.as_str())
-                .bind(unit.jurisdiction.as_str()),
+                self.insert_unit(unit, " ON CONFLICT (code) DO NOTHING"),
             )
             .await?;
         }
-        let record =
-            crate::audit::record("units.import", "units").detail(format!("{} units", units.len()));
+        let record = crate::audit::record("units.import", "units")
+            .detail(format!("{added} of {} default units added", units.len()));
         self.audit_in(&mut tx, vec![record]).await?;
         tx.commit().await?;
-        Ok(units.len() as u64)
+        Ok(added)
     }
 
     async fn unit(&self, code: &str) -> StoreResult<Option<Unit>> {
         let row = self
             .read_optional(
-                Statement::new("SELECT code, name, kind, jurisdiction FROM units WHERE code = $1")
+                Statement::new(format!("SELECT {UNIT_COLUMNS} FROM units WHERE code = $1"))
                     .bind(code),
             )
             .await?;
-        row.map(|r| unit_from_row(&r)).transpose()
+        row.map(|r| self.unit_from_row(&r)).transpose()
     }
 
     async fn units(&self, filter: &UnitFilter) -> StoreResult<Vec<Unit>> {
-        let mut statement =
-            Statement::new("SELECT code, name, kind, jurisdiction FROM units WHERE 1 = 1");
+        let mut statement = Statement::new(format!("SELECT {UNIT_COLUMNS} FROM units WHERE 1 = 1"));
         if let Some(kind) = filter.kind {
             statement.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        if let Some(organization) = filter.organization {
+            statement
+                .push(" AND organization = ")
+                .push_bind(organization.as_str());
         }
         if let Some(within) = &filter.within {
             statement
                 .push(" AND jurisdiction LIKE ")
                 .push_bind(format!("{}%", within.subtree_prefix()));
         }
+        match filter.retired {
+            Some(true) => {
+                statement.push(" AND retired_at IS NOT NULL");
+            }
+            Some(false) => {
+                statement.push(" AND retired_at IS NULL");
+            }
+            None => {}
+        }
         statement.push(" ORDER BY code");
         let rows = self.read_all(statement).await?;
-        rows.iter().map(unit_from_row).collect()
+        rows.iter().map(|r| self.unit_from_row(r)).collect()
+    }
+
+    async fn create_unit(&self, unit: &Unit) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        let added = D::execute(
+            &mut tx,
+            self.insert_unit(unit, " ON CONFLICT (code) DO NOTHING"),
+        )
+        .await?;
+        if added == 0 {
+            return Err(StoreError::Duplicate { field: "code" });
+        }
+        let record = crate::audit::record("unit.create", format!("unit:{}", unit.code));
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_unit(&self, unit: &Unit) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let changed = D::execute(&mut tx, self.replace_unit(unit)).await?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        let action = match &unit.retired {
+            Some(_) => "unit.retire",
+            None => "unit.update",
+        };
+        let mut record = crate::audit::record(action, format!("unit:{}", unit.code));
+        if let Some(successor) = unit.retired.as_ref().and_then(|r| r.successor.as_ref()) {
+            record = record.detail(format!("successor {successor}"));
+        }
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn import_units(&self, units: &[Unit]) -> StoreResult<UnitImport> {
+        let mut tx = self.writer.begin().await?;
+        let mut result = UnitImport::default();
+        for unit in units {
+            let stored = D::fetch_optional(
+                &mut tx,
+                Statement::new(format!("SELECT {UNIT_COLUMNS} FROM units WHERE code = $1"))
+                    .bind(&unit.code),
+            )
+            .await?;
+            match stored {
+                None => {
+                    D::execute(&mut tx, self.insert_unit(unit, "")).await?;
+                    result.created += 1;
+                }
+                Some(row) if self.unit_from_row(&row)? == *unit => result.unchanged += 1,
+                Some(_) => {
+                    D::execute(&mut tx, self.replace_unit(unit)).await?;
+                    result.updated += 1;
+                }
+            }
+        }
+        let record = crate::audit::record("units.import", "units").detail(format!(
+            "{} created, {} updated, {} unchanged",
+            result.created, result.updated, result.unchanged
+        ));
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(result)
     }
 
     async fn put_components(&self, components: &[Component]) -> StoreResult<u64> {
@@ -366,13 +466,86 @@ fn area_from_row(row: &impl Columns) -> StoreResult<Area> {
     })
 }
 
-fn unit_from_row(row: &impl Columns) -> StoreResult<Unit> {
-    let kind = row.text("kind")?;
-    Ok(Unit {
-        code: row.text("code")?,
-        name: row.text("name")?,
-        kind: UnitKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("unit kind {kind}")))?,
-        jurisdiction: area_code(&row.text("jurisdiction")?)?,
-    })
+/// The unit contacts, each in its own column and sealed under `unit.<column>`.
+const UNIT_CONTACT_FIELDS: [&str; 3] = ["duty_phone", "contact_name", "contact_phone"];
+
+impl<D: Dialect, A: AuditPolicy> SqlStore<D, A> {
+    fn insert_unit(&self, unit: &Unit, on_conflict: &str) -> Statement {
+        let statement = Statement::new(format!(
+            "INSERT INTO units ({UNIT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11){on_conflict}"
+        ));
+        self.bind_unit(statement, unit)
+    }
+
+    pub(crate) fn replace_unit(&self, unit: &Unit) -> Statement {
+        let statement = Statement::new(
+            "UPDATE units SET name = $2, kind = $3, organization = $4, jurisdiction = $5, \
+             parent = $6, duty_phone = $7, contact_name = $8, contact_phone = $9, \
+             retired_at = $10, successor = $11 WHERE code = $1",
+        );
+        self.bind_unit(statement, unit)
+    }
+
+    /// Binds `$1` to `$11` in the order of [`UNIT_COLUMNS`], the contacts sealed.
+    fn bind_unit(&self, statement: Statement, unit: &Unit) -> Statement {
+        let contacts = [
+            &unit.contacts.duty_phone,
+            &unit.contacts.contact_name,
+            &unit.contacts.contact_phone,
+        ];
+        let [duty_phone, contact_name, contact_phone] = std::array::from_fn(|i| {
+            contacts[i].as_deref().map(|clear| {
+                self.pii
+                    .seal(&format!("unit.{}", UNIT_CONTACT_FIELDS[i]), clear)
+            })
+        });
+        let retirement = unit.retired.as_ref();
+        statement
+            .bind(&unit.code)
+            .bind(&unit.name)
+            .bind(unit.kind.as_str())
+            .bind(unit.organization.as_str())
+            .bind(unit.jurisdiction.as_str())
+            .bind(unit.parent.as_deref())
+            .bind(duty_phone)
+            .bind(contact_name)
+            .bind(contact_phone)
+            .bind(retirement.map(|r| crate::millis(r.at)))
+            .bind(retirement.and_then(|r| r.successor.as_deref()))
+    }
+
+    pub(crate) fn unit_from_row(&self, row: &impl Columns) -> StoreResult<Unit> {
+        let kind = row.text("kind")?;
+        let organization = row.text("organization")?;
+        let open = |field: &str| -> StoreResult<Option<String>> {
+            row.text_opt(field)?
+                .map(|stored| self.pii.open(&format!("unit.{field}"), &stored))
+                .transpose()
+                .map_err(StoreError::from)
+        };
+        let retired = match row.time_opt("retired_at")? {
+            Some(at) => Some(Retirement {
+                at,
+                successor: row.text_opt("successor")?,
+            }),
+            None => None,
+        };
+        Ok(Unit {
+            code: row.text("code")?,
+            name: row.text("name")?,
+            kind: UnitKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("unit kind {kind}")))?,
+            organization: Organization::parse(&organization)
+                .ok_or_else(|| StoreError::Corrupt(format!("unit organization {organization}")))?,
+            jurisdiction: area_code(&row.text("jurisdiction")?)?,
+            parent: row.text_opt("parent")?,
+            contacts: UnitContacts {
+                duty_phone: open("duty_phone")?,
+                contact_name: open("contact_name")?,
+                contact_phone: open("contact_phone")?,
+            },
+            retired,
+        })
+    }
 }

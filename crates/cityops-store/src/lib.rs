@@ -42,6 +42,7 @@ pub use calendar::CalendarStore;
 pub use cases::CaseStore;
 pub use geography::{
     AreaFilter, ComponentPoint, ComponentQuery, GeographyStore, StoredBoundary, UnitFilter,
+    UnitImport,
 };
 pub use intake::{CaseClaim, HotlineTicketRow, IdempotencyRecord, IntakeStore, TicketResult};
 pub use outbox::{OutboxConsumer, OutboxEntry, OutboxStatus, OutboxStore};

@@ -531,6 +531,27 @@ impl<D: Dialect, A: AuditPolicy> TrustStore for SqlStore<D, A> {
                 .await?;
             }
         }
+        // Units' duty phones and contacts: a unit with any of them under an older key is
+        // written again, every contact sealed with the current one.
+        let rows = self
+            .read_all(Statement::new(format!(
+                "SELECT {} FROM units WHERE duty_phone IS NOT NULL OR contact_name IS NOT NULL \
+                 OR contact_phone IS NOT NULL",
+                crate::geography::UNIT_COLUMNS
+            )))
+            .await?;
+        for row in &rows {
+            let mut stale = false;
+            for column in ["duty_phone", "contact_name", "contact_phone"] {
+                stale |= row
+                    .text_opt(column)?
+                    .is_some_and(|stored| self.pii.is_stale(&stored));
+            }
+            if stale {
+                let unit = self.unit_from_row(row)?;
+                changed += D::execute(&mut tx, self.replace_unit(&unit)).await?;
+            }
+        }
         if changed > 0 {
             let record = crate::audit::record("pii.reseal", "personal-data").detail(format!(
                 "{changed} rows sealed with key {}",

@@ -59,6 +59,7 @@ contract!(
     concurrent_writes_share_batches_but_fail_alone,
     calendar_years_are_written_only_over_what_was_read,
     a_claimed_key_admits_one_case_and_expires,
+    units_keep_a_citys_edits_and_import_counts_what_changed,
 );
 
 fn code(text: &str) -> AreaCode {
@@ -1089,4 +1090,93 @@ async fn a_claimed_key_admits_one_case_and_expires(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(received, stored);
+}
+
+async fn units_keep_a_citys_edits_and_import_counts_what_changed(store: Arc<dyn Store>) {
+    use cityops_domain::{Organization, Retirement, Unit, UnitContacts, UnitKind};
+    let water = Unit::new(
+        "310101-ZLS".into(),
+        "黄浦区自来水公司".into(),
+        UnitKind::WaterSupply,
+        code("310101"),
+    );
+    assert_eq!(water.organization, Organization::PublicUtility);
+    assert_eq!(
+        store.put_units(std::slice::from_ref(&water)).await.unwrap(),
+        1
+    );
+    let mut edited = water.clone();
+    edited.name = "黄浦区自来水公司（城投水务）".into();
+    edited.contacts = UnitContacts {
+        duty_phone: Some("02163210000".into()),
+        contact_name: Some("张建国".into()),
+        contact_phone: None,
+    };
+    assert!(store.update_unit(&edited).await.unwrap());
+    // The defaults again (an area import, a restart) leave the city's edit alone.
+    assert_eq!(
+        store.put_units(std::slice::from_ref(&water)).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.unit("310101-ZLS").await.unwrap(),
+        Some(edited.clone())
+    );
+    assert!(matches!(
+        store.create_unit(&water).await,
+        Err(cityops_store::StoreError::Duplicate { field: "code" })
+    ));
+
+    let mut retired = edited.clone();
+    retired.retired = Some(Retirement {
+        at: chrono::DateTime::from_timestamp_millis(1_764_900_000_000).unwrap(),
+        successor: Some("310101-GD".into()),
+    });
+    let power = Unit::new(
+        "310101-GD".into(),
+        "黄浦区供电公司".into(),
+        UnitKind::Power,
+        code("310101"),
+    );
+    let result = store
+        .import_units(&[retired.clone(), power.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        (result.created, result.updated, result.unchanged),
+        (1, 1, 0)
+    );
+    let result = store.import_units(&[retired.clone(), power]).await.unwrap();
+    assert_eq!(
+        (result.created, result.updated, result.unchanged),
+        (0, 0, 2)
+    );
+    let active = store
+        .units(&cityops_store::UnitFilter {
+            retired: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        active.iter().map(|u| u.code.as_str()).collect::<Vec<_>>(),
+        ["310101-GD"]
+    );
+    let gone = store
+        .units(&cityops_store::UnitFilter {
+            retired: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(gone, vec![retired]);
+    assert!(!store
+        .update_unit(&Unit::new(
+            "NONE".into(),
+            "无".into(),
+            UnitKind::Other,
+            code("310101")
+        ))
+        .await
+        .unwrap());
 }

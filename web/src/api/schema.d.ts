@@ -1203,10 +1203,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operations centers and responsible units. */
+        /**
+         * Operations centers and responsible units: the active ones unless `status` says
+         *     otherwise. Contacts are masked.
+         */
         get: operations["list_units"];
-        put?: never;
-        post?: never;
+        /**
+         * Import units (admins) from CSV (`text/csv`, UTF-8 with or without BOM), the columns of
+         *     the export: `code,name,organization,kind,jurisdiction,parent,duty_phone,contact_name,contact_phone,active`.
+         *     New codes are added, known ones updated; a contact cell that is empty or masked (holds
+         *     `*`) keeps what is stored. All or nothing: a bad line is named and nothing changes.
+         *     Retiring and reinstating happen on their own endpoints, so `active` must say what is
+         *     stored (and `true` for a new unit).
+         */
+        put: operations["import_units"];
+        /**
+         * Add a unit (admins, within their jurisdiction). It is active at once and can be named
+         *     by responsibility rules, dispatches, census maintainers and users.
+         */
+        post: operations["create_unit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1221,8 +1236,76 @@ export interface paths {
             cookie?: never;
         };
         get: operations["get_unit"];
+        /**
+         * Change a unit (admins): its name, organization, kind, jurisdiction, parent and
+         *     contacts. Retirement has its own endpoint.
+         */
+        put: operations["update_unit"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/units/{code}/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A unit's duty phone and contact in clear, for the staff who call units (admins,
+         *     dispatchers, shift leads, operators, center leaders) with a stated purpose. Each read of
+         *     recorded contacts is on the audit log before the answer leaves; a unit without any
+         *     answers nulls.
+         */
+        get: operations["unit_contacts"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/units/{code}/reinstate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put a retired unit back in service (admins). The cases and rules that moved stay
+         *     where they went.
+         */
+        post: operations["reinstate_unit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/units/{code}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retire a unit (admins): it takes no new case or rule from now on; its open cases go to
+         *     the successor, each with a `reassign` step on its timeline, and the rules naming it name
+         *     the successor. Without open cases a successor is optional (the rules naming the unit are
+         *     then removed). Retiring a retired unit again moves what is left.
+         */
+        post: operations["retire_unit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1571,7 +1654,7 @@ export interface components {
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
          * @enum {string}
          */
-        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate";
+        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate" | "reassign";
         /**
          * @description A workflow command a client issues by name on a case; GET /api/v1/workflow gives each one's roles and states.
          * @enum {string}
@@ -1798,7 +1881,7 @@ export interface components {
          * @description Any workflow command by the name clients use (`request-extension`), including those issued by reporting, uploading, rating or by CityOps itself (see CaseCommandName for the ones a client names in the URL).
          * @enum {string}
          */
-        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate";
+        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate" | "reassign";
         ComponentPage: {
             items: components["schemas"]["ComponentView"][];
             /** @description Pass as `after` for the next page; absent on the last. */
@@ -1981,7 +2064,7 @@ export interface components {
          * @description Stable machine-readable code; README.md's "Errors" section gives each one's HTTP status and meaning.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "reauthentication_failed" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "calendar_conflict" | "payload_too_large" | "image_too_large" | "unsupported_media_type" | "unsupported_image_format" | "invalid_input" | "invalid_image" | "invalid_query" | "invalid_body" | "unknown_reference" | "outside_city" | "location_mismatch" | "invalid_period" | "inconsistent_fields" | "too_broad" | "invalid_file" | "idempotency_key_reused" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
+        ErrorCode: "malformed_json" | "bad_request" | "unauthenticated" | "invalid_credentials" | "otp_required" | "invalid_otp" | "forbidden" | "csrf_required" | "role_not_allowed" | "not_assigned_unit" | "reauthentication_failed" | "challenge_failed" | "not_found" | "unknown_command" | "transition_not_allowed" | "precondition_failed" | "version_conflict" | "duplicate" | "totp_enabled" | "no_enrolment" | "alarm_state" | "calendar_conflict" | "unit_has_open_cases" | "payload_too_large" | "image_too_large" | "unsupported_media_type" | "unsupported_image_format" | "invalid_input" | "invalid_image" | "invalid_query" | "invalid_body" | "unknown_reference" | "outside_city" | "location_mismatch" | "invalid_period" | "inconsistent_fields" | "too_broad" | "invalid_file" | "idempotency_key_reused" | "rate_limited" | "sign_in_throttled" | "internal" | "telemetry_unavailable" | "write_outcome_unknown";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request field at fault, when there is one (`location.lon`, `version`...). */
@@ -2385,6 +2468,33 @@ export interface components {
          * @enum {string}
          */
         Resolution: "minute" | "hour";
+        RetireBody: {
+            /** @description Why, for the timeline of each case moved. */
+            reason: string;
+            /**
+             * @description The active unit that takes over the open cases and the rules; needed when the unit
+             *     has open cases.
+             */
+            successor?: string | null;
+        };
+        RetirementView: {
+            /**
+             * Format: int64
+             * @description Open cases handed to the successor, each with a `reassign` step on its timeline.
+             */
+            moved_cases: number;
+            /**
+             * Format: int64
+             * @description Responsibility rules that named the unit and now name the successor.
+             */
+            moved_rules: number;
+            /**
+             * Format: int64
+             * @description Rules that named the unit and were removed, there being no successor.
+             */
+            removed_rules: number;
+            unit: components["schemas"]["UnitView"];
+        };
         /**
          * @description A user's role, which decides what they may do (GET /api/v1/workflow gives each command's roles). `citizen` and `system` are never a signed-in user's.
          * @enum {string}
@@ -2646,16 +2756,86 @@ export interface components {
             /** @description The account's password. */
             password: string;
         };
+        /** @description A new unit, or a unit's fields as an admin writes them. */
+        UnitBody: {
+            /**
+             * @description Only when adding: letters, digits, `-`, `_`, `.`.
+             * @example 310101-HJWY
+             */
+            code?: string | null;
+            /** @description Leave out to keep, `""` to remove. */
+            contact_name?: string | null;
+            /** @description Leave out to keep, `""` to remove; written like `duty_phone`. */
+            contact_phone?: string | null;
+            /**
+             * @description Leave out to keep, `""` to remove; else 5 to 20 digits, with spaces, brackets, `-`,
+             *     `.` and a leading `+` allowed.
+             */
+            duty_phone?: string | null;
+            /**
+             * @description The area it answers for.
+             * @example 310101
+             */
+            jurisdiction: string;
+            kind?: null | components["schemas"]["UnitKind"];
+            /** @example 黄浦区环境卫生维养公司 */
+            name: string;
+            organization: components["schemas"]["UnitOrganization"];
+            /** @description The unit above it. */
+            parent?: string | null;
+        };
+        UnitContactsView: {
+            contact_name?: string | null;
+            contact_phone?: string | null;
+            duty_phone?: string | null;
+            purpose: string;
+        };
+        UnitImportView: {
+            /** Format: int64 */
+            created: number;
+            /** Format: int64 */
+            unchanged: number;
+            /** Format: int64 */
+            updated: number;
+        };
         /**
-         * @description The kind of a unit: an operations center (city, district, street) or a kind of responsible unit (a district department, a utility, a street office).
+         * @description The kind of a unit: an operations center (city, district, street), a kind of responsible unit (a district department, a utility, a street office) that default proposals send cases to, or `other` (reached through the responsibility matrix only).
          * @enum {string}
          */
-        UnitKind: "city_center" | "district_center" | "street_center" | "law_enforcement" | "greening" | "housing" | "water" | "transport" | "public_security" | "market_regulation" | "environment" | "power" | "gas" | "water_supply" | "telecom" | "street_office";
+        UnitKind: "city_center" | "district_center" | "street_center" | "law_enforcement" | "greening" | "housing" | "water" | "transport" | "public_security" | "market_regulation" | "environment" | "power" | "gas" | "water_supply" | "telecom" | "street_office" | "other";
+        /**
+         * @description What sort of body a unit is: an operations center, a government department, a public utility, a contractor, a street office, a town government or other.
+         * @enum {string}
+         */
+        UnitOrganization: "operations_center" | "department" | "public_utility" | "contractor" | "street_office" | "town" | "other";
         UnitView: {
+            active: boolean;
             code: string;
+            /** @description Masked. */
+            contact_name?: string | null;
+            /** @description Masked. */
+            contact_phone?: string | null;
+            /** @description The district of its jurisdiction; none for a city-wide unit. */
+            district?: string | null;
+            /** @description Masked (`139****1111`); `GET /api/v1/units/{code}/contacts` reads it for a purpose. */
+            duty_phone?: string | null;
+            /** @description The area it answers for. */
             jurisdiction: string;
+            /** @description The line of work default proposals send it. */
             kind: components["schemas"]["UnitKind"];
             name: string;
+            /**
+             * Format: int64
+             * @description Its open cases, in `GET /api/v1/units/{code}` only.
+             */
+            open_cases?: number | null;
+            organization: components["schemas"]["UnitOrganization"];
+            /** @description The unit above it. */
+            parent?: string | null;
+            /** Format: date-time */
+            retired_at?: string | null;
+            /** @description Who took over its open cases when it retired. */
+            successor?: string | null;
         };
         /**
          * @description A category's urgency; urgent classes have shorter deadlines.
@@ -8091,8 +8271,13 @@ export interface operations {
         parameters: {
             query?: {
                 kind?: components["schemas"]["UnitKind"];
+                organization?: components["schemas"]["UnitOrganization"];
                 /** @description Units whose jurisdiction lies within this area. */
                 within?: string;
+                /** @description active (default), retired or all. */
+                status?: string;
+                /** @description json (default) or csv (UTF-8 with a BOM, the columns of the import). */
+                format?: string;
             };
             header?: never;
             path?: never;
@@ -8106,6 +8291,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnitView"][];
+                    "text/csv": string;
                 };
             };
             /** @description unauthenticated: no valid session or API key */
@@ -8135,7 +8321,186 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_units: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example code,name,organization,kind,jurisdiction,parent,duty_phone,contact_name,contact_phone,active
+                 *     310101-HJWY,黄浦区环境卫生维养公司,contractor,greening,310101,310101-LHSR,021-63210000,,,true
+                 */
+                "text/csv": string;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitImportView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_unit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnitBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8202,6 +8567,336 @@ export interface operations {
                 };
             };
             /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_unit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unit code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnitBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unit_contacts: {
+        parameters: {
+            query: {
+                /** @description dispatch (calling the unit about a case) or coordination. */
+                purpose: string;
+            };
+            header?: never;
+            path: {
+                /** @description Unit code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitContactsView"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reinstate_unit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unit code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitView"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    retire_unit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unit code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetireBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetirementView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -37,7 +37,7 @@ const en: typeof zh = {
     'request-extension': 'Request extension', 'decide-extension': 'Decide extension', 'request-park': 'Request parking',
     'decide-park': 'Decide parking', resume: 'Resume', feedback: 'Feedback', 'send-check': 'Send check',
     check: 'Check', 'start-callback': 'Start call-back', callback: 'Call back', close: 'Close', cancel: 'Cancel case',
-    'set-urgent': 'Set urgency', supervise: 'Supervise', escalate: 'Escalate to the next-level center', attach: 'Upload photo', rate: 'Citizen rating', note: 'Note', 'erase-personal-data': 'Personal data erased', relocate: 'Relocated to new boundaries',
+    'set-urgent': 'Set urgency', supervise: 'Supervise', escalate: 'Escalate to the next-level center', attach: 'Upload photo', rate: 'Citizen rating', note: 'Note', 'erase-personal-data': 'Personal data erased', relocate: 'Relocated to new boundaries', reassign: 'Handed to the successor unit',
   },
   screen: {
     title: 'City Operations', city: 'Shanghai', open: 'Open', overdue: 'Overdue', supervised: 'Supervised',

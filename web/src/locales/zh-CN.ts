@@ -40,7 +40,7 @@ export default {
     'request-extension': '申请延期', 'decide-extension': '审批延期', 'request-park': '申请挂账',
     'decide-park': '审批挂账', resume: '恢复处置', feedback: '处置反馈', 'send-check': '派发核查',
     check: '核查', 'start-callback': '发起回访', callback: '回访', close: '结案', cancel: '作废',
-    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息', relocate: '按新边界重新定位',
+    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息', relocate: '按新边界重新定位', reassign: '移交承接单位',
   } satisfies Record<AnyCommandName | 'create', string>,
   screen: {
     title: '城市运行一网统管', city: '上海市', open: '在办案件', overdue: '超期案件', supervised: '督办案件',

@@ -705,6 +705,17 @@ async fn command_from(
                 state.store.unit(&code).await?.ok_or_else(|| {
                     ApiError::invalid("unit", format!("unit {code} does not exist"))
                 })?;
+            if let Some(retired) = &unit.retired {
+                let successor = retired
+                    .successor
+                    .as_ref()
+                    .map_or(String::new(), |s| format!("; its successor is {s}"));
+                return Err(ApiError::rule(
+                    ErrorCode::UnknownReference,
+                    "unit",
+                    format!("unit {code} is retired{successor}"),
+                ));
+            }
             CaseCommand::Dispatch {
                 unit: unit.code,
                 unit_jurisdiction: unit.jurisdiction,
@@ -775,7 +786,8 @@ async fn command_from(
         | CommandKind::Rate
         | CommandKind::Note
         | CommandKind::ErasePersonalData
-        | CommandKind::Relocate => {
+        | CommandKind::Relocate
+        | CommandKind::Reassign => {
             return Err(ApiError::internal(format!(
                 "{} is not a command clients issue by name",
                 name.as_str()

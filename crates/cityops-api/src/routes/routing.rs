@@ -116,11 +116,21 @@ pub async fn replace_rules(
             .map_err(|_| ApiError::invalid("file", "the CSV must be UTF-8"))?;
         let rules = parse_rules_csv(text)?;
         for (i, rule) in rules.iter().enumerate() {
-            if state.store.unit(&rule.unit).await?.is_none() {
-                return Err(ApiError::invalid(
-                    format!("line {}: unit", i + 2),
-                    format!("unit {} does not exist", rule.unit),
-                ));
+            match state.store.unit(&rule.unit).await? {
+                None => {
+                    return Err(ApiError::invalid(
+                        format!("line {}: unit", i + 2),
+                        format!("unit {} does not exist", rule.unit),
+                    ))
+                }
+                Some(unit) if !unit.is_active() => {
+                    return Err(ApiError::rule(
+                        ErrorCode::UnknownReference,
+                        format!("line {}: unit", i + 2),
+                        format!("unit {} is retired", rule.unit),
+                    ))
+                }
+                Some(_) => {}
             }
         }
         state.store.put_rules(&rules).await?;
@@ -162,13 +172,39 @@ pub(crate) async fn propose(state: &AppState, case: &Case) -> ApiResult<RoutingV
         component.as_ref().and_then(|c| c.units()).as_ref(),
     );
     Ok(match decision {
-        Some(decision) => RoutingView {
-            unit_name: state.store.unit(&decision.unit).await?.map(|u| u.name),
+        Some(mut decision) => {
+            // A retired default unit's cases go to its successor, as its open cases did.
+            let mut unit = state.store.unit(&decision.unit).await?;
+            let mut hops = 0;
+            while let Some(retired) = unit.as_ref().and_then(|u| u.retired.clone()) {
+                hops += 1;
+                let Some(successor) = retired.successor.filter(|_| hops <= 8) else {
+                    return Ok(RoutingView {
+                        unit: None,
+                        unit_name: None,
+                        rule: decision.rule.as_ref().map(RuleView::from),
+                        overridden: Vec::new(),
+                        reason: format!(
+                            "{}; but unit {} is retired and no successor took it over: choose a unit",
+                            decision.reason, decision.unit
+                        ),
+                    });
+                };
+                decision.reason = format!(
+                    "{}; unit {} is retired and {successor} took over its cases",
+                    decision.reason, decision.unit
+                );
+                decision.unit = successor;
+                unit = state.store.unit(&decision.unit).await?;
+            }
+            RoutingView {
+            unit_name: unit.map(|u| u.name),
             unit: Some(decision.unit),
             rule: decision.rule.as_ref().map(RuleView::from),
             overridden: decision.overridden.iter().map(RuleView::from).collect(),
             reason: decision.reason,
-        },
+        }
+        }
         None => RoutingView {
             unit: None,
             unit_name: None,

@@ -28,6 +28,7 @@ mod screen_and_citizen;
 mod second_factor;
 mod sessions;
 mod tidy;
+mod units;
 mod users;
 mod vital_signs;
 mod workflow_http;

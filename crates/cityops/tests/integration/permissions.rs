@@ -83,6 +83,27 @@ const TABLE: &[Rule] = &[
         about_a_case: false,
     },
     Rule {
+        path: "/api/v1/units?status=all",
+        roles: None,
+        about_a_case: false,
+    },
+    Rule {
+        path: "/api/v1/units/310101-ZLS",
+        roles: None,
+        about_a_case: false,
+    },
+    Rule {
+        path: "/api/v1/units/310101-GD/contacts?purpose=dispatch",
+        roles: Some(&[
+            "admin",
+            "dispatcher",
+            "shift_lead",
+            "operator",
+            "center_leader",
+        ]),
+        about_a_case: false,
+    },
+    Rule {
         path: "/api/v1/hotline/tickets/results?from=2026-01-01&to=2026-01-31&format=json",
         roles: Some(&["operator", "shift_lead", "admin"]),
         about_a_case: false,

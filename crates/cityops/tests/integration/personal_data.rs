@@ -14,6 +14,8 @@ pub(crate) async fn stored_texts(url: &str) -> Vec<String> {
         "SELECT COALESCE(reporter_tag, '') FROM cases",
         "SELECT doc FROM case_events",
         "SELECT payload FROM outbox",
+        "SELECT COALESCE(duty_phone, '') || ' ' || COALESCE(contact_name, '') || ' ' || \
+         COALESCE(contact_phone, '') FROM units",
     ];
     let mut texts = Vec::new();
     if url.starts_with("sqlite:") {
@@ -161,6 +163,28 @@ async fn the_clear_contact_is_read_for_a_purpose_and_on_record(app: &TestApp) {
 
 async fn keys_rotate_and_old_rows_are_sealed_again(app: &TestApp) {
     let number = citizen_report(app).await;
+    // A unit's duty phone is sealed like a citizen's and rotates with it.
+    let mut unit = app.get(Some("admin"), "/api/v1/units/310101-GD").await.1;
+    for field in [
+        "open_cases",
+        "district",
+        "active",
+        "retired_at",
+        "successor",
+        "code",
+    ] {
+        unit.as_object_mut().unwrap().remove(field);
+    }
+    unit["duty_phone"] = serde_json::json!("021-63210000");
+    let (status, body) = app
+        .put_raw(
+            Some("admin"),
+            "/api/v1/units/310101-GD",
+            "application/json",
+            serde_json::to_vec(&unit).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let k1 = std::fs::read_to_string(app.key_dir.join("pii.keys")).unwrap();
     let k2 = cityops_store::PiiKeys::new_key_line("k2");
     let rotated = cityops_store::PiiKeys::parse(&format!("{k1}\n{k2}")).unwrap();
@@ -172,8 +196,8 @@ async fn keys_rotate_and_old_rows_are_sealed_again(app: &TestApp) {
     assert!(found(store.cases_of_reporter(PHONE).await.unwrap()));
     let changed = store.reseal_personal_data().await.unwrap();
     assert!(
-        changed >= 3,
-        "the case, its report event and the outbox row: {changed}"
+        changed >= 4,
+        "the case, its report event, the outbox row and the unit: {changed}"
     );
     assert_eq!(
         store.reseal_personal_data().await.unwrap(),
