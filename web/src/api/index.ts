@@ -3,7 +3,7 @@ import type {
   AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
   ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
-  TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
+  RetireBody, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
   UnitRetirement, UnitStatus, User, VitalSignsView,
 } from './types'
 
@@ -37,11 +37,11 @@ export const api = {
   unitsCsv: (q: UnitListQuery = {}) => request<Blob>('/units', { query: { ...q, format: 'csv' }, as: 'blob' }),
   /** One unit, with the number of its open cases. */
   unit: (code: string) => request<Unit>(`/units/${encodeURIComponent(code)}`),
-  createUnit: (body: Record<string, unknown>) => request<Unit>('/units', { body }),
+  createUnit: (body: UnitBody) => request<Unit>('/units', { body }),
   /** Contact fields left out keep the stored value; `""` removes it. */
-  updateUnit: (code: string, body: Record<string, unknown>) => request<Unit>(`/units/${encodeURIComponent(code)}`, { method: 'PUT', body }),
+  updateUnit: (code: string, body: UnitBody) => request<Unit>(`/units/${encodeURIComponent(code)}`, { method: 'PUT', body }),
   /** 409 `unit_has_open_cases` (field `successor`) while it has open cases and no successor is named. */
-  retireUnit: (code: string, body: { reason: string; successor?: string }) =>
+  retireUnit: (code: string, body: RetireBody) =>
     request<UnitRetirement>(`/units/${encodeURIComponent(code)}/retire`, { body }),
   reinstateUnit: (code: string) => request<Unit>(`/units/${encodeURIComponent(code)}/reinstate`, { method: 'POST' }),
   /** A CSV of units as the export writes them: all or nothing, `invalid_file` naming the line. */

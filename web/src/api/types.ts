@@ -28,7 +28,7 @@ export type AreaLevel = Schemas['AreaLevel']
 /** The levels a map draws (`GET /geo/areas?level=`): the areas below the city, and unit grids. */
 export type GeometryLevel = Schemas['GeometryLevel']
 /** The line of work the responsibility matrix routes by, e.g. `water_supply`; `other` for contractors and added units. */
-export type UnitKind = Schemas['UnitKind'] | 'other'
+export type UnitKind = Schemas['UnitKind']
 export type Urgency = Schemas['Urgency']
 /**
  * A workflow command's URL name, e.g. `request-extension`, as the server publishes them. Every
@@ -85,7 +85,7 @@ export type Area = Schemas['AreaView']
 /** `GET /areas/{code}`: an area with its children. */
 export type AreaDetail = Schemas['AreaDetail']
 /** A unit as every staff member reads it: contacts masked; `open_cases` only from `GET /units/{code}`. */
-export type Unit = UnitViewInterim
+export type Unit = Schemas['UnitView']
 export type SmallClass = Schemas['CategoryView']
 export type Categories = Schemas['CatalogView']
 
@@ -127,6 +127,24 @@ export type TicketImport = Schemas['TicketImport']
 /** A ticket's result for the 12345 system: case, state, reply, the caller's satisfaction. */
 export type TicketResult = Schemas['TicketResult']
 
+// ---- units as data
+/** What sort of body a unit is: `operations_center`, `department`, `public_utility`, `contractor`... */
+export type UnitOrganization = Schemas['UnitOrganization']
+/** `GET /units?status=`: active units (the default), retired ones, or both. */
+export type UnitStatus = 'active' | 'retired' | 'all'
+/** `POST /units` and `PUT /units/{code}`: contact fields left out keep the stored value, `""` removes it. */
+export type UnitBody = Schemas['UnitBody']
+/** `POST /units/{code}/retire`: the reason, and the successor that takes over its open cases and rules. */
+export type RetireBody = Schemas['RetireBody']
+/** What a retirement did: the unit, open cases and matrix rules moved to the successor, rules removed without one. */
+export type UnitRetirement = Schemas['RetirementView']
+/** `PUT /units` (CSV): how many units the file created, updated and left as they were. */
+export type UnitImport = Schemas['UnitImportView']
+/** Why a unit's contacts are read in clear (the document states it as a pattern, not an enum). */
+export type UnitContactPurpose = 'dispatch' | 'coordination'
+/** `GET /units/{code}/contacts`: the contacts in clear, for the purpose stated (on the audit log). */
+export type UnitContactsView = Schemas['UnitContactsView']
+
 // ---- the working calendar
 /** A year: working hours, the days its official schedule lists, counts; `known: false` is a plain week. */
 export type CalendarYear = Schemas['CalendarYearView']
@@ -161,37 +179,3 @@ export type AreaShape = Omit<Schemas['AreaGeometry'], 'bbox' | 'centroid' | 'geo
   geometry: GeoGeometry
 }
 
-// ---- units as data (interim: replaced by the server's schemas once it publishes them)
-/** What sort of body a unit is: `operations_center`, `department`, `public_utility`, `contractor`... */
-export type UnitOrganization = 'operations_center' | 'department' | 'public_utility' | 'contractor' | 'street_office' | 'town' | 'other'
-/** `GET /units?status=`: active units (the default), retired ones, or both. */
-export type UnitStatus = 'active' | 'retired' | 'all'
-interface UnitViewInterim {
-  code: string
-  name: string
-  kind: UnitKind
-  organization: UnitOrganization
-  jurisdiction: string
-  district?: string | null
-  parent?: string | null
-  active: boolean
-  retired_at?: string | null
-  successor?: string | null
-  duty_phone?: string | null
-  contact_name?: string | null
-  contact_phone?: string | null
-  open_cases?: number | null
-}
-/** `POST /units/{code}/retire`: the retired unit, and how many open cases and matrix rules went to its successor. */
-export interface UnitRetirement { unit: Unit; moved_cases: number; moved_rules: number; removed_rules?: number }
-/** `PUT /units` (CSV): how many units the file created, updated and left as they were. */
-export interface UnitImport { created: number; updated: number; unchanged: number }
-/** Why a unit's contacts are read in clear. */
-export type UnitContactPurpose = 'dispatch' | 'coordination'
-/** `GET /units/{code}/contacts`: the contacts in clear, for the purpose stated (on the audit log). */
-export interface UnitContactsView {
-  duty_phone?: string | null
-  contact_name?: string | null
-  contact_phone?: string | null
-  purpose: UnitContactPurpose
-}

@@ -1,5 +1,5 @@
 /** The units page's rules: who sees contacts, the text filter, the form's body, successors, file names. */
-import type { Role, Unit, UnitKind, UnitOrganization, UnitStatus } from '../api/types'
+import type { Role, Unit, UnitBody, UnitKind, UnitOrganization, UnitStatus } from '../api/types'
 import { contains } from './areaCode'
 import { shanghaiDay } from './hotline'
 
@@ -93,18 +93,6 @@ export function formOf(unit: Unit): UnitForm {
   }
 }
 
-/** What the form would send (`POST /units` for a new unit, `PUT /units/{code}` with `original`), or the fields to fix first. */
-export type UnitBody = {
-  code?: string
-  name: string
-  organization: UnitOrganization
-  kind?: UnitKind
-  jurisdiction: string
-  parent?: string
-  duty_phone?: string
-  contact_name?: string
-  contact_phone?: string
-}
 
 /** Why a field cannot be sent as typed: `required`, `code` (not a unit code), `area` (not an area code), `masked` (a masked contact edited in part). */
 export type FormProblem = 'required' | 'code' | 'area' | 'masked' | 'long'
@@ -112,6 +100,7 @@ export type FormProblem = 'required' | 'code' | 'area' | 'masked' | 'long'
 const UNIT_CODE = /^[A-Za-z0-9._-]{1,64}$/
 const AREA = /^(?:\d{6}|\d{9}|\d{12})$/
 
+/** What the form would send (`POST /units` for a new unit, `PUT /units/{code}` with `original`), or the fields to fix first. */
 export function unitBody(form: UnitForm, original?: Unit): { body: UnitBody | null; problems: Partial<Record<keyof UnitForm, FormProblem>> } {
   const problems: Partial<Record<keyof UnitForm, FormProblem>> = {}
   const code = form.code.trim()
