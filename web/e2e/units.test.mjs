@@ -33,10 +33,10 @@ before(async () => {
     assert.equal(made.status, 201, JSON.stringify(made.json))
   }
 
-  // a hotline case in Huangpu, accepted, filed and dispatched to E2E-RET: one open case
+  // a hotline case in Huangpu, accepted, verified on site, filed and dispatched to E2E-RET: one open case
   const op = await api.login('operator')
   const created = await api.call('POST', '/cases', op, {
-    source: 'hotline', description: 'E2E 市民来电：南京东路人行道井盖松动', location: { lon: 121.4837, lat: 31.2369 }, area: '310101002001',
+    source: 'hotline', description: 'E2E 市民来电：南京东路人行道井盖松动', location: { lon: 121.4837, lat: 31.2369 },
   })
   assert.equal(created.status, 201, JSON.stringify(created.json))
   setup.caseId = created.json.id
@@ -47,6 +47,8 @@ before(async () => {
     return r.json
   }
   await step('operator', 'accept', {})
+  await step('operator', 'request-verification', {})
+  await step('inspector', 'verify', { exists: true, opinion: '现场属实' })
   await step('shiftlead', 'file', { category: '10101' })
   const dispatched = await step('dispatcher', 'dispatch', { unit: 'E2E-RET', opinion: '请养护单位处置' })
   assert.equal(dispatched.unit, 'E2E-RET')
@@ -202,6 +204,8 @@ describe('units as data', () => {
     )
     await filter(page, 'E2E-NEW')
     await row(page, 'E2E-NEW').waitFor()
+    // it has no contacts on record: nothing to show in clear
+    assert.equal(await row(page, 'E2E-NEW').getByTestId('unit-show-contacts').count(), 0)
     assert.equal((await api.call('GET', '/units/310101-DX', admin)).json.name, '黄浦区电信分公司（维护）')
     const after = await api.call('GET', '/units/E2E-YH/contacts?purpose=coordination', admin)
     assert.equal(digits(after.json.duty_phone).slice(-11), '13912345678')
@@ -230,6 +234,7 @@ describe('units as data', () => {
     await notice.waitFor()
     assert.equal(await notice.getAttribute('data-moved-cases'), '1')
     assert.match(await notice.textContent(), /1 件案件/)
+    await page.getByTestId('unit-retire-form').waitFor({ state: 'detached' })
     await row(page, 'E2E-RET').waitFor({ state: 'detached' })
     await shot(page, 'retired')
 

@@ -181,7 +181,7 @@ export default {
       duplicate: '该编码已被使用', unknown_reference: '不存在：请检查编码', forbidden: '只有管理员可以修改单位', generic: '操作失败：{msg}',
     },
     retireTitle: '撤销单位 {name}', retireHint: '撤销后该单位不再接收新案件，也不能再被责任矩阵选用；可随时恢复。',
-    reason: '撤销原因', reasonHint: '1–500 字，记入审计日志', successor: '接替单位', successorHint: '该单位的在办案件和责任矩阵规则转给接替单位，每件案件的时间线上记一条“改派”。',
+    reason: '撤销原因', reasonHint: '1–500 字，记入审计日志', successor: '接替单位', successorHint: '该单位的在办案件和责任矩阵规则转给接替单位，每件案件的时间线上记一条“移交承接单位”。',
     pickSuccessor: '选择接替单位', noSuccessor: '不指定（仅当没有在办案件时）',
     openCases: '该单位还有 {n} 件在办案件：请选择接替单位，案件将改派给它。', openCasesNow: '在办案件：{n} 件',
     retireSubmit: '确认撤销', retired: '{name} 已撤销：{cases} 件案件、{rules} 条规则转给 {successor}', retiredNone: '{name} 已撤销，没有需要转移的案件和规则', retiredRulesRemoved: '{name} 已撤销，指向它的 {rules} 条责任矩阵规则已删除',
