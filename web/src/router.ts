@@ -19,6 +19,7 @@ export const router = createRouter({
     { path: '/workbench', name: 'workbench', component: () => import('./pages/WorkbenchPage.vue'), meta: { auth: true } },
     { path: '/alarms', name: 'alarms', component: () => import('./pages/AlarmsPage.vue'), meta: { auth: true } },
     { path: '/hotline', name: 'hotline', component: () => import('./pages/HotlinePage.vue'), meta: { auth: true } },
+    { path: '/units', name: 'units', component: () => import('./pages/UnitsPage.vue'), meta: { auth: true } },
     { path: '/calendar', name: 'calendar', component: () => import('./pages/CalendarPage.vue'), meta: { auth: true } },
     { path: '/cases/:id', name: 'case', component: () => import('./pages/CasePage.vue'), meta: { auth: true }, props: true },
     { path: '/citizen', name: 'citizen', component: () => import('./pages/CitizenPage.vue'), meta: { public: true } },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import document from '../openapi.json'
 import zh from '../src/locales/zh-CN'
 import en from '../src/locales/en'
-import { ALARM_LEVELS, CASE_SOURCES, CASE_STATES, OPEN_STATES, REJECT_REASONS } from '../src/lib/vocabulary'
+import { ALARM_LEVELS, CASE_SOURCES, CASE_STATES, OPEN_STATES, REJECT_REASONS, UNIT_KINDS, UNIT_ORGANIZATIONS } from '../src/lib/vocabulary'
 
 // The compiler already holds these lists and tables to the generated unions; this checks the
 // same against the server's document itself, and the order the UI shows them in.
@@ -23,7 +23,7 @@ describe("the server's vocabularies in the UI", () => {
     expect(ALARM_LEVELS).toEqual(enumOf('WarningLevel'))
   })
 
-  it('has words for every role, state, source, command, stage and alarm level and state in both languages', () => {
+  it('has words for every role, state, source, command, stage, alarm level and state, unit kind and organization in both languages', () => {
     for (const messages of [zh, en]) {
       expect(sorted(Object.keys(messages.roles))).toEqual(sorted(enumOf('Role')))
       expect(sorted(Object.keys(messages.states))).toEqual(sorted(enumOf('CaseState')))
@@ -33,6 +33,13 @@ describe("the server's vocabularies in the UI", () => {
       expect(sorted(Object.keys(messages.case.pendingKinds))).toEqual(sorted(enumOf('PendingKind')))
       expect(sorted(Object.keys(messages.alarms.levels))).toEqual(sorted(enumOf('WarningLevel')))
       expect(sorted(Object.keys(messages.alarms.states))).toEqual(sorted(enumOf('AlarmState')))
+      expect(sorted(Object.keys(messages.units.kinds))).toEqual(sorted(enumOf('UnitKind')))
+      expect(sorted(Object.keys(messages.units.organizations))).toEqual(sorted(enumOf('UnitOrganization')))
     }
+  })
+
+  it("lists units' lines of work and organizations in the server order", () => {
+    expect(UNIT_KINDS).toEqual(enumOf('UnitKind'))
+    expect(UNIT_ORGANIZATIONS).toEqual(enumOf('UnitOrganization'))
   })
 })

@@ -3,11 +3,15 @@ import type {
   AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
   ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
-  TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitKind, User, VitalSignsView,
+  RetireBody, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
+  UnitRetirement, UnitStatus, User, VitalSignsView,
 } from './types'
 
 export * from './client'
 export type * from './types'
+
+/** `GET /units` filters: line of work, organization, the area the jurisdiction lies within, status (default active). */
+export type UnitListQuery = { kind?: UnitKind; organization?: UnitOrganization; within?: string; status?: UnitStatus }
 
 export const api = {
   /** `session: 'cookie'`: the session becomes an HttpOnly cookie, so no token ever reaches the page's scripts. */
@@ -27,7 +31,24 @@ export const api = {
   removeTotp: (password: string, code: string) => request<void>('/me/totp', { method: 'DELETE', body: { password, code } }),
   areas: (q: { parent?: string; level?: AreaLevel }) => request<Area[]>('/areas', { query: q }),
   area: (code: string) => request<AreaDetail>(`/areas/${encodeURIComponent(code)}`),
-  units: (q: { kind?: UnitKind; within?: string }) => request<Unit[]>('/units', { query: q }),
+  units: (q: UnitListQuery = {}) => request<Unit[]>('/units', { query: q }),
+  // ---- units as data: every staff member reads them; only admins write
+  /** The same list as a CSV file (UTF-8 with a BOM, contacts masked), the columns `PUT /units` takes back. */
+  unitsCsv: (q: UnitListQuery = {}) => request<Blob>('/units', { query: { ...q, format: 'csv' }, as: 'blob' }),
+  /** One unit, with the number of its open cases. */
+  unit: (code: string) => request<Unit>(`/units/${encodeURIComponent(code)}`),
+  createUnit: (body: UnitBody) => request<Unit>('/units', { body }),
+  /** Contact fields left out keep the stored value; `""` removes it. */
+  updateUnit: (code: string, body: UnitBody) => request<Unit>(`/units/${encodeURIComponent(code)}`, { method: 'PUT', body }),
+  /** 409 `unit_has_open_cases` (field `successor`) while it has open cases and no successor is named. */
+  retireUnit: (code: string, body: RetireBody) =>
+    request<UnitRetirement>(`/units/${encodeURIComponent(code)}/retire`, { body }),
+  reinstateUnit: (code: string) => request<Unit>(`/units/${encodeURIComponent(code)}/reinstate`, { method: 'POST' }),
+  /** A CSV of units as the export writes them: all or nothing, `invalid_file` naming the line. */
+  importUnits: (file: Blob) => request<UnitImport>('/units', { method: 'PUT', raw: { data: file, contentType: 'text/csv' } }),
+  /** A unit's contacts in clear, for a stated purpose; every read is on the audit log. */
+  unitContacts: (code: string, purpose: UnitContactPurpose) =>
+    request<UnitContactsView>(`/units/${encodeURIComponent(code)}/contacts`, { query: { purpose } }),
   categories: () => request<Categories>('/categories'),
   /** A year of the working calendar (any signed-in user). */
   calendar: (year: number) => request<CalendarYear>(`/calendar/${year}`),

@@ -27,6 +27,7 @@ export type PendingKind = Schemas['PendingKind']
 export type AreaLevel = Schemas['AreaLevel']
 /** The levels a map draws (`GET /geo/areas?level=`): the areas below the city, and unit grids. */
 export type GeometryLevel = Schemas['GeometryLevel']
+/** The line of work the responsibility matrix routes by, e.g. `water_supply`; `other` for contractors and added units. */
 export type UnitKind = Schemas['UnitKind']
 export type Urgency = Schemas['Urgency']
 /**
@@ -83,6 +84,7 @@ export type FeedEvent = Schemas['CaseEvent']
 export type Area = Schemas['AreaView']
 /** `GET /areas/{code}`: an area with its children. */
 export type AreaDetail = Schemas['AreaDetail']
+/** A unit as every staff member reads it: contacts masked; `open_cases` only from `GET /units/{code}`. */
 export type Unit = Schemas['UnitView']
 export type SmallClass = Schemas['CategoryView']
 export type Categories = Schemas['CatalogView']
@@ -125,6 +127,24 @@ export type TicketImport = Schemas['TicketImport']
 /** A ticket's result for the 12345 system: case, state, reply, the caller's satisfaction. */
 export type TicketResult = Schemas['TicketResult']
 
+// ---- units as data
+/** What sort of body a unit is: `operations_center`, `department`, `public_utility`, `contractor`... */
+export type UnitOrganization = Schemas['UnitOrganization']
+/** `GET /units?status=`: active units (the default), retired ones, or both. */
+export type UnitStatus = 'active' | 'retired' | 'all'
+/** `POST /units` and `PUT /units/{code}`: contact fields left out keep the stored value, `""` removes it. */
+export type UnitBody = Schemas['UnitBody']
+/** `POST /units/{code}/retire`: the reason, and the successor that takes over its open cases and rules. */
+export type RetireBody = Schemas['RetireBody']
+/** What a retirement did: the unit, open cases and matrix rules moved to the successor, rules removed without one. */
+export type UnitRetirement = Schemas['RetirementView']
+/** `PUT /units` (CSV): how many units the file created, updated and left as they were. */
+export type UnitImport = Schemas['UnitImportView']
+/** Why a unit's contacts are read in clear (the document states it as a pattern, not an enum). */
+export type UnitContactPurpose = 'dispatch' | 'coordination'
+/** `GET /units/{code}/contacts`: the contacts in clear, for the purpose stated (on the audit log). */
+export type UnitContactsView = Schemas['UnitContactsView']
+
 // ---- the working calendar
 /** A year: working hours, the days its official schedule lists, counts; `known: false` is a plain week. */
 export type CalendarYear = Schemas['CalendarYearView']
@@ -158,3 +178,4 @@ export type AreaShape = Omit<Schemas['AreaGeometry'], 'bbox' | 'centroid' | 'geo
   centroid: [number, number]
   geometry: GeoGeometry
 }
+

@@ -1,7 +1,7 @@
 // The server's closed vocabularies as lists the UI iterates (filters, legends, radio groups).
 // Each list is the keys of a record typed by the generated union (../api/types), so a value the
 // server adds or drops is a compile error here rather than a value the UI silently leaves out.
-import type { AlarmLevel, CaseSource, CaseState, RejectReason } from '../api/types'
+import type { AlarmLevel, CaseSource, CaseState, RejectReason, UnitKind, UnitOrganization } from '../api/types'
 
 /** The keys of a record that names every value of a vocabulary once, in the record's order. */
 function valuesOf<V extends string>(record: Record<V, unknown>): readonly V[] {
@@ -26,3 +26,15 @@ export const REJECT_REASONS = valuesOf<RejectReason>({ invalid: true, duplicate:
 
 /** Least to most severe. */
 export const ALARM_LEVELS = valuesOf<AlarmLevel>({ blue: true, yellow: true, orange: true, red: true })
+
+/** Lines of work, centers first, as the server lists them. */
+export const UNIT_KINDS = valuesOf<UnitKind>({
+  city_center: true, district_center: true, street_center: true, law_enforcement: true, greening: true, housing: true,
+  water: true, transport: true, public_security: true, market_regulation: true, environment: true, power: true, gas: true,
+  water_supply: true, telecom: true, street_office: true, other: true,
+})
+
+/** What sort of body a unit is. */
+export const UNIT_ORGANIZATIONS = valuesOf<UnitOrganization>({
+  operations_center: true, department: true, public_utility: true, contractor: true, street_office: true, town: true, other: true,
+})

@@ -2,7 +2,7 @@ import type zh from './zh-CN'
 
 const en: typeof zh = {
   app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', totp: 'Two-step verification', skip: 'Skip to main content' },
-  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Working calendar', citizen: 'Report a problem' },
+  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Working calendar', units: 'Units', citizen: 'Report a problem' },
   roles: {
     inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
     unit_handler: 'Unit handler', center_leader: 'Center leader', evaluator: 'Evaluator', admin: 'Administrator', auditor: 'Auditor',
@@ -138,6 +138,55 @@ const en: typeof zh = {
     file: 'File', pickFile: 'Choose file', replace: 'Replace a different schedule of that year', submit: 'Import', noFile: 'Choose a .json or .csv file',
     result: { imported: '{year} imported', replaced: '{year} replaced', unchanged: '{year} has this schedule already: nothing changed' },
     refused: 'Import refused: {msg}', refusedField: ' ({field})',
+  },
+  units: {
+    title: 'Responsible units', intro: 'The units cases are dispatched to: departments, public utilities, contractors, street offices and towns, and the operations centers. Contacts are masked; reading them in clear is recorded on the audit log.',
+    filters: 'Filters', organization: 'Organization', kind: 'Line of work', district: 'District', street: 'Street or town', status: 'Status', search: 'Filter by name or code',
+    any: 'All', statuses: { active: 'Active', retired: 'Retired', all: 'All' }, reset: 'Reset', count: 'No units | {n} unit | {n} units', shown: 'Showing {shown} of {n} units', showMore: 'Show more',
+    empty: 'No unit matches', loadFailed: 'The units could not be loaded: {msg}',
+    col: { code: 'Code', name: 'Name', organization: 'Organization', kind: 'Line of work', jurisdiction: 'Jurisdiction', parent: 'Parent unit', dutyPhone: 'Duty phone', contact: 'Contact', status: 'Status', actions: 'Actions' },
+    active: 'Active', retiredAt: 'Retired {at}', successorIs: 'succeeded by {unit}',
+    organizations: {
+      operations_center: 'Operations center', department: 'Department', public_utility: 'Public utility', contractor: 'Contractor',
+      street_office: 'Street office', town: 'Town government', other: 'Other',
+    },
+    kinds: {
+      city_center: 'City center', district_center: 'District center', street_center: 'Street center', law_enforcement: 'Law enforcement', greening: 'Greening and cityscape',
+      housing: 'Housing', water: 'Water affairs', transport: 'Construction and transport', public_security: 'Public security', market_regulation: 'Market regulation', environment: 'Environment',
+      power: 'Power', gas: 'Gas', water_supply: 'Water supply', telecom: 'Telecom', street_office: 'Street or town', other: 'Other',
+    },
+    showContacts: 'Contacts', showContactsOf: 'Show the contacts of {name}', edit: 'Edit', editOf: 'Edit {name}', retire: 'Retire', retireOf: 'Retire {name}',
+    reinstate: 'Reinstate', reinstateOf: 'Reinstate {name}', reinstated: '{name} is active again',
+    create: 'New unit', createTitle: 'New unit', editTitle: 'Edit unit {code}', save: 'Save', cancel: 'Cancel', created: '{name} added', saved: '{name} saved',
+    field: {
+      code: 'Unit code', name: 'Name', organization: 'Organization', kind: 'Line of work', jurisdiction: 'Jurisdiction (area code)', parent: 'Parent unit',
+      duty_phone: 'Duty phone', contact_name: 'Contact person', contact_phone: "Contact's phone",
+    },
+    hint: {
+      code: "Letters, digits, '-', '_' or '.', at most 64; fixed once created, e.g. 310101-YHZY",
+      jurisdiction: 'Division code: 6 digits for a district, 9 for a street or town, 12 for a community',
+      kind: 'The default dispatch proposals pick units by line of work; "Other" units (contractors, usually) are reached through the responsibility matrix only',
+      contacts: 'Contacts are shown masked. Leave one as it is to keep it, empty it to remove it, type a new one to replace it.',
+    },
+    pickParent: 'No parent unit', pickOrganization: 'Choose the organization', pickKind: 'Choose the line of work', areaName: 'Area: {name}', areaUnknown: 'No such area',
+    problem: {
+      required: 'Required', code: "Only letters, digits, '-', '_' or '.', at most 64", area: 'Enter a 6, 9 or 12-digit division code',
+      masked: 'A masked number cannot be edited in part: empty it and type the whole number, or leave it as it is', long: 'At most 100 characters',
+    },
+    errors: {
+      duplicate: 'This code is taken', unknown_reference: 'No such code: check it', forbidden: 'Only administrators change units', generic: 'Failed: {msg}',
+    },
+    retireTitle: 'Retire {name}', retireHint: 'A retired unit takes no new case and no responsibility matrix rule picks it; it can be reinstated at any time.',
+    reason: 'Reason', reasonHint: '1 to 500 characters, recorded on the audit log', successor: 'Successor', successorHint: "The unit's open cases and matrix rules go to the successor; each case's timeline records the reassignment.",
+    pickSuccessor: 'Choose the successor', noSuccessor: 'None (only when it has no open case)',
+    openCases: 'This unit still has {n} open cases: choose the unit that takes them over.', openCasesNow: 'Open cases: {n}',
+    retireSubmit: 'Retire', retired: '{name} retired: {cases} cases and {rules} rules moved to {successor}', retiredNone: '{name} retired; no case or rule had to move', retiredRulesRemoved: '{name} retired; the {rules} matrix rules naming it were removed',
+    contactsTitle: 'Contacts of {name}', contactsHint: 'State why you read the contacts in clear; every read is recorded on the audit log.', purpose: 'Purpose',
+    purposes: { dispatch: 'Dispatch liaison', coordination: 'Coordination' }, reveal: 'Show in clear', close: 'Close', noContacts: 'No contacts are on record for this unit', none: '—',
+    importTitle: 'Import units', importHint: 'CSV (UTF-8, with or without BOM) with the export\'s columns: code,name,organization,kind,jurisdiction,parent,duty_phone,contact_name,contact_phone,active. New codes are added, known ones updated; a contact cell that is empty or contains * keeps the stored value. Imported whole or not at all.',
+    file: 'File', importSubmit: 'Import', noFile: 'Choose a .csv file', importResult: '{created} created, {updated} updated, {unchanged} unchanged',
+    importRefused: 'Import refused, nothing changed: {msg}',
+    exportCsv: 'Export CSV', exportHint: 'Exports the list as filtered (contacts masked)', exportFailed: 'Export failed: {msg}',
   },
   errors: {
     required: 'Required', case_number: 'Enter a 19-digit case number', datetime: 'Enter a valid date and time', network: 'Network error',

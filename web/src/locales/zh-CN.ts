@@ -1,11 +1,11 @@
-import type { AlarmLevel, AlarmState, AnyCommandName, CaseSource, CaseStage, CaseState, PendingKind, Role } from '../api/types'
+import type { AlarmLevel, AlarmState, AnyCommandName, CaseSource, CaseStage, CaseState, PendingKind, Role, UnitKind, UnitOrganization } from '../api/types'
 
 // The tables keyed by the server's vocabularies (roles, states, sources, commands, stages, alarm
 // levels and states) are checked against them with `satisfies Record<...>`: a value the server adds
 // is a compile error until it has words here, and en.ts, typed after this file, needs them too.
 export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
-  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', citizen: '市民随手拍' },
+  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', citizen: '市民随手拍' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
     unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', auditor: '审计员', data_steward: '数据管理员',
@@ -141,6 +141,56 @@ export default {
     file: '文件', pickFile: '选择文件', replace: '替换该年已有的不同安排', submit: '导入', noFile: '请选择 .json 或 .csv 文件',
     result: { imported: '已导入 {year} 年', replaced: '已替换 {year} 年', unchanged: '{year} 年安排相同，未作更改' },
     refused: '导入被拒绝：{msg}', refusedField: '（{field}）',
+  },
+  units: {
+    title: '责任单位', intro: '案件派遣到的单位：职能部门、公共服务企业、养护作业单位、街道（乡镇）和各级城运中心。联系方式均已脱敏，查看明文会记入审计日志。',
+    filters: '筛选', organization: '单位性质', kind: '业务条线', district: '区', street: '街道/乡镇', status: '状态', search: '按名称或编码筛选',
+    any: '全部', statuses: { active: '在用', retired: '已撤销', all: '全部' }, reset: '重置', count: '共 {n} 个单位', shown: '显示 {shown} / {n} 个单位', showMore: '显示更多',
+    empty: '没有符合条件的单位', loadFailed: '单位列表加载失败：{msg}',
+    col: { code: '编码', name: '名称', organization: '性质', kind: '条线', jurisdiction: '管辖区域', parent: '上级单位', dutyPhone: '值班电话', contact: '联系人', status: '状态', actions: '操作' },
+    active: '在用', retiredAt: '{at} 撤销', successorIs: '由 {unit} 接替',
+    organizations: {
+      operations_center: '城运中心', department: '职能部门', public_utility: '公共服务企业', contractor: '养护作业单位',
+      street_office: '街道办事处', town: '镇人民政府', other: '其他',
+    } satisfies Record<UnitOrganization, string>,
+    kinds: {
+      city_center: '市城运中心', district_center: '区城运中心', street_center: '街镇城运分中心', law_enforcement: '城管执法', greening: '绿化市容',
+      housing: '房屋管理', water: '水务', transport: '建设交通', public_security: '公安', market_regulation: '市场监管', environment: '生态环境',
+      power: '供电', gas: '燃气', water_supply: '供水', telecom: '通信', street_office: '街道乡镇', other: '其他',
+    } satisfies Record<UnitKind, string>,
+    // row actions, named with the unit for screen readers
+    showContacts: '联系方式', showContactsOf: '查看 {name} 的联系方式', edit: '编辑', editOf: '编辑 {name}', retire: '撤销', retireOf: '撤销 {name}',
+    reinstate: '恢复', reinstateOf: '恢复 {name}', reinstated: '{name} 已恢复使用',
+    create: '新增单位', createTitle: '新增单位', editTitle: '编辑单位 {code}', save: '保存', cancel: '取消', created: '已新增 {name}', saved: '已保存 {name}',
+    field: {
+      code: '单位编码', name: '单位名称', organization: '单位性质', kind: '业务条线', jurisdiction: '管辖区域编码', parent: '上级单位',
+      duty_phone: '值班电话', contact_name: '联系人', contact_phone: '联系人电话',
+    },
+    hint: {
+      code: '字母、数字、-、_ 或 .，最多 64 位，创建后不可修改，如 310101-YHZY',
+      jurisdiction: '区 6 位、街道/乡镇 9 位、居村 12 位行政区划代码',
+      kind: '默认派遣建议按条线选择单位；“其他”条线的单位（一般是养护作业单位）只按责任矩阵派遣',
+      contacts: '联系方式以脱敏形式显示。保留原样即不修改，清空即删除，输入新号码即替换。',
+    },
+    pickParent: '无上级单位', pickOrganization: '选择单位性质', pickKind: '选择业务条线', areaName: '区域：{name}', areaUnknown: '未找到该区域',
+    problem: {
+      required: '必填', code: '编码只能包含字母、数字、-、_ 或 .，最多 64 位', area: '请输入 6、9 或 12 位行政区划代码',
+      masked: '脱敏号码不能部分修改：请清空后输入完整号码，或保持原样', long: '最多 100 个字',
+    },
+    errors: {
+      duplicate: '该编码已被使用', unknown_reference: '不存在：请检查编码', forbidden: '只有管理员可以修改单位', generic: '操作失败：{msg}',
+    },
+    retireTitle: '撤销单位 {name}', retireHint: '撤销后该单位不再接收新案件，也不能再被责任矩阵选用；可随时恢复。',
+    reason: '撤销原因', reasonHint: '1–500 字，记入审计日志', successor: '接替单位', successorHint: '该单位的在办案件和责任矩阵规则转给接替单位，每件案件的时间线上记一条“移交承接单位”。',
+    pickSuccessor: '选择接替单位', noSuccessor: '不指定（仅当没有在办案件时）',
+    openCases: '该单位还有 {n} 件在办案件：请选择接替单位，案件将改派给它。', openCasesNow: '在办案件：{n} 件',
+    retireSubmit: '确认撤销', retired: '{name} 已撤销：{cases} 件案件、{rules} 条规则转给 {successor}', retiredNone: '{name} 已撤销，没有需要转移的案件和规则', retiredRulesRemoved: '{name} 已撤销，指向它的 {rules} 条责任矩阵规则已删除',
+    contactsTitle: '{name} 的联系方式', contactsHint: '查看明文联系方式需说明用途，每次查看都会记入审计日志。', purpose: '用途',
+    purposes: { dispatch: '派遣联络', coordination: '协调处置' }, reveal: '显示明文', close: '关闭', noContacts: '该单位没有登记联系方式', none: '—',
+    importTitle: '导入单位', importHint: 'CSV（UTF-8，可带 BOM），列与导出相同：code,name,organization,kind,jurisdiction,parent,duty_phone,contact_name,contact_phone,active。新编码新增，已有编码更新；联系方式为空或含 * 的单元格保留原值。整份文件要么全部导入，要么一条不导入。',
+    file: '文件', importSubmit: '导入', noFile: '请选择 .csv 文件', importResult: '新增 {created} 个，更新 {updated} 个，未变 {unchanged} 个',
+    importRefused: '导入被拒绝，未作任何更改：{msg}',
+    exportCsv: '导出 CSV', exportHint: '按当前筛选导出（联系方式脱敏）', exportFailed: '导出失败：{msg}',
   },
   errors: {
     required: '必填', case_number: '请输入 19 位案件编号', datetime: '请输入有效的日期时间', network: '网络错误',
