@@ -289,3 +289,28 @@ pub fn upload_body(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Versioned {
+        version: i64,
+    }
+
+    #[test]
+    fn whole_numbers_written_as_floats_are_the_integers_they_are() {
+        // Found by the fuzzing: near 2^52, an imprecise float parse turned this into `...5.5`.
+        for (body, version) in [
+            (r#"{"version": 3.0}"#, 3),
+            (r#"{"version": 3814790772877906.0}"#, 3_814_790_772_877_906),
+            (r#"{"version": 9007199254740992.0}"#, 9_007_199_254_740_992),
+        ] {
+            let parsed: Versioned =
+                parse_json(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e:?}"));
+            assert_eq!(parsed.version, version);
+        }
+        assert!(parse_json::<Versioned>(br#"{"version": 3.5}"#).is_err());
+    }
+}
