@@ -1,10 +1,11 @@
 import { API_BASE, request } from './client'
+import type { AuditCheckpoint, AuditEntry, AuditQuery } from '../lib/audit'
 import type {
   AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
   ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
   RetireBody, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
-  UnitRetirement, UnitStatus, User, VitalSignsView,
+  UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
 } from './types'
 
 export * from './client'
@@ -14,6 +15,15 @@ export type * from './types'
 export type UnitListQuery = { kind?: UnitKind; organization?: UnitOrganization; within?: string; status?: UnitStatus }
 
 export const api = {
+  // ---- the audit log (city-level auditors and admins)
+  /** Entries oldest first; `next_after` is the `after` of the next page, absent on the last. */
+  audit: (q: AuditQuery) => request<{ items: AuditEntry[]; next_after?: number | null }>('/audit', { query: q }),
+  /** Checks the whole hash chain and the signed checkpoints now. */
+  auditVerify: () => request<VerifyReport>('/audit/verify'),
+  // ---- a citizen's request about their personal data (data stewards)
+  personalData: (phone: string) => request<PersonalDataExport>('/personal-data', { query: { phone } }),
+  erasePersonalData: (phone: string) => request<Erasure>('/personal-data', { method: 'DELETE', query: { phone } }),
+  auditCheckpoints: () => request<AuditCheckpoint[]>('/audit/checkpoints'),
   /** `session: 'cookie'`: the session becomes an HttpOnly cookie, so no token ever reaches the page's scripts. */
   signIn: (username: string, password: string, otp?: string) =>
     // no `otp` key at all until the server asks for one: an empty code would count as a wrong one

@@ -132,6 +132,12 @@ export type TicketResult = Schemas['TicketResult']
 export type UnitOrganization = Schemas['UnitOrganization']
 /** `GET /units?status=`: active units (the default), retired ones, or both. */
 export type UnitStatus = 'active' | 'retired' | 'all'
+/** `GET /audit/verify`: whether the hash chain is intact, and each finding when not. */
+export type VerifyReport = Schemas['VerifyReport']
+/** `GET /personal-data?phone=`: every case held under a citizen's phone, with what they wrote. */
+export type PersonalDataExport = Schemas['PersonalDataExport']
+/** `DELETE /personal-data?phone=`: finished cases anonymised, open ones keeping the contact until they end. */
+export type Erasure = Schemas['Erasure']
 /** `POST /units` and `PUT /units/{code}`: contact fields left out keep the stored value, `""` removes it. */
 export type UnitBody = Schemas['UnitBody']
 /** `POST /units/{code}/retire`: the reason, and the successor that takes over its open cases and rules. */

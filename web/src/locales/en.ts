@@ -2,7 +2,7 @@ import type zh from './zh-CN'
 
 const en: typeof zh = {
   app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', totp: 'Two-step verification', skip: 'Skip to main content' },
-  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Working calendar', units: 'Units', citizen: 'Report a problem' },
+  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Working calendar', units: 'Units', audit: 'Audit log', personalData: 'Personal data', citizen: 'Report a problem' },
   roles: {
     inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
     unit_handler: 'Unit handler', center_leader: 'Center leader', evaluator: 'Evaluator', admin: 'Administrator', auditor: 'Auditor',
@@ -138,6 +138,31 @@ const en: typeof zh = {
     file: 'File', pickFile: 'Choose file', replace: 'Replace a different schedule of that year', submit: 'Import', noFile: 'Choose a .json or .csv file',
     result: { imported: '{year} imported', replaced: '{year} replaced', unchanged: '{year} has this schedule already: nothing changed' },
     refused: 'Import refused: {msg}', refusedField: ' ({field})',
+  },
+  audit: {
+    title: 'Audit log', intro: 'Every write, sign-in (refused ones too), permission change and read of personal data is on the hash-chained audit log, signed at intervals.',
+    verifyTitle: 'Integrity check', verify: 'Verify the chain', verifying: 'Verifying…', intact: 'Intact: neither the hash chain nor the signed checkpoints were tampered with',
+    broken: 'Broken at entry {seqs}', verifySummary: '{entries} entries, head at entry {head}, {checkpoints} signed checkpoints',
+    headHash: 'Head hash', noSignatures: 'The server holds no checkpoint key: signatures were not checked',
+    searchTitle: 'Search', actor: 'Actor', actorHint: 'user name, system, anonymous', action: 'Action', actionHint: 'prefix, e.g. case. or pii.read',
+    object: 'Object', objectHint: 'e.g. case:0193… or user:li.ming', from: 'From', to: 'To', search: 'Search', reset: 'Reset',
+    timeNote: 'Times are Beijing time.', empty: 'No entries match', seq: 'No.', at: 'Time', result: 'Result', detail: 'Detail',
+    prev: 'Previous', next: 'Next', page: 'Page {n}',
+    checkpointsTitle: 'Signed checkpoints', checkpointsIntro: 'Ed25519 signatures of the chain head: export them to a notary or another archive to prove later that the log was not rewritten.',
+    reload: 'Reload', download: 'Export checkpoints (JSON)', noCheckpoints: 'No signed checkpoint yet', hash: 'Hash', publicKey: 'Public key',
+    failed: 'Request failed: {msg}', field: ' (field {field})',
+  },
+  pd: {
+    title: 'Personal data requests', intro: 'When a citizen asks to see, export or erase their personal data, find everything held under the phone they reported with.',
+    phone: 'Phone number', phoneHint: 'e.g. 139 0000 1111', find: 'Find', noPhone: "Enter the citizen's phone number",
+    auditNote: 'Every search is on the audit log (pii.export), and so is every erasure.',
+    heldTitle: 'Held under {phone}', none: 'Nothing is held under this phone', clearNote: 'Shown in clear, only to answer the citizen themselves.',
+    number: 'Case number', state: 'State', created: 'Reported', closed: 'Ended', name: 'Name', description: 'What they said',
+    export: 'Export (JSON)', erase: 'Erase personal data…', confirmTitle: 'Erase the personal data of {phone}?',
+    confirmFinished: 'The name and phone will be removed from these finished cases: {numbers}', confirmNothing: 'No case has finished: there is nothing to erase yet.',
+    confirmOpen: 'These cases are still open and keep the contact until they finish (then retention removes it): {numbers}',
+    eraseConfirm: 'Erase', cancel: 'Cancel', erased: 'Name and phone removed from {n} finished case(s)', keptOpen: 'Open cases keep them for now: {numbers}',
+    failed: 'Request failed: {msg}', field: ' (field {field})',
   },
   units: {
     title: 'Responsible units', intro: 'The units cases are dispatched to: departments, public utilities, contractors, street offices and towns, and the operations centers. Contacts are masked; reading them in clear is recorded on the audit log.',

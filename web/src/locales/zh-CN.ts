@@ -5,7 +5,7 @@ import type { AlarmLevel, AlarmState, AnyCommandName, CaseSource, CaseStage, Cas
 // is a compile error until it has words here, and en.ts, typed after this file, needs them too.
 export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
-  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', citizen: '市民随手拍' },
+  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', citizen: '市民随手拍' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
     unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', auditor: '审计员', data_steward: '数据管理员',
@@ -141,6 +141,31 @@ export default {
     file: '文件', pickFile: '选择文件', replace: '替换该年已有的不同安排', submit: '导入', noFile: '请选择 .json 或 .csv 文件',
     result: { imported: '已导入 {year} 年', replaced: '已替换 {year} 年', unchanged: '{year} 年安排相同，未作更改' },
     refused: '导入被拒绝：{msg}', refusedField: '（{field}）',
+  },
+  audit: {
+    title: '审计日志', intro: '所有写操作、登录（含失败）、权限变更和个人信息查看都记入哈希链审计日志，并定期签名存证。',
+    verifyTitle: '完整性校验', verify: '校验哈希链', verifying: '校验中…', intact: '日志完整：哈希链与签名存证均未被篡改',
+    broken: '日志已被破坏：第 {seqs} 条', verifySummary: '共 {entries} 条，链头为第 {head} 条，签名存证 {checkpoints} 个',
+    headHash: '链头哈希', noSignatures: '服务器未配置存证公钥，未校验签名',
+    searchTitle: '检索', actor: '操作人', actorHint: '用户名、system、anonymous', action: '动作', actionHint: '前缀，如 case. 或 pii.read',
+    object: '对象', objectHint: '如 case:0193… 或 user:li.ming', from: '起始时间', to: '截止时间', search: '检索', reset: '重置',
+    timeNote: '时间按北京时间填写。', empty: '没有符合条件的日志', seq: '序号', at: '时间', result: '结果', detail: '详情',
+    prev: '上一页', next: '下一页', page: '第 {n} 页',
+    checkpointsTitle: '签名存证', checkpointsIntro: '链头的 Ed25519 签名，可导出交由公证或其他机构存档，日后据此证明日志未被改写。',
+    reload: '刷新', download: '导出存证 (JSON)', noCheckpoints: '暂无签名存证', hash: '哈希', publicKey: '公钥',
+    failed: '请求失败：{msg}', field: '（字段 {field}）',
+  },
+  pd: {
+    title: '个人信息请求', intro: '市民要求查阅、导出或删除其个人信息时，按其报案时留下的电话查找本机构保存的全部内容。',
+    phone: '电话号码', phoneHint: '如 139 0000 1111', find: '查找', noPhone: '请输入市民的电话号码',
+    auditNote: '每次查找都记入审计日志（pii.export），删除同样记录在案。',
+    heldTitle: '电话 {phone} 名下保存的信息', none: '没有以该电话保存的信息', clearNote: '以下为明文，仅用于答复市民本人。',
+    number: '案件编号', state: '状态', created: '上报时间', closed: '结束时间', name: '姓名', description: '市民所述',
+    export: '导出 (JSON)', erase: '删除个人信息…', confirmTitle: '确认删除电话 {phone} 的个人信息？',
+    confirmFinished: '将从以下已结束案件中删除姓名和电话：{numbers}', confirmNothing: '没有已结束的案件，暂无可删除的内容。',
+    confirmOpen: '以下案件尚未结束，保留联系方式直至结束后按保留期限删除：{numbers}',
+    eraseConfirm: '确认删除', cancel: '取消', erased: '已从 {n} 个已结束案件中删除姓名和电话', keptOpen: '未结束案件暂保留：{numbers}',
+    failed: '请求失败：{msg}', field: '（字段 {field}）',
   },
   units: {
     title: '责任单位', intro: '案件派遣到的单位：职能部门、公共服务企业、养护作业单位、街道（乡镇）和各级城运中心。联系方式均已脱敏，查看明文会记入审计日志。',
