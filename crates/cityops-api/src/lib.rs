@@ -74,6 +74,8 @@ pub struct ApiConfig {
     pub working_hours: cityops_domain::WorkingHours,
     /// Days an `Idempotency-Key` of a case report is remembered.
     pub idempotency_key_days: i64,
+    /// Failed call-back attempts before a hotline case closes as unreachable.
+    pub callback_attempts: u32,
 }
 
 impl ApiConfig {
@@ -103,6 +105,7 @@ impl ApiConfig {
             outbox: outbox::OutboxConfig::default(),
             working_hours: cityops_domain::WorkingHours::default(),
             idempotency_key_days: 7,
+            callback_attempts: cityops_domain::workflow::DEFAULT_CALLBACK_ATTEMPTS,
         }
     }
 }

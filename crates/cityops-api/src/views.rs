@@ -155,6 +155,8 @@ pub struct CategoryView {
     pub dispatch_minutes: u32,
     pub handling_minutes: u32,
     pub check_minutes: u32,
+    /// The time to reach a hotline caller once the call-back starts.
+    pub callback_minutes: u32,
     /// The kind of unit a case of this class goes to by default.
     pub unit_kind: wire::UnitKind,
 }
@@ -171,6 +173,7 @@ impl From<&Category> for CategoryView {
             dispatch_minutes: c.terms.dispatch_minutes,
             handling_minutes: c.terms.handling_minutes,
             check_minutes: c.terms.check_minutes,
+            callback_minutes: c.terms.callback_minutes,
             unit_kind: Wire(c.unit_kind),
         }
     }
@@ -226,6 +229,8 @@ pub struct CategoryUpdate {
     pub handling_minutes: Option<u32>,
     #[schema(minimum = 1, maximum = 525600)]
     pub check_minutes: Option<u32>,
+    #[schema(minimum = 1, maximum = 525600)]
+    pub callback_minutes: Option<u32>,
     #[schema(value_type = Option<wire::UnitKind>)]
     pub unit_kind: Option<String>,
 }
@@ -305,7 +310,14 @@ pub struct CommandRequest {
     pub attachments: Option<Vec<String>>,
     /// For check.
     pub passed: Option<bool>,
-    /// For callback.
+    /// For callback: what came of the attempt (`reached` when absent).
+    #[schema(value_type = Option<wire::CallbackOutcome>)]
+    pub outcome: Option<String>,
+    /// For callback, when the caller was reached.
+    #[schema(value_type = Option<wire::Satisfaction>)]
+    pub satisfaction: Option<String>,
+    /// For callback, the older form of `satisfaction`: true is satisfied, false unsatisfied.
+    #[schema(deprecated)]
     pub satisfied: Option<bool>,
     /// For set-urgent.
     pub urgent: Option<bool>,
@@ -352,6 +364,7 @@ pub struct FiledClassView {
     pub dispatch_minutes: u32,
     pub handling_minutes: u32,
     pub check_minutes: u32,
+    pub callback_minutes: u32,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -406,6 +419,8 @@ pub struct CaseView {
     pub stage: Option<wire::CaseStage>,
     pub deadline: Option<DateTime<Utc>>,
     pub callback_satisfied: Option<bool>,
+    /// The call-back of a hotline case, once started.
+    pub callback: Option<CallbackView>,
     pub reject_reason: Option<wire::RejectReason>,
     pub duplicate_of: Option<String>,
     pub attachments: Vec<String>,
@@ -425,6 +440,32 @@ pub struct CaseView {
     pub rating: Option<RatingView>,
     /// Set while the case waits in a higher center's coordination queue.
     pub coordination: Option<CoordinationView>,
+}
+
+/// Where a hotline case's call-back (回访) stands.
+#[derive(Serialize, ToSchema)]
+pub struct CallbackView {
+    /// Failed attempts after which the case closes as unreachable (the city's policy when
+    /// the call-back started).
+    pub attempts_allowed: u32,
+    pub failed_attempts: u32,
+    pub last_outcome: Option<wire::CallbackOutcome>,
+    /// The reached caller's verdict.
+    pub satisfaction: Option<wire::Satisfaction>,
+    /// Closed because the caller could not be reached.
+    pub unreachable: bool,
+}
+
+impl From<&cityops_domain::CallbackProgress> for CallbackView {
+    fn from(p: &cityops_domain::CallbackProgress) -> CallbackView {
+        CallbackView {
+            attempts_allowed: p.attempts_allowed,
+            failed_attempts: p.failed_attempts,
+            last_outcome: p.last_outcome.map(Wire),
+            satisfaction: p.satisfaction.map(Wire),
+            unreachable: p.unreachable,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -476,6 +517,7 @@ impl CaseView {
                 dispatch_minutes: f.terms.dispatch_minutes,
                 handling_minutes: f.terms.handling_minutes,
                 check_minutes: f.terms.check_minutes,
+                callback_minutes: f.terms.callback_minutes,
             }),
             component_id: c.component_id.clone(),
             unit: c.unit.clone(),
@@ -501,6 +543,7 @@ impl CaseView {
             stage: c.stage.map(Wire),
             deadline: c.deadline,
             callback_satisfied: c.callback_satisfied,
+            callback: c.callback.as_ref().map(CallbackView::from),
             reject_reason: c.reject_reason.map(Wire),
             duplicate_of: c.duplicate_of.clone(),
             attachments: c.attachments.clone(),

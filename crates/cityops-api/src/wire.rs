@@ -126,7 +126,13 @@ vocabulary! {
         "Where a report came from: an inspector's patrol, the 12345 hotline, a citizen's \
          photo, an IoT alarm, a department or a leader.";
     cityops_domain::case::Stage => CaseStage:
-        "The stage whose clock runs on a case: dispatch, handling or check.";
+        "The stage whose clock runs on a case: dispatch, handling, check or call-back.";
+    cityops_domain::CallbackOutcome => CallbackOutcome:
+        "What came of a call-back attempt: the caller was reached, did not answer, or the \
+         number was wrong.";
+    cityops_domain::Satisfaction => Satisfaction:
+        "A reached caller's verdict: satisfied (满意), basically satisfied (基本满意) or \
+         unsatisfied (不满意, the case goes back for rework).";
     cityops_domain::case::RejectReason => RejectReason:
         "Why a report was not accepted: invalid, or a duplicate of another case.";
     cityops_domain::AreaLevel => AreaLevel:

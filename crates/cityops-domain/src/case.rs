@@ -186,19 +186,134 @@ pub enum Stage {
     Dispatch,
     Handling,
     Check,
+    /// 回访: the operator calls a hotline caller back.
+    Callback,
 }
 
 impl Stage {
     /// In the order a case passes them.
-    pub const ALL: [Stage; 3] = [Stage::Dispatch, Stage::Handling, Stage::Check];
+    pub const ALL: [Stage; 4] = [
+        Stage::Dispatch,
+        Stage::Handling,
+        Stage::Check,
+        Stage::Callback,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Dispatch => "dispatch",
             Stage::Handling => "handling",
             Stage::Check => "check",
+            Stage::Callback => "callback",
         }
     }
+}
+
+/// What came of one call-back attempt (回访).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackOutcome {
+    /// The caller answered and gave their satisfaction. What a call-back recorded before
+    /// attempts were told apart, hence the default.
+    #[default]
+    Reached,
+    /// 无人接听: nobody answered, or the line was busy or off.
+    NoAnswer,
+    /// 号码错误: the number is not the caller's, or does not exist.
+    WrongNumber,
+}
+
+impl CallbackOutcome {
+    pub const ALL: [CallbackOutcome; 3] = [
+        CallbackOutcome::Reached,
+        CallbackOutcome::NoAnswer,
+        CallbackOutcome::WrongNumber,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackOutcome::Reached => "reached",
+            CallbackOutcome::NoAnswer => "no_answer",
+            CallbackOutcome::WrongNumber => "wrong_number",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CallbackOutcome> {
+        CallbackOutcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == text)
+    }
+}
+
+/// The caller's verdict on how their case was handled: 满意, 基本满意 or 不满意. The first two
+/// close the case; the third sends it back for rework.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    Satisfied,
+    BasicallySatisfied,
+    Unsatisfied,
+}
+
+impl Satisfaction {
+    pub const ALL: [Satisfaction; 3] = [
+        Satisfaction::Satisfied,
+        Satisfaction::BasicallySatisfied,
+        Satisfaction::Unsatisfied,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "satisfied",
+            Satisfaction::BasicallySatisfied => "basically_satisfied",
+            Satisfaction::Unsatisfied => "unsatisfied",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Satisfaction> {
+        Satisfaction::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Whether the case may close on it (满意 or 基本满意).
+    pub fn accepts(self) -> bool {
+        self != Satisfaction::Unsatisfied
+    }
+}
+
+/// Reads the three names, and the yes/no that timelines recorded before satisfaction had
+/// three grades (`true` is satisfied, `false` unsatisfied), so old timelines still replay.
+impl<'de> Deserialize<'de> for Satisfaction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Legacy(bool),
+            Named(String),
+        }
+        match Form::deserialize(deserializer)? {
+            Form::Legacy(true) => Ok(Satisfaction::Satisfied),
+            Form::Legacy(false) => Ok(Satisfaction::Unsatisfied),
+            Form::Named(name) => Satisfaction::parse(&name).ok_or_else(|| {
+                serde::de::Error::unknown_variant(
+                    &name,
+                    &["satisfied", "basically_satisfied", "unsatisfied"],
+                )
+            }),
+        }
+    }
+}
+
+/// Where the call-back of a hotline case stands: the attempts it allows before the case
+/// closes as unreachable (fixed when the call-back starts), the failed ones so far, and
+/// the caller's verdict once reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackProgress {
+    pub attempts_allowed: u32,
+    pub failed_attempts: u32,
+    pub last_outcome: Option<CallbackOutcome>,
+    pub satisfaction: Option<Satisfaction>,
+    /// Closed after `attempts_allowed` failed attempts: the caller could not be reached.
+    pub unreachable: bool,
 }
 
 /// A WGS-84 position inside the bounds a Chinese city can have.
@@ -447,6 +562,9 @@ pub struct Case {
     /// Time left on the handling clock while parked.
     pub suspended_remaining_secs: Option<i64>,
     pub callback_satisfied: Option<bool>,
+    /// The call-back of a hotline case, once started.
+    #[serde(default)]
+    pub callback: Option<CallbackProgress>,
     pub reject_reason: Option<RejectReason>,
     pub duplicate_of: Option<String>,
     pub attachments: Vec<String>,
@@ -489,6 +607,7 @@ impl Case {
             Stage::Dispatch => class.terms.dispatch_minutes,
             Stage::Handling => class.terms.handling_minutes,
             Stage::Check => class.terms.check_minutes,
+            Stage::Callback => class.terms.callback_minutes,
         });
         self.stage = Some(stage);
         self.deadline = minutes.map(|m| now + Duration::minutes(i64::from(m)));
@@ -534,7 +653,8 @@ mod tests {
         let next = |stage: Stage| match stage {
             Stage::Dispatch => Some(Stage::Handling),
             Stage::Handling => Some(Stage::Check),
-            Stage::Check => None,
+            Stage::Check => Some(Stage::Callback),
+            Stage::Callback => None,
         };
         let stages: Vec<Stage> =
             std::iter::successors(Some(Stage::Dispatch), |s| next(*s)).collect();

@@ -109,14 +109,26 @@ pub struct StageTerms {
     pub dispatch_minutes: u32,
     pub handling_minutes: u32,
     pub check_minutes: u32,
+    /// The time to reach a hotline caller once the call-back starts. Classes and filed
+    /// cases from before call-backs had a clock take the default.
+    #[serde(default = "StageTerms::default_callback_minutes")]
+    pub callback_minutes: u32,
 }
 
 impl StageTerms {
+    /// One day: the call-back term when a class states none.
+    pub const DEFAULT_CALLBACK_MINUTES: u32 = 1440;
+
+    fn default_callback_minutes() -> u32 {
+        StageTerms::DEFAULT_CALLBACK_MINUTES
+    }
+
     pub fn validate(&self) -> Result<(), InvalidInput> {
         for (field, minutes) in [
             ("dispatch_minutes", self.dispatch_minutes),
             ("handling_minutes", self.handling_minutes),
             ("check_minutes", self.check_minutes),
+            ("callback_minutes", self.callback_minutes),
         ] {
             if minutes == 0 || minutes > 525_600 {
                 return Err(InvalidInput::new(

@@ -25,8 +25,9 @@ pub use actor::{Actor, Role};
 pub use area::{Area, AreaCode, AreaLevel};
 pub use calendar::{CalendarDay, CalendarError, HolidayYear, WorkingCalendar, WorkingHours};
 pub use case::{
-    mask_name, mask_phone, Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest,
-    Rating, RejectReason, Reporter, Source, Stage, TimelineEvent,
+    mask_name, mask_phone, CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState,
+    FiledClass, Location, PendingRequest, Rating, RejectReason, Reporter, Satisfaction, Source,
+    Stage, TimelineEvent,
 };
 pub use category::{Category, CategoryCatalog, CategoryCode, CategoryKind, StageTerms, Urgency};
 pub use command::{Channel, CommandKind};

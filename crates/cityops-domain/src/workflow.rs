@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::actor::{Actor, Role};
 use crate::area::AreaCode;
 use crate::case::{
-    Case, CaseNumber, CaseState, FiledClass, Location, PendingRequest, Rating, RejectReason,
-    Reporter, Source, Stage, TimelineEvent,
+    CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState, FiledClass, Location,
+    PendingRequest, Rating, RejectReason, Reporter, Satisfaction, Source, Stage, TimelineEvent,
 };
 use crate::category::{CategoryCode, Urgency};
 pub use crate::command::{
@@ -25,6 +25,16 @@ use crate::InvalidInput;
 
 const MAX_TEXT: usize = 2000;
 const MAX_REASON: usize = 500;
+
+/// Failed call-back attempts before a case closes as unreachable, when a timeline recorded
+/// none (call-backs started before the policy existed) and by default.
+pub const DEFAULT_CALLBACK_ATTEMPTS: u32 = 3;
+/// The most failed attempts a call-back policy may allow.
+pub const MAX_CALLBACK_ATTEMPTS: u32 = 10;
+
+fn default_callback_attempts() -> u32 {
+    DEFAULT_CALLBACK_ATTEMPTS
+}
 
 /// What a reporter supplies for a new case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,9 +121,19 @@ pub enum CaseCommand {
         passed: bool,
         opinion: Option<String>,
     },
-    StartCallback,
+    /// Starts the call-back clock. `attempts_allowed` is the city's policy when it starts,
+    /// kept with the case so a later change of policy never rewrites a running call-back.
+    StartCallback {
+        #[serde(default = "default_callback_attempts")]
+        attempts_allowed: u32,
+    },
+    /// One call-back attempt. Timelines from before attempts were told apart hold only
+    /// `satisfied: bool`, which reads as a reached caller's satisfaction.
     Callback {
-        satisfied: bool,
+        #[serde(default)]
+        outcome: CallbackOutcome,
+        #[serde(default, alias = "satisfied")]
+        satisfaction: Option<Satisfaction>,
         opinion: Option<String>,
     },
     Close {
@@ -189,7 +209,7 @@ impl CaseCommand {
             CaseCommand::Feedback { .. } => CommandKind::Feedback,
             CaseCommand::SendCheck { .. } => CommandKind::SendCheck,
             CaseCommand::Check { .. } => CommandKind::Check,
-            CaseCommand::StartCallback => CommandKind::StartCallback,
+            CaseCommand::StartCallback { .. } => CommandKind::StartCallback,
             CaseCommand::Callback { .. } => CommandKind::Callback,
             CaseCommand::Close { .. } => CommandKind::Close,
             CaseCommand::Cancel { .. } => CommandKind::Cancel,
@@ -247,7 +267,7 @@ impl CaseCommand {
             }
             CaseCommand::Note { text } => texts.push(("text", text)),
             CaseCommand::Sign
-            | CaseCommand::StartCallback
+            | CaseCommand::StartCallback { .. }
             | CaseCommand::SetUrgent { .. }
             | CaseCommand::Attach { .. } => {}
         }
@@ -520,6 +540,7 @@ fn open(
         deadline: None,
         suspended_remaining_secs: None,
         callback_satisfied: None,
+        callback: None,
         reject_reason: None,
         duplicate_of: None,
         attachments: Vec::new(),
@@ -836,24 +857,82 @@ pub fn apply(
                 next.rework_count += 1;
             }
         }
-        CaseCommand::StartCallback => {
+        CaseCommand::StartCallback { attempts_allowed } => {
             if case.source != Source::Hotline {
                 return Err(WorkflowError::Precondition(
                     "call-back is for hotline cases only".into(),
                 ));
             }
-            next.state = Callback;
-        }
-        CaseCommand::Callback { satisfied, opinion } => {
-            optional_text("opinion", opinion, MAX_TEXT)?;
-            if *satisfied {
-                next.state = Checked;
-                next.callback_satisfied = Some(true);
-            } else {
-                next.state = Dispatched;
-                next.rework_count += 1;
-                next.callback_satisfied = None;
+            if !(1..=MAX_CALLBACK_ATTEMPTS).contains(attempts_allowed) {
+                return Err(InvalidInput::new(
+                    "attempts_allowed",
+                    format!("a call-back allows 1 to {MAX_CALLBACK_ATTEMPTS} failed attempts"),
+                )
+                .into());
             }
+            next.state = Callback;
+            next.callback = Some(CallbackProgress {
+                attempts_allowed: *attempts_allowed,
+                failed_attempts: 0,
+                last_outcome: None,
+                satisfaction: None,
+                unreachable: false,
+            });
+            next.start_stage(Stage::Callback, now);
+        }
+        CaseCommand::Callback {
+            outcome,
+            satisfaction,
+            opinion,
+        } => {
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            let mut progress = case.callback.unwrap_or(CallbackProgress {
+                attempts_allowed: DEFAULT_CALLBACK_ATTEMPTS,
+                failed_attempts: 0,
+                last_outcome: None,
+                satisfaction: None,
+                unreachable: false,
+            });
+            progress.last_outcome = Some(*outcome);
+            match (outcome, satisfaction) {
+                (CallbackOutcome::Reached, None) => {
+                    return Err(InvalidInput::new(
+                        "satisfaction",
+                        "a caller who was reached gives their satisfaction: satisfied, basically_satisfied or unsatisfied",
+                    )
+                    .into());
+                }
+                (CallbackOutcome::Reached, Some(satisfaction)) => {
+                    progress.satisfaction = Some(*satisfaction);
+                    next.stop_clock();
+                    if satisfaction.accepts() {
+                        next.state = Checked;
+                        next.callback_satisfied = Some(true);
+                    } else {
+                        next.state = Dispatched;
+                        next.rework_count += 1;
+                        next.callback_satisfied = None;
+                    }
+                }
+                (CallbackOutcome::NoAnswer | CallbackOutcome::WrongNumber, Some(_)) => {
+                    return Err(InvalidInput::inconsistent(
+                        "satisfaction",
+                        "only a caller who was reached gives a satisfaction",
+                    )
+                    .into());
+                }
+                (CallbackOutcome::NoAnswer | CallbackOutcome::WrongNumber, None) => {
+                    progress.failed_attempts += 1;
+                    if progress.failed_attempts >= progress.attempts_allowed {
+                        // The handling is done and checked; only the caller's verdict is
+                        // missing, and no more calls will get it.
+                        progress.unreachable = true;
+                        next.state = Closed;
+                        next.stop_clock();
+                    }
+                }
+            }
+            next.callback = Some(progress);
         }
         CaseCommand::Close { opinion } => {
             optional_text("opinion", opinion, MAX_TEXT)?;

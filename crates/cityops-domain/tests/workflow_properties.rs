@@ -40,6 +40,8 @@ fn allowed(from: CaseState, to: CaseState, command: CommandKind) -> bool {
             | (Checked, Callback)
             | (Callback, Checked)
             | (Callback, Dispatched)
+            // The caller could not be reached within the attempts allowed.
+            | (Callback, Closed)
             | (Checked, Closed)
     )
 }
@@ -67,6 +69,7 @@ fn class() -> FiledClass {
             dispatch_minutes: 30,
             handling_minutes: 180,
             check_minutes: 60,
+            callback_minutes: 120,
         },
     }
 }
@@ -152,13 +155,32 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
             passed: false,
             opinion: None,
         },
-        CaseCommand::StartCallback,
+        CaseCommand::StartCallback {
+            attempts_allowed: 2,
+        },
         CaseCommand::Callback {
-            satisfied: true,
+            outcome: CallbackOutcome::Reached,
+            satisfaction: Some(Satisfaction::Satisfied),
             opinion: None,
         },
         CaseCommand::Callback {
-            satisfied: false,
+            outcome: CallbackOutcome::Reached,
+            satisfaction: Some(Satisfaction::BasicallySatisfied),
+            opinion: None,
+        },
+        CaseCommand::Callback {
+            outcome: CallbackOutcome::Reached,
+            satisfaction: Some(Satisfaction::Unsatisfied),
+            opinion: None,
+        },
+        CaseCommand::Callback {
+            outcome: CallbackOutcome::NoAnswer,
+            satisfaction: None,
+            opinion: None,
+        },
+        CaseCommand::Callback {
+            outcome: CallbackOutcome::WrongNumber,
+            satisfaction: None,
             opinion: None,
         },
         CaseCommand::Close { opinion: None },
@@ -354,7 +376,7 @@ proptest! {
                     prop_assert_eq!(next.version, before.version + 1);
                     prop_assert_eq!(event.seq, next.version);
                     prop_assert_eq!(event.to, next.state);
-                    if matches!(command, CaseCommand::Check { passed: false, .. } | CaseCommand::Callback { satisfied: false, .. }) {
+                    if matches!(command, CaseCommand::Check { passed: false, .. } | CaseCommand::Callback { satisfaction: Some(Satisfaction::Unsatisfied), .. }) {
                         reworks += 1;
                     }
                     if who.role == Role::UnitHandler && matches!(command, CaseCommand::Sign | CaseCommand::Feedback { .. }) {
@@ -687,6 +709,197 @@ fn the_next_happy_step_is_the_step_the_happy_path_takes_next() {
         }
         assert_eq!(cityops_domain::workflow::next_happy_step(&case), None);
     }
+}
+
+/// A hotline case taken along the happy path to the call-back step, at `t0`.
+fn in_callback(t0: DateTime<Utc>, attempts_allowed: u32) -> Case {
+    let (mut case, _) = new_case(Source::Hotline, t0);
+    for step in happy_path_to(Source::Hotline, CaseState::Checked).unwrap() {
+        case = decide(
+            &case,
+            happy_command(step.command, t0),
+            &actor_for(&step),
+            t0,
+        )
+        .unwrap()
+        .0;
+    }
+    decide(
+        &case,
+        CaseCommand::StartCallback { attempts_allowed },
+        &actor(Role::Operator, None),
+        t0,
+    )
+    .unwrap()
+    .0
+}
+
+fn attempt(outcome: CallbackOutcome, satisfaction: Option<Satisfaction>) -> CaseCommand {
+    CaseCommand::Callback {
+        outcome,
+        satisfaction,
+        opinion: None,
+    }
+}
+
+#[test]
+fn a_call_back_has_its_clock_and_closes_the_case_as_unreachable_after_the_attempts_allowed() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let operator = actor(Role::Operator, None);
+    let mut case = in_callback(t0, 3);
+    assert_eq!(case.stage, Some(Stage::Callback));
+    // class() allows 120 minutes for the call-back.
+    assert_eq!(case.deadline, Some(t0 + Duration::minutes(120)));
+    let mut events = Vec::new();
+    for (n, outcome) in [CallbackOutcome::NoAnswer, CallbackOutcome::WrongNumber]
+        .into_iter()
+        .enumerate()
+    {
+        let (next, event) = decide(&case, attempt(outcome, None), &operator, t0).unwrap();
+        assert_eq!(next.state, CaseState::Callback, "attempt {}", n + 1);
+        assert_eq!(
+            next.deadline, case.deadline,
+            "a failed attempt keeps the clock"
+        );
+        let progress = next.callback.unwrap();
+        assert_eq!(progress.failed_attempts, n as u32 + 1);
+        assert_eq!(progress.last_outcome, Some(outcome));
+        events.push(event);
+        case = next;
+    }
+    // The third failed attempt, past the call-back deadline: closed, unreachable, late.
+    let late = t0 + Duration::minutes(121);
+    let (closed, event) = decide(
+        &case,
+        attempt(CallbackOutcome::NoAnswer, None),
+        &operator,
+        late,
+    )
+    .unwrap();
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(closed.closed_at, Some(late));
+    assert!(event.late);
+    assert_eq!(closed.deadline, None);
+    let progress = closed.callback.unwrap();
+    assert!(progress.unreachable && progress.failed_attempts == 3);
+    assert_eq!(closed.callback_satisfied, None);
+}
+
+#[test]
+fn a_reached_caller_gives_one_of_three_grades_and_basically_satisfied_passes() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let operator = actor(Role::Operator, None);
+    let case = in_callback(t0, 3);
+    let (passed, _) = decide(
+        &case,
+        attempt(
+            CallbackOutcome::Reached,
+            Some(Satisfaction::BasicallySatisfied),
+        ),
+        &operator,
+        t0,
+    )
+    .unwrap();
+    assert_eq!(passed.state, CaseState::Checked);
+    assert_eq!(passed.callback_satisfied, Some(true));
+    assert_eq!(
+        passed.callback.unwrap().satisfaction,
+        Some(Satisfaction::BasicallySatisfied)
+    );
+    assert!(decide(
+        &passed,
+        CaseCommand::Close { opinion: None },
+        &actor(Role::ShiftLead, None),
+        t0
+    )
+    .is_ok());
+
+    let (rework, _) = decide(
+        &case,
+        attempt(CallbackOutcome::Reached, Some(Satisfaction::Unsatisfied)),
+        &operator,
+        t0,
+    )
+    .unwrap();
+    assert_eq!(rework.state, CaseState::Dispatched);
+    assert_eq!(rework.rework_count, case.rework_count + 1);
+    assert_eq!(rework.deadline, None);
+}
+
+#[test]
+fn a_call_back_attempt_that_contradicts_itself_changes_nothing() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap();
+    let operator = actor(Role::Operator, None);
+    let case = in_callback(t0, 3);
+    let no_grade = decide(
+        &case,
+        attempt(CallbackOutcome::Reached, None),
+        &operator,
+        t0,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&no_grade, WorkflowError::Invalid(e) if e.field == "satisfaction"),
+        "{no_grade}"
+    );
+    let graded_without_answer = decide(
+        &case,
+        attempt(CallbackOutcome::NoAnswer, Some(Satisfaction::Satisfied)),
+        &operator,
+        t0,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&graded_without_answer, WorkflowError::Invalid(e) if e.field == "satisfaction"),
+        "{graded_without_answer}"
+    );
+    for allowed in [0, workflow::MAX_CALLBACK_ATTEMPTS + 1] {
+        let mut checked = case.clone();
+        checked.state = CaseState::Checked;
+        let error = decide(
+            &checked,
+            CaseCommand::StartCallback {
+                attempts_allowed: allowed,
+            },
+            &operator,
+            t0,
+        )
+        .unwrap_err();
+        assert!(matches!(error, WorkflowError::Invalid(_)), "{error}");
+    }
+}
+
+#[test]
+fn call_backs_recorded_before_attempts_were_told_apart_still_replay() {
+    // What timelines stored before: a bare start and a yes/no satisfaction.
+    let start: CaseCommand = serde_json::from_str(r#"{"command":"start_callback"}"#).unwrap();
+    assert_eq!(
+        start,
+        CaseCommand::StartCallback {
+            attempts_allowed: workflow::DEFAULT_CALLBACK_ATTEMPTS
+        }
+    );
+    for (satisfied, grade) in [
+        (true, Satisfaction::Satisfied),
+        (false, Satisfaction::Unsatisfied),
+    ] {
+        let old: CaseCommand = serde_json::from_str(&format!(
+            r#"{{"command":"callback","satisfied":{satisfied},"opinion":null}}"#
+        ))
+        .unwrap();
+        assert_eq!(old, attempt(CallbackOutcome::Reached, Some(grade)));
+    }
+    // And what is stored now reads back as itself.
+    let now = attempt(
+        CallbackOutcome::Reached,
+        Some(Satisfaction::BasicallySatisfied),
+    );
+    let json = serde_json::to_string(&now).unwrap();
+    assert!(
+        json.contains(r#""satisfaction":"basically_satisfied""#),
+        "{json}"
+    );
+    assert_eq!(serde_json::from_str::<CaseCommand>(&json).unwrap(), now);
 }
 
 #[test]

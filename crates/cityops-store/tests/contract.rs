@@ -246,6 +246,7 @@ async fn case_queries_filter_by_scope_state_text_overdue_and_page(store: Arc<dyn
             dispatch_minutes: 1,
             handling_minutes: 60,
             check_minutes: 60,
+            callback_minutes: 120,
         },
     };
     let (filed, e2) = decide(

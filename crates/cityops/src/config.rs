@@ -91,6 +91,9 @@ pub struct Config {
     /// Days an `Idempotency-Key` of a case report is remembered (1 to 365); after that the
     /// same key opens a new case.
     pub idempotency_key_days: i64,
+    /// Failed call-back attempts (no answer, wrong number) after which a hotline case
+    /// closes as unreachable (1 to 10).
+    pub callback_attempts: u32,
 }
 
 impl Default for Config {
@@ -126,6 +129,7 @@ impl Default for Config {
             outbox_prune_secs: 300,
             working_hours: vec!["08:30-12:00".into(), "13:30-17:30".into()],
             idempotency_key_days: 7,
+            callback_attempts: 3,
         }
     }
 }
@@ -186,6 +190,7 @@ impl Config {
                 "outbox_prune_secs",
                 "working_hours",
                 "idempotency_key_days",
+                "callback_attempts",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

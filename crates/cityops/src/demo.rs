@@ -455,9 +455,12 @@ pub fn happy_command(
             passed: true,
             opinion: Some("核查通过".into()),
         },
-        CommandKind::StartCallback => CaseCommand::StartCallback,
+        CommandKind::StartCallback => CaseCommand::StartCallback {
+            attempts_allowed: cityops_domain::workflow::DEFAULT_CALLBACK_ATTEMPTS,
+        },
         CommandKind::Callback => CaseCommand::Callback {
-            satisfied: true,
+            outcome: cityops_domain::CallbackOutcome::Reached,
+            satisfaction: Some(cityops_domain::Satisfaction::Satisfied),
             opinion: Some("市民表示满意".into()),
         },
         CommandKind::Close => CaseCommand::Close {

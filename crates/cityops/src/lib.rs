@@ -134,6 +134,12 @@ pub async fn start(
         "idempotency_key_days is 1 to 365"
     );
     api.idempotency_key_days = config.idempotency_key_days;
+    anyhow::ensure!(
+        (1..=cityops_domain::workflow::MAX_CALLBACK_ATTEMPTS).contains(&config.callback_attempts),
+        "callback_attempts is 1 to {}",
+        cityops_domain::workflow::MAX_CALLBACK_ATTEMPTS
+    );
+    api.callback_attempts = config.callback_attempts;
     api.outbox = config.outbox()?;
     api.sign_in_requests_per_minute = config.sign_in_requests_per_minute;
     api.public_reports_per_minute = config.public_reports_per_minute;

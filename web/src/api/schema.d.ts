@@ -341,7 +341,9 @@ export interface paths {
         };
         /**
          * The reporter's clear name and phone, for operators and shift leads who must call them
-         *     back, with a stated purpose. Each read is on the audit log before the answer leaves.
+         *     back, with a stated purpose. Each read is on the audit log before the answer leaves. A
+         *     hotline caller's contact is read only during the call-back step, with purpose
+         *     `callback` (409 `precondition_failed` otherwise).
          */
         get: operations["contact"];
         put?: never;
@@ -403,7 +405,10 @@ export interface paths {
          *     return, request-park, cancel: `reason`; request-extension: `until`, `reason`;
          *     decide-extension, decide-park: `approve`; feedback: `opinion`, `attachments?`;
          *     escalate: `reason` (to the next-level center's coordination queue);
-         *     check: `passed`; callback: `satisfied`; set-urgent: `urgent`. Every command needs
+         *     check: `passed`; callback: `outcome` (reached, no_answer, wrong_number) and, when
+         *     reached, `satisfaction` (satisfied and basically_satisfied pass the case on to closing,
+         *     unsatisfied sends it back for rework; failed attempts up to the city's limit close it as
+         *     unreachable); set-urgent: `urgent`. Every command needs
          *     `version`, the case version the caller saw; a stale one answers 409 and changes nothing.
          */
         post: operations["run_command"];
@@ -1651,6 +1656,26 @@ export interface components {
             year: number;
         };
         /**
+         * @description What came of a call-back attempt: the caller was reached, did not answer, or the number was wrong.
+         * @enum {string}
+         */
+        CallbackOutcome: "reached" | "no_answer" | "wrong_number";
+        /** @description Where a hotline case's call-back (回访) stands. */
+        CallbackView: {
+            /**
+             * Format: int32
+             * @description Failed attempts after which the case closes as unreachable (the city's policy when
+             *     the call-back started).
+             */
+            attempts_allowed: number;
+            /** Format: int32 */
+            failed_attempts: number;
+            last_outcome?: null | components["schemas"]["CallbackOutcome"];
+            satisfaction?: null | components["schemas"]["Satisfaction"];
+            /** @description Closed because the caller could not be reached. */
+            unreachable: boolean;
+        };
+        /**
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
          * @enum {string}
          */
@@ -1690,10 +1715,10 @@ export interface components {
          */
         CaseSource: "inspector" | "hotline" | "photo" | "iot" | "department" | "leader";
         /**
-         * @description The stage whose clock runs on a case: dispatch, handling or check.
+         * @description The stage whose clock runs on a case: dispatch, handling, check or call-back.
          * @enum {string}
          */
-        CaseStage: "dispatch" | "handling" | "check";
+        CaseStage: "dispatch" | "handling" | "check" | "callback";
         /**
          * @description A case's state in the workflow (GET /api/v1/workflow gives each one's Chinese name and whether it is terminal).
          * @enum {string}
@@ -1705,6 +1730,7 @@ export interface components {
             address?: string | null;
             area: string;
             attachments: string[];
+            callback?: null | components["schemas"]["CallbackView"];
             callback_satisfied?: boolean | null;
             category?: null | components["schemas"]["FiledClassView"];
             category_hint?: string | null;
@@ -1784,6 +1810,8 @@ export interface components {
         CategoryKind: "component" | "event";
         CategoryUpdate: {
             /** Format: int32 */
+            callback_minutes?: number | null;
+            /** Format: int32 */
             check_minutes?: number | null;
             /** Format: int32 */
             dispatch_minutes?: number | null;
@@ -1796,6 +1824,11 @@ export interface components {
         };
         CategoryView: {
             big_class: string;
+            /**
+             * Format: int32
+             * @description The time to reach a hotline caller once the call-back starts.
+             */
+            callback_minutes: number;
             /** Format: int32 */
             check_minutes: number;
             /** @example 10101 */
@@ -1842,12 +1875,17 @@ export interface components {
             exists?: boolean | null;
             /** @description At most 2,000 characters; some commands need one (`feedback`...). */
             opinion?: string | null;
+            outcome?: null | components["schemas"]["CallbackOutcome"];
             /** @description For check. */
             passed?: boolean | null;
             /** @description At most 500 characters; some commands need one (`cancel`, `request-extension`...). */
             reason?: string | null;
             reject_reason?: null | components["schemas"]["RejectReason"];
-            /** @description For callback. */
+            satisfaction?: null | components["schemas"]["Satisfaction"];
+            /**
+             * @deprecated
+             * @description For callback, the older form of `satisfaction`: true is satisfied, false unsatisfied.
+             */
             satisfied?: boolean | null;
             /** @description For dispatch: the unit code. */
             unit?: string | null;
@@ -2079,6 +2117,8 @@ export interface components {
             retry_after?: number | null;
         };
         FiledClassView: {
+            /** Format: int32 */
+            callback_minutes: number;
             /** Format: int32 */
             check_minutes: number;
             code: string;
@@ -2560,6 +2600,11 @@ export interface components {
             owner?: string | null;
             unit: string;
         };
+        /**
+         * @description A reached caller's verdict: satisfied (满意), basically satisfied (基本满意) or unsatisfied (不满意, the case goes back for rework).
+         * @enum {string}
+         */
+        Satisfaction: "satisfied" | "basically_satisfied" | "unsatisfied";
         /**
          * @description Days (ISO, 1 = Monday; none = every day) and hours (Asia/Shanghai) a rule may raise
          *     alarms; `to` before `from` runs over midnight.
@@ -4500,6 +4545,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description precondition_failed: a hotline case outside its call-back step */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,8 +10,8 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use cityops_domain::case::RejectReason;
 use cityops_domain::{
-    decide, Actor, AreaCode, Case, CaseCommand, CaseState, CategoryCode, CommandKind, FiledClass,
-    NewReport, Reporter, Source,
+    decide, Actor, AreaCode, CallbackOutcome, Case, CaseCommand, CaseState, CategoryCode,
+    CommandKind, FiledClass, NewReport, Reporter, Satisfaction, Source,
 };
 use cityops_store::{Attachment, CaseQuery};
 use serde::Deserialize;
@@ -498,11 +498,15 @@ pub struct ClearTextView {
 }
 
 /// The reporter's clear name and phone, for operators and shift leads who must call them
-/// back, with a stated purpose. Each read is on the audit log before the answer leaves.
+/// back, with a stated purpose. Each read is on the audit log before the answer leaves. A
+/// hotline caller's contact is read only during the call-back step, with purpose
+/// `callback` (409 `precondition_failed` otherwise).
 #[utoipa::path(get, path = "/api/v1/cases/{id}/contact", tag = "cases",
     params(("id" = String, Path, description = "Case id or case number"), ContactParams),
     responses((status = 200, body = ContactView), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "precondition_failed: a hotline case outside its call-back step", body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
 pub async fn contact(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -528,6 +532,21 @@ pub async fn contact(
             )
         })?;
     let case = visible_case(&state, &actor, &id).await?;
+    // A hotline caller gave their number to be called back, so it is revealed for that
+    // alone, and only while the call-back is under way.
+    if case.source == Source::Hotline
+        && (purpose != "callback" || case.state != CaseState::Callback)
+    {
+        return Err(ApiError::new(
+            ErrorCode::PreconditionFailed,
+            format!(
+                "a hotline caller's contact is read only during the call-back step, with \
+                 purpose callback; the case is {}",
+                case.state.as_str()
+            ),
+        )
+        .with_field("purpose"));
+    }
     let texts: Vec<ClearTextView> = state
         .store
         .timeline(&case.id)
@@ -625,6 +644,8 @@ async fn command_from(
         approve,
         attachments,
         passed,
+        outcome,
+        satisfaction,
         satisfied,
         urgent,
         version: _,
@@ -656,6 +677,34 @@ async fn command_from(
             )),
         })
         .transpose()?;
+    let outcome = outcome
+        .map(|text| {
+            CallbackOutcome::parse(&text).ok_or_else(|| {
+                ApiError::invalid(
+                    "outcome",
+                    "outcome must be reached, no_answer or wrong_number",
+                )
+            })
+        })
+        .transpose()?;
+    let satisfaction = match (satisfaction, satisfied) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::rule(
+                ErrorCode::InconsistentFields,
+                "satisfied",
+                "send satisfaction or the older satisfied, not both",
+            ))
+        }
+        (Some(text), None) => Some(Satisfaction::parse(&text).ok_or_else(|| {
+            ApiError::invalid(
+                "satisfaction",
+                "satisfaction must be satisfied, basically_satisfied or unsatisfied",
+            )
+        })?),
+        (None, Some(true)) => Some(Satisfaction::Satisfied),
+        (None, Some(false)) => Some(Satisfaction::Unsatisfied),
+        (None, None) => None,
+    };
     Ok(match name.kind() {
         CommandKind::Accept => CaseCommand::Accept { opinion },
         CommandKind::Reject => {
@@ -751,9 +800,12 @@ async fn command_from(
             passed: required(passed, "passed", name)?,
             opinion,
         },
-        CommandKind::StartCallback => CaseCommand::StartCallback,
+        CommandKind::StartCallback => CaseCommand::StartCallback {
+            attempts_allowed: state.config.callback_attempts,
+        },
         CommandKind::Callback => CaseCommand::Callback {
-            satisfied: required(satisfied, "satisfied", name)?,
+            outcome: outcome.unwrap_or_default(),
+            satisfaction,
             opinion,
         },
         CommandKind::Close => CaseCommand::Close { opinion },
@@ -804,7 +856,10 @@ async fn command_from(
 /// return, request-park, cancel: `reason`; request-extension: `until`, `reason`;
 /// decide-extension, decide-park: `approve`; feedback: `opinion`, `attachments?`;
 /// escalate: `reason` (to the next-level center's coordination queue);
-/// check: `passed`; callback: `satisfied`; set-urgent: `urgent`. Every command needs
+/// check: `passed`; callback: `outcome` (reached, no_answer, wrong_number) and, when
+/// reached, `satisfaction` (satisfied and basically_satisfied pass the case on to closing,
+/// unsatisfied sends it back for rework; failed attempts up to the city's limit close it as
+/// unreachable); set-urgent: `urgent`. Every command needs
 /// `version`, the case version the caller saw; a stale one answers 409 and changes nothing.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/{command}", tag = "cases",
     params(

@@ -106,6 +106,9 @@ pub async fn update_category(
             .handling_minutes
             .unwrap_or(category.terms.handling_minutes),
         check_minutes: update.check_minutes.unwrap_or(category.terms.check_minutes),
+        callback_minutes: update
+            .callback_minutes
+            .unwrap_or(category.terms.callback_minutes),
     };
     terms.validate()?;
     category.terms = terms;
