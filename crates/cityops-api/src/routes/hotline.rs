@@ -543,9 +543,25 @@ pub struct TicketResult {
     /// The closing opinion when the case was closed with one, else the unit's last handling
     /// feedback (masked as in every answer); none before either.
     pub reply: Option<String>,
-    /// The caller's satisfaction from the return call: true, false, or none (no call yet).
+    /// Whether the caller was satisfied on the return call (satisfied or basically
+    /// satisfied): true, or none (no satisfied call yet).
     pub satisfied: Option<bool>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The caller's verdict on the last return call that reached them, in three grades.
+    pub satisfaction: Option<crate::wire::Satisfaction>,
+    /// The case closed because the caller could not be reached for the return call.
+    pub unreachable: bool,
+}
+
+/// The caller's verdict: from the call-back's attempts, or, for cases called back before
+/// verdicts had three grades, from the yes it recorded.
+fn satisfaction(case: &cityops_domain::Case) -> Option<cityops_domain::Satisfaction> {
+    case.callback
+        .and_then(|progress| progress.satisfaction)
+        .or_else(|| {
+            (case.callback_satisfied == Some(true))
+                .then_some(cityops_domain::Satisfaction::Satisfied)
+        })
 }
 
 /// The reply a case gives its ticket: see [`TicketResult::reply`].
@@ -627,6 +643,11 @@ pub async fn results(
             reply,
             satisfied: case.as_ref().and_then(|c| c.callback_satisfied),
             closed_at: case.as_ref().and_then(|c| c.closed_at),
+            satisfaction: case.as_ref().and_then(satisfaction).map(Wire),
+            unreachable: case
+                .as_ref()
+                .and_then(|c| c.callback)
+                .is_some_and(|p| p.unreachable),
         });
     }
     if query.format.as_deref() == Some("json") {
@@ -642,6 +663,8 @@ pub async fn results(
         "reply",
         "satisfied",
         "closed_at",
+        "satisfaction",
+        "unreachable",
     ];
     let csv_error = |e: csv::Error| ApiError::internal(e);
     out.write_record(header).map_err(csv_error)?;
@@ -660,6 +683,10 @@ pub async fn results(
                 r.reply.clone().unwrap_or_default(),
                 r.satisfied.map(|s| s.to_string()).unwrap_or_default(),
                 r.closed_at.map(|at| at.to_rfc3339()).unwrap_or_default(),
+                r.satisfaction
+                    .map(|s| s.0.as_str().to_owned())
+                    .unwrap_or_default(),
+                r.unreachable.to_string(),
             ],
         )
         .map_err(csv_error)?;

@@ -63,18 +63,17 @@ async fn a_hotline_report_keeps_its_callers_contact_sealed_and_masked(app: &Test
     let timeline = app.timeline(&case).await;
     assert!(!json!(timeline).to_string().contains("13900001111"));
 
-    // The clear contact: only for a purpose, normalised as citizens' phones are.
-    let (status, contact) = app
+    // A hotline caller's clear contact waits for the call-back step (tests/callback.rs).
+    let (status, refused) = app
         .get(
             Some("operator"),
             &format!("/api/v1/cases/{id}/contact?purpose=callback"),
         )
         .await;
-    assert_eq!(status, 200, "{contact}");
-    assert_eq!(contact["name"], "王小明");
-    assert_eq!(contact["phone"], "13900001111");
+    assert_eq!(status, 409, "{refused}");
 
-    // A department's report may carry one too; an inspector's may not.
+    // A department's report may carry one too, read for a purpose, normalised as
+    // citizens' phones are; an inspector's may not.
     let mut department = report_body("部门转来：人民广场东侧路灯不亮");
     department["source"] = json!("department");
     let (status, case) = app
@@ -82,6 +81,18 @@ async fn a_hotline_report_keeps_its_callers_contact_sealed_and_masked(app: &Test
         .await;
     assert_eq!(status, 201, "{case}");
     assert_eq!(case["reporter_name"], "王**");
+    let (status, contact) = app
+        .get(
+            Some("operator"),
+            &format!(
+                "/api/v1/cases/{}/contact?purpose=clarification",
+                case["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{contact}");
+    assert_eq!(contact["name"], "王小明");
+    assert_eq!(contact["phone"], "13900001111");
     let mut inspector = report_body("巡查：人民广场东侧路灯不亮");
     inspector["source"] = json!("inspector");
     let (status, error) = app
@@ -310,7 +321,12 @@ async fn results_carry_the_closed_state_the_reply_and_the_satisfaction(app: &Tes
         .await;
     let case = app.ok("operator", &case, "start-callback", json!({})).await;
     let case = app
-        .ok("operator", &case, "callback", json!({"satisfied": true}))
+        .ok(
+            "operator",
+            &case,
+            "callback",
+            json!({"outcome": "reached", "satisfaction": "basically_satisfied"}),
+        )
         .await;
     let case = app
         .ok(
@@ -335,6 +351,8 @@ async fn results_carry_the_closed_state_the_reply_and_the_satisfaction(app: &Tes
     assert_eq!(rows[0]["case_number"], number);
     assert_eq!(rows[0]["state"], "closed");
     assert_eq!(rows[0]["satisfied"], true);
+    assert_eq!(rows[0]["satisfaction"], "basically_satisfied");
+    assert_eq!(rows[0]["unreachable"], false);
     assert_eq!(rows[0]["reply"], "井盖已更换，市民满意");
     assert!(rows[0]["closed_at"].is_string());
     assert_eq!(rows[1]["ticket_id"], "T-5002");
@@ -350,7 +368,9 @@ async fn results_carry_the_closed_state_the_reply_and_the_satisfaction(app: &Tes
     assert!(text.starts_with('\u{feff}'), "a BOM for Excel");
     let line = text.lines().find(|l| l.starts_with("T-5001")).unwrap();
     assert!(
-        line.contains(",closed,") && line.contains(",true,"),
+        line.contains(",closed,")
+            && line.contains(",true,")
+            && line.ends_with(",basically_satisfied,false"),
         "{line}"
     );
 

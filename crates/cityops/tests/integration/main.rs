@@ -8,6 +8,7 @@ mod audit;
 mod bad_input;
 mod boundaries;
 mod calendar;
+mod callback;
 mod census;
 mod consistency;
 mod demo;

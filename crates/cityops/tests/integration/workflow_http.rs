@@ -214,7 +214,7 @@ async fn a_hotline_case_runs_from_report_to_close_with_photo_and_callback(app: &
             "operator",
             &case,
             "callback",
-            json!({"satisfied": true, "opinion": "市民满意"}),
+            json!({"outcome": "reached", "satisfaction": "satisfied", "opinion": "市民满意"}),
         )
         .await;
     let case = app
