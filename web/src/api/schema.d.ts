@@ -2735,10 +2735,16 @@ export interface components {
              *     feedback (masked as in every answer); none before either.
              */
             reply?: string | null;
-            /** @description The caller's satisfaction from the return call: true, false, or none (no call yet). */
+            satisfaction?: null | components["schemas"]["Satisfaction"];
+            /**
+             * @description Whether the caller was satisfied on the return call (satisfied or basically
+             *     satisfied): true, or none (no satisfied call yet).
+             */
             satisfied?: boolean | null;
             state?: null | components["schemas"]["CaseState"];
             ticket_id: string;
+            /** @description The case closed because the caller could not be reached for the return call. */
+            unreachable: boolean;
         };
         TimelineEntry: {
             /** @description The command, e.g. `request_extension`. */
