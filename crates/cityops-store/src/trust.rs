@@ -19,6 +19,11 @@ use crate::{ApiKeyRecord, SqlStore, StoreError, StoreResult, TotpState, UserReco
 pub trait TrustStore: Send + Sync + 'static {
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// Every account, by username.
+    async fn users(&self) -> StoreResult<Vec<UserRecord>>;
+    /// Writes an account's display name, role, unit and scope (the rest is kept); with
+    /// `end_sessions` (what it may do changed) its sessions end. False if no such user.
+    async fn update_user(&self, user: &UserRecord, end_sessions: bool) -> StoreResult<bool>;
     /// Counts a failed sign-in; at `max_failures` consecutive failures the account locks
     /// until `lock_until`. Returns the lock, if any.
     async fn record_login_failure(
@@ -146,6 +151,48 @@ impl<D: Dialect, A: AuditPolicy> TrustStore for SqlStore<D, A> {
             )
             .await?;
         row.map(|r| self.user_from_row(&r)).transpose()
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        let rows = self
+            .read_all(Statement::new(format!(
+                "SELECT {USER_COLUMNS} FROM users u ORDER BY u.username"
+            )))
+            .await?;
+        rows.iter().map(|r| self.user_from_row(r)).collect()
+    }
+
+    async fn update_user(&self, user: &UserRecord, end_sessions: bool) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let updated = D::execute(
+            &mut tx,
+            Statement::new(
+                "UPDATE users SET display_name = $1, role = $2, unit = $3, scope = $4
+                 WHERE username = $5",
+            )
+            .bind(&user.display_name)
+            .bind(user.role.as_str())
+            .bind(&user.unit)
+            .bind(user.scope.as_str())
+            .bind(&user.username),
+        )
+        .await?;
+        if updated == 1 {
+            if end_sessions {
+                D::execute(&mut tx, end_sessions_of(&user.username)).await?;
+            }
+            let record = crate::audit::record("user.change", format!("user:{}", user.username))
+                .detail(format!(
+                    "role {} scope {} unit {}",
+                    user.role.as_str(),
+                    user.scope,
+                    user.unit.as_deref().unwrap_or("-")
+                ));
+            self.audit_in(&mut tx, vec![record]).await?;
+        }
+        tx.commit().await?;
+        self.sessions.forget_all();
+        Ok(updated == 1)
     }
 
     async fn record_login_failure(

@@ -34,6 +34,7 @@ mod stream;
 pub(crate) mod telemetry;
 pub(crate) mod ui;
 mod units;
+mod users;
 mod workflow;
 
 use crate::openapi::{BearerAuth, CommonErrors};
@@ -74,6 +75,14 @@ use crate::openapi::{BearerAuth, CommonErrors};
         units::retire_unit,
         units::reinstate_unit,
         units::unit_contacts,
+        users::list_users,
+        users::get_user,
+        users::create_user,
+        users::update_user,
+        users::disable_user,
+        users::enable_user,
+        users::reset_password,
+        users::reset_second_factor,
         categories::catalog,
         categories::get_category,
         categories::update_category,
@@ -152,6 +161,7 @@ pub fn router(state: AppState) -> Router {
         .merge(personal_data::router())
         .merge(areas::router())
         .merge(units::router())
+        .merge(users::router())
         .merge(categories::router())
         .merge(calendar::router())
         // A day of a large city's hotline runs to a few megabytes.

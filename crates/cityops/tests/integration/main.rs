@@ -3,6 +3,7 @@
 //! A module per subject; the tests are named `module::test`.
 
 mod access;
+mod accounts;
 mod api_keys;
 mod audit;
 mod bad_input;

@@ -68,6 +68,16 @@ const TABLE: &[Rule] = &[
         about_a_case: false,
     },
     Rule {
+        path: "/api/v1/users",
+        roles: Some(&["admin"]),
+        about_a_case: false,
+    },
+    Rule {
+        path: "/api/v1/users/water",
+        roles: Some(&["admin"]),
+        about_a_case: false,
+    },
+    Rule {
         path: "/api/v1/me",
         roles: None,
         about_a_case: false,
