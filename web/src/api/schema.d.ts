@@ -7016,6 +7016,11 @@ export interface operations {
             query: {
                 /** @description The phone number the citizen reported with. */
                 phone: string;
+                /**
+                 * @description The citizen's request this answers (its reference, e.g. a letter or ticket number):
+                 *     recorded with the export or erasure on the audit log, so the log says why.
+                 */
+                request?: string;
             };
             header?: never;
             path?: never;
@@ -7081,6 +7086,11 @@ export interface operations {
             query: {
                 /** @description The phone number the citizen reported with. */
                 phone: string;
+                /**
+                 * @description The citizen's request this answers (its reference, e.g. a letter or ticket number):
+                 *     recorded with the export or erasure on the audit log, so the log says why.
+                 */
+                request?: string;
             };
             header?: never;
             path?: never;

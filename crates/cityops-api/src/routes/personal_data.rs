@@ -25,6 +25,24 @@ pub struct Subject {
     /// The phone number the citizen reported with.
     #[param(pattern = r"^\s*\+?[ ().-]*([0-9][ ().-]*){5,20}\s*$")]
     phone: String,
+    /// The citizen's request this answers (its reference, e.g. a letter or ticket number):
+    /// recorded with the export or erasure on the audit log, so the log says why.
+    #[param(max_length = 100, pattern = r"\S")]
+    request: Option<String>,
+}
+
+impl Subject {
+    /// The request's reference, checked: 1 to 100 characters, not blank.
+    fn request(&self) -> ApiResult<Option<String>> {
+        match self.request.as_deref().map(str::trim) {
+            None => Ok(None),
+            Some(text) if text.is_empty() || text.chars().count() > 100 => Err(ApiError::invalid(
+                "request",
+                "request is 1 to 100 characters, not blank",
+            )),
+            Some(text) => Ok(Some(text.to_owned())),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -83,12 +101,16 @@ pub async fn export(
     QueryArgs(subject): QueryArgs<Subject>,
 ) -> ApiResult<Json<PersonalDataExport>> {
     steward(&actor)?;
+    let request = subject.request()?;
     let cases = subject_cases(&state, &actor, &subject.phone).await?;
     let record = cityops_store::audit::record(
         "pii.export",
         format!("phone:{}", cityops_domain::mask_phone(&subject.phone)),
     )
-    .detail(format!("{} cases", cases.len()));
+    .detail(match &request {
+        Some(request) => format!("{} cases; request {request}", cases.len()),
+        None => format!("{} cases", cases.len()),
+    });
     state.store.append_audit(vec![record]).await?;
     let mut held = Vec::with_capacity(cases.len());
     for c in cases {
@@ -123,13 +145,18 @@ pub async fn erase(
     QueryArgs(subject): QueryArgs<Subject>,
 ) -> ApiResult<Json<Erasure>> {
     steward(&actor)?;
+    let request = subject.request()?;
     let cases = subject_cases(&state, &actor, &subject.phone).await?;
     let (finished, open): (Vec<Case>, Vec<Case>) =
         cases.into_iter().partition(|c| c.state.is_terminal());
     let ids: Vec<String> = finished.into_iter().map(|c| c.id).collect();
+    let reason = match &request {
+        Some(request) => format!("the citizen asked for erasure (request {request})"),
+        None => "the citizen asked for erasure".to_owned(),
+    };
     let anonymised = state
         .store
-        .anonymise_reporters(&ids, &actor, "the citizen asked for erasure", Utc::now())
+        .anonymise_reporters(&ids, &actor, &reason, Utc::now())
         .await?;
     Ok(Json(Erasure {
         anonymised,

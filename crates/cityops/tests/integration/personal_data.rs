@@ -266,7 +266,18 @@ async fn citizens_export_and_erase_their_data_and_retention_removes_it(app: &Tes
         (status, body["error"]["field"].clone()),
         (422, json!("phone"))
     );
-    let (status, export) = app.get(Some("steward"), &path).await;
+    let (status, body) = app
+        .get(Some("steward"), &format!("{path}&request=%20%20"))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (422, json!("request")),
+        "a blank request reference"
+    );
+    // The citizen's request is named, so the audit log says why the data left.
+    let (status, export) = app
+        .get(Some("steward"), &format!("{path}&request=REQ-2026-17"))
+        .await;
     assert_eq!(status, 200, "{export}");
     let numbers: Vec<&str> = export["cases"]
         .as_array()
@@ -285,7 +296,7 @@ async fn citizens_export_and_erase_their_data_and_retention_removes_it(app: &Tes
 
     let response = app
         .client
-        .delete(format!("{}{path}", app.base))
+        .delete(format!("{}{path}&request=REQ-2026-18", app.base))
         .bearer_auth(&app.tokens["steward"])
         .send()
         .await
@@ -350,6 +361,17 @@ async fn citizens_export_and_erase_their_data_and_retention_removes_it(app: &Tes
         actions.contains(&"pii.export")
             && actions.iter().filter(|a| **a == "pii.anonymise").count() == 2,
         "{actions:?}"
+    );
+    let details: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["detail"].as_str())
+        .collect();
+    assert!(
+        details.contains(&"2 cases; request REQ-2026-17")
+            && details.contains(&"the citizen asked for erasure (request REQ-2026-18)"),
+        "{details:?}"
     );
 }
 
