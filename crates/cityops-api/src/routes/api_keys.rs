@@ -234,6 +234,13 @@ pub async fn create(
                 "no such unit",
             ));
         };
+        if unit.retired.is_some() {
+            return Err(ApiError::rule(
+                ErrorCode::InconsistentFields,
+                "unit",
+                format!("unit {} is retired", unit.code),
+            ));
+        }
         // A key acts for its unit only where the unit answers: a unit whose jurisdiction and
         // the key's scope do not meet would give a key that sees nothing and, worse, one
         // that reports for a unit outside the admin's own reach.

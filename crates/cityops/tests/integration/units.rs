@@ -346,6 +346,26 @@ async fn a_retiring_unit_hands_its_open_cases_and_rules_to_its_successor(app: &T
     )
     .await;
     assert_eq!(status, 422, "{error}");
+    // Nor does anyone new act for it: no account, no key.
+    for (path, body) in [
+        (
+            "/api/v1/users",
+            json!({"username": "hjwy-new", "display_name": "环卫新人", "role": "unit_handler",
+                   "scope": "310101", "unit": "310101-HJWY", "password": "Street-sweep 26"}),
+        ),
+        (
+            "/api/v1/api-keys",
+            json!({"name": "hjwy-gateway", "role": "unit_handler", "scope": "310101",
+                   "unit": "310101-HJWY", "permissions": ["read"]}),
+        ),
+    ] {
+        let (status, error) = app.post_json(Some("admin"), path, body).await;
+        assert_eq!(
+            (status, error["error"]["field"].as_str()),
+            (422, Some("unit")),
+            "{path}: {error}"
+        );
+    }
 
     // Reinstated, it takes work again; what moved stays moved.
     let (status, back) = app
