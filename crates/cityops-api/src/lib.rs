@@ -120,6 +120,11 @@ pub struct AppState {
     /// Serialises calendar imports on this node: each checks its year against the stored
     /// neighbours before writing.
     pub calendar_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The working calendar stage deadlines are reckoned on, and when it was read: read again
+    /// after an import on this node, and when a minute old (another node may have imported
+    /// a year).
+    calendar:
+        Arc<std::sync::RwLock<Option<(std::time::Instant, Arc<cityops_domain::WorkingCalendar>)>>>,
     /// Committed case changes, for the live stream, as the outbox relay reads them: every
     /// node's changes, and the command line's.
     pub changes: broadcast::Sender<CaseChange>,
@@ -161,6 +166,41 @@ pub struct CaseChange {
 }
 
 impl AppState {
+    /// The city's working calendar: its working hours and every stored year's schedule.
+    pub async fn working_calendar(
+        &self,
+    ) -> Result<Arc<cityops_domain::WorkingCalendar>, cityops_store::StoreError> {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+        if let Some((read, calendar)) = self
+            .calendar
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            if read.elapsed() < FRESH {
+                return Ok(calendar.clone());
+            }
+        }
+        let calendar = Arc::new(cityops_domain::WorkingCalendar::new(
+            self.config.working_hours.clone(),
+            self.store.holiday_years().await?,
+        ));
+        *self
+            .calendar
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), calendar.clone()));
+        Ok(calendar)
+    }
+
+    /// Reads the calendar again at its next use: a year was imported.
+    pub fn forget_calendar(&self) {
+        *self
+            .calendar
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
     pub fn new(store: Arc<dyn Store>, config: ApiConfig) -> AppState {
         AppState::with_telemetry(store, config, None)
     }
@@ -197,6 +237,7 @@ impl AppState {
             metrics: Arc::new(metrics),
             catalog_lock: Arc::new(tokio::sync::Mutex::new(())),
             calendar_lock: Arc::new(tokio::sync::Mutex::new(())),
+            calendar: Arc::default(),
             // A slow subscriber skips ahead (it is told how many it missed) rather than
             // holding memory for everyone.
             changes: broadcast::channel(1024).0,

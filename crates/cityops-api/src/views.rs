@@ -152,11 +152,8 @@ pub struct CategoryView {
     pub zh: String,
     pub en: String,
     pub urgency: wire::Urgency,
-    pub dispatch_minutes: u32,
-    pub handling_minutes: u32,
-    pub check_minutes: u32,
-    /// The time to reach a hotline caller once the call-back starts.
-    pub callback_minutes: u32,
+    /// The time limit of each stage.
+    pub terms: TermsView,
     /// The kind of unit a case of this class goes to by default.
     pub unit_kind: wire::UnitKind,
 }
@@ -170,11 +167,51 @@ impl From<&Category> for CategoryView {
             zh: c.zh.clone(),
             en: c.en.clone(),
             urgency: Wire(c.urgency),
-            dispatch_minutes: c.terms.dispatch_minutes,
-            handling_minutes: c.terms.handling_minutes,
-            check_minutes: c.terms.check_minutes,
-            callback_minutes: c.terms.callback_minutes,
+            terms: TermsView::from(&c.terms),
             unit_kind: Wire(c.unit_kind),
+        }
+    }
+}
+
+/// A stage's time limit: `amount` of `unit` (minutes or hours of natural time, or
+/// working_hours or working_days on the city's working calendar). Urgent classes and urgent
+/// cases count every term on natural time.
+#[derive(Serialize, ToSchema, Clone, Copy)]
+pub struct TermView {
+    #[schema(minimum = 1, maximum = 525600)]
+    pub amount: u32,
+    pub unit: wire::TermUnit,
+}
+
+impl From<cityops_domain::Term> for TermView {
+    fn from(t: cityops_domain::Term) -> TermView {
+        TermView {
+            amount: t.amount,
+            unit: Wire(t.unit),
+        }
+    }
+}
+
+/// The time limit of each stage a filed case passes.
+#[derive(Serialize, ToSchema)]
+pub struct TermsView {
+    /// Filing to dispatch.
+    pub dispatch: TermView,
+    /// Signing for the case to the unit's feedback.
+    pub handling: TermView,
+    /// Sent to check to the field check.
+    pub check: TermView,
+    /// The call-back's start to the caller reached (hotline cases).
+    pub callback: TermView,
+}
+
+impl From<&cityops_domain::StageTerms> for TermsView {
+    fn from(t: &cityops_domain::StageTerms) -> TermsView {
+        TermsView {
+            dispatch: t.dispatch.into(),
+            handling: t.handling.into(),
+            check: t.check.into(),
+            callback: t.callback.into(),
         }
     }
 }
@@ -223,16 +260,30 @@ pub struct CategoryUpdate {
     pub en: Option<String>,
     #[schema(value_type = Option<wire::Urgency>)]
     pub urgency: Option<String>,
-    #[schema(minimum = 1, maximum = 525600)]
-    pub dispatch_minutes: Option<u32>,
-    #[schema(minimum = 1, maximum = 525600)]
-    pub handling_minutes: Option<u32>,
-    #[schema(minimum = 1, maximum = 525600)]
-    pub check_minutes: Option<u32>,
-    #[schema(minimum = 1, maximum = 525600)]
-    pub callback_minutes: Option<u32>,
+    /// The new terms of the stages named; the others keep theirs.
+    pub terms: Option<TermsUpdate>,
     #[schema(value_type = Option<wire::UnitKind>)]
     pub unit_kind: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TermsUpdate {
+    pub dispatch: Option<TermBody>,
+    pub handling: Option<TermBody>,
+    pub check: Option<TermBody>,
+    pub callback: Option<TermBody>,
+}
+
+/// A stage's new time limit.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TermBody {
+    /// At most about a year: 525600 minutes, 8760 hours or working hours, 366 working days.
+    #[schema(minimum = 1, maximum = 525600)]
+    pub amount: u32,
+    #[schema(value_type = wire::TermUnit)]
+    pub unit: String,
 }
 
 /// A location as stored: WGS-84 longitude and latitude.
@@ -361,10 +412,9 @@ pub struct FiledClassView {
     pub code: String,
     pub zh: String,
     pub urgency: wire::Urgency,
-    pub dispatch_minutes: u32,
-    pub handling_minutes: u32,
-    pub check_minutes: u32,
-    pub callback_minutes: u32,
+    /// The terms as they were when the case was filed: later edits of the catalogue never
+    /// move a filed case's deadlines.
+    pub terms: TermsView,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -514,10 +564,7 @@ impl CaseView {
                 code: f.code.to_string(),
                 zh: f.zh.clone(),
                 urgency: Wire(f.urgency),
-                dispatch_minutes: f.terms.dispatch_minutes,
-                handling_minutes: f.terms.handling_minutes,
-                check_minutes: f.terms.check_minutes,
-                callback_minutes: f.terms.callback_minutes,
+                terms: TermsView::from(&f.terms),
             }),
             component_id: c.component_id.clone(),
             unit: c.unit.clone(),
@@ -601,6 +648,63 @@ pub struct TimelineEntry {
     /// The command's parameters as given (opinion, reason, unit...).
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
+    /// The stage clock this step started, moved or stopped, and why.
+    pub clock: Option<ClockView>,
+}
+
+/// A change of a case's stage clock on its timeline.
+#[derive(Serialize, ToSchema)]
+pub struct ClockView {
+    /// The stage whose clock runs after the step, if any.
+    pub stage: Option<wire::CaseStage>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub reason: ClockReasonView,
+}
+
+/// Why the clock changed: a stage started with its class's term (on working time or
+/// natural time), an extension was approved, the case was parked (with the time left) or
+/// resumed, or the stage ended.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ClockReasonView {
+    Started {
+        term: TermView,
+        working_time: bool,
+    },
+    Extended,
+    Parked {
+        /// Seconds left (of working time when `working_time`).
+        remaining_secs: Option<i64>,
+        working_time: bool,
+    },
+    Resumed,
+    Stopped,
+}
+
+impl From<&cityops_domain::ClockChange> for ClockView {
+    fn from(c: &cityops_domain::ClockChange) -> ClockView {
+        use cityops_domain::ClockReason;
+        ClockView {
+            stage: c.stage.map(Wire),
+            deadline: c.deadline,
+            reason: match &c.reason {
+                ClockReason::Started { term, working_time } => ClockReasonView::Started {
+                    term: (*term).into(),
+                    working_time: *working_time,
+                },
+                ClockReason::Extended => ClockReasonView::Extended,
+                ClockReason::Parked {
+                    remaining_secs,
+                    working_time,
+                } => ClockReasonView::Parked {
+                    remaining_secs: *remaining_secs,
+                    working_time: *working_time,
+                },
+                ClockReason::Resumed => ClockReasonView::Resumed,
+                ClockReason::Stopped => ClockReasonView::Stopped,
+            },
+        }
+    }
 }
 
 impl From<&TimelineEvent> for TimelineEntry {
@@ -640,6 +744,7 @@ impl From<&TimelineEvent> for TimelineEntry {
             to: Wire(e.to),
             late: e.late,
             details,
+            clock: e.clock.as_ref().map(ClockView::from),
         }
     }
 }

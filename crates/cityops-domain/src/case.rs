@@ -4,7 +4,7 @@
 //! together with the [`TimelineEvent`] that explains the change. The timeline is never
 //! rewritten: replaying its commands from the report reproduces the case exactly.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -561,6 +561,9 @@ pub struct Case {
     pub deadline: Option<DateTime<Utc>>,
     /// Time left on the handling clock while parked.
     pub suspended_remaining_secs: Option<i64>,
+    /// The time left is working time (the stage's term runs on the working calendar).
+    #[serde(default)]
+    pub suspended_on_working_time: bool,
     pub callback_satisfied: Option<bool>,
     /// The call-back of a hotline case, once started.
     #[serde(default)]
@@ -602,15 +605,32 @@ impl Case {
         self.deadline.filter(|_| clock_runs(self.state))
     }
 
-    pub(crate) fn start_stage(&mut self, stage: Stage, now: DateTime<Utc>) {
-        let minutes = self.category.as_ref().map(|class| match stage {
-            Stage::Dispatch => class.terms.dispatch_minutes,
-            Stage::Handling => class.terms.handling_minutes,
-            Stage::Check => class.terms.check_minutes,
-            Stage::Callback => class.terms.callback_minutes,
-        });
+    /// Whether the case's clocks run on natural time: an urgent case, or one filed under an
+    /// urgent class.
+    pub fn runs_continuously(&self) -> bool {
+        self.urgent
+            || self
+                .category
+                .as_ref()
+                .is_some_and(|class| class.urgency == crate::category::Urgency::Urgent)
+    }
+
+    /// The term the case's class gives `stage`, if it is filed.
+    pub fn term(&self, stage: Stage) -> Option<crate::category::Term> {
+        self.category.as_ref().map(|class| class.terms.of(stage))
+    }
+
+    pub(crate) fn start_stage(
+        &mut self,
+        stage: Stage,
+        now: DateTime<Utc>,
+        calendar: &crate::calendar::WorkingCalendar,
+    ) {
+        let continuous = self.runs_continuously();
         self.stage = Some(stage);
-        self.deadline = minutes.map(|m| now + Duration::minutes(i64::from(m)));
+        self.deadline = self
+            .term(stage)
+            .map(|term| term.deadline(now, calendar, continuous));
     }
 
     pub(crate) fn stop_clock(&mut self) {
@@ -640,6 +660,44 @@ pub struct TimelineEvent {
     /// the citizen's own request), dropped by erasure.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub clear_text: std::collections::BTreeMap<String, String>,
+    /// The stage clock the event started, moved or stopped, and why; none when it left the
+    /// clock as it was. Replaying the timeline takes deadlines from here, so a calendar
+    /// changed later never rewrites one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockChange>,
+}
+
+/// A change of a case's stage clock, as the timeline records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockChange {
+    /// The stage whose clock runs after the event, if any.
+    pub stage: Option<Stage>,
+    /// Its deadline.
+    pub deadline: Option<DateTime<Utc>>,
+    pub reason: ClockReason,
+}
+
+/// Why a stage clock changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ClockReason {
+    /// A stage began with its class's term, on working time or natural time.
+    Started {
+        term: crate::category::Term,
+        working_time: bool,
+    },
+    /// The shift lead approved an extension.
+    Extended,
+    /// Parked: the clock stopped with this much time left (working seconds when
+    /// `working_time`).
+    Parked {
+        remaining_secs: Option<i64>,
+        working_time: bool,
+    },
+    /// Back from parking with the time that was left.
+    Resumed,
+    /// The stage ended.
+    Stopped,
 }
 
 #[cfg(test)]

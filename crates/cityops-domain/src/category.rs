@@ -4,9 +4,12 @@
 //! catalogue is versioned data (`data/categories/categories.toml`) a city may edit; every
 //! small class carries the default deadlines of its stages and its urgency.
 
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use crate::calendar::WorkingCalendar;
+use crate::case::Stage;
 use crate::unit::UnitKind;
 use crate::InvalidInput;
 
@@ -102,42 +105,188 @@ impl Urgency {
     }
 }
 
-/// The time allowed for each stage, in minutes of natural time (the working calendar
-/// comes later and will reinterpret these numbers).
+/// How a stage's time limit is counted: natural time, or the city's working time (its
+/// working hours on its working days, holidays and make-up days included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TermUnit {
+    /// Minutes of natural time.
+    Minutes,
+    /// Hours of natural time (连续小时).
+    Hours,
+    /// Hours of working time (工作小时).
+    WorkingHours,
+    /// Working days (工作日): to the end of that many working days after the day the stage
+    /// starts (the start day does not count, as for periods in days in Chinese law).
+    WorkingDays,
+}
+
+impl TermUnit {
+    pub const ALL: [TermUnit; 4] = [
+        TermUnit::Minutes,
+        TermUnit::Hours,
+        TermUnit::WorkingHours,
+        TermUnit::WorkingDays,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TermUnit::Minutes => "minutes",
+            TermUnit::Hours => "hours",
+            TermUnit::WorkingHours => "working_hours",
+            TermUnit::WorkingDays => "working_days",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TermUnit> {
+        TermUnit::ALL.into_iter().find(|u| u.as_str() == text)
+    }
+
+    /// The most of this unit a term may be: about one year.
+    fn most(self) -> u32 {
+        match self {
+            TermUnit::Minutes => 525_600,
+            TermUnit::Hours | TermUnit::WorkingHours => 8_760,
+            TermUnit::WorkingDays => 366,
+        }
+    }
+}
+
+/// A stage's time limit: `amount` of `unit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Term {
+    pub amount: u32,
+    pub unit: TermUnit,
+}
+
+impl Term {
+    pub fn minutes(amount: u32) -> Term {
+        Term {
+            amount,
+            unit: TermUnit::Minutes,
+        }
+    }
+
+    pub fn check(self, field: &str) -> Result<Term, InvalidInput> {
+        let most = self.unit.most();
+        if self.amount == 0 || self.amount > most {
+            return Err(InvalidInput::new(
+                field,
+                format!(
+                    "a term in {} is 1 to {most} (about a year)",
+                    self.unit.as_str()
+                ),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Whether the term runs on the working calendar; `continuous` (an urgent class or
+    /// case) makes every term run on natural time, a working hour counted as an hour and a
+    /// working day as a day.
+    pub fn on_working_time(self, continuous: bool) -> bool {
+        !continuous && matches!(self.unit, TermUnit::WorkingHours | TermUnit::WorkingDays)
+    }
+
+    /// When the term ends if it starts at `start`.
+    pub fn deadline(
+        self,
+        start: DateTime<Utc>,
+        calendar: &WorkingCalendar,
+        continuous: bool,
+    ) -> DateTime<Utc> {
+        let amount = i64::from(self.amount);
+        let natural = |d: Duration| start.checked_add_signed(d).unwrap_or(start);
+        match (self.unit, continuous) {
+            (TermUnit::Minutes, _) => natural(Duration::minutes(amount)),
+            (TermUnit::Hours, _) | (TermUnit::WorkingHours, true) => {
+                natural(Duration::hours(amount))
+            }
+            (TermUnit::WorkingDays, true) => natural(Duration::days(amount)),
+            (TermUnit::WorkingHours, false) => {
+                calendar.add_working_duration(start, self.amount.saturating_mul(60))
+            }
+            (TermUnit::WorkingDays, false) => calendar.add_working_days(start, self.amount),
+        }
+    }
+}
+
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            self.amount,
+            self.unit.as_str().replace('_', " ")
+        )
+    }
+}
+
+/// The time limit of each stage a class's case passes once filed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredTerms")]
 pub struct StageTerms {
-    pub dispatch_minutes: u32,
-    pub handling_minutes: u32,
-    pub check_minutes: u32,
-    /// The time to reach a hotline caller once the call-back starts. Classes and filed
-    /// cases from before call-backs had a clock take the default.
-    #[serde(default = "StageTerms::default_callback_minutes")]
-    pub callback_minutes: u32,
+    /// Filing to dispatch.
+    pub dispatch: Term,
+    /// Signing for the case to the unit's feedback.
+    pub handling: Term,
+    /// Sending to check to the field check.
+    pub check: Term,
+    /// The start of the call-back to the caller reached (hotline cases).
+    pub callback: Term,
+}
+
+/// What catalogues and filed cases hold: a term per stage, or, from before terms had
+/// units, `*_minutes` of natural time, which they keep (a case filed then keeps its terms).
+#[derive(Deserialize)]
+struct StoredTerms {
+    dispatch: Option<Term>,
+    handling: Option<Term>,
+    check: Option<Term>,
+    callback: Option<Term>,
+    dispatch_minutes: Option<u32>,
+    handling_minutes: Option<u32>,
+    check_minutes: Option<u32>,
+    callback_minutes: Option<u32>,
+}
+
+impl From<StoredTerms> for StageTerms {
+    fn from(s: StoredTerms) -> StageTerms {
+        let term = |term: Option<Term>, minutes: Option<u32>, default: Term| {
+            term.or(minutes.map(Term::minutes)).unwrap_or(default)
+        };
+        StageTerms {
+            dispatch: term(s.dispatch, s.dispatch_minutes, Term::minutes(60)),
+            handling: term(s.handling, s.handling_minutes, Term::minutes(1440)),
+            check: term(s.check, s.check_minutes, Term::minutes(120)),
+            callback: term(s.callback, s.callback_minutes, StageTerms::DEFAULT_CALLBACK),
+        }
+    }
 }
 
 impl StageTerms {
-    /// One day: the call-back term when a class states none.
-    pub const DEFAULT_CALLBACK_MINUTES: u32 = 1440;
-
-    fn default_callback_minutes() -> u32 {
-        StageTerms::DEFAULT_CALLBACK_MINUTES
-    }
+    /// One working day: the call-back term when a class states none.
+    pub const DEFAULT_CALLBACK: Term = Term {
+        amount: 1,
+        unit: TermUnit::WorkingDays,
+    };
 
     pub fn validate(&self) -> Result<(), InvalidInput> {
-        for (field, minutes) in [
-            ("dispatch_minutes", self.dispatch_minutes),
-            ("handling_minutes", self.handling_minutes),
-            ("check_minutes", self.check_minutes),
-            ("callback_minutes", self.callback_minutes),
-        ] {
-            if minutes == 0 || minutes > 525_600 {
-                return Err(InvalidInput::new(
-                    field,
-                    "must be between 1 minute and 525600 (one year)",
-                ));
-            }
-        }
+        self.dispatch.check("dispatch")?;
+        self.handling.check("handling")?;
+        self.check.check("check")?;
+        self.callback.check("callback")?;
         Ok(())
+    }
+
+    /// The term of a stage.
+    pub fn of(&self, stage: Stage) -> Term {
+        match stage {
+            Stage::Dispatch => self.dispatch,
+            Stage::Handling => self.handling,
+            Stage::Check => self.check,
+            Stage::Callback => self.callback,
+        }
     }
 }
 

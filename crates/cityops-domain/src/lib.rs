@@ -26,15 +26,17 @@ pub use area::{Area, AreaCode, AreaLevel};
 pub use calendar::{CalendarDay, CalendarError, HolidayYear, WorkingCalendar, WorkingHours};
 pub use case::{
     mask_name, mask_phone, CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState,
-    FiledClass, Location, PendingRequest, Rating, RejectReason, Reporter, Satisfaction, Source,
-    Stage, TimelineEvent,
+    ClockChange, ClockReason, FiledClass, Location, PendingRequest, Rating, RejectReason, Reporter,
+    Satisfaction, Source, Stage, TimelineEvent,
 };
-pub use category::{Category, CategoryCatalog, CategoryCode, CategoryKind, StageTerms, Urgency};
+pub use category::{
+    Category, CategoryCatalog, CategoryCode, CategoryKind, StageTerms, Term, TermUnit, Urgency,
+};
 pub use command::{Channel, CommandKind};
 pub use component::{Component, ComponentStatus, ComponentUnits};
 pub use personal_text::{mask_personal_text, normalize_phone, phone_key, scrub_subject};
 pub use unit::{Organization, Retirement, Unit, UnitContacts, UnitKind};
-pub use workflow::{decide, report, CaseCommand, NewReport, WorkflowError};
+pub use workflow::{decide, decide_on, report, CaseCommand, Clock, NewReport, WorkflowError};
 
 /// A value in a domain constructor was not acceptable. `field` names the offending input
 /// the way the API spells it, so the HTTP layer can point the user at it.

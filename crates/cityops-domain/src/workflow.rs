@@ -13,9 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, Role};
 use crate::area::AreaCode;
+use crate::calendar::{WorkingCalendar, WorkingHours};
 use crate::case::{
-    CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState, FiledClass, Location,
-    PendingRequest, Rating, RejectReason, Reporter, Satisfaction, Source, Stage, TimelineEvent,
+    CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState, ClockChange, ClockReason,
+    FiledClass, Location, PendingRequest, Rating, RejectReason, Reporter, Satisfaction, Source,
+    Stage, TimelineEvent,
 };
 use crate::category::{CategoryCode, Urgency};
 pub use crate::command::{
@@ -34,6 +36,33 @@ pub const MAX_CALLBACK_ATTEMPTS: u32 = 10;
 
 fn default_callback_attempts() -> u32 {
     DEFAULT_CALLBACK_ATTEMPTS
+}
+
+/// When a command is decided, and the working calendar that working-time terms run on.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock<'a> {
+    pub now: DateTime<Utc>,
+    pub calendar: &'a WorkingCalendar,
+}
+
+static PLAIN_WEEK: std::sync::LazyLock<WorkingCalendar> =
+    std::sync::LazyLock::new(|| WorkingCalendar::new(WorkingHours::default(), []));
+
+impl<'a> Clock<'a> {
+    pub fn new(now: DateTime<Utc>, calendar: &'a WorkingCalendar) -> Clock<'a> {
+        Clock { now, calendar }
+    }
+}
+
+impl Clock<'static> {
+    /// A calendar of plain weeks (weekends off, no holidays, the default working hours), for
+    /// tools and tests that have no city calendar.
+    pub fn plain_week(now: DateTime<Utc>) -> Clock<'static> {
+        Clock {
+            now,
+            calendar: &PLAIN_WEEK,
+        }
+    }
 }
 
 /// What a reporter supplies for a new case.
@@ -539,6 +568,7 @@ fn open(
         stage: None,
         deadline: None,
         suspended_remaining_secs: None,
+        suspended_on_working_time: false,
         callback_satisfied: None,
         callback: None,
         reject_reason: None,
@@ -601,19 +631,63 @@ pub fn authorize(case: &Case, command: &CaseCommand, actor: &Actor) -> Result<()
     Ok(())
 }
 
-/// Authorizes and applies a command: the one way a case changes.
+/// Authorizes and applies a command on a calendar of plain weeks (see [`decide_on`]).
 pub fn decide(
     case: &Case,
     command: CaseCommand,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(Case, TimelineEvent), WorkflowError> {
+    decide_on(case, command, actor, Clock::plain_week(now))
+}
+
+/// Authorizes and applies a command: the one way a case changes. Stage deadlines are
+/// reckoned on `clock`'s calendar, and the event records every change of them.
+pub fn decide_on(
+    case: &Case,
+    command: CaseCommand,
+    actor: &Actor,
+    clock: Clock<'_>,
+) -> Result<(Case, TimelineEvent), WorkflowError> {
     authorize(case, &command, actor)?;
     let (command, clear_text) = command.masked();
-    let (next, late) = apply(case, &command, now)?;
-    let mut event = event_for(&next, Some(case.state), actor, command, now, late);
+    let (next, late) = apply_on(case, &command, clock)?;
+    let mut event = event_for(&next, Some(case.state), actor, command, clock.now, late);
     event.clear_text = clear_text;
+    event.clock = clock_change(case, &next, &event.command);
     Ok((next, event))
+}
+
+/// What a command did to the stage clock, for the timeline; none if nothing.
+fn clock_change(before: &Case, after: &Case, command: &CaseCommand) -> Option<ClockChange> {
+    if (before.stage, before.deadline) == (after.stage, after.deadline)
+        && after.suspended_remaining_secs == before.suspended_remaining_secs
+    {
+        return None;
+    }
+    let reason = match command {
+        CaseCommand::DecideExtension { .. } => ClockReason::Extended,
+        CaseCommand::DecidePark { .. } => ClockReason::Parked {
+            remaining_secs: after.suspended_remaining_secs,
+            working_time: after.suspended_on_working_time,
+        },
+        CaseCommand::Resume { .. } => ClockReason::Resumed,
+        _ => match (after.stage, after.deadline) {
+            (Some(stage), Some(_)) => match after.term(stage) {
+                Some(term) => ClockReason::Started {
+                    term,
+                    working_time: term.on_working_time(after.runs_continuously()),
+                },
+                None => ClockReason::Stopped,
+            },
+            _ => ClockReason::Stopped,
+        },
+    };
+    Some(ClockChange {
+        stage: after.stage,
+        deadline: after.deadline,
+        reason,
+    })
 }
 
 fn event_for(
@@ -637,6 +711,7 @@ fn event_for(
         to: case.state,
         late,
         clear_text: BTreeMap::new(),
+        clock: None,
     }
 }
 
@@ -647,7 +722,18 @@ pub fn apply(
     command: &CaseCommand,
     now: DateTime<Utc>,
 ) -> Result<(Case, bool), WorkflowError> {
+    apply_on(case, command, Clock::plain_week(now))
+}
+
+/// [`apply`] with stage deadlines reckoned on `clock`'s calendar.
+pub fn apply_on(
+    case: &Case,
+    command: &CaseCommand,
+    clock: Clock<'_>,
+) -> Result<(Case, bool), WorkflowError> {
     use CaseState::*;
+    let now = clock.now;
+    let calendar = clock.calendar;
     let from = case.state;
     let not_here = || WorkflowError::NotAllowedInState {
         command: command.kind(),
@@ -707,7 +793,7 @@ pub fn apply(
             next.urgent |= class.urgency == Urgency::Urgent;
             next.category = Some(class.clone());
             next.state = Filed;
-            next.start_stage(Stage::Dispatch, now);
+            next.start_stage(Stage::Dispatch, now, calendar);
         }
         CaseCommand::SelfHandle { opinion } => {
             needed_text("opinion", opinion, MAX_TEXT)?;
@@ -741,7 +827,7 @@ pub fn apply(
         }
         CaseCommand::Sign => {
             next.state = Handling;
-            next.start_stage(Stage::Handling, now);
+            next.start_stage(Stage::Handling, now, calendar);
         }
         CaseCommand::Return { reason } => {
             needed_text("reason", reason, MAX_REASON)?;
@@ -749,7 +835,7 @@ pub fn apply(
             next.unit = None;
             next.pending = None;
             next.return_count += 1;
-            next.start_stage(Stage::Dispatch, now);
+            next.start_stage(Stage::Dispatch, now, calendar);
         }
         CaseCommand::RequestExtension { until, reason } => {
             needed_text("reason", reason, MAX_REASON)?;
@@ -811,8 +897,20 @@ pub fn apply(
             }
             if *approve {
                 next.state = Suspended;
-                next.suspended_remaining_secs =
-                    case.deadline.map(|d| (d - now).num_seconds().max(0));
+                // Working-time terms keep working time: a case parked on Friday evening with
+                // two working hours left has two working hours left when it resumes.
+                let working = case
+                    .stage
+                    .and_then(|stage| case.term(stage))
+                    .is_some_and(|term| term.on_working_time(case.runs_continuously()));
+                next.suspended_remaining_secs = case.deadline.map(|deadline| {
+                    if working {
+                        calendar.working_minutes_between(now, deadline).max(0) * 60
+                    } else {
+                        (deadline - now).num_seconds().max(0)
+                    }
+                });
+                next.suspended_on_working_time = working && next.suspended_remaining_secs.is_some();
                 next.deadline = None;
             }
             next.pending = None;
@@ -821,10 +919,16 @@ pub fn apply(
             optional_text("opinion", opinion, MAX_TEXT)?;
             next.state = Handling;
             next.stage = Some(Stage::Handling);
-            next.deadline = case
-                .suspended_remaining_secs
-                .and_then(|secs| now.checked_add_signed(chrono::Duration::seconds(secs)));
+            next.deadline = case.suspended_remaining_secs.and_then(|secs| {
+                if case.suspended_on_working_time {
+                    let minutes = u32::try_from(secs / 60).unwrap_or(u32::MAX);
+                    Some(calendar.add_working_duration(now, minutes))
+                } else {
+                    now.checked_add_signed(chrono::Duration::seconds(secs))
+                }
+            });
             next.suspended_remaining_secs = None;
+            next.suspended_on_working_time = false;
         }
         CaseCommand::Feedback {
             opinion,
@@ -845,7 +949,7 @@ pub fn apply(
         CaseCommand::SendCheck { opinion } => {
             optional_text("opinion", opinion, MAX_TEXT)?;
             next.state = Checking;
-            next.start_stage(Stage::Check, now);
+            next.start_stage(Stage::Check, now, calendar);
         }
         CaseCommand::Check { passed, opinion } => {
             optional_text("opinion", opinion, MAX_TEXT)?;
@@ -878,7 +982,7 @@ pub fn apply(
                 satisfaction: None,
                 unreachable: false,
             });
-            next.start_stage(Stage::Callback, now);
+            next.start_stage(Stage::Callback, now, calendar);
         }
         CaseCommand::Callback {
             outcome,
@@ -1091,6 +1195,19 @@ pub fn replay(number: CaseNumber, events: &[TimelineEvent]) -> Result<Case, Work
     )?;
     for event in events {
         case = apply(&case, &event.command, event.at)?.0;
+        // The deadlines as they were reckoned then, on the calendar of the day.
+        if let Some(change) = &event.clock {
+            case.stage = change.stage;
+            case.deadline = change.deadline;
+            if let ClockReason::Parked {
+                remaining_secs,
+                working_time,
+            } = change.reason
+            {
+                case.suspended_remaining_secs = remaining_secs;
+                case.suspended_on_working_time = working_time;
+            }
+        }
     }
     Ok(case)
 }

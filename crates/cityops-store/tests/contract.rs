@@ -243,10 +243,10 @@ async fn case_queries_filter_by_scope_state_text_overdue_and_page(store: Arc<dyn
         zh: "上水井盖".into(),
         urgency: Urgency::Urgent,
         terms: StageTerms {
-            dispatch_minutes: 1,
-            handling_minutes: 60,
-            check_minutes: 60,
-            callback_minutes: 120,
+            dispatch: Term::minutes(1),
+            handling: Term::minutes(60),
+            check: Term::minutes(60),
+            callback: Term::minutes(120),
         },
     };
     let (filed, e2) = decide(

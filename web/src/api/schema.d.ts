@@ -1945,36 +1945,20 @@ export interface components {
          */
         CategoryKind: "component" | "event";
         CategoryUpdate: {
-            /** Format: int32 */
-            callback_minutes?: number | null;
-            /** Format: int32 */
-            check_minutes?: number | null;
-            /** Format: int32 */
-            dispatch_minutes?: number | null;
             en?: string | null;
-            /** Format: int32 */
-            handling_minutes?: number | null;
+            terms?: null | components["schemas"]["TermsUpdate"];
             unit_kind?: null | components["schemas"]["UnitKind"];
             urgency?: null | components["schemas"]["Urgency"];
             zh?: string | null;
         };
         CategoryView: {
             big_class: string;
-            /**
-             * Format: int32
-             * @description The time to reach a hotline caller once the call-back starts.
-             */
-            callback_minutes: number;
-            /** Format: int32 */
-            check_minutes: number;
             /** @example 10101 */
             code: string;
-            /** Format: int32 */
-            dispatch_minutes: number;
             en: string;
-            /** Format: int32 */
-            handling_minutes: number;
             kind: components["schemas"]["CategoryKind"];
+            /** @description The time limit of each stage. */
+            terms: components["schemas"]["TermsView"];
             /** @description The kind of unit a case of this class goes to by default. */
             unit_kind: components["schemas"]["UnitKind"];
             urgency: components["schemas"]["Urgency"];
@@ -1994,6 +1978,42 @@ export interface components {
              */
             seq: number;
             text: string;
+        };
+        /**
+         * @description Why the clock changed: a stage started with its class's term (on working time or
+         *     natural time), an extension was approved, the case was parked (with the time left) or
+         *     resumed, or the stage ended.
+         */
+        ClockReasonView: {
+            /** @enum {string} */
+            kind: "started";
+            term: components["schemas"]["TermView"];
+            working_time: boolean;
+        } | {
+            /** @enum {string} */
+            kind: "extended";
+        } | {
+            /** @enum {string} */
+            kind: "parked";
+            /**
+             * Format: int64
+             * @description Seconds left (of working time when `working_time`).
+             */
+            remaining_secs?: number | null;
+            working_time: boolean;
+        } | {
+            /** @enum {string} */
+            kind: "resumed";
+        } | {
+            /** @enum {string} */
+            kind: "stopped";
+        };
+        /** @description A change of a case's stage clock on its timeline. */
+        ClockView: {
+            /** Format: date-time */
+            deadline?: string | null;
+            reason: components["schemas"]["ClockReasonView"];
+            stage?: null | components["schemas"]["CaseStage"];
         };
         /**
          * @description The body of a workflow command. `version` is required: the case version the caller saw.
@@ -2253,15 +2273,12 @@ export interface components {
             retry_after?: number | null;
         };
         FiledClassView: {
-            /** Format: int32 */
-            callback_minutes: number;
-            /** Format: int32 */
-            check_minutes: number;
             code: string;
-            /** Format: int32 */
-            dispatch_minutes: number;
-            /** Format: int32 */
-            handling_minutes: number;
+            /**
+             * @description The terms as they were when the case was filed: later edits of the catalogue never
+             *     move a filed case's deadlines.
+             */
+            terms: components["schemas"]["TermsView"];
             urgency: components["schemas"]["Urgency"];
             zh: string;
         };
@@ -2844,6 +2861,47 @@ export interface components {
             schedule?: null | components["schemas"]["Schedule"];
             scope: components["schemas"]["RuleScope"];
         };
+        /** @description A stage's new time limit. */
+        TermBody: {
+            /**
+             * Format: int32
+             * @description At most about a year: 525600 minutes, 8760 hours or working hours, 366 working days.
+             */
+            amount: number;
+            unit: components["schemas"]["TermUnit"];
+        };
+        /**
+         * @description The unit of a stage's time limit: minutes or hours of natural time, or working_hours or working_days on the city's working calendar.
+         * @enum {string}
+         */
+        TermUnit: "minutes" | "hours" | "working_hours" | "working_days";
+        /**
+         * @description A stage's time limit: `amount` of `unit` (minutes or hours of natural time, or
+         *     working_hours or working_days on the city's working calendar). Urgent classes and urgent
+         *     cases count every term on natural time.
+         */
+        TermView: {
+            /** Format: int32 */
+            amount: number;
+            unit: components["schemas"]["TermUnit"];
+        };
+        TermsUpdate: {
+            callback?: null | components["schemas"]["TermBody"];
+            check?: null | components["schemas"]["TermBody"];
+            dispatch?: null | components["schemas"]["TermBody"];
+            handling?: null | components["schemas"]["TermBody"];
+        };
+        /** @description The time limit of each stage a filed case passes. */
+        TermsView: {
+            /** @description The call-back's start to the caller reached (hotline cases). */
+            callback: components["schemas"]["TermView"];
+            /** @description Sent to check to the field check. */
+            check: components["schemas"]["TermView"];
+            /** @description Filing to dispatch. */
+            dispatch: components["schemas"]["TermView"];
+            /** @description Signing for the case to the unit's feedback. */
+            handling: components["schemas"]["TermView"];
+        };
         /** @description One ticket as a JSON import gives it (the CSV columns by the same names). */
         TicketBody: {
             address?: string | null;
@@ -2911,6 +2969,7 @@ export interface components {
             action: components["schemas"]["CaseAction"];
             /** Format: date-time */
             at: string;
+            clock?: null | components["schemas"]["ClockView"];
             /** @description The command's parameters as given (opinion, reason, unit...). */
             details: Record<string, unknown>;
             from?: null | components["schemas"]["CaseState"];

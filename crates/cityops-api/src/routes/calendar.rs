@@ -259,6 +259,7 @@ pub async fn import_year(
         .store
         .put_holiday_year(&schedule, stored.as_ref())
         .await?;
+    state.forget_calendar();
     let calendar = load(&state).await?;
     Ok(Json(CalendarImportView {
         result,

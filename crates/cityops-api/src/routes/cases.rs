@@ -10,8 +10,8 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use cityops_domain::case::RejectReason;
 use cityops_domain::{
-    decide, Actor, AreaCode, CallbackOutcome, Case, CaseCommand, CaseState, CategoryCode,
-    CommandKind, FiledClass, NewReport, Reporter, Satisfaction, Source,
+    decide, decide_on, Actor, AreaCode, CallbackOutcome, Case, CaseCommand, CaseState,
+    CategoryCode, CommandKind, FiledClass, NewReport, Reporter, Satisfaction, Source,
 };
 use cityops_store::{Attachment, CaseQuery};
 use serde::Deserialize;
@@ -887,8 +887,14 @@ pub async fn run_command(
     let version = body.version;
     let command = command_from(&state, &case, &actor, name, body).await?;
     check_version(&case, version)?;
+    let calendar = state.working_calendar().await?;
     let at = now();
-    let (next, event) = decide(&case, command, &actor, at)?;
+    let (next, event) = decide_on(
+        &case,
+        command,
+        &actor,
+        cityops_domain::Clock::new(at, &calendar),
+    )?;
     state.store.update_case(&next, &event, None).await?;
     state.outbox_written();
     state

@@ -4,11 +4,11 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use cityops_domain::{CategoryCode, Role, StageTerms, UnitKind, Urgency};
+use cityops_domain::{CategoryCode, Role, StageTerms, Term, TermUnit, UnitKind, Urgency};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, JsonBody};
-use crate::views::{CatalogView, CategoryUpdate, CategoryView};
+use crate::views::{CatalogView, CategoryUpdate, CategoryView, TermBody};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -98,17 +98,28 @@ pub async fn update_category(
         category.unit_kind = UnitKind::parse(kind)
             .ok_or_else(|| ApiError::invalid("unit_kind", format!("unknown unit kind '{kind}'")))?;
     }
+    let given = update.terms.unwrap_or_default();
+    let term = |stage: &str, given: Option<TermBody>, current: Term| -> ApiResult<Term> {
+        let Some(body) = given else {
+            return Ok(current);
+        };
+        let unit = TermUnit::parse(&body.unit).ok_or_else(|| {
+            ApiError::invalid(
+                format!("terms.{stage}.unit"),
+                "unit is minutes, hours, working_hours or working_days",
+            )
+        })?;
+        Ok(Term {
+            amount: body.amount,
+            unit,
+        }
+        .check(&format!("terms.{stage}.amount"))?)
+    };
     let terms = StageTerms {
-        dispatch_minutes: update
-            .dispatch_minutes
-            .unwrap_or(category.terms.dispatch_minutes),
-        handling_minutes: update
-            .handling_minutes
-            .unwrap_or(category.terms.handling_minutes),
-        check_minutes: update.check_minutes.unwrap_or(category.terms.check_minutes),
-        callback_minutes: update
-            .callback_minutes
-            .unwrap_or(category.terms.callback_minutes),
+        dispatch: term("dispatch", given.dispatch, category.terms.dispatch)?,
+        handling: term("handling", given.handling, category.terms.handling)?,
+        check: term("check", given.check, category.terms.check)?,
+        callback: term("callback", given.callback, category.terms.callback)?,
     };
     terms.validate()?;
     category.terms = terms;

@@ -576,7 +576,7 @@ fn table() -> Vec<Row> {
             op,
             "PUT",
             "/api/v1/categories/10101",
-            j(json!({"dispatch_minutes": 10})),
+            j(json!({"terms": {"dispatch": {"amount": 10, "unit": "minutes"}}})),
             403,
             "forbidden",
             None,
@@ -586,10 +586,30 @@ fn table() -> Vec<Row> {
             Some("admin"),
             "PUT",
             "/api/v1/categories/10101",
-            j(json!({"dispatch_minutes": 0})),
+            j(json!({"terms": {"dispatch": {"amount": 0, "unit": "minutes"}}})),
             422,
             "invalid_input",
-            Some("dispatch_minutes"),
+            Some("terms.dispatch.amount"),
+        ),
+        row(
+            "category edit with a term of an unknown unit",
+            Some("admin"),
+            "PUT",
+            "/api/v1/categories/10101",
+            j(json!({"terms": {"handling": {"amount": 2, "unit": "fortnights"}}})),
+            422,
+            "invalid_input",
+            Some("terms.handling.unit"),
+        ),
+        row(
+            "category edit with a term longer than a year",
+            Some("admin"),
+            "PUT",
+            "/api/v1/categories/10101",
+            j(json!({"terms": {"handling": {"amount": 400, "unit": "working_days"}}})),
+            422,
+            "invalid_input",
+            Some("terms.handling.amount"),
         ),
         row(
             "category edit with a bad urgency",
@@ -780,14 +800,31 @@ async fn an_admin_edits_a_category_and_the_catalogue_version_moves() {
         .client
         .put(format!("{}/api/v1/categories/10118", app.base))
         .bearer_auth(&app.tokens["admin"])
-        .json(&json!({"handling_minutes": 1440, "urgency": "urgent"}))
+        .json(
+            &json!({"terms": {"handling": {"amount": 2, "unit": "working_days"}},
+                      "urgency": "urgent"}),
+        )
         .send()
         .await
         .map(|r| (r.status().as_u16(), r))
         .unwrap();
     assert_eq!(status, 200);
     let edited: Value = edited.json().await.unwrap();
-    assert_eq!(edited["handling_minutes"], 1440);
+    assert_eq!(
+        edited["terms"]["handling"],
+        json!({"amount": 2, "unit": "working_days"})
+    );
+    assert_eq!(edited["urgency"], "urgent");
+    let was = before["small"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "10118")
+        .unwrap();
+    assert_eq!(
+        edited["terms"]["dispatch"], was["terms"]["dispatch"],
+        "the other stages keep their terms"
+    );
     let (_, after) = app.get(Some("operator"), "/api/v1/categories").await;
     assert_ne!(before["version"], after["version"]);
     assert_eq!(

@@ -79,12 +79,23 @@ async fn a_caller_not_reached_at_first_is_called_again_and_basically_satisfied(a
     let case = app.ok("operator", &case, "start-callback", json!({})).await;
     assert_eq!(case["state"], "callback");
     assert_eq!(case["stage"], "callback");
-    assert_eq!(case["category"]["callback_minutes"], 1440);
+    // 10101 is an urgent class: its one working day runs on natural time.
+    assert_eq!(
+        case["category"]["terms"]["callback"],
+        json!({"amount": 1, "unit": "working_days"})
+    );
     let deadline =
         chrono::DateTime::parse_from_rfc3339(case["deadline"].as_str().unwrap()).unwrap();
     let updated =
         chrono::DateTime::parse_from_rfc3339(case["updated_at"].as_str().unwrap()).unwrap();
     assert_eq!((deadline - updated).num_minutes(), 1440, "{case}");
+    let timeline = app.timeline(&case).await;
+    assert_eq!(
+        timeline.last().unwrap()["clock"],
+        json!({"stage": "callback", "deadline": case["deadline"],
+               "reason": {"kind": "started", "term": {"amount": 1, "unit": "working_days"},
+                          "working_time": false}}),
+    );
     assert_eq!(
         case["callback"],
         json!({"attempts_allowed": 3, "failed_attempts": 0, "last_outcome": null,

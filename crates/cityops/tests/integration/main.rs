@@ -29,6 +29,7 @@ mod relocation;
 mod screen_and_citizen;
 mod second_factor;
 mod sessions;
+mod stage_clocks;
 mod tidy;
 mod units;
 mod users;
