@@ -109,3 +109,55 @@ describe('escalate and the routing proposal', () => {
     expect(en.actions.escalate).toBe('Escalate to the next-level center')
   })
 })
+
+describe('the call-back attempt', () => {
+  it('asks the outcome, reached first, and the satisfaction only when the caller was reached', () => {
+    expect(initialValues('callback')).toEqual({ outcome: 'reached', satisfaction: '', opinion: '' })
+    expect(names('callback', { outcome: 'reached' })).toEqual(['outcome', 'satisfaction', 'opinion'])
+    expect(names('callback', { outcome: 'no_answer' })).toEqual(['outcome', 'opinion'])
+    expect(names('callback', { outcome: 'wrong_number' })).toEqual(['outcome', 'opinion'])
+    expect(fieldsFor('callback', { outcome: 'reached' }).find((f) => f.name === 'satisfaction')?.required).toBe(true)
+  })
+  it('requires a satisfaction of a reached caller, and one of the three grades', () => {
+    expect(validate('callback', initialValues('callback'))).toEqual({ satisfaction: 'required' })
+    expect(validate('callback', { outcome: 'reached', satisfaction: 'very_happy', opinion: '' })).toEqual({ satisfaction: 'required' })
+    for (const s of ['satisfied', 'basically_satisfied', 'unsatisfied'])
+      expect(validate('callback', { outcome: 'reached', satisfaction: s, opinion: '' }), s).toEqual({})
+    // a failed attempt asks nothing more, whatever was picked before the outcome changed
+    expect(validate('callback', { outcome: 'no_answer', satisfaction: '', opinion: '' })).toEqual({})
+    expect(validate('callback', { outcome: 'wrong_number', satisfaction: 'satisfied', opinion: '' })).toEqual({})
+    expect(validate('callback', { outcome: '', satisfaction: '', opinion: '' })).toEqual({ outcome: 'required' })
+    expect(validate('callback', { outcome: 'busy', satisfaction: '', opinion: '' })).toEqual({ outcome: 'required' })
+  })
+  it('sends the outcome, the satisfaction only with a reached caller, and never the older satisfied', () => {
+    expect(buildBody('callback', { outcome: 'reached', satisfaction: 'basically_satisfied', opinion: ' 基本满意 ' }, 12))
+      .toEqual({ version: 12, outcome: 'reached', satisfaction: 'basically_satisfied', opinion: '基本满意' })
+    expect(buildBody('callback', { outcome: 'reached', satisfaction: 'unsatisfied', opinion: '' }, 12))
+      .toEqual({ version: 12, outcome: 'reached', satisfaction: 'unsatisfied' })
+    // the server refuses a satisfaction with a failed attempt: a grade picked before is left out
+    expect(buildBody('callback', { outcome: 'no_answer', satisfaction: 'satisfied', opinion: '' }, 12))
+      .toEqual({ version: 12, outcome: 'no_answer' })
+    expect(buildBody('callback', { outcome: 'wrong_number', satisfaction: '', opinion: '空号' }, 13))
+      .toEqual({ version: 13, outcome: 'wrong_number', opinion: '空号' })
+    expect(buildBody('callback', { outcome: 'reached', satisfaction: 'satisfied', opinion: '' }, 1)).not.toHaveProperty('satisfied')
+  })
+  it("places the server's refusal of the satisfaction next to it", () => {
+    const e = new ApiError(422, 'invalid_input', 'satisfaction is only for a reached caller', 'satisfaction')
+    expect(mapError('callback', e, { outcome: 'reached' }).field).toBe('satisfaction')
+    // the field is not on the form of a failed attempt: the message stays with the form
+    expect(mapError('callback', e, { outcome: 'no_answer' }).field).toBeUndefined()
+  })
+  it('has words for every outcome and grade in both languages', async () => {
+    const zh = (await import('../src/locales/zh-CN')).default
+    const en = (await import('../src/locales/en')).default
+    expect(zh.callback.outcomes).toEqual({ reached: '已接通', no_answer: '无人接听', wrong_number: '号码错误' })
+    expect(zh.callback.satisfaction).toEqual({ satisfied: '满意', basically_satisfied: '基本满意', unsatisfied: '不满意' })
+    expect(en.callback.outcomes).toEqual({ reached: 'Reached', no_answer: 'No answer', wrong_number: 'Wrong number' })
+    expect(en.callback.satisfaction).toEqual({ satisfied: 'Satisfied', basically_satisfied: 'Basically satisfied', unsatisfied: 'Unsatisfied' })
+    for (const messages of [zh, en]) {
+      expect(messages.fields.outcome).toBeTruthy()
+      expect(messages.fields.satisfaction).toBeTruthy()
+      expect(messages.case.stages.callback).toBeTruthy()
+    }
+  })
+})

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import document from '../openapi.json'
 import zh from '../src/locales/zh-CN'
 import en from '../src/locales/en'
-import { ALARM_LEVELS, CASE_SOURCES, CASE_STATES, OPEN_STATES, REJECT_REASONS, UNIT_KINDS, UNIT_ORGANIZATIONS } from '../src/lib/vocabulary'
+import { ALARM_LEVELS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, OPEN_STATES, REJECT_REASONS, SATISFACTIONS, UNIT_KINDS, UNIT_ORGANIZATIONS } from '../src/lib/vocabulary'
 
 // The compiler already holds these lists and tables to the generated unions; this checks the
 // same against the server's document itself, and the order the UI shows them in.
@@ -23,7 +23,12 @@ describe("the server's vocabularies in the UI", () => {
     expect(ALARM_LEVELS).toEqual(enumOf('WarningLevel'))
   })
 
-  it('has words for every role, state, source, command, stage, alarm level and state, unit kind and organization in both languages', () => {
+  it("lists call-back outcomes and satisfaction grades in the server order", () => {
+    expect(CALLBACK_OUTCOMES).toEqual(enumOf('CallbackOutcome'))
+    expect(SATISFACTIONS).toEqual(enumOf('Satisfaction'))
+  })
+
+  it('has words for every role, state, source, command, stage, alarm level and state, unit kind and organization, call-back outcome and satisfaction in both languages', () => {
     for (const messages of [zh, en]) {
       expect(sorted(Object.keys(messages.roles))).toEqual(sorted(enumOf('Role')))
       expect(sorted(Object.keys(messages.states))).toEqual(sorted(enumOf('CaseState')))
@@ -35,6 +40,8 @@ describe("the server's vocabularies in the UI", () => {
       expect(sorted(Object.keys(messages.alarms.states))).toEqual(sorted(enumOf('AlarmState')))
       expect(sorted(Object.keys(messages.units.kinds))).toEqual(sorted(enumOf('UnitKind')))
       expect(sorted(Object.keys(messages.units.organizations))).toEqual(sorted(enumOf('UnitOrganization')))
+      expect(sorted(Object.keys(messages.callback.outcomes))).toEqual(sorted(enumOf('CallbackOutcome')))
+      expect(sorted(Object.keys(messages.callback.satisfaction))).toEqual(sorted(enumOf('Satisfaction')))
     }
   })
 

@@ -38,6 +38,10 @@ export type Urgency = Schemas['Urgency']
 export type CommandName = Schemas['CaseCommandName']
 /** Any workflow command by the name clients use, also those issued by reporting, uploading, rating or by CityOps itself: a stream event's and a public step's `action`. */
 export type AnyCommandName = Schemas['CommandWireName']
+/** What came of a call-back attempt: `reached`, `no_answer` or `wrong_number`. */
+export type CallbackOutcome = Schemas['CallbackOutcome']
+/** A reached caller's satisfaction: `satisfied`, `basically_satisfied` or `unsatisfied`. */
+export type Satisfaction = Schemas['Satisfaction']
 /** A command by the name the timeline records, e.g. `request_extension`: a timeline entry's `action`. */
 export type CaseAction = Schemas['CaseAction']
 /** Warning levels, least to most severe (蓝 < 黄 < 橙 < 红). */
@@ -67,6 +71,8 @@ export type CaseCategory = Schemas['FiledClassView']
 export type CaseView = Schemas['CaseView']
 export type CasePage = Schemas['CaseList']
 export type TimelineEntry = Schemas['TimelineEntry']
+/** A hotline case's call-back (回访): failed attempts of those allowed, the last outcome, the satisfaction, unreachable. */
+export type CallbackView = Schemas['CallbackView']
 /** One rule of the responsibility matrix. */
 export type RoutingRule = Schemas['RuleView']
 /** `GET /cases/{id}/routing`: the unit proposed for dispatch and why. */

@@ -1,11 +1,16 @@
 // What each case command needs from the user, and how its request body is built.
 import { ApiError } from '../api/client'
-import type { CommandName, RejectReason } from '../api/types'
+import type { CallbackOutcome, CommandName, RejectReason } from '../api/types'
 import { fromShanghaiLocal } from './format'
+import { CALLBACK_OUTCOMES, SATISFACTIONS } from './vocabulary'
 
 export type FieldKind =
   | 'opinion' | 'text' | 'textarea' | 'bool' | 'reject_reason' | 'case_number'
   | 'category' | 'unit' | 'datetime' | 'attachments'
+  /** One of `CALLBACK_OUTCOMES` (a radio group). */
+  | 'callback_outcome'
+  /** One of `SATISFACTIONS` (a radio group). */
+  | 'satisfaction'
 
 export interface FieldSpec {
   name: string
@@ -51,7 +56,13 @@ export const COMMAND_FIELDS: Record<CommandName, FieldSpec[]> = {
   feedback: [opinion(true), { name: 'attachments', kind: 'attachments', initial: [] }],
   check: [yes('passed'), opinion()],
   'start-callback': [],
-  callback: [yes('satisfied'), opinion()],
+  // One call-back attempt: the satisfaction is asked (and sent) only when the caller was reached;
+  // the server refuses one with a failed attempt. The older `satisfied: bool` is not sent.
+  callback: [
+    { name: 'outcome', kind: 'callback_outcome', required: true, initial: 'reached' satisfies CallbackOutcome },
+    { name: 'satisfaction', kind: 'satisfaction', required: true, when: (v) => v.outcome === ('reached' satisfies CallbackOutcome) },
+    opinion(),
+  ],
   cancel: [{ name: 'reason', kind: 'textarea', required: true }],
   'set-urgent': [yes('urgent')],
   supervise: [opinion(true)],
@@ -84,6 +95,12 @@ export function initialValues(command: CommandName, ctx: InitialContext = {}): F
   return v
 }
 
+/** The values a radio group's kind offers; a value outside them counts as none chosen. */
+export const CHOICES: Partial<Record<FieldKind, readonly string[]>> = {
+  callback_outcome: CALLBACK_OUTCOMES,
+  satisfaction: SATISFACTIONS,
+}
+
 function isEmpty(x: unknown): boolean {
   return x === undefined || x === null || (typeof x === 'string' && x.trim() === '') ||
     (Array.isArray(x) && x.length === 0)
@@ -94,6 +111,8 @@ export function validate(command: CommandName, values: FormValues): Record<strin
   const errs: Record<string, string> = {}
   for (const f of fieldsFor(command, values)) {
     if (f.required && f.kind !== 'bool' && isEmpty(values[f.name])) errs[f.name] = 'required'
+    const choices = CHOICES[f.kind]
+    if (choices && !isEmpty(values[f.name]) && !choices.includes(String(values[f.name]))) errs[f.name] = 'required'
     if (f.kind === 'case_number' && !isEmpty(values[f.name]) && !/^\d{19}$/.test(String(values[f.name]).trim()))
       errs[f.name] = 'case_number'
     if (f.kind === 'datetime' && !isEmpty(values[f.name]) && Number.isNaN(Date.parse(String(values[f.name]))))

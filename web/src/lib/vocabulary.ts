@@ -1,7 +1,7 @@
 // The server's closed vocabularies as lists the UI iterates (filters, legends, radio groups).
 // Each list is the keys of a record typed by the generated union (../api/types), so a value the
 // server adds or drops is a compile error here rather than a value the UI silently leaves out.
-import type { AlarmLevel, CaseSource, CaseState, RejectReason, UnitKind, UnitOrganization } from '../api/types'
+import type { AlarmLevel, CallbackOutcome, CaseSource, CaseState, RejectReason, Satisfaction, UnitKind, UnitOrganization } from '../api/types'
 
 /** The keys of a record that names every value of a vocabulary once, in the record's order. */
 function valuesOf<V extends string>(record: Record<V, unknown>): readonly V[] {
@@ -23,6 +23,12 @@ export const CASE_SOURCES = valuesOf<CaseSource>({
 })
 
 export const REJECT_REASONS = valuesOf<RejectReason>({ invalid: true, duplicate: true })
+
+/** What came of a call-back attempt, the caller reached first. */
+export const CALLBACK_OUTCOMES = valuesOf<CallbackOutcome>({ reached: true, no_answer: true, wrong_number: true })
+
+/** A reached caller's satisfaction, best first. */
+export const SATISFACTIONS = valuesOf<Satisfaction>({ satisfied: true, basically_satisfied: true, unsatisfied: true })
 
 /** Least to most severe. */
 export const ALARM_LEVELS = valuesOf<AlarmLevel>({ blue: true, yellow: true, orange: true, red: true })

@@ -1,4 +1,4 @@
-import type { AlarmLevel, AlarmState, AnyCommandName, CaseSource, CaseStage, CaseState, PendingKind, Role, UnitKind, UnitOrganization } from '../api/types'
+import type { AlarmLevel, AlarmState, AnyCommandName, CallbackOutcome, CaseSource, CaseStage, CaseState, PendingKind, Role, Satisfaction, UnitKind, UnitOrganization } from '../api/types'
 
 // The tables keyed by the server's vocabularies (roles, states, sources, commands, stages, alarm
 // levels and states) are checked against them with `satisfies Record<...>`: a value the server adds
@@ -96,10 +96,12 @@ export default {
     returned: '回退 {n} 次', extended: '延期 {n} 次', pending: '待审批：{kind}', pendingKinds: { extension: '延期', park: '挂账' } satisfies Record<PendingKind, string>,
     photos: '照片', noPhotos: '暂无照片', upload: '上传照片', uploading: '上传中…', uploaded: '照片已上传',
     timeline: '处置过程', late: '超时', actions: '可执行操作', noActions: '当前没有可执行的操作',
-    stages: { dispatch: '派遣', handling: '处置', check: '核查' } satisfies Record<CaseStage, string>, version: '版本 {v}', notFound: '案件不存在或无权查看',
+    stages: { dispatch: '派遣', handling: '处置', check: '核查', callback: '回访' } satisfies Record<CaseStage, string>, version: '版本 {v}', notFound: '案件不存在或无权查看',
     reloaded: '案件已被他人更新，已重新加载', done: '{action}成功', rejectReason: '不受理原因', duplicateOf: '重复于',
     contact: '报告人联系方式', contactHint: '联系方式及文字中的个人信息已脱敏；查看明文将记入审计日志。',
     purpose: '用途', purposes: { callback: '回访', verification: '核实', clarification: '问题澄清' },
+    purposeFixed: '用途：回访',
+    contactCallbackOnly: '12345 来电人的电话仅在回访期间显示，且仅用于回访。',
     reveal: '查看明文', contactName: '姓名', contactPhone: '电话', clearTexts: '文字明文', noContact: '无联系方式或个人信息',
     callbackSatisfied: '回访满意度', satisfied: '满意', unsatisfied: '不满意',
     coordination: '待协调（{center}）', coordinationReason: '协调原因', coordinationSince: '提交协调',
@@ -111,8 +113,15 @@ export default {
     overriddenCount: '{n} 条', reason: '依据', none: '暂无建议', prefilled: '已按责任单位建议预填，可改选',
     proposed: '责任单位建议：{unit}',
   },
+  callback: {
+    outcomes: { reached: '已接通', no_answer: '无人接听', wrong_number: '号码错误' } satisfies Record<CallbackOutcome, string>,
+    satisfaction: { satisfied: '满意', basically_satisfied: '基本满意', unsatisfied: '不满意' } satisfies Record<Satisfaction, string>,
+    attempts: '回访未接通', attemptsValue: '第 {n} 次 / 共 {m} 次', attemptsNone: '暂无（共 {m} 次）',
+    attemptsHint: '累计 {m} 次未接通即按无法联系结案', lastOutcome: '最近一次回访',
+    unreachable: '无法联系', unreachableHint: '回访 {n} 次均未接通，已按无法联系结案',
+  },
   fields: {
-    opinion: '意见', reason: '原因', reject_reason: '不受理原因', duplicate_of: '重复案件编号', exists: '现场情况属实',
+    opinion: '意见', outcome: '回访结果', satisfaction: '市民满意度', reason: '原因', reject_reason: '不受理原因', duplicate_of: '重复案件编号', exists: '现场情况属实',
     category: '立案类别', unit: '责任单位', until: '延期至（上海时间）', approve: '批准', passed: '核查通过',
     satisfied: '市民满意', urgent: '紧急', attachments: '反馈照片', submit: '提交', cancel: '取消',
     invalid: '无效', duplicate: '重复', pickCategory: '选择类别', pickUnit: '选择单位', yes: '是', no: '否',
