@@ -76,6 +76,8 @@ pub struct ApiConfig {
     pub idempotency_key_days: i64,
     /// Failed call-back attempts before a hotline case closes as unreachable.
     pub callback_attempts: u32,
+    /// The city's terms of accepting, verifying, filing and closing a case.
+    pub intake_terms: cityops_domain::IntakeTerms,
 }
 
 impl ApiConfig {
@@ -106,6 +108,7 @@ impl ApiConfig {
             working_hours: cityops_domain::WorkingHours::default(),
             idempotency_key_days: 7,
             callback_attempts: cityops_domain::workflow::DEFAULT_CALLBACK_ATTEMPTS,
+            intake_terms: cityops_domain::IntakeTerms::default(),
         }
     }
 }
@@ -191,6 +194,15 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some((std::time::Instant::now(), calendar.clone()));
         Ok(calendar)
+    }
+
+    /// The clock commands are decided on at `now`: the city's calendar and intake terms.
+    pub fn clock<'a>(
+        &self,
+        now: DateTime<Utc>,
+        calendar: &'a cityops_domain::WorkingCalendar,
+    ) -> cityops_domain::Clock<'a> {
+        cityops_domain::Clock::new(now, calendar).with_intake(self.config.intake_terms)
     }
 
     /// Reads the calendar again at its next use: a year was imported.

@@ -261,6 +261,7 @@ pub(crate) fn new_report(i: usize, at: DateTime<Utc>) -> Result<(Case, TimelineE
             reporter: None,
             unit_grid: None,
             hotline_ticket: None,
+            intake_terms: None,
         },
         &actor(Role::Inspector, None),
         at,

@@ -183,28 +183,47 @@ impl Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
+    /// 受理: reported, waiting for an operator.
+    Accept,
+    /// 核实: an inspector verifies on site.
+    Verify,
+    /// 立案: accepted, waiting to be filed.
+    File,
+    /// 派遣: filed, waiting to be dispatched.
     Dispatch,
+    /// 处置: the unit signed for it and handles it.
     Handling,
+    /// 核查: an inspector checks the result on site.
     Check,
     /// 回访: the operator calls a hotline caller back.
     Callback,
+    /// 结案: checked (and called back), waiting to be closed.
+    Close,
 }
 
 impl Stage {
     /// In the order a case passes them.
-    pub const ALL: [Stage; 4] = [
+    pub const ALL: [Stage; 8] = [
+        Stage::Accept,
+        Stage::Verify,
+        Stage::File,
         Stage::Dispatch,
         Stage::Handling,
         Stage::Check,
         Stage::Callback,
+        Stage::Close,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Stage::Accept => "accept",
+            Stage::Verify => "verify",
+            Stage::File => "file",
             Stage::Dispatch => "dispatch",
             Stage::Handling => "handling",
             Stage::Check => "check",
             Stage::Callback => "callback",
+            Stage::Close => "close",
         }
     }
 }
@@ -568,6 +587,10 @@ pub struct Case {
     /// The call-back of a hotline case, once started.
     #[serde(default)]
     pub callback: Option<CallbackProgress>,
+    /// The city's terms of the stages before filing and of closing, as they were when the
+    /// case was reported; none for cases reported before those stages had clocks.
+    #[serde(default)]
+    pub intake_terms: Option<crate::category::IntakeTerms>,
     pub reject_reason: Option<RejectReason>,
     pub duplicate_of: Option<String>,
     pub attachments: Vec<String>,
@@ -615,9 +638,20 @@ impl Case {
                 .is_some_and(|class| class.urgency == crate::category::Urgency::Urgent)
     }
 
-    /// The term the case's class gives `stage`, if it is filed.
+    /// The term of `stage`: the filed class's, or for the stages before filing and closing,
+    /// the city's as the case copied them when reported. None for a case from before.
     pub fn term(&self, stage: Stage) -> Option<crate::category::Term> {
-        self.category.as_ref().map(|class| class.terms.of(stage))
+        let intake = self.intake_terms.as_ref();
+        match stage {
+            Stage::Accept => intake.map(|t| t.accept),
+            Stage::Verify => intake.map(|t| t.verify),
+            Stage::File => intake.map(|t| t.file),
+            Stage::Close => intake.map(|t| t.close),
+            Stage::Dispatch | Stage::Handling | Stage::Check | Stage::Callback => self
+                .category
+                .as_ref()
+                .and_then(|class| class.terms.of(stage)),
+        }
     }
 
     pub(crate) fn start_stage(
@@ -709,13 +743,16 @@ mod tests {
         // Exhaustive: a new stage does not compile until it has its place in the sequence,
         // and then this fails until `ALL` lists it there too.
         let next = |stage: Stage| match stage {
+            Stage::Accept => Some(Stage::Verify),
+            Stage::Verify => Some(Stage::File),
+            Stage::File => Some(Stage::Dispatch),
             Stage::Dispatch => Some(Stage::Handling),
             Stage::Handling => Some(Stage::Check),
             Stage::Check => Some(Stage::Callback),
-            Stage::Callback => None,
+            Stage::Callback => Some(Stage::Close),
+            Stage::Close => None,
         };
-        let stages: Vec<Stage> =
-            std::iter::successors(Some(Stage::Dispatch), |s| next(*s)).collect();
+        let stages: Vec<Stage> = std::iter::successors(Some(Stage::Accept), |s| next(*s)).collect();
         assert_eq!(stages, Stage::ALL);
     }
 

@@ -264,6 +264,48 @@ impl From<StoredTerms> for StageTerms {
     }
 }
 
+/// The terms of the stages before a case has a class, and of closing it: the city's, not a
+/// class's. A case copies them when it is reported and keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeTerms {
+    /// Reported to accepted (or rejected).
+    pub accept: Term,
+    /// Sent for verification to verified on site.
+    pub verify: Term,
+    /// Accepted (and verified) to filed.
+    pub file: Term,
+    /// Checked (and called back) to closed.
+    pub close: Term,
+}
+
+impl Default for IntakeTerms {
+    fn default() -> IntakeTerms {
+        let working_hours = |amount| Term {
+            amount,
+            unit: TermUnit::WorkingHours,
+        };
+        IntakeTerms {
+            accept: working_hours(1),
+            verify: working_hours(2),
+            file: working_hours(1),
+            close: Term {
+                amount: 1,
+                unit: TermUnit::WorkingDays,
+            },
+        }
+    }
+}
+
+impl IntakeTerms {
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        self.accept.check("accept")?;
+        self.verify.check("verify")?;
+        self.file.check("file")?;
+        self.close.check("close")?;
+        Ok(())
+    }
+}
+
 impl StageTerms {
     /// One working day: the call-back term when a class states none.
     pub const DEFAULT_CALLBACK: Term = Term {
@@ -279,13 +321,14 @@ impl StageTerms {
         Ok(())
     }
 
-    /// The term of a stage.
-    pub fn of(&self, stage: Stage) -> Term {
+    /// The term of a stage, when a class gives it (see [`IntakeTerms`] for the others).
+    pub fn of(&self, stage: Stage) -> Option<Term> {
         match stage {
-            Stage::Dispatch => self.dispatch,
-            Stage::Handling => self.handling,
-            Stage::Check => self.check,
-            Stage::Callback => self.callback,
+            Stage::Dispatch => Some(self.dispatch),
+            Stage::Handling => Some(self.handling),
+            Stage::Check => Some(self.check),
+            Stage::Callback => Some(self.callback),
+            Stage::Accept | Stage::Verify | Stage::File | Stage::Close => None,
         }
     }
 }

@@ -30,13 +30,16 @@ pub use case::{
     Satisfaction, Source, Stage, TimelineEvent,
 };
 pub use category::{
-    Category, CategoryCatalog, CategoryCode, CategoryKind, StageTerms, Term, TermUnit, Urgency,
+    Category, CategoryCatalog, CategoryCode, CategoryKind, IntakeTerms, StageTerms, Term, TermUnit,
+    Urgency,
 };
 pub use command::{Channel, CommandKind};
 pub use component::{Component, ComponentStatus, ComponentUnits};
 pub use personal_text::{mask_personal_text, normalize_phone, phone_key, scrub_subject};
 pub use unit::{Organization, Retirement, Unit, UnitContacts, UnitKind};
-pub use workflow::{decide, decide_on, report, CaseCommand, Clock, NewReport, WorkflowError};
+pub use workflow::{
+    decide, decide_on, report, report_on, CaseCommand, Clock, NewReport, WorkflowError,
+};
 
 /// A value in a domain constructor was not acceptable. `field` names the offending input
 /// the way the API spells it, so the HTTP layer can point the user at it.

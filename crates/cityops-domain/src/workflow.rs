@@ -19,7 +19,7 @@ use crate::case::{
     FiledClass, Location, PendingRequest, Rating, RejectReason, Reporter, Satisfaction, Source,
     Stage, TimelineEvent,
 };
-use crate::category::{CategoryCode, Urgency};
+use crate::category::{CategoryCode, IntakeTerms, Urgency};
 pub use crate::command::{
     happy_path, happy_path_to, next_happy_step, Channel, CommandKind, CommandRule, Step,
 };
@@ -43,6 +43,9 @@ fn default_callback_attempts() -> u32 {
 pub struct Clock<'a> {
     pub now: DateTime<Utc>,
     pub calendar: &'a WorkingCalendar,
+    /// The city's terms of the stages before filing and of closing, which a new report
+    /// copies.
+    pub intake: IntakeTerms,
 }
 
 static PLAIN_WEEK: std::sync::LazyLock<WorkingCalendar> =
@@ -50,7 +53,16 @@ static PLAIN_WEEK: std::sync::LazyLock<WorkingCalendar> =
 
 impl<'a> Clock<'a> {
     pub fn new(now: DateTime<Utc>, calendar: &'a WorkingCalendar) -> Clock<'a> {
-        Clock { now, calendar }
+        Clock {
+            now,
+            calendar,
+            intake: IntakeTerms::default(),
+        }
+    }
+
+    /// The clock with the city's own intake terms.
+    pub fn with_intake(self, intake: IntakeTerms) -> Clock<'a> {
+        Clock { intake, ..self }
     }
 }
 
@@ -58,10 +70,7 @@ impl Clock<'static> {
     /// A calendar of plain weeks (weekends off, no holidays, the default working hours), for
     /// tools and tests that have no city calendar.
     pub fn plain_week(now: DateTime<Utc>) -> Clock<'static> {
-        Clock {
-            now,
-            calendar: &PLAIN_WEEK,
-        }
+        Clock::new(now, &PLAIN_WEEK)
     }
 }
 
@@ -82,6 +91,10 @@ pub struct NewReport {
     /// The id of the 12345 hotline ticket the report came as (hotline reports only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hotline_ticket: Option<String>,
+    /// The city's terms of the stages before filing and of closing, set from the clock when
+    /// the report is decided (whatever the reporter sent) and kept with the case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake_terms: Option<IntakeTerms>,
 }
 
 /// Every command of the workflow, in the domain's words. The wire form of a command is the
@@ -465,7 +478,20 @@ pub fn report(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(Case, TimelineEvent), WorkflowError> {
+    report_on(id, report, actor, Clock::plain_week(now))
+}
+
+/// [`report`] with the acceptance deadline reckoned on `clock`'s calendar, and the clock's
+/// intake terms copied to the case.
+pub fn report_on(
+    id: String,
+    report: NewReport,
+    actor: &Actor,
+    clock: Clock<'_>,
+) -> Result<(Case, TimelineEvent), WorkflowError> {
+    let now = clock.now;
     let mut report = report;
+    report.intake_terms = Some(clock.intake);
     if let Some(reporter) = &mut report.reporter {
         reporter.validate()?;
         if let Some(phone) = &mut reporter.phone {
@@ -480,9 +506,21 @@ pub fn report(
     if !actor.can_see(&report.area) {
         return Err(WorkflowError::OutOfScope);
     }
-    let case = open(id, CaseNumber::unassigned(), report, &actor.user_id, now)?;
+    let case = open(
+        id,
+        CaseNumber::unassigned(),
+        report,
+        &actor.user_id,
+        now,
+        clock.calendar,
+    )?;
     let mut event = event_for(&case, None, actor, command, now, false);
     event.clear_text = clear_text;
+    event.clock = case.deadline.map(|deadline| ClockChange {
+        stage: case.stage,
+        deadline: Some(deadline),
+        reason: started(&case, Stage::Accept),
+    });
     Ok((case, event))
 }
 
@@ -492,6 +530,7 @@ fn open(
     report: &NewReport,
     reported_by: &str,
     now: DateTime<Utc>,
+    calendar: &WorkingCalendar,
 ) -> Result<Case, WorkflowError> {
     text("description", &report.description, MAX_TEXT)?;
     optional_text("address", &report.address, 200)?;
@@ -542,7 +581,7 @@ fn open(
             .into());
         }
     }
-    Ok(Case {
+    let mut case = Case {
         id,
         number,
         version: 1,
@@ -571,6 +610,7 @@ fn open(
         suspended_on_working_time: false,
         callback_satisfied: None,
         callback: None,
+        intake_terms: report.intake_terms,
         reject_reason: None,
         duplicate_of: None,
         attachments: Vec::new(),
@@ -584,7 +624,11 @@ fn open(
         created_at: now,
         updated_at: now,
         closed_at: None,
-    })
+    };
+    if case.intake_terms.is_some() {
+        case.start_stage(Stage::Accept, now, calendar);
+    }
+    Ok(case)
 }
 
 /// May `actor`'s role issue commands of `kind` at all? Checked first, so that a refused caller
@@ -658,6 +702,17 @@ pub fn decide_on(
     Ok((next, event))
 }
 
+/// Why a stage's clock runs: it started with the case's term for it.
+fn started(case: &Case, stage: Stage) -> ClockReason {
+    match case.term(stage) {
+        Some(term) => ClockReason::Started {
+            term,
+            working_time: term.on_working_time(case.runs_continuously()),
+        },
+        None => ClockReason::Stopped,
+    }
+}
+
 /// What a command did to the stage clock, for the timeline; none if nothing.
 fn clock_change(before: &Case, after: &Case, command: &CaseCommand) -> Option<ClockChange> {
     if (before.stage, before.deadline) == (after.stage, after.deadline)
@@ -673,13 +728,7 @@ fn clock_change(before: &Case, after: &Case, command: &CaseCommand) -> Option<Cl
         },
         CaseCommand::Resume { .. } => ClockReason::Resumed,
         _ => match (after.stage, after.deadline) {
-            (Some(stage), Some(_)) => match after.term(stage) {
-                Some(term) => ClockReason::Started {
-                    term,
-                    working_time: term.on_working_time(after.runs_continuously()),
-                },
-                None => ClockReason::Stopped,
-            },
+            (Some(stage), Some(_)) => started(after, stage),
             _ => ClockReason::Stopped,
         },
     };
@@ -748,6 +797,7 @@ pub fn apply_on(
         CaseCommand::Accept { opinion } => {
             optional_text("opinion", opinion, MAX_TEXT)?;
             next.state = Accepted;
+            next.start_stage(Stage::File, now, calendar);
         }
         CaseCommand::Reject {
             reason,
@@ -770,12 +820,14 @@ pub fn apply_on(
         CaseCommand::RequestVerification { opinion } => {
             optional_text("opinion", opinion, MAX_TEXT)?;
             next.state = Verifying;
+            next.start_stage(Stage::Verify, now, calendar);
         }
         CaseCommand::Verify { exists, opinion } => {
             optional_text("opinion", opinion, MAX_TEXT)?;
             if *exists {
                 next.state = Accepted;
                 next.verified = true;
+                next.start_stage(Stage::File, now, calendar);
             } else {
                 next.state = Invalid;
                 next.reject_reason = Some(RejectReason::Invalid);
@@ -956,6 +1008,14 @@ pub fn apply_on(
             next.stop_clock();
             if *passed {
                 next.state = Checked;
+                // A hotline caller is called back before closing; the call-back's time runs
+                // from the check.
+                let waiting = if case.source == Source::Hotline {
+                    Stage::Callback
+                } else {
+                    Stage::Close
+                };
+                next.start_stage(waiting, now, calendar);
             } else {
                 next.state = Dispatched;
                 next.rework_count += 1;
@@ -975,6 +1035,9 @@ pub fn apply_on(
                 .into());
             }
             next.state = Callback;
+            if case.stage != Some(Stage::Callback) {
+                next.start_stage(Stage::Callback, now, calendar);
+            }
             next.callback = Some(CallbackProgress {
                 attempts_allowed: *attempts_allowed,
                 failed_attempts: 0,
@@ -982,7 +1045,6 @@ pub fn apply_on(
                 satisfaction: None,
                 unreachable: false,
             });
-            next.start_stage(Stage::Callback, now, calendar);
         }
         CaseCommand::Callback {
             outcome,
@@ -1012,6 +1074,7 @@ pub fn apply_on(
                     if satisfaction.accepts() {
                         next.state = Checked;
                         next.callback_satisfied = Some(true);
+                        next.start_stage(Stage::Close, now, calendar);
                     } else {
                         next.state = Dispatched;
                         next.rework_count += 1;
@@ -1165,8 +1228,11 @@ pub fn apply_on(
     }
     if next.state.is_terminal() && !from.is_terminal() {
         next.closed_at = Some(now);
+        next.stop_clock();
     }
-    let late = next.state != from && case.is_overdue(now);
+    // Late: the stage whose clock ran ended (or started over) after its deadline.
+    let late = case.is_overdue(now)
+        && (next.stage != case.stage || (next.state != from && next.deadline != case.deadline));
     if late {
         next.late_count += 1;
     }
@@ -1192,7 +1258,12 @@ pub fn replay(number: CaseNumber, events: &[TimelineEvent]) -> Result<Case, Work
         report,
         &first.user_id,
         first.at,
+        &PLAIN_WEEK,
     )?;
+    if let Some(change) = &first.clock {
+        case.stage = change.stage;
+        case.deadline = change.deadline;
+    }
     for event in events {
         case = apply(&case, &event.command, event.at)?.0;
         // The deadlines as they were reckoned then, on the calendar of the day.

@@ -85,6 +85,7 @@ fn signed_for(
             reporter: None,
             unit_grid: None,
             hotline_ticket: None,
+            intake_terms: None,
         },
         &actor(Role::Inspector, None),
         start,
@@ -402,4 +403,178 @@ proptest! {
         let longer = Term { amount: term.amount + more, ..term };
         prop_assert!(longer.deadline(start, &calendar, continuous) >= deadline);
     }
+}
+
+#[test]
+fn every_stage_of_a_hotline_case_runs_a_clock_from_report_to_close() {
+    let calendar = shipped_2026();
+    // A Wednesday morning; the city accepts within 30 minutes.
+    let t0 = at(3, 4, 9, 0);
+    let intake = IntakeTerms {
+        accept: working(30, TermUnit::Minutes),
+        ..IntakeTerms::default()
+    };
+    let clock = |at| Clock::new(at, &calendar).with_intake(intake);
+    let (mut case, first) = report_on(
+        "case-1".into(),
+        NewReport {
+            source: Source::Hotline,
+            description: "市民来电：九江路井盖缺失".into(),
+            address: None,
+            location: Location::new(121.47, 31.23).unwrap(),
+            area: AreaCode::parse("310101002001").unwrap(),
+            category_hint: None,
+            component_id: None,
+            reporter: None,
+            unit_grid: None,
+            hotline_ticket: None,
+            intake_terms: None,
+        },
+        &actor(Role::Operator, None),
+        clock(t0),
+    )
+    .unwrap();
+    assert_eq!(
+        case.intake_terms,
+        Some(intake),
+        "the case keeps the city's terms"
+    );
+    assert_eq!(case.stage, Some(Stage::Accept));
+    assert_eq!(case.deadline, Some(at(3, 4, 9, 30)));
+    let mut timeline = vec![first];
+    let mut stages = vec![case.stage];
+    let unit = "310101-CG";
+    let normal = class(working(2, TermUnit::WorkingDays), Urgency::Normal);
+    let steps: Vec<(CaseCommand, Actor)> = vec![
+        (
+            CaseCommand::Accept { opinion: None },
+            actor(Role::Operator, None),
+        ),
+        (
+            CaseCommand::RequestVerification { opinion: None },
+            actor(Role::Operator, None),
+        ),
+        (
+            CaseCommand::Verify {
+                exists: true,
+                opinion: None,
+            },
+            actor(Role::Inspector, None),
+        ),
+        (
+            CaseCommand::File {
+                class: normal,
+                opinion: None,
+            },
+            actor(Role::ShiftLead, None),
+        ),
+        (
+            CaseCommand::Dispatch {
+                unit: unit.into(),
+                unit_jurisdiction: AreaCode::parse("310101").unwrap(),
+                opinion: None,
+            },
+            actor(Role::Dispatcher, None),
+        ),
+        (CaseCommand::Sign, actor(Role::UnitHandler, Some(unit))),
+        (
+            CaseCommand::Feedback {
+                opinion: "已更换".into(),
+                attachments: vec![],
+            },
+            actor(Role::UnitHandler, Some(unit)),
+        ),
+        (
+            CaseCommand::SendCheck { opinion: None },
+            actor(Role::Operator, None),
+        ),
+        (
+            CaseCommand::Check {
+                passed: true,
+                opinion: None,
+            },
+            actor(Role::Inspector, None),
+        ),
+        (
+            CaseCommand::StartCallback {
+                attempts_allowed: 3,
+            },
+            actor(Role::Operator, None),
+        ),
+        (
+            CaseCommand::Callback {
+                outcome: CallbackOutcome::Reached,
+                satisfaction: Some(Satisfaction::Satisfied),
+                opinion: None,
+            },
+            actor(Role::Operator, None),
+        ),
+        (
+            CaseCommand::Close { opinion: None },
+            actor(Role::ShiftLead, None),
+        ),
+    ];
+    let mut now = t0;
+    for (command, who) in steps {
+        now += Duration::minutes(10);
+        let (next, event) = decide_on(&case, command, &who, clock(now)).unwrap();
+        assert_eq!(next.deadline, next.running_deadline());
+        case = next;
+        stages.push(case.stage);
+        timeline.push(event);
+    }
+    use Stage::*;
+    assert_eq!(
+        stages,
+        [
+            Some(Accept),
+            Some(File),
+            Some(Verify),
+            Some(File),
+            Some(Dispatch),
+            None,
+            Some(Handling),
+            None,
+            Some(Check),
+            Some(Callback),
+            Some(Callback),
+            Some(Close),
+            None,
+        ]
+    );
+    assert_eq!(case.state, CaseState::Closed);
+    assert_eq!(case.late_count, 0, "every stage on time");
+    // Each start is on the timeline with its term.
+    let started: Vec<(Stage, Term)> = timeline
+        .iter()
+        .filter_map(|e| match &e.clock {
+            Some(ClockChange {
+                stage: Some(stage),
+                reason: ClockReason::Started { term, .. },
+                ..
+            }) => Some((*stage, *term)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started.len(), 9, "{started:?}");
+    assert_eq!(started[0], (Accept, working(30, TermUnit::Minutes)));
+    assert_eq!(started[2], (Verify, IntakeTerms::default().verify));
+    assert_eq!(started[5], (Handling, working(2, TermUnit::WorkingDays)));
+    assert_eq!(started[8], (Close, IntakeTerms::default().close));
+    assert_eq!(replay(case.number.clone(), &timeline).unwrap(), case);
+}
+
+#[test]
+fn a_case_reported_before_intake_stages_had_clocks_replays_without_them() {
+    // The report event as stored before: no intake terms, no clock.
+    let stored = r#"{"case_id":"old-1","seq":1,"at":"2026-03-04T01:00:00Z","user_id":"u-operator",
+        "username":"operator","role":"operator","unit":null,
+        "command":{"command":"report","source":"inspector","description":"旧案件",
+          "address":null,"location":{"lon":121.47,"lat":31.23},"area":"310101002001",
+          "category_hint":null,"component_id":null},
+        "from":null,"to":"reported","late":false}"#;
+    let event: TimelineEvent = serde_json::from_str(stored).unwrap();
+    let case = replay(CaseNumber("3101012026030400001".into()), &[event]).unwrap();
+    assert_eq!((case.stage, case.deadline), (None, None));
+    assert_eq!(case.intake_terms, None);
 }

@@ -90,6 +90,7 @@ fn new_case(area: &str, text: &str, at: chrono::DateTime<Utc>) -> (Case, Timelin
             reporter: None,
             unit_grid: None,
             hotline_ticket: None,
+            intake_terms: None,
         },
         &operator("310000"),
         at,

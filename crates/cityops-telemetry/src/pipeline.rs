@@ -879,6 +879,7 @@ impl Pipeline {
             reporter: None,
             unit_grid: device.unit_grid.clone(),
             hotline_ticket: None,
+            intake_terms: None,
         };
         let actor = system_actor(&device.area);
         match cityops_domain::report(uuid::Uuid::now_v7().to_string(), report, &actor, Utc::now()) {

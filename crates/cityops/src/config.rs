@@ -94,6 +94,10 @@ pub struct Config {
     /// Failed call-back attempts (no answer, wrong number) after which a hotline case
     /// closes as unreachable (1 to 10).
     pub callback_attempts: u32,
+    /// The city's terms of the stages before filing and of closing: `accept`, `verify`,
+    /// `file` and `close`, each `{ amount = N, unit = "minutes" | "hours" | "working_hours" |
+    /// "working_days" }`. A case copies them when it is reported.
+    pub intake_terms: cityops_domain::IntakeTerms,
 }
 
 impl Default for Config {
@@ -130,6 +134,7 @@ impl Default for Config {
             working_hours: vec!["08:30-12:00".into(), "13:30-17:30".into()],
             idempotency_key_days: 7,
             callback_attempts: 3,
+            intake_terms: cityops_domain::IntakeTerms::default(),
         }
     }
 }
@@ -191,6 +196,7 @@ impl Config {
                 "working_hours",
                 "idempotency_key_days",
                 "callback_attempts",
+                "intake_terms",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

@@ -195,6 +195,7 @@ fn demo_report(
             reporter: None,
             unit_grid: Some(place.grid.clone()),
             hotline_ticket: None,
+            intake_terms: None,
         },
         &seeding_actor(role, None),
         at,

@@ -140,6 +140,11 @@ pub async fn start(
         cityops_domain::workflow::MAX_CALLBACK_ATTEMPTS
     );
     api.callback_attempts = config.callback_attempts;
+    config
+        .intake_terms
+        .validate()
+        .map_err(|e| anyhow::anyhow!("intake_terms.{e}"))?;
+    api.intake_terms = config.intake_terms;
     api.outbox = config.outbox()?;
     api.sign_in_requests_per_minute = config.sign_in_requests_per_minute;
     api.public_reports_per_minute = config.public_reports_per_minute;

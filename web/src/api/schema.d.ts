@@ -1854,7 +1854,7 @@ export interface components {
          * @description The stage whose clock runs on a case: dispatch, handling, check or call-back.
          * @enum {string}
          */
-        CaseStage: "dispatch" | "handling" | "check" | "callback";
+        CaseStage: "accept" | "verify" | "file" | "dispatch" | "handling" | "check" | "callback" | "close";
         /**
          * @description A case's state in the workflow (GET /api/v1/workflow gives each one's Chinese name and whether it is terminal).
          * @enum {string}

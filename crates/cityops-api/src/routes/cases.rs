@@ -274,9 +274,12 @@ pub async fn report_case(
         reporter: reporter_of(request.contact),
         unit_grid,
         hotline_ticket: None,
+        intake_terms: None,
     };
+    let calendar = state.working_calendar().await?;
     let at = now();
-    let (case, event) = cityops_domain::report(new_id(), report, &actor, at)?;
+    let (case, event) =
+        cityops_domain::report_on(new_id(), report, &actor, state.clock(at, &calendar))?;
     let claim = key
         .as_ref()
         .map(|key| cityops_store::CaseClaim::IdempotencyKey {
@@ -889,12 +892,7 @@ pub async fn run_command(
     check_version(&case, version)?;
     let calendar = state.working_calendar().await?;
     let at = now();
-    let (next, event) = decide_on(
-        &case,
-        command,
-        &actor,
-        cityops_domain::Clock::new(at, &calendar),
-    )?;
+    let (next, event) = decide_on(&case, command, &actor, state.clock(at, &calendar))?;
     state.store.update_case(&next, &event, None).await?;
     state.outbox_written();
     state

@@ -357,8 +357,11 @@ async fn open_case(
         })),
         unit_grid,
         hotline_ticket: Some(ticket.ticket_id.clone()),
+        intake_terms: None,
     };
-    cityops_domain::report(new_id(), report, actor, at).map_err(|e| match e {
+    let calendar = state.working_calendar().await?;
+    let clock = state.clock(at, &calendar);
+    cityops_domain::report_on(new_id(), report, actor, clock).map_err(|e| match e {
         WorkflowError::OutOfScope => {
             ticket.refuse("area", "the ticket lies outside your jurisdiction")
         }

@@ -111,8 +111,15 @@ pub async fn report(
         area: area.clone(),
         unit_grid,
         hotline_ticket: None,
+        intake_terms: None,
     };
-    let (case, event) = cityops_domain::report(new_id(), report, &citizen(area.city()), at)?;
+    let calendar = state.working_calendar().await?;
+    let (case, event) = cityops_domain::report_on(
+        new_id(),
+        report,
+        &citizen(area.city()),
+        state.clock(at, &calendar),
+    )?;
     state
         .challenges
         .redeem(&request.challenge, &request.nonce, at.timestamp())?;

@@ -86,15 +86,22 @@ async fn a_caller_not_reached_at_first_is_called_again_and_basically_satisfied(a
     );
     let deadline =
         chrono::DateTime::parse_from_rfc3339(case["deadline"].as_str().unwrap()).unwrap();
-    let updated =
-        chrono::DateTime::parse_from_rfc3339(case["updated_at"].as_str().unwrap()).unwrap();
-    assert_eq!((deadline - updated).num_minutes(), 1440, "{case}");
+    // The call-back's time runs from the check, which started its clock.
     let timeline = app.timeline(&case).await;
+    let check = &timeline[timeline.len() - 2];
+    assert_eq!(check["action"], "check");
+    let checked = chrono::DateTime::parse_from_rfc3339(check["at"].as_str().unwrap()).unwrap();
+    assert_eq!((deadline - checked).num_minutes(), 1440, "{case}");
     assert_eq!(
-        timeline.last().unwrap()["clock"],
+        check["clock"],
         json!({"stage": "callback", "deadline": case["deadline"],
                "reason": {"kind": "started", "term": {"amount": 1, "unit": "working_days"},
                           "working_time": false}}),
+    );
+    assert_eq!(
+        timeline.last().unwrap()["clock"],
+        Value::Null,
+        "starting the call-back leaves its clock as it runs"
     );
     assert_eq!(
         case["callback"],
@@ -147,7 +154,7 @@ async fn a_caller_not_reached_at_first_is_called_again_and_basically_satisfied(a
         )
         .await;
     assert_eq!(case["state"], "checked");
-    assert_eq!(case["stage"], Value::Null);
+    assert_eq!(case["stage"], "close", "the closing clock runs");
     assert_eq!(case["callback_satisfied"], true);
     assert_eq!(case["callback"]["satisfaction"], "basically_satisfied");
     let (status, body) = read_contact(app, &case, "callback").await;
