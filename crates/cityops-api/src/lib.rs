@@ -126,8 +126,7 @@ pub struct AppState {
     /// The working calendar stage deadlines are reckoned on, and when it was read: read again
     /// after an import on this node, and when a minute old (another node may have imported
     /// a year).
-    calendar:
-        Arc<std::sync::RwLock<Option<(std::time::Instant, Arc<cityops_domain::WorkingCalendar>)>>>,
+    calendar: Arc<std::sync::RwLock<Option<CalendarRead>>>,
     /// Committed case changes, for the live stream, as the outbox relay reads them: every
     /// node's changes, and the command line's.
     pub changes: broadcast::Sender<CaseChange>,
@@ -152,6 +151,9 @@ pub struct AppState {
     /// `GET /workflow`'s answer, built once: it depends on nothing but the code.
     pub(crate) workflow_document: Arc<std::sync::OnceLock<axum::body::Bytes>>,
 }
+
+/// The working calendar as read, and when.
+type CalendarRead = (std::time::Instant, Arc<cityops_domain::WorkingCalendar>);
 
 /// The city's areas in space, as served and located against.
 #[derive(Clone)]
