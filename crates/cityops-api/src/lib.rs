@@ -78,6 +78,8 @@ pub struct ApiConfig {
     pub callback_attempts: u32,
     /// The city's terms of accepting, verifying, filing and closing a case.
     pub intake_terms: cityops_domain::IntakeTerms,
+    /// The share of a stage's term used at which its case turns yellow (临期), 0 to 1.
+    pub deadline_warning_share: f64,
 }
 
 impl ApiConfig {
@@ -109,6 +111,7 @@ impl ApiConfig {
             idempotency_key_days: 7,
             callback_attempts: cityops_domain::workflow::DEFAULT_CALLBACK_ATTEMPTS,
             intake_terms: cityops_domain::IntakeTerms::default(),
+            deadline_warning_share: 0.75,
         }
     }
 }

@@ -468,6 +468,9 @@ pub struct CaseView {
     /// The stage whose clock runs.
     pub stage: Option<wire::CaseStage>,
     pub deadline: Option<DateTime<Utc>>,
+    /// The running stage's time left, counted as its term counts, and its mark: the
+    /// countdown and the yellow and red of the workbench. None when no clock runs.
+    pub time_left: Option<TimeLeftView>,
     pub callback_satisfied: Option<bool>,
     /// The call-back of a hotline case, once started.
     pub callback: Option<CallbackView>,
@@ -490,6 +493,38 @@ pub struct CaseView {
     pub rating: Option<RatingView>,
     /// Set while the case waits in a higher center's coordination queue.
     pub coordination: Option<CoordinationView>,
+}
+
+/// The time left on a case's running stage.
+#[derive(Serialize, ToSchema)]
+pub struct TimeLeftView {
+    pub stage: wire::CaseStage,
+    pub deadline: DateTime<Utc>,
+    /// The term the stage started with; none for cases from before terms were recorded.
+    pub term: Option<TermView>,
+    /// The time runs on the working calendar (working minutes), else natural time.
+    pub working_time: bool,
+    /// Minutes left (working minutes when `working_time`); negative once overdue.
+    pub minutes_left: i64,
+    /// The share of the term used: 0 at the start, 1 at the deadline, more when overdue.
+    pub used: f64,
+    /// on_time, due (yellow: the configured share of the term used) or overdue (red).
+    pub mark: wire::DeadlineMark,
+}
+
+impl From<cityops_domain::TimeLeft> for TimeLeftView {
+    fn from(t: cityops_domain::TimeLeft) -> TimeLeftView {
+        TimeLeftView {
+            stage: Wire(t.stage),
+            deadline: t.deadline,
+            term: t.term.map(TermView::from),
+            working_time: t.working_time,
+            minutes_left: t.minutes_left,
+            // Two decimals are all a progress bar shows.
+            used: (t.used * 100.0).round() / 100.0,
+            mark: Wire(t.mark),
+        }
+    }
 }
 
 /// Where a hotline case's call-back (回访) stands.
@@ -545,6 +580,22 @@ impl From<&cityops_domain::Rating> for RatingView {
 }
 
 impl CaseView {
+    /// The view with the running stage's time left, reckoned on `calendar`.
+    pub fn timed(
+        c: &Case,
+        now: DateTime<Utc>,
+        viewer: &Actor,
+        calendar: &cityops_domain::WorkingCalendar,
+        warning_share: f64,
+    ) -> CaseView {
+        CaseView {
+            time_left: c
+                .time_left(now, calendar, warning_share)
+                .map(TimeLeftView::from),
+            ..CaseView::new(c, now, viewer)
+        }
+    }
+
     pub fn new(c: &Case, now: DateTime<Utc>, viewer: &Actor) -> CaseView {
         CaseView {
             id: c.id.clone(),
@@ -589,6 +640,7 @@ impl CaseView {
             }),
             stage: c.stage.map(Wire),
             deadline: c.deadline,
+            time_left: None,
             callback_satisfied: c.callback_satisfied,
             callback: c.callback.as_ref().map(CallbackView::from),
             reject_reason: c.reject_reason.map(Wire),

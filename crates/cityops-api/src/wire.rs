@@ -127,6 +127,9 @@ vocabulary! {
          photo, an IoT alarm, a department or a leader.";
     cityops_domain::case::Stage => CaseStage:
         "The stage whose clock runs on a case: dispatch, handling, check or call-back.";
+    cityops_domain::DeadlineMark => DeadlineMark:
+        "How close a running stage is to its deadline: on_time, due (yellow: the configured \
+         share of its term used) or overdue (red).";
     cityops_domain::TermUnit => TermUnit:
         "The unit of a stage's time limit: minutes or hours of natural time, or working_hours \
          or working_days on the city's working calendar.";

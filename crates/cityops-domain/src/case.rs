@@ -616,7 +616,106 @@ pub struct Case {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
+/// How close a running stage is to its deadline: the workbench's yellow and red.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineMark {
+    /// Less than the warning share of the stage's time is used.
+    OnTime,
+    /// 临期 (yellow): the warning share of the time is used.
+    Due,
+    /// 超期 (red): past the deadline ([`is_overdue`]).
+    Overdue,
+}
+
+impl DeadlineMark {
+    pub const ALL: [DeadlineMark; 3] = [
+        DeadlineMark::OnTime,
+        DeadlineMark::Due,
+        DeadlineMark::Overdue,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineMark::OnTime => "on_time",
+            DeadlineMark::Due => "due",
+            DeadlineMark::Overdue => "overdue",
+        }
+    }
+}
+
+/// The time left on a case's running stage clock, counted as its term counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeLeft {
+    pub stage: Stage,
+    pub deadline: DateTime<Utc>,
+    /// The term the stage started with; none for cases from before terms were recorded.
+    pub term: Option<crate::category::Term>,
+    /// The time runs on the working calendar (working minutes), else natural time.
+    pub working_time: bool,
+    /// Minutes left (working minutes when `working_time`); negative once overdue.
+    pub minutes_left: i64,
+    /// The share of the term used: 0 at the start, 1 at the deadline, more when overdue.
+    pub used: f64,
+    pub mark: DeadlineMark,
+}
+
 impl Case {
+    /// The running stage's time left at `now`, on `calendar`; yellow once `warning_share` of
+    /// the term is used. None when no clock runs.
+    pub fn time_left(
+        &self,
+        now: DateTime<Utc>,
+        calendar: &crate::calendar::WorkingCalendar,
+        warning_share: f64,
+    ) -> Option<TimeLeft> {
+        let deadline = self.running_deadline()?;
+        let stage = self.stage?;
+        let term = self.term(stage);
+        let continuous = self.runs_continuously();
+        let working_time = term.is_some_and(|t| t.on_working_time(continuous));
+        let minutes_left = match (working_time, now <= deadline) {
+            (true, true) => calendar.working_minutes_between(now, deadline),
+            (true, false) => -calendar.working_minutes_between(deadline, now),
+            (false, _) => (deadline - now).num_minutes(),
+        };
+        let length = term.map(|t| {
+            let amount = i64::from(t.amount);
+            match t.unit {
+                crate::category::TermUnit::Minutes => amount,
+                crate::category::TermUnit::Hours | crate::category::TermUnit::WorkingHours => {
+                    amount * 60
+                }
+                crate::category::TermUnit::WorkingDays if working_time => {
+                    amount * calendar.hours().minutes_per_day()
+                }
+                crate::category::TermUnit::WorkingDays => amount * 1440,
+            }
+        });
+        // An extension can leave more time than the term: nothing is used yet then.
+        let used = match length {
+            Some(length) if length > 0 => (1.0 - minutes_left as f64 / length as f64).max(0.0),
+            _ if minutes_left < 0 => 1.0,
+            _ => 0.0,
+        };
+        let mark = if self.is_overdue(now) {
+            DeadlineMark::Overdue
+        } else if used >= warning_share {
+            DeadlineMark::Due
+        } else {
+            DeadlineMark::OnTime
+        };
+        Some(TimeLeft {
+            stage,
+            deadline,
+            term,
+            working_time,
+            minutes_left,
+            used,
+            mark,
+        })
+    }
+
     /// Overdue: see [`is_overdue`].
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         is_overdue(self.state, self.deadline, now)

@@ -26,8 +26,8 @@ pub use area::{Area, AreaCode, AreaLevel};
 pub use calendar::{CalendarDay, CalendarError, HolidayYear, WorkingCalendar, WorkingHours};
 pub use case::{
     mask_name, mask_phone, CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState,
-    ClockChange, ClockReason, FiledClass, Location, PendingRequest, Rating, RejectReason, Reporter,
-    Satisfaction, Source, Stage, TimelineEvent,
+    ClockChange, ClockReason, DeadlineMark, FiledClass, Location, PendingRequest, Rating,
+    RejectReason, Reporter, Satisfaction, Source, Stage, TimeLeft, TimelineEvent,
 };
 pub use category::{
     Category, CategoryCatalog, CategoryCode, CategoryKind, IntakeTerms, StageTerms, Term, TermUnit,

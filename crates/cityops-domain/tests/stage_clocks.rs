@@ -578,3 +578,32 @@ fn a_case_reported_before_intake_stages_had_clocks_replays_without_them() {
     assert_eq!((case.stage, case.deadline), (None, None));
     assert_eq!(case.intake_terms, None);
 }
+
+#[test]
+fn the_time_left_counts_as_the_term_counts_and_turns_yellow_then_red() {
+    let calendar = shipped_2026();
+    // Four working hours from Friday 13 February 16:30: due Saturday (make-up day) 11:30.
+    let (case, _) = signed_for(
+        class(working(4, TermUnit::WorkingHours), Urgency::Normal),
+        at(2, 13, 16, 30),
+        &calendar,
+    );
+    let left = |now| case.time_left(now, &calendar, 0.75).unwrap();
+    let start = left(at(2, 13, 16, 30));
+    assert_eq!(
+        (start.minutes_left, start.mark),
+        (240, DeadlineMark::OnTime)
+    );
+    assert!(start.working_time && start.used == 0.0);
+    // Friday's last working hour is used; the night uses nothing.
+    assert_eq!(left(at(2, 13, 23, 0)).minutes_left, 180);
+    assert_eq!(left(at(2, 14, 8, 0)).minutes_left, 180);
+    // Saturday 10:30: one working hour left of four, 75% used: yellow.
+    let due = left(at(2, 14, 10, 30));
+    assert_eq!((due.minutes_left, due.mark), (60, DeadlineMark::Due));
+    // Past the deadline: red, with the working time over it counted negative.
+    let late = left(at(2, 14, 14, 30));
+    assert_eq!(late.mark, DeadlineMark::Overdue);
+    assert_eq!(late.minutes_left, -90, "11:30-12:00 and 13:30-14:30");
+    assert!(late.used > 1.0);
+}

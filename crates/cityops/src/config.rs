@@ -98,6 +98,9 @@ pub struct Config {
     /// `file` and `close`, each `{ amount = N, unit = "minutes" | "hours" | "working_hours" |
     /// "working_days" }`. A case copies them when it is reported.
     pub intake_terms: cityops_domain::IntakeTerms,
+    /// The share of a stage's term used at which a case turns yellow (临期), above 0 and at
+    /// most 1.
+    pub deadline_warning_share: f64,
 }
 
 impl Default for Config {
@@ -135,6 +138,7 @@ impl Default for Config {
             idempotency_key_days: 7,
             callback_attempts: 3,
             intake_terms: cityops_domain::IntakeTerms::default(),
+            deadline_warning_share: 0.75,
         }
     }
 }
@@ -197,6 +201,7 @@ impl Config {
                 "idempotency_key_days",
                 "callback_attempts",
                 "intake_terms",
+                "deadline_warning_share",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

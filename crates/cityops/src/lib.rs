@@ -145,6 +145,11 @@ pub async fn start(
         .validate()
         .map_err(|e| anyhow::anyhow!("intake_terms.{e}"))?;
     api.intake_terms = config.intake_terms;
+    anyhow::ensure!(
+        config.deadline_warning_share > 0.0 && config.deadline_warning_share <= 1.0,
+        "deadline_warning_share is above 0 and at most 1"
+    );
+    api.deadline_warning_share = config.deadline_warning_share;
     api.outbox = config.outbox()?;
     api.sign_in_requests_per_minute = config.sign_in_requests_per_minute;
     api.public_reports_per_minute = config.public_reports_per_minute;

@@ -1915,6 +1915,7 @@ export interface components {
             state: components["schemas"]["CaseState"];
             state_zh: string;
             supervised: boolean;
+            time_left?: null | components["schemas"]["TimeLeftView"];
             unit?: string | null;
             /** @description The 14-digit unit grid of the location. */
             unit_grid?: string | null;
@@ -2203,6 +2204,11 @@ export interface components {
             /** @description `mqtt` (with the topic in `detail`) or `http`. */
             source: string;
         };
+        /**
+         * @description How close a running stage is to its deadline: on_time, due (yellow: the configured share of its term used) or overdue (red).
+         * @enum {string}
+         */
+        DeadlineMark: "on_time" | "due" | "overdue";
         DeviceRequest: {
             /** @description When absent, the community is found from the location. */
             area?: string | null;
@@ -2963,6 +2969,27 @@ export interface components {
             ticket_id: string;
             /** @description The case closed because the caller could not be reached for the return call. */
             unreachable: boolean;
+        };
+        /** @description The time left on a case's running stage. */
+        TimeLeftView: {
+            /** Format: date-time */
+            deadline: string;
+            /** @description on_time, due (yellow: the configured share of the term used) or overdue (red). */
+            mark: components["schemas"]["DeadlineMark"];
+            /**
+             * Format: int64
+             * @description Minutes left (working minutes when `working_time`); negative once overdue.
+             */
+            minutes_left: number;
+            stage: components["schemas"]["CaseStage"];
+            term?: null | components["schemas"]["TermView"];
+            /**
+             * Format: double
+             * @description The share of the term used: 0 at the start, 1 at the deadline, more when overdue.
+             */
+            used: number;
+            /** @description The time runs on the working calendar (working minutes), else natural time. */
+            working_time: boolean;
         };
         TimelineEntry: {
             /** @description The command, e.g. `request_extension`. */

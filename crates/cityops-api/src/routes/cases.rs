@@ -204,7 +204,7 @@ async fn repeated_report(
             .unwrap_or(case);
     Ok((
         StatusCode::CREATED,
-        Json(CaseView::new(&first, first.created_at, actor)),
+        Json(timed_view(state, &first, first.created_at, actor).await?),
     ))
 }
 
@@ -311,7 +311,10 @@ pub async fn report_case(
             state: "reported".into(),
         })
         .inc();
-    Ok((StatusCode::CREATED, Json(CaseView::new(&case, at, &actor))))
+    Ok((
+        StatusCode::CREATED,
+        Json(timed_view(&state, &case, at, &actor).await?),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -432,11 +435,13 @@ pub async fn list_cases(
         );
     }
     let page = state.store.cases(&q).await?;
+    let calendar = state.working_calendar().await?;
+    let share = state.config.deadline_warning_share;
     Ok(Json(CaseList {
         items: page
             .cases
             .iter()
-            .map(|c| CaseView::new(c, at, &actor))
+            .map(|c| CaseView::timed(c, at, &actor, &calendar, share))
             .collect(),
         next_cursor: page.next.map(|n| n.to_string()),
     }))
@@ -452,7 +457,7 @@ pub async fn get_case(
     Path(id): Path<String>,
 ) -> ApiResult<Json<CaseView>> {
     let case = visible_case(&state, &actor, &id).await?;
-    Ok(Json(CaseView::new(&case, now(), &actor)))
+    Ok(Json(timed_view(&state, &case, now(), &actor).await?))
 }
 
 /// Every step of a case: who, when, what, from which state to which.
@@ -625,6 +630,23 @@ fn url_command(name: &str) -> ApiResult<UrlCommand> {
             ),
         )
     })
+}
+
+/// The case as a caller sees it, with the time left on its running stage.
+async fn timed_view(
+    state: &AppState,
+    case: &Case,
+    at: DateTime<Utc>,
+    actor: &Actor,
+) -> ApiResult<CaseView> {
+    let calendar = state.working_calendar().await?;
+    Ok(CaseView::timed(
+        case,
+        at,
+        actor,
+        &calendar,
+        state.config.deadline_warning_share,
+    ))
 }
 
 /// Builds the domain command from the URL's command and the flat request body.
@@ -902,7 +924,13 @@ pub async fn run_command(
             state: next.state.as_str().into(),
         })
         .inc();
-    Ok(Json(CaseView::new(&next, at, &actor)))
+    Ok(Json(CaseView::timed(
+        &next,
+        at,
+        &actor,
+        &calendar,
+        state.config.deadline_warning_share,
+    )))
 }
 
 fn check_version(case: &Case, version: i64) -> ApiResult<()> {

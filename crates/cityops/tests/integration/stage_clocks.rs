@@ -75,6 +75,14 @@ async fn a_handling_deadline_in_working_days_follows_the_citys_calendar(app: &Te
                "reason": {"kind": "started", "term": {"amount": 2, "unit": "working_days"},
                           "working_time": true}})
     );
+    // The countdown in working minutes, as of the answer.
+    assert_eq!(
+        case["time_left"],
+        json!({"stage": "handling", "deadline": case["deadline"],
+               "term": {"amount": 2, "unit": "working_days"}, "working_time": true,
+               "minutes_left": calendar.working_minutes_between(signed_at, deadline),
+               "used": 0.0, "mark": "on_time"})
+    );
     // Two working days end at the close of a working day.
     let local = deadline.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
     assert_eq!(local.format("%H:%M").to_string(), "17:30");
@@ -84,6 +92,7 @@ async fn a_handling_deadline_in_working_days_follows_the_citys_calendar(app: &Te
         .ok("water", &case, "feedback", json!({"opinion": "已拆除"}))
         .await;
     assert_eq!(case["deadline"], Value::Null);
+    assert_eq!(case["time_left"], Value::Null);
     let timeline = app.timeline(&case).await;
     assert_eq!(
         timeline.last().unwrap()["clock"],
