@@ -93,7 +93,7 @@ const en: typeof zh = {
     returned: 'Returned {n}×', extended: 'Extended {n}×', pending: 'Pending: {kind}', pendingKinds: { extension: 'extension', park: 'parking' },
     photos: 'Photos', noPhotos: 'No photos yet', upload: 'Upload photo', uploading: 'Uploading…', uploaded: 'Photo uploaded',
     timeline: 'Timeline', late: 'Late', actions: 'Actions', noActions: 'Nothing for you to do on this case now',
-    stages: { dispatch: 'Dispatch', handling: 'Handling', check: 'Check' }, version: 'Version {v}', notFound: 'Case not found or not visible to you',
+    stages: { dispatch: 'Dispatch', handling: 'Handling', check: 'Check', callback: 'Call-back' }, version: 'Version {v}', notFound: 'Case not found or not visible to you',
     reloaded: 'The case was changed meanwhile and has been reloaded', done: '{action}: done', rejectReason: 'Reject reason', duplicateOf: 'Duplicate of',
     contact: 'Reporter contact', contactHint: 'Contact details and personal data in texts are masked. Reading them in clear is recorded on the audit log.',
     purpose: 'Purpose', purposes: { callback: 'Call-back', verification: 'Verification', clarification: 'Clarification' },

@@ -96,7 +96,7 @@ export default {
     returned: '回退 {n} 次', extended: '延期 {n} 次', pending: '待审批：{kind}', pendingKinds: { extension: '延期', park: '挂账' } satisfies Record<PendingKind, string>,
     photos: '照片', noPhotos: '暂无照片', upload: '上传照片', uploading: '上传中…', uploaded: '照片已上传',
     timeline: '处置过程', late: '超时', actions: '可执行操作', noActions: '当前没有可执行的操作',
-    stages: { dispatch: '派遣', handling: '处置', check: '核查' } satisfies Record<CaseStage, string>, version: '版本 {v}', notFound: '案件不存在或无权查看',
+    stages: { dispatch: '派遣', handling: '处置', check: '核查', callback: '回访' } satisfies Record<CaseStage, string>, version: '版本 {v}', notFound: '案件不存在或无权查看',
     reloaded: '案件已被他人更新，已重新加载', done: '{action}成功', rejectReason: '不受理原因', duplicateOf: '重复于',
     contact: '报告人联系方式', contactHint: '联系方式及文字中的个人信息已脱敏；查看明文将记入审计日志。',
     purpose: '用途', purposes: { callback: '回访', verification: '核实', clarification: '问题澄清' },
