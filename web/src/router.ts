@@ -22,6 +22,8 @@ export const router = createRouter({
     { path: '/units', name: 'units', component: () => import('./pages/UnitsPage.vue'), meta: { auth: true } },
     { path: '/calendar', name: 'calendar', component: () => import('./pages/CalendarPage.vue'), meta: { auth: true } },
     { path: '/audit', name: 'audit', component: () => import('./pages/AuditPage.vue'), meta: { auth: true } },
+    // 系统管理: `/admin` shows its first section (users), `/admin/api-keys` another
+    { path: '/admin/:section?', name: 'admin', component: () => import('./pages/AdminPage.vue'), meta: { auth: true } },
     { path: '/personal-data', name: 'personal-data', component: () => import('./pages/PersonalDataPage.vue'), meta: { auth: true } },
     { path: '/cases/:id', name: 'case', component: () => import('./pages/CasePage.vue'), meta: { auth: true }, props: true },
     { path: '/citizen', name: 'citizen', component: () => import('./pages/CitizenPage.vue'), meta: { public: true } },

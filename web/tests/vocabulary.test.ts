@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest'
 import document from '../openapi.json'
 import zh from '../src/locales/zh-CN'
 import en from '../src/locales/en'
-import { ALARM_LEVELS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, OPEN_STATES, REJECT_REASONS, SATISFACTIONS, UNIT_KINDS, UNIT_ORGANIZATIONS } from '../src/lib/vocabulary'
+import {
+  ALARM_LEVELS, API_KEY_PERMISSIONS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, OPEN_STATES, REJECT_REASONS, SATISFACTIONS, SECOND_FACTORS, STAFF_ROLES, UNIT_KINDS,
+  UNIT_ORGANIZATIONS,
+} from '../src/lib/vocabulary'
 
 // The compiler already holds these lists and tables to the generated unions; this checks the
 // same against the server's document itself, and the order the UI shows them in.
@@ -48,5 +51,16 @@ describe("the server's vocabularies in the UI", () => {
   it("lists units' lines of work and organizations in the server order", () => {
     expect(UNIT_KINDS).toEqual(enumOf('UnitKind'))
     expect(UNIT_ORGANIZATIONS).toEqual(enumOf('UnitOrganization'))
+  })
+
+  it('lists staff roles, API key permissions and second-factor states in the server order, with words for each in both languages', () => {
+    expect(STAFF_ROLES).toEqual(enumOf('StaffRole'))
+    expect(API_KEY_PERMISSIONS).toEqual(enumOf('ApiKeyPermission'))
+    expect(SECOND_FACTORS).toEqual(enumOf('SecondFactor'))
+    for (const messages of [zh, en]) {
+      expect(Object.keys(messages.admin.keys.permissions)).toEqual(enumOf('ApiKeyPermission'))
+      expect(Object.keys(messages.admin.keys.permissionHints)).toEqual(enumOf('ApiKeyPermission'))
+      expect(Object.keys(messages.admin.users.secondFactor)).toEqual(enumOf('SecondFactor'))
+    }
   })
 })

@@ -1,6 +1,7 @@
 import { API_BASE, request } from './client'
 import type { AuditCheckpoint, AuditEntry, AuditQuery } from '../lib/audit'
 import type {
+  Account, ApiKey, NewApiKey, NewUser, StaffRole, UserChange,
   AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
   ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
@@ -39,6 +40,28 @@ export const api = {
   confirmTotp: (code: string) => request<void>('/me/totp/confirm', { body: { code } }),
   /** Needs the password and a current code, so a session left open somewhere cannot drop the factor on its own. */
   removeTotp: (password: string, code: string) => request<void>('/me/totp', { method: 'DELETE', body: { password, code } }),
+  // ---- staff accounts (admins, within their scope; never their own standing)
+  /** Accounts by username; `role` and `q` (in the username or display name) narrow the list. */
+  users: (q: { role?: StaffRole; q?: string } = {}) => request<Account[]>('/users', { query: q }),
+  createUser: (body: NewUser) => request<Account>('/users', { body }),
+  /** A change of role, scope or unit ends the account's sessions. */
+  updateUser: (username: string, body: UserChange) =>
+    request<Account>(`/users/${encodeURIComponent(username)}`, { method: 'PUT', body }),
+  /** It cannot sign in, and its sessions end at once. */
+  disableUser: (username: string) => request<Account>(`/users/${encodeURIComponent(username)}/disable`, { method: 'POST' }),
+  enableUser: (username: string) => request<Account>(`/users/${encodeURIComponent(username)}/enable`, { method: 'POST' }),
+  /** Unlocks the account, removes its second factor and ends its sessions (204). */
+  resetPassword: (username: string, password: string) =>
+    request<void>(`/users/${encodeURIComponent(username)}/password`, { method: 'PUT', body: { password } }),
+  /** A lost phone: sign-in asks for the password alone until the user enrols again. */
+  resetSecondFactor: (username: string) =>
+    request<Account>(`/users/${encodeURIComponent(username)}/second-factor`, { method: 'DELETE' }),
+  // ---- API keys (admins)
+  /** Every key, revoked ones included; never their secrets. */
+  apiKeys: () => request<ApiKey[]>('/api-keys'),
+  /** The answer's `key` is the key itself, shown this once. */
+  createApiKey: (body: NewApiKey) => request<ApiKey>('/api-keys', { body }),
+  revokeApiKey: (id: string) => request<void>(`/api-keys/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   areas: (q: { parent?: string; level?: AreaLevel }) => request<Area[]>('/areas', { query: q }),
   area: (code: string) => request<AreaDetail>(`/areas/${encodeURIComponent(code)}`),
   units: (q: UnitListQuery = {}) => request<Unit[]>('/units', { query: q }),

@@ -63,6 +63,24 @@ export type Session = Pick<Schemas['LoginResponse'], 'expires_at' | 'user'> & { 
 /** A second factor being enrolled: the secret for typing into an authenticator app, and the same as an `otpauth://` URL. */
 export type TotpEnrolment = Schemas['TotpEnrolment']
 
+// ---- staff accounts and API keys (admins)
+/** A role an account or an API key can have: any role but `citizen` and `system`. */
+export type StaffRole = Schemas['StaffRole']
+/** Where an account's second factor stands: `none`, `pending` (enrolled, not confirmed) or `enabled`. */
+export type SecondFactor = Schemas['SecondFactor']
+/** `GET /users`: a staff account as admins see it, with its standing (disabled, locked, second factor). */
+export type Account = Schemas['AccountView']
+/** `POST /users`: a new account with its first password. */
+export type NewUser = Schemas['NewUser']
+/** `PUT /users/{username}`: fields left out stay; `unit: null` removes the unit. */
+export type UserChange = Schemas['UserChange']
+/** What an API key may do: `read`, `report`, `telemetry`, `write`. */
+export type ApiKeyPermission = Schemas['ApiKeyPermission']
+/** An API key as listed (never its secret); `key` only in the answer to its creation. */
+export type ApiKey = Schemas['ApiKeyView']
+/** `POST /api-keys`. */
+export type NewApiKey = Schemas['NewApiKey']
+
 // ---- cases and their workflow
 
 export type LonLat = Schemas['LocationBody']

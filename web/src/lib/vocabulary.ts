@@ -1,7 +1,7 @@
 // The server's closed vocabularies as lists the UI iterates (filters, legends, radio groups).
 // Each list is the keys of a record typed by the generated union (../api/types), so a value the
 // server adds or drops is a compile error here rather than a value the UI silently leaves out.
-import type { AlarmLevel, CallbackOutcome, CaseSource, CaseState, RejectReason, Satisfaction, UnitKind, UnitOrganization } from '../api/types'
+import type { AlarmLevel, ApiKeyPermission, CallbackOutcome, CaseSource, CaseState, RejectReason, Satisfaction, SecondFactor, StaffRole, UnitKind, UnitOrganization } from '../api/types'
 
 /** The keys of a record that names every value of a vocabulary once, in the record's order. */
 function valuesOf<V extends string>(record: Record<V, unknown>): readonly V[] {
@@ -44,3 +44,15 @@ export const UNIT_KINDS = valuesOf<UnitKind>({
 export const UNIT_ORGANIZATIONS = valuesOf<UnitOrganization>({
   operations_center: true, department: true, public_utility: true, contractor: true, street_office: true, town: true, other: true,
 })
+
+/** The roles an account or an API key can have, in the server's order (the workflow's, then admin, auditor, data steward). */
+export const STAFF_ROLES = valuesOf<StaffRole>({
+  inspector: true, operator: true, shift_lead: true, dispatcher: true, unit_handler: true, center_leader: true,
+  evaluator: true, admin: true, auditor: true, data_steward: true,
+})
+
+/** What an API key may do: reads, new reports, readings, any other change. */
+export const API_KEY_PERMISSIONS = valuesOf<ApiKeyPermission>({ read: true, report: true, telemetry: true, write: true })
+
+/** Where an account's second factor stands. */
+export const SECOND_FACTORS = valuesOf<SecondFactor>({ none: true, pending: true, enabled: true })

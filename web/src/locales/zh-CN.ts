@@ -1,11 +1,14 @@
-import type { AlarmLevel, AlarmState, AnyCommandName, CallbackOutcome, CaseSource, CaseStage, CaseState, PendingKind, Role, Satisfaction, UnitKind, UnitOrganization } from '../api/types'
+import type {
+  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, CallbackOutcome, CaseSource, CaseStage, CaseState, PendingKind, Role, Satisfaction, SecondFactor, UnitKind, UnitOrganization,
+} from '../api/types'
+import type { AdminSection, FormProblem, KeyStatus, PasswordRule } from '../lib/admin'
 
 // The tables keyed by the server's vocabularies (roles, states, sources, commands, stages, alarm
 // levels and states) are checked against them with `satisfies Record<...>`: a value the server adds
 // is a compile error until it has words here, and en.ts, typed after this file, needs them too.
 export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
-  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', citizen: '市民随手拍' },
+  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', admin: '系统管理', citizen: '市民随手拍' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
     unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', auditor: '审计员', data_steward: '数据管理员',
@@ -96,7 +99,7 @@ export default {
     returned: '回退 {n} 次', extended: '延期 {n} 次', pending: '待审批：{kind}', pendingKinds: { extension: '延期', park: '挂账' } satisfies Record<PendingKind, string>,
     photos: '照片', noPhotos: '暂无照片', upload: '上传照片', uploading: '上传中…', uploaded: '照片已上传',
     timeline: '处置过程', late: '超时', actions: '可执行操作', noActions: '当前没有可执行的操作',
-    stages: { dispatch: '派遣', handling: '处置', check: '核查', callback: '回访' } satisfies Record<CaseStage, string>, version: '版本 {v}', notFound: '案件不存在或无权查看',
+    stages: { accept: '受理', verify: '核实', file: '立案', dispatch: '派遣', handling: '处置', check: '核查', callback: '回访', close: '结案' } satisfies Record<CaseStage, string>, version: '版本 {v}', notFound: '案件不存在或无权查看',
     reloaded: '案件已被他人更新，已重新加载', done: '{action}成功', rejectReason: '不受理原因', duplicateOf: '重复于',
     contact: '报告人联系方式', contactHint: '联系方式及文字中的个人信息已脱敏；查看明文将记入审计日志。',
     purpose: '用途', purposes: { callback: '回访', verification: '核实', clarification: '问题澄清' },
@@ -225,6 +228,76 @@ export default {
     file: '文件', importSubmit: '导入', noFile: '请选择 .csv 文件', importResult: '新增 {created} 个，更新 {updated} 个，未变 {unchanged} 个',
     importRefused: '导入被拒绝，未作任何更改：{msg}',
     exportCsv: '导出 CSV', exportHint: '按当前筛选导出（联系方式脱敏）', exportFailed: '导出失败：{msg}',
+  },
+  admin: {
+    title: '系统管理', intro: '管理工作人员账号和接口密钥。每项操作都记入审计日志；只能管理自己范围内的账号。',
+    menu: '管理项目', noAccess: '无权访问：系统管理只对管理员开放。', toUnits: '单位管理', toUnitsHint: '在“单位”页面维护',
+    sections: { users: '用户管理', 'api-keys': '接口密钥' } satisfies Record<AdminSection, string>,
+    forbidden: '只有管理员可以管理账号和接口密钥', failed: '操作失败：{msg}', loadFailed: '加载失败：{msg}',
+    save: '保存', cancel: '取消', close: '关闭', any: '全部', none: '无', reset: '重置', required: '（必填）',
+    problem: {
+      required: '必填', name: '只能包含字母、数字、-、_ 或 .，最多 64 位', long: '最多 100 个字', area: '请输入 6、9 或 12 位行政区划代码',
+      unit: '专业部门必须选择所属单位', length: '密码需 8–128 个字符', kinds: '密码需包含字母、数字、其他字符中的至少两种',
+      username: '密码不能包含用户名', days: '请输入 1–3650 之间的整数', permissions: '至少选择一项权限',
+    } satisfies Record<FormProblem, string>,
+    scope: {
+      hint: '行政区划代码：市或区 6 位、街道/乡镇 9 位、居村 12 位；也可从右侧选择', pickDistrict: '选择区', pickStreet: '选择街道/乡镇',
+      city: '全市', areaName: '区域：{name}', areaUnknown: '未找到该区域',
+    },
+    unit: {
+      pick: '选择单位', optional: '不指定单位', hint: '列出管辖区域在该范围内的在用单位', needScope: '先填写范围', loadFailed: '单位列表加载失败：{msg}',
+    },
+    password: {
+      rules: { length: '8–128 个字符', kinds: '字母、数字、其他字符中至少两种', username: '不包含用户名' } satisfies Record<PasswordRule, string>,
+      rulesTitle: '密码要求', met: '已满足', unmet: '未满足', show: '显示密码', common: '过于常见的密码也会被服务器拒绝。',
+    },
+    users: {
+      filters: '筛选账号', role: '角色', search: '用户名或姓名', create: '新增用户', count: '共 {n} 个账号', empty: '没有符合条件的账号',
+      col: { username: '用户名', displayName: '姓名', role: '角色', scope: '范围', unit: '单位', state: '状态', created: '创建时间', actions: '操作' },
+      you: '当前账号', active: '正常', disabled: '已停用', lockedUntil: '锁定至 {at}', failedSignIns: '登录失败 {n} 次',
+      secondFactor: { none: '未设两步验证', pending: '两步验证待确认', enabled: '已开两步验证' } satisfies Record<SecondFactor, string>,
+      edit: '编辑', editOf: '编辑 {name}', resetPassword: '重置密码', resetPasswordOf: '重置 {name} 的密码',
+      disable: '停用', disableOf: '停用 {name}', enable: '启用', enableOf: '启用 {name}',
+      removeSecondFactor: '移除两步验证', removeSecondFactorOf: '移除 {name} 的两步验证',
+      createTitle: '新增用户', editTitle: '编辑用户 {username}',
+      field: { username: '用户名', display_name: '姓名', role: '角色', scope: '范围', unit: '所属单位', password: '初始密码' },
+      hint: {
+        username: '字母、数字、-、_ 或 .，最多 64 位，创建后不可修改', role: '账号以该角色的权限在范围内工作',
+        unit: '专业部门（处置人员）必须选择所属单位；受理员等可填所在部门', self: '这是你自己的账号：只能修改姓名，角色、范围和单位需由其他管理员更改。',
+        reach: '更改角色、范围或单位后，该账号的所有会话立即结束，需重新登录。', password: '请通过安全渠道交给本人，并提醒其登录后开启两步验证。',
+      },
+      created: '已新增账号 {username}', saved: '已保存账号 {username}', savedSignedOut: '已保存账号 {username}，其会话已结束，需重新登录', unchanged: '没有修改',
+      resetTitle: '重置 {username} 的密码', newPassword: '新密码', resetSubmit: '重置密码',
+      resetHint: '重置后：该账号解除锁定；其两步验证被移除（本人需重新设置）；所有登录会话立即结束，需用新密码重新登录。',
+      passwordReset: '已重置 {username} 的密码，两步验证已移除，会话已结束',
+      disableTitle: '停用账号 {username}？', disableHint: '停用后该账号不能登录，所有会话立即结束；可随时重新启用。', disableConfirm: '确认停用',
+      disabledNotice: '已停用账号 {username}', enabledNotice: '已启用账号 {username}',
+      sfTitle: '移除 {username} 的两步验证？', sfHint: '用于本人丢失手机等情况：移除后该账号登录只需密码，直到本人重新设置两步验证。', sfConfirm: '确认移除',
+      sfRemoved: '已移除 {username} 的两步验证',
+      errors: { duplicate: '该用户名已被使用', self: '不能对自己的账号执行此操作，请联系其他管理员' },
+    },
+    keys: {
+      intro: '供其他系统调用接口：网关上传物联读数、12345 系统上报工单、数据平台读取案件。密钥以所选角色在范围内工作，并仅限所选权限。',
+      create: '新建密钥', count: '共 {n} 个密钥', empty: '暂无接口密钥',
+      col: { name: '名称', role: '角色', scope: '范围', unit: '单位', permissions: '权限', created: '创建', expires: '到期', status: '状态', actions: '操作' },
+      permissions: { read: '读取', report: '上报', telemetry: '遥测', write: '写入' } satisfies Record<ApiKeyPermission, string>,
+      permissionHints: {
+        read: '查询数据（所有 GET 请求）', report: '上报案件（POST /cases）', telemetry: '上传设备读数（POST /telemetry）', write: '其他所有更改（受理、派遣等）',
+      } satisfies Record<ApiKeyPermission, string>,
+      status: { active: '有效', expired: '已过期', revoked: '已撤销' } satisfies Record<KeyStatus, string>,
+      never: '永不过期', createdBy: '{by} 创建', revokedAt: '{at} 撤销',
+      revoke: '撤销', revokeOf: '撤销密钥 {name}', revokeTitle: '撤销密钥 {name}？', revokeConfirm: '确认撤销',
+      revokeHint: '撤销立即生效且不可恢复：使用该密钥的系统将无法再访问接口。', revoked: '已撤销密钥 {name}',
+      createTitle: '新建接口密钥', createSubmit: '创建密钥',
+      field: { name: '名称', role: '角色', scope: '范围', unit: '所属单位', permissions: '权限', expires: '有效天数' },
+      hint: {
+        name: '持有者标识，如 huangpu-gateway-7：字母、数字、-、_ 或 .，最多 64 位', role: '密钥以该角色的权限在范围内工作',
+        unit: '专业部门角色的密钥必须选择单位', expires: '1–3650 天；留空则在撤销前一直有效',
+      },
+      createdTitle: '密钥已创建：{name}', key: '密钥', copy: '复制', copied: '已复制', copyFailed: '无法自动复制，请选中后手动复制',
+      once: '请立即复制并妥善保存：密钥只显示这一次，关闭后无法再次查看。如丢失，请撤销后重新创建。',
+      usage: '调用接口时在请求头中发送：Authorization: Bearer <密钥>', done: '我已保存，关闭',
+    },
   },
   errors: {
     required: '必填', case_number: '请输入 19 位案件编号', datetime: '请输入有效的日期时间', network: '网络错误',
