@@ -82,7 +82,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a key: it stops working at once, for good. */
+        /** Revoke a key within the admin's scope: it stops working at once, for good. */
         delete: operations["revoke"];
         options?: never;
         head?: never;

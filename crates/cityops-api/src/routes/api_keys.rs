@@ -322,10 +322,16 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<ApiKeyView>>> {
     admin(&actor)?;
     let keys = state.store.api_keys().await?;
-    Ok(Json(keys.iter().map(ApiKeyView::from).collect()))
+    // An admin manages the keys within their own scope, as they create them.
+    Ok(Json(
+        keys.iter()
+            .filter(|k| actor.scope.contains(&k.scope))
+            .map(ApiKeyView::from)
+            .collect(),
+    ))
 }
 
-/// Revoke a key: it stops working at once, for good.
+/// Revoke a key within the admin's scope: it stops working at once, for good.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api keys",
     responses((status = 204), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody)))]
@@ -335,7 +341,12 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     admin(&actor)?;
-    if state.store.revoke_api_key(&id, Utc::now()).await? {
+    let within = state
+        .store
+        .api_key(&id)
+        .await?
+        .is_some_and(|k| actor.scope.contains(&k.scope));
+    if within && state.store.revoke_api_key(&id, Utc::now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("an unrevoked API key with this id"))

@@ -383,9 +383,17 @@ pub async fn update_user(
     if let Some(unit) = change.unit {
         user.unit = unit;
     }
-    let scope = change.scope.unwrap_or_else(|| user.scope.to_string());
-    user.scope = check_reach(&state, &actor, user.role, &scope, user.unit.as_deref()).await?;
+    // Where the account acts is checked when it changes: a new name alone is taken even
+    // when the account's unit has since retired.
+    if let Some(scope) = &change.scope {
+        user.scope =
+            AreaCode::parse(scope).map_err(|e| ApiError::invalid("scope", e.to_string()))?;
+    }
     let reach_changed = before != (user.role, user.scope.clone(), user.unit.clone());
+    if reach_changed {
+        let scope = user.scope.to_string();
+        user.scope = check_reach(&state, &actor, user.role, &scope, user.unit.as_deref()).await?;
+    }
     if !state.store.update_user(&user, reach_changed).await? {
         return Err(ApiError::not_found(&format!("user {username}")));
     }

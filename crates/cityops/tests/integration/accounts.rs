@@ -10,6 +10,7 @@ on_both_backends!(
     a_change_of_role_or_a_disabled_account_ends_the_sessions_at_once,
     bad_accounts_are_refused_with_the_field_named_and_nothing_changes,
     an_admin_cannot_lock_themselves_out,
+    a_district_admin_manages_the_accounts_and_keys_of_the_district_only,
 );
 
 const NEW_PASSWORD: &str = "River-bank 2026";
@@ -252,4 +253,80 @@ async fn an_admin_cannot_lock_themselves_out(app: &TestApp) {
         200,
         "still signed in"
     );
+}
+
+async fn a_district_admin_manages_the_accounts_and_keys_of_the_district_only(app: &TestApp) {
+    let (status, _) = app
+        .post_json(
+            Some("admin"),
+            "/api/v1/users",
+            json!({"username": "hp-admin", "display_name": "黄浦管理员", "role": "admin",
+                   "scope": "310101", "password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, city_key) = app
+        .post_json(
+            Some("admin"),
+            "/api/v1/api-keys",
+            json!({"name": "city-reader", "role": "operator", "scope": "310000",
+                   "permissions": ["read"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{city_key}");
+    let (_, session) = sign_in(app, "hp-admin", NEW_PASSWORD).await;
+    let token = session["token"].as_str().unwrap().to_owned();
+    let get = |path: &'static str| {
+        let token = token.clone();
+        async move {
+            let response = app
+                .client
+                .get(format!("{}{path}", app.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, users) = get("/api/v1/users").await;
+    assert_eq!(status, 200);
+    let scopes: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["scope"].as_str().unwrap())
+        .collect();
+    assert!(
+        !scopes.is_empty() && scopes.iter().all(|s| s.starts_with("310101")),
+        "{scopes:?}"
+    );
+    assert_eq!(get("/api/v1/users/operator").await.0, 404, "a city account");
+    let (status, keys) = get("/api/v1/api-keys").await;
+    assert_eq!(status, 200);
+    assert!(
+        !keys.to_string().contains("city-reader"),
+        "a city key is not the district's: {keys}"
+    );
+    let response = app
+        .client
+        .delete(format!(
+            "{}/api/v1/api-keys/{}",
+            app.base,
+            city_key["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let (_, still) = app.get(Some("admin"), "/api/v1/api-keys").await;
+    let city = still
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "city-reader")
+        .unwrap();
+    assert_eq!(city["revoked_at"], Value::Null, "not revoked");
 }
