@@ -21,6 +21,7 @@ RULE_CODES = {
     "too_broad",
     "invalid_file",
     "idempotency_key_reused",
+    "weak_password",
 }
 
 

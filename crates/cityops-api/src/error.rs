@@ -60,6 +60,7 @@ pub enum ErrorCode {
     TooBroad,
     InvalidFile,
     IdempotencyKeyReused,
+    WeakPassword,
     ReauthenticationFailed,
     ChallengeFailed,
     RateLimited,
@@ -71,7 +72,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// In the order of README.md's table, by HTTP status.
-    pub const ALL: [ErrorCode; 44] = [
+    pub const ALL: [ErrorCode; 45] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
@@ -111,6 +112,7 @@ impl ErrorCode {
         ErrorCode::TooBroad,
         ErrorCode::InvalidFile,
         ErrorCode::IdempotencyKeyReused,
+        ErrorCode::WeakPassword,
         ErrorCode::RateLimited,
         ErrorCode::SignInThrottled,
         ErrorCode::Internal,
@@ -122,7 +124,7 @@ impl ErrorCode {
     /// fields, name stored objects or look inside an uploaded file, which JSON Schema cannot
     /// state. Every other 422 means the document failed to state a constraint; the fuzzing in
     /// CI (`scripts/fuzz_hooks.py`) holds the server to that.
-    pub const RULES: [ErrorCode; 9] = [
+    pub const RULES: [ErrorCode; 10] = [
         ErrorCode::InvalidImage,
         ErrorCode::UnknownReference,
         ErrorCode::OutsideCity,
@@ -132,6 +134,7 @@ impl ErrorCode {
         ErrorCode::TooBroad,
         ErrorCode::InvalidFile,
         ErrorCode::IdempotencyKeyReused,
+        ErrorCode::WeakPassword,
     ];
 
     /// The stable name clients see as `error.code`.
@@ -174,6 +177,7 @@ impl ErrorCode {
             ErrorCode::TooBroad => "too_broad",
             ErrorCode::InvalidFile => "invalid_file",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::WeakPassword => "weak_password",
             ErrorCode::ReauthenticationFailed => "reauthentication_failed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::SignInThrottled => "sign_in_throttled",
@@ -223,7 +227,8 @@ impl ErrorCode {
             | ErrorCode::InconsistentFields
             | ErrorCode::TooBroad
             | ErrorCode::InvalidFile
-            | ErrorCode::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            | ErrorCode::IdempotencyKeyReused
+            | ErrorCode::WeakPassword => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::RateLimited | ErrorCode::SignInThrottled => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TelemetryUnavailable | ErrorCode::WriteOutcomeUnknown => {

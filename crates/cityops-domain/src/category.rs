@@ -169,8 +169,18 @@ impl Term {
 
     pub fn check(self, field: &str) -> Result<Term, InvalidInput> {
         let most = self.unit.most();
-        if self.amount == 0 || self.amount > most {
+        if self.amount == 0 || self.amount > TermUnit::Minutes.most() {
             return Err(InvalidInput::new(
+                field,
+                format!(
+                    "a term is 1 to {} (a year of minutes)",
+                    TermUnit::Minutes.most()
+                ),
+            ));
+        }
+        // Within a year of minutes, the limit depends on the unit: a rule across two fields.
+        if self.amount > most {
+            return Err(InvalidInput::inconsistent(
                 field,
                 format!(
                     "a term in {} is 1 to {most} (about a year)",

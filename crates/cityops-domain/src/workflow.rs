@@ -1062,7 +1062,7 @@ pub fn apply_on(
             progress.last_outcome = Some(*outcome);
             match (outcome, satisfaction) {
                 (CallbackOutcome::Reached, None) => {
-                    return Err(InvalidInput::new(
+                    return Err(InvalidInput::inconsistent(
                         "satisfaction",
                         "a caller who was reached gives their satisfaction: satisfied, basically_satisfied or unsatisfied",
                     )

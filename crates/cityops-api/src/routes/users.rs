@@ -202,12 +202,15 @@ fn check_display_name(name: &str) -> ApiResult<String> {
 }
 
 async fn hashed(username: &str, password: String) -> ApiResult<String> {
-    crate::auth::check_password(username, &password)
-        .map_err(|e| ApiError::invalid("password", e.to_string()))?;
+    // The length is the document's; the rest are rules it cannot state.
+    crate::auth::check_password(username, &password).map_err(|e| match e {
+        crate::auth::PasswordError::Length => ApiError::invalid("password", e.to_string()),
+        _ => ApiError::rule(ErrorCode::WeakPassword, "password", e.to_string()),
+    })?;
     tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
         .await
         .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::invalid("password", e.to_string()))
+        .map_err(ApiError::internal)
 }
 
 #[derive(Deserialize, IntoParams)]

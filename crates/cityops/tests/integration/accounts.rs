@@ -187,6 +187,7 @@ async fn bad_accounts_are_refused_with_the_field_named_and_nothing_changes(app: 
         (with("unit", json!("310104-ZLS")), 422, "unit"),
         (with("password", json!("short1")), 422, "password"),
         (with("password", json!("new-one-2026")), 422, "password"),
+        (with("password", json!("password1")), 422, "password"),
         (with("display_name", json!("  ")), 422, "display_name"),
         (with("username", json!("water")), 409, ""),
     ] {

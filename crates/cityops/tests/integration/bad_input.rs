@@ -608,7 +608,7 @@ fn table() -> Vec<Row> {
             "/api/v1/categories/10101",
             j(json!({"terms": {"handling": {"amount": 400, "unit": "working_days"}}})),
             422,
-            "invalid_input",
+            "inconsistent_fields",
             Some("terms.handling.amount"),
         ),
         row(
