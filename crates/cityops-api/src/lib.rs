@@ -25,6 +25,7 @@ mod routes;
 pub mod security;
 mod server;
 pub mod views;
+pub mod watch;
 pub mod wire;
 
 pub use metrics::Metrics;
@@ -80,6 +81,11 @@ pub struct ApiConfig {
     pub intake_terms: cityops_domain::IntakeTerms,
     /// The share of a stage's term used at which its case turns yellow (临期), 0 to 1.
     pub deadline_warning_share: f64,
+    /// The overdue watch: whether this process takes part, how often, its lease, and the
+    /// escalation policy.
+    pub watch: watch::WatchConfig,
+    /// The reply term of a supervision notice whose leader sets none.
+    pub supervision_term: cityops_domain::Term,
 }
 
 impl ApiConfig {
@@ -111,7 +117,12 @@ impl ApiConfig {
             idempotency_key_days: 7,
             callback_attempts: cityops_domain::workflow::DEFAULT_CALLBACK_ATTEMPTS,
             intake_terms: cityops_domain::IntakeTerms::default(),
-            deadline_warning_share: 0.75,
+            deadline_warning_share: cityops_domain::workflow::DEFAULT_WARNING_SHARE,
+            watch: watch::WatchConfig::default(),
+            supervision_term: cityops_domain::Term {
+                amount: 1,
+                unit: cityops_domain::TermUnit::WorkingDays,
+            },
         }
     }
 }
@@ -207,7 +218,9 @@ impl AppState {
         now: DateTime<Utc>,
         calendar: &'a cityops_domain::WorkingCalendar,
     ) -> cityops_domain::Clock<'a> {
-        cityops_domain::Clock::new(now, calendar).with_intake(self.config.intake_terms)
+        cityops_domain::Clock::new(now, calendar)
+            .with_intake(self.config.intake_terms)
+            .with_warning_share(self.config.deadline_warning_share)
     }
 
     /// Reads the calendar again at its next use: a year was imported.
@@ -266,6 +279,7 @@ impl AppState {
             relocations: relocation::Relocations::default(),
         };
         outbox::spawn(state.clone(), state.outbox.clone());
+        watch::spawn(state.clone());
         if let Some(telemetry) = &state.telemetry {
             let mut events = telemetry.subscribe();
             let relay = state.clone();

@@ -286,6 +286,23 @@ pub struct TermBody {
     pub unit: String,
 }
 
+impl TermBody {
+    /// The term, checked; errors name `field.unit` or `field.amount`.
+    pub fn to_term(&self, field: &str) -> Result<cityops_domain::Term, crate::error::ApiError> {
+        let unit = cityops_domain::TermUnit::parse(&self.unit).ok_or_else(|| {
+            crate::error::ApiError::invalid(
+                format!("{field}.unit"),
+                "unit is minutes, hours, working_hours or working_days",
+            )
+        })?;
+        Ok(cityops_domain::Term {
+            amount: self.amount,
+            unit,
+        }
+        .check(&format!("{field}.amount"))?)
+    }
+}
+
 /// A location as stored: WGS-84 longitude and latitude.
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
 #[serde(deny_unknown_fields)]
@@ -372,6 +389,9 @@ pub struct CommandRequest {
     pub satisfied: Option<bool>,
     /// For set-urgent.
     pub urgent: Option<bool>,
+    /// For supervise: the unit must answer (its feedback) within this term; the city's
+    /// default term when absent.
+    pub term: Option<TermBody>,
 }
 
 /// A workflow command a client names in the URL (`POST /api/v1/cases/{id}/{command}`) and
@@ -471,6 +491,11 @@ pub struct CaseView {
     /// The running stage's time left, counted as its term counts, and its mark: the
     /// countdown and the yellow and red of the workbench. None when no clock runs.
     pub time_left: Option<TimeLeftView>,
+    /// What the overdue watch announced about the running stage: its yellow or red, and the
+    /// escalation steps taken. None while it has announced nothing.
+    pub watch: Option<WatchView>,
+    /// The latest supervision notice (督办单) and whether it was answered in time.
+    pub supervision: Option<SupervisionView>,
     pub callback_satisfied: Option<bool>,
     /// The call-back of a hotline case, once started.
     pub callback: Option<CallbackView>,
@@ -525,6 +550,34 @@ impl From<cityops_domain::TimeLeft> for TimeLeftView {
             mark: Wire(t.mark),
         }
     }
+}
+
+/// What the overdue watch announced about a case's running stage.
+#[derive(Serialize, ToSchema)]
+pub struct WatchView {
+    pub stage: wire::CaseStage,
+    /// due (yellow) or overdue (red), as announced.
+    pub mark: wire::DeadlineMark,
+    /// Escalation steps taken since the stage went red.
+    pub steps: u32,
+    /// Where the last step escalated to: the unit's head (催办) or the next-level center.
+    pub escalated_to: Option<wire::EscalationTarget>,
+    /// The next-level center's area, when escalated there.
+    pub center: Option<String>,
+    pub escalated_at: Option<DateTime<Utc>>,
+    /// When the next escalation step is due, if the policy has one.
+    pub next_step_at: Option<DateTime<Utc>>,
+}
+
+/// A leader's supervision notice (督办单).
+#[derive(Serialize, ToSchema)]
+pub struct SupervisionView {
+    pub at: DateTime<Utc>,
+    /// The unit's answer (its feedback) is due by then.
+    pub deadline: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    /// The deadline passed unanswered.
+    pub overdue: bool,
 }
 
 /// Where a hotline case's call-back (回访) stands.
@@ -641,6 +694,24 @@ impl CaseView {
             stage: c.stage.map(Wire),
             deadline: c.deadline,
             time_left: None,
+            watch: c.announced().map(|w| WatchView {
+                stage: Wire(w.stage),
+                mark: Wire(w.mark),
+                steps: w.steps,
+                escalated_to: w.escalated.as_ref().map(|e| Wire(e.to)),
+                center: w
+                    .escalated
+                    .as_ref()
+                    .and_then(|e| e.center.as_ref().map(|c| c.to_string())),
+                escalated_at: w.escalated.as_ref().map(|e| e.at),
+                next_step_at: w.next,
+            }),
+            supervision: c.supervision.as_ref().map(|s| SupervisionView {
+                at: s.at,
+                deadline: s.deadline,
+                answered_at: s.answered_at,
+                overdue: s.overdue,
+            }),
             callback_satisfied: c.callback_satisfied,
             callback: c.callback.as_ref().map(CallbackView::from),
             reject_reason: c.reject_reason.map(Wire),
@@ -710,6 +781,8 @@ pub struct ClockView {
     /// The stage whose clock runs after the step, if any.
     pub stage: Option<wire::CaseStage>,
     pub deadline: Option<DateTime<Utc>>,
+    /// When the stage turns yellow (临期), reckoned with its deadline.
+    pub warning: Option<DateTime<Utc>>,
     pub reason: ClockReasonView,
 }
 
@@ -739,6 +812,7 @@ impl From<&cityops_domain::ClockChange> for ClockView {
         ClockView {
             stage: c.stage.map(Wire),
             deadline: c.deadline,
+            warning: c.warning,
             reason: match &c.reason {
                 ClockReason::Started { term, working_time } => ClockReasonView::Started {
                     term: (*term).into(),

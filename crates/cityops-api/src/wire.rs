@@ -126,7 +126,11 @@ vocabulary! {
         "Where a report came from: an inspector's patrol, the 12345 hotline, a citizen's \
          photo, an IoT alarm, a department or a leader.";
     cityops_domain::case::Stage => CaseStage:
-        "The stage whose clock runs on a case: dispatch, handling, check or call-back.";
+        "The stage whose clock runs on a case: accept, verify, file, dispatch, handling, \
+         check, callback or close.";
+    cityops_domain::watch::EscalationTarget => EscalationTarget:
+        "Where the overdue watch escalated a case: the head of its unit (unit_head, 催办) or \
+         the next-level center (next_center).";
     cityops_domain::DeadlineMark => DeadlineMark:
         "How close a running stage is to its deadline: on_time, due (yellow: the configured \
          share of its term used) or overdue (red).";

@@ -578,6 +578,16 @@ pub struct Case {
     pub pending: Option<PendingRequest>,
     pub stage: Option<Stage>,
     pub deadline: Option<DateTime<Utc>>,
+    /// When the running stage turns yellow (the warning share of its time used), reckoned
+    /// with its deadline; none for cases from before the watch.
+    #[serde(default)]
+    pub warning_at: Option<DateTime<Utc>>,
+    /// What the overdue watch announced about the running stage ([`crate::watch`]).
+    #[serde(default)]
+    pub watch: Option<crate::watch::WatchState>,
+    /// The latest supervision notice (督办单) of a center leader.
+    #[serde(default)]
+    pub supervision: Option<crate::watch::Supervision>,
     /// Time left on the handling clock while parked.
     pub suspended_remaining_secs: Option<i64>,
     /// The time left is working time (the stage's term runs on the working calendar).
@@ -807,6 +817,9 @@ pub struct ClockChange {
     pub stage: Option<Stage>,
     /// Its deadline.
     pub deadline: Option<DateTime<Utc>>,
+    /// When it turns yellow, reckoned with the deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<DateTime<Utc>>,
     pub reason: ClockReason,
 }
 

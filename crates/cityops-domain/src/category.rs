@@ -191,6 +191,17 @@ impl Term {
         Ok(self)
     }
 
+    /// The term's length in natural minutes, a working hour as an hour and a working day as
+    /// a day: a yardstick to order terms of different units by, not a deadline.
+    pub fn natural_minutes(self) -> u64 {
+        let amount = u64::from(self.amount);
+        match self.unit {
+            TermUnit::Minutes => amount,
+            TermUnit::Hours | TermUnit::WorkingHours => amount * 60,
+            TermUnit::WorkingDays => amount * 1440,
+        }
+    }
+
     /// Whether the term runs on the working calendar; `continuous` (an urgent class or
     /// case) makes every term run on natural time, a working hour counted as an hour and a
     /// working day as a day.

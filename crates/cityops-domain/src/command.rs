@@ -50,6 +50,7 @@ pub enum CommandKind {
     ErasePersonalData,
     Relocate,
     Reassign,
+    Watch,
 }
 
 /// How a command reaches the workflow.
@@ -90,7 +91,7 @@ const STAFF_AND_CITIZENS: &[Role] = &[
 ];
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 31] = [
+    pub const ALL: [CommandKind; 32] = [
         CommandKind::Report,
         CommandKind::Accept,
         CommandKind::Reject,
@@ -122,6 +123,7 @@ impl CommandKind {
         CommandKind::ErasePersonalData,
         CommandKind::Relocate,
         CommandKind::Reassign,
+        CommandKind::Watch,
     ];
 
     /// The stored name: the `command` tag of timeline events, the outbox topic
@@ -160,6 +162,7 @@ impl CommandKind {
             CommandKind::ErasePersonalData => "erase_personal_data",
             CommandKind::Relocate => "relocate",
             CommandKind::Reassign => "reassign",
+            CommandKind::Watch => "watch",
         }
     }
 
@@ -197,6 +200,7 @@ impl CommandKind {
             CommandKind::ErasePersonalData => "erase-personal-data",
             CommandKind::Relocate => "relocate",
             CommandKind::Reassign => "reassign",
+            CommandKind::Watch => "watch",
         }
     }
 
@@ -223,7 +227,8 @@ impl CommandKind {
             CommandKind::Note
             | CommandKind::ErasePersonalData
             | CommandKind::Relocate
-            | CommandKind::Reassign => Channel::System,
+            | CommandKind::Reassign
+            | CommandKind::Watch => Channel::System,
             CommandKind::Accept
             | CommandKind::Reject
             | CommandKind::RequestVerification
@@ -295,6 +300,7 @@ impl CommandKind {
                 (&[DataSteward, System], &[Invalid, Closed, Cancelled])
             }
             CommandKind::Relocate | CommandKind::Reassign => (&[Admin, System], OPEN),
+            CommandKind::Watch => (&[System], OPEN),
         };
         CommandRule { roles, from }
     }
@@ -332,7 +338,8 @@ impl CommandKind {
             | CommandKind::Note
             | CommandKind::ErasePersonalData
             | CommandKind::Relocate
-            | CommandKind::Reassign => false,
+            | CommandKind::Reassign
+            | CommandKind::Watch => false,
         }
     }
 
@@ -376,7 +383,8 @@ impl CommandKind {
             | CommandKind::Supervise
             | CommandKind::Attach
             | CommandKind::Note
-            | CommandKind::Relocate => true,
+            | CommandKind::Relocate
+            | CommandKind::Watch => true,
             CommandKind::Reassign => case.unit.is_some(),
             CommandKind::ErasePersonalData => case
                 .reporter

@@ -19,6 +19,7 @@ pub mod routing;
 pub mod stats;
 pub mod telemetry;
 pub mod unit;
+pub mod watch;
 pub mod workflow;
 
 pub use actor::{Actor, Role};

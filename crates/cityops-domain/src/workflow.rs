@@ -46,7 +46,12 @@ pub struct Clock<'a> {
     /// The city's terms of the stages before filing and of closing, which a new report
     /// copies.
     pub intake: IntakeTerms,
+    /// The share of a stage's time after which it is yellow (临期).
+    pub warning_share: f64,
 }
+
+/// The share of a stage's time after which it is yellow, unless the city sets its own.
+pub const DEFAULT_WARNING_SHARE: f64 = 0.75;
 
 static PLAIN_WEEK: std::sync::LazyLock<WorkingCalendar> =
     std::sync::LazyLock::new(|| WorkingCalendar::new(WorkingHours::default(), []));
@@ -57,6 +62,15 @@ impl<'a> Clock<'a> {
             now,
             calendar,
             intake: IntakeTerms::default(),
+            warning_share: DEFAULT_WARNING_SHARE,
+        }
+    }
+
+    /// The clock with the city's own share for yellow.
+    pub fn with_warning_share(self, warning_share: f64) -> Clock<'a> {
+        Clock {
+            warning_share,
+            ..self
         }
     }
 
@@ -187,8 +201,22 @@ pub enum CaseCommand {
     SetUrgent {
         urgent: bool,
     },
+    /// A leader's supervision notice (督办单); the unit's feedback answers it, within `term`
+    /// when one is set.
     Supervise {
         opinion: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        term: Option<crate::category::Term>,
+        /// The answer's deadline as reckoned from `term` on the calendar of the day; the
+        /// workflow records it so that replaying the timeline never reckons it again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<DateTime<Utc>>,
+    },
+    /// What the overdue watch found: yellow, red, an escalation step, or a supervision notice
+    /// gone unanswered. Issued by the system only.
+    Watch {
+        #[serde(flatten)]
+        finding: crate::watch::WatchFinding,
     },
     /// Sends a filed case up to the next-level center's coordination queue: responsibility is
     /// unclear or spans areas. `to` is that center's area (see [`escalation_target`]).
@@ -257,6 +285,7 @@ impl CaseCommand {
             CaseCommand::Cancel { .. } => CommandKind::Cancel,
             CaseCommand::SetUrgent { .. } => CommandKind::SetUrgent,
             CaseCommand::Supervise { .. } => CommandKind::Supervise,
+            CaseCommand::Watch { .. } => CommandKind::Watch,
             CaseCommand::Escalate { .. } => CommandKind::Escalate,
             CaseCommand::Attach { .. } => CommandKind::Attach,
             CaseCommand::Rate { .. } => CommandKind::Rate,
@@ -293,7 +322,7 @@ impl CaseCommand {
             }
             CaseCommand::SelfHandle { opinion }
             | CaseCommand::Feedback { opinion, .. }
-            | CaseCommand::Supervise { opinion } => texts.push(("opinion", opinion)),
+            | CaseCommand::Supervise { opinion, .. } => texts.push(("opinion", opinion)),
             CaseCommand::Return { reason }
             | CaseCommand::RequestExtension { reason, .. }
             | CaseCommand::RequestPark { reason }
@@ -311,7 +340,8 @@ impl CaseCommand {
             CaseCommand::Sign
             | CaseCommand::StartCallback { .. }
             | CaseCommand::SetUrgent { .. }
-            | CaseCommand::Attach { .. } => {}
+            | CaseCommand::Attach { .. }
+            | CaseCommand::Watch { .. } => {}
         }
         texts
     }
@@ -506,7 +536,7 @@ pub fn report_on(
     if !actor.can_see(&report.area) {
         return Err(WorkflowError::OutOfScope);
     }
-    let case = open(
+    let mut case = open(
         id,
         CaseNumber::unassigned(),
         report,
@@ -514,11 +544,13 @@ pub fn report_on(
         now,
         clock.calendar,
     )?;
+    case.warning_at = case.warning_time(now, clock.calendar, clock.warning_share);
     let mut event = event_for(&case, None, actor, command, now, false);
     event.clear_text = clear_text;
     event.clock = case.deadline.map(|deadline| ClockChange {
         stage: case.stage,
         deadline: Some(deadline),
+        warning: case.warning_at,
         reason: started(&case, Stage::Accept),
     });
     Ok((case, event))
@@ -606,6 +638,9 @@ fn open(
         pending: None,
         stage: None,
         deadline: None,
+        warning_at: None,
+        watch: None,
+        supervision: None,
         suspended_remaining_secs: None,
         suspended_on_working_time: false,
         callback_satisfied: None,
@@ -696,6 +731,10 @@ pub fn decide_on(
     authorize(case, &command, actor)?;
     let (command, clear_text) = command.masked();
     let (next, late) = apply_on(case, &command, clock)?;
+    let mut command = command;
+    if let CaseCommand::Supervise { deadline, .. } = &mut command {
+        *deadline = next.supervision.as_ref().and_then(|s| s.deadline);
+    }
     let mut event = event_for(&next, Some(case.state), actor, command, clock.now, late);
     event.clear_text = clear_text;
     event.clock = clock_change(case, &next, &event.command);
@@ -735,6 +774,7 @@ fn clock_change(before: &Case, after: &Case, command: &CaseCommand) -> Option<Cl
     Some(ClockChange {
         stage: after.stage,
         deadline: after.deadline,
+        warning: after.warning_at,
         reason,
     })
 }
@@ -1137,10 +1177,25 @@ pub fn apply_on(
                 since: now,
             });
         }
-        CaseCommand::Supervise { opinion } => {
+        CaseCommand::Supervise {
+            opinion,
+            term,
+            deadline,
+        } => {
             needed_text("opinion", opinion, MAX_TEXT)?;
+            if let Some(term) = term {
+                term.check("term")?;
+            }
             next.supervised = true;
+            next.supervision = Some(crate::watch::Supervision {
+                at: now,
+                deadline: deadline
+                    .or_else(|| term.map(|t| t.deadline(now, calendar, case.runs_continuously()))),
+                answered_at: None,
+                overdue: false,
+            });
         }
+        CaseCommand::Watch { finding } => apply_watch(&mut next, finding, now)?,
         CaseCommand::Attach { attachment_id } => {
             if case.attachments.contains(attachment_id) {
                 return Err(WorkflowError::Precondition(format!(
@@ -1230,6 +1285,17 @@ pub fn apply_on(
         next.closed_at = Some(now);
         next.stop_clock();
     }
+    // The unit's feedback answers a supervision notice, and so does the end of the case.
+    if matches!(command, CaseCommand::Feedback { .. }) || next.state.is_terminal() {
+        if let Some(supervision) = next.supervision.as_mut().filter(|s| s.is_open()) {
+            supervision.answered_at = Some(now);
+        }
+    }
+    // A clock that started, moved or stopped is watched afresh from its own yellow point.
+    if (next.stage, next.deadline) != (case.stage, case.deadline) {
+        next.watch = None;
+        next.warning_at = next.warning_time(now, calendar, clock.warning_share);
+    }
     // Late: the stage whose clock ran ended (or started over) after its deadline.
     let late = case.is_overdue(now)
         && (next.stage != case.stage || (next.state != from && next.deadline != case.deadline));
@@ -1239,6 +1305,73 @@ pub fn apply_on(
     next.version += 1;
     next.updated_at = now;
     Ok((next, late))
+}
+
+/// Records what the overdue watch found. Each finding must still hold for the case as it is
+/// (the stage it names still runs, a notice is still open), so that a watch that read the case
+/// a moment ago cannot record a stale finding.
+fn apply_watch(
+    next: &mut Case,
+    finding: &crate::watch::WatchFinding,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    use crate::case::DeadlineMark;
+    use crate::watch::{Escalation, WatchFinding, WatchState};
+    let stale =
+        |what: &str| WorkflowError::Precondition(format!("the watch's finding is stale: {what}"));
+    let running = |stage: Stage| next.running_deadline().is_some() && next.stage == Some(stage);
+    match finding {
+        WatchFinding::SupervisionOverdue => {
+            let Some(supervision) = next.supervision.as_mut().filter(|s| s.is_open()) else {
+                return Err(stale("no supervision notice is open"));
+            };
+            supervision.overdue = true;
+        }
+        WatchFinding::Due { stage } => {
+            if !running(*stage) {
+                return Err(stale("that stage's clock no longer runs"));
+            }
+            next.watch = Some(WatchState {
+                stage: *stage,
+                mark: DeadlineMark::Due,
+                steps: 0,
+                escalated: None,
+                next: None,
+            });
+        }
+        WatchFinding::Overdue { stage, next: due } => {
+            if !running(*stage) {
+                return Err(stale("that stage's clock no longer runs"));
+            }
+            next.watch = Some(WatchState {
+                stage: *stage,
+                mark: DeadlineMark::Overdue,
+                steps: 0,
+                escalated: None,
+                next: *due,
+            });
+        }
+        WatchFinding::Escalated {
+            stage,
+            to,
+            center,
+            next: due,
+        } => {
+            let watch = next
+                .watch
+                .as_mut()
+                .filter(|w| w.stage == *stage && w.mark == DeadlineMark::Overdue)
+                .ok_or_else(|| stale("that stage is not overdue"))?;
+            watch.steps += 1;
+            watch.escalated = Some(Escalation {
+                to: *to,
+                center: center.clone(),
+                at: now,
+            });
+            watch.next = *due;
+        }
+    }
+    Ok(())
 }
 
 /// Rebuilds a case from its timeline. Used to prove the timeline is complete.
@@ -1263,6 +1396,7 @@ pub fn replay(number: CaseNumber, events: &[TimelineEvent]) -> Result<Case, Work
     if let Some(change) = &first.clock {
         case.stage = change.stage;
         case.deadline = change.deadline;
+        case.warning_at = change.warning;
     }
     for event in events {
         case = apply(&case, &event.command, event.at)?.0;
@@ -1270,6 +1404,7 @@ pub fn replay(number: CaseNumber, events: &[TimelineEvent]) -> Result<Case, Work
         if let Some(change) = &event.clock {
             case.stage = change.stage;
             case.deadline = change.deadline;
+            case.warning_at = change.warning;
             if let ClockReason::Parked {
                 remaining_secs,
                 working_time,

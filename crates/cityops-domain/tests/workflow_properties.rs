@@ -1,7 +1,9 @@
 //! Property tests of the case workflow: random command sequences by random actors.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use cityops_domain::case::RejectReason;
+use cityops_domain::case::{RejectReason, Stage};
+use cityops_domain::category::{Term, TermUnit};
+use cityops_domain::watch::{EscalationTarget, WatchFinding};
 use cityops_domain::workflow::{apply, happy_path, happy_path_to, replay, Step};
 use cityops_domain::*;
 use proptest::prelude::*;
@@ -190,6 +192,38 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
         CaseCommand::SetUrgent { urgent: true },
         CaseCommand::Supervise {
             opinion: "请加快处置".into(),
+            term: None,
+            deadline: None,
+        },
+        CaseCommand::Supervise {
+            opinion: "限一个工作日内答复".into(),
+            term: Some(Term {
+                amount: 1,
+                unit: TermUnit::WorkingDays,
+            }),
+            deadline: None,
+        },
+        CaseCommand::Watch {
+            finding: WatchFinding::Due {
+                stage: Stage::Handling,
+            },
+        },
+        CaseCommand::Watch {
+            finding: WatchFinding::Overdue {
+                stage: Stage::Handling,
+                next: Some(now + chrono::Duration::hours(4)),
+            },
+        },
+        CaseCommand::Watch {
+            finding: WatchFinding::Escalated {
+                stage: Stage::Handling,
+                to: EscalationTarget::NextCenter,
+                center: Some(AreaCode::parse("310101").unwrap()),
+                next: None,
+            },
+        },
+        CaseCommand::Watch {
+            finding: WatchFinding::SupervisionOverdue,
         },
         CaseCommand::Rate {
             score: 4,

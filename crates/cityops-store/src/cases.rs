@@ -713,8 +713,8 @@ async fn write_insert<D: Dialect>(
         Statement::new(
             "INSERT INTO cases (id, number, version, state, source, category, area, district, unit, deadline,
                                 urgent, supervised, description, created_at, updated_at, doc, closed_at, late_count, coordination,
-                                reporter_tag)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                                reporter_tag, watch_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(&case.id)
         .bind(&case.number.0)
@@ -735,7 +735,8 @@ async fn write_insert<D: Dialect>(
         .bind(case.closed_at.map(crate::millis))
         .bind(i64::from(case.late_count))
         .bind(case.coordination.as_ref().map(|c| c.center.to_string()))
-        .bind(reporter_tag(&case, pii)),
+        .bind(reporter_tag(&case, pii))
+        .bind(case.watch_at().map(crate::millis)),
     )
     .await?;
     insert_event::<D>(tx, event, pii).await?;
@@ -755,7 +756,8 @@ async fn write_update<D: Dialect>(
         Statement::new(
             "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
                               urgent = $6, supervised = $7, updated_at = $8, doc = $9,
-                              closed_at = $10, late_count = $11, coordination = $12, area = $13
+                              closed_at = $10, late_count = $11, coordination = $12, area = $13,
+                              watch_at = $16
              WHERE id = $14 AND version = $15",
         )
         .bind(case.version)
@@ -775,7 +777,8 @@ async fn write_update<D: Dialect>(
         // Moves only when new boundaries relocate the case; queues and scopes filter on it.
         .bind(case.area.as_str())
         .bind(&case.id)
-        .bind(case.version - 1),
+        .bind(case.version - 1)
+        .bind(case.watch_at().map(crate::millis)),
     )
     .await?;
     if updated != 1 {

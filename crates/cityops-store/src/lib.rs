@@ -36,6 +36,7 @@ mod sql;
 pub mod statement;
 pub mod telemetry;
 mod trust;
+mod watch;
 
 pub use audit::{AuditQuery, AuditStore, RequestContext};
 pub use calendar::CalendarStore;
@@ -50,6 +51,7 @@ pub use pii::{PiiError, PiiKeys};
 pub use sql::{AuditPolicy, Audited, PgStore, SqlStore, SqliteStore, Unaudited};
 pub use telemetry::TelemetryStore;
 pub use trust::TrustStore;
+pub use watch::{WatchCursor, WatchStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -337,6 +339,7 @@ pub trait Store:
     + TrustStore
     + AuditStore
     + OutboxStore
+    + WatchStore
     + Send
     + Sync
     + 'static

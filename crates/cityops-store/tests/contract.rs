@@ -60,6 +60,8 @@ contract!(
     calendar_years_are_written_only_over_what_was_read,
     a_claimed_key_admits_one_case_and_expires,
     units_keep_a_citys_edits_and_import_counts_what_changed,
+    the_watch_index_pages_due_cases_and_follows_every_change,
+    a_lease_has_one_holder_until_it_runs_out,
 );
 
 fn code(text: &str) -> AreaCode {
@@ -1181,4 +1183,109 @@ async fn units_keep_a_citys_edits_and_import_counts_what_changed(store: Arc<dyn 
         ))
         .await
         .unwrap());
+}
+
+/// The overdue watch reads only the cases whose watch moment has come, earliest first and
+/// page by page, and the moment follows every change of the case.
+async fn the_watch_index_pages_due_cases_and_follows_every_change(store: Arc<dyn Store>) {
+    let t0 = now_ms() - chrono::Duration::days(3);
+    let mut ids = Vec::new();
+    for hours in [0, 1, 2] {
+        let (case, event) = new_case(
+            "310101002001",
+            "井盖缺失",
+            t0 + chrono::Duration::hours(hours),
+        );
+        assert!(case.watch_at().is_some(), "the acceptance clock runs");
+        let case = store.insert_case(case, event).await.unwrap();
+        ids.push((case.watch_at().unwrap(), case.id.clone()));
+    }
+    ids.sort();
+    let far = t0 + chrono::Duration::days(365);
+    let (before, next) = store.cases_to_watch(t0, None, 10).await.unwrap();
+    assert!(before.is_empty() && next.is_none());
+    let (first, cursor) = store.cases_to_watch(far, None, 2).await.unwrap();
+    let first: Vec<_> = first.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(first, [ids[0].1.clone(), ids[1].1.clone()]);
+    let (second, end) = store.cases_to_watch(far, cursor.as_ref(), 2).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].id, ids[2].1);
+    assert!(end.is_none());
+    // Only the first is due at its own moment.
+    let (due, _) = store.cases_to_watch(ids[0].0, None, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+
+    // Accepting starts the filing clock: the moment moves with it; cancelling ends it.
+    let case = store.case(&ids[0].1).await.unwrap().unwrap();
+    let (accepted, event) = decide(
+        &case,
+        CaseCommand::Accept { opinion: None },
+        &operator("310101"),
+        t0 + chrono::Duration::hours(5),
+    )
+    .unwrap();
+    assert!(accepted.watch_at() > case.watch_at());
+    store.update_case(&accepted, &event, None).await.unwrap();
+    let (due, _) = store.cases_to_watch(ids[0].0, None, 10).await.unwrap();
+    assert!(due.is_empty(), "its old moment is gone");
+    let (due, _) = store
+        .cases_to_watch(accepted.watch_at().unwrap(), None, 10)
+        .await
+        .unwrap();
+    assert!(due.iter().any(|c| c.id == accepted.id));
+    let lead = Actor {
+        role: Role::ShiftLead,
+        ..operator("310101")
+    };
+    let (cancelled, event) = decide(
+        &accepted,
+        CaseCommand::Cancel {
+            reason: "重复".into(),
+        },
+        &lead,
+        t0 + chrono::Duration::hours(6),
+    )
+    .unwrap();
+    assert_eq!(cancelled.watch_at(), None);
+    store.update_case(&cancelled, &event, None).await.unwrap();
+    let (due, _) = store.cases_to_watch(far, None, 10).await.unwrap();
+    assert!(due.iter().all(|c| c.id != cancelled.id));
+    assert_eq!(due.len(), 2);
+}
+
+async fn a_lease_has_one_holder_until_it_runs_out(store: Arc<dyn Store>) {
+    let now = now_ms();
+    let ttl = chrono::Duration::seconds(10);
+    assert!(store.hold_lease("watch", "a", now, ttl).await.unwrap());
+    assert!(!store.hold_lease("watch", "b", now, ttl).await.unwrap());
+    // The holder renews; the other still waits.
+    let later = now + chrono::Duration::seconds(9);
+    assert!(store.hold_lease("watch", "a", later, ttl).await.unwrap());
+    assert!(!store
+        .hold_lease("watch", "b", now + chrono::Duration::seconds(15), ttl)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.lease_holder("watch", later).await.unwrap(),
+        Some(("a".to_owned(), later + ttl))
+    );
+    // Unrenewed, it runs out and the other takes it; the first has lost it.
+    let expired = later + ttl + chrono::Duration::seconds(1);
+    assert!(store.hold_lease("watch", "b", expired, ttl).await.unwrap());
+    assert!(!store.hold_lease("watch", "a", expired, ttl).await.unwrap());
+    // Another lease is another duty.
+    assert!(store.hold_lease("other", "a", expired, ttl).await.unwrap());
+    // Only the holder gives it up.
+    store.release_lease("watch", "a").await.unwrap();
+    assert_eq!(
+        store
+            .lease_holder("watch", expired)
+            .await
+            .unwrap()
+            .map(|h| h.0),
+        Some("b".to_owned())
+    );
+    store.release_lease("watch", "b").await.unwrap();
+    assert_eq!(store.lease_holder("watch", expired).await.unwrap(), None);
+    assert!(store.hold_lease("watch", "a", expired, ttl).await.unwrap());
 }

@@ -101,6 +101,14 @@ pub struct Config {
     /// The share of a stage's term used at which a case turns yellow (临期), above 0 and at
     /// most 1.
     pub deadline_warning_share: f64,
+    /// Seconds between two looks of the overdue watch (0: this process never runs it). One
+    /// process among all sharing the database runs it at a time, by a lease in the database.
+    pub overdue_watch_secs: u64,
+    /// The escalation policy for overdue stages, in order: each step `{ after = { amount = N,
+    /// unit = ... }, to = "unit_head" | "next_center" }`, `after` counted from the deadline.
+    pub overdue_escalation: Vec<cityops_domain::watch::EscalationStep>,
+    /// The reply term of a supervision notice (督办) whose leader sets none.
+    pub supervision_term: cityops_domain::Term,
 }
 
 impl Default for Config {
@@ -139,6 +147,12 @@ impl Default for Config {
             callback_attempts: 3,
             intake_terms: cityops_domain::IntakeTerms::default(),
             deadline_warning_share: 0.75,
+            overdue_watch_secs: 30,
+            overdue_escalation: cityops_domain::watch::default_escalation(),
+            supervision_term: cityops_domain::Term {
+                amount: 1,
+                unit: cityops_domain::TermUnit::WorkingDays,
+            },
         }
     }
 }
@@ -202,6 +216,9 @@ impl Config {
                 "callback_attempts",
                 "intake_terms",
                 "deadline_warning_share",
+                "overdue_watch_secs",
+                "overdue_escalation",
+                "supervision_term",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

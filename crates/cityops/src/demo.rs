@@ -403,6 +403,11 @@ async fn seed_case(
         plan.push((
             CaseCommand::Supervise {
                 opinion: "请相关单位加快处置".into(),
+                term: Some(cityops_domain::Term {
+                    amount: 1,
+                    unit: cityops_domain::TermUnit::WorkingDays,
+                }),
+                deadline: None,
             },
             seeding_actor(Role::CenterLeader, None),
         ));

@@ -150,6 +150,23 @@ pub async fn start(
         "deadline_warning_share is above 0 and at most 1"
     );
     api.deadline_warning_share = config.deadline_warning_share;
+    cityops_domain::watch::check_escalation(&config.overdue_escalation)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    anyhow::ensure!(
+        config.overdue_watch_secs <= 3600,
+        "overdue_watch_secs is 0 (off) to 3600"
+    );
+    api.watch = cityops_api::watch::WatchConfig {
+        enabled: config.overdue_watch_secs > 0,
+        every: std::time::Duration::from_secs(config.overdue_watch_secs.max(1)),
+        // Three missed renewals before another process takes over.
+        lease: std::time::Duration::from_secs(config.overdue_watch_secs.max(1) * 3),
+        escalation: config.overdue_escalation.clone(),
+    };
+    api.supervision_term = config
+        .supervision_term
+        .check("supervision_term")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     api.outbox = config.outbox()?;
     api.sign_in_requests_per_minute = config.sign_in_requests_per_minute;
     api.public_reports_per_minute = config.public_reports_per_minute;

@@ -401,7 +401,9 @@ export interface paths {
          * Run a workflow command on a case.
          * @description Body fields per command: accept, request-verification, send-check, resume, close:
          *     `opinion?`; reject: `reject_reason` (invalid|duplicate), `duplicate_of` when duplicate;
-         *     verify: `exists`; file: `category`; self-handle, supervise: `opinion`; dispatch: `unit`;
+         *     verify: `exists`; file: `category`; self-handle: `opinion`; supervise: `opinion` and
+         *     `term?` (the unit answers by its feedback within it; the city's default term when
+         *     absent); dispatch: `unit`;
          *     return, request-park, cancel: `reason`; request-extension: `until`, `reason`;
          *     decide-extension, decide-park: `approve`; feedback: `opinion`, `attachments?`;
          *     escalate: `reason` (to the next-level center's coordination queue);
@@ -1815,7 +1817,7 @@ export interface components {
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
          * @enum {string}
          */
-        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate" | "reassign";
+        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate" | "reassign" | "watch";
         /**
          * @description A workflow command a client issues by name on a case; GET /api/v1/workflow gives each one's roles and states.
          * @enum {string}
@@ -1833,7 +1835,9 @@ export interface components {
             /** @description The description, cut to 80 characters. */
             description: string;
             district: string;
+            escalated_to?: null | components["schemas"]["EscalationTarget"];
             id: string;
+            mark?: null | components["schemas"]["DeadlineMark"];
             number: string;
             source: components["schemas"]["CaseSource"];
             state: components["schemas"]["CaseState"];
@@ -1851,7 +1855,7 @@ export interface components {
          */
         CaseSource: "inspector" | "hotline" | "photo" | "iot" | "department" | "leader";
         /**
-         * @description The stage whose clock runs on a case: dispatch, handling, check or call-back.
+         * @description The stage whose clock runs on a case: accept, verify, file, dispatch, handling, check, callback or close.
          * @enum {string}
          */
         CaseStage: "accept" | "verify" | "file" | "dispatch" | "handling" | "check" | "callback" | "close";
@@ -1915,6 +1919,7 @@ export interface components {
             state: components["schemas"]["CaseState"];
             state_zh: string;
             supervised: boolean;
+            supervision?: null | components["schemas"]["SupervisionView"];
             time_left?: null | components["schemas"]["TimeLeftView"];
             unit?: string | null;
             /** @description The 14-digit unit grid of the location. */
@@ -1927,6 +1932,7 @@ export interface components {
              * @description Send back as `version` with the next command.
              */
             version: number;
+            watch?: null | components["schemas"]["WatchView"];
         };
         CatalogView: {
             big: components["schemas"]["BigClassView"][];
@@ -2015,6 +2021,11 @@ export interface components {
             deadline?: string | null;
             reason: components["schemas"]["ClockReasonView"];
             stage?: null | components["schemas"]["CaseStage"];
+            /**
+             * Format: date-time
+             * @description When the stage turns yellow (临期), reckoned with its deadline.
+             */
+            warning?: string | null;
         };
         /**
          * @description The body of a workflow command. `version` is required: the case version the caller saw.
@@ -2044,6 +2055,7 @@ export interface components {
              * @description For callback, the older form of `satisfaction`: true is satisfied, false unsatisfied.
              */
             satisfied?: boolean | null;
+            term?: null | components["schemas"]["TermBody"];
             /** @description For dispatch: the unit code. */
             unit?: string | null;
             /**
@@ -2076,7 +2088,7 @@ export interface components {
          * @description Any workflow command by the name clients use (`request-extension`), including those issued by reporting, uploading, rating or by CityOps itself (see CaseCommandName for the ones a client names in the URL).
          * @enum {string}
          */
-        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate" | "reassign";
+        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate" | "reassign" | "watch";
         ComponentPage: {
             items: components["schemas"]["ComponentView"][];
             /** @description Pass as `after` for the next page; absent on the last. */
@@ -2278,6 +2290,11 @@ export interface components {
              */
             retry_after?: number | null;
         };
+        /**
+         * @description Where the overdue watch escalated a case: the head of its unit (unit_head, 催办) or the next-level center (next_center).
+         * @enum {string}
+         */
+        EscalationTarget: "unit_head" | "next_center";
         FiledClassView: {
             code: string;
             /**
@@ -2826,6 +2843,20 @@ export interface components {
             top_categories: components["schemas"]["CategoryCount"][];
             totals: components["schemas"]["Totals"];
         };
+        /** @description A leader's supervision notice (督办单). */
+        SupervisionView: {
+            /** Format: date-time */
+            answered_at?: string | null;
+            /** Format: date-time */
+            at: string;
+            /**
+             * Format: date-time
+             * @description The unit's answer (its feedback) is due by then.
+             */
+            deadline?: string | null;
+            /** @description The deadline passed unanswered. */
+            overdue: boolean;
+        };
         /** @description Records looked at, and records moved to another area or unit grid. */
         Tally: {
             /** Format: int64 */
@@ -3218,6 +3249,27 @@ export interface components {
          * @enum {string}
          */
         WarningLevel: "blue" | "yellow" | "orange" | "red";
+        /** @description What the overdue watch announced about a case's running stage. */
+        WatchView: {
+            /** @description The next-level center's area, when escalated there. */
+            center?: string | null;
+            /** Format: date-time */
+            escalated_at?: string | null;
+            escalated_to?: null | components["schemas"]["EscalationTarget"];
+            /** @description due (yellow) or overdue (red), as announced. */
+            mark: components["schemas"]["DeadlineMark"];
+            /**
+             * Format: date-time
+             * @description When the next escalation step is due, if the policy has one.
+             */
+            next_step_at?: string | null;
+            stage: components["schemas"]["CaseStage"];
+            /**
+             * Format: int32
+             * @description Escalation steps taken since the stage went red.
+             */
+            steps: number;
+        };
         WorkflowView: {
             commands: components["schemas"]["CommandRuleView"][];
             states: components["schemas"]["StateView"][];

@@ -17,8 +17,18 @@ export type Role = Schemas['Role']
 export type CaseState = Schemas['CaseState']
 /** Where a report came from: `inspector`, `hotline`, `photo`, `iot`, `department`, `leader`. */
 export type CaseSource = Schemas['CaseSource']
-/** The stage whose clock runs on a case: `dispatch`, `handling`, `check`. */
+/** The stage whose clock runs on a case: `accept`, `verify`, `file`, `dispatch`, `handling`, `check`, `callback`, `close`. */
 export type CaseStage = Schemas['CaseStage']
+/** How close a running stage is to its deadline: `on_time`, `due` (yellow), `overdue` (red). */
+export type DeadlineMark = Schemas['DeadlineMark']
+/** Where the overdue watch escalated a case: `unit_head` (催办) or `next_center`. */
+export type EscalationTarget = Schemas['EscalationTarget']
+/** A time limit's unit: `minutes`, `hours`, `working_hours`, `working_days`. */
+export type TermUnit = Schemas['TermUnit']
+export type TimeLeftView = Schemas['TimeLeftView']
+export type WatchView = Schemas['WatchView']
+export type SupervisionView = Schemas['SupervisionView']
+export type ClockView = Schemas['ClockView']
 /** Why a report was not accepted: `invalid` or `duplicate`. */
 export type RejectReason = Schemas['RejectReason']
 /** What a case's pending request asks for: `extension` or `park`. */

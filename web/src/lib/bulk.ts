@@ -5,7 +5,7 @@ import { buildBody, fieldsFor, initialValues, validate, type FieldSpec, type For
 
 /**
  * Commands that may be sent to many cases at once: they need no per-case input, or only a shared text
- * (close: opinion optional; cancel: reason required; supervise: opinion required) or a shared yes/no
+ * (close: opinion optional; cancel: reason required; supervise: opinion required, with a reply term) or a shared yes/no
  * (set-urgent). In the order the toolbar shows them.
  */
 export const BULK_COMMANDS = [

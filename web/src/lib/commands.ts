@@ -3,6 +3,7 @@ import { ApiError } from '../api/client'
 import type { CallbackOutcome, CommandName, RejectReason } from '../api/types'
 import { fromShanghaiLocal } from './format'
 import { CALLBACK_OUTCOMES, SATISFACTIONS } from './vocabulary'
+import { SUPERVISION_TERMS, termBody } from './deadlines'
 
 export type FieldKind =
   | 'opinion' | 'text' | 'textarea' | 'bool' | 'reject_reason' | 'case_number'
@@ -11,6 +12,8 @@ export type FieldKind =
   | 'callback_outcome'
   /** One of `SATISFACTIONS` (a radio group). */
   | 'satisfaction'
+  /** One of `SUPERVISION_TERMS` (a radio group), sent as `{ amount, unit }`. */
+  | 'term'
 
 export interface FieldSpec {
   name: string
@@ -65,7 +68,7 @@ export const COMMAND_FIELDS: Record<CommandName, FieldSpec[]> = {
   ],
   cancel: [{ name: 'reason', kind: 'textarea', required: true }],
   'set-urgent': [yes('urgent')],
-  supervise: [opinion(true)],
+  supervise: [opinion(true), { name: 'term', kind: 'term', required: true, initial: '1:working_days' }],
 }
 
 /** Commands that change little and need no confirmation form (still shown as a form, with only a submit). */
@@ -99,6 +102,7 @@ export function initialValues(command: CommandName, ctx: InitialContext = {}): F
 export const CHOICES: Partial<Record<FieldKind, readonly string[]>> = {
   callback_outcome: CALLBACK_OUTCOMES,
   satisfaction: SATISFACTIONS,
+  term: SUPERVISION_TERMS,
 }
 
 function isEmpty(x: unknown): boolean {
@@ -140,6 +144,11 @@ export function buildBody(command: CommandName, values: FormValues, version: num
       case 'attachments':
         if (Array.isArray(v) && v.length) body[f.name] = [...v]
         break
+      case 'term': {
+        const term = termBody(String(v ?? ''))
+        if (term) body[f.name] = term
+        break
+      }
       default:
         if (!isEmpty(v)) body[f.name] = String(v).trim()
     }

@@ -673,12 +673,16 @@ async fn command_from(
         satisfaction,
         satisfied,
         urgent,
+        term,
         version: _,
     } = body;
     // A value is checked against the document even where this command does not use it: a
     // wrong value is a mistake the caller should hear about.
     if let Some(code) = &category {
         CategoryCode::parse(code)?;
+    }
+    if let Some(term) = &term {
+        term.to_term("term")?;
     }
     for (field, value, max) in [
         ("opinion", &opinion, 2000),
@@ -855,6 +859,11 @@ async fn command_from(
         }
         CommandKind::Supervise => CaseCommand::Supervise {
             opinion: required(opinion, "opinion", name)?,
+            term: Some(match &term {
+                Some(term) => term.to_term("term")?,
+                None => state.config.supervision_term,
+            }),
+            deadline: None,
         },
         // Issued through their own endpoints or by CityOps alone, never by name: no
         // `UrlCommand` holds one of them.
@@ -864,7 +873,8 @@ async fn command_from(
         | CommandKind::Note
         | CommandKind::ErasePersonalData
         | CommandKind::Relocate
-        | CommandKind::Reassign => {
+        | CommandKind::Reassign
+        | CommandKind::Watch => {
             return Err(ApiError::internal(format!(
                 "{} is not a command clients issue by name",
                 name.as_str()
@@ -877,7 +887,9 @@ async fn command_from(
 ///
 /// Body fields per command: accept, request-verification, send-check, resume, close:
 /// `opinion?`; reject: `reject_reason` (invalid|duplicate), `duplicate_of` when duplicate;
-/// verify: `exists`; file: `category`; self-handle, supervise: `opinion`; dispatch: `unit`;
+/// verify: `exists`; file: `category`; self-handle: `opinion`; supervise: `opinion` and
+/// `term?` (the unit answers by its feedback within it; the city's default term when
+/// absent); dispatch: `unit`;
 /// return, request-park, cancel: `reason`; request-extension: `until`, `reason`;
 /// decide-extension, decide-park: `approve`; feedback: `opinion`, `attachments?`;
 /// escalate: `reason` (to the next-level center's coordination queue);

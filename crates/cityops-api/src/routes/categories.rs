@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use cityops_domain::{CategoryCode, Role, StageTerms, Term, TermUnit, UnitKind, Urgency};
+use cityops_domain::{CategoryCode, Role, StageTerms, Term, UnitKind, Urgency};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{CurrentUser, JsonBody};
@@ -100,20 +100,10 @@ pub async fn update_category(
     }
     let given = update.terms.unwrap_or_default();
     let term = |stage: &str, given: Option<TermBody>, current: Term| -> ApiResult<Term> {
-        let Some(body) = given else {
-            return Ok(current);
-        };
-        let unit = TermUnit::parse(&body.unit).ok_or_else(|| {
-            ApiError::invalid(
-                format!("terms.{stage}.unit"),
-                "unit is minutes, hours, working_hours or working_days",
-            )
-        })?;
-        Ok(Term {
-            amount: body.amount,
-            unit,
+        match given {
+            Some(body) => body.to_term(&format!("terms.{stage}")),
+            None => Ok(current),
         }
-        .check(&format!("terms.{stage}.amount"))?)
     };
     let terms = StageTerms {
         dispatch: term("dispatch", given.dispatch, category.terms.dispatch)?,

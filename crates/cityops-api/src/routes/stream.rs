@@ -53,6 +53,11 @@ pub struct CaseEvent {
     /// The description, cut to 80 characters.
     pub description: String,
     pub urgent: bool,
+    /// The running stage's yellow (`due`) or red (`overdue`) as the overdue watch announced
+    /// it; none while it has announced nothing.
+    pub mark: Option<wire::DeadlineMark>,
+    /// Where the overdue watch last escalated the case, if it did.
+    pub escalated_to: Option<wire::EscalationTarget>,
     pub at: chrono::DateTime<Utc>,
 }
 
@@ -130,6 +135,11 @@ pub async fn stream(
                     source: Wire(case.source),
                     description: case.description.chars().take(80).collect(),
                     urgent: case.urgent,
+                    mark: case.announced().map(|w| Wire(w.mark)),
+                    escalated_to: case
+                        .announced()
+                        .and_then(|w| w.escalated.as_ref())
+                        .map(|e| Wire(e.to)),
                     at: change.at,
                 };
                 Event::default().event("case").json_data(view).ok().map(Ok)

@@ -92,9 +92,17 @@ async fn a_caller_not_reached_at_first_is_called_again_and_basically_satisfied(a
     assert_eq!(check["action"], "check");
     let checked = chrono::DateTime::parse_from_rfc3339(check["at"].as_str().unwrap()).unwrap();
     assert_eq!((deadline - checked).num_minutes(), 1440, "{case}");
+    // Yellow once three quarters of the day are used, counted in whole minutes as the
+    // countdown counts them.
+    let warning =
+        chrono::DateTime::parse_from_rfc3339(check["clock"]["warning"].as_str().unwrap()).unwrap();
+    assert!(
+        (1079..=1080).contains(&(warning - checked).num_minutes()),
+        "{warning}"
+    );
     assert_eq!(
         check["clock"],
-        json!({"stage": "callback", "deadline": case["deadline"],
+        json!({"stage": "callback", "deadline": case["deadline"], "warning": check["clock"]["warning"],
                "reason": {"kind": "started", "term": {"amount": 1, "unit": "working_days"},
                           "working_time": false}}),
     );

@@ -22,6 +22,7 @@ mod key_custody;
 mod leaks;
 mod ogc;
 mod outbox;
+mod overdue_watch;
 mod permissions;
 mod personal_data;
 mod photos;

@@ -120,10 +120,10 @@ async fn raw_sql(app: &TestApp, sql: &str) {
     }
 }
 
-type Events =
+pub(crate) type Events =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
 
-async fn open_stream(app: &TestApp) -> Events {
+pub(crate) async fn open_stream(app: &TestApp) -> Events {
     let response = app
         .client
         .get(format!(
@@ -137,7 +137,7 @@ async fn open_stream(app: &TestApp) -> Events {
     Box::pin(response.bytes_stream())
 }
 
-async fn next_case_event(stream: &mut Events, buffer: &mut String) -> Value {
+pub(crate) async fn next_case_event(stream: &mut Events, buffer: &mut String) -> Value {
     loop {
         if let Some(end) = buffer.find("\n\n") {
             let frame: String = buffer.drain(..end + 2).collect();

@@ -69,9 +69,13 @@ async fn a_handling_deadline_in_working_days_follows_the_citys_calendar(app: &Te
     let deadline: chrono::DateTime<chrono::Utc> =
         case["deadline"].as_str().unwrap().parse().unwrap();
     assert_eq!(deadline, expected);
+    // The clock also records when the stage turns yellow: before the deadline.
+    let warning: chrono::DateTime<chrono::Utc> =
+        sign["clock"]["warning"].as_str().unwrap().parse().unwrap();
+    assert!(signed_at < warning && warning < deadline);
     assert_eq!(
         sign["clock"],
-        json!({"stage": "handling", "deadline": case["deadline"],
+        json!({"stage": "handling", "deadline": case["deadline"], "warning": sign["clock"]["warning"],
                "reason": {"kind": "started", "term": {"amount": 2, "unit": "working_days"},
                           "working_time": true}})
     );
@@ -96,6 +100,6 @@ async fn a_handling_deadline_in_working_days_follows_the_citys_calendar(app: &Te
     let timeline = app.timeline(&case).await;
     assert_eq!(
         timeline.last().unwrap()["clock"],
-        json!({"stage": null, "deadline": null, "reason": {"kind": "stopped"}})
+        json!({"stage": null, "deadline": null, "warning": null, "reason": {"kind": "stopped"}})
     );
 }

@@ -1,0 +1,148 @@
+//! The overdue watch's side of the store: the cases whose watch moment has come, read from
+//! the `watch_at` index ([`cityops_domain::Case::watch_at`], written with every case change),
+//! and the leases that let exactly one process of several sharing the database run a duty.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cityops_domain::Case;
+
+use crate::dialect::{Columns, Dialect};
+use crate::sql::AuditPolicy;
+use crate::statement::Statement;
+use crate::{SqlStore, StoreResult};
+
+/// Where a page of [`WatchStore::cases_to_watch`] ended: the next page starts after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchCursor {
+    pub watch_at: i64,
+    pub id: String,
+}
+
+#[async_trait]
+pub trait WatchStore: Send + Sync {
+    /// Up to `limit` cases whose watch moment is at or before `now`, earliest first, after
+    /// `after`; with the cursor to pass for the next page.
+    async fn cases_to_watch(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<&WatchCursor>,
+        limit: u32,
+    ) -> StoreResult<(Vec<Case>, Option<WatchCursor>)>;
+    /// Takes or renews the lease `name` for `holder` until `now + ttl`: true when `holder`
+    /// holds it now (it held it already, or the last holder's lease ran out).
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool>;
+    /// Gives the lease up at once if `holder` holds it, so another process need not wait for
+    /// it to run out.
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
+    /// Who holds the lease `name` and until when, if anyone does at `now`.
+    async fn lease_holder(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(String, DateTime<Utc>)>>;
+}
+
+#[async_trait]
+impl<D: Dialect, A: AuditPolicy> WatchStore for SqlStore<D, A> {
+    async fn cases_to_watch(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<&WatchCursor>,
+        limit: u32,
+    ) -> StoreResult<(Vec<Case>, Option<WatchCursor>)> {
+        let mut statement =
+            Statement::new("SELECT id, watch_at, doc FROM cases WHERE watch_at <= ");
+        statement.push_bind(crate::millis(now));
+        if let Some(after) = after {
+            statement
+                .push(" AND (watch_at > ")
+                .push_bind(after.watch_at)
+                .push(" OR (watch_at = ")
+                .push_bind(after.watch_at)
+                .push(" AND id > ")
+                .push_bind(after.id.clone())
+                .push("))");
+        }
+        statement
+            .push(" ORDER BY watch_at, id LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = self.read_all(statement).await?;
+        let mut cases = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for row in &rows {
+            last = Some(WatchCursor {
+                watch_at: row.int("watch_at")?,
+                id: row.text("id")?,
+            });
+            cases.push(self.open_case_doc(&row.text("doc")?)?);
+        }
+        let next = if rows.len() as u32 == limit {
+            last
+        } else {
+            None
+        };
+        Ok((cases, next))
+    }
+
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool> {
+        let mut conn = self.writer.acquire().await?;
+        // One statement, so that two processes taking a lease that ran out cannot both win:
+        // the row is inserted, or updated only if it is ours or expired.
+        let taken = D::execute(
+            &mut conn,
+            Statement::new(
+                "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                 WHERE leases.holder = excluded.holder OR leases.expires_at < $4",
+            )
+            .bind(name)
+            .bind(holder)
+            .bind(crate::millis(now + ttl))
+            .bind(crate::millis(now)),
+        )
+        .await?;
+        Ok(taken == 1)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        let mut conn = self.writer.acquire().await?;
+        D::execute(
+            &mut conn,
+            Statement::new("DELETE FROM leases WHERE name = $1 AND holder = $2")
+                .bind(name)
+                .bind(holder),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn lease_holder(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+        let row = self
+            .read_optional(
+                Statement::new(
+                    "SELECT holder, expires_at FROM leases WHERE name = $1 AND expires_at >= $2",
+                )
+                .bind(name)
+                .bind(crate::millis(now)),
+            )
+            .await?;
+        row.map(|r| Ok((r.text("holder")?, r.time("expires_at")?)))
+            .transpose()
+    }
+}

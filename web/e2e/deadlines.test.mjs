@@ -1,0 +1,206 @@
+// Stage deadlines in the web UI: a unit handler's queue counts the working time left on each
+// case; a center leader's overdue queue shows the red of cases past their deadline and what the
+// overdue watch escalated, with the watch's findings and every clock change on the case's
+// timeline; a leader sends a supervision notice (督办) with a reply term, which the page shows
+// until the unit's feedback answers it. In Chinese, and the marks again in English.
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { ARTIFACTS, apiClient, launchBrowser, startCityops, startUi } from './harness.mjs'
+
+const TAG = `DL${Date.now().toString(36)}`
+
+let server, ui, chrome, api
+const errors = []
+
+before(async () => {
+  server = await startCityops()
+  ui = await startUi(server.url)
+  chrome = await launchBrowser()
+  api = apiClient(server.url)
+})
+
+after(async () => {
+  await chrome?.close()
+  await ui?.stop()
+  await server?.stop()
+})
+
+async function newPage(who) {
+  const page = await (await chrome.newContext()).newPage()
+  page.on('pageerror', (e) => errors.push(`${who}: ${e.message}`))
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${who}: ${m.text()}`)
+  })
+  page.setDefaultTimeout(15_000)
+  return page
+}
+
+async function signIn(page, username) {
+  await page.goto(`${ui.url}/login`)
+  await page.getByTestId('username').fill(username)
+  await page.getByTestId('password').fill('cityops-demo')
+  await page.getByTestId('login-submit').click()
+  await page.waitForURL(/\/screen/)
+}
+
+async function setLanguage(page, lang) {
+  const now = await page.evaluate(() => document.documentElement.lang)
+  if (!now.startsWith(lang)) await page.getByTestId('lang-toggle').click()
+  await page.waitForFunction((l) => document.documentElement.lang.startsWith(l), lang)
+}
+
+const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `deadlines-${name}.png`), fullPage: true })
+
+// One session per user for the whole file (the address's sign-in budget is 30 a minute).
+const tokens = new Map()
+async function tokenOf(who) {
+  if (!tokens.has(who)) tokens.set(who, await api.login(who))
+  return tokens.get(who)
+}
+
+async function run(who, c, command, body = {}) {
+  const r = await api.call('POST', `/cases/${c.id}/${command}`, await tokenOf(who), { version: c.version, ...body })
+  assert.equal(r.status, 200, `${who} ${command}: ${JSON.stringify(r.json)}`)
+  return r.json
+}
+
+/** An inspector's case signed for by Huangpu's water company: its handling clock runs. */
+async function inHandling(what) {
+  const created = await api.call('POST', '/cases', await tokenOf('inspector'), {
+    source: 'inspector', description: `${TAG} ${what}`, location: { lon: 121.4919, lat: 31.215 }, area: '310101002001',
+  })
+  assert.equal(created.status, 201, JSON.stringify(created.json))
+  let c = created.json
+  c = await run('operator', c, 'accept')
+  c = await run('shiftlead', c, 'file', { category: '20101' })
+  c = await run('dispatcher', c, 'dispatch', { unit: '310101-ZLS' })
+  c = await run('water', c, 'sign')
+  assert.equal(c.stage, 'handling')
+  return c
+}
+
+/** An open case of the seeded city the watch has marked red (its first look runs at start). */
+async function redCase() {
+  for (let i = 0; i < 60; i++) {
+    const r = await api.call('GET', '/cases?overdue=true&limit=200', await tokenOf('leader'))
+    assert.equal(r.status, 200, JSON.stringify(r.json))
+    const items = r.json.items ?? r.json.cases ?? r.json
+    const red = items.find((c) => c.watch?.mark === 'overdue' && c.watch?.escalated_to) ??
+      items.find((c) => c.watch?.mark === 'overdue')
+    if (red) return red
+    await new Promise((res) => setTimeout(res, 1000))
+  }
+  assert.fail('no case the watch marked overdue in the seeded city')
+}
+
+const row = (page, number) => page.locator(`tr[data-number="${number}"]`)
+
+describe('stage deadlines and the overdue watch', { timeout: 180_000 }, () => {
+  it('(a) a unit handler sees the working time left on a case in its queue and on its page', async () => {
+    const c = await inHandling('中山东一路人行道私搭乱建')
+    const page = await newPage('water')
+    await signIn(page, 'water')
+    await page.goto(`${ui.url}/workbench?queue=handling`)
+    const deadline = row(page, c.number).getByTestId('deadline')
+    await deadline.waitFor()
+    assert.equal(await deadline.getAttribute('data-mark'), c.time_left.mark)
+    const countdown = await deadline.getByTestId('deadline-countdown').textContent()
+    assert.match(countdown, c.time_left.minutes_left >= 0 ? /^剩余.+（工作时间）$/ : /^已超期.+（工作时间）$/)
+    await shot(page, 'a-queue')
+
+    await row(page, c.number).click()
+    await page.getByTestId('case-number').waitFor()
+    const left = page.getByTestId('case-time-left')
+    await left.getByRole('progressbar').waitFor()
+    assert.match(await left.textContent(), /处置/)
+    // The timeline says when the handling clock started, with its term and its yellow point.
+    const clock = page.locator('[data-testid="timeline-clock"][data-reason="started"]').last()
+    assert.match(await clock.textContent(), /处置计时：时限\d+个工作(日|小时)，.+到期（.+起临期）/)
+    await shot(page, 'a-case')
+    await page.context().close()
+  })
+
+  it('(b) a center leader sees red cases and the watch\'s escalations, in Chinese and English', async () => {
+    const red = await redCase()
+    const page = await newPage('leader')
+    await signIn(page, 'leader')
+    await page.goto(`${ui.url}/workbench?queue=overdue`)
+    const cell = row(page, red.number).getByTestId('deadline')
+    await page.locator('tr[data-number]').first().waitFor()
+    // The queue is newest first; page on until the case is listed.
+    for (let i = 0; i < 10 && !(await cell.count()); i++) {
+      const more = page.getByTestId('load-more')
+      if (!(await more.isVisible())) break
+      await more.click()
+      await page.waitForTimeout(500)
+    }
+    await cell.waitFor()
+    assert.equal(await cell.getAttribute('data-mark'), 'overdue')
+    assert.equal((await cell.getByTestId('deadline-mark').textContent()).trim(), '超期')
+    assert.match(await cell.getByTestId('deadline-countdown').textContent(), /^已超期/)
+    if (red.watch.escalated_to) {
+      const esc = cell.getByTestId('deadline-escalated')
+      assert.equal(await esc.getAttribute('data-to'), red.watch.escalated_to)
+      assert.match(await esc.textContent(), red.watch.escalated_to === 'unit_head' ? /已催办单位负责人/ : /已上报.+中心/)
+    }
+    await shot(page, 'b-queue')
+
+    await row(page, red.number).click()
+    await page.getByTestId('case-number').waitFor()
+    // The watch's findings on the timeline, by the system: red, and any escalation.
+    const overdue = page.locator('[data-testid="timeline-watch"][data-finding="overdue"]')
+    await overdue.waitFor()
+    assert.match(await overdue.textContent(), /超期（红色预警）/)
+    if (red.watch.escalated_to) {
+      assert.ok(await page.locator('[data-testid="timeline-watch"][data-finding="escalated"]').count() >= 1)
+    }
+    await shot(page, 'b-case')
+
+    await setLanguage(page, 'en')
+    const mark = page.getByTestId('case-time-left').getByTestId('deadline-mark')
+    await page.waitForFunction((el) => el?.textContent?.trim() === 'Overdue', await mark.elementHandle())
+    assert.match(await page.getByTestId('case-time-left').getByTestId('deadline-countdown').textContent(), /^overdue by /)
+    assert.match(await overdue.textContent(), /overdue \(red\)/)
+    await shot(page, 'b-case-en')
+    await setLanguage(page, 'zh')
+    await page.context().close()
+  })
+
+  it('(c) a leader sends a supervision notice with a reply term; the unit\'s feedback answers it', async () => {
+    const c = await inHandling('延安东路积水点排水不畅')
+    const page = await newPage('leader')
+    await signIn(page, 'leader')
+    await page.goto(`${ui.url}/cases/${c.id}`)
+    await page.getByTestId('case-number').waitFor()
+    await page.getByTestId('action-supervise').click()
+    const form = page.locator('[data-testid="command-form"][data-command="supervise"]')
+    await form.waitFor()
+    await form.getByTestId('field-opinion').locator('textarea').fill('请于两小时内答复处置进展')
+    await form.getByTestId('term-2-hours').click()
+    await form.getByTestId('command-submit').click()
+    await form.waitFor({ state: 'detached' })
+    const notice = page.getByTestId('case-supervision')
+    await notice.waitFor()
+    assert.equal(await notice.getAttribute('data-overdue'), 'false')
+    assert.match(await notice.textContent(), /限.+前答复/)
+    await page.getByTestId('case-time-left').getByTestId('deadline-supervision').waitFor()
+    const sent = await api.call('GET', `/cases/${c.id}`, await tokenOf('leader'))
+    const at = Date.parse(sent.json.supervision.at)
+    assert.equal(Date.parse(sent.json.supervision.deadline) - at, 2 * 3600_000)
+    await shot(page, 'c-notice')
+
+    // The unit answers by its feedback; the notice shows it answered.
+    await run('water', sent.json, 'feedback', { opinion: '已疏通排水口' })
+    await page.reload()
+    await page.getByTestId('case-number').waitFor()
+    assert.equal(await notice.getAttribute('data-answered'), 'true')
+    assert.match(await notice.textContent(), /已于.+答复/)
+    await shot(page, 'c-answered')
+    await page.context().close()
+  })
+
+  it('(d) no errors in any browser console', () => {
+    assert.deepEqual(errors, [])
+  })
+})
