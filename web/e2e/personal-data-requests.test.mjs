@@ -11,6 +11,7 @@ import { ARTIFACTS, apiClient, launchBrowser, startCityops, startUi } from './ha
 const PHONE = `137${String(Date.now()).slice(-8)}`
 const NAME = '李小红'
 const TAG = `PDR${Date.now().toString(36)}`
+const REQUEST = `XF-${TAG}`
 
 let server, ui, chrome, api
 const state = { number: null }
@@ -71,6 +72,13 @@ describe('personal data requests', () => {
     await page.getByTestId('nav-personal-data').click()
     await page.waitForURL(/\/personal-data/)
 
+    // the request being answered is asked first: the audit log records why the data was read
+    await page.getByLabel('电话号码').fill(PHONE)
+    await page.getByTestId('pd-find').click()
+    await page.getByTestId('pd-error').waitFor()
+    assert.match(await page.getByTestId('pd-error').textContent(), /申请的编号/)
+    await page.getByLabel('申请编号').fill(REQUEST)
+
     // a bad phone is refused by the API, naming the field
     await page.getByLabel('电话号码').fill('abc')
     await page.getByTestId('pd-find').click()
@@ -84,6 +92,7 @@ describe('personal data requests', () => {
     assert.equal(await page.getByTestId('pd-case').count(), 1)
     const text = await row.textContent()
     assert.ok(text.includes(NAME) && text.includes(TAG), text)
+    assert.match(await page.getByTestId('pd-request-shown').textContent(), new RegExp(REQUEST))
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('pd-export').click()])
     assert.match(download.suggestedFilename(), /^personal-data-137xxxx\d{4}-\d{4}-\d{2}-\d{2}\.json$/)
@@ -118,7 +127,8 @@ describe('personal data requests', () => {
 
     // the erasure is on the audit log
     const log = (await api.call('GET', '/audit?action=pii.&limit=1000', await api.login('auditor'))).json.items
-    assert.ok(log.some((e) => e.action === 'pii.export' && e.actor === 'steward'), JSON.stringify(log.slice(-3)))
+    assert.ok(log.some((e) => e.action === 'pii.export' && e.actor === 'steward' && String(e.detail).includes(`request ${REQUEST}`)),
+      JSON.stringify(log.slice(-3)))
     assert.deepEqual(errors, [])
   })
 

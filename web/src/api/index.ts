@@ -22,8 +22,11 @@ export const api = {
   /** Checks the whole hash chain and the signed checkpoints now. */
   auditVerify: () => request<VerifyReport>('/audit/verify'),
   // ---- a citizen's request about their personal data (data stewards)
-  personalData: (phone: string) => request<PersonalDataExport>('/personal-data', { query: { phone } }),
-  erasePersonalData: (phone: string) => request<Erasure>('/personal-data', { method: 'DELETE', query: { phone } }),
+  // `ref`: the citizen's request being answered (a letter, ticket or form number), on the audit log.
+  personalData: (phone: string, ref?: string) =>
+    request<PersonalDataExport>('/personal-data', { query: { phone, ...(ref ? { request: ref } : {}) } }),
+  erasePersonalData: (phone: string, ref?: string) =>
+    request<Erasure>('/personal-data', { method: 'DELETE', query: { phone, ...(ref ? { request: ref } : {}) } }),
   auditCheckpoints: () => request<AuditCheckpoint[]>('/audit/checkpoints'),
   /** `session: 'cookie'`: the session becomes an HttpOnly cookie, so no token ever reaches the page's scripts. */
   signIn: (username: string, password: string, otp?: string) =>

@@ -182,7 +182,9 @@ const en: typeof zh = {
   pd: {
     title: 'Personal data requests', intro: 'When a citizen asks to see, export or erase their personal data, find everything held under the phone they reported with.',
     phone: 'Phone number', phoneHint: 'e.g. 139 0000 1111', find: 'Find', noPhone: "Enter the citizen's phone number",
-    auditNote: 'Every search is on the audit log (pii.export), and so is every erasure.',
+    request: 'Request reference', requestHint: 'Letter, ticket or form number', noRequest: "Enter the reference of the citizen's request: the audit log records why their data was read",
+    answering: 'Answering request {ref}',
+    auditNote: 'Every search is on the audit log (pii.export) with the request it answers, and so is every erasure.',
     heldTitle: 'Held under {phone}', none: 'Nothing is held under this phone', clearNote: 'Shown in clear, only to answer the citizen themselves.',
     number: 'Case number', state: 'State', created: 'Reported', closed: 'Ended', name: 'Name', description: 'What they said',
     export: 'Export (JSON)', erase: 'Erase personal data…', confirmTitle: 'Erase the personal data of {phone}?',

@@ -188,7 +188,9 @@ export default {
   pd: {
     title: '个人信息请求', intro: '市民要求查阅、导出或删除其个人信息时，按其报案时留下的电话查找本机构保存的全部内容。',
     phone: '电话号码', phoneHint: '如 139 0000 1111', find: '查找', noPhone: '请输入市民的电话号码',
-    auditNote: '每次查找都记入审计日志（pii.export），删除同样记录在案。',
+    request: '申请编号', requestHint: '信函、工单或申请表编号', noRequest: '请输入市民申请的编号：审计日志据此记录调阅其信息的事由',
+    answering: '答复申请 {ref}',
+    auditNote: '每次查找都连同所答复的申请记入审计日志（pii.export），删除同样记录在案。',
     heldTitle: '电话 {phone} 名下保存的信息', none: '没有以该电话保存的信息', clearNote: '以下为明文，仅用于答复市民本人。',
     number: '案件编号', state: '状态', created: '上报时间', closed: '结束时间', name: '姓名', description: '市民所述',
     export: '导出 (JSON)', erase: '删除个人信息…', confirmTitle: '确认删除电话 {phone} 的个人信息？',
