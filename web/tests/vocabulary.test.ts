@@ -3,9 +3,10 @@ import document from '../openapi.json'
 import zh from '../src/locales/zh-CN'
 import en from '../src/locales/en'
 import {
-  ALARM_LEVELS, API_KEY_PERMISSIONS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, OPEN_STATES, REJECT_REASONS, SATISFACTIONS, SECOND_FACTORS, STAFF_ROLES, UNIT_KINDS,
-  UNIT_ORGANIZATIONS,
+  ALARM_LEVELS, API_KEY_PERMISSIONS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, CATEGORY_KINDS, OPEN_STATES, REJECT_REASONS, SATISFACTIONS, SECOND_FACTORS, STAFF_ROLES,
+  TERM_UNITS, UNIT_KINDS, UNIT_ORGANIZATIONS, URGENCIES,
 } from '../src/lib/vocabulary'
+import { TERM_STAGES } from '../src/lib/categories'
 
 // The compiler already holds these lists and tables to the generated unions; this checks the
 // same against the server's document itself, and the order the UI shows them in.
@@ -61,6 +62,22 @@ describe("the server's vocabularies in the UI", () => {
       expect(Object.keys(messages.admin.keys.permissions)).toEqual(enumOf('ApiKeyPermission'))
       expect(Object.keys(messages.admin.keys.permissionHints)).toEqual(enumOf('ApiKeyPermission'))
       expect(Object.keys(messages.admin.users.secondFactor)).toEqual(enumOf('SecondFactor'))
+    }
+  })
+
+  it("lists a term's units, urgencies, category kinds and the stages a class gives terms for in the server order, with words for each in both languages", () => {
+    const termsView = (document.components.schemas as Record<string, { required?: string[] }>).TermsView
+    expect(TERM_UNITS).toEqual(enumOf('TermUnit'))
+    expect(URGENCIES).toEqual(enumOf('Urgency'))
+    expect(CATEGORY_KINDS).toEqual(enumOf('CategoryKind'))
+    expect(TERM_STAGES).toEqual(termsView.required)
+    for (const messages of [zh, en]) {
+      const words = messages.admin.categories
+      expect(Object.keys(words.units)).toEqual(enumOf('TermUnit'))
+      expect(Object.keys(words.term)).toEqual(enumOf('TermUnit'))
+      expect(Object.keys(words.urgencies)).toEqual(enumOf('Urgency'))
+      expect(Object.keys(words.kinds)).toEqual(enumOf('CategoryKind'))
+      expect(Object.keys(words.stageHints)).toEqual(TERM_STAGES)
     }
   })
 })

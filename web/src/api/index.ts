@@ -2,10 +2,10 @@ import { API_BASE, request } from './client'
 import type { AuditCheckpoint, AuditEntry, AuditQuery } from '../lib/audit'
 import type {
   Account, ApiKey, NewApiKey, NewUser, StaffRole, UserChange,
-  AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CommandName, ContactPurpose,
+  AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CategoryChange, CommandName, ContactPurpose,
   ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
-  RetireBody, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
+  RetireBody, SmallClass, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
   UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
 } from './types'
 
@@ -86,6 +86,12 @@ export const api = {
   unitContacts: (code: string, purpose: UnitContactPurpose) =>
     request<UnitContactsView>(`/units/${encodeURIComponent(code)}/contacts`, { query: { purpose } }),
   categories: () => request<Categories>('/categories'),
+  /**
+   * An admin's edit of a small class: only the fields and stages sent change. The catalogue's
+   * version moves; cases filed before keep the terms they were filed under.
+   */
+  updateCategory: (code: string, body: CategoryChange) =>
+    request<SmallClass>(`/categories/${encodeURIComponent(code)}`, { method: 'PUT', body }),
   /** A year of the working calendar (any signed-in user). */
   calendar: (year: number) => request<CalendarYear>(`/calendar/${year}`),
   /** An admin's import of a year's schedule, holiday-cn JSON or CSV, as the file is; `replace` replaces a different one. */

@@ -39,7 +39,10 @@ export type AreaLevel = Schemas['AreaLevel']
 export type GeometryLevel = Schemas['GeometryLevel']
 /** The line of work the responsibility matrix routes by, e.g. `water_supply`; `other` for contractors and added units. */
 export type UnitKind = Schemas['UnitKind']
+/** A small class's urgency: `normal` or `urgent` (every term of an urgent class runs on natural time). */
 export type Urgency = Schemas['Urgency']
+/** Whether a class is a component (部件) or an event (事件). */
+export type CategoryKind = Schemas['CategoryKind']
 /**
  * A workflow command's URL name, e.g. `request-extension`, as the server publishes them. Every
  * command-keyed table of the UI (`COMMAND_FIELDS` in lib/commands.ts) is keyed by this type, so a
@@ -121,7 +124,13 @@ export type AreaDetail = Schemas['AreaDetail']
 /** A unit as every staff member reads it: contacts masked; `open_cases` only from `GET /units/{code}`. */
 export type Unit = Schemas['UnitView']
 export type SmallClass = Schemas['CategoryView']
+export type BigClass = Schemas['BigClassView']
 export type Categories = Schemas['CatalogView']
+/** The four terms of a small class: dispatch, handling, check, call-back. */
+export type StageTerms = Schemas['TermsView']
+export type Term = Schemas['TermView']
+/** `PUT /categories/{code}` (admins): fields left out stay, and so do the terms of stages not named. */
+export type CategoryChange = Schemas['CategoryUpdate']
 
 // ---- the city screen
 

@@ -1,7 +1,10 @@
 // The server's closed vocabularies as lists the UI iterates (filters, legends, radio groups).
 // Each list is the keys of a record typed by the generated union (../api/types), so a value the
 // server adds or drops is a compile error here rather than a value the UI silently leaves out.
-import type { AlarmLevel, ApiKeyPermission, CallbackOutcome, CaseSource, CaseState, RejectReason, Satisfaction, SecondFactor, StaffRole, UnitKind, UnitOrganization } from '../api/types'
+import type {
+  AlarmLevel, ApiKeyPermission, CallbackOutcome, CaseSource, CaseState, CategoryKind, RejectReason, Satisfaction, SecondFactor, StaffRole, TermUnit, UnitKind,
+  UnitOrganization, Urgency,
+} from '../api/types'
 
 /** The keys of a record that names every value of a vocabulary once, in the record's order. */
 function valuesOf<V extends string>(record: Record<V, unknown>): readonly V[] {
@@ -56,3 +59,12 @@ export const API_KEY_PERMISSIONS = valuesOf<ApiKeyPermission>({ read: true, repo
 
 /** Where an account's second factor stands. */
 export const SECOND_FACTORS = valuesOf<SecondFactor>({ none: true, pending: true, enabled: true })
+
+/** A term's units: natural time first (minutes, hours), then time on the city's working calendar. */
+export const TERM_UNITS = valuesOf<TermUnit>({ minutes: true, hours: true, working_hours: true, working_days: true })
+
+/** A small class's urgency, the usual first. */
+export const URGENCIES = valuesOf<Urgency>({ normal: true, urgent: true })
+
+/** Components (部件) first, then events (事件), as the catalogue's codes run (1xxxx, 2xxxx). */
+export const CATEGORY_KINDS = valuesOf<CategoryKind>({ component: true, event: true })

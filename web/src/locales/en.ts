@@ -243,9 +243,9 @@ const en: typeof zh = {
     exportCsv: 'Export CSV', exportHint: 'Exports the list as filtered (contacts masked)', exportFailed: 'Export failed: {msg}',
   },
   admin: {
-    title: 'Administration', intro: 'Staff accounts and API keys. Every change is on the audit log; you manage the accounts within your own scope.',
+    title: 'Administration', intro: 'Staff accounts, API keys and the case category catalogue. Every change is on the audit log; you manage the accounts within your own scope.',
     menu: 'Administration sections', noAccess: 'No access: administration is for administrators only.', toUnits: 'Units', toUnitsHint: 'kept on the Units page',
-    sections: { users: 'Users', 'api-keys': 'API keys' },
+    sections: { users: 'Users', 'api-keys': 'API keys', categories: 'Categories' },
     forbidden: 'Only administrators manage accounts and API keys', failed: 'Failed: {msg}', loadFailed: 'Could not load: {msg}',
     save: 'Save', cancel: 'Cancel', close: 'Close', any: 'All', none: 'None', reset: 'Reset', required: '(required)',
     problem: {
@@ -310,6 +310,35 @@ const en: typeof zh = {
       createdTitle: 'Key created: {name}', key: 'Key', copy: 'Copy', copied: 'Copied', copyFailed: 'Could not copy: select the key and copy it yourself',
       once: 'Copy the key now and keep it safe: it is shown this once and cannot be seen again after closing. If it is lost, revoke it and create another.',
       usage: 'Send it with each request as the header Authorization: Bearer <key>', done: 'I have saved it, close',
+    },
+    categories: {
+      intro: 'The case category catalogue: big and small classes of components and events. Each small class has its names, urgency, the line of work its cases go to by default, and a time limit per stage. A change applies to cases filed from now on; filed cases keep the terms they were filed under.',
+      version: 'Catalogue version {v}', filters: 'Filter categories', search: 'Code or name', big: 'Big class', urgency: 'Urgency',
+      count: 'No small classes | {n} small class | {n} small classes', shown: 'Showing {shown} of {n} small classes', empty: 'No categories match',
+      col: { code: 'Code', name: 'Name', big: 'Big class', urgency: 'Urgency', unitKind: 'Default line', terms: 'Stage time limits', actions: 'Actions' },
+      kinds: { component: 'Component', event: 'Event' },
+      urgencies: { normal: 'Normal', urgent: 'Urgent' },
+      units: { minutes: 'minutes', hours: 'hours', working_hours: 'working hours', working_days: 'working days' },
+      term: {
+        minutes: '{n} minute | {n} minutes', hours: '{n} hour | {n} hours',
+        working_hours: '{n} working hour | {n} working hours', working_days: '{n} working day | {n} working days',
+      },
+      natural: 'on natural time',
+      urgentHint: 'Every term of an urgent class runs on natural time: a working hour counts as an hour and a working day as a day, weekends and holidays included.',
+      unitsHint: 'Minutes and hours are natural time; working hours and working days follow the city\'s working calendar, skipping weekends and holidays.',
+      edit: 'Edit', editOf: 'Edit {name}', editTitle: 'Edit category {code} {name}',
+      field: { zh: 'Chinese name', en: 'English name', urgency: 'Urgency', unit_kind: 'Default line of work', terms: 'Stage time limits', amount: '{stage} time limit', unit: '{stage} time limit unit' },
+      stageHints: {
+        dispatch: 'Filing to dispatch', handling: 'Signing for the case to the unit\'s feedback', check: 'Sent to check to the field check', callback: 'Call-back started to the caller reached (hotline cases)',
+      },
+      hint: {
+        unit_kind: 'When no rule of the responsibility matrix applies, a unit of this line is proposed', urgency: 'Cases of an urgent class run every stage on natural time',
+        terms: 'New terms apply to cases filed from now on; filed cases are not affected.',
+      },
+      saved: 'Category {code} {name} saved', unchanged: 'Nothing changed',
+      problem: { required: 'Required', long: 'At most 100 characters', amount: 'Enter a whole number from 1 to 525600' },
+      beyondUnit: '{msg}',
+      forbidden: 'Only administrators edit the category catalogue',
     },
   },
   errors: {

@@ -1,7 +1,9 @@
 import type {
-  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, CallbackOutcome, CaseSource, CaseStage, CaseState, PendingKind, Role, Satisfaction, SecondFactor, UnitKind, UnitOrganization,
+  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, PendingKind, Role, Satisfaction,
+  SecondFactor, TermUnit, UnitKind, UnitOrganization, Urgency,
 } from '../api/types'
 import type { AdminSection, FormProblem, KeyStatus, PasswordRule } from '../lib/admin'
+import type { CategoryProblem, TermStage } from '../lib/categories'
 
 // The tables keyed by the server's vocabularies (roles, states, sources, commands, stages, alarm
 // levels and states) are checked against them with `satisfies Record<...>`: a value the server adds
@@ -250,9 +252,9 @@ export default {
     exportCsv: '导出 CSV', exportHint: '按当前筛选导出（联系方式脱敏）', exportFailed: '导出失败：{msg}',
   },
   admin: {
-    title: '系统管理', intro: '管理工作人员账号和接口密钥。每项操作都记入审计日志；只能管理自己范围内的账号。',
+    title: '系统管理', intro: '管理工作人员账号、接口密钥和案件类别目录。每项操作都记入审计日志；只能管理自己范围内的账号。',
     menu: '管理项目', noAccess: '无权访问：系统管理只对管理员开放。', toUnits: '单位管理', toUnitsHint: '在“单位”页面维护',
-    sections: { users: '用户管理', 'api-keys': '接口密钥' } satisfies Record<AdminSection, string>,
+    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限' } satisfies Record<AdminSection, string>,
     forbidden: '只有管理员可以管理账号和接口密钥', failed: '操作失败：{msg}', loadFailed: '加载失败：{msg}',
     save: '保存', cancel: '取消', close: '关闭', any: '全部', none: '无', reset: '重置', required: '（必填）',
     problem: {
@@ -317,6 +319,32 @@ export default {
       createdTitle: '密钥已创建：{name}', key: '密钥', copy: '复制', copied: '已复制', copyFailed: '无法自动复制，请选中后手动复制',
       once: '请立即复制并妥善保存：密钥只显示这一次，关闭后无法再次查看。如丢失，请撤销后重新创建。',
       usage: '调用接口时在请求头中发送：Authorization: Bearer <密钥>', done: '我已保存，关闭',
+    },
+    categories: {
+      intro: '案件类别目录：部件和事件的大类、小类。每个小类有名称、紧急程度、默认派遣条线和各阶段时限。修改只影响此后立案的案件，已立案的案件保留立案时的时限。',
+      version: '目录版本 {v}', filters: '筛选类别', search: '编码或名称', big: '大类', urgency: '紧急程度',
+      count: '共 {n} 个小类', shown: '显示 {shown} / {n} 个小类', empty: '没有符合条件的类别',
+      col: { code: '编码', name: '名称', big: '大类', urgency: '紧急程度', unitKind: '默认条线', terms: '各阶段时限', actions: '操作' },
+      kinds: { component: '部件', event: '事件' } satisfies Record<CategoryKind, string>,
+      urgencies: { normal: '一般', urgent: '紧急' } satisfies Record<Urgency, string>,
+      units: { minutes: '分钟', hours: '小时', working_hours: '工作小时', working_days: '工作日' } satisfies Record<TermUnit, string>,
+      term: { minutes: '{n}分钟', hours: '{n}小时', working_hours: '{n}个工作小时', working_days: '{n}个工作日' } satisfies Record<TermUnit, string>,
+      natural: '按自然时间',
+      urgentHint: '紧急类别的各阶段时限一律按自然时间计算：1个工作小时按1小时、1个工作日按1天计，不避开周末和节假日。',
+      unitsHint: '分钟、小时按自然时间计算；工作小时、工作日按本市工作日历计算，跳过周末和节假日。',
+      edit: '编辑', editOf: '编辑 {name}', editTitle: '编辑类别 {code} {name}',
+      field: { zh: '中文名称', en: '英文名称', urgency: '紧急程度', unit_kind: '默认派遣条线', terms: '各阶段时限', amount: '{stage}时限', unit: '{stage}时限单位' },
+      stageHints: {
+        dispatch: '立案到派遣', handling: '签收到处置反馈', check: '派发核查到核查完成', callback: '发起回访到联系上来电人（热线案件）',
+      } satisfies Record<TermStage, string>,
+      hint: {
+        unit_kind: '责任矩阵没有规则命中时，按此条线建议责任单位', urgency: '紧急类别的案件各阶段按自然时间计时',
+        terms: '修改后新立案的案件使用新时限，已立案的案件不受影响。',
+      },
+      saved: '已保存类别 {code} {name}', unchanged: '没有修改',
+      problem: { required: '必填', long: '最多 100 个字', amount: '请输入 1–525600 之间的整数' } satisfies Record<CategoryProblem, string>,
+      beyondUnit: '超出该单位允许的上限（约一年）：{msg}',
+      forbidden: '只有管理员可以修改类别目录',
     },
   },
   errors: {
