@@ -7,13 +7,18 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { ARTIFACTS, apiClient, launchBrowser, startCityops, startUi } from './harness.mjs'
+import {
+  ARTIFACTS, apiClient, launchBrowser, newPage as openPage, sessionsOf, setLanguage, signIn as signInAt, startCityops, startUi,
+} from './harness.mjs'
 
 const TAG = `CAT${Date.now().toString(36)}`
 const CODE = '20101'
 
 let server, ui, chrome, api
 const errors = []
+const tokenOf = sessionsOf(() => api)
+const newPage = (who) => openPage(chrome, who, errors, { consoleErrors: false, timeout: 30_000 })
+const signIn = (page, username) => signInAt(page, ui, username)
 
 before(async () => {
   server = await startCityops()
@@ -28,33 +33,9 @@ after(async () => {
   await server?.stop()
 })
 
-// One session per user for the whole file (the address's sign-in budget is 30 a minute).
-const tokens = new Map()
-async function tokenOf(who) {
-  if (!tokens.has(who)) tokens.set(who, await api.login(who))
-  return tokens.get(who)
-}
 
-async function newPage(who) {
-  const page = await (await chrome.newContext()).newPage()
-  page.on('pageerror', (e) => errors.push(`${who}: ${e.message}`))
-  page.setDefaultTimeout(30_000)
-  return page
-}
 
-async function signIn(page, username) {
-  await page.goto(`${ui.url}/login`)
-  await page.getByTestId('username').fill(username)
-  await page.getByTestId('password').fill('cityops-demo')
-  await page.getByTestId('login-submit').click()
-  await page.waitForURL(/\/screen/)
-}
 
-async function setLanguage(page, lang) {
-  const now = await page.evaluate(() => document.documentElement.lang)
-  if (!now.startsWith(lang)) await page.getByTestId('lang-toggle').click()
-  await page.waitForFunction((l) => document.documentElement.lang.startsWith(l), lang)
-}
 
 /** From the header's menu to the categories section, its table filled. */
 async function openCategories(page) {

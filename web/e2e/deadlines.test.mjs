@@ -6,12 +6,17 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { ARTIFACTS, apiClient, launchBrowser, startCityops, startUi } from './harness.mjs'
+import {
+  ARTIFACTS, apiClient, launchBrowser, newPage as openPage, sessionsOf, setLanguage, signIn as signInAt, startCityops, startUi,
+} from './harness.mjs'
 
 const TAG = `DL${Date.now().toString(36)}`
 
 let server, ui, chrome, api
 const errors = []
+const tokenOf = sessionsOf(() => api)
+const newPage = (who) => openPage(chrome, who, errors)
+const signIn = (page, username) => signInAt(page, ui, username)
 
 before(async () => {
   server = await startCityops()
@@ -26,38 +31,11 @@ after(async () => {
   await server?.stop()
 })
 
-async function newPage(who) {
-  const page = await (await chrome.newContext()).newPage()
-  page.on('pageerror', (e) => errors.push(`${who}: ${e.message}`))
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`${who}: ${m.text()}`)
-  })
-  page.setDefaultTimeout(15_000)
-  return page
-}
 
-async function signIn(page, username) {
-  await page.goto(`${ui.url}/login`)
-  await page.getByTestId('username').fill(username)
-  await page.getByTestId('password').fill('cityops-demo')
-  await page.getByTestId('login-submit').click()
-  await page.waitForURL(/\/screen/)
-}
 
-async function setLanguage(page, lang) {
-  const now = await page.evaluate(() => document.documentElement.lang)
-  if (!now.startsWith(lang)) await page.getByTestId('lang-toggle').click()
-  await page.waitForFunction((l) => document.documentElement.lang.startsWith(l), lang)
-}
 
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `deadlines-${name}.png`), fullPage: true })
 
-// One session per user for the whole file (the address's sign-in budget is 30 a minute).
-const tokens = new Map()
-async function tokenOf(who) {
-  if (!tokens.has(who)) tokens.set(who, await api.login(who))
-  return tokens.get(who)
-}
 
 async function run(who, c, command, body = {}) {
   const r = await api.call('POST', `/cases/${c.id}/${command}`, await tokenOf(who), { version: c.version, ...body })

@@ -159,3 +159,45 @@ export async function makePng() {
   ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))])
 }
+
+/** A new page in its own context (own cookies) that records page errors, and console errors unless told not to. */
+export async function newPage(chrome, who, errors, { consoleErrors = true, downloads = false, timeout = 15_000 } = {}) {
+  const page = await (await chrome.newContext({ acceptDownloads: downloads })).newPage()
+  page.on('pageerror', (e) => errors.push(`${who}: ${e.message}`))
+  if (consoleErrors) {
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`${who}: ${m.text()}`)
+    })
+  }
+  page.setDefaultTimeout(timeout)
+  return page
+}
+
+/** Signs a demo user in on the UI at `ui.url`; resolves on the city screen. */
+export async function signIn(page, ui, username) {
+  await page.goto(`${ui.url}/login`)
+  await page.getByTestId('username').fill(username)
+  await page.getByTestId('password').fill('cityops-demo')
+  await page.getByTestId('login-submit').click()
+  await page.waitForURL(/\/screen/)
+}
+
+/** Switches the UI to `lang` (`zh` or `en`) unless it already speaks it. */
+export async function setLanguage(page, lang) {
+  const now = await page.evaluate(() => document.documentElement.lang)
+  if (!now.startsWith(lang)) await page.getByTestId('lang-toggle').click()
+  await page.waitForFunction((l) => document.documentElement.lang.startsWith(l), lang)
+}
+
+/**
+ * One API session per user for a whole file: signing in for every call would spend the address's
+ * sign-in budget (30 a minute), and the browser's own sign-ins would then be refused. `client` gives
+ * the file's `apiClient` once it exists.
+ */
+export function sessionsOf(client) {
+  const tokens = new Map()
+  return async (who) => {
+    if (!tokens.has(who)) tokens.set(who, await client().login(who))
+    return tokens.get(who)
+  }
+}

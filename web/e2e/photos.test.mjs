@@ -175,6 +175,8 @@ describe('citizen photos', () => {
     await photo.getByTestId('photo-review-open').click()
     await page.getByTestId('photo-review').waitFor()
     assert.match(await page.getByTestId('photo-review').textContent(), /Photo review/)
+    // The regions are drawn once the photo has loaded.
+    await page.getByTestId('blur-rect').first().waitFor()
     assert.equal(await page.getByTestId('blur-rect').count(), 1, 'the region of the review is shown again')
     await shot(page, 'operator-review-en')
 

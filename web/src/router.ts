@@ -21,6 +21,7 @@ export const router = createRouter({
     { path: '/hotline', name: 'hotline', component: () => import('./pages/HotlinePage.vue'), meta: { auth: true } },
     { path: '/units', name: 'units', component: () => import('./pages/UnitsPage.vue'), meta: { auth: true } },
     { path: '/calendar', name: 'calendar', component: () => import('./pages/CalendarPage.vue'), meta: { auth: true } },
+    { path: '/evaluation', name: 'evaluation', component: () => import('./pages/EvaluationPage.vue'), meta: { auth: true } },
     { path: '/audit', name: 'audit', component: () => import('./pages/AuditPage.vue'), meta: { auth: true } },
     // 系统管理: `/admin` shows its first section (users), `/admin/api-keys` another
     { path: '/admin/:section?', name: 'admin', component: () => import('./pages/AdminPage.vue'), meta: { auth: true } },

@@ -27,6 +27,7 @@ mod server;
 pub mod views;
 pub mod watch;
 pub mod wire;
+mod xlsx;
 
 pub use metrics::Metrics;
 pub use server::{cors_origin, public_base_url, serve, BadCorsOrigin, BadPublicBaseUrl};
@@ -86,6 +87,8 @@ pub struct ApiConfig {
     pub watch: watch::WatchConfig,
     /// The reply term of a supervision notice whose leader sets none.
     pub supervision_term: cityops_domain::Term,
+    /// The evaluation's weights, bands, grade cut-offs and longest period.
+    pub evaluation: cityops_domain::evaluation::EvaluationConfig,
 }
 
 impl ApiConfig {
@@ -123,6 +126,7 @@ impl ApiConfig {
                 amount: 1,
                 unit: cityops_domain::TermUnit::WorkingDays,
             },
+            evaluation: cityops_domain::evaluation::EvaluationConfig::default(),
         }
     }
 }

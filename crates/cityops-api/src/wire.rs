@@ -128,6 +128,15 @@ vocabulary! {
     cityops_domain::case::Stage => CaseStage:
         "The stage whose clock runs on a case: accept, verify, file, dispatch, handling, \
          check, callback or close.";
+    cityops_domain::evaluation::Level => EvaluationLevel:
+        "What an evaluation ranks: the areas of a level (district, street, community, grid), \
+         the responsible units (unit), or members of staff in their positions (position).";
+    cityops_domain::evaluation::Counter => EvaluationCounter:
+        "One of the counts the evaluation sums (上报数 reported, 立案数 filed, 处置数 handled, \
+         结案数 closed...), each from the timeline steps of a period's days.";
+    cityops_domain::evaluation::Indicator => EvaluationIndicator:
+        "One of the standard indicators (GB/T 30428.4): a rate from 0 to 1, or a count or \
+         share scored on the configured bands (0 to 1).";
     cityops_domain::watch::EscalationTarget => EscalationTarget:
         "Where the overdue watch escalated a case: the head of its unit (unit_head, 催办) or \
          the next-level center (next_center).";

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::area::AreaCode;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 监督员: patrols a grid, reports, verifies and checks in the field.

@@ -588,6 +588,15 @@ pub struct Case {
     /// The latest supervision notice (督办单) of a center leader.
     #[serde(default)]
     pub supervision: Option<crate::watch::Supervision>,
+    /// Who filed the case and who last dispatched it (user ids): the evaluation holds a
+    /// cancellation against the filing and a return against the dispatch.
+    #[serde(default)]
+    pub filed_by: Option<String>,
+    #[serde(default)]
+    pub dispatched_by: Option<String>,
+    /// Who gave the unit's last feedback: a failed check counts against their handling.
+    #[serde(default)]
+    pub handled_by: Option<String>,
     /// Time left on the handling clock while parked.
     pub suspended_remaining_secs: Option<i64>,
     /// The time left is working time (the stage's term runs on the working calendar).

@@ -641,6 +641,9 @@ fn open(
         warning_at: None,
         watch: None,
         supervision: None,
+        filed_by: None,
+        dispatched_by: None,
+        handled_by: None,
         suspended_remaining_secs: None,
         suspended_on_working_time: false,
         callback_satisfied: None,
@@ -730,7 +733,8 @@ pub fn decide_on(
 ) -> Result<(Case, TimelineEvent), WorkflowError> {
     authorize(case, &command, actor)?;
     let (command, clear_text) = command.masked();
-    let (next, late) = apply_on(case, &command, clock)?;
+    let (mut next, late) = apply_on(case, &command, clock)?;
+    remember_actor(&mut next, &command, &actor.user_id);
     let mut command = command;
     if let CaseCommand::Supervise { deadline, .. } = &mut command {
         *deadline = next.supervision.as_ref().and_then(|s| s.deadline);
@@ -1374,6 +1378,18 @@ fn apply_watch(
     Ok(())
 }
 
+/// Keeps who filed, dispatched and handled the case: the evaluation holds a later
+/// cancellation against the filing, a return against the dispatch and a failed check against
+/// the handling.
+fn remember_actor(case: &mut Case, command: &CaseCommand, user_id: &str) {
+    match command {
+        CaseCommand::File { .. } => case.filed_by = Some(user_id.to_owned()),
+        CaseCommand::Dispatch { .. } => case.dispatched_by = Some(user_id.to_owned()),
+        CaseCommand::Feedback { .. } => case.handled_by = Some(user_id.to_owned()),
+        _ => {}
+    }
+}
+
 /// Rebuilds a case from its timeline. Used to prove the timeline is complete.
 pub fn replay(number: CaseNumber, events: &[TimelineEvent]) -> Result<Case, WorkflowError> {
     let mut events = events.iter();
@@ -1400,6 +1416,7 @@ pub fn replay(number: CaseNumber, events: &[TimelineEvent]) -> Result<Case, Work
     }
     for event in events {
         case = apply(&case, &event.command, event.at)?.0;
+        remember_actor(&mut case, &event.command, &event.user_id);
         // The deadlines as they were reckoned then, on the calendar of the day.
         if let Some(change) = &event.clock {
             case.stage = change.stage;

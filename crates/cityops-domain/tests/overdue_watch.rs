@@ -4,38 +4,18 @@
 //! moment. Times are Beijing time (UTC+8) on the shipped 2026 calendar with the default
 //! working hours, 08:30-12:00 and 13:30-17:30.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use cityops_domain::calendar::{HolidayCnFile, WorkingCalendar, WorkingHours};
+mod common;
+
+use chrono::{DateTime, Duration, Utc};
+use cityops_domain::calendar::WorkingCalendar;
 use cityops_domain::case::{DeadlineMark, Stage};
 use cityops_domain::watch::{
     default_escalation, watch_finding, EscalationStep, EscalationTarget, WatchFinding,
 };
 use cityops_domain::workflow::{replay, Clock};
 use cityops_domain::*;
+use common::{at, shipped_2026};
 use proptest::prelude::*;
-
-fn shipped_2026() -> WorkingCalendar {
-    let year =
-        serde_json::from_str::<HolidayCnFile>(include_str!("../../../data/calendar/2026.json"))
-            .unwrap()
-            .into_year()
-            .unwrap();
-    WorkingCalendar::new(WorkingHours::default(), [year])
-}
-
-/// Beijing local time on a day of 2026.
-fn at(month: u32, day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .from_local_datetime(
-            &NaiveDate::from_ymd_opt(2026, month, day)
-                .unwrap()
-                .and_hms_opt(hour, minute, 0)
-                .unwrap(),
-        )
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 fn actor(role: Role, unit: Option<&str>) -> Actor {
     Actor {

@@ -740,6 +740,8 @@ async fn write_insert<D: Dialect>(
     )
     .await?;
     insert_event::<D>(tx, event, pii).await?;
+    let entries = cityops_domain::evaluation::entries(event, &case);
+    crate::evaluation::insert_entries::<D>(tx, event, &entries).await?;
     Ok(case)
 }
 
@@ -807,7 +809,9 @@ async fn write_update<D: Dialect>(
         )
         .await?;
     }
-    insert_event::<D>(tx, event, pii).await
+    insert_event::<D>(tx, event, pii).await?;
+    let entries = cityops_domain::evaluation::entries(event, case);
+    crate::evaluation::insert_entries::<D>(tx, event, &entries).await
 }
 
 const ATTACHMENT_COLUMNS: &str =

@@ -28,6 +28,7 @@ mod batch;
 mod calendar;
 mod cases;
 pub mod dialect;
+mod evaluation;
 mod geography;
 mod intake;
 pub mod outbox;
@@ -41,6 +42,7 @@ mod watch;
 pub use audit::{AuditQuery, AuditStore, RequestContext};
 pub use calendar::CalendarStore;
 pub use cases::CaseStore;
+pub use evaluation::{EvaluationStore, LedgerCases, LedgerSum};
 pub use geography::{
     AreaFilter, ComponentPoint, ComponentQuery, GeographyStore, StoredBoundary, UnitFilter,
     UnitImport,
@@ -340,6 +342,7 @@ pub trait Store:
     + AuditStore
     + OutboxStore
     + WatchStore
+    + EvaluationStore
     + Send
     + Sync
     + 'static

@@ -62,6 +62,7 @@ contract!(
     units_keep_a_citys_edits_and_import_counts_what_changed,
     the_watch_index_pages_due_cases_and_follows_every_change,
     a_lease_has_one_holder_until_it_runs_out,
+    the_evaluation_ledger_is_written_with_each_event_and_sums_by_level,
 );
 
 fn code(text: &str) -> AreaCode {
@@ -1288,4 +1289,112 @@ async fn a_lease_has_one_holder_until_it_runs_out(store: Arc<dyn Store>) {
     store.release_lease("watch", "b").await.unwrap();
     assert_eq!(store.lease_holder("watch", expired).await.unwrap(), None);
     assert!(store.hold_lease("watch", "a", expired, ttl).await.unwrap());
+}
+
+/// Each event's evaluation entries are written with it; the sums group them per level, a
+/// number drills down to its cases, and a rebuild from the timeline gives the same ledger.
+async fn the_evaluation_ledger_is_written_with_each_event_and_sums_by_level(store: Arc<dyn Store>) {
+    use cityops_domain::evaluation::{day_of, entries_of_timeline, Counter, Level};
+    let t0 = now_ms();
+    let (case, event) = new_case("310101002001", "井盖缺失", t0);
+    let case = store.insert_case(case, event).await.unwrap();
+    let lead = Actor {
+        user_id: "lead-1".into(),
+        role: Role::ShiftLead,
+        ..operator("310101")
+    };
+    let (accepted, event) = decide(
+        &case,
+        CaseCommand::Accept { opinion: None },
+        &operator("310101"),
+        t0,
+    )
+    .unwrap();
+    store.update_case(&accepted, &event, None).await.unwrap();
+    let catalog = cityops_domain::CategoryCatalog::shipped();
+    let class = catalog
+        .get(&cityops_domain::CategoryCode::parse("20101").unwrap())
+        .unwrap();
+    let (filed, event) = decide(
+        &accepted,
+        CaseCommand::File {
+            class: cityops_domain::FiledClass::from_category(class),
+            opinion: None,
+        },
+        &lead,
+        t0,
+    )
+    .unwrap();
+    store.update_case(&filed, &event, None).await.unwrap();
+
+    let timeline = store.timeline(&case.id).await.unwrap();
+    let mut expected = entries_of_timeline(filed.number.clone(), &timeline).unwrap();
+    let mut stored = store.case_ledger(&case.id).await.unwrap();
+    expected.sort();
+    stored.sort();
+    assert_eq!(stored, expected);
+    assert!(stored.iter().any(|e| e.counter == Counter::Filed));
+
+    let day = day_of(t0);
+    let sums = store.ledger_sums(Level::District, day, day).await.unwrap();
+    let n = |counter| {
+        sums.iter()
+            .filter(|s| s.key == "310101" && s.counter == counter)
+            .map(|s| s.n)
+            .sum::<u64>()
+    };
+    assert_eq!((n(Counter::Reported), n(Counter::Filed)), (1, 1));
+    // Staff steps are not an area's: the acceptance counts only for the operator.
+    assert!(sums.iter().all(|s| s.counter != Counter::Accepted));
+    let people = store.ledger_sums(Level::Position, day, day).await.unwrap();
+    assert!(people.iter().any(|s| s.key == "u1"
+        && s.role == Some(Role::Operator)
+        && s.counter == Counter::Accepted
+        && s.n == 1));
+    assert!(people.iter().any(|s| s.key == "lead-1"
+        && s.role == Some(Role::ShiftLead)
+        && s.counter == Counter::Filed));
+    let streets = store.ledger_sums(Level::Street, day, day).await.unwrap();
+    assert!(streets
+        .iter()
+        .any(|s| s.key == "310101002" && s.counter == Counter::Filed));
+    let cases = |counter, except| LedgerCases {
+        level: Level::District,
+        key: "310101".into(),
+        role: None,
+        counter,
+        except,
+        from: day,
+        to: day,
+        limit: 10,
+    };
+    assert_eq!(
+        store
+            .ledger_cases(&cases(Counter::Filed, None))
+            .await
+            .unwrap(),
+        vec![case.id.clone()]
+    );
+    // Reported, except filed: none here.
+    assert!(store
+        .ledger_cases(&cases(Counter::Reported, Some(Counter::Filed)))
+        .await
+        .unwrap()
+        .is_empty());
+    let before = day - chrono::Duration::days(1);
+    assert!(store
+        .ledger_sums(Level::District, before, before)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let size = store.ledger_size().await.unwrap();
+    assert_eq!(
+        store.rebuild_case_ledger(&case.id).await.unwrap() as usize,
+        stored.len()
+    );
+    assert_eq!(store.ledger_size().await.unwrap(), size);
+    let mut rebuilt = store.case_ledger(&case.id).await.unwrap();
+    rebuilt.sort();
+    assert_eq!(rebuilt, stored);
 }

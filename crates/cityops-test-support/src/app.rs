@@ -288,6 +288,25 @@ impl TestApp {
         next
     }
 
+    /// Takes an accepted-ready report (an inspector's) through acceptance, filing under
+    /// `category`, dispatch to `unit` and signing by `handler`: its handling clock runs.
+    pub async fn signed_for(
+        &self,
+        case: &Value,
+        category: &str,
+        unit: &str,
+        handler: &str,
+    ) -> Value {
+        let case = self.ok("operator", case, "accept", json!({})).await;
+        let case = self
+            .ok("lead", &case, "file", json!({"category": category}))
+            .await;
+        let case = self
+            .ok("dispatcher", &case, "dispatch", json!({"unit": unit}))
+            .await;
+        self.ok(handler, &case, "sign", json!({})).await
+    }
+
     /// Has a public or hotline report verified on site (it cannot be filed before).
     pub async fn verified(&self, case: &Value) -> Value {
         let case = self

@@ -109,6 +109,10 @@ pub struct Config {
     pub overdue_escalation: Vec<cityops_domain::watch::EscalationStep>,
     /// The reply term of a supervision notice (督办) whose leader sets none.
     pub supervision_term: cityops_domain::Term,
+    /// The evaluation's composites (per subject kind, terms of `indicator`, `weight` and
+    /// `complement`; each composite's weights sum to 1), count and share bands, grade
+    /// cut-offs and longest period (`max_days`).
+    pub evaluation: cityops_domain::evaluation::EvaluationConfig,
 }
 
 impl Default for Config {
@@ -153,6 +157,7 @@ impl Default for Config {
                 amount: 1,
                 unit: cityops_domain::TermUnit::WorkingDays,
             },
+            evaluation: cityops_domain::evaluation::EvaluationConfig::default(),
         }
     }
 }
@@ -219,6 +224,7 @@ impl Config {
                 "overdue_watch_secs",
                 "overdue_escalation",
                 "supervision_term",
+                "evaluation",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

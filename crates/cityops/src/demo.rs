@@ -137,6 +137,7 @@ pub async fn seed(store: &dyn Store, cases: usize) -> Result<usize> {
     }
     let texts: ReportTexts = toml::from_str(REPORTS).context("data/demo/reports.toml")?;
     let catalog = store.catalog().await?.context("no category catalogue")?;
+    let cast = Cast::load(store).await?;
     let communities = store
         .areas(&AreaFilter {
             parent: None,
@@ -149,9 +150,63 @@ pub async fn seed(store: &dyn Store, cases: usize) -> Result<usize> {
     for _ in 0..cases {
         let text = texts.report.choose(&mut rng).context("no report texts")?;
         let place = Place::random(&geography, &communities, &mut rng)?;
-        seed_case(store, &catalog, &texts.roads, text, &place, &mut rng, now).await?;
+        seed_case(
+            store,
+            &cast,
+            &catalog,
+            &texts.roads,
+            text,
+            &place,
+            &mut rng,
+            now,
+        )
+        .await?;
     }
     Ok(cases)
+}
+
+/// The demo's staff as actors: the seeded and live steps are taken by the demo accounts, so
+/// that the evaluation rates people who can sign in. A unit handler of a unit no demo account
+/// works for acts under a name of the role.
+struct Cast(Vec<Actor>);
+
+impl Cast {
+    async fn load(store: &dyn Store) -> Result<Cast> {
+        let mut staff = Vec::new();
+        for (username, ..) in DEMO_USERS {
+            if let Some(user) = store.user_by_name(username).await? {
+                staff.push(Actor {
+                    user_id: user.id,
+                    username: user.username,
+                    role: user.role,
+                    unit: user.unit,
+                    scope: user.scope,
+                });
+            }
+        }
+        Ok(Cast(staff))
+    }
+
+    /// The first demo account of `role` whose jurisdiction holds `area` (a unit handler: of
+    /// `unit`); city-wide ones come first in `DEMO_USERS`.
+    fn actor(&self, role: Role, unit: Option<String>, area: &AreaCode) -> Actor {
+        let found = self.0.iter().find(|a| {
+            a.role == role
+                && a.scope.contains(area)
+                && (role != Role::UnitHandler || a.unit.is_some() && a.unit == unit)
+        });
+        match found {
+            Some(actor) => Actor {
+                unit: if role == Role::UnitHandler {
+                    unit
+                } else {
+                    actor.unit.clone()
+                },
+                ..actor.clone()
+            },
+            None => seeding_actor(role, unit),
+        }
+    }
 }
 
 fn seeding_actor(role: Role, unit: Option<String>) -> Actor {
@@ -166,6 +221,7 @@ fn seeding_actor(role: Role, unit: Option<String>) -> Actor {
 
 /// A demo report of `text` at `place`, as an inspector (patrol texts) or an operator would file it.
 fn demo_report(
+    cast: &Cast,
     roads: &[String],
     text: &ReportText,
     place: &Place,
@@ -197,7 +253,7 @@ fn demo_report(
             hotline_ticket: None,
             intake_terms: None,
         },
-        &seeding_actor(role, None),
+        &cast.actor(role, None, &place.community.code),
         at,
     )?)
 }
@@ -239,8 +295,10 @@ impl Place {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn seed_case(
     store: &dyn Store,
+    cast: &Cast,
     catalog: &CategoryCatalog,
     roads: &[String],
     text: &ReportText,
@@ -254,7 +312,7 @@ async fn seed_case(
         .get(&code)
         .context("demo text with unknown category")?;
     let mut at = now - Duration::minutes(rng.gen_range(30..7 * 24 * 60));
-    let (case, event) = demo_report(roads, text, place, rng, at)?;
+    let (case, event) = demo_report(cast, roads, text, place, rng, at)?;
     let source = case.source;
     let mut case = store.insert_case(case, event).await?;
     let district = community
@@ -268,10 +326,11 @@ async fn seed_case(
         .await?
         .context("default unit missing")?;
     let filed = FiledClass::from_category(class);
-    let operator = seeding_actor(Role::Operator, None);
-    let lead = seeding_actor(Role::ShiftLead, None);
-    let inspector = seeding_actor(Role::Inspector, None);
-    let handler = seeding_actor(Role::UnitHandler, Some(unit.code.clone()));
+    let here = &community.code;
+    let operator = cast.actor(Role::Operator, None, here);
+    let lead = cast.actor(Role::ShiftLead, None, here);
+    let inspector = cast.actor(Role::Inspector, None, here);
+    let handler = cast.actor(Role::UnitHandler, Some(unit.code.clone()), here);
     // The detours this case takes from the happy path, drawn in a fixed order so that the
     // seed gives the same city every time.
     let rejected = rng.gen_bool(0.05);
@@ -311,7 +370,7 @@ async fn seed_case(
             CommandKind::Dispatch if returned => {
                 plan.push((
                     happy_command(CommandKind::Dispatch, Some(&filed), Some(&unit))?,
-                    seeding_actor(Role::Dispatcher, None),
+                    cast.actor(Role::Dispatcher, None, here),
                 ));
                 plan.push((
                     CaseCommand::Return {
@@ -342,7 +401,7 @@ async fn seed_case(
         }
         let actor = match step.role {
             Role::UnitHandler => handler.clone(),
-            role => seeding_actor(role, None),
+            role => cast.actor(role, None, here),
         };
         plan.push((
             happy_command(step.command, Some(&filed), Some(&unit))?,
@@ -409,7 +468,7 @@ async fn seed_case(
                 }),
                 deadline: None,
             },
-            seeding_actor(Role::CenterLeader, None),
+            cast.actor(Role::CenterLeader, None, here),
         ));
     }
     for (command, actor) in plan {
@@ -483,6 +542,7 @@ pub async fn live_city(state: cityops_api::AppState, every: std::time::Duration)
     let store = state.store.clone();
     let texts: ReportTexts = toml::from_str(REPORTS).context("data/demo/reports.toml")?;
     let catalog = store.catalog().await?.context("no category catalogue")?;
+    let cast = Cast::load(store.as_ref()).await?;
     let communities = store
         .areas(&AreaFilter {
             parent: None,
@@ -498,13 +558,21 @@ pub async fn live_city(state: cityops_api::AppState, every: std::time::Duration)
         if rng.gen_bool(0.5) {
             let text = texts.report.choose(&mut rng).context("no report texts")?;
             let place = Place::random(&geography, &communities, &mut rng)?;
-            if live_report(store.as_ref(), &texts.roads, text, &place, &mut rng, now)
-                .await?
-                .is_some()
+            if live_report(
+                store.as_ref(),
+                &cast,
+                &texts.roads,
+                text,
+                &place,
+                &mut rng,
+                now,
+            )
+            .await?
+            .is_some()
             {
                 state.outbox_written();
             }
-        } else if live_step(store.as_ref(), &catalog, &mut rng, now)
+        } else if live_step(store.as_ref(), &cast, &catalog, &mut rng, now)
             .await?
             .is_some()
         {
@@ -515,19 +583,21 @@ pub async fn live_city(state: cityops_api::AppState, every: std::time::Duration)
 
 async fn live_report(
     store: &dyn Store,
+    cast: &Cast,
     roads: &[String],
     text: &ReportText,
     place: &Place,
     rng: &mut StdRng,
     now: DateTime<Utc>,
 ) -> Result<Option<cityops_domain::Case>> {
-    let (case, event) = demo_report(roads, text, place, rng, now)?;
+    let (case, event) = demo_report(cast, roads, text, place, rng, now)?;
     Ok(Some(store.insert_case(case, event).await?))
 }
 
 /// Moves a random open case one step forward, as the role responsible for that step.
 async fn live_step(
     store: &dyn Store,
+    cast: &Cast,
     catalog: &CategoryCatalog,
     rng: &mut StdRng,
     now: DateTime<Utc>,
@@ -567,12 +637,12 @@ async fn live_step(
                 .as_ref()
                 .filter(|_| step.role == Role::UnitHandler)
                 .map(|u| u.code.clone());
-            (command, seeding_actor(step.role, unit_code))
+            (command, cast.actor(step.role, unit_code, &case.area))
         }
         // Parked cases are off the happy path: the shift lead resumes them.
         None if case.state == CaseState::Suspended => (
             CaseCommand::Resume { opinion: None },
-            seeding_actor(Role::ShiftLead, None),
+            cast.actor(Role::ShiftLead, None, &case.area),
         ),
         None => return Ok(None),
     };

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod census;
 pub mod config;
 pub mod demo;
+pub mod evaluation;
 pub mod reference;
 pub mod secrets;
 pub mod simulate;
@@ -163,6 +164,11 @@ pub async fn start(
         lease: std::time::Duration::from_secs(config.overdue_watch_secs.max(1) * 3),
         escalation: config.overdue_escalation.clone(),
     };
+    config
+        .evaluation
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    api.evaluation = config.evaluation.clone();
     api.supervision_term = config
         .supervision_term
         .check("supervision_term")
@@ -201,6 +207,9 @@ pub async fn start(
         config.personal_data_retention_days >= 1,
         "personal_data_retention_days is at least 1"
     );
+    evaluation::fill_if_empty(store.as_ref())
+        .await
+        .context("cannot fill the evaluation's ledger")?;
     let state = AppState::with_telemetry(store.clone(), api, Some(telemetry.clone()));
     audit::spawn_retention(
         store.clone(),

@@ -95,6 +95,25 @@ enum Command {
     /// The outbox of committed case changes and the nodes that read it.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The evaluation's ledger: what every timeline step adds to the standard indicators.
+    #[command(subcommand)]
+    Evaluation(EvaluationCommand),
+}
+
+#[derive(Subcommand)]
+enum EvaluationCommand {
+    /// Recompute every case's entries from its timeline (the server does so at start when
+    /// the ledger is empty and cases exist).
+    Rebuild {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Compare every case's stored entries with a recomputation from its timeline; exit 1
+    /// naming the cases that differ.
+    Check {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -697,6 +716,26 @@ async fn run(cli: Cli) -> Result<()> {
             let before = now - chrono::Duration::hours(keep);
             let deleted = store.outbox_prune(before, active_since).await?;
             println!("{deleted} outbox rows pruned");
+            Ok(())
+        }
+        Command::Evaluation(EvaluationCommand::Rebuild { store }) => {
+            let config = load(&store, None)?;
+            let store = cityops::open_store(&config).await?;
+            let (cases, entries) = cityops::evaluation::rebuild(store.as_ref()).await?;
+            println!("evaluation ledger rebuilt: {cases} cases, {entries} entries");
+            Ok(())
+        }
+        Command::Evaluation(EvaluationCommand::Check { store }) => {
+            let config = load(&store, None)?;
+            let store = cityops::open_store(&config).await?;
+            let differ = cityops::evaluation::check(store.as_ref()).await?;
+            anyhow::ensure!(
+                differ.is_empty(),
+                "{} cases' ledger differs from their timeline: {}",
+                differ.len(),
+                differ.join(", ")
+            );
+            println!("evaluation ledger matches every timeline");
             Ok(())
         }
         Command::Outbox(OutboxCommand::Forget { store, consumer }) => {

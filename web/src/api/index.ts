@@ -7,6 +7,7 @@ import type {
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
   RetireBody, SmallClass, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
   UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
+  EvaluationCounter, EvaluationLevel, EvaluationView, Role,
 } from './types'
 
 export * from './client'
@@ -28,6 +29,16 @@ export const api = {
   erasePersonalData: (phone: string, ref?: string) =>
     request<Erasure>('/personal-data', { method: 'DELETE', query: { phone, ...(ref ? { request: ref } : {}) } }),
   auditCheckpoints: () => request<AuditCheckpoint[]>('/audit/checkpoints'),
+  // ---- the evaluation (evaluators and center leaders)
+  evaluation: (level: EvaluationLevel, from: string, to: string) =>
+    request<EvaluationView>('/evaluation', { query: { level, from, to } }),
+  /** The same ranking as a spreadsheet: CSV (with a BOM) or XLSX with a chart sheet. */
+  evaluationFile: (level: EvaluationLevel, from: string, to: string, format: 'csv' | 'xlsx') =>
+    request<Blob>('/evaluation', { query: { level, from, to, format }, as: 'blob' }),
+  /** The cases behind a number: those counted in `counter` (and, with `except`, not in that one too). */
+  evaluationCases: (q: {
+    level: EvaluationLevel; key: string; role?: Role; counter: EvaluationCounter; except?: EvaluationCounter; from: string; to: string
+  }) => request<CaseView[]>('/evaluation/cases', { query: q }),
   /** `session: 'cookie'`: the session becomes an HttpOnly cookie, so no token ever reaches the page's scripts. */
   signIn: (username: string, password: string, otp?: string) =>
     // no `otp` key at all until the server asks for one: an empty code would count as a wrong one

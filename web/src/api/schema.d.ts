@@ -623,6 +623,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The evaluation of a level over a period: each subject's counts, indicators, composite
+         *     (0 to 100) and grade, ranked. Areas and grids within the caller's jurisdiction; units and
+         *     people whose jurisdiction lies within it. `format=csv` (UTF-8 with a BOM) or `xlsx` (a
+         *     ranking sheet and a chart sheet) for a spreadsheet.
+         */
+        get: operations["evaluation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evaluation/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The cases behind one number of the evaluation: those whose steps in the period count in
+         *     `counter` for the subject (and, with `except`, not in that counter too), at most 500, in
+         *     case order.
+         */
+        get: operations["evaluation_cases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/geo/areas": {
         parameters: {
             query?: never;
@@ -2295,6 +2338,69 @@ export interface components {
          * @enum {string}
          */
         EscalationTarget: "unit_head" | "next_center";
+        /**
+         * @description One of the counts the evaluation sums (上报数 reported, 立案数 filed, 处置数 handled, 结案数 closed...), each from the timeline steps of a period's days.
+         * @enum {string}
+         */
+        EvaluationCounter: "reported" | "filed" | "filed_on_time" | "filed_cancelled" | "public_verified" | "valid_report" | "accepted" | "verify_sent" | "verify_sent_on_time" | "verified" | "verified_on_time" | "check_sent" | "check_sent_on_time" | "checked" | "checked_on_time" | "dispatched" | "dispatched_on_time" | "misdispatched" | "handled" | "handled_on_time" | "overdue_unhandled" | "rework" | "closed" | "closed_on_time";
+        /**
+         * @description One of the standard indicators (GB/T 30428.4): a rate from 0 to 1, or a count or share scored on the configured bands (0 to 1).
+         * @enum {string}
+         */
+        EvaluationIndicator: "filing_rate" | "public_report_share" | "closing_rate" | "on_time_closing_rate" | "handling_rate" | "on_time_handling_rate" | "rework_rate" | "valid_report_rate" | "on_time_verify_rate" | "on_time_check_rate" | "on_time_verify_send_rate" | "on_time_check_send_rate" | "on_time_filing_rate" | "accurate_filing_rate" | "on_time_close_rate" | "on_time_dispatch_rate" | "accurate_dispatch_rate" | "filed_score" | "accepted_score" | "dispatched_score" | "public_report_score";
+        /**
+         * @description What an evaluation ranks: the areas of a level (district, street, community, grid), the responsible units (unit), or members of staff in their positions (position).
+         * @enum {string}
+         */
+        EvaluationLevel: "district" | "street" | "community" | "grid" | "unit" | "position";
+        /** @description One subject's evaluation. */
+        EvaluationRow: {
+            /**
+             * Format: double
+             * @description 0 to 100.
+             */
+            composite?: number | null;
+            /** @description Every count of the period, by counter name. */
+            figures: {
+                [key: string]: number;
+            };
+            grade?: string | null;
+            /** @description Every indicator with a value (0 to 1), by name. */
+            indicators: {
+                [key: string]: number;
+            };
+            /** @description The area or grid code, the unit code, or the user id. */
+            key: string;
+            /** @description The area's, unit's or person's name. */
+            name: string;
+            /**
+             * Format: int32
+             * @description 1 for the highest composite; none when not rated.
+             */
+            rank?: number | null;
+            role?: null | components["schemas"]["Role"];
+            /** @description The composite's indicators without a value (nothing was due). */
+            unmeasured: components["schemas"]["EvaluationIndicator"][];
+        };
+        /** @description The evaluation of a level over a period. */
+        EvaluationView: {
+            /** Format: int32 */
+            days: number;
+            /** Format: date */
+            from: string;
+            level: components["schemas"]["EvaluationLevel"];
+            /**
+             * @description Rated subjects first, by composite, highest first; then those with nothing to hold
+             *     them to.
+             */
+            rows: components["schemas"]["EvaluationRow"][];
+            /** Format: date */
+            to: string;
+            /** @description The composites' terms, as configured. */
+            weights: {
+                [key: string]: components["schemas"]["WeightView"][];
+            };
+        };
         FiledClassView: {
             code: string;
             /**
@@ -3269,6 +3375,14 @@ export interface components {
              * @description Escalation steps taken since the stage went red.
              */
             steps: number;
+        };
+        /** @description One weighted term of a composite. */
+        WeightView: {
+            /** @description The term counts 1 − the indicator (a rate where less is better). */
+            complement: boolean;
+            indicator: components["schemas"]["EvaluationIndicator"];
+            /** Format: double */
+            weight: number;
         };
         WorkflowView: {
             commands: components["schemas"]["CommandRuleView"][];
@@ -6174,6 +6288,158 @@ export interface operations {
                 };
             };
             /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    evaluation: {
+        parameters: {
+            query: {
+                level: components["schemas"]["EvaluationLevel"];
+                /** @description The first day (Beijing time), inclusive. */
+                from: string;
+                /**
+                 * @description The last day (Beijing time), inclusive; at most the configured longest period (366
+                 *     days by default) after `from`.
+                 */
+                to: string;
+                /** @description json (default), csv (UTF-8 with a BOM) or xlsx. */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationView"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a bad level, or a period whose from is after its to (invalid_period) or longer than the longest */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    evaluation_cases: {
+        parameters: {
+            query: {
+                level: components["schemas"]["EvaluationLevel"];
+                /** @description The subject: an area or grid code, a unit code, or a user id. */
+                key: string;
+                /** @description For a position: the role the person is rated in. */
+                role?: components["schemas"]["Role"];
+                counter: components["schemas"]["EvaluationCounter"];
+                /**
+                 * @description Only the cases without an entry of this counter too: `counter=handled&except=
+                 *     handled_on_time` gives the cases handled late.
+                 */
+                except?: components["schemas"]["EvaluationCounter"];
+                from: string;
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"][];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a subject outside the caller's jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;

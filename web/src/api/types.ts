@@ -29,6 +29,14 @@ export type TimeLeftView = Schemas['TimeLeftView']
 export type WatchView = Schemas['WatchView']
 export type SupervisionView = Schemas['SupervisionView']
 export type ClockView = Schemas['ClockView']
+/** What an evaluation ranks: `district`, `street`, `community`, `grid`, `unit`, `position`. */
+export type EvaluationLevel = Schemas['EvaluationLevel']
+/** One of the counts the evaluation sums, e.g. `filed`, `handled_on_time`. */
+export type EvaluationCounter = Schemas['EvaluationCounter']
+/** One of the standard indicators, e.g. `closing_rate`. */
+export type EvaluationIndicator = Schemas['EvaluationIndicator']
+export type EvaluationView = Schemas['EvaluationView']
+export type EvaluationRow = Schemas['EvaluationRow']
 /** Why a report was not accepted: `invalid` or `duplicate`. */
 export type RejectReason = Schemas['RejectReason']
 /** What a case's pending request asks for: `extension` or `park`. */

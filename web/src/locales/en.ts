@@ -2,7 +2,7 @@ import type zh from './zh-CN'
 
 const en: typeof zh = {
   app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', totp: 'Two-step verification', skip: 'Skip to main content' },
-  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Calendar', units: 'Units', audit: 'Audit log', personalData: 'Personal data', admin: 'Admin', citizen: 'Report a problem' },
+  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Calendar', units: 'Units', audit: 'Audit log', personalData: 'Personal data', admin: 'Admin', evaluation: 'Evaluation', citizen: 'Report a problem' },
   roles: {
     inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
     unit_handler: 'Unit handler', center_leader: 'Center leader', evaluator: 'Evaluator', admin: 'Administrator', auditor: 'Auditor',
@@ -124,6 +124,32 @@ const en: typeof zh = {
     invalid: 'Invalid', duplicate: 'Duplicate', pickCategory: 'Pick a category', pickUnit: 'Pick a unit', yes: 'Yes', no: 'No',
     noAttachments: 'Upload photos above first, then pick them',
     term: 'Answer within', terms: { '2:hours': '2 hours', '4:working_hours': '4 working hours', '1:working_days': '1 working day', '3:working_days': '3 working days' },
+  },
+  evaluation: {
+    title: 'Evaluation', intro: 'The standard evaluation (GB/T 30428.4) of areas, responsible units and staff positions over a period, from the steps on the cases\' timelines: on time means finished before the stage\'s deadline on the working calendar. Every count opens the cases behind it.',
+    noAccess: 'Only evaluators and center leaders read the evaluation.',
+    level: 'Level', levels: { district: 'Districts', street: 'Streets', community: 'Communities', grid: 'Unit grids', unit: 'Units', position: 'Positions' },
+    from: 'From', to: 'To', run: 'Evaluate', presets: { this_month: 'This month', last_month: 'Last month', last_30: 'Last 30 days', this_year: 'This year' },
+    field: ' ({field})', summary: '{from} to {to}, {days} days: {n} rated', empty: 'Nothing happened in this period.',
+    rank: 'Rank', subject: 'Subject', grade: 'Grade', composite: 'Composite', indicatorsCol: 'Indicators', countsCol: 'Counts',
+    trend: 'Trend', trendOf: '{name}: composite by month', late: '{n} late', lateHint: 'The cases not finished on time',
+    drill: '{name}: {counter}', drillLate: '{name}: {counter}, late', close: 'Close', loading: 'Loading…', noCases: 'No cases.',
+    indicators: {
+      filing_rate: 'Filing rate', public_report_share: 'Public reports', closing_rate: 'Closing rate', on_time_closing_rate: 'On-time closing',
+      handling_rate: 'Handling rate', on_time_handling_rate: 'On-time handling', rework_rate: 'Rework rate', valid_report_rate: 'Valid reports',
+      on_time_verify_rate: 'On-time verification', on_time_check_rate: 'On-time check', on_time_verify_send_rate: 'Verification sent on time',
+      on_time_check_send_rate: 'Check sent on time', on_time_filing_rate: 'On-time filing', accurate_filing_rate: 'Accurate filing',
+      on_time_close_rate: 'On-time closing', on_time_dispatch_rate: 'On-time dispatch', accurate_dispatch_rate: 'Accurate dispatch',
+      filed_score: 'Filed (score)', accepted_score: 'Accepted (score)', dispatched_score: 'Dispatched (score)', public_report_score: 'Public reports (score)',
+    },
+    counters: {
+      reported: 'Reported', filed: 'Filed', filed_on_time: 'Filed on time', filed_cancelled: 'Filed then cancelled', public_verified: 'Public reports verified',
+      valid_report: 'Valid reports', accepted: 'Accepted', verify_sent: 'Verifications sent', verify_sent_on_time: 'Verifications sent on time',
+      verified: 'Verified', verified_on_time: 'Verified on time', check_sent: 'Checks sent', check_sent_on_time: 'Checks sent on time',
+      checked: 'Checked', checked_on_time: 'Checked on time', dispatched: 'Dispatched', dispatched_on_time: 'Dispatched on time',
+      misdispatched: 'Returned dispatches', handled: 'Handled', handled_on_time: 'Handled on time', overdue_unhandled: 'Overdue unhandled',
+      rework: 'Rework', closed: 'Closed', closed_on_time: 'Closed on time',
+    },
   },
   deadline: {
     days: '{n} d', hours: '{n} h', minutes: '{n} min', joiner: ' ',

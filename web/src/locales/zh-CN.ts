@@ -10,7 +10,7 @@ import type { CategoryProblem, TermStage } from '../lib/categories'
 // is a compile error until it has words here, and en.ts, typed after this file, needs them too.
 export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
-  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', admin: '系统管理', citizen: '市民随手拍' },
+  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', admin: '系统管理', evaluation: '考核评价', citizen: '市民随手拍' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
     unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', auditor: '审计员', data_steward: '数据管理员',
@@ -132,6 +132,32 @@ export default {
     invalid: '无效', duplicate: '重复', pickCategory: '选择类别', pickUnit: '选择单位', yes: '是', no: '否',
     noAttachments: '先在上方上传照片，再选择',
     term: '答复时限', terms: { '2:hours': '2小时', '4:working_hours': '4个工作小时', '1:working_days': '1个工作日', '3:working_days': '3个工作日' },
+  },
+  evaluation: {
+    title: '考核评价', intro: '按国家标准（GB/T 30428.4）对区域、责任单位和岗位人员在所选时段内的综合评价，依据案件处置过程中的每一步：按期即在工作日历上该阶段时限之前完成。点击任一数字可查看其对应案件。',
+    noAccess: '仅考评员和中心领导可查看考核评价。',
+    level: '评价对象', levels: { district: '区', street: '街镇', community: '居村', grid: '单元网格', unit: '责任单位', position: '岗位人员' },
+    from: '起始日期', to: '截止日期', run: '评价', presets: { this_month: '本月', last_month: '上月', last_30: '近30天', this_year: '本年' },
+    field: '（{field}）', summary: '{from} 至 {to}，共 {days} 天：{n} 个评价对象', empty: '该时段内没有考核数据。',
+    rank: '排名', subject: '评价对象', grade: '等级', composite: '综合指标值', indicatorsCol: '指标', countsCol: '数量',
+    trend: '趋势', trendOf: '{name}：各月综合指标值', late: '超期 {n}', lateHint: '未按期完成的案件',
+    drill: '{name}：{counter}', drillLate: '{name}：{counter}（超期）', close: '关闭', loading: '加载中…', noCases: '没有案件。',
+    indicators: {
+      filing_rate: '立案率', public_report_share: '监督举报率', closing_rate: '结案率', on_time_closing_rate: '按期结案率',
+      handling_rate: '处置率', on_time_handling_rate: '按期处置率', rework_rate: '返工率', valid_report_rate: '有效上报率',
+      on_time_verify_rate: '按时核实率', on_time_check_rate: '按时核查率', on_time_verify_send_rate: '核实按时派发率',
+      on_time_check_send_rate: '核查按时派发率', on_time_filing_rate: '按时立案率', accurate_filing_rate: '准确立案率',
+      on_time_close_rate: '按时结案率', on_time_dispatch_rate: '按时派遣率', accurate_dispatch_rate: '准确派遣率',
+      filed_score: '立案数分值', accepted_score: '受理数分值', dispatched_score: '派遣数分值', public_report_score: '监督举报率分值',
+    },
+    counters: {
+      reported: '上报数', filed: '立案数', filed_on_time: '按时立案数', filed_cancelled: '作废数', public_verified: '监督举报核实数',
+      valid_report: '有效上报数', accepted: '受理数', verify_sent: '核实派发数', verify_sent_on_time: '按时核实派发数',
+      verified: '核实数', verified_on_time: '按时核实数', check_sent: '核查派发数', check_sent_on_time: '按时核查派发数',
+      checked: '核查数', checked_on_time: '按时核查数', dispatched: '派遣数', dispatched_on_time: '按时派遣数',
+      misdispatched: '误派数', handled: '处置数', handled_on_time: '按期处置数', overdue_unhandled: '超期未处置数',
+      rework: '返工数', closed: '结案数', closed_on_time: '按期结案数',
+    },
   },
   deadline: {
     days: '{n}天', hours: '{n}小时', minutes: '{n}分', joiner: '',

@@ -20,6 +20,7 @@ mod calendar;
 pub(crate) mod cases;
 mod categories;
 pub(crate) mod census;
+pub(crate) mod evaluation;
 pub(crate) mod geo;
 mod health;
 mod hotline;
@@ -141,11 +142,14 @@ use crate::openapi::{BearerAuth, CommonErrors};
         photos::list_attachments,
         photos::review_attachment,
         photos::public_photo,
+        evaluation::evaluation,
+        evaluation::evaluation_cases,
     ),
     components(schemas(
         crate::error::ErrorBody,
         crate::error::ErrorCode,
         crate::wire::CaseCommandName,
+        crate::wire::EvaluationCounter,
         stream::AlarmEvent,
     )),
     modifiers(&BearerAuth, &CommonErrors),
@@ -163,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .merge(units::router())
         .merge(users::router())
         .merge(categories::router())
+        .merge(evaluation::router())
         .merge(calendar::router())
         // A day of a large city's hotline runs to a few megabytes.
         .merge(hotline::router(64 * 1024 * 1024))

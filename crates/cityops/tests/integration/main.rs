@@ -14,6 +14,7 @@ mod census;
 mod consistency;
 mod demo;
 mod durability;
+mod evaluation;
 mod exports;
 mod free_text;
 mod hardening;

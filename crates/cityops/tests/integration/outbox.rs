@@ -228,7 +228,7 @@ async fn the_server_prunes_by_itself_on_postgres() {
 }
 
 /// Runs `cityops ARGS` against the app's store; must succeed; returns its output.
-fn cli(app: &TestApp, args: &[&str]) -> String {
+pub(crate) fn cli(app: &TestApp, args: &[&str]) -> String {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_cityops"))
         .args(args)
         .arg("--data-dir")

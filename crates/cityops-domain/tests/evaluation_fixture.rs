@@ -1,0 +1,687 @@
+//! The evaluation against a hand-computed fixture: a month (November 2026) of seven cases
+//! with known stage times on the shipped 2026 calendar (working hours 08:30-12:00 and
+//! 13:30-17:30; 2 November is a Monday), every indicator of every level worked out by hand
+//! below, and the ledger that the events add as they happen equal to the one recomputed from
+//! the timelines.
+//!
+//! The cast: inspector `i1`, operator `o1`, shift lead `s1`, dispatcher `d1`, handlers `h1`
+//! (Huangpu's water company 310101-ZLS) and `h2` (Xuhui's power company 310104-GD). The class
+//! 20101 gives dispatching one working hour, handling one working day, checking two working
+//! hours; the city's intake terms are the defaults (accepting and filing one working hour,
+//! verifying two, closing one working day).
+//!
+//! | case | where | story |
+//! |------|-------|-------|
+//! | 1 | community A 310101002001 | reported Mon 2 Nov 09:00, everything within minutes, closed 10:40 |
+//! | 2 | A | reported Tue 3 Nov; handled late (Fri 6 Nov, the day's term ended Wed 17:30); check sent Fri 10:10, checked late Mon 9 Nov 09:00; closed 09:10 |
+//! | 3 | community B 310101002002 | reported Wed 4 Nov; handled on time, check failed (rework), handled again on time, closed |
+//! | 4 | community C 310104001001 | a hotline call Thu 5 Nov, verified, filed; dispatched to 310104-GD, returned, dispatched again, signed, never handled: red on Mon 9 Nov |
+//! | 5 | A | reported Mon 9 Nov, filed, cancelled |
+//! | 6 | B | reported Tue 10 Nov, rejected |
+//! | 7 | A | reported and accepted Fri 30 Oct; filed late Mon 2 Nov 09:00; handled, checked, closed that morning |
+
+mod common;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cityops_domain::calendar::WorkingCalendar;
+use cityops_domain::case::{RejectReason, Stage};
+use cityops_domain::evaluation::{
+    entries, entries_of_timeline, figures, rate, Counter, EvaluationConfig, Indicator, LedgerEntry,
+    Level, Subject,
+};
+use cityops_domain::watch::WatchFinding;
+use cityops_domain::workflow::Clock;
+use cityops_domain::*;
+use common::{at, shipped_2026 as calendar};
+use std::collections::BTreeMap;
+
+fn who(user: &str, role: Role, unit: Option<&str>) -> Actor {
+    Actor {
+        user_id: user.into(),
+        username: user.into(),
+        role,
+        unit: unit.map(str::to_owned),
+        scope: AreaCode::parse("310000").unwrap(),
+    }
+}
+
+const ZLS: &str = "310101-ZLS";
+const GD: &str = "310104-GD";
+
+fn class() -> FiledClass {
+    let hours = |amount| Term {
+        amount,
+        unit: TermUnit::WorkingHours,
+    };
+    FiledClass {
+        code: CategoryCode::parse("20101").unwrap(),
+        zh: "私搭乱建".into(),
+        urgency: Urgency::Normal,
+        terms: StageTerms {
+            dispatch: hours(1),
+            handling: Term {
+                amount: 1,
+                unit: TermUnit::WorkingDays,
+            },
+            check: hours(2),
+            callback: StageTerms::DEFAULT_CALLBACK,
+        },
+    }
+}
+
+/// A case as it goes: the ledger is kept as each event happens, as the store keeps it.
+struct Story<'a> {
+    case: Case,
+    timeline: Vec<TimelineEvent>,
+    ledger: &'a mut Vec<LedgerEntry>,
+    calendar: &'a WorkingCalendar,
+}
+
+impl Story<'_> {
+    fn step(&mut self, actor: &Actor, command: CaseCommand, when: DateTime<Utc>) -> &mut Self {
+        let (next, event) =
+            decide_on(&self.case, command, actor, Clock::new(when, self.calendar)).unwrap();
+        self.ledger.extend(entries(&event, &next));
+        self.case = next;
+        self.timeline.push(event);
+        self
+    }
+}
+
+fn report_case<'a>(
+    id: &str,
+    source: Source,
+    area: &str,
+    reporter: &Actor,
+    when: DateTime<Utc>,
+    ledger: &'a mut Vec<LedgerEntry>,
+    calendar: &'a WorkingCalendar,
+) -> Story<'a> {
+    let (case, event) = report_on(
+        id.into(),
+        NewReport {
+            source,
+            description: format!("评价样例 {id}"),
+            address: None,
+            location: Location::new(121.47, 31.23).unwrap(),
+            area: AreaCode::parse(area).unwrap(),
+            category_hint: None,
+            component_id: None,
+            reporter: None,
+            unit_grid: None,
+            hotline_ticket: None,
+            intake_terms: None,
+        },
+        reporter,
+        Clock::new(when, calendar),
+    )
+    .unwrap();
+    ledger.extend(entries(&event, &case));
+    Story {
+        case,
+        timeline: vec![event],
+        ledger,
+        calendar,
+    }
+}
+
+const A: &str = "310101002001";
+const B: &str = "310101002002";
+const C: &str = "310104001001";
+
+/// The month's seven cases; their ledger as kept, and their timelines.
+fn november() -> (Vec<LedgerEntry>, Vec<(CaseNumber, Vec<TimelineEvent>)>) {
+    let calendar = calendar();
+    let i1 = who("i1", Role::Inspector, None);
+    let o1 = who("o1", Role::Operator, None);
+    let s1 = who("s1", Role::ShiftLead, None);
+    let d1 = who("d1", Role::Dispatcher, None);
+    let h1 = who("h1", Role::UnitHandler, Some(ZLS));
+    let h2 = who("h2", Role::UnitHandler, Some(GD));
+    let system = who("system", Role::System, None);
+    let accept = || CaseCommand::Accept { opinion: None };
+    let file = || CaseCommand::File {
+        class: class(),
+        opinion: None,
+    };
+    let dispatch = |unit: &str, district: &str| CaseCommand::Dispatch {
+        unit: unit.into(),
+        unit_jurisdiction: AreaCode::parse(district).unwrap(),
+        opinion: None,
+    };
+    let feedback = || CaseCommand::Feedback {
+        opinion: "已处置".into(),
+        attachments: vec![],
+    };
+    let send_check = || CaseCommand::SendCheck { opinion: None };
+    let check = |passed| CaseCommand::Check {
+        passed,
+        opinion: None,
+    };
+    let close = || CaseCommand::Close { opinion: None };
+    let mut ledger = Vec::new();
+    let mut timelines = Vec::new();
+    let mut keep =
+        |story: &Story| timelines.push((story.case.number.clone(), story.timeline.clone()));
+
+    // 1: on time throughout.
+    let mut s = report_case(
+        "case-1",
+        Source::Inspector,
+        A,
+        &i1,
+        at(11, 2, 9, 0),
+        &mut ledger,
+        &calendar,
+    );
+    s.step(&o1, accept(), at(11, 2, 9, 10))
+        .step(&s1, file(), at(11, 2, 9, 20))
+        .step(&d1, dispatch(ZLS, "310101"), at(11, 2, 9, 30))
+        .step(&h1, CaseCommand::Sign, at(11, 2, 9, 40))
+        .step(&h1, feedback(), at(11, 2, 10, 0))
+        .step(&o1, send_check(), at(11, 2, 10, 10))
+        .step(&i1, check(true), at(11, 2, 10, 30))
+        .step(&s1, close(), at(11, 2, 10, 40));
+    assert_eq!(s.case.state, CaseState::Closed);
+    assert_eq!(s.case.late_count, 0);
+    keep(&s);
+
+    // 2: handled late, checked late.
+    let mut s = report_case(
+        "case-2",
+        Source::Inspector,
+        A,
+        &i1,
+        at(11, 3, 9, 0),
+        &mut ledger,
+        &calendar,
+    );
+    s.step(&o1, accept(), at(11, 3, 9, 5))
+        .step(&s1, file(), at(11, 3, 9, 10))
+        .step(&d1, dispatch(ZLS, "310101"), at(11, 3, 9, 15))
+        .step(&h1, CaseCommand::Sign, at(11, 3, 9, 20));
+    assert_eq!(s.case.deadline, Some(at(11, 4, 17, 30)), "one working day");
+    s.step(&h1, feedback(), at(11, 6, 10, 0))
+        .step(&o1, send_check(), at(11, 6, 10, 10))
+        .step(&i1, check(true), at(11, 9, 9, 0))
+        .step(&s1, close(), at(11, 9, 9, 10));
+    assert_eq!(s.case.late_count, 2);
+    keep(&s);
+
+    // 3: a failed check sends it back for rework.
+    let mut s = report_case(
+        "case-3",
+        Source::Inspector,
+        B,
+        &i1,
+        at(11, 4, 9, 0),
+        &mut ledger,
+        &calendar,
+    );
+    s.step(&o1, accept(), at(11, 4, 9, 5))
+        .step(&s1, file(), at(11, 4, 9, 10))
+        .step(&d1, dispatch(ZLS, "310101"), at(11, 4, 9, 15))
+        .step(&h1, CaseCommand::Sign, at(11, 4, 9, 20))
+        .step(&h1, feedback(), at(11, 4, 11, 0))
+        .step(&o1, send_check(), at(11, 4, 11, 10))
+        .step(&i1, check(false), at(11, 4, 11, 30))
+        .step(&h1, CaseCommand::Sign, at(11, 4, 11, 40))
+        .step(&h1, feedback(), at(11, 4, 13, 40))
+        .step(&o1, send_check(), at(11, 4, 13, 50))
+        .step(&i1, check(true), at(11, 4, 14, 0))
+        .step(&s1, close(), at(11, 4, 14, 10));
+    assert_eq!((s.case.state, s.case.late_count), (CaseState::Closed, 0));
+    keep(&s);
+
+    // 4: a hotline call, verified; misdispatched once; never handled.
+    let mut s = report_case(
+        "case-4",
+        Source::Hotline,
+        C,
+        &o1,
+        at(11, 5, 9, 0),
+        &mut ledger,
+        &calendar,
+    );
+    s.step(&o1, accept(), at(11, 5, 9, 5))
+        .step(
+            &o1,
+            CaseCommand::RequestVerification { opinion: None },
+            at(11, 5, 9, 6),
+        )
+        .step(
+            &i1,
+            CaseCommand::Verify {
+                exists: true,
+                opinion: None,
+            },
+            at(11, 5, 9, 30),
+        )
+        .step(&s1, file(), at(11, 5, 9, 40))
+        .step(&d1, dispatch(GD, "310104"), at(11, 5, 9, 50))
+        .step(
+            &h2,
+            CaseCommand::Return {
+                reason: "不属本单位".into(),
+            },
+            at(11, 5, 10, 0),
+        )
+        .step(&d1, dispatch(GD, "310104"), at(11, 5, 10, 10))
+        .step(&h2, CaseCommand::Sign, at(11, 5, 10, 20));
+    assert_eq!(s.case.deadline, Some(at(11, 6, 17, 30)));
+    s.step(
+        &system,
+        CaseCommand::Watch {
+            finding: WatchFinding::Overdue {
+                stage: Stage::Handling,
+                next: None,
+            },
+        },
+        at(11, 9, 9, 0),
+    );
+    keep(&s);
+
+    // 5: filed, then cancelled.
+    let mut s = report_case(
+        "case-5",
+        Source::Inspector,
+        A,
+        &i1,
+        at(11, 9, 9, 0),
+        &mut ledger,
+        &calendar,
+    );
+    s.step(&o1, accept(), at(11, 9, 9, 5))
+        .step(&s1, file(), at(11, 9, 9, 10))
+        .step(
+            &s1,
+            CaseCommand::Cancel {
+                reason: "重复立案".into(),
+            },
+            at(11, 9, 10, 0),
+        );
+    keep(&s);
+
+    // 6: rejected.
+    let mut s = report_case(
+        "case-6",
+        Source::Inspector,
+        B,
+        &i1,
+        at(11, 10, 9, 0),
+        &mut ledger,
+        &calendar,
+    );
+    s.step(
+        &o1,
+        CaseCommand::Reject {
+            reason: RejectReason::Invalid,
+            duplicate_of: None,
+            opinion: None,
+        },
+        at(11, 10, 9, 5),
+    );
+    keep(&s);
+
+    // 7: from October, filed late in November.
+    let mut s = report_case(
+        "case-7",
+        Source::Inspector,
+        A,
+        &i1,
+        at(10, 30, 9, 0),
+        &mut ledger,
+        &calendar,
+    );
+    s.step(&o1, accept(), at(10, 30, 9, 5))
+        .step(&s1, file(), at(11, 2, 9, 0))
+        .step(&d1, dispatch(ZLS, "310101"), at(11, 2, 9, 10))
+        .step(&h1, CaseCommand::Sign, at(11, 2, 9, 20))
+        .step(&h1, feedback(), at(11, 2, 10, 0))
+        .step(&o1, send_check(), at(11, 2, 10, 10))
+        .step(&i1, check(true), at(11, 2, 10, 20))
+        .step(&s1, close(), at(11, 2, 10, 30));
+    assert_eq!(s.case.late_count, 1, "filed late");
+    keep(&s);
+    (ledger, timelines)
+}
+
+fn nov(day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, day).unwrap()
+}
+
+/// Every rating of a level over November, by subject.
+fn november_at(level: Level) -> BTreeMap<Subject, cityops_domain::evaluation::Rating> {
+    let (ledger, _) = november();
+    let config = EvaluationConfig::default();
+    figures(&ledger, level, nov(1), nov(30))
+        .into_iter()
+        .map(|(subject, f)| (subject.clone(), rate(subject, f, 30, &config)))
+        .collect()
+}
+
+fn area(code: &str) -> Subject {
+    Subject::Area { code: code.into() }
+}
+
+fn close_to(actual: f64, expected: f64) -> bool {
+    (actual - expected).abs() < 0.005
+}
+
+#[track_caller]
+fn assert_rating(
+    ratings: &BTreeMap<Subject, cityops_domain::evaluation::Rating>,
+    subject: &Subject,
+    counts: &[(Counter, u64)],
+    indicators: &[(Indicator, f64)],
+    composite: Option<f64>,
+    grade: Option<&str>,
+) {
+    let r = ratings
+        .get(subject)
+        .unwrap_or_else(|| panic!("no rating for {subject:?}"));
+    for (counter, n) in counts {
+        assert_eq!(r.figures.get(*counter), *n, "{subject:?} {counter:?}");
+    }
+    for (which, value) in indicators {
+        let got = r.indicators.get(which).copied();
+        assert!(
+            got.is_some_and(|g| close_to(g, *value)),
+            "{subject:?} {which:?}: {got:?}, not {value}"
+        );
+    }
+    match (r.composite, composite) {
+        (Some(got), Some(want)) => assert!(close_to(got, want), "{subject:?}: {got} not {want}"),
+        (got, want) => assert_eq!(got, want, "{subject:?}"),
+    }
+    assert_eq!(r.grade.as_deref(), grade, "{subject:?}");
+}
+
+#[test]
+fn the_ledger_kept_as_events_happen_is_the_ledger_of_the_timelines() {
+    let (mut kept, timelines) = november();
+    let mut recomputed: Vec<LedgerEntry> = timelines
+        .iter()
+        .flat_map(|(number, events)| entries_of_timeline(number.clone(), events).unwrap())
+        .collect();
+    kept.sort();
+    recomputed.sort();
+    assert_eq!(kept, recomputed);
+}
+
+#[test]
+fn areas_by_hand() {
+    use Counter as C;
+    use Indicator as I;
+    let districts = november_at(Level::District);
+    // Huangpu (cases 1, 2, 3, 5, 6, 7): reported in November 1, 2, 3, 5, 6 (7 in October) = 5;
+    // filed 1, 2, 3, 5, 7 = 5; handled 1, 2, 3 twice, 7 = 5; nothing overdue unhandled;
+    // closed 1, 2, 3, 7 = 4, on time 1 and 3 = 2; one rework.
+    // 结案率 = 4 / (5 + 0) = 0.8, 按期结案率 = 2 / 5 = 0.4, 监督举报率 = 0 / 5 = 0 (its score
+    // is the lowest band's, 0.4), 立案数 5 in 30 days scores 0.4.
+    // Composite = 100 × (0.10 × 0.4 + 0.20 × 0.4 + 0.30 × 0.8 + 0.40 × 0.4) = 52.0: D.
+    assert_rating(
+        &districts,
+        &area("310101"),
+        &[
+            (C::Reported, 5),
+            (C::Filed, 5),
+            (C::PublicVerified, 0),
+            (C::Handled, 5),
+            (C::OverdueUnhandled, 0),
+            (C::Closed, 4),
+            (C::ClosedOnTime, 2),
+            (C::Rework, 1),
+        ],
+        &[
+            (I::FilingRate, 1.0),
+            (I::ClosingRate, 0.8),
+            (I::OnTimeClosingRate, 0.4),
+            (I::PublicReportShare, 0.0),
+            (I::PublicReportScore, 0.4),
+            (I::FiledScore, 0.4),
+            (I::ReworkRate, 0.2),
+        ],
+        Some(52.0),
+        Some("D"),
+    );
+    // Xuhui (case 4): reported 1, filed 1, a citizen's report verified 1, handled 0, overdue
+    // unhandled 1, closed 0. 结案率 = 0 / 1 = 0, 按期 0, 监督举报率 = 1 / 1 (score 1.0),
+    // 立案数 1 scores 0.4: 100 × (0.10 × 1.0 + 0.20 × 0.4) = 18.0: E.
+    assert_rating(
+        &districts,
+        &area("310104"),
+        &[
+            (C::Reported, 1),
+            (C::Filed, 1),
+            (C::PublicVerified, 1),
+            (C::OverdueUnhandled, 1),
+        ],
+        &[
+            (I::ClosingRate, 0.0),
+            (I::PublicReportShare, 1.0),
+            (I::PublicReportScore, 1.0),
+        ],
+        Some(18.0),
+        Some("E"),
+    );
+    assert_eq!(districts.len(), 2);
+
+    // The street 南京东路街道 holds all of Huangpu's cases here: the same figures.
+    let streets = november_at(Level::Street);
+    assert_eq!(
+        streets[&area("310101002")].figures,
+        districts[&area("310101")].figures
+    );
+
+    let communities = november_at(Level::Community);
+    // A (cases 1, 2, 5, 7): reported 3 (7 in October), filed 4, handled 3, closed 3, on time
+    // 1 (case 1). 结案率 = 3 / 3 = 1, 按期 = 1 / 3; bands 0.4 and 0.4.
+    // 100 × (0.04 + 0.08 + 0.30 × 1 + 0.40 / 3) = 55.33: D.
+    assert_rating(
+        &communities,
+        &area(A),
+        &[
+            (C::Reported, 3),
+            (C::Filed, 4),
+            (C::Handled, 3),
+            (C::Closed, 3),
+            (C::ClosedOnTime, 1),
+        ],
+        &[(I::ClosingRate, 1.0), (I::OnTimeClosingRate, 1.0 / 3.0)],
+        Some(55.33),
+        Some("D"),
+    );
+    // B (cases 3, 6): reported 2, filed 1, handled 2 (rework), closed 1 on time.
+    // 结案率 = 1 / 2, 按期 = 1 / 2: 100 × (0.04 + 0.08 + 0.15 + 0.20) = 47.0: D.
+    assert_rating(
+        &communities,
+        &area(B),
+        &[
+            (C::Reported, 2),
+            (C::Filed, 1),
+            (C::Handled, 2),
+            (C::Rework, 1),
+            (C::Closed, 1),
+        ],
+        &[
+            (I::ClosingRate, 0.5),
+            (I::OnTimeClosingRate, 0.5),
+            (I::FilingRate, 0.5),
+        ],
+        Some(47.0),
+        Some("D"),
+    );
+}
+
+#[test]
+fn units_by_hand() {
+    use Counter as C;
+    use Indicator as I;
+    let units = november_at(Level::Unit);
+    // Huangpu's water company: dispatched 1, 2, 3, 7 = 4; handled 5 (3 twice), on time 4
+    // (case 2 late); one rework; closed 4. 结案率 = 4 / 5, 按期处置率 = 4 / 5, 返工率 = 1 / 5;
+    // 立案数 (dispatched to it) 4 scores 0.4.
+    // 100 × (0.10 × 0.4 + 0.30 × 0.8 + 0.30 × 0.8 + 0.30 × (1 − 0.2)) = 76.0: B.
+    assert_rating(
+        &units,
+        &Subject::Unit { code: ZLS.into() },
+        &[
+            (C::Dispatched, 4),
+            (C::Handled, 5),
+            (C::HandledOnTime, 4),
+            (C::Rework, 1),
+            (C::Closed, 4),
+        ],
+        &[
+            (I::ClosingRate, 0.8),
+            (I::OnTimeHandlingRate, 0.8),
+            (I::ReworkRate, 0.2),
+            (I::DispatchedScore, 0.4),
+        ],
+        Some(76.0),
+        Some("B"),
+    );
+    // Xuhui's power company: dispatched twice (once returned), nothing handled, one overdue.
+    // 结案率 = 0 / 1, 按期处置率 = 0 / 1, 返工率 has nothing handled to count on: left out,
+    // the others weigh 0.10 + 0.30 + 0.30 = 0.70. 100 × (0.10 × 0.4) / 0.70 = 5.71: E.
+    assert_rating(
+        &units,
+        &Subject::Unit { code: GD.into() },
+        &[
+            (C::Dispatched, 2),
+            (C::OverdueUnhandled, 1),
+            (C::Handled, 0),
+        ],
+        &[(I::ClosingRate, 0.0), (I::OnTimeHandlingRate, 0.0)],
+        Some(5.71),
+        Some("E"),
+    );
+    assert_eq!(
+        units[&Subject::Unit { code: GD.into() }].unmeasured,
+        [I::ReworkRate]
+    );
+}
+
+#[test]
+fn positions_by_hand() {
+    use Counter as C;
+    use Indicator as I;
+    let positions = november_at(Level::Position);
+    let person = |role, user: &str| Subject::Position {
+        role,
+        user_id: user.into(),
+    };
+    // i1: reported 1, 2, 3, 5, 6 = 5 in November; valid (filed in November) 1, 2, 3, 5, 7 =
+    // 5; verified case 4 on time; checked 1, 2 (late), 3 twice, 7 = 5, on time 4.
+    // 有效上报率 = 5 / 5, 按时核实率 = 1, 按时核查率 = 4 / 5.
+    // 100 × (0.50 × 1 + 0.25 × 1 + 0.25 × 0.8) = 95.0: A.
+    assert_rating(
+        &positions,
+        &person(Role::Inspector, "i1"),
+        &[
+            (C::Reported, 5),
+            (C::ValidReport, 5),
+            (C::Verified, 1),
+            (C::VerifiedOnTime, 1),
+            (C::Checked, 5),
+            (C::CheckedOnTime, 4),
+        ],
+        &[
+            (I::ValidReportRate, 1.0),
+            (I::OnTimeVerifyRate, 1.0),
+            (I::OnTimeCheckRate, 0.8),
+        ],
+        Some(95.0),
+        Some("A"),
+    );
+    // o1: accepted 1, 2, 3, 4, 5 = 5 (7 in October; 6 rejected), scoring 0.4; sent a
+    // verification on time (case 4) and five checks, on time.
+    // 100 × (0.25 × 0.4 + 0.40 × 1 + 0.35 × 1) = 85.0: B.
+    assert_rating(
+        &positions,
+        &person(Role::Operator, "o1"),
+        &[
+            (C::Accepted, 5),
+            (C::VerifySent, 1),
+            (C::CheckSent, 5),
+            (C::CheckSentOnTime, 5),
+        ],
+        &[(I::AcceptedScore, 0.4)],
+        Some(85.0),
+        Some("B"),
+    );
+    // s1: filed 1, 2, 3, 4, 5, 7 = 6, on time 5 (case 7 late); one filing cancelled (case 5);
+    // closed 1, 2, 3, 7 = 4, on time 2.
+    // 按时立案率 = 5 / 6, 准确立案率 = 5 / 6, 按时结案率 = 2 / 4.
+    // 100 × (0.25 × 5/6 + 0.40 × 5/6 + 0.35 × 0.5) = 71.67: C.
+    assert_rating(
+        &positions,
+        &person(Role::ShiftLead, "s1"),
+        &[
+            (C::Filed, 6),
+            (C::FiledOnTime, 5),
+            (C::FiledCancelled, 1),
+            (C::Closed, 4),
+            (C::ClosedOnTime, 2),
+        ],
+        &[
+            (I::OnTimeFilingRate, 5.0 / 6.0),
+            (I::AccurateFilingRate, 5.0 / 6.0),
+            (I::OnTimeCloseRate, 0.5),
+        ],
+        Some(71.67),
+        Some("C"),
+    );
+    // d1: dispatched 6 (case 4 twice), all on time, one returned; 6 scores 0.4.
+    // 100 × (0.20 × 0.4 + 0.40 × 1 + 0.40 × 5/6) = 81.33: B.
+    assert_rating(
+        &positions,
+        &person(Role::Dispatcher, "d1"),
+        &[
+            (C::Dispatched, 6),
+            (C::DispatchedOnTime, 6),
+            (C::Misdispatched, 1),
+        ],
+        &[
+            (I::OnTimeDispatchRate, 1.0),
+            (I::AccurateDispatchRate, 5.0 / 6.0),
+        ],
+        Some(81.33),
+        Some("B"),
+    );
+    // h1: handled 5, on time 4, one failed its check.
+    // 100 × (0.50 × 0.8 + 0.50 × (1 − 0.2)) = 80.0: B.
+    assert_rating(
+        &positions,
+        &person(Role::UnitHandler, "h1"),
+        &[(C::Handled, 5), (C::HandledOnTime, 4), (C::Rework, 1)],
+        &[(I::OnTimeHandlingRate, 0.8), (I::ReworkRate, 0.2)],
+        Some(80.0),
+        Some("B"),
+    );
+    // h2 only returned a case: nothing to hold them to, so not rated at all.
+    assert!(!positions.contains_key(&person(Role::UnitHandler, "h2")));
+}
+
+#[test]
+fn a_period_is_checked() {
+    let config = EvaluationConfig::default();
+    assert_eq!(
+        cityops_domain::evaluation::period(nov(1), nov(30), &config),
+        Ok(30)
+    );
+    assert!(cityops_domain::evaluation::period(nov(30), nov(1), &config).is_err());
+    let long = NaiveDate::from_ymd_opt(2028, 1, 1).unwrap();
+    assert!(cityops_domain::evaluation::period(nov(1), long, &config).is_err());
+    // Only November's days count: October's report and acceptance of case 7 are not in it.
+    let (ledger, _) = november();
+    let october = figures(
+        &ledger,
+        Level::District,
+        NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+    );
+    assert_eq!(october[&area("310101")].get(Counter::Reported), 1);
+    assert_eq!(october[&area("310101")].get(Counter::Filed), 0);
+}

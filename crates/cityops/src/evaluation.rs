@@ -1,0 +1,100 @@
+//! The evaluation's ledger over every case: rebuilt from the timelines (for an installation
+//! whose cases predate it, or after a change of what counts), and checked against a
+//! recomputation from scratch.
+
+use anyhow::Result;
+use cityops_domain::evaluation::entries_of_timeline;
+use cityops_domain::{AreaLevel, Case};
+use cityops_store::{AreaFilter, CaseQuery, Store};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Cases read per page.
+const PAGE: u32 = 500;
+
+/// Calls `each` with every case of every city, in case-number order.
+async fn every_case<F, Fut>(store: &dyn Store, mut each: F) -> Result<u64>
+where
+    F: FnMut(Case) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let cities = store
+        .areas(&AreaFilter {
+            parent: None,
+            level: Some(AreaLevel::City),
+        })
+        .await?;
+    let mut seen = 0;
+    for city in cities {
+        let mut query = CaseQuery::new(city.code.clone(), chrono::Utc::now());
+        query.limit = PAGE;
+        query.after_number = Some(String::new());
+        loop {
+            let page = store.cases(&query).await?;
+            let last = page.cases.last().map(|c| c.number.0.clone());
+            for case in page.cases {
+                seen += 1;
+                each(case).await?;
+            }
+            match last {
+                Some(number) => query.after_number = Some(number),
+                None => break,
+            }
+        }
+    }
+    Ok(seen)
+}
+
+/// Replaces every case's entries with those of its timeline; returns (cases, entries).
+pub async fn rebuild(store: &dyn Store) -> Result<(u64, u64)> {
+    let entries = AtomicU64::new(0);
+    let cases = every_case(store, |case| {
+        let entries = &entries;
+        async move {
+            let written = store.rebuild_case_ledger(&case.id).await?;
+            entries.fetch_add(written, Ordering::Relaxed);
+            Ok(())
+        }
+    })
+    .await?;
+    Ok((cases, entries.into_inner()))
+}
+
+/// The numbers of the cases whose stored entries differ from their timeline's.
+pub async fn check(store: &dyn Store) -> Result<Vec<String>> {
+    let differ = Mutex::new(Vec::new());
+    every_case(store, |case| {
+        let differ = &differ;
+        async move {
+            let timeline = store.timeline(&case.id).await?;
+            let mut expected = entries_of_timeline(case.number.clone(), &timeline)?;
+            let mut stored = store.case_ledger(&case.id).await?;
+            expected.sort();
+            stored.sort();
+            if expected != stored {
+                differ
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(case.number.0);
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    Ok(differ
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner))
+}
+
+/// Fills the ledger at start when it is empty while cases exist: an installation upgraded
+/// from before the ledger.
+pub async fn fill_if_empty(store: &dyn Store) -> Result<()> {
+    let cases: i64 = store.case_counts().await?.iter().map(|(_, n)| n).sum();
+    if cases == 0 || store.ledger_size().await? > 0 {
+        return Ok(());
+    }
+    tracing::info!(cases, "Filling the evaluation's ledger from the timelines.");
+    let (cases, entries) = rebuild(store).await?;
+    tracing::info!(cases, entries, "The evaluation's ledger is filled.");
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The evaluation over HTTP: a case taken from its report to closing counts for its district,
+//! street and community, for the unit that handled it and for each member of staff in their
+//! position; a number drills down to the case behind it; the same ranking comes as CSV with a
+//! BOM and as an XLSX workbook a real reader (calamine) opens, with its chart sheet; bad
+//! periods and levels are refused naming the field; only evaluators and center leaders read it;
+//! the ledger kept as the case moved equals a recomputation from its timeline.
+
+use calamine::{DataType, Reader};
+use cityops_test_support::{on_both_backends, TestApp};
+use serde_json::{json, Value};
+
+use super::outbox::cli;
+
+on_both_backends!(a_closed_case_counts_for_its_areas_unit_and_staff);
+
+/// Today in Beijing, as the evaluation dates steps.
+fn today() -> String {
+    chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive()
+        .to_string()
+}
+
+async fn closed_case(app: &TestApp) -> Value {
+    let case = app.report("inspector", "inspector").await;
+    let case = app.signed_for(&case, "20101", "310101-ZLS", "water").await;
+    let case = app
+        .ok("water", &case, "feedback", json!({"opinion": "已修复"}))
+        .await;
+    let case = app.ok("operator", &case, "send-check", json!({})).await;
+    let case = app
+        .ok("inspector", &case, "check", json!({"passed": true}))
+        .await;
+    let case = app.ok("lead", &case, "close", json!({})).await;
+    assert_eq!(case["state"], "closed");
+    case
+}
+
+fn row<'a>(answer: &'a Value, key: &str) -> &'a Value {
+    answer["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == key)
+        .unwrap_or_else(|| panic!("no row {key} in {answer}"))
+}
+
+async fn a_closed_case_counts_for_its_areas_unit_and_staff(app: &TestApp) {
+    let case = closed_case(app).await;
+    let day = today();
+    let evaluation = |level: &str| format!("/api/v1/evaluation?level={level}&from={day}&to={day}");
+
+    let (status, districts) = app.get(Some("evaluator"), &evaluation("district")).await;
+    assert_eq!(status, 200, "{districts}");
+    let huangpu = row(&districts, "310101");
+    assert_eq!(huangpu["name"], "黄浦区");
+    for (counter, n) in [
+        ("reported", 1),
+        ("filed", 1),
+        ("handled", 1),
+        ("closed", 1),
+        ("closed_on_time", 1),
+    ] {
+        assert_eq!(huangpu["figures"][counter], n, "{counter}: {huangpu}");
+    }
+    assert_eq!(huangpu["indicators"]["closing_rate"], 1.0);
+    assert_eq!(huangpu["indicators"]["on_time_closing_rate"], 1.0);
+    // One filing in one day is thirty in thirty days (band 0.8); no citizen's report among
+    // them (the lowest band, 0.4): 100 × (0.10 × 0.4 + 0.20 × 0.8 + 0.30 × 1 + 0.40 × 1).
+    assert_eq!(huangpu["composite"], 90.0);
+    assert_eq!(
+        (&huangpu["grade"], &huangpu["rank"]),
+        (&json!("A"), &json!(1))
+    );
+    assert_eq!(districts["days"], 1);
+
+    let (_, streets) = app.get(Some("leader"), &evaluation("street")).await;
+    assert_eq!(row(&streets, "310101002")["figures"]["closed"], 1);
+    let (_, communities) = app.get(Some("evaluator"), &evaluation("community")).await;
+    assert_eq!(row(&communities, "310101002001")["figures"]["filed"], 1);
+
+    let (_, units) = app.get(Some("evaluator"), &evaluation("unit")).await;
+    let water = row(&units, "310101-ZLS");
+    assert_eq!(water["figures"]["handled_on_time"], 1);
+    assert_eq!(water["indicators"]["rework_rate"], 0.0);
+
+    let (_, people) = app.get(Some("evaluator"), &evaluation("position")).await;
+    let lead = row(&people, "user-lead");
+    assert_eq!(lead["role"], "shift_lead");
+    assert_eq!(lead["figures"]["filed"], 1);
+    assert_eq!(lead["figures"]["closed_on_time"], 1);
+    assert_eq!(row(&people, "user-dispatcher")["figures"]["dispatched"], 1);
+    assert_eq!(row(&people, "user-water")["figures"]["handled"], 1);
+    let inspector = row(&people, "user-inspector");
+    assert_eq!(inspector["figures"]["valid_report"], 1);
+    assert_eq!(inspector["indicators"]["valid_report_rate"], 1.0);
+
+    // Drilling down from Huangpu's closings gives the case.
+    let (status, behind) = app
+        .get(
+            Some("evaluator"),
+            &format!("/api/v1/evaluation/cases?level=district&key=310101&counter=closed&from={day}&to={day}"),
+        )
+        .await;
+    assert_eq!(status, 200, "{behind}");
+    assert_eq!(behind[0]["number"], case["number"]);
+    let (status, behind) = app
+        .get(
+            Some("evaluator"),
+            &format!("/api/v1/evaluation/cases?level=position&key=user-lead&role=shift_lead&counter=filed&from={day}&to={day}"),
+        )
+        .await;
+    assert_eq!((status, behind.as_array().unwrap().len()), (200, 1));
+
+    // A spreadsheet: CSV with a BOM, and an XLSX with its ranking and chart sheets.
+    let (status, text) = app
+        .get_text(
+            Some("evaluator"),
+            &format!("{}&format=csv", evaluation("district")),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(text.starts_with('\u{feff}'), "a BOM for Excel");
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("rank,key,name,role,grade,composite,"));
+    assert!(text.contains("1,310101,黄浦区,,A,90.00,"), "{text}");
+    let bytes = app
+        .client
+        .get(format!(
+            "{}{}&format=xlsx",
+            app.base,
+            evaluation("district")
+        ))
+        .bearer_auth(&app.tokens["evaluator"])
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names = book.sheet_names();
+    assert!(
+        names.contains(&"ranking".to_owned()) && names.contains(&"chart".to_owned()),
+        "{names:?}"
+    );
+    let ranking = book.worksheet_range("ranking").unwrap();
+    assert_eq!(ranking.get((0, 1)).unwrap().to_string(), "key");
+    assert_eq!(ranking.get((1, 1)).unwrap().to_string(), "310101");
+    assert_eq!(ranking.get((1, 5)).unwrap().get_float(), Some(90.0));
+
+    // Bad input, naming the field; nobody else reads it.
+    for (query, status, field) in [
+        (
+            format!("level=district&from={day}&to=2020-01-01"),
+            422,
+            "from",
+        ),
+        (
+            "level=district&from=2020-01-01&to=2022-01-01".to_owned(),
+            422,
+            "to",
+        ),
+        (format!("level=planet&from={day}&to={day}"), 422, "level"),
+    ] {
+        let (got, body) = app
+            .get(Some("evaluator"), &format!("/api/v1/evaluation?{query}"))
+            .await;
+        assert_eq!(got, status, "{query}: {body}");
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+    let (got, body) = app
+        .get(
+            Some("evaluator"),
+            &format!("/api/v1/evaluation?level=district&from={day}&to=2020-01-01"),
+        )
+        .await;
+    assert_eq!(
+        (got, body["error"]["code"].as_str()),
+        (422, Some("invalid_period"))
+    );
+    for who in ["operator", "water", "admin"] {
+        let (got, _) = app.get(Some(who), &evaluation("district")).await;
+        assert_eq!(got, 403, "{who}");
+    }
+
+    // The ledger kept as the case moved is the ledger of its timeline.
+    let checked = cli(app, &["evaluation", "check"]);
+    assert!(checked.contains("matches every timeline"), "{checked}");
+    let rebuilt = cli(app, &["evaluation", "rebuild"]);
+    assert!(rebuilt.contains("rebuilt: 1 cases"), "{rebuilt}");
+    let (_, again) = app.get(Some("evaluator"), &evaluation("district")).await;
+    assert_eq!(again["rows"], districts["rows"]);
+}

@@ -1,0 +1,47 @@
+// The evaluation page's periods, columns and drill-downs.
+import { describe, expect, it } from 'vitest'
+import { LATE, dayOf, exportName, kindOf, months, nonZero, percent, preset } from '../src/lib/evaluation'
+import type { EvaluationRow } from '../src/api/types'
+
+// 2026-12-06 10:00 in Beijing.
+const now = new Date('2026-12-06T02:00:00Z')
+
+describe('periods', () => {
+  it('dates days in Beijing time', () => {
+    expect(dayOf(new Date('2026-11-30T17:00:00Z'))).toBe('2026-12-01')
+  })
+  it('offers this and last month, thirty days and the year', () => {
+    expect(preset('this_month', now)).toEqual({ from: '2026-12-01', to: '2026-12-06' })
+    expect(preset('last_month', now)).toEqual({ from: '2026-11-01', to: '2026-11-30' })
+    expect(preset('last_30', now)).toEqual({ from: '2026-11-07', to: '2026-12-06' })
+    expect(preset('this_year', now)).toEqual({ from: '2026-01-01', to: '2026-12-06' })
+    expect(preset('last_month', new Date('2027-01-10T02:00:00Z'))).toEqual({ from: '2026-12-01', to: '2026-12-31' })
+  })
+  it('gives six months for the trend, the last ending with the period', () => {
+    const m = months('2026-12-06')
+    expect(m.map((x) => x.label)).toEqual(['2026-07', '2026-08', '2026-09', '2026-10', '2026-11', '2026-12'])
+    expect(m[0]).toEqual({ from: '2026-07-01', to: '2026-07-31', label: '2026-07' })
+    expect(m[5]).toEqual({ from: '2026-12-01', to: '2026-12-06', label: '2026-12' })
+    expect(months('2026-03-31')[0].label).toBe('2025-10')
+  })
+})
+
+describe('columns and drill-downs', () => {
+  it('groups levels into areas, units and positions', () => {
+    expect(['district', 'street', 'community', 'grid'].map((l) => kindOf(l as never))).toEqual(['area', 'area', 'area', 'area'])
+    expect(kindOf('unit')).toBe('unit')
+    expect(kindOf('position')).toBe('position')
+  })
+  it('finds the late ones behind an on-time count', () => {
+    expect(LATE.unit.handled).toBe('handled_on_time')
+    expect(LATE.area.closed).toBe('closed_on_time')
+    expect(LATE.unit.dispatched).toBeUndefined()
+  })
+  it('lists a position\'s counts that are not zero, and shows rates as percentages', () => {
+    const row = { figures: { filed: 3, closed: 0, filed_on_time: 2 } } as unknown as EvaluationRow
+    expect(nonZero(row)).toEqual([['filed', 3], ['filed_on_time', 2]])
+    expect(percent(0.8333)).toBe('83.3%')
+    expect(percent(undefined)).toBe('—')
+    expect(exportName('unit', '2026-11-01', '2026-11-30', 'xlsx')).toBe('evaluation-unit-2026-11-01-2026-11-30.xlsx')
+  })
+})
