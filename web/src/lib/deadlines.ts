@@ -2,8 +2,9 @@
 // (working time on the city's calendar, or natural time), its yellow (临期) and red (超期)
 // marks, what the overdue watch announced, and the timeline's lines about clocks.
 import type { ClockView, DeadlineMark, TimeLeftView, WatchView } from '../api/types'
+import { termText } from './categories'
 
-type T = (key: string, values?: Record<string, unknown>) => string
+type T = (key: string, values?: Record<string, unknown>, plural?: number) => string
 
 /** Minutes as days, hours and minutes (natural time) or hours and minutes (working time, whose days are not 24 hours). */
 export function formatDuration(minutes: number, t: T, workingTime = false): string {
@@ -48,7 +49,7 @@ export function clockText(clock: ClockView, t: T, when: (iso: string | null | un
     case 'started':
       return t('deadline.clockStarted', {
         stage,
-        term: t(`deadline.term.${r.term.unit}`, { n: r.term.amount }),
+        term: termText(r.term, (key, named, plural) => t(key, named, plural)),
         deadline: when(clock.deadline),
         warning: when(clock.warning),
       })

@@ -160,7 +160,6 @@ const en: typeof zh = {
     nextStep: 'next escalation {at}',
     supervision: 'Supervision notice', supervisionDue: 'answer by {at}', supervisionAnswered: 'answered {at}',
     supervisionOverdue: 'Supervision unanswered', supervisionNoTerm: 'no answer term',
-    term: { minutes: '{n} min', hours: '{n} h', working_hours: '{n} working h', working_days: '{n} working days' },
     clockStarted: '{stage} clock: {term}, due {deadline} (due soon from {warning})',
     clockExtended: '{stage} deadline extended to {deadline}', clockParked: 'Clock stopped while parked, {span} left',
     clockResumed: '{stage} clock resumed, due {deadline}', clockStopped: 'Stage clock stopped',

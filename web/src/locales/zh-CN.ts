@@ -168,7 +168,6 @@ export default {
     nextStep: '下次升级 {at}',
     supervision: '督办单', supervisionDue: '限{at}前答复', supervisionAnswered: '已于{at}答复',
     supervisionOverdue: '督办超期未答复', supervisionNoTerm: '未设答复时限',
-    term: { minutes: '{n}分钟', hours: '{n}小时', working_hours: '{n}个工作小时', working_days: '{n}个工作日' },
     clockStarted: '{stage}计时：时限{term}，{deadline}到期（{warning}起临期）',
     clockExtended: '{stage}时限延至{deadline}', clockParked: '挂起停止计时，剩余{span}',
     clockResumed: '{stage}恢复计时，{deadline}到期', clockStopped: '阶段计时结束',

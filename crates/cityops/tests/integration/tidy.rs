@@ -526,3 +526,82 @@ fn relative(path: &Path) -> String {
         .display()
         .to_string()
 }
+
+/// Every schema of the OpenAPI document has its own name. utoipa keys schemas by name, so two
+/// types that publish the same name leave one of them described as the other (a case's
+/// `rating` once read as an evaluation's row); the vocabulary's generated names count too.
+#[test]
+fn every_published_schema_has_its_own_name() {
+    let mut seen: HashMap<String, Vec<String>> = HashMap::new();
+    for path in rust_files(&workspace().join("crates/cityops-api/src")) {
+        let source = std::fs::read_to_string(&path).unwrap();
+        let file = syn::parse_file(&source).unwrap();
+        let place = path
+            .strip_prefix(workspace())
+            .unwrap()
+            .display()
+            .to_string();
+        let mut items: Vec<&syn::Item> = file.items.iter().collect();
+        while let Some(item) = items.pop() {
+            let (ident, attrs) = match item {
+                syn::Item::Struct(s) => (&s.ident, &s.attrs),
+                syn::Item::Enum(e) => (&e.ident, &e.attrs),
+                syn::Item::Mod(m) => {
+                    items.extend(m.content.iter().flat_map(|(_, inner)| inner.iter()));
+                    continue;
+                }
+                syn::Item::Macro(m) if m.mac.path.is_ident("vocabulary") => {
+                    // `domain::Type => Name: "description";` per entry.
+                    let tokens: Vec<String> = m
+                        .mac
+                        .tokens
+                        .clone()
+                        .into_iter()
+                        .map(|t| t.to_string())
+                        .collect();
+                    for window in tokens.windows(4) {
+                        if window[0] == "=" && window[1] == ">" && window[3] == ":" {
+                            seen.entry(window[2].clone())
+                                .or_default()
+                                .push(format!("{place} (vocabulary)"));
+                        }
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            let list = |a: &syn::Attribute, name: &str| match &a.meta {
+                syn::Meta::List(list) if a.path().is_ident(name) => Some(list.tokens.to_string()),
+                _ => None,
+            };
+            let derives_schema = attrs
+                .iter()
+                .any(|a| list(a, "derive").is_some_and(|t| t.contains("ToSchema")));
+            if !derives_schema {
+                continue;
+            }
+            // `#[schema(as = Name)]` publishes under another name.
+            let renamed = attrs.iter().find_map(|a| {
+                let text = list(a, "schema")?;
+                let rest = text.split("as =").nth(1)?;
+                Some(
+                    rest.trim()
+                        .trim_end_matches(')')
+                        .split([',', ' '])
+                        .next()?
+                        .to_owned(),
+                )
+            });
+            let name = renamed.unwrap_or_else(|| ident.to_string());
+            seen.entry(name).or_default().push(place.clone());
+        }
+    }
+    let twice: Vec<_> = seen
+        .into_iter()
+        .filter(|(_, places)| places.len() > 1)
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "schemas published under one name: {twice:#?}"
+    );
+}
