@@ -1092,15 +1092,16 @@ pub struct CategoryCount {
 pub struct RankingRow {
     pub code: String,
     pub name: String,
-    /// 应结案数 over the last 30 days.
+    /// 应结案数 (handled and overdue unhandled) over the last 30 days.
     pub due: u32,
     pub closed: u32,
+    /// 结案率.
     pub closing_rate: f64,
+    /// 按期结案率.
     pub on_time_rate: f64,
-    /// 0 to 100.
+    /// The area's composite on the evaluation (0 to 100).
     pub score: f64,
-    /// A to E.
-    #[schema(pattern = "^[A-E]$")]
+    /// Its grade (A to E unless the city configures other cut-offs).
     pub grade: String,
 }
 

@@ -1,6 +1,7 @@
 //! The numbers of the city screen for one area, from the facts of its cases: what is open,
-//! overdue, supervised and urgent, today's intake and closings, the same per child area, the
-//! top problems, and the child areas ranked on the provisional evaluation.
+//! overdue, supervised and urgent, today's intake and closings, the same per child area, and
+//! the top problems. (The screen's ranking of the child areas is the evaluation's, from its
+//! ledger: see [`crate::evaluation`].)
 //!
 //! Pure: the caller loads the facts ([`CaseFact`], what the store keeps per case for this) and
 //! passes the time; [`summarise`] counts only the cases the viewer may see.
@@ -11,9 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use crate::actor::Actor;
 use crate::area::{Area, AreaCode, AreaLevel};
 use crate::case::{is_overdue, CaseState, Source};
-use crate::evaluation::{Score, Tally};
 
-/// The ranking covers the cases of the last 30 days.
+/// The screen counts the cases of the last 30 days, and ranks the child areas over them.
 pub const RANKING_DAYS: i64 = 30;
 
 /// How many categories the top lists name.
@@ -56,15 +56,6 @@ pub struct Totals {
     pub closed_today: u32,
 }
 
-/// A child area's place in the ranking.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Ranked {
-    pub area: AreaCode,
-    pub tally: Tally,
-    /// With `score.score` as published: to one decimal.
-    pub score: Score,
-}
-
 /// The screen's numbers for one area.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statistics {
@@ -77,8 +68,6 @@ pub struct Statistics {
     pub today_by_category: Vec<(String, u32)>,
     /// Open, by filed category, most first (the top ten).
     pub top_categories: Vec<(String, u32)>,
-    /// Child areas with cases due in the ranking period, best score first, then by code.
-    pub ranking: Vec<Ranked>,
 }
 
 /// Counts the cases of `area` that `viewer` may see ([`Actor::can_see_case_at`]): `facts`
@@ -101,7 +90,6 @@ pub fn summarise(
     };
     let mut totals = Totals::default();
     let mut per_child: HashMap<&str, Totals> = HashMap::new();
-    let mut tallies: HashMap<&str, Tally> = HashMap::new();
     let mut by_source: BTreeMap<&'static str, (Source, u32)> = BTreeMap::new();
     let mut today_categories: BTreeMap<&str, u32> = BTreeMap::new();
     let mut open_categories: BTreeMap<&str, u32> = BTreeMap::new();
@@ -145,36 +133,7 @@ pub fn summarise(
         if closed && fact.closed_at.is_some_and(|t| t >= today) {
             count(|t| t.closed_today += 1);
         }
-        if let (Some(child), true) = (child, was_filed(fact.state)) {
-            let tally = tallies.entry(child).or_default();
-            tally.due += 1;
-            if closed {
-                tally.closed += 1;
-                if fact.late_count == 0 {
-                    tally.closed_on_time += 1;
-                }
-            }
-        }
     }
-    let mut ranking: Vec<Ranked> = children
-        .iter()
-        .filter_map(|child| {
-            let tally = *tallies.get(child.code.as_str())?;
-            let mut score = tally.score()?;
-            score.score = (score.score * 10.0).round() / 10.0;
-            Some(Ranked {
-                area: child.code.clone(),
-                tally,
-                score,
-            })
-        })
-        .collect();
-    ranking.sort_by(|a, b| {
-        b.score
-            .score
-            .total_cmp(&a.score.score)
-            .then_with(|| a.area.as_str().cmp(b.area.as_str()))
-    });
     Statistics {
         totals,
         by_child: children
@@ -190,21 +149,7 @@ pub fn summarise(
         today_by_source: by_source.into_values().collect(),
         today_by_category: top(today_categories),
         top_categories: top(open_categories),
-        ranking,
     }
-}
-
-/// Filed (or further along): the cases the evaluation holds an area to. Rejected and
-/// cancelled ones, and those not yet filed, are not due.
-fn was_filed(state: CaseState) -> bool {
-    !matches!(
-        state,
-        CaseState::Reported
-            | CaseState::Accepted
-            | CaseState::Verifying
-            | CaseState::Invalid
-            | CaseState::Cancelled
-    )
 }
 
 fn top(counts: BTreeMap<&str, u32>) -> Vec<(String, u32)> {

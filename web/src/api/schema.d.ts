@@ -1132,8 +1132,9 @@ export interface paths {
         };
         /**
          * The numbers of the city screen for one area: totals, per child area, today's intake,
-         *     top problems and the ranking of the child areas. Only the cases the caller may see count
-         *     (a unit handler's, their unit's).
+         *     top problems and the ranking of the child areas on the evaluation of the last 30 days.
+         *     Only the cases the caller may see count (a unit handler's, their unit's; their screen has
+         *     no ranking).
          */
         get: operations["stats"];
         put?: never;
@@ -2681,22 +2682,28 @@ export interface components {
         RankingRow: {
             /** Format: int32 */
             closed: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 结案率.
+             */
             closing_rate: number;
             code: string;
             /**
              * Format: int32
-             * @description 应结案数 over the last 30 days.
+             * @description 应结案数 (handled and overdue unhandled) over the last 30 days.
              */
             due: number;
-            /** @description A to E. */
+            /** @description Its grade (A to E unless the city configures other cut-offs). */
             grade: string;
             name: string;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 按期结案率.
+             */
             on_time_rate: number;
             /**
              * Format: double
-             * @description 0 to 100.
+             * @description The area's composite on the evaluation (0 to 100).
              */
             score: number;
         };

@@ -34,8 +34,9 @@ pub struct StatsQuery {
 }
 
 /// The numbers of the city screen for one area: totals, per child area, today's intake,
-/// top problems and the ranking of the child areas. Only the cases the caller may see count
-/// (a unit handler's, their unit's).
+/// top problems and the ranking of the child areas on the evaluation of the last 30 days.
+/// Only the cases the caller may see count (a unit handler's, their unit's; their screen has
+/// no ranking).
 #[utoipa::path(get, path = "/api/v1/stats", tag = "stats", params(StatsQuery),
     responses((status = 200, body = StatsView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn stats(
@@ -87,6 +88,7 @@ pub async fn stats(
             })
             .collect()
     };
+    let ranking = ranking(&state, &actor, &area, &children, now).await?;
     let name_of = |code: &AreaCode| {
         children
             .iter()
@@ -119,19 +121,70 @@ pub async fn stats(
             .collect(),
         today_by_category: category_counts(summary.today_by_category),
         top_categories: category_counts(summary.top_categories),
-        ranking: summary
-            .ranking
-            .iter()
-            .map(|ranked| RankingRow {
-                code: ranked.area.to_string(),
-                name: name_of(&ranked.area),
-                due: ranked.tally.due,
-                closed: ranked.tally.closed,
-                closing_rate: ranked.score.closing_rate,
-                on_time_rate: ranked.score.on_time_rate,
-                score: ranked.score.score,
-                grade: ranked.score.grade.to_string(),
-            })
-            .collect(),
+        ranking,
     }))
+}
+
+/// The child areas ranked on the evaluation of the last 30 days (Beijing days, today
+/// included): those with something due, best composite first, then by code. A unit handler's
+/// screen has none: their jurisdiction is their unit's cases, not the areas'.
+async fn ranking(
+    state: &AppState,
+    viewer: &cityops_domain::Actor,
+    area: &cityops_domain::Area,
+    children: &[cityops_domain::Area],
+    now: chrono::DateTime<Utc>,
+) -> ApiResult<Vec<RankingRow>> {
+    use cityops_domain::evaluation::{day_of, rate, Counter, Figures, Indicator, Level, Subject};
+    let level = match area.level {
+        cityops_domain::AreaLevel::City => Level::District,
+        cityops_domain::AreaLevel::District => Level::Street,
+        cityops_domain::AreaLevel::Street => Level::Community,
+        cityops_domain::AreaLevel::Community => return Ok(Vec::new()),
+    };
+    if viewer.role == cityops_domain::Role::UnitHandler {
+        return Ok(Vec::new());
+    }
+    let to = day_of(now);
+    let from = day_of(now - chrono::Duration::days(stats::RANKING_DAYS - 1));
+    let mut figures: std::collections::BTreeMap<String, Figures> = Default::default();
+    for sum in state.store.ledger_sums(level, from, to).await? {
+        if children.iter().any(|c| c.code.as_str() == sum.key) {
+            figures.entry(sum.key).or_default().add(sum.counter, sum.n);
+        }
+    }
+    let config = &state.config.evaluation;
+    let days = u32::try_from(stats::RANKING_DAYS).unwrap_or(30);
+    let mut rows: Vec<RankingRow> = figures
+        .into_iter()
+        .filter_map(|(code, f)| {
+            let rating = rate(Subject::Area { code: code.clone() }, f, days, config);
+            let score = rating.composite?;
+            let name = children
+                .iter()
+                .find(|c| c.code.as_str() == code)
+                .map_or_else(String::new, |c| c.name.clone());
+            let value = |i: Indicator| rating.indicators.get(&i).copied().unwrap_or(0.0);
+            Some(RankingRow {
+                name,
+                due: u32::try_from(
+                    rating.figures.get(Counter::Handled)
+                        + rating.figures.get(Counter::OverdueUnhandled),
+                )
+                .unwrap_or(u32::MAX),
+                closed: u32::try_from(rating.figures.get(Counter::Closed)).unwrap_or(u32::MAX),
+                closing_rate: value(Indicator::ClosingRate),
+                on_time_rate: value(Indicator::OnTimeClosingRate),
+                score,
+                grade: rating.grade.clone().unwrap_or_default(),
+                code,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    Ok(rows)
 }

@@ -74,11 +74,20 @@ async fn statistics_count_open_overdue_and_today_per_district_and_rank_them(app:
         (top["code"].as_str(), top["zh"].as_str()),
         (Some("20406"), Some("道路积水"))
     );
+    // The districts ranked on the evaluation of the last 30 days: Huangpu had one case handled
+    // and closed on time, another filed and not yet handled (not due); two filed, one of them a
+    // citizen's hotline call verified (share 0.5, the top band 1.0), two filings a month (band
+    // 0.4): 100 × (0.10 × 1.0 + 0.20 × 0.4 + 0.30 × 1 + 0.40 × 1) = 88, B.
     let ranking = city["ranking"].as_array().unwrap();
     assert_eq!(ranking.len(), 1);
     assert_eq!(ranking[0]["code"], "310101");
-    assert_eq!(ranking[0]["due"], 2);
-    assert_eq!(ranking[0]["closing_rate"], 0.5);
+    assert_eq!(ranking[0]["due"], 1);
+    assert_eq!(ranking[0]["closing_rate"], 1.0);
+    assert_eq!(ranking[0]["score"], 88.0);
+    assert_eq!(ranking[0]["grade"], "B");
+    // A unit handler's screen ranks no areas.
+    let (_, water) = app.get(Some("water"), "/api/v1/stats").await;
+    assert_eq!(water["ranking"], json!([]));
 
     let (_, district) = app.get(Some("operator"), "/api/v1/stats?area=310101").await;
     assert_eq!(district["area"]["level"], "district");
