@@ -74,7 +74,7 @@ async function redCase() {
 
 const row = (page, number) => page.locator(`tr[data-number="${number}"]`)
 
-describe('stage deadlines and the overdue watch', { timeout: 180_000 }, () => {
+describe('stage deadlines and the overdue watch', { timeout: 300_000 }, () => {
   it('(a) a unit handler sees the working time left on a case in its queue and on its page', async () => {
     const c = await inHandling('中山东一路人行道私搭乱建')
     const page = await newPage('water')
@@ -178,7 +178,38 @@ describe('stage deadlines and the overdue watch', { timeout: 180_000 }, () => {
     await page.context().close()
   })
 
-  it('(d) no errors in any browser console', () => {
+  it('(d) a unit handler\'s queue turns yellow, then red, as the watch announces it, without a reload', { timeout: 170_000 }, async () => {
+    // A class whose handling term is one minute: yellow after 45 s, red after a minute; the
+    // demo server's watch looks every 30 s.
+    const admin = await tokenOf('admin')
+    const put = await api.call('PUT', '/categories/20102', admin, { terms: { handling: { amount: 1, unit: 'minutes' } } })
+    assert.equal(put.status, 200, JSON.stringify(put.json))
+    const created = await api.call('POST', '/cases', await tokenOf('inspector'), {
+      source: 'inspector', description: `${TAG} 一分钟时限的案件`, location: { lon: 121.4919, lat: 31.215 }, area: '310101002001',
+    })
+    let c = created.json
+    c = await run('operator', c, 'accept')
+    c = await run('shiftlead', c, 'file', { category: '20102' })
+    c = await run('dispatcher', c, 'dispatch', { unit: '310101-ZLS' })
+    c = await run('water', c, 'sign')
+    const page = await newPage('water')
+    await signIn(page, 'water')
+    await page.goto(`${ui.url}/workbench?queue=handling`)
+    const cell = row(page, c.number).getByTestId('deadline')
+    await cell.waitFor()
+    // No reload from here: the stream's watch events update the row.
+    await page.waitForFunction(
+      (n) => document.querySelector(`tr[data-number="${n}"] [data-testid="deadline"]`)?.dataset.mark === 'overdue',
+      c.number, { timeout: 150_000, polling: 500 },
+    )
+    assert.match(await cell.getByTestId('deadline-countdown').textContent(), /^已超期/)
+    const timeline = (await api.call('GET', `/cases/${c.id}/timeline`, await tokenOf('operator'))).json
+    assert.ok(timeline.some((e) => e.action === 'watch' && e.details?.finding === 'overdue'), JSON.stringify(timeline.slice(-2)))
+    await shot(page, 'd-live')
+    await page.context().close()
+  })
+
+  it('(e) no errors in any browser console', () => {
     assert.deepEqual(errors, [])
   })
 })

@@ -152,6 +152,7 @@ const en: typeof zh = {
     },
   },
   deadline: {
+    unlisted: '{n} other cases turned yellow or red or were escalated', reload: 'Reload the queue',
     days: '{n} d', hours: '{n} h', minutes: '{n} min', joiner: ' ',
     left: '{span} left', overdueBy: 'overdue by {span}', workingTime: ' (working time)',
     marks: { on_time: 'On time', due: 'Due soon', overdue: 'Overdue' },

@@ -160,6 +160,7 @@ export default {
     },
   },
   deadline: {
+    unlisted: '另有 {n} 件案件临期、超期或被升级', reload: '刷新队列',
     days: '{n}天', hours: '{n}小时', minutes: '{n}分', joiner: '',
     left: '剩余{span}', overdueBy: '已超期{span}', workingTime: '（工作时间）',
     marks: { on_time: '正常', due: '临期', overdue: '超期' },

@@ -109,6 +109,13 @@ export const useCases = defineStore('cases', {
     generation: 0,
   }),
   actions: {
+    /** Reads one listed case again (its deadline's mark changed): the row shows it at once. */
+    async refresh(id: string): Promise<boolean> {
+      if (!this.items.some((c) => c.id === id)) return false
+      const fresh = await api.case(id)
+      this.items = this.items.map((c) => (c.id === id ? fresh : c))
+      return true
+    },
     async load(queue: Queue, filters: CaseFilters, more = false) {
       const gen = more ? this.generation : ++this.generation
       if (!more) {
