@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use cityops_domain::{Actor, AreaCode, Case, CaseCommand, CaseState, Role};
+use cityops_domain::{Actor, AreaCode, Case, CaseCommand, CaseState};
 use cityops_geo::Geography;
 use cityops_store::telemetry::DeviceQuery;
 use cityops_store::{CaseQuery, ComponentQuery, StoreError};
@@ -254,13 +254,7 @@ impl Job {
         case: &Case,
         city: &AreaCode,
     ) -> Result<bool, StoreError> {
-        let system = Actor {
-            user_id: "system".into(),
-            username: "system".into(),
-            role: Role::System,
-            unit: None,
-            scope: city.clone(),
-        };
+        let system = Actor::system(city.clone());
         let mut case = case.clone();
         for _ in 0..CONFLICT_RETRIES {
             let Some((area, unit_grid)) = new_place(

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 use cityops_domain::watch::{watch_finding, EscalationStep};
-use cityops_domain::{Actor, Case, CaseCommand, Role, WorkflowError};
+use cityops_domain::{Actor, Case, CaseCommand, WorkflowError};
 use cityops_store::{StoreError, WatchCursor};
 use std::time::Duration;
 
@@ -171,7 +171,7 @@ async fn record(
     calendar: &cityops_domain::WorkingCalendar,
     policy: &[EscalationStep],
 ) -> Result<u64, ApiError> {
-    let actor = system_actor(&case);
+    let actor = Actor::system(case.area.city());
     let mut recorded = 0;
     // A finding per step, and a few re-reads: bounded, so a case that keeps changing under
     // the watch is left for the next tick rather than holding up the others.
@@ -207,15 +207,4 @@ async fn record(
         }
     }
     Ok(recorded)
-}
-
-/// CityOps itself, acting within the whole city of the case.
-fn system_actor(case: &Case) -> Actor {
-    Actor {
-        user_id: "system".into(),
-        username: "system".into(),
-        role: Role::System,
-        unit: None,
-        scope: case.area.city(),
-    }
 }

@@ -84,6 +84,20 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// CityOps itself, acting within `scope` (alarms' cases and notes, the overdue watch,
+    /// relocations, retention). Nobody signs in as it.
+    pub fn system(scope: AreaCode) -> Actor {
+        Actor {
+            user_id: "system".into(),
+            username: "system".into(),
+            role: Role::System,
+            unit: None,
+            scope,
+        }
+    }
+}
+
+impl Actor {
     pub fn can_see(&self, area: &AreaCode) -> bool {
         self.scope.contains(area)
     }

@@ -74,8 +74,9 @@ pub trait EvaluationStore: Send + Sync {
     async fn ledger_cases(&self, query: &LedgerCases) -> StoreResult<Vec<String>>;
     /// Every entry of one case, in event order.
     async fn case_ledger(&self, case_id: &str) -> StoreResult<Vec<LedgerEntry>>;
-    /// How many entries the ledger holds.
-    async fn ledger_size(&self) -> StoreResult<u64>;
+    /// Whether cases exist while the ledger holds nothing (an installation from before the
+    /// ledger): two existence checks, cheap at start however large the city.
+    async fn ledger_needs_filling(&self) -> StoreResult<bool>;
     /// Replaces one case's entries with those recomputed from its timeline; returns how many.
     async fn rebuild_case_ledger(&self, case_id: &str) -> StoreResult<u64>;
 }
@@ -214,13 +215,15 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
         rows.iter().map(entry_of).collect()
     }
 
-    async fn ledger_size(&self) -> StoreResult<u64> {
+    async fn ledger_needs_filling(&self) -> StoreResult<bool> {
         let row = self
             .read_one(Statement::new(
-                "SELECT COUNT(*) AS n FROM evaluation_ledger",
+                "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM cases)
+                                   AND NOT EXISTS (SELECT 1 FROM evaluation_ledger)
+                              THEN 1 ELSE 0 END AS BIGINT) AS fill",
             ))
             .await?;
-        Ok(row.int("n")?.max(0) as u64)
+        Ok(row.int("fill")? == 1)
     }
 
     async fn rebuild_case_ledger(&self, case_id: &str) -> StoreResult<u64> {

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use cityops_domain::{Actor, AreaCode, CaseCommand, CommandKind, Role};
+use cityops_domain::{Actor, AreaCode, CaseCommand, CommandKind};
 use cityops_store::{CaseStore, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -223,12 +223,7 @@ async fn note_case(
     )))
 }
 
+/// CityOps itself, within the city of `area`.
 pub(crate) fn system_actor(area: &AreaCode) -> Actor {
-    Actor {
-        user_id: "system".into(),
-        username: "system".into(),
-        role: Role::System,
-        unit: None,
-        scope: area.city(),
-    }
+    Actor::system(area.city())
 }

@@ -86,14 +86,8 @@ pub async fn apply_retention(store: &dyn TrustStore, days: i64) -> Result<u64> {
     let before = chrono::Utc::now() - chrono::Duration::days(days);
     let ids = store.expired_contacts(before).await?;
     let why = format!("retention: {days} days after the case finished");
-    let system = cityops_domain::Actor {
-        user_id: "system".into(),
-        username: "system".into(),
-        role: cityops_domain::Role::System,
-        unit: None,
-        // The store narrows the system to each case's city.
-        scope: cityops_domain::AreaCode::parse("100000")?,
-    };
+    // The store narrows the system to each case's city.
+    let system = cityops_domain::Actor::system(cityops_domain::AreaCode::parse("100000")?);
     Ok(store
         .anonymise_reporters(&ids, &system, &why, chrono::Utc::now())
         .await?)

@@ -89,11 +89,10 @@ pub async fn check(store: &dyn Store) -> Result<Vec<String>> {
 /// Fills the ledger at start when it is empty while cases exist: an installation upgraded
 /// from before the ledger.
 pub async fn fill_if_empty(store: &dyn Store) -> Result<()> {
-    let cases: i64 = store.case_counts().await?.iter().map(|(_, n)| n).sum();
-    if cases == 0 || store.ledger_size().await? > 0 {
+    if !store.ledger_needs_filling().await? {
         return Ok(());
     }
-    tracing::info!(cases, "Filling the evaluation's ledger from the timelines.");
+    tracing::info!("Filling the evaluation's ledger from the timelines.");
     let (cases, entries) = rebuild(store).await?;
     tracing::info!(cases, entries, "The evaluation's ledger is filled.");
     Ok(())

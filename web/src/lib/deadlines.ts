@@ -68,6 +68,12 @@ export function clockText(clock: ClockView, t: T, when: (iso: string | null | un
   }
 }
 
+/** A center by the name of its area: one of the city's districts, or the city's own. */
+export function centerName(code: string, city: { code: string | null; districts: { code: string; name: string }[] }, t: T): string {
+  if (code === city.code) return t('deadline.cityCenter')
+  return city.districts.find((d) => d.code === code)?.name ?? code
+}
+
 /** The timeline's line for a finding of the overdue watch (an entry whose action is `watch`). */
 export function findingText(
   details: Record<string, unknown> | null | undefined, t: T, centerName: (code: string) => string = (c) => c,

@@ -197,9 +197,39 @@ async fn ratings(
     config: &EvaluationConfig,
 ) -> ApiResult<(Vec<(Rating, String)>, Directory)> {
     let dir = directory(state, level).await?;
+    let by_subject = subject_figures(state, level, from, to, |key| {
+        visible(viewer, level, key, &dir)
+    })
+    .await?;
+    let mut rated: Vec<(Rating, String)> = by_subject
+        .into_iter()
+        .map(|(subject, figures)| {
+            let (key, _) = subject_key(&subject);
+            let name = dir.names.get(&key).cloned().unwrap_or_else(|| key.clone());
+            (rate(subject, figures, days, config), name)
+        })
+        .collect();
+    rated.sort_by(|(a, an), (b, bn)| {
+        b.composite
+            .unwrap_or(-1.0)
+            .total_cmp(&a.composite.unwrap_or(-1.0))
+            .then_with(|| an.cmp(bn))
+    });
+    Ok((rated, dir))
+}
+
+/// The figures of each subject of `level` over the days `from..=to` whose key `keep` admits,
+/// from the ledger's sums.
+pub(crate) async fn subject_figures(
+    state: &AppState,
+    level: Level,
+    from: NaiveDate,
+    to: NaiveDate,
+    keep: impl Fn(&str) -> bool,
+) -> ApiResult<BTreeMap<Subject, Figures>> {
     let mut by_subject: BTreeMap<Subject, Figures> = BTreeMap::new();
     for sum in state.store.ledger_sums(level, from, to).await? {
-        if !visible(viewer, level, &sum.key, &dir) {
+        if !keep(&sum.key) {
             continue;
         }
         let subject = match level {
@@ -219,21 +249,7 @@ async fn ratings(
             .or_default()
             .add(sum.counter, sum.n);
     }
-    let mut rated: Vec<(Rating, String)> = by_subject
-        .into_iter()
-        .map(|(subject, figures)| {
-            let (key, _) = subject_key(&subject);
-            let name = dir.names.get(&key).cloned().unwrap_or_else(|| key.clone());
-            (rate(subject, figures, days, config), name)
-        })
-        .collect();
-    rated.sort_by(|(a, an), (b, bn)| {
-        b.composite
-            .unwrap_or(-1.0)
-            .total_cmp(&a.composite.unwrap_or(-1.0))
-            .then_with(|| an.cmp(bn))
-    });
-    Ok((rated, dir))
+    Ok(by_subject)
 }
 
 fn view(rank: Option<u32>, rating: &Rating, name: &str) -> EvaluationRow {

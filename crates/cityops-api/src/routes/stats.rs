@@ -135,7 +135,7 @@ async fn ranking(
     children: &[cityops_domain::Area],
     now: chrono::DateTime<Utc>,
 ) -> ApiResult<Vec<RankingRow>> {
-    use cityops_domain::evaluation::{day_of, rate, Counter, Figures, Indicator, Level, Subject};
+    use cityops_domain::evaluation::{day_of, rate, Counter, Indicator, Level, Subject};
     let level = match area.level {
         cityops_domain::AreaLevel::City => Level::District,
         cityops_domain::AreaLevel::District => Level::Street,
@@ -147,18 +147,20 @@ async fn ranking(
     }
     let to = day_of(now);
     let from = day_of(now - chrono::Duration::days(stats::RANKING_DAYS - 1));
-    let mut figures: std::collections::BTreeMap<String, Figures> = Default::default();
-    for sum in state.store.ledger_sums(level, from, to).await? {
-        if children.iter().any(|c| c.code.as_str() == sum.key) {
-            figures.entry(sum.key).or_default().add(sum.counter, sum.n);
-        }
-    }
+    let figures = crate::routes::evaluation::subject_figures(state, level, from, to, |key| {
+        children.iter().any(|c| c.code.as_str() == key)
+    })
+    .await?;
     let config = &state.config.evaluation;
     let days = u32::try_from(stats::RANKING_DAYS).unwrap_or(30);
     let mut rows: Vec<RankingRow> = figures
         .into_iter()
-        .filter_map(|(code, f)| {
-            let rating = rate(Subject::Area { code: code.clone() }, f, days, config);
+        .filter_map(|(subject, f)| {
+            let Subject::Area { code } = &subject else {
+                return None;
+            };
+            let code = code.clone();
+            let rating = rate(subject, f, days, config);
             let score = rating.composite?;
             let name = children
                 .iter()
