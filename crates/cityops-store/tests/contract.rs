@@ -1189,7 +1189,9 @@ async fn units_keep_a_citys_edits_and_import_counts_what_changed(store: Arc<dyn 
 /// The overdue watch reads only the cases whose watch moment has come, earliest first and
 /// page by page, and the moment follows every change of the case.
 async fn the_watch_index_pages_due_cases_and_follows_every_change(store: Arc<dyn Store>) {
-    let t0 = now_ms() - chrono::Duration::days(3);
+    // A Tuesday morning (Beijing 09:00): hours apart, the three reports' yellow points differ
+    // (from the wall clock, two reports across a lunch break could share one).
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap();
     let mut ids = Vec::new();
     for hours in [0, 1, 2] {
         let (case, event) = new_case(
