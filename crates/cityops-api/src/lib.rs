@@ -30,6 +30,7 @@ pub mod wire;
 mod xlsx;
 
 pub use metrics::Metrics;
+pub use routes::settings::{Setting, SettingSource};
 pub use server::{cors_origin, public_base_url, serve, BadCorsOrigin, BadPublicBaseUrl};
 
 /// Limits and settings of the API, set by the binary from its configuration.
@@ -89,6 +90,9 @@ pub struct ApiConfig {
     pub supervision_term: cityops_domain::Term,
     /// The evaluation's weights, bands, grade cut-offs and longest period.
     pub evaluation: cityops_domain::evaluation::EvaluationConfig,
+    /// The configuration in force as the binary resolved it, secrets redacted, for
+    /// `GET /settings`.
+    pub settings: Vec<routes::settings::Setting>,
 }
 
 impl ApiConfig {
@@ -127,6 +131,7 @@ impl ApiConfig {
                 unit: cityops_domain::TermUnit::WorkingDays,
             },
             evaluation: cityops_domain::evaluation::EvaluationConfig::default(),
+            settings: Vec::new(),
         }
     }
 }

@@ -113,6 +113,9 @@ pub struct Config {
     /// `complement`; each composite's weights sum to 1), count and share bands, grade
     /// cut-offs and longest period (`max_days`).
     pub evaluation: cityops_domain::evaluation::EvaluationConfig,
+    /// Which layer gave each setting its value, by key (`GET /settings` shows it).
+    #[serde(skip)]
+    pub sources: std::collections::BTreeMap<String, cityops_api::SettingSource>,
 }
 
 impl Default for Config {
@@ -158,7 +161,26 @@ impl Default for Config {
                 unit: cityops_domain::TermUnit::WorkingDays,
             },
             evaluation: cityops_domain::evaluation::EvaluationConfig::default(),
+            sources: Default::default(),
         }
+    }
+}
+
+/// How a secret reads wherever the configuration is printed or shown.
+const REDACTED: &str = "[REDACTED]";
+
+/// The layer a value came from, by its provider: the TOML file, the `CITYOPS_`
+/// environment, the command line's `Overrides`, or the built-in defaults.
+fn source_of(metadata: &figment::Metadata) -> cityops_api::SettingSource {
+    use cityops_api::SettingSource;
+    if matches!(metadata.source, Some(figment::Source::File(_))) {
+        SettingSource::File
+    } else if metadata.name.contains("environment") {
+        SettingSource::Environment
+    } else if metadata.name.contains("Overrides") {
+        SettingSource::CommandLine
+    } else {
+        SettingSource::Default
     }
 }
 
@@ -186,7 +208,7 @@ impl Config {
             );
             figment = figment.merge(Toml::file(file));
         }
-        figment
+        let figment = figment
             .merge(Env::prefixed("CITYOPS_").only(&[
                 "listen",
                 "data_dir",
@@ -226,9 +248,45 @@ impl Config {
                 "supervision_term",
                 "evaluation",
             ]))
-            .merge(Serialized::defaults(overrides))
+            .merge(Serialized::defaults(overrides));
+        let mut config: Config = figment
             .extract()
-            .context("the configuration is not valid")
+            .context("the configuration is not valid")?;
+        if let Ok(figment::value::Value::Dict(_, keys)) = figment.find_value("") {
+            for key in keys.keys() {
+                if let Some(metadata) = figment.find_metadata(key) {
+                    config.sources.insert(key.clone(), source_of(metadata));
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// The configuration in force as `GET /settings` shows it: every key, its value with
+    /// secrets redacted (the keys themselves, and a password inside a URL), and its source.
+    pub fn in_force(&self) -> Vec<cityops_api::Setting> {
+        let (Ok(serde_json::Value::Object(values)), Ok(serde_json::Value::Object(plain))) =
+            (serde_json::to_value(self.redacted()), serde_json::to_value(self))
+        else {
+            return Vec::new();
+        };
+        values
+            .into_iter()
+            .map(|(key, value)| {
+                let secret = value.as_str() == Some(REDACTED) || plain.get(&key) != Some(&value);
+                let source = self
+                    .sources
+                    .get(&key)
+                    .copied()
+                    .unwrap_or(cityops_api::SettingSource::Default);
+                cityops_api::Setting {
+                    key,
+                    value,
+                    source,
+                    secret,
+                }
+            })
+            .collect()
     }
 
     /// The pipeline's settings from this configuration.
@@ -395,7 +453,7 @@ fn serialize_redacted<S: Serializer>(
     secret: &Option<SecretString>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    secret.as_ref().map(|_| "[REDACTED]").serialize(serializer)
+    secret.as_ref().map(|_| REDACTED).serialize(serializer)
 }
 
 fn redact_url(url: &str) -> String {
@@ -432,6 +490,40 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.listen, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn the_settings_in_force_name_their_layer_and_hide_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cityops.toml");
+        std::fs::write(
+            &file,
+            format!("session_hours = 8\npii_keys = \"k1 {PII_KEY}\"\n"),
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(&file),
+            Overrides {
+                database: Some("postgres://ops:hunter2@db.example/cityops".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        let settings = config.in_force();
+        let setting = |key: &str| settings.iter().find(|s| s.key == key).unwrap();
+        use cityops_api::SettingSource;
+        assert_eq!(setting("session_hours").source, SettingSource::File);
+        assert_eq!(setting("session_hours").value, 8);
+        assert!(!setting("session_hours").secret);
+        assert_eq!(setting("listen").source, SettingSource::Default);
+        assert_eq!(setting("database").source, SettingSource::CommandLine);
+        assert!(setting("database").secret);
+        assert!(setting("pii_keys").secret);
+        // Every setting is listed, none of them with a secret in it.
+        assert_eq!(settings.len(), serde_json::to_value(&config).unwrap().as_object().unwrap().len());
+        let shown = serde_json::to_string(&settings).unwrap();
+        assert!(!shown.contains("hunter2") && !shown.contains(PII_KEY), "{shown}");
+        assert!(shown.contains("postgres://ops:***@db.example/cityops"), "{shown}");
     }
 
     #[test]

@@ -174,6 +174,7 @@ pub async fn start(
         .check("supervision_term")
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     api.outbox = config.outbox()?;
+    api.settings = config.in_force();
     api.sign_in_requests_per_minute = config.sign_in_requests_per_minute;
     api.public_reports_per_minute = config.public_reports_per_minute;
     anyhow::ensure!(

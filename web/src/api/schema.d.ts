@@ -1047,6 +1047,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/routing/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Who the matrix gives a case of a class at a place, and why: the most specific rule, the
+         *     ones it overrides, or the default unit. With `rules`, the draft is asked instead of the
+         *     matrix in force, so an editor sees the effect of a change before saving it. Changes nothing.
+         */
+        post: operations["preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/routing/rules": {
         parameters: {
             query?: never;
@@ -1118,6 +1139,27 @@ export interface paths {
         post?: never;
         /** Sign out: the session token stops working at once. */
         delete: operations["sign_out"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The node's configuration in force (admins): every setting, its value and where it came
+         *     from. Secrets (the audit and personal-data keys, passwords inside database and broker
+         *     URLs) are never sent.
+         */
+        get: operations["settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1201,6 +1243,27 @@ export interface paths {
         get: operations["dead_letters"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/telemetry/rule-tests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try a draft rule (admin): replays a device's stored readings of the window through the
+         *     draft in an engine of its own and answers what it would have raised, reopened and
+         *     cleared. Nothing is stored, and no live alarm or case is touched.
+         */
+        post: operations["test_rule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2874,6 +2937,32 @@ export interface components {
             /** Format: double */
             sum: number;
         };
+        RoutingPreview: {
+            /** @description The area the place is in (the code given, or the community the point lies in). */
+            area: string;
+            area_name?: string | null;
+            /** @description Whether the answer used the draft rules of the request. */
+            draft: boolean;
+            routing: components["schemas"]["RoutingView"];
+            /** @description The unit grid the point lies in, for a point. */
+            unit_grid?: string | null;
+        };
+        /** @description "Who gets class X at place Y": the place as an area code or as a point. */
+        RoutingPreviewBody: {
+            /** @description The place as an area code (a district, street, community or unit grid's community). */
+            area?: string | null;
+            /** @description The small class (5 digits) of the imagined case. */
+            category: string;
+            /** Format: double */
+            lat?: number | null;
+            /**
+             * Format: double
+             * @description The place as a WGS-84 point, located to its community and unit grid.
+             */
+            lon?: number | null;
+            /** @description A draft matrix to ask instead of the one in force (the editor's unsaved table). */
+            rules?: components["schemas"]["RuleBody"][] | null;
+        };
         RoutingView: {
             /** @description Matching rules that lost to a more specific one. */
             overridden: components["schemas"]["RuleView"][];
@@ -2883,6 +2972,16 @@ export interface components {
             /** @description The unit proposed for dispatch; dispatch without a `unit` uses it. */
             unit?: string | null;
             unit_name?: string | null;
+        };
+        /** @description One rule of a draft matrix. */
+        RuleBody: {
+            /** @description The area whose subtree the rule covers. */
+            area: string;
+            /** @description A small-class code or prefix (1 to 5 digits). */
+            category: string;
+            /** @description Only for components owned by this unit. */
+            owner?: string | null;
+            unit: string;
         };
         /** @description Which devices a rule watches. */
         RuleScope: {
@@ -2900,6 +2999,66 @@ export interface components {
             area: string;
             /** @enum {string} */
             kind: "area";
+        };
+        /** @description A draft rule tried on one device's recent readings. */
+        RuleTestBody: {
+            /** @description The device whose readings are replayed. */
+            device: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339; default a day before `to`. Raw readings are kept only for the configured
+             *     retention.
+             */
+            from?: string | null;
+            /** @description The draft, as it would be created (it need not exist, nor be enabled). */
+            rule: components["schemas"]["TelemetryRule"];
+            /**
+             * Format: date-time
+             * @description RFC 3339; default now.
+             */
+            to?: string | null;
+        };
+        /** @description One change the draft would have made. */
+        RuleTestEvent: {
+            /**
+             * Format: int32
+             * @description Which alarm of the replay, from 1: a reopen or a clear continues the alarm it names.
+             */
+            alarm: number;
+            /** Format: date-time */
+            at: string;
+            /** @description raise, reopen or clear (repeats are only counted). */
+            change: components["schemas"]["AlarmChange"];
+            level: components["schemas"]["WarningLevel"];
+            /**
+             * Format: double
+             * @description The reading that decided it (a silence alarm: the last value heard).
+             */
+            value: number;
+        };
+        /** @description What the draft would have raised on the device's readings of the window. */
+        RuleTestView: {
+            /** @description An alarm would still be active at `to`. */
+            active_at_end: boolean;
+            /**
+             * Format: int32
+             * @description Distinct alarms the draft would have raised.
+             */
+            alarms: number;
+            device: string;
+            events: components["schemas"]["RuleTestEvent"][];
+            /** Format: date-time */
+            from: string;
+            indicator: string;
+            /** @description Readings of the rule's indicator replayed (at most 10,000, the newest). */
+            readings: number;
+            repeats: number;
+            /** Format: date-time */
+            to: string;
+            /** @description The window held more readings than were replayed: only the newest were. */
+            truncated: boolean;
+            /** @description Whether the rule's scope takes in the device at all (if not, it never fires on it). */
+            watches_device: boolean;
         };
         RuleView: {
             area: string;
@@ -2929,6 +3088,25 @@ export interface components {
         SecondFactor: "none" | "pending" | "enabled";
         /** @enum {string} */
         SessionKind: "bearer" | "cookie";
+        /** @description One setting of the configuration in force. */
+        Setting: {
+            /**
+             * @description Its name in the configuration file (`CITYOPS_` and the upper-case name in the
+             *     environment).
+             */
+            key: string;
+            /** @description The value holds a secret that is not shown. */
+            secret: boolean;
+            source: components["schemas"]["SettingSource"];
+            /** @description Its value; a secret (a key, a password in a URL) is `[REDACTED]`. */
+            value: Record<string, unknown>;
+        };
+        /**
+         * @description Where a setting's value came from, lowest layer first: the built-in default, the
+         *     configuration file, a `CITYOPS_*` environment variable, or the command line.
+         * @enum {string}
+         */
+        SettingSource: "default" | "file" | "environment" | "command_line";
         SourceCount: {
             /** Format: int32 */
             count: number;
@@ -7971,6 +8149,91 @@ export interface operations {
             };
         };
     };
+    preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingPreviewBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingPreview"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_routing_rules: {
         parameters: {
             query?: never;
@@ -8265,6 +8528,51 @@ export interface operations {
             };
         };
     };
+    settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Setting"][];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     stats: {
         parameters: {
             query?: {
@@ -8533,6 +8841,99 @@ export interface operations {
                 };
             };
             /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleTestBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleTestView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;

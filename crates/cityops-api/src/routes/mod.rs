@@ -30,6 +30,7 @@ mod photos;
 mod public;
 mod routing;
 mod sessions;
+pub mod settings;
 mod stats;
 mod stream;
 pub(crate) mod telemetry;
@@ -59,6 +60,8 @@ use crate::openapi::{BearerAuth, CommonErrors};
         routing::export_rules,
         routing::replace_rules,
         routing::explain,
+        routing::preview,
+        settings::settings,
         stream::stream,
         public::challenge,
         public::report,
@@ -112,6 +115,7 @@ use crate::openapi::{BearerAuth, CommonErrors};
         telemetry::list_telemetry_rules,
         telemetry::get_rule,
         telemetry::create_rule,
+        telemetry::test_rule,
         telemetry::replace_rule,
         telemetry::delete_rule,
         telemetry::list_alarms,
@@ -169,6 +173,7 @@ pub fn router(state: AppState) -> Router {
         .merge(categories::router())
         .merge(evaluation::router())
         .merge(calendar::router())
+        .merge(settings::router())
         // A day of a large city's hotline runs to a few megabytes.
         .merge(hotline::router(64 * 1024 * 1024))
         .merge(cases::router(state.config.max_upload_bytes))

@@ -5,15 +5,16 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use cityops_domain::routing::{parse_rules_csv, route, rules_csv, Rule};
-use cityops_domain::{Actor, Case, Role};
-use serde::Serialize;
+use cityops_domain::component::ComponentUnits;
+use cityops_domain::{Actor, AreaCode, Case, CategoryCode, Role};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::extract::CurrentUser;
+use crate::extract::{CurrentUser, JsonBody};
 use crate::routes::cases::visible_case;
 use crate::AppState;
 
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/routing/rules", get(list_routing_rules).put(replace_rules))
         .route("/routing/rules.csv", get(export_rules))
+        .route("/routing/preview", post(preview))
         .route("/cases/{id}/routing", get(explain))
 }
 
@@ -156,21 +158,34 @@ pub(crate) async fn propose(state: &AppState, case: &Case) -> ApiResult<RoutingV
             reason: "the case has no category yet: file it first".into(),
         });
     };
-    let catalog = state.store.catalog().await?;
-    let Some(category) = catalog.as_ref().and_then(|c| c.get(&code)) else {
-        return Err(ApiError::not_found("the case's category"));
-    };
-    let rules = state.store.rules().await?;
     let component = match &case.component_id {
         Some(id) => state.store.component(id).await?,
         None => None,
     };
-    let decision = route(
+    let rules = state.store.rules().await?;
+    propose_with(
+        state,
         &rules,
-        category,
+        &code,
         &case.area,
         component.as_ref().and_then(|c| c.units()).as_ref(),
-    );
+    )
+    .await
+}
+
+/// The unit `rules` propose for class `code` at `area` (about a component with `units`).
+async fn propose_with(
+    state: &AppState,
+    rules: &[Rule],
+    code: &CategoryCode,
+    area: &AreaCode,
+    component: Option<&ComponentUnits>,
+) -> ApiResult<RoutingView> {
+    let catalog = state.store.catalog().await?;
+    let Some(category) = catalog.as_ref().and_then(|c| c.get(code)) else {
+        return Err(ApiError::not_found("the case's category"));
+    };
+    let decision = route(rules, category, area, component);
     Ok(match decision {
         Some(mut decision) => {
             // A retired default unit's cases go to its successor, as its open cases did.
@@ -198,21 +213,138 @@ pub(crate) async fn propose(state: &AppState, case: &Case) -> ApiResult<RoutingV
                 unit = state.store.unit(&decision.unit).await?;
             }
             RoutingView {
-            unit_name: unit.map(|u| u.name),
-            unit: Some(decision.unit),
-            rule: decision.rule.as_ref().map(RuleView::from),
-            overridden: decision.overridden.iter().map(RuleView::from).collect(),
-            reason: decision.reason,
-        }
+                unit_name: unit.map(|u| u.name),
+                unit: Some(decision.unit),
+                rule: decision.rule.as_ref().map(RuleView::from),
+                overridden: decision.overridden.iter().map(RuleView::from).collect(),
+                reason: decision.reason,
+            }
         }
         None => RoutingView {
             unit: None,
             unit_name: None,
             rule: None,
             overridden: Vec::new(),
-            reason: format!("no rule and no default unit for category {code} in area {}: the dispatcher decides", case.area),
+            reason: format!("no rule and no default unit for category {code} in area {area}: the dispatcher decides"),
         },
     })
+}
+
+/// One rule of a draft matrix.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleBody {
+    /// A small-class code or prefix (1 to 5 digits).
+    pub category: String,
+    /// The area whose subtree the rule covers.
+    pub area: String,
+    /// Only for components owned by this unit.
+    #[serde(default)]
+    pub owner: Option<String>,
+    pub unit: String,
+}
+
+/// "Who gets class X at place Y": the place as an area code or as a point.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingPreviewBody {
+    /// The small class (5 digits) of the imagined case.
+    pub category: String,
+    /// The place as an area code (a district, street, community or unit grid's community).
+    #[serde(default)]
+    pub area: Option<String>,
+    /// The place as a WGS-84 point, located to its community and unit grid.
+    #[serde(default)]
+    pub lon: Option<f64>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    /// A draft matrix to ask instead of the one in force (the editor's unsaved table).
+    #[serde(default)]
+    pub rules: Option<Vec<RuleBody>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RoutingPreview {
+    /// The area the place is in (the code given, or the community the point lies in).
+    pub area: String,
+    pub area_name: Option<String>,
+    /// The unit grid the point lies in, for a point.
+    pub unit_grid: Option<String>,
+    /// Whether the answer used the draft rules of the request.
+    pub draft: bool,
+    pub routing: RoutingView,
+}
+
+/// Who the matrix gives a case of a class at a place, and why: the most specific rule, the
+/// ones it overrides, or the default unit. With `rules`, the draft is asked instead of the
+/// matrix in force, so an editor sees the effect of a change before saving it. Changes nothing.
+#[utoipa::path(post, path = "/api/v1/routing/preview", tag = "routing", request_body = RoutingPreviewBody,
+    responses((status = 200, body = RoutingPreview), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn preview(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    JsonBody(body): JsonBody<RoutingPreviewBody>,
+) -> ApiResult<Json<RoutingPreview>> {
+    if actor.role == Role::Citizen {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "the responsibility matrix is for staff",
+        ));
+    }
+    let category = CategoryCode::parse(&body.category)?;
+    let catalog = state.store.catalog().await?;
+    if !catalog.as_ref().is_some_and(|c| c.get(&category).is_some()) {
+        return Err(ApiError::invalid(
+            "category",
+            format!("{category} is not a small class of the catalogue"),
+        ));
+    }
+    let (area, unit_grid) = match (&body.area, body.lon, body.lat) {
+        (Some(code), None, None) => (AreaCode::parse(code).map_err(|e| ApiError::invalid("area", e.reason))?, None),
+        (None, Some(lon), Some(lat)) => {
+            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+                return Err(ApiError::invalid("lon", "lon and lat must be WGS-84 degrees"));
+            }
+            let grid = state
+                .geography()
+                .and_then(|g| g.locate(lon, lat).map(|grid| (grid.community.clone(), grid.code.clone())));
+            let Some((community, grid)) = grid else {
+                return Err(ApiError::invalid("lon", "the point lies in no unit grid of the city"));
+            };
+            (AreaCode::parse(&community).map_err(|e| ApiError::invalid("lon", e.reason))?, Some(grid))
+        }
+        _ => {
+            return Err(ApiError::rule(
+                ErrorCode::InconsistentFields,
+                "area",
+                "give the place as an area code or as lon and lat, not both",
+            ))
+        }
+    };
+    let area_name = state.store.area(&area).await?.map(|a| a.name);
+    if area_name.is_none() {
+        return Err(ApiError::invalid("area", format!("{area} is not an area of the city")));
+    }
+    let draft = body.rules.is_some();
+    let rules = match body.rules {
+        Some(draft) => draft
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Rule::new(&r.category, &r.area, r.owner.as_deref(), &r.unit)
+                    .map_err(|e| ApiError::invalid(format!("rules[{i}].{}", e.field), e.reason))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => state.store.rules().await?,
+    };
+    let routing = propose_with(&state, &rules, &category, &area, None).await?;
+    Ok(Json(RoutingPreview {
+        area: area.to_string(),
+        area_name,
+        unit_grid,
+        draft,
+        routing,
+    }))
 }
 
 /// Explain the routing of a case: which rule matched and why (or the default that applied).

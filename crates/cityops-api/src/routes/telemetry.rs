@@ -58,6 +58,7 @@ pub fn router(max_upload: usize) -> Router<AppState> {
             "/telemetry/rules/{id}",
             get(get_rule).put(replace_rule).delete(delete_rule),
         )
+        .route("/telemetry/rule-tests", post(test_rule))
         .route("/telemetry/dead-letters", get(dead_letters))
         .route("/alarms", get(list_alarms))
         .route("/alarms/{id}", get(get_alarm))
@@ -1105,6 +1106,130 @@ pub async fn replace_rule(
         ));
     }
     Ok(Json(save_rule(&state, rule).await?))
+}
+
+/// A draft rule tried on one device's recent readings.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTestBody {
+    /// The draft, as it would be created (it need not exist, nor be enabled).
+    #[schema(value_type = TelemetryRuleDoc)]
+    pub rule: TelemetryRule,
+    /// The device whose readings are replayed.
+    pub device: String,
+    /// RFC 3339; default a day before `to`. Raw readings are kept only for the configured
+    /// retention.
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    /// RFC 3339; default now.
+    #[serde(default)]
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// One change the draft would have made.
+#[derive(Serialize, ToSchema)]
+pub struct RuleTestEvent {
+    /// raise, reopen or clear (repeats are only counted).
+    pub change: wire::AlarmChange,
+    /// Which alarm of the replay, from 1: a reopen or a clear continues the alarm it names.
+    pub alarm: u32,
+    pub level: wire::WarningLevel,
+    /// The reading that decided it (a silence alarm: the last value heard).
+    pub value: f64,
+    pub at: DateTime<Utc>,
+}
+
+/// What the draft would have raised on the device's readings of the window.
+#[derive(Serialize, ToSchema)]
+pub struct RuleTestView {
+    pub device: String,
+    pub indicator: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Whether the rule's scope takes in the device at all (if not, it never fires on it).
+    pub watches_device: bool,
+    /// Readings of the rule's indicator replayed (at most 10,000, the newest).
+    pub readings: usize,
+    /// The window held more readings than were replayed: only the newest were.
+    pub truncated: bool,
+    /// Distinct alarms the draft would have raised.
+    pub alarms: u32,
+    pub repeats: usize,
+    /// An alarm would still be active at `to`.
+    pub active_at_end: bool,
+    pub events: Vec<RuleTestEvent>,
+}
+
+/// Try a draft rule (admin): replays a device's stored readings of the window through the
+/// draft in an engine of its own and answers what it would have raised, reopened and
+/// cleared. Nothing is stored, and no live alarm or case is touched.
+#[utoipa::path(post, path = "/api/v1/telemetry/rule-tests", tag = "vital signs",
+    request_body = RuleTestBody,
+    responses((status = 200, body = RuleTestView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn test_rule(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    JsonBody(body): JsonBody<RuleTestBody>,
+) -> ApiResult<Json<RuleTestView>> {
+    require_integrator(&actor, "telemetry rules")?;
+    let indicators = state.store.indicators().await?;
+    body.rule
+        .validate(|key| indicators.iter().any(|i| i.key == key))
+        .map_err(|e| ApiError::invalid(format!("rule.{}", e.field), e.reason))?;
+    let device = visible_device(&state, &actor, &body.device)
+        .await
+        .map_err(|e| e.with_field("device"))?;
+    let to = body.to.unwrap_or_else(Utc::now);
+    let from = body.from.unwrap_or(to - Duration::days(1));
+    if from >= to {
+        return Err(ApiError::rule(
+            ErrorCode::InvalidPeriod,
+            "from",
+            "from must be before to",
+        ));
+    }
+    const LIMIT: u32 = 10_000;
+    let stored = state
+        .store
+        .readings(&device.id, &body.rule.indicator, from, to, LIMIT + 1)
+        .await?;
+    let truncated = stored.len() > LIMIT as usize;
+    let mut readings: Vec<(i64, f64)> = stored
+        .iter()
+        .map(|r| (r.at.timestamp_millis(), r.value))
+        .collect();
+    readings.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    readings.truncate(LIMIT as usize);
+    let result = cityops_domain::telemetry::replay(
+        indicators,
+        &device,
+        &body.rule,
+        &readings,
+        to.timestamp_millis(),
+    );
+    Ok(Json(RuleTestView {
+        device: device.id.clone(),
+        indicator: body.rule.indicator.clone(),
+        from,
+        to,
+        watches_device: result.watches_device,
+        readings: result.readings,
+        truncated,
+        alarms: result.alarms,
+        repeats: result.repeats,
+        active_at_end: result.active_at_end,
+        events: result
+            .events
+            .into_iter()
+            .map(|e| RuleTestEvent {
+                change: Wire(cityops_telemetry::AlarmChange::Engine(e.kind)),
+                alarm: e.alarm,
+                level: Wire(e.level),
+                value: e.value,
+                at: DateTime::from_timestamp_millis(e.at_ms).unwrap_or(to),
+            })
+            .collect(),
+    }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/telemetry/rules/{id}", tag = "vital signs",

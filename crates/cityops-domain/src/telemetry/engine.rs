@@ -12,7 +12,7 @@ type IdHasher = foldhash::fast::RandomState;
 use std::sync::Arc;
 
 use super::rule::CompiledSchedule;
-use super::{Condition, Device, DeviceStatus, Indicator, RuleScope, TelemetryRule, WarningLevel};
+use super::{Condition, Device, DeviceStatus, Indicator, TelemetryRule, WarningLevel};
 use crate::area::AreaCode;
 
 /// A device's dense index inside one [`Engine`].
@@ -406,13 +406,7 @@ impl Engine {
         let start = self.slots.len() as u32;
         for &r in &self.rules_by_indicator[series.indicator as usize] {
             let rule = &self.rules[r as usize];
-            let watches = match &rule.rule.scope {
-                RuleScope::All => true,
-                RuleScope::DeviceType { device_type } => *device.kind == **device_type,
-                RuleScope::Device { device: id } => *device.id == **id,
-                RuleScope::Area { area } => area.contains(&device.area),
-            };
-            if !watches {
+            if !rule.rule.scope.takes(&device.kind, &device.id, &device.area) {
                 continue;
             }
             let slot_idx = self.slots.len() as u32;

@@ -7,11 +7,13 @@
 
 mod alarm;
 mod engine;
+mod replay;
 mod rule;
 mod vitals;
 
 pub use alarm::{distance_m, legal, Alarm, AlarmError, AlarmState, Incident, IncidentGrouper};
 pub use engine::{AlarmEvent, AlarmEventKind, DeviceIdx, Engine, EngineStats, Reading, Verdict};
+pub use replay::{replay, Replay, ReplayEvent};
 pub use rule::{default_rules, Condition, RuleScope, Schedule, TelemetryRule};
 pub use vitals::{VitalSign, VitalSigns};
 

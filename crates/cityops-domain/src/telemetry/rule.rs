@@ -27,6 +27,18 @@ pub enum RuleScope {
     },
 }
 
+impl RuleScope {
+    /// Whether a device of type `kind`, id `id`, located in `area`, is in the scope.
+    pub fn takes(&self, kind: &str, id: &str, area: &AreaCode) -> bool {
+        match self {
+            RuleScope::All => true,
+            RuleScope::DeviceType { device_type } => kind == device_type,
+            RuleScope::Device { device } => id == device,
+            RuleScope::Area { area: scope } => scope.contains(area),
+        }
+    }
+}
+
 /// When a reading is trouble, and (hysteresis) when trouble is over. Without `clear` an
 /// alarm clears as soon as the trigger no longer holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 //! A module per subject; the tests are named `module::test`.
 
 mod access;
+mod admin_tools;
 mod accounts;
 mod api_keys;
 mod audit;

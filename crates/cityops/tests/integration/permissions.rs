@@ -118,6 +118,11 @@ const TABLE: &[Rule] = &[
         roles: Some(&["operator", "shift_lead", "admin"]),
         about_a_case: false,
     },
+    Rule {
+        path: "/api/v1/settings",
+        roles: Some(&["admin"]),
+        about_a_case: false,
+    },
 ];
 
 fn expected(rule: &Rule, user: (&str, &str, Option<&str>, &str), case: &Object) -> u16 {
