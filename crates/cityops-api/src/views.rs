@@ -392,6 +392,14 @@ pub struct CommandRequest {
     /// For supervise: the unit must answer (its feedback) within this term; the city's
     /// default term when absent.
     pub term: Option<TermBody>,
+    /// For appeal: what the unit disputes.
+    #[schema(value_type = Option<wire::AppealGround>)]
+    pub ground: Option<String>,
+    /// For decide-appeal: the appeal's number on the case.
+    #[schema(minimum = 1)]
+    pub appeal: Option<u32>,
+    /// For decide-appeal: whether the appeal is upheld (the count is taken back).
+    pub accepted: Option<bool>,
 }
 
 /// A workflow command a client names in the URL (`POST /api/v1/cases/{id}/{command}`) and
@@ -496,6 +504,8 @@ pub struct CaseView {
     pub watch: Option<WatchView>,
     /// The latest supervision notice (督办单) and whether it was answered in time.
     pub supervision: Option<SupervisionView>,
+    /// Units' appeals (申诉) against what the case counted against them, oldest first.
+    pub appeals: Vec<AppealView>,
     pub callback_satisfied: Option<bool>,
     /// The call-back of a hotline case, once started.
     pub callback: Option<CallbackView>,
@@ -567,6 +577,49 @@ pub struct WatchView {
     pub escalated_at: Option<DateTime<Utc>>,
     /// When the next escalation step is due, if the policy has one.
     pub next_step_at: Option<DateTime<Utc>>,
+}
+
+/// A unit's appeal (申诉) and its decision.
+#[derive(Serialize, ToSchema)]
+pub struct AppealView {
+    /// Its number on the case, from 1: `decide-appeal` names it.
+    pub number: u32,
+    pub unit: String,
+    pub ground: wire::AppealGround,
+    pub reason: String,
+    pub filed_at: DateTime<Utc>,
+    /// The user id of who filed it.
+    pub filed_by: String,
+    pub decision: Option<AppealDecisionView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AppealDecisionView {
+    /// Upheld: what it disputed no longer counts against the unit.
+    pub accepted: bool,
+    pub opinion: String,
+    pub at: DateTime<Utc>,
+    /// The user id of the evaluator.
+    pub by: String,
+}
+
+impl From<&cityops_domain::appeal::Appeal> for AppealView {
+    fn from(a: &cityops_domain::appeal::Appeal) -> AppealView {
+        AppealView {
+            number: a.number,
+            unit: a.unit.clone(),
+            ground: Wire(a.ground),
+            reason: a.reason.clone(),
+            filed_at: a.filed_at,
+            filed_by: a.filed_by.clone(),
+            decision: a.decision.as_ref().map(|d| AppealDecisionView {
+                accepted: d.accepted,
+                opinion: d.opinion.clone(),
+                at: d.at,
+                by: d.by.clone(),
+            }),
+        }
+    }
 }
 
 /// A leader's supervision notice (督办单).
@@ -712,6 +765,7 @@ impl CaseView {
                 answered_at: s.answered_at,
                 overdue: s.overdue,
             }),
+            appeals: c.appeals.iter().map(AppealView::from).collect(),
             callback_satisfied: c.callback_satisfied,
             callback: c.callback.as_ref().map(CallbackView::from),
             reject_reason: c.reject_reason.map(Wire),

@@ -152,6 +152,9 @@ vocabulary! {
     cityops_domain::Satisfaction => Satisfaction:
         "A reached caller's verdict: satisfied (满意), basically satisfied (基本满意) or \
          unsatisfied (不满意, the case goes back for rework).";
+    cityops_domain::appeal::AppealGround => AppealGround:
+        "What a unit's appeal (申诉) disputes: late_handling (处置超时: its handling counted late \
+         or overdue) or rework (返工: a failed check counted against it).";
     cityops_domain::case::RejectReason => RejectReason:
         "Why a report was not accepted: invalid, or a duplicate of another case.";
     cityops_domain::AreaLevel => AreaLevel:

@@ -588,6 +588,10 @@ pub struct Case {
     /// The latest supervision notice (督办单) of a center leader.
     #[serde(default)]
     pub supervision: Option<crate::watch::Supervision>,
+    /// The units' appeals (申诉) against what the case counted against them, and their
+    /// decisions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub appeals: Vec<crate::appeal::Appeal>,
     /// Who filed the case and who last dispatched it (user ids): the evaluation holds a
     /// cancellation against the filing and a return against the dispatch.
     #[serde(default)]
@@ -680,6 +684,11 @@ pub struct TimeLeft {
 }
 
 impl Case {
+    /// How many of the case's appeals wait for an evaluator's decision.
+    pub fn appeals_pending(&self) -> usize {
+        self.appeals.iter().filter(|a| a.decision.is_none()).count()
+    }
+
     /// The running stage's time left at `now`, on `calendar`; yellow once `warning_share` of
     /// the term is used. None when no clock runs.
     pub fn time_left(

@@ -51,6 +51,8 @@ pub enum CommandKind {
     Relocate,
     Reassign,
     Watch,
+    Appeal,
+    DecideAppeal,
 }
 
 /// How a command reaches the workflow.
@@ -80,6 +82,20 @@ pub struct CommandRule {
 /// Every state a case can still change in.
 const OPEN: &[CaseState] = &CaseState::OPEN;
 
+/// The states in which a case may have counted against a unit (it was dispatched), finished
+/// or not: appeals come after the evaluation's figures, often after closing.
+const COUNTED: &[CaseState] = &[
+    CaseState::Dispatched,
+    CaseState::Handling,
+    CaseState::Suspended,
+    CaseState::Handled,
+    CaseState::Checking,
+    CaseState::Checked,
+    CaseState::Callback,
+    CaseState::Closed,
+    CaseState::Cancelled,
+];
+
 const STAFF_AND_CITIZENS: &[Role] = &[
     Role::Citizen,
     Role::Inspector,
@@ -91,7 +107,7 @@ const STAFF_AND_CITIZENS: &[Role] = &[
 ];
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 32] = [
+    pub const ALL: [CommandKind; 34] = [
         CommandKind::Report,
         CommandKind::Accept,
         CommandKind::Reject,
@@ -124,6 +140,8 @@ impl CommandKind {
         CommandKind::Relocate,
         CommandKind::Reassign,
         CommandKind::Watch,
+        CommandKind::Appeal,
+        CommandKind::DecideAppeal,
     ];
 
     /// The stored name: the `command` tag of timeline events, the outbox topic
@@ -163,6 +181,8 @@ impl CommandKind {
             CommandKind::Relocate => "relocate",
             CommandKind::Reassign => "reassign",
             CommandKind::Watch => "watch",
+            CommandKind::Appeal => "appeal",
+            CommandKind::DecideAppeal => "decide_appeal",
         }
     }
 
@@ -201,6 +221,8 @@ impl CommandKind {
             CommandKind::Relocate => "relocate",
             CommandKind::Reassign => "reassign",
             CommandKind::Watch => "watch",
+            CommandKind::Appeal => "appeal",
+            CommandKind::DecideAppeal => "decide-appeal",
         }
     }
 
@@ -252,7 +274,9 @@ impl CommandKind {
             | CommandKind::Cancel
             | CommandKind::SetUrgent
             | CommandKind::Escalate
-            | CommandKind::Supervise => Channel::Command,
+            | CommandKind::Supervise
+            | CommandKind::Appeal
+            | CommandKind::DecideAppeal => Channel::Command,
         }
     }
 
@@ -301,6 +325,8 @@ impl CommandKind {
             }
             CommandKind::Relocate | CommandKind::Reassign => (&[Admin, System], OPEN),
             CommandKind::Watch => (&[System], OPEN),
+            CommandKind::Appeal => (&[UnitHandler], COUNTED),
+            CommandKind::DecideAppeal => (&[Evaluator], COUNTED),
         };
         CommandRule { roles, from }
     }
@@ -339,7 +365,9 @@ impl CommandKind {
             | CommandKind::ErasePersonalData
             | CommandKind::Relocate
             | CommandKind::Reassign
-            | CommandKind::Watch => false,
+            | CommandKind::Watch
+            | CommandKind::Appeal
+            | CommandKind::DecideAppeal => false,
         }
     }
 
@@ -384,7 +412,9 @@ impl CommandKind {
             | CommandKind::Attach
             | CommandKind::Note
             | CommandKind::Relocate
-            | CommandKind::Watch => true,
+            | CommandKind::Watch
+            | CommandKind::Appeal => true,
+            CommandKind::DecideAppeal => case.appeals.iter().any(|a| a.decision.is_none()),
             CommandKind::Reassign => case.unit.is_some(),
             CommandKind::ErasePersonalData => case
                 .reporter

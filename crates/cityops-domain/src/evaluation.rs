@@ -316,9 +316,29 @@ pub fn entries_of_timeline(
     let mut out = Vec::new();
     for end in 1..=timeline.len() {
         let case = crate::workflow::replay(number.clone(), &timeline[..end])?;
-        out.extend(entries(&timeline[end - 1], &case));
+        let event = &timeline[end - 1];
+        out.extend(entries(event, &case));
+        crate::appeal::apply_changes(&mut out, &ledger_changes(event, &case));
     }
     Ok(out)
+}
+
+/// What an event changes in the case's earlier entries: an accepted appeal takes back what it
+/// disputed. Applied after the event's own [`entries`].
+pub fn ledger_changes(event: &TimelineEvent, case: &Case) -> Vec<crate::appeal::LedgerChange> {
+    match &event.command {
+        CaseCommand::DecideAppeal {
+            appeal,
+            accepted: true,
+            ..
+        } => case
+            .appeals
+            .iter()
+            .find(|a| a.number == *appeal)
+            .map(|a| a.ground.changes(&a.unit))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 /// What is evaluated.

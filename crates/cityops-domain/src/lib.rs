@@ -5,6 +5,7 @@
 //! is what lets the workflow be property-tested and replayed from its timeline.
 
 pub mod actor;
+pub mod appeal;
 pub mod area;
 pub mod audit;
 pub mod calendar;

@@ -255,6 +255,20 @@ pub enum CaseCommand {
         unit: String,
         reason: String,
     },
+    /// A unit's appeal (申诉) against what the case counted against it in the evaluation.
+    Appeal {
+        ground: crate::appeal::AppealGround,
+        /// The appealing unit: the unit handler's own.
+        unit: String,
+        reason: String,
+    },
+    /// An evaluator's decision on appeal number `appeal`; an accepted one takes the count
+    /// back (see [`crate::appeal::AppealGround::changes`]).
+    DecideAppeal {
+        appeal: u32,
+        accepted: bool,
+        opinion: String,
+    },
 }
 
 impl CaseCommand {
@@ -293,6 +307,8 @@ impl CaseCommand {
             CaseCommand::ErasePersonalData { .. } => CommandKind::ErasePersonalData,
             CaseCommand::Relocate { .. } => CommandKind::Relocate,
             CaseCommand::Reassign { .. } => CommandKind::Reassign,
+            CaseCommand::Appeal { .. } => CommandKind::Appeal,
+            CaseCommand::DecideAppeal { .. } => CommandKind::DecideAppeal,
         }
     }
 
@@ -322,7 +338,8 @@ impl CaseCommand {
             }
             CaseCommand::SelfHandle { opinion }
             | CaseCommand::Feedback { opinion, .. }
-            | CaseCommand::Supervise { opinion, .. } => texts.push(("opinion", opinion)),
+            | CaseCommand::Supervise { opinion, .. }
+            | CaseCommand::DecideAppeal { opinion, .. } => texts.push(("opinion", opinion)),
             CaseCommand::Return { reason }
             | CaseCommand::RequestExtension { reason, .. }
             | CaseCommand::RequestPark { reason }
@@ -330,7 +347,8 @@ impl CaseCommand {
             | CaseCommand::Escalate { reason, .. }
             | CaseCommand::ErasePersonalData { reason }
             | CaseCommand::Relocate { reason, .. }
-            | CaseCommand::Reassign { reason, .. } => texts.push(("reason", reason)),
+            | CaseCommand::Reassign { reason, .. }
+            | CaseCommand::Appeal { reason, .. } => texts.push(("reason", reason)),
             CaseCommand::Rate { comment, .. } => {
                 if let Some(comment) = comment {
                     texts.push(("comment", comment));
@@ -641,6 +659,7 @@ fn open(
         warning_at: None,
         watch: None,
         supervision: None,
+        appeals: Vec::new(),
         filed_by: None,
         dispatched_by: None,
         handled_by: None,
@@ -702,6 +721,12 @@ pub fn authorize(case: &Case, command: &CaseCommand, actor: &Actor) -> Result<()
                 "the case waits for the coordination of the {} center",
                 waiting.center
             )));
+        }
+    }
+    if let CaseCommand::Appeal { unit, .. } = command {
+        // A unit appeals for itself only.
+        if actor.unit.as_deref() != Some(unit.as_str()) {
+            return Err(WorkflowError::NotAssignedUnit);
         }
     }
     if actor.role == Role::UnitHandler
@@ -1200,6 +1225,64 @@ pub fn apply_on(
             });
         }
         CaseCommand::Watch { finding } => apply_watch(&mut next, finding, now)?,
+        CaseCommand::Appeal {
+            ground,
+            unit,
+            reason,
+        } => {
+            needed_text("reason", reason, MAX_REASON)?;
+            crate::unit::check_unit_code(unit).map_err(|e| InvalidInput::new("unit", e.reason))?;
+            let earlier = case
+                .appeals
+                .iter()
+                .find(|a| a.unit == *unit && a.ground == *ground);
+            if let Some(earlier) = earlier {
+                return Err(WorkflowError::Precondition(format!(
+                    "appeal {} of unit {unit} on {} is {}",
+                    earlier.number,
+                    ground.as_str(),
+                    match &earlier.decision {
+                        None => "still waiting for its decision",
+                        Some(d) if d.accepted => "already accepted",
+                        Some(_) => "already decided (refused)",
+                    }
+                )));
+            }
+            next.appeals.push(crate::appeal::Appeal {
+                number: case.appeals.len() as u32 + 1,
+                unit: unit.clone(),
+                ground: *ground,
+                reason: reason.clone(),
+                filed_at: now,
+                filed_by: String::new(),
+                decision: None,
+            });
+        }
+        CaseCommand::DecideAppeal {
+            appeal,
+            accepted,
+            opinion,
+        } => {
+            needed_text("opinion", opinion, MAX_TEXT)?;
+            let Some(filed) = next.appeals.iter_mut().find(|a| a.number == *appeal) else {
+                return Err(InvalidInput::new(
+                    "appeal",
+                    format!("the case has no appeal {appeal}"),
+                )
+                .into());
+            };
+            if filed.decision.is_some() {
+                return Err(WorkflowError::Precondition(format!(
+                    "appeal {appeal} is already decided"
+                )));
+            }
+            filed.decision = Some(crate::appeal::AppealDecision {
+                accepted: *accepted,
+                opinion: opinion.clone(),
+                at: now,
+                by: String::new(),
+            });
+        }
         CaseCommand::Attach { attachment_id } => {
             if case.attachments.contains(attachment_id) {
                 return Err(WorkflowError::Precondition(format!(
@@ -1386,6 +1469,21 @@ fn remember_actor(case: &mut Case, command: &CaseCommand, user_id: &str) {
         CaseCommand::File { .. } => case.filed_by = Some(user_id.to_owned()),
         CaseCommand::Dispatch { .. } => case.dispatched_by = Some(user_id.to_owned()),
         CaseCommand::Feedback { .. } => case.handled_by = Some(user_id.to_owned()),
+        CaseCommand::Appeal { .. } => {
+            if let Some(appeal) = case.appeals.last_mut() {
+                appeal.filed_by = user_id.to_owned();
+            }
+        }
+        CaseCommand::DecideAppeal { appeal, .. } => {
+            if let Some(decision) = case
+                .appeals
+                .iter_mut()
+                .find(|a| a.number == *appeal)
+                .and_then(|a| a.decision.as_mut())
+            {
+                decision.by = user_id.to_owned();
+            }
+        }
         _ => {}
     }
 }

@@ -633,13 +633,27 @@ fn a_replayed_draft_raises_what_the_engine_would_have() {
     assert_eq!(events, vec![(700, R, 1, 36.0), (800, C, 1, 20.0)]);
     assert_eq!((result.alarms, result.active_at_end), (1, false));
     // The same readings through the engine itself.
-    let steps: Vec<Step> = readings.iter().rev().map(|&(ms, v)| Read((ms - t0) / 1000, v)).collect();
+    let steps: Vec<Step> = readings
+        .iter()
+        .rev()
+        .map(|&(ms, v)| Read((ms - t0) / 1000, v))
+        .collect();
     assert_eq!(run(held.clone(), t0, &steps), vec![(700, R), (800, C)]);
 
     let mut quiet = rule(Condition::Silent { minutes: 30 });
     quiet.enabled = false; // a draft not yet switched on is replayed as if it were
-    let result = replay(default_indicators(), &gauge, &quiet, &[(at(0), 1.0), (at(60), 1.0)], at(3600));
-    let events: Vec<_> = result.events.iter().map(|e| ((e.at_ms - t0) / 1000, e.kind)).collect();
+    let result = replay(
+        default_indicators(),
+        &gauge,
+        &quiet,
+        &[(at(0), 1.0), (at(60), 1.0)],
+        at(3600),
+    );
+    let events: Vec<_> = result
+        .events
+        .iter()
+        .map(|e| ((e.at_ms - t0) / 1000, e.kind))
+        .collect();
     assert_eq!(events, vec![(3600, R)]);
     assert!(result.active_at_end);
 
@@ -647,7 +661,13 @@ fn a_replayed_draft_raises_what_the_engine_would_have() {
     elsewhere.scope = RuleScope::Area {
         area: AreaCode::parse("310104").unwrap(),
     };
-    let result = replay(default_indicators(), &gauge, &elsewhere, &readings, at(1000));
+    let result = replay(
+        default_indicators(),
+        &gauge,
+        &elsewhere,
+        &readings,
+        at(1000),
+    );
     assert!(!result.watches_device);
     assert!(result.events.is_empty());
 }

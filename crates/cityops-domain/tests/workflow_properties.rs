@@ -255,6 +255,16 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
             unit: "310101-ZLS".into(),
             reason: "单位调整".into(),
         },
+        CaseCommand::Appeal {
+            ground: cityops_domain::appeal::AppealGround::Rework,
+            unit: unit.clone(),
+            reason: "核查时尚未养护完成".into(),
+        },
+        CaseCommand::DecideAppeal {
+            appeal: 1,
+            accepted: true,
+            opinion: "申诉成立".into(),
+        },
     ]
 }
 
@@ -424,7 +434,7 @@ proptest! {
                 Err(_) => {
                     // A refused command changes nothing: the caller still holds `before`.
                     prop_assert_eq!(&case, &before);
-                    if before.state.is_terminal() && command.kind() != CommandKind::Rate {
+                    if before.state.is_terminal() && !after_the_end(command.kind()) {
                         prop_assert!(apply(&before, &command, now).is_err());
                     }
                 }
@@ -437,11 +447,14 @@ proptest! {
             for command in commands(now) {
                 for who in &all_actors {
                     if let Ok((next, _)) = decide(&case, command.clone(), who, now) {
-                        // Only a citizen's first rating of a closed case is accepted, and it
-                        // keeps the case closed.
-                        prop_assert_eq!(command.kind(), CommandKind::Rate);
-                        prop_assert!(case.rating.is_none());
-                        prop_assert_eq!(next.state, CaseState::Closed);
+                        // Only a citizen's first rating of a closed case, and a unit's appeal
+                        // and its decision, are accepted, and they keep the case as it ended.
+                        prop_assert!(after_the_end(command.kind()), "{:?}", command.kind());
+                        if command.kind() == CommandKind::Rate {
+                            prop_assert!(case.rating.is_none());
+                            prop_assert_eq!(next.state, CaseState::Closed);
+                        }
+                        prop_assert_eq!(next.state, case.state);
                     }
                 }
             }
@@ -556,6 +569,15 @@ fn a_retired_units_case_is_reassigned_by_an_admin_where_it_stands_and_the_timeli
     ] {
         assert!(decide(case, command, who, t0).is_err());
     }
+}
+
+/// What a finished case still takes: the citizen's rating, and the evaluation's appeals,
+/// which come after the figures.
+fn after_the_end(kind: CommandKind) -> bool {
+    matches!(
+        kind,
+        CommandKind::Rate | CommandKind::Appeal | CommandKind::DecideAppeal
+    )
 }
 
 #[test]

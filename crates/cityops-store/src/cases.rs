@@ -428,6 +428,9 @@ fn push_case_filter(statement: &mut Statement, q: &CaseQuery) {
             .push(" AND coordination = ")
             .push_bind(center.to_string());
     }
+    if q.appeals_pending {
+        statement.push(" AND appeals_pending > 0");
+    }
     if let Some(source) = q.source {
         statement.push(" AND source = ").push_bind(source.as_str());
     }
@@ -759,7 +762,7 @@ async fn write_update<D: Dialect>(
             "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
                               urgent = $6, supervised = $7, updated_at = $8, doc = $9,
                               closed_at = $10, late_count = $11, coordination = $12, area = $13,
-                              watch_at = $16
+                              watch_at = $16, appeals_pending = $17
              WHERE id = $14 AND version = $15",
         )
         .bind(case.version)
@@ -780,7 +783,8 @@ async fn write_update<D: Dialect>(
         .bind(case.area.as_str())
         .bind(&case.id)
         .bind(case.version - 1)
-        .bind(case.watch_at().map(crate::millis)),
+        .bind(case.watch_at().map(crate::millis))
+        .bind(case.appeals_pending() as i64),
     )
     .await?;
     if updated != 1 {
@@ -811,7 +815,9 @@ async fn write_update<D: Dialect>(
     }
     insert_event::<D>(tx, event, pii).await?;
     let entries = cityops_domain::evaluation::entries(event, case);
-    crate::evaluation::insert_entries::<D>(tx, event, &entries).await
+    crate::evaluation::insert_entries::<D>(tx, event, &entries).await?;
+    let changes = cityops_domain::evaluation::ledger_changes(event, case);
+    crate::evaluation::apply_changes::<D>(tx, event, &changes).await
 }
 
 const ATTACHMENT_COLUMNS: &str =

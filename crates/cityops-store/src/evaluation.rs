@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use cityops_domain::appeal::LedgerChange;
 use cityops_domain::evaluation::{Counter, LedgerEntry, Level};
 use cityops_domain::{Role, TimelineEvent};
 
@@ -105,6 +106,49 @@ pub(crate) async fn insert_entries<D: Dialect>(
             .bind(entry.role.map(|r| r.as_str())),
         )
         .await?;
+    }
+    Ok(())
+}
+
+/// Applies what `event` changes in the case's earlier entries (an accepted appeal), in the
+/// caller's transaction, as [`cityops_domain::appeal::apply_changes`] does in memory.
+pub(crate) async fn apply_changes<D: Dialect>(
+    tx: &mut Connection<D>,
+    event: &TimelineEvent,
+    changes: &[LedgerChange],
+) -> StoreResult<()> {
+    let withdraw = |counter: Counter, unit: &str| {
+        Statement::new(
+            "DELETE FROM evaluation_ledger WHERE case_id = $1 AND counter = $2 AND unit = $3",
+        )
+        .bind(&event.case_id)
+        .bind(counter.as_str())
+        .bind(unit)
+    };
+    for change in changes {
+        match change {
+            LedgerChange::Withdraw { counter, unit } => {
+                D::execute(tx, withdraw(*counter, unit)).await?;
+            }
+            LedgerChange::Mirror { from, to, unit } => {
+                D::execute(tx, withdraw(*to, unit)).await?;
+                D::execute(
+                    tx,
+                    Statement::new(
+                        "INSERT INTO evaluation_ledger (case_id, seq, day, counter, area, unit_grid, unit, user_id, role)
+                         SELECT case_id, $1, day, $2, area, unit_grid, unit, user_id, role
+                         FROM evaluation_ledger WHERE case_id = $3 AND counter = $4 AND unit = $5
+                         ORDER BY seq",
+                    )
+                    .bind(event.seq)
+                    .bind(to.as_str())
+                    .bind(&event.case_id)
+                    .bind(from.as_str())
+                    .bind(unit),
+                )
+                .await?;
+            }
+        }
     }
     Ok(())
 }
@@ -246,6 +290,8 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
             let entries = cityops_domain::evaluation::entries(event, &case);
             written += entries.len() as u64;
             insert_entries::<D>(&mut tx, event, &entries).await?;
+            let changes = cityops_domain::evaluation::ledger_changes(event, &case);
+            apply_changes::<D>(&mut tx, event, &changes).await?;
         }
         self.audit_in(
             &mut tx,

@@ -268,6 +268,8 @@ pub struct CaseQuery {
     pub unit: Option<String>,
     /// Cases waiting in this center's coordination queue.
     pub coordination: Option<AreaCode>,
+    /// Only cases with an appeal waiting for its decision (the evaluators' queue).
+    pub appeals_pending: bool,
     pub source: Option<Source>,
     pub overdue: Option<bool>,
     pub text: Option<String>,
@@ -293,6 +295,7 @@ impl CaseQuery {
             area: None,
             unit: None,
             coordination: None,
+            appeals_pending: false,
             source: None,
             overdue: None,
             text: None,

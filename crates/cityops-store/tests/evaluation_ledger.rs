@@ -126,13 +126,53 @@ fn moves() -> Vec<(CaseCommand, Actor)> {
             },
             staff("system", Role::System, None),
         ),
+        (
+            CaseCommand::Appeal {
+                ground: cityops_domain::appeal::AppealGround::Rework,
+                unit: "310101-ZLS".into(),
+                reason: "核查时尚未养护完成".into(),
+            },
+            staff("h1", Role::UnitHandler, Some("310101-ZLS")),
+        ),
+        (
+            CaseCommand::Appeal {
+                ground: cityops_domain::appeal::AppealGround::LateHandling,
+                unit: "310101-GD".into(),
+                reason: "等待道路开挖许可".into(),
+            },
+            staff("h2", Role::UnitHandler, Some("310101-GD")),
+        ),
+        (
+            CaseCommand::DecideAppeal {
+                appeal: 1,
+                accepted: true,
+                opinion: "申诉成立".into(),
+            },
+            staff("e1", Role::Evaluator, None),
+        ),
+        (
+            CaseCommand::DecideAppeal {
+                appeal: 2,
+                accepted: true,
+                opinion: "申诉成立".into(),
+            },
+            staff("e1", Role::Evaluator, None),
+        ),
+        (
+            CaseCommand::DecideAppeal {
+                appeal: 1,
+                accepted: false,
+                opinion: "申诉不成立".into(),
+            },
+            staff("e1", Role::Evaluator, None),
+        ),
     ]
 }
 
 /// A workload: for each step, which case (of four), which move, and how many minutes to wait
 /// before it (steps are hours apart at times, so some are late and days change).
 fn workload() -> impl Strategy<Value = Vec<(usize, usize, i64)>> {
-    proptest::collection::vec((0usize..4, 0usize..17, 1i64..600), 30..120)
+    proptest::collection::vec((0usize..4, 0usize..22, 1i64..600), 30..120)
 }
 
 async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) {

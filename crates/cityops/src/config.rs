@@ -265,9 +265,10 @@ impl Config {
     /// The configuration in force as `GET /settings` shows it: every key, its value with
     /// secrets redacted (the keys themselves, and a password inside a URL), and its source.
     pub fn in_force(&self) -> Vec<cityops_api::Setting> {
-        let (Ok(serde_json::Value::Object(values)), Ok(serde_json::Value::Object(plain))) =
-            (serde_json::to_value(self.redacted()), serde_json::to_value(self))
-        else {
+        let (Ok(serde_json::Value::Object(values)), Ok(serde_json::Value::Object(plain))) = (
+            serde_json::to_value(self.redacted()),
+            serde_json::to_value(self),
+        ) else {
             return Vec::new();
         };
         values
@@ -520,10 +521,23 @@ mod tests {
         assert!(setting("database").secret);
         assert!(setting("pii_keys").secret);
         // Every setting is listed, none of them with a secret in it.
-        assert_eq!(settings.len(), serde_json::to_value(&config).unwrap().as_object().unwrap().len());
+        assert_eq!(
+            settings.len(),
+            serde_json::to_value(&config)
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .len()
+        );
         let shown = serde_json::to_string(&settings).unwrap();
-        assert!(!shown.contains("hunter2") && !shown.contains(PII_KEY), "{shown}");
-        assert!(shown.contains("postgres://ops:***@db.example/cityops"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(PII_KEY),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://ops:***@db.example/cityops"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -1726,6 +1726,36 @@ export interface components {
             scope: string;
             unit?: string | null;
         };
+        AppealDecisionView: {
+            /** @description Upheld: what it disputed no longer counts against the unit. */
+            accepted: boolean;
+            /** Format: date-time */
+            at: string;
+            /** @description The user id of the evaluator. */
+            by: string;
+            opinion: string;
+        };
+        /**
+         * @description What a unit's appeal (申诉) disputes: late_handling (处置超时: its handling counted late or overdue) or rework (返工: a failed check counted against it).
+         * @enum {string}
+         */
+        AppealGround: "late_handling" | "rework";
+        /** @description A unit's appeal (申诉) and its decision. */
+        AppealView: {
+            decision?: null | components["schemas"]["AppealDecisionView"];
+            /** Format: date-time */
+            filed_at: string;
+            /** @description The user id of who filed it. */
+            filed_by: string;
+            ground: components["schemas"]["AppealGround"];
+            /**
+             * Format: int32
+             * @description Its number on the case, from 1: `decide-appeal` names it.
+             */
+            number: number;
+            reason: string;
+            unit: string;
+        };
         AreaDetail: components["schemas"]["AreaView"] & {
             children: components["schemas"]["AreaView"][];
         };
@@ -1924,12 +1954,12 @@ export interface components {
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
          * @enum {string}
          */
-        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate" | "reassign" | "watch";
+        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate" | "reassign" | "watch" | "appeal" | "decide_appeal";
         /**
          * @description A workflow command a client issues by name on a case; GET /api/v1/workflow gives each one's roles and states.
          * @enum {string}
          */
-        CaseCommandName: "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise";
+        CaseCommandName: "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "appeal" | "decide-appeal";
         /** @description One committed case change (`event: case`). */
         CaseEvent: {
             /** @description The command, e.g. `report`, `request-extension`. */
@@ -1975,6 +2005,8 @@ export interface components {
             /** @description The workflow commands the caller may issue on this case now. */
             actions: components["schemas"]["CaseCommandName"][];
             address?: string | null;
+            /** @description Units' appeals (申诉) against what the case counted against them, oldest first. */
+            appeals: components["schemas"]["AppealView"][];
             area: string;
             attachments: string[];
             callback?: null | components["schemas"]["CallbackView"];
@@ -2139,6 +2171,13 @@ export interface components {
          *     Which other fields are needed depends on the command (see the operation description).
          */
         CommandRequest: {
+            /** @description For decide-appeal: whether the appeal is upheld (the count is taken back). */
+            accepted?: boolean | null;
+            /**
+             * Format: int32
+             * @description For decide-appeal: the appeal's number on the case.
+             */
+            appeal?: number | null;
             /** @description For decide-extension and decide-park. */
             approve?: boolean | null;
             /** @description For feedback: ids of attachments uploaded to the case. */
@@ -2148,6 +2187,7 @@ export interface components {
             duplicate_of?: string | null;
             /** @description For verify. */
             exists?: boolean | null;
+            ground?: null | components["schemas"]["AppealGround"];
             /** @description At most 2,000 characters; some commands need one (`feedback`...). */
             opinion?: string | null;
             outcome?: null | components["schemas"]["CallbackOutcome"];
@@ -2195,7 +2235,7 @@ export interface components {
          * @description Any workflow command by the name clients use (`request-extension`), including those issued by reporting, uploading, rating or by CityOps itself (see CaseCommandName for the ones a client names in the URL).
          * @enum {string}
          */
-        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate" | "reassign" | "watch";
+        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate" | "reassign" | "watch" | "appeal" | "decide-appeal";
         ComponentPage: {
             items: components["schemas"]["ComponentView"][];
             /** @description Pass as `after` for the next page; absent on the last. */
@@ -4704,6 +4744,11 @@ export interface operations {
                 unit?: string;
                 /** @description Cases waiting in the coordination queue of this center (a district or city code). */
                 coordination?: string;
+                /**
+                 * @description Only cases with a unit's appeal (申诉) waiting for an evaluator's decision: the
+                 *     evaluators' queue.
+                 */
+                appeals_pending?: boolean;
                 source?: components["schemas"]["CaseSource"];
                 overdue?: boolean;
                 /** @description Text in the description or the case number. */

@@ -8,6 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use cityops_domain::appeal::AppealGround;
 use cityops_domain::case::RejectReason;
 use cityops_domain::{
     decide, decide_on, Actor, AreaCode, CallbackOutcome, Case, CaseCommand, CaseState,
@@ -337,6 +338,9 @@ pub struct CaseListQuery {
     /// Cases waiting in the coordination queue of this center (a district or city code).
     #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     coordination: Option<String>,
+    /// Only cases with a unit's appeal (申诉) waiting for an evaluator's decision: the
+    /// evaluators' queue.
+    appeals_pending: Option<bool>,
     #[param(value_type = Option<crate::wire::CaseSource>)]
     source: Option<String>,
     overdue: Option<bool>,
@@ -396,6 +400,7 @@ pub async fn list_cases(
         }
         q.unit = Some(unit.clone());
     }
+    q.appeals_pending = query.appeals_pending == Some(true);
     if let Some(center) = &query.coordination {
         q.coordination =
             Some(AreaCode::parse(center).map_err(|e| ApiError::invalid("coordination", e.reason))?);
@@ -674,8 +679,18 @@ async fn command_from(
         satisfied,
         urgent,
         term,
+        ground,
+        appeal,
+        accepted,
         version: _,
     } = body;
+    let ground = ground
+        .map(|text| {
+            AppealGround::parse(&text).ok_or_else(|| {
+                ApiError::invalid("ground", "ground must be late_handling or rework")
+            })
+        })
+        .transpose()?;
     // A value is checked against the document even where this command does not use it: a
     // wrong value is a mistake the caller should hear about.
     if let Some(code) = &category {
@@ -864,6 +879,39 @@ async fn command_from(
                 None => state.config.supervision_term,
             }),
             deadline: None,
+        },
+        CommandKind::Appeal => {
+            let ground = required(ground, "ground", name)?;
+            let unit = actor.unit.clone().ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Forbidden,
+                    "only a unit's member of staff appeals, for their unit",
+                )
+            })?;
+            // The appeal must be about something the case counted against the unit.
+            let ledger = state.store.case_ledger(&case.id).await?;
+            if !ground.counted_against(&unit, &ledger) {
+                return Err(ApiError::new(
+                    ErrorCode::PreconditionFailed,
+                    format!(
+                        "case {} never counted {} ({}) against unit {unit}: there is nothing to appeal",
+                        case.number,
+                        ground.as_str(),
+                        ground.zh()
+                    ),
+                )
+                .with_field("ground"));
+            }
+            CaseCommand::Appeal {
+                ground,
+                unit,
+                reason: required(reason, "reason", name)?,
+            }
+        }
+        CommandKind::DecideAppeal => CaseCommand::DecideAppeal {
+            appeal: required(appeal, "appeal", name)?,
+            accepted: required(accepted, "accepted", name)?,
+            opinion: required(opinion, "opinion", name)?,
         },
         // Issued through their own endpoints or by CityOps alone, never by name: no
         // `UrlCommand` holds one of them.

@@ -7,8 +7,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cityops_domain::routing::{parse_rules_csv, route, rules_csv, Rule};
 use cityops_domain::component::ComponentUnits;
+use cityops_domain::routing::{parse_rules_csv, route, rules_csv, Rule};
 use cityops_domain::{Actor, AreaCode, Case, CategoryCode, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -300,18 +300,31 @@ pub async fn preview(
         ));
     }
     let (area, unit_grid) = match (&body.area, body.lon, body.lat) {
-        (Some(code), None, None) => (AreaCode::parse(code).map_err(|e| ApiError::invalid("area", e.reason))?, None),
+        (Some(code), None, None) => (
+            AreaCode::parse(code).map_err(|e| ApiError::invalid("area", e.reason))?,
+            None,
+        ),
         (None, Some(lon), Some(lat)) => {
             if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-                return Err(ApiError::invalid("lon", "lon and lat must be WGS-84 degrees"));
+                return Err(ApiError::invalid(
+                    "lon",
+                    "lon and lat must be WGS-84 degrees",
+                ));
             }
-            let grid = state
-                .geography()
-                .and_then(|g| g.locate(lon, lat).map(|grid| (grid.community.clone(), grid.code.clone())));
+            let grid = state.geography().and_then(|g| {
+                g.locate(lon, lat)
+                    .map(|grid| (grid.community.clone(), grid.code.clone()))
+            });
             let Some((community, grid)) = grid else {
-                return Err(ApiError::invalid("lon", "the point lies in no unit grid of the city"));
+                return Err(ApiError::invalid(
+                    "lon",
+                    "the point lies in no unit grid of the city",
+                ));
             };
-            (AreaCode::parse(&community).map_err(|e| ApiError::invalid("lon", e.reason))?, Some(grid))
+            (
+                AreaCode::parse(&community).map_err(|e| ApiError::invalid("lon", e.reason))?,
+                Some(grid),
+            )
         }
         _ => {
             return Err(ApiError::rule(
@@ -323,7 +336,10 @@ pub async fn preview(
     };
     let area_name = state.store.area(&area).await?.map(|a| a.name);
     if area_name.is_none() {
-        return Err(ApiError::invalid("area", format!("{area} is not an area of the city")));
+        return Err(ApiError::invalid(
+            "area",
+            format!("{area} is not an area of the city"),
+        ));
     }
     let draft = body.rules.is_some();
     let rules = match body.rules {

@@ -406,7 +406,11 @@ impl Engine {
         let start = self.slots.len() as u32;
         for &r in &self.rules_by_indicator[series.indicator as usize] {
             let rule = &self.rules[r as usize];
-            if !rule.rule.scope.takes(&device.kind, &device.id, &device.area) {
+            if !rule
+                .rule
+                .scope
+                .takes(&device.kind, &device.id, &device.area)
+            {
                 continue;
             }
             let slot_idx = self.slots.len() as u32;

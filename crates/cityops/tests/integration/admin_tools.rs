@@ -14,7 +14,8 @@ on_both_backends!(
 );
 
 async fn preview(app: &TestApp, who: &str, body: Value) -> (u16, Value) {
-    app.post_json(Some(who), "/api/v1/routing/preview", body).await
+    app.post_json(Some(who), "/api/v1/routing/preview", body)
+        .await
 }
 
 async fn the_matrix_answers_who_gets_a_class_at_a_place(app: &TestApp) {
@@ -31,7 +32,10 @@ async fn the_matrix_answers_who_gets_a_class_at_a_place(app: &TestApp) {
     let default_unit = answer["routing"]["unit"].as_str().unwrap().to_owned();
     assert!(answer["routing"]["rule"].is_null(), "{answer}");
     assert!(
-        answer["routing"]["reason"].as_str().unwrap().starts_with("no rule matches"),
+        answer["routing"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("no rule matches"),
         "{answer}"
     );
 
@@ -43,8 +47,15 @@ async fn the_matrix_answers_who_gets_a_class_at_a_place(app: &TestApp) {
     )
     .await;
     assert_eq!(status, 200, "{at_point}");
-    assert!(at_point["area"].as_str().unwrap().starts_with("310101"), "{at_point}");
-    assert_eq!(at_point["unit_grid"].as_str().unwrap().len(), 14, "{at_point}");
+    assert!(
+        at_point["area"].as_str().unwrap().starts_with("310101"),
+        "{at_point}"
+    );
+    assert_eq!(
+        at_point["unit_grid"].as_str().unwrap().len(),
+        14,
+        "{at_point}"
+    );
     assert!(at_point["area_name"].is_string());
 
     // A draft: the street's rule beats the district's, and the answer names both.
@@ -86,11 +97,23 @@ async fn the_matrix_answers_who_gets_a_class_at_a_place(app: &TestApp) {
         (json!({"category": "2010", "area": "310101"}), "category"),
         (json!({"category": "29999", "area": "310101"}), "category"),
         (json!({"category": "20101"}), "area"),
-        (json!({"category": "20101", "area": "310101", "lon": 121.48, "lat": 31.23}), "area"),
+        (
+            json!({"category": "20101", "area": "310101", "lon": 121.48, "lat": 31.23}),
+            "area",
+        ),
         (json!({"category": "20101", "area": "999999"}), "area"),
-        (json!({"category": "20101", "lon": 100.0, "lat": 31.0}), "lon"),
-        (json!({"category": "20101", "area": "310101", "rules": [{"category": "x", "area": "310101", "unit": "u"}]}), "rules[0].category"),
-        (json!({"category": "20101", "area": "310101", "colour": "red"}), "colour"),
+        (
+            json!({"category": "20101", "lon": 100.0, "lat": 31.0}),
+            "lon",
+        ),
+        (
+            json!({"category": "20101", "area": "310101", "rules": [{"category": "x", "area": "310101", "unit": "u"}]}),
+            "rules[0].category",
+        ),
+        (
+            json!({"category": "20101", "area": "310101", "colour": "red"}),
+            "colour",
+        ),
     ] {
         let (status, error) = preview(app, "admin", body.clone()).await;
         assert!(matches!(status, 400 | 422), "{body}: {status} {error}");
@@ -153,7 +176,10 @@ async fn a_draft_rule_is_tried_on_a_devices_readings(app: &TestApp) {
         .iter()
         .map(|e| {
             let at = chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap();
-            (e["change"].as_str().unwrap(), (at.with_timezone(&Utc) - start).num_minutes())
+            (
+                e["change"].as_str().unwrap(),
+                (at.with_timezone(&Utc) - start).num_minutes(),
+            )
         })
         .collect();
     // Held ten minutes at minute 30, cleared at minute 40.
@@ -161,7 +187,9 @@ async fn a_draft_rule_is_tried_on_a_devices_readings(app: &TestApp) {
     assert_eq!(answer["events"][0]["level"], "orange");
     assert_eq!(answer["active_at_end"], false);
     // Nothing was stored: no rule, no new alarm.
-    let (status, _) = app.get(Some("admin"), "/api/v1/telemetry/rules/draft-flood").await;
+    let (status, _) = app
+        .get(Some("admin"), "/api/v1/telemetry/rules/draft-flood")
+        .await;
     assert_eq!(status, 404);
     let (_, alarms_after) = app.get(Some("admin"), "/api/v1/alarms").await;
     assert_eq!(alarms_before, alarms_after);
@@ -172,7 +200,11 @@ async fn a_draft_rule_is_tried_on_a_devices_readings(app: &TestApp) {
     let (_, answer) = app
         .post_json(Some("admin"), "/api/v1/telemetry/rule-tests", json!({"rule": elsewhere, "device": "HP-WL-T1", "from": (start - Duration::minutes(1)).to_rfc3339()}))
         .await;
-    assert_eq!((&answer["watches_device"], &answer["alarms"]), (&json!(false), &json!(0)), "{answer}");
+    assert_eq!(
+        (&answer["watches_device"], &answer["alarms"]),
+        (&json!(false), &json!(0)),
+        "{answer}"
+    );
 
     let mut bad = draft.clone();
     bad["indicator"] = json!("no_such_indicator");
@@ -180,9 +212,15 @@ async fn a_draft_rule_is_tried_on_a_devices_readings(app: &TestApp) {
     too_long["duration_secs"] = json!(10_000_000);
     for (body, field) in [
         (json!({"rule": bad, "device": "HP-WL-T1"}), "rule.indicator"),
-        (json!({"rule": too_long, "device": "HP-WL-T1"}), "rule.duration_secs"),
+        (
+            json!({"rule": too_long, "device": "HP-WL-T1"}),
+            "rule.duration_secs",
+        ),
         (json!({"rule": draft, "device": "NO-SUCH"}), "device"),
-        (json!({"rule": draft, "device": "HP-WL-T1", "from": Utc::now().to_rfc3339(), "to": start.to_rfc3339()}), "from"),
+        (
+            json!({"rule": draft, "device": "HP-WL-T1", "from": Utc::now().to_rfc3339(), "to": start.to_rfc3339()}),
+            "from",
+        ),
     ] {
         let (status, error) = app
             .post_json(Some("admin"), "/api/v1/telemetry/rule-tests", body.clone())
@@ -191,7 +229,11 @@ async fn a_draft_rule_is_tried_on_a_devices_readings(app: &TestApp) {
         assert_eq!(error["error"]["field"], field, "{body}: {error}");
     }
     let (status, _) = app
-        .post_json(Some("dispatcher"), "/api/v1/telemetry/rule-tests", json!({"rule": draft, "device": "HP-WL-T1"}))
+        .post_json(
+            Some("dispatcher"),
+            "/api/v1/telemetry/rule-tests",
+            json!({"rule": draft, "device": "HP-WL-T1"}),
+        )
         .await;
     assert_eq!(status, 403);
 }
@@ -207,15 +249,28 @@ async fn the_configuration_in_force_hides_its_secrets(app: &TestApp) {
             .unwrap_or_else(|| panic!("no setting {key}"))
     };
     assert_eq!(setting("overdue_watch_secs")["value"], 30);
-    assert_eq!(setting("working_hours")["value"], json!(["08:30-12:00", "13:30-17:30"]));
-    assert!(setting("evaluation")["value"]["grades"].is_array() || setting("evaluation")["value"].is_object());
+    assert_eq!(
+        setting("working_hours")["value"],
+        json!(["08:30-12:00", "13:30-17:30"])
+    );
+    assert!(
+        setting("evaluation")["value"]["grades"].is_array()
+            || setting("evaluation")["value"].is_object()
+    );
     for s in settings {
-        assert!(["default", "file", "environment", "command_line"].contains(&s["source"].as_str().unwrap()), "{s}");
+        assert!(
+            ["default", "file", "environment", "command_line"]
+                .contains(&s["source"].as_str().unwrap()),
+            "{s}"
+        );
     }
     // The personal-data keys live in their file: no setting shows a line of it.
     let keys = std::fs::read_to_string(app.key_dir.join("pii.keys")).unwrap();
     let shown = serde_json::to_string(settings).unwrap();
-    for line in keys.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+    for line in keys
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
         let secret = line.split_whitespace().last().unwrap();
         assert!(!shown.contains(secret));
     }

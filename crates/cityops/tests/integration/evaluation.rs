@@ -11,7 +11,10 @@ use serde_json::{json, Value};
 
 use super::outbox::cli;
 
-on_both_backends!(a_closed_case_counts_for_its_areas_unit_and_staff);
+on_both_backends!(
+    a_closed_case_counts_for_its_areas_unit_and_staff,
+    an_accepted_appeal_takes_the_count_back
+);
 
 /// Today in Beijing, as the evaluation dates steps.
 fn today() -> String {
@@ -194,4 +197,184 @@ async fn a_closed_case_counts_for_its_areas_unit_and_staff(app: &TestApp) {
     assert!(rebuilt.contains("rebuilt: 1 cases"), "{rebuilt}");
     let (_, again) = app.get(Some("evaluator"), &evaluation("district")).await;
     assert_eq!(again["rows"], districts["rows"]);
+}
+
+/// A unit appeals a rework counted against it; the evaluator finds the appeal in the queue,
+/// upholds it, and the unit's rework rate falls back, for the day the rework was counted. The
+/// appeal and the decision are on the timeline; the ledger still equals its recomputation.
+async fn an_accepted_appeal_takes_the_count_back(app: &TestApp) {
+    let case = app.report("inspector", "inspector").await;
+    let case = app.signed_for(&case, "20101", "310101-ZLS", "water").await;
+    let case = app
+        .ok("water", &case, "feedback", json!({"opinion": "已修复"}))
+        .await;
+    let case = app.ok("operator", &case, "send-check", json!({})).await;
+    // The check fails: a rework against the water company.
+    let case = app
+        .ok(
+            "inspector",
+            &case,
+            "check",
+            json!({"passed": false, "opinion": "仍在漏水"}),
+        )
+        .await;
+    let day = today();
+    let units = format!("/api/v1/evaluation?level=unit&from={day}&to={day}");
+    let (_, before) = app.get(Some("evaluator"), &units).await;
+    assert_eq!(
+        row(&before, "310101-ZLS")["figures"]["rework"],
+        1,
+        "{before}"
+    );
+    assert_eq!(row(&before, "310101-ZLS")["indicators"]["rework_rate"], 1.0);
+
+    // Bad appeals change nothing: a ground the case never counted, a unit that never had
+    // it, no reason.
+    let bad = [
+        (
+            "water",
+            json!({"ground": "late_handling", "reason": "不是我们的问题"}),
+            "ground",
+        ),
+        ("water", json!({"ground": "rework"}), "reason"),
+        (
+            "water",
+            json!({"ground": "weather", "reason": "x"}),
+            "ground",
+        ),
+    ];
+    for (who, body, field) in bad {
+        let (status, error) = app.command(who, &case, "appeal", body.clone()).await;
+        assert!(matches!(status, 409 | 422), "{body}: {status} {error}");
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
+    let (status, _) = app
+        .command(
+            "power",
+            &case,
+            "appeal",
+            json!({"ground": "rework", "reason": "x"}),
+        )
+        .await;
+    assert!(matches!(status, 403 | 404), "another unit: {status}");
+    let (_, unchanged) = app
+        .get(
+            Some("water"),
+            &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(unchanged["version"], case["version"]);
+
+    let case = app
+        .ok(
+            "water",
+            &case,
+            "appeal",
+            json!({"ground": "rework", "reason": "核查时施工尚未养护完成，非处置质量问题"}),
+        )
+        .await;
+    assert_eq!(case["appeals"][0]["number"], 1);
+    assert_eq!(case["appeals"][0]["unit"], "310101-ZLS");
+    assert_eq!(case["appeals"][0]["filed_by"], "user-water");
+    assert!(case["appeals"][0]["decision"].is_null());
+    // Once is enough.
+    let (status, _) = app
+        .command(
+            "water",
+            &case,
+            "appeal",
+            json!({"ground": "rework", "reason": "再申诉"}),
+        )
+        .await;
+    assert_eq!(status, 409);
+
+    // The evaluators' queue holds it; a unit may not decide.
+    let (_, queue) = app
+        .get(Some("evaluator"), "/api/v1/cases?appeals_pending=true")
+        .await;
+    let numbers: Vec<&Value> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["number"])
+        .collect();
+    assert_eq!(numbers, vec![&case["number"]], "{queue}");
+    let (status, _) = app
+        .command(
+            "water",
+            &case,
+            "decide-appeal",
+            json!({"appeal": 1, "accepted": true, "opinion": "x"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, error) = app
+        .command(
+            "evaluator",
+            &case,
+            "decide-appeal",
+            json!({"appeal": 2, "accepted": true, "opinion": "同意"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &error["error"]["field"]),
+        (422, &json!("appeal")),
+        "{error}"
+    );
+
+    let case = app
+        .ok(
+            "evaluator",
+            &case,
+            "decide-appeal",
+            json!({"appeal": 1, "accepted": true, "opinion": "经核实，申诉成立"}),
+        )
+        .await;
+    assert_eq!(case["appeals"][0]["decision"]["accepted"], true);
+    assert_eq!(case["appeals"][0]["decision"]["by"], "user-evaluator");
+    let (_, after) = app.get(Some("evaluator"), &units).await;
+    // A counter with nothing in it is left out.
+    assert_eq!(
+        row(&after, "310101-ZLS")["figures"]["rework"]
+            .as_u64()
+            .unwrap_or(0),
+        0,
+        "{after}"
+    );
+    assert_eq!(row(&after, "310101-ZLS")["indicators"]["rework_rate"], 0.0);
+    // The handler's own figures move with the unit's.
+    let (_, people) = app
+        .get(
+            Some("evaluator"),
+            &format!("/api/v1/evaluation?level=position&from={day}&to={day}"),
+        )
+        .await;
+    assert_eq!(
+        row(&people, "user-water")["figures"]["rework"]
+            .as_u64()
+            .unwrap_or(0),
+        0,
+        "{people}"
+    );
+    let (_, queue) = app
+        .get(Some("evaluator"), "/api/v1/cases?appeals_pending=true")
+        .await;
+    assert_eq!(queue["items"], json!([]));
+
+    let actions: Vec<String> = app
+        .timeline(&case)
+        .await
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        actions.ends_with(&["appeal".to_owned(), "decide_appeal".to_owned()]),
+        "{actions:?}"
+    );
+    let checked = cli(app, &["evaluation", "check"]);
+    assert!(checked.contains("matches every timeline"), "{checked}");
+    let rebuilt = cli(app, &["evaluation", "rebuild"]);
+    assert!(rebuilt.contains("rebuilt: 1 cases"), "{rebuilt}");
+    let (_, again) = app.get(Some("evaluator"), &units).await;
+    assert_eq!(again["rows"], after["rows"]);
 }

@@ -3,8 +3,8 @@
 //! A module per subject; the tests are named `module::test`.
 
 mod access;
-mod admin_tools;
 mod accounts;
+mod admin_tools;
 mod api_keys;
 mod audit;
 mod bad_input;
