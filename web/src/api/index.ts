@@ -1,5 +1,6 @@
-import { API_BASE, request } from './client'
+import { API_BASE, request, upload, type UploadOptions } from './client'
 import type { AuditCheckpoint, AuditEntry, AuditQuery } from '../lib/audit'
+import type { ImportRequest } from '../lib/imports'
 import type {
   Account, ApiKey, NewApiKey, NewUser, StaffRole, UserChange,
   AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CategoryChange, CommandName, ContactPurpose,
@@ -8,6 +9,7 @@ import type {
   RetireBody, SmallClass, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
   UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
   EvaluationCounter, EvaluationLevel, EvaluationView, Role,
+  BoundaryImport, ComponentImport, RelocationJob,
 } from './types'
 
 export * from './client'
@@ -15,6 +17,9 @@ export type * from './types'
 
 /** `GET /units` filters: line of work, organization, the area the jurisdiction lies within, status (default active). */
 export type UnitListQuery = { kind?: UnitKind; organization?: UnitOrganization; within?: string; status?: UnitStatus }
+
+/** How an import's upload reports on itself (`upload` in ./client). */
+export type UploadWatch = Pick<UploadOptions, 'onProgress' | 'onSent' | 'signal'>
 
 export const api = {
   // ---- the audit log (city-level auditors and admins)
@@ -103,6 +108,15 @@ export const api = {
    */
   updateCategory: (code: string, body: CategoryChange) =>
     request<SmallClass>(`/categories/${encodeURIComponent(code)}`, { method: 'PUT', body }),
+  // ---- the census and the boundaries as files (admins): sent whole, with the upload's progress
+  /** A census file, CSV or GeoJSON (`censusRequest`): all or nothing, `invalid_file` naming the line or feature and column. */
+  importComponents: (req: ImportRequest, file: Blob, watch: UploadWatch = {}) =>
+    upload<ComponentImport>(req.path, { method: 'PUT', query: req.query, data: file, contentType: req.contentType, ...watch }),
+  /** A level's boundaries (`boundaryRequest`), replacing the whole level; the answer names the relocation job that follows. */
+  importBoundaries: (req: ImportRequest, file: Blob, watch: UploadWatch = {}) =>
+    upload<BoundaryImport>(req.path, { method: 'PUT', query: req.query, data: file, contentType: req.contentType, ...watch }),
+  /** A relocation job by its path under `/api/v1` (`relocationPath` of the import's `relocation.href`). */
+  relocation: (path: string) => request<RelocationJob>(path),
   /** A year of the working calendar (any signed-in user). */
   calendar: (year: number) => request<CalendarYear>(`/calendar/${year}`),
   /** An admin's import of a year's schedule, holiday-cn JSON or CSV, as the file is; `replace` replaces a different one. */

@@ -160,6 +160,14 @@ export type ContactPurpose = 'callback' | 'verification' | 'clarification'
 
 /** `GET /geo/locate`: the grids and areas a point lies in. */
 export type Located = Schemas['LocateView']
+/** A coordinate system a client's points or a boundary file may be in: `wgs84` (GPS), `gcj02` (AMap, Tencent), `bd09` (Baidu). */
+export type Crs = Schemas['Crs']
+/** `GET /geo/relocations/{id}`: what re-locating cases, devices and components after a boundary import has done so far. */
+export type RelocationJob = Schemas['RelocationJob']
+/** `running`, `done` or `failed`. */
+export type RelocationState = Schemas['RelocationState']
+/** Records looked at, and records moved to another area or unit grid. */
+export type RelocationTally = Schemas['Tally']
 
 // ---- digital vital signs (IoT)
 
@@ -228,6 +236,20 @@ export interface GeoFeature {
 }
 export interface GeoGeometry { type: 'Polygon' | 'MultiPolygon'; coordinates: number[][][] | number[][][][] }
 export interface GeoCollection { type: 'FeatureCollection'; features: GeoFeature[] }
+
+/**
+ * `PUT /components` (`ComponentImport`): the document describes the answer in words only,
+ * `{"imported": n}`; any other count the server adds is shown too.
+ */
+export type ComponentImport = { imported: number } & Record<string, unknown>
+
+/** `PUT /geo/boundaries/{level}` (`BoundaryImport`): described in words only. */
+export interface BoundaryImport {
+  imported: number
+  level: string
+  /** The job re-locating what lies on the map; `href` is the path to follow it (`/api/v1/geo/relocations/{id}`). */
+  relocation: { id: string; href: string }
+}
 
 /** `GET /geo/areas/{code}`: `AreaGeometry` publishes `geometry` as any object and `bbox`, `centroid` as any length. */
 export type AreaShape = Omit<Schemas['AreaGeometry'], 'bbox' | 'centroid' | 'geometry'> & {

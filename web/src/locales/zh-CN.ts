@@ -1,9 +1,10 @@
 import type {
-  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, PendingKind, Role, Satisfaction,
+  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, Crs, PendingKind, Role, Satisfaction,
   SecondFactor, TermUnit, UnitKind, UnitOrganization, Urgency,
 } from '../api/types'
 import type { AdminSection, FormProblem, KeyStatus, PasswordRule } from '../lib/admin'
 import type { CategoryProblem, TermStage } from '../lib/categories'
+import type { BoundaryFileProblem, BoundaryLevel, Relocated } from '../lib/imports'
 
 // The tables keyed by the server's vocabularies (roles, states, sources, commands, stages, alarm
 // levels and states) are checked against them with `satisfies Record<...>`: a value the server adds
@@ -278,9 +279,9 @@ export default {
     exportCsv: '导出 CSV', exportHint: '按当前筛选导出（联系方式脱敏）', exportFailed: '导出失败：{msg}',
   },
   admin: {
-    title: '系统管理', intro: '管理工作人员账号、接口密钥和案件类别目录。每项操作都记入审计日志；只能管理自己范围内的账号。',
+    title: '系统管理', intro: '管理工作人员账号、接口密钥和案件类别目录，导入城市部件普查数据和区划边界。每项操作都记入审计日志；只能管理自己范围内的账号。',
     menu: '管理项目', noAccess: '无权访问：系统管理只对管理员开放。', toUnits: '单位管理', toUnitsHint: '在“单位”页面维护',
-    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限' } satisfies Record<AdminSection, string>,
+    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限', imports: '数据导入' } satisfies Record<AdminSection, string>,
     forbidden: '只有管理员可以管理账号和接口密钥', failed: '操作失败：{msg}', loadFailed: '加载失败：{msg}',
     save: '保存', cancel: '取消', close: '关闭', any: '全部', none: '无', reset: '重置', required: '（必填）',
     problem: {
@@ -371,6 +372,55 @@ export default {
       problem: { required: '必填', long: '最多 100 个字', amount: '请输入 1–525600 之间的整数' } satisfies Record<CategoryProblem, string>,
       beyondUnit: '超出该单位允许的上限（约一年）：{msg}',
       forbidden: '只有管理员可以修改类别目录',
+    },
+    imports: {
+      intro: '以文件导入城市部件普查数据和区划边界。每份文件要么全部导入，要么一条也不导入：有错误时服务器指出第几行（或第几个要素）的哪一列，不作任何更改。每次导入都记入审计日志。',
+      file: '文件', submit: '导入', downloads: '模板与当前数据', downloadsLead: '模板与当前数据：',
+      census: {
+        title: '城市部件普查',
+        hint: 'CSV（UTF-8，可带 BOM，表头与模板相同）或 GeoJSON（Point 要素，属性名与 CSV 列名相同），坐标为 WGS-84。编码已有的部件被替换，新编码新增；位置须在本市的单元网格内，填写 unit_grid 时须与位置一致，维护单位须已存在。',
+        template: '空白模板（CSV 表头）', currentCsv: '当前部件（CSV）', currentGeojson: '当前部件（GeoJSON）',
+        downloadsHint: '当前数据可能较大，可作为修改后再导入的底稿。',
+        noFile: '请选择 .csv、.geojson 或 .json 文件', result: '已导入 {n} 个部件',
+      },
+      counts: { imported: '已导入', created: '新增', updated: '更新', unchanged: '未变', replaced: '替换', skipped: '跳过' } as Record<string, string>,
+      boundaries: {
+        title: '区划边界',
+        hint: 'GeoJSON FeatureCollection（Polygon 或 MultiPolygon 要素），属性 code（本级代码）、parent（上级代码）、name；单元网格可加 responsibility_grid。导入会替换所选层级的全部现有边界，随后在办案件、设备和部件按新边界重新定位。',
+        level: '层级', crs: '坐标系',
+        levels: { districts: '区', streets: '街道/乡镇', communities: '居村', 'unit-grids': '单元网格' } satisfies Record<BoundaryLevel, string>,
+        // the level within a sentence
+        levelWords: { districts: '区', streets: '街道/乡镇', communities: '居村', 'unit-grids': '单元网格' } satisfies Record<BoundaryLevel, string>,
+        crsNames: { wgs84: 'WGS-84（GPS）', gcj02: 'GCJ-02（高德、腾讯）', bd09: 'BD-09（百度）' } satisfies Record<Crs, string>,
+        noFile: '请选择 .geojson 或 .json 文件', noLevel: '请选择要替换的层级',
+        fileProblems: {
+          json: '文件不是有效的 JSON', collection: '文件不是 GeoJSON FeatureCollection（需要 type 和 features 数组）', empty: '文件中没有要素',
+        } satisfies Record<BoundaryFileProblem, string>,
+        fileSummary: '{n} 个要素', fileLevel: '代码为{level}级（{digits} 位）',
+        confirmTitle: '替换全部{level}边界？',
+        confirmMessage: '文件“{file}”含 {n} 个要素。确认后，现有的全部{level}边界将被这 {n} 个替换（文件中没有的{level}不再有边界），随后在办案件、设备和部件按新边界重新定位。',
+        mismatch: '注意：文件中的代码是{found}的位数（{digits} 位），不是{level}的（{expected} 位）。',
+        confirm: '确认替换', result: '已导入 {n} 个{level}边界',
+        template: '当前{level}边界（导入格式）', templateHint: '单元网格数量多，无法一次下载，请从 GIS 系统导出。', templateFailed: '下载失败：{msg}',
+      },
+      progress: {
+        label: '上传进度', reading: '正在读取文件…', sending: '正在上传：{pct}（{loaded} / {total}）', sendingUnknown: '正在上传：已发送 {loaded}',
+        checking: '上传完成，服务器正在检查文件…', checkingLabel: '服务器正在检查',
+      },
+      refused: '导入被拒绝，未导入任何数据。', refusedHint: '请修改文件后重新导入。',
+      where: {
+        line: '第 {line} 行', header: '第 1 行（表头）', feature: '第 {n} 个要素（features[{index}]）', file: '整个文件', field: '字段 {field}',
+        column: '列 {column}', property: '属性 {column}', geometry: '几何图形', sep: '：',
+      },
+      failed: '导入失败：{msg}', forbidden: '只有管理员可以导入普查数据和区划边界',
+      relocation: {
+        title: '重新定位', running: '正在按新边界重新定位…', done: '重新定位完成，用时 {s} 秒。', failed: '重新定位失败：{msg}',
+        progressLabel: '重新定位进度', progressText: '已检查 {checked} 条，已移动 {moved} 条',
+        kinds: { cases: '在办案件', devices: '设备', components: '部件' } satisfies Record<Relocated, string>,
+        col: { kind: '对象', checked: '已检查', moved: '已移动' },
+        leftInPlace: '{n} 个在办案件的位置现属于其他区，仍留在原区，需人工处理：', noneLeft: '没有案件因跨区而留在原处。',
+        moved: '共移动 {n} 条记录。', unchanged: '没有记录需要移动。', lost: '无法查询重新定位进度：{msg}',
+      },
     },
   },
   errors: {
