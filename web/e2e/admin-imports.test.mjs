@@ -173,7 +173,12 @@ describe('imports', { timeout: 180_000 }, () => {
     const result = page.getByTestId('imports-census-result')
     await result.waitFor()
     assert.equal(await page.getByTestId('imports-census-imported').getAttribute('data-imported'), '2')
-    assert.equal(await text(result), '已导入 2 个部件')
+    assert.equal(await text(page.getByTestId('imports-census-imported')), '已导入 2 个部件')
+    // what changed: two new components, nothing replaced
+    const counts = Object.fromEntries(await page.getByTestId('imports-census-counts').locator('[data-key]')
+      .evaluateAll((items) => items.map((item) => [item.dataset.key, item.dataset.count])))
+    assert.deepEqual(counts, { added: '2', replaced: '0', unchanged: '0' })
+    assert.match(await text(page.getByTestId('imports-census-counts')), /新增\s*2/)
     await focused(page, 'imports-census-result')
     await shot(page, 'census-imported')
     const made = await get(`/components/${newId(7001)}`)
@@ -247,7 +252,8 @@ describe('imports', { timeout: 180_000 }, () => {
     await page.getByTestId('imports-census-file').setInputFiles({ name: 'census.geojson', mimeType: 'application/geo+json', buffer: Buffer.from(JSON.stringify(census)) })
     await page.getByTestId('imports-census-submit').click()
     await page.getByTestId('imports-census-result').waitFor()
-    assert.equal(await text(page.getByTestId('imports-census-result')), '1 component imported')
+    assert.equal(await text(page.getByTestId('imports-census-imported')), '1 component imported')
+    assert.match(await text(page.getByTestId('imports-census-counts')), /Added\s*1/)
     assert.equal(await componentStatus(newId(8001)), 200)
     assert.equal(await censusSize(), before + 1)
 

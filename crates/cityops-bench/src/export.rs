@@ -156,7 +156,7 @@ async fn load(store: &dyn Store, total: usize) -> Result<usize> {
     let mut loaded = 0;
     for chunk in points.chunks(100_000) {
         let components = cityops::census::components_from(&geography, &catalog, chunk);
-        loaded += store.put_components(&components).await? as usize;
+        loaded += store.put_components(&components).await?.total() as usize;
         eprintln!(
             "loaded {loaded} of {} components ({:.0} s)",
             points.len(),

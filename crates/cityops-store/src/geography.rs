@@ -95,6 +95,23 @@ pub struct StoredBoundary {
 }
 
 /// Areas, units, the component census and imported boundaries.
+/// What putting components into the census did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ComponentsPut {
+    /// New to the census.
+    pub added: u64,
+    /// In the census before, now with other values.
+    pub replaced: u64,
+    /// In the census before with the same values.
+    pub unchanged: u64,
+}
+
+impl ComponentsPut {
+    pub fn total(&self) -> u64 {
+        self.added + self.replaced + self.unchanged
+    }
+}
+
 #[async_trait]
 pub trait GeographyStore: Send + Sync + 'static {
     async fn put_areas(&self, areas: &[Area]) -> StoreResult<u64>;
@@ -115,7 +132,8 @@ pub trait GeographyStore: Send + Sync + 'static {
     async fn import_units(&self, units: &[Unit]) -> StoreResult<UnitImport>;
 
     /// Inserts or replaces components, all in one transaction.
-    async fn put_components(&self, components: &[Component]) -> StoreResult<u64>;
+    /// Adds components and replaces those already in the census, in one transaction.
+    async fn put_components(&self, components: &[Component]) -> StoreResult<ComponentsPut>;
     async fn component(&self, id: &str) -> StoreResult<Option<Component>>;
     async fn components(&self, query: &ComponentQuery) -> StoreResult<Vec<Component>>;
     /// How many components the query matches, ignoring its paging.
@@ -301,10 +319,28 @@ impl<D: Dialect, A: AuditPolicy> GeographyStore for SqlStore<D, A> {
         Ok(result)
     }
 
-    async fn put_components(&self, components: &[Component]) -> StoreResult<u64> {
+    async fn put_components(&self, components: &[Component]) -> StoreResult<ComponentsPut> {
         let now = crate::millis(Utc::now());
         let mut tx = self.writer.begin().await?;
+        let mut put = ComponentsPut::default();
         for chunk in components.chunks(500) {
+            // What the census held before, to say what the import changed.
+            let mut before = Statement::new("SELECT id, doc FROM components WHERE id");
+            before.push_in(chunk.iter().map(|c| c.id.clone()));
+            let held: std::collections::HashMap<String, String> = D::fetch_all(&mut tx, before)
+                .await?
+                .iter()
+                .map(|row| Ok((row.text("id")?, row.text("doc")?)))
+                .collect::<StoreResult<_>>()?;
+            for c in chunk {
+                match held.get(&c.id) {
+                    None => put.added += 1,
+                    Some(doc) if serde_json::from_str::<Component>(doc).ok().as_ref() == Some(c) => {
+                        put.unchanged += 1
+                    }
+                    Some(_) => put.replaced += 1,
+                }
+            }
             let mut statement = Statement::new(
                 "INSERT INTO components (id, class, area, status, lon, lat, doc, updated_at) ",
             );
@@ -325,11 +361,16 @@ impl<D: Dialect, A: AuditPolicy> GeographyStore for SqlStore<D, A> {
             );
             D::execute(&mut tx, statement).await?;
         }
-        let record = crate::audit::record("components.import", "components")
-            .detail(format!("{} components", components.len()));
+        let record = crate::audit::record("components.import", "components").detail(format!(
+            "{} components: {} added, {} replaced, {} unchanged",
+            components.len(),
+            put.added,
+            put.replaced,
+            put.unchanged
+        ));
         self.audit_in(&mut tx, vec![record]).await?;
         tx.commit().await?;
-        Ok(components.len() as u64)
+        Ok(put)
     }
 
     async fn component(&self, id: &str) -> StoreResult<Option<Component>> {

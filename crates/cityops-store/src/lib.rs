@@ -44,7 +44,7 @@ pub use calendar::CalendarStore;
 pub use cases::CaseStore;
 pub use evaluation::{EvaluationStore, LedgerCases, LedgerSum};
 pub use geography::{
-    AreaFilter, ComponentPoint, ComponentQuery, GeographyStore, StoredBoundary, UnitFilter,
+    AreaFilter, ComponentPoint, ComponentQuery, ComponentsPut, GeographyStore, StoredBoundary, UnitFilter,
     UnitImport,
 };
 pub use intake::{CaseClaim, HotlineTicketRow, IdempotencyRecord, IntakeStore, TicketResult};

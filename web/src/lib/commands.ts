@@ -69,6 +69,8 @@ export const COMMAND_FIELDS: Record<CommandName, FieldSpec[]> = {
   cancel: [{ name: 'reason', kind: 'textarea', required: true }],
   'set-urgent': [yes('urgent')],
   supervise: [opinion(true), { name: 'term', kind: 'term', required: true, initial: '1:working_days' }],
+  appeal: [{ name: 'reason', kind: 'textarea', required: true }],
+  'decide-appeal': [yes('accepted'), opinion(true)],
 }
 
 /** Commands that change little and need no confirmation form (still shown as a form, with only a submit). */

@@ -37,7 +37,7 @@ const en: typeof zh = {
     'request-extension': 'Request extension', 'decide-extension': 'Decide extension', 'request-park': 'Request parking',
     'decide-park': 'Decide parking', resume: 'Resume', feedback: 'Feedback', 'send-check': 'Send check',
     check: 'Check', 'start-callback': 'Start call-back', callback: 'Call back', close: 'Close', cancel: 'Cancel case',
-    'set-urgent': 'Set urgency', supervise: 'Supervise', escalate: 'Escalate to the next-level center', attach: 'Upload photo', rate: 'Citizen rating', note: 'Note', 'erase-personal-data': 'Personal data erased', relocate: 'Relocated to new boundaries', reassign: 'Handed to the successor unit', watch: 'Deadline watch',
+    'set-urgent': 'Set urgency', supervise: 'Supervise', escalate: 'Escalate to the next-level center', attach: 'Upload photo', rate: 'Citizen rating', note: 'Note', 'erase-personal-data': 'Personal data erased', relocate: 'Relocated to new boundaries', reassign: 'Handed to the successor unit', watch: 'Deadline watch', appeal: 'Appeal', 'decide-appeal': 'Decide appeal',
   },
   screen: {
     title: 'City Operations', city: 'Shanghai', open: 'Open', overdue: 'Overdue', supervised: 'Supervised',
@@ -376,7 +376,7 @@ const en: typeof zh = {
         downloadsHint: 'The current data can be large; edit it and import it back.',
         noFile: 'Choose a .csv, .geojson or .json file', result: '{n} component imported | {n} components imported',
       },
-      counts: { imported: 'Imported', created: 'Created', updated: 'Updated', unchanged: 'Unchanged', replaced: 'Replaced', skipped: 'Skipped' } as Record<string, string>,
+      counts: { imported: 'Imported', added: 'Added', replaced: 'Changed', unchanged: 'Unchanged' } as Record<string, string>,
       boundaries: {
         title: 'Boundaries',
         hint: 'A GeoJSON FeatureCollection of Polygon or MultiPolygon features with properties code (the area\'s code), parent (the code of the area above) and name; unit grids may add responsibility_grid. An import replaces every boundary of the chosen level; open cases, devices and components are then re-located by the new boundaries.',

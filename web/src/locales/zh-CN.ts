@@ -46,7 +46,7 @@ export default {
     'request-extension': '申请延期', 'decide-extension': '审批延期', 'request-park': '申请挂账',
     'decide-park': '审批挂账', resume: '恢复处置', feedback: '处置反馈', 'send-check': '派发核查',
     check: '核查', 'start-callback': '发起回访', callback: '回访', close: '结案', cancel: '作废',
-    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息', relocate: '按新边界重新定位', reassign: '移交承接单位', watch: '时限监控',
+    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息', relocate: '按新边界重新定位', reassign: '移交承接单位', watch: '时限监控', appeal: '申诉', 'decide-appeal': '审定申诉',
   } satisfies Record<AnyCommandName | 'create', string>,
   screen: {
     title: '城市运行一网统管', city: '上海市', open: '在办案件', overdue: '超期案件', supervised: '督办案件',
@@ -383,7 +383,7 @@ export default {
         downloadsHint: '当前数据可能较大，可作为修改后再导入的底稿。',
         noFile: '请选择 .csv、.geojson 或 .json 文件', result: '已导入 {n} 个部件',
       },
-      counts: { imported: '已导入', created: '新增', updated: '更新', unchanged: '未变', replaced: '替换', skipped: '跳过' } as Record<string, string>,
+      counts: { imported: '已导入', added: '新增', replaced: '更新', unchanged: '未变' } as Record<string, string>,
       boundaries: {
         title: '区划边界',
         hint: 'GeoJSON FeatureCollection（Polygon 或 MultiPolygon 要素），属性 code（本级代码）、parent（上级代码）、name；单元网格可加 responsibility_grid。导入会替换所选层级的全部现有边界，随后在办案件、设备和部件按新边界重新定位。',

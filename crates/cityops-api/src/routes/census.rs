@@ -494,7 +494,7 @@ fn parse_components_geojson(
 /// naming its line (or feature) and column.
 #[utoipa::path(put, path = "/api/v1/components", tag = "census",
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, description = "{\"imported\": n}"), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "{\"imported\": n, \"added\": n, \"replaced\": n, \"unchanged\": n}: the rows read, those new to the census, those that changed a component, and those equal to what the census held"), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn import_components(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -558,9 +558,14 @@ pub async fn import_components(
                 ));
             }
         }
-        let imported = state.store.put_components(&components).await?;
+        let put = state.store.put_components(&components).await?;
         state.reload_census().await?;
-        Ok(Json(json!({ "imported": imported })))
+        Ok(Json(json!({
+            "imported": put.total(),
+            "added": put.added,
+            "replaced": put.replaced,
+            "unchanged": put.unchanged,
+        })))
     }
     .await
     .map_err(ApiError::in_file)

@@ -293,7 +293,7 @@ pub async fn preview(
     }
     let category = CategoryCode::parse(&body.category)?;
     let catalog = state.store.catalog().await?;
-    if !catalog.as_ref().is_some_and(|c| c.get(&category).is_some()) {
+    if catalog.as_ref().is_none_or(|c| c.get(&category).is_none()) {
         return Err(ApiError::invalid(
             "category",
             format!("{category} is not a small class of the catalogue"),
