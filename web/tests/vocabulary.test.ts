@@ -3,8 +3,8 @@ import document from '../openapi.json'
 import zh from '../src/locales/zh-CN'
 import en from '../src/locales/en'
 import {
-  ALARM_LEVELS, API_KEY_PERMISSIONS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, CATEGORY_KINDS, OPEN_STATES, REJECT_REASONS, SATISFACTIONS, SECOND_FACTORS, STAFF_ROLES,
-  TERM_UNITS, UNIT_KINDS, UNIT_ORGANIZATIONS, URGENCIES,
+  ALARM_LEVELS, API_KEY_PERMISSIONS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, CATEGORY_KINDS, CONDITION_KINDS, DEVICE_STATUSES, OPEN_STATES, REJECT_REASONS,
+  RULE_SCOPE_KINDS, SATISFACTIONS, SECOND_FACTORS, SETTING_SOURCES, STAFF_ROLES, TERM_UNITS, UNIT_KINDS, UNIT_ORGANIZATIONS, URGENCIES,
 } from '../src/lib/vocabulary'
 import { TERM_STAGES } from '../src/lib/categories'
 
@@ -78,6 +78,24 @@ describe("the server's vocabularies in the UI", () => {
       expect(Object.keys(words.urgencies)).toEqual(enumOf('Urgency'))
       expect(Object.keys(words.kinds)).toEqual(enumOf('CategoryKind'))
       expect(Object.keys(words.stageHints)).toEqual(TERM_STAGES)
+    }
+  })
+
+  it("lists device statuses, rule scopes, condition kinds and setting sources in the server's order, with words for each in both languages", () => {
+    type OneOf = { oneOf: { properties: { kind: { enum: string[] } } }[] }
+    const kinds = (name: string) => (schemas[name] as unknown as OneOf).oneOf.map((v) => v.properties.kind.enum[0])
+    expect(DEVICE_STATUSES).toEqual(enumOf('DeviceStatus'))
+    expect(SETTING_SOURCES).toEqual(enumOf('SettingSource'))
+    expect(RULE_SCOPE_KINDS).toEqual(kinds('RuleScope'))
+    expect(CONDITION_KINDS).toEqual(kinds('Condition'))
+    for (const messages of [zh, en]) {
+      const words = messages.admin.devices
+      expect(Object.keys(words.statuses)).toEqual(DEVICE_STATUSES)
+      expect(Object.keys(words.statusHints)).toEqual(DEVICE_STATUSES)
+      expect(Object.keys(words.scopeText)).toEqual(RULE_SCOPE_KINDS)
+      expect(Object.keys(words.ruleForm.scopes)).toEqual(RULE_SCOPE_KINDS)
+      expect(Object.keys(words.ruleForm.conditions)).toEqual(CONDITION_KINDS)
+      expect(Object.keys(messages.admin.settings.sources)).toEqual(SETTING_SOURCES)
     }
   })
 })

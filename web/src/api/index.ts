@@ -3,6 +3,7 @@ import type { AuditCheckpoint, AuditEntry, AuditQuery } from '../lib/audit'
 import type { ImportRequest } from '../lib/imports'
 import type {
   Account, ApiKey, NewApiKey, NewUser, StaffRole, UserChange,
+  Device, DeviceImport, DeviceRequest, Reading, RuleTestBody, RuleTestView, Setting, TelemetryRule,
   AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CategoryChange, CommandName, ContactPurpose,
   ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
@@ -172,6 +173,35 @@ export const api = {
     request<AlarmView[]>('/alarms', { query: q }),
   alarm: (id: string) => request<AlarmView>(`/alarms/${encodeURIComponent(id)}`),
   acknowledgeAlarm: (id: string) => request<AlarmView>(`/alarms/${encodeURIComponent(id)}/acknowledge`, { method: 'POST' }),
+  // ---- devices and telemetry rules (every staff member reads them; admins change them)
+  /** Devices within the caller's jurisdiction by id, a page at a time: `after` is the last id of the previous page. */
+  devices: (q: { kind?: string; limit?: number; after?: string } = {}) => request<Device[]>('/devices', { query: q }),
+  /** One device (404 outside the caller's jurisdiction, as for a missing one). */
+  device: (id: string) => request<Device>(`/devices/${encodeURIComponent(id)}`),
+  /** Registers a device, or changes the one with that id; the area is found from the location when not given. */
+  registerDevice: (body: DeviceRequest) => request<Device>('/devices', { body }),
+  /** Every device within the caller's jurisdiction as CSV (UTF-8 with a BOM), the columns `PUT /devices` takes back. */
+  devicesCsv: () => request<Blob>('/devices.csv', { as: 'blob' }),
+  /** A CSV of devices: all or nothing, a refusal naming the line and column (`line 3: lon`). */
+  importDevices: (file: Blob) => request<DeviceImport>('/devices', { method: 'PUT', raw: { data: file, contentType: 'text/csv' } }),
+  /** Raw readings of one indicator of a device, oldest first: the newest `limit` (at most 10,000) of the window. */
+  readings: (id: string, q: { indicator: string; from?: string; to?: string; limit?: number }) =>
+    request<Reading[]>(`/devices/${encodeURIComponent(id)}/readings`, { query: q }),
+  /** The indicator catalogue as CSV (the columns `PUT /indicators` takes back). */
+  indicatorsCsv: () => request<Blob>('/indicators.csv', { as: 'blob' }),
+  /** Indicators from CSV: those in the file are added or replaced, the others stay; answers the whole catalogue. */
+  importIndicators: (file: Blob) => request<Indicator[]>('/indicators', { method: 'PUT', raw: { data: file, contentType: 'text/csv' } }),
+  telemetryRules: () => request<TelemetryRule[]>('/telemetry/rules'),
+  /** Takes effect at once; 409 `duplicate` (field `id`) when the id is taken. */
+  createTelemetryRule: (body: TelemetryRule) => request<TelemetryRule>('/telemetry/rules', { body }),
+  /** Replaces the rule; its running state (durations, counts, alarms) carries over. */
+  replaceTelemetryRule: (id: string, body: TelemetryRule) =>
+    request<TelemetryRule>(`/telemetry/rules/${encodeURIComponent(id)}`, { method: 'PUT', body }),
+  deleteTelemetryRule: (id: string) => request<void>(`/telemetry/rules/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  /** A draft replayed on a device's stored readings of the window (default the last day): nothing is stored. */
+  testTelemetryRule: (body: RuleTestBody) => request<RuleTestView>('/telemetry/rule-tests', { body }),
+  // ---- the configuration in force (admins)
+  settings: () => request<Setting[]>('/settings'),
 }
 
 /** Citizen endpoints: no session needed, and a 401 from them never signs staff out. */

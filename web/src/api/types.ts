@@ -224,6 +224,33 @@ export type AlarmView = Schemas['AlarmView']
 /** The `alarm` stream event. */
 export type AlarmEvent = Schemas['AlarmEvent']
 
+// ---- devices, telemetry rules and the rule tester (admins)
+/** A sensor in the field, located on its unit grid. */
+export type Device = Schemas['DeviceView']
+/** `POST /devices`: register a device or change one (the area is found from the location when absent). */
+export type DeviceRequest = Schemas['DeviceRequest']
+/** `active`, `maintenance` (readings kept, no alarms) or `retired` (readings refused). */
+export type DeviceStatus = Schemas['DeviceStatus']
+/** `GET /devices/{id}/readings`: one raw reading as stored. */
+export type Reading = Schemas['ReadingView']
+/** A streaming rule: which devices, the condition, how long it must hold, its level and hours. */
+export type TelemetryRule = Schemas['TelemetryRule']
+/** Which devices a rule watches: `all`, a `device_type`, one `device` or an `area`. */
+export type RuleScope = Schemas['RuleScope']
+/** When a reading is trouble and when trouble is over: `above`, `below`, `outside`, `rising`, `falling`, `silent`. */
+export type RuleCondition = Schemas['Condition']
+/** The days (ISO, 1 = Monday) and hours (Asia/Shanghai) a rule may raise alarms. */
+export type RuleSchedule = Schemas['Schedule']
+/** `POST /telemetry/rule-tests`: a draft rule replayed on one device's stored readings. */
+export type RuleTestBody = Schemas['RuleTestBody']
+/** What the draft would have raised, reopened and cleared in the window. */
+export type RuleTestView = Schemas['RuleTestView']
+export type RuleTestEvent = Schemas['RuleTestEvent']
+
+// ---- the configuration in force (admins)
+/** Where a setting's value came from, lowest layer first: `default`, `file`, `environment`, `command_line`. */
+export type SettingSource = Schemas['SettingSource']
+
 // ---- not described by the OpenAPI document yet
 // Each of these would be generated too once the server publishes the schema named beside it;
 // until then they say what the server sends today.
@@ -258,3 +285,11 @@ export type AreaShape = Omit<Schemas['AreaGeometry'], 'bbox' | 'centroid' | 'geo
   geometry: GeoGeometry
 }
 
+/** `PUT /devices` (CSV): how many devices the file registered or changed (`import_devices` publishes no schema for its answer). */
+export interface DeviceImport { imported: number }
+
+/**
+ * `GET /settings`: one setting of the configuration in force, secrets `[REDACTED]`. `Setting`
+ * publishes `value` as an object, but it is any JSON: a number, a string, null, a list, a table.
+ */
+export type Setting = Omit<Schemas['Setting'], 'value'> & { value: unknown }

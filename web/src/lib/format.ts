@@ -21,6 +21,16 @@ export function formatDateTime(iso: string | null | undefined, locale = 'zh-CN')
   }).format(d)
 }
 
+/** Date and time to the second, in Shanghai time: when an event happened, as a table lists it. */
+export function formatDateTimeSeconds(iso: string | null | undefined, locale = 'zh-CN'): string {
+  if (!iso) return '—'
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return '—'
+  return dtf(locale, {
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+  }).format(d)
+}
+
 export function formatTime(iso: string | null | undefined, locale = 'zh-CN'): string {
   if (!iso) return '—'
   return dtf(locale, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(new Date(iso))

@@ -2,8 +2,8 @@
 // Each list is the keys of a record typed by the generated union (../api/types), so a value the
 // server adds or drops is a compile error here rather than a value the UI silently leaves out.
 import type {
-  AlarmLevel, ApiKeyPermission, CallbackOutcome, CaseSource, CaseState, CategoryKind, Crs, RejectReason, Satisfaction, SecondFactor, StaffRole, TermUnit, UnitKind,
-  UnitOrganization, Urgency,
+  AlarmLevel, ApiKeyPermission, CallbackOutcome, CaseSource, CaseState, CategoryKind, Crs, DeviceStatus, RejectReason, RuleCondition, RuleScope, Satisfaction,
+  SecondFactor, SettingSource, StaffRole, TermUnit, UnitKind, UnitOrganization, Urgency,
 } from '../api/types'
 
 /** The keys of a record that names every value of a vocabulary once, in the record's order. */
@@ -71,3 +71,15 @@ export const CATEGORY_KINDS = valuesOf<CategoryKind>({ component: true, event: t
 
 /** Coordinate systems a boundary file may be in, GPS's first (the default). */
 export const COORDINATE_SYSTEMS = valuesOf<Crs>({ wgs84: true, gcj02: true, bd09: true })
+
+/** A device's status: working, under maintenance (readings kept, no alarms), retired (readings refused). */
+export const DEVICE_STATUSES = valuesOf<DeviceStatus>({ active: true, maintenance: true, retired: true })
+
+/** Which devices a telemetry rule watches, the widest first. */
+export const RULE_SCOPE_KINDS = valuesOf<RuleScope['kind']>({ all: true, device_type: true, device: true, area: true })
+
+/** When a reading is trouble: a level crossed, a range left, a fast change, or silence. */
+export const CONDITION_KINDS = valuesOf<RuleCondition['kind']>({ above: true, below: true, outside: true, rising: true, falling: true, silent: true })
+
+/** Where a setting's value came from, lowest layer first. */
+export const SETTING_SOURCES = valuesOf<SettingSource>({ default: true, file: true, environment: true, command_line: true })

@@ -1,10 +1,12 @@
 import type {
-  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, Crs, PendingKind, Role, Satisfaction,
-  SecondFactor, TermUnit, UnitKind, UnitOrganization, Urgency,
+  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, Crs, DeviceStatus, PendingKind, Role,
+  RuleCondition, RuleScope, Satisfaction, SecondFactor, SettingSource, TermUnit, UnitKind, UnitOrganization, Urgency,
 } from '../api/types'
 import type { AdminSection, FormProblem, KeyStatus, PasswordRule } from '../lib/admin'
 import type { CategoryProblem, TermStage } from '../lib/categories'
 import type { BoundaryFileProblem, BoundaryLevel, Relocated } from '../lib/imports'
+import type { DeviceProblem } from '../lib/devices'
+import type { DurationUnit, RuleProblem, TestNote, WindowPreset, WindowProblem } from '../lib/rules'
 
 // The tables keyed by the server's vocabularies (roles, states, sources, commands, stages, alarm
 // levels and states) are checked against them with `satisfies Record<...>`: a value the server adds
@@ -279,9 +281,9 @@ export default {
     exportCsv: '导出 CSV', exportHint: '按当前筛选导出（联系方式脱敏）', exportFailed: '导出失败：{msg}',
   },
   admin: {
-    title: '系统管理', intro: '管理工作人员账号、接口密钥和案件类别目录，导入城市部件普查数据和区划边界。每项操作都记入审计日志；只能管理自己范围内的账号。',
+    title: '系统管理', intro: '管理工作人员账号、接口密钥、案件类别目录、物联设备与预警规则，导入城市部件普查数据和区划边界，查看运行配置。每项操作都记入审计日志；只能管理自己范围内的账号。',
     menu: '管理项目', noAccess: '无权访问：系统管理只对管理员开放。', toUnits: '单位管理', toUnitsHint: '在“单位”页面维护',
-    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限', imports: '数据导入' } satisfies Record<AdminSection, string>,
+    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限', devices: '设备与预警规则', imports: '数据导入', settings: '运行配置' } satisfies Record<AdminSection, string>,
     forbidden: '只有管理员可以管理账号和接口密钥', failed: '操作失败：{msg}', loadFailed: '加载失败：{msg}',
     save: '保存', cancel: '取消', close: '关闭', any: '全部', none: '无', reset: '重置', required: '（必填）',
     problem: {
@@ -421,6 +423,120 @@ export default {
         leftInPlace: '{n} 个在办案件的位置现属于其他区，仍留在原区，需人工处理：', noneLeft: '没有案件因跨区而留在原处。',
         moved: '共移动 {n} 条记录。', unchanged: '没有记录需要移动。', lost: '无法查询重新定位进度：{msg}',
       },
+    },
+    devices: {
+      intro: '物联感知设备、设备读数触发告警的预警规则和监测指标目录。规则保存后立即生效，无需重启；保存前可用“规则试运行”在某台设备已存储的读数上回放草稿，看它会在何时触发和解除告警（只演算，不产生告警或案件）。',
+      jump: '本节内容', forbidden: '只有管理员可以管理设备和预警规则',
+      statuses: { active: '在用', maintenance: '维护中', retired: '已停用' } satisfies Record<DeviceStatus, string>,
+      statusHints: { active: '读数正常触发告警', maintenance: '保留读数，不触发告警', retired: '拒收读数' } satisfies Record<DeviceStatus, string>,
+      list: {
+        title: '设备', filters: '筛选设备', search: '编号或名称', kind: '设备类型', area: '所在区', status: '状态',
+        create: '登记设备', exportCsv: '导出 CSV', exportHint: '导出范围内全部设备，列与导入格式相同', exportFailed: '导出失败：{msg}',
+        col: { id: '编号', name: '名称', kind: '类型', area: '区域', grid: '单元网格', status: '状态', location: '位置（经度, 纬度）', actions: '操作' },
+        loaded: '已加载 {n} 台设备', shown: '显示 {shown} / 已加载 {n} 台设备', more: '加载更多', allLoaded: '已全部加载',
+        filterHint: '设备类型由服务器筛选；区、状态和文字在已加载的设备中筛选，需要时请加载更多。输入完整编号可直接查找未加载的设备。',
+        foundById: '按编号查到', empty: '没有符合条件的设备',
+        edit: '修改', editOf: '修改设备 {name}',
+        importTitle: '从 CSV 导入设备', importHint: '列：id,kind,name,lon,lat,area,unit_grid,component_id,owner_unit,status（WGS-84 坐标；area、unit_grid 可留空，按位置确定）。全部成功才生效，出错时指出行和列。同编号的设备会被更新。',
+        file: 'CSV 文件', importSubmit: '导入', noFile: '请选择一个 .csv 文件', importRefused: '导入被拒绝：{msg}', imported: '已导入 {n} 台设备',
+      },
+      form: {
+        createTitle: '登记设备', editTitle: '修改设备 {id}',
+        field: {
+          id: '设备编号', kind: '设备类型', name: '名称', lon: '经度', lat: '纬度', area: '所在区域', component_id: '部件编码', owner_unit: '权属单位', status: '状态',
+        },
+        hint: {
+          id: '字母、数字、-、_ 或 .，最多 64 位；也是 MQTT 主题的一级，登记后不可修改', kind: '如 water_level_gauge：小写字母、数字和下划线',
+          location: 'WGS-84 坐标；系统据此确定所在居委和单元网格', area: '可留空：按位置确定；位置在本市网格之外时须填写行政区划代码',
+          component_id: '所监测部件的 16 位普查编码（可选）', owner_unit: '单位编码（可选）',
+        },
+        created: '已登记设备 {id}', saved: '已保存设备 {id}',
+      },
+      rules: {
+        title: '预警规则', filters: '筛选规则', search: '编号或名称', indicator: '指标', create: '新建规则',
+        col: { rule: '规则', indicator: '指标', scope: '范围', condition: '条件', level: '等级', schedule: '时段', enabled: '状态', actions: '操作' },
+        enabled: '启用', disabled: '停用', count: '共 {n} 条规则', shown: '显示 {shown} / {n} 条规则', empty: '没有符合条件的规则',
+        edit: '编辑', editOf: '编辑规则 {name}', delete: '删除', deleteOf: '删除规则 {name}',
+        deleteTitle: '删除规则 {name}？', deleteHint: '删除立即生效：该规则不再触发新告警，其仍在告警中的告警不再由它解除。此操作不可恢复。', deleteConfirm: '确认删除',
+        deleted: '已删除规则 {id}', created: '已新建规则 {id}', saved: '已保存规则 {id}',
+      },
+      scopeText: { all: '全部设备', device_type: '类型 {v}', device: '设备 {v}', area: '区域 {v}' } satisfies Record<RuleScope['kind'], string>,
+      conditionText: {
+        above: '高于 {value}', aboveClear: '{trigger}，回落到 {clear} 及以下解除', below: '低于 {value}', belowClear: '{trigger}，回升到 {clear} 及以上解除',
+        outside: '超出 {min} – {max}', outsideMargin: '{trigger}，回到范围内 {margin} 解除',
+        rising: '每分钟上升超过 {rate}', falling: '每分钟下降超过 {rate}', rateClear: '{trigger}，放缓到每分钟 {clear} 及以下解除',
+        silent: '{n} 分钟没有读数',
+      },
+      durationText: { seconds: '{n} 秒', minutes: '{n} 分钟', hours: '{n} 小时' } satisfies Record<DurationUnit, string>,
+      hold: { duration: '持续 {d}', repeat: '连续 {n} 次读数', and: '，' },
+      weekdays: { 1: '周一', 2: '周二', 3: '周三', 4: '周四', 5: '周五', 6: '周六', 7: '周日' },
+      schedule: { always: '全天', everyDay: '每天', sep: '、', overnight: '（跨午夜）' },
+      ruleForm: {
+        createTitle: '新建预警规则', editTitle: '编辑预警规则 {id}',
+        field: {
+          id: '规则编号', name: '名称', indicator: '指标', scope: '适用范围', device_type: '设备类型', device: '设备编号', area: '行政区划代码',
+          condition: '触发条件', value: '触发值', clear: '解除值', min: '下限', max: '上限', margin: '回差', per_minute: '每分钟变化', minutes: '无读数分钟数',
+          duration: '持续时间', durationUnit: '持续时间单位', repeat: '连续读数次数', level: '预警等级', scheduled: '仅在指定时段触发',
+          days: '星期', from: '开始', to: '结束', enabled: '启用',
+        },
+        scopes: { all: '全部设备', device_type: '某类设备', device: '某台设备', area: '某区域内' } satisfies Record<RuleScope['kind'], string>,
+        conditions: {
+          above: '高于', below: '低于', outside: '超出范围', rising: '快速上升', falling: '快速下降', silent: '长时间无读数',
+        } satisfies Record<RuleCondition['kind'], string>,
+        units: { seconds: '秒', minutes: '分钟', hours: '小时' } satisfies Record<DurationUnit, string>,
+        hint: {
+          id: '字母、数字、-、_ 或 .，最多 64 位，创建后不可修改', indicator: '规则判断的指标（监测指标目录）',
+          clear: '可留空：回到触发值即解除。设置解除值可避免读数在触发值附近来回跳动时反复告警',
+          margin: '可留空：回到范围内即解除', rate: '相邻两次读数之间的变化速率',
+          duration: '条件须持续成立这么久才告警（最长一周，0 为立即）', repeat: '条件须连续成立的读数次数（1–10000）',
+          silent: '无读数规则以分钟数为准，不设持续时间和连续次数',
+          schedule: '北京时间；结束早于开始表示跨午夜；不选星期即每天', enabled: '停用的规则保留但不触发告警；试运行时按启用计算',
+        },
+        noDays: '每天', duplicate: '已有同编号的规则；要修改它，请在列表中编辑',
+      },
+      tester: {
+        title: '规则试运行', intro: '在一台设备已存储的读数上回放当前草稿（未保存的修改也算），看它会在何时触发和解除告警。只演算，不产生告警或案件。',
+        device: '设备', devicePlaceholder: '输入设备编号', window: '时段', from: '开始（北京时间）', to: '结束（北京时间）',
+        presets: { '1h': '最近 1 小时', '6h': '最近 6 小时', '24h': '最近 24 小时', custom: '自定义' } satisfies Record<WindowPreset, string>,
+        run: '试运行', running: '正在回放…',
+        summary: '设备 {device}，{from} 至 {to}，回放 {n} 条读数', alarms: '{n} 次告警', repeats: '告警期间 {n} 次重复读数',
+        notes: {
+          notWatched: '规则的范围不包含该设备：它不会对这台设备告警。', noReadings: '该时段内这台设备没有该指标的读数。',
+          truncated: '时段内读数过多，只回放了最新的 10,000 条。', activeAtEnd: '时段结束时告警仍未解除。', nothing: '该时段内不会触发告警。',
+        } satisfies Record<TestNote, string>,
+        stale: '规则在试运行后已修改，以下结果对应修改前的草稿，请重新试运行。',
+        chart: '设备 {device} 的 {indicator} 读数，含规则阈值和告警的触发、解除点', series: '读数', trigger: '触发', clear: '解除',
+        noLines: '按变化速率或无读数判断的规则，图上没有阈值线。',
+        changes: { raise: '触发', reopen: '重新触发', clear: '解除' },
+        col: { at: '时间', change: '变化', alarm: '告警', level: '等级', value: '读数' },
+        alarmNo: '第 {n} 次', events: '告警变化', noEvents: '没有告警变化', failed: '试运行失败：{msg}', readingsFailed: '读数加载失败：{msg}',
+      },
+      indicators: {
+        title: '监测指标', intro: '设备上报的指标：单位、正常范围、量程（超出量程的读数不予采用）和出现问题时立案的类别。',
+        col: { key: '指标', name: '名称', unit: '单位', normal: '正常范围', plausible: '量程', category: '立案类别' },
+        exportCsv: '导出 CSV', importTitle: '从 CSV 导入指标', importHint: '文件中的指标新增或覆盖，未列出的保持不变；全部成功才生效。',
+        imported: '已导入，目录现有 {n} 个指标', count: '共 {n} 个指标',
+      },
+      problem: {
+        required: '必填', ruleId: '只能包含字母、数字、-、_ 或 .，最多 64 位', deviceId: '只能包含字母、数字、-、_ 或 .，最多 64 位', long: '最多 100 个字',
+        metricKey: '只能包含小写字母、数字和下划线，最多 64 位', unknownIndicator: '指标目录中没有该指标', area: '请输入 6、9 或 12 位行政区划代码',
+        number: '请输入数字', clearAbove: '“高于”的解除值不能高于触发值', clearBelow: '“低于”的解除值不能低于触发值',
+        range: '上限必须大于下限', margin: '回差不能为负，且须小于范围宽度的一半', rate: '变化速率必须大于 0', clearRate: '解除速率不能大于触发速率',
+        minutes: '请输入 1–10080 之间的整数（最长一周）', duration: '持续时间为 0 到一周（604800 秒）之间的整秒数', repeat: '请输入 1–10000 之间的整数',
+        days: '星期为 1（周一）到 7（周日）', time: '时间格式为 HH:MM，如 07:30', emptyWindow: '开始与结束相同，时段为空；全天触发请不设时段',
+        lon: '经度为 -180 到 180 之间的数字', lat: '纬度为 -90 到 90 之间的数字', componentId: '部件编码为 16 位数字',
+        datetime: '请输入有效的日期时间', order: '开始时间必须早于结束时间',
+      } satisfies Record<RuleProblem | DeviceProblem | WindowProblem, string>,
+    },
+    settings: {
+      intro: '本节点正在使用的配置：每项的当前值和来源。配置只在启动时读取：要修改，请编辑配置文件（--config 或 CITYOPS_CONFIG 指定的 TOML 文件）或设置环境变量 CITYOPS_<配置项大写>（如 CITYOPS_OVERDUE_WATCH_SECS），然后重启服务。命令行参数优先于环境变量，环境变量优先于配置文件。密钥、数据库密码等机密值不会显示。',
+      search: '配置项或值', filters: '筛选配置', source: '来源',
+      col: { key: '配置项', value: '当前值', source: '来源' },
+      sources: { default: '默认值', file: '配置文件', environment: '环境变量', command_line: '命令行' } satisfies Record<SettingSource, string>,
+      hidden: '已隐藏', secretHint: '机密值，不显示', unset: '未设置', env: '环境变量 {name}',
+      items: '{n} 项', keys: '{n} 个字段',
+      count: '共 {n} 项配置', shown: '显示 {shown} / {n} 项配置', empty: '没有符合条件的配置项', bySource: '{source} {n} 项',
+      forbidden: '只有管理员可以查看运行配置',
     },
   },
   errors: {
