@@ -237,8 +237,9 @@ describe('the edit dialog', () => {
     const f = mockFetch(jsonResponse(200, catalog))
     const mounted = await mountSection()
     ;(row(code).querySelector('[data-testid="category-edit"]') as HTMLElement).click()
-    // the dialog is loaded when first opened
-    await vi.waitFor(() => expect(byId('category-form')).not.toBeNull())
+    // the dialog is loaded when first opened: transforming its chunk takes more than the default
+    // second when the whole suite runs on a busy machine
+    await vi.waitFor(() => expect(byId('category-form')).not.toBeNull(), { timeout: 10_000 })
     await flushPromises()
     return { ...mounted, f }
   }

@@ -4,7 +4,7 @@ import type { ImportRequest } from '../lib/imports'
 import type {
   Account, ApiKey, NewApiKey, NewUser, StaffRole, UserChange,
   Device, DeviceImport, DeviceRequest, Reading, RuleTestBody, RuleTestView, Setting, TelemetryRule,
-  AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, CaseView, Categories, CategoryChange, CommandName, ContactPurpose,
+  AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, RoutingPreview, RoutingPreviewBody, RoutingRule, CaseView, Categories, CategoryChange, CommandName, ContactPurpose,
   ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
   RetireBody, SmallClass, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
@@ -138,6 +138,15 @@ export const api = {
   case: (id: string) => request<CaseView>(`/cases/${encodeURIComponent(id)}`),
   /** The responsibility matrix's proposal for the case (dispatch without `unit` uses it). */
   routing: (id: string) => request<CaseRouting>(`/cases/${encodeURIComponent(id)}/routing`),
+  // ---- the responsibility matrix: every staff member reads it and asks it; only admins replace it
+  routingRules: () => request<RoutingRule[]>('/routing/rules'),
+  /** Where the matrix in force downloads as CSV (UTF-8 with a BOM): a link, the session cookie goes with it. */
+  routingRulesCsvUrl: () => `${API_BASE}/routing/rules.csv`,
+  /** The whole matrix replaced from a CSV text (admins); all or nothing, a bad line refused as `line N: column`. */
+  replaceRoutingRules: (csv: string) =>
+    request<RoutingRule[]>('/routing/rules', { method: 'PUT', raw: { data: csv, contentType: 'text/csv' } }),
+  /** Who gets class X at place Y, from the matrix in force or, with `rules`, from a draft; changes nothing. */
+  routingPreview: (body: RoutingPreviewBody) => request<RoutingPreview>('/routing/preview', { body }),
   /** The clear contact and texts, for a stated purpose; every read is on the audit log. */
   contact: (id: string, purpose: ContactPurpose) =>
     request<ContactView>(`/cases/${encodeURIComponent(id)}/contact`, { query: { purpose } }),

@@ -116,6 +116,12 @@ export type CallbackView = Schemas['CallbackView']
 export type RoutingRule = Schemas['RuleView']
 /** `GET /cases/{id}/routing`: the unit proposed for dispatch and why. */
 export type CaseRouting = Schemas['RoutingView']
+/** One rule of a draft matrix, as `POST /routing/preview` takes it (`owner` left out for any owner). */
+export type DraftRule = Schemas['RuleBody']
+/** `POST /routing/preview`: a small class and a place (an area code, or `lon` and `lat`), and optionally a draft matrix. */
+export type RoutingPreviewBody = Schemas['RoutingPreviewBody']
+/** What `POST /routing/preview` answers: the place found, whether the draft was asked, and the routing. */
+export type RoutingPreview = Schemas['RoutingPreview']
 export type Attachment = Schemas['AttachmentView']
 /** `pending` until an operator or shift lead publishes a photo (regions blurred) or keeps it private. */
 export type PhotoReviewState = Schemas['PhotoReviewState']

@@ -2,13 +2,15 @@
 // asked for once, retired ones too; areas are the city's districts (asked for once by the city
 // store) and, for other codes, each asked for once when first shown.
 import { ref } from 'vue'
-import { api } from '../api'
+import { api, ApiError } from '../api'
 import { useCity } from '../stores/city'
 
 export function useNames() {
   const city = useCity()
   const areas = ref(new Map<string, string>())
   const units = ref(new Map<string, string>())
+  /** Area codes the server answered 404 for: no area of the city. */
+  const unknownAreas = ref(new Set<string>())
   const asked = new Set<string>()
   let unitsAsked = false
 
@@ -37,8 +39,9 @@ export function useNames() {
       asked.add(code)
       try {
         areas.value.set(code, (await api.area(code)).name)
-      } catch {
+      } catch (e) {
         /* shown by its code */
+        if (e instanceof ApiError && e.status === 404) unknownAreas.value.add(code)
       }
     }))
   }
@@ -46,6 +49,8 @@ export function useNames() {
   return {
     area: (code: string | null | undefined) => (code ? areas.value.get(code) ?? null : null),
     unit: (code: string | null | undefined) => (code ? units.value.get(code) ?? null : null),
+    /** Whether the server said there is no such area (a code not asked about yet is not known to be unknown). */
+    areaUnknown: (code: string | null | undefined) => !!code && unknownAreas.value.has(code),
     learnAreas,
     learnUnits,
   }

@@ -7,6 +7,7 @@ import type { CategoryProblem, TermStage } from '../lib/categories'
 import type { BoundaryFileProblem, BoundaryLevel, Relocated } from '../lib/imports'
 import type { DeviceProblem } from '../lib/devices'
 import type { DurationUnit, RuleProblem, TestNote, WindowPreset, WindowProblem } from '../lib/rules'
+import type { MatrixColumn, MatrixShow, MatrixSort, PreviewProblem, RuleProblem as MatrixRuleProblem, RuleWarning } from '../lib/matrix'
 
 // The tables keyed by the server's vocabularies (roles, states, sources, commands, stages, alarm
 // levels and states) are checked against them with `satisfies Record<...>`: a value the server adds
@@ -283,7 +284,7 @@ export default {
   admin: {
     title: '系统管理', intro: '管理工作人员账号、接口密钥、案件类别目录、物联设备与预警规则，导入城市部件普查数据和区划边界，查看运行配置。每项操作都记入审计日志；只能管理自己范围内的账号。',
     menu: '管理项目', noAccess: '无权访问：系统管理只对管理员开放。', toUnits: '单位管理', toUnitsHint: '在“单位”页面维护',
-    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限', devices: '设备与预警规则', imports: '数据导入', settings: '运行配置' } satisfies Record<AdminSection, string>,
+    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限', matrix: '责任矩阵', devices: '设备与预警规则', imports: '数据导入', settings: '运行配置' } satisfies Record<AdminSection, string>,
     forbidden: '只有管理员可以管理账号和接口密钥', failed: '操作失败：{msg}', loadFailed: '加载失败：{msg}',
     save: '保存', cancel: '取消', close: '关闭', any: '全部', none: '无', reset: '重置', required: '（必填）',
     problem: {
@@ -537,6 +538,71 @@ export default {
       items: '{n} 项', keys: '{n} 个字段',
       count: '共 {n} 项配置', shown: '显示 {shown} / {n} 项配置', empty: '没有符合条件的配置项', bySource: '{source} {n} 项',
       forbidden: '只有管理员可以查看运行配置',
+    },
+    matrix: {
+      intro: '责任矩阵决定立案后的案件建议派给哪个责任单位。每条规则指定类别（小类编码，或大类等编码前缀）、区域（含其下所有区域）、可选的部件权属单位和责任单位。多条规则同时命中时最具体的一条生效：先看是否指定权属单位，再看类别编码更长者，再看区域层级更深者；没有规则命中时，按类别的默认条线建议所在区的单位。表格中的修改在保存后才生效，保存时整个矩阵一次替换。',
+      filters: '筛选规则', search: '编码或名称', show: '显示', sort: '排序',
+      shows: { all: '全部规则', changed: '未保存的规则', problems: '有问题的规则' } satisfies Record<MatrixShow, string>,
+      sorts: { specific: '最具体的在前', category: '按类别编码' } satisfies Record<MatrixSort, string>,
+      col: { category: '类别', area: '区域', owner: '权属单位', unit: '责任单位', notes: '说明', actions: '操作' } satisfies Record<MatrixColumn | 'notes' | 'actions', string>,
+      anyOwner: '任意', optional: '（选填）',
+      add: '添加规则', edit: '编辑', editOf: '编辑规则 {rule}', remove: '删除', removeOf: '删除规则 {rule}',
+      newRule: '新规则', editRule: '编辑规则', apply: '应用到表格', applyHint: '回车应用，Esc 取消；保存矩阵后才生效',
+      field: { category: '类别编码或前缀', area: '区域', owner: '权属单位', unit: '责任单位' } satisfies Record<MatrixColumn, string>,
+      hint: {
+        category: '1–5 位：小类如 20101，大类如 201，1 为全部部件、2 为全部事件', area: '行政区划代码：市或区 6 位、街道/乡镇 9 位、居村 12 位；含其下所有区域',
+        owner: '只对该单位拥有的部件生效；留空则不限', unit: '案件建议派给的单位',
+      },
+      pickCategory: '选择类别', pickUnit: '选择单位', pickOwner: '选择权属单位', pickCommunity: '选择居村',
+      groups: { kinds: '全部部件或事件', big: '大类', small: '小类', near: '该区域的单位', other: '其他单位', all: '在用单位' },
+      scope: {
+        component: '全部部件（{n} 个小类）', event: '全部事件（{n} 个小类）', big: '{name}（大类，{n} 个小类）',
+        prefix: '以 {code} 开头的 {n} 个小类', none: '没有小类以此开头',
+      },
+      problem: {
+        category: '请输入 1–5 位数字，以 1（部件）或 2（事件）开头', area: '请输入 6、9 或 12 位行政区划代码', required: '必填',
+        long: '单位编码最长 64 字节', line_break: '编码中不能有换行',
+      } satisfies Record<MatrixRuleProblem, string>,
+      warning: {
+        unit_unknown: '没有这个单位：保存时会被拒绝', unit_retired: '该单位已撤销：保存时会被拒绝', owner_unknown: '没有这个权属单位：此规则不会命中',
+        no_class: '没有小类以此开头：此规则不会命中', duplicate: '另有规则的类别、区域和权属单位与此相同：只有一条会生效',
+      } satisfies Record<RuleWarning, string>,
+      problemOf: '{column}：{problem}', unsaved: '未保存', decisive: '决定规则', overridden: '被覆盖',
+      count: '共 {n} 条规则', shown: '显示 {shown} / {n} 条规则', noMatch: '没有符合条件的规则',
+      empty: '责任矩阵中还没有规则：所有案件都按类别的默认条线建议所在区的单位。',
+      dirty: '有未保存的修改：{changed} 条新增或修改，{removed} 条删除', clean: '与生效中的矩阵一致',
+      save: '保存矩阵', discard: '放弃修改', discardTitle: '放弃所有未保存的修改？', discardHint: '表格将恢复为生效中的矩阵，未保存的新增、修改和删除都会丢失。',
+      discardConfirm: '放弃修改', discarded: '已放弃未保存的修改',
+      saved: '已保存责任矩阵：共 {n} 条规则', removed: '已从表格中删除规则 {rule}（保存矩阵后生效）',
+      fixFirst: '有 {n} 条规则需要先修正，已在表中标出', forbidden: '只有管理员可以修改责任矩阵',
+      refused: '服务器拒绝保存，生效中的矩阵没有改变。CSV 第 {line} 行（表中第 {row} 条规则 {rule}）的{column}：{msg}',
+      refusedRow: '保存被拒绝（CSV 第 {line} 行）{column}：{msg}', refusedFile: '服务器拒绝保存，生效中的矩阵没有改变：{msg}',
+      exportCsv: '导出 CSV', exportHint: '下载生效中的矩阵（UTF-8，可用 Excel 打开，编辑后可再读入）',
+      exportDraft: '导出草稿 CSV', exportDraftHint: '下载表格现在的内容，含未保存的修改',
+      importCsv: '读入 CSV', importHint: '读入的 CSV 文件（列为 category,area,owner,unit，与导出的文件相同）会替换表格内容，作为草稿显示：核对、预览后保存才生效。',
+      importFailed: '无法读取文件：{msg}', importRefused: '无法读入 {file}：{msg}',
+      importProblem: {
+        empty: '文件是空的', header: '第 1 行：表头缺少 {column} 列（应为 category,area,owner,unit）',
+        fields: '第 {line} 行：有 {found} 列，表头有 {expected} 列', quote: '第 {line} 行：引号没有闭合',
+      },
+      imported: '已从 {file} 读入 {n} 条规则，尚未保存：请核对后保存矩阵。', importedProblems: '其中 {n} 条有问题，已在表中标出。',
+      importReplaceTitle: '用文件内容替换未保存的修改？', importReplaceHint: '表格中未保存的修改会被文件内容替换。', importReplaceConfirm: '读入文件',
+      fileLine: '文件第 {line} 行', leave: '责任矩阵有未保存的修改，离开后修改会丢失。确定离开吗？',
+      preview: {
+        title: '谁来处理？', intro: '选择小类和地点，查看案件会建议派给哪个单位、依据哪条规则。表格有未保存的修改时按表格（草稿）回答，不会改变生效中的矩阵。',
+        category: '小类', pickCategory: '输入编码或名称', place: '地点', byArea: '行政区划', byPoint: '经纬度', area: '区域', areaHint: '通常选到居村',
+        lon: '经度', lat: '纬度', submit: '查询',
+        willUseDraft: '将按表格（含未保存的修改）回答', willUseInForce: '将按生效中的矩阵回答',
+        byDraft: '按表格中的草稿回答', byInForce: '按生效中的矩阵回答', placeFound: '地点', grid: '单元网格',
+        unit: '建议单位', none: '没有建议：由派遣员选择', rule: '依据规则', byDefault: '没有规则命中：按类别的默认条线', marked: '已在表中标出',
+        overridden: '被覆盖的规则', reason: '说明', ruleWithUnit: '{rule}（{name}）',
+        stale: '查询后表格又有修改，结果可能已过时：请重新查询。', fixFirst: '表格中有 {n} 条规则需要先修正，才能按草稿查询',
+        refusedRule: '草稿中的规则 {rule} 被拒绝：{msg}', forbidden: '没有查询责任矩阵的权限',
+        problem: {
+          required: '必填', small_class: '请输入 5 位小类编码', area: '请输入 6、9 或 12 位行政区划代码',
+          lon: '经度应为 -180 到 180 之间的数', lat: '纬度应为 -90 到 90 之间的数',
+        } satisfies Record<PreviewProblem, string>,
+      },
     },
   },
   errors: {
