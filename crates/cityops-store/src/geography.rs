@@ -335,7 +335,9 @@ impl<D: Dialect, A: AuditPolicy> GeographyStore for SqlStore<D, A> {
             for c in chunk {
                 match held.get(&c.id) {
                     None => put.added += 1,
-                    Some(doc) if serde_json::from_str::<Component>(doc).ok().as_ref() == Some(c) => {
+                    Some(doc)
+                        if serde_json::from_str::<Component>(doc).ok().as_ref() == Some(c) =>
+                    {
                         put.unchanged += 1
                     }
                     Some(_) => put.replaced += 1,

@@ -44,8 +44,8 @@ pub use calendar::CalendarStore;
 pub use cases::CaseStore;
 pub use evaluation::{EvaluationStore, LedgerCases, LedgerSum};
 pub use geography::{
-    AreaFilter, ComponentPoint, ComponentQuery, ComponentsPut, GeographyStore, StoredBoundary, UnitFilter,
-    UnitImport,
+    AreaFilter, ComponentPoint, ComponentQuery, ComponentsPut, GeographyStore, StoredBoundary,
+    UnitFilter, UnitImport,
 };
 pub use intake::{CaseClaim, HotlineTicketRow, IdempotencyRecord, IntakeStore, TicketResult};
 pub use outbox::{OutboxConsumer, OutboxEntry, OutboxStatus, OutboxStore};

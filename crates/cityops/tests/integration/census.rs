@@ -43,7 +43,10 @@ async fn the_census_round_trips_and_reports_link_to_the_nearest_cover(app: &Test
     let (status, body) = import(app, "admin", "text/csv", &census_csv()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["imported"], 3);
-    assert_eq!((&body["added"], &body["replaced"], &body["unchanged"]), (&json!(3), &json!(0), &json!(0)));
+    assert_eq!(
+        (&body["added"], &body["replaced"], &body["unchanged"]),
+        (&json!(3), &json!(0), &json!(0))
+    );
 
     // Jurisdiction: Huangpu's shift lead sees Huangpu's two, the city sees three.
     assert_eq!(count(app, "admin").await, 3);
@@ -177,7 +180,11 @@ async fn the_census_round_trips_and_reports_link_to_the_nearest_cover(app: &Test
         "{body}"
     );
     // ...and says so.
-    assert_eq!((&body["added"], &body["replaced"], &body["unchanged"]), (&json!(0), &json!(0), &json!(3)), "{body}");
+    assert_eq!(
+        (&body["added"], &body["replaced"], &body["unchanged"]),
+        (&json!(0), &json!(0), &json!(3)),
+        "{body}"
+    );
     let (status, geojson) = app
         .get_text(Some("huangpu_lead"), "/api/v1/components.geojson")
         .await;
