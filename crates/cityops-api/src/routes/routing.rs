@@ -258,6 +258,14 @@ pub struct RoutingPreviewBody {
     pub lon: Option<f64>,
     #[serde(default)]
     pub lat: Option<f64>,
+    /// The case is about this census component (16 digits): its owner and maintainer
+    /// count, as for a real case.
+    #[serde(default)]
+    pub component_id: Option<String>,
+    /// Or, without a component in the census, about a component owned by this unit: owner
+    /// rules apply.
+    #[serde(default)]
+    pub owner: Option<String>,
     /// A draft matrix to ask instead of the one in force (the editor's unsaved table).
     #[serde(default)]
     pub rules: Option<Vec<RuleBody>>,
@@ -353,7 +361,41 @@ pub async fn preview(
             .collect::<Result<Vec<_>, _>>()?,
         None => state.store.rules().await?,
     };
-    let routing = propose_with(&state, &rules, &category, &area, None).await?;
+    let component = match (&body.component_id, &body.owner) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::rule(
+                ErrorCode::InconsistentFields,
+                "owner",
+                "give a component or an owner, not both: a component has its own owner",
+            ))
+        }
+        (Some(id), None) => {
+            let component = state.store.component(id).await?.ok_or_else(|| {
+                ApiError::invalid(
+                    "component_id",
+                    format!("component {id} is not in the census"),
+                )
+            })?;
+            component.units()
+        }
+        (None, Some(owner)) => {
+            let owner = owner.trim();
+            if owner.is_empty() || owner.len() > 64 {
+                return Err(ApiError::invalid(
+                    "owner",
+                    "a unit code has 1 to 64 characters",
+                ));
+            }
+            // No component: its id is named only with a maintainer, and there is none.
+            Some(ComponentUnits {
+                id: "-".into(),
+                owner: Some(owner.to_owned()),
+                maintainer: None,
+            })
+        }
+        (None, None) => None,
+    };
+    let routing = propose_with(&state, &rules, &category, &area, component.as_ref()).await?;
     Ok(Json(RoutingPreview {
         area: area.to_string(),
         area_name,

@@ -82,6 +82,25 @@ async fn the_matrix_answers_who_gets_a_class_at_a_place(app: &TestApp) {
     )
     .await;
     assert_eq!(answer["routing"]["unit"], "310101-ZLS", "{answer}");
+    // An owner rule wins for that owner's components only.
+    let owned = json!([
+        {"category": "20101", "area": "310101002", "unit": "310101-GD"},
+        {"category": "2", "area": "310101", "owner": "310101-SWJ", "unit": "310101-ZLS"},
+    ]);
+    for (owner, unit) in [
+        (json!("310101-SWJ"), "310101-ZLS"),
+        (json!("310101-FGJ"), "310101-GD"),
+        (Value::Null, "310101-GD"),
+    ] {
+        let (status, answer) = preview(
+            app,
+            "admin",
+            json!({"category": "20101", "area": "310101002001", "owner": owner, "rules": owned}),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["routing"]["unit"], unit, "owner {owner}: {answer}");
+    }
     // The draft was only asked: the matrix in force still has no rule.
     let (_, rules) = app.get(Some("admin"), "/api/v1/routing/rules").await;
     assert_eq!(rules, json!([]));
@@ -113,6 +132,14 @@ async fn the_matrix_answers_who_gets_a_class_at_a_place(app: &TestApp) {
         (
             json!({"category": "20101", "area": "310101", "colour": "red"}),
             "colour",
+        ),
+        (
+            json!({"category": "20101", "area": "310101", "component_id": "3101010101999999"}),
+            "component_id",
+        ),
+        (
+            json!({"category": "20101", "area": "310101", "component_id": "3101010101999999", "owner": "310101-SWJ"}),
+            "owner",
         ),
     ] {
         let (status, error) = preview(app, "admin", body.clone()).await;
