@@ -2,7 +2,7 @@
 // Each list is the keys of a record typed by the generated union (../api/types), so a value the
 // server adds or drops is a compile error here rather than a value the UI silently leaves out.
 import type {
-  AlarmLevel, ApiKeyPermission, CallbackOutcome, CaseSource, CaseState, CategoryKind, Crs, RejectReason, Satisfaction, SecondFactor, StaffRole, TermUnit, UnitKind,
+  AlarmLevel, ApiKeyPermission, AppealGround, CallbackOutcome, CaseSource, CaseState, CategoryKind, Crs, RejectReason, Satisfaction, SecondFactor, StaffRole, TermUnit, UnitKind,
   UnitOrganization, Urgency,
 } from '../api/types'
 
@@ -71,3 +71,6 @@ export const CATEGORY_KINDS = valuesOf<CategoryKind>({ component: true, event: t
 
 /** Coordinate systems a boundary file may be in, GPS's first (the default). */
 export const COORDINATE_SYSTEMS = valuesOf<Crs>({ wgs84: true, gcj02: true, bd09: true })
+
+/** What a unit's appeal (申诉) may dispute: its late handling first, then a rework. */
+export const APPEAL_GROUNDS = valuesOf<AppealGround>({ late_handling: true, rework: true })
