@@ -9,7 +9,7 @@ describe('command fields', () => {
   it('knows every command of the API', () => {
     const all: CommandName[] = ['accept', 'reject', 'request-verification', 'verify', 'file', 'self-handle', 'dispatch', 'sign', 'return',
       'request-extension', 'decide-extension', 'request-park', 'decide-park', 'resume', 'feedback', 'send-check', 'check',
-      'start-callback', 'callback', 'close', 'cancel', 'set-urgent', 'supervise', 'escalate']
+      'start-callback', 'callback', 'close', 'cancel', 'set-urgent', 'supervise', 'escalate', 'appeal', 'decide-appeal']
     for (const c of all) expect(COMMAND_FIELDS[c], c).toBeDefined()
   })
   it('asks each command for what it needs', () => {
@@ -159,5 +159,38 @@ describe('the call-back attempt', () => {
       expect(messages.fields.satisfaction).toBeTruthy()
       expect(messages.case.stages.callback).toBeTruthy()
     }
+  })
+})
+
+describe('appeals (申诉)', () => {
+  const appeal = (number: number, decided = false) => ({
+    number, unit: '310101-ZLS', ground: 'rework' as const, reason: 'x', filed_at: '2026-12-06T02:00:00Z', filed_by: 'user-water',
+    decision: decided ? { accepted: true, opinion: 'ok', at: '2026-12-06T03:00:00Z', by: 'user-evaluator' } : null,
+  })
+  it('asks a unit for the ground, chosen on purpose, and a reason', () => {
+    expect(names('appeal')).toEqual(['ground', 'reason'])
+    expect(initialValues('appeal')).toEqual({ ground: '', reason: '' })
+    expect(validate('appeal', initialValues('appeal'))).toEqual({ ground: 'required', reason: 'required' })
+    expect(validate('appeal', { ground: 'weather', reason: '下雨' })).toEqual({ ground: 'required' })
+    expect(validate('appeal', { ground: 'late_handling', reason: '等待审批' })).toEqual({})
+    expect(buildBody('appeal', { ground: 'rework', reason: ' 养护期未满 ' }, 9)).toEqual({ version: 9, ground: 'rework', reason: '养护期未满' })
+  })
+  it('asks an evaluator which appeal, a verdict chosen on purpose and an opinion', () => {
+    expect(names('decide-appeal')).toEqual(['appeal', 'accepted', 'opinion'])
+    // the oldest pending appeal is the one proposed; none when all are decided
+    expect(initialValues('decide-appeal', { appeals: [appeal(1, true), appeal(3), appeal(2)] })).toEqual({ appeal: 2, accepted: null, opinion: '' })
+    expect(initialValues('decide-appeal', { appeals: [appeal(1, true)] })).toEqual({ appeal: '', accepted: null, opinion: '' })
+    expect(validate('decide-appeal', { appeal: 1, accepted: null, opinion: '' })).toEqual({ accepted: 'required', opinion: 'required' })
+    expect(validate('decide-appeal', { appeal: 0, accepted: true, opinion: '同意' })).toEqual({ appeal: 'required' })
+    expect(validate('decide-appeal', { appeal: 1, accepted: false, opinion: '理由不成立' })).toEqual({})
+    expect(buildBody('decide-appeal', { appeal: '2', accepted: false, opinion: ' 理由不成立 ' }, 11))
+      .toEqual({ version: 11, appeal: 2, accepted: false, opinion: '理由不成立' })
+    expect(buildBody('decide-appeal', { appeal: 1, accepted: true, opinion: '成立' }, 11)).toEqual({ version: 11, appeal: 1, accepted: true, opinion: '成立' })
+  })
+  it("puts the server's refusal of a ground next to the ground, without a reload", () => {
+    const e = new ApiError(409, 'precondition_failed', 'case … never counted late_handling (处置超时) against unit 310101-ZLS', 'ground')
+    expect(mapError('appeal', e)).toMatchObject({ field: 'ground', reload: false })
+    // an appeal on that ground already filed: no field, the case may have moved on
+    expect(mapError('appeal', new ApiError(409, 'precondition_failed', 'appeal 1 … still waiting'))).toMatchObject({ field: undefined, reload: true })
   })
 })

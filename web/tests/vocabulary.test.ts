@@ -3,7 +3,7 @@ import document from '../openapi.json'
 import zh from '../src/locales/zh-CN'
 import en from '../src/locales/en'
 import {
-  ALARM_LEVELS, API_KEY_PERMISSIONS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, CATEGORY_KINDS, CONDITION_KINDS, DEVICE_STATUSES, OPEN_STATES, REJECT_REASONS,
+  ALARM_LEVELS, API_KEY_PERMISSIONS, APPEAL_GROUNDS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, CATEGORY_KINDS, CONDITION_KINDS, DEVICE_STATUSES, OPEN_STATES, REJECT_REASONS,
   RULE_SCOPE_KINDS, SATISFACTIONS, SECOND_FACTORS, SETTING_SOURCES, STAFF_ROLES, TERM_UNITS, UNIT_KINDS, UNIT_ORGANIZATIONS, URGENCIES,
 } from '../src/lib/vocabulary'
 import { TERM_STAGES } from '../src/lib/categories'
@@ -46,6 +46,15 @@ describe("the server's vocabularies in the UI", () => {
       expect(sorted(Object.keys(messages.units.organizations))).toEqual(sorted(enumOf('UnitOrganization')))
       expect(sorted(Object.keys(messages.callback.outcomes))).toEqual(sorted(enumOf('CallbackOutcome')))
       expect(sorted(Object.keys(messages.callback.satisfaction))).toEqual(sorted(enumOf('Satisfaction')))
+    }
+  })
+
+  it('lists the grounds of an appeal in the server order, with a name and a sentence for each in both languages', () => {
+    expect(APPEAL_GROUNDS).toEqual(enumOf('AppealGround'))
+    for (const messages of [zh, en]) {
+      expect(Object.keys(messages.appeals.grounds)).toEqual(enumOf('AppealGround'))
+      expect(Object.keys(messages.appeals.groundHints)).toEqual(enumOf('AppealGround'))
+      for (const field of ['ground', 'appeal', 'accepted'] as const) expect(messages.fields[field]).toBeTruthy()
     }
   })
 

@@ -13,6 +13,8 @@ type Schemas = components['schemas']
 
 /** A user's role, e.g. `dispatcher`, `data_steward`. */
 export type Role = Schemas['Role']
+/** What a unit's appeal (申诉) disputes: `late_handling` (处置超时) or `rework` (返工). */
+export type AppealGround = Schemas['AppealGround']
 /** A case's state in the workflow, e.g. `filed`. */
 export type CaseState = Schemas['CaseState']
 /** Where a report came from: `inspector`, `hotline`, `photo`, `iot`, `department`, `leader`. */
@@ -110,6 +112,9 @@ export type CaseCategory = Schemas['FiledClassView']
 export type CaseView = Schemas['CaseView']
 export type CasePage = Schemas['CaseList']
 export type TimelineEntry = Schemas['TimelineEntry']
+/** A unit's appeal (申诉) on a case, numbered from 1, with the evaluator's decision once made. */
+export type Appeal = Schemas['AppealView']
+export type AppealDecision = Schemas['AppealDecisionView']
 /** A hotline case's call-back (回访): failed attempts of those allowed, the last outcome, the satisfaction, unreachable. */
 export type CallbackView = Schemas['CallbackView']
 /** One rule of the responsibility matrix. */

@@ -1,8 +1,8 @@
 // What each case command needs from the user, and how its request body is built.
 import { ApiError } from '../api/client'
-import type { CallbackOutcome, CommandName, RejectReason } from '../api/types'
+import type { Appeal, CallbackOutcome, CommandName, RejectReason } from '../api/types'
 import { fromShanghaiLocal } from './format'
-import { CALLBACK_OUTCOMES, SATISFACTIONS } from './vocabulary'
+import { APPEAL_GROUNDS, CALLBACK_OUTCOMES, SATISFACTIONS } from './vocabulary'
 import { SUPERVISION_TERMS, termBody } from './deadlines'
 
 export type FieldKind =
@@ -14,6 +14,12 @@ export type FieldKind =
   | 'satisfaction'
   /** One of `SUPERVISION_TERMS` (a radio group), sent as `{ amount, unit }`. */
   | 'term'
+  /** One of `APPEAL_GROUNDS` (a radio group, each with a sentence saying what it disputes). */
+  | 'appeal_ground'
+  /** The number of one of the case's pending appeals (a radio group), sent as a number. */
+  | 'appeal'
+  /** Upheld (true) or refused (false), chosen on purpose: it starts unset (a radio group). */
+  | 'verdict'
 
 export interface FieldSpec {
   name: string
@@ -69,8 +75,18 @@ export const COMMAND_FIELDS: Record<CommandName, FieldSpec[]> = {
   cancel: [{ name: 'reason', kind: 'textarea', required: true }],
   'set-urgent': [yes('urgent')],
   supervise: [opinion(true), { name: 'term', kind: 'term', required: true, initial: '1:working_days' }],
-  appeal: [{ name: 'reason', kind: 'textarea', required: true }],
-  'decide-appeal': [yes('accepted'), opinion(true)],
+  // A unit's appeal (申诉): what it disputes, chosen on purpose, and why. The server refuses a
+  // ground the case never counted against the unit (409, field `ground`).
+  appeal: [
+    { name: 'ground', kind: 'appeal_ground', required: true },
+    { name: 'reason', kind: 'textarea', required: true },
+  ],
+  // An evaluator's decision on one pending appeal; the opinion is required.
+  'decide-appeal': [
+    { name: 'appeal', kind: 'appeal', required: true },
+    { name: 'accepted', kind: 'verdict', required: true, initial: null },
+    opinion(true),
+  ],
 }
 
 /** Commands that change little and need no confirmation form (still shown as a form, with only a submit). */
@@ -85,6 +101,8 @@ export interface InitialContext {
   urgent?: boolean
   /** The unit the responsibility matrix proposes (`GET /cases/{id}/routing`): dispatch starts with it. */
   routingUnit?: string | null
+  /** The case's appeals: decide-appeal starts with the oldest pending one. */
+  appeals?: Appeal[]
 }
 
 /** Starting values of a command's form; `ctx` gives case-dependent defaults. */
@@ -97,6 +115,10 @@ export function initialValues(command: CommandName, ctx: InitialContext = {}): F
   }
   if (command === 'set-urgent') v.urgent = !ctx.urgent
   if (command === 'dispatch' && ctx.routingUnit) v.unit = ctx.routingUnit
+  if (command === 'decide-appeal') {
+    const first = (ctx.appeals ?? []).filter((a) => !a.decision).sort((x, y) => x.number - y.number)[0]
+    if (first) v.appeal = first.number
+  }
   return v
 }
 
@@ -105,6 +127,7 @@ export const CHOICES: Partial<Record<FieldKind, readonly string[]>> = {
   callback_outcome: CALLBACK_OUTCOMES,
   satisfaction: SATISFACTIONS,
   term: SUPERVISION_TERMS,
+  appeal_ground: APPEAL_GROUNDS,
 }
 
 function isEmpty(x: unknown): boolean {
@@ -123,6 +146,9 @@ export function validate(command: CommandName, values: FormValues): Record<strin
       errs[f.name] = 'case_number'
     if (f.kind === 'datetime' && !isEmpty(values[f.name]) && Number.isNaN(Date.parse(String(values[f.name]))))
       errs[f.name] = 'datetime'
+    if (f.kind === 'appeal' && !isEmpty(values[f.name]) && !(Number.isInteger(Number(values[f.name])) && Number(values[f.name]) >= 1))
+      errs[f.name] = 'required'
+    if (f.kind === 'verdict' && typeof values[f.name] !== 'boolean') errs[f.name] = 'required'
   }
   return errs
 }
@@ -146,6 +172,12 @@ export function buildBody(command: CommandName, values: FormValues, version: num
       case 'attachments':
         if (Array.isArray(v) && v.length) body[f.name] = [...v]
         break
+      case 'appeal':
+        if (!isEmpty(v)) body[f.name] = Number(v)
+        break
+      case 'verdict':
+        if (typeof v === 'boolean') body[f.name] = v
+        break
       case 'term': {
         const term = termBody(String(v ?? ''))
         if (term) body[f.name] = term
@@ -167,12 +199,16 @@ export interface FormError {
   reload: boolean
 }
 
-/** Place an API error near the field it names, when that field is on this command's form. */
+/**
+ * Place an API error near the field it names, when that field is on this command's form. A 409
+ * asks for a reload (the case changed meanwhile), unless it names a field of the form: then it is
+ * about what was entered (e.g. an appeal on a ground the case never counted against the unit).
+ */
 export function mapError(command: CommandName, err: unknown, values: FormValues = {}): FormError {
   if (err instanceof ApiError) {
     const names = new Set(fieldsFor(command, values).map((f) => f.name))
     const field = err.field && names.has(err.field) ? err.field : undefined
-    const reload = err.status === 409
+    const reload = err.status === 409 && !field
     return { field, message: err.message, code: err.code, reload }
   }
   return { message: (err as Error)?.message ?? String(err), code: 'unknown', reload: false }

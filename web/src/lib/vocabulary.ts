@@ -2,7 +2,7 @@
 // Each list is the keys of a record typed by the generated union (../api/types), so a value the
 // server adds or drops is a compile error here rather than a value the UI silently leaves out.
 import type {
-  AlarmLevel, ApiKeyPermission, CallbackOutcome, CaseSource, CaseState, CategoryKind, Crs, DeviceStatus, RejectReason, RuleCondition, RuleScope, Satisfaction,
+  AlarmLevel, ApiKeyPermission, AppealGround, CallbackOutcome, CaseSource, CaseState, CategoryKind, Crs, DeviceStatus, RejectReason, RuleCondition, RuleScope, Satisfaction,
   SecondFactor, SettingSource, StaffRole, TermUnit, UnitKind, UnitOrganization, Urgency,
 } from '../api/types'
 
@@ -83,3 +83,6 @@ export const CONDITION_KINDS = valuesOf<RuleCondition['kind']>({ above: true, be
 
 /** Where a setting's value came from, lowest layer first. */
 export const SETTING_SOURCES = valuesOf<SettingSource>({ default: true, file: true, environment: true, command_line: true })
+
+/** What a unit's appeal (申诉) may dispute: its late handling first, then a rework. */
+export const APPEAL_GROUNDS = valuesOf<AppealGround>({ late_handling: true, rework: true })

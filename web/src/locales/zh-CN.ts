@@ -1,5 +1,5 @@
 import type {
-  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, Crs, DeviceStatus, PendingKind, Role,
+  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, AppealGround, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, Crs, DeviceStatus, PendingKind, Role,
   RuleCondition, RuleScope, Satisfaction, SecondFactor, SettingSource, TermUnit, UnitKind, UnitOrganization, Urgency,
 } from '../api/types'
 import type { AdminSection, FormProblem, KeyStatus, PasswordRule } from '../lib/admin'
@@ -49,7 +49,8 @@ export default {
     'request-extension': '申请延期', 'decide-extension': '审批延期', 'request-park': '申请挂账',
     'decide-park': '审批挂账', resume: '恢复处置', feedback: '处置反馈', 'send-check': '派发核查',
     check: '核查', 'start-callback': '发起回访', callback: '回访', close: '结案', cancel: '作废',
-    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息', relocate: '按新边界重新定位', reassign: '移交承接单位', watch: '时限监控', appeal: '申诉', 'decide-appeal': '审定申诉',
+    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息', relocate: '按新边界重新定位', reassign: '移交承接单位', watch: '时限监控',
+    appeal: '申诉', 'decide-appeal': '裁定申诉',
   } satisfies Record<AnyCommandName | 'create', string>,
   screen: {
     title: '城市运行一网统管', city: '上海市', open: '在办案件', overdue: '超期案件', supervised: '督办案件',
@@ -136,12 +137,34 @@ export default {
     invalid: '无效', duplicate: '重复', pickCategory: '选择类别', pickUnit: '选择单位', yes: '是', no: '否',
     noAttachments: '先在上方上传照片，再选择',
     term: '答复时限', terms: { '2:hours': '2小时', '4:working_hours': '4个工作小时', '1:working_days': '1个工作日', '3:working_days': '3个工作日' },
+    ground: '申诉事项', appeal: '申诉', accepted: '裁定',
+  },
+  appeals: {
+    title: '申诉', intro: '责任单位对案件计入考核的处置超时或返工可提出申诉，由考评员裁定；申诉成立即撤销该项计数。',
+    none: '暂无申诉。', number: '申诉 #{n}',
+    grounds: { late_handling: '处置超时', rework: '返工' } satisfies Record<AppealGround, string>,
+    groundHints: {
+      late_handling: '本单位的处置被计为超期或超期未处置，但超时并非本单位造成（如等待其他部门审批、时限设置有误）。申诉成立后按按期处置计数，超期未处置撤销。',
+      rework: '核查未通过，计为本单位返工，但问题不在处置质量（如核查时施工尚在养护期）。申诉成立后撤销该返工计数。',
+    } satisfies Record<AppealGround, string>,
+    status: { pending: '待审', upheld: '申诉成立', refused: '申诉不成立' },
+    unit: '申诉单位', ground: '申诉事项', reason: '申诉理由', filed: '{who} 于 {at} 提出', opinion: '裁定意见',
+    decided: '{who} 于 {at} 裁定', decide: '裁定', decideLabel: '裁定申诉 #{n}',
+    accept: '申诉成立（撤销计数）', refuse: '申诉不成立（维持计数）',
+    pick: '#{n} {ground} · {unit}', opinionIs: '裁定意见：{text}', groundParen: '（{ground}）',
+    timelineAppeal: '{unit}提出申诉：{ground}', timelineDecision: '申诉 #{n}{ground}：{verdict}',
+    timelineUpheld: '成立，已撤销计数', timelineRefused: '不成立，维持计数',
+    queue: '申诉待审', queueIntro: '责任单位提出、等待考评员裁定的申诉，提出最早的在前。裁定后页面上的考核数据随之更新。',
+    queueReadOnly: '仅考评员可以裁定申诉；中心领导可查看。', queueEmpty: '没有待审的申诉。', queueCount: '待审 {n} 件',
+    case: '案件编号', filedAt: '提出时间', filedBy: '提出人', actions: '操作', openCase: '查看案件',
+    decidedToast: '已裁定申诉 #{n}：{verdict}', refresh: '刷新',
   },
   evaluation: {
     title: '考核评价', intro: '按国家标准（GB/T 30428.4）对区域、责任单位和岗位人员在所选时段内的综合评价，依据案件处置过程中的每一步：按期即在工作日历上该阶段时限之前完成。点击任一数字可查看其对应案件。',
     noAccess: '仅考评员和中心领导可查看考核评价。',
     level: '评价对象', levels: { district: '区', street: '街镇', community: '居村', grid: '单元网格', unit: '责任单位', position: '岗位人员' },
     from: '起始日期', to: '截止日期', run: '评价', presets: { this_month: '本月', last_month: '上月', last_30: '近30天', this_year: '本年' },
+    views: { ranking: '考核排名', appeals: '申诉待审' }, viewsLabel: '考核评价视图',
     field: '（{field}）', summary: '{from} 至 {to}，共 {days} 天：{n} 个评价对象', empty: '该时段内没有考核数据。',
     rank: '排名', subject: '评价对象', grade: '等级', composite: '综合指标值', indicatorsCol: '指标', countsCol: '数量',
     trend: '趋势', trendOf: '{name}：各月综合指标值', late: '超期 {n}', lateHint: '未按期完成的案件',
