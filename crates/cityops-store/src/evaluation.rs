@@ -3,6 +3,8 @@
 //! per subject over a period's days, drilled down to the cases behind a number, and rebuilt
 //! or checked against a recomputation from the timelines.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use cityops_domain::appeal::LedgerChange;
@@ -37,6 +39,97 @@ pub struct LedgerCases {
     pub limit: u32,
 }
 
+/// One daily sum: a level's name, the day, the subject's key (an area or grid code, a unit
+/// code, a user id), the position's role (`""` but for positions) and the counter.
+pub type DailyKey = (&'static str, NaiveDate, String, &'static str, &'static str);
+
+/// Adds `sign` for every daily sum each of `entries` counts in: one per level it counts at
+/// ([`cityops_domain::evaluation::subject_of`]).
+pub fn add_daily<'a>(
+    entries: impl IntoIterator<Item = &'a LedgerEntry>,
+    sign: i64,
+    into: &mut BTreeMap<DailyKey, i64>,
+) {
+    use cityops_domain::evaluation::{subject_of, Subject};
+    for entry in entries {
+        for level in Level::ALL {
+            let Some(subject) = subject_of(entry, level) else {
+                continue;
+            };
+            let (key, role) = match subject {
+                Subject::Area { code } | Subject::Grid { code } | Subject::Unit { code } => {
+                    (code, "")
+                }
+                Subject::Position { role, user_id } => (user_id, role.as_str()),
+            };
+            *into
+                .entry((level.as_str(), entry.day, key, role, entry.counter.as_str()))
+                .or_default() += sign;
+        }
+    }
+}
+
+/// Moves the daily sums by `delta` in the caller's transaction; a sum that reaches zero goes.
+async fn apply_daily<D: Dialect>(
+    tx: &mut Connection<D>,
+    delta: &BTreeMap<DailyKey, i64>,
+) -> StoreResult<()> {
+    for ((level, day, subject, role, counter), n) in delta {
+        if *n == 0 {
+            continue;
+        }
+        let bind = |statement: Statement| {
+            statement
+                .bind(*level)
+                .bind(day.to_string())
+                .bind(subject.as_str())
+                .bind(*role)
+                .bind(*counter)
+        };
+        D::execute(
+            tx,
+            bind(Statement::new(
+                "INSERT INTO evaluation_daily (level, day, subject, role, counter, n)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (level, day, subject, role, counter)
+                 DO UPDATE SET n = evaluation_daily.n + excluded.n",
+            ))
+            .bind(*n),
+        )
+        .await?;
+        if *n < 0 {
+            D::execute(
+                tx,
+                bind(Statement::new(
+                    "DELETE FROM evaluation_daily WHERE level = $1 AND day = $2 AND subject = $3
+                     AND role = $4 AND counter = $5 AND n <= 0",
+                )),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// One case's entries as the transaction sees them.
+async fn case_entries<D: Dialect>(
+    tx: &mut Connection<D>,
+    case_id: &str,
+) -> StoreResult<Vec<LedgerEntry>> {
+    D::fetch_all(
+        tx,
+        Statement::new(
+            "SELECT case_id, day, counter, area, unit_grid, unit, user_id, role
+             FROM evaluation_ledger WHERE case_id = $1 ORDER BY seq, counter",
+        )
+        .bind(case_id),
+    )
+    .await?
+    .iter()
+    .map(entry_of)
+    .collect()
+}
+
 /// How a level groups the ledger: the SQL expression of its subject's key.
 fn key_of(level: Level) -> (&'static str, &'static str) {
     match level {
@@ -47,16 +140,6 @@ fn key_of(level: Level) -> (&'static str, &'static str) {
         Level::Unit => ("unit", "unit IS NOT NULL"),
         Level::Position => ("user_id", "user_id IS NOT NULL AND role IS NOT NULL"),
     }
-}
-
-/// The counters a level sums, as SQL literals (stored names are fixed ASCII words).
-fn counters_of(level: Level) -> String {
-    Counter::ALL
-        .into_iter()
-        .filter(|c| cityops_domain::evaluation::counts_at(level, *c))
-        .map(|c| format!("'{}'", c.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[async_trait]
@@ -78,8 +161,16 @@ pub trait EvaluationStore: Send + Sync {
     /// Whether cases exist while the ledger holds nothing (an installation from before the
     /// ledger): two existence checks, cheap at start however large the city.
     async fn ledger_needs_filling(&self) -> StoreResult<bool>;
-    /// Replaces one case's entries with those recomputed from its timeline; returns how many.
+    /// Replaces one case's entries with those recomputed from its timeline (moving the daily
+    /// sums with them); returns how many.
     async fn rebuild_case_ledger(&self, case_id: &str) -> StoreResult<u64>;
+    /// Every daily sum as stored.
+    async fn daily_sums(&self) -> StoreResult<BTreeMap<DailyKey, i64>>;
+    /// Replaces every daily sum with `sums` (those recomputed from the ledger).
+    async fn replace_daily_sums(&self, sums: &BTreeMap<DailyKey, i64>) -> StoreResult<()>;
+    /// Whether the ledger holds entries while no daily sum exists (an installation from
+    /// before the daily sums).
+    async fn daily_sums_need_filling(&self) -> StoreResult<bool>;
 }
 
 /// Writes the entries `event` adds, in the caller's transaction.
@@ -107,7 +198,9 @@ pub(crate) async fn insert_entries<D: Dialect>(
         )
         .await?;
     }
-    Ok(())
+    let mut delta = BTreeMap::new();
+    add_daily(entries, 1, &mut delta);
+    apply_daily::<D>(tx, &delta).await
 }
 
 /// Applies what `event` changes in the case's earlier entries (an accepted appeal), in the
@@ -117,6 +210,16 @@ pub(crate) async fn apply_changes<D: Dialect>(
     event: &TimelineEvent,
     changes: &[LedgerChange],
 ) -> StoreResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let before = case_entries::<D>(tx, &event.case_id).await?;
+    let mut after = before.clone();
+    cityops_domain::appeal::apply_changes(&mut after, changes);
+    let mut delta = BTreeMap::new();
+    add_daily(&before, -1, &mut delta);
+    add_daily(&after, 1, &mut delta);
+    apply_daily::<D>(tx, &delta).await?;
     let withdraw = |counter: Counter, unit: &str| {
         Statement::new(
             "DELETE FROM evaluation_ledger WHERE case_id = $1 AND counter = $2 AND unit = $3",
@@ -182,15 +285,16 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<LedgerSum>> {
-        let (key, present) = key_of(level);
+        // The daily sums, kept with the ledger: a period reads a row per subject, counter
+        // and day, however many cases moved.
         let rows = self
             .read_all(
-                Statement::new(format!(
-                    "SELECT {key} AS k, role, counter, COUNT(*) AS n FROM evaluation_ledger
-                     WHERE day >= $1 AND day <= $2 AND {present} AND counter IN ({})
-                     GROUP BY {key}, role, counter",
-                    counters_of(level)
-                ))
+                Statement::new(
+                    "SELECT subject AS k, role, counter, CAST(SUM(n) AS BIGINT) AS n FROM evaluation_daily
+                     WHERE level = $1 AND day >= $2 AND day <= $3
+                     GROUP BY subject, role, counter",
+                )
+                .bind(level.as_str())
                 .bind(from.to_string())
                 .bind(to.to_string()),
             )
@@ -198,10 +302,10 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
         let mut sums = Vec::with_capacity(rows.len());
         for row in &rows {
             let counter = Counter::parse(&row.text("counter")?)
-                .ok_or_else(|| StoreError::Corrupt("evaluation_ledger: unknown counter".into()))?;
+                .ok_or_else(|| StoreError::Corrupt("evaluation_daily: unknown counter".into()))?;
             // Only a position's sums are per role; the others add up over every role.
             let role = match level {
-                Level::Position => row.text_opt("role")?.as_deref().and_then(Role::parse),
+                Level::Position => Role::parse(&row.text("role")?),
                 _ => None,
             };
             sums.push(LedgerSum {
@@ -277,6 +381,10 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
         };
         let timeline = crate::CaseStore::timeline(self, case_id).await?;
         let mut tx = self.writer.begin().await?;
+        let old = case_entries::<D>(&mut tx, case_id).await?;
+        let mut delta = BTreeMap::new();
+        add_daily(&old, -1, &mut delta);
+        apply_daily::<D>(&mut tx, &delta).await?;
         D::execute(
             &mut tx,
             Statement::new("DELETE FROM evaluation_ledger WHERE case_id = $1").bind(case_id),
@@ -303,5 +411,82 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
         .await?;
         tx.commit().await?;
         Ok(written)
+    }
+
+    async fn daily_sums(&self) -> StoreResult<BTreeMap<DailyKey, i64>> {
+        let rows = self
+            .read_all(Statement::new(
+                "SELECT level, day, subject, role, counter, n FROM evaluation_daily",
+            ))
+            .await?;
+        let bad = |what: &str| StoreError::Corrupt(format!("evaluation_daily: {what}"));
+        let mut sums = BTreeMap::new();
+        for row in &rows {
+            let level = Level::parse(&row.text("level")?).ok_or_else(|| bad("an unknown level"))?;
+            let role = match row.text("role")?.as_str() {
+                "" => "",
+                name => Role::parse(name)
+                    .ok_or_else(|| bad("an unknown role"))?
+                    .as_str(),
+            };
+            let counter =
+                Counter::parse(&row.text("counter")?).ok_or_else(|| bad("an unknown counter"))?;
+            let day = row
+                .text("day")?
+                .parse()
+                .map_err(|_| bad("a day that is not a date"))?;
+            sums.insert(
+                (
+                    level.as_str(),
+                    day,
+                    row.text("subject")?,
+                    role,
+                    counter.as_str(),
+                ),
+                row.int("n")?,
+            );
+        }
+        Ok(sums)
+    }
+
+    async fn replace_daily_sums(&self, sums: &BTreeMap<DailyKey, i64>) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        D::execute(&mut tx, Statement::new("DELETE FROM evaluation_daily")).await?;
+        let rows: Vec<_> = sums.iter().filter(|(_, n)| **n != 0).collect();
+        for chunk in rows.chunks(500) {
+            let mut statement = Statement::new(
+                "INSERT INTO evaluation_daily (level, day, subject, role, counter, n) ",
+            );
+            statement.push_values(chunk, |row, ((level, day, subject, role, counter), n)| {
+                row.bind(*level)
+                    .bind(day.to_string())
+                    .bind(subject.as_str())
+                    .bind(*role)
+                    .bind(*counter)
+                    .bind(**n);
+            });
+            D::execute(&mut tx, statement).await?;
+        }
+        self.audit_in(
+            &mut tx,
+            vec![
+                crate::audit::record("evaluation.rebuild", "evaluation_daily")
+                    .detail(format!("{} daily sums", rows.len())),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn daily_sums_need_filling(&self) -> StoreResult<bool> {
+        let row = self
+            .read_one(Statement::new(
+                "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM evaluation_ledger)
+                                   AND NOT EXISTS (SELECT 1 FROM evaluation_daily)
+                              THEN 1 ELSE 0 END AS BIGINT) AS fill",
+            ))
+            .await?;
+        Ok(row.int("fill")? == 1)
     }
 }

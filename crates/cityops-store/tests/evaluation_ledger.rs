@@ -261,6 +261,16 @@ async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) 
                 .collect();
         assert_eq!(stored, expected, "{level:?}");
     }
+    // The daily sums kept with each step are those of the recomputed entries, and stay so
+    // when a case's ledger is rebuilt.
+    let mut daily = BTreeMap::new();
+    add_daily(&recomputed, 1, &mut daily);
+    daily.retain(|_, n| *n != 0);
+    assert_eq!(store.daily_sums().await.unwrap(), daily);
+    for case in &cases {
+        store.rebuild_case_ledger(&case.id).await.unwrap();
+    }
+    assert_eq!(store.daily_sums().await.unwrap(), daily);
     // Something beyond the reports was counted: a workload that moved nothing proves little.
     assert!(recomputed.iter().any(|e| e.counter != Counter::Reported));
 }

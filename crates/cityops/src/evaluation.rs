@@ -5,9 +5,10 @@
 use anyhow::Result;
 use cityops_domain::evaluation::entries_of_timeline;
 use cityops_domain::{AreaLevel, Case};
-use cityops_store::{AreaFilter, CaseQuery, Store};
+use cityops_store::{add_daily, AreaFilter, CaseQuery, DailyKey, Store};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 /// Cases read per page.
 const PAGE: u32 = 500;
@@ -45,19 +46,70 @@ where
     Ok(seen)
 }
 
-/// Replaces every case's entries with those of its timeline; returns (cases, entries).
+/// Replaces every case's entries with those of its timeline, then the daily sums with those
+/// of the ledger; returns (cases, entries).
 pub async fn rebuild(store: &dyn Store) -> Result<(u64, u64)> {
     let entries = AtomicU64::new(0);
+    let sums = Mutex::new(BTreeMap::new());
     let cases = every_case(store, |case| {
         let entries = &entries;
+        let sums = &sums;
         async move {
             let written = store.rebuild_case_ledger(&case.id).await?;
             entries.fetch_add(written, Ordering::Relaxed);
+            let ledger = store.case_ledger(&case.id).await?;
+            add_daily(&ledger, 1, &mut lock(sums));
             Ok(())
         }
     })
     .await?;
+    store
+        .replace_daily_sums(&sums.into_inner().unwrap_or_else(PoisonError::into_inner))
+        .await?;
     Ok((cases, entries.into_inner()))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The daily sums of every case's stored entries: what the stored daily sums must be.
+async fn daily_of_ledger(store: &dyn Store) -> Result<BTreeMap<DailyKey, i64>> {
+    let sums = Mutex::new(BTreeMap::new());
+    every_case(store, |case| {
+        let sums = &sums;
+        async move {
+            let ledger = store.case_ledger(&case.id).await?;
+            add_daily(&ledger, 1, &mut lock(sums));
+            Ok(())
+        }
+    })
+    .await?;
+    let mut sums = sums.into_inner().unwrap_or_else(PoisonError::into_inner);
+    sums.retain(|_, n| *n != 0);
+    Ok(sums)
+}
+
+/// The daily sums that differ from a recomputation from the ledger, as
+/// `level day subject role counter: stored n, ledger m`.
+pub async fn check_daily(store: &dyn Store) -> Result<Vec<String>> {
+    let expected = daily_of_ledger(store).await?;
+    let stored = store.daily_sums().await?;
+    let keys: std::collections::BTreeSet<&DailyKey> =
+        expected.keys().chain(stored.keys()).collect();
+    Ok(keys
+        .into_iter()
+        .filter_map(|key| {
+            let (want, have) = (
+                expected.get(key).copied().unwrap_or(0),
+                stored.get(key).copied().unwrap_or(0),
+            );
+            (want != have).then(|| {
+                let (level, day, subject, role, counter) = key;
+                format!("{level} {day} {subject} {role} {counter}: stored {have}, ledger {want}")
+            })
+        })
+        .collect())
 }
 
 /// The numbers of the cases whose stored entries differ from their timeline's.
@@ -86,10 +138,16 @@ pub async fn check(store: &dyn Store) -> Result<Vec<String>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner))
 }
 
-/// Fills the ledger at start when it is empty while cases exist: an installation upgraded
-/// from before the ledger.
+/// Fills the ledger at start when it is empty while cases exist (an installation upgraded
+/// from before the ledger), and the daily sums when only they are (one from before them).
 pub async fn fill_if_empty(store: &dyn Store) -> Result<()> {
     if !store.ledger_needs_filling().await? {
+        if store.daily_sums_need_filling().await? {
+            tracing::info!("Filling the evaluation's daily sums from the ledger.");
+            let sums = daily_of_ledger(store).await?;
+            store.replace_daily_sums(&sums).await?;
+            tracing::info!(sums = sums.len(), "The evaluation's daily sums are filled.");
+        }
         return Ok(());
     }
     tracing::info!("Filling the evaluation's ledger from the timelines.");

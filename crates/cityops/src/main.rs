@@ -722,7 +722,9 @@ async fn run(cli: Cli) -> Result<()> {
             let config = load(&store, None)?;
             let store = cityops::open_store(&config).await?;
             let (cases, entries) = cityops::evaluation::rebuild(store.as_ref()).await?;
-            println!("evaluation ledger rebuilt: {cases} cases, {entries} entries");
+            println!(
+                "evaluation ledger rebuilt: {cases} cases, {entries} entries, and its daily sums"
+            );
             Ok(())
         }
         Command::Evaluation(EvaluationCommand::Check { store }) => {
@@ -735,7 +737,19 @@ async fn run(cli: Cli) -> Result<()> {
                 differ.len(),
                 differ.join(", ")
             );
-            println!("evaluation ledger matches every timeline");
+            let daily = cityops::evaluation::check_daily(store.as_ref()).await?;
+            anyhow::ensure!(
+                daily.is_empty(),
+                "{} daily sums differ from the ledger's (run `cityops evaluation rebuild`): {}",
+                daily.len(),
+                daily
+                    .iter()
+                    .take(20)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            println!("evaluation ledger matches every timeline, and the daily sums the ledger");
             Ok(())
         }
         Command::Outbox(OutboxCommand::Forget { store, consumer }) => {

@@ -197,6 +197,25 @@ async fn a_closed_case_counts_for_its_areas_unit_and_staff(app: &TestApp) {
     assert!(rebuilt.contains("rebuilt: 1 cases"), "{rebuilt}");
     let (_, again) = app.get(Some("evaluator"), &evaluation("district")).await;
     assert_eq!(again["rows"], districts["rows"]);
+
+    // An installation from before the daily sums gets them from the ledger at start.
+    let kept = app.store.daily_sums().await.unwrap();
+    assert!(!kept.is_empty());
+    app.store
+        .replace_daily_sums(&Default::default())
+        .await
+        .unwrap();
+    assert!(app.store.daily_sums_need_filling().await.unwrap());
+    cityops::evaluation::fill_if_empty(app.store.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(app.store.daily_sums().await.unwrap(), kept);
+    assert!(cityops::evaluation::check_daily(app.store.as_ref())
+        .await
+        .unwrap()
+        .is_empty());
+    let (_, filled) = app.get(Some("evaluator"), &evaluation("district")).await;
+    assert_eq!(filled["rows"], districts["rows"]);
 }
 
 /// A unit appeals a rework counted against it; the evaluator finds the appeal in the queue,

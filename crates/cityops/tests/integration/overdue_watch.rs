@@ -13,7 +13,7 @@ use cityops_api::{watch, ApiConfig, AppState};
 use cityops_test_support::{on_both_backends, Backend, TestApp};
 use serde_json::{json, Value};
 
-use super::outbox::{next_case_event, open_stream};
+use super::outbox::{next_case_event, open_stream, Events};
 
 on_both_backends!(
     a_late_case_turns_yellow_red_and_is_escalated_once_on_the_stream,
@@ -62,6 +62,17 @@ async fn get_case(app: &TestApp, who: &str, case: &Value) -> Value {
     body
 }
 
+/// The next watch finding on the stream. The steps that brought the case to handling were
+/// committed before the stream opened, but the relay may still be sending them: skip them.
+async fn next_watch_event(stream: &mut Events, buffer: &mut String) -> Value {
+    loop {
+        let event = next_case_event(stream, buffer).await;
+        if event["action"] == "watch" {
+            return event;
+        }
+    }
+}
+
 /// The watch's findings on the case's timeline, in order.
 async fn findings(app: &TestApp, case: &Value) -> Vec<Value> {
     app.timeline(case)
@@ -94,7 +105,7 @@ async fn a_late_case_turns_yellow_red_and_is_escalated_once_on_the_stream(app: &
     assert_eq!(done.recorded, 0, "{done:?}");
     let done = watch::sweep(&second, warning, None).await.unwrap();
     assert_eq!(done.recorded, 1, "{done:?}");
-    let event = next_case_event(&mut stream, &mut buffer).await;
+    let event = next_watch_event(&mut stream, &mut buffer).await;
     assert_eq!(
         (&event["number"], &event["action"], &event["mark"]),
         (&case["number"], &json!("watch"), &json!("due"))
@@ -108,7 +119,7 @@ async fn a_late_case_turns_yellow_red_and_is_escalated_once_on_the_stream(app: &
     // show the last state more than once.
     let mut last = Value::Null;
     for _ in 0..3 {
-        last = next_case_event(&mut stream, &mut buffer).await;
+        last = next_watch_event(&mut stream, &mut buffer).await;
         assert_eq!(
             (&last["action"], &last["mark"]),
             (&json!("watch"), &json!("overdue"))
