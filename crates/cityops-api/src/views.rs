@@ -506,6 +506,10 @@ pub struct CaseView {
     pub supervision: Option<SupervisionView>,
     /// Units' appeals (申诉) against what the case counted against them, oldest first.
     pub appeals: Vec<AppealView>,
+    /// What the caller's unit may still appeal on this case (a unit's member of staff, on a
+    /// single case's answer; empty otherwise): what the case counted against the unit and
+    /// the unit has not appealed yet.
+    pub appealable: Vec<wire::AppealGround>,
     pub callback_satisfied: Option<bool>,
     /// The call-back of a hotline case, once started.
     pub callback: Option<CallbackView>,
@@ -766,6 +770,7 @@ impl CaseView {
                 overdue: s.overdue,
             }),
             appeals: c.appeals.iter().map(AppealView::from).collect(),
+            appealable: Vec::new(),
             callback_satisfied: c.callback_satisfied,
             callback: c.callback.as_ref().map(CallbackView::from),
             reject_reason: c.reject_reason.map(Wire),

@@ -2005,6 +2005,12 @@ export interface components {
             /** @description The workflow commands the caller may issue on this case now. */
             actions: components["schemas"]["CaseCommandName"][];
             address?: string | null;
+            /**
+             * @description What the caller's unit may still appeal on this case (a unit's member of staff, on a
+             *     single case's answer; empty otherwise): what the case counted against the unit and
+             *     the unit has not appealed yet.
+             */
+            appealable: components["schemas"]["AppealGround"][];
             /** @description Units' appeals (申诉) against what the case counted against them, oldest first. */
             appeals: components["schemas"]["AppealView"][];
             area: string;
@@ -2993,6 +2999,11 @@ export interface components {
             area?: string | null;
             /** @description The small class (5 digits) of the imagined case. */
             category: string;
+            /**
+             * @description The case is about this census component (16 digits): its owner and maintainer
+             *     count, as for a real case.
+             */
+            component_id?: string | null;
             /** Format: double */
             lat?: number | null;
             /**
@@ -3000,6 +3011,11 @@ export interface components {
              * @description The place as a WGS-84 point, located to its community and unit grid.
              */
             lon?: number | null;
+            /**
+             * @description Or, without a component in the census, about a component owned by this unit: owner
+             *     rules apply.
+             */
+            owner?: string | null;
             /** @description A draft matrix to ask instead of the one in force (the editor's unsaved table). */
             rules?: components["schemas"]["RuleBody"][] | null;
         };
@@ -5769,7 +5785,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description {"imported": n} */
+            /** @description {"imported": n, "added": n, "replaced": n, "unchanged": n}: the rows read, those new to the census, those that changed a component, and those equal to what the census held */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -645,13 +645,39 @@ async fn timed_view(
     actor: &Actor,
 ) -> ApiResult<CaseView> {
     let calendar = state.working_calendar().await?;
-    Ok(CaseView::timed(
+    let mut view = CaseView::timed(
         case,
         at,
         actor,
         &calendar,
         state.config.deadline_warning_share,
-    ))
+    );
+    // A unit's member of staff is offered an appeal only on what the case counted against
+    // the unit and the unit has not appealed yet.
+    if let (cityops_domain::Role::UnitHandler, Some(unit)) = (actor.role, &actor.unit) {
+        if view
+            .actions
+            .iter()
+            .any(|a| a.0.kind() == CommandKind::Appeal)
+        {
+            let ledger = state.store.case_ledger(&case.id).await?;
+            view.appealable = AppealGround::ALL
+                .into_iter()
+                .filter(|g| g.counted_against(unit, &ledger))
+                .filter(|g| {
+                    !case
+                        .appeals
+                        .iter()
+                        .any(|a| a.unit == *unit && a.ground == *g)
+                })
+                .map(crate::wire::Wire)
+                .collect();
+            if view.appealable.is_empty() {
+                view.actions.retain(|a| a.0.kind() != CommandKind::Appeal);
+            }
+        }
+    }
+    Ok(view)
 }
 
 /// Builds the domain command from the URL's command and the flat request body.
@@ -984,13 +1010,7 @@ pub async fn run_command(
             state: next.state.as_str().into(),
         })
         .inc();
-    Ok(Json(CaseView::timed(
-        &next,
-        at,
-        &actor,
-        &calendar,
-        state.config.deadline_warning_share,
-    )))
+    Ok(Json(timed_view(&state, &next, at, &actor).await?))
 }
 
 fn check_version(case: &Case, version: i64) -> ApiResult<()> {

@@ -276,6 +276,14 @@ async fn an_accepted_appeal_takes_the_count_back(app: &TestApp) {
         )
         .await;
     assert!(matches!(status, 403 | 404), "another unit: {status}");
+    // The unit is offered an appeal on what the case counted against it only.
+    let id = case["id"].as_str().unwrap();
+    let (_, seen) = app.get(Some("water"), &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(seen["appealable"], json!(["rework"]), "{seen}");
+    assert!(seen["actions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("appeal")));
     let (_, unchanged) = app
         .get(
             Some("water"),
@@ -296,6 +304,11 @@ async fn an_accepted_appeal_takes_the_count_back(app: &TestApp) {
     assert_eq!(case["appeals"][0]["unit"], "310101-ZLS");
     assert_eq!(case["appeals"][0]["filed_by"], "user-water");
     assert!(case["appeals"][0]["decision"].is_null());
+    assert_eq!(case["appealable"], json!([]));
+    assert!(!case["actions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("appeal")));
     // Once is enough.
     let (status, _) = app
         .command(
