@@ -3,6 +3,7 @@
 //! the same machine in the same run; docs/BENCHMARKS.md keeps the figures.
 
 mod cases;
+mod evaluation;
 mod export;
 mod geo;
 mod storage;
@@ -93,6 +94,19 @@ enum BenchCommand {
         /// absent.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+    },
+    /// The full evaluation of every district, street and unit for a month and a year, from
+    /// the daily sums, against plain SQL GROUP BY over a table of the cases' stage times.
+    Evaluation {
+        /// PostgreSQL server to measure on (a scratch database); SQLite when absent.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 10_000_000)]
+        cases: usize,
+        /// Timed runs of the product per period (the reference runs a twentieth as many, at
+        /// least 3).
+        #[arg(long, default_value_t = 100)]
+        runs: usize,
     },
     /// Bytes stored per case, per table, before and after the outbox is pruned.
     Storage {
@@ -249,6 +263,23 @@ async fn run(command: BenchCommand, workers: usize, cores: usize) -> Result<()> 
                 components,
                 in_memory,
                 data_dir,
+            })
+            .await?;
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        BenchCommand::Evaluation {
+            postgres,
+            cases,
+            runs,
+        } => {
+            anyhow::ensure!(runs >= 1, "--runs is at least 1");
+            let lines = evaluation::bench_evaluation(&evaluation::EvaluationOptions {
+                postgres,
+                cases,
+                runs,
             })
             .await?;
             for line in lines {
