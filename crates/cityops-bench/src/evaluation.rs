@@ -165,8 +165,12 @@ enum Pool {
 impl Pool {
     async fn execute(&self, sql: &str) -> Result<()> {
         match self {
-            Pool::Sqlite(p) => drop(sqlx::query(sql).execute(p).await?),
-            Pool::Postgres(p) => drop(sqlx::query(sql).execute(p).await?),
+            Pool::Sqlite(p) => {
+                sqlx::query(sql).execute(p).await?;
+            }
+            Pool::Postgres(p) => {
+                sqlx::query(sql).execute(p).await?;
+            }
         }
         Ok(())
     }
