@@ -341,13 +341,13 @@ async fn run(options: &EvaluationOptions, url: &str) -> Result<Vec<String>> {
                 .await?,
         )
     };
-    pool.execute(&format!(
+    pool.execute(
         "CREATE TABLE bench_case_stages (id BIGINT PRIMARY KEY, district TEXT NOT NULL, \
          street TEXT NOT NULL, unit TEXT NOT NULL, reported_day TEXT NOT NULL, filed_day TEXT, \
          filed_on_time INTEGER NOT NULL, dispatched_day TEXT, dispatched_on_time INTEGER NOT NULL, \
          handled_day TEXT, handled_on_time INTEGER NOT NULL, rework_day TEXT, closed_day TEXT, \
-         closed_on_time INTEGER NOT NULL)"
-    ))
+         closed_on_time INTEGER NOT NULL)",
+    )
     .await?;
 
     // Where cases happen: every unit grid of the generated Shanghai, with its community.
