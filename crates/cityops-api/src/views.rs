@@ -396,7 +396,7 @@ pub struct CommandRequest {
     #[schema(value_type = Option<wire::AppealGround>)]
     pub ground: Option<String>,
     /// For decide-appeal: the appeal's number on the case.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub appeal: Option<u32>,
     /// For decide-appeal: whether the appeal is upheld (the count is taken back).
     pub accepted: Option<bool>,

@@ -2995,7 +2995,7 @@ export interface components {
         };
         /** @description "Who gets class X at place Y": the place as an area code or as a point. */
         RoutingPreviewBody: {
-            /** @description The place as an area code (a district, street, community or unit grid's community). */
+            /** @description The place as an area code (a district, street or community). */
             area?: string | null;
             /** @description The small class (5 digits) of the imagined case. */
             category: string;
@@ -3155,7 +3155,7 @@ export interface components {
             secret: boolean;
             source: components["schemas"]["SettingSource"];
             /** @description Its value; a secret (a key, a password in a URL) is `[REDACTED]`. */
-            value: Record<string, unknown>;
+            value: unknown;
         };
         /**
          * @description Where a setting's value came from, lowest layer first: the built-in default, the

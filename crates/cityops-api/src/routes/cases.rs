@@ -710,6 +710,12 @@ async fn command_from(
         accepted,
         version: _,
     } = body;
+    if appeal.is_some_and(|n| !(1..=1000).contains(&n)) {
+        return Err(ApiError::invalid(
+            "appeal",
+            "appeal is a number from 1 to 1,000",
+        ));
+    }
     let ground = ground
         .map(|text| {
             AppealGround::parse(&text).ok_or_else(|| {

@@ -235,12 +235,16 @@ async fn propose_with(
 #[serde(deny_unknown_fields)]
 pub struct RuleBody {
     /// A small-class code or prefix (1 to 5 digits).
+    #[schema(pattern = r"^[12][0-9]{0,4}$")]
     pub category: String,
     /// The area whose subtree the rule covers.
+    #[schema(pattern = r"^([0-9]{6}|[0-9]{9}|[0-9]{12})$")]
     pub area: String,
     /// Only for components owned by this unit.
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub owner: Option<String>,
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub unit: String,
 }
 
@@ -249,22 +253,28 @@ pub struct RuleBody {
 #[serde(deny_unknown_fields)]
 pub struct RoutingPreviewBody {
     /// The small class (5 digits) of the imagined case.
+    #[schema(pattern = r"^[12][0-9]{4}$")]
     pub category: String,
-    /// The place as an area code (a district, street, community or unit grid's community).
+    /// The place as an area code (a district, street or community).
     #[serde(default)]
+    #[schema(pattern = r"^([0-9]{6}|[0-9]{9}|[0-9]{12})$")]
     pub area: Option<String>,
     /// The place as a WGS-84 point, located to its community and unit grid.
     #[serde(default)]
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: Option<f64>,
     #[serde(default)]
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: Option<f64>,
     /// The case is about this census component (16 digits): its owner and maintainer
     /// count, as for a real case.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{16}$")]
     pub component_id: Option<String>,
     /// Or, without a component in the census, about a component owned by this unit: owner
     /// rules apply.
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub owner: Option<String>,
     /// A draft matrix to ask instead of the one in force (the editor's unsaved table).
     #[serde(default)]
@@ -302,7 +312,8 @@ pub async fn preview(
     let category = CategoryCode::parse(&body.category)?;
     let catalog = state.store.catalog().await?;
     if catalog.as_ref().is_none_or(|c| c.get(&category).is_none()) {
-        return Err(ApiError::invalid(
+        return Err(ApiError::rule(
+            ErrorCode::UnknownReference,
             "category",
             format!("{category} is not a small class of the catalogue"),
         ));
@@ -315,7 +326,11 @@ pub async fn preview(
         (None, Some(lon), Some(lat)) => {
             if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
                 return Err(ApiError::invalid(
-                    "lon",
+                    if (-180.0..=180.0).contains(&lon) {
+                        "lat"
+                    } else {
+                        "lon"
+                    },
                     "lon and lat must be WGS-84 degrees",
                 ));
             }
@@ -324,7 +339,8 @@ pub async fn preview(
                     .map(|grid| (grid.community.clone(), grid.code.clone()))
             });
             let Some((community, grid)) = grid else {
-                return Err(ApiError::invalid(
+                return Err(ApiError::rule(
+                    ErrorCode::OutsideCity,
                     "lon",
                     "the point lies in no unit grid of the city",
                 ));
@@ -344,7 +360,8 @@ pub async fn preview(
     };
     let area_name = state.store.area(&area).await?.map(|a| a.name);
     if area_name.is_none() {
-        return Err(ApiError::invalid(
+        return Err(ApiError::rule(
+            ErrorCode::UnknownReference,
             "area",
             format!("{area} is not an area of the city"),
         ));
@@ -355,6 +372,13 @@ pub async fn preview(
             .iter()
             .enumerate()
             .map(|(i, r)| {
+                for (field, code) in [("unit", Some(&r.unit)), ("owner", r.owner.as_ref())] {
+                    if let Some(code) = code {
+                        cityops_domain::unit::check_unit_code(code).map_err(|e| {
+                            ApiError::invalid(format!("rules[{i}].{field}"), e.reason)
+                        })?;
+                    }
+                }
                 Rule::new(&r.category, &r.area, r.owner.as_deref(), &r.unit)
                     .map_err(|e| ApiError::invalid(format!("rules[{i}].{}", e.field), e.reason))
             })
@@ -371,7 +395,8 @@ pub async fn preview(
         }
         (Some(id), None) => {
             let component = state.store.component(id).await?.ok_or_else(|| {
-                ApiError::invalid(
+                ApiError::rule(
+                    ErrorCode::UnknownReference,
                     "component_id",
                     format!("component {id} is not in the census"),
                 )
@@ -379,13 +404,8 @@ pub async fn preview(
             component.units()
         }
         (None, Some(owner)) => {
-            let owner = owner.trim();
-            if owner.is_empty() || owner.len() > 64 {
-                return Err(ApiError::invalid(
-                    "owner",
-                    "a unit code has 1 to 64 characters",
-                ));
-            }
+            cityops_domain::unit::check_unit_code(owner)
+                .map_err(|e| ApiError::invalid("owner", e.reason))?;
             // No component: its id is named only with a maintainer, and there is none.
             Some(ComponentUnits {
                 id: "-".into(),

@@ -34,7 +34,6 @@ pub struct Setting {
     /// environment).
     pub key: String,
     /// Its value; a secret (a key, a password in a URL) is `[REDACTED]`.
-    #[schema(value_type = Object)]
     pub value: serde_json::Value,
     pub source: SettingSource,
     /// The value holds a secret that is not shown.

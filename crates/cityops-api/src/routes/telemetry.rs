@@ -1116,6 +1116,7 @@ pub struct RuleTestBody {
     #[schema(value_type = TelemetryRuleDoc)]
     pub rule: TelemetryRule,
     /// The device whose readings are replayed.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub device: String,
     /// RFC 3339; default a day before `to`. Raw readings are kept only for the configured
     /// retention.
@@ -1175,7 +1176,10 @@ pub async fn test_rule(
     let indicators = state.store.indicators().await?;
     body.rule
         .validate(|key| indicators.iter().any(|i| i.key == key))
-        .map_err(|e| ApiError::invalid(format!("rule.{}", e.field), e.reason))?;
+        .map_err(|e| {
+            let field = format!("rule.{}", e.field);
+            ApiError::from(e).with_field(field)
+        })?;
     let device = visible_device(&state, &actor, &body.device)
         .await
         .map_err(|e| e.with_field("device"))?;
