@@ -382,8 +382,7 @@ async fn run(options: &EvaluationOptions, url: &str) -> Result<Vec<String>> {
                 *daily.entry(key).or_default() += n;
             }
         }
-        for rows in samples.chunks(500).enumerate() {
-            let (offset, rows) = rows;
+        for (offset, rows) in samples.chunks(500).enumerate() {
             let values: Vec<String> = rows
                 .iter()
                 .enumerate()
