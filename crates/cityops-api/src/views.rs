@@ -156,6 +156,39 @@ pub struct CategoryView {
     pub terms: TermsView,
     /// The kind of unit a case of this class goes to by default.
     pub unit_kind: wire::UnitKind,
+    /// What the city asks about the class beyond the standard report (表单构建), in the
+    /// order the forms show them.
+    pub fields: Vec<ExtraFieldView>,
+}
+
+/// One extra field of a small class.
+#[derive(Serialize, ToSchema)]
+pub struct ExtraFieldView {
+    /// Its name in a case's `fields` and in exports.
+    #[schema(example = "diameter_mm")]
+    pub key: String,
+    #[schema(example = "管径（毫米）")]
+    pub zh: String,
+    #[schema(example = "Diameter (mm)")]
+    pub en: String,
+    pub kind: wire::FieldKind,
+    /// A case of the class is filed only once the field has a value.
+    pub required: bool,
+    /// The values a choice field takes; empty for other kinds.
+    pub choices: Vec<String>,
+}
+
+impl From<&cityops_domain::form::ExtraField> for ExtraFieldView {
+    fn from(f: &cityops_domain::form::ExtraField) -> ExtraFieldView {
+        ExtraFieldView {
+            key: f.key.clone(),
+            zh: f.zh.clone(),
+            en: f.en.clone(),
+            kind: Wire(f.kind),
+            required: f.required,
+            choices: f.choices.clone(),
+        }
+    }
 }
 
 impl From<&Category> for CategoryView {
@@ -169,6 +202,7 @@ impl From<&Category> for CategoryView {
             urgency: Wire(c.urgency),
             terms: TermsView::from(&c.terms),
             unit_kind: Wire(c.unit_kind),
+            fields: c.fields.iter().map(ExtraFieldView::from).collect(),
         }
     }
 }
@@ -264,7 +298,82 @@ pub struct CategoryUpdate {
     pub terms: Option<TermsUpdate>,
     #[schema(value_type = Option<wire::UnitKind>)]
     pub unit_kind: Option<String>,
+    /// The class's extra fields, all of them, replacing those it had; cases keep the
+    /// values they hold.
+    #[schema(max_items = 20)]
+    pub fields: Option<Vec<ExtraFieldBody>>,
 }
+
+/// An extra field as an admin defines it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraFieldBody {
+    /// A lower-case letter, then up to 31 lower-case letters, digits or `_`; unique in the
+    /// class.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,31}$", example = "diameter_mm")]
+    pub key: String,
+    #[schema(pattern = r"\S", max_length = 40)]
+    pub zh: String,
+    #[schema(pattern = r"\S", max_length = 40)]
+    pub en: String,
+    #[schema(value_type = wire::FieldKind)]
+    pub kind: String,
+    #[serde(default)]
+    pub required: bool,
+    /// For a choice field, the values it takes (1 to 50, unique); none for other kinds.
+    #[schema(max_items = 50)]
+    pub choices: Option<Vec<ChoiceText>>,
+}
+
+/// One value of a choice field: 1 to 40 characters, not blank.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct ChoiceText(pub String);
+
+impl utoipa::PartialSchema for ChoiceText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .pattern(Some(r"\S"))
+            .max_length(Some(40))
+            .into()
+    }
+}
+
+impl ToSchema for ChoiceText {}
+
+/// Values of the class's extra fields by key: a number for a number field, else a string (a
+/// choice, a day `YYYY-MM-DD`, a photo's attachment id); `null` clears a field. The class
+/// decides which keys and values are accepted (see `GET /api/v1/categories/{code}`).
+pub type FieldsBody = std::collections::BTreeMap<String, serde_json::Value>;
+
+/// [`FieldsBody`] in the document: at most 20 keys (a class has at most 20 fields), each a
+/// number, a string or `null`.
+pub struct FieldsDoc;
+
+impl utoipa::PartialSchema for FieldsDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            AdditionalProperties, ObjectBuilder, OneOfBuilder, SchemaType, Type,
+        };
+        let value = OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(SchemaType::new(Type::Number)))
+            .item(ObjectBuilder::new().schema_type(SchemaType::new(Type::String)))
+            .item(ObjectBuilder::new().schema_type(SchemaType::new(Type::Null)));
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Object))
+            .additional_properties(Some(AdditionalProperties::RefOr(value.into())))
+            .max_properties(Some(cityops_domain::form::MAX_FIELDS))
+            .description(Some(
+                "Values of the class's extra fields by key: a number for a number field, else a \
+                 string (a choice, a day YYYY-MM-DD, a photo's attachment id); null clears one.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for FieldsDoc {}
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
@@ -344,6 +453,10 @@ pub struct ReportRequest {
     /// The reporter's name and phone, for `hotline` and `department` reports only: sealed
     /// at rest, masked in every answer, read clear only at `/cases/{id}/contact`.
     pub contact: Option<ContactBody>,
+    /// Values of the extra fields of the class `category_hint` names (photo fields are set
+    /// on the case once its photos are attached).
+    #[schema(value_type = Option<FieldsDoc>)]
+    pub fields: Option<FieldsBody>,
 }
 
 /// The body of a workflow command. `version` is required: the case version the caller saw.
@@ -400,6 +513,10 @@ pub struct CommandRequest {
     pub appeal: Option<u32>,
     /// For decide-appeal: whether the appeal is upheld (the count is taken back).
     pub accepted: Option<bool>,
+    /// For set-fields and file: values of the extra fields of the case's class (for file,
+    /// of the class filed under) to set, `null` to clear one.
+    #[schema(value_type = Option<FieldsDoc>)]
+    pub fields: Option<FieldsBody>,
 }
 
 /// A workflow command a client names in the URL (`POST /api/v1/cases/{id}/{command}`) and
@@ -516,6 +633,10 @@ pub struct CaseView {
     pub reject_reason: Option<wire::RejectReason>,
     pub duplicate_of: Option<String>,
     pub attachments: Vec<String>,
+    /// The values of its class's extra fields by key (表单构建): a number or a string; the
+    /// labels are the class's (`GET /api/v1/categories/{code}`).
+    #[schema(value_type = Object)]
+    pub fields: std::collections::BTreeMap<String, cityops_domain::form::FieldValue>,
     pub reported_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -776,6 +897,7 @@ impl CaseView {
             reject_reason: c.reject_reason.map(Wire),
             duplicate_of: c.duplicate_of.clone(),
             attachments: c.attachments.clone(),
+            fields: c.fields.clone(),
             reported_by: c.reported_by.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -1206,6 +1328,9 @@ pub struct PublicReportRequest {
     pub address: Option<String>,
     #[schema(pattern = "^[12][0-9]{4}$")]
     pub category_hint: Option<String>,
+    /// Values of the extra fields of the class `category_hint` names (never photo fields).
+    #[schema(value_type = Option<FieldsDoc>)]
+    pub fields: Option<FieldsBody>,
     /// Never shown publicly.
     pub contact: Option<ContactBody>,
     /// A challenge from `GET /api/v1/public/challenge`, unused and unexpired.

@@ -170,6 +170,9 @@ vocabulary! {
         "Whether a category is of components (部件, things in the street) or events (事件).";
     cityops_domain::Urgency => Urgency:
         "A category's urgency; urgent classes have shorter deadlines.";
+    cityops_domain::form::FieldKind => FieldKind:
+        "What an extra field of a class holds: text, a number, one of its choices, a date \
+         (YYYY-MM-DD) or a photo (one of the case's attachments).";
     cityops_domain::ComponentStatus => ComponentStatus:
         "The state of a census component: in use, damaged, missing or removed.";
     cityops_domain::telemetry::WarningLevel => WarningLevel:
@@ -276,6 +279,7 @@ mod tests {
         wire_names_are_serde_names::<cityops_domain::Organization>();
         wire_names_are_serde_names::<cityops_domain::CategoryKind>();
         wire_names_are_serde_names::<cityops_domain::Urgency>();
+        wire_names_are_serde_names::<cityops_domain::form::FieldKind>();
         wire_names_are_serde_names::<cityops_domain::ComponentStatus>();
         wire_names_are_serde_names::<cityops_domain::telemetry::WarningLevel>();
         wire_names_are_serde_names::<cityops_domain::telemetry::AlarmState>();

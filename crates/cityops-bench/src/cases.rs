@@ -251,6 +251,7 @@ pub(crate) fn new_report(i: usize, at: DateTime<Utc>) -> Result<(Case, TimelineE
     Ok(report(
         uuid::Uuid::now_v7().to_string(),
         NewReport {
+            fields: Default::default(),
             source: Source::Inspector,
             description: format!("南京东路步行街东侧第{i}号上水井盖破损，存在安全隐患"),
             address: Some("南京东路".into()),

@@ -617,6 +617,9 @@ pub struct Case {
     pub reject_reason: Option<RejectReason>,
     pub duplicate_of: Option<String>,
     pub attachments: Vec<String>,
+    /// The values of its class's extra fields (表单构建), by key.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fields: crate::form::FieldValues,
     /// Stages finished after their deadline (按期 indicators count cases with none).
     #[serde(default)]
     pub late_count: u32,

@@ -371,6 +371,9 @@ pub struct Category {
     #[serde(flatten)]
     pub terms: StageTerms,
     pub unit_kind: UnitKind,
+    /// What the city asks about the class beyond the standard report (表单构建).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<crate::form::ExtraField>,
 }
 
 impl Category {
@@ -425,6 +428,8 @@ impl CategoryCatalog {
             class
                 .terms
                 .validate()
+                .map_err(|e| bad(&format!("{}: {}", e.field, e.reason)))?;
+            crate::form::check_definitions(&class.fields)
                 .map_err(|e| bad(&format!("{}: {}", e.field, e.reason)))?;
         }
         Ok(())

@@ -42,6 +42,7 @@ pub enum CommandKind {
     Close,
     Cancel,
     SetUrgent,
+    SetFields,
     Escalate,
     Supervise,
     Attach,
@@ -107,7 +108,7 @@ const STAFF_AND_CITIZENS: &[Role] = &[
 ];
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 34] = [
+    pub const ALL: [CommandKind; 35] = [
         CommandKind::Report,
         CommandKind::Accept,
         CommandKind::Reject,
@@ -131,6 +132,7 @@ impl CommandKind {
         CommandKind::Close,
         CommandKind::Cancel,
         CommandKind::SetUrgent,
+        CommandKind::SetFields,
         CommandKind::Escalate,
         CommandKind::Supervise,
         CommandKind::Attach,
@@ -172,6 +174,7 @@ impl CommandKind {
             CommandKind::Close => "close",
             CommandKind::Cancel => "cancel",
             CommandKind::SetUrgent => "set_urgent",
+            CommandKind::SetFields => "set_fields",
             CommandKind::Escalate => "escalate",
             CommandKind::Supervise => "supervise",
             CommandKind::Attach => "attach",
@@ -212,6 +215,7 @@ impl CommandKind {
             CommandKind::Close => "close",
             CommandKind::Cancel => "cancel",
             CommandKind::SetUrgent => "set-urgent",
+            CommandKind::SetFields => "set-fields",
             CommandKind::Escalate => "escalate",
             CommandKind::Supervise => "supervise",
             CommandKind::Attach => "attach",
@@ -273,6 +277,7 @@ impl CommandKind {
             | CommandKind::Close
             | CommandKind::Cancel
             | CommandKind::SetUrgent
+            | CommandKind::SetFields
             | CommandKind::Escalate
             | CommandKind::Supervise
             | CommandKind::Appeal
@@ -317,6 +322,8 @@ impl CommandKind {
             CommandKind::Close => (&[ShiftLead], &[Checked]),
             CommandKind::Cancel | CommandKind::SetUrgent => (&[ShiftLead], OPEN),
             CommandKind::Supervise => (&[CenterLeader], OPEN),
+            // Whoever takes, verifies or files the report completes its class's form.
+            CommandKind::SetFields => (&[Inspector, Operator, ShiftLead], OPEN),
             CommandKind::Attach => (STAFF_AND_CITIZENS, OPEN),
             CommandKind::Rate => (&[Citizen], &[Closed]),
             CommandKind::Note => (&[System], OPEN),
@@ -358,6 +365,7 @@ impl CommandKind {
             | CommandKind::Close
             | CommandKind::Cancel
             | CommandKind::SetUrgent
+            | CommandKind::SetFields
             | CommandKind::Escalate
             | CommandKind::Supervise
             | CommandKind::Rate
@@ -407,6 +415,7 @@ impl CommandKind {
             | CommandKind::Callback
             | CommandKind::Cancel
             | CommandKind::SetUrgent
+            | CommandKind::SetFields
             | CommandKind::Escalate
             | CommandKind::Supervise
             | CommandKind::Attach

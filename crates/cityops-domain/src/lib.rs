@@ -15,6 +15,7 @@ pub mod command;
 pub mod component;
 pub mod csv_file;
 pub mod evaluation;
+pub mod form;
 pub mod personal_text;
 pub mod routing;
 pub mod stats;

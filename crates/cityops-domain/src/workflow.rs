@@ -6,6 +6,7 @@
 //! and [`apply`] (what does the command do to the case?). Replaying a timeline runs only
 //! `apply`, because the authority was checked when the command was first accepted.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -23,6 +24,7 @@ use crate::category::{CategoryCode, IntakeTerms, Urgency};
 pub use crate::command::{
     happy_path, happy_path_to, next_happy_step, Channel, CommandKind, CommandRule, Step,
 };
+use crate::form::{FieldChanges, FieldValue, FieldValues};
 use crate::InvalidInput;
 
 const MAX_TEXT: usize = 2000;
@@ -109,6 +111,10 @@ pub struct NewReport {
     /// the report is decided (whatever the reporter sent) and kept with the case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intake_terms: Option<IntakeTerms>,
+    /// The values of the class's extra fields given with the report, checked by the caller
+    /// against the class of `category_hint`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: FieldValues,
 }
 
 /// Every command of the workflow, in the domain's words. The wire form of a command is the
@@ -135,6 +141,10 @@ pub enum CaseCommand {
     File {
         class: FiledClass,
         opinion: Option<String>,
+        /// Extra fields set (or, `None`, cleared) with the filing, checked by the caller
+        /// against the class; the class's required fields must all have values after them.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        fields: FieldChanges,
     },
     SelfHandle {
         opinion: String,
@@ -231,6 +241,10 @@ pub enum CaseCommand {
         score: u8,
         comment: Option<String>,
     },
+    /// Extra fields of the case's class set or (`None`) cleared, checked by the caller.
+    SetFields {
+        fields: FieldChanges,
+    },
     /// A note on the timeline that changes nothing else, e.g. "the alarm cleared".
     Note {
         text: String,
@@ -304,6 +318,7 @@ impl CaseCommand {
             CaseCommand::Attach { .. } => CommandKind::Attach,
             CaseCommand::Rate { .. } => CommandKind::Rate,
             CaseCommand::Note { .. } => CommandKind::Note,
+            CaseCommand::SetFields { .. } => CommandKind::SetFields,
             CaseCommand::ErasePersonalData { .. } => CommandKind::ErasePersonalData,
             CaseCommand::Relocate { .. } => CommandKind::Relocate,
             CaseCommand::Reassign { .. } => CommandKind::Reassign,
@@ -315,15 +330,30 @@ impl CaseCommand {
     /// The free texts of the command that people write into (descriptions, opinions,
     /// reasons, comments), by the field name the API uses. Exhaustive, so a new command's
     /// texts are masked like the others.
-    pub fn texts_mut(&mut self) -> Vec<(&'static str, &mut String)> {
-        let mut texts: Vec<(&'static str, &mut String)> = Vec::new();
+    pub fn texts_mut(&mut self) -> Vec<(Cow<'static, str>, &mut String)> {
+        let mut texts: Vec<(Cow<'static, str>, &mut String)> = Vec::new();
         match self {
-            CaseCommand::Report(report) => texts.push(("description", &mut report.description)),
+            CaseCommand::Report(report) => {
+                texts.push(("description".into(), &mut report.description));
+                texts.extend(field_texts(
+                    report.fields.iter_mut().map(|(k, v)| (k, Some(v))),
+                ));
+            }
+            CaseCommand::File {
+                opinion, fields, ..
+            } => {
+                if let Some(opinion) = opinion {
+                    texts.push(("opinion".into(), opinion));
+                }
+                texts.extend(field_texts(fields.iter_mut().map(|(k, v)| (k, v.as_mut()))));
+            }
+            CaseCommand::SetFields { fields } => {
+                texts.extend(field_texts(fields.iter_mut().map(|(k, v)| (k, v.as_mut()))));
+            }
             CaseCommand::Accept { opinion }
             | CaseCommand::Reject { opinion, .. }
             | CaseCommand::RequestVerification { opinion }
             | CaseCommand::Verify { opinion, .. }
-            | CaseCommand::File { opinion, .. }
             | CaseCommand::Dispatch { opinion, .. }
             | CaseCommand::DecideExtension { opinion, .. }
             | CaseCommand::DecidePark { opinion, .. }
@@ -333,13 +363,13 @@ impl CaseCommand {
             | CaseCommand::Callback { opinion, .. }
             | CaseCommand::Close { opinion } => {
                 if let Some(opinion) = opinion {
-                    texts.push(("opinion", opinion));
+                    texts.push(("opinion".into(), opinion));
                 }
             }
             CaseCommand::SelfHandle { opinion }
             | CaseCommand::Feedback { opinion, .. }
             | CaseCommand::Supervise { opinion, .. }
-            | CaseCommand::DecideAppeal { opinion, .. } => texts.push(("opinion", opinion)),
+            | CaseCommand::DecideAppeal { opinion, .. } => texts.push(("opinion".into(), opinion)),
             CaseCommand::Return { reason }
             | CaseCommand::RequestExtension { reason, .. }
             | CaseCommand::RequestPark { reason }
@@ -348,13 +378,13 @@ impl CaseCommand {
             | CaseCommand::ErasePersonalData { reason }
             | CaseCommand::Relocate { reason, .. }
             | CaseCommand::Reassign { reason, .. }
-            | CaseCommand::Appeal { reason, .. } => texts.push(("reason", reason)),
+            | CaseCommand::Appeal { reason, .. } => texts.push(("reason".into(), reason)),
             CaseCommand::Rate { comment, .. } => {
                 if let Some(comment) = comment {
-                    texts.push(("comment", comment));
+                    texts.push(("comment".into(), comment));
                 }
             }
-            CaseCommand::Note { text } => texts.push(("text", text)),
+            CaseCommand::Note { text } => texts.push(("text".into(), text)),
             CaseCommand::Sign
             | CaseCommand::StartCallback { .. }
             | CaseCommand::SetUrgent { .. }
@@ -370,7 +400,7 @@ impl CaseCommand {
         let mut clear = BTreeMap::new();
         for (field, text) in self.texts_mut() {
             if let Some(masked) = crate::personal_text::mask_personal_text(text) {
-                clear.insert(field.to_owned(), std::mem::replace(text, masked));
+                clear.insert(field.into_owned(), std::mem::replace(text, masked));
             }
         }
         (self, clear)
@@ -388,6 +418,29 @@ impl CaseCommand {
     }
 }
 
+/// The text values of extra fields, as texts people write into (`fields.<key>`). Photo
+/// values, attachment ids, are left out: an id's digits are no phone number.
+fn field_texts<'a>(
+    values: impl Iterator<Item = (&'a String, Option<&'a mut FieldValue>)>,
+) -> Vec<(Cow<'static, str>, &'a mut String)> {
+    values
+        .filter_map(|(key, value)| match value {
+            Some(FieldValue::Text(text)) if !uuid_like(text) => {
+                Some((Cow::Owned(format!("fields.{key}")), text))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn uuid_like(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 /// Removes the reporter's contact from the case and their name and number from its texts
 /// (the description and the rating comment, already masked by pattern; this catches the
 /// spellings patterns miss). The timeline's texts are scrubbed the same way by the store,
@@ -400,6 +453,11 @@ pub fn erase_personal_data(case: &mut Case) {
     let scrub =
         |text: &str| crate::personal_text::scrub_subject(text, phone.as_deref(), name.as_deref());
     case.description = scrub(&case.description);
+    for value in case.fields.values_mut() {
+        if let FieldValue::Text(text) = value {
+            *text = scrub(text);
+        }
+    }
     if let Some(comment) = case.rating.as_mut().and_then(|r| r.comment.as_mut()) {
         *comment = scrub(comment);
     }
@@ -671,6 +729,7 @@ fn open(
         reject_reason: None,
         duplicate_of: None,
         attachments: Vec::new(),
+        fields: report.fields.clone(),
         late_count: 0,
         reporter: report.reporter.clone(),
         hotline_ticket: report.hotline_ticket.clone(),
@@ -902,7 +961,11 @@ pub fn apply_on(
                 next.reject_reason = Some(RejectReason::Invalid);
             }
         }
-        CaseCommand::File { class, opinion } => {
+        CaseCommand::File {
+            class,
+            opinion,
+            fields,
+        } => {
             if case.source.needs_verification() && !case.verified {
                 return Err(WorkflowError::Precondition(format!(
                     "a {} report is verified on site before it is filed: request verification first",
@@ -913,6 +976,7 @@ pub fn apply_on(
             class.terms.validate()?;
             next.urgent |= class.urgency == Urgency::Urgent;
             next.category = Some(class.clone());
+            next.fields = crate::form::merged(&case.fields, fields);
             next.state = Filed;
             next.start_stage(Stage::Dispatch, now, calendar);
         }
@@ -1293,6 +1357,16 @@ pub fn apply_on(
         }
         CaseCommand::Note { text: note } => {
             needed_text("text", note, MAX_TEXT)?;
+        }
+        CaseCommand::SetFields { fields } => {
+            if fields.is_empty() {
+                return Err(InvalidInput::inconsistent(
+                    "fields",
+                    "name at least one field to set or clear",
+                )
+                .into());
+            }
+            next.fields = crate::form::merged(&case.fields, fields);
         }
         CaseCommand::ErasePersonalData { reason } => {
             needed_text("reason", reason, MAX_REASON)?;

@@ -100,6 +100,7 @@ fn report_case<'a>(
     let (case, event) = report_on(
         id.into(),
         NewReport {
+            fields: Default::default(),
             source,
             description: format!("评价样例 {id}"),
             address: None,
@@ -141,6 +142,7 @@ fn november() -> (Vec<LedgerEntry>, Vec<(CaseNumber, Vec<TimelineEvent>)>) {
     let system = who("system", Role::System, None);
     let accept = || CaseCommand::Accept { opinion: None };
     let file = || CaseCommand::File {
+        fields: Default::default(),
         class: class(),
         opinion: None,
     };

@@ -49,6 +49,7 @@ fn signed_for(
     let (mut case, first) = workflow::report_on(
         "case-1".into(),
         NewReport {
+            fields: Default::default(),
             source: Source::Inspector,
             description: "南京东路违章搭建".into(),
             address: None,
@@ -91,6 +92,7 @@ fn signed_for(
         ),
         (
             CaseCommand::File {
+                fields: Default::default(),
                 class,
                 opinion: None,
             },

@@ -55,6 +55,7 @@ fn signed_for(
     let (mut case, first) = report(
         "case-1".into(),
         NewReport {
+            fields: Default::default(),
             source: Source::Inspector,
             description: "南京东路违章搭建".into(),
             address: None,
@@ -81,6 +82,7 @@ fn signed_for(
         ),
         (
             CaseCommand::File {
+                fields: Default::default(),
                 class: filed,
                 opinion: None,
             },
@@ -398,6 +400,7 @@ fn every_stage_of_a_hotline_case_runs_a_clock_from_report_to_close() {
     let (mut case, first) = report_on(
         "case-1".into(),
         NewReport {
+            fields: Default::default(),
             source: Source::Hotline,
             description: "市民来电：九江路井盖缺失".into(),
             address: None,
@@ -443,6 +446,7 @@ fn every_stage_of_a_hotline_case_runs_a_clock_from_report_to_close() {
         ),
         (
             CaseCommand::File {
+                fields: Default::default(),
                 class: normal,
                 opinion: None,
             },

@@ -97,6 +97,7 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
             opinion: None,
         },
         CaseCommand::File {
+            fields: Default::default(),
             class: class(),
             opinion: None,
         },
@@ -190,6 +191,16 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
             reason: "重复立案".into(),
         },
         CaseCommand::SetUrgent { urgent: true },
+        CaseCommand::SetFields {
+            fields: [(
+                "diameter_mm".to_owned(),
+                Some(cityops_domain::form::FieldValue::Number(600.0)),
+            )]
+            .into(),
+        },
+        CaseCommand::SetFields {
+            fields: [("diameter_mm".to_owned(), None)].into(),
+        },
         CaseCommand::Supervise {
             opinion: "请加快处置".into(),
             term: None,
@@ -366,6 +377,7 @@ fn new_case(source: Source, now: DateTime<Utc>) -> (Case, TimelineEvent) {
     report(
         "case-1".into(),
         NewReport {
+            fields: Default::default(),
             source,
             description: "人民广场东侧上水井盖缺失".into(),
             address: None,
@@ -617,6 +629,7 @@ fn personal_data_in_texts_is_masked_on_the_timeline_and_erased_with_the_contact(
     let (mut case, event) = report(
         "c1".into(),
         NewReport {
+            fields: Default::default(),
             source: Source::Hotline,
             description: said.into(),
             address: None,
@@ -984,6 +997,7 @@ fn the_handling_deadline_comes_from_the_filed_class_and_overdue_follows_it() {
     let (case, _) = decide(
         &case,
         CaseCommand::File {
+            fields: Default::default(),
             class: class(),
             opinion: None,
         },

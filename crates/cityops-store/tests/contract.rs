@@ -83,6 +83,7 @@ fn new_case(area: &str, text: &str, at: chrono::DateTime<Utc>) -> (Case, Timelin
     report(
         uuid(),
         NewReport {
+            fields: Default::default(),
             source: Source::Inspector,
             description: text.into(),
             address: None,
@@ -256,6 +257,7 @@ async fn case_queries_filter_by_scope_state_text_overdue_and_page(store: Arc<dyn
     let (filed, e2) = decide(
         &accepted,
         CaseCommand::File {
+            fields: Default::default(),
             class,
             opinion: None,
         },
@@ -1324,6 +1326,7 @@ async fn the_evaluation_ledger_is_written_with_each_event_and_sums_by_level(stor
     let (filed, event) = decide(
         &accepted,
         CaseCommand::File {
+            fields: Default::default(),
             class: cityops_domain::FiledClass::from_category(class),
             opinion: None,
         },

@@ -60,6 +60,7 @@ fn moves() -> Vec<(CaseCommand, Actor)> {
         ),
         (
             CaseCommand::File {
+                fields: Default::default(),
                 class,
                 opinion: None,
             },
@@ -191,6 +192,7 @@ async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) 
         let (case, event) = report(
             format!("case-{salt}-{i}"),
             NewReport {
+                fields: Default::default(),
                 source,
                 description: "井盖缺失".into(),
                 address: None,

@@ -860,6 +860,7 @@ impl Pipeline {
             });
         }
         let report = NewReport {
+            fields: Default::default(),
             source: Source::Iot,
             description: format!(
                 "{}：{}（{}）{}为 {}{}，{}",

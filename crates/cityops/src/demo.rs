@@ -238,6 +238,7 @@ fn demo_report(
     Ok(report(
         uuid::Uuid::now_v7().to_string(),
         NewReport {
+            fields: Default::default(),
             source,
             description: text
                 .text
@@ -499,6 +500,7 @@ pub fn happy_command(
             opinion: Some("现场核实属实".into()),
         },
         CommandKind::File => CaseCommand::File {
+            fields: Default::default(),
             class: class.context("filing needs a class")?.clone(),
             opinion: None,
         },

@@ -1006,6 +1006,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/public/categories/{code}/fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The extra fields a citizen's report of a small class may carry (photo fields are set by
+         *     staff once photos are attached, so they are not offered here). A required field is
+         *     asked of staff before filing, never of the citizen.
+         */
+        get: operations["class_fields"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/public/challenge": {
         parameters: {
             query?: never;
@@ -1954,12 +1975,12 @@ export interface components {
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
          * @enum {string}
          */
-        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate" | "reassign" | "watch" | "appeal" | "decide_appeal";
+        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "set_fields" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate" | "reassign" | "watch" | "appeal" | "decide_appeal";
         /**
          * @description A workflow command a client issues by name on a case; GET /api/v1/workflow gives each one's roles and states.
          * @enum {string}
          */
-        CaseCommandName: "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "appeal" | "decide-appeal";
+        CaseCommandName: "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "set-fields" | "escalate" | "supervise" | "appeal" | "decide-appeal";
         /** @description One committed case change (`event: case`). */
         CaseEvent: {
             /** @description The command, e.g. `report`, `request-extension`. */
@@ -2032,6 +2053,11 @@ export interface components {
             duplicate_of?: string | null;
             /** Format: int32 */
             extension_count: number;
+            /**
+             * @description The values of its class's extra fields by key (表单构建): a number or a string; the
+             *     labels are the class's (`GET /api/v1/categories/{code}`).
+             */
+            fields: Record<string, unknown>;
             /** @description The id of the 12345 hotline ticket the case was opened for. */
             hotline_ticket?: string | null;
             /** @description Opaque id. */
@@ -2098,6 +2124,11 @@ export interface components {
         CategoryKind: "component" | "event";
         CategoryUpdate: {
             en?: string | null;
+            /**
+             * @description The class's extra fields, all of them, replacing those it had; cases keep the
+             *     values they hold.
+             */
+            fields?: components["schemas"]["ExtraFieldBody"][] | null;
             terms?: null | components["schemas"]["TermsUpdate"];
             unit_kind?: null | components["schemas"]["UnitKind"];
             urgency?: null | components["schemas"]["Urgency"];
@@ -2108,6 +2139,11 @@ export interface components {
             /** @example 10101 */
             code: string;
             en: string;
+            /**
+             * @description What the city asks about the class beyond the standard report (表单构建), in the
+             *     order the forms show them.
+             */
+            fields: components["schemas"]["ExtraFieldView"][];
             kind: components["schemas"]["CategoryKind"];
             /** @description The time limit of each stage. */
             terms: components["schemas"]["TermsView"];
@@ -2120,6 +2156,7 @@ export interface components {
             code: string;
             name: string;
         };
+        ChoiceText: string;
         ClearTextView: {
             action: components["schemas"]["CaseAction"];
             /** @description The command's field: description, opinion, reason, comment or text. */
@@ -2193,6 +2230,7 @@ export interface components {
             duplicate_of?: string | null;
             /** @description For verify. */
             exists?: boolean | null;
+            fields?: null | components["schemas"]["FieldsDoc"];
             ground?: null | components["schemas"]["AppealGround"];
             /** @description At most 2,000 characters; some commands need one (`feedback`...). */
             opinion?: string | null;
@@ -2241,7 +2279,7 @@ export interface components {
          * @description Any workflow command by the name clients use (`request-extension`), including those issued by reporting, uploading, rating or by CityOps itself (see CaseCommandName for the ones a client names in the URL).
          * @enum {string}
          */
-        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate" | "reassign" | "watch" | "appeal" | "decide-appeal";
+        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "set-fields" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate" | "reassign" | "watch" | "appeal" | "decide-appeal";
         ComponentPage: {
             items: components["schemas"]["ComponentView"][];
             /** @description Pass as `after` for the next page; absent on the last. */
@@ -2511,6 +2549,47 @@ export interface components {
                 [key: string]: components["schemas"]["WeightView"][];
             };
         };
+        /** @description An extra field as an admin defines it. */
+        ExtraFieldBody: {
+            /** @description For a choice field, the values it takes (1 to 50, unique); none for other kinds. */
+            choices?: components["schemas"]["ChoiceText"][] | null;
+            en: string;
+            /**
+             * @description A lower-case letter, then up to 31 lower-case letters, digits or `_`; unique in the
+             *     class.
+             * @example diameter_mm
+             */
+            key: string;
+            kind: components["schemas"]["FieldKind"];
+            required?: boolean;
+            zh: string;
+        };
+        /** @description One extra field of a small class. */
+        ExtraFieldView: {
+            /** @description The values a choice field takes; empty for other kinds. */
+            choices: string[];
+            /** @example Diameter (mm) */
+            en: string;
+            /**
+             * @description Its name in a case's `fields` and in exports.
+             * @example diameter_mm
+             */
+            key: string;
+            kind: components["schemas"]["FieldKind"];
+            /** @description A case of the class is filed only once the field has a value. */
+            required: boolean;
+            /** @example 管径（毫米） */
+            zh: string;
+        };
+        /**
+         * @description What an extra field of a class holds: text, a number, one of its choices, a date (YYYY-MM-DD) or a photo (one of the case's attachments).
+         * @enum {string}
+         */
+        FieldKind: "text" | "number" | "choice" | "date" | "photo";
+        /** @description Values of the class's extra fields by key: a number for a number field, else a string (a choice, a day YYYY-MM-DD, a photo's attachment id); null clears one. */
+        FieldsDoc: {
+            [key: string]: number | string | null;
+        };
         FiledClassView: {
             code: string;
             /**
@@ -2773,6 +2852,7 @@ export interface components {
             crs?: null | components["schemas"]["Crs"];
             /** @example 小区门口的井盖坏了，晚上很危险 */
             description: string;
+            fields?: null | components["schemas"]["FieldsDoc"];
             location: components["schemas"]["LocationBody"];
             /**
              * @description Solves the challenge: SHA-256 of the challenge followed by the nonce starts with the
@@ -2917,6 +2997,7 @@ export interface components {
             crs?: null | components["schemas"]["Crs"];
             /** @example 南京东路步行街东侧一处污水井盖缺失，已设置临时围挡 */
             description: string;
+            fields?: null | components["schemas"]["FieldsDoc"];
             location: components["schemas"]["LocationBody"];
             source: components["schemas"]["CaseSource"];
         };
@@ -8089,6 +8170,53 @@ export interface operations {
                 };
             };
             /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    class_fields: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 5-digit small-class code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExtraFieldView"][];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;

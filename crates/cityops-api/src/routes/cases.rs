@@ -10,9 +10,11 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use cityops_domain::appeal::AppealGround;
 use cityops_domain::case::RejectReason;
+use cityops_domain::form::{self, FieldValues};
 use cityops_domain::{
     decide, decide_on, Actor, AreaCode, CallbackOutcome, Case, CaseCommand, CaseState,
-    CategoryCode, CommandKind, FiledClass, NewReport, Reporter, Satisfaction, Source,
+    CategoryCatalog, CategoryCode, CommandKind, FiledClass, NewReport, Reporter, Satisfaction,
+    Source,
 };
 use cityops_store::{Attachment, CaseQuery};
 use serde::Deserialize;
@@ -51,6 +53,101 @@ pub(crate) fn new_id() -> String {
 }
 
 /// A case the caller may see, by id or by number; anything else is the same 404.
+/// The extra fields given with a report, read against the class of its category hint.
+/// Photo fields wait for the case's photos: they are set with `set-fields`.
+pub(crate) async fn report_fields(
+    state: &AppState,
+    hint: Option<&CategoryCode>,
+    given: Option<crate::views::FieldsBody>,
+) -> ApiResult<FieldValues> {
+    let Some(given) = given.filter(|g| !g.is_empty()) else {
+        return Ok(FieldValues::new());
+    };
+    let Some(code) = hint else {
+        return Err(ApiError::rule(
+            ErrorCode::InconsistentFields,
+            "fields",
+            "extra fields belong to a class: name it in category_hint",
+        ));
+    };
+    let catalog = state.store.catalog().await?;
+    let class = catalog
+        .as_ref()
+        .and_then(|c| c.get(code))
+        .ok_or_else(|| ApiError::internal("a checked category hint is not in the catalogue"))?;
+    let changes = form::read_values(&class.fields, &given)?;
+    for key in changes.keys() {
+        if class
+            .fields
+            .iter()
+            .any(|f| &f.key == key && f.kind == form::FieldKind::Photo)
+        {
+            return Err(ApiError::rule(
+                ErrorCode::InconsistentFields,
+                format!("fields.{key}"),
+                "a photo field names one of the case's photos: set it with set-fields once the photo is attached",
+            ));
+        }
+    }
+    Ok(changes
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| (key, v)))
+        .collect())
+}
+
+/// The extra fields of the class a case is filed under, or else of the class its reporter
+/// suggested; none when the catalogue has neither.
+fn class_fields<'a>(catalog: Option<&'a CategoryCatalog>, case: &Case) -> &'a [form::ExtraField] {
+    let code = case
+        .category
+        .as_ref()
+        .map(|c| &c.code)
+        .or(case.category_hint.as_ref());
+    match (catalog, code) {
+        (Some(catalog), Some(code)) => catalog.get(code).map_or(&[], |c| &c.fields[..]),
+        _ => &[],
+    }
+}
+
+/// Reads values sent for `fields` on `case`: of the class's keys and kinds, a photo one of
+/// the case's attachments, and, once the case has its class, no required field left empty.
+fn field_changes(
+    fields: &[form::ExtraField],
+    given: &crate::views::FieldsBody,
+    case: &Case,
+    filed: bool,
+) -> ApiResult<form::FieldChanges> {
+    let changes = form::read_values(fields, given)?;
+    for (key, value) in &changes {
+        let photo = fields
+            .iter()
+            .any(|f| &f.key == key && f.kind == form::FieldKind::Photo);
+        if let (true, Some(form::FieldValue::Text(id))) = (photo, value) {
+            if !case.attachments.contains(id) {
+                return Err(ApiError::rule(
+                    ErrorCode::UnknownReference,
+                    format!("fields.{key}"),
+                    format!("attachment {id} is not one of the case's photos"),
+                ));
+            }
+        }
+    }
+    if filed {
+        if let Some(missing) = form::missing_required(fields, &form::merged(&case.fields, &changes))
+        {
+            return Err(ApiError::rule(
+                ErrorCode::InconsistentFields,
+                format!("fields.{}", missing.key),
+                format!(
+                    "the class asks for {} ({}) before a case is filed: give it in fields",
+                    missing.zh, missing.en
+                ),
+            ));
+        }
+    }
+    Ok(changes)
+}
+
 /// A reporter's guess at the category: a code of the current catalogue, or 422.
 pub(crate) async fn category_hint(
     state: &AppState,
@@ -257,6 +354,7 @@ pub async fn report_case(
     let location = request.location.to_wgs84(request.crs.as_deref())?;
     let (area, unit_grid) = place(&state, &location, request.area.as_deref()).await?;
     let category_hint = category_hint(&state, request.category_hint.as_deref()).await?;
+    let fields = report_fields(&state, category_hint.as_ref(), request.fields).await?;
     let component_id = crate::routes::census::link_component(
         &state,
         request.component_id,
@@ -276,6 +374,7 @@ pub async fn report_case(
         unit_grid,
         hotline_ticket: None,
         intake_terms: None,
+        fields,
     };
     let calendar = state.working_calendar().await?;
     let at = now();
@@ -677,6 +776,18 @@ async fn timed_view(
             }
         }
     }
+    // The form is offered only where the case's class has one.
+    if view
+        .actions
+        .iter()
+        .any(|a| a.0.kind() == CommandKind::SetFields)
+    {
+        let catalog = state.store.catalog().await?;
+        if class_fields(catalog.as_ref(), case).is_empty() {
+            view.actions
+                .retain(|a| a.0.kind() != CommandKind::SetFields);
+        }
+    }
     Ok(view)
 }
 
@@ -708,6 +819,7 @@ async fn command_from(
         ground,
         appeal,
         accepted,
+        fields,
         version: _,
     } = body;
     if appeal.is_some_and(|n| !(1..=1000).contains(&n)) {
@@ -806,9 +918,26 @@ async fn command_from(
                     format!("category {code} is not in the catalogue"),
                 )
             })?;
+            let fields = field_changes(&class.fields, &fields.unwrap_or_default(), case, true)?;
             CaseCommand::File {
                 class: FiledClass::from_category(class),
                 opinion,
+                fields,
+            }
+        }
+        CommandKind::SetFields => {
+            let given = required(fields, "fields", name)?;
+            let catalog = state.store.catalog().await?;
+            let defined = class_fields(catalog.as_ref(), case);
+            if defined.is_empty() {
+                return Err(ApiError::rule(
+                    ErrorCode::InconsistentFields,
+                    "fields",
+                    "the case's class has no extra fields",
+                ));
+            }
+            CaseCommand::SetFields {
+                fields: field_changes(defined, &given, case, case.category.is_some())?,
             }
         }
         CommandKind::SelfHandle => CaseCommand::SelfHandle {

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use cityops_domain::form::{ExtraField, FieldKind};
 use cityops_domain::{CategoryCode, Role, StageTerms, Term, UnitKind, Urgency};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -112,6 +113,34 @@ pub async fn update_category(
         callback: term("callback", given.callback, category.terms.callback)?,
     };
     terms.validate()?;
+    if let Some(fields) = update.fields {
+        let fields = fields
+            .into_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                Ok(ExtraField {
+                    kind: FieldKind::parse(&body.kind).ok_or_else(|| {
+                        ApiError::invalid(
+                            format!("fields[{i}].kind"),
+                            "kind must be text, number, choice, date or photo",
+                        )
+                    })?,
+                    key: body.key,
+                    zh: body.zh,
+                    en: body.en,
+                    required: body.required,
+                    choices: body
+                        .choices
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|c| c.0)
+                        .collect(),
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        cityops_domain::form::check_definitions(&fields)?;
+        category.fields = fields;
+    }
     category.terms = terms;
     let view = CategoryView::from(&*category);
     catalog.version = next_version(&catalog.version);

@@ -344,6 +344,7 @@ async fn open_case(
             }
         })?;
     let report = NewReport {
+        fields: Default::default(),
         source: Source::Hotline,
         description: ticket.description.clone(),
         address: ticket.address.clone(),

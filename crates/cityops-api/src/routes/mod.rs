@@ -66,6 +66,7 @@ use crate::openapi::{BearerAuth, CommonErrors};
         public::challenge,
         public::report,
         public::follow,
+        public::class_fields,
         public::add_photo,
         public::rate,
         areas::list_areas,

@@ -294,6 +294,8 @@ fn case_feature(case: &cityops_domain::Case) -> Value {
             "supervised": case.supervised,
             "deadline": case.deadline.map(|d| d.to_rfc3339()),
             "reported_at": case.created_at.to_rfc3339(),
+            // The class's extra fields (表单构建), texts masked like every text of the case.
+            "fields": case.fields,
         }
     })
 }

@@ -33,6 +33,34 @@ pub fn router(max_upload: usize) -> Router<AppState> {
             post(add_photo).layer(DefaultBodyLimit::max(max_upload)),
         )
         .route("/public/cases/{number}/rating", post(rate))
+        .route("/public/categories/{code}/fields", get(class_fields))
+}
+
+/// The extra fields a citizen's report of a small class may carry (photo fields are set by
+/// staff once photos are attached, so they are not offered here). A required field is
+/// asked of staff before filing, never of the citizen.
+#[utoipa::path(get, path = "/api/v1/public/categories/{code}/fields", tag = "public", security(()),
+    params(("code" = String, Path, description = "5-digit small-class code", pattern = r"^\d{5}$")),
+    responses((status = 200, body = Vec<crate::views::ExtraFieldView>), (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn class_fields(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Vec<crate::views::ExtraFieldView>>> {
+    let code = cityops_domain::CategoryCode::parse(&code)?;
+    let catalog = state.store.catalog().await?;
+    let class = catalog
+        .as_ref()
+        .and_then(|c| c.get(&code))
+        .ok_or_else(|| ApiError::not_found(&format!("category {code}")))?;
+    Ok(Json(
+        class
+            .fields
+            .iter()
+            .filter(|f| f.kind != cityops_domain::form::FieldKind::Photo)
+            .map(crate::views::ExtraFieldView::from)
+            .collect(),
+    ))
 }
 
 /// The citizen as an actor: may report, attach to their own case and rate it.
@@ -86,6 +114,8 @@ pub async fn report(
     let area = AreaCode::parse(located.map_or(&district.code, |grid| &grid.community))?;
     let unit_grid = located.map(|grid| grid.code.clone());
     let category_hint = category_hint(&state, request.category_hint.as_deref()).await?;
+    let fields =
+        crate::routes::cases::report_fields(&state, category_hint.as_ref(), request.fields).await?;
     let component_id =
         crate::routes::census::link_component(&state, None, category_hint.as_ref(), &location)
             .await?;
@@ -112,6 +142,7 @@ pub async fn report(
         unit_grid,
         hotline_ticket: None,
         intake_terms: None,
+        fields,
     };
     let calendar = state.working_calendar().await?;
     let (case, event) = cityops_domain::report_on(

@@ -17,6 +17,7 @@ mod demo;
 mod durability;
 mod evaluation;
 mod exports;
+mod extra_fields;
 mod free_text;
 mod hardening;
 mod hotline;
