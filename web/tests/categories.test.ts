@@ -18,6 +18,7 @@ const small = (over: Partial<SmallClass> = {}): SmallClass => ({
     dispatch: { amount: 1, unit: 'working_hours' }, handling: { amount: 5, unit: 'working_days' },
     check: { amount: 2, unit: 'working_hours' }, callback: { amount: 1, unit: 'working_days' },
   },
+  fields: [],
   ...over,
 })
 

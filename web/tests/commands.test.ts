@@ -9,12 +9,14 @@ describe('command fields', () => {
   it('knows every command of the API', () => {
     const all: CommandName[] = ['accept', 'reject', 'request-verification', 'verify', 'file', 'self-handle', 'dispatch', 'sign', 'return',
       'request-extension', 'decide-extension', 'request-park', 'decide-park', 'resume', 'feedback', 'send-check', 'check',
-      'start-callback', 'callback', 'close', 'cancel', 'set-urgent', 'supervise', 'escalate', 'appeal', 'decide-appeal']
+      'start-callback', 'callback', 'close', 'cancel', 'set-urgent', 'set-fields', 'supervise', 'escalate', 'appeal', 'decide-appeal']
     for (const c of all) expect(COMMAND_FIELDS[c], c).toBeDefined()
   })
   it('asks each command for what it needs', () => {
     expect(names('accept')).toEqual(['opinion'])
     expect(names('sign')).toEqual([])
+    // its inputs are the class's extra fields, not a fixed list
+    expect(names('set-fields')).toEqual([])
     expect(names('file')).toEqual(['category', 'opinion'])
     expect(names('dispatch')).toEqual(['unit', 'opinion'])
     expect(names('request-extension')).toEqual(['until', 'reason'])

@@ -222,11 +222,11 @@ const catalog: Categories = {
   ],
   small: [
     { code: '10101', kind: 'component', big_class: '101', zh: '上水井盖', en: 'Water-supply manhole cover', urgency: 'urgent', unit_kind: 'water_supply',
-      terms: { dispatch: { amount: 30, unit: 'minutes' }, handling: { amount: 3, unit: 'working_hours' }, check: { amount: 1, unit: 'working_hours' }, callback: { amount: 1, unit: 'working_days' } } },
+      terms: { dispatch: { amount: 30, unit: 'minutes' }, handling: { amount: 3, unit: 'working_hours' }, check: { amount: 1, unit: 'working_hours' }, callback: { amount: 1, unit: 'working_days' } }, fields: [] },
     { code: '20101', kind: 'event', big_class: '201', zh: '私搭乱建', en: 'Illegal structure', urgency: 'normal', unit_kind: 'law_enforcement',
-      terms: { dispatch: { amount: 1, unit: 'working_hours' }, handling: { amount: 5, unit: 'working_days' }, check: { amount: 2, unit: 'working_hours' }, callback: { amount: 1, unit: 'working_days' } } },
+      terms: { dispatch: { amount: 1, unit: 'working_hours' }, handling: { amount: 5, unit: 'working_days' }, check: { amount: 2, unit: 'working_hours' }, callback: { amount: 1, unit: 'working_days' } }, fields: [] },
     { code: '20102', kind: 'event', big_class: '201', zh: '暴露垃圾', en: 'Exposed rubbish', urgency: 'normal', unit_kind: 'greening',
-      terms: { dispatch: { amount: 1, unit: 'working_hours' }, handling: { amount: 5, unit: 'working_days' }, check: { amount: 2, unit: 'working_hours' }, callback: { amount: 1, unit: 'working_days' } } },
+      terms: { dispatch: { amount: 1, unit: 'working_hours' }, handling: { amount: 5, unit: 'working_days' }, check: { amount: 2, unit: 'working_hours' }, callback: { amount: 1, unit: 'working_days' } }, fields: [] },
   ],
 }
 

@@ -3,7 +3,7 @@ import document from '../openapi.json'
 import zh from '../src/locales/zh-CN'
 import en from '../src/locales/en'
 import {
-  ALARM_LEVELS, API_KEY_PERMISSIONS, APPEAL_GROUNDS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, CATEGORY_KINDS, CONDITION_KINDS, DEVICE_STATUSES, OPEN_STATES, REJECT_REASONS,
+  ALARM_LEVELS, API_KEY_PERMISSIONS, APPEAL_GROUNDS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, CATEGORY_KINDS, CONDITION_KINDS, DEVICE_STATUSES, FIELD_KINDS, OPEN_STATES, REJECT_REASONS,
   RULE_SCOPE_KINDS, SATISFACTIONS, SECOND_FACTORS, SETTING_SOURCES, STAFF_ROLES, TERM_UNITS, UNIT_KINDS, UNIT_ORGANIZATIONS, URGENCIES,
 } from '../src/lib/vocabulary'
 import { TERM_STAGES } from '../src/lib/categories'
@@ -87,6 +87,14 @@ describe("the server's vocabularies in the UI", () => {
       expect(Object.keys(words.urgencies)).toEqual(enumOf('Urgency'))
       expect(Object.keys(words.kinds)).toEqual(enumOf('CategoryKind'))
       expect(Object.keys(words.stageHints)).toEqual(TERM_STAGES)
+    }
+  })
+
+  it("lists the kinds of a class's extra fields in the server's order, with words for each in both languages", () => {
+    expect(FIELD_KINDS).toEqual(enumOf('FieldKind'))
+    for (const messages of [zh, en]) {
+      expect(Object.keys(messages.admin.categories.fieldKinds)).toEqual(enumOf('FieldKind'))
+      expect(Object.keys(messages.extra.problem).sort()).toEqual(['choice', 'date', 'long', 'number', 'required'])
     }
   })
 

@@ -10,7 +10,7 @@ import type {
   RetireBody, SmallClass, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
   UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
   EvaluationCounter, EvaluationLevel, EvaluationView, Role,
-  BoundaryImport, ComponentImport, RelocationJob,
+  BoundaryImport, ComponentImport, RelocationJob, ExtraField, FieldValues,
 } from './types'
 
 export * from './client'
@@ -103,6 +103,8 @@ export const api = {
   unitContacts: (code: string, purpose: UnitContactPurpose) =>
     request<UnitContactsView>(`/units/${encodeURIComponent(code)}/contacts`, { query: { purpose } }),
   categories: () => request<Categories>('/categories'),
+  /** One small class, with its extra fields (the case page's form of them). */
+  category: (code: string) => request<SmallClass>(`/categories/${encodeURIComponent(code)}`),
   /**
    * An admin's edit of a small class: only the fields and stages sent change. The catalogue's
    * version moves; cases filed before keep the terms they were filed under.
@@ -220,8 +222,16 @@ export const publicApi = {
   report: (body: {
     description: string; location: { lon: number; lat: number }; address?: string
     category_hint?: string; contact?: { name?: string; phone?: string }
+    /** Answers to the class's questions (`classFields`), by key; needs `category_hint`. */
+    fields?: FieldValues
     challenge: string; nonce: string
   }) => request<PublicReportResult>('/public/reports', { body, auth: false }),
+  /**
+   * The questions a report of a small class may answer (its extra fields, photo ones left out,
+   * all optional for a citizen); 404 for a code not in the catalogue.
+   */
+  classFields: (code: string) =>
+    request<ExtraField[]>(`/public/categories/${encodeURIComponent(code)}/fields`, { auth: false }),
   photo: (number: string, token: string, file: Blob) =>
     request<PublicAttachmentReceipt>(`/public/cases/${encodeURIComponent(number)}/photos`, {
       method: 'POST', query: { token }, raw: { data: file, contentType: file.type || 'image/jpeg' }, auth: false,

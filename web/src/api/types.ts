@@ -150,6 +150,14 @@ export type StageTerms = Schemas['TermsView']
 export type Term = Schemas['TermView']
 /** `PUT /categories/{code}` (admins): fields left out stay, and so do the terms of stages not named. */
 export type CategoryChange = Schemas['CategoryUpdate']
+/** What an extra field of a class holds: `text`, `number`, `choice`, `date` (YYYY-MM-DD) or `photo` (an attachment's id). */
+export type ExtraFieldKind = Schemas['FieldKind']
+/** One extra field of a small class (表单构建), in the order the forms ask them. */
+export type ExtraField = Schemas['ExtraFieldView']
+/** An extra field as `PUT /categories/{code}` takes it, in the whole list that replaces the class's. */
+export type ExtraFieldBody = Schemas['ExtraFieldBody']
+/** Values of extra fields to set by key, `null` clearing one (set-fields, file, a report's `fields`). */
+export type FieldValues = Schemas['FieldsDoc']
 
 // ---- the city screen
 

@@ -1,8 +1,12 @@
 /**
  * The category catalogue as an admin edits it (系统管理 → 类别与时限): the small classes searched
- * and filtered, a class's edit form and the change it sends, a term in words.
+ * and filtered, a class's edit form and the change it sends, a term in words. A class's extra
+ * fields are edited in the same form; their rules are in ./extraFields.
  */
 import type { BigClass, CategoryChange, SmallClass, StageTerms, Term, TermUnit, UnitKind, Urgency } from '../api/types'
+import {
+  fieldDefinitions, fieldDraftsOf, fieldsFieldOf, sameDefinitions, type FieldDraft, type FieldProblem, type FieldsField,
+} from './extraFields'
 
 /** The stages a small class gives a term for, in the order a case passes them. */
 const STAGES: Record<keyof StageTerms, true> = { dispatch: true, handling: true, check: true, callback: true }
@@ -28,23 +32,25 @@ export interface CategoryForm {
   urgency: Urgency
   unit_kind: UnitKind
   terms: Record<TermStage, TermForm>
+  /** The class's extra fields (表单构建), in the order the forms ask them. */
+  fields: FieldDraft[]
 }
 
-/** The form's fields, named as the server names them in a refusal (`terms.handling.amount`). */
-export type CategoryField = 'zh' | 'en' | 'urgency' | 'unit_kind' | `terms.${TermStage}.${keyof TermForm}`
+/** The form's fields, named as the server names them in a refusal (`terms.handling.amount`, `fields[1].key`). */
+export type CategoryField = 'zh' | 'en' | 'urgency' | 'unit_kind' | `terms.${TermStage}.${keyof TermForm}` | FieldsField
 export const CATEGORY_FIELDS: readonly CategoryField[] = [
   'zh', 'en', 'urgency', 'unit_kind',
   ...TERM_STAGES.flatMap((s) => [`terms.${s}.amount`, `terms.${s}.unit`] as const),
 ]
 
-export type CategoryProblem = 'required' | 'long' | 'amount'
+export type CategoryProblem = 'required' | 'long' | 'amount' | FieldProblem
 export type CategoryProblems = Partial<Record<CategoryField, CategoryProblem>>
 
 export function categoryFormOf(c: SmallClass): CategoryForm {
   const terms = Object.fromEntries(
     TERM_STAGES.map((s) => [s, { amount: String(c.terms[s].amount), unit: c.terms[s].unit }]),
   ) as Record<TermStage, TermForm>
-  return { zh: c.zh, en: c.en, urgency: c.urgency, unit_kind: c.unit_kind, terms }
+  return { zh: c.zh, en: c.en, urgency: c.urgency, unit_kind: c.unit_kind, terms, fields: fieldDraftsOf(c.fields) }
 }
 
 function checkName(name: string): CategoryProblem | null {
@@ -62,8 +68,9 @@ function amountOf(text: string): number | null {
 
 /**
  * `PUT /categories/{code}` from the form: only what changed, and of the terms only the stages
- * whose amount or unit changed (the server keeps the others). An empty body means nothing
- * changed: it is not sent, since the server would still move the catalogue's version.
+ * whose amount or unit changed (the server keeps the others); the extra fields, as the whole
+ * list that replaces the class's, only when it differs. An empty body means nothing changed: it
+ * is not sent, since the server would still move the catalogue's version.
  */
 export function categoryChange(form: CategoryForm, original: SmallClass): { body: CategoryChange | null; problems: CategoryProblems } {
   const problems: CategoryProblems = {}
@@ -79,6 +86,8 @@ export function categoryChange(form: CategoryForm, original: SmallClass): { body
     if (n === null) problems[`terms.${s}.amount`] = 'amount'
     else amounts[s] = n
   }
+  const definitions = fieldDefinitions(form.fields)
+  Object.assign(problems, definitions.problems)
   if (Object.keys(problems).length) return { body: null, problems }
 
   const body: CategoryChange = {}
@@ -92,6 +101,7 @@ export function categoryChange(form: CategoryForm, original: SmallClass): { body
     if (term.amount !== original.terms[s].amount || term.unit !== original.terms[s].unit) terms[s] = term
   }
   if (Object.keys(terms).length) body.terms = terms
+  if (!sameDefinitions(definitions.fields, original.fields)) body.fields = definitions.fields
   return { body, problems }
 }
 
@@ -102,6 +112,8 @@ export function categoryChange(form: CategoryForm, original: SmallClass): { body
 export function categoryFieldOf(field: string | null | undefined): CategoryField | null {
   if (!field) return null
   if ((CATEGORY_FIELDS as readonly string[]).includes(field)) return field as CategoryField
+  const listed = fieldsFieldOf(field)
+  if (listed) return listed
   const stage = /^terms\.([a-z]+)$/.exec(field)?.[1]
   return stage && (TERM_STAGES as string[]).includes(stage) ? (`terms.${stage}.amount` as CategoryField) : null
 }

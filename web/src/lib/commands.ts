@@ -74,6 +74,9 @@ export const COMMAND_FIELDS: Record<CommandName, FieldSpec[]> = {
   ],
   cancel: [{ name: 'reason', kind: 'textarea', required: true }],
   'set-urgent': [yes('urgent')],
+  // The class's extra fields: its inputs come from the class's definitions (lib/extraFields),
+  // not from this table, and so does `fields` in the body.
+  'set-fields': [],
   supervise: [opinion(true), { name: 'term', kind: 'term', required: true, initial: '1:working_days' }],
   // A unit's appeal (申诉): what it disputes, chosen on purpose, and why. The server refuses a
   // ground the case never counted against the unit (409, field `ground`).

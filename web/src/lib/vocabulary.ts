@@ -2,7 +2,7 @@
 // Each list is the keys of a record typed by the generated union (../api/types), so a value the
 // server adds or drops is a compile error here rather than a value the UI silently leaves out.
 import type {
-  AlarmLevel, ApiKeyPermission, AppealGround, CallbackOutcome, CaseSource, CaseState, CategoryKind, Crs, DeviceStatus, RejectReason, RuleCondition, RuleScope, Satisfaction,
+  AlarmLevel, ApiKeyPermission, AppealGround, CallbackOutcome, CaseSource, CaseState, CategoryKind, Crs, DeviceStatus, ExtraFieldKind, RejectReason, RuleCondition, RuleScope, Satisfaction,
   SecondFactor, SettingSource, StaffRole, TermUnit, UnitKind, UnitOrganization, Urgency,
 } from '../api/types'
 
@@ -68,6 +68,9 @@ export const URGENCIES = valuesOf<Urgency>({ normal: true, urgent: true })
 
 /** Components (部件) first, then events (事件), as the catalogue's codes run (1xxxx, 2xxxx). */
 export const CATEGORY_KINDS = valuesOf<CategoryKind>({ component: true, event: true })
+
+/** What an extra field of a class holds, as the class dialog offers them: free text first, a photo last. */
+export const FIELD_KINDS = valuesOf<ExtraFieldKind>({ text: true, number: true, choice: true, date: true, photo: true })
 
 /** Coordinate systems a boundary file may be in, GPS's first (the default). */
 export const COORDINATE_SYSTEMS = valuesOf<Crs>({ wgs84: true, gcj02: true, bd09: true })

@@ -1,9 +1,10 @@
 import type {
-  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, AppealGround, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, Crs, DeviceStatus, PendingKind, Role,
+  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, AppealGround, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, Crs, DeviceStatus, ExtraFieldKind, PendingKind, Role,
   RuleCondition, RuleScope, Satisfaction, SecondFactor, SettingSource, TermUnit, UnitKind, UnitOrganization, Urgency,
 } from '../api/types'
 import type { AdminSection, FormProblem, KeyStatus, PasswordRule } from '../lib/admin'
 import type { CategoryProblem, TermStage } from '../lib/categories'
+import type { ValueProblem } from '../lib/extraFields'
 import type { BoundaryFileProblem, BoundaryLevel, Relocated } from '../lib/imports'
 import type { DeviceProblem } from '../lib/devices'
 import type { DurationUnit, RuleProblem, TestNote, WindowPreset, WindowProblem } from '../lib/rules'
@@ -49,7 +50,7 @@ export default {
     'request-extension': '申请延期', 'decide-extension': '审批延期', 'request-park': '申请挂账',
     'decide-park': '审批挂账', resume: '恢复处置', feedback: '处置反馈', 'send-check': '派发核查',
     check: '核查', 'start-callback': '发起回访', callback: '回访', close: '结案', cancel: '作废',
-    'set-urgent': '设为紧急', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息', relocate: '按新边界重新定位', reassign: '移交承接单位', watch: '时限监控',
+    'set-urgent': '设为紧急', 'set-fields': '补充信息', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息', relocate: '按新边界重新定位', reassign: '移交承接单位', watch: '时限监控',
     appeal: '申诉', 'decide-appeal': '裁定申诉',
   } satisfies Record<AnyCommandName | 'create', string>,
   screen: {
@@ -377,7 +378,7 @@ export default {
       intro: '案件类别目录：部件和事件的大类、小类。每个小类有名称、紧急程度、默认派遣条线和各阶段时限。修改只影响此后立案的案件，已立案的案件保留立案时的时限。',
       version: '目录版本 {v}', filters: '筛选类别', search: '编码或名称', big: '大类', urgency: '紧急程度',
       count: '共 {n} 个小类', shown: '显示 {shown} / {n} 个小类', empty: '没有符合条件的类别',
-      col: { code: '编码', name: '名称', big: '大类', urgency: '紧急程度', unitKind: '默认条线', terms: '各阶段时限', actions: '操作' },
+      col: { code: '编码', name: '名称', big: '大类', urgency: '紧急程度', unitKind: '默认条线', terms: '各阶段时限', fields: '补充字段', actions: '操作' },
       kinds: { component: '部件', event: '事件' } satisfies Record<CategoryKind, string>,
       urgencies: { normal: '一般', urgent: '紧急' } satisfies Record<Urgency, string>,
       units: { minutes: '分钟', hours: '小时', working_hours: '工作小时', working_days: '工作日' } satisfies Record<TermUnit, string>,
@@ -395,7 +396,21 @@ export default {
         terms: '修改后新立案的案件使用新时限，已立案的案件不受影响。',
       },
       saved: '已保存类别 {code} {name}', unchanged: '没有修改',
-      problem: { required: '必填', long: '最多 100 个字', amount: '请输入 1–525600 之间的整数' } satisfies Record<CategoryProblem, string>,
+      problem: {
+        required: '必填', long: '最多 100 个字', amount: '请输入 1–525600 之间的整数',
+        key: '以小写字母开头，只含小写字母、数字和下划线，最多 32 位', duplicateKey: '键名与前面的字段重复', label: '最多 40 个字',
+        noChoices: '单选字段须列出选项', choice: '每个选项最多 40 个字', duplicateChoice: '选项重复', manyChoices: '最多 50 个选项', manyFields: '每个类别最多 20 个补充字段',
+      } satisfies Record<CategoryProblem, string>,
+      fieldKinds: { text: '文本', number: '数字', choice: '单选', date: '日期', photo: '照片' } satisfies Record<ExtraFieldKind, string>,
+      fields: {
+        title: '补充字段（表单构建）',
+        hint: '该类别的案件在上报、立案和处置中补充填写的信息，最多 {n} 项，按此顺序询问。键名用于数据和导出：小写字母开头，只含小写字母、数字和下划线。必填字段在立案前须有值；照片字段从案件照片中选择，市民上报时不询问。',
+        none: '该类别没有补充字段', nth: '第 {n} 项', row: '补充字段 {n}：{name}',
+        key: '键名', zh: '中文名称', en: '英文名称', kind: '类型', kindOf: '{name}的类型', required: '立案前必填',
+        up: '上移 {name}', down: '下移 {name}', remove: '删除', removeOf: '删除字段 {name}',
+        choices: '选项', choicesHint: '每行一个，或用逗号分隔，最多 {n} 个', add: '添加字段', count: '{n} / {max} 项',
+        countShort: '{n} 项', requiredShort: '必填 {n} 项',
+      },
       beyondUnit: '超出该单位允许的上限（约一年）：{msg}',
       forbidden: '只有管理员可以修改类别目录',
     },
@@ -628,6 +643,14 @@ export default {
       },
     },
   },
+  extra: {
+    title: '补充信息', hint: '该类别要求补充的信息', missing: '立案前必填', missingFiled: '必填，尚未填写', required: '必填',
+    pick: '请选择', noPhoto: '不选照片', noPhotos: '案件暂无照片：先在下方上传照片，再选择', photoOf: '{label}：照片 {n}',
+    unchanged: '没有修改', cleared: '已清除', photoSet: '已选照片', fileAsks: '类别 {code} 立案前须填写以下信息',
+    line: '补充信息：{items}', sep: '；',
+    loadFailed: '补充字段暂不可用：{msg}', gone: '该类别已不再有此字段',
+    problem: { required: '必填', number: '请输入数字', date: '请输入有效日期（年-月-日）', choice: '请从选项中选择', long: '最多 500 个字' } satisfies Record<ValueProblem, string>,
+  },
   errors: {
     required: '必填', case_number: '请输入 19 位案件编号', datetime: '请输入有效的日期时间', network: '网络错误',
     generic: '操作失败：{msg}', otp: '请输入6位数字动态码',
@@ -651,6 +674,7 @@ export default {
     detailsNeedToken: '仅显示办理状态：案件详情只在提交该诉求的设备上（或通过其跟踪链接）可见。', noToken: '只有上报人可以评价（本设备上没有此案件的凭证）。', notFound: '没有找到这个案件', pickPoint: '已选位置', located: '位于：{names}', locating: '正在定位…',
     mapUnavailable: '地图暂不可用，请直接输入经纬度', needLocation: '请选择或输入位置', needDescription: '请描述问题',
     needCategory: '请选择问题类型', photoFailed: '照片上传失败：{msg}', newReport: '再报一个问题', stars: '{n} 星',
+    extra: '补充信息（可选）', extraHint: '以下问题可帮助我们更快处理，不清楚可以不填。', pick: '请选择',
     kinds: {
       manhole: '井盖缺失或损坏', streetlight: '路灯不亮或损坏', garbage: '垃圾堆积', flooding: '道路积水',
       parking: '车辆乱停放', road: '路面塌陷或坑洼', flyers: '乱贴小广告', vendor: '占道经营', other: '其他问题',
