@@ -8,6 +8,7 @@
 // class no longer takes is named beside its question.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   ARTIFACTS, apiClient, launchBrowser, makePng, newPage as openPage, sessionsOf, setLanguage, signIn as signInAt, startCityops, startUi,
@@ -68,6 +69,22 @@ async function openCase(page) {
 }
 const extra = (page, key) => page.locator(`[data-testid="case-extra-fields"] [data-testid="extra-field"][data-key="${key}"]`)
 const expectState = (page, s) => page.locator(`[data-testid="case-state"][data-state="${s}"]`).waitFor()
+
+/** The cells of one CSV line (no line breaks inside cells in these rows). */
+function csvCells(line) {
+  const cells = []
+  let cell = ''
+  let quoted = false
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]
+    if (quoted && c === '"' && line[i + 1] === '"') { cell += '"'; i++ }
+    else if (c === '"') quoted = !quoted
+    else if (c === ',' && !quoted) { cells.push(cell); cell = '' }
+    else cell += c
+  }
+  cells.push(cell)
+  return cells
+}
 
 describe('extra fields per class', { timeout: 240_000 }, () => {
   it('an admin gives 10102 a required number, a choice, a day and a photo; a repeated key is named beside it', async () => {
@@ -291,6 +308,30 @@ describe('extra fields per class', { timeout: 240_000 }, () => {
     await form.getByTestId('command-submit').click()
     assert.equal(await text(form.getByTestId('form-error')), 'Nothing changed')
     await shot(page, 'english')
+    await page.context().close()
+    assert.deepEqual(errors, [])
+  })
+
+  it("the dispatcher's queue of the class downloads as CSV with a column per extra field", async () => {
+    const page = await newPage('dispatcher-export')
+    await signIn(page, 'dispatcher')
+    await page.goto(`${ui.url}/workbench?queue=to_dispatch`)
+    await page.getByTestId('filter-category').fill(CODE)
+    const href = await page.getByTestId('export-csv').getAttribute('href')
+    assert.equal(href, `/api/v1/cases.csv?state=filed&category=${CODE}`)
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()])
+    assert.equal(download.suggestedFilename(), 'cases.csv')
+    const body = readFileSync(await download.path(), 'utf8')
+    assert.ok(body.startsWith('\ufeff'), 'Excel reads the BOM as UTF-8')
+    const [header, ...rows] = body.slice(1).trim().split(/\r?\n/)
+    const columns = csvCells(header)
+    assert.deepEqual(columns.filter((c) => c.startsWith('fields.')), ['fields.diameter_mm', 'fields.material', 'fields.installed', 'fields.close_up'])
+    const { number } = await caseNow()
+    const row = rows.find((r) => r.startsWith(`${number},`))
+    assert.ok(row, `case ${number} is in the file`)
+    const cells = csvCells(row)
+    assert.equal(cells[columns.indexOf('fields.diameter_mm')], '650')
+    assert.equal(cells[columns.indexOf('state')], 'filed')
     await page.context().close()
     assert.deepEqual(errors, [])
   })

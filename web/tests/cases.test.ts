@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
-import { buildCaseQuery, coordinationCenter, queuesFor, useCases } from '../src/stores/cases'
+import { buildCaseQuery, coordinationCenter, exportCasesHref, queuesFor, useCases } from '../src/stores/cases'
 import { jsonResponse, mockFetch } from './helpers'
 
 const row = (id: string, extra: Record<string, unknown> = {}) => ({ id, number: id, pending: null, supervised: false, ...extra })
@@ -106,5 +106,19 @@ describe('cases store', () => {
     await s.load(queuesFor(null)[0], {})
     expect(s.error).toBe('无权查看')
     expect(s.loading).toBe(false)
+  })
+})
+
+describe('exportCasesHref', () => {
+  const [toAccept, , toCallback] = queuesFor({ role: 'operator', unit: null })
+  it('downloads the queue with its filters, every case rather than a page', () => {
+    expect(exportCasesHref(toAccept)).toBe('/api/v1/cases.csv?state=reported')
+    const href = exportCasesHref(toCallback, { category: ' 10102 ', q: '井盖', district: '310101' })
+    const query = new URLSearchParams(href.split('?')[1])
+    expect(Object.fromEntries(query)).toEqual({ state: 'checked', source: 'hotline', category: '10102', q: '井盖', area: '310101' })
+    expect(query.has('limit')).toBe(false)
+  })
+  it('names a class in the list query too', () => {
+    expect(buildCaseQuery(toAccept, { category: '101' })).toEqual({ limit: '50', state: 'reported', category: '101' })
   })
 })

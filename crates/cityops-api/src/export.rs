@@ -255,3 +255,136 @@ impl<T: 'static> Encoder<T> for FeatureCollection<T> {
         tail.into_bytes()
     }
 }
+
+/// The case list of a query, newest first, as the list pages it (`after` the last page's
+/// cursor), so an export holds what the workbench shows.
+pub(crate) struct CaseListPages {
+    pub store: Arc<dyn Store>,
+    pub query: cityops_store::CaseQuery,
+    pub done: bool,
+}
+
+impl Pages for CaseListPages {
+    type Item = cityops_domain::Case;
+
+    async fn next(&mut self) -> StoreResult<Vec<cityops_domain::Case>> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let page = self.store.cases(&self.query).await?;
+        self.done = page.next.is_none();
+        self.query.after = page.next;
+        Ok(page.cases)
+    }
+}
+
+/// The fixed columns of the case list's CSV; the class's extra fields follow when the list is
+/// of one small class, then `fields`, every value as JSON.
+pub(crate) const CASE_CSV_COLUMNS: [&str; 17] = [
+    "number",
+    "state",
+    "source",
+    "category",
+    "category_name",
+    "district",
+    "area",
+    "unit_grid",
+    "unit",
+    "urgent",
+    "supervised",
+    "overdue",
+    "deadline",
+    "reported_at",
+    "closed_at",
+    "address",
+    "description",
+];
+
+/// Cases as CSV in Excel's form: times in Beijing time (`YYYY-MM-DD HH:MM:SS`), texts as
+/// stored (personal data masked), one column per extra field of `class_fields`.
+pub(crate) struct CaseCsv {
+    pub class_fields: Vec<cityops_domain::form::ExtraField>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+fn beijing_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("a valid offset");
+    at.with_timezone(&offset)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+fn field_text(value: &cityops_domain::form::FieldValue) -> String {
+    match value {
+        cityops_domain::form::FieldValue::Text(text) => text.clone(),
+        cityops_domain::form::FieldValue::Number(n) => n.to_string(),
+    }
+}
+
+impl Encoder<cityops_domain::Case> for CaseCsv {
+    fn head(&mut self) -> Vec<u8> {
+        let mut out = csv::Writer::from_writer("\u{feff}".as_bytes().to_vec());
+        let mut header: Vec<String> = CASE_CSV_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+        header.extend(
+            self.class_fields
+                .iter()
+                .map(|f| format!("fields.{}", f.key)),
+        );
+        header.push("fields".into());
+        out.write_record(&header).expect("writing to memory");
+        out.into_inner().expect("writing to memory")
+    }
+
+    fn page(&mut self, items: &[cityops_domain::Case]) -> Vec<u8> {
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let yes_no = |b: bool| if b { "true" } else { "false" }.to_owned();
+        for case in items {
+            let mut row = vec![
+                case.number.0.clone(),
+                case.state.as_str().to_owned(),
+                case.source.as_str().to_owned(),
+                case.category
+                    .as_ref()
+                    .map(|c| c.code.to_string())
+                    .or_else(|| case.category_hint.as_ref().map(|c| c.to_string()))
+                    .unwrap_or_default(),
+                case.category
+                    .as_ref()
+                    .map(|c| c.zh.clone())
+                    .unwrap_or_default(),
+                case.district.as_str().to_owned(),
+                case.area.as_str().to_owned(),
+                case.unit_grid.clone().unwrap_or_default(),
+                case.unit.clone().unwrap_or_default(),
+                yes_no(case.urgent),
+                yes_no(case.supervised),
+                yes_no(cityops_domain::case::is_overdue(
+                    case.state,
+                    case.deadline,
+                    self.at,
+                )),
+                case.deadline.map(beijing_time).unwrap_or_default(),
+                beijing_time(case.created_at),
+                case.closed_at.map(beijing_time).unwrap_or_default(),
+                case.address.clone().unwrap_or_default(),
+                case.description.clone(),
+            ];
+            row.extend(
+                self.class_fields
+                    .iter()
+                    .map(|f| case.fields.get(&f.key).map(field_text).unwrap_or_default()),
+            );
+            row.push(if case.fields.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string(&case.fields).expect("values serialize")
+            });
+            cityops_domain::csv_file::write_row(&mut out, row).expect("writing to memory");
+        }
+        out.into_inner().expect("writing to memory")
+    }
+
+    fn tail(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
+}

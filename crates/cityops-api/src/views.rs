@@ -1296,7 +1296,7 @@ pub struct StatsView {
     pub today_by_category: Vec<CategoryCount>,
     /// Open cases by category, most first (top 10).
     pub top_categories: Vec<CategoryCount>,
-    /// Children ranked by the provisional evaluation score (last 30 days), best first.
+    /// Children ranked by the standard evaluation of the last 30 days (its composite), best first.
     pub ranking: Vec<RankingRow>,
 }
 

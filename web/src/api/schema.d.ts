@@ -292,6 +292,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cases.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The case list as CSV (UTF-8 with BOM, for Excel): every case the same filters select
+         *     within the caller's jurisdiction, newest first, not a page (`limit` and `cursor` are the
+         *     list's paging and are refused here). Times in Beijing time; texts as the list shows them
+         *     (personal data masked). Filtered to one small class (`category` of 5 digits), each of the
+         *     class's extra fields has its column (`fields.<key>`); the `fields` column holds every
+         *     value as JSON.
+         */
+        get: operations["export_cases_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases/{id}": {
         parameters: {
             query?: never;
@@ -3263,7 +3287,7 @@ export interface components {
             area: components["schemas"]["AreaRef"];
             /** @description Per child area: districts of the city, streets of a district, communities of a street. */
             by_child: components["schemas"]["ChildStats"][];
-            /** @description Children ranked by the provisional evaluation score (last 30 days), best first. */
+            /** @description Children ranked by the standard evaluation of the last 30 days (its composite), best first. */
             ranking: components["schemas"]["RankingRow"][];
             today_by_category: components["schemas"]["CategoryCount"][];
             today_by_source: components["schemas"]["SourceCount"][];
@@ -4990,6 +5014,98 @@ export interface operations {
             };
             /** @description unsupported_media_type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_cases_csv: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated states, e.g. `filed,dispatched`. */
+                state?: string;
+                /** @description A small-class code or a prefix of one (`101` = all public-utility components). */
+                category?: string;
+                /** @description An area code: the case lies in its subtree. */
+                area?: string;
+                /** @description The responsible unit. */
+                unit?: string;
+                /** @description Cases waiting in the coordination queue of this center (a district or city code). */
+                coordination?: string;
+                /**
+                 * @description Only cases with a unit's appeal (申诉) waiting for an evaluator's decision: the
+                 *     evaluators' queue.
+                 */
+                appeals_pending?: boolean;
+                source?: components["schemas"]["CaseSource"];
+                overdue?: boolean;
+                /** @description Text in the description or the case number. */
+                q?: string;
+                /** @description Created at or after (RFC 3339). */
+                from?: string;
+                /** @description Created before (RFC 3339). */
+                to?: string;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description number, state, source, category, category_name, district, area, unit_grid, unit, urgent, supervised, overdue, deadline, reported_at, closed_at, address, description, then fields.<key> per extra field of a one-class list, then fields (JSON) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -63,7 +63,7 @@ const en: typeof zh = {
       to_verify: 'To verify', to_check: 'To check', coordination: 'Coordination queue', overdue: 'Overdue', supervised: 'Supervised', all: 'All cases',
     },
     filters: 'Filters', state: 'State', source: 'Source', overdue: 'Overdue', any: 'Any', yes: 'Yes', no: 'No',
-    search: 'Search description or address', district: 'District', apply: 'Search', reset: 'Reset', loadMore: 'Load more',
+    search: 'Search description or address', district: 'District', categoryFilter: 'Class code', export: 'Export CSV', exportHint: 'Every case of the queue and filters (with one small class, its extra fields too)', apply: 'Search', reset: 'Reset', loadMore: 'Load more',
     empty: 'Queue is empty', number: 'Number', description: 'Description', category: 'Category', unit: 'Unit',
     deadline: 'Deadline', updated: 'Updated', open: 'Open case {number}', count: '{n} shown', end: 'No more cases',
   },

@@ -76,7 +76,7 @@ export default {
       to_verify: '待核实', to_check: '待核查', coordination: '协调队列', overdue: '超期案件', supervised: '督办案件', all: '全部案件',
     },
     filters: '筛选', state: '状态', source: '来源', overdue: '超期', any: '全部', yes: '是', no: '否',
-    search: '搜索描述或地址', district: '区', apply: '查询', reset: '重置', loadMore: '加载更多',
+    search: '搜索描述或地址', district: '区', categoryFilter: '小类代码', export: '导出 CSV', exportHint: '按当前队列和筛选条件导出全部案件（指定一个小类时含其补充字段）', apply: '查询', reset: '重置', loadMore: '加载更多',
     empty: '队列为空', number: '案件编号', description: '描述', category: '类别', unit: '责任单位',
     deadline: '时限', updated: '更新时间', open: '打开案件 {number}', count: '已显示 {n} 件', end: '没有更多了',
   },

@@ -1,3 +1,4 @@
+import { API_BASE } from '../api/client'
 import { defineStore } from 'pinia'
 import { api } from '../api'
 import type { CaseSource, CaseState, CaseView, User } from '../api/types'
@@ -23,6 +24,8 @@ export interface CaseFilters {
   overdue?: '' | 'true' | 'false'
   q?: string
   district?: string
+  /** A small-class code or a prefix of one (1 to 5 digits). */
+  category?: string
 }
 
 /** A scope that runs a coordination queue: a district or the city; streets do not. */
@@ -94,8 +97,21 @@ export function buildCaseQuery(
   if (text) q.q = text
   const district = filters.district?.trim()
   if (district) q.area = district
+  const category = filters.category?.trim()
+  if (category) q.category = category
   if (cursor) q.cursor = cursor
   return q
+}
+
+/**
+ * Where the queue with the user's filters downloads as CSV (`GET /cases.csv`: every case they
+ * select, not a page; with one small class, a column per extra field). The session cookie goes
+ * with a plain link. A queue's own narrowing done here in the browser (`keep`) is not applied.
+ */
+export function exportCasesHref(queue: Queue, filters: CaseFilters = {}): string {
+  const q = buildCaseQuery(queue, filters)
+  delete q.limit
+  return `${API_BASE}/cases.csv?${new URLSearchParams(q).toString()}`
 }
 
 export const useCases = defineStore('cases', {

@@ -32,6 +32,7 @@ use crate::AppState;
 pub fn router(max_upload: usize) -> Router<AppState> {
     Router::new()
         .route("/cases", post(report_case).get(list_cases))
+        .route("/cases.csv", get(export_cases_csv))
         .route("/cases/{id}", get(get_case))
         .route("/cases/{id}/timeline", get(timeline))
         .route("/cases/{id}/contact", get(contact))
@@ -52,7 +53,6 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// A case the caller may see, by id or by number; anything else is the same 404.
 /// The extra fields given with a report, read against the class of its category hint.
 /// Photo fields wait for the case's photos: they are set with `set-fields`.
 pub(crate) async fn report_fields(
@@ -170,6 +170,7 @@ pub(crate) async fn category_hint(
     Ok(Some(code))
 }
 
+/// A case the caller may see, by id or by number; anything else is the same 404.
 pub(crate) async fn visible_case(state: &AppState, actor: &Actor, key: &str) -> ApiResult<Case> {
     let found = if key.len() == 19 && key.bytes().all(|b| b.is_ascii_digit()) {
         state.store.case_by_number(key).await?
@@ -457,17 +458,9 @@ pub struct CaseListQuery {
     cursor: Option<String>,
 }
 
-/// Cases within the caller's jurisdiction, newest first, with filters and cursor paging.
-#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseListQuery),
-    responses((status = 200, body = CaseList), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn list_cases(
-    State(state): State<AppState>,
-    CurrentUser(actor): CurrentUser,
-    query: Result<Query<CaseListQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<CaseList>> {
-    let Query(query) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
-    let at = now();
-    let mut q = CaseQuery::for_actor(&actor, at);
+/// The store's query for the list's filters within the caller's jurisdiction (paging aside).
+fn case_query(actor: &Actor, query: &CaseListQuery, at: DateTime<Utc>) -> ApiResult<CaseQuery> {
+    let mut q = CaseQuery::for_actor(actor, at);
     if let Some(states) = &query.state {
         for name in states.split(',').filter(|s| !s.is_empty()) {
             q.states
@@ -522,6 +515,20 @@ pub async fn list_cases(
     q.overdue = query.overdue;
     q.created_from = query.from;
     q.created_to = query.to;
+    Ok(q)
+}
+
+/// Cases within the caller's jurisdiction, newest first, with filters and cursor paging.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseListQuery),
+    responses((status = 200, body = CaseList), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn list_cases(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    query: Result<Query<CaseListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<CaseList>> {
+    let Query(query) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
+    let at = now();
+    let mut q = case_query(&actor, &query, at)?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::invalid(
@@ -549,6 +556,65 @@ pub async fn list_cases(
             .collect(),
         next_cursor: page.next.map(|n| n.to_string()),
     }))
+}
+
+/// The case list as CSV (UTF-8 with BOM, for Excel): every case the same filters select
+/// within the caller's jurisdiction, newest first, not a page (`limit` and `cursor` are the
+/// list's paging and are refused here). Times in Beijing time; texts as the list shows them
+/// (personal data masked). Filtered to one small class (`category` of 5 digits), each of the
+/// class's extra fields has its column (`fields.<key>`); the `fields` column holds every
+/// value as JSON.
+#[utoipa::path(get, path = "/api/v1/cases.csv", tag = "cases", params(CaseListQuery),
+    responses((status = 200, content_type = "text/csv", description = "number, state, source, category, category_name, district, area, unit_grid, unit, urgent, supervised, overdue, deadline, reported_at, closed_at, address, description, then fields.<key> per extra field of a one-class list, then fields (JSON)"),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn export_cases_csv(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    query: Result<Query<CaseListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let Query(query) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
+    for (given, name) in [
+        (query.limit.is_some(), "limit"),
+        (query.cursor.is_some(), "cursor"),
+    ] {
+        if given {
+            return Err(ApiError::invalid(
+                name,
+                "the export writes every case the filters select: it takes no paging",
+            ));
+        }
+    }
+    let at = now();
+    let mut q = case_query(&actor, &query, at)?;
+    q.limit = 500;
+    let class_fields = match query.category.as_deref().filter(|c| c.len() == 5) {
+        Some(code) => {
+            let code = CategoryCode::parse(code)?;
+            state
+                .store
+                .catalog()
+                .await?
+                .and_then(|c| c.get(&code).map(|class| class.fields.clone()))
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    let pages = crate::export::CaseListPages {
+        store: state.store.clone(),
+        query: q,
+        done: false,
+    };
+    let encoder = crate::export::CaseCsv { class_fields, at };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"cases.csv\"",
+            ),
+        ],
+        crate::export::body(pages, encoder).await?,
+    ))
 }
 
 /// One case, by id or by its 19-digit number.

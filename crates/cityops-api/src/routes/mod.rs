@@ -97,6 +97,7 @@ use crate::openapi::{BearerAuth, CommonErrors};
         hotline::results,
         cases::report_case,
         cases::list_cases,
+        cases::export_cases_csv,
         cases::get_case,
         cases::timeline,
         cases::run_command,

@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 
 use crate::photos::jpeg;
 
-on_both_backends!(a_class_asks_its_own_questions_from_intake_to_export);
+on_both_backends!(
+    a_class_asks_its_own_questions_from_intake_to_export,
+    the_case_list_exports_as_csv_with_the_class_s_fields
+);
 
 async fn put_json(app: &TestApp, who: &str, path: &str, body: Value) -> (u16, Value) {
     let response = app
@@ -310,4 +313,106 @@ async fn a_class_asks_its_own_questions_from_intake_to_export(app: &TestApp) {
         "{}",
         other["actions"]
     );
+}
+
+/// Reads a CSV export: its BOM, header and rows.
+fn read_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let body = text
+        .strip_prefix('\u{feff}')
+        .expect("the export starts with a BOM");
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let header = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+async fn the_case_list_exports_as_csv_with_the_class_s_fields(app: &TestApp) {
+    let (status, _) = put_json(
+        app,
+        "admin",
+        "/api/v1/categories/10102",
+        json!({"fields": [
+            {"key": "diameter_mm", "zh": "管径（毫米）", "en": "Diameter (mm)", "kind": "number"},
+            {"key": "owner_note", "zh": "权属说明", "en": "Owner note", "kind": "text"},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, with_fields) = app
+        .post_json(
+            Some("operator"),
+            "/api/v1/cases",
+            report(json!({"diameter_mm": 600, "owner_note": "=HYPERLINK(\"x\")"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{with_fields}");
+    let other = app.report("operator", "hotline").await;
+
+    // The whole list the filters select, as the list shows it, with the class's columns.
+    let (status, text) = app
+        .get_text(Some("operator"), "/api/v1/cases.csv?category=10102")
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let (header, rows) = read_csv(&text);
+    assert_eq!(header[0], "number");
+    let diameter = header
+        .iter()
+        .position(|h| h == "fields.diameter_mm")
+        .unwrap();
+    let note = header
+        .iter()
+        .position(|h| h == "fields.owner_note")
+        .unwrap();
+    assert_eq!(header.last().unwrap(), "fields");
+    let row = rows
+        .iter()
+        .find(|r| r[0] == with_fields["number"].as_str().unwrap())
+        .expect("the case is exported");
+    assert_eq!(row[diameter], "600");
+    assert_eq!(
+        row[note], "'=HYPERLINK(\"x\")",
+        "a formula is written as text"
+    );
+    assert!(!rows
+        .iter()
+        .any(|r| r[0] == other["number"].as_str().unwrap()));
+    let (_, listed) = app
+        .get(Some("operator"), "/api/v1/cases?category=10102&limit=200")
+        .await;
+    assert_eq!(rows.len(), listed["items"].as_array().unwrap().len());
+
+    // Without a class: every case of the caller's list, the values as JSON.
+    let (_, text) = app.get_text(Some("operator"), "/api/v1/cases.csv").await;
+    let (header, rows) = read_csv(&text);
+    assert!(
+        !header.iter().any(|h| h.starts_with("fields.")),
+        "{header:?}"
+    );
+    let numbers: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert!(numbers.contains(&other["number"].as_str().unwrap()));
+    let row = rows
+        .iter()
+        .find(|r| r[0] == with_fields["number"].as_str().unwrap())
+        .unwrap();
+    let values: Value = serde_json::from_str(row.last().unwrap()).unwrap();
+    assert_eq!(values["diameter_mm"], 600.0);
+
+    // Paging belongs to the list; a bad filter is named; nothing leaves without a session.
+    let (status, error) = app
+        .get(Some("operator"), "/api/v1/cases.csv?limit=10")
+        .await;
+    assert_eq!((status, &error["error"]["field"]), (422, &json!("limit")));
+    let (status, error) = app
+        .get(Some("operator"), "/api/v1/cases.csv?state=lost")
+        .await;
+    assert_eq!((status, &error["error"]["field"]), (422, &json!("state")));
+    assert_eq!(app.get(None, "/api/v1/cases.csv").await.0, 401);
 }
