@@ -301,8 +301,7 @@ export interface paths {
         };
         /**
          * The case list as CSV (UTF-8 with BOM, for Excel): every case the same filters select
-         *     within the caller's jurisdiction, newest first, not a page (`limit` and `cursor` are the
-         *     list's paging and are refused here). Times in Beijing time; texts as the list shows them
+         *     within the caller's jurisdiction, newest first, not a page. Times in Beijing time; texts as the list shows them
          *     (personal data masked). Filtered to one small class (`category` of 5 digits), each of the
          *     class's extra fields has its column (`fields.<key>`); the `fields` column holds every
          *     value as JSON.
@@ -5066,10 +5065,6 @@ export interface operations {
                 from?: string;
                 /** @description Created before (RFC 3339). */
                 to?: string;
-                /** @description Page size, 1 to 200 (default 50). */
-                limit?: number;
-                /** @description `next_cursor` of the previous page. */
-                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -8333,6 +8328,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -53,6 +53,27 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// What the document states of a `fields` object, whatever the class: at most
+/// [`form::MAX_FIELDS`] keys, each a number, a string or `null`. The class's own rules come
+/// after, where the values are used.
+pub(crate) fn fields_shape(fields: &crate::views::FieldsBody) -> ApiResult<()> {
+    if fields.len() > form::MAX_FIELDS {
+        return Err(ApiError::invalid(
+            "fields",
+            format!("a class has at most {} extra fields", form::MAX_FIELDS),
+        ));
+    }
+    for (key, value) in fields {
+        if !(value.is_number() || value.is_string() || value.is_null()) {
+            return Err(ApiError::invalid(
+                format!("fields.{key}"),
+                "a value is a number, a string, or null to clear it",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The extra fields given with a report, read against the class of its category hint.
 /// Photo fields wait for the case's photos: they are set with `set-fields`.
 pub(crate) async fn report_fields(
@@ -60,6 +81,9 @@ pub(crate) async fn report_fields(
     hint: Option<&CategoryCode>,
     given: Option<crate::views::FieldsBody>,
 ) -> ApiResult<FieldValues> {
+    if let Some(given) = &given {
+        fields_shape(given)?;
+    }
     let Some(given) = given.filter(|g| !g.is_empty()) else {
         return Ok(FieldValues::new());
     };
@@ -458,6 +482,61 @@ pub struct CaseListQuery {
     cursor: Option<String>,
 }
 
+/// The list's filters without its paging: what the CSV export takes.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CaseExportQuery {
+    /// Comma-separated states, e.g. `filed,dispatched`.
+    #[param(
+        pattern = r"^(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled)?(,(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled)?)*$"
+    )]
+    state: Option<String>,
+    /// A small-class code or a prefix of one (`101` = all public-utility components).
+    #[param(pattern = r"^\d{1,5}$")]
+    category: Option<String>,
+    /// An area code: the case lies in its subtree.
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
+    area: Option<String>,
+    /// The responsible unit.
+    unit: Option<String>,
+    /// Cases waiting in the coordination queue of this center (a district or city code).
+    #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
+    coordination: Option<String>,
+    /// Only cases with a unit's appeal (申诉) waiting for an evaluator's decision: the
+    /// evaluators' queue.
+    appeals_pending: Option<bool>,
+    #[param(value_type = Option<crate::wire::CaseSource>)]
+    source: Option<String>,
+    overdue: Option<bool>,
+    /// Text in the description or the case number.
+    q: Option<String>,
+    /// Created at or after (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    to: Option<DateTime<Utc>>,
+}
+
+impl From<CaseExportQuery> for CaseListQuery {
+    fn from(q: CaseExportQuery) -> CaseListQuery {
+        CaseListQuery {
+            state: q.state,
+            category: q.category,
+            area: q.area,
+            unit: q.unit,
+            coordination: q.coordination,
+            appeals_pending: q.appeals_pending,
+            source: q.source,
+            overdue: q.overdue,
+            q: q.q,
+            from: q.from,
+            to: q.to,
+            limit: None,
+            cursor: None,
+        }
+    }
+}
+
 /// The store's query for the list's filters within the caller's jurisdiction (paging aside).
 fn case_query(actor: &Actor, query: &CaseListQuery, at: DateTime<Utc>) -> ApiResult<CaseQuery> {
     let mut q = CaseQuery::for_actor(actor, at);
@@ -559,31 +638,20 @@ pub async fn list_cases(
 }
 
 /// The case list as CSV (UTF-8 with BOM, for Excel): every case the same filters select
-/// within the caller's jurisdiction, newest first, not a page (`limit` and `cursor` are the
-/// list's paging and are refused here). Times in Beijing time; texts as the list shows them
+/// within the caller's jurisdiction, newest first, not a page. Times in Beijing time; texts as the list shows them
 /// (personal data masked). Filtered to one small class (`category` of 5 digits), each of the
 /// class's extra fields has its column (`fields.<key>`); the `fields` column holds every
 /// value as JSON.
-#[utoipa::path(get, path = "/api/v1/cases.csv", tag = "cases", params(CaseListQuery),
+#[utoipa::path(get, path = "/api/v1/cases.csv", tag = "cases", params(CaseExportQuery),
     responses((status = 200, content_type = "text/csv", description = "number, state, source, category, category_name, district, area, unit_grid, unit, urgent, supervised, overdue, deadline, reported_at, closed_at, address, description, then fields.<key> per extra field of a one-class list, then fields (JSON)"),
         (status = 422, body = crate::error::ErrorBody)))]
 pub async fn export_cases_csv(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
-    query: Result<Query<CaseListQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<CaseExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Query(query) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
-    for (given, name) in [
-        (query.limit.is_some(), "limit"),
-        (query.cursor.is_some(), "cursor"),
-    ] {
-        if given {
-            return Err(ApiError::invalid(
-                name,
-                "the export writes every case the filters select: it takes no paging",
-            ));
-        }
-    }
+    let query = CaseListQuery::from(query);
     let at = now();
     let mut q = case_query(&actor, &query, at)?;
     q.limit = 500;
@@ -908,6 +976,9 @@ async fn command_from(
     }
     if let Some(term) = &term {
         term.to_term("term")?;
+    }
+    if let Some(fields) = &fields {
+        fields_shape(fields)?;
     }
     for (field, value, max) in [
         ("opinion", &opinion, 2000),

@@ -41,17 +41,16 @@ pub fn router(max_upload: usize) -> Router<AppState> {
 /// asked of staff before filing, never of the citizen.
 #[utoipa::path(get, path = "/api/v1/public/categories/{code}/fields", tag = "public", security(()),
     params(("code" = String, Path, description = "5-digit small-class code", pattern = r"^\d{5}$")),
-    responses((status = 200, body = Vec<crate::views::ExtraFieldView>), (status = 404, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<crate::views::ExtraFieldView>), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn class_fields(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> ApiResult<Json<Vec<crate::views::ExtraFieldView>>> {
-    let code = cityops_domain::CategoryCode::parse(&code)?;
+    // Any code that names no class of the catalogue, well-formed or not, is simply not one.
     let catalog = state.store.catalog().await?;
-    let class = catalog
-        .as_ref()
-        .and_then(|c| c.get(&code))
+    let class = cityops_domain::CategoryCode::parse(&code)
+        .ok()
+        .and_then(|code| catalog.as_ref()?.get(&code))
         .ok_or_else(|| ApiError::not_found(&format!("category {code}")))?;
     Ok(Json(
         class

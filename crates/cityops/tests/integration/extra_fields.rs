@@ -101,6 +101,13 @@ async fn a_class_asks_its_own_questions_from_intake_to_export(app: &TestApp) {
             .0,
         404
     );
+    assert_eq!(
+        app.get(None, "/api/v1/public/categories/00000/fields")
+            .await
+            .0,
+        404,
+        "a code that is no class is not found"
+    );
     let citizen = json!({
         "description": "人行道上一个污水井盖裂了",
         "location": {"lon": 121.4837, "lat": 31.2369},
@@ -263,6 +270,22 @@ async fn a_class_asks_its_own_questions_from_intake_to_export(app: &TestApp) {
         "cleared: {}",
         case["fields"]
     );
+    // Whatever the command, a fields object is what the document says it is.
+    let many: serde_json::Map<String, Value> =
+        (0..21).map(|i| (format!("k{i}"), Value::Null)).collect();
+    for (fields, field) in [
+        (Value::Object(many), "fields"),
+        (json!({"material": true}), "fields.material"),
+    ] {
+        let (status, error) = app
+            .command("operator", &case, "set-fields", json!({"fields": fields}))
+            .await;
+        assert_eq!(
+            (status, &error["error"]["field"]),
+            (422, &json!(field)),
+            "{error}"
+        );
+    }
     // A dispatcher does not fill forms.
     let (status, _) = app
         .command(
@@ -405,11 +428,15 @@ async fn the_case_list_exports_as_csv_with_the_class_s_fields(app: &TestApp) {
     let values: Value = serde_json::from_str(row.last().unwrap()).unwrap();
     assert_eq!(values["diameter_mm"], 600.0);
 
-    // Paging belongs to the list; a bad filter is named; nothing leaves without a session.
+    // Paging belongs to the list, not the export; a bad filter is named; nothing leaves
+    // without a session.
     let (status, error) = app
         .get(Some("operator"), "/api/v1/cases.csv?limit=10")
         .await;
-    assert_eq!((status, &error["error"]["field"]), (422, &json!("limit")));
+    assert_eq!(
+        (status, &error["error"]["code"]),
+        (422, &json!("invalid_query"))
+    );
     let (status, error) = app
         .get(Some("operator"), "/api/v1/cases.csv?state=lost")
         .await;
