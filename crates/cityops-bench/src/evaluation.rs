@@ -1,7 +1,7 @@
 //! `cityops-bench evaluation`: the full evaluation (every district, street and unit) over a
-//! month and over a year, read from the store's daily sums as the server reads them, against
-//! the same figures computed by plain SQL `GROUP BY` over a table of the cases' stage times,
-//! on the same database, in the same run.
+//! month and over a year, read from the store's monthly and daily sums as the server reads
+//! them, against the same figures computed by plain SQL `GROUP BY` over a table of the cases'
+//! stage times, on the same database, in the same run.
 //!
 //! The cases are generated, not driven through the workflow (ten million cases through the
 //! workflow would take the machine a day): each case's stage days and outcomes are drawn with
@@ -425,7 +425,7 @@ async fn run(options: &EvaluationOptions, url: &str) -> Result<Vec<String>> {
         let reference = reference_figures(&pool, from, to).await?;
         ensure!(
             product == reference,
-            "the {name}'s figures differ: {} from the daily sums, {} from the case table",
+            "the {name}'s figures differ: {} from the kept sums, {} from the case table",
             product.len(),
             reference.len()
         );
@@ -444,7 +444,7 @@ async fn run(options: &EvaluationOptions, url: &str) -> Result<Vec<String>> {
         let (om, op) = percentiles(&mut ours);
         let (rm, rp) = percentiles(&mut theirs);
         lines.push(format!(
-            "{backend} {name} ({from}..{to}, {} figures): daily sums median {om:.1} ms, p99 {op:.1} ms ({} runs); \
+            "{backend} {name} ({from}..{to}, {} figures): kept sums (monthly and daily) median {om:.1} ms, p99 {op:.1} ms ({} runs); \
              GROUP BY over the case table median {rm:.0} ms, p99 {rp:.0} ms ({} runs); ratio {:.0}x",
             product.len(),
             ours.len(),

@@ -96,7 +96,8 @@ enum BenchCommand {
         data_dir: Option<PathBuf>,
     },
     /// The full evaluation of every district, street and unit for a month and a year, from
-    /// the daily sums, against plain SQL GROUP BY over a table of the cases' stage times.
+    /// the monthly and daily sums, against plain SQL GROUP BY over a table of the cases' stage
+    /// times.
     Evaluation {
         /// PostgreSQL server to measure on (a scratch database); SQLite when absent.
         #[arg(long)]

@@ -196,12 +196,24 @@ pub fn check_definitions(fields: &[ExtraField]) -> Result<(), InvalidInput> {
     Ok(())
 }
 
+/// A value as a client sent it, before it is read against its field: the domain does not
+/// know the wire format, the API turns its JSON into these.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GivenValue {
+    /// `null`: clear the field.
+    Clear,
+    Number(f64),
+    Text(String),
+    /// Anything else (a boolean, a list, an object).
+    Other,
+}
+
 /// Reads values sent for a class with definitions `fields`: each key must be one of the
-/// class's and each value of its kind. A `null` value asks to clear the field (`None`).
-/// Refusals name `fields.<key>`.
+/// class's and each value of its kind. A [`GivenValue::Clear`] asks to clear the field
+/// (`None`). Refusals name `fields.<key>`.
 pub fn read_values(
     fields: &[ExtraField],
-    given: &BTreeMap<String, serde_json::Value>,
+    given: &BTreeMap<String, GivenValue>,
 ) -> Result<FieldChanges, InvalidInput> {
     let mut values = BTreeMap::new();
     for (key, value) in given {
@@ -216,14 +228,14 @@ pub fn read_values(
             )
         };
         let read = match (field.kind, value) {
-            (_, serde_json::Value::Null) => None,
-            (FieldKind::Number, serde_json::Value::Number(n)) => Some(FieldValue::Number(
-                n.as_f64()
+            (_, GivenValue::Clear) => None,
+            (FieldKind::Number, GivenValue::Number(n)) => Some(FieldValue::Number(
+                Some(*n)
                     .filter(|n| n.is_finite())
                     .ok_or_else(|| wrong("its value is a finite number"))?,
             )),
             (FieldKind::Number, _) => return Err(wrong("its value is a number")),
-            (kind, serde_json::Value::String(text)) => {
+            (kind, GivenValue::Text(text)) => {
                 let text = text.trim();
                 let ok = match kind {
                     FieldKind::Text => !text.is_empty() && text.chars().count() <= MAX_TEXT,
@@ -314,8 +326,22 @@ mod tests {
         ]
     }
 
-    fn given(value: serde_json::Value) -> BTreeMap<String, serde_json::Value> {
-        serde_json::from_value(value).unwrap()
+    fn given(value: serde_json::Value) -> BTreeMap<String, GivenValue> {
+        let serde_json::Value::Object(values) = value else {
+            panic!("an object")
+        };
+        values
+            .into_iter()
+            .map(|(key, value)| {
+                let value = match value {
+                    serde_json::Value::Null => GivenValue::Clear,
+                    serde_json::Value::Number(n) => GivenValue::Number(n.as_f64().unwrap()),
+                    serde_json::Value::String(text) => GivenValue::Text(text),
+                    _ => GivenValue::Other,
+                };
+                (key, value)
+            })
+            .collect()
     }
 
     #[test]

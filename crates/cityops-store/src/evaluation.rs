@@ -69,11 +69,69 @@ pub fn add_daily<'a>(
     }
 }
 
+/// One monthly sum: a daily sum's key with the month (`YYYY-MM`) for the day.
+pub type MonthlyKey = (&'static str, String, String, &'static str, &'static str);
+
+/// The monthly sums of daily sums (what `evaluation_monthly` holds for `evaluation_daily`).
+pub fn monthly_of(daily: &BTreeMap<DailyKey, i64>) -> BTreeMap<MonthlyKey, i64> {
+    let mut monthly = BTreeMap::new();
+    for ((level, day, subject, role, counter), n) in daily {
+        *monthly
+            .entry((*level, month_of(*day), subject.clone(), *role, *counter))
+            .or_default() += n;
+    }
+    monthly.retain(|_, n| *n != 0);
+    monthly
+}
+
+fn month_of(day: NaiveDate) -> String {
+    day.format("%Y-%m").to_string()
+}
+
+/// The whole months inside a period (its first and last, `YYYY-MM`).
+type Months = Option<(String, String)>;
+
+/// A period as the sums read it: the whole months inside it and the days outside them (at
+/// most two stretches, at its start and its end).
+fn split_period(from: NaiveDate, to: NaiveDate) -> (Months, Vec<(NaiveDate, NaiveDate)>) {
+    use chrono::Datelike;
+    let first_of_month = |d: NaiveDate| d.with_day(1).expect("every month has a first day");
+    let next_month = |d: NaiveDate| {
+        let first = first_of_month(d);
+        first
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(NaiveDate::MAX)
+    };
+    // The first day of the first whole month, and the day after the last whole month.
+    let start = if from.day() == 1 {
+        from
+    } else {
+        next_month(from)
+    };
+    let end = match to.succ_opt() {
+        Some(next) if next.day() == 1 => next,
+        _ => first_of_month(to),
+    };
+    if from > to || start >= end {
+        return (None, vec![(from, to)]);
+    }
+    let last_month = end.pred_opt().expect("a month starts after the minimum");
+    let mut days = Vec::new();
+    if from < start {
+        days.push((from, start.pred_opt().expect("after from")));
+    }
+    if end <= to {
+        days.push((end, to));
+    }
+    (Some((month_of(start), month_of(last_month))), days)
+}
+
 /// Moves the daily sums by `delta` in the caller's transaction; a sum that reaches zero goes.
 async fn apply_daily<D: Dialect>(
     tx: &mut Connection<D>,
     delta: &BTreeMap<DailyKey, i64>,
 ) -> StoreResult<()> {
+    apply_monthly::<D>(tx, delta).await?;
     for ((level, day, subject, role, counter), n) in delta {
         if *n == 0 {
             continue;
@@ -102,6 +160,45 @@ async fn apply_daily<D: Dialect>(
                 tx,
                 bind(Statement::new(
                     "DELETE FROM evaluation_daily WHERE level = $1 AND day = $2 AND subject = $3
+                     AND role = $4 AND counter = $5 AND n <= 0",
+                )),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves the monthly sums by the months of `delta`, in the caller's transaction.
+async fn apply_monthly<D: Dialect>(
+    tx: &mut Connection<D>,
+    delta: &BTreeMap<DailyKey, i64>,
+) -> StoreResult<()> {
+    for ((level, month, subject, role, counter), n) in monthly_of(delta) {
+        let bind = |statement: Statement| {
+            statement
+                .bind(level)
+                .bind(month.as_str())
+                .bind(subject.as_str())
+                .bind(role)
+                .bind(counter)
+        };
+        D::execute(
+            tx,
+            bind(Statement::new(
+                "INSERT INTO evaluation_monthly (level, month, subject, role, counter, n)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (level, month, subject, role, counter)
+                 DO UPDATE SET n = evaluation_monthly.n + excluded.n",
+            ))
+            .bind(n),
+        )
+        .await?;
+        if n < 0 {
+            D::execute(
+                tx,
+                bind(Statement::new(
+                    "DELETE FROM evaluation_monthly WHERE level = $1 AND month = $2 AND subject = $3
                      AND role = $4 AND counter = $5 AND n <= 0",
                 )),
             )
@@ -166,7 +263,10 @@ pub trait EvaluationStore: Send + Sync {
     async fn rebuild_case_ledger(&self, case_id: &str) -> StoreResult<u64>;
     /// Every daily sum as stored.
     async fn daily_sums(&self) -> StoreResult<BTreeMap<DailyKey, i64>>;
-    /// Replaces every daily sum with `sums` (those recomputed from the ledger).
+    /// Every monthly sum as stored.
+    async fn monthly_sums(&self) -> StoreResult<BTreeMap<MonthlyKey, i64>>;
+    /// Replaces every daily sum with `sums` (those recomputed from the ledger), and the
+    /// monthly sums with theirs.
     async fn replace_daily_sums(&self, sums: &BTreeMap<DailyKey, i64>) -> StoreResult<()>;
     /// Whether the ledger holds entries while no daily sum exists (an installation from
     /// before the daily sums).
@@ -285,20 +385,42 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<LedgerSum>> {
-        // The daily sums, kept with the ledger: a period reads a row per subject, counter
-        // and day, however many cases moved.
-        let rows = self
-            .read_all(
-                Statement::new(
-                    "SELECT subject AS k, role, counter, CAST(SUM(n) AS BIGINT) AS n FROM evaluation_daily
-                     WHERE level = $1 AND day >= $2 AND day <= $3
-                     GROUP BY subject, role, counter",
+        // The sums kept with the ledger: a period reads a row per subject and counter for
+        // each whole month and for each day outside them, however many cases moved.
+        let (months, days) = split_period(from, to);
+        let mut query = Statement::new(
+            "SELECT k, role, counter, CAST(SUM(n) AS BIGINT) AS n FROM (
+               SELECT subject AS k, role, counter, n FROM evaluation_daily WHERE level = ",
+        );
+        query.push_bind(level.as_str()).push(" AND (");
+        for (i, (first, last)) in days.iter().enumerate() {
+            if i > 0 {
+                query.push(" OR ");
+            }
+            query
+                .push("(day >= ")
+                .push_bind(first.to_string())
+                .push(" AND day <= ")
+                .push_bind(last.to_string())
+                .push(")");
+        }
+        if days.is_empty() {
+            query.push("1 = 0");
+        }
+        query.push(")");
+        if let Some((first, last)) = months {
+            query
+                .push(
+                    " UNION ALL SELECT subject AS k, role, counter, n FROM evaluation_monthly WHERE level = ",
                 )
-                .bind(level.as_str())
-                .bind(from.to_string())
-                .bind(to.to_string()),
-            )
-            .await?;
+                .push_bind(level.as_str())
+                .push(" AND month >= ")
+                .push_bind(first)
+                .push(" AND month <= ")
+                .push_bind(last);
+        }
+        query.push(") AS sums GROUP BY k, role, counter");
+        let rows = self.read_all(query).await?;
         let mut sums = Vec::with_capacity(rows.len());
         for row in &rows {
             let counter = Counter::parse(&row.text("counter")?)
@@ -449,9 +571,57 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
         Ok(sums)
     }
 
+    async fn monthly_sums(&self) -> StoreResult<BTreeMap<MonthlyKey, i64>> {
+        let rows = self
+            .read_all(Statement::new(
+                "SELECT level, month, subject, role, counter, n FROM evaluation_monthly",
+            ))
+            .await?;
+        let bad = |what: &str| StoreError::Corrupt(format!("evaluation_monthly: {what}"));
+        let mut sums = BTreeMap::new();
+        for row in &rows {
+            let level = Level::parse(&row.text("level")?).ok_or_else(|| bad("an unknown level"))?;
+            let role = match row.text("role")?.as_str() {
+                "" => "",
+                name => Role::parse(name)
+                    .ok_or_else(|| bad("an unknown role"))?
+                    .as_str(),
+            };
+            let counter =
+                Counter::parse(&row.text("counter")?).ok_or_else(|| bad("an unknown counter"))?;
+            sums.insert(
+                (
+                    level.as_str(),
+                    row.text("month")?,
+                    row.text("subject")?,
+                    role,
+                    counter.as_str(),
+                ),
+                row.int("n")?,
+            );
+        }
+        Ok(sums)
+    }
+
     async fn replace_daily_sums(&self, sums: &BTreeMap<DailyKey, i64>) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         D::execute(&mut tx, Statement::new("DELETE FROM evaluation_daily")).await?;
+        D::execute(&mut tx, Statement::new("DELETE FROM evaluation_monthly")).await?;
+        let monthly: Vec<_> = monthly_of(sums).into_iter().collect();
+        for chunk in monthly.chunks(500) {
+            let mut statement = Statement::new(
+                "INSERT INTO evaluation_monthly (level, month, subject, role, counter, n) ",
+            );
+            statement.push_values(chunk, |row, ((level, month, subject, role, counter), n)| {
+                row.bind(*level)
+                    .bind(month.as_str())
+                    .bind(subject.as_str())
+                    .bind(*role)
+                    .bind(*counter)
+                    .bind(*n);
+            });
+            D::execute(&mut tx, statement).await?;
+        }
         let rows: Vec<_> = sums.iter().filter(|(_, n)| **n != 0).collect();
         for chunk in rows.chunks(500) {
             let mut statement = Statement::new(
@@ -488,5 +658,66 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
             ))
             .await?;
         Ok(row.int("fill")? == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_period;
+    use chrono::NaiveDate;
+
+    fn d(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_period_reads_whole_months_and_the_days_around_them() {
+        let months = |a: &str, b: &str| Some((a.to_owned(), b.to_owned()));
+        // One whole month, nothing else.
+        assert_eq!(
+            split_period(d("2025-06-01"), d("2025-06-30")),
+            (months("2025-06", "2025-06"), vec![])
+        );
+        // A year: twelve months; February's end in a leap year is a month's end.
+        assert_eq!(
+            split_period(d("2024-01-01"), d("2024-12-31")),
+            (months("2024-01", "2024-12"), vec![])
+        );
+        assert_eq!(
+            split_period(d("2024-02-01"), d("2024-02-29")),
+            (months("2024-02", "2024-02"), vec![])
+        );
+        // Days before and after the whole months.
+        assert_eq!(
+            split_period(d("2025-05-20"), d("2025-08-10")),
+            (
+                months("2025-06", "2025-07"),
+                vec![
+                    (d("2025-05-20"), d("2025-05-31")),
+                    (d("2025-08-01"), d("2025-08-10"))
+                ]
+            )
+        );
+        // Across a year's end.
+        assert_eq!(
+            split_period(d("2025-12-15"), d("2026-02-28")),
+            (
+                months("2026-01", "2026-02"),
+                vec![(d("2025-12-15"), d("2025-12-31"))]
+            )
+        );
+        // No whole month: the days alone, within one month or across two.
+        assert_eq!(
+            split_period(d("2025-06-02"), d("2025-06-29")),
+            (None, vec![(d("2025-06-02"), d("2025-06-29"))])
+        );
+        assert_eq!(
+            split_period(d("2025-06-15"), d("2025-07-14")),
+            (None, vec![(d("2025-06-15"), d("2025-07-14"))])
+        );
+        assert_eq!(
+            split_period(d("2025-06-15"), d("2025-06-15")),
+            (None, vec![(d("2025-06-15"), d("2025-06-15"))])
+        );
     }
 }

@@ -42,7 +42,9 @@ mod watch;
 pub use audit::{AuditQuery, AuditStore, RequestContext};
 pub use calendar::CalendarStore;
 pub use cases::CaseStore;
-pub use evaluation::{add_daily, DailyKey, EvaluationStore, LedgerCases, LedgerSum};
+pub use evaluation::{
+    add_daily, monthly_of, DailyKey, EvaluationStore, LedgerCases, LedgerSum, MonthlyKey,
+};
 pub use geography::{
     AreaFilter, ComponentPoint, ComponentQuery, ComponentsPut, GeographyStore, StoredBoundary,
     UnitFilter, UnitImport,

@@ -238,30 +238,38 @@ async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) 
         assert_eq!(kept, expected, "case {}", case.number);
         recomputed.extend(expected);
     }
-    let from = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-    let to = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
-    for level in Level::ALL {
-        let mut stored: BTreeMap<(String, Option<Role>), Figures> = BTreeMap::new();
-        for sum in store.ledger_sums(level, from, to).await.unwrap() {
-            stored
-                .entry((sum.key, sum.role))
-                .or_default()
-                .add(sum.counter, sum.n);
+    // Whole months (read from the monthly sums), and periods with days around them or none
+    // (read from the daily sums too).
+    let day = |m: u32, d: u32| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    for (from, to) in [
+        (day(11, 1), day(12, 31)),
+        (day(10, 20), day(11, 30)),
+        (day(11, 3), day(12, 31)),
+        (day(11, 1), day(11, 3)),
+    ] {
+        for level in Level::ALL {
+            let mut stored: BTreeMap<(String, Option<Role>), Figures> = BTreeMap::new();
+            for sum in store.ledger_sums(level, from, to).await.unwrap() {
+                stored
+                    .entry((sum.key, sum.role))
+                    .or_default()
+                    .add(sum.counter, sum.n);
+            }
+            let expected: BTreeMap<(String, Option<Role>), Figures> =
+                figures(&recomputed, level, from, to)
+                    .into_iter()
+                    .map(|(subject, f)| {
+                        let key = match subject {
+                            Subject::Area { code }
+                            | Subject::Grid { code }
+                            | Subject::Unit { code } => (code, None),
+                            Subject::Position { role, user_id } => (user_id, Some(role)),
+                        };
+                        (key, f)
+                    })
+                    .collect();
+            assert_eq!(stored, expected, "{level:?} {from}..{to}");
         }
-        let expected: BTreeMap<(String, Option<Role>), Figures> =
-            figures(&recomputed, level, from, to)
-                .into_iter()
-                .map(|(subject, f)| {
-                    let key = match subject {
-                        Subject::Area { code }
-                        | Subject::Grid { code }
-                        | Subject::Unit { code } => (code, None),
-                        Subject::Position { role, user_id } => (user_id, Some(role)),
-                    };
-                    (key, f)
-                })
-                .collect();
-        assert_eq!(stored, expected, "{level:?}");
     }
     // The daily sums kept with each step are those of the recomputed entries, and stay so
     // when a case's ledger is rebuilt.
@@ -269,10 +277,12 @@ async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) 
     add_daily(&recomputed, 1, &mut daily);
     daily.retain(|_, n| *n != 0);
     assert_eq!(store.daily_sums().await.unwrap(), daily);
+    assert_eq!(store.monthly_sums().await.unwrap(), monthly_of(&daily));
     for case in &cases {
         store.rebuild_case_ledger(&case.id).await.unwrap();
     }
     assert_eq!(store.daily_sums().await.unwrap(), daily);
+    assert_eq!(store.monthly_sums().await.unwrap(), monthly_of(&daily));
     // Something beyond the reports was counted: a workload that moved nothing proves little.
     assert!(recomputed.iter().any(|e| e.counter != Counter::Reported));
 }

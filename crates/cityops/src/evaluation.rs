@@ -90,26 +90,43 @@ async fn daily_of_ledger(store: &dyn Store) -> Result<BTreeMap<DailyKey, i64>> {
     Ok(sums)
 }
 
-/// The daily sums that differ from a recomputation from the ledger, as
-/// `level day subject role counter: stored n, ledger m`.
+/// The daily and monthly sums that differ from a recomputation from the ledger, as
+/// `level day-or-month subject role counter: stored n, ledger m`.
 pub async fn check_daily(store: &dyn Store) -> Result<Vec<String>> {
     let expected = daily_of_ledger(store).await?;
     let stored = store.daily_sums().await?;
-    let keys: std::collections::BTreeSet<&DailyKey> =
-        expected.keys().chain(stored.keys()).collect();
-    Ok(keys
-        .into_iter()
+    let mut differ = differences(
+        &expected,
+        &stored,
+        |(level, day, subject, role, counter)| format!("{level} {day} {subject} {role} {counter}"),
+    );
+    // The monthly sums add up the days the ledger gives, not those stored.
+    differ.extend(differences(
+        &cityops_store::monthly_of(&expected),
+        &store.monthly_sums().await?,
+        |(level, month, subject, role, counter)| {
+            format!("{level} {month} {subject} {role} {counter}")
+        },
+    ));
+    Ok(differ)
+}
+
+/// The keys whose sums differ between `expected` and `stored`, as `key: stored n, ledger m`.
+fn differences<K: Ord>(
+    expected: &std::collections::BTreeMap<K, i64>,
+    stored: &std::collections::BTreeMap<K, i64>,
+    name: impl Fn(&K) -> String,
+) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&K> = expected.keys().chain(stored.keys()).collect();
+    keys.into_iter()
         .filter_map(|key| {
             let (want, have) = (
                 expected.get(key).copied().unwrap_or(0),
                 stored.get(key).copied().unwrap_or(0),
             );
-            (want != have).then(|| {
-                let (level, day, subject, role, counter) = key;
-                format!("{level} {day} {subject} {role} {counter}: stored {have}, ledger {want}")
-            })
+            (want != have).then(|| format!("{}: stored {have}, ledger {want}", name(key)))
         })
-        .collect())
+        .collect()
 }
 
 /// The numbers of the cases whose stored entries differ from their timeline's.

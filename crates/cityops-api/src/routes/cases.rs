@@ -53,25 +53,37 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// What the document states of a `fields` object, whatever the class: at most
-/// [`form::MAX_FIELDS`] keys, each a number, a string or `null`. The class's own rules come
-/// after, where the values are used.
-pub(crate) fn fields_shape(fields: &crate::views::FieldsBody) -> ApiResult<()> {
+/// A `fields` object as the domain reads it, checked for what the document states whatever
+/// the class: at most [`form::MAX_FIELDS`] keys, each a number, a string or `null`. The
+/// class's own rules come after, where the values are used.
+pub(crate) fn given_values(
+    fields: &crate::views::FieldsBody,
+) -> ApiResult<std::collections::BTreeMap<String, form::GivenValue>> {
     if fields.len() > form::MAX_FIELDS {
         return Err(ApiError::invalid(
             "fields",
             format!("a class has at most {} extra fields", form::MAX_FIELDS),
         ));
     }
-    for (key, value) in fields {
-        if !(value.is_number() || value.is_string() || value.is_null()) {
-            return Err(ApiError::invalid(
-                format!("fields.{key}"),
-                "a value is a number, a string, or null to clear it",
-            ));
-        }
-    }
-    Ok(())
+    fields
+        .iter()
+        .map(|(key, value)| {
+            let given = match value {
+                serde_json::Value::Null => form::GivenValue::Clear,
+                serde_json::Value::String(text) => form::GivenValue::Text(text.clone()),
+                serde_json::Value::Number(n) => n
+                    .as_f64()
+                    .map_or(form::GivenValue::Other, form::GivenValue::Number),
+                _ => {
+                    return Err(ApiError::invalid(
+                        format!("fields.{key}"),
+                        "a value is a number, a string, or null to clear it",
+                    ))
+                }
+            };
+            Ok((key.clone(), given))
+        })
+        .collect()
 }
 
 /// The extra fields given with a report, read against the class of its category hint.
@@ -82,7 +94,7 @@ pub(crate) async fn report_fields(
     given: Option<crate::views::FieldsBody>,
 ) -> ApiResult<FieldValues> {
     if let Some(given) = &given {
-        fields_shape(given)?;
+        given_values(given)?;
     }
     let Some(given) = given.filter(|g| !g.is_empty()) else {
         return Ok(FieldValues::new());
@@ -99,7 +111,7 @@ pub(crate) async fn report_fields(
         .as_ref()
         .and_then(|c| c.get(code))
         .ok_or_else(|| ApiError::internal("a checked category hint is not in the catalogue"))?;
-    let changes = form::read_values(&class.fields, &given)?;
+    let changes = form::read_values(&class.fields, &given_values(&given)?)?;
     for key in changes.keys() {
         if class
             .fields
@@ -141,7 +153,7 @@ fn field_changes(
     case: &Case,
     filed: bool,
 ) -> ApiResult<form::FieldChanges> {
-    let changes = form::read_values(fields, given)?;
+    let changes = form::read_values(fields, &given_values(given)?)?;
     for (key, value) in &changes {
         let photo = fields
             .iter()
@@ -978,7 +990,7 @@ async fn command_from(
         term.to_term("term")?;
     }
     if let Some(fields) = &fields {
-        fields_shape(fields)?;
+        given_values(fields)?;
     }
     for (field, value, max) in [
         ("opinion", &opinion, 2000),
