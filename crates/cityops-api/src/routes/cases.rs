@@ -667,16 +667,19 @@ pub async fn export_cases_csv(
     let at = now();
     let mut q = case_query(&actor, &query, at)?;
     q.limit = 500;
-    let class_fields = match query.category.as_deref().filter(|c| c.len() == 5) {
-        Some(code) => {
-            let code = CategoryCode::parse(code)?;
-            state
-                .store
-                .catalog()
-                .await?
-                .and_then(|c| c.get(&code).map(|class| class.fields.clone()))
-                .unwrap_or_default()
-        }
+    // Five digits that name no class filter to nothing, as in the list: no columns either.
+    let class = query
+        .category
+        .as_deref()
+        .filter(|c| c.len() == 5)
+        .and_then(|code| CategoryCode::parse(code).ok());
+    let class_fields = match class {
+        Some(code) => state
+            .store
+            .catalog()
+            .await?
+            .and_then(|c| c.get(&code).map(|class| class.fields.clone()))
+            .unwrap_or_default(),
         None => Vec::new(),
     };
     let pages = crate::export::CaseListPages {

@@ -442,4 +442,10 @@ async fn the_case_list_exports_as_csv_with_the_class_s_fields(app: &TestApp) {
         .await;
     assert_eq!((status, &error["error"]["field"]), (422, &json!("state")));
     assert_eq!(app.get(None, "/api/v1/cases.csv").await.0, 401);
+    // Five digits that are no class select nothing, as the list does.
+    let (status, text) = app
+        .get_text(Some("operator"), "/api/v1/cases.csv?category=01200")
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert!(read_csv(&text).1.is_empty());
 }
