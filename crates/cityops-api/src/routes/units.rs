@@ -286,10 +286,19 @@ pub async fn retire_unit(
 ) -> ApiResult<Json<RetirementView>> {
     only_admins(&actor)?;
     let reason = body.reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > 500 {
+    if reason.chars().count() > 500 {
         return Err(ApiError::invalid(
             "reason",
             "a reason has 1 to 500 characters",
+        ));
+    }
+    // Unicode spaces the document's pattern cannot tell from text (U+0085, say) leave nothing
+    // once trimmed: a rule of its own, as a command's missing text is.
+    if reason.is_empty() {
+        return Err(ApiError::rule(
+            ErrorCode::InconsistentFields,
+            "reason",
+            "a reason needs a character that is not a space",
         ));
     }
     let mut unit = stored_unit(&state, &code).await?;

@@ -252,6 +252,18 @@ async fn a_retiring_unit_hands_its_open_cases_and_rules_to_its_successor(app: &T
         body
     };
     let path = "/api/v1/units/310101-HJWY/retire";
+    // A reason of Unicode spaces alone (U+0085 passes a JSON Schema `\S`) is no reason.
+    let (got, error) = app
+        .post_json(Some("admin"), path, json!({"reason": "\u{85} \u{3000}"}))
+        .await;
+    assert_eq!(
+        (
+            got,
+            error["error"]["code"].as_str(),
+            error["error"]["field"].as_str()
+        ),
+        (422, Some("inconsistent_fields"), Some("reason"))
+    );
     // Not without a successor, not to itself, an unknown unit, or one whose jurisdiction does
     // not cover the cases; not by a dispatcher.
     for (body, status, code) in [
