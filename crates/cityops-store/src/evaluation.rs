@@ -356,6 +356,24 @@ pub(crate) async fn apply_changes<D: Dialect>(
     Ok(())
 }
 
+/// The level, role, counter and count of a row of `table` (the daily or the monthly sums),
+/// as the names the sums' keys hold.
+fn sum_of<R: Columns>(
+    row: &R,
+    table: &str,
+) -> StoreResult<(&'static str, &'static str, &'static str, i64)> {
+    let bad = |what: &str| StoreError::Corrupt(format!("{table}: {what}"));
+    let level = Level::parse(&row.text("level")?).ok_or_else(|| bad("an unknown level"))?;
+    let role = match row.text("role")?.as_str() {
+        "" => "",
+        name => Role::parse(name)
+            .ok_or_else(|| bad("an unknown role"))?
+            .as_str(),
+    };
+    let counter = Counter::parse(&row.text("counter")?).ok_or_else(|| bad("an unknown counter"))?;
+    Ok((level.as_str(), role, counter.as_str(), row.int("n")?))
+}
+
 fn entry_of<R: Columns>(row: &R) -> StoreResult<LedgerEntry> {
     let bad = |what: &str| StoreError::Corrupt(format!("evaluation_ledger: {what}"));
     Ok(LedgerEntry {
@@ -541,32 +559,13 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
                 "SELECT level, day, subject, role, counter, n FROM evaluation_daily",
             ))
             .await?;
-        let bad = |what: &str| StoreError::Corrupt(format!("evaluation_daily: {what}"));
         let mut sums = BTreeMap::new();
         for row in &rows {
-            let level = Level::parse(&row.text("level")?).ok_or_else(|| bad("an unknown level"))?;
-            let role = match row.text("role")?.as_str() {
-                "" => "",
-                name => Role::parse(name)
-                    .ok_or_else(|| bad("an unknown role"))?
-                    .as_str(),
-            };
-            let counter =
-                Counter::parse(&row.text("counter")?).ok_or_else(|| bad("an unknown counter"))?;
-            let day = row
-                .text("day")?
-                .parse()
-                .map_err(|_| bad("a day that is not a date"))?;
-            sums.insert(
-                (
-                    level.as_str(),
-                    day,
-                    row.text("subject")?,
-                    role,
-                    counter.as_str(),
-                ),
-                row.int("n")?,
-            );
+            let (level, role, counter, n) = sum_of(row, "evaluation_daily")?;
+            let day = row.text("day")?.parse().map_err(|_| {
+                StoreError::Corrupt("evaluation_daily: a day that is not a date".into())
+            })?;
+            sums.insert((level, day, row.text("subject")?, role, counter), n);
         }
         Ok(sums)
     }
@@ -577,27 +576,18 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
                 "SELECT level, month, subject, role, counter, n FROM evaluation_monthly",
             ))
             .await?;
-        let bad = |what: &str| StoreError::Corrupt(format!("evaluation_monthly: {what}"));
         let mut sums = BTreeMap::new();
         for row in &rows {
-            let level = Level::parse(&row.text("level")?).ok_or_else(|| bad("an unknown level"))?;
-            let role = match row.text("role")?.as_str() {
-                "" => "",
-                name => Role::parse(name)
-                    .ok_or_else(|| bad("an unknown role"))?
-                    .as_str(),
-            };
-            let counter =
-                Counter::parse(&row.text("counter")?).ok_or_else(|| bad("an unknown counter"))?;
+            let (level, role, counter, n) = sum_of(row, "evaluation_monthly")?;
             sums.insert(
                 (
-                    level.as_str(),
+                    level,
                     row.text("month")?,
                     row.text("subject")?,
                     role,
-                    counter.as_str(),
+                    counter,
                 ),
-                row.int("n")?,
+                n,
             );
         }
         Ok(sums)

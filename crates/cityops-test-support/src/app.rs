@@ -201,6 +201,11 @@ impl TestApp {
         send(self.auth(request, who)).await
     }
 
+    pub async fn put_json(&self, who: Option<&str>, path: &str, body: Value) -> (u16, Value) {
+        let request = self.client.put(format!("{}{path}", self.base)).json(&body);
+        send(self.auth(request, who)).await
+    }
+
     pub async fn put_raw(
         &self,
         who: Option<&str>,

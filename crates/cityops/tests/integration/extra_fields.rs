@@ -13,19 +13,6 @@ on_both_backends!(
     the_case_list_exports_as_csv_with_the_class_s_fields
 );
 
-async fn put_json(app: &TestApp, who: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .client
-        .put(format!("{}{path}", app.base))
-        .bearer_auth(&app.tokens[who])
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 fn report(fields: Value) -> Value {
     json!({
         "source": "department",
@@ -46,23 +33,23 @@ async fn a_class_asks_its_own_questions_from_intake_to_export(app: &TestApp) {
         {"key": "close_up", "zh": "近景照片", "en": "Close-up", "kind": "photo"},
     ]);
     // Only an admin defines them, and a broken definition changes nothing.
-    let (status, _) = put_json(
-        app,
-        "operator",
-        "/api/v1/categories/10102",
-        json!({"fields": definitions}),
-    )
-    .await;
+    let (status, _) = app
+        .put_json(
+            Some("operator"),
+            "/api/v1/categories/10102",
+            json!({"fields": definitions}),
+        )
+        .await;
     assert_eq!(status, 403);
     let mut twice = definitions.clone();
     twice[1]["key"] = json!("diameter_mm");
-    let (status, error) = put_json(
-        app,
-        "admin",
-        "/api/v1/categories/10102",
-        json!({"fields": twice}),
-    )
-    .await;
+    let (status, error) = app
+        .put_json(
+            Some("admin"),
+            "/api/v1/categories/10102",
+            json!({"fields": twice}),
+        )
+        .await;
     assert_eq!(status, 422, "{error}");
     assert_eq!(error["error"]["field"], "fields[1].key");
     let (_, class) = app.get(Some("operator"), "/api/v1/categories/10102").await;
@@ -72,13 +59,13 @@ async fn a_class_asks_its_own_questions_from_intake_to_export(app: &TestApp) {
         "a refused definition changed nothing"
     );
 
-    let (status, class) = put_json(
-        app,
-        "admin",
-        "/api/v1/categories/10102",
-        json!({"fields": definitions}),
-    )
-    .await;
+    let (status, class) = app
+        .put_json(
+            Some("admin"),
+            "/api/v1/categories/10102",
+            json!({"fields": definitions}),
+        )
+        .await;
     assert_eq!(status, 200, "{class}");
     assert_eq!(class["fields"][1]["choices"], json!(["铸铁", "复合材料"]));
     assert_eq!(class["fields"][0]["required"], true);
@@ -358,9 +345,7 @@ fn read_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 async fn the_case_list_exports_as_csv_with_the_class_s_fields(app: &TestApp) {
-    let (status, _) = put_json(
-        app,
-        "admin",
+    let (status, _) = app.put_json(Some("admin"),
         "/api/v1/categories/10102",
         json!({"fields": [
             {"key": "diameter_mm", "zh": "管径（毫米）", "en": "Diameter (mm)", "kind": "number"},

@@ -8,29 +8,16 @@ use serde_json::{json, Value};
 
 on_both_backends!(a_handling_deadline_in_working_days_follows_the_citys_calendar);
 
-async fn put_json(app: &TestApp, who: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .client
-        .put(format!("{}{path}", app.base))
-        .bearer_auth(&app.tokens[who])
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn a_handling_deadline_in_working_days_follows_the_citys_calendar(app: &TestApp) {
     // 20101 is a class of normal urgency: its terms run on working time.
-    let (status, class) = put_json(
-        app,
-        "admin",
-        "/api/v1/categories/20101",
-        json!({"urgency": "normal",
+    let (status, class) = app
+        .put_json(
+            Some("admin"),
+            "/api/v1/categories/20101",
+            json!({"urgency": "normal",
                "terms": {"handling": {"amount": 2, "unit": "working_days"}}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{class}");
     assert_eq!(
         class["terms"]["handling"],
