@@ -157,13 +157,36 @@ fn entries(id: usize, s: &Sample, year: NaiveDate) -> Vec<LedgerEntry> {
 }
 
 /// Either database, through sqlx directly (the reference's plain SQL).
-enum Pool {
+pub(crate) enum Pool {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
 }
 
 impl Pool {
-    async fn execute(&self, sql: &str) -> Result<()> {
+    /// A pool of its own on the store's database.
+    pub(crate) async fn open(url: &str) -> Result<Pool> {
+        Ok(if url.starts_with("sqlite:") {
+            use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+            use std::str::FromStr;
+            Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(
+                        SqliteConnectOptions::from_str(url)?.journal_mode(SqliteJournalMode::Wal),
+                    )
+                    .await?,
+            )
+        } else {
+            Pool::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .connect(url)
+                    .await?,
+            )
+        })
+    }
+
+    pub(crate) async fn execute(&self, sql: &str) -> Result<()> {
         match self {
             Pool::Sqlite(p) => {
                 sqlx::query(sql).execute(p).await?;
@@ -176,7 +199,7 @@ impl Pool {
     }
 
     /// Rows of a key and `columns` counts.
-    async fn sums(&self, sql: &str, columns: usize) -> Result<Vec<(String, Vec<i64>)>> {
+    pub(crate) async fn sums(&self, sql: &str, columns: usize) -> Result<Vec<(String, Vec<i64>)>> {
         use sqlx::Row;
         fn read<R: Row>(row: &R, columns: usize) -> Result<(String, Vec<i64>)>
         where
@@ -322,25 +345,7 @@ pub async fn bench_evaluation(options: &EvaluationOptions) -> Result<Vec<String>
 
 async fn run(options: &EvaluationOptions, url: &str) -> Result<Vec<String>> {
     let store = cityops_store::open(url, bench_keys()?).await?;
-    let pool = if url.starts_with("sqlite:") {
-        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-        use std::str::FromStr;
-        Pool::Sqlite(
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(
-                    SqliteConnectOptions::from_str(url)?.journal_mode(SqliteJournalMode::Wal),
-                )
-                .await?,
-        )
-    } else {
-        Pool::Postgres(
-            sqlx::postgres::PgPoolOptions::new()
-                .max_connections(2)
-                .connect(url)
-                .await?,
-        )
-    };
+    let pool = Pool::open(url).await?;
     pool.execute(
         "CREATE TABLE bench_case_stages (id BIGINT PRIMARY KEY, district TEXT NOT NULL, \
          street TEXT NOT NULL, unit TEXT NOT NULL, reported_day TEXT NOT NULL, filed_day TEXT, \
@@ -456,7 +461,7 @@ async fn run(options: &EvaluationOptions, url: &str) -> Result<Vec<String>> {
 }
 
 /// The median and the 99th percentile (nearest rank) of timings in ms.
-fn percentiles(ms: &mut [f64]) -> (f64, f64) {
+pub(crate) fn percentiles(ms: &mut [f64]) -> (f64, f64) {
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((q * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
     (at(0.5), at(0.99))

@@ -6,6 +6,7 @@ mod cases;
 mod evaluation;
 mod export;
 mod geo;
+mod screen;
 mod storage;
 mod telemetry;
 
@@ -107,6 +108,20 @@ enum BenchCommand {
         /// Timed runs of the product per period (the reference runs a twentieth as many, at
         /// least 3).
         #[arg(long, default_value_t = 100)]
+        runs: usize,
+    },
+    /// The city screen's numbers (`GET /stats`) for the city, a district, a street and a unit
+    /// handler, from the kept counts of open cases, against plain SQL GROUP BY over the case
+    /// table.
+    Screen {
+        /// PostgreSQL server to measure on (a scratch database); SQLite when absent.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 10_000_000)]
+        cases: usize,
+        /// Timed runs of the product per screen (the reference runs a tenth as many, at
+        /// least 3).
+        #[arg(long, default_value_t = 50)]
         runs: usize,
     },
     /// Bytes stored per case, per table, before and after the outbox is pruned.
@@ -278,6 +293,23 @@ async fn run(command: BenchCommand, workers: usize, cores: usize) -> Result<()> 
         } => {
             anyhow::ensure!(runs >= 1, "--runs is at least 1");
             let lines = evaluation::bench_evaluation(&evaluation::EvaluationOptions {
+                postgres,
+                cases,
+                runs,
+            })
+            .await?;
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        BenchCommand::Screen {
+            postgres,
+            cases,
+            runs,
+        } => {
+            anyhow::ensure!(runs >= 1, "--runs is at least 1");
+            let lines = screen::bench_screen(&screen::ScreenOptions {
                 postgres,
                 cases,
                 runs,

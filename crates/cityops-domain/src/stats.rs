@@ -1,29 +1,28 @@
-//! The numbers of the city screen for one area, from the facts of its cases: what is open,
-//! overdue, supervised and urgent, today's intake and closings, the same per child area, and
-//! the top problems. (The screen's ranking of the child areas is the evaluation's, from its
-//! ledger: see [`crate::evaluation`].)
+//! The numbers of the city screen for one area: what is open, overdue, supervised and urgent,
+//! today's intake and closings, the same per child area, and the top problems. (The screen's
+//! ranking of the child areas is the evaluation's, from its ledger: see [`crate::evaluation`].)
 //!
-//! Pure: the caller loads the facts ([`CaseFact`], what the store keeps per case for this) and
-//! passes the time; [`summarise`] counts only the cases the viewer may see.
+//! A city of ten million cases cannot be read case by case for each look at the screen, so the
+//! screen reads [`ScreenFacts`]: the open cases as counts kept per [`OpenTally`] (the store
+//! moves them in the transaction that moves a case), the few open cases whose clock has run
+//! out, and today's cases. [`ScreenFacts::of_cases`] derives the same from every case's
+//! [`CaseFact`]: the definition the kept counts are checked against.
+//!
+//! Pure: the caller loads the facts and passes the time; [`summarise`] counts only what the
+//! viewer may see.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::actor::Actor;
 use crate::area::{Area, AreaCode, AreaLevel};
-use crate::case::{is_overdue, CaseState, Source};
+use crate::case::{is_overdue, Case, CaseState, Source};
 
-/// The screen counts the cases of the last 30 days, and ranks the child areas over them.
+/// The screen ranks the child areas over the last 30 days.
 pub const RANKING_DAYS: i64 = 30;
 
 /// How many categories the top lists name.
 const TOP_CATEGORIES: usize = 10;
-
-/// The start of the ranking period: the facts [`summarise`] needs are those of the cases
-/// still open or closed since then.
-pub fn ranking_since(now: DateTime<Utc>) -> DateTime<Utc> {
-    now - Duration::days(RANKING_DAYS)
-}
 
 /// A case reduced to what statistics count.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,21 +31,131 @@ pub struct CaseFact {
     /// The unit the case is (or was last) dispatched to: a unit handler counts only these.
     pub unit: Option<String>,
     pub state: CaseState,
-    /// The filed small-class code.
+    /// The filed small-class code (or, before filing, the reporter's hint).
     pub category: Option<String>,
     pub source: Source,
+    /// The deadline of the stage whose clock runs; none when finished or parked.
     pub deadline: Option<DateTime<Utc>>,
     pub urgent: bool,
     pub supervised: bool,
     pub created_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
-    pub late_count: i64,
+}
+
+impl CaseFact {
+    pub fn of(case: &Case) -> CaseFact {
+        CaseFact {
+            area: case.area.clone(),
+            unit: case.unit.clone(),
+            state: case.state,
+            category: case
+                .category
+                .as_ref()
+                .map(|class| class.code.to_string())
+                .or_else(|| case.category_hint.as_ref().map(ToString::to_string)),
+            source: case.source,
+            deadline: case.running_deadline(),
+            urgent: case.urgent,
+            supervised: case.supervised,
+            created_at: case.created_at,
+            closed_at: case.closed_at,
+        }
+    }
+}
+
+/// What an open case adds one to in the kept counts: everything the screen tells open cases
+/// apart by, and nothing that changes without the case moving (its deadline passing does).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpenTally {
+    pub area: AreaCode,
+    pub unit: Option<String>,
+    pub category: Option<String>,
+    pub urgent: bool,
+    pub supervised: bool,
+}
+
+impl OpenTally {
+    /// The count a case adds to while it is open; none once it is closed, cancelled or invalid.
+    pub fn of(fact: &CaseFact) -> Option<OpenTally> {
+        (!fact.state.is_terminal()).then(|| OpenTally {
+            area: fact.area.clone(),
+            unit: fact.unit.clone(),
+            category: fact.category.clone(),
+            urgent: fact.urgent,
+            supervised: fact.supervised,
+        })
+    }
+}
+
+/// Moves `tallies` by a case's change from `before` (none: a new case) to `after`: one off the
+/// count it left, one on the count it joined, nothing when it stayed in the same one. Counts
+/// that reach zero stay in the map as zero for the caller to delete.
+pub fn move_tallies(
+    before: Option<&CaseFact>,
+    after: &CaseFact,
+    tallies: &mut BTreeMap<OpenTally, i64>,
+) {
+    let left = before.and_then(OpenTally::of);
+    let joined = OpenTally::of(after);
+    if left == joined {
+        return;
+    }
+    if let Some(key) = left {
+        *tallies.entry(key).or_default() -= 1;
+    }
+    if let Some(key) = joined {
+        *tallies.entry(key).or_default() += 1;
+    }
+}
+
+/// What the screen reads for one area.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScreenFacts {
+    /// The open cases within the area, counted per tally.
+    pub open: Vec<(OpenTally, u64)>,
+    /// The open cases within the area whose running deadline is past.
+    pub overdue: Vec<CaseFact>,
+    /// The cases within the area reported or closed since the start of today.
+    pub today: Vec<CaseFact>,
+}
+
+impl ScreenFacts {
+    /// The screen's facts from every case's (`facts`, those within the area): the definition
+    /// that the store's kept counts and narrow reads must agree with.
+    pub fn of_cases(facts: &[CaseFact], now: DateTime<Utc>, today: DateTime<Utc>) -> ScreenFacts {
+        let mut open: BTreeMap<OpenTally, u64> = BTreeMap::new();
+        for key in facts.iter().filter_map(OpenTally::of) {
+            *open.entry(key).or_default() += 1;
+        }
+        ScreenFacts {
+            open: open.into_iter().collect(),
+            overdue: facts
+                .iter()
+                .filter(|f| is_overdue(f.state, f.deadline, now))
+                .cloned()
+                .collect(),
+            today: facts
+                .iter()
+                .filter(|f| is_today(f, today))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// Whether the case was reported, or closed, since `today` (the start of the local day).
+pub fn is_today(fact: &CaseFact, today: DateTime<Utc>) -> bool {
+    fact.created_at >= today || closed_since(fact, today)
+}
+
+fn closed_since(fact: &CaseFact, today: DateTime<Utc>) -> bool {
+    fact.state == CaseState::Closed && fact.closed_at.is_some_and(|t| t >= today)
 }
 
 /// Counts over an area.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Totals {
-    /// Cases not yet closed, cancelled or rejected.
+    /// Cases not yet closed, cancelled or found invalid.
     pub open: u32,
     pub overdue: u32,
     pub supervised: u32,
@@ -70,16 +179,14 @@ pub struct Statistics {
     pub top_categories: Vec<(String, u32)>,
 }
 
-/// Counts the cases of `area` that `viewer` may see ([`Actor::can_see_case_at`]): `facts`
-/// are those of the cases within `area` still open or closed since [`ranking_since`],
-/// `children` the areas one level below it, `today` the start of the local day of `now`
-/// ([`crate::case::start_of_local_day`]).
-pub fn summarise(
+/// Counts what of `facts` (those of `area`, see [`ScreenFacts`]) `viewer` may see
+/// ([`Actor::can_see_case_at`]): `children` are the areas one level below `area`, `today` the
+/// start of the local day ([`crate::case::start_of_local_day`]).
+pub fn summarise<'f>(
     area: &Area,
     children: &[Area],
-    facts: &[CaseFact],
+    facts: &'f ScreenFacts,
     viewer: &Actor,
-    now: DateTime<Utc>,
     today: DateTime<Utc>,
 ) -> Statistics {
     let child_length = match area.level {
@@ -88,39 +195,41 @@ pub fn summarise(
         AreaLevel::Street => Some(12),
         AreaLevel::Community => None,
     };
+    let child_of = |area: &'f AreaCode| child_length.and_then(|length| area.as_str().get(..length));
     let mut totals = Totals::default();
     let mut per_child: HashMap<&str, Totals> = HashMap::new();
+    let mut count = |area: &'f AreaCode, n: u32, add: fn(&mut Totals, u32)| {
+        add(&mut totals, n);
+        if let Some(child) = child_of(area) {
+            add(per_child.entry(child).or_default(), n);
+        }
+    };
+    let mut open_categories: BTreeMap<&str, u32> = BTreeMap::new();
+    for (tally, n) in &facts.open {
+        if !viewer.can_see_case_at(&tally.area, tally.unit.as_deref()) {
+            continue;
+        }
+        let n = u32::try_from(*n).unwrap_or(u32::MAX);
+        count(&tally.area, n, |t, n| t.open += n);
+        if tally.supervised {
+            count(&tally.area, n, |t, n| t.supervised += n);
+        }
+        if tally.urgent {
+            count(&tally.area, n, |t, n| t.urgent += n);
+        }
+        if let Some(category) = &tally.category {
+            *open_categories.entry(category).or_default() += n;
+        }
+    }
+    let visible = |fact: &&'f CaseFact| viewer.can_see_case_at(&fact.area, fact.unit.as_deref());
+    for fact in facts.overdue.iter().filter(visible) {
+        count(&fact.area, 1, |t, n| t.overdue += n);
+    }
     let mut by_source: BTreeMap<&'static str, (Source, u32)> = BTreeMap::new();
     let mut today_categories: BTreeMap<&str, u32> = BTreeMap::new();
-    let mut open_categories: BTreeMap<&str, u32> = BTreeMap::new();
-    let visible = facts
-        .iter()
-        .filter(|fact| viewer.can_see_case_at(&fact.area, fact.unit.as_deref()));
-    for fact in visible {
-        let child = child_length.and_then(|length| fact.area.as_str().get(..length));
-        let mut count = |add: fn(&mut Totals)| {
-            add(&mut totals);
-            if let Some(child) = child {
-                add(per_child.entry(child).or_default());
-            }
-        };
-        if !fact.state.is_terminal() {
-            count(|t| t.open += 1);
-            if is_overdue(fact.state, fact.deadline, now) {
-                count(|t| t.overdue += 1);
-            }
-            if fact.supervised {
-                count(|t| t.supervised += 1);
-            }
-            if fact.urgent {
-                count(|t| t.urgent += 1);
-            }
-            if let Some(category) = &fact.category {
-                *open_categories.entry(category).or_default() += 1;
-            }
-        }
+    for fact in facts.today.iter().filter(visible) {
         if fact.created_at >= today {
-            count(|t| t.reported_today += 1);
+            count(&fact.area, 1, |t, n| t.reported_today += n);
             by_source
                 .entry(fact.source.as_str())
                 .or_insert((fact.source, 0))
@@ -129,9 +238,8 @@ pub fn summarise(
                 *today_categories.entry(category).or_default() += 1;
             }
         }
-        let closed = fact.state == CaseState::Closed;
-        if closed && fact.closed_at.is_some_and(|t| t >= today) {
-            count(|t| t.closed_today += 1);
+        if closed_since(fact, today) {
+            count(&fact.area, 1, |t, n| t.closed_today += n);
         }
     }
     Statistics {
@@ -166,7 +274,7 @@ fn top(counts: BTreeMap<&str, u32>) -> Vec<(String, u32)> {
 mod tests {
     use super::*;
     use crate::actor::Role;
-    use chrono::TimeZone;
+    use chrono::{Duration, TimeZone};
 
     fn area(code: &str, level: AreaLevel) -> Area {
         Area {
@@ -199,7 +307,6 @@ mod tests {
             supervised: false,
             created_at: now - Duration::hours(1),
             closed_at: None,
-            late_count: 0,
         }
     }
 
@@ -217,9 +324,8 @@ mod tests {
         let everyone = summarise(
             &district,
             &streets,
-            &facts,
+            &ScreenFacts::of_cases(&facts, now, today),
             &viewer(Role::Operator, None),
-            now,
             today,
         );
         assert_eq!(everyone.totals.open, 3);
@@ -227,9 +333,8 @@ mod tests {
         let water = summarise(
             &district,
             &streets,
-            &facts,
+            &ScreenFacts::of_cases(&facts, now, today),
             &viewer(Role::UnitHandler, Some("310101-ZLS")),
-            now,
             today,
         );
         assert_eq!(water.totals.open, 1);
@@ -249,12 +354,89 @@ mod tests {
         let stats = summarise(
             &district,
             &[],
-            &facts,
+            &ScreenFacts::of_cases(&facts, now, now),
             &viewer(Role::Operator, None),
-            now,
             now,
         );
         assert_eq!(stats.totals.open, 2);
         assert_eq!(stats.totals.overdue, 1);
+    }
+
+    #[test]
+    fn a_case_moves_its_count_only_when_what_the_screen_tells_apart_changes() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap();
+        let reported = fact("310101002001", None, CaseState::Reported, now);
+        let mut tallies = BTreeMap::new();
+        move_tallies(None, &reported, &mut tallies);
+        let first = OpenTally::of(&reported).unwrap();
+        assert_eq!(tallies, BTreeMap::from([(first.clone(), 1)]));
+
+        // Accepting changes the state alone: the case stays in its count.
+        let accepted = CaseFact {
+            state: CaseState::Accepted,
+            ..reported.clone()
+        };
+        move_tallies(Some(&reported), &accepted, &mut tallies);
+        assert_eq!(tallies, BTreeMap::from([(first.clone(), 1)]));
+
+        // Dispatching names a unit: the case moves to the unit's count.
+        let dispatched = CaseFact {
+            state: CaseState::Dispatched,
+            unit: Some("310101-ZLS".into()),
+            ..accepted.clone()
+        };
+        move_tallies(Some(&accepted), &dispatched, &mut tallies);
+        let second = OpenTally::of(&dispatched).unwrap();
+        assert_eq!(
+            tallies,
+            BTreeMap::from([(first.clone(), 0), (second.clone(), 1)])
+        );
+
+        // Closing leaves every count.
+        let closed = CaseFact {
+            state: CaseState::Closed,
+            closed_at: Some(now),
+            ..dispatched.clone()
+        };
+        move_tallies(Some(&dispatched), &closed, &mut tallies);
+        assert_eq!(tallies, BTreeMap::from([(first, 0), (second, 0)]));
+        assert_eq!(OpenTally::of(&closed), None);
+    }
+
+    #[test]
+    fn a_case_reported_and_closed_today_counts_on_both_and_no_longer_open() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap();
+        let today = crate::case::start_of_local_day(now);
+        let district = area("310101", AreaLevel::District);
+        let facts = [
+            CaseFact {
+                closed_at: Some(now),
+                ..fact("310101002001", None, CaseState::Closed, now)
+            },
+            // Reported yesterday, cancelled today: neither open nor closed today.
+            CaseFact {
+                created_at: today - Duration::hours(2),
+                closed_at: Some(now),
+                ..fact("310101002001", None, CaseState::Cancelled, now)
+            },
+        ];
+        let screen = ScreenFacts::of_cases(&facts, now, today);
+        assert!(screen.open.is_empty());
+        assert_eq!(screen.today.len(), 1);
+        let stats = summarise(
+            &district,
+            &[],
+            &screen,
+            &viewer(Role::Operator, None),
+            today,
+        );
+        assert_eq!(
+            (
+                stats.totals.open,
+                stats.totals.reported_today,
+                stats.totals.closed_today
+            ),
+            (0, 1, 1)
+        );
     }
 }

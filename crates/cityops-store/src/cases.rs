@@ -6,10 +6,8 @@
 //! lock on a district's daily number row) serves a burst.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use cityops_domain::{
-    AreaCode, Case, CaseNumber, CaseState, CategoryCatalog, Source, TimelineEvent,
-};
+use chrono::Utc;
+use cityops_domain::{AreaCode, Case, CaseNumber, CategoryCatalog, TimelineEvent};
 use sqlx::Pool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -53,13 +51,6 @@ pub trait CaseStore: Send + Sync + 'static {
     /// How many cases the query's scope and filters match (its page ignored).
     async fn count_cases(&self, query: &CaseQuery) -> StoreResult<u64>;
     async fn timeline(&self, case_id: &str) -> StoreResult<Vec<TimelineEvent>>;
-    /// The facts statistics need, for the cases within `scope` that are open or closed
-    /// since `since`.
-    async fn case_facts(
-        &self,
-        scope: &AreaCode,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<CaseFact>>;
     /// Number of cases per state, for metrics.
     async fn case_counts(&self) -> StoreResult<Vec<(String, i64)>>;
     async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;
@@ -193,44 +184,6 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
             .await?;
         rows.iter()
             .map(|r| Ok(self.pii.open_event(r.json("doc")?)?))
-            .collect()
-    }
-
-    async fn case_facts(
-        &self,
-        scope: &AreaCode,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<CaseFact>> {
-        let rows = self
-            .read_all(
-                Statement::new(
-                    "SELECT area, unit, state, category, source, deadline, urgent, supervised, created_at, closed_at, late_count
-                     FROM cases WHERE area LIKE $1 AND (closed_at IS NULL OR closed_at >= $2)",
-                )
-                .bind(format!("{}%", scope.subtree_prefix()))
-                .bind(crate::millis(since)),
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let state = r.text("state")?;
-                let source = r.text("source")?;
-                Ok(CaseFact {
-                    area: area_code(&r.text("area")?)?,
-                    unit: r.text_opt("unit")?,
-                    state: CaseState::parse(&state)
-                        .ok_or_else(|| StoreError::Corrupt(format!("state {state}")))?,
-                    category: r.text_opt("category")?,
-                    source: Source::parse(&source)
-                        .ok_or_else(|| StoreError::Corrupt(format!("source {source}")))?,
-                    deadline: r.time_opt("deadline")?,
-                    urgent: r.flag("urgent")?,
-                    supervised: r.flag("supervised")?,
-                    created_at: r.time("created_at")?,
-                    closed_at: r.time_opt("closed_at")?,
-                    late_count: r.int("late_count")?,
-                })
-            })
             .collect()
     }
 
@@ -743,6 +696,7 @@ async fn write_insert<D: Dialect>(
     )
     .await?;
     insert_event::<D>(tx, event, pii).await?;
+    crate::screen::move_case::<D>(tx, None, &CaseFact::of(&case)).await?;
     let entries = cityops_domain::evaluation::entries(event, &case);
     crate::evaluation::insert_entries::<D>(tx, event, &entries).await?;
     Ok(case)
@@ -756,6 +710,7 @@ async fn write_update<D: Dialect>(
     attachment: Option<&Attachment>,
     pii: &PiiKeys,
 ) -> StoreResult<()> {
+    let before = crate::screen::fact_before::<D>(tx, &case.id).await?;
     let updated = D::execute(
         tx,
         Statement::new(
@@ -814,6 +769,7 @@ async fn write_update<D: Dialect>(
         .await?;
     }
     insert_event::<D>(tx, event, pii).await?;
+    crate::screen::move_case::<D>(tx, before.as_ref(), &CaseFact::of(case)).await?;
     let entries = cityops_domain::evaluation::entries(event, case);
     crate::evaluation::insert_entries::<D>(tx, event, &entries).await?;
     let changes = cityops_domain::evaluation::ledger_changes(event, case);

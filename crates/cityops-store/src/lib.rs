@@ -33,6 +33,7 @@ mod geography;
 mod intake;
 pub mod outbox;
 pub mod pii;
+mod screen;
 mod sql;
 pub mod statement;
 pub mod telemetry;
@@ -52,6 +53,7 @@ pub use geography::{
 pub use intake::{CaseClaim, HotlineTicketRow, IdempotencyRecord, IntakeStore, TicketResult};
 pub use outbox::{OutboxConsumer, OutboxEntry, OutboxStatus, OutboxStore};
 pub use pii::{PiiError, PiiKeys};
+pub use screen::ScreenStore;
 pub use sql::{AuditPolicy, Audited, PgStore, SqlStore, SqliteStore, Unaudited};
 pub use telemetry::TelemetryStore;
 pub use trust::TrustStore;
@@ -348,6 +350,7 @@ pub trait Store:
     + OutboxStore
     + WatchStore
     + EvaluationStore
+    + ScreenStore
     + Send
     + Sync
     + 'static

@@ -1,12 +1,15 @@
 //! The evaluation's ledger, kept as cases move, equals a recomputation from their timelines
 //! after random workloads, on SQLite and on PostgreSQL: random commands by members of staff on
 //! a few cases, hours apart at random, each written with its entries; then every case's ledger
-//! and every level's sums are compared with those recomputed.
+//! and every level's sums are compared with those recomputed. The city screen's counts of
+//! open cases, kept with the same steps, are compared with those of the cases as they end.
 
 use chrono::{Duration, TimeZone, Utc};
+use cityops_domain::case::start_of_local_day;
 use cityops_domain::evaluation::{
     entries_of_timeline, figures, Counter, Figures, LedgerEntry, Level, Subject,
 };
+use cityops_domain::stats;
 use cityops_domain::watch::WatchFinding;
 use cityops_domain::*;
 use cityops_store::*;
@@ -113,6 +116,22 @@ fn moves() -> Vec<(CaseCommand, Actor)> {
             staff("s2", Role::ShiftLead, None),
         ),
         (
+            CaseCommand::SetUrgent { urgent: true },
+            staff("s1", Role::ShiftLead, None),
+        ),
+        (
+            CaseCommand::SetUrgent { urgent: false },
+            staff("s1", Role::ShiftLead, None),
+        ),
+        (
+            CaseCommand::Supervise {
+                opinion: "请加快处置".into(),
+                term: None,
+                deadline: None,
+            },
+            staff("l1", Role::CenterLeader, None),
+        ),
+        (
             CaseCommand::Cancel {
                 reason: "重复".into(),
             },
@@ -173,7 +192,7 @@ fn moves() -> Vec<(CaseCommand, Actor)> {
 /// A workload: for each step, which case (of four), which move, and how many minutes to wait
 /// before it (steps are hours apart at times, so some are late and days change).
 fn workload() -> impl Strategy<Value = Vec<(usize, usize, i64)>> {
-    proptest::collection::vec((0usize..4, 0usize..22, 1i64..600), 30..120)
+    proptest::collection::vec((0usize..4, 0usize..25, 1i64..600), 30..120)
 }
 
 async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) {
@@ -283,6 +302,63 @@ async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) 
     }
     assert_eq!(store.daily_sums().await.unwrap(), daily);
     assert_eq!(store.monthly_sums().await.unwrap(), monthly_of(&daily));
+    // The screen's counts of open cases, kept with each step, are those of the cases as they
+    // are now, and what the screen reads summarises as every case's facts do.
+    let mut open = BTreeMap::new();
+    for case in &cases {
+        if let Some(tally) = stats::OpenTally::of(&stats::CaseFact::of(case)) {
+            *open.entry(tally).or_insert(0i64) += 1;
+        }
+    }
+    assert_eq!(store.open_tallies().await.unwrap(), open);
+    assert_eq!(store.open_tallies_of_cases().await.unwrap(), open);
+    let city = Area {
+        code: AreaCode::parse("310000").unwrap(),
+        name: "上海市".into(),
+        level: AreaLevel::City,
+        parent: None,
+    };
+    let district = Area {
+        code: AreaCode::parse("310101").unwrap(),
+        name: "黄浦区".into(),
+        level: AreaLevel::District,
+        parent: Some(city.code.clone()),
+    };
+    let facts: Vec<_> = cases.iter().map(stats::CaseFact::of).collect();
+    // The end of the workload's last day and the start of it, and a day later (nothing today).
+    for (at, today) in [
+        (now, start_of_local_day(now)),
+        (
+            now + Duration::days(1),
+            start_of_local_day(now + Duration::days(1)),
+        ),
+    ] {
+        let kept = store.screen_facts(&city.code, at, today).await.unwrap();
+        let whole = stats::ScreenFacts::of_cases(&facts, at, today);
+        for viewer in [
+            staff("o1", Role::Operator, None),
+            staff("h1", Role::UnitHandler, Some("310101-ZLS")),
+        ] {
+            assert_eq!(
+                stats::summarise(
+                    &city,
+                    std::slice::from_ref(&district),
+                    &kept,
+                    &viewer,
+                    today
+                ),
+                stats::summarise(
+                    &city,
+                    std::slice::from_ref(&district),
+                    &whole,
+                    &viewer,
+                    today
+                ),
+                "the screen of {:?} at {at}",
+                viewer.role
+            );
+        }
+    }
     // Something beyond the reports was counted: a workload that moved nothing proves little.
     assert!(recomputed.iter().any(|e| e.counter != Counter::Reported));
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod evaluation;
 pub mod reference;
+pub mod screen;
 pub mod secrets;
 pub mod simulate;
 

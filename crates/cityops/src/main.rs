@@ -98,6 +98,24 @@ enum Command {
     /// The evaluation's ledger: what every timeline step adds to the standard indicators.
     #[command(subcommand)]
     Evaluation(EvaluationCommand),
+    /// The city screen's counts of open cases, kept as cases move.
+    #[command(subcommand)]
+    Screen(ScreenCommand),
+}
+
+#[derive(Subcommand)]
+enum ScreenCommand {
+    /// Recompute the counts from the case table and replace the kept ones.
+    Rebuild {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Compare the kept counts with a recomputation from the case table; exit 1 naming those
+    /// that differ.
+    Check {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -725,6 +743,26 @@ async fn run(cli: Cli) -> Result<()> {
             println!(
                 "evaluation ledger rebuilt: {cases} cases, {entries} entries, and its daily sums"
             );
+            Ok(())
+        }
+        Command::Screen(ScreenCommand::Rebuild { store }) => {
+            let config = load(&store, None)?;
+            let store = cityops::open_store(&config).await?;
+            let counts = cityops::screen::rebuild(store.as_ref()).await?;
+            println!("the screen's counts of open cases rebuilt: {counts} counts");
+            Ok(())
+        }
+        Command::Screen(ScreenCommand::Check { store }) => {
+            let config = load(&store, None)?;
+            let store = cityops::open_store(&config).await?;
+            let differ = cityops::screen::check(store.as_ref()).await?;
+            anyhow::ensure!(
+                differ.is_empty(),
+                "{} of the screen's counts differ from the case table's (run `cityops screen rebuild`): {}",
+                differ.len(),
+                differ.iter().take(20).cloned().collect::<Vec<_>>().join("; ")
+            );
+            println!("the screen's counts of open cases match the case table");
             Ok(())
         }
         Command::Evaluation(EvaluationCommand::Check { store }) => {

@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
 use cityops_domain::case::start_of_local_day;
-use cityops_domain::stats::{self, ranking_since};
+use cityops_domain::stats;
 use cityops_domain::AreaCode;
 use cityops_store::AreaFilter;
 use serde::Deserialize;
@@ -64,16 +64,10 @@ pub async fn stats(
         })
         .await?;
     let now = Utc::now();
-    let facts = state.store.case_facts(&code, ranking_since(now)).await?;
+    let today = start_of_local_day(now);
+    let facts = state.store.screen_facts(&code, now, today).await?;
     let catalog = state.store.catalog().await?;
-    let summary = stats::summarise(
-        &area,
-        &children,
-        &facts,
-        &actor,
-        now,
-        start_of_local_day(now),
-    );
+    let summary = stats::summarise(&area, &children, &facts, &actor, today);
 
     let category_counts = |counts: Vec<(String, u32)>| -> Vec<CategoryCount> {
         counts

@@ -105,6 +105,35 @@ async fn statistics_count_open_overdue_and_today_per_district_and_rank_them(app:
     assert_eq!(status, 404);
     let (_, xuhui) = app.get(Some("xuhui_operator"), "/api/v1/stats").await;
     assert_eq!(xuhui["totals"]["open"], 0);
+
+    // The open counts the screen sums are kept as the cases moved: they equal the case
+    // table's; lost, the check names them and a rebuild brings the screen back.
+    let checked = crate::outbox::cli(app, &["screen", "check"]);
+    assert!(checked.contains("match the case table"), "{checked}");
+    app.store
+        .replace_open_tallies(&Default::default())
+        .await
+        .unwrap();
+    let (_, emptied) = app.get(Some("operator"), "/api/v1/stats").await;
+    assert_eq!(emptied["totals"]["open"], 0);
+    let failed = std::process::Command::new(env!("CARGO_BIN_EXE_cityops"))
+        .args(["screen", "check", "--data-dir"])
+        .arg(&app.data_dir)
+        .args(["--database", &app.database_url])
+        .env("CITYOPS_LOG_FILTER", "warn")
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    let said = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        said.contains("310101") && said.contains("kept 0, cases 1"),
+        "{said}"
+    );
+    let rebuilt = crate::outbox::cli(app, &["screen", "rebuild"]);
+    assert!(rebuilt.contains("rebuilt"), "{rebuilt}");
+    let (_, again) = app.get(Some("operator"), "/api/v1/stats").await;
+    assert_eq!(again["totals"], city["totals"]);
+    assert_eq!(again["by_child"], city["by_child"]);
 }
 
 async fn a_citizen_reports_follows_adds_a_photo_and_rates_the_closed_case(app: &TestApp) {

@@ -1,0 +1,257 @@
+//! What the city screen reads ([`ScreenFacts`]): the open cases' counts kept in `case_tallies`
+//! (moved in each case write's transaction, see [`move_case`]), the overdue cases through the
+//! index of running deadlines, and today's cases through the indexes of report and closing
+//! times. Each part costs what it holds, not what the case table holds.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cityops_domain::case::{CaseState, Source};
+use cityops_domain::stats::{move_tallies, CaseFact, OpenTally, ScreenFacts};
+use cityops_domain::AreaCode;
+
+use crate::cases::area_code;
+use crate::dialect::{Columns, Connection, Dialect};
+use crate::sql::AuditPolicy;
+use crate::statement::Statement;
+use crate::{SqlStore, StoreError, StoreResult};
+
+/// The columns [`fact_of`] reads.
+const FACT_COLUMNS: &str =
+    "area, unit, state, category, source, deadline, urgent, supervised, created_at, closed_at";
+
+/// The states whose cases are no longer open, as the domain says.
+fn terminal_states() -> impl Iterator<Item = &'static str> {
+    CaseState::ALL
+        .into_iter()
+        .filter(|state| state.is_terminal())
+        .map(CaseState::as_str)
+}
+
+#[async_trait]
+pub trait ScreenStore {
+    /// The screen's facts for the area `scope`: its open cases' counts, its cases whose
+    /// running deadline is before `now`, and its cases reported or closed since `today`.
+    async fn screen_facts(
+        &self,
+        scope: &AreaCode,
+        now: DateTime<Utc>,
+        today: DateTime<Utc>,
+    ) -> StoreResult<ScreenFacts>;
+    /// Every kept count of open cases, as stored.
+    async fn open_tallies(&self) -> StoreResult<BTreeMap<OpenTally, i64>>;
+    /// The same counts recomputed from the case table.
+    async fn open_tallies_of_cases(&self) -> StoreResult<BTreeMap<OpenTally, i64>>;
+    /// Replaces every kept count with `tallies` (on the audit log).
+    async fn replace_open_tallies(&self, tallies: &BTreeMap<OpenTally, i64>) -> StoreResult<()>;
+}
+
+fn fact_of<R: Columns>(r: &R) -> StoreResult<CaseFact> {
+    let state = r.text("state")?;
+    let source = r.text("source")?;
+    Ok(CaseFact {
+        area: area_code(&r.text("area")?)?,
+        unit: r.text_opt("unit")?,
+        state: CaseState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("state {state}")))?,
+        category: r.text_opt("category")?,
+        source: Source::parse(&source)
+            .ok_or_else(|| StoreError::Corrupt(format!("source {source}")))?,
+        deadline: r.time_opt("deadline")?,
+        urgent: r.flag("urgent")?,
+        supervised: r.flag("supervised")?,
+        created_at: r.time("created_at")?,
+        closed_at: r.time_opt("closed_at")?,
+    })
+}
+
+fn tally_of<R: Columns>(r: &R) -> StoreResult<(OpenTally, i64)> {
+    let none_if_empty = |text: String| (!text.is_empty()).then_some(text);
+    Ok((
+        OpenTally {
+            area: area_code(&r.text("area")?)?,
+            unit: none_if_empty(r.text("unit")?),
+            category: none_if_empty(r.text("category")?),
+            urgent: r.flag("urgent")?,
+            supervised: r.flag("supervised")?,
+        },
+        r.int("n")?,
+    ))
+}
+
+/// The stored case's facts before a write changes it, read in the writing transaction.
+pub(crate) async fn fact_before<D: Dialect>(
+    tx: &mut Connection<D>,
+    case_id: &str,
+) -> StoreResult<Option<CaseFact>> {
+    let row = D::fetch_optional(
+        tx,
+        Statement::new(format!("SELECT {FACT_COLUMNS} FROM cases WHERE id = $1")).bind(case_id),
+    )
+    .await?;
+    row.map(|r| fact_of(&r)).transpose()
+}
+
+/// Moves the kept counts for a case going from `before` (none: a new case) to `after`, in the
+/// caller's transaction; a count that reaches zero goes.
+pub(crate) async fn move_case<D: Dialect>(
+    tx: &mut Connection<D>,
+    before: Option<&CaseFact>,
+    after: &CaseFact,
+) -> StoreResult<()> {
+    let mut delta = BTreeMap::new();
+    move_tallies(before, after, &mut delta);
+    for (tally, n) in delta {
+        let bind = |statement: Statement| {
+            statement
+                .bind(tally.area.as_str())
+                .bind(tally.unit.clone().unwrap_or_default())
+                .bind(tally.category.clone().unwrap_or_default())
+                .bind(i64::from(tally.urgent))
+                .bind(i64::from(tally.supervised))
+        };
+        D::execute(
+            tx,
+            bind(Statement::new(
+                "INSERT INTO case_tallies (area, unit, category, urgent, supervised, n)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (area, unit, category, urgent, supervised)
+                 DO UPDATE SET n = case_tallies.n + excluded.n",
+            ))
+            .bind(n),
+        )
+        .await?;
+        if n < 0 {
+            D::execute(
+                tx,
+                bind(Statement::new(
+                    "DELETE FROM case_tallies WHERE area = $1 AND unit = $2 AND category = $3
+                     AND urgent = $4 AND supervised = $5 AND n <= 0",
+                )),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl<D: Dialect, A: AuditPolicy> ScreenStore for SqlStore<D, A> {
+    async fn screen_facts(
+        &self,
+        scope: &AreaCode,
+        now: DateTime<Utc>,
+        today: DateTime<Utc>,
+    ) -> StoreResult<ScreenFacts> {
+        let prefix = format!("{}%", scope.subtree_prefix());
+        let open = self
+            .read_all(
+                Statement::new(
+                    "SELECT area, unit, category, urgent, supervised, n FROM case_tallies
+                     WHERE area LIKE $1",
+                )
+                .bind(prefix.as_str()),
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                let (tally, n) = tally_of(r)?;
+                Ok((tally, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let overdue = self
+            .read_all(
+                Statement::new(format!(
+                    "SELECT {FACT_COLUMNS} FROM cases
+                     WHERE deadline IS NOT NULL AND deadline < $1 AND area LIKE $2"
+                ))
+                .bind(crate::millis(now))
+                .bind(prefix.as_str()),
+            )
+            .await?;
+        // Two ranges, each on its own index; a case reported and closed today is in both.
+        let reported = self
+            .read_all(
+                Statement::new(format!(
+                    "SELECT {FACT_COLUMNS} FROM cases WHERE created_at >= $1 AND area LIKE $2"
+                ))
+                .bind(crate::millis(today))
+                .bind(prefix.as_str()),
+            )
+            .await?;
+        let closed = self
+            .read_all(
+                Statement::new(format!(
+                    "SELECT {FACT_COLUMNS} FROM cases
+                     WHERE closed_at >= $1 AND created_at < $1 AND area LIKE $2"
+                ))
+                .bind(crate::millis(today))
+                .bind(prefix.as_str()),
+            )
+            .await?;
+        Ok(ScreenFacts {
+            open,
+            overdue: overdue.iter().map(fact_of).collect::<StoreResult<_>>()?,
+            today: reported
+                .iter()
+                .chain(closed.iter())
+                .map(fact_of)
+                .collect::<StoreResult<_>>()?,
+        })
+    }
+
+    async fn open_tallies(&self) -> StoreResult<BTreeMap<OpenTally, i64>> {
+        self.read_all(Statement::new(
+            "SELECT area, unit, category, urgent, supervised, n FROM case_tallies",
+        ))
+        .await?
+        .iter()
+        .map(tally_of)
+        .collect()
+    }
+
+    async fn open_tallies_of_cases(&self) -> StoreResult<BTreeMap<OpenTally, i64>> {
+        let mut statement = Statement::new(
+            "SELECT area, COALESCE(unit, '') AS unit, COALESCE(category, '') AS category,
+                    urgent, supervised, COUNT(*) AS n
+             FROM cases WHERE state NOT",
+        );
+        statement
+            .push_in(terminal_states())
+            .push(" GROUP BY area, COALESCE(unit, ''), COALESCE(category, ''), urgent, supervised");
+        self.read_all(statement)
+            .await?
+            .iter()
+            .map(tally_of)
+            .collect()
+    }
+
+    async fn replace_open_tallies(&self, tallies: &BTreeMap<OpenTally, i64>) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        D::execute(&mut tx, Statement::new("DELETE FROM case_tallies")).await?;
+        let rows: Vec<_> = tallies.iter().filter(|(_, n)| **n != 0).collect();
+        for chunk in rows.chunks(500) {
+            let mut statement = Statement::new(
+                "INSERT INTO case_tallies (area, unit, category, urgent, supervised, n) ",
+            );
+            statement.push_values(chunk, |row, (tally, n)| {
+                row.bind(tally.area.as_str())
+                    .bind(tally.unit.clone().unwrap_or_default())
+                    .bind(tally.category.clone().unwrap_or_default())
+                    .bind(i64::from(tally.urgent))
+                    .bind(i64::from(tally.supervised))
+                    .bind(**n);
+            });
+            D::execute(&mut tx, statement).await?;
+        }
+        self.audit_in(
+            &mut tx,
+            vec![crate::audit::record("screen.rebuild", "case_tallies")
+                .detail(format!("{} counts of open cases", rows.len()))],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
