@@ -198,6 +198,10 @@ mod tests {
                 "RejectReason",
                 strings(case::RejectReason::ALL.map(case::RejectReason::as_str)),
             ),
+            (
+                "TicketKind",
+                strings(cityops_domain::TicketKind::ALL.map(cityops_domain::TicketKind::as_str)),
+            ),
             ("AreaLevel", strings(AreaLevel::ALL.map(AreaLevel::as_str))),
             ("UnitKind", strings(UnitKind::ALL.map(UnitKind::as_str))),
             (
@@ -325,6 +329,8 @@ mod tests {
             // Requests: the handler checks the value; the document says which are accepted.
             ("ReportRequest", "source", "CaseSource"),
             ("ReportRequest", "crs", "Crs"),
+            ("CallBody", "kind", "TicketKind"),
+            ("CallView", "kind", "TicketKind"),
             ("PublicReportRequest", "crs", "Crs"),
             ("CommandRequest", "reject_reason", "RejectReason"),
             ("CategoryUpdate", "urgency", "Urgency"),

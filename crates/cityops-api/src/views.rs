@@ -453,6 +453,9 @@ pub struct ReportRequest {
     /// The reporter's name and phone, for `hotline` and `department` reports only: sealed
     /// at rest, masked in every answer, read clear only at `/cases/{id}/contact`.
     pub contact: Option<ContactBody>,
+    /// The call the report was taken down from (`hotline` and `department` reports only):
+    /// its kind and the reply owed to the caller.
+    pub call: Option<CallBody>,
     /// Values of the extra fields of the class `category_hint` names (photo fields are set
     /// on the case once its photos are attached).
     #[schema(value_type = Option<FieldsDoc>)]
@@ -650,6 +653,8 @@ pub struct CaseView {
     pub reporter_phone: Option<String>,
     /// The id of the 12345 hotline ticket the case was opened for.
     pub hotline_ticket: Option<String>,
+    /// The call the case was taken down from, for a hotline or department report.
+    pub call: Option<CallView>,
     pub rating: Option<RatingView>,
     /// Set while the case waits in a higher center's coordination queue.
     pub coordination: Option<CoordinationView>,
@@ -918,6 +923,10 @@ impl CaseView {
                 .and_then(|r| r.phone.as_deref())
                 .map(cityops_domain::mask_phone),
             hotline_ticket: c.hotline_ticket.clone(),
+            call: c.call.as_ref().map(|call| CallView {
+                kind: Wire(call.kind),
+                reply_owed: call.reply_owed.clone(),
+            }),
             rating: c.rating.as_ref().map(RatingView::from),
             coordination: c.coordination.as_ref().map(|w| CoordinationView {
                 center: w.center.to_string(),
@@ -1298,6 +1307,25 @@ pub struct StatsView {
     pub top_categories: Vec<CategoryCount>,
     /// Children ranked by the standard evaluation of the last 30 days (its composite), best first.
     pub ranking: Vec<RankingRow>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallBody {
+    /// What the caller wants; an `enquiry` is answered on the call and is no case.
+    #[schema(value_type = wire::TicketKind, example = "request")]
+    pub kind: String,
+    /// What the caller was told they would hear, and when (答复口径); at most 500
+    /// characters, masked like the description. Blank is none.
+    #[schema(max_length = 500, example = "三个工作日内电话告知处理结果")]
+    pub reply_owed: Option<String>,
+}
+
+/// The call a case was taken down from.
+#[derive(Serialize, ToSchema)]
+pub struct CallView {
+    pub kind: wire::TicketKind,
+    pub reply_owed: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -155,6 +155,9 @@ vocabulary! {
     cityops_domain::appeal::AppealGround => AppealGround:
         "What a unit's appeal (申诉) disputes: late_handling (处置超时: its handling counted late \
          or overdue) or rework (返工: a failed check counted against it).";
+    cityops_domain::TicketKind => TicketKind:
+        "What a caller wants (工单类型): request (求助), complaint (投诉), enquiry (咨询, \
+         answered on the call, never a case), suggestion (建议), praise (表扬) or other.";
     cityops_domain::case::RejectReason => RejectReason:
         "Why a report was not accepted: invalid, or a duplicate of another case.";
     cityops_domain::AreaLevel => AreaLevel:
@@ -274,6 +277,7 @@ mod tests {
         wire_names_are_serde_names::<cityops_domain::Source>();
         wire_names_are_serde_names::<cityops_domain::case::Stage>();
         wire_names_are_serde_names::<cityops_domain::case::RejectReason>();
+        wire_names_are_serde_names::<cityops_domain::TicketKind>();
         wire_names_are_serde_names::<cityops_domain::AreaLevel>();
         wire_names_are_serde_names::<cityops_domain::UnitKind>();
         wire_names_are_serde_names::<cityops_domain::Organization>();

@@ -356,13 +356,7 @@ async fn product_screen(
     today: DateTime<Utc>,
 ) -> Result<Statistics> {
     let facts = store.screen_facts(&look.area.code, now, today).await?;
-    Ok(summarise(
-        &look.area,
-        &look.children,
-        &facts,
-        &look.viewer,
-        today,
-    ))
+    Ok(summarise(&look.area, &look.children, &facts, &look.viewer))
 }
 
 /// The same screen by plain SQL over the case table: one `GROUP BY` per child area for the

@@ -131,7 +131,7 @@ impl CaseState {
 }
 
 /// Where a report came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// A grid inspector's patrol.
@@ -177,6 +177,60 @@ impl Source {
     pub fn needs_verification(self) -> bool {
         matches!(self, Source::Hotline | Source::Photo | Source::Iot)
     }
+}
+
+/// What a caller to the hotline wants (工单类型), as the 12345 hotline sorts its tickets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketKind {
+    /// 求助: asks for something to be put right.
+    Request,
+    /// 投诉: complains about a problem or about how it was handled.
+    Complaint,
+    /// 咨询: asks a question; answered on the call, never a case.
+    Enquiry,
+    /// 建议: proposes an improvement.
+    Suggestion,
+    /// 表扬: praises a unit or a member of staff.
+    Praise,
+    /// 其他.
+    Other,
+}
+
+impl TicketKind {
+    pub const ALL: [TicketKind; 6] = [
+        TicketKind::Request,
+        TicketKind::Complaint,
+        TicketKind::Enquiry,
+        TicketKind::Suggestion,
+        TicketKind::Praise,
+        TicketKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketKind::Request => "request",
+            TicketKind::Complaint => "complaint",
+            TicketKind::Enquiry => "enquiry",
+            TicketKind::Suggestion => "suggestion",
+            TicketKind::Praise => "praise",
+            TicketKind::Other => "other",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TicketKind> {
+        TicketKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// What the operator took down about a call beyond the problem itself: the kind of call, and
+/// the reply owed to the caller (答复口径: what they were told they would hear, and when), which
+/// the call-back answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    pub kind: TicketKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_owed: Option<String>,
 }
 
 /// The stage whose clock is running; its deadline is [`Case::deadline`].
@@ -628,6 +682,10 @@ pub struct Case {
     /// The id of the 12345 hotline ticket the case was opened for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hotline_ticket: Option<String>,
+    /// The call the case was opened from, for a hotline or department report taken down by
+    /// an operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<Call>,
     #[serde(default)]
     pub rating: Option<Rating>,
     /// Set while the case waits in a higher center's coordination queue.

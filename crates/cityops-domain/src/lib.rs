@@ -28,9 +28,9 @@ pub use actor::{Actor, Role};
 pub use area::{Area, AreaCode, AreaLevel};
 pub use calendar::{CalendarDay, CalendarError, HolidayYear, WorkingCalendar, WorkingHours};
 pub use case::{
-    mask_name, mask_phone, CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState,
+    mask_name, mask_phone, Call, CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState,
     ClockChange, ClockReason, DeadlineMark, FiledClass, Location, PendingRequest, Rating,
-    RejectReason, Reporter, Satisfaction, Source, Stage, TimeLeft, TimelineEvent,
+    RejectReason, Reporter, Satisfaction, Source, Stage, TicketKind, TimeLeft, TimelineEvent,
 };
 pub use category::{
     Category, CategoryCatalog, CategoryCode, CategoryKind, IntakeTerms, StageTerms, Term, TermUnit,

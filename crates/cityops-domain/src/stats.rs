@@ -108,47 +108,86 @@ pub fn move_tallies(
     }
 }
 
-/// What the screen reads for one area.
+/// Where a case counts and whose it is: its area (or the area of that level the store grouped
+/// it under, see [`grain`]) and its unit, which decides whether a unit handler sees it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AreaUnit {
+    pub area: AreaCode,
+    pub unit: Option<String>,
+}
+
+/// What a case reported today is counted by.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReportTally {
+    pub area: AreaCode,
+    pub unit: Option<String>,
+    pub source: Source,
+    pub category: Option<String>,
+}
+
+/// What the screen reads for one area, as counts. The store groups them by the area of the
+/// screen's child level ([`grain`]): a city's screen sums a few thousand rows, not a row per
+/// case.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScreenFacts {
-    /// The open cases within the area, counted per tally.
+    /// The open cases.
     pub open: Vec<(OpenTally, u64)>,
-    /// The open cases within the area whose running deadline is past.
-    pub overdue: Vec<CaseFact>,
-    /// The cases within the area reported or closed since the start of today.
-    pub today: Vec<CaseFact>,
+    /// The open cases whose running deadline is past.
+    pub overdue: Vec<(AreaUnit, u64)>,
+    /// The cases reported since the start of today.
+    pub reported_today: Vec<(ReportTally, u64)>,
+    /// The cases closed since the start of today.
+    pub closed_today: Vec<(AreaUnit, u64)>,
+}
+
+/// The length of the area codes the screen of an area at `level` counts by: its children's
+/// (a community's screen, which has none, by its own).
+pub fn grain(level: AreaLevel) -> usize {
+    match level {
+        AreaLevel::City => 6,
+        AreaLevel::District => 9,
+        AreaLevel::Street | AreaLevel::Community => 12,
+    }
 }
 
 impl ScreenFacts {
-    /// The screen's facts from every case's (`facts`, those within the area): the definition
-    /// that the store's kept counts and narrow reads must agree with.
+    /// The screen's facts from every case's (`facts`, those within the area), ungrouped: the
+    /// definition that the store's kept counts and grouped reads must agree with.
     pub fn of_cases(facts: &[CaseFact], now: DateTime<Utc>, today: DateTime<Utc>) -> ScreenFacts {
-        let mut open: BTreeMap<OpenTally, u64> = BTreeMap::new();
-        for key in facts.iter().filter_map(OpenTally::of) {
-            *open.entry(key).or_default() += 1;
+        fn counted<K: Ord>(keys: impl Iterator<Item = K>) -> Vec<(K, u64)> {
+            let mut counts: BTreeMap<K, u64> = BTreeMap::new();
+            for key in keys {
+                *counts.entry(key).or_default() += 1;
+            }
+            counts.into_iter().collect()
         }
+        let place = |f: &CaseFact| AreaUnit {
+            area: f.area.clone(),
+            unit: f.unit.clone(),
+        };
         ScreenFacts {
-            open: open.into_iter().collect(),
-            overdue: facts
-                .iter()
-                .filter(|f| is_overdue(f.state, f.deadline, now))
-                .cloned()
-                .collect(),
-            today: facts
-                .iter()
-                .filter(|f| is_today(f, today))
-                .cloned()
-                .collect(),
+            open: counted(facts.iter().filter_map(OpenTally::of)),
+            overdue: counted(
+                facts
+                    .iter()
+                    .filter(|f| is_overdue(f.state, f.deadline, now))
+                    .map(place),
+            ),
+            reported_today: counted(facts.iter().filter(|f| f.created_at >= today).map(|f| {
+                ReportTally {
+                    area: f.area.clone(),
+                    unit: f.unit.clone(),
+                    source: f.source,
+                    category: f.category.clone(),
+                }
+            })),
+            closed_today: counted(facts.iter().filter(|f| closed_since(f, today)).map(place)),
         }
     }
 }
 
-/// Whether the case was reported, or closed, since `today` (the start of the local day).
-pub fn is_today(fact: &CaseFact, today: DateTime<Utc>) -> bool {
-    fact.created_at >= today || closed_since(fact, today)
-}
-
-fn closed_since(fact: &CaseFact, today: DateTime<Utc>) -> bool {
+/// Whether the case was closed since `today` (the start of the local day).
+pub fn closed_since(fact: &CaseFact, today: DateTime<Utc>) -> bool {
     fact.state == CaseState::Closed && fact.closed_at.is_some_and(|t| t >= today)
 }
 
@@ -180,21 +219,14 @@ pub struct Statistics {
 }
 
 /// Counts what of `facts` (those of `area`, see [`ScreenFacts`]) `viewer` may see
-/// ([`Actor::can_see_case_at`]): `children` are the areas one level below `area`, `today` the
-/// start of the local day ([`crate::case::start_of_local_day`]).
+/// ([`Actor::can_see_case_at`]): `children` are the areas one level below `area`.
 pub fn summarise<'f>(
     area: &Area,
     children: &[Area],
     facts: &'f ScreenFacts,
     viewer: &Actor,
-    today: DateTime<Utc>,
 ) -> Statistics {
-    let child_length = match area.level {
-        AreaLevel::City => Some(6),
-        AreaLevel::District => Some(9),
-        AreaLevel::Street => Some(12),
-        AreaLevel::Community => None,
-    };
+    let child_length = (area.level != AreaLevel::Community).then(|| grain(area.level));
     let child_of = |area: &'f AreaCode| child_length.and_then(|length| area.as_str().get(..length));
     let mut totals = Totals::default();
     let mut per_child: HashMap<&str, Totals> = HashMap::new();
@@ -221,25 +253,28 @@ pub fn summarise<'f>(
             *open_categories.entry(category).or_default() += n;
         }
     }
-    let visible = |fact: &&'f CaseFact| viewer.can_see_case_at(&fact.area, fact.unit.as_deref());
-    for fact in facts.overdue.iter().filter(visible) {
-        count(&fact.area, 1, |t, n| t.overdue += n);
+    let sees = |place: &AreaUnit| viewer.can_see_case_at(&place.area, place.unit.as_deref());
+    let weight = |n: &u64| u32::try_from(*n).unwrap_or(u32::MAX);
+    for (place, n) in facts.overdue.iter().filter(|(place, _)| sees(place)) {
+        count(&place.area, weight(n), |t, n| t.overdue += n);
+    }
+    for (place, n) in facts.closed_today.iter().filter(|(place, _)| sees(place)) {
+        count(&place.area, weight(n), |t, n| t.closed_today += n);
     }
     let mut by_source: BTreeMap<&'static str, (Source, u32)> = BTreeMap::new();
     let mut today_categories: BTreeMap<&str, u32> = BTreeMap::new();
-    for fact in facts.today.iter().filter(visible) {
-        if fact.created_at >= today {
-            count(&fact.area, 1, |t, n| t.reported_today += n);
-            by_source
-                .entry(fact.source.as_str())
-                .or_insert((fact.source, 0))
-                .1 += 1;
-            if let Some(category) = &fact.category {
-                *today_categories.entry(category).or_default() += 1;
-            }
+    for (report, n) in &facts.reported_today {
+        if !viewer.can_see_case_at(&report.area, report.unit.as_deref()) {
+            continue;
         }
-        if closed_since(fact, today) {
-            count(&fact.area, 1, |t, n| t.closed_today += n);
+        let n = weight(n);
+        count(&report.area, n, |t, n| t.reported_today += n);
+        by_source
+            .entry(report.source.as_str())
+            .or_insert((report.source, 0))
+            .1 += n;
+        if let Some(category) = &report.category {
+            *today_categories.entry(category).or_default() += n;
         }
     }
     Statistics {
@@ -326,7 +361,6 @@ mod tests {
             &streets,
             &ScreenFacts::of_cases(&facts, now, today),
             &viewer(Role::Operator, None),
-            today,
         );
         assert_eq!(everyone.totals.open, 3);
         assert_eq!(everyone.by_child[0].1.open, 3);
@@ -335,7 +369,6 @@ mod tests {
             &streets,
             &ScreenFacts::of_cases(&facts, now, today),
             &viewer(Role::UnitHandler, Some("310101-ZLS")),
-            today,
         );
         assert_eq!(water.totals.open, 1);
         assert_eq!(water.totals.overdue, 1);
@@ -356,7 +389,6 @@ mod tests {
             &[],
             &ScreenFacts::of_cases(&facts, now, now),
             &viewer(Role::Operator, None),
-            now,
         );
         assert_eq!(stats.totals.open, 2);
         assert_eq!(stats.totals.overdue, 1);
@@ -422,14 +454,11 @@ mod tests {
         ];
         let screen = ScreenFacts::of_cases(&facts, now, today);
         assert!(screen.open.is_empty());
-        assert_eq!(screen.today.len(), 1);
-        let stats = summarise(
-            &district,
-            &[],
-            &screen,
-            &viewer(Role::Operator, None),
-            today,
+        assert_eq!(
+            (screen.reported_today.len(), screen.closed_today.len()),
+            (1, 1)
         );
+        let stats = summarise(&district, &[], &screen, &viewer(Role::Operator, None));
         assert_eq!(
             (
                 stats.totals.open,

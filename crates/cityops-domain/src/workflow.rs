@@ -29,6 +29,8 @@ use crate::InvalidInput;
 
 const MAX_TEXT: usize = 2000;
 const MAX_REASON: usize = 500;
+/// The reply owed to a caller: a sentence or two, as the hotline's ticket field holds.
+const MAX_REPLY_OWED: usize = 500;
 
 /// Failed call-back attempts before a case closes as unreachable, when a timeline recorded
 /// none (call-backs started before the policy existed) and by default.
@@ -111,6 +113,10 @@ pub struct NewReport {
     /// the report is decided (whatever the reporter sent) and kept with the case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intake_terms: Option<IntakeTerms>,
+    /// The kind of call and the reply owed, for a hotline or department report (boxed: most
+    /// reports have none, and every command is as large as the largest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<Box<crate::case::Call>>,
     /// The values of the class's extra fields given with the report, checked by the caller
     /// against the class of `category_hint`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -335,6 +341,9 @@ impl CaseCommand {
         match self {
             CaseCommand::Report(report) => {
                 texts.push(("description".into(), &mut report.description));
+                if let Some(reply) = report.call.as_mut().and_then(|c| c.reply_owed.as_mut()) {
+                    texts.push(("call.reply_owed".into(), reply));
+                }
                 texts.extend(field_texts(
                     report.fields.iter_mut().map(|(k, v)| (k, Some(v))),
                 ));
@@ -663,6 +672,25 @@ fn open(
             .into());
         }
     }
+    if let Some(call) = &report.call {
+        if !matches!(report.source, Source::Hotline | Source::Department) {
+            return Err(InvalidInput::inconsistent(
+                "call",
+                "only a hotline or department report is taken down from a call",
+            )
+            .into());
+        }
+        if call.kind == crate::case::TicketKind::Enquiry {
+            return Err(InvalidInput::inconsistent(
+                "call.kind",
+                "an enquiry is answered on the call, not opened as a case",
+            )
+            .into());
+        }
+        if let Some(reply) = &call.reply_owed {
+            text("call.reply_owed", reply, MAX_REPLY_OWED)?;
+        }
+    }
     if let Some(grid) = &report.unit_grid {
         let valid = grid.len() == 14
             && grid.bytes().all(|b| b.is_ascii_digit())
@@ -733,6 +761,7 @@ fn open(
         late_count: 0,
         reporter: report.reporter.clone(),
         hotline_ticket: report.hotline_ticket.clone(),
+        call: report.call.as_deref().cloned(),
         rating: None,
         coordination: None,
         verified: false,

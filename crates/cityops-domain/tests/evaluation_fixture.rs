@@ -112,6 +112,7 @@ fn report_case<'a>(
             unit_grid: None,
             hotline_ticket: None,
             intake_terms: None,
+            call: None,
         },
         reporter,
         Clock::new(when, calendar),

@@ -61,6 +61,7 @@ fn signed_for(
             unit_grid: None,
             hotline_ticket: None,
             intake_terms: None,
+            call: None,
         },
         &actor(Role::Inspector, None),
         clock(start),

@@ -117,6 +117,14 @@ pub trait GeographyStore: Send + Sync + 'static {
     async fn put_areas(&self, areas: &[Area]) -> StoreResult<u64>;
     async fn area(&self, code: &AreaCode) -> StoreResult<Option<Area>>;
     async fn areas(&self, filter: &AreaFilter) -> StoreResult<Vec<Area>>;
+    /// The areas within `within` whose names contain `text`, districts first, then streets,
+    /// then communities, each in code order; at most `limit`.
+    async fn search_areas(
+        &self,
+        text: &str,
+        within: &AreaCode,
+        limit: u32,
+    ) -> StoreResult<Vec<Area>>;
 
     /// Adds the units whose codes are new (a city's default units); the stored ones stay as
     /// the city edited them. Returns how many were added.
@@ -193,6 +201,32 @@ impl<D: Dialect, A: AuditPolicy> GeographyStore for SqlStore<D, A> {
             statement.push(" AND level = ").push_bind(level.as_str());
         }
         statement.push(" ORDER BY code");
+        let rows = self.read_all(statement).await?;
+        rows.iter().map(area_from_row).collect()
+    }
+
+    async fn search_areas(
+        &self,
+        text: &str,
+        within: &AreaCode,
+        limit: u32,
+    ) -> StoreResult<Vec<Area>> {
+        // The text is matched as given: LIKE's wildcards in it are escaped.
+        let escaped: String = text
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let statement = Statement::new(
+            "SELECT code, name, level, parent FROM areas
+             WHERE name LIKE $1 ESCAPE '\\' AND code LIKE $2
+             ORDER BY length(code), code LIMIT $3",
+        )
+        .bind(format!("%{escaped}%"))
+        .bind(format!("{}%", within.subtree_prefix()))
+        .bind(i64::from(limit));
         let rows = self.read_all(statement).await?;
         rows.iter().map(area_from_row).collect()
     }

@@ -1,14 +1,17 @@
 //! What the city screen reads ([`ScreenFacts`]): the open cases' counts kept in `case_tallies`
 //! (moved in each case write's transaction, see [`move_case`]), the overdue cases through the
 //! index of running deadlines, and today's cases through the indexes of report and closing
-//! times. Each part costs what it holds, not what the case table holds.
+//! times, each grouped by the screen's child areas in SQL. Each part costs what it holds, not
+//! what the case table holds.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cityops_domain::case::{CaseState, Source};
-use cityops_domain::stats::{move_tallies, CaseFact, OpenTally, ScreenFacts};
+use cityops_domain::stats::{
+    grain, move_tallies, AreaUnit, CaseFact, OpenTally, ReportTally, ScreenFacts,
+};
 use cityops_domain::AreaCode;
 
 use crate::cases::area_code;
@@ -80,6 +83,20 @@ fn tally_of<R: Columns>(r: &R) -> StoreResult<(OpenTally, i64)> {
     ))
 }
 
+fn count_of<R: Columns>(r: &R) -> StoreResult<u64> {
+    Ok(u64::try_from(r.int("n")?).unwrap_or(0))
+}
+
+fn place_of<R: Columns>(r: &R) -> StoreResult<(AreaUnit, u64)> {
+    Ok((
+        AreaUnit {
+            area: area_code(&r.text("area")?)?,
+            unit: r.text_opt("unit")?,
+        },
+        count_of(r)?,
+    ))
+}
+
 /// The stored case's facts before a write changes it, read in the writing transaction.
 pub(crate) async fn fact_before<D: Dialect>(
     tx: &mut Connection<D>,
@@ -145,12 +162,17 @@ impl<D: Dialect, A: AuditPolicy> ScreenStore for SqlStore<D, A> {
         today: DateTime<Utc>,
     ) -> StoreResult<ScreenFacts> {
         let prefix = format!("{}%", scope.subtree_prefix());
+        // Grouped by the area of the screen's child level: a number the domain gives, safe to
+        // write into the text (and PostgreSQL's substr takes no bigint parameter).
+        let at = format!("substr(area, 1, {})", grain(scope.level()));
         let open = self
             .read_all(
-                Statement::new(
-                    "SELECT area, unit, category, urgent, supervised, n FROM case_tallies
-                     WHERE area LIKE $1",
-                )
+                Statement::new(format!(
+                    "SELECT {at} AS area, unit, category, urgent, supervised,
+                            CAST(SUM(n) AS BIGINT) AS n
+                     FROM case_tallies WHERE area LIKE $1
+                     GROUP BY {at}, unit, category, urgent, supervised"
+                ))
                 .bind(prefix.as_str()),
             )
             .await?
@@ -163,18 +185,20 @@ impl<D: Dialect, A: AuditPolicy> ScreenStore for SqlStore<D, A> {
         let overdue = self
             .read_all(
                 Statement::new(format!(
-                    "SELECT {FACT_COLUMNS} FROM cases
-                     WHERE deadline IS NOT NULL AND deadline < $1 AND area LIKE $2"
+                    "SELECT {at} AS area, unit, COUNT(*) AS n FROM cases
+                     WHERE deadline IS NOT NULL AND deadline < $1 AND area LIKE $2
+                     GROUP BY {at}, unit"
                 ))
                 .bind(crate::millis(now))
                 .bind(prefix.as_str()),
             )
             .await?;
-        // Two ranges, each on its own index; a case reported and closed today is in both.
         let reported = self
             .read_all(
                 Statement::new(format!(
-                    "SELECT {FACT_COLUMNS} FROM cases WHERE created_at >= $1 AND area LIKE $2"
+                    "SELECT {at} AS area, unit, source, category, COUNT(*) AS n FROM cases
+                     WHERE created_at >= $1 AND area LIKE $2
+                     GROUP BY {at}, unit, source, category"
                 ))
                 .bind(crate::millis(today))
                 .bind(prefix.as_str()),
@@ -183,21 +207,35 @@ impl<D: Dialect, A: AuditPolicy> ScreenStore for SqlStore<D, A> {
         let closed = self
             .read_all(
                 Statement::new(format!(
-                    "SELECT {FACT_COLUMNS} FROM cases
-                     WHERE closed_at >= $1 AND created_at < $1 AND area LIKE $2"
+                    "SELECT {at} AS area, unit, COUNT(*) AS n FROM cases
+                     WHERE closed_at >= $1 AND state = $2 AND area LIKE $3
+                     GROUP BY {at}, unit"
                 ))
                 .bind(crate::millis(today))
+                .bind(CaseState::Closed.as_str())
                 .bind(prefix.as_str()),
             )
             .await?;
         Ok(ScreenFacts {
             open,
-            overdue: overdue.iter().map(fact_of).collect::<StoreResult<_>>()?,
-            today: reported
+            overdue: overdue.iter().map(place_of).collect::<StoreResult<_>>()?,
+            reported_today: reported
                 .iter()
-                .chain(closed.iter())
-                .map(fact_of)
+                .map(|r| {
+                    let source = r.text("source")?;
+                    Ok((
+                        ReportTally {
+                            area: area_code(&r.text("area")?)?,
+                            unit: r.text_opt("unit")?,
+                            source: Source::parse(&source)
+                                .ok_or_else(|| StoreError::Corrupt(format!("source {source}")))?,
+                            category: r.text_opt("category")?,
+                        },
+                        count_of(r)?,
+                    ))
+                })
                 .collect::<StoreResult<_>>()?,
+            closed_today: closed.iter().map(place_of).collect::<StoreResult<_>>()?,
         })
     }
 

@@ -223,6 +223,7 @@ async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) 
                 unit_grid: Some(format!("{area}01")),
                 hotline_ticket: None,
                 intake_terms: None,
+                call: None,
             },
             &staff("i1", Role::Inspector, None),
             now,
@@ -234,10 +235,17 @@ async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) 
         now += Duration::minutes(wait);
         // The first move from the drawn one on that the case takes: most steps move a case,
         // so workloads reach handling, checks (passed and failed), closing and cancelling.
-        // Cancelling only when drawn itself, or most cases would end at once.
+        // Cancelling only when drawn itself, or most cases would end at once; marking urgent
+        // or supervised too, since they apply in any open state and would stall the case.
         for offset in 0..moves.len() {
             let (command, actor) = &moves[(step + offset) % moves.len()];
-            if offset > 0 && matches!(command, CaseCommand::Cancel { .. }) {
+            let only_drawn = matches!(
+                command,
+                CaseCommand::Cancel { .. }
+                    | CaseCommand::SetUrgent { .. }
+                    | CaseCommand::Supervise { .. }
+            );
+            if offset > 0 && only_drawn {
                 continue;
             }
             if let Ok((next, event)) = decide(&cases[which], command.clone(), actor, now) {
@@ -340,20 +348,8 @@ async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) 
             staff("h1", Role::UnitHandler, Some("310101-ZLS")),
         ] {
             assert_eq!(
-                stats::summarise(
-                    &city,
-                    std::slice::from_ref(&district),
-                    &kept,
-                    &viewer,
-                    today
-                ),
-                stats::summarise(
-                    &city,
-                    std::slice::from_ref(&district),
-                    &whole,
-                    &viewer,
-                    today
-                ),
+                stats::summarise(&city, std::slice::from_ref(&district), &kept, &viewer),
+                stats::summarise(&city, std::slice::from_ref(&district), &whole, &viewer),
                 "the screen of {:?} at {at}",
                 viewer.role
             );

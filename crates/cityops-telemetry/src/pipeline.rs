@@ -881,6 +881,7 @@ impl Pipeline {
             unit_grid: device.unit_grid.clone(),
             hotline_ticket: None,
             intake_terms: None,
+            call: None,
         };
         let actor = system_actor(&device.area);
         match cityops_domain::report(uuid::Uuid::now_v7().to_string(), report, &actor, Utc::now()) {

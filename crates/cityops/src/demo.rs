@@ -253,6 +253,7 @@ fn demo_report(
             unit_grid: Some(place.grid.clone()),
             hotline_ticket: None,
             intake_terms: None,
+            call: None,
         },
         &cast.actor(role, None, &place.community.code),
         at,

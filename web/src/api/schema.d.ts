@@ -96,7 +96,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Areas, filtered by parent and level. */
+        /** Areas, filtered by parent and level, or found by name (`q`). */
         get: operations["list_areas"];
         put?: never;
         post?: never;
@@ -1974,6 +1974,21 @@ export interface components {
             /** Format: int32 */
             year: number;
         };
+        CallBody: {
+            /** @description What the caller wants; an `enquiry` is answered on the call and is no case. */
+            kind: components["schemas"]["TicketKind"];
+            /**
+             * @description What the caller was told they would hear, and when (答复口径); at most 500
+             *     characters, masked like the description. Blank is none.
+             * @example 三个工作日内电话告知处理结果
+             */
+            reply_owed?: string | null;
+        };
+        /** @description The call a case was taken down from. */
+        CallView: {
+            kind: components["schemas"]["TicketKind"];
+            reply_owed?: string | null;
+        };
         /**
          * @description What came of a call-back attempt: the caller was reached, did not answer, or the number was wrong.
          * @enum {string}
@@ -2059,6 +2074,7 @@ export interface components {
             appeals: components["schemas"]["AppealView"][];
             area: string;
             attachments: string[];
+            call?: null | components["schemas"]["CallView"];
             callback?: null | components["schemas"]["CallbackView"];
             callback_satisfied?: boolean | null;
             category?: null | components["schemas"]["FiledClassView"];
@@ -3012,6 +3028,7 @@ export interface components {
              * @example 310101002001
              */
             area?: string | null;
+            call?: null | components["schemas"]["CallBody"];
             /** @description The reporter's guess at the small class, if any. */
             category_hint?: string | null;
             /** @description 16-digit component id when a component is concerned. */
@@ -3426,6 +3443,11 @@ export interface components {
              */
             unchanged: number;
         };
+        /**
+         * @description What a caller wants (工单类型): request (求助), complaint (投诉), enquiry (咨询, answered on the call, never a case), suggestion (建议), praise (表扬) or other.
+         * @enum {string}
+         */
+        TicketKind: "request" | "complaint" | "enquiry" | "suggestion" | "praise" | "other";
         /** @description One imported ticket's result, as sent back to the 12345 system. */
         TicketResult: {
             /** @description The case the ticket opened; none for enquiries and praise. */
@@ -4148,6 +4170,12 @@ export interface operations {
                 /** @description Only the children of this area. */
                 parent?: string;
                 level?: components["schemas"]["AreaLevel"];
+                /**
+                 * @description Only the areas within the caller's jurisdiction whose names contain this text
+                 *     (南京东路 finds 南京东路街道), districts first, at most 20: the place search of the
+                 *     intake console. Not with `parent` or `level`.
+                 */
+                q?: string;
             };
             header?: never;
             path?: never;

@@ -30,20 +30,46 @@ pub struct AreaListQuery {
     parent: Option<String>,
     #[param(value_type = Option<crate::wire::AreaLevel>)]
     level: Option<String>,
+    /// Only the areas within the caller's jurisdiction whose names contain this text
+    /// (南京东路 finds 南京东路街道), districts first, at most 20: the place search of the
+    /// intake console. Not with `parent` or `level`.
+    #[param(min_length = 1, max_length = 50)]
+    q: Option<String>,
 }
 
 fn parse_code(field: &str, text: &str) -> ApiResult<AreaCode> {
     AreaCode::parse(text).map_err(|e| ApiError::invalid(field, e.reason))
 }
 
-/// Areas, filtered by parent and level.
+/// Areas, filtered by parent and level, or found by name (`q`).
 #[utoipa::path(get, path = "/api/v1/areas", tag = "areas", params(AreaListQuery),
     responses((status = 200, body = Vec<AreaView>)))]
 pub async fn list_areas(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    CurrentUser(actor): CurrentUser,
     crate::extract::QueryArgs(query): crate::extract::QueryArgs<AreaListQuery>,
 ) -> ApiResult<Json<Vec<AreaView>>> {
+    if let Some(text) = &query.q {
+        if query.parent.is_some() || query.level.is_some() {
+            return Err(ApiError::rule(
+                crate::error::ErrorCode::InconsistentFields,
+                "q",
+                "a search by name takes neither parent nor level",
+            ));
+        }
+        if text.is_empty() || text.chars().count() > 50 {
+            return Err(ApiError::invalid(
+                "q",
+                "a search text has 1 to 50 characters",
+            ));
+        }
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Json(Vec::new()));
+        }
+        let found = state.store.search_areas(text, &actor.scope, 20).await?;
+        return Ok(Json(found.iter().map(AreaView::from).collect()));
+    }
     let parent = query
         .parent
         .as_deref()

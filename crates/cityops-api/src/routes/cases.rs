@@ -284,6 +284,41 @@ pub(crate) async fn place(
     Ok((area, unit_grid))
 }
 
+/// The call a hotline or department report was taken down from, as given: a blank reply owed
+/// is none.
+fn call_of(
+    source: Source,
+    call: Option<crate::views::CallBody>,
+) -> ApiResult<Option<Box<cityops_domain::Call>>> {
+    let Some(call) = call else {
+        return Ok(None);
+    };
+    if !matches!(source, Source::Hotline | Source::Department) {
+        return Err(ApiError::rule(
+            ErrorCode::InconsistentFields,
+            "call",
+            "only hotline and department reports are taken down from a call",
+        ));
+    }
+    let kind = cityops_domain::TicketKind::parse(&call.kind).ok_or_else(|| {
+        ApiError::invalid(
+            "call.kind",
+            "kind must be one of request, complaint, enquiry, suggestion, praise, other",
+        )
+    })?;
+    if kind == cityops_domain::TicketKind::Enquiry {
+        return Err(ApiError::rule(
+            ErrorCode::InconsistentFields,
+            "call.kind",
+            "an enquiry is answered on the call, not opened as a case",
+        ));
+    }
+    Ok(Some(Box::new(cityops_domain::Call {
+        kind,
+        reply_owed: call.reply_owed.filter(|reply| !reply.trim().is_empty()),
+    })))
+}
+
 /// A reporter's contact as given: blank parts left out; `None` when nothing is left.
 pub(crate) fn reporter_of(contact: Option<crate::views::ContactBody>) -> Option<Reporter> {
     let contact = contact?;
@@ -388,6 +423,7 @@ pub async fn report_case(
             "only hotline and department reports carry the reporter's contact",
         ));
     }
+    let call = call_of(source, request.call)?;
     let location = request.location.to_wgs84(request.crs.as_deref())?;
     let (area, unit_grid) = place(&state, &location, request.area.as_deref()).await?;
     let category_hint = category_hint(&state, request.category_hint.as_deref()).await?;
@@ -411,6 +447,7 @@ pub async fn report_case(
         unit_grid,
         hotline_ticket: None,
         intake_terms: None,
+        call,
         fields,
     };
     let calendar = state.working_calendar().await?;

@@ -359,6 +359,7 @@ async fn open_case(
         unit_grid,
         hotline_ticket: Some(ticket.ticket_id.clone()),
         intake_terms: None,
+        call: None,
     };
     let calendar = state.working_calendar().await?;
     let clock = state.clock(at, &calendar);

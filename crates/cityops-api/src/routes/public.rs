@@ -141,6 +141,7 @@ pub async fn report(
         unit_grid,
         hotline_ticket: None,
         intake_terms: None,
+        call: None,
         fields,
     };
     let calendar = state.working_calendar().await?;

@@ -67,7 +67,7 @@ pub async fn stats(
     let today = start_of_local_day(now);
     let facts = state.store.screen_facts(&code, now, today).await?;
     let catalog = state.store.catalog().await?;
-    let summary = stats::summarise(&area, &children, &facts, &actor, today);
+    let summary = stats::summarise(&area, &children, &facts, &actor);
 
     let category_counts = |counts: Vec<(String, u32)>| -> Vec<CategoryCount> {
         counts

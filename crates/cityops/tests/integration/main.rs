@@ -21,6 +21,7 @@ mod extra_fields;
 mod free_text;
 mod hardening;
 mod hotline;
+mod intake_console;
 mod key_custody;
 mod leaks;
 mod ogc;
