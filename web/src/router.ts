@@ -19,6 +19,8 @@ export const router = createRouter({
     { path: '/workbench', name: 'workbench', component: () => import('./pages/WorkbenchPage.vue'), meta: { auth: true } },
     { path: '/alarms', name: 'alarms', component: () => import('./pages/AlarmsPage.vue'), meta: { auth: true } },
     { path: '/hotline', name: 'hotline', component: () => import('./pages/HotlinePage.vue'), meta: { auth: true } },
+    // 来电受理: operators and shift leads; the page tells anyone else it is not theirs
+    { path: '/intake', name: 'intake', component: () => import('./pages/IntakePage.vue'), meta: { auth: true } },
     { path: '/units', name: 'units', component: () => import('./pages/UnitsPage.vue'), meta: { auth: true } },
     { path: '/calendar', name: 'calendar', component: () => import('./pages/CalendarPage.vue'), meta: { auth: true } },
     { path: '/evaluation', name: 'evaluation', component: () => import('./pages/EvaluationPage.vue'), meta: { auth: true } },

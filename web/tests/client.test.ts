@@ -63,6 +63,15 @@ describe('api client', () => {
     expect(sent(f, 5).headers['x-csrf-token']).toBeUndefined()
   })
 
+  it("sends a call's own headers beside the client's, never in their place", async () => {
+    document.cookie = 'cityops_csrf=abc123; path=/'
+    const f = mockFetch(jsonResponse(201, {}))
+    await request('/cases', { body: { a: 1 }, headers: { 'Idempotency-Key': 'k1', 'content-type': 'text/plain', 'x-csrf-token': 'forged', accept: 'x' } })
+    expect(sent(f, 0).headers).toEqual({
+      'Idempotency-Key': 'k1', 'content-type': 'application/json', 'x-csrf-token': 'abc123', accept: 'application/json',
+    })
+  })
+
   it('falls back to the CSRF token from sign-in when there is no cookie, and sends it with raw uploads', async () => {
     configureClient({ csrf: () => 'from-sign-in' })
     const f = mockFetch(jsonResponse(201, { id: 'a1' }), jsonResponse(201, { id: 'a1' }))

@@ -4,7 +4,7 @@ import zh from '../src/locales/zh-CN'
 import en from '../src/locales/en'
 import {
   ALARM_LEVELS, API_KEY_PERMISSIONS, APPEAL_GROUNDS, CALLBACK_OUTCOMES, CASE_SOURCES, CASE_STATES, CATEGORY_KINDS, CONDITION_KINDS, DEVICE_STATUSES, FIELD_KINDS, OPEN_STATES, REJECT_REASONS,
-  RULE_SCOPE_KINDS, SATISFACTIONS, SECOND_FACTORS, SETTING_SOURCES, STAFF_ROLES, TERM_UNITS, UNIT_KINDS, UNIT_ORGANIZATIONS, URGENCIES,
+  RULE_SCOPE_KINDS, SATISFACTIONS, SECOND_FACTORS, SETTING_SOURCES, STAFF_ROLES, TERM_UNITS, TICKET_KINDS, UNIT_KINDS, UNIT_ORGANIZATIONS, URGENCIES,
 } from '../src/lib/vocabulary'
 import { TERM_STAGES } from '../src/lib/categories'
 
@@ -30,6 +30,11 @@ describe("the server's vocabularies in the UI", () => {
   it("lists call-back outcomes and satisfaction grades in the server order", () => {
     expect(CALLBACK_OUTCOMES).toEqual(enumOf('CallbackOutcome'))
     expect(SATISFACTIONS).toEqual(enumOf('Satisfaction'))
+  })
+
+  it("lists a call's kinds in the server order, with words for each in both languages", () => {
+    expect(TICKET_KINDS).toEqual(enumOf('TicketKind'))
+    for (const messages of [zh, en]) expect(Object.keys(messages.hotline.kinds)).toEqual(enumOf('TicketKind'))
   })
 
   it('has words for every role, state, source, command, stage, alarm level and state, unit kind and organization, call-back outcome and satisfaction in both languages', () => {

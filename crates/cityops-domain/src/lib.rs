@@ -16,6 +16,7 @@ pub mod component;
 pub mod csv_file;
 pub mod evaluation;
 pub mod form;
+pub mod knowledge;
 pub mod personal_text;
 pub mod routing;
 pub mod stats;

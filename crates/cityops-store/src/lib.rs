@@ -31,6 +31,7 @@ pub mod dialect;
 mod evaluation;
 mod geography;
 mod intake;
+mod knowledge;
 pub mod outbox;
 pub mod pii;
 mod screen;
@@ -51,6 +52,7 @@ pub use geography::{
     UnitFilter, UnitImport,
 };
 pub use intake::{CaseClaim, HotlineTicketRow, IdempotencyRecord, IntakeStore, TicketResult};
+pub use knowledge::KnowledgeStore;
 pub use outbox::{OutboxConsumer, OutboxEntry, OutboxStatus, OutboxStore};
 pub use pii::{PiiError, PiiKeys};
 pub use screen::ScreenStore;
@@ -351,6 +353,7 @@ pub trait Store:
     + WatchStore
     + EvaluationStore
     + ScreenStore
+    + KnowledgeStore
     + Send
     + Sync
     + 'static

@@ -19,6 +19,32 @@ use crate::reference;
 use crate::{add_user, NewUser};
 
 const REPORTS: &str = include_str!("../../../data/demo/reports.toml");
+const KNOWLEDGE: &str = include_str!("../../../data/demo/knowledge.toml");
+
+#[derive(Deserialize)]
+struct KnowledgeFile {
+    article: Vec<cityops_domain::knowledge::ArticleDraft>,
+}
+
+/// Writes the demo's knowledge base into a store that has no article yet; returns how many.
+pub async fn seed_knowledge(store: &dyn Store) -> Result<usize> {
+    if !store.articles().await?.is_empty() {
+        return Ok(0);
+    }
+    let file: KnowledgeFile = toml::from_str(KNOWLEDGE).context("data/demo/knowledge.toml")?;
+    let count = file.article.len();
+    for draft in file.article {
+        let article = cityops_domain::knowledge::Article {
+            id: uuid::Uuid::now_v7().to_string(),
+            draft: draft.checked()?,
+            version: 1,
+            updated_by: "system".into(),
+            updated_at: Utc::now(),
+        };
+        store.create_article(&article).await?;
+    }
+    Ok(count)
+}
 pub const DEMO_PASSWORD: &str = "cityops-demo";
 
 #[derive(Deserialize)]

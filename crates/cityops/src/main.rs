@@ -439,6 +439,10 @@ async fn run(cli: Cli) -> Result<()> {
             if seeded > 0 {
                 println!("Seeded {seeded} demo cases across Shanghai's 16 districts.");
             }
+            let articles = cityops::demo::seed_knowledge(store.as_ref()).await?;
+            if articles > 0 {
+                println!("Wrote {articles} articles into the hotline's knowledge base.");
+            }
             let geography = cityops::reference::shanghai_geography()?;
             let census = cityops::census::seed(store.as_ref(), &geography, components).await?;
             if census > 0 {

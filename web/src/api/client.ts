@@ -71,6 +71,8 @@ export interface RequestOptions {
   auth?: boolean
   as?: 'json' | 'blob'
   signal?: AbortSignal
+  /** Headers of the call itself, e.g. a report's `Idempotency-Key`; they cannot replace the client's own. */
+  headers?: Record<string, string>
 }
 
 export function buildQuery(query?: RequestOptions['query']): string {
@@ -124,7 +126,7 @@ export async function toApiError(res: Response): Promise<ApiError> {
 }
 
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' }
+  const headers: Record<string, string> = { ...opts.headers, accept: 'application/json' }
   const auth = opts.auth ?? true
   let body: BodyInit | undefined
   if (opts.raw) {

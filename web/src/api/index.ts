@@ -6,7 +6,7 @@ import type {
   Device, DeviceImport, DeviceRequest, Reading, RuleTestBody, RuleTestView, Setting, TelemetryRule,
   AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, RoutingPreview, RoutingPreviewBody, RoutingRule, CaseView, Categories, CategoryChange, CommandName, ContactPurpose,
   ContactView, GeoCollection,
-  GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, Resolution, Rollup, Stats,
+  GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, ReportRequest, Resolution, Rollup, Stats,
   RetireBody, SmallClass, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
   UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
   EvaluationCounter, EvaluationLevel, EvaluationView, Role,
@@ -84,6 +84,8 @@ export const api = {
   revokeApiKey: (id: string) => request<void>(`/api-keys/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   areas: (q: { parent?: string; level?: AreaLevel }) => request<Area[]>('/areas', { query: q }),
   area: (code: string) => request<AreaDetail>(`/areas/${encodeURIComponent(code)}`),
+  /** The areas within the caller's jurisdiction whose names contain `text` (1 to 50 characters): districts first, at most 20. */
+  searchAreas: (text: string) => request<Area[]>('/areas', { query: { q: text } }),
   units: (q: UnitListQuery = {}) => request<Unit[]>('/units', { query: q }),
   // ---- units as data: every staff member reads them; only admins write
   /** The same list as a CSV file (UTF-8 with a BOM, contacts masked), the columns `PUT /units` takes back. */
@@ -138,6 +140,13 @@ export const api = {
     request<Blob>('/hotline/tickets/results', { query: { from, to, format: 'csv' }, as: 'blob' }),
   cases: (query: Record<string, string | number | boolean | undefined>) => request<CasePage>('/cases', { query }),
   case: (id: string) => request<CaseView>(`/cases/${encodeURIComponent(id)}`),
+  /**
+   * Opens a case (state `reported`), e.g. a call an operator takes down. A retry with the same
+   * `Idempotency-Key` and body answers the case the first request opened (201 again), so a lost
+   * answer or a double click never opens two; the same key with another body is refused.
+   */
+  report: (body: ReportRequest, idempotencyKey: string) =>
+    request<CaseView>('/cases', { body, headers: { 'Idempotency-Key': idempotencyKey } }),
   /** The responsibility matrix's proposal for the case (dispatch without `unit` uses it). */
   routing: (id: string) => request<CaseRouting>(`/cases/${encodeURIComponent(id)}/routing`),
   // ---- the responsibility matrix: every staff member reads it and asks it; only admins replace it

@@ -107,6 +107,14 @@ export type NewApiKey = Schemas['NewApiKey']
 // ---- cases and their workflow
 
 export type LonLat = Schemas['LocationBody']
+/** `POST /cases`: a report staff take down (an operator's call, an inspector's patrol...). */
+export type ReportRequest = Schemas['ReportRequest']
+/** What a caller wants (工单类型): `request`, `complaint`, `enquiry` (answered on the call, never a case), `suggestion`, `praise`, `other`. */
+export type TicketKind = Schemas['TicketKind']
+/** The call a hotline or department report is taken down from: its kind and the reply owed to the caller (答复口径). */
+export type CallBody = Schemas['CallBody']
+/** The call a case was taken down from, the reply owed masked like the description. */
+export type CallView = Schemas['CallView']
 /** The category a filed case carries. */
 export type CaseCategory = Schemas['FiledClassView']
 export type CaseView = Schemas['CaseView']

@@ -3,7 +3,7 @@
 // server adds or drops is a compile error here rather than a value the UI silently leaves out.
 import type {
   AlarmLevel, ApiKeyPermission, AppealGround, CallbackOutcome, CaseSource, CaseState, CategoryKind, Crs, DeviceStatus, ExtraFieldKind, RejectReason, RuleCondition, RuleScope, Satisfaction,
-  SecondFactor, SettingSource, StaffRole, TermUnit, UnitKind, UnitOrganization, Urgency,
+  SecondFactor, SettingSource, StaffRole, TermUnit, TicketKind, UnitKind, UnitOrganization, Urgency,
 } from '../api/types'
 
 /** The keys of a record that names every value of a vocabulary once, in the record's order. */
@@ -26,6 +26,11 @@ export const CASE_SOURCES = valuesOf<CaseSource>({
 })
 
 export const REJECT_REASONS = valuesOf<RejectReason>({ invalid: true, duplicate: true })
+
+/** What a caller wants (工单类型), as the 12345 hotline sorts its tickets; an enquiry is answered on the call, never a case. */
+export const TICKET_KINDS = valuesOf<TicketKind>({
+  request: true, complaint: true, enquiry: true, suggestion: true, praise: true, other: true,
+})
 
 /** What came of a call-back attempt, the caller reached first. */
 export const CALLBACK_OUTCOMES = valuesOf<CallbackOutcome>({ reached: true, no_answer: true, wrong_number: true })

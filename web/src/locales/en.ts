@@ -2,7 +2,7 @@ import type zh from './zh-CN'
 
 const en: typeof zh = {
   app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', totp: 'Two-step verification', skip: 'Skip to main content' },
-  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Calendar', units: 'Units', audit: 'Audit log', personalData: 'Personal data', admin: 'Admin', evaluation: 'Evaluation', citizen: 'Report a problem' },
+  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Calendar', units: 'Units', audit: 'Audit log', personalData: 'Personal data', admin: 'Admin', evaluation: 'Evaluation', citizen: 'Report a problem', intake: 'Intake' },
   roles: {
     inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
     unit_handler: 'Unit handler', center_leader: 'Center leader', evaluator: 'Evaluator', admin: 'Administrator', auditor: 'Auditor',
@@ -104,6 +104,7 @@ const en: typeof zh = {
     callbackSatisfied: 'Call-back satisfaction', satisfied: 'Satisfied', unsatisfied: 'Unsatisfied',
     coordination: 'Awaiting coordination ({center})', coordinationReason: 'Coordination reason', coordinationSince: 'Escalated',
     unitGrid: 'Unit grid', community: 'Community', street: 'Street', map: 'Location map', mapUnavailable: 'Map unavailable: {msg}',
+    call: 'Call', replyOwed: 'Reply owed: {text}',
   },
   routing: {
     title: 'Routing', unit: 'Proposed unit', rule: 'Matched rule', byDefault: 'No explicit rule: the category\'s default unit',
@@ -631,6 +632,34 @@ const en: typeof zh = {
         },
       },
     },
+  },
+  intake: {
+    title: 'Intake console', intro: 'Take down a citizen\'s call: what they report, where, and what they were told they would hear, as a 12345 hotline case. After a network failure just submit again: one call never opens two cases.',
+    noAccess: 'The intake console is for operators and shift leads.',
+    caller: 'Caller', name: 'Name', namePh: 'How the caller is addressed (optional)', phone: 'Phone', phonePh: 'e.g. 139 0000 1111 (optional)',
+    call: 'The call', kind: 'Ticket kind', pickKind: 'Choose the ticket kind', enquiryHint: 'Enquiries are answered on the call, no case',
+    description: 'Description', descriptionPh: 'What the caller reports, when, and what is there',
+    address: 'Address (optional)', addressPh: 'Street and number, or a landmark',
+    place: 'Place', placeHint: 'Search a place name, click on a map, or type the coordinates.',
+    search: 'Search a place', searchPh: 'A district, street or community, e.g. 南京东路', searching: 'Searching…', noPlaces: 'No area whose name contains “{q}”',
+    searchFailed: 'Search failed: {msg}', searchLong: 'At most 50 characters', chosen: 'Chosen: {name}', placeFailed: 'The area\'s place is unavailable: {msg}',
+    levels: { city: 'City', district: 'District', street: 'Street', community: 'Community' },
+    cityMap: 'City map: click to pick a point', streetMap: 'The street: click to adjust the point',
+    lon: 'Longitude', lat: 'Latitude', locating: 'Locating…', district: 'District', street: 'Street', community: 'Community', unitGrid: 'Unit grid',
+    category: 'Suggested class (optional)', pickCategory: 'Choose a small class', categoryHint: 'The shift lead decides the class when filing; when the class chosen asks for more, note it here.',
+    categoriesFailed: 'Classes unavailable: {msg}', extra: 'Further details (optional)',
+    reply: 'Reply owed (optional)', replyPh: 'e.g. We will phone you with the result within three working days',
+    submit: 'Submit case', submitting: 'Submitting…',
+    problems: {
+      required: 'Required', long: 'At most {max} characters', phone: 'Not a phone number: 5 to 20 digits',
+      enquiry: 'Enquiries are answered on the call, no case', outside: 'This point is outside the city: pick another', locating: 'Locating the point: submit again in a moment',
+      unlocated: 'The point\'s unit grid could not be found: pick it again',
+    },
+    lost: 'The network failed: it is not known whether the case was opened. Just submit again: one call never opens two cases.',
+    reused: 'This call was submitted before with other details and may have opened a case: check the workbench first. To open a new case anyway, choose “Submit as a new case”.',
+    asNew: 'Submit as a new case', failed: 'Not submitted: {msg}',
+    created: 'Case opened', number: 'Case number', open: 'Open the case', next: 'Next call',
+    kindOf: 'Ticket kind', replyOwed: 'Reply owed', reporter: 'Caller',
   },
   extra: {
     title: 'Extra fields', hint: 'What this class asks beyond the standard report', missing: 'Required to file', missingFiled: 'Required, not given', required: 'Required',

@@ -1,10 +1,11 @@
 import type {
-  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, AppealGround, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, Crs, DeviceStatus, ExtraFieldKind, PendingKind, Role,
-  RuleCondition, RuleScope, Satisfaction, SecondFactor, SettingSource, TermUnit, UnitKind, UnitOrganization, Urgency,
+  AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, AppealGround, AreaLevel, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, Crs, DeviceStatus, ExtraFieldKind, PendingKind, Role,
+  RuleCondition, RuleScope, Satisfaction, SecondFactor, SettingSource, TermUnit, TicketKind, UnitKind, UnitOrganization, Urgency,
 } from '../api/types'
 import type { AdminSection, FormProblem, KeyStatus, PasswordRule } from '../lib/admin'
 import type { CategoryProblem, TermStage } from '../lib/categories'
 import type { ValueProblem } from '../lib/extraFields'
+import type { IntakeProblem } from '../lib/intake'
 import type { BoundaryFileProblem, BoundaryLevel, Relocated } from '../lib/imports'
 import type { DeviceProblem } from '../lib/devices'
 import type { DurationUnit, RuleProblem, TestNote, WindowPreset, WindowProblem } from '../lib/rules'
@@ -15,7 +16,7 @@ import type { MatrixColumn, MatrixShow, MatrixSort, PreviewProblem, RuleProblem 
 // is a compile error until it has words here, and en.ts, typed after this file, needs them too.
 export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
-  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', admin: '系统管理', evaluation: '考核评价', citizen: '市民随手拍' },
+  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', admin: '系统管理', evaluation: '考核评价', citizen: '市民随手拍', intake: '来电受理' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
     unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', auditor: '审计员', data_steward: '数据管理员',
@@ -117,6 +118,7 @@ export default {
     callbackSatisfied: '回访满意度', satisfied: '满意', unsatisfied: '不满意',
     coordination: '待协调（{center}）', coordinationReason: '协调原因', coordinationSince: '提交协调',
     unitGrid: '单元网格', community: '居委会', street: '街道', map: '位置图', mapUnavailable: '地图暂不可用：{msg}',
+    call: '来电', replyOwed: '答复口径：{text}',
   },
   routing: {
     title: '责任单位建议', unit: '建议单位', rule: '匹配规则', byDefault: '未命中显式规则：按类别的默认单位',
@@ -214,7 +216,7 @@ export default {
     from: '起始日期', to: '截止日期', preview: '查看', exportCsv: '导出 CSV', exportJson: '导出 JSON',
     badPeriod: '请选择有效的日期范围（起始不晚于截止，最长 366 天）', exportFailed: '导出失败：{msg}', noRows: '该时段没有工单',
     col: { ticket: '工单号', kind: '类型', received: '受理时间', case: '案件编号', state: '状态', reply: '答复', satisfied: '满意度', closed: '结案时间' },
-    kinds: { request: '求助', complaint: '投诉', enquiry: '咨询', suggestion: '建议', praise: '表扬', other: '其他' },
+    kinds: { request: '求助', complaint: '投诉', enquiry: '咨询', suggestion: '建议', praise: '表扬', other: '其他' } satisfies Record<TicketKind, string>,
     satisfied: { yes: '满意', no: '不满意', none: '未回访' },
   },
   calendar: {
@@ -642,6 +644,34 @@ export default {
         } satisfies Record<PreviewProblem, string>,
       },
     },
+  },
+  intake: {
+    title: '来电受理', intro: '接听市民来电，记下诉求、位置和答复口径，立为 12345 热线案件。网络中断后可直接再次提交：同一来电只会立一个案件。',
+    noAccess: '来电受理仅限受理员和值班长使用。',
+    caller: '来电人', name: '姓名', namePh: '来电人称呼（可选）', phone: '电话', phonePh: '如 139 0000 1111（可选）',
+    call: '来电诉求', kind: '工单类型', pickKind: '请选择工单类型', enquiryHint: '咨询请直接答复，不立案',
+    description: '问题描述', descriptionPh: '来电人反映的问题、时间和现场情况',
+    address: '地址（可选）', addressPh: '路名门牌或地标',
+    place: '问题位置', placeHint: '搜索地名、在地图上点击，或直接输入经纬度。',
+    search: '搜索地名', searchPh: '区、街道或居委会名称，如 南京东路', searching: '搜索中…', noPlaces: '没有找到名称包含“{q}”的区域',
+    searchFailed: '搜索失败：{msg}', searchLong: '最多 50 个字', chosen: '已选：{name}', placeFailed: '无法取得该区域的位置：{msg}',
+    levels: { city: '市', district: '区', street: '街道/乡镇', community: '居委会' } satisfies Record<AreaLevel, string>,
+    cityMap: '全市地图：点击选点', streetMap: '所在街道：点击可微调位置',
+    lon: '经度', lat: '纬度', locating: '正在定位…', district: '区', street: '街道', community: '居委会', unitGrid: '单元网格',
+    category: '建议类别（可选）', pickCategory: '选择小类', categoryHint: '值班长立案时确定类别；所选类别需要补充信息时在此一并记下。',
+    categoriesFailed: '类别暂不可用：{msg}', extra: '补充信息（可选）',
+    reply: '答复口径（可选）', replyPh: '例如：三个工作日内电话告知处理结果',
+    submit: '提交立案', submitting: '提交中…',
+    problems: {
+      required: '必填', long: '最多 {max} 个字', phone: '电话号码格式不正确：应为 5–20 位数字',
+      enquiry: '咨询请直接答复，不立案', outside: '该位置不在本市范围内，请重新选点', locating: '正在定位，请稍候再提交',
+      unlocated: '无法确定该位置所在网格，请重新选点',
+    } satisfies Record<IntakeProblem, string>,
+    lost: '网络中断，未能确认是否已立案。请直接再次提交：同一来电不会重复立案。',
+    reused: '本来电此前已用不同内容提交，可能已经立案，请先到工作台核对。确需另立新案，请点“作为新案件提交”。',
+    asNew: '作为新案件提交', failed: '提交失败：{msg}',
+    created: '已立案', number: '案件编号', open: '查看案件', next: '下一个来电',
+    kindOf: '工单类型', replyOwed: '答复口径', reporter: '来电人',
   },
   extra: {
     title: '补充信息', hint: '该类别要求补充的信息', missing: '立案前必填', missingFiled: '必填，尚未填写', required: '必填',

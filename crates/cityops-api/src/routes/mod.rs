@@ -24,6 +24,7 @@ pub(crate) mod evaluation;
 pub(crate) mod geo;
 mod health;
 mod hotline;
+mod knowledge;
 mod ogc;
 mod personal_data;
 mod photos;
@@ -70,6 +71,12 @@ use crate::openapi::{BearerAuth, CommonErrors};
         public::add_photo,
         public::rate,
         areas::list_areas,
+        knowledge::search_articles,
+        knowledge::create_article,
+        knowledge::update_article,
+        knowledge::delete_article,
+        knowledge::record_enquiry,
+        knowledge::list_enquiries,
         areas::area_tree,
         areas::get_area,
         units::list_units,
@@ -175,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         .merge(categories::router())
         .merge(evaluation::router())
         .merge(calendar::router())
+        .merge(knowledge::router())
         .merge(settings::router())
         // A day of a large city's hotline runs to a few megabytes.
         .merge(hotline::router(64 * 1024 * 1024))

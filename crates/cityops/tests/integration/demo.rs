@@ -85,6 +85,18 @@ async fn the_demo_seeds_every_role_and_keeps_the_city_alive() {
         .count();
     assert!(states >= 11, "cases in {states} states:\n{metrics}");
 
+    // The hotline's knowledge base answers the common enquiries.
+    let found: Value = client
+        .get(format!("{base}/api/v1/knowledge?q=井盖丢了"))
+        .bearer_auth(&tokens["operator"])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found[0]["title"], "窨井盖缺失或破损", "{found}");
+
     // The live city: reports and workflow steps keep arriving on the stream.
     let stream = client
         .get(format!(

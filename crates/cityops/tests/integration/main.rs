@@ -23,6 +23,7 @@ mod hardening;
 mod hotline;
 mod intake_console;
 mod key_custody;
+mod knowledge;
 mod leaks;
 mod ogc;
 mod outbox;

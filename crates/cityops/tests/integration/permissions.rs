@@ -114,6 +114,16 @@ const TABLE: &[Rule] = &[
         about_a_case: false,
     },
     Rule {
+        path: "/api/v1/knowledge?q=垃圾",
+        roles: None,
+        about_a_case: false,
+    },
+    Rule {
+        path: "/api/v1/enquiries",
+        roles: Some(&["operator", "shift_lead", "admin"]),
+        about_a_case: false,
+    },
+    Rule {
         path: "/api/v1/hotline/tickets/results?from=2026-01-01&to=2026-01-31&format=json",
         roles: Some(&["operator", "shift_lead", "admin"]),
         about_a_case: false,
