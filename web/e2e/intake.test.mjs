@@ -3,7 +3,8 @@
 // street's map, located to district, street, community and unit grid; the call's kind and the
 // reply owed show on the case page, masked. A lost answer and a double click retried with the
 // call's idempotency key open one case; a bad phone is named beside the phone and sends
-// nothing; a point outside the city stops the submit. The shift lead takes calls too; a
+// nothing; choosing 咨询 turns the console into an enquiry (e2e/knowledge.test.mjs records
+// them) and back; a point outside the city stops the submit. The shift lead takes calls too; a
 // dispatcher has no link and is told the page is not theirs. The operator's call once more in English.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -272,13 +273,23 @@ describe('the intake console', () => {
     await page.getByTestId('intake-phone').fill('021-6321 0000')
     assert.equal(await page.getByTestId('intake-error-contact-phone').count(), 0)
 
-    // an enquiry is offered but cannot be chosen, with the reason
+    // an enquiry is answered on the call: choosing it turns the console into one (no place, no
+    // case to submit), the description its question; back to a complaint, the case's form is as it was
     await page.getByTestId('intake-kind').click()
     const enquiry = page.locator('.intake-kind-popper .el-select-dropdown__item[data-kind="enquiry"]')
-    assert.match(await enquiry.getAttribute('class'), /is-disabled/)
-    assert.match(await text(enquiry), /咨询请直接答复，不立案/)
-    await page.keyboard.press('Escape')
-    assert.match(await text(page.getByTestId('intake-enquiry-hint')), /咨询请直接答复，不立案/)
+    assert.doesNotMatch(await enquiry.getAttribute('class'), /is-disabled/)
+    assert.match(await text(enquiry), /咨询\s*直接答复，不立案/)
+    await enquiry.click()
+    await page.locator('[data-testid="intake-form"][data-mode="enquiry"]').waitFor()
+    assert.match(await text(page.getByTestId('intake-enquiry-hint')), /咨询：在电话中直接答复并登记，不立案/)
+    assert.equal(await page.getByTestId('intake-enquiry-question').inputValue(), description)
+    assert.equal(await page.getByTestId('intake-place').count(), 0)
+    assert.equal(await page.getByTestId('intake-submit').count(), 0)
+    await chooseKind(page, 'complaint')
+    await page.locator('[data-testid="intake-form"][data-mode="case"]').waitFor()
+    assert.equal(await page.getByTestId('intake-description').inputValue(), description)
+    assert.equal(await page.getByTestId('intake-phone').inputValue(), '021-6321 0000')
+    await located(page).waitFor()
 
     // Beijing is not this city: the point is refused and the submit disabled
     await typePlace(page, { lon: '116.3975', lat: '39.9087' })
@@ -341,7 +352,7 @@ describe('the intake console', () => {
     assert.equal(await fieldset('Caller').count(), 1)
     assert.equal(await fieldset('Place').count(), 1)
     assert.match(await text(fieldset('The call')), /Ticket kind/)
-    assert.match(await text(page.getByTestId('intake-enquiry-hint')), /Enquiries are answered on the call, no case/)
+    assert.match(await text(page.getByTestId('intake-enquiry-hint')), /Enquiry: answered on the call and recorded, no case is opened/)
     assert.equal(await page.getByTestId('intake-submit').textContent().then((s) => s.trim()), 'Submit case')
     // the place search names the level in English
     await page.getByTestId('intake-place-search').fill('南京东路')

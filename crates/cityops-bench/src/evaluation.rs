@@ -198,6 +198,25 @@ impl Pool {
         Ok(())
     }
 
+    /// Rows of two texts.
+    pub(crate) async fn texts(&self, sql: &str) -> Result<Vec<(String, String)>> {
+        use sqlx::Row;
+        Ok(match self {
+            Pool::Sqlite(p) => sqlx::query(sql)
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?,
+            Pool::Postgres(p) => sqlx::query(sql)
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?,
+        })
+    }
+
     /// Rows of a key and `columns` counts.
     pub(crate) async fn sums(&self, sql: &str, columns: usize) -> Result<Vec<(String, Vec<i64>)>> {
         use sqlx::Row;

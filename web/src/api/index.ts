@@ -10,6 +10,7 @@ import type {
   RetireBody, SmallClass, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
   UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
   EvaluationCounter, EvaluationLevel, EvaluationView, Role,
+  Article, ArticleBody, Enquiry, EnquiryBody,
   BoundaryImport, ComponentImport, RelocationJob, ExtraField, FieldValues,
 } from './types'
 
@@ -138,6 +139,18 @@ export const api = {
   /** The same as a CSV file (with a BOM, for Excel). */
   ticketResultsCsv: (from: string, to: string) =>
     request<Blob>('/hotline/tickets/results', { query: { from, to, format: 'csv' }, as: 'blob' }),
+  // ---- the hotline's knowledge base (every member of staff searches it; admins write it) and enquiries
+  /** With `q` (1 to 200 characters), the articles sharing words with it, best first (at most `limit`); without, every article by title. */
+  articles: (q: { q?: string; limit?: number } = {}, signal?: AbortSignal) => request<Article[]>('/knowledge', { query: q, signal }),
+  createArticle: (body: ArticleBody) => request<Article>('/knowledge', { body }),
+  /** `body.version` is the version the admin opened: 409 `version_conflict` when someone saved since. */
+  updateArticle: (id: string, body: ArticleBody) => request<Article>(`/knowledge/${encodeURIComponent(id)}`, { method: 'PUT', body }),
+  /** Enquiries that cited it keep its id. */
+  deleteArticle: (id: string) => request<void>(`/knowledge/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  /** An enquiry answered on the call (operators, shift leads): no case is opened, no contact kept; the texts come back masked. */
+  recordEnquiry: (body: EnquiryBody) => request<Enquiry>('/enquiries', { body }),
+  /** The enquiries of a period (Beijing days, default the last seven), newest first. */
+  enquiries: (q: { from?: string; to?: string; limit?: number } = {}) => request<Enquiry[]>('/enquiries', { query: q }),
   cases: (query: Record<string, string | number | boolean | undefined>) => request<CasePage>('/cases', { query }),
   case: (id: string) => request<CaseView>(`/cases/${encodeURIComponent(id)}`),
   /**

@@ -207,6 +207,16 @@ export type VitalSign = Schemas['VitalSignView']
 /** `GET /vital-signs` and the `vital_signs` stream event: the area itself and its direct children. */
 export type VitalSignsView = Schemas['VitalSignsView']
 
+// ---- the hotline's knowledge base and enquiries
+/** An article of the knowledge base (知识库); `score` is how well it matched a search (none when listing). */
+export type Article = Schemas['ArticleView']
+/** `POST /knowledge` (no `version`) and `PUT /knowledge/{id}` (the `version` the admin saw; a stale one is 409). */
+export type ArticleBody = Schemas['ArticleBody']
+/** An enquiry (咨询) answered on the call: no case, no contact; the texts masked. */
+export type Enquiry = Schemas['EnquiryView']
+/** `POST /enquiries`: the question, the answer, the articles cited, the area asked about. */
+export type EnquiryBody = Schemas['EnquiryBody']
+
 // ---- the 12345 exchange
 /** What a ticket import did: new tickets, tickets known already, the numbers of the cases opened. */
 export type TicketImport = Schemas['TicketImport']

@@ -6,6 +6,7 @@ import type { AdminSection, FormProblem, KeyStatus, PasswordRule } from '../lib/
 import type { CategoryProblem, TermStage } from '../lib/categories'
 import type { ValueProblem } from '../lib/extraFields'
 import type { IntakeProblem } from '../lib/intake'
+import type { ArticleProblem, EnquiryProblem } from '../lib/knowledge'
 import type { BoundaryFileProblem, BoundaryLevel, Relocated } from '../lib/imports'
 import type { DeviceProblem } from '../lib/devices'
 import type { DurationUnit, RuleProblem, TestNote, WindowPreset, WindowProblem } from '../lib/rules'
@@ -308,9 +309,9 @@ export default {
     exportCsv: '导出 CSV', exportHint: '按当前筛选导出（联系方式脱敏）', exportFailed: '导出失败：{msg}',
   },
   admin: {
-    title: '系统管理', intro: '管理工作人员账号、接口密钥、案件类别目录、物联设备与预警规则，导入城市部件普查数据和区划边界，查看运行配置。每项操作都记入审计日志；只能管理自己范围内的账号。',
+    title: '系统管理', intro: '管理工作人员账号、接口密钥、案件类别目录、热线知识库、物联设备与预警规则，导入城市部件普查数据和区划边界，查看运行配置。每项操作都记入审计日志；只能管理自己范围内的账号。',
     menu: '管理项目', noAccess: '无权访问：系统管理只对管理员开放。', toUnits: '单位管理', toUnitsHint: '在“单位”页面维护',
-    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限', matrix: '责任矩阵', devices: '设备与预警规则', imports: '数据导入', settings: '运行配置' } satisfies Record<AdminSection, string>,
+    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限', matrix: '责任矩阵', knowledge: '知识库', devices: '设备与预警规则', imports: '数据导入', settings: '运行配置' } satisfies Record<AdminSection, string>,
     forbidden: '只有管理员可以管理账号和接口密钥', failed: '操作失败：{msg}', loadFailed: '加载失败：{msg}',
     save: '保存', cancel: '取消', close: '关闭', any: '全部', none: '无', reset: '重置', required: '（必填）',
     problem: {
@@ -579,6 +580,30 @@ export default {
       count: '共 {n} 项配置', shown: '显示 {shown} / {n} 项配置', empty: '没有符合条件的配置项', bySource: '{source} {n} 项',
       forbidden: '只有管理员可以查看运行配置',
     },
+    knowledge: {
+      intro: '受理员答复来电咨询时检索的文章：标题、来电人常用的关键词和答复口径。受理员只能查阅，管理员维护；修改记入审计日志。',
+      new: '新增文章', search: '检索', searchPh: '输入来电人的问题或关键词', searchHint: '按与问题共有的词语排序；不输入则按标题列出全部文章。',
+      searchLong: '检索只取前 {max} 个字',
+      count: '共 {n} 篇文章', found: '找到 {n} 篇相关文章', empty: '知识库还没有文章', noMatch: '没有与“{q}”相关的文章',
+      col: { title: '标题', keywords: '关键词', updated: '最后修改', version: '版本', actions: '操作' },
+      version: '第 {v} 版', edit: '编辑', editOf: '编辑“{title}”', delete: '删除', deleteOf: '删除“{title}”',
+      deleteTitle: '删除文章“{title}”？', deleteHint: '删除后受理员将检索不到这篇文章；引用过它的咨询记录仍保留其编号。此操作无法撤销。',
+      deleteConfirm: '确认删除', deleted: '已删除“{title}”',
+      createTitle: '新增知识库文章', editTitle: '编辑文章（第 {v} 版）',
+      field: { title: '标题', body: '正文', keywords: '关键词' },
+      hint: {
+        keywords: '来电人常用、正文中未必出现的说法；回车或逗号添加，最多 {n} 个，每个不超过 {max} 字',
+        body: '受理员可将正文直接用作答复，请写成可以对来电人说的话',
+      },
+      keywordPh: '输入关键词后回车', keywordCount: '{n}/{max}', removeKeyword: '（点击 × 移除关键词 {k}）',
+      problem: {
+        required: '必填，不能只有空格', long: '最多 {max} 个字', many: '最多 {n} 个关键词', keyword: '每个关键词最多 {max} 个字（标红的关键词过长）',
+      } satisfies Record<ArticleProblem, string>,
+      created: '已新增“{title}”', saved: '已保存“{title}”（第 {v} 版）', unchanged: '没有修改',
+      conflict: '这篇文章在您打开后已被他人修改并保存，您的修改未保存。请重新加载，查看最新内容后再修改。',
+      reload: '重新加载', reloaded: '已载入最新内容（第 {v} 版，{by} 于 {at} 保存）；您之前输入的修改未保存，请重新修改。',
+      gone: '这篇文章已被删除', forbidden: '只有管理员可以编辑知识库',
+    },
     matrix: {
       intro: '责任矩阵决定立案后的案件建议派给哪个责任单位。每条规则指定类别（小类编码，或大类等编码前缀）、区域（含其下所有区域）、可选的部件权属单位和责任单位。多条规则同时命中时最具体的一条生效：先看是否指定权属单位，再看类别编码更长者，再看区域层级更深者；没有规则命中时，按类别的默认条线建议所在区的单位。表格中的修改在保存后才生效，保存时整个矩阵一次替换。',
       filters: '筛选规则', search: '编码或名称', show: '显示', sort: '排序',
@@ -649,7 +674,7 @@ export default {
     title: '来电受理', intro: '接听市民来电，记下诉求、位置和答复口径，立为 12345 热线案件。网络中断后可直接再次提交：同一来电只会立一个案件。',
     noAccess: '来电受理仅限受理员和值班长使用。',
     caller: '来电人', name: '姓名', namePh: '来电人称呼（可选）', phone: '电话', phonePh: '如 139 0000 1111（可选）',
-    call: '来电诉求', kind: '工单类型', pickKind: '请选择工单类型', enquiryHint: '咨询请直接答复，不立案',
+    call: '来电诉求', kind: '工单类型', pickKind: '请选择工单类型', enquiryHint: '咨询：在电话中直接答复并登记，不立案',
     description: '问题描述', descriptionPh: '来电人反映的问题、时间和现场情况',
     address: '地址（可选）', addressPh: '路名门牌或地标',
     place: '问题位置', placeHint: '搜索地名、在地图上点击，或直接输入经纬度。',
@@ -672,6 +697,38 @@ export default {
     asNew: '作为新案件提交', failed: '提交失败：{msg}',
     created: '已立案', number: '案件编号', open: '查看案件', next: '下一个来电',
     kindOf: '工单类型', replyOwed: '答复口径', reporter: '来电人',
+    enquiryOption: '直接答复，不立案',
+    enquiry: {
+      intro: '咨询在电话中直接答复：只登记问题和答复，不立案，不保存来电人的姓名和电话。',
+      question: '来电人的问题', questionPh: '来电人想了解什么，如：湿垃圾每天几点可以投放？',
+      answer: '答复内容', answerPh: '对来电人的答复；可使用知识库文章的内容',
+      area: '相关区域（可选）', areaPh: '区、街道或居委会名称，如 南京东路', areaHint: '来电人问的是某个地方的事时选择。',
+      areaChosen: '区域：{name}', clearArea: '清除区域',
+      cited: '引用的文章', citedNone: '未引用文章',
+      submit: '登记咨询', submitting: '登记中…',
+      problems: { required: '必填', long: '最多 {max} 个字', many: '最多引用 {max} 篇文章', area: '请从搜索结果中选择区域' } satisfies Record<EnquiryProblem, string>,
+      failed: '登记失败：{msg}', lost: '网络中断，未能确认是否已登记。请先在“12345 工单”页的咨询记录中核对，再决定是否重新提交。',
+      forbidden: '只有受理员和值班长可以登记咨询',
+      done: '已登记咨询，未立案', doneHint: '没有立案，也没有保存来电人的联系方式；文中的电话号码已脱敏。',
+      askedQ: '问题', answered: '答复', articles: '引用文章', areaOf: '区域', takenBy: '受理人', at: '时间', deleted: '（文章已删除）',
+      toList: '查看咨询记录',
+    },
+    kb: {
+      title: '知识库', suggest: '知识库参考', suggestHint: '按问题描述检索到的相关文章，仅供答复参考。',
+      pickHint: '勾选答复所依据的文章（最多 {max} 篇），或点“使用此文答复”把正文填入答复。',
+      idle: '输入问题后，这里显示相关文章', searching: '检索中…', none: '没有找到相关文章', failed: '知识库暂不可用：{msg}',
+      expand: '展开全文', collapse: '收起', use: '使用此文答复', cite: '引用此文', citedCount: '已引用 {n}/{max} 篇',
+      full: '已引用 {max} 篇，不能再引用更多', clipped: '文章较长，答复只保留了前 {max} 字，请精简。', keywords: '关键词',
+      kept: '已引用（不在当前检索结果中）', found: '找到 {n} 篇',
+    },
+  },
+  enquiries: {
+    title: '咨询记录', hint: '受理员和值班长在电话中直接答复、未立案的咨询，最新的在前（按北京时间的日期）。',
+    from: '起始日期', to: '截止日期', refresh: '刷新',
+    badPeriod: '请选择有效的日期范围（起始不晚于截止，最长 366 天）', loadFailed: '咨询记录加载失败：{msg}', none: '该时段没有咨询记录',
+    count: '共 {n} 条', limited: '只显示最新的 {n} 条；缩短时段可查看更早的记录',
+    col: { at: '时间', question: '问题', answer: '答复', articles: '引用文章', area: '区域', by: '受理人' },
+    deleted: '已删除的文章',
   },
   extra: {
     title: '补充信息', hint: '该类别要求补充的信息', missing: '立案前必填', missingFiled: '必填，尚未填写', required: '必填',
