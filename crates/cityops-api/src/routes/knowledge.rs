@@ -353,11 +353,13 @@ pub async fn list_enquiries(
     let from = query
         .from
         .unwrap_or_else(|| to.checked_sub_days(chrono::Days::new(6)).unwrap_or(to));
-    if from > to || (to - from).num_days() > 366 {
+    use chrono::Datelike;
+    let plausible = |day: NaiveDate| (2000..=2100).contains(&day.year());
+    if from > to || (to - from).num_days() > 366 || !plausible(from) || !plausible(to) {
         return Err(ApiError::rule(
             ErrorCode::InvalidPeriod,
             "from",
-            "from is on or before to, at most 366 days before",
+            "from is on or before to, at most 366 days before, both between 2000 and 2100",
         ));
     }
     let limit = query.limit.unwrap_or(100);
