@@ -13,7 +13,7 @@ use cityops_domain::{Role, TimelineEvent};
 
 use crate::dialect::{Columns, Connection, Dialect};
 use crate::sql::AuditPolicy;
-use crate::statement::Statement;
+use crate::statement::{Statement, Value};
 use crate::{SqlStore, StoreError, StoreResult};
 
 /// One sum of the ledger: `n` entries of `counter` for the subject `key` (an area or grid
@@ -133,38 +133,14 @@ async fn apply_daily<D: Dialect>(
 ) -> StoreResult<()> {
     apply_monthly::<D>(tx, delta).await?;
     for ((level, day, subject, role, counter), n) in delta {
-        if *n == 0 {
-            continue;
-        }
-        let bind = |statement: Statement| {
-            statement
-                .bind(*level)
-                .bind(day.to_string())
-                .bind(subject.as_str())
-                .bind(*role)
-                .bind(*counter)
-        };
-        D::execute(
-            tx,
-            bind(Statement::new(
-                "INSERT INTO evaluation_daily (level, day, subject, role, counter, n)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (level, day, subject, role, counter)
-                 DO UPDATE SET n = evaluation_daily.n + excluded.n",
-            ))
-            .bind(*n),
-        )
-        .await?;
-        if *n < 0 {
-            D::execute(
-                tx,
-                bind(Statement::new(
-                    "DELETE FROM evaluation_daily WHERE level = $1 AND day = $2 AND subject = $3
-                     AND role = $4 AND counter = $5 AND n <= 0",
-                )),
-            )
-            .await?;
-        }
+        let key = [
+            ("level", Value::from(*level)),
+            ("day", Value::from(day.to_string())),
+            ("subject", Value::from(subject.as_str())),
+            ("role", Value::from(*role)),
+            ("counter", Value::from(*counter)),
+        ];
+        crate::sql::add_to_count::<D>(tx, "evaluation_daily", &key, *n).await?;
     }
     Ok(())
 }
@@ -175,35 +151,14 @@ async fn apply_monthly<D: Dialect>(
     delta: &BTreeMap<DailyKey, i64>,
 ) -> StoreResult<()> {
     for ((level, month, subject, role, counter), n) in monthly_of(delta) {
-        let bind = |statement: Statement| {
-            statement
-                .bind(level)
-                .bind(month.as_str())
-                .bind(subject.as_str())
-                .bind(role)
-                .bind(counter)
-        };
-        D::execute(
-            tx,
-            bind(Statement::new(
-                "INSERT INTO evaluation_monthly (level, month, subject, role, counter, n)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (level, month, subject, role, counter)
-                 DO UPDATE SET n = evaluation_monthly.n + excluded.n",
-            ))
-            .bind(n),
-        )
-        .await?;
-        if n < 0 {
-            D::execute(
-                tx,
-                bind(Statement::new(
-                    "DELETE FROM evaluation_monthly WHERE level = $1 AND month = $2 AND subject = $3
-                     AND role = $4 AND counter = $5 AND n <= 0",
-                )),
-            )
-            .await?;
-        }
+        let key = [
+            ("level", Value::from(level)),
+            ("month", Value::from(month.as_str())),
+            ("subject", Value::from(subject.as_str())),
+            ("role", Value::from(role)),
+            ("counter", Value::from(counter)),
+        ];
+        crate::sql::add_to_count::<D>(tx, "evaluation_monthly", &key, n).await?;
     }
     Ok(())
 }

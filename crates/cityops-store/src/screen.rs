@@ -17,7 +17,7 @@ use cityops_domain::AreaCode;
 use crate::cases::area_code;
 use crate::dialect::{Columns, Connection, Dialect};
 use crate::sql::AuditPolicy;
-use crate::statement::Statement;
+use crate::statement::{Statement, Value};
 use crate::{SqlStore, StoreError, StoreResult};
 
 /// The columns [`fact_of`] reads.
@@ -120,35 +120,17 @@ pub(crate) async fn move_case<D: Dialect>(
     let mut delta = BTreeMap::new();
     move_tallies(before, after, &mut delta);
     for (tally, n) in delta {
-        let bind = |statement: Statement| {
-            statement
-                .bind(tally.area.as_str())
-                .bind(tally.unit.clone().unwrap_or_default())
-                .bind(tally.category.clone().unwrap_or_default())
-                .bind(i64::from(tally.urgent))
-                .bind(i64::from(tally.supervised))
-        };
-        D::execute(
-            tx,
-            bind(Statement::new(
-                "INSERT INTO case_tallies (area, unit, category, urgent, supervised, n)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (area, unit, category, urgent, supervised)
-                 DO UPDATE SET n = case_tallies.n + excluded.n",
-            ))
-            .bind(n),
-        )
-        .await?;
-        if n < 0 {
-            D::execute(
-                tx,
-                bind(Statement::new(
-                    "DELETE FROM case_tallies WHERE area = $1 AND unit = $2 AND category = $3
-                     AND urgent = $4 AND supervised = $5 AND n <= 0",
-                )),
-            )
-            .await?;
-        }
+        let key = [
+            ("area", Value::from(tally.area.as_str())),
+            ("unit", Value::from(tally.unit.clone().unwrap_or_default())),
+            (
+                "category",
+                Value::from(tally.category.clone().unwrap_or_default()),
+            ),
+            ("urgent", Value::from(i64::from(tally.urgent))),
+            ("supervised", Value::from(i64::from(tally.supervised))),
+        ];
+        crate::sql::add_to_count::<D>(tx, "case_tallies", &key, n).await?;
     }
     Ok(())
 }

@@ -128,3 +128,52 @@ pub(crate) async fn append_audit<D: Dialect, A: AuditPolicy>(
     }
     crate::audit::append_in::<D>(hint, conn, records).await
 }
+
+/// Adds `n` to the count column `n` of the row of `table` whose key columns hold `key`, in the
+/// caller's transaction: the row is made when missing, and goes when its count reaches zero
+/// (the evaluation's daily and monthly sums, the screen's counts of open cases).
+pub(crate) async fn add_to_count<D: Dialect>(
+    tx: &mut Connection<D>,
+    table: &str,
+    key: &[(&str, crate::statement::Value)],
+    n: i64,
+) -> StoreResult<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let columns: Vec<&str> = key.iter().map(|(column, _)| *column).collect();
+    let columns = columns.join(", ");
+    let with_key = |mut statement: Statement| {
+        for (_, value) in key {
+            statement = statement.bind(value.clone());
+        }
+        statement
+    };
+    let placeholders: Vec<String> = (1..=key.len() + 1).map(|i| format!("${i}")).collect();
+    D::execute(
+        tx,
+        with_key(Statement::new(format!(
+            "INSERT INTO {table} ({columns}, n) VALUES ({})
+             ON CONFLICT ({columns}) DO UPDATE SET n = {table}.n + excluded.n",
+            placeholders.join(", ")
+        )))
+        .bind(n),
+    )
+    .await?;
+    if n < 0 {
+        let matches: Vec<String> = key
+            .iter()
+            .enumerate()
+            .map(|(i, (column, _))| format!("{column} = ${}", i + 1))
+            .collect();
+        D::execute(
+            tx,
+            with_key(Statement::new(format!(
+                "DELETE FROM {table} WHERE {} AND n <= 0",
+                matches.join(" AND ")
+            ))),
+        )
+        .await?;
+    }
+    Ok(())
+}
