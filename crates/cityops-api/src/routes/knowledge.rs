@@ -99,6 +99,11 @@ pub async fn search_articles(
     CurrentUser(_actor): CurrentUser,
     QueryArgs(query): QueryArgs<KnowledgeQuery>,
 ) -> ApiResult<Json<Vec<ArticleView>>> {
+    // Checked before anything is read, so a limit out of range is refused with or without `q`.
+    let limit = query.limit.unwrap_or(10);
+    if !(1..=50).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit is 1 to 50"));
+    }
     let articles = state.store.articles().await?;
     let Some(q) = &query.q else {
         return Ok(Json(
@@ -107,10 +112,6 @@ pub async fn search_articles(
     };
     if q.is_empty() || q.chars().count() > 200 {
         return Err(ApiError::invalid("q", "a search has 1 to 200 characters"));
-    }
-    let limit = query.limit.unwrap_or(10);
-    if !(1..=50).contains(&limit) {
-        return Err(ApiError::invalid("limit", "limit is 1 to 50"));
     }
     Ok(Json(
         knowledge::search(&articles, q, limit as usize)
