@@ -87,6 +87,21 @@ async function describeCall(page, c) {
 
 const located = (page) => page.getByTestId('intake-located')
 
+/** Chooses the class `code` in the console's class select and waits until the select shows it
+ * (a click that lands while the list is still opening is tried again). */
+async function pickClass(page, code) {
+  const select = page.getByTestId('intake-category')
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await select.click()
+    await page.locator('.intake-category-popper .el-select-dropdown__item:visible', { hasText: new RegExp(`^\\s*${code}\\s`) }).first().click()
+    try {
+      await page.waitForFunction(([c]) => document.querySelector('[data-testid="intake-category"]')?.textContent?.includes(c), [code], { timeout: 3_000 })
+      return
+    } catch { /* the list was still opening: choose again */ }
+  }
+  throw new Error(`class ${code} could not be chosen`)
+}
+
 /** A unit grid of `street` other than `not`, and a point inside it (its centroid, when that lies in it). */
 async function anotherGrid(street, not) {
   const grids = await api.call('GET', `/geo/areas?level=grid&parent=${street}`)
@@ -313,8 +328,7 @@ describe('the intake console', () => {
     await openConsole(page)
     const description = `延安东路人行道井盖破损 ${TAG}-lead`
     await describeCall(page, { phone: '13700001234', kind: 'request', description, reply: '当日派人查看' })
-    await page.getByTestId('intake-category').click()
-    await page.locator('.intake-category-popper .el-select-dropdown__item:visible', { hasText: /^\s*10101\s/ }).first().click()
+    await pickClass(page, '10101')
     await typePlace(page, HUANGPU)
     await located(page).waitFor()
     // the class's questions, if it asks any, are optional here

@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 
 pub mod access;
 pub mod auth;
+pub mod classes;
 pub mod error;
 mod export;
 pub mod extract;
@@ -93,6 +94,9 @@ pub struct ApiConfig {
     /// The configuration in force as the binary resolved it, secrets redacted, for
     /// `GET /settings`.
     pub settings: Vec<routes::settings::Setting>,
+    /// Where class suggestions start, before the city's own filings (the binary trains it on
+    /// the labelled reports shipped with CityOps).
+    pub class_seed: Arc<classes::ClassSeed>,
 }
 
 impl ApiConfig {
@@ -132,6 +136,7 @@ impl ApiConfig {
             },
             evaluation: cityops_domain::evaluation::EvaluationConfig::default(),
             settings: Vec::new(),
+            class_seed: Arc::default(),
         }
     }
 }
@@ -173,6 +178,9 @@ pub struct AppState {
     pub(crate) challenges: Arc<access::Challenges>,
     /// `GET /workflow`'s answer, built once: it depends on nothing but the code.
     pub(crate) workflow_document: Arc<std::sync::OnceLock<axum::body::Bytes>>,
+    /// Class suggestions' model: the shipped examples at once, the stored filings soon after
+    /// start, and every filing since (see [`classes`]).
+    classes: Arc<std::sync::RwLock<Arc<cityops_domain::classify::ClassModel>>>,
 }
 
 /// The working calendar as read, and when.
@@ -271,6 +279,7 @@ impl AppState {
                 config.report_challenge_bits,
             )),
             workflow_document: Arc::default(),
+            classes: Arc::new(std::sync::RwLock::new(config.class_seed.model.clone())),
             store,
             config: Arc::new(config),
             metrics: Arc::new(metrics),
@@ -289,6 +298,7 @@ impl AppState {
         };
         outbox::spawn(state.clone(), state.outbox.clone());
         watch::spawn(state.clone());
+        classes::spawn(state.clone());
         if let Some(telemetry) = &state.telemetry {
             let mut events = telemetry.subscribe();
             let relay = state.clone();
@@ -304,6 +314,21 @@ impl AppState {
             });
         }
         state
+    }
+
+    /// The `limit` small classes among those `allowed` that `text` most likely belongs to.
+    pub fn suggest_classes(
+        &self,
+        text: &str,
+        allowed: impl Fn(&cityops_domain::CategoryCode) -> bool,
+        limit: usize,
+    ) -> Vec<cityops_domain::classify::Suggestion> {
+        let model = self
+            .classes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        model.suggest(text, allowed, limit)
     }
 
     /// District boundaries as they stand.

@@ -3,6 +3,7 @@
 //! the same machine in the same run; docs/BENCHMARKS.md keeps the figures.
 
 mod cases;
+mod classify;
 mod evaluation;
 mod export;
 mod geo;
@@ -124,6 +125,9 @@ enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// Class suggestions on the shipped labelled reports: top-1 and top-3 accuracy on the
+    /// held-out fifth and texts a second on one core, against a keyword table.
+    Classify,
     /// Bytes stored per case, per table, before and after the outbox is pruned.
     Storage {
         /// PostgreSQL server to measure on (a scratch database); SQLite when absent.
@@ -316,6 +320,12 @@ async fn run(command: BenchCommand, workers: usize, cores: usize) -> Result<()> 
             })
             .await?;
             for line in lines {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        BenchCommand::Classify => {
+            for line in classify::bench_classify()? {
                 println!("{line}");
             }
             Ok(())

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod calendar;
 pub mod case;
 pub mod category;
+pub mod classify;
 pub mod command;
 pub mod component;
 pub mod csv_file;

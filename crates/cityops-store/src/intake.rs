@@ -79,6 +79,9 @@ pub trait IntakeStore: Send + Sync {
         tickets: &[HotlineTicketRow],
         opening_cases: usize,
     ) -> StoreResult<u64>;
+    /// The description and class of the `limit` cases filed last, newest first: every case
+    /// with a class that was not turned away, which class suggestions learn from.
+    async fn filed_texts(&self, limit: u32) -> StoreResult<Vec<(String, String)>>;
 }
 
 const TICKET_COLUMNS: &str =
@@ -211,6 +214,23 @@ impl<D: Dialect, A: AuditPolicy> IntakeStore for SqlStore<D, A> {
             )
             .await?;
         rows.iter().map(ticket).collect()
+    }
+
+    async fn filed_texts(&self, limit: u32) -> StoreResult<Vec<(String, String)>> {
+        let rows = self
+            .read_all(
+                Statement::new(
+                    "SELECT description, category FROM cases
+                     WHERE category IS NOT NULL
+                       AND state NOT IN ('reported', 'accepted', 'verifying', 'invalid', 'cancelled')
+                     ORDER BY row_no DESC LIMIT $1",
+                )
+                .bind(i64::from(limit)),
+            )
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.text("description")?, row.text("category")?)))
+            .collect()
     }
 
     async fn insert_hotline_tickets(

@@ -176,6 +176,7 @@ pub async fn start(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     api.outbox = config.outbox()?;
     api.settings = config.in_force();
+    api.class_seed = reference::class_seed()?;
     api.sign_in_requests_per_minute = config.sign_in_requests_per_minute;
     api.public_reports_per_minute = config.public_reports_per_minute;
     anyhow::ensure!(

@@ -31,6 +31,42 @@ const HOLIDAY_SCHEDULES: [&str; 7] = [
     include_str!("../../../data/calendar/2026.json"),
 ];
 
+/// Report texts written for each small class, which class suggestions start from (see
+/// `data/classify/README.md`).
+const LABELLED_REPORTS: [&str; 4] = [
+    include_str!("../../../data/classify/labelled-101.csv"),
+    include_str!("../../../data/classify/labelled-102-103.csv"),
+    include_str!("../../../data/classify/labelled-104-106.csv"),
+    include_str!("../../../data/classify/labelled-201-205.csv"),
+];
+
+/// The shipped labelled report texts, every one (the benchmark holds a fifth out).
+pub fn labelled_reports() -> Result<Vec<cityops_domain::classify::LabelledText>> {
+    let mut rows = Vec::new();
+    for text in LABELLED_REPORTS {
+        rows.extend(
+            cityops_domain::classify::labelled_set(text)
+                .map_err(|e| anyhow::anyhow!("labelled reports, {}: {}", e.field, e.reason))?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Class suggestions' start, trained once per process on the shipped texts and the shipped
+/// catalogue's names (every server of the process, the tests' many among them, shares it).
+pub fn class_seed() -> Result<Arc<cityops_api::classes::ClassSeed>> {
+    static SEED: std::sync::OnceLock<Arc<cityops_api::classes::ClassSeed>> =
+        std::sync::OnceLock::new();
+    if let Some(seed) = SEED.get() {
+        return Ok(seed.clone());
+    }
+    let seed = Arc::new(cityops_api::classes::ClassSeed::train(
+        &labelled_reports()?,
+        &CategoryCatalog::shipped(),
+    ));
+    Ok(SEED.get_or_init(|| seed).clone())
+}
+
 /// The shipped holiday schedules, checked as an import would be.
 pub fn shipped_holiday_years() -> Result<Vec<HolidayYear>> {
     HOLIDAY_SCHEDULES

@@ -11,7 +11,7 @@ import type {
   UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
   EvaluationCounter, EvaluationLevel, EvaluationView, Role,
   Article, ArticleBody, Enquiry, EnquiryBody,
-  BoundaryImport, ComponentImport, RelocationJob, ExtraField, FieldValues,
+  BoundaryImport, ComponentImport, RelocationJob, ExtraField, FieldValues, ClassSuggestion,
 } from './types'
 
 export * from './client'
@@ -114,6 +114,13 @@ export const api = {
    */
   updateCategory: (code: string, body: CategoryChange) =>
     request<SmallClass>(`/categories/${encodeURIComponent(code)}`, { method: 'PUT', body }),
+  /**
+   * The small classes a report's text (1 to 2000 characters) most likely belongs to, most likely
+   * first, at most `limit` (1 to 10, the server's default 3); empty when the text has no word the
+   * model knows. Any member of staff; learned from every filing.
+   */
+  classSuggestions: (text: string, limit?: number, signal?: AbortSignal) =>
+    request<ClassSuggestion[]>('/class-suggestions', { query: { text, limit }, signal }),
   // ---- the census and the boundaries as files (admins): sent whole, with the upload's progress
   /** A census file, CSV or GeoJSON (`censusRequest`): all or nothing, `invalid_file` naming the line or feature and column. */
   importComponents: (req: ImportRequest, file: Blob, watch: UploadWatch = {}) =>

@@ -480,6 +480,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/class-suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The small classes a report's text most likely belongs to (any member of staff), most
+         *     likely first: learned from the labelled reports shipped with CityOps and from every
+         *     filing in the city since. Empty when the text has no word the model knows.
+         */
+        get: operations["class_suggestions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/components": {
         parameters: {
             query?: never;
@@ -2284,6 +2305,23 @@ export interface components {
             name: string;
         };
         ChoiceText: string;
+        /** @description A suggested small class for a report's text. */
+        ClassSuggestionView: {
+            /**
+             * @description 5-digit small-class code.
+             * @example 10101
+             */
+            category: string;
+            /**
+             * Format: double
+             * @description 0 to 1; the suggestions of one text sum to at most 1.
+             */
+            confidence: number;
+            en: string;
+            /** @description The words of the text that spoke most for the class, strongest first. */
+            words: string[];
+            zh: string;
+        };
         ClearTextView: {
             action: components["schemas"]["CaseAction"];
             /** @description The command's field: description, opinion, reason, comment or text. */
@@ -6007,6 +6045,73 @@ export interface operations {
             };
             /** @description unsupported_media_type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    class_suggestions: {
+        parameters: {
+            query: {
+                /** @description The report's text as typed, in Chinese or English. */
+                text: string;
+                /** @description At most this many classes (1 to 10, default 3). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassSuggestionView"][];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

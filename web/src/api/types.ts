@@ -153,6 +153,11 @@ export type Unit = Schemas['UnitView']
 export type SmallClass = Schemas['CategoryView']
 export type BigClass = Schemas['BigClassView']
 export type Categories = Schemas['CatalogView']
+/**
+ * `GET /class-suggestions`: a small class a report's text likely belongs to, its confidence (0 to 1;
+ * those of one text sum to at most 1) and the words of the text that decided it, strongest first.
+ */
+export type ClassSuggestion = Schemas['ClassSuggestionView']
 /** The four terms of a small class: dispatch, handling, check, call-back. */
 export type StageTerms = Schemas['TermsView']
 export type Term = Schemas['TermView']

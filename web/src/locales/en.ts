@@ -725,6 +725,10 @@ const en: typeof zh = {
     loadFailed: 'Extra fields unavailable: {msg}', gone: 'The class no longer has this field',
     problem: { required: 'Required', number: 'Enter a number', date: 'Enter a valid day (year-month-day)', choice: 'Pick one of the choices', long: 'At most 500 characters' },
   },
+  classSuggest: {
+    title: 'Likely classes from the description', confidence: 'confidence', because: 'because of', colon: ': ', pick: 'Use “{name}”',
+    failed: 'No class suggestions just now; pick the class yourself.',
+  },
   errors: {
     required: 'Required', case_number: 'Enter a 19-digit case number', datetime: 'Enter a valid date and time', network: 'Network error',
     generic: 'Failed: {msg}', otp: 'Enter the 6-digit code',

@@ -738,6 +738,10 @@ export default {
     loadFailed: '补充字段暂不可用：{msg}', gone: '该类别已不再有此字段',
     problem: { required: '必填', number: '请输入数字', date: '请输入有效日期（年-月-日）', choice: '请从选项中选择', long: '最多 500 个字' } satisfies Record<ValueProblem, string>,
   },
+  classSuggest: {
+    title: '按描述推荐的类别', confidence: '可信度', because: '依据', colon: '：', pick: '选用“{name}”',
+    failed: '暂时无法按描述推荐类别，请直接选择类别。',
+  },
   errors: {
     required: '必填', case_number: '请输入 19 位案件编号', datetime: '请输入有效的日期时间', network: '网络错误',
     generic: '操作失败：{msg}', otp: '请输入6位数字动态码',

@@ -8,7 +8,7 @@ use cityops_domain::form::{ExtraField, FieldKind};
 use cityops_domain::{CategoryCode, Role, StageTerms, Term, UnitKind, Urgency};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::extract::{CurrentUser, JsonBody};
+use crate::extract::{CurrentUser, JsonBody, QueryArgs};
 use crate::views::{CatalogView, CategoryUpdate, CategoryView, TermBody};
 use crate::AppState;
 
@@ -16,6 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/categories", get(catalog))
         .route("/categories/{code}", get(get_category).put(update_category))
+        .route("/class-suggestions", get(class_suggestions))
 }
 
 async fn load(state: &AppState) -> ApiResult<cityops_domain::CategoryCatalog> {
@@ -156,4 +157,80 @@ fn next_version(version: &str) -> String {
         }
         _ => format!("{version}-e1"),
     }
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestionQuery {
+    /// The report's text as typed, in Chinese or English.
+    #[param(min_length = 1, max_length = 2000)]
+    text: String,
+    /// At most this many classes (1 to 10, default 3).
+    #[param(minimum = 1, maximum = 10)]
+    limit: Option<u32>,
+}
+
+/// A suggested small class for a report's text.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ClassSuggestionView {
+    /// 5-digit small-class code.
+    #[schema(example = "10101")]
+    pub category: String,
+    pub zh: String,
+    pub en: String,
+    /// 0 to 1; the suggestions of one text sum to at most 1.
+    pub confidence: f64,
+    /// The words of the text that spoke most for the class, strongest first.
+    pub words: Vec<String>,
+}
+
+/// The small classes a report's text most likely belongs to (any member of staff), most
+/// likely first: learned from the labelled reports shipped with CityOps and from every
+/// filing in the city since. Empty when the text has no word the model knows.
+#[utoipa::path(get, path = "/api/v1/class-suggestions", tag = "categories",
+    params(SuggestionQuery),
+    responses((status = 200, body = Vec<ClassSuggestionView>), (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn class_suggestions(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    QueryArgs(query): QueryArgs<SuggestionQuery>,
+) -> ApiResult<Json<Vec<ClassSuggestionView>>> {
+    if actor.role == Role::Citizen {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "class suggestions are for staff",
+        ));
+    }
+    let length = query.text.chars().count();
+    if !(1..=2000).contains(&length) {
+        return Err(ApiError::invalid("text", "a text has 1 to 2000 characters"));
+    }
+    let limit = query.limit.unwrap_or(3);
+    if !(1..=10).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit is 1 to 10"));
+    }
+    let catalog = load(&state).await?;
+    let suggestions = state.suggest_classes(
+        &query.text,
+        |code| catalog.get(code).is_some(),
+        limit as usize,
+    );
+    Ok(Json(
+        suggestions
+            .into_iter()
+            .filter_map(|s| {
+                let class = catalog.get(&s.class)?;
+                Some(ClassSuggestionView {
+                    category: s.class.to_string(),
+                    zh: class.zh.clone(),
+                    en: class.en.clone(),
+                    // Three decimals say all a person reads in it.
+                    confidence: (s.confidence * 1000.0).round() / 1000.0,
+                    words: s.words,
+                })
+            })
+            .collect(),
+    ))
 }

@@ -72,6 +72,7 @@ use crate::openapi::{BearerAuth, CommonErrors};
         public::rate,
         areas::list_areas,
         knowledge::search_articles,
+        categories::class_suggestions,
         knowledge::create_article,
         knowledge::update_article,
         knowledge::delete_article,

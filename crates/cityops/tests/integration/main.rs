@@ -12,6 +12,7 @@ mod boundaries;
 mod calendar;
 mod callback;
 mod census;
+mod class_suggestions;
 mod consistency;
 mod demo;
 mod durability;
