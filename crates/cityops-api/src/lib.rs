@@ -316,6 +316,14 @@ impl AppState {
         state
     }
 
+    /// Class suggestions' model as it stands.
+    pub fn class_model(&self) -> Arc<cityops_domain::classify::ClassModel> {
+        self.classes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// The `limit` small classes among those `allowed` that `text` most likely belongs to.
     pub fn suggest_classes(
         &self,

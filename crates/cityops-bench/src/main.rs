@@ -4,6 +4,7 @@
 
 mod cases;
 mod classify;
+mod duplicates;
 mod evaluation;
 mod export;
 mod geo;
@@ -124,6 +125,14 @@ enum BenchCommand {
         /// least 3).
         #[arg(long, default_value_t = 50)]
         runs: usize,
+    },
+    /// Likely duplicates on the labelled pairs: precision and recall of the product's
+    /// likeness around its threshold, against "the same class within 100 m in three days".
+    Duplicates {
+        /// The labelled pairs (relative to the working directory: run from the repository's
+        /// root, or name it).
+        #[arg(long, default_value = "data/duplicates/pairs.csv")]
+        pairs: String,
     },
     /// Class suggestions on the shipped labelled reports: top-1 and top-3 accuracy on the
     /// held-out fifth and texts a second on one core, against a keyword table.
@@ -320,6 +329,12 @@ async fn run(command: BenchCommand, workers: usize, cores: usize) -> Result<()> 
             })
             .await?;
             for line in lines {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        BenchCommand::Duplicates { pairs } => {
+            for line in duplicates::bench_duplicates(&pairs)? {
                 println!("{line}");
             }
             Ok(())

@@ -69,6 +69,16 @@ fn features(text: &str) -> Vec<(Feature, &str)> {
     found
 }
 
+/// The character pairs and Latin words of `text` (no lone characters: too common to tell two
+/// texts apart), as numbers; repeats kept.
+pub(crate) fn word_features(text: &str) -> Vec<u64> {
+    features(text)
+        .into_iter()
+        .filter(|(feature, _)| feature & (3 << 62) != CHARACTER)
+        .map(|(feature, _)| feature)
+        .collect()
+}
+
 /// The word of `text` from `start` to `end`, as a feature, unless it is a number or a single
 /// letter: house numbers and measurements say nothing of the class.
 fn end_word<'t>(

@@ -15,6 +15,7 @@ pub mod classify;
 pub mod command;
 pub mod component;
 pub mod csv_file;
+pub mod duplicates;
 pub mod evaluation;
 pub mod form;
 pub mod knowledge;

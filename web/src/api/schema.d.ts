@@ -667,6 +667,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/duplicate-candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The open cases likeliest to be the problem being reported (staff), likeliest first: within
+         *     300 m of its point (or in its area), reported in the last 14 days, scored by distance, the
+         *     kind of problem (its class, or the classes its text suggests), shared words and time.
+         *     Empty when none scores 0.55.
+         */
+        get: operations["duplicate_candidates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enquiries": {
         parameters: {
             query?: never;
@@ -2615,6 +2637,35 @@ export interface components {
             owner_unit?: string | null;
             status: components["schemas"]["DeviceStatus"];
             unit_grid?: string | null;
+        };
+        /** @description An open case that looks like the report, and why. */
+        DuplicateCandidate: {
+            case: components["schemas"]["CaseView"];
+            /**
+             * Format: double
+             * @description Metres between the two points; none when the report has no point.
+             */
+            distance_m?: number | null;
+            /** Format: double */
+            hours_apart: number;
+            /**
+             * Format: double
+             * @description 0 to 1: how alike the two problems' kinds are (their classes, or the classes their
+             *     texts suggest).
+             */
+            kind_similarity: number;
+            /** @description Both classes known and the same. */
+            same_class: boolean;
+            /**
+             * Format: double
+             * @description 0 to 1: place, kind of problem, words and time together; proposed from 0.55.
+             */
+            score: number;
+            /**
+             * Format: double
+             * @description 0 to 1: the share of words the two texts have in common.
+             */
+            text_similarity: number;
         };
         EnquiryBody: {
             /**
@@ -6973,6 +7024,80 @@ export interface operations {
                 };
             };
             /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duplicate_candidates: {
+        parameters: {
+            query: {
+                /** @description The report's text as typed. */
+                text: string;
+                /** @description Where the problem is (WGS-84), with `lat`; without a point, `area` says where. */
+                lon?: number;
+                lat?: number;
+                /** @description The street or community of the report (9 or 12 digits), when there is no point. */
+                area?: string;
+                /** @description The class given or suggested (5 digits). */
+                category?: string;
+                /** @description At most this many (1 to 10, default 5). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateCandidate"][];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -20,6 +20,7 @@ mod calendar;
 pub(crate) mod cases;
 mod categories;
 pub(crate) mod census;
+mod duplicates;
 pub(crate) mod evaluation;
 pub(crate) mod geo;
 mod health;
@@ -73,6 +74,7 @@ use crate::openapi::{BearerAuth, CommonErrors};
         areas::list_areas,
         knowledge::search_articles,
         categories::class_suggestions,
+        duplicates::duplicate_candidates,
         knowledge::create_article,
         knowledge::update_article,
         knowledge::delete_article,
@@ -184,6 +186,7 @@ pub fn router(state: AppState) -> Router {
         .merge(evaluation::router())
         .merge(calendar::router())
         .merge(knowledge::router())
+        .merge(duplicates::router())
         .merge(settings::router())
         // A day of a large city's hotline runs to a few megabytes.
         .merge(hotline::router(64 * 1024 * 1024))

@@ -15,6 +15,7 @@ mod census;
 mod class_suggestions;
 mod consistency;
 mod demo;
+mod duplicate_candidates;
 mod durability;
 mod evaluation;
 mod exports;

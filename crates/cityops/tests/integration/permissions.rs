@@ -124,6 +124,11 @@ const TABLE: &[Rule] = &[
         about_a_case: false,
     },
     Rule {
+        path: "/api/v1/duplicate-candidates?text=%E4%BA%95%E7%9B%96&area=310101002",
+        roles: None,
+        about_a_case: false,
+    },
+    Rule {
         path: "/api/v1/enquiries",
         roles: Some(&["operator", "shift_lead", "admin"]),
         about_a_case: false,
