@@ -507,6 +507,7 @@ pub struct CaseListQuery {
     #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     area: Option<String>,
     /// The responsible unit.
+    #[param(max_length = 64)]
     unit: Option<String>,
     /// Cases waiting in the coordination queue of this center (a district or city code).
     #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
@@ -548,6 +549,7 @@ pub struct CaseExportQuery {
     #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
     area: Option<String>,
     /// The responsible unit.
+    #[param(max_length = 64)]
     unit: Option<String>,
     /// Cases waiting in the coordination queue of this center (a district or city code).
     #[param(pattern = r"^(\d{6}|\d{9}|\d{12})$")]
@@ -612,7 +614,7 @@ fn case_query(actor: &Actor, query: &CaseListQuery, at: DateTime<Utc>) -> ApiRes
         q.area = Some(AreaCode::parse(area).map_err(|e| ApiError::invalid("area", e.reason))?);
     }
     if let Some(unit) = &query.unit {
-        if unit.len() > 64 {
+        if unit.chars().count() > 64 {
             return Err(ApiError::invalid(
                 "unit",
                 "unit codes are at most 64 characters",
