@@ -1,4 +1,5 @@
 import { API_BASE, request, upload, type UploadOptions } from './client'
+import type { operations } from './schema'
 import type { AuditCheckpoint, AuditEntry, AuditQuery } from '../lib/audit'
 import type { ImportRequest } from '../lib/imports'
 import type {
@@ -11,7 +12,7 @@ import type {
   UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
   EvaluationCounter, EvaluationLevel, EvaluationView, Role,
   Article, ArticleBody, Enquiry, EnquiryBody,
-  BoundaryImport, ComponentImport, RelocationJob, ExtraField, FieldValues, ClassSuggestion,
+  BoundaryImport, ComponentImport, RelocationJob, ExtraField, FieldValues, ClassSuggestion, DuplicateCandidate,
 } from './types'
 
 export * from './client'
@@ -19,6 +20,13 @@ export type * from './types'
 
 /** `GET /units` filters: line of work, organization, the area the jurisdiction lies within, status (default active). */
 export type UnitListQuery = { kind?: UnitKind; organization?: UnitOrganization; within?: string; status?: UnitStatus }
+
+/**
+ * `GET /duplicate-candidates`: the report's text (1 to 2000 characters) and where it is, a point
+ * (`lon` and `lat` together, WGS-84) or, without one, its street or community (`area`); the class
+ * given (`category`, 5 digits) and how many at most (`limit`, 1 to 10, the server's default 5).
+ */
+export type DuplicateQuery = operations['duplicate_candidates']['parameters']['query']
 
 /** How an import's upload reports on itself (`upload` in ./client). */
 export type UploadWatch = Pick<UploadOptions, 'onProgress' | 'onSent' | 'signal'>
@@ -121,6 +129,13 @@ export const api = {
    */
   classSuggestions: (text: string, limit?: number, signal?: AbortSignal) =>
     request<ClassSuggestion[]>('/class-suggestions', { query: { text, limit }, signal }),
+  /**
+   * The open cases of the caller's jurisdiction likeliest to be the problem a report describes,
+   * likeliest first: within 300 m of its point (or in its area's street), reported in the last
+   * 14 days, scoring at least the server's threshold; empty when none looks alike. Any member of staff.
+   */
+  duplicateCandidates: (q: DuplicateQuery, signal?: AbortSignal) =>
+    request<DuplicateCandidate[]>('/duplicate-candidates', { query: q, signal }),
   // ---- the census and the boundaries as files (admins): sent whole, with the upload's progress
   /** A census file, CSV or GeoJSON (`censusRequest`): all or nothing, `invalid_file` naming the line or feature and column. */
   importComponents: (req: ImportRequest, file: Blob, watch: UploadWatch = {}) =>

@@ -158,6 +158,14 @@ export type Categories = Schemas['CatalogView']
  * those of one text sum to at most 1) and the words of the text that decided it, strongest first.
  */
 export type ClassSuggestion = Schemas['ClassSuggestionView']
+/**
+ * `GET /duplicate-candidates`: an open case of the caller's jurisdiction that looks like a report
+ * being taken down (the case as `GET /cases/{id}` answers it), and why: the score (0 to 1, proposed
+ * from the server's threshold), the distance in metres (none when the report gave an area), the
+ * hours since it was reported, whether the classes are the same, how alike the kinds of problem
+ * and the words are.
+ */
+export type DuplicateCandidate = Schemas['DuplicateCandidate']
 /** The four terms of a small class: dispatch, handling, check, call-back. */
 export type StageTerms = Schemas['TermsView']
 export type Term = Schemas['TermView']
@@ -335,3 +343,4 @@ export interface DeviceImport { imported: number }
  * publishes `value` as an object, but it is any JSON: a number, a string, null, a list, a table.
  */
 export type Setting = Omit<Schemas['Setting'], 'value'> & { value: unknown }
+
