@@ -58,9 +58,19 @@ async function caseNow() {
 }
 
 /** Picks the option labelled exactly `label` in the Element Plus select `select`. */
+/** Opens `select` and chooses `label`; when the list closes under the click (it can while it
+ * is still opening on a busy machine), opens it again, up to three times. */
 async function pick(page, select, label) {
-  await select.click()
-  await page.locator('.el-select-dropdown__item:visible', { hasText: new RegExp(`^\\s*${label}\\s*$`) }).first().click()
+  const item = page.locator('.el-select-dropdown__item:visible', { hasText: new RegExp(`^\\s*${label}\\s*$`) }).first()
+  for (let attempt = 0; ; attempt++) {
+    await select.click()
+    try {
+      await item.click({ timeout: 5_000 })
+      return
+    } catch (error) {
+      if (attempt === 2) throw error
+    }
+  }
 }
 
 async function openCase(page) {
