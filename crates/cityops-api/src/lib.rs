@@ -331,12 +331,7 @@ impl AppState {
         allowed: impl Fn(&cityops_domain::CategoryCode) -> bool,
         limit: usize,
     ) -> Vec<cityops_domain::classify::Suggestion> {
-        let model = self
-            .classes
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        model.suggest(text, allowed, limit)
+        self.class_model().suggest(text, allowed, limit)
     }
 
     /// District boundaries as they stand.

@@ -425,3 +425,15 @@ pub async fn citizen_case(app: &TestApp, lon: f64, lat: f64, what: &str) -> Valu
         .await
         .1
 }
+
+/// `text` as a query-string value: every byte but the unreserved ones percent-encoded.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

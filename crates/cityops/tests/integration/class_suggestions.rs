@@ -2,7 +2,7 @@
 //! that decided them; the model learns from the operators' filings without a restart; bad
 //! input is named.
 
-use cityops_test_support::{on_both_backends, TestApp};
+use cityops_test_support::{on_both_backends, percent_encode, TestApp};
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -11,21 +11,10 @@ on_both_backends!(
 );
 
 async fn suggest(app: &TestApp, who: &str, text: &str) -> Vec<Value> {
-    let path = format!("/api/v1/class-suggestions?text={}", urlencode(text));
+    let path = format!("/api/v1/class-suggestions?text={}", percent_encode(text));
     let (status, body) = app.get(Some(who), &path).await;
     assert_eq!(status, 200, "{body}");
     body.as_array().unwrap().clone()
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn a_text_gets_its_likely_classes_and_learns_from_filings(app: &TestApp) {
@@ -152,7 +141,7 @@ async fn class_suggestions_refuse_bad_input(app: &TestApp) {
     let (status, body) = app
         .get(
             Some("operator"),
-            &format!("/api/v1/class-suggestions?text={}", urlencode(&long)),
+            &format!("/api/v1/class-suggestions?text={}", percent_encode(&long)),
         )
         .await;
     assert_eq!(status, 422, "{body}");

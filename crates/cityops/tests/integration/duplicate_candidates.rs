@@ -2,24 +2,13 @@
 //! place, words and class; another problem, another place, another jurisdiction or a finished
 //! case does not; bad input is named.
 
-use cityops_test_support::{on_both_backends, TestApp};
+use cityops_test_support::{on_both_backends, percent_encode, TestApp};
 use serde_json::{json, Value};
 
 on_both_backends!(
     a_second_report_of_the_same_problem_finds_the_open_case,
     duplicate_candidates_refuse_bad_input,
 );
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 async fn candidates(app: &TestApp, who: &str, query: &str) -> Vec<Value> {
     let (status, body) = app
@@ -45,7 +34,7 @@ async fn a_second_report_of_the_same_problem_finds_the_open_case(app: &TestApp) 
         )
         .await;
     assert_eq!(status, 201, "{open}");
-    let again = encode("市民来电：南京东路步行街上有个井盖缺失了，很危险");
+    let again = percent_encode("市民来电：南京东路步行街上有个井盖缺失了，很危险");
     let found = candidates(
         app,
         "operator",
@@ -72,7 +61,7 @@ async fn a_second_report_of_the_same_problem_finds_the_open_case(app: &TestApp) 
     assert!(by_area[0]["distance_m"].is_null());
 
     // Another problem on the spot; the same words 1.5 km away (Renmin Square).
-    let stall = encode("路口有人摆摊卖水果，占了半条人行道");
+    let stall = percent_encode("路口有人摆摊卖水果，占了半条人行道");
     assert!(candidates(
         app,
         "operator",
@@ -114,7 +103,7 @@ async fn a_second_report_of_the_same_problem_finds_the_open_case(app: &TestApp) 
 }
 
 async fn duplicate_candidates_refuse_bad_input(app: &TestApp) {
-    let text = encode("井盖缺失");
+    let text = percent_encode("井盖缺失");
     for (query, field) in [
         (format!("text={text}"), "lon"),
         (format!("text={text}&lon=121.49"), "lat"),
