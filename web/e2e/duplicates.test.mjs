@@ -2,10 +2,10 @@
 // reported a missing manhole cover on 河南中路; an operator takes a call about it at the same place
 // and, once the place is located, sees that case under the description (its number linking to
 // the case in a new tab, its state, how far, how long ago, how likely), clicks “登记为重复”: the
-// call is opened as a case and at once turned away as a duplicate of the inspector's, and the
-// operator is given the earlier case's number for the caller. A call about something else at the
-// same place shows no candidates; a shift lead sees them but records no duplicates (the workflow
-// lets operators reject); the panel once in English.
+// call is opened as a case and at once merged into the inspector's, and the operator is given
+// the earlier case's number for the caller. A call about something else at the same place shows
+// no candidates; a shift lead sees them and may record duplicates too (the workflow lets
+// operators and shift leads merge); the panel once in English. e2e/merge.test.mjs goes further.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -146,7 +146,7 @@ describe('likely duplicates in the intake console', { timeout: 240_000 }, () => 
     assert.ok(answer[0].score >= 0.5, String(answer[0].score))
     await shot(page, 'zh-panel')
 
-    // recorded as a duplicate: the call is opened as a case and turned away at once
+    // recorded as a duplicate: the call is opened as a case and merged into the earlier one at once
     const posts = []
     page.on('request', (r) => {
       const url = new URL(r.url())
@@ -163,16 +163,16 @@ describe('likely duplicates in the intake console', { timeout: 240_000 }, () => 
     assert.notEqual(number, master.number)
     assert.match(await text(done), /请告知来电人/)
     assert.equal(posts.length, 2, JSON.stringify(posts))
-    const [opened, rejected] = posts
+    const [opened, merged] = posts
     assert.equal(opened[0], '/api/v1/cases')
     assert.match(opened[1], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'the call carries its idempotency key')
     assert.equal(opened[2].source, 'hotline')
     assert.equal(opened[2].description, CALLED)
     assert.deepEqual(opened[2].location, { lon: Number(HUANGPU.lon), lat: Number(HUANGPU.lat) })
-    assert.match(rejected[0], /^\/api\/v1\/cases\/[^/]+\/reject$/)
-    assert.equal(rejected[2].reject_reason, 'duplicate')
-    assert.equal(rejected[2].duplicate_of, master.number)
-    assert.equal(rejected[2].opinion, `与 ${master.number} 为同一问题（来电受理时合并）`)
+    assert.match(merged[0], /^\/api\/v1\/cases\/[^/]+\/merge$/)
+    assert.equal(merged[2].master, master.number)
+    assert.equal(merged[2].opinion, `与 ${master.number} 为同一问题（来电受理时合并）`)
+    assert.equal(await text(page.getByTestId('intake-duplicate-title')), `已合并到 ${master.number}`)
 
     // the earlier case's number, copied for the caller
     await page.getByTestId('intake-duplicate-copy').click()
@@ -180,23 +180,25 @@ describe('likely duplicates in the intake console', { timeout: 240_000 }, () => 
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), master.number)
     await shot(page, 'zh-recorded')
 
-    // what the server holds: the call's case invalid, a duplicate of the inspector's, which is still open
+    // what the server holds: the call's case merged into the inspector's, which is still open
     const held = await call('operator', 'GET', `/cases/${number}`)
     assert.equal(held.status, 200, JSON.stringify(held.json))
-    assert.equal(held.json.state, 'invalid')
-    assert.equal(held.json.reject_reason, 'duplicate')
-    assert.equal(held.json.duplicate_of, master.number)
+    assert.equal(held.json.state, 'merged')
+    assert.deepEqual(held.json.merged_into, { id: master.id, number: master.number })
     assert.equal(held.json.source, 'hotline')
     assert.equal(held.json.description, CALLED)
     assert.equal(held.json.call?.kind, 'complaint')
     const timeline = await call('operator', 'GET', `/cases/${held.json.id}/timeline`)
     assert.equal(timeline.status, 200, JSON.stringify(timeline.json))
-    const reject = timeline.json.find((e) => e.to === 'invalid')
-    assert.ok(reject, JSON.stringify(timeline.json))
-    assert.equal(reject.username, 'operator')
-    assert.ok(JSON.stringify(reject.details).includes(`与 ${master.number} 为同一问题`), JSON.stringify(reject.details))
+    const merge = timeline.json.find((e) => e.to === 'merged')
+    assert.ok(merge, JSON.stringify(timeline.json))
+    assert.equal(merge.action, 'merge')
+    assert.equal(merge.username, 'operator')
+    assert.equal(merge.details.master, master.number)
+    assert.ok(JSON.stringify(merge.details).includes(`与 ${master.number} 为同一问题`), JSON.stringify(merge.details))
     const still = await call('operator', 'GET', `/cases/${master.id}`)
     assert.equal(still.json.state, 'reported')
+    assert.ok(still.json.merged_reports.some((r) => r.number === number), JSON.stringify(still.json.merged_reports))
 
     // the next call starts empty, with no candidates
     await page.getByTestId('intake-next').click()
@@ -231,15 +233,15 @@ describe('likely duplicates in the intake console', { timeout: 240_000 }, () => 
     await page.context().close()
   })
 
-  it('a reject that fails after the case was opened is said, the new case linked; a retry records the duplicate', async () => {
+  it('a merge that fails after the case was opened is said, the new case linked; a retry records the duplicate', async () => {
     const master = await reported()
-    // the refused reject is a failed request in the console
+    // the refused merge is a failed request in the console
     const page = await newPage('operator-retry', { consoleErrors: false })
     await signIn(page, 'operator')
     await openConsole(page)
     await takeCall(page, { kind: 'complaint', description: CALLED })
     let refuse = true
-    await page.route((url) => url.pathname.endsWith('/reject'), (route) => (refuse
+    await page.route((url) => url.pathname.endsWith('/merge'), (route) => (refuse
       ? route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'internal', message: 'service unavailable' } }) })
       : route.fallback()))
     await page.getByTestId(`duplicate-record-${master.number}`).click()
@@ -247,30 +249,30 @@ describe('likely duplicates in the intake console', { timeout: 240_000 }, () => 
     await failed.waitFor()
     const number = await text(page.getByTestId('intake-created-number'))
     assert.match(number, /^\d{19}$/)
-    assert.match(await text(page.getByTestId('intake-duplicate-error')), new RegExp(`已立案（${number}）.*未能登记为 ${master.number} 的重复`))
+    assert.match(await text(page.getByTestId('intake-duplicate-error')), new RegExp(`已立案（${number}）.*未能合并到 ${master.number}`))
     assert.equal(await page.getByTestId('intake-duplicate-link').getAttribute('href'), `/cases/${number}`)
     const open = await call('operator', 'GET', `/cases/${number}`)
     assert.equal(open.json.state, 'reported', 'the call is kept as a case')
-    await shot(page, 'zh-reject-failed')
+    await shot(page, 'zh-merge-failed')
 
     refuse = false
     await page.getByTestId('intake-duplicate-retry').click()
     await page.locator(`[data-testid="intake-duplicate-done"][data-number="${number}"]`).waitFor()
     assert.equal(await text(page.getByTestId('intake-duplicate-master')), master.number)
     const held = await call('operator', 'GET', `/cases/${number}`)
-    assert.equal(held.json.state, 'invalid')
-    assert.equal(held.json.duplicate_of, master.number)
+    assert.equal(held.json.state, 'merged')
+    assert.equal(held.json.merged_into?.number, master.number)
     await page.context().close()
   })
 
-  it('a shift lead sees the candidates but records no duplicates', async () => {
+  it('a shift lead sees the candidates and may record the call as a duplicate too', async () => {
     const master = await reported()
     const page = await newPage('shiftlead')
     await signIn(page, 'shiftlead')
     await openConsole(page)
     await takeCall(page, { kind: 'request', description: CALLED })
     await page.getByTestId(`duplicate-candidate-${master.number}`).waitFor()
-    assert.equal(await page.locator('[data-testid^="duplicate-record-"]').count(), 0)
+    assert.equal(await text(page.getByTestId(`duplicate-record-${master.number}`)), '登记为重复')
     assert.deepEqual(errors, [])
     await page.context().close()
   })

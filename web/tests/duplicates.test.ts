@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import {
-  DEBOUNCE_MS, HOURS_SAID, SHOWN, distanceText, duplicateQuery, duplicateRejectBody, isDuplicateOf, mayRecordDuplicate, queryKey,
+  DEBOUNCE_MS, HOURS_SAID, SHOWN, distanceText, duplicateMergeBody, duplicateQuery, isDuplicateOf, mayRecordDuplicate, queryKey,
   scoreText, shownCandidates, timeApartText, type DuplicateProbe,
 } from '../src/lib/duplicates'
 import { api } from '../src/api'
@@ -120,28 +120,41 @@ describe('how a candidate reads', () => {
     expect(shownCandidates(list).map((c) => c.case.number)).toEqual(['1', '2', '3', '4', '5'])
     expect(shownCandidates(null)).toEqual([])
   })
+
+  it('leaves out the case asked about, which is its own likeliest duplicate', () => {
+    const list = ['7', '1', '2', '3', '4', '5', '6'].map((n) => candidate(n))
+    expect(shownCandidates(list, SHOWN, '7').map((c) => c.case.number)).toEqual(['1', '2', '3', '4', '5'])
+    expect(shownCandidates(list, SHOWN, null).map((c) => c.case.number)).toEqual(['7', '1', '2', '3', '4'])
+  })
 })
 
-describe('turning the call away as a duplicate', () => {
-  it('is for operators, whom the workflow lets reject a reported case', () => {
+describe('recording the call as a duplicate: merged into the earlier case', () => {
+  it('is for operators and shift leads, whom the workflow lets merge a report', () => {
     expect(mayRecordDuplicate('operator')).toBe(true)
-    for (const role of ['shift_lead', 'dispatcher', 'inspector', null, undefined] as const) expect(mayRecordDuplicate(role)).toBe(false)
+    expect(mayRecordDuplicate('shift_lead')).toBe(true)
+    for (const role of ['dispatcher', 'inspector', 'admin', null, undefined] as const) expect(mayRecordDuplicate(role)).toBe(false)
   })
 
-  it('rejects with the reason duplicate and the earlier case\'s number', () => {
-    expect(duplicateRejectBody(1, '3100002026112000001', '与 3100002026112000001 为同一问题（来电受理时合并）')).toEqual({
-      version: 1, reject_reason: 'duplicate', duplicate_of: '3100002026112000001', opinion: '与 3100002026112000001 为同一问题（来电受理时合并）',
+  it('merges into the earlier case by its number, with the opinion said', () => {
+    expect(duplicateMergeBody(1, '3100002026112000001', '与 3100002026112000001 为同一问题（来电受理时合并）')).toEqual({
+      version: 1, master: '3100002026112000001', opinion: '与 3100002026112000001 为同一问题（来电受理时合并）',
     })
-    expect(duplicateRejectBody(4, '3100002026112000001', '  ')).toEqual({ version: 4, reject_reason: 'duplicate', duplicate_of: '3100002026112000001' })
+    expect(duplicateMergeBody(4, ' 3100002026112000001 ', '  ')).toEqual({ version: 4, master: '3100002026112000001' })
     setLocale('zh-CN')
     expect(t('duplicates.opinion', { number: '3100002026112000001' })).toBe('与 3100002026112000001 为同一问题（来电受理时合并）')
+    expect(t('duplicates.done', { master: '3100002026112000001' })).toBe('已合并到 3100002026112000001')
+    setLocale('en')
+    expect(t('duplicates.done', { master: '3100002026112000001' })).toBe('Merged into 3100002026112000001')
   })
 
-  it('knows a case turned away as that duplicate already', () => {
-    expect(isDuplicateOf({ state: 'invalid', reject_reason: 'duplicate', duplicate_of: '9' }, '9')).toBe(true)
-    expect(isDuplicateOf({ state: 'invalid', reject_reason: 'duplicate', duplicate_of: '8' }, '9')).toBe(false)
-    expect(isDuplicateOf({ state: 'invalid', reject_reason: 'invalid' }, '9')).toBe(false)
+  it('knows a case merged into that case already', () => {
+    const into = (number: string) => ({ id: `id-${number}`, number })
+    expect(isDuplicateOf({ state: 'merged', merged_into: into('9') }, '9')).toBe(true)
+    expect(isDuplicateOf({ state: 'merged', merged_into: into('8') }, '9')).toBe(false)
+    // turned away as a duplicate the old way, or still open: not merged
+    expect(isDuplicateOf({ state: 'invalid', merged_into: null }, '9')).toBe(false)
     expect(isDuplicateOf({ state: 'reported' }, '9')).toBe(false)
+    expect(isDuplicateOf(caseOf('1', { state: 'merged', merged_into: into('9') } as unknown as Partial<CaseView>), '9')).toBe(true)
   })
 })
 
@@ -295,6 +308,29 @@ describe('the panel under the description', () => {
     expect(calls).toHaveLength(2)
     expect(w.find('[data-testid="duplicate-candidates-failed"]').exists()).toBe(false)
     expect(box().attributes('data-state')).toBe('idle')
+    w.unmount()
+  })
+
+  it('on a case\'s page, leaves the case itself out and offers to merge it into each other one', async () => {
+    const calls = stubFetch()
+    const w = mount(DuplicateCandidates, {
+      props: { query: duplicateQuery(probe(), SHOWN + 1), recordable: true, action: 'merge', exclude: '3100002026112000009' },
+      global: { plugins: [i18n] },
+    })
+    await flushPromises()
+    expect(calls[0].query.get('limit')).toBe('6')
+    calls[0].answer(jsonResponse(200, [candidate('3100002026112000009', { score: 1 }), candidate('3100002026112000001')]))
+    await flushPromises()
+    expect(w.findAll('li').map((r) => r.attributes('data-number'))).toEqual(['3100002026112000001'])
+    expect(w.get('.hint').text()).toBe('附近两周内受理、尚未办结且内容相近的案件。确属同一问题的，可将本报告合并到其中一件。')
+    const button = w.get('[data-testid="duplicate-record-3100002026112000001"]')
+    expect(button.text()).toBe('合并到此案')
+    expect(button.attributes('title')).toBe('将本报告合并到 3100002026112000001')
+    await button.trigger('click')
+    expect(w.emitted('record')?.[0]?.[0]).toMatchObject({ case: { number: '3100002026112000001' } })
+    setLocale('en')
+    await flushPromises()
+    expect(w.get('[data-testid="duplicate-record-3100002026112000001"]').text()).toBe('Merge into this case')
     w.unmount()
   })
 

@@ -18,7 +18,7 @@ describe("the server's vocabularies in the UI", () => {
   it('lists every case state once, the open ones first', () => {
     expect(sorted(CASE_STATES)).toEqual(sorted(enumOf('CaseState')))
     expect(CASE_STATES.slice(0, OPEN_STATES.length)).toEqual(OPEN_STATES)
-    expect(CASE_STATES.slice(OPEN_STATES.length)).toEqual(['closed', 'invalid', 'cancelled'])
+    expect(CASE_STATES.slice(OPEN_STATES.length)).toEqual(['closed', 'invalid', 'cancelled', 'merged'])
   })
 
   it('lists sources, reject reasons and warning levels in the server order', () => {

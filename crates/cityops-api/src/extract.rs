@@ -273,8 +273,23 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for QueryAr
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| QueryArgs(value))
-            .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
+            .map_err(|e| {
+                let message = e.body_text();
+                let error = ApiError::new(ErrorCode::InvalidQuery, message.clone());
+                match named_field(&message) {
+                    Some(field) => error.with_field(field),
+                    None => error,
+                }
+            })
     }
+}
+
+/// The parameter a query string's error is about, as serde names it (``missing field
+/// `lat` ``, ``unknown field `x` ``): the caller is told which one to mend.
+fn named_field(message: &str) -> Option<&str> {
+    let start = message.find("field `")? + "field `".len();
+    let length = message[start..].find('`')?;
+    Some(&message[start..start + length]).filter(|name| !name.is_empty())
 }
 
 /// The raw body of an upload, or the application's error: 413 over the size limit.
@@ -297,6 +312,22 @@ mod tests {
     #[derive(serde::Deserialize)]
     struct Versioned {
         version: i64,
+    }
+
+    #[test]
+    fn a_query_strings_error_names_its_parameter() {
+        assert_eq!(
+            named_field("Failed to deserialize query string: missing field `lat`"),
+            Some("lat")
+        );
+        assert_eq!(
+            named_field(
+                "Failed to deserialize query string: unknown field `x`, expected one of `a`"
+            ),
+            Some("x")
+        );
+        assert_eq!(named_field("Failed to deserialize query string: bad"), None);
+        assert_eq!(named_field("missing field ``"), None);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod error;
 mod export;
 pub mod extract;
 mod metrics;
+pub mod open_cases;
 pub mod openapi;
 pub mod outbox;
 pub mod photo;
@@ -181,6 +182,9 @@ pub struct AppState {
     /// Class suggestions' model: the shipped examples at once, the stored filings soon after
     /// start, and every filing since (see [`classes`]).
     classes: Arc<std::sync::RwLock<Arc<cityops_domain::classify::ClassModel>>>,
+    /// The open cases of the last two weeks by their points, for likely duplicates (see
+    /// [`open_cases`]).
+    pub(crate) open_cases: Arc<open_cases::OpenCases>,
 }
 
 /// The working calendar as read, and when.
@@ -280,6 +284,7 @@ impl AppState {
             )),
             workflow_document: Arc::default(),
             classes: Arc::new(std::sync::RwLock::new(config.class_seed.model.clone())),
+            open_cases: Arc::default(),
             store,
             config: Arc::new(config),
             metrics: Arc::new(metrics),
@@ -299,6 +304,7 @@ impl AppState {
         outbox::spawn(state.clone(), state.outbox.clone());
         watch::spawn(state.clone());
         classes::spawn(state.clone());
+        open_cases::spawn(state.clone());
         if let Some(telemetry) = &state.telemetry {
             let mut events = telemetry.subscribe();
             let relay = state.clone();
@@ -317,6 +323,12 @@ impl AppState {
     }
 
     /// Class suggestions' model as it stands.
+    /// How many open cases this node's index of open cases holds (likely duplicates are
+    /// read from it); `None` while it is filled.
+    pub fn open_cases_indexed(&self) -> Option<usize> {
+        self.open_cases.held()
+    }
+
     pub fn class_model(&self) -> Arc<cityops_domain::classify::ClassModel> {
         self.classes
             .read()

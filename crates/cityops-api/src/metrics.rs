@@ -30,6 +30,8 @@ pub struct Metrics {
     pub cases: Family<StateLabels, Gauge>,
     pub workflow_commands: Family<StateLabels, Counter>,
     pub sign_in_alerts: Family<AlertLabels, Counter>,
+    /// Open cases in this node's index for likely duplicates; -1 while it is filled.
+    pub open_cases_indexed: Gauge,
 }
 
 impl Default for Metrics {
@@ -67,7 +69,14 @@ impl Metrics {
             "Alerts on sustained failed sign-ins, by what failed: an account or an address",
             sign_in_alerts.clone(),
         );
+        let open_cases_indexed = Gauge::default();
+        registry.register(
+            "open_cases_indexed",
+            "Open cases of the last two weeks in this node's index for likely duplicates; -1 while it is filled",
+            open_cases_indexed.clone(),
+        );
         Metrics {
+            open_cases_indexed,
             registry,
             sign_in_alerts,
             http_requests,

@@ -520,6 +520,13 @@ pub struct CommandRequest {
     /// of the class filed under) to set, `null` to clear one.
     #[schema(value_type = Option<FieldsDoc>)]
     pub fields: Option<FieldsBody>,
+    /// For merge: the number of the master case the report is merged into.
+    #[schema(pattern = r"^\d{19}$")]
+    pub master: Option<String>,
+    /// For callback on a master: the number of the merged hotline report whose caller was
+    /// called; absent for the case's own caller.
+    #[schema(pattern = r"^\d{19}$")]
+    pub report: Option<String>,
 }
 
 /// A workflow command a client names in the URL (`POST /api/v1/cases/{id}/{command}`) and
@@ -635,6 +642,11 @@ pub struct CaseView {
     pub callback: Option<CallbackView>,
     pub reject_reason: Option<wire::RejectReason>,
     pub duplicate_of: Option<String>,
+    /// The master case a merged report (state `merged`) was merged into: its handling
+    /// answers the report.
+    pub merged_into: Option<CaseRef>,
+    /// The reports merged into this case, oldest merge first.
+    pub merged_reports: Vec<MergedReportView>,
     pub attachments: Vec<String>,
     /// The values of its class's extra fields by key (表单构建): a number or a string; the
     /// labels are the class's (`GET /api/v1/categories/{code}`).
@@ -901,6 +913,21 @@ impl CaseView {
             callback: c.callback.as_ref().map(CallbackView::from),
             reject_reason: c.reject_reason.map(Wire),
             duplicate_of: c.duplicate_of.clone(),
+            merged_into: c.merged_into.as_ref().map(|link| CaseRef {
+                id: link.master_id.clone(),
+                number: link.master.clone(),
+            }),
+            merged_reports: c
+                .merged_reports
+                .iter()
+                .map(|r| MergedReportView {
+                    id: r.case_id.clone(),
+                    number: r.number.clone(),
+                    source: Wire(r.source),
+                    at: r.at,
+                    callback: r.callback.as_ref().map(CallbackView::from),
+                })
+                .collect(),
             attachments: c.attachments.clone(),
             fields: c.fields.clone(),
             reported_by: c.reported_by.clone(),
@@ -935,6 +962,26 @@ impl CaseView {
             }),
         }
     }
+}
+
+/// Another case, by id and number.
+#[derive(Serialize, ToSchema)]
+pub struct CaseRef {
+    pub id: String,
+    pub number: String,
+}
+
+/// A report merged into a master case.
+#[derive(Serialize, ToSchema)]
+pub struct MergedReportView {
+    pub id: String,
+    pub number: String,
+    pub source: wire::CaseSource,
+    /// When it was merged.
+    pub at: DateTime<Utc>,
+    /// Its caller's call-back (a hotline report's), once the master's call-back began:
+    /// callback commands on the master with `report` set to this number record its attempts.
+    pub callback: Option<CallbackView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1409,6 +1456,21 @@ pub struct PublicCaseView {
     /// Ids of the report's photos that staff reviewed and published, each at
     /// `/api/v1/public/cases/{number}/photos/{id}?token=`. Empty without the follow token.
     pub photos: Vec<String>,
+    /// The number of the case the report was merged into (same problem, reported first).
+    pub merged_into: Option<String>,
+    /// That case's handling, which answers the report: its steps only with the token.
+    pub master: Option<PublicMasterView>,
+}
+
+/// The master case of a merged report, as its reporter follows it.
+#[derive(Serialize, ToSchema)]
+pub struct PublicMasterView {
+    pub number: String,
+    pub state: wire::CaseState,
+    pub state_zh: String,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Empty without the report's follow token.
+    pub steps: Vec<PublicStep>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,6 +4,7 @@
 
 mod cases;
 mod classify;
+mod duplicate_search;
 mod duplicates;
 mod evaluation;
 mod export;
@@ -133,6 +134,18 @@ enum BenchCommand {
         /// root, or name it).
         #[arg(long, default_value = "data/duplicates/pairs.csv")]
         pairs: String,
+    },
+    /// The search for likely duplicates among a city's open cases (the server's point index
+    /// of open cases, then the likeness of those within 300 m), against the likeness of
+    /// every open case.
+    DuplicateSearch {
+        #[arg(long, default_value_t = 1_000_000)]
+        open: usize,
+        #[arg(long, default_value_t = 20_000)]
+        queries: usize,
+        /// Reports the full scan answers too (each reads every open case).
+        #[arg(long, default_value_t = 200)]
+        reference_queries: usize,
     },
     /// Class suggestions on the shipped labelled reports: top-1 and top-3 accuracy on the
     /// held-out fifth and texts a second on one core, against a keyword table.
@@ -335,6 +348,21 @@ async fn run(command: BenchCommand, workers: usize, cores: usize) -> Result<()> 
         }
         BenchCommand::Duplicates { pairs } => {
             for line in duplicates::bench_duplicates(&pairs)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        BenchCommand::DuplicateSearch {
+            open,
+            queries,
+            reference_queries,
+        } => {
+            let options = duplicate_search::SearchOptions {
+                open,
+                queries,
+                reference_queries,
+            };
+            for line in duplicate_search::bench_search(&options)? {
                 println!("{line}");
             }
             Ok(())

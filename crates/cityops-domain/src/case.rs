@@ -45,10 +45,13 @@ pub enum CaseState {
     Closed,
     /// 作废. Terminal.
     Cancelled,
+    /// 已合并: merged into a master case that reported the same problem first; the master's
+    /// result is the report's. Terminal unless a shift lead undoes the merge.
+    Merged,
 }
 
 impl CaseState {
-    pub const ALL: [CaseState; 14] = [
+    pub const ALL: [CaseState; 15] = [
         CaseState::Reported,
         CaseState::Accepted,
         CaseState::Verifying,
@@ -63,6 +66,7 @@ impl CaseState {
         CaseState::Callback,
         CaseState::Closed,
         CaseState::Cancelled,
+        CaseState::Merged,
     ];
 
     /// Every state a case can still change in: all but the terminal ones.
@@ -83,7 +87,7 @@ impl CaseState {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            CaseState::Invalid | CaseState::Closed | CaseState::Cancelled
+            CaseState::Invalid | CaseState::Closed | CaseState::Cancelled | CaseState::Merged
         )
     }
 
@@ -103,6 +107,7 @@ impl CaseState {
             CaseState::Callback => "callback",
             CaseState::Closed => "closed",
             CaseState::Cancelled => "cancelled",
+            CaseState::Merged => "merged",
         }
     }
 
@@ -126,6 +131,7 @@ impl CaseState {
             CaseState::Callback => "回访中",
             CaseState::Closed => "已结案",
             CaseState::Cancelled => "已作废",
+            CaseState::Merged => "已合并",
         }
     }
 }
@@ -590,6 +596,27 @@ pub struct Coordination {
     pub since: DateTime<Utc>,
 }
 
+/// Where a merged report went: its master case, and the state the report was in, which an
+/// undone merge returns it to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeLink {
+    pub master_id: String,
+    pub master: String,
+    pub state_before: CaseState,
+}
+
+/// A report merged into a master case, as the master lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergedReport {
+    pub case_id: String,
+    pub number: String,
+    pub source: Source,
+    pub at: DateTime<Utc>,
+    /// The call-back of its caller, a hotline report's, once the master's call-back began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<CallbackProgress>,
+}
+
 /// The citizen's rating of a closed case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rating {
@@ -670,6 +697,12 @@ pub struct Case {
     pub intake_terms: Option<crate::category::IntakeTerms>,
     pub reject_reason: Option<RejectReason>,
     pub duplicate_of: Option<String>,
+    /// The master case this report was merged into (state [`CaseState::Merged`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<MergeLink>,
+    /// The reports merged into this case, oldest merge first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_reports: Vec<MergedReport>,
     pub attachments: Vec<String>,
     /// The values of its class's extra fields (表单构建), by key.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -814,6 +847,16 @@ impl Case {
     /// What the store keeps in its `deadline` column (see [`is_overdue`]).
     pub fn running_deadline(&self) -> Option<DateTime<Utc>> {
         self.deadline.filter(|_| clock_runs(self.state))
+    }
+
+    /// Whether callers are owed a call-back before the case closes: its own, a hotline
+    /// caller's, or those of the hotline reports merged into it.
+    pub fn callbacks_owed(&self) -> bool {
+        self.source == Source::Hotline
+            || self
+                .merged_reports
+                .iter()
+                .any(|r| r.source == Source::Hotline)
     }
 
     /// Whether the case's clocks run on natural time: an urgent case, or one filed under an

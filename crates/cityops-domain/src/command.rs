@@ -52,6 +52,10 @@ pub enum CommandKind {
     Relocate,
     Reassign,
     Watch,
+    Merge,
+    Unmerge,
+    TakeReport,
+    ReleaseReport,
     Appeal,
     DecideAppeal,
 }
@@ -108,7 +112,7 @@ const STAFF_AND_CITIZENS: &[Role] = &[
 ];
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 35] = [
+    pub const ALL: [CommandKind; 39] = [
         CommandKind::Report,
         CommandKind::Accept,
         CommandKind::Reject,
@@ -142,6 +146,10 @@ impl CommandKind {
         CommandKind::Relocate,
         CommandKind::Reassign,
         CommandKind::Watch,
+        CommandKind::Merge,
+        CommandKind::Unmerge,
+        CommandKind::TakeReport,
+        CommandKind::ReleaseReport,
         CommandKind::Appeal,
         CommandKind::DecideAppeal,
     ];
@@ -184,6 +192,10 @@ impl CommandKind {
             CommandKind::Relocate => "relocate",
             CommandKind::Reassign => "reassign",
             CommandKind::Watch => "watch",
+            CommandKind::Merge => "merge",
+            CommandKind::Unmerge => "unmerge",
+            CommandKind::TakeReport => "take_report",
+            CommandKind::ReleaseReport => "release_report",
             CommandKind::Appeal => "appeal",
             CommandKind::DecideAppeal => "decide_appeal",
         }
@@ -225,6 +237,10 @@ impl CommandKind {
             CommandKind::Relocate => "relocate",
             CommandKind::Reassign => "reassign",
             CommandKind::Watch => "watch",
+            CommandKind::Merge => "merge",
+            CommandKind::Unmerge => "unmerge",
+            CommandKind::TakeReport => "take-report",
+            CommandKind::ReleaseReport => "release-report",
             CommandKind::Appeal => "appeal",
             CommandKind::DecideAppeal => "decide-appeal",
         }
@@ -254,6 +270,8 @@ impl CommandKind {
             | CommandKind::ErasePersonalData
             | CommandKind::Relocate
             | CommandKind::Reassign
+            | CommandKind::TakeReport
+            | CommandKind::ReleaseReport
             | CommandKind::Watch => Channel::System,
             CommandKind::Accept
             | CommandKind::Reject
@@ -280,6 +298,8 @@ impl CommandKind {
             | CommandKind::SetFields
             | CommandKind::Escalate
             | CommandKind::Supervise
+            | CommandKind::Merge
+            | CommandKind::Unmerge
             | CommandKind::Appeal
             | CommandKind::DecideAppeal => Channel::Command,
         }
@@ -327,11 +347,17 @@ impl CommandKind {
             CommandKind::Attach => (STAFF_AND_CITIZENS, OPEN),
             CommandKind::Rate => (&[Citizen], &[Closed]),
             CommandKind::Note => (&[System], OPEN),
-            CommandKind::ErasePersonalData => {
-                (&[DataSteward, System], &[Invalid, Closed, Cancelled])
-            }
+            CommandKind::ErasePersonalData => (
+                &[DataSteward, System],
+                &[Invalid, Closed, Cancelled, Merged],
+            ),
             CommandKind::Relocate | CommandKind::Reassign => (&[Admin, System], OPEN),
             CommandKind::Watch => (&[System], OPEN),
+            // A report not yet filed: once filed, it has its own place in the evaluation.
+            CommandKind::Merge => (&[Operator, ShiftLead], &[Reported, Accepted, Verifying]),
+            CommandKind::Unmerge => (&[ShiftLead], &[Merged]),
+            // Written with the report's merge by whoever merged; no client names them.
+            CommandKind::TakeReport | CommandKind::ReleaseReport => (&[System], OPEN),
             CommandKind::Appeal => (&[UnitHandler], COUNTED),
             CommandKind::DecideAppeal => (&[Evaluator], COUNTED),
         };
@@ -374,6 +400,10 @@ impl CommandKind {
             | CommandKind::Relocate
             | CommandKind::Reassign
             | CommandKind::Watch
+            | CommandKind::Merge
+            | CommandKind::Unmerge
+            | CommandKind::TakeReport
+            | CommandKind::ReleaseReport
             | CommandKind::Appeal
             | CommandKind::DecideAppeal => false,
         }
@@ -393,10 +423,8 @@ impl CommandKind {
                 matches!(case.pending, Some(PendingRequest::Extension { .. }))
             }
             CommandKind::DecidePark => matches!(case.pending, Some(PendingRequest::Park { .. })),
-            CommandKind::StartCallback => case.source == Source::Hotline,
-            CommandKind::Close => {
-                case.source != Source::Hotline || case.callback_satisfied == Some(true)
-            }
+            CommandKind::StartCallback => case.callbacks_owed(),
+            CommandKind::Close => !case.callbacks_owed() || case.callback_satisfied == Some(true),
             CommandKind::Rate => case.rating.is_none(),
             CommandKind::SelfHandle => case.source == Source::Inspector,
             CommandKind::File => !case.source.needs_verification() || case.verified,
@@ -422,7 +450,12 @@ impl CommandKind {
             | CommandKind::Note
             | CommandKind::Relocate
             | CommandKind::Watch
+            | CommandKind::Unmerge
+            | CommandKind::TakeReport
+            | CommandKind::ReleaseReport
             | CommandKind::Appeal => true,
+            // A master answers for the reports merged into it: it is merged into no other.
+            CommandKind::Merge => case.merged_reports.is_empty(),
             CommandKind::DecideAppeal => case.appeals.iter().any(|a| a.decision.is_none()),
             CommandKind::Reassign => case.unit.is_some(),
             CommandKind::ErasePersonalData => case

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::area::AreaCode;
 use crate::case::{Case, Location};
 use crate::category::CategoryCode;
 use crate::classify::ClassModel;
@@ -117,12 +118,76 @@ fn kind_similarity(a: &[(CategoryCode, f64)], b: &[(CategoryCode, f64)]) -> f64 
     (dot / (na * nb)).min(1.0)
 }
 
+/// What a text says for comparing it: its words, and the kind of problem it is about (its
+/// class when known, else the classes the model suggests for it). Read once per text, so a
+/// search compares a report with thousands of cases without classifying any of them again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    words: Vec<u64>,
+    kinds: Vec<(CategoryCode, f64)>,
+}
+
+impl Reading {
+    pub fn of(text: &str, class: Option<&CategoryCode>, model: Option<&ClassModel>) -> Reading {
+        Reading {
+            words: words(text),
+            kinds: kinds(model, text, class),
+        }
+    }
+}
+
+/// An open case as the search for likely duplicates keeps it: where and when it was
+/// reported, whose it is (its area and unit, for the reader's jurisdiction) and what it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenCase {
+    pub id: String,
+    pub number: String,
+    pub area: AreaCode,
+    pub unit: Option<String>,
+    pub location: Location,
+    pub created_at: DateTime<Utc>,
+    /// Its filed class, or the class hinted at when it was reported.
+    pub class: Option<CategoryCode>,
+    pub reading: Reading,
+}
+
+impl OpenCase {
+    /// The case as the search keeps it; none once it is finished.
+    pub fn of(case: &Case, model: Option<&ClassModel>) -> Option<OpenCase> {
+        if case.state.is_terminal() {
+            return None;
+        }
+        let class = case
+            .category
+            .as_ref()
+            .map(|c| c.code.clone())
+            .or_else(|| case.category_hint.clone());
+        Some(OpenCase {
+            id: case.id.clone(),
+            number: case.number.0.clone(),
+            area: case.area.clone(),
+            unit: case.unit.clone(),
+            location: case.location,
+            created_at: case.created_at,
+            reading: Reading::of(&case.description, class.as_ref(), model),
+            class,
+        })
+    }
+}
+
 /// How much `case` looks like the report `probe`, whatever the score; none when it cannot be
 /// the same problem (finished, too far, too long ago).
 pub fn assess(probe: &Probe<'_>, case: &Case, model: Option<&ClassModel>) -> Option<Likeness> {
-    if case.state.is_terminal() {
-        return None;
-    }
+    let open = OpenCase::of(case, model)?;
+    compare(
+        probe,
+        &Reading::of(probe.text, probe.category, model),
+        &open,
+    )
+}
+
+/// [`assess`] of an open case as the search keeps it, the probe's text read as `reading`.
+pub fn compare(probe: &Probe<'_>, reading: &Reading, case: &OpenCase) -> Option<Likeness> {
     let hours_apart = (probe.at - case.created_at).num_minutes().abs() as f64 / 60.0;
     let window = (WINDOW_DAYS * 24) as f64;
     if hours_apart > window {
@@ -132,17 +197,9 @@ pub fn assess(probe: &Probe<'_>, case: &Case, model: Option<&ClassModel>) -> Opt
     if distance.is_some_and(|d| d > RADIUS_M) {
         return None;
     }
-    let case_class = case
-        .category
-        .as_ref()
-        .map(|c| &c.code)
-        .or(case.category_hint.as_ref());
-    let same_class = matches!((probe.category, case_class), (Some(a), Some(b)) if a == b);
-    let kind_similarity = kind_similarity(
-        &kinds(model, probe.text, probe.category),
-        &kinds(model, &case.description, case_class),
-    );
-    let text_similarity = cosine(&words(probe.text), &words(&case.description));
+    let same_class = matches!((probe.category, &case.class), (Some(a), Some(b)) if a == b);
+    let kind_similarity = kind_similarity(&reading.kinds, &case.reading.kinds);
+    let text_similarity = cosine(&reading.words, &case.reading.words);
     // Without a point, the place counts half: the caller matched the area only.
     let place = distance.map_or(0.5, |d| 1.0 - d / RADIUS_M);
     let score = PLACE * place
@@ -157,6 +214,31 @@ pub fn assess(probe: &Probe<'_>, case: &Case, model: Option<&ClassModel>) -> Opt
         kind_similarity,
         text_similarity,
     })
+}
+
+/// The open cases among `cases` likeliest to be the report's problem, likeliest first (ties
+/// by case number), at most `limit`: [`likely`] over open cases as the search keeps them.
+pub fn likeliest<'c>(
+    probe: &Probe<'_>,
+    reading: &Reading,
+    cases: impl IntoIterator<Item = &'c OpenCase>,
+    limit: usize,
+) -> Vec<(&'c OpenCase, Likeness)> {
+    let mut found: Vec<(&OpenCase, Likeness)> = cases
+        .into_iter()
+        .filter_map(|case| {
+            compare(probe, reading, case)
+                .filter(|l| l.score >= THRESHOLD)
+                .map(|l| (case, l))
+        })
+        .collect();
+    found.sort_by(|a, b| {
+        b.1.score
+            .total_cmp(&a.1.score)
+            .then_with(|| a.0.number.cmp(&b.0.number))
+    });
+    found.truncate(limit);
+    found
 }
 
 /// The open cases among `cases` likeliest to be the report's problem, likeliest first (ties

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use crate::actor::Role;
 use crate::area::{AreaCode, AreaLevel};
-use crate::case::{china_time, Case, Source, Stage, TimelineEvent};
+use crate::case::{china_time, Case, CaseState, Source, Stage, TimelineEvent};
 use crate::watch::WatchFinding;
 use crate::workflow::CaseCommand;
 use crate::InvalidInput;
@@ -276,6 +276,27 @@ pub fn entries(event: &TimelineEvent, case: &Case) -> Vec<LedgerEntry> {
                 );
             }
         }
+        CaseCommand::Callback { .. } => match event.to {
+            // An unsatisfied caller sends the handling back: a rework, as a failed check is.
+            CaseState::Dispatched => {
+                let handler = case.handled_by.as_ref();
+                add(
+                    Counter::Rework,
+                    case.unit.as_deref(),
+                    handler,
+                    handler.map(|_| Role::UnitHandler),
+                );
+            }
+            // No caller could be reached: the case closed with the last attempt.
+            CaseState::Closed => {
+                let unit = case.unit.as_deref();
+                add(Counter::Closed, unit, None, None);
+                if case.late_count == 0 {
+                    add(Counter::ClosedOnTime, unit, None, None);
+                }
+            }
+            _ => {}
+        },
         CaseCommand::Close { .. } => {
             let (user, role) = by(Role::ShiftLead);
             let unit = case.unit.as_deref();

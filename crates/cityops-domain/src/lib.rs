@@ -32,8 +32,9 @@ pub use area::{Area, AreaCode, AreaLevel};
 pub use calendar::{CalendarDay, CalendarError, HolidayYear, WorkingCalendar, WorkingHours};
 pub use case::{
     mask_name, mask_phone, Call, CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState,
-    ClockChange, ClockReason, DeadlineMark, FiledClass, Location, PendingRequest, Rating,
-    RejectReason, Reporter, Satisfaction, Source, Stage, TicketKind, TimeLeft, TimelineEvent,
+    ClockChange, ClockReason, DeadlineMark, FiledClass, Location, MergeLink, MergedReport,
+    PendingRequest, Rating, RejectReason, Reporter, Satisfaction, Source, Stage, TicketKind,
+    TimeLeft, TimelineEvent,
 };
 pub use category::{
     Category, CategoryCatalog, CategoryCode, CategoryKind, IntakeTerms, StageTerms, Term, TermUnit,
@@ -44,7 +45,8 @@ pub use component::{Component, ComponentStatus, ComponentUnits};
 pub use personal_text::{mask_personal_text, normalize_phone, phone_key, scrub_subject};
 pub use unit::{Organization, Retirement, Unit, UnitContacts, UnitKind};
 pub use workflow::{
-    decide, decide_on, report, report_on, CaseCommand, Clock, NewReport, WorkflowError,
+    decide, decide_on, merge_on, report, report_on, unmerge_on, CaseCommand, Clock, NewReport,
+    PairedChange, WorkflowError,
 };
 
 /// A value in a domain constructor was not acceptable. `field` names the offending input

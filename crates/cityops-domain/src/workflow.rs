@@ -17,8 +17,8 @@ use crate::area::AreaCode;
 use crate::calendar::{WorkingCalendar, WorkingHours};
 use crate::case::{
     CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState, ClockChange, ClockReason,
-    FiledClass, Location, PendingRequest, Rating, RejectReason, Reporter, Satisfaction, Source,
-    Stage, TimelineEvent,
+    FiledClass, Location, MergeLink, MergedReport, PendingRequest, Rating, RejectReason, Reporter,
+    Satisfaction, Source, Stage, TimelineEvent,
 };
 use crate::category::{CategoryCode, IntakeTerms, Urgency};
 pub use crate::command::{
@@ -207,6 +207,10 @@ pub enum CaseCommand {
         #[serde(default, alias = "satisfied")]
         satisfaction: Option<Satisfaction>,
         opinion: Option<String>,
+        /// The merged report whose caller was called: a master calls back the callers of the
+        /// hotline reports merged into it too. None for the case's own caller.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        report: Option<String>,
     },
     Close {
         opinion: Option<String>,
@@ -275,6 +279,33 @@ pub enum CaseCommand {
         unit: String,
         reason: String,
     },
+    /// The report is merged into `master`, a case that reported the same problem first:
+    /// the master's handling answers it. Issued on the report; [`merge_on`] writes the
+    /// master's [`CaseCommand::TakeReport`] with it. `master_id` is filled in by the caller
+    /// from the master it found by number.
+    Merge {
+        master: String,
+        #[serde(default)]
+        master_id: String,
+        opinion: Option<String>,
+    },
+    /// A shift lead undoes a merge: the report returns to the state it was merged from.
+    /// [`unmerge_on`] writes the master's [`CaseCommand::ReleaseReport`] with it.
+    Unmerge {
+        reason: String,
+    },
+    /// The master's side of a merge: `report` (a number) is now answered by this case.
+    TakeReport {
+        report: String,
+        report_id: String,
+        source: Source,
+    },
+    /// The master's side of an undone merge.
+    ReleaseReport {
+        report: String,
+        report_id: String,
+        reason: String,
+    },
     /// A unit's appeal (申诉) against what the case counted against it in the evaluation.
     Appeal {
         ground: crate::appeal::AppealGround,
@@ -328,6 +359,10 @@ impl CaseCommand {
             CaseCommand::ErasePersonalData { .. } => CommandKind::ErasePersonalData,
             CaseCommand::Relocate { .. } => CommandKind::Relocate,
             CaseCommand::Reassign { .. } => CommandKind::Reassign,
+            CaseCommand::Merge { .. } => CommandKind::Merge,
+            CaseCommand::Unmerge { .. } => CommandKind::Unmerge,
+            CaseCommand::TakeReport { .. } => CommandKind::TakeReport,
+            CaseCommand::ReleaseReport { .. } => CommandKind::ReleaseReport,
             CaseCommand::Appeal { .. } => CommandKind::Appeal,
             CaseCommand::DecideAppeal { .. } => CommandKind::DecideAppeal,
         }
@@ -370,6 +405,7 @@ impl CaseCommand {
             | CaseCommand::SendCheck { opinion }
             | CaseCommand::Check { opinion, .. }
             | CaseCommand::Callback { opinion, .. }
+            | CaseCommand::Merge { opinion, .. }
             | CaseCommand::Close { opinion } => {
                 if let Some(opinion) = opinion {
                     texts.push(("opinion".into(), opinion));
@@ -387,6 +423,8 @@ impl CaseCommand {
             | CaseCommand::ErasePersonalData { reason }
             | CaseCommand::Relocate { reason, .. }
             | CaseCommand::Reassign { reason, .. }
+            | CaseCommand::Unmerge { reason }
+            | CaseCommand::ReleaseReport { reason, .. }
             | CaseCommand::Appeal { reason, .. } => texts.push(("reason".into(), reason)),
             CaseCommand::Rate { comment, .. } => {
                 if let Some(comment) = comment {
@@ -398,6 +436,7 @@ impl CaseCommand {
             | CaseCommand::StartCallback { .. }
             | CaseCommand::SetUrgent { .. }
             | CaseCommand::Attach { .. }
+            | CaseCommand::TakeReport { .. }
             | CaseCommand::Watch { .. } => {}
         }
         texts
@@ -756,6 +795,8 @@ fn open(
         intake_terms: report.intake_terms,
         reject_reason: None,
         duplicate_of: None,
+        merged_into: None,
+        merged_reports: Vec::new(),
         attachments: Vec::new(),
         fields: report.fields.clone(),
         late_count: 0,
@@ -854,6 +895,158 @@ pub fn decide_on(
     }
     let mut event = event_for(&next, Some(case.state), actor, command, clock.now, late);
     event.clear_text = clear_text;
+    event.clock = clock_change(case, &next, &event.command);
+    Ok((next, event))
+}
+
+/// Whether a caller's call-back is done with a verdict that lets the case close.
+fn accepted(progress: &Option<CallbackProgress>) -> bool {
+    progress.is_some_and(|p| p.satisfaction.is_some_and(|s| s.accepts()))
+}
+
+/// Ends a call-back once every caller owed one is done: satisfied or basically satisfied, or
+/// unreachable after the attempts allowed. When no caller could be reached, the case closes
+/// as unreachable; otherwise it waits to be closed, call-back passed.
+fn settle_callback(
+    next: &mut Case,
+    now: DateTime<Utc>,
+    calendar: &crate::calendar::WorkingCalendar,
+) {
+    let own = (next.source == Source::Hotline).then_some(next.callback);
+    let parties: Vec<Option<CallbackProgress>> = own
+        .into_iter()
+        .chain(
+            next.merged_reports
+                .iter()
+                .filter(|r| r.source == Source::Hotline)
+                .map(|r| r.callback),
+        )
+        .collect();
+    let done = |p: &Option<CallbackProgress>| p.is_some_and(|p| p.unreachable) || accepted(p);
+    if !parties.iter().all(done) {
+        return;
+    }
+    next.stop_clock();
+    if !parties.is_empty() && parties.iter().all(|p| p.is_some_and(|p| p.unreachable)) {
+        // The handling is done and checked; only the callers' verdict is missing, and no
+        // more calls will get it.
+        next.state = CaseState::Closed;
+    } else {
+        next.state = CaseState::Checked;
+        next.callback_satisfied = (!parties.is_empty()).then_some(true);
+        next.start_stage(Stage::Close, now, calendar);
+    }
+}
+
+/// A change of two cases written together: a merge or its undoing, the report's event and
+/// the master's. Neither is written without the other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedChange {
+    pub report: (Case, TimelineEvent),
+    pub master: (Case, TimelineEvent),
+}
+
+/// Merges `report` into `master` (合并): the report is answered by the master's handling and
+/// the master lists it. A master is open and merged into no other; a report merged into a
+/// master is no master itself, so no report ever has two masters and no chain forms.
+pub fn merge_on(
+    report: &Case,
+    master: &Case,
+    opinion: Option<String>,
+    actor: &Actor,
+    clock: Clock<'_>,
+) -> Result<PairedChange, WorkflowError> {
+    let command = CaseCommand::Merge {
+        master: master.number.0.clone(),
+        master_id: master.id.clone(),
+        opinion,
+    };
+    authorize(report, &command, actor)?;
+    if !actor.can_see(&master.area) {
+        return Err(WorkflowError::OutOfScope);
+    }
+    if master.id == report.id {
+        return Err(WorkflowError::Precondition(
+            "a report cannot be merged into itself".into(),
+        ));
+    }
+    if master.state.is_terminal() {
+        return Err(WorkflowError::Precondition(format!(
+            "case {} is {} ({}): a report is merged only into an open case",
+            master.number,
+            master.state.as_str(),
+            master.state.zh()
+        )));
+    }
+    let report_change = decide_on(report, command, actor, clock)?;
+    let take = CaseCommand::TakeReport {
+        report: report.number.0.clone(),
+        report_id: report.id.clone(),
+        source: report.source,
+    };
+    let master_change = system_side(master, take, actor, clock)?;
+    Ok(PairedChange {
+        report: report_change,
+        master: master_change,
+    })
+}
+
+/// Undoes the merge of `report` into `master` (a shift lead's decision): the report returns
+/// to the state it was merged from and the master no longer lists it. Only while the master
+/// is open: once it finished, its result has answered the report.
+pub fn unmerge_on(
+    report: &Case,
+    master: &Case,
+    reason: String,
+    actor: &Actor,
+    clock: Clock<'_>,
+) -> Result<PairedChange, WorkflowError> {
+    let command = CaseCommand::Unmerge { reason };
+    authorize(report, &command, actor)?;
+    match &report.merged_into {
+        Some(link) if link.master_id == master.id => {}
+        _ => {
+            return Err(WorkflowError::Precondition(format!(
+                "case {} is not merged into case {}",
+                report.number, master.number
+            )))
+        }
+    }
+    if master.state.is_terminal() {
+        return Err(WorkflowError::Precondition(format!(
+            "case {} is already {} ({}): its result answered the merged report",
+            master.number,
+            master.state.as_str(),
+            master.state.zh()
+        )));
+    }
+    let report_change = decide_on(report, command, actor, clock)?;
+    let CaseCommand::Unmerge { reason } = &report_change.1.command else {
+        unreachable!("decided above")
+    };
+    let release = CaseCommand::ReleaseReport {
+        report: report.number.0.clone(),
+        report_id: report.id.clone(),
+        reason: reason.clone(),
+    };
+    let mut master_change = system_side(master, release, actor, clock)?;
+    master_change.1.clear_text = report_change.1.clear_text.clone();
+    Ok(PairedChange {
+        report: report_change,
+        master: master_change,
+    })
+}
+
+/// The master's side of a paired change: applied without asking who may issue it (no
+/// client names it), recorded as done by the actor of the report's side.
+fn system_side(
+    case: &Case,
+    command: CaseCommand,
+    actor: &Actor,
+    clock: Clock<'_>,
+) -> Result<(Case, TimelineEvent), WorkflowError> {
+    let (next, late) = apply_on(case, &command, clock)?;
+    let mut event = event_for(&next, Some(case.state), actor, command, clock.now, late);
     event.clock = clock_change(case, &next, &event.command);
     Ok((next, event))
 }
@@ -1184,9 +1377,10 @@ pub fn apply_on(
             }
         }
         CaseCommand::StartCallback { attempts_allowed } => {
-            if case.source != Source::Hotline {
+            if !case.callbacks_owed() {
                 return Err(WorkflowError::Precondition(
-                    "call-back is for hotline cases only".into(),
+                    "call-back is for hotline cases and cases with hotline reports merged into them"
+                        .into(),
                 ));
             }
             if !(1..=MAX_CALLBACK_ATTEMPTS).contains(attempts_allowed) {
@@ -1200,27 +1394,70 @@ pub fn apply_on(
             if case.stage != Some(Stage::Callback) {
                 next.start_stage(Stage::Callback, now, calendar);
             }
-            next.callback = Some(CallbackProgress {
+            let fresh = CallbackProgress {
                 attempts_allowed: *attempts_allowed,
                 failed_attempts: 0,
                 last_outcome: None,
                 satisfaction: None,
                 unreachable: false,
-            });
+            };
+            // A caller already satisfied is not called again: only one merged in since is.
+            if case.source == Source::Hotline && !accepted(&case.callback) {
+                next.callback = Some(fresh);
+            }
+            for merged in next.merged_reports.iter_mut() {
+                if merged.source == Source::Hotline && !accepted(&merged.callback) {
+                    merged.callback = Some(fresh);
+                }
+            }
         }
         CaseCommand::Callback {
             outcome,
             satisfaction,
             opinion,
+            report,
         } => {
             optional_text("opinion", opinion, MAX_TEXT)?;
-            let mut progress = case.callback.unwrap_or(CallbackProgress {
-                attempts_allowed: DEFAULT_CALLBACK_ATTEMPTS,
+            let default = CallbackProgress {
+                attempts_allowed: case
+                    .callback
+                    .map_or(DEFAULT_CALLBACK_ATTEMPTS, |p| p.attempts_allowed),
                 failed_attempts: 0,
                 last_outcome: None,
                 satisfaction: None,
                 unreachable: false,
-            });
+            };
+            let slot = match report {
+                None => {
+                    if case.source != Source::Hotline {
+                        return Err(InvalidInput::inconsistent(
+                            "report",
+                            "the case's own reporter is not called back: name the merged hotline report whose caller was called",
+                        )
+                        .into());
+                    }
+                    &mut next.callback
+                }
+                Some(number) => {
+                    let Some(merged) = next.merged_reports.iter_mut().find(|r| r.number == *number)
+                    else {
+                        return Err(InvalidInput::unknown(
+                            "report",
+                            format!("no report {number} is merged into this case"),
+                        )
+                        .into());
+                    };
+                    if merged.source != Source::Hotline {
+                        return Err(InvalidInput::inconsistent(
+                            "report",
+                            format!("report {number} did not come from the hotline: no caller is owed a call-back"),
+                        )
+                        .into());
+                    }
+                    &mut merged.callback
+                }
+            };
+            let mut progress = slot.unwrap_or(default);
             progress.last_outcome = Some(*outcome);
             match (outcome, satisfaction) {
                 (CallbackOutcome::Reached, None) => {
@@ -1232,16 +1469,6 @@ pub fn apply_on(
                 }
                 (CallbackOutcome::Reached, Some(satisfaction)) => {
                     progress.satisfaction = Some(*satisfaction);
-                    next.stop_clock();
-                    if satisfaction.accepts() {
-                        next.state = Checked;
-                        next.callback_satisfied = Some(true);
-                        next.start_stage(Stage::Close, now, calendar);
-                    } else {
-                        next.state = Dispatched;
-                        next.rework_count += 1;
-                        next.callback_satisfied = None;
-                    }
                 }
                 (CallbackOutcome::NoAnswer | CallbackOutcome::WrongNumber, Some(_)) => {
                     return Err(InvalidInput::inconsistent(
@@ -1252,22 +1479,30 @@ pub fn apply_on(
                 }
                 (CallbackOutcome::NoAnswer | CallbackOutcome::WrongNumber, None) => {
                     progress.failed_attempts += 1;
-                    if progress.failed_attempts >= progress.attempts_allowed {
-                        // The handling is done and checked; only the caller's verdict is
-                        // missing, and no more calls will get it.
-                        progress.unreachable = true;
-                        next.state = Closed;
-                        next.stop_clock();
-                    }
+                    // No more calls will get this caller's verdict.
+                    progress.unreachable = progress.failed_attempts >= progress.attempts_allowed;
                 }
             }
-            next.callback = Some(progress);
+            *slot = Some(progress);
+            if progress.satisfaction.is_some_and(|s| !s.accepts()) {
+                // One caller unsatisfied sends the case back; after the rework every caller
+                // is called again.
+                next.stop_clock();
+                next.state = Dispatched;
+                next.rework_count += 1;
+                next.callback_satisfied = None;
+                for merged in next.merged_reports.iter_mut() {
+                    merged.callback = None;
+                }
+            } else {
+                settle_callback(&mut next, now, calendar);
+            }
         }
         CaseCommand::Close { opinion } => {
             optional_text("opinion", opinion, MAX_TEXT)?;
-            if case.source == Source::Hotline && case.callback_satisfied != Some(true) {
+            if case.callbacks_owed() && case.callback_satisfied != Some(true) {
                 return Err(WorkflowError::Precondition(
-                    "a hotline case is closed only after a satisfied call-back".into(),
+                    "a hotline case, or one with hotline reports merged into it, is closed only after its call-back".into(),
                 ));
             }
             next.state = Closed;
@@ -1318,6 +1553,110 @@ pub fn apply_on(
             });
         }
         CaseCommand::Watch { finding } => apply_watch(&mut next, finding, now)?,
+        CaseCommand::Merge {
+            master,
+            master_id,
+            opinion,
+        } => {
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            if master.trim().is_empty() || master_id.is_empty() {
+                return Err(InvalidInput::inconsistent(
+                    "master",
+                    "name the number of the case the report is merged into",
+                )
+                .into());
+            }
+            if *master_id == case.id || *master == case.number.0 {
+                return Err(WorkflowError::Precondition(
+                    "a report cannot be merged into itself".into(),
+                ));
+            }
+            if !case.merged_reports.is_empty() {
+                return Err(WorkflowError::Precondition(format!(
+                    "{} reports are merged into case {}: it is their master; undo those merges first",
+                    case.merged_reports.len(),
+                    case.number
+                )));
+            }
+            next.state = Merged;
+            next.pending = None;
+            next.merged_into = Some(MergeLink {
+                master_id: master_id.clone(),
+                master: master.clone(),
+                state_before: from,
+            });
+        }
+        CaseCommand::Unmerge { reason } => {
+            needed_text("reason", reason, MAX_REASON)?;
+            let Some(link) = &case.merged_into else {
+                return Err(WorkflowError::Precondition(
+                    "the case was not merged into another".into(),
+                ));
+            };
+            next.state = link.state_before;
+            next.merged_into = None;
+            next.closed_at = None;
+            // The report waits again where it was merged from, with that stage's full term.
+            let stage = match link.state_before {
+                Verifying => Stage::Verify,
+                Accepted => Stage::File,
+                _ => Stage::Accept,
+            };
+            if next.intake_terms.is_some() {
+                next.start_stage(stage, now, calendar);
+            }
+        }
+        CaseCommand::TakeReport {
+            report,
+            report_id,
+            source,
+        } => {
+            if case.merged_reports.iter().any(|r| r.case_id == *report_id) {
+                return Err(WorkflowError::Precondition(format!(
+                    "report {report} is already merged into case {}",
+                    case.number
+                )));
+            }
+            // A caller merged in during or after the call-back is owed one too.
+            let callback =
+                (*source == Source::Hotline && case.state == Callback).then(|| CallbackProgress {
+                    attempts_allowed: case
+                        .callback
+                        .map_or(DEFAULT_CALLBACK_ATTEMPTS, |p| p.attempts_allowed),
+                    failed_attempts: 0,
+                    last_outcome: None,
+                    satisfaction: None,
+                    unreachable: false,
+                });
+            if *source == Source::Hotline {
+                next.callback_satisfied = None;
+            }
+            next.merged_reports.push(MergedReport {
+                case_id: report_id.clone(),
+                number: report.clone(),
+                source: *source,
+                at: now,
+                callback,
+            });
+        }
+        CaseCommand::ReleaseReport {
+            report,
+            report_id,
+            reason,
+        } => {
+            needed_text("reason", reason, MAX_REASON)?;
+            next.merged_reports.retain(|r| r.case_id != *report_id);
+            if next.merged_reports.len() == case.merged_reports.len() {
+                return Err(WorkflowError::Precondition(format!(
+                    "report {report} is not merged into case {}",
+                    case.number
+                )));
+            }
+            // The caller released may have been the last one the call-back waited for.
+            if case.state == Callback {
+                settle_callback(&mut next, now, calendar);
+            }
+        }
         CaseCommand::Appeal {
             ground,
             unit,

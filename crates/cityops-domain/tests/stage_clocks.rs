@@ -492,6 +492,7 @@ fn every_stage_of_a_hotline_case_runs_a_clock_from_report_to_close() {
                 outcome: CallbackOutcome::Reached,
                 satisfaction: Some(Satisfaction::Satisfied),
                 opinion: None,
+                report: None,
             },
             actor(Role::Operator, None),
         ),

@@ -165,26 +165,31 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
             outcome: CallbackOutcome::Reached,
             satisfaction: Some(Satisfaction::Satisfied),
             opinion: None,
+            report: None,
         },
         CaseCommand::Callback {
             outcome: CallbackOutcome::Reached,
             satisfaction: Some(Satisfaction::BasicallySatisfied),
             opinion: None,
+            report: None,
         },
         CaseCommand::Callback {
             outcome: CallbackOutcome::Reached,
             satisfaction: Some(Satisfaction::Unsatisfied),
             opinion: None,
+            report: None,
         },
         CaseCommand::Callback {
             outcome: CallbackOutcome::NoAnswer,
             satisfaction: None,
             opinion: None,
+            report: None,
         },
         CaseCommand::Callback {
             outcome: CallbackOutcome::WrongNumber,
             satisfaction: None,
             opinion: None,
+            report: None,
         },
         CaseCommand::Close { opinion: None },
         CaseCommand::Cancel {
@@ -609,6 +614,25 @@ fn every_command_is_stored_under_its_kinds_name() {
         unit_grid: None,
         reason: "unit grids imported".into(),
     });
+    // A merge's two sides and its undoing (see merge_properties.rs).
+    all.push(CaseCommand::Merge {
+        master: "3101012026112500001".into(),
+        master_id: "case-0".into(),
+        opinion: None,
+    });
+    all.push(CaseCommand::Unmerge {
+        reason: "不是同一处".into(),
+    });
+    all.push(CaseCommand::TakeReport {
+        report: "3101012026112500002".into(),
+        report_id: "case-1".into(),
+        source: Source::Hotline,
+    });
+    all.push(CaseCommand::ReleaseReport {
+        report: "3101012026112500002".into(),
+        report_id: "case-1".into(),
+        reason: "不是同一处".into(),
+    });
     for command in &all {
         // Timelines, outbox topics and audit actions store this name: it must never move.
         let stored = toml::Value::try_from(command).unwrap();
@@ -813,6 +837,7 @@ fn attempt(outcome: CallbackOutcome, satisfaction: Option<Satisfaction>) -> Case
         outcome,
         satisfaction,
         opinion: None,
+        report: None,
     }
 }
 

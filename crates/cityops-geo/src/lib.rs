@@ -11,6 +11,7 @@ pub mod census;
 pub mod crs;
 pub mod generate;
 pub mod import;
+pub mod nearby;
 pub use crs::Crs;
 pub use generate::{DistrictPlan, Geography, Region, StreetPlan, UnitGrid};
 

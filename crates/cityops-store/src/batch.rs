@@ -29,6 +29,13 @@ pub(crate) enum Job {
         context: AuditActor,
         reply: oneshot::Sender<StoreResult<()>>,
     },
+    /// Two case changes that land together or not at all (a merge: the report's and the
+    /// master's), in the order of their case ids.
+    Pair {
+        changes: Box<[(Case, TimelineEvent); 2]>,
+        context: AuditActor,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
 }
 
 pub(crate) enum Done {
@@ -41,6 +48,7 @@ impl Job {
     pub(crate) fn event(&self) -> &TimelineEvent {
         match self {
             Job::Insert { event, .. } | Job::Update { event, .. } => event,
+            Job::Pair { changes, .. } => &changes[0].1,
         }
     }
 
@@ -50,15 +58,16 @@ impl Job {
         match self {
             Job::Insert { case, .. } => (0, case.district.as_str()),
             Job::Update { case, .. } => (1, case.id.as_str()),
+            Job::Pair { changes, .. } => (1, changes[0].0.id.as_str()),
         }
     }
 
-    /// The audit record of the job, once written: the event says who acted (a user, a
+    /// The audit records of the job, once written: the event says who acted (a user, a
     /// citizen, the system opening a case for an alarm), the request where from.
-    pub(crate) fn audit_record(&self, done: &Done) -> AuditRecord {
-        let (context, event, number) = match (self, done) {
+    pub(crate) fn audit_records(&self, done: &Done) -> Vec<AuditRecord> {
+        match (self, done) {
             (Job::Insert { context, event, .. }, Done::Inserted(case)) => {
-                (context, event, case.number.0.as_str())
+                vec![record_of(context, event, case.number.0.as_str())]
             }
             (
                 Job::Insert {
@@ -66,36 +75,24 @@ impl Job {
                     event,
                     case,
                     ..
-                },
-                Done::Updated,
-            )
-            | (
-                Job::Update {
+                }
+                | Job::Update {
                     context,
                     event,
                     case,
                     ..
                 },
                 _,
-            ) => (context, event, case.number.0.as_str()),
-        };
-        let same_actor = context.actor == event.username;
-        AuditRecord {
-            at: event.at,
-            actor: AuditActor {
-                actor: event.username.clone(),
-                role: event.role.as_str().into(),
-                scope: if same_actor {
-                    context.scope.clone()
-                } else {
-                    String::new()
+            ) => vec![record_of(context, event, case.number.0.as_str())],
+            (
+                Job::Pair {
+                    changes, context, ..
                 },
-                origin: context.origin.clone(),
-            },
-            action: format!("case.{}", event.command.name()),
-            object: format!("case:{}", event.case_id),
-            result: "ok".into(),
-            detail: number.into(),
+                _,
+            ) => changes
+                .iter()
+                .map(|(case, event)| record_of(context, event, case.number.0.as_str()))
+                .collect(),
         }
     }
 
@@ -108,9 +105,30 @@ impl Job {
                     Done::Updated => Err(StoreError::Commit("an insert reported an update".into())),
                 }));
             }
-            Job::Update { reply, .. } => {
+            Job::Update { reply, .. } | Job::Pair { reply, .. } => {
                 let _ = reply.send(result.map(|_| ()));
             }
         }
+    }
+}
+
+fn record_of(context: &AuditActor, event: &TimelineEvent, number: &str) -> AuditRecord {
+    let same_actor = context.actor == event.username;
+    AuditRecord {
+        at: event.at,
+        actor: AuditActor {
+            actor: event.username.clone(),
+            role: event.role.as_str().into(),
+            scope: if same_actor {
+                context.scope.clone()
+            } else {
+                String::new()
+            },
+            origin: context.origin.clone(),
+        },
+        action: format!("case.{}", event.command.name()),
+        object: format!("case:{}", event.case_id),
+        result: "ok".into(),
+        detail: number.into(),
     }
 }

@@ -45,6 +45,10 @@ pub trait CaseStore: Send + Sync + 'static {
         event: &TimelineEvent,
         attachment: Option<&Attachment>,
     ) -> StoreResult<()>;
+    /// Writes two changed cases (a merge: the report's change and the master's) in one
+    /// transaction, each as [`CaseStore::update_case`] writes one: both or neither. A stale
+    /// version of either fails with [`StoreError::Conflict`] and writes nothing.
+    async fn update_case_pair(&self, changes: [(Case, TimelineEvent); 2]) -> StoreResult<()>;
     async fn case(&self, id: &str) -> StoreResult<Option<Case>>;
     async fn case_by_number(&self, number: &str) -> StoreResult<Option<Case>>;
     async fn cases(&self, query: &CaseQuery) -> StoreResult<CasePage>;
@@ -113,6 +117,21 @@ impl<D: Dialect, A: AuditPolicy> CaseStore for SqlStore<D, A> {
                 case: case.clone(),
                 event: event.clone(),
                 attachment: attachment.cloned().map(Box::new),
+                context: crate::audit::current_actor(),
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn update_case_pair(&self, mut changes: [(Case, TimelineEvent); 2]) -> StoreResult<()> {
+        // Rows are locked in id order, as a batch locks its jobs' rows.
+        changes.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Pair {
+                changes: Box::new(changes),
                 context: crate::audit::current_actor(),
                 reply,
             })
@@ -580,7 +599,7 @@ async fn write_batch<D: Dialect, A: AuditPolicy>(
             Err(StoreError::Claimed) => results.push(Err(StoreError::Claimed)),
             Err(other) => return Err(Failed::Before(other)),
             Ok(done) => {
-                audit.push(job.audit_record(&done));
+                audit.extend(job.audit_records(&done));
                 results.push(Ok(done));
             }
         }
@@ -603,7 +622,7 @@ async fn write_alone<D: Dialect, A: AuditPolicy>(
 ) -> StoreResult<Done> {
     let mut tx = pool.begin().await?;
     let done = write_job::<D>(&mut tx, job, pii).await?;
-    append_audit::<D, A>(hint, &mut tx, vec![job.audit_record(&done)]).await?;
+    append_audit::<D, A>(hint, &mut tx, job.audit_records(&done)).await?;
     if let Err(error) = tx.commit().await {
         return match landed::<D>(pool, Some(job.event())).await {
             Landed::Yes => Ok(done),
@@ -638,6 +657,22 @@ async fn write_job<D: Dialect>(
         } => write_update::<D>(tx, case, event, attachment.as_deref(), pii)
             .await
             .map(|()| Done::Updated),
+        Job::Pair { changes, .. } => {
+            // The batch's other jobs stay written when this pair conflicts: the savepoint
+            // takes back the half of the pair that was.
+            D::execute(tx, Statement::new("SAVEPOINT case_pair")).await?;
+            for (case, event) in changes.iter() {
+                if let Err(error) = write_update::<D>(tx, case, event, None, pii).await {
+                    if matches!(error, StoreError::Conflict(_)) {
+                        D::execute(tx, Statement::new("ROLLBACK TO SAVEPOINT case_pair")).await?;
+                        D::execute(tx, Statement::new("RELEASE SAVEPOINT case_pair")).await?;
+                    }
+                    return Err(error);
+                }
+            }
+            D::execute(tx, Statement::new("RELEASE SAVEPOINT case_pair")).await?;
+            Ok(Done::Updated)
+        }
     }
 }
 

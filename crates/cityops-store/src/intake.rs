@@ -222,7 +222,7 @@ impl<D: Dialect, A: AuditPolicy> IntakeStore for SqlStore<D, A> {
                 Statement::new(
                     "SELECT description, category FROM cases
                      WHERE category IS NOT NULL
-                       AND state NOT IN ('reported', 'accepted', 'verifying', 'invalid', 'cancelled')
+                       AND state NOT IN ('reported', 'accepted', 'verifying', 'invalid', 'cancelled', 'merged')
                      ORDER BY row_no DESC LIMIT $1",
                 )
                 .bind(i64::from(limit)),

@@ -644,7 +644,7 @@ impl<D: Dialect, A: AuditPolicy> TrustStore for SqlStore<D, A> {
             .read_all(
                 Statement::new(
                     "SELECT id FROM cases WHERE closed_at IS NOT NULL AND closed_at < $1
-                       AND state IN ('closed', 'cancelled', 'invalid')
+                       AND state IN ('closed', 'cancelled', 'invalid', 'merged')
                        AND (doc LIKE $2 OR doc LIKE $3)",
                 )
                 .bind(crate::millis(before))

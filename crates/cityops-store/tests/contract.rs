@@ -63,6 +63,7 @@ contract!(
     the_watch_index_pages_due_cases_and_follows_every_change,
     a_lease_has_one_holder_until_it_runs_out,
     the_evaluation_ledger_is_written_with_each_event_and_sums_by_level,
+    a_merge_writes_both_cases_or_neither,
 );
 
 fn code(text: &str) -> AreaCode {
@@ -539,6 +540,67 @@ async fn concurrent_writes_share_batches_but_fail_alone(store: Arc<dyn Store>) {
         ..CaseQuery::new(code("310000"), now)
     };
     assert_eq!(store.cases(&accepted).await.unwrap().cases.len(), 60);
+}
+
+/// A merge changes two cases: both land, or, when either was changed meanwhile, neither, and
+/// the writes batched with it land all the same.
+async fn a_merge_writes_both_cases_or_neither(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let (master, event) = new_case("310101002001", "井盖缺失", now);
+    let master = store.insert_case(master, event).await.unwrap();
+    let (report, event) = new_case("310101002001", "井盖没了", now);
+    let report = store.insert_case(report, event).await.unwrap();
+    let clock = workflow::Clock::plain_week(now);
+    let stale = workflow::merge_on(&report, &master, None, &operator("310101"), clock).unwrap();
+    // The master moves on before the merge is written.
+    let (accepted, event) = decide(
+        &master,
+        CaseCommand::Accept { opinion: None },
+        &operator("310101"),
+        now,
+    )
+    .unwrap();
+    store.update_case(&accepted, &event, None).await.unwrap();
+    // The stale pair goes in with other writes, which must not suffer for it.
+    let mut others = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        others.push(tokio::spawn(async move {
+            let (case, event) = new_case("310101002001", &format!("同批第{i}号"), now);
+            store.insert_case(case, event).await.unwrap()
+        }));
+    }
+    let error = store
+        .update_case_pair([stale.report.clone(), stale.master.clone()])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error}");
+    for task in others {
+        task.await.unwrap();
+    }
+    let report_now = store.case(&report.id).await.unwrap().unwrap();
+    assert_eq!(report_now, report, "the report's half was taken back");
+    assert_eq!(store.timeline(&report.id).await.unwrap().len(), 1);
+    assert_eq!(store.case(&master.id).await.unwrap().unwrap(), accepted);
+
+    let fresh = workflow::merge_on(&report, &accepted, None, &operator("310101"), clock).unwrap();
+    store
+        .update_case_pair([fresh.master.clone(), fresh.report.clone()])
+        .await
+        .unwrap();
+    for (id, expected) in [(&report.id, &fresh.report.0), (&master.id, &fresh.master.0)] {
+        let stored = store.case(id).await.unwrap().unwrap();
+        assert_eq!(&stored, expected);
+        let timeline = store.timeline(id).await.unwrap();
+        assert_eq!(
+            workflow::replay(stored.number.clone(), &timeline).unwrap(),
+            stored
+        );
+    }
+    assert_eq!(
+        store.case(&report.id).await.unwrap().unwrap().state,
+        CaseState::Merged
+    );
 }
 
 /// Two stores on one database, as two processes (a server and the command line, or two

@@ -556,6 +556,7 @@ pub fn happy_command(
             outcome: cityops_domain::CallbackOutcome::Reached,
             satisfaction: Some(cityops_domain::Satisfaction::Satisfied),
             opinion: Some("市民表示满意".into()),
+            report: None,
         },
         CommandKind::Close => CaseCommand::Close {
             opinion: Some("结案".into()),

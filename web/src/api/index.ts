@@ -7,7 +7,7 @@ import type {
   Device, DeviceImport, DeviceRequest, Reading, RuleTestBody, RuleTestView, Setting, TelemetryRule,
   AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, RoutingPreview, RoutingPreviewBody, RoutingRule, CaseView, Categories, CategoryChange, CommandName, ContactPurpose,
   ContactView, GeoCollection,
-  GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCase, PublicReportResult, ReportChallenge, ReportRequest, Resolution, Rollup, Stats,
+  GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCandidates, PublicCase, PublicDuplicateQuery, PublicReportResult, ReportChallenge, ReportRequest, Resolution, Rollup, Stats,
   RetireBody, SmallClass, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
   UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
   EvaluationCounter, EvaluationLevel, EvaluationView, Role,
@@ -197,6 +197,11 @@ export const api = {
   contact: (id: string, purpose: ContactPurpose) =>
     request<ContactView>(`/cases/${encodeURIComponent(id)}/contact`, { query: { purpose } }),
   timeline: (id: string) => request<TimelineEntry[]>(`/cases/${encodeURIComponent(id)}/timeline`),
+  /**
+   * A workflow command on the case, `body.version` the version the caller saw. `merge` takes the
+   * master's 19-digit `master` and an `opinion`; `unmerge` a `reason` (shift leads); `callback` on
+   * a master, the `report` whose caller was called (none for the case's own caller).
+   */
   command: (id: string, command: CommandName, body: Record<string, unknown>) =>
     request<CaseView>(`/cases/${encodeURIComponent(id)}/${command}`, { body }),
   upload: (id: string, version: number, file: Blob, fileName: string) =>
@@ -283,13 +288,22 @@ export const publicApi = {
   /** Where a published photo of one's own report is shown (an `<img>` source: the follow token is in it). */
   photoUrl: (number: string, id: string, token: string) =>
     `${API_BASE}/public/cases/${encodeURIComponent(number)}/photos/${encodeURIComponent(id)}?token=${encodeURIComponent(token)}`,
-  /** Without the follow token only the state comes back; with it, the report's details. */
+  /**
+   * Without the follow token only the state comes back; with it, the report's details. A merged
+   * report names its master (`merged_into`) and carries its progress (`master`, the steps with the token).
+   */
   follow: (number: string, token?: string | null) =>
     request<PublicCase>(`/public/cases/${encodeURIComponent(number)}`, { query: { token: token ?? undefined }, auth: false }),
   rate: (number: string, token: string, score: number, comment?: string) =>
     request<PublicCase>(`/public/cases/${encodeURIComponent(number)}/rating`, {
       body: { token, score, comment: comment || undefined }, auth: false,
     }),
+  /**
+   * Open cases reported near the point that read like the report being written, likeliest first
+   * (at most 3): lon and lat, the text (2 to 2000 characters), the class (5 digits) if known.
+   */
+  duplicates: (q: PublicDuplicateQuery, signal?: AbortSignal) =>
+    request<PublicCandidates>('/public/duplicate-candidates', { query: { ...q }, auth: false, signal }),
   geoAreas: (level: GeometryLevel = 'district') => request<GeoCollection>('/geo/areas', { query: { level }, auth: false }),
   locate: (lon: number, lat: number) => request<Located>('/geo/locate', { query: { lon, lat }, auth: false }),
 }

@@ -366,7 +366,8 @@ export interface paths {
          * The reporter's clear name and phone, for operators and shift leads who must call them
          *     back, with a stated purpose. Each read is on the audit log before the answer leaves. A
          *     hotline caller's contact is read only during the call-back step, with purpose
-         *     `callback` (409 `precondition_failed` otherwise).
+         *     `callback` (409 `precondition_failed` otherwise); a merged report's caller during its
+         *     master's.
          */
         get: operations["contact"];
         put?: never;
@@ -433,7 +434,9 @@ export interface paths {
          *     check: `passed`; callback: `outcome` (reached, no_answer, wrong_number) and, when
          *     reached, `satisfaction` (satisfied and basically_satisfied pass the case on to closing,
          *     unsatisfied sends it back for rework; failed attempts up to the city's limit close it as
-         *     unreachable); set-urgent: `urgent`. Every command needs
+         *     unreachable); set-urgent: `urgent`; merge: `master` (the number of the open case that
+         *     reported the same problem first; the report is answered by its handling), `opinion?`;
+         *     unmerge (a shift lead undoing a merge while the master is open): `reason`. Every command needs
          *     `version`, the case version the caller saw; a stale one answers 409 and changes nothing.
          */
         post: operations["run_command"];
@@ -1065,9 +1068,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Follow a case by its number: its state to anyone; with the follow token, its progress and
-         *     description (personal data masked), never names, contacts or internal opinions. Case
-         *     numbers are easy to walk through, the token is not.
+         * Follow a case by its number: any case's state to anyone; with the follow token of a
+         *     citizen's report, its progress and description (personal data masked), never names,
+         *     contacts or internal opinions. Case numbers are easy to walk through, the token is not.
          */
         get: operations["follow"];
         put?: never;
@@ -1166,6 +1169,27 @@ export interface paths {
          *     and send both with the report. Each challenge works once, within ten minutes.
          */
         get: operations["challenge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/duplicate-candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * "Already reported": before a citizen sends a report, the open cases near its point that
+         *     look like it, so they can follow one instead of reporting it again. Only what the case
+         *     number tells anyone (number and state); at most three.
+         */
+        get: operations["public_candidates"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2144,12 +2168,12 @@ export interface components {
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
          * @enum {string}
          */
-        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "set_fields" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate" | "reassign" | "watch" | "appeal" | "decide_appeal";
+        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "set_fields" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate" | "reassign" | "watch" | "merge" | "unmerge" | "take_report" | "release_report" | "appeal" | "decide_appeal";
         /**
          * @description A workflow command a client issues by name on a case; GET /api/v1/workflow gives each one's roles and states.
          * @enum {string}
          */
-        CaseCommandName: "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "set-fields" | "escalate" | "supervise" | "appeal" | "decide-appeal";
+        CaseCommandName: "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "set-fields" | "escalate" | "supervise" | "merge" | "unmerge" | "appeal" | "decide-appeal";
         /** @description One committed case change (`event: case`). */
         CaseEvent: {
             /** @description The command, e.g. `report`, `request-extension`. */
@@ -2176,6 +2200,11 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
+        /** @description Another case, by id and number. */
+        CaseRef: {
+            id: string;
+            number: string;
+        };
         /**
          * @description Where a report came from: an inspector's patrol, the 12345 hotline, a citizen's photo, an IoT alarm, a department or a leader.
          * @enum {string}
@@ -2190,7 +2219,7 @@ export interface components {
          * @description A case's state in the workflow (GET /api/v1/workflow gives each one's Chinese name and whether it is terminal).
          * @enum {string}
          */
-        CaseState: "reported" | "accepted" | "verifying" | "invalid" | "filed" | "dispatched" | "handling" | "suspended" | "handled" | "checking" | "checked" | "callback" | "closed" | "cancelled";
+        CaseState: "reported" | "accepted" | "verifying" | "invalid" | "filed" | "dispatched" | "handling" | "suspended" | "handled" | "checking" | "checked" | "callback" | "closed" | "cancelled" | "merged";
         CaseView: {
             /** @description The workflow commands the caller may issue on this case now. */
             actions: components["schemas"]["CaseCommandName"][];
@@ -2233,6 +2262,9 @@ export interface components {
             /** @description Opaque id. */
             id: string;
             location: components["schemas"]["LocationBody"];
+            merged_into?: null | components["schemas"]["CaseRef"];
+            /** @description The reports merged into this case, oldest merge first. */
+            merged_reports: components["schemas"]["MergedReportView"][];
             /**
              * @description Human-readable number: district + date + daily sequence.
              * @example 3101012026112500042
@@ -2419,6 +2451,8 @@ export interface components {
             exists?: boolean | null;
             fields?: null | components["schemas"]["FieldsDoc"];
             ground?: null | components["schemas"]["AppealGround"];
+            /** @description For merge: the number of the master case the report is merged into. */
+            master?: string | null;
             /** @description At most 2,000 characters; some commands need one (`feedback`...). */
             opinion?: string | null;
             outcome?: null | components["schemas"]["CallbackOutcome"];
@@ -2427,6 +2461,11 @@ export interface components {
             /** @description At most 500 characters; some commands need one (`cancel`, `request-extension`...). */
             reason?: string | null;
             reject_reason?: null | components["schemas"]["RejectReason"];
+            /**
+             * @description For callback on a master: the number of the merged hotline report whose caller was
+             *     called; absent for the case's own caller.
+             */
+            report?: string | null;
             satisfaction?: null | components["schemas"]["Satisfaction"];
             /**
              * @deprecated
@@ -2466,7 +2505,7 @@ export interface components {
          * @description Any workflow command by the name clients use (`request-extension`), including those issued by reporting, uploading, rating or by CityOps itself (see CaseCommandName for the ones a client names in the URL).
          * @enum {string}
          */
-        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "set-fields" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate" | "reassign" | "watch" | "appeal" | "decide-appeal";
+        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "set-fields" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate" | "reassign" | "watch" | "merge" | "unmerge" | "take-report" | "release-report" | "appeal" | "decide-appeal";
         ComponentPage: {
             items: components["schemas"]["ComponentView"][];
             /** @description Pass as `after` for the next page; absent on the last. */
@@ -2964,6 +3003,18 @@ export interface components {
             token?: string | null;
             user: components["schemas"]["UserView"];
         };
+        /** @description A report merged into a master case. */
+        MergedReportView: {
+            /**
+             * Format: date-time
+             * @description When it was merged.
+             */
+            at: string;
+            callback?: null | components["schemas"]["CallbackView"];
+            id: string;
+            number: string;
+            source: components["schemas"]["CaseSource"];
+        };
         /** @description One value of one indicator. */
         MetricReadingDoc: {
             device: string;
@@ -3051,6 +3102,25 @@ export interface components {
         PublicAttachmentReceipt: {
             id: string;
         };
+        /**
+         * @description An open case a citizen may be about to report again: what anyone may read of it by its
+         *     number, and how near and how alike it is.
+         */
+        PublicCandidate: {
+            /** Format: double */
+            distance_m: number;
+            number: string;
+            /**
+             * Format: double
+             * @description 0 to 1, proposed from 0.55.
+             */
+            score: number;
+            state: components["schemas"]["CaseState"];
+            state_zh: string;
+        };
+        PublicCandidates: {
+            candidates: components["schemas"]["PublicCandidate"][];
+        };
         /** @description What anyone with the case number may see: no names, no contact, no internal opinions. */
         PublicCaseView: {
             can_rate: boolean;
@@ -3066,6 +3136,9 @@ export interface components {
              *     for the follow token handed out at reporting. The number alone shows the state.
              */
             details: boolean;
+            master?: null | components["schemas"]["PublicMasterView"];
+            /** @description The number of the case the report was merged into (same problem, reported first). */
+            merged_into?: string | null;
             number: string;
             /**
              * @description Ids of the report's photos that staff reviewed and published, each at
@@ -3076,6 +3149,16 @@ export interface components {
             state: components["schemas"]["CaseState"];
             state_zh: string;
             /** @description Empty without the follow token. */
+            steps: components["schemas"]["PublicStep"][];
+        };
+        /** @description The master case of a merged report, as its reporter follows it. */
+        PublicMasterView: {
+            /** Format: date-time */
+            closed_at?: string | null;
+            number: string;
+            state: components["schemas"]["CaseState"];
+            state_zh: string;
+            /** @description Empty without the report's follow token. */
             steps: components["schemas"]["PublicStep"][];
         };
         PublicReportReceipt: {
@@ -9212,6 +9295,58 @@ export interface operations {
                 };
             };
             /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    public_candidates: {
+        parameters: {
+            query: {
+                /** @description What the citizen is about to report. */
+                text: string;
+                /** @description Where (WGS-84). */
+                lon: number;
+                lat: number;
+                /** @description The class the citizen chose (5 digits). */
+                category?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicCandidates"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             429: {
                 headers: {
                     [name: string]: unknown;

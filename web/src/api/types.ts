@@ -2,7 +2,7 @@
 // server's OpenAPI document by `npm run api:types`), so the UI compiles against what the server
 // publishes; this file only names them. The last section holds the few shapes the document does
 // not describe yet, each saying which schema the server should publish to retire it.
-import type { components } from './schema'
+import type { components, operations } from './schema'
 
 type Schemas = components['schemas']
 
@@ -123,8 +123,15 @@ export type TimelineEntry = Schemas['TimelineEntry']
 /** A unit's appeal (申诉) on a case, numbered from 1, with the evaluator's decision once made. */
 export type Appeal = Schemas['AppealView']
 export type AppealDecision = Schemas['AppealDecisionView']
-/** A hotline case's call-back (回访): failed attempts of those allowed, the last outcome, the satisfaction, unreachable. */
+/** A hotline caller's call-back (回访): failed attempts of those allowed, the last outcome, the satisfaction, unreachable. */
 export type CallbackView = Schemas['CallbackView']
+/** Another case, by id and number: the master a merged report went into (`merged_into`). */
+export type CaseRef = Schemas['CaseRef']
+/**
+ * A report merged into a master case, as the master lists it (`merged_reports`, oldest merge first);
+ * a hotline report's `callback` is its caller's, once the master's call-back started.
+ */
+export type MergedReport = Schemas['MergedReportView']
 /** One rule of the responsibility matrix. */
 export type RoutingRule = Schemas['RuleView']
 /** `GET /cases/{id}/routing`: the unit proposed for dispatch and why. */
@@ -192,6 +199,15 @@ export type PublicReportResult = Schemas['PublicReportReceipt']
 export type PublicAttachmentReceipt = Schemas['PublicAttachmentReceipt']
 export type ReportChallenge = Schemas['ReportChallenge']
 export type PublicCase = Schemas['PublicCaseView']
+/** One step of a followed case's progress (with the follow token only). */
+export type PublicStep = Schemas['PublicStep']
+/** A merged report's master as its follow page shows it: the steps only with the report's follow token. */
+export type PublicMaster = Schemas['PublicMasterView']
+/** `GET /public/duplicate-candidates`: an open case reported nearby that reads alike, by what its number tells anyone. */
+export type PublicCandidate = Schemas['PublicCandidate']
+export type PublicCandidates = Schemas['PublicCandidates']
+/** `GET /public/duplicate-candidates`: where (required), what (2 to 2000 characters) and the class, if known. */
+export type PublicDuplicateQuery = operations['public_candidates']['parameters']['query']
 /** The reporter's clear contact and the clear form of masked texts, read for a purpose. */
 export type ContactView = Schemas['ContactView']
 export type ContactPurpose = 'callback' | 'verification' | 'clarification'

@@ -36,7 +36,7 @@ export type FormValues = Record<string, unknown>
 const opinion = (required = false): FieldSpec => ({ name: 'opinion', kind: 'textarea', required })
 const yes = (name: string, initial = true): FieldSpec => ({ name, kind: 'bool', required: true, initial })
 
-/** The form of every workflow command; keyed by `CommandName`, so it must name them all once that is the server's union. */
+/** The form of every workflow command; keyed by `CommandName`, so it must name them all. */
 export const COMMAND_FIELDS: Record<CommandName, FieldSpec[]> = {
   accept: [opinion()],
   'request-verification': [opinion()],
@@ -90,6 +90,10 @@ export const COMMAND_FIELDS: Record<CommandName, FieldSpec[]> = {
     { name: 'accepted', kind: 'verdict', required: true, initial: null },
     opinion(true),
   ],
+  // The case page asks these in panels of their own (components/MergePanel.vue, MergeBanner.vue),
+  // the merge beside the likely duplicates; the same fields, should a form be opened for them.
+  merge: [{ name: 'master', kind: 'case_number', required: true }, opinion()],
+  unmerge: [{ name: 'reason', kind: 'textarea', required: true }],
 }
 
 /** Commands that change little and need no confirmation form (still shown as a form, with only a submit). */

@@ -3,11 +3,13 @@
  * being taken down, as the intake console shows them once the place is known. When to ask (a
  * description that says something, and a located point or an area), the query built from the
  * form, how a candidate reads (its score as a percentage, how far and how long ago), and the
- * workflow's reject that turns the new case away as a duplicate of one of them.
+ * merge that makes the new case a report of one of them. The case page asks the same about a
+ * case already opened, which is then left out of its own list.
  */
 import type { DuplicateQuery } from '../api'
-import type { DuplicateCandidate, Role } from '../api/types'
+import type { CaseRef, DuplicateCandidate, Role } from '../api/types'
 import { MIN_TEXT, MAX_TEXT, percentText, suggestionText } from './classSuggestions'
+import { isMergedInto, mayMerge, mergeBody } from './merge'
 
 export { MIN_TEXT, MAX_TEXT }
 /** How many candidates the console asks for and shows. */
@@ -61,9 +63,12 @@ export function queryKey(q: DuplicateQuery | null): string {
   return JSON.stringify([q.text, q.lon ?? null, q.lat ?? null, q.area ?? null, q.category ?? null, q.limit ?? null])
 }
 
-/** The candidates shown: the first `max` of the answer (likeliest first), each case once. */
-export function shownCandidates(list: readonly DuplicateCandidate[] | null | undefined, max = SHOWN): DuplicateCandidate[] {
-  const seen = new Set<string>()
+/**
+ * The candidates shown: the first `max` of the answer (likeliest first), each case once; `exclude`
+ * (a case's own number, when the case itself is asked about) left out.
+ */
+export function shownCandidates(list: readonly DuplicateCandidate[] | null | undefined, max = SHOWN, exclude?: string | null): DuplicateCandidate[] {
+  const seen = new Set<string>(exclude ? [exclude] : [])
   const out: DuplicateCandidate[] = []
   for (const c of list ?? []) {
     if (out.length >= max) break
@@ -104,18 +109,17 @@ export function timeApartText(hours: number, t: Translate): string {
   return t('duplicates.days', { n }, n)
 }
 
-/** Those who may turn a reported case away as a duplicate: operators (the workflow's reject). */
+/** Those who may record the call as a duplicate: the workflow lets operators and shift leads merge a report. */
 export function mayRecordDuplicate(role: Role | null | undefined): boolean {
-  return role === 'operator'
+  return mayMerge(role)
 }
 
-/** The body of `POST /cases/{id}/reject` that turns the new case away as a duplicate of case `master`. */
-export function duplicateRejectBody(version: number, master: string, opinion?: string) {
-  const said = opinion?.trim()
-  return { version, reject_reason: 'duplicate' as const, duplicate_of: master, ...(said ? { opinion: said } : {}) }
+/** The body of `POST /cases/{id}/merge` that makes the new case a report of case `master`. */
+export function duplicateMergeBody(version: number, master: string, opinion?: string) {
+  return mergeBody(version, master, opinion)
 }
 
-/** Whether `c` has been turned away as a duplicate of case `master` already (a retry finds it done). */
-export function isDuplicateOf(c: { state: string; reject_reason?: string | null; duplicate_of?: string | null }, master: string): boolean {
-  return c.state === 'invalid' && c.reject_reason === 'duplicate' && c.duplicate_of === master
+/** Whether `c` has been merged into case `master` already (a retry finds it done). */
+export function isDuplicateOf(c: { state: string; merged_into?: CaseRef | null }, master: string): boolean {
+  return isMergedInto(c, master)
 }

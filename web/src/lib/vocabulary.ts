@@ -11,11 +11,14 @@ function valuesOf<V extends string>(record: Record<V, unknown>): readonly V[] {
   return Object.keys(record) as V[]
 }
 
-/** Whether each case state is terminal (as `GET /workflow` says), in the order the UI lists them: open ones first. */
+/**
+ * Whether each case state is terminal (as `GET /workflow` says), in the order the UI lists them:
+ * open ones first. A merged report counts as finished: only undoing the merge moves it again.
+ */
 const TERMINAL: Record<CaseState, boolean> = {
   reported: false, accepted: false, verifying: false, filed: false, dispatched: false, handling: false,
   suspended: false, handled: false, checking: false, checked: false, callback: false,
-  closed: true, invalid: true, cancelled: true,
+  closed: true, invalid: true, cancelled: true, merged: true,
 }
 export const CASE_STATES = valuesOf(TERMINAL)
 /** The states a case can still change in. */

@@ -7,6 +7,7 @@ import type { CategoryProblem, TermStage } from '../lib/categories'
 import type { ValueProblem } from '../lib/extraFields'
 import type { IntakeProblem } from '../lib/intake'
 import type { ArticleProblem, EnquiryProblem } from '../lib/knowledge'
+import type { MasterProblem, ReasonProblem } from '../lib/merge'
 import type { BoundaryFileProblem, BoundaryLevel, Relocated } from '../lib/imports'
 import type { DeviceProblem } from '../lib/devices'
 import type { DurationUnit, RuleProblem, TestNote, WindowPreset, WindowProblem } from '../lib/rules'
@@ -43,7 +44,7 @@ export default {
   states: {
     reported: '已上报', accepted: '已受理', verifying: '核实中', invalid: '不受理', filed: '已立案',
     dispatched: '已派遣', handling: '处置中', suspended: '挂账', handled: '已处置', checking: '核查中',
-    checked: '已核查', callback: '回访中', closed: '已结案', cancelled: '已作废',
+    checked: '已核查', callback: '回访中', closed: '已结案', cancelled: '已作废', merged: '已合并',
   } satisfies Record<CaseState, string>,
   sources: { inspector: '监督员上报', hotline: '12345 热线', photo: '市民随手拍', iot: '物联感知', department: '部门移交', leader: '领导交办' } satisfies Record<CaseSource, string>,
   actions: {
@@ -54,6 +55,7 @@ export default {
     check: '核查', 'start-callback': '发起回访', callback: '回访', close: '结案', cancel: '作废',
     'set-urgent': '设为紧急', 'set-fields': '补充信息', supervise: '督办', escalate: '升级协调', attach: '上传照片', rate: '市民评价', note: '备注', 'erase-personal-data': '删除个人信息', relocate: '按新边界重新定位', reassign: '移交承接单位', watch: '时限监控',
     appeal: '申诉', 'decide-appeal': '裁定申诉',
+    merge: '合并到主案', unmerge: '撤销合并', 'take-report': '并入报告', 'release-report': '移出报告',
   } satisfies Record<AnyCommandName | 'create', string>,
   screen: {
     title: '城市运行一网统管', city: '上海市', open: '在办案件', overdue: '超期案件', supervised: '督办案件',
@@ -141,7 +143,7 @@ export default {
     invalid: '无效', duplicate: '重复', pickCategory: '选择类别', pickUnit: '选择单位', yes: '是', no: '否',
     noAttachments: '先在上方上传照片，再选择',
     term: '答复时限', terms: { '2:hours': '2小时', '4:working_hours': '4个工作小时', '1:working_days': '1个工作日', '3:working_days': '3个工作日' },
-    ground: '申诉事项', appeal: '申诉', accepted: '裁定',
+    ground: '申诉事项', appeal: '申诉', accepted: '裁定', master: '主案编号',
   },
   appeals: {
     title: '申诉', intro: '责任单位对案件计入考核的处置超时或返工可提出申诉，由考评员裁定；申诉成立即撤销该项计数。',
@@ -743,19 +745,46 @@ export default {
     failed: '暂时无法按描述推荐类别，请直接选择类别。',
   },
   duplicates: {
-    title: '可能重复的案件', hint: '附近两周内受理、尚未办结且内容相近的案件。确属同一问题的，可登记为重复，请来电人跟进原案件。',
+    title: '可能重复的案件', hint: '附近两周内受理、尚未办结且内容相近的案件。确属同一问题的，可登记为重复：本次来电立案后合并到该案件，请来电人跟进该案件。',
     metres: '{n} 米', km: '{n} 公里', sameStreet: '同一街道',
     justNow: '刚刚', minutes: '{n} 分钟前', hours: '{n} 小时前', days: '{n} 天前',
     distance: '距离', reported: '上报', score: '相似度', sameClass: '同类', sameClassTitle: '与所选类别相同',
-    open: '在新标签页中查看案件 {number}', record: '登记为重复', recordTitle: '按当前填写立案，并作为 {number} 的重复案件不予受理',
-    shiftLead: '登记为重复由受理员办理：值班长可按正常流程立案。',
+    open: '在新标签页中查看案件 {number}', record: '登记为重复', recordTitle: '按当前填写立案，并合并到 {number}',
     failed: '暂时无法查找可能重复的案件。',
     opinion: '与 {number} 为同一问题（来电受理时合并）',
-    done: '已登记为重复案件', tell: '请告知来电人：该问题已在下列案件中处理，可凭此编号查询进度。', master: '原案件编号',
+    done: '已合并到 {master}', tell: '请告知来电人：该问题已在下列案件中处理，可凭此编号查询进度。', master: '原案件编号',
     copy: '复制编号', copied: '已复制', copyFailed: '无法复制，请手动选中编号复制', openMaster: '查看原案件',
-    own: '本次来电的案件', ownState: '已作为重复案件不予受理', openOwn: '查看本次案件',
-    rejectFailed: '本次来电已立案（{number}），但未能登记为 {master} 的重复：{msg}',
-    rejectFailedHint: '来电内容没有丢失。可点“重试”，或打开该案件，以“重复”不予受理。', retry: '重试', openNew: '打开新立的案件',
+    own: '本次来电的案件', ownState: '已合并到原案件，随原案件处理', openOwn: '查看本次案件',
+    mergeFailed: '本次来电已立案（{number}），但未能合并到 {master}：{msg}',
+    mergeFailedHint: '来电内容没有丢失。可点“重试”，或打开该案件，合并到原案件。', retry: '重试', openNew: '打开新立的案件',
+  },
+  merge: {
+    title: '合并到主案', hint: '同一问题已有案件在办时，可将本报告合并到该案（主案）：本报告不再单独处理，处理结果以主案为准。值班长可撤销合并。',
+    candidatesHint: '附近两周内受理、尚未办结且内容相近的案件。确属同一问题的，可将本报告合并到其中一件。',
+    master: '主案编号', masterPh: '19 位案件编号', opinion: '意见（可选）', submit: '合并', here: '合并到此案', hereTitle: '将本报告合并到 {number}',
+    problems: { required: '请输入主案编号', case_number: '请输入 19 位案件编号', self: '不能合并到本案自身' } satisfies Record<MasterProblem, string>,
+    done: '已合并到 {number}', failed: '合并失败：{msg}',
+    mergedAt: '合并时间', unknownMaster: '没有编号为 {number} 的案件，或该案件不在您的辖区内',
+    banner: '已合并到 {number}', bannerHint: '本报告随主案处理，处理结果以主案为准。', openMaster: '查看主案',
+    undo: '撤销合并', undoHint: '撤销后，本报告回到合并前的状态，重新单独处理。', reason: '撤销原因', undoSubmit: '撤销合并', cancel: '取消',
+    reasonProblems: { required: '请填写撤销原因', long: '原因不能超过 {max} 个字' } satisfies Record<ReasonProblem, string>,
+    undone: '已撤销合并', undoFailed: '撤销合并失败：{msg}',
+    reports: '合并的报告（{n}）', reportsHint: '以下报告已合并到本案，随本案处理，处理结果以本案为准。',
+    col: { number: '报告编号', source: '来源', at: '合并时间' },
+    timeline: {
+      merge: '合并到主案 {master}', mergeBare: '合并到主案', unmerge: '撤销合并，不再随 {master} 处理', unmergeBare: '撤销合并',
+      take: '报告 {report} 合并到本案，随本案处理', release: '报告 {report} 撤销合并，不再随本案处理',
+      callback: '回访合并报告 {report} 的来电人：{result}', callbackBare: '回访合并报告 {report} 的来电人',
+    },
+    callback: {
+      hint: '本案回访时，也要回访下列 12345 来电人：每位来电人满意、基本满意或无法联系后方可结案；任一来电人不满意，本案退回重新处置。',
+      inPanel: '本案不是 12345 来电，需回访的是合并到本案的来电人：请在“合并的报告”中逐一记录。',
+      progress: '回访情况：', waiting: '待回访（最多拨打 {m} 次）', trying: '未接通 {n} 次 / 共 {m} 次，最近一次：{last}',
+      unreachable: '无法联系（{n} 次均未接通）', reached: '已接通：{result}',
+      reveal: '查看号码', revealHint: '号码仅用于回访，每次查看记入审计日志', revealFailed: '无法查看号码：{msg}',
+      record: '记录回访', recordTitle: '回访报告 {number} 的来电人',
+      done: '已记录报告 {number} 来电人的回访', failed: '回访记录失败：{msg}',
+    },
   },
   errors: {
     required: '必填', case_number: '请输入 19 位案件编号', datetime: '请输入有效的日期时间', network: '网络错误',
@@ -781,6 +810,11 @@ export default {
     mapUnavailable: '地图暂不可用，请直接输入经纬度', needLocation: '请选择或输入位置', needDescription: '请描述问题',
     needCategory: '请选择问题类型', photoFailed: '照片上传失败：{msg}', newReport: '再报一个问题', stars: '{n} 星',
     extra: '补充信息（可选）', extraHint: '以下问题可帮助我们更快处理，不清楚可以不填。', pick: '请选择',
+    nearby: '附近已有人上报：{number}（{state}），可直接跟踪', nearbyTitle: '附近已有相同问题的上报',
+    nearbyHint: '如是同一问题，可直接查看该案件的处理进度；您也可以继续提交自己的报告。', nearbyDistance: '距此约 {n} 米',
+    mergedInto: '您的报告已与 {master} 合并处理，处理结果以该案为准', masterState: '该案当前状态', masterSteps: '该案处理进度',
+    mergedAt: '合并时间', masterLegend: '处理您报告的案件',
+    followMaster: '查看 {master} 的进度',
     kinds: {
       manhole: '井盖缺失或损坏', streetlight: '路灯不亮或损坏', garbage: '垃圾堆积', flooding: '道路积水',
       parking: '车辆乱停放', road: '路面塌陷或坑洼', flyers: '乱贴小广告', vendor: '占道经营', other: '其他问题',

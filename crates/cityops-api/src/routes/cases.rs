@@ -497,7 +497,7 @@ pub async fn report_case(
 pub struct CaseListQuery {
     /// Comma-separated states, e.g. `filed,dispatched`.
     #[param(
-        pattern = r"^(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled)?(,(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled)?)*$"
+        pattern = r"^(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled|merged)?(,(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled|merged)?)*$"
     )]
     state: Option<String>,
     /// A small-class code or a prefix of one (`101` = all public-utility components).
@@ -539,7 +539,7 @@ pub struct CaseListQuery {
 pub struct CaseExportQuery {
     /// Comma-separated states, e.g. `filed,dispatched`.
     #[param(
-        pattern = r"^(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled)?(,(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled)?)*$"
+        pattern = r"^(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled|merged)?(,(reported|accepted|verifying|invalid|filed|dispatched|handling|suspended|handled|checking|checked|callback|closed|cancelled|merged)?)*$"
     )]
     state: Option<String>,
     /// A small-class code or a prefix of one (`101` = all public-utility components).
@@ -800,7 +800,8 @@ pub struct ClearTextView {
 /// The reporter's clear name and phone, for operators and shift leads who must call them
 /// back, with a stated purpose. Each read is on the audit log before the answer leaves. A
 /// hotline caller's contact is read only during the call-back step, with purpose
-/// `callback` (409 `precondition_failed` otherwise).
+/// `callback` (409 `precondition_failed` otherwise); a merged report's caller during its
+/// master's.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/contact", tag = "cases",
     params(("id" = String, Path, description = "Case id or case number"), ContactParams),
     responses((status = 200, body = ContactView), (status = 403, body = crate::error::ErrorBody),
@@ -834,9 +835,17 @@ pub async fn contact(
     let case = visible_case(&state, &actor, &id).await?;
     // A hotline caller gave their number to be called back, so it is revealed for that
     // alone, and only while the call-back is under way.
-    if case.source == Source::Hotline
-        && (purpose != "callback" || case.state != CaseState::Callback)
-    {
+    // A merged report's caller is called back in its master's call-back.
+    let in_callback = match (&case.state, &case.merged_into) {
+        (CaseState::Callback, _) => true,
+        (CaseState::Merged, Some(link)) => state
+            .store
+            .case(&link.master_id)
+            .await?
+            .is_some_and(|master| master.state == CaseState::Callback),
+        _ => false,
+    };
+    if case.source == Source::Hotline && (purpose != "callback" || !in_callback) {
         return Err(ApiError::new(
             ErrorCode::PreconditionFailed,
             format!(
@@ -1008,8 +1017,21 @@ async fn command_from(
         appeal,
         accepted,
         fields,
+        master,
+        report,
         version: _,
     } = body;
+    for (field, number) in [("master", &master), ("report", &report)] {
+        let valid = number
+            .as_ref()
+            .is_none_or(|n| n.len() == 19 && n.bytes().all(|b| b.is_ascii_digit()));
+        if !valid {
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} is a case's 19-digit number"),
+            ));
+        }
+    }
     if appeal.is_some_and(|n| !(1..=1000).contains(&n)) {
         return Err(ApiError::invalid(
             "appeal",
@@ -1203,6 +1225,7 @@ async fn command_from(
             outcome: outcome.unwrap_or_default(),
             satisfaction,
             opinion,
+            report,
         },
         CommandKind::Close => CaseCommand::Close { opinion },
         CommandKind::Cancel => CaseCommand::Cancel {
@@ -1265,6 +1288,15 @@ async fn command_from(
             accepted: required(accepted, "accepted", name)?,
             opinion: required(opinion, "opinion", name)?,
         },
+        // The master is looked up by `run_command`, which writes both cases' changes.
+        CommandKind::Merge => CaseCommand::Merge {
+            master: required(master, "master", name)?,
+            master_id: String::new(),
+            opinion,
+        },
+        CommandKind::Unmerge => CaseCommand::Unmerge {
+            reason: required(reason, "reason", name)?,
+        },
         // Issued through their own endpoints or by CityOps alone, never by name: no
         // `UrlCommand` holds one of them.
         CommandKind::Report
@@ -1274,6 +1306,8 @@ async fn command_from(
         | CommandKind::ErasePersonalData
         | CommandKind::Relocate
         | CommandKind::Reassign
+        | CommandKind::TakeReport
+        | CommandKind::ReleaseReport
         | CommandKind::Watch => {
             return Err(ApiError::internal(format!(
                 "{} is not a command clients issue by name",
@@ -1296,7 +1330,9 @@ async fn command_from(
 /// check: `passed`; callback: `outcome` (reached, no_answer, wrong_number) and, when
 /// reached, `satisfaction` (satisfied and basically_satisfied pass the case on to closing,
 /// unsatisfied sends it back for rework; failed attempts up to the city's limit close it as
-/// unreachable); set-urgent: `urgent`. Every command needs
+/// unreachable); set-urgent: `urgent`; merge: `master` (the number of the open case that
+/// reported the same problem first; the report is answered by its handling), `opinion?`;
+/// unmerge (a shift lead undoing a merge while the master is open): `reason`. Every command needs
 /// `version`, the case version the caller saw; a stale one answers 409 and changes nothing.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/{command}", tag = "cases",
     params(
@@ -1326,8 +1362,42 @@ pub async fn run_command(
     check_version(&case, version)?;
     let calendar = state.working_calendar().await?;
     let at = now();
-    let (next, event) = decide_on(&case, command, &actor, state.clock(at, &calendar))?;
-    state.store.update_case(&next, &event, None).await?;
+    let clock = state.clock(at, &calendar);
+    let next =
+        match command {
+            CaseCommand::Merge {
+                master, opinion, ..
+            } => {
+                let master = merge_master(&state, &actor, &master).await?;
+                let change = cityops_domain::merge_on(&case, &master, opinion, &actor, clock)
+                    .map_err(|e| match e {
+                        cityops_domain::WorkflowError::Precondition(_) => {
+                            ApiError::from(e).with_field("master")
+                        }
+                        other => ApiError::from(other),
+                    })?;
+                write_pair(&state, change).await?
+            }
+            CaseCommand::Unmerge { reason } => {
+                let master = match &case.merged_into {
+                    Some(link) => state.store.case(&link.master_id).await?,
+                    None => None,
+                };
+                let Some(master) = master else {
+                    return Err(ApiError::new(
+                        ErrorCode::TransitionNotAllowed,
+                        format!("case {} is not merged into another", case.number),
+                    ));
+                };
+                let change = cityops_domain::unmerge_on(&case, &master, reason, &actor, clock)?;
+                write_pair(&state, change).await?
+            }
+            command => {
+                let (next, event) = decide_on(&case, command, &actor, clock)?;
+                state.store.update_case(&next, &event, None).await?;
+                next
+            }
+        };
     state.outbox_written();
     state
         .metrics
@@ -1337,6 +1407,27 @@ pub async fn run_command(
         })
         .inc();
     Ok(Json(timed_view(&state, &next, at, &actor).await?))
+}
+
+/// The master a report is merged into, by number: a case the user sees, or a refusal naming
+/// `master` (a case outside the jurisdiction is, to this user, no case).
+async fn merge_master(state: &AppState, actor: &Actor, number: &str) -> ApiResult<Case> {
+    match state.store.case_by_number(number).await? {
+        Some(master) if actor.can_see(&master.area) => Ok(master),
+        _ => Err(ApiError::rule(
+            ErrorCode::UnknownReference,
+            "master",
+            format!("there is no case {number} within your jurisdiction"),
+        )),
+    }
+}
+
+/// Writes a merge's or an unmerge's two changes together; answers the report as it is now.
+async fn write_pair(state: &AppState, change: cityops_domain::PairedChange) -> ApiResult<Case> {
+    let cityops_domain::PairedChange { report, master } = change;
+    let next = report.0.clone();
+    state.store.update_case_pair([report, master]).await?;
+    Ok(next)
 }
 
 fn check_version(case: &Case, version: i64) -> ApiResult<()> {

@@ -8,8 +8,9 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
-use cityops_domain::duplicates::{self, Probe};
-use cityops_domain::{AreaCode, CaseState, CategoryCode, Location, Role};
+use cityops_domain::classify::ClassModel;
+use cityops_domain::duplicates::{self, Likeness, Probe, Reading};
+use cityops_domain::{AreaCode, Case, CaseState, CategoryCode, Location, Role};
 use cityops_store::CaseQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +21,9 @@ use crate::views::CaseView;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/duplicate-candidates", get(duplicate_candidates))
+    Router::new()
+        .route("/duplicate-candidates", get(duplicate_candidates))
+        .route("/public/duplicate-candidates", get(public_candidates))
 }
 
 /// Open cases read per street searched: more than a street has open in two weeks.
@@ -136,6 +139,223 @@ pub async fn duplicate_candidates(
         })
         .transpose()
         .map_err(|e| ApiError::invalid("area", e.reason))?;
+    let now = Utc::now();
+    let probe = Probe {
+        text: &query.text,
+        location,
+        category: category.as_ref(),
+        at: now,
+    };
+    let model = state.class_model();
+    let scope = CaseQuery::for_actor(&actor, now);
+    let found = match indexed(&state, &probe, &model, &scope, limit as usize).await? {
+        Some(found) => found,
+        None => {
+            let cases = open_cases_near(&state, &scope, location, area).await?;
+            duplicates::likely(&probe, &cases, Some(&model), limit as usize)
+                .into_iter()
+                .map(|(case, likeness)| (case.clone(), likeness))
+                .collect()
+        }
+    };
+    let calendar = state.working_calendar().await?;
+    let share = state.config.deadline_warning_share;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|(case, likeness)| DuplicateCandidate {
+                case: CaseView::timed(&case, now, &actor, &calendar, share),
+                score: rounded(likeness.score),
+                distance_m: likeness.distance_m.map(|d| d.round()),
+                hours_apart: rounded(likeness.hours_apart),
+                same_class: likeness.same_class,
+                kind_similarity: rounded(likeness.kind_similarity),
+                text_similarity: rounded(likeness.text_similarity),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PublicDuplicateQuery {
+    /// What the citizen is about to report.
+    #[param(min_length = 2, max_length = 2000)]
+    text: String,
+    /// Where (WGS-84).
+    #[param(minimum = 73.0, maximum = 136.0)]
+    lon: f64,
+    #[param(minimum = 3.0, maximum = 54.0)]
+    lat: f64,
+    /// The class the citizen chose (5 digits).
+    #[param(pattern = r"^[12]\d{4}$")]
+    category: Option<String>,
+}
+
+/// An open case a citizen may be about to report again: what anyone may read of it by its
+/// number, and how near and how alike it is.
+#[derive(Serialize, ToSchema)]
+pub struct PublicCandidate {
+    pub number: String,
+    pub state: crate::wire::CaseState,
+    pub state_zh: String,
+    pub distance_m: f64,
+    /// 0 to 1, proposed from 0.55.
+    pub score: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicCandidates {
+    pub candidates: Vec<PublicCandidate>,
+}
+
+/// At most this many cases are shown to a citizen.
+const PUBLIC_SHOWN: usize = 3;
+
+/// "Already reported": before a citizen sends a report, the open cases near its point that
+/// look like it, so they can follow one instead of reporting it again. Only what the case
+/// number tells anyone (number and state); at most three.
+#[utoipa::path(get, path = "/api/v1/public/duplicate-candidates", tag = "public", security(()),
+    params(PublicDuplicateQuery),
+    responses((status = 200, body = PublicCandidates), (status = 422, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
+pub async fn public_candidates(
+    State(state): State<AppState>,
+    QueryArgs(query): QueryArgs<PublicDuplicateQuery>,
+) -> ApiResult<Json<PublicCandidates>> {
+    let length = query.text.chars().count();
+    if !(2..=2000).contains(&length) {
+        return Err(ApiError::invalid("text", "a text has 2 to 2000 characters"));
+    }
+    if !(73.0..=136.0).contains(&query.lon) {
+        return Err(ApiError::invalid("lon", "lon is 73 to 136 (China)"));
+    }
+    if !(3.0..=54.0).contains(&query.lat) {
+        return Err(ApiError::invalid("lat", "lat is 3 to 54 (China)"));
+    }
+    let category = query
+        .category
+        .as_deref()
+        .map(CategoryCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("category", e.reason))?;
+    let here = Location {
+        lon: query.lon,
+        lat: query.lat,
+    };
+    // Anyone reads the numbers and states of the whole city's cases.
+    let city = match state
+        .geography()
+        .and_then(|g| g.locate(here.lon, here.lat).map(|grid| grid.street.clone()))
+    {
+        Some(street) => AreaCode::parse(&street)?.city(),
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::OutsideCity,
+                "the point lies outside the city's unit grids",
+            )
+            .with_field("lon"))
+        }
+    };
+    let now = Utc::now();
+    let probe = Probe {
+        text: &query.text,
+        location: Some(here),
+        category: category.as_ref(),
+        at: now,
+    };
+    let model = state.class_model();
+    let scope = CaseQuery::new(city, now);
+    let found = match indexed(&state, &probe, &model, &scope, PUBLIC_SHOWN).await? {
+        Some(found) => found,
+        None => {
+            let cases = open_cases_near(&state, &scope, Some(here), None).await?;
+            duplicates::likely(&probe, &cases, Some(&model), PUBLIC_SHOWN)
+                .into_iter()
+                .map(|(case, likeness)| (case.clone(), likeness))
+                .collect()
+        }
+    };
+    let candidates = found
+        .into_iter()
+        .map(|(case, likeness)| PublicCandidate {
+            number: case.number.0.clone(),
+            state: crate::wire::Wire(case.state),
+            state_zh: case.state.zh().to_owned(),
+            distance_m: likeness.distance_m.unwrap_or(0.0).round(),
+            score: rounded(likeness.score),
+        })
+        .collect();
+    Ok(Json(PublicCandidates { candidates }))
+}
+
+/// The likeliest open cases from the node's index of open cases (see `crate::open_cases`),
+/// when the report has a point in the city and the index is filled: read again from the
+/// store (the index may not have seen the latest change yet) and scored as they are now.
+/// `None` when the streets must be read instead.
+async fn indexed(
+    state: &AppState,
+    probe: &Probe<'_>,
+    model: &ClassModel,
+    scope: &CaseQuery,
+    limit: usize,
+) -> ApiResult<Option<Vec<(Case, Likeness)>>> {
+    let Some(here) = probe.location else {
+        return Ok(None);
+    };
+    let in_city = state
+        .geography()
+        .is_some_and(|g| g.locate(here.lon, here.lat).is_some());
+    if !in_city {
+        return Ok(None);
+    }
+    let visible = |area: &AreaCode, unit: Option<&str>| {
+        area.as_str().starts_with(scope.scope.subtree_prefix())
+            && scope
+                .jurisdiction_unit
+                .as_deref()
+                .is_none_or(|only| unit == Some(only))
+    };
+    let reading = Reading::of(probe.text, probe.category, Some(model));
+    let Some(ids) = crate::open_cases::likeliest_near(
+        state,
+        probe,
+        &reading,
+        |case| visible(&case.area, case.unit.as_deref()),
+        limit,
+    ) else {
+        return Ok(None);
+    };
+    let mut found = Vec::with_capacity(ids.len());
+    for (id, _) in ids {
+        let Some(case) = state.store.case(&id).await? else {
+            continue;
+        };
+        if !visible(&case.area, case.unit.as_deref()) {
+            continue;
+        }
+        if let Some(likeness) = duplicates::likeness(probe, &case, Some(model)) {
+            found.push((case, likeness));
+        }
+    }
+    found.sort_by(|a, b| {
+        b.1.score
+            .total_cmp(&a.1.score)
+            .then_with(|| a.0.number.0.cmp(&b.0.number.0))
+    });
+    Ok(Some(found))
+}
+
+/// The open cases reported in the last two weeks in the streets within the radius of `here`
+/// (a problem on a street's edge is reported from both sides), or in `area` when there is no
+/// point, as far as `base` (the reader's scope) lets them be read.
+async fn open_cases_near(
+    state: &AppState,
+    base: &CaseQuery,
+    location: Option<Location>,
+    area: Option<AreaCode>,
+) -> ApiResult<Vec<cityops_domain::Case>> {
     // The streets to read: the point's and those within the radius of it (a problem on a
     // street's edge is reported from both sides), or the area's.
     let mut streets: BTreeSet<AreaCode> = BTreeSet::new();
@@ -187,37 +407,14 @@ pub async fn duplicate_candidates(
             }
         }
     }
-    let now = Utc::now();
     let mut cases = Vec::new();
     for street in streets {
-        let mut q = CaseQuery::for_actor(&actor, now);
+        let mut q = base.clone();
         q.area = Some(street);
         q.states = CaseState::OPEN.to_vec();
-        q.created_from = Some(now - chrono::Duration::days(duplicates::WINDOW_DAYS));
+        q.created_from = Some(base.now - chrono::Duration::days(duplicates::WINDOW_DAYS));
         q.limit = CASES_PER_STREET;
         cases.extend(state.store.cases(&q).await?.cases);
     }
-    let probe = Probe {
-        text: &query.text,
-        location,
-        category: category.as_ref(),
-        at: now,
-    };
-    let calendar = state.working_calendar().await?;
-    let share = state.config.deadline_warning_share;
-    let model = state.class_model();
-    Ok(Json(
-        duplicates::likely(&probe, &cases, Some(&model), limit as usize)
-            .into_iter()
-            .map(|(case, likeness)| DuplicateCandidate {
-                case: CaseView::timed(case, now, &actor, &calendar, share),
-                score: rounded(likeness.score),
-                distance_m: likeness.distance_m.map(|d| d.round()),
-                hours_apart: rounded(likeness.hours_apart),
-                same_class: likeness.same_class,
-                kind_similarity: rounded(likeness.kind_similarity),
-                text_similarity: rounded(likeness.text_similarity),
-            })
-            .collect(),
-    ))
+    Ok(cases)
 }

@@ -34,6 +34,11 @@ async fn metrics(
     State(state): State<AppState>,
     crate::extract::CurrentUser(_): crate::extract::CurrentUser,
 ) -> impl IntoResponse {
+    state.metrics.open_cases_indexed.set(
+        state
+            .open_cases_indexed()
+            .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
+    );
     if let Ok(counts) = state.store.case_counts().await {
         // A state that emptied has no row any more: reset all before setting the counts.
         for case_state in cityops_domain::CaseState::ALL {

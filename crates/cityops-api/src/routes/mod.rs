@@ -75,6 +75,7 @@ use crate::openapi::{BearerAuth, CommonErrors};
         knowledge::search_articles,
         categories::class_suggestions,
         duplicates::duplicate_candidates,
+        duplicates::public_candidates,
         knowledge::create_article,
         knowledge::update_article,
         knowledge::delete_article,

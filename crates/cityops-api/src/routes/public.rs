@@ -17,8 +17,8 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{token_hash, JsonBody};
 use crate::routes::cases::{attach_image, category_hint, new_id, now};
 use crate::views::{
-    PublicAttachmentReceipt, PublicCaseView, PublicReportReceipt, PublicReportRequest, PublicStep,
-    RatingRequest, RatingView,
+    PublicAttachmentReceipt, PublicCaseView, PublicMasterView, PublicReportReceipt,
+    PublicReportRequest, PublicStep, RatingRequest, RatingView,
 };
 use crate::wire::{ClientName, Wire};
 use crate::AppState;
@@ -186,6 +186,19 @@ pub(crate) async fn by_number(state: &AppState, number: &str) -> ApiResult<Case>
         .ok_or_else(|| ApiError::not_found("the case"))
 }
 
+/// Any case by its number, for what its number alone shows: its state.
+async fn any_by_number(state: &AppState, number: &str) -> ApiResult<Case> {
+    let valid = number.len() == 19 && number.bytes().all(|b| b.is_ascii_digit());
+    if !valid {
+        return Err(ApiError::invalid("number", "a case number has 19 digits"));
+    }
+    state
+        .store
+        .case_by_number(number)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the case"))
+}
+
 /// Only the reporter holds the token whose hash the case keeps.
 pub(crate) fn check_token(case: &Case, token: &str) -> ApiResult<()> {
     let expected = case
@@ -206,6 +219,25 @@ pub(crate) fn check_token(case: &Case, token: &str) -> ApiResult<()> {
 /// What the public sees of a case: its state to anyone with the number; the details (the
 /// description, masked, the steps, the rating) only to the holder of the follow token.
 async fn public_view(state: &AppState, case: &Case, details: bool) -> ApiResult<PublicCaseView> {
+    // A merged report is answered by its master: the reporter follows the master's handling.
+    let master = match &case.merged_into {
+        Some(link) => match state.store.case(&link.master_id).await? {
+            Some(master) => Some(PublicMasterView {
+                number: master.number.0.clone(),
+                state: Wire(master.state),
+                state_zh: master.state.zh().to_owned(),
+                closed_at: master.closed_at,
+                steps: if details {
+                    public_steps(&state.store.timeline(&master.id).await?)
+                } else {
+                    Vec::new()
+                },
+            }),
+            None => None,
+        },
+        None => None,
+    };
+    let merged_into = case.merged_into.as_ref().map(|link| link.master.clone());
     if !details {
         return Ok(PublicCaseView {
             number: case.number.0.clone(),
@@ -220,6 +252,8 @@ async fn public_view(state: &AppState, case: &Case, details: bool) -> ApiResult<
             rating: None,
             can_rate: false,
             photos: Vec::new(),
+            merged_into,
+            master,
         });
     }
     let events = state.store.timeline(&case.id).await?;
@@ -232,20 +266,27 @@ async fn public_view(state: &AppState, case: &Case, details: bool) -> ApiResult<
         category_zh: case.category.as_ref().map(|c| c.zh.clone()),
         created_at: case.created_at,
         closed_at: case.closed_at,
-        steps: events
-            .iter()
-            .filter(|e| e.from != Some(e.to) || e.command.kind() == CommandKind::Rate)
-            .map(|e| PublicStep {
-                at: e.at,
-                action: Wire(ClientName(e.command.kind())),
-                state: Wire(e.to),
-                state_zh: e.to.zh().to_owned(),
-            })
-            .collect(),
+        steps: public_steps(&events),
         rating: case.rating.as_ref().map(RatingView::from),
         can_rate: case.state == cityops_domain::CaseState::Closed && case.rating.is_none(),
         photos: crate::routes::photos::published(state, case).await?,
+        merged_into,
+        master,
     })
+}
+
+/// The steps of a timeline the public sees: its changes of state and the rating.
+fn public_steps(events: &[cityops_domain::TimelineEvent]) -> Vec<PublicStep> {
+    events
+        .iter()
+        .filter(|e| e.from != Some(e.to) || e.command.kind() == CommandKind::Rate)
+        .map(|e| PublicStep {
+            at: e.at,
+            action: Wire(ClientName(e.command.kind())),
+            state: Wire(e.to),
+            state_zh: e.to.zh().to_owned(),
+        })
+        .collect()
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -256,9 +297,9 @@ pub struct FollowQuery {
     token: Option<String>,
 }
 
-/// Follow a case by its number: its state to anyone; with the follow token, its progress and
-/// description (personal data masked), never names, contacts or internal opinions. Case
-/// numbers are easy to walk through, the token is not.
+/// Follow a case by its number: any case's state to anyone; with the follow token of a
+/// citizen's report, its progress and description (personal data masked), never names,
+/// contacts or internal opinions. Case numbers are easy to walk through, the token is not.
 #[utoipa::path(get, path = "/api/v1/public/cases/{number}", tag = "public", security(()),
     params(("number" = String, Path, description = "19-digit case number", pattern = r"^\d{19}$"), FollowQuery),
     responses((status = 200, body = PublicCaseView), (status = 403, body = crate::error::ErrorBody),
@@ -268,13 +309,16 @@ pub async fn follow(
     Path(number): Path<String>,
     crate::extract::QueryArgs(query): crate::extract::QueryArgs<FollowQuery>,
 ) -> ApiResult<Json<PublicCaseView>> {
-    let case = by_number(&state, &number).await?;
-    let details = match query.token.as_deref() {
+    let details = query.token.is_some();
+    let case = match query.token.as_deref() {
         Some(token) => {
+            let case = by_number(&state, &number).await?;
             check_token(&case, token)?;
-            true
+            case
         }
-        None => false,
+        // The state alone describes no one: anyone may follow any case by its number, a
+        // case a citizen was told is already reported included.
+        None => any_by_number(&state, &number).await?,
     };
     Ok(Json(public_view(&state, &case, details).await?))
 }

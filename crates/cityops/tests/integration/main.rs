@@ -27,6 +27,7 @@ mod intake_console;
 mod key_custody;
 mod knowledge;
 mod leaks;
+mod merging;
 mod ogc;
 mod outbox;
 mod overdue_watch;
