@@ -2,7 +2,8 @@
 // case; a center leader's overdue queue shows the red of cases past their deadline and what the
 // overdue watch escalated, with the watch's findings and every clock change on the case's
 // timeline; a leader sends a supervision notice (督办) with a reply term, which the page shows
-// until the unit's feedback answers it. In Chinese, and the marks again in English.
+// until the unit's feedback answers it; a case past the warning share of its term is yellow (临期)
+// beside a red one. In Chinese, and the marks again in English.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -13,6 +14,8 @@ import {
 const TAG = `DL${Date.now().toString(36)}`
 
 let server, ui, chrome, api
+/** The yellow and the red case of (d), started in `before` so that their clocks run while (a)-(c) do. */
+let yellowAndRed
 const errors = []
 const tokenOf = sessionsOf(() => api)
 const newPage = (who) => openPage(chrome, who, errors)
@@ -23,6 +26,8 @@ before(async () => {
   ui = await startUi(server.url)
   chrome = await launchBrowser()
   api = apiClient(server.url)
+  yellowAndRed = shortTermCases()
+  yellowAndRed.catch(() => {}) // (d) reports a failure
 })
 
 after(async () => {
@@ -44,19 +49,39 @@ async function run(who, c, command, body = {}) {
 }
 
 /** An inspector's case signed for by Huangpu's water company: its handling clock runs. */
-async function inHandling(what) {
+async function inHandling(what, category = '20101') {
   const created = await api.call('POST', '/cases', await tokenOf('inspector'), {
     source: 'inspector', description: `${TAG} ${what}`, location: { lon: 121.4919, lat: 31.215 }, area: '310101002001',
   })
   assert.equal(created.status, 201, JSON.stringify(created.json))
   let c = created.json
   c = await run('operator', c, 'accept')
-  c = await run('shiftlead', c, 'file', { category: '20101' })
+  c = await run('shiftlead', c, 'file', { category })
   c = await run('dispatcher', c, 'dispatch', { unit: '310101-ZLS' })
   c = await run('water', c, 'sign')
   assert.equal(c.stage, 'handling')
   return c
 }
+
+/**
+ * Two cases in the water company's handling queue whose terms are minutes of natural time, so
+ * that their marks do not wait on the working calendar: one of a class given a four-minute
+ * handling term (yellow once the warning share is used, red after four minutes), one of a class
+ * given a one-minute term (red after a minute).
+ */
+async function shortTermCases() {
+  const admin = await tokenOf('admin')
+  for (const [code, amount] of [['20105', 4], ['20104', 1]]) {
+    const put = await api.call('PUT', `/categories/${code}`, admin, { terms: { handling: { amount, unit: 'minutes' } } })
+    assert.equal(put.status, 200, JSON.stringify(put.json))
+  }
+  const yellow = await inHandling('外白渡桥下水域漂浮垃圾', '20105')
+  const red = await inHandling('中山东二路道路不洁', '20104')
+  return { yellow, red }
+}
+
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms))
+const background = (locator) => locator.evaluate((el) => getComputedStyle(el).backgroundColor)
 
 /** An open case of the seeded city the watch has marked red (its first look runs at start). */
 async function redCase() {
@@ -74,7 +99,7 @@ async function redCase() {
 
 const row = (page, number) => page.locator(`tr[data-number="${number}"]`)
 
-describe('stage deadlines and the overdue watch', { timeout: 300_000 }, () => {
+describe('stage deadlines and the overdue watch', { timeout: 420_000 }, () => {
   it('(a) a unit handler sees the working time left on a case in its queue and on its page', async () => {
     const c = await inHandling('中山东一路人行道私搭乱建')
     const page = await newPage('water')
@@ -178,7 +203,87 @@ describe('stage deadlines and the overdue watch', { timeout: 300_000 }, () => {
     await page.context().close()
   })
 
-  it('(d) a unit handler\'s queue turns yellow, then red, as the watch announces it, without a reload', { timeout: 170_000 }, async () => {
+  it('(d) a case past the warning share of its term is yellow (临期), its countdown running, beside a red one, in Chinese and English', { timeout: 240_000 }, async () => {
+    const { yellow, red } = await yellowAndRed
+    const settings = (await api.call('GET', '/settings', await tokenOf('admin'))).json
+    const share = settings.find((s) => s.key === 'deadline_warning_share').value
+    assert.ok(share > 0 && share < 1, String(share))
+    const page = await newPage('water')
+    await signIn(page, 'water')
+    // Wait, by the API, until the four-minute stage has used the warning share: it stays yellow
+    // until its deadline.
+    let view
+    for (let i = 0; i < 120; i++) {
+      view = (await api.call('GET', `/cases/${yellow.id}`, await tokenOf('water'))).json
+      if (view.time_left.mark !== 'on_time') break
+      await sleep(2000)
+    }
+    const left = view.time_left
+    assert.equal(left.mark, 'due', JSON.stringify(left))
+    assert.equal(left.working_time, false)
+    assert.ok(left.used >= share && left.minutes_left >= 0, JSON.stringify(left))
+    assert.ok(Date.parse(left.deadline) - Date.now() > 30_000, `too little of the yellow is left to look at: ${JSON.stringify(left)}`)
+
+    await page.goto(`${ui.url}/workbench?queue=handling`)
+    const cell = row(page, yellow.number).getByTestId('deadline')
+    const redCell = row(page, red.number).getByTestId('deadline')
+    await cell.waitFor()
+    await redCell.waitFor()
+    assert.equal(await cell.getAttribute('data-mark'), 'due')
+    assert.equal(await redCell.getAttribute('data-mark'), 'overdue')
+    const chip = cell.getByTestId('deadline-mark')
+    const redChip = redCell.getByTestId('deadline-mark')
+    assert.equal((await chip.textContent()).trim(), '临期')
+    assert.equal((await redChip.textContent()).trim(), '超期')
+    assert.match(await chip.getAttribute('class'), /\bdue\b/)
+    assert.doesNotMatch(await chip.getAttribute('class'), /\boverdue\b/)
+    // Natural time: no "(working time)"; left, not overdue.
+    assert.match(await cell.getByTestId('deadline-countdown').textContent(), /^剩余\d+分$/)
+    assert.match(await redCell.getByTestId('deadline-countdown').textContent(), /^已超期/)
+    // Yellow is a colour of its own, not the red's.
+    assert.notEqual(await background(chip), await background(redChip))
+    assert.notEqual(
+      await cell.getByTestId('deadline-countdown').evaluate((el) => getComputedStyle(el).color),
+      await redCell.getByTestId('deadline-countdown').evaluate((el) => getComputedStyle(el).color),
+    )
+    await shot(page, 'd-yellow-queue')
+
+    await setLanguage(page, 'en')
+    await page.waitForFunction((el) => el?.textContent?.trim() === 'Due soon', await chip.elementHandle())
+    assert.equal((await redChip.textContent()).trim(), 'Overdue')
+    assert.match(await cell.getByTestId('deadline-countdown').textContent(), /^\d+ min left$/)
+    assert.match(await redCell.getByTestId('deadline-countdown').textContent(), /^overdue by /)
+    await shot(page, 'd-yellow-queue-en')
+
+    // The case page: the mark, the countdown, the bar past the warning share.
+    await row(page, yellow.number).click()
+    await page.getByTestId('case-number').waitFor()
+    const badge = page.getByTestId('case-time-left').getByTestId('deadline')
+    await badge.waitFor()
+    assert.equal(await badge.getAttribute('data-mark'), 'due')
+    assert.equal((await badge.getByTestId('deadline-mark').textContent()).trim(), 'Due soon')
+    assert.match(await badge.getByTestId('deadline-countdown').textContent(), /^\d+ min left$/)
+    const bar = badge.getByRole('progressbar')
+    const used = Number(await bar.getAttribute('aria-valuenow'))
+    assert.ok(used >= Math.round(share * 100) && used <= 100, String(used))
+    assert.match(await bar.getAttribute('aria-label'), /of the time used$/)
+    const clock = page.locator('[data-testid="timeline-clock"][data-reason="started"]').last()
+    assert.match(await clock.textContent(), /Handling clock: 4 minutes, due .+ \(due soon from .+\)/)
+    await shot(page, 'd-yellow-case-en')
+
+    await setLanguage(page, 'zh')
+    await page.waitForFunction((el) => el?.textContent?.trim() === '临期', await badge.getByTestId('deadline-mark').elementHandle())
+    assert.equal(await badge.getAttribute('data-mark'), 'due')
+    assert.match(await badge.getByTestId('deadline-countdown').textContent(), /^剩余\d+分$/)
+    assert.match(await bar.getAttribute('aria-label'), /^已用\d+%$/)
+    assert.match(await clock.textContent(), /处置计时：时限4分钟，.+到期（.+起临期）/)
+    await shot(page, 'd-yellow-case')
+    // Still before the deadline: what was seen was the yellow, not a red on its way.
+    assert.ok(Date.now() < Date.parse(left.deadline), 'the case went red while it was looked at')
+    await page.context().close()
+  })
+
+  it('(e) a unit handler\'s queue turns yellow, then red, as the watch announces it, without a reload', { timeout: 170_000 }, async () => {
     // A class whose handling term is one minute: yellow after 45 s, red after a minute; the
     // demo server's watch looks every 30 s.
     const admin = await tokenOf('admin')
@@ -205,11 +310,11 @@ describe('stage deadlines and the overdue watch', { timeout: 300_000 }, () => {
     assert.match(await cell.getByTestId('deadline-countdown').textContent(), /^已超期/)
     const timeline = (await api.call('GET', `/cases/${c.id}/timeline`, await tokenOf('operator'))).json
     assert.ok(timeline.some((e) => e.action === 'watch' && e.details?.finding === 'overdue'), JSON.stringify(timeline.slice(-2)))
-    await shot(page, 'd-live')
+    await shot(page, 'e-live')
     await page.context().close()
   })
 
-  it('(e) no errors in any browser console', () => {
+  it('(f) no errors in any browser console', () => {
     assert.deepEqual(errors, [])
   })
 })

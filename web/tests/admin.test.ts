@@ -22,6 +22,7 @@ describe('the administration page', () => {
     expect(sectionOf(undefined)).toBe('users')
     expect(sectionOf('')).toBe('users')
     expect(sectionOf('api-keys')).toBe('api-keys')
+    expect(sectionOf('grids')).toBe('grids')
     expect(sectionOf(['users'])).toBe('users')
     expect(sectionOf('units')).toBe(null)
   })

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { daysIn, importContentType, isOff, pickerYears, weekdayOf, yearGrid } from '../src/lib/calendar'
+import { daysIn, holidayName, importContentType, isOff, pickerYears, weekdayOf, yearGrid } from '../src/lib/calendar'
+import en from '../src/locales/en'
+import zh from '../src/locales/zh-CN'
 
 describe('the working calendar grid', () => {
   it('knows month lengths and weekdays', () => {
@@ -50,5 +52,19 @@ describe('the working calendar grid', () => {
     expect(pickerYears(2026, 2)).toEqual([2024, 2025, 2026, 2027, 2028])
     expect(pickerYears(2001, 3)).toEqual([2000, 2001, 2002, 2003, 2004])
     expect(pickerYears(2100, 1)).toEqual([2099, 2100])
+  })
+
+  it('names the public holidays in the UI\'s language and leaves other names as the file gave them', () => {
+    const tr = (messages: typeof zh) => (key: string) =>
+      key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], messages) as string
+    expect(holidayName('春节', tr(en))).toBe('Spring Festival')
+    expect(holidayName('元旦', tr(en))).toBe("New Year's Day")
+    expect(holidayName('国庆节、中秋节', tr(en))).toBe('National Day and Mid-Autumn Festival')
+    expect(holidayName('国庆节、中秋节', tr(zh))).toBe('国庆节、中秋节')
+    expect(holidayName('春节', tr(zh))).toBe('春节')
+    // A name of an imported file the notices do not use, whole or in part: as it is.
+    expect(holidayName('厂庆日', tr(en))).toBe('厂庆日')
+    expect(holidayName('国庆节、厂庆日', tr(en))).toBe('国庆节、厂庆日')
+    expect(holidayName('', tr(en))).toBe('')
   })
 })

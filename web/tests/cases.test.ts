@@ -14,7 +14,9 @@ describe('role queues', () => {
     const unit = queuesFor({ role: 'unit_handler', unit: '310101-ZLS' })
     expect(unit.every((q) => q.unit === '310101-ZLS')).toBe(true)
     expect(unit.flatMap((q) => q.states)).toEqual(['dispatched', 'handling'])
-    expect(queuesFor({ role: 'inspector', unit: null }).flatMap((q) => q.states)).toEqual(['verifying', 'checking'])
+    const inspector = queuesFor({ role: 'inspector', unit: null })
+    expect(inspector.map((q) => q.key)).toEqual(['to_verify', 'to_check', 'my_grid_tasks'])
+    expect(inspector.map((q) => q.states)).toEqual([['verifying'], ['checking'], ['verifying', 'checking']])
     expect(queuesFor({ role: 'center_leader', unit: null }).map((q) => q.key)).toEqual(['overdue', 'supervised'])
     expect(queuesFor(null).map((q) => q.key)).toEqual(['all'])
   })
@@ -114,9 +116,16 @@ describe('exportCasesHref', () => {
   it('downloads the queue with its filters, every case rather than a page', () => {
     expect(exportCasesHref(toAccept)).toBe('/api/v1/cases.csv?state=reported')
     const href = exportCasesHref(toCallback, { category: ' 10102 ', q: '井盖', district: '310101' })
-    const query = new URLSearchParams(href.split('?')[1])
+    const query = new URLSearchParams(href!.split('?')[1])
     expect(Object.fromEntries(query)).toEqual({ state: 'checked', source: 'hotline', category: '10102', q: '井盖', area: '310101' })
     expect(query.has('limit')).toBe(false)
+  })
+  it('asks for an inspector\'s own grid tasks, which the export cannot select', () => {
+    const mine = queuesFor({ role: 'inspector', unit: null })[2]
+    expect(buildCaseQuery(mine)).toEqual({ limit: '50', state: 'verifying,checking', mine: 'true' })
+    expect(buildCaseQuery(mine, { state: 'verifying', q: 'x' })).toEqual({ limit: '50', state: 'verifying', mine: 'true', q: 'x' })
+    expect(exportCasesHref(mine)).toBeNull()
+    expect(exportCasesHref(queuesFor({ role: 'inspector', unit: null })[0])).toBe('/api/v1/cases.csv?state=verifying')
   })
   it('names a class in the list query too', () => {
     expect(buildCaseQuery(toAccept, { category: '101' })).toEqual({ limit: '50', state: 'reported', category: '101' })

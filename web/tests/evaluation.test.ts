@@ -45,3 +45,16 @@ describe('columns and drill-downs', () => {
     expect(exportName('unit', '2026-11-01', '2026-11-30', 'xlsx')).toBe('evaluation-unit-2026-11-01-2026-11-30.xlsx')
   })
 })
+
+describe('the grids\' counters and indicator', () => {
+  it('are labelled in both languages', async () => {
+    const zh = (await import('../src/locales/zh-CN')).default
+    const en = (await import('../src/locales/en')).default
+    expect([zh.evaluation.counters.grid_filed, zh.evaluation.counters.missed, zh.evaluation.indicators.missed_report_rate]).toEqual(['网格立案数', '漏报数', '漏报率'])
+    expect([en.evaluation.counters.grid_filed, en.evaluation.counters.missed, en.evaluation.indicators.missed_report_rate]).toEqual(['Filed in grids', 'Missed', 'Missed-report rate'])
+  })
+  it('are listed among a position\'s counts like any other', () => {
+    const row = { figures: { grid_filed: 4, missed: 1, reported: 0 } } as unknown as EvaluationRow
+    expect(nonZero(row)).toEqual([['grid_filed', 4], ['missed', 1]])
+  })
+})

@@ -77,6 +77,20 @@ impl OpenCases {
     }
 }
 
+/// Moves `case` in this node's index as it is now: a node proposes its own writes at once,
+/// before the relay delivers them (which it also does, to every node).
+pub(crate) fn note(state: &AppState, case: &cityops_domain::Case) {
+    let model = state.class_model();
+    match OpenCase::of(case, Some(&model)) {
+        Some(open) => state.open_cases.change(|index| {
+            index.upsert(case.id.clone(), open.location.lon, open.location.lat, open)
+        }),
+        None => state.open_cases.change(|index| {
+            index.remove(&case.id);
+        }),
+    }
+}
+
 /// Every open case reported within the window, read once each.
 async fn fill(state: &AppState, city: &AreaCode) -> Result<Index, StoreError> {
     let now = Utc::now();
@@ -135,18 +149,7 @@ pub(crate) fn spawn(state: AppState) {
             }
             tokio::select! {
                 change = changes.recv() => match change {
-                    Ok(change) => {
-                        let model = state.class_model();
-                        let case = &change.case;
-                        match OpenCase::of(case, Some(&model)) {
-                            Some(open) => state.open_cases.change(|index| {
-                                index.upsert(case.id.clone(), open.location.lon, open.location.lat, open)
-                            }),
-                            None => state.open_cases.change(|index| {
-                                index.remove(&case.id);
-                            }),
-                        }
-                    }
+                    Ok(change) => note(&state, &change.case),
                     Err(RecvError::Lagged(missed)) => {
                         tracing::info!(missed, "Likely duplicates: changes overran; reading the open cases again.");
                         stale = true;

@@ -647,6 +647,9 @@ pub struct CaseView {
     pub merged_into: Option<CaseRef>,
     /// The reports merged into this case, oldest merge first.
     pub merged_reports: Vec<MergedReportView>,
+    /// The inspector (网格监督员) of the responsibility grid the case was reported in:
+    /// its verification and check are theirs.
+    pub grid_inspector: Option<GridInspectorView>,
     pub attachments: Vec<String>,
     /// The values of its class's extra fields by key (表单构建): a number or a string; the
     /// labels are the class's (`GET /api/v1/categories/{code}`).
@@ -928,6 +931,11 @@ impl CaseView {
                     callback: r.callback.as_ref().map(CallbackView::from),
                 })
                 .collect(),
+            grid_inspector: c.grid_inspector.as_ref().map(|i| GridInspectorView {
+                user_id: i.user_id.clone(),
+                username: i.username.clone(),
+                grid: i.grid.clone(),
+            }),
             attachments: c.attachments.clone(),
             fields: c.fields.clone(),
             reported_by: c.reported_by.clone(),
@@ -969,6 +977,14 @@ impl CaseView {
 pub struct CaseRef {
     pub id: String,
     pub number: String,
+}
+
+/// The inspector of a responsibility grid, and the grid.
+#[derive(Serialize, ToSchema)]
+pub struct GridInspectorView {
+    pub user_id: String,
+    pub username: String,
+    pub grid: String,
 }
 
 /// A report merged into a master case.

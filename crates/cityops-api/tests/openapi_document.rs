@@ -77,3 +77,21 @@ fn first_difference(
 fn pointer(at: &str, key: &str) -> String {
     format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"))
 }
+
+/// Every operation has an `operationId` of its own: utoipa takes it from the handler's name,
+/// and the UI's type generator refuses a document where two handlers share one.
+#[test]
+fn every_operation_has_its_own_id() {
+    let document = serde_json::to_value(cityops_api::openapi::document()).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            if let Some(id) = operation["operationId"].as_str() {
+                if let Some(other) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                    panic!("{method} {path} and {other} share the operationId {id}");
+                }
+            }
+        }
+    }
+    assert!(seen.len() > 100, "{} operations", seen.len());
+}

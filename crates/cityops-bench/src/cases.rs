@@ -263,6 +263,7 @@ pub(crate) fn new_report(i: usize, at: DateTime<Utc>) -> Result<(Case, TimelineE
             unit_grid: None,
             hotline_ticket: None,
             intake_terms: None,
+            grid_inspector: None,
             call: None,
         },
         &actor(Role::Inspector, None),

@@ -605,6 +605,15 @@ pub struct MergeLink {
     pub state_before: CaseState,
 }
 
+/// The inspector (网格监督员) a responsibility grid (责任网格) is assigned to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridInspector {
+    pub user_id: String,
+    pub username: String,
+    /// The responsibility grid's code.
+    pub grid: String,
+}
+
 /// A report merged into a master case, as the master lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergedReport {
@@ -703,6 +712,10 @@ pub struct Case {
     /// The reports merged into this case, oldest merge first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_reports: Vec<MergedReport>,
+    /// The inspector of the responsibility grid the case was reported in, when one was
+    /// assigned: its verification and check tasks are theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid_inspector: Option<GridInspector>,
     pub attachments: Vec<String>,
     /// The values of its class's extra fields (表单构建), by key.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -814,9 +827,17 @@ impl Case {
                 crate::category::TermUnit::WorkingDays => amount * 1440,
             }
         });
+        // The share used counts natural time to the second: `minutes_left` is whole minutes
+        // rounded down, which would turn a short stage yellow up to a minute early (the
+        // watch's `warning_time` reckons at whole minutes, where the two agree).
+        let exact_left = if working_time {
+            minutes_left as f64
+        } else {
+            (deadline - now).num_seconds() as f64 / 60.0
+        };
         // An extension can leave more time than the term: nothing is used yet then.
         let used = match length {
-            Some(length) if length > 0 => (1.0 - minutes_left as f64 / length as f64).max(0.0),
+            Some(length) if length > 0 => (1.0 - exact_left / length as f64).max(0.0),
             _ if minutes_left < 0 => 1.0,
             _ => 0.0,
         };

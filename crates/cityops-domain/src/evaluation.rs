@@ -71,10 +71,14 @@ pub enum Counter {
     /// 结案数: a case closed, and closed with every stage on time (按期结案).
     Closed,
     ClosedOnTime,
+    /// A case filed in an inspector's responsibility grid (the inspector's, for 漏报率).
+    GridFiled,
+    /// 漏报数: a case filed in an inspector's responsibility grid that someone else reported.
+    Missed,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 24] = [
+    pub const ALL: [Counter; 26] = [
         Counter::Reported,
         Counter::Filed,
         Counter::FiledOnTime,
@@ -99,6 +103,8 @@ impl Counter {
         Counter::Rework,
         Counter::Closed,
         Counter::ClosedOnTime,
+        Counter::GridFiled,
+        Counter::Missed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -127,6 +133,8 @@ impl Counter {
             Counter::Rework => "rework",
             Counter::Closed => "closed",
             Counter::ClosedOnTime => "closed_on_time",
+            Counter::GridFiled => "grid_filed",
+            Counter::Missed => "missed",
         }
     }
 
@@ -214,6 +222,14 @@ pub fn entries(event: &TimelineEvent, case: &Case) -> Vec<LedgerEntry> {
             }
             if matches!(case.source, Source::Hotline | Source::Photo) && case.verified {
                 add(Counter::PublicVerified, None, None, None);
+            }
+            if let Some(inspector) = &case.grid_inspector {
+                // Filed in an inspector's grid: theirs to find; missed unless they reported it.
+                let whose = Some(&inspector.user_id);
+                add(Counter::GridFiled, None, whose, Some(Role::Inspector));
+                if case.reported_by != inspector.user_id {
+                    add(Counter::Missed, None, whose, Some(Role::Inspector));
+                }
             }
             if case.source == Source::Inspector {
                 // The reporting inspector's report proved valid.
@@ -568,6 +584,8 @@ pub enum Indicator {
     ReworkRate,
     /// 有效上报率 = 有效上报数 / 上报数.
     ValidReportRate,
+    /// 漏报率 = 漏报数 / 立案数 (the cases filed in the inspector's responsibility grids).
+    MissedReportRate,
     /// 按时核实率 = 按时核实数 / 应核实数.
     OnTimeVerifyRate,
     /// 按时核查率 = 按时核查数 / 应核查数.
@@ -595,7 +613,7 @@ pub enum Indicator {
 }
 
 impl Indicator {
-    pub const ALL: [Indicator; 21] = ALL_INDICATORS;
+    pub const ALL: [Indicator; 22] = ALL_INDICATORS;
 
     /// A count or share scored on bands, rather than a rate of what was due.
     pub fn is_score(self) -> bool {
@@ -618,6 +636,7 @@ impl Indicator {
             Indicator::OnTimeHandlingRate => "on_time_handling_rate",
             Indicator::ReworkRate => "rework_rate",
             Indicator::ValidReportRate => "valid_report_rate",
+            Indicator::MissedReportRate => "missed_report_rate",
             Indicator::OnTimeVerifyRate => "on_time_verify_rate",
             Indicator::OnTimeCheckRate => "on_time_check_rate",
             Indicator::OnTimeVerifySendRate => "on_time_verify_send_rate",
@@ -639,7 +658,7 @@ impl Indicator {
     }
 }
 
-pub const ALL_INDICATORS: [Indicator; 21] = [
+pub const ALL_INDICATORS: [Indicator; 22] = [
     Indicator::FilingRate,
     Indicator::PublicReportShare,
     Indicator::ClosingRate,
@@ -648,6 +667,7 @@ pub const ALL_INDICATORS: [Indicator; 21] = [
     Indicator::OnTimeHandlingRate,
     Indicator::ReworkRate,
     Indicator::ValidReportRate,
+    Indicator::MissedReportRate,
     Indicator::OnTimeVerifyRate,
     Indicator::OnTimeCheckRate,
     Indicator::OnTimeVerifySendRate,
@@ -687,6 +707,7 @@ pub fn indicator(
         Indicator::OnTimeHandlingRate => share(f.get(C::HandledOnTime), due_closing),
         Indicator::ReworkRate => share(f.get(C::Rework), f.get(C::Handled)),
         Indicator::ValidReportRate => share(f.get(C::ValidReport), f.get(C::Reported)),
+        Indicator::MissedReportRate => share(f.get(C::Missed), f.get(C::GridFiled)),
         Indicator::OnTimeVerifyRate => share(f.get(C::VerifiedOnTime), f.get(C::Verified)),
         Indicator::OnTimeCheckRate => share(f.get(C::CheckedOnTime), f.get(C::Checked)),
         Indicator::OnTimeVerifySendRate => share(f.get(C::VerifySentOnTime), f.get(C::VerifySent)),
@@ -805,13 +826,18 @@ impl Default for EvaluationConfig {
                     complement: true,
                 },
             ],
-            // 0.40·有效上报率 + 0.20·(1 − 漏报率) + 0.20·按时核实率 + 0.20·按时核查率; 漏报率
-            // needs inspectors' grids, which CityOps does not know yet: left out, and the
-            // other weights scaled up in proportion (0.50, 0.25, 0.25).
+            // 0.40·有效上报率 + 0.20·(1 − 漏报率) + 0.20·按时核实率 + 0.20·按时核查率; an
+            // inspector with no responsibility grid assigned has no 漏报率, and the other
+            // weights are shared out in proportion.
             inspector: vec![
-                term(I::ValidReportRate, 0.50),
-                term(I::OnTimeVerifyRate, 0.25),
-                term(I::OnTimeCheckRate, 0.25),
+                term(I::ValidReportRate, 0.40),
+                Term {
+                    indicator: I::MissedReportRate,
+                    weight: 0.20,
+                    complement: true,
+                },
+                term(I::OnTimeVerifyRate, 0.20),
+                term(I::OnTimeCheckRate, 0.20),
             ],
             // 0.25·受理数分值 + 0.40·核实按时派发率 + 0.35·核查按时派发率
             operator: vec![

@@ -32,9 +32,9 @@ pub use area::{Area, AreaCode, AreaLevel};
 pub use calendar::{CalendarDay, CalendarError, HolidayYear, WorkingCalendar, WorkingHours};
 pub use case::{
     mask_name, mask_phone, Call, CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState,
-    ClockChange, ClockReason, DeadlineMark, FiledClass, Location, MergeLink, MergedReport,
-    PendingRequest, Rating, RejectReason, Reporter, Satisfaction, Source, Stage, TicketKind,
-    TimeLeft, TimelineEvent,
+    ClockChange, ClockReason, DeadlineMark, FiledClass, GridInspector, Location, MergeLink,
+    MergedReport, PendingRequest, Rating, RejectReason, Reporter, Satisfaction, Source, Stage,
+    TicketKind, TimeLeft, TimelineEvent,
 };
 pub use category::{
     Category, CategoryCatalog, CategoryCode, CategoryKind, IntakeTerms, StageTerms, Term, TermUnit,

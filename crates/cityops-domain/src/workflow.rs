@@ -113,6 +113,11 @@ pub struct NewReport {
     /// the report is decided (whatever the reporter sent) and kept with the case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intake_terms: Option<IntakeTerms>,
+    /// The inspector (网格监督员) assigned to the responsibility grid the report lies in, set
+    /// by the caller from the assignments when the report is taken: its verification and
+    /// check go to them, and a problem they did not report themselves is one they missed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid_inspector: Option<Box<crate::case::GridInspector>>,
     /// The kind of call and the reply owed, for a hotline or department report (boxed: most
     /// reports have none, and every command is as large as the largest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -797,6 +802,7 @@ fn open(
         duplicate_of: None,
         merged_into: None,
         merged_reports: Vec::new(),
+        grid_inspector: report.grid_inspector.as_deref().cloned(),
         attachments: Vec::new(),
         fields: report.fields.clone(),
         late_count: 0,

@@ -112,6 +112,7 @@ fn report_case<'a>(
             unit_grid: None,
             hotline_ticket: None,
             intake_terms: None,
+            grid_inspector: None,
             call: None,
         },
         reporter,
@@ -577,8 +578,8 @@ fn positions_by_hand() {
     };
     // i1: reported 1, 2, 3, 5, 6 = 5 in November; valid (filed in November) 1, 2, 3, 5, 7 =
     // 5; verified case 4 on time; checked 1, 2 (late), 3 twice, 7 = 5, on time 4.
-    // 有效上报率 = 5 / 5, 按时核实率 = 1, 按时核查率 = 4 / 5.
-    // 100 × (0.50 × 1 + 0.25 × 1 + 0.25 × 0.8) = 95.0: A.
+    // 有效上报率 = 5 / 5, 按时核实率 = 1, 按时核查率 = 4 / 5; no grid assigned, so no 漏报率,
+    // and its 0.20 is shared out: 100 × (0.40 × 1 + 0.20 × 1 + 0.20 × 0.8) / 0.80 = 95.0: A.
     assert_rating(
         &positions,
         &person(Role::Inspector, "i1"),

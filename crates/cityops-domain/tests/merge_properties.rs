@@ -50,6 +50,7 @@ fn reports() -> Vec<(Case, Vec<TimelineEvent>)> {
                     unit_grid: None,
                     hotline_ticket: None,
                     intake_terms: None,
+                    grid_inspector: None,
                     call: None,
                 },
                 &actor(Role::Operator),

@@ -61,6 +61,7 @@ fn signed_for(
             unit_grid: None,
             hotline_ticket: None,
             intake_terms: None,
+            grid_inspector: None,
             call: None,
         },
         &actor(Role::Inspector, None),
@@ -148,6 +149,36 @@ fn watch(
         assert!(found.len() <= 16, "the watch keeps finding: {found:?}");
     }
     found
+}
+
+/// A short stage on natural time turns yellow when its share is used, to the second: the
+/// case view's mark, the recorded warning moment and the watch agree (the minutes left, whole
+/// minutes rounded down, once turned it yellow up to a minute early).
+#[test]
+fn a_short_stage_turns_yellow_when_its_share_is_used_to_the_second() {
+    let calendar = shipped_2026();
+    let start = at(11, 26, 10, 0);
+    let (case, _) = signed_for(
+        Term {
+            amount: 4,
+            unit: TermUnit::Minutes,
+        },
+        start,
+        &calendar,
+        0.75,
+    );
+    assert_eq!(case.deadline, Some(start + chrono::Duration::minutes(4)));
+    assert_eq!(case.warning_at, Some(start + chrono::Duration::minutes(3)));
+    for (seconds, mark) in [
+        (121, DeadlineMark::OnTime),
+        (179, DeadlineMark::OnTime),
+        (180, DeadlineMark::Due),
+        (239, DeadlineMark::Due),
+    ] {
+        let now = start + chrono::Duration::seconds(seconds);
+        let left = case.time_left(now, &calendar, 0.75).unwrap();
+        assert_eq!(left.mark, mark, "after {seconds} s: {left:?}");
+    }
 }
 
 #[test]

@@ -780,6 +780,14 @@ impl Geography {
             .map(|entry| &self.grids[entry.data])
     }
 
+    /// The unit grid of a code.
+    pub fn grid(&self, code: &str) -> Option<&UnitGrid> {
+        self.grids
+            .binary_search_by(|g| g.code.as_str().cmp(code))
+            .ok()
+            .map(|i| &self.grids[i])
+    }
+
     /// The unit grids of a community (codes start with the community's).
     pub fn grids_in_community<'a>(
         &'a self,

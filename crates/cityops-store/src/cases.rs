@@ -395,6 +395,9 @@ fn push_case_filter(statement: &mut Statement, q: &CaseQuery) {
     if let Some(unit) = &q.jurisdiction_unit {
         statement.push(" AND unit = ").push_bind(unit);
     }
+    if let Some(inspector) = &q.inspector {
+        statement.push(" AND inspector = ").push_bind(inspector);
+    }
     if let Some(center) = &q.coordination {
         statement
             .push(" AND coordination = ")
@@ -704,8 +707,8 @@ async fn write_insert<D: Dialect>(
         Statement::new(
             "INSERT INTO cases (id, number, version, state, source, category, area, district, unit, deadline,
                                 urgent, supervised, description, created_at, updated_at, doc, closed_at, late_count, coordination,
-                                reporter_tag, watch_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+                                reporter_tag, watch_at, inspector)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
         )
         .bind(&case.id)
         .bind(&case.number.0)
@@ -727,7 +730,8 @@ async fn write_insert<D: Dialect>(
         .bind(i64::from(case.late_count))
         .bind(case.coordination.as_ref().map(|c| c.center.to_string()))
         .bind(reporter_tag(&case, pii))
-        .bind(case.watch_at().map(crate::millis)),
+        .bind(case.watch_at().map(crate::millis))
+        .bind(case.grid_inspector.as_ref().map(|i| i.user_id.clone())),
     )
     .await?;
     insert_event::<D>(tx, event, pii).await?;

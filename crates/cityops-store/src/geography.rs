@@ -154,6 +154,21 @@ pub trait GeographyStore: Send + Sync + 'static {
     async fn put_boundaries(&self, level: &str, boundaries: &[StoredBoundary]) -> StoreResult<u64>;
     /// The imported boundaries of a level, in code order; empty when none were imported.
     async fn boundaries(&self, level: &str) -> StoreResult<Vec<StoredBoundary>>;
+
+    /// The inspectors assigned to responsibility grids, by grid code.
+    async fn grid_inspectors(&self) -> StoreResult<Vec<cityops_domain::GridInspector>>;
+    /// The inspector assigned to one responsibility grid.
+    async fn grid_inspector(
+        &self,
+        grid: &str,
+    ) -> StoreResult<Option<cityops_domain::GridInspector>>;
+    /// Assigns `grid` to an inspector, or (`None`) takes its assignment away, on the audit
+    /// log; the cases already reported keep the inspector they were reported under.
+    async fn assign_grid(
+        &self,
+        grid: &str,
+        inspector: Option<&cityops_domain::GridInspector>,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -506,6 +521,75 @@ impl<D: Dialect, A: AuditPolicy> GeographyStore for SqlStore<D, A> {
             })
             .collect()
     }
+
+    async fn grid_inspectors(&self) -> StoreResult<Vec<cityops_domain::GridInspector>> {
+        let rows = self
+            .read_all(Statement::new(
+                "SELECT grid, user_id, username FROM grid_inspectors ORDER BY grid",
+            ))
+            .await?;
+        rows.iter().map(grid_inspector_of::<D>).collect()
+    }
+
+    async fn grid_inspector(
+        &self,
+        grid: &str,
+    ) -> StoreResult<Option<cityops_domain::GridInspector>> {
+        let row = self
+            .read_optional(
+                Statement::new(
+                    "SELECT grid, user_id, username FROM grid_inspectors WHERE grid = $1",
+                )
+                .bind(grid),
+            )
+            .await?;
+        row.as_ref().map(grid_inspector_of::<D>).transpose()
+    }
+
+    async fn assign_grid(
+        &self,
+        grid: &str,
+        inspector: Option<&cityops_domain::GridInspector>,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        let by = crate::audit::current_actor();
+        match inspector {
+            Some(inspector) => {
+                D::execute(
+                    &mut tx,
+                    Statement::new(
+                        "INSERT INTO grid_inspectors (grid, user_id, username, assigned_by, assigned_at)
+                         VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (grid) DO UPDATE SET user_id = excluded.user_id,
+                             username = excluded.username, assigned_by = excluded.assigned_by,
+                             assigned_at = excluded.assigned_at",
+                    )
+                    .bind(grid)
+                    .bind(&inspector.user_id)
+                    .bind(&inspector.username)
+                    .bind(&by.actor)
+                    .bind(crate::millis(chrono::Utc::now())),
+                )
+                .await?;
+            }
+            None => {
+                D::execute(
+                    &mut tx,
+                    Statement::new("DELETE FROM grid_inspectors WHERE grid = $1").bind(grid),
+                )
+                .await?;
+            }
+        }
+        let record = crate::audit::record("grid.assign", format!("grid:{grid}")).detail(
+            inspector.map_or_else(
+                || "unassigned".to_owned(),
+                |i| format!("inspector {}", i.username),
+            ),
+        );
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 fn component_filter(statement: &mut Statement, q: &ComponentQuery) {
@@ -625,4 +709,14 @@ impl<D: Dialect, A: AuditPolicy> SqlStore<D, A> {
             retired,
         })
     }
+}
+
+fn grid_inspector_of<D: Dialect>(
+    r: &crate::dialect::Row<D>,
+) -> StoreResult<cityops_domain::GridInspector> {
+    Ok(cityops_domain::GridInspector {
+        grid: r.text("grid")?,
+        user_id: r.text("user_id")?,
+        username: r.text("username")?,
+    })
 }

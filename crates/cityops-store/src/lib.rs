@@ -289,6 +289,9 @@ pub struct CaseQuery {
     pub after_number: Option<String>,
     /// Rows skipped before the page (number order only).
     pub offset: u64,
+    /// Only the cases of this inspector's responsibility grids (their verification and check
+    /// tasks): a user id.
+    pub inspector: Option<String>,
 }
 
 impl CaseQuery {
@@ -312,6 +315,7 @@ impl CaseQuery {
             after: None,
             after_number: None,
             offset: 0,
+            inspector: None,
         }
     }
 }

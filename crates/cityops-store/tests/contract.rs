@@ -96,6 +96,7 @@ fn new_case(area: &str, text: &str, at: chrono::DateTime<Utc>) -> (Case, Timelin
             unit_grid: None,
             hotline_ticket: None,
             intake_terms: None,
+            grid_inspector: None,
             call: None,
         },
         &operator("310000"),

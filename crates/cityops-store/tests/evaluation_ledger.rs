@@ -223,6 +223,7 @@ async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) 
                 unit_grid: Some(format!("{area}01")),
                 hotline_ticket: None,
                 intake_terms: None,
+                grid_inspector: None,
                 call: None,
             },
             &staff("i1", Role::Inspector, None),

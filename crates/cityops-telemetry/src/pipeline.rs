@@ -881,6 +881,7 @@ impl Pipeline {
             unit_grid: device.unit_grid.clone(),
             hotline_ticket: None,
             intake_terms: None,
+            grid_inspector: None,
             call: None,
         };
         let actor = system_actor(&device.area);

@@ -161,6 +161,7 @@ pub async fn seed(store: &dyn Store, cases: usize) -> Result<usize> {
     if !existing.cases.is_empty() {
         return Ok(0);
     }
+    assign_demo_grids(store).await?;
     let texts: ReportTexts = toml::from_str(REPORTS).context("data/demo/reports.toml")?;
     let catalog = store.catalog().await?.context("no category catalogue")?;
     let cast = Cast::load(store).await?;
@@ -191,10 +192,41 @@ pub async fn seed(store: &dyn Store, cases: usize) -> Result<usize> {
     Ok(cases)
 }
 
+/// The street whose responsibility grids the demo's inspector patrols (南京东路街道).
+const DEMO_INSPECTOR_STREET: &str = "310101002";
+
+/// Gives the demo's inspector the responsibility grids of one street, so that reports there
+/// go to them and what others report there counts as missed.
+async fn assign_demo_grids(store: &dyn Store) -> Result<()> {
+    let Some(user) = store.user_by_name("inspector").await? else {
+        return Ok(());
+    };
+    let geography = reference::shanghai_geography()?;
+    let grids: std::collections::BTreeSet<&str> = geography
+        .grids
+        .iter()
+        .filter(|g| g.street == DEMO_INSPECTOR_STREET)
+        .map(|g| g.responsibility_grid.as_str())
+        .collect();
+    for grid in grids {
+        let inspector = cityops_domain::GridInspector {
+            user_id: user.id.clone(),
+            username: user.username.clone(),
+            grid: grid.to_owned(),
+        };
+        store.assign_grid(grid, Some(&inspector)).await?;
+    }
+    Ok(())
+}
+
 /// The demo's staff as actors: the seeded and live steps are taken by the demo accounts, so
 /// that the evaluation rates people who can sign in. A unit handler of a unit no demo account
 /// works for acts under a name of the role.
-struct Cast(Vec<Actor>);
+struct Cast {
+    staff: Vec<Actor>,
+    /// The inspectors assigned to responsibility grids, by grid.
+    inspectors: std::collections::HashMap<String, cityops_domain::GridInspector>,
+}
 
 impl Cast {
     async fn load(store: &dyn Store) -> Result<Cast> {
@@ -210,13 +242,19 @@ impl Cast {
                 });
             }
         }
-        Ok(Cast(staff))
+        let inspectors = store
+            .grid_inspectors()
+            .await?
+            .into_iter()
+            .map(|i| (i.grid.clone(), i))
+            .collect();
+        Ok(Cast { staff, inspectors })
     }
 
     /// The first demo account of `role` whose jurisdiction holds `area` (a unit handler: of
     /// `unit`); city-wide ones come first in `DEMO_USERS`.
     fn actor(&self, role: Role, unit: Option<String>, area: &AreaCode) -> Actor {
-        let found = self.0.iter().find(|a| {
+        let found = self.staff.iter().find(|a| {
             a.role == role
                 && a.scope.contains(area)
                 && (role != Role::UnitHandler || a.unit.is_some() && a.unit == unit)
@@ -279,6 +317,11 @@ fn demo_report(
             unit_grid: Some(place.grid.clone()),
             hotline_ticket: None,
             intake_terms: None,
+            grid_inspector: cast
+                .inspectors
+                .get(&place.responsibility_grid)
+                .cloned()
+                .map(Box::new),
             call: None,
         },
         &cast.actor(role, None, &place.community.code),
@@ -290,6 +333,7 @@ fn demo_report(
 struct Place {
     community: Area,
     grid: String,
+    responsibility_grid: String,
     lon: f64,
     lat: f64,
 }
@@ -314,9 +358,11 @@ impl Place {
         let located = geography
             .locate(centre.x(), centre.y())
             .filter(|g| g.community == community.code.as_str());
+        let grid = located.unwrap_or(*grid);
         Ok(Place {
             community: community.clone(),
-            grid: located.map_or_else(|| grid.code.clone(), |g| g.code.clone()),
+            grid: grid.code.clone(),
+            responsibility_grid: grid.responsibility_grid.clone(),
             lon: centre.x(),
             lat: centre.y(),
         })

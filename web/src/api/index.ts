@@ -2,6 +2,7 @@ import { API_BASE, request, upload, type UploadOptions } from './client'
 import type { operations } from './schema'
 import type { AuditCheckpoint, AuditEntry, AuditQuery } from '../lib/audit'
 import type { ImportRequest } from '../lib/imports'
+import type { AssignRequest, ResponsibilityGridView } from '../lib/grids'
 import type {
   Account, ApiKey, NewApiKey, NewUser, StaffRole, UserChange,
   Device, DeviceImport, DeviceRequest, Reading, RuleTestBody, RuleTestView, Setting, TelemetryRule,
@@ -233,6 +234,14 @@ export const api = {
     request<AlarmView[]>('/alarms', { query: q }),
   alarm: (id: string) => request<AlarmView>(`/alarms/${encodeURIComponent(id)}`),
   acknowledgeAlarm: (id: string) => request<AlarmView>(`/alarms/${encodeURIComponent(id)}/acknowledge`, { method: 'POST' }),
+  // ---- responsibility grids (责任网格): every member of staff reads them; only admins assign inspectors
+  /** The grids within the caller's jurisdiction, in code order; `area` a district or street, `unassigned` with or without an inspector. */
+  responsibilityGrids: (q: { area?: string; unassigned?: string } = {}) =>
+    request<ResponsibilityGridView[]>('/responsibility-grids', { query: q }),
+  responsibilityGrid: (code: string) => request<ResponsibilityGridView>(`/responsibility-grids/${encodeURIComponent(code)}`),
+  /** Reports made in the grid from then on take the inspector; cases reported before keep theirs. On the audit log. */
+  assignGrid: (code: string, body: AssignRequest) =>
+    request<ResponsibilityGridView>(`/responsibility-grids/${encodeURIComponent(code)}`, { method: 'PUT', body }),
   // ---- devices and telemetry rules (every staff member reads them; admins change them)
   /** Devices within the caller's jurisdiction by id, a page at a time: `after` is the last id of the previous page. */
   devices: (q: { kind?: string; limit?: number; after?: string } = {}) => request<Device[]>('/devices', { query: q }),

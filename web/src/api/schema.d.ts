@@ -1218,6 +1218,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/responsibility-grids": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The responsibility grids within the caller's jurisdiction (and the area asked for), each
+         *     with its inspector, in code order.
+         */
+        get: operations["responsibility_grids"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/responsibility-grids/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One responsibility grid and its inspector. */
+        get: operations["responsibility_grid"];
+        /**
+         * Assigns a responsibility grid to an inspector (admins), or takes the assignment away.
+         *     Reports made in the grid from now on take the inspector; cases already reported keep
+         *     theirs. On the audit log.
+         */
+        put: operations["assign_inspector"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/routing/preview": {
         parameters: {
             query?: never;
@@ -1991,6 +2033,13 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        AssignRequest: {
+            /**
+             * @description The username of an inspector whose jurisdiction holds the grid; `null` takes the
+             *     assignment away.
+             */
+            inspector?: string | null;
+        };
         AttachmentView: {
             /** @description The regions blurred in the public copy, in pixels of the stored (upright) photo. */
             blur: components["schemas"]["BlurRect"][];
@@ -2257,6 +2306,7 @@ export interface components {
              *     labels are the class's (`GET /api/v1/categories/{code}`).
              */
             fields: Record<string, unknown>;
+            grid_inspector?: null | components["schemas"]["GridInspectorView"];
             /** @description The id of the 12345 hotline ticket the case was opened for. */
             hotline_ticket?: string | null;
             /** @description Opaque id. */
@@ -2771,12 +2821,12 @@ export interface components {
          * @description One of the counts the evaluation sums (上报数 reported, 立案数 filed, 处置数 handled, 结案数 closed...), each from the timeline steps of a period's days.
          * @enum {string}
          */
-        EvaluationCounter: "reported" | "filed" | "filed_on_time" | "filed_cancelled" | "public_verified" | "valid_report" | "accepted" | "verify_sent" | "verify_sent_on_time" | "verified" | "verified_on_time" | "check_sent" | "check_sent_on_time" | "checked" | "checked_on_time" | "dispatched" | "dispatched_on_time" | "misdispatched" | "handled" | "handled_on_time" | "overdue_unhandled" | "rework" | "closed" | "closed_on_time";
+        EvaluationCounter: "reported" | "filed" | "filed_on_time" | "filed_cancelled" | "public_verified" | "valid_report" | "accepted" | "verify_sent" | "verify_sent_on_time" | "verified" | "verified_on_time" | "check_sent" | "check_sent_on_time" | "checked" | "checked_on_time" | "dispatched" | "dispatched_on_time" | "misdispatched" | "handled" | "handled_on_time" | "overdue_unhandled" | "rework" | "closed" | "closed_on_time" | "grid_filed" | "missed";
         /**
          * @description One of the standard indicators (GB/T 30428.4): a rate from 0 to 1, or a count or share scored on the configured bands (0 to 1).
          * @enum {string}
          */
-        EvaluationIndicator: "filing_rate" | "public_report_share" | "closing_rate" | "on_time_closing_rate" | "handling_rate" | "on_time_handling_rate" | "rework_rate" | "valid_report_rate" | "on_time_verify_rate" | "on_time_check_rate" | "on_time_verify_send_rate" | "on_time_check_send_rate" | "on_time_filing_rate" | "accurate_filing_rate" | "on_time_close_rate" | "on_time_dispatch_rate" | "accurate_dispatch_rate" | "filed_score" | "accepted_score" | "dispatched_score" | "public_report_score";
+        EvaluationIndicator: "filing_rate" | "public_report_share" | "closing_rate" | "on_time_closing_rate" | "handling_rate" | "on_time_handling_rate" | "rework_rate" | "valid_report_rate" | "missed_report_rate" | "on_time_verify_rate" | "on_time_check_rate" | "on_time_verify_send_rate" | "on_time_check_send_rate" | "on_time_filing_rate" | "accurate_filing_rate" | "on_time_close_rate" | "on_time_dispatch_rate" | "accurate_dispatch_rate" | "filed_score" | "accepted_score" | "dispatched_score" | "public_report_score";
         /**
          * @description What an evaluation ranks: the areas of a level (district, street, community, grid), the responsible units (unit), or members of staff in their positions (position).
          * @enum {string}
@@ -2891,6 +2941,12 @@ export interface components {
          * @enum {string}
          */
         GeometryLevel: "district" | "street" | "community" | "grid";
+        /** @description The inspector of a responsibility grid, and the grid. */
+        GridInspectorView: {
+            grid: string;
+            user_id: string;
+            username: string;
+        };
         HeldCase: {
             /** Format: date-time */
             closed_at?: string | null;
@@ -2952,6 +3008,10 @@ export interface components {
             duplicates: number;
             late: number;
             rejected: components["schemas"]["RejectionView"][];
+        };
+        InspectorView: {
+            user_id: string;
+            username: string;
         };
         IsoWeekday: number;
         /**
@@ -3332,6 +3392,15 @@ export interface components {
          * @enum {string}
          */
         Resolution: "minute" | "hour";
+        /** @description A responsibility grid and its inspector. */
+        ResponsibilityGridView: {
+            /** @description `R` + street (9 digits) + number. */
+            code: string;
+            inspector?: null | components["schemas"]["InspectorView"];
+            street: string;
+            /** @description How many unit grids it is made of. */
+            unit_grids: number;
+        };
         RetireBody: {
             /** @description Why, for the timeline of each case moved. */
             reason: string;
@@ -5195,6 +5264,11 @@ export interface operations {
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string;
+                /**
+                 * @description Only the cases reported in the caller's responsibility grids (an inspector's: their
+                 *     verification and check tasks come from these).
+                 */
+                mine?: boolean;
             };
             header?: never;
             path?: never;
@@ -5379,6 +5453,8 @@ export interface operations {
                 from?: string;
                 /** @description Created before (RFC 3339). */
                 to?: string;
+                /** @description Only the cases reported in the caller's responsibility grids. */
+                mine?: boolean;
             };
             header?: never;
             path?: never;
@@ -9421,6 +9497,233 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    responsibility_grids: {
+        parameters: {
+            query?: {
+                /** @description Only the grids of this street (9 digits) or district (6 digits). */
+                area?: string;
+                /** @description Only the grids without an inspector (`true`), or with one (`false`). */
+                unassigned?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponsibilityGridView"][];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    responsibility_grid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description R + street + number */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponsibilityGridView"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    assign_inspector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description R + street + number */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponsibilityGridView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
             429: {
                 headers: {
                     [name: string]: unknown;

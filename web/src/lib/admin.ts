@@ -8,8 +8,8 @@ import { API_KEY_PERMISSIONS } from './vocabulary'
 
 /**
  * Only admins manage accounts, API keys, the category catalogue, the responsibility matrix, the hotline's
- * knowledge base, devices and rules, import the census and boundaries, and read the configuration: the API answers 403 to everyone
- * else (other staff read the matrix and ask it, but do not change it).
+ * knowledge base, devices and rules, assign responsibility grids to inspectors, import the census and boundaries, and read the
+ * configuration: the API answers 403 to everyone else (other staff read the matrix and the grids, but do not change them).
  */
 export function mayAdminister(role: Role | null | undefined): boolean {
   return role === 'admin'
@@ -19,7 +19,7 @@ export function mayAdminister(role: Role | null | undefined): boolean {
  * The sections of `/admin/:section`, in the menu's order; the first is shown at `/admin`. A new
  * section is a name here, its words in the locales (`admin.sections`) and its component in the page.
  */
-export const ADMIN_SECTIONS = ['users', 'api-keys', 'categories', 'matrix', 'knowledge', 'devices', 'imports', 'settings'] as const
+export const ADMIN_SECTIONS = ['users', 'api-keys', 'categories', 'matrix', 'grids', 'knowledge', 'devices', 'imports', 'settings'] as const
 export type AdminSection = (typeof ADMIN_SECTIONS)[number]
 
 /** The section an address names: the first for none, null for one that does not exist. */

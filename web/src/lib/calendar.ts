@@ -55,6 +55,31 @@ export function yearGrid(calendar: Pick<CalendarYear, 'year' | 'days'>): Calenda
   return months
 }
 
+/**
+ * The public holidays of the State Council's notices by the names the notices (and holiday-cn
+ * files) give them, as keys of `calendar.holidayNames`.
+ */
+export const HOLIDAYS: Readonly<Record<string, string>> = {
+  元旦: 'new_year',
+  春节: 'spring_festival',
+  清明节: 'qingming',
+  劳动节: 'labour_day',
+  端午节: 'dragon_boat',
+  中秋节: 'mid_autumn',
+  国庆节: 'national_day',
+}
+
+/**
+ * A listed day's name in the UI's language: a public holiday's (or holidays' joined by 、, as
+ * 国庆节、中秋节) by its `calendar.holidayNames` key, any other name as the file gave it.
+ */
+export function holidayName(name: string, t: (key: string) => string): string {
+  const parts = name.split('、').map((p) => p.trim())
+  const keys = parts.map((p) => HOLIDAYS[p])
+  if (!name.trim() || keys.some((k) => !k)) return name
+  return keys.map((k) => t(`calendar.holidayNames.${k}`)).join(t('calendar.holidayJoiner'))
+}
+
 /** Whether a cell is a day off. */
 export function isOff(kind: CellKind): boolean {
   return kind === 'holiday' || kind === 'weekend'

@@ -4,6 +4,14 @@ import type { EvaluationCounter, EvaluationIndicator, EvaluationLevel, Evaluatio
 
 export const LEVELS: readonly EvaluationLevel[] = ['district', 'street', 'community', 'grid', 'unit', 'position']
 
+/**
+ * Every counter and indicator the server may send, those of inspectors' responsibility grids
+ * (网格立案数, 漏报数, 漏报率) included: the generated unions gain them when the schema is next
+ * generated, and the tables keyed by these (the locales' labels) need them before and after.
+ */
+export type CounterName = EvaluationCounter | 'grid_filed' | 'missed'
+export type IndicatorName = EvaluationIndicator | 'missed_report_rate'
+
 /** A day as the API takes it (YYYY-MM-DD), in Beijing time. */
 export function dayOf(d: Date): string {
   const local = new Date(d.getTime() + 8 * 3600_000)

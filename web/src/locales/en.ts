@@ -61,7 +61,7 @@ const en: typeof zh = {
     title: 'Workbench', queues: {
       to_accept: 'To accept', to_send_check: 'To send check', to_callback: 'To call back', to_file: 'To file', to_close: 'To close',
       pending_requests: 'Pending requests', to_dispatch: 'To dispatch', to_sign: 'To sign for', handling: 'Handling',
-      to_verify: 'To verify', to_check: 'To check', coordination: 'Coordination queue', overdue: 'Overdue', supervised: 'Supervised', all: 'All cases',
+      to_verify: 'To verify', to_check: 'To check', my_grid_tasks: 'My grid tasks', coordination: 'Coordination queue', overdue: 'Overdue', supervised: 'Supervised', all: 'All cases',
     },
     filters: 'Filters', state: 'State', source: 'Source', overdue: 'Overdue', any: 'Any', yes: 'Yes', no: 'No',
     search: 'Search description or address', district: 'District', categoryFilter: 'Class code', export: 'Export CSV', exportHint: 'Every case of the queue and filters (with one small class, its extra fields too)', apply: 'Search', reset: 'Reset', loadMore: 'Load more',
@@ -106,6 +106,7 @@ const en: typeof zh = {
     coordination: 'Awaiting coordination ({center})', coordinationReason: 'Coordination reason', coordinationSince: 'Escalated',
     unitGrid: 'Unit grid', community: 'Community', street: 'Street', map: 'Location map', mapUnavailable: 'Map unavailable: {msg}',
     call: 'Call', replyOwed: 'Reply owed: {text}',
+    gridInspector: 'Grid inspector', gridInspectorValue: '{username} ({grid})',
   },
   routing: {
     title: 'Routing', unit: 'Proposed unit', rule: 'Matched rule', byDefault: 'No explicit rule: the category\'s default unit',
@@ -166,6 +167,7 @@ const en: typeof zh = {
       on_time_check_send_rate: 'Check sent on time', on_time_filing_rate: 'On-time filing', accurate_filing_rate: 'Accurate filing',
       on_time_close_rate: 'On-time closing', on_time_dispatch_rate: 'On-time dispatch', accurate_dispatch_rate: 'Accurate dispatch',
       filed_score: 'Filed (score)', accepted_score: 'Accepted (score)', dispatched_score: 'Dispatched (score)', public_report_score: 'Public reports (score)',
+      missed_report_rate: 'Missed-report rate',
     },
     counters: {
       reported: 'Reported', filed: 'Filed', filed_on_time: 'Filed on time', filed_cancelled: 'Filed then cancelled', public_verified: 'Public reports verified',
@@ -173,7 +175,7 @@ const en: typeof zh = {
       verified: 'Verified', verified_on_time: 'Verified on time', check_sent: 'Checks sent', check_sent_on_time: 'Checks sent on time',
       checked: 'Checked', checked_on_time: 'Checked on time', dispatched: 'Dispatched', dispatched_on_time: 'Dispatched on time',
       misdispatched: 'Returned dispatches', handled: 'Handled', handled_on_time: 'Handled on time', overdue_unhandled: 'Overdue unhandled',
-      rework: 'Rework', closed: 'Closed', closed_on_time: 'Closed on time',
+      rework: 'Rework', closed: 'Closed', closed_on_time: 'Closed on time', grid_filed: 'Filed in grids', missed: 'Missed',
     },
   },
   deadline: {
@@ -210,8 +212,10 @@ const en: typeof zh = {
     title: 'Working calendar', year: 'Year', known: 'The official holiday schedule of {year} is loaded', unknown: 'No official schedule for {year} yet: it counts as a plain week (Monday to Friday working) until an admin imports it',
     hours: 'Working hours', hoursNote: 'Time zone {tz}, {minutes} minutes a working day', workingDays: 'Working days', daysOff: 'Days off', holidays: 'Weekday holidays', makeUp: 'Make-up working days',
     legend: { holiday: 'Holiday', make_up_workday: 'Make-up working day', weekend: 'Weekend', plain: 'Working day', working_day: 'Working day (listed)' },
-    weekdays: 'Mo Tu We Th Fr Sa Su', month: '{n}', listed: 'Days the notice lists', date: 'Date', name: 'Name', kind: 'Kind',
+    weekdays: 'Mo Tu We Th Fr Sa Su', months: 'January February March April May June July August September October November December', listed: 'Days the notice lists', date: 'Date', name: 'Name', kind: 'Kind',
     papers: 'Notices', none: 'None', loadFailed: 'The calendar could not be loaded: {msg}',
+    holidayNames: { new_year: "New Year's Day", spring_festival: 'Spring Festival', qingming: 'Qingming Festival', labour_day: 'Labour Day', dragon_boat: 'Dragon Boat Festival', mid_autumn: 'Mid-Autumn Festival', national_day: 'National Day' },
+    holidayJoiner: ' and ',
     importTitle: "Import a year's holiday schedule", importHint: 'JSON (the holiday-cn format: year, papers, days[name, date, isOffDay]) or CSV (header date,name,off; off is true or false). Imported whole or not at all.',
     file: 'File', pickFile: 'Choose file', replace: 'Replace a different schedule of that year', submit: 'Import', noFile: 'Choose a .json or .csv file',
     result: { imported: '{year} imported', replaced: '{year} replaced', unchanged: '{year} has this schedule already: nothing changed' },
@@ -294,9 +298,9 @@ const en: typeof zh = {
     exportCsv: 'Export CSV', exportHint: 'Exports the list as filtered (contacts masked)', exportFailed: 'Export failed: {msg}',
   },
   admin: {
-    title: 'Administration', intro: 'Staff accounts, API keys, the case category catalogue, the hotline\'s knowledge base, IoT devices and their alarm rules, imports of the component census and of boundaries, and the configuration in force. Every change is on the audit log; you manage the accounts within your own scope.',
+    title: 'Administration', intro: 'Staff accounts, API keys, the case category catalogue, the inspectors of responsibility grids, the hotline\'s knowledge base, IoT devices and their alarm rules, imports of the component census and of boundaries, and the configuration in force. Every change is on the audit log; you manage the accounts within your own scope.',
     menu: 'Administration sections', noAccess: 'No access: administration is for administrators only.', toUnits: 'Units', toUnitsHint: 'kept on the Units page',
-    sections: { users: 'Users', 'api-keys': 'API keys', categories: 'Categories', matrix: 'Responsibility matrix', knowledge: 'Knowledge base', devices: 'Devices and rules', imports: 'Imports', settings: 'Configuration' },
+    sections: { users: 'Users', 'api-keys': 'API keys', categories: 'Categories', matrix: 'Responsibility matrix', grids: 'Responsibility grids', knowledge: 'Knowledge base', devices: 'Devices and rules', imports: 'Imports', settings: 'Configuration' },
     forbidden: 'Only administrators manage accounts and API keys', failed: 'Failed: {msg}', loadFailed: 'Could not load: {msg}',
     save: 'Save', cancel: 'Cancel', close: 'Close', any: 'All', none: 'None', reset: 'Reset', required: '(required)',
     problem: {
@@ -590,6 +594,27 @@ const en: typeof zh = {
       conflict: 'This article was changed by someone else since you opened it; your changes were not saved. Reload it, read it, then make your changes again.',
       reload: 'Reload', reloaded: 'Reloaded the current article (version {v}, saved by {by} at {at}); your earlier changes were not saved: make them again.',
       gone: 'This article has been deleted', forbidden: 'Only administrators edit the knowledge base',
+    },
+    grids: {
+      intro: 'A responsibility grid is a few neighbouring unit grids, and each may be assigned one grid inspector: cases reported in it from then on are theirs to verify and check, and a case someone else reports there and is filed counts as missed in their evaluation. Only inspectors whose jurisdiction holds the grid\'s street may take it; every assignment and removal is on the audit log.',
+      filters: 'Filter responsibility grids', area: 'Area', areaHint: 'A district (6 digits) or a street or town (9 digits); empty for your whole jurisdiction', unassigned: 'Only grids without an inspector',
+      areaProblem: 'Enter a 6-digit district code or a 9-digit street or town code',
+      col: { code: 'Grid', street: 'Street', unitGrids: 'Unit grids', inspector: 'Grid inspector', assign: 'Assign' },
+      none: '— (none)', unassignedBadge: 'Unassigned', pick: 'Pick or type an inspector\'s user name', save: 'Save', saveOf: 'Save the inspector of grid {code}',
+      selectOf: 'Inspector of grid {code}', pickOf: 'Select grid {code}', selectAll: 'Select every grid on this page',
+      saved: 'Grid {code} is now {username}\'s', cleared: 'Grid {code} has no inspector now',
+      refusal: {
+        unknown: 'There is no active account {username}', not_inspector: '{username} is not an inspector and cannot take a grid',
+        outside: '{username}\'s jurisdiction does not hold this grid\'s street', mismatch: '{username} is not an inspector, or their jurisdiction does not hold this grid\'s street',
+        forbidden: 'Only administrators assign responsibility grids', gone: 'This grid does not exist or is outside your scope', failed: 'Could not assign: {msg}',
+      },
+      bulk: {
+        label: 'Assign several grids', selected: '{n} grids selected', to: 'Assign to', run: 'Assign the selected grids', clear: 'Clear the selection',
+        running: 'Assigning {done}/{total}', done: 'Assigned {ok}, refused {failed} (those refused stay selected; each row says why)',
+        none: 'No inspector\'s jurisdiction holds every street selected; you can type a user name',
+      },
+      count: '{n} responsibility grids', shown: 'Showing {shown} of {n} responsibility grids', more: 'Show more', empty: 'No responsibility grid matches',
+      forbidden: 'Only administrators manage responsibility grids', inspectorsFailed: 'Could not load the inspectors: {msg}',
     },
     matrix: {
       intro: 'The responsibility matrix decides which unit a filed case is proposed to. Each rule names a category (a small-class code, or a prefix such as a big class), an area (with every area below it), optionally the owner of the component concerned, and the responsible unit. When several rules apply the most specific wins: an owner named first, then the longer category code, then the deeper area; when none applies, the category\'s default line of work in the district is proposed. Changes in the table take effect once saved, and saving replaces the whole matrix at once.',

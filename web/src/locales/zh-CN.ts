@@ -12,6 +12,8 @@ import type { BoundaryFileProblem, BoundaryLevel, Relocated } from '../lib/impor
 import type { DeviceProblem } from '../lib/devices'
 import type { DurationUnit, RuleProblem, TestNote, WindowPreset, WindowProblem } from '../lib/rules'
 import type { MatrixColumn, MatrixShow, MatrixSort, PreviewProblem, RuleProblem as MatrixRuleProblem, RuleWarning } from '../lib/matrix'
+import type { GridRefusal } from '../lib/grids'
+import type { CounterName, IndicatorName } from '../lib/evaluation'
 
 // The tables keyed by the server's vocabularies (roles, states, sources, commands, stages, alarm
 // levels and states) are checked against them with `satisfies Record<...>`: a value the server adds
@@ -77,7 +79,7 @@ export default {
     title: '工作台', queues: {
       to_accept: '待受理', to_send_check: '待派核查', to_callback: '待回访', to_file: '待立案', to_close: '待结案',
       pending_requests: '待审批申请', to_dispatch: '待派遣', to_sign: '待签收', handling: '处置中',
-      to_verify: '待核实', to_check: '待核查', coordination: '协调队列', overdue: '超期案件', supervised: '督办案件', all: '全部案件',
+      to_verify: '待核实', to_check: '待核查', my_grid_tasks: '我的网格任务', coordination: '协调队列', overdue: '超期案件', supervised: '督办案件', all: '全部案件',
     },
     filters: '筛选', state: '状态', source: '来源', overdue: '超期', any: '全部', yes: '是', no: '否',
     search: '搜索描述或地址', district: '区', categoryFilter: '小类代码', export: '导出 CSV', exportHint: '按当前队列和筛选条件导出全部案件（指定一个小类时含其补充字段）', apply: '查询', reset: '重置', loadMore: '加载更多',
@@ -122,6 +124,7 @@ export default {
     coordination: '待协调（{center}）', coordinationReason: '协调原因', coordinationSince: '提交协调',
     unitGrid: '单元网格', community: '居委会', street: '街道', map: '位置图', mapUnavailable: '地图暂不可用：{msg}',
     call: '来电', replyOwed: '答复口径：{text}',
+    gridInspector: '网格监督员', gridInspectorValue: '{username}（{grid}）',
   },
   routing: {
     title: '责任单位建议', unit: '建议单位', rule: '匹配规则', byDefault: '未命中显式规则：按类别的默认单位',
@@ -182,15 +185,16 @@ export default {
       on_time_check_send_rate: '核查按时派发率', on_time_filing_rate: '按时立案率', accurate_filing_rate: '准确立案率',
       on_time_close_rate: '按时结案率', on_time_dispatch_rate: '按时派遣率', accurate_dispatch_rate: '准确派遣率',
       filed_score: '立案数分值', accepted_score: '受理数分值', dispatched_score: '派遣数分值', public_report_score: '监督举报率分值',
-    },
+      missed_report_rate: '漏报率',
+    } satisfies Record<IndicatorName, string>,
     counters: {
       reported: '上报数', filed: '立案数', filed_on_time: '按时立案数', filed_cancelled: '作废数', public_verified: '监督举报核实数',
       valid_report: '有效上报数', accepted: '受理数', verify_sent: '核实派发数', verify_sent_on_time: '按时核实派发数',
       verified: '核实数', verified_on_time: '按时核实数', check_sent: '核查派发数', check_sent_on_time: '按时核查派发数',
       checked: '核查数', checked_on_time: '按时核查数', dispatched: '派遣数', dispatched_on_time: '按时派遣数',
       misdispatched: '误派数', handled: '处置数', handled_on_time: '按期处置数', overdue_unhandled: '超期未处置数',
-      rework: '返工数', closed: '结案数', closed_on_time: '按期结案数',
-    },
+      rework: '返工数', closed: '结案数', closed_on_time: '按期结案数', grid_filed: '网格立案数', missed: '漏报数',
+    } satisfies Record<CounterName, string>,
   },
   deadline: {
     unlisted: '另有 {n} 件案件临期、超期或被升级', reload: '刷新队列',
@@ -226,8 +230,10 @@ export default {
     title: '工作日历', year: '年份', known: '已载入{year}年官方放假安排', unknown: '{year}年尚无官方放假安排：按普通周（周一至周五工作）计算，管理员可导入',
     hours: '工作时间', hoursNote: '时区 {tz}，每个工作日 {minutes} 分钟', workingDays: '工作日', daysOff: '休息日', holidays: '工作日放假', makeUp: '调休上班',
     legend: { holiday: '节假日', make_up_workday: '调休上班', weekend: '周末', plain: '工作日', working_day: '工作日（通知列明）' },
-    weekdays: '一 二 三 四 五 六 日', month: '{n}月', listed: '通知列明的日期', date: '日期', name: '名称', kind: '类型',
+    weekdays: '一 二 三 四 五 六 日', months: '1月 2月 3月 4月 5月 6月 7月 8月 9月 10月 11月 12月', listed: '通知列明的日期', date: '日期', name: '名称', kind: '类型',
     papers: '来源通知', none: '无', loadFailed: '日历加载失败：{msg}',
+    holidayNames: { new_year: '元旦', spring_festival: '春节', qingming: '清明节', labour_day: '劳动节', dragon_boat: '端午节', mid_autumn: '中秋节', national_day: '国庆节' },
+    holidayJoiner: '、',
     importTitle: '导入年度放假安排', importHint: 'JSON（holiday-cn 格式：year、papers、days[name,date,isOffDay]）或 CSV（表头 date,name,off，off 为 true 或 false）。全部成功才导入。',
     file: '文件', pickFile: '选择文件', replace: '替换该年已有的不同安排', submit: '导入', noFile: '请选择 .json 或 .csv 文件',
     result: { imported: '已导入 {year} 年', replaced: '已替换 {year} 年', unchanged: '{year} 年安排相同，未作更改' },
@@ -311,9 +317,9 @@ export default {
     exportCsv: '导出 CSV', exportHint: '按当前筛选导出（联系方式脱敏）', exportFailed: '导出失败：{msg}',
   },
   admin: {
-    title: '系统管理', intro: '管理工作人员账号、接口密钥、案件类别目录、热线知识库、物联设备与预警规则，导入城市部件普查数据和区划边界，查看运行配置。每项操作都记入审计日志；只能管理自己范围内的账号。',
+    title: '系统管理', intro: '管理工作人员账号、接口密钥、案件类别目录、责任网格的监督员、热线知识库、物联设备与预警规则，导入城市部件普查数据和区划边界，查看运行配置。每项操作都记入审计日志；只能管理自己范围内的账号。',
     menu: '管理项目', noAccess: '无权访问：系统管理只对管理员开放。', toUnits: '单位管理', toUnitsHint: '在“单位”页面维护',
-    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限', matrix: '责任矩阵', knowledge: '知识库', devices: '设备与预警规则', imports: '数据导入', settings: '运行配置' } satisfies Record<AdminSection, string>,
+    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限', matrix: '责任矩阵', grids: '责任网格', knowledge: '知识库', devices: '设备与预警规则', imports: '数据导入', settings: '运行配置' } satisfies Record<AdminSection, string>,
     forbidden: '只有管理员可以管理账号和接口密钥', failed: '操作失败：{msg}', loadFailed: '加载失败：{msg}',
     save: '保存', cancel: '取消', close: '关闭', any: '全部', none: '无', reset: '重置', required: '（必填）',
     problem: {
@@ -605,6 +611,27 @@ export default {
       conflict: '这篇文章在您打开后已被他人修改并保存，您的修改未保存。请重新加载，查看最新内容后再修改。',
       reload: '重新加载', reloaded: '已载入最新内容（第 {v} 版，{by} 于 {at} 保存）；您之前输入的修改未保存，请重新修改。',
       gone: '这篇文章已被删除', forbidden: '只有管理员可以编辑知识库',
+    },
+    grids: {
+      intro: '责任网格由若干相邻的单元网格组成，每个责任网格可指派一名网格监督员：此后在该网格上报的案件由其核实和核查，他人在该网格上报并立案的案件计入其漏报数。只能指派管辖范围包含网格所在街道的监督员；每次指派和取消都记入审计日志。',
+      filters: '筛选责任网格', area: '区域', areaHint: '区（6 位）或街道/乡镇（9 位）代码；留空为全部管辖范围', unassigned: '只看未指派监督员的网格',
+      areaProblem: '请输入 6 位区代码或 9 位街道/乡镇代码',
+      col: { code: '网格编码', street: '所在街道', unitGrids: '单元网格数', inspector: '网格监督员', assign: '指派' },
+      none: '—（未指派）', unassignedBadge: '未指派', pick: '选择或输入监督员用户名', save: '保存', saveOf: '保存网格 {code} 的监督员',
+      selectOf: '网格 {code} 的监督员', pickOf: '选择网格 {code}', selectAll: '选择本页全部网格',
+      saved: '已将网格 {code} 指派给 {username}', cleared: '已取消网格 {code} 的监督员指派',
+      refusal: {
+        unknown: '没有名为 {username} 的在用账号', not_inspector: '{username} 不是监督员账号，不能指派网格',
+        outside: '{username} 的管辖范围不包含该网格所在街道', mismatch: '{username} 不是监督员，或其管辖范围不包含该网格所在街道',
+        forbidden: '只有管理员可以指派责任网格', gone: '该网格不存在或不在您的管理范围内', failed: '指派失败：{msg}',
+      } satisfies Record<GridRefusal, string>,
+      bulk: {
+        label: '批量指派', selected: '已选 {n} 个网格', to: '指派给', run: '指派所选网格', clear: '取消选择',
+        running: '正在指派 {done}/{total}', done: '批量指派：成功 {ok} 个，失败 {failed} 个（失败的仍保持选中，原因见各行）',
+        none: '没有管辖范围包含所选全部街道的监督员，可直接输入用户名',
+      },
+      count: '共 {n} 个责任网格', shown: '显示 {shown} / {n} 个责任网格', more: '显示更多', empty: '没有符合条件的责任网格',
+      forbidden: '只有管理员可以管理责任网格', inspectorsFailed: '监督员列表加载失败：{msg}',
     },
     matrix: {
       intro: '责任矩阵决定立案后的案件建议派给哪个责任单位。每条规则指定类别（小类编码，或大类等编码前缀）、区域（含其下所有区域）、可选的部件权属单位和责任单位。多条规则同时命中时最具体的一条生效：先看是否指定权属单位，再看类别编码更长者，再看区域层级更深者；没有规则命中时，按类别的默认条线建议所在区的单位。表格中的修改在保存后才生效，保存时整个矩阵一次替换。',

@@ -14,6 +14,8 @@ export interface Queue {
   unit?: string
   /** The coordination queue of this center (a district or the city code). */
   coordination?: string
+  /** Only the cases reported in the caller's responsibility grids (an inspector's own). */
+  mine?: boolean
   /** Filter applied to fetched rows when the API has no parameter for it. */
   keep?: (c: CaseView) => boolean
 }
@@ -65,6 +67,8 @@ export function queuesFor(user: (Pick<User, 'role' | 'unit'> & Partial<Pick<User
       return [
         { key: 'to_verify', states: ['verifying'] },
         { key: 'to_check', states: ['checking'] },
+        // the tasks of the grids they patrol, apart from those any inspector of the area may take
+        { key: 'my_grid_tasks', states: ['verifying', 'checking'], mine: true },
       ]
     case 'center_leader':
       return [
@@ -93,6 +97,7 @@ export function buildCaseQuery(
   else if (queue.overdue !== undefined) q.overdue = String(queue.overdue)
   if (queue.unit) q.unit = queue.unit
   if (queue.coordination) q.coordination = queue.coordination
+  if (queue.mine) q.mine = 'true'
   const text = filters.q?.trim()
   if (text) q.q = text
   const district = filters.district?.trim()
@@ -107,8 +112,11 @@ export function buildCaseQuery(
  * Where the queue with the user's filters downloads as CSV (`GET /cases.csv`: every case they
  * select, not a page; with one small class, a column per extra field). The session cookie goes
  * with a plain link. A queue's own narrowing done here in the browser (`keep`) is not applied.
+ * None for a queue of one's own grids: the export does not take `mine` (it refuses what it does
+ * not know), and without it the file would hold every inspector's tasks.
  */
-export function exportCasesHref(queue: Queue, filters: CaseFilters = {}): string {
+export function exportCasesHref(queue: Queue, filters: CaseFilters = {}): string | null {
+  if (queue.mine) return null
   const q = buildCaseQuery(queue, filters)
   delete q.limit
   return `${API_BASE}/cases.csv?${new URLSearchParams(q).toString()}`

@@ -435,6 +435,7 @@ pub async fn report_case(
         &location,
     )
     .await?;
+    let grid_inspector = crate::routes::grids::inspector_at(&state, unit_grid.as_deref()).await?;
     let report = NewReport {
         source,
         description: request.description,
@@ -447,6 +448,7 @@ pub async fn report_case(
         unit_grid,
         hotline_ticket: None,
         intake_terms: None,
+        grid_inspector: grid_inspector.map(Box::new),
         call,
         fields,
     };
@@ -477,6 +479,7 @@ pub async fn report_case(
         }
         Err(other) => return Err(other.into()),
     };
+    crate::open_cases::note(&state, &case);
     state.outbox_written();
     state
         .metrics
@@ -530,6 +533,9 @@ pub struct CaseListQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = r"^[0-9]{0,18}$")]
     cursor: Option<String>,
+    /// Only the cases reported in the caller's responsibility grids (an inspector's: their
+    /// verification and check tasks come from these).
+    mine: Option<bool>,
 }
 
 /// The list's filters without its paging: what the CSV export takes.
@@ -566,6 +572,8 @@ pub struct CaseExportQuery {
     from: Option<DateTime<Utc>>,
     /// Created before (RFC 3339).
     to: Option<DateTime<Utc>>,
+    /// Only the cases reported in the caller's responsibility grids.
+    mine: Option<bool>,
 }
 
 impl From<CaseExportQuery> for CaseListQuery {
@@ -584,6 +592,7 @@ impl From<CaseExportQuery> for CaseListQuery {
             to: q.to,
             limit: None,
             cursor: None,
+            mine: q.mine,
         }
     }
 }
@@ -641,6 +650,9 @@ fn case_query(actor: &Actor, query: &CaseListQuery, at: DateTime<Utc>) -> ApiRes
             ));
         }
         q.text = Some(text.clone());
+    }
+    if query.mine == Some(true) {
+        q.inspector = Some(actor.user_id.clone());
     }
     q.overdue = query.overdue;
     q.created_from = query.from;
@@ -1398,6 +1410,7 @@ pub async fn run_command(
                 next
             }
         };
+    crate::open_cases::note(&state, &next);
     state.outbox_written();
     state
         .metrics
@@ -1426,7 +1439,10 @@ async fn merge_master(state: &AppState, actor: &Actor, number: &str) -> ApiResul
 async fn write_pair(state: &AppState, change: cityops_domain::PairedChange) -> ApiResult<Case> {
     let cityops_domain::PairedChange { report, master } = change;
     let next = report.0.clone();
+    let master_now = master.0.clone();
     state.store.update_case_pair([report, master]).await?;
+    crate::open_cases::note(state, &next);
+    crate::open_cases::note(state, &master_now);
     Ok(next)
 }
 

@@ -343,6 +343,7 @@ async fn open_case(
                 ..e
             }
         })?;
+    let grid_inspector = crate::routes::grids::inspector_at(state, unit_grid.as_deref()).await?;
     let report = NewReport {
         fields: Default::default(),
         source: Source::Hotline,
@@ -359,6 +360,7 @@ async fn open_case(
         unit_grid,
         hotline_ticket: Some(ticket.ticket_id.clone()),
         intake_terms: None,
+        grid_inspector: grid_inspector.map(Box::new),
         call: None,
     };
     let calendar = state.working_calendar().await?;

@@ -23,6 +23,7 @@ pub(crate) mod census;
 mod duplicates;
 pub(crate) mod evaluation;
 pub(crate) mod geo;
+mod grids;
 mod health;
 mod hotline;
 mod knowledge;
@@ -75,6 +76,9 @@ use crate::openapi::{BearerAuth, CommonErrors};
         knowledge::search_articles,
         categories::class_suggestions,
         duplicates::duplicate_candidates,
+        grids::responsibility_grids,
+        grids::responsibility_grid,
+        grids::assign_inspector,
         duplicates::public_candidates,
         knowledge::create_article,
         knowledge::update_article,
@@ -188,6 +192,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calendar::router())
         .merge(knowledge::router())
         .merge(duplicates::router())
+        .merge(grids::router())
         .merge(settings::router())
         // A day of a large city's hotline runs to a few megabytes.
         .merge(hotline::router(64 * 1024 * 1024))

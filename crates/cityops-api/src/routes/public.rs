@@ -129,6 +129,7 @@ pub async fn report(
         follow_token_hash: Some(token_hash(&follow_token)),
     };
     let at = now();
+    let grid_inspector = crate::routes::grids::inspector_at(&state, unit_grid.as_deref()).await?;
     let report = NewReport {
         source: Source::Photo,
         description: request.description,
@@ -141,6 +142,7 @@ pub async fn report(
         unit_grid,
         hotline_ticket: None,
         intake_terms: None,
+        grid_inspector: grid_inspector.map(Box::new),
         call: None,
         fields,
     };
@@ -155,6 +157,7 @@ pub async fn report(
         .challenges
         .redeem(&request.challenge, &request.nonce, at.timestamp())?;
     let case = state.store.insert_case(case, event).await?;
+    crate::open_cases::note(&state, &case);
     state.outbox_written();
     Ok((
         StatusCode::CREATED,

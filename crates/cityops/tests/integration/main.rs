@@ -21,6 +21,7 @@ mod evaluation;
 mod exports;
 mod extra_fields;
 mod free_text;
+mod grids;
 mod hardening;
 mod hotline;
 mod intake_console;

@@ -129,6 +129,11 @@ const TABLE: &[Rule] = &[
         about_a_case: false,
     },
     Rule {
+        path: "/api/v1/responsibility-grids?area=310101002",
+        roles: None,
+        about_a_case: false,
+    },
+    Rule {
         path: "/api/v1/enquiries",
         roles: Some(&["operator", "shift_lead", "admin"]),
         about_a_case: false,
