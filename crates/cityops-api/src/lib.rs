@@ -81,6 +81,8 @@ pub struct ApiConfig {
     pub idempotency_key_days: i64,
     /// Failed call-back attempts before a hotline case closes as unreachable.
     pub callback_attempts: u32,
+    /// Seconds between two positions of an inspector's phone on patrol.
+    pub patrol_interval_secs: u32,
     /// The city's terms of accepting, verifying, filing and closing a case.
     pub intake_terms: cityops_domain::IntakeTerms,
     /// The share of a stage's term used at which its case turns yellow (临期), 0 to 1.
@@ -128,6 +130,7 @@ impl ApiConfig {
             working_hours: cityops_domain::WorkingHours::default(),
             idempotency_key_days: 7,
             callback_attempts: cityops_domain::workflow::DEFAULT_CALLBACK_ATTEMPTS,
+            patrol_interval_secs: 30,
             intake_terms: cityops_domain::IntakeTerms::default(),
             deadline_warning_share: cityops_domain::workflow::DEFAULT_WARNING_SHARE,
             watch: watch::WatchConfig::default(),

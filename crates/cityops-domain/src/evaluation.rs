@@ -448,6 +448,7 @@ pub fn counts_for_area(counter: Counter) -> bool {
             | Counter::Filed
             | Counter::PublicVerified
             | Counter::Handled
+            | Counter::HandledOnTime
             | Counter::OverdueUnhandled
             | Counter::Rework
             | Counter::Closed

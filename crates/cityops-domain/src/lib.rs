@@ -19,6 +19,7 @@ pub mod duplicates;
 pub mod evaluation;
 pub mod form;
 pub mod knowledge;
+pub mod patrol;
 pub mod personal_text;
 pub mod routing;
 pub mod stats;

@@ -88,10 +88,13 @@ impl Story<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn report_case<'a>(
     id: &str,
     source: Source,
     area: &str,
+    unit_grid: &str,
+    grid_inspector: Option<&Actor>,
     reporter: &Actor,
     when: DateTime<Utc>,
     ledger: &'a mut Vec<LedgerEntry>,
@@ -109,10 +112,16 @@ fn report_case<'a>(
             category_hint: None,
             component_id: None,
             reporter: None,
-            unit_grid: None,
+            unit_grid: Some(unit_grid.into()),
             hotline_ticket: None,
             intake_terms: None,
-            grid_inspector: None,
+            grid_inspector: grid_inspector.map(|inspector| {
+                Box::new(GridInspector {
+                    user_id: inspector.user_id.clone(),
+                    username: inspector.username.clone(),
+                    grid: format!("R{}", &unit_grid[..12]),
+                })
+            }),
             call: None,
         },
         reporter,
@@ -129,6 +138,12 @@ fn report_case<'a>(
 }
 
 const A: &str = "310101002001";
+/// The unit grids of the cases: two in community A, two in B, one in C.
+const G_A1: &str = "31010100200101";
+const G_A2: &str = "31010100200102";
+const G_B1: &str = "31010100200201";
+const G_B2: &str = "31010100200202";
+const G_C1: &str = "31010400100101";
 const B: &str = "310101002002";
 const C: &str = "310104001001";
 
@@ -173,6 +188,8 @@ fn november() -> (Vec<LedgerEntry>, Vec<(CaseNumber, Vec<TimelineEvent>)>) {
         "case-1",
         Source::Inspector,
         A,
+        G_A1,
+        Some(&i1),
         &i1,
         at(11, 2, 9, 0),
         &mut ledger,
@@ -195,6 +212,8 @@ fn november() -> (Vec<LedgerEntry>, Vec<(CaseNumber, Vec<TimelineEvent>)>) {
         "case-2",
         Source::Inspector,
         A,
+        G_A1,
+        Some(&i1),
         &i1,
         at(11, 3, 9, 0),
         &mut ledger,
@@ -217,6 +236,8 @@ fn november() -> (Vec<LedgerEntry>, Vec<(CaseNumber, Vec<TimelineEvent>)>) {
         "case-3",
         Source::Inspector,
         B,
+        G_B1,
+        None,
         &i1,
         at(11, 4, 9, 0),
         &mut ledger,
@@ -242,6 +263,8 @@ fn november() -> (Vec<LedgerEntry>, Vec<(CaseNumber, Vec<TimelineEvent>)>) {
         "case-4",
         Source::Hotline,
         C,
+        G_C1,
+        Some(&i1),
         &o1,
         at(11, 5, 9, 0),
         &mut ledger,
@@ -290,6 +313,8 @@ fn november() -> (Vec<LedgerEntry>, Vec<(CaseNumber, Vec<TimelineEvent>)>) {
         "case-5",
         Source::Inspector,
         A,
+        G_A2,
+        Some(&i1),
         &i1,
         at(11, 9, 9, 0),
         &mut ledger,
@@ -311,6 +336,8 @@ fn november() -> (Vec<LedgerEntry>, Vec<(CaseNumber, Vec<TimelineEvent>)>) {
         "case-6",
         Source::Inspector,
         B,
+        G_B2,
+        None,
         &i1,
         at(11, 10, 9, 0),
         &mut ledger,
@@ -332,6 +359,8 @@ fn november() -> (Vec<LedgerEntry>, Vec<(CaseNumber, Vec<TimelineEvent>)>) {
         "case-7",
         Source::Inspector,
         A,
+        G_A1,
+        Some(&i1),
         &i1,
         at(10, 30, 9, 0),
         &mut ledger,
@@ -419,7 +448,8 @@ fn areas_by_hand() {
     use Indicator as I;
     let districts = november_at(Level::District);
     // Huangpu (cases 1, 2, 3, 5, 6, 7): reported in November 1, 2, 3, 5, 6 (7 in October) = 5;
-    // filed 1, 2, 3, 5, 7 = 5; handled 1, 2, 3 twice, 7 = 5; nothing overdue unhandled;
+    // filed 1, 2, 3, 5, 7 = 5; handled 1, 2, 3 twice, 7 = 5, on time all but case 2's = 4
+    // (按期处置率 4 / 5, which no area composite weighs); nothing overdue unhandled;
     // closed 1, 2, 3, 7 = 4, on time 1 and 3 = 2; one rework.
     // 结案率 = 4 / (5 + 0) = 0.8, 按期结案率 = 2 / 5 = 0.4, 监督举报率 = 0 / 5 = 0 (its score
     // is the lowest band's, 0.4), 立案数 5 in 30 days scores 0.4.
@@ -432,6 +462,7 @@ fn areas_by_hand() {
             (C::Filed, 5),
             (C::PublicVerified, 0),
             (C::Handled, 5),
+            (C::HandledOnTime, 4),
             (C::OverdueUnhandled, 0),
             (C::Closed, 4),
             (C::ClosedOnTime, 2),
@@ -441,6 +472,7 @@ fn areas_by_hand() {
             (I::FilingRate, 1.0),
             (I::ClosingRate, 0.8),
             (I::OnTimeClosingRate, 0.4),
+            (I::OnTimeHandlingRate, 0.8),
             (I::PublicReportShare, 0.0),
             (I::PublicReportScore, 0.4),
             (I::FiledScore, 0.4),
@@ -519,6 +551,108 @@ fn areas_by_hand() {
 }
 
 #[test]
+fn grids_by_hand() {
+    use Counter as C;
+    use Indicator as I;
+    let grids = november_at(Level::Grid);
+    let grid = |code: &str| Subject::Grid { code: code.into() };
+    // A's first grid (cases 1, 2, 7): reported 1, 2 = 2 (7 in October); filed 3; handled 3;
+    // closed 3, on time 1 (case 1; 2 and 7 were late). 立案率 = 3 / 2, capped at 1;
+    // 结案率 = 3 / 3, 按期结案率 = 1 / 3; 监督举报率 0 (score 0.4), 立案数 3 scores 0.4.
+    // 100 × (0.10 × 0.4 + 0.20 × 0.4 + 0.30 × 1 + 0.40 / 3) = 55.33: D.
+    assert_rating(
+        &grids,
+        &grid(G_A1),
+        &[
+            (C::Reported, 2),
+            (C::Filed, 3),
+            (C::Handled, 3),
+            (C::Closed, 3),
+            (C::ClosedOnTime, 1),
+            (C::Rework, 0),
+        ],
+        &[
+            (I::FilingRate, 1.0),
+            (I::ClosingRate, 1.0),
+            (I::OnTimeClosingRate, 1.0 / 3.0),
+            (I::HandlingRate, 1.0),
+            (I::OnTimeHandlingRate, 2.0 / 3.0),
+            (I::PublicReportShare, 0.0),
+        ],
+        Some(55.33),
+        Some("D"),
+    );
+    // A's second grid (case 5, filed then cancelled): nothing was due to close, and scores of
+    // counts alone rate no one.
+    assert_rating(
+        &grids,
+        &grid(G_A2),
+        &[(C::Reported, 1), (C::Filed, 1), (C::Handled, 0)],
+        &[(I::FilingRate, 1.0)],
+        None,
+        None,
+    );
+    // B's first grid (case 3): handled twice after a failed check, closed once on time.
+    // 结案率 = 1 / 2, 按期结案率 = 1 / 2, 处置率 = 2 / 2, 按期处置率 = 2 / 2, 返工率 = 1 / 2.
+    // 100 × (0.04 + 0.08 + 0.30 × 0.5 + 0.40 × 0.5) = 47.0: D.
+    assert_rating(
+        &grids,
+        &grid(G_B1),
+        &[
+            (C::Reported, 1),
+            (C::Filed, 1),
+            (C::Handled, 2),
+            (C::Rework, 1),
+            (C::Closed, 1),
+            (C::ClosedOnTime, 1),
+        ],
+        &[
+            (I::ClosingRate, 0.5),
+            (I::OnTimeClosingRate, 0.5),
+            (I::HandlingRate, 1.0),
+            (I::ReworkRate, 0.5),
+        ],
+        Some(47.0),
+        Some("D"),
+    );
+    // B's second grid (case 6, rejected): reported, never filed. 立案率 = 0 / 1.
+    assert_rating(
+        &grids,
+        &grid(G_B2),
+        &[(C::Reported, 1), (C::Filed, 0)],
+        &[(I::FilingRate, 0.0)],
+        None,
+        None,
+    );
+    // C's grid (case 4) is Xuhui's only one: the district's figures and composite, 18.0: E.
+    assert_rating(
+        &grids,
+        &grid(G_C1),
+        &[
+            (C::Reported, 1),
+            (C::Filed, 1),
+            (C::PublicVerified, 1),
+            (C::OverdueUnhandled, 1),
+        ],
+        &[
+            (I::ClosingRate, 0.0),
+            (I::HandlingRate, 0.0),
+            (I::PublicReportShare, 1.0),
+        ],
+        Some(18.0),
+        Some("E"),
+    );
+    assert_eq!(grids.len(), 5);
+    // A grid's counts are its community's, community by community.
+    let communities = november_at(Level::Community);
+    let mut a = grids[&grid(G_A1)].figures.clone();
+    for (counter, n) in &grids[&grid(G_A2)].figures.0 {
+        a.add(*counter, *n);
+    }
+    assert_eq!(a, communities[&area(A)].figures);
+}
+
+#[test]
 fn units_by_hand() {
     use Counter as C;
     use Indicator as I;
@@ -577,9 +711,11 @@ fn positions_by_hand() {
         user_id: user.into(),
     };
     // i1: reported 1, 2, 3, 5, 6 = 5 in November; valid (filed in November) 1, 2, 3, 5, 7 =
-    // 5; verified case 4 on time; checked 1, 2 (late), 3 twice, 7 = 5, on time 4.
-    // 有效上报率 = 5 / 5, 按时核实率 = 1, 按时核查率 = 4 / 5; no grid assigned, so no 漏报率,
-    // and its 0.20 is shared out: 100 × (0.40 × 1 + 0.20 × 1 + 0.20 × 0.8) / 0.80 = 95.0: A.
+    // 5; verified case 4 on time; checked 1, 2 (late), 3 twice, 7 = 5, on time 4. The grids
+    // of cases 1, 2, 4, 5 and 7 are i1's: filed there in November 5, of which case 4, the
+    // hotline call, was reported by someone else: missed 1.
+    // 有效上报率 = 5 / 5, 漏报率 = 1 / 5, 按时核实率 = 1, 按时核查率 = 4 / 5:
+    // 100 × (0.40 × 1 + 0.20 × (1 − 0.2) + 0.20 × 1 + 0.20 × 0.8) = 92.0: A.
     assert_rating(
         &positions,
         &person(Role::Inspector, "i1"),
@@ -590,14 +726,24 @@ fn positions_by_hand() {
             (C::VerifiedOnTime, 1),
             (C::Checked, 5),
             (C::CheckedOnTime, 4),
+            (C::GridFiled, 5),
+            (C::Missed, 1),
         ],
         &[
             (I::ValidReportRate, 1.0),
+            (I::MissedReportRate, 0.2),
             (I::OnTimeVerifyRate, 1.0),
             (I::OnTimeCheckRate, 0.8),
         ],
-        Some(95.0),
+        Some(92.0),
         Some("A"),
+    );
+    // Nobody else has a grid: the operator's and the others' figures hold no grid counts.
+    assert_eq!(
+        positions[&person(Role::Operator, "o1")]
+            .figures
+            .get(C::GridFiled),
+        0
     );
     // o1: accepted 1, 2, 3, 4, 5 = 5 (7 in October; 6 rejected), scoring 0.4; sent a
     // verification on time (case 4) and five checks, on time.

@@ -53,6 +53,9 @@ pub struct ComponentQuery {
     pub status: Option<ComponentStatus>,
     /// `[min_lon, min_lat, max_lon, max_lat]`, WGS-84.
     pub bbox: Option<[f64; 4]>,
+    /// What a place search typed: a 16-digit id (read off a manhole cover or a lamp post)
+    /// finds that component; other text, the components whose name or location text holds it.
+    pub text: Option<String>,
     /// Keyset paging: ids after this one.
     pub after: Option<String>,
     pub offset: u64,
@@ -66,6 +69,7 @@ impl ComponentQuery {
             class_prefix: None,
             status: None,
             bbox: None,
+            text: None,
             after: None,
             offset: 0,
             limit: 1000,
@@ -393,7 +397,7 @@ impl<D: Dialect, A: AuditPolicy> GeographyStore for SqlStore<D, A> {
                 }
             }
             let mut statement = Statement::new(
-                "INSERT INTO components (id, class, area, status, lon, lat, doc, updated_at) ",
+                "INSERT INTO components (id, class, area, status, lon, lat, label, doc, updated_at) ",
             );
             statement.push_values(chunk, |row, c| {
                 row.bind(&c.id)
@@ -402,13 +406,14 @@ impl<D: Dialect, A: AuditPolicy> GeographyStore for SqlStore<D, A> {
                     .bind(c.status.as_str())
                     .bind(c.location.lon)
                     .bind(c.location.lat)
+                    .bind(label_of(c))
                     .bind(crate::encode_json(c))
                     .bind(now);
             });
             statement.push(
                 " ON CONFLICT (id) DO UPDATE SET class = excluded.class, area = excluded.area,
                   status = excluded.status, lon = excluded.lon, lat = excluded.lat,
-                  doc = excluded.doc, updated_at = excluded.updated_at",
+                  label = excluded.label, doc = excluded.doc, updated_at = excluded.updated_at",
             );
             D::execute(&mut tx, statement).await?;
         }
@@ -610,6 +615,34 @@ fn component_filter(statement: &mut Statement, q: &ComponentQuery) {
         statement.push(" AND lat >= ").push_bind(min_lat);
         statement.push(" AND lat <= ").push_bind(max_lat);
     }
+    match q.text.as_deref() {
+        Some(id) if id.len() == 16 && id.bytes().all(|b| b.is_ascii_digit()) => {
+            statement.push(" AND id = ").push_bind(id);
+        }
+        Some(text) => {
+            // Every word, in any order: "井盖 南京东路" finds "南京东路100号前 上水井盖".
+            for word in text.split_whitespace() {
+                let escaped = word
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                statement
+                    .push(" AND label LIKE ")
+                    .push_bind(format!("%{escaped}%"))
+                    .push(" ESCAPE '\\'");
+            }
+        }
+        None => {}
+    }
+}
+
+/// The text a place search reads of a component.
+fn label_of(c: &Component) -> String {
+    format!(
+        "{} {}",
+        c.name,
+        c.location_text.as_deref().unwrap_or_default()
+    )
 }
 
 fn area_from_row(row: &impl Columns) -> StoreResult<Area> {

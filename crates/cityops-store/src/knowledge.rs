@@ -23,8 +23,15 @@ pub trait KnowledgeStore: Send + Sync {
     async fn update_article(&self, article: &Article) -> StoreResult<bool>;
     /// Deletes an article; false when there was none. On the audit log as `knowledge.delete`.
     async fn delete_article(&self, id: &str) -> StoreResult<bool>;
-    /// Records an enquiry answered on the call; on the audit log as `enquiry.record`.
-    async fn insert_enquiry(&self, enquiry: &Enquiry) -> StoreResult<()>;
+    /// Records an enquiry answered on the call, with the idempotency key it claims (if any)
+    /// in the same transaction: [`StoreError::Claimed`] when the key is held already, and
+    /// then nothing is written. On the audit log as `enquiry.record`.
+    async fn insert_enquiry(
+        &self,
+        enquiry: &Enquiry,
+        claim: Option<&crate::CaseClaim>,
+    ) -> StoreResult<()>;
+    async fn enquiry(&self, id: &str) -> StoreResult<Option<Enquiry>>;
     /// The enquiries taken in `[from, to)`, newest first, at most `limit`.
     async fn enquiries(
         &self,
@@ -146,8 +153,15 @@ impl<D: Dialect, A: AuditPolicy> KnowledgeStore for SqlStore<D, A> {
         Ok(true)
     }
 
-    async fn insert_enquiry(&self, enquiry: &Enquiry) -> StoreResult<()> {
+    async fn insert_enquiry(
+        &self,
+        enquiry: &Enquiry,
+        claim: Option<&crate::CaseClaim>,
+    ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
+        if let Some(claim) = claim {
+            crate::intake::write_claim::<D>(&mut tx, claim, &enquiry.id).await?;
+        }
         D::execute(
             &mut tx,
             Statement::new("INSERT INTO enquiries (id, at, doc) VALUES ($1, $2, $3)")
@@ -161,6 +175,13 @@ impl<D: Dialect, A: AuditPolicy> KnowledgeStore for SqlStore<D, A> {
         self.audit_in(&mut tx, vec![record]).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn enquiry(&self, id: &str) -> StoreResult<Option<Enquiry>> {
+        let row = self
+            .read_optional(Statement::new("SELECT doc FROM enquiries WHERE id = $1").bind(id))
+            .await?;
+        row.map(|r| r.json("doc")).transpose()
     }
 
     async fn enquiries(

@@ -33,6 +33,7 @@ mod geography;
 mod intake;
 mod knowledge;
 pub mod outbox;
+mod patrols;
 pub mod pii;
 mod screen;
 mod sql;
@@ -54,6 +55,7 @@ pub use geography::{
 pub use intake::{CaseClaim, HotlineTicketRow, IdempotencyRecord, IntakeStore, TicketResult};
 pub use knowledge::KnowledgeStore;
 pub use outbox::{OutboxConsumer, OutboxEntry, OutboxStatus, OutboxStore};
+pub use patrols::{PatrolQuery, PatrolStore};
 pub use pii::{PiiError, PiiKeys};
 pub use screen::ScreenStore;
 pub use sql::{AuditPolicy, Audited, PgStore, SqlStore, SqliteStore, Unaudited};
@@ -358,6 +360,7 @@ pub trait Store:
     + EvaluationStore
     + ScreenStore
     + KnowledgeStore
+    + PatrolStore
     + Send
     + Sync
     + 'static

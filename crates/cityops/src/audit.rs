@@ -7,7 +7,7 @@
 
 use anyhow::{Context, Result};
 use cityops_domain::audit::{signing_key_from_hex, Checkpoint};
-use cityops_store::{AuditStore, TrustStore};
+use cityops_store::{AuditStore, Store, TrustStore};
 use ed25519_dalek::SigningKey;
 use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
@@ -57,13 +57,24 @@ pub async fn checkpoint(store: &dyn AuditStore, key: &SigningKey) -> Result<Opti
     Ok(Some(checkpoint))
 }
 
-/// Removes reporters' contacts from cases finished more than `days` ago, now and every hour
-/// while the server runs.
+/// How long personal data is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Days after its case finished that a reporter's contact is kept.
+    pub contact_days: i64,
+    /// Days after it ended that a patrol's track is kept.
+    pub patrol_days: i64,
+}
+
+/// Removes reporters' contacts from cases finished more than `contact_days` ago, and the
+/// tracks of patrols ended more than `patrol_days` ago, now and every hour while the server
+/// runs.
 pub fn spawn_retention(
-    store: Arc<dyn TrustStore>,
-    days: i64,
+    store: Arc<dyn Store>,
+    retention: Retention,
     stopped: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
+    let days = retention.contact_days;
     tokio::spawn(async move {
         let mut clock = tokio::time::interval(Duration::from_secs(3600));
         tokio::pin!(stopped);
@@ -76,6 +87,18 @@ pub fn spawn_retention(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(cases = n, days, "Retention removed reporters' contacts."),
                 Err(error) => tracing::warn!(%error, "Retention did not run; trying again later."),
+            }
+            let before = chrono::Utc::now() - chrono::Duration::days(retention.patrol_days);
+            match store.delete_patrols_ended_before(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    patrols = n,
+                    days = retention.patrol_days,
+                    "Retention removed patrol tracks."
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, "Patrol retention did not run; trying again later.")
+                }
             }
         }
     });

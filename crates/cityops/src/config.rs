@@ -94,6 +94,11 @@ pub struct Config {
     /// Failed call-back attempts (no answer, wrong number) after which a hotline case
     /// closes as unreachable (1 to 10).
     pub callback_attempts: u32,
+    /// Seconds between two positions an inspector's phone records on patrol (5 to 600).
+    pub patrol_interval_secs: u32,
+    /// Days an ended patrol's track is kept (at least 1): an inspector's whereabouts are
+    /// personal data, kept no longer than the shift lead's review and the evaluation need.
+    pub patrol_retention_days: i64,
     /// The city's terms of the stages before filing and of closing: `accept`, `verify`,
     /// `file` and `close`, each `{ amount = N, unit = "minutes" | "hours" | "working_hours" |
     /// "working_days" }`. A case copies them when it is reported.
@@ -152,6 +157,8 @@ impl Default for Config {
             working_hours: vec!["08:30-12:00".into(), "13:30-17:30".into()],
             idempotency_key_days: 7,
             callback_attempts: 3,
+            patrol_interval_secs: 30,
+            patrol_retention_days: 90,
             intake_terms: cityops_domain::IntakeTerms::default(),
             deadline_warning_share: 0.75,
             overdue_watch_secs: 30,
@@ -241,6 +248,8 @@ impl Config {
                 "working_hours",
                 "idempotency_key_days",
                 "callback_attempts",
+                "patrol_interval_secs",
+                "patrol_retention_days",
                 "intake_terms",
                 "deadline_warning_share",
                 "overdue_watch_secs",

@@ -142,6 +142,15 @@ pub async fn start(
         cityops_domain::workflow::MAX_CALLBACK_ATTEMPTS
     );
     api.callback_attempts = config.callback_attempts;
+    anyhow::ensure!(
+        (5..=600).contains(&config.patrol_interval_secs),
+        "patrol_interval_secs is 5 to 600"
+    );
+    api.patrol_interval_secs = config.patrol_interval_secs;
+    anyhow::ensure!(
+        config.patrol_retention_days >= 1,
+        "patrol_retention_days is at least 1"
+    );
     config
         .intake_terms
         .validate()
@@ -216,7 +225,10 @@ pub async fn start(
     let state = AppState::with_telemetry(store.clone(), api, Some(telemetry.clone()));
     audit::spawn_retention(
         store.clone(),
-        config.personal_data_retention_days,
+        audit::Retention {
+            contact_days: config.personal_data_retention_days,
+            patrol_days: config.patrol_retention_days,
+        },
         state.stopped(),
     );
     audit::spawn_checkpoints(

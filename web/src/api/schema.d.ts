@@ -346,7 +346,9 @@ export interface paths {
          * Attach a photo (JPEG, PNG or WebP; at most 10 MiB, 10,000 pixels a side) to a case. Send
          *     the raw bytes as the body. The image is decoded whole, turned upright and re-encoded, so
          *     the stored copy carries no EXIF (position, device); the SHA-256 of that copy is recorded.
-         *     It is shown to the public only once staff review it.
+         *     It is shown to the public only once staff review it. The same image sent again to the
+         *     same case (a phone that did not hear the answer) answers the photo already attached, with
+         *     200, whatever the version: a retried upload never attaches a photo twice.
          */
         post: operations["upload_attachment"];
         delete?: never;
@@ -511,7 +513,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Components in the caller's jurisdiction, in id order. */
+        /** Components in the caller's jurisdiction, in id order; with `q`, those a place search finds. */
         get: operations["list_components"];
         /**
          * Import components (admin): CSV (`text/csv`, UTF-8 with or without BOM, header
@@ -705,6 +707,9 @@ export interface paths {
         /**
          * Record an enquiry answered on the call (operators and shift leads): no case is opened and
          *     no contact is kept; a phone number or ID number typed into the texts is masked.
+         * @description With an `Idempotency-Key`, as for a report: the same key from the same caller with the
+         *     same body answers the enquiry the first request recorded (201, the same body), never a
+         *     second; the same key with another body is refused with `idempotency_key_reused`.
          */
         post: operations["record_enquiry"];
         delete?: never;
@@ -1036,6 +1041,82 @@ export interface paths {
         put?: never;
         /** Confirm the second factor with a first code; from then on sign-in asks for one. */
         post: operations["confirm_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrols": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The patrols that ran on the days asked for, the latest started first: an inspector's own,
+         *     or, for shift leads and leaders, those of the inspectors within their jurisdiction.
+         */
+        get: operations["patrols"];
+        put?: never;
+        /** Goes on duty: starts the signed-in inspector's patrol, or answers the one already open. */
+        post: operations["go_on_duty"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrols/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A patrol's track, as a GeoJSON Feature. Reading another person's track is on the audit log. */
+        get: operations["patrol_track"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrols/{id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Goes off duty; a patrol already ended is answered as it is. */
+        post: operations["go_off_duty"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrols/{id}/positions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adds positions to the inspector's own patrol, also after it ended if they were taken while
+         *     it ran (a phone that was offline). Nothing is added unless every position is good: each
+         *     inside the city, at a time the patrol ran, with an accuracy from 0 to 5000 m.
+         */
+        post: operations["add_positions"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3131,6 +3212,49 @@ export interface components {
             password: string;
         };
         /**
+         * @description A patrol's track as a GeoJSON Feature: a `LineString` through its positions in time order
+         *     (a `Point` with one position, `null` with none), the patrol in its properties with each
+         *     position's time and accuracy beside the coordinates.
+         */
+        PatrolTrack: {
+            geometry?: Record<string, unknown> | null;
+            id: string;
+            properties: components["schemas"]["TrackProperties"];
+            /** @description `Feature`. */
+            type: string;
+        };
+        /** @description A patrol: an inspector's time on duty, with what their track adds up to. */
+        PatrolView: {
+            /** @description The inspector's jurisdiction when they went on duty. */
+            area: string;
+            /**
+             * Format: double
+             * @description The length walked in metres; a phone's wandering while it stands still is not counted.
+             */
+            distance_m: number;
+            /**
+             * Format: date-time
+             * @description `null` while on duty.
+             */
+            ended_at?: string | null;
+            id: string;
+            /**
+             * Format: int32
+             * @description Seconds between two positions the phone records.
+             */
+            interval_seconds: number;
+            last?: null | components["schemas"]["PositionView"];
+            /**
+             * Format: int32
+             * @description How many positions the track holds.
+             */
+            positions: number;
+            /** Format: date-time */
+            started_at: string;
+            user_id: string;
+            username: string;
+        };
+        /**
          * @description What a case's pending request asks the shift lead for.
          * @enum {string}
          */
@@ -3159,6 +3283,41 @@ export interface components {
          * @enum {string}
          */
         PhotoReviewState: "pending" | "published" | "private";
+        /** @description A position of the inspector's phone. */
+        PositionView: {
+            /**
+             * Format: double
+             * @description How far off it may be, in metres (the Geolocation API's `accuracy`), 0 to 5000.
+             */
+            accuracy_m: number;
+            /**
+             * Format: date-time
+             * @description When the phone took it.
+             */
+            at: string;
+            /** Format: double */
+            lat: number;
+            /**
+             * Format: double
+             * @description WGS-84.
+             */
+            lon: number;
+        };
+        PositionsAccepted: {
+            /**
+             * Format: int32
+             * @description How many of the positions were new to the track.
+             */
+            accepted: number;
+            patrol: components["schemas"]["PatrolView"];
+        };
+        PositionsRequest: {
+            /**
+             * @description 1 to 500 positions, in any order; one whose time the track already holds is skipped
+             *     (a batch sent twice adds nothing).
+             */
+            positions: components["schemas"]["PositionView"][];
+        };
         PublicAttachmentReceipt: {
             id: string;
         };
@@ -3911,6 +4070,12 @@ export interface components {
             code: string;
             /** @description The account's password. */
             password: string;
+        };
+        TrackProperties: components["schemas"]["PatrolView"] & {
+            /** @description The accuracy of each coordinate in metres, in order. */
+            accuracy_m: number[];
+            /** @description The time of each coordinate, in order. */
+            times: string[];
         };
         /** @description A new unit, or a unit's fields as an admin writes them. */
         UnitBody: {
@@ -5669,6 +5834,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description this image was attached already */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentView"];
+                };
+            };
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -6356,6 +6530,11 @@ export interface operations {
                 status?: components["schemas"]["ComponentStatus"];
                 /** @description `min_lon,min_lat,max_lon,max_lat` (WGS-84). */
                 bbox?: string;
+                /**
+                 * @description A place search: a 16-digit component id (as printed on a manhole cover or a lamp
+                 *     post), or words (1 to 50 characters) that the name or location text must all hold.
+                 */
+                q?: string;
                 /** @description The last id of the previous page. */
                 after?: string;
                 /** @description 1 to 1,000 (default 100). */
@@ -7348,7 +7527,10 @@ export interface operations {
     record_enquiry: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the record safe to repeat: 1 to 128 visible ASCII characters, new for each enquiry. */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7385,6 +7567,15 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8814,6 +9005,355 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patrols: {
+        parameters: {
+            query?: {
+                /** @description Only this inspector's patrols (a username); an inspector may name only themself. */
+                user?: string;
+                /** @description The first day (Asia/Shanghai), today when unset. */
+                from?: string;
+                /** @description The last day (Asia/Shanghai), at most 31 days after `from`; `from` when unset. */
+                to?: string;
+                /** @description Only the patrols on duty now (`true`) or those ended (`false`). */
+                open?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolView"][];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    go_on_duty: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description already on duty: the open patrol */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolView"];
+                };
+            };
+            /** @description on duty */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolView"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patrol_track: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": components["schemas"]["PatrolTrack"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    go_off_duty: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolView"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_positions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PositionsRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PositionsAccepted"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -332,7 +332,7 @@ pub(crate) fn reporter_of(contact: Option<crate::views::ContactBody>) -> Option<
 }
 
 /// The `Idempotency-Key` header of a request, if any.
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -1471,11 +1471,13 @@ pub struct UploadQuery {
 /// Attach a photo (JPEG, PNG or WebP; at most 10 MiB, 10,000 pixels a side) to a case. Send
 /// the raw bytes as the body. The image is decoded whole, turned upright and re-encoded, so
 /// the stored copy carries no EXIF (position, device); the SHA-256 of that copy is recorded.
-/// It is shown to the public only once staff review it.
+/// It is shown to the public only once staff review it. The same image sent again to the
+/// same case (a phone that did not hear the answer) answers the photo already attached, with
+/// 200, whatever the version: a retried upload never attaches a photo twice.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases",
     params(("id" = String, Path, description = "Case id or case number"), UploadQuery),
     request_body(content = Vec<u8>, content_type = "image/jpeg"),
-    responses((status = 201, body = AttachmentView), (status = 409, description = "version_conflict or transition_not_allowed", body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody),
+    responses((status = 201, body = AttachmentView), (status = 200, description = "this image was attached already", body = AttachmentView), (status = 409, description = "version_conflict or transition_not_allowed", body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
 pub async fn upload_attachment(
     State(state): State<AppState>,
@@ -1489,23 +1491,42 @@ pub async fn upload_attachment(
     let body = crate::extract::upload_body(body)?;
     let file_name = query.file_name.unwrap_or_else(|| "photo".into());
     let case = visible_case(&state, &actor, &id).await?;
-    check_version(&case, query.version)?;
-    let (attachment, next) = attach_image(&state, &case, &actor, &body, file_name).await?;
+    let attached =
+        attach_image(&state, &case, &actor, &body, file_name, Some(query.version)).await?;
+    let status = if attached.new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((
-        StatusCode::CREATED,
-        Json(AttachmentView::new(&attachment, next.version)),
+        status,
+        Json(AttachmentView::new(
+            &attached.attachment,
+            attached.case.version,
+        )),
     ))
 }
 
+/// A photo attached to a case, and the case after it.
+pub(crate) struct Attached {
+    pub attachment: Attachment,
+    pub case: Case,
+    /// False when the same image was attached already: nothing changed.
+    pub new: bool,
+}
+
 /// Checks an image by its bytes, stores it durably and attaches it to the case through the
-/// workflow, in one transaction with the case change. Shared by staff and citizen uploads.
+/// workflow, in one transaction with the case change; the same image attached already is
+/// answered as it is, before the caller's `version` (if any) is checked. Shared by staff and
+/// citizen uploads.
 pub(crate) async fn attach_image(
     state: &AppState,
     case: &Case,
     actor: &Actor,
     body: &[u8],
     file_name: String,
-) -> ApiResult<(Attachment, Case)> {
+    version: Option<i64>,
+) -> ApiResult<Attached> {
     if body.is_empty() {
         return Err(ApiError::invalid("body", "the attachment is empty"));
     }
@@ -1519,6 +1540,23 @@ pub(crate) async fn attach_image(
     let clean = crate::photo::clean_upload(body.to_vec()).await?;
     let body = clean.bytes.as_slice();
     let content_type = clean.content_type;
+    let sha256 = hex::encode(Sha256::digest(body));
+    if let Some(attachment) = state
+        .store
+        .case_attachments(&case.id)
+        .await?
+        .into_iter()
+        .find(|a| a.sha256 == sha256)
+    {
+        return Ok(Attached {
+            attachment,
+            case: case.clone(),
+            new: false,
+        });
+    }
+    if let Some(version) = version {
+        check_version(case, version)?;
+    }
     let attachment_id = new_id();
     let at = now();
     let (next, event) = decide(
@@ -1529,7 +1567,6 @@ pub(crate) async fn attach_image(
         actor,
         at,
     )?;
-    let sha256 = hex::encode(Sha256::digest(body));
     let relative = format!("attachments/{}/{}", &sha256[..2], attachment_id);
     let path = state.config.data_dir.join(&relative);
     write_durably(&path, body)
@@ -1559,7 +1596,11 @@ pub(crate) async fn attach_image(
         return Err(error.into());
     }
     state.outbox_written();
-    Ok((attachment, next))
+    Ok(Attached {
+        attachment,
+        case: next,
+        new: true,
+    })
 }
 
 /// The file is on disk (fsynced) before its row commits, so no committed row points at

@@ -121,6 +121,10 @@ pub struct ComponentListQuery {
         pattern = r"^-?\d{1,3}(\.\d+)?,-?\d{1,3}(\.\d+)?,-?\d{1,3}(\.\d+)?,-?\d{1,3}(\.\d+)?$"
     )]
     bbox: Option<String>,
+    /// A place search: a 16-digit component id (as printed on a manhole cover or a lamp
+    /// post), or words (1 to 50 characters) that the name or location text must all hold.
+    #[param(min_length = 1, max_length = 50)]
+    q: Option<String>,
     /// The last id of the previous page.
     after: Option<String>,
     /// 1 to 1,000 (default 100).
@@ -201,7 +205,7 @@ pub struct ComponentPage {
     next: Option<String>,
 }
 
-/// Components in the caller's jurisdiction, in id order.
+/// Components in the caller's jurisdiction, in id order; with `q`, those a place search finds.
 #[utoipa::path(get, path = "/api/v1/components", tag = "census", params(ComponentListQuery),
     responses((status = 200, body = ComponentPage), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn list_components(
@@ -219,10 +223,20 @@ pub async fn list_components(
         .map(parse_bbox)
         .transpose()?
         .map(|((a, b), (c, d))| [a, b, c, d]);
+    let text = match q.q.as_deref().map(str::trim) {
+        Some(text) if text.is_empty() || text.chars().count() > 50 => {
+            return Err(ApiError::invalid(
+                "q",
+                "a search text has 1 to 50 characters",
+            ))
+        }
+        text => text.map(str::to_owned),
+    };
     let query = ComponentQuery {
         class_prefix: class_prefix(q.class)?,
         status: status(q.status.as_deref())?,
         bbox,
+        text,
         after: q.after,
         limit,
         ..ComponentQuery::within(actor.scope.clone())

@@ -279,15 +279,34 @@ impl From<&Enquiry> for EnquiryView {
 
 /// Record an enquiry answered on the call (operators and shift leads): no case is opened and
 /// no contact is kept; a phone number or ID number typed into the texts is masked.
+///
+/// With an `Idempotency-Key`, as for a report: the same key from the same caller with the
+/// same body answers the enquiry the first request recorded (201, the same body), never a
+/// second; the same key with another body is refused with `idempotency_key_reused`.
 #[utoipa::path(post, path = "/api/v1/enquiries", tag = "knowledge", request_body = EnquiryBody,
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,128}$",
+        description = "Makes the record safe to repeat: 1 to 128 visible ASCII characters, new for each enquiry.")),
     responses((status = 201, body = EnquiryView), (status = 403, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
 pub async fn record_enquiry(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
-    JsonBody(body): JsonBody<EnquiryBody>,
+    headers: axum::http::HeaderMap,
+    crate::extract::HashedJsonBody(body, body_hash): crate::extract::HashedJsonBody<EnquiryBody>,
 ) -> ApiResult<(StatusCode, Json<EnquiryView>)> {
     hotline_staff(&actor, false)?;
+    // A key of its own namespace: the same key names a case report and an enquiry apart.
+    let key = crate::routes::cases::idempotency_key(&headers)?.map(|k| format!("enquiry:{k}"));
+    let kept_since = Utc::now() - chrono::Duration::days(state.config.idempotency_key_days);
+    if let Some(key) = &key {
+        if let Some(record) = state
+            .store
+            .idempotency_key(&actor.user_id, key, kept_since)
+            .await?
+        {
+            return repeated_enquiry(&state, &record, &body_hash).await;
+        }
+    }
     let area = match body.area.as_deref() {
         Some(code) => {
             let code = AreaCode::parse(code).map_err(|e| ApiError::invalid("area", e.reason))?;
@@ -322,7 +341,51 @@ pub async fn record_enquiry(
         at: Utc::now(),
     }
     .checked()?;
-    state.store.insert_enquiry(&enquiry).await?;
+    let claim = key
+        .as_ref()
+        .map(|key| cityops_store::CaseClaim::IdempotencyKey {
+            caller: actor.user_id.clone(),
+            key: key.clone(),
+            body_hash: body_hash.clone(),
+            at: enquiry.at,
+            expired_before: kept_since,
+        });
+    match state.store.insert_enquiry(&enquiry, claim.as_ref()).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(EnquiryView::from(&enquiry)))),
+        // A request with the same key committed first: answer its enquiry.
+        Err(cityops_store::StoreError::Claimed) => {
+            let record = state
+                .store
+                .idempotency_key(
+                    &actor.user_id,
+                    key.as_deref().unwrap_or_default(),
+                    kept_since,
+                )
+                .await?
+                .ok_or_else(|| ApiError::internal("a claimed idempotency key is not stored"))?;
+            repeated_enquiry(&state, &record, &body_hash).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The answer to a repeated record: the enquiry the key first recorded, or 422 when the key
+/// came with another body.
+async fn repeated_enquiry(
+    state: &AppState,
+    record: &cityops_store::IdempotencyRecord,
+    body_hash: &str,
+) -> ApiResult<(StatusCode, Json<EnquiryView>)> {
+    if record.body_hash != body_hash {
+        return Err(ApiError::rule(
+            ErrorCode::IdempotencyKeyReused,
+            "Idempotency-Key",
+            "this idempotency key was used with another request body: use a new key for a new enquiry",
+        ));
+    }
+    let enquiry = state.store.enquiry(&record.case_id).await?.ok_or_else(|| {
+        ApiError::internal("an idempotency key names an enquiry that is not stored")
+    })?;
     Ok((StatusCode::CREATED, Json(EnquiryView::from(&enquiry))))
 }
 

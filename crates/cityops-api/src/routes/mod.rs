@@ -28,6 +28,7 @@ mod health;
 mod hotline;
 mod knowledge;
 mod ogc;
+mod patrols;
 mod personal_data;
 mod photos;
 mod public;
@@ -79,6 +80,11 @@ use crate::openapi::{BearerAuth, CommonErrors};
         grids::responsibility_grids,
         grids::responsibility_grid,
         grids::assign_inspector,
+        patrols::go_on_duty,
+        patrols::add_positions,
+        patrols::go_off_duty,
+        patrols::patrols,
+        patrols::patrol_track,
         duplicates::public_candidates,
         knowledge::create_article,
         knowledge::update_article,
@@ -193,6 +199,7 @@ pub fn router(state: AppState) -> Router {
         .merge(knowledge::router())
         .merge(duplicates::router())
         .merge(grids::router())
+        .merge(patrols::router())
         .merge(settings::router())
         // A day of a large city's hotline runs to a few megabytes.
         .merge(hotline::router(64 * 1024 * 1024))

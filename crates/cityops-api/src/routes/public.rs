@@ -353,10 +353,17 @@ pub async fn add_photo(
     check_token(&case, &query.token)?;
     let actor = citizen(case.area.city());
     let file_name = query.file_name.unwrap_or_else(|| "photo".into());
-    let (attachment, _) = attach_image(&state, &case, &actor, &body, file_name).await?;
+    let attached = attach_image(&state, &case, &actor, &body, file_name, None).await?;
+    let status = if attached.new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((
-        StatusCode::CREATED,
-        Json(PublicAttachmentReceipt { id: attachment.id }),
+        status,
+        Json(PublicAttachmentReceipt {
+            id: attached.attachment.id,
+        }),
     ))
 }
 

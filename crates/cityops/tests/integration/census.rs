@@ -73,6 +73,47 @@ async fn the_census_round_trips_and_reports_link_to_the_nearest_cover(app: &Test
         .collect();
     assert_eq!(ids, ["3101010101000001", "3101040101000001"]);
 
+    // A place search: an id read off the cover, words of its name and place in any order,
+    // within the caller's jurisdiction only; a literal % is no wildcard.
+    let found = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{page}"))
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (who, q, want) in [
+        ("huangpu_lead", "3101010101000001", vec!["3101010101000001"]),
+        ("huangpu_lead", "3101040101000001", vec![]),
+        ("huangpu_lead", "步行街 上水", vec!["3101010101000001"]),
+        (
+            "huangpu_lead",
+            "%E4%B8%8A%E6%B0%B4%E4%BA%95%E7%9B%96",
+            vec!["3101010101000001"],
+        ),
+        (
+            "admin",
+            "%E4%B8%8A%E6%B0%B4%E4%BA%95%E7%9B%96",
+            vec!["3101010101000001", "3101040101000001"],
+        ),
+        ("admin", "%25", vec![]),
+        ("admin", "路灯1", vec!["3101010118000001"]),
+    ] {
+        let (status, page) = app
+            .get(Some(who), &format!("/api/v1/components?q={q}"))
+            .await;
+        assert_eq!(status, 200, "{q}: {page}");
+        assert_eq!(found(&page), want, "{who} {q}");
+    }
+    let (status, body) = app
+        .get(
+            Some("admin"),
+            &format!("/api/v1/components?q={}", "长".repeat(51)),
+        )
+        .await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("q")));
+
     // Nearest: the cover 0 m away; the light is 100 m east, so only a wide radius finds it.
     let (status, near) = app
         .get(

@@ -410,3 +410,78 @@ async fn an_accepted_appeal_takes_the_count_back(app: &TestApp) {
     let (_, again) = app.get(Some("evaluator"), &units).await;
     assert_eq!(again["rows"], after["rows"]);
 }
+
+/// A city's own weights are read from its configuration file; a composite whose weights do
+/// not sum to 1 keeps the server from starting, naming the composite, and the same file with
+/// the weights put right starts it and rates by them.
+#[tokio::test]
+async fn weights_that_do_not_sum_to_one_keep_the_server_from_starting() {
+    let Some(app) = TestApp::spawn(cityops_test_support::Backend::Sqlite).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cityops.toml");
+    let area = |closing: f64| {
+        format!(
+            "[[evaluation.area]]\nindicator = \"closing_rate\"\nweight = {closing}\n\
+             [[evaluation.area]]\nindicator = \"on_time_closing_rate\"\nweight = 0.4\n"
+        )
+    };
+    let start = |text: String| {
+        let file = file.clone();
+        let app = &app;
+        async move {
+            std::fs::write(&file, text).unwrap();
+            let mut config =
+                cityops::config::Config::load(Some(&file), Default::default()).unwrap();
+            config.listen = "127.0.0.1:0".into();
+            config.data_dir = app.data_dir.clone();
+            cityops::start(&config, app.store.clone(), std::future::pending()).await
+        }
+    };
+    let refused = start(area(0.5)).await.err().expect("0.5 + 0.4 is refused");
+    let message = format!("{refused:#}");
+    assert!(
+        message.contains("evaluation.area") && message.contains("sum to 1"),
+        "{message}"
+    );
+    let refused = start(area(-0.6)).await.err().expect("a negative weight");
+    assert!(format!("{refused:#}").contains("evaluation.area"));
+
+    let server = start(area(0.6)).await.expect("0.6 + 0.4 starts");
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::new();
+    let token: Value = client
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&json!({"username": "admin", "password": cityops_test_support::PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let settings: Value = client
+        .get(format!("{base}/api/v1/settings"))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let evaluation = settings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "evaluation")
+        .unwrap_or_else(|| panic!("{settings}"));
+    assert_eq!(evaluation["source"], "file", "{evaluation}");
+    let weights: Vec<f64> = evaluation["value"]["area"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["weight"].as_f64().unwrap())
+        .collect();
+    assert_eq!(weights, [0.6, 0.4], "{evaluation}");
+    app.finish().await;
+}

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 on_both_backends!(
     an_operator_answers_an_enquiry_from_the_article_an_admin_wrote,
     articles_and_enquiries_refuse_bad_input_and_stale_edits,
+    an_enquiry_sent_again_with_its_key_is_recorded_once,
 );
 
 async fn article(app: &TestApp, title: &str, keywords: Value, body: &str) -> Value {
@@ -234,4 +235,67 @@ async fn articles_and_enquiries_refuse_bad_input_and_stale_edits(app: &TestApp) 
         .get(Some("operator"), &format!("/api/v1/knowledge?q={long}"))
         .await;
     assert_eq!(status, 422);
+}
+
+async fn post_enquiry(app: &TestApp, who: &str, key: &str, body: &Value) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/enquiries", app.base))
+        .bearer_auth(&app.tokens[who])
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// The console lost the answer and sends the enquiry again: one record, the same answer; the
+/// key with another body is a mistake; the same key on a report is another matter.
+async fn an_enquiry_sent_again_with_its_key_is_recorded_once(app: &TestApp) {
+    let body = json!({"question": "幂等咨询：垃圾分类时间？", "answer": "每天7:00-9:00。"});
+    let (status, first) = post_enquiry(app, "operator", "enquiry-7", &body).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = post_enquiry(app, "operator", "enquiry-7", &body).await;
+    assert_eq!((status, &again), (201, &first));
+    let concurrent = futures_util::future::join_all(
+        (0..4).map(|_| post_enquiry(app, "operator", "enquiry-8", &body)),
+    )
+    .await;
+    assert!(concurrent
+        .iter()
+        .all(|(s, e)| *s == 201 && e["id"] == concurrent[0].1["id"]));
+    let other = json!({"question": "幂等咨询：另一个问题", "answer": "另一个回答。"});
+    let (status, error) = post_enquiry(app, "operator", "enquiry-7", &other).await;
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(error["error"]["code"], "idempotency_key_reused");
+    assert_eq!(error["error"]["field"], "Idempotency-Key");
+    let (status, error) = post_enquiry(app, "operator", &"k".repeat(129), &body).await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("Idempotency-Key"))
+    );
+    let (_, listed) = app.get(Some("lead"), "/api/v1/enquiries").await;
+    let recorded = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["question"].as_str().unwrap().starts_with("幂等咨询"))
+        .count();
+    assert_eq!(recorded, 2, "{listed}");
+    // The same key names a report apart from the enquiry.
+    let response = app
+        .client
+        .post(format!("{}/api/v1/cases", app.base))
+        .bearer_auth(&app.tokens["operator"])
+        .header("Idempotency-Key", "enquiry-7")
+        .json(
+            &json!({"source": "hotline", "description": "幂等咨询转报案：路灯不亮",
+                      "location": {"lon": 121.4919, "lat": 31.2150}, "area": "310101002001"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
 }

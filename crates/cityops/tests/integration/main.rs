@@ -32,6 +32,7 @@ mod merging;
 mod ogc;
 mod outbox;
 mod overdue_watch;
+mod patrols;
 mod permissions;
 mod personal_data;
 mod photos;
