@@ -484,7 +484,9 @@ pub struct CommandRequest {
     /// For file: the small-class code.
     #[schema(pattern = r"^[12]\d{4}$")]
     pub category: Option<String>,
-    /// For dispatch: the unit code.
+    /// For dispatch: the unit code (the lead, 主办). For assist and release-assist: the
+    /// assisting unit (协办). For sign-assist, assist-feedback and return-assist: the
+    /// handler's own unit, which may be left out.
     pub unit: Option<String>,
     /// For request-extension: the new deadline.
     pub until: Option<DateTime<Utc>>,
@@ -647,6 +649,10 @@ pub struct CaseView {
     pub merged_into: Option<CaseRef>,
     /// The reports merged into this case, oldest merge first.
     pub merged_reports: Vec<MergedReportView>,
+    /// The assisting units' parts (协办) beside the lead (`unit`, 主办), in the order they
+    /// were assigned: each signed for, handled on its own deadline and fed back by its unit.
+    /// The lead's feedback waits until none is open.
+    pub assists: Vec<AssistPartView>,
     /// The inspector (网格监督员) of the responsibility grid the case was reported in:
     /// its verification and check are theirs.
     pub grid_inspector: Option<GridInspectorView>,
@@ -931,6 +937,18 @@ impl CaseView {
                     callback: r.callback.as_ref().map(CallbackView::from),
                 })
                 .collect(),
+            assists: c
+                .assists
+                .iter()
+                .map(|p| AssistPartView {
+                    unit: p.unit.clone(),
+                    state: Wire(p.state),
+                    assigned_at: p.assigned_at,
+                    deadline: p.deadline,
+                    finished_at: p.finished_at,
+                    opinion: p.opinion.clone(),
+                })
+                .collect(),
             grid_inspector: c.grid_inspector.as_ref().map(|i| GridInspectorView {
                 user_id: i.user_id.clone(),
                 username: i.username.clone(),
@@ -985,6 +1003,20 @@ pub struct GridInspectorView {
     pub user_id: String,
     pub username: String,
     pub grid: String,
+}
+
+/// An assisting unit's part of a case (协办).
+#[derive(Serialize, ToSchema)]
+pub struct AssistPartView {
+    pub unit: String,
+    pub state: wire::AssistState,
+    pub assigned_at: DateTime<Utc>,
+    /// Its handling deadline, from its signing.
+    pub deadline: Option<DateTime<Utc>>,
+    /// When it was fed back, released or returned.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The feedback, or why it was released or returned.
+    pub opinion: Option<String>,
 }
 
 /// A report merged into a master case.

@@ -125,6 +125,10 @@ vocabulary! {
     cityops_domain::Source => CaseSource:
         "Where a report came from: an inspector's patrol, the 12345 hotline, a citizen's \
          photo, an IoT alarm, a department or a leader.";
+    cityops_domain::AssistState => AssistState:
+        "Where an assisting unit's part (协办) stands: assigned, handling (signed for, on its \
+         own deadline), done (fed back), released (taken back by the dispatcher) or returned \
+         (not the unit's).";
     cityops_domain::case::Stage => CaseStage:
         "The stage whose clock runs on a case: accept, verify, file, dispatch, handling, \
          check, callback or close.";

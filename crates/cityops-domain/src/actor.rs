@@ -119,9 +119,12 @@ impl Actor {
     }
 
     /// Whether a case is within this actor's jurisdiction: its area in their scope, and for
-    /// a unit handler, dispatched to their unit.
+    /// a unit handler, dispatched to their unit or given to it to assist on.
     pub fn can_see_case(&self, case: &crate::Case) -> bool {
-        self.can_see_case_at(&case.area, case.unit.as_deref())
+        match self.case_unit_restriction() {
+            Some(unit) => self.can_see(&case.area) && case.involves_unit(unit),
+            None => self.can_see(&case.area),
+        }
     }
 
     /// [`Actor::can_see_case`] for a case known by its area and unit only (a statistics

@@ -614,6 +614,72 @@ pub struct GridInspector {
     pub grid: String,
 }
 
+/// An assisting unit's part (协办) of a case another unit leads (主办, the case's `unit`):
+/// assigned by a dispatcher, signed for, worked and fed back by the assisting unit on its own
+/// deadline, or released by the dispatcher or returned by the unit. The lead's feedback waits
+/// until no part is open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistPart {
+    pub unit: String,
+    /// The area the unit answers for, which must contain the case's.
+    pub unit_jurisdiction: AreaCode,
+    pub state: AssistState,
+    pub assigned_at: DateTime<Utc>,
+    /// The part's handling deadline, from its signing, on the class's handling term.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
+    /// When it was fed back, released or returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The handler who fed it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handled_by: Option<String>,
+    /// The feedback, or why it was released or returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opinion: Option<String>,
+}
+
+/// Where an assisting unit's part stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssistState {
+    /// Assigned, not yet signed for.
+    Assigned,
+    /// Signed for: the unit works on it, on its deadline.
+    Handling,
+    /// Fed back: the unit's part is done.
+    Done,
+    /// Taken back by the dispatcher: not needed.
+    Released,
+    /// Returned by the unit: not theirs.
+    Returned,
+}
+
+impl AssistState {
+    pub const ALL: [AssistState; 5] = [
+        AssistState::Assigned,
+        AssistState::Handling,
+        AssistState::Done,
+        AssistState::Released,
+        AssistState::Returned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssistState::Assigned => "assigned",
+            AssistState::Handling => "handling",
+            AssistState::Done => "done",
+            AssistState::Released => "released",
+            AssistState::Returned => "returned",
+        }
+    }
+
+    /// The part still holds the lead's feedback back.
+    pub fn is_open(self) -> bool {
+        matches!(self, AssistState::Assigned | AssistState::Handling)
+    }
+}
+
 /// A report merged into a master case, as the master lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergedReport {
@@ -712,6 +778,9 @@ pub struct Case {
     /// The reports merged into this case, oldest merge first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_reports: Vec<MergedReport>,
+    /// The assisting units' parts (协办), in the order they were assigned; `unit` leads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assists: Vec<AssistPart>,
     /// The inspector of the responsibility grid the case was reported in, when one was
     /// assigned: its verification and check tasks are theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -868,6 +937,24 @@ impl Case {
     /// What the store keeps in its `deadline` column (see [`is_overdue`]).
     pub fn running_deadline(&self) -> Option<DateTime<Utc>> {
         self.deadline.filter(|_| clock_runs(self.state))
+    }
+
+    /// The open part (assigned or handling) of an assisting unit, if it has one.
+    pub fn open_assist(&self, unit: &str) -> Option<&AssistPart> {
+        self.assists
+            .iter()
+            .find(|p| p.unit == unit && p.state.is_open())
+    }
+
+    /// The assisting units whose parts are still open: the lead's feedback waits for them.
+    pub fn open_assists(&self) -> impl Iterator<Item = &AssistPart> {
+        self.assists.iter().filter(|p| p.state.is_open())
+    }
+
+    /// Whether `unit` leads the case or has a part in it, open or finished: its handlers see
+    /// the case.
+    pub fn involves_unit(&self, unit: &str) -> bool {
+        self.unit.as_deref() == Some(unit) || self.assists.iter().any(|p| p.unit == unit)
     }
 
     /// Whether callers are owed a call-back before the case closes: its own, a hotline

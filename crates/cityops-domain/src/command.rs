@@ -29,6 +29,11 @@ pub enum CommandKind {
     Dispatch,
     Sign,
     Return,
+    Assist,
+    SignAssist,
+    AssistFeedback,
+    ReturnAssist,
+    ReleaseAssist,
     RequestExtension,
     DecideExtension,
     RequestPark,
@@ -101,6 +106,16 @@ const COUNTED: &[CaseState] = &[
     CaseState::Cancelled,
 ];
 
+/// The states in which an assisting unit's part may be open and worked on: beside a lead
+/// (dispatched to one, handling, parked), and back with the dispatcher after the lead
+/// returned the case.
+const ASSISTED: &[CaseState] = &[
+    CaseState::Filed,
+    CaseState::Dispatched,
+    CaseState::Handling,
+    CaseState::Suspended,
+];
+
 const STAFF_AND_CITIZENS: &[Role] = &[
     Role::Citizen,
     Role::Inspector,
@@ -112,7 +127,7 @@ const STAFF_AND_CITIZENS: &[Role] = &[
 ];
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 39] = [
+    pub const ALL: [CommandKind; 44] = [
         CommandKind::Report,
         CommandKind::Accept,
         CommandKind::Reject,
@@ -123,6 +138,11 @@ impl CommandKind {
         CommandKind::Dispatch,
         CommandKind::Sign,
         CommandKind::Return,
+        CommandKind::Assist,
+        CommandKind::SignAssist,
+        CommandKind::AssistFeedback,
+        CommandKind::ReturnAssist,
+        CommandKind::ReleaseAssist,
         CommandKind::RequestExtension,
         CommandKind::DecideExtension,
         CommandKind::RequestPark,
@@ -169,6 +189,11 @@ impl CommandKind {
             CommandKind::Dispatch => "dispatch",
             CommandKind::Sign => "sign",
             CommandKind::Return => "return",
+            CommandKind::Assist => "assist",
+            CommandKind::SignAssist => "sign_assist",
+            CommandKind::AssistFeedback => "assist_feedback",
+            CommandKind::ReturnAssist => "return_assist",
+            CommandKind::ReleaseAssist => "release_assist",
             CommandKind::RequestExtension => "request_extension",
             CommandKind::DecideExtension => "decide_extension",
             CommandKind::RequestPark => "request_park",
@@ -214,6 +239,11 @@ impl CommandKind {
             CommandKind::Dispatch => "dispatch",
             CommandKind::Sign => "sign",
             CommandKind::Return => "return",
+            CommandKind::Assist => "assist",
+            CommandKind::SignAssist => "sign-assist",
+            CommandKind::AssistFeedback => "assist-feedback",
+            CommandKind::ReturnAssist => "return-assist",
+            CommandKind::ReleaseAssist => "release-assist",
             CommandKind::RequestExtension => "request-extension",
             CommandKind::DecideExtension => "decide-extension",
             CommandKind::RequestPark => "request-park",
@@ -282,6 +312,11 @@ impl CommandKind {
             | CommandKind::Dispatch
             | CommandKind::Sign
             | CommandKind::Return
+            | CommandKind::Assist
+            | CommandKind::SignAssist
+            | CommandKind::AssistFeedback
+            | CommandKind::ReturnAssist
+            | CommandKind::ReleaseAssist
             | CommandKind::RequestExtension
             | CommandKind::DecideExtension
             | CommandKind::RequestPark
@@ -330,6 +365,12 @@ impl CommandKind {
             CommandKind::Dispatch | CommandKind::Escalate => (&[Dispatcher], &[Filed]),
             CommandKind::Sign => (&[UnitHandler], &[Dispatched]),
             CommandKind::Return => (&[UnitHandler], &[Dispatched, Handling]),
+            // Beside a lead that has the case; a lead's feedback waits for the parts.
+            CommandKind::Assist => (&[Dispatcher], &[Dispatched, Handling, Suspended]),
+            CommandKind::ReleaseAssist => (&[Dispatcher], ASSISTED),
+            CommandKind::SignAssist | CommandKind::AssistFeedback | CommandKind::ReturnAssist => {
+                (&[UnitHandler], ASSISTED)
+            }
             CommandKind::RequestExtension | CommandKind::RequestPark | CommandKind::Feedback => {
                 (&[UnitHandler], &[Handling])
             }
@@ -374,6 +415,13 @@ impl CommandKind {
             | CommandKind::Feedback
             | CommandKind::Resume
             | CommandKind::Attach => true,
+            // An assisting unit's handler acts on their own unit's part instead (see
+            // [`CommandKind::needs_own_part`]).
+            CommandKind::Assist
+            | CommandKind::SignAssist
+            | CommandKind::AssistFeedback
+            | CommandKind::ReturnAssist
+            | CommandKind::ReleaseAssist => false,
             CommandKind::Report
             | CommandKind::Accept
             | CommandKind::Reject
@@ -428,6 +476,19 @@ impl CommandKind {
             CommandKind::Rate => case.rating.is_none(),
             CommandKind::SelfHandle => case.source == Source::Inspector,
             CommandKind::File => !case.source.needs_verification() || case.verified,
+            CommandKind::Feedback => case.open_assists().next().is_none(),
+            CommandKind::Assist => case.unit.is_some(),
+            CommandKind::SignAssist => case
+                .assists
+                .iter()
+                .any(|p| p.state == crate::case::AssistState::Assigned),
+            CommandKind::AssistFeedback => case
+                .assists
+                .iter()
+                .any(|p| p.state == crate::case::AssistState::Handling),
+            CommandKind::ReturnAssist | CommandKind::ReleaseAssist => {
+                case.open_assists().next().is_some()
+            }
             CommandKind::Report
             | CommandKind::Accept
             | CommandKind::Reject
@@ -437,7 +498,6 @@ impl CommandKind {
             | CommandKind::Sign
             | CommandKind::Return
             | CommandKind::Resume
-            | CommandKind::Feedback
             | CommandKind::SendCheck
             | CommandKind::Check
             | CommandKind::Callback
@@ -462,6 +522,21 @@ impl CommandKind {
                 .reporter
                 .as_ref()
                 .is_some_and(|r| r.name.is_some() || r.phone.is_some()),
+        }
+    }
+}
+
+impl CommandKind {
+    /// A unit handler may issue the command only for their own unit's part, in the state the
+    /// command acts on: an assigned part is signed for, a part in hand fed back, an open one
+    /// returned.
+    pub fn needs_own_part(self) -> Option<&'static [crate::case::AssistState]> {
+        use crate::case::AssistState::*;
+        match self {
+            CommandKind::SignAssist => Some(&[Assigned]),
+            CommandKind::AssistFeedback => Some(&[Handling]),
+            CommandKind::ReturnAssist => Some(&[Assigned, Handling]),
+            _ => None,
         }
     }
 }

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use crate::actor::Role;
 use crate::area::{AreaCode, AreaLevel};
-use crate::case::{china_time, Case, CaseState, Source, Stage, TimelineEvent};
+use crate::case::{china_time, AssistState, Case, CaseState, Source, Stage, TimelineEvent};
 use crate::watch::WatchFinding;
 use crate::workflow::CaseCommand;
 use crate::InvalidInput;
@@ -75,10 +75,19 @@ pub enum Counter {
     GridFiled,
     /// 漏报数: a case filed in an inspector's responsibility grid that someone else reported.
     Missed,
+    /// An assisting unit's part (协办) assigned to it: a case given to the unit, which its
+    /// areas do not count again.
+    PartAssigned,
+    /// An assisting unit's part fed back (the unit's and its handler's), and on time against
+    /// the part's own deadline.
+    PartHandled,
+    PartHandledOnTime,
+    /// A case closed with the assisting unit's part done in it.
+    PartClosed,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 26] = [
+    pub const ALL: [Counter; 30] = [
         Counter::Reported,
         Counter::Filed,
         Counter::FiledOnTime,
@@ -105,6 +114,10 @@ impl Counter {
         Counter::ClosedOnTime,
         Counter::GridFiled,
         Counter::Missed,
+        Counter::PartAssigned,
+        Counter::PartHandled,
+        Counter::PartHandledOnTime,
+        Counter::PartClosed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -135,6 +148,10 @@ impl Counter {
             Counter::ClosedOnTime => "closed_on_time",
             Counter::GridFiled => "grid_filed",
             Counter::Missed => "missed",
+            Counter::PartAssigned => "part_assigned",
+            Counter::PartHandled => "part_handled",
+            Counter::PartHandledOnTime => "part_handled_on_time",
+            Counter::PartClosed => "part_closed",
         }
     }
 
@@ -268,6 +285,14 @@ pub fn entries(event: &TimelineEvent, case: &Case) -> Vec<LedgerEntry> {
                 add(Counter::HandledOnTime, unit, user, role);
             }
         }
+        CaseCommand::Assist { unit, .. } => add(Counter::PartAssigned, Some(unit), None, None),
+        CaseCommand::AssistFeedback { unit, .. } => {
+            let (user, role) = by(Role::UnitHandler);
+            add(Counter::PartHandled, Some(unit), user, role);
+            if on_time {
+                add(Counter::PartHandledOnTime, Some(unit), user, role);
+            }
+        }
         CaseCommand::SendCheck { .. } => {
             let (user, role) = by(Role::Operator);
             add(Counter::CheckSent, None, user, role);
@@ -310,6 +335,9 @@ pub fn entries(event: &TimelineEvent, case: &Case) -> Vec<LedgerEntry> {
                 if case.late_count == 0 {
                     add(Counter::ClosedOnTime, unit, None, None);
                 }
+                for part in case.assists.iter().filter(|p| p.state == AssistState::Done) {
+                    add(Counter::PartClosed, Some(&part.unit), None, None);
+                }
             }
             _ => {}
         },
@@ -320,6 +348,9 @@ pub fn entries(event: &TimelineEvent, case: &Case) -> Vec<LedgerEntry> {
             // Closed with no stage finished late, the closing included.
             if case.late_count == 0 {
                 add(Counter::ClosedOnTime, unit, user, role);
+            }
+            for part in case.assists.iter().filter(|p| p.state == AssistState::Done) {
+                add(Counter::PartClosed, Some(&part.unit), None, None);
             }
         }
         CaseCommand::Cancel { .. } => {
@@ -456,6 +487,41 @@ pub fn counts_for_area(counter: Counter) -> bool {
     )
 }
 
+/// The counters a unit is held to: what it was given, how it handled it (leading or
+/// assisting), and what closed.
+pub fn counts_for_unit(counter: Counter) -> bool {
+    matches!(
+        counter,
+        Counter::Dispatched
+            | Counter::Handled
+            | Counter::HandledOnTime
+            | Counter::OverdueUnhandled
+            | Counter::Rework
+            | Counter::Closed
+            | Counter::PartAssigned
+            | Counter::PartHandled
+            | Counter::PartHandledOnTime
+            | Counter::PartClosed
+    )
+}
+
+/// The counters a drill-down of `counter` reads at `level`: a unit's and a handler's
+/// handlings, dispatches and closings include the parts they assisted on, as their figures
+/// do (see [`indicator`]); an area's never hold parts.
+pub fn drilled_counters(level: Level, counter: Counter) -> Vec<Counter> {
+    let part = match counter {
+        Counter::Dispatched => Some(Counter::PartAssigned),
+        Counter::Handled => Some(Counter::PartHandled),
+        Counter::HandledOnTime => Some(Counter::PartHandledOnTime),
+        Counter::Closed => Some(Counter::PartClosed),
+        _ => None,
+    };
+    match (level, part) {
+        (Level::Unit | Level::Position, Some(part)) => vec![counter, part],
+        _ => vec![counter],
+    }
+}
+
 /// The positions the evaluation ranks.
 pub const POSITIONS: [Role; 5] = [
     Role::Inspector,
@@ -472,15 +538,7 @@ pub fn counts_at(level: Level, counter: Counter) -> bool {
         Level::District | Level::Street | Level::Community | Level::Grid => {
             counts_for_area(counter)
         }
-        Level::Unit => matches!(
-            counter,
-            Counter::Dispatched
-                | Counter::Handled
-                | Counter::HandledOnTime
-                | Counter::OverdueUnhandled
-                | Counter::Rework
-                | Counter::Closed
-        ),
+        Level::Unit => counts_for_unit(counter),
         Level::Position => true,
     }
 }
@@ -507,21 +565,7 @@ pub fn subject_of(entry: &LedgerEntry, level: Level) -> Option<Subject> {
             }
             entry.unit_grid.clone().map(|code| Subject::Grid { code })
         }
-        Level::Unit => entry
-            .unit
-            .clone()
-            .filter(|_| {
-                matches!(
-                    entry.counter,
-                    Counter::Dispatched
-                        | Counter::Handled
-                        | Counter::HandledOnTime
-                        | Counter::OverdueUnhandled
-                        | Counter::Rework
-                        | Counter::Closed
-                )
-            })
-            .map(|code| Subject::Unit { code }),
+        Level::Unit => entry.unit.clone().map(|code| Subject::Unit { code }),
         Level::Position => match (&entry.user_id, entry.role) {
             (Some(user_id), Some(role)) if POSITIONS.contains(&role) => Some(Subject::Position {
                 role,
@@ -698,15 +742,19 @@ pub fn indicator(
     config: &EvaluationConfig,
 ) -> Option<f64> {
     use Counter as C;
-    let due_closing = f.get(C::Handled) + f.get(C::OverdueUnhandled);
+    // A unit's (and its handler's) work includes its assisting parts; an area has none.
+    let handled = f.get(C::Handled) + f.get(C::PartHandled);
+    let handled_on_time = f.get(C::HandledOnTime) + f.get(C::PartHandledOnTime);
+    let closed = f.get(C::Closed) + f.get(C::PartClosed);
+    let due_closing = handled + f.get(C::OverdueUnhandled);
     match which {
         Indicator::FilingRate => share(f.get(C::Filed), f.get(C::Reported)),
         Indicator::PublicReportShare => share(f.get(C::PublicVerified), f.get(C::Filed)),
-        Indicator::ClosingRate => share(f.get(C::Closed), due_closing),
+        Indicator::ClosingRate => share(closed, due_closing),
         Indicator::OnTimeClosingRate => share(f.get(C::ClosedOnTime), due_closing),
-        Indicator::HandlingRate => share(f.get(C::Handled), due_closing),
-        Indicator::OnTimeHandlingRate => share(f.get(C::HandledOnTime), due_closing),
-        Indicator::ReworkRate => share(f.get(C::Rework), f.get(C::Handled)),
+        Indicator::HandlingRate => share(handled, due_closing),
+        Indicator::OnTimeHandlingRate => share(handled_on_time, due_closing),
+        Indicator::ReworkRate => share(f.get(C::Rework), handled),
         Indicator::ValidReportRate => share(f.get(C::ValidReport), f.get(C::Reported)),
         Indicator::MissedReportRate => share(f.get(C::Missed), f.get(C::GridFiled)),
         Indicator::OnTimeVerifyRate => share(f.get(C::VerifiedOnTime), f.get(C::Verified)),
@@ -726,7 +774,11 @@ pub fn indicator(
         ),
         Indicator::FiledScore => Some(config.count_bands.score(f.get(C::Filed), days)),
         Indicator::AcceptedScore => Some(config.count_bands.score(f.get(C::Accepted), days)),
-        Indicator::DispatchedScore => Some(config.count_bands.score(f.get(C::Dispatched), days)),
+        Indicator::DispatchedScore => Some(
+            config
+                .count_bands
+                .score(f.get(C::Dispatched) + f.get(C::PartAssigned), days),
+        ),
         Indicator::PublicReportScore => {
             share(f.get(C::PublicVerified), f.get(C::Filed)).map(|s| config.share_bands.score(s))
         }

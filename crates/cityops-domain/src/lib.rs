@@ -32,10 +32,10 @@ pub use actor::{Actor, Role};
 pub use area::{Area, AreaCode, AreaLevel};
 pub use calendar::{CalendarDay, CalendarError, HolidayYear, WorkingCalendar, WorkingHours};
 pub use case::{
-    mask_name, mask_phone, Call, CallbackOutcome, CallbackProgress, Case, CaseNumber, CaseState,
-    ClockChange, ClockReason, DeadlineMark, FiledClass, GridInspector, Location, MergeLink,
-    MergedReport, PendingRequest, Rating, RejectReason, Reporter, Satisfaction, Source, Stage,
-    TicketKind, TimeLeft, TimelineEvent,
+    mask_name, mask_phone, AssistPart, AssistState, Call, CallbackOutcome, CallbackProgress, Case,
+    CaseNumber, CaseState, ClockChange, ClockReason, DeadlineMark, FiledClass, GridInspector,
+    Location, MergeLink, MergedReport, PendingRequest, Rating, RejectReason, Reporter,
+    Satisfaction, Source, Stage, TicketKind, TimeLeft, TimelineEvent,
 };
 pub use category::{
     Category, CategoryCatalog, CategoryCode, CategoryKind, IntakeTerms, StageTerms, Term, TermUnit,

@@ -169,6 +169,34 @@ pub enum CaseCommand {
     Return {
         reason: String,
     },
+    /// A dispatcher names an assisting unit (协办) beside the lead: it gets a part of its own.
+    Assist {
+        unit: String,
+        unit_jurisdiction: AreaCode,
+        opinion: Option<String>,
+    },
+    /// The assisting unit signs for its part; its deadline starts. The workflow records the
+    /// deadline it reckoned, so that replaying the timeline never reckons it again.
+    SignAssist {
+        unit: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<DateTime<Utc>>,
+    },
+    /// The assisting unit feeds back its part: done.
+    AssistFeedback {
+        unit: String,
+        opinion: String,
+    },
+    /// The assisting unit returns its part: not theirs.
+    ReturnAssist {
+        unit: String,
+        reason: String,
+    },
+    /// The dispatcher takes an assisting unit's open part back: not needed.
+    ReleaseAssist {
+        unit: String,
+        reason: String,
+    },
     RequestExtension {
         until: DateTime<Utc>,
         reason: String,
@@ -341,6 +369,11 @@ impl CaseCommand {
             CaseCommand::Dispatch { .. } => CommandKind::Dispatch,
             CaseCommand::Sign => CommandKind::Sign,
             CaseCommand::Return { .. } => CommandKind::Return,
+            CaseCommand::Assist { .. } => CommandKind::Assist,
+            CaseCommand::SignAssist { .. } => CommandKind::SignAssist,
+            CaseCommand::AssistFeedback { .. } => CommandKind::AssistFeedback,
+            CaseCommand::ReturnAssist { .. } => CommandKind::ReturnAssist,
+            CaseCommand::ReleaseAssist { .. } => CommandKind::ReleaseAssist,
             CaseCommand::RequestExtension { .. } => CommandKind::RequestExtension,
             CaseCommand::DecideExtension { .. } => CommandKind::DecideExtension,
             CaseCommand::RequestPark { .. } => CommandKind::RequestPark,
@@ -404,6 +437,7 @@ impl CaseCommand {
             | CaseCommand::RequestVerification { opinion }
             | CaseCommand::Verify { opinion, .. }
             | CaseCommand::Dispatch { opinion, .. }
+            | CaseCommand::Assist { opinion, .. }
             | CaseCommand::DecideExtension { opinion, .. }
             | CaseCommand::DecidePark { opinion, .. }
             | CaseCommand::Resume { opinion }
@@ -418,9 +452,12 @@ impl CaseCommand {
             }
             CaseCommand::SelfHandle { opinion }
             | CaseCommand::Feedback { opinion, .. }
+            | CaseCommand::AssistFeedback { opinion, .. }
             | CaseCommand::Supervise { opinion, .. }
             | CaseCommand::DecideAppeal { opinion, .. } => texts.push(("opinion".into(), opinion)),
             CaseCommand::Return { reason }
+            | CaseCommand::ReturnAssist { reason, .. }
+            | CaseCommand::ReleaseAssist { reason, .. }
             | CaseCommand::RequestExtension { reason, .. }
             | CaseCommand::RequestPark { reason }
             | CaseCommand::Cancel { reason }
@@ -438,6 +475,7 @@ impl CaseCommand {
             }
             CaseCommand::Note { text } => texts.push(("text".into(), text)),
             CaseCommand::Sign
+            | CaseCommand::SignAssist { .. }
             | CaseCommand::StartCallback { .. }
             | CaseCommand::SetUrgent { .. }
             | CaseCommand::Attach { .. }
@@ -566,6 +604,16 @@ pub fn available(case: &Case, actor: &Actor) -> Vec<CommandKind> {
         .into_iter()
         .filter(|kind| kind.rule().roles.contains(&actor.role) && kind.admits(case))
         .filter(|kind| actor.role != Role::UnitHandler || !kind.needs_assigned_unit() || own_unit)
+        .filter(
+            |kind| match (kind.needs_own_part(), actor.unit.as_deref()) {
+                (None, _) => true,
+                (Some(states), Some(unit)) => case
+                    .assists
+                    .iter()
+                    .any(|p| p.unit == unit && states.contains(&p.state)),
+                (Some(_), None) => false,
+            },
+        )
         .filter(|kind| match kind {
             CommandKind::Dispatch => decides,
             CommandKind::Escalate => decides && escalation_target(&actor.scope).is_some(),
@@ -802,6 +850,7 @@ fn open(
         duplicate_of: None,
         merged_into: None,
         merged_reports: Vec::new(),
+        assists: Vec::new(),
         grid_inspector: report.grid_inspector.as_deref().cloned(),
         attachments: Vec::new(),
         fields: report.fields.clone(),
@@ -858,8 +907,12 @@ pub fn authorize(case: &Case, command: &CaseCommand, actor: &Actor) -> Result<()
             )));
         }
     }
-    if let CaseCommand::Appeal { unit, .. } = command {
-        // A unit appeals for itself only.
+    if let CaseCommand::Appeal { unit, .. }
+    | CaseCommand::SignAssist { unit, .. }
+    | CaseCommand::AssistFeedback { unit, .. }
+    | CaseCommand::ReturnAssist { unit, .. } = command
+    {
+        // A unit appeals for itself only, and works on its own part only.
         if actor.unit.as_deref() != Some(unit.as_str()) {
             return Err(WorkflowError::NotAssignedUnit);
         }
@@ -898,6 +951,14 @@ pub fn decide_on(
     let mut command = command;
     if let CaseCommand::Supervise { deadline, .. } = &mut command {
         *deadline = next.supervision.as_ref().and_then(|s| s.deadline);
+    }
+    if let CaseCommand::SignAssist { unit, deadline } = &mut command {
+        *deadline = next
+            .assists
+            .iter()
+            .rev()
+            .find(|p| &p.unit == unit)
+            .and_then(|p| p.deadline);
     }
     let mut event = event_for(&next, Some(case.state), actor, command, clock.now, late);
     event.clear_text = clear_text;
@@ -1233,10 +1294,88 @@ pub fn apply_on(
                     case.area
                 )));
             }
+            if case.open_assist(unit).is_some() {
+                return Err(WorkflowError::Precondition(format!(
+                    "unit {unit} assists on this case: release its part before it leads"
+                )));
+            }
             next.unit = Some(unit.clone());
             next.coordination = None;
             next.state = Dispatched;
             next.stop_clock();
+        }
+        CaseCommand::Assist {
+            unit,
+            unit_jurisdiction,
+            opinion,
+        } => {
+            optional_text("opinion", opinion, MAX_TEXT)?;
+            crate::unit::check_unit_code(unit).map_err(|e| InvalidInput::new("unit", e.reason))?;
+            if !unit_jurisdiction.contains(&case.area) {
+                return Err(WorkflowError::Precondition(format!(
+                    "unit {unit} answers for {unit_jurisdiction}, which does not include the case's area {}",
+                    case.area
+                )));
+            }
+            if case.unit.as_deref() == Some(unit.as_str()) {
+                return Err(WorkflowError::Precondition(format!(
+                    "unit {unit} leads this case: it cannot assist on it too"
+                )));
+            }
+            if case.open_assist(unit).is_some() {
+                return Err(WorkflowError::Precondition(format!(
+                    "unit {unit} already has an open part of this case"
+                )));
+            }
+            if case.open_assists().count() >= MAX_OPEN_ASSISTS {
+                return Err(WorkflowError::Precondition(format!(
+                    "a case has at most {MAX_OPEN_ASSISTS} assisting units at a time"
+                )));
+            }
+            next.assists.push(crate::case::AssistPart {
+                unit: unit.clone(),
+                unit_jurisdiction: unit_jurisdiction.clone(),
+                state: crate::case::AssistState::Assigned,
+                assigned_at: now,
+                deadline: None,
+                finished_at: None,
+                handled_by: None,
+                opinion: opinion.clone(),
+            });
+        }
+        CaseCommand::SignAssist { unit, deadline } => {
+            let part = open_part(&mut next, unit, &[crate::case::AssistState::Assigned])?;
+            part.state = crate::case::AssistState::Handling;
+            part.deadline = deadline.or_else(|| {
+                case.term(Stage::Handling)
+                    .map(|term| term.deadline(now, calendar, case.runs_continuously()))
+            });
+        }
+        CaseCommand::AssistFeedback { unit, opinion } => {
+            needed_text("opinion", opinion, MAX_TEXT)?;
+            let part = open_part(&mut next, unit, &[crate::case::AssistState::Handling])?;
+            part.state = crate::case::AssistState::Done;
+            part.finished_at = Some(now);
+            part.opinion = Some(opinion.clone());
+        }
+        CaseCommand::ReturnAssist { unit, reason }
+        | CaseCommand::ReleaseAssist { unit, reason } => {
+            needed_text("reason", reason, MAX_REASON)?;
+            let part = open_part(
+                &mut next,
+                unit,
+                &[
+                    crate::case::AssistState::Assigned,
+                    crate::case::AssistState::Handling,
+                ],
+            )?;
+            part.state = if matches!(command, CaseCommand::ReturnAssist { .. }) {
+                crate::case::AssistState::Returned
+            } else {
+                crate::case::AssistState::Released
+            };
+            part.finished_at = Some(now);
+            part.opinion = Some(reason.clone());
         }
         CaseCommand::Sign => {
             next.state = Handling;
@@ -1354,6 +1493,13 @@ pub fn apply_on(
                     format!("attachment {unknown} is not attached to this case; upload it first"),
                 )
                 .into());
+            }
+            let open: Vec<&str> = case.open_assists().map(|p| p.unit.as_str()).collect();
+            if !open.is_empty() {
+                return Err(WorkflowError::Precondition(format!(
+                    "the assisting units {} have not finished their parts: wait for their feedback or have the dispatcher release them",
+                    open.join(", ")
+                )));
             }
             next.state = Handled;
             next.pending = None;
@@ -1819,6 +1965,11 @@ pub fn apply_on(
     if next.state.is_terminal() && !from.is_terminal() {
         next.closed_at = Some(now);
         next.stop_clock();
+        // A case that ends (cancelled) ends every part still open with it.
+        for part in next.assists.iter_mut().filter(|p| p.state.is_open()) {
+            part.state = crate::case::AssistState::Released;
+            part.finished_at = Some(now);
+        }
     }
     // The unit's feedback answers a supervision notice, and so does the end of the case.
     if matches!(command, CaseCommand::Feedback { .. }) || next.state.is_terminal() {
@@ -1831,12 +1982,21 @@ pub fn apply_on(
         next.watch = None;
         next.warning_at = next.warning_time(now, calendar, clock.warning_share);
     }
-    // Late: the stage whose clock ran ended (or started over) after its deadline.
-    let late = case.is_overdue(now)
-        && (next.stage != case.stage || (next.state != from && next.deadline != case.deadline));
-    if late {
-        next.late_count += 1;
-    }
+    // Late: the stage whose clock ran ended (or started over) after its deadline. An
+    // assisting unit's feedback is late against its part's own deadline, which is the
+    // unit's to answer for, not the case's.
+    let late = if let CaseCommand::AssistFeedback { unit, .. } = command {
+        case.open_assist(unit)
+            .and_then(|p| p.deadline)
+            .is_some_and(|deadline| now > deadline)
+    } else {
+        let late = case.is_overdue(now)
+            && (next.stage != case.stage || (next.state != from && next.deadline != case.deadline));
+        if late {
+            next.late_count += 1;
+        }
+        late
+    };
     next.version += 1;
     next.updated_at = now;
     Ok((next, late))
@@ -1912,8 +2072,43 @@ fn apply_watch(
 /// Keeps who filed, dispatched and handled the case: the evaluation holds a later
 /// cancellation against the filing, a return against the dispatch and a failed check against
 /// the handling.
+/// The open part of `unit` in one of `states`, to change.
+fn open_part<'a>(
+    case: &'a mut Case,
+    unit: &str,
+    states: &[crate::case::AssistState],
+) -> Result<&'a mut crate::case::AssistPart, WorkflowError> {
+    let part = case
+        .assists
+        .iter_mut()
+        .find(|p| p.unit == unit && p.state.is_open())
+        .ok_or_else(|| {
+            WorkflowError::Precondition(format!("unit {unit} has no open part of this case"))
+        })?;
+    if !states.contains(&part.state) {
+        return Err(WorkflowError::Precondition(format!(
+            "unit {unit}'s part is {}",
+            part.state.as_str()
+        )));
+    }
+    Ok(part)
+}
+
+/// The most assisting units a case has open at once.
+pub const MAX_OPEN_ASSISTS: usize = 10;
+
 fn remember_actor(case: &mut Case, command: &CaseCommand, user_id: &str) {
     match command {
+        CaseCommand::AssistFeedback { unit, .. } => {
+            if let Some(part) = case
+                .assists
+                .iter_mut()
+                .rev()
+                .find(|p| &p.unit == unit && p.state == crate::case::AssistState::Done)
+            {
+                part.handled_by = Some(user_id.to_owned());
+            }
+        }
         CaseCommand::File { .. } => case.filed_by = Some(user_id.to_owned()),
         CaseCommand::Dispatch { .. } => case.dispatched_by = Some(user_id.to_owned()),
         CaseCommand::Feedback { .. } => case.handled_by = Some(user_id.to_owned()),

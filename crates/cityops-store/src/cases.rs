@@ -393,7 +393,13 @@ fn push_case_filter(statement: &mut Statement, q: &CaseQuery) {
         statement.push(" AND unit = ").push_bind(unit);
     }
     if let Some(unit) = &q.jurisdiction_unit {
-        statement.push(" AND unit = ").push_bind(unit);
+        // The cases the unit leads, and those it assists on.
+        statement
+            .push(" AND (unit = ")
+            .push_bind(unit)
+            .push(" OR assisting LIKE ")
+            .push_bind(format!("%|{}|%", crate::like_literal(unit)))
+            .push(" ESCAPE '\\')");
     }
     if let Some(inspector) = &q.inspector {
         statement.push(" AND inspector = ").push_bind(inspector);
@@ -756,7 +762,7 @@ async fn write_update<D: Dialect>(
             "UPDATE cases SET version = $1, state = $2, category = $3, unit = $4, deadline = $5,
                               urgent = $6, supervised = $7, updated_at = $8, doc = $9,
                               closed_at = $10, late_count = $11, coordination = $12, area = $13,
-                              watch_at = $16, appeals_pending = $17
+                              watch_at = $16, appeals_pending = $17, assisting = $18
              WHERE id = $14 AND version = $15",
         )
         .bind(case.version)
@@ -778,7 +784,8 @@ async fn write_update<D: Dialect>(
         .bind(&case.id)
         .bind(case.version - 1)
         .bind(case.watch_at().map(crate::millis))
-        .bind(case.appeals_pending() as i64),
+        .bind(case.appeals_pending() as i64)
+        .bind(assisting_column(case)),
     )
     .await?;
     if updated != 1 {
@@ -813,6 +820,17 @@ async fn write_update<D: Dialect>(
     crate::evaluation::insert_entries::<D>(tx, event, &entries).await?;
     let changes = cityops_domain::evaluation::ledger_changes(event, case);
     crate::evaluation::apply_changes::<D>(tx, event, &changes).await
+}
+
+/// The `assisting` column: every unit with a part of the case, `|a|b|`, or none.
+fn assisting_column(case: &Case) -> Option<String> {
+    if case.assists.is_empty() {
+        return None;
+    }
+    let mut units: Vec<&str> = case.assists.iter().map(|p| p.unit.as_str()).collect();
+    units.sort_unstable();
+    units.dedup();
+    Some(format!("|{}|", units.join("|")))
 }
 
 const ATTACHMENT_COLUMNS: &str =

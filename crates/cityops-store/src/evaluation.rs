@@ -417,6 +417,8 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
         let (expr, present) = key_of(q.level);
         // The same subject and days for the counter and for its exception.
         let mut scope = Statement::new("");
+        // A unit's or a handler's handlings (and dispatches, closings) include the parts
+        // they assisted on, as their figures do.
         let filter = |statement: &mut Statement, counter: Counter| {
             statement
                 .push(" FROM evaluation_ledger WHERE day >= ")
@@ -425,8 +427,12 @@ impl<D: Dialect, A: AuditPolicy> EvaluationStore for SqlStore<D, A> {
                 .push_bind(q.to.to_string())
                 .push(&format!(" AND {present} AND {expr} = "))
                 .push_bind(q.key.clone())
-                .push(" AND counter = ")
-                .push_bind(counter.as_str());
+                .push(" AND counter")
+                .push_in(
+                    cityops_domain::evaluation::drilled_counters(q.level, counter)
+                        .into_iter()
+                        .map(Counter::as_str),
+                );
             if let Some(role) = q.role {
                 statement.push(" AND role = ").push_bind(role.as_str());
             }

@@ -622,13 +622,9 @@ fn component_filter(statement: &mut Statement, q: &ComponentQuery) {
         Some(text) => {
             // Every word, in any order: "井盖 南京东路" finds "南京东路100号前 上水井盖".
             for word in text.split_whitespace() {
-                let escaped = word
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
                 statement
                     .push(" AND label LIKE ")
-                    .push_bind(format!("%{escaped}%"))
+                    .push_bind(format!("%{}%", crate::like_literal(word)))
                     .push(" ESCAPE '\\'");
             }
         }

@@ -2121,6 +2121,30 @@ export interface components {
              */
             inspector?: string | null;
         };
+        /** @description An assisting unit's part of a case (协办). */
+        AssistPartView: {
+            /** Format: date-time */
+            assigned_at: string;
+            /**
+             * Format: date-time
+             * @description Its handling deadline, from its signing.
+             */
+            deadline?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was fed back, released or returned.
+             */
+            finished_at?: string | null;
+            /** @description The feedback, or why it was released or returned. */
+            opinion?: string | null;
+            state: components["schemas"]["AssistState"];
+            unit: string;
+        };
+        /**
+         * @description Where an assisting unit's part (协办) stands: assigned, handling (signed for, on its own deadline), done (fed back), released (taken back by the dispatcher) or returned (not the unit's).
+         * @enum {string}
+         */
+        AssistState: "assigned" | "handling" | "done" | "released" | "returned";
         AttachmentView: {
             /** @description The regions blurred in the public copy, in pixels of the stored (upright) photo. */
             blur: components["schemas"]["BlurRect"][];
@@ -2298,12 +2322,12 @@ export interface components {
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
          * @enum {string}
          */
-        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "set_fields" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate" | "reassign" | "watch" | "merge" | "unmerge" | "take_report" | "release_report" | "appeal" | "decide_appeal";
+        CaseAction: "report" | "accept" | "reject" | "request_verification" | "verify" | "file" | "self_handle" | "dispatch" | "sign" | "return" | "assist" | "sign_assist" | "assist_feedback" | "return_assist" | "release_assist" | "request_extension" | "decide_extension" | "request_park" | "decide_park" | "resume" | "feedback" | "send_check" | "check" | "start_callback" | "callback" | "close" | "cancel" | "set_urgent" | "set_fields" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase_personal_data" | "relocate" | "reassign" | "watch" | "merge" | "unmerge" | "take_report" | "release_report" | "appeal" | "decide_appeal";
         /**
          * @description A workflow command a client issues by name on a case; GET /api/v1/workflow gives each one's roles and states.
          * @enum {string}
          */
-        CaseCommandName: "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "set-fields" | "escalate" | "supervise" | "merge" | "unmerge" | "appeal" | "decide-appeal";
+        CaseCommandName: "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "assist" | "sign-assist" | "assist-feedback" | "return-assist" | "release-assist" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "set-fields" | "escalate" | "supervise" | "merge" | "unmerge" | "appeal" | "decide-appeal";
         /** @description One committed case change (`event: case`). */
         CaseEvent: {
             /** @description The command, e.g. `report`, `request-extension`. */
@@ -2363,6 +2387,12 @@ export interface components {
             /** @description Units' appeals (申诉) against what the case counted against them, oldest first. */
             appeals: components["schemas"]["AppealView"][];
             area: string;
+            /**
+             * @description The assisting units' parts (协办) beside the lead (`unit`, 主办), in the order they
+             *     were assigned: each signed for, handled on its own deadline and fed back by its unit.
+             *     The lead's feedback waits until none is open.
+             */
+            assists: components["schemas"]["AssistPartView"][];
             attachments: string[];
             call?: null | components["schemas"]["CallView"];
             callback?: null | components["schemas"]["CallbackView"];
@@ -2604,7 +2634,11 @@ export interface components {
              */
             satisfied?: boolean | null;
             term?: null | components["schemas"]["TermBody"];
-            /** @description For dispatch: the unit code. */
+            /**
+             * @description For dispatch: the unit code (the lead, 主办). For assist and release-assist: the
+             *     assisting unit (协办). For sign-assist, assist-feedback and return-assist: the
+             *     handler's own unit, which may be left out.
+             */
             unit?: string | null;
             /**
              * Format: date-time
@@ -2636,7 +2670,7 @@ export interface components {
          * @description Any workflow command by the name clients use (`request-extension`), including those issued by reporting, uploading, rating or by CityOps itself (see CaseCommandName for the ones a client names in the URL).
          * @enum {string}
          */
-        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "set-fields" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate" | "reassign" | "watch" | "merge" | "unmerge" | "take-report" | "release-report" | "appeal" | "decide-appeal";
+        CommandWireName: "report" | "accept" | "reject" | "request-verification" | "verify" | "file" | "self-handle" | "dispatch" | "sign" | "return" | "assist" | "sign-assist" | "assist-feedback" | "return-assist" | "release-assist" | "request-extension" | "decide-extension" | "request-park" | "decide-park" | "resume" | "feedback" | "send-check" | "check" | "start-callback" | "callback" | "close" | "cancel" | "set-urgent" | "set-fields" | "escalate" | "supervise" | "attach" | "rate" | "note" | "erase-personal-data" | "relocate" | "reassign" | "watch" | "merge" | "unmerge" | "take-report" | "release-report" | "appeal" | "decide-appeal";
         ComponentPage: {
             items: components["schemas"]["ComponentView"][];
             /** @description Pass as `after` for the next page; absent on the last. */
@@ -2902,7 +2936,7 @@ export interface components {
          * @description One of the counts the evaluation sums (上报数 reported, 立案数 filed, 处置数 handled, 结案数 closed...), each from the timeline steps of a period's days.
          * @enum {string}
          */
-        EvaluationCounter: "reported" | "filed" | "filed_on_time" | "filed_cancelled" | "public_verified" | "valid_report" | "accepted" | "verify_sent" | "verify_sent_on_time" | "verified" | "verified_on_time" | "check_sent" | "check_sent_on_time" | "checked" | "checked_on_time" | "dispatched" | "dispatched_on_time" | "misdispatched" | "handled" | "handled_on_time" | "overdue_unhandled" | "rework" | "closed" | "closed_on_time" | "grid_filed" | "missed";
+        EvaluationCounter: "reported" | "filed" | "filed_on_time" | "filed_cancelled" | "public_verified" | "valid_report" | "accepted" | "verify_sent" | "verify_sent_on_time" | "verified" | "verified_on_time" | "check_sent" | "check_sent_on_time" | "checked" | "checked_on_time" | "dispatched" | "dispatched_on_time" | "misdispatched" | "handled" | "handled_on_time" | "overdue_unhandled" | "rework" | "closed" | "closed_on_time" | "grid_filed" | "missed" | "part_assigned" | "part_handled" | "part_handled_on_time" | "part_closed";
         /**
          * @description One of the standard indicators (GB/T 30428.4): a rate from 0 to 1, or a count or share scored on the configured bands (0 to 1).
          * @enum {string}

@@ -94,6 +94,13 @@ export const COMMAND_FIELDS: Record<CommandName, FieldSpec[]> = {
   // the merge beside the likely duplicates; the same fields, should a form be opened for them.
   merge: [{ name: 'master', kind: 'case_number', required: true }, opinion()],
   unmerge: [{ name: 'reason', kind: 'textarea', required: true }],
+  // 协办: the dispatcher names an assisting unit beside the lead, or takes its part back
+  assist: [{ name: 'unit', kind: 'unit', required: true }, opinion()],
+  'release-assist': [{ name: 'unit', kind: 'unit', required: true }, { name: 'reason', kind: 'textarea', required: true }],
+  // the assisting unit's handler, on their own unit's part (the server takes their unit)
+  'sign-assist': [],
+  'assist-feedback': [opinion(true)],
+  'return-assist': [{ name: 'reason', kind: 'textarea', required: true }],
 }
 
 /** Commands that change little and need no confirmation form (still shown as a form, with only a submit). */

@@ -917,6 +917,43 @@ pub async fn contact(
     }))
 }
 
+/// A unit that exists and is not retired (a retired one names its successor).
+async fn active_unit(state: &AppState, code: &str) -> ApiResult<cityops_domain::Unit> {
+    let unit = state
+        .store
+        .unit(code)
+        .await?
+        .ok_or_else(|| ApiError::invalid("unit", format!("unit {code} does not exist")))?;
+    if let Some(retired) = &unit.retired {
+        let successor = retired
+            .successor
+            .as_ref()
+            .map_or(String::new(), |s| format!("; its successor is {s}"));
+        return Err(ApiError::rule(
+            ErrorCode::UnknownReference,
+            "unit",
+            format!("unit {code} is retired{successor}"),
+        ));
+    }
+    Ok(unit)
+}
+
+/// The unit a handler's part command is about: their own (a `unit` given must be it).
+fn own_unit(actor: &Actor, given: Option<String>) -> ApiResult<String> {
+    match (actor.unit.clone(), given) {
+        (Some(own), Some(given)) if given != own => Err(ApiError::new(
+            ErrorCode::NotAssignedUnit,
+            format!("you work for unit {own}, not {given}"),
+        )
+        .with_field("unit")),
+        (Some(own), _) => Ok(own),
+        (None, _) => Err(ApiError::new(
+            ErrorCode::NotAssignedUnit,
+            "your account belongs to no unit",
+        )),
+    }
+}
+
 fn required<T>(value: Option<T>, field: &str, command: UrlCommand) -> ApiResult<T> {
     // One body schema serves every command, so which fields a command needs is a rule
     // between the URL and the body.
@@ -1180,27 +1217,38 @@ async fn command_from(
                     (code, opinion.or(Some(proposal.reason)))
                 }
             };
-            let unit =
-                state.store.unit(&code).await?.ok_or_else(|| {
-                    ApiError::invalid("unit", format!("unit {code} does not exist"))
-                })?;
-            if let Some(retired) = &unit.retired {
-                let successor = retired
-                    .successor
-                    .as_ref()
-                    .map_or(String::new(), |s| format!("; its successor is {s}"));
-                return Err(ApiError::rule(
-                    ErrorCode::UnknownReference,
-                    "unit",
-                    format!("unit {code} is retired{successor}"),
-                ));
-            }
+            let unit = active_unit(state, &code).await?;
             CaseCommand::Dispatch {
                 unit: unit.code,
                 unit_jurisdiction: unit.jurisdiction,
                 opinion,
             }
         }
+        CommandKind::Assist => {
+            let unit = active_unit(state, &required(unit, "unit", name)?).await?;
+            CaseCommand::Assist {
+                unit: unit.code,
+                unit_jurisdiction: unit.jurisdiction,
+                opinion,
+            }
+        }
+        CommandKind::ReleaseAssist => CaseCommand::ReleaseAssist {
+            unit: required(unit, "unit", name)?,
+            reason: required(reason, "reason", name)?,
+        },
+        // An assisting unit's handler acts on their own unit's part.
+        CommandKind::SignAssist => CaseCommand::SignAssist {
+            unit: own_unit(actor, unit)?,
+            deadline: None,
+        },
+        CommandKind::AssistFeedback => CaseCommand::AssistFeedback {
+            unit: own_unit(actor, unit)?,
+            opinion: required(opinion, "opinion", name)?,
+        },
+        CommandKind::ReturnAssist => CaseCommand::ReturnAssist {
+            unit: own_unit(actor, unit)?,
+            reason: required(reason, "reason", name)?,
+        },
         CommandKind::Sign => CaseCommand::Sign,
         CommandKind::Return => CaseCommand::Return {
             reason: required(reason, "reason", name)?,

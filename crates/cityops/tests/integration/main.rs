@@ -6,6 +6,7 @@ mod access;
 mod accounts;
 mod admin_tools;
 mod api_keys;
+mod assisting_units;
 mod audit;
 mod bad_input;
 mod boundaries;
