@@ -367,7 +367,8 @@ impl CommandKind {
             CommandKind::Return => (&[UnitHandler], &[Dispatched, Handling]),
             // Beside a lead that has the case; a lead's feedback waits for the parts.
             CommandKind::Assist => (&[Dispatcher], &[Dispatched, Handling, Suspended]),
-            CommandKind::ReleaseAssist => (&[Dispatcher], ASSISTED),
+            // The system releases the parts of a unit retired without a successor.
+            CommandKind::ReleaseAssist => (&[Dispatcher, System], ASSISTED),
             CommandKind::SignAssist | CommandKind::AssistFeedback | CommandKind::ReturnAssist => {
                 (&[UnitHandler], ASSISTED)
             }
@@ -517,7 +518,7 @@ impl CommandKind {
             // A master answers for the reports merged into it: it is merged into no other.
             CommandKind::Merge => case.merged_reports.is_empty(),
             CommandKind::DecideAppeal => case.appeals.iter().any(|a| a.decision.is_none()),
-            CommandKind::Reassign => case.unit.is_some(),
+            CommandKind::Reassign => case.unit.is_some() || case.open_assists().next().is_some(),
             CommandKind::ErasePersonalData => case
                 .reporter
                 .as_ref()

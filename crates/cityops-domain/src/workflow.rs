@@ -307,10 +307,15 @@ pub enum CaseCommand {
         reason: String,
     },
     /// The case's unit was retired and `unit`, its successor, takes the case over where it
-    /// stands: the state and deadlines stay, only who answers for it changes.
+    /// stands: the state and deadlines stay, only who answers for it changes. With `from`,
+    /// the retired unit is that one: the lead, or an assisting unit whose open part the
+    /// successor takes over (or which is released, when the successor already has a part or
+    /// leads).
     Reassign {
         unit: String,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
     },
     /// The report is merged into `master`, a case that reported the same problem first:
     /// the master's handling answers it. Issued on the report; [`merge_on`] writes the
@@ -1927,23 +1932,53 @@ pub fn apply_on(
             next.area = area.clone();
             next.unit_grid = unit_grid.clone();
         }
-        CaseCommand::Reassign { unit, reason } => {
+        CaseCommand::Reassign { unit, reason, from } => {
             needed_text("reason", reason, MAX_REASON)?;
             crate::unit::check_unit_code(unit).map_err(|e| InvalidInput::new("unit", e.reason))?;
-            match &case.unit {
-                None => {
-                    return Err(WorkflowError::Precondition(
-                        "the case has no unit to hand over".into(),
-                    ))
-                }
-                Some(current) if current == unit => {
-                    return Err(WorkflowError::Precondition(format!(
-                        "the case is already with unit {unit}"
-                    )))
-                }
-                Some(_) => {}
+            let retired = from.as_ref().or(case.unit.as_ref()).ok_or_else(|| {
+                WorkflowError::Precondition("the case has no unit to hand over".into())
+            })?;
+            if retired == unit {
+                return Err(WorkflowError::Precondition(format!(
+                    "the case is already with unit {unit}"
+                )));
             }
-            next.unit = Some(unit.clone());
+            let leads = case.unit.as_ref() == Some(retired);
+            if !leads && case.open_assist(retired).is_none() {
+                return Err(WorkflowError::Precondition(format!(
+                    "unit {retired} neither leads this case nor has an open part of it"
+                )));
+            }
+            // The successor answers once: a part it already had, or the retired unit's part
+            // beside the successor's lead, is released.
+            let release = |part: &mut crate::case::AssistPart| {
+                part.state = crate::case::AssistState::Released;
+                part.finished_at = Some(now);
+                part.opinion = Some(reason.clone());
+            };
+            if leads {
+                if let Some(part) = next
+                    .assists
+                    .iter_mut()
+                    .find(|p| &p.unit == unit && p.state.is_open())
+                {
+                    release(part);
+                }
+                next.unit = Some(unit.clone());
+            }
+            if let Some(part) = next
+                .assists
+                .iter_mut()
+                .find(|p| &p.unit == retired && p.state.is_open())
+            {
+                let successor_busy =
+                    case.unit.as_ref() == Some(unit) || case.open_assist(unit).is_some();
+                if successor_busy {
+                    release(part);
+                } else {
+                    part.unit = unit.clone();
+                }
+            }
         }
         CaseCommand::Rate { score, comment } => {
             if case.rating.is_some() {

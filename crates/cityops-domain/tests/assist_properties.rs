@@ -1,5 +1,5 @@
 //! Property test of lead and assisting units (主办 / 协办): whatever the sequence of
-//! dispatches, assists, signings, feedbacks, releases, returns and checks, a case has one lead
+//! dispatches, assists, signings, feedbacks, releases, returns, retirements and checks, a case has one lead
 //! that never assists on it too, a unit has at most one open part, handling never ends with a
 //! part open, the timeline replays to the case, and each part fed back counts once for its
 //! unit.
@@ -113,6 +113,8 @@ enum Step {
     SendCheck,
     Check(bool),
     Stranger(usize),
+    /// A unit retires (the lead, or one with a part) and `successor` takes over.
+    Retire(usize, usize),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -128,7 +130,8 @@ fn step() -> impl Strategy<Value = Step> {
         3 => Just(Step::Feedback),
         1 => Just(Step::Return),
         // A wrong unit's handler trying another unit's part is refused and changes nothing.
-        1 => unit.prop_map(Step::Stranger),
+        1 => unit.clone().prop_map(Step::Stranger),
+        1 => (unit.clone(), unit).prop_map(|(u, s)| Step::Retire(u, s)),
         2 => Just(Step::SendCheck),
         2 => any::<bool>().prop_map(Step::Check),
     ]
@@ -223,6 +226,18 @@ fn command(step: &Step, case: &Case) -> (CaseCommand, Actor) {
             },
             of(UNITS[(UNITS.iter().position(|x| *x == part_unit(u)).unwrap() + 1) % UNITS.len()]),
         ),
+        Step::Retire(u, successor) => (
+            CaseCommand::Reassign {
+                unit: UNITS[successor].into(),
+                reason: "单位撤并".into(),
+                from: Some(if u % 2 == 0 {
+                    case.unit.clone().unwrap_or_else(|| part_unit(u).into())
+                } else {
+                    part_unit(u).into()
+                }),
+            },
+            actor(Role::Admin, None),
+        ),
         Step::Check(passed) => (
             CaseCommand::Check {
                 passed,
@@ -299,7 +314,12 @@ proptest! {
                 .filter(|e| e.counter == Counter::PartHandled && e.unit.as_deref() == Some(unit))
                 .count();
             prop_assert_eq!(done, counted, "{}", unit);
-            let assigned = case.assists.iter().filter(|p| p.unit == unit).count();
+            // Given to the unit when it was named (a part handed on at a retirement stays
+            // counted for the unit it was given to).
+            let assigned = timeline
+                .iter()
+                .filter(|e| matches!(&e.command, CaseCommand::Assist { unit: u, .. } if u == unit))
+                .count();
             let given = ledger
                 .iter()
                 .filter(|e| e.counter == Counter::PartAssigned && e.unit.as_deref() == Some(unit))

@@ -118,6 +118,27 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
         CaseCommand::Return {
             reason: "非本单位职责".into(),
         },
+        CaseCommand::Assist {
+            unit: "310101-GD".into(),
+            unit_jurisdiction: AreaCode::parse("310101").unwrap(),
+            opinion: None,
+        },
+        CaseCommand::SignAssist {
+            unit: "310101-GD".into(),
+            deadline: None,
+        },
+        CaseCommand::AssistFeedback {
+            unit: "310101-GD".into(),
+            opinion: "已配合".into(),
+        },
+        CaseCommand::ReturnAssist {
+            unit: "310101-GD".into(),
+            reason: "不属本单位".into(),
+        },
+        CaseCommand::ReleaseAssist {
+            unit: "310101-GD".into(),
+            reason: "无需协办".into(),
+        },
         CaseCommand::RequestExtension {
             until: now + Duration::days(3),
             reason: "需要更换井框".into(),
@@ -266,10 +287,12 @@ fn commands(now: DateTime<Utc>) -> Vec<CaseCommand> {
         CaseCommand::Reassign {
             unit: "310101-GD".into(),
             reason: "自来水公司撤销，由供电公司承接".into(),
+            from: None,
         },
         CaseCommand::Reassign {
             unit: "310101-ZLS".into(),
             reason: "单位调整".into(),
+            from: None,
         },
         CaseCommand::Appeal {
             ground: cityops_domain::appeal::AppealGround::Rework,
@@ -547,6 +570,7 @@ fn a_retired_units_case_is_reassigned_by_an_admin_where_it_stands_and_the_timeli
     let reassign = |unit: &str| CaseCommand::Reassign {
         unit: unit.into(),
         reason: "自来水公司撤销，由供电公司承接".into(),
+        from: None,
     };
     let admin = actor(Role::Admin, None);
     let (moved, event) = decide(&case, reassign("310101-GD"), &admin, t0).unwrap();
@@ -582,6 +606,7 @@ fn a_retired_units_case_is_reassigned_by_an_admin_where_it_stands_and_the_timeli
             CaseCommand::Reassign {
                 unit: "310101-GD".into(),
                 reason: " ".into(),
+                from: None,
             },
             &admin,
         ),

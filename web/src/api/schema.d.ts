@@ -1711,7 +1711,8 @@ export interface paths {
          * Retire a unit (admins): it takes no new case or rule from now on; its open cases go to
          *     the successor, each with a `reassign` step on its timeline, and the rules naming it name
          *     the successor. Without open cases a successor is optional (the rules naming the unit are
-         *     then removed). Retiring a retired unit again moves what is left.
+         *     then removed). Its open assisting parts go to the successor too, or are released when
+         *     there is none. Retiring a retired unit again moves what is left.
          */
         post: operations["retire_unit"];
         delete?: never;
@@ -3609,6 +3610,12 @@ export interface components {
              * @description Open cases handed to the successor, each with a `reassign` step on its timeline.
              */
             moved_cases: number;
+            /**
+             * Format: int64
+             * @description Open assisting parts (协办) of the unit's handed to the successor (`reassign` with
+             *     `from`), or released when there is none or it already has a part of the case.
+             */
+            moved_parts: number;
             /**
              * Format: int64
              * @description Responsibility rules that named the unit and now name the successor.

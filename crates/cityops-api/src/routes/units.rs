@@ -263,6 +263,9 @@ pub struct RetirementView {
     unit: UnitView,
     /// Open cases handed to the successor, each with a `reassign` step on its timeline.
     moved_cases: u64,
+    /// Open assisting parts (协办) of the unit's handed to the successor (`reassign` with
+    /// `from`), or released when there is none or it already has a part of the case.
+    moved_parts: u64,
     /// Responsibility rules that named the unit and now name the successor.
     moved_rules: u64,
     /// Rules that named the unit and were removed, there being no successor.
@@ -272,7 +275,8 @@ pub struct RetirementView {
 /// Retire a unit (admins): it takes no new case or rule from now on; its open cases go to
 /// the successor, each with a `reassign` step on its timeline, and the rules naming it name
 /// the successor. Without open cases a successor is optional (the rules naming the unit are
-/// then removed). Retiring a retired unit again moves what is left.
+/// then removed). Its open assisting parts go to the successor too, or are released when
+/// there is none. Retiring a retired unit again moves what is left.
 #[utoipa::path(post, path = "/api/v1/units/{code}/retire", tag = "units", request_body = RetireBody,
     params(("code" = String, Path, description = "Unit code")),
     responses((status = 200, body = RetirementView), (status = 403, body = crate::error::ErrorBody),
@@ -335,11 +339,20 @@ pub async fn retire_unit(
         Some(successor) => move_cases(&state, &actor, &unit.code, successor, &reason).await?,
         None => 0,
     };
+    let moved_parts = move_parts(
+        &state,
+        &actor,
+        &unit.code,
+        successor_code.as_deref(),
+        &reason,
+    )
+    .await?;
     let (moved_rules, removed_rules) =
         repoint_rules(&state, &unit.code, successor_code.as_deref()).await?;
     Ok(Json(RetirementView {
         unit: UnitView::from(&unit),
         moved_cases,
+        moved_parts,
         moved_rules,
         removed_rules,
     }))
@@ -836,8 +849,71 @@ async fn move_cases(
                 let command = CaseCommand::Reassign {
                     unit: successor.to_owned(),
                     reason: reason.to_owned(),
+                    from: None,
                 };
                 let (next, event) = cityops_domain::decide(&case, command, actor, Utc::now())?;
+                match state.store.update_case(&next, &event, None).await {
+                    Ok(()) => {
+                        state.outbox_written();
+                        moved += 1;
+                        break;
+                    }
+                    Err(StoreError::Conflict(_)) => match state.store.case(&case.id).await? {
+                        Some(fresh) => case = fresh,
+                        None => break,
+                    },
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => return Ok(moved),
+        }
+    }
+}
+
+/// Hands every open assisting part of `unit` to `successor`, or (none) releases it, page by
+/// page; returns how many parts moved or were released.
+async fn move_parts(
+    state: &AppState,
+    actor: &Actor,
+    unit: &str,
+    successor: Option<&str>,
+    reason: &str,
+) -> ApiResult<u64> {
+    let mut query = CaseQuery::new(actor.scope.city(), Utc::now());
+    // The cases the unit leads or assists on; those it leads moved already.
+    query.jurisdiction_unit = Some(unit.to_owned());
+    query.states = CaseState::OPEN.to_vec();
+    query.limit = PAGE;
+    let mut moved = 0;
+    loop {
+        let page = state.store.cases(&query).await?;
+        for case in page.cases {
+            let mut case = case;
+            for _ in 0..CONFLICT_RETRIES {
+                if case.open_assist(unit).is_none() || case.state.is_terminal() {
+                    break;
+                }
+                let (command, by) = match successor {
+                    Some(successor) => (
+                        CaseCommand::Reassign {
+                            unit: successor.to_owned(),
+                            reason: reason.to_owned(),
+                            from: Some(unit.to_owned()),
+                        },
+                        actor.clone(),
+                    ),
+                    None => (
+                        CaseCommand::ReleaseAssist {
+                            unit: unit.to_owned(),
+                            reason: reason.to_owned(),
+                        },
+                        Actor::system(case.area.city()),
+                    ),
+                };
+                let (next, event) = cityops_domain::decide(&case, command, &by, Utc::now())?;
                 match state.store.update_case(&next, &event, None).await {
                     Ok(()) => {
                         state.outbox_written();

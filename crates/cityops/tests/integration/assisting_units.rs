@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 on_both_backends!(
     a_lead_and_an_assisting_unit_each_do_their_part,
     bad_parts_are_refused_and_change_nothing,
+    a_retired_assisting_unit_hands_its_part_on_or_lets_it_go,
 );
 
 const LEAD: &str = "310101-ZLS";
@@ -275,4 +276,72 @@ async fn bad_parts_are_refused_and_change_nothing(app: &TestApp) {
         .command("dispatcher", &case, "assist", json!({"unit": ASSIST}))
         .await;
     assert_eq!(status, 409, "no part beside a handled case");
+}
+
+async fn a_retired_assisting_unit_hands_its_part_on_or_lets_it_go(app: &TestApp) {
+    // With a successor: the part goes to it, where it stood.
+    let case = assisted(app).await;
+    let case = app.ok("power", &case, "sign-assist", json!({})).await;
+    let deadline = case["assists"][0]["deadline"].clone();
+    let (status, retired) = app
+        .post_json(
+            Some("admin"),
+            &format!("/api/v1/units/{ASSIST}/retire"),
+            json!({"reason": "供电公司改制", "successor": "310101-RQ"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{retired}");
+    assert_eq!(retired["moved_parts"], 1, "{retired}");
+    assert_eq!(retired["moved_cases"], 0, "{retired}");
+    let (_, moved) = app
+        .get(
+            Some("operator"),
+            &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
+        )
+        .await;
+    let part = &moved["assists"][0];
+    assert_eq!(
+        (&part["unit"], &part["state"], &part["deadline"]),
+        (&json!("310101-RQ"), &json!("handling"), &deadline),
+        "{moved}"
+    );
+    let steps: Vec<String> = app
+        .timeline(&moved)
+        .await
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        steps.last().map(String::as_str),
+        Some("reassign"),
+        "{steps:?}"
+    );
+
+    // Without one: the part is released, with the reason; the lead is untouched.
+    let case = app.report("inspector", "inspector").await;
+    let case = app.signed_for(&case, "20101", LEAD, "water").await;
+    let case = app
+        .ok("dispatcher", &case, "assist", json!({"unit": "310101-DX"}))
+        .await;
+    let (status, retired) = app
+        .post_json(
+            Some("admin"),
+            "/api/v1/units/310101-DX/retire",
+            json!({"reason": "电信分公司撤并"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{retired}");
+    assert_eq!(retired["moved_parts"], 1, "{retired}");
+    let (_, released) = app
+        .get(
+            Some("water"),
+            &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(released["assists"][0]["state"], "released", "{released}");
+    assert_eq!(released["assists"][0]["opinion"], "电信分公司撤并");
+    assert_eq!(released["unit"], LEAD);
+    // The lead's handler may now feed back.
+    let actions = actions(&released);
+    assert!(actions.iter().any(|a| a == "feedback"), "{actions:?}");
 }
