@@ -4,8 +4,12 @@
 // reply owed show on the case page, masked. A lost answer and a double click retried with the
 // call's idempotency key open one case; a bad phone is named beside the phone and sends
 // nothing; choosing 咨询 turns the console into an enquiry (e2e/knowledge.test.mjs records
-// them) and back; a point outside the city stops the submit. The shift lead takes calls too; a
-// dispatcher has no link and is told the page is not theirs. The operator's call once more in English.
+// them) and back; a point outside the city stops the submit. A component of the census found by
+// its id (as printed on a manhole cover) puts the point at its own and the case is about it; a
+// failed component search leaves the areas found. An enquiry whose answer is lost, retried with a
+// double click, is recorded once (its own idempotency key). The shift lead takes calls too; a
+// dispatcher has no link and is told the page is not theirs. The operator's call once more in
+// English, and a component found in English.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -17,6 +21,11 @@ const TAG = `IN${Date.now().toString(36)}`
 const NANJING_EAST = '310101002'
 const HUANGPU = { lon: '121.4837', lat: '31.2369' }
 const REPLY = '三个工作日内回电 13900001111 告知处理结果'
+/** Around 121.48,31.235 in Huangpu: where the test looks for a component of the demo census. */
+const HUANGPU_BOX = '121.475,31.23,121.485,31.24'
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+/** Chinese characters: the English UI's own labels have none. */
+const HAN = /\p{Script=Han}/u
 const MASKED_PHONE = '139****1111'
 
 let server, ui, chrome, api
@@ -86,6 +95,34 @@ async function describeCall(page, c) {
 }
 
 const located = (page) => page.getByTestId('intake-located')
+
+/** A component of the demo census in Huangpu, and its small class (names in both languages). */
+async function aComponent() {
+  const r = await call('operator', 'GET', `/components?limit=1&bbox=${HUANGPU_BOX}`)
+  assert.equal(r.status, 200, JSON.stringify(r.json))
+  const [c] = r.json.items
+  assert.ok(c, `the demo census has a component in ${HUANGPU_BOX}`)
+  assert.match(c.id, /^\d{16}$/)
+  const categories = await call('operator', 'GET', '/categories')
+  const cls = categories.json.small.find((k) => k.code === c.class)
+  assert.ok(cls, `class ${c.class} is in the catalogue`)
+  return { c, cls }
+}
+
+/** The component `c` found by its id in the place search and chosen. */
+async function findComponent(page, c) {
+  await page.getByTestId('intake-place-search').fill(c.id)
+  const option = page.locator(`[data-testid="intake-place-option"][data-kind="component"][data-code="${c.id}"]`)
+  await option.waitFor()
+  return option
+}
+
+/** The enquiries of the last seven days whose question holds `text`. */
+async function enquiriesWith(text) {
+  const r = await call('operator', 'GET', '/enquiries?limit=500')
+  assert.equal(r.status, 200, JSON.stringify(r.json))
+  return r.json.filter((e) => e.question.includes(text))
+}
 
 /** Chooses the class `code` in the console's class select and waits until the select shows it
  * (a click that lands while the list is still opening is tried again). */
@@ -261,6 +298,149 @@ describe('the intake console', () => {
     assert.deepEqual(errors, [])
   })
 
+  it('a component found by its id: the point is its own, the case is about it; a failed component search leaves the areas', async () => {
+    const { c, cls } = await aComponent()
+    const page = await newPage('operator')
+    await signIn(page, 'operator')
+    await openConsole(page)
+    const description = `井盖松动，车辆经过有响声 ${TAG}-comp`
+    await describeCall(page, { phone: '13600002222', kind: 'request', description })
+
+    // the id printed on the cover finds it, labelled as a component of its class
+    const option = await findComponent(page, c)
+    assert.equal(await page.locator('[data-testid="intake-place-option"]').count(), 1, 'a component id finds that component only')
+    assert.equal(await option.getAttribute('data-class'), c.class)
+    const shown = await text(option)
+    assert.ok(shown.startsWith('部件') && shown.includes(c.name) && shown.includes(cls.zh) && shown.includes(c.id), shown)
+    await option.click()
+    const chosen = page.locator(`[data-testid="intake-component-chosen"][data-id="${c.id}"]`)
+    await chosen.waitFor()
+    assert.equal(await page.locator('[data-testid="intake-place-option"]').count(), 0, 'the list closes once the component is chosen')
+    assert.equal(await page.getByTestId('intake-place-search').inputValue(), c.name)
+    assert.equal(await text(page.getByTestId('intake-component-id')), c.id)
+    assert.ok((await text(page.getByTestId('intake-component-name'))).includes(c.name))
+    if (c.location_text) assert.equal(await text(page.getByTestId('intake-component-where')), c.location_text)
+    // the point is exactly the component's, not an area's centroid
+    assert.equal(Number(await page.getByTestId('intake-lon').inputValue()), c.location.lon)
+    assert.equal(Number(await page.getByTestId('intake-lat').inputValue()), c.location.lat)
+    assert.equal(await page.getByTestId('intake-place-chosen').count(), 0)
+    // located where it stands: its community and unit grid; the street map is there
+    const here = page.locator(`[data-testid="intake-located"][data-community="${c.area}"]`)
+    await here.waitFor()
+    if (c.unit_grid) {
+      assert.equal(await here.getAttribute('data-grid'), c.unit_grid)
+      assert.equal(await text(page.getByTestId('intake-component-grid')), c.unit_grid)
+    }
+    await page.locator(`[data-testid="case-map"][data-street="${c.area.slice(0, 9)}"]`).waitFor()
+    await shot(page, 'component')
+
+    const number = await submitted(page)
+    const held = await call('operator', 'GET', `/cases/${number}`)
+    assert.equal(held.status, 200, JSON.stringify(held.json))
+    assert.equal(held.json.component_id, c.id, 'the case is about the component chosen')
+    assert.equal(held.json.area, c.area)
+    if (c.unit_grid) assert.equal(held.json.unit_grid, c.unit_grid)
+    assert.ok(Math.abs(held.json.location.lon - c.location.lon) < 1e-9 && Math.abs(held.json.location.lat - c.location.lat) < 1e-9,
+      JSON.stringify(held.json.location))
+    assert.equal((await casesWith(`${TAG}-comp`)).length, 1)
+
+    // the next call: the component moved away from is no longer linked
+    await page.getByTestId('intake-next').click()
+    await page.getByTestId('intake-form').waitFor()
+    assert.equal(await page.getByTestId('intake-component-chosen').count(), 0)
+    await findComponent(page, c).then((o) => o.click())
+    await chosen.waitFor()
+    await typePlace(page, HUANGPU)
+    await page.waitForFunction(() => !document.querySelector('[data-testid="intake-component-chosen"]'))
+
+    // the census search failing: the areas are listed all the same, the failure said
+    const census = (url) => url.pathname === '/api/v1/components'
+    await page.route(census, (route) => route.fulfill({
+      status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unavailable', message: 'census offline' } }),
+    }))
+    await page.getByTestId('intake-place-search').fill('南京东路')
+    await page.locator(`[data-testid="intake-place-option"][data-kind="area"][data-code="${NANJING_EAST}"]`).waitFor()
+    assert.match(await text(page.getByTestId('intake-place-search-error')), /部件搜索失败：census offline/)
+    assert.equal(await page.locator('[data-testid="intake-place-option"][data-kind="component"]').count(), 0)
+    await shot(page, 'component-search-failed')
+    await page.unroute(census)
+    assert.deepEqual(errors.filter((e) => !e.includes('503')), [])
+    errors.length = 0
+  })
+
+  it('an enquiry whose answer is lost, retried with a double click, is recorded once; the next has a new key', async () => {
+    // the lost answer is a failed request in the console
+    const page = await newPage('operator', { consoleErrors: false })
+    await signIn(page, 'operator')
+    await openConsole(page)
+    await chooseKind(page, 'enquiry')
+    await page.locator('[data-testid="intake-form"][data-mode="enquiry"]').waitFor()
+    const question = `小区门口的旧衣回收箱归谁管 ${TAG}-enq`
+    const answer = '旧衣回收箱由区绿化市容局统一设置，可拨打 12345 反映。'
+    await page.getByTestId('intake-enquiry-question').fill(question)
+    await page.getByTestId('intake-enquiry-answer').fill(answer)
+
+    const keys = []
+    let lost = null
+    await page.route((url) => url.pathname === '/api/v1/enquiries', async (route) => {
+      if (route.request().method() !== 'POST') return route.fallback()
+      keys.push(route.request().headers()['idempotency-key'])
+      if (lost) return route.fallback()
+      // the server records the enquiry, the answer never reaches the page
+      const answered = await route.fetch()
+      lost = { status: answered.status(), body: await answered.json() }
+      return route.abort('failed')
+    })
+    await page.getByTestId('intake-enquiry-submit').click()
+    const failed = page.getByTestId('intake-error')
+    await failed.waitFor()
+    assert.match(await text(failed), /网络中断.*请直接再次登记/)
+    assert.equal(lost.status, 201, JSON.stringify(lost.body))
+    assert.equal(await page.getByTestId('intake-enquiry-done').count(), 0)
+
+    // changed after the lost answer, it is refused: its key recorded the words before
+    await page.getByTestId('intake-enquiry-answer').fill(`${answer} 补充`)
+    await page.getByTestId('intake-enquiry-submit').click()
+    const asNew = page.getByTestId('intake-as-new')
+    await asNew.waitFor()
+    assert.match(await text(failed), /可能已经登记/)
+    assert.equal(await text(asNew), '作为新咨询登记')
+    await page.getByTestId('intake-enquiry-answer').fill(answer)
+
+    // tried again as it was, clicking twice
+    await page.getByTestId('intake-enquiry-submit').dblclick()
+    const done = page.getByTestId('intake-enquiry-done')
+    await done.waitFor()
+    assert.equal(await done.getAttribute('data-id'), lost.body.id, 'the retry answers the enquiry the lost attempt recorded')
+    assert.ok(keys.length >= 3, `${keys.length} attempts`)
+    assert.match(keys[0], UUID_V4)
+    assert.deepEqual(new Set(keys), new Set([keys[0]]), 'every attempt of the enquiry carries its key')
+    const held = await enquiriesWith(`${TAG}-enq`)
+    assert.deepEqual(held.map((e) => e.id), [lost.body.id], 'one enquiry recorded')
+
+    // the next enquiry, double-clicked at once: recorded once, with a key of its own
+    await page.getByTestId('intake-next').click()
+    await page.locator('[data-testid="intake-form"][data-mode="case"]').waitFor()
+    await chooseKind(page, 'enquiry')
+    await page.locator('[data-testid="intake-form"][data-mode="enquiry"]').waitFor()
+    await page.getByTestId('intake-enquiry-question').fill(`大件垃圾怎么预约清运 ${TAG}-enq2`)
+    await page.getByTestId('intake-enquiry-answer').fill('可通过居委会或物业预约大件垃圾清运。')
+    const before = keys.length
+    await page.getByTestId('intake-enquiry-submit').dblclick()
+    await done.waitFor()
+    const next = keys.slice(before)
+    assert.ok(next.length >= 1)
+    assert.match(next[0], UUID_V4)
+    assert.notEqual(next[0], keys[0], 'the next enquiry has a new key')
+    assert.deepEqual(new Set(next), new Set([next[0]]))
+    const second = await enquiriesWith(`${TAG}-enq2`)
+    assert.equal(second.length, 1, 'a double click records one enquiry')
+    assert.equal(await done.getAttribute('data-id'), second[0].id)
+    assert.equal((await enquiriesWith(`${TAG}-enq`)).length, 2, 'the two enquiries, once each')
+    await shot(page, 'enquiry-once')
+    assert.deepEqual(errors, [])
+  })
+
   it('a bad phone is named beside the phone and sends nothing; an enquiry is no case; a point outside the city stops the submit', async () => {
     const page = await newPage('operator')
     await signIn(page, 'operator')
@@ -377,6 +557,28 @@ describe('the intake console', () => {
     const description = `Construction noise at night on Nanjing Road East ${TAG}-en`
     await operatorTakesACall(page, { lang: 'en', title: 'Intake console', complaint: 'Complaint', replyOwed: 'Reply owed:' }, description)
     assert.equal((await casesWith(`${TAG}-en`)).length, 1)
+
+    // a component found in English: its labels are English (its name and the district's are the census's)
+    const { c, cls } = await aComponent()
+    await openConsole(page)
+    await page.locator(`label[for="intake-search"]`, { hasText: 'Search a place or component' }).waitFor()
+    // the placeholder's one Chinese word is the example of a place name to type
+    const placeholder = await page.getByTestId('intake-place-search').getAttribute('placeholder')
+    assert.match(placeholder, /component's name or id/)
+    assert.doesNotMatch(placeholder.replace('南京东路', ''), HAN, placeholder)
+    const found = await findComponent(page, c)
+    assert.equal(await text(found.locator('.place-kind')), 'Component')
+    const side = await text(found.locator('.place-side'))
+    assert.ok(side.startsWith(cls.en) && side.endsWith(c.id), side)
+    await found.click()
+    const card = page.locator(`[data-testid="intake-component-chosen"][data-id="${c.id}"]`)
+    await card.waitFor()
+    const labels = [await text(card.locator('.lbl')), ...await card.locator('dt').allTextContents(), await text(page.getByTestId('intake-component-unlink'))]
+    assert.deepEqual(labels.slice(0, 3), ['Component chosen', 'Name', 'Component id'])
+    for (const label of labels) assert.doesNotMatch(label, HAN, label)
+    assert.doesNotMatch((await text(card.locator('.hint'))), HAN)
+    assert.ok((await text(page.getByTestId('intake-component-name'))).includes(cls.en))
+    await shot(page, 'en-component')
     assert.deepEqual(errors, [])
   })
 })

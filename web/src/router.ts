@@ -6,6 +6,8 @@ declare module 'vue-router' {
     auth?: boolean
     dark?: boolean
     public?: boolean
+    /** A phone's page with a header of its own (城管通): the app's header is not shown. */
+    phone?: boolean
   }
 }
 
@@ -21,6 +23,10 @@ export const router = createRouter({
     { path: '/hotline', name: 'hotline', component: () => import('./pages/HotlinePage.vue'), meta: { auth: true } },
     // 来电受理: operators and shift leads; the page tells anyone else it is not theirs
     { path: '/intake', name: 'intake', component: () => import('./pages/IntakePage.vue'), meta: { auth: true } },
+    // 城管通: the inspector's phone; the page tells anyone else it is not theirs
+    { path: '/field', name: 'field', component: () => import('./pages/FieldPage.vue'), meta: { auth: true, phone: true } },
+    // 巡查轨迹: shift leads and center leaders
+    { path: '/patrols', name: 'patrols', component: () => import('./pages/PatrolsPage.vue'), meta: { auth: true } },
     { path: '/units', name: 'units', component: () => import('./pages/UnitsPage.vue'), meta: { auth: true } },
     { path: '/calendar', name: 'calendar', component: () => import('./pages/CalendarPage.vue'), meta: { auth: true } },
     { path: '/evaluation', name: 'evaluation', component: () => import('./pages/EvaluationPage.vue'), meta: { auth: true } },

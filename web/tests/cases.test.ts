@@ -12,8 +12,13 @@ describe('role queues', () => {
     expect(queuesFor({ role: 'dispatcher', unit: null })[0].states).toEqual(['filed'])
     expect(queuesFor({ role: 'dispatcher', unit: null }).map((q) => q.key)).toEqual(['to_dispatch'])
     const unit = queuesFor({ role: 'unit_handler', unit: '310101-ZLS' })
-    expect(unit.every((q) => q.unit === '310101-ZLS')).toBe(true)
-    expect(unit.flatMap((q) => q.states)).toEqual(['dispatched', 'handling'])
+    expect(unit.map((q) => q.key)).toEqual(['to_sign', 'handling', 'assisting'])
+    // the lead's queues are the unit's; the assisting one (协办) is narrowed here, by the unit's parts
+    const [toSign, handling, assisting] = unit
+    expect([toSign, handling].every((q) => q.unit === '310101-ZLS')).toBe(true)
+    expect([toSign, handling].flatMap((q) => q.states)).toEqual(['dispatched', 'handling'])
+    expect(assisting.unit).toBeUndefined()
+    expect(assisting.states).toEqual(['filed', 'dispatched', 'handling', 'suspended'])
     const inspector = queuesFor({ role: 'inspector', unit: null })
     expect(inspector.map((q) => q.key)).toEqual(['to_verify', 'to_check', 'my_grid_tasks'])
     expect(inspector.map((q) => q.states)).toEqual([['verifying'], ['checking'], ['verifying', 'checking']])

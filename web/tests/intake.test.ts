@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
-  CALL_KINDS, checkIntake, coordText, emptyIntake, intakeBody, intakeFieldOf, intakeSubmitter, mayTakeCalls, newIdempotencyKey, opensCase,
-  placesInOrder, pointOf, searchText, uuidOf, validPhone, type IntakeBody, type IntakeForm,
+  CALL_KINDS, COMPONENT_LIMIT, atComponent, checkIntake, componentPoint, coordText, emptyIntake, intakeBody, intakeFieldOf, intakeSubmitter,
+  mayTakeCalls, newIdempotencyKey, opensCase, placeOptions, placesInOrder, pointOf, searchPlaces, searchText, uuidOf, validPhone,
+  type IntakeBody, type IntakeForm,
 } from '../src/lib/intake'
-import type { Area } from '../src/api/types'
+import type { Area, Component, Enquiry, EnquiryBody } from '../src/api/types'
+import { ApiError } from '../src/api/client'
 import { api } from '../src/api'
 import { jsonResponse, mockFetch } from './helpers'
 
@@ -161,5 +163,145 @@ describe("a call's idempotency key", () => {
     expect(JSON.parse(init.body as string)).toEqual(body)
     await api.searchAreas('南京东路')
     expect((f.mock.calls[1] as unknown as [string])[0]).toBe('/api/v1/areas?q=%E5%8D%97%E4%BA%AC%E4%B8%9C%E8%B7%AF')
+  })
+})
+
+const area = (code: string, level: Area['level'], name = code): Area => ({ code, name, level })
+const component = (id: string, over: Partial<Component> = {}): Component => ({
+  id, class: '10101', name: `上水井盖${id.slice(-2)}`, location: { lon: 121.48244975495345, lat: 31.233865929633268 },
+  area: '310101017009', unit_grid: '31010101700906', status: 'in_use', ...over,
+})
+
+describe('the place search over the areas and the census', () => {
+  it('lists the areas first, districts to communities, then the components in the server\'s order, each once', () => {
+    const options = placeOptions(
+      [area('310101002001', 'community'), area('310101002', 'street'), area('310101', 'district'), area('310101002', 'street')],
+      [component('3101010101000041'), component('3101010101000034'), component('3101010101000041')],
+    )
+    expect(options.map((o) => o.key)).toEqual([
+      'area:310101', 'area:310101002', 'area:310101002001', 'component:3101010101000041', 'component:3101010101000034',
+    ])
+    expect(options.map((o) => o.kind)).toEqual(['area', 'area', 'area', 'component', 'component'])
+    const first = options[3]
+    expect(first.kind === 'component' && first.component.id).toBe('3101010101000041')
+    expect(placeOptions([], [])).toEqual([])
+  })
+
+  it('asks both searches at once with the same text', async () => {
+    const areas = vi.fn(async () => [area('310101002', 'street', '南京东路街道')])
+    const components = vi.fn(async () => [component('3101010101000034')])
+    const found = await searchPlaces('南京东路', { areas, components })
+    expect(areas).toHaveBeenCalledWith('南京东路')
+    expect(components).toHaveBeenCalledWith('南京东路')
+    expect(found.failed).toEqual({})
+    expect(found.options.map((o) => o.key)).toEqual(['area:310101002', 'component:3101010101000034'])
+  })
+
+  it('keeps the areas when the component search fails, and the components when the area search fails', async () => {
+    const areas = async () => [area('310101', 'district')]
+    const components = async () => [component('3101010101000034')]
+    const broken = async (): Promise<never> => {
+      throw new ApiError(422, 'invalid_input', 'a search text has 1 to 50 characters', 'q')
+    }
+    const noCensus = await searchPlaces('黄浦', { areas, components: broken })
+    expect(noCensus.options.map((o) => o.key)).toEqual(['area:310101'])
+    expect(noCensus.failed).toEqual({ components: 'a search text has 1 to 50 characters' })
+    const noAreas = await searchPlaces('3101010101000034', { areas: async () => Promise.reject(new Error('offline')), components })
+    expect(noAreas.options.map((o) => o.key)).toEqual(['component:3101010101000034'])
+    expect(noAreas.failed).toEqual({ areas: 'offline' })
+    const none = await searchPlaces('x', { areas: broken, components: async () => Promise.reject('down') })
+    expect(none.options).toEqual([])
+    expect(Object.keys(none.failed).sort()).toEqual(['areas', 'components'])
+    expect(none.failed.components).toBe('down')
+  })
+
+  it('searches the areas only without a component search (an enquiry\'s area)', async () => {
+    const found = await searchPlaces('南京东路', { areas: async () => [area('310101002', 'street')] })
+    expect(found).toEqual({ options: [{ kind: 'area', key: 'area:310101002', area: area('310101002', 'street') }], failed: {} })
+  })
+
+  it("puts the point exactly at a component's own and tells when it has moved away", () => {
+    const c = component('3101010101000034')
+    const at = componentPoint(c)
+    expect(at).toEqual({ lon: '121.48244975495345', lat: '31.233865929633268' })
+    expect(pointOf(at)).toEqual(c.location)
+    expect(atComponent(at, c)).toBe(true)
+    expect(atComponent({ lon: coordText(c.location.lon), lat: coordText(c.location.lat) }, c)).toBe(false)
+    expect(atComponent({ lon: '', lat: '' }, c)).toBe(false)
+  })
+
+  it('reports the call about the component chosen; a refusal of its id is the component\'s', () => {
+    const body = intakeBody(call({ componentId: '3101010101000034' }))
+    expect(body.component_id).toBe('3101010101000034')
+    expect('component_id' in intakeBody(call())).toBe(false)
+    expect(intakeFieldOf('component_id')).toBe('component_id')
+  })
+
+  it('goes to GET /components with the text and a limit, answering the items', async () => {
+    const f = mockFetch(jsonResponse(200, { items: [component('3101010101000034')], next: null }))
+    const found = await api.searchComponents('3101010101000034', COMPONENT_LIMIT)
+    expect(found.map((c) => c.id)).toEqual(['3101010101000034'])
+    expect((f.mock.calls[0] as unknown as [string])[0]).toBe('/api/v1/components?q=3101010101000034&limit=10')
+  })
+})
+
+describe("an enquiry's idempotency key", () => {
+  const enquiry: EnquiryBody = { question: '湿垃圾几点投放？', answer: '每天 6:30–8:30、18:00–20:00。' }
+  const recorded = (id: string): Enquiry => ({ id, question: enquiry.question, answer: enquiry.answer, articles: [], taken_by: 'operator', at: '2026-12-07T02:00:00Z' })
+
+  it('is sent with every attempt of one enquiry and is new once it is recorded', async () => {
+    const keys: string[] = []
+    let fail = true
+    vi.stubGlobal('fetch', vi.fn(async (_url: string, init: RequestInit) => {
+      keys.push((init.headers as Record<string, string>)['Idempotency-Key'])
+      if (fail) {
+        fail = false
+        throw new TypeError('Failed to fetch')
+      }
+      return jsonResponse(201, recorded('e1'))
+    }))
+    let n = 0
+    const submitter = intakeSubmitter<Enquiry, EnquiryBody>((body, key) => api.recordEnquiry(body, key), () => `enq-${++n}`)
+    // the answer lost: a network error, the key kept
+    await expect(submitter.submit(enquiry)).rejects.toMatchObject({ status: 0, code: 'network' })
+    expect(submitter.key).toBe('enq-1')
+    // the retry (a second click) is the same enquiry
+    await expect(submitter.submit(enquiry)).resolves.toMatchObject({ id: 'e1' })
+    expect(keys).toEqual(['enq-1', 'enq-1'])
+    // recorded, or the form cleared: the next enquiry has a key of its own
+    submitter.restart()
+    expect(submitter.key).toBe('enq-2')
+  })
+
+  it('sends a double click once, with the key', async () => {
+    let answer: (r: Response) => void = () => {}
+    const fetch = vi.fn((_url: string, _init: RequestInit) => new Promise<Response>((r) => { answer = r }))
+    vi.stubGlobal('fetch', fetch)
+    const submitter = intakeSubmitter<Enquiry, EnquiryBody>((body, key) => api.recordEnquiry(body, key), () => 'enq-1')
+    const first = submitter.submit(enquiry)
+    const second = submitter.submit(enquiry)
+    expect(second).toBe(first)
+    answer(jsonResponse(201, recorded('e1')))
+    await expect(second).resolves.toMatchObject({ id: 'e1' })
+    expect(fetch).toHaveBeenCalledTimes(1)
+    const [url, init] = fetch.mock.calls[0]
+    expect(url).toBe('/api/v1/enquiries')
+    expect(init.method).toBe('POST')
+    expect(init.headers).toMatchObject({ 'Idempotency-Key': 'enq-1', 'content-type': 'application/json' })
+    expect(JSON.parse(init.body as string)).toEqual(enquiry)
+  })
+
+  it('is refused with another body as idempotency_key_reused, naming the header', async () => {
+    mockFetch(jsonResponse(422, { error: { code: 'idempotency_key_reused', message: 'the key was used with another body', field: 'Idempotency-Key' } }))
+    const submitter = intakeSubmitter<Enquiry, EnquiryBody>((body, key) => api.recordEnquiry(body, key), () => 'enq-1')
+    await expect(submitter.submit({ ...enquiry, answer: '另一答复' })).rejects.toMatchObject({ status: 422, code: 'idempotency_key_reused', field: 'Idempotency-Key' })
+    // what the console shows it by: no field of the form
+    expect(intakeFieldOf('Idempotency-Key')).toBeNull()
+  })
+
+  it('is left out when none is given', async () => {
+    const f = mockFetch(jsonResponse(201, recorded('e1')))
+    await api.recordEnquiry(enquiry)
+    expect(Object.keys((f.mock.calls[0] as unknown as [string, RequestInit])[1].headers as Record<string, string>)).not.toContain('Idempotency-Key')
   })
 })

@@ -845,12 +845,18 @@ impl CaseView {
         calendar: &cityops_domain::WorkingCalendar,
         warning_share: f64,
     ) -> CaseView {
-        CaseView {
+        let mut view = CaseView {
             time_left: c
                 .time_left(now, calendar, warning_share)
                 .map(TimeLeftView::from),
             ..CaseView::new(c, now, viewer)
+        };
+        for (part, of) in view.assists.iter_mut().zip(&c.assists) {
+            part.time_left = c
+                .assist_time_left(of, now, calendar, warning_share)
+                .map(TimeLeftView::from);
         }
+        view
     }
 
     pub fn new(c: &Case, now: DateTime<Utc>, viewer: &Actor) -> CaseView {
@@ -947,6 +953,7 @@ impl CaseView {
                     deadline: p.deadline,
                     finished_at: p.finished_at,
                     opinion: p.opinion.clone(),
+                    time_left: None,
                 })
                 .collect(),
             grid_inspector: c.grid_inspector.as_ref().map(|i| GridInspectorView {
@@ -1017,6 +1024,9 @@ pub struct AssistPartView {
     pub finished_at: Option<DateTime<Utc>>,
     /// The feedback, or why it was released or returned.
     pub opinion: Option<String>,
+    /// The part's time left while it is in hand, counted as the class's handling term counts
+    /// (working time unless urgent), yellow and red as the case's own stages.
+    pub time_left: Option<TimeLeftView>,
 }
 
 /// A report merged into a master case.

@@ -875,6 +875,42 @@ impl Case {
     ) -> Option<TimeLeft> {
         let deadline = self.running_deadline()?;
         let stage = self.stage?;
+        let overdue = self.is_overdue(now);
+        Some(self.left_until(stage, deadline, overdue, now, calendar, warning_share))
+    }
+
+    /// An assisting unit's part's time left at `now`, counted as the class's handling term
+    /// counts, like the lead's; none unless the part is in hand.
+    pub fn assist_time_left(
+        &self,
+        part: &AssistPart,
+        now: DateTime<Utc>,
+        calendar: &crate::calendar::WorkingCalendar,
+        warning_share: f64,
+    ) -> Option<TimeLeft> {
+        let deadline = part
+            .deadline
+            .filter(|_| part.state == AssistState::Handling)?;
+        let overdue = now > deadline;
+        Some(self.left_until(
+            Stage::Handling,
+            deadline,
+            overdue,
+            now,
+            calendar,
+            warning_share,
+        ))
+    }
+
+    fn left_until(
+        &self,
+        stage: Stage,
+        deadline: DateTime<Utc>,
+        overdue: bool,
+        now: DateTime<Utc>,
+        calendar: &crate::calendar::WorkingCalendar,
+        warning_share: f64,
+    ) -> TimeLeft {
         let term = self.term(stage);
         let continuous = self.runs_continuously();
         let working_time = term.is_some_and(|t| t.on_working_time(continuous));
@@ -910,14 +946,14 @@ impl Case {
             _ if minutes_left < 0 => 1.0,
             _ => 0.0,
         };
-        let mark = if self.is_overdue(now) {
+        let mark = if overdue {
             DeadlineMark::Overdue
         } else if used >= warning_share {
             DeadlineMark::Due
         } else {
             DeadlineMark::OnTime
         };
-        Some(TimeLeft {
+        TimeLeft {
             stage,
             deadline,
             term,
@@ -925,7 +961,7 @@ impl Case {
             minutes_left,
             used,
             mark,
-        })
+        }
     }
 
     /// Overdue: see [`is_overdue`].

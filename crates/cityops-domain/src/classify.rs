@@ -3,7 +3,10 @@
 //! A linear support-vector machine per class (one class against the rest) over the text's
 //! features: each Chinese character and each pair of neighbouring characters (Chinese is
 //! written without spaces, and a pair such as 井盖 or 占道 carries most of a report's meaning
-//! without a dictionary), and each run of letters in lower case (English reports); a feature
+//! without a dictionary), and each run of letters by its Snowball stem (English reports), with
+//! the characters and pairs of the Chinese term the glossary gives for an English word or two
+//! neighbouring words (`glossary`), so that the few English texts a class has are read like
+//! its many Chinese ones; a feature
 //! counts once per text and a text's features weigh 1/sqrt(n), so long and short texts weigh
 //! alike. Trained by dual coordinate descent (Hsieh et al., "A dual coordinate descent method
 //! for large-scale linear SVM", ICML 2008; the method of LIBLINEAR), which keeps each text's
@@ -12,6 +15,8 @@
 //! Bayes (which learns by counting alone) by about twenty points of top-3 accuracy.
 
 use std::collections::HashMap;
+
+mod glossary;
 
 use crate::category::CategoryCode;
 use crate::knowledge::is_cjk;
@@ -43,9 +48,13 @@ fn features(text: &str) -> Vec<(Feature, &str)> {
     let mut found: Vec<(Feature, &str)> = Vec::new();
     let mut previous: Option<(char, usize)> = None;
     let mut word_start: Option<usize> = None;
+    // Latin words, by where they start and end, in order.
+    let mut words: Vec<(usize, usize)> = Vec::new();
     for (at, c) in text.char_indices() {
         if is_cjk(c) {
-            end_word(text, word_start.take(), at, &mut found);
+            if let Some(start) = word_start.take() {
+                words.push((start, at));
+            }
             found.push((CHARACTER | c as u64, &text[at..at + c.len_utf8()]));
             if let Some((before, before_at)) = previous {
                 found.push((
@@ -58,15 +67,86 @@ fn features(text: &str) -> Vec<(Feature, &str)> {
             previous = None;
             if c.is_alphanumeric() {
                 word_start.get_or_insert(at);
-            } else {
-                end_word(text, word_start.take(), at, &mut found);
+            } else if let Some(start) = word_start.take() {
+                words.push((start, at));
             }
         }
     }
-    end_word(text, word_start, text.len(), &mut found);
+    if let Some(start) = word_start {
+        words.push((start, text.len()));
+    }
+    word_features_of(text, &words, &mut found);
     found.sort_unstable_by_key(|(feature, _)| *feature);
     found.dedup_by_key(|(feature, _)| *feature);
     found
+}
+
+/// The features of the Latin words of `text` (at `words`): each word's stem, unless it is a
+/// number or a single letter (house numbers and measurements say nothing of the class), and
+/// the Chinese features of the glossary's term for a word or two neighbouring words, so that
+/// an English report shares features with the Chinese ones.
+fn word_features_of<'t>(
+    text: &'t str,
+    words: &[(usize, usize)],
+    found: &mut Vec<(Feature, &'t str)>,
+) {
+    let mut before: Option<(String, usize, usize)> = None;
+    for &(start, end) in words {
+        let word = &text[start..end];
+        if !(word.chars().any(|c| !c.is_ascii_digit()) && word.chars().count() > 1) {
+            before = None;
+            continue;
+        }
+        let stem = english_stemmer().stem(&word.to_lowercase()).into_owned();
+        let hasher = foldhash::fast::FixedState::with_seed(0x6369_7479_6f70_7321);
+        let hash = std::hash::BuildHasher::hash_one(&hasher, stem.as_str());
+        found.push((WORD | (hash >> 2), word));
+        if let Some(term) = glossary().get(stem.as_str()) {
+            chinese_features(term, word, found);
+        }
+        if let Some((previous, previous_start, previous_end)) = &before {
+            // Only words next to each other ("street light", "water-supply").
+            if text[*previous_end..start]
+                .chars()
+                .all(|c| c == ' ' || c == '-')
+            {
+                if let Some(term) = glossary().get(format!("{previous} {stem}").as_str()) {
+                    chinese_features(term, &text[*previous_start..end], found);
+                }
+            }
+        }
+        before = Some((stem, start, end));
+    }
+}
+
+/// The characters and character pairs of a glossary term, standing for `source`.
+fn chinese_features<'t>(term: &str, source: &'t str, found: &mut Vec<(Feature, &'t str)>) {
+    let mut previous: Option<char> = None;
+    for c in term.chars() {
+        found.push((CHARACTER | c as u64, source));
+        if let Some(before) = previous {
+            found.push((PAIR | ((before as u64) << 21) | c as u64, source));
+        }
+        previous = Some(c);
+    }
+}
+
+/// The glossary with its English keys as stems.
+fn glossary() -> &'static HashMap<String, &'static str> {
+    static GLOSSARY: std::sync::OnceLock<HashMap<String, &'static str>> =
+        std::sync::OnceLock::new();
+    GLOSSARY.get_or_init(|| {
+        glossary::GLOSSARY
+            .iter()
+            .map(|(english, chinese)| {
+                let key: Vec<String> = english
+                    .split_whitespace()
+                    .map(|w| english_stemmer().stem(&w.to_lowercase()).into_owned())
+                    .collect();
+                (key.join(" "), *chinese)
+            })
+            .collect()
+    })
 }
 
 /// The character pairs and Latin words of `text` (no lone characters: too common to tell two
@@ -79,23 +159,10 @@ pub(crate) fn word_features(text: &str) -> Vec<u64> {
         .collect()
 }
 
-/// The word of `text` from `start` to `end`, as a feature, unless it is a number or a single
-/// letter: house numbers and measurements say nothing of the class.
-fn end_word<'t>(
-    text: &'t str,
-    start: Option<usize>,
-    end: usize,
-    found: &mut Vec<(Feature, &'t str)>,
-) {
-    let Some(start) = start else {
-        return;
-    };
-    let word = &text[start..end];
-    if word.chars().any(|c| !c.is_ascii_digit()) && word.chars().count() > 1 {
-        let hasher = foldhash::fast::FixedState::with_seed(0x6369_7479_6f70_7321);
-        let hash = std::hash::BuildHasher::hash_one(&hasher, word.to_lowercase().as_str());
-        found.push((WORD | (hash >> 2), word));
-    }
+/// Snowball's English stemmer, made once.
+fn english_stemmer() -> &'static rust_stemmers::Stemmer {
+    static STEMMER: std::sync::OnceLock<rust_stemmers::Stemmer> = std::sync::OnceLock::new();
+    STEMMER.get_or_init(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English))
 }
 
 /// A kept text: its features, sorted, and its class.
@@ -544,6 +611,42 @@ mod tests {
         assert!(!found.contains(&"12"));
         // A pair does not span a space or punctuation.
         assert!(features("井，盖").len() == 2);
+    }
+
+    #[test]
+    fn an_english_report_shares_the_chinese_features_of_its_words() {
+        let ids =
+            |text: &str| -> Vec<Feature> { features(text).into_iter().map(|(f, _)| f).collect() };
+        let pair = |a: char, b: char| PAIR | ((a as u64) << 21) | b as u64;
+        let cover = ids("Manhole covers missing outside No. 12");
+        assert!(cover.contains(&pair('井', '盖')));
+        // Two words that stand for one term, by their stems, hyphenated or not.
+        for text in ["two street lights out", "the street-light is out"] {
+            assert!(ids(text).contains(&pair('路', '灯')), "{text}");
+        }
+        // Words apart are no term.
+        assert!(!ids("street, light").contains(&pair('路', '灯')));
+        // The same word in any form is one feature.
+        assert_eq!(
+            ids("light")
+                .iter()
+                .filter(|f| *f & (3 << 62) == WORD)
+                .count(),
+            1
+        );
+        let words = |text: &str| -> Vec<Feature> {
+            ids(text)
+                .into_iter()
+                .filter(|f| f & (3 << 62) == WORD)
+                .collect()
+        };
+        assert_eq!(words("lights"), words("light"));
+        // The explanation names the English words.
+        let explained: Vec<&str> = features("street lights")
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        assert!(explained.contains(&"street lights"), "{explained:?}");
     }
 
     #[test]

@@ -404,6 +404,14 @@ fn push_case_filter(statement: &mut Statement, q: &CaseQuery) {
     if let Some(inspector) = &q.inspector {
         statement.push(" AND inspector = ").push_bind(inspector);
     }
+    if let Some(unit) = &q.assisting {
+        statement
+            .push(" AND assisting LIKE ")
+            .push_bind(format!("%|{}|%", crate::like_literal(unit)))
+            .push(" ESCAPE '\\' AND (unit IS NULL OR unit <> ")
+            .push_bind(unit)
+            .push(")");
+    }
     if let Some(center) = &q.coordination {
         statement
             .push(" AND coordination = ")

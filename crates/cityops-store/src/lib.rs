@@ -294,6 +294,8 @@ pub struct CaseQuery {
     /// Only the cases of this inspector's responsibility grids (their verification and check
     /// tasks): a user id.
     pub inspector: Option<String>,
+    /// Only the cases this unit assists on (has a part of) and does not lead.
+    pub assisting: Option<String>,
 }
 
 impl CaseQuery {
@@ -318,6 +320,7 @@ impl CaseQuery {
             after_number: None,
             offset: 0,
             inspector: None,
+            assisting: None,
         }
     }
 }

@@ -13,7 +13,8 @@ import type {
   UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
   EvaluationCounter, EvaluationLevel, EvaluationView, Role,
   Article, ArticleBody, Enquiry, EnquiryBody,
-  BoundaryImport, ComponentImport, RelocationJob, ExtraField, FieldValues, ClassSuggestion, DuplicateCandidate,
+  BoundaryImport, Component, ComponentImport, ComponentPage, RelocationJob, ExtraField, FieldValues, ClassSuggestion, DuplicateCandidate,
+  Patrol, PatrolListQuery, PatrolPosition, PatrolTrack, PositionsAccepted,
 } from './types'
 
 export * from './client'
@@ -96,6 +97,13 @@ export const api = {
   area: (code: string) => request<AreaDetail>(`/areas/${encodeURIComponent(code)}`),
   /** The areas within the caller's jurisdiction whose names contain `text` (1 to 50 characters): districts first, at most 20. */
   searchAreas: (text: string) => request<Area[]>('/areas', { query: { q: text } }),
+  /**
+   * The census's components a place search finds (any member of staff, within the jurisdiction):
+   * `text` (1 to 50 characters) a 16-digit component id as printed on it, or words the name or
+   * location text all hold; at most `limit` (1 to 1000), in id order.
+   */
+  searchComponents: (text: string, limit = 10) =>
+    request<ComponentPage>('/components', { query: { q: text, limit } }).then((p): Component[] => p.items),
   units: (q: UnitListQuery = {}) => request<Unit[]>('/units', { query: q }),
   // ---- units as data: every staff member reads them; only admins write
   /** The same list as a CSV file (UTF-8 with a BOM, contacts masked), the columns `PUT /units` takes back. */
@@ -171,7 +179,13 @@ export const api = {
   /** Enquiries that cited it keep its id. */
   deleteArticle: (id: string) => request<void>(`/knowledge/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   /** An enquiry answered on the call (operators, shift leads): no case is opened, no contact kept; the texts come back masked. */
-  recordEnquiry: (body: EnquiryBody) => request<Enquiry>('/enquiries', { body }),
+  /**
+   * With an `Idempotency-Key` (1 to 128 visible ASCII), a retry with the same key and body answers
+   * the enquiry the first request recorded (201 again); the same key with another body is 422
+   * `idempotency_key_reused`.
+   */
+  recordEnquiry: (body: EnquiryBody, idempotencyKey?: string) =>
+    request<Enquiry>('/enquiries', { body, ...(idempotencyKey ? { headers: { 'Idempotency-Key': idempotencyKey } } : {}) }),
   /** The enquiries of a period (Beijing days, default the last seven), newest first. */
   enquiries: (q: { from?: string; to?: string; limit?: number } = {}) => request<Enquiry[]>('/enquiries', { query: q }),
   cases: (query: Record<string, string | number | boolean | undefined>) => request<CasePage>('/cases', { query }),
@@ -242,6 +256,22 @@ export const api = {
   /** Reports made in the grid from then on take the inspector; cases reported before keep theirs. On the audit log. */
   assignGrid: (code: string, body: AssignRequest) =>
     request<ResponsibilityGridView>(`/responsibility-grids/${encodeURIComponent(code)}`, { method: 'PUT', body }),
+  // ---- patrols (巡查): an inspector records their own; shift leads and center leaders read those of their jurisdiction
+  /** Goes on duty (inspectors): 201 with the new patrol, or 200 with the one already open. */
+  goOnDuty: () => request<Patrol>('/patrols', { method: 'POST' }),
+  /**
+   * 1 to 500 positions of the inspector's own patrol, in any order, also after it ended if taken
+   * while it ran; one whose time the track holds already is skipped. All or nothing: a refusal
+   * names the position (`positions[3].lon`).
+   */
+  addPositions: (id: string, positions: PatrolPosition[]) =>
+    request<PositionsAccepted>(`/patrols/${encodeURIComponent(id)}/positions`, { body: { positions } }),
+  /** Goes off duty; an ended patrol is answered as it is. */
+  goOffDuty: (id: string) => request<Patrol>(`/patrols/${encodeURIComponent(id)}/end`, { method: 'POST' }),
+  /** The patrols of Shanghai days `from`..`to` (both default today), the latest started first. */
+  patrols: (q: PatrolListQuery = {}) => request<Patrol[]>('/patrols', { query: q }),
+  /** One patrol's track (GeoJSON Feature); another person's read is on the audit log. */
+  patrolTrack: (id: string) => request<PatrolTrack>(`/patrols/${encodeURIComponent(id)}`),
   // ---- devices and telemetry rules (every staff member reads them; admins change them)
   /** Devices within the caller's jurisdiction by id, a page at a time: `after` is the last id of the previous page. */
   devices: (q: { kind?: string; limit?: number; after?: string } = {}) => request<Device[]>('/devices', { query: q }),

@@ -2139,6 +2139,7 @@ export interface components {
             /** @description The feedback, or why it was released or returned. */
             opinion?: string | null;
             state: components["schemas"]["AssistState"];
+            time_left?: null | components["schemas"]["TimeLeftView"];
             unit: string;
         };
         /**
@@ -5475,6 +5476,11 @@ export interface operations {
                  *     verification and check tasks come from these).
                  */
                 mine?: boolean;
+                /**
+                 * @description Only the cases the caller's unit assists on (协办), not those it leads: a unit
+                 *     handler's parts.
+                 */
+                assisting?: boolean;
             };
             header?: never;
             path?: never;
@@ -5661,6 +5667,8 @@ export interface operations {
                 to?: string;
                 /** @description Only the cases reported in the caller's responsibility grids. */
                 mine?: boolean;
+                /** @description Only the cases the caller's unit assists on. */
+                assisting?: boolean;
             };
             header?: never;
             path?: never;

@@ -317,6 +317,16 @@ export type RuleTestEvent = Schemas['RuleTestEvent']
 /** Where a setting's value came from, lowest layer first: `default`, `file`, `environment`, `command_line`. */
 export type SettingSource = Schemas['SettingSource']
 
+// ---- patrols (巡查): an inspector's time on duty and the track their phone records
+/** A patrol: who, when on and off duty (`ended_at` null while on duty), positions, metres walked, the last fix, the phone's interval. */
+export type Patrol = Schemas['PatrolView']
+/** One position of the phone: when it was taken, WGS-84 lon/lat, the Geolocation API's accuracy in metres (0 to 5000). */
+export type PatrolPosition = Schemas['PositionView']
+/** `POST /patrols/{id}/positions`: how many were new to the track, and the patrol after them. */
+export type PositionsAccepted = Schemas['PositionsAccepted']
+/** `GET /patrols` filters: an inspector (username), Shanghai days `from`..`to` (both default today), on duty or ended. */
+export type PatrolListQuery = NonNullable<operations['patrols']['parameters']['query']>
+
 // ---- not described by the OpenAPI document yet
 // Each of these would be generated too once the server publishes the schema named beside it;
 // until then they say what the server sends today.
@@ -329,6 +339,11 @@ export interface GeoFeature {
 }
 export interface GeoGeometry { type: 'Polygon' | 'MultiPolygon'; coordinates: number[][][] | number[][][][] }
 export interface GeoCollection { type: 'FeatureCollection'; features: GeoFeature[] }
+
+/** A component of the census (部件): a manhole cover, a lamp post...; its 16-digit id is printed on it. */
+export type Component = Schemas['ComponentView']
+/** `GET /components`: a page of components, `next` the `after` of the next page. */
+export type ComponentPage = Schemas['ComponentPage']
 
 /**
  * `PUT /components` (`ComponentImport`): the document describes the answer in words only,
@@ -350,6 +365,13 @@ export type AreaShape = Omit<Schemas['AreaGeometry'], 'bbox' | 'centroid' | 'geo
   centroid: [number, number]
   geometry: GeoGeometry
 }
+
+/** A patrol track's geometry (`PatrolTrack` publishes it as any object): none, one point, or a line in time order. */
+export type TrackGeometry =
+  | { type: 'Point'; coordinates: [number, number] }
+  | { type: 'LineString'; coordinates: [number, number][] }
+/** `GET /patrols/{id}`: the track as a GeoJSON Feature, each coordinate's time and accuracy in its properties. */
+export type PatrolTrack = Omit<Schemas['PatrolTrack'], 'geometry'> & { geometry?: TrackGeometry | null }
 
 /** `PUT /devices` (CSV): how many devices the file registered or changed (`import_devices` publishes no schema for its answer). */
 export interface DeviceImport { imported: number }

@@ -29,6 +29,8 @@ export interface FieldSpec {
   when?: (v: FormValues) => boolean
   /** Initial value. */
   initial?: unknown
+  /** The i18n key of its label, when not `fields.<name>` (the assisting unit is a `unit` too). */
+  label?: string
 }
 
 export type FormValues = Record<string, unknown>
@@ -95,8 +97,12 @@ export const COMMAND_FIELDS: Record<CommandName, FieldSpec[]> = {
   merge: [{ name: 'master', kind: 'case_number', required: true }, opinion()],
   unmerge: [{ name: 'reason', kind: 'textarea', required: true }],
   // 协办: the dispatcher names an assisting unit beside the lead, or takes its part back
-  assist: [{ name: 'unit', kind: 'unit', required: true }, opinion()],
-  'release-assist': [{ name: 'unit', kind: 'unit', required: true }, { name: 'reason', kind: 'textarea', required: true }],
+  // (the unit pickers offer only the units the server would take: lib/assists.ts `unitChoices`)
+  assist: [{ name: 'unit', kind: 'unit', required: true, label: 'assist.unitField' }, opinion()],
+  'release-assist': [
+    { name: 'unit', kind: 'unit', required: true, label: 'assist.unitField' },
+    { name: 'reason', kind: 'textarea', required: true },
+  ],
   // the assisting unit's handler, on their own unit's part (the server takes their unit)
   'sign-assist': [],
   'assist-feedback': [opinion(true)],

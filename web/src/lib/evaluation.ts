@@ -65,7 +65,9 @@ export const LEVEL_INDICATORS: Record<'area' | 'unit', EvaluationIndicator[]> = 
 /** The counts a level's table shows; each drills down to its cases. */
 export const LEVEL_COUNTS: Record<'area' | 'unit', EvaluationCounter[]> = {
   area: ['reported', 'filed', 'handled', 'overdue_unhandled', 'closed'],
-  unit: ['dispatched', 'handled', 'overdue_unhandled', 'rework', 'closed'],
+  // a unit's dispatches, handlings and closings include its assisting parts (协办), which have
+  // columns of their own too
+  unit: ['dispatched', 'handled', 'overdue_unhandled', 'rework', 'closed', 'part_assigned', 'part_handled', 'part_closed'],
 }
 
 export function kindOf(level: EvaluationLevel): 'area' | 'unit' | 'position' {
@@ -81,7 +83,27 @@ export function weightsKey(role: Role | null | undefined): string {
  * where the level counts both). */
 export const LATE: Record<'area' | 'unit', Partial<Record<EvaluationCounter, EvaluationCounter>>> = {
   area: { closed: 'closed_on_time' },
-  unit: { handled: 'handled_on_time' },
+  unit: { handled: 'handled_on_time', part_handled: 'part_handled_on_time' },
+}
+
+/**
+ * The assisting parts' counter (协办) a unit's or a handler's counter includes: the server's
+ * drill-down of `handled` lists the cases they led and those they assisted on, and so do its
+ * handling and closing rates; its figures keep them apart.
+ */
+export const PART_OF: Partial<Record<EvaluationCounter, EvaluationCounter>> = {
+  dispatched: 'part_assigned', handled: 'part_handled', handled_on_time: 'part_handled_on_time', closed: 'part_closed',
+}
+
+/** The assisting parts a count includes at this level (units' and positions'; areas hold none). */
+export function partsIncluded(kind: 'area' | 'unit' | 'position', counter: EvaluationCounter, figures: EvaluationRow['figures']): number {
+  const part = kind === 'area' ? undefined : PART_OF[counter]
+  return part ? figures[part] ?? 0 : 0
+}
+
+/** A count as its drill-down lists it: the counter's figure and, for units and positions, the parts it includes. */
+export function countOf(kind: 'area' | 'unit' | 'position', counter: EvaluationCounter, figures: EvaluationRow['figures']): number {
+  return (figures[counter] ?? 0) + partsIncluded(kind, counter, figures)
 }
 
 /** The non-zero counts of a row, for a position's compact list. */

@@ -3,7 +3,7 @@
  * take calls, the form checked as the server checks it, the `POST /cases` body, where a refusal
  * is shown, and the idempotency key that makes a retry of the same call answer the same case.
  */
-import type { Area, CallBody, FieldValues, ReportRequest, Role, TicketKind } from '../api/types'
+import type { Area, CallBody, Component, FieldValues, ReportRequest, Role, TicketKind } from '../api/types'
 import { TICKET_KINDS } from './vocabulary'
 
 /** Those who take citizens' calls down as cases: operators and shift leads. */
@@ -46,15 +46,18 @@ export interface IntakeForm {
   /** A small class's code, or '' for none. */
   categoryHint: string
   replyOwed: string
+  /** The census component the call is about (16 digits), chosen in the place search; '' for none. */
+  componentId: string
 }
 
 export function emptyIntake(): IntakeForm {
-  return { name: '', phone: '', kind: '', description: '', address: '', lon: '', lat: '', categoryHint: '', replyOwed: '' }
+  return { name: '', phone: '', kind: '', description: '', address: '', lon: '', lat: '', categoryHint: '', replyOwed: '', componentId: '' }
 }
 
 /** The form's fields as the server names them in a refusal; `contact` is the caller as a whole. */
 export type IntakeField =
   | 'contact' | 'contact.name' | 'contact.phone' | 'call.kind' | 'description' | 'address' | 'location' | 'category_hint' | 'call.reply_owed'
+  | 'component_id'
 
 /** The longest text of each field that has a bound (a `long` problem says it). */
 export const MAX_LENGTH: Partial<Record<IntakeField, number>> = {
@@ -129,6 +132,7 @@ export function intakeBody(form: IntakeForm, fields: FieldValues = {}): IntakeBo
   }
   if (address) body.address = address
   if (form.categoryHint) body.category_hint = form.categoryHint
+  if (form.componentId) body.component_id = form.componentId
   if (name || phone) body.contact = { ...(name ? { name } : {}), ...(phone ? { phone } : {}) }
   if (form.categoryHint && Object.keys(fields).length) body.fields = fields
   return body
@@ -141,7 +145,7 @@ export function intakeBody(form: IntakeForm, fields: FieldValues = {}): IntakeBo
 export function intakeFieldOf(field: string | null | undefined): IntakeField | null {
   switch (field) {
     case 'contact': case 'contact.name': case 'contact.phone': case 'call.kind': case 'description': case 'address':
-    case 'location': case 'category_hint': case 'call.reply_owed':
+    case 'location': case 'category_hint': case 'call.reply_owed': case 'component_id':
       return field
     case 'call':
       return 'call.kind'
@@ -164,6 +168,81 @@ export function placesInOrder(found: readonly Area[]): Area[] {
   return found.map((a, i) => ({ a, i })).sort((x, y) => LEVEL_ORDER[x.a.level] - LEVEL_ORDER[y.a.level] || x.i - y.i).map((x) => x.a)
 }
 
+// ---- the place search over the areas and the component census
+
+/** At most this many components a place search lists (`GET /components?q=…&limit=`). */
+export const COMPONENT_LIMIT = 10
+
+/**
+ * A place a search found: an area (the point is its centroid) or a component of the census (the
+ * point is the component's own). `key` is unique in a list.
+ */
+export type PlaceOption =
+  | { kind: 'area'; key: string; area: Area }
+  | { kind: 'component'; key: string; component: Component }
+
+/** One list of what the two searches found: the areas first (`placesInOrder`), then the components in the server's order; each once. */
+export function placeOptions(areas: readonly Area[], components: readonly Component[]): PlaceOption[] {
+  const seen = new Set<string>()
+  const options: PlaceOption[] = []
+  for (const area of placesInOrder(areas)) {
+    const key = `area:${area.code}`
+    if (!seen.has(key)) options.push({ kind: 'area', key, area })
+    seen.add(key)
+  }
+  for (const component of components) {
+    const key = `component:${component.id}`
+    if (!seen.has(key)) options.push({ kind: 'component', key, component })
+    seen.add(key)
+  }
+  return options
+}
+
+/** The two searches of a place search. */
+export type PlaceSource = 'areas' | 'components'
+
+export interface PlaceSearch {
+  /** What was found, areas first; what a failed search would have found is missing. */
+  options: PlaceOption[]
+  /** Why a search failed, by search: the other's options are listed all the same. */
+  failed: Partial<Record<PlaceSource, string>>
+}
+
+/**
+ * The areas and, when `components` is given, the components `q` finds, both asked at once. A
+ * search that fails is named in `failed` and leaves the other's results; this never rejects.
+ * (An enquiry's area is an area: its search gives no `components`.)
+ */
+export async function searchPlaces(
+  q: string,
+  search: { areas: (q: string) => Promise<readonly Area[]>; components?: (q: string) => Promise<readonly Component[]> },
+): Promise<PlaceSearch> {
+  const [areas, components] = await Promise.allSettled([
+    search.areas(q),
+    search.components ? search.components(q) : Promise.resolve([] as readonly Component[]),
+  ])
+  const failed: Partial<Record<PlaceSource, string>> = {}
+  if (areas.status === 'rejected') failed.areas = messageOf(areas.reason)
+  if (components.status === 'rejected') failed.components = messageOf(components.reason)
+  return {
+    options: placeOptions(areas.status === 'fulfilled' ? areas.value : [], components.status === 'fulfilled' ? components.value : []),
+    failed,
+  }
+}
+
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e)) || String(e)
+
+/** A component's point as the form writes it: its coordinates exactly, not rounded as a pick on the map is. */
+export function componentPoint(c: Pick<Component, 'location'>): { lon: string; lat: string } {
+  return { lon: String(c.location.lon), lat: String(c.location.lat) }
+}
+
+/** Whether the form's point is still the component's own (the link to it goes once the point is moved away). */
+export function atComponent(form: Pick<IntakeForm, 'lon' | 'lat'>, c: Pick<Component, 'location'>): boolean {
+  const p = pointOf(form)
+  return !!p && Math.abs(p.lon - c.location.lon) < 1e-9 && Math.abs(p.lat - c.location.lat) < 1e-9
+}
+
 // ---- the idempotency key
 
 /** A random UUID (v4): `crypto.randomUUID` where the page may use it, else from random bytes (a plain-HTTP page has no `randomUUID`). */
@@ -183,22 +262,23 @@ export function uuidOf(random: Uint8Array): string {
 }
 
 /**
- * One call's submissions. The key is made when the call starts and sent with every attempt, so
- * a retry (after a lost answer, a timeout, a second click) answers the case the first attempt
- * opened instead of opening another; a submission while one is on its way is that one. Only
- * `restart` (the next call, after a success) makes a new key.
+ * One call's submissions (a case's `POST /cases`, an enquiry's `POST /enquiries`). The key is
+ * made when the call starts and sent with every attempt, so a retry (after a lost answer, a
+ * timeout, a second click) answers the case or enquiry the first attempt recorded instead of
+ * recording another; a submission while one is on its way is that one. Only `restart` (the next
+ * call, after a success or once the form is cleared) makes a new key.
  */
-export interface IntakeSubmitter<T> {
+export interface IntakeSubmitter<T, B = IntakeBody> {
   readonly key: string
-  submit: (body: IntakeBody) => Promise<T>
+  submit: (body: B) => Promise<T>
   /** The next call: a new key. */
   restart: () => void
 }
 
-export function intakeSubmitter<T>(
-  post: (body: IntakeBody, key: string) => Promise<T>,
+export function intakeSubmitter<T, B = IntakeBody>(
+  post: (body: B, key: string) => Promise<T>,
   makeKey: () => string = () => newIdempotencyKey(),
-): IntakeSubmitter<T> {
+): IntakeSubmitter<T, B> {
   let key = makeKey()
   let sending: Promise<T> | null = null
   return {

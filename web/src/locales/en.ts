@@ -2,7 +2,7 @@ import type zh from './zh-CN'
 
 const en: typeof zh = {
   app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', totp: 'Two-step verification', skip: 'Skip to main content' },
-  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Calendar', units: 'Units', audit: 'Audit log', personalData: 'Personal data', admin: 'Admin', evaluation: 'Evaluation', citizen: 'Report a problem', intake: 'Intake' },
+  nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Calendar', units: 'Units', audit: 'Audit log', personalData: 'Personal data', admin: 'Admin', evaluation: 'Evaluation', citizen: 'Report a problem', intake: 'Intake', field: 'Field app', patrols: 'Patrol tracks' },
   roles: {
     inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
     unit_handler: 'Unit handler', center_leader: 'Center leader', evaluator: 'Evaluator', admin: 'Administrator', auditor: 'Auditor',
@@ -61,7 +61,7 @@ const en: typeof zh = {
   workbench: {
     title: 'Workbench', queues: {
       to_accept: 'To accept', to_send_check: 'To send check', to_callback: 'To call back', to_file: 'To file', to_close: 'To close',
-      pending_requests: 'Pending requests', to_dispatch: 'To dispatch', to_sign: 'To sign for', handling: 'Handling',
+      pending_requests: 'Pending requests', to_dispatch: 'To dispatch', to_sign: 'To sign for', handling: 'Handling', assisting: 'Assisting',
       to_verify: 'To verify', to_check: 'To check', my_grid_tasks: 'My grid tasks', coordination: 'Coordination queue', overdue: 'Overdue', supervised: 'Supervised', all: 'All cases',
     },
     filters: 'Filters', state: 'State', source: 'Source', overdue: 'Overdue', any: 'Any', yes: 'Yes', no: 'No',
@@ -179,6 +179,22 @@ const en: typeof zh = {
       rework: 'Rework', closed: 'Closed', closed_on_time: 'Closed on time', grid_filed: 'Filed in grids', missed: 'Missed',
       part_assigned: 'Assisting parts given', part_handled: 'Assisting parts handled', part_handled_on_time: 'Assisting parts handled on time', part_closed: 'Assisting parts closed',
     },
+  },
+  assist: {
+    title: 'Assisting units', lead: 'Lead', assisting: 'Assisting', leadUnit: 'Lead unit', unitCol: 'Unit',
+    none: 'No assisting unit yet.', intro: 'Each assisting unit signs for its part, handles it on its own deadline and feeds back; the lead unit feeds back once every part is finished (or released, or returned).',
+    states: { assigned: 'To sign for', handling: 'Handling', done: 'Fed back', released: 'Released', returned: 'Returned' },
+    assignedAt: 'Assigned', deadline: 'Part deadline', notSigned: 'The clock starts when signed for', finishedAt: 'Finished',
+    opinions: { assigned: 'Dispatcher\'s note', handling: 'Dispatcher\'s note', done: 'Feedback', released: 'Why released', returned: 'Why returned' },
+    onTime: 'Fed back on time', late: 'Fed back late',
+    summary: '{open} open · {done} fed back', waiting: 'The lead unit feeds back once the open parts are finished.',
+    feedbackBlocked: 'Feedback must wait: the assisting units {parts} have not finished. Wait for their feedback, or ask the dispatcher to release them.',
+    partInList: '{unit} ({state})', listJoiner: ', ',
+    yourPart: 'Your unit assists', yourPartHint: 'Your unit assists on this case: sign for your part, handle it by its deadline and feed back; the lead unit handles the case as a whole.',
+    openCount: '{n} assisting', unitField: 'Assisting unit',
+    assistHint: 'Only units answering for the case\'s area are listed (not the lead, nor a unit with an open part); at most {max} open at a time.',
+    releaseHint: 'Only units whose parts are open are listed.', noCandidates: 'No unit can be added.', limitReached: '{max} parts are open: wait for their feedback or release one first.',
+    timelineDeadline: 'Part deadline: {at}', includesParts: 'incl. {n} assisting',
   },
   deadline: {
     unlisted: '{n} other cases turned yellow or red or were escalated', reload: 'Reload the queue',
@@ -818,6 +834,53 @@ const en: typeof zh = {
     regions: '{n} regions to blur', clear: 'Clear regions', remove: 'Remove', publish: 'Blur and publish', keepPrivate: 'Keep private', close: 'Close',
     published: 'Photo published', keptPrivate: 'Photo kept private', failed: 'Review failed: {msg}', region: 'Region {n}: {w}×{h}',
     citizenPhotos: 'Photos (published after review by staff)',
+  },
+  field: {
+    app: 'CityOps Field', online: 'Online', offline: 'Offline', pending: '{n} waiting', failedCount: '{n} failed', pendingHint: 'Reports waiting on the phone to be sent',
+    noAccess: 'The field app is for grid inspectors; your account is not an inspector\'s.', storeError: 'The phone cannot keep data offline: {msg}',
+    tabs: { tasks: 'Today\'s tasks', report: 'Report', patrol: 'Patrol' },
+    gps: {
+      denied: 'Location permission denied: allow it in the browser settings, or enter the position by hand', unavailable: 'The position is not available now',
+      timeout: 'Locating timed out; try again', unsupported: 'This device cannot locate itself; enter the position by hand',
+    },
+    tasks: {
+      intro: 'Cases to verify or check in my grids', reload: 'Refresh', loading: 'Loading…', offline: 'Offline: the tasks cannot be loaded now', failed: 'The tasks could not be loaded: {msg}',
+      empty: 'No tasks', opinion: 'Opinion (optional)', open: 'Details',
+      kind: { verify: 'Verify', check: 'Check' }, yes: { verify: 'Confirmed', check: 'Passed' }, no: { verify: 'Not found', check: 'Not passed' },
+      done: { verify: 'Verification of case {number} sent', check: 'Check of case {number} sent' },
+    },
+    report: {
+      description: 'What is wrong', descriptionPh: 'e.g. a manhole cover missing in front of No. 12', category: 'Class', noCategory: 'None (the operator decides)',
+      where: 'Where', locate: 'Locate again', locating: 'Locating…', accuracy: 'Accuracy ±{m} m', weak: 'The position is imprecise: pick the point on the map or correct it by hand',
+      lon: 'Longitude', lat: 'Latitude', located: 'In {names}', placing: 'Placing the point…', unplaced: 'Offline: the position is checked when the report is sent',
+      mapHint: 'Tap the map to correct the point', map: 'Map of the problem\'s place', address: 'Address or landmark (optional)', photos: 'Photos', takePhoto: 'Take or choose photos',
+      photoHint: 'Up to {max}, JPEG, PNG or WebP, at most {mb} MB each', removePhoto: 'Remove photo {name}',
+      photoProblems: {
+        empty: '{name}: the file is empty', too_large: '{name}: larger than {mb} MB, it cannot be uploaded', not_image: '{name}: not an image; only JPEG, PNG or WebP photos can be uploaded',
+        too_many: '{name}: at most {max} photos a report',
+      },
+      problems: { required: 'Required', long: 'At most {max} characters', outside: 'This position is not in the city', locating: 'Placing the point; a moment please' },
+      submit: 'Send report', submitOffline: 'Save, send when online', saved: { sending: 'Saved; sending', stored: 'Saved on the phone; it is sent once online' },
+      storeFailed: 'The report could not be saved: {msg}',
+    },
+    outbox: {
+      title: 'Waiting to be sent', sendNow: 'Send now', sending: 'Sending…', offline: 'Offline: sent once the network is back',
+      status: { waiting: 'Waiting', sending: 'Sending', failed: 'Refused' }, photos: '{n} photo(s)', opened: 'case {number} opened, {left} photo(s) to upload',
+      lastError: '{n} attempt(s): {msg}', noNetwork: 'no network', refused: 'The server refused it: {msg}', photoRefused: 'Photo {name} refused: {msg}', photoMissing: 'the photo is no longer on the phone',
+      edit: 'Correct and resend', retry: 'Retry', discard: 'Discard', discardPhotos: 'Give up the remaining photos', sentTitle: 'Sent', sent: 'Case {number}',
+    },
+    patrol: {
+      onDuty: 'On duty', offDuty: 'Off duty', start: 'Go on duty', end: 'Go off duty', needNetwork: 'Going on duty needs the network', endQueued: 'Off duty; the server is told once online',
+      since: 'On duty since', positions: 'Positions', positionsValue: '{n}', waiting: '({n} waiting)', distance: 'Distance walked', last: 'Latest position',
+      interval: 'Interval', every: 'every {n} s', keepOpen: 'Keep this page open while on duty: the phone records a position at each interval.',
+    },
+  },
+  patrols: {
+    title: 'Patrol tracks', noAccess: 'Patrol tracks are for shift leads and center leaders; your account may not read them.', date: 'Date', inspector: 'Inspector', anyInspector: 'All inspectors',
+    duty: 'Status', all: 'All', onDuty: 'On duty', ended: 'Ended', search: 'Search', failed: 'Could not load: {msg}', started: 'On duty', endedAt: 'Off duty',
+    positions: 'Positions', distance: 'Distance', show: 'Show the track of {name}', empty: 'No patrols that day', track: 'Track', pick: 'Choose a patrol to see its track',
+    loadingTrack: 'Loading the track…', trackFailed: 'The track could not be loaded: {msg}', period: 'Period', firstLast: 'First position {first}, last {last}',
+    map: 'Patrol track of {name}', start: 'Start', end: 'End', route: 'Route', noPositions: 'No positions were recorded on this patrol',
   },
   citizen: {
     title: 'Report a city problem', intro: 'Seen a problem in the city? Tell us and we will see to it. Your contact details are never published.',

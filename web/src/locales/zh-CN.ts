@@ -13,14 +13,16 @@ import type { DeviceProblem } from '../lib/devices'
 import type { DurationUnit, RuleProblem, TestNote, WindowPreset, WindowProblem } from '../lib/rules'
 import type { MatrixColumn, MatrixShow, MatrixSort, PreviewProblem, RuleProblem as MatrixRuleProblem, RuleWarning } from '../lib/matrix'
 import type { GridRefusal } from '../lib/grids'
+import type { FieldReportProblem, PhotoProblem } from '../lib/field'
 import type { CounterName, IndicatorName } from '../lib/evaluation'
+import type { AssistState } from '../lib/assists'
 
 // The tables keyed by the server's vocabularies (roles, states, sources, commands, stages, alarm
 // levels and states) are checked against them with `satisfies Record<...>`: a value the server adds
 // is a compile error until it has words here, and en.ts, typed after this file, needs them too.
 export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
-  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', admin: '系统管理', evaluation: '考核评价', citizen: '市民随手拍', intake: '来电受理' },
+  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', admin: '系统管理', evaluation: '考核评价', citizen: '市民随手拍', intake: '来电受理', field: '城管通', patrols: '巡查轨迹' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
     unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', auditor: '审计员', data_steward: '数据管理员',
@@ -79,7 +81,7 @@ export default {
   workbench: {
     title: '工作台', queues: {
       to_accept: '待受理', to_send_check: '待派核查', to_callback: '待回访', to_file: '待立案', to_close: '待结案',
-      pending_requests: '待审批申请', to_dispatch: '待派遣', to_sign: '待签收', handling: '处置中',
+      pending_requests: '待审批申请', to_dispatch: '待派遣', to_sign: '待签收', handling: '处置中', assisting: '协办',
       to_verify: '待核实', to_check: '待核查', my_grid_tasks: '我的网格任务', coordination: '协调队列', overdue: '超期案件', supervised: '督办案件', all: '全部案件',
     },
     filters: '筛选', state: '状态', source: '来源', overdue: '超期', any: '全部', yes: '是', no: '否',
@@ -197,6 +199,23 @@ export default {
       rework: '返工数', closed: '结案数', closed_on_time: '按期结案数', grid_filed: '网格立案数', missed: '漏报数',
       part_assigned: '协办派遣数', part_handled: '协办处置数', part_handled_on_time: '按期协办处置数', part_closed: '协办结案数',
     } satisfies Record<CounterName, string>,
+  },
+  // 主办 / 协办: the lead unit and the assisting units' parts (lib/assists.ts)
+  assist: {
+    title: '协办单位', lead: '主办', assisting: '协办', leadUnit: '主办单位', unitCol: '单位',
+    none: '暂无协办单位。', intro: '协办单位各自签收、按自己的时限办理并反馈；主办单位须待所有协办完成（或被撤销、退回）后方可反馈。',
+    states: { assigned: '待签收', handling: '办理中', done: '已反馈', released: '已撤销', returned: '已退回' } satisfies Record<AssistState, string>,
+    assignedAt: '派出时间', deadline: '协办时限', notSigned: '签收后开始计时', finishedAt: '完成时间',
+    opinions: { assigned: '派遣意见', handling: '派遣意见', done: '反馈意见', released: '撤销原因', returned: '退回原因' } satisfies Record<AssistState, string>,
+    onTime: '按期反馈', late: '超期反馈',
+    summary: '未完成 {open} 个 · 已反馈 {done} 个', waiting: '主办单位须待未完成的协办结束后方可反馈。',
+    feedbackBlocked: '暂不能反馈：协办单位{parts}尚未完成。请等待其反馈，或请派遣员撤销协办。',
+    partInList: '{unit}（{state}）', listJoiner: '、',
+    yourPart: '本单位协办', yourPartHint: '本单位是协办单位：签收后按协办时限办理并反馈，主办单位负责整体处置。',
+    openCount: '协办 {n}', unitField: '协办单位',
+    assistHint: '仅列出负责本案所在区域的单位（主办单位和已有未完成协办的单位除外），同时最多 {max} 个协办。',
+    releaseHint: '仅列出协办尚未完成的单位。', noCandidates: '没有可增加的协办单位。', limitReached: '已有 {max} 个未完成的协办，须先等待反馈或撤销。',
+    timelineDeadline: '协办时限：{at}', includesParts: '含协办 {n}',
   },
   deadline: {
     unlisted: '另有 {n} 件案件临期、超期或被升级', reload: '刷新队列',
@@ -834,6 +853,53 @@ export default {
     regions: '打码区域 {n} 处', clear: '清除区域', remove: '删除', publish: '打码后公开', keepPrivate: '不公开', close: '关闭',
     published: '照片已公开', keptPrivate: '照片不公开', failed: '审核失败：{msg}', region: '区域 {n}：{w}×{h}',
     citizenPhotos: '照片（经工作人员审核后公开）',
+  },
+  field: {
+    app: '城管通', online: '在线', offline: '离线', pending: '待发送 {n}', failedCount: '失败 {n}', pendingHint: '手机上等待发送的上报',
+    noAccess: '城管通供网格监督员使用，您的账号不是监督员账号。', storeError: '手机无法保存离线数据：{msg}',
+    tabs: { tasks: '今日任务', report: '上报问题', patrol: '巡查' },
+    gps: {
+      denied: '定位权限被拒绝：请在浏览器设置中允许定位，或手动输入位置', unavailable: '暂时无法获取位置', timeout: '定位超时，请重试',
+      unsupported: '此设备不支持定位，请手动输入位置',
+    },
+    tasks: {
+      intro: '我负责网格中待核实、待核查的案件', reload: '刷新', loading: '加载中…', offline: '当前离线，暂时无法加载任务', failed: '任务加载失败：{msg}',
+      empty: '暂无任务', opinion: '意见（可选）', open: '详情',
+      kind: { verify: '核实', check: '核查' }, yes: { verify: '属实', check: '通过' }, no: { verify: '不属实', check: '不通过' },
+      done: { verify: '已提交案件 {number} 的核实结果', check: '已提交案件 {number} 的核查结果' },
+    },
+    report: {
+      description: '问题描述', descriptionPh: '例如：某路某号门前井盖缺失', category: '问题类别', noCategory: '不选（由受理员判断）',
+      where: '位置', locate: '重新定位', locating: '定位中…', accuracy: '精度 ±{m} 米', weak: '定位精度较差，可在地图上点选或手动修正位置',
+      lon: '经度', lat: '纬度', located: '位于：{names}', placing: '正在确认位置…', unplaced: '当前离线：位置将在发送时核对',
+      mapHint: '点击地图可修正位置', map: '问题位置地图', address: '地址或地标（可选）', photos: '现场照片', takePhoto: '拍照或选择照片',
+      photoHint: '最多 {max} 张，JPEG、PNG 或 WebP 格式，每张不超过 {mb} MB', removePhoto: '删除照片 {name}',
+      photoProblems: {
+        empty: '{name}：文件是空的', too_large: '{name}：超过 {mb} MB，不能上传', not_image: '{name}：不是图片，只能上传 JPEG、PNG 或 WebP 格式的照片',
+        too_many: '{name}：每次最多 {max} 张照片',
+      } satisfies Record<PhotoProblem, string>,
+      problems: { required: '必填', long: '不能超过 {max} 个字', outside: '该位置不在本市范围内', locating: '正在确认位置，请稍候' } satisfies Record<FieldReportProblem, string>,
+      submit: '提交上报', submitOffline: '保存，联网后发送', saved: { sending: '已保存，正在发送', stored: '已保存在手机上，联网后自动发送' },
+      storeFailed: '无法保存上报：{msg}',
+    },
+    outbox: {
+      title: '待发送', sendNow: '立即发送', sending: '发送中…', offline: '当前离线，联网后自动发送',
+      status: { waiting: '等待发送', sending: '正在发送', failed: '发送失败' }, photos: '{n} 张照片', opened: '已立案 {number}，{left} 张照片待上传',
+      lastError: '已尝试 {n} 次：{msg}', noNetwork: '无网络', refused: '服务器拒绝：{msg}', photoRefused: '照片 {name} 被拒绝：{msg}', photoMissing: '手机上已没有这张照片',
+      edit: '修改后重发', retry: '重试', discard: '删除', discardPhotos: '放弃剩余照片', sentTitle: '已发送', sent: '案件 {number}',
+    },
+    patrol: {
+      onDuty: '在岗', offDuty: '未上岗', start: '上岗', end: '下岗', needNetwork: '上岗需要网络连接', endQueued: '已下岗，联网后同步到服务器',
+      since: '上岗时间', positions: '位置', positionsValue: '{n} 个', waiting: '（{n} 个待发送）', distance: '巡查里程', last: '最新定位',
+      interval: '记录间隔', every: '每 {n} 秒', keepOpen: '在岗期间请保持本页面打开，手机将按间隔记录位置。',
+    },
+  },
+  patrols: {
+    title: '巡查轨迹', noAccess: '巡查轨迹供值班长和中心领导查看，您的账号无权查看。', date: '日期', inspector: '监督员', anyInspector: '全部监督员',
+    duty: '状态', all: '全部', onDuty: '在岗', ended: '已下岗', search: '查询', failed: '加载失败：{msg}', started: '上岗', endedAt: '下岗',
+    positions: '位置数', distance: '里程', show: '查看 {name} 的轨迹', empty: '当天没有巡查记录', track: '轨迹', pick: '选择一条巡查记录查看轨迹',
+    loadingTrack: '正在加载轨迹…', trackFailed: '轨迹加载失败：{msg}', period: '时段', firstLast: '首个位置 {first}，最后位置 {last}',
+    map: '{name} 的巡查轨迹', start: '起点', end: '终点', route: '路线', noPositions: '这次巡查没有记录位置',
   },
   citizen: {
     title: '市民随手拍', intro: '发现城市管理问题？告诉我们，我们会尽快处理。您的联系方式不会公开。',

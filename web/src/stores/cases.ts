@@ -4,6 +4,7 @@ import { api } from '../api'
 import type { CaseSource, CaseState, CaseView, User } from '../api/types'
 import { areaLevel } from '../lib/areaCode'
 import { OPEN_STATES } from '../lib/vocabulary'
+import { ASSISTED_STATES, viewerPart } from '../lib/assists'
 
 /** One tab of a role's queue. */
 export interface Queue {
@@ -18,6 +19,11 @@ export interface Queue {
   mine?: boolean
   /** Filter applied to fetched rows when the API has no parameter for it. */
   keep?: (c: CaseView) => boolean
+  /**
+   * No CSV export: the narrowing is all done here (`keep`) and the file would hold other cases
+   * (the assisting queue's would hold the unit's own cases too).
+   */
+  noExport?: boolean
 }
 
 export interface CaseFilters {
@@ -62,6 +68,9 @@ export function queuesFor(user: (Pick<User, 'role' | 'unit'> & Partial<Pick<User
       return [
         { key: 'to_sign', states: ['dispatched'], unit: user.unit ?? undefined },
         { key: 'handling', states: ['handling'], unit: user.unit ?? undefined },
+        // 协办: the cases another unit leads that the handler's unit has a part of (the server lists
+        // a handler the cases their unit leads or assists on; `unit` is the lead only)
+        { key: 'assisting', states: ASSISTED_STATES, keep: (c) => viewerPart(c, user) !== null, noExport: true },
       ]
     case 'inspector':
       return [
@@ -116,7 +125,7 @@ export function buildCaseQuery(
  * not know), and without it the file would hold every inspector's tasks.
  */
 export function exportCasesHref(queue: Queue, filters: CaseFilters = {}): string | null {
-  if (queue.mine) return null
+  if (queue.mine || queue.noExport) return null
   const q = buildCaseQuery(queue, filters)
   delete q.limit
   return `${API_BASE}/cases.csv?${new URLSearchParams(q).toString()}`

@@ -536,6 +536,9 @@ pub struct CaseListQuery {
     /// Only the cases reported in the caller's responsibility grids (an inspector's: their
     /// verification and check tasks come from these).
     mine: Option<bool>,
+    /// Only the cases the caller's unit assists on (协办), not those it leads: a unit
+    /// handler's parts.
+    assisting: Option<bool>,
 }
 
 /// The list's filters without its paging: what the CSV export takes.
@@ -574,6 +577,8 @@ pub struct CaseExportQuery {
     to: Option<DateTime<Utc>>,
     /// Only the cases reported in the caller's responsibility grids.
     mine: Option<bool>,
+    /// Only the cases the caller's unit assists on.
+    assisting: Option<bool>,
 }
 
 impl From<CaseExportQuery> for CaseListQuery {
@@ -593,6 +598,7 @@ impl From<CaseExportQuery> for CaseListQuery {
             limit: None,
             cursor: None,
             mine: q.mine,
+            assisting: q.assisting,
         }
     }
 }
@@ -653,6 +659,20 @@ fn case_query(actor: &Actor, query: &CaseListQuery, at: DateTime<Utc>) -> ApiRes
     }
     if query.mine == Some(true) {
         q.inspector = Some(actor.user_id.clone());
+    }
+    if query.assisting == Some(true) {
+        let unit = actor
+            .unit
+            .clone()
+            .filter(|_| actor.role == cityops_domain::Role::UnitHandler)
+            .ok_or_else(|| {
+                ApiError::rule(
+                    ErrorCode::InconsistentFields,
+                    "assisting",
+                    "only a unit handler has cases their unit assists on",
+                )
+            })?;
+        q.assisting = Some(unit);
     }
     q.overdue = query.overdue;
     q.created_from = query.from;
@@ -1226,6 +1246,19 @@ async fn command_from(
         }
         CommandKind::Assist => {
             let unit = active_unit(state, &required(unit, "unit", name)?).await?;
+            // A center coordinates (escalate); it does not take a part of the work.
+            if unit.kind.is_center()
+                || unit.organization == cityops_domain::Organization::OperationsCenter
+            {
+                return Err(ApiError::rule(
+                    ErrorCode::InconsistentFields,
+                    "unit",
+                    format!(
+                        "{} is an operations center: it coordinates, it does not assist",
+                        unit.code
+                    ),
+                ));
+            }
             CaseCommand::Assist {
                 unit: unit.code,
                 unit_jurisdiction: unit.jurisdiction,

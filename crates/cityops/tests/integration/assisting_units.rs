@@ -95,6 +95,30 @@ async fn a_lead_and_an_assisting_unit_each_do_their_part(app: &TestApp) {
     let part = &case["assists"][0];
     assert_eq!(part["state"], "handling");
     assert!(part["deadline"].is_string(), "{part}");
+    // Its time left counts as the lead's stage does: the same term, on the same calendar.
+    let (_, listed) = app.get(Some("power"), "/api/v1/cases?assisting=true").await;
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    let part = &items[0]["assists"][0];
+    assert_eq!(part["time_left"]["deadline"], part["deadline"], "{part}");
+    assert_eq!(part["time_left"]["mark"], "on_time", "{part}");
+    assert_eq!(part["time_left"]["stage"], "handling", "{part}");
+    let (_, leads) = app.get(Some("water"), "/api/v1/cases?assisting=true").await;
+    assert!(
+        leads["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != id),
+        "{leads}"
+    );
+    let (status, refused) = app
+        .get(Some("operator"), "/api/v1/cases?assisting=true")
+        .await;
+    assert_eq!(
+        (status, refused["error"]["field"].as_str()),
+        (422, Some("assisting"))
+    );
     let case = app
         .ok(
             "power",
@@ -213,6 +237,14 @@ async fn bad_parts_are_refused_and_change_nothing(app: &TestApp) {
             json!({"unit": "310104-GD"}),
             409,
             "precondition_failed",
+        ),
+        // A center coordinates; it takes no part.
+        (
+            "dispatcher",
+            "assist",
+            json!({"unit": "C-310101"}),
+            422,
+            "unit",
         ),
         (
             "dispatcher",
