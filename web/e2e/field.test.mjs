@@ -189,6 +189,8 @@ describe('the inspector\'s phone', { timeout: 300_000 }, () => {
     assert.equal(found[0].number, state.number)
     assert.equal(found[0].source, 'inspector')
     assert.deepEqual(found[0].location, { lon: 121.4837, lat: 31.2386 })
+    // the GPS fix's accuracy went with it
+    assert.equal(found[0].location_accuracy_m, 8)
     state.caseId = found[0].id
     const photos = await call('operator', 'GET', `/cases/${state.caseId}/attachments`)
     assert.equal(photos.status, 200)

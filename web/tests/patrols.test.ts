@@ -153,6 +153,12 @@ describe('the report', () => {
     })
     expect(() => fieldReportBody({ ...form, lat: '' })).toThrow()
   })
+  it('carries the GPS fix\'s accuracy, and only a distance', () => {
+    expect(fieldReportBody(form, 12.5).location_accuracy_m).toBe(12.5)
+    expect(fieldReportBody(form, null).location_accuracy_m).toBeUndefined()
+    expect(fieldReportBody(form, 9000).location_accuracy_m).toBeUndefined()
+    expect(fieldReportBody(form, Number.NaN).location_accuracy_m).toBeUndefined()
+  })
   it('places a refusal beside its field', () => {
     expect(fieldReportFieldOf('location.lon')).toBe('location')
     expect(fieldReportFieldOf('area')).toBe('location')

@@ -437,6 +437,10 @@ pub struct ReportRequest {
     #[schema(max_length = 200)]
     pub address: Option<String>,
     pub location: LocationBody,
+    /// How far off `location` may be, in metres (0 to 5,000), when a phone's GPS gave it:
+    /// the Geolocation API's `accuracy`.
+    #[schema(minimum = 0, maximum = 5000)]
+    pub location_accuracy_m: Option<f64>,
     /// The coordinate system of `location`; wgs84 when absent.
     #[schema(value_type = Option<wire::Crs>)]
     pub crs: Option<String>,
@@ -606,6 +610,8 @@ pub struct CaseView {
     pub description: String,
     pub address: Option<String>,
     pub location: LocationBody,
+    /// How far off the location may be, in metres, when a phone's GPS gave it.
+    pub location_accuracy_m: Option<f64>,
     pub area: String,
     /// The 14-digit unit grid of the location.
     pub unit_grid: Option<String>,
@@ -870,6 +876,7 @@ impl CaseView {
             description: c.description.clone(),
             address: c.address.clone(),
             location: LocationBody::from(c.location),
+            location_accuracy_m: c.location_accuracy_m,
             area: c.area.to_string(),
             unit_grid: c.unit_grid.clone(),
             district: c.district.to_string(),

@@ -256,6 +256,7 @@ pub(crate) fn new_report(i: usize, at: DateTime<Utc>) -> Result<(Case, TimelineE
             description: format!("南京东路步行街东侧第{i}号上水井盖破损，存在安全隐患"),
             address: Some("南京东路".into()),
             location: Location::new(121.48, 31.235)?,
+            location_accuracy_m: None,
             area: AreaCode::parse("310101002001")?,
             category_hint: None,
             component_id: None,

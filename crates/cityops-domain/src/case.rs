@@ -713,6 +713,9 @@ pub struct Case {
     pub description: String,
     pub address: Option<String>,
     pub location: Location,
+    /// How far off `location` may be, in metres, when a phone's GPS gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_accuracy_m: Option<f64>,
     /// The finest area known for the case (community, street or district).
     pub area: AreaCode,
     /// The 14-digit unit grid (单元网格) the location lies in, when the city's grids are known.

@@ -99,6 +99,10 @@ pub struct NewReport {
     pub description: String,
     pub address: Option<String>,
     pub location: Location,
+    /// How far off `location` may be, in metres, when a phone's GPS gave it (the radius the
+    /// Geolocation API reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_accuracy_m: Option<f64>,
     pub area: AreaCode,
     pub category_hint: Option<CategoryCode>,
     pub component_id: Option<String>,
@@ -804,6 +808,15 @@ fn open(
         InvalidInput::new("area", "a case must lie in a district, street or community")
     })?;
     let location = Location::new(report.location.lon, report.location.lat)?;
+    if let Some(accuracy) = report.location_accuracy_m {
+        if !(0.0..=crate::patrol::MAX_ACCURACY_M).contains(&accuracy) {
+            return Err(InvalidInput::new(
+                "location_accuracy_m",
+                "the accuracy is a number of metres from 0 to 5000",
+            )
+            .into());
+        }
+    }
     if let Some(component) = &report.component_id {
         let valid = component.len() == 16 && component.bytes().all(|b| b.is_ascii_digit());
         if !valid {
@@ -823,6 +836,7 @@ fn open(
         description: report.description.trim().to_owned(),
         address: report.address.clone(),
         location,
+        location_accuracy_m: report.location_accuracy_m,
         area: report.area.clone(),
         unit_grid: report.unit_grid.clone(),
         district,

@@ -60,6 +60,7 @@ fn filed() -> (Case, Vec<TimelineEvent>) {
             description: "南京东路地下通道积水，需排水公司牵头处置".into(),
             address: None,
             location: Location::new(121.48, 31.238).unwrap(),
+            location_accuracy_m: None,
             area: AreaCode::parse("310101002001").unwrap(),
             category_hint: None,
             component_id: None,

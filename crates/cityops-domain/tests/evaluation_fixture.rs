@@ -108,6 +108,7 @@ fn report_case<'a>(
             description: format!("评价样例 {id}"),
             address: None,
             location: Location::new(121.47, 31.23).unwrap(),
+            location_accuracy_m: None,
             area: AreaCode::parse(area).unwrap(),
             category_hint: None,
             component_id: None,

@@ -43,6 +43,7 @@ fn reports() -> Vec<(Case, Vec<TimelineEvent>)> {
                     description: "人民广场东侧上水井盖缺失".into(),
                     address: None,
                     location: Location::new(121.47, 31.23).unwrap(),
+                    location_accuracy_m: None,
                     area: area.clone(),
                     category_hint: None,
                     component_id: None,

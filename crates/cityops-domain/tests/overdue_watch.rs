@@ -54,6 +54,7 @@ fn signed_for(
             description: "南京东路违章搭建".into(),
             address: None,
             location: Location::new(121.47, 31.23).unwrap(),
+            location_accuracy_m: None,
             area: AreaCode::parse("310101002001").unwrap(),
             category_hint: None,
             component_id: None,

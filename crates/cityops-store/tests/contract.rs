@@ -89,6 +89,7 @@ fn new_case(area: &str, text: &str, at: chrono::DateTime<Utc>) -> (Case, Timelin
             description: text.into(),
             address: None,
             location: Location::new(121.48, 31.23).unwrap(),
+            location_accuracy_m: None,
             area: code(area),
             category_hint: None,
             component_id: None,

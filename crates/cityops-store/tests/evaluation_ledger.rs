@@ -216,6 +216,7 @@ async fn run(store: Arc<dyn Store>, steps: Vec<(usize, usize, i64)>, salt: u64) 
                 description: "井盖缺失".into(),
                 address: None,
                 location: Location::new(121.48, 31.23).unwrap(),
+                location_accuracy_m: None,
                 area: AreaCode::parse(area).unwrap(),
                 category_hint: None,
                 component_id: None,

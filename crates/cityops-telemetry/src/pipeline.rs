@@ -874,6 +874,7 @@ impl Pipeline {
             ),
             address: None,
             location: device.location,
+            location_accuracy_m: None,
             area: device.area.clone(),
             category_hint: Some(category.clone()),
             component_id: device.component_id.clone(),

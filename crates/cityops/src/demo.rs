@@ -310,6 +310,7 @@ fn demo_report(
                 .replace("{community}", &place.community.name),
             address: Some(road),
             location: Location::new(place.lon, place.lat)?,
+            location_accuracy_m: None,
             area: place.community.code.clone(),
             category_hint: CategoryCode::parse(&text.category).ok(),
             component_id: None,

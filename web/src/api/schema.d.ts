@@ -2425,6 +2425,11 @@ export interface components {
             /** @description Opaque id. */
             id: string;
             location: components["schemas"]["LocationBody"];
+            /**
+             * Format: double
+             * @description How far off the location may be, in metres, when a phone's GPS gave it.
+             */
+            location_accuracy_m?: number | null;
             merged_into?: null | components["schemas"]["CaseRef"];
             /** @description The reports merged into this case, oldest merge first. */
             merged_reports: components["schemas"]["MergedReportView"][];
@@ -3580,6 +3585,12 @@ export interface components {
             description: string;
             fields?: null | components["schemas"]["FieldsDoc"];
             location: components["schemas"]["LocationBody"];
+            /**
+             * Format: double
+             * @description How far off `location` may be, in metres (0 to 5,000), when a phone's GPS gave it:
+             *     the Geolocation API's `accuracy`.
+             */
+            location_accuracy_m?: number | null;
             source: components["schemas"]["CaseSource"];
         };
         /**

@@ -119,11 +119,15 @@ export function checkFieldReport(form: FieldReportForm, place: PlaceState, onlin
   return problems
 }
 
-/** `POST /cases` of the phone's report: an inspector's, texts trimmed, blank ones left out. */
-export function fieldReportBody(form: FieldReportForm): ReportRequest {
+/**
+ * `POST /cases` of the phone's report: an inspector's, texts trimmed, blank ones left out, with
+ * the GPS fix's accuracy when the point is the GPS's (`accuracy`, metres; null otherwise).
+ */
+export function fieldReportBody(form: FieldReportForm, accuracy: number | null = null): ReportRequest {
   const point = pointOf(form)
   if (!point) throw new Error('fieldReportBody: the form has no point')
   const body: ReportRequest = { source: 'inspector', description: form.description.trim(), location: point }
+  if (accuracy !== null && Number.isFinite(accuracy) && accuracy >= 0 && accuracy <= 5000) body.location_accuracy_m = accuracy
   const address = form.address.trim()
   if (address) body.address = address
   if (form.categoryHint) body.category_hint = form.categoryHint

@@ -441,6 +441,7 @@ pub async fn report_case(
         description: request.description,
         address: request.address,
         location,
+        location_accuracy_m: request.location_accuracy_m,
         area,
         category_hint,
         component_id,

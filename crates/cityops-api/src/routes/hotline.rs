@@ -350,6 +350,7 @@ async fn open_case(
         description: ticket.description.clone(),
         address: ticket.address.clone(),
         location,
+        location_accuracy_m: None,
         area,
         category_hint: None,
         component_id: None,

@@ -135,6 +135,7 @@ pub async fn report(
         description: request.description,
         address: request.address,
         location,
+        location_accuracy_m: None,
         category_hint,
         component_id,
         reporter: Some(reporter),

@@ -10,6 +10,7 @@ on_both_backends!(
     an_inspectors_patrol_is_tracked_and_read_by_those_over_them,
     bad_positions_are_refused_and_change_nothing,
     a_photo_sent_twice_is_attached_once,
+    a_phones_report_keeps_the_accuracy_of_its_position,
 );
 
 /// `n` positions eastwards along 南京东路, ten seconds apart, ending `end_seconds_ago`: each
@@ -382,4 +383,45 @@ async fn a_photo_sent_twice_is_attached_once(app: &TestApp) {
         )
         .await;
     assert_eq!(status, 409, "{body}");
+}
+
+/// The phone's report says how far off its GPS position may be; the case keeps it, and an
+/// accuracy that is no distance is refused naming the field, with no case opened.
+async fn a_phones_report_keeps_the_accuracy_of_its_position(app: &TestApp) {
+    let report = |accuracy: Value| {
+        json!({"source": "inspector", "description": "精度测试：南京东路井盖松动",
+               "location": {"lon": 121.4919, "lat": 31.2150}, "area": "310101002001",
+               "location_accuracy_m": accuracy})
+    };
+    let (status, case) = app
+        .post_json(Some("inspector"), "/api/v1/cases", report(json!(12.5)))
+        .await;
+    assert_eq!(status, 201, "{case}");
+    assert_eq!(case["location_accuracy_m"], 12.5);
+    let (_, read) = app
+        .get(
+            Some("operator"),
+            &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(read["location_accuracy_m"], 12.5);
+    for bad in [json!(-1.0), json!(6000.0), json!("near")] {
+        let (status, body) = app
+            .post_json(Some("inspector"), "/api/v1/cases", report(bad.clone()))
+            .await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert!(
+            body["error"]["field"]
+                .as_str()
+                .is_some_and(|f| f.contains("location_accuracy_m")),
+            "{bad}: {body}"
+        );
+    }
+    let (_, list) = app
+        .get(
+            Some("operator"),
+            "/api/v1/cases?q=%E7%B2%BE%E5%BA%A6%E6%B5%8B%E8%AF%95",
+        )
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
 }

@@ -134,6 +134,11 @@ const TABLE: &[Rule] = &[
         about_a_case: false,
     },
     Rule {
+        path: "/api/v1/patrols",
+        roles: Some(&["inspector", "shift_lead", "center_leader"]),
+        about_a_case: false,
+    },
+    Rule {
         path: "/api/v1/enquiries",
         roles: Some(&["operator", "shift_lead", "admin"]),
         about_a_case: false,
