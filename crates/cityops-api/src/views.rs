@@ -440,7 +440,7 @@ pub struct ReportRequest {
     /// How far off `location` may be, in metres (0 to 5,000), when a phone's GPS gave it:
     /// the Geolocation API's `accuracy`.
     #[schema(minimum = 0, maximum = 5000)]
-    pub location_accuracy_m: Option<f64>,
+    pub location_accuracy_m: Option<f32>,
     /// The coordinate system of `location`; wgs84 when absent.
     #[schema(value_type = Option<wire::Crs>)]
     pub crs: Option<String>,
@@ -611,7 +611,7 @@ pub struct CaseView {
     pub address: Option<String>,
     pub location: LocationBody,
     /// How far off the location may be, in metres, when a phone's GPS gave it.
-    pub location_accuracy_m: Option<f64>,
+    pub location_accuracy_m: Option<f32>,
     pub area: String,
     /// The 14-digit unit grid of the location.
     pub unit_grid: Option<String>,

@@ -715,7 +715,7 @@ pub struct Case {
     pub location: Location,
     /// How far off `location` may be, in metres, when a phone's GPS gave it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location_accuracy_m: Option<f64>,
+    pub location_accuracy_m: Option<f32>,
     /// The finest area known for the case (community, street or district).
     pub area: AreaCode,
     /// The 14-digit unit grid (单元网格) the location lies in, when the city's grids are known.

@@ -102,7 +102,7 @@ pub struct NewReport {
     /// How far off `location` may be, in metres, when a phone's GPS gave it (the radius the
     /// Geolocation API reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location_accuracy_m: Option<f64>,
+    pub location_accuracy_m: Option<f32>,
     pub area: AreaCode,
     pub category_hint: Option<CategoryCode>,
     pub component_id: Option<String>,
@@ -114,9 +114,10 @@ pub struct NewReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hotline_ticket: Option<String>,
     /// The city's terms of the stages before filing and of closing, set from the clock when
-    /// the report is decided (whatever the reporter sent) and kept with the case.
+    /// the report is decided (whatever the reporter sent) and kept with the case (boxed: every
+    /// command is as large as the largest, and a report is the largest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intake_terms: Option<IntakeTerms>,
+    pub intake_terms: Option<Box<IntakeTerms>>,
     /// The inspector (网格监督员) assigned to the responsibility grid the report lies in, set
     /// by the caller from the assignments when the report is taken: its verification and
     /// check go to them, and a problem they did not report themselves is one they missed.
@@ -707,7 +708,7 @@ pub fn report_on(
 ) -> Result<(Case, TimelineEvent), WorkflowError> {
     let now = clock.now;
     let mut report = report;
-    report.intake_terms = Some(clock.intake);
+    report.intake_terms = Some(Box::new(clock.intake));
     if let Some(reporter) = &mut report.reporter {
         reporter.validate()?;
         if let Some(phone) = &mut reporter.phone {
@@ -809,7 +810,7 @@ fn open(
     })?;
     let location = Location::new(report.location.lon, report.location.lat)?;
     if let Some(accuracy) = report.location_accuracy_m {
-        if !(0.0..=crate::patrol::MAX_ACCURACY_M).contains(&accuracy) {
+        if !(0.0..=crate::patrol::MAX_ACCURACY_M).contains(&f64::from(accuracy)) {
             return Err(InvalidInput::new(
                 "location_accuracy_m",
                 "the accuracy is a number of metres from 0 to 5000",
@@ -864,7 +865,7 @@ fn open(
         suspended_on_working_time: false,
         callback_satisfied: None,
         callback: None,
-        intake_terms: report.intake_terms,
+        intake_terms: report.intake_terms.as_deref().copied(),
         reject_reason: None,
         duplicate_of: None,
         merged_into: None,

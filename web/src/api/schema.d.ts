@@ -2426,7 +2426,7 @@ export interface components {
             id: string;
             location: components["schemas"]["LocationBody"];
             /**
-             * Format: double
+             * Format: float
              * @description How far off the location may be, in metres, when a phone's GPS gave it.
              */
             location_accuracy_m?: number | null;
@@ -3586,7 +3586,7 @@ export interface components {
             fields?: null | components["schemas"]["FieldsDoc"];
             location: components["schemas"]["LocationBody"];
             /**
-             * Format: double
+             * Format: float
              * @description How far off `location` may be, in metres (0 to 5,000), when a phone's GPS gave it:
              *     the Geolocation API's `accuracy`.
              */
