@@ -488,7 +488,7 @@ pub fn counts_for_area(counter: Counter) -> bool {
 }
 
 /// The counters a unit is held to: what it was given, how it handled it (leading or
-/// assisting), and what closed.
+/// assisting), and what closed, on time or not.
 pub fn counts_for_unit(counter: Counter) -> bool {
     matches!(
         counter,
@@ -498,6 +498,7 @@ pub fn counts_for_unit(counter: Counter) -> bool {
             | Counter::OverdueUnhandled
             | Counter::Rework
             | Counter::Closed
+            | Counter::ClosedOnTime
             | Counter::PartAssigned
             | Counter::PartHandled
             | Counter::PartHandledOnTime

@@ -659,7 +659,8 @@ fn units_by_hand() {
     use Indicator as I;
     let units = november_at(Level::Unit);
     // Huangpu's water company: dispatched 1, 2, 3, 7 = 4; handled 5 (3 twice), on time 4
-    // (case 2 late); one rework; closed 4. 结案率 = 4 / 5, 按期处置率 = 4 / 5, 返工率 = 1 / 5;
+    // (case 2 late); one rework; closed 4, with every stage on time 1 and 3 = 2.
+    // 结案率 = 4 / 5, 按期结案率 = 2 / 5 (no unit composite weighs it), 按期处置率 = 4 / 5, 返工率 = 1 / 5;
     // 立案数 (dispatched to it) 4 scores 0.4.
     // 100 × (0.10 × 0.4 + 0.30 × 0.8 + 0.30 × 0.8 + 0.30 × (1 − 0.2)) = 76.0: B.
     assert_rating(
@@ -671,9 +672,11 @@ fn units_by_hand() {
             (C::HandledOnTime, 4),
             (C::Rework, 1),
             (C::Closed, 4),
+            (C::ClosedOnTime, 2),
         ],
         &[
             (I::ClosingRate, 0.8),
+            (I::OnTimeClosingRate, 0.4),
             (I::OnTimeHandlingRate, 0.8),
             (I::ReworkRate, 0.2),
             (I::DispatchedScore, 0.4),
