@@ -2,7 +2,9 @@
 // a report made offline (Playwright's offline mode) with a camera photo waits on the phone, and
 // once online is sent; the first answers of its case and of its photo are lost on the way back,
 // so it is sent again with its Idempotency-Key, and exactly one case with one photo exists, also
-// after a reload. The service worker keeps the page for opening without network. A file that is
+// after a reload. The service worker keeps the page for opening without network, also cold: a new
+// window opened offline takes the inspector the phone remembers, whose report waits and goes once
+// online (once), or, when their session was ended meanwhile, after signing in again. A file that is
 // no image, one too large and a place outside the city are refused with a message; a report the
 // server refuses stays on the phone with the server's words, and corrected, goes. Today's tasks
 // are the verifications and checks of the inspector's grids, decided on the phone. On patrol the
@@ -80,6 +82,80 @@ async function desktop(who) {
   const page = await (await chrome.newContext()).newPage()
   watch(page, who)
   return page
+}
+
+/** Waits until the page's service worker controls it and keeps the shell and the page's own files. */
+async function workerKeeps(page) {
+  await page.waitForFunction(() => !!navigator.serviceWorker?.controller, null, { timeout: 30_000 })
+  const kept = () => page.evaluate(async () => {
+    const shell = await caches.match('/field')
+    const files = performance.getEntriesByType('resource').map((e) => e.name).filter((u) => u.includes('/assets/') && /\.(js|css)$/.test(u))
+    const found = await Promise.all(files.map((u) => caches.match(u, { ignoreVary: true })))
+    return !!shell && files.some((u) => u.endsWith('.js')) && found.every(Boolean)
+  })
+  for (let i = 0; !(await kept()); i++) {
+    assert.ok(i < 60, 'the service worker did not keep the page\'s files')
+    await page.waitForTimeout(500)
+  }
+}
+
+/** The reports waiting in the phone's outbox (IndexedDB), whoever made them. */
+const outboxCount = (page) => page.evaluate(() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('cityops-field')
+  open.onerror = () => reject(open.error)
+  open.onsuccess = () => {
+    const db = open.result
+    const count = db.transaction('reports').objectStore('reports').count()
+    count.onsuccess = () => { db.close(); resolve(count.result) }
+    count.onerror = () => reject(count.error)
+  }
+}))
+
+/**
+ * The inspector, signed in on a phone whose service worker kept /field, closes the app and the
+ * network goes: a new window (nothing in its sessionStorage) opened at /field without network.
+ */
+async function coldOffline(who, before) {
+  const { context, page } = await phone(who, { serviceWorkers: 'allow' })
+  await signInAt(page, ui, 'inspector')
+  await setLanguage(page, 'zh')
+  await page.goto(`${ui.url}/field`)
+  await page.getByTestId('field-tasks').waitFor()
+  await workerKeeps(page)
+  // the account the phone remembers: the public profile, nothing to sign in with
+  const remembered = JSON.parse(await page.evaluate(() => localStorage.getItem('cityops.field.account')))
+  assert.deepEqual(Object.keys(remembered).sort(), ['display_name', 'id', 'role', 'scope', 'unit', 'username'])
+  assert.equal(remembered.username, 'inspector')
+  assert.equal(remembered.role, 'inspector')
+  await page.close()
+  await context.setOffline(true)
+  await before?.(context)
+  const cold = await context.newPage()
+  watch(cold, who)
+  await cold.goto(`${ui.url}/field?tab=report`)
+  await cold.getByTestId('field-page').waitFor()
+  assert.equal(new URL(cold.url()).pathname, '/field')
+  assert.equal(await cold.evaluate(() => sessionStorage.getItem('cityops.session')), null)
+  await cold.locator('[data-testid="field-online"][data-online="false"]').waitFor()
+  const banner = cold.getByTestId('field-remembered')
+  await banner.waitFor()
+  assert.equal(await text(banner), '离线工作中：使用本机记住的账号')
+  assert.equal(await text(cold.getByTestId('field-who')), '王监督员')
+  return { context, page: cold }
+}
+
+/** A report made on the phone without network (the GPS's point, no photo): it waits in the outbox. */
+async function reportOffline(page, description) {
+  await page.getByTestId('field-report').waitFor()
+  await page.waitForFunction(() => document.querySelector('[data-testid="field-lon"]')?.value && document.querySelector('[data-testid="field-lat"]')?.value)
+  await page.getByTestId('field-description').fill(description)
+  await page.getByTestId('field-submit').click()
+  await page.locator('[data-testid="field-saved"][data-saved="stored"]').waitFor()
+  await page.locator('[data-testid="outbox-entry"][data-status="waiting"]').waitFor()
+  assert.equal(await page.getByTestId('field-pending').getAttribute('data-count'), '1')
+  assert.equal(await outboxCount(page), 1)
+  await page.waitForTimeout(1000)
+  assert.equal((await casesWith(description)).length, 0)
 }
 
 /** The cases whose description holds `text`. */
@@ -220,18 +296,8 @@ describe('the inspector\'s phone', { timeout: 300_000 }, () => {
     await signInAt(page, ui, 'inspector')
     await page.goto(`${ui.url}/field`)
     await page.getByTestId('field-tasks').waitFor()
-    await page.waitForFunction(() => !!navigator.serviceWorker?.controller, null, { timeout: 30_000 })
     // the shell and the page's own files are kept
-    const kept = () => page.evaluate(async () => {
-      const shell = await caches.match('/field')
-      const files = performance.getEntriesByType('resource').map((e) => e.name).filter((u) => u.includes('/assets/') && /\.(js|css)$/.test(u))
-      const found = await Promise.all(files.map((u) => caches.match(u, { ignoreVary: true })))
-      return !!shell && files.some((u) => u.endsWith('.js')) && found.every(Boolean)
-    })
-    for (let i = 0; !(await kept()); i++) {
-      assert.ok(i < 60, 'the service worker did not keep the page\'s files')
-      await page.waitForTimeout(500)
-    }
+    await workerKeeps(page)
     const manifest = await page.evaluate(() => document.querySelector('link[rel="manifest"]')?.getAttribute('href'))
     assert.equal(manifest, '/manifest.webmanifest')
     const app = await (await fetch(`${ui.url}/manifest.webmanifest`)).json()
@@ -247,6 +313,74 @@ describe('the inspector\'s phone', { timeout: 300_000 }, () => {
     await page.getByTestId('field-report').waitFor()
     await shot(page, 'offline-reload')
     await context.setOffline(false)
+    assert.deepEqual(errors, [])
+    await context.close()
+  })
+
+  it('opened cold without network (a new window), the remembered inspector reports; online again it is sent, once', async () => {
+    const { context, page } = await coldOffline('inspector-cold')
+    const description = `${TAG} 冷启动离线上报：路灯杆倾斜`
+    await reportOffline(page, description)
+    await shot(page, 'cold-offline')
+
+    // the network is back: the server says the session holds, and the report goes
+    await context.setOffline(false)
+    await page.locator('[data-testid="field-online"][data-online="true"]').waitFor()
+    await page.getByTestId('field-sent').waitFor()
+    await page.getByTestId('field-remembered').waitFor({ state: 'detached' })
+    await page.locator('[data-testid="field-outbox"][data-count="0"]').waitFor({ state: 'attached' })
+    assert.equal(await outboxCount(page), 0)
+    assert.equal(JSON.parse(await page.evaluate(() => sessionStorage.getItem('cityops.session'))).user.username, 'inspector')
+    const found = await casesWith(description)
+    assert.equal(found.length, 1, JSON.stringify(found.map((c) => c.number)))
+    assert.equal(found[0].number, await page.getByTestId('field-sent').getAttribute('data-number'))
+    assert.equal(found[0].source, 'inspector')
+    // other pages are the server's again
+    await page.getByTestId('field-workbench').click()
+    await page.waitForURL(/\/workbench/)
+    await page.waitForTimeout(1000)
+    assert.equal((await casesWith(description)).length, 1)
+    assert.deepEqual(errors, [])
+    await context.close()
+  })
+
+  it('the remembered account whose session was ended meanwhile: online again, the login page; signed in, the waiting report goes once', async () => {
+    const { context, page } = await coldOffline('inspector-revoked', async (ctx) => {
+      // the session ends elsewhere (signed out through the API with its own token); the phone's cookie stays
+      const cookie = (await ctx.cookies(ui.url)).find((c) => c.name === 'cityops_session')
+      assert.ok(cookie, 'the session cookie')
+      const out = await api.call('DELETE', '/sessions/current', cookie.value)
+      assert.ok([200, 204].includes(out.status), JSON.stringify(out.json))
+      assert.equal((await api.call('GET', '/me', cookie.value)).status, 401)
+    })
+    const description = `${TAG} 会话已结束的离线上报：垃圾满溢`
+    await reportOffline(page, description)
+
+    // online: the server says the session is over, so the login page, back to /field after
+    await context.setOffline(false)
+    await page.waitForURL((url) => url.pathname === '/login')
+    const url = new URL(page.url())
+    assert.equal(url.searchParams.get('redirect')?.split('?')[0], '/field')
+    assert.equal(await text(page.getByTestId('login-error')), '登录已过期，请重新登录')
+    assert.equal(await page.evaluate(() => localStorage.getItem('cityops.field.account')), null)
+    // what waited is still on the phone, and nothing reached the server
+    assert.equal(await outboxCount(page), 1)
+    assert.equal((await casesWith(description)).length, 0)
+    await shot(page, 'cold-expired')
+
+    await page.getByTestId('username').fill('inspector')
+    await page.getByTestId('password').fill('cityops-demo')
+    await page.getByTestId('login-submit').click()
+    await page.waitForURL((u) => u.pathname === '/field')
+    await page.getByTestId('field-sent').waitFor()
+    await page.locator('[data-testid="field-outbox"][data-count="0"]').waitFor({ state: 'attached' })
+    assert.equal(await outboxCount(page), 0)
+    await page.waitForTimeout(1500)
+    const found = await casesWith(description)
+    assert.equal(found.length, 1, JSON.stringify(found.map((c) => c.number)))
+    assert.equal(found[0].number, await page.getByTestId('field-sent').getAttribute('data-number'))
+    // remembered again for the next time
+    assert.equal(JSON.parse(await page.evaluate(() => localStorage.getItem('cityops.field.account'))).username, 'inspector')
     assert.deepEqual(errors, [])
     await context.close()
   })

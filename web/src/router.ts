@@ -44,7 +44,11 @@ export const router = createRouter({
 router.beforeEach(async (to) => {
   // citizens have no staff session, so their pages neither ask the server nor wait for it
   if (to.meta.public) return true
-  await useAuth().verify()
-  if (to.meta.auth && !useAuth().signedIn) return { name: 'login', query: { redirect: to.fullPath } }
+  const auth = useAuth()
+  await auth.verify()
+  // The remembered inspector, taken while the server could not be reached, works on the phone's
+  // pages only; any other page asks the server again (the network may be back) and needs its yes.
+  if (to.meta.auth && auth.offline && !to.meta.phone) await auth.reverify()
+  if (to.meta.auth && !auth.signedIn && !(to.meta.phone && auth.offline)) return { name: 'login', query: { redirect: to.fullPath } }
   return true
 })

@@ -837,6 +837,7 @@ const en: typeof zh = {
   },
   field: {
     app: 'CityOps Field', online: 'Online', offline: 'Offline', pending: '{n} waiting', failedCount: '{n} failed', pendingHint: 'Reports waiting on the phone to be sent',
+    remembered: 'Working offline with the account remembered on this phone', rememberedHint: 'The server could not be reached: your sign-in is checked once the network is back; reports wait on the phone until then',
     noAccess: 'The field app is for grid inspectors; your account is not an inspector\'s.', storeError: 'The phone cannot keep data offline: {msg}',
     tabs: { tasks: 'Today\'s tasks', report: 'Report', patrol: 'Patrol' },
     gps: {

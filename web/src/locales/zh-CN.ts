@@ -856,6 +856,7 @@ export default {
   },
   field: {
     app: '城管通', online: '在线', offline: '离线', pending: '待发送 {n}', failedCount: '失败 {n}', pendingHint: '手机上等待发送的上报',
+    remembered: '离线工作中：使用本机记住的账号', rememberedHint: '暂时连不上服务器：联网后将核验登录状态，上报先保存在手机上',
     noAccess: '城管通供网格监督员使用，您的账号不是监督员账号。', storeError: '手机无法保存离线数据：{msg}',
     tabs: { tasks: '今日任务', report: '上报问题', patrol: '巡查' },
     gps: {

@@ -75,8 +75,13 @@ export const useField = defineStore('field', {
     },
     /** Sends what waits, if the phone is online; the result of the flush, or null when nothing was tried. */
     async flush(): Promise<FlushResult | null> {
+      if (!this.user || !this.online) return null
+      // working offline with the remembered account: the server first says whether its session
+      // still holds (on a 401 the page goes to the login page, and what waits stays for after)
+      const auth = useAuth()
+      if (auth.offline && !(await auth.reconnect())) return null
       const user = this.user
-      if (!user || !this.online) return null
+      if (!user) return null
       this.flushing = true
       try {
         const result = await fieldOutbox().flush(user)
@@ -150,7 +155,8 @@ export const useField = defineStore('field', {
         void this.refresh()
       })
       const timer = setInterval(() => {
-        if (this.online && (this.waiting || this.positionsWaiting)) void this.flush()
+        // working offline with the remembered account, the server is asked (by the flush) even with nothing to send
+        if (this.online && (this.waiting || this.positionsWaiting || useAuth().offline)) void this.flush()
       }, RETRY_MS)
       void this.refresh().then(() => this.flush())
       return () => {
