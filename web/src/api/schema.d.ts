@@ -3333,14 +3333,15 @@ export interface components {
             accuracy_m: number;
             /**
              * Format: date-time
-             * @description When the phone took it.
+             * @description When the phone took it: while the patrol ran (a phone's clock may be two minutes off),
+             *     not in the future.
              */
             at: string;
             /** Format: double */
             lat: number;
             /**
              * Format: double
-             * @description WGS-84.
+             * @description WGS-84 longitude.
              */
             lon: number;
         };

@@ -123,7 +123,7 @@ pub struct ComponentListQuery {
     bbox: Option<String>,
     /// A place search: a 16-digit component id (as printed on a manhole cover or a lamp
     /// post), or words (1 to 50 characters) that the name or location text must all hold.
-    #[param(min_length = 1, max_length = 50)]
+    #[param(min_length = 1, max_length = 50, pattern = r"\S")]
     q: Option<String>,
     /// The last id of the previous page.
     after: Option<String>,

@@ -39,12 +39,16 @@ pub fn router() -> Router<AppState> {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PositionView {
-    /// When the phone took it.
+    /// When the phone took it: while the patrol ran (a phone's clock may be two minutes off),
+    /// not in the future.
     pub at: DateTime<Utc>,
-    /// WGS-84.
+    /// WGS-84 longitude.
+    #[schema(minimum = 73.0, maximum = 136.0)]
     pub lon: f64,
+    #[schema(minimum = 3.0, maximum = 54.0)]
     pub lat: f64,
     /// How far off it may be, in metres (the Geolocation API's `accuracy`), 0 to 5000.
+    #[schema(minimum = 0.0, maximum = 5000.0)]
     pub accuracy_m: f64,
 }
 
@@ -102,6 +106,7 @@ impl PatrolView {
 pub struct PositionsRequest {
     /// 1 to 500 positions, in any order; one whose time the track already holds is skipped
     /// (a batch sent twice adds nothing).
+    #[schema(min_items = 1, max_items = 500)]
     pub positions: Vec<PositionView>,
 }
 
@@ -260,9 +265,17 @@ pub async fn add_positions(
             location,
             accuracy_m: position.accuracy_m,
         };
-        patrol
-            .accepts(&fix, at)
-            .map_err(|e| ApiError::invalid(field(e.field()), e.to_string()))?;
+        patrol.accepts(&fix, at).map_err(|e| match e {
+            cityops_domain::patrol::FixRefused::Accuracy => {
+                ApiError::invalid(field(e.field()), e.to_string())
+            }
+            // A time the patrol did not run: a rule between the position and the patrol.
+            _ => ApiError::rule(
+                ErrorCode::InconsistentFields,
+                field(e.field()),
+                e.to_string(),
+            ),
+        })?;
         fixes.push(fix);
     }
     let (accepted, patrol) = state
