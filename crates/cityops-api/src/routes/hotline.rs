@@ -604,6 +604,13 @@ pub async fn results(
             "only operators, shift leads and admins read the 12345 results",
         ));
     }
+    if query
+        .format
+        .as_deref()
+        .is_some_and(|f| !matches!(f, "csv" | "json"))
+    {
+        return Err(ApiError::invalid("format", "format is csv or json"));
+    }
     let (Some(from), Some(to)) = (query.from, query.to) else {
         return Err(ApiError::new(
             ErrorCode::InvalidQuery,

@@ -390,4 +390,15 @@ async fn results_carry_the_closed_state_the_reply_and_the_satisfaction(app: &Tes
         .await;
     assert_eq!(status, 422);
     assert_eq!(error["error"]["code"], "invalid_period");
+    // A format it does not write is refused, not answered as CSV.
+    let (status, error) = app
+        .get(
+            Some("lead"),
+            "/api/v1/hotline/tickets/results?from=2026-06-02&to=2026-06-03&format=xml",
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("format"))
+    );
 }
