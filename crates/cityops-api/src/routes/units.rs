@@ -835,42 +835,17 @@ async fn move_cases(
     successor: &str,
     reason: &str,
 ) -> ApiResult<u64> {
-    let mut query = open_query(actor, unit);
-    query.limit = PAGE;
-    let mut moved = 0;
-    loop {
-        let page = state.store.cases(&query).await?;
-        for case in page.cases {
-            let mut case = case;
-            for _ in 0..CONFLICT_RETRIES {
-                if case.unit.as_deref() != Some(unit) || case.state.is_terminal() {
-                    break;
-                }
-                let command = CaseCommand::Reassign {
-                    unit: successor.to_owned(),
-                    reason: reason.to_owned(),
-                    from: None,
-                };
-                let (next, event) = cityops_domain::decide(&case, command, actor, Utc::now())?;
-                match state.store.update_case(&next, &event, None).await {
-                    Ok(()) => {
-                        state.outbox_written();
-                        moved += 1;
-                        break;
-                    }
-                    Err(StoreError::Conflict(_)) => match state.store.case(&case.id).await? {
-                        Some(fresh) => case = fresh,
-                        None => break,
-                    },
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
-        match page.next {
-            Some(next) => query.after = Some(next),
-            None => return Ok(moved),
-        }
-    }
+    change_each(state, open_query(actor, unit), |case| {
+        (case.unit.as_deref() == Some(unit)).then(|| {
+            let command = CaseCommand::Reassign {
+                unit: successor.to_owned(),
+                reason: reason.to_owned(),
+                from: None,
+            };
+            (command, actor.clone())
+        })
+    })
+    .await
 }
 
 /// Hands every open assisting part of `unit` to `successor`, or (none) releases it, page by
@@ -886,38 +861,55 @@ async fn move_parts(
     // The cases the unit leads or assists on; those it leads moved already.
     query.jurisdiction_unit = Some(unit.to_owned());
     query.states = CaseState::OPEN.to_vec();
+    change_each(state, query, |case| {
+        case.open_assist(unit)?;
+        Some(match successor {
+            Some(successor) => (
+                CaseCommand::Reassign {
+                    unit: successor.to_owned(),
+                    reason: reason.to_owned(),
+                    from: Some(unit.to_owned()),
+                },
+                actor.clone(),
+            ),
+            None => (
+                CaseCommand::ReleaseAssist {
+                    unit: unit.to_owned(),
+                    reason: reason.to_owned(),
+                },
+                Actor::system(case.area.city()),
+            ),
+        })
+    })
+    .await
+}
+
+/// Issues, on every open case the query finds (page by page), the command `step` gives for
+/// the case as it stands, if any; a case changed meanwhile is read again and asked again.
+/// Returns how many cases changed.
+async fn change_each(
+    state: &AppState,
+    mut query: CaseQuery,
+    step: impl Fn(&cityops_domain::Case) -> Option<(CaseCommand, Actor)>,
+) -> ApiResult<u64> {
     query.limit = PAGE;
-    let mut moved = 0;
+    let mut changed = 0;
     loop {
         let page = state.store.cases(&query).await?;
         for case in page.cases {
             let mut case = case;
             for _ in 0..CONFLICT_RETRIES {
-                if case.open_assist(unit).is_none() || case.state.is_terminal() {
+                if case.state.is_terminal() {
                     break;
                 }
-                let (command, by) = match successor {
-                    Some(successor) => (
-                        CaseCommand::Reassign {
-                            unit: successor.to_owned(),
-                            reason: reason.to_owned(),
-                            from: Some(unit.to_owned()),
-                        },
-                        actor.clone(),
-                    ),
-                    None => (
-                        CaseCommand::ReleaseAssist {
-                            unit: unit.to_owned(),
-                            reason: reason.to_owned(),
-                        },
-                        Actor::system(case.area.city()),
-                    ),
+                let Some((command, by)) = step(&case) else {
+                    break;
                 };
                 let (next, event) = cityops_domain::decide(&case, command, &by, Utc::now())?;
                 match state.store.update_case(&next, &event, None).await {
                     Ok(()) => {
                         state.outbox_written();
-                        moved += 1;
+                        changed += 1;
                         break;
                     }
                     Err(StoreError::Conflict(_)) => match state.store.case(&case.id).await? {
@@ -930,7 +922,7 @@ async fn move_parts(
         }
         match page.next {
             Some(next) => query.after = Some(next),
-            None => return Ok(moved),
+            None => return Ok(changed),
         }
     }
 }
