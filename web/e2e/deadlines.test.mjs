@@ -238,7 +238,7 @@ describe('stage deadlines and the overdue watch', { timeout: 420_000 }, () => {
     assert.match(await chip.getAttribute('class'), /\bdue\b/)
     assert.doesNotMatch(await chip.getAttribute('class'), /\boverdue\b/)
     // Natural time: no "(working time)"; left, not overdue.
-    assert.match(await cell.getByTestId('deadline-countdown').textContent(), /^剩余\d+分$/)
+    assert.match(await cell.getByTestId('deadline-countdown').textContent(), /^剩余(\d+分|不足1分钟)$/)
     assert.match(await redCell.getByTestId('deadline-countdown').textContent(), /^已超期/)
     // Yellow is a colour of its own, not the red's.
     assert.notEqual(await background(chip), await background(redChip))
@@ -251,7 +251,7 @@ describe('stage deadlines and the overdue watch', { timeout: 420_000 }, () => {
     await setLanguage(page, 'en')
     await page.waitForFunction((el) => el?.textContent?.trim() === 'Due soon', await chip.elementHandle())
     assert.equal((await redChip.textContent()).trim(), 'Overdue')
-    assert.match(await cell.getByTestId('deadline-countdown').textContent(), /^\d+ min left$/)
+    assert.match(await cell.getByTestId('deadline-countdown').textContent(), /^(\d+ min|less than 1 min) left$/)
     assert.match(await redCell.getByTestId('deadline-countdown').textContent(), /^overdue by /)
     await shot(page, 'd-yellow-queue-en')
 
@@ -262,7 +262,7 @@ describe('stage deadlines and the overdue watch', { timeout: 420_000 }, () => {
     await badge.waitFor()
     assert.equal(await badge.getAttribute('data-mark'), 'due')
     assert.equal((await badge.getByTestId('deadline-mark').textContent()).trim(), 'Due soon')
-    assert.match(await badge.getByTestId('deadline-countdown').textContent(), /^\d+ min left$/)
+    assert.match(await badge.getByTestId('deadline-countdown').textContent(), /^(\d+ min|less than 1 min) left$/)
     const bar = badge.getByRole('progressbar')
     const used = Number(await bar.getAttribute('aria-valuenow'))
     assert.ok(used >= Math.round(share * 100) && used <= 100, String(used))
@@ -274,7 +274,7 @@ describe('stage deadlines and the overdue watch', { timeout: 420_000 }, () => {
     await setLanguage(page, 'zh')
     await page.waitForFunction((el) => el?.textContent?.trim() === '临期', await badge.getByTestId('deadline-mark').elementHandle())
     assert.equal(await badge.getAttribute('data-mark'), 'due')
-    assert.match(await badge.getByTestId('deadline-countdown').textContent(), /^剩余\d+分$/)
+    assert.match(await badge.getByTestId('deadline-countdown').textContent(), /^剩余(\d+分|不足1分钟)$/)
     assert.match(await bar.getAttribute('aria-label'), /^已用\d+%$/)
     assert.match(await clock.textContent(), /处置计时：时限4分钟，.+到期（.+起临期）/)
     await shot(page, 'd-yellow-case')

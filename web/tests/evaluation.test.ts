@@ -1,6 +1,6 @@
 // The evaluation page's periods, columns and drill-downs.
 import { describe, expect, it } from 'vitest'
-import { LATE, dayOf, exportName, kindOf, months, nonZero, percent, preset } from '../src/lib/evaluation'
+import { LATE, LEVEL_COUNTS, PART_OF, countOf, dayOf, exportName, kindOf, months, nonZero, partsIncluded, percent, preset } from '../src/lib/evaluation'
 import type { EvaluationRow } from '../src/api/types'
 
 // 2026-12-06 10:00 in Beijing.
@@ -56,5 +56,41 @@ describe('the grids\' counters and indicator', () => {
   it('are listed among a position\'s counts like any other', () => {
     const row = { figures: { grid_filed: 4, missed: 1, reported: 0 } } as unknown as EvaluationRow
     expect(nonZero(row)).toEqual([['grid_filed', 4], ['missed', 1]])
+  })
+})
+
+describe('assisting parts gone overdue unhandled (协办超期未处置数)', () => {
+  it('are labelled in both languages', async () => {
+    const zh = (await import('../src/locales/zh-CN')).default
+    const en = (await import('../src/locales/en')).default
+    expect(zh.evaluation.counters.part_overdue_unhandled).toBe('协办超期未处置数')
+    expect(en.evaluation.counters.part_overdue_unhandled).toBe('Assisting parts overdue unhandled')
+  })
+  it('have a unit column of their own, beside the other parts\' counts, and none for areas', () => {
+    expect(LEVEL_COUNTS.unit).toContain('part_overdue_unhandled')
+    expect(LEVEL_COUNTS.unit.indexOf('part_overdue_unhandled')).toBe(LEVEL_COUNTS.unit.indexOf('part_handled') + 1)
+    expect(LEVEL_COUNTS.area).not.toContain('part_overdue_unhandled')
+  })
+  it('are part of a unit\'s overdue-unhandled count, as its assisting handlings are of its handlings', () => {
+    expect(PART_OF.overdue_unhandled).toBe('part_overdue_unhandled')
+    expect(PART_OF.handled).toBe('part_handled')
+    const figures = { handled: 5, part_handled: 2, overdue_unhandled: 1, part_overdue_unhandled: 3 }
+    expect(countOf('unit', 'overdue_unhandled', figures)).toBe(4)
+    expect(partsIncluded('unit', 'overdue_unhandled', figures)).toBe(3)
+    expect(countOf('position', 'overdue_unhandled', figures)).toBe(4)
+    // the column of the parts alone, and an area's count, which holds no parts
+    expect(countOf('unit', 'part_overdue_unhandled', figures)).toBe(3)
+    expect(countOf('area', 'overdue_unhandled', figures)).toBe(1)
+    expect(partsIncluded('area', 'overdue_unhandled', figures)).toBe(0)
+    // 应处置数: handled + part_handled + overdue_unhandled + part_overdue_unhandled
+    expect(countOf('unit', 'handled', figures) + countOf('unit', 'overdue_unhandled', figures)).toBe(11)
+  })
+  it('are no late ones of any on-time count', () => {
+    expect(LATE.unit.overdue_unhandled).toBeUndefined()
+    expect(LATE.unit.part_overdue_unhandled).toBeUndefined()
+  })
+  it('are listed among a position\'s counts like any other', () => {
+    const row = { figures: { part_overdue_unhandled: 2, handled: 0 } } as unknown as EvaluationRow
+    expect(nonZero(row)).toEqual([['part_overdue_unhandled', 2]])
   })
 })

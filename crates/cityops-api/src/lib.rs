@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 
 pub mod access;
 pub mod auth;
+pub mod cap;
 pub mod classes;
 pub mod error;
 mod export;
@@ -162,6 +163,8 @@ pub struct AppState {
     /// Committed case changes, for the live stream, as the outbox relay reads them: every
     /// node's changes, and the command line's.
     pub changes: broadcast::Sender<CaseChange>,
+    /// Warnings and incidents as they change on this node, for the live stream.
+    pub emergencies: broadcast::Sender<routes::emergencies::EmergencyChange>,
     /// Wakes the outbox relay after a case change commits.
     outbox: Arc<outbox::Wake>,
     /// The vital-signs pipeline, when this node runs one.
@@ -297,6 +300,7 @@ impl AppState {
             // A slow subscriber skips ahead (it is told how many it missed) rather than
             // holding memory for everyone.
             changes: broadcast::channel(1024).0,
+            emergencies: broadcast::channel(256).0,
             outbox: Arc::default(),
             telemetry,
             stopping: Arc::new(tokio::sync::watch::channel(false).0),
@@ -306,6 +310,7 @@ impl AppState {
         };
         outbox::spawn(state.clone(), state.outbox.clone());
         watch::spawn(state.clone());
+        routes::emergencies::spawn(state.clone());
         classes::spawn(state.clone());
         open_cases::spawn(state.clone());
         if let Some(telemetry) = &state.telemetry {

@@ -958,6 +958,8 @@ impl CaseView {
                     state: Wire(p.state),
                     assigned_at: p.assigned_at,
                     deadline: p.deadline,
+                    warning_at: p.warning_at,
+                    announced: (!p.mark.is_on_time()).then_some(Wire(p.mark)),
                     finished_at: p.finished_at,
                     opinion: p.opinion.clone(),
                     time_left: None,
@@ -1027,6 +1029,11 @@ pub struct AssistPartView {
     pub assigned_at: DateTime<Utc>,
     /// Its handling deadline, from its signing.
     pub deadline: Option<DateTime<Utc>>,
+    /// When it turns yellow (临期), reckoned at its signing.
+    pub warning_at: Option<DateTime<Utc>>,
+    /// What the overdue watch announced about it: `due` (yellow) or `overdue` (red); none
+    /// while it announced nothing.
+    pub announced: Option<wire::DeadlineMark>,
     /// When it was fed back, released or returned.
     pub finished_at: Option<DateTime<Utc>>,
     /// The feedback, or why it was released or returned.
@@ -1511,6 +1518,8 @@ pub struct PublicCaseView {
     /// The description, personal data masked. Only with the follow token.
     pub description: Option<String>,
     pub category_zh: Option<String>,
+    /// The class's English name, from the catalogue in force.
+    pub category_en: Option<String>,
     pub created_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     /// Empty without the follow token.

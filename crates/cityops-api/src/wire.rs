@@ -144,6 +144,28 @@ vocabulary! {
     cityops_domain::watch::EscalationTarget => EscalationTarget:
         "Where the overdue watch escalated a case: the head of its unit (unit_head, 催办) or \
          the next-level center (next_center).";
+    cityops_domain::emergency::Hazard => Hazard:
+        "What an early warning (预警) is about: rainstorm (暴雨), typhoon (台风), \
+         high_temperature (高温), cold_wave (寒潮), fog (大雾), flood (洪水), gale (大风), \
+         thunderstorm (雷电), snowstorm (暴雪), haze (霾) or other.";
+    cityops_domain::emergency::Severity => Severity:
+        "An incident's severity (事件分级): I 特别重大, II 重大, III 较大, IV 一般.";
+    cityops_domain::emergency::ResponseLevel => ResponseLevel:
+        "The emergency response level (应急响应) a leader decides: 1 (一级, the highest) to 4 \
+         (四级).";
+    cityops_domain::emergency::IncidentKind => IncidentKind:
+        "What kind of emergency: natural_disaster (自然灾害), accident (事故灾难), \
+         public_health (公共卫生事件) or social_security (社会安全事件).";
+    cityops_domain::emergency::IncidentState => IncidentState:
+        "Whether an incident's response runs (active) or has been stood down (stood_down).";
+    cityops_domain::emergency::TaskState => TaskState:
+        "Where a unit's joint task stands: assigned, accepted, in_progress, done, or unable \
+         (the unit cannot do it, and said why).";
+    cityops_domain::emergency::ResourceKind => ResourceKind:
+        "A kind of response resource: pump_truck (排水泵车), team (抢险队伍), sandbags, \
+         generator, vehicle or other.";
+    cityops_domain::emergency::ResourceState => ResourceState:
+        "What a response resource is doing: standby, en_route, deployed or released.";
     cityops_domain::DeadlineMark => DeadlineMark:
         "How close a running stage is to its deadline: on_time, due (yellow: the configured \
          share of its term used) or overdue (red).";
@@ -293,6 +315,14 @@ mod tests {
         wire_names_are_serde_names::<cityops_domain::telemetry::AlarmState>();
         wire_names_are_serde_names::<cityops_domain::telemetry::DeviceStatus>();
         wire_names_are_serde_names::<cityops_store::telemetry::Resolution>();
+        wire_names_are_serde_names::<cityops_domain::emergency::Hazard>();
+        wire_names_are_serde_names::<cityops_domain::emergency::Severity>();
+        wire_names_are_serde_names::<cityops_domain::emergency::ResponseLevel>();
+        wire_names_are_serde_names::<cityops_domain::emergency::IncidentKind>();
+        wire_names_are_serde_names::<cityops_domain::emergency::IncidentState>();
+        wire_names_are_serde_names::<cityops_domain::emergency::TaskState>();
+        wire_names_are_serde_names::<cityops_domain::emergency::ResourceKind>();
+        wire_names_are_serde_names::<cityops_domain::emergency::ResourceState>();
     }
 
     #[test]

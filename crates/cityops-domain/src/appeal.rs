@@ -58,6 +58,8 @@ impl AppealGround {
             AppealGround::LateHandling => {
                 of(Counter::Handled) > of(Counter::HandledOnTime)
                     || of(Counter::OverdueUnhandled) > 0
+                    || of(Counter::PartHandled) > of(Counter::PartHandledOnTime)
+                    || of(Counter::PartOverdueUnhandled) > 0
             }
             AppealGround::Rework => of(Counter::Rework) > 0,
         }
@@ -75,6 +77,16 @@ impl AppealGround {
                 },
                 LedgerChange::Withdraw {
                     counter: Counter::OverdueUnhandled,
+                    unit: unit.clone(),
+                },
+                // The unit's assisting part, when the late handling was that.
+                LedgerChange::Mirror {
+                    from: Counter::PartHandled,
+                    to: Counter::PartHandledOnTime,
+                    unit: unit.clone(),
+                },
+                LedgerChange::Withdraw {
+                    counter: Counter::PartOverdueUnhandled,
                     unit,
                 },
             ],

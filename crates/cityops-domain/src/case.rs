@@ -628,6 +628,13 @@ pub struct AssistPart {
     /// The part's handling deadline, from its signing, on the class's handling term.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
+    /// When the part turns yellow, reckoned at its signing as the lead's stage's is: a
+    /// calendar changed later moves it no more than the deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning_at: Option<DateTime<Utc>>,
+    /// What the overdue watch has announced about the part: due (yellow) or overdue (red).
+    #[serde(default, skip_serializing_if = "DeadlineMark::is_on_time")]
+    pub mark: DeadlineMark,
     /// When it was fed back, released or returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
@@ -819,10 +826,11 @@ pub struct Case {
 }
 
 /// How close a running stage is to its deadline: the workbench's yellow and red.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineMark {
     /// Less than the warning share of the stage's time is used.
+    #[default]
     OnTime,
     /// 临期 (yellow): the warning share of the time is used.
     Due,
@@ -843,6 +851,10 @@ impl DeadlineMark {
             DeadlineMark::Due => "due",
             DeadlineMark::Overdue => "overdue",
         }
+    }
+
+    pub fn is_on_time(&self) -> bool {
+        *self == DeadlineMark::OnTime
     }
 }
 

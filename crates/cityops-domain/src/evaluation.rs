@@ -64,7 +64,9 @@ pub enum Counter {
     /// 处置数: the unit's feedback (the unit's, its handler's and the area's), and on time.
     Handled,
     HandledOnTime,
-    /// 超期未处置数: a handling stage that went past its deadline unhandled.
+    /// 超期未处置数: a handling stage that went past its deadline unhandled. Withdrawn when
+    /// the handling comes after all (late): a case counts once, where it was handled, or,
+    /// while it is not, where it went overdue.
     OverdueUnhandled,
     /// 返工数: handling that failed its check and went back for rework.
     Rework,
@@ -84,10 +86,13 @@ pub enum Counter {
     PartHandledOnTime,
     /// A case closed with the assisting unit's part done in it.
     PartClosed,
+    /// An assisting unit's part that went past its deadline unanswered; withdrawn, as
+    /// [`Counter::OverdueUnhandled`] is, when it is fed back after all.
+    PartOverdueUnhandled,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 30] = [
+    pub const ALL: [Counter; 31] = [
         Counter::Reported,
         Counter::Filed,
         Counter::FiledOnTime,
@@ -118,6 +123,7 @@ impl Counter {
         Counter::PartHandled,
         Counter::PartHandledOnTime,
         Counter::PartClosed,
+        Counter::PartOverdueUnhandled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -152,6 +158,7 @@ impl Counter {
             Counter::PartHandled => "part_handled",
             Counter::PartHandledOnTime => "part_handled_on_time",
             Counter::PartClosed => "part_closed",
+            Counter::PartOverdueUnhandled => "part_overdue_unhandled",
         }
     }
 
@@ -370,6 +377,9 @@ pub fn entries(event: &TimelineEvent, case: &Case) -> Vec<LedgerEntry> {
                     ..
                 },
         } => add(Counter::OverdueUnhandled, case.unit.as_deref(), None, None),
+        CaseCommand::Watch {
+            finding: WatchFinding::AssistOverdue { unit },
+        } => add(Counter::PartOverdueUnhandled, Some(unit), None, None),
         _ => {}
     }
     out
@@ -392,9 +402,25 @@ pub fn entries_of_timeline(
 }
 
 /// What an event changes in the case's earlier entries: an accepted appeal takes back what it
-/// disputed. Applied after the event's own [`entries`].
+/// disputed, and a handling takes back the overdue-unhandled it was counted as while it
+/// waited (else it would be due twice). Applied after the event's own [`entries`].
 pub fn ledger_changes(event: &TimelineEvent, case: &Case) -> Vec<crate::appeal::LedgerChange> {
+    use crate::appeal::LedgerChange;
     match &event.command {
+        // Unconditional rather than only when late: an extension approved after the stage
+        // went red makes the handling on time, and the overdue count must still go.
+        CaseCommand::Feedback { .. } => case
+            .unit
+            .iter()
+            .map(|unit| LedgerChange::Withdraw {
+                counter: Counter::OverdueUnhandled,
+                unit: unit.clone(),
+            })
+            .collect(),
+        CaseCommand::AssistFeedback { unit, .. } => vec![LedgerChange::Withdraw {
+            counter: Counter::PartOverdueUnhandled,
+            unit: unit.clone(),
+        }],
         CaseCommand::DecideAppeal {
             appeal,
             accepted: true,
@@ -503,6 +529,7 @@ pub fn counts_for_unit(counter: Counter) -> bool {
             | Counter::PartHandled
             | Counter::PartHandledOnTime
             | Counter::PartClosed
+            | Counter::PartOverdueUnhandled
     )
 }
 
@@ -515,6 +542,7 @@ pub fn drilled_counters(level: Level, counter: Counter) -> Vec<Counter> {
         Counter::Handled => Some(Counter::PartHandled),
         Counter::HandledOnTime => Some(Counter::PartHandledOnTime),
         Counter::Closed => Some(Counter::PartClosed),
+        Counter::OverdueUnhandled => Some(Counter::PartOverdueUnhandled),
         _ => None,
     };
     match (level, part) {
@@ -747,7 +775,7 @@ pub fn indicator(
     let handled = f.get(C::Handled) + f.get(C::PartHandled);
     let handled_on_time = f.get(C::HandledOnTime) + f.get(C::PartHandledOnTime);
     let closed = f.get(C::Closed) + f.get(C::PartClosed);
-    let due_closing = handled + f.get(C::OverdueUnhandled);
+    let due_closing = handled + f.get(C::OverdueUnhandled) + f.get(C::PartOverdueUnhandled);
     match which {
         Indicator::FilingRate => share(f.get(C::Filed), f.get(C::Reported)),
         Indicator::PublicReportShare => share(f.get(C::PublicVerified), f.get(C::Filed)),

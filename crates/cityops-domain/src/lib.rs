@@ -16,6 +16,7 @@ pub mod command;
 pub mod component;
 pub mod csv_file;
 pub mod duplicates;
+pub mod emergency;
 pub mod evaluation;
 pub mod form;
 pub mod knowledge;

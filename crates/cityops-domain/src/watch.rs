@@ -5,22 +5,24 @@
 //!
 //! The watch never scans every case. A case states the next moment the watch must look at it
 //! ([`Case::watch_at`]): the yellow point of its running stage, then the deadline, then each
-//! escalation step, and an open supervision notice's deadline. The store indexes that moment;
-//! the watch reads only the cases whose moment has come, records what it finds as a
+//! escalation step, an open supervision notice's deadline, and each assisting unit's part's
+//! yellow point and deadline (协办, which turn yellow and red on their own clocks; escalation
+//! stays with the lead's stage). The store indexes the earliest of these; the watch reads only
+//! the cases whose moment has come, records what it finds as a
 //! [`crate::workflow::CaseCommand::Watch`] event (which moves the moment on), and the event
-//! reaches the live stream and the unit's queue like every other change.
+//! reaches the live stream and the units' queues like every other change.
 //!
-//! Every finding is taken from times the timeline already fixed (the stage's deadline and
-//! yellow point as reckoned when its clock started, the notice's deadline): a calendar
-//! changed later moves none of them. Only the escalation steps are reckoned when the stage
-//! goes red, on the calendar of that day, and the event records them.
+//! Every finding is taken from times the timeline already fixed (the stage's and the parts'
+//! deadlines and yellow points as reckoned when their clocks started, the notice's deadline):
+//! a calendar changed later moves none of them. Only the escalation steps are reckoned when
+//! the stage goes red, on the calendar of that day, and the event records them.
 
 use chrono::{DateTime, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::area::AreaCode;
 use crate::calendar::WorkingCalendar;
-use crate::case::{Case, DeadlineMark, Stage};
+use crate::case::{AssistPart, AssistState, Case, DeadlineMark, Stage};
 use crate::category::Term;
 use crate::InvalidInput;
 
@@ -174,6 +176,10 @@ pub enum WatchFinding {
     },
     /// A supervision notice's deadline passed unanswered.
     SupervisionOverdue,
+    /// 临期: an assisting unit's part in hand has used the warning share of its time.
+    AssistDue { unit: String },
+    /// 超期: an assisting unit's part passed its deadline unanswered.
+    AssistOverdue { unit: String },
 }
 
 impl WatchFinding {
@@ -183,6 +189,8 @@ impl WatchFinding {
             WatchFinding::Overdue { .. } => "overdue",
             WatchFinding::Escalated { .. } => "escalated",
             WatchFinding::SupervisionOverdue => "supervision_overdue",
+            WatchFinding::AssistDue { .. } => "assist_due",
+            WatchFinding::AssistOverdue { .. } => "assist_overdue",
         }
     }
 }
@@ -201,8 +209,6 @@ impl Case {
     /// when this moment has come (to the millisecond the store keeps), so the index and the
     /// decision never disagree.
     pub fn watch_at(&self) -> Option<DateTime<Utc>> {
-        // Overdue is strictly past a deadline: the first millisecond after it.
-        let past = |deadline: DateTime<Utc>| deadline + chrono::Duration::milliseconds(1);
         let stage = self.running_deadline().and_then(|deadline| {
             let yellow = self.warning_at.map_or(deadline, |w| w.min(deadline));
             match &self.watch {
@@ -220,7 +226,13 @@ impl Case {
             .filter(|s| s.is_open() && !self.state.is_terminal())
             .and_then(|s| s.deadline)
             .map(past);
-        [stage, supervision].into_iter().flatten().min()
+        let parts = self
+            .assists
+            .iter()
+            .filter(|_| !self.state.is_terminal())
+            .filter_map(AssistPart::watch_at)
+            .min();
+        [stage, supervision, parts].into_iter().flatten().min()
     }
 
     /// The first moment at or after `from` at which the running stage is yellow
@@ -233,33 +245,27 @@ impl Case {
         share: f64,
     ) -> Option<DateTime<Utc>> {
         let deadline = self.running_deadline()?;
-        let yellow = |at: DateTime<Utc>| {
+        Some(first_yellow(from, deadline, |at| {
             self.time_left(at, calendar, share)
                 .is_some_and(|left| left.mark != DeadlineMark::OnTime)
-        };
-        if from >= deadline || yellow(from) {
-            return Some(from.min(deadline));
-        }
-        // Time left is counted in whole minutes: search the first whole minute after `from`
-        // at which the used share is reached (time used only grows as the moment moves on).
-        let first = from
-            .duration_trunc(chrono::Duration::minutes(1))
-            .unwrap_or(from)
-            + chrono::Duration::minutes(1);
-        let minute = |k: i64| first + chrono::Duration::minutes(k);
-        let (mut on_time, mut reached) = (-1, (deadline - first).num_minutes().max(0));
-        if !yellow(minute(reached)) {
-            return Some(deadline);
-        }
-        while reached - on_time > 1 {
-            let middle = on_time + (reached - on_time) / 2;
-            if yellow(minute(middle)) {
-                reached = middle;
-            } else {
-                on_time = middle;
-            }
-        }
-        Some(minute(reached).min(deadline))
+        }))
+    }
+
+    /// [`Case::warning_time`] for an assisting unit's part in hand, on its own deadline.
+    pub fn assist_warning_time(
+        &self,
+        part: &AssistPart,
+        from: DateTime<Utc>,
+        calendar: &WorkingCalendar,
+        share: f64,
+    ) -> Option<DateTime<Utc>> {
+        let deadline = part
+            .deadline
+            .filter(|_| part.state == AssistState::Handling)?;
+        Some(first_yellow(from, deadline, |at| {
+            self.assist_time_left(part, at, calendar, share)
+                .is_some_and(|left| left.mark != DeadlineMark::OnTime)
+        }))
     }
 
     /// The center an overdue case escalates to: the next level above the center that answers
@@ -274,9 +280,82 @@ impl Case {
     }
 }
 
+/// The first moment at or after `from` at which `yellow` holds, to the minute, and never
+/// after `deadline`. `yellow` must stay true once true (time used only grows as the moment
+/// moves on), which lets the search halve its range.
+fn first_yellow(
+    from: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+    yellow: impl Fn(DateTime<Utc>) -> bool,
+) -> DateTime<Utc> {
+    if from >= deadline || yellow(from) {
+        return from.min(deadline);
+    }
+    // Time left is counted in whole minutes: search the first whole minute after `from` at
+    // which the used share is reached.
+    let first = from
+        .duration_trunc(chrono::Duration::minutes(1))
+        .unwrap_or(from)
+        + chrono::Duration::minutes(1);
+    let minute = |k: i64| first + chrono::Duration::minutes(k);
+    let (mut on_time, mut reached) = (-1, (deadline - first).num_minutes().max(0));
+    if !yellow(minute(reached)) {
+        return deadline;
+    }
+    while reached - on_time > 1 {
+        let middle = on_time + (reached - on_time) / 2;
+        if yellow(minute(middle)) {
+            reached = middle;
+        } else {
+            on_time = middle;
+        }
+    }
+    minute(reached).min(deadline)
+}
+
+impl AssistPart {
+    /// The next moment the watch must look at the part: its yellow point, then its deadline;
+    /// none unless it is in hand and not yet announced overdue.
+    fn watch_at(&self) -> Option<DateTime<Utc>> {
+        let deadline = self
+            .deadline
+            .filter(|_| self.state == AssistState::Handling)?;
+        match self.mark {
+            DeadlineMark::OnTime => Some(self.warning_at.map_or(deadline, |w| w.min(deadline))),
+            DeadlineMark::Due => Some(past(deadline)),
+            DeadlineMark::Overdue => None,
+        }
+    }
+
+    /// What the watch finds about the part at `now`: its red, else its yellow.
+    fn finding(&self, now: DateTime<Utc>) -> Option<WatchFinding> {
+        let deadline = self
+            .deadline
+            .filter(|_| self.state == AssistState::Handling)?;
+        let unit = self.unit.clone();
+        match self.mark {
+            DeadlineMark::Overdue => None,
+            _ if now > deadline => Some(WatchFinding::AssistOverdue { unit }),
+            DeadlineMark::OnTime
+                if now >= self.warning_at.map_or(deadline, |w| w.min(deadline)) =>
+            {
+                Some(WatchFinding::AssistDue { unit })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Overdue is strictly past a deadline: the first millisecond after it, the store's
+/// precision.
+fn past(deadline: DateTime<Utc>) -> DateTime<Utc> {
+    deadline + chrono::Duration::milliseconds(1)
+}
+
 /// What the watch finds about `case` at `now`, if anything: a supervision notice gone
-/// unanswered, the stage's red, its yellow, or the escalation step that is due. One finding
-/// at a time: after it is recorded the watch asks again.
+/// unanswered, the stage's red, its yellow, or the escalation step that is due, then an
+/// assisting unit's part's red or yellow. One finding at a time: after it is recorded the
+/// watch asks again.
 pub fn watch_finding(
     case: &Case,
     now: DateTime<Utc>,
@@ -293,6 +372,18 @@ pub fn watch_finding(
     {
         return Some(WatchFinding::SupervisionOverdue);
     }
+    stage_finding(case, now, calendar, policy)
+        .or_else(|| case.assists.iter().find_map(|part| part.finding(now)))
+}
+
+/// What the watch finds about the running stage's clock: its red, an escalation step, or its
+/// yellow.
+fn stage_finding(
+    case: &Case,
+    now: DateTime<Utc>,
+    calendar: &WorkingCalendar,
+    policy: &[EscalationStep],
+) -> Option<WatchFinding> {
     let deadline = case.running_deadline()?;
     let stage = case.stage?;
     let watch = case.watch.as_ref().filter(|w| w.stage == stage);

@@ -1358,6 +1358,8 @@ pub fn apply_on(
                 state: crate::case::AssistState::Assigned,
                 assigned_at: now,
                 deadline: None,
+                warning_at: None,
+                mark: crate::case::DeadlineMark::OnTime,
                 finished_at: None,
                 handled_by: None,
                 opinion: opinion.clone(),
@@ -1370,6 +1372,7 @@ pub fn apply_on(
                 case.term(Stage::Handling)
                     .map(|term| term.deadline(now, calendar, case.runs_continuously()))
             });
+            part.warning_at = case.assist_warning_time(part, now, calendar, clock.warning_share);
         }
         CaseCommand::AssistFeedback { unit, opinion } => {
             needed_text("opinion", opinion, MAX_TEXT)?;
@@ -2095,6 +2098,22 @@ fn apply_watch(
                 escalated: None,
                 next: *due,
             });
+        }
+        WatchFinding::AssistDue { unit } | WatchFinding::AssistOverdue { unit } => {
+            let overdue = matches!(finding, WatchFinding::AssistOverdue { .. });
+            let part = next
+                .assists
+                .iter_mut()
+                .find(|p| &p.unit == unit && p.state == crate::case::AssistState::Handling)
+                .filter(|p| {
+                    p.mark != DeadlineMark::Overdue && (overdue || p.mark == DeadlineMark::OnTime)
+                })
+                .ok_or_else(|| stale("that part is not in hand or already announced"))?;
+            part.mark = if overdue {
+                DeadlineMark::Overdue
+            } else {
+                DeadlineMark::Due
+            };
         }
         WatchFinding::Escalated {
             stage,

@@ -408,6 +408,206 @@ fn a_supervision_notice_is_due_by_its_own_deadline_and_feedback_answers_it() {
     .is_empty());
 }
 
+const ASSISTING: &str = "310101-SW";
+
+/// Gives `case` an assisting part of [`ASSISTING`], signed for at `signed`.
+fn with_part(
+    case: &mut Case,
+    timeline: &mut Vec<TimelineEvent>,
+    signed: DateTime<Utc>,
+    calendar: &WorkingCalendar,
+) {
+    for (command, who, when) in [
+        (
+            CaseCommand::Assist {
+                unit: ASSISTING.into(),
+                unit_jurisdiction: AreaCode::parse("310101").unwrap(),
+                opinion: None,
+            },
+            actor(Role::Dispatcher, None),
+            signed,
+        ),
+        (
+            CaseCommand::SignAssist {
+                unit: ASSISTING.into(),
+                deadline: None,
+            },
+            actor(Role::UnitHandler, Some(ASSISTING)),
+            signed,
+        ),
+    ] {
+        let clock = Clock::new(when, calendar).with_warning_share(0.75);
+        let (next, event) = decide_on(case, command, &who, clock).unwrap();
+        *case = next;
+        timeline.push(event);
+    }
+}
+
+/// An assisting unit's part (协办) turns yellow and red on its own deadline, announced once
+/// each, while escalation stays with the lead's stage; its late feedback counts it handled
+/// (late) and no longer overdue-unhandled.
+#[test]
+fn an_assisting_part_turns_yellow_then_red_on_its_own_clock() {
+    use cityops_domain::evaluation::{entries_of_timeline, Counter};
+    let calendar = shipped_2026();
+    let policy = default_escalation();
+    let two_days = Term {
+        amount: 2,
+        unit: TermUnit::WorkingDays,
+    };
+    // The lead signs Thursday 26 November 10:00 (deadline Monday 30 November 17:30); the
+    // assisting unit signs Friday 09:00: two working days end Tuesday 1 December 17:30.
+    let (mut case, mut timeline) = signed_for(two_days, at(11, 26, 10, 0), &calendar, 0.75);
+    with_part(&mut case, &mut timeline, at(11, 27, 9, 0), &calendar);
+    let part = case.assists[0].clone();
+    assert_eq!(part.deadline, Some(at(12, 1, 17, 30)));
+    // 225 working minutes before Tuesday 17:30 is Tuesday 13:45.
+    assert_eq!(part.warning_at, Some(at(12, 1, 13, 45)));
+    let before = case.assist_time_left(&part, at(12, 1, 13, 44), &calendar, 0.75);
+    assert_eq!(before.unwrap().mark, DeadlineMark::OnTime);
+    let yellow = case.assist_time_left(&part, at(12, 1, 13, 45), &calendar, 0.75);
+    assert_eq!(yellow.unwrap().mark, DeadlineMark::Due);
+    // The lead's own yellow (Monday 13:45) comes first; the part adds nothing before its own.
+    assert_eq!(case.watch_at(), Some(at(11, 30, 13, 45)));
+    // A watch that looks only after the deadline announces red straight away.
+    assert_eq!(
+        watch(
+            &mut case,
+            &mut timeline,
+            at(11, 30, 18, 0),
+            &calendar,
+            &policy
+        ),
+        [WatchFinding::Overdue {
+            stage: Stage::Handling,
+            next: Some(at(12, 1, 14, 0)),
+        }]
+    );
+    assert_eq!(
+        case.watch_at(),
+        Some(at(12, 1, 13, 45)),
+        "the part's yellow"
+    );
+    assert_eq!(
+        watch(
+            &mut case,
+            &mut timeline,
+            at(12, 1, 13, 50),
+            &calendar,
+            &policy
+        ),
+        [WatchFinding::AssistDue {
+            unit: ASSISTING.into()
+        }]
+    );
+    assert_eq!(case.assists[0].mark, DeadlineMark::Due);
+    assert_eq!(
+        case.watch_at(),
+        Some(at(12, 1, 14, 0)),
+        "the lead's first step"
+    );
+    // A watch that was down catches up: the lead's two steps, then the part's red.
+    let found = watch(
+        &mut case,
+        &mut timeline,
+        at(12, 2, 9, 0),
+        &calendar,
+        &policy,
+    );
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(
+        found[2],
+        WatchFinding::AssistOverdue {
+            unit: ASSISTING.into()
+        }
+    );
+    assert_eq!(case.assists[0].mark, DeadlineMark::Overdue);
+    assert_eq!(case.watch_at(), None, "nothing left to announce");
+    let number = case.number.clone();
+    let ledger = |timeline: &[TimelineEvent], counter: Counter| {
+        entries_of_timeline(number.clone(), timeline)
+            .unwrap()
+            .iter()
+            .filter(|e| e.counter == counter && e.unit.as_deref() == Some(ASSISTING))
+            .count()
+    };
+    assert_eq!(ledger(&timeline, Counter::PartOverdueUnhandled), 1);
+
+    // The part is fed back late: handled, not on time, and no longer overdue-unhandled (it
+    // would be due twice); the lead's clock is what the watch looks at again.
+    let (next, event) = decide_on(
+        &case,
+        CaseCommand::AssistFeedback {
+            unit: ASSISTING.into(),
+            opinion: "已配合拆除".into(),
+        },
+        &actor(Role::UnitHandler, Some(ASSISTING)),
+        Clock::new(at(12, 2, 10, 0), &calendar),
+    )
+    .unwrap();
+    case = next;
+    timeline.push(event);
+    assert_eq!(ledger(&timeline, Counter::PartOverdueUnhandled), 0);
+    assert_eq!(ledger(&timeline, Counter::PartHandled), 1);
+    assert_eq!(ledger(&timeline, Counter::PartHandledOnTime), 0);
+    assert!(watch(
+        &mut case,
+        &mut timeline,
+        at(12, 2, 11, 0),
+        &calendar,
+        &policy
+    )
+    .is_empty());
+    assert_eq!(replay(case.number.clone(), &timeline).unwrap(), case);
+}
+
+/// The lead's late handling takes back the overdue-unhandled the watch counted: the case is
+/// due once, as handled.
+#[test]
+fn a_late_handling_is_due_once() {
+    use cityops_domain::evaluation::{entries_of_timeline, Counter};
+    let calendar = shipped_2026();
+    let policy = default_escalation();
+    let one_day = Term {
+        amount: 1,
+        unit: TermUnit::WorkingDays,
+    };
+    let (mut case, mut timeline) = signed_for(one_day, at(11, 26, 10, 0), &calendar, 0.75);
+    let found = watch(
+        &mut case,
+        &mut timeline,
+        at(11, 27, 18, 0),
+        &calendar,
+        &policy,
+    );
+    assert!(found
+        .iter()
+        .any(|f| matches!(f, WatchFinding::Overdue { .. })));
+    let number = case.number.clone();
+    let count = |timeline: &[TimelineEvent], counter: Counter| {
+        entries_of_timeline(number.clone(), timeline)
+            .unwrap()
+            .iter()
+            .filter(|e| e.counter == counter && e.unit.as_deref() == Some(UNIT))
+            .count()
+    };
+    assert_eq!(count(&timeline, Counter::OverdueUnhandled), 1);
+    let (_, event) = decide_on(
+        &case,
+        CaseCommand::Feedback {
+            opinion: "已拆除".into(),
+            attachments: vec![],
+        },
+        &actor(Role::UnitHandler, Some(UNIT)),
+        Clock::new(at(11, 30, 9, 0), &calendar),
+    )
+    .unwrap();
+    timeline.push(event);
+    assert_eq!(count(&timeline, Counter::OverdueUnhandled), 0);
+    assert_eq!(count(&timeline, Counter::Handled), 1);
+    assert_eq!(count(&timeline, Counter::HandledOnTime), 0);
+}
+
 #[test]
 fn a_stale_finding_is_refused() {
     let calendar = shipped_2026();
@@ -431,6 +631,13 @@ fn a_stale_finding_is_refused() {
             next: None,
         },
         WatchFinding::SupervisionOverdue,
+        // The case has no assisting part.
+        WatchFinding::AssistDue {
+            unit: ASSISTING.into(),
+        },
+        WatchFinding::AssistOverdue {
+            unit: ASSISTING.into(),
+        },
     ] {
         let refused = decide_on(
             &case,
@@ -520,6 +727,72 @@ proptest! {
             .collect();
         prop_assert!(ranks.windows(2).all(|w| w[0] < w[1] || (w[0] == 2 && w[1] == 2)), "{:?}", announced);
         prop_assert!(announced.iter().filter(|a| **a == "escalated").count() <= policy.len());
+        prop_assert_eq!(replay(case.number.clone(), &timeline).unwrap(), case);
+    }
+
+    /// The same with an assisting unit's part signed for at some moment of the lead's stage:
+    /// the index still agrees with the watch at every moment, and the part's yellow and red
+    /// are each announced at most once, yellow first.
+    #[test]
+    fn the_index_agrees_with_the_watch_with_an_assisting_part(
+        handling in term(),
+        share in prop_oneof![Just(0.5), Just(0.75), Just(0.9)],
+        signed_offset in 0i64..(14 * 24 * 60),
+        part_offset in 5i64..(3 * 24 * 60),
+        checks in proptest::collection::vec(1i64..(36 * 60), 1..24),
+    ) {
+        let calendar = shipped_2026();
+        let policy = default_escalation();
+        let signed = at(11, 2, 0, 0) + Duration::minutes(signed_offset);
+        let (mut case, mut timeline) = signed_for(handling, signed, &calendar, share);
+        let part_signed = signed + Duration::minutes(part_offset);
+        let mut now = signed;
+        let mut part_marks = Vec::new();
+        let mut has_part = false;
+        for step in checks {
+            now += Duration::minutes(step);
+            if !has_part && now >= part_signed {
+                // The watch has looked up to the part's signing.
+                while let Some(finding) = watch_finding(&case, part_signed, &calendar, &policy) {
+                    let (next, event) = decide_on(
+                        &case,
+                        CaseCommand::Watch { finding },
+                        &system(),
+                        Clock::new(part_signed, &calendar),
+                    )
+                    .unwrap();
+                    case = next;
+                    timeline.push(event);
+                }
+                with_part(&mut case, &mut timeline, part_signed, &calendar);
+                has_part = true;
+            }
+            let due = case.watch_at().is_some_and(|at| at <= now);
+            prop_assert_eq!(watch_finding(&case, now, &calendar, &policy).is_some(), due);
+            while let Some(finding) = watch_finding(&case, now, &calendar, &policy) {
+                if matches!(finding, WatchFinding::AssistDue { .. } | WatchFinding::AssistOverdue { .. }) {
+                    part_marks.push(finding.as_str());
+                }
+                let (next, event) = decide_on(
+                    &case,
+                    CaseCommand::Watch { finding },
+                    &system(),
+                    Clock::new(now, &calendar),
+                )
+                .unwrap();
+                case = next;
+                timeline.push(event);
+                prop_assert!(timeline.len() <= 40);
+            }
+            prop_assert!(case.watch_at().is_none_or(|at| at > now));
+        }
+        prop_assert!(
+            part_marks.is_empty()
+                || part_marks == ["assist_due"]
+                || part_marks == ["assist_overdue"]
+                || part_marks == ["assist_due", "assist_overdue"],
+            "{:?}", part_marks
+        );
         prop_assert_eq!(replay(case.number.clone(), &timeline).unwrap(), case);
     }
 }

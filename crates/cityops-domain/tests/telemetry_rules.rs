@@ -47,6 +47,7 @@ fn rule(condition: Condition) -> TelemetryRule {
         level: WarningLevel::Yellow,
         schedule: None,
         enabled: true,
+        overrides: Vec::new(),
     }
 }
 

@@ -28,6 +28,7 @@ mod batch;
 mod calendar;
 mod cases;
 pub mod dialect;
+mod emergencies;
 mod evaluation;
 mod geography;
 mod intake;
@@ -45,6 +46,7 @@ mod watch;
 pub use audit::{AuditQuery, AuditStore, RequestContext};
 pub use calendar::CalendarStore;
 pub use cases::CaseStore;
+pub use emergencies::{EmergencyStore, IncidentLink};
 pub use evaluation::{
     add_daily, monthly_of, DailyKey, EvaluationStore, LedgerCases, LedgerSum, MonthlyKey,
 };
@@ -364,6 +366,7 @@ pub trait Store:
     + ScreenStore
     + KnowledgeStore
     + PatrolStore
+    + EmergencyStore
     + Send
     + Sync
     + 'static

@@ -61,7 +61,7 @@ struct ReportText {
 }
 
 /// The demo sign-ins: (username, display name, role, unit, scope).
-pub const DEMO_USERS: [(&str, &str, Role, Option<&str>, &str); 13] = [
+pub const DEMO_USERS: [(&str, &str, Role, Option<&str>, &str); 15] = [
     ("inspector", "王监督员", Role::Inspector, None, "310101"),
     (
         "operator",
@@ -112,6 +112,22 @@ pub const DEMO_USERS: [(&str, &str, Role, Option<&str>, &str); 13] = [
         Role::UnitHandler,
         Some("310101-ZLS"),
         "310101",
+    ),
+    // The joint response's units (联勤联动): Huangpu's water authority (drainage) and the
+    // Nanjing East Road street office, which the rainstorm plan gives tasks.
+    (
+        "drainage",
+        "钱处置员（黄浦区水务局）",
+        Role::UnitHandler,
+        Some("310101-SWJ"),
+        "310101",
+    ),
+    (
+        "street",
+        "孔处置员（南京东路街道办事处）",
+        Role::UnitHandler,
+        Some("310101002-JDB"),
+        "310101002",
     ),
     (
         "leader",

@@ -3,6 +3,7 @@ import type { operations } from './schema'
 import type { AuditCheckpoint, AuditEntry, AuditQuery } from '../lib/audit'
 import type { ImportRequest } from '../lib/imports'
 import type { AssignRequest, ResponsibilityGridView } from '../lib/grids'
+import type { CounterName } from '../lib/evaluation'
 import type {
   Account, ApiKey, NewApiKey, NewUser, StaffRole, UserChange,
   Device, DeviceImport, DeviceRequest, Reading, RuleTestBody, RuleTestView, Setting, TelemetryRule,
@@ -11,10 +12,11 @@ import type {
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCandidates, PublicCase, PublicDuplicateQuery, PublicReportResult, ReportChallenge, ReportRequest, Resolution, Rollup, Stats,
   RetireBody, SmallClass, TicketImport, TicketResult, TimelineEntry, TotpEnrolment, Unit, UnitBody, UnitContactPurpose, UnitContactsView, UnitImport, UnitKind, UnitOrganization,
   UnitRetirement, UnitStatus, User, VerifyReport, PersonalDataExport, Erasure, VitalSignsView,
-  EvaluationCounter, EvaluationLevel, EvaluationView, Role,
+  EvaluationLevel, EvaluationView, Role,
   Article, ArticleBody, Enquiry, EnquiryBody,
   BoundaryImport, Component, ComponentImport, ComponentPage, RelocationJob, ExtraField, FieldValues, ClassSuggestion, DuplicateCandidate,
   Patrol, PatrolListQuery, PatrolPosition, PatrolTrack, PositionsAccepted,
+  CapImport, IncidentCommand, IncidentEvent, IncidentRequest, IncidentView, PlanView, WarningRequest, WarningUpdateRequest, WarningView,
 } from './types'
 
 export * from './client'
@@ -54,7 +56,7 @@ export const api = {
     request<Blob>('/evaluation', { query: { level, from, to, format }, as: 'blob' }),
   /** The cases behind a number: those counted in `counter` (and, with `except`, not in that one too). */
   evaluationCases: (q: {
-    level: EvaluationLevel; key: string; role?: Role; counter: EvaluationCounter; except?: EvaluationCounter; from: string; to: string
+    level: EvaluationLevel; key: string; role?: Role; counter: CounterName; except?: CounterName; from: string; to: string
   }) => request<CaseView[]>('/evaluation/cases', { query: q }),
   /** `session: 'cookie'`: the session becomes an HttpOnly cookie, so no token ever reaches the page's scripts. */
   signIn: (username: string, password: string, otp?: string) =>
@@ -301,6 +303,28 @@ export const api = {
   testTelemetryRule: (body: RuleTestBody) => request<RuleTestView>('/telemetry/rule-tests', { body }),
   // ---- the configuration in force (admins)
   settings: () => request<Setting[]>('/settings'),
+  // ---- emergencies: warnings (center leaders, shift leads and dispatchers issue them; staff read those of their areas)
+  /** Warnings in force or coming, latest issued first; `past`: also those of the last 30 days. */
+  warnings: (past = false) => request<{ items: WarningView[] }>('/warnings', { query: { past: past || undefined } }).then((r) => r.items),
+  issueWarning: (body: WarningRequest) => request<WarningView>('/warnings', { body }),
+  /** Another level, other areas, a new expiry...: what is absent stays; `note` says why, for the history. */
+  updateWarning: (id: string, body: WarningUpdateRequest) => request<WarningView>(`/warnings/${encodeURIComponent(id)}/update`, { body }),
+  liftWarning: (id: string, note?: string) =>
+    request<WarningView>(`/warnings/${encodeURIComponent(id)}/lift`, { body: { note: note || undefined } }),
+  /** A CAP 1.2 alert as the weather service published it (XML); a file that is not CAP is 422 `invalid_file` naming the element. */
+  importCap: (xml: string | Blob) => request<CapImport>('/warnings/cap', { method: 'POST', raw: { data: xml, contentType: 'application/xml' } }),
+  // ---- incidents (突发事件): the center's staff; a unit's handlers see those with their unit's tasks
+  /** Active incidents; `past`: also those stood down in the last 90 days. */
+  incidents: (past = false) => request<{ items: IncidentView[] }>('/incidents', { query: { past: past || undefined } }).then((r) => r.items),
+  incident: (id: string) => request<IncidentView>(`/incidents/${encodeURIComponent(id)}`),
+  /** From a plan (its tasks go to the units answering for the areas) or by hand. */
+  openIncident: (body: IncidentRequest) => request<IncidentView>('/incidents', { body }),
+  incidentCommand: (id: string, body: IncidentCommand) =>
+    request<IncidentView>(`/incidents/${encodeURIComponent(id)}/commands`, { body }),
+  incidentTimeline: (id: string) =>
+    request<{ items: IncidentEvent[] }>(`/incidents/${encodeURIComponent(id)}/timeline`).then((r) => r.items),
+  /** The contingency plans (应急预案). */
+  plans: () => request<{ items: PlanView[] }>('/plans').then((r) => r.items),
 }
 
 /** Citizen endpoints: no session needed, and a 401 from them never signs staff out. */

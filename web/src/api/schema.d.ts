@@ -914,6 +914,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The incidents you see: active ones, with `past` also those of the last 90 days. */
+        get: operations["list_incidents"];
+        put?: never;
+        post: operations["open_incident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_incident"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change an incident: decide the response level (with the reason), assign a unit a task,
+         *     a unit's accepting, starting, finishing (with its report) or declining its task, a
+         *     situation report, a resource added or moved, the hand-over to the next-level center, or
+         *     the stand-down.
+         */
+        post: operations["incident_command"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The incident's timeline, in order. A unit's handlers see the steps of their own tasks and
+         *     the situation reports.
+         */
+        get: operations["incident_timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/indicators": {
         parameters: {
             query?: never;
@@ -1136,6 +1211,39 @@ export interface paths {
         post?: never;
         /** Erase a citizen's name and phone from their finished cases. */
         delete: operations["erase"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_plans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Write a contingency plan (the city's leaders and administrators). */
+        put: operations["put_plan"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1491,7 +1599,9 @@ export interface paths {
         /**
          * Live case changes, alarm transitions and vital signs within the caller's jurisdiction, as
          *     Server-Sent Events: `case` (a `CaseEvent`), `alarm` (an `AlarmEvent`), `vital_signs` (a
-         *     `VitalSignsView`, every few seconds) and `lagged` (how many events the subscriber missed).
+         *     `VitalSignsView`, every few seconds), `warning` (a `WarningEvent`: an early warning
+         *     concerning the caller's areas issued, updated or lifted), `incident` (an `IncidentChangeEvent`,
+         *     as the caller may see the incident) and `lagged` (how many events the subscriber missed).
          */
         get: operations["stream"];
         put?: never;
@@ -1871,6 +1981,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/warnings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The warnings in force or coming within your jurisdiction, latest issued first; with
+         *     `past`, also those of the last 30 days.
+         */
+        get: operations["list_warnings"];
+        put?: never;
+        /**
+         * Issue a warning by hand (the center's leaders, shift leads and dispatchers). It is pushed
+         *     on the live stream to everyone whose jurisdiction it concerns, and while in force the rules
+         *     it adjusts judge the devices of its areas by its conditions.
+         */
+        post: operations["issue_warning"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/warnings/cap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a weather service's alert in the Common Alerting Protocol (CAP 1.2, XML, as
+         *     China's early-warning release system publishes it): an `Alert` issues a warning, an
+         *     `Update` changes the one it references, a `Cancel` lifts it. The hazard and level come
+         *     from the alert's event and severity (or the colour its event names), the areas from its
+         *     geocodes (administrative codes) or area descriptions. The same alert imported twice changes
+         *     nothing. A file that is not CAP is refused naming the element at fault.
+         */
+        post: operations["import_cap"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/warnings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_warning"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/warnings/{id}/lift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Lift a warning (解除) before it expires. */
+        post: operations["lift_warning"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/warnings/{id}/update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Update a warning: another level, other areas, a new expiry (an expired warning is
+         *     re-issued only with one after now), another text or other rule adjustments.
+         */
+        post: operations["update_warning"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflow": {
         parameters: {
             query?: never;
@@ -2051,6 +2263,7 @@ export interface components {
             reason: string;
             unit: string;
         };
+        AreaCodeDoc: string;
         AreaDetail: components["schemas"]["AreaView"] & {
             children: components["schemas"]["AreaView"][];
         };
@@ -2124,6 +2337,7 @@ export interface components {
         };
         /** @description An assisting unit's part of a case (协办). */
         AssistPartView: {
+            announced?: null | components["schemas"]["DeadlineMark"];
             /** Format: date-time */
             assigned_at: string;
             /**
@@ -2141,6 +2355,11 @@ export interface components {
             state: components["schemas"]["AssistState"];
             time_left?: null | components["schemas"]["TimeLeftView"];
             unit: string;
+            /**
+             * Format: date-time
+             * @description When it turns yellow (临期), reckoned at its signing.
+             */
+            warning_at?: string | null;
         };
         /**
          * @description Where an assisting unit's part (协办) stands: assigned, handling (signed for, on its own deadline), done (fed back), released (taken back by the dispatcher) or returned (not the unit's).
@@ -2319,6 +2538,12 @@ export interface components {
             satisfaction?: null | components["schemas"]["Satisfaction"];
             /** @description Closed because the caller could not be reached. */
             unreachable: boolean;
+        };
+        /** @description What importing a CAP alert did. */
+        CapImport: {
+            /** @description `issued`, `updated`, `lifted`, or `unchanged` (the same alert imported before). */
+            outcome: string;
+            warning: components["schemas"]["WarningView"];
         };
         /**
          * @description A workflow command by the name the timeline records (`request_extension`): a timeline entry's `action`.
@@ -2943,7 +3168,7 @@ export interface components {
          * @description One of the counts the evaluation sums (上报数 reported, 立案数 filed, 处置数 handled, 结案数 closed...), each from the timeline steps of a period's days.
          * @enum {string}
          */
-        EvaluationCounter: "reported" | "filed" | "filed_on_time" | "filed_cancelled" | "public_verified" | "valid_report" | "accepted" | "verify_sent" | "verify_sent_on_time" | "verified" | "verified_on_time" | "check_sent" | "check_sent_on_time" | "checked" | "checked_on_time" | "dispatched" | "dispatched_on_time" | "misdispatched" | "handled" | "handled_on_time" | "overdue_unhandled" | "rework" | "closed" | "closed_on_time" | "grid_filed" | "missed" | "part_assigned" | "part_handled" | "part_handled_on_time" | "part_closed";
+        EvaluationCounter: "reported" | "filed" | "filed_on_time" | "filed_cancelled" | "public_verified" | "valid_report" | "accepted" | "verify_sent" | "verify_sent_on_time" | "verified" | "verified_on_time" | "check_sent" | "check_sent_on_time" | "checked" | "checked_on_time" | "dispatched" | "dispatched_on_time" | "misdispatched" | "handled" | "handled_on_time" | "overdue_unhandled" | "rework" | "closed" | "closed_on_time" | "grid_filed" | "missed" | "part_assigned" | "part_handled" | "part_handled_on_time" | "part_closed" | "part_overdue_unhandled";
         /**
          * @description One of the standard indicators (GB/T 30428.4): a rate from 0 to 1, or a count or share scored on the configured bands (0 to 1).
          * @enum {string}
@@ -3069,6 +3294,11 @@ export interface components {
             user_id: string;
             username: string;
         };
+        /**
+         * @description What an early warning (预警) is about: rainstorm (暴雨), typhoon (台风), high_temperature (高温), cold_wave (寒潮), fog (大雾), flood (洪水), gale (大风), thunderstorm (雷电), snowstorm (暴雪), haze (霾) or other.
+         * @enum {string}
+         */
+        Hazard: "rainstorm" | "typhoon" | "high_temperature" | "cold_wave" | "fog" | "flood" | "gale" | "thunderstorm" | "snowstorm" | "haze" | "other";
         HeldCase: {
             /** Format: date-time */
             closed_at?: string | null;
@@ -3098,6 +3328,167 @@ export interface components {
             papers?: string[];
             /** Format: int32 */
             year: number;
+        };
+        /** @description An incident's change on the live stream (`event: incident`), as the subscriber may see it. */
+        IncidentChangeEvent: {
+            /** @description The command, e.g. `open`, `set_response`, `finish_task`, `sitrep`. */
+            action: string;
+            incident: components["schemas"]["IncidentView"];
+        };
+        /**
+         * @description A change to an incident. The response level, the hand-over and the stand-down are a
+         *     leader's; tasks' acceptance, progress and reports are their unit's handlers'.
+         */
+        IncidentCommandRequest: {
+            /** @enum {string} */
+            command: "set_response";
+            level: components["schemas"]["ResponseLevel"];
+            reason: string;
+        } | {
+            /** @enum {string} */
+            command: "assign_task";
+            /**
+             * Format: date-time
+             * @description After now.
+             */
+            deadline: string;
+            title: string;
+            unit: string;
+        } | {
+            /** @enum {string} */
+            command: "accept_task";
+            /** Format: int32 */
+            task: number;
+        } | {
+            /** @enum {string} */
+            command: "start_task";
+            /** Format: int32 */
+            task: number;
+        } | {
+            /** @enum {string} */
+            command: "finish_task";
+            /** @description Attachment ids of the report's photos, at most 9. */
+            photos?: string[];
+            report: string;
+            /** Format: int32 */
+            task: number;
+        } | {
+            /** @enum {string} */
+            command: "task_unable";
+            reason: string;
+            /** Format: int32 */
+            task: number;
+        } | {
+            /** @enum {string} */
+            command: "sitrep";
+            text: string;
+        } | {
+            /** @enum {string} */
+            command: "add_resource";
+            kind: components["schemas"]["ResourceKind"];
+            /** Format: double */
+            lat?: number | null;
+            /** Format: double */
+            lon?: number | null;
+            name: string;
+            /** Format: int32 */
+            quantity: number;
+            unit?: string | null;
+        } | {
+            /** @enum {string} */
+            command: "move_resource";
+            /** Format: double */
+            lat?: number | null;
+            /** Format: double */
+            lon?: number | null;
+            /** Format: int32 */
+            resource: number;
+            state: components["schemas"]["ResourceState"];
+        } | {
+            /** @enum {string} */
+            command: "hand_over";
+            reason: string;
+        } | {
+            /** @enum {string} */
+            command: "stand_down";
+            reason: string;
+        };
+        /** @description One change on an incident's timeline. */
+        IncidentEventView: {
+            /**
+             * @description `open`, `set_response`, `assign_task`, `accept_task`, `start_task`, `finish_task`,
+             *     `task_unable`, `sitrep`, `add_resource`, `move_resource`, `hand_over` or `stand_down`.
+             */
+            action: string;
+            /** Format: date-time */
+            at: string;
+            /** @description The command's fields as given. */
+            details: Record<string, unknown>;
+            role: components["schemas"]["Role"];
+            /** Format: int32 */
+            seq: number;
+            unit?: string | null;
+            username: string;
+        };
+        /**
+         * @description What kind of emergency: natural_disaster (自然灾害), accident (事故灾难), public_health (公共卫生事件) or social_security (社会安全事件).
+         * @enum {string}
+         */
+        IncidentKind: "natural_disaster" | "accident" | "public_health" | "social_security";
+        IncidentList: {
+            items: components["schemas"]["IncidentView"][];
+        };
+        /**
+         * @description Open an incident: by hand (kind, severity, title, areas), or from a contingency plan
+         *     (`plan` and `areas`), which gives a task to each active unit of the plan's kinds that
+         *     answers for an affected area. The response level is not set here: a leader decides it.
+         */
+        IncidentRequest: {
+            areas: components["schemas"]["AreaCodeDoc"][];
+            description?: string;
+            kind?: null | components["schemas"]["IncidentKind"];
+            /** @description A plan's id (`GET /plans`); then kind and severity come from the plan. */
+            plan?: string | null;
+            severity?: null | components["schemas"]["Severity"];
+            /** @description Required without a plan; the plan's name with one. */
+            title?: string | null;
+            /** @description Warnings it answers (ids). */
+            warnings?: string[];
+        };
+        /**
+         * @description Whether an incident's response runs (active) or has been stood down (stood_down).
+         * @enum {string}
+         */
+        IncidentState: "active" | "stood_down";
+        IncidentTimeline: {
+            items: components["schemas"]["IncidentEventView"][];
+        };
+        /** @description An incident (突发事件). A unit's handlers see its public facts and their own unit's tasks. */
+        IncidentView: {
+            adjustments: components["schemas"]["RuleAdjustmentView"][];
+            areas: string[];
+            /** @description The center that coordinates it (its area's code). */
+            center: string;
+            description: string;
+            id: string;
+            kind: components["schemas"]["IncidentKind"];
+            kind_zh: string;
+            lead_unit?: string | null;
+            /** Format: date-time */
+            opened_at: string;
+            plan?: string | null;
+            resources: components["schemas"]["ResourceView"][];
+            response?: null | components["schemas"]["ResponseView"];
+            severity: components["schemas"]["Severity"];
+            severity_zh: string;
+            state: components["schemas"]["IncidentState"];
+            /** Format: date-time */
+            stood_down_at?: string | null;
+            tasks: components["schemas"]["TaskView"][];
+            title: string;
+            /** Format: int32 */
+            version: number;
+            warnings: string[];
         };
         /**
          * @description What the city measures: a metric with its unit and normal range, and the category a
@@ -3141,6 +3532,9 @@ export interface components {
          * @enum {string}
          */
         IssuedVia: "url" | "report" | "attachment" | "rating" | "system";
+        LiftRequest: {
+            note?: string | null;
+        };
         LocateView: {
             community: components["schemas"]["NamedCode"];
             district: components["schemas"]["NamedCode"];
@@ -3324,6 +3718,38 @@ export interface components {
          * @enum {string}
          */
         PhotoReviewState: "pending" | "published" | "private";
+        PlanList: {
+            items: components["schemas"]["PlanView"][];
+        };
+        PlanResourceView: {
+            kind: components["schemas"]["ResourceKind"];
+            name: string;
+            /** Format: int32 */
+            quantity: number;
+        };
+        /** @description A task a plan gives each active unit of a kind that answers for an affected area. */
+        PlanTaskView: {
+            /**
+             * Format: int32
+             * @description Hours from the opening to the task's deadline.
+             */
+            hours: number;
+            title: string;
+            unit_kind: components["schemas"]["UnitKind"];
+        };
+        /** @description A contingency plan (应急预案). */
+        PlanView: {
+            adjustments?: components["schemas"]["RuleAdjustmentView"][];
+            /** @description The warning level from which it applies. */
+            from_level: components["schemas"]["WarningLevel"];
+            hazard: components["schemas"]["Hazard"];
+            id: string;
+            kind: components["schemas"]["IncidentKind"];
+            name: string;
+            resources?: components["schemas"]["PlanResourceView"][];
+            severity: components["schemas"]["Severity"];
+            tasks: components["schemas"]["PlanTaskView"][];
+        };
         /** @description A position of the inspector's phone. */
         PositionView: {
             /**
@@ -3385,6 +3811,8 @@ export interface components {
         /** @description What anyone with the case number may see: no names, no contact, no internal opinions. */
         PublicCaseView: {
             can_rate: boolean;
+            /** @description The class's English name, from the catalogue in force. */
+            category_en?: string | null;
             category_zh?: string | null;
             /** Format: date-time */
             closed_at?: string | null;
@@ -3599,6 +4027,48 @@ export interface components {
          * @enum {string}
          */
         Resolution: "minute" | "hour";
+        /**
+         * @description A kind of response resource: pump_truck (排水泵车), team (抢险队伍), sandbags, generator, vehicle or other.
+         * @enum {string}
+         */
+        ResourceKind: "pump_truck" | "team" | "sandbags" | "generator" | "vehicle" | "other";
+        /**
+         * @description What a response resource is doing: standby, en_route, deployed or released.
+         * @enum {string}
+         */
+        ResourceState: "standby" | "en_route" | "deployed" | "released";
+        /** @description A response resource: where it is and what it does. */
+        ResourceView: {
+            /** Format: int32 */
+            id: number;
+            kind: components["schemas"]["ResourceKind"];
+            /** Format: double */
+            lat?: number | null;
+            /** Format: double */
+            lon?: number | null;
+            name: string;
+            /** Format: int32 */
+            quantity: number;
+            state: components["schemas"]["ResourceState"];
+            unit?: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @description The emergency response level (应急响应) a leader decides: 1 (一级, the highest) to 4 (四级).
+         * @enum {string}
+         */
+        ResponseLevel: "1" | "2" | "3" | "4";
+        /** @description A leader's decision on the response level. */
+        ResponseView: {
+            /** Format: date-time */
+            at: string;
+            level: components["schemas"]["ResponseLevel"];
+            /** @description 一级响应 .. 四级响应. */
+            level_zh: string;
+            reason: string;
+            username: string;
+        };
         /** @description A responsibility grid and its inspector. */
         ResponsibilityGridView: {
             /** @description `R` + street (9 digits) + number. */
@@ -3717,6 +4187,13 @@ export interface components {
             /** @description The unit proposed for dispatch; dispatch without a `unit` uses it. */
             unit?: string | null;
             unit_name?: string | null;
+        };
+        /** @description A rule a warning judges differently while in force, in its areas. */
+        RuleAdjustmentView: {
+            /** @description The condition in place of the rule's own, of the same kind. */
+            condition: components["schemas"]["Condition"];
+            /** @description A telemetry rule's id (`GET /telemetry/rules`). */
+            rule: string;
         };
         /** @description One rule of a draft matrix. */
         RuleBody: {
@@ -3852,6 +4329,11 @@ export interface components {
          * @enum {string}
          */
         SettingSource: "default" | "file" | "environment" | "command_line";
+        /**
+         * @description An incident's severity (事件分级): I 特别重大, II 重大, III 较大, IV 一般.
+         * @enum {string}
+         */
+        Severity: "I" | "II" | "III" | "IV";
         SourceCount: {
             /** Format: int32 */
             count: number;
@@ -3899,6 +4381,30 @@ export interface components {
             checked: number;
             /** Format: int64 */
             moved: number;
+        };
+        /**
+         * @description Where a unit's joint task stands: assigned, accepted, in_progress, done, or unable (the unit cannot do it, and said why).
+         * @enum {string}
+         */
+        TaskState: "assigned" | "accepted" | "in_progress" | "done" | "unable";
+        /** @description A unit's task in the joint response. */
+        TaskView: {
+            /** Format: date-time */
+            assigned_at: string;
+            /** Format: date-time */
+            deadline: string;
+            /** Format: int32 */
+            id: number;
+            /** @description Still open past its deadline. */
+            overdue: boolean;
+            photos: string[];
+            /** @description The unit's report (done) or reason (unable). */
+            report?: string | null;
+            state: components["schemas"]["TaskState"];
+            title: string;
+            unit: string;
+            /** Format: date-time */
+            updated_at?: string | null;
         };
         /**
          * @description What `POST /telemetry` reads: one reading, refused whole with 422 when it is refused, or a
@@ -4291,11 +4797,100 @@ export interface components {
             /** @description The area itself and its children (a district's streets, the city's districts). */
             signs: components["schemas"]["VitalSignView"][];
         };
+        /** @description One change of a warning. */
+        WarningChangeView: {
+            /** @description `issued`, `updated` or `lifted`. */
+            action: string;
+            /** Format: date-time */
+            at: string;
+            /** Format: date-time */
+            expires_at: string;
+            level: components["schemas"]["WarningLevel"];
+            note?: string | null;
+            username: string;
+        };
+        /** @description A warning's change on the live stream (`event: warning`). */
+        WarningEvent: {
+            /** @description `issued`, `updated` or `lifted`. */
+            action: string;
+            warning: components["schemas"]["WarningView"];
+        };
         /**
          * @description A warning level of the emergency law, least to most severe: blue, yellow, orange, red.
          * @enum {string}
          */
         WarningLevel: "blue" | "yellow" | "orange" | "red";
+        WarningList: {
+            items: components["schemas"]["WarningView"][];
+        };
+        /** @description A warning to issue by hand. */
+        WarningRequest: {
+            /** @description At most 32 rules, each once. */
+            adjustments?: components["schemas"]["RuleAdjustmentView"][];
+            /**
+             * @description 1 to 64 areas of the city (districts, streets or communities), each once, within
+             *     your jurisdiction.
+             */
+            areas: components["schemas"]["AreaCodeDoc"][];
+            description?: string;
+            /**
+             * Format: date-time
+             * @description After now and after `issued_at`, at most 31 days after it.
+             */
+            expires_at: string;
+            hazard: components["schemas"]["Hazard"];
+            headline: string;
+            /**
+             * Format: date-time
+             * @description When it takes effect; now when absent.
+             */
+            issued_at?: string | null;
+            level: components["schemas"]["WarningLevel"];
+        };
+        /** @description What an update of a warning changes; what is absent stays. */
+        WarningUpdateRequest: {
+            adjustments?: components["schemas"]["RuleAdjustmentView"][] | null;
+            areas?: components["schemas"]["AreaCodeDoc"][] | null;
+            description?: string | null;
+            /**
+             * Format: date-time
+             * @description A new expiry; an expired warning is re-issued only with one after now.
+             */
+            expires_at?: string | null;
+            headline?: string | null;
+            level?: null | components["schemas"]["WarningLevel"];
+            /** @description Why it changed, for the history. */
+            note?: string | null;
+        };
+        /** @description An early warning (预警). */
+        WarningView: {
+            adjustments: components["schemas"]["RuleAdjustmentView"][];
+            /** @description The districts, streets or communities it covers. */
+            areas: string[];
+            /** @description The CAP alert's identifier, for an imported one. */
+            cap_identifier?: string | null;
+            description: string;
+            /** Format: date-time */
+            expires_at: string;
+            hazard: components["schemas"]["Hazard"];
+            hazard_zh: string;
+            headline: string;
+            history: components["schemas"]["WarningChangeView"][];
+            id: string;
+            /** Format: date-time */
+            issued_at: string;
+            level: components["schemas"]["WarningLevel"];
+            /** @description The level's Chinese name, e.g. 红色预警. */
+            level_zh: string;
+            /** Format: date-time */
+            lifted_at?: string | null;
+            /** @description `manual`, or `cap` for an imported alert. */
+            source: string;
+            /** @description `issued` (not yet in effect), `in_force`, `expired` or `lifted`, now. */
+            status: string;
+            /** Format: int32 */
+            version: number;
+        };
         /** @description What the overdue watch announced about a case's running stage. */
         WatchView: {
             /** @description The next-level center's area, when escalated there. */
@@ -8302,6 +8897,389 @@ export interface operations {
             };
         };
     };
+    list_incidents: {
+        parameters: {
+            query?: {
+                /** @description Also those stood down in the last 90 days. */
+                past?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentList"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    open_incident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IncidentRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_incident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentView"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    incident_command: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IncidentCommandRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    incident_timeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentTimeline"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_indicators: {
         parameters: {
             query?: never;
@@ -9573,6 +10551,147 @@ export interface operations {
             };
             /** @description not_found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_plans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanList"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanView"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12923,6 +14042,536 @@ export interface operations {
                 };
             };
             /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_warnings: {
+        parameters: {
+            query?: {
+                /** @description Also those expired or lifted in the last 30 days. */
+                past?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WarningList"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    issue_warning: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WarningRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WarningView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_cap: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/xml": string;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CapImport"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CapImport"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_warning: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WarningView"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lift_warning: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LiftRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WarningView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_warning: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WarningUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WarningView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -290,6 +290,47 @@ export type AlarmView = Schemas['AlarmView']
 /** The `alarm` stream event. */
 export type AlarmEvent = Schemas['AlarmEvent']
 
+// ---- emergencies: early warnings (预警), incidents (突发事件) and contingency plans (应急预案)
+/** What a warning is about: `rainstorm`, `typhoon`, `high_temperature`... or `other`. */
+export type Hazard = Schemas['Hazard']
+/** A warning's level, least to most severe: blue, yellow, orange, red (the same words as an alarm's). */
+export type WarningLevel = Schemas['WarningLevel']
+export type WarningView = Schemas['WarningView']
+export type WarningChange = Schemas['WarningChangeView']
+/** `POST /warnings`: a warning issued by hand. */
+export type WarningRequest = Schemas['WarningRequest']
+/** `POST /warnings/{id}/update`: what is absent stays. */
+export type WarningUpdateRequest = Schemas['WarningUpdateRequest']
+/** `POST /warnings/cap`: what importing a CAP alert did (`issued`, `updated`, `lifted`, `unchanged`). */
+export type CapImport = Schemas['CapImport']
+/** The live stream's `warning` event. */
+export type WarningEvent = Schemas['WarningEvent']
+/** What kind of emergency: `natural_disaster`, `accident`, `public_health`, `social_security`. */
+export type IncidentKind = Schemas['IncidentKind']
+/** An incident's severity (事件分级): `I` (特别重大) to `IV` (一般). */
+export type Severity = Schemas['Severity']
+export type IncidentState = Schemas['IncidentState']
+export type IncidentView = Schemas['IncidentView']
+/** `POST /incidents`: by hand (kind, severity, title, areas) or from a plan (plan, areas). */
+export type IncidentRequest = Schemas['IncidentRequest']
+/** `POST /incidents/{id}/commands`: one command, tagged by `command`. */
+export type IncidentCommand = Schemas['IncidentCommandRequest']
+export type IncidentCommandName = IncidentCommand['command']
+/** One entry of an incident's timeline (`GET /incidents/{id}/timeline`). */
+export type IncidentEvent = Schemas['IncidentEventView']
+/** The live stream's `incident` event, the incident as the subscriber may see it. */
+export type IncidentChangeEvent = Schemas['IncidentChangeEvent']
+/** The response level a leader decides: `1` (一级, the highest) to `4`. */
+export type ResponseLevel = Schemas['ResponseLevel']
+export type ResponseView = Schemas['ResponseView']
+/** A unit's task in the joint response. */
+export type TaskView = Schemas['TaskView']
+export type TaskState = Schemas['TaskState']
+export type ResourceView = Schemas['ResourceView']
+export type ResourceKind = Schemas['ResourceKind']
+export type ResourceState = Schemas['ResourceState']
+export type PlanView = Schemas['PlanView']
+
 // ---- devices, telemetry rules and the rule tester (admins)
 /** A sensor in the field, located on its unit grid. */
 export type Device = Schemas['DeviceView']

@@ -6,8 +6,14 @@ import { termText } from './categories'
 
 type T = (key: string, values?: Record<string, unknown>, plural?: number) => string
 
-/** Minutes as days, hours and minutes (natural time) or hours and minutes (working time, whose days are not 24 hours). */
+/**
+ * Minutes as days, hours and minutes (natural time) or hours and minutes (working time, whose days
+ * are not 24 hours). Under a whole minute (the server counts whole minutes, rounded toward zero:
+ * 0 in the last minute before a deadline and in the first one after it) reads "less than 1 min",
+ * never "0 min".
+ */
 export function formatDuration(minutes: number, t: T, workingTime = false): string {
+  if (!(Math.abs(minutes) >= 1)) return t('deadline.underMinute')
   const m = Math.abs(Math.round(minutes))
   const days = workingTime ? 0 : Math.floor(m / 1440)
   const hours = Math.floor((m - days * 1440) / 60)
@@ -15,7 +21,7 @@ export function formatDuration(minutes: number, t: T, workingTime = false): stri
   const parts: string[] = []
   if (days) parts.push(t('deadline.days', { n: days }))
   if (hours) parts.push(t('deadline.hours', { n: hours }))
-  if (mins || !parts.length) parts.push(t('deadline.minutes', { n: mins }))
+  if (mins) parts.push(t('deadline.minutes', { n: mins }))
   return parts.join(t('deadline.joiner'))
 }
 
@@ -74,12 +80,19 @@ export function centerName(code: string, city: { code: string | null; districts:
   return city.districts.find((d) => d.code === code)?.name ?? code
 }
 
-/** The timeline's line for a finding of the overdue watch (an entry whose action is `watch`). */
+/**
+ * The timeline's line for a finding of the overdue watch (an entry whose action is `watch`): the
+ * running stage's yellow and red marks and escalations, a supervision notice unanswered, and an
+ * assisting unit's part (协办) turning yellow or red on its own deadline. `unitName` names that
+ * unit as the page knows it (by default its code).
+ */
 export function findingText(
   details: Record<string, unknown> | null | undefined, t: T, centerName: (code: string) => string = (c) => c,
+  unitName: (code: string) => string = (c) => c,
 ): string | null {
   const finding = details?.finding
   const stage = typeof details?.stage === 'string' ? t(`case.stages.${details.stage}`) : ''
+  const unit = typeof details?.unit === 'string' ? unitName(details.unit) : ''
   switch (finding) {
     case 'due':
       return t('deadline.findingDue', { stage })
@@ -91,6 +104,10 @@ export function findingText(
         : t('deadline.findingCenter', { stage, center: centerName(String(details?.center ?? '')) })
     case 'supervision_overdue':
       return t('deadline.findingSupervision')
+    case 'assist_due':
+      return t('deadline.findingAssistDue', { unit })
+    case 'assist_overdue':
+      return t('deadline.findingAssistOverdue', { unit })
     default:
       return null
   }

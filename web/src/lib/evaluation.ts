@@ -6,10 +6,11 @@ export const LEVELS: readonly EvaluationLevel[] = ['district', 'street', 'commun
 
 /**
  * Every counter and indicator the server may send, those of inspectors' responsibility grids
- * (网格立案数, 漏报数, 漏报率) included: the generated unions gain them when the schema is next
- * generated, and the tables keyed by these (the locales' labels) need them before and after.
+ * (网格立案数, 漏报数, 漏报率) and the assisting parts gone overdue unhandled (协办超期未处置数)
+ * included: the generated unions gain them when the schema is next generated, and the tables
+ * keyed by these (the locales' labels, the columns, the drill-downs) need them before and after.
  */
-export type CounterName = EvaluationCounter | 'grid_filed' | 'missed'
+export type CounterName = EvaluationCounter | 'grid_filed' | 'missed' | 'part_overdue_unhandled'
 export type IndicatorName = EvaluationIndicator | 'missed_report_rate'
 
 /** A day as the API takes it (YYYY-MM-DD), in Beijing time. */
@@ -63,11 +64,14 @@ export const LEVEL_INDICATORS: Record<'area' | 'unit', EvaluationIndicator[]> = 
 }
 
 /** The counts a level's table shows; each drills down to its cases. */
-export const LEVEL_COUNTS: Record<'area' | 'unit', EvaluationCounter[]> = {
+export const LEVEL_COUNTS: Record<'area' | 'unit', CounterName[]> = {
   area: ['reported', 'filed', 'handled', 'overdue_unhandled', 'closed'],
-  // a unit's dispatches, handlings and closings include its assisting parts (协办), which have
-  // columns of their own too
-  unit: ['dispatched', 'handled', 'overdue_unhandled', 'rework', 'closed', 'part_assigned', 'part_handled', 'part_closed'],
+  // a unit's dispatches, handlings, overdue-unhandled and closings include its assisting parts
+  // (协办), which have columns of their own too
+  unit: [
+    'dispatched', 'handled', 'overdue_unhandled', 'rework', 'closed',
+    'part_assigned', 'part_handled', 'part_overdue_unhandled', 'part_closed',
+  ],
 }
 
 export function kindOf(level: EvaluationLevel): 'area' | 'unit' | 'position' {
@@ -81,7 +85,7 @@ export function weightsKey(role: Role | null | undefined): string {
 
 /** The late ones behind a level's on-time rate: the counter, except its on-time counter (only
  * where the level counts both). */
-export const LATE: Record<'area' | 'unit', Partial<Record<EvaluationCounter, EvaluationCounter>>> = {
+export const LATE: Record<'area' | 'unit', Partial<Record<CounterName, CounterName>>> = {
   area: { closed: 'closed_on_time' },
   unit: { handled: 'handled_on_time', part_handled: 'part_handled_on_time' },
 }
@@ -89,28 +93,30 @@ export const LATE: Record<'area' | 'unit', Partial<Record<EvaluationCounter, Eva
 /**
  * The assisting parts' counter (协办) a unit's or a handler's counter includes: the server's
  * drill-down of `handled` lists the cases they led and those they assisted on, and so do its
- * handling and closing rates; its figures keep them apart.
+ * handling and closing rates; its figures keep them apart. A unit's cases due for handling
+ * (应处置数) are its handlings and its overdue-unhandled, each with its parts'.
  */
-export const PART_OF: Partial<Record<EvaluationCounter, EvaluationCounter>> = {
-  dispatched: 'part_assigned', handled: 'part_handled', handled_on_time: 'part_handled_on_time', closed: 'part_closed',
+export const PART_OF: Partial<Record<CounterName, CounterName>> = {
+  dispatched: 'part_assigned', handled: 'part_handled', handled_on_time: 'part_handled_on_time',
+  overdue_unhandled: 'part_overdue_unhandled', closed: 'part_closed',
 }
 
 /** The assisting parts a count includes at this level (units' and positions'; areas hold none). */
-export function partsIncluded(kind: 'area' | 'unit' | 'position', counter: EvaluationCounter, figures: EvaluationRow['figures']): number {
+export function partsIncluded(kind: 'area' | 'unit' | 'position', counter: CounterName, figures: EvaluationRow['figures']): number {
   const part = kind === 'area' ? undefined : PART_OF[counter]
   return part ? figures[part] ?? 0 : 0
 }
 
 /** A count as its drill-down lists it: the counter's figure and, for units and positions, the parts it includes. */
-export function countOf(kind: 'area' | 'unit' | 'position', counter: EvaluationCounter, figures: EvaluationRow['figures']): number {
+export function countOf(kind: 'area' | 'unit' | 'position', counter: CounterName, figures: EvaluationRow['figures']): number {
   return (figures[counter] ?? 0) + partsIncluded(kind, counter, figures)
 }
 
 /** The non-zero counts of a row, for a position's compact list. */
-export function nonZero(row: EvaluationRow): [EvaluationCounter, number][] {
+export function nonZero(row: EvaluationRow): [CounterName, number][] {
   return Object.entries(row.figures)
     .filter(([, n]) => (n ?? 0) > 0)
-    .map(([c, n]) => [c as EvaluationCounter, n as number])
+    .map(([c, n]) => [c as CounterName, n as number])
 }
 
 export function percent(v: number | undefined | null): string {

@@ -2,6 +2,7 @@ import type zh from './zh-CN'
 
 const en: typeof zh = {
   app: { name: 'CityOps One Network', short: 'CityOps', lang: '中文', langLabel: '切换到中文', signOut: 'Sign out', totp: 'Two-step verification', skip: 'Skip to main content' },
+  punct: { paren: ' ({text})', colon: ': ' },
   nav: { screen: 'City screen', workbench: 'Workbench', alarms: 'Alarms', hotline: '12345 tickets', calendar: 'Calendar', units: 'Units', audit: 'Audit log', personalData: 'Personal data', admin: 'Admin', evaluation: 'Evaluation', citizen: 'Report a problem', intake: 'Intake', field: 'Field app', patrols: 'Patrol tracks' },
   roles: {
     inspector: 'Inspector', operator: 'Operator', shift_lead: 'Shift lead', dispatcher: 'Dispatcher',
@@ -178,6 +179,7 @@ const en: typeof zh = {
       misdispatched: 'Returned dispatches', handled: 'Handled', handled_on_time: 'Handled on time', overdue_unhandled: 'Overdue unhandled',
       rework: 'Rework', closed: 'Closed', closed_on_time: 'Closed on time', grid_filed: 'Filed in grids', missed: 'Missed',
       part_assigned: 'Assisting parts given', part_handled: 'Assisting parts handled', part_handled_on_time: 'Assisting parts handled on time', part_closed: 'Assisting parts closed',
+      part_overdue_unhandled: 'Assisting parts overdue unhandled',
     },
   },
   assist: {
@@ -198,7 +200,7 @@ const en: typeof zh = {
   },
   deadline: {
     unlisted: '{n} other cases turned yellow or red or were escalated', reload: 'Reload the queue',
-    days: '{n} d', hours: '{n} h', minutes: '{n} min', joiner: ' ',
+    days: '{n} d', hours: '{n} h', minutes: '{n} min', joiner: ' ', underMinute: 'less than 1 min',
     left: '{span} left', overdueBy: 'overdue by {span}', workingTime: ' (working time)',
     marks: { on_time: 'On time', due: 'Due soon', overdue: 'Overdue' },
     timeLeft: 'Time left', used: '{p} of the time used',
@@ -212,6 +214,7 @@ const en: typeof zh = {
     findingDue: '{stage}: due soon (yellow)', findingOverdue: '{stage}: overdue (red)',
     findingUnitHead: '{stage} overdue: urged to the unit head', findingCenter: '{stage} overdue: escalated to the {center} center',
     findingSupervision: 'The supervision notice went unanswered past its deadline',
+    findingAssistDue: 'Assisting unit {unit}\'s part is due soon (yellow)', findingAssistOverdue: 'Assisting unit {unit}\'s part is overdue (red)',
   },
   hotline: {
     title: '12345 tickets',

@@ -22,6 +22,8 @@ import type { AssistState } from '../lib/assists'
 // is a compile error until it has words here, and en.ts, typed after this file, needs them too.
 export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
+  // punctuation put between values in the UI's language: full-width in Chinese
+  punct: { paren: '（{text}）', colon: '：' },
   nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', admin: '系统管理', evaluation: '考核评价', citizen: '市民随手拍', intake: '来电受理', field: '城管通', patrols: '巡查轨迹' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
@@ -198,6 +200,7 @@ export default {
       misdispatched: '误派数', handled: '处置数', handled_on_time: '按期处置数', overdue_unhandled: '超期未处置数',
       rework: '返工数', closed: '结案数', closed_on_time: '按期结案数', grid_filed: '网格立案数', missed: '漏报数',
       part_assigned: '协办派遣数', part_handled: '协办处置数', part_handled_on_time: '按期协办处置数', part_closed: '协办结案数',
+      part_overdue_unhandled: '协办超期未处置数',
     } satisfies Record<CounterName, string>,
   },
   // 主办 / 协办: the lead unit and the assisting units' parts (lib/assists.ts)
@@ -219,7 +222,7 @@ export default {
   },
   deadline: {
     unlisted: '另有 {n} 件案件临期、超期或被升级', reload: '刷新队列',
-    days: '{n}天', hours: '{n}小时', minutes: '{n}分', joiner: '',
+    days: '{n}天', hours: '{n}小时', minutes: '{n}分', joiner: '', underMinute: '不足1分钟',
     left: '剩余{span}', overdueBy: '已超期{span}', workingTime: '（工作时间）',
     marks: { on_time: '正常', due: '临期', overdue: '超期' },
     timeLeft: '剩余时限', used: '已用{p}',
@@ -233,6 +236,7 @@ export default {
     findingDue: '{stage}临期（黄色预警）', findingOverdue: '{stage}超期（红色预警）',
     findingUnitHead: '{stage}超期：已催办单位负责人', findingCenter: '{stage}超期：已上报{center}中心',
     findingSupervision: '督办单超过答复时限未答复',
+    findingAssistDue: '协办单位{unit}的协办部分临期（黄色预警）', findingAssistOverdue: '协办单位{unit}的协办部分超期（红色预警）',
   },
   hotline: {
     title: '12345 工单',

@@ -21,6 +21,7 @@ pub(crate) mod cases;
 mod categories;
 pub(crate) mod census;
 mod duplicates;
+pub(crate) mod emergencies;
 pub(crate) mod evaluation;
 pub(crate) mod geo;
 mod grids;
@@ -80,6 +81,19 @@ use crate::openapi::{BearerAuth, CommonErrors};
         grids::responsibility_grids,
         grids::responsibility_grid,
         grids::assign_inspector,
+        emergencies::list_warnings,
+        emergencies::get_warning,
+        emergencies::issue_warning,
+        emergencies::update_warning,
+        emergencies::lift_warning,
+        emergencies::import_cap,
+        emergencies::list_incidents,
+        emergencies::get_incident,
+        emergencies::open_incident,
+        emergencies::incident_command,
+        emergencies::incident_timeline,
+        emergencies::list_plans,
+        emergencies::put_plan,
         patrols::go_on_duty,
         patrols::add_positions,
         patrols::go_off_duty,
@@ -178,6 +192,8 @@ use crate::openapi::{BearerAuth, CommonErrors};
         crate::wire::CaseCommandName,
         crate::wire::EvaluationCounter,
         stream::AlarmEvent,
+        emergencies::WarningEvent,
+        emergencies::IncidentChangeEvent,
     )),
     modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = [])),
@@ -200,6 +216,7 @@ pub fn router(state: AppState) -> Router {
         .merge(duplicates::router())
         .merge(grids::router())
         .merge(patrols::router())
+        .merge(emergencies::router())
         .merge(settings::router())
         // A day of a large city's hotline runs to a few megabytes.
         .merge(hotline::router(64 * 1024 * 1024))

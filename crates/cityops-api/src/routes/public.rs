@@ -242,6 +242,14 @@ async fn public_view(state: &AppState, case: &Case, details: bool) -> ApiResult<
         None => None,
     };
     let merged_into = case.merged_into.as_ref().map(|link| link.master.clone());
+    let category_en = match &case.category {
+        Some(filed) => state
+            .store
+            .catalog()
+            .await?
+            .and_then(|catalog| catalog.get(&filed.code).map(|c| c.en.clone())),
+        None => None,
+    };
     if !details {
         return Ok(PublicCaseView {
             number: case.number.0.clone(),
@@ -250,6 +258,7 @@ async fn public_view(state: &AppState, case: &Case, details: bool) -> ApiResult<
             details: false,
             description: None,
             category_zh: case.category.as_ref().map(|c| c.zh.clone()),
+            category_en: category_en.clone(),
             created_at: case.created_at,
             closed_at: case.closed_at,
             steps: Vec::new(),
@@ -268,6 +277,7 @@ async fn public_view(state: &AppState, case: &Case, details: bool) -> ApiResult<
         details: true,
         description: Some(case.description.clone()),
         category_zh: case.category.as_ref().map(|c| c.zh.clone()),
+        category_en,
         created_at: case.created_at,
         closed_at: case.closed_at,
         steps: public_steps(&events),

@@ -18,6 +18,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::token_hash;
+use crate::routes::emergencies::{
+    EmergencyChange, IncidentChangeEvent, IncidentView, WarningEvent, WarningView,
+};
 use crate::wire::{self, ClientName, Wire};
 use crate::AppState;
 
@@ -54,7 +57,7 @@ pub struct CaseEvent {
     pub description: String,
     pub urgent: bool,
     /// The running stage's yellow (`due`) or red (`overdue`) as the overdue watch announced
-    /// it; none while it has announced nothing.
+    /// it; none while it has announced nothing. To an assisting unit (协办), its own part's.
     pub mark: Option<wire::DeadlineMark>,
     /// Where the overdue watch last escalated the case, if it did.
     pub escalated_to: Option<wire::EscalationTarget>,
@@ -70,7 +73,9 @@ pub struct AlarmEvent {
 
 /// Live case changes, alarm transitions and vital signs within the caller's jurisdiction, as
 /// Server-Sent Events: `case` (a `CaseEvent`), `alarm` (an `AlarmEvent`), `vital_signs` (a
-/// `VitalSignsView`, every few seconds) and `lagged` (how many events the subscriber missed).
+/// `VitalSignsView`, every few seconds), `warning` (a `WarningEvent`: an early warning
+/// concerning the caller's areas issued, updated or lifted), `incident` (an `IncidentChangeEvent`,
+/// as the caller may see the incident) and `lagged` (how many events the subscriber missed).
 #[utoipa::path(get, path = "/api/v1/stream", tag = "stream", params(StreamQuery),
     responses((status = 200, description = "text/event-stream of `case`, `alarm` and `vital_signs` events", body = CaseEvent)))]
 pub async fn stream(
@@ -88,6 +93,7 @@ pub async fn stream(
         })?;
     let viewer = crate::extract::session_actor(&state, &token).await?;
     let scope = viewer.scope.clone();
+    let viewer_for_emergencies = viewer.clone();
     let telemetry_scope = scope.clone();
     let telemetry = match &state.telemetry {
         Some(handle) => BroadcastStream::new(handle.subscribe()),
@@ -135,7 +141,7 @@ pub async fn stream(
                     source: Wire(case.source),
                     description: case.description.chars().take(80).collect(),
                     urgent: case.urgent,
-                    mark: case.announced().map(|w| Wire(w.mark)),
+                    mark: announced_to(&viewer, case).map(Wire),
                     escalated_to: case
                         .announced()
                         .and_then(|w| w.escalated.as_ref())
@@ -150,6 +156,38 @@ pub async fn stream(
                 .event("lagged")
                 .data(missed.to_string()))),
         });
+    let emergency_viewer = viewer_for_emergencies;
+    let emergencies = BroadcastStream::new(state.emergencies.subscribe()).filter_map(
+        move |change| match change {
+            Ok(EmergencyChange::Warning(warning, action))
+                if warning.concerns(&emergency_viewer.scope) =>
+            {
+                let view = WarningEvent {
+                    action: action.to_owned(),
+                    warning: WarningView::new(&warning, Utc::now()),
+                };
+                Event::default()
+                    .event("warning")
+                    .json_data(view)
+                    .ok()
+                    .map(Ok)
+            }
+            Ok(EmergencyChange::Incident(incident, action))
+                if incident.visible_to(&emergency_viewer) =>
+            {
+                let view = IncidentChangeEvent {
+                    action: action.to_owned(),
+                    incident: IncidentView::new(&incident, &emergency_viewer, Utc::now()),
+                };
+                Event::default()
+                    .event("incident")
+                    .json_data(view)
+                    .ok()
+                    .map(Ok)
+            }
+            _ => None,
+        },
+    );
     // The stream ends when the server stops, or when its session does (signed out, user
     // disabled, password reset, expired), checked every few seconds.
     let store = state.store.clone();
@@ -165,6 +203,23 @@ pub async fn stream(
         }
     };
     let end = futures_util::future::select(Box::pin(state.stopped()), Box::pin(session_over));
-    let events = futures_util::StreamExt::take_until(events.merge(telemetry), end);
+    let events =
+        futures_util::StreamExt::take_until(events.merge(telemetry).merge(emergencies), end);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// The mark the watch announced that matters to `viewer`: an assisting unit's own part's,
+/// else the running stage's.
+fn announced_to(
+    viewer: &cityops_domain::Actor,
+    case: &cityops_domain::Case,
+) -> Option<cityops_domain::case::DeadlineMark> {
+    let assisting = viewer
+        .case_unit_restriction()
+        .filter(|unit| case.unit.as_deref() != Some(*unit))
+        .and_then(|unit| case.assists.iter().rev().find(|p| p.unit == unit));
+    match assisting {
+        Some(part) => (!part.mark.is_on_time()).then_some(part.mark),
+        None => case.announced().map(|w| w.mark),
+    }
 }

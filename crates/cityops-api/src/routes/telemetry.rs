@@ -929,7 +929,7 @@ async fn save_rule(state: &AppState, rule: TelemetryRule) -> ApiResult<Telemetry
     let _guard = state.catalog_lock.lock().await;
     state.store.put_telemetry_rule(&rule).await?;
     pipeline(state)?
-        .rules_changed(state.store.telemetry_rules().await?)
+        .rules_changed(crate::routes::emergencies::rules_in_force(state).await?)
         .await?;
     Ok(rule)
 }
@@ -1249,7 +1249,7 @@ pub async fn delete_rule(
         return Err(ApiError::not_found("the rule"));
     }
     pipeline(&state)?
-        .rules_changed(state.store.telemetry_rules().await?)
+        .rules_changed(crate::routes::emergencies::rules_in_force(&state).await?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -516,7 +516,9 @@ impl Engine {
                 (minutes > 0.0).then(|| (value - v) / minutes)
             })
         };
-        let (triggered, cleared) = match rule.rule.condition {
+        // A warning in force may judge the device's area by another condition of the kind.
+        let area = &self.devices[reading.device.0 as usize].area;
+        let (triggered, cleared) = match *rule.rule.condition_for(area) {
             Condition::Above {
                 value: limit,
                 clear,
@@ -668,13 +670,14 @@ impl Engine {
                 continue;
             }
             let rule = &self.rules[slot.rule as usize];
-            let Condition::Silent { minutes } = rule.rule.condition else {
-                continue;
-            };
             let Some(series) = self.series_of_slot(slot_idx) else {
                 continue;
             };
             let series = &self.series[series as usize];
+            let area = &self.devices[series.device as usize].area;
+            let Condition::Silent { minutes } = *rule.rule.condition_for(area) else {
+                continue;
+            };
             if series.last_at_ms == i64::MIN
                 || now_ms - series.last_at_ms < i64::from(minutes) * 60_000
                 || self.devices[series.device as usize].status != DeviceStatus::Active

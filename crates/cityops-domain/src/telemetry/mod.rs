@@ -14,7 +14,10 @@ mod vitals;
 pub use alarm::{distance_m, legal, Alarm, AlarmError, AlarmState, Incident, IncidentGrouper};
 pub use engine::{AlarmEvent, AlarmEventKind, DeviceIdx, Engine, EngineStats, Reading, Verdict};
 pub use replay::{replay, Replay, ReplayEvent};
-pub use rule::{default_rules, Condition, RuleScope, Schedule, TelemetryRule};
+pub use rule::{
+    check_condition, default_rules, Condition, ConditionOverride, RuleScope, Schedule,
+    TelemetryRule,
+};
 pub use vitals::{VitalSign, VitalSigns};
 
 use serde::{Deserialize, Serialize};

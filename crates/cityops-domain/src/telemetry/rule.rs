@@ -94,6 +94,31 @@ pub struct TelemetryRule {
     pub schedule: Option<Schedule>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// The conditions warnings in force put in place of `condition` for the devices of their
+    /// areas ([`crate::emergency::effective_rules`]), gravest first. Never stored nor sent:
+    /// what is in force is reckoned from the warnings.
+    #[serde(skip)]
+    pub overrides: Vec<ConditionOverride>,
+}
+
+/// A warning's condition for a rule, for the devices of the warning's areas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionOverride {
+    pub areas: Vec<AreaCode>,
+    pub condition: Condition,
+    /// The warning's (or the incident's) id.
+    pub warning: String,
+}
+
+impl TelemetryRule {
+    /// The condition the rule judges a device of `area` by: a warning's, while one in force
+    /// adjusts the rule there, else its own.
+    pub fn condition_for(&self, area: &AreaCode) -> &Condition {
+        self.overrides
+            .iter()
+            .find(|o| o.areas.iter().any(|a| a.contains(area)))
+            .map_or(&self.condition, |o| &o.condition)
+    }
 }
 
 fn one() -> u32 {
@@ -126,84 +151,7 @@ impl TelemetryRule {
             RuleScope::Device { device } => device_id("scope.device", device)?,
             RuleScope::Area { .. } => {}
         }
-        let finite = |field: &str, v: f64| {
-            if v.is_finite() {
-                Ok(())
-            } else {
-                Err(InvalidInput::new(field, "must be a finite number"))
-            }
-        };
-        match &self.condition {
-            Condition::Above { value, clear } => {
-                finite("condition.value", *value)?;
-                if let Some(clear) = clear {
-                    finite("condition.clear", *clear)?;
-                    if clear > value {
-                        return Err(InvalidInput::inconsistent(
-                            "condition.clear",
-                            "an 'above' alarm clears at or below its trigger value",
-                        ));
-                    }
-                }
-            }
-            Condition::Below { value, clear } => {
-                finite("condition.value", *value)?;
-                if let Some(clear) = clear {
-                    finite("condition.clear", *clear)?;
-                    if clear < value {
-                        return Err(InvalidInput::inconsistent(
-                            "condition.clear",
-                            "a 'below' alarm clears at or above its trigger value",
-                        ));
-                    }
-                }
-            }
-            Condition::Outside { min, max, margin } => {
-                finite("condition.min", *min)?;
-                finite("condition.max", *max)?;
-                if min >= max {
-                    return Err(InvalidInput::inconsistent(
-                        "condition.max",
-                        "max must be above min",
-                    ));
-                }
-                if let Some(margin) = margin {
-                    finite("condition.margin", *margin)?;
-                    if *margin < 0.0 || 2.0 * margin >= max - min {
-                        return Err(InvalidInput::inconsistent(
-                            "condition.margin",
-                            "the margin is at least 0 and leaves part of the range inside",
-                        ));
-                    }
-                }
-            }
-            Condition::Rising { per_minute, clear } | Condition::Falling { per_minute, clear } => {
-                finite("condition.per_minute", *per_minute)?;
-                if *per_minute <= 0.0 {
-                    return Err(InvalidInput::new(
-                        "condition.per_minute",
-                        "a rate of change is above 0",
-                    ));
-                }
-                if let Some(clear) = clear {
-                    finite("condition.clear", *clear)?;
-                    if clear > per_minute {
-                        return Err(InvalidInput::inconsistent(
-                            "condition.clear",
-                            "the clearing rate is at most the trigger rate",
-                        ));
-                    }
-                }
-            }
-            Condition::Silent { minutes } => {
-                if !(1..=10_080).contains(minutes) {
-                    return Err(InvalidInput::new(
-                        "condition.minutes",
-                        "silence is 1 to 10,080 minutes (a week)",
-                    ));
-                }
-            }
-        }
+        check_condition("condition", &self.condition)?;
         if self.duration_secs > MAX_DURATION_SECS {
             return Err(InvalidInput::new(
                 "duration_secs",
@@ -323,6 +271,7 @@ pub fn default_rules() -> Vec<TelemetryRule> {
             level,
             schedule: None,
             enabled: true,
+            overrides: Vec::new(),
         }
     };
     use Condition::*;
@@ -504,4 +453,87 @@ pub fn default_rules() -> Vec<TelemetryRule> {
             Blue,
         ),
     ]
+}
+
+/// Checks a rule's condition can run; errors name its fields under `prefix` (`condition`).
+pub fn check_condition(prefix: &str, condition: &Condition) -> Result<(), InvalidInput> {
+    let finite = |field: &str, v: f64| {
+        if v.is_finite() {
+            Ok(())
+        } else {
+            Err(InvalidInput::new(field, "must be a finite number"))
+        }
+    };
+    match condition {
+        Condition::Above { value, clear } => {
+            finite(&format!("{prefix}.value"), *value)?;
+            if let Some(clear) = clear {
+                finite(&format!("{prefix}.clear"), *clear)?;
+                if clear > value {
+                    return Err(InvalidInput::inconsistent(
+                        format!("{prefix}.clear"),
+                        "an 'above' alarm clears at or below its trigger value",
+                    ));
+                }
+            }
+        }
+        Condition::Below { value, clear } => {
+            finite(&format!("{prefix}.value"), *value)?;
+            if let Some(clear) = clear {
+                finite(&format!("{prefix}.clear"), *clear)?;
+                if clear < value {
+                    return Err(InvalidInput::inconsistent(
+                        format!("{prefix}.clear"),
+                        "a 'below' alarm clears at or above its trigger value",
+                    ));
+                }
+            }
+        }
+        Condition::Outside { min, max, margin } => {
+            finite(&format!("{prefix}.min"), *min)?;
+            finite(&format!("{prefix}.max"), *max)?;
+            if min >= max {
+                return Err(InvalidInput::inconsistent(
+                    format!("{prefix}.max"),
+                    "max must be above min",
+                ));
+            }
+            if let Some(margin) = margin {
+                finite(&format!("{prefix}.margin"), *margin)?;
+                if *margin < 0.0 || 2.0 * margin >= max - min {
+                    return Err(InvalidInput::inconsistent(
+                        format!("{prefix}.margin"),
+                        "the margin is at least 0 and leaves part of the range inside",
+                    ));
+                }
+            }
+        }
+        Condition::Rising { per_minute, clear } | Condition::Falling { per_minute, clear } => {
+            finite(&format!("{prefix}.per_minute"), *per_minute)?;
+            if *per_minute <= 0.0 {
+                return Err(InvalidInput::new(
+                    format!("{prefix}.per_minute"),
+                    "a rate of change is above 0",
+                ));
+            }
+            if let Some(clear) = clear {
+                finite(&format!("{prefix}.clear"), *clear)?;
+                if clear > per_minute {
+                    return Err(InvalidInput::inconsistent(
+                        format!("{prefix}.clear"),
+                        "the clearing rate is at most the trigger rate",
+                    ));
+                }
+            }
+        }
+        Condition::Silent { minutes } => {
+            if !(1..=10_080).contains(minutes) {
+                return Err(InvalidInput::new(
+                    format!("{prefix}.minutes"),
+                    "silence is 1 to 10,080 minutes (a week)",
+                ));
+            }
+        }
+    }
+    Ok(())
 }

@@ -5,7 +5,8 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use cityops_domain::calendar::{HolidayCnFile, WorkingCalendar, WorkingHours};
 
 /// The working calendar of 2026 as shipped (`data/calendar/2026.json`), 08:30-12:00 and
-/// 13:30-17:30.
+/// 13:30-17:30. Not every test file reckons working time.
+#[allow(dead_code)]
 pub fn shipped_2026() -> WorkingCalendar {
     let year =
         serde_json::from_str::<HolidayCnFile>(include_str!("../../../../data/calendar/2026.json"))

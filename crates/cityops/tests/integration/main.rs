@@ -18,6 +18,7 @@ mod consistency;
 mod demo;
 mod duplicate_candidates;
 mod durability;
+mod emergencies;
 mod evaluation;
 mod exports;
 mod extra_fields;

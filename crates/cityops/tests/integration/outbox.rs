@@ -124,11 +124,15 @@ pub(crate) type Events =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
 
 pub(crate) async fn open_stream(app: &TestApp) -> Events {
+    open_stream_as(app, "operator").await
+}
+
+pub(crate) async fn open_stream_as(app: &TestApp, who: &str) -> Events {
     let response = app
         .client
         .get(format!(
             "{}/api/v1/stream?access_token={}",
-            app.base, app.tokens["operator"]
+            app.base, app.tokens[who]
         ))
         .send()
         .await

@@ -13,11 +13,12 @@ use cityops_api::{watch, ApiConfig, AppState};
 use cityops_test_support::{on_both_backends, Backend, TestApp};
 use serde_json::{json, Value};
 
-use super::outbox::{next_case_event, open_stream, Events};
+use super::outbox::{next_case_event, open_stream, open_stream_as, Events};
 
 on_both_backends!(
     a_late_case_turns_yellow_red_and_is_escalated_once_on_the_stream,
     an_unanswered_supervision_notice_is_announced,
+    an_assisting_part_turns_yellow_and_red_on_the_assisting_units_stream,
 );
 
 /// A second process on the app's database, whose watch is off and whose outbox relay reads
@@ -152,6 +153,109 @@ async fn a_late_case_turns_yellow_red_and_is_escalated_once_on_the_stream(app: &
         .ok("water", &seen, "feedback", json!({"opinion": "已修复"}))
         .await;
     assert_eq!(seen["watch"], Value::Null);
+    second.begin_shutdown();
+}
+
+/// An assisting unit's part (协办) has its own clock: the watch announces its yellow and red
+/// once each, on the case's timeline and on the assisting unit's live stream (with the part's
+/// mark, not the lead's); its late feedback takes the red back out of the unit's figures.
+async fn an_assisting_part_turns_yellow_and_red_on_the_assisting_units_stream(app: &TestApp) {
+    let case = in_handling(app).await;
+    let case = app
+        .ok(
+            "dispatcher",
+            &case,
+            "assist",
+            json!({"unit": "310101-GD", "opinion": "配合断电"}),
+        )
+        .await;
+    let case = app.ok("power", &case, "sign-assist", json!({})).await;
+    let part = &case["assists"][0];
+    let time = |v: &Value| -> chrono::DateTime<Utc> { v.as_str().unwrap().parse().unwrap() };
+    let (deadline, warning) = (time(&part["deadline"]), time(&part["warning_at"]));
+    assert!(warning < deadline, "{part}");
+    assert_eq!(part["announced"], Value::Null);
+
+    let mut stream = open_stream_as(app, "power").await;
+    let mut buffer = String::new();
+    let second = second_process(app, false);
+    // Both clocks were started together with the same term: the lead's yellow comes first or
+    // at the same moment; then the part's.
+    let done = watch::sweep(&second, warning, None).await.unwrap();
+    assert!(done.recorded >= 1, "{done:?}");
+    let seen = get_case(app, "power", &case).await;
+    assert_eq!(seen["assists"][0]["announced"], "due", "{seen}");
+    loop {
+        let event = next_watch_event(&mut stream, &mut buffer).await;
+        if event["mark"] == "due" {
+            break;
+        }
+    }
+    // Past the part's deadline: its red, once.
+    let late = deadline + Duration::minutes(1);
+    watch::sweep(&second, late, None).await.unwrap();
+    assert_eq!(
+        watch::sweep(&second, late, None).await.unwrap().recorded,
+        0,
+        "each once"
+    );
+    let seen = get_case(app, "power", &case).await;
+    assert_eq!(seen["assists"][0]["announced"], "overdue", "{seen}");
+    loop {
+        let event = next_watch_event(&mut stream, &mut buffer).await;
+        if event["mark"] == "overdue" {
+            break;
+        }
+    }
+    let recorded = findings(app, &case).await;
+    let parts: Vec<(&str, &str)> = recorded
+        .iter()
+        .filter(|e| {
+            e["details"]["finding"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("assist_"))
+        })
+        .map(|e| {
+            (
+                e["details"]["finding"].as_str().unwrap(),
+                e["details"]["unit"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parts,
+        [("assist_due", "310101-GD"), ("assist_overdue", "310101-GD")]
+    );
+
+    // The unit's figures count the part overdue unhandled, until it is fed back.
+    let today = Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let overdue_parts = |body: &Value| {
+        body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == "310101-GD")
+            .map_or(0, |r| {
+                r["figures"]["part_overdue_unhandled"].as_u64().unwrap_or(0)
+            })
+    };
+    // The sweep recorded the red at its own (later) moment: a period that holds it.
+    let until = today + Duration::days(30);
+    let query = format!("/api/v1/evaluation?level=unit&from={today}&to={until}");
+    let (status, body) = app.get(Some("evaluator"), &query).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(overdue_parts(&body), 1, "{body}");
+    app.ok(
+        "power",
+        &seen,
+        "assist-feedback",
+        json!({"opinion": "已配合断电"}),
+    )
+    .await;
+    let (_, body) = app.get(Some("evaluator"), &query).await;
+    assert_eq!(overdue_parts(&body), 0, "{body}");
     second.begin_shutdown();
 }
 

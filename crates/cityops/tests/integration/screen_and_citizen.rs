@@ -233,6 +233,13 @@ async fn a_citizen_reports_follows_adds_a_photo_and_rates_the_closed_case(app: &
     let (_, public) = app.get(None, &format!("{path}?token={token}")).await;
     assert_eq!(public["state"], "closed");
     assert_eq!(public["can_rate"], true);
+    // The class in both languages, the English name from the catalogue.
+    let filed = case_class(app, &number).await;
+    assert_eq!(public["category_zh"], filed["zh"], "{public}");
+    assert_eq!(public["category_en"], filed["en"], "{public}");
+    assert!(public["category_en"]
+        .as_str()
+        .is_some_and(|en| !en.is_empty()));
     let (status, error) = app
         .post_json(
             None,
@@ -526,4 +533,17 @@ async fn signing_out_ends_the_live_stream() {
         "the stream was still open 15 s after signing out"
     );
     app.finish().await;
+}
+
+/// The catalogue's entry for the class a case was filed under.
+async fn case_class(app: &TestApp, number: &str) -> Value {
+    let (_, case) = app
+        .get(Some("operator"), &format!("/api/v1/cases/{number}"))
+        .await;
+    let code = case["category"]["code"].as_str().unwrap().to_owned();
+    let (status, class) = app
+        .get(Some("operator"), &format!("/api/v1/categories/{code}"))
+        .await;
+    assert_eq!(status, 200, "{class}");
+    class
 }

@@ -1,0 +1,1564 @@
+//! Emergencies over HTTP: early warnings (issued by hand or imported from a CAP 1.2 alert,
+//! updated, lifted), incidents with their response level, joint tasks and situation reports,
+//! and the contingency plans that open them. A warning in force (or an active incident's plan)
+//! changes the thresholds of chosen telemetry rules in its areas: every change here hands the
+//! pipeline the rules as they now apply ([`rules_in_force`]), and a background duty does so
+//! again when a warning expires.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
+use cityops_domain::emergency::{
+    default_plans, effective_rules, ContingencyPlan, EmergencyError, Incident, IncidentCommand,
+    IncidentEvent, NewIncident, NewWarning, RuleAdjustment, Warning, WarningSource, WarningUpdate,
+};
+use cityops_domain::telemetry::{Condition, TelemetryRule};
+use cityops_domain::{Actor, AreaCode, Role};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{CurrentUser, JsonBody, QueryArgs};
+use crate::routes::cases::{new_id, now};
+use crate::routes::telemetry::ConditionDoc;
+use crate::wire::{self, Wire};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/warnings", get(list_warnings).post(issue_warning))
+        .route("/warnings/cap", post(import_cap))
+        .route("/warnings/{id}", get(get_warning))
+        .route("/warnings/{id}/update", post(update_warning))
+        .route("/warnings/{id}/lift", post(lift_warning))
+        .route("/incidents", get(list_incidents).post(open_incident))
+        .route("/incidents/{id}", get(get_incident))
+        .route("/incidents/{id}/commands", post(incident_command))
+        .route("/incidents/{id}/timeline", get(incident_timeline))
+        .route("/plans", get(list_plans))
+        .route("/plans/{id}", put(put_plan))
+}
+
+/// A warning's change on the live stream (`event: warning`).
+#[derive(Serialize, ToSchema)]
+pub struct WarningEvent {
+    /// `issued`, `updated` or `lifted`.
+    pub action: String,
+    pub warning: WarningView,
+}
+
+/// An incident's change on the live stream (`event: incident`), as the subscriber may see it.
+#[derive(Serialize, ToSchema)]
+pub struct IncidentChangeEvent {
+    /// The command, e.g. `open`, `set_response`, `finish_task`, `sitrep`.
+    pub action: String,
+    pub incident: IncidentView,
+}
+
+/// A change of a warning or an incident, for the live stream.
+#[derive(Debug, Clone)]
+pub enum EmergencyChange {
+    Warning(Arc<Warning>, &'static str),
+    Incident(Arc<Incident>, &'static str),
+}
+
+impl From<EmergencyError> for ApiError {
+    fn from(e: EmergencyError) -> ApiError {
+        match e {
+            EmergencyError::RoleNotAllowed { .. } => {
+                ApiError::new(ErrorCode::RoleNotAllowed, e.to_string())
+            }
+            EmergencyError::OutOfScope(_) => {
+                ApiError::new(ErrorCode::Forbidden, e.to_string()).with_field("areas")
+            }
+            EmergencyError::NotYourTask(_) => {
+                ApiError::new(ErrorCode::NotAssignedUnit, e.to_string()).with_field("task")
+            }
+            EmergencyError::State(_) => {
+                ApiError::new(ErrorCode::TransitionNotAllowed, e.to_string())
+            }
+            EmergencyError::Invalid(invalid) => invalid.into(),
+        }
+    }
+}
+
+/// The telemetry rules as they apply now: the stored rules with the adjustments of the
+/// warnings in force and the active incidents.
+pub async fn rules_in_force(state: &AppState) -> ApiResult<Vec<TelemetryRule>> {
+    let rules = state.store.telemetry_rules().await?;
+    let (warnings, incidents) = adjusters(state).await?;
+    Ok(effective_rules(&rules, &warnings, &incidents, now()))
+}
+
+async fn adjusters(state: &AppState) -> ApiResult<(Vec<Warning>, Vec<Incident>)> {
+    let now = now();
+    let warnings = state.store.warnings(now, now, 500).await?;
+    let incidents = state.store.incidents(true, now, 500).await?;
+    Ok((warnings, incidents))
+}
+
+/// Hands the pipeline the rules as they now apply, when this node runs one.
+async fn push_rules(state: &AppState) -> ApiResult<()> {
+    if let Some(pipeline) = &state.telemetry {
+        pipeline.rules_changed(rules_in_force(state).await?).await?;
+    }
+    Ok(())
+}
+
+/// What adjusts the rules at `now`: the ids of the warnings in force and of the active
+/// incidents with adjustments.
+fn adjusting(warnings: &[Warning], incidents: &[Incident], now: DateTime<Utc>) -> Vec<String> {
+    let mut ids: Vec<String> = warnings
+        .iter()
+        .filter(|w| w.in_force(now) && !w.adjustments.is_empty())
+        .map(|w| w.id.clone())
+        .chain(
+            incidents
+                .iter()
+                .filter(|i| !i.adjustments.is_empty())
+                .map(|i| i.id.clone()),
+        )
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Starts the duty that hands the pipeline the rules again whenever what adjusts them changes
+/// by itself (a warning takes effect or expires); changes made through the API push at once.
+pub(crate) fn spawn(state: AppState) {
+    if state.telemetry.is_none() {
+        return;
+    }
+    tokio::spawn(async move {
+        let stopped = state.stopped();
+        tokio::pin!(stopped);
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+        let mut last: Option<Vec<String>> = None;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stopped => return,
+            }
+            let Ok((warnings, incidents)) = adjusters(&state).await else {
+                continue;
+            };
+            let now = now();
+            let current = adjusting(&warnings, &incidents, now);
+            if last.as_ref() != Some(&current) {
+                if let Err(e) = push_rules(&state).await {
+                    tracing::warn!(error = %e.message, "The rules in force could not be handed to the pipeline.");
+                    continue;
+                }
+                last = Some(current);
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Warnings
+
+/// A rule a warning judges differently while in force, in its areas.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleAdjustmentView {
+    /// A telemetry rule's id (`GET /telemetry/rules`).
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    pub rule: String,
+    /// The condition in place of the rule's own, of the same kind.
+    #[schema(value_type = ConditionDoc)]
+    pub condition: Condition,
+}
+
+impl From<&RuleAdjustment> for RuleAdjustmentView {
+    fn from(a: &RuleAdjustment) -> RuleAdjustmentView {
+        RuleAdjustmentView {
+            rule: a.rule.clone(),
+            condition: a.condition.clone(),
+        }
+    }
+}
+
+/// One change of a warning.
+#[derive(Serialize, ToSchema)]
+pub struct WarningChangeView {
+    pub at: DateTime<Utc>,
+    pub username: String,
+    /// `issued`, `updated` or `lifted`.
+    pub action: String,
+    pub level: wire::WarningLevel,
+    pub expires_at: DateTime<Utc>,
+    pub note: Option<String>,
+}
+
+/// An early warning (预警).
+#[derive(Serialize, ToSchema)]
+pub struct WarningView {
+    pub id: String,
+    pub hazard: wire::Hazard,
+    pub hazard_zh: String,
+    pub level: wire::WarningLevel,
+    /// The level's Chinese name, e.g. 红色预警.
+    pub level_zh: String,
+    /// The districts, streets or communities it covers.
+    pub areas: Vec<String>,
+    pub headline: String,
+    pub description: String,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub lifted_at: Option<DateTime<Utc>>,
+    /// `issued` (not yet in effect), `in_force`, `expired` or `lifted`, now.
+    pub status: String,
+    /// `manual`, or `cap` for an imported alert.
+    pub source: String,
+    /// The CAP alert's identifier, for an imported one.
+    pub cap_identifier: Option<String>,
+    pub adjustments: Vec<RuleAdjustmentView>,
+    pub version: u32,
+    pub history: Vec<WarningChangeView>,
+}
+
+impl WarningView {
+    pub(crate) fn new(w: &Warning, now: DateTime<Utc>) -> WarningView {
+        let (source, cap_identifier) = match &w.source {
+            WarningSource::Manual => ("manual", None),
+            WarningSource::Cap { identifier, .. } => ("cap", Some(identifier.clone())),
+        };
+        WarningView {
+            id: w.id.clone(),
+            hazard: Wire(w.hazard),
+            hazard_zh: w.hazard.zh().to_owned(),
+            level: Wire(w.level),
+            level_zh: w.level.zh().to_owned(),
+            areas: w.areas.iter().map(|a| a.to_string()).collect(),
+            headline: w.headline.clone(),
+            description: w.description.clone(),
+            issued_at: w.issued_at,
+            expires_at: w.expires_at,
+            lifted_at: w.lifted_at,
+            status: w.status(now).to_owned(),
+            source: source.to_owned(),
+            cap_identifier,
+            adjustments: w.adjustments.iter().map(RuleAdjustmentView::from).collect(),
+            version: w.version,
+            history: w
+                .history
+                .iter()
+                .map(|c| WarningChangeView {
+                    at: c.at,
+                    username: c.username.clone(),
+                    action: c.action.clone(),
+                    level: Wire(c.level),
+                    expires_at: c.expires_at,
+                    note: c.note.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A warning to issue by hand.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarningRequest {
+    #[schema(value_type = wire::Hazard)]
+    pub hazard: cityops_domain::emergency::Hazard,
+    #[schema(value_type = wire::WarningLevel)]
+    pub level: cityops_domain::telemetry::WarningLevel,
+    /// 1 to 64 areas of the city (districts, streets or communities), each once, within
+    /// your jurisdiction.
+    #[schema(min_items = 1, max_items = 64, value_type = Vec<AreaCodeDoc>)]
+    pub areas: Vec<String>,
+    #[schema(pattern = r"\S", max_length = 200)]
+    pub headline: String,
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub description: String,
+    /// When it takes effect; now when absent.
+    #[serde(default)]
+    pub issued_at: Option<DateTime<Utc>>,
+    /// After now and after `issued_at`, at most 31 days after it.
+    pub expires_at: DateTime<Utc>,
+    /// At most 32 rules, each once.
+    #[serde(default)]
+    #[schema(max_items = 32)]
+    pub adjustments: Vec<RuleAdjustmentView>,
+}
+
+/// An area code of the city: 6 (district), 9 (street) or 12 (community) digits.
+pub struct AreaCodeDoc;
+
+impl utoipa::PartialSchema for AreaCodeDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .pattern(Some(r"^(\d{6}|\d{9}|\d{12})$"))
+            .into()
+    }
+}
+
+impl ToSchema for AreaCodeDoc {}
+
+/// What an update of a warning changes; what is absent stays.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarningUpdateRequest {
+    #[serde(default)]
+    #[schema(value_type = Option<wire::WarningLevel>)]
+    pub level: Option<cityops_domain::telemetry::WarningLevel>,
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 64, value_type = Option<Vec<AreaCodeDoc>>)]
+    pub areas: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(pattern = r"\S", max_length = 200)]
+    pub headline: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub description: Option<String>,
+    /// A new expiry; an expired warning is re-issued only with one after now.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    #[schema(max_items = 32)]
+    pub adjustments: Option<Vec<RuleAdjustmentView>>,
+    /// Why it changed, for the history.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiftRequest {
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WarningsQuery {
+    /// Also those expired or lifted in the last 30 days.
+    #[serde(default)]
+    pub past: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WarningList {
+    pub items: Vec<WarningView>,
+}
+
+/// Checks the areas of a request exist in the city: each a known district, street or
+/// community.
+async fn known_areas(state: &AppState, field: &str, codes: &[String]) -> ApiResult<Vec<AreaCode>> {
+    let mut areas = Vec::with_capacity(codes.len());
+    for (i, code) in codes.iter().enumerate() {
+        let area = AreaCode::parse(code).map_err(|_| {
+            ApiError::new(
+                ErrorCode::InvalidInput,
+                "an area code has 6, 9 or 12 digits",
+            )
+            .with_field(format!("{field}[{i}]"))
+        })?;
+        if area.district().is_none() || state.store.area(&area).await?.is_none() {
+            return Err(ApiError::new(
+                ErrorCode::UnknownReference,
+                format!("{code} is no district, street or community of the city"),
+            )
+            .with_field(format!("{field}[{i}]")));
+        }
+        if areas.contains(&area) {
+            return Err(ApiError::new(
+                ErrorCode::InconsistentFields,
+                format!("{code} is named twice"),
+            )
+            .with_field(format!("{field}[{i}]")));
+        }
+        areas.push(area);
+    }
+    Ok(areas)
+}
+
+/// Checks each adjustment names a stored rule and keeps its kind of condition.
+async fn known_adjustments(
+    state: &AppState,
+    field: &str,
+    adjustments: Vec<RuleAdjustmentView>,
+) -> ApiResult<Vec<RuleAdjustment>> {
+    let rules = state.store.telemetry_rules().await?;
+    let mut out: Vec<RuleAdjustment> = Vec::with_capacity(adjustments.len());
+    for (i, a) in adjustments.into_iter().enumerate() {
+        let Some(rule) = rules.iter().find(|r| r.id == a.rule) else {
+            return Err(ApiError::new(
+                ErrorCode::UnknownReference,
+                format!("there is no telemetry rule {}", a.rule),
+            )
+            .with_field(format!("{field}[{i}].rule")));
+        };
+        if std::mem::discriminant(&rule.condition) != std::mem::discriminant(&a.condition) {
+            return Err(ApiError::new(
+                ErrorCode::InconsistentFields,
+                format!("rule {} has a condition of another kind", a.rule),
+            )
+            .with_field(format!("{field}[{i}].condition")));
+        }
+        if out.iter().any(|b| b.rule == a.rule) {
+            return Err(ApiError::new(
+                ErrorCode::InconsistentFields,
+                format!("rule {} is adjusted twice", a.rule),
+            )
+            .with_field(format!("{field}[{i}].rule")));
+        }
+        cityops_domain::telemetry::check_condition(
+            &format!("{field}[{i}].condition"),
+            &a.condition,
+        )?;
+        out.push(RuleAdjustment {
+            rule: a.rule,
+            condition: a.condition,
+        });
+    }
+    Ok(out)
+}
+
+fn published(state: &AppState, change: EmergencyChange) {
+    let _ = state.emergencies.send(change);
+}
+
+/// The warnings in force or coming within your jurisdiction, latest issued first; with
+/// `past`, also those of the last 30 days.
+#[utoipa::path(get, path = "/api/v1/warnings", tag = "emergencies", params(WarningsQuery),
+    responses((status = 200, body = WarningList)))]
+pub async fn list_warnings(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    QueryArgs(query): QueryArgs<WarningsQuery>,
+) -> ApiResult<Json<WarningList>> {
+    let now = now();
+    let since = if query.past {
+        now - Duration::days(30)
+    } else {
+        now + Duration::days(3650)
+    };
+    let warnings = state.store.warnings(now, since, 500).await?;
+    Ok(Json(WarningList {
+        items: warnings
+            .iter()
+            .filter(|w| w.concerns(&actor.scope))
+            .map(|w| WarningView::new(w, now))
+            .collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/warnings/{id}", tag = "emergencies",
+    params(("id" = String, Path)),
+    responses((status = 200, body = WarningView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_warning(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WarningView>> {
+    let warning = visible_warning(&state, &actor, &id).await?;
+    Ok(Json(WarningView::new(&warning, now())))
+}
+
+async fn visible_warning(state: &AppState, actor: &Actor, id: &str) -> ApiResult<Warning> {
+    state
+        .store
+        .warning(id)
+        .await?
+        .filter(|w| w.concerns(&actor.scope))
+        .ok_or_else(|| ApiError::not_found("the warning"))
+}
+
+/// Issue a warning by hand (the center's leaders, shift leads and dispatchers). It is pushed
+/// on the live stream to everyone whose jurisdiction it concerns, and while in force the rules
+/// it adjusts judge the devices of its areas by its conditions.
+#[utoipa::path(post, path = "/api/v1/warnings", tag = "emergencies", request_body = WarningRequest,
+    responses((status = 201, body = WarningView), (status = 403, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn issue_warning(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    JsonBody(request): JsonBody<WarningRequest>,
+) -> ApiResult<(StatusCode, Json<WarningView>)> {
+    let areas = known_areas(&state, "areas", &request.areas).await?;
+    let adjustments = known_adjustments(&state, "adjustments", request.adjustments).await?;
+    let now = now();
+    let warning = Warning::issue(
+        new_id(),
+        NewWarning {
+            hazard: request.hazard,
+            level: request.level,
+            areas,
+            headline: request.headline,
+            description: request.description,
+            issued_at: request.issued_at,
+            expires_at: request.expires_at,
+            adjustments,
+        },
+        WarningSource::Manual,
+        &actor,
+        now,
+    )?;
+    state.store.put_warning(&warning, None, "issue").await?;
+    after_warning(&state, &warning, "issued").await;
+    Ok((StatusCode::CREATED, Json(WarningView::new(&warning, now))))
+}
+
+async fn after_warning(state: &AppState, warning: &Warning, action: &'static str) {
+    if let Err(e) = push_rules(state).await {
+        tracing::warn!(error = %e.message, "The rules in force could not be handed to the pipeline.");
+    }
+    published(
+        state,
+        EmergencyChange::Warning(Arc::new(warning.clone()), action),
+    );
+}
+
+/// Update a warning: another level, other areas, a new expiry (an expired warning is
+/// re-issued only with one after now), another text or other rule adjustments.
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/update", tag = "emergencies",
+    params(("id" = String, Path)), request_body = WarningUpdateRequest,
+    responses((status = 200, body = WarningView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update_warning(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<WarningUpdateRequest>,
+) -> ApiResult<Json<WarningView>> {
+    let warning = visible_warning(&state, &actor, &id).await?;
+    let areas = match &request.areas {
+        Some(codes) => Some(known_areas(&state, "areas", codes).await?),
+        None => None,
+    };
+    let adjustments = match request.adjustments {
+        Some(a) => Some(known_adjustments(&state, "adjustments", a).await?),
+        None => None,
+    };
+    let now = now();
+    let next = warning.update(
+        WarningUpdate {
+            level: request.level,
+            areas,
+            headline: request.headline,
+            description: request.description,
+            expires_at: request.expires_at,
+            adjustments,
+            note: request.note,
+        },
+        &actor,
+        now,
+    )?;
+    state.store.put_warning(&next, None, "update").await?;
+    after_warning(&state, &next, "updated").await;
+    Ok(Json(WarningView::new(&next, now)))
+}
+
+/// Lift a warning (解除) before it expires.
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/lift", tag = "emergencies",
+    params(("id" = String, Path)), request_body = LiftRequest,
+    responses((status = 200, body = WarningView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub async fn lift_warning(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<LiftRequest>,
+) -> ApiResult<Json<WarningView>> {
+    let warning = visible_warning(&state, &actor, &id).await?;
+    let now = now();
+    let next = warning.lift(request.note, &actor, now)?;
+    state.store.put_warning(&next, None, "lift").await?;
+    after_warning(&state, &next, "lifted").await;
+    Ok(Json(WarningView::new(&next, now)))
+}
+
+/// What importing a CAP alert did.
+#[derive(Serialize, ToSchema)]
+pub struct CapImport {
+    /// `issued`, `updated`, `lifted`, or `unchanged` (the same alert imported before).
+    pub outcome: String,
+    pub warning: WarningView,
+}
+
+/// Import a weather service's alert in the Common Alerting Protocol (CAP 1.2, XML, as
+/// China's early-warning release system publishes it): an `Alert` issues a warning, an
+/// `Update` changes the one it references, a `Cancel` lifts it. The hazard and level come
+/// from the alert's event and severity (or the colour its event names), the areas from its
+/// geocodes (administrative codes) or area descriptions. The same alert imported twice changes
+/// nothing. A file that is not CAP is refused naming the element at fault.
+#[utoipa::path(post, path = "/api/v1/warnings/cap", tag = "emergencies",
+    request_body(content = String, content_type = "application/xml"),
+    responses((status = 200, body = CapImport), (status = 201, body = CapImport),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn import_cap(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<CapImport>)> {
+    let xml = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("xml"));
+    if !xml {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the alert as XML with Content-Type: application/xml",
+        ));
+    }
+    if !matches!(
+        actor.role,
+        Role::CenterLeader | Role::ShiftLead | Role::Dispatcher
+    ) {
+        return Err(ApiError::new(
+            ErrorCode::RoleNotAllowed,
+            format!("a {} may not import a warning", actor.role.as_str()),
+        ));
+    }
+    let alert = crate::cap::parse(&body)?;
+    let districts: Vec<(AreaCode, String)> = state
+        .store
+        .areas(&cityops_store::AreaFilter {
+            parent: None,
+            level: Some(cityops_domain::AreaLevel::District),
+        })
+        .await?
+        .into_iter()
+        .map(|a| (a.code, a.name))
+        .collect();
+    let mut areas = Vec::new();
+    for code in &alert.geocodes {
+        if let Ok(area) = AreaCode::parse(code) {
+            if area.district().is_some()
+                && !areas.contains(&area)
+                && state.store.area(&area).await?.is_some()
+            {
+                areas.push(area);
+            }
+        }
+    }
+    if areas.is_empty() {
+        for (code, name) in &districts {
+            if alert
+                .area_descriptions
+                .iter()
+                .any(|d| d.contains(name.as_str()))
+            {
+                areas.push(code.clone());
+            }
+        }
+    }
+    if areas.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::OutsideCity,
+            "the alert's areas (geocode, areaDesc) name no district, street or community of this city",
+        )
+        .with_field("area"));
+    }
+    let now = now();
+    let key = format!("{}|{}", alert.sender, alert.identifier);
+    if let Some(known) = state.store.warning_by_cap(&key).await? {
+        return Ok((
+            StatusCode::OK,
+            Json(CapImport {
+                outcome: "unchanged".into(),
+                warning: WarningView::new(&known, now),
+            }),
+        ));
+    }
+    let referenced = || async {
+        for reference in &alert.references {
+            if let Some(w) = state.store.warning_by_cap(reference).await? {
+                return Ok::<_, ApiError>(Some(w));
+            }
+        }
+        Ok(None)
+    };
+    match alert.message {
+        crate::cap::Message::Alert => {
+            let warning = Warning::issue(
+                new_id(),
+                NewWarning {
+                    hazard: alert.hazard,
+                    level: alert.level,
+                    areas,
+                    headline: alert.headline.clone(),
+                    description: alert.description.clone(),
+                    issued_at: alert.effective,
+                    expires_at: alert.expires,
+                    adjustments: Vec::new(),
+                },
+                WarningSource::Cap {
+                    identifier: alert.identifier.clone(),
+                    sender: alert.sender.clone(),
+                },
+                &actor,
+                now,
+            )?;
+            state
+                .store
+                .put_warning(&warning, Some(&key), "import")
+                .await?;
+            after_warning(&state, &warning, "issued").await;
+            Ok((
+                StatusCode::CREATED,
+                Json(CapImport {
+                    outcome: "issued".into(),
+                    warning: WarningView::new(&warning, now),
+                }),
+            ))
+        }
+        crate::cap::Message::Update | crate::cap::Message::Cancel => {
+            let Some(earlier) = referenced().await? else {
+                return Err(ApiError::new(
+                    ErrorCode::UnknownReference,
+                    "the alert references no alert imported before",
+                )
+                .with_field("references"));
+            };
+            let (next, outcome) = if alert.message == crate::cap::Message::Cancel {
+                (
+                    earlier.lift(Some(alert.headline.clone()), &actor, now)?,
+                    "lifted",
+                )
+            } else {
+                (
+                    earlier.update(
+                        WarningUpdate {
+                            level: Some(alert.level),
+                            areas: Some(areas),
+                            headline: Some(alert.headline.clone()),
+                            description: Some(alert.description.clone()),
+                            expires_at: Some(alert.expires),
+                            adjustments: None,
+                            note: Some(format!("CAP {}", alert.identifier)),
+                        },
+                        &actor,
+                        now,
+                    )?,
+                    "updated",
+                )
+            };
+            state.store.put_warning(&next, Some(&key), outcome).await?;
+            after_warning(
+                &state,
+                &next,
+                if outcome == "lifted" {
+                    "lifted"
+                } else {
+                    "updated"
+                },
+            )
+            .await;
+            Ok((
+                StatusCode::OK,
+                Json(CapImport {
+                    outcome: outcome.into(),
+                    warning: WarningView::new(&next, now),
+                }),
+            ))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Incidents
+
+/// A leader's decision on the response level.
+#[derive(Serialize, ToSchema)]
+pub struct ResponseView {
+    pub level: wire::ResponseLevel,
+    /// 一级响应 .. 四级响应.
+    pub level_zh: String,
+    pub reason: String,
+    pub username: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A unit's task in the joint response.
+#[derive(Serialize, ToSchema)]
+pub struct TaskView {
+    pub id: u32,
+    pub unit: String,
+    pub title: String,
+    pub deadline: DateTime<Utc>,
+    pub state: wire::TaskState,
+    /// Still open past its deadline.
+    pub overdue: bool,
+    pub assigned_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The unit's report (done) or reason (unable).
+    pub report: Option<String>,
+    pub photos: Vec<String>,
+}
+
+/// A response resource: where it is and what it does.
+#[derive(Serialize, ToSchema)]
+pub struct ResourceView {
+    pub id: u32,
+    pub kind: wire::ResourceKind,
+    pub name: String,
+    pub quantity: u32,
+    pub unit: Option<String>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub state: wire::ResourceState,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An incident (突发事件). A unit's handlers see its public facts and their own unit's tasks.
+#[derive(Serialize, ToSchema)]
+pub struct IncidentView {
+    pub id: String,
+    pub kind: wire::IncidentKind,
+    pub kind_zh: String,
+    pub severity: wire::Severity,
+    pub severity_zh: String,
+    pub title: String,
+    pub description: String,
+    pub areas: Vec<String>,
+    /// The center that coordinates it (its area's code).
+    pub center: String,
+    pub state: wire::IncidentState,
+    /// The response level in force; none until a leader decides it.
+    pub response: Option<ResponseView>,
+    pub lead_unit: Option<String>,
+    pub tasks: Vec<TaskView>,
+    pub resources: Vec<ResourceView>,
+    pub warnings: Vec<String>,
+    pub plan: Option<String>,
+    pub adjustments: Vec<RuleAdjustmentView>,
+    pub opened_at: DateTime<Utc>,
+    pub stood_down_at: Option<DateTime<Utc>>,
+    pub version: u32,
+}
+
+impl IncidentView {
+    pub(crate) fn new(incident: &Incident, actor: &Actor, now: DateTime<Utc>) -> IncidentView {
+        let i = incident.seen_by(actor);
+        IncidentView {
+            id: i.id.clone(),
+            kind: Wire(i.kind),
+            kind_zh: i.kind.zh().to_owned(),
+            severity: Wire(i.severity),
+            severity_zh: i.severity.zh().to_owned(),
+            title: i.title.clone(),
+            description: i.description.clone(),
+            areas: i.areas.iter().map(|a| a.to_string()).collect(),
+            center: i.center.to_string(),
+            state: Wire(i.state),
+            response: i.response.as_ref().map(|r| ResponseView {
+                level: Wire(r.level),
+                level_zh: r.level.zh().to_owned(),
+                reason: r.reason.clone(),
+                username: r.username.clone(),
+                at: r.at,
+            }),
+            lead_unit: i.lead_unit.clone(),
+            tasks: i
+                .tasks
+                .iter()
+                .map(|t| TaskView {
+                    id: t.id,
+                    unit: t.unit.clone(),
+                    title: t.title.clone(),
+                    deadline: t.deadline,
+                    state: Wire(t.state),
+                    overdue: t.is_overdue(now),
+                    assigned_at: t.assigned_at,
+                    updated_at: t.updated_at,
+                    report: t.report.clone(),
+                    photos: t.photos.clone(),
+                })
+                .collect(),
+            resources: i
+                .resources
+                .iter()
+                .map(|r| ResourceView {
+                    id: r.id,
+                    kind: Wire(r.kind),
+                    name: r.name.clone(),
+                    quantity: r.quantity,
+                    unit: r.unit.clone(),
+                    lon: r.location.map(|l| l.lon),
+                    lat: r.location.map(|l| l.lat),
+                    state: Wire(r.state),
+                    updated_at: r.updated_at,
+                })
+                .collect(),
+            warnings: i.warnings.clone(),
+            plan: i.plan.clone(),
+            adjustments: i.adjustments.iter().map(RuleAdjustmentView::from).collect(),
+            opened_at: i.opened_at,
+            stood_down_at: i.stood_down_at,
+            version: i.version,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IncidentList {
+    pub items: Vec<IncidentView>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IncidentsQuery {
+    /// Also those stood down in the last 90 days.
+    #[serde(default)]
+    pub past: bool,
+}
+
+/// Open an incident: by hand (kind, severity, title, areas), or from a contingency plan
+/// (`plan` and `areas`), which gives a task to each active unit of the plan's kinds that
+/// answers for an affected area. The response level is not set here: a leader decides it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentRequest {
+    /// A plan's id (`GET /plans`); then kind and severity come from the plan.
+    #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    pub plan: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<wire::IncidentKind>)]
+    pub kind: Option<cityops_domain::emergency::IncidentKind>,
+    #[serde(default)]
+    #[schema(value_type = Option<wire::Severity>)]
+    pub severity: Option<cityops_domain::emergency::Severity>,
+    /// Required without a plan; the plan's name with one.
+    #[serde(default)]
+    #[schema(pattern = r"\S", max_length = 200)]
+    pub title: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub description: String,
+    #[schema(min_items = 1, max_items = 64, value_type = Vec<AreaCodeDoc>)]
+    pub areas: Vec<String>,
+    /// Warnings it answers (ids).
+    #[serde(default)]
+    #[schema(max_items = 16)]
+    pub warnings: Vec<String>,
+}
+
+/// A change to an incident. The response level, the hand-over and the stand-down are a
+/// leader's; tasks' acceptance, progress and reports are their unit's handlers'.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum IncidentCommandRequest {
+    SetResponse {
+        #[schema(value_type = wire::ResponseLevel)]
+        level: cityops_domain::emergency::ResponseLevel,
+        #[schema(pattern = r"\S", max_length = 1000)]
+        reason: String,
+    },
+    AssignTask {
+        #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+        unit: String,
+        #[schema(pattern = r"\S", max_length = 200)]
+        title: String,
+        /// After now.
+        deadline: DateTime<Utc>,
+    },
+    AcceptTask {
+        #[schema(minimum = 1)]
+        task: u32,
+    },
+    StartTask {
+        #[schema(minimum = 1)]
+        task: u32,
+    },
+    FinishTask {
+        #[schema(minimum = 1)]
+        task: u32,
+        #[schema(pattern = r"\S", max_length = 4000)]
+        report: String,
+        /// Attachment ids of the report's photos, at most 9.
+        #[serde(default)]
+        #[schema(max_items = 9)]
+        photos: Vec<String>,
+    },
+    TaskUnable {
+        #[schema(minimum = 1)]
+        task: u32,
+        #[schema(pattern = r"\S", max_length = 1000)]
+        reason: String,
+    },
+    Sitrep {
+        #[schema(pattern = r"\S", max_length = 4000)]
+        text: String,
+    },
+    AddResource {
+        #[schema(value_type = wire::ResourceKind)]
+        kind: cityops_domain::emergency::ResourceKind,
+        #[schema(pattern = r"\S", max_length = 100)]
+        name: String,
+        #[schema(minimum = 1, maximum = 1000000)]
+        quantity: u32,
+        #[serde(default)]
+        #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+        unit: Option<String>,
+        #[serde(default)]
+        #[schema(minimum = 73.0, maximum = 136.0)]
+        lon: Option<f64>,
+        #[serde(default)]
+        #[schema(minimum = 3.0, maximum = 54.0)]
+        lat: Option<f64>,
+    },
+    MoveResource {
+        #[schema(minimum = 1)]
+        resource: u32,
+        #[schema(value_type = wire::ResourceState)]
+        state: cityops_domain::emergency::ResourceState,
+        #[serde(default)]
+        #[schema(minimum = 73.0, maximum = 136.0)]
+        lon: Option<f64>,
+        #[serde(default)]
+        #[schema(minimum = 3.0, maximum = 54.0)]
+        lat: Option<f64>,
+    },
+    HandOver {
+        #[schema(pattern = r"\S", max_length = 1000)]
+        reason: String,
+    },
+    StandDown {
+        #[schema(pattern = r"\S", max_length = 1000)]
+        reason: String,
+    },
+}
+
+fn location(lon: Option<f64>, lat: Option<f64>) -> ApiResult<Option<cityops_domain::Location>> {
+    match (lon, lat) {
+        (None, None) => Ok(None),
+        (Some(lon), Some(lat)) => Ok(Some(cityops_domain::Location::new(lon, lat)?)),
+        _ => Err(ApiError::new(
+            ErrorCode::InconsistentFields,
+            "give both lon and lat, or neither",
+        )
+        .with_field("lat")),
+    }
+}
+
+impl IncidentCommandRequest {
+    fn into_command(self) -> ApiResult<IncidentCommand> {
+        use IncidentCommandRequest as R;
+        Ok(match self {
+            R::SetResponse { level, reason } => IncidentCommand::SetResponse { level, reason },
+            R::AssignTask {
+                unit,
+                title,
+                deadline,
+            } => IncidentCommand::AssignTask {
+                unit,
+                title,
+                deadline,
+            },
+            R::AcceptTask { task } => IncidentCommand::AcceptTask { task },
+            R::StartTask { task } => IncidentCommand::StartTask { task },
+            R::FinishTask {
+                task,
+                report,
+                photos,
+            } => IncidentCommand::FinishTask {
+                task,
+                report,
+                photos,
+            },
+            R::TaskUnable { task, reason } => IncidentCommand::TaskUnable { task, reason },
+            R::Sitrep { text } => IncidentCommand::Sitrep { text },
+            R::AddResource {
+                kind,
+                name,
+                quantity,
+                unit,
+                lon,
+                lat,
+            } => IncidentCommand::AddResource {
+                kind,
+                name,
+                quantity,
+                unit,
+                location: location(lon, lat)?,
+            },
+            R::MoveResource {
+                resource,
+                state,
+                lon,
+                lat,
+            } => IncidentCommand::MoveResource {
+                resource,
+                state,
+                location: location(lon, lat)?,
+            },
+            R::HandOver { reason } => IncidentCommand::HandOver { reason },
+            R::StandDown { reason } => IncidentCommand::StandDown { reason },
+        })
+    }
+}
+
+/// One change on an incident's timeline.
+#[derive(Serialize, ToSchema)]
+pub struct IncidentEventView {
+    pub seq: u32,
+    pub at: DateTime<Utc>,
+    pub username: String,
+    pub role: wire::Role,
+    pub unit: Option<String>,
+    /// `open`, `set_response`, `assign_task`, `accept_task`, `start_task`, `finish_task`,
+    /// `task_unable`, `sitrep`, `add_resource`, `move_resource`, `hand_over` or `stand_down`.
+    pub action: String,
+    /// The command's fields as given.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IncidentTimeline {
+    pub items: Vec<IncidentEventView>,
+}
+
+async fn active_unit(state: &AppState, code: &str) -> ApiResult<bool> {
+    Ok(state
+        .store
+        .unit(code)
+        .await?
+        .is_some_and(|u| u.retired.is_none()))
+}
+
+/// The active units among those a command names, for the domain's check.
+async fn units_named(state: &AppState, command: &IncidentCommand) -> ApiResult<Vec<String>> {
+    let named = match command {
+        IncidentCommand::AssignTask { unit, .. } => Some(unit),
+        IncidentCommand::AddResource {
+            unit: Some(unit), ..
+        } => Some(unit),
+        _ => None,
+    };
+    let mut active = Vec::new();
+    if let Some(unit) = named {
+        if active_unit(state, unit).await? {
+            active.push(unit.clone());
+        }
+    }
+    Ok(active)
+}
+
+async fn record(state: &AppState, incident: &Incident, event: &IncidentEvent) -> ApiResult<()> {
+    state.store.put_incident(incident, event).await?;
+    if !incident.adjustments.is_empty()
+        && matches!(
+            event.command,
+            IncidentCommand::Open(_) | IncidentCommand::StandDown { .. }
+        )
+    {
+        if let Err(e) = push_rules(state).await {
+            tracing::warn!(error = %e.message, "The rules in force could not be handed to the pipeline.");
+        }
+    }
+    published(
+        state,
+        EmergencyChange::Incident(Arc::new(incident.clone()), event.command.name()),
+    );
+    Ok(())
+}
+
+/// Plans as the city keeps them: the stored ones, the shipped ones where none is stored.
+async fn all_plans(state: &AppState) -> ApiResult<Vec<ContingencyPlan>> {
+    let mut plans = state.store.plans().await?;
+    for plan in default_plans() {
+        if !plans.iter().any(|p| p.id == plan.id) {
+            plans.push(plan);
+        }
+    }
+    plans.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(plans)
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "emergencies", request_body = IncidentRequest,
+    responses((status = 201, body = IncidentView), (status = 403, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn open_incident(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    JsonBody(request): JsonBody<IncidentRequest>,
+) -> ApiResult<(StatusCode, Json<IncidentView>)> {
+    let areas = known_areas(&state, "areas", &request.areas).await?;
+    for (i, id) in request.warnings.iter().enumerate() {
+        if state.store.warning(id).await?.is_none() {
+            return Err(ApiError::new(
+                ErrorCode::UnknownReference,
+                format!("there is no warning {id}"),
+            )
+            .with_field(format!("warnings[{i}]")));
+        }
+    }
+    let now = now();
+    let (mut new, tasks) = match &request.plan {
+        Some(id) => {
+            let plan = all_plans(&state)
+                .await?
+                .into_iter()
+                .find(|p| &p.id == id)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::UnknownReference,
+                        format!("there is no plan {id}"),
+                    )
+                    .with_field("plan")
+                })?;
+            let units = state
+                .store
+                .units(&cityops_store::UnitFilter {
+                    retired: Some(false),
+                    ..Default::default()
+                })
+                .await?;
+            plan.open(request.title.clone(), areas, &units, now)?
+        }
+        None => {
+            let (Some(kind), Some(severity), Some(title)) =
+                (request.kind, request.severity, request.title.clone())
+            else {
+                return Err(ApiError::new(
+                    ErrorCode::InconsistentFields,
+                    "without a plan, give kind, severity and title",
+                )
+                .with_field("plan"));
+            };
+            (
+                NewIncident {
+                    kind,
+                    severity,
+                    title,
+                    description: String::new(),
+                    areas,
+                    lead_unit: None,
+                    warnings: Vec::new(),
+                    plan: None,
+                    adjustments: Vec::new(),
+                },
+                Vec::new(),
+            )
+        }
+    };
+    if let Some(kind) = request.kind {
+        new.kind = kind;
+    }
+    if let Some(severity) = request.severity {
+        new.severity = severity;
+    }
+    new.description = request.description;
+    new.warnings = request.warnings;
+    let (mut incident, event) = Incident::open(new_id(), new, &actor, now)?;
+    record(&state, &incident, &event).await?;
+    // The plan's tasks, each its own step on the timeline.
+    for task in tasks {
+        let (next, event) = incident.decide(
+            IncidentCommand::AssignTask {
+                unit: task.unit,
+                title: task.title,
+                deadline: task.deadline,
+            },
+            &actor,
+            now,
+            |_| true,
+        )?;
+        record(&state, &next, &event).await?;
+        incident = next;
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(IncidentView::new(&incident, &actor, now)),
+    ))
+}
+
+/// The incidents you see: active ones, with `past` also those of the last 90 days.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "emergencies", params(IncidentsQuery),
+    responses((status = 200, body = IncidentList)))]
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    QueryArgs(query): QueryArgs<IncidentsQuery>,
+) -> ApiResult<Json<IncidentList>> {
+    let now = now();
+    let incidents = state
+        .store
+        .incidents(!query.past, now - Duration::days(90), 500)
+        .await?;
+    Ok(Json(IncidentList {
+        items: incidents
+            .iter()
+            .filter(|i| i.visible_to(&actor))
+            .map(|i| IncidentView::new(i, &actor, now))
+            .collect(),
+    }))
+}
+
+async fn visible_incident(state: &AppState, actor: &Actor, id: &str) -> ApiResult<Incident> {
+    state
+        .store
+        .incident(id)
+        .await?
+        .filter(|i| i.visible_to(actor))
+        .ok_or_else(|| ApiError::not_found("the incident"))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "emergencies",
+    params(("id" = String, Path)),
+    responses((status = 200, body = IncidentView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_incident(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<IncidentView>> {
+    let incident = visible_incident(&state, &actor, &id).await?;
+    Ok(Json(IncidentView::new(&incident, &actor, now())))
+}
+
+/// Change an incident: decide the response level (with the reason), assign a unit a task,
+/// a unit's accepting, starting, finishing (with its report) or declining its task, a
+/// situation report, a resource added or moved, the hand-over to the next-level center, or
+/// the stand-down.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/commands", tag = "emergencies",
+    params(("id" = String, Path)), request_body = IncidentCommandRequest,
+    responses((status = 200, body = IncidentView), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn incident_command(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<IncidentCommandRequest>,
+) -> ApiResult<Json<IncidentView>> {
+    let incident = visible_incident(&state, &actor, &id).await?;
+    let command = request.into_command()?;
+    let active = units_named(&state, &command).await?;
+    let now = now();
+    let (next, event) = incident.decide(command, &actor, now, |u| active.iter().any(|a| a == u))?;
+    record(&state, &next, &event).await?;
+    Ok(Json(IncidentView::new(&next, &actor, now)))
+}
+
+/// The incident's timeline, in order. A unit's handlers see the steps of their own tasks and
+/// the situation reports.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "emergencies",
+    params(("id" = String, Path)),
+    responses((status = 200, body = IncidentTimeline), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn incident_timeline(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<IncidentTimeline>> {
+    let incident = visible_incident(&state, &actor, &id).await?;
+    let all = incident.sees_all(&actor);
+    let own: Vec<u32> = incident
+        .tasks
+        .iter()
+        .filter(|t| actor.unit.as_deref() == Some(t.unit.as_str()))
+        .map(|t| t.id)
+        .collect();
+    let events = state.store.incident_events(&id).await?;
+    let items = events
+        .into_iter()
+        .filter(|e| {
+            all || match &e.command {
+                IncidentCommand::Open(_)
+                | IncidentCommand::SetResponse { .. }
+                | IncidentCommand::Sitrep { .. }
+                | IncidentCommand::HandOver { .. }
+                | IncidentCommand::StandDown { .. } => true,
+                IncidentCommand::AssignTask { unit, .. } => actor.unit.as_deref() == Some(unit),
+                other => other.task().is_some_and(|t| own.contains(&t)),
+            }
+        })
+        .map(|e| {
+            let mut details = serde_json::to_value(&e.command).unwrap_or_default();
+            if let Some(map) = details.as_object_mut() {
+                map.remove("command");
+            }
+            IncidentEventView {
+                seq: e.seq,
+                at: e.at,
+                username: e.username,
+                role: Wire(e.role),
+                unit: e.unit,
+                action: e.command.name().to_owned(),
+                details,
+            }
+        })
+        .collect();
+    Ok(Json(IncidentTimeline { items }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Plans
+
+/// A task a plan gives each active unit of a kind that answers for an affected area.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanTaskView {
+    #[schema(value_type = wire::UnitKind)]
+    pub unit_kind: cityops_domain::UnitKind,
+    #[schema(pattern = r"\S", max_length = 200)]
+    pub title: String,
+    /// Hours from the opening to the task's deadline.
+    #[schema(minimum = 1, maximum = 720)]
+    pub hours: u32,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanResourceView {
+    #[schema(value_type = wire::ResourceKind)]
+    pub kind: cityops_domain::emergency::ResourceKind,
+    #[schema(pattern = r"\S", max_length = 100)]
+    pub name: String,
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub quantity: u32,
+}
+
+/// A contingency plan (应急预案).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanView {
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    pub id: String,
+    #[schema(pattern = r"\S", max_length = 100)]
+    pub name: String,
+    #[schema(value_type = wire::Hazard)]
+    pub hazard: cityops_domain::emergency::Hazard,
+    /// The warning level from which it applies.
+    #[schema(value_type = wire::WarningLevel)]
+    pub from_level: cityops_domain::telemetry::WarningLevel,
+    #[schema(value_type = wire::IncidentKind)]
+    pub kind: cityops_domain::emergency::IncidentKind,
+    #[schema(value_type = wire::Severity)]
+    pub severity: cityops_domain::emergency::Severity,
+    #[schema(min_items = 1, max_items = 32)]
+    pub tasks: Vec<PlanTaskView>,
+    #[serde(default)]
+    #[schema(max_items = 32)]
+    pub resources: Vec<PlanResourceView>,
+    #[serde(default)]
+    #[schema(max_items = 32)]
+    pub adjustments: Vec<RuleAdjustmentView>,
+}
+
+impl From<&ContingencyPlan> for PlanView {
+    fn from(p: &ContingencyPlan) -> PlanView {
+        PlanView {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            hazard: p.hazard,
+            from_level: p.from_level,
+            kind: p.kind,
+            severity: p.severity,
+            tasks: p
+                .tasks
+                .iter()
+                .map(|t| PlanTaskView {
+                    unit_kind: t.unit_kind,
+                    title: t.title.clone(),
+                    hours: t.hours,
+                })
+                .collect(),
+            resources: p
+                .resources
+                .iter()
+                .map(|r| PlanResourceView {
+                    kind: r.kind,
+                    name: r.name.clone(),
+                    quantity: r.quantity,
+                })
+                .collect(),
+            adjustments: p.adjustments.iter().map(RuleAdjustmentView::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlanList {
+    pub items: Vec<PlanView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/plans", tag = "emergencies",
+    responses((status = 200, body = PlanList)))]
+pub async fn list_plans(
+    State(state): State<AppState>,
+    CurrentUser(_actor): CurrentUser,
+) -> ApiResult<Json<PlanList>> {
+    Ok(Json(PlanList {
+        items: all_plans(&state)
+            .await?
+            .iter()
+            .map(PlanView::from)
+            .collect(),
+    }))
+}
+
+/// Write a contingency plan (the city's leaders and administrators).
+#[utoipa::path(put, path = "/api/v1/plans/{id}", tag = "emergencies",
+    params(("id" = String, Path, pattern = r"^[A-Za-z0-9._-]{1,64}$")), request_body = PlanView,
+    responses((status = 200, body = PlanView), (status = 403, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn put_plan(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<PlanView>,
+) -> ApiResult<Json<PlanView>> {
+    if !matches!(actor.role, Role::CenterLeader | Role::Admin)
+        || actor.scope.level() != cityops_domain::AreaLevel::City
+    {
+        return Err(ApiError::new(
+            ErrorCode::RoleNotAllowed,
+            "the city's leaders and administrators write contingency plans",
+        ));
+    }
+    if request.id != id {
+        return Err(
+            ApiError::new(ErrorCode::InconsistentFields, "the body's id is the path's")
+                .with_field("id"),
+        );
+    }
+    let adjustments = known_adjustments(&state, "adjustments", request.adjustments).await?;
+    let plan = ContingencyPlan {
+        id: request.id,
+        name: request.name,
+        hazard: request.hazard,
+        from_level: request.from_level,
+        kind: request.kind,
+        severity: request.severity,
+        tasks: request
+            .tasks
+            .into_iter()
+            .map(|t| cityops_domain::emergency::PlanTask {
+                unit_kind: t.unit_kind,
+                title: t.title,
+                hours: t.hours,
+            })
+            .collect(),
+        resources: request
+            .resources
+            .into_iter()
+            .map(|r| cityops_domain::emergency::PlanResource {
+                kind: r.kind,
+                name: r.name,
+                quantity: r.quantity,
+            })
+            .collect(),
+        adjustments,
+    };
+    plan.validate()?;
+    state.store.put_plan(&plan).await?;
+    Ok(Json(PlanView::from(&plan)))
+}

@@ -1,0 +1,427 @@
+//! Warnings, incidents and contingency plans as stored. Every write is on the audit log; a
+//! warning or incident is written against the version it was read at, so two leaders acting
+//! at once do not overwrite each other ([`StoreError::Conflict`]).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cityops_domain::emergency::{ContingencyPlan, Incident, IncidentEvent, IncidentState, Warning};
+
+use crate::dialect::{Columns, Dialect};
+use crate::sql::AuditPolicy;
+use crate::statement::Statement;
+use crate::{SqlStore, StoreError, StoreResult};
+
+/// An alarm or case an incident holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentLink {
+    /// `alarm` or `case`.
+    pub kind: String,
+    pub target: String,
+    pub at: DateTime<Utc>,
+    /// Linked by the incident's areas rather than by hand.
+    pub auto: bool,
+}
+
+#[async_trait]
+pub trait EmergencyStore: Send + Sync {
+    /// Writes a warning: a new one (version 1), or a change of the version before it (else
+    /// [`StoreError::Conflict`]), with the CAP alert (`sender|identifier`) that made the
+    /// change, which is applied once (else [`StoreError::Duplicate`] naming `identifier`). On
+    /// the audit log as `warning.<action>`.
+    async fn put_warning(
+        &self,
+        warning: &Warning,
+        cap_key: Option<&str>,
+        action: &str,
+    ) -> StoreResult<()>;
+    async fn warning(&self, id: &str) -> StoreResult<Option<Warning>>;
+    /// The warning a CAP alert (`sender|identifier`) issued or changed.
+    async fn warning_by_cap(&self, cap_key: &str) -> StoreResult<Option<Warning>>;
+    /// The warnings not lifted that expire after `after`, and the others issued after
+    /// `since`: what is in force or coming, and the recent past. Latest issued first.
+    async fn warnings(
+        &self,
+        after: DateTime<Utc>,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Warning>>;
+    /// Writes an incident with the event that changed it, in one transaction: a new one with
+    /// its opening (version 1), or a change of the version before it.
+    async fn put_incident(&self, incident: &Incident, event: &IncidentEvent) -> StoreResult<()>;
+    async fn incident(&self, id: &str) -> StoreResult<Option<Incident>>;
+    /// Incidents, the latest opened first: the active ones, or all opened after `since`.
+    async fn incidents(
+        &self,
+        active_only: bool,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Incident>>;
+    async fn incident_events(&self, id: &str) -> StoreResult<Vec<IncidentEvent>>;
+    /// Links an alarm or case; `false` when it was linked already, or unlinked by hand and
+    /// this is an automatic link.
+    async fn link(
+        &self,
+        incident: &str,
+        kind: &str,
+        target: &str,
+        at: DateTime<Utc>,
+        auto: bool,
+    ) -> StoreResult<bool>;
+    /// Unlinks by hand; `false` when it was not linked.
+    async fn unlink(&self, incident: &str, kind: &str, target: &str) -> StoreResult<bool>;
+    async fn links(&self, incident: &str) -> StoreResult<Vec<IncidentLink>>;
+    async fn put_plan(&self, plan: &ContingencyPlan) -> StoreResult<()>;
+    async fn plans(&self) -> StoreResult<Vec<ContingencyPlan>>;
+}
+
+#[async_trait]
+impl<D: Dialect, A: AuditPolicy> EmergencyStore for SqlStore<D, A> {
+    async fn put_warning(
+        &self,
+        warning: &Warning,
+        cap_key: Option<&str>,
+        action: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        if warning.version == 1 {
+            let written = D::execute(
+                &mut tx,
+                Statement::new(
+                    "INSERT INTO warnings (id, issued_at, expires_at, lifted_at, version, doc)
+                     VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(&warning.id)
+                .bind(crate::millis(warning.issued_at))
+                .bind(crate::millis(warning.expires_at))
+                .bind(warning.lifted_at.map(crate::millis))
+                .bind(crate::encode_json(warning)),
+            )
+            .await?;
+            if written == 0 {
+                return Err(StoreError::Duplicate { field: "id" });
+            }
+        } else {
+            let written = D::execute(
+                &mut tx,
+                Statement::new(
+                    "UPDATE warnings SET expires_at = $1, lifted_at = $2, version = $3, doc = $4
+                     WHERE id = $5 AND version = $6",
+                )
+                .bind(crate::millis(warning.expires_at))
+                .bind(warning.lifted_at.map(crate::millis))
+                .bind(i64::from(warning.version))
+                .bind(crate::encode_json(warning))
+                .bind(&warning.id)
+                .bind(i64::from(warning.version - 1)),
+            )
+            .await?;
+            if written == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "warning {} changed meanwhile",
+                    warning.id
+                )));
+            }
+        }
+        if let Some(key) = cap_key {
+            let written = D::execute(
+                &mut tx,
+                Statement::new(
+                    "INSERT INTO warning_cap_keys (cap_key, warning_id) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(key)
+                .bind(&warning.id),
+            )
+            .await?;
+            if written == 0 {
+                return Err(StoreError::Duplicate {
+                    field: "identifier",
+                });
+            }
+        }
+        let record = crate::audit::record(
+            &format!("warning.{action}"),
+            format!("warning:{}", warning.id),
+        )
+        .detail(format!(
+            "{} {} {}",
+            warning.hazard.as_str(),
+            warning.level.as_str(),
+            warning
+                .areas
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn warning(&self, id: &str) -> StoreResult<Option<Warning>> {
+        let row = self
+            .read_optional(Statement::new("SELECT doc FROM warnings WHERE id = $1").bind(id))
+            .await?;
+        row.map(|r| r.json("doc")).transpose()
+    }
+
+    async fn warning_by_cap(&self, cap_key: &str) -> StoreResult<Option<Warning>> {
+        let row = self
+            .read_optional(
+                Statement::new(
+                    "SELECT w.doc FROM warning_cap_keys k JOIN warnings w ON w.id = k.warning_id
+                     WHERE k.cap_key = $1",
+                )
+                .bind(cap_key),
+            )
+            .await?;
+        row.map(|r| r.json("doc")).transpose()
+    }
+
+    async fn warnings(
+        &self,
+        after: DateTime<Utc>,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Warning>> {
+        let rows = self
+            .read_all(
+                Statement::new(
+                    "SELECT doc FROM warnings
+                     WHERE (lifted_at IS NULL AND expires_at > $1) OR issued_at >= $2
+                     ORDER BY issued_at DESC, id LIMIT $3",
+                )
+                .bind(crate::millis(after))
+                .bind(crate::millis(since))
+                .bind(i64::from(limit)),
+            )
+            .await?;
+        rows.iter().map(|r| r.json("doc")).collect()
+    }
+
+    async fn put_incident(&self, incident: &Incident, event: &IncidentEvent) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        let state = match incident.state {
+            IncidentState::Active => "active",
+            IncidentState::StoodDown => "stood_down",
+        };
+        if incident.version == 1 {
+            let written = D::execute(
+                &mut tx,
+                Statement::new(
+                    "INSERT INTO incidents (id, state, opened_at, version, doc)
+                     VALUES ($1, $2, $3, 1, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(&incident.id)
+                .bind(state)
+                .bind(crate::millis(incident.opened_at))
+                .bind(crate::encode_json(incident)),
+            )
+            .await?;
+            if written == 0 {
+                return Err(StoreError::Duplicate { field: "id" });
+            }
+        } else {
+            let written = D::execute(
+                &mut tx,
+                Statement::new(
+                    "UPDATE incidents SET state = $1, version = $2, doc = $3
+                     WHERE id = $4 AND version = $5",
+                )
+                .bind(state)
+                .bind(i64::from(incident.version))
+                .bind(crate::encode_json(incident))
+                .bind(&incident.id)
+                .bind(i64::from(incident.version - 1)),
+            )
+            .await?;
+            if written == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "incident {} changed meanwhile",
+                    incident.id
+                )));
+            }
+        }
+        D::execute(
+            &mut tx,
+            Statement::new(
+                "INSERT INTO incident_events (incident_id, seq, at, doc) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&incident.id)
+            .bind(i64::from(event.seq))
+            .bind(crate::millis(event.at))
+            .bind(crate::encode_json(event)),
+        )
+        .await?;
+        let record = crate::audit::record(
+            &format!("incident.{}", event.command.name()),
+            format!("incident:{}", incident.id),
+        )
+        .detail(incident.title.clone());
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn incident(&self, id: &str) -> StoreResult<Option<Incident>> {
+        let row = self
+            .read_optional(Statement::new("SELECT doc FROM incidents WHERE id = $1").bind(id))
+            .await?;
+        row.map(|r| r.json("doc")).transpose()
+    }
+
+    async fn incidents(
+        &self,
+        active_only: bool,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Incident>> {
+        let mut statement = Statement::new("SELECT doc FROM incidents WHERE ");
+        if active_only {
+            statement.push("state = 'active'");
+        } else {
+            statement
+                .push("(state = 'active' OR opened_at >= ")
+                .push_bind(crate::millis(since))
+                .push(")");
+        }
+        statement
+            .push(" ORDER BY opened_at DESC, id LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = self.read_all(statement).await?;
+        rows.iter().map(|r| r.json("doc")).collect()
+    }
+
+    async fn incident_events(&self, id: &str) -> StoreResult<Vec<IncidentEvent>> {
+        let rows = self
+            .read_all(
+                Statement::new(
+                    "SELECT doc FROM incident_events WHERE incident_id = $1 ORDER BY seq",
+                )
+                .bind(id),
+            )
+            .await?;
+        rows.iter().map(|r| r.json("doc")).collect()
+    }
+
+    async fn link(
+        &self,
+        incident: &str,
+        kind: &str,
+        target: &str,
+        at: DateTime<Utc>,
+        auto: bool,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let written = D::execute(
+            &mut tx,
+            Statement::new(
+                "INSERT INTO incident_links (incident_id, kind, target, at, auto, unlinked)
+                 VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT DO NOTHING",
+            )
+            .bind(incident)
+            .bind(kind)
+            .bind(target)
+            .bind(crate::millis(at))
+            .bind(i64::from(auto)),
+        )
+        .await?;
+        // A link undone by hand comes back only by hand.
+        let relinked = if written == 0 && !auto {
+            D::execute(
+                &mut tx,
+                Statement::new(
+                    "UPDATE incident_links SET unlinked = 0, auto = 0, at = $1
+                     WHERE incident_id = $2 AND kind = $3 AND target = $4 AND unlinked = 1",
+                )
+                .bind(crate::millis(at))
+                .bind(incident)
+                .bind(kind)
+                .bind(target),
+            )
+            .await?
+        } else {
+            0
+        };
+        if !auto && written + relinked > 0 {
+            let record = crate::audit::record("incident.link", format!("incident:{incident}"))
+                .detail(format!("{kind}:{target}"));
+            self.audit_in(&mut tx, vec![record]).await?;
+        }
+        tx.commit().await?;
+        Ok(written + relinked > 0)
+    }
+
+    async fn unlink(&self, incident: &str, kind: &str, target: &str) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let written = D::execute(
+            &mut tx,
+            Statement::new(
+                "UPDATE incident_links SET unlinked = 1
+                 WHERE incident_id = $1 AND kind = $2 AND target = $3 AND unlinked = 0",
+            )
+            .bind(incident)
+            .bind(kind)
+            .bind(target),
+        )
+        .await?;
+        if written > 0 {
+            let record = crate::audit::record("incident.unlink", format!("incident:{incident}"))
+                .detail(format!("{kind}:{target}"));
+            self.audit_in(&mut tx, vec![record]).await?;
+        }
+        tx.commit().await?;
+        Ok(written > 0)
+    }
+
+    async fn links(&self, incident: &str) -> StoreResult<Vec<IncidentLink>> {
+        let rows = self
+            .read_all(
+                Statement::new(
+                    "SELECT kind, target, at, auto FROM incident_links
+                     WHERE incident_id = $1 AND unlinked = 0 ORDER BY at, kind, target",
+                )
+                .bind(incident),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(IncidentLink {
+                    kind: r.text("kind")?,
+                    target: r.text("target")?,
+                    at: r.time("at")?,
+                    auto: r.int("auto")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_plan(&self, plan: &ContingencyPlan) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        D::execute(
+            &mut tx,
+            Statement::new(
+                "INSERT INTO contingency_plans (id, doc) VALUES ($1, $2)
+                 ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+            )
+            .bind(&plan.id)
+            .bind(crate::encode_json(plan)),
+        )
+        .await?;
+        let record =
+            crate::audit::record("plan.put", format!("plan:{}", plan.id)).detail(plan.name.clone());
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn plans(&self) -> StoreResult<Vec<ContingencyPlan>> {
+        let rows = self
+            .read_all(Statement::new(
+                "SELECT doc FROM contingency_plans ORDER BY id",
+            ))
+            .await?;
+        rows.iter().map(|r| r.json("doc")).collect()
+    }
+}

@@ -1,0 +1,617 @@
+//! Emergencies over the real server and database: a red rainstorm warning imported from a
+//! CAP alert for three districts lowers a telemetry rule's threshold there (a reading that
+//! was normal raises an alarm in Huangpu, not in Putuo), reaches the live stream, is updated
+//! and cancelled by later alerts, and is refused when the file is not CAP; an incident opened
+//! from the rainstorm plan gives its tasks to the units that answer there, a leader decides
+//! the response level with its reason, units accept and report their own tasks only, and the
+//! response is stood down. Bad input names the field and changes nothing.
+
+use chrono::{Duration, SecondsFormat, Utc};
+use cityops_test_support::{on_both_backends, TestApp};
+use serde_json::{json, Value};
+
+use super::outbox::open_stream_as;
+
+on_both_backends!(
+    a_cap_rainstorm_warning_lowers_the_underpass_threshold_in_its_districts,
+    warnings_refuse_bad_input_and_change_nothing,
+    an_incident_from_the_rainstorm_plan_runs_to_its_stand_down,
+);
+
+const CAP: &str = "urn:oasis:names:tc:emergency:cap:1.2";
+
+fn cap(
+    identifier: &str,
+    msg_type: &str,
+    references: Option<&str>,
+    event: &str,
+    expires_in_hours: i64,
+) -> Vec<u8> {
+    let now = Utc::now();
+    let at = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let references = references
+        .map(|r| format!("<references>上海中心气象台,{r},{}</references>", at(now)))
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="{CAP}">
+  <identifier>{identifier}</identifier>
+  <sender>上海中心气象台</sender>
+  <sent>{sent}</sent>
+  <status>Actual</status>
+  <msgType>{msg_type}</msgType>
+  <scope>Public</scope>
+  {references}
+  <info>
+    <language>zh-CN</language>
+    <category>Met</category>
+    <event>{event}</event>
+    <urgency>Immediate</urgency>
+    <severity>Severe</severity>
+    <certainty>Likely</certainty>
+    <expires>{expires}</expires>
+    <headline>上海中心气象台发布{event}信号</headline>
+    <area>
+      <areaDesc>黄浦区、徐汇区、长宁区</areaDesc>
+      <geocode><valueName>GB/T 2260</valueName><value>310101</value></geocode>
+      <geocode><valueName>GB/T 2260</valueName><value>310104</value></geocode>
+      <geocode><valueName>GB/T 2260</valueName><value>310105</value></geocode>
+    </area>
+  </info>
+</alert>"#,
+        sent = at(now),
+        expires = at(now + Duration::hours(expires_in_hours)),
+    )
+    .into_bytes()
+}
+
+async fn import(app: &TestApp, who: &str, xml: Vec<u8>) -> (u16, Value) {
+    app.post_raw(Some(who), "/api/v1/warnings/cap", "application/xml", xml)
+        .await
+}
+
+async fn register(app: &TestApp, id: &str, lon: f64, lat: f64) {
+    let (status, device) = app
+        .post_json(
+            Some("admin"),
+            "/api/v1/devices",
+            json!({"id": id, "kind": "water_gauge", "name": id, "location": {"lon": lon, "lat": lat}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{device}");
+}
+
+/// The active alarms of `rule`, by device, once the pipeline has judged the readings.
+async fn alarmed(app: &TestApp, rule: &str, expected: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let (_, alarms) = app
+            .get(Some("operator"), "/api/v1/alarms?active=true")
+            .await;
+        let mut devices: Vec<String> = alarms
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["rule_id"] == rule)
+            .map(|a| a["device_id"].as_str().unwrap().to_owned())
+            .collect();
+        if devices.len() >= expected {
+            devices.sort();
+            return devices;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {expected} alarms of {rule}");
+}
+
+async fn next_event(stream: &mut super::outbox::Events, buffer: &mut String, kind: &str) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            if frame.contains(&format!("event: {kind}\n")) {
+                let data = frame
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .unwrap();
+                return serde_json::from_str(data).unwrap();
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+            .unwrap();
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+async fn a_cap_rainstorm_warning_lowers_the_underpass_threshold_in_its_districts(app: &TestApp) {
+    // The underpass rule: trouble above 25 cm; the rainstorm warning makes it 10 cm.
+    let (status, rule) = app
+        .post_json(
+            Some("admin"),
+            "/api/v1/telemetry/rules",
+            json!({"id": "underpass", "name": "下立交积水", "indicator": "water_level",
+                   "scope": {"kind": "all"}, "condition": {"kind": "above", "value": 25, "clear": 20},
+                   "level": "orange"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    register(app, "HP-UP-1", 121.4837, 31.2369).await; // Huangpu
+    register(app, "PT-UP-1", 121.3960, 31.2496).await; // Putuo: no warning there
+
+    let mut stream = open_stream_as(app, "inspector").await;
+    let mut buffer = String::new();
+    let (status, imported) = import(
+        app,
+        "lead",
+        cap("SH-RS-1", "Alert", None, "暴雨红色预警", 6),
+    )
+    .await;
+    assert_eq!(status, 201, "{imported}");
+    assert_eq!(imported["outcome"], "issued");
+    let warning = &imported["warning"];
+    assert_eq!(
+        (
+            &warning["hazard"],
+            &warning["level"],
+            &warning["status"],
+            &warning["source"]
+        ),
+        (
+            &json!("rainstorm"),
+            &json!("red"),
+            &json!("in_force"),
+            &json!("cap")
+        )
+    );
+    assert_eq!(warning["areas"], json!(["310101", "310104", "310105"]));
+    let id = warning["id"].as_str().unwrap().to_owned();
+    // The inspector of Huangpu is told at once.
+    let event = next_event(&mut stream, &mut buffer, "warning").await;
+    assert_eq!(
+        (&event["action"], &event["warning"]["id"]),
+        (&json!("issued"), &json!(id))
+    );
+    // The same alert again changes nothing.
+    let (status, again) = import(
+        app,
+        "lead",
+        cap("SH-RS-1", "Alert", None, "暴雨红色预警", 6),
+    )
+    .await;
+    assert_eq!(
+        (status, &again["outcome"]),
+        (200, &json!("unchanged")),
+        "{again}"
+    );
+
+    // The warning's adjustment of the underpass rule, by the center.
+    let (status, adjusted) = app
+        .post_json(
+            Some("lead"),
+            &format!("/api/v1/warnings/{id}/update"),
+            json!({"adjustments": [{"rule": "underpass", "condition": {"kind": "above", "value": 10, "clear": 5}}],
+                   "note": "暴雨期间下立交积水阈值降为10厘米"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{adjusted}");
+    assert_eq!(adjusted["version"], 2);
+    // 12 cm in both underpasses: trouble in Huangpu under the warning, not in Putuo.
+    let t0 = Utc::now() - Duration::seconds(20);
+    let (status, report) = app
+        .post_json(
+            Some("admin"),
+            "/api/v1/telemetry",
+            json!([
+                {"device": "HP-UP-1", "metric": "water_level", "value": 12.0, "ts": t0.to_rfc3339()},
+                {"device": "PT-UP-1", "metric": "water_level", "value": 12.0, "ts": t0.to_rfc3339()},
+            ]),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(alarmed(app, "underpass", 1).await, ["HP-UP-1"]);
+    let (_, alarms) = app
+        .get(Some("operator"), "/api/v1/alarms?active=true")
+        .await;
+    assert!(!alarms.to_string().contains("PT-UP-1"), "{alarms}");
+
+    // An update lowers it to orange; a cancellation lifts it. Unknown references are refused.
+    let (status, updated) = import(
+        app,
+        "lead",
+        cap("SH-RS-2", "Update", Some("SH-RS-1"), "暴雨橙色预警", 4),
+    )
+    .await;
+    assert_eq!(
+        (status, &updated["outcome"]),
+        (200, &json!("updated")),
+        "{updated}"
+    );
+    assert_eq!(updated["warning"]["level"], "orange");
+    let (status, error) = import(
+        app,
+        "lead",
+        cap("SH-RS-9", "Cancel", Some("NOPE"), "暴雨橙色预警", 4),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("references")),
+        "{error}"
+    );
+    let (status, lifted) = import(
+        app,
+        "lead",
+        cap("SH-RS-3", "Cancel", Some("SH-RS-2"), "暴雨橙色预警", 4),
+    )
+    .await;
+    assert_eq!(
+        (status, &lifted["outcome"]),
+        (200, &json!("lifted")),
+        "{lifted}"
+    );
+    assert_eq!(lifted["warning"]["status"], "lifted");
+    let (_, listed) = app.get(Some("inspector"), "/api/v1/warnings").await;
+    assert!(listed["items"].as_array().unwrap().is_empty(), "{listed}");
+    let (_, past) = app
+        .get(Some("inspector"), "/api/v1/warnings?past=true")
+        .await;
+    assert_eq!(
+        past["items"][0]["history"].as_array().unwrap().len(),
+        4,
+        "{past}"
+    );
+}
+
+async fn warnings_refuse_bad_input_and_change_nothing(app: &TestApp) {
+    let expires = (Utc::now() + Duration::hours(3)).to_rfc3339();
+    let good = json!({"hazard": "typhoon", "level": "blue", "areas": ["310101"],
+                      "headline": "台风蓝色预警", "expires_at": expires});
+    for (patch, status, field) in [
+        (json!({"areas": []}), 422, "areas"),
+        (json!({"areas": ["310999"]}), 422, "areas[0]"),
+        (json!({"areas": ["310101", "310101"]}), 422, "areas[1]"),
+        (json!({"headline": "  "}), 422, "headline"),
+        (
+            json!({"expires_at": (Utc::now() - Duration::hours(1)).to_rfc3339()}),
+            422,
+            "expires_at",
+        ),
+        (
+            json!({"adjustments": [{"rule": "no-such-rule", "condition": {"kind": "above", "value": 1}}]}),
+            422,
+            "adjustments[0].rule",
+        ),
+    ] {
+        let mut body = good.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (got, error) = app.post_json(Some("lead"), "/api/v1/warnings", body).await;
+        assert_eq!(
+            (got, error["error"]["field"].as_str()),
+            (status, Some(field)),
+            "{error}"
+        );
+    }
+    // Not the center's to issue; not a street center's to warn a whole district.
+    let (status, _) = app
+        .post_json(Some("operator"), "/api/v1/warnings", good.clone())
+        .await;
+    assert_eq!(status, 403);
+    let (status, error) = app
+        .post_json(Some("street_dispatcher"), "/api/v1/warnings", good.clone())
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (403, Some("areas")),
+        "{error}"
+    );
+    // Not CAP: refused naming the element.
+    for (xml, field) in [
+        (b"<rss version=\"2.0\"><channel/></rss>".to_vec(), "rss"),
+        (b"plain text".to_vec(), "alert"),
+        (
+            String::from_utf8(cap("SH-X", "Alert", None, "暴雨红色预警", 6))
+                .unwrap()
+                .replace("<sender>上海中心气象台</sender>", "")
+                .into_bytes(),
+            "sender",
+        ),
+    ] {
+        let (status, error) = import(app, "lead", xml).await;
+        assert_eq!(
+            (status, error["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{error}"
+        );
+        assert_eq!(error["error"]["code"], "invalid_file");
+    }
+    let (status, _) = app
+        .post_raw(
+            Some("lead"),
+            "/api/v1/warnings/cap",
+            "text/plain",
+            b"<alert/>".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 415);
+    let (_, listed) = app.get(Some("leader"), "/api/v1/warnings?past=true").await;
+    assert!(
+        listed["items"].as_array().unwrap().is_empty(),
+        "nothing was issued: {listed}"
+    );
+
+    // An expired warning re-issued without a new time is refused on expires_at.
+    let (status, issued) = app
+        .post_json(Some("lead"), "/api/v1/warnings", good.clone())
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let id = issued["id"].as_str().unwrap();
+    let (status, error) = app
+        .post_json(
+            Some("lead"),
+            &format!("/api/v1/warnings/{id}/update"),
+            json!({"expires_at": (Utc::now() - Duration::minutes(5)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("expires_at")),
+        "{error}"
+    );
+    let (status, lifted) = app
+        .post_json(
+            Some("lead"),
+            &format!("/api/v1/warnings/{id}/lift"),
+            json!({"note": "台风转向"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{lifted}");
+    let (status, again) = app
+        .post_json(
+            Some("lead"),
+            &format!("/api/v1/warnings/{id}/lift"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 409, "{again}");
+}
+
+async fn command(app: &TestApp, who: &str, id: &str, body: Value) -> (u16, Value) {
+    app.post_json(Some(who), &format!("/api/v1/incidents/{id}/commands"), body)
+        .await
+}
+
+async fn an_incident_from_the_rainstorm_plan_runs_to_its_stand_down(app: &TestApp) {
+    let (_, plans) = app.get(Some("leader"), "/api/v1/plans").await;
+    assert!(
+        plans["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == "rainstorm"),
+        "{plans}"
+    );
+    // A plan for no area, or an area that does not exist, is refused naming it.
+    let (status, error) = app
+        .post_json(
+            Some("leader"),
+            "/api/v1/incidents",
+            json!({"plan": "rainstorm", "areas": []}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("areas")),
+        "{error}"
+    );
+    let (status, error) = app
+        .post_json(
+            Some("leader"),
+            "/api/v1/incidents",
+            json!({"plan": "no-plan", "areas": ["310101"]}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("plan")),
+        "{error}"
+    );
+
+    let (status, incident) = app
+        .post_json(
+            Some("leader"),
+            "/api/v1/incidents",
+            json!({"plan": "rainstorm", "areas": ["310101002"], "title": "南京东路街道暴雨内涝"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{incident}");
+    assert_eq!(
+        incident["response"],
+        Value::Null,
+        "a leader decides the level"
+    );
+    let units: Vec<&str> = incident["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["unit"].as_str().unwrap())
+        .collect();
+    // Huangpu's water authority, its public security bureau and the street's office.
+    assert_eq!(
+        units,
+        ["310101-SWJ", "310101-GAFJ", "310101002-JDB"],
+        "{incident}"
+    );
+    let id = incident["id"].as_str().unwrap().to_owned();
+
+    // The level needs a reason and a leader.
+    let (status, error) = command(
+        app,
+        "leader",
+        &id,
+        json!({"command": "set_response", "level": "2", "reason": " "}),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("reason")),
+        "{error}"
+    );
+    let (status, _) = command(
+        app,
+        "lead",
+        &id,
+        json!({"command": "set_response", "level": "2", "reason": "红色预警"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, decided) = command(
+        app,
+        "leader",
+        &id,
+        json!({"command": "set_response", "level": "2", "reason": "暴雨红色预警，低洼路段积水"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["response"]["level"], "2");
+    assert_eq!(decided["response"]["level_zh"], "二级响应");
+
+    // Two more tasks by hand; a unit that does not exist is refused naming it.
+    let deadline = (Utc::now() + Duration::hours(2)).to_rfc3339();
+    let (status, error) = command(app, "lead", &id, json!({"command": "assign_task", "unit": "310101-NOPE", "title": "排水", "deadline": deadline})).await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("unit")),
+        "{error}"
+    );
+    for unit in ["310101-ZLS", "310101-GD"] {
+        let (status, body) = command(app, "lead", &id, json!({"command": "assign_task", "unit": unit, "title": "排查设施", "deadline": deadline})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // The water company sees the incident with its own task only, and acts on it alone.
+    let (status, seen) = app
+        .get(Some("water"), &format!("/api/v1/incidents/{id}"))
+        .await;
+    assert_eq!(status, 200, "{seen}");
+    let theirs = seen["tasks"].as_array().unwrap();
+    assert_eq!(theirs.len(), 1, "{seen}");
+    assert_eq!(theirs[0]["unit"], "310101-ZLS");
+    let task = theirs[0]["id"].as_u64().unwrap();
+    let other = task + 1;
+    let (status, _) = command(
+        app,
+        "water",
+        &id,
+        json!({"command": "accept_task", "task": other}),
+    )
+    .await;
+    assert_eq!(status, 403, "another unit's task");
+    let (status, _) = command(
+        app,
+        "water",
+        &id,
+        json!({"command": "accept_task", "task": task}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, done) = command(
+        app,
+        "water",
+        &id,
+        json!({"command": "finish_task", "task": task, "report": "管网巡查完毕，无破损"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    let (status, unable) = command(
+        app,
+        "power",
+        &id,
+        json!({"command": "task_unable", "task": other, "reason": "抢修力量已全部出动"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{unable}");
+    // The power company's reason is not the water company's to read.
+    let (_, seen) = app
+        .get(Some("water"), &format!("/api/v1/incidents/{id}"))
+        .await;
+    assert!(!seen.to_string().contains("抢修力量"), "{seen}");
+    let (_, timeline) = app
+        .get(Some("water"), &format!("/api/v1/incidents/{id}/timeline"))
+        .await;
+    assert!(!timeline.to_string().contains("抢修力量"), "{timeline}");
+
+    let (status, _) = command(
+        app,
+        "lead",
+        &id,
+        json!({"command": "sitrep", "text": "积水已退至5厘米以下"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = command(
+        app,
+        "leader",
+        &id,
+        json!({"command": "set_response", "level": "4", "reason": "预警降为黄色"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, stood) = command(
+        app,
+        "leader",
+        &id,
+        json!({"command": "stand_down", "reason": "预警解除，积水消退"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{stood}");
+    assert_eq!(stood["state"], "stood_down");
+    let (status, _) = command(
+        app,
+        "lead",
+        &id,
+        json!({"command": "sitrep", "text": "迟到的续报"}),
+    )
+    .await;
+    assert_eq!(status, 409, "nothing changes after the stand-down");
+
+    let (_, timeline) = app
+        .get(Some("leader"), &format!("/api/v1/incidents/{id}/timeline"))
+        .await;
+    let actions: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "open",
+            "assign_task",
+            "assign_task",
+            "assign_task",
+            "set_response",
+            "assign_task",
+            "assign_task",
+            "accept_task",
+            "finish_task",
+            "task_unable",
+            "sitrep",
+            "set_response",
+            "stand_down"
+        ]
+    );
+    let (_, active) = app.get(Some("leader"), "/api/v1/incidents").await;
+    assert!(active["items"].as_array().unwrap().is_empty(), "{active}");
+    let (_, past) = app.get(Some("leader"), "/api/v1/incidents?past=true").await;
+    assert_eq!(past["items"].as_array().unwrap().len(), 1);
+    // A unit without a task in it does not see it.
+    let (status, _) = app
+        .get(Some("inspector"), &format!("/api/v1/incidents/{id}"))
+        .await;
+    assert_eq!(status, 200, "the inspector of Huangpu sees its facts");
+}
