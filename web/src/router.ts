@@ -27,6 +27,8 @@ export const router = createRouter({
     { path: '/field', name: 'field', component: () => import('./pages/FieldPage.vue'), meta: { auth: true, phone: true } },
     // 巡查轨迹: shift leads and center leaders
     { path: '/patrols', name: 'patrols', component: () => import('./pages/PatrolsPage.vue'), meta: { auth: true } },
+    // 应急指挥: the center's staff and the units' handlers; the page tells anyone else it is not theirs
+    { path: '/emergency', name: 'emergency', component: () => import('./pages/EmergencyPage.vue'), meta: { auth: true } },
     { path: '/units', name: 'units', component: () => import('./pages/UnitsPage.vue'), meta: { auth: true } },
     { path: '/calendar', name: 'calendar', component: () => import('./pages/CalendarPage.vue'), meta: { auth: true } },
     { path: '/evaluation', name: 'evaluation', component: () => import('./pages/EvaluationPage.vue'), meta: { auth: true } },

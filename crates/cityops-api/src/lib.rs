@@ -311,6 +311,7 @@ impl AppState {
         outbox::spawn(state.clone(), state.outbox.clone());
         watch::spawn(state.clone());
         routes::emergencies::spawn(state.clone());
+        routes::emergencies::spawn_linker(state.clone());
         classes::spawn(state.clone());
         open_cases::spawn(state.clone());
         if let Some(telemetry) = &state.telemetry {

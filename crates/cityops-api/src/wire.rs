@@ -164,6 +164,8 @@ vocabulary! {
     cityops_domain::emergency::ResourceKind => ResourceKind:
         "A kind of response resource: pump_truck (排水泵车), team (抢险队伍), sandbags, \
          generator, vehicle or other.";
+    cityops_domain::emergency::LinkKind => LinkKind:
+        "What an incident links to: an alarm or a case.";
     cityops_domain::emergency::ResourceState => ResourceState:
         "What a response resource is doing: standby, en_route, deployed or released.";
     cityops_domain::DeadlineMark => DeadlineMark:
@@ -323,6 +325,7 @@ mod tests {
         wire_names_are_serde_names::<cityops_domain::emergency::TaskState>();
         wire_names_are_serde_names::<cityops_domain::emergency::ResourceKind>();
         wire_names_are_serde_names::<cityops_domain::emergency::ResourceState>();
+        wire_names_are_serde_names::<cityops_domain::emergency::LinkKind>();
     }
 
     #[test]

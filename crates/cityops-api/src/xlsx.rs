@@ -78,3 +78,279 @@ fn workbook(answer: &EvaluationView) -> Result<Vec<u8>, XlsxError> {
     charts.insert_chart(0, 0, &chart)?;
     book.save_to_buffer()
 }
+
+/// An incident's after-action report (总结报告) as a workbook: the summary with the response
+/// level's history, the whole timeline, the units' tasks with their reports, the resources,
+/// the linked alarms and cases, and the figures with a chart of the tasks by state.
+pub(crate) fn after_action(
+    incident: &cityops_domain::emergency::Incident,
+    events: &[cityops_domain::emergency::IncidentEvent],
+    links: &[cityops_store::IncidentLink],
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Response> {
+    let bytes = after_action_book(incident, events, links, now)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"incident-{}.xlsx\"", incident.id),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+fn local(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&cityops_domain::case::china_time())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn after_action_book(
+    incident: &cityops_domain::emergency::Incident,
+    events: &[cityops_domain::emergency::IncidentEvent],
+    links: &[cityops_store::IncidentLink],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<u8>, XlsxError> {
+    use cityops_domain::emergency::{IncidentCommand, TaskState};
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let rows = |sheet: &mut rust_xlsxwriter::Worksheet,
+                header: &[&str],
+                body: Vec<Vec<String>>|
+     -> Result<(), XlsxError> {
+        for (col, name) in header.iter().enumerate() {
+            sheet.write_string_with_format(0, col as u16, *name, &bold)?;
+        }
+        for (i, row) in body.iter().enumerate() {
+            for (col, cell) in row.iter().enumerate() {
+                sheet.write_string(i as u32 + 1, col as u16, cell)?;
+            }
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        Ok(())
+    };
+
+    let summary = book.add_worksheet();
+    summary.set_name("summary")?;
+    let response = |r: &cityops_domain::emergency::ResponseDecision| {
+        format!("{}（{}）{}", r.level.zh(), r.reason, r.username)
+    };
+    let facts: Vec<Vec<String>> = vec![
+        vec!["事件 incident".into(), incident.title.clone()],
+        vec!["类别 kind".into(), incident.kind.zh().into()],
+        vec![
+            "分级 severity".into(),
+            format!("{} {}", incident.severity.as_str(), incident.severity.zh()),
+        ],
+        vec![
+            "区域 areas".into(),
+            incident
+                .areas
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ],
+        vec!["指挥中心 center".into(), incident.center.to_string()],
+        vec![
+            "预案 plan".into(),
+            incident.plan.clone().unwrap_or_default(),
+        ],
+        vec!["启动 opened".into(), local(incident.opened_at)],
+        vec![
+            "终止 stood down".into(),
+            incident.stood_down_at.map(local).unwrap_or_default(),
+        ],
+        vec![
+            "响应级别 response".into(),
+            incident.response.as_ref().map(response).unwrap_or_default(),
+        ],
+        vec!["生成 written".into(), local(now)],
+    ];
+    rows(summary, &["项目 item", "内容 value"], facts)?;
+    summary.set_column_width(0, 18)?;
+    summary.set_column_width(1, 60)?;
+
+    let timeline = book.add_worksheet();
+    timeline.set_name("timeline")?;
+    let body = events
+        .iter()
+        .map(|e| {
+            let mut details = serde_json::to_value(&e.command).unwrap_or_default();
+            if let Some(map) = details.as_object_mut() {
+                map.remove("command");
+            }
+            vec![
+                e.seq.to_string(),
+                local(e.at),
+                e.username.clone(),
+                e.role.as_str().to_owned(),
+                e.unit.clone().unwrap_or_default(),
+                e.command.name().to_owned(),
+                details.to_string(),
+            ]
+        })
+        .collect();
+    rows(
+        timeline,
+        &[
+            "#",
+            "时间 at",
+            "人员 by",
+            "角色 role",
+            "单位 unit",
+            "动作 action",
+            "内容 details",
+        ],
+        body,
+    )?;
+    timeline.set_column_width(6, 80)?;
+
+    let tasks = book.add_worksheet();
+    tasks.set_name("tasks")?;
+    let body = incident
+        .tasks
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.to_string(),
+                t.unit.clone(),
+                t.title.clone(),
+                local(t.deadline),
+                t.state.as_str().to_owned(),
+                if t.is_overdue(now) {
+                    "超期 overdue".into()
+                } else {
+                    String::new()
+                },
+                t.updated_at.map(local).unwrap_or_default(),
+                t.report.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    rows(
+        tasks,
+        &[
+            "#",
+            "单位 unit",
+            "任务 task",
+            "时限 deadline",
+            "状态 state",
+            "超期",
+            "更新 updated",
+            "报告 report",
+        ],
+        body,
+    )?;
+
+    let resources = book.add_worksheet();
+    resources.set_name("resources")?;
+    let body = incident
+        .resources
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                r.kind.as_str().to_owned(),
+                r.name.clone(),
+                r.quantity.to_string(),
+                r.unit.clone().unwrap_or_default(),
+                r.state.as_str().to_owned(),
+                r.location
+                    .map(|l| format!("{:.5},{:.5}", l.lon, l.lat))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    rows(
+        resources,
+        &[
+            "#",
+            "类别 kind",
+            "名称 name",
+            "数量 quantity",
+            "单位 unit",
+            "状态 state",
+            "位置 lon,lat",
+        ],
+        body,
+    )?;
+
+    let linked = book.add_worksheet();
+    linked.set_name("links")?;
+    let body = links
+        .iter()
+        .map(|l| {
+            vec![
+                l.kind.clone(),
+                l.target.clone(),
+                local(l.at),
+                if l.auto { "auto" } else { "manual" }.to_owned(),
+            ]
+        })
+        .collect();
+    rows(
+        linked,
+        &["类别 kind", "编号 id", "时间 at", "方式 how"],
+        body,
+    )?;
+
+    let figures = book.add_worksheet();
+    figures.set_name("figures")?;
+    figures.write_string_with_format(0, 0, "指标 figure", &bold)?;
+    figures.write_string_with_format(0, 1, "数值 value", &bold)?;
+    let mut row = 1;
+    for state in TaskState::ALL {
+        let n = incident.tasks.iter().filter(|t| t.state == state).count();
+        figures.write_string(row, 0, format!("tasks {}", state.as_str()))?;
+        figures.write_number(row, 1, n as f64)?;
+        row += 1;
+    }
+    let last_state_row = row - 1;
+    let sitreps = events
+        .iter()
+        .filter(|e| matches!(e.command, IncidentCommand::Sitrep { .. }))
+        .count();
+    let level_changes = events
+        .iter()
+        .filter(|e| matches!(e.command, IncidentCommand::SetResponse { .. }))
+        .count();
+    for (name, n) in [
+        ("sitreps 续报", sitreps),
+        ("response decisions 响应调整", level_changes),
+        (
+            "linked alarms",
+            links.iter().filter(|l| l.kind == "alarm").count(),
+        ),
+        (
+            "linked cases",
+            links.iter().filter(|l| l.kind == "case").count(),
+        ),
+        ("resources", incident.resources.len()),
+    ] {
+        figures.write_string(row, 0, name)?;
+        figures.write_number(row, 1, n as f64)?;
+        row += 1;
+    }
+    let hours =
+        (incident.stood_down_at.unwrap_or(now) - incident.opened_at).num_minutes() as f64 / 60.0;
+    figures.write_string(row, 0, "duration hours 历时")?;
+    figures.write_number(row, 1, (hours * 10.0).round() / 10.0)?;
+    figures.set_column_width(0, 30)?;
+    let mut chart = Chart::new(ChartType::Column);
+    chart
+        .add_series()
+        .set_categories(("figures", 1, 0, last_state_row, 0))
+        .set_values(("figures", 1, 1, last_state_row, 1))
+        .set_name("tasks by state");
+    chart.title().set_name("联勤任务 Joint tasks");
+    figures.insert_chart(1, 3, &chart)?;
+    book.save_to_buffer()
+}

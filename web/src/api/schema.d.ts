@@ -969,6 +969,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/incidents/{id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The alarms and cases the incident holds: those raised or reported in its areas while it
+         *     was active, and those linked by hand, less those unlinked by hand. The center's staff over
+         *     its areas read them.
+         */
+        get: operations["incident_links"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/report.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The after-action report (总结报告) as an XLSX workbook: the summary and the response
+         *     level, the whole timeline, the tasks with their reports, the resources, the linked alarms
+         *     and cases, and the figures with a chart. The center's staff over the incident's areas read
+         *     it, at any time (a draft while it is active).
+         */
+        get: operations["after_action_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/incidents/{id}/timeline": {
         parameters: {
             query?: never;
@@ -3337,7 +3380,8 @@ export interface components {
         };
         /**
          * @description A change to an incident. The response level, the hand-over and the stand-down are a
-         *     leader's; tasks' acceptance, progress and reports are their unit's handlers'.
+         *     leader's; tasks' acceptance, progress and reports are their unit's handlers'. Fields a
+         *     command does not have are ignored (the document's variants do not forbid them).
          */
         IncidentCommandRequest: {
             /** @enum {string} */
@@ -3404,6 +3448,16 @@ export interface components {
             /** Format: int32 */
             resource: number;
             state: components["schemas"]["ResourceState"];
+        } | {
+            /** @enum {string} */
+            command: "link";
+            kind: components["schemas"]["LinkKind"];
+            target: string;
+        } | {
+            /** @enum {string} */
+            command: "unlink";
+            kind: components["schemas"]["LinkKind"];
+            target: string;
         } | {
             /** @enum {string} */
             command: "hand_over";
@@ -3534,6 +3588,23 @@ export interface components {
         IssuedVia: "url" | "report" | "attachment" | "rating" | "system";
         LiftRequest: {
             note?: string | null;
+        };
+        /**
+         * @description What an incident links to: an alarm or a case.
+         * @enum {string}
+         */
+        LinkKind: "alarm" | "case";
+        LinkList: {
+            items: components["schemas"]["LinkView"][];
+        };
+        /** @description An alarm or case an incident holds. */
+        LinkView: {
+            /** Format: date-time */
+            at: string;
+            /** @description Linked by the incident's areas while it was active, not by hand. */
+            auto: boolean;
+            kind: components["schemas"]["LinkKind"];
+            target: string;
         };
         LocateView: {
             community: components["schemas"]["NamedCode"];
@@ -6474,7 +6545,10 @@ export interface operations {
             query: {
                 /** @description The case version the caller saw. */
                 version: number;
-                /** @description Original file name, e.g. `near.jpg`. */
+                /**
+                 * @description Original file name, e.g. `near.jpg`: a plain name (no `/`, `\\` or NUL) of at most 200
+                 *     characters.
+                 */
                 file_name?: string;
             };
             header?: never;
@@ -9215,6 +9289,137 @@ export interface operations {
             };
         };
     };
+    incident_links: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkList"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    after_action_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workbook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     incident_timeline: {
         parameters: {
             query?: never;
@@ -10781,6 +10986,7 @@ export interface operations {
             query: {
                 /** @description The follow token received when reporting. */
                 token: string;
+                /** @description Original file name: a plain name (no `/`, `\\` or NUL) of at most 200 characters. */
                 file_name?: string;
             };
             header?: never;

@@ -1,6 +1,7 @@
 import type {
   AlarmLevel, AlarmState, AnyCommandName, ApiKeyPermission, AppealGround, AreaLevel, CallbackOutcome, CaseSource, CaseStage, CaseState, CategoryKind, Crs, DeviceStatus, ExtraFieldKind, PendingKind, Role,
   RuleCondition, RuleScope, Satisfaction, SecondFactor, SettingSource, TermUnit, TicketKind, UnitKind, UnitOrganization, Urgency,
+  Hazard, IncidentKind, IncidentState, ResourceKind, ResourceState, ResponseLevel, Severity, TaskState, WarningLevel,
 } from '../api/types'
 import type { AdminSection, FormProblem, KeyStatus, PasswordRule } from '../lib/admin'
 import type { CategoryProblem, TermStage } from '../lib/categories'
@@ -24,7 +25,7 @@ export default {
   app: { name: 'CityOps 一网统管', short: '一网统管', lang: 'EN', langLabel: 'Switch to English', signOut: '退出', totp: '两步验证', skip: '跳到主要内容' },
   // punctuation put between values in the UI's language: full-width in Chinese
   punct: { paren: '（{text}）', colon: '：' },
-  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', admin: '系统管理', evaluation: '考核评价', citizen: '市民随手拍', intake: '来电受理', field: '城管通', patrols: '巡查轨迹' },
+  nav: { screen: '城市大屏', workbench: '工作台', alarms: '告警', hotline: '12345 工单', calendar: '工作日历', units: '单位', audit: '审计日志', personalData: '个人信息', admin: '系统管理', evaluation: '考核评价', citizen: '市民随手拍', intake: '来电受理', field: '城管通', patrols: '巡查轨迹', emergency: '应急指挥' },
   roles: {
     inspector: '监督员', operator: '受理员', shift_lead: '值班长', dispatcher: '派遣员',
     unit_handler: '专业部门', center_leader: '中心领导', evaluator: '考评员', admin: '管理员', auditor: '审计员', data_steward: '数据管理员',
@@ -905,6 +906,82 @@ export default {
     positions: '位置数', distance: '里程', show: '查看 {name} 的轨迹', empty: '当天没有巡查记录', track: '轨迹', pick: '选择一条巡查记录查看轨迹',
     loadingTrack: '正在加载轨迹…', trackFailed: '轨迹加载失败：{msg}', period: '时段', firstLast: '首个位置 {first}，最后位置 {last}',
     map: '{name} 的巡查轨迹', start: '起点', end: '终点', route: '路线', noPositions: '这次巡查没有记录位置',
+  },
+  emergency: {
+    title: '应急指挥', noAccess: '应急指挥供中心领导、值班长、派遣员和专业部门使用，您的账号无权查看。',
+    loading: '加载中…', loadFailed: '加载失败：{msg}', expired: '已过期', showPast: '显示近期已结束的预警', showPastIncidents: '显示已终止的事件',
+    save: '保存', cancel: '取消', submit: '提交', dismiss: '关闭提示', requiredMark: '（必填）', joiner: '、',
+    levels: { red: '红色预警', orange: '橙色预警', yellow: '黄色预警', blue: '蓝色预警' } satisfies Record<WarningLevel, string>,
+    levelShort: { red: '红色', orange: '橙色', yellow: '黄色', blue: '蓝色' } satisfies Record<WarningLevel, string>,
+    hazards: {
+      rainstorm: '暴雨', typhoon: '台风', high_temperature: '高温', cold_wave: '寒潮', fog: '大雾', flood: '洪水', gale: '大风',
+      thunderstorm: '雷电', snowstorm: '暴雪', haze: '霾', other: '其他灾害',
+    } satisfies Record<Hazard, string>,
+    kinds: { natural_disaster: '自然灾害', accident: '事故灾难', public_health: '公共卫生事件', social_security: '社会安全事件' } satisfies Record<IncidentKind, string>,
+    severities: { I: 'Ⅰ级（特别重大）', II: 'Ⅱ级（重大）', III: 'Ⅲ级（较大）', IV: 'Ⅳ级（一般）' } satisfies Record<Severity, string>,
+    areas: { add: '添加', remove: '移除 {name}', none: '尚未添加区域', needOne: '请至少添加一个区域', invalid: '请输入有效的区域编码' },
+    warnings: {
+      title: '预警', count: '生效中 {n} 条', empty: '当前没有生效的预警', issue: '发布预警', submit: '发布',
+      hazard: '灾种', level: '预警级别', areas: '影响区域', headline: '标题', description: '预警内容（可选）', expires: '失效时间', note: '说明（可选）',
+      areasAre: '影响区域：{areas}', issuedAt: '发布于 {at}', expiresAt: '{at} 失效', fromCap: 'CAP 导入', history: '变更记录（{n}）',
+      update: '调整级别或时间', lift: '解除', liftConfirm: '确认解除',
+      status: { issued: '待生效', in_force: '生效中', expired: '已过期', lifted: '已解除' },
+      actions: { issued: '发布', updated: '调整', lifted: '解除' },
+      saved: { issued: '预警已发布', updated: '预警已调整', lifted: '预警已解除' },
+    },
+    cap: {
+      title: '导入 CAP 预警', hint: '粘贴气象部门预警发布系统的 CAP 1.2 预警（XML），或选择文件导入；同一预警重复导入不会重复发布。',
+      paste: 'CAP 预警内容（XML）', file: '选择文件…', submit: '导入', empty: '请粘贴 CAP 预警内容或选择文件',
+      invalid: '不是有效的 CAP 1.2 预警，问题元素：<{element}>',
+      outcome: { issued: '已发布新预警', updated: '已更新预警', lifted: '已解除预警', unchanged: '该预警已导入过，没有变化' },
+    },
+    incidents: {
+      heading: '突发事件', title: '事件名称', empty: '当前没有进行中的突发事件', emptyHandler: '当前没有分配给本单位任务的突发事件',
+      open: '启动事件', openSubmit: '启动', fromPlan: '按预案启动', manual: '手动启动', plan: '应急预案', noPlans: '暂无应急预案',
+      needPlan: '请选择应急预案', fromLevel: '{level}起适用', planTasks: '{n} 项任务', hours: '{n} 小时内',
+      kind: '事件类别', severity: '事件分级', areas: '涉及区域', description: '事件描述（可选）', warnings: '关联预警',
+      titleFromPlan: '（可选，默认为预案名称）', response: '响应级别', tasks: '任务', openedAt: '启动时间', stoodDownAt: '终止时间',
+      leadUnit: '牵头单位', center: '指挥中心', opened: '事件“{title}”已启动', notFound: '事件不存在，或您无权查看',
+      states: { active: '处置中', stood_down: '已终止' } satisfies Record<IncidentState, string>,
+    },
+    response: {
+      title: '应急响应', level: '响应级别', reason: '决策理由', decide: '确定响应级别', needReason: '请填写理由',
+      none: '未启动响应', notSet: '尚未确定响应级别', history: '决策记录（{n}）', by: '{who} 于 {at}',
+      levels: { 1: '一级响应', 2: '二级响应', 3: '三级响应', 4: '四级响应' } satisfies Record<ResponseLevel, string>,
+    },
+    leader: {
+      title: '指挥决策', handOver: '提请上级指挥', standDown: '终止响应', closed: '事件已终止，不再接受指令。',
+      handOverHint: '移交上一级城运中心统一指挥，请说明原因。', standDownHint: '终止应急响应后事件结束，各项任务不再变更。',
+    },
+    tasks: {
+      title: '任务看板', taskTitle: '任务内容', mine: '我的任务', noneMine: '本单位暂无应急任务', unit: '承担单位编码', assign: '下达任务', deadlineLabel: '完成时限',
+      deadline: '限 {at} 前', overdue: '已超时', overdueN: '超时 {n} 项', progress: '已完成 {done} / {total}',
+      report: '处置情况', reason: '无法完成的原因',
+      states: { assigned: '待接收', accepted: '已接收', in_progress: '处置中', done: '已完成', unable: '无法完成' } satisfies Record<TaskState, string>,
+      actions: { accept: '接收', start: '开始处置', finish: '完成', unable: '无法完成' },
+    },
+    sitreps: { title: '态势报告', new: '新的态势报告', placeholder: '现场情况、处置进展、需要协调的事项…', post: '发布', empty: '暂无态势报告' },
+    resources: {
+      title: '应急资源', kind: '类别', name: '名称', quantity: '数量', unit: '计量单位', state: '状态', where: '位置（经度, 纬度）', updated: '更新时间',
+      lon: '经度', lat: '纬度', add: '增加资源', move: '调度', empty: '尚未登记资源', needName: '请填写资源名称', badPoint: '经纬度须同时填写且为有效数字',
+      kinds: { pump_truck: '排水泵车', team: '抢险队伍', sandbags: '防汛沙袋', generator: '发电机', vehicle: '车辆', other: '其他' } satisfies Record<ResourceKind, string>,
+      states: { standby: '待命', en_route: '途中', deployed: '已部署', released: '已撤离' } satisfies Record<ResourceState, string>,
+    },
+    timeline: {
+      title: '事件时间线', at: '时间', who: '人员', action: '动作', details: '内容',
+      task: '任务 #{id}', taskNamed: '任务 #{id}“{title}”', withText: '{what}：{text}', response: '{level}：{reason}',
+      assign: '{unit}：{title}，{deadline} 前完成', resource: '{name} × {quantity}（{kind}）', move: '资源 #{id} → {state}',
+    },
+    actions: {
+      open: '启动事件', set_response: '确定响应级别', assign_task: '下达任务', accept_task: '接收任务', start_task: '开始处置', finish_task: '完成任务',
+      task_unable: '无法完成', sitrep: '态势报告', add_resource: '增加资源', move_resource: '调度资源', hand_over: '提请上级指挥', stand_down: '终止响应',
+    },
+    map: { title: '影响范围', label: '{title}的影响范围', affected: '涉及区域', resources: '资源 {n}', unavailable: '地图暂不可用' },
+    banner: { label: '预警与应急响应', warnings: '预警', incidents: '应急响应', hazardLevel: '{hazard}{level}' },
+    errors: {
+      required: '必填', role_not_allowed: '您的角色不能执行此操作', not_assigned_unit: '这不是本单位的任务',
+      transition_not_allowed: '当前状态下不能这样操作：{msg}', unknown_reference: '编码不存在或已停用：{msg}', not_found: '不存在，或您无权查看',
+    },
   },
   citizen: {
     title: '市民随手拍', intro: '发现城市管理问题？告诉我们，我们会尽快处理。您的联系方式不会公开。',

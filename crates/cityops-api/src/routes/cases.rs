@@ -1546,7 +1546,9 @@ fn check_version(case: &Case, version: i64) -> ApiResult<()> {
 pub struct UploadQuery {
     /// The case version the caller saw.
     version: i64,
-    /// Original file name, e.g. `near.jpg`.
+    /// Original file name, e.g. `near.jpg`: a plain name (no `/`, `\\` or NUL) of at most 200
+    /// characters.
+    #[param(pattern = r"^[^/\\\x00]{0,200}$")]
     file_name: Option<String>,
 }
 

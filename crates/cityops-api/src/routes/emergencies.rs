@@ -13,7 +13,8 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use cityops_domain::emergency::{
     default_plans, effective_rules, ContingencyPlan, EmergencyError, Incident, IncidentCommand,
-    IncidentEvent, NewIncident, NewWarning, RuleAdjustment, Warning, WarningSource, WarningUpdate,
+    IncidentEvent, LinkKind, NewIncident, NewWarning, RuleAdjustment, Warning, WarningSource,
+    WarningUpdate,
 };
 use cityops_domain::telemetry::{Condition, TelemetryRule};
 use cityops_domain::{Actor, AreaCode, Role};
@@ -39,6 +40,8 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}", get(get_incident))
         .route("/incidents/{id}/commands", post(incident_command))
         .route("/incidents/{id}/timeline", get(incident_timeline))
+        .route("/incidents/{id}/links", get(incident_links))
+        .route("/incidents/{id}/report.xlsx", get(after_action_report))
         .route("/plans", get(list_plans))
         .route("/plans/{id}", put(put_plan))
 }
@@ -951,9 +954,10 @@ pub struct IncidentRequest {
 }
 
 /// A change to an incident. The response level, the hand-over and the stand-down are a
-/// leader's; tasks' acceptance, progress and reports are their unit's handlers'.
+/// leader's; tasks' acceptance, progress and reports are their unit's handlers'. Fields a
+/// command does not have are ignored (the document's variants do not forbid them).
 #[derive(Deserialize, ToSchema)]
-#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "command", rename_all = "snake_case")]
 pub enum IncidentCommandRequest {
     SetResponse {
         #[schema(value_type = wire::ResponseLevel)]
@@ -1025,6 +1029,20 @@ pub enum IncidentCommandRequest {
         #[serde(default)]
         #[schema(minimum = 3.0, maximum = 54.0)]
         lat: Option<f64>,
+    },
+    /// Link an alarm or a case by hand (within the incident's areas).
+    Link {
+        #[schema(value_type = wire::LinkKind)]
+        kind: cityops_domain::emergency::LinkKind,
+        #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+        target: String,
+    },
+    /// Unlink an alarm or a case; an automatic link so undone does not come back.
+    Unlink {
+        #[schema(value_type = wire::LinkKind)]
+        kind: cityops_domain::emergency::LinkKind,
+        #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+        target: String,
     },
     HandOver {
         #[schema(pattern = r"\S", max_length = 1000)]
@@ -1099,6 +1117,8 @@ impl IncidentCommandRequest {
                 state,
                 location: location(lon, lat)?,
             },
+            R::Link { kind, target } => IncidentCommand::Link { kind, target },
+            R::Unlink { kind, target } => IncidentCommand::Unlink { kind, target },
             R::HandOver { reason } => IncidentCommand::HandOver { reason },
             R::StandDown { reason } => IncidentCommand::StandDown { reason },
         })
@@ -1341,10 +1361,54 @@ pub async fn incident_command(
 ) -> ApiResult<Json<IncidentView>> {
     let incident = visible_incident(&state, &actor, &id).await?;
     let command = request.into_command()?;
+    match &command {
+        IncidentCommand::Link { kind, target } => {
+            let area = match kind {
+                LinkKind::Alarm => state.store.alarm(target).await?.map(|a| a.area),
+                LinkKind::Case => state.store.case(target).await?.map(|c| c.area),
+            };
+            if !area.is_some_and(|a| incident.covers(&a) && actor.can_see(&a)) {
+                return Err(ApiError::new(
+                    ErrorCode::UnknownReference,
+                    format!(
+                        "there is no {} {target} in the incident's areas",
+                        kind.as_str()
+                    ),
+                )
+                .with_field("target"));
+            }
+        }
+        IncidentCommand::Unlink { kind, target } => {
+            let linked = state.store.links(&id).await?;
+            if !linked
+                .iter()
+                .any(|l| l.kind == kind.as_str() && &l.target == target)
+            {
+                return Err(ApiError::new(
+                    ErrorCode::UnknownReference,
+                    format!("no {} {target} is linked", kind.as_str()),
+                )
+                .with_field("target"));
+            }
+        }
+        _ => {}
+    }
     let active = units_named(&state, &command).await?;
     let now = now();
     let (next, event) = incident.decide(command, &actor, now, |u| active.iter().any(|a| a == u))?;
     record(&state, &next, &event).await?;
+    match &event.command {
+        IncidentCommand::Link { kind, target } => {
+            state
+                .store
+                .link(&id, kind.as_str(), target, now, false)
+                .await?;
+        }
+        IncidentCommand::Unlink { kind, target } => {
+            state.store.unlink(&id, kind.as_str(), target).await?;
+        }
+        _ => {}
+    }
     Ok(Json(IncidentView::new(&next, &actor, now)))
 }
 
@@ -1561,4 +1625,148 @@ pub async fn put_plan(
     plan.validate()?;
     state.store.put_plan(&plan).await?;
     Ok(Json(PlanView::from(&plan)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Links
+
+/// An alarm or case an incident holds.
+#[derive(Serialize, ToSchema)]
+pub struct LinkView {
+    pub kind: wire::LinkKind,
+    pub target: String,
+    pub at: DateTime<Utc>,
+    /// Linked by the incident's areas while it was active, not by hand.
+    pub auto: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LinkList {
+    pub items: Vec<LinkView>,
+}
+
+/// The alarms and cases the incident holds: those raised or reported in its areas while it
+/// was active, and those linked by hand, less those unlinked by hand. The center's staff over
+/// its areas read them.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/links", tag = "emergencies",
+    params(("id" = String, Path)),
+    responses((status = 200, body = LinkList), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn incident_links(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<LinkList>> {
+    let incident = visible_incident(&state, &actor, &id).await?;
+    if !incident.sees_all(&actor) {
+        return Err(ApiError::not_found("the incident's links"));
+    }
+    let items = state
+        .store
+        .links(&id)
+        .await?
+        .into_iter()
+        .filter_map(|l| {
+            Some(LinkView {
+                kind: Wire(LinkKind::parse(&l.kind)?),
+                target: l.target,
+                at: l.at,
+                auto: l.auto,
+            })
+        })
+        .collect();
+    Ok(Json(LinkList { items }))
+}
+
+/// Links, while an incident is active, each alarm raised and each case reported in its areas
+/// (自动关联). The active incidents are read again every few seconds and after each change
+/// this node makes to one.
+pub(crate) fn spawn_linker(state: AppState) {
+    tokio::spawn(async move {
+        let stopped = state.stopped();
+        tokio::pin!(stopped);
+        let mut cases = tokio_stream::wrappers::BroadcastStream::new(state.changes.subscribe());
+        let mut alarms = match &state.telemetry {
+            Some(t) => tokio_stream::wrappers::BroadcastStream::new(t.subscribe()),
+            None => {
+                tokio_stream::wrappers::BroadcastStream::new(tokio::sync::broadcast::channel(1).1)
+            }
+        };
+        let mut changes =
+            tokio_stream::wrappers::BroadcastStream::new(state.emergencies.subscribe());
+        let mut refresh = tokio::time::interval(std::time::Duration::from_secs(5));
+        let mut active: Vec<Incident> = Vec::new();
+        loop {
+            use tokio_stream::StreamExt;
+            let target = tokio::select! {
+                _ = &mut stopped => return,
+                _ = refresh.tick() => {
+                    if let Ok(now_active) = state.store.incidents(true, now(), 500).await {
+                        active = now_active;
+                    }
+                    continue;
+                }
+                Some(change) = changes.next() => {
+                    if let Ok(EmergencyChange::Incident(..)) = change {
+                        if let Ok(now_active) = state.store.incidents(true, now(), 500).await {
+                            active = now_active;
+                        }
+                    }
+                    continue;
+                }
+                Some(Ok(change)) = cases.next() => {
+                    if change.action != cityops_domain::CommandKind::Report {
+                        continue;
+                    }
+                    (LinkKind::Case, change.case.id.clone(), change.case.area.clone(), change.at)
+                }
+                Some(Ok(event)) = alarms.next() => match event {
+                    cityops_telemetry::TelemetryEvent::Alarm(
+                        alarm,
+                        cityops_telemetry::AlarmChange::Engine(
+                            cityops_domain::telemetry::AlarmEventKind::Raised
+                            | cityops_domain::telemetry::AlarmEventKind::Reopened,
+                        ),
+                    ) => {
+                        (LinkKind::Alarm, alarm.id.clone(), alarm.area.clone(), alarm.raised_at)
+                    }
+                    _ => continue,
+                },
+            };
+            let (kind, id, area, at) = target;
+            for incident in active
+                .iter()
+                .filter(|i| i.covers(&area) && i.opened_at <= at)
+            {
+                if let Err(e) = state
+                    .store
+                    .link(&incident.id, kind.as_str(), &id, at, true)
+                    .await
+                {
+                    tracing::warn!(error = %e, incident = %incident.id, "An automatic link could not be written.");
+                }
+            }
+        }
+    });
+}
+
+/// The after-action report (总结报告) as an XLSX workbook: the summary and the response
+/// level, the whole timeline, the tasks with their reports, the resources, the linked alarms
+/// and cases, and the figures with a chart. The center's staff over the incident's areas read
+/// it, at any time (a draft while it is active).
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/report.xlsx", tag = "emergencies",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn after_action_report(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    let incident = visible_incident(&state, &actor, &id).await?;
+    if !incident.sees_all(&actor) {
+        return Err(ApiError::not_found("the incident's report"));
+    }
+    let events = state.store.incident_events(&id).await?;
+    let links = state.store.links(&id).await?;
+    crate::xlsx::after_action(&incident, &events, &links, now())
 }

@@ -92,6 +92,8 @@ use crate::openapi::{BearerAuth, CommonErrors};
         emergencies::open_incident,
         emergencies::incident_command,
         emergencies::incident_timeline,
+        emergencies::incident_links,
+        emergencies::after_action_report,
         emergencies::list_plans,
         emergencies::put_plan,
         patrols::go_on_duty,

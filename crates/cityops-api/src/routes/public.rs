@@ -343,6 +343,8 @@ pub async fn follow(
 pub struct PhotoQuery {
     /// The follow token received when reporting.
     token: String,
+    /// Original file name: a plain name (no `/`, `\\` or NUL) of at most 200 characters.
+    #[param(pattern = r"^[^/\\\x00]{0,200}$")]
     file_name: Option<String>,
 }
 

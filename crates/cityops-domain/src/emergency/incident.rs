@@ -301,6 +301,29 @@ pub struct Incident {
     pub version: u32,
 }
 
+/// What an incident links to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    Alarm,
+    Case,
+}
+
+impl LinkKind {
+    pub const ALL: [LinkKind; 2] = [LinkKind::Alarm, LinkKind::Case];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Alarm => "alarm",
+            LinkKind::Case => "case",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<LinkKind> {
+        LinkKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
 /// A change to an incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
@@ -351,6 +374,16 @@ pub enum IncidentCommand {
         #[serde(default)]
         location: Option<Location>,
     },
+    /// Link an alarm or a case to the incident by hand, or unlink one (an automatic link
+    /// undone by hand does not come back).
+    Link {
+        kind: LinkKind,
+        target: String,
+    },
+    Unlink {
+        kind: LinkKind,
+        target: String,
+    },
     /// Hand the incident to the next-level center (上报).
     HandOver {
         reason: String,
@@ -375,6 +408,8 @@ impl IncidentCommand {
             IncidentCommand::Sitrep { .. } => "sitrep",
             IncidentCommand::AddResource { .. } => "add_resource",
             IncidentCommand::MoveResource { .. } => "move_resource",
+            IncidentCommand::Link { .. } => "link",
+            IncidentCommand::Unlink { .. } => "unlink",
             IncidentCommand::HandOver { .. } => "hand_over",
             IncidentCommand::StandDown { .. } => "stand_down",
         }
@@ -402,7 +437,9 @@ impl IncidentCommand {
             IncidentCommand::Open(_)
             | IncidentCommand::AssignTask { .. }
             | IncidentCommand::AddResource { .. }
-            | IncidentCommand::MoveResource { .. } => is_center_staff(role),
+            | IncidentCommand::MoveResource { .. }
+            | IncidentCommand::Link { .. }
+            | IncidentCommand::Unlink { .. } => is_center_staff(role),
             IncidentCommand::AcceptTask { .. }
             | IncidentCommand::StartTask { .. }
             | IncidentCommand::FinishTask { .. }
@@ -646,6 +683,9 @@ impl Incident {
                 t.reported_by = Some(actor.user_id.clone());
             }
             IncidentCommand::Sitrep { text } => needed("text", text, 4000)?,
+            IncidentCommand::Link { target, .. } | IncidentCommand::Unlink { target, .. } => {
+                needed("target", target, 64)?
+            }
             IncidentCommand::AddResource {
                 kind: _,
                 name,

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::telemetry::WarningLevel;
 pub use incident::{
-    Incident, IncidentCommand, IncidentEvent, IncidentKind, IncidentState, JointTask, NewIncident,
-    Resource, ResourceKind, ResourceState, ResponseDecision, TaskState,
+    Incident, IncidentCommand, IncidentEvent, IncidentKind, IncidentState, JointTask, LinkKind,
+    NewIncident, Resource, ResourceKind, ResourceState, ResponseDecision, TaskState,
 };
 pub use plan::{default_plans, ContingencyPlan, PlanResource, PlanTask, PlannedTask};
 pub use warning::{

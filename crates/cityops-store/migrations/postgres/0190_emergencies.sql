@@ -6,7 +6,7 @@ CREATE TABLE warnings (
     issued_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     lifted_at BIGINT,
-    version INTEGER NOT NULL,
+    version BIGINT NOT NULL,
     doc TEXT NOT NULL
 );
 CREATE INDEX warnings_expiry ON warnings (expires_at);
@@ -20,13 +20,13 @@ CREATE TABLE incidents (
     id TEXT PRIMARY KEY,
     state TEXT NOT NULL,
     opened_at BIGINT NOT NULL,
-    version INTEGER NOT NULL,
+    version BIGINT NOT NULL,
     doc TEXT NOT NULL
 );
 CREATE INDEX incidents_opened ON incidents (opened_at);
 CREATE TABLE incident_events (
     incident_id TEXT NOT NULL REFERENCES incidents (id),
-    seq INTEGER NOT NULL,
+    seq BIGINT NOT NULL,
     at BIGINT NOT NULL,
     doc TEXT NOT NULL,
     PRIMARY KEY (incident_id, seq)
@@ -38,8 +38,8 @@ CREATE TABLE incident_links (
     kind TEXT NOT NULL,
     target TEXT NOT NULL,
     at BIGINT NOT NULL,
-    auto INTEGER NOT NULL,
-    unlinked INTEGER NOT NULL,
+    auto BIGINT NOT NULL,
+    unlinked BIGINT NOT NULL,
     PRIMARY KEY (incident_id, kind, target)
 );
 CREATE TABLE contingency_plans (

@@ -544,6 +544,48 @@ async fn an_incident_from_the_rainstorm_plan_runs_to_its_stand_down(app: &TestAp
         .await;
     assert!(!timeline.to_string().contains("抢修力量"), "{timeline}");
 
+    // A case reported in the street while the incident is active is linked to it by itself;
+    // one unlinked by hand stays unlinked; one outside the incident's areas cannot be linked.
+    let case = app.report("operator", "inspector").await;
+    let case_id = case["id"].as_str().unwrap().to_owned();
+    let links_path = format!("/api/v1/incidents/{id}/links");
+    let mut linked = Value::Null;
+    for _ in 0..100 {
+        linked = app.get(Some("lead"), &links_path).await.1;
+        if linked.to_string().contains(&case_id) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(linked["items"][0]["kind"], "case", "{linked}");
+    assert_eq!(linked["items"][0]["target"], case_id.as_str());
+    assert_eq!(linked["items"][0]["auto"], true);
+    let (status, _) = app.get(Some("water"), &links_path).await;
+    assert_eq!(status, 404, "a unit reads no links");
+    let unlink = json!({"command": "unlink", "kind": "case", "target": case_id});
+    let (status, _) = command(app, "lead", &id, unlink.clone()).await;
+    assert_eq!(status, 200);
+    let (_, linked) = app.get(Some("lead"), &links_path).await;
+    assert!(linked["items"].as_array().unwrap().is_empty(), "{linked}");
+    let (status, error) = command(app, "lead", &id, unlink).await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("target")),
+        "{error}"
+    );
+    let nowhere = json!({"command": "link", "kind": "case", "target": "no-such-case"});
+    let (status, error) = command(app, "lead", &id, nowhere).await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("target")),
+        "{error}"
+    );
+    let link = json!({"command": "link", "kind": "case", "target": case_id});
+    let (status, _) = command(app, "lead", &id, link).await;
+    assert_eq!(status, 200);
+    let (_, linked) = app.get(Some("lead"), &links_path).await;
+    assert_eq!(linked["items"][0]["auto"], false, "{linked}");
+
     let (status, _) = command(
         app,
         "lead",
@@ -600,11 +642,54 @@ async fn an_incident_from_the_rainstorm_plan_runs_to_its_stand_down(app: &TestAp
             "accept_task",
             "finish_task",
             "task_unable",
+            "unlink",
+            "link",
             "sitrep",
             "set_response",
             "stand_down"
         ]
     );
+    // The after-action report: a workbook holding every step, read with a real reader.
+    let response = app
+        .client
+        .get(format!("{}/api/v1/incidents/{id}/report.xlsx", app.base))
+        .bearer_auth(&app.tokens["leader"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap();
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    use calamine::Reader;
+    let steps = book.worksheet_range("timeline").unwrap();
+    assert_eq!(steps.height(), 1 + actions.len(), "a row per step");
+    let text: String = steps
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect();
+    assert!(text.contains("管网巡查完毕"), "a unit's report");
+    assert!(text.contains("积水已退至5厘米以下"), "the sitrep");
+    assert!(
+        text.contains("暴雨红色预警，低洼路段积水"),
+        "the level's reason"
+    );
+    let tasks = book.worksheet_range("tasks").unwrap();
+    assert_eq!(tasks.height(), 1 + 5);
+    let summary = book.worksheet_range("summary").unwrap();
+    let summary: String = summary
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect();
+    assert!(summary.contains("四级响应"), "{summary}");
+    let (status, _) = app
+        .get(
+            Some("water"),
+            &format!("/api/v1/incidents/{id}/report.xlsx"),
+        )
+        .await;
+    assert_eq!(status, 404, "a unit reads no report");
+
     let (_, active) = app.get(Some("leader"), "/api/v1/incidents").await;
     assert!(active["items"].as_array().unwrap().is_empty(), "{active}");
     let (_, past) = app.get(Some("leader"), "/api/v1/incidents?past=true").await;

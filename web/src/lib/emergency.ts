@@ -1,0 +1,314 @@
+// Emergencies on the client (应急指挥): how a warning's level and an incident's response level
+// look, how long a warning has left, which warnings and incidents a list keeps as live events
+// arrive, how a task board sorts a unit's tasks, what each person may do, and how an incident's
+// timeline reads (its response decisions, its situation reports, every step in words).
+import type {
+  Hazard, IncidentEvent, IncidentKind, IncidentView, ResourceKind, ResourceState, ResponseLevel, Role, Severity,
+  TaskState, TaskView, WarningLevel, WarningView,
+} from '../api/types'
+import { formatDuration } from './deadlines'
+
+type T = (key: string, values?: Record<string, unknown>) => string
+
+/** The keys of a record that names every value of a vocabulary once, in the record's order. */
+function valuesOf<V extends string>(record: Record<V, unknown>): readonly V[] {
+  return Object.keys(record) as V[]
+}
+
+// ---- vocabularies, in the order the UI lists them
+
+/** Most to least severe: red first. */
+export const WARNING_LEVELS_DESC = valuesOf<WarningLevel>({ red: true, orange: true, yellow: true, blue: true })
+export const HAZARDS = valuesOf<Hazard>({
+  rainstorm: true, typhoon: true, flood: true, thunderstorm: true, gale: true, high_temperature: true, cold_wave: true,
+  snowstorm: true, fog: true, haze: true, other: true,
+})
+export const INCIDENT_KINDS = valuesOf<IncidentKind>({ natural_disaster: true, accident: true, public_health: true, social_security: true })
+/** Most to least severe (I 特别重大 .. IV 一般). */
+export const SEVERITIES = valuesOf<Severity>({ I: true, II: true, III: true, IV: true })
+/** Highest first: level 1 (一级) is the strongest response. */
+export const RESPONSE_LEVELS = valuesOf<ResponseLevel>({ 1: true, 2: true, 3: true, 4: true })
+/** The task board's columns, left to right. */
+export const TASK_STATES = valuesOf<TaskState>({ assigned: true, accepted: true, in_progress: true, done: true, unable: true })
+export const RESOURCE_KINDS = valuesOf<ResourceKind>({ pump_truck: true, team: true, sandbags: true, generator: true, vehicle: true, other: true })
+export const RESOURCE_STATES = valuesOf<ResourceState>({ standby: true, en_route: true, deployed: true, released: true })
+
+// ---- colours
+
+/** A badge's colours: the level's hue behind text that reads on it (WCAG AA). */
+export interface BadgeColors { background: string; color: string }
+
+/** The colours of a warning level's badge (蓝 黄 橙 红). Unknown levels are grey. */
+export const WARNING_COLORS: Record<WarningLevel, BadgeColors> = {
+  red: { background: '#c62828', color: '#ffffff' },
+  orange: { background: '#ef6c00', color: '#1a1a1a' },
+  yellow: { background: '#fbc02d', color: '#1a1a1a' },
+  blue: { background: '#1565c0', color: '#ffffff' },
+}
+const GREY: BadgeColors = { background: '#9e9e9e', color: '#1a1a1a' }
+
+export function warningColors(level: string | null | undefined): BadgeColors {
+  return (level && WARNING_COLORS[level as WarningLevel]) || GREY
+}
+
+/** A response level's colour, by the hue of the warning level it answers: 一级 red .. 四级 blue. */
+export const RESPONSE_HUE: Record<ResponseLevel, WarningLevel> = { 1: 'red', 2: 'orange', 3: 'yellow', 4: 'blue' }
+
+export function responseColors(level: string | null | undefined): BadgeColors {
+  return warningColors(level ? RESPONSE_HUE[level as ResponseLevel] : null)
+}
+
+/** The colour class of a task's state on the board. */
+export function taskStateClass(state: TaskState, overdue = false): string {
+  return overdue && state !== 'done' && state !== 'unable' ? `task-${state} task-overdue` : `task-${state}`
+}
+
+// ---- warnings
+
+const ms = (iso: string | null | undefined) => {
+  const v = iso ? Date.parse(iso) : NaN
+  return Number.isNaN(v) ? NaN : v
+}
+
+/** How severe a level is: 0 (blue) to 3 (red); -1 for an unknown one. */
+export function warningRank(level: string): number {
+  return ['blue', 'yellow', 'orange', 'red'].indexOf(level)
+}
+
+/** Whether a warning is (or is about to be) in force at `now`: issued or in force, not lifted, not expired. */
+export function isCurrentWarning(w: Pick<WarningView, 'status' | 'expires_at' | 'lifted_at'>, now = Date.now()): boolean {
+  if (w.status !== 'in_force' && w.status !== 'issued') return false
+  if (w.lifted_at) return false
+  const end = ms(w.expires_at)
+  return Number.isNaN(end) || end > now
+}
+
+/** Current warnings first, the most severe first, then the latest issued. */
+export function compareWarnings(a: WarningView, b: WarningView, now = Date.now()): number {
+  const ca = isCurrentWarning(a, now) ? 1 : 0
+  const cb = isCurrentWarning(b, now) ? 1 : 0
+  return cb - ca || warningRank(b.level) - warningRank(a.level) || (ms(b.issued_at) || 0) - (ms(a.issued_at) || 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+export function sortWarnings(list: readonly WarningView[], now = Date.now()): WarningView[] {
+  return [...list].sort((a, b) => compareWarnings(a, b, now))
+}
+
+/**
+ * A list of warnings with one more reading of a warning (a live event, an answer): the newer
+ * version wins; with `keepPast` false, a warning no longer current leaves the list.
+ */
+export function upsertWarning(list: readonly WarningView[], w: WarningView, keepPast = false, now = Date.now()): WarningView[] {
+  const old = list.find((x) => x.id === w.id)
+  const next = old && old.version > w.version ? old : w
+  const rest = list.filter((x) => x.id !== w.id)
+  if (!keepPast && !isCurrentWarning(next, now)) return sortWarnings(rest, now)
+  return sortWarnings([...rest, next], now)
+}
+
+/** Whole minutes from `now` to `iso` (negative once past), or null for no time. */
+export function minutesUntil(iso: string | null | undefined, now = Date.now()): number | null {
+  const end = ms(iso)
+  if (Number.isNaN(end)) return null
+  return Math.trunc((end - now) / 60_000)
+}
+
+/** "剩余5小时59分" / "5 h 59 min left" until a warning expires; "已过期" / "expired" after. */
+export function expiryText(iso: string | null | undefined, now: number, t: T): string {
+  const end = ms(iso)
+  if (Number.isNaN(end)) return '—'
+  if (end <= now) return t('emergency.expired')
+  // whole minutes, rounded down: a countdown never promises more time than is left
+  return t('deadline.left', { span: formatDuration(Math.floor((end - now) / 60_000), t) })
+}
+
+/** Whether a warning expires within the hour (its countdown is marked). */
+export function expiresSoon(iso: string | null | undefined, now = Date.now()): boolean {
+  const m = minutesUntil(iso, now)
+  return m !== null && m >= 0 && m < 60
+}
+
+// ---- incidents
+
+/** The strongest response first (一级), then those without a response, then the latest opened. */
+export function compareIncidents(a: IncidentView, b: IncidentView): number {
+  const active = (i: IncidentView) => (i.state === 'active' ? 0 : 1)
+  const lvl = (i: IncidentView) => (i.response ? Number(i.response.level) : 9)
+  return active(a) - active(b) || lvl(a) - lvl(b) || (ms(b.opened_at) || 0) - (ms(a.opened_at) || 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+export function sortIncidents(list: readonly IncidentView[]): IncidentView[] {
+  return [...list].sort(compareIncidents)
+}
+
+/** An incident's newer reading into a list (the higher version wins); a stood-down one leaves it unless `keepPast`. */
+export function upsertIncident(list: readonly IncidentView[], inc: IncidentView, keepPast = false): IncidentView[] {
+  const old = list.find((x) => x.id === inc.id)
+  const next = old && old.version > inc.version ? old : inc
+  const rest = list.filter((x) => x.id !== inc.id)
+  if (!keepPast && next.state !== 'active') return sortIncidents(rest)
+  return sortIncidents([...rest, next])
+}
+
+/** The newer of two readings of one incident (either may be missing). */
+export function newerIncident(a: IncidentView | null | undefined, b: IncidentView | null | undefined): IncidentView | null {
+  if (!a) return b ?? null
+  if (!b) return a
+  return b.version >= a.version ? b : a
+}
+
+/** Open tasks by urgency (overdue first, then the earliest deadline), finished ones after; ties by id. */
+export function compareTasks(a: TaskView, b: TaskView): number {
+  const closed = (x: TaskView) => (x.state === 'done' || x.state === 'unable' ? 1 : 0)
+  return closed(a) - closed(b) || Number(b.overdue) - Number(a.overdue) || (ms(a.deadline) || 0) - (ms(b.deadline) || 0) || a.id - b.id
+}
+
+/** The task board's columns: every state, in board order, each column's tasks sorted. */
+export function tasksByState(tasks: readonly TaskView[]): Record<TaskState, TaskView[]> {
+  const out = Object.fromEntries(TASK_STATES.map((s) => [s, [] as TaskView[]])) as Record<TaskState, TaskView[]>
+  for (const task of tasks) (out[task.state] ??= []).push(task)
+  for (const s of Object.keys(out) as TaskState[]) out[s].sort(compareTasks)
+  return out
+}
+
+/** How far the tasks have come: how many, done, unable, overdue. */
+export function taskProgress(tasks: readonly TaskView[]): { total: number; done: number; unable: number; overdue: number } {
+  return {
+    total: tasks.length,
+    done: tasks.filter((x) => x.state === 'done').length,
+    unable: tasks.filter((x) => x.state === 'unable').length,
+    overdue: tasks.filter((x) => x.overdue && x.state !== 'done' && x.state !== 'unable').length,
+  }
+}
+
+// ---- who may do what (the server decides; these only show and hide controls)
+
+export { CENTER_ROLES, isCenterStaff, isLeader, mayUseEmergency } from './emergencyRoles'
+
+export type TaskAction = 'accept' | 'start' | 'finish' | 'unable'
+
+/** What a unit's handler may do with a task of their unit: accept, start, finish (with a report) or decline it. */
+export function taskActions(task: Pick<TaskView, 'state' | 'unit'>, who: { role: Role | null | undefined; unit?: string | null }): TaskAction[] {
+  if (who.role !== 'unit_handler' || !who.unit || who.unit !== task.unit) return []
+  switch (task.state) {
+    case 'assigned': return ['accept', 'start', 'unable']
+    case 'accepted': return ['start', 'finish', 'unable']
+    case 'in_progress': return ['finish', 'unable']
+    default: return []
+  }
+}
+
+// ---- the timeline
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '')
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
+
+/** A response decision, from a `set_response` entry. */
+export interface ResponseDecision { seq: number; at: string; username: string; level: ResponseLevel; reason: string }
+
+/** The response level's history, newest first (the timeline's `set_response` entries with their reasons). */
+export function responseHistory(timeline: readonly IncidentEvent[]): ResponseDecision[] {
+  return timeline
+    .filter((e) => e.action === 'set_response')
+    .map((e) => ({ seq: e.seq, at: e.at, username: e.username, level: str(e.details.level) as ResponseLevel, reason: str(e.details.reason) }))
+    .sort((a, b) => b.seq - a.seq)
+}
+
+/** A situation report, from a `sitrep` entry. */
+export interface Sitrep { seq: number; at: string; username: string; role: Role; unit: string | null; text: string }
+
+/** The situation reports, newest first. */
+export function sitreps(timeline: readonly IncidentEvent[]): Sitrep[] {
+  return timeline
+    .filter((e) => e.action === 'sitrep')
+    .map((e) => ({ seq: e.seq, at: e.at, username: e.username, role: e.role, unit: e.unit ?? null, text: str(e.details.text) }))
+    .sort((a, b) => b.seq - a.seq)
+}
+
+/** What `describeEvent` needs besides the entry: translation, names and times. */
+export interface EventWords {
+  t: T
+  /** A unit's name (with its code), or the code. */
+  unit: (code: string) => string
+  /** A task's title by its number on this incident, if known. */
+  task: (id: number) => string | null
+  when: (iso: string) => string
+}
+
+/** A timeline entry in words (the action's name is shown beside it). */
+export function describeEvent(e: Pick<IncidentEvent, 'action' | 'details'>, w: EventWords): string {
+  const d = e.details ?? {}
+  const { t } = w
+  const taskName = () => {
+    const id = num(d.task)
+    if (id === null) return ''
+    const title = w.task(id)
+    return title ? t('emergency.timeline.taskNamed', { id, title }) : t('emergency.timeline.task', { id })
+  }
+  switch (e.action) {
+    case 'open': return str(d.title)
+    case 'set_response': return t('emergency.timeline.response', { level: t(`emergency.response.levels.${str(d.level)}`), reason: str(d.reason) })
+    case 'assign_task': return t('emergency.timeline.assign', { unit: w.unit(str(d.unit)), title: str(d.title), deadline: w.when(str(d.deadline)) })
+    case 'accept_task':
+    case 'start_task': return taskName()
+    case 'finish_task': return t('emergency.timeline.withText', { what: taskName(), text: str(d.report) })
+    case 'task_unable': return t('emergency.timeline.withText', { what: taskName(), text: str(d.reason) })
+    case 'sitrep': return str(d.text)
+    case 'add_resource': {
+      const kind = str(d.kind)
+      return t('emergency.timeline.resource', { name: str(d.name), quantity: num(d.quantity) ?? '', kind: t(`emergency.resources.kinds.${kind}`) })
+    }
+    case 'move_resource':
+      return t('emergency.timeline.move', { id: num(d.resource) ?? '', state: t(`emergency.resources.states.${str(d.state)}`) })
+    case 'hand_over':
+    case 'stand_down': return str(d.reason)
+    default: return ''
+  }
+}
+
+/** The timeline's actions the UI has words for (others show as they are). */
+export const EVENT_ACTIONS = [
+  'open', 'set_response', 'assign_task', 'accept_task', 'start_task', 'finish_task', 'task_unable', 'sitrep',
+  'add_resource', 'move_resource', 'hand_over', 'stand_down',
+] as const
+
+// ---- forms
+
+/** A number typed as text (lon, lat, quantity): null when empty, NaN when not a number. */
+export function parseNumber(text: string | number | null | undefined): number | null {
+  if (text === null || text === undefined) return null
+  const s = String(text).trim()
+  if (!s) return null
+  const n = Number(s)
+  return Number.isFinite(n) ? n : NaN
+}
+
+/** The element a refused CAP file names (`invalid_file`'s field), or null. */
+export function capElement(e: { code?: string; field?: string } | null | undefined): string | null {
+  return e && e.code === 'invalid_file' && e.field ? e.field : null
+}
+
+/** An error's field with a list index dropped (`areas[2]` is the areas field). */
+export function fieldName(field: string | null | undefined): string | null {
+  if (!field) return null
+  return field.replace(/\[\d+\].*$/, '').replace(/\..*$/, '')
+}
+
+/** A refusal as a form shows it: words in the UI's language where it has them, the field it concerns. */
+export interface Problem { text: string; field: string | null; code: string }
+
+/** Refusals the UI has its own words for (`emergency.errors.*`). */
+const KNOWN_REFUSALS = ['role_not_allowed', 'not_assigned_unit', 'transition_not_allowed', 'unknown_reference', 'not_found'] as const
+
+/** A failed call as a form's problem: the server's refusal in words, beside the field it names. */
+export function problemOf(e: unknown, t: T): Problem {
+  const err = e as { status?: number; code?: string; field?: string; message?: string }
+  const code = typeof err?.code === 'string' ? err.code : 'error'
+  const field = fieldName(err?.field)
+  const message = String(err?.message ?? e)
+  const bare = field && message.startsWith(`${err.field}: `) ? message.slice(String(err.field).length + 2) : message
+  if (err?.status === 0 || code === 'network') return { text: t('errors.network'), field: null, code }
+  if (code === 'invalid_input' && /must not be empty|name at least one/.test(bare)) return { text: t('emergency.errors.required'), field, code }
+  if ((KNOWN_REFUSALS as readonly string[]).includes(code)) return { text: t(`emergency.errors.${code}`, { msg: bare }), field, code }
+  return { text: t('errors.generic', { msg: bare }), field, code }
+}
