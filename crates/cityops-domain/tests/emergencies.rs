@@ -7,9 +7,9 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use cityops_domain::emergency::{
-    default_plans, effective_rules, EmergencyError, Hazard, Incident, IncidentCommand,
-    IncidentKind, IncidentState, NewIncident, NewWarning, ResponseLevel, RuleAdjustment, Severity,
-    TaskState, Warning, WarningSource, WarningUpdate,
+    default_plans, effective_rules, warning_adjustments, EmergencyError, Hazard, Incident,
+    IncidentCommand, IncidentKind, IncidentState, NewIncident, NewWarning, PlanNotice,
+    ResponseLevel, RuleAdjustment, Severity, TaskState, Warning, WarningSource, WarningUpdate,
 };
 use cityops_domain::telemetry::{
     default_indicators, AlarmEventKind, Condition, Device, DeviceStatus, Engine, Reading,
@@ -335,7 +335,7 @@ fn opened(now: DateTime<Utc>) -> (Incident, Vec<cityops_domain::emergency::Plann
         .into_iter()
         .find(|p| p.hazard == Hazard::Rainstorm)
         .unwrap();
-    let (new, tasks) = plan
+    let opening = plan
         .open(
             None,
             vec![area("310101"), area("310104"), area("310105")],
@@ -343,7 +343,8 @@ fn opened(now: DateTime<Utc>) -> (Incident, Vec<cityops_domain::emergency::Plann
             now,
         )
         .unwrap();
-    let (incident, event) = Incident::open("e1".into(), new, &leader(), now).unwrap();
+    let tasks = opening.tasks;
+    let (incident, event) = Incident::open("e1".into(), opening.incident, &leader(), now).unwrap();
     assert_eq!(event.seq, 1);
     (incident, tasks)
 }
@@ -376,6 +377,104 @@ fn a_plan_opens_an_incident_with_a_task_for_each_unit_that_answers_there() {
     );
     assert_eq!(incident.kind, IncidentKind::NaturalDisaster);
     assert_eq!(tasks[0].deadline, now + Duration::hours(2));
+}
+
+#[test]
+fn a_plan_brings_its_resources_and_tells_the_units_it_names() {
+    let now = at(7, 1, 14, 30);
+    let mut plan = default_plans()
+        .into_iter()
+        .find(|p| p.id == "rainstorm")
+        .unwrap();
+    plan.notices = vec![PlanNotice {
+        unit_kind: UnitKind::Greening,
+        text: "请加固行道树".into(),
+    }];
+    let opening = plan
+        .open(None, vec![area("310101")], &units(), now)
+        .unwrap();
+    assert_eq!(
+        opening.notices,
+        [(vec!["310101-LH".to_owned()], "请加固行道树".to_owned())]
+    );
+    let steps = opening.steps();
+    let names: Vec<&str> = steps.iter().map(|c| c.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "assign_task",
+            "assign_task",
+            "assign_task",
+            "add_resource",
+            "add_resource",
+            "notify"
+        ]
+    );
+    let (mut incident, _) = Incident::open("e3".into(), opening.incident, &leader(), now).unwrap();
+    for step in steps {
+        incident = run(&incident, step, &leader(), now).unwrap();
+    }
+    assert_eq!(incident.version, 7);
+    assert_eq!(
+        incident
+            .resources
+            .iter()
+            .map(|r| (r.name.as_str(), r.quantity))
+            .collect::<Vec<_>>(),
+        [("移动泵车", 4), ("防汛沙袋", 2000)]
+    );
+    // The landscaping office was told: it sees the public facts and its notice, no tasks and
+    // no resources; an office that was neither told nor tasked sees nothing.
+    let greening = person(Role::UnitHandler, "310101", Some("310101-LH"));
+    assert!(incident.visible_to(&greening));
+    let seen = incident.seen_by(&greening);
+    assert!(seen.tasks.is_empty() && seen.resources.is_empty());
+    assert_eq!(seen.notices.len(), 1);
+    assert!(!incident.visible_to(&person(Role::UnitHandler, "310107001", Some("310107-JD1"))));
+    // A notice to a unit that is not active is refused, naming it.
+    let refused = run(
+        &incident,
+        IncidentCommand::Notify {
+            units: vec!["310101-LH".into(), "310107-XX".into()],
+            text: "请注意".into(),
+        },
+        &leader(),
+        now,
+    );
+    assert!(
+        matches!(&refused, Err(EmergencyError::Invalid(e)) if e.field == "units[1]"),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn a_warning_brings_the_adjustments_of_the_plans_of_its_hazard_from_their_level_up() {
+    let underpass = RuleAdjustment {
+        rule: "underpass".into(),
+        condition: Condition::Above {
+            value: 10.0,
+            clear: Some(5.0),
+        },
+    };
+    let mut plans = default_plans();
+    for plan in &mut plans {
+        plan.adjustments = vec![underpass.clone()];
+    }
+    // The rainstorm plan applies from yellow: orange and red bring it, blue does not; the
+    // typhoon plan's adjustment comes only with a typhoon warning.
+    for (level, expected) in [
+        (WarningLevel::Red, 1),
+        (WarningLevel::Orange, 1),
+        (WarningLevel::Yellow, 1),
+        (WarningLevel::Blue, 0),
+    ] {
+        assert_eq!(
+            warning_adjustments(&plans, Hazard::Rainstorm, level).len(),
+            expected,
+            "{level:?}"
+        );
+    }
+    assert!(warning_adjustments(&plans, Hazard::Fog, WarningLevel::Red).is_empty());
 }
 
 fn run(
@@ -565,6 +664,7 @@ fn an_incident_is_handed_to_the_next_level_center() {
     let (incident, _) = Incident::open(
         "e2".into(),
         NewIncident {
+            zone: None,
             kind: IncidentKind::Accident,
             severity: Severity::IV,
             title: "燃气管道泄漏".into(),

@@ -16,8 +16,8 @@
 //! Street and community shapes are unions of their cells, so the levels nest exactly.
 
 use geo::{
-    BooleanOps, BoundingRect, ChamberlainDuquetteArea, Contains, Coord, Intersects, MultiPolygon,
-    Point, Rect,
+    BooleanOps, BoundingRect, ChamberlainDuquetteArea, Contains, Coord, Intersects, LineString,
+    MultiPolygon, Point, Polygon, Rect,
 };
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -778,6 +778,27 @@ impl Geography {
         self.index
             .locate_in_envelope_intersecting(&AABB::from_corners([min.0, min.1], [max.0, max.1]))
             .map(|entry| &self.grids[entry.data])
+    }
+
+    /// The streets (街道/镇 codes) with a unit grid that the polygon `ring` (closed,
+    /// WGS-84 longitude and latitude) touches, in code order: where a zone drawn on the map
+    /// lies in the city's areas.
+    pub fn streets_touching(&self, ring: &[[f64; 2]]) -> Vec<String> {
+        let zone = Polygon::new(
+            LineString::from(ring.iter().map(|&[x, y]| (x, y)).collect::<Vec<_>>()),
+            Vec::new(),
+        );
+        let Some(bbox) = zone.bounding_rect() else {
+            return Vec::new();
+        };
+        let mut streets: Vec<String> = self
+            .grids_in(bbox.min().x_y(), bbox.max().x_y())
+            .filter(|g| g.shape.intersects(&zone))
+            .map(|g| g.street.clone())
+            .collect();
+        streets.sort();
+        streets.dedup();
+        streets
     }
 
     /// The unit grid of a code.

@@ -22,6 +22,22 @@ pub struct IncidentLink {
     pub auto: bool,
 }
 
+/// A photo of a unit's report on its task, as uploaded: the file lies at `path` under the
+/// data directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentPhoto {
+    pub id: String,
+    pub incident_id: String,
+    pub task: u32,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub path: String,
+    pub uploaded_by: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait EmergencyStore: Send + Sync {
     /// Writes a warning: a new one (version 1), or a change of the version before it (else
@@ -45,9 +61,10 @@ pub trait EmergencyStore: Send + Sync {
         since: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<Warning>>;
-    /// Writes an incident with the event that changed it, in one transaction: a new one with
-    /// its opening (version 1), or a change of the version before it.
-    async fn put_incident(&self, incident: &Incident, event: &IncidentEvent) -> StoreResult<()>;
+    /// Writes an incident with the events that changed it, in one transaction: a new one with
+    /// its opening and the steps that came with it (an incident opened from a plan), or the
+    /// changes made to the version `events.len()` before it.
+    async fn put_incident(&self, incident: &Incident, events: &[IncidentEvent]) -> StoreResult<()>;
     async fn incident(&self, id: &str) -> StoreResult<Option<Incident>>;
     /// Incidents, the latest opened first: the active ones, or all opened after `since`.
     async fn incidents(
@@ -72,6 +89,11 @@ pub trait EmergencyStore: Send + Sync {
     async fn links(&self, incident: &str) -> StoreResult<Vec<IncidentLink>>;
     async fn put_plan(&self, plan: &ContingencyPlan) -> StoreResult<()>;
     async fn plans(&self) -> StoreResult<Vec<ContingencyPlan>>;
+    /// Keeps a task's photo; the same image (by SHA-256) for the same task once, else
+    /// [`StoreError::Duplicate`] naming `sha256`.
+    async fn add_incident_photo(&self, photo: &IncidentPhoto) -> StoreResult<()>;
+    /// The photos uploaded to an incident's tasks, in upload order.
+    async fn incident_photos(&self, incident: &str) -> StoreResult<Vec<IncidentPhoto>>;
 }
 
 #[async_trait]
@@ -200,22 +222,32 @@ impl<D: Dialect, A: AuditPolicy> EmergencyStore for SqlStore<D, A> {
         rows.iter().map(|r| r.json("doc")).collect()
     }
 
-    async fn put_incident(&self, incident: &Incident, event: &IncidentEvent) -> StoreResult<()> {
+    async fn put_incident(&self, incident: &Incident, events: &[IncidentEvent]) -> StoreResult<()> {
+        let Some(before) = u32::try_from(events.len())
+            .ok()
+            .and_then(|n| incident.version.checked_sub(n))
+        else {
+            return Err(StoreError::Conflict(format!(
+                "incident {} has fewer versions than changes",
+                incident.id
+            )));
+        };
         let mut tx = self.writer.begin().await?;
         let state = match incident.state {
             IncidentState::Active => "active",
             IncidentState::StoodDown => "stood_down",
         };
-        if incident.version == 1 {
+        if before == 0 {
             let written = D::execute(
                 &mut tx,
                 Statement::new(
                     "INSERT INTO incidents (id, state, opened_at, version, doc)
-                     VALUES ($1, $2, $3, 1, $4) ON CONFLICT DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 )
                 .bind(&incident.id)
                 .bind(state)
                 .bind(crate::millis(incident.opened_at))
+                .bind(i64::from(incident.version))
                 .bind(crate::encode_json(incident)),
             )
             .await?;
@@ -233,7 +265,7 @@ impl<D: Dialect, A: AuditPolicy> EmergencyStore for SqlStore<D, A> {
                 .bind(i64::from(incident.version))
                 .bind(crate::encode_json(incident))
                 .bind(&incident.id)
-                .bind(i64::from(incident.version - 1)),
+                .bind(i64::from(before)),
             )
             .await?;
             if written == 0 {
@@ -243,23 +275,29 @@ impl<D: Dialect, A: AuditPolicy> EmergencyStore for SqlStore<D, A> {
                 )));
             }
         }
-        D::execute(
-            &mut tx,
-            Statement::new(
-                "INSERT INTO incident_events (incident_id, seq, at, doc) VALUES ($1, $2, $3, $4)",
+        let mut records = Vec::with_capacity(events.len());
+        for event in events {
+            D::execute(
+                &mut tx,
+                Statement::new(
+                    "INSERT INTO incident_events (incident_id, seq, at, doc)
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&incident.id)
+                .bind(i64::from(event.seq))
+                .bind(crate::millis(event.at))
+                .bind(crate::encode_json(event)),
             )
-            .bind(&incident.id)
-            .bind(i64::from(event.seq))
-            .bind(crate::millis(event.at))
-            .bind(crate::encode_json(event)),
-        )
-        .await?;
-        let record = crate::audit::record(
-            &format!("incident.{}", event.command.name()),
-            format!("incident:{}", incident.id),
-        )
-        .detail(incident.title.clone());
-        self.audit_in(&mut tx, vec![record]).await?;
+            .await?;
+            records.push(
+                crate::audit::record(
+                    &format!("incident.{}", event.command.name()),
+                    format!("incident:{}", incident.id),
+                )
+                .detail(incident.title.clone()),
+            );
+        }
+        self.audit_in(&mut tx, records).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -423,5 +461,66 @@ impl<D: Dialect, A: AuditPolicy> EmergencyStore for SqlStore<D, A> {
             ))
             .await?;
         rows.iter().map(|r| r.json("doc")).collect()
+    }
+
+    async fn add_incident_photo(&self, photo: &IncidentPhoto) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        let written = D::execute(
+            &mut tx,
+            Statement::new(
+                "INSERT INTO incident_photos (id, incident_id, task, file_name, content_type,
+                     size, sha256, path, uploaded_by, uploaded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+            )
+            .bind(&photo.id)
+            .bind(&photo.incident_id)
+            .bind(i64::from(photo.task))
+            .bind(&photo.file_name)
+            .bind(&photo.content_type)
+            .bind(photo.size)
+            .bind(&photo.sha256)
+            .bind(&photo.path)
+            .bind(&photo.uploaded_by)
+            .bind(crate::millis(photo.uploaded_at)),
+        )
+        .await?;
+        if written == 0 {
+            return Err(StoreError::Duplicate { field: "sha256" });
+        }
+        let record =
+            crate::audit::record("incident.photo", format!("incident:{}", photo.incident_id))
+                .detail(format!("task {}: {}", photo.task, photo.sha256));
+        self.audit_in(&mut tx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn incident_photos(&self, incident: &str) -> StoreResult<Vec<IncidentPhoto>> {
+        let rows = self
+            .read_all(
+                Statement::new(
+                    "SELECT id, incident_id, task, file_name, content_type, size, sha256, path,
+                            uploaded_by, uploaded_at
+                     FROM incident_photos WHERE incident_id = $1 ORDER BY uploaded_at, id",
+                )
+                .bind(incident),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(IncidentPhoto {
+                    id: r.text("id")?,
+                    incident_id: r.text("incident_id")?,
+                    task: u32::try_from(r.int("task")?).unwrap_or(0),
+                    file_name: r.text("file_name")?,
+                    content_type: r.text("content_type")?,
+                    size: r.int("size")?,
+                    sha256: r.text("sha256")?,
+                    path: r.text("path")?,
+                    uploaded_by: r.text("uploaded_by")?,
+                    uploaded_at: r.time("uploaded_at")?,
+                })
+            })
+            .collect()
     }
 }

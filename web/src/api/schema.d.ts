@@ -990,6 +990,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/incidents/{id}/photos/{photo}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A task's photo, for those who see the task: the center's staff over the incident, and the
+         *     task's own unit.
+         */
+        get: operations["task_photo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/incidents/{id}/report.xlsx": {
         parameters: {
             query?: never;
@@ -1006,6 +1026,29 @@ export interface paths {
         get: operations["after_action_report"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/tasks/{task}/photos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a photo (JPEG, PNG or WebP; at most 10 MiB, 10,000 pixels a side) for a task's
+         *     report: the task's unit's handlers, or the center's staff, while the task is open. Send
+         *     the raw bytes as the body. The image is decoded whole, turned upright and re-encoded
+         *     without EXIF. Name the returned id in `finish_task`'s `photos`. The same image sent again
+         *     for the same task answers the photo already kept, with 200.
+         */
+        post: operations["upload_task_photo"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3411,7 +3454,7 @@ export interface components {
         } | {
             /** @enum {string} */
             command: "finish_task";
-            /** @description Attachment ids of the report's photos, at most 9. */
+            /** @description Ids of photos uploaded to this task (`POST .../tasks/{task}/photos`), at most 9. */
             photos?: string[];
             report: string;
             /** Format: int32 */
@@ -3426,6 +3469,11 @@ export interface components {
             /** @enum {string} */
             command: "sitrep";
             text: string;
+        } | {
+            /** @enum {string} */
+            command: "notify";
+            text: string;
+            units: components["schemas"]["UnitCodeDoc"][];
         } | {
             /** @enum {string} */
             command: "add_resource";
@@ -3471,7 +3519,8 @@ export interface components {
         IncidentEventView: {
             /**
              * @description `open`, `set_response`, `assign_task`, `accept_task`, `start_task`, `finish_task`,
-             *     `task_unable`, `sitrep`, `add_resource`, `move_resource`, `hand_over` or `stand_down`.
+             *     `task_unable`, `sitrep`, `notify`, `add_resource`, `move_resource`, `link`, `unlink`,
+             *     `hand_over` or `stand_down`.
              */
             action: string;
             /** Format: date-time */
@@ -3495,10 +3544,18 @@ export interface components {
         /**
          * @description Open an incident: by hand (kind, severity, title, areas), or from a contingency plan
          *     (`plan` and `areas`), which gives a task to each active unit of the plan's kinds that
-         *     answers for an affected area. The response level is not set here: a leader decides it.
+         *     answers for an affected area, brings the plan's resources and tells the units it names.
+         *     The areas are picked, or found from a `zone` drawn on the map (the streets it touches),
+         *     or both. The response level is not set here: a leader decides it.
          */
         IncidentRequest: {
-            areas: components["schemas"]["AreaCodeDoc"][];
+            /**
+             * @description Telemetry rules judged differently in its areas while the response runs, in addition
+             *     to (and before) a plan's.
+             */
+            adjustments?: components["schemas"]["RuleAdjustmentView"][];
+            /** @description The affected areas; may be empty when a zone is drawn. */
+            areas?: components["schemas"]["AreaCodeDoc"][];
             description?: string;
             kind?: null | components["schemas"]["IncidentKind"];
             /** @description A plan's id (`GET /plans`); then kind and severity come from the plan. */
@@ -3508,6 +3565,7 @@ export interface components {
             title?: string | null;
             /** @description Warnings it answers (ids). */
             warnings?: string[];
+            zone?: null | components["schemas"]["ZoneDoc"];
         };
         /**
          * @description Whether an incident's response runs (active) or has been stood down (stood_down).
@@ -3528,6 +3586,8 @@ export interface components {
             kind: components["schemas"]["IncidentKind"];
             kind_zh: string;
             lead_unit?: string | null;
+            /** @description The units told of it; a unit's handlers see the notices to their unit. */
+            notices: components["schemas"]["NoticeView"][];
             /** Format: date-time */
             opened_at: string;
             plan?: string | null;
@@ -3543,6 +3603,7 @@ export interface components {
             /** Format: int32 */
             version: number;
             warnings: string[];
+            zone?: null | components["schemas"]["ZoneDoc"];
         };
         /**
          * @description What the city measures: a metric with its unit and normal range, and the category a
@@ -3597,6 +3658,12 @@ export interface components {
         LinkList: {
             items: components["schemas"]["LinkView"][];
         };
+        LinkLocation: {
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
+        };
         /** @description An alarm or case an incident holds. */
         LinkView: {
             /** Format: date-time */
@@ -3604,7 +3671,13 @@ export interface components {
             /** @description Linked by the incident's areas while it was active, not by hand. */
             auto: boolean;
             kind: components["schemas"]["LinkKind"];
+            level?: null | components["schemas"]["WarningLevel"];
+            location?: null | components["schemas"]["LinkLocation"];
+            /** @description An alarm's state (`active`, `acknowledged`, `cleared`...) or a case's. */
+            state: string;
             target: string;
+            /** @description What it is: an alarm's rule and device, a case's number and class. */
+            title: string;
         };
         LocateView: {
             community: components["schemas"]["NamedCode"];
@@ -3713,6 +3786,13 @@ export interface components {
             /** @description 1 to 64 letters, digits, `-`, `_` or `.`. */
             username: string;
         };
+        /** @description Units told of an incident (通知), and what. */
+        NoticeView: {
+            /** Format: date-time */
+            at: string;
+            text: string;
+            units: string[];
+        };
         PasswordReset: {
             /** @description The new password (same rules as a first one), for the admin to hand over. */
             password: string;
@@ -3792,6 +3872,14 @@ export interface components {
         PlanList: {
             items: components["schemas"]["PlanView"][];
         };
+        /**
+         * @description Whom a plan tells when it opens an incident: the active units of a kind that answer for
+         *     an affected area.
+         */
+        PlanNoticeView: {
+            text: string;
+            unit_kind: components["schemas"]["UnitKind"];
+        };
         PlanResourceView: {
             kind: components["schemas"]["ResourceKind"];
             name: string;
@@ -3810,6 +3898,10 @@ export interface components {
         };
         /** @description A contingency plan (应急预案). */
         PlanView: {
+            /**
+             * @description Rules judged differently while a warning of the plan's hazard at its level or above is
+             *     in force, and in an incident opened from it.
+             */
             adjustments?: components["schemas"]["RuleAdjustmentView"][];
             /** @description The warning level from which it applies. */
             from_level: components["schemas"]["WarningLevel"];
@@ -3817,6 +3909,7 @@ export interface components {
             id: string;
             kind: components["schemas"]["IncidentKind"];
             name: string;
+            notices?: components["schemas"]["PlanNoticeView"][];
             resources?: components["schemas"]["PlanResourceView"][];
             severity: components["schemas"]["Severity"];
             tasks: components["schemas"]["PlanTaskView"][];
@@ -4453,6 +4546,19 @@ export interface components {
             /** Format: int64 */
             moved: number;
         };
+        /** @description A photo of a task's report. */
+        TaskPhotoView: {
+            content_type: string;
+            file_name: string;
+            id: string;
+            sha256: string;
+            /** Format: int64 */
+            size: number;
+            /** Format: int32 */
+            task: number;
+            /** Format: date-time */
+            uploaded_at: string;
+        };
         /**
          * @description Where a unit's joint task stands: assigned, accepted, in_progress, done, or unable (the unit cannot do it, and said why).
          * @enum {string}
@@ -4736,6 +4842,7 @@ export interface components {
             /** @description The unit above it. */
             parent?: string | null;
         };
+        UnitCodeDoc: string;
         UnitContactsView: {
             contact_name?: string | null;
             contact_phone?: string | null;
@@ -4994,6 +5101,12 @@ export interface components {
         WorkflowView: {
             commands: components["schemas"]["CommandRuleView"][];
             states: components["schemas"]["StateView"][];
+        };
+        /** @description A GeoJSON Polygon: one closed ring of [lon, lat] positions, the last the first. */
+        ZoneDoc: {
+            coordinates: number[][][];
+            /** @enum {string} */
+            type: "Polygon";
         };
     };
     responses: never;
@@ -9354,6 +9467,72 @@ export interface operations {
             };
         };
     };
+    task_photo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                photo: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden or role_not_allowed: the caller's role or scope may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     after_action_report: {
         parameters: {
             query?: never;
@@ -9401,6 +9580,119 @@ export interface operations {
                 };
             };
             /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upload_task_photo: {
+        parameters: {
+            query?: {
+                /** @description The file's name as the phone had it: a plain name of at most 200 characters. */
+                file_name?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+                task: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/jpeg": number[];
+            };
+        };
+        responses: {
+            /** @description this image was uploaded already */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPhotoView"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPhotoView"];
+                };
+            };
+            /** @description malformed_json or bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -6,15 +6,15 @@
 //! again when a warning expires.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use cityops_domain::emergency::{
-    default_plans, effective_rules, ContingencyPlan, EmergencyError, Incident, IncidentCommand,
-    IncidentEvent, LinkKind, NewIncident, NewWarning, RuleAdjustment, Warning, WarningSource,
-    WarningUpdate,
+    default_plans, effective_rules, warning_adjustments, ContingencyPlan, EmergencyError, Incident,
+    IncidentCommand, IncidentEvent, LinkKind, NewIncident, NewWarning, RuleAdjustment, Warning,
+    WarningSource, WarningUpdate, Zone,
 };
 use cityops_domain::telemetry::{Condition, TelemetryRule};
 use cityops_domain::{Actor, AreaCode, Role};
@@ -29,7 +29,7 @@ use crate::routes::telemetry::ConditionDoc;
 use crate::wire::{self, Wire};
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
+pub fn router(max_upload: usize) -> Router<AppState> {
     Router::new()
         .route("/warnings", get(list_warnings).post(issue_warning))
         .route("/warnings/cap", post(import_cap))
@@ -41,6 +41,11 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/commands", post(incident_command))
         .route("/incidents/{id}/timeline", get(incident_timeline))
         .route("/incidents/{id}/links", get(incident_links))
+        .route(
+            "/incidents/{id}/tasks/{task}/photos",
+            post(upload_task_photo).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
+        )
+        .route("/incidents/{id}/photos/{photo}", get(task_photo))
         .route("/incidents/{id}/report.xlsx", get(after_action_report))
         .route("/plans", get(list_plans))
         .route("/plans/{id}", put(put_plan))
@@ -307,6 +312,21 @@ impl utoipa::PartialSchema for AreaCodeDoc {
 
 impl ToSchema for AreaCodeDoc {}
 
+/// A unit's code, e.g. `310101-SWJ`.
+pub struct UnitCodeDoc;
+
+impl utoipa::PartialSchema for UnitCodeDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .pattern(Some(r"^[A-Za-z0-9_-]{1,64}$"))
+            .into()
+    }
+}
+
+impl ToSchema for UnitCodeDoc {}
+
 /// What an update of a warning changes; what is absent stays.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -491,7 +511,10 @@ pub async fn issue_warning(
     JsonBody(request): JsonBody<WarningRequest>,
 ) -> ApiResult<(StatusCode, Json<WarningView>)> {
     let areas = known_areas(&state, "areas", &request.areas).await?;
-    let adjustments = known_adjustments(&state, "adjustments", request.adjustments).await?;
+    let mut adjustments = known_adjustments(&state, "adjustments", request.adjustments).await?;
+    if adjustments.is_empty() {
+        adjustments = planned_adjustments(&state, request.hazard, request.level).await?;
+    }
     let now = now();
     let warning = Warning::issue(
         new_id(),
@@ -512,6 +535,19 @@ pub async fn issue_warning(
     state.store.put_warning(&warning, None, "issue").await?;
     after_warning(&state, &warning, "issued").await;
     Ok((StatusCode::CREATED, Json(WarningView::new(&warning, now))))
+}
+
+/// What a warning issued without adjustments of its own brings from the plans of its hazard
+/// (rules since deleted left out).
+async fn planned_adjustments(
+    state: &AppState,
+    hazard: cityops_domain::emergency::Hazard,
+    level: cityops_domain::telemetry::WarningLevel,
+) -> ApiResult<Vec<RuleAdjustment>> {
+    let rules = state.store.telemetry_rules().await?;
+    let mut adjustments = warning_adjustments(&all_plans(state).await?, hazard, level);
+    adjustments.retain(|a| rules.iter().any(|r| r.id == a.rule));
+    Ok(adjustments)
 }
 
 async fn after_warning(state: &AppState, warning: &Warning, action: &'static str) {
@@ -699,7 +735,7 @@ pub async fn import_cap(
                     description: alert.description.clone(),
                     issued_at: alert.effective,
                     expires_at: alert.expires,
-                    adjustments: Vec::new(),
+                    adjustments: planned_adjustments(&state, alert.hazard, alert.level).await?,
                 },
                 WarningSource::Cap {
                     identifier: alert.identifier.clone(),
@@ -819,6 +855,54 @@ pub struct ResourceView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Units told of an incident (通知), and what.
+#[derive(Serialize, ToSchema)]
+pub struct NoticeView {
+    pub units: Vec<String>,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A zone drawn on the map: a GeoJSON Polygon (RFC 7946) of one closed ring of 4 to 500
+/// `[lon, lat]` positions (WGS-84), the last the first.
+pub struct ZoneDoc;
+
+impl utoipa::PartialSchema for ZoneDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+        let number = ObjectBuilder::new().schema_type(SchemaType::new(Type::Number));
+        let position = ArrayBuilder::new()
+            .items(number)
+            .min_items(Some(2))
+            .max_items(Some(2));
+        let ring = ArrayBuilder::new()
+            .items(position)
+            .min_items(Some(4))
+            .max_items(Some(cityops_domain::emergency::zone::MAX_ZONE_POSITIONS));
+        let rings = ArrayBuilder::new()
+            .items(ring)
+            .min_items(Some(1))
+            .max_items(Some(1));
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Object))
+            .property(
+                "type",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::String))
+                    .enum_values(Some(["Polygon"])),
+            )
+            .required("type")
+            .property("coordinates", rings)
+            .required("coordinates")
+            .description(Some(
+                "A GeoJSON Polygon: one closed ring of [lon, lat] positions, the last the first.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ZoneDoc {}
+
 /// An incident (突发事件). A unit's handlers see its public facts and their own unit's tasks.
 #[derive(Serialize, ToSchema)]
 pub struct IncidentView {
@@ -830,6 +914,9 @@ pub struct IncidentView {
     pub title: String,
     pub description: String,
     pub areas: Vec<String>,
+    /// The zone drawn on the map when it was opened, if one was.
+    #[schema(value_type = Option<ZoneDoc>)]
+    pub zone: Option<Zone>,
     /// The center that coordinates it (its area's code).
     pub center: String,
     pub state: wire::IncidentState,
@@ -838,6 +925,8 @@ pub struct IncidentView {
     pub lead_unit: Option<String>,
     pub tasks: Vec<TaskView>,
     pub resources: Vec<ResourceView>,
+    /// The units told of it; a unit's handlers see the notices to their unit.
+    pub notices: Vec<NoticeView>,
     pub warnings: Vec<String>,
     pub plan: Option<String>,
     pub adjustments: Vec<RuleAdjustmentView>,
@@ -858,6 +947,7 @@ impl IncidentView {
             title: i.title.clone(),
             description: i.description.clone(),
             areas: i.areas.iter().map(|a| a.to_string()).collect(),
+            zone: i.zone.clone(),
             center: i.center.to_string(),
             state: Wire(i.state),
             response: i.response.as_ref().map(|r| ResponseView {
@@ -899,6 +989,15 @@ impl IncidentView {
                     updated_at: r.updated_at,
                 })
                 .collect(),
+            notices: i
+                .notices
+                .iter()
+                .map(|n| NoticeView {
+                    units: n.units.clone(),
+                    text: n.text.clone(),
+                    at: n.at,
+                })
+                .collect(),
             warnings: i.warnings.clone(),
             plan: i.plan.clone(),
             adjustments: i.adjustments.iter().map(RuleAdjustmentView::from).collect(),
@@ -924,7 +1023,9 @@ pub struct IncidentsQuery {
 
 /// Open an incident: by hand (kind, severity, title, areas), or from a contingency plan
 /// (`plan` and `areas`), which gives a task to each active unit of the plan's kinds that
-/// answers for an affected area. The response level is not set here: a leader decides it.
+/// answers for an affected area, brings the plan's resources and tells the units it names.
+/// The areas are picked, or found from a `zone` drawn on the map (the streets it touches),
+/// or both. The response level is not set here: a leader decides it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentRequest {
@@ -945,12 +1046,23 @@ pub struct IncidentRequest {
     #[serde(default)]
     #[schema(max_length = 4000)]
     pub description: String,
-    #[schema(min_items = 1, max_items = 64, value_type = Vec<AreaCodeDoc>)]
+    /// The affected areas; may be empty when a zone is drawn.
+    #[serde(default)]
+    #[schema(max_items = 64, value_type = Vec<AreaCodeDoc>)]
     pub areas: Vec<String>,
+    /// A zone drawn on the map: the streets it touches are added to the areas.
+    #[serde(default)]
+    #[schema(value_type = Option<ZoneDoc>)]
+    pub zone: Option<Zone>,
     /// Warnings it answers (ids).
     #[serde(default)]
     #[schema(max_items = 16)]
     pub warnings: Vec<String>,
+    /// Telemetry rules judged differently in its areas while the response runs, in addition
+    /// to (and before) a plan's.
+    #[serde(default)]
+    #[schema(max_items = 32)]
+    pub adjustments: Vec<RuleAdjustmentView>,
 }
 
 /// A change to an incident. The response level, the hand-over and the stand-down are a
@@ -986,7 +1098,7 @@ pub enum IncidentCommandRequest {
         task: u32,
         #[schema(pattern = r"\S", max_length = 4000)]
         report: String,
-        /// Attachment ids of the report's photos, at most 9.
+        /// Ids of photos uploaded to this task (`POST .../tasks/{task}/photos`), at most 9.
         #[serde(default)]
         #[schema(max_items = 9)]
         photos: Vec<String>,
@@ -999,6 +1111,13 @@ pub enum IncidentCommandRequest {
     },
     Sitrep {
         #[schema(pattern = r"\S", max_length = 4000)]
+        text: String,
+    },
+    /// Tell units of the incident: from then on their handlers see its public facts.
+    Notify {
+        #[schema(min_items = 1, max_items = 100, value_type = Vec<UnitCodeDoc>)]
+        units: Vec<String>,
+        #[schema(pattern = r"\S", max_length = 1000)]
         text: String,
     },
     AddResource {
@@ -1093,6 +1212,7 @@ impl IncidentCommandRequest {
             },
             R::TaskUnable { task, reason } => IncidentCommand::TaskUnable { task, reason },
             R::Sitrep { text } => IncidentCommand::Sitrep { text },
+            R::Notify { units, text } => IncidentCommand::Notify { units, text },
             R::AddResource {
                 kind,
                 name,
@@ -1134,7 +1254,8 @@ pub struct IncidentEventView {
     pub role: wire::Role,
     pub unit: Option<String>,
     /// `open`, `set_response`, `assign_task`, `accept_task`, `start_task`, `finish_task`,
-    /// `task_unable`, `sitrep`, `add_resource`, `move_resource`, `hand_over` or `stand_down`.
+    /// `task_unable`, `sitrep`, `notify`, `add_resource`, `move_resource`, `link`, `unlink`,
+    /// `hand_over` or `stand_down`.
     pub action: String,
     /// The command's fields as given.
     #[schema(value_type = Object)]
@@ -1156,15 +1277,16 @@ async fn active_unit(state: &AppState, code: &str) -> ApiResult<bool> {
 
 /// The active units among those a command names, for the domain's check.
 async fn units_named(state: &AppState, command: &IncidentCommand) -> ApiResult<Vec<String>> {
-    let named = match command {
-        IncidentCommand::AssignTask { unit, .. } => Some(unit),
+    let named: Vec<&String> = match command {
+        IncidentCommand::AssignTask { unit, .. } => vec![unit],
         IncidentCommand::AddResource {
             unit: Some(unit), ..
-        } => Some(unit),
-        _ => None,
+        } => vec![unit],
+        IncidentCommand::Notify { units, .. } => units.iter().take(100).collect(),
+        _ => Vec::new(),
     };
     let mut active = Vec::new();
-    if let Some(unit) = named {
+    for unit in named {
         if active_unit(state, unit).await? {
             active.push(unit.clone());
         }
@@ -1172,8 +1294,13 @@ async fn units_named(state: &AppState, command: &IncidentCommand) -> ApiResult<V
     Ok(active)
 }
 
-async fn record(state: &AppState, incident: &Incident, event: &IncidentEvent) -> ApiResult<()> {
-    state.store.put_incident(incident, event).await?;
+/// Writes the incident with the events that changed it, in one transaction, and tells the
+/// stream (once, by the first event) and the pipeline.
+async fn record(state: &AppState, incident: &Incident, events: &[IncidentEvent]) -> ApiResult<()> {
+    let Some(event) = events.first() else {
+        return Ok(());
+    };
+    state.store.put_incident(incident, events).await?;
     if !incident.adjustments.is_empty()
         && matches!(
             event.command,
@@ -1211,7 +1338,21 @@ pub async fn open_incident(
     CurrentUser(actor): CurrentUser,
     JsonBody(request): JsonBody<IncidentRequest>,
 ) -> ApiResult<(StatusCode, Json<IncidentView>)> {
-    let areas = known_areas(&state, "areas", &request.areas).await?;
+    let mut codes = request.areas.clone();
+    if let Some(zone) = &request.zone {
+        for street in zone_streets(&state, zone)? {
+            if !codes.contains(&street) {
+                codes.push(street);
+            }
+        }
+    } else if codes.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InconsistentFields,
+            "name at least one area, or draw a zone",
+        )
+        .with_field("areas"));
+    }
+    let areas = known_areas(&state, "areas", &codes).await?;
     for (i, id) in request.warnings.iter().enumerate() {
         if state.store.warning(id).await?.is_none() {
             return Err(ApiError::new(
@@ -1221,8 +1362,9 @@ pub async fn open_incident(
             .with_field(format!("warnings[{i}]")));
         }
     }
+    let own_adjustments = known_adjustments(&state, "adjustments", request.adjustments).await?;
     let now = now();
-    let (mut new, tasks) = match &request.plan {
+    let (mut new, steps) = match &request.plan {
         Some(id) => {
             let plan = all_plans(&state)
                 .await?
@@ -1242,7 +1384,9 @@ pub async fn open_incident(
                     ..Default::default()
                 })
                 .await?;
-            plan.open(request.title.clone(), areas, &units, now)?
+            let opening = plan.open(request.title.clone(), areas, &units, now)?;
+            let steps = opening.steps();
+            (opening.incident, steps)
         }
         None => {
             let (Some(kind), Some(severity), Some(title)) =
@@ -1261,6 +1405,7 @@ pub async fn open_incident(
                     title,
                     description: String::new(),
                     areas,
+                    zone: None,
                     lead_unit: None,
                     warnings: Vec::new(),
                     plan: None,
@@ -1278,27 +1423,67 @@ pub async fn open_incident(
     }
     new.description = request.description;
     new.warnings = request.warnings;
+    new.zone = request.zone;
+    // The leader's own adjustments come first; a plan's adjust the rules they leave alone.
+    let planned = std::mem::take(&mut new.adjustments);
+    new.adjustments = own_adjustments;
+    for adjustment in planned {
+        if !new.adjustments.iter().any(|a| a.rule == adjustment.rule) {
+            new.adjustments.push(adjustment);
+        }
+    }
     let (mut incident, event) = Incident::open(new_id(), new, &actor, now)?;
-    record(&state, &incident, &event).await?;
-    // The plan's tasks, each its own step on the timeline.
-    for task in tasks {
-        let (next, event) = incident.decide(
-            IncidentCommand::AssignTask {
-                unit: task.unit,
-                title: task.title,
-                deadline: task.deadline,
-            },
-            &actor,
-            now,
-            |_| true,
-        )?;
-        record(&state, &next, &event).await?;
+    let mut events = vec![event];
+    // The plan's tasks, resources and notices, each its own step on the timeline, written
+    // with the opening in one transaction.
+    for step in steps {
+        let (next, event) = incident.decide(step, &actor, now, |_| true)?;
+        events.push(event);
         incident = next;
     }
+    record(&state, &incident, &events).await?;
     Ok((
         StatusCode::CREATED,
         Json(IncidentView::new(&incident, &actor, now)),
     ))
+}
+
+/// The streets a drawn zone touches, checked first for what the document cannot say.
+fn zone_streets(state: &AppState, zone: &Zone) -> ApiResult<Vec<String>> {
+    for (i, [lon, lat]) in zone.ring().iter().enumerate() {
+        if cityops_domain::Location::new(*lon, *lat).is_err() {
+            return Err(ApiError::new(
+                ErrorCode::OutsideCity,
+                format!("[{lon}, {lat}] is outside China"),
+            )
+            .with_field(format!("zone.coordinates[0][{i}]")));
+        }
+    }
+    zone.validate("zone")?;
+    let streets = state
+        .geography()
+        .map(|g| g.streets_touching(zone.ring()))
+        .unwrap_or_default();
+    if streets.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::OutsideCity,
+            "the zone touches no unit grid of this city",
+        )
+        .with_field("zone"));
+    }
+    if streets.len() > cityops_domain::emergency::incident::MAX_AREAS {
+        return Err(ApiError::new(
+            ErrorCode::InconsistentFields,
+            format!(
+                "the zone touches {} streets; an incident covers at most {}: draw a smaller \
+                 zone, or pick districts",
+                streets.len(),
+                cityops_domain::emergency::incident::MAX_AREAS
+            ),
+        )
+        .with_field("zone"));
+    }
+    Ok(streets)
 }
 
 /// The incidents you see: active ones, with `past` also those of the last 90 days.
@@ -1393,10 +1578,26 @@ pub async fn incident_command(
         }
         _ => {}
     }
+    if let IncidentCommand::FinishTask { task, photos, .. } = &command {
+        if !photos.is_empty() {
+            let uploaded = state.store.incident_photos(&id).await?;
+            for (i, photo) in photos.iter().enumerate() {
+                if !uploaded.iter().any(|p| &p.id == photo && p.task == *task)
+                    || photos[..i].contains(photo)
+                {
+                    return Err(ApiError::new(
+                        ErrorCode::UnknownReference,
+                        format!("{photo} is no photo uploaded to task {task}, or is named twice"),
+                    )
+                    .with_field(format!("photos[{i}]")));
+                }
+            }
+        }
+    }
     let active = units_named(&state, &command).await?;
     let now = now();
     let (next, event) = incident.decide(command, &actor, now, |u| active.iter().any(|a| a == u))?;
-    record(&state, &next, &event).await?;
+    record(&state, &next, std::slice::from_ref(&event)).await?;
     match &event.command {
         IncidentCommand::Link { kind, target } => {
             state
@@ -1441,6 +1642,10 @@ pub async fn incident_timeline(
                 | IncidentCommand::HandOver { .. }
                 | IncidentCommand::StandDown { .. } => true,
                 IncidentCommand::AssignTask { unit, .. } => actor.unit.as_deref() == Some(unit),
+                IncidentCommand::Notify { units, .. } => actor
+                    .unit
+                    .as_deref()
+                    .is_some_and(|u| units.iter().any(|x| x == u)),
                 other => other.task().is_some_and(|t| own.contains(&t)),
             }
         })
@@ -1448,6 +1653,13 @@ pub async fn incident_timeline(
             let mut details = serde_json::to_value(&e.command).unwrap_or_default();
             if let Some(map) = details.as_object_mut() {
                 map.remove("command");
+                // A unit's handlers read a notice to their own unit, not who else was told.
+                if !all {
+                    if let (IncidentCommand::Notify { .. }, Some(unit)) = (&e.command, &actor.unit)
+                    {
+                        map.insert("units".into(), serde_json::json!([unit]));
+                    }
+                }
             }
             IncidentEventView {
                 seq: e.seq,
@@ -1477,6 +1689,17 @@ pub struct PlanTaskView {
     /// Hours from the opening to the task's deadline.
     #[schema(minimum = 1, maximum = 720)]
     pub hours: u32,
+}
+
+/// Whom a plan tells when it opens an incident: the active units of a kind that answer for
+/// an affected area.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanNoticeView {
+    #[schema(value_type = wire::UnitKind)]
+    pub unit_kind: cityops_domain::UnitKind,
+    #[schema(pattern = r"\S", max_length = 1000)]
+    pub text: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -1512,9 +1735,14 @@ pub struct PlanView {
     #[serde(default)]
     #[schema(max_items = 32)]
     pub resources: Vec<PlanResourceView>,
+    /// Rules judged differently while a warning of the plan's hazard at its level or above is
+    /// in force, and in an incident opened from it.
     #[serde(default)]
     #[schema(max_items = 32)]
     pub adjustments: Vec<RuleAdjustmentView>,
+    #[serde(default)]
+    #[schema(max_items = 16)]
+    pub notices: Vec<PlanNoticeView>,
 }
 
 impl From<&ContingencyPlan> for PlanView {
@@ -1545,6 +1773,14 @@ impl From<&ContingencyPlan> for PlanView {
                 })
                 .collect(),
             adjustments: p.adjustments.iter().map(RuleAdjustmentView::from).collect(),
+            notices: p
+                .notices
+                .iter()
+                .map(|n| PlanNoticeView {
+                    unit_kind: n.unit_kind,
+                    text: n.text.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -1621,10 +1857,184 @@ pub async fn put_plan(
             })
             .collect(),
         adjustments,
+        notices: request
+            .notices
+            .into_iter()
+            .map(|n| cityops_domain::emergency::PlanNotice {
+                unit_kind: n.unit_kind,
+                text: n.text,
+            })
+            .collect(),
     };
     plan.validate()?;
     state.store.put_plan(&plan).await?;
     Ok(Json(PlanView::from(&plan)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Task photos
+
+/// A photo of a task's report.
+#[derive(Serialize, ToSchema)]
+pub struct TaskPhotoView {
+    pub id: String,
+    pub task: u32,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+impl From<&cityops_store::IncidentPhoto> for TaskPhotoView {
+    fn from(p: &cityops_store::IncidentPhoto) -> TaskPhotoView {
+        TaskPhotoView {
+            id: p.id.clone(),
+            task: p.task,
+            file_name: p.file_name.clone(),
+            content_type: p.content_type.clone(),
+            size: p.size,
+            sha256: p.sha256.clone(),
+            uploaded_at: p.uploaded_at,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskPhotoQuery {
+    /// The file's name as the phone had it: a plain name of at most 200 characters.
+    #[param(pattern = r"^[^/\\\x00]{0,200}$")]
+    file_name: Option<String>,
+}
+
+/// Upload a photo (JPEG, PNG or WebP; at most 10 MiB, 10,000 pixels a side) for a task's
+/// report: the task's unit's handlers, or the center's staff, while the task is open. Send
+/// the raw bytes as the body. The image is decoded whole, turned upright and re-encoded
+/// without EXIF. Name the returned id in `finish_task`'s `photos`. The same image sent again
+/// for the same task answers the photo already kept, with 200.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/tasks/{task}/photos", tag = "emergencies",
+    params(("id" = String, Path), ("task" = u32, Path, minimum = 1), TaskPhotoQuery),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 201, body = TaskPhotoView), (status = 200, description = "this image was uploaded already", body = TaskPhotoView),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+              (status = 415, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn upload_task_photo(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path((id, task)): Path<(String, u32)>,
+    query: Result<Query<TaskPhotoQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<(StatusCode, Json<TaskPhotoView>)> {
+    use sha2::{Digest, Sha256};
+    let Query(query) = query.map_err(|e| {
+        ApiError::new(ErrorCode::InvalidQuery, e.body_text()).with_field("file_name")
+    })?;
+    let body = crate::extract::upload_body(body)?;
+    let incident = visible_incident(&state, &actor, &id).await?;
+    let Some(t) = incident.tasks.iter().find(|t| t.id == task) else {
+        return Err(ApiError::not_found("the task"));
+    };
+    let own = actor.unit.as_deref() == Some(t.unit.as_str());
+    if !(own || (incident.sees_all(&actor) && actor.role != Role::UnitHandler)) {
+        return Err(ApiError::new(
+            ErrorCode::RoleNotAllowed,
+            format!("task {task} is not your unit's"),
+        ));
+    }
+    let file_name = query.file_name.unwrap_or_else(|| "photo".into());
+    if file_name.chars().count() > 200 || file_name.contains(['/', '\\', '\0']) {
+        return Err(ApiError::invalid(
+            "file_name",
+            "file_name must be a plain name of at most 200 characters",
+        ));
+    }
+    if body.is_empty() {
+        return Err(ApiError::invalid("body", "the photo is empty"));
+    }
+    let clean = crate::photo::clean_upload(body.to_vec()).await?;
+    let sha256 = hex::encode(Sha256::digest(&clean.bytes));
+    let kept = state.store.incident_photos(&id).await?;
+    if let Some(photo) = kept.iter().find(|p| p.task == task && p.sha256 == sha256) {
+        return Ok((StatusCode::OK, Json(TaskPhotoView::from(photo))));
+    }
+    if incident.state != cityops_domain::emergency::IncidentState::Active || !t.state.is_open() {
+        return Err(ApiError::new(
+            ErrorCode::TransitionNotAllowed,
+            format!("task {task} is {}: its report is closed", t.state.as_str()),
+        ));
+    }
+    if kept.iter().filter(|p| p.task == task).count()
+        >= 3 * cityops_domain::emergency::incident::MAX_PHOTOS
+    {
+        return Err(ApiError::new(
+            ErrorCode::InconsistentFields,
+            format!(
+                "a task keeps at most {} photos",
+                3 * cityops_domain::emergency::incident::MAX_PHOTOS
+            ),
+        )
+        .with_field("body"));
+    }
+    let photo_id = new_id();
+    let path = format!("incident-photos/{}/{}", &sha256[..2], photo_id);
+    let file = state.config.data_dir.join(&path);
+    crate::routes::cases::write_durably(&file, &clean.bytes)
+        .await
+        .map_err(ApiError::internal)?;
+    let photo = cityops_store::IncidentPhoto {
+        id: photo_id,
+        incident_id: incident.id.clone(),
+        task,
+        file_name,
+        content_type: clean.content_type.to_owned(),
+        size: clean.bytes.len() as i64,
+        sha256,
+        path,
+        uploaded_by: actor.user_id.clone(),
+        uploaded_at: now(),
+    };
+    if let Err(error) = state.store.add_incident_photo(&photo).await {
+        if !matches!(error, cityops_store::StoreError::OutcomeUnknown(_)) {
+            let _ = tokio::fs::remove_file(&file).await;
+        }
+        return Err(error.into());
+    }
+    Ok((StatusCode::CREATED, Json(TaskPhotoView::from(&photo))))
+}
+
+/// A task's photo, for those who see the task: the center's staff over the incident, and the
+/// task's own unit.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/photos/{photo}", tag = "emergencies",
+    params(("id" = String, Path), ("photo" = String, Path)),
+    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn task_photo(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+    Path((id, photo)): Path<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let incident = visible_incident(&state, &actor, &id).await?;
+    let seen = incident.seen_by(&actor);
+    let photo = state
+        .store
+        .incident_photos(&id)
+        .await?
+        .into_iter()
+        .find(|p| p.id == photo && seen.tasks.iter().any(|t| t.id == p.task))
+        .ok_or_else(|| ApiError::not_found("the photo"))?;
+    let bytes = tokio::fs::read(state.config.data_dir.join(&photo.path))
+        .await
+        .map_err(ApiError::internal)?;
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = photo.content_type.parse() {
+        headers.insert(axum::http::header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = format!("\"{}\"", photo.sha256).parse() {
+        headers.insert(axum::http::header::ETAG, value);
+    }
+    Ok((headers, bytes).into_response())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1638,6 +2048,19 @@ pub struct LinkView {
     pub at: DateTime<Utc>,
     /// Linked by the incident's areas while it was active, not by hand.
     pub auto: bool,
+    /// What it is: an alarm's rule and device, a case's number and class.
+    pub title: String,
+    /// An alarm's state (`active`, `acknowledged`, `cleared`...) or a case's.
+    pub state: String,
+    /// An alarm's warning level; none for a case.
+    pub level: Option<wire::WarningLevel>,
+    pub location: Option<LinkLocation>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LinkLocation {
+    pub lon: f64,
+    pub lat: f64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1660,20 +2083,58 @@ pub async fn incident_links(
     if !incident.sees_all(&actor) {
         return Err(ApiError::not_found("the incident's links"));
     }
-    let items = state
-        .store
-        .links(&id)
-        .await?
-        .into_iter()
-        .filter_map(|l| {
-            Some(LinkView {
-                kind: Wire(LinkKind::parse(&l.kind)?),
-                target: l.target,
-                at: l.at,
-                auto: l.auto,
-            })
-        })
-        .collect();
+    let mut items = Vec::new();
+    for link in state.store.links(&id).await? {
+        let Some(kind) = LinkKind::parse(&link.kind) else {
+            continue;
+        };
+        let (title, link_state, level, location) = match kind {
+            LinkKind::Alarm => match state.store.alarm(&link.target).await? {
+                Some(a) => (
+                    format!("{} · {}", a.rule_name, a.device_id),
+                    if a.active && a.acknowledged {
+                        "acknowledged"
+                    } else if a.active {
+                        "active"
+                    } else {
+                        "cleared"
+                    }
+                    .to_owned(),
+                    Some(Wire(a.level)),
+                    Some(LinkLocation {
+                        lon: a.location.lon,
+                        lat: a.location.lat,
+                    }),
+                ),
+                None => continue,
+            },
+            LinkKind::Case => match state.store.case(&link.target).await? {
+                Some(c) => (
+                    match &c.category {
+                        Some(class) => format!("{} · {}", c.number.0, class.zh),
+                        None => c.number.0.clone(),
+                    },
+                    c.state.as_str().to_owned(),
+                    None,
+                    Some(LinkLocation {
+                        lon: c.location.lon,
+                        lat: c.location.lat,
+                    }),
+                ),
+                None => continue,
+            },
+        };
+        items.push(LinkView {
+            kind: Wire(kind),
+            target: link.target,
+            at: link.at,
+            auto: link.auto,
+            title,
+            state: link_state,
+            level,
+            location,
+        });
+    }
     Ok(Json(LinkList { items }))
 }
 

@@ -94,6 +94,8 @@ use crate::openapi::{BearerAuth, CommonErrors};
         emergencies::incident_timeline,
         emergencies::incident_links,
         emergencies::after_action_report,
+        emergencies::upload_task_photo,
+        emergencies::task_photo,
         emergencies::list_plans,
         emergencies::put_plan,
         patrols::go_on_duty,
@@ -218,7 +220,7 @@ pub fn router(state: AppState) -> Router {
         .merge(duplicates::router())
         .merge(grids::router())
         .merge(patrols::router())
-        .merge(emergencies::router())
+        .merge(emergencies::router(state.config.max_upload_bytes))
         .merge(settings::router())
         // A day of a large city's hotline runs to a few megabytes.
         .merge(hotline::router(64 * 1024 * 1024))

@@ -23,6 +23,9 @@ pub const MAX_TASKS: usize = 200;
 pub const MAX_RESOURCES: usize = 200;
 /// The most photos one task report carries.
 pub const MAX_PHOTOS: usize = 9;
+/// The most units one notice reaches, and the most notices one incident keeps.
+pub const MAX_NOTIFIED: usize = 100;
+pub const MAX_NOTICES: usize = 100;
 
 /// What kind of emergency (突发事件类别).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -242,6 +245,14 @@ pub struct Resource {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Units told of the incident (通知), and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub units: Vec<String>,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
 /// An incident to open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewIncident {
@@ -251,6 +262,9 @@ pub struct NewIncident {
     #[serde(default)]
     pub description: String,
     pub areas: Vec<AreaCode>,
+    /// The zone drawn on the map, when the areas were found from it.
+    #[serde(default)]
+    pub zone: Option<super::Zone>,
     /// The unit that leads the response.
     #[serde(default)]
     pub lead_unit: Option<String>,
@@ -274,6 +288,8 @@ pub struct Incident {
     #[serde(default)]
     pub description: String,
     pub areas: Vec<AreaCode>,
+    #[serde(default)]
+    pub zone: Option<super::Zone>,
     /// The operations center that coordinates it: the opener's, until handed to the next
     /// level.
     pub center: AreaCode,
@@ -287,6 +303,9 @@ pub struct Incident {
     pub tasks: Vec<JointTask>,
     #[serde(default)]
     pub resources: Vec<Resource>,
+    /// The units told of it; their handlers see its public facts.
+    #[serde(default)]
+    pub notices: Vec<Notice>,
     #[serde(default)]
     pub warnings: Vec<String>,
     #[serde(default)]
@@ -355,6 +374,11 @@ pub enum IncidentCommand {
         task: u32,
         reason: String,
     },
+    /// Tell units of the incident (通知): they see its public facts from then on.
+    Notify {
+        units: Vec<String>,
+        text: String,
+    },
     /// A situation report (续报) on the timeline.
     Sitrep {
         text: String,
@@ -405,6 +429,7 @@ impl IncidentCommand {
             IncidentCommand::StartTask { .. } => "start_task",
             IncidentCommand::FinishTask { .. } => "finish_task",
             IncidentCommand::TaskUnable { .. } => "task_unable",
+            IncidentCommand::Notify { .. } => "notify",
             IncidentCommand::Sitrep { .. } => "sitrep",
             IncidentCommand::AddResource { .. } => "add_resource",
             IncidentCommand::MoveResource { .. } => "move_resource",
@@ -437,6 +462,7 @@ impl IncidentCommand {
             IncidentCommand::Open(_)
             | IncidentCommand::AssignTask { .. }
             | IncidentCommand::AddResource { .. }
+            | IncidentCommand::Notify { .. }
             | IncidentCommand::MoveResource { .. }
             | IncidentCommand::Link { .. }
             | IncidentCommand::Unlink { .. } => is_center_staff(role),
@@ -478,6 +504,9 @@ impl Incident {
         needed("title", &new.title, 200)?;
         at_most("description", &new.description, 4000)?;
         check_areas("areas", &new.areas, MAX_AREAS)?;
+        if let Some(zone) = &new.zone {
+            zone.validate("zone")?;
+        }
         if let Some(outside) = new.areas.iter().find(|a| !actor.can_see(a)) {
             return Err(EmergencyError::OutOfScope(outside.to_string()));
         }
@@ -493,11 +522,13 @@ impl Incident {
             description: new.description,
             center: center_of(&new.areas),
             areas: new.areas,
+            zone: new.zone,
             state: IncidentState::Active,
             response: None,
             lead_unit: new.lead_unit,
             tasks: Vec::new(),
             resources: Vec::new(),
+            notices: Vec::new(),
             warnings: new.warnings,
             plan: new.plan,
             adjustments: new.adjustments,
@@ -527,14 +558,14 @@ impl Incident {
     }
 
     /// Whether an actor sees the incident at all: the center's staff over one of its areas,
-    /// and the handlers of a unit with a task in it.
+    /// and the handlers of a unit with a task in it or told of it.
     pub fn visible_to(&self, actor: &Actor) -> bool {
         self.sees_all(actor)
             || (actor.role == Role::UnitHandler
-                && actor
-                    .unit
-                    .as_deref()
-                    .is_some_and(|u| self.tasks.iter().any(|t| t.unit == u)))
+                && actor.unit.as_deref().is_some_and(|u| {
+                    self.tasks.iter().any(|t| t.unit == u)
+                        || self.notices.iter().any(|n| n.units.iter().any(|x| x == u))
+                }))
     }
 
     /// The incident as `actor` may see it: a unit's handlers get the public facts and their
@@ -547,6 +578,10 @@ impl Incident {
         let mut seen = self.clone();
         seen.tasks.retain(|t| t.unit == unit);
         seen.resources.clear();
+        seen.notices.retain_mut(|n| {
+            n.units.retain(|u| u == unit);
+            !n.units.is_empty()
+        });
         seen
     }
 
@@ -681,6 +716,37 @@ impl Incident {
                 t.state = TaskState::Unable;
                 t.report = Some(reason.trim().to_owned());
                 t.reported_by = Some(actor.user_id.clone());
+            }
+            IncidentCommand::Notify { units, text } => {
+                needed("text", text, 1000)?;
+                if units.is_empty() || units.len() > MAX_NOTIFIED {
+                    return Err(InvalidInput::new(
+                        "units",
+                        format!("tell 1 to {MAX_NOTIFIED} units"),
+                    )
+                    .into());
+                }
+                for (i, unit) in units.iter().enumerate() {
+                    if !unit_ok(unit) || units[..i].contains(unit) {
+                        return Err(InvalidInput::unknown(
+                            format!("units[{i}]"),
+                            format!("{unit} is no active unit, or is named twice"),
+                        )
+                        .into());
+                    }
+                }
+                if self.notices.len() >= MAX_NOTICES {
+                    return Err(InvalidInput::new(
+                        "units",
+                        format!("an incident keeps at most {MAX_NOTICES} notices"),
+                    )
+                    .into());
+                }
+                next.notices.push(Notice {
+                    units: units.clone(),
+                    text: text.trim().to_owned(),
+                    at: now,
+                });
             }
             IncidentCommand::Sitrep { text } => needed("text", text, 4000)?,
             IncidentCommand::Link { target, .. } | IncidentCommand::Unlink { target, .. } => {

@@ -10,19 +10,24 @@
 pub mod incident;
 pub mod plan;
 pub mod warning;
+pub mod zone;
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::telemetry::WarningLevel;
 pub use incident::{
     Incident, IncidentCommand, IncidentEvent, IncidentKind, IncidentState, JointTask, LinkKind,
-    NewIncident, Resource, ResourceKind, ResourceState, ResponseDecision, TaskState,
+    NewIncident, Notice, Resource, ResourceKind, ResourceState, ResponseDecision, TaskState,
 };
-pub use plan::{default_plans, ContingencyPlan, PlanResource, PlanTask, PlannedTask};
+pub use plan::{
+    default_plans, warning_adjustments, ContingencyPlan, Opening, PlanNotice, PlanResource,
+    PlanTask, PlannedTask,
+};
 pub use warning::{
     effective_rules, NewWarning, RuleAdjustment, Warning, WarningChange, WarningSource,
     WarningUpdate,
 };
+pub use zone::Zone;
 
 use crate::actor::Role;
 use crate::InvalidInput;

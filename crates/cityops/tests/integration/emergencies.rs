@@ -636,6 +636,9 @@ async fn an_incident_from_the_rainstorm_plan_runs_to_its_stand_down(app: &TestAp
             "assign_task",
             "assign_task",
             "assign_task",
+            "add_resource",
+            "add_resource",
+            "notify",
             "set_response",
             "assign_task",
             "assign_task",
@@ -699,4 +702,418 @@ async fn an_incident_from_the_rainstorm_plan_runs_to_its_stand_down(app: &TestAp
         .get(Some("inspector"), &format!("/api/v1/incidents/{id}"))
         .await;
     assert_eq!(status, 200, "the inspector of Huangpu sees its facts");
+}
+
+fn mosquitto_pub(url: &str, topic: &str, messages: &[String]) {
+    use std::io::Write;
+    let (host, port) = cityops_test_support::mqtt::mqtt_host_port(url).unwrap();
+    let mut child = std::process::Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            &host,
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-l",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("mosquitto_pub (Debian mosquitto-clients) is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    for message in messages {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+/// The scripted rainstorm, end to end over the API and a real broker: the rainstorm plan
+/// lowers the underpass threshold while a rainstorm warning is in force; a red warning
+/// imported from CAP for three districts brings it; water levels published over MQTT raise
+/// an alarm in Huangpu (not in Putuo, outside the warning); a leader opens an incident from
+/// the plan for a zone drawn around the underpass and two picked streets, decides level II
+/// with the reason; the drainage companies, the traffic police and the three street offices
+/// get tasks, the plan's pump trucks and sandbags, and the housing offices its notice; the
+/// alarm is linked; every unit accepts and reports (one with a photo); a sitrep; the level is
+/// lowered, then stood down; the after-action report holds every step.
+#[tokio::test]
+async fn mqtt_a_scripted_rainstorm_runs_from_the_cap_warning_to_the_after_action_report() {
+    let Some(url) = cityops_test_support::mqtt::mqtt_url() else {
+        return;
+    };
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (client_id, prefix) = (
+        format!("cityops-storm-{tag}"),
+        format!("cityops-storm/{tag}"),
+    );
+    let owned = TestApp::spawn_configured(cityops_test_support::Backend::Sqlite, |config| {
+        config.mqtt = Some(url.clone());
+        config.mqtt_client_id = client_id.clone();
+        config.mqtt_topic_prefix = prefix.clone();
+    })
+    .await
+    .unwrap();
+    let app = &owned;
+    let (status, rule) = app
+        .post_json(
+            Some("admin"),
+            "/api/v1/telemetry/rules",
+            json!({"id": "underpass", "name": "下立交积水", "indicator": "water_level",
+                   "scope": {"kind": "all"}, "condition": {"kind": "above", "value": 25, "clear": 20},
+                   "level": "orange"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    // The city's plan: during a rainstorm warning from yellow up, 10 cm in an underpass is
+    // trouble.
+    let (_, plans) = app.get(Some("leader"), "/api/v1/plans").await;
+    let mut plan = plans["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "rainstorm")
+        .unwrap()
+        .clone();
+    assert!(
+        !plan["notices"].as_array().unwrap().is_empty(),
+        "the shipped plan tells the housing offices"
+    );
+    plan["adjustments"] =
+        json!([{"rule": "underpass", "condition": {"kind": "above", "value": 10, "clear": 5}}]);
+    let (status, body) = app
+        .put_json(Some("leader"), "/api/v1/plans/rainstorm", plan)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    register(app, "HP-UP-1", 121.4837, 31.2369).await; // Huangpu
+    register(app, "PT-UP-1", 121.3960, 31.2496).await; // Putuo: no warning there
+    for _ in 0..100 {
+        let (_, text) = app.get_text(None, "/metrics").await;
+        if text.lines().any(|l| {
+            l.starts_with("cityops_telemetry_mqtt_connections_total") && !l.ends_with(" 0")
+        }) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let (status, imported) = import(
+        app,
+        "lead",
+        cap("SH-STORM-1", "Alert", None, "暴雨红色预警", 6),
+    )
+    .await;
+    assert_eq!(status, 201, "{imported}");
+    let warning = imported["warning"].clone();
+    assert_eq!(warning["areas"], json!(["310101", "310104", "310105"]));
+    assert_eq!(
+        warning["adjustments"],
+        json!([{"rule": "underpass", "condition": {"kind": "above", "value": 10.0, "clear": 5.0}}]),
+        "the warning brings the plan's threshold"
+    );
+
+    // 12 cm in both underpasses, over MQTT at QoS 1.
+    let ts = (Utc::now() - Duration::seconds(20)).timestamp_millis();
+    for device in ["HP-UP-1", "PT-UP-1"] {
+        mosquitto_pub(
+            &url,
+            &format!("{prefix}/devices/{device}/telemetry"),
+            &[json!({"metric": "water_level", "value": 12.0, "ts": ts, "seq": 1}).to_string()],
+        );
+    }
+    assert_eq!(alarmed(app, "underpass", 1).await, ["HP-UP-1"]);
+    let (_, alarms) = app
+        .get(Some("operator"), "/api/v1/alarms?active=true")
+        .await;
+    assert!(!alarms.to_string().contains("PT-UP-1"), "{alarms}");
+    let alarm = alarms
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["device_id"] == "HP-UP-1")
+        .unwrap()
+        .clone();
+    let underpass_street = alarm["area"].as_str().unwrap()[..9].to_owned();
+
+    // The leader draws a zone around the underpass and picks a street in each other district.
+    let mut streets = vec![];
+    for district in ["310104", "310105"] {
+        let (_, areas) = app
+            .get(Some("leader"), &format!("/api/v1/areas?parent={district}"))
+            .await;
+        streets.push(areas[0]["code"].as_str().unwrap().to_owned());
+    }
+    let (x, y, d) = (121.4837, 31.2369, 0.0005);
+    let zone = json!({"type": "Polygon", "coordinates": [[[x - d, y - d], [x + d, y - d], [x + d, y + d], [x - d, y + d], [x - d, y - d]]]});
+    let (status, error) = app
+        .post_json(
+            Some("leader"),
+            "/api/v1/incidents",
+            json!({"plan": "rainstorm", "areas": [], "zone": {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y]]]},
+                   "title": "x"}),
+        )
+        .await;
+    assert_eq!(status, 201, "a triangle is a zone too: {error}");
+    let stray = error["id"].as_str().unwrap().to_owned();
+    let (status, _) = command(
+        app,
+        "leader",
+        &stray,
+        json!({"command": "stand_down", "reason": "误开"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, error) = app
+        .post_json(
+            Some("leader"),
+            "/api/v1/incidents",
+            json!({"plan": "rainstorm", "areas": [], "zone": {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d]]]}}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("zone.coordinates[0]")),
+        "an open ring: {error}"
+    );
+    let (status, error) = app
+        .post_json(
+            Some("leader"),
+            "/api/v1/incidents",
+            json!({"plan": "rainstorm", "areas": [], "zone": {"type": "Polygon", "coordinates": [[[116.0, 40.0], [116.1, 40.0], [116.1, 40.1], [116.0, 40.0]]]}}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("zone")),
+        "Beijing is not this city: {error}"
+    );
+    let (status, incident) = app
+        .post_json(
+            Some("leader"),
+            "/api/v1/incidents",
+            json!({"plan": "rainstorm", "areas": streets, "zone": zone,
+                   "title": "三区暴雨内涝", "warnings": [warning["id"]]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{incident}");
+    let id = incident["id"].as_str().unwrap().to_owned();
+    let areas: Vec<&str> = incident["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(areas.contains(&underpass_street.as_str()), "{areas:?}");
+    assert_eq!(incident["zone"], zone);
+    let tasks = incident["tasks"].as_array().unwrap();
+    let units: Vec<&str> = tasks.iter().map(|t| t["unit"].as_str().unwrap()).collect();
+    for district in ["310101", "310104", "310105"] {
+        for kind in ["SWJ", "GAFJ"] {
+            assert!(
+                units.contains(&format!("{district}-{kind}").as_str()),
+                "{units:?}"
+            );
+        }
+    }
+    let offices: Vec<&&str> = units.iter().filter(|u| u.ends_with("-JDB")).collect();
+    assert!(offices.len() >= 3, "{units:?}");
+    assert_eq!(
+        incident["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["移动泵车", "防汛沙袋"]
+    );
+    let told = incident["notices"][0]["units"].as_array().unwrap();
+    assert!(told.contains(&json!("310101-FGJ")), "{incident}");
+
+    // The alarm raised before the incident is linked by hand; later ones by area.
+    let (status, body) = command(
+        app,
+        "lead",
+        &id,
+        json!({"command": "link", "kind": "alarm", "target": alarm["id"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, links) = app
+        .get(Some("leader"), &format!("/api/v1/incidents/{id}/links"))
+        .await;
+    let link = &links["items"][0];
+    assert_eq!(
+        (&link["kind"], &link["level"], &link["state"]),
+        (&json!("alarm"), &json!("orange"), &json!("active")),
+        "{links}"
+    );
+    assert!(link["title"].as_str().unwrap().contains("HP-UP-1"));
+    assert_eq!(link["location"]["lon"], json!(121.4837));
+
+    let (status, _) = command(
+        app,
+        "leader",
+        &id,
+        json!({"command": "set_response", "level": "2", "reason": "暴雨红色预警，下立交积水"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Huangpu's water authority reports with a photo; the photo is its own to upload.
+    let water_task = tasks.iter().find(|t| t["unit"] == "310101-SWJ").unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let photos = format!("/api/v1/incidents/{id}/tasks/{water_task}/photos?file_name=pump.jpg");
+    let photo = super::photos::jpeg(64, 48);
+    let (status, _) = app
+        .post_raw(Some("water"), &photos, "image/jpeg", photo.clone())
+        .await;
+    assert_eq!(
+        status, 404,
+        "the water company (ZLS) has no part in the incident"
+    );
+    let (status, uploaded) = app
+        .post_raw(Some("lead"), &photos, "image/jpeg", photo.clone())
+        .await;
+    assert_eq!(status, 201, "{uploaded}");
+    let (status, again) = app
+        .post_raw(Some("lead"), &photos, "image/jpeg", photo)
+        .await;
+    assert_eq!((status, &again["id"]), (200, &uploaded["id"]));
+    let (status, error) = app
+        .post_raw(
+            Some("lead"),
+            &photos,
+            "image/jpeg",
+            b"not an image".to_vec(),
+        )
+        .await;
+    assert!(status == 415 || status == 422, "{status} {error}");
+    let photo_id = uploaded["id"].as_str().unwrap().to_owned();
+
+    // Every task is accepted and reported by its own unit, through a handler of that unit.
+    let admin_users = |unit: &str| {
+        json!({"username": format!("h-{}", unit.to_lowercase()), "display_name": unit,
+               "password": "correct horse battery staple", "role": "unit_handler",
+               "unit": unit, "scope": if unit.ends_with("-JDB") { &unit[..9] } else { &unit[..6] }})
+    };
+    for task in tasks {
+        let unit = task["unit"].as_str().unwrap();
+        let (status, body) = app
+            .post_json(Some("admin"), "/api/v1/users", admin_users(unit))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let (status, session) = app
+            .post_json(
+                None,
+                "/api/v1/sessions",
+                json!({"username": format!("h-{}", unit.to_lowercase()), "password": "correct horse battery staple"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{session}");
+        let token = session["token"].as_str().unwrap();
+        let task_id = task["id"].as_u64().unwrap();
+        let act = |body: Value| {
+            app.client
+                .post(format!("{}/api/v1/incidents/{id}/commands", app.base))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+        };
+        let response = act(json!({"command": "accept_task", "task": task_id}))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let mut finish =
+            json!({"command": "finish_task", "task": task_id, "report": format!("{unit}已完成")});
+        if task_id == water_task {
+            finish["photos"] = json!(["nope"]);
+            let response = act(finish.clone()).await.unwrap();
+            assert_eq!(response.status(), 422, "a photo that was not uploaded");
+            finish["photos"] = json!([photo_id]);
+        }
+        let response = act(finish).await.unwrap();
+        assert_eq!(response.status(), 200, "{unit}");
+        if task_id == water_task {
+            let seen: Value = response.json().await.unwrap();
+            assert_eq!(seen["tasks"][0]["photos"], json!([photo_id]));
+            // The unit reads its own photo back; another street office does not.
+            let image = app
+                .client
+                .get(format!(
+                    "{}/api/v1/incidents/{id}/photos/{photo_id}",
+                    app.base
+                ))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(image.status(), 200);
+            assert_eq!(
+                image.headers()["content-type"].to_str().unwrap(),
+                "image/jpeg"
+            );
+        }
+    }
+    let (status, _) = command(
+        app,
+        "lead",
+        &id,
+        json!({"command": "sitrep", "text": "各下立交积水已排除，交通恢复"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = command(
+        app,
+        "leader",
+        &id,
+        json!({"command": "set_response", "level": "4", "reason": "预警降为黄色"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, stood) = command(
+        app,
+        "leader",
+        &id,
+        json!({"command": "stand_down", "reason": "预警解除，积水消退"}),
+    )
+    .await;
+    assert_eq!((status, &stood["state"]), (200, &json!("stood_down")));
+
+    let (_, timeline) = app
+        .get(Some("leader"), &format!("/api/v1/incidents/{id}/timeline"))
+        .await;
+    let steps = timeline["items"].as_array().unwrap();
+    let response = app
+        .client
+        .get(format!("{}/api/v1/incidents/{id}/report.xlsx", app.base))
+        .bearer_auth(&app.tokens["leader"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap();
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    use calamine::Reader;
+    let rows = book.worksheet_range("timeline").unwrap();
+    assert_eq!(rows.height(), 1 + steps.len(), "a row per step");
+    let text: String = rows
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect();
+    for expected in [
+        "暴雨红色预警，下立交积水",
+        "各下立交积水已排除，交通恢复",
+        "310101-SWJ已完成",
+        "预警解除，积水消退",
+        "移动泵车",
+    ] {
+        assert!(text.contains(expected), "{expected} is in the report");
+    }
+    owned.finish().await;
+    cityops_test_support::mqtt::clear_mqtt_session(&url, &client_id).await;
 }
