@@ -18,6 +18,7 @@ pub mod classes;
 pub mod error;
 mod export;
 pub mod extract;
+mod incident_map;
 mod metrics;
 pub mod open_cases;
 pub mod openapi;

@@ -86,9 +86,10 @@ pub(crate) fn after_action(
     incident: &cityops_domain::emergency::Incident,
     events: &[cityops_domain::emergency::IncidentEvent],
     links: &[cityops_store::IncidentLink],
+    map: Option<&[u8]>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<Response> {
-    let bytes = after_action_book(incident, events, links, now)
+    let bytes = after_action_book(incident, events, links, map, now)
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok((
         [
@@ -116,6 +117,7 @@ fn after_action_book(
     incident: &cityops_domain::emergency::Incident,
     events: &[cityops_domain::emergency::IncidentEvent],
     links: &[cityops_store::IncidentLink],
+    map: Option<&[u8]>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<u8>, XlsxError> {
     use cityops_domain::emergency::{IncidentCommand, TaskState};
@@ -352,5 +354,36 @@ fn after_action_book(
         .set_name("tasks by state");
     chart.title().set_name("联勤任务 Joint tasks");
     figures.insert_chart(1, 3, &chart)?;
+
+    if let Some(png) = map {
+        use crate::incident_map::Mark;
+        use cityops_domain::telemetry::WarningLevel;
+        let sheet = book.add_worksheet();
+        sheet.set_name("map")?;
+        sheet.write_string_with_format(0, 0, "态势图 map", &bold)?;
+        let legend = [
+            ("● 红色告警 red alarm", Mark::Alarm(WarningLevel::Red)),
+            ("● 橙色告警 orange alarm", Mark::Alarm(WarningLevel::Orange)),
+            ("● 黄色告警 yellow alarm", Mark::Alarm(WarningLevel::Yellow)),
+            ("● 蓝色告警 blue alarm", Mark::Alarm(WarningLevel::Blue)),
+            ("◆ 案件 case", Mark::Case),
+            ("■ 资源 resource", Mark::Resource),
+        ];
+        for (i, (text, mark)) in legend.into_iter().enumerate() {
+            let (r, g, b) = mark.rgb();
+            let colour = (u32::from(r) << 16) | (u32::from(g) << 8) | u32::from(b);
+            sheet.write_string_with_format(
+                i as u32 + 1,
+                0,
+                text,
+                &Format::new().set_font_color(colour),
+            )?;
+        }
+        sheet.write_string(7, 0, "橙色区域 affected areas; 红色虚线 drawn zone")?;
+        sheet.set_column_width(0, 34)?;
+        let image = rust_xlsxwriter::Image::new_from_buffer(png)?
+            .set_alt_text("incident map: affected areas, zone, alarms, cases, resources");
+        sheet.insert_image(1, 2, &image)?;
+    }
     book.save_to_buffer()
 }

@@ -2229,5 +2229,74 @@ pub async fn after_action_report(
     }
     let events = state.store.incident_events(&id).await?;
     let links = state.store.links(&id).await?;
-    crate::xlsx::after_action(&incident, &events, &links, now())
+    let map = incident_map(&state, &incident, &links).await?;
+    crate::xlsx::after_action(&incident, &events, &links, map.as_deref(), now())
+}
+
+/// The report's map as a PNG: the incident's areas among the other streets of their
+/// districts, the zone, the linked alarms and cases, and the resources placed; none without
+/// the city's geography.
+async fn incident_map(
+    state: &AppState,
+    incident: &Incident,
+    links: &[cityops_store::IncidentLink],
+) -> ApiResult<Option<Vec<u8>>> {
+    use crate::incident_map::{render, MapScene, Mark};
+    let Some(geography) = state.geography() else {
+        return Ok(None);
+    };
+    let mut marks = Vec::new();
+    for link in links {
+        match LinkKind::parse(&link.kind) {
+            Some(LinkKind::Alarm) => {
+                if let Some(a) = state.store.alarm(&link.target).await? {
+                    marks.push((a.location.lon, a.location.lat, Mark::Alarm(a.level)));
+                }
+            }
+            Some(LinkKind::Case) => {
+                if let Some(c) = state.store.case(&link.target).await? {
+                    marks.push((c.location.lon, c.location.lat, Mark::Case));
+                }
+            }
+            None => {}
+        }
+    }
+    for r in &incident.resources {
+        if let Some(l) = r.location {
+            marks.push((l.lon, l.lat, Mark::Resource));
+        }
+    }
+    // A link only ever made by area leaves few marks; the worst alarms are drawn last, on top.
+    marks.sort_by_key(|&(_, _, mark)| match mark {
+        Mark::Alarm(level) => 10 - i32::from(level.number()),
+        Mark::Case => 0,
+        Mark::Resource => 1,
+    });
+    let districts: Vec<&str> = incident.areas.iter().map(|a| &a.as_str()[..6]).collect();
+    let mut context = Vec::new();
+    let mut affected = Vec::new();
+    for street in &geography.streets {
+        if incident
+            .areas
+            .iter()
+            .any(|a| street.code.starts_with(a.as_str()))
+        {
+            affected.push(&street.shape);
+        } else if districts.iter().any(|d| street.code.starts_with(d)) {
+            context.push(&street.shape);
+        }
+    }
+    // A community named on its own (its street is not).
+    for community in &geography.communities {
+        if incident.areas.iter().any(|a| a.as_str() == community.code) {
+            affected.push(&community.shape);
+        }
+    }
+    let scene = MapScene {
+        context,
+        affected,
+        zone: incident.zone.as_ref().map(|z| z.ring()),
+        marks,
+    };
+    Ok(render(&scene, 960, 720))
 }

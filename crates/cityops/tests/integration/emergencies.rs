@@ -1114,6 +1114,18 @@ async fn mqtt_a_scripted_rainstorm_runs_from_the_cap_warning_to_the_after_action
     ] {
         assert!(text.contains(expected), "{expected} is in the report");
     }
+    // The map: a picture of the areas with the linked alarm in its level's colour.
+    assert!(book.sheet_names().contains(&"map".to_owned()));
+    let pictures = book.pictures().expect("the report has a map");
+    let (kind, png) = &pictures[0];
+    assert_eq!(kind, "png");
+    let map = image::load_from_memory(png).unwrap().to_rgba8();
+    assert!(map.width() >= 800, "a map one can read");
+    let orange_alarm = map
+        .pixels()
+        .filter(|p| p.0[..3] == [0xf5, 0x7c, 0x00])
+        .count();
+    assert!(orange_alarm > 20, "the orange alarm is marked: {orange_alarm} pixels");
     owned.finish().await;
     cityops_test_support::mqtt::clear_mqtt_session(&url, &client_id).await;
 }
