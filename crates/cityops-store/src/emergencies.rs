@@ -84,6 +84,23 @@ pub trait EmergencyStore: Send + Sync {
         at: DateTime<Utc>,
         auto: bool,
     ) -> StoreResult<bool>;
+    /// Links by area, many at once in one transaction (a storm raises thousands of alarms a
+    /// second): `(incident, kind, target, at)`; those linked already or unlinked by hand are
+    /// left as they are. Not audited: the incident's areas decided them. How many were new.
+    async fn link_automatically(
+        &self,
+        links: &[(String, &'static str, String, DateTime<Utc>)],
+    ) -> StoreResult<u64>;
+    /// Links every alarm raised and every case reported in `areas` (subtree prefixes of area
+    /// codes)
+    /// since `since`: the catch-up after the live path missed events (a lagging subscriber, a
+    /// restart). How many were new.
+    async fn link_raised_since(
+        &self,
+        incident: &str,
+        areas: &[String],
+        since: DateTime<Utc>,
+    ) -> StoreResult<u64>;
     /// Unlinks by hand; `false` when it was not linked.
     async fn unlink(&self, incident: &str, kind: &str, target: &str) -> StoreResult<bool>;
     async fn links(&self, incident: &str) -> StoreResult<Vec<IncidentLink>>;
@@ -389,6 +406,81 @@ impl<D: Dialect, A: AuditPolicy> EmergencyStore for SqlStore<D, A> {
         }
         tx.commit().await?;
         Ok(written + relinked > 0)
+    }
+
+    async fn link_automatically(
+        &self,
+        links: &[(String, &'static str, String, DateTime<Utc>)],
+    ) -> StoreResult<u64> {
+        if links.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.writer.begin().await?;
+        let mut written = 0;
+        // Rows of 5 parameters, well under SQLite's and PostgreSQL's limits per statement.
+        for chunk in links.chunks(500) {
+            let mut statement = Statement::new(
+                "INSERT INTO incident_links (incident_id, kind, target, at, auto, unlinked) VALUES ",
+            );
+            for (i, (incident, kind, target, at)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    statement.push(", ");
+                }
+                statement
+                    .push("(")
+                    .push_bind(incident.as_str())
+                    .push(", ")
+                    .push_bind(*kind)
+                    .push(", ")
+                    .push_bind(target.as_str())
+                    .push(", ")
+                    .push_bind(crate::millis(*at))
+                    .push(", 1, 0)");
+            }
+            statement.push(" ON CONFLICT DO NOTHING");
+            written += D::execute(&mut tx, statement).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn link_raised_since(
+        &self,
+        incident: &str,
+        areas: &[String],
+        since: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        if areas.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.writer.begin().await?;
+        let mut written = 0;
+        for (kind, table, at) in [
+            ("alarm", "alarms", "raised_at"),
+            ("case", "cases", "created_at"),
+        ] {
+            let mut statement = Statement::new(
+                "INSERT INTO incident_links (incident_id, kind, target, at, auto, unlinked)
+                 SELECT ",
+            );
+            statement
+                .push_bind(incident)
+                .push(", ")
+                .push_bind(kind)
+                .push(&format!(", id, {at}, 1, 0 FROM {table} WHERE {at} >= "))
+                .push_bind(crate::millis(since))
+                .push(" AND (");
+            for (i, area) in areas.iter().enumerate() {
+                if i > 0 {
+                    statement.push(" OR ");
+                }
+                statement.push("area LIKE ").push_bind(format!("{area}%"));
+            }
+            statement.push(") ON CONFLICT DO NOTHING");
+            written += D::execute(&mut tx, statement).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
     }
 
     async fn unlink(&self, incident: &str, kind: &str, target: &str) -> StoreResult<bool> {

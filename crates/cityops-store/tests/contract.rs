@@ -64,6 +64,7 @@ contract!(
     a_lease_has_one_holder_until_it_runs_out,
     the_evaluation_ledger_is_written_with_each_event_and_sums_by_level,
     a_merge_writes_both_cases_or_neither,
+    incident_links_are_written_together_and_caught_up_by_area,
 );
 
 fn code(text: &str) -> AreaCode {
@@ -1472,4 +1473,90 @@ async fn the_evaluation_ledger_is_written_with_each_event_and_sums_by_level(stor
     let mut rebuilt = store.case_ledger(&case.id).await.unwrap();
     rebuilt.sort();
     assert_eq!(rebuilt, stored);
+}
+
+async fn incident_links_are_written_together_and_caught_up_by_area(store: Arc<dyn Store>) {
+    use cityops_domain::emergency::{Incident, IncidentKind, NewIncident, Severity};
+    let opened = Utc::now() - Duration::minutes(10);
+    let leader = Actor {
+        role: Role::CenterLeader,
+        ..operator("310000")
+    };
+    let (incident, event) = Incident::open(
+        "storm".into(),
+        NewIncident {
+            kind: IncidentKind::NaturalDisaster,
+            severity: Severity::III,
+            title: "暴雨".into(),
+            description: String::new(),
+            areas: vec![code("310101")],
+            zone: None,
+            lead_unit: None,
+            warnings: vec![],
+            plan: None,
+            adjustments: vec![],
+        },
+        &leader,
+        opened,
+    )
+    .unwrap();
+    store.put_incident(&incident, &[event]).await.unwrap();
+    // Cases: one before the incident opened, one in it after, one in another district.
+    let mut ids = vec![];
+    for (area, at) in [
+        ("310101002001", opened - Duration::minutes(1)),
+        ("310101002001", opened + Duration::minutes(1)),
+        ("310104001001", opened + Duration::minutes(1)),
+    ] {
+        let (case, event) = new_case(area, "积水", at);
+        ids.push(store.insert_case(case, event).await.unwrap().id);
+    }
+    // The live path writes many at once; the same link twice is one link.
+    let at = opened + Duration::minutes(2);
+    let written = store
+        .link_automatically(&[
+            ("storm".into(), "alarm", "a1".into(), at),
+            ("storm".into(), "alarm", "a2".into(), at),
+            ("storm".into(), "alarm", "a1".into(), at),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(written, 2);
+    // A link undone by hand stays undone when the catch-up comes by.
+    assert!(store.unlink("storm", "alarm", "a2").await.unwrap());
+    assert_eq!(
+        store
+            .link_automatically(&[("storm".into(), "alarm", "a2".into(), at)])
+            .await
+            .unwrap(),
+        0
+    );
+    // The catch-up links the case reported in the area since the opening, once.
+    let caught = store
+        .link_raised_since("storm", &["310101".into()], opened)
+        .await
+        .unwrap();
+    assert_eq!(caught, 1);
+    assert_eq!(
+        store
+            .link_raised_since("storm", &["310101".into()], opened)
+            .await
+            .unwrap(),
+        0
+    );
+    let mut linked: Vec<(String, String, bool)> = store
+        .links("storm")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.kind, l.target, l.auto))
+        .collect();
+    linked.sort();
+    assert_eq!(
+        linked,
+        [
+            ("alarm".to_owned(), "a1".to_owned(), true),
+            ("case".to_owned(), ids[1].clone(), true),
+        ]
+    );
 }

@@ -2139,71 +2139,139 @@ pub async fn incident_links(
 }
 
 /// Links, while an incident is active, each alarm raised and each case reported in its areas
-/// (自动关联). The active incidents are read again every few seconds and after each change
-/// this node makes to one.
+/// (自动关联). What arrives together is written together, in one transaction: a storm raises
+/// thousands of alarms a second. The active incidents are read again every few seconds and
+/// after each change this node makes to one. Whatever the live path may have missed (this
+/// subscriber lagged behind the events, the node restarted, an incident just opened) is
+/// caught up from the tables by area.
 pub(crate) fn spawn_linker(state: AppState) {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    /// The most events written in one transaction.
+    const BATCH: usize = 5000;
+    type Target = (LinkKind, String, AreaCode, DateTime<Utc>);
+    fn case_target(change: &crate::CaseChange) -> Option<Target> {
+        (change.action == cityops_domain::CommandKind::Report).then(|| {
+            (
+                LinkKind::Case,
+                change.case.id.clone(),
+                change.case.area.clone(),
+                change.at,
+            )
+        })
+    }
+    fn alarm_target(event: &cityops_telemetry::TelemetryEvent) -> Option<Target> {
+        use cityops_domain::telemetry::AlarmEventKind;
+        match event {
+            cityops_telemetry::TelemetryEvent::Alarm(
+                alarm,
+                cityops_telemetry::AlarmChange::Engine(
+                    AlarmEventKind::Raised | AlarmEventKind::Reopened,
+                ),
+            ) => Some((
+                LinkKind::Alarm,
+                alarm.id.clone(),
+                alarm.area.clone(),
+                alarm.last_at,
+            )),
+            _ => None,
+        }
+    }
     tokio::spawn(async move {
         let stopped = state.stopped();
         tokio::pin!(stopped);
-        let mut cases = tokio_stream::wrappers::BroadcastStream::new(state.changes.subscribe());
+        let mut cases = state.changes.subscribe();
+        let (_keep, no_alarms) = tokio::sync::broadcast::channel(1);
         let mut alarms = match &state.telemetry {
-            Some(t) => tokio_stream::wrappers::BroadcastStream::new(t.subscribe()),
-            None => {
-                tokio_stream::wrappers::BroadcastStream::new(tokio::sync::broadcast::channel(1).1)
-            }
+            Some(t) => t.subscribe(),
+            None => no_alarms,
         };
-        let mut changes =
-            tokio_stream::wrappers::BroadcastStream::new(state.emergencies.subscribe());
+        let mut changes = state.emergencies.subscribe();
         let mut refresh = tokio::time::interval(std::time::Duration::from_secs(5));
-        let mut active: Vec<Incident> = Vec::new();
+        let mut active: Option<Vec<Incident>> = None;
+        // From the start: what was raised while this node was not listening.
+        let mut catch_up = true;
+        let mut batch: Vec<Target> = Vec::new();
         loop {
-            use tokio_stream::StreamExt;
-            let target = tokio::select! {
+            let mut reload = false;
+            tokio::select! {
                 _ = &mut stopped => return,
-                _ = refresh.tick() => {
-                    if let Ok(now_active) = state.store.incidents(true, now(), 500).await {
-                        active = now_active;
+                _ = refresh.tick() => reload = true,
+                change = changes.recv() => match change {
+                    Ok(EmergencyChange::Incident(_, action)) => {
+                        reload = true;
+                        catch_up |= action == "open";
                     }
-                    continue;
-                }
-                Some(change) = changes.next() => {
-                    if let Ok(EmergencyChange::Incident(..)) = change {
-                        if let Ok(now_active) = state.store.incidents(true, now(), 500).await {
-                            active = now_active;
-                        }
+                    Ok(EmergencyChange::Warning(..)) => {}
+                    Err(RecvError::Lagged(_)) => {
+                        reload = true;
+                        catch_up = true;
                     }
-                    continue;
-                }
-                Some(Ok(change)) = cases.next() => {
-                    if change.action != cityops_domain::CommandKind::Report {
-                        continue;
-                    }
-                    (LinkKind::Case, change.case.id.clone(), change.case.area.clone(), change.at)
-                }
-                Some(Ok(event)) = alarms.next() => match event {
-                    cityops_telemetry::TelemetryEvent::Alarm(
-                        alarm,
-                        cityops_telemetry::AlarmChange::Engine(
-                            cityops_domain::telemetry::AlarmEventKind::Raised
-                            | cityops_domain::telemetry::AlarmEventKind::Reopened,
-                        ),
-                    ) => {
-                        (LinkKind::Alarm, alarm.id.clone(), alarm.area.clone(), alarm.raised_at)
-                    }
-                    _ => continue,
+                    Err(RecvError::Closed) => return,
                 },
+                change = cases.recv() => match change {
+                    Ok(change) => batch.extend(case_target(&change)),
+                    Err(RecvError::Lagged(_)) => catch_up = true,
+                    Err(RecvError::Closed) => return,
+                },
+                event = alarms.recv() => match event {
+                    Ok(event) => batch.extend(alarm_target(&event)),
+                    Err(RecvError::Lagged(_)) => catch_up = true,
+                    Err(RecvError::Closed) => return,
+                },
+            }
+            while batch.len() < BATCH {
+                match alarms.try_recv() {
+                    Ok(event) => batch.extend(alarm_target(&event)),
+                    Err(TryRecvError::Lagged(_)) => catch_up = true,
+                    Err(_) => break,
+                }
+            }
+            while batch.len() < BATCH {
+                match cases.try_recv() {
+                    Ok(change) => batch.extend(case_target(&change)),
+                    Err(TryRecvError::Lagged(_)) => catch_up = true,
+                    Err(_) => break,
+                }
+            }
+            if reload {
+                match state.store.incidents(true, now(), 500).await {
+                    Ok(now_active) => active = Some(now_active),
+                    Err(e) => tracing::warn!(error = %e, "The active incidents could not be read."),
+                }
+            }
+            let Some(active) = &active else {
+                batch.clear();
+                continue;
             };
-            let (kind, id, area, at) = target;
-            for incident in active
-                .iter()
-                .filter(|i| i.covers(&area) && i.opened_at <= at)
-            {
-                if let Err(e) = state
-                    .store
-                    .link(&incident.id, kind.as_str(), &id, at, true)
-                    .await
-                {
-                    tracing::warn!(error = %e, incident = %incident.id, "An automatic link could not be written.");
+            let links: Vec<(String, &'static str, String, DateTime<Utc>)> = batch
+                .drain(..)
+                .flat_map(|(kind, id, area, at)| {
+                    active
+                        .iter()
+                        .filter(move |i| i.covers(&area) && i.opened_at <= at)
+                        .map(move |i| (i.id.clone(), kind.as_str(), id.clone(), at))
+                })
+                .collect();
+            if let Err(e) = state.store.link_automatically(&links).await {
+                tracing::warn!(error = %e, links = links.len(), "Automatic links could not be written; caught up later.");
+                catch_up = true;
+            }
+            if catch_up {
+                catch_up = false;
+                for incident in active {
+                    let areas: Vec<String> = incident
+                        .areas
+                        .iter()
+                        .map(|a| a.subtree_prefix().to_owned())
+                        .collect();
+                    if let Err(e) = state
+                        .store
+                        .link_raised_since(&incident.id, &areas, incident.opened_at)
+                        .await
+                    {
+                        tracing::warn!(error = %e, incident = %incident.id, "The incident's links could not be caught up.");
+                        catch_up = true;
+                    }
                 }
             }
         }

@@ -789,6 +789,7 @@ async fn mqtt_a_scripted_rainstorm_runs_from_the_cap_warning_to_the_after_action
     assert_eq!(status, 200, "{body}");
     register(app, "HP-UP-1", 121.4837, 31.2369).await; // Huangpu
     register(app, "PT-UP-1", 121.3960, 31.2496).await; // Putuo: no warning there
+    register(app, "HP-UP-2", 121.4840, 31.2372).await;
     for _ in 0..100 {
         let (_, text) = app.get_text(None, "/metrics").await;
         if text.lines().any(|l| {
@@ -952,6 +953,30 @@ async fn mqtt_a_scripted_rainstorm_runs_from_the_cap_warning_to_the_after_action
     );
     assert!(link["title"].as_str().unwrap().contains("HP-UP-1"));
     assert_eq!(link["location"]["lon"], json!(121.4837));
+    // An underpass that floods now is linked by the incident's areas.
+    let ts = Utc::now().timestamp_millis();
+    mosquitto_pub(
+        &url,
+        &format!("{prefix}/devices/HP-UP-2/telemetry"),
+        &[json!({"metric": "water_level", "value": 14.0, "ts": ts, "seq": 1}).to_string()],
+    );
+    let mut auto = Value::Null;
+    for _ in 0..100 {
+        let (_, links) = app
+            .get(Some("leader"), &format!("/api/v1/incidents/{id}/links"))
+            .await;
+        if let Some(found) = links["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["title"].as_str().unwrap_or("").contains("HP-UP-2"))
+        {
+            auto = found.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(auto["auto"], json!(true), "linked by area: {auto}");
 
     let (status, _) = command(
         app,
@@ -1125,7 +1150,10 @@ async fn mqtt_a_scripted_rainstorm_runs_from_the_cap_warning_to_the_after_action
         .pixels()
         .filter(|p| p.0[..3] == [0xf5, 0x7c, 0x00])
         .count();
-    assert!(orange_alarm > 20, "the orange alarm is marked: {orange_alarm} pixels");
+    assert!(
+        orange_alarm > 20,
+        "the orange alarm is marked: {orange_alarm} pixels"
+    );
     owned.finish().await;
     cityops_test_support::mqtt::clear_mqtt_session(&url, &client_id).await;
 }
