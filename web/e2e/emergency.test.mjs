@@ -120,11 +120,18 @@ async function addArea(page, prefix, code, name) {
 /** The texts of the page's own words (headings, labels, buttons, badges), data left out. */
 async function chromeTexts(page, root = 'body') {
   return page.evaluate((sel) => {
-    const data = '[data-testid="incident-pick"], [data-testid="my-task-incident"], [data-testid="banner-incident-title"], [data-testid="warning-headline"], [data-testid="incident-title-shown"], .pname, [data-testid="lang-toggle"], [data-testid="who"]'
+    const data = '[data-testid="incident-pick"], [data-testid="my-task-incident"], [data-testid="banner-incident-title"], [data-testid="warning-headline"], [data-testid="resource-row-name"], [data-testid="incident-title-shown"], .pname, [data-testid="lang-toggle"], [data-testid="who"]'
     const words = new Set()
     for (const el of document.querySelectorAll(`${sel} :is(h1, h2, h3, h4, th, dt, label > span:first-child, button, .el-button, .badge, [data-kind], .el-checkbox__label, .el-radio-button__inner, .lbl, nav a)`)) {
       if (el.closest(data) || el.matches(data)) continue
-      const own = (el.innerText ?? el.textContent ?? '').replace(/\s+/g, ' ').trim()
+      // The city's own names inside (a resource's, a plan's) are data, not the page's words.
+      let own = el.innerText ?? el.textContent ?? ''
+      if (el.querySelector(data)) {
+        const clone = el.cloneNode(true)
+        for (const inner of clone.querySelectorAll(data)) inner.replaceWith(' ')
+        own = [...clone.childNodes].map((n) => n.textContent).join(' ')
+      }
+      own = own.replace(/\s+/g, ' ').trim()
       if (own) words.add(own)
     }
     return [...words]
@@ -317,12 +324,12 @@ describe('emergency command (应急指挥)', { timeout: 420_000 }, () => {
     await page.getByTestId('assign-submit').click()
     await card(page, WATER).waitFor()
     assert.equal(await card(page, WATER).getAttribute('data-state'), 'assigned')
-    // a pump truck on its way, then deployed: on the map where it stands
-    await page.getByTestId('resource-name').fill('移动泵车')
+    // a pump truck more than the plan brought, on its way, then deployed: on the map where it stands
+    await page.getByTestId('resource-name').fill('增援泵车')
     await page.getByTestId('resource-lon').fill('121.4876')
     await page.getByTestId('resource-lat').fill('31.2380')
     await page.getByTestId('resource-add').click()
-    const truck = page.locator('[data-testid="resource-row"][data-kind="pump_truck"]')
+    const truck = page.locator('[data-testid="resource-row"][data-kind="pump_truck"]', { hasText: '增援泵车' })
     await truck.waitFor()
     assert.equal(await truck.getAttribute('data-state'), 'standby')
     await page.locator('[data-testid="map-resource"]').first().waitFor()
@@ -330,7 +337,7 @@ describe('emergency command (应急指挥)', { timeout: 420_000 }, () => {
     await page.getByTestId('resource-move-state').click()
     await page.locator('.el-select-dropdown__item:visible', { hasText: '已部署' }).first().click()
     await page.getByTestId('resource-move-submit').click()
-    await page.locator('[data-testid="resource-row"][data-kind="pump_truck"][data-state="deployed"]').waitFor()
+    await page.locator('[data-testid="resource-row"][data-kind="pump_truck"][data-state="deployed"]', { hasText: '增援泵车' }).waitFor()
     await page.locator('[data-testid="map-resource"][data-state="deployed"]').waitFor()
 
     await page.getByTestId('sitrep-submit').click()

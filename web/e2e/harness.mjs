@@ -42,14 +42,18 @@ function startAndWait(cmd, args, opts, re, label, timeoutMs = 60_000) {
   })
 }
 
-export async function startCityops() {
+/**
+ * The demo server on a free port with a data directory of its own. `env`: variables added to the
+ * server's environment (e.g. `CITYOPS_MQTT` for MQTT ingestion); `args`: more arguments.
+ */
+export async function startCityops({ env = {}, args = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'cityops-e2e-'))
   const { child, match } = await startAndWait(
     // The live city stays still (`--live-every 0`): it moves random open cases, and one of them
     // may be the case a test is about to move, which would then fail on a stale version. The
     // simulated sensors keep reporting, for the vital signs and alarms.
-    cityopsBin(), ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--cases', '60', '--live-every', '0'],
-    {}, /CityOps listening on (http:\/\/\S+)/, 'cityops',
+    cityopsBin(), ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--cases', '60', '--live-every', '0', ...args],
+    Object.keys(env).length ? { env: { ...process.env, ...env } } : {}, /CityOps listening on (http:\/\/\S+)/, 'cityops',
   )
   child.removeAllListeners('exit')
   return {
@@ -200,4 +204,27 @@ export function sessionsOf(client) {
     if (!tokens.has(who)) tokens.set(who, await client().login(who))
     return tokens.get(who)
   }
+}
+
+/**
+ * The MQTT broker the e2e may use: `CITYOPS_TEST_MQTT_URL`, else mqtt://127.0.0.1:1883; `up` is
+ * whether something answers on its port (a TCP connect within 2 s).
+ */
+export async function mqttBroker() {
+  const url = process.env.CITYOPS_TEST_MQTT_URL || 'mqtt://127.0.0.1:1883'
+  const u = new URL(url)
+  const host = u.hostname || '127.0.0.1'
+  const port = Number(u.port || (u.protocol === 'mqtts:' ? 8883 : 1883))
+  const { connect } = await import('node:net')
+  const up = await new Promise((res) => {
+    const sock = connect({ host, port })
+    const done = (ok) => {
+      sock.destroy()
+      res(ok)
+    }
+    sock.setTimeout(2000, () => done(false))
+    sock.once('connect', () => done(true))
+    sock.once('error', () => done(false))
+  })
+  return { url, host, port, up }
 }

@@ -85,7 +85,7 @@ fn workbook(answer: &EvaluationView) -> Result<Vec<u8>, XlsxError> {
 pub(crate) fn after_action(
     incident: &cityops_domain::emergency::Incident,
     events: &[cityops_domain::emergency::IncidentEvent],
-    links: &[cityops_store::IncidentLink],
+    links: &[crate::routes::emergencies::LinkView],
     map: Option<&[u8]>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<Response> {
@@ -116,7 +116,7 @@ fn local(at: chrono::DateTime<chrono::Utc>) -> String {
 fn after_action_book(
     incident: &cityops_domain::emergency::Incident,
     events: &[cityops_domain::emergency::IncidentEvent],
-    links: &[cityops_store::IncidentLink],
+    links: &[crate::routes::emergencies::LinkView],
     map: Option<&[u8]>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<u8>, XlsxError> {
@@ -291,8 +291,11 @@ fn after_action_book(
         .iter()
         .map(|l| {
             vec![
-                l.kind.clone(),
+                l.kind.0.as_str().to_owned(),
                 l.target.clone(),
+                l.title.clone(),
+                l.level.map(|w| w.0.as_str().to_owned()).unwrap_or_default(),
+                l.state.clone(),
                 local(l.at),
                 if l.auto { "auto" } else { "manual" }.to_owned(),
             ]
@@ -300,9 +303,18 @@ fn after_action_book(
         .collect();
     rows(
         linked,
-        &["类别 kind", "编号 id", "时间 at", "方式 how"],
+        &[
+            "类别 kind",
+            "编号 id",
+            "对象 what",
+            "级别 level",
+            "状态 state",
+            "时间 at",
+            "方式 how",
+        ],
         body,
     )?;
+    linked.set_column_width(2, 40)?;
 
     let figures = book.add_worksheet();
     figures.set_name("figures")?;
@@ -329,11 +341,17 @@ fn after_action_book(
         ("response decisions 响应调整", level_changes),
         (
             "linked alarms",
-            links.iter().filter(|l| l.kind == "alarm").count(),
+            links
+                .iter()
+                .filter(|l| l.kind.0 == cityops_domain::emergency::LinkKind::Alarm)
+                .count(),
         ),
         (
             "linked cases",
-            links.iter().filter(|l| l.kind == "case").count(),
+            links
+                .iter()
+                .filter(|l| l.kind.0 == cityops_domain::emergency::LinkKind::Case)
+                .count(),
         ),
         ("resources", incident.resources.len()),
     ] {

@@ -11,6 +11,7 @@ mod export;
 mod geo;
 mod screen;
 mod storage;
+mod storm;
 mod telemetry;
 
 use anyhow::{Context, Result};
@@ -162,6 +163,25 @@ enum BenchCommand {
     },
     /// The rule engine in process over a city-sized fleet, and readings end to end through an
     /// MQTT broker against the broker's own ceiling.
+    /// A rainstorm on the city screen: alarms a second from the gauges of three districts,
+    /// with an incident auto-linking them, against the same storm without one.
+    Storm {
+        /// Alarms raised per second (each gauge also clears in turn: twice as many readings).
+        #[arg(long, default_value_t = 2000)]
+        rate: usize,
+        /// Seconds each storm lasts.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Water gauges in the three districts.
+        #[arg(long, default_value_t = 20_000)]
+        devices: usize,
+        /// The broker; without it a private mosquitto is started.
+        #[arg(long)]
+        mqtt: Option<String>,
+        /// Run on PostgreSQL (a scratch database on this server) instead of SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
+    },
     Telemetry {
         #[arg(long, default_value_t = 1_000_000)]
         devices: usize,
@@ -204,7 +224,9 @@ fn main() -> Result<()> {
         (Some(n), _) => n,
         // The broker under test runs on this machine; the reference run shares this
         // runtime too, so both are measured alike.
-        (None, BenchCommand::Telemetry { .. }) => cores.saturating_sub(1),
+        (None, BenchCommand::Telemetry { .. } | BenchCommand::Storm { .. }) => {
+            cores.saturating_sub(1).max(1)
+        }
         (None, _) => cores,
     }
     .max(1);
@@ -272,6 +294,33 @@ async fn run(command: BenchCommand, workers: usize, cores: usize) -> Result<()> 
                     telemetry::bench_end_to_end(&url, messages, postgres.as_deref()).await?
                 );
             }
+            Ok(())
+        }
+        BenchCommand::Storm {
+            rate,
+            seconds,
+            devices,
+            mqtt,
+            postgres,
+        } => {
+            anyhow::ensure!(
+                rate > 0 && seconds > 0 && devices >= 2 * 50,
+                "--rate and --seconds above 0, --devices at least 100"
+            );
+            init_tracing("warn");
+            let (url, _broker) = match mqtt {
+                Some(url) => (url, None),
+                None => {
+                    let broker = cityops_test_support::mqtt::PrivateBroker::start()?;
+                    println!("against a private mosquitto on port {}", broker.port);
+                    (broker.url(), Some(broker))
+                }
+            };
+            println!("CityOps, the publisher and the screen run on {workers} worker thread(s) of {cores} core(s)");
+            println!(
+                "{}",
+                storm::bench_storm(&url, rate, seconds, devices, postgres.as_deref()).await?
+            );
             Ok(())
         }
         BenchCommand::Geo {

@@ -215,6 +215,8 @@ pub trait TelemetryStore: Send + Sync + 'static {
     /// Writes a batch of ingestion in one transaction.
     async fn commit_telemetry(&self, commit: &TelemetryCommit) -> StoreResult<()>;
     async fn alarm(&self, id: &str) -> StoreResult<Option<Alarm>>;
+    /// The alarms of these ids that exist, in no particular order.
+    async fn alarms_by_id(&self, ids: &[String]) -> StoreResult<Vec<Alarm>>;
     async fn alarms(&self, query: &AlarmQuery) -> StoreResult<Vec<Alarm>>;
     /// Active alarms and those cleared since `cleared_since`: what the engine restores.
     async fn live_alarms(&self, cleared_since: DateTime<Utc>) -> StoreResult<Vec<Alarm>>;
@@ -493,6 +495,22 @@ impl<D: Dialect, A: AuditPolicy> TelemetryStore for SqlStore<D, A> {
             .read_optional(Statement::new("SELECT doc FROM alarms WHERE id = $1").bind(id))
             .await?;
         row.map(|r| r.json("doc")).transpose()
+    }
+
+    async fn alarms_by_id(&self, ids: &[String]) -> StoreResult<Vec<Alarm>> {
+        let mut alarms = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut statement = Statement::new("SELECT doc FROM alarms WHERE id IN (");
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    statement.push(", ");
+                }
+                statement.push_bind(id.as_str());
+            }
+            statement.push(")");
+            alarms.extend(docs::<Alarm>(self.read_all(statement).await?)?);
+        }
+        Ok(alarms)
     }
 
     async fn alarms(&self, q: &AlarmQuery) -> StoreResult<Vec<Alarm>> {

@@ -16,7 +16,7 @@ import type {
   Article, ArticleBody, Enquiry, EnquiryBody,
   BoundaryImport, Component, ComponentImport, ComponentPage, RelocationJob, ExtraField, FieldValues, ClassSuggestion, DuplicateCandidate,
   Patrol, PatrolListQuery, PatrolPosition, PatrolTrack, PositionsAccepted,
-  CapImport, IncidentCommand, IncidentEvent, IncidentRequest, IncidentView, PlanView, WarningRequest, WarningUpdateRequest, WarningView,
+  CapImport, IncidentCommand, IncidentEvent, IncidentRequest, IncidentView, LinkView, PlanView, TaskPhoto, WarningRequest, WarningUpdateRequest, WarningView,
 } from './types'
 
 export * from './client'
@@ -317,12 +317,30 @@ export const api = {
   /** Active incidents; `past`: also those stood down in the last 90 days. */
   incidents: (past = false) => request<{ items: IncidentView[] }>('/incidents', { query: { past: past || undefined } }).then((r) => r.items),
   incident: (id: string) => request<IncidentView>(`/incidents/${encodeURIComponent(id)}`),
-  /** From a plan (its tasks go to the units answering for the areas) or by hand. */
+  /**
+   * From a plan (its tasks go to the units answering for the areas, its resources are added, its
+   * notices sent) or by hand; a `zone` drawn adds the streets it touches to the areas.
+   */
   openIncident: (body: IncidentRequest) => request<IncidentView>('/incidents', { body }),
   incidentCommand: (id: string, body: IncidentCommand) =>
     request<IncidentView>(`/incidents/${encodeURIComponent(id)}/commands`, { body }),
   incidentTimeline: (id: string) =>
     request<{ items: IncidentEvent[] }>(`/incidents/${encodeURIComponent(id)}/timeline`).then((r) => r.items),
+  /** The alarms and cases it links (the center's staff; 404 for a unit), with their titles, states, levels and places. */
+  incidentLinks: (id: string) =>
+    request<{ items: LinkView[] }>(`/incidents/${encodeURIComponent(id)}/links`).then((r) => r.items),
+  /** The after-action report (总结报告) as an XLSX workbook (the center's staff; a draft while it is active). */
+  incidentReport: (id: string) => request<Blob>(`/incidents/${encodeURIComponent(id)}/report.xlsx`, { as: 'blob' }),
+  /**
+   * A photo of a task's work (JPEG, PNG or WebP, at most 10 MiB), by the task's unit's handlers or
+   * the center's staff: 201, or 200 with the same answer when that image was uploaded to the task before.
+   */
+  uploadTaskPhoto: (id: string, task: number, file: Blob, fileName: string) =>
+    request<TaskPhoto>(`/incidents/${encodeURIComponent(id)}/tasks/${task}/photos`, {
+      method: 'POST', query: { file_name: fileName }, raw: { data: file, contentType: file.type || 'image/jpeg' },
+    }),
+  /** Where a task's photo is shown (an `<img>` source: the session cookie goes with it). */
+  taskPhotoUrl: (id: string, photo: string) => `${API_BASE}/incidents/${encodeURIComponent(id)}/photos/${encodeURIComponent(photo)}`,
   /** The contingency plans (应急预案). */
   plans: () => request<{ items: PlanView[] }>('/plans').then((r) => r.items),
 }

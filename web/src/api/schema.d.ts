@@ -3656,7 +3656,10 @@ export interface components {
          */
         LinkKind: "alarm" | "case";
         LinkList: {
+            /** @description The latest `limit` links, oldest first. */
             items: components["schemas"]["LinkView"][];
+            /** @description How many links the incident holds in all. */
+            total: number;
         };
         LinkLocation: {
             /** Format: double */
@@ -9404,7 +9407,10 @@ export interface operations {
     };
     incident_links: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The most links returned, the latest (default 1,000; at most 10,000). */
+                limit?: number;
+            };
             header?: never;
             path: {
                 id: string;

@@ -330,6 +330,21 @@ export type ResourceView = Schemas['ResourceView']
 export type ResourceKind = Schemas['ResourceKind']
 export type ResourceState = Schemas['ResourceState']
 export type PlanView = Schemas['PlanView']
+export type PlanResource = Schemas['PlanResourceView']
+/** A telemetry rule judged differently while a warning is in force (or an incident runs), in its areas. */
+export type RuleAdjustment = Schemas['RuleAdjustmentView']
+/** What an incident links to: `alarm` or `case`. */
+export type LinkKind = Schemas['LinkKind']
+/** An alarm or case an incident holds (`GET /incidents/{id}/links`): what it is, its state, level and place. */
+export type LinkView = Schemas['LinkView']
+/** A zone drawn on the map: a GeoJSON Polygon in WGS-84, one closed ring of 4 to 500 positions. */
+export type Zone = Schemas['ZoneDoc']
+/** Units told of an incident (通知), and what. */
+export type NoticeView = Schemas['NoticeView']
+/** Whom a plan tells when it opens an incident: the units of a kind answering for an affected area. */
+export type PlanNotice = Schemas['PlanNoticeView']
+/** `POST /incidents/{id}/tasks/{task}/photos`: a photo of a task's report as kept. */
+export type TaskPhoto = Schemas['TaskPhotoView']
 
 // ---- devices, telemetry rules and the rule tester (admins)
 /** A sensor in the field, located on its unit grid. */

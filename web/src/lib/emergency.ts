@@ -1,11 +1,14 @@
 // Emergencies on the client (应急指挥): how a warning's level and an incident's response level
 // look, how long a warning has left, which warnings and incidents a list keeps as live events
 // arrive, how a task board sorts a unit's tasks, what each person may do, and how an incident's
-// timeline reads (its response decisions, its situation reports, every step in words).
+// timeline reads (its response decisions, its situation reports, every step in words); the
+// command view's zone drawn on the map, its alarm list and map markers, task photos, the notices
+// a unit was sent, and rule adjustments.
 import type {
-  Hazard, IncidentEvent, IncidentKind, IncidentView, ResourceKind, ResourceState, ResponseLevel, Role, Severity,
-  TaskState, TaskView, WarningLevel, WarningView,
+  AlarmView, Hazard, IncidentEvent, IncidentKind, IncidentView, LinkView, NoticeView, ResourceKind, ResourceState, ResponseLevel, Role,
+  RuleAdjustment, Severity, TaskState, TaskView, WarningLevel, WarningView, Zone,
 } from '../api/types'
+import { contains, isAreaCode, isUnitGrid } from './areaCode'
 import { formatDuration } from './deadlines'
 
 type T = (key: string, values?: Record<string, unknown>) => string
@@ -262,6 +265,15 @@ export function describeEvent(e: Pick<IncidentEvent, 'action' | 'details'>, w: E
       return t('emergency.timeline.move', { id: num(d.resource) ?? '', state: t(`emergency.resources.states.${str(d.state)}`) })
     case 'hand_over':
     case 'stand_down': return str(d.reason)
+    case 'notify': {
+      const units = Array.isArray(d.units) ? d.units.map(str).filter(Boolean) : str(d.unit) ? [str(d.unit)] : []
+      return t('emergency.timeline.notify', { units: units.map(w.unit).join(t('emergency.joiner')), text: str(d.text) })
+    }
+    case 'link':
+    case 'unlink': {
+      const kind = str(d.kind)
+      return t('emergency.timeline.link', { kind: kind === 'alarm' || kind === 'case' ? t(`emergency.links.kinds.${kind}`) : kind, target: str(d.target) })
+    }
     default: return ''
   }
 }
@@ -269,7 +281,7 @@ export function describeEvent(e: Pick<IncidentEvent, 'action' | 'details'>, w: E
 /** The timeline's actions the UI has words for (others show as they are). */
 export const EVENT_ACTIONS = [
   'open', 'set_response', 'assign_task', 'accept_task', 'start_task', 'finish_task', 'task_unable', 'sitrep',
-  'add_resource', 'move_resource', 'hand_over', 'stand_down',
+  'add_resource', 'move_resource', 'hand_over', 'stand_down', 'notify', 'link', 'unlink',
 ] as const
 
 // ---- forms
@@ -311,4 +323,204 @@ export function problemOf(e: unknown, t: T): Problem {
   if (code === 'invalid_input' && /must not be empty|name at least one/.test(bare)) return { text: t('emergency.errors.required'), field, code }
   if ((KNOWN_REFUSALS as readonly string[]).includes(code)) return { text: t(`emergency.errors.${code}`, { msg: bare }), field, code }
   return { text: t('errors.generic', { msg: bare }), field, code }
+}
+
+// ---- the zone drawn on the map
+
+/** The most positions of a zone's ring, the closing one included (the server's bound). */
+export const ZONE_MAX_POSITIONS = 500
+/** Why the vertices make no zone yet: fewer than 3 distinct, more than the ring holds, all on a line. */
+export type ZoneProblem = 'few' | 'many' | 'flat'
+
+const round6 = (n: number) => Math.round(n * 1e6) / 1e6
+
+/**
+ * The closed ring of the vertices clicked, as the server takes it: [lon, lat] to 6 decimals
+ * (about 0.1 m), a vertex clicked twice in a row (a double click) kept once, a last vertex on the
+ * first taken as the closing one, and the first repeated at the end. Null with the problem when
+ * there are fewer than 3 distinct vertices, more than 499 (the ring then exceeds 500 positions),
+ * or they all lie on one line.
+ */
+export function zoneRing(vertices: readonly (readonly number[])[]): { ring: [number, number][] | null; problem: ZoneProblem | null } {
+  const pts: [number, number][] = []
+  for (const v of vertices) {
+    const [lon, lat] = v
+    if (typeof lon !== 'number' || typeof lat !== 'number' || !Number.isFinite(lon) || !Number.isFinite(lat)) continue
+    const p: [number, number] = [round6(lon), round6(lat)]
+    const last = pts[pts.length - 1]
+    if (last && last[0] === p[0] && last[1] === p[1]) continue
+    pts.push(p)
+  }
+  while (pts.length > 1 && pts[0][0] === pts[pts.length - 1][0] && pts[0][1] === pts[pts.length - 1][1]) pts.pop()
+  const distinct = new Set(pts.map((p) => `${p[0]},${p[1]}`)).size
+  if (distinct < 3) return { ring: null, problem: 'few' }
+  if (pts.length + 1 > ZONE_MAX_POSITIONS) return { ring: null, problem: 'many' }
+  // twice the signed area (shoelace): zero when every vertex is on one line
+  let area2 = 0
+  for (let i = 0; i < pts.length; i++) {
+    const [x1, y1] = pts[i]
+    const [x2, y2] = pts[(i + 1) % pts.length]
+    area2 += x1 * y2 - x2 * y1
+  }
+  if (Math.abs(area2) < 1e-12) return { ring: null, problem: 'flat' }
+  return { ring: [...pts, [pts[0][0], pts[0][1]]], problem: null }
+}
+
+/** The zone to send (`POST /incidents` `zone`), or null while the vertices make none. */
+export function zonePolygon(vertices: readonly (readonly number[])[]): Zone | null {
+  const { ring } = zoneRing(vertices)
+  return ring ? { type: 'Polygon', coordinates: [ring] } : null
+}
+
+// ---- the command map and the live alarm list
+
+/** Whether an area (or unit grid) lies within one of the incident's areas (codes are prefixes). */
+export function inAreas(code: string | null | undefined, areas: readonly string[]): boolean {
+  if (!code || !(isAreaCode(code) || isUnitGrid(code))) return false
+  return areas.some((a) => contains(a, code))
+}
+
+/** A row of the command view's alarm list: a live alarm of the incident's areas, or a linked one. */
+export interface IncidentAlarm {
+  id: string
+  level: WarningLevel | null
+  /** The rule's name and the device. */
+  title: string
+  state: string | null
+  area: string | null
+  /** When it was raised (a live one) or linked. */
+  at: string
+  value: number | null
+  indicator: string | null
+  location: { lon: number; lat: number } | null
+  /** Linked to the incident (by hand or by its areas). */
+  linked: boolean
+  /** Seen on the live stream since the page opened. */
+  live: boolean
+}
+
+export const INCIDENT_ALARMS_CAPACITY = 50
+
+const msOr = (iso: string | null | undefined) => {
+  const v = iso ? Date.parse(iso) : NaN
+  return Number.isNaN(v) ? -Infinity : v
+}
+
+/**
+ * The alarm list of an incident's command view: the alarms the stream brought whose area lies
+ * within one of the incident's areas, and the alarms linked to it; one row per alarm (the live
+ * reading wins, marked linked when it is), newest first, at most `capacity`.
+ */
+export function incidentAlarms(
+  live: readonly AlarmView[], links: readonly LinkView[], areas: readonly string[], capacity = INCIDENT_ALARMS_CAPACITY,
+): IncidentAlarm[] {
+  const rows = new Map<string, IncidentAlarm>()
+  for (const l of links) {
+    if (l.kind !== 'alarm') continue
+    rows.set(l.target, {
+      id: l.target, level: l.level ?? null, title: l.title || l.target, state: l.state ?? null, area: null, at: l.at,
+      value: null, indicator: null, location: l.location ?? null, linked: true, live: false,
+    })
+  }
+  for (const a of live) {
+    const linked = rows.has(a.id)
+    if (!linked && !inAreas(a.area, areas)) continue
+    rows.set(a.id, {
+      id: a.id, level: a.level, title: `${a.rule_name} · ${a.device_id}`, state: a.state ?? null, area: a.area, at: a.raised_at,
+      value: a.last_value, indicator: a.indicator, location: a.location ?? null, linked, live: true,
+    })
+  }
+  return [...rows.values()]
+    .sort((x, y) => msOr(y.at) - msOr(x.at) || (x.id < y.id ? 1 : x.id > y.id ? -1 : 0))
+    .slice(0, capacity)
+}
+
+/** A marker of the command map: an alarm (by its level) or a case, where it is. */
+export interface MapMarker { id: string; kind: 'alarm' | 'case'; lon: number; lat: number; level: WarningLevel | null; label: string }
+
+/**
+ * The markers of the linked alarms and cases that have a place, and of the live alarms of the
+ * list (a live alarm not yet linked shows too); one per target.
+ */
+export function linkMarkers(links: readonly LinkView[], alarms: readonly IncidentAlarm[] = []): MapMarker[] {
+  const out = new Map<string, MapMarker>()
+  const ok = (p: { lon: number; lat: number } | null | undefined): p is { lon: number; lat: number } =>
+    !!p && Number.isFinite(p.lon) && Number.isFinite(p.lat)
+  for (const l of links) {
+    if (!ok(l.location)) continue
+    out.set(`${l.kind}:${l.target}`, { id: l.target, kind: l.kind, lon: l.location.lon, lat: l.location.lat, level: l.kind === 'alarm' ? l.level ?? null : null, label: l.title || l.target })
+  }
+  for (const a of alarms) {
+    if (!ok(a.location)) continue
+    out.set(`alarm:${a.id}`, { id: a.id, kind: 'alarm', lon: a.location.lon, lat: a.location.lat, level: a.level, label: a.title })
+  }
+  return [...out.values()]
+}
+
+// ---- task photos
+
+/** At most 9 photos to a finished task, each a JPEG, PNG or WebP of at most 10 MiB (the server's bounds). */
+export const TASK_PHOTO_MAX = 9
+export const TASK_PHOTO_BYTES = 10 * 1024 * 1024
+export const TASK_PHOTO_TYPES: readonly string[] = ['image/jpeg', 'image/png', 'image/webp']
+export type PhotoRefusal = 'type' | 'size' | 'count'
+
+/**
+ * Which of the files chosen may go with the report: those of an image type the server takes and
+ * not too large, up to 9 with the `already` chosen; the rest with why.
+ */
+export function checkTaskPhotos<F extends { name: string; type: string; size: number }>(
+  files: readonly F[], already = 0,
+): { accepted: F[]; refused: { name: string; why: PhotoRefusal }[] } {
+  const accepted: F[] = []
+  const refused: { name: string; why: PhotoRefusal }[] = []
+  for (const f of files) {
+    if (!TASK_PHOTO_TYPES.includes(f.type)) refused.push({ name: f.name, why: 'type' })
+    else if (f.size > TASK_PHOTO_BYTES || f.size <= 0) refused.push({ name: f.name, why: 'size' })
+    else if (already + accepted.length >= TASK_PHOTO_MAX) refused.push({ name: f.name, why: 'count' })
+    else accepted.push(f)
+  }
+  return { accepted, refused }
+}
+
+// ---- notices
+
+/** The notices of an incident sent to `unit`. */
+export function noticesFor(inc: IncidentView, unit: string | null | undefined): NoticeView[] {
+  if (!unit) return []
+  return (inc.notices ?? []).filter((n) => Array.isArray(n.units) && n.units.includes(unit))
+}
+
+/** The active incidents that notified `unit`, the latest notice first, with the notices. */
+export function notifiedIncidents(incidents: readonly IncidentView[], unit: string | null | undefined): { incident: IncidentView; notices: NoticeView[] }[] {
+  return incidents
+    .filter((i) => i.state === 'active')
+    .map((incident) => ({ incident, notices: noticesFor(incident, unit) }))
+    .filter((x) => x.notices.length)
+    .sort((a, b) => msOr(b.notices[b.notices.length - 1].at) - msOr(a.notices[a.notices.length - 1].at))
+}
+
+// ---- rule adjustments
+
+/** The most rules a warning (or incident) judges differently. */
+export const MAX_ADJUSTMENTS = 32
+
+/** The adjustments with `adj` in place of any of the same rule (added at the end otherwise), at most 32. */
+export function withAdjustment(list: readonly RuleAdjustment[], adj: RuleAdjustment): RuleAdjustment[] {
+  const i = list.findIndex((a) => a.rule === adj.rule)
+  if (i >= 0) return list.map((a, n) => (n === i ? adj : a))
+  return list.length >= MAX_ADJUSTMENTS ? [...list] : [...list, adj]
+}
+
+/** Whether two lists of adjustments say the same (order aside). */
+export function sameAdjustments(a: readonly RuleAdjustment[], b: readonly RuleAdjustment[]): boolean {
+  if (a.length !== b.length) return false
+  const key = (x: RuleAdjustment) => `${x.rule}|${JSON.stringify(x.condition, Object.keys(x.condition).sort())}`
+  const keys = new Set(a.map(key))
+  return b.every((x) => keys.has(key(x)))
+}
+
+/** A file name for an incident's after-action report: `incident-<first 8 of its id>-report.xlsx`. */
+export function reportFileName(id: string): string {
+  return `incident-${id.replace(/[^A-Za-z0-9-]/g, '').slice(0, 8)}-report.xlsx`
 }

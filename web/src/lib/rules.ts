@@ -136,7 +136,11 @@ export function ruleFormOf(rule: TelemetryRule): RuleForm {
 /** A time of day as the server takes it: `HH:MM`, 00:00 to 23:59. */
 const TIME = /^([01][0-9]|2[0-3]):[0-5][0-9]$/
 
-function conditionOf(form: RuleForm['condition'], problems: RuleProblems): RuleCondition | null {
+/**
+ * The condition the form's condition fields describe, or null with `problems` filled in (the
+ * server's checks of a condition). A warning's or plan's adjustment of a rule is checked alike.
+ */
+export function conditionOf(form: RuleForm['condition'], problems: RuleProblems): RuleCondition | null {
   const numbers: Record<string, number | null> = {}
   for (const f of CONDITION_FIELDS[form.kind]) {
     const typed = form[f].trim()

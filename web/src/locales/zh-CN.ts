@@ -3,6 +3,7 @@ import type {
   RuleCondition, RuleScope, Satisfaction, SecondFactor, SettingSource, TermUnit, TicketKind, UnitKind, UnitOrganization, Urgency,
   Hazard, IncidentKind, IncidentState, ResourceKind, ResourceState, ResponseLevel, Severity, TaskState, WarningLevel,
 } from '../api/types'
+import type { PhotoRefusal, ZoneProblem } from '../lib/emergency'
 import type { AdminSection, FormProblem, KeyStatus, PasswordRule } from '../lib/admin'
 import type { CategoryProblem, TermStage } from '../lib/categories'
 import type { ValueProblem } from '../lib/extraFields'
@@ -919,12 +920,12 @@ export default {
     } satisfies Record<Hazard, string>,
     kinds: { natural_disaster: '自然灾害', accident: '事故灾难', public_health: '公共卫生事件', social_security: '社会安全事件' } satisfies Record<IncidentKind, string>,
     severities: { I: 'Ⅰ级（特别重大）', II: 'Ⅱ级（重大）', III: 'Ⅲ级（较大）', IV: 'Ⅳ级（一般）' } satisfies Record<Severity, string>,
-    areas: { add: '添加', remove: '移除 {name}', none: '尚未添加区域', needOne: '请至少添加一个区域', invalid: '请输入有效的区域编码' },
+    areas: { add: '添加', remove: '移除 {name}', none: '尚未添加区域', needOne: '请至少添加一个区域', needOneOrZone: '请至少添加一个区域，或在地图上划定区域', invalid: '请输入有效的区域编码' },
     warnings: {
       title: '预警', count: '生效中 {n} 条', empty: '当前没有生效的预警', issue: '发布预警', submit: '发布',
       hazard: '灾种', level: '预警级别', areas: '影响区域', headline: '标题', description: '预警内容（可选）', expires: '失效时间', note: '说明（可选）',
       areasAre: '影响区域：{areas}', issuedAt: '发布于 {at}', expiresAt: '{at} 失效', fromCap: 'CAP 导入', history: '变更记录（{n}）',
-      update: '调整级别或时间', lift: '解除', liftConfirm: '确认解除',
+      update: '调整级别、时间或规则', lift: '解除', liftConfirm: '确认解除',
       status: { issued: '待生效', in_force: '生效中', expired: '已过期', lifted: '已解除' },
       actions: { issued: '发布', updated: '调整', lifted: '解除' },
       saved: { issued: '预警已发布', updated: '预警已调整', lifted: '预警已解除' },
@@ -936,7 +937,7 @@ export default {
       outcome: { issued: '已发布新预警', updated: '已更新预警', lifted: '已解除预警', unchanged: '该预警已导入过，没有变化' },
     },
     incidents: {
-      heading: '突发事件', title: '事件名称', empty: '当前没有进行中的突发事件', emptyHandler: '当前没有分配给本单位任务的突发事件',
+      heading: '突发事件', title: '事件名称', empty: '当前没有进行中的突发事件', emptyHandler: '当前没有涉及本单位的突发事件',
       open: '启动事件', openSubmit: '启动', fromPlan: '按预案启动', manual: '手动启动', plan: '应急预案', noPlans: '暂无应急预案',
       needPlan: '请选择应急预案', fromLevel: '{level}起适用', planTasks: '{n} 项任务', hours: '{n} 小时内',
       kind: '事件类别', severity: '事件分级', areas: '涉及区域', description: '事件描述（可选）', warnings: '关联预警',
@@ -960,6 +961,34 @@ export default {
       states: { assigned: '待接收', accepted: '已接收', in_progress: '处置中', done: '已完成', unable: '无法完成' } satisfies Record<TaskState, string>,
       actions: { accept: '接收', start: '开始处置', finish: '完成', unable: '无法完成' },
     },
+    plans: { resources: '调派资源', resource: '{name} × {quantity}', notices: '启动时发送的通知', adjustments: '响应期间调整的监测规则' },
+    zone: {
+      draw: '在地图上划定区域', hint: '选择所在区以放大地图；单击添加顶点，双击或点“完成”闭合区域。区域触及的街道将自动加入涉及区域。',
+      frame: '地图范围', wholeCity: '全市', finish: '完成', undo: '撤销上一点', clear: '清除', label: '划定区域地图：单击添加顶点，双击完成',
+      howTo: '在地图上单击添加顶点', ready: '已添加 {n} 个顶点，可以完成', closed: '区域已闭合，共 {n} 个顶点',
+      problem: { few: '已添加 {n} 个顶点，至少需要 3 个不同的顶点', many: '顶点过多，最多 499 个', flat: '顶点在一条直线上，不能构成区域' } satisfies Record<ZoneProblem, string>,
+      unfinished: '请完成（闭合）所划区域，或清除后再启动', fact: '划定区域', drawn: '已在地图上划定（{n} 个顶点）',
+    },
+    adjustments: {
+      title: '监测规则调整', rule: '监测规则', pickRule: '选择要调整的规则', rulesFailed: '规则列表加载失败', noRules: '暂无监测规则', optional: '（可选）',
+      add: '加入调整', ruleNow: '当前规则：{words}', was: '原为 {words}', remove: '移除 {name} 的调整', none: '不调整规则',
+      inForce: '调整中', inForceTitle: '响应期间调整的监测规则',
+      warningHint: '预警生效期间，在其影响区域内按新的阈值判定；不填写时沿用该灾种适用预案的调整。',
+      updateHint: '修改后按新的调整判定；清空则不再调整。',
+      incidentHint: '事件处置期间，在涉及区域内按新的阈值判定。', incidentHintPlan: '事件处置期间，在涉及区域内按新的阈值判定（预案自带的调整同时生效）。',
+    },
+    alarms: { title: '区域告警', live: '实时', offline: '实时连接中断', count: '共 {n} 条', linked: '已关联', new: '新告警', empty: '涉及区域暂无告警', states: { active: '未解除', acknowledged: '已确认', cleared: '已解除' } },
+    notices: {
+      title: '已发送的通知', to: '发送给 {units}', empty: '尚未发送通知', mine: '本单位收到的事件通知',
+      youWereNotified: '您的单位（{unit}）已收到本事件的通知', noTask: '本单位在该事件中暂无任务，可查看事件的公开信息。',
+    },
+    photos: {
+      title: '现场照片', open: '查看照片 {n}', alt: '现场照片 {n}', label: '现场照片（可选，最多 {n} 张）', choose: '选择照片…', count: '已选 {n}/{max} 张',
+      remove: '移除 {name}', uploading: '正在上传照片 {done}/{n}…', uploadFailed: '照片上传失败：{msg}',
+      refused: { type: '{name} 不是 JPEG、PNG 或 WebP 图片', size: '{name} 超过 10 MB', count: '{name} 未加入：最多 {n} 张' } satisfies Record<PhotoRefusal, string>,
+    },
+    report: { download: '下载总结报告', failed: '总结报告下载失败：{msg}' },
+    links: { kinds: { alarm: '告警', case: '案件' } },
     sitreps: { title: '态势报告', new: '新的态势报告', placeholder: '现场情况、处置进展、需要协调的事项…', post: '发布', empty: '暂无态势报告' },
     resources: {
       title: '应急资源', kind: '类别', name: '名称', quantity: '数量', unit: '计量单位', state: '状态', where: '位置（经度, 纬度）', updated: '更新时间',
@@ -971,12 +1000,17 @@ export default {
       title: '事件时间线', at: '时间', who: '人员', action: '动作', details: '内容',
       task: '任务 #{id}', taskNamed: '任务 #{id}“{title}”', withText: '{what}：{text}', response: '{level}：{reason}',
       assign: '{unit}：{title}，{deadline} 前完成', resource: '{name} × {quantity}（{kind}）', move: '资源 #{id} → {state}',
+      notify: '通知 {units}：{text}', link: '{kind} {target}',
     },
     actions: {
       open: '启动事件', set_response: '确定响应级别', assign_task: '下达任务', accept_task: '接收任务', start_task: '开始处置', finish_task: '完成任务',
       task_unable: '无法完成', sitrep: '态势报告', add_resource: '增加资源', move_resource: '调度资源', hand_over: '提请上级指挥', stand_down: '终止响应',
+      notify: '发送通知', link: '关联', unlink: '取消关联',
     },
-    map: { title: '影响范围', label: '{title}的影响范围', affected: '涉及区域', resources: '资源 {n}', unavailable: '地图暂不可用' },
+    map: {
+      title: '指挥地图', label: '{title}的指挥地图', affected: '涉及区域', resources: '资源 {n}', unavailable: '地图暂不可用',
+      zone: '划定区域', alarms: '{level}告警 {n}', cases: '关联案件 {n}',
+    },
     banner: { label: '预警与应急响应', warnings: '预警', incidents: '应急响应', hazardLevel: '{hazard}{level}' },
     errors: {
       required: '必填', role_not_allowed: '您的角色不能执行此操作', not_assigned_unit: '这不是本单位的任务',

@@ -2065,31 +2065,71 @@ pub struct LinkLocation {
 
 #[derive(Serialize, ToSchema)]
 pub struct LinkList {
+    /// The latest `limit` links, oldest first.
     pub items: Vec<LinkView>,
+    /// How many links the incident holds in all.
+    pub total: usize,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LinksQuery {
+    /// The most links returned, the latest (default 1,000; at most 10,000).
+    #[param(minimum = 1, maximum = 10000)]
+    pub limit: Option<u32>,
 }
 
 /// The alarms and cases the incident holds: those raised or reported in its areas while it
 /// was active, and those linked by hand, less those unlinked by hand. The center's staff over
 /// its areas read them.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/links", tag = "emergencies",
-    params(("id" = String, Path)),
+    params(("id" = String, Path), LinksQuery),
     responses((status = 200, body = LinkList), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn incident_links(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
     Path(id): Path<String>,
+    QueryArgs(query): QueryArgs<LinksQuery>,
 ) -> ApiResult<Json<LinkList>> {
     let incident = visible_incident(&state, &actor, &id).await?;
     if !incident.sees_all(&actor) {
         return Err(ApiError::not_found("the incident's links"));
     }
-    let mut items = Vec::new();
-    for link in state.store.links(&id).await? {
+    let mut links = state.store.links(&id).await?;
+    let total = links.len();
+    // The latest ones: a storm links tens of thousands of alarms; the map shows the newest.
+    let limit = query.limit.unwrap_or(1000).clamp(1, 10_000) as usize;
+    links.drain(..total.saturating_sub(limit));
+    let items = described_links(&state, links).await?;
+    Ok(Json(LinkList { items, total }))
+}
+
+/// Links with what they point at: an alarm's rule, device, level and state, a case's number,
+/// class and state, and where each is. Links to what no longer exists are left out.
+pub(crate) async fn described_links(
+    state: &AppState,
+    links: Vec<cityops_store::IncidentLink>,
+) -> ApiResult<Vec<LinkView>> {
+    let alarm_ids: Vec<String> = links
+        .iter()
+        .filter(|l| l.kind == LinkKind::Alarm.as_str())
+        .map(|l| l.target.clone())
+        .collect();
+    let alarms: std::collections::HashMap<String, cityops_domain::telemetry::Alarm> = state
+        .store
+        .alarms_by_id(&alarm_ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect();
+    let mut items = Vec::with_capacity(links.len());
+    for link in links {
         let Some(kind) = LinkKind::parse(&link.kind) else {
             continue;
         };
         let (title, link_state, level, location) = match kind {
-            LinkKind::Alarm => match state.store.alarm(&link.target).await? {
+            LinkKind::Alarm => match alarms.get(&link.target) {
                 Some(a) => (
                     format!("{} · {}", a.rule_name, a.device_id),
                     if a.active && a.acknowledged {
@@ -2135,7 +2175,7 @@ pub async fn incident_links(
             location,
         });
     }
-    Ok(Json(LinkList { items }))
+    Ok(items)
 }
 
 /// Links, while an incident is active, each alarm raised and each case reported in its areas
@@ -2296,39 +2336,31 @@ pub async fn after_action_report(
         return Err(ApiError::not_found("the incident's report"));
     }
     let events = state.store.incident_events(&id).await?;
-    let links = state.store.links(&id).await?;
-    let map = incident_map(&state, &incident, &links).await?;
+    let links = described_links(&state, state.store.links(&id).await?).await?;
+    let map = incident_map(&state, &incident, &links);
     crate::xlsx::after_action(&incident, &events, &links, map.as_deref(), now())
 }
 
 /// The report's map as a PNG: the incident's areas among the other streets of their
 /// districts, the zone, the linked alarms and cases, and the resources placed; none without
 /// the city's geography.
-async fn incident_map(
-    state: &AppState,
-    incident: &Incident,
-    links: &[cityops_store::IncidentLink],
-) -> ApiResult<Option<Vec<u8>>> {
+fn incident_map(state: &AppState, incident: &Incident, links: &[LinkView]) -> Option<Vec<u8>> {
     use crate::incident_map::{render, MapScene, Mark};
-    let Some(geography) = state.geography() else {
-        return Ok(None);
-    };
-    let mut marks = Vec::new();
-    for link in links {
-        match LinkKind::parse(&link.kind) {
-            Some(LinkKind::Alarm) => {
-                if let Some(a) = state.store.alarm(&link.target).await? {
-                    marks.push((a.location.lon, a.location.lat, Mark::Alarm(a.level)));
-                }
-            }
-            Some(LinkKind::Case) => {
-                if let Some(c) = state.store.case(&link.target).await? {
-                    marks.push((c.location.lon, c.location.lat, Mark::Case));
-                }
-            }
-            None => {}
-        }
-    }
+    let geography = state.geography()?;
+    let mut marks: Vec<(f64, f64, Mark)> = links
+        .iter()
+        .filter_map(|l| {
+            let at = l.location.as_ref()?;
+            Some((
+                at.lon,
+                at.lat,
+                match l.level {
+                    Some(Wire(level)) => Mark::Alarm(level),
+                    None => Mark::Case,
+                },
+            ))
+        })
+        .collect();
     for r in &incident.resources {
         if let Some(l) = r.location {
             marks.push((l.lon, l.lat, Mark::Resource));
@@ -2366,5 +2398,5 @@ async fn incident_map(
         zone: incident.zone.as_ref().map(|z| z.ring()),
         marks,
     };
-    Ok(render(&scene, 960, 720))
+    render(&scene, 960, 720)
 }

@@ -118,6 +118,10 @@ pub async fn stream(
                 .ok()
                 .map(Ok)
         }
+        // Alarms the subscriber missed are told as the cases' are: the screen reloads.
+        Err(BroadcastStreamRecvError::Lagged(missed)) => Some(Ok(Event::default()
+            .event("lagged")
+            .data(missed.to_string()))),
         _ => None,
     });
     let events =

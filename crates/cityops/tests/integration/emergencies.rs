@@ -1139,6 +1139,16 @@ async fn mqtt_a_scripted_rainstorm_runs_from_the_cap_warning_to_the_after_action
     ] {
         assert!(text.contains(expected), "{expected} is in the report");
     }
+    let linked: String = book
+        .worksheet_range("links")
+        .unwrap()
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect();
+    assert!(
+        linked.contains("下立交积水 · HP-UP-1") && linked.contains("HP-UP-2"),
+        "{linked}"
+    );
     // The map: a picture of the areas with the linked alarm in its level's colour.
     assert!(book.sheet_names().contains(&"map".to_owned()));
     let pictures = book.pictures().expect("the report has a map");
