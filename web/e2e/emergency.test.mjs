@@ -222,6 +222,10 @@ describe('emergency command (应急指挥)', { timeout: 420_000 }, () => {
     assert.equal(await text(page.getByTestId('response-none')), '尚未确定响应级别')
     // the map frames 黄浦区 and fills the street
     await page.locator(`[data-testid="map-street"][data-code="${STREET}"][data-affected="true"]`).waitFor()
+    // and shows the tasks by state: the street office's on its street, every one in the strip
+    await page.locator(`[data-testid="map-task"][data-unit="${STREET_OFFICE}"][data-state="assigned"][data-street="${STREET}"]`).waitFor()
+    await page.locator(`[data-testid="map-task-area"][data-code="${STREET}"][data-state="assigned"]`).waitFor()
+    assert.equal(await page.getByTestId('map-task').count(), 3)
 
     // a level without a reason is refused
     const response = page.getByTestId('response-form')
@@ -307,6 +311,9 @@ describe('emergency command (应急指挥)', { timeout: 420_000 }, () => {
     await mine.getByTestId('task-submit').click()
     await page.locator(`[data-testid="my-task"][data-unit="${STREET_OFFICE}"][data-state="done"]`).waitFor()
     await state.leader.locator(`[data-testid="task-card"][data-unit="${STREET_OFFICE}"][data-state="done"]`).waitFor()
+    // the leader's command map follows: the street office's task and street are done
+    await state.leader.locator(`[data-testid="map-task"][data-unit="${STREET_OFFICE}"][data-state="done"]`).waitFor()
+    await state.leader.locator(`[data-testid="map-task-area"][data-code="${STREET}"][data-state="done"]`).waitFor()
     await page.context().close()
     assert.deepEqual(errors, [])
   })

@@ -33,7 +33,7 @@ function incident(over: Partial<IncidentView> = {}): IncidentView {
   return {
     id: 'i1', kind: 'natural_disaster', kind_zh: '自然灾害', severity: 'III', severity_zh: '较大', title: '暴雨内涝应急预案', description: '',
     areas: ['310101002'], center: '310101002', state: 'active', response: null, lead_unit: '310101-SWJ', tasks: [], resources: [], warnings: [],
-    plan: 'rainstorm', adjustments: [], notices: [], opened_at: iso(-30), stood_down_at: null, version: 1, ...over,
+    plan: 'rainstorm', adjustments: [], link_classes: [], notices: [], opened_at: iso(-30), stood_down_at: null, version: 1, ...over,
   }
 }
 function event(seq: number, action: string, details: Record<string, unknown>, over: Partial<IncidentEvent> = {}): IncidentEvent {

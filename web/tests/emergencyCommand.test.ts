@@ -1,15 +1,17 @@
 // The command view's additions: the zone drawn on the map (its ring as the server takes it), the
 // live alarm list of the incident's areas and the map's markers, task photos (which files may go,
 // uploaded first and then named in the finish), the notices a unit was sent, rule adjustments,
-// and the timeline's new steps in words, in Chinese and English.
+// the timeline's new steps in words, and the tasks on the command map (a street office's street
+// outlined in its task's state, every task in the strip below), in Chinese and English.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { i18n } from '../src/i18n'
 import type { AlarmView, IncidentView, LinkView, RuleAdjustment, TaskView } from '../src/api/types'
 import {
-  checkTaskPhotos, describeEvent, inAreas, incidentAlarms, linkMarkers, noticesFor, notifiedIncidents, reportFileName, sameAdjustments,
-  TASK_PHOTO_BYTES, TASK_PHOTO_MAX, withAdjustment, zonePolygon, zoneRing, ZONE_MAX_POSITIONS,
+  checkTaskPhotos, describeEvent, inAreas, incidentAlarms, isTaskOverdue, linkMarkers, noticesFor, notifiedIncidents, reportFileName, sameAdjustments,
+  TASK_OVERDUE_COLOR, TASK_PHOTO_BYTES, TASK_PHOTO_MAX, TASK_STATE_COLORS, taskAreaOf, taskStateClass, taskStreets, withAdjustment, zonePolygon, zoneRing,
+  ZONE_MAX_POSITIONS,
 } from '../src/lib/emergency'
 import { useAuth } from '../src/stores/auth'
 import TaskActions from '../src/components/emergency/TaskActions.vue'
@@ -26,7 +28,7 @@ function incident(over: Partial<IncidentView> = {}): IncidentView {
   return {
     id: 'i1', kind: 'natural_disaster', kind_zh: '自然灾害', severity: 'III', severity_zh: '较大', title: '暴雨内涝应急预案', description: '',
     areas: ['310101002', '310104'], center: '310000', state: 'active', response: null, lead_unit: '310101-SWJ', tasks: [], resources: [], warnings: [],
-    plan: 'rainstorm', adjustments: [], opened_at: iso(-30), stood_down_at: null, version: 1, zone: null, notices: [], ...over,
+    plan: 'rainstorm', adjustments: [], link_classes: [], opened_at: iso(-30), stood_down_at: null, version: 1, zone: null, notices: [], ...over,
   }
 }
 function alarm(over: Partial<AlarmView> = {}): AlarmView {
@@ -404,6 +406,10 @@ describe('the command view', () => {
     expect(w.findAll('[data-testid="map-case"]').map((m) => m.attributes('data-id'))).toEqual(['c1'])
     expect(w.find('[data-testid="map-zone"]').exists()).toBe(true)
     expect(w.get('[data-testid="map-legend"]').text()).toContain('橙色告警 2')
+    // the tasks: the street office's street outlined in its task's state, both in the strip
+    expect(w.findAll('[data-testid="map-task"]').map((c) => [c.attributes('data-unit'), c.attributes('data-state'), c.attributes('data-street')]))
+      .toEqual([['310101-SWJ', 'done', ''], ['310101002-JDB', 'accepted', '310101002']])
+    expect(w.get('[data-testid="map-task-area"]').attributes()).toMatchObject({ 'data-code': '310101002', 'data-state': 'accepted', 'data-units': '310101002-JDB' })
     expect(w.get('[data-testid="incident-zone"]').text()).toBe('已在地图上划定（4 个顶点）')
     expect(w.get('[data-testid="incident-notice"]').attributes('data-units')).toBe('310101-ZLS,310101-FGJ')
     expect(w.get('[data-testid="incident-adjustments"]').text()).toContain('下立交积水：高于 10 cm，回落到 5 cm 及以下解除')
@@ -517,3 +523,139 @@ describe('the forms', () => {
     expect(w.emitted('opened')).toHaveLength(1)
   })
 })
+
+describe('the tasks on the command map', () => {
+  it('places a street office’s task on its street, another unit’s on its district, the center’s nowhere', () => {
+    expect(taskAreaOf('310101002-JDB')).toBe('310101002')
+    expect(taskAreaOf('310101013-JDB')).toBe('310101013')
+    expect(taskAreaOf('310101-SWJ')).toBe('310101')
+    expect(taskAreaOf('310101-GAFJ')).toBe('310101')
+    expect(taskAreaOf('310101002-JD')).toBe('310101') // not a street office
+    expect(taskAreaOf('C-310000')).toBeNull()
+    expect(taskAreaOf('31010-X')).toBeNull()
+    expect(taskAreaOf('')).toBeNull()
+    expect(taskAreaOf(null)).toBeNull()
+  })
+
+  it('colours a street by its task most needing attention, overdue when an open one is; district units colour none', () => {
+    const streets = taskStreets([
+      task({ id: 1, unit: '310101-SWJ', state: 'assigned', overdue: true }),
+      task({ id: 2, unit: '310101002-JDB', state: 'done' }),
+      task({ id: 3, unit: '310101013-JDB', state: 'done', overdue: true }),
+      task({ id: 4, unit: '310101002-JDB', state: 'in_progress', overdue: true }),
+      task({ id: 5, unit: '310101002-JDB', state: 'accepted' }),
+    ])
+    expect(streets.map((s) => [s.code, s.state, s.overdue, s.tasks.map((x) => x.id)]))
+      .toEqual([['310101002', 'accepted', true, [2, 4, 5]], ['310101013', 'done', false, [3]]])
+    expect(taskStreets([task({ unit: '310101002-JDB', state: 'done' }), task({ id: 2, unit: '310101002-JDB', state: 'unable' })])[0].state).toBe('unable')
+    expect(taskStreets([])).toEqual([])
+  })
+
+  it('has one colour per state, the board’s, and marks only open tasks overdue', () => {
+    expect(TASK_STATE_COLORS).toEqual({ assigned: '#607d8b', accepted: '#1565c0', in_progress: '#ef6c00', done: '#2e7d32', unable: '#6a1b9a' })
+    expect(isTaskOverdue({ state: 'in_progress', overdue: true })).toBe(true)
+    expect(isTaskOverdue({ state: 'done', overdue: true })).toBe(false)
+    expect(isTaskOverdue({ state: 'unable', overdue: true })).toBe(false)
+    expect(taskStateClass('assigned', true)).toBe('task-assigned task-overdue')
+  })
+
+  describe('drawn', () => {
+    const square = (code: string, name: string, [w, s, e, n]: number[]) => ({
+      type: 'Feature', properties: { code, name }, geometry: { type: 'Polygon', coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] },
+    })
+    beforeEach(() => {
+      vi.stubGlobal('fetch', vi.fn(async (url: string) => {
+        if (url.includes('level=district')) {
+          return jsonResponse(200, { type: 'FeatureCollection', features: [square('310101', '黄浦区', [121.46, 31.20, 121.52, 31.26]), square('310104', '徐汇区', [121.40, 31.14, 121.46, 31.22])] })
+        }
+        if (url.includes('level=street') && url.includes('parent=310101')) {
+          return jsonResponse(200, { type: 'FeatureCollection', features: [square('310101002', '南京东路街道', [121.47, 31.23, 121.49, 31.25])] })
+        }
+        if (url.includes('level=street') && url.includes('parent=310104')) {
+          return jsonResponse(200, { type: 'FeatureCollection', features: [square('310104003', '天平路街道', [121.42, 31.16, 121.44, 31.18])] })
+        }
+        throw new Error(`unexpected fetch ${url}`)
+      }))
+    })
+    afterEach(() => {
+      vi.unstubAllGlobals()
+      i18n.global.locale.value = 'zh-CN'
+    })
+    const tasks = [
+      task({ id: 1, unit: '310101-SWJ', title: '强排', state: 'done' }),
+      task({ id: 2, unit: '310101002-JDB', title: '巡查积水点', state: 'in_progress', overdue: true }),
+      task({ id: 3, unit: '310101-GAFJ', title: '交通管制', state: 'assigned' }),
+      task({ id: 4, unit: '310104003-JDB', title: '转移人员', state: 'unable' }),
+    ]
+    async function mountMap(areas: string[]) {
+      const { default: EmergencyMap } = await import('../src/components/emergency/EmergencyMap.vue')
+      const w = mount(EmergencyMap, {
+        props: { areas, color: '#ef6c00', points: [], label: '指挥地图', tasks, unitName: (c: string) => (c === '310101002-JDB' ? '南京东路街道办事处（310101002-JDB）' : c) },
+        global: { plugins: [i18n] },
+      })
+      await flushPromises()
+      await flushPromises()
+      return w
+    }
+
+    it('outlines the street offices’ streets in their task’s state, a red rim when overdue, and lists every task under the map', async () => {
+      const w = await mountMap(['310101002', '310104'])
+      // 黄浦区 street by street; 徐汇区 wholly affected: its streets are loaded for the task alone, not drawn
+      expect(w.findAll('[data-testid="map-street"]').map((p) => p.attributes('data-code'))).toEqual(['310101002'])
+      const areas = w.findAll('[data-testid="map-task-area"]')
+      expect(areas.map((a) => [a.attributes('data-code'), a.attributes('data-state'), a.attributes('data-overdue'), a.attributes('data-units')]))
+        .toEqual([['310101002', 'in_progress', 'true', '310101002-JDB'], ['310104003', 'unable', 'false', '310104003-JDB']])
+      const first = areas[0]
+      expect(first.get('.task-line').attributes('style')).toContain(hex(TASK_STATE_COLORS.in_progress))
+      expect(first.get('.task-rim').attributes('style')).toContain(hex(TASK_OVERDUE_COLOR))
+      expect(areas[1].get('.task-rim').attributes('style')).toBeUndefined()
+      expect(first.get('title').text()).toBe('南京东路街道\n南京东路街道办事处（310101002-JDB） · 巡查积水点 · 处置中 · 已超时')
+      // drawn after the fills, before the zone and the markers
+      const order = [...w.get('svg').element.children].map((c) => c.getAttribute('data-testid'))
+      expect(order.lastIndexOf('map-street')).toBeLessThan(order.indexOf('map-task-area'))
+
+      const chips = w.findAll('[data-testid="map-task"]')
+      expect(chips.map((c) => [c.attributes('data-task'), c.attributes('data-unit'), c.attributes('data-state'), c.attributes('data-overdue'), c.attributes('data-street')]))
+        .toEqual([['1', '310101-SWJ', 'done', 'false', ''], ['2', '310101002-JDB', 'in_progress', 'true', '310101002'], ['3', '310101-GAFJ', 'assigned', 'false', ''], ['4', '310104003-JDB', 'unable', 'false', '310104003']])
+      expect(chips.map((c) => c.text().replace(/\s+/g, ' '))).toEqual(['310101-SWJ 已完成', '310101002-JDB 处置中 已超时', '310101-GAFJ 待接收', '310104003-JDB 无法完成'])
+      expect(chips[0].attributes('style')).toContain(hex(TASK_STATE_COLORS.done))
+      expect(chips[1].attributes('title')).toBe('南京东路街道办事处（310101002-JDB） · 巡查积水点 · 处置中 · 已超时')
+      expect(w.get('[data-testid="map-tasks"]').text()).toMatch(/^任务/)
+
+      // the legend: the states present, in the board's order, and the overdue mark
+      expect(w.findAll('[data-testid="map-legend-task"]').map((k) => [k.attributes('data-state'), k.text()]))
+        .toEqual([['assigned', '任务：待接收（1）'], ['in_progress', '任务：处置中（1）'], ['done', '任务：已完成（1）'], ['unable', '任务：无法完成（1）']])
+      expect(w.get('[data-testid="map-legend-task-overdue"]').text()).toBe('任务已超时')
+
+      // the street office finishes: its street turns green, the rim goes
+      await w.setProps({ tasks: tasks.map((x) => (x.id === 2 ? { ...x, state: 'done' as const } : x)) })
+      expect(w.get('[data-testid="map-task-area"][data-code="310101002"]').attributes('data-state')).toBe('done')
+      expect(w.get('[data-testid="map-task-area"][data-code="310101002"]').attributes('data-overdue')).toBe('false')
+      expect(w.get('[data-testid="map-task"][data-unit="310101002-JDB"]').attributes('data-state')).toBe('done')
+      expect(w.find('[data-testid="map-legend-task-overdue"]').exists()).toBe(false)
+      w.unmount()
+    })
+
+    it('reads in English, and shows no strip without tasks', async () => {
+      i18n.global.locale.value = 'en'
+      const w = await mountMap(['310101002'])
+      // 徐汇区 is not framed, but its street office's task is still listed
+      expect(w.findAll('[data-testid="map-task"]')).toHaveLength(4)
+      expect(w.get('[data-testid="map-task"][data-unit="310101002-JDB"]').text().replace(/\s+/g, ' ')).toBe('310101002-JDB In progress Overdue')
+      expect(w.findAll('[data-testid="map-legend-task"]').map((k) => k.text())).toEqual(['Task: Assigned (1)', 'Task: In progress (1)', 'Task: Done (1)', 'Task: Unable (1)'])
+      expect(w.get('[data-testid="map-legend-task-overdue"]').text()).toBe('Task overdue')
+      expect(w.get('[data-testid="map-tasks"]').text()).toMatch(/^Tasks/)
+      await w.setProps({ tasks: [] })
+      expect(w.find('[data-testid="map-tasks"]').exists()).toBe(false)
+      expect(w.find('[data-testid="map-task-area"]').exists()).toBe(false)
+      expect(w.find('[data-testid="map-legend-task"]').exists()).toBe(false)
+      w.unmount()
+    })
+  })
+})
+
+/** A colour as the DOM writes it in a style: `rgb(r, g, b)`. */
+function hex(color: string): string {
+  const n = parseInt(color.slice(1), 16)
+  return `rgb(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255})`
+}

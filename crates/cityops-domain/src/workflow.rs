@@ -973,11 +973,12 @@ pub fn decide_on(
         *deadline = next.supervision.as_ref().and_then(|s| s.deadline);
     }
     if let CaseCommand::SignAssist { unit, deadline } = &mut command {
+        // The part just signed: the unit's one open part, not an earlier finished one of the
+        // same unit (a part handed on at a retirement may sit before it).
         *deadline = next
             .assists
             .iter()
-            .rev()
-            .find(|p| &p.unit == unit)
+            .find(|p| &p.unit == unit && p.state == crate::case::AssistState::Handling)
             .and_then(|p| p.deadline);
     }
     let mut event = event_for(&next, Some(case.state), actor, command, clock.now, late);
@@ -2169,11 +2170,13 @@ pub const MAX_OPEN_ASSISTS: usize = 10;
 fn remember_actor(case: &mut Case, command: &CaseCommand, user_id: &str) {
     match command {
         CaseCommand::AssistFeedback { unit, .. } => {
+            // The part just fed back: the unit's latest finished (an earlier part of the same
+            // unit, handed on at a retirement, may come after it in the list).
             if let Some(part) = case
                 .assists
                 .iter_mut()
-                .rev()
-                .find(|p| &p.unit == unit && p.state == crate::case::AssistState::Done)
+                .filter(|p| &p.unit == unit && p.state == crate::case::AssistState::Done)
+                .max_by_key(|p| p.finished_at)
             {
                 part.handled_by = Some(user_id.to_owned());
             }

@@ -271,6 +271,22 @@ proptest! {
             if matches!(command, CaseCommand::Feedback { .. }) {
                 prop_assert!(open_before.is_empty(), "feedback with {:?} open", open_before);
             }
+            // The part fed back (or signed) is the unit's open one, wherever it sits among its
+            // earlier parts: its handler and its deadline are its own.
+            if let CaseCommand::AssistFeedback { unit, .. } | CaseCommand::SignAssist { unit, .. } =
+                &command
+            {
+                let i = case
+                    .assists
+                    .iter()
+                    .position(|p| &p.unit == unit && p.state.is_open())
+                    .expect("an open part was acted on");
+                if matches!(command, CaseCommand::AssistFeedback { .. }) {
+                    prop_assert_eq!(next.assists[i].handled_by.as_deref(), Some(who.user_id.as_str()));
+                } else if let CaseCommand::SignAssist { deadline, .. } = &event.command {
+                    prop_assert_eq!(*deadline, next.assists[i].deadline);
+                }
+            }
             case = next;
             timeline.push(event);
 

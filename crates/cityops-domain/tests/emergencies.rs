@@ -448,6 +448,34 @@ fn a_plan_brings_its_resources_and_tells_the_units_it_names() {
 }
 
 #[test]
+fn an_incident_links_what_is_raised_in_its_areas_of_its_classes_while_it_runs() {
+    let now = at(7, 1, 14, 30);
+    let (incident, _) = opened(now);
+    let later = now + Duration::minutes(5);
+    let huangpu = area("310101002001");
+    // The rainstorm plan links water levels and flooding, not a gas leak nor a shed.
+    assert!(incident.links(&huangpu, Some("water_level"), later));
+    assert!(incident.links(&huangpu, Some("20406"), later));
+    assert!(!incident.links(&huangpu, Some("gas_concentration"), later));
+    assert!(!incident.links(&huangpu, Some("20101"), later));
+    assert!(
+        !incident.links(&huangpu, None, later),
+        "a case of no class yet"
+    );
+    // Only in its areas, and only from its opening.
+    assert!(!incident.links(&area("310107001001"), Some("water_level"), later));
+    assert!(!incident.links(&huangpu, Some("water_level"), now - Duration::minutes(1)));
+    // With no classes, everything in the areas.
+    let mut all = incident.clone();
+    all.link_classes.clear();
+    assert!(all.links(&huangpu, Some("gas_concentration"), later));
+    assert!(all.links(&huangpu, None, later));
+    // Nothing after the stand-down.
+    all.state = IncidentState::StoodDown;
+    assert!(!all.links(&huangpu, Some("water_level"), later));
+}
+
+#[test]
 fn a_warning_brings_the_adjustments_of_the_plans_of_its_hazard_from_their_level_up() {
     let underpass = RuleAdjustment {
         rule: "underpass".into(),
@@ -674,6 +702,7 @@ fn an_incident_is_handed_to_the_next_level_center() {
             warnings: vec![],
             plan: None,
             adjustments: vec![],
+            link_classes: vec![],
         },
         &street,
         now,

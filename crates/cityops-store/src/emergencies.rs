@@ -22,6 +22,18 @@ pub struct IncidentLink {
     pub auto: bool,
 }
 
+/// An alarm raised or a case reported, as the linker weighs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Raised {
+    /// `alarm` or `case`.
+    pub kind: &'static str,
+    pub id: String,
+    /// An alarm's indicator, a case's class.
+    pub class: Option<String>,
+    pub area: String,
+    pub at: DateTime<Utc>,
+}
+
 /// A photo of a unit's report on its task, as uploaded: the file lies at `path` under the
 /// data directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,16 +103,14 @@ pub trait EmergencyStore: Send + Sync {
         &self,
         links: &[(String, &'static str, String, DateTime<Utc>)],
     ) -> StoreResult<u64>;
-    /// Links every alarm raised and every case reported in `areas` (subtree prefixes of area
-    /// codes)
-    /// since `since`: the catch-up after the live path missed events (a lagging subscriber, a
-    /// restart). How many were new.
-    async fn link_raised_since(
+    /// The alarms raised and the cases reported in `areas` (subtree prefixes of area codes)
+    /// since `since`, for the linker to catch up what its live path missed (a lagging
+    /// subscriber, a restart).
+    async fn raised_since(
         &self,
-        incident: &str,
         areas: &[String],
         since: DateTime<Utc>,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<Vec<Raised>>;
     /// Unlinks by hand; `false` when it was not linked.
     async fn unlink(&self, incident: &str, kind: &str, target: &str) -> StoreResult<bool>;
     async fn links(&self, incident: &str) -> StoreResult<Vec<IncidentLink>>;
@@ -444,43 +454,56 @@ impl<D: Dialect, A: AuditPolicy> EmergencyStore for SqlStore<D, A> {
         Ok(written)
     }
 
-    async fn link_raised_since(
+    async fn raised_since(
         &self,
-        incident: &str,
         areas: &[String],
         since: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Vec<Raised>> {
         if areas.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        let mut tx = self.writer.begin().await?;
-        let mut written = 0;
-        for (kind, table, at) in [
-            ("alarm", "alarms", "raised_at"),
-            ("case", "cases", "created_at"),
-        ] {
-            let mut statement = Statement::new(
-                "INSERT INTO incident_links (incident_id, kind, target, at, auto, unlinked)
-                 SELECT ",
-            );
-            statement
-                .push_bind(incident)
-                .push(", ")
-                .push_bind(kind)
-                .push(&format!(", id, {at}, 1, 0 FROM {table} WHERE {at} >= "))
-                .push_bind(crate::millis(since))
-                .push(" AND (");
+        let within = |statement: &mut Statement| {
+            statement.push(" AND (");
             for (i, area) in areas.iter().enumerate() {
                 if i > 0 {
                     statement.push(" OR ");
                 }
                 statement.push("area LIKE ").push_bind(format!("{area}%"));
             }
-            statement.push(") ON CONFLICT DO NOTHING");
-            written += D::execute(&mut tx, statement).await?;
+            statement.push(")");
+        };
+        let mut alarms = Statement::new("SELECT doc FROM alarms WHERE raised_at >= ");
+        alarms.push_bind(crate::millis(since));
+        within(&mut alarms);
+        let mut raised: Vec<Raised> = self
+            .read_all(alarms)
+            .await?
+            .iter()
+            .map(|r| {
+                let alarm: cityops_domain::telemetry::Alarm = r.json("doc")?;
+                Ok(Raised {
+                    kind: "alarm",
+                    id: alarm.id,
+                    class: Some(alarm.indicator),
+                    area: alarm.area.to_string(),
+                    at: alarm.raised_at,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        let mut cases =
+            Statement::new("SELECT id, category, area, created_at FROM cases WHERE created_at >= ");
+        cases.push_bind(crate::millis(since));
+        within(&mut cases);
+        for r in self.read_all(cases).await? {
+            raised.push(Raised {
+                kind: "case",
+                id: r.text("id")?,
+                class: r.text_opt("category")?,
+                area: r.text("area")?,
+                at: r.time("created_at")?,
+            });
         }
-        tx.commit().await?;
-        Ok(written)
+        Ok(raised)
     }
 
     async fn unlink(&self, incident: &str, kind: &str, target: &str) -> StoreResult<bool> {

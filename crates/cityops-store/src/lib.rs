@@ -46,7 +46,7 @@ mod watch;
 pub use audit::{AuditQuery, AuditStore, RequestContext};
 pub use calendar::CalendarStore;
 pub use cases::CaseStore;
-pub use emergencies::{EmergencyStore, IncidentLink, IncidentPhoto};
+pub use emergencies::{EmergencyStore, IncidentLink, IncidentPhoto, Raised};
 pub use evaluation::{
     add_daily, monthly_of, DailyKey, EvaluationStore, LedgerCases, LedgerSum, MonthlyKey,
 };

@@ -3558,6 +3558,11 @@ export interface components {
             areas?: components["schemas"]["AreaCodeDoc"][];
             description?: string;
             kind?: null | components["schemas"]["IncidentKind"];
+            /**
+             * @description What is linked by area: alarms of these indicators, cases of these classes (a code or
+             *     its start); a plan's when absent; everything in the areas when empty.
+             */
+            link_classes?: components["schemas"]["LinkClassDoc"][] | null;
             /** @description A plan's id (`GET /plans`); then kind and severity come from the plan. */
             plan?: string | null;
             severity?: null | components["schemas"]["Severity"];
@@ -3586,6 +3591,8 @@ export interface components {
             kind: components["schemas"]["IncidentKind"];
             kind_zh: string;
             lead_unit?: string | null;
+            /** @description What it links by area (indicators, classes); everything in its areas when empty. */
+            link_classes: string[];
             /** @description The units told of it; a unit's handlers see the notices to their unit. */
             notices: components["schemas"]["NoticeView"][];
             /** Format: date-time */
@@ -3650,6 +3657,7 @@ export interface components {
         LiftRequest: {
             note?: string | null;
         };
+        LinkClassDoc: string;
         /**
          * @description What an incident links to: an alarm or a case.
          * @enum {string}
@@ -3911,6 +3919,8 @@ export interface components {
             hazard: components["schemas"]["Hazard"];
             id: string;
             kind: components["schemas"]["IncidentKind"];
+            /** @description What an incident opened from it links by area. */
+            link_classes?: components["schemas"]["LinkClassDoc"][];
             name: string;
             notices?: components["schemas"]["PlanNoticeView"][];
             resources?: components["schemas"]["PlanResourceView"][];

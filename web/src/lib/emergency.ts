@@ -2,8 +2,8 @@
 // look, how long a warning has left, which warnings and incidents a list keeps as live events
 // arrive, how a task board sorts a unit's tasks, what each person may do, and how an incident's
 // timeline reads (its response decisions, its situation reports, every step in words); the
-// command view's zone drawn on the map, its alarm list and map markers, task photos, the notices
-// a unit was sent, and rule adjustments.
+// command view's zone drawn on the map, its alarm list, map markers and tasks' places (coloured
+// by state as on the board), task photos, the notices a unit was sent, and rule adjustments.
 import type {
   AlarmView, Hazard, IncidentEvent, IncidentKind, IncidentView, LinkView, NoticeView, ResourceKind, ResourceState, ResponseLevel, Role,
   RuleAdjustment, Severity, TaskState, TaskView, WarningLevel, WarningView, Zone,
@@ -61,9 +61,21 @@ export function responseColors(level: string | null | undefined): BadgeColors {
   return warningColors(level ? RESPONSE_HUE[level as ResponseLevel] : null)
 }
 
+/** A task's state's colour, the same on the task board and the command map. */
+export const TASK_STATE_COLORS: Record<TaskState, string> = {
+  assigned: '#607d8b', accepted: '#1565c0', in_progress: '#ef6c00', done: '#2e7d32', unable: '#6a1b9a',
+}
+/** The mark of an overdue task (its card's edge, its street's rim on the map). */
+export const TASK_OVERDUE_COLOR = '#c62828'
+
+/** Whether a task is still open past its deadline (a done or unable one no longer is). */
+export function isTaskOverdue(task: Pick<TaskView, 'state' | 'overdue'>): boolean {
+  return task.overdue && task.state !== 'done' && task.state !== 'unable'
+}
+
 /** The colour class of a task's state on the board. */
 export function taskStateClass(state: TaskState, overdue = false): string {
-  return overdue && state !== 'done' && state !== 'unable' ? `task-${state} task-overdue` : `task-${state}`
+  return isTaskOverdue({ state, overdue }) ? `task-${state} task-overdue` : `task-${state}`
 }
 
 // ---- warnings
@@ -453,6 +465,44 @@ export function linkMarkers(links: readonly LinkView[], alarms: readonly Inciden
   for (const a of alarms) {
     if (!ok(a.location)) continue
     out.set(`alarm:${a.id}`, { id: a.id, kind: 'alarm', lon: a.location.lon, lat: a.location.lat, level: a.level, label: a.title })
+  }
+  return [...out.values()]
+}
+
+/**
+ * Where a task is on the command map: its unit's area. A street office (`<street>-JDB`, e.g.
+ * 310101002-JDB) answers for its street; another unit whose code starts with a district's 6
+ * digits (310101-SWJ, 310101-GAFJ) for the district; any other unit (the center's) for none.
+ */
+export function taskAreaOf(unit: string | null | undefined): string | null {
+  if (!unit) return null
+  const office = /^(\d{9})-JDB$/.exec(unit)
+  if (office) return office[1]
+  const district = /^(\d{6})/.exec(unit)
+  return district ? district[1] : null
+}
+
+/** The order in which a street's tasks decide its colour: the one most needing the command's eye first. */
+const TASK_ATTENTION: readonly TaskState[] = ['unable', 'assigned', 'accepted', 'in_progress', 'done']
+
+/** A street the command map outlines for its street office's tasks. */
+export interface TaskStreet<K> { code: string; state: TaskState; overdue: boolean; tasks: K[] }
+
+/**
+ * The streets the tasks of street offices mark on the command map, in the order first assigned:
+ * each in the state of its task most needing attention (unable, then the least advanced; done
+ * only when all are), overdue when one of its tasks is. Tasks of district units mark none.
+ */
+export function taskStreets<K extends Pick<TaskView, 'unit' | 'state' | 'overdue'>>(tasks: readonly K[]): TaskStreet<K>[] {
+  const out = new Map<string, TaskStreet<K>>()
+  for (const task of tasks) {
+    const code = taskAreaOf(task.unit)
+    if (!code || code.length !== 9) continue
+    const s = out.get(code) ?? { code, state: task.state, overdue: false, tasks: [] }
+    s.tasks.push(task)
+    if (TASK_ATTENTION.indexOf(task.state) < TASK_ATTENTION.indexOf(s.state)) s.state = task.state
+    s.overdue ||= isTaskOverdue(task)
+    out.set(code, s)
   }
   return [...out.values()]
 }

@@ -988,6 +988,7 @@ const en: typeof zh = {
     map: {
       title: 'Command map', label: 'Command map of {title}', affected: 'Affected', resources: '{n} resources', unavailable: 'The map is unavailable',
       zone: 'Zone drawn', alarms: '{level} alarms {n}', cases: '{n} linked cases',
+      tasks: 'Tasks', taskState: 'Task: {state} ({n})', taskOverdue: 'Task overdue',
     },
     banner: { label: 'Warnings and emergency response', warnings: 'Warnings', incidents: 'Response', hazardLevel: '{hazard} {level}' },
     errors: {

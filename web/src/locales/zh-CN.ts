@@ -1010,6 +1010,7 @@ export default {
     map: {
       title: '指挥地图', label: '{title}的指挥地图', affected: '涉及区域', resources: '资源 {n}', unavailable: '地图暂不可用',
       zone: '划定区域', alarms: '{level}告警 {n}', cases: '关联案件 {n}',
+      tasks: '任务', taskState: '任务：{state}（{n}）', taskOverdue: '任务已超时',
     },
     banner: { label: '预警与应急响应', warnings: '预警', incidents: '应急响应', hazardLevel: '{hazard}{level}' },
     errors: {

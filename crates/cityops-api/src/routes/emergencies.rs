@@ -930,6 +930,8 @@ pub struct IncidentView {
     pub warnings: Vec<String>,
     pub plan: Option<String>,
     pub adjustments: Vec<RuleAdjustmentView>,
+    /// What it links by area (indicators, classes); everything in its areas when empty.
+    pub link_classes: Vec<String>,
     pub opened_at: DateTime<Utc>,
     pub stood_down_at: Option<DateTime<Utc>>,
     pub version: u32,
@@ -1001,6 +1003,7 @@ impl IncidentView {
             warnings: i.warnings.clone(),
             plan: i.plan.clone(),
             adjustments: i.adjustments.iter().map(RuleAdjustmentView::from).collect(),
+            link_classes: i.link_classes.clone(),
             opened_at: i.opened_at,
             stood_down_at: i.stood_down_at,
             version: i.version,
@@ -1063,7 +1066,27 @@ pub struct IncidentRequest {
     #[serde(default)]
     #[schema(max_items = 32)]
     pub adjustments: Vec<RuleAdjustmentView>,
+    /// What is linked by area: alarms of these indicators, cases of these classes (a code or
+    /// its start); a plan's when absent; everything in the areas when empty.
+    #[serde(default)]
+    #[schema(max_items = 32, value_type = Option<Vec<LinkClassDoc>>)]
+    pub link_classes: Option<Vec<String>>,
 }
+
+/// An indicator's key (`water_level`) or a class code or its start (`20406`, `204`).
+pub struct LinkClassDoc;
+
+impl utoipa::PartialSchema for LinkClassDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .pattern(Some(r"^[a-z0-9_]{1,32}$"))
+            .into()
+    }
+}
+
+impl ToSchema for LinkClassDoc {}
 
 /// A change to an incident. The response level, the hand-over and the stand-down are a
 /// leader's; tasks' acceptance, progress and reports are their unit's handlers'. Fields a
@@ -1410,6 +1433,7 @@ pub async fn open_incident(
                     warnings: Vec::new(),
                     plan: None,
                     adjustments: Vec::new(),
+                    link_classes: Vec::new(),
                 },
                 Vec::new(),
             )
@@ -1424,6 +1448,9 @@ pub async fn open_incident(
     new.description = request.description;
     new.warnings = request.warnings;
     new.zone = request.zone;
+    if let Some(classes) = request.link_classes {
+        new.link_classes = classes;
+    }
     // The leader's own adjustments come first; a plan's adjust the rules they leave alone.
     let planned = std::mem::take(&mut new.adjustments);
     new.adjustments = own_adjustments;
@@ -1743,6 +1770,10 @@ pub struct PlanView {
     #[serde(default)]
     #[schema(max_items = 16)]
     pub notices: Vec<PlanNoticeView>,
+    /// What an incident opened from it links by area.
+    #[serde(default)]
+    #[schema(max_items = 32, value_type = Vec<LinkClassDoc>)]
+    pub link_classes: Vec<String>,
 }
 
 impl From<&ContingencyPlan> for PlanView {
@@ -1781,6 +1812,7 @@ impl From<&ContingencyPlan> for PlanView {
                     text: n.text.clone(),
                 })
                 .collect(),
+            link_classes: p.link_classes.clone(),
         }
     }
 }
@@ -1865,6 +1897,7 @@ pub async fn put_plan(
                 text: n.text,
             })
             .collect(),
+        link_classes: request.link_classes,
     };
     plan.validate()?;
     state.store.put_plan(&plan).await?;
@@ -2188,13 +2221,22 @@ pub(crate) fn spawn_linker(state: AppState) {
     use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     /// The most events written in one transaction.
     const BATCH: usize = 5000;
-    type Target = (LinkKind, String, AreaCode, DateTime<Utc>);
+    /// What may be linked: its kind and id, its class (an alarm's indicator, a case's class or
+    /// the reporter's hint), where and when.
+    type Target = (LinkKind, String, Option<String>, AreaCode, DateTime<Utc>);
     fn case_target(change: &crate::CaseChange) -> Option<Target> {
         (change.action == cityops_domain::CommandKind::Report).then(|| {
+            let case = &change.case;
+            let class = case
+                .category
+                .as_ref()
+                .map(|c| c.code.to_string())
+                .or_else(|| case.category_hint.as_ref().map(|c| c.to_string()));
             (
                 LinkKind::Case,
-                change.case.id.clone(),
-                change.case.area.clone(),
+                case.id.clone(),
+                class,
+                case.area.clone(),
                 change.at,
             )
         })
@@ -2210,6 +2252,7 @@ pub(crate) fn spawn_linker(state: AppState) {
             ) => Some((
                 LinkKind::Alarm,
                 alarm.id.clone(),
+                Some(alarm.indicator.clone()),
                 alarm.area.clone(),
                 alarm.last_at,
             )),
@@ -2231,6 +2274,11 @@ pub(crate) fn spawn_linker(state: AppState) {
         // From the start: what was raised while this node was not listening.
         let mut catch_up = true;
         let mut batch: Vec<Target> = Vec::new();
+        // What this linker has written per incident: an alarm reopened again and again in a
+        // storm is linked once, without a write each time (a link is never deleted, so what
+        // was written stays written).
+        let mut written: std::collections::HashMap<String, std::collections::HashSet<String>> =
+            std::collections::HashMap::new();
         loop {
             let mut reload = false;
             tokio::select! {
@@ -2275,7 +2323,10 @@ pub(crate) fn spawn_linker(state: AppState) {
             }
             if reload {
                 match state.store.incidents(true, now(), 500).await {
-                    Ok(now_active) => active = Some(now_active),
+                    Ok(now_active) => {
+                        written.retain(|id, _| now_active.iter().any(|i| &i.id == id));
+                        active = Some(now_active);
+                    }
                     Err(e) => tracing::warn!(error = %e, "The active incidents could not be read."),
                 }
             }
@@ -2283,39 +2334,68 @@ pub(crate) fn spawn_linker(state: AppState) {
                 batch.clear();
                 continue;
             };
-            let links: Vec<(String, &'static str, String, DateTime<Utc>)> = batch
+            let mut links: Vec<(String, &'static str, String, DateTime<Utc>)> = batch
                 .drain(..)
-                .flat_map(|(kind, id, area, at)| {
+                .flat_map(|(kind, id, class, area, at)| {
                     active
                         .iter()
-                        .filter(move |i| i.covers(&area) && i.opened_at <= at)
+                        .filter(move |i| i.links(&area, class.as_deref(), at))
                         .map(move |i| (i.id.clone(), kind.as_str(), id.clone(), at))
                 })
                 .collect();
-            if let Err(e) = state.store.link_automatically(&links).await {
-                tracing::warn!(error = %e, links = links.len(), "Automatic links could not be written; caught up later.");
-                catch_up = true;
+            links.retain(|(incident, kind, target, _)| {
+                !written
+                    .get(incident)
+                    .is_some_and(|w| w.contains(&format!("{kind}:{target}")))
+            });
+            match state.store.link_automatically(&links).await {
+                Ok(_) => {
+                    for (incident, kind, target, _) in links {
+                        written
+                            .entry(incident)
+                            .or_default()
+                            .insert(format!("{kind}:{target}"));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, links = links.len(), "Automatic links could not be written; caught up later.");
+                    catch_up = true;
+                }
             }
             if catch_up {
                 catch_up = false;
                 for incident in active {
-                    let areas: Vec<String> = incident
-                        .areas
-                        .iter()
-                        .map(|a| a.subtree_prefix().to_owned())
-                        .collect();
-                    if let Err(e) = state
-                        .store
-                        .link_raised_since(&incident.id, &areas, incident.opened_at)
-                        .await
-                    {
-                        tracing::warn!(error = %e, incident = %incident.id, "The incident's links could not be caught up.");
+                    if let Err(e) = catch_up_links(&state, incident).await {
+                        tracing::warn!(error = %e.message, incident = %incident.id, "The incident's links could not be caught up.");
                         catch_up = true;
                     }
                 }
             }
         }
     });
+}
+
+/// Links what was raised and reported in the incident's areas since it opened and belongs to
+/// it, read from the tables.
+async fn catch_up_links(state: &AppState, incident: &Incident) -> ApiResult<()> {
+    let areas: Vec<String> = incident
+        .areas
+        .iter()
+        .map(|a| a.subtree_prefix().to_owned())
+        .collect();
+    let links: Vec<(String, &'static str, String, DateTime<Utc>)> = state
+        .store
+        .raised_since(&areas, incident.opened_at)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            AreaCode::parse(&r.area)
+                .is_ok_and(|area| incident.links(&area, r.class.as_deref(), r.at))
+        })
+        .map(|r| (incident.id.clone(), r.kind, r.id, r.at))
+        .collect();
+    state.store.link_automatically(&links).await?;
+    Ok(())
 }
 
 /// The after-action report (总结报告) as an XLSX workbook: the summary and the response

@@ -277,7 +277,14 @@ pub struct NewIncident {
     /// The telemetry rules judged differently in its areas while the response runs.
     #[serde(default)]
     pub adjustments: Vec<super::RuleAdjustment>,
+    /// What is linked by area: alarms of these indicators and cases of these classes (a code
+    /// or the start of one, `204` for every emergency event); all of the areas' when empty.
+    #[serde(default)]
+    pub link_classes: Vec<String>,
 }
+
+/// The most classes an incident links by.
+pub const MAX_LINK_CLASSES: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
@@ -312,6 +319,8 @@ pub struct Incident {
     pub plan: Option<String>,
     #[serde(default)]
     pub adjustments: Vec<super::RuleAdjustment>,
+    #[serde(default)]
+    pub link_classes: Vec<String>,
     pub opened_at: DateTime<Utc>,
     pub opened_by: String,
     #[serde(default)]
@@ -511,6 +520,7 @@ impl Incident {
             return Err(EmergencyError::OutOfScope(outside.to_string()));
         }
         super::warning::check_adjustments("adjustments", &new.adjustments)?;
+        check_link_classes(&new.link_classes)?;
         if new.warnings.len() > 16 {
             return Err(InvalidInput::new("warnings", "at most 16 warnings").into());
         }
@@ -532,6 +542,7 @@ impl Incident {
             warnings: new.warnings,
             plan: new.plan,
             adjustments: new.adjustments,
+            link_classes: new.link_classes,
             opened_at: now,
             opened_by: actor.user_id.clone(),
             stood_down_at: None,
@@ -544,6 +555,18 @@ impl Incident {
     /// Whether `area` lies in one of the incident's areas.
     pub fn covers(&self, area: &AreaCode) -> bool {
         self.areas.iter().any(|a| a.contains(area))
+    }
+
+    /// Whether an alarm of this indicator, or a case of this class, raised or reported in
+    /// `area` at `at`, belongs to the incident (自动关联): in its areas, while it runs, and of
+    /// the classes it links by, if it names any.
+    pub fn links(&self, area: &AreaCode, class: Option<&str>, at: DateTime<Utc>) -> bool {
+        self.state == IncidentState::Active
+            && self.opened_at <= at
+            && self.covers(area)
+            && (self.link_classes.is_empty()
+                || class
+                    .is_some_and(|c| self.link_classes.iter().any(|k| c.starts_with(k.as_str()))))
     }
 
     /// Whether an actor sees the whole incident: the center's staff and leaders over one of
@@ -844,6 +867,38 @@ impl Incident {
         let event = event(&next, next.version, command, actor, now);
         Ok((next, event))
     }
+}
+
+/// Classes to link by: at most [`MAX_LINK_CLASSES`], each an indicator's key or a class code
+/// (or its start), none twice.
+pub(crate) fn check_link_classes(classes: &[String]) -> Result<(), InvalidInput> {
+    if classes.len() > MAX_LINK_CLASSES {
+        return Err(InvalidInput::new(
+            "link_classes",
+            format!("at most {MAX_LINK_CLASSES} classes"),
+        ));
+    }
+    for (i, class) in classes.iter().enumerate() {
+        let field = format!("link_classes[{i}]");
+        if class.is_empty()
+            || class.len() > 32
+            || !class
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(InvalidInput::new(
+                field,
+                "an indicator's key or a class code: 1 to 32 of a-z, 0-9, _",
+            ));
+        }
+        if classes[..i].contains(class) {
+            return Err(InvalidInput::inconsistent(
+                field,
+                format!("{class} is named twice"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn permitted(command: &IncidentCommand, actor: &Actor) -> Result<(), EmergencyError> {

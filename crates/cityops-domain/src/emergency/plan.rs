@@ -101,6 +101,9 @@ pub struct ContingencyPlan {
     pub adjustments: Vec<RuleAdjustment>,
     #[serde(default)]
     pub notices: Vec<PlanNotice>,
+    /// What an incident opened from the plan links by area (its `link_classes`).
+    #[serde(default)]
+    pub link_classes: Vec<String>,
 }
 
 /// The most tasks of a plan, and of the tasks it opens.
@@ -141,6 +144,7 @@ impl ContingencyPlan {
                 format!("at most {MAX_PLAN_NOTICES} notices"),
             ));
         }
+        super::incident::check_link_classes(&self.link_classes)?;
         for (i, notice) in self.notices.iter().enumerate() {
             needed(&format!("notices[{i}].text"), &notice.text, 1000)?;
         }
@@ -244,6 +248,7 @@ impl ContingencyPlan {
             warnings: Vec::new(),
             plan: Some(self.id.clone()),
             adjustments: self.adjustments.clone(),
+            link_classes: self.link_classes.clone(),
         };
         Ok(Opening {
             incident,
@@ -313,6 +318,10 @@ pub fn default_plans() -> Vec<ContingencyPlan> {
                 },
             ],
             adjustments: Vec::new(),
+            // Water levels in underpasses and manholes; road flooding, blocked sewers, collapses.
+            link_classes: ["water_level", "manhole_water", "20406", "20404", "20401"]
+                .map(String::from)
+                .to_vec(),
             notices: vec![PlanNotice {
                 unit_kind: UnitKind::Housing,
                 text:
@@ -338,6 +347,7 @@ pub fn default_plans() -> Vec<ContingencyPlan> {
                 quantity: 2,
             }],
             adjustments: Vec::new(),
+            link_classes: Vec::new(),
             notices: vec![PlanNotice {
                 unit_kind: UnitKind::Water,
                 text: "台风防御应急响应已启动：请预降河道水位，检查泵站备用电源".into(),

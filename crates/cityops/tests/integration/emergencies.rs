@@ -544,9 +544,20 @@ async fn an_incident_from_the_rainstorm_plan_runs_to_its_stand_down(app: &TestAp
         .await;
     assert!(!timeline.to_string().contains("抢修力量"), "{timeline}");
 
-    // A case reported in the street while the incident is active is linked to it by itself;
-    // one unlinked by hand stays unlinked; one outside the incident's areas cannot be linked.
-    let case = app.report("operator", "inspector").await;
+    // A case of the plan's classes reported in the street while the incident is active is
+    // linked to it by itself (a missing manhole cover is not); one unlinked by hand stays
+    // unlinked; one outside the incident's areas cannot be linked.
+    let other = app.report("operator", "inspector").await;
+    let (status, case) = app
+        .post_json(
+            Some("operator"),
+            "/api/v1/cases",
+            json!({"source": "inspector", "description": "南京东路地下通道积水约20厘米",
+                   "location": {"lon": 121.4919, "lat": 31.2150}, "area": "310101002001",
+                   "category_hint": "20406"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{case}");
     let case_id = case["id"].as_str().unwrap().to_owned();
     let links_path = format!("/api/v1/incidents/{id}/links");
     let mut linked = Value::Null;
@@ -559,6 +570,10 @@ async fn an_incident_from_the_rainstorm_plan_runs_to_its_stand_down(app: &TestAp
     }
     assert_eq!(linked["items"][0]["kind"], "case", "{linked}");
     assert_eq!(linked["items"][0]["target"], case_id.as_str());
+    assert!(
+        !linked.to_string().contains(other["id"].as_str().unwrap()),
+        "not of the plan's classes: {linked}"
+    );
     assert_eq!(linked["items"][0]["auto"], true);
     let (status, _) = app.get(Some("water"), &links_path).await;
     assert_eq!(status, 404, "a unit reads no links");
