@@ -14,8 +14,9 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import {
-  ARTIFACTS, apiClient, launchBrowser, newPage as openPage, sessionsOf, setLanguage, signIn as signInAt, startCityops, startUi,
+  ARTIFACTS, apiClient, launchBrowser, sessionsOf, setLanguage, signIn as signInAt, startCityops, startUi,
 } from './harness.mjs'
+import { addArea, capAlert, card, myTask, openEmergency as openEmergencyAt, recordingPage, text, textOf } from './emergencyKit.mjs'
 
 const TAG = `EM${Date.now().toString(36)}`
 const STREET = '310101002' // 南京东路街道
@@ -35,15 +36,7 @@ const state = { warning: null, incident: null, leader: null, screen: null }
  * A page recording page errors and console errors, except the browser's line for an answer the
  * test provokes on purpose (`expected`, e.g. the 422 of a file that is not CAP).
  */
-async function newPage(who, expected = null) {
-  const page = await openPage(chrome, who, errors, { consoleErrors: false, timeout: 20_000 })
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return
-    if (expected && expected.test(m.text())) return
-    errors.push(`${who}: ${m.text()}`)
-  })
-  return page
-}
+const newPage = (who, expected = null) => recordingPage(chrome, who, errors, { expected })
 
 before(async () => {
   server = await startCityops()
@@ -59,64 +52,10 @@ after(async () => {
 })
 
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `emergency-${name}.png`), fullPage: true })
-const text = async (locator) => ((await locator.textContent()) ?? '').replace(/\s+/g, ' ').trim()
-/** Waits until the element's text (spaces collapsed) matches: names arrive after the page. */
-async function textOf(locator, pattern) {
-  const deadline = Date.now() + 15_000
-  let last = ''
-  while (Date.now() < deadline) {
-    last = await text(locator).catch(() => '')
-    if (typeof pattern === 'string' ? last === pattern : pattern.test(last)) return last
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  assert.fail(`${locator}: ${JSON.stringify(last)} does not match ${pattern}`)
-}
 const call = async (who, method, path, body) => api.call(method, path, await tokenOf(who), body)
 
-/** A CAP 1.2 alert as China's early-warning release system publishes it. */
-function capAlert({ identifier, event, severity = 'Extreme', headline, codes, areaDesc, hours = 6 }) {
-  const now = new Date()
-  const stamp = (d) => d.toISOString().replace(/\.\d{3}Z$/, '+00:00')
-  const geocodes = codes.map((c) => `<geocode><valueName>GB/T 2260</valueName><value>${c}</value></geocode>`).join('')
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
-  <identifier>${identifier}</identifier>
-  <sender>sh-meteo@weather.sh.cn</sender>
-  <sent>${stamp(now)}</sent>
-  <status>Actual</status>
-  <msgType>Alert</msgType>
-  <scope>Public</scope>
-  <info>
-    <language>zh-CN</language>
-    <event>${event}</event>
-    <urgency>Immediate</urgency>
-    <severity>${severity}</severity>
-    <certainty>Likely</certainty>
-    <expires>${stamp(new Date(now.getTime() + hours * 3600_000))}</expires>
-    <headline>${headline}</headline>
-    <area><areaDesc>${areaDesc}</areaDesc>${geocodes}</area>
-  </info>
-</alert>`
-}
-
-async function openEmergency(page, query = '') {
-  await page.getByTestId('nav-emergency').click()
-  await page.waitForURL(/\/emergency/)
-  if (query) await page.goto(`${ui.url}/emergency${query}`)
-  await page.getByTestId('warnings-card').waitFor()
-}
+const openEmergency = (page, query = '') => openEmergencyAt(page, ui, query)
 const warningRow = (page, id) => page.locator(`[data-testid="warning-row"][data-id="${id}"]`)
-const card = (page, unit) => page.locator(`[data-testid="task-card"][data-unit="${unit}"]`)
-const myTask = (page, unit) => page.locator(`[data-testid="my-task"][data-unit="${unit}"]`)
-
-/** Adds an area to an area list by its code, once the field has named it. */
-async function addArea(page, prefix, code, name) {
-  await page.getByTestId(`${prefix}-code`).fill(code)
-  await page.locator(`[data-testid="${prefix}-code-name"]`, { hasText: name }).waitFor()
-  await page.getByTestId(`${prefix}-add`).click()
-  await page.locator(`[data-testid="${prefix}-item"][data-code="${code}"]`).waitFor()
-}
-
 /** The texts of the page's own words (headings, labels, buttons, badges), data left out. */
 async function chromeTexts(page, root = 'body') {
   return page.evaluate((sel) => {

@@ -23,8 +23,9 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import {
-  ARTIFACTS, apiClient, launchBrowser, makePng, mqttBroker, newPage as openPage, sessionsOf, signIn as signInAt, startCityops, startUi,
+  ARTIFACTS, apiClient, launchBrowser, makePng, mqttBroker, sessionsOf, signIn as signInAt, startCityops, startUi,
 } from './harness.mjs'
+import { addArea, capAlert, card, myTask, openEmergency as openEmergencyAt, recordingPage, text, textOf } from './emergencyKit.mjs'
 
 const TAG = `RS${Date.now().toString(36)}`
 const RANDOM = randomBytes(4).toString('hex')
@@ -56,29 +57,9 @@ const signIn = (page, username) => signInAt(page, ui, username)
 const state = { warning: null, incident: null, leader: null, png: null, reports: {} }
 
 /** A page recording page errors and console errors (an answer the test provokes on purpose aside). */
-async function newPage(who, { expected = null, downloads = false } = {}) {
-  const page = await openPage(chrome, who, errors, { consoleErrors: false, downloads, timeout: 20_000 })
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return
-    if (expected && expected.test(m.text())) return
-    errors.push(`${who}: ${m.text()}`)
-  })
-  return page
-}
+const newPage = (who, options = {}) => recordingPage(chrome, who, errors, options)
 
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `rainstorm-${name}.png`), fullPage: true })
-const text = async (locator) => ((await locator.textContent()) ?? '').replace(/\s+/g, ' ').trim()
-/** Waits until the element's text (spaces collapsed) matches: names arrive after the page. */
-async function textOf(locator, pattern) {
-  const deadline = Date.now() + 15_000
-  let last = ''
-  while (Date.now() < deadline) {
-    last = await text(locator).catch(() => '')
-    if (typeof pattern === 'string' ? last === pattern : pattern.test(last)) return last
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  assert.fail(`${locator}: ${JSON.stringify(last)} does not match ${pattern}`)
-}
 const call = async (who, method, path, body) => api.call(method, path, await tokenOf(who), body)
 async function ok(who, method, path, body, status = [200, 201]) {
   const r = await call(who, method, path, body)
@@ -95,32 +76,6 @@ async function until(what, ask, check, ms = 20_000) {
     await new Promise((r) => setTimeout(r, 300))
   }
   assert.fail(`${what}: ${JSON.stringify(last)?.slice(0, 2000)}`)
-}
-
-/** A CAP 1.2 alert as China's early-warning release system publishes it. */
-function capAlert({ identifier, event, headline, codes, areaDesc, hours = 6 }) {
-  const now = new Date()
-  const stamp = (d) => d.toISOString().replace(/\.\d{3}Z$/, '+00:00')
-  const geocodes = codes.map((c) => `<geocode><valueName>GB/T 2260</valueName><value>${c}</value></geocode>`).join('')
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
-  <identifier>${identifier}</identifier>
-  <sender>sh-meteo@weather.sh.cn</sender>
-  <sent>${stamp(now)}</sent>
-  <status>Actual</status>
-  <msgType>Alert</msgType>
-  <scope>Public</scope>
-  <info>
-    <language>zh-CN</language>
-    <event>${event}</event>
-    <urgency>Immediate</urgency>
-    <severity>Extreme</severity>
-    <certainty>Likely</certainty>
-    <expires>${stamp(new Date(now.getTime() + hours * 3600_000))}</expires>
-    <headline>${headline}</headline>
-    <area><areaDesc>${areaDesc}</areaDesc>${geocodes}</area>
-  </info>
-</alert>`
 }
 
 /** A point of `street` its unit grids cover: its centroid if it locates there, else a point of a grid over its box. */
@@ -150,22 +105,7 @@ function publish(device, value, seq) {
     '-m', JSON.stringify({ metric: 'water_level', value, ts: Date.now(), seq })], { timeout: 10_000 })
 }
 
-async function openEmergency(page, query = '') {
-  await page.getByTestId('nav-emergency').click()
-  await page.waitForURL(/\/emergency/)
-  if (query) await page.goto(`${ui.url}/emergency${query}`)
-  await page.getByTestId('warnings-card').waitFor()
-}
-const card = (page, unit) => page.locator(`[data-testid="task-card"][data-unit="${unit}"]`)
-const myTask = (page, unit) => page.locator(`[data-testid="my-task"][data-unit="${unit}"]`)
-
-/** Adds an area to an area list by its code, once the field has named it. */
-async function addArea(page, prefix, code, name) {
-  await page.getByTestId(`${prefix}-code`).fill(code)
-  await page.locator(`[data-testid="${prefix}-code-name"]`, { hasText: name }).waitFor()
-  await page.getByTestId(`${prefix}-add`).click()
-  await page.locator(`[data-testid="${prefix}-item"][data-code="${code}"]`).waitFor()
-}
+const openEmergency = (page, query = '') => openEmergencyAt(page, ui, query)
 
 /** A unit's handler accepts their task in the UI and reports it done (with photos, if given). */
 async function accomplish(who, unit, report, { photos = [], start = false } = {}) {

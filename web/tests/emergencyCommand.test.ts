@@ -9,12 +9,13 @@ import { createPinia, setActivePinia } from 'pinia'
 import { i18n } from '../src/i18n'
 import type { AlarmView, IncidentView, LinkView, RuleAdjustment, TaskView } from '../src/api/types'
 import {
-  checkTaskPhotos, describeEvent, inAreas, incidentAlarms, isTaskOverdue, linkMarkers, noticesFor, notifiedIncidents, reportFileName, sameAdjustments,
+  checkTaskPhotos, describeEvent, inAreas, incidentAlarms, isClassCode, isTaskOverdue, linkClassesText, linkClassName, linkMarkers, noticesFor, notifiedIncidents, reportFileName, sameAdjustments,
   TASK_OVERDUE_COLOR, TASK_PHOTO_BYTES, TASK_PHOTO_MAX, TASK_STATE_COLORS, taskAreaOf, taskStateClass, taskStreets, withAdjustment, zonePolygon, zoneRing,
   ZONE_MAX_POSITIONS,
 } from '../src/lib/emergency'
 import { useAuth } from '../src/stores/auth'
 import TaskActions from '../src/components/emergency/TaskActions.vue'
+import { forgetLinkCatalog } from '../src/components/emergency/useLinkClasses'
 import { jsonResponse, mockFetch } from './helpers'
 
 const t = (key: string, values?: Record<string, unknown>) => i18n.global.t(key, values ?? {})
@@ -649,6 +650,164 @@ describe('the tasks on the command map', () => {
       expect(w.find('[data-testid="map-tasks"]').exists()).toBe(false)
       expect(w.find('[data-testid="map-task-area"]').exists()).toBe(false)
       expect(w.find('[data-testid="map-legend-task"]').exists()).toBe(false)
+      w.unmount()
+    })
+  })
+})
+
+describe('what an incident links by itself', () => {
+  const RAINSTORM = ['water_level', 'manhole_water', '20406', '20404', '20401']
+  const indicators = [
+    { key: 'water_level', name_zh: '道路积水深度', name_en: 'Road water depth', unit: 'cm', category: '' },
+    { key: 'manhole_water', name_zh: '井内水位', name_en: 'Water in manhole', unit: 'cm', category: '' },
+    { key: 'gas_concentration', name_zh: '', name_en: 'Gas concentration', unit: '%LEL', category: '' },
+  ]
+  const catalog = {
+    version: 'v1',
+    big: [{ code: '204', zh: '突发事件', en: 'Emergencies', kind: 'event' }],
+    small: [
+      { code: '20401', zh: '路面塌陷', en: 'Road collapse', big_class: '204' },
+      { code: '20404', zh: '下水道堵塞或破损', en: 'Sewer blocked / broken', big_class: '204' },
+      { code: '20406', zh: '道路积水', en: 'Road flooding', big_class: '204' },
+    ],
+  }
+  const catalogs = { indicators, big: catalog.big, small: catalog.small }
+
+  describe('in words', () => {
+    it('names indicators as the rules pages do, classes by the catalogue, a big class’s code by the big class', () => {
+      expect(isClassCode('20406')).toBe(true)
+      expect(isClassCode('water_level')).toBe(false)
+      expect(linkClassName('water_level', catalogs, 'zh-CN')).toBe('道路积水深度')
+      expect(linkClassName('20406', catalogs, 'zh-CN')).toBe('道路积水')
+      expect(linkClassName('204', catalogs, 'zh-CN')).toBe('突发事件')
+      expect(linkClassName('204', catalogs, 'en')).toBe('Emergencies')
+      expect(linkClassName('20404', catalogs, 'en')).toBe('Sewer blocked / broken')
+      expect(linkClassName('manhole_water', catalogs, 'en')).toBe('Water in manhole')
+      // an indicator without a Chinese name reads in English
+      expect(linkClassName('gas_concentration', catalogs, 'zh-CN')).toBe('Gas concentration')
+    })
+
+    it('shows the key when the catalogues do not know it, or are not there yet', () => {
+      expect(linkClassName('2040', catalogs, 'zh-CN')).toBe('2040') // a start that is no big class
+      expect(linkClassName('2', catalogs, 'zh-CN')).toBe('2')
+      expect(linkClassName('20499', catalogs, 'zh-CN')).toBe('20499')
+      expect(linkClassName('noise_level', catalogs, 'zh-CN')).toBe('noise_level')
+      expect(linkClassName('water_level', null, 'zh-CN')).toBe('water_level')
+      expect(linkClassName('20406', { indicators }, 'en')).toBe('20406')
+    })
+
+    it('joins the list in the UI’s language, and says everything in the areas when it is empty', () => {
+      expect(linkClassesText(RAINSTORM, catalogs, 'zh-CN', t)).toBe('道路积水深度、井内水位、道路积水、下水道堵塞或破损、路面塌陷')
+      expect(linkClassesText([], catalogs, 'zh-CN', t)).toBe('全部（区域内）')
+      expect(linkClassesText(undefined, catalogs, 'zh-CN', t)).toBe('全部（区域内）')
+      i18n.global.locale.value = 'en'
+      expect(linkClassesText(['water_level', '204'], catalogs, 'en', t)).toBe('Road water depth, Emergencies')
+      expect(linkClassesText([], catalogs, 'en', t)).toBe('everything in its areas')
+    })
+  })
+
+  describe('shown', () => {
+    let asked: string[] = []
+    beforeEach(() => {
+      asked = []
+      forgetLinkCatalog()
+      setActivePinia(createPinia())
+      vi.stubGlobal('fetch', vi.fn(async (url: string) => {
+        asked.push(url)
+        if (url.endsWith('/links')) return jsonResponse(200, { items: [] })
+        if (url.endsWith('/indicators')) return jsonResponse(200, indicators)
+        if (url.endsWith('/categories')) return jsonResponse(200, catalog)
+        if (url.endsWith('/telemetry/rules')) return jsonResponse(200, [])
+        if (url.includes('/geo/areas')) return jsonResponse(200, { type: 'FeatureCollection', features: [] })
+        throw new Error(`unexpected fetch ${url}`)
+      }))
+    })
+    afterEach(() => {
+      vi.unstubAllGlobals()
+    })
+
+    async function mountDetail(inc: IncidentView, center = true) {
+      useAuth().session = {
+        expires_at: iso(600), csrf_token: 'c',
+        user: { id: 'u', username: 'x', display_name: 'x', role: center ? 'shift_lead' : 'unit_handler', unit: center ? 'C-310000' : '310101-SWJ', scope: '310000' },
+      }
+      const { default: IncidentDetail } = await import('../src/components/emergency/IncidentDetail.vue')
+      const w = mount(IncidentDetail, {
+        props: {
+          incident: inc, timeline: [], timelineError: null, warnings: [], plans: [], center, leader: false, handler: !center,
+          areaName: (c: string) => c, unitName: (c: string) => c, unitNameOf: () => null, liveAlarms: [], live: true,
+        },
+        global: { plugins: [i18n] },
+      })
+      await flushPromises()
+      await flushPromises()
+      return w
+    }
+
+    it('tells the center what the incident links by itself, in either language', async () => {
+      const w = await mountDetail(incident({ link_classes: RAINSTORM }))
+      const line = w.get('[data-testid="incident-link-classes"]')
+      expect(line.attributes('data-classes')).toBe(RAINSTORM.join(','))
+      expect(line.get('dt').text()).toBe('自动关联')
+      expect(line.get('dd').text()).toBe('道路积水深度、井内水位、道路积水、下水道堵塞或破损、路面塌陷')
+      expect(asked.filter((u) => u.endsWith('/categories'))).toHaveLength(1)
+      i18n.global.locale.value = 'en'
+      await flushPromises()
+      expect(line.get('dt').text()).toBe('Linked automatically')
+      expect(line.get('dd').text()).toBe('Road water depth, Water in manhole, Road flooding, Sewer blocked / broken, Road collapse')
+      // a group of classes by its start
+      await w.setProps({ incident: incident({ link_classes: ['204', 'gas_concentration'], version: 2 }) })
+      await flushPromises()
+      expect(w.get('[data-testid="incident-link-classes"] dd').text()).toBe('Emergencies, Gas concentration')
+      w.unmount()
+    })
+
+    it('says everything in its areas when it names nothing, and asks for no catalogue then', async () => {
+      const w = await mountDetail(incident())
+      expect(w.get('[data-testid="incident-link-classes"]').attributes('data-classes')).toBe('')
+      expect(w.get('[data-testid="incident-link-classes"] dd').text()).toBe('全部（区域内）')
+      expect(asked.some((u) => u.endsWith('/categories') || u.endsWith('/indicators'))).toBe(false)
+      w.unmount()
+    })
+
+    it('shows the codes while the catalogues cannot be had', async () => {
+      vi.stubGlobal('fetch', vi.fn(async (url: string) => {
+        if (url.endsWith('/links')) return jsonResponse(200, { items: [] })
+        if (url.endsWith('/indicators') || url.endsWith('/categories')) return jsonResponse(503, { error: { code: 'unavailable', message: 'down' } })
+        throw new Error(`unexpected fetch ${url}`)
+      }))
+      const w = await mountDetail(incident({ link_classes: ['water_level', '20406'] }))
+      expect(w.get('[data-testid="incident-link-classes"] dd').text()).toBe('water_level、20406')
+      w.unmount()
+    })
+
+    it('keeps it from a unit’s handlers', async () => {
+      const w = await mountDetail(incident({ link_classes: RAINSTORM }), false)
+      expect(w.find('[data-testid="incident-link-classes"]').exists()).toBe(false)
+      expect(asked.some((u) => u.endsWith('/categories'))).toBe(false)
+      w.unmount()
+    })
+
+    it('shows a plan’s in the plan picker', async () => {
+      const { default: IncidentOpenForm } = await import('../src/components/emergency/IncidentOpenForm.vue')
+      const plan = (id: string, link_classes?: string[]) => ({
+        id, name: id, hazard: 'rainstorm', from_level: 'yellow', kind: 'natural_disaster', severity: 'III', tasks: [{ unit_kind: 'water', title: '强排', hours: 2 }],
+        ...(link_classes ? { link_classes } : {}),
+      })
+      const w = mount(IncidentOpenForm, {
+        props: { plans: [plan('rainstorm', RAINSTORM), plan('other')] as never[], warnings: [], nameOf: () => null },
+        global: { plugins: [i18n] },
+      })
+      await flushPromises()
+      expect(w.find('[data-testid="incident-plan-link-classes"]').exists()).toBe(false)
+      await w.get('input[data-testid="incident-plan-option"][data-plan="rainstorm"]').setValue(true)
+      await flushPromises()
+      const line = w.get('[data-testid="incident-plan-link-classes"]')
+      expect(line.text()).toBe('自动关联：道路积水深度、井内水位、道路积水、下水道堵塞或破损、路面塌陷')
+      expect(line.attributes('data-classes')).toBe(RAINSTORM.join(','))
+      await w.get('input[data-testid="incident-plan-option"][data-plan="other"]').setValue(true)
+      await flushPromises()
+      expect(w.get('[data-testid="incident-plan-link-classes"]').text()).toBe('自动关联：全部（区域内）')
       w.unmount()
     })
   })

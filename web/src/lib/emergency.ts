@@ -3,12 +3,15 @@
 // arrive, how a task board sorts a unit's tasks, what each person may do, and how an incident's
 // timeline reads (its response decisions, its situation reports, every step in words); the
 // command view's zone drawn on the map, its alarm list, map markers and tasks' places (coloured
-// by state as on the board), task photos, the notices a unit was sent, and rule adjustments.
+// by state as on the board), task photos, the notices a unit was sent, rule adjustments, and
+// what an incident links to by itself (its link classes) in words.
 import type {
-  AlarmView, Hazard, IncidentEvent, IncidentKind, IncidentView, LinkView, NoticeView, ResourceKind, ResourceState, ResponseLevel, Role,
-  RuleAdjustment, Severity, TaskState, TaskView, WarningLevel, WarningView, Zone,
+  AlarmView, BigClass, Hazard, IncidentEvent, IncidentKind, IncidentView, Indicator, LinkView, NoticeView, ResourceKind, ResourceState,
+  ResponseLevel, Role, RuleAdjustment, Severity, SmallClass, TaskState, TaskView, WarningLevel, WarningView, Zone,
 } from '../api/types'
+import { indicatorName } from './alarms'
 import { contains, isAreaCode, isUnitGrid } from './areaCode'
+import { categoryName } from './categoryNames'
 import { formatDuration } from './deadlines'
 
 type T = (key: string, values?: Record<string, unknown>) => string
@@ -573,4 +576,35 @@ export function sameAdjustments(a: readonly RuleAdjustment[], b: readonly RuleAd
 /** A file name for an incident's after-action report: `incident-<first 8 of its id>-report.xlsx`. */
 export function reportFileName(id: string): string {
   return `incident-${id.replace(/[^A-Za-z0-9-]/g, '').slice(0, 8)}-report.xlsx`
+}
+
+// ---- what an incident links by itself (自动关联)
+
+/** The catalogues that name link classes: the indicators, and the category catalogue's classes. */
+export interface LinkClassCatalogs {
+  indicators?: readonly Pick<Indicator, 'key' | 'name_zh' | 'name_en'>[] | null
+  big?: readonly Pick<BigClass, 'code' | 'zh' | 'en'>[] | null
+  small?: readonly Pick<SmallClass, 'code' | 'zh' | 'en'>[] | null
+}
+
+/** Whether a link class is a class code or its start (digits), rather than an indicator's key. */
+export const isClassCode = (key: string) => /^\d+$/.test(key)
+
+/**
+ * A link class in words: an indicator's key as the indicator's name (as the vital-signs and
+ * rules pages name it), a small class's code as the class's name, the start of a code that is a
+ * big class's (`204`) as the big class's name; the key itself when the catalogues do not know it.
+ */
+export function linkClassName(key: string, catalogs: LinkClassCatalogs | null | undefined, locale: string): string {
+  const indicator = catalogs?.indicators?.find((i) => i.key === key)
+  if (indicator) return indicatorName(indicator, key, locale)
+  if (!isClassCode(key)) return key
+  const known = catalogs?.small?.find((c) => c.code === key) ?? catalogs?.big?.find((b) => b.code === key)
+  return known ? categoryName(known, locale) : key
+}
+
+/** An incident's (or a plan's) link classes in words, joined; everything in its areas when none. */
+export function linkClassesText(keys: readonly string[] | null | undefined, catalogs: LinkClassCatalogs | null | undefined, locale: string, t: T): string {
+  if (!keys?.length) return t('emergency.links.everything')
+  return keys.map((k) => linkClassName(k, catalogs, locale)).join(t('emergency.joiner'))
 }

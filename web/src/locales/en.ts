@@ -966,7 +966,7 @@ const en: typeof zh = {
       refused: { type: '{name} is not a JPEG, PNG or WebP image', size: '{name} is larger than 10 MB', count: '{name} left out: at most {n}' },
     },
     report: { download: 'Download the after-action report', failed: 'Could not download the after-action report: {msg}' },
-    links: { kinds: { alarm: 'Alarm', case: 'Case' } },
+    links: { kinds: { alarm: 'Alarm', case: 'Case' }, auto: 'Linked automatically', everything: 'everything in its areas' },
     sitreps: { title: 'Situation reports', new: 'New situation report', placeholder: 'What is happening, what has been done, what needs coordinating…', post: 'Post', empty: 'No situation report yet' },
     resources: {
       title: 'Resources', kind: 'Kind', name: 'Name', quantity: 'Quantity', unit: 'Unit', state: 'State', where: 'Position (lon, lat)', updated: 'Updated',

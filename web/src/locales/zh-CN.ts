@@ -988,7 +988,7 @@ export default {
       refused: { type: '{name} 不是 JPEG、PNG 或 WebP 图片', size: '{name} 超过 10 MB', count: '{name} 未加入：最多 {n} 张' } satisfies Record<PhotoRefusal, string>,
     },
     report: { download: '下载总结报告', failed: '总结报告下载失败：{msg}' },
-    links: { kinds: { alarm: '告警', case: '案件' } },
+    links: { kinds: { alarm: '告警', case: '案件' }, auto: '自动关联', everything: '全部（区域内）' },
     sitreps: { title: '态势报告', new: '新的态势报告', placeholder: '现场情况、处置进展、需要协调的事项…', post: '发布', empty: '暂无态势报告' },
     resources: {
       title: '应急资源', kind: '类别', name: '名称', quantity: '数量', unit: '计量单位', state: '状态', where: '位置（经度, 纬度）', updated: '更新时间',

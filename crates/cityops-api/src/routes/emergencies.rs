@@ -1956,11 +1956,13 @@ pub struct TaskPhotoQuery {
 pub async fn upload_task_photo(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
-    Path((id, task)): Path<(String, u32)>,
+    Path((id, task)): Path<(String, String)>,
     query: Result<Query<TaskPhotoQuery>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<TaskPhotoView>)> {
     use sha2::{Digest, Sha256};
+    // Parsed here, so that a task that is no number is answered in JSON like any other.
+    let task: u32 = task.parse().map_err(|_| ApiError::not_found("the task"))?;
     let Query(query) = query.map_err(|e| {
         ApiError::new(ErrorCode::InvalidQuery, e.body_text()).with_field("file_name")
     })?;

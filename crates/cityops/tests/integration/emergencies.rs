@@ -11,6 +11,7 @@ use cityops_test_support::{on_both_backends, TestApp};
 use serde_json::{json, Value};
 
 use super::outbox::open_stream_as;
+use super::vital_signs::mosquitto_pub;
 
 on_both_backends!(
     a_cap_rainstorm_warning_lowers_the_underpass_threshold_in_its_districts,
@@ -719,32 +720,6 @@ async fn an_incident_from_the_rainstorm_plan_runs_to_its_stand_down(app: &TestAp
     assert_eq!(status, 200, "the inspector of Huangpu sees its facts");
 }
 
-fn mosquitto_pub(url: &str, topic: &str, messages: &[String]) {
-    use std::io::Write;
-    let (host, port) = cityops_test_support::mqtt::mqtt_host_port(url).unwrap();
-    let mut child = std::process::Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            &host,
-            "-p",
-            &port.to_string(),
-            "-q",
-            "1",
-            "-t",
-            topic,
-            "-l",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("mosquitto_pub (Debian mosquitto-clients) is installed");
-    let mut stdin = child.stdin.take().unwrap();
-    for message in messages {
-        writeln!(stdin, "{message}").unwrap();
-    }
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
-}
-
 /// The scripted rainstorm, end to end over the API and a real broker: the rainstorm plan
 /// lowers the underpass threshold while a rainstorm warning is in force; a red warning
 /// imported from CAP for three districts brings it; water levels published over MQTT raise
@@ -837,6 +812,7 @@ async fn mqtt_a_scripted_rainstorm_runs_from_the_cap_warning_to_the_after_action
         mosquitto_pub(
             &url,
             &format!("{prefix}/devices/{device}/telemetry"),
+            1,
             &[json!({"metric": "water_level", "value": 12.0, "ts": ts, "seq": 1}).to_string()],
         );
     }
@@ -973,6 +949,7 @@ async fn mqtt_a_scripted_rainstorm_runs_from_the_cap_warning_to_the_after_action
     mosquitto_pub(
         &url,
         &format!("{prefix}/devices/HP-UP-2/telemetry"),
+        1,
         &[json!({"metric": "water_level", "value": 14.0, "ts": ts, "seq": 1}).to_string()],
     );
     let mut auto = Value::Null;
@@ -1032,6 +1009,18 @@ async fn mqtt_a_scripted_rainstorm_runs_from_the_cap_warning_to_the_after_action
         )
         .await;
     assert!(status == 415 || status == 422, "{status} {error}");
+    let (status, error) = app
+        .post_raw(
+            Some("lead"),
+            &format!("/api/v1/incidents/{id}/tasks/first/photos"),
+            "image/jpeg",
+            b"x".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
     let photo_id = uploaded["id"].as_str().unwrap().to_owned();
 
     // Every task is accepted and reported by its own unit, through a handler of that unit.

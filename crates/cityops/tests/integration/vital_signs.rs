@@ -541,7 +541,8 @@ async fn rules_change_through_the_api_without_restart(app: &TestApp) {
     );
 }
 
-fn mosquitto_pub(url: &str, topic: &str, qos: u8, messages: &[String]) {
+/// Publishes each message with Debian's `mosquitto_pub`, an MQTT client independent of CityOps.
+pub(crate) fn mosquitto_pub(url: &str, topic: &str, qos: u8, messages: &[String]) {
     let (host, port) = cityops_test_support::mqtt::mqtt_host_port(url).unwrap();
     let mut child = Command::new("mosquitto_pub")
         .args([
