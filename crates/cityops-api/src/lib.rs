@@ -15,6 +15,7 @@ pub mod access;
 pub mod auth;
 pub mod cap;
 pub mod classes;
+pub mod duty;
 pub mod error;
 mod export;
 pub mod extract;
@@ -92,6 +93,8 @@ pub struct ApiConfig {
     /// The overdue watch: whether this process takes part, how often, its lease, and the
     /// escalation policy.
     pub watch: watch::WatchConfig,
+    /// How long a node's hold on a duty lasts unless renewed.
+    pub duties: duty::DutyConfig,
     /// The reply term of a supervision notice whose leader sets none.
     pub supervision_term: cityops_domain::Term,
     /// The evaluation's weights, bands, grade cut-offs and longest period.
@@ -136,6 +139,7 @@ impl ApiConfig {
             intake_terms: cityops_domain::IntakeTerms::default(),
             deadline_warning_share: cityops_domain::workflow::DEFAULT_WARNING_SHARE,
             watch: watch::WatchConfig::default(),
+            duties: duty::DutyConfig::default(),
             supervision_term: cityops_domain::Term {
                 amount: 1,
                 unit: cityops_domain::TermUnit::WorkingDays,
@@ -192,6 +196,8 @@ pub struct AppState {
     /// The open cases of the last two weeks by their points, for likely duplicates (see
     /// [`open_cases`]).
     pub(crate) open_cases: Arc<open_cases::OpenCases>,
+    /// The background jobs one node runs at a time: which this node holds.
+    pub duties: Arc<duty::Duties>,
 }
 
 /// The working calendar as read, and when.
@@ -207,6 +213,9 @@ pub struct CityGeometry {
 /// A committed change of a case, as the live stream publishes it.
 #[derive(Debug, Clone)]
 pub struct CaseChange {
+    /// The outbox row's id: the database's order of changes, the same on every node (the
+    /// live stream's event id, which a reconnecting subscriber resumes after).
+    pub seq: i64,
     pub case: Arc<Case>,
     pub action: CommandKind,
     pub at: DateTime<Utc>,
@@ -279,7 +288,15 @@ impl AppState {
             districts: config.districts.clone(),
             geography: config.geography.clone(),
         };
+        let duties = Arc::new(duty::Duties::new(&config.outbox.node_name));
+        metrics
+            .node
+            .get_or_create(&metrics::NodeLabels {
+                holder: duties.holder().to_owned(),
+            })
+            .set(1);
         let state = AppState {
+            duties,
             public_limits: security::PublicLimits::new(&config),
             sign_in_throttle: Arc::new(access::SignInThrottle::new(
                 config.sign_in_backoff,
@@ -309,6 +326,7 @@ impl AppState {
             geometry: Arc::new(std::sync::RwLock::new(geometry)),
             relocations: relocation::Relocations::default(),
         };
+        duty::spawn_keeper(state.clone());
         outbox::spawn(state.clone(), state.outbox.clone());
         watch::spawn(state.clone());
         routes::emergencies::spawn(state.clone());
@@ -316,6 +334,31 @@ impl AppState {
         classes::spawn(state.clone());
         open_cases::spawn(state.clone());
         if let Some(telemetry) = &state.telemetry {
+            let (raw, minutes) = telemetry.retention();
+            let pruner = state.clone();
+            duty::run_every(
+                &state,
+                duty::Duty::ReadingsPruning,
+                std::time::Duration::from_secs(600),
+                false,
+                move || {
+                    let store = pruner.store.clone();
+                    async move {
+                        let now = chrono::Utc::now();
+                        match store.prune_telemetry(now - raw, now - minutes).await {
+                            Ok(0) => {}
+                            Ok(readings) => tracing::info!(
+                                readings,
+                                "Pruned raw readings past the retention window."
+                            ),
+                            Err(error) => tracing::warn!(
+                                %error,
+                                "Pruning readings failed; trying again later."
+                            ),
+                        }
+                    }
+                },
+            );
             let mut events = telemetry.subscribe();
             let relay = state.clone();
             tokio::spawn(async move {

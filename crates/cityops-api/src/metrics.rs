@@ -24,6 +24,24 @@ pub struct AlertLabels {
     pub scope: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DutyLabels {
+    pub duty: String,
+}
+
+impl DutyLabels {
+    pub fn of(duty: crate::duty::Duty) -> DutyLabels {
+        DutyLabels {
+            duty: duty.as_str().to_owned(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NodeLabels {
+    pub holder: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<HttpLabels, Counter>,
@@ -32,6 +50,12 @@ pub struct Metrics {
     pub sign_in_alerts: Family<AlertLabels, Counter>,
     /// Open cases in this node's index for likely duplicates; -1 while it is filled.
     pub open_cases_indexed: Gauge,
+    /// 1 for each duty this node holds, 0 for one it takes part in without holding.
+    pub duty_held: Family<DutyLabels, Gauge>,
+    /// Rounds of each duty this node ran.
+    pub duty_runs: Family<DutyLabels, Counter>,
+    /// This node's name as a holder of duties, always 1 (to join the others on).
+    pub node: Family<NodeLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -75,7 +99,28 @@ impl Metrics {
             "Open cases of the last two weeks in this node's index for likely duplicates; -1 while it is filled",
             open_cases_indexed.clone(),
         );
+        let duty_held = Family::<DutyLabels, Gauge>::default();
+        registry.register(
+            "duty_held",
+            "Whether this node holds a duty (1) or only stands by for it (0)",
+            duty_held.clone(),
+        );
+        let duty_runs = Family::<DutyLabels, Counter>::default();
+        registry.register(
+            "duty_runs",
+            "Rounds of each duty this node ran",
+            duty_runs.clone(),
+        );
+        let node = Family::<NodeLabels, Gauge>::default();
+        registry.register(
+            "node",
+            "This node's name as a holder of duties (always 1)",
+            node.clone(),
+        );
         Metrics {
+            duty_held,
+            duty_runs,
+            node,
             open_cases_indexed,
             registry,
             sign_in_alerts,

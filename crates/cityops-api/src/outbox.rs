@@ -1,7 +1,8 @@
 //! The outbox relay: the one source of the live stream's case events. Every case change
 //! commits an outbox row with it; the relay reads the rows after its cursor, hands each to
-//! this node's subscribers, records its cursor under the node's name, and prunes the rows
-//! every consumer has seen once they are older than the retention.
+//! this node's subscribers and records its cursor under the node's name. The node holding
+//! [`Duty::OutboxPruning`] also prunes the rows every consumer has seen once they are older
+//! than the retention.
 //!
 //! Writers in this process wake it ([`crate::AppState::outbox_written`]) so the stream stays
 //! immediate; it also polls, which is how changes written by other nodes and by the command
@@ -9,10 +10,12 @@
 
 use chrono::Utc;
 use cityops_store::{OutboxEntry, Store};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
+use crate::duty::Duty;
 use crate::{AppState, CaseChange};
 
 /// The relay's settings, from the binary's configuration.
@@ -59,19 +62,117 @@ const GAP_WAIT: Duration = Duration::from_secs(2);
 /// second, not one per batch.
 const RECORD_EVERY: Duration = Duration::from_secs(1);
 
-/// Wakes the relay when this process has committed case changes.
-#[derive(Default)]
-pub(crate) struct Wake(Notify);
+/// Wakes the relay when this process has committed case changes, and tells the live stream
+/// how far the relay has handed rows on.
+pub(crate) struct Wake {
+    notify: Notify,
+    /// The last row handed to this node's subscribers (or passed over); -1 until the relay
+    /// has found the end of the outbox.
+    relayed: AtomicI64,
+}
+
+impl Default for Wake {
+    fn default() -> Wake {
+        Wake {
+            notify: Notify::new(),
+            relayed: AtomicI64::new(-1),
+        }
+    }
+}
 
 impl Wake {
     pub(crate) fn written(&self) {
         // One stored permit: wakes a waiting relay, or makes its next wait return at once.
-        self.0.notify_one();
+        self.notify.notify_one();
     }
 }
 
-/// Starts the relay of `state`'s node; it ends when the server stops.
+/// Most rows one reconnecting subscriber is given again; further behind, it is told it
+/// lagged and reloads instead.
+pub(crate) const REPLAY_MAX: i64 = 10_000;
+
+/// What a subscriber resuming after `Last-Event-ID` is given before the live changes.
+pub(crate) struct Replay {
+    /// The changes after its last one, up to `through`, oldest first.
+    pub changes: Vec<CaseChange>,
+    /// Live changes up to this row were replayed (or missed): the stream passes them over.
+    pub through: i64,
+    /// When it was too far behind to replay: how many rows it missed.
+    pub missed: Option<u64>,
+}
+
+/// The outbox rows after `after` that this node's relay has already handed on, as changes:
+/// those a subscriber that saw row `after` (on any node: the ids are the database's) did not
+/// see. Call it after subscribing to [`AppState::changes`], so that every later row arrives
+/// there and nothing falls between the two.
+pub(crate) async fn replay(state: &AppState, after: i64) -> cityops_store::StoreResult<Replay> {
+    // A node just started has not found the end of the outbox yet: wait for it briefly.
+    let mut through = state.outbox.relayed.load(Ordering::Acquire);
+    for _ in 0..50 {
+        if through >= 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        through = state.outbox.relayed.load(Ordering::Acquire);
+    }
+    let mut replay = Replay {
+        changes: Vec::new(),
+        through: through.max(after),
+        missed: None,
+    };
+    if through <= after {
+        return Ok(replay);
+    }
+    if through - after > REPLAY_MAX {
+        replay.missed = Some(u64::try_from(through - after).unwrap_or(u64::MAX));
+        return Ok(replay);
+    }
+    let mut cursor = after;
+    while cursor < through {
+        let rows = state.store.outbox_after(cursor, BATCH).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for entry in rows {
+            if entry.id > through {
+                return Ok(replay);
+            }
+            cursor = entry.id;
+            if let Some(change) = change_of(&state.store, entry).await? {
+                replay.changes.push(change);
+            }
+        }
+    }
+    Ok(replay)
+}
+
+/// Starts the relay of `state`'s node, and its part in pruning; they end when the server
+/// stops.
 pub(crate) fn spawn(state: AppState, wake: Arc<Wake>) {
+    let store = state.store.clone();
+    let config = state.config.outbox.clone();
+    crate::duty::run_every(
+        &state,
+        Duty::OutboxPruning,
+        config.prune_every,
+        false,
+        move || {
+            let (store, config) = (store.clone(), config.clone());
+            async move {
+                let now = Utc::now();
+                match store
+                    .outbox_prune(now - config.retention, now - active_window(&config))
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(deleted) => {
+                        tracing::info!(deleted, "Outbox rows every consumer has seen pruned.")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "The outbox could not be pruned."),
+                }
+            }
+        },
+    );
     tokio::spawn(run(state, wake));
 }
 
@@ -84,7 +185,10 @@ async fn run(state: AppState, wake: Arc<Wake>) {
     // replaying what was written while it was down.
     let mut cursor = loop {
         match store.outbox_end().await {
-            Ok(end) => break end,
+            Ok(end) => {
+                wake.relayed.store(end, Ordering::Release);
+                break end;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "The outbox relay cannot read the outbox; retrying.");
                 tokio::select! {
@@ -97,8 +201,8 @@ async fn run(state: AppState, wake: Arc<Wake>) {
     let mut recorded = None;
     let mut last_record = Instant::now() - RECORD_EVERY;
     let mut gap_since: Option<Instant> = None;
-    let mut prune = tokio::time::interval(config.prune_every);
-    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut alive = tokio::time::interval(config.prune_every);
+    alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         match relay(&state, &store, &mut cursor, &mut gap_since).await {
             Ok(()) => {}
@@ -123,17 +227,11 @@ async fn run(state: AppState, wake: Arc<Wake>) {
             (None, true) => config.poll,
         };
         tokio::select! {
-            _ = wake.0.notified() => {}
+            _ = wake.notify.notified() => {}
             _ = tokio::time::sleep(wait) => {}
-            _ = prune.tick() => {
-                // Also a sign of life: an idle node is still a consumer the pruning waits for.
+            _ = alive.tick() => {
+                // A sign of life: an idle node is still a consumer the pruning waits for.
                 recorded = None;
-                let now = Utc::now();
-                match store.outbox_prune(now - config.retention, now - active_window(&config)).await {
-                    Ok(0) => {}
-                    Ok(deleted) => tracing::info!(deleted, "Outbox rows every consumer has seen pruned."),
-                    Err(e) => tracing::warn!(error = %e, "The outbox could not be pruned."),
-                }
             }
             _ = &mut stopped => {
                 if recorded != Some(cursor) {
@@ -164,6 +262,9 @@ async fn relay(
             }
             *gap_since = None;
             *cursor = entry.id;
+            // Before the send: a subscriber reading this sees the row in the outbox or in
+            // its channel, and passes over the copy.
+            state.outbox.relayed.store(entry.id, Ordering::Release);
             deliver(state, store, entry).await?;
         }
         if !full {
@@ -181,25 +282,36 @@ async fn deliver(
     if state.changes.receiver_count() == 0 {
         return Ok(());
     }
+    if let Some(change) = change_of(store, entry).await? {
+        // No subscriber is not an error.
+        let _ = state.changes.send(change);
+    }
+    Ok(())
+}
+
+/// The change an outbox row records, with the case in the state the row's event left it.
+async fn change_of(
+    store: &Arc<dyn Store>,
+    entry: OutboxEntry,
+) -> cityops_store::StoreResult<Option<CaseChange>> {
     let Some(event) = entry.event else {
         tracing::warn!(
             id = entry.id,
             "An outbox row could not be read; passed over."
         );
-        return Ok(());
+        return Ok(None);
     };
     let Some(mut case) = store.case(&entry.case_id).await? else {
-        return Ok(());
+        return Ok(None);
     };
     // The case may have moved on since this row: show the state the event left it in.
     if case.version != event.seq {
         case.state = event.to;
     }
-    // No subscriber is not an error.
-    let _ = state.changes.send(CaseChange {
+    Ok(Some(CaseChange {
+        seq: entry.id,
         case: Arc::new(case),
         action: event.command.kind(),
         at: event.at,
-    });
-    Ok(())
+    }))
 }

@@ -16,11 +16,12 @@ use cityops_domain::{Actor, Case, CaseCommand, WorkflowError};
 use cityops_store::{StoreError, WatchCursor};
 use std::time::Duration;
 
+use crate::duty::Duty;
 use crate::error::ApiError;
 use crate::AppState;
 
-/// The lease's name in the database.
-pub const LEASE: &str = "overdue-watch";
+/// The watch's lease's name in the database.
+pub const LEASE: &str = Duty::OverdueWatch.as_str();
 
 /// The watch's settings, from the binary's configuration.
 #[derive(Debug, Clone)]
@@ -29,9 +30,6 @@ pub struct WatchConfig {
     pub enabled: bool,
     /// How often the watch looks.
     pub every: Duration,
-    /// How long the lease lasts unless renewed: a process that stops renewing (it died) is
-    /// replaced after this long.
-    pub lease: Duration,
     /// The escalation policy for overdue stages.
     pub escalation: Vec<EscalationStep>,
 }
@@ -41,7 +39,6 @@ impl Default for WatchConfig {
         WatchConfig {
             enabled: true,
             every: Duration::from_secs(30),
-            lease: Duration::from_secs(90),
             escalation: cityops_domain::watch::default_escalation(),
         }
     }
@@ -59,93 +56,49 @@ pub struct Sweep {
     pub recorded: u64,
 }
 
-/// Starts the watch of `state`'s process when the configuration enables it; it ends when the
-/// server stops.
+/// Starts the watch of `state`'s process when the configuration enables it: a round every
+/// `every` while this node holds the duty; it ends when the server stops.
 pub(crate) fn spawn(state: AppState) {
-    if state.config.watch.enabled {
-        tokio::spawn(run(state));
+    if !state.config.watch.enabled {
+        return;
     }
-}
-
-async fn run(state: AppState) {
-    let config = state.config.watch.clone();
-    // Unique per process, also among processes with the same node name.
-    let holder = format!(
-        "{}/{}",
-        state.config.outbox.node_name,
-        uuid::Uuid::new_v4().simple()
+    let watcher = state.clone();
+    crate::duty::run_every(
+        &state,
+        Duty::OverdueWatch,
+        state.config.watch.every,
+        false,
+        move || {
+            let state = watcher.clone();
+            async move {
+                match sweep(&state, Utc::now(), true).await {
+                    Ok(done) if done.recorded > 0 => {
+                        tracing::info!(
+                            looked_at = done.looked_at,
+                            recorded = done.recorded,
+                            "The overdue watch recorded its findings."
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e.message, "The overdue watch's sweep failed; retrying.")
+                    }
+                }
+            }
+        },
     );
-    let ttl = chrono::Duration::from_std(config.lease).unwrap_or(chrono::Duration::seconds(90));
-    let stopped = state.stopped();
-    tokio::pin!(stopped);
-    let mut tick = tokio::time::interval(config.every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut holding = false;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = &mut stopped => {
-                if holding {
-                    let _ = state.store.release_lease(LEASE, &holder).await;
-                }
-                return;
-            }
-        }
-        let now = Utc::now();
-        match state.store.hold_lease(LEASE, &holder, now, ttl).await {
-            Ok(true) => {
-                if !holding {
-                    tracing::info!(holder, "This process now runs the overdue watch.");
-                }
-                holding = true;
-            }
-            Ok(false) => {
-                holding = false;
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "The overdue watch could not renew its lease.");
-                holding = false;
-                continue;
-            }
-        }
-        match sweep(&state, now, Some((&holder, ttl))).await {
-            Ok(done) if done.recorded > 0 => {
-                tracing::info!(
-                    looked_at = done.looked_at,
-                    recorded = done.recorded,
-                    "The overdue watch recorded its findings."
-                );
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e.message, "The overdue watch's sweep failed; retrying.")
-            }
-        }
-    }
 }
 
 /// Looks at every case whose watch moment is at or before `now` and records what is found.
-/// With a lease, renews it before each page and stops once it is lost.
-pub async fn sweep(
-    state: &AppState,
-    now: DateTime<Utc>,
-    lease: Option<(&str, chrono::Duration)>,
-) -> Result<Sweep, ApiError> {
+/// With `leased`, stops between pages once this node no longer holds the watch.
+pub async fn sweep(state: &AppState, now: DateTime<Utc>, leased: bool) -> Result<Sweep, ApiError> {
     let calendar = state.working_calendar().await?;
     let policy = &state.config.watch.escalation;
     let mut done = Sweep::default();
     let mut cursor: Option<WatchCursor> = None;
     loop {
-        if let Some((holder, ttl)) = lease {
-            if done.looked_at > 0
-                && !state
-                    .store
-                    .hold_lease(LEASE, holder, Utc::now(), ttl)
-                    .await?
-            {
-                return Ok(done);
-            }
+        if leased && !state.duties.holds(Duty::OverdueWatch) {
+            return Ok(done);
         }
         let (cases, next) = state
             .store

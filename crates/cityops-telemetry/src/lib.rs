@@ -142,6 +142,7 @@ pub struct TelemetryHandle {
     events: broadcast::Sender<TelemetryEvent>,
     vitals: watch::Receiver<Arc<VitalSigns>>,
     pub metrics: TelemetryMetrics,
+    retention: (Duration, Duration),
 }
 
 /// Payloads kept with a dead letter are cut to this size.
@@ -173,6 +174,7 @@ impl TelemetryHandle {
         };
         let (vitals_tx, vitals) = watch::channel(Arc::new(empty));
         let (desk, failed_cases) = desk::spawn(cases, events.clone());
+        let retention = (config.raw_retention, config.minute_rollup_retention);
         let pipeline = pipeline::Pipeline::start(
             store,
             config,
@@ -185,11 +187,18 @@ impl TelemetryHandle {
         let (commands, queue) = mpsc::channel(8192);
         tokio::spawn(pipeline.run(queue, failed_cases));
         Ok(TelemetryHandle {
+            retention,
             commands,
             events,
             vitals,
             metrics,
         })
+    }
+
+    /// How long raw readings and minute rollups are kept: what
+    /// [`TelemetryStore::prune_telemetry`] is given (one node prunes for all, as a duty).
+    pub fn retention(&self) -> (Duration, Duration) {
+        self.retention
     }
 
     /// Hands over a parsed payload and waits until its readings are durable.

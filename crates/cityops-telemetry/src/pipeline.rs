@@ -88,7 +88,6 @@ pub(crate) struct Pipeline {
     vitals: watch::Sender<Arc<VitalSigns>>,
     metrics: TelemetryMetrics,
     last_vitals: DateTime<Utc>,
-    last_prune: DateTime<Utc>,
     /// Rollup deltas not yet written; written every few seconds with the watermark, since
     /// one row per area and minute need not be rewritten for every batch.
     /// Six entries a reading (two resolutions, three levels): foldhash, not SipHash.
@@ -147,7 +146,6 @@ impl Pipeline {
             vitals,
             metrics,
             last_vitals: now,
-            last_prune: DateTime::<Utc>::MIN_UTC,
             rollups: HashMap::default(),
             last_rollup_flush: now,
             config,
@@ -965,26 +963,6 @@ impl Pipeline {
             .retain(|_, a| a.active || a.cleared_at.is_none_or(|t| now - t <= window));
         if now - self.last_vitals >= self.config.vitals_every {
             self.publish_vitals(now);
-        }
-        if now - self.last_prune >= Duration::minutes(10) {
-            self.last_prune = now;
-            match self
-                .store
-                .prune_telemetry(
-                    now - self.config.raw_retention,
-                    now - self.config.minute_rollup_retention,
-                )
-                .await
-            {
-                Ok(n) if n > 0 => tracing::info!(
-                    readings = n,
-                    "Pruned raw readings past the retention window."
-                ),
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::warn!(%error, "Pruning readings failed; trying again later.")
-                }
-            }
         }
     }
 

@@ -6,6 +6,8 @@
 //! `cityops audit verify`.
 
 use anyhow::{Context, Result};
+use cityops_api::duty::Duty;
+use cityops_api::AppState;
 use cityops_domain::audit::{signing_key_from_hex, Checkpoint};
 use cityops_store::{AuditStore, Store, TrustStore};
 use ed25519_dalek::SigningKey;
@@ -67,41 +69,41 @@ pub struct Retention {
 }
 
 /// Removes reporters' contacts from cases finished more than `contact_days` ago, and the
-/// tracks of patrols ended more than `patrol_days` ago, now and every hour while the server
-/// runs.
-pub fn spawn_retention(
-    store: Arc<dyn Store>,
-    retention: Retention,
-    stopped: impl std::future::Future<Output = ()> + Send + 'static,
-) {
+/// tracks of patrols ended more than `patrol_days` ago, every hour while this node holds the
+/// retention duty (at once when it takes it).
+pub fn spawn_retention(state: &AppState, retention: Retention) {
+    let store = state.store.clone();
+    cityops_api::duty::run_every(
+        state,
+        Duty::Retention,
+        Duration::from_secs(3600),
+        false,
+        move || {
+            let store = store.clone();
+            async move { retain(store.as_ref(), retention).await }
+        },
+    );
+}
+
+async fn retain(store: &dyn Store, retention: Retention) {
     let days = retention.contact_days;
-    tokio::spawn(async move {
-        let mut clock = tokio::time::interval(Duration::from_secs(3600));
-        tokio::pin!(stopped);
-        loop {
-            tokio::select! {
-                _ = clock.tick() => {}
-                _ = &mut stopped => return,
-            }
-            match apply_retention(store.as_ref(), days).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(cases = n, days, "Retention removed reporters' contacts."),
-                Err(error) => tracing::warn!(%error, "Retention did not run; trying again later."),
-            }
-            let before = chrono::Utc::now() - chrono::Duration::days(retention.patrol_days);
-            match store.delete_patrols_ended_before(before).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(
-                    patrols = n,
-                    days = retention.patrol_days,
-                    "Retention removed patrol tracks."
-                ),
-                Err(error) => {
-                    tracing::warn!(%error, "Patrol retention did not run; trying again later.")
-                }
-            }
+    match apply_retention(store, days).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(cases = n, days, "Retention removed reporters' contacts."),
+        Err(error) => tracing::warn!(%error, "Retention did not run; trying again later."),
+    }
+    let before = chrono::Utc::now() - chrono::Duration::days(retention.patrol_days);
+    match store.delete_patrols_ended_before(before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            patrols = n,
+            days = retention.patrol_days,
+            "Retention removed patrol tracks."
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "Patrol retention did not run; trying again later.")
         }
-    });
+    }
 }
 
 /// One retention pass; returns how many cases lost their reporter's contact.
@@ -116,29 +118,18 @@ pub async fn apply_retention(store: &dyn TrustStore, days: i64) -> Result<u64> {
         .await?)
 }
 
-/// Signs a checkpoint every `every` while the server runs, so at most that much of the log
-/// is covered only by its hash chain.
-pub fn spawn_checkpoints(
-    store: Arc<dyn AuditStore>,
-    key: SigningKey,
-    every: Duration,
-    stopped: impl std::future::Future<Output = ()> + Send + 'static,
-) {
-    tokio::spawn(async move {
-        let mut clock = tokio::time::interval(every);
-        clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tokio::pin!(stopped);
-        loop {
-            // The last round signs what the final requests wrote.
-            let last = tokio::select! {
-                _ = clock.tick() => false,
-                _ = &mut stopped => true,
-            };
+/// Signs a checkpoint every `every` while this node holds the checkpoint duty, so at most
+/// that much of the log is covered only by its hash chain; and once more on shutdown, for
+/// what the final requests wrote.
+pub fn spawn_checkpoints(state: &AppState, key: SigningKey, every: Duration) {
+    let store = state.store.clone();
+    let key = Arc::new(key);
+    cityops_api::duty::run_every(state, Duty::AuditCheckpoints, every, true, move || {
+        let store = store.clone();
+        let key = key.clone();
+        async move {
             if let Err(error) = checkpoint(store.as_ref(), &key).await {
                 tracing::warn!(%error, "Could not sign an audit checkpoint; trying again later.");
-            }
-            if last {
-                return;
             }
         }
     });

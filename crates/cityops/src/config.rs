@@ -85,6 +85,10 @@ pub struct Config {
     pub outbox_retention_hours: i64,
     /// Seconds between prunings of the outbox.
     pub outbox_prune_secs: u64,
+    /// Seconds a node's hold on a background duty (the overdue watch, retention, audit
+    /// checkpoints, pruning) lasts unless renewed; renewed every third of it. When a node dies
+    /// another takes its duties over within this long.
+    pub lease_secs: u64,
     /// The working hours of a working day, local time (Asia/Shanghai), in order, e.g.
     /// `["08:30-12:00", "13:30-17:30"]`: time limits in working time count only these.
     pub working_hours: Vec<String>,
@@ -154,6 +158,7 @@ impl Default for Config {
             node_name: "cityops".into(),
             outbox_retention_hours: 72,
             outbox_prune_secs: 300,
+            lease_secs: 15,
             working_hours: vec!["08:30-12:00".into(), "13:30-17:30".into()],
             idempotency_key_days: 7,
             callback_attempts: 3,
@@ -245,6 +250,7 @@ impl Config {
                 "node_name",
                 "outbox_retention_hours",
                 "outbox_prune_secs",
+                "lease_secs",
                 "working_hours",
                 "idempotency_key_days",
                 "callback_attempts",

@@ -167,11 +167,16 @@ pub async fn start(
         config.overdue_watch_secs <= 3600,
         "overdue_watch_secs is 0 (off) to 3600"
     );
+    anyhow::ensure!(
+        (3..=600).contains(&config.lease_secs),
+        "lease_secs is 3 to 600"
+    );
+    api.duties = cityops_api::duty::DutyConfig {
+        lease: std::time::Duration::from_secs(config.lease_secs),
+    };
     api.watch = cityops_api::watch::WatchConfig {
         enabled: config.overdue_watch_secs > 0,
         every: std::time::Duration::from_secs(config.overdue_watch_secs.max(1)),
-        // Three missed renewals before another process takes over.
-        lease: std::time::Duration::from_secs(config.overdue_watch_secs.max(1) * 3),
         escalation: config.overdue_escalation.clone(),
     };
     config
@@ -224,18 +229,16 @@ pub async fn start(
         .context("cannot fill the evaluation's ledger")?;
     let state = AppState::with_telemetry(store.clone(), api, Some(telemetry.clone()));
     audit::spawn_retention(
-        store.clone(),
+        &state,
         audit::Retention {
             contact_days: config.personal_data_retention_days,
             patrol_days: config.patrol_retention_days,
         },
-        state.stopped(),
     );
     audit::spawn_checkpoints(
-        store,
+        &state,
         audit_key,
         std::time::Duration::from_secs(config.audit_checkpoint_secs),
-        state.stopped(),
     );
     let imported = state
         .load_imported_boundaries()

@@ -1688,6 +1688,10 @@ export interface paths {
          *     `VitalSignsView`, every few seconds), `warning` (a `WarningEvent`: an early warning
          *     concerning the caller's areas issued, updated or lifted), `incident` (an `IncidentChangeEvent`,
          *     as the caller may see the incident) and `lagged` (how many events the subscriber missed).
+         * @description Every `case` event has an id (its place in the database's order of changes, the same on
+         *     every node). A client that reconnects, to this node or another, with `Last-Event-ID` set
+         *     to the last id it received is first given the changes it missed, each once, then the live
+         *     ones; one too far behind is sent `lagged` instead.
          */
         get: operations["stream"];
         put?: never;
@@ -12464,7 +12468,10 @@ export interface operations {
                 /** @description The session token, for clients (EventSource) that cannot send an Authorization header. */
                 access_token?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Resume after this case event: the changes since are sent first */
+                "Last-Event-ID"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -12506,7 +12513,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description invalid_input, invalid_query or invalid_body, naming the field; or the code of a rule the schema cannot state (README.md, "Errors") */
             422: {
                 headers: {
                     [name: string]: unknown;

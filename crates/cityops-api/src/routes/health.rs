@@ -1,11 +1,13 @@
-//! Operations: `/healthz` (the process answers), `/readyz` (the store answers) and
+//! Operations: `/healthz` (the process answers), `/readyz` (the store answers; who holds
+//! each background duty) and
 //! `/metrics` (Prometheus, for a session or an API key with `read`).
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
+use serde_json::json;
 
 use crate::metrics::StateLabels;
 use crate::AppState;
@@ -17,13 +19,25 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-/// Ready when the store answers.
+/// Ready when the store answers; says which node this is and which node holds each duty
+/// (the same answer on every node: it is read from the database).
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
+    let node = state.duties.holder().to_owned();
+    let ready = match state.store.ping().await {
+        Ok(()) => crate::duty::holders(&state).await,
+        Err(error) => Err(error),
+    };
+    match ready {
+        Ok(duties) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "node": node, "duties": duties})),
+        ),
         Err(error) => {
             tracing::warn!(%error, "Store is not reachable.");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "store unavailable", "node": node})),
+            )
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::routes::emergencies::{
     EmergencyChange, IncidentChangeEvent, IncidentView, WarningEvent, WarningView,
 };
 use crate::wire::{self, ClientName, Wire};
-use crate::AppState;
+use crate::{AppState, CaseChange};
 
 /// How often an open stream re-checks that its session is still valid.
 const SESSION_CHECK: Duration = Duration::from_secs(3);
@@ -76,8 +76,17 @@ pub struct AlarmEvent {
 /// `VitalSignsView`, every few seconds), `warning` (a `WarningEvent`: an early warning
 /// concerning the caller's areas issued, updated or lifted), `incident` (an `IncidentChangeEvent`,
 /// as the caller may see the incident) and `lagged` (how many events the subscriber missed).
-#[utoipa::path(get, path = "/api/v1/stream", tag = "stream", params(StreamQuery),
-    responses((status = 200, description = "text/event-stream of `case`, `alarm` and `vital_signs` events", body = CaseEvent)))]
+///
+/// Every `case` event has an id (its place in the database's order of changes, the same on
+/// every node). A client that reconnects, to this node or another, with `Last-Event-ID` set
+/// to the last id it received is first given the changes it missed, each once, then the live
+/// ones; one too far behind is sent `lagged` instead.
+#[utoipa::path(get, path = "/api/v1/stream", tag = "stream",
+    params(StreamQuery,
+        ("Last-Event-ID" = Option<String>, Header, pattern = "^[0-9]{1,18}$",
+         description = "Resume after this case event: the changes since are sent first")),
+    responses((status = 200, description = "text/event-stream of `case`, `alarm` and `vital_signs` events", body = CaseEvent),
+        (status = 422, body = crate::error::ErrorBody)))]
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -92,6 +101,7 @@ pub async fn stream(
             )
         })?;
     let viewer = crate::extract::session_actor(&state, &token).await?;
+    let last_event_id = last_event_id(&headers)?;
     let scope = viewer.scope.clone();
     let viewer_for_emergencies = viewer.clone();
     let telemetry_scope = scope.clone();
@@ -124,8 +134,26 @@ pub async fn stream(
             .data(missed.to_string()))),
         _ => None,
     });
-    let events =
-        BroadcastStream::new(state.changes.subscribe()).filter_map(move |change| match change {
+    // Subscribed before the replay is read, so that no change falls between the two.
+    let live = BroadcastStream::new(state.changes.subscribe());
+    let (replayed, through) = match last_event_id {
+        Some(after) => {
+            let replay = crate::outbox::replay(&state, after).await?;
+            let replayed: Vec<Result<CaseChange, BroadcastStreamRecvError>> = replay
+                .missed
+                .map(|missed| Err(BroadcastStreamRecvError::Lagged(missed)))
+                .into_iter()
+                .chain(replay.changes.into_iter().map(Ok))
+                .collect();
+            (replayed, replay.through)
+        }
+        None => (Vec::new(), i64::MIN),
+    };
+    // Live changes the replay gave (or reported missed) are passed over.
+    let live = live.filter(move |change| !matches!(change, Ok(c) if c.seq <= through));
+    let events = tokio_stream::iter(replayed)
+        .chain(live)
+        .filter_map(move |change| match change {
             Ok(change) if viewer.can_see_case(&change.case) => {
                 let case = &change.case;
                 let view = CaseEvent {
@@ -152,7 +180,12 @@ pub async fn stream(
                         .map(|e| Wire(e.to)),
                     at: change.at,
                 };
-                Event::default().event("case").json_data(view).ok().map(Ok)
+                Event::default()
+                    .id(change.seq.to_string())
+                    .event("case")
+                    .json_data(view)
+                    .ok()
+                    .map(Ok)
             }
             Ok(_) => None,
             // The subscriber fell behind; tell it, so a screen can reload its numbers.
@@ -210,6 +243,29 @@ pub async fn stream(
     let events =
         futures_util::StreamExt::take_until(events.merge(telemetry).merge(emergencies), end);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// The `Last-Event-ID` a reconnecting EventSource sends: the id of the last case event it
+/// received, from this node or another.
+fn last_event_id(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    // An EventSource that has received no event with an id sends none, or an empty one.
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id >= 0)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Last-Event-ID",
+                "the id of a case event this stream sent: a whole number",
+            )
+        })
 }
 
 /// The mark the watch announced that matters to `viewer`: an assisting unit's own part's,

@@ -3,61 +3,11 @@
 
 use cityops_test_support::scratch::{test_url, ScratchDatabase};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
+
+use crate::process::{add_user, serve, sign_in};
 use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "durable password";
-
-fn cityops(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cityops"));
-    command.args(args).env("CITYOPS_LOG_FILTER", "warn");
-    command
-}
-
-/// `cityops user add ARGS --password-stdin`, fed the test's password.
-fn add_user(args: &[&str]) -> std::process::ExitStatus {
-    let mut child = cityops(&[&["user", "add", "--password-stdin"], args].concat())
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        &mut child.stdin.take().unwrap(),
-        format!("{PASSWORD}\n").as_bytes(),
-    )
-    .unwrap();
-    child.wait().unwrap()
-}
-
-/// Starts `cityops serve` on a free port and returns the child and its base URL.
-fn serve(store_args: &[&str]) -> (Child, String) {
-    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
-    args.extend_from_slice(store_args);
-    let mut child = cityops(&args).stdout(Stdio::piped()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("CityOps listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_owned();
-    (child, url)
-}
-
-async fn sign_in(client: &reqwest::Client, base: &str) -> String {
-    let response: Value = client
-        .post(format!("{base}/api/v1/sessions"))
-        .json(&json!({"username": "operator", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    response["token"].as_str().unwrap().to_owned()
-}
 
 async fn acknowledged_cases_survive_sigkill(store_args: &[&str]) {
     let mut add = vec!["--username", "operator", "--role", "operator"];

@@ -7,7 +7,10 @@ use cityops_test_support::{on_both_backends, Backend, TestApp};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-on_both_backends!(rows_go_once_every_consumer_has_seen_them_and_not_before);
+on_both_backends!(
+    rows_go_once_every_consumer_has_seen_them_and_not_before,
+    a_reconnecting_subscriber_is_given_what_it_missed_once
+);
 
 /// This node's consumer name (the default `node_name`).
 const NODE: &str = "cityops";
@@ -142,25 +145,115 @@ pub(crate) async fn open_stream_as(app: &TestApp, who: &str) -> Events {
 }
 
 pub(crate) async fn next_case_event(stream: &mut Events, buffer: &mut String) -> Value {
+    next_case_frame(stream, buffer, std::time::Duration::from_secs(10))
+        .await
+        .expect("a case event within 10 s")
+        .1
+}
+
+/// The next `case` event and its id, if one comes within `wait`.
+pub(crate) async fn next_case_frame(
+    stream: &mut Events,
+    buffer: &mut String,
+    wait: std::time::Duration,
+) -> Option<(i64, Value)> {
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
         if let Some(end) = buffer.find("\n\n") {
             let frame: String = buffer.drain(..end + 2).collect();
-            if frame.contains("event: case") {
-                let data = frame
-                    .lines()
-                    .find_map(|l| l.strip_prefix("data: "))
-                    .unwrap();
-                return serde_json::from_str(data).unwrap();
+            if frame.lines().any(|l| l == "event: case") {
+                let field = |name: &str| {
+                    frame
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .unwrap_or_else(|| panic!("no {name} in {frame:?}"))
+                        .to_owned()
+                };
+                let id = field("id: ").parse().unwrap();
+                return Some((id, serde_json::from_str(&field("data: ")).unwrap()));
             }
             continue;
         }
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
             .await
-            .expect("an event within 10 s")
-            .unwrap()
-            .unwrap();
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
+            .ok()?;
+        buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
     }
+}
+
+/// The live stream of `who`, resuming after the case event `last` when given.
+pub(crate) async fn resume_stream(app: &TestApp, who: &str, last: &str) -> reqwest::Response {
+    app.client
+        .get(format!(
+            "{}/api/v1/stream?access_token={}",
+            app.base, app.tokens[who]
+        ))
+        .header("Last-Event-ID", last)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A subscriber that reconnects with `Last-Event-ID` is given what it missed, in order and
+/// once, then the live changes; an id that is no number is refused naming the header.
+async fn a_reconnecting_subscriber_is_given_what_it_missed_once(app: &TestApp) {
+    let second = std::time::Duration::from_secs(1);
+    let mut stream = open_stream(app).await;
+    let mut buffer = String::new();
+    let first = app.report("operator", "hotline").await;
+    let (seen, event) = next_case_frame(&mut stream, &mut buffer, second * 10)
+        .await
+        .unwrap();
+    assert_eq!(event["id"], first["id"]);
+    drop(stream);
+
+    // While it is away: a report and its acceptance.
+    let missed = app.report("operator", "hotline").await;
+    app.ok("operator", &missed, "accept", json!({})).await;
+    let response = resume_stream(app, "operator", &seen.to_string()).await;
+    assert_eq!(response.status(), 200);
+    let mut stream: Events = Box::pin(response.bytes_stream());
+    let mut buffer = String::new();
+    let mut next = async || {
+        next_case_frame(&mut stream, &mut buffer, second * 10)
+            .await
+            .expect("a case event within 10 s")
+    };
+    let (report_id, report) = next().await;
+    let (accept_id, accept) = next().await;
+    assert_eq!(
+        (
+            &report["id"],
+            &report["action"],
+            &accept["id"],
+            &accept["action"]
+        ),
+        (
+            &missed["id"],
+            &json!("report"),
+            &missed["id"],
+            &json!("accept")
+        )
+    );
+    assert!(seen < report_id && report_id < accept_id);
+    // Then the live ones, and nothing twice.
+    let live = app.report("operator", "hotline").await;
+    let (live_id, event) = next().await;
+    assert_eq!(event["id"], live["id"]);
+    assert!(live_id > accept_id);
+    let again = next_case_frame(&mut stream, &mut buffer, second * 2).await;
+    assert!(again.is_none(), "an event came twice: {again:?}");
+
+    // Resuming from the newest sees nothing old; a bad id is refused.
+    let response = resume_stream(app, "operator", &live_id.to_string()).await;
+    let mut stream: Events = Box::pin(response.bytes_stream());
+    let mut buffer = String::new();
+    let old = next_case_frame(&mut stream, &mut buffer, second * 2).await;
+    assert!(old.is_none(), "{old:?}");
+    let response = resume_stream(app, "operator", "yesterday").await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "Last-Event-ID", "{body}");
 }
 
 /// Waits until the outbox holds `want` rows.

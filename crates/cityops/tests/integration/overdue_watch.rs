@@ -27,7 +27,7 @@ fn second_process(app: &TestApp, watch_on: bool) -> AppState {
     let mut config = ApiConfig::new(app.data_dir.clone());
     config.watch.enabled = watch_on;
     config.watch.every = std::time::Duration::from_millis(200);
-    config.watch.lease = std::time::Duration::from_secs(2);
+    config.duties.lease = std::time::Duration::from_secs(2);
     config.outbox.node_name = format!("second-{}", uuid::Uuid::new_v4().simple());
     AppState::new(app.store.clone(), config)
 }
@@ -100,11 +100,11 @@ async fn a_late_case_turns_yellow_red_and_is_escalated_once_on_the_stream(app: &
     let second = second_process(app, false);
 
     // Before the yellow point nothing is due; at it, yellow only.
-    let done = watch::sweep(&second, warning - Duration::minutes(1), None)
+    let done = watch::sweep(&second, warning - Duration::minutes(1), false)
         .await
         .unwrap();
     assert_eq!(done.recorded, 0, "{done:?}");
-    let done = watch::sweep(&second, warning, None).await.unwrap();
+    let done = watch::sweep(&second, warning, false).await.unwrap();
     assert_eq!(done.recorded, 1, "{done:?}");
     let event = next_watch_event(&mut stream, &mut buffer).await;
     assert_eq!(
@@ -114,7 +114,7 @@ async fn a_late_case_turns_yellow_red_and_is_escalated_once_on_the_stream(app: &
 
     // A month late: red, then both escalation steps of the default policy, in one sweep.
     let late = deadline + Duration::days(30);
-    let done = watch::sweep(&second, late, None).await.unwrap();
+    let done = watch::sweep(&second, late, false).await.unwrap();
     assert_eq!(done.recorded, 3, "{done:?}");
     // Three changes on the stream; each shows the case as the relay read it, so a burst may
     // show the last state more than once.
@@ -128,7 +128,7 @@ async fn a_late_case_turns_yellow_red_and_is_escalated_once_on_the_stream(app: &
     }
     assert_eq!(last["escalated_to"], "next_center");
     // Each once: the same moment again finds nothing.
-    let again = watch::sweep(&second, late, None).await.unwrap();
+    let again = watch::sweep(&second, late, false).await.unwrap();
     assert_eq!(again.recorded, 0, "{again:?}");
 
     let seen = get_case(app, "water", &case).await;
@@ -181,7 +181,7 @@ async fn an_assisting_part_turns_yellow_and_red_on_the_assisting_units_stream(ap
     let second = second_process(app, false);
     // Both clocks were started together with the same term: the lead's yellow comes first or
     // at the same moment; then the part's.
-    let done = watch::sweep(&second, warning, None).await.unwrap();
+    let done = watch::sweep(&second, warning, false).await.unwrap();
     assert!(done.recorded >= 1, "{done:?}");
     let seen = get_case(app, "power", &case).await;
     assert_eq!(seen["assists"][0]["announced"], "due", "{seen}");
@@ -193,9 +193,9 @@ async fn an_assisting_part_turns_yellow_and_red_on_the_assisting_units_stream(ap
     }
     // Past the part's deadline: its red, once.
     let late = deadline + Duration::minutes(1);
-    watch::sweep(&second, late, None).await.unwrap();
+    watch::sweep(&second, late, false).await.unwrap();
     assert_eq!(
-        watch::sweep(&second, late, None).await.unwrap().recorded,
+        watch::sweep(&second, late, false).await.unwrap().recorded,
         0,
         "each once"
     );
@@ -298,9 +298,9 @@ async fn an_unanswered_supervision_notice_is_announced(app: &TestApp) {
     assert_eq!(supervision["overdue"], false);
 
     let second = second_process(app, false);
-    watch::sweep(&second, due, None).await.unwrap();
+    watch::sweep(&second, due, false).await.unwrap();
     assert!(findings(app, &case).await.is_empty(), "not yet past it");
-    let done = watch::sweep(&second, due + Duration::minutes(1), None)
+    let done = watch::sweep(&second, due + Duration::minutes(1), false)
         .await
         .unwrap();
     assert_eq!(done.recorded, 1, "{done:?}");

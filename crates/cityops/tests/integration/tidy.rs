@@ -607,3 +607,39 @@ fn every_published_schema_has_its_own_name() {
         "schemas published under one name: {twice:#?}"
     );
 }
+
+/// Migrations only add: a node of the previous release keeps working on a database the next
+/// release migrated, which a rolling upgrade (docs/OPERATIONS.md) relies on. Dropping an
+/// index is allowed (it changes speed, not what a query returns); a new column is nullable
+/// or has a default (an old node's inserts do not name it).
+#[test]
+fn migrations_drop_and_rename_nothing_a_running_node_reads() {
+    let mut offending = Vec::new();
+    for dialect in ["postgres", "sqlite"] {
+        let dir = workspace()
+            .join("crates/cityops-store/migrations")
+            .join(dialect);
+        for name in names(&dir) {
+            let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("--").next().unwrap_or("").to_ascii_uppercase();
+                let words: Vec<&str> = code.split_whitespace().collect();
+                let drops = words
+                    .windows(2)
+                    .any(|w| w[0] == "DROP" && matches!(w[1], "TABLE" | "COLUMN" | "VIEW"));
+                let changes = words.contains(&"RENAME")
+                    || words
+                        .windows(2)
+                        .any(|w| w[0] == "ALTER" && w[1] == "COLUMN");
+                // An old node's inserts name no new column: a new one needs a default.
+                let strict = words.windows(2).any(|w| w == ["ADD", "COLUMN"])
+                    && code.contains("NOT NULL")
+                    && !words.contains(&"DEFAULT");
+                if drops || changes || strict {
+                    offending.push(format!("{dialect}/{name}:{}: {}", number + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(offending.is_empty(), "{offending:#?}");
+}

@@ -1,0 +1,387 @@
+//! Several `cityops serve` processes on one PostgreSQL database: every background duty runs
+//! on exactly one of them, `/readyz` and `/metrics` say which, and when the holder is killed
+//! with SIGKILL another node takes its duties over within the lease time; a live-stream
+//! subscriber whose node dies resumes on another with `Last-Event-ID` and misses nothing.
+
+use cityops_test_support::scratch::{test_url, ScratchDatabase};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use crate::outbox::{next_case_frame, Events};
+use crate::process::{add_user, serve_with, sign_in};
+
+const DUTIES: [&str; 5] = [
+    "overdue-watch",
+    "retention",
+    "audit-checkpoints",
+    "outbox-pruning",
+    "readings-pruning",
+];
+
+/// Seconds a hold lasts unless renewed, in this test.
+const LEASE_SECS: u64 = 3;
+
+struct Node {
+    name: &'static str,
+    child: Child,
+    base: String,
+    token: String,
+}
+
+async fn start(name: &'static str, store_args: &[&str], client: &reqwest::Client) -> Node {
+    let lease = LEASE_SECS.to_string();
+    let (child, base) = serve_with(
+        store_args,
+        &[
+            ("CITYOPS_NODE_NAME", name),
+            ("CITYOPS_LEASE_SECS", &lease),
+            // Rounds every second, so that who runs them shows at once.
+            ("CITYOPS_AUDIT_CHECKPOINT_SECS", "1"),
+            ("CITYOPS_OVERDUE_WATCH_SECS", "1"),
+        ],
+    );
+    let token = sign_in(client, &base).await;
+    Node {
+        name,
+        child,
+        base,
+        token,
+    }
+}
+
+/// The node's `/readyz`: its holder name and, per duty, the holder.
+async fn ready(client: &reqwest::Client, node: &Node) -> (String, BTreeMap<String, Value>) {
+    let response = client
+        .get(format!("{}/readyz", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", node.name);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    let duties = body["duties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["duty"].as_str().unwrap().to_owned(), d.clone()))
+        .collect();
+    (body["node"].as_str().unwrap().to_owned(), duties)
+}
+
+/// The node's counters of one family on `/metrics`, by duty.
+async fn duty_metric(client: &reqwest::Client, node: &Node, family: &str) -> BTreeMap<String, f64> {
+    let text = client
+        .get(format!("{}/metrics", node.base))
+        .bearer_auth(&node.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("{family}{{duty=\"");
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(&prefix)?;
+            let (duty, value) = rest.split_once("\"} ")?;
+            Some((duty.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Waits until every duty has a holder on `node`'s `/readyz`, and returns the holders.
+async fn holders(client: &reqwest::Client, node: &Node) -> BTreeMap<String, String> {
+    let started = Instant::now();
+    loop {
+        let (_, duties) = ready(client, node).await;
+        let held: BTreeMap<String, String> = duties
+            .iter()
+            .filter_map(|(duty, d)| Some((duty.clone(), d["holder"].as_str()?.to_owned())))
+            .collect();
+        if DUTIES.iter().all(|duty| held.contains_key(*duty)) {
+            return held;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "duties without a holder after 15 s: {duties:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn kill(node: &mut Node) {
+    node.child.kill().unwrap(); // SIGKILL: no lease is given up
+    node.child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn two_nodes_race_for_the_duties_and_one_takes_over_from_a_killed_holder_on_postgres() {
+    let Some(admin) = test_url() else {
+        eprintln!("CITYOPS_TEST_PG_URL is not set: the two-node test skipped");
+        return;
+    };
+    let db = ScratchDatabase::create(&admin).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The nodes share the data directory (attachments, keys) as they would a network mount.
+    let data_dir = dir.path().join("data").to_str().unwrap().to_owned();
+    let store_args = [
+        "--data-dir",
+        data_dir.as_str(),
+        "--database",
+        db.url.as_str(),
+    ];
+    let mut add = vec!["--username", "operator", "--role", "operator"];
+    add.extend_from_slice(&store_args);
+    assert!(add_user(&add).success());
+
+    let client = reqwest::Client::new();
+    // Both start at once and race for every duty.
+    let (a, b) = tokio::join!(
+        start("node-a", &store_args, &client),
+        start("node-b", &store_args, &client)
+    );
+    let mut nodes = [a, b];
+    let held = holders(&client, &nodes[0]).await;
+    let (name_a, _) = ready(&client, &nodes[0]).await;
+    let (name_b, _) = ready(&client, &nodes[1]).await;
+    assert!(name_a.starts_with("node-a/") && name_b.starts_with("node-b/"));
+    for holder in held.values() {
+        assert!(holder == &name_a || holder == &name_b, "{holder}");
+    }
+    // Every node answers the same: the holders come from the database.
+    assert_eq!(holders(&client, &nodes[1]).await, held);
+
+    // Long enough for several rounds of the one-second duties and a renewal of every lease.
+    tokio::time::sleep(Duration::from_secs(LEASE_SECS + 1)).await;
+    assert_eq!(
+        holders(&client, &nodes[0]).await,
+        held,
+        "the holders keep their duties"
+    );
+    let names = [&name_a, &name_b];
+    for (node, name) in nodes.iter().zip(names) {
+        let flags = duty_metric(&client, node, "cityops_duty_held").await;
+        let runs = duty_metric(&client, node, "cityops_duty_runs_total").await;
+        for duty in DUTIES {
+            let holds = &held[duty] == name;
+            assert_eq!(
+                flags.get(duty).copied(),
+                Some(f64::from(u8::from(holds))),
+                "{duty} on {name}: {flags:?}"
+            );
+            let ran = runs.get(duty).copied().unwrap_or(0.0);
+            if holds {
+                // Every duty's first round runs as soon as it is held.
+                assert!(ran >= 1.0, "{duty} never ran on its holder {name}");
+            } else {
+                assert_eq!(ran, 0.0, "{duty} ran on {name}, which does not hold it");
+            }
+        }
+        let checkpoints = runs.get("audit-checkpoints").copied().unwrap_or(0.0);
+        if held["audit-checkpoints"] == *name {
+            assert!(checkpoints >= 3.0, "checkpoint rounds: {checkpoints}");
+        }
+    }
+
+    // The holder of the audit checkpoints dies without giving anything up.
+    let (dead, survivor) = if held["audit-checkpoints"] == name_a {
+        (0, 1)
+    } else {
+        (1, 0)
+    };
+    let survivor_name = names[survivor].clone();
+    let before = duty_metric(&client, &nodes[survivor], "cityops_duty_runs_total").await;
+    kill(&mut nodes[dead]);
+    let killed = Instant::now();
+    loop {
+        let (_, duties) = ready(&client, &nodes[survivor]).await;
+        if DUTIES.iter().all(|duty| duties[*duty]["here"] == true) {
+            break;
+        }
+        // The lease runs out, and the survivor's next renewal (a third of it) takes it.
+        assert!(
+            killed.elapsed() < Duration::from_secs(LEASE_SECS * 2),
+            "the survivor has not taken every duty over {:?} after the kill: {duties:?}",
+            killed.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let took = killed.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = duty_metric(&client, &nodes[survivor], "cityops_duty_runs_total").await;
+    let checkpoints = |runs: &BTreeMap<String, f64>| runs.get("audit-checkpoints").copied();
+    assert!(
+        checkpoints(&after).unwrap_or(0.0) >= checkpoints(&before).unwrap_or(0.0) + 1.0,
+        "the survivor signs checkpoints now: {before:?} then {after:?}"
+    );
+    eprintln!("the survivor held every duty {took:?} after the kill");
+
+    // The dead node comes back under its old name: it stands by, it does not take back.
+    let restarted = start(nodes[dead].name, &store_args, &client).await;
+    let (restarted_name, _) = ready(&client, &restarted).await;
+    assert_ne!(
+        &restarted_name, names[dead],
+        "a new process is a new holder"
+    );
+    nodes[dead] = restarted;
+    tokio::time::sleep(Duration::from_secs(LEASE_SECS + 1)).await;
+    for duty in DUTIES {
+        assert_eq!(holders(&client, &nodes[dead]).await[duty], survivor_name);
+    }
+    let flags = duty_metric(&client, &nodes[dead], "cityops_duty_held").await;
+    assert!(
+        DUTIES.iter().all(|duty| flags.get(*duty) == Some(&0.0)),
+        "{flags:?}"
+    );
+    for node in &mut nodes {
+        kill(node);
+    }
+    db.drop_now().await.unwrap();
+}
+
+/// Reports a case through `node`; the acknowledged case.
+async fn report(client: &reqwest::Client, node: &Node, what: &str) -> Value {
+    let response = client
+        .post(format!("{}/api/v1/cases", node.base))
+        .bearer_auth(&node.token)
+        .json(&serde_json::json!({
+            "source": "hotline",
+            "description": format!("{what}：路灯不亮"),
+            "location": {"lon": 121.4919, "lat": 31.2150},
+            "area": "310101002",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn accept(client: &reqwest::Client, node: &Node, case: &Value) {
+    let response = client
+        .post(format!(
+            "{}/api/v1/cases/{}/accept",
+            node.base,
+            case["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&node.token)
+        .json(&serde_json::json!({"version": case["version"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+async fn open_stream(client: &reqwest::Client, node: &Node, last: Option<i64>) -> Events {
+    let mut request = client.get(format!(
+        "{}/api/v1/stream?access_token={}",
+        node.base, node.token
+    ));
+    if let Some(last) = last {
+        request = request.header("Last-Event-ID", last.to_string());
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    Box::pin(response.bytes_stream())
+}
+
+#[tokio::test]
+async fn a_subscriber_whose_node_is_killed_resumes_on_another_and_sees_every_change_once_on_postgres(
+) {
+    let Some(admin) = test_url() else {
+        eprintln!("CITYOPS_TEST_PG_URL is not set: the two-node stream test skipped");
+        return;
+    };
+    let db = ScratchDatabase::create(&admin).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data").to_str().unwrap().to_owned();
+    let store_args = [
+        "--data-dir",
+        data_dir.as_str(),
+        "--database",
+        db.url.as_str(),
+    ];
+    let mut add = vec!["--username", "operator", "--role", "operator"];
+    add.extend_from_slice(&store_args);
+    assert!(add_user(&add).success());
+    let client = reqwest::Client::new();
+    let (a, b) = tokio::join!(
+        start("node-a", &store_args, &client),
+        start("node-b", &store_args, &client)
+    );
+    let mut nodes = [a, b];
+
+    // (case, action) in the order the subscriber must see them.
+    let mut expected: Vec<(String, String)> = Vec::new();
+    let mut seen: Vec<(i64, String, String)> = Vec::new();
+    let wait = Duration::from_secs(10);
+    let mut stream = open_stream(&client, &nodes[0], None).await;
+    let mut buffer = String::new();
+    // Changes made through both nodes reach the subscriber of node a.
+    for i in 0..6 {
+        let case = report(&client, &nodes[i % 2], &format!("第{i}件")).await;
+        expected.push((case["id"].as_str().unwrap().to_owned(), "report".into()));
+        accept(&client, &nodes[(i + 1) % 2], &case).await;
+        expected.push((case["id"].as_str().unwrap().to_owned(), "accept".into()));
+    }
+    while seen.len() < expected.len() {
+        let (id, event) = next_case_frame(&mut stream, &mut buffer, wait)
+            .await
+            .unwrap_or_else(|| panic!("only {} of {} events came", seen.len(), expected.len()));
+        seen.push((
+            id,
+            event["id"].as_str().unwrap().to_owned(),
+            event["action"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let last = seen.last().unwrap().0;
+
+    // Node a dies; what happens meanwhile goes through node b.
+    kill(&mut nodes[0]);
+    for i in 6..10 {
+        let case = report(&client, &nodes[1], &format!("第{i}件")).await;
+        expected.push((case["id"].as_str().unwrap().to_owned(), "report".into()));
+        accept(&client, &nodes[1], &case).await;
+        expected.push((case["id"].as_str().unwrap().to_owned(), "accept".into()));
+    }
+    // The subscriber reconnects to node b after the last event it received.
+    let mut stream = open_stream(&client, &nodes[1], Some(last)).await;
+    let mut buffer = String::new();
+    let live = report(&client, &nodes[1], "重连之后").await;
+    expected.push((live["id"].as_str().unwrap().to_owned(), "report".into()));
+    while seen.len() < expected.len() {
+        let (id, event) = next_case_frame(&mut stream, &mut buffer, wait)
+            .await
+            .unwrap_or_else(|| panic!("only {} of {} events came", seen.len(), expected.len()));
+        seen.push((
+            id,
+            event["id"].as_str().unwrap().to_owned(),
+            event["action"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let extra = next_case_frame(&mut stream, &mut buffer, Duration::from_secs(2)).await;
+    assert!(extra.is_none(), "an event came twice: {extra:?}");
+    // In the database's order, every change once.
+    assert!(
+        seen.windows(2).all(|w| w[0].0 < w[1].0),
+        "ids not increasing: {seen:?}"
+    );
+    let got: Vec<(String, String)> = seen.into_iter().map(|(_, c, a)| (c, a)).collect();
+    let mut want = expected.clone();
+    let mut have = got.clone();
+    want.sort();
+    have.sort();
+    assert_eq!(have, want, "every change exactly once");
+    // Per case, the report before the acceptance.
+    for (case, action) in &got {
+        if action == "accept" {
+            let report = got.iter().position(|(c, a)| c == case && a == "report");
+            let accept = got.iter().position(|(c, a)| c == case && a == "accept");
+            assert!(report < accept, "{case}: {got:?}");
+        }
+    }
+    kill(&mut nodes[1]);
+    db.drop_now().await.unwrap();
+}
