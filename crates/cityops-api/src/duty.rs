@@ -36,15 +36,18 @@ pub enum Duty {
     OutboxPruning,
     /// Deletes raw readings and minute rollups past their retention.
     ReadingsPruning,
+    /// Publishes the outbox to NATS JetStream, in order (with NATS only).
+    OutboxRelay,
 }
 
 impl Duty {
-    pub const ALL: [Duty; 5] = [
+    pub const ALL: [Duty; 6] = [
         Duty::OverdueWatch,
         Duty::Retention,
         Duty::AuditCheckpoints,
         Duty::OutboxPruning,
         Duty::ReadingsPruning,
+        Duty::OutboxRelay,
     ];
 
     /// The duty's name on `/readyz` and `/metrics`, and its lease's in the database.
@@ -55,6 +58,7 @@ impl Duty {
             Duty::AuditCheckpoints => "audit-checkpoints",
             Duty::OutboxPruning => "outbox-pruning",
             Duty::ReadingsPruning => "readings-pruning",
+            Duty::OutboxRelay => "outbox-relay",
         }
     }
 
@@ -170,7 +174,8 @@ pub struct DutyHolder {
     pub here: bool,
 }
 
-/// Who holds every duty now, read from the database (so every node answers the same).
+/// Who holds every duty now, read from the database (so every node answers the same); a
+/// duty no node takes part in (the outbox relay without NATS) has no holder.
 pub async fn holders(state: &AppState) -> cityops_store::StoreResult<Vec<DutyHolder>> {
     let now = Utc::now();
     let mut holders = Vec::with_capacity(Duty::ALL.len());

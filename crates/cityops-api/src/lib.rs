@@ -16,10 +16,12 @@ pub mod auth;
 pub mod cap;
 pub mod classes;
 pub mod duty;
+pub use jetstream::{nats_server, JetStreamConfig};
 pub mod error;
 mod export;
 pub mod extract;
 mod incident_map;
+mod jetstream;
 mod metrics;
 pub mod open_cases;
 pub mod openapi;
@@ -95,6 +97,9 @@ pub struct ApiConfig {
     pub watch: watch::WatchConfig,
     /// How long a node's hold on a duty lasts unless renewed.
     pub duties: duty::DutyConfig,
+    /// NATS JetStream, when several nodes share the live stream's changes through it; none
+    /// relays the outbox from the database on every node.
+    pub jetstream: Option<JetStreamConfig>,
     /// The reply term of a supervision notice whose leader sets none.
     pub supervision_term: cityops_domain::Term,
     /// The evaluation's weights, bands, grade cut-offs and longest period.
@@ -140,6 +145,7 @@ impl ApiConfig {
             deadline_warning_share: cityops_domain::workflow::DEFAULT_WARNING_SHARE,
             watch: watch::WatchConfig::default(),
             duties: duty::DutyConfig::default(),
+            jetstream: None,
             supervision_term: cityops_domain::Term {
                 amount: 1,
                 unit: cityops_domain::TermUnit::WorkingDays,

@@ -50,7 +50,7 @@ pub fn active_window(config: &OutboxConfig) -> chrono::Duration {
 }
 
 /// Rows read per query.
-const BATCH: u32 = 500;
+pub(crate) const BATCH: u32 = 500;
 
 /// How long a missing id holds the relay back. On PostgreSQL ids come from a sequence when a
 /// row is inserted, not when it commits: a row of another writer's transaction still in
@@ -65,10 +65,10 @@ const RECORD_EVERY: Duration = Duration::from_secs(1);
 /// Wakes the relay when this process has committed case changes, and tells the live stream
 /// how far the relay has handed rows on.
 pub(crate) struct Wake {
-    notify: Notify,
+    pub(crate) notify: Notify,
     /// The last row handed to this node's subscribers (or passed over); -1 until the relay
     /// has found the end of the outbox.
-    relayed: AtomicI64,
+    pub(crate) relayed: AtomicI64,
 }
 
 impl Default for Wake {
@@ -149,6 +149,9 @@ pub(crate) async fn replay(state: &AppState, after: i64) -> cityops_store::Store
 /// Starts the relay of `state`'s node, and its part in pruning; they end when the server
 /// stops.
 pub(crate) fn spawn(state: AppState, wake: Arc<Wake>) {
+    if let Some(config) = state.config.jetstream.clone() {
+        crate::jetstream::spawn(state.clone(), wake.clone(), config);
+    }
     let store = state.store.clone();
     let config = state.config.outbox.clone();
     crate::duty::run_every(
@@ -173,7 +176,9 @@ pub(crate) fn spawn(state: AppState, wake: Arc<Wake>) {
             }
         },
     );
-    tokio::spawn(run(state, wake));
+    if state.config.jetstream.is_none() {
+        tokio::spawn(run(state, wake));
+    }
 }
 
 async fn run(state: AppState, wake: Arc<Wake>) {
@@ -251,26 +256,49 @@ async fn relay(
     gap_since: &mut Option<Instant>,
 ) -> cityops_store::StoreResult<()> {
     loop {
-        let rows = store.outbox_after(*cursor, BATCH).await?;
-        let full = rows.len() == BATCH as usize;
+        let (rows, more) = ready_rows(store, *cursor, gap_since).await?;
         for entry in rows {
-            if entry.id != *cursor + 1 {
-                let since = *gap_since.get_or_insert_with(Instant::now);
-                if since.elapsed() < GAP_WAIT {
-                    return Ok(());
-                }
-            }
-            *gap_since = None;
             *cursor = entry.id;
             // Before the send: a subscriber reading this sees the row in the outbox or in
             // its channel, and passes over the copy.
             state.outbox.relayed.store(entry.id, Ordering::Release);
             deliver(state, store, entry).await?;
         }
-        if !full {
+        if !more {
             return Ok(());
         }
     }
+}
+
+/// The rows after `cursor` that may be handed on now, in order: up to the first gap still
+/// young (see [`GAP_WAIT`]); and whether more may follow at once.
+pub(crate) async fn ready_rows(
+    store: &Arc<dyn Store>,
+    cursor: i64,
+    gap_since: &mut Option<Instant>,
+) -> cityops_store::StoreResult<(Vec<OutboxEntry>, bool)> {
+    let rows = store.outbox_after(cursor, BATCH).await?;
+    let full = rows.len() == BATCH as usize;
+    let mut ready = Vec::with_capacity(rows.len());
+    let mut last = cursor;
+    for entry in rows {
+        if entry.id != last + 1 {
+            let since = *gap_since.get_or_insert_with(Instant::now);
+            if since.elapsed() < GAP_WAIT {
+                return Ok((ready, false));
+            }
+        }
+        *gap_since = None;
+        last = entry.id;
+        ready.push(entry);
+    }
+    Ok((ready, full))
+}
+
+pub(crate) async fn deliver_change(state: &AppState, change: CaseChange) {
+    state.outbox.relayed.store(change.seq, Ordering::Release);
+    // No subscriber is not an error.
+    let _ = state.changes.send(change);
 }
 
 async fn deliver(
@@ -290,7 +318,7 @@ async fn deliver(
 }
 
 /// The change an outbox row records, with the case in the state the row's event left it.
-async fn change_of(
+pub(crate) async fn change_of(
     store: &Arc<dyn Store>,
     entry: OutboxEntry,
 ) -> cityops_store::StoreResult<Option<CaseChange>> {

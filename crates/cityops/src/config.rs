@@ -22,6 +22,14 @@ pub struct Config {
     /// MQTT broker to ingest telemetry from, `mqtt://HOST[:PORT]` or, over TLS,
     /// `mqtts://HOST[:PORT]`; none when unset.
     pub mqtt: Option<String>,
+    /// NATS servers with JetStream that carry the live stream's changes between nodes,
+    /// comma-separated, e.g. `nats://10.0.0.1:4222,nats://10.0.0.2:4222`; none when unset
+    /// (each node then reads the outbox from the database).
+    pub nats: Option<String>,
+    /// The JetStream stream's name.
+    pub nats_stream: String,
+    /// Copies of the stream in the NATS cluster: 1, or 3 or 5 to survive losing servers.
+    pub nats_replicas: usize,
     /// For `mqtts://`: the certificate authority (PEM file) that signed the broker's
     /// certificate, when the system's trust store does not hold it.
     pub mqtt_ca_file: Option<PathBuf>,
@@ -136,6 +144,9 @@ impl Default for Config {
             session_hours: 12,
             log: "info".into(),
             mqtt: None,
+            nats: None,
+            nats_stream: "CITYOPS_CHANGES".into(),
+            nats_replicas: 1,
             mqtt_ca_file: None,
             mqtt_client_id: "cityops".into(),
             mqtt_topic_prefix: "cityops/v1".into(),
@@ -207,6 +218,8 @@ pub struct Overrides {
     pub database: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mqtt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats: Option<String>,
 }
 
 impl Config {
@@ -228,6 +241,9 @@ impl Config {
                 "session_hours",
                 "log",
                 "mqtt",
+                "nats",
+                "nats_stream",
+                "nats_replicas",
                 "mqtt_ca_file",
                 "mqtt_client_id",
                 "mqtt_topic_prefix",
@@ -325,6 +341,45 @@ impl Config {
         })
     }
 
+    /// NATS JetStream's settings from this configuration, when `nats` is set.
+    pub fn jetstream(&self) -> Result<Option<cityops_api::JetStreamConfig>> {
+        let Some(urls) = &self.nats else {
+            return Ok(None);
+        };
+        let servers: Vec<String> = urls
+            .split(',')
+            .map(|url| url.trim().to_owned())
+            .filter(|url| !url.is_empty())
+            .collect();
+        anyhow::ensure!(!servers.is_empty(), "nats names no server");
+        for server in &servers {
+            cityops_api::nats_server(server).map_err(|error| {
+                anyhow::anyhow!("nats: '{}' is not a NATS URL: {error}", redact_url(server))
+            })?;
+        }
+        anyhow::ensure!(
+            matches!(self.nats_replicas, 1 | 3 | 5),
+            "nats_replicas is 1, 3 or 5"
+        );
+        anyhow::ensure!(
+            !self.nats_stream.is_empty()
+                && self
+                    .nats_stream
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+            "nats_stream is letters, digits, '_' and '-'"
+        );
+        Ok(Some(cityops_api::JetStreamConfig {
+            servers,
+            stream: self.nats_stream.clone(),
+            replicas: self.nats_replicas,
+            // As long as the outbox keeps rows, and a day at least.
+            max_age: std::time::Duration::from_secs(
+                u64::try_from(self.outbox_retention_hours.max(24)).unwrap_or(24) * 3600,
+            ),
+        }))
+    }
+
     /// The outbox relay's settings from this configuration.
     pub fn outbox(&self) -> Result<cityops_api::outbox::OutboxConfig> {
         anyhow::ensure!(
@@ -418,6 +473,14 @@ impl Config {
         }
         if let Some(url) = &copy.mqtt {
             copy.mqtt = Some(redact_url(url));
+        }
+        if let Some(urls) = &copy.nats {
+            copy.nats = Some(
+                urls.split(',')
+                    .map(redact_url)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
         }
         copy
     }

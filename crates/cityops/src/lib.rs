@@ -171,6 +171,7 @@ pub async fn start(
         (3..=600).contains(&config.lease_secs),
         "lease_secs is 3 to 600"
     );
+    api.jetstream = config.jetstream()?;
     api.duties = cityops_api::duty::DutyConfig {
         lease: std::time::Duration::from_secs(config.lease_secs),
     };

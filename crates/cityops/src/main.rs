@@ -229,6 +229,10 @@ struct ServeArgs {
     /// Ingest telemetry from this MQTT broker, mqtt://HOST[:PORT].
     #[arg(long)]
     mqtt: Option<String>,
+    /// Share the live stream's changes with the other nodes through these NATS servers with
+    /// JetStream, nats://HOST[:PORT][,nats://...].
+    #[arg(long)]
+    nats: Option<String>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -330,6 +334,15 @@ fn load(store: &StoreArgs, listen: Option<String>) -> Result<Config> {
 }
 
 fn load_with(store: &StoreArgs, listen: Option<String>, mqtt: Option<String>) -> Result<Config> {
+    load_serving(store, listen, mqtt, None)
+}
+
+fn load_serving(
+    store: &StoreArgs,
+    listen: Option<String>,
+    mqtt: Option<String>,
+    nats: Option<String>,
+) -> Result<Config> {
     Config::load(
         store.config.as_deref(),
         Overrides {
@@ -337,6 +350,7 @@ fn load_with(store: &StoreArgs, listen: Option<String>, mqtt: Option<String>) ->
             data_dir: store.data_dir.clone(),
             database: store.database.clone(),
             mqtt,
+            nats,
         },
     )
 }
@@ -382,7 +396,7 @@ async fn start(cli: Cli) -> Result<()> {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            let config = load_with(&args.store, args.listen, args.mqtt)?;
+            let config = load_serving(&args.store, args.listen, args.mqtt, args.nats)?;
             init_tracing(&config.log);
             tracing::info!(config = ?config.redacted(), "Starting CityOps.");
             let store = cityops::open_store(&config).await?;

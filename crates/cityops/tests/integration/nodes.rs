@@ -3,7 +3,9 @@
 //! with SIGKILL another node takes its duties over within the lease time; a live-stream
 //! subscriber whose node dies resumes on another with `Last-Event-ID` and misses nothing.
 
+use cityops_test_support::nats::private_cluster;
 use cityops_test_support::scratch::{test_url, ScratchDatabase};
+use futures_util::FutureExt;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::Child;
@@ -31,17 +33,25 @@ struct Node {
 }
 
 async fn start(name: &'static str, store_args: &[&str], client: &reqwest::Client) -> Node {
+    start_with(name, store_args, &[], client).await
+}
+
+async fn start_with(
+    name: &'static str,
+    store_args: &[&str],
+    env: &[(&str, &str)],
+    client: &reqwest::Client,
+) -> Node {
     let lease = LEASE_SECS.to_string();
-    let (child, base) = serve_with(
-        store_args,
-        &[
-            ("CITYOPS_NODE_NAME", name),
-            ("CITYOPS_LEASE_SECS", &lease),
-            // Rounds every second, so that who runs them shows at once.
-            ("CITYOPS_AUDIT_CHECKPOINT_SECS", "1"),
-            ("CITYOPS_OVERDUE_WATCH_SECS", "1"),
-        ],
-    );
+    let mut env = env.to_vec();
+    env.extend([
+        ("CITYOPS_NODE_NAME", name),
+        ("CITYOPS_LEASE_SECS", lease.as_str()),
+        // Rounds every second, so that who runs them shows at once.
+        ("CITYOPS_AUDIT_CHECKPOINT_SECS", "1"),
+        ("CITYOPS_OVERDUE_WATCH_SECS", "1"),
+    ]);
+    let (child, base) = serve_with(store_args, &env);
     let token = sign_in(client, &base).await;
     Node {
         name,
@@ -108,6 +118,14 @@ async fn holders(client: &reqwest::Client, node: &Node) -> BTreeMap<String, Stri
             "duties without a holder after 15 s: {duties:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A node outlives no test, passed or failed.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -383,5 +401,228 @@ async fn a_subscriber_whose_node_is_killed_resumes_on_another_and_sees_every_cha
         }
     }
     kill(&mut nodes[1]);
+    db.drop_now().await.unwrap();
+}
+
+/// A live-stream subscriber: what it received, and where it is connected.
+struct Subscriber {
+    node: usize,
+    stream: Events,
+    buffer: String,
+    seen: Vec<(i64, String, String)>,
+}
+
+impl Subscriber {
+    async fn open(client: &reqwest::Client, nodes: &[Node], node: usize) -> Subscriber {
+        Subscriber {
+            node,
+            stream: open_stream(client, &nodes[node], None).await,
+            buffer: String::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads until it has `want` changes; when its node is gone, reconnects to `fallback`
+    /// with `Last-Event-ID`.
+    async fn read_until(
+        &mut self,
+        want: usize,
+        client: &reqwest::Client,
+        nodes: &[Node],
+        alive: &[bool],
+        fallback: usize,
+    ) {
+        let started = Instant::now();
+        while self.seen.len() < want {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "a subscriber of node {} has {} of {want} changes: {:?}",
+                self.node,
+                self.seen.len(),
+                self.seen
+            );
+            if !alive[self.node] {
+                self.node = fallback;
+                self.buffer.clear();
+                let last = self.seen.last().map(|s| s.0);
+                self.stream = open_stream(client, &nodes[fallback], last).await;
+            }
+            let next = next_case_frame(&mut self.stream, &mut self.buffer, Duration::from_secs(1));
+            // A stream cut by its node's death ends with an error: read_until reconnects.
+            let Ok(Some((id, event))) = std::panic::AssertUnwindSafe(next).catch_unwind().await
+            else {
+                continue;
+            };
+            self.seen.push((
+                id,
+                event["id"].as_str().unwrap().to_owned(),
+                event["action"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+}
+
+/// Reports a case through one node and accepts it through the next that is alive; returns
+/// the changes acknowledged.
+async fn report_and_accept(
+    client: &reqwest::Client,
+    nodes: &[Node],
+    alive: &[bool],
+    turn: usize,
+) -> Vec<(String, String)> {
+    let up: Vec<usize> = (0..nodes.len()).filter(|i| alive[*i]).collect();
+    let first = &nodes[up[turn % up.len()]];
+    let second = &nodes[up[(turn + 1) % up.len()]];
+    let case = report(client, first, &format!("第{turn}件")).await;
+    accept(client, second, &case).await;
+    let id = case["id"].as_str().unwrap().to_owned();
+    vec![(id.clone(), "report".into()), (id, "accept".into())]
+}
+
+fn assert_once_in_order(seen: &[(i64, String, String)], expected: &[(String, String)]) {
+    assert!(
+        seen.windows(2).all(|w| w[0].0 < w[1].0),
+        "ids not increasing: {seen:?}"
+    );
+    let mut have: Vec<(String, String)> = seen
+        .iter()
+        .map(|(_, c, a)| (c.clone(), a.clone()))
+        .collect();
+    let mut want = expected.to_vec();
+    have.sort();
+    want.sort();
+    assert_eq!(have, want, "every change exactly once");
+}
+
+#[tokio::test]
+async fn three_nodes_share_every_change_through_a_jetstream_cluster_while_a_node_and_a_nats_server_die_on_postgres(
+) {
+    let Some(admin) = test_url() else {
+        eprintln!("CITYOPS_TEST_PG_URL is not set: the JetStream test skipped");
+        return;
+    };
+    let Some(mut nats) = private_cluster(3) else {
+        return;
+    };
+    let db = ScratchDatabase::create(&admin).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data").to_str().unwrap().to_owned();
+    let store_args = [
+        "--data-dir",
+        data_dir.as_str(),
+        "--database",
+        db.url.as_str(),
+    ];
+    let mut add = vec!["--username", "operator", "--role", "operator"];
+    add.extend_from_slice(&store_args);
+    assert!(add_user(&add).success());
+    let client = reqwest::Client::new();
+    let urls = nats.urls();
+    let env = [
+        ("CITYOPS_NATS", urls.as_str()),
+        ("CITYOPS_NATS_REPLICAS", "3"),
+    ];
+    // Node a knows only the server that will die: it must find the others through it.
+    let first = urls.split(',').next().unwrap().to_owned();
+    let env_a = [
+        ("CITYOPS_NATS", first.as_str()),
+        ("CITYOPS_NATS_REPLICAS", "3"),
+    ];
+    let names = ["node-a", "node-b", "node-c"];
+    let (a, b, c) = tokio::join!(
+        start_with(names[0], &store_args, &env_a, &client),
+        start_with(names[1], &store_args, &env, &client),
+        start_with(names[2], &store_args, &env, &client)
+    );
+    let mut nodes = vec![a, b, c];
+    let mut alive = vec![true; 3];
+    // The relay has a holder once the cluster has elected its leader and the stream exists.
+    let started = Instant::now();
+    let relay_holder = loop {
+        let (_, duties) = ready(&client, &nodes[0]).await;
+        if let Some(holder) = duties["outbox-relay"]["holder"].as_str() {
+            break holder.to_owned();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "nobody relays: {duties:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut subscribers = Vec::new();
+    for node in 0..3 {
+        subscribers.push(Subscriber::open(&client, &nodes, node).await);
+    }
+    let mut expected = Vec::new();
+    let mut turn = 0;
+    let mut phase = async |nodes: &[Node], alive: &[bool], expected: &mut Vec<_>| {
+        for _ in 0..4 {
+            expected.extend(report_and_accept(&client, nodes, alive, turn).await);
+            turn += 1;
+        }
+    };
+
+    // Everything up: changes through every node reach every node's subscriber.
+    phase(&nodes, &alive, &mut expected).await;
+    let fallback = |alive: &[bool]| alive.iter().position(|a| *a).unwrap();
+    for subscriber in &mut subscribers {
+        subscriber
+            .read_until(expected.len(), &client, &nodes, &alive, fallback(&alive))
+            .await;
+    }
+
+    // A NATS server dies: the nodes connected to it move to the others, the stream (three
+    // copies) goes on.
+    nats.kill(0);
+    phase(&nodes, &alive, &mut expected).await;
+    for subscriber in &mut subscribers {
+        subscriber
+            .read_until(expected.len(), &client, &nodes, &alive, fallback(&alive))
+            .await;
+    }
+
+    // The node relaying the outbox dies; another takes the relay over and its subscriber
+    // resumes on another node.
+    let dead = names
+        .iter()
+        .position(|n| relay_holder.starts_with(&format!("{n}/")))
+        .unwrap();
+    kill(&mut nodes[dead]);
+    alive[dead] = false;
+    phase(&nodes, &alive, &mut expected).await;
+    for subscriber in &mut subscribers {
+        subscriber
+            .read_until(expected.len(), &client, &nodes, &alive, fallback(&alive))
+            .await;
+    }
+
+    // Both come back; changes through all three reach everyone.
+    nats.restart(0).unwrap();
+    let env_dead = if dead == 0 { env_a } else { env };
+    nodes[dead] = start_with(names[dead], &store_args, &env_dead, &client).await;
+    alive[dead] = true;
+    phase(&nodes, &alive, &mut expected).await;
+    for subscriber in &mut subscribers {
+        subscriber
+            .read_until(expected.len(), &client, &nodes, &alive, fallback(&alive))
+            .await;
+    }
+    // Nothing more comes: no change twice.
+    for subscriber in &mut subscribers {
+        let extra = next_case_frame(
+            &mut subscriber.stream,
+            &mut subscriber.buffer,
+            Duration::from_secs(2),
+        )
+        .await;
+        assert!(extra.is_none(), "an event came twice: {extra:?}");
+        assert_once_in_order(&subscriber.seen, &expected);
+    }
+    let (_, duties) = ready(&client, &nodes[dead]).await;
+    let holder = duties["outbox-relay"]["holder"].as_str().unwrap();
+    assert_ne!(holder, relay_holder, "the relay moved");
+    for node in &mut nodes {
+        kill(node);
+    }
     db.drop_now().await.unwrap();
 }

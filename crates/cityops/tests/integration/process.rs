@@ -40,8 +40,16 @@ pub fn serve_with(store_args: &[&str], env: &[(&str, &str)]) -> (Child, String) 
     command.envs(env.iter().copied());
     let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
+    let pid = child.id();
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let mut reader = BufReader::new(stdout);
+    reader.read_line(&mut line).unwrap();
+    // The log follows on standard output: passed on, so that a failing test shows it.
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            eprintln!("[cityops {pid}] {line}");
+        }
+    });
     let url = line
         .trim()
         .strip_prefix("CityOps listening on ")
