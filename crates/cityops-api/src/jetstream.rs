@@ -47,11 +47,24 @@ pub fn nats_server(url: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// The stream's subjects and the one every change is published on.
-const SUBJECTS: &str = "cityops.changes.>";
-const SUBJECT: &str = "cityops.changes.case";
-/// A core NATS subject (not stored): a node that committed changes wakes the relay with it.
-const WRITTEN: &str = "cityops.outbox.written";
+impl JetStreamConfig {
+    /// The stream's subjects: its own, so that streams of several cities (or a test's) on one
+    /// NATS never overlap.
+    fn subjects(&self) -> String {
+        format!("cityops.{}.changes.>", self.stream)
+    }
+
+    /// The subject every change is published on.
+    fn subject(&self) -> String {
+        format!("cityops.{}.changes.case", self.stream)
+    }
+
+    /// A core NATS subject, outside the stream (never stored): a node that committed changes
+    /// wakes the relay with it.
+    fn written(&self) -> String {
+        format!("cityops.{}.written", self.stream)
+    }
+}
 const OUTBOX_ID: &str = "Cityops-Outbox-Id";
 const CASE_ID: &str = "Cityops-Case-Id";
 /// The relay's name among the outbox's consumers: pruning waits for it.
@@ -60,7 +73,7 @@ const CONSUMER: &str = "jetstream";
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// How often the server hosting a node's consumer shows it is alive; two missed and the
 /// consumer is made again (on another server when that one died).
-const HEARTBEAT: Duration = Duration::from_secs(1);
+const HEARTBEAT: Duration = Duration::from_secs(2);
 /// How long a request to JetStream may take: short, so that a server's loss costs seconds.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long to wait before trying NATS again after a failure.
@@ -76,7 +89,12 @@ pub(crate) fn spawn(state: AppState, wake: Arc<Wake>, config: JetStreamConfig) {
         let mut js = jetstream::new(client.clone());
         js.set_timeout(REQUEST_TIMEOUT);
         state.duties.take_part(Duty::OutboxRelay);
-        tokio::spawn(forward_wakes(state.clone(), client.clone(), wake));
+        tokio::spawn(forward_wakes(
+            state.clone(),
+            client.clone(),
+            wake,
+            config.written(),
+        ));
         tokio::spawn(relay(state.clone(), client, js.clone(), config.clone()));
         read(state, js, config).await;
     });
@@ -110,7 +128,7 @@ async fn ensure_stream(
 ) -> Result<stream::Stream, String> {
     js.get_or_create_stream(stream::Config {
         name: config.stream.clone(),
-        subjects: vec![SUBJECTS.to_owned()],
+        subjects: vec![config.subjects()],
         max_age: config.max_age,
         duplicate_window: DUPLICATE_WINDOW,
         num_replicas: config.replicas,
@@ -145,13 +163,18 @@ fn outbox_id(headers: &HeaderMap) -> Option<i64> {
 
 /// Tells the relay, wherever it runs, that this node committed changes: bursts of writes
 /// cost one message each time the relay is behind.
-async fn forward_wakes(state: AppState, client: async_nats::Client, wake: Arc<Wake>) {
+async fn forward_wakes(
+    state: AppState,
+    client: async_nats::Client,
+    wake: Arc<Wake>,
+    written: String,
+) {
     let stopped = state.stopped();
     tokio::pin!(stopped);
     loop {
         tokio::select! {
             _ = wake.notify.notified() => {
-                if let Err(error) = client.publish(WRITTEN, Bytes::new()).await {
+                if let Err(error) = client.publish(written.clone(), Bytes::new()).await {
                     tracing::debug!(%error, "Could not wake the outbox relay.");
                 }
             }
@@ -170,8 +193,9 @@ async fn relay(
     let stopped = state.stopped();
     tokio::pin!(stopped);
     let poll = state.config.outbox.poll;
+    let subject = config.subject();
     let mut woken = loop {
-        match client.subscribe(WRITTEN).await {
+        match client.subscribe(config.written()).await {
             Ok(subscriber) => break subscriber,
             Err(error) => {
                 tracing::warn!(%error, "Cannot subscribe to the outbox's wake-ups; trying again.");
@@ -194,7 +218,19 @@ async fn relay(
         let start = async {
             let mut stream = ensure_stream(&js, &config).await?;
             match tail(&mut stream).await? {
-                (_, Some(id)) => Ok(id),
+                (_, Some(id)) => {
+                    let end = state.store.outbox_end().await.map_err(|e| e.to_string())?;
+                    if id > end {
+                        // Rows the database never had: the stream is another database's, or
+                        // the database was restored from before them.
+                        tracing::error!(
+                            stream = id,
+                            outbox = end,
+                            "The changes' stream is ahead of the outbox: delete the stream (docs/OPERATIONS.md, backup and restore); until then changes up to the stream's end are not shown."
+                        );
+                    }
+                    Ok(id)
+                }
                 // An empty stream starts at the outbox's end: the live stream shows what
                 // happens from now on.
                 (_, None) => state.store.outbox_end().await.map_err(|e| e.to_string()),
@@ -215,7 +251,8 @@ async fn relay(
         let mut recorded = None;
         let mut last_record = Instant::now() - Duration::from_secs(1);
         while state.duties.holds(Duty::OutboxRelay) {
-            if let Err(error) = publish_ready(&state, &js, &mut cursor, &mut gap_since).await {
+            let published = publish_ready(&state, &js, &subject, &mut cursor, &mut gap_since);
+            if let Err(error) = published.await {
                 tracing::warn!(%error, "The outbox relay could not publish; starting again.");
                 tokio::select! {
                     _ = tokio::time::sleep(RETRY) => break,
@@ -252,6 +289,7 @@ async fn relay(
 async fn publish_ready(
     state: &AppState,
     js: &jetstream::Context,
+    subject: &str,
     cursor: &mut i64,
     gap_since: &mut Option<Instant>,
 ) -> Result<(), String> {
@@ -278,7 +316,7 @@ async fn publish_ready(
             headers.insert(CASE_ID, entry.case_id.as_str());
             let payload = serde_json::to_vec(&event).map_err(|e| e.to_string())?;
             let ack = js
-                .publish_with_headers(SUBJECT, headers, payload.into())
+                .publish_with_headers(subject.to_owned(), headers, payload.into())
                 .await
                 .map_err(|e| e.to_string())?;
             acks.push(ack);

@@ -9,6 +9,7 @@ mod duplicates;
 mod evaluation;
 mod export;
 mod geo;
+mod nodes;
 mod screen;
 mod storage;
 mod storm;
@@ -161,8 +162,6 @@ enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
-    /// The rule engine in process over a city-sized fleet, and readings end to end through an
-    /// MQTT broker against the broker's own ceiling.
     /// A rainstorm on the city screen: alarms a second from the gauges of three districts,
     /// with an incident auto-linking them, against the same storm without one.
     Storm {
@@ -182,6 +181,21 @@ enum BenchCommand {
         #[arg(long)]
         postgres: Option<String>,
     },
+    /// Case intake through 1, 2 and 3 nodes on PostgreSQL and NATS JetStream, every node
+    /// streaming every change, against JetStream's own publish and consume ceiling.
+    Nodes {
+        /// The PostgreSQL server (scratch databases are created and dropped).
+        #[arg(long)]
+        postgres: String,
+        /// Seconds of intake per run.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Clients reporting cases at once, spread over the nodes.
+        #[arg(long, default_value_t = 12)]
+        concurrency: usize,
+    },
+    /// The rule engine in process over a city-sized fleet, and readings end to end through an
+    /// MQTT broker against the broker's own ceiling.
     Telemetry {
         #[arg(long, default_value_t = 1_000_000)]
         devices: usize,
@@ -294,6 +308,22 @@ async fn run(command: BenchCommand, workers: usize, cores: usize) -> Result<()> 
                     telemetry::bench_end_to_end(&url, messages, postgres.as_deref()).await?
                 );
             }
+            Ok(())
+        }
+        BenchCommand::Nodes {
+            postgres,
+            seconds,
+            concurrency,
+        } => {
+            anyhow::ensure!(
+                seconds > 0 && concurrency > 0,
+                "--seconds and --concurrency above 0"
+            );
+            init_tracing("warn");
+            println!(
+                "{}",
+                nodes::bench_nodes(&postgres, seconds, concurrency).await?
+            );
             Ok(())
         }
         BenchCommand::Storm {

@@ -22,6 +22,49 @@ const DUTIES: [&str; 5] = [
     "readings-pruning",
 ];
 
+/// What the nodes of one test share: a scratch database with the user `operator`, and the
+/// data directory (attachments, keys), as they would share a network mount.
+struct Shared {
+    db: ScratchDatabase,
+    _dir: tempfile::TempDir,
+    data_dir: String,
+}
+
+impl Shared {
+    /// `None` (skipped, with `what` named) without PostgreSQL.
+    async fn prepare(what: &str) -> Option<Shared> {
+        let Some(admin) = test_url() else {
+            eprintln!("CITYOPS_TEST_PG_URL is not set: {what} skipped");
+            return None;
+        };
+        let db = ScratchDatabase::create(&admin).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data").to_str().unwrap().to_owned();
+        let shared = Shared {
+            db,
+            _dir: dir,
+            data_dir,
+        };
+        let mut add = vec!["--username", "operator", "--role", "operator"];
+        add.extend_from_slice(&shared.store_args());
+        assert!(add_user(&add).success());
+        Some(shared)
+    }
+
+    fn store_args(&self) -> [&str; 4] {
+        [
+            "--data-dir",
+            self.data_dir.as_str(),
+            "--database",
+            self.db.url.as_str(),
+        ]
+    }
+
+    async fn finish(self) {
+        self.db.drop_now().await.unwrap();
+    }
+}
+
 /// Seconds a hold lasts unless renewed, in this test.
 const LEASE_SECS: u64 = 3;
 
@@ -136,23 +179,10 @@ fn kill(node: &mut Node) {
 
 #[tokio::test]
 async fn two_nodes_race_for_the_duties_and_one_takes_over_from_a_killed_holder_on_postgres() {
-    let Some(admin) = test_url() else {
-        eprintln!("CITYOPS_TEST_PG_URL is not set: the two-node test skipped");
+    let Some(shared) = Shared::prepare("the two-node test").await else {
         return;
     };
-    let db = ScratchDatabase::create(&admin).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    // The nodes share the data directory (attachments, keys) as they would a network mount.
-    let data_dir = dir.path().join("data").to_str().unwrap().to_owned();
-    let store_args = [
-        "--data-dir",
-        data_dir.as_str(),
-        "--database",
-        db.url.as_str(),
-    ];
-    let mut add = vec!["--username", "operator", "--role", "operator"];
-    add.extend_from_slice(&store_args);
-    assert!(add_user(&add).success());
+    let store_args = shared.store_args();
 
     let client = reqwest::Client::new();
     // Both start at once and race for every duty.
@@ -256,7 +286,7 @@ async fn two_nodes_race_for_the_duties_and_one_takes_over_from_a_killed_holder_o
     for node in &mut nodes {
         kill(node);
     }
-    db.drop_now().await.unwrap();
+    shared.finish().await;
 }
 
 /// Reports a case through `node`; the acknowledged case.
@@ -308,22 +338,10 @@ async fn open_stream(client: &reqwest::Client, node: &Node, last: Option<i64>) -
 #[tokio::test]
 async fn a_subscriber_whose_node_is_killed_resumes_on_another_and_sees_every_change_once_on_postgres(
 ) {
-    let Some(admin) = test_url() else {
-        eprintln!("CITYOPS_TEST_PG_URL is not set: the two-node stream test skipped");
+    let Some(shared) = Shared::prepare("the two-node stream test").await else {
         return;
     };
-    let db = ScratchDatabase::create(&admin).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("data").to_str().unwrap().to_owned();
-    let store_args = [
-        "--data-dir",
-        data_dir.as_str(),
-        "--database",
-        db.url.as_str(),
-    ];
-    let mut add = vec!["--username", "operator", "--role", "operator"];
-    add.extend_from_slice(&store_args);
-    assert!(add_user(&add).success());
+    let store_args = shared.store_args();
     let client = reqwest::Client::new();
     let (a, b) = tokio::join!(
         start("node-a", &store_args, &client),
@@ -401,7 +419,7 @@ async fn a_subscriber_whose_node_is_killed_resumes_on_another_and_sees_every_cha
         }
     }
     kill(&mut nodes[1]);
-    db.drop_now().await.unwrap();
+    shared.finish().await;
 }
 
 /// A live-stream subscriber: what it received, and where it is connected.
@@ -497,25 +515,13 @@ fn assert_once_in_order(seen: &[(i64, String, String)], expected: &[(String, Str
 #[tokio::test]
 async fn three_nodes_share_every_change_through_a_jetstream_cluster_while_a_node_and_a_nats_server_die_on_postgres(
 ) {
-    let Some(admin) = test_url() else {
-        eprintln!("CITYOPS_TEST_PG_URL is not set: the JetStream test skipped");
-        return;
-    };
     let Some(mut nats) = private_cluster(3) else {
         return;
     };
-    let db = ScratchDatabase::create(&admin).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("data").to_str().unwrap().to_owned();
-    let store_args = [
-        "--data-dir",
-        data_dir.as_str(),
-        "--database",
-        db.url.as_str(),
-    ];
-    let mut add = vec!["--username", "operator", "--role", "operator"];
-    add.extend_from_slice(&store_args);
-    assert!(add_user(&add).success());
+    let Some(shared) = Shared::prepare("the JetStream test").await else {
+        return;
+    };
+    let store_args = shared.store_args();
     let client = reqwest::Client::new();
     let urls = nats.urls();
     let env = [
@@ -624,5 +630,5 @@ async fn three_nodes_share_every_change_through_a_jetstream_cluster_while_a_node
     for node in &mut nodes {
         kill(node);
     }
-    db.drop_now().await.unwrap();
+    shared.finish().await;
 }
