@@ -250,6 +250,15 @@ async fn a_reconnecting_subscriber_is_given_what_it_missed_once(app: &TestApp) {
     let mut buffer = String::new();
     let old = next_case_frame(&mut stream, &mut buffer, second * 2).await;
     assert!(old.is_none(), "{old:?}");
+    // An id the database never gave (a restored database) is not waited for.
+    let response = resume_stream(app, "operator", "999999999999").await;
+    let mut stream: Events = Box::pin(response.bytes_stream());
+    let mut buffer = String::new();
+    let later = app.report("operator", "hotline").await;
+    let (_, event) = next_case_frame(&mut stream, &mut buffer, second * 10)
+        .await
+        .expect("a change after an unknown id");
+    assert_eq!(event["id"], later["id"]);
     let response = resume_stream(app, "operator", "yesterday").await;
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
