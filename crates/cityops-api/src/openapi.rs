@@ -393,8 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn path_parameters_are_the_paths_own_and_the_rest_are_query_parameters_but_the_idempotency_key()
-    {
+    fn path_parameters_are_the_paths_own_and_the_rest_are_query_parameters_but_two_headers() {
         let doc = document();
         for (path, operations) in doc["paths"].as_object().unwrap() {
             let in_template: HashSet<&str> = path
@@ -413,13 +412,17 @@ mod tests {
                     .collect();
                 assert_eq!(in_path, in_template, "{method} {path}");
                 for parameter in parameters.iter().filter(|p| p["in"] != "path") {
-                    // The one header a request names in the document: the idempotency key
-                    // of a report and of an enquiry.
+                    // The headers a request names in the document: the idempotency key of a
+                    // report and of an enquiry, and where a reconnecting live stream resumes.
                     if parameter["in"] == "header" {
+                        let named = (method.as_str(), path.as_str(), parameter["name"].as_str());
                         assert!(
-                            ["/api/v1/cases", "/api/v1/enquiries"].contains(&path.as_str())
-                                && method == "post"
-                                && parameter["name"] == "Idempotency-Key",
+                            [
+                                ("post", "/api/v1/cases", Some("Idempotency-Key")),
+                                ("post", "/api/v1/enquiries", Some("Idempotency-Key")),
+                                ("get", "/api/v1/stream", Some("Last-Event-ID")),
+                            ]
+                            .contains(&named),
                             "{method} {path}: {parameter}"
                         );
                         continue;
