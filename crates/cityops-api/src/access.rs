@@ -9,11 +9,18 @@
 //! - [`Challenges`]: a citizen's anonymous report costs its sender a little work (a
 //!   proof of work on a token this server signed), which a person's browser does once in
 //!   a second or two and a flood of fake reports pays for every time.
+//!
+//! Both count in the process, or, given the database every node shares
+//! ([`cityops_store::LimitStore`]), there: behind a load balancer a guesser or a flood gets
+//! one budget, not one per node.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use cityops_store::{CountWindow, LimitStore, StoreResult};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -129,6 +136,9 @@ pub struct SignInThrottle {
     alert_after: u32,
     pairs: Mutex<HashMap<(String, IpAddr), Attempts>>,
     watches: Mutex<HashMap<AlertSubject, Watch>>,
+    /// The database every node shares, when the counts are kept there instead (several
+    /// nodes: a guesser spreading attempts over the nodes is counted once).
+    shared: Option<Arc<dyn LimitStore>>,
 }
 
 /// The name as counted: what was typed, bounded (longer names are refused anyway).
@@ -139,13 +149,103 @@ fn account_key(account: &str) -> String {
 impl SignInThrottle {
     /// `alert_after` refused attempts within an hour (of one account, or from one address)
     /// raise an alert, and each doubling of them another.
-    pub fn new(backoff: Backoff, alert_after: u32) -> SignInThrottle {
+    pub fn new(
+        backoff: Backoff,
+        alert_after: u32,
+        shared: Option<Arc<dyn LimitStore>>,
+    ) -> SignInThrottle {
         SignInThrottle {
             backoff,
             alert_after: alert_after.max(1),
             pairs: Mutex::default(),
             watches: Mutex::default(),
+            shared,
         }
+    }
+
+    /// [`Self::wait`], counted where the throttle keeps its counts.
+    pub async fn must_wait(&self, account: &str, address: IpAddr) -> StoreResult<Option<Duration>> {
+        let Some(store) = &self.shared else {
+            return Ok(self.wait(account, address, Instant::now()));
+        };
+        let now = Utc::now();
+        let Some((failures, last)) = store.count_of(&pair_key(account, address)).await? else {
+            return Ok(None);
+        };
+        let since = (now - last).to_std().unwrap_or(Duration::ZERO);
+        if since >= FORGET_AFTER {
+            return Ok(None);
+        }
+        Ok(Some(self.backoff.delay(failures).saturating_sub(since)).filter(|w| !w.is_zero()))
+    }
+
+    /// [`Self::refused_waiting`], counted where the throttle keeps its counts.
+    pub async fn count_refused(&self, account: &str, address: IpAddr) -> StoreResult<Vec<Alert>> {
+        match &self.shared {
+            None => Ok(self.refused_waiting(account, address, Instant::now())),
+            Some(store) => self.shared_watch(store.as_ref(), account, address).await,
+        }
+    }
+
+    /// [`Self::failed`], counted where the throttle keeps its counts.
+    pub async fn count_failure(&self, account: &str, address: IpAddr) -> StoreResult<Failure> {
+        let Some(store) = &self.shared else {
+            return Ok(self.failed(account, address, Instant::now()));
+        };
+        let failures = store
+            .count_one(
+                &pair_key(account, address),
+                Utc::now(),
+                forget_after(),
+                CountWindow::SinceLast,
+            )
+            .await?;
+        Ok(Failure {
+            wait: Some(self.backoff.delay(failures)).filter(|w| !w.is_zero()),
+            alerts: self.shared_watch(store.as_ref(), account, address).await?,
+        })
+    }
+
+    /// [`Self::succeeded`], counted where the throttle keeps its counts.
+    pub async fn count_success(&self, account: &str, address: IpAddr) -> StoreResult<()> {
+        match &self.shared {
+            None => {
+                self.succeeded(account, address);
+                Ok(())
+            }
+            Some(store) => store.forget_count(&pair_key(account, address)).await,
+        }
+    }
+
+    /// The alerts' counts in the database: every count is reached by exactly one request,
+    /// so exactly one node raises each alert.
+    async fn shared_watch(
+        &self,
+        store: &dyn LimitStore,
+        account: &str,
+        address: IpAddr,
+    ) -> StoreResult<Vec<Alert>> {
+        let mut alerts = Vec::new();
+        for subject in [
+            AlertSubject::Account(account_key(account)),
+            AlertSubject::Address(address),
+        ] {
+            let count = store
+                .count_one(
+                    &format!("alert:{}", subject.object()),
+                    Utc::now(),
+                    forget_after(),
+                    CountWindow::SinceFirst,
+                )
+                .await?;
+            if alerts_at(self.alert_after, count) {
+                alerts.push(Alert {
+                    subject,
+                    failures: count,
+                });
+            }
+        }
+        Ok(alerts)
     }
 
     /// How long the pair must still wait before its next attempt is even considered.
@@ -235,6 +335,25 @@ impl SignInThrottle {
     }
 }
 
+/// The shared count's key of a pair; the name's length first, so that no name and address
+/// can be read as another's.
+fn pair_key(account: &str, address: IpAddr) -> String {
+    let account = account_key(account);
+    format!("sign-in:{}:{account}:{address}", account.len())
+}
+
+fn forget_after() -> chrono::Duration {
+    chrono::Duration::from_std(FORGET_AFTER).unwrap_or(chrono::Duration::hours(1))
+}
+
+/// Whether the `count`th refused attempt raises an alert: the `alert_after`th, then each
+/// doubling (what the in-process watch's `next_alert` does).
+fn alerts_at(alert_after: u32, count: u32) -> bool {
+    count >= alert_after
+        && count.is_multiple_of(alert_after)
+        && (count / alert_after).is_power_of_two()
+}
+
 /// The refusal of a pair that must wait: the same for every name typed, known or not.
 pub fn throttled(wait: Duration) -> ApiError {
     // Whole seconds, rounded up: waiting the number given is always enough.
@@ -279,6 +398,10 @@ impl std::fmt::Debug for ChallengeKey {
     }
 }
 
+fn used_key(id: &str) -> String {
+    format!("challenge:{id}")
+}
+
 /// How long a challenge may be solved and used.
 pub const CHALLENGE_TTL_SECS: i64 = 600;
 
@@ -288,6 +411,9 @@ pub struct Challenges {
     bits: u8,
     /// Challenge ids used, with the time (unix seconds) after which they are expired anyway.
     used: Mutex<HashMap<String, i64>>,
+    /// The database every node shares, when the used ids are kept there instead (so that a
+    /// solved challenge works once in all, not once per node).
+    shared: Option<Arc<dyn LimitStore>>,
 }
 
 /// A fresh challenge: solve it by finding a `nonce` such that SHA-256 of the challenge's
@@ -356,12 +482,52 @@ pub fn solve(challenge: &str, bits: u8) -> String {
 }
 
 impl Challenges {
-    pub fn new(key: &ChallengeKey, bits: u8) -> Challenges {
+    pub fn new(key: &ChallengeKey, bits: u8, shared: Option<Arc<dyn LimitStore>>) -> Challenges {
         Challenges {
             key: key.0,
             bits: bits.min(32),
             used: Mutex::default(),
+            shared,
         }
+    }
+
+    /// [`Self::verify`], against the used ids wherever they are kept.
+    pub async fn verify_unused(
+        &self,
+        challenge: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let Some(store) = &self.shared else {
+            return Ok(self.verify(challenge, nonce, now)?);
+        };
+        let (id, _) = self.check(challenge, nonce, now)?;
+        if store.count_of(&used_key(&id)).await?.is_some() {
+            return Err(ChallengeError::Reused.into());
+        }
+        Ok(())
+    }
+
+    /// [`Self::redeem`], recording the use wherever the used ids are kept: of two nodes
+    /// redeeming one challenge at once, exactly one counts the first use.
+    pub async fn use_up(&self, challenge: &str, nonce: &str, now: i64) -> Result<(), ApiError> {
+        let Some(store) = &self.shared else {
+            return Ok(self.redeem(challenge, nonce, now)?);
+        };
+        let (id, _) = self.check(challenge, nonce, now)?;
+        let uses = store
+            .count_one(
+                &used_key(&id),
+                Utc::now(),
+                // Past its expiry a challenge is refused before its id is looked at.
+                chrono::Duration::seconds(CHALLENGE_TTL_SECS * 2),
+                CountWindow::SinceFirst,
+            )
+            .await?;
+        if uses > 1 {
+            return Err(ChallengeError::Reused.into());
+        }
+        Ok(())
     }
 
     fn mac(&self, body: &str) -> String {
@@ -477,7 +643,7 @@ mod tests {
 
     #[test]
     fn a_pair_waits_and_other_addresses_do_not() {
-        let throttle = SignInThrottle::new(backoff(), 1000);
+        let throttle = SignInThrottle::new(backoff(), 1000, None);
         let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         let t0 = Instant::now();
         for _ in 0..3 {
@@ -511,7 +677,7 @@ mod tests {
 
     #[test]
     fn sustained_failures_raise_alerts_at_each_doubling() {
-        let throttle = SignInThrottle::new(backoff(), 5);
+        let throttle = SignInThrottle::new(backoff(), 5, None);
         let t0 = Instant::now();
         let mut raised = Vec::new();
         for n in 0..20u8 {
@@ -535,8 +701,27 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_count_alerts_where_the_in_process_watch_does() {
+        for alert_after in [1, 3, 5, 20] {
+            let throttle = SignInThrottle::new(backoff(), alert_after, None);
+            let (t0, address) = (Instant::now(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+            for count in 1..=500u32 {
+                let local = throttle
+                    .refused_waiting("operator", address, t0)
+                    .iter()
+                    .any(|a| a.subject.scope() == "account");
+                assert_eq!(
+                    alerts_at(alert_after, count),
+                    local,
+                    "{alert_after} {count}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_challenge_works_once_solved_signed_and_in_time() {
-        let challenges = Challenges::new(&ChallengeKey([7; 32]), 8);
+        let challenges = Challenges::new(&ChallengeKey([7; 32]), 8, None);
         let now = 1_800_000_000;
         let issued = challenges.issue(now);
         assert_eq!(issued.bits, 8);
@@ -565,7 +750,7 @@ mod tests {
             Err(ChallengeError::Reused)
         );
         // Another key's challenge, or one with its difficulty lowered, is forged.
-        let other = Challenges::new(&ChallengeKey([8; 32]), 8).issue(now);
+        let other = Challenges::new(&ChallengeKey([8; 32]), 8, None).issue(now);
         assert_eq!(
             challenges.verify(&other.challenge, &solve(&other.challenge, 8), now),
             Err(ChallengeError::Forged)

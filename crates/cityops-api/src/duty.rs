@@ -163,8 +163,11 @@ impl Duties {
 }
 
 /// Who holds a duty, as `/readyz` shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DutyHolder {
+    /// The duty: overdue-watch, retention, audit-checkpoints, outbox-pruning,
+    /// readings-pruning or outbox-relay.
+    #[schema(value_type = String)]
     pub duty: &'static str,
     /// The holding process (`node/random`), none while nobody holds it.
     pub holder: Option<String>,
@@ -177,20 +180,80 @@ pub struct DutyHolder {
 /// Who holds every duty now, read from the database (so every node answers the same); a
 /// duty no node takes part in (the outbox relay without NATS) has no holder.
 pub async fn holders(state: &AppState) -> cityops_store::StoreResult<Vec<DutyHolder>> {
-    let now = Utc::now();
-    let mut holders = Vec::with_capacity(Duty::ALL.len());
-    for duty in Duty::ALL {
-        let held = state.store.lease_holder(duty.as_str(), now).await?;
-        holders.push(DutyHolder {
-            duty: duty.as_str(),
-            here: held
-                .as_ref()
-                .is_some_and(|(holder, _)| holder == state.duties.holder()),
-            holder: held.as_ref().map(|(holder, _)| holder.clone()),
-            until: held.map(|(_, until)| until),
-        });
-    }
-    Ok(holders)
+    let leases = state.store.leases(Utc::now()).await?;
+    Ok(duty_holders(state.duties.holder(), &leases))
+}
+
+fn duty_holders(here: &str, leases: &[(String, String, DateTime<Utc>)]) -> Vec<DutyHolder> {
+    Duty::ALL
+        .into_iter()
+        .map(|duty| {
+            let held = leases.iter().find(|(name, _, _)| name == duty.as_str());
+            DutyHolder {
+                duty: duty.as_str(),
+                holder: held.map(|(_, holder, _)| holder.clone()),
+                until: held.map(|(_, _, until)| *until),
+                here: held.is_some_and(|(_, holder, _)| holder == here),
+            }
+        })
+        .collect()
+}
+
+/// The lease every running node renews with its duties, so that nodes holding no duty are
+/// seen too.
+const PRESENCE: &str = "node:";
+
+/// A node that is running, as the administration sees it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RunningNode {
+    /// The process as it holds leases (`node/random`).
+    pub node: String,
+    /// When its presence runs out unless renewed.
+    pub until: DateTime<Utc>,
+    /// Whether this is the node that answered.
+    pub here: bool,
+    /// The duties it holds.
+    pub duties: Vec<String>,
+}
+
+/// The nodes sharing the database and who holds each duty.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct NodesReport {
+    /// The node that answered.
+    pub node: String,
+    /// How long a hold lasts unless renewed (renewed every third of it).
+    pub lease_secs: u64,
+    /// The running nodes, by name.
+    pub nodes: Vec<RunningNode>,
+    /// Every duty, in a fixed order.
+    pub duties: Vec<DutyHolder>,
+}
+
+/// The running nodes and the duties' holders, from one read of the leases.
+pub async fn report(state: &AppState) -> cityops_store::StoreResult<NodesReport> {
+    let leases = state.store.leases(Utc::now()).await?;
+    let here = state.duties.holder();
+    let duties = duty_holders(here, &leases);
+    let nodes = leases
+        .iter()
+        .filter(|(name, _, _)| name.starts_with(PRESENCE))
+        .map(|(_, node, until)| RunningNode {
+            node: node.clone(),
+            until: *until,
+            here: node == here,
+            duties: duties
+                .iter()
+                .filter(|d| d.holder.as_ref() == Some(node))
+                .map(|d| d.duty.to_owned())
+                .collect(),
+        })
+        .collect();
+    Ok(NodesReport {
+        node: here.to_owned(),
+        lease_secs: state.config.duties.lease.as_secs(),
+        nodes,
+        duties,
+    })
 }
 
 /// Starts the keeper of `state`'s leases; on shutdown it gives up what it holds.
@@ -212,6 +275,14 @@ async fn keep(state: AppState) {
             _ = duties.joined.notified() => {}
             _ = &mut stopped => break,
         }
+        let presence = format!("{PRESENCE}{}", duties.holder());
+        if let Err(error) = state
+            .store
+            .hold_lease(&presence, duties.holder(), Utc::now(), ttl)
+            .await
+        {
+            tracing::warn!(%error, "Could not renew this node's presence.");
+        }
         for duty in duties.taken() {
             let held = match state
                 .store
@@ -227,6 +298,10 @@ async fn keep(state: AppState) {
             duties.set(&state, duty, held);
         }
     }
+    let _ = state
+        .store
+        .release_lease(&format!("{PRESENCE}{}", duties.holder()), duties.holder())
+        .await;
     for duty in duties.taken() {
         if duties.holds(duty) {
             let _ = state

@@ -67,6 +67,11 @@ pub struct ApiConfig {
     pub sign_in_requests_per_minute: u32,
     /// Citizens' reports and photos a minute from one address.
     pub public_reports_per_minute: u32,
+    /// Whether the sign-in throttle, the used report challenges and the per-address budgets
+    /// are counted in the database,
+    /// so that they hold across every node sharing it (PostgreSQL), rather than in this
+    /// process (the embedded single-node mode).
+    pub shared_limits: bool,
     /// Leading zero bits of the proof of work an anonymous report carries.
     pub report_challenge_bits: u8,
     /// What report challenges are signed with.
@@ -131,6 +136,7 @@ impl ApiConfig {
             public_requests_per_minute: 120,
             sign_in_requests_per_minute: 30,
             public_reports_per_minute: 10,
+            shared_limits: false,
             report_challenge_bits: 16,
             report_challenge_key: access::ChallengeKey::random(),
             cors_origins: Vec::new(),
@@ -301,16 +307,21 @@ impl AppState {
                 holder: duties.holder().to_owned(),
             })
             .set(1);
+        let shared_limits: Option<Arc<dyn cityops_store::LimitStore>> = config
+            .shared_limits
+            .then(|| store.clone() as Arc<dyn cityops_store::LimitStore>);
         let state = AppState {
             duties,
-            public_limits: security::PublicLimits::new(&config),
+            public_limits: security::PublicLimits::new(&config, shared_limits.clone()),
             sign_in_throttle: Arc::new(access::SignInThrottle::new(
                 config.sign_in_backoff,
                 config.sign_in_alert_after,
+                shared_limits.clone(),
             )),
             challenges: Arc::new(access::Challenges::new(
                 &config.report_challenge_key,
                 config.report_challenge_bits,
+                shared_limits,
             )),
             workflow_document: Arc::default(),
             classes: Arc::new(std::sync::RwLock::new(config.class_seed.model.clone())),

@@ -79,6 +79,11 @@ pub struct PublicLimits {
     sign_in: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     reports: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     reads: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// The budgets a minute, per purpose (sign-in, reports, reads), for the shared budgets.
+    per_minute: [u32; 3],
+    /// The database every node shares, when the budgets are kept there instead (several
+    /// nodes behind a load balancer: an address gets one budget, not one per node).
+    shared: Option<Arc<dyn cityops_store::LimitStore>>,
 }
 
 /// What a limited request is for: each has its own budget.
@@ -101,15 +106,45 @@ fn limiter(per_minute: u32) -> Arc<DefaultKeyedRateLimiter<IpAddr>> {
 
 impl PublicLimits {
     /// Each purpose's requests a minute from one address, with bursts of as many.
-    pub fn new(config: &crate::ApiConfig) -> PublicLimits {
+    pub fn new(
+        config: &crate::ApiConfig,
+        shared: Option<Arc<dyn cityops_store::LimitStore>>,
+    ) -> PublicLimits {
         PublicLimits {
             sign_in: limiter(config.sign_in_requests_per_minute),
             reports: limiter(config.public_reports_per_minute),
             reads: limiter(config.public_requests_per_minute),
+            per_minute: [
+                config.sign_in_requests_per_minute,
+                config.public_reports_per_minute,
+                config.public_requests_per_minute,
+            ],
+            shared,
         }
     }
 
-    fn admits(&self, purpose: Purpose, address: IpAddr) -> bool {
+    async fn admits(&self, purpose: Purpose, address: IpAddr) -> bool {
+        if let Some(store) = &self.shared {
+            let (name, per_minute) = match purpose {
+                Purpose::SignIn => ("sign-in", self.per_minute[0]),
+                Purpose::Report => ("report", self.per_minute[1]),
+                Purpose::PublicRead => ("read", self.per_minute[2]),
+            };
+            let per_minute = per_minute.max(1);
+            let interval = chrono::Duration::milliseconds(60_000 / i64::from(per_minute));
+            let key = format!("budget:{name}:{address}");
+            return match store
+                .spend(&key, chrono::Utc::now(), interval, per_minute)
+                .await
+            {
+                Ok(admitted) => admitted,
+                Err(error) => {
+                    // The request itself needs the database; it will fail on its own terms.
+                    tracing::warn!(%error, "Could not count a request against its budget.");
+                    true
+                }
+            };
+        }
         let limiter = match purpose {
             Purpose::SignIn => &self.sign_in,
             Purpose::Report => &self.reports,
@@ -188,7 +223,7 @@ pub async fn limit_public(
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|info| info.0.ip());
         if let Some(address) = address {
-            if !state.public_limits.admits(purpose, address) {
+            if !state.public_limits.admits(purpose, address).await {
                 let what = match purpose {
                     Purpose::SignIn => "sign-in attempts",
                     Purpose::Report => "reports",

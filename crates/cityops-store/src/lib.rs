@@ -33,6 +33,7 @@ mod evaluation;
 mod geography;
 mod intake;
 mod knowledge;
+pub mod limits;
 pub mod outbox;
 mod patrols;
 pub mod pii;
@@ -56,6 +57,7 @@ pub use geography::{
 };
 pub use intake::{CaseClaim, HotlineTicketRow, IdempotencyRecord, IntakeStore, TicketResult};
 pub use knowledge::KnowledgeStore;
+pub use limits::{CountWindow, LimitStore};
 pub use outbox::{OutboxConsumer, OutboxEntry, OutboxStatus, OutboxStore};
 pub use patrols::{PatrolQuery, PatrolStore};
 pub use pii::{PiiError, PiiKeys};
@@ -367,6 +369,7 @@ pub trait Store:
     + KnowledgeStore
     + PatrolStore
     + EmergencyStore
+    + LimitStore
     + Send
     + Sync
     + 'static
@@ -391,6 +394,12 @@ pub async fn open(url: &str, pii: PiiKeys) -> StoreResult<Arc<dyn Store>> {
         Database::Sqlite => Arc::new(SqliteStore::open(url, pii).await?),
         Database::Postgres => Arc::new(PgStore::open(url, pii).await?),
     })
+}
+
+/// Whether the database at `url` can be shared by several nodes (PostgreSQL; an embedded
+/// SQLite file belongs to one process).
+pub fn is_shared(url: &str) -> bool {
+    matches!(Database::of(url), Ok(Database::Postgres))
 }
 
 /// For benchmarks only: the cases of a store that writes no audit entries, to measure what

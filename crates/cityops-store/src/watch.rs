@@ -46,6 +46,9 @@ pub trait WatchStore: Send + Sync {
         name: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<(String, DateTime<Utc>)>>;
+    /// Every lease held at `now`: (name, holder, until), by name.
+    async fn leases(&self, now: DateTime<Utc>)
+        -> StoreResult<Vec<(String, String, DateTime<Utc>)>>;
 }
 
 #[async_trait]
@@ -144,5 +147,22 @@ impl<D: Dialect, A: AuditPolicy> WatchStore for SqlStore<D, A> {
             .await?;
         row.map(|r| Ok((r.text("holder")?, r.time("expires_at")?)))
             .transpose()
+    }
+
+    async fn leases(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, String, DateTime<Utc>)>> {
+        let rows = self
+            .read_all(
+                Statement::new(
+                    "SELECT name, holder, expires_at FROM leases WHERE expires_at >= $1 ORDER BY name",
+                )
+                .bind(crate::millis(now)),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.text("name")?, r.text("holder")?, r.time("expires_at")?)))
+            .collect()
     }
 }

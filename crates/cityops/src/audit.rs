@@ -104,6 +104,18 @@ async fn retain(store: &dyn Store, retention: Retention) {
             tracing::warn!(%error, "Patrol retention did not run; trying again later.")
         }
     }
+    // Sign-in counts name accounts and addresses: kept only while they still count (an hour).
+    let now = chrono::Utc::now();
+    match store
+        .prune_limits(now, now - chrono::Duration::hours(1))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(rows = n, "Retention removed forgotten sign-in counts."),
+        Err(error) => {
+            tracing::warn!(%error, "Could not prune the shared limits; trying again later.")
+        }
+    }
 }
 
 /// One retention pass; returns how many cases lost their reporter's contact.

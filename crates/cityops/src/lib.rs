@@ -194,6 +194,8 @@ pub async fn start(
     api.class_seed = reference::class_seed()?;
     api.sign_in_requests_per_minute = config.sign_in_requests_per_minute;
     api.public_reports_per_minute = config.public_reports_per_minute;
+    // Behind a load balancer, a node's own counts would give a guesser one budget per node.
+    api.shared_limits = cityops_store::is_shared(&config.database_url());
     anyhow::ensure!(
         config.report_challenge_bits <= 32,
         "report_challenge_bits is 0 to 32"

@@ -6,7 +6,7 @@ import type { AssignRequest, ResponsibilityGridView } from '../lib/grids'
 import type { CounterName } from '../lib/evaluation'
 import type {
   Account, ApiKey, NewApiKey, NewUser, StaffRole, UserChange,
-  Device, DeviceImport, DeviceRequest, Reading, RuleTestBody, RuleTestView, Setting, TelemetryRule,
+  Device, DeviceImport, DeviceRequest, NodesReport, Reading, RuleTestBody, RuleTestView, Setting, TelemetryRule,
   AlarmView, CalendarImport, CalendarYear, Area, AreaDetail, AreaLevel, AreaShape, Attachment, BlurRect, CasePage, CaseRouting, RoutingPreview, RoutingPreviewBody, RoutingRule, CaseView, Categories, CategoryChange, CommandName, ContactPurpose,
   ContactView, GeoCollection,
   GeometryLevel, Indicator, Located, LoginResponse, PublicAttachmentReceipt, PublicCandidates, PublicCase, PublicDuplicateQuery, PublicReportResult, ReportChallenge, ReportRequest, Resolution, Rollup, Stats,
@@ -301,8 +301,10 @@ export const api = {
   deleteTelemetryRule: (id: string) => request<void>(`/telemetry/rules/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   /** A draft replayed on a device's stored readings of the window (default the last day): nothing is stored. */
   testTelemetryRule: (body: RuleTestBody) => request<RuleTestView>('/telemetry/rule-tests', { body }),
-  // ---- the configuration in force (admins)
+  // ---- the configuration in force and the cluster's nodes (admins)
   settings: () => request<Setting[]>('/settings'),
+  /** The cluster's live nodes and who holds each background duty (admins only). */
+  nodes: () => request<NodesReport>('/nodes'),
   // ---- emergencies: warnings (center leaders, shift leads and dispatchers issue them; staff read those of their areas)
   /** Warnings in force or coming, latest issued first; `past`: also those of the last 30 days. */
   warnings: (past = false) => request<{ items: WarningView[] }>('/warnings', { query: { past: past || undefined } }).then((r) => r.items),

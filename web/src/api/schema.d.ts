@@ -1208,6 +1208,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The nodes sharing this database and which of them runs each background duty (admins):
+         *     what an operator checks before stopping a node for an upgrade.
+         */
+        get: operations["nodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/patrols": {
         parameters: {
             query?: never;
@@ -3193,6 +3213,23 @@ export interface components {
              */
             text_similarity: number;
         };
+        /** @description Who holds a duty, as `/readyz` shows it. */
+        DutyHolder: {
+            /**
+             * @description The duty: overdue-watch, retention, audit-checkpoints, outbox-pruning,
+             *     readings-pruning or outbox-relay.
+             */
+            duty: string;
+            /** @description Whether this node is the holder. */
+            here: boolean;
+            /** @description The holding process (`node/random`), none while nobody holds it. */
+            holder?: string | null;
+            /**
+             * Format: date-time
+             * @description When the hold runs out unless renewed.
+             */
+            until?: string | null;
+        };
         EnquiryBody: {
             /**
              * @description What the operator answered.
@@ -3800,6 +3837,20 @@ export interface components {
             unit?: string | null;
             /** @description 1 to 64 letters, digits, `-`, `_` or `.`. */
             username: string;
+        };
+        /** @description The nodes sharing the database and who holds each duty. */
+        NodesReport: {
+            /** @description Every duty, in a fixed order. */
+            duties: components["schemas"]["DutyHolder"][];
+            /**
+             * Format: int64
+             * @description How long a hold lasts unless renewed (renewed every third of it).
+             */
+            lease_secs: number;
+            /** @description The node that answered. */
+            node: string;
+            /** @description The running nodes, by name. */
+            nodes: components["schemas"]["RunningNode"][];
         };
         /** @description Units told of an incident (通知), and what. */
         NoticeView: {
@@ -4469,6 +4520,20 @@ export interface components {
             category: string;
             owner?: string | null;
             unit: string;
+        };
+        /** @description A node that is running, as the administration sees it. */
+        RunningNode: {
+            /** @description The duties it holds. */
+            duties: string[];
+            /** @description Whether this is the node that answered. */
+            here: boolean;
+            /** @description The process as it holds leases (`node/random`). */
+            node: string;
+            /**
+             * Format: date-time
+             * @description When its presence runs out unless renewed.
+             */
+            until: string;
         };
         /**
          * @description A reached caller's verdict: satisfied (满意), basically satisfied (基本满意) or unsatisfied (不满意, the case goes back for rework).
@@ -10587,6 +10652,51 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited or sign_in_throttled: wait `retry_after` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    nodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodesReport"];
+                };
+            };
+            /** @description unauthenticated: no valid session or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

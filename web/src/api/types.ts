@@ -438,3 +438,11 @@ export interface DeviceImport { imported: number }
  */
 export type Setting = Omit<Schemas['Setting'], 'value'> & { value: unknown }
 
+/**
+ * `GET /nodes` (admins): the node that answered, the lease time (renewed every third of it), the
+ * running nodes by name with the duties each holds, and every duty with its holder (none while
+ * nobody holds it: see `dutyStanding` in ../lib/admin).
+ */
+export type NodesReport = Schemas['NodesReport']
+export type RunningNode = Schemas['RunningNode']
+export type DutyHolder = Schemas['DutyHolder']

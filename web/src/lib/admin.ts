@@ -2,14 +2,14 @@
  * The administration page's rules: who sees it, its sections, the password rules, the account
  * and API key forms' bodies, and an account's or a key's standing.
  */
-import type { Account, ApiKey, ApiKeyPermission, NewApiKey, NewUser, Role, StaffRole, UserChange } from '../api/types'
+import type { Account, ApiKey, ApiKeyPermission, DutyHolder, NewApiKey, NewUser, Role, StaffRole, UserChange } from '../api/types'
 import { isAreaCode } from './areaCode'
 import { API_KEY_PERMISSIONS } from './vocabulary'
 
 /**
  * Only admins manage accounts, API keys, the category catalogue, the responsibility matrix, the hotline's
  * knowledge base, devices and rules, assign responsibility grids to inspectors, import the census and boundaries, and read the
- * configuration: the API answers 403 to everyone else (other staff read the matrix and the grids, but do not change them).
+ * configuration and the cluster's nodes: the API answers 403 to everyone else (other staff read the matrix and the grids, but do not change them).
  */
 export function mayAdminister(role: Role | null | undefined): boolean {
   return role === 'admin'
@@ -19,7 +19,7 @@ export function mayAdminister(role: Role | null | undefined): boolean {
  * The sections of `/admin/:section`, in the menu's order; the first is shown at `/admin`. A new
  * section is a name here, its words in the locales (`admin.sections`) and its component in the page.
  */
-export const ADMIN_SECTIONS = ['users', 'api-keys', 'categories', 'matrix', 'grids', 'knowledge', 'devices', 'imports', 'settings'] as const
+export const ADMIN_SECTIONS = ['users', 'api-keys', 'categories', 'matrix', 'grids', 'knowledge', 'devices', 'imports', 'settings', 'nodes'] as const
 export type AdminSection = (typeof ADMIN_SECTIONS)[number]
 
 /** The section an address names: the first for none, null for one that does not exist. */
@@ -266,3 +266,40 @@ export function fieldOf<F extends string>(field: string | null | undefined, fiel
   const mapped = aliases[name] ?? name
   return (fields as readonly string[]).includes(mapped) ? (mapped as F) : null
 }
+
+// ---- nodes and their duties
+
+/**
+ * The background jobs ("duties") one node of several sharing the database runs at a time, each
+ * by a lease, in the order `GET /nodes` lists them (the server's `Duty::ALL`). The document names
+ * a duty as any string: one the UI does not know is shown by its name.
+ */
+export const DUTIES = ['overdue-watch', 'retention', 'audit-checkpoints', 'outbox-pruning', 'readings-pruning', 'outbox-relay'] as const
+export type DutyName = (typeof DUTIES)[number]
+
+/** The duty that runs only with NATS configured: without a holder it is not used, not missing. */
+export const NATS_DUTY: DutyName = 'outbox-relay'
+
+/**
+ * How a duty stands: held by a node; held by nobody (a node is taking it over: a warning); or
+ * not used on this deployment (the NATS relay without NATS).
+ */
+export type DutyStanding = 'held' | 'nobody' | 'unused'
+
+export function dutyStanding(d: Pick<DutyHolder, 'duty' | 'holder'>): DutyStanding {
+  if (d.holder) return 'held'
+  return d.duty === NATS_DUTY ? 'unused' : 'nobody'
+}
+
+/** Whether the UI has words for a duty (a newer server may name one it does not know yet: shown as is). */
+export function isKnownDuty(duty: string): duty is DutyName {
+  return (DUTIES as readonly string[]).includes(duty)
+}
+
+/** How often a holder renews its leases: every third of the lease time, in whole seconds (at least 1). */
+export function renewEvery(leaseSecs: number): number {
+  return Math.max(1, Math.floor(leaseSecs / 3))
+}
+
+/** How often the nodes section asks again while shown. */
+export const NODES_REFRESH_MS = 5_000

@@ -319,9 +319,9 @@ const en: typeof zh = {
     exportCsv: 'Export CSV', exportHint: 'Exports the list as filtered (contacts masked)', exportFailed: 'Export failed: {msg}',
   },
   admin: {
-    title: 'Administration', intro: 'Staff accounts, API keys, the case category catalogue, the inspectors of responsibility grids, the hotline\'s knowledge base, IoT devices and their alarm rules, imports of the component census and of boundaries, and the configuration in force. Every change is on the audit log; you manage the accounts within your own scope.',
+    title: 'Administration', intro: 'Staff accounts, API keys, the case category catalogue, the inspectors of responsibility grids, the hotline\'s knowledge base, IoT devices and their alarm rules, imports of the component census and of boundaries, the configuration in force and the cluster\'s nodes. Every change is on the audit log; you manage the accounts within your own scope.',
     menu: 'Administration sections', noAccess: 'No access: administration is for administrators only.', toUnits: 'Units', toUnitsHint: 'kept on the Units page',
-    sections: { users: 'Users', 'api-keys': 'API keys', categories: 'Categories', matrix: 'Responsibility matrix', grids: 'Responsibility grids', knowledge: 'Knowledge base', devices: 'Devices and rules', imports: 'Imports', settings: 'Configuration' },
+    sections: { users: 'Users', 'api-keys': 'API keys', categories: 'Categories', matrix: 'Responsibility matrix', grids: 'Responsibility grids', knowledge: 'Knowledge base', devices: 'Devices and rules', imports: 'Imports', settings: 'Configuration', nodes: 'Nodes' },
     forbidden: 'Only administrators manage accounts and API keys', failed: 'Failed: {msg}', loadFailed: 'Could not load: {msg}',
     save: 'Save', cancel: 'Cancel', close: 'Close', any: 'All', none: 'None', reset: 'Reset', required: '(required)',
     problem: {
@@ -591,6 +591,25 @@ const en: typeof zh = {
       items: '{n} item | {n} items', keys: '{n} key | {n} keys',
       count: '{n} setting | {n} settings', shown: 'Showing {shown} of {n} settings', empty: 'No settings match', bySource: '{source}: {n}',
       forbidden: 'Only administrators read the configuration',
+    },
+    nodes: {
+      intro: 'Several nodes may run on one shared database. Each background duty runs on one node at a time: the node holding it keeps a lease in the database and renews it; when a node stops or is cut off, its leases run out and another node takes its duties over. This page refreshes every 5 seconds.',
+      thisNode: 'This node', lease: 'Lease time', leaseValue: '{n} s, renewed every {renew} s',
+      refresh: 'Refresh', updated: 'Updated at {at}',
+      nodesTitle: 'Live nodes', dutiesTitle: 'Background duties',
+      col: { node: 'Node', duties: 'Duties held', until: 'Lease until', duty: 'Duty', holder: 'Held by' },
+      here: 'this node', noDuties: 'none', noNodes: 'No live nodes',
+      nobody: 'nobody', nobodyHint: 'another node is taking it over', unused: 'not used (no NATS configured)',
+      nodeCount: '{n} live node | {n} live nodes',
+      duties: {
+        'overdue-watch': { name: 'Overdue watch', hint: 'Marks cases turning yellow or red and escalates overdue ones' },
+        retention: { name: 'Retention', hint: "Deletes reporters' contacts, patrol tracks and sign-in records past their retention" },
+        'audit-checkpoints': { name: 'Audit checkpoints', hint: "Signs the checkpoints of the tamper-evident audit log" },
+        'outbox-pruning': { name: 'Change-log pruning', hint: 'Deletes change-log rows every node has relayed' },
+        'readings-pruning': { name: 'Readings pruning', hint: 'Deletes sensor readings and minute rollups past their retention' },
+        'outbox-relay': { name: 'Change relay', hint: 'Publishes changes to NATS JetStream (only when NATS is configured)' },
+      },
+      forbidden: 'Only administrators see the nodes',
     },
     knowledge: {
       intro: 'The articles operators search while answering enquiries: a title, the words callers use, and what to tell them. Operators read them, administrators keep them; changes are on the audit log.',

@@ -4,7 +4,7 @@ import type {
   Hazard, IncidentKind, IncidentState, ResourceKind, ResourceState, ResponseLevel, Severity, TaskState, WarningLevel,
 } from '../api/types'
 import type { PhotoRefusal, ZoneProblem } from '../lib/emergency'
-import type { AdminSection, FormProblem, KeyStatus, PasswordRule } from '../lib/admin'
+import type { AdminSection, DutyName, FormProblem, KeyStatus, PasswordRule } from '../lib/admin'
 import type { CategoryProblem, TermStage } from '../lib/categories'
 import type { ValueProblem } from '../lib/extraFields'
 import type { IntakeProblem } from '../lib/intake'
@@ -344,9 +344,9 @@ export default {
     exportCsv: '导出 CSV', exportHint: '按当前筛选导出（联系方式脱敏）', exportFailed: '导出失败：{msg}',
   },
   admin: {
-    title: '系统管理', intro: '管理工作人员账号、接口密钥、案件类别目录、责任网格的监督员、热线知识库、物联设备与预警规则，导入城市部件普查数据和区划边界，查看运行配置。每项操作都记入审计日志；只能管理自己范围内的账号。',
+    title: '系统管理', intro: '管理工作人员账号、接口密钥、案件类别目录、责任网格的监督员、热线知识库、物联设备与预警规则，导入城市部件普查数据和区划边界，查看运行配置和运行节点。每项操作都记入审计日志；只能管理自己范围内的账号。',
     menu: '管理项目', noAccess: '无权访问：系统管理只对管理员开放。', toUnits: '单位管理', toUnitsHint: '在“单位”页面维护',
-    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限', matrix: '责任矩阵', grids: '责任网格', knowledge: '知识库', devices: '设备与预警规则', imports: '数据导入', settings: '运行配置' } satisfies Record<AdminSection, string>,
+    sections: { users: '用户管理', 'api-keys': '接口密钥', categories: '类别与时限', matrix: '责任矩阵', grids: '责任网格', knowledge: '知识库', devices: '设备与预警规则', imports: '数据导入', settings: '运行配置', nodes: '运行节点' } satisfies Record<AdminSection, string>,
     forbidden: '只有管理员可以管理账号和接口密钥', failed: '操作失败：{msg}', loadFailed: '加载失败：{msg}',
     save: '保存', cancel: '取消', close: '关闭', any: '全部', none: '无', reset: '重置', required: '（必填）',
     problem: {
@@ -614,6 +614,25 @@ export default {
       items: '{n} 项', keys: '{n} 个字段',
       count: '共 {n} 项配置', shown: '显示 {shown} / {n} 项配置', empty: '没有符合条件的配置项', bySource: '{source} {n} 项',
       forbidden: '只有管理员可以查看运行配置',
+    },
+    nodes: {
+      intro: '多个节点可以共用同一个数据库运行。每项后台任务同一时间只在一个节点上运行：持有它的节点在数据库中占有租约并按期续租；节点停止或失联后，租约到期，由其他节点接管。本页每 5 秒刷新一次。',
+      thisNode: '本节点', lease: '租约时长', leaseValue: '{n} 秒，每 {renew} 秒续租一次',
+      refresh: '刷新', updated: '更新于 {at}',
+      nodesTitle: '在线节点', dutiesTitle: '后台任务',
+      col: { node: '节点', duties: '持有的任务', until: '租约到期', duty: '任务', holder: '持有节点' },
+      here: '本节点', noDuties: '无', noNodes: '没有在线节点',
+      nobody: '无人持有', nobodyHint: '正在由其他节点接管', unused: '未启用（未配置 NATS）',
+      nodeCount: '{n} 个在线节点',
+      duties: {
+        'overdue-watch': { name: '超时监控', hint: '标记临期（黄色预警）和超期（红色预警）的案件，逐级升级超期案件' },
+        retention: { name: '到期数据清除', hint: '删除超过保留期限的上报人联系方式、巡查轨迹和签到记录' },
+        'audit-checkpoints': { name: '审计检查点签名', hint: '为防篡改审计日志的检查点签名' },
+        'outbox-pruning': { name: '变更日志清理', hint: '删除所有节点都已转发的变更日志记录' },
+        'readings-pruning': { name: '传感器读数清理', hint: '删除超过保留期限的传感器读数和分钟汇总' },
+        'outbox-relay': { name: '变更发布', hint: '将数据变更发布到 NATS JetStream（仅在配置了 NATS 时运行）' },
+      } satisfies Record<DutyName, { name: string; hint: string }>,
+      forbidden: '只有管理员可以查看运行节点',
     },
     knowledge: {
       intro: '受理员答复来电咨询时检索的文章：标题、来电人常用的关键词和答复口径。受理员只能查阅，管理员维护；修改记入审计日志。',

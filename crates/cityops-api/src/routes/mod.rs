@@ -67,6 +67,7 @@ use crate::openapi::{BearerAuth, CommonErrors};
         routing::explain,
         routing::preview,
         settings::settings,
+        settings::nodes,
         stream::stream,
         public::challenge,
         public::report,

@@ -95,7 +95,8 @@ pub async fn report(
     // Checked first and used up last: a report refused for its content keeps its challenge.
     state
         .challenges
-        .verify(&request.challenge, &request.nonce, now().timestamp())?;
+        .verify_unused(&request.challenge, &request.nonce, now().timestamp())
+        .await?;
     let location = request.location.to_wgs84(request.crs.as_deref())?;
     let geometry = state.geometry();
     let district = geometry
@@ -156,7 +157,8 @@ pub async fn report(
     )?;
     state
         .challenges
-        .redeem(&request.challenge, &request.nonce, at.timestamp())?;
+        .use_up(&request.challenge, &request.nonce, at.timestamp())
+        .await?;
     let case = state.store.insert_case(case, event).await?;
     crate::open_cases::note(&state, &case);
     state.outbox_written();

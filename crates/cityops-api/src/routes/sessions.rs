@@ -7,7 +7,6 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use std::net::IpAddr;
-use std::time::Instant;
 
 use crate::access::{throttled, ClientAddress};
 use crate::auth;
@@ -68,7 +67,8 @@ async fn count_failure(
 ) -> ApiResult<Option<ApiError>> {
     let failure = state
         .sign_in_throttle
-        .failed(account, address, Instant::now());
+        .count_failure(account, address)
+        .await?;
     raise(state, failure.alerts).await?;
     Ok(failure.wait.map(throttled))
 }
@@ -109,13 +109,13 @@ async fn must_wait(
     account: &str,
     address: IpAddr,
 ) -> ApiResult<Option<ApiError>> {
-    let now = Instant::now();
-    let Some(wait) = state.sign_in_throttle.wait(account, address, now) else {
+    let Some(wait) = state.sign_in_throttle.must_wait(account, address).await? else {
         return Ok(None);
     };
     let alerts = state
         .sign_in_throttle
-        .refused_waiting(account, address, now);
+        .count_refused(account, address)
+        .await?;
     raise(state, alerts).await?;
     Ok(Some(throttled(wait)))
 }
@@ -394,7 +394,10 @@ pub async fn sign_in(
             .with_field("otp"));
         }
     }
-    state.sign_in_throttle.succeeded(&user.username, address);
+    state
+        .sign_in_throttle
+        .count_success(&user.username, address)
+        .await?;
     // Accounts locked by earlier versions are unlocked by signing in.
     if user.failed_logins > 0 || user.locked_until.is_some() {
         state.store.record_login_success(&user.id).await?;

@@ -13,7 +13,9 @@ use crate::extract::CurrentUser;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/settings", get(settings))
+    Router::new()
+        .route("/settings", get(settings))
+        .route("/nodes", get(nodes))
 }
 
 /// Where a setting's value came from, lowest layer first: the built-in default, the
@@ -56,4 +58,21 @@ pub async fn settings(
         ));
     }
     Ok(Json(state.config.settings.clone()))
+}
+
+/// The nodes sharing this database and which of them runs each background duty (admins):
+/// what an operator checks before stopping a node for an upgrade.
+#[utoipa::path(get, path = "/api/v1/nodes", tag = "settings",
+    responses((status = 200, body = crate::duty::NodesReport), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn nodes(
+    State(state): State<AppState>,
+    CurrentUser(actor): CurrentUser,
+) -> ApiResult<Json<crate::duty::NodesReport>> {
+    if actor.role != Role::Admin {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only an admin may read the nodes and their duties",
+        ));
+    }
+    Ok(Json(crate::duty::report(&state).await?))
 }

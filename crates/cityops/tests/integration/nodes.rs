@@ -12,7 +12,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::outbox::{next_case_frame, Events};
-use crate::process::{add_user, serve_with, sign_in};
+use crate::process::{add_user, serve_with, sign_in, PASSWORD};
 
 const DUTIES: [&str; 5] = [
     "overdue-watch",
@@ -286,6 +286,218 @@ async fn two_nodes_race_for_the_duties_and_one_takes_over_from_a_killed_holder_o
     for node in &mut nodes {
         kill(node);
     }
+    shared.finish().await;
+}
+
+/// A sign-in attempt through `node`: the status and the error's code, if any.
+async fn try_sign_in(
+    client: &reqwest::Client,
+    node: &Node,
+    username: &str,
+    password: &str,
+) -> (u16, Option<String>, Option<String>) {
+    let response = client
+        .post(format!("{}/api/v1/sessions", node.base))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (
+        status,
+        body["error"]["code"].as_str().map(str::to_owned),
+        body["token"].as_str().map(str::to_owned),
+    )
+}
+
+#[tokio::test]
+async fn two_nodes_count_failed_sign_ins_and_public_budgets_together_and_list_each_other_on_postgres(
+) {
+    let Some(shared) = Shared::prepare("the shared limits test").await else {
+        return;
+    };
+    let store_args = shared.store_args();
+    let mut add = vec!["--username", "chief", "--role", "admin"];
+    add.extend_from_slice(&store_args);
+    assert!(add_user(&add).success());
+    let client = reqwest::Client::new();
+    let env = [("CITYOPS_PUBLIC_REQUESTS_PER_MINUTE", "4")];
+    let (a, b) = tokio::join!(
+        start_with("node-a", &store_args, &env, &client),
+        start_with("node-b", &store_args, &env, &client)
+    );
+
+    // A guesser alternating between the nodes: three failures are free in all (not three
+    // per node), the fourth imposes a wait that the other node enforces.
+    let mut codes = Vec::new();
+    for attempt in 0..4 {
+        let node = if attempt % 2 == 0 { &a } else { &b };
+        let (status, code, _) = try_sign_in(&client, node, "chief", "wrong password!").await;
+        codes.push((status, code));
+    }
+    let invalid = Some("invalid_credentials".to_owned());
+    assert_eq!(
+        codes,
+        [
+            (401, invalid.clone()),
+            (401, invalid.clone()),
+            (401, invalid.clone()),
+            (429, Some("sign_in_throttled".to_owned()))
+        ]
+    );
+    let (status, code, _) = try_sign_in(&client, &a, "chief", PASSWORD).await;
+    assert_eq!(
+        (status, code.as_deref()),
+        (429, Some("sign_in_throttled")),
+        "even the right password waits, on the other node too"
+    );
+    // The wait after the fourth failure is two seconds; then the right password works, on
+    // either node, and starts the pair afresh for both.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let (status, _, token) = try_sign_in(&client, &b, "chief", PASSWORD).await;
+    assert_eq!(status, 201);
+    let token = token.unwrap();
+    let (status, code, _) = try_sign_in(&client, &a, "chief", "wrong password!").await;
+    assert_eq!(
+        (status, code),
+        (401, invalid.clone()),
+        "free again after success"
+    );
+
+    // Anonymous reads of the published standards: four a minute for the address, whichever
+    // node answers.
+    let mut statuses = Vec::new();
+    for attempt in 0..8 {
+        let node = if attempt % 2 == 0 { &a } else { &b };
+        let response = client
+            .get(format!("{}/api/v1/workflow", node.base))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 429, 429]);
+
+    // A citizen's solved challenge works once in all, not once per node (from another
+    // address: this one spent its reads).
+    let citizen = cityops_test_support::client_from(std::net::Ipv4Addr::new(127, 0, 0, 5));
+    let issued: Value = citizen
+        .get(format!("{}/api/v1/public/challenge", a.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let challenge = issued["challenge"].as_str().unwrap();
+    let nonce = cityops_api::access::solve(challenge, issued["bits"].as_u64().unwrap() as u8);
+    let mut answers = Vec::new();
+    for node in [&a, &b] {
+        let response = citizen
+            .post(format!("{}/api/v1/public/reports", node.base))
+            .json(&serde_json::json!({
+                "description": "人行道井盖松动",
+                "location": {"lon": 121.4837, "lat": 31.2369},
+                "challenge": challenge,
+                "nonce": nonce,
+            }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        answers.push((status, body["error"]["field"].as_str().map(str::to_owned)));
+    }
+    assert_eq!(
+        answers,
+        [(201, None), (403, Some("challenge".to_owned()))],
+        "the second node knows the challenge was used"
+    );
+
+    // The administration's view: both nodes running, each duty held by one of them, the
+    // same from either node; an operator may not read it.
+    let (name_a, _) = ready(&client, &a).await;
+    let (name_b, _) = ready(&client, &b).await;
+    holders(&client, &a).await;
+    let mut views = Vec::new();
+    for node in [&a, &b] {
+        let response = client
+            .get(format!("{}/api/v1/nodes", node.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        let running: Vec<&str> = body["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["node"].as_str().unwrap())
+            .collect();
+        assert_eq!(running, [name_a.as_str(), name_b.as_str()], "{body}");
+        let here: Vec<bool> = body["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["here"].as_bool().unwrap())
+            .collect();
+        assert_eq!(here, [node.name == "node-a", node.name == "node-b"]);
+        let mut held: Vec<String> = body["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|n| n["duties"].as_array().unwrap().iter())
+            .map(|d| d.as_str().unwrap().to_owned())
+            .collect();
+        held.sort();
+        let mut all: Vec<String> = DUTIES.iter().map(|d| d.to_string()).collect();
+        all.sort();
+        assert_eq!(held, all, "each duty on exactly one node: {body}");
+        assert_eq!(body["lease_secs"], LEASE_SECS);
+        let holders: Vec<(String, String)> = body["duties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["duty"].to_string(), d["holder"].to_string()))
+            .collect();
+        views.push(holders);
+    }
+    assert_eq!(views[0], views[1]);
+    let response = client
+        .get(format!("{}/api/v1/nodes", a.base))
+        .bearer_auth(&a.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+
+    // A killed node leaves the list when its presence runs out.
+    let mut b = b;
+    kill(&mut b);
+    let killed = Instant::now();
+    loop {
+        let body: Value = client
+            .get(format!("{}/api/v1/nodes", a.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if body["nodes"].as_array().unwrap().len() == 1 {
+            assert_eq!(body["nodes"][0]["node"], name_a.as_str());
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(LEASE_SECS * 2),
+            "{body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(a);
     shared.finish().await;
 }
 
