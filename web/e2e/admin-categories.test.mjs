@@ -7,9 +7,8 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import {
-  ARTIFACTS, apiClient, launchBrowser, newPage as openPage, sessionsOf, setLanguage, signIn as signInAt, startCityops, startUi,
-} from './harness.mjs'
+import { ARTIFACTS, newPage as openPage, sessionsOf, setLanguage, signIn as signInAt } from './harness.mjs'
+import { assertNoAdminWayIn, focused, openAdminSection, startStage, stopStage, text } from './adminKit.mjs'
 
 const TAG = `CAT${Date.now().toString(36)}`
 const CODE = '20101'
@@ -20,31 +19,11 @@ const tokenOf = sessionsOf(() => api)
 const newPage = (who) => openPage(chrome, who, errors, { consoleErrors: false, timeout: 30_000 })
 const signIn = (page, username) => signInAt(page, ui, username)
 
-before(async () => {
-  server = await startCityops()
-  ui = await startUi(server.url)
-  chrome = await launchBrowser()
-  api = apiClient(server.url)
-})
-
-after(async () => {
-  await chrome?.close()
-  await ui?.stop()
-  await server?.stop()
-})
-
-
-
-
+before(async () => ({ server, ui, chrome, api } = await startStage()))
+after(() => stopStage({ server, ui, chrome }))
 
 /** From the header's menu to the categories section, its table filled. */
-async function openCategories(page) {
-  await page.getByTestId('nav-admin').click()
-  await page.waitForURL(/\/admin/)
-  await page.getByTestId('admin-tab-categories').click()
-  await page.waitForURL(/\/admin\/categories/)
-  await page.locator('[data-testid="categories-table"] tbody tr').first().waitFor()
-}
+const openCategories = (page) => openAdminSection(page, 'categories', '[data-testid="categories-table"] tbody tr')
 
 /** Searches for `q` (the code unless given) and waits until the row of `code` is the only one. */
 async function find(page, code, q = code) {
@@ -56,16 +35,12 @@ async function find(page, code, q = code) {
   return page.locator(`[data-testid="categories-table"] tr[data-code="${code}"]`)
 }
 
-/** Waits until the element `testId` names has the focus. */
-const focused = (page, testId) => page.waitForFunction((id) => document.activeElement?.dataset?.testid === id, testId)
-
 /** Picks the option labelled exactly `text` in an Element Plus select. */
 async function pick(page, testId, text) {
   await page.getByTestId(testId).click()
   await page.locator('.el-select-dropdown__item:visible', { hasText: new RegExp(`^\\s*${text}\\s*$`) }).first().click()
 }
 
-const text = async (locator) => (await locator.textContent()).replace(/\s+/g, ' ').trim()
 // the whole list is 121 rows long: its shots show the window, the others the whole page
 const shot = (page, name, fullPage = true) => page.screenshot({ path: join(ARTIFACTS, `admin-categories-${name}.png`), fullPage })
 const category = async () => {
@@ -237,11 +212,7 @@ describe('the category catalogue', { timeout: 180_000 }, () => {
   it('an operator has no way in, and the API refuses their edit', async () => {
     const page = await newPage('operator')
     await signIn(page, 'operator')
-    await page.getByTestId('nav-units').waitFor()
-    assert.equal(await page.getByTestId('nav-admin').count(), 0)
-    await page.goto(`${ui.url}/admin/categories`)
-    await page.getByTestId('admin-no-access').waitFor()
-    assert.equal(await page.getByTestId('categories-table').count(), 0)
+    await assertNoAdminWayIn(page, ui, 'categories', 'categories-table')
     await shot(page, 'operator-no-access')
     await page.context().close()
 

@@ -16,9 +16,10 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { ARTIFACTS, sessionsOf, setLanguage, signIn as signInAt } from './harness.mjs'
 import {
-  ARTIFACTS, apiClient, launchBrowser, newPage as openPage, sessionsOf, setLanguage, signIn as signInAt, startCityops, startUi,
-} from './harness.mjs'
+  assertAdminRefused, assertNoAdminWayIn, focused, openAdminSection, openAdminTab, recordingPage, startStage, stopStage, text,
+} from './adminKit.mjs'
 
 const TAG = Date.now().toString(36).toUpperCase()
 const DEVICE = `E2E-WL-${TAG}`
@@ -31,13 +32,7 @@ const errors = []
 const tokenOf = sessionsOf(() => api)
 /** 4xx answers the tests provoke (an unknown device, a dispatcher's 403) log "Failed to load resource": expected. */
 const EXPECTED = /Failed to load resource: the server responded with a status of 4\d\d/
-async function newPage(who) {
-  const page = await openPage(chrome, who, errors, { consoleErrors: false, timeout: 30_000 })
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !EXPECTED.test(m.text())) errors.push(`${who}: ${m.text()}`)
-  })
-  return page
-}
+const newPage = (who) => recordingPage(chrome, who, errors, { expected: EXPECTED })
 const signIn = (page, username) => signInAt(page, ui, username)
 
 /** The readings posted: two minutes apart, ending 12 minutes ago; above 30 from the 4th to the 10th. */
@@ -45,41 +40,12 @@ const VALUES = [12, 18, 24, 31, 33, 35, 36, 34, 32, 31, 28, 26, 24, 20, 15]
 const STEP_MS = 120_000
 let readingTimes = []
 
-before(async () => {
-  // the node's configuration gets two layers from the environment: a secret and a plain value
-  const saved = { pii: process.env.CITYOPS_PII_KEYS, hours: process.env.CITYOPS_SESSION_HOURS }
-  process.env.CITYOPS_PII_KEYS = `k1 ${PII_SECRET}`
-  process.env.CITYOPS_SESSION_HOURS = '10'
-  try {
-    server = await startCityops()
-  } finally {
-    for (const [name, value] of [['CITYOPS_PII_KEYS', saved.pii], ['CITYOPS_SESSION_HOURS', saved.hours]]) {
-      if (value === undefined) delete process.env[name]
-      else process.env[name] = value
-    }
-  }
-  ui = await startUi(server.url)
-  chrome = await launchBrowser()
-  api = apiClient(server.url)
-})
+// the node's configuration gets two layers from the environment (the server's alone): a secret and a plain value
+before(async () => ({ server, ui, chrome, api } = await startStage({
+  env: { CITYOPS_PII_KEYS: `k1 ${PII_SECRET}`, CITYOPS_SESSION_HOURS: '10' },
+})))
+after(() => stopStage({ server, ui, chrome }))
 
-after(async () => {
-  await chrome?.close()
-  await ui?.stop()
-  await server?.stop()
-})
-
-/** From the header's menu to a section of the administration page. */
-async function openSection(page, section) {
-  await page.getByTestId('nav-admin').click()
-  await page.waitForURL(/\/admin/)
-  await page.getByTestId(`admin-tab-${section}`).click()
-  await page.waitForURL(new RegExp(`/admin/${section}`))
-}
-
-/** Waits until the element `testId` names has the focus. */
-const focused = (page, testId) => page.waitForFunction((id) => document.activeElement?.dataset?.testid === id, testId)
-const text = async (locator) => (await locator.textContent()).replace(/\s+/g, ' ').trim()
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `admin-devices-${name}.png`), fullPage: true })
 const iso = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z')
 /** HH:MM:SS in Shanghai time (UTC+8, no summer time). */
@@ -128,7 +94,7 @@ describe('devices, telemetry rules and the configuration in force', { timeout: 2
   it('an admin registers a gauge, tests a draft rule on its readings, saves it, and reads the configuration', async () => {
     const page = await newPage('admin')
     await signIn(page, 'admin')
-    await openSection(page, 'devices')
+    await openAdminSection(page, 'devices')
     assert.equal(await page.getByTestId('admin-tab-devices').getAttribute('aria-current'), 'page')
     assert.equal(await text(page.getByTestId('admin-section-title')), '设备与预警规则')
     await page.locator('[data-testid="devices-table"] tbody tr').first().waitFor()
@@ -269,8 +235,7 @@ describe('devices, telemetry rules and the configuration in force', { timeout: 2
     await shot(page, 'saved')
 
     // ---- the configuration in force
-    await page.getByTestId('admin-tab-settings').click()
-    await page.waitForURL(/\/admin\/settings/)
+    await openAdminTab(page, 'settings')
     assert.equal(await text(page.getByTestId('admin-section-title')), '运行配置')
     await page.locator('[data-testid="settings-table"] tbody tr').first().waitFor()
     assert.match(await text(page.getByTestId('settings-intro')), /启动时读取.*CITYOPS_/)
@@ -309,7 +274,7 @@ describe('devices, telemetry rules and the configuration in force', { timeout: 2
     const page = await newPage('admin-en')
     await signIn(page, 'admin')
     await setLanguage(page, 'en')
-    await openSection(page, 'devices')
+    await openAdminSection(page, 'devices')
     assert.equal(await text(page.getByTestId('admin-tab-devices')), 'Devices and rules')
     assert.equal(await text(page.getByTestId('admin-tab-settings')), 'Configuration')
     const ruleRow = page.locator(`[data-testid="rules-table"] tr[data-id="${RULE}"]`)
@@ -378,15 +343,8 @@ describe('devices, telemetry rules and the configuration in force', { timeout: 2
   it('a dispatcher has no way in, and the API refuses them the settings and the tester', async () => {
     const page = await newPage('dispatcher')
     await signIn(page, 'dispatcher')
-    await page.getByTestId('nav-units').waitFor()
-    assert.equal(await page.getByTestId('nav-admin').count(), 0)
-    await page.goto(`${ui.url}/admin/devices`)
-    await page.getByTestId('admin-no-access').waitFor()
-    assert.equal(await page.getByTestId('admin-menu').count(), 0)
-    assert.equal(await page.getByTestId('admin-devices').count(), 0)
-    await page.goto(`${ui.url}/admin/settings`)
-    await page.getByTestId('admin-no-access').waitFor()
-    assert.equal(await page.getByTestId('settings-table').count(), 0)
+    await assertNoAdminWayIn(page, ui, 'devices', 'admin-devices')
+    await assertAdminRefused(page, ui, 'settings', 'settings-table')
     await page.context().close()
 
     const dispatcher = await tokenOf('dispatcher')

@@ -12,9 +12,8 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  ARTIFACTS, apiClient, launchBrowser, newPage as openPage, sessionsOf, setLanguage, signIn as signInAt, startCityops, startUi,
-} from './harness.mjs'
+import { ARTIFACTS, sessionsOf, setLanguage, signIn as signInAt } from './harness.mjs'
+import { assertNoAdminWayIn, focused, openAdminSection, recordingPage, startStage, stopStage, text } from './adminKit.mjs'
 
 const HEADER = 'id,class,name,lon,lat,unit_grid,owner_unit,maintainer_unit,supervising_department,status,setting,location_text,initial_date,change_date,source'
 const STREET = '310101002'
@@ -26,40 +25,15 @@ const tokenOf = sessionsOf(() => api)
 const signIn = (page, username) => signInAt(page, ui, username)
 /** The refusals the tests provoke are logged by the browser as failed loads: those alone are expected. */
 const EXPECTED = /Failed to load resource: the server responded with a status of (422|403)/
+const newPage = (who, options = {}) => recordingPage(chrome, who, errors, { expected: EXPECTED, ...options })
 
-async function newPage(who, options = {}) {
-  const page = await openPage(chrome, who, errors, { consoleErrors: false, timeout: 30_000, ...options })
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !EXPECTED.test(m.text())) errors.push(`${who}: ${m.text()}`)
-  })
-  return page
-}
+before(async () => ({ server, ui, chrome, api } = await startStage()))
+after(() => stopStage({ server, ui, chrome }))
 
-before(async () => {
-  server = await startCityops()
-  ui = await startUi(server.url)
-  chrome = await launchBrowser()
-  api = apiClient(server.url)
-})
-
-after(async () => {
-  await chrome?.close()
-  await ui?.stop()
-  await server?.stop()
-})
-
-const text = async (locator) => (await locator.textContent()).replace(/\s+/g, ' ').trim()
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `admin-imports-${name}.png`), fullPage: true })
-const focused = (page, testId) => page.waitForFunction((id) => document.activeElement?.dataset?.testid === id, testId)
 
 /** From the header's menu to the imports section. */
-async function openImports(page) {
-  await page.getByTestId('nav-admin').click()
-  await page.waitForURL(/\/admin/)
-  await page.getByTestId('admin-tab-imports').click()
-  await page.waitForURL(/\/admin\/imports/)
-  await page.getByTestId('admin-imports').waitFor()
-}
+const openImports = (page) => openAdminSection(page, 'imports', 'admin-imports')
 
 async function get(path, who = 'admin') {
   const r = await api.call('GET', path, await tokenOf(who))
@@ -288,12 +262,7 @@ describe('imports', { timeout: 180_000 }, () => {
   it('a dispatcher has no way in, and the API refuses their imports', async () => {
     const page = await newPage('dispatcher')
     await signIn(page, 'dispatcher')
-    await page.getByTestId('nav-units').waitFor()
-    assert.equal(await page.getByTestId('nav-admin').count(), 0)
-    await page.goto(`${ui.url}/admin/imports`)
-    await page.getByTestId('admin-no-access').waitFor()
-    assert.equal(await page.getByTestId('admin-imports').count(), 0)
-    assert.equal(await page.getByTestId('admin-menu').count(), 0)
+    await assertNoAdminWayIn(page, ui, 'imports', 'admin-imports')
     await shot(page, 'dispatcher-no-access')
     await page.context().close()
 

@@ -11,9 +11,8 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  ARTIFACTS, apiClient, launchBrowser, newPage as openPage, sessionsOf, setLanguage, signIn as signInAt, startCityops, startUi,
-} from './harness.mjs'
+import { ARTIFACTS, sessionsOf, setLanguage, signIn as signInAt } from './harness.mjs'
+import { assertNoAdminWayIn, focused, openAdminSection, recordingPage, startStage, stopStage, text } from './adminKit.mjs'
 
 const TAG = `MX${Date.now().toString(36)}`
 const STREET = '310101002' // 南京东路街道, Huangpu
@@ -25,25 +24,12 @@ const errors = []
 const tokenOf = sessionsOf(() => api)
 const signIn = (page, username) => signInAt(page, ui, username)
 
-/**
- * A page that records page errors and console errors, but not the browser's own line for an
- * answer this test provokes on purpose: the 422 of a refused save.
- */
-async function newPage(who, opts = {}) {
-  const page = await openPage(chrome, who, errors, { consoleErrors: false, timeout: 30_000, ...opts })
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return
-    if (/Failed to load resource: the server responded with a status of 422/.test(m.text())) return
-    errors.push(`${who}: ${m.text()}`)
-  })
-  return page
-}
+/** The browser's own line for an answer this test provokes on purpose, the 422 of a refused save, is expected. */
+const EXPECTED = /Failed to load resource: the server responded with a status of 422/
+const newPage = (who, opts = {}) => recordingPage(chrome, who, errors, { expected: EXPECTED, ...opts })
 
 before(async () => {
-  server = await startCityops()
-  ui = await startUi(server.url)
-  chrome = await launchBrowser()
-  api = apiClient(server.url)
+  ({ server, ui, chrome, api } = await startStage())
   // a unit that existed and was retired: the matrix may not name it
   const admin = await tokenOf('admin')
   const made = await api.call('POST', '/units', admin, { code: RETIRED, name: '黄浦区旧养护公司', organization: 'contractor', kind: 'other', jurisdiction: '310101' })
@@ -52,24 +38,11 @@ before(async () => {
   assert.equal(retired.status, 200, JSON.stringify(retired.json))
 })
 
-after(async () => {
-  await chrome?.close()
-  await ui?.stop()
-  await server?.stop()
-})
+after(() => stopStage({ server, ui, chrome }))
 
 /** From the header's menu to the matrix section, loaded. */
-async function openMatrix(page) {
-  await page.getByTestId('nav-admin').click()
-  await page.waitForURL(/\/admin/)
-  await page.getByTestId('admin-tab-matrix').click()
-  await page.waitForURL(/\/admin\/matrix/)
-  await page.getByTestId('matrix-count').waitFor()
-}
+const openMatrix = (page) => openAdminSection(page, 'matrix', 'matrix-count')
 
-/** Waits until the element `testId` names has the focus. */
-const focused = (page, testId) => page.waitForFunction((id) => document.activeElement?.dataset?.testid === id, testId)
-const text = async (locator) => (await locator.textContent()).replace(/\s+/g, ' ').trim()
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `admin-matrix-${name}.png`), fullPage: true })
 const rowOf = (page, unit) => page.locator(`[data-testid="matrix-table"] tr.row[data-unit="${unit}"]`)
 
@@ -359,11 +332,7 @@ describe('the responsibility matrix', { timeout: 180_000 }, () => {
   it('a dispatcher has no administration menu, reads and asks the matrix, and may not replace it', async () => {
     const page = await newPage('dispatcher')
     await signIn(page, 'dispatcher')
-    await page.getByTestId('nav-units').waitFor()
-    assert.equal(await page.getByTestId('nav-admin').count(), 0)
-    await page.goto(`${ui.url}/admin/matrix`)
-    await page.getByTestId('admin-no-access').waitFor()
-    assert.equal(await page.getByTestId('matrix-table').count(), 0)
+    await assertNoAdminWayIn(page, ui, 'matrix', 'matrix-table')
     await shot(page, 'dispatcher-no-access')
     await page.context().close()
 

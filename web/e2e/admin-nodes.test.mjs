@@ -7,9 +7,8 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import {
-  ARTIFACTS, apiClient, launchBrowser, newPage as openPage, sessionsOf, setLanguage, signIn as signInAt, startCityops, startUi,
-} from './harness.mjs'
+import { ARTIFACTS, sessionsOf, setLanguage, signIn as signInAt } from './harness.mjs'
+import { assertNoAdminWayIn, openAdminSection, recordingPage, startStage, stopStage, text } from './adminKit.mjs'
 
 /** Every duty but the NATS relay runs on the single demo node. */
 const HELD = ['overdue-watch', 'retention', 'audit-checkpoints', 'outbox-pruning', 'readings-pruning']
@@ -19,38 +18,15 @@ const errors = []
 const tokenOf = sessionsOf(() => api)
 /** The dispatcher's 403 from the API logs "Failed to load resource": expected. */
 const EXPECTED = /Failed to load resource: the server responded with a status of 403/
-async function newPage(who) {
-  const page = await openPage(chrome, who, errors, { consoleErrors: false, timeout: 30_000 })
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !EXPECTED.test(m.text())) errors.push(`${who}: ${m.text()}`)
-  })
-  return page
-}
+const newPage = (who) => recordingPage(chrome, who, errors, { expected: EXPECTED })
 const signIn = (page, username) => signInAt(page, ui, username)
-const text = async (locator) => (await locator.textContent()).replace(/\s+/g, ' ').trim()
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `admin-nodes-${name}.png`), fullPage: true })
 
-before(async () => {
-  server = await startCityops()
-  ui = await startUi(server.url)
-  chrome = await launchBrowser()
-  api = apiClient(server.url)
-})
-
-after(async () => {
-  await chrome?.close()
-  await ui?.stop()
-  await server?.stop()
-})
+before(async () => ({ server, ui, chrome, api } = await startStage()))
+after(() => stopStage({ server, ui, chrome }))
 
 /** From the header's menu to the nodes section. */
-async function openNodes(page) {
-  await page.getByTestId('nav-admin').click()
-  await page.waitForURL(/\/admin/)
-  await page.getByTestId('admin-tab-nodes').click()
-  await page.waitForURL(/\/admin\/nodes/)
-  await page.getByTestId('admin-nodes').waitFor()
-}
+const openNodes = (page) => openAdminSection(page, 'nodes', 'admin-nodes')
 
 /** `GET /nodes` as the admin, once every duty but the relay has its holder (the node takes them at start). */
 async function settledReport() {
@@ -178,13 +154,7 @@ describe('nodes', () => {
   it('a dispatcher has no way in, and the API refuses them the nodes', async () => {
     const page = await newPage('dispatcher')
     await signIn(page, 'dispatcher')
-    await page.getByTestId('nav-units').waitFor()
-    assert.equal(await page.getByTestId('nav-admin').count(), 0)
-    await page.goto(`${ui.url}/admin/nodes`)
-    await page.getByTestId('admin-no-access').waitFor()
-    assert.equal(await page.getByTestId('admin-menu').count(), 0)
-    assert.equal(await page.getByTestId('admin-nodes').count(), 0)
-    assert.equal(await page.getByTestId('nodes-this-node').count(), 0)
+    await assertNoAdminWayIn(page, ui, 'nodes', 'admin-nodes', 'nodes-this-node')
     await shot(page, 'dispatcher')
     await page.context().close()
 

@@ -7,7 +7,8 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { ARTIFACTS, apiClient, launchBrowser, startCityops, startUi } from './harness.mjs'
+import { ARTIFACTS, newPage as openPage, setLanguage } from './harness.mjs'
+import { assertNoAdminWayIn, focused, openAdmin as openAdminAt, openAdminTab, startStage, stopStage } from './adminKit.mjs'
 
 let server, ui, chrome, api
 const errors = []
@@ -16,25 +17,11 @@ const USERNAME = 'e2e.hp.op'
 const FIRST_PASSWORD = 'Harbour-2026!'
 const NEW_PASSWORD = 'Bund-Night-77'
 
-before(async () => {
-  server = await startCityops()
-  ui = await startUi(server.url)
-  chrome = await launchBrowser()
-  api = apiClient(server.url)
-})
+before(async () => ({ server, ui, chrome, api } = await startStage()))
+after(() => stopStage({ server, ui, chrome }))
 
-after(async () => {
-  await chrome?.close()
-  await ui?.stop()
-  await server?.stop()
-})
-
-async function newPage(who) {
-  const page = await (await chrome.newContext()).newPage()
-  page.on('pageerror', (e) => errors.push(`${who}: ${e.message}`))
-  page.setDefaultTimeout(30_000)
-  return page
-}
+/** A page recording page errors (not the console's). */
+const newPage = (who) => openPage(chrome, who, errors, { consoleErrors: false, timeout: 30_000 })
 
 async function signIn(page, username, password = 'cityops-demo') {
   await page.goto(`${ui.url}/login`)
@@ -43,20 +30,8 @@ async function signIn(page, username, password = 'cityops-demo') {
   await page.getByTestId('login-submit').click()
 }
 
-async function openAdmin(page) {
-  await page.getByTestId('nav-admin').click()
-  await page.waitForURL(/\/admin/)
-  await page.locator('[data-testid="users-table"] tbody tr').first().waitFor()
-}
-
-async function setLanguage(page, lang) {
-  const now = await page.evaluate(() => document.documentElement.lang)
-  if (!now.startsWith(lang)) await page.getByTestId('lang-toggle').click()
-  await page.waitForFunction((l) => document.documentElement.lang.startsWith(l), lang)
-}
-
-/** Waits until the element `testId` names has the focus (a dialog gives it to its first field once shown). */
-const focused = (page, testId) => page.waitForFunction((id) => document.activeElement?.dataset?.testid === id, testId)
+/** From the header's menu to the administration page, which opens on its users. */
+const openAdmin = (page) => openAdminAt(page, '[data-testid="users-table"] tbody tr')
 
 /** Picks the option labelled with `text` in an Element Plus select. */
 async function pick(page, testId, text) {
@@ -195,9 +170,7 @@ describe('administration', () => {
     await signIn(page, 'admin')
     await page.waitForURL(/\/screen/)
     await openAdmin(page)
-    await page.getByTestId('admin-tab-api-keys').click()
-    await page.waitForURL(/\/admin\/api-keys/)
-    await page.getByTestId('admin-keys').waitFor()
+    await openAdminTab(page, 'api-keys', 'admin-keys')
 
     await page.getByTestId('key-create').click()
     await focused(page, 'key-name')
@@ -253,11 +226,7 @@ describe('administration', () => {
     const page = await newPage('operator')
     await signIn(page, 'operator')
     await page.waitForURL(/\/screen/)
-    await page.getByTestId('nav-units').waitFor()
-    assert.equal(await page.getByTestId('nav-admin').count(), 0)
-    await page.goto(`${ui.url}/admin`)
-    await page.getByTestId('admin-no-access').waitFor()
-    assert.equal(await page.getByTestId('users-table').count(), 0)
+    await assertNoAdminWayIn(page, ui, '', 'users-table')
     await shot(page, 'operator-no-access')
     const operator = await api.login('operator')
     assert.equal((await api.call('GET', '/users', operator)).status, 403)
