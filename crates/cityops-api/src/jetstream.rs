@@ -7,7 +7,9 @@
 //! they are published rather than at the next poll, and a node that starts, or reconnects
 //! after NATS was away, reads on from where it stopped in the stream.
 //!
-//! Each message carries its outbox row's id as `Nats-Msg-Id`: a relay that takes over from
+//! Each message carries the change's case as the change left it, read once by the relay
+//! (without the reporter: personal data stays in the database), and its outbox row's id as
+//! `Nats-Msg-Id`: a relay that takes over from
 //! one that died publishes again from the stream's last id, and a message published twice
 //! within the stream's duplicate window is stored once. Subscribers pass over any id at or
 //! below the last they handed on, so even a repeat outside that window shows once.
@@ -314,7 +316,10 @@ async fn publish_ready(
             headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
             headers.insert(OUTBOX_ID, id.as_str());
             headers.insert(CASE_ID, entry.case_id.as_str());
-            let payload = serde_json::to_vec(&event).map_err(|e| e.to_string())?;
+            let case = outbox::case_as_of(&state.store, &entry.case_id, &event)
+                .await
+                .map_err(|e| e.to_string())?;
+            let payload = payload_of(&event, case).map_err(|e| e.to_string())?;
             let ack = js
                 .publish_with_headers(subject.to_owned(), headers, payload.into())
                 .await
@@ -430,8 +435,18 @@ async fn hand_on(state: &AppState, message: &jetstream::Message) -> Result<(), S
         .ok_or("a change without its case")?
         .as_str()
         .to_owned();
-    let event: TimelineEvent =
-        serde_json::from_slice(&message.payload).map_err(|e| e.to_string())?;
+    let (event, case) = read_payload(&message.payload).map_err(|e| e.to_string())?;
+    if let Some(case) = case {
+        let change = crate::CaseChange {
+            seq: id,
+            case: Arc::new(case),
+            action: event.command.kind(),
+            at: event.at,
+        };
+        outbox::deliver_change(state, change).await;
+        return Ok(());
+    }
+    // Published by a node of an earlier version: the case is read here.
     let entry = cityops_store::OutboxEntry {
         id,
         topic: String::new(),
@@ -447,4 +462,88 @@ async fn hand_on(state: &AppState, message: &jetstream::Message) -> Result<(), S
         None => state.outbox.relayed.store(id, Ordering::Release),
     }
     Ok(())
+}
+
+/// The key under which a message carries its case, beside the event's own fields: a node of
+/// an earlier version reads the event and passes the key over.
+const CASE_KEY: &str = "relayed_case";
+
+/// A change's message: its timeline event, with the case as the event left it, read once by
+/// the relay instead of once by every node. The reporter is left out: personal data stays in
+/// the database, and nothing a node does with a change needs it.
+fn payload_of(
+    event: &TimelineEvent,
+    case: Option<cityops_domain::Case>,
+) -> serde_json::Result<Vec<u8>> {
+    let mut payload = serde_json::to_value(event)?;
+    if let (Some(mut case), Some(fields)) = (case, payload.as_object_mut()) {
+        case.reporter = None;
+        fields.insert(CASE_KEY.to_owned(), serde_json::to_value(case)?);
+    }
+    serde_json::to_vec(&payload)
+}
+
+fn read_payload(
+    payload: &[u8],
+) -> serde_json::Result<(TimelineEvent, Option<cityops_domain::Case>)> {
+    let mut payload: serde_json::Value = serde_json::from_slice(payload)?;
+    let case = payload
+        .as_object_mut()
+        .and_then(|fields| fields.remove(CASE_KEY))
+        .map(serde_json::from_value)
+        .transpose()?;
+    Ok((serde_json::from_value(payload)?, case))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cityops_domain::{Actor, AreaCode, Role};
+
+    fn reported() -> (cityops_domain::Case, TimelineEvent) {
+        let report = serde_json::from_value(serde_json::json!({
+            "source": "hotline",
+            "description": "南京东路路灯不亮",
+            "address": null,
+            "location": {"lon": 121.4919, "lat": 31.2150},
+            "area": "310101002001",
+            "category_hint": null,
+            "component_id": null,
+            "reporter": {"name": "王女士", "phone": "13700002222", "follow_token_hash": null},
+        }))
+        .unwrap();
+        let operator = Actor {
+            user_id: "u-operator".to_owned(),
+            username: "operator".to_owned(),
+            role: Role::Operator,
+            unit: None,
+            scope: AreaCode::parse("310101").unwrap(),
+        };
+        cityops_domain::report("c-1".to_owned(), report, &operator, Utc::now()).unwrap()
+    }
+
+    #[test]
+    fn a_message_carries_the_case_without_its_reporter_and_reads_as_its_event_alone() {
+        let (case, event) = reported();
+        assert!(case.reporter.is_some());
+        let payload = payload_of(&event, Some(case.clone())).unwrap();
+        // (The event is relayed as the outbox holds it, its reporter sealed by the store.)
+        let message: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        let relayed = message[CASE_KEY].to_string();
+        assert!(
+            !relayed.contains("王女士") && !relayed.contains("2222"),
+            "{relayed}"
+        );
+        let (read_event, read_case) = read_payload(&payload).unwrap();
+        assert_eq!(read_event, event);
+        let mut expected = case;
+        expected.reporter = None;
+        assert_eq!(read_case, Some(expected));
+        // A node of an earlier version reads the event and passes the case over.
+        let old: TimelineEvent = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(old, event);
+        // And a message an earlier relay published reads as a change without its case.
+        let earlier = serde_json::to_vec(&event).unwrap();
+        assert_eq!(read_payload(&earlier).unwrap(), (event, None));
+    }
 }

@@ -335,17 +335,28 @@ pub(crate) async fn change_of(
         );
         return Ok(None);
     };
-    let Some(mut case) = store.case(&entry.case_id).await? else {
+    let Some(case) = case_as_of(store, &entry.case_id, &event).await? else {
         return Ok(None);
     };
-    // The case may have moved on since this row: show the state the event left it in.
-    if case.version != event.seq {
-        case.state = event.to;
-    }
     Ok(Some(CaseChange {
         seq: entry.id,
         case: Arc::new(case),
         action: event.command.kind(),
         at: event.at,
     }))
+}
+
+/// The case in the state `event` left it in (it may have moved on since).
+pub(crate) async fn case_as_of(
+    store: &Arc<dyn Store>,
+    case_id: &str,
+    event: &cityops_domain::TimelineEvent,
+) -> cityops_store::StoreResult<Option<cityops_domain::Case>> {
+    let Some(mut case) = store.case(case_id).await? else {
+        return Ok(None);
+    };
+    if case.version != event.seq {
+        case.state = event.to;
+    }
+    Ok(Some(case))
 }

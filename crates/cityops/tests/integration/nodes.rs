@@ -311,6 +311,17 @@ async fn try_sign_in(
     )
 }
 
+/// `GET /api/v1/nodes` through `node` with `token`: the status and the body.
+async fn nodes_view(client: &reqwest::Client, node: &Node, token: &str) -> (u16, Value) {
+    let response = client
+        .get(format!("{}/api/v1/nodes", node.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
 #[tokio::test]
 async fn two_nodes_count_failed_sign_ins_and_public_budgets_together_and_list_each_other_on_postgres(
 ) {
@@ -422,14 +433,8 @@ async fn two_nodes_count_failed_sign_ins_and_public_budgets_together_and_list_ea
     holders(&client, &a).await;
     let mut views = Vec::new();
     for node in [&a, &b] {
-        let response = client
-            .get(format!("{}/api/v1/nodes", node.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.unwrap();
+        let (status, body) = nodes_view(&client, node, &token).await;
+        assert_eq!(status, 200);
         let running: Vec<&str> = body["nodes"]
             .as_array()
             .unwrap()
@@ -465,28 +470,14 @@ async fn two_nodes_count_failed_sign_ins_and_public_budgets_together_and_list_ea
         views.push(holders);
     }
     assert_eq!(views[0], views[1]);
-    let response = client
-        .get(format!("{}/api/v1/nodes", a.base))
-        .bearer_auth(&a.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
+    assert_eq!(nodes_view(&client, &a, &a.token).await.0, 403);
 
     // A killed node leaves the list when its presence runs out.
     let mut b = b;
     kill(&mut b);
     let killed = Instant::now();
     loop {
-        let body: Value = client
-            .get(format!("{}/api/v1/nodes", a.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, body) = nodes_view(&client, &a, &token).await;
         if body["nodes"].as_array().unwrap().len() == 1 {
             assert_eq!(body["nodes"][0]["node"], name_a.as_str());
             break;
