@@ -1,7 +1,9 @@
 // The cluster's nodes on the administration page. The demo is a single node: an admin opens
 // 系统管理 → 运行节点 and sees the node that answered listed as this node, holding the overdue
 // watch and every other duty but the NATS relay, which reads as not used (the demo has no NATS);
-// the table agrees with `GET /nodes`. The section asks again every 5 seconds while shown, and
+// the table agrees with `GET /nodes`. It runs the release `GET /nodes` and `GET /readyz` name,
+// started when `GET /nodes` says (shown in Shanghai time with how long ago), and as the only node
+// it runs no release but its own: no notice of mixed releases. The section asks again every 5 seconds while shown, and
 // stops once another section is open. The same in English. A dispatcher has no administration
 // menu, /admin/nodes says no access, and the API refuses them the nodes.
 import { after, before, describe, it } from 'node:test'
@@ -27,6 +29,17 @@ after(() => stopStage({ server, ui, chrome }))
 
 /** From the header's menu to the nodes section. */
 const openNodes = (page) => openAdminSection(page, 'nodes', 'admin-nodes')
+
+/** `GET /readyz`: the answering node, its release and the duties' holders (no sign-in). */
+async function readyz() {
+  const res = await fetch(`${server.url}/readyz`)
+  assert.equal(res.status, 200)
+  return res.json()
+}
+
+/** A time as the section shows it: to the second, in Shanghai time. */
+const shanghaiTime = (iso) =>
+  new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(new Date(iso))
 
 /** `GET /nodes` as the admin, once every duty but the relay has its holder (the node takes them at start). */
 async function settledReport() {
@@ -76,6 +89,27 @@ describe('nodes', () => {
     assert.equal(await text(row.locator('[data-testid="node-duty"][data-duty="overdue-watch"]')), '超时监控')
     assert.deepEqual((await row.getByTestId('node-duty').evaluateAll((c) => c.map((x) => x.dataset.duty))).sort(), [...HELD].sort())
     assert.match(await text(row.getByTestId('node-until')), /^\d{2}:\d{2}:\d{2}$/)
+
+    // its release, as `GET /nodes` and `GET /readyz` name it, and when it started
+    const mine = report.nodes[0]
+    assert.ok(typeof mine.version === 'string' && mine.version.length > 0, JSON.stringify(mine))
+    const ready = await readyz()
+    assert.equal(ready.node, me)
+    assert.equal(ready.version, mine.version)
+    const version = row.getByTestId('node-version')
+    assert.equal(await text(version), mine.version)
+    assert.equal(await version.getAttribute('data-version'), mine.version)
+    assert.equal(await version.getAttribute('data-mixed'), 'false')
+    assert.ok(mine.started_at && !Number.isNaN(Date.parse(mine.started_at)), JSON.stringify(mine))
+    assert.ok(Date.parse(mine.started_at) <= Date.now() + 5_000, `started ${mine.started_at}, in the future`)
+    const started = row.getByTestId('node-started')
+    assert.equal(await started.getAttribute('data-at'), mine.started_at)
+    const startedText = await text(started)
+    assert.match(startedText, /^\d{2}:\d{2}:\d{2} (刚刚|\d+ 分钟前|\d+ 小时前|\d+ 天前)$/)
+    assert.equal(startedText.split(' ')[0], shanghaiTime(mine.started_at))
+    // one node: one release, no notice
+    assert.equal(await page.getByTestId('nodes-mixed-versions').count(), 0)
+    assert.equal(await page.locator('[data-testid="node-version"] .warn').count(), 0)
 
     // every duty, in the server's order: held here, but the relay not used
     const duties = await page.getByTestId('duty-row').evaluateAll((r) => r.map((x) => x.dataset.duty))
@@ -132,9 +166,13 @@ describe('nodes', () => {
     assert.match(await text(page.locator('.summary')), /This node/)
     assert.match(await text(page.getByTestId('nodes-lease')), new RegExp(`^${report.lease_secs} s, renewed every \\d+ s$`))
     const head = await text(page.locator('[data-testid="nodes-table"] thead'))
-    for (const word of ['Node', 'Duties held', 'Lease until']) assert.ok(head.includes(word), `${word} in ${head}`)
+    for (const word of ['Node', 'Version', 'Started', 'Duties held', 'Lease until']) assert.ok(head.includes(word), `${word} in ${head}`)
     const row = page.locator(`[data-testid="nodes-row"][data-node="${me}"]`)
     assert.equal(await text(row.getByTestId('node-here')), 'this node')
+    assert.equal(await text(row.getByTestId('node-version')), report.nodes[0].version)
+    assert.equal((await readyz()).version, report.nodes[0].version)
+    assert.match(await text(row.getByTestId('node-started')), /^\d{2}:\d{2}:\d{2} (just now|\d+ (min|h|d) ago)$/)
+    assert.equal(await page.getByTestId('nodes-mixed-versions').count(), 0)
     await row.locator('[data-testid="node-duty"][data-duty="overdue-watch"]').waitFor()
     assert.equal(await text(row.locator('[data-testid="node-duty"][data-duty="overdue-watch"]')), 'Overdue watch')
     assert.equal(await text(page.getByTestId('nodes-count')), '1 live node')

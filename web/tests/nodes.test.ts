@@ -1,14 +1,16 @@
 // The cluster's nodes on the administration page: how a duty stands (held, nobody, not used),
 // the words for every duty in both languages, and the section itself: this node, the live nodes
-// with their duties, the duties with their holders, a refusal in words, and the refresh every
-// 5 seconds that stops when the section goes.
+// with their duties, release and start, the duties with their holders, a refusal in words, the
+// notice while the nodes run different releases, and the refresh every 5 seconds that stops when
+// the section goes.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import { i18n } from '../src/i18n'
 import zh from '../src/locales/zh-CN'
 import en from '../src/locales/en'
 import {
-  ADMIN_SECTIONS, DUTIES, dutyStanding, isKnownDuty, NODES_REFRESH_MS, renewEvery, sectionOf,
+  ADMIN_SECTIONS, DUTIES, dutyStanding, isKnownDuty, mixedVersions, nodeStartedAt, nodeVersion, NODES_REFRESH_MS, renewEvery, sectionOf,
+  uptimeHours,
 } from '../src/lib/admin'
 import type { NodesReport } from '../src/api/types'
 import AdminNodes from '../src/components/AdminNodes.vue'
@@ -20,8 +22,8 @@ const REPORT: NodesReport = {
   node: A,
   lease_secs: 15,
   nodes: [
-    { node: A, until: '2026-12-08T10:00:15Z', here: true, duties: ['overdue-watch', 'retention'] },
-    { node: B, until: '2026-12-08T10:00:12Z', here: false, duties: ['audit-checkpoints', 'readings-pruning'] },
+    { node: A, until: '2026-12-08T10:00:15Z', here: true, version: '0.1.0', started_at: '2026-12-08T07:00:05Z', duties: ['overdue-watch', 'retention'] },
+    { node: B, until: '2026-12-08T10:00:12Z', here: false, version: '0.1.0', started_at: '2026-12-06T09:30:00Z', duties: ['audit-checkpoints', 'readings-pruning'] },
   ],
   duties: [
     { duty: 'overdue-watch', holder: A, until: '2026-12-08T10:00:15Z', here: true },
@@ -32,6 +34,54 @@ const REPORT: NodesReport = {
     { duty: 'outbox-relay', holder: null, until: null, here: false },
   ],
 }
+
+describe('what a node says of itself', () => {
+  const node = (version: string | null | undefined, n = A) => ({ node: n, version })
+
+  it('its release and start, null when it does not say (a node of an earlier release)', () => {
+    expect(nodeVersion({ node: A, version: '0.1.0' })).toBe('0.1.0')
+    expect(nodeVersion({ node: A, version: null })).toBeNull()
+    expect(nodeVersion({ node: A })).toBeNull()
+    expect(nodeVersion({ node: A, version: '' })).toBeNull()
+    expect(nodeStartedAt({ node: A, started_at: '2026-12-08T07:00:05Z' })).toBe('2026-12-08T07:00:05Z')
+    expect(nodeStartedAt({ node: A, started_at: null })).toBeNull()
+    expect(nodeStartedAt({ node: A })).toBeNull()
+    expect(nodeStartedAt({ node: A, started_at: 'yesterday' })).toBeNull()
+  })
+
+  it('the nodes run mixed releases when any two differ, one that does not say differing from one that does', () => {
+    expect(mixedVersions([])).toBe(false)
+    expect(mixedVersions([node('0.1.0')])).toBe(false)
+    expect(mixedVersions([node('0.1.0'), node('0.1.0', B)])).toBe(false)
+    expect(mixedVersions([node('0.1.0'), node('0.2.0', B)])).toBe(true)
+    expect(mixedVersions([node('0.1.0'), node('0.1.0', B), node('0.2.0', 'node-c/1')])).toBe(true)
+    // an earlier release says nothing: upgrading from it, old and new differ
+    expect(mixedVersions([node('0.1.0'), node(null, B)])).toBe(true)
+    expect(mixedVersions([node('0.1.0'), node(undefined, B)])).toBe(true)
+    // none says: nothing to tell apart
+    expect(mixedVersions([node(null), node(undefined, B)])).toBe(false)
+  })
+
+  it('has been running for hours since its start, none for a start later than now or none at all', () => {
+    const now = new Date('2026-12-08T10:00:05Z')
+    expect(uptimeHours('2026-12-08T07:00:05Z', now)).toBe(3)
+    expect(uptimeHours('2026-12-08T09:30:05Z', now)).toBe(0.5)
+    expect(uptimeHours('2026-12-08T10:00:09Z', now)).toBe(0)
+    expect(uptimeHours(null, now)).toBeNull()
+    expect(uptimeHours(undefined, now)).toBeNull()
+    expect(uptimeHours('not a time', now)).toBeNull()
+  })
+
+  it('has words for the columns, the notice and how long ago in both languages', () => {
+    expect(zh.admin.nodes.col.version).toBe('版本')
+    expect(zh.admin.nodes.col.started).toBe('启动于')
+    expect(en.admin.nodes.col.version).toBe('Version')
+    expect(en.admin.nodes.col.started).toBe('Started')
+    expect(zh.admin.nodes.mixedVersions).toBe('节点版本不一致：正在滚动升级？')
+    expect(en.admin.nodes.mixedVersions).toBe('Nodes run different versions: a rolling upgrade in progress?')
+    expect(Object.keys(en.admin.nodes.ago)).toEqual(Object.keys(zh.admin.nodes.ago))
+  })
+})
 
 describe('a duty as it stands', () => {
   it('is held with a holder, whoever it is', () => {
@@ -100,7 +150,9 @@ describe('the nodes section', () => {
     return wrapper
   }
 
-  it('shows this node, the live nodes with their duties, and every duty with its holder', async () => {
+  it('shows this node, the live nodes with their duties, release and start, and every duty with its holder', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(new Date('2026-12-08T10:00:05Z'))
     const f = mockFetch(jsonResponse(200, REPORT))
     const wrapper = await mountSection()
     expect((f.mock.calls[0] as unknown as [string])[0]).toBe('/api/v1/nodes')
@@ -112,6 +164,18 @@ describe('the nodes section', () => {
     expect([...nodeRow(A).querySelectorAll('[data-testid="node-duty"]')].map(text)).toEqual(['超时监控', '到期数据清除'])
     // until, in Shanghai time
     expect(text(nodeRow(A).querySelector('[data-testid="node-until"]'))).toBe('18:00:15')
+    // the release each runs, the same: no notice, nothing marked
+    expect([...document.body.querySelectorAll('[data-testid="nodes-table"] thead th')].map(text)).toEqual(['节点', '版本', '启动于', '持有的任务', '租约到期'])
+    expect(text(nodeRow(A).querySelector('[data-testid="node-version"]'))).toBe('0.1.0')
+    expect(nodeRow(A).querySelector<HTMLElement>('[data-testid="node-version"]')!.dataset.mixed).toBe('false')
+    expect(byId('nodes-mixed-versions')).toBeNull()
+    expect(document.body.querySelector('[data-testid="node-version"] .warn')).toBeNull()
+    // started, in Shanghai time, and how long ago as of the answer
+    const started = nodeRow(A).querySelector<HTMLElement>('[data-testid="node-started"]')!
+    expect(started.dataset.at).toBe('2026-12-08T07:00:05Z')
+    expect(text(started)).toBe('15:00:05 3 小时前')
+    expect(started.title).toBe('2026/12/08 15:00:05')
+    expect(text(nodeRow(B).querySelector('[data-testid="node-started"]'))).toBe('17:30:00 2 天前')
 
     expect([...document.body.querySelectorAll('[data-testid="duty-row"]')].map((r) => (r as HTMLElement).dataset.duty)).toEqual(REPORT.duties.map((d) => d.duty))
     expect(text(dutyRow('overdue-watch').querySelector('[data-testid="duty-name"]'))).toBe('超时监控')
@@ -183,6 +247,52 @@ describe('the nodes section', () => {
     expect(holder('outbox-pruning')).toBe('nobody another node is taking it over')
     expect(holder('outbox-relay')).toBe('not used (no NATS configured)')
     expect([...nodeRow(B).querySelectorAll('[data-testid="node-duty"]')].map(text)).toEqual(['Audit checkpoints', 'Readings pruning'])
+    expect([...document.body.querySelectorAll('[data-testid="nodes-table"] thead th')].map(text)).toEqual(['Node', 'Version', 'Started', 'Duties held', 'Lease until'])
+    expect(text(nodeRow(A).querySelector('[data-testid="node-started"]'))).toMatch(/^15:00:05 (just now|\d+ (min|h|d) ago)$/)
+    wrapper.unmount()
+
+    mockFetch(jsonResponse(200, { ...REPORT, nodes: [REPORT.nodes[0], { ...REPORT.nodes[1], version: '0.2.0' }] }))
+    const mixed = await mountSection()
+    expect(text(byId('nodes-mixed-versions'))).toBe('Nodes run different versions: a rolling upgrade in progress?')
+    mixed.unmount()
+  })
+
+  it('says so while the nodes run different releases, marking every row\'s, and stops once they agree', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] })
+    vi.setSystemTime(new Date('2026-12-08T10:00:05Z'))
+    const C = 'node-c/0a1b2c3d4e5f'
+    const upgrading: NodesReport = {
+      ...REPORT,
+      nodes: [
+        REPORT.nodes[0],
+        { ...REPORT.nodes[1], version: '0.2.0', started_at: '2026-12-08T10:00:00Z' },
+        // a node of an earlier release says neither
+        { node: C, until: '2026-12-08T10:00:11Z', here: false, duties: [] },
+      ],
+    }
+    mockFetch(jsonResponse(200, upgrading), jsonResponse(200, REPORT))
+    const wrapper = await mountSection()
+    expect(text(byId('nodes-mixed-versions'))).toBe('节点版本不一致：正在滚动升级？')
+    expect(byId('nodes-mixed-versions')!.getAttribute('role')).toBe('status')
+    const version = (node: string) => nodeRow(node).querySelector<HTMLElement>('[data-testid="node-version"]')!
+    expect([A, B, C].map((n) => text(version(n)))).toEqual(['0.1.0', '0.2.0', '—'])
+    expect([A, B, C].map((n) => version(n).dataset.version)).toEqual(['0.1.0', '0.2.0', ''])
+    for (const n of [A, B, C]) {
+      expect(version(n).dataset.mixed).toBe('true')
+      expect(version(n).querySelector('.warn')).not.toBeNull()
+    }
+    expect(version(C).title).toBe('未报告版本（较早的版本）')
+    expect(version(A).title).toBe('')
+    expect(text(nodeRow(B).querySelector('[data-testid="node-started"]'))).toBe('18:00:00 刚刚')
+    expect(text(nodeRow(C).querySelector('[data-testid="node-started"]'))).toBe('—')
+    expect(nodeRow(C).querySelector('[data-testid="node-uptime"]')).toBeNull()
+
+    // the upgrade done: the notice goes
+    vi.advanceTimersByTime(NODES_REFRESH_MS)
+    await flushPromises()
+    expect(document.body.querySelectorAll('[data-testid="nodes-row"]')).toHaveLength(2)
+    expect(byId('nodes-mixed-versions')).toBeNull()
+    expect(version(A).dataset.mixed).toBe('false')
     wrapper.unmount()
   })
 

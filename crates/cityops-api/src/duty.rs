@@ -20,6 +20,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+use cityops_store::Lease;
+
 use crate::metrics::DutyLabels;
 use crate::AppState;
 
@@ -87,6 +89,7 @@ pub struct Duties {
     /// This process among the holders: the node's name and a random part, unique also among
     /// processes given the same name (and a process restarted under its old name).
     holder: String,
+    started_at: DateTime<Utc>,
     taken: Mutex<BTreeSet<Duty>>,
     held: [AtomicBool; Duty::ALL.len()],
     /// Wakes the keeper when a duty is taken part in, so it is held at once, not at the
@@ -99,6 +102,7 @@ impl Duties {
         let random = uuid::Uuid::new_v4().simple().to_string();
         Duties {
             holder: format!("{node_name}/{}", &random[..12]),
+            started_at: Utc::now(),
             taken: Mutex::default(),
             held: Default::default(),
             joined: Notify::new(),
@@ -184,20 +188,30 @@ pub async fn holders(state: &AppState) -> cityops_store::StoreResult<Vec<DutyHol
     Ok(duty_holders(state.duties.holder(), &leases))
 }
 
-fn duty_holders(here: &str, leases: &[(String, String, DateTime<Utc>)]) -> Vec<DutyHolder> {
+fn duty_holders(here: &str, leases: &[Lease]) -> Vec<DutyHolder> {
     Duty::ALL
         .into_iter()
         .map(|duty| {
-            let held = leases.iter().find(|(name, _, _)| name == duty.as_str());
+            let held = leases.iter().find(|lease| lease.name == duty.as_str());
             DutyHolder {
                 duty: duty.as_str(),
-                holder: held.map(|(_, holder, _)| holder.clone()),
-                until: held.map(|(_, _, until)| *until),
-                here: held.is_some_and(|(_, holder, _)| holder == here),
+                holder: held.map(|lease| lease.holder.clone()),
+                until: held.map(|lease| lease.until),
+                here: held.is_some_and(|lease| lease.holder == here),
             }
         })
         .collect()
 }
+
+/// What a node says of itself with its presence.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Presence {
+    version: String,
+    started_at: DateTime<Utc>,
+}
+
+/// The release this node runs (every crate of the workspace carries the release's version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The lease every running node renews with its duties, so that nodes holding no duty are
 /// seen too.
@@ -212,6 +226,10 @@ pub struct RunningNode {
     pub until: DateTime<Utc>,
     /// Whether this is the node that answered.
     pub here: bool,
+    /// The release it runs (during a rolling upgrade, old and new side by side).
+    pub version: Option<String>,
+    /// When it started.
+    pub started_at: Option<DateTime<Utc>>,
     /// The duties it holds.
     pub duties: Vec<String>,
 }
@@ -236,16 +254,24 @@ pub async fn report(state: &AppState) -> cityops_store::StoreResult<NodesReport>
     let duties = duty_holders(here, &leases);
     let nodes = leases
         .iter()
-        .filter(|(name, _, _)| name.starts_with(PRESENCE))
-        .map(|(_, node, until)| RunningNode {
-            node: node.clone(),
-            until: *until,
-            here: node == here,
-            duties: duties
-                .iter()
-                .filter(|d| d.holder.as_ref() == Some(node))
-                .map(|d| d.duty.to_owned())
-                .collect(),
+        .filter(|lease| lease.name.starts_with(PRESENCE))
+        .map(|lease| {
+            let presence = lease
+                .detail
+                .as_deref()
+                .and_then(|detail| serde_json::from_str::<Presence>(detail).ok());
+            RunningNode {
+                node: lease.holder.clone(),
+                until: lease.until,
+                here: lease.holder == here,
+                version: presence.as_ref().map(|p| p.version.clone()),
+                started_at: presence.map(|p| p.started_at),
+                duties: duties
+                    .iter()
+                    .filter(|d| d.holder.as_ref() == Some(&lease.holder))
+                    .map(|d| d.duty.to_owned())
+                    .collect(),
+            }
         })
         .collect();
     Ok(NodesReport {
@@ -265,6 +291,12 @@ async fn keep(state: AppState) {
     let lease = state.config.duties.lease;
     let ttl = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(15));
     let duties = state.duties.clone();
+    let presence = format!("{PRESENCE}{}", duties.holder());
+    let saying = serde_json::to_string(&Presence {
+        version: VERSION.to_owned(),
+        started_at: duties.started_at,
+    })
+    .unwrap_or_default();
     let stopped = state.stopped();
     tokio::pin!(stopped);
     let mut renew = tokio::time::interval((lease / 3).max(Duration::from_millis(50)));
@@ -275,10 +307,9 @@ async fn keep(state: AppState) {
             _ = duties.joined.notified() => {}
             _ = &mut stopped => break,
         }
-        let presence = format!("{PRESENCE}{}", duties.holder());
         if let Err(error) = state
             .store
-            .hold_lease(&presence, duties.holder(), Utc::now(), ttl)
+            .hold_lease_saying(&presence, duties.holder(), &saying, Utc::now(), ttl)
             .await
         {
             tracing::warn!(%error, "Could not renew this node's presence.");

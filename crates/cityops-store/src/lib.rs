@@ -65,7 +65,7 @@ pub use screen::ScreenStore;
 pub use sql::{AuditPolicy, Audited, PgStore, SqlStore, SqliteStore, Unaudited};
 pub use telemetry::TelemetryStore;
 pub use trust::TrustStore;
-pub use watch::{WatchCursor, WatchStore};
+pub use watch::{Lease, WatchCursor, WatchStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -46,9 +46,27 @@ pub trait WatchStore: Send + Sync {
         name: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<(String, DateTime<Utc>)>>;
-    /// Every lease held at `now`: (name, holder, until), by name.
-    async fn leases(&self, now: DateTime<Utc>)
-        -> StoreResult<Vec<(String, String, DateTime<Utc>)>>;
+    /// [`WatchStore::hold_lease`], the holder saying `detail` of itself with it.
+    async fn hold_lease_saying(
+        &self,
+        name: &str,
+        holder: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool>;
+    /// Every lease held at `now`, by name.
+    async fn leases(&self, now: DateTime<Utc>) -> StoreResult<Vec<Lease>>;
+}
+
+/// A lease held at a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub name: String,
+    pub holder: String,
+    pub until: DateTime<Utc>,
+    /// What the holder says of itself with the lease, if anything.
+    pub detail: Option<String>,
 }
 
 #[async_trait]
@@ -100,23 +118,18 @@ impl<D: Dialect, A: AuditPolicy> WatchStore for SqlStore<D, A> {
         now: DateTime<Utc>,
         ttl: chrono::Duration,
     ) -> StoreResult<bool> {
-        let mut conn = self.writer.acquire().await?;
-        // One statement, so that two processes taking a lease that ran out cannot both win:
-        // the row is inserted, or updated only if it is ours or expired.
-        let taken = D::execute(
-            &mut conn,
-            Statement::new(
-                "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-                 WHERE leases.holder = excluded.holder OR leases.expires_at < $4",
-            )
-            .bind(name)
-            .bind(holder)
-            .bind(crate::millis(now + ttl))
-            .bind(crate::millis(now)),
-        )
-        .await?;
-        Ok(taken == 1)
+        self.take_lease(name, holder, None, now, ttl).await
+    }
+
+    async fn hold_lease_saying(
+        &self,
+        name: &str,
+        holder: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool> {
+        self.take_lease(name, holder, Some(detail), now, ttl).await
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
@@ -149,20 +162,54 @@ impl<D: Dialect, A: AuditPolicy> WatchStore for SqlStore<D, A> {
             .transpose()
     }
 
-    async fn leases(
-        &self,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<(String, String, DateTime<Utc>)>> {
+    async fn leases(&self, now: DateTime<Utc>) -> StoreResult<Vec<Lease>> {
         let rows = self
             .read_all(
                 Statement::new(
-                    "SELECT name, holder, expires_at FROM leases WHERE expires_at >= $1 ORDER BY name",
+                    "SELECT name, holder, expires_at, detail FROM leases WHERE expires_at >= $1 ORDER BY name",
                 )
                 .bind(crate::millis(now)),
             )
             .await?;
         rows.iter()
-            .map(|r| Ok((r.text("name")?, r.text("holder")?, r.time("expires_at")?)))
+            .map(|r| {
+                Ok(Lease {
+                    name: r.text("name")?,
+                    holder: r.text("holder")?,
+                    until: r.time("expires_at")?,
+                    detail: r.text_opt("detail")?,
+                })
+            })
             .collect()
+    }
+}
+
+impl<D: Dialect, A: AuditPolicy> SqlStore<D, A> {
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        detail: Option<&str>,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool> {
+        let mut conn = self.writer.acquire().await?;
+        // One statement, so that two processes taking a lease that ran out cannot both win:
+        // the row is inserted, or updated only if it is ours or expired.
+        let taken = D::execute(
+            &mut conn,
+            Statement::new(
+                "INSERT INTO leases (name, holder, expires_at, detail) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, detail = excluded.detail
+                 WHERE leases.holder = excluded.holder OR leases.expires_at < $5",
+            )
+            .bind(name)
+            .bind(holder)
+            .bind(crate::millis(now + ttl))
+            .bind(detail.map(str::to_owned))
+            .bind(crate::millis(now)),
+        )
+        .await?;
+        Ok(taken == 1)
     }
 }

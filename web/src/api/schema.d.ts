@@ -4531,9 +4531,16 @@ export interface components {
             node: string;
             /**
              * Format: date-time
+             * @description When it started.
+             */
+            started_at?: string | null;
+            /**
+             * Format: date-time
              * @description When its presence runs out unless renewed.
              */
             until: string;
+            /** @description The release it runs (during a rolling upgrade, old and new side by side). */
+            version?: string | null;
         };
         /**
          * @description A reached caller's verdict: satisfied (满意), basically satisfied (基本满意) or unsatisfied (不满意, the case goes back for rework).

@@ -2,7 +2,7 @@
  * The administration page's rules: who sees it, its sections, the password rules, the account
  * and API key forms' bodies, and an account's or a key's standing.
  */
-import type { Account, ApiKey, ApiKeyPermission, DutyHolder, NewApiKey, NewUser, Role, StaffRole, UserChange } from '../api/types'
+import type { Account, ApiKey, ApiKeyPermission, DutyHolder, NewApiKey, NewUser, Role, RunningNode, StaffRole, UserChange } from '../api/types'
 import { isAreaCode } from './areaCode'
 import { API_KEY_PERMISSIONS } from './vocabulary'
 
@@ -303,3 +303,38 @@ export function renewEvery(leaseSecs: number): number {
 
 /** How often the nodes section asks again while shown. */
 export const NODES_REFRESH_MS = 5_000
+
+/**
+ * What a running node says of itself with its presence: the release it runs and when it started.
+ * Both null for a node of an earlier release (which does not say), and optional here until the
+ * generated API types have them.
+ */
+export type NodeSelf = Pick<RunningNode, 'node'> & { version?: string | null; started_at?: string | null }
+
+/** The release a node runs, or null when it does not say (a node of an earlier release). */
+export function nodeVersion(n: NodeSelf): string | null {
+  return n.version || null
+}
+
+/** When a node started (RFC 3339), or null when it does not say (or says something that is no time). */
+export function nodeStartedAt(n: NodeSelf): string | null {
+  const at = n.started_at
+  return at && !Number.isNaN(Date.parse(at)) ? at : null
+}
+
+/**
+ * Whether the live nodes do not all run the same release: a rolling upgrade is under way (or
+ * stuck). A node that does not say its release runs an earlier one than any that does, so it
+ * differs from them; nodes none of which say are not told apart.
+ */
+export function mixedVersions(nodes: readonly NodeSelf[]): boolean {
+  return new Set(nodes.map(nodeVersion)).size > 1
+}
+
+/** How long a node has been running at `now`, in hours (0 for a start after `now`: clocks differ), or null for no or an unreadable start. */
+export function uptimeHours(startedAt: string | null | undefined, now: Date = new Date()): number | null {
+  if (!startedAt) return null
+  const at = Date.parse(startedAt)
+  if (Number.isNaN(at)) return null
+  return Math.max(0, now.getTime() - at) / 3_600_000
+}

@@ -94,19 +94,21 @@ export function distanceText(metres: number | null | undefined, t: Translate): s
 
 /**
  * How long before the call the case was reported: minutes under an hour (`刚刚` under one), hours
- * up to `HOURS_SAID`, days beyond (`3 小时前`, `3 hours earlier`, `4 天前`).
+ * up to `HOURS_SAID`, days beyond (`3 小时前`, `3 hours earlier`, `4 天前`). `keys` names the
+ * messages' group (`justNow`, `minutes`, `hours`, `days` in it): another page saying how long
+ * ago something was says it in its own words (the nodes section: `3 h ago`).
  */
-export function timeApartText(hours: number, t: Translate): string {
+export function timeApartText(hours: number, t: Translate, keys = 'duplicates'): string {
   const h = Number.isFinite(hours) ? Math.max(0, hours) : 0
   const minutes = Math.round(h * 60)
-  if (minutes < 1) return t('duplicates.justNow', {})
-  if (minutes < 60) return t('duplicates.minutes', { n: minutes }, minutes)
+  if (minutes < 1) return t(`${keys}.justNow`, {})
+  if (minutes < 60) return t(`${keys}.minutes`, { n: minutes }, minutes)
   if (h <= HOURS_SAID) {
     const n = Math.max(1, Math.round(h))
-    return t('duplicates.hours', { n }, n)
+    return t(`${keys}.hours`, { n }, n)
   }
   const n = Math.round(h / 24)
-  return t('duplicates.days', { n }, n)
+  return t(`${keys}.days`, { n }, n)
 }
 
 /** Those who may record the call as a duplicate: the workflow lets operators and shift leads merge a report. */

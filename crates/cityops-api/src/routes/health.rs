@@ -30,7 +30,9 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     match ready {
         Ok(duties) => (
             StatusCode::OK,
-            Json(json!({"status": "ready", "node": node, "duties": duties})),
+            Json(
+                json!({"status": "ready", "node": node, "version": crate::duty::VERSION, "duties": duties}),
+            ),
         ),
         Err(error) => {
             tracing::warn!(%error, "Store is not reachable.");

@@ -449,6 +449,11 @@ async fn two_nodes_count_failed_sign_ins_and_public_budgets_together_and_list_ea
             .map(|n| n["here"].as_bool().unwrap())
             .collect();
         assert_eq!(here, [node.name == "node-a", node.name == "node-b"]);
+        for running in body["nodes"].as_array().unwrap() {
+            // Each says which release it runs and since when (a rolling upgrade shows both).
+            assert_eq!(running["version"], env!("CARGO_PKG_VERSION"), "{body}");
+            assert!(running["started_at"].as_str().is_some(), "{body}");
+        }
         let mut held: Vec<String> = body["nodes"]
             .as_array()
             .unwrap()
