@@ -123,14 +123,24 @@ async fn failures_slow_down_one_address_for_one_account_and_answer_alike(app: &T
 
 #[tokio::test]
 async fn sustained_failures_raise_an_alert() {
-    let app = TestApp::spawn_configured(Backend::Sqlite, |config| {
-        config.sign_in_requests_per_minute = 100;
-    })
-    .await
-    .unwrap();
+    // In the process on SQLite; in the database every node shares on PostgreSQL.
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = TestApp::spawn_configured(backend, |config| {
+            config.sign_in_requests_per_minute = 100;
+        })
+        .await
+        else {
+            continue;
+        };
+        sustained_failures_raise_an_alert_on(&app).await;
+        app.finish().await;
+    }
+}
+
+async fn sustained_failures_raise_an_alert_on(app: &TestApp) {
     // Twenty refused attempts within the hour (most refused unheard while waiting).
     for _ in 0..20 {
-        let (status, _, _) = sign_in(&app, "water", "wrong password!").await;
+        let (status, _, _) = sign_in(app, "water", "wrong password!").await;
         assert!(status == 401 || status == 429, "{status}");
     }
     let (_, metrics) = app.get_text(Some("admin"), "/metrics").await;
@@ -142,7 +152,7 @@ async fn sustained_failures_raise_an_alert() {
             "{scope}: {metrics}"
         );
     }
-    let results = audit_results(&app, "user:water").await;
+    let results = audit_results(app, "user:water").await;
     assert!(
         results
             .iter()
@@ -150,14 +160,13 @@ async fn sustained_failures_raise_an_alert() {
                 && result == "20 refused sign-ins within an hour"),
         "{results:?}"
     );
-    let results = audit_results(&app, "address:127.0.0.1").await;
+    let results = audit_results(app, "address:127.0.0.1").await;
     assert!(
         results
             .iter()
             .any(|(action, _)| action == "session.sign_in_alert"),
         "{results:?}"
     );
-    app.finish().await;
 }
 
 #[tokio::test]
